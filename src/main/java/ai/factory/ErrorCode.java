@@ -1,0 +1,28 @@
+package ai.factory;
+
+/**
+ * What went wrong, independent of any API's wire format. Each API maps a code to its own
+ * status and error shape in one place.
+ */
+public enum ErrorCode {
+    INVALID_REQUEST(400),
+    UNAUTHENTICATED(401),
+    FORBIDDEN(403),
+    NOT_FOUND(404),
+    CONFLICT(409),
+    PAYLOAD_TOO_LARGE(413),
+    UNSUPPORTED_MEDIA_TYPE(415),
+    RATE_LIMITED(429),
+    INTERNAL(500),
+    UNAVAILABLE(503);
+
+    private final int httpStatus;
+
+    ErrorCode(int httpStatus) {
+        this.httpStatus = httpStatus;
+    }
+
+    public int httpStatus() {
+        return httpStatus;
+    }
+}

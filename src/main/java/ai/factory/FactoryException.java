@@ -1,0 +1,40 @@
+package ai.factory;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The one exception the factory's components throw for failures a caller should see.
+ * The message says what was wrong and, where it helps, what to do.
+ */
+public class FactoryException extends RuntimeException {
+    private final ErrorCode code;
+    private final String param;
+
+    public FactoryException(ErrorCode code, String message) {
+        this(code, message, null, null);
+    }
+
+    public FactoryException(ErrorCode code, String message, Throwable cause) {
+        this(code, message, null, cause);
+    }
+
+    private FactoryException(ErrorCode code, String message, String param, Throwable cause) {
+        super(requireNonNull(message, "message is null"), cause);
+        this.code = requireNonNull(code, "code is null");
+        this.param = param;
+    }
+
+    /** An invalid-request error that names the offending request field. */
+    public static FactoryException invalidParam(String param, String message) {
+        return new FactoryException(ErrorCode.INVALID_REQUEST, message, requireNonNull(param, "param is null"), null);
+    }
+
+    public ErrorCode code() {
+        return code;
+    }
+
+    /** The request field the error is about, or null. */
+    public String param() {
+        return param;
+    }
+}
