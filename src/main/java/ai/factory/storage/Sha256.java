@@ -1,0 +1,49 @@
+package ai.factory.storage;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/** SHA-256 digests as the blob store names them: 64 lowercase hex characters. */
+final class Sha256 {
+    private static final Pattern DIGEST = Pattern.compile("[0-9a-f]{64}");
+
+    private Sha256() {}
+
+    /**
+     * Returns {@code digest} if it is 64 lowercase hex characters. Blob paths are built from
+     * digests, so this check is also what keeps a caller's string from naming any other file.
+     */
+    static String require(String digest) {
+        if (digest == null || !DIGEST.matcher(digest).matches()) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST,
+                    "invalid sha256 digest '%s': expected 64 lowercase hex characters".formatted(abbreviate(digest)));
+        }
+        return digest;
+    }
+
+    static MessageDigest newDigest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        }
+        catch (NoSuchAlgorithmException e) {
+            // Every Java platform must provide SHA-256.
+            throw new AssertionError(e);
+        }
+    }
+
+    static String hex(MessageDigest digest) {
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private static String abbreviate(String value) {
+        if (value == null) {
+            return null;
+        }
+        return value.length() <= 100 ? value : value.substring(0, 100) + "…";
+    }
+}
