@@ -1,0 +1,184 @@
+package ai.factory;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.api.ApiServer;
+import ai.factory.api.Authentication;
+import ai.factory.api.admin.DeploymentsResource;
+import ai.factory.api.admin.KeysResource;
+import ai.factory.api.admin.ModelsAdminResource;
+import ai.factory.api.openai.EmbeddingsResource;
+import ai.factory.api.openai.ModelsResource;
+import ai.factory.config.FactoryConfig;
+import ai.factory.engine.EmbeddingEngine;
+import ai.factory.engine.onnx.BundledMiniLm;
+import ai.factory.engine.onnx.OnnxEmbeddingEngine;
+import ai.factory.engine.onnx.OnnxEmbeddingOptions;
+import ai.factory.models.ModelRegistry;
+import ai.factory.models.ModelVersion;
+import ai.factory.security.ApiKeys;
+import ai.factory.security.Principal;
+import ai.factory.security.Role;
+import ai.factory.serving.BuiltinModels;
+import ai.factory.serving.Deployments;
+import ai.factory.storage.BlobStore;
+import ai.factory.storage.Database;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Wiring: builds every component from a {@link FactoryConfig} and starts serving. The only place where
+ * objects are assembled; reading it tells what exists and who talks to whom.
+ */
+public final class Factory implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Factory.class.getName());
+    /** The factory itself, for what it does on its own behalf (registering bundled models). */
+    private static final Principal SYSTEM = new Principal("system", "factory", Principal.DEFAULT_PROJECT, Role.ADMIN);
+
+    private final FactoryConfig config;
+    private final List<AutoCloseable> closeInOrder = new ArrayList<>();
+    private final ApiServer server;
+    private final Optional<String> newAdminKey;
+
+    private Factory(FactoryConfig config, Clock clock) {
+        this.config = requireNonNull(config, "config is null");
+        try {
+            createPrivateDirectory(config.home());
+            Database database = Database.open(config.database());
+            closeInOrder.addFirst(database);
+            BlobStore blobs = new BlobStore(config.blobDir());
+            ApiKeys keys = new ApiKeys(database.jdbi(), clock);
+            ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, clock, config.models().maxUploadBytes());
+            Deployments deployments = new Deployments(database.jdbi(), registry,
+                    version -> loadEngine(registry, version), clock);
+            closeInOrder.addFirst(deployments);
+            deployments.restore();
+            new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
+            this.newAdminKey = bootstrapAdminKey(keys);
+
+            PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new JvmMemoryMetrics().bindTo(metrics);
+            new JvmThreadMetrics().bindTo(metrics);
+            new ProcessorMetrics().bindTo(metrics);
+            this.server = new ApiServer(config.server(), new Authentication(keys), metrics,
+                    Map.of("database", database::isHealthy),
+                    List.of(new EmbeddingsResource(deployments),
+                            new ModelsResource(deployments, registry),
+                            new ModelsAdminResource(registry),
+                            new KeysResource(keys),
+                            new DeploymentsResource(deployments)));
+            closeInOrder.addFirst(server);
+            server.start();
+            writeServerFile();
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Builds and starts a factory; the caller closes it to shut down gracefully. */
+    public static Factory start(FactoryConfig config) {
+        return new Factory(config, Clock.systemUTC());
+    }
+
+    public String url() {
+        return server.url();
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    /** The admin key created at this start, if there was none before; shown once, also saved to admin.key. */
+    public Optional<String> newAdminKey() {
+        return newAdminKey;
+    }
+
+    public FactoryConfig config() {
+        return config;
+    }
+
+    private EmbeddingEngine loadEngine(ModelRegistry registry, ModelVersion version) {
+        return switch (version.format()) {
+            case ONNX -> new OnnxEmbeddingEngine(registry.filePath(version, BundledMiniLm.MODEL_FILE),
+                    registry.filePath(version, BundledMiniLm.TOKENIZER_FILE),
+                    OnnxEmbeddingOptions.defaults().withThreads(config.embeddings().effectiveThreads()));
+            case GGUF -> throw new FactoryException(ErrorCode.UNAVAILABLE,
+                    "GGUF models are registered but this node has no GGUF engine yet");
+        };
+    }
+
+    private Optional<String> bootstrapAdminKey(ApiKeys keys) {
+        if (keys.hasActiveAdmin()) {
+            return Optional.empty();
+        }
+        String secret = keys.create("admin", Principal.DEFAULT_PROJECT, Role.ADMIN, null).secret();
+        writePrivateFile(config.adminKeyFile(), secret + "\n");
+        LOG.log(System.Logger.Level.INFO, "created the admin API key and saved it to {0}", config.adminKeyFile());
+        return Optional.of(secret);
+    }
+
+    private void writeServerFile() {
+        String json = "{\"url\": \"" + server.url() + "\", \"pid\": " + ProcessHandle.current().pid() + "}\n";
+        try {
+            Files.createDirectories(config.serverFile().getParent());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        writePrivateFile(config.serverFile(), json);
+    }
+
+    /** Writes a file readable by its owner only (0600), replacing any earlier one atomically. */
+    private static void writePrivateFile(Path file, String content) {
+        try {
+            Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(tmp, content);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    private static void createPrivateDirectory(Path dir) {
+        try {
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the factory home " + dir, e);
+        }
+    }
+
+    /** Graceful shutdown: stop taking requests, finish in-flight ones, unload engines, close the database. */
+    @Override
+    public void close() {
+        for (AutoCloseable c : closeInOrder) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "error while shutting down " + c.getClass().getSimpleName(), e);
+            }
+        }
+        closeInOrder.clear();
+        try {
+            Files.deleteIfExists(config.serverFile());
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot remove " + config.serverFile(), e);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package ai.factory.api;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.Json;
+import ai.factory.config.ServerConfig;
+import io.javalin.Javalin;
+import io.javalin.json.JavalinJackson;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The factory's HTTP server: one Javalin instance on virtual threads where authentication, metrics,
+ * error mapping and every route group are declared.
+ */
+public final class ApiServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
+
+    private final ServerConfig config;
+    private final RequestDrain drain = new RequestDrain();
+    private final Javalin app;
+    private boolean closed;
+
+    /**
+     * @param readiness named checks that must all hold for {@code /health/ready}
+     */
+    public ApiServer(ServerConfig config, Authentication authentication, PrometheusMeterRegistry metrics,
+                     Map<String, Supplier<Boolean>> readiness, List<Routes> routes) {
+        this.config = requireNonNull(config, "config is null");
+        requireNonNull(authentication, "authentication is null");
+        requireNonNull(metrics, "metrics is null");
+        Map<String, Supplier<Boolean>> checks = Map.copyOf(readiness);
+        List<Routes> groups = List.copyOf(routes);
+        HttpMetrics httpMetrics = new HttpMetrics(metrics);
+        this.app = Javalin.create(c -> {
+            c.concurrency.useVirtualThreads = true;
+            c.jsonMapper(new JavalinJackson(Json.mapper(), true));
+            c.http.maxRequestSize = config.maxRequestBytes();
+            c.startup.showJavalinBanner = false;
+            c.jetty.host = config.host();
+            c.jetty.port = config.port();
+            c.routes.before(ctx -> {
+                httpMetrics.start(ctx);
+                drain.enter(ctx);
+                authentication.authenticate(ctx);
+            });
+            c.routes.after(ctx -> {
+                drain.leave(ctx);
+                httpMetrics.finish(ctx);
+            });
+            c.routes.exception(Exception.class, ErrorResponses::handle);
+            c.routes.error(404, ctx -> {
+                if (ctx.result() == null || ctx.result().isEmpty()) {
+                    ErrorResponses.write(ctx, new FactoryException(ErrorCode.NOT_FOUND,
+                            "no such endpoint: " + ctx.method() + " " + ctx.path()));
+                }
+            });
+            c.routes.error(405, ctx -> ErrorResponses.write(ctx, new FactoryException(ErrorCode.NOT_FOUND,
+                    "method " + ctx.method() + " is not supported on " + ctx.path())));
+            c.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
+            c.routes.get("/health/ready", ctx -> {
+                Map<String, String> results = new LinkedHashMap<>();
+                boolean ok = !drain.draining();
+                results.put("accepting", ok ? "up" : "down");
+                for (var check : checks.entrySet()) {
+                    boolean up = safely(check.getValue());
+                    results.put(check.getKey(), up ? "up" : "down");
+                    ok &= up;
+                }
+                ctx.status(ok ? 200 : 503).json(Map.of("status", ok ? "up" : "down", "checks", results));
+            });
+            c.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                    .result(metrics.scrape()));
+            groups.forEach(g -> g.addTo(c.routes));
+        });
+    }
+
+    private static boolean safely(Supplier<Boolean> check) {
+        try {
+            return check.get();
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    public ApiServer start() {
+        app.start();
+        LOG.log(System.Logger.Level.INFO, "listening on http://{0}:{1,number,#}", config.host(), port());
+        return this;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    public String url() {
+        String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+        return "http://" + ("0.0.0.0".equals(host) ? "127.0.0.1" : host) + ":" + port();
+    }
+
+    /** Stops taking new requests, waits up to the configured grace for in-flight ones, then stops the server. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        int left = drain.drain(config.shutdownGrace());
+        if (left > 0) {
+            LOG.log(System.Logger.Level.WARNING, "stopping with {0} requests still in flight after {1}", left,
+                    config.shutdownGrace());
+        }
+        app.stop();
+    }
+}

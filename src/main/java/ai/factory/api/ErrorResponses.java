@@ -1,0 +1,93 @@
+package ai.factory.api;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import com.fasterxml.jackson.core.JacksonException;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns every failure into the error shape of the API it happened on: OpenAI's
+ * {@code {"error": {"message", "type", "param", "code"}}} under {@code /v1}, and the factory's own
+ * {@code {"error": {"code", "message", "param"}}} elsewhere. The one place codes become statuses.
+ */
+public final class ErrorResponses {
+    private static final System.Logger LOG = System.getLogger(ErrorResponses.class.getName());
+
+    private ErrorResponses() {}
+
+    public static void handle(Exception e, Context ctx) {
+        FactoryException fe = switch (e) {
+            case FactoryException f -> f;
+            case JacksonException j -> new FactoryException(ErrorCode.INVALID_REQUEST,
+                    "the request body is not valid JSON: " + j.getOriginalMessage());
+            case HttpResponseException h -> new FactoryException(codeFor(h.getStatus()), h.getMessage());
+            default -> {
+                LOG.log(System.Logger.Level.ERROR, "unexpected failure on " + ctx.method() + " " + ctx.path(), e);
+                yield new FactoryException(ErrorCode.INTERNAL, "internal error; the server log has the details");
+            }
+        };
+        if (fe.code() == ErrorCode.INTERNAL && e instanceof FactoryException) {
+            LOG.log(System.Logger.Level.ERROR, "internal error on " + ctx.method() + " " + ctx.path(), e);
+        }
+        write(ctx, fe);
+    }
+
+    public static void write(Context ctx, FactoryException e) {
+        ctx.status(e.code().httpStatus());
+        if (e.code() == ErrorCode.RATE_LIMITED || e.code() == ErrorCode.UNAVAILABLE) {
+            ctx.header("Retry-After", "1");
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        if (ctx.path().startsWith("/v1/")) {
+            body.put("message", e.getMessage());
+            body.put("type", openAiType(e.code()));
+            body.put("param", e.param());
+            body.put("code", openAiCode(e.code()));
+        } else {
+            body.put("code", e.code().name().toLowerCase(Locale.ROOT));
+            body.put("message", e.getMessage());
+            if (e.param() != null) {
+                body.put("param", e.param());
+            }
+        }
+        ctx.json(Map.of("error", body));
+    }
+
+    private static String openAiType(ErrorCode code) {
+        return switch (code) {
+            case INVALID_REQUEST, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE -> "invalid_request_error";
+            case UNAUTHENTICATED -> "authentication_error";
+            case FORBIDDEN -> "permission_error";
+            case RATE_LIMITED -> "rate_limit_error";
+            case INTERNAL, UNAVAILABLE -> "server_error";
+        };
+    }
+
+    private static String openAiCode(ErrorCode code) {
+        return switch (code) {
+            case UNAUTHENTICATED -> "invalid_api_key";
+            case NOT_FOUND -> "model_not_found";
+            case RATE_LIMITED -> "rate_limit_exceeded";
+            case INVALID_REQUEST, FORBIDDEN, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INTERNAL, UNAVAILABLE ->
+                    null;
+        };
+    }
+
+    private static ErrorCode codeFor(int status) {
+        return switch (status) {
+            case 401 -> ErrorCode.UNAUTHENTICATED;
+            case 403 -> ErrorCode.FORBIDDEN;
+            case 404, 405 -> ErrorCode.NOT_FOUND;
+            case 409 -> ErrorCode.CONFLICT;
+            case 413 -> ErrorCode.PAYLOAD_TOO_LARGE;
+            case 415 -> ErrorCode.UNSUPPORTED_MEDIA_TYPE;
+            case 429 -> ErrorCode.RATE_LIMITED;
+            case 503 -> ErrorCode.UNAVAILABLE;
+            default -> status >= 500 ? ErrorCode.INTERNAL : ErrorCode.INVALID_REQUEST;
+        };
+    }
+}

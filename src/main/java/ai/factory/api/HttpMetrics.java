@@ -1,0 +1,46 @@
+package ai.factory.api;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.javalin.http.Context;
+import io.javalin.router.Endpoint;
+
+/** Counts and times requests per route template, status and model (Prometheus {@code factory_http_requests_seconds}). */
+public final class HttpMetrics {
+    private static final String START = "factory.metrics.start";
+    private static final String MODEL = "factory.metrics.model";
+
+    private final MeterRegistry registry;
+
+    public HttpMetrics(MeterRegistry registry) {
+        this.registry = requireNonNull(registry, "registry is null");
+    }
+
+    /** Routes that serve a model call this so their latencies are broken down by model. */
+    public static void model(Context ctx, String model) {
+        ctx.attribute(MODEL, model);
+    }
+
+    void start(Context ctx) {
+        ctx.attribute(START, System.nanoTime());
+    }
+
+    void finish(Context ctx) {
+        Long start = ctx.attribute(START);
+        if (start == null) {
+            return;
+        }
+        Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
+        String model = ctx.attribute(MODEL);
+        Timer.builder("factory.http.requests")
+                .description("HTTP requests by route, status and model")
+                .tag("method", ctx.method().name())
+                .tag("route", endpoint == null ? "unmatched" : endpoint.path)
+                .tag("status", Integer.toString(ctx.statusCode()))
+                .tag("model", model == null ? "" : model)
+                .register(registry)
+                .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+}

@@ -1,0 +1,121 @@
+package ai.factory.api.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.FactoryException;
+import ai.factory.api.Authentication;
+import ai.factory.api.JsonBodies;
+import ai.factory.api.Routes;
+import ai.factory.models.Model;
+import ai.factory.models.ModelFormat;
+import ai.factory.models.ModelName;
+import ai.factory.models.ModelRef;
+import ai.factory.models.ModelRegistry;
+import ai.factory.models.ModelVersion;
+import ai.factory.models.ModelRegistry.Upload;
+import ai.factory.security.Principal;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * The model registry over HTTP: {@code /api/v1/models}. New versions come from a streamed upload
+ * ({@code PUT …/versions}, the file as the body) or from a path on the server ({@code POST …/versions}).
+ */
+public final class ModelsAdminResource implements Routes {
+    private static final String MODEL = "/api/v1/models/{namespace}/{model}";
+
+    private final ModelRegistry registry;
+
+    public ModelsAdminResource(ModelRegistry registry) {
+        this.registry = requireNonNull(registry, "registry is null");
+    }
+
+    @Override
+    public void addTo(RoutesConfig routes) {
+        routes.get("/api/v1/models", ctx -> ctx.json(Map.of("models", registry.list().stream().map(ModelsAdminResource::model).toList())));
+        routes.get(MODEL, ctx -> ctx.json(model(registry.get(name(ctx)))));
+        routes.delete(MODEL, ctx -> ctx.json(deleted(registry.delete(new ModelRef(name(ctx), OptionalInt.empty()),
+                Authentication.principal(ctx)))));
+        routes.put(MODEL + "/versions", this::upload);
+        routes.post(MODEL + "/versions", this::importPath);
+        routes.get(MODEL + "/versions/{version}", ctx -> ctx.json(version(registry.resolve(ref(ctx)))));
+        routes.delete(MODEL + "/versions/{version}", ctx -> ctx.json(deleted(registry.delete(ref(ctx),
+                Authentication.principal(ctx)))));
+    }
+
+    private void upload(Context ctx) throws IOException {
+        Principal by = Authentication.principal(ctx);
+        by.requireAdmin("importing a model");
+        String fileName = Optional.ofNullable(ctx.queryParam("filename")).orElse("model.gguf");
+        Optional<ModelFormat> format = Optional.ofNullable(ctx.queryParam("format")).map(ModelFormat::parse);
+        String sha256 = ctx.queryParam("sha256");
+        try (InputStream body = ctx.req().getInputStream()) {
+            ModelVersion v = registry.importUpload(name(ctx), new Upload(fileName, body, sha256), format, by);
+            ctx.status(201).json(version(v));
+        }
+    }
+
+    private void importPath(Context ctx) {
+        Principal by = Authentication.principal(ctx);
+        by.requireAdmin("importing a model from a server path");
+        JsonNode body = JsonBodies.object(ctx);
+        String path = JsonBodies.requiredString(body, "path");
+        Optional<ModelFormat> format = JsonBodies.optionalString(body, "format").map(ModelFormat::parse);
+        Path file;
+        try {
+            file = Path.of(path);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw FactoryException.invalidParam("path", "invalid path '" + path + "': " + e.getReason());
+        }
+        if (!file.isAbsolute()) {
+            throw FactoryException.invalidParam("path", "the path must be absolute on the server, not '" + path + "'");
+        }
+        ctx.status(201).json(version(registry.importPath(name(ctx), file, format, by)));
+    }
+
+    private static ModelName name(Context ctx) {
+        return new ModelName(ctx.pathParam("namespace"), ctx.pathParam("model"));
+    }
+
+    private static ModelRef ref(Context ctx) {
+        return new ModelRef(name(ctx), OptionalInt.of(ModelRef.parseVersion(ctx.pathParam("version"))));
+    }
+
+    private static Map<String, Object> deleted(List<ModelVersion> versions) {
+        return Map.of("deleted", versions.stream().map(v -> v.ref().toString()).toList());
+    }
+
+    static Map<String, Object> model(Model m) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", m.name().toString());
+        out.put("project", m.project());
+        out.put("createdAt", m.createdAt());
+        out.put("createdBy", m.createdBy());
+        out.put("latestVersion", m.latest().version());
+        out.put("versions", m.versions().stream().map(ModelsAdminResource::version).toList());
+        return out;
+    }
+
+    static Map<String, Object> version(ModelVersion v) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("model", v.model().toString());
+        out.put("version", v.version());
+        out.put("format", v.format().id());
+        out.put("sizeBytes", v.sizeBytes());
+        out.put("files", v.files());
+        out.put("importedAt", v.importedAt());
+        out.put("importedBy", v.importedBy());
+        out.put("source", v.source());
+        out.put("metadata", v.metadata());
+        return out;
+    }
+}

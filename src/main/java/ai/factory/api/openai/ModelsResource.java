@@ -1,0 +1,60 @@
+package ai.factory.api.openai;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.api.Routes;
+import ai.factory.models.ModelName;
+import ai.factory.models.ModelRegistry;
+import ai.factory.serving.Deployment;
+import ai.factory.serving.Deployments;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** OpenAI's {@code GET /v1/models}: the models that are deployed and ready. */
+public final class ModelsResource implements Routes {
+    private final Deployments deployments;
+    private final ModelRegistry registry;
+
+    public ModelsResource(Deployments deployments, ModelRegistry registry) {
+        this.deployments = requireNonNull(deployments, "deployments is null");
+        this.registry = requireNonNull(registry, "registry is null");
+    }
+
+    @Override
+    public void addTo(RoutesConfig routes) {
+        routes.get("/v1/models", this::list);
+        routes.get("/v1/models/{namespace}/{model}", this::retrieve);
+    }
+
+    private void list(Context ctx) {
+        List<Map<String, Object>> data = deployments.ready().stream()
+                .map(Deployment::model).distinct()
+                .map(this::entry)
+                .toList();
+        ctx.json(Map.of("object", "list", "data", data));
+    }
+
+    private void retrieve(Context ctx) {
+        ModelName name = new ModelName(ctx.pathParam("namespace"), ctx.pathParam("model"));
+        boolean ready = deployments.ready().stream().anyMatch(d -> d.model().equals(name));
+        if (!ready) {
+            throw new FactoryException(ErrorCode.NOT_FOUND, "the model '" + name + "' does not exist or is not deployed");
+        }
+        ctx.json(entry(name));
+    }
+
+    private Map<String, Object> entry(ModelName name) {
+        var model = registry.get(name);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", name.toString());
+        m.put("object", "model");
+        m.put("created", model.createdAt().getEpochSecond());
+        m.put("owned_by", model.project());
+        return m;
+    }
+}

@@ -1,0 +1,79 @@
+package ai.factory.cli;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.Json;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublisher;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/** The command line's HTTP client for the factory's own API; errors become one-line exceptions. */
+final class FactoryClient {
+    private final URI base;
+    private final String key;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    FactoryClient(String baseUrl, String key) {
+        this.base = URI.create(requireNonNull(baseUrl, "baseUrl is null").replaceAll("/+$", ""));
+        this.key = requireNonNull(key, "key is null");
+    }
+
+    JsonNode get(String path) {
+        return send(request(path).GET());
+    }
+
+    JsonNode delete(String path) {
+        return send(request(path).DELETE());
+    }
+
+    JsonNode post(String path, Object body) {
+        return send(request(path).header("Content-Type", "application/json").POST(BodyPublishers.ofString(json(body))));
+    }
+
+    JsonNode put(String path, Supplier<InputStream> body, long length) {
+        BodyPublisher publisher = BodyPublishers.fromPublisher(BodyPublishers.ofInputStream(body), length);
+        return send(request(path).header("Content-Type", "application/octet-stream").PUT(publisher));
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(base.resolve(base.getPath() + path)).header("Authorization", "Bearer " + key);
+    }
+
+    private JsonNode send(HttpRequest.Builder request) {
+        try {
+            var response = http.send(request.build(), BodyHandlers.ofString());
+            JsonNode body = response.body().isBlank() ? Json.mapper().createObjectNode() : Json.mapper().readTree(response.body());
+            if (response.statusCode() >= 400) {
+                JsonNode message = body.path("error").path("message");
+                throw new IllegalStateException(message.isMissingNode() ? "HTTP " + response.statusCode()
+                        : message.asText() + " (HTTP " + response.statusCode() + ")");
+            }
+            return body;
+        } catch (ConnectException e) {
+            throw new IllegalStateException("cannot reach the factory at " + base + "; is it running ('./factory up')?", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("request to " + base + " failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private static String json(Object body) {
+        try {
+            return Json.mapper().writeValueAsString(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package ai.factory.cli;
+
+import ai.factory.Json;
+import ai.factory.models.ModelName;
+import ai.factory.models.ModelRef;
+import ai.factory.models.gguf.GgufReader;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code factory models …}: the model registry. */
+@Command(name = "models", mixinStandardHelpOptions = true, description = "Import, list, show and delete models.",
+        subcommands = {ModelsCommand.Import.class, ModelsCommand.ListModels.class, ModelsCommand.Show.class,
+                ModelsCommand.Delete.class, ModelsCommand.Inspect.class})
+final class ModelsCommand {
+    private static String path(ModelName name) {
+        return "/api/v1/models/" + name.namespace() + "/" + name.model();
+    }
+
+    static void printJson(PrintWriter out, JsonNode node) {
+        try {
+            out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(node));
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String size(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        int exp = (int) (Math.log(bytes) / Math.log(1024));
+        return String.format("%.1f %siB", bytes / Math.pow(1024, exp), "KMGTPE".charAt(exp - 1));
+    }
+
+    @Command(name = "import", mixinStandardHelpOptions = true,
+            description = {"Import a model file as a new version of a model (admin only).",
+                    "By default the server reads PATH from its own disk; --upload streams the file from here."})
+    static final class Import implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "PATH", description = "The model file (.gguf or .onnx).")
+        Path file;
+
+        @Option(names = "--name", required = true, description = "Model name, namespace/model (e.g. acme/llama-3.2-1b).")
+        String name;
+
+        @Option(names = "--format", description = "gguf or onnx (default: detected from the file).")
+        String format;
+
+        @Option(names = "--upload", description = "Stream the file over HTTP instead of letting the server read it.")
+        boolean upload;
+
+        @Option(names = "--progress", description = "Show a progress bar while uploading (implies --upload).")
+        boolean progress;
+
+        @Override
+        public Integer call() {
+            ModelName model = ModelName.parse(name);
+            Path absolute = file.toAbsolutePath().normalize();
+            JsonNode version;
+            if (upload || progress) {
+                version = upload(model, absolute);
+            } else {
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("path", absolute.toString());
+                if (format != null) {
+                    body.put("format", format);
+                }
+                version = client.client().post(path(model) + "/versions", body);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                printJson(out, version);
+            } else {
+                out.printf("Imported %s:%d (%s, %s)%n", version.path("model").asText(), version.path("version").asInt(),
+                        version.path("format").asText(), size(version.path("sizeBytes").asLong()));
+                out.flush();
+            }
+            return 0;
+        }
+
+        private JsonNode upload(ModelName model, Path source) {
+            long length;
+            try {
+                length = Files.size(source);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot read " + source + ": " + e.getMessage(), e);
+            }
+            String query = "?filename=" + source.getFileName() + (format == null ? "" : "&format=" + format);
+            FactoryClient http = client.client();
+            if (!progress) {
+                return http.put(path(model) + "/versions" + query, () -> open(source), length);
+            }
+            ProgressBarBuilder bar = new ProgressBarBuilder().setTaskName("Uploading").setInitialMax(length)
+                    .setStyle(ProgressBarStyle.ASCII).setUnit("MiB", 1 << 20).setConsumer(
+                            new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err));
+            return http.put(path(model) + "/versions" + query, () -> ProgressBar.wrap(open(source), bar), length);
+        }
+
+        private static InputStream open(Path source) {
+            try {
+                return Files.newInputStream(source);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the models in the registry.")
+    static final class ListModels implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Override
+        public Integer call() {
+            JsonNode result = client.client().get("/api/v1/models");
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                printJson(out, result);
+                return 0;
+            }
+            Table table = new Table("NAME", "LATEST", "FORMAT", "SIZE", "ARCHITECTURE", "IMPORTED");
+            for (JsonNode m : result.path("models")) {
+                JsonNode latest = m.path("versions").get(m.path("versions").size() - 1);
+                table.row(m.path("name").asText(), latest.path("version").asInt(), latest.path("format").asText(),
+                        size(latest.path("sizeBytes").asLong()), latest.path("metadata").path("architecture").asText(""),
+                        latest.path("importedAt").asText());
+            }
+            table.print(out);
+            return 0;
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show a model, or one version of it.")
+    static final class Show implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "MODEL[:VERSION]")
+        String model;
+
+        @Override
+        public Integer call() {
+            ModelRef ref = ModelRef.parse(model);
+            String p = path(ref.name()) + (ref.version().isPresent() ? "/versions/" + ref.version().getAsInt() : "");
+            printJson(spec.commandLine().getOut(), client.client().get(p));
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Delete a model version, or every version (refused while deployed; admin only).")
+    static final class Delete implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "MODEL[:VERSION]")
+        String model;
+
+        @Override
+        public Integer call() {
+            ModelRef ref = ModelRef.parse(model);
+            String p = path(ref.name()) + (ref.version().isPresent() ? "/versions/" + ref.version().getAsInt() : "");
+            JsonNode result = client.client().delete(p);
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                printJson(out, result);
+            } else {
+                result.path("deleted").forEach(v -> out.println("Deleted " + v.asText()));
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true,
+            description = "Print the metadata of a GGUF file (no server needed).")
+    static final class Inspect implements Callable<Integer> {
+        @Spec CommandSpec spec;
+
+        @Parameters(paramLabel = "FILE.gguf")
+        Path file;
+
+        @Override
+        public Integer call() {
+            printJson(spec.commandLine().getOut(), Json.mapper().valueToTree(GgufReader.read(file).summary()));
+            return 0;
+        }
+    }
+}

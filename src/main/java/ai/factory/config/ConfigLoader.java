@@ -1,0 +1,150 @@
+package ai.factory.config;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.storage.DatabaseConfig;
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Resolves {@link FactoryConfig} from four layers, later ones winning: built-in defaults,
+ * {@code $FACTORY_HOME/factory.yaml}, {@code FACTORY_*} environment variables, and command-line flags.
+ * The home folder itself comes from {@code --home}, then {@code FACTORY_HOME}, then {@code ~/.factory}.
+ */
+public final class ConfigLoader {
+    public static final String HOME_ENV = "FACTORY_HOME";
+    public static final String CONFIG_FILE = "factory.yaml";
+
+    private final Map<String, String> env;
+
+    public ConfigLoader(Map<String, String> env) {
+        this.env = Map.copyOf(requireNonNull(env, "env is null"));
+    }
+
+    public static ConfigLoader fromSystem() {
+        return new ConfigLoader(System.getenv());
+    }
+
+    /** The home folder, from the flag if given, else the environment, else {@code ~/.factory}. */
+    public Path home(Path homeFlag) {
+        if (homeFlag != null) {
+            return homeFlag.toAbsolutePath().normalize();
+        }
+        String fromEnv = env.get(HOME_ENV);
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return Path.of(fromEnv).toAbsolutePath().normalize();
+        }
+        return Path.of(System.getProperty("user.home"), ".factory");
+    }
+
+    /**
+     * @param homeFlag the {@code --home} flag, or null
+     * @param flags values given as flags, by setting; they override everything else
+     */
+    public FactoryConfig load(Path homeFlag, Map<Setting, String> flags) {
+        Path home = home(homeFlag);
+        Map<Setting, String> values = new EnumMap<>(Setting.class);
+        for (Setting s : Setting.values()) {
+            values.put(s, s.defaultValue().replace("$" + HOME_ENV, home.toString()));
+        }
+        values.putAll(readYaml(home.resolve(CONFIG_FILE)));
+        for (Setting s : Setting.values()) {
+            String v = env.get(s.env());
+            if (v != null) {
+                values.put(s, v);
+            }
+        }
+        values.putAll(flags);
+        try {
+            return build(home, values);
+        } catch (IllegalArgumentException e) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "invalid configuration: " + e.getMessage(), e);
+        }
+    }
+
+    private static FactoryConfig build(Path home, Map<Setting, String> v) {
+        ServerConfig server = new ServerConfig(
+                v.get(Setting.HOST),
+                parse(v, Setting.PORT, Integer::parseInt),
+                parse(v, Setting.SHUTDOWN_GRACE, Units::parseDuration),
+                parse(v, Setting.MAX_REQUEST_SIZE, Units::parseSize));
+        DatabaseConfig database = new DatabaseConfig(
+                v.get(Setting.DB_URL),
+                emptyToNull(v.get(Setting.DB_USER)),
+                emptyToNull(v.get(Setting.DB_PASSWORD)),
+                parse(v, Setting.DB_POOL_SIZE, Integer::parseInt),
+                Duration.ofSeconds(10));
+        return new FactoryConfig(home, server, database,
+                new ModelsConfig(parse(v, Setting.MAX_UPLOAD_SIZE, Units::parseSize)),
+                new EmbeddingsConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt)));
+    }
+
+    private static <T> T parse(Map<Setting, String> values, Setting setting, Function<String, T> parser) {
+        String raw = values.get(setting);
+        try {
+            return parser.apply(raw.trim());
+        } catch (RuntimeException e) {
+            String shown = setting.secret() ? "(secret)" : "'" + raw + "'";
+            throw new IllegalArgumentException(setting.key() + " (" + setting.env() + ") = " + shown + ": "
+                    + (e instanceof NumberFormatException ? "not a number" : e.getMessage()), e);
+        }
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+
+    private static Map<Setting, String> readYaml(Path file) {
+        Map<Setting, String> out = new EnumMap<>(Setting.class);
+        if (!Files.isRegularFile(file)) {
+            return out;
+        }
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+        } catch (JacksonException e) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST,
+                    file + " is not valid YAML: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot read " + file + ": " + e.getMessage(), e);
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return out;
+        }
+        if (!root.isObject()) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, file + " must be a mapping of settings");
+        }
+        flatten("", root, out, file);
+        return out;
+    }
+
+    private static void flatten(String prefix, JsonNode node, Map<Setting, String> out, Path file) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String key = prefix + e.getKey();
+            if (e.getValue().isObject()) {
+                flatten(key + ".", e.getValue(), out, file);
+                continue;
+            }
+            Setting setting = Setting.byKey(key).orElseThrow(() -> new FactoryException(ErrorCode.INVALID_REQUEST,
+                    "unknown setting '" + key + "' in " + file + "; the README's configuration table lists them"));
+            if (!e.getValue().isValueNode()) {
+                throw new FactoryException(ErrorCode.INVALID_REQUEST,
+                        "setting '" + key + "' in " + file + " must be a single value");
+            }
+            out.put(setting, e.getValue().asText());
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package ai.factory.config;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.storage.DatabaseConfig;
+import java.nio.file.Path;
+
+/**
+ * Everything the factory needs to start, resolved from defaults, {@code factory.yaml},
+ * {@code FACTORY_*} environment variables and flags (see {@link ConfigLoader}).
+ *
+ * @param home where the factory keeps its database, blobs, keys and run files
+ */
+public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig database, ModelsConfig models,
+                            EmbeddingsConfig embeddings) {
+    public FactoryConfig {
+        requireNonNull(home, "home is null");
+        requireNonNull(server, "server is null");
+        requireNonNull(database, "database is null");
+        requireNonNull(models, "models is null");
+        requireNonNull(embeddings, "embeddings is null");
+        home = home.toAbsolutePath().normalize();
+    }
+
+    public Path blobDir() {
+        return home.resolve("blobs");
+    }
+
+    public Path adminKeyFile() {
+        return home.resolve("admin.key");
+    }
+
+    /** Where a running server records its URL so local commands find it. */
+    public Path serverFile() {
+        return home.resolve("run").resolve("server.json");
+    }
+
+    public FactoryConfig withServer(ServerConfig server) {
+        return new FactoryConfig(home, server, database, models, embeddings);
+    }
+}

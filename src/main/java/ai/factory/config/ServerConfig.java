@@ -1,0 +1,33 @@
+package ai.factory.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Duration;
+
+/**
+ * The HTTP server.
+ *
+ * @param maxRequestBytes largest JSON body; model uploads are streamed and bounded by {@link ModelsConfig}
+ */
+public record ServerConfig(String host, int port, Duration shutdownGrace, long maxRequestBytes) {
+    public ServerConfig {
+        requireNonNull(host, "host is null");
+        requireNonNull(shutdownGrace, "shutdownGrace is null");
+        if (host.isBlank()) {
+            throw new IllegalArgumentException("server.host is empty");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("server.port must be 0..65535, not " + port);
+        }
+        if (shutdownGrace.isNegative()) {
+            throw new IllegalArgumentException("server.shutdownGrace must not be negative");
+        }
+        if (maxRequestBytes < 1024) {
+            throw new IllegalArgumentException("server.maxRequestSize must be at least 1KiB");
+        }
+    }
+
+    public ServerConfig withPort(int port) {
+        return new ServerConfig(host, port, shutdownGrace, maxRequestBytes);
+    }
+}

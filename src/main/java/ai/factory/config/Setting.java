@@ -1,0 +1,69 @@
+package ai.factory.config;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Every setting the factory reads, with its key in {@code factory.yaml}, its environment variable,
+ * its command-line flag (where it has one) and its default. The README's configuration table is
+ * this enum; a test keeps the two in step.
+ */
+public enum Setting {
+    HOST("server.host", "FACTORY_HOST", "--host", "127.0.0.1", "Address the HTTP server binds to."),
+    PORT("server.port", "FACTORY_PORT", "--port", "8080", "HTTP port (0 picks a free one)."),
+    SHUTDOWN_GRACE("server.shutdownGrace", "FACTORY_SHUTDOWN_GRACE", null, "30s",
+            "How long shutdown waits for in-flight requests."),
+    MAX_REQUEST_SIZE("server.maxRequestSize", "FACTORY_MAX_REQUEST_SIZE", null, "16MiB",
+            "Largest JSON request body."),
+    MAX_UPLOAD_SIZE("models.maxUploadSize", "FACTORY_MAX_UPLOAD_SIZE", null, "512GiB",
+            "Largest model file accepted by upload or import."),
+    DB_URL("database.url", "FACTORY_DB_URL", "--db-url", "jdbc:h2:file:$FACTORY_HOME/db/factory",
+            "JDBC URL: the embedded H2 file by default, or jdbc:postgresql://host:port/db."),
+    DB_USER("database.user", "FACTORY_DB_USER", null, "", "Database user (PostgreSQL)."),
+    DB_PASSWORD("database.password", "FACTORY_DB_PASSWORD", null, "", "Database password; never printed."),
+    DB_POOL_SIZE("database.maxPoolSize", "FACTORY_DB_POOL_SIZE", null, "10", "Database connections at most."),
+    EMBEDDING_THREADS("embeddings.threads", "FACTORY_EMBEDDING_THREADS", null, "0",
+            "CPU threads for embedding models (0 = all cores).");
+
+    private final String key;
+    private final String env;
+    private final String flag;
+    private final String defaultValue;
+    private final String description;
+
+    Setting(String key, String env, String flag, String defaultValue, String description) {
+        this.key = key;
+        this.env = env;
+        this.flag = flag;
+        this.defaultValue = defaultValue;
+        this.description = description;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public String env() {
+        return env;
+    }
+
+    public Optional<String> flag() {
+        return Optional.ofNullable(flag);
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    public boolean secret() {
+        return this == DB_PASSWORD;
+    }
+
+    public static Optional<Setting> byKey(String key) {
+        return Arrays.stream(values()).filter(s -> s.key.equals(key)).findFirst();
+    }
+}

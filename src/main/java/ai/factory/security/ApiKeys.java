@@ -1,0 +1,135 @@
+package ai.factory.security;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.jdbi.v3.core.Jdbi;
+
+/**
+ * Principals and their bearer API keys. A key's secret is 32 random bytes shown once; the database keeps
+ * only its SHA-256, which is enough because the secret has full entropy (no password stretching needed).
+ */
+public final class ApiKeys {
+    private static final String SECRET_PREFIX = "fk_";
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}");
+    private static final Pattern PROJECT = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+
+    private final Jdbi jdbi;
+    private final Clock clock;
+    private final SecureRandom random = new SecureRandom();
+
+    public ApiKeys(Jdbi jdbi, Clock clock) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.clock = requireNonNull(clock, "clock is null");
+    }
+
+    /** Creates a principal with one key. {@code createdBy} is the creating principal's id, or null at bootstrap. */
+    public CreatedKey create(String name, String project, Role role, String createdBy) {
+        requireNonNull(role, "role is null");
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw FactoryException.invalidParam("name",
+                    "key name must be 1-100 letters, digits, spaces or . _ @ -, starting with a letter or digit");
+        }
+        String proj = project == null ? Principal.DEFAULT_PROJECT : project;
+        if (!PROJECT.matcher(proj).matches()) {
+            throw FactoryException.invalidParam("project",
+                    "project must be 1-63 lowercase letters, digits or -, starting with a letter or digit");
+        }
+        byte[] raw = new byte[32];
+        random.nextBytes(raw);
+        String secret = SECRET_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+        Instant now = clock.instant();
+        Principal principal = new Principal("p-" + UUID.randomUUID(), name, proj, role);
+        ApiKey key = new ApiKey("key-" + UUID.randomUUID(), secret.substring(0, 8), principal, now, null);
+        jdbi.useTransaction(h -> {
+            h.createUpdate("INSERT INTO principals (id, name, project, role, created_at, created_by) "
+                            + "VALUES (:id, :name, :project, :role, :at, :by)")
+                    .bind("id", principal.id()).bind("name", name).bind("project", proj)
+                    .bind("role", role.id()).bind("at", Timestamp.from(now)).bind("by", createdBy)
+                    .execute();
+            h.createUpdate("INSERT INTO api_keys (id, principal_id, secret_hash, prefix, created_at) "
+                            + "VALUES (:id, :pid, :hash, :prefix, :at)")
+                    .bind("id", key.id()).bind("pid", principal.id()).bind("hash", hash(secret))
+                    .bind("prefix", key.prefix()).bind("at", Timestamp.from(now))
+                    .execute();
+        });
+        return new CreatedKey(key, secret);
+    }
+
+    /** The principal holding this secret, if the key exists and is not revoked. */
+    public Optional<Principal> authenticate(String secret) {
+        if (secret == null || !secret.startsWith(SECRET_PREFIX) || secret.length() > 200) {
+            return Optional.empty();
+        }
+        String digest = hash(secret);
+        return jdbi.withHandle(h -> h.createQuery(SELECT + " WHERE k.secret_hash = :hash AND k.revoked_at IS NULL")
+                .bind("hash", digest)
+                .map((rs, ctx) -> key(rs))
+                .findOne()
+                .map(ApiKey::principal));
+    }
+
+    public List<ApiKey> list() {
+        return jdbi.withHandle(h -> h.createQuery(SELECT + " ORDER BY k.created_at, k.id")
+                .map((rs, ctx) -> key(rs))
+                .list());
+    }
+
+    /** Revokes a key; revoking twice is harmless. Unknown ids are NOT_FOUND. */
+    public ApiKey revoke(String keyId) {
+        Timestamp now = Timestamp.from(clock.instant());
+        return jdbi.inTransaction(h -> {
+            h.createUpdate("UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL")
+                    .bind("now", now).bind("id", keyId).execute();
+            return h.createQuery(SELECT + " WHERE k.id = :id").bind("id", keyId)
+                    .map((rs, ctx) -> key(rs))
+                    .findOne()
+                    .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no API key with id '" + keyId + "'"));
+        });
+    }
+
+    /** Whether any admin key that still works exists; bootstrap creates one when none does. */
+    public boolean hasActiveAdmin() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM api_keys k JOIN principals p "
+                        + "ON p.id = k.principal_id WHERE p.role = :role AND k.revoked_at IS NULL")
+                .bind("role", Role.ADMIN.id())
+                .mapTo(Long.class)
+                .one()) > 0;
+    }
+
+    private static final String SELECT = "SELECT k.id, k.prefix, k.created_at, k.revoked_at, "
+            + "p.id AS pid, p.name, p.project, p.role FROM api_keys k JOIN principals p ON p.id = k.principal_id";
+
+    private static ApiKey key(ResultSet rs) throws SQLException {
+        Principal p = new Principal(rs.getString("pid"), rs.getString("name"), rs.getString("project"),
+                Role.parse(rs.getString("role")));
+        Timestamp revoked = rs.getTimestamp("revoked_at");
+        return new ApiKey(rs.getString("id"), rs.getString("prefix"), p, rs.getTimestamp("created_at").toInstant(),
+                revoked == null ? null : revoked.toInstant());
+    }
+
+    private static String hash(String secret) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+}

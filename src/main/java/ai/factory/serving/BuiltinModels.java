@@ -1,0 +1,59 @@
+package ai.factory.serving;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.engine.onnx.BundledMiniLm;
+import ai.factory.models.ModelFormat;
+import ai.factory.models.ModelName;
+import ai.factory.models.ModelRef;
+import ai.factory.models.ModelRegistry;
+import ai.factory.models.ModelRegistry.Upload;
+import ai.factory.security.Principal;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * The models that ship inside the factory: registered like any imported model (so they have digests,
+ * versions and provenance) and deployed at first start.
+ */
+public final class BuiltinModels {
+    public static final ModelName EMBEDDING = ModelName.parse("builtin/all-minilm-l6-v2");
+
+    private static final System.Logger LOG = System.getLogger(BuiltinModels.class.getName());
+
+    private final ModelRegistry registry;
+    private final Deployments deployments;
+    private final Principal system;
+
+    public BuiltinModels(ModelRegistry registry, Deployments deployments, Principal system) {
+        this.registry = requireNonNull(registry, "registry is null");
+        this.deployments = requireNonNull(deployments, "deployments is null");
+        this.system = requireNonNull(system, "system is null");
+    }
+
+    /** Registers the bundled embedding model if the registry lacks it, and deploys it if nothing serves it. */
+    public void ensureEmbeddingModel() {
+        if (registry.find(EMBEDDING).isEmpty()) {
+            try (InputStream model = BundledMiniLm.modelStream(); InputStream tokenizer = BundledMiniLm.tokenizerStream()) {
+                var v = registry.importFiles(EMBEDDING, Optional.of(ModelFormat.ONNX), List.of(
+                                new Upload(BundledMiniLm.MODEL_FILE, model, null),
+                                new Upload(BundledMiniLm.TOKENIZER_FILE, tokenizer, null)),
+                        Map.of("task", "embedding", "dimensions", BundledMiniLm.DIMENSIONS,
+                                "maxInputTokens", BundledMiniLm.MAX_INPUT_TOKENS,
+                                "origin", "sentence-transformers/all-MiniLM-L6-v2, quantized"),
+                        system, "bundled:all-minilm-l6-v2-q");
+                LOG.log(System.Logger.Level.INFO, "registered the bundled embedding model as {0}", v.ref());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the bundled embedding model", e);
+            }
+        }
+        if (deployments.find(EMBEDDING).isEmpty()) {
+            deployments.deploy(new ModelRef(EMBEDDING, OptionalInt.empty()), system);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package ai.factory.api;
+
+import static ai.factory.api.EmbeddingsApiTest.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ai.factory.TestFactory;
+import ai.factory.TestModels;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Start, restart and graceful shutdown of a whole factory. */
+class LifecycleTest {
+    @TempDir
+    Path home;
+
+    @Test
+    void firstStartCreatesAPrivateAdminKeyAndARestartKeepsEverything() throws IOException {
+        String key;
+        try (TestFactory first = TestFactory.start(home)) {
+            key = first.adminKey();
+            Path keyFile = home.resolve("admin.key");
+            assertThat(Files.readString(keyFile).trim()).isEqualTo(key);
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(keyFile))).isEqualTo("rw-------");
+            assertThat(Files.readString(home.resolve("run").resolve("server.json"))).contains(first.url());
+        }
+        assertThat(home.resolve("run").resolve("server.json")).doesNotExist();
+
+        var config = new ai.factory.config.ConfigLoader(java.util.Map.of()).load(home,
+                java.util.Map.of(ai.factory.config.Setting.PORT, "0"));
+        try (ai.factory.Factory second = ai.factory.Factory.start(config)) {
+            assertThat(second.newAdminKey()).as("no new admin key on restart").isEmpty();
+            var http = java.net.http.HttpClient.newHttpClient();
+            HttpResponse<String> r = send(http, HttpRequest.newBuilder(java.net.URI.create(second.url() + "/v1/models"))
+                    .header("Authorization", "Bearer " + key).build());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(json(r).at("/data/0/id").asText()).isEqualTo("builtin/all-minilm-l6-v2");
+            HttpResponse<String> models = send(http, HttpRequest.newBuilder(
+                    java.net.URI.create(second.url() + "/api/v1/models/builtin/all-minilm-l6-v2"))
+                    .header("Authorization", "Bearer " + key).build());
+            assertThat(json(models).path("versions").size()).as("bundled model registered once").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void shutdownFinishesInFlightRequestsAndRefusesNewOnes() throws Exception {
+        byte[] gguf = Files.readAllBytes(TestModels.tinyLlama());
+        TestFactory factory = TestFactory.start(home);
+        PipedInputStream body = new PipedInputStream(1 << 16);
+        PipedOutputStream feed = new PipedOutputStream(body);
+        CompletableFuture<HttpResponse<String>> upload = CompletableFuture.supplyAsync(() -> factory.send(
+                factory.request("/api/v1/models/acme/slow/versions?filename=slow.gguf", factory.adminKey())
+                        .PUT(HttpRequest.BodyPublishers.fromPublisher(
+                                HttpRequest.BodyPublishers.ofInputStream(() -> body), gguf.length))));
+        feed.write(gguf, 0, gguf.length / 2);
+        feed.flush();
+        Path tmp = home.resolve("blobs").resolve("tmp");
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            try (var files = Files.list(tmp)) {
+                return files.findAny().isPresent();
+            }
+        });
+
+        CompletableFuture<Void> shutdown = CompletableFuture.runAsync(factory::close);
+        await().atMost(Duration.ofSeconds(30)).until(() -> factory.get("/health/ready", null).statusCode() == 503);
+        HttpResponse<String> refused = factory.get("/v1/models", factory.adminKey());
+        assertThat(refused.statusCode()).isEqualTo(503);
+        assertThat(json(refused).at("/error/message").asText()).contains("shutting down");
+        assertThat(shutdown).isNotDone();
+
+        try (OutputStream out = feed) {
+            out.write(gguf, gguf.length / 2, gguf.length - gguf.length / 2);
+        }
+        HttpResponse<String> finished = upload.get();
+        assertThat(finished.statusCode()).as(finished.body()).isEqualTo(201);
+        shutdown.get();
+
+        try (TestFactory again = TestFactory.start(home)) {
+            HttpResponse<String> kept = again.get("/api/v1/models/acme/slow", again.adminKey());
+            assertThat(kept.statusCode()).as("the finished upload survived shutdown").isEqualTo(200);
+        }
+    }
+
+    private static HttpResponse<String> send(java.net.http.HttpClient http, HttpRequest r) {
+        try {
+            return http.send(r, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException | InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+}

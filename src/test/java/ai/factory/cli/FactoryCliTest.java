@@ -1,0 +1,117 @@
+package ai.factory.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.factory.Json;
+import ai.factory.TestFactory;
+import ai.factory.TestModels;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as a client of a running factory, and its offline commands. */
+class FactoryCliTest {
+    @TempDir
+    static Path home;
+
+    static TestFactory factory;
+
+    record Run(int exit, String out, String err) {
+        JsonNode json() {
+            try {
+                return Json.mapper().readTree(out);
+            } catch (Exception e) {
+                throw new AssertionError("not JSON: " + out, e);
+            }
+        }
+    }
+
+    @BeforeAll
+    static void start() {
+        factory = TestFactory.start(home);
+    }
+
+    @AfterAll
+    static void stop() {
+        factory.close();
+    }
+
+    static Run cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = FactoryCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    /** Finds the local server and admin key through --home, as a user on the factory's machine would. */
+    static Run local(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--home");
+        all.add(home.toString());
+        return cli(all.toArray(String[]::new));
+    }
+
+    @Test
+    void keysCreateListAndRevoke() {
+        Run created = local("keys", "create", "--name", "ci-bot", "--project", "research", "--json");
+        assertThat(created.exit()).as(created.err()).isZero();
+        String id = created.json().path("id").asText();
+        String secret = created.json().path("secret").asText();
+        assertThat(secret).startsWith("fk_");
+
+        Run table = local("keys", "list");
+        assertThat(table.out()).contains("ci-bot", "research", "invoker").doesNotContain(secret);
+        assertThat(local("keys", "revoke", id).out()).contains("Revoked " + id);
+        assertThat(local("keys", "list", "--json").json().findValues("revokedAt")).anyMatch(v -> !v.isNull());
+    }
+
+    @Test
+    void modelsImportByPathAndByUploadThenListShowDelete() {
+        Path gguf = TestModels.tinyLlama();
+        Run byPath = local("models", "import", gguf.toString(), "--name", "acme/tiny");
+        assertThat(byPath.exit()).as(byPath.err()).isZero();
+        assertThat(byPath.out()).contains("Imported acme/tiny:1 (gguf");
+
+        Run uploaded = local("models", "import", gguf.toString(), "--name", "acme/tiny", "--upload", "--progress", "--json");
+        assertThat(uploaded.exit()).as(uploaded.err()).isZero();
+        assertThat(uploaded.json().path("version").asInt()).isEqualTo(2);
+        assertThat(uploaded.json().path("source").asText()).isEqualTo("upload:llama-2-tiny-random.gguf");
+
+        assertThat(local("models", "list").out()).contains("acme/tiny", "llama", "builtin/all-minilm-l6-v2");
+        assertThat(local("models", "show", "acme/tiny:1").json().at("/metadata/vocabularySize").asInt()).isEqualTo(32000);
+        assertThat(local("models", "delete", "acme/tiny").out()).contains("Deleted acme/tiny:1", "Deleted acme/tiny:2");
+    }
+
+    @Test
+    void failuresAreOneLineWithExitCodeOneAndUsageErrorsExitTwo() {
+        Run refused = local("models", "delete", "builtin/all-minilm-l6-v2");
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err().strip()).startsWith("factory: ").contains("is deployed").doesNotContain("\n");
+
+        Run badKey = cli("models", "list", "--url", factory.url(), "--key", "fk_nope");
+        assertThat(badKey.exit()).isEqualTo(1);
+        assertThat(badKey.err()).contains("not valid").contains("401");
+
+        Run noServer = cli("models", "list", "--url", "http://127.0.0.1:1", "--key", "fk_x");
+        assertThat(noServer.exit()).isEqualTo(1);
+        assertThat(noServer.err()).contains("cannot reach the factory");
+
+        assertThat(cli("models", "import").exit()).isEqualTo(2);
+        assertThat(cli("no-such-command").exit()).isEqualTo(2);
+    }
+
+    @Test
+    void inspectReadsAGgufWithoutAServer() {
+        Run r = cli("models", "inspect", TestModels.tinyLlama().toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.json().path("architecture").asText()).isEqualTo("llama");
+        assertThat(cli("models", "inspect", home.resolve("admin.key").toString()).err()).contains("GGUF");
+    }
+}

@@ -1,0 +1,128 @@
+package ai.factory.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.factory.FactoryException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    @TempDir
+    Path home;
+
+    @Test
+    void defaultsGiveAnEmbeddedFactoryOnLoopback() {
+        FactoryConfig c = new ConfigLoader(Map.of()).load(home, Map.of());
+
+        assertThat(c.home()).isEqualTo(home.toAbsolutePath());
+        assertThat(c.server().host()).isEqualTo("127.0.0.1");
+        assertThat(c.server().port()).isEqualTo(8080);
+        assertThat(c.server().shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.server().maxRequestBytes()).isEqualTo(16L << 20);
+        assertThat(c.database().url()).startsWith("jdbc:h2:file:" + home.resolve("db").resolve("factory"));
+        assertThat(c.database().user()).isNull();
+        assertThat(c.models().maxUploadBytes()).isEqualTo(512L << 30);
+        assertThat(c.embeddings().threads()).isZero();
+        assertThat(c.embeddings().effectiveThreads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(c.adminKeyFile()).isEqualTo(home.resolve("admin.key"));
+    }
+
+    @Test
+    void fileThenEnvironmentThenFlagsEachWin() throws IOException {
+        Files.writeString(home.resolve("factory.yaml"), """
+                server:
+                  port: 9000
+                  host: 0.0.0.0
+                  shutdownGrace: 5s
+                  maxRequestSize: 1MiB
+                database:
+                  url: jdbc:postgresql://db.example:5432/factory
+                  user: factory
+                  password: from-file
+                  maxPoolSize: 4
+                models:
+                  maxUploadSize: 10GiB
+                embeddings:
+                  threads: 3
+                """);
+        Map<String, String> env = Map.of("FACTORY_PORT", "9100", "FACTORY_DB_PASSWORD", "from-env");
+
+        FactoryConfig fileAndEnv = new ConfigLoader(env).load(home, Map.of());
+        assertThat(fileAndEnv.server().port()).isEqualTo(9100);
+        assertThat(fileAndEnv.server().host()).isEqualTo("0.0.0.0");
+        assertThat(fileAndEnv.server().shutdownGrace()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(fileAndEnv.server().maxRequestBytes()).isEqualTo(1L << 20);
+        assertThat(fileAndEnv.database().url()).isEqualTo("jdbc:postgresql://db.example:5432/factory");
+        assertThat(fileAndEnv.database().user()).isEqualTo("factory");
+        assertThat(fileAndEnv.database().password()).isEqualTo("from-env");
+        assertThat(fileAndEnv.database().maxPoolSize()).isEqualTo(4);
+        assertThat(fileAndEnv.models().maxUploadBytes()).isEqualTo(10L << 30);
+        assertThat(fileAndEnv.embeddings().threads()).isEqualTo(3);
+
+        FactoryConfig withFlags = new ConfigLoader(env).load(home, Map.of(Setting.PORT, "9200",
+                Setting.DB_URL, "jdbc:h2:file:/tmp/x"));
+        assertThat(withFlags.server().port()).isEqualTo(9200);
+        assertThat(withFlags.database().url()).isEqualTo("jdbc:h2:file:/tmp/x");
+    }
+
+    @Test
+    void homeComesFromFlagThenEnvironmentThenUserHome(@TempDir Path other) {
+        assertThat(new ConfigLoader(Map.of("FACTORY_HOME", other.toString())).home(home)).isEqualTo(home.toAbsolutePath());
+        assertThat(new ConfigLoader(Map.of("FACTORY_HOME", other.toString())).home(null)).isEqualTo(other.toAbsolutePath());
+        assertThat(new ConfigLoader(Map.of()).home(null)).isEqualTo(Path.of(System.getProperty("user.home"), ".factory"));
+    }
+
+    @Test
+    void badValuesNameTheSettingAndNeverShowSecrets() throws IOException {
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_PORT", "eighty")).load(home, Map.of()))
+                .isInstanceOf(FactoryException.class)
+                .hasMessageContaining("server.port").hasMessageContaining("FACTORY_PORT").hasMessageContaining("not a number");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_PORT", "70000")).load(home, Map.of()))
+                .hasMessageContaining("0..65535");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_SHUTDOWN_GRACE", "soon")).load(home, Map.of()))
+                .hasMessageContaining("not a duration");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_MAX_UPLOAD_SIZE", "lots")).load(home, Map.of()))
+                .hasMessageContaining("not a size");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_DB_URL", "jdbc:mysql://x/y")).load(home, Map.of()))
+                .hasMessageContaining("unsupported database URL");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_DB_POOL_SIZE", "s3cret-ish")).load(home, Map.of()))
+                .hasMessageContaining("maxPoolSize");
+
+        Files.writeString(home.resolve("factory.yaml"), "server:\n  prot: 9000\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of()).load(home, Map.of()))
+                .hasMessageContaining("unknown setting 'server.prot'");
+        Files.writeString(home.resolve("factory.yaml"), "server: [1, 2\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of()).load(home, Map.of()))
+                .hasMessageContaining("not valid YAML");
+        Files.writeString(home.resolve("factory.yaml"), "server:\n  port: [1, 2]\n");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of()).load(home, Map.of()))
+                .hasMessageContaining("must be a single value");
+    }
+
+    @Test
+    void unitsParseWhatTheReadmeShows() {
+        assertThat(Units.parseSize("1048576")).isEqualTo(1L << 20);
+        assertThat(Units.parseSize("512KB")).isEqualTo(512L << 10);
+        assertThat(Units.parseSize("16MiB")).isEqualTo(16L << 20);
+        assertThat(Units.parseSize("2 GiB")).isEqualTo(2L << 30);
+        assertThat(Units.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
+        assertThat(Units.parseDuration("5m")).isEqualTo(Duration.ofMinutes(5));
+        assertThat(Units.parseDuration("PT30S")).isEqualTo(Duration.ofSeconds(30));
+        assertThatThrownBy(() -> Units.parseSize("99999999999TB")).hasMessageContaining("too large");
+    }
+
+    @Test
+    void readmeConfigurationTableListsEverySetting() throws IOException {
+        String readme = Files.readString(Path.of("README.md"));
+        Arrays.stream(Setting.values()).forEach(s -> assertThat(readme)
+                .as("README row for %s", s.key())
+                .contains("`" + s.key() + "`").contains("`" + s.env() + "`"));
+    }
+}

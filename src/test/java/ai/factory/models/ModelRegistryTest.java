@@ -1,0 +1,204 @@
+package ai.factory.models;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.TestModels;
+import ai.factory.models.ModelRegistry.Upload;
+import ai.factory.security.Principal;
+import ai.factory.security.Role;
+import ai.factory.storage.BlobStore;
+import ai.factory.storage.Database;
+import ai.factory.storage.TestDatabases;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class ModelRegistryTest {
+    private static final Principal ADMIN = new Principal("p-admin", "admin", "default", Role.ADMIN);
+    private static final Principal INVOKER = new Principal("p-app", "app", "default", Role.INVOKER);
+    private static final ModelName TINY = ModelName.parse("acme/llama-2-tiny");
+
+    @TempDir
+    Path tempDir;
+
+    private ModelRegistry registry(Database db) {
+        return new ModelRegistry(db.jdbi(), new BlobStore(tempDir.resolve("blobs")), Clock.systemUTC(), 1L << 30);
+    }
+
+    private Stream<Path> blobFiles() throws IOException {
+        return Files.walk(tempDir.resolve("blobs")).filter(Files::isRegularFile);
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void importsTheTinyLlamaAndReadsItsMetadata(TestDatabases.Kind kind) throws IOException {
+        Path gguf = TestModels.tinyLlama();
+        try (Database db = TestDatabases.open(kind, tempDir)) {
+            ModelRegistry registry = registry(db);
+            ModelVersion v = registry.importPath(TINY, gguf, Optional.empty(), ADMIN);
+
+            assertThat(v.version()).isEqualTo(1);
+            assertThat(v.format()).isEqualTo(ModelFormat.GGUF);
+            assertThat(v.metadata()).containsEntry("architecture", "llama").containsEntry("vocabularySize", 32000);
+            assertThat(v.files()).singleElement().satisfies(f -> {
+                assertThat(f.path()).isEqualTo("llama-2-tiny-random.gguf");
+                assertThat(f.size()).isEqualTo(Files.size(gguf));
+                assertThat(f.sha256()).isEqualTo("81f226c62d28ed4a1a9b9fa080fcd9f0cc40e0f9d5680036583ff98fbcd035cb");
+            });
+            assertThat(v.importedBy()).isEqualTo(ADMIN.id());
+            assertThat(v.source()).isEqualTo("file:" + gguf.toAbsolutePath().normalize());
+
+            // round trip: what was recorded reads back the same
+            Model model = registry.get(TINY);
+            assertThat(model.versions()).singleElement().isEqualTo(
+                    new ModelVersion(v.model(), v.version(), v.format(), model.latest().metadata(), v.files(),
+                            model.latest().importedAt(), v.importedBy(), v.source()));
+            assertThat(model.latest().metadata()).containsEntry("architecture", "llama");
+            assertThat(registry.list()).extracting(Model::name).containsExactly(TINY);
+            assertThat(Files.readAllBytes(registry.filePath(v, "llama-2-tiny-random.gguf")))
+                    .isEqualTo(Files.readAllBytes(gguf));
+
+            ModelVersion second = registry.importUpload(TINY, new Upload("tiny.gguf", Files.newInputStream(gguf), null),
+                    Optional.empty(), ADMIN);
+            assertThat(second.version()).isEqualTo(2);
+            assertThat(registry.resolve(ModelRef.parse("acme/llama-2-tiny")).version()).isEqualTo(2);
+            assertThat(registry.resolve(ModelRef.parse("acme/llama-2-tiny:1")).version()).isEqualTo(1);
+            assertThat(blobFiles()).hasSize(1);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void rejectsTruncatedAndCorruptGgufsAndStoresNothing(TestDatabases.Kind kind) throws IOException {
+        byte[] good = Files.readAllBytes(TestModels.tinyLlama());
+        try (Database db = TestDatabases.open(kind, tempDir)) {
+            ModelRegistry registry = registry(db);
+            byte[] truncated = java.util.Arrays.copyOf(good, good.length / 2);
+            assertThatThrownBy(() -> registry.importUpload(TINY, new Upload("t.gguf", new ByteArrayInputStream(truncated),
+                    null), Optional.empty(), ADMIN))
+                    .isInstanceOf(FactoryException.class)
+                    .hasMessageContaining("truncated")
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+
+            byte[] corrupt = good.clone();
+            corrupt[8] = (byte) 0xff; // tensor count becomes absurd
+            corrupt[15] = (byte) 0x7f;
+            assertThatThrownBy(() -> registry.importUpload(TINY, new Upload("c.gguf", new ByteArrayInputStream(corrupt),
+                    null), Optional.empty(), ADMIN))
+                    .isInstanceOf(FactoryException.class)
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+
+            assertThatThrownBy(() -> registry.importUpload(TINY, new Upload("x.bin",
+                    new ByteArrayInputStream("hello".getBytes()), null), Optional.empty(), ADMIN))
+                    .isInstanceOf(FactoryException.class).hasMessageContaining("not a model file");
+            assertThatThrownBy(() -> registry.importUpload(TINY, new Upload("x.gguf",
+                    new ByteArrayInputStream(good), "00".repeat(32)), Optional.empty(), ADMIN))
+                    .isInstanceOf(FactoryException.class).hasMessageContaining("digest mismatch");
+
+            assertThat(registry.list()).isEmpty();
+            assertThat(blobFiles()).isEmpty();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void concurrentImportsOfOneFileStoreOneBlobAndDistinctVersions(TestDatabases.Kind kind) throws Exception {
+        Path gguf = TestModels.tinyLlama();
+        try (Database db = TestDatabases.open(kind, tempDir);
+             ExecutorService pool = Executors.newFixedThreadPool(4)) {
+            ModelRegistry registry = registry(db);
+            List<Callable<ModelVersion>> imports = List.of(
+                    () -> registry.importPath(TINY, gguf, Optional.empty(), ADMIN),
+                    () -> registry.importPath(TINY, gguf, Optional.empty(), ADMIN),
+                    () -> registry.importPath(ModelName.parse("other/tiny"), gguf, Optional.empty(), ADMIN),
+                    () -> registry.importPath(TINY, gguf, Optional.empty(), ADMIN));
+            List<ModelVersion> done = pool.invokeAll(imports).stream().map(f -> {
+                try {
+                    return f.get();
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            }).toList();
+
+            assertThat(done).filteredOn(v -> v.model().equals(TINY)).extracting(ModelVersion::version)
+                    .containsExactlyInAnyOrder(1, 2, 3);
+            assertThat(blobFiles()).hasSize(1);
+            assertThat(Files.list(tempDir.resolve("blobs").resolve("tmp"))).isEmpty();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void deleteRefusesWhileDeployedAndRemovesUnsharedBlobs(TestDatabases.Kind kind) throws IOException {
+        Path gguf = TestModels.tinyLlama();
+        try (Database db = TestDatabases.open(kind, tempDir)) {
+            ModelRegistry registry = registry(db);
+            registry.importPath(TINY, gguf, Optional.empty(), ADMIN);
+            registry.importPath(ModelName.parse("other/tiny"), gguf, Optional.empty(), ADMIN);
+            db.jdbi().useHandle(h -> h.createUpdate("INSERT INTO deployments (id, model_name, version, state, replicas, "
+                    + "created_at, created_by) VALUES ('dep-1', 'acme/llama-2-tiny', 1, 'ready', 1, :at, 'p-admin')")
+                    .bind("at", Timestamp.from(Instant.now())).execute());
+
+            assertThatThrownBy(() -> registry.delete(ModelRef.parse("acme/llama-2-tiny"), ADMIN))
+                    .isInstanceOf(FactoryException.class)
+                    .hasMessageContaining("is deployed (deployment dep-1)")
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.CONFLICT);
+            assertThat(registry.get(TINY).versions()).hasSize(1);
+
+            assertThatThrownBy(() -> registry.delete(ModelRef.parse("other/tiny"), INVOKER))
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.FORBIDDEN);
+
+            db.jdbi().useHandle(h -> h.execute("DELETE FROM deployments"));
+            registry.delete(new ModelRef(TINY, OptionalInt.of(1)), ADMIN);
+            assertThat(registry.find(TINY)).isEmpty();
+            assertThat(blobFiles()).as("still used by other/tiny").hasSize(1);
+
+            registry.delete(ModelRef.parse("other/tiny"), ADMIN);
+            assertThat(blobFiles()).isEmpty();
+            assertThatThrownBy(() -> registry.get(TINY))
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.NOT_FOUND);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void onlyAdminsImport(TestDatabases.Kind kind) {
+        Path gguf = TestModels.tinyLlama();
+        try (Database db = TestDatabases.open(kind, tempDir)) {
+            assertThatThrownBy(() -> registry(db).importPath(TINY, gguf, Optional.empty(), INVOKER))
+                    .isInstanceOf(FactoryException.class)
+                    .hasMessageContaining("needs the admin role")
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.FORBIDDEN);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void namesAndReferencesAreValidated() {
+        assertThat(ModelRef.parse("acme/llama-3.2-1b:3").version()).hasValue(3);
+        assertThat(ModelRef.parse("acme/Llama-3.2-1B").version()).isEmpty();
+        for (String bad : List.of("llama", "a/b/c", "/x", "acme/", "acme/ll ama", "../etc", "acme/x:0", "acme/x:v1")) {
+            assertThatThrownBy(() -> ModelRef.parse(bad)).as(bad).isInstanceOf(FactoryException.class)
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        }
+        assertThat(Map.of("k", ModelName.parse("a/b")).get("k").toString()).isEqualTo("a/b");
+    }
+}
