@@ -114,9 +114,11 @@ public final class Factory implements AutoCloseable {
 
     private EmbeddingEngine loadEngine(ModelRegistry registry, ModelVersion version) {
         return switch (version.format()) {
-            case ONNX -> new OnnxEmbeddingEngine(registry.filePath(version, BundledMiniLm.MODEL_FILE),
-                    registry.filePath(version, BundledMiniLm.TOKENIZER_FILE),
-                    OnnxEmbeddingOptions.defaults().withThreads(config.embeddings().effectiveThreads()));
+            case ONNX -> OnnxEmbeddingEngine.open(registry.filePath(version, BundledMiniLm.NAME_MODEL_FILE),
+                    registry.filePath(version, BundledMiniLm.NAME_TOKENIZER_FILE),
+                    OnnxEmbeddingOptions.defaults()
+                            .withThreads(config.embeddings().effectiveThreads())
+                            .withNativeCacheDir(config.home().resolve("cache").resolve("native")));
             case GGUF -> throw new FactoryException(ErrorCode.UNAVAILABLE,
                     "GGUF models are registered but this node has no GGUF engine yet");
         };

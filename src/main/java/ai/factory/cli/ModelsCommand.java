@@ -201,7 +201,7 @@ final class ModelsCommand {
         Path file;
 
         @Override
-        public Integer call() {
+        public Integer call() throws IOException {
             printJson(spec.commandLine().getOut(), Json.mapper().valueToTree(GgufReader.read(file).summary()));
             return 0;
         }

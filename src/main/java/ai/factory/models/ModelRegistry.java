@@ -332,7 +332,13 @@ public final class ModelRegistry {
 
     private static Map<String, Object> readMetadata(ModelFormat format, Path file) {
         return switch (format) {
-            case GGUF -> GgufReader.read(file).summary();
+            case GGUF -> {
+                try {
+                    yield GgufReader.read(file).summary();
+                } catch (IOException e) {
+                    throw new FactoryException(ErrorCode.INTERNAL, "cannot read staged file: " + e.getMessage(), e);
+                }
+            }
             case ONNX -> Map.of();
         };
     }

@@ -41,10 +41,10 @@ public final class BuiltinModels {
         if (registry.find(EMBEDDING).isEmpty()) {
             try (InputStream model = BundledMiniLm.modelStream(); InputStream tokenizer = BundledMiniLm.tokenizerStream()) {
                 var v = registry.importFiles(EMBEDDING, Optional.of(ModelFormat.ONNX), List.of(
-                                new Upload(BundledMiniLm.MODEL_FILE, model, null),
-                                new Upload(BundledMiniLm.TOKENIZER_FILE, tokenizer, null)),
-                        Map.of("task", "embedding", "dimensions", BundledMiniLm.DIMENSIONS,
-                                "maxInputTokens", BundledMiniLm.MAX_INPUT_TOKENS,
+                                new Upload(BundledMiniLm.NAME_MODEL_FILE, model, null),
+                                new Upload(BundledMiniLm.NAME_TOKENIZER_FILE, tokenizer, null)),
+                        Map.of("task", "embedding", "dimensions", 384,
+                                "maxInputTokens", ai.factory.engine.onnx.OnnxEmbeddingOptions.DEFAULT_MAX_INPUT_TOKENS,
                                 "origin", "sentence-transformers/all-MiniLM-L6-v2, quantized"),
                         system, "bundled:all-minilm-l6-v2-q");
                 LOG.log(System.Logger.Level.INFO, "registered the bundled embedding model as {0}", v.ref());

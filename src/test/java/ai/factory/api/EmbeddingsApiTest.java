@@ -130,10 +130,10 @@ class EmbeddingsApiTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', textBlock = """
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
             malformed JSON            | {"model": "builtin/all-minilm-l6-v2", "input": | 400 | not valid JSON
             not an object             | ["hello"]                                        | 400 | must be a JSON object
-            empty body                | ' '                                              | 400 | body is empty
+            empty body                | ` `                                              | 400 | body is empty
             missing model             | {"input": "hello"}                               | 400 | 'model' is required
             model of wrong type       | {"model": 7, "input": "hello"}                   | 400 | 'model' must be a string
             missing input             | {"model": "builtin/all-minilm-l6-v2"}            | 400 | 'input' is required

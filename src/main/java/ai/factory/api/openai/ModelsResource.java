@@ -28,7 +28,7 @@ public final class ModelsResource implements Routes {
     @Override
     public void addTo(RoutesConfig routes) {
         routes.get("/v1/models", this::list);
-        routes.get("/v1/models/{namespace}/{model}", this::retrieve);
+        routes.get("/v1/models/<id>", this::retrieve);
     }
 
     private void list(Context ctx) {
@@ -40,7 +40,9 @@ public final class ModelsResource implements Routes {
     }
 
     private void retrieve(Context ctx) {
-        ModelName name = new ModelName(ctx.pathParam("namespace"), ctx.pathParam("model"));
+        // Clients encode the slash of namespace/model (%2F) or not; both arrive here decoded.
+        ModelName name = ModelName.parse(java.net.URLDecoder.decode(ctx.pathParam("id"),
+                java.nio.charset.StandardCharsets.UTF_8));
         boolean ready = deployments.ready().stream().anyMatch(d -> d.model().equals(name));
         if (!ready) {
             throw new FactoryException(ErrorCode.NOT_FOUND, "the model '" + name + "' does not exist or is not deployed");
