@@ -17,7 +17,7 @@ public record ModelVersion(ModelName model, int version, ModelFormat format, Map
     public ModelVersion {
         requireNonNull(model, "model is null");
         requireNonNull(format, "format is null");
-        metadata = Map.copyOf(requireNonNull(metadata, "metadata is null"));
+        metadata = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(requireNonNull(metadata, "metadata is null")));
         files = List.copyOf(requireNonNull(files, "files is null"));
         requireNonNull(importedAt, "importedAt is null");
         requireNonNull(importedBy, "importedBy is null");

@@ -1,0 +1,97 @@
+package ai.factory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The {@code ./factory} launcher's search for a JDK 25+, with fake old JDKs in front of the real one. */
+class LauncherTest {
+    private static final List<String> TOOLS = List.of("sed", "head", "dirname", "readlink");
+
+    @TempDir
+    Path dir;
+
+    record Result(int exit, String out, String err) {}
+
+    private Path fakeJdk(String name, int version) throws IOException {
+        Path bin = Files.createDirectories(dir.resolve(name).resolve("bin"));
+        String script = "#!/bin/sh\necho '    java.specification.version = " + version + "' >&2\n";
+        for (String tool : List.of("java", "javac")) {
+            Path p = bin.resolve(tool);
+            Files.writeString(p, script);
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return dir.resolve(name);
+    }
+
+    /** A PATH holding only the shell tools the launcher uses, so no java of this machine is on it. */
+    private Path toolsOnly() throws IOException {
+        Path tools = dir.resolve("tools");
+        if (Files.isDirectory(tools)) {
+            return tools;
+        }
+        Files.createDirectories(tools);
+        for (String tool : TOOLS) {
+            Path wrapper = tools.resolve(tool);
+            Files.writeString(wrapper, "#!" + which("bash") + "\nexec " + which(tool) + " \"$@\"\n");
+            Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return tools;
+    }
+
+    private static Path which(String tool) {
+        return Arrays.stream(System.getenv("PATH").split(":")).map(p -> Path.of(p, tool))
+                .filter(Files::isExecutable).findFirst().orElseThrow(() -> new AssertionError(tool + " not found"));
+    }
+
+    private Result launch(Map<String, String> env, String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(which("bash").toString(), "factory"));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().clear();
+        pb.environment().put("HOME", dir.toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Result(p.waitFor(), out, err);
+    }
+
+    @Test
+    void skipsAnOldJavaHomeAndFindsAJdk25InTheUsualPlaces() throws Exception {
+        Path old = fakeJdk("jdk-17", 17);
+        Path real = Path.of(System.getProperty("java.home"));
+        Result r = launch(Map.of("JAVA_HOME", old.toString(),
+                "PATH", old.resolve("bin") + ":" + toolsOnly(),
+                "FACTORY_JDK_DIRS", dir.resolve("jdk-17") + " " + real), "jdk");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(Path.of(r.out().strip()).toRealPath()).isEqualTo(real.toRealPath());
+    }
+
+    @Test
+    void prefersJavaHomeWhenItIsNewEnough() throws Exception {
+        Path newer = fakeJdk("jdk-26", 26);
+        Result r = launch(Map.of("JAVA_HOME", newer.toString(), "PATH", toolsOnly().toString(),
+                "FACTORY_JDK_DIRS", dir.resolve("none").toString()), "jdk");
+        assertThat(r.out().strip()).isEqualTo(newer.toString());
+    }
+
+    @Test
+    void saysWhatToInstallWhenNoJdk25Exists() throws Exception {
+        Path old = fakeJdk("jdk-21", 21);
+        Result r = launch(Map.of("JAVA_HOME", old.toString(), "PATH", old.resolve("bin") + ":" + toolsOnly(),
+                "FACTORY_JDK_DIRS", dir.resolve("jdk-21").toString()), "up");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip()).startsWith("factory: needs a JDK 25 or newer").doesNotContain("\n");
+    }
+}
