@@ -33,6 +33,11 @@ final class ModelsCommand {
         return "/api/v1/models/" + name.namespace() + "/" + name.model();
     }
 
+    /** The API path of a model, or of one version when the reference names it. */
+    private static String path(ModelRef ref) {
+        return path(ref.name()) + (ref.version().isPresent() ? "/versions/" + ref.version().getAsInt() : "");
+    }
+
     static void printJson(PrintWriter out, JsonNode node) {
         try {
             out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(node));
@@ -160,9 +165,7 @@ final class ModelsCommand {
 
         @Override
         public Integer call() {
-            ModelRef ref = ModelRef.parse(model);
-            String p = path(ref.name()) + (ref.version().isPresent() ? "/versions/" + ref.version().getAsInt() : "");
-            printJson(spec.commandLine().getOut(), client.client().get(p));
+            printJson(spec.commandLine().getOut(), client.client().get(path(ModelRef.parse(model))));
             return 0;
         }
     }
@@ -178,9 +181,7 @@ final class ModelsCommand {
 
         @Override
         public Integer call() {
-            ModelRef ref = ModelRef.parse(model);
-            String p = path(ref.name()) + (ref.version().isPresent() ? "/versions/" + ref.version().getAsInt() : "");
-            JsonNode result = client.client().delete(p);
+            JsonNode result = client.client().delete(path(ModelRef.parse(model)));
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 printJson(out, result);
