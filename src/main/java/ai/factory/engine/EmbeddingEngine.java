@@ -7,7 +7,7 @@ import java.util.List;
  * once. Failures a caller should see are {@link ai.factory.FactoryException}s: an input the model
  * cannot take is {@code INVALID_REQUEST}, a call after {@link #close()} is {@code UNAVAILABLE}.
  */
-public interface EmbeddingEngine extends AutoCloseable {
+public non-sealed interface EmbeddingEngine extends Engine {
     /** Length of every vector this engine returns. */
     int dimensions();
 

@@ -1,0 +1,40 @@
+package ai.factory.engine;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.FactoryException;
+import java.util.List;
+
+/**
+ * One generation: a tokenized prompt and when to stop.
+ *
+ * @param maxTokens the most tokens to generate; 0 means "until the context is full"
+ * @param stop strings that end generation; they and what follows are never emitted
+ * @param ignoreEos keep generating past EOS (for benchmarks that need exact lengths)
+ * @param topLogprobs 0 for no log-probabilities, else how many alternatives per token (at most 20)
+ */
+public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
+                                boolean ignoreEos, boolean logprobs, int topLogprobs) {
+    public GenerationRequest {
+        requireNonNull(prompt, "prompt is null");
+        requireNonNull(sampling, "sampling is null");
+        stop = List.copyOf(requireNonNull(stop, "stop is null"));
+        if (prompt.length == 0) {
+            throw FactoryException.invalidParam("prompt", "the prompt is empty");
+        }
+        if (maxTokens < 0) {
+            throw FactoryException.invalidParam("max_tokens", "'max_tokens' must not be negative");
+        }
+        if (stop.size() > 16 || stop.stream().anyMatch(s -> s.isEmpty() || s.length() > 1000)) {
+            throw FactoryException.invalidParam("stop", "'stop' takes at most 16 non-empty strings of up to 1000 characters");
+        }
+        if (topLogprobs < 0 || topLogprobs > 20) {
+            throw FactoryException.invalidParam("top_logprobs", "'top_logprobs' must be between 0 and 20");
+        }
+        prompt = prompt.clone();
+    }
+
+    public static GenerationRequest greedy(int[] prompt, int maxTokens) {
+        return new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens, List.of(), false, false, 0);
+    }
+}

@@ -1,0 +1,33 @@
+package ai.factory.engine;
+
+/**
+ * A loaded text-generation model (one replica). Implementations are thread-safe: any number of callers may
+ * tokenize and submit at once; generation itself is scheduled by the engine (e.g. continuous batching).
+ * Failures a caller should see are {@link ai.factory.FactoryException}s.
+ */
+public non-sealed interface TextEngine extends Engine {
+    /** What the loaded model is and what it accepts. */
+    TextModelInfo info();
+
+    /**
+     * Tokens of a text.
+     *
+     * @param addSpecial add the model's BOS (and other automatic special tokens) as llama.cpp would
+     * @param parseSpecial treat special-token text such as {@code <|eot_id|>} in {@code text} as those tokens
+     *     (true for rendered chat templates, false for raw user text)
+     */
+    int[] tokenize(String text, boolean addSpecial, boolean parseSpecial);
+
+    /** The text of a token sequence (special tokens rendered as text only where the model marks them printable). */
+    String detokenize(int[] tokens);
+
+    /**
+     * Queues a generation. Returns at once; tokens arrive through the returned {@link Generation}.
+     * Throws {@code INVALID_REQUEST} when the prompt plus at least one generated token can't fit in a
+     * sequence's context, {@code RATE_LIMITED} when the waiting queue is full, {@code UNAVAILABLE} after close.
+     */
+    Generation submit(GenerationRequest request);
+
+    /** Sequences generating now and requests waiting, for routing and metrics. */
+    EngineLoad load();
+}
