@@ -1,0 +1,534 @@
+package ai.factory.engine.llama;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.engine.EngineLoad;
+import ai.factory.engine.Generation;
+import ai.factory.engine.GenerationRequest;
+import ai.factory.engine.TextEngine;
+import ai.factory.engine.TextModelInfo;
+import ai.factory.engine.TokenEvent;
+import ai.factory.engine.TokenEvent.FinishReason;
+import java.lang.System.Logger.Level;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A GGUF text model served by llama.cpp with continuous batching: one model, one context with a sequence
+ * per slot, and one engine thread that runs the loop.
+ *
+ * <p>Each step the engine thread (1) ends cancelled generations, (2) admits waiting requests into free
+ * slots, preferring the slot whose cached tokens share the longest prefix with the prompt, (3) builds one
+ * batch holding the pending token of every generating slot plus a chunk of prompt tokens from prefilling
+ * slots, (4) calls {@code llama_decode} once, and (5) samples each slot that asked for logits with its own
+ * sampler chain, detokenizes, applies stop strings and emits the token. A finished sequence keeps its KV
+ * cells (and the slot remembers their tokens) until another request needs the slot.
+ *
+ * <p>The context is created with {@code kv_unified = false}: every sequence gets its own KV stream of
+ * exactly {@code contextPerSequence} cells, so one long generation can never starve the others of cache
+ * space, and a prompt accepted at submit time is guaranteed to fit.
+ *
+ * <p>Concurrency: {@link #submit}, {@link #tokenize}, {@link #detokenize}, {@link #info} and {@link #load}
+ * may be called from any thread. The llama.cpp context, the batch, the slots and the sampler chains are
+ * touched only by the engine thread; requests reach it through a bounded queue and leave through each
+ * {@link Generation}'s event queue. Tokenization uses the vocabulary, which llama.cpp documents as
+ * thread-safe. Every public call holds the read side of {@code lifecycle}; {@link #close()} takes the
+ * write side to mark the engine closed, stops and joins the thread, and only then frees native memory, so
+ * nothing is freed under a running call.
+ */
+public final class LlamaEngine implements TextEngine {
+    private static final System.Logger LOG = System.getLogger(LlamaEngine.class.getName());
+    private static final AtomicInteger THREAD_NUMBERS = new AtomicInteger();
+
+    private final LlamaLibrary llama;
+    private final LlamaModel model;
+    private final LlamaEngineOptions options;
+    private final String name;
+    private final TextModelInfo info;
+    private final Arena arena;
+    private final MemorySegment context;
+    private final MemorySegment memory;
+    private final LlamaBatch batch;
+    private final Slot[] slots;
+    private final BlockingQueue<LlamaGeneration> waiting;
+    private final Logprobs logprobs = new Logprobs();
+    private final Thread thread;
+    private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
+
+    private boolean closed; // guarded by lifecycle
+    private volatile boolean stopping;
+    private volatile int active;
+
+    // Engine thread only.
+    private MemorySegment pieceBuffer;
+    private long steps;
+    private int prefillStart;
+
+    private LlamaEngine(LlamaLibrary llama, LlamaModel model, LlamaEngineOptions options, String name, Arena arena,
+                        MemorySegment context) {
+        this.llama = llama;
+        this.model = model;
+        this.options = options;
+        this.name = name;
+        this.arena = arena;
+        this.context = context;
+        this.memory = llama.getMemory(context);
+        this.info = new TextModelInfo(options.contextPerSequence(), options.parallel(), model.vocabularySize(),
+                model.chatTemplate(), model.bos() < 0 ? "" : model.pieceText(model.bos(), true),
+                model.eos() < 0 ? "" : model.pieceText(model.eos(), true), model.addBos());
+        this.batch = new LlamaBatch(arena, options.batchSize());
+        this.pieceBuffer = arena.allocate(256);
+        this.slots = new Slot[options.parallel()];
+        for (int i = 0; i < slots.length; i++) {
+            slots[i] = new Slot(i, options.contextPerSequence());
+        }
+        this.waiting = new ArrayBlockingQueue<>(options.queueCapacity());
+        this.thread = Thread.ofPlatform()
+                .name("llama-engine-" + name + "-" + THREAD_NUMBERS.incrementAndGet())
+                .daemon(true)
+                .unstarted(this::run);
+    }
+
+    /**
+     * Loads a GGUF model and starts its engine thread. A file llama.cpp can't load is {@code INVALID_REQUEST}
+     * with llama.cpp's reason; a context it can't create (e.g. too little memory) is {@code UNAVAILABLE}.
+     */
+    public static LlamaEngine load(LlamaRuntime runtime, Path gguf, LlamaEngineOptions options) {
+        requireNonNull(runtime, "runtime is null");
+        requireNonNull(gguf, "gguf is null");
+        requireNonNull(options, "options is null");
+        LlamaLibrary llama = runtime.library();
+        if (options.parallel() > llama.maxParallelSequences()) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "parallel %d is more than llama.cpp's limit of %d sequences"
+                    .formatted(options.parallel(), llama.maxParallelSequences()));
+        }
+        String name = gguf.getFileName().toString().replaceFirst("\\.gguf$", "");
+        LlamaModel model = LlamaModel.load(runtime, gguf);
+        Arena arena = Arena.ofShared();
+        MemorySegment context = MemorySegment.NULL;
+        try {
+            String reason;
+            try (Arena scratch = Arena.ofConfined(); LlamaLog.Capture errors = LlamaLog.captureErrors()) {
+                MemorySegment params = llama.contextDefaultParams(scratch);
+                LlamaLayouts.CTX_N_CTX.set(params, options.contextPerSequence() * options.parallel());
+                LlamaLayouts.CTX_N_BATCH.set(params, options.batchSize());
+                LlamaLayouts.CTX_N_UBATCH.set(params, options.microBatchSize());
+                LlamaLayouts.CTX_N_SEQ_MAX.set(params, options.parallel());
+                LlamaLayouts.CTX_N_THREADS.set(params, options.threads());
+                LlamaLayouts.CTX_N_THREADS_BATCH.set(params, options.threads());
+                LlamaLayouts.CTX_NO_PERF.set(params, true);
+                LlamaLayouts.CTX_EMBEDDINGS.set(params, false);
+                LlamaLayouts.CTX_KV_UNIFIED.set(params, false);
+                context = llama.initFromModel(model.handle(), params);
+                reason = errors.reason("llama.cpp gave no reason");
+            }
+            if (context.equals(MemorySegment.NULL)) {
+                throw new FactoryException(ErrorCode.UNAVAILABLE,
+                        "cannot create a llama.cpp context for %s: %s".formatted(gguf.getFileName(), reason));
+            }
+            int perSequence = llama.nCtxSeq(context);
+            if (perSequence < options.contextPerSequence()) {
+                throw new FactoryException(ErrorCode.UNAVAILABLE, "llama.cpp gave %s only %d tokens per sequence; %d were asked for"
+                        .formatted(gguf.getFileName(), perSequence, options.contextPerSequence()));
+            }
+            LlamaEngine engine = new LlamaEngine(llama, model, options, name, arena, context);
+            engine.thread.start();
+            LOG.log(Level.INFO, "loaded GGUF model {0}: {1} parameters, {2} MiB, {3} slots of {4} tokens, {5} threads",
+                    name, model.parameterCount(), model.sizeBytes() >> 20, options.parallel(),
+                    options.contextPerSequence(), options.threads());
+            return engine;
+        } catch (RuntimeException e) {
+            if (!context.equals(MemorySegment.NULL)) {
+                llama.free(context);
+            }
+            model.close();
+            arena.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public TextModelInfo info() {
+        return info;
+    }
+
+    @Override
+    public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
+        requireNonNull(text, "text is null");
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            return model.tokenize(text, addSpecial, parseSpecial);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    @Override
+    public String detokenize(int[] tokens) {
+        requireNonNull(tokens, "tokens is null");
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            checkVocabulary(tokens, "tokens");
+            return model.detokenize(tokens);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    @Override
+    public Generation submit(GenerationRequest request) {
+        requireNonNull(request, "request is null");
+        int[] prompt = request.prompt().clone();
+        if (prompt.length + 1 > options.contextPerSequence()) {
+            throw FactoryException.invalidParam("prompt", ("the prompt has %d tokens, and with at least one generated token "
+                    + "that is more than this model's context of %d tokens per sequence; shorten the prompt")
+                    .formatted(prompt.length, options.contextPerSequence()));
+        }
+        checkVocabulary(prompt, "prompt");
+        Long seed = request.sampling().seed();
+        LlamaGeneration generation = new LlamaGeneration(request, prompt,
+                seed != null ? seed : ThreadLocalRandom.current().nextLong(), this::cancelWaiting);
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            if (!waiting.offer(generation)) {
+                throw new FactoryException(ErrorCode.RATE_LIMITED, "model %s is busy: its queue is full (%d waiting); retry later"
+                        .formatted(name, options.queueCapacity()));
+            }
+            return generation;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    @Override
+    public EngineLoad load() {
+        return new EngineLoad(active, waiting.size(), options.parallel(), options.queueCapacity());
+    }
+
+    /**
+     * Stops the engine: every generation, running or waiting, ends with CANCELLED; then the engine thread is
+     * joined and the sampler chains, the context and the model are freed, in that order. Waits for calls in
+     * flight. Closing twice is harmless.
+     */
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+        stopping = true;
+        thread.interrupt();
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        // The thread ends every generation on its way out; this catches any it never saw.
+        cancelAllWaiting();
+        for (Slot slot : slots) {
+            freeSampler(slot);
+        }
+        llama.free(context);
+        model.close();
+        arena.close();
+        LOG.log(Level.INFO, "unloaded GGUF model {0}", name);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE,
+                    "model %s has been unloaded; retry, and the request will go to a running replica".formatted(name));
+        }
+    }
+
+    private void checkVocabulary(int[] tokens, String param) {
+        for (int token : tokens) {
+            if (token < 0 || token >= model.vocabularySize()) {
+                throw FactoryException.invalidParam(param, "token %d is outside this model's vocabulary (0 to %d)"
+                        .formatted(token, model.vocabularySize() - 1));
+            }
+        }
+    }
+
+    /** A caller cancelled: if the engine hasn't admitted the request yet, it ends here and now. */
+    private void cancelWaiting(LlamaGeneration generation) {
+        if (waiting.remove(generation)) {
+            generation.finish(new TokenEvent.Done(FinishReason.CANCELLED, generation.prompt().length, 0, 0, null));
+        }
+    }
+
+    private void cancelAllWaiting() {
+        List<LlamaGeneration> left = new ArrayList<>();
+        waiting.drainTo(left);
+        for (LlamaGeneration generation : left) {
+            generation.finish(new TokenEvent.Done(FinishReason.CANCELLED, generation.prompt().length, 0, 0, null));
+        }
+    }
+
+    // ---- The engine thread ----
+
+    private void run() {
+        try (LlamaLog.Capture errors = LlamaLog.captureErrors()) {
+            while (!stopping) {
+                try {
+                    if (admit()) {
+                        step(errors);
+                    }
+                } catch (InterruptedException e) {
+                    // close() interrupts to wake the thread; the loop condition decides.
+                } catch (RuntimeException | Error e) {
+                    LOG.log(Level.ERROR, "engine step failed for model " + name + "; ending its running generations", e);
+                    failAll("the engine failed: " + e);
+                }
+            }
+            for (Slot slot : slots) {
+                if (!slot.free()) {
+                    finish(slot, FinishReason.CANCELLED, null);
+                }
+            }
+            cancelAllWaiting();
+        }
+    }
+
+    /** Ends cancelled generations and fills free slots; false when there is nothing to decode. */
+    private boolean admit() throws InterruptedException {
+        for (Slot slot : slots) {
+            if (!slot.free() && slot.generation.cancelled()) {
+                finish(slot, FinishReason.CANCELLED, null);
+            }
+        }
+        if (active == 0) {
+            // Idle: sleep until a request arrives (or close() interrupts).
+            start(waiting.take());
+        }
+        while (active < slots.length) {
+            LlamaGeneration next = waiting.poll();
+            if (next == null) {
+                break;
+            }
+            start(next);
+        }
+        return active > 0;
+    }
+
+    private void start(LlamaGeneration generation) {
+        if (generation.cancelled()) {
+            generation.finish(new TokenEvent.Done(FinishReason.CANCELLED, generation.prompt().length, 0, 0, null));
+            return;
+        }
+        int[] prompt = generation.prompt();
+        Slot slot = null;
+        int best = -1;
+        for (Slot candidate : slots) {
+            if (!candidate.free()) {
+                continue;
+            }
+            int common = candidate.commonPrefix(prompt);
+            if (common > best || (common == best && candidate.lastUsed < slot.lastUsed)) {
+                slot = candidate;
+                best = common;
+            }
+        }
+        // At least the last prompt token is decoded again: its logits give the first generated token.
+        int keep = Math.min(best, prompt.length - 1);
+        if (keep < slot.cached) {
+            if (!llama.memorySeqRm(memory, slot.sequence, keep, -1)) {
+                llama.memorySeqRm(memory, slot.sequence, -1, -1);
+                keep = 0;
+            }
+            slot.cached = keep;
+        }
+        GenerationRequest request = generation.request();
+        slot.sampler = Samplers.chain(llama, model.vocabularySize(), request.sampling(), generation.seed(),
+                options.contextPerSequence());
+        slot.generation = generation;
+        slot.prompt = prompt;
+        slot.promptIndex = keep;
+        slot.reusedPromptTokens = keep;
+        slot.generated = 0;
+        slot.pendingToken = -1;
+        slot.utf8 = new Utf8Pieces();
+        slot.stops = new StopStrings(request.stop());
+        active++;
+    }
+
+    private void step(LlamaLog.Capture errors) {
+        steps++;
+        batch.clear();
+        for (Slot slot : slots) {
+            slot.logitsIndex = -1;
+            slot.stepStart = -1;
+            if (!slot.free() && slot.pendingToken >= 0) {
+                slot.stepStart = slot.cached;
+                slot.logitsIndex = batch.add(slot.pendingToken, slot.cached, slot.sequence, true);
+                slot.append(slot.pendingToken);
+                slot.pendingToken = -1;
+            }
+        }
+        int budget = Math.min(options.prefillChunk(), batch.capacity() - batch.size());
+        // Rotating the first slot shares the prefill budget fairly among long prompts.
+        for (int k = 0; k < slots.length && budget > 0; k++) {
+            Slot slot = slots[(prefillStart + k) % slots.length];
+            if (!slot.prefilling()) {
+                continue;
+            }
+            slot.stepStart = slot.cached;
+            int count = Math.min(budget, slot.prompt.length - slot.promptIndex);
+            for (int i = 0; i < count; i++) {
+                int token = slot.prompt[slot.promptIndex++];
+                boolean last = slot.promptIndex == slot.prompt.length;
+                int index = batch.add(token, slot.cached, slot.sequence, last);
+                slot.append(token);
+                if (last) {
+                    slot.logitsIndex = index;
+                }
+            }
+            budget -= count;
+        }
+        prefillStart = (prefillStart + 1) % slots.length;
+        if (batch.size() == 0) {
+            return;
+        }
+        errors.clear();
+        int result = llama.decode(context, batch.struct());
+        if (result != 0) {
+            failBatch(result, errors.reason("no reason given"));
+            return;
+        }
+        for (Slot slot : slots) {
+            if (slot.logitsIndex >= 0) {
+                sample(slot);
+            }
+        }
+    }
+
+    private void sample(Slot slot) {
+        GenerationRequest request = slot.generation.request();
+        int token = llama.samplerSample(slot.sampler, context, slot.logitsIndex);
+        slot.generated++;
+        float logprob = Float.NaN;
+        List<TokenEvent.TopLogprob> top = List.of();
+        if (request.logprobs()) {
+            MemorySegment logits = llama.getLogitsIth(context, slot.logitsIndex)
+                    .reinterpret((long) model.vocabularySize() * Float.BYTES);
+            logprobs.scan(logits, model.vocabularySize(), request.topLogprobs());
+            logprob = logprobs.of(logits, token);
+            if (logprobs.topCount() > 0) {
+                List<TokenEvent.TopLogprob> alternatives = new ArrayList<>(logprobs.topCount());
+                for (int i = 0; i < logprobs.topCount(); i++) {
+                    int id = logprobs.topId(i);
+                    alternatives.add(new TokenEvent.TopLogprob(id, model.pieceText(id, false), logprobs.topLogprob(i)));
+                }
+                top = alternatives;
+            }
+        }
+
+        FinishReason reason = null;
+        String text;
+        if (!request.ignoreEos() && model.isEndOfGeneration(token)) {
+            reason = FinishReason.STOP;
+            text = slot.stops.append(slot.utf8.flush()) + slot.stops.flush();
+        } else {
+            text = slot.stops.append(slot.utf8.append(pieceBuffer, piece(token)));
+            if (slot.stops.stopped()) {
+                reason = FinishReason.STOP;
+            } else if ((request.maxTokens() > 0 && slot.generated >= request.maxTokens())
+                    || slot.cached + 1 >= options.contextPerSequence()) {
+                // The context is full once prompt and output together fill it (the last token need not
+                // be decoded, but a longer output would never fit in a later request's prompt either).
+                // The output is complete: release what was held for a character or a stop string.
+                text += slot.stops.append(slot.utf8.flush());
+                if (slot.stops.stopped()) {
+                    reason = FinishReason.STOP;
+                } else {
+                    text += slot.stops.flush();
+                    reason = FinishReason.LENGTH;
+                }
+            }
+        }
+        slot.generation.emit(new TokenEvent.Token(token, text, logprob, top));
+        if (reason != null) {
+            finish(slot, reason, null);
+        } else {
+            slot.pendingToken = token;
+        }
+    }
+
+    /** A token's bytes into {@link #pieceBuffer}, growing it for the rare long piece. */
+    private int piece(int token) {
+        int length = model.piece(token, pieceBuffer, false);
+        if (length < 0) {
+            pieceBuffer = arena.allocate(-length);
+            length = model.piece(token, pieceBuffer, false);
+        }
+        return length;
+    }
+
+    /** llama_decode failed: every request in the batch ends with ERROR; the engine goes on. */
+    private void failBatch(int result, String reason) {
+        String error = "llama_decode failed (%d): %s".formatted(result, reason);
+        LOG.log(Level.WARNING, "model {0}: {1}", name, error);
+        for (Slot slot : slots) {
+            if (slot.stepStart >= 0) {
+                // Whatever of this step reached the cache is dropped, so cache and slot agree again.
+                llama.memorySeqRm(memory, slot.sequence, slot.stepStart, -1);
+                slot.cached = slot.stepStart;
+                finish(slot, FinishReason.ERROR, error);
+            }
+        }
+    }
+
+    private void failAll(String error) {
+        for (Slot slot : slots) {
+            if (!slot.free()) {
+                llama.memorySeqRm(memory, slot.sequence, -1, -1);
+                slot.cached = 0;
+                finish(slot, FinishReason.ERROR, error);
+            }
+        }
+    }
+
+    private void finish(Slot slot, FinishReason reason, String error) {
+        slot.generation.finish(new TokenEvent.Done(reason, slot.prompt.length, slot.generated, slot.reusedPromptTokens, error));
+        freeSampler(slot);
+        slot.generation = null;
+        slot.prompt = null;
+        slot.pendingToken = -1;
+        slot.logitsIndex = -1;
+        slot.stepStart = -1;
+        slot.lastUsed = steps;
+        active--;
+    }
+
+    private void freeSampler(Slot slot) {
+        if (!slot.sampler.equals(MemorySegment.NULL)) {
+            llama.samplerFree(slot.sampler);
+            slot.sampler = MemorySegment.NULL;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package ai.factory.engine.llama;
+
+/**
+ * How a {@link LlamaEngine} runs one model replica.
+ *
+ * @param contextPerSequence tokens one sequence (prompt and output) may hold; the context llama.cpp
+ *     allocates is this times {@code parallel}, split so each sequence has its own budget
+ * @param parallel sequences decoded together (slots); more raise throughput at some cost in per-sequence
+ *     speed and KV memory
+ * @param threads CPU threads for decoding
+ * @param batchSize the most tokens one decode step takes ({@code n_batch}): prompt chunks plus one per
+ *     generating sequence
+ * @param microBatchSize the most tokens llama.cpp computes at once within a step ({@code n_ubatch})
+ * @param queueCapacity requests that may wait for a slot; beyond that, submissions are refused (429)
+ * @param prefillChunk the most prompt tokens one step decodes, over all sequences; a smaller chunk keeps
+ *     generating sequences' token rate steady while long prompts arrive, a larger one fills prompts sooner
+ */
+public record LlamaEngineOptions(int contextPerSequence, int parallel, int threads, int batchSize, int microBatchSize,
+                                 int queueCapacity, int prefillChunk) {
+    public static final int DEFAULT_CONTEXT_PER_SEQUENCE = 4096;
+    public static final int DEFAULT_PARALLEL = 4;
+    public static final int DEFAULT_BATCH_SIZE = 512;
+    public static final int DEFAULT_QUEUE_CAPACITY = 64;
+
+    public LlamaEngineOptions {
+        // The prompt needs a token and generation at least one more.
+        check(contextPerSequence >= 2, "contextPerSequence must be at least 2: " + contextPerSequence);
+        check(parallel >= 1, "parallel must be at least 1: " + parallel);
+        check(threads >= 1, "threads must be at least 1: " + threads);
+        check(batchSize >= parallel, "batchSize (%d) must be at least parallel (%d): every generating sequence adds a token per step"
+                .formatted(batchSize, parallel));
+        check(microBatchSize >= 1 && microBatchSize <= batchSize,
+                "microBatchSize must be between 1 and batchSize (%d): %d".formatted(batchSize, microBatchSize));
+        check(queueCapacity >= 1, "queueCapacity must be at least 1: " + queueCapacity);
+        check(prefillChunk >= 1 && prefillChunk <= batchSize,
+                "prefillChunk must be between 1 and batchSize (%d): %d".formatted(batchSize, prefillChunk));
+    }
+
+    /** 4096 tokens per sequence, 4 sequences, a thread per processor, batches of 512, 64 waiting. */
+    public static LlamaEngineOptions defaults() {
+        return new LlamaEngineOptions(DEFAULT_CONTEXT_PER_SEQUENCE, DEFAULT_PARALLEL, Runtime.getRuntime().availableProcessors(),
+                DEFAULT_BATCH_SIZE, DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_CAPACITY, DEFAULT_BATCH_SIZE);
+    }
+
+    public LlamaEngineOptions withContextPerSequence(int contextPerSequence) {
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+    }
+
+    public LlamaEngineOptions withParallel(int parallel) {
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+    }
+
+    public LlamaEngineOptions withThreads(int threads) {
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+    }
+
+    public LlamaEngineOptions withBatch(int batchSize, int microBatchSize, int prefillChunk) {
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+    }
+
+    public LlamaEngineOptions withQueueCapacity(int queueCapacity) {
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

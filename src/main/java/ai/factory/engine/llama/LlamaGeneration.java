@@ -1,0 +1,80 @@
+package ai.factory.engine.llama;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.engine.Generation;
+import ai.factory.engine.GenerationRequest;
+import ai.factory.engine.TokenEvent;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * One submitted request: the caller reads its events, the engine thread writes them.
+ *
+ * <p>Concurrency: tokens are only ever added by the engine thread. {@link TokenEvent.Done} is added exactly
+ * once, by whoever ends the request first: the engine thread, or a caller's {@link #cancel()} that took
+ * the request out of the waiting queue before the engine admitted it. The event queue is unbounded so
+ * the engine never blocks on a slow reader; a request's events are bounded by its context length.
+ */
+final class LlamaGeneration implements Generation {
+    private final GenerationRequest request;
+    private final int[] prompt;
+    private final long seed;
+    private final Consumer<LlamaGeneration> onCancel;
+    private final BlockingQueue<TokenEvent> events = new LinkedBlockingQueue<>();
+    private final AtomicBoolean done = new AtomicBoolean();
+    private volatile boolean cancelled;
+
+    LlamaGeneration(GenerationRequest request, int[] prompt, long seed, Consumer<LlamaGeneration> onCancel) {
+        this.request = requireNonNull(request, "request is null");
+        this.prompt = requireNonNull(prompt, "prompt is null");
+        this.seed = seed;
+        this.onCancel = requireNonNull(onCancel, "onCancel is null");
+    }
+
+    GenerationRequest request() {
+        return request;
+    }
+
+    /** The prompt as validated at submission (a copy the caller can't change). */
+    int[] prompt() {
+        return prompt;
+    }
+
+    long seed() {
+        return seed;
+    }
+
+    boolean cancelled() {
+        return cancelled;
+    }
+
+    @Override
+    public TokenEvent next(Duration timeout) throws InterruptedException {
+        return events.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void cancel() {
+        cancelled = true;
+        onCancel.accept(this);
+    }
+
+    /** Engine thread only, before {@link #finish}. */
+    void emit(TokenEvent.Token token) {
+        events.add(token);
+    }
+
+    /** Ends the generation; false (and nothing added) if it had already ended. */
+    boolean finish(TokenEvent.Done event) {
+        if (done.compareAndSet(false, true)) {
+            events.add(event);
+            return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,83 @@
+package ai.factory.engine.llama;
+
+import java.lang.System.Logger.Level;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Where llama.cpp's and ggml's log lines go: the factory's logger at DEBUG, never stdout. Model loading
+ * prints hundreds of lines an operator doesn't need; the ones that explain a failure reach them through
+ * the {@link ai.factory.FactoryException} of the failing call instead, via {@link #captureErrors()}.
+ *
+ * <p>The callback runs on whichever thread logs: the caller of a llama.cpp function or one of ggml's
+ * worker threads. It never throws (an exception escaping an upcall would end the JVM).
+ */
+final class LlamaLog {
+    private static final System.Logger LOG = System.getLogger("ai.factory.engine.llama.native");
+    private static final int GGML_LOG_LEVEL_WARN = 3;
+    private static final int GGML_LOG_LEVEL_ERROR = 4;
+    private static final int GGML_LOG_LEVEL_CONT = 5;
+
+    /** Per thread: the level of the last line (for CONT) and, while capturing, the errors seen. */
+    private static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
+
+    private static final class State {
+        int lastLevel;
+        StringBuilder captured;
+    }
+
+    private LlamaLog() {}
+
+    /** The {@code ggml_log_callback}: {@code void (enum ggml_log_level level, const char * text, void * user_data)}. */
+    static void log(int level, MemorySegment text, MemorySegment userData) {
+        try {
+            State state = STATE.get();
+            int effective = level == GGML_LOG_LEVEL_CONT ? state.lastLevel : level;
+            state.lastLevel = effective;
+            boolean capture = state.captured != null && effective >= GGML_LOG_LEVEL_WARN;
+            if (!capture && !LOG.isLoggable(Level.DEBUG)) {
+                return;
+            }
+            String line = text.reinterpret(Long.MAX_VALUE).getString(0);
+            if (capture && effective == GGML_LOG_LEVEL_ERROR) {
+                state.captured.append(line);
+            }
+            LOG.log(Level.DEBUG, line.stripTrailing());
+        } catch (Throwable e) {
+            // Nowhere to report it: an exception may not cross back into native code.
+        }
+    }
+
+    /** Starts recording llama.cpp's error lines on this thread; close the capture to stop. */
+    static Capture captureErrors() {
+        State state = STATE.get();
+        state.captured = new StringBuilder();
+        return new Capture(state);
+    }
+
+    /** Error lines logged on one thread while it was open. */
+    static final class Capture implements AutoCloseable {
+        private final State state;
+
+        private Capture(State state) {
+            this.state = state;
+        }
+
+        /** The captured errors as one line, or {@code fallback} when llama.cpp said nothing. */
+        String reason(String fallback) {
+            String text = state.captured == null ? "" : state.captured.toString().strip().replaceAll("\\s*\\n\\s*", "; ");
+            return text.isEmpty() ? fallback : text;
+        }
+
+        /** Forgets what was captured so far; the capture stays open. */
+        void clear() {
+            if (state.captured != null) {
+                state.captured.setLength(0);
+            }
+        }
+
+        @Override
+        public void close() {
+            state.captured = null;
+        }
+    }
+}

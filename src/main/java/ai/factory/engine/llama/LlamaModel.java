@@ -1,0 +1,187 @@
+package ai.factory.engine.llama;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A loaded GGUF model and its vocabulary. Tokenization and piece look-ups are thread-safe (llama.h: "The
+ * API is thread-safe" for tokenization; the vocabulary is immutable once loaded), so callers on any thread
+ * may use them while an engine thread decodes. The owner closes it, once, after every user is done.
+ */
+final class LlamaModel implements AutoCloseable {
+    private final LlamaLibrary llama;
+    private final MemorySegment model;
+    private final MemorySegment vocab;
+    private final int vocabularySize;
+    private final int bos;
+    private final int eos;
+    private final boolean addBos;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private LlamaModel(LlamaLibrary llama, MemorySegment model) {
+        this.llama = llama;
+        this.model = model;
+        this.vocab = llama.modelGetVocab(model);
+        this.vocabularySize = llama.vocabNTokens(vocab);
+        this.bos = llama.vocabBos(vocab);
+        this.eos = llama.vocabEos(vocab);
+        this.addBos = llama.vocabGetAddBos(vocab);
+    }
+
+    /**
+     * Loads a GGUF file. A file llama.cpp can't load (corrupt, truncated, unknown architecture) is
+     * {@code INVALID_REQUEST} with llama.cpp's own reason.
+     */
+    static LlamaModel load(LlamaRuntime runtime, Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "model file %s does not exist".formatted(file));
+        }
+        LlamaLibrary llama = runtime.library();
+        MemorySegment model;
+        String reason;
+        try (Arena arena = Arena.ofConfined(); LlamaLog.Capture errors = LlamaLog.captureErrors()) {
+            MemorySegment params = llama.modelDefaultParams(arena);
+            model = llama.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
+            reason = errors.reason("llama.cpp gave no reason");
+        }
+        if (model.equals(MemorySegment.NULL)) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST,
+                    "cannot load GGUF model %s: %s".formatted(file.getFileName(), reason));
+        }
+        LlamaModel loaded = new LlamaModel(llama, model);
+        if (llama.modelHasEncoder(model)) {
+            loaded.close();
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "GGUF model %s is an encoder-decoder model; "
+                    .formatted(file.getFileName()) + "only decoder-only text models can be served");
+        }
+        return loaded;
+    }
+
+    MemorySegment handle() {
+        return model;
+    }
+
+    MemorySegment vocab() {
+        return vocab;
+    }
+
+    int vocabularySize() {
+        return vocabularySize;
+    }
+
+    /** The BOS token, or -1 if the model has none. */
+    int bos() {
+        return bos;
+    }
+
+    int eos() {
+        return eos;
+    }
+
+    boolean addBos() {
+        return addBos;
+    }
+
+    boolean isEndOfGeneration(int token) {
+        return llama.vocabIsEog(vocab, token);
+    }
+
+    long parameterCount() {
+        return llama.modelNParams(model);
+    }
+
+    long sizeBytes() {
+        return llama.modelSize(model);
+    }
+
+    /** The GGUF's {@code tokenizer.chat_template}, or null. */
+    String chatTemplate() {
+        MemorySegment template = llama.modelChatTemplate(model, MemorySegment.NULL);
+        return template.equals(MemorySegment.NULL) ? null : template.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
+        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bytes = arena.allocate(Math.max(1, utf8.length));
+            MemorySegment.copy(utf8, 0, bytes, JAVA_BYTE, 0, utf8.length);
+            // Rarely more tokens than bytes; the special tokens added are the exception.
+            int capacity = utf8.length + 8;
+            MemorySegment tokens = arena.allocate(JAVA_INT, capacity);
+            int count = llama.tokenize(vocab, bytes, utf8.length, tokens, capacity, addSpecial, parseSpecial);
+            if (count < 0) {
+                if (count == Integer.MIN_VALUE) {
+                    throw FactoryException.invalidParam("prompt", "the text is too long to tokenize");
+                }
+                capacity = -count;
+                tokens = arena.allocate(JAVA_INT, capacity);
+                count = llama.tokenize(vocab, bytes, utf8.length, tokens, capacity, addSpecial, parseSpecial);
+            }
+            return tokens.asSlice(0, (long) count * Integer.BYTES).toArray(JAVA_INT);
+        }
+    }
+
+    /**
+     * The text of a token sequence: the inverse of {@link #tokenize}. Special tokens are not rendered. A
+     * leading BOS is dropped before llama.cpp sees it, because llama.cpp then keeps the space an SPM
+     * tokenizer put before the first word, and "Hello" would come back as " Hello".
+     */
+    String detokenize(int[] tokens) {
+        int from = tokens.length > 0 && tokens[0] == bos ? 1 : 0;
+        int count = tokens.length - from;
+        if (count == 0) {
+            return "";
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ids = arena.allocate(JAVA_INT, count);
+            MemorySegment.copy(tokens, from, ids, JAVA_INT, 0, count);
+            int capacity = count * 8 + 16;
+            MemorySegment text = arena.allocate(capacity);
+            int length = llama.detokenize(vocab, ids, count, text, capacity, true, false);
+            if (length < 0) {
+                capacity = -length;
+                text = arena.allocate(capacity);
+                length = llama.detokenize(vocab, ids, count, text, capacity, true, false);
+            }
+            return new String(text.asSlice(0, length).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * Writes a token's bytes into {@code buffer}; returns how many, or minus the size needed when the buffer
+     * is too small. With {@code special}, control tokens render as their text.
+     */
+    int piece(int token, MemorySegment buffer, boolean special) {
+        return llama.tokenToPiece(vocab, token, buffer, (int) Math.min(Integer.MAX_VALUE, buffer.byteSize()), 0, special);
+    }
+
+    /** A token's text, allocating; for rare uses (special-token texts, log-probability alternatives). */
+    String pieceText(int token, boolean special) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(64);
+            int length = piece(token, buffer, special);
+            if (length < 0) {
+                buffer = arena.allocate(-length);
+                length = piece(token, buffer, special);
+            }
+            return new String(buffer.asSlice(0, length).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Frees the model; later calls must not happen. Closing twice is harmless. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            llama.modelFree(model);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+package ai.factory.engine.llama;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The llama.cpp libraries, loaded into this process: what every {@link LlamaEngine} runs on.
+ *
+ * <p>Where they come from, first match wins: the environment variable {@value #LIB_DIR_ENV} (a site's own
+ * llama.cpp build, e.g. with CUDA), then the system property {@value #LIB_DIR_PROPERTY} (the pinned
+ * prebuilt libraries that {@code ./factory} fetches into its cache). A folder holds {@code libggml-base},
+ * {@code libggml} and {@code libllama} ({@code .so}, possibly versioned like {@code libllama.v0.5.0.so}) and
+ * any ggml backends ({@code libggml-cpu-*.so}, {@code libggml-cuda.so}); ggml picks the best backend for
+ * this machine from that folder.
+ *
+ * <p>Native libraries are process-global: once loaded they can't be unloaded, and llama.cpp keeps
+ * global state (the backend registry, the log callback). So loading happens at most once per process:
+ * {@link #load} hands every caller the same runtime, and refuses a second, different folder. This is the
+ * one piece of static state in the engine, and it mirrors the process's own.
+ */
+public final class LlamaRuntime {
+    private static final System.Logger LOG = System.getLogger(LlamaRuntime.class.getName());
+
+    public static final String LIB_DIR_ENV = "FACTORY_LLAMA_LIB_DIR";
+    public static final String LIB_DIR_PROPERTY = "factory.llama.lib";
+
+    private static final List<String> LIBRARIES = List.of("libggml-base", "libggml", "libllama");
+
+    private static LlamaRuntime loaded; // guarded by LlamaRuntime.class
+
+    private final Path libraryDir;
+    private final LlamaLibrary library;
+
+    private LlamaRuntime(Path libraryDir, LlamaLibrary library) {
+        this.libraryDir = libraryDir;
+        this.library = library;
+    }
+
+    /**
+     * The runtime from the folder the environment names (see the class comment). Throws {@code UNAVAILABLE}
+     * saying what is missing when no folder is named or it holds no usable libraries.
+     */
+    public static LlamaRuntime load() {
+        return load(System.getenv(), System.getProperties().entrySet().stream()
+                .collect(java.util.stream.Collectors.toMap(e -> e.getKey().toString(), e -> e.getValue().toString())));
+    }
+
+    /** As {@link #load()}, with the environment and system properties given, for tests. */
+    static LlamaRuntime load(Map<String, String> env, Map<String, String> properties) {
+        Path dir = libraryDir(env, properties).orElseThrow(() -> unavailable(
+                "no llama.cpp libraries configured (" + LIB_DIR_ENV + " and -D" + LIB_DIR_PROPERTY + " are unset)"));
+        return load(dir);
+    }
+
+    /** The folder the environment names, if any. */
+    static Optional<Path> libraryDir(Map<String, String> env, Map<String, String> properties) {
+        return Stream.of(env.get(LIB_DIR_ENV), properties.get(LIB_DIR_PROPERTY))
+                .filter(s -> s != null && !s.isBlank())
+                .findFirst()
+                .map(Path::of);
+    }
+
+    /** The runtime from one folder; the same runtime again if this process already loaded that folder. */
+    public static synchronized LlamaRuntime load(Path libraryDir) {
+        requireNonNull(libraryDir, "libraryDir is null");
+        Path dir = libraryDir.toAbsolutePath().normalize();
+        if (loaded != null) {
+            if (!loaded.libraryDir.equals(dir)) {
+                throw unavailable("llama.cpp was already loaded from " + loaded.libraryDir
+                        + " in this process; a second library folder (" + dir + ") can't be loaded beside it");
+            }
+            return loaded;
+        }
+        if (!Files.isDirectory(dir)) {
+            throw unavailable("the llama.cpp library folder " + dir + " does not exist");
+        }
+        SymbolLookup symbols = null;
+        try {
+            for (String name : LIBRARIES) {
+                // Loaded for the life of the process (see the class comment), hence the global arena.
+                SymbolLookup lookup = SymbolLookup.libraryLookup(findLibrary(dir, name), Arena.global());
+                symbols = symbols == null ? lookup : lookup.or(symbols);
+            }
+        } catch (IllegalArgumentException | IOException e) {
+            throw unavailable("cannot load the llama.cpp libraries from " + dir + ": " + e.getMessage());
+        }
+        LlamaLibrary library;
+        try {
+            library = new LlamaLibrary(symbols);
+        } catch (UnsatisfiedLinkError e) {
+            throw unavailable(e.getMessage());
+        }
+        library.logSet(LlamaLibrary.upcall(LlamaLog.class, "log",
+                FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS)), MemorySegment.NULL);
+        try (Arena arena = Arena.ofConfined()) {
+            library.backendLoadAllFromPath(arena.allocateFrom(dir.toString()));
+        }
+        library.backendInit();
+        loaded = new LlamaRuntime(dir, library);
+        LOG.log(Level.INFO, "loaded llama.cpp from {0}", dir);
+        return loaded;
+    }
+
+    /** {@code <name>.so}, else a versioned {@code <name>.v1.2.3.so} or {@code <name>.so.1}. */
+    static Path findLibrary(Path dir, String name) throws IOException {
+        Path plain = dir.resolve(name + ".so");
+        if (Files.isRegularFile(plain)) {
+            return plain;
+        }
+        Pattern versioned = Pattern.compile(Pattern.quote(name) + "(\\.v[0-9][0-9.]*\\.so|\\.so\\.[0-9][0-9.]*)");
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> versioned.matcher(f.getFileName().toString()).matches())
+                    .sorted()
+                    .findFirst()
+                    .orElseThrow(() -> new IOException("no " + name + ".so there"));
+        }
+    }
+
+    static FactoryException unavailable(String why) {
+        return new FactoryException(ErrorCode.UNAVAILABLE, "GGUF engine unavailable: " + why + "; set " + LIB_DIR_ENV
+                + " or install npm so ./factory can fetch the natives");
+    }
+
+    public Path libraryDir() {
+        return libraryDir;
+    }
+
+    LlamaLibrary library() {
+        return library;
+    }
+}

@@ -1,0 +1,60 @@
+package ai.factory.engine.llama;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One sequence of the context ({@code seq_id}) and the request it serves, if any. It also remembers which
+ * tokens its KV cells hold, by position, so a later request that starts with the same tokens reuses them.
+ * Only the engine thread touches a slot.
+ */
+final class Slot {
+    final int sequence;
+    /** The tokens whose KV cells this sequence holds, at positions 0 to {@code cached - 1}. */
+    final int[] cache;
+    int cached;
+    /** When the slot was last freed, for evicting the least recently used cache first. */
+    long lastUsed;
+
+    LlamaGeneration generation;
+    int[] prompt;
+    int promptIndex;
+    /** A sampled and emitted token not yet decoded, or -1. */
+    int pendingToken = -1;
+    /** The batch entry whose logits this step samples from, or -1. */
+    int logitsIndex = -1;
+    /** {@link #cached} before this step's tokens were added, or -1 when the slot has none in the batch. */
+    int stepStart = -1;
+    int generated;
+    int reusedPromptTokens;
+    MemorySegment sampler = MemorySegment.NULL;
+    Utf8Pieces utf8;
+    StopStrings stops;
+
+    Slot(int sequence, int contextPerSequence) {
+        this.sequence = sequence;
+        this.cache = new int[contextPerSequence];
+    }
+
+    boolean free() {
+        return generation == null;
+    }
+
+    boolean prefilling() {
+        return generation != null && promptIndex < prompt.length;
+    }
+
+    /** How many leading tokens of {@code tokens} this slot's cache already holds. */
+    int commonPrefix(int[] tokens) {
+        int limit = Math.min(cached, tokens.length);
+        int i = 0;
+        while (i < limit && cache[i] == tokens[i]) {
+            i++;
+        }
+        return i;
+    }
+
+    /** Records a token added to the batch at position {@link #cached}. */
+    void append(int token) {
+        cache[cached++] = token;
+    }
+}
