@@ -130,6 +130,8 @@ public final class LlamaEngine implements TextEngine {
                 LlamaLayouts.CTX_NO_PERF.set(params, true);
                 LlamaLayouts.CTX_EMBEDDINGS.set(params, false);
                 LlamaLayouts.CTX_KV_UNIFIED.set(params, false);
+                // Sliding-window models otherwise prune old cells, and a cached prefix could no longer be reused.
+                LlamaLayouts.CTX_SWA_FULL.set(params, true);
                 context = llama.initFromModel(model.handle(), params);
                 reason = errors.reason("llama.cpp gave no reason");
             }
@@ -341,6 +343,17 @@ public final class LlamaEngine implements TextEngine {
             generation.finish(new TokenEvent.Done(FinishReason.CANCELLED, generation.prompt().length, 0, 0, null));
             return;
         }
+        MemorySegment sampler;
+        try {
+            GenerationRequest request = generation.request();
+            sampler = Samplers.chain(llama, model.vocabularySize(), request.sampling(), generation.seed(),
+                    options.contextPerSequence());
+        } catch (RuntimeException e) {
+            // Taken off the queue but never in a slot: it must still end.
+            generation.finish(new TokenEvent.Done(FinishReason.ERROR, generation.prompt().length, 0, 0,
+                    "cannot set up sampling: " + e.getMessage()));
+            return;
+        }
         int[] prompt = generation.prompt();
         Slot slot = null;
         int best = -1;
@@ -363,9 +376,7 @@ public final class LlamaEngine implements TextEngine {
             }
             slot.cached = keep;
         }
-        GenerationRequest request = generation.request();
-        slot.sampler = Samplers.chain(llama, model.vocabularySize(), request.sampling(), generation.seed(),
-                options.contextPerSequence());
+        slot.sampler = sampler;
         slot.generation = generation;
         slot.prompt = prompt;
         slot.promptIndex = keep;
@@ -373,7 +384,7 @@ public final class LlamaEngine implements TextEngine {
         slot.generated = 0;
         slot.pendingToken = -1;
         slot.utf8 = new Utf8Pieces();
-        slot.stops = new StopStrings(request.stop());
+        slot.stops = new StopStrings(generation.request().stop());
         active++;
     }
 

@@ -57,8 +57,8 @@ public final class LlamaRuntime {
      * saying what is missing when no folder is named or it holds no usable libraries.
      */
     public static LlamaRuntime load() {
-        return load(System.getenv(), System.getProperties().entrySet().stream()
-                .collect(java.util.stream.Collectors.toMap(e -> e.getKey().toString(), e -> e.getValue().toString())));
+        String property = System.getProperty(LIB_DIR_PROPERTY);
+        return load(System.getenv(), property == null ? Map.of() : Map.of(LIB_DIR_PROPERTY, property));
     }
 
     /** As {@link #load()}, with the environment and system properties given, for tests. */
@@ -80,15 +80,15 @@ public final class LlamaRuntime {
     public static synchronized LlamaRuntime load(Path libraryDir) {
         requireNonNull(libraryDir, "libraryDir is null");
         Path dir = libraryDir.toAbsolutePath().normalize();
+        if (!Files.isDirectory(dir)) {
+            throw unavailable("the llama.cpp library folder " + dir + " does not exist");
+        }
         if (loaded != null) {
             if (!loaded.libraryDir.equals(dir)) {
                 throw unavailable("llama.cpp was already loaded from " + loaded.libraryDir
                         + " in this process; a second library folder (" + dir + ") can't be loaded beside it");
             }
             return loaded;
-        }
-        if (!Files.isDirectory(dir)) {
-            throw unavailable("the llama.cpp library folder " + dir + " does not exist");
         }
         SymbolLookup symbols = null;
         try {
