@@ -14,6 +14,8 @@ import ai.factory.engine.TokenEvent.FinishReason;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +54,7 @@ public final class LlamaEngine implements TextEngine {
     private static final AtomicInteger THREAD_NUMBERS = new AtomicInteger();
 
     private final LlamaLibrary llama;
+    private final Decoder decoder;
     private final LlamaModel model;
     private final LlamaEngineOptions options;
     private final String name;
@@ -75,9 +78,16 @@ public final class LlamaEngine implements TextEngine {
     private long steps;
     private int prefillStart;
 
-    private LlamaEngine(LlamaLibrary llama, LlamaModel model, LlamaEngineOptions options, String name, Arena arena,
-                        MemorySegment context) {
+    /** {@code llama_decode}, or a stand-in that fails on purpose in tests. */
+    @FunctionalInterface
+    interface Decoder {
+        int decode(MemorySegment context, MemorySegment batch);
+    }
+
+    private LlamaEngine(LlamaLibrary llama, Decoder decoder, LlamaModel model, LlamaEngineOptions options, String name,
+                        Arena arena, MemorySegment context) {
         this.llama = llama;
+        this.decoder = decoder;
         this.model = model;
         this.options = options;
         this.name = name;
@@ -106,6 +116,12 @@ public final class LlamaEngine implements TextEngine {
      */
     public static LlamaEngine load(LlamaRuntime runtime, Path gguf, LlamaEngineOptions options) {
         requireNonNull(runtime, "runtime is null");
+        return load(runtime, gguf, options, runtime.library()::decode);
+    }
+
+    static LlamaEngine load(LlamaRuntime runtime, Path gguf, LlamaEngineOptions options, Decoder decoder) {
+        requireNonNull(runtime, "runtime is null");
+        requireNonNull(decoder, "decoder is null");
         requireNonNull(gguf, "gguf is null");
         requireNonNull(options, "options is null");
         LlamaLibrary llama = runtime.library();
@@ -144,7 +160,7 @@ public final class LlamaEngine implements TextEngine {
                 throw new FactoryException(ErrorCode.UNAVAILABLE, "llama.cpp gave %s only %d tokens per sequence; %d were asked for"
                         .formatted(gguf.getFileName(), perSequence, options.contextPerSequence()));
             }
-            LlamaEngine engine = new LlamaEngine(llama, model, options, name, arena, context);
+            LlamaEngine engine = new LlamaEngine(llama, decoder, model, options, name, arena, context);
             engine.thread.start();
             LOG.log(Level.INFO, "loaded GGUF model {0}: {1} parameters, {2} MiB, {3} slots of {4} tokens, {5} threads",
                     name, model.parameterCount(), model.sizeBytes() >> 20, options.parallel(),
@@ -426,7 +442,7 @@ public final class LlamaEngine implements TextEngine {
             return;
         }
         errors.clear();
-        int result = llama.decode(context, batch.struct());
+        int result = decoder.decode(context, batch.struct());
         if (result != 0) {
             failBatch(result, errors.reason("no reason given"));
             return;
@@ -445,15 +461,19 @@ public final class LlamaEngine implements TextEngine {
         float logprob = Float.NaN;
         List<TokenEvent.TopLogprob> top = List.of();
         if (request.logprobs()) {
-            MemorySegment logits = llama.getLogitsIth(context, slot.logitsIndex)
-                    .reinterpret((long) model.vocabularySize() * Float.BYTES);
+            MemorySegment row = llama.getLogitsIth(context, slot.logitsIndex);
+            if (row.equals(MemorySegment.NULL)) {
+                throw new IllegalStateException("llama.cpp has no logits for batch entry " + slot.logitsIndex);
+            }
+            // The row in place: llama.cpp's output buffer, valid until the next decode.
+            MemorySegment logits = row.reinterpret((long) model.vocabularySize() * Float.BYTES);
             logprobs.scan(logits, model.vocabularySize(), request.topLogprobs());
             logprob = logprobs.of(logits, token);
             if (logprobs.topCount() > 0) {
                 List<TokenEvent.TopLogprob> alternatives = new ArrayList<>(logprobs.topCount());
                 for (int i = 0; i < logprobs.topCount(); i++) {
                     int id = logprobs.topId(i);
-                    alternatives.add(new TokenEvent.TopLogprob(id, model.pieceText(id, false), logprobs.topLogprob(i)));
+                    alternatives.add(new TokenEvent.TopLogprob(id, pieceString(id), logprobs.topLogprob(i)));
                 }
                 top = alternatives;
             }
@@ -498,6 +518,12 @@ public final class LlamaEngine implements TextEngine {
             length = model.piece(token, pieceBuffer, false);
         }
         return length;
+    }
+
+    /** A token's text on its own (a partial character shows as U+FFFD), through the reused buffer. */
+    private String pieceString(int token) {
+        int length = piece(token);
+        return new String(pieceBuffer.asSlice(0, length).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
     }
 
     /** llama_decode failed: every request in the batch ends with ERROR; the engine goes on. */

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -273,6 +274,29 @@ class LlamaEngineTest {
         assertThat(reused.done().cachedPromptTokens()).isEqualTo(first.length);
         assertThat(fresh.done().cachedPromptTokens()).isZero();
         assertThat(reused.ids()).isEqualTo(fresh.ids());
+    }
+
+    @Test
+    void aFailedDecodeEndsTheRequestsInTheBatchWithErrorAndTheEngineGoesOn() throws Exception {
+        AtomicBoolean failNext = new AtomicBoolean();
+        LlamaLibrary llama = runtime.library();
+        // Stands in for llama_decode answering -1 (an invalid batch) once, on request.
+        LlamaEngine.Decoder failingOnce = (context, batch) -> failNext.getAndSet(false) ? -1 : llama.decode(context, batch);
+        int[] prompt = prompt("Errors happen");
+        int[] expected = run(shared, greedy(prompt, 8)).ids();
+        try (LlamaEngine engine = LlamaEngine.load(runtime, TestModels.tinyLlama(), options(2), failingOnce)) {
+            Generation failing = engine.submit(greedy(prompt("doomed"), 0));
+            firstToken(failing);
+            failNext.set(true);
+
+            Result failed = collect(failing);
+            Result after = run(engine, greedy(prompt, 8));
+
+            assertThat(failed.done().reason()).isEqualTo(FinishReason.ERROR);
+            assertThat(failed.done().error()).startsWith("llama_decode failed (-1)");
+            assertThat(after.done().reason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(after.ids()).isEqualTo(expected);
+        }
     }
 
     @Test
