@@ -1,0 +1,41 @@
+package ai.factory.engine.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class LlamaEngineOptionsTest {
+    @Test
+    void defaultsServeFourSequencesOfFourThousandTokensOnEveryProcessor() {
+        LlamaEngineOptions defaults = LlamaEngineOptions.defaults();
+
+        assertThat(defaults.contextPerSequence()).isEqualTo(4096);
+        assertThat(defaults.parallel()).isEqualTo(4);
+        assertThat(defaults.threads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(defaults.batchSize()).isEqualTo(512);
+        assertThat(defaults.microBatchSize()).isEqualTo(512);
+        assertThat(defaults.queueCapacity()).isEqualTo(64);
+        assertThat(defaults.prefillChunk()).isEqualTo(512);
+    }
+
+    @Test
+    void withersChangeOneSettingEach() {
+        LlamaEngineOptions options = LlamaEngineOptions.defaults().withContextPerSequence(1024).withParallel(8)
+                .withThreads(3).withBatch(256, 128, 64).withQueueCapacity(5);
+
+        assertThat(options).isEqualTo(new LlamaEngineOptions(1024, 8, 3, 256, 128, 5, 64));
+    }
+
+    @Test
+    void refusesSettingsThatCannotWork() {
+        LlamaEngineOptions defaults = LlamaEngineOptions.defaults();
+        assertThatThrownBy(() -> defaults.withContextPerSequence(1)).hasMessageContaining("contextPerSequence");
+        assertThatThrownBy(() -> defaults.withParallel(0)).hasMessageContaining("parallel");
+        assertThatThrownBy(() -> defaults.withParallel(600)).hasMessageContaining("batchSize (512) must be at least parallel (600)");
+        assertThatThrownBy(() -> defaults.withBatch(512, 1024, 512)).hasMessageContaining("microBatchSize");
+        assertThatThrownBy(() -> defaults.withBatch(512, 512, 1024)).hasMessageContaining("prefillChunk");
+        assertThatThrownBy(() -> defaults.withQueueCapacity(0)).hasMessageContaining("queueCapacity");
+        assertThatThrownBy(() -> defaults.withThreads(0)).hasMessageContaining("threads");
+    }
+}
