@@ -123,8 +123,6 @@ final class LlamaLayouts {
     }
 
     // Fields the engine sets; everything else keeps llama.cpp's defaults.
-    static final VarHandle MODEL_PARAMS_N_GPU_LAYERS = field(MODEL_PARAMS, "n_gpu_layers");
-
     static final VarHandle CTX_N_CTX = field(CONTEXT_PARAMS, "n_ctx");
     static final VarHandle CTX_N_BATCH = field(CONTEXT_PARAMS, "n_batch");
     static final VarHandle CTX_N_UBATCH = field(CONTEXT_PARAMS, "n_ubatch");
