@@ -454,6 +454,8 @@ public final class LlamaEngine implements TextEngine {
         }
     }
 
+    // Restricted FFM calls are this package's job; the launcher grants native access.
+    @SuppressWarnings("restricted")
     private void sample(Slot slot) {
         GenerationRequest request = slot.generation.request();
         int token = llama.samplerSample(slot.sampler, context, slot.logitsIndex);

@@ -119,6 +119,8 @@ final class LlamaLibrary {
         samplerFree = bind("llama_sampler_free", FunctionDescriptor.ofVoid(ADDRESS));
     }
 
+    // Restricted FFM calls are this package's job; the launcher grants native access.
+    @SuppressWarnings("restricted")
     private MethodHandle bind(String name, FunctionDescriptor descriptor) {
         MemorySegment address = symbols.find(name).orElseThrow(
                 () -> new UnsatisfiedLinkError("llama.cpp library has no function " + name + "; is it the pinned version?"));
@@ -126,6 +128,8 @@ final class LlamaLibrary {
     }
 
     /** A function pointer for a Java static method, for callbacks llama.cpp keeps for the life of the process. */
+    // Restricted FFM calls are this package's job; the launcher grants native access.
+    @SuppressWarnings("restricted")
     static MemorySegment upcall(Class<?> owner, String method, FunctionDescriptor descriptor) {
         try {
             MethodHandle target = MethodHandles.lookup().findStatic(owner, method, descriptor.toMethodType());

@@ -28,6 +28,8 @@ final class LlamaLog {
     private LlamaLog() {}
 
     /** The {@code ggml_log_callback}: {@code void (enum ggml_log_level level, const char * text, void * user_data)}. */
+    // Restricted FFM calls are this package's job; the launcher grants native access.
+    @SuppressWarnings("restricted")
     static void log(int level, MemorySegment text, MemorySegment userData) {
         try {
             State state = STATE.get();

@@ -104,6 +104,8 @@ final class LlamaModel implements AutoCloseable {
     }
 
     /** The GGUF's {@code tokenizer.chat_template}, or null. */
+    // Restricted FFM calls are this package's job; the launcher grants native access.
+    @SuppressWarnings("restricted")
     String chatTemplate() {
         MemorySegment template = llama.modelChatTemplate(model, MemorySegment.NULL);
         return template.equals(MemorySegment.NULL) ? null : template.reinterpret(Long.MAX_VALUE).getString(0);

@@ -77,6 +77,8 @@ public final class LlamaRuntime {
     }
 
     /** The runtime from one folder; the same runtime again if this process already loaded that folder. */
+    // Restricted FFM calls are this package's job; the launcher grants native access.
+    @SuppressWarnings("restricted")
     public static synchronized LlamaRuntime load(Path libraryDir) {
         requireNonNull(libraryDir, "libraryDir is null");
         Path dir = libraryDir.toAbsolutePath().normalize();
