@@ -1,0 +1,74 @@
+package ai.factory.engine.chat;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.FactoryException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One turn of a conversation, as a chat template sees it.
+ *
+ * <p>Build messages through the static factories: they keep callers compiling when tool calls join this
+ * record.
+ *
+ * @param role {@code system}, {@code user}, {@code assistant} or {@code tool}
+ * @param content the text; the API layer flattens OpenAI content parts to text before this
+ * @param name the participant name OpenAI lets a client attach, or null
+ */
+public record ChatMessage(String role, String content, String name) {
+    /** The roles a message may have. */
+    public static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
+
+    public ChatMessage {
+        requireNonNull(role, "role is null");
+        requireNonNull(content, "content is null");
+        if (!ROLES.contains(role)) {
+            throw FactoryException.invalidParam("messages",
+                    "unknown message role '" + role + "'; use system, user, assistant or tool");
+        }
+        if (name != null && name.isBlank()) {
+            throw FactoryException.invalidParam("messages", "a message 'name' must not be blank");
+        }
+    }
+
+    public static ChatMessage system(String content) {
+        return new ChatMessage("system", content, null);
+    }
+
+    public static ChatMessage user(String content) {
+        return new ChatMessage("user", content, null);
+    }
+
+    public static ChatMessage assistant(String content) {
+        return new ChatMessage("assistant", content, null);
+    }
+
+    public static ChatMessage tool(String content) {
+        return new ChatMessage("tool", content, null);
+    }
+
+    public ChatMessage withName(String name) {
+        return new ChatMessage(role, content, requireNonNull(name, "name is null"));
+    }
+
+    public ChatMessage withContent(String content) {
+        return new ChatMessage(role, content, name);
+    }
+
+    /**
+     * The message as the dict Hugging Face templates index ({@code message['role']}, {@code message.content}).
+     * Absent fields are left out rather than set to None, because templates test them with {@code in} and
+     * {@code is defined}. A fresh mutable map each time, so one render cannot leak into the next.
+     */
+    Map<String, Object> toTemplateValue() {
+        Map<String, Object> value = new LinkedHashMap<>();
+        value.put("role", role);
+        value.put("content", content);
+        if (name != null) {
+            value.put("name", name);
+        }
+        return value;
+    }
+}
