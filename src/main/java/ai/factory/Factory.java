@@ -7,10 +7,15 @@ import ai.factory.api.Authentication;
 import ai.factory.api.admin.DeploymentsResource;
 import ai.factory.api.admin.KeysResource;
 import ai.factory.api.admin.ModelsAdminResource;
+import ai.factory.api.openai.ChatCompletionsResource;
+import ai.factory.api.openai.CompletionsResource;
 import ai.factory.api.openai.EmbeddingsResource;
 import ai.factory.api.openai.ModelsResource;
 import ai.factory.config.FactoryConfig;
-import ai.factory.engine.EmbeddingEngine;
+import ai.factory.engine.Engine;
+import ai.factory.engine.llama.LlamaEngine;
+import ai.factory.engine.llama.LlamaEngineOptions;
+import ai.factory.engine.llama.LlamaRuntime;
 import ai.factory.engine.onnx.BundledMiniLm;
 import ai.factory.engine.onnx.OnnxEmbeddingEngine;
 import ai.factory.engine.onnx.OnnxEmbeddingOptions;
@@ -20,7 +25,10 @@ import ai.factory.security.ApiKeys;
 import ai.factory.security.Principal;
 import ai.factory.security.Role;
 import ai.factory.serving.BuiltinModels;
+import ai.factory.serving.ChatPrompts;
+import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.Deployments;
+import ai.factory.serving.MemoryPlanner;
 import ai.factory.storage.BlobStore;
 import ai.factory.storage.Database;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -39,6 +47,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Wiring: builds every component from a {@link FactoryConfig} and starts serving. The only place where
@@ -53,6 +62,7 @@ public final class Factory implements AutoCloseable {
     private final List<AutoCloseable> closeInOrder = new ArrayList<>();
     private final ApiServer server;
     private final Optional<String> newAdminKey;
+    private final Supplier<LlamaRuntime> llama = llamaRuntime();
 
     private Factory(FactoryConfig config, Clock clock) {
         this.config = requireNonNull(config, "config is null");
@@ -60,11 +70,16 @@ public final class Factory implements AutoCloseable {
             createPrivateDirectory(config.home());
             Database database = Database.open(config.database());
             closeInOrder.addFirst(database);
+            try {
+                LOG.log(System.Logger.Level.INFO, "GGUF engine: llama.cpp from {0}", llama.get().libraryDir());
+            } catch (FactoryException e) {
+                LOG.log(System.Logger.Level.WARNING, e.getMessage());
+            }
             BlobStore blobs = new BlobStore(config.blobDir());
             ApiKeys keys = new ApiKeys(database.jdbi(), clock);
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, clock, config.models().maxUploadBytes());
             Deployments deployments = new Deployments(database.jdbi(), registry,
-                    version -> loadEngine(registry, version), clock);
+                    (version, spec) -> loadEngine(registry, version, spec), MemoryPlanner.forThisMachine(), clock);
             closeInOrder.addFirst(deployments);
             deployments.restore();
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
@@ -77,6 +92,8 @@ public final class Factory implements AutoCloseable {
             this.server = new ApiServer(config.server(), new Authentication(keys), metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments),
+                            new ChatCompletionsResource(deployments, new ChatPrompts(), clock),
+                            new CompletionsResource(deployments, clock),
                             new ModelsResource(deployments, registry),
                             new ModelsAdminResource(registry),
                             new KeysResource(keys),
@@ -112,15 +129,42 @@ public final class Factory implements AutoCloseable {
         return config;
     }
 
-    private EmbeddingEngine loadEngine(ModelRegistry registry, ModelVersion version) {
+    private Engine loadEngine(ModelRegistry registry, ModelVersion version, DeploymentSpec spec) {
         return switch (version.format()) {
             case ONNX -> OnnxEmbeddingEngine.open(registry.filePath(version, BundledMiniLm.NAME_MODEL_FILE),
                     registry.filePath(version, BundledMiniLm.NAME_TOKENIZER_FILE),
                     OnnxEmbeddingOptions.defaults()
-                            .withThreads(config.embeddings().effectiveThreads())
+                            .withThreads(spec.threads() > 0 ? spec.threads() : config.embeddings().effectiveThreads())
                             .withNativeCacheDir(config.home().resolve("cache").resolve("native")));
-            case GGUF -> throw new FactoryException(ErrorCode.UNAVAILABLE,
-                    "GGUF models are registered but this node has no GGUF engine yet");
+            case GGUF -> LlamaEngine.load(llama.get(), registry.filePath(version, version.files().getFirst().path()),
+                    LlamaEngineOptions.defaults()
+                            .withContextPerSequence(spec.effectiveContext(contextLength(version)))
+                            .withParallel(spec.parallel())
+                            .withThreads(spec.effectiveThreads())
+                            .withQueueCapacity(spec.queue()));
+        };
+    }
+
+    private static long contextLength(ModelVersion version) {
+        return version.metadata().get("contextLength") instanceof Number n ? n.longValue() : 0;
+    }
+
+    /**
+     * llama.cpp's natives, loaded once for the process on first need. When they can't be had the factory
+     * still serves everything else and says why at start; GGUF deployments fail with the same reason.
+     */
+    private static Supplier<LlamaRuntime> llamaRuntime() {
+        Supplier<LlamaRuntime> loader = LlamaRuntime::load;
+        return new Supplier<>() {
+            private LlamaRuntime runtime;
+
+            @Override
+            public synchronized LlamaRuntime get() {
+                if (runtime == null) {
+                    runtime = loader.get();
+                }
+                return runtime;
+            }
         };
     }
 

@@ -70,6 +70,31 @@ public final class TestFactory implements AutoCloseable {
         }
     }
 
+    /**
+     * Imports a GGUF as {@code name} and deploys it with the given JSON fields (e.g. {@code "parallel": 4}),
+     * waiting until it is ready; returns the deployment id.
+     */
+    public String deployGguf(String name, Path gguf, String specJson) {
+        HttpResponse<String> imported = post("/api/v1/models/" + name + "/versions", adminKey,
+                "{\"path\": \"" + gguf.toAbsolutePath() + "\"}");
+        if (imported.statusCode() != 201) {
+            throw new AssertionError("import failed: " + imported.body());
+        }
+        HttpResponse<String> created = post("/api/v1/deployments", adminKey,
+                "{\"model\": \"" + name + "\"" + (specJson.isBlank() ? "" : ", " + specJson) + "}");
+        if (created.statusCode() != 202) {
+            throw new AssertionError("deploy failed: " + created.body());
+        }
+        String id = created.body().replaceAll("(?s).*\"id\"\s*:\s*\"([^\"]+)\".*", "$1");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(2)).until(() ->
+                !get("/api/v1/deployments/" + id, adminKey).body().matches("(?s).*\"state\"\s*:\s*\"(pending|loading)\".*"));
+        String state = get("/api/v1/deployments/" + id, adminKey).body();
+        if (!state.contains("\"ready\"")) {
+            throw new AssertionError("deployment did not become ready: " + state);
+        }
+        return id;
+    }
+
     public HttpResponse<String> get(String path, String key) {
         return send(request(path, key).GET());
     }

@@ -20,6 +20,11 @@ public final class ErrorResponses {
     private ErrorResponses() {}
 
     public static void handle(Exception e, Context ctx) {
+        if (e instanceof SseStream.ClientGoneException) {
+            // Nothing to answer: the generation was cancelled and the client is not listening.
+            LOG.log(System.Logger.Level.DEBUG, "client left during " + ctx.method() + " " + ctx.path());
+            return;
+        }
         FactoryException fe = switch (e) {
             case FactoryException f -> f;
             case JacksonException j -> new FactoryException(ErrorCode.INVALID_REQUEST,

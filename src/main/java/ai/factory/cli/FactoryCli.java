@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code factory} command line. Exit codes: 0 done, 1 failed (one line on stderr), 2 usage. */
 @Command(name = "factory", mixinStandardHelpOptions = true, versionProvider = FactoryCli.Version.class,
         description = "Sovereign AI Factory: a private AI cloud on your own servers.",
-        subcommands = {UpCommand.class, ModelsCommand.class, KeysCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {UpCommand.class, ModelsCommand.class, DeployCommand.class, DeploymentsCommand.class,
+                ChatCommand.class, KeysCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "'./factory test' runs the test suite (no server needed)."})
 public final class FactoryCli {
     public static void main(String[] args) {

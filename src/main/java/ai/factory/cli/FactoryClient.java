@@ -45,6 +45,44 @@ final class FactoryClient {
         return send(request(path).header("Content-Type", "application/octet-stream").PUT(publisher));
     }
 
+    /** POSTs a JSON body and hands each server-sent event's JSON to {@code onEvent} until {@code [DONE]}. */
+    void stream(String path, Object body, java.util.function.Consumer<JsonNode> onEvent) {
+        HttpRequest request = request(path).header("Content-Type", "application/json")
+                .header("Accept", "text/event-stream").POST(BodyPublishers.ofString(json(body))).build();
+        try {
+            var response = http.send(request, BodyHandlers.ofLines());
+            if (response.statusCode() >= 400) {
+                String text = response.body().collect(java.util.stream.Collectors.joining("\n"));
+                JsonNode message = Json.mapper().readTree(text).path("error").path("message");
+                throw new IllegalStateException(message.asText("HTTP " + response.statusCode())
+                        + " (HTTP " + response.statusCode() + ")");
+            }
+            try (var lines = response.body()) {
+                for (String line : (Iterable<String>) lines::iterator) {
+                    if (!line.startsWith("data: ")) {
+                        continue;
+                    }
+                    String data = line.substring(6);
+                    if (data.equals("[DONE]")) {
+                        return;
+                    }
+                    JsonNode event = Json.mapper().readTree(data);
+                    if (event.has("error")) {
+                        throw new IllegalStateException(event.path("error").path("message").asText());
+                    }
+                    onEvent.accept(event);
+                }
+            }
+        } catch (ConnectException e) {
+            throw new IllegalStateException("cannot reach the factory at " + base + "; is it running ('./factory up')?", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("request to " + base + " failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
     private HttpRequest.Builder request(String path) {
         return HttpRequest.newBuilder(base.resolve(base.getPath() + path)).header("Authorization", "Bearer " + key);
     }

@@ -12,6 +12,7 @@ import ai.factory.security.Principal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -52,8 +53,13 @@ public final class BuiltinModels {
                 throw new UncheckedIOException("cannot read the bundled embedding model", e);
             }
         }
-        if (deployments.find(EMBEDDING).isEmpty()) {
-            deployments.deploy(new ModelRef(EMBEDDING, OptionalInt.empty()), system);
+        Deployment d = deployments.find(EMBEDDING).orElseGet(() ->
+                deployments.deploy(new ModelRef(EMBEDDING, OptionalInt.empty()), DeploymentSpec.DEFAULT, system));
+        try {
+            // The bundled model loads in about a second; the factory is not useful before it can embed.
+            deployments.awaitSettled(d.id(), Duration.ofMinutes(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

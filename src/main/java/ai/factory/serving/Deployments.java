@@ -5,6 +5,9 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.engine.EmbeddingEngine;
+import ai.factory.engine.EngineLoad;
+import ai.factory.engine.Engine;
+import ai.factory.engine.TextEngine;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
@@ -14,83 +17,162 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * The deployments of this node: which model versions are in service and the engines serving them.
- * Deployments are recorded in the database so they come back after a restart; engines live in memory.
+ * The deployments of this node: which model versions are in service and the engine replicas serving them.
+ * Deployments are recorded in the database so they come back after a restart; engines live in memory and
+ * load in the background (Pending → Loading → Ready, or Failed with the reason).
  */
 public final class Deployments implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Deployments.class.getName());
 
-    private final Jdbi jdbi;
+    private final Table table;
     private final ModelRegistry registry;
     private final EngineLoader loader;
+    private final MemoryPlanner memory;
     private final Clock clock;
     private final Map<String, Deployment> deployments = new ConcurrentHashMap<>();
-    private final Map<String, EmbeddingEngine> engines = new ConcurrentHashMap<>();
+    private final Map<String, List<Engine>> engines = new ConcurrentHashMap<>();
+    /** Completes when a deployment becomes ready or fails. */
+    private final Map<String, CompletableFuture<Deployment>> settled = new ConcurrentHashMap<>();
+    private final ExecutorService loading = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("deployment-loader-", 0).factory());
 
-    public Deployments(Jdbi jdbi, ModelRegistry registry, EngineLoader loader, Clock clock) {
-        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+    public Deployments(Jdbi jdbi, ModelRegistry registry, EngineLoader loader, MemoryPlanner memory,
+                       Clock clock) {
+        this.table = new Table(requireNonNull(jdbi, "jdbi is null"));
         this.registry = requireNonNull(registry, "registry is null");
         this.loader = requireNonNull(loader, "loader is null");
+        this.memory = requireNonNull(memory, "memory is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
 
-    /** Loads every recorded deployment; a deployment that can't load is marked failed, the others carry on. */
+    /** Starts loading every recorded deployment; one that can't load is marked failed, the others carry on. */
     public void restore() {
-        List<Deployment> recorded = jdbi.withHandle(h -> h.createQuery(
-                        "SELECT id, model_name, version, state, reason, replicas, created_at, created_by FROM deployments")
-                .map((rs, ctx) -> row(rs)).list());
-        recorded.forEach(d -> {
+        table.recorded().forEach(d -> {
             deployments.put(d.id(), d.withState(DeploymentState.PENDING, null));
-            start(d.id());
+            loading.submit(() -> start(d.id()));
         });
     }
 
-    /** Deploys a model version and loads it. */
-    public Deployment deploy(ModelRef ref, Principal by) {
+    /** Deploys a model version; it loads in the background. Refused at once when it can't fit in memory. */
+    public Deployment deploy(ModelRef ref, DeploymentSpec spec, Principal by) {
         by.requireAdmin("deploying a model");
         ModelVersion version = registry.resolve(ref);
-        Instant now = clock.instant();
-        Deployment d = new Deployment("dep-" + UUID.randomUUID(), version.model(), version.version(),
-                DeploymentState.PENDING, null, 1, now, by.id());
-        jdbi.useHandle(h -> h.createUpdate("INSERT INTO deployments (id, model_name, version, state, reason, replicas, "
-                        + "created_at, created_by) VALUES (:id, :m, :v, :s, NULL, :r, :at, :by)")
-                .bind("id", d.id()).bind("m", d.model().toString()).bind("v", d.version())
-                .bind("s", d.state().id()).bind("r", d.replicas()).bind("at", Timestamp.from(now)).bind("by", by.id())
-                .execute());
+        memory.check(version, spec);
+        Deployment d = new Deployment("dep-" + UUID.randomUUID(), version.model(), version.version(), spec,
+                DeploymentState.PENDING, null, clock.instant(), by.id());
+        table.insert(d);
         deployments.put(d.id(), d);
-        return start(d.id());
+        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} created ({3} replica(s), parallel {4})", d.id(),
+                d.model(), d.version(), spec.replicas(), spec.parallel());
+        loading.submit(() -> start(d.id()));
+        return d;
     }
 
-    private Deployment start(String id) {
+    private void start(String id) {
         Deployment d = transition(id, DeploymentState.LOADING, null);
+        if (d == null) {
+            return; // deleted before it could load
+        }
+        List<Engine> replicas = new ArrayList<>();
         try {
-            ModelVersion version = registry.resolve(new ModelRef(d.model(), java.util.OptionalInt.of(d.version())));
-            engines.put(id, loader.load(version));
-            d = transition(id, DeploymentState.READY, null);
+            ModelVersion version = registry.resolve(new ModelRef(d.model(), OptionalInt.of(d.version())));
+            for (int i = 0; i < d.spec().replicas(); i++) {
+                replicas.add(loader.load(version, d.spec()));
+            }
+            if (engines.putIfAbsent(id, List.copyOf(replicas)) != null || !deployments.containsKey(id)) {
+                replicas.forEach(Engine::close);
+                return;
+            }
+            transition(id, DeploymentState.READY, null);
             LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} is ready", id, d.model(), d.version());
-        } catch (FactoryException e) {
-            d = transition(id, DeploymentState.FAILED, e.getMessage());
+        } catch (FactoryException | IllegalStateException e) {
+            replicas.forEach(Engine::close);
+            transition(id, DeploymentState.FAILED, e.getMessage());
             LOG.log(System.Logger.Level.WARNING, "deployment {0} of {1}:{2} failed: {3}", id, d.model(), d.version(),
                     e.getMessage());
         }
-        return d;
     }
 
     private Deployment transition(String id, DeploymentState state, String reason) {
         Deployment d = deployments.computeIfPresent(id, (k, old) -> old.withState(state, reason));
-        jdbi.useHandle(h -> h.createUpdate("UPDATE deployments SET state = :s, reason = :r WHERE id = :id")
-                .bind("s", state.id()).bind("r", reason).bind("id", id).execute());
+        if (d != null) {
+            table.state(id, state, reason);
+            if (state == DeploymentState.READY || state == DeploymentState.FAILED) {
+                settled.computeIfAbsent(id, k -> new CompletableFuture<>()).complete(d);
+            }
+        }
         return d;
+    }
+
+    /** Unloads and forgets a deployment; requests in flight on it end as cancelled. */
+    public Deployment delete(String id, Principal by) {
+        by.requireAdmin("deleting a deployment");
+        Deployment d = get(id);
+        deployments.remove(id);
+        settled.remove(id);
+        table.delete(id);
+        Optional.ofNullable(engines.remove(id)).ifPresent(list -> list.forEach(Engine::close));
+        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} deleted", id, d.model(), d.version());
+        return d;
+    }
+
+    public Deployment get(String id) {
+        Deployment d = deployments.get(id);
+        if (d == null) {
+            throw new FactoryException(ErrorCode.NOT_FOUND, "no deployment '" + id + "'");
+        }
+        return d;
+    }
+
+    /** Waits until a deployment is ready or failed (or the timeout passes) and returns it as it then is. */
+    public Deployment awaitSettled(String id, Duration timeout) throws InterruptedException {
+        get(id);
+        try {
+            return settled.computeIfAbsent(id, k -> new CompletableFuture<>())
+                    .get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            return get(id);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** Requests generating and waiting on a deployment's replicas now (zero for embedding models). */
+    public EngineLoad activity(String id) {
+        int active = 0;
+        int waiting = 0;
+        int slots = 0;
+        int queue = 0;
+        for (Engine e : engines.getOrDefault(id, List.of())) {
+            if (e instanceof TextEngine t) {
+                EngineLoad l = t.load();
+                active += l.active();
+                waiting += l.waiting();
+                slots += l.slots();
+                queue += l.queueCapacity();
+            }
+        }
+        return new EngineLoad(active, waiting, slots, queue);
     }
 
     public List<Deployment> list() {
@@ -105,11 +187,29 @@ public final class Deployments implements AutoCloseable {
         return list().stream().filter(d -> d.model().equals(model)).findFirst();
     }
 
-    /**
-     * The engine serving a model, named as {@code namespace/model} or {@code namespace/model:version}.
-     * NOT_FOUND when nothing serves it, UNAVAILABLE while it is loading or after it failed.
-     */
+    /** The engine serving an embedding model named {@code namespace/model[:version]}. */
     public EmbeddingEngine embeddingEngine(String model) {
+        return switch (engine(model)) {
+            case EmbeddingEngine e -> e;
+            case TextEngine t -> throw FactoryException.invalidParam("model",
+                    "the model '" + model + "' generates text; it has no embeddings");
+        };
+    }
+
+    /** The least busy replica serving a text model named {@code namespace/model[:version]}. */
+    public TextEngine textEngine(String model) {
+        return switch (engine(model)) {
+            case TextEngine t -> t;
+            case EmbeddingEngine e -> throw FactoryException.invalidParam("model",
+                    "the model '" + model + "' is an embedding model; use /v1/embeddings");
+        };
+    }
+
+    /**
+     * NOT_FOUND when nothing serves the model, UNAVAILABLE while it is loading or after it failed. Among ready
+     * replicas the one with the fewest active and waiting requests wins.
+     */
+    private Engine engine(String model) {
         ModelRef ref = ModelRef.parse(model);
         List<Deployment> candidates = list().stream()
                 .filter(d -> d.model().equals(ref.name()))
@@ -121,9 +221,9 @@ public final class Deployments implements AutoCloseable {
                     + "' does not exist or is not deployed; GET /v1/models lists the models you can use");
         }
         for (Deployment d : candidates) {
-            EmbeddingEngine engine = engines.get(d.id());
-            if (d.state() == DeploymentState.READY && engine != null) {
-                return engine;
+            List<Engine> replicas = engines.get(d.id());
+            if (d.state() == DeploymentState.READY && replicas != null && !replicas.isEmpty()) {
+                return replicas.stream().min(Comparator.comparingInt(Deployments::busy)).orElseThrow();
             }
         }
         Deployment d = candidates.getFirst();
@@ -131,16 +231,60 @@ public final class Deployments implements AutoCloseable {
                 + d.id() + " is " + d.state().id() + (d.reason() == null ? "" : ": " + d.reason()) + ")");
     }
 
+    private static int busy(Engine e) {
+        return switch (e) {
+            case TextEngine t -> t.load().active() + t.load().waiting();
+            case EmbeddingEngine x -> 0;
+        };
+    }
+
+    /** Stops loading and unloads every engine; recorded deployments stay for the next start. */
     @Override
     public void close() {
-        engines.values().forEach(EmbeddingEngine::close);
+        loading.shutdownNow();
+        try {
+            loading.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        engines.values().forEach(list -> list.forEach(Engine::close));
         engines.clear();
     }
 
-    private static Deployment row(ResultSet rs) throws SQLException {
-        return new Deployment(rs.getString("id"), ModelName.parse(rs.getString("model_name")), rs.getInt("version"),
-                DeploymentState.valueOf(rs.getString("state").toUpperCase(java.util.Locale.ROOT)),
-                rs.getString("reason"), rs.getInt("replicas"), rs.getTimestamp("created_at").toInstant(),
-                rs.getString("created_by"));
+    /** The deployments table. */
+    private record Table(Jdbi jdbi) {
+        List<Deployment> recorded() {
+            return jdbi.withHandle(h -> h.createQuery("SELECT id, model_name, version, state, reason, replicas, parallel, "
+                    + "context_length, threads, queue_capacity, created_at, created_by FROM deployments").map((rs, ctx) -> row(rs)).list());
+        }
+
+        void insert(Deployment d) {
+            jdbi.useHandle(h -> h.createUpdate("INSERT INTO deployments (id, model_name, version, state, reason, replicas, "
+                            + "parallel, context_length, threads, queue_capacity, created_at, created_by) "
+                            + "VALUES (:id, :m, :v, :s, NULL, :r, :p, :c, :t, :q, :at, :by)")
+                    .bind("id", d.id()).bind("m", d.model().toString()).bind("v", d.version())
+                    .bind("s", d.state().id()).bind("r", d.spec().replicas()).bind("p", d.spec().parallel())
+                    .bind("c", d.spec().contextLength()).bind("t", d.spec().threads()).bind("q", d.spec().queue())
+                    .bind("at", Timestamp.from(d.createdAt())).bind("by", d.createdBy())
+                    .execute());
+        }
+
+        void state(String id, DeploymentState state, String reason) {
+            jdbi.useHandle(h -> h.createUpdate("UPDATE deployments SET state = :s, reason = :r WHERE id = :id")
+                    .bind("s", state.id()).bind("r", reason).bind("id", id).execute());
+        }
+
+        void delete(String id) {
+            jdbi.useHandle(h -> h.createUpdate("DELETE FROM deployments WHERE id = :id").bind("id", id).execute());
+        }
+
+        private static Deployment row(ResultSet rs) throws SQLException {
+            DeploymentSpec spec = new DeploymentSpec(rs.getInt("replicas"), rs.getInt("parallel"),
+                    rs.getInt("context_length"), rs.getInt("threads"), rs.getInt("queue_capacity"));
+            Instant created = rs.getTimestamp("created_at").toInstant();
+            return new Deployment(rs.getString("id"), ModelName.parse(rs.getString("model_name")), rs.getInt("version"),
+                    spec, DeploymentState.valueOf(rs.getString("state").toUpperCase(Locale.ROOT)),
+                    rs.getString("reason"), created, rs.getString("created_by"));
+        }
     }
 }

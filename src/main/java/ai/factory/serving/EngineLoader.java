@@ -1,11 +1,11 @@
 package ai.factory.serving;
 
-import ai.factory.engine.EmbeddingEngine;
+import ai.factory.engine.Engine;
 import ai.factory.models.ModelVersion;
 
 /** Opens the engine that runs a model version; the one seam between serving and the engines. */
 @FunctionalInterface
 public interface EngineLoader {
-    /** Loads the version or throws a FactoryException saying why it can't be served. */
-    EmbeddingEngine load(ModelVersion version);
+    /** Loads one replica of the version or throws a FactoryException saying why it can't be served. */
+    Engine load(ModelVersion version, DeploymentSpec spec);
 }

@@ -7,9 +7,10 @@ import static org.awaitility.Awaitility.await;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.SequenceInputStream;
+import java.util.concurrent.CountDownLatch;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -57,14 +58,31 @@ class LifecycleTest {
     void shutdownFinishesInFlightRequestsAndRefusesNewOnes() throws Exception {
         byte[] gguf = Files.readAllBytes(TestModels.tinyLlama());
         TestFactory factory = TestFactory.start(home);
-        PipedInputStream body = new PipedInputStream(1 << 16);
-        PipedOutputStream feed = new PipedOutputStream(body);
+        CountDownLatch rest = new CountDownLatch(1);
+        // The first half of the file, then a pause until the test releases the rest.
+        InputStream body = new SequenceInputStream(new ByteArrayInputStream(gguf, 0, gguf.length / 2), new InputStream() {
+            private final InputStream second = new ByteArrayInputStream(gguf, gguf.length / 2, gguf.length - gguf.length / 2);
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                try {
+                    rest.await();
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+                return second.read(b, off, len);
+            }
+        });
         CompletableFuture<HttpResponse<String>> upload = CompletableFuture.supplyAsync(() -> factory.send(
                 factory.request("/api/v1/models/acme/slow/versions?filename=slow.gguf", factory.adminKey())
                         .PUT(HttpRequest.BodyPublishers.fromPublisher(
                                 HttpRequest.BodyPublishers.ofInputStream(() -> body), gguf.length))));
-        feed.write(gguf, 0, gguf.length / 2);
-        feed.flush();
         Path tmp = home.resolve("blobs").resolve("tmp");
         await().atMost(Duration.ofSeconds(30)).until(() -> {
             try (var files = Files.list(tmp)) {
@@ -79,9 +97,7 @@ class LifecycleTest {
         assertThat(json(refused).at("/error/message").asText()).contains("shutting down");
         assertThat(shutdown).isNotDone();
 
-        try (OutputStream out = feed) {
-            out.write(gguf, gguf.length / 2, gguf.length - gguf.length / 2);
-        }
+        rest.countDown();
         HttpResponse<String> finished = upload.get();
         assertThat(finished.statusCode()).as(finished.body()).isEqualTo(201);
         shutdown.get();

@@ -1,0 +1,73 @@
+package ai.factory.api.openai;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.api.SseStream;
+import ai.factory.engine.Generation;
+import ai.factory.engine.TokenEvent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Drives one generation to its end for an HTTP request, collecting it or streaming it. A client that goes
+ * away cancels the generation, so its engine slot is freed within a step.
+ */
+final class GenerationRun {
+    /** How long a stream may stay silent before a keep-alive comment checks that the client is still there. */
+    private static final Duration KEEP_ALIVE = Duration.ofSeconds(5);
+
+    private GenerationRun() {}
+
+    /** Everything a finished generation produced. */
+    record Result(String text, List<TokenEvent.Token> tokens, TokenEvent.Done done) {}
+
+    static Result collect(Generation generation) {
+        StringBuilder text = new StringBuilder();
+        List<TokenEvent.Token> tokens = new ArrayList<>();
+        TokenEvent.Done done = drive(generation, t -> {
+            text.append(t.text());
+            tokens.add(t);
+        }, null);
+        return new Result(text.toString(), tokens, done);
+    }
+
+    /** Streams tokens to {@code onToken}; on silence writes keep-alives to {@code sse} (if any) to notice a gone client. */
+    static TokenEvent.Done drive(Generation generation, Consumer<TokenEvent.Token> onToken, SseStream sse) {
+        try {
+            while (true) {
+                TokenEvent event = generation.next(KEEP_ALIVE);
+                switch (event) {
+                    case null -> {
+                        if (sse != null) {
+                            sse.keepAlive();
+                        }
+                    }
+                    case TokenEvent.Token t -> onToken.accept(t);
+                    case TokenEvent.Done d -> {
+                        if (d.reason() == TokenEvent.FinishReason.ERROR) {
+                            throw new FactoryException(ErrorCode.INTERNAL, "generation failed: " + d.error());
+                        }
+                        return d;
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            generation.cancel();
+            Thread.currentThread().interrupt();
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "the request was interrupted (the server is stopping)");
+        } catch (RuntimeException e) {
+            generation.cancel();
+            throw e;
+        }
+    }
+
+    static String finishReason(TokenEvent.Done done) {
+        return switch (done.reason()) {
+            case STOP -> "stop";
+            case LENGTH -> "length";
+            case CANCELLED, ERROR -> "stop";
+        };
+    }
+}

@@ -1,0 +1,49 @@
+package ai.factory.serving;
+
+import ai.factory.FactoryException;
+
+/**
+ * What a deployment asks for.
+ *
+ * @param replicas engine instances, each with its own copy of the weights
+ * @param parallel sequences one replica generates at once (continuous batching slots)
+ * @param contextLength tokens one sequence may hold, prompt and output together; 0 = the model's own
+ *     training context, capped at {@link #DEFAULT_CONTEXT_CAP}
+ * @param threads CPU threads per replica; 0 = all cores
+ * @param queue requests that may wait for a free slot per replica; beyond it callers get 429
+ */
+public record DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue) {
+    public static final int DEFAULT_CONTEXT_CAP = 4096;
+    public static final int DEFAULT_QUEUE = 64;
+    public static final DeploymentSpec DEFAULT = new DeploymentSpec(1, 1, 0, 0, DEFAULT_QUEUE);
+
+    public DeploymentSpec {
+        if (replicas < 1 || replicas > 64) {
+            throw FactoryException.invalidParam("replicas", "'replicas' must be between 1 and 64, not " + replicas);
+        }
+        if (parallel < 1 || parallel > 256) {
+            throw FactoryException.invalidParam("parallel", "'parallel' must be between 1 and 256, not " + parallel);
+        }
+        if (contextLength < 0 || contextLength > 1 << 20) {
+            throw FactoryException.invalidParam("context", "'context' must be between 1 and 1048576 tokens (0 = model default)");
+        }
+        if (queue < 0 || queue > 100_000) {
+            throw FactoryException.invalidParam("queue", "'queue' must be between 0 and 100000 waiting requests");
+        }
+        if (threads < 0 || threads > 1024) {
+            throw FactoryException.invalidParam("threads", "'threads' must be between 0 (all cores) and 1024");
+        }
+    }
+
+    /** The context per sequence to use for a model trained on {@code modelContext} tokens. */
+    public int effectiveContext(long modelContext) {
+        if (contextLength > 0) {
+            return contextLength;
+        }
+        return (int) Math.min(modelContext > 0 ? modelContext : DEFAULT_CONTEXT_CAP, DEFAULT_CONTEXT_CAP);
+    }
+
+    public int effectiveThreads() {
+        return threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+    }
+}
