@@ -108,6 +108,26 @@ class FactoryCliTest {
     }
 
     @Test
+    void deployThenChatOneShotAndDeleteTheDeployment() {
+        assertThat(local("models", "import", TestModels.tinyLlama().toString(), "--name", "acme/chatty").exit()).isZero();
+        Run deployed = local("deploy", "acme/chatty", "--parallel", "2", "--ctx", "512");
+        assertThat(deployed.exit()).as(deployed.err()).isZero();
+        assertThat(deployed.out()).contains("acme/chatty:1 is ready");
+
+        Run chat = local("chat", "acme/chatty", "-p", "Hello there", "--max-tokens", "8", "--temperature", "0");
+        assertThat(chat.exit()).as(chat.err()).isZero();
+        assertThat(chat.out().strip()).isNotEmpty();
+        assertThat(local("chat", "acme/chatty", "-p", "Hello there", "--max-tokens", "8", "--temperature", "0").out())
+                .as("greedy is repeatable").isEqualTo(chat.out());
+
+        Run listed = local("deployments", "list");
+        assertThat(listed.out()).contains("acme/chatty:1", "ready");
+        String id = listed.out().lines().filter(l -> l.contains("acme/chatty")).findFirst().orElseThrow().split("\\s+")[0];
+        assertThat(local("deployments", "delete", id).out()).contains("Deleted deployment " + id);
+        assertThat(local("chat", "acme/chatty", "-p", "hi").err()).contains("does not exist or is not deployed");
+    }
+
+    @Test
     void inspectReadsAGgufWithoutAServer() {
         Run r = cli("models", "inspect", TestModels.tinyLlama().toString());
         assertThat(r.exit()).as(r.err()).isZero();
