@@ -7,6 +7,7 @@ import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.config.ServerConfig;
 import io.javalin.Javalin;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 import io.javalin.json.JavalinJackson;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.LinkedHashMap;
@@ -44,6 +45,12 @@ public final class ApiServer implements AutoCloseable {
             c.startup.showJavalinBanner = false;
             c.jetty.host = config.host();
             c.jetty.port = config.port();
+            // RequestDrain refuses new work and waits for handlers; Jetty's graceful stop then waits for their
+            // responses to be written before it closes connections.
+            c.jetty.modifyServer(server -> {
+                server.setStopTimeout(Math.max(1000, config.shutdownGrace().toMillis()));
+                server.setHandler(new GracefulHandler());
+            });
             c.routes.before(ctx -> {
                 httpMetrics.start(ctx);
                 drain.enter(ctx);
