@@ -49,22 +49,20 @@ final class FactoryClient {
     void stream(String path, Object body, java.util.function.Consumer<JsonNode> onEvent) {
         HttpRequest request = request(path).header("Content-Type", "application/json")
                 .header("Accept", "text/event-stream").POST(BodyPublishers.ofString(json(body))).build();
-        try {
+        exchange(() -> {
             var response = http.send(request, BodyHandlers.ofLines());
-            if (response.statusCode() >= 400) {
-                String text = response.body().collect(java.util.stream.Collectors.joining("\n"));
-                JsonNode message = Json.mapper().readTree(text).path("error").path("message");
-                throw new IllegalStateException(message.asText("HTTP " + response.statusCode())
-                        + " (HTTP " + response.statusCode() + ")");
-            }
             try (var lines = response.body()) {
+                if (response.statusCode() >= 400) {
+                    throw failure(response.statusCode(),
+                            Json.mapper().readTree(lines.collect(java.util.stream.Collectors.joining("\n"))));
+                }
                 for (String line : (Iterable<String>) lines::iterator) {
                     if (!line.startsWith("data: ")) {
                         continue;
                     }
                     String data = line.substring(6);
                     if (data.equals("[DONE]")) {
-                        return;
+                        return null;
                     }
                     JsonNode event = Json.mapper().readTree(data);
                     if (event.has("error")) {
@@ -73,14 +71,8 @@ final class FactoryClient {
                     onEvent.accept(event);
                 }
             }
-        } catch (ConnectException e) {
-            throw new IllegalStateException("cannot reach the factory at " + base + "; is it running ('./factory up')?", e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("request to " + base + " failed: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
+            return null;
+        });
     }
 
     private HttpRequest.Builder request(String path) {
@@ -88,15 +80,26 @@ final class FactoryClient {
     }
 
     private JsonNode send(HttpRequest.Builder request) {
-        try {
+        return exchange(() -> {
             var response = http.send(request.build(), BodyHandlers.ofString());
             JsonNode body = response.body().isBlank() ? Json.mapper().createObjectNode() : Json.mapper().readTree(response.body());
             if (response.statusCode() >= 400) {
-                JsonNode message = body.path("error").path("message");
-                throw new IllegalStateException(message.isMissingNode() ? "HTTP " + response.statusCode()
-                        : message.asText() + " (HTTP " + response.statusCode() + ")");
+                throw failure(response.statusCode(), body);
             }
             return body;
+        });
+    }
+
+    private static IllegalStateException failure(int status, JsonNode body) {
+        JsonNode message = body.path("error").path("message");
+        return new IllegalStateException(message.isMissingNode() ? "HTTP " + status
+                : message.asText() + " (HTTP " + status + ")");
+    }
+
+    /** One request to the factory, with its transport failures turned into one-line messages. */
+    private <T> T exchange(Exchange<T> exchange) {
+        try {
+            return exchange.run();
         } catch (ConnectException e) {
             throw new IllegalStateException("cannot reach the factory at " + base + "; is it running ('./factory up')?", e);
         } catch (IOException e) {
@@ -105,6 +108,11 @@ final class FactoryClient {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    @FunctionalInterface
+    private interface Exchange<T> {
+        T run() throws IOException, InterruptedException;
     }
 
     private static String json(Object body) {
