@@ -44,7 +44,7 @@ public final class BenchReports {
     /** The report as a Markdown section: what was measured, then the table. */
     public static String markdown(BenchReport report) {
         StringBuilder md = new StringBuilder();
-        md.append("`%s` at %s (%s), %d prompt tokens, %d output tokens per request, %s UTC%n%n".formatted(
+        md.append("`%s` at %s (%s), %d prompt tokens, %d output tokens per request, %s%n%n".formatted(
                 report.model(), report.target(), report.endpoint(), report.promptTokens(), report.outputTokens(), report.date()));
         md.append("| ").append(String.join(" | ", header())).append(" |\n");
         md.append("|").append(" --- |".repeat(header().size())).append('\n');
