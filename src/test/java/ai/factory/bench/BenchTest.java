@@ -50,7 +50,7 @@ class BenchTest {
     }
 
     private static BenchOptions options(String key, Endpoint endpoint) {
-        return new BenchOptions(URI.create(factory.url() + "/v1"), key, MODEL, endpoint, 16, 8, List.of(1, 2), 4, 1, 32000,
+        return new BenchOptions(URI.create(factory.url() + "/v1"), key, MODEL, endpoint, 16, 8, List.of(1, 2), 2, 1, 32000,
                 Duration.ofMinutes(1));
     }
 
@@ -61,11 +61,11 @@ class BenchTest {
         try (LoadGenerator generator = new LoadGenerator(options(factory.adminKey(), Endpoint.COMPLETIONS), Clock.systemUTC(),
                 done::incrementAndGet)) {
             report = generator.run();
-            assertThat(done.get()).isEqualTo(generator.totalRequests()).isEqualTo(9);
+            assertThat(done.get()).isEqualTo(generator.totalRequests()).isEqualTo(5);
         }
         assertThat(report.levels()).extracting(LevelResult::concurrency).containsExactly(1, 2);
         for (LevelResult level : report.levels()) {
-            assertThat(level.requests()).isEqualTo(4);
+            assertThat(level.requests()).isEqualTo(2);
             assertThat(level.errors()).as("errors %s", level.errorsByKind()).isZero();
             assertThat(level.meanOutputTokens()).isEqualTo(8);
             assertThat(level.outputTokensPerSecond()).isPositive();
@@ -92,7 +92,7 @@ class BenchTest {
             BenchReport report = generator.run();
             assertThat(report.allFailed()).isTrue();
             assertThat(report.levels()).allSatisfy(level -> {
-                assertThat(level.errorsByKind()).containsExactly(java.util.Map.entry("http_401", 4));
+                assertThat(level.errorsByKind()).containsExactly(java.util.Map.entry("http_401", 2));
                 assertThat(level.outputTokensPerSecond()).isZero();
                 assertThat(level.ttftMs()).isNull();
             });
