@@ -115,7 +115,7 @@ class BenchTest {
         Path chart = dir.resolve("bench.png");
         Result result = cli("bench", "--url", factory.url() + "/v1", "--key", factory.adminKey(), "--model", MODEL,
                 "--prompt-tokens", "8", "--output-tokens", "4", "--concurrency", "1,2", "--requests-per-level", "2",
-                "--warmup", "0", "--quiet", "--json", json.toString(), "--markdown", markdown.toString(), "--chart", chart.toString());
+                "--warmup", "0", "--quiet", "--tokenizer", TestModels.tinyLlama().toString(), "--json", json.toString(), "--markdown", markdown.toString(), "--chart", chart.toString());
         assertThat(result.exit()).as(result.err()).isZero();
         assertThat(result.out()).contains("CONC").contains("OUT TOK/S").contains(MODEL);
 
@@ -149,6 +149,8 @@ class BenchTest {
 
         assertThat(cli("bench", "--model", MODEL, "--endpoint", "embeddings").exit()).isEqualTo(2);
         assertThat(cli("bench", "--model", MODEL, "--concurrency", "0").err()).contains("concurrency levels must be between 1 and 4096");
+        assertThat(cli("bench", "--model", MODEL, "--vocab", "100", "--tokenizer", TestModels.tinyLlama().toString()).err())
+                .contains("give --vocab or --tokenizer, not both");
     }
 
     record Result(int exit, String out, String err) {}
