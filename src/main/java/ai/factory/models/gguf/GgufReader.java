@@ -79,6 +79,7 @@ public final class GgufReader {
     private final Map<String, Object> scalars = new LinkedHashMap<>();
     private final Map<String, Long> arrayLengths = new LinkedHashMap<>();
     private final Set<String> keys = new HashSet<>();
+    private final List<GgufEntry> entries = new ArrayList<>();
     private long retainedStringBytes;
 
     private GgufReader(GgufInput input) {
@@ -108,6 +109,23 @@ public final class GgufReader {
     public static GgufMetadata read(SeekableByteChannel channel, long size) throws IOException {
         requireNonNull(channel, "channel is null");
         return MetadataInterpreter.interpret(new GgufReader(new GgufInput(channel, size)).parse());
+    }
+
+    /**
+     * Where each metadata entry of the GGUF file at {@code file} lies, in file order, so that
+     * entries can be copied into another file byte for byte (a vocabulary of 128,000 tokens
+     * among them) without being held in memory. The whole file is checked as {@link #read} does.
+     *
+     * @throws GgufFormatException if the file is not a well-formed GGUF file
+     * @throws IOException if the file cannot be read
+     */
+    public static List<GgufEntry> entries(Path file) throws IOException {
+        requireNonNull(file, "file is null");
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            GgufReader reader = new GgufReader(new GgufInput(channel, channel.size()));
+            reader.parse();
+            return List.copyOf(reader.entries);
+        }
     }
 
     private ParsedGguf parse() throws IOException {
@@ -180,6 +198,7 @@ public final class GgufReader {
         if (!keys.add(key)) {
             throw new GgufFormatException("corrupt GGUF: metadata key %s appears twice (again as entry %d)".formatted(quote(key), index));
         }
+        long start = input.position();
         long typeId = Integer.toUnsignedLong(input.readInt("the value type of metadata " + quote(key)));
         GgufValueType type = GgufValueType.find(typeId).orElseThrow(() -> new GgufFormatException(
                 "corrupt GGUF: unknown metadata value type %d for key %s".formatted(typeId, quote(key))));
@@ -188,6 +207,7 @@ public final class GgufReader {
         } else {
             scalars.put(key, readScalar(type, key));
         }
+        entries.add(new GgufEntry(key, start, input.position() - start));
     }
 
     private String readKey(int index) throws IOException {

@@ -31,6 +31,10 @@ enum GgufValueType {
         this.minimumBytes = minimumBytes;
     }
 
+    int id() {
+        return id;
+    }
+
     int minimumBytes() {
         return minimumBytes;
     }

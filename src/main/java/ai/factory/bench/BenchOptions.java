@@ -1,0 +1,54 @@
+package ai.factory.bench;
+
+import static java.util.Objects.requireNonNull;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A benchmark: a concurrency sweep of streamed requests against one model of an OpenAI-compatible API.
+ *
+ * @param baseUrl the API's base, e.g. {@code http://127.0.0.1:8080/v1}
+ * @param apiKey the bearer token, or null to send none
+ * @param model the {@code model} of every request
+ * @param endpoint completions or chat
+ * @param promptTokens the prompt length in tokens (exact for completions, approximate for chat)
+ * @param outputTokens the tokens every request generates ({@code max_tokens}, {@code min_tokens}, {@code ignore_eos})
+ * @param concurrency the levels of the sweep: how many requests are in flight at once
+ * @param requestsPerLevel the requests measured at each level
+ * @param warmup requests sent before the sweep and not measured
+ * @param vocabulary prompt token ids are drawn below this
+ * @param requestTimeout how long one request may take
+ */
+public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
+                           List<Integer> concurrency, int requestsPerLevel, int warmup, int vocabulary, Duration requestTimeout) {
+    public BenchOptions {
+        requireNonNull(baseUrl, "baseUrl is null");
+        if (!"http".equals(baseUrl.getScheme()) && !"https".equals(baseUrl.getScheme())) {
+            throw new IllegalArgumentException("the URL must be http or https: " + baseUrl);
+        }
+        requireNonNull(model, "model is null");
+        requireNonNull(endpoint, "endpoint is null");
+        concurrency = List.copyOf(requireNonNull(concurrency, "concurrency is null"));
+        requireNonNull(requestTimeout, "requestTimeout is null");
+        if (promptTokens < 1 || outputTokens < 1) {
+            throw new IllegalArgumentException("prompt and output tokens must be at least 1");
+        }
+        if (concurrency.isEmpty() || concurrency.stream().anyMatch(c -> c < 1 || c > 4096)) {
+            throw new IllegalArgumentException("concurrency levels must be between 1 and 4096: " + concurrency);
+        }
+        if (requestsPerLevel < 1 || warmup < 0) {
+            throw new IllegalArgumentException("requests per level must be at least 1 and warm-up at least 0");
+        }
+        if (vocabulary < 2) {
+            throw new IllegalArgumentException("the vocabulary must have at least 2 tokens: " + vocabulary);
+        }
+    }
+
+    /** The URL requests go to. */
+    URI requestUri() {
+        String base = baseUrl.toString();
+        return URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + endpoint.path());
+    }
+}

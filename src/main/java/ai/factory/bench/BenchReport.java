@@ -1,0 +1,32 @@
+package ai.factory.bench;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.List;
+
+/**
+ * The result of a sweep, the shape of {@code factory bench --json}.
+ *
+ * @param target the API's base URL
+ * @param model the model benchmarked
+ * @param endpoint {@code completions} or {@code chat}
+ * @param promptTokens prompt length
+ * @param outputTokens output tokens requested per request
+ * @param date when the sweep started (ISO-8601, UTC)
+ * @param levels one per concurrency level, in sweep order
+ */
+public record BenchReport(String target, String model, String endpoint, int promptTokens, int outputTokens, String date,
+                          List<LevelResult> levels) {
+    public BenchReport {
+        requireNonNull(target, "target is null");
+        requireNonNull(model, "model is null");
+        requireNonNull(endpoint, "endpoint is null");
+        requireNonNull(date, "date is null");
+        levels = List.copyOf(requireNonNull(levels, "levels is null"));
+    }
+
+    /** Whether every request of every level failed: nothing was measured. */
+    public boolean allFailed() {
+        return levels.stream().allMatch(l -> l.errors() == l.requests());
+    }
+}

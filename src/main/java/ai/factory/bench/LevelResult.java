@@ -1,0 +1,34 @@
+package ai.factory.bench;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One level of a sweep. Rates count successful requests only, over the level's wall time from the
+ * first request sent to the last one finished. Percentiles are null where no request measured them.
+ *
+ * @param concurrency requests in flight at once
+ * @param requests requests sent
+ * @param errors requests that failed
+ * @param errorsByKind failed requests by why ({@code http_401}, {@code stream_error}, …)
+ * @param seconds the level's wall time
+ * @param requestsPerSecond successful requests per second
+ * @param outputTokensPerSecond output tokens of successful requests per second
+ * @param meanOutputTokens output tokens per successful request
+ * @param ttftMs time to first token
+ * @param tpotMs time per output token after the first
+ * @param itlMs gaps between token events, over all requests
+ * @param e2eMs request latency
+ */
+public record LevelResult(int concurrency, int requests, int errors, Map<String, Integer> errorsByKind, double seconds,
+                          double requestsPerSecond, double outputTokensPerSecond, double meanOutputTokens,
+                          Percentiles ttftMs, Percentiles tpotMs, Percentiles itlMs, Percentiles e2eMs) {
+    public LevelResult {
+        errorsByKind = Map.copyOf(new TreeMap<>(requireNonNull(errorsByKind, "errorsByKind is null")));
+        if (errors < 0 || errors > requests) {
+            throw new IllegalArgumentException("errors %d out of %d requests".formatted(errors, requests));
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package ai.factory.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.factory.Json;
+import ai.factory.TestFactory;
+import ai.factory.TestModels;
+import ai.factory.cli.FactoryCli;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The load generator against a real factory serving the tiny model. */
+class BenchTest {
+    private static final String MODEL = "acme/bench-tiny";
+
+    @TempDir
+    static Path home;
+
+    @TempDir
+    Path dir;
+
+    static TestFactory factory;
+
+    @BeforeAll
+    static void start() {
+        Path gguf = TestModels.tinyLlama();
+        factory = TestFactory.start(home);
+        factory.deployGguf(MODEL, gguf, "\"parallel\": 2, \"context\": 256, \"queue\": 16, \"threads\": 2");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (factory != null) {
+            factory.close();
+        }
+    }
+
+    private static BenchOptions options(String key, Endpoint endpoint) {
+        return new BenchOptions(URI.create(factory.url() + "/v1"), key, MODEL, endpoint, 16, 8, List.of(1, 2), 2, 1, 32000,
+                Duration.ofMinutes(1));
+    }
+
+    @Test
+    void sweepMeasuresEveryLevelWithExactOutputLengths() throws InterruptedException {
+        AtomicInteger done = new AtomicInteger();
+        BenchReport report;
+        try (LoadGenerator generator = new LoadGenerator(options(factory.adminKey(), Endpoint.COMPLETIONS), Clock.systemUTC(),
+                done::incrementAndGet)) {
+            report = generator.run();
+            assertThat(done.get()).isEqualTo(generator.totalRequests()).isEqualTo(5);
+        }
+        assertThat(report.levels()).extracting(LevelResult::concurrency).containsExactly(1, 2);
+        for (LevelResult level : report.levels()) {
+            assertThat(level.requests()).isEqualTo(2);
+            assertThat(level.errors()).as("errors %s", level.errorsByKind()).isZero();
+            assertThat(level.meanOutputTokens()).isEqualTo(8);
+            assertThat(level.outputTokensPerSecond()).isPositive();
+            assertThat(level.requestsPerSecond()).isPositive();
+            assertThat(level.ttftMs().p50()).isPositive().isLessThanOrEqualTo(level.e2eMs().p50());
+            assertThat(level.ttftMs().p99()).isLessThanOrEqualTo(level.e2eMs().p99());
+            assertThat(level.tpotMs().p50()).isPositive();
+            assertThat(level.itlMs()).isNotNull();
+        }
+    }
+
+    @Test
+    void chatRequestsAreMeasuredToo() throws InterruptedException {
+        try (LoadGenerator generator = new LoadGenerator(options(factory.adminKey(), Endpoint.CHAT), Clock.systemUTC(), () -> {})) {
+            LevelResult level = generator.level(2, 2, 0);
+            assertThat(level.errors()).as("errors %s", level.errorsByKind()).isZero();
+            assertThat(level.meanOutputTokens()).isEqualTo(8);
+        }
+    }
+
+    @Test
+    void aWrongKeyIsCountedAsErrorsNotThrown() throws InterruptedException {
+        try (LoadGenerator generator = new LoadGenerator(options("sk-wrong", Endpoint.COMPLETIONS), Clock.systemUTC(), () -> {})) {
+            BenchReport report = generator.run();
+            assertThat(report.allFailed()).isTrue();
+            assertThat(report.levels()).allSatisfy(level -> {
+                assertThat(level.errorsByKind()).containsExactly(java.util.Map.entry("http_401", 2));
+                assertThat(level.outputTokensPerSecond()).isZero();
+                assertThat(level.ttftMs()).isNull();
+            });
+        }
+    }
+
+    @Test
+    void aServerThatIsNotThereGivesConnectionErrors() throws InterruptedException {
+        BenchOptions options = new BenchOptions(URI.create("http://127.0.0.1:1/v1"), null, MODEL, Endpoint.COMPLETIONS, 4, 4,
+                List.of(1), 2, 0, 32000, Duration.ofSeconds(10));
+        try (LoadGenerator generator = new LoadGenerator(options, Clock.systemUTC(), () -> {})) {
+            assertThat(generator.run().levels().getFirst().errorsByKind()).containsEntry("connection", 2);
+        }
+    }
+
+    @Test
+    void commandPrintsTheTableAndWritesJsonMarkdownAndChart() throws IOException {
+        Path json = dir.resolve("bench.json");
+        Path markdown = dir.resolve("bench.md");
+        Path chart = dir.resolve("bench.png");
+        Result result = cli("bench", "--url", factory.url() + "/v1", "--key", factory.adminKey(), "--model", MODEL,
+                "--prompt-tokens", "8", "--output-tokens", "4", "--concurrency", "1,2", "--requests-per-level", "2",
+                "--warmup", "0", "--quiet", "--tokenizer", TestModels.tinyLlama().toString(), "--json", json.toString(), "--markdown", markdown.toString(), "--chart", chart.toString());
+        assertThat(result.exit()).as(result.err()).isZero();
+        assertThat(result.out()).contains("CONC").contains("OUT TOK/S").contains(MODEL);
+
+        JsonNode report = Json.mapper().readTree(json.toFile());
+        assertThat(report.path("target").asText()).isEqualTo(factory.url() + "/v1");
+        assertThat(report.path("model").asText()).isEqualTo(MODEL);
+        assertThat(report.path("promptTokens").asInt()).isEqualTo(8);
+        assertThat(report.path("outputTokens").asInt()).isEqualTo(4);
+        assertThat(report.path("levels")).hasSize(2);
+        JsonNode level = report.path("levels").get(1);
+        assertThat(level.path("concurrency").asInt()).isEqualTo(2);
+        assertThat(level.path("requests").asInt()).isEqualTo(2);
+        assertThat(level.path("errors").asInt()).isZero();
+        assertThat(level.path("outputTokensPerSecond").asDouble()).isPositive();
+        assertThat(level.path("ttftMs").path("p90").isNumber()).isTrue();
+        assertThat(level.path("tpotMs").path("p99").isNumber()).isTrue();
+        assertThat(level.path("itlMs").path("p50").isNumber()).isTrue();
+
+        assertThat(Files.readString(markdown)).contains("| CONC |").contains("| 2 | 2 | 0 |");
+        byte[] png = Files.readAllBytes(chart);
+        assertThat(Arrays.copyOf(png, 8)).containsExactly(0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n');
+    }
+
+    @Test
+    void commandExitsOneWhenEveryRequestFailsAndTwoOnBadOptions() {
+        Result failed = cli("bench", "--url", factory.url() + "/v1", "--key", "sk-wrong", "--model", MODEL, "--concurrency", "1",
+                "--requests-per-level", "1", "--warmup", "0", "--quiet");
+        assertThat(failed.exit()).isEqualTo(1);
+        assertThat(failed.out()).contains("http_401");
+        assertThat(failed.err()).contains("every request failed");
+
+        assertThat(cli("bench", "--model", MODEL, "--endpoint", "embeddings").exit()).isEqualTo(2);
+        assertThat(cli("bench", "--model", MODEL, "--concurrency", "0").err()).contains("concurrency levels must be between 1 and 4096");
+        assertThat(cli("bench", "--model", MODEL, "--vocab", "100", "--tokenizer", TestModels.tinyLlama().toString()).err())
+                .contains("give --vocab or --tokenizer, not both");
+    }
+
+    record Result(int exit, String out, String err) {}
+
+    private static Result cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = FactoryCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+}
