@@ -21,7 +21,7 @@ class ApiKeysTest {
     @MethodSource("ai.factory.storage.TestDatabases#both")
     void createdKeyAuthenticatesUntilRevoked(TestDatabases.Kind kind) {
         try (Database db = TestDatabases.open(kind, tempDir)) {
-            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC());
+            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC(), MasterKey.loadOrCreate(tempDir.resolve("master.key")));
             CreatedKey created = keys.create("ci-bot", "research", Role.INVOKER, null);
 
             assertThat(created.secret()).startsWith("fk_").hasSizeGreaterThan(40);
@@ -46,7 +46,7 @@ class ApiKeysTest {
     @MethodSource("ai.factory.storage.TestDatabases#both")
     void storesOnlyAHashOfTheSecret(TestDatabases.Kind kind) {
         try (Database db = TestDatabases.open(kind, tempDir)) {
-            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC());
+            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC(), MasterKey.loadOrCreate(tempDir.resolve("master.key")));
             CreatedKey created = keys.create("admin", null, Role.ADMIN, null);
             String stored = db.jdbi().withHandle(h -> h.createQuery("SELECT secret_hash FROM api_keys")
                     .mapTo(String.class).one());
@@ -63,7 +63,7 @@ class ApiKeysTest {
     @MethodSource("ai.factory.storage.TestDatabases#both")
     void rejectsBadNamesProjectsAndUnknownKeys(TestDatabases.Kind kind) {
         try (Database db = TestDatabases.open(kind, tempDir)) {
-            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC());
+            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC(), MasterKey.loadOrCreate(tempDir.resolve("master.key")));
             assertThatThrownBy(() -> keys.create("", null, Role.INVOKER, null))
                     .isInstanceOf(FactoryException.class).hasMessageContaining("key name");
             assertThatThrownBy(() -> keys.create("x", "Bad Project!", Role.INVOKER, null))

@@ -3,6 +3,7 @@ package ai.factory.api.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.GenerationRun;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -98,7 +99,7 @@ public final class ChatCompletionsResource implements Routes {
                 sse.send(chunk(id, created, model, Map.of("content", t.text()),
                         logprobs ? Map.of("content", List.of(logprob(t))) : null, null));
             }
-        }, sse);
+        }, sse::keepAlive);
         sse.send(chunk(id, created, model, Map.of(), null, GenerationRun.finishReason(done)));
         if (includeUsage) {
             Map<String, Object> usage = envelope(id, "chat.completion.chunk", created, model);
