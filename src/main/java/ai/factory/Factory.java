@@ -6,6 +6,7 @@ import ai.factory.api.ApiServer;
 import ai.factory.api.Authentication;
 import ai.factory.api.admin.DeploymentsResource;
 import ai.factory.api.bedrock.ConverseResource;
+import ai.factory.api.bedrock.InvokeResource;
 import ai.factory.api.admin.KeysResource;
 import ai.factory.api.admin.ModelsAdminResource;
 import ai.factory.api.openai.ChatCompletionsResource;
@@ -90,6 +91,7 @@ public final class Factory implements AutoCloseable {
             this.newAdminKey = bootstrapAdminKey(keys);
 
             ChatPrompts prompts = new ChatPrompts();
+            ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock);
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
@@ -97,8 +99,9 @@ public final class Factory implements AutoCloseable {
             this.server = new ApiServer(config.server(), authentication, metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments),
-                            new ChatCompletionsResource(deployments, prompts, clock),
+                            chat,
                             new ConverseResource(deployments, prompts, clock),
+                            new InvokeResource(deployments, chat, clock),
                             new CompletionsResource(deployments, clock),
                             new ModelsResource(deployments, registry),
                             new ModelsAdminResource(registry),
