@@ -224,6 +224,19 @@ class BedrockConverseApiTest {
     }
 
     @Test
+    void modelIdMayBeAnImportedModelArn() {
+        String arn = "arn:aws:bedrock:us-east-1:123456789012:imported-model/" + TINY;
+        assertThat(text(bedrock.converse(converse(arn, "Hi", 4).build())))
+                .isEqualTo(text(bedrock.converse(converse(TINY, "Hi", 4).build())));
+        assertThatThrownBy(() -> bedrock.converse(converse(
+                "arn:aws:bedrock:us-east-1:123456789012:imported-model/acme/none", "Hi", 4).build()))
+                .isInstanceOf(ResourceNotFoundException.class);
+        assertThatThrownBy(() -> bedrock.converse(converse("arn:aws:s3:::bucket", "Hi", 4).build()))
+                .isInstanceOf(ValidationException.class)
+                .hasMessageContaining("ARN");
+    }
+
+    @Test
     void bearerKeyWorksOnConverse() {
         HttpResponse<String> r = factory.post("/model/acme%2Ftiny/converse", factory.adminKey(), """
                 {"messages": [{"role": "user", "content": [{"text": "Hi"}]}], "inferenceConfig": {"maxTokens": 3}}""");
