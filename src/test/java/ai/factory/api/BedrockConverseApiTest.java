@@ -3,13 +3,19 @@ package ai.factory.api;
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import ai.factory.Json;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.InputStream;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,16 +48,20 @@ import software.amazon.awssdk.services.bedrockruntime.model.MessageStopEvent;
 import software.amazon.awssdk.services.bedrockruntime.model.ResourceNotFoundException;
 import software.amazon.awssdk.services.bedrockruntime.model.StopReason;
 import software.amazon.awssdk.services.bedrockruntime.model.SystemContentBlock;
+import software.amazon.awssdk.services.bedrockruntime.model.ThrottlingException;
 import software.amazon.awssdk.services.bedrockruntime.model.ValidationException;
 
 /** Bedrock's Converse and ConverseStream on the real llama.cpp engine, through the official AWS SDK for Java v2. */
 class BedrockConverseApiTest {
     static final String TINY = "acme/tiny";
+    /** One slot, room for one waiting request, and a context that takes the tiny model many seconds to fill. */
+    static final String SINGLE = "acme/tiny-single";
 
     @TempDir
     static Path home;
 
     static TestFactory factory;
+    static String singleId;
     static AwsKey key;
     static BedrockRuntimeClient bedrock;
     static BedrockRuntimeAsyncClient bedrockAsync;
@@ -63,6 +73,8 @@ class BedrockConverseApiTest {
     static void start() {
         factory = TestFactory.start(home);
         factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 4, \"context\": 256, \"queue\": 64, \"threads\": 2");
+        singleId = factory.deployGguf(SINGLE, TestModels.tinyLlama(),
+                "\"parallel\": 1, \"context\": 131072, \"queue\": 1, \"threads\": 2");
         key = createAwsKey(factory, "bedrock-app");
         bedrock = client(key.accessKeyId(), key.secretAccessKey());
         bedrockAsync = BedrockRuntimeAsyncClient.builder()
@@ -242,6 +254,43 @@ class BedrockConverseApiTest {
                 {"messages": [{"role": "user", "content": [{"text": "Hi"}]}], "inferenceConfig": {"maxTokens": 3}}""");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(json(r).path("usage").path("outputTokens").asInt()).isEqualTo(3);
+    }
+
+    @Test
+    void fullQueueIsAThrottlingException() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest endless = endlessStream(SINGLE);
+        try (InputStream generating = http.send(endless, HttpResponse.BodyHandlers.ofInputStream()).body()) {
+            // Bytes after messageStart mean it holds the slot (messageStart is sent while a request still waits).
+            assertThat(new String(generating.readNBytes(2000), StandardCharsets.ISO_8859_1)).contains("contentBlockDelta");
+            try (InputStream waiting = http.send(endless, HttpResponse.BodyHandlers.ofInputStream()).body()) {
+                assertThatThrownBy(() -> bedrock.converse(converse(SINGLE, "Hi", 2).build()))
+                        .isInstanceOf(ThrottlingException.class);
+                assertThat(waiting).isNotNull();
+            }
+        }
+    }
+
+    @Test
+    void disconnectedStreamFreesItsSlot() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        InputStream events = http.send(endlessStream(SINGLE), HttpResponse.BodyHandlers.ofInputStream()).body();
+        assertThat(events.readNBytes(2000)).isNotEmpty();
+        events.close();
+
+        // 100000 tokens would hold the only slot for minutes; the cancelled generation frees it at once.
+        await().atMost(Duration.ofSeconds(20)).until(() -> json(factory.get("/api/v1/deployments/" + singleId,
+                factory.adminKey())).path("activeRequests").asInt() == 0);
+        assertThat(text(bedrock.converse(converse(SINGLE, "Hi", 2).build()))).isNotNull();
+    }
+
+    private static HttpRequest endlessStream(String model) {
+        return factory.request("/model/" + model.replace("/", "%2F") + "/converse-stream", factory.adminKey())
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("""
+                        {"messages": [{"role": "user", "content": [{"text": "x"}]}],
+                         "inferenceConfig": {"maxTokens": 100000}}"""))
+                .build();
     }
 
     @Test
