@@ -44,11 +44,14 @@ public final class Authentication {
             return;
         }
         String header = ctx.header("Authorization");
+        boolean aws = isAws(ctx.path());
         if (header == null || header.isBlank()) {
-            throw new FactoryException(ErrorCode.UNAUTHENTICATED,
-                    "no API key given; send it as 'Authorization: Bearer <key>'");
+            throw new FactoryException(ErrorCode.UNAUTHENTICATED, aws
+                    ? "Missing Authentication Token: sign the request with SigV4 (an access key from "
+                            + "'factory keys create --aws') or send 'Authorization: Bearer <key>'"
+                    : "no API key given; send it as 'Authorization: Bearer <key>'");
         }
-        if (SigV4Verifier.isSigV4(header) && isAws(ctx.path())) {
+        if (SigV4Verifier.isSigV4(header) && aws) {
             ctx.attribute(PRINCIPAL, sigV4.verify(signedRequest(ctx)));
             return;
         }
@@ -56,8 +59,11 @@ public final class Authentication {
             throw new FactoryException(ErrorCode.UNAUTHENTICATED,
                     "unsupported Authorization scheme; send the API key as 'Authorization: Bearer <key>'");
         }
-        Principal principal = keys.authenticate(header.substring(7).trim()).orElseThrow(() -> new FactoryException(
-                ErrorCode.UNAUTHENTICATED, "the API key is not valid (unknown or revoked)"));
+        String invalid = "the API key is not valid (unknown or revoked)";
+        // AWS clients tell an unknown credential from a missing one; OpenAI's shape names no part.
+        Principal principal = keys.authenticate(header.substring(7).trim()).orElseThrow(() -> aws
+                ? FactoryException.unauthenticated("credential", invalid)
+                : new FactoryException(ErrorCode.UNAUTHENTICATED, invalid));
         ctx.attribute(PRINCIPAL, principal);
     }
 

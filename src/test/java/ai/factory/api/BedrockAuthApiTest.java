@@ -167,6 +167,7 @@ class BedrockAuthApiTest {
 
         HttpResponse<String> badBearer = factory.post("/model/acme%2Ftiny/converse", "fk_nope", BODY);
         assertThat(badBearer.statusCode()).isEqualTo(403);
+        assertThat(badBearer.headers().firstValue("x-amzn-ErrorType")).hasValue("UnrecognizedClientException");
         assertThat(json(badBearer).has("error")).isFalse();
 
         HttpResponse<String> malformed = factory.send(factory.request("/model/acme%2Ftiny/converse", null)
