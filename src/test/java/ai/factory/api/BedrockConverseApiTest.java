@@ -16,6 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -45,6 +46,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.ConverseStreamReques
 import software.amazon.awssdk.services.bedrockruntime.model.ConverseStreamResponseHandler;
 import software.amazon.awssdk.services.bedrockruntime.model.Message;
 import software.amazon.awssdk.services.bedrockruntime.model.MessageStopEvent;
+import software.amazon.awssdk.services.bedrockruntime.model.ModelNotReadyException;
 import software.amazon.awssdk.services.bedrockruntime.model.ResourceNotFoundException;
 import software.amazon.awssdk.services.bedrockruntime.model.StopReason;
 import software.amazon.awssdk.services.bedrockruntime.model.SystemContentBlock;
@@ -291,6 +293,29 @@ class BedrockConverseApiTest {
                         {"messages": [{"role": "user", "content": [{"text": "x"}]}],
                          "inferenceConfig": {"maxTokens": 100000}}"""))
                 .build();
+    }
+
+    @Test
+    void modelThatFailedToLoadIsModelNotReady() throws Exception {
+        // A well-formed GGUF whose architecture llama.cpp does not know: the deployment fails with the reason.
+        byte[] gguf = Files.readAllBytes(TestModels.tinyLlama());
+        String text = new String(gguf, StandardCharsets.ISO_8859_1);
+        int at = text.indexOf("general.architecture") + "general.architecture".length() + 4 + 8;
+        assertThat(text.substring(at, at + 5)).isEqualTo("llama");
+        System.arraycopy("zzzzz".getBytes(StandardCharsets.US_ASCII), 0, gguf, at, 5);
+        Path strange = Files.write(home.resolve("strange.gguf"), gguf);
+        assertThat(factory.post("/api/v1/models/acme/strange/versions", factory.adminKey(),
+                "{\"path\": \"" + strange + "\"}").statusCode()).isEqualTo(201);
+        String id = json(factory.post("/api/v1/deployments", factory.adminKey(), "{\"model\": \"acme/strange\"}"))
+                .path("id").asText();
+        await().atMost(Duration.ofSeconds(60)).until(() -> json(factory.get("/api/v1/deployments/" + id,
+                factory.adminKey())).path("state").asText().equals("failed"));
+
+        assertThatThrownBy(() -> bedrock.converse(converse("acme/strange", "Hi", 2).build()))
+                .isInstanceOfSatisfying(ModelNotReadyException.class, e -> {
+                    assertThat(e.statusCode()).isEqualTo(429);
+                    assertThat(e.getMessage()).contains("failed");
+                });
     }
 
     @Test
