@@ -21,6 +21,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import software.amazon.awssdk.http.SdkHttpFullRequest;
@@ -104,7 +105,7 @@ public final class SigV4Verifier {
         String signature = m.group(3).toLowerCase(Locale.ROOT);
         if (!SERVICES.contains(service)) {
             throw FactoryException.unauthenticated("signature", "the credential is scoped to service '" + service
-                    + "'; this endpoint accepts " + String.join(" or ", new java.util.TreeSet<>(SERVICES)));
+                    + "'; this endpoint accepts " + String.join(" or ", new TreeSet<>(SERVICES)));
         }
         AccessKeySecret key = keys.accessKey(accessKeyId).orElseThrow(() -> FactoryException.unauthenticated(
                 "credential", "The security token included in the request is invalid (unknown or revoked access key)."));

@@ -10,6 +10,7 @@ import ai.factory.TestModels;
 import ai.factory.api.BedrockConverseApiTest.AwsKey;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -209,7 +211,7 @@ class BedrockAuthApiTest {
         HttpRequest.Builder send = HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofString(sentBody));
         Set<String> restricted = Set.of("host", "content-length", "connection", "expect", "upgrade");
         signed.request().headers().forEach((name, values) -> {
-            String lower = name.toLowerCase(java.util.Locale.ROOT);
+            String lower = name.toLowerCase(Locale.ROOT);
             if (!restricted.contains(lower) && !replaced.containsKey(lower)) {
                 values.forEach(v -> send.header(name, v));
             }
@@ -218,7 +220,7 @@ class BedrockAuthApiTest {
         try {
             return http.send(send.build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

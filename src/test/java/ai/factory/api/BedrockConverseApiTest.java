@@ -14,10 +14,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.core.document.Document;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
@@ -199,6 +201,29 @@ class BedrockConverseApiTest {
     }
 
     @Test
+    void converseStreamFramesCarryTheEventStreamHeaders() throws Exception {
+        HttpResponse<byte[]> r = HttpClient.newHttpClient().send(factory.request("/model/acme%2Ftiny/converse-stream",
+                        factory.adminKey()).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("""
+                                {"messages": [{"role": "user", "content": [{"text": "Hi"}]}],
+                                 "inferenceConfig": {"maxTokens": 3}}""")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("application/vnd.amazon.eventstream");
+
+        ByteBuffer frames = ByteBuffer.wrap(r.body());
+        List<String> types = new ArrayList<>();
+        while (frames.hasRemaining()) {
+            software.amazon.eventstream.Message frame = software.amazon.eventstream.Message.decode(frames);
+            assertThat(frame.getHeaders().get(":message-type").getString()).isEqualTo("event");
+            assertThat(frame.getHeaders().get(":content-type").getString()).isEqualTo("application/json");
+            types.add(frame.getHeaders().get(":event-type").getString());
+        }
+        assertThat(types.getFirst()).isEqualTo("messageStart");
+        assertThat(types.subList(types.size() - 3, types.size()))
+                .containsExactly("contentBlockStop", "messageStop", "metadata");
+    }
+
+    @Test
     void converseStreamRefusesAnUnknownModelBeforeStreaming() {
         assertThatThrownBy(() -> bedrockAsync.converseStream(ConverseStreamRequest.builder().modelId("acme/none")
                         .messages(Message.builder().role(ConversationRole.USER).content(ContentBlock.fromText("Hi")).build())
@@ -226,7 +251,7 @@ class BedrockConverseApiTest {
         assertThatThrownBy(() -> bedrock.converse(ConverseRequest.builder().modelId(TINY)
                 .messages(Message.builder().role(ConversationRole.USER)
                         .content(ContentBlock.fromImage(i -> i.format("png")
-                                .source(s -> s.bytes(software.amazon.awssdk.core.SdkBytes.fromUtf8String("x"))))).build())
+                                .source(s -> s.bytes(SdkBytes.fromUtf8String("x"))))).build())
                 .build()))
                 .isInstanceOf(ValidationException.class)
                 .hasMessageContaining("only text content blocks");

@@ -7,9 +7,11 @@ import ai.factory.api.JsonBodies;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.chat.ChatMessage;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The body of Bedrock's Converse and ConverseStream, read field by field: {@code messages} of text content
@@ -94,7 +96,7 @@ record ConverseRequest(List<ChatMessage> messages, SamplingParams sampling, int 
         extra.fieldNames().forEachRemaining(name -> {
             if (!ADDITIONAL_FIELDS.contains(name)) {
                 throw FactoryException.invalidParam("additionalModelRequestFields", "additionalModelRequestFields."
-                        + name + " is not understood; these are: " + String.join(", ", new java.util.TreeSet<>(ADDITIONAL_FIELDS)));
+                        + name + " is not understood; these are: " + String.join(", ", new TreeSet<>(ADDITIONAL_FIELDS)));
             }
         });
         SamplingParams sampling = new SamplingParams(
@@ -134,7 +136,7 @@ record ConverseRequest(List<ChatMessage> messages, SamplingParams sampling, int 
     private static JsonNode object(JsonNode body, String field) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
-            return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+            return JsonNodeFactory.instance.objectNode();
         }
         if (!v.isObject()) {
             throw FactoryException.invalidParam(field, "'" + field + "' must be an object");
