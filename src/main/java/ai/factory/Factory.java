@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.api.ApiServer;
 import ai.factory.api.Authentication;
 import ai.factory.api.admin.DeploymentsResource;
+import ai.factory.api.bedrock.ConverseResource;
+import ai.factory.api.bedrock.InvokeResource;
 import ai.factory.api.admin.KeysResource;
 import ai.factory.api.admin.ModelsAdminResource;
 import ai.factory.api.openai.ChatCompletionsResource;
@@ -22,8 +24,10 @@ import ai.factory.engine.onnx.OnnxEmbeddingOptions;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
 import ai.factory.security.ApiKeys;
+import ai.factory.security.MasterKey;
 import ai.factory.security.Principal;
 import ai.factory.security.Role;
+import ai.factory.security.SigV4Verifier;
 import ai.factory.serving.BuiltinModels;
 import ai.factory.serving.ChatPrompts;
 import ai.factory.serving.DeploymentSpec;
@@ -76,7 +80,8 @@ public final class Factory implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
             }
             BlobStore blobs = new BlobStore(config.blobDir());
-            ApiKeys keys = new ApiKeys(database.jdbi(), clock);
+            ApiKeys keys = new ApiKeys(database.jdbi(), clock, MasterKey.loadOrCreate(config.masterKeyFile()));
+            Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock));
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, clock, config.models().maxUploadBytes());
             Deployments deployments = new Deployments(database.jdbi(), registry,
                     (version, spec) -> loadEngine(registry, version, spec), MemoryPlanner.forThisMachine(), clock);
@@ -85,14 +90,18 @@ public final class Factory implements AutoCloseable {
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
             this.newAdminKey = bootstrapAdminKey(keys);
 
+            ChatPrompts prompts = new ChatPrompts();
+            ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock);
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
             new ProcessorMetrics().bindTo(metrics);
-            this.server = new ApiServer(config.server(), new Authentication(keys), metrics,
+            this.server = new ApiServer(config.server(), authentication, metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments),
-                            new ChatCompletionsResource(deployments, new ChatPrompts(), clock),
+                            chat,
+                            new ConverseResource(deployments, prompts, clock),
+                            new InvokeResource(deployments, chat, clock),
                             new CompletionsResource(deployments, clock),
                             new ModelsResource(deployments, registry),
                             new ModelsAdminResource(registry),

@@ -29,11 +29,20 @@ public class FactoryException extends RuntimeException {
         return new FactoryException(ErrorCode.INVALID_REQUEST, message, requireNonNull(param, "param is null"), null);
     }
 
+    /**
+     * An authentication failure that names which part of the credentials is at fault ({@code "credential"}
+     * for an unknown key, {@code "signature"} for one that does not match, {@code "authorization"} for a
+     * malformed header), so an API whose clients tell these apart (AWS) can answer with the right type.
+     */
+    public static FactoryException unauthenticated(String part, String message) {
+        return new FactoryException(ErrorCode.UNAUTHENTICATED, message, requireNonNull(part, "part is null"), null);
+    }
+
     public ErrorCode code() {
         return code;
     }
 
-    /** The request field the error is about, or null. */
+    /** The request field (or credential part) the error is about, or null. */
     public String param() {
         return param;
     }

@@ -6,20 +6,37 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.security.ApiKeys;
 import ai.factory.security.Principal;
+import ai.factory.security.SigV4Verifier;
 import io.javalin.http.Context;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
-/** Resolves the caller of every request but the health probes from its {@code Authorization: Bearer} key. */
+/**
+ * Resolves the caller of every request but the health probes: from its {@code Authorization: Bearer} key, or,
+ * on the Amazon Bedrock paths, from an AWS Signature Version 4 made with an access key.
+ */
 public final class Authentication {
     private static final String PRINCIPAL = "factory.principal";
 
     private final ApiKeys keys;
+    private final SigV4Verifier sigV4;
 
-    public Authentication(ApiKeys keys) {
+    public Authentication(ApiKeys keys, SigV4Verifier sigV4) {
         this.keys = requireNonNull(keys, "keys is null");
+        this.sigV4 = requireNonNull(sigV4, "sigV4 is null");
     }
 
     public static boolean isPublic(String path) {
         return path.startsWith("/health/");
+    }
+
+    /** The paths that speak Amazon Bedrock's API: SigV4 is accepted there, and errors take AWS's shape. */
+    public static boolean isAws(String path) {
+        return path.startsWith("/model/");
     }
 
     public void authenticate(Context ctx) {
@@ -27,17 +44,38 @@ public final class Authentication {
             return;
         }
         String header = ctx.header("Authorization");
+        boolean aws = isAws(ctx.path());
         if (header == null || header.isBlank()) {
-            throw new FactoryException(ErrorCode.UNAUTHENTICATED,
-                    "no API key given; send it as 'Authorization: Bearer <key>'");
+            throw new FactoryException(ErrorCode.UNAUTHENTICATED, aws
+                    ? "Missing Authentication Token: sign the request with SigV4 (an access key from "
+                            + "'factory keys create --aws') or send 'Authorization: Bearer <key>'"
+                    : "no API key given; send it as 'Authorization: Bearer <key>'");
+        }
+        if (SigV4Verifier.isSigV4(header) && aws) {
+            ctx.attribute(PRINCIPAL, sigV4.verify(signedRequest(ctx)));
+            return;
         }
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw new FactoryException(ErrorCode.UNAUTHENTICATED,
                     "unsupported Authorization scheme; send the API key as 'Authorization: Bearer <key>'");
         }
-        Principal principal = keys.authenticate(header.substring(7).trim()).orElseThrow(() -> new FactoryException(
-                ErrorCode.UNAUTHENTICATED, "the API key is not valid (unknown or revoked)"));
+        String invalid = "the API key is not valid (unknown or revoked)";
+        // AWS clients tell an unknown credential from a missing one; OpenAI's shape names no part.
+        Principal principal = keys.authenticate(header.substring(7).trim()).orElseThrow(() -> aws
+                ? FactoryException.unauthenticated("credential", invalid)
+                : new FactoryException(ErrorCode.UNAUTHENTICATED, invalid));
         ctx.attribute(PRINCIPAL, principal);
+    }
+
+    /** The request as SigV4 sees it; the body is read here and Javalin keeps it for the handler. */
+    private static SigV4Verifier.Request signedRequest(Context ctx) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        for (String name : Collections.list(ctx.req().getHeaderNames())) {
+            headers.computeIfAbsent(name.toLowerCase(Locale.ROOT), n -> new ArrayList<>())
+                    .addAll(Collections.list(ctx.req().getHeaders(name)));
+        }
+        return new SigV4Verifier.Request(ctx.method().name(), ctx.req().getRequestURI(), ctx.queryString(), headers,
+                ctx.bodyAsBytes());
     }
 
     /** The authenticated caller; only routes behind authentication may ask. */

@@ -2,6 +2,7 @@ package ai.factory.api;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.api.bedrock.BedrockErrors;
 import com.fasterxml.jackson.core.JacksonException;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -12,7 +13,8 @@ import java.util.Map;
 /**
  * Turns every failure into the error shape of the API it happened on: OpenAI's
  * {@code {"error": {"message", "type", "param", "code"}}} under {@code /v1}, and the factory's own
- * {@code {"error": {"code", "message", "param"}}} elsewhere. The one place codes become statuses.
+ * {@code {"error": {"code", "message", "param"}}} elsewhere; Amazon Bedrock's paths get AWS's shape from
+ * {@link BedrockErrors}. The one place codes become statuses.
  */
 public final class ErrorResponses {
     private static final System.Logger LOG = System.getLogger(ErrorResponses.class.getName());
@@ -42,6 +44,10 @@ public final class ErrorResponses {
     }
 
     public static void write(Context ctx, FactoryException e) {
+        if (Authentication.isAws(ctx.path())) {
+            BedrockErrors.write(ctx, e);
+            return;
+        }
         ctx.status(e.code().httpStatus());
         if (e.code() == ErrorCode.RATE_LIMITED || e.code() == ErrorCode.UNAVAILABLE) {
             ctx.header("Retry-After", "1");

@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
  * A server-sent-events response written as OpenAI frames it: {@code data: <json>\n\n} per event, flushed at once,
  * and {@code data: [DONE]\n\n} at the end. A failed write means the client went away: {@link ClientGoneException}.
  */
-public final class SseStream {
+public final class SseStream implements ChunkStream {
     private final OutputStream out;
 
     public SseStream(Context ctx) {
@@ -25,6 +25,7 @@ public final class SseStream {
         }
     }
 
+    @Override
     public void send(Object event) {
         try {
             write("data: " + Json.mapper().writeValueAsString(event) + "\n\n");
@@ -34,10 +35,12 @@ public final class SseStream {
     }
 
     /** A comment line: ignored by clients, but a write that fails tells that the client has gone. */
+    @Override
     public void keepAlive() {
         write(": keep-alive\n\n");
     }
 
+    @Override
     public void done() {
         write("data: [DONE]\n\n");
     }

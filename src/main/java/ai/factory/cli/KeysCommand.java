@@ -1,5 +1,6 @@
 package ai.factory.cli;
 
+import ai.factory.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -31,6 +32,9 @@ final class KeysCommand {
         @Option(names = "--role", description = "admin or invoker (default: invoker).")
         String role;
 
+        @Option(names = "--aws", description = "An AWS-style access key id and secret for SigV4 (Bedrock SDKs).")
+        boolean aws;
+
         @Override
         public Integer call() {
             Map<String, Object> body = new LinkedHashMap<>();
@@ -41,8 +45,15 @@ final class KeysCommand {
             if (role != null) {
                 body.put("role", role);
             }
+            if (aws) {
+                body.put("aws", true);
+            }
             JsonNode key = client.client().post("/api/v1/keys", body);
             PrintWriter out = spec.commandLine().getOut();
+            if (aws) {
+                printAccessKey(out, key);
+                return 0;
+            }
             if (client.json) {
                 ModelsCommand.printJson(out, key);
             } else {
@@ -52,6 +63,26 @@ final class KeysCommand {
                 out.flush();
             }
             return 0;
+        }
+
+        /** With --json, the shape of {@code aws iam create-access-key}, so scripts written for it work. */
+        private void printAccessKey(PrintWriter out, JsonNode key) {
+            if (client.json) {
+                Map<String, Object> accessKey = new LinkedHashMap<>();
+                accessKey.put("UserName", key.path("name").asText());
+                accessKey.put("AccessKeyId", key.path("accessKeyId").asText());
+                accessKey.put("Status", "Active");
+                accessKey.put("SecretAccessKey", key.path("secretAccessKey").asText());
+                accessKey.put("CreateDate", key.path("createdAt").asText());
+                ModelsCommand.printJson(out, Json.mapper().valueToTree(Map.of("AccessKey", accessKey)));
+                return;
+            }
+            out.printf("Created AWS access key %s for '%s' (project %s, role %s; key id %s). Its secret, shown only now:%n"
+                            + "  aws_access_key_id = %s%n  aws_secret_access_key = %s%n",
+                    key.path("accessKeyId").asText(), key.path("name").asText(), key.path("project").asText(),
+                    key.path("role").asText(), key.path("id").asText(), key.path("accessKeyId").asText(),
+                    key.path("secretAccessKey").asText());
+            out.flush();
         }
     }
 

@@ -30,6 +30,11 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
         return home.resolve("admin.key");
     }
 
+    /** The key that seals stored secrets (AES-GCM); created at first start, mode 0600. */
+    public Path masterKeyFile() {
+        return home.resolve("master.key");
+    }
+
     /** Where a running server records its URL so local commands find it. */
     public Path serverFile() {
         return home.resolve("run").resolve("server.json");

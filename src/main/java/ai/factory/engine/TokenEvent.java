@@ -38,8 +38,10 @@ public sealed interface TokenEvent {
 
     /** Why a generation ended. */
     enum FinishReason {
-        /** EOS or a stop string. */
+        /** The model ended its turn (EOS). */
         STOP,
+        /** One of the request's stop strings. */
+        STOP_SEQUENCE,
         /** {@code maxTokens} or the context filled up. */
         LENGTH,
         /** The caller cancelled (e.g. the client went away) or the engine shut down. */

@@ -19,28 +19,89 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 
 /**
- * Principals and their bearer API keys. A key's secret is 32 random bytes shown once; the database keeps
+ * Principals and their API keys. A bearer key's secret is 32 random bytes shown once; the database keeps
  * only its SHA-256, which is enough because the secret has full entropy (no password stretching needed).
+ *
+ * <p>An AWS-style access key (for SigV4) is an access key id ({@code AKIA} and 16 base-32 characters) with a
+ * 40-character secret. SigV4 needs that secret itself to recompute signatures, so it is kept sealed under the
+ * {@link MasterKey}; the key is also a row of {@code api_keys}, listed and revoked like any other.
  */
 public final class ApiKeys {
     private static final String SECRET_PREFIX = "fk_";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}");
     private static final Pattern PROJECT = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+    private static final String ACCESS_KEY_PREFIX = "AKIA";
+    private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
+    private static final Pattern ACCESS_KEY_ID = Pattern.compile("AKIA[A-Z2-7]{16}");
 
     private final Jdbi jdbi;
     private final Clock clock;
+    private final MasterKey masterKey;
     private final SecureRandom random = new SecureRandom();
 
-    public ApiKeys(Jdbi jdbi, Clock clock) {
+    public ApiKeys(Jdbi jdbi, Clock clock, MasterKey masterKey) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.masterKey = requireNonNull(masterKey, "masterKey is null");
     }
 
     /** Creates a principal with one key. {@code createdBy} is the creating principal's id, or null at bootstrap. */
     public CreatedKey create(String name, String project, Role role, String createdBy) {
+        byte[] raw = new byte[32];
+        random.nextBytes(raw);
+        String secret = SECRET_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+        ApiKey key = insert(name, project, role, createdBy, hash(secret), secret.substring(0, 8), (h, keyId) -> {});
+        return new CreatedKey(key, secret);
+    }
+
+    /** Creates a principal with one AWS-style access key for SigV4; the secret is returned only here. */
+    public CreatedAccessKey createAccessKey(String name, String project, Role role, String createdBy) {
+        StringBuilder id = new StringBuilder(ACCESS_KEY_PREFIX);
+        for (int i = 0; i < 16; i++) {
+            id.append(BASE32[random.nextInt(BASE32.length)]);
+        }
+        String accessKeyId = id.toString();
+        byte[] raw = new byte[30];
+        random.nextBytes(raw);
+        String secret = Base64.getEncoder().encodeToString(raw);
+        // The api_keys row needs a unique hash; no bearer secret exists, so it hashes a name no secret can take.
+        ApiKey key = insert(name, project, role, createdBy, hash("aws:" + accessKeyId), accessKeyId.substring(0, 12),
+                (h, keyId) -> h.createUpdate("INSERT INTO aws_access_keys (access_key_id, key_id, sealed_secret) "
+                                + "VALUES (:akid, :kid, :sealed)")
+                        .bind("akid", accessKeyId).bind("kid", keyId)
+                        .bind("sealed", masterKey.seal(secret, accessKeyId))
+                        .execute());
+        return new CreatedAccessKey(key, accessKeyId, secret);
+    }
+
+    /** The principal and secret of an access key id, if the key exists and is not revoked. */
+    public Optional<AccessKeySecret> accessKey(String accessKeyId) {
+        if (accessKeyId == null || !ACCESS_KEY_ID.matcher(accessKeyId).matches()) {
+            return Optional.empty();
+        }
+        return jdbi.withHandle(h -> h.createQuery("SELECT a.sealed_secret, p.id AS pid, p.name, p.project, p.role "
+                        + "FROM aws_access_keys a JOIN api_keys k ON k.id = a.key_id "
+                        + "JOIN principals p ON p.id = k.principal_id "
+                        + "WHERE a.access_key_id = :akid AND k.revoked_at IS NULL")
+                .bind("akid", accessKeyId)
+                .map((rs, ctx) -> new AccessKeySecret(accessKeyId, masterKey.open(rs.getString("sealed_secret"), accessKeyId),
+                        new Principal(rs.getString("pid"), rs.getString("name"), rs.getString("project"),
+                                Role.parse(rs.getString("role")))))
+                .findOne());
+    }
+
+    /** What else one key's creation writes in its transaction. */
+    @FunctionalInterface
+    private interface Extra {
+        void insert(Handle handle, String keyId);
+    }
+
+    private ApiKey insert(String name, String project, Role role, String createdBy, String secretHash, String prefix,
+                          Extra extra) {
         requireNonNull(role, "role is null");
         if (name == null || !NAME.matcher(name).matches()) {
             throw FactoryException.invalidParam("name",
@@ -51,12 +112,9 @@ public final class ApiKeys {
             throw FactoryException.invalidParam("project",
                     "project must be 1-63 lowercase letters, digits or -, starting with a letter or digit");
         }
-        byte[] raw = new byte[32];
-        random.nextBytes(raw);
-        String secret = SECRET_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
         Instant now = clock.instant();
         Principal principal = new Principal("p-" + UUID.randomUUID(), name, proj, role);
-        ApiKey key = new ApiKey("key-" + UUID.randomUUID(), secret.substring(0, 8), principal, now, null);
+        ApiKey key = new ApiKey("key-" + UUID.randomUUID(), prefix, principal, now, null);
         jdbi.useTransaction(h -> {
             h.createUpdate("INSERT INTO principals (id, name, project, role, created_at, created_by) "
                             + "VALUES (:id, :name, :project, :role, :at, :by)")
@@ -65,11 +123,12 @@ public final class ApiKeys {
                     .execute();
             h.createUpdate("INSERT INTO api_keys (id, principal_id, secret_hash, prefix, created_at) "
                             + "VALUES (:id, :pid, :hash, :prefix, :at)")
-                    .bind("id", key.id()).bind("pid", principal.id()).bind("hash", hash(secret))
+                    .bind("id", key.id()).bind("pid", principal.id()).bind("hash", secretHash)
                     .bind("prefix", key.prefix()).bind("at", Timestamp.from(now))
                     .execute();
+            extra.insert(h, key.id());
         });
-        return new CreatedKey(key, secret);
+        return key;
     }
 
     /** The principal holding this secret, if the key exists and is not revoked. */

@@ -73,6 +73,20 @@ class FactoryCliTest {
     }
 
     @Test
+    void keysCreateAwsPrintsTheAccessKeyOnceInTheShapeOfIam() {
+        Run created = local("keys", "create", "--aws", "--name", "sdk-app", "--json");
+        assertThat(created.exit()).as(created.err()).isZero();
+        assertThat(created.json().path("AccessKey").path("AccessKeyId").asText()).matches("AKIA[A-Z2-7]{16}");
+        assertThat(created.json().path("AccessKey").path("SecretAccessKey").asText()).hasSize(40);
+        assertThat(created.json().path("AccessKey").path("UserName").asText()).isEqualTo("sdk-app");
+
+        Run plain = local("keys", "create", "--aws", "--name", "sdk-app-2");
+        assertThat(plain.out()).contains("aws_access_key_id = AKIA", "aws_secret_access_key = ");
+        assertThat(local("keys", "list").out()).contains("sdk-app", "AKIA")
+                .doesNotContain(created.json().path("AccessKey").path("SecretAccessKey").asText());
+    }
+
+    @Test
     void modelsImportByPathAndByUploadThenListShowDelete() {
         Path gguf = TestModels.tinyLlama();
         Run byPath = local("models", "import", gguf.toString(), "--name", "acme/tiny");

@@ -21,7 +21,7 @@ class ApiKeysTest {
     @MethodSource("ai.factory.storage.TestDatabases#both")
     void createdKeyAuthenticatesUntilRevoked(TestDatabases.Kind kind) {
         try (Database db = TestDatabases.open(kind, tempDir)) {
-            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC());
+            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC(), MasterKey.loadOrCreate(tempDir.resolve("master.key")));
             CreatedKey created = keys.create("ci-bot", "research", Role.INVOKER, null);
 
             assertThat(created.secret()).startsWith("fk_").hasSizeGreaterThan(40);
@@ -46,7 +46,7 @@ class ApiKeysTest {
     @MethodSource("ai.factory.storage.TestDatabases#both")
     void storesOnlyAHashOfTheSecret(TestDatabases.Kind kind) {
         try (Database db = TestDatabases.open(kind, tempDir)) {
-            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC());
+            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC(), MasterKey.loadOrCreate(tempDir.resolve("master.key")));
             CreatedKey created = keys.create("admin", null, Role.ADMIN, null);
             String stored = db.jdbi().withHandle(h -> h.createQuery("SELECT secret_hash FROM api_keys")
                     .mapTo(String.class).one());
@@ -63,7 +63,7 @@ class ApiKeysTest {
     @MethodSource("ai.factory.storage.TestDatabases#both")
     void rejectsBadNamesProjectsAndUnknownKeys(TestDatabases.Kind kind) {
         try (Database db = TestDatabases.open(kind, tempDir)) {
-            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC());
+            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC(), MasterKey.loadOrCreate(tempDir.resolve("master.key")));
             assertThatThrownBy(() -> keys.create("", null, Role.INVOKER, null))
                     .isInstanceOf(FactoryException.class).hasMessageContaining("key name");
             assertThatThrownBy(() -> keys.create("x", "Bad Project!", Role.INVOKER, null))
@@ -72,6 +72,33 @@ class ApiKeysTest {
                     .isInstanceOf(FactoryException.class)
                     .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.NOT_FOUND);
             assertThatThrownBy(() -> Role.parse("root")).hasMessageContaining("admin, invoker");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void accessKeySecretIsKeptSealedAndReadableUntilRevoked(TestDatabases.Kind kind) {
+        try (Database db = TestDatabases.open(kind, tempDir)) {
+            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC(), MasterKey.loadOrCreate(tempDir.resolve("master.key")));
+            CreatedAccessKey created = keys.createAccessKey("sdk-app", "research", Role.INVOKER, null);
+
+            assertThat(created.accessKeyId()).matches("AKIA[A-Z2-7]{16}");
+            assertThat(created.secretAccessKey()).hasSize(40);
+            assertThat(created.toString()).doesNotContain(created.secretAccessKey());
+            String stored = db.jdbi().withHandle(h -> h.createQuery("SELECT sealed_secret FROM aws_access_keys")
+                    .mapTo(String.class).one());
+            assertThat(stored).doesNotContain(created.secretAccessKey());
+            assertThat(keys.accessKey(created.accessKeyId())).get().satisfies(k -> {
+                assertThat(k.secretAccessKey()).isEqualTo(created.secretAccessKey());
+                assertThat(k.principal().name()).isEqualTo("sdk-app");
+                assertThat(k.principal().project()).isEqualTo("research");
+            });
+            assertThat(keys.accessKey("AKIAAAAAAAAAAAAAAAAA")).isEmpty();
+            assertThat(keys.accessKey(null)).isEmpty();
+            assertThat(keys.authenticate(created.secretAccessKey())).isEmpty();
+
+            keys.revoke(created.key().id());
+            assertThat(keys.accessKey(created.accessKeyId())).isEmpty();
         }
     }
 }

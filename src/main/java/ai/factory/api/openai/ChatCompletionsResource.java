@@ -3,6 +3,8 @@ package ai.factory.api.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.ChunkStream;
+import ai.factory.api.GenerationRun;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -24,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 
 /** OpenAI's {@code POST /v1/chat/completions}, streamed (SSE) or not. */
 public final class ChatCompletionsResource implements Routes {
@@ -47,10 +50,19 @@ public final class ChatCompletionsResource implements Routes {
     private void create(Context ctx) {
         JsonNode body = JsonBodies.object(ctx);
         String model = JsonBodies.requiredString(body, "model");
+        respond(ctx, model, body, TextRequests.flag(body, "stream"), SseStream::new);
+    }
+
+    /**
+     * Answers an OpenAI chat request body for {@code model} as OpenAI does: the completion as JSON, or, when
+     * {@code stream}, its chunks into the stream {@code opener} starts. Other APIs that carry OpenAI bodies
+     * (Bedrock's InvokeModel) use it too.
+     */
+    public void respond(Context ctx, String model, JsonNode body, boolean stream,
+                        Function<Context, ? extends ChunkStream> opener) {
         List<ChatMessage> messages = messages(body.get("messages"));
         TextRequests.requireSingleChoice(body);
         rejectUnsupported(body);
-        boolean stream = TextRequests.flag(body, "stream");
         boolean includeUsage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
         boolean logprobs = TextRequests.flag(body, "logprobs");
         int topLogprobs = JsonBodies.optionalInt(body, "top_logprobs").orElse(0);
@@ -70,7 +82,7 @@ public final class ChatCompletionsResource implements Routes {
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         if (stream) {
-            stream(ctx, generation, id, created, model, logprobs, includeUsage);
+            stream(opener.apply(ctx), generation, id, created, model, logprobs, includeUsage);
             return;
         }
         GenerationRun.Result r = GenerationRun.collect(generation);
@@ -89,16 +101,15 @@ public final class ChatCompletionsResource implements Routes {
         ctx.json(out);
     }
 
-    private static void stream(Context ctx, Generation generation, String id, long created, String model,
+    private static void stream(ChunkStream sse, Generation generation, String id, long created, String model,
                                boolean logprobs, boolean includeUsage) {
-        SseStream sse = new SseStream(ctx);
         sse.send(chunk(id, created, model, Map.of("role", "assistant", "content", ""), null, null));
         TokenEvent.Done done = GenerationRun.drive(generation, t -> {
             if (!t.text().isEmpty() || logprobs) {
                 sse.send(chunk(id, created, model, Map.of("content", t.text()),
                         logprobs ? Map.of("content", List.of(logprob(t))) : null, null));
             }
-        }, sse);
+        }, sse::keepAlive);
         sse.send(chunk(id, created, model, Map.of(), null, GenerationRun.finishReason(done)));
         if (includeUsage) {
             Map<String, Object> usage = envelope(id, "chat.completion.chunk", created, model);

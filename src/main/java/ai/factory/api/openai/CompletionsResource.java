@@ -3,6 +3,7 @@ package ai.factory.api.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.GenerationRun;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -76,7 +77,7 @@ public final class CompletionsResource implements Routes {
                 if (!t.text().isEmpty() || logprobs >= 0) {
                     sse.send(chunk(id, created, model, t.text(), logprobs >= 0 ? logprobs(List.of(t)) : null, null));
                 }
-            }, sse);
+            }, sse::keepAlive);
             sse.send(chunk(id, created, model, "", null, GenerationRun.finishReason(done)));
             if (includeUsage) {
                 Map<String, Object> usage = ChatCompletionsResource.envelope(id, "text_completion", created, model);

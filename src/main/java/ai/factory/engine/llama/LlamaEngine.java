@@ -489,7 +489,7 @@ public final class LlamaEngine implements TextEngine {
         } else {
             text = slot.stops.append(slot.utf8.append(pieceBuffer, piece(token)));
             if (slot.stops.stopped()) {
-                reason = FinishReason.STOP;
+                reason = FinishReason.STOP_SEQUENCE;
             } else if ((request.maxTokens() > 0 && slot.generated >= request.maxTokens())
                     || slot.cached + 1 >= options.contextPerSequence()) {
                 // The context is full once prompt and output together fill it (the last token need not
@@ -497,7 +497,7 @@ public final class LlamaEngine implements TextEngine {
                 // The output is complete: release what was held for a character or a stop string.
                 text += slot.stops.append(slot.utf8.flush());
                 if (slot.stops.stopped()) {
-                    reason = FinishReason.STOP;
+                    reason = FinishReason.STOP_SEQUENCE;
                 } else {
                     text += slot.stops.flush();
                     reason = FinishReason.LENGTH;

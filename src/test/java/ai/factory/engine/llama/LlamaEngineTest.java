@@ -164,7 +164,7 @@ class LlamaEngineTest {
         Result stopped = run(shared, new GenerationRequest(prompt, SamplingParams.GREEDY, 40, List.of("\u0000never", stop),
                 true, false, 0));
 
-        assertThat(stopped.done().reason()).isEqualTo(FinishReason.STOP);
+        assertThat(stopped.done().reason()).isEqualTo(FinishReason.STOP_SEQUENCE);
         assertThat(stopped.text()).isEqualTo(free.substring(0, free.indexOf(stop))).doesNotContain(stop);
     }
 

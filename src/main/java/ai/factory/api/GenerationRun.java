@@ -1,8 +1,7 @@
-package ai.factory.api.openai;
+package ai.factory.api;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
-import ai.factory.api.SseStream;
 import ai.factory.engine.Generation;
 import ai.factory.engine.TokenEvent;
 import java.time.Duration;
@@ -14,16 +13,16 @@ import java.util.function.Consumer;
  * Drives one generation to its end for an HTTP request, collecting it or streaming it. A client that goes
  * away cancels the generation, so its engine slot is freed within a step.
  */
-final class GenerationRun {
+public final class GenerationRun {
     /** How long a stream may stay silent before a keep-alive comment checks that the client is still there. */
     private static final Duration KEEP_ALIVE = Duration.ofSeconds(5);
 
     private GenerationRun() {}
 
     /** Everything a finished generation produced. */
-    record Result(String text, List<TokenEvent.Token> tokens, TokenEvent.Done done) {}
+    public record Result(String text, List<TokenEvent.Token> tokens, TokenEvent.Done done) {}
 
-    static Result collect(Generation generation) {
+    public static Result collect(Generation generation) {
         StringBuilder text = new StringBuilder();
         List<TokenEvent.Token> tokens = new ArrayList<>();
         TokenEvent.Done done = drive(generation, t -> {
@@ -33,15 +32,18 @@ final class GenerationRun {
         return new Result(text.toString(), tokens, done);
     }
 
-    /** Streams tokens to {@code onToken}; on silence writes keep-alives to {@code sse} (if any) to notice a gone client. */
-    static TokenEvent.Done drive(Generation generation, Consumer<TokenEvent.Token> onToken, SseStream sse) {
+    /**
+     * Streams tokens to {@code onToken}; on silence runs {@code onSilence} (if any), e.g. a keep-alive write that
+     * notices a gone client.
+     */
+    public static TokenEvent.Done drive(Generation generation, Consumer<TokenEvent.Token> onToken, Runnable onSilence) {
         try {
             while (true) {
                 TokenEvent event = generation.next(KEEP_ALIVE);
                 switch (event) {
                     case null -> {
-                        if (sse != null) {
-                            sse.keepAlive();
+                        if (onSilence != null) {
+                            onSilence.run();
                         }
                     }
                     case TokenEvent.Token t -> onToken.accept(t);
@@ -63,9 +65,10 @@ final class GenerationRun {
         }
     }
 
-    static String finishReason(TokenEvent.Done done) {
+    /** OpenAI's {@code finish_reason}. */
+    public static String finishReason(TokenEvent.Done done) {
         return switch (done.reason()) {
-            case STOP -> "stop";
+            case STOP, STOP_SEQUENCE -> "stop";
             case LENGTH -> "length";
             case CANCELLED, ERROR -> "stop";
         };

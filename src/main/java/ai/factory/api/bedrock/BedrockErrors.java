@@ -1,0 +1,63 @@
+package ai.factory.api.bedrock;
+
+import ai.factory.FactoryException;
+import io.javalin.http.Context;
+import java.util.Map;
+
+/**
+ * Amazon Bedrock's error shape: the status, the error type in {@code x-amzn-ErrorType} (the AWS SDKs raise the
+ * exception class of that name) and {@code {"message": "…"}}. The one place factory error codes become
+ * Bedrock errors, for whole responses and for exceptions inside an event stream alike.
+ */
+public final class BedrockErrors {
+    private BedrockErrors() {}
+
+    /** A Bedrock error: its HTTP status and its type, the name the SDK maps to an exception class. */
+    public record Type(int status, String name) {
+        /** The type as an event-stream exception names it: the union member, e.g. {@code throttlingException}. */
+        public String eventName() {
+            return Character.toLowerCase(name.charAt(0)) + name.substring(1);
+        }
+    }
+
+    public static void write(Context ctx, FactoryException e) {
+        Type type = type(e);
+        ctx.status(type.status());
+        ctx.header("x-amzn-ErrorType", type.name());
+        if (type.status() == 429 || type.status() == 503) {
+            ctx.header("Retry-After", "1");
+        }
+        ctx.json(Map.of("message", e.getMessage()));
+    }
+
+    public static Type type(FactoryException e) {
+        return switch (e.code()) {
+            case INVALID_REQUEST, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE ->
+                    new Type(400, "ValidationException");
+            case UNAUTHENTICATED -> switch (e.param() == null ? "" : e.param()) {
+                // The names AWS answers with, so SDK users see the errors they know.
+                case "credential" -> new Type(403, "UnrecognizedClientException");
+                case "signature" -> new Type(403, "InvalidSignatureException");
+                case "authorization" -> new Type(400, "IncompleteSignatureException");
+                default -> new Type(403, "MissingAuthenticationTokenException");
+            };
+            case FORBIDDEN -> new Type(403, "AccessDeniedException");
+            case NOT_FOUND -> new Type(404, "ResourceNotFoundException");
+            case RATE_LIMITED -> new Type(429, "ThrottlingException");
+            // The model is loading (or failed to load): Bedrock's "not ready", which SDKs retry.
+            case UNAVAILABLE -> new Type(429, "ModelNotReadyException");
+            case INTERNAL -> new Type(500, "InternalServerException");
+        };
+    }
+
+    /** The exception an event stream may carry for this error (its union has fewer members than the API). */
+    public static Type streamType(FactoryException e) {
+        Type type = type(e);
+        return switch (e.code()) {
+            case INVALID_REQUEST, RATE_LIMITED, INTERNAL -> type;
+            case UNAVAILABLE -> new Type(503, "ServiceUnavailableException");
+            case UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE ->
+                    new Type(400, "ValidationException");
+        };
+    }
+}
