@@ -1,0 +1,29 @@
+package ai.factory.fleet;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.OptionalLong;
+
+/** An AMD Instinct or Radeon GPU: {@code target} is its LLVM target such as {@code gfx942}. */
+public record AmdGpu(int index, String name, long memoryTotalBytes, String target, int computeUnits,
+                     String pciAddress, String driverVersion) implements Accelerator {
+    public AmdGpu {
+        if (index < 0 || memoryTotalBytes < 0 || computeUnits < 0) {
+            throw new IllegalArgumentException("AMD GPU numbers must not be negative");
+        }
+        requireNonNull(name, "name is null");
+        requireNonNull(target, "target is null");
+        requireNonNull(pciAddress, "pciAddress is null");
+        requireNonNull(driverVersion, "driverVersion is null");
+    }
+
+    @Override
+    public Kind kind() {
+        return Kind.AMD;
+    }
+
+    @Override
+    public OptionalLong memoryUsedBytes() {
+        return OptionalLong.empty();
+    }
+}
