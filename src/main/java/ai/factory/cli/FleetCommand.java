@@ -25,8 +25,14 @@ final class FleetCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (client.json) {
             ModelsCommand.printJson(out, result);
-            return 0;
+        } else {
+            print(result, out);
         }
+        return 0;
+    }
+
+    /** The answer of {@code GET /api/v1/fleet} as tables. */
+    static void print(JsonNode result, PrintWriter out) {
         Table nodes = new Table("NODE", "CPU", "CORES", "RAM FREE/TOTAL", "ACCELERATORS");
         Table accelerators = new Table("NODE", "KIND", "INDEX", "NAME", "MEMORY USED/TOTAL", "DETAIL");
         Table deployments = new Table("NODE", "DEPLOYMENT", "MODEL", "STATE", "REPLICAS", "ACTIVE");
@@ -62,7 +68,6 @@ final class FleetCommand implements Callable<Integer> {
         }
         warnings.forEach(w -> out.println("warning: " + w));
         out.flush();
-        return 0;
     }
 
     /** Accelerators grouped by kind and name, e.g. {@code 8 x NVIDIA H100 80GB HBM3 (79.6 GiB)}. */
