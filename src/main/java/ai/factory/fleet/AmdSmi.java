@@ -6,6 +6,7 @@ import static ai.factory.fleet.ToolOutput.missing;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * Reads {@code amd-smi static --json}: one object per GPU with {@code gpu}, {@code asic} (market name, target
@@ -33,7 +34,7 @@ public final class AmdSmi {
             }
             JsonNode asic = g.path("asic");
             gpus.add(new AmdGpu(index.asInt(), text(asic, "market_name", "AMD GPU"),
-                    vram(g.path("vram").path("size"), index.asInt()), text(asic, "target_graphics_version", "unknown"),
+                    vram(g.path("vram").path("size"), index.asInt()), OptionalLong.empty(), text(asic, "target_graphics_version", "unknown"),
                     count(asic.path("num_compute_units")), text(g.path("bus"), "bdf", ""),
                     text(g.path("driver"), "version", "unknown")));
         }

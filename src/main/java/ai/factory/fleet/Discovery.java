@@ -14,12 +14,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Finds out what this node has: CPUs and memory from {@code /proc} (the JVM's view elsewhere), accelerators by
- * running the vendors' tools where installed ({@code nvidia-smi}, {@code neuron-ls}, {@code amd-smi}). A tool that
- * is not installed is normal; one that fails, hangs or prints what we can't read becomes a warning in the
- * inventory, and the rest is still served. Tool results are kept for {@code ttl}; host memory is read afresh on
+ * running the vendors' tools where installed ({@code nvidia-smi}, {@code neuron-ls}, {@code amd-smi} or else
+ * {@code rocm-smi}). A tool that is not installed is normal; one that fails, hangs or prints what we can't read
+ * becomes a warning in the inventory, and the rest is still served. Tool results are kept for {@code ttl}; host memory is read afresh on
  * every call.
  */
 public final class Discovery {
@@ -84,16 +85,23 @@ public final class Discovery {
         }
         accelerators.addAll(nvidia);
         accelerators.addAll(tool(NeuronLs.COMMAND, NeuronLs::parse, warnings).orElse(List.of()));
-        accelerators.addAll(tool(AmdSmi.COMMAND, AmdSmi::parse, warnings).orElse(List.of()));
+        accelerators.addAll(tool(AmdSmi.COMMAND, AmdSmi::parse, warnings,
+                () -> tool(RocmSmi.COMMAND, RocmSmi::parse, warnings)).orElse(List.of()));
         return new Snapshot(cpu, accelerators, warnings, expires);
     }
 
     /** Runs one tool and parses what it printed; empty when it is not installed or failed (with a warning). */
     private <T> Optional<T> tool(List<String> command, Function<String, T> parser, List<String> warnings) {
+        return tool(command, parser, warnings, Optional::empty);
+    }
+
+    /** As above, asking {@code whenAbsent} (an older tool, say) when this one is not installed. */
+    private <T> Optional<T> tool(List<String> command, Function<String, T> parser, List<String> warnings,
+                                 Supplier<Optional<T>> whenAbsent) {
         String name = String.join(" ", command);
         Optional<CommandRunner.Result> ran = commands.run(command, TOOL_TIMEOUT);
         if (ran.isEmpty()) {
-            return Optional.empty();
+            return whenAbsent.get();
         }
         CommandRunner.Result r = ran.get();
         if (r.timedOut()) {

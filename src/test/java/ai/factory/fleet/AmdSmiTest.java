@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.factory.FactoryException;
 import java.util.List;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 class AmdSmiTest {
@@ -15,7 +16,7 @@ class AmdSmiTest {
         List<AmdGpu> gpus = AmdSmi.parse(Fixtures.read("amd/mi300x-static.json"));
         assertThat(gpus).hasSize(8);
         assertThat(gpus.getFirst()).isEqualTo(
-                new AmdGpu(0, "AMD Instinct MI300X", MI300X_VRAM, "gfx942", 304, "0000:05:00.0", "6.10.5"));
+                new AmdGpu(0, "AMD Instinct MI300X", MI300X_VRAM, OptionalLong.empty(), "gfx942", 304, "0000:05:00.0", "6.10.5"));
         assertThat(gpus.get(7).pciAddress()).isEqualTo("0000:e5:00.0");
         assertThat(gpus).extracting(AmdGpu::memoryTotalBytes).containsOnly(MI300X_VRAM);
     }
@@ -23,13 +24,13 @@ class AmdSmiTest {
     @Test
     void olderOutputWithABareArrayAndTextSizesReadsTheSame() {
         assertThat(AmdSmi.parse(Fixtures.read("amd/mi300x-static-legacy.json"))).containsExactly(
-                new AmdGpu(0, "AMD Instinct MI300X", MI300X_VRAM, "gfx942", 304, "0000:05:00.0", "6.10.5"));
+                new AmdGpu(0, "AMD Instinct MI300X", MI300X_VRAM, OptionalLong.empty(), "gfx942", 304, "0000:05:00.0", "6.10.5"));
     }
 
     @Test
     void missingFieldsFallBackToUnknown() {
         assertThat(AmdSmi.parse("[{\"gpu\": 3, \"asic\": {\"market_name\": \"N/A\"}, \"vram\": {\"size\": \"N/A\"}}]"))
-                .containsExactly(new AmdGpu(3, "AMD GPU", 0, "unknown", 0, "", "unknown"));
+                .containsExactly(new AmdGpu(3, "AMD GPU", 0, OptionalLong.empty(), "unknown", 0, "", "unknown"));
     }
 
     @Test

@@ -50,7 +50,18 @@ class DiscoveryTest {
         NodeInventory node = discovery().inventory();
         assertThat(node.accelerators()).isEmpty();
         assertThat(node.discoveryWarnings()).isEmpty();
-        assertThat(tools.runs()).containsExactly(NvidiaSmi.QUERY, NeuronLs.COMMAND, AmdSmi.COMMAND);
+        assertThat(tools.runs()).containsExactly(NvidiaSmi.QUERY, NeuronLs.COMMAND, AmdSmi.COMMAND, RocmSmi.COMMAND);
+    }
+
+    @Test
+    void rocmSmiIsAskedOnlyWhereAmdSmiIsNotInstalled() {
+        tools.answer(RocmSmi.COMMAND, "amd/rocm-smi-mi300x.json");
+        assertThat(discovery().inventory().accelerators()).hasSize(2)
+                .allSatisfy(a -> assertThat(a.memoryUsedBytes()).isPresent());
+        FixtureCommandRunner both = tools.answer(AmdSmi.COMMAND, "amd/mi300x-static.json");
+        Discovery d = new Discovery("n", both, p -> java.util.Optional.empty(), clock, Duration.ZERO);
+        assertThat(d.inventory().accelerators()).hasSize(8);
+        assertThat(both.runs().getLast()).isEqualTo(AmdSmi.COMMAND);
     }
 
     @Test
