@@ -38,16 +38,17 @@ public final class FleetResource implements Routes {
     private Map<String, Object> node(NodeInventory n) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("name", n.nodeName());
-        out.put("cpu", Map.of("model", n.cpu().model(), "sockets", n.cpu().sockets(), "cores", n.cpu().cores(),
+        out.put("cpu", ordered("model", n.cpu().model(), "sockets", n.cpu().sockets(), "cores", n.cpu().cores(),
                 "threads", n.cpu().threads(), "isaFeatures", n.cpu().isaFeatures()));
-        out.put("memory", Map.of("total", n.memoryTotalBytes(), "available", n.memoryAvailableBytes()));
+        out.put("memory", ordered("total", n.memoryTotalBytes(), "available", n.memoryAvailableBytes()));
         out.put("accelerators", n.accelerators().stream().map(FleetResource::accelerator).toList());
         out.put("warnings", n.discoveryWarnings());
         out.put("deployments", deployments.list().stream().map(this::deployment).toList());
         return out;
     }
 
-    private static Map<String, Object> accelerator(Accelerator a) {
+    /** An accelerator as the API writes it: the common fields, then those of its kind. */
+    static Map<String, Object> accelerator(Accelerator a) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("kind", a.kind().id());
         out.put("index", a.index());
@@ -79,9 +80,18 @@ public final class FleetResource implements Routes {
     }
 
     private static Map<String, Object> mig(MigInstance m) {
-        return Map.of("index", m.index(), "gpuInstanceId", m.gpuInstanceId(), "computeInstanceId",
+        return ordered("index", m.index(), "gpuInstanceId", m.gpuInstanceId(), "computeInstanceId",
                 m.computeInstanceId(), "multiprocessors", m.multiprocessors(), "memoryTotal", m.memoryTotalBytes(),
                 "memoryUsed", m.memoryUsedBytes());
+    }
+
+    /** A JSON object whose fields keep the order given (name, value, name, value, …). */
+    private static Map<String, Object> ordered(Object... fields) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (int i = 0; i < fields.length; i += 2) {
+            out.put((String) fields[i], fields[i + 1]);
+        }
+        return out;
     }
 
     private Map<String, Object> deployment(Deployment d) {
