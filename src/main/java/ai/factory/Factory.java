@@ -7,6 +7,7 @@ import ai.factory.api.Authentication;
 import ai.factory.api.admin.DeploymentsResource;
 import ai.factory.api.bedrock.ConverseResource;
 import ai.factory.api.bedrock.InvokeResource;
+import ai.factory.api.admin.FleetResource;
 import ai.factory.api.admin.KeysResource;
 import ai.factory.api.admin.ModelsAdminResource;
 import ai.factory.api.openai.ChatCompletionsResource;
@@ -21,6 +22,8 @@ import ai.factory.engine.llama.LlamaRuntime;
 import ai.factory.engine.onnx.BundledMiniLm;
 import ai.factory.engine.onnx.OnnxEmbeddingEngine;
 import ai.factory.engine.onnx.OnnxEmbeddingOptions;
+import ai.factory.fleet.Discovery;
+import ai.factory.fleet.FleetMetrics;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
 import ai.factory.security.ApiKeys;
@@ -96,6 +99,8 @@ public final class Factory implements AutoCloseable {
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
             new ProcessorMetrics().bindTo(metrics);
+            Discovery discovery = Discovery.forThisMachine(clock);
+            new FleetMetrics(discovery).bindTo(metrics);
             this.server = new ApiServer(config.server(), authentication, metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments),
@@ -106,7 +111,8 @@ public final class Factory implements AutoCloseable {
                             new ModelsResource(deployments, registry),
                             new ModelsAdminResource(registry),
                             new KeysResource(keys),
-                            new DeploymentsResource(deployments)));
+                            new DeploymentsResource(deployments),
+                            new FleetResource(discovery, deployments)));
             closeInOrder.addFirst(server);
             server.start();
             writeServerFile();

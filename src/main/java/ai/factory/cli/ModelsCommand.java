@@ -48,7 +48,7 @@ final class ModelsCommand {
         }
     }
 
-    private static String size(long bytes) {
+    static String size(long bytes) {
         if (bytes < 1024) {
             return bytes + " B";
         }

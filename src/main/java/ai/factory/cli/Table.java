@@ -21,6 +21,11 @@ final class Table {
         return this;
     }
 
+    /** The number of rows below the header. */
+    int size() {
+        return rows.size() - 1;
+    }
+
     void print(PrintWriter out) {
         int cols = rows.getFirst().length;
         int[] width = new int[cols];

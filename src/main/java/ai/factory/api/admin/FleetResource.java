@@ -1,0 +1,107 @@
+package ai.factory.api.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.api.Routes;
+import ai.factory.fleet.Accelerator;
+import ai.factory.fleet.AmdGpu;
+import ai.factory.fleet.Discovery;
+import ai.factory.fleet.MigInstance;
+import ai.factory.fleet.NeuronDevice;
+import ai.factory.fleet.NodeInventory;
+import ai.factory.fleet.NvidiaGpu;
+import ai.factory.serving.Deployment;
+import ai.factory.serving.Deployments;
+import io.javalin.config.RoutesConfig;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The node inventory: {@code GET /api/v1/fleet} lists the nodes (this one, for now) with their CPUs, memory,
+ * accelerators, discovery warnings and the deployments they serve. Any authenticated caller may read it.
+ */
+public final class FleetResource implements Routes {
+    private final Discovery discovery;
+    private final Deployments deployments;
+
+    public FleetResource(Discovery discovery, Deployments deployments) {
+        this.discovery = requireNonNull(discovery, "discovery is null");
+        this.deployments = requireNonNull(deployments, "deployments is null");
+    }
+
+    @Override
+    public void addTo(RoutesConfig routes) {
+        routes.get("/api/v1/fleet", ctx -> ctx.json(Map.of("nodes", List.of(node(discovery.inventory())))));
+    }
+
+    private Map<String, Object> node(NodeInventory n) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", n.nodeName());
+        out.put("cpu", ordered("model", n.cpu().model(), "sockets", n.cpu().sockets(), "cores", n.cpu().cores(),
+                "threads", n.cpu().threads(), "isaFeatures", n.cpu().isaFeatures()));
+        out.put("memory", ordered("total", n.memoryTotalBytes(), "available", n.memoryAvailableBytes()));
+        out.put("accelerators", n.accelerators().stream().map(FleetResource::accelerator).toList());
+        out.put("warnings", n.discoveryWarnings());
+        out.put("deployments", deployments.list().stream().map(this::deployment).toList());
+        return out;
+    }
+
+    /** An accelerator as the API writes it: the common fields, then those of its kind. */
+    static Map<String, Object> accelerator(Accelerator a) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("kind", a.kind().id());
+        out.put("index", a.index());
+        out.put("name", a.name());
+        out.put("memoryTotal", a.memoryTotalBytes());
+        out.put("memoryUsed", a.memoryUsedBytes().isPresent() ? a.memoryUsedBytes().getAsLong() : null);
+        switch (a) {
+            case NvidiaGpu g -> {
+                out.put("uuid", g.uuid());
+                out.put("computeCapability", g.computeCapability());
+                out.put("driverVersion", g.driverVersion());
+                out.put("mig", g.mig().stream().map(FleetResource::mig).toList());
+                out.put("nvlinkDomain", g.nvlinkDomain().orElse(null));
+            }
+            case NeuronDevice d -> {
+                out.put("neuronCores", d.neuronCores());
+                out.put("pciAddress", d.pciAddress());
+                out.put("connectedTo", d.connectedTo());
+                out.put("processes", d.processes());
+            }
+            case AmdGpu g -> {
+                out.put("target", g.target());
+                out.put("computeUnits", g.computeUnits());
+                out.put("pciAddress", g.pciAddress());
+                out.put("driverVersion", g.driverVersion());
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, Object> mig(MigInstance m) {
+        return ordered("index", m.index(), "gpuInstanceId", m.gpuInstanceId(), "computeInstanceId",
+                m.computeInstanceId(), "multiprocessors", m.multiprocessors(), "memoryTotal", m.memoryTotalBytes(),
+                "memoryUsed", m.memoryUsedBytes());
+    }
+
+    /** A JSON object whose fields keep the order given (name, value, name, value, …). */
+    private static Map<String, Object> ordered(Object... fields) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (int i = 0; i < fields.length; i += 2) {
+            out.put((String) fields[i], fields[i + 1]);
+        }
+        return out;
+    }
+
+    private Map<String, Object> deployment(Deployment d) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", d.id());
+        out.put("model", d.model().toString());
+        out.put("version", d.version());
+        out.put("state", d.state().id());
+        out.put("replicas", d.spec().replicas());
+        out.put("activeRequests", deployments.activity(d.id()).active());
+        return out;
+    }
+}
