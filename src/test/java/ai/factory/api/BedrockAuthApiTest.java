@@ -1,5 +1,7 @@
 package ai.factory.api;
 
+import ai.factory.api.BedrockSdk.AwsKey;
+
 import static ai.factory.api.BedrockConverseApiTest.converse;
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -7,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
-import ai.factory.api.BedrockConverseApiTest.AwsKey;
+import ai.factory.api.BedrockSdk.AwsKey;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,14 +29,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.SdkHttpFullRequest;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
 import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.bedrockruntime.BedrockRuntimeClient;
@@ -57,7 +56,7 @@ class BedrockAuthApiTest {
     static void start() {
         factory = TestFactory.start(home);
         factory.deployGguf(BedrockConverseApiTest.TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 128, \"threads\": 2");
-        key = BedrockConverseApiTest.createAwsKey(factory, "signer");
+        key = BedrockSdk.createAwsKey(factory, "signer");
         bedrock = client(key.accessKeyId(), key.secretAccessKey());
     }
 
@@ -75,13 +74,7 @@ class BedrockAuthApiTest {
     }
 
     static BedrockRuntimeClient client(String accessKeyId, String secret) {
-        return BedrockRuntimeClient.builder()
-                .endpointOverride(URI.create(factory.url()))
-                .region(Region.US_WEST_2)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secret)))
-                .httpClient(UrlConnectionHttpClient.create())
-                .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
-                .build();
+        return BedrockSdk.runtime(factory, Region.US_WEST_2, accessKeyId, secret);
     }
 
     private static void assertRefused(Runnable call, int status, String errorType) {
@@ -109,7 +102,7 @@ class BedrockAuthApiTest {
 
     @Test
     void revokedAccessKeyStopsWorkingAtOnce() {
-        AwsKey revoked = BedrockConverseApiTest.createAwsKey(factory, "short-lived");
+        AwsKey revoked = BedrockSdk.createAwsKey(factory, "short-lived");
         try (BedrockRuntimeClient client = client(revoked.accessKeyId(), revoked.secretAccessKey())) {
             assertThat(client.converse(converse(BedrockConverseApiTest.TINY, "Hi", 2).build()).usage().outputTokens())
                     .isEqualTo(2);

@@ -1,5 +1,7 @@
 package ai.factory.api;
 
+import ai.factory.api.BedrockSdk.AwsKey;
+
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -10,7 +12,6 @@ import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.InputStream;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -28,12 +29,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.core.document.Document;
-import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.bedrockruntime.BedrockRuntimeAsyncClient;
 import software.amazon.awssdk.services.bedrockruntime.BedrockRuntimeClient;
@@ -71,7 +68,6 @@ class BedrockConverseApiTest {
     static BedrockRuntimeAsyncClient bedrockAsync;
 
     /** An access key as the keys API hands it out. */
-    record AwsKey(String id, String accessKeyId, String secretAccessKey) {}
 
     @BeforeAll
     static void start() {
@@ -79,16 +75,9 @@ class BedrockConverseApiTest {
         factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 4, \"context\": 256, \"queue\": 64, \"threads\": 2");
         singleId = factory.deployGguf(SINGLE, TestModels.tinyLlama(),
                 "\"parallel\": 1, \"context\": 131072, \"queue\": 1, \"threads\": 2");
-        key = createAwsKey(factory, "bedrock-app");
+        key = BedrockSdk.createAwsKey(factory, "bedrock-app");
         bedrock = client(key.accessKeyId(), key.secretAccessKey());
-        bedrockAsync = BedrockRuntimeAsyncClient.builder()
-                .endpointOverride(URI.create(factory.url()))
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(key.accessKeyId(), key.secretAccessKey())))
-                .httpClient(NettyNioAsyncHttpClient.create())
-                .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
-                .build();
+        bedrockAsync = BedrockSdk.runtimeAsync(factory, key);
     }
 
     @AfterAll
@@ -98,23 +87,8 @@ class BedrockConverseApiTest {
         factory.close();
     }
 
-    static AwsKey createAwsKey(TestFactory factory, String name) {
-        HttpResponse<String> created = factory.post("/api/v1/keys", factory.adminKey(),
-                "{\"name\": \"" + name + "\", \"aws\": true}");
-        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-        JsonNode body = json(created);
-        return new AwsKey(body.path("id").asText(), body.path("accessKeyId").asText(),
-                body.path("secretAccessKey").asText());
-    }
-
     static BedrockRuntimeClient client(String accessKeyId, String secret) {
-        return BedrockRuntimeClient.builder()
-                .endpointOverride(URI.create(factory.url()))
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secret)))
-                .httpClient(UrlConnectionHttpClient.create())
-                .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
-                .build();
+        return BedrockSdk.runtime(factory, Region.US_EAST_1, accessKeyId, secret);
     }
 
     static ConverseRequest.Builder converse(String model, String text, int maxTokens) {

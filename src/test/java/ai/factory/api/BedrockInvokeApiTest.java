@@ -1,5 +1,7 @@
 package ai.factory.api;
 
+import ai.factory.api.BedrockSdk.AwsKey;
+
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,11 +9,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.factory.Json;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
-import ai.factory.api.BedrockConverseApiTest.AwsKey;
+import ai.factory.api.BedrockSdk.AwsKey;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -20,11 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.bedrockruntime.BedrockRuntimeAsyncClient;
 import software.amazon.awssdk.services.bedrockruntime.BedrockRuntimeClient;
@@ -53,23 +50,9 @@ class BedrockInvokeApiTest {
     static void start() {
         factory = TestFactory.start(home);
         factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256, \"threads\": 2");
-        AwsKey key = BedrockConverseApiTest.createAwsKey(factory, "invoker");
-        bedrock = BedrockRuntimeClient.builder()
-                .endpointOverride(URI.create(factory.url()))
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(key.accessKeyId(), key.secretAccessKey())))
-                .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
-                .httpClient(UrlConnectionHttpClient.create())
-                .build();
-        bedrockAsync = BedrockRuntimeAsyncClient.builder()
-                .endpointOverride(URI.create(factory.url()))
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(key.accessKeyId(), key.secretAccessKey())))
-                .httpClient(NettyNioAsyncHttpClient.create())
-                .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
-                .build();
+        AwsKey key = BedrockSdk.createAwsKey(factory, "invoker");
+        bedrock = BedrockSdk.runtime(factory, Region.US_EAST_1, key.accessKeyId(), key.secretAccessKey());
+        bedrockAsync = BedrockSdk.runtimeAsync(factory, key);
     }
 
     @AfterAll
