@@ -184,6 +184,8 @@ class BedrockControlPlaneApiTest {
         assertThat(invoker.listImportedModels(r -> {}).modelSummaries())
                 .anySatisfy(s -> assertThat(s.modelArn()).isEqualTo(model.modelArn()));
         assertThat(converse(model.modelArn()).output().message().content().getFirst().text()).isNotNull();
+        assertThatThrownBy(() -> importJob("import-tiny-again", "tiny-import", "file://" + importRoot.resolve("tiny.gguf")))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("exists already");
 
         admin.deleteImportedModel(r -> r.modelIdentifier(model.modelArn()));
 
@@ -252,6 +254,19 @@ class BedrockControlPlaneApiTest {
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(r.headers().firstValue("x-amzn-ErrorType")).hasValue("ValidationException");
         assertThat(factory.get("/foundation-models", factory.adminKey()).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void importingFromDiskIsRefusedWithoutAnImportRoot(@TempDir Path otherHome) {
+        try (TestFactory plain = TestFactory.start(otherHome)) {
+            HttpResponse<String> r = plain.post("/model-import-jobs", plain.adminKey(), """
+                    {"jobName": "j", "importedModelName": "m", "roleArn": "arn:aws:iam::0:role/r",
+                     "modelDataSource": {"s3DataSource": {"s3Uri": "file://%s"}}}""".formatted(importRoot.resolve("tiny.gguf")));
+
+            assertThat(r.statusCode()).isEqualTo(400);
+            assertThat(r.headers().firstValue("x-amzn-ErrorType")).hasValue("ValidationException");
+            assertThat(json(r).path("message").asText()).contains("models.importRoot (FACTORY_IMPORT_ROOT)");
+        }
     }
 
     @Test
