@@ -39,6 +39,8 @@ public final class ModelImports {
 
     private static final System.Logger LOG = System.getLogger(ModelImports.class.getName());
     private static final Duration LOAD_TIMEOUT = Duration.ofMinutes(30);
+    private static final String SELECT = "SELECT id, job_name, imported_model_name, source_uri, status, failure_message, "
+            + "created_at, modified_at, ended_at, created_by FROM model_import_jobs";
 
     private final Jdbi jdbi;
     private final ModelRegistry registry;
@@ -217,9 +219,6 @@ public final class ModelImports {
         registry.delete(new ModelRef(model, OptionalInt.empty()), by);
         LOG.log(System.Logger.Level.INFO, "imported model {0} deleted", model);
     }
-
-    private static final String SELECT = "SELECT id, job_name, imported_model_name, source_uri, status, failure_message, "
-            + "created_at, modified_at, ended_at, created_by FROM model_import_jobs";
 
     private void insert(ModelImportJob j) {
         jdbi.useHandle(h -> h.createUpdate("INSERT INTO model_import_jobs (id, job_name, imported_model_name, "
