@@ -6,7 +6,9 @@ import ai.factory.api.ApiServer;
 import ai.factory.api.Authentication;
 import ai.factory.api.admin.DeploymentsResource;
 import ai.factory.api.bedrock.ConverseResource;
+import ai.factory.api.bedrock.FoundationModelsResource;
 import ai.factory.api.bedrock.InvokeResource;
+import ai.factory.api.bedrock.ModelImportResource;
 import ai.factory.api.admin.FleetResource;
 import ai.factory.api.admin.KeysResource;
 import ai.factory.api.admin.ModelsAdminResource;
@@ -36,6 +38,7 @@ import ai.factory.serving.ChatPrompts;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.Deployments;
 import ai.factory.serving.MemoryPlanner;
+import ai.factory.serving.ModelImports;
 import ai.factory.storage.BlobStore;
 import ai.factory.storage.Database;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -91,6 +94,9 @@ public final class Factory implements AutoCloseable {
             closeInOrder.addFirst(deployments);
             deployments.restore();
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
+            ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
+                    config.models().importRoot(), clock);
+            imports.restore();
             this.newAdminKey = bootstrapAdminKey(keys);
 
             ChatPrompts prompts = new ChatPrompts();
@@ -107,6 +113,8 @@ public final class Factory implements AutoCloseable {
                             chat,
                             new ConverseResource(deployments, prompts, clock),
                             new InvokeResource(deployments, chat, clock),
+                            new FoundationModelsResource(deployments, registry),
+                            new ModelImportResource(imports, registry),
                             new CompletionsResource(deployments, clock),
                             new ModelsResource(deployments, registry),
                             new ModelsAdminResource(registry),

@@ -34,9 +34,13 @@ public final class Authentication {
         return path.startsWith("/health/");
     }
 
-    /** The paths that speak Amazon Bedrock's API: SigV4 is accepted there, and errors take AWS's shape. */
+    /**
+     * The paths that speak Amazon Bedrock's API, runtime ({@code /model/…}) and control plane: SigV4 is accepted
+     * there, and errors take AWS's shape.
+     */
     public static boolean isAws(String path) {
-        return path.startsWith("/model/");
+        return path.startsWith("/model/") || path.startsWith("/foundation-models")
+                || path.startsWith("/model-import-jobs") || path.startsWith("/imported-models");
     }
 
     public void authenticate(Context ctx) {

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -87,7 +88,9 @@ public final class ConfigLoader {
                 parse(v, Setting.DB_POOL_SIZE, Integer::parseInt),
                 Duration.ofSeconds(10));
         return new FactoryConfig(home, server, database,
-                new ModelsConfig(parse(v, Setting.MAX_UPLOAD_SIZE, Units::parseSize)),
+                new ModelsConfig(parse(v, Setting.MAX_UPLOAD_SIZE, Units::parseSize),
+                        Optional.ofNullable(emptyToNull(v.get(Setting.IMPORT_ROOT)))
+                                .map(r -> Path.of(r).toAbsolutePath().normalize())),
                 new EmbeddingsConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt)));
     }
 

@@ -1,10 +1,21 @@
 package ai.factory.config;
 
-/** The model registry. */
-public record ModelsConfig(long maxUploadBytes) {
+import static java.util.Objects.requireNonNull;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The model registry.
+ *
+ * @param importRoot the folder under which Bedrock model import jobs may read {@code file://} sources; none
+ *     refuses them, so an API caller can't make the server read arbitrary files
+ */
+public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot) {
     public ModelsConfig {
         if (maxUploadBytes < 1) {
             throw new IllegalArgumentException("models.maxUploadSize must be positive");
         }
+        requireNonNull(importRoot, "importRoot is null");
     }
 }

@@ -17,6 +17,8 @@ public enum Setting {
             "Largest JSON request body."),
     MAX_UPLOAD_SIZE("models.maxUploadSize", "FACTORY_MAX_UPLOAD_SIZE", null, "512GiB",
             "Largest model file accepted by upload or import."),
+    IMPORT_ROOT("models.importRoot", "FACTORY_IMPORT_ROOT", null, "",
+            "Folder whose GGUF files Bedrock CreateModelImportJob may import from file:// URIs (none: refused)."),
     DB_URL("database.url", "FACTORY_DB_URL", "--db-url", "jdbc:h2:file:$FACTORY_HOME/db/factory",
             "JDBC URL: the embedded H2 file by default, or jdbc:postgresql://host:port/db."),
     DB_USER("database.user", "FACTORY_DB_USER", null, "", "Database user (PostgreSQL)."),

@@ -29,6 +29,7 @@ class ConfigLoaderTest {
         assertThat(c.database().url()).startsWith("jdbc:h2:file:" + home.resolve("db").resolve("factory"));
         assertThat(c.database().user()).isNull();
         assertThat(c.models().maxUploadBytes()).isEqualTo(512L << 30);
+        assertThat(c.models().importRoot()).isEmpty();
         assertThat(c.embeddings().threads()).isZero();
         assertThat(c.embeddings().effectiveThreads()).isEqualTo(Runtime.getRuntime().availableProcessors());
         assertThat(c.adminKeyFile()).isEqualTo(home.resolve("admin.key"));
@@ -49,6 +50,7 @@ class ConfigLoaderTest {
                   maxPoolSize: 4
                 models:
                   maxUploadSize: 10GiB
+                  importRoot: /srv/models/../import
                 embeddings:
                   threads: 3
                 """);
@@ -64,6 +66,7 @@ class ConfigLoaderTest {
         assertThat(fileAndEnv.database().password()).isEqualTo("from-env");
         assertThat(fileAndEnv.database().maxPoolSize()).isEqualTo(4);
         assertThat(fileAndEnv.models().maxUploadBytes()).isEqualTo(10L << 30);
+        assertThat(fileAndEnv.models().importRoot()).contains(Path.of("/srv/import"));
         assertThat(fileAndEnv.embeddings().threads()).isEqualTo(3);
 
         FactoryConfig withFlags = new ConfigLoader(env).load(home, Map.of(Setting.PORT, "9200",

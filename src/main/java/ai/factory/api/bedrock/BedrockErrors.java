@@ -32,8 +32,8 @@ public final class BedrockErrors {
 
     public static Type type(FactoryException e) {
         return switch (e.code()) {
-            case INVALID_REQUEST, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE ->
-                    new Type(400, "ValidationException");
+            case INVALID_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE -> new Type(400, "ValidationException");
+            case CONFLICT -> new Type(409, "ConflictException");
             case UNAUTHENTICATED -> switch (e.param() == null ? "" : e.param()) {
                 // The names AWS answers with, so SDK users see the errors they know.
                 case "credential" -> new Type(403, "UnrecognizedClientException");

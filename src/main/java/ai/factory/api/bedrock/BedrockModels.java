@@ -12,7 +12,7 @@ final class BedrockModels {
      * checked: a factory is one site, and clients fill them in from their own configuration.
      */
     private static final Pattern ARN = Pattern.compile(
-            "arn:aws[a-z-]*:bedrock:[a-z0-9-]*:[0-9]*:(?:imported-model|custom-model)/(.+)");
+            "arn:aws[a-z-]*:bedrock:[a-z0-9-]*:[0-9]*:(?:imported-model|custom-model|foundation-model)/(.+)");
 
     private BedrockModels() {}
 
