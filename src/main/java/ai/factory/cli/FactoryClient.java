@@ -42,7 +42,8 @@ final class FactoryClient {
 
     JsonNode put(String path, Supplier<InputStream> body, long length) {
         BodyPublisher publisher = BodyPublishers.fromPublisher(BodyPublishers.ofInputStream(body), length);
-        return send(request(path).header("Content-Type", "application/octet-stream").PUT(publisher));
+        // Expect: 100-continue: a refused upload (bad name, no permission) is answered before gigabytes are sent.
+        return send(request(path).expectContinue(true).header("Content-Type", "application/octet-stream").PUT(publisher));
     }
 
     /** POSTs a JSON body and hands each server-sent event's JSON to {@code onEvent} until {@code [DONE]}. */

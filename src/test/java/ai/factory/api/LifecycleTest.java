@@ -84,14 +84,14 @@ class LifecycleTest {
                         .PUT(HttpRequest.BodyPublishers.fromPublisher(
                                 HttpRequest.BodyPublishers.ofInputStream(() -> body), gguf.length))));
         Path tmp = home.resolve("blobs").resolve("tmp");
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
+        await().atMost(Duration.ofSeconds(90)).until(() -> {
             try (var files = Files.list(tmp)) {
                 return files.findAny().isPresent();
             }
         });
 
         CompletableFuture<Void> shutdown = CompletableFuture.runAsync(factory::close);
-        await().atMost(Duration.ofSeconds(30)).until(() -> factory.get("/health/ready", null).statusCode() == 503);
+        await().atMost(Duration.ofSeconds(90)).until(() -> factory.get("/health/ready", null).statusCode() == 503);
         HttpResponse<String> refused = factory.get("/v1/models", factory.adminKey());
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(json(refused).at("/error/message").asText()).contains("shutting down");

@@ -38,7 +38,9 @@ class ModelsAdminApiTest {
     }
 
     private static HttpResponse<String> upload(String model, String key, byte[] body, String query) {
+        // Expect: 100-continue lets the server refuse before the body is sent, as the CLI does.
         return factory.send(factory.request("/api/v1/models/" + model + "/versions" + query, key)
+                .expectContinue(true)
                 .header("Content-Type", "application/octet-stream")
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
     }
