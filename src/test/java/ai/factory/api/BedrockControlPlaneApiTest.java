@@ -8,9 +8,7 @@ import static org.awaitility.Awaitility.await;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.config.Setting;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,9 +18,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.bedrock.BedrockClient;
 import software.amazon.awssdk.services.bedrock.model.AccessDeniedException;
@@ -65,17 +60,11 @@ class BedrockControlPlaneApiTest {
         Files.writeString(importRoot.resolve("garbage.gguf"), "this is not a GGUF file at all");
         factory = TestFactory.start(home, Map.of(Setting.IMPORT_ROOT, importRoot.toString()));
         factory.deployGguf(TINY, TestModels.tinyLlama(), "\"context\": 256, \"threads\": 2");
-        String[] adminKey = awsKey("control-admin", "admin");
-        String[] invokerKey = awsKey("control-invoker", "invoker");
-        admin = client(adminKey);
-        invoker = client(invokerKey);
-        runtime = BedrockRuntimeClient.builder()
-                .endpointOverride(URI.create(factory.url()))
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(invokerKey[0], invokerKey[1])))
-                .httpClient(UrlConnectionHttpClient.create())
-                .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
-                .build();
+        BedrockSdk.AwsKey adminKey = BedrockSdk.createAwsKey(factory, "control-admin", "admin");
+        BedrockSdk.AwsKey invokerKey = BedrockSdk.createAwsKey(factory, "control-invoker", "invoker");
+        admin = BedrockSdk.control(factory, adminKey);
+        invoker = BedrockSdk.control(factory, invokerKey);
+        runtime = BedrockSdk.runtime(factory, Region.US_EAST_1, invokerKey.accessKeyId(), invokerKey.secretAccessKey());
     }
 
     @AfterAll
@@ -84,24 +73,6 @@ class BedrockControlPlaneApiTest {
         invoker.close();
         runtime.close();
         factory.close();
-    }
-
-    private static String[] awsKey(String name, String role) {
-        HttpResponse<String> created = factory.post("/api/v1/keys", factory.adminKey(),
-                "{\"name\": \"" + name + "\", \"aws\": true, \"role\": \"" + role + "\"}");
-        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-        JsonNode body = json(created);
-        return new String[] {body.path("accessKeyId").asText(), body.path("secretAccessKey").asText()};
-    }
-
-    private static BedrockClient client(String[] key) {
-        return BedrockClient.builder()
-                .endpointOverride(URI.create(factory.url()))
-                .region(Region.US_WEST_2)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(key[0], key[1])))
-                .httpClient(UrlConnectionHttpClient.create())
-                .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
-                .build();
     }
 
     private static String importJob(String jobName, String modelName, String uri) {

@@ -12,6 +12,7 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.bedrock.BedrockClient;
 import software.amazon.awssdk.services.bedrockruntime.BedrockRuntimeAsyncClient;
 import software.amazon.awssdk.services.bedrockruntime.BedrockRuntimeClient;
 
@@ -23,8 +24,12 @@ final class BedrockSdk {
     record AwsKey(String id, String accessKeyId, String secretAccessKey) {}
 
     static AwsKey createAwsKey(TestFactory factory, String name) {
+        return createAwsKey(factory, name, "invoker");
+    }
+
+    static AwsKey createAwsKey(TestFactory factory, String name, String role) {
         HttpResponse<String> created = factory.post("/api/v1/keys", factory.adminKey(),
-                "{\"name\": \"" + name + "\", \"aws\": true}");
+                "{\"name\": \"" + name + "\", \"aws\": true, \"role\": \"" + role + "\"}");
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         JsonNode body = json(created);
         return new AwsKey(body.path("id").asText(), body.path("accessKeyId").asText(),
@@ -37,6 +42,18 @@ final class BedrockSdk {
                 .endpointOverride(URI.create(factory.url()))
                 .region(region)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKeyId, secret)))
+                .httpClient(UrlConnectionHttpClient.create())
+                .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
+                .build();
+    }
+
+    /** The control-plane (model management) client, likewise without retries. */
+    static BedrockClient control(TestFactory factory, AwsKey key) {
+        return BedrockClient.builder()
+                .endpointOverride(URI.create(factory.url()))
+                .region(Region.US_WEST_2)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(key.accessKeyId(), key.secretAccessKey())))
                 .httpClient(UrlConnectionHttpClient.create())
                 .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
                 .build();
