@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
 /** {@code factory models …}: the model registry. */
 @Command(name = "models", mixinStandardHelpOptions = true, description = "Import, list, show and delete models.",
         subcommands = {ModelsCommand.Import.class, ModelsCommand.ListModels.class, ModelsCommand.Show.class,
-                ModelsCommand.Delete.class, ModelsCommand.Inspect.class,
+                ModelsCommand.Delete.class, ModelsCommand.Inspect.class, PlanCommand.class,
                 SynthCommand.class})
 final class ModelsCommand {
     private static String path(ModelName name) {

@@ -80,6 +80,11 @@ public final class MemoryPlanner {
         return String.format("%.1f MiB", bytes / 1048576.0);
     }
 
+    /** This machine's free memory: {@code MemAvailable}, else the JVM's view. */
+    public static long availableOnThisMachine() {
+        return memAvailable();
+    }
+
     private static long memAvailable() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
