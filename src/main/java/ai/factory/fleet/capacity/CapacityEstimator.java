@@ -79,10 +79,20 @@ public final class CapacityEstimator {
         long headDim = model.embeddingLength() / heads;
         long perSequence = request.contextPerSequence() > 0 ? request.contextPerSequence() : model.contextLength();
         long tokens = Math.multiplyExact(perSequence, request.parallel());
-        long kvPerLayer = request.cacheType().bytes(Math.multiplyExact(tokens, kvHeads * headDim * 2));
-        long u = Math.min(request.ubatch(), Math.max(1, tokens));
-        long compute = 4 * u * (model.vocabularySize() + 4L * model.embeddingLength());
+        long kvPerLayer = kvCacheBytes(1, tokens, kvHeads, headDim, request.cacheType());
+        long compute = computeBytes(model.vocabularySize(), model.embeddingLength(), tokens, request.ubatch());
         return new Footprint(layerWeights, host, output, kvPerLayer, compute, tokens, request.cacheType());
+    }
+
+    /** K and V of {@code layers} layers for {@code tokens} tokens (context × parallel). */
+    public static long kvCacheBytes(long layers, long tokens, long kvHeads, long headDim, CacheType cacheType) {
+        return Math.multiplyExact(layers, cacheType.bytes(Math.multiplyExact(tokens, kvHeads * headDim * 2)));
+    }
+
+    /** The compute buffer for a context of {@code tokens} tokens in micro-batches of {@code ubatch} (see above). */
+    public static long computeBytes(long vocabulary, long embedding, long tokens, int ubatch) {
+        long u = Math.min(ubatch, Math.max(1, tokens));
+        return 4 * u * (vocabulary + 4 * embedding);
     }
 
     /** {@code blk.12.attn_q.weight} → 12; -1 for a tensor outside the layers. */
