@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
                 ModelsCommand.Delete.class, ModelsCommand.Inspect.class, PlanCommand.class,
                 SynthCommand.class})
 final class ModelsCommand {
-    private static String path(ModelName name) {
+    static String path(ModelName name) {
         return "/api/v1/models/" + name.namespace() + "/" + name.model();
     }
 

@@ -1,10 +1,16 @@
 package ai.factory.cli;
 
 import ai.factory.Json;
+import ai.factory.models.ModelRef;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import ai.factory.fleet.capacity.AcceleratorSpec;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.CapacityPlan;
+import ai.factory.fleet.capacity.CapacityPlans;
 import ai.factory.fleet.capacity.Footprint;
 import ai.factory.models.gguf.GgufReader;
 import ai.factory.serving.MemoryPlanner;
@@ -12,11 +18,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -24,16 +30,21 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
 
-/** {@code factory models plan FILE.gguf}: what one replica needs and where it fits, from the file alone. */
+/**
+ * {@code factory models plan FILE.gguf|NS/MODEL[:V]}: what one replica needs and where it fits; a file is read here
+ * (no server), a registered model is planned by the server ({@code GET /api/v1/models/NS/MODEL/plan}).
+ */
 @Command(name = "plan", mixinStandardHelpOptions = true,
         description = {"Estimate the memory a GGUF model needs (weights per layer, KV cache, compute buffer) and where "
                 + "it fits: host memory, fully on accelerators (how many), partly offloaded (n_gpu_layers), or not at all.",
-                "Reads the file only; no server needed."})
+                "FILE.gguf is read here and needs no server; NS/MODEL[:V] asks the server, against its free memory."})
 final class PlanCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(paramLabel = "FILE.gguf", description = "the model file")
-    Path file;
+    @Mixin ClientOptions client;
+
+    @Parameters(paramLabel = "FILE.gguf|NS/MODEL[:V]", description = "a GGUF file, or a model in the registry")
+    String target;
 
     @Option(names = "--ctx", description = "context per sequence (default: the model's trained context)")
     long context;
@@ -52,21 +63,25 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--ram", paramLabel = "GiB", description = "free host memory in GiB (default: this machine's)")
     Double ramGib;
 
-    @Option(names = "--json", description = "print JSON")
-    boolean json;
-
     @Override
     public Integer call() throws IOException {
         if (parallel < 1 || context < 0) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--parallel must be at least 1 and --ctx not negative");
+            throw new ParameterException(spec.commandLine(), "--parallel must be at least 1 and --ctx not negative");
+        }
+        Path file = Path.of(target);
+        if (!Files.isRegularFile(file)) {
+            if (target.endsWith(".gguf")) {
+                throw new ParameterException(spec.commandLine(), "no such file: " + target);
+            }
+            return planOnServer();
         }
         Footprint f = CapacityEstimator.footprint(GgufReader.read(file), CapacityEstimator.Request.of(context, parallel, cacheType));
         long hostFree = ramGib == null ? MemoryPlanner.availableOnThisMachine() : (long) (ramGib * (1L << 30));
         List<AcceleratorSpec> devices = accelerators.stream().filter(a -> a != CPU).toList();
         CapacityPlan plan = CapacityEstimator.plan(f, hostFree, devices);
         PrintWriter out = spec.commandLine().getOut();
-        if (json) {
-            ModelsCommand.printJson(out, Json.mapper().valueToTree(toJson(plan)));
+        if (client.json) {
+            ModelsCommand.printJson(out, Json.mapper().valueToTree(CapacityPlans.toMap(plan)));
             return 0;
         }
         Table table = new Table("PART", "SIZE");
@@ -94,57 +109,37 @@ final class PlanCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String sizes(List<Long> bytes) {
-        return String.join(", ", bytes.stream().map(ModelsCommand::size).toList());
+    private Integer planOnServer() {
+        ModelRef ref = ModelRef.parse(target);
+        StringBuilder query = new StringBuilder("?ctx=" + context + "&parallel=" + parallel + "&cacheType=" + cacheType.id());
+        ref.version().ifPresent(v -> query.append("&version=").append(v));
+        for (AcceleratorSpec a : accelerators) {
+            query.append("&accelerator=").append(URLEncoder.encode(
+                    a == CPU ? "cpu" : a.kind() + ":" + a.memoryBytes() + "B×" + a.count(), StandardCharsets.UTF_8));
+        }
+        JsonNode result = client.client().get(ModelsCommand.path(ref.name()) + "/plan" + query);
+        PrintWriter out = spec.commandLine().getOut();
+        if (client.json) {
+            ModelsCommand.printJson(out, result);
+        } else {
+            JsonNode need = result.path("need");
+            Table table = new Table("MODEL", "FIT", "WEIGHTS", "KV CACHE", "COMPUTE", "TOTAL", "DETAIL");
+            table.row(result.path("model").asText(), result.path("fit").asText(), ModelsCommand.size(need.path("weights").asLong()),
+                    ModelsCommand.size(need.path("kvCache").asLong()), ModelsCommand.size(need.path("compute").asLong()),
+                    ModelsCommand.size(need.path("total").asLong()), switch (result.path("fit").asText()) {
+                        case "accelerators" -> result.path("devices").asInt() + " × " + result.path("kind").asText();
+                        case "partial" -> "n_gpu_layers = " + result.path("gpuLayers").asInt();
+                        case "none" -> result.path("reason").asText();
+                        default -> "host free " + ModelsCommand.size(result.path("hostFree").asLong());
+                    });
+            table.print(out);
+            out.flush();
+        }
+        return 0;
     }
 
-    private static Map<String, Object> toJson(CapacityPlan plan) {
-        Footprint f = plan.footprint();
-        Map<String, Object> m = new LinkedHashMap<>();
-        Map<String, Object> need = new LinkedHashMap<>();
-        need.put("layers", f.layers());
-        need.put("layerWeights", f.layerWeights());
-        need.put("hostWeights", f.hostWeights());
-        need.put("outputWeights", f.outputWeights());
-        need.put("weights", f.weights());
-        need.put("contextTokens", f.contextTokens());
-        need.put("cacheType", f.cacheType().id());
-        need.put("kvCache", f.kvCache());
-        need.put("compute", f.compute());
-        need.put("total", f.total());
-        switch (plan) {
-            case CapacityPlan.HostMemory h -> {
-                m.put("fit", "host");
-                m.put("hostBytes", h.hostBytes());
-                m.put("hostFree", h.hostFree());
-            }
-            case CapacityPlan.FullOffload g -> {
-                m.put("fit", "accelerators");
-                m.put("kind", g.kind());
-                m.put("devices", g.devices());
-                m.put("layersPerDevice", g.layersPerDevice());
-                m.put("deviceBytes", g.deviceBytes());
-                m.put("deviceFree", g.deviceFree());
-                m.put("hostBytes", g.hostBytes());
-            }
-            case CapacityPlan.PartialOffload p -> {
-                m.put("fit", "partial");
-                m.put("kind", p.kind());
-                m.put("gpuLayers", p.gpuLayers());
-                m.put("deviceBytes", p.deviceBytes());
-                m.put("deviceFree", p.deviceFree());
-                m.put("hostBytes", p.hostBytes());
-                m.put("hostFree", p.hostFree());
-            }
-            case CapacityPlan.DoesNotFit d -> {
-                m.put("fit", "none");
-                m.put("needBytes", d.needBytes());
-                m.put("hostFree", d.hostFree());
-                m.put("reason", d.reason());
-            }
-        }
-        m.put("need", need);
-        return m;
+    private static String sizes(List<Long> bytes) {
+        return String.join(", ", bytes.stream().map(ModelsCommand::size).toList());
     }
 
     /** Stands for {@code cpu}: no accelerator. */
