@@ -13,7 +13,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code factory fleet}: the nodes, what they have and what they serve. */
-@Command(name = "fleet", mixinStandardHelpOptions = true,
+@Command(name = "fleet", mixinStandardHelpOptions = true, subcommands = SimulateCommand.class,
         description = "Show the nodes: CPUs, memory, accelerators and the deployments they serve.")
 final class FleetCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

@@ -27,10 +27,10 @@ import picocli.CommandLine.Spec;
 /** {@code factory models …}: the model registry. */
 @Command(name = "models", mixinStandardHelpOptions = true, description = "Import, list, show and delete models.",
         subcommands = {ModelsCommand.Import.class, ModelsCommand.ListModels.class, ModelsCommand.Show.class,
-                ModelsCommand.Delete.class, ModelsCommand.Inspect.class,
+                ModelsCommand.Delete.class, ModelsCommand.Inspect.class, PlanCommand.class,
                 SynthCommand.class})
 final class ModelsCommand {
-    private static String path(ModelName name) {
+    static String path(ModelName name) {
         return "/api/v1/models/" + name.namespace() + "/" + name.model();
     }
 

@@ -3,6 +3,8 @@ package ai.factory.serving;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.fleet.capacity.CacheType;
+import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelVersion;
 import java.io.IOException;
@@ -14,11 +16,12 @@ import java.util.function.LongSupplier;
 /**
  * Says before loading whether a deployment fits in this node's free memory, from the model's metadata alone:
  * weights (the GGUF's size) + KV cache ({@code n_layer × n_ctx × n_head_kv × head_dim × 2 (K and V) × 2 bytes}
- * for f16) + a compute-buffer estimate, per replica.
+ * for f16) + a compute-buffer estimate, per replica, with {@link CapacityEstimator}'s formulas (calibrated against
+ * llama.cpp) and a fixed margin. {@code factory models plan} gives the fuller picture (layers, accelerators).
  */
 public final class MemoryPlanner {
     /** llama.cpp's default micro-batch: the compute buffer holds activations for this many tokens. */
-    private static final long UBATCH = 512;
+    private static final int UBATCH = CapacityEstimator.DEFAULT_UBATCH;
     private static final long FIXED_OVERHEAD = 64L << 20;
 
     private final LongSupplier availableBytes;
@@ -51,8 +54,8 @@ public final class MemoryPlanner {
         long vocab = number(m, "vocabularySize");
         long ctx = (long) spec.effectiveContext(number(m, "contextLength")) * spec.parallel();
         long headDim = embd / heads;
-        long kv = layers * ctx * kvHeads * headDim * 2 * 2;
-        long compute = (vocab + 4 * embd) * Math.min(UBATCH, ctx) * Float.BYTES + FIXED_OVERHEAD;
+        long kv = CapacityEstimator.kvCacheBytes(layers, ctx, kvHeads, headDim, CacheType.F16);
+        long compute = CapacityEstimator.computeBytes(vocab, embd, ctx, UBATCH) + FIXED_OVERHEAD;
         return new Estimate(version.sizeBytes(), kv, compute);
     }
 
@@ -78,6 +81,11 @@ public final class MemoryPlanner {
 
     private static String mib(long bytes) {
         return String.format("%.1f MiB", bytes / 1048576.0);
+    }
+
+    /** This machine's free memory: {@code MemAvailable}, else the JVM's view. */
+    public static long availableOnThisMachine() {
+        return memAvailable();
     }
 
     private static long memAvailable() {

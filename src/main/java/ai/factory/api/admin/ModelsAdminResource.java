@@ -6,6 +6,14 @@ import ai.factory.FactoryException;
 import ai.factory.api.Authentication;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
+import ai.factory.fleet.capacity.AcceleratorSpec;
+import ai.factory.fleet.capacity.CacheType;
+import ai.factory.fleet.capacity.CapacityEstimator;
+import ai.factory.fleet.capacity.CapacityPlan;
+import ai.factory.fleet.capacity.CapacityPlans;
+import ai.factory.models.gguf.GgufMetadata;
+import ai.factory.models.gguf.GgufReader;
+import ai.factory.serving.MemoryPlanner;
 import ai.factory.models.Model;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelName;
@@ -47,6 +55,7 @@ public final class ModelsAdminResource implements Routes {
                 Authentication.principal(ctx)))));
         routes.put(MODEL + "/versions", this::upload);
         routes.post(MODEL + "/versions", this::importPath);
+        routes.get(MODEL + "/plan", this::plan);
         routes.get(MODEL + "/versions/{version}", ctx -> ctx.json(version(registry.resolve(ref(ctx)))));
         routes.delete(MODEL + "/versions/{version}", ctx -> ctx.json(deleted(registry.delete(ref(ctx),
                 Authentication.principal(ctx)))));
@@ -62,6 +71,40 @@ public final class ModelsAdminResource implements Routes {
             ModelVersion v = registry.importUpload(name(ctx), new Upload(fileName, body, sha256), format, by);
             ctx.status(201).json(version(v));
         }
+    }
+
+    /**
+     * {@code GET …/plan?ctx=&parallel=&cacheType=&accelerator=nvidia:80GiB×8&version=}: what one replica needs and
+     * where it fits, against this node's free memory and the accelerators named (none: host memory only).
+     */
+    private void plan(Context ctx) throws IOException {
+        ModelVersion v = registry.resolve(new ModelRef(name(ctx), Optional.ofNullable(ctx.queryParam("version"))
+                .map(x -> OptionalInt.of(ModelRef.parseVersion(x))).orElse(OptionalInt.empty())));
+        if (v.format() != ModelFormat.GGUF) {
+            throw FactoryException.invalidParam("model", v.ref() + " is not a GGUF model; only GGUF models can be planned");
+        }
+        CapacityEstimator.Request request;
+        List<AcceleratorSpec> accelerators = new java.util.ArrayList<>();
+        try {
+            for (String a : ctx.queryParams("accelerator")) {
+                if (!a.strip().equalsIgnoreCase("cpu")) {
+                    accelerators.add(AcceleratorSpec.parse(a));
+                }
+            }
+            request = CapacityEstimator.Request.of(
+                    Long.parseLong(Optional.ofNullable(ctx.queryParam("ctx")).orElse("0")),
+                    Integer.parseInt(Optional.ofNullable(ctx.queryParam("parallel")).orElse("1")),
+                    CacheType.parse(Optional.ofNullable(ctx.queryParam("cacheType")).orElse("f16")));
+        } catch (IllegalArgumentException e) {
+            throw FactoryException.invalidParam("plan", e.getMessage());
+        }
+        GgufMetadata metadata = GgufReader.read(registry.filePath(v, v.files().getFirst().path()));
+        CapacityPlan plan = CapacityEstimator.plan(CapacityEstimator.footprint(metadata, request),
+                MemoryPlanner.availableOnThisMachine(), accelerators);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("model", v.ref().toString());
+        body.putAll(CapacityPlans.toMap(plan));
+        ctx.json(body);
     }
 
     private void importPath(Context ctx) {

@@ -25,7 +25,20 @@ final class LlamaLog {
         StringBuilder captured;
     }
 
+    /** Test hook: while set, every line goes here too (see {@link #tap}). */
+    private static volatile java.util.function.Consumer<String> tap;
+
     private LlamaLog() {}
+
+    /**
+     * Sends every llama.cpp log line to {@code sink} as well until the returned handle is closed; for tests that
+     * read what llama.cpp reports (its buffer sizes) whatever the logging level. One tap at a time.
+     */
+    static AutoCloseable tap(java.util.function.Consumer<String> sink) {
+        java.util.Objects.requireNonNull(sink, "sink is null");
+        tap = sink;
+        return () -> tap = null;
+    }
 
     /** The {@code ggml_log_callback}: {@code void (enum ggml_log_level level, const char * text, void * user_data)}. */
     // Restricted FFM calls are this package's job; the launcher grants native access.
@@ -36,10 +49,14 @@ final class LlamaLog {
             int effective = level == GGML_LOG_LEVEL_CONT ? state.lastLevel : level;
             state.lastLevel = effective;
             boolean capture = state.captured != null && effective >= GGML_LOG_LEVEL_WARN;
-            if (!capture && !LOG.isLoggable(Level.DEBUG)) {
+            java.util.function.Consumer<String> sink = tap;
+            if (!capture && sink == null && !LOG.isLoggable(Level.DEBUG)) {
                 return;
             }
             String line = text.reinterpret(Long.MAX_VALUE).getString(0);
+            if (sink != null) {
+                sink.accept(line);
+            }
             if (capture && effective == GGML_LOG_LEVEL_ERROR) {
                 state.captured.append(line);
             }
