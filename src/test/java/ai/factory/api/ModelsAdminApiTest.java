@@ -7,6 +7,7 @@ import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -38,11 +39,18 @@ class ModelsAdminApiTest {
     }
 
     private static HttpResponse<String> upload(String model, String key, byte[] body, String query) {
-        // Expect: 100-continue lets the server refuse before the body is sent, as the CLI does.
-        return factory.send(factory.request("/api/v1/models/" + model + "/versions" + query, key)
+        // Expect: 100-continue lets the server refuse before the body is sent, as the CLI does. A fresh client
+        // per upload, as each CLI run has: a refused upload's connection is closed by the server, and a pooled
+        // client could race that close with its next request.
+        HttpRequest request = factory.request("/api/v1/models/" + model + "/versions" + query, key)
                 .expectContinue(true)
                 .header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException | InterruptedException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test
