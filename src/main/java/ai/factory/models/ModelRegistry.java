@@ -76,7 +76,7 @@ public final class ModelRegistry {
             throw FactoryException.invalidParam("path", "no such file on the server: " + source);
         }
         try (InputStream in = Files.newInputStream(source)) {
-            String fileName = safeFileName(source.getFileName().toString());
+            String fileName = checkFileName(source.getFileName().toString());
             return importFiles(name, format, List.of(new Upload(fileName, in, null)), Map.of(), by, "file:" + source);
         } catch (NoSuchFileException e) {
             throw FactoryException.invalidParam("path", "no such file on the server: " + source);
@@ -105,7 +105,7 @@ public final class ModelRegistry {
         List<StagedBlob> staged = new ArrayList<>();
         try {
             for (Upload u : uploads) {
-                safeFileName(u.fileName());
+                checkFileName(u.fileName());
                 staged.add(blobs.stage(u.content(), maxFileBytes));
             }
             ModelFormat detected = detectFormat(staged.getFirst().tempFile(), uploads.getFirst().fileName(), format);
@@ -343,7 +343,8 @@ public final class ModelRegistry {
         };
     }
 
-    private static String safeFileName(String fileName) {
+    /** The file name if it is one a version may hold (no folders, no oddities); INVALID_REQUEST otherwise. */
+    public static String checkFileName(String fileName) {
         if (fileName == null || !FILE_NAME.matcher(fileName).matches()) {
             throw FactoryException.invalidParam("filename", "invalid file name '" + fileName
                     + "'; use letters, digits, '.', '_' or '-' (no folders)");

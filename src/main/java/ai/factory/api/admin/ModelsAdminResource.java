@@ -61,16 +61,21 @@ public final class ModelsAdminResource implements Routes {
                 Authentication.principal(ctx)))));
     }
 
+    /**
+     * Everything that can be refused is checked before the body is touched: the client (sending
+     * {@code Expect: 100-continue}) then gets the refusal without sending the file, and the container, not this
+     * handler, decides what happens to the unread body and the connection.
+     */
     private void upload(Context ctx) throws IOException {
         Principal by = Authentication.principal(ctx);
         by.requireAdmin("importing a model");
-        String fileName = Optional.ofNullable(ctx.queryParam("filename")).orElse("model.gguf");
+        ModelName name = name(ctx);
+        String fileName = ModelRegistry.checkFileName(Optional.ofNullable(ctx.queryParam("filename")).orElse("model.gguf"));
         Optional<ModelFormat> format = Optional.ofNullable(ctx.queryParam("format")).map(ModelFormat::parse);
         String sha256 = ctx.queryParam("sha256");
-        try (InputStream body = ctx.req().getInputStream()) {
-            ModelVersion v = registry.importUpload(name(ctx), new Upload(fileName, body, sha256), format, by);
-            ctx.status(201).json(version(v));
-        }
+        InputStream body = ctx.req().getInputStream();
+        ModelVersion v = registry.importUpload(name, new Upload(fileName, body, sha256), format, by);
+        ctx.status(201).json(version(v));
     }
 
     /**
