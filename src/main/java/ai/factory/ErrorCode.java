@@ -13,6 +13,8 @@ public enum ErrorCode {
     PAYLOAD_TOO_LARGE(413),
     UNSUPPORTED_MEDIA_TYPE(415),
     RATE_LIMITED(429),
+    /** The work took longer than the factory allows; it was stopped. */
+    TIMEOUT(504),
     INTERNAL(500),
     UNAVAILABLE(503);
 

@@ -100,7 +100,7 @@ public final class Factory implements AutoCloseable {
             this.newAdminKey = bootstrapAdminKey(keys);
 
             ChatPrompts prompts = new ChatPrompts();
-            ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock);
+            ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock, config.server().generationTimeout());
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
@@ -111,11 +111,11 @@ public final class Factory implements AutoCloseable {
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments),
                             chat,
-                            new ConverseResource(deployments, prompts, clock),
-                            new InvokeResource(deployments, chat, clock),
+                            new ConverseResource(deployments, prompts, clock, config.server().generationTimeout()),
+                            new InvokeResource(deployments, chat, clock, config.server().generationTimeout()),
                             new FoundationModelsResource(deployments, registry),
                             new ModelImportResource(imports, registry),
-                            new CompletionsResource(deployments, clock),
+                            new CompletionsResource(deployments, clock, config.server().generationTimeout()),
                             new ModelsResource(deployments, registry),
                             new ModelsAdminResource(registry),
                             new KeysResource(keys),

@@ -74,7 +74,7 @@ public final class ErrorResponses {
             case UNAUTHENTICATED -> "authentication_error";
             case FORBIDDEN -> "permission_error";
             case RATE_LIMITED -> "rate_limit_error";
-            case INTERNAL, UNAVAILABLE -> "server_error";
+            case INTERNAL, UNAVAILABLE, TIMEOUT -> "server_error";
         };
     }
 
@@ -83,6 +83,7 @@ public final class ErrorResponses {
             case UNAUTHENTICATED -> "invalid_api_key";
             case NOT_FOUND -> "model_not_found";
             case RATE_LIMITED -> "rate_limit_exceeded";
+            case TIMEOUT -> "timeout";
             case INVALID_REQUEST, FORBIDDEN, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INTERNAL, UNAVAILABLE ->
                     null;
         };

@@ -22,24 +22,31 @@ public final class GenerationRun {
     /** Everything a finished generation produced. */
     public record Result(String text, List<TokenEvent.Token> tokens, TokenEvent.Done done) {}
 
-    public static Result collect(Generation generation) {
+    public static Result collect(Generation generation, Duration limit) {
         StringBuilder text = new StringBuilder();
         List<TokenEvent.Token> tokens = new ArrayList<>();
         TokenEvent.Done done = drive(generation, t -> {
             text.append(t.text());
             tokens.add(t);
-        }, null);
+        }, null, limit);
         return new Result(text.toString(), tokens, done);
     }
 
     /**
      * Streams tokens to {@code onToken}; on silence runs {@code onSilence} (if any), e.g. a keep-alive write that
-     * notices a gone client.
+     * notices a gone client. A generation still running after {@code limit} is stopped: TIMEOUT.
      */
-    public static TokenEvent.Done drive(Generation generation, Consumer<TokenEvent.Token> onToken, Runnable onSilence) {
+    public static TokenEvent.Done drive(Generation generation, Consumer<TokenEvent.Token> onToken, Runnable onSilence,
+                                        Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
         try {
             while (true) {
-                TokenEvent event = generation.next(KEEP_ALIVE);
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new FactoryException(ErrorCode.TIMEOUT, "the generation ran longer than " + limit
+                            + " and was stopped; ask for fewer tokens, or raise server.generationTimeout");
+                }
+                TokenEvent event = generation.next(left < KEEP_ALIVE.toNanos() ? Duration.ofNanos(left) : KEEP_ALIVE);
                 switch (event) {
                     case null -> {
                         if (onSilence != null) {

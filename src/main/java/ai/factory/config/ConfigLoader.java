@@ -80,7 +80,8 @@ public final class ConfigLoader {
                 v.get(Setting.HOST),
                 parse(v, Setting.PORT, Integer::parseInt),
                 parse(v, Setting.SHUTDOWN_GRACE, Units::parseDuration),
-                parse(v, Setting.MAX_REQUEST_SIZE, Units::parseSize));
+                parse(v, Setting.MAX_REQUEST_SIZE, Units::parseSize),
+                parse(v, Setting.GENERATION_TIMEOUT, Units::parseDuration));
         DatabaseConfig database = new DatabaseConfig(
                 v.get(Setting.DB_URL),
                 emptyToNull(v.get(Setting.DB_USER)),

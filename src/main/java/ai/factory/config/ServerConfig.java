@@ -8,11 +8,17 @@ import java.time.Duration;
  * The HTTP server.
  *
  * @param maxRequestBytes largest JSON body; model uploads are streamed and bounded by {@link ModelsConfig}
+ * @param generationTimeout longest one text generation may run before it is stopped
  */
-public record ServerConfig(String host, int port, Duration shutdownGrace, long maxRequestBytes) {
+public record ServerConfig(String host, int port, Duration shutdownGrace, long maxRequestBytes,
+                           Duration generationTimeout) {
     public ServerConfig {
         requireNonNull(host, "host is null");
         requireNonNull(shutdownGrace, "shutdownGrace is null");
+        requireNonNull(generationTimeout, "generationTimeout is null");
+        if (generationTimeout.isNegative() || generationTimeout.isZero()) {
+            throw new IllegalArgumentException("server.generationTimeout must be positive");
+        }
         if (host.isBlank()) {
             throw new IllegalArgumentException("server.host is empty");
         }
@@ -28,6 +34,6 @@ public record ServerConfig(String host, int port, Duration shutdownGrace, long m
     }
 
     public ServerConfig withPort(int port) {
-        return new ServerConfig(host, port, shutdownGrace, maxRequestBytes);
+        return new ServerConfig(host, port, shutdownGrace, maxRequestBytes, generationTimeout);
     }
 }

@@ -13,6 +13,8 @@ public enum Setting {
     PORT("server.port", "FACTORY_PORT", "--port", "8080", "HTTP port (0 picks a free one)."),
     SHUTDOWN_GRACE("server.shutdownGrace", "FACTORY_SHUTDOWN_GRACE", null, "30s",
             "How long shutdown waits for in-flight requests."),
+    GENERATION_TIMEOUT("server.generationTimeout", "FACTORY_GENERATION_TIMEOUT", null, "10m",
+            "Longest one generation may run; then it is stopped and the caller gets a timeout error."),
     MAX_REQUEST_SIZE("server.maxRequestSize", "FACTORY_MAX_REQUEST_SIZE", null, "16MiB",
             "Largest JSON request body."),
     MAX_UPLOAD_SIZE("models.maxUploadSize", "FACTORY_MAX_UPLOAD_SIZE", null, "512GiB",

@@ -26,6 +26,7 @@ class ConfigLoaderTest {
         assertThat(c.server().port()).isEqualTo(8080);
         assertThat(c.server().shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.server().maxRequestBytes()).isEqualTo(16L << 20);
+        assertThat(c.server().generationTimeout()).isEqualTo(Duration.ofMinutes(10));
         assertThat(c.database().url()).startsWith("jdbc:h2:file:" + home.resolve("db").resolve("factory"));
         assertThat(c.database().user()).isNull();
         assertThat(c.models().maxUploadBytes()).isEqualTo(512L << 30);

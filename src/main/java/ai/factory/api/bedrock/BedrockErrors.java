@@ -47,6 +47,7 @@ public final class BedrockErrors {
             // The model is loading (or failed to load): Bedrock's "not ready", which SDKs retry.
             case UNAVAILABLE -> new Type(429, "ModelNotReadyException");
             case INTERNAL -> new Type(500, "InternalServerException");
+            case TIMEOUT -> new Type(408, "ModelTimeoutException");
         };
     }
 
@@ -56,6 +57,8 @@ public final class BedrockErrors {
         return switch (e.code()) {
             case INVALID_REQUEST, RATE_LIMITED, INTERNAL -> type;
             case UNAVAILABLE -> new Type(503, "ServiceUnavailableException");
+            // Both stream unions (ConverseStream's and InvokeModelWithResponseStream's) carry this member.
+            case TIMEOUT -> new Type(424, "ModelStreamErrorException");
             case UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE ->
                     new Type(400, "ValidationException");
         };

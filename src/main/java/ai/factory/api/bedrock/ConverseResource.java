@@ -17,6 +17,7 @@ import ai.factory.serving.Deployments;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,11 +31,13 @@ public final class ConverseResource implements Routes {
     private final Deployments deployments;
     private final ChatPrompts prompts;
     private final Clock clock;
+    private final Duration generationTimeout;
 
-    public ConverseResource(Deployments deployments, ChatPrompts prompts, Clock clock) {
+    public ConverseResource(Deployments deployments, ChatPrompts prompts, Clock clock, Duration generationTimeout) {
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.prompts = requireNonNull(prompts, "prompts is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.generationTimeout = requireNonNull(generationTimeout, "generationTimeout is null");
     }
 
     @Override
@@ -46,7 +49,7 @@ public final class ConverseResource implements Routes {
     private void converse(Context ctx) {
         long start = clock.millis();
         Generation generation = submit(ctx);
-        GenerationRun.Result r = GenerationRun.collect(generation);
+        GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("output", Map.of("message", Map.of("role", "assistant", "content", List.of(Map.of("text", r.text())))));
         out.put("stopReason", stopReason(r.done()));
@@ -65,7 +68,7 @@ public final class ConverseResource implements Routes {
                 if (!t.text().isEmpty()) {
                     stream.event("contentBlockDelta", Map.of("contentBlockIndex", 0, "delta", Map.of("text", t.text())));
                 }
-            }, null);
+            }, null, generationTimeout);
             stream.event("contentBlockStop", Map.of("contentBlockIndex", 0));
             stream.event("messageStop", Map.of("stopReason", stopReason(done)));
             stream.event("metadata", Map.of("usage", usage(done), "metrics", Map.of("latencyMs", clock.millis() - start)));

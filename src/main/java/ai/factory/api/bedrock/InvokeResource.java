@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,11 +44,13 @@ public final class InvokeResource implements Routes {
     private final Deployments deployments;
     private final ChatCompletionsResource chat;
     private final Clock clock;
+    private final Duration generationTimeout;
 
-    public InvokeResource(Deployments deployments, ChatCompletionsResource chat, Clock clock) {
+    public InvokeResource(Deployments deployments, ChatCompletionsResource chat, Clock clock, Duration generationTimeout) {
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.chat = requireNonNull(chat, "chat is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.generationTimeout = requireNonNull(generationTimeout, "generationTimeout is null");
     }
 
     @Override
@@ -110,7 +113,7 @@ public final class InvokeResource implements Routes {
         Generation generation = engine.submit(new GenerationRequest(tokens, sampling, maxTokens, List.of(), false,
                 false, 0));
         if (!stream) {
-            GenerationRun.Result r = GenerationRun.collect(generation);
+            GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
             tokenHeaders(ctx, r.done(), clock.millis() - start);
             ctx.json(llamaBody(r.text(), r.done().promptTokens(), r.done().completionTokens(), llamaStop(r.done())));
             return;
@@ -123,7 +126,7 @@ public final class InvokeResource implements Routes {
                 if (!t.text().isEmpty()) {
                     chunk(events, llamaBody(t.text(), generated[0] == 1 ? tokens.length : null, generated[0], null));
                 }
-            }, null);
+            }, null, generationTimeout);
             Map<String, Object> last = llamaBody("", null, done.completionTokens(), llamaStop(done));
             last.put("amazon-bedrock-invocationMetrics", Map.of("inputTokenCount", done.promptTokens(),
                     "outputTokenCount", done.completionTokens(), "invocationLatency", clock.millis() - start));

@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,11 +36,13 @@ public final class ChatCompletionsResource implements Routes {
     private final Deployments deployments;
     private final ChatPrompts prompts;
     private final Clock clock;
+    private final Duration generationTimeout;
 
-    public ChatCompletionsResource(Deployments deployments, ChatPrompts prompts, Clock clock) {
+    public ChatCompletionsResource(Deployments deployments, ChatPrompts prompts, Clock clock, Duration generationTimeout) {
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.prompts = requireNonNull(prompts, "prompts is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.generationTimeout = requireNonNull(generationTimeout, "generationTimeout is null");
     }
 
     @Override
@@ -85,7 +88,7 @@ public final class ChatCompletionsResource implements Routes {
             stream(opener.apply(ctx), generation, id, created, model, logprobs, includeUsage);
             return;
         }
-        GenerationRun.Result r = GenerationRun.collect(generation);
+        GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
         Map<String, Object> message = new LinkedHashMap<>();
         message.put("role", "assistant");
         message.put("content", r.text());
@@ -101,7 +104,7 @@ public final class ChatCompletionsResource implements Routes {
         ctx.json(out);
     }
 
-    private static void stream(ChunkStream sse, Generation generation, String id, long created, String model,
+    private void stream(ChunkStream sse, Generation generation, String id, long created, String model,
                                boolean logprobs, boolean includeUsage) {
         sse.send(chunk(id, created, model, Map.of("role", "assistant", "content", ""), null, null));
         TokenEvent.Done done = GenerationRun.drive(generation, t -> {
@@ -109,7 +112,7 @@ public final class ChatCompletionsResource implements Routes {
                 sse.send(chunk(id, created, model, Map.of("content", t.text()),
                         logprobs ? Map.of("content", List.of(logprob(t))) : null, null));
             }
-        }, sse::keepAlive);
+        }, sse::keepAlive, generationTimeout);
         sse.send(chunk(id, created, model, Map.of(), null, GenerationRun.finishReason(done)));
         if (includeUsage) {
             Map<String, Object> usage = envelope(id, "chat.completion.chunk", created, model);

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,10 +30,12 @@ public final class CompletionsResource implements Routes {
 
     private final Deployments deployments;
     private final Clock clock;
+    private final Duration generationTimeout;
 
-    public CompletionsResource(Deployments deployments, Clock clock) {
+    public CompletionsResource(Deployments deployments, Clock clock, Duration generationTimeout) {
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.generationTimeout = requireNonNull(generationTimeout, "generationTimeout is null");
     }
 
     @Override
@@ -77,7 +80,7 @@ public final class CompletionsResource implements Routes {
                 if (!t.text().isEmpty() || logprobs >= 0) {
                     sse.send(chunk(id, created, model, t.text(), logprobs >= 0 ? logprobs(List.of(t)) : null, null));
                 }
-            }, sse::keepAlive);
+            }, sse::keepAlive, generationTimeout);
             sse.send(chunk(id, created, model, "", null, GenerationRun.finishReason(done)));
             if (includeUsage) {
                 Map<String, Object> usage = ChatCompletionsResource.envelope(id, "text_completion", created, model);
@@ -88,7 +91,7 @@ public final class CompletionsResource implements Routes {
             sse.done();
             return;
         }
-        GenerationRun.Result r = GenerationRun.collect(generation);
+        GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("text", promptText + r.text());
         choice.put("index", 0);
