@@ -161,15 +161,11 @@ public final class Factory implements AutoCloseable {
                             .withNativeCacheDir(config.home().resolve("cache").resolve("native")));
             case GGUF -> LlamaEngine.load(llama.get(), registry.filePath(version, version.files().getFirst().path()),
                     LlamaEngineOptions.defaults()
-                            .withContextPerSequence(spec.effectiveContext(contextLength(version)))
+                            .withContextPerSequence(spec.effectiveContext(version))
                             .withParallel(spec.parallel())
                             .withThreads(spec.effectiveThreads())
                             .withQueueCapacity(spec.queue()));
         };
-    }
-
-    private static long contextLength(ModelVersion version) {
-        return version.metadata().get("contextLength") instanceof Number n ? n.longValue() : 0;
     }
 
     /**

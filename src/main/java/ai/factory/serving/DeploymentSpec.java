@@ -1,6 +1,7 @@
 package ai.factory.serving;
 
 import ai.factory.FactoryException;
+import ai.factory.models.ModelVersion;
 
 /**
  * What a deployment asks for.
@@ -33,6 +34,11 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
         if (threads < 0 || threads > 1024) {
             throw FactoryException.invalidParam("threads", "'threads' must be between 0 (all cores) and 1024");
         }
+    }
+
+    /** The context per sequence for this model version, from the training context its metadata records. */
+    public int effectiveContext(ModelVersion version) {
+        return effectiveContext(version.metadata().get("contextLength") instanceof Number n ? n.longValue() : 0);
     }
 
     /** The context per sequence to use for a model trained on {@code modelContext} tokens. */

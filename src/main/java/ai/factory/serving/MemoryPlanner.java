@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.FactoryException;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
+import ai.factory.fleet.ProcFiles;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelVersion;
 import java.io.IOException;
@@ -52,7 +53,7 @@ public final class MemoryPlanner {
         long heads = Math.max(1, number(m, "headCount"));
         long kvHeads = number(m, "headCountKv") > 0 ? number(m, "headCountKv") : heads;
         long vocab = number(m, "vocabularySize");
-        long ctx = (long) spec.effectiveContext(number(m, "contextLength")) * spec.parallel();
+        long ctx = (long) spec.effectiveContext(version) * spec.parallel();
         long headDim = embd / heads;
         long kv = CapacityEstimator.kvCacheBytes(layers, ctx, kvHeads, headDim, CacheType.F16);
         long compute = CapacityEstimator.computeBytes(vocab, embd, ctx, UBATCH) + FIXED_OVERHEAD;
@@ -69,7 +70,7 @@ public final class MemoryPlanner {
                     "%s does not fit: %d replica(s) × (weights %s + KV cache %s for %d×%d tokens + compute %s) = %s, "
                             + "but only %s of memory is free; lower the context, parallel or replicas",
                     version.ref(), spec.replicas(), mib(e.weights()), mib(e.kvCache()), spec.parallel(),
-                    spec.effectiveContext(number(version.metadata(), "contextLength")), mib(e.compute()), mib(need),
+                    spec.effectiveContext(version), mib(e.compute()), mib(need),
                     mib(free)));
         }
         return e;
@@ -90,12 +91,8 @@ public final class MemoryPlanner {
 
     private static long memAvailable() {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemAvailable:")) {
-                    return Long.parseLong(line.replaceAll("\\D+", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
+            return ProcFiles.parseMemInfo(Files.readString(Path.of("/proc/meminfo"))).availableBytes();
+        } catch (IOException | FactoryException e) {
             // not Linux, or an unexpected format: use the JVM's view below
         }
         var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
