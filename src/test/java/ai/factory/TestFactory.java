@@ -104,6 +104,23 @@ public final class TestFactory implements AutoCloseable {
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
+    /**
+     * Closes what a test class's {@code @AfterAll} holds, skipping what was never opened (its {@code @BeforeAll}
+     * stopped early, for example because a test model is absent), so cleanup never hides the real outcome.
+     */
+    public static void closeAll(AutoCloseable... resources) {
+        for (AutoCloseable r : resources) {
+            if (r == null) {
+                continue;
+            }
+            try {
+                r.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + r + " failed", e);
+            }
+        }
+    }
+
     @Override
     public void close() {
         factory.close();
