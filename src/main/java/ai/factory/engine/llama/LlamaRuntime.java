@@ -123,13 +123,16 @@ public final class LlamaRuntime {
         return loaded;
     }
 
-    /** {@code <name>.so}, else a versioned {@code <name>.v1.2.3.so} or {@code <name>.so.1}. */
+    /**
+     * {@code <name>.so}, else a versioned {@code <name>.v1.2.3.so} or {@code <name>.so.1}, or a GPU variant's
+     * {@code <name>.cuda.v1.2.3.so} (the CUDA package's names).
+     */
     static Path findLibrary(Path dir, String name) throws IOException {
         Path plain = dir.resolve(name + ".so");
         if (Files.isRegularFile(plain)) {
             return plain;
         }
-        Pattern versioned = Pattern.compile(Pattern.quote(name) + "(\\.v[0-9][0-9.]*\\.so|\\.so\\.[0-9][0-9.]*)");
+        Pattern versioned = Pattern.compile(Pattern.quote(name) + "(\\.[a-z]+)?(\\.v[0-9][0-9.]*\\.so|\\.so\\.[0-9][0-9.]*)");
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(f -> versioned.matcher(f.getFileName().toString()).matches())
                     .sorted()
