@@ -77,9 +77,10 @@ public final class GpuPlacements {
         if (!gpuBackend.getAsBoolean() || allocator.gpus().isEmpty()) {
             if (explicit) {
                 throw FactoryException.invalidParam("gpuLayers", !gpuBackend.getAsBoolean()
-                        ? ("'gpuLayers' %d asked, but the llama.cpp natives have no GPU backend (GET /api/v1/fleet shows "
-                        + "gpuOffload); start the factory with FACTORY_LLAMA_VARIANT=cuda or FACTORY_LLAMA_LIB_DIR set to "
-                        + "a GPU build, or leave gpuLayers out to run on the CPU").formatted(spec.gpuLayers())
+                        ? ("'gpuLayers' %d asked, but the llama.cpp natives have no GPU backend that found a GPU "
+                        + "(gpuOffload in GET /api/v1/fleet); start the factory with FACTORY_LLAMA_VARIANT=cuda (which "
+                        + "needs the CUDA 13 runtime and a driver for it) or FACTORY_LLAMA_LIB_DIR set to a GPU build, "
+                        + "or leave gpuLayers out to run on the CPU").formatted(spec.gpuLayers())
                         : ("'gpuLayers' %d asked, but discovery found no GPU on this node (GET /api/v1/fleet); leave "
                         + "gpuLayers out to run on the CPU").formatted(spec.gpuLayers()));
             }
