@@ -87,7 +87,7 @@ public final class Deployments implements AutoCloseable {
         by.requireAdmin("deploying a model");
         ModelVersion version = registry.resolve(ref);
         String id = "dep-" + UUID.randomUUID();
-        reserve(id, version, spec);
+        reserve(id, version, spec, true);
         Deployment d = new Deployment(id, version.model(), version.version(), spec,
                 DeploymentState.PENDING, null, clock.instant(), by.id());
         try {
@@ -104,20 +104,20 @@ public final class Deployments implements AutoCloseable {
     }
 
     /**
-     * Chooses where each replica runs and holds its GPUs, then checks host memory for what stays there; refused
-     * with the numbers, holding nothing, when it does not fit.
+     * Chooses where each replica runs and holds its GPUs, then (with {@code checkHost}) checks host memory for what
+     * stays there; refused with the numbers, holding nothing, when it does not fit.
      */
-    private List<ReplicaPlacement> reserve(String id, ModelVersion version, DeploymentSpec spec) {
+    private List<ReplicaPlacement> reserve(String id, ModelVersion version, DeploymentSpec spec, boolean checkHost) {
         List<ReplicaPlacement> chosen = gpus.reserve(id, version, spec, () -> footprint(version, spec),
                 memory.availableBytes());
         try {
-            if (chosen.stream().anyMatch(ReplicaPlacement::onGpu)) {
+            if (checkHost && chosen.stream().anyMatch(ReplicaPlacement::onGpu)) {
                 long host = 0;
                 for (ReplicaPlacement p : chosen) {
                     host += p.onGpu() ? p.hostBytes() : memory.estimate(version, spec).total();
                 }
                 memory.checkHost(version, spec, host);
-            } else {
+            } else if (checkHost) {
                 memory.check(version, spec);
             }
         } catch (RuntimeException e) {
@@ -168,13 +168,17 @@ public final class Deployments implements AutoCloseable {
             ModelVersion version = registry.resolve(new ModelRef(d.model(), OptionalInt.of(d.version())));
             List<ReplicaPlacement> where = placements.get(id);
             if (where == null) {
-                where = reserve(id, version, d.spec()); // restored after a restart: place again
+                // Restored after a restart: place again; host memory was checked when it was first deployed.
+                where = reserve(id, version, d.spec(), false);
             }
             for (int i = 0; i < d.spec().replicas(); i++) {
                 replicas.add(loader.load(version, d.spec(), where.get(i)));
             }
             if (engines.putIfAbsent(id, List.copyOf(replicas)) != null || !deployments.containsKey(id)) {
                 replicas.forEach(Engine::close);
+                if (!deployments.containsKey(id)) {
+                    release(id, d.spec()); // deleted while loading
+                }
                 return;
             }
             transition(id, DeploymentState.READY, null);

@@ -44,6 +44,7 @@ public final class PlacementEngine {
         final int maxGpus;
         final int largestDomain;
         final TreeSet<Integer>[] byFree;
+        /** By free devices in the node's freest domain; the same as {@code byFree} where nodes have one domain. */
         final TreeSet<Integer>[] byDomainFree;
 
         @SuppressWarnings("unchecked")
@@ -53,11 +54,21 @@ public final class PlacementEngine {
             this.maxGpus = maxGpus;
             this.largestDomain = largestDomain;
             this.byFree = new TreeSet[maxGpus + 1];
-            this.byDomainFree = new TreeSet[maxGpus + 1];
             for (int i = 0; i <= maxGpus; i++) {
                 byFree[i] = new TreeSet<>();
-                byDomainFree[i] = new TreeSet<>();
             }
+            if (largestDomain == maxGpus) {
+                this.byDomainFree = byFree;
+            } else {
+                this.byDomainFree = new TreeSet[maxGpus + 1];
+                for (int i = 0; i <= maxGpus; i++) {
+                    byDomainFree[i] = new TreeSet<>();
+                }
+            }
+        }
+
+        boolean oneDomain() {
+            return byDomainFree == byFree;
         }
 
         TreeSet<Integer>[] index(boolean tensorParallel) {
@@ -449,15 +460,21 @@ public final class PlacementEngine {
 
     private void addToIndex(int node) {
         if (up[node]) {
-            poolOf[node].byFree[free[node]].add(node);
-            poolOf[node].byDomainFree[largestDomainFree(node)].add(node);
+            Pool pool = poolOf[node];
+            pool.byFree[free[node]].add(node);
+            if (!pool.oneDomain()) {
+                pool.byDomainFree[largestDomainFree(node)].add(node);
+            }
         }
     }
 
     private void removeFromIndex(int node) {
         if (up[node]) {
-            poolOf[node].byFree[free[node]].remove(node);
-            poolOf[node].byDomainFree[largestDomainFree(node)].remove(node);
+            Pool pool = poolOf[node];
+            pool.byFree[free[node]].remove(node);
+            if (!pool.oneDomain()) {
+                pool.byDomainFree[largestDomainFree(node)].remove(node);
+            }
         }
     }
 }
