@@ -22,8 +22,9 @@ import java.util.TreeSet;
  * another per free-device count of the node's freest domain, for tensor-parallel requests. Bin-packing takes the
  * fullest node that still has room (the smallest free count ≥ k), spreading the emptiest; ties go to the lowest
  * node index. Within a node a replica takes the lowest free devices of the domain that fits it best. Preemption
- * looks only at nodes hosting the lowest-priority replicas, at most {@value #PREEMPTION_CANDIDATES} of them. Everything is ordered (node index, replica id, priority), never by hash
- * iteration, so the same inputs give the same placements. Not thread-safe: one scheduler thread owns it.
+ * looks only at nodes hosting the lowest-priority replicas, at most {@value #PREEMPTION_CANDIDATES} of them.
+ * Everything is ordered (node index, replica id, priority), never by hash iteration, so the same inputs give the
+ * same placements. Not thread-safe: one scheduler thread owns it.
  */
 public final class PlacementEngine {
     /** How to choose among nodes with room. */
