@@ -42,6 +42,15 @@ public final class TestFactory implements AutoCloseable {
         return new TestFactory(Factory.start(config));
     }
 
+    /** A factory whose accelerator discovery runs its tools through {@code commands} (recorded outputs, say). */
+    public static TestFactory start(Path home, ai.factory.fleet.CommandRunner commands) {
+        Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
+        flags.put(Setting.PORT, "0");
+        flags.put(Setting.EMBEDDING_THREADS, "2");
+        FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
+        return new TestFactory(Factory.start(config, commands));
+    }
+
     public Factory factory() {
         return factory;
     }
