@@ -13,7 +13,11 @@ public final class JsonBodies {
 
     /** The body as a JSON object; malformed JSON or a non-object body is a 400. */
     public static JsonNode object(Context ctx) {
-        String body = ctx.body();
+        return object(ctx.body());
+    }
+
+    /** As {@link #object(Context)}, from the body's text. */
+    public static JsonNode object(String body) {
         if (body.isBlank()) {
             throw new FactoryException(ai.factory.ErrorCode.INVALID_REQUEST, "the request body is empty; send a JSON object");
         }

@@ -27,8 +27,13 @@ public final class SseStream implements ChunkStream {
 
     @Override
     public void send(Object event) {
+        write(frame(event));
+    }
+
+    /** One event as the bytes of its SSE frame: {@code data: <json>\n\n}. */
+    public static byte[] frame(Object event) {
         try {
-            write("data: " + Json.mapper().writeValueAsString(event) + "\n\n");
+            return ("data: " + Json.mapper().writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("event is not serialisable", e);
         }
@@ -37,17 +42,17 @@ public final class SseStream implements ChunkStream {
     /** A comment line: ignored by clients, but a write that fails tells that the client has gone. */
     @Override
     public void keepAlive() {
-        write(": keep-alive\n\n");
+        write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
     }
 
     @Override
     public void done() {
-        write("data: [DONE]\n\n");
+        write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
     }
 
-    private void write(String frame) {
+    private void write(byte[] frame) {
         try {
-            out.write(frame.getBytes(StandardCharsets.UTF_8));
+            out.write(frame);
             out.flush();
         } catch (IOException e) {
             throw new ClientGoneException(e);

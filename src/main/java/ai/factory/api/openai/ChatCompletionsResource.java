@@ -11,6 +11,7 @@ import ai.factory.api.Routes;
 import ai.factory.api.SseStream;
 import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
+import ai.factory.engine.SamplingParams;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.chat.ChatMessage;
@@ -63,25 +64,15 @@ public final class ChatCompletionsResource implements Routes {
      */
     public void respond(Context ctx, String model, JsonNode body, boolean stream,
                         Function<Context, ? extends ChunkStream> opener) {
-        List<ChatMessage> messages = messages(body.get("messages"));
-        TextRequests.requireSingleChoice(body);
-        rejectUnsupported(body);
-        boolean includeUsage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        boolean logprobs = TextRequests.flag(body, "logprobs");
-        int topLogprobs = JsonBodies.optionalInt(body, "top_logprobs").orElse(0);
-        if (topLogprobs > 0 && !logprobs) {
-            throw FactoryException.invalidParam("top_logprobs", "'top_logprobs' needs 'logprobs': true");
-        }
-        var sampling = TextRequests.sampling(body);
-        var stop = TextRequests.stop(body);
-        int maxTokens = TextRequests.maxTokens(body, 0, "max_completion_tokens", "max_tokens");
-        boolean ignoreEos = TextRequests.flag(body, "ignore_eos");
+        ChatRequest request = ChatRequest.parse(body, stream);
+        boolean logprobs = request.logprobs();
+        boolean includeUsage = request.includeUsage();
 
         HttpMetrics.model(ctx, model);
         TextEngine engine = deployments.textEngine(model);
-        int[] prompt = prompts.tokens(engine, messages);
-        Generation generation = engine.submit(new GenerationRequest(prompt, sampling, maxTokens, stop, ignoreEos,
-                logprobs, topLogprobs));
+        int[] prompt = prompts.tokens(engine, request.messages());
+        Generation generation = engine.submit(new GenerationRequest(prompt, request.sampling(), request.maxTokens(),
+                request.stop(), request.ignoreEos(), logprobs, request.topLogprobs()));
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         if (stream) {
@@ -104,13 +95,33 @@ public final class ChatCompletionsResource implements Routes {
         ctx.json(out);
     }
 
+    /** What a chat request body asks for, checked field by field; everything but the model and {@code stream}. */
+    record ChatRequest(List<ChatMessage> messages, SamplingParams sampling, List<String> stop, int maxTokens,
+                       boolean ignoreEos, boolean logprobs, int topLogprobs, boolean includeUsage) {
+        static ChatRequest parse(JsonNode body, boolean stream) {
+            List<ChatMessage> messages = ChatCompletionsResource.messages(body.get("messages"));
+            TextRequests.requireSingleChoice(body);
+            rejectUnsupported(body);
+            boolean includeUsage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
+            boolean logprobs = TextRequests.flag(body, "logprobs");
+            int topLogprobs = JsonBodies.optionalInt(body, "top_logprobs").orElse(0);
+            if (topLogprobs > 0 && !logprobs) {
+                throw FactoryException.invalidParam("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+            }
+            SamplingParams sampling = TextRequests.sampling(body);
+            List<String> stop = TextRequests.stop(body);
+            int maxTokens = TextRequests.maxTokens(body, 0, "max_completion_tokens", "max_tokens");
+            boolean ignoreEos = TextRequests.flag(body, "ignore_eos");
+            return new ChatRequest(messages, sampling, stop, maxTokens, ignoreEos, logprobs, topLogprobs, includeUsage);
+        }
+    }
+
     private void stream(ChunkStream sse, Generation generation, String id, long created, String model,
                                boolean logprobs, boolean includeUsage) {
         sse.send(chunk(id, created, model, Map.of("role", "assistant", "content", ""), null, null));
         TokenEvent.Done done = GenerationRun.drive(generation, t -> {
             if (!t.text().isEmpty() || logprobs) {
-                sse.send(chunk(id, created, model, Map.of("content", t.text()),
-                        logprobs ? Map.of("content", List.of(logprob(t))) : null, null));
+                sse.send(tokenChunk(id, created, model, t, logprobs));
             }
         }, sse::keepAlive, generationTimeout);
         sse.send(chunk(id, created, model, Map.of(), null, GenerationRun.finishReason(done)));
@@ -121,6 +132,12 @@ public final class ChatCompletionsResource implements Routes {
             sse.send(usage);
         }
         sse.done();
+    }
+
+    /** The {@code chat.completion.chunk} that streams one token (its text, and its logprobs when asked for). */
+    static Map<String, Object> tokenChunk(String id, long created, String model, TokenEvent.Token t, boolean logprobs) {
+        return chunk(id, created, model, Map.of("content", t.text()),
+                logprobs ? Map.of("content", List.of(logprob(t))) : null, null);
     }
 
     private static Map<String, Object> chunk(String id, long created, String model, Map<String, Object> delta,

@@ -383,20 +383,9 @@ public final class LlamaEngine implements TextEngine {
             return;
         }
         int[] prompt = generation.prompt();
-        Slot slot = null;
-        int best = -1;
-        for (Slot candidate : slots) {
-            if (!candidate.free()) {
-                continue;
-            }
-            int common = candidate.commonPrefix(prompt);
-            if (common > best || (common == best && candidate.lastUsed < slot.lastUsed)) {
-                slot = candidate;
-                best = common;
-            }
-        }
+        Slot slot = chooseSlot(slots, prompt);
         // At least the last prompt token is decoded again: its logits give the first generated token.
-        int keep = Math.min(best, prompt.length - 1);
+        int keep = Math.min(slot.commonPrefix(prompt), prompt.length - 1);
         if (keep < slot.cached) {
             if (!llama.memorySeqRm(memory, slot.sequence, keep, -1)) {
                 llama.memorySeqRm(memory, slot.sequence, -1, -1);
@@ -416,8 +405,32 @@ public final class LlamaEngine implements TextEngine {
         active++;
     }
 
-    private void step(LlamaLog.Capture errors) {
-        steps++;
+    /**
+     * The free slot for a prompt: the one whose cached tokens share the longest prefix with it, and among equals
+     * the least recently used. There is at least one free slot.
+     */
+    static Slot chooseSlot(Slot[] slots, int[] prompt) {
+        Slot slot = null;
+        int best = -1;
+        for (Slot candidate : slots) {
+            if (!candidate.free()) {
+                continue;
+            }
+            int common = candidate.commonPrefix(prompt);
+            if (common > best || (common == best && candidate.lastUsed < slot.lastUsed)) {
+                slot = candidate;
+                best = common;
+            }
+        }
+        return slot;
+    }
+
+    /**
+     * Fills {@code batch} for one step: the pending token of every generating slot, then prompt tokens of prefilling
+     * slots, at most {@code prefillChunk} of them, starting with slot {@code prefillStart}. Sets each slot's
+     * {@code stepStart} and {@code logitsIndex} (-1 for a slot with nothing to sample this step).
+     */
+    static void fillBatch(LlamaBatch batch, Slot[] slots, int prefillStart, int prefillChunk) {
         batch.clear();
         for (Slot slot : slots) {
             slot.logitsIndex = -1;
@@ -429,7 +442,7 @@ public final class LlamaEngine implements TextEngine {
                 slot.pendingToken = -1;
             }
         }
-        int budget = Math.min(options.prefillChunk(), batch.capacity() - batch.size());
+        int budget = Math.min(prefillChunk, batch.capacity() - batch.size());
         // Rotating the first slot shares the prefill budget fairly among long prompts.
         for (int k = 0; k < slots.length && budget > 0; k++) {
             Slot slot = slots[(prefillStart + k) % slots.length];
@@ -449,6 +462,11 @@ public final class LlamaEngine implements TextEngine {
             }
             budget -= count;
         }
+    }
+
+    private void step(LlamaLog.Capture errors) {
+        steps++;
+        fillBatch(batch, slots, prefillStart, options.prefillChunk());
         prefillStart = (prefillStart + 1) % slots.length;
         if (batch.size() == 0) {
             return;
@@ -493,32 +511,12 @@ public final class LlamaEngine implements TextEngine {
             }
         }
 
-        FinishReason reason = null;
-        String text;
-        if (!request.ignoreEos() && model.isEndOfGeneration(token)) {
-            reason = FinishReason.STOP;
-            text = slot.stops.append(slot.utf8.flush()) + slot.stops.flush();
-        } else {
-            text = slot.stops.append(slot.utf8.append(pieceBuffer, piece(token)));
-            if (slot.stops.stopped()) {
-                reason = FinishReason.STOP_SEQUENCE;
-            } else if ((request.maxTokens() > 0 && slot.generated >= request.maxTokens())
-                    || slot.cached + 1 >= options.contextPerSequence()) {
-                // The context is full once prompt and output together fill it (the last token need not
-                // be decoded, but a longer output would never fit in a later request's prompt either).
-                // The output is complete: release what was held for a character or a stop string.
-                text += slot.stops.append(slot.utf8.flush());
-                if (slot.stops.stopped()) {
-                    reason = FinishReason.STOP_SEQUENCE;
-                } else {
-                    text += slot.stops.flush();
-                    reason = FinishReason.LENGTH;
-                }
-            }
-        }
-        slot.generation.emit(new TokenEvent.Token(token, text, logprob, top));
-        if (reason != null) {
-            finish(slot, reason, null);
+        boolean end = !request.ignoreEos() && model.isEndOfGeneration(token);
+        Slot.Output output = slot.output(end, pieceBuffer, end ? 0 : piece(token), request.maxTokens(),
+                options.contextPerSequence());
+        slot.generation.emit(new TokenEvent.Token(token, output.text(), logprob, top));
+        if (output.finish() != null) {
+            finish(slot, output.finish(), null);
         } else {
             slot.pendingToken = token;
         }

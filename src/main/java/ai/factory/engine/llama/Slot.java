@@ -1,5 +1,6 @@
 package ai.factory.engine.llama;
 
+import ai.factory.engine.TokenEvent.FinishReason;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -56,5 +57,34 @@ final class Slot {
     /** Records a token added to the batch at position {@link #cached}. */
     void append(int token) {
         cache[cached++] = token;
+    }
+
+    /** The text a sampled token adds to the output, and why the generation ends with it (null: it goes on). */
+    record Output(String text, FinishReason finish) {}
+
+    /**
+     * Takes the token just sampled (already counted in {@link #generated}): its piece, {@code pieceLength} bytes of
+     * {@code piece}, goes through the UTF-8 hold-back and the stop strings. {@code endOfGeneration} (EOS and the
+     * like, not ignored) releases everything held; so does reaching {@code maxTokens} (0: no limit) or the context.
+     */
+    Output output(boolean endOfGeneration, MemorySegment piece, int pieceLength, int maxTokens, int contextPerSequence) {
+        if (endOfGeneration) {
+            return new Output(stops.append(utf8.flush()) + stops.flush(), FinishReason.STOP);
+        }
+        String text = stops.append(utf8.append(piece, pieceLength));
+        if (stops.stopped()) {
+            return new Output(text, FinishReason.STOP_SEQUENCE);
+        }
+        if ((maxTokens > 0 && generated >= maxTokens) || cached + 1 >= contextPerSequence) {
+            // The context is full once prompt and output together fill it (the last token need not
+            // be decoded, but a longer output would never fit in a later request's prompt either).
+            // The output is complete: release what was held for a character or a stop string.
+            text += stops.append(utf8.flush());
+            if (stops.stopped()) {
+                return new Output(text, FinishReason.STOP_SEQUENCE);
+            }
+            return new Output(text + stops.flush(), FinishReason.LENGTH);
+        }
+        return new Output(text, null);
     }
 }

@@ -201,7 +201,8 @@ public final class FleetSimulator {
                 engine.runningReplicas(), seconds == 0 ? 0 : decisions / seconds, nanos / 1e6);
     }
 
-    private static ReplicaRequest request(Mix mix, SplittableRandom random, long id, int gpusPerNode, int projects) {
+    /** The next replica of {@code mix}, drawn from {@code random}. */
+    static ReplicaRequest request(Mix mix, SplittableRandom random, long id, int gpusPerNode, int projects) {
         double s = random.nextDouble();
         double p = random.nextDouble();
         String project = "project-" + random.nextInt(projects);

@@ -1,0 +1,46 @@
+package ai.factory.api.openai;
+
+import ai.factory.api.SseStream;
+import ai.factory.engine.TokenEvent;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One streamed token of {@code POST /v1/chat/completions}: the {@code chat.completion.chunk} the server builds for
+ * it and that chunk as the bytes of its SSE frame, through the same code the server runs per token.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(1)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class SseEncodingBenchmark {
+    private final String id = "chatcmpl-3f2b9c7e51d84a0c9e6b1d2f4a7c8e90";
+    private final long created = 1_764_000_000L;
+    private final String model = "acme/llama-3.1-8b-instruct";
+    private final TokenEvent.Token token = new TokenEvent.Token(1917, " world", Float.NaN, List.of());
+    private final TokenEvent.Token withLogprobs = new TokenEvent.Token(1917, " world", -0.25f, List.of(
+            new TokenEvent.TopLogprob(1917, " world", -0.25f), new TokenEvent.TopLogprob(2317, " there", -1.75f)));
+
+    /** A token's chunk, built and encoded: what the server does for each streamed token. */
+    @Benchmark
+    public byte[] tokenFrame() {
+        return SseStream.frame(ChatCompletionsResource.tokenChunk(id, created, model, token, false));
+    }
+
+    /** The same with {@code logprobs} and two {@code top_logprobs}. */
+    @Benchmark
+    public byte[] tokenFrameWithLogprobs() {
+        return SseStream.frame(ChatCompletionsResource.tokenChunk(id, created, model, withLogprobs, true));
+    }
+}
