@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code ./factory} launcher's search for a JDK 25+, with fake old JDKs in front of the real one. */
 class LauncherTest {
-    private static final List<String> TOOLS = List.of("sed", "head", "dirname", "readlink");
+    private static final List<String> TOOLS = List.of("sed", "head", "dirname", "readlink", "find");
 
     @TempDir
     Path dir;
@@ -93,5 +93,27 @@ class LauncherTest {
                 "FACTORY_JDK_DIRS", dir.resolve("jdk-21").toString()), "up");
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err().strip()).startsWith("factory: needs a JDK 25 or newer").doesNotContain("\n");
+    }
+
+    @Test
+    void jmhBuildsTheBenchmarksWithTheirProfileAndPassesItsArgumentsToJmh() throws Exception {
+        // A JDK whose java prints the command it was given, and a mvn that only says how it was called: the
+        // launcher's own steps, without building or benchmarking anything.
+        Path jdk = fakeJdk("jdk-25", 25);
+        Files.writeString(jdk.resolve("bin/java"), """
+                #!/bin/sh
+                echo '    java.specification.version = 25' >&2
+                echo "java $*"
+                """);
+        Path mvnDir = Files.createDirectories(dir.resolve("maven"));
+        Files.writeString(mvnDir.resolve("mvn"), "#!/bin/sh\necho \"mvn $*\" >&2\n");
+        Files.setPosixFilePermissions(mvnDir.resolve("mvn"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Result r = launch(Map.of("JAVA_HOME", jdk.toString(), "PATH", mvnDir + ":" + toolsOnly(),
+                "FACTORY_JDK_DIRS", dir.resolve("none").toString()), "jmh", "Placement", "-f", "2");
+        assertThat(r.exit()).as(r.err()).isZero();
+        String run = r.out().lines().filter(l -> l.startsWith("java ")).reduce((a, b) -> b).orElseThrow();
+        assertThat(run).contains("target/jmh/factory.jar:").endsWith(" org.openjdk.jmh.Main Placement -f 2");
+        // Built only when the benchmarks' jar is missing or older than the sources, and then with the jmh profile.
+        r.err().lines().filter(l -> l.startsWith("mvn ")).forEach(l -> assertThat(l).contains(" -Pjmh package"));
     }
 }

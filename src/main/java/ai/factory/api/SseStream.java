@@ -1,6 +1,8 @@
 package ai.factory.api;
 
 import ai.factory.Json;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -11,6 +13,11 @@ import java.nio.charset.StandardCharsets;
  * and {@code data: [DONE]\n\n} at the end. A failed write means the client went away: {@link ClientGoneException}.
  */
 public final class SseStream implements ChunkStream {
+    private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+    /** The shared mapper's settings; the stream stays open after each event. */
+    private static final ObjectWriter EVENT_WRITER = Json.mapper().writer().without(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+
     private final OutputStream out;
 
     public SseStream(Context ctx) {
@@ -27,16 +34,26 @@ public final class SseStream implements ChunkStream {
 
     @Override
     public void send(Object event) {
-        write(frame(event));
+        try {
+            writeFrame(out, event);
+            out.flush();
+        } catch (IOException e) {
+            throw new ClientGoneException(e);
+        }
     }
 
-    /** One event as the bytes of its SSE frame: {@code data: <json>\n\n}. */
-    public static byte[] frame(Object event) {
+    /**
+     * Writes one event as its SSE frame, {@code data: <json>\n\n}, to {@code out} without flushing. The JSON goes
+     * straight into {@code out}: no intermediate string, nor a second copy of it as bytes.
+     */
+    public static void writeFrame(OutputStream out, Object event) throws IOException {
+        out.write(DATA);
         try {
-            return ("data: " + Json.mapper().writeValueAsString(event) + "\n\n").getBytes(StandardCharsets.UTF_8);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            EVENT_WRITER.writeValue(out, event);
+        } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
             throw new IllegalStateException("event is not serialisable", e);
         }
+        out.write(END);
     }
 
     /** A comment line: ignored by clients, but a write that fails tells that the client has gone. */

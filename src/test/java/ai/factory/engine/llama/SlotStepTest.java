@@ -1,0 +1,123 @@
+package ai.factory.engine.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.factory.engine.GenerationRequest;
+import ai.factory.engine.TokenEvent.FinishReason;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The Java side of an engine step, without llama.cpp: slot choice, batch filling and a sampled token's output. */
+class SlotStepTest {
+    private final Arena arena = Arena.ofAuto();
+
+    private Slot running(int sequence, int[] prompt, List<String> stops) {
+        Slot slot = new Slot(sequence, 64);
+        slot.generation = new LlamaGeneration(new GenerationRequest(prompt, ai.factory.engine.SamplingParams.GREEDY, 0,
+                stops, false, false, 0), prompt, 1, g -> {});
+        slot.prompt = prompt;
+        slot.utf8 = new Utf8Pieces();
+        slot.stops = new StopStrings(stops);
+        return slot;
+    }
+
+    private MemorySegment piece(byte[] bytes) {
+        MemorySegment segment = arena.allocate(Math.max(1, bytes.length));
+        MemorySegment.copy(bytes, 0, segment, ValueLayout.JAVA_BYTE, 0, bytes.length);
+        return segment;
+    }
+
+    private Slot.Output output(Slot slot, String text, int maxTokens) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        slot.generated++;
+        return slot.output(false, piece(bytes), bytes.length, maxTokens, 64);
+    }
+
+    @Test
+    void holdsBackAPossibleStopStringAndEndsOnIt() {
+        Slot slot = running(0, new int[] {1}, List.of("\nUser:"));
+        assertThat(output(slot, "Hi", 0)).isEqualTo(new Slot.Output("Hi", null));
+        assertThat(output(slot, "\n", 0)).isEqualTo(new Slot.Output("", null));
+        assertThat(output(slot, "Use", 0)).isEqualTo(new Slot.Output("", null));
+        assertThat(output(slot, "r: next", 0)).isEqualTo(new Slot.Output("", FinishReason.STOP_SEQUENCE));
+    }
+
+    @Test
+    void releasesWhatWasHeldWhenTheLimitIsReached() {
+        Slot slot = running(0, new int[] {1}, List.of("\nUser:"));
+        assertThat(output(slot, "a\nUs", 2)).isEqualTo(new Slot.Output("a", null));
+        assertThat(output(slot, "e", 2)).isEqualTo(new Slot.Output("\nUse", FinishReason.LENGTH));
+    }
+
+    @Test
+    void endOfGenerationFlushesAnIncompleteCharacter() {
+        Slot slot = running(0, new int[] {1}, List.of());
+        byte[] euro = "€".getBytes(StandardCharsets.UTF_8);
+        slot.generated++;
+        assertThat(slot.output(false, piece(new byte[] {'x', euro[0]}), 2, 0, 64)).isEqualTo(new Slot.Output("x", null));
+        slot.generated++;
+        assertThat(slot.output(true, piece(new byte[0]), 0, 0, 64)).isEqualTo(new Slot.Output("\uFFFD", FinishReason.STOP));
+    }
+
+    @Test
+    void endsWhenTheContextIsFull() {
+        Slot slot = running(0, new int[] {1}, List.of());
+        slot.cached = 63;
+        assertThat(output(slot, "z", 0)).isEqualTo(new Slot.Output("z", FinishReason.LENGTH));
+    }
+
+    @Test
+    void fillsTheBatchWithPendingTokensFirstThenAChunkOfPrompt() {
+        Slot generating = running(0, new int[] {1, 2}, List.of());
+        generating.promptIndex = 2;
+        generating.append(1);
+        generating.append(2);
+        generating.pendingToken = 9;
+        Slot prefilling = running(1, new int[] {5, 6, 7, 8, 9}, List.of());
+        Slot idle = new Slot(2, 64);
+        Slot[] slots = {generating, prefilling, idle};
+        LlamaBatch batch = new LlamaBatch(arena, 16);
+
+        LlamaEngine.fillBatch(batch, slots, 0, 3);
+        assertThat(batch.size()).isEqualTo(4);
+        assertThat(generating.logitsIndex).isZero();
+        assertThat(generating.stepStart).isEqualTo(2);
+        assertThat(generating.pendingToken).isEqualTo(-1);
+        assertThat(generating.cached).isEqualTo(3);
+        assertThat(prefilling.logitsIndex).as("the prompt is not complete yet").isEqualTo(-1);
+        assertThat(prefilling.promptIndex).isEqualTo(3);
+        assertThat(idle.stepStart).isEqualTo(-1);
+
+        LlamaEngine.fillBatch(batch, slots, 1, 3);
+        assertThat(batch.size()).isEqualTo(2);
+        assertThat(generating.logitsIndex).as("nothing pending: nothing to sample").isEqualTo(-1);
+        assertThat(prefilling.logitsIndex).as("the prompt's last token").isEqualTo(1);
+        assertThat(prefilling.cache).startsWith(5, 6, 7, 8, 9);
+    }
+
+    @Test
+    void choosesTheFreeSlotWithTheLongestCachedPrefixThenTheLeastRecentlyUsed() {
+        Slot busy = running(0, new int[] {1}, List.of());
+        busy.append(1);
+        busy.append(2);
+        busy.append(3);
+        Slot shorter = new Slot(1, 64);
+        shorter.append(1);
+        shorter.lastUsed = 1;
+        Slot longer = new Slot(2, 64);
+        longer.append(1);
+        longer.append(2);
+        longer.lastUsed = 5;
+        Slot other = new Slot(3, 64);
+        other.append(7);
+        other.lastUsed = 3;
+        assertThat(LlamaEngine.chooseSlot(new Slot[] {busy, shorter, longer, other}, new int[] {1, 2, 3})).isSameAs(longer);
+        Slot older = new Slot(4, 64);
+        older.lastUsed = 0;
+        assertThat(LlamaEngine.chooseSlot(new Slot[] {shorter, other, older}, new int[] {9})).isSameAs(older);
+    }
+}
