@@ -2,6 +2,7 @@ package ai.factory.api;
 
 import ai.factory.Json;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -15,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 public final class SseStream implements ChunkStream {
     private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
     /** The shared mapper's settings; the stream stays open after each event. */
     private static final ObjectWriter EVENT_WRITER = Json.mapper().writer().without(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
 
@@ -50,7 +53,7 @@ public final class SseStream implements ChunkStream {
         out.write(DATA);
         try {
             EVENT_WRITER.writeValue(out, event);
-        } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException("event is not serialisable", e);
         }
         out.write(END);
@@ -59,12 +62,12 @@ public final class SseStream implements ChunkStream {
     /** A comment line: ignored by clients, but a write that fails tells that the client has gone. */
     @Override
     public void keepAlive() {
-        write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+        write(KEEP_ALIVE);
     }
 
     @Override
     public void done() {
-        write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+        write(DONE);
     }
 
     private void write(byte[] frame) {
