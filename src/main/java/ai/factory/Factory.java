@@ -2,6 +2,7 @@ package ai.factory;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.api.Access;
 import ai.factory.api.ApiServer;
 import ai.factory.api.Authentication;
 import ai.factory.api.admin.DeploymentsResource;
@@ -11,6 +12,8 @@ import ai.factory.api.bedrock.InvokeResource;
 import ai.factory.api.bedrock.ModelImportResource;
 import ai.factory.api.admin.FleetResource;
 import ai.factory.api.admin.KeysResource;
+import ai.factory.api.admin.PoliciesResource;
+import ai.factory.api.admin.ProjectsResource;
 import ai.factory.api.admin.ModelsAdminResource;
 import ai.factory.api.openai.ChatCompletionsResource;
 import ai.factory.api.openai.CompletionsResource;
@@ -29,10 +32,13 @@ import ai.factory.fleet.FleetMetrics;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
 import ai.factory.security.ApiKeys;
+import ai.factory.security.Authorizer;
 import ai.factory.security.MasterKey;
 import ai.factory.security.Principal;
+import ai.factory.security.Projects;
 import ai.factory.security.Role;
 import ai.factory.security.SigV4Verifier;
+import ai.factory.security.SitePolicies;
 import ai.factory.serving.BuiltinModels;
 import ai.factory.serving.ChatPrompts;
 import ai.factory.serving.DeploymentSpec;
@@ -88,11 +94,17 @@ public final class Factory implements AutoCloseable {
             BlobStore blobs = new BlobStore(config.blobDir());
             ApiKeys keys = new ApiKeys(database.jdbi(), clock, MasterKey.loadOrCreate(config.masterKeyFile()));
             Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock));
+            Authorizer authorizer = Authorizer.withBuiltInPolicies();
+            SitePolicies sitePolicies = new SitePolicies(database.jdbi(), clock, authorizer);
+            sitePolicies.load();
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, clock, config.models().maxUploadBytes());
+            Access access = new Access(authorizer, registry);
             Deployments deployments = new Deployments(database.jdbi(), registry,
                     (version, spec) -> loadEngine(registry, version, spec), MemoryPlanner.forThisMachine(), clock);
             closeInOrder.addFirst(deployments);
             deployments.restore();
+            // Deletion hooks (e.g. destroying a project's data key) are added here as they come.
+            Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of());
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
                     config.models().importRoot(), clock);
@@ -100,27 +112,30 @@ public final class Factory implements AutoCloseable {
             this.newAdminKey = bootstrapAdminKey(keys);
 
             ChatPrompts prompts = new ChatPrompts();
-            ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock, config.server().generationTimeout());
+            ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock,
+                    config.server().generationTimeout(), access);
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
             new ProcessorMetrics().bindTo(metrics);
             Discovery discovery = Discovery.forThisMachine(clock);
             new FleetMetrics(discovery).bindTo(metrics);
-            this.server = new ApiServer(config.server(), authentication, metrics,
+            this.server = new ApiServer(config.server(), authentication, authorizer, metrics,
                     Map.of("database", database::isHealthy),
-                    List.of(new EmbeddingsResource(deployments),
+                    List.of(new EmbeddingsResource(deployments, access),
                             chat,
-                            new ConverseResource(deployments, prompts, clock, config.server().generationTimeout()),
-                            new InvokeResource(deployments, chat, clock, config.server().generationTimeout()),
-                            new FoundationModelsResource(deployments, registry),
-                            new ModelImportResource(imports, registry),
-                            new CompletionsResource(deployments, clock, config.server().generationTimeout()),
-                            new ModelsResource(deployments, registry),
-                            new ModelsAdminResource(registry),
-                            new KeysResource(keys),
-                            new DeploymentsResource(deployments),
-                            new FleetResource(discovery, deployments)));
+                            new ConverseResource(deployments, prompts, clock, config.server().generationTimeout(), access),
+                            new InvokeResource(deployments, chat, clock, config.server().generationTimeout(), access),
+                            new FoundationModelsResource(deployments, registry, access),
+                            new ModelImportResource(imports, registry, access),
+                            new CompletionsResource(deployments, clock, config.server().generationTimeout(), access),
+                            new ModelsResource(deployments, registry, access),
+                            new ModelsAdminResource(registry, projects, access),
+                            new KeysResource(keys, projects, access),
+                            new DeploymentsResource(deployments, access),
+                            new FleetResource(discovery, deployments, access),
+                            new ProjectsResource(projects),
+                            new PoliciesResource(sitePolicies)));
             closeInOrder.addFirst(server);
             server.start();
             writeServerFile();
