@@ -158,6 +158,11 @@ public final class Factory implements AutoCloseable {
         return server.port();
     }
 
+    /** Every HTTP endpoint the server holds, with the action that guards it (or that it is public). */
+    public List<ApiServer.RouteInfo> routes() {
+        return server.routes();
+    }
+
     /** The admin key created at this start, if there was none before; shown once, also saved to admin.key. */
     public Optional<String> newAdminKey() {
         return newAdminKey;

@@ -106,9 +106,14 @@ public final class ApiServer implements AutoCloseable {
     /** A registered endpoint as the router holds it: its action, or that it is public. */
     public record RouteInfo(String method, String path, Optional<Action> action, boolean isPublic) {}
 
-    /** Every HTTP endpoint the router holds, read from the router itself rather than from how they were added. */
+    /**
+     * Every HTTP endpoint the router holds (before and after filters aside), read from the router itself rather than
+     * from how they were added.
+     */
     public List<RouteInfo> routes() {
-        return app.unsafe.internalRouter.allHttpHandlers().stream().map(p -> {
+        return app.unsafe.internalRouter.allHttpHandlers().stream()
+                .filter(p -> p.endpoint.method.isHttpMethod())
+                .map(p -> {
             Endpoint e = p.endpoint;
             return new RouteInfo(e.method.name(), e.path, Optional.ofNullable(metadata(e, GuardedRoutes.Guard.class))
                     .map(GuardedRoutes.Guard::action), metadata(e, GuardedRoutes.Public.class) != null);

@@ -10,8 +10,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The built-in role policies and site policy validation, through the real Cedar engine. */
-class AuthorizerTest {
-    static final String RESTRICTED = """
+public class AuthorizerTest {
+    public static final String RESTRICTED = """
             // Restricted models are invoked only from their own project.
             forbid (principal, action == Action::"invoke", resource is Model)
             when { resource.classification == "restricted" && principal.project != resource.project };
