@@ -42,6 +42,7 @@ public class AuthorizerTest {
             assertThat(authorizer.isAllowed(p, Action.INVOKE, other)).as(role.id()).isFalse();
             assertThat(authorizer.isAllowed(p, Action.MANAGE_PROJECTS, new Resource.Project("alpha"))).isFalse();
             assertThat(authorizer.isAllowed(p, Action.READ_AUDIT, new Resource.Project("alpha"))).isFalse();
+            assertThat(authorizer.isAllowed(p, Action.READ_FLEET, new Resource.Project("alpha"))).isTrue();
         }
         Principal invoker = key(Role.INVOKER, "alpha");
         assertThat(authorizer.isAllowed(invoker, Action.DEPLOY, own)).isFalse();
