@@ -155,6 +155,13 @@ class FactoryCliTest {
         assertThat(uploaded.json().path("source").asText()).isEqualTo("upload:llama-2-tiny-random.gguf");
 
         assertThat(local("models", "list").out()).contains("acme/tiny", "llama", "builtin/all-minilm-l6-v2");
+        Run classified = local("models", "classify", "acme/tiny", "restricted", "--json");
+        assertThat(classified.exit()).as(classified.err()).isZero();
+        assertThat(classified.json().path("classification").asText()).isEqualTo("restricted");
+        assertThat(local("models", "list").out()).contains("restricted");
+        Run badLabel = local("models", "classify", "acme/tiny", "Top Secret");
+        assertThat(badLabel.exit()).isEqualTo(1);
+        assertThat(badLabel.err()).contains("invalid classification");
         assertThat(local("models", "show", "acme/tiny:1").json().at("/metadata/vocabularySize").asInt()).isEqualTo(32000);
         assertThat(local("models", "delete", "acme/tiny").out()).contains("Deleted acme/tiny:1", "Deleted acme/tiny:2");
     }
