@@ -2,6 +2,7 @@ package ai.factory.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariDataSource;
 import java.nio.file.Path;
 import java.util.List;
 import org.flywaydb.core.Flyway;
@@ -24,20 +25,17 @@ class ProjectsMigrationTest {
         String schema = kind == TestDatabases.Kind.POSTGRESQL ? TestDatabases.createSchema() : null;
         try {
             DatabaseConfig config = schema == null ? TestDatabases.h2Config(tempDir) : TestDatabases.postgresConfig(schema);
-            Flyway.configure().dataSource(config.url(), config.user(), config.password())
-                    .locations("classpath:db/migration").target("4").load().migrate();
-            Jdbi jdbi = Jdbi.create(config.url(), config.user(), config.password());
-            jdbi.useHandle(h -> {
-                h.execute("INSERT INTO principals (id, name, project, role, created_at) VALUES "
-                        + "('p-1', 'ci', 'research', 'invoker', CURRENT_TIMESTAMP), "
-                        + "('p-2', 'admin', 'default', 'admin', CURRENT_TIMESTAMP)");
-                h.execute("INSERT INTO models (name, project, created_at, created_by) VALUES "
-                        + "('acme/a', 'lab', CURRENT_TIMESTAMP, 'p-2'), ('acme/b', 'default', CURRENT_TIMESTAMP, 'p-2')");
-                h.execute("INSERT INTO model_versions (model_name, version, format, metadata, imported_at, imported_by, "
-                        + "source) VALUES ('acme/a', 1, 'gguf', '{}', CURRENT_TIMESTAMP, 'p-2', 'test')");
-                h.execute("INSERT INTO deployments (id, model_name, version, state, replicas, created_at, created_by) "
-                        + "VALUES ('dep-1', 'acme/a', 1, 'ready', 1, CURRENT_TIMESTAMP, 'p-2')");
-            });
+            try (HikariDataSource before = new HikariDataSource()) {
+                before.setJdbcUrl(config.url());
+                if (config.user() != null) {
+                    before.setUsername(config.user());
+                }
+                if (config.password() != null) {
+                    before.setPassword(config.password());
+                }
+                Flyway.configure().dataSource(before).locations("classpath:db/migration").target("4").load().migrate();
+                fillVersion4(Jdbi.create(before));
+            }
 
             try (Database db = Database.open(config)) {
                 db.jdbi().useHandle(h -> {
@@ -55,5 +53,19 @@ class ProjectsMigrationTest {
                 TestDatabases.dropSchema(schema);
             }
         }
+    }
+
+    private static void fillVersion4(Jdbi jdbi) {
+        jdbi.useHandle(h -> {
+            h.execute("INSERT INTO principals (id, name, project, role, created_at) VALUES "
+                    + "('p-1', 'ci', 'research', 'invoker', CURRENT_TIMESTAMP), "
+                    + "('p-2', 'admin', 'default', 'admin', CURRENT_TIMESTAMP)");
+            h.execute("INSERT INTO models (name, project, created_at, created_by) VALUES "
+                    + "('acme/a', 'lab', CURRENT_TIMESTAMP, 'p-2'), ('acme/b', 'default', CURRENT_TIMESTAMP, 'p-2')");
+            h.execute("INSERT INTO model_versions (model_name, version, format, metadata, imported_at, imported_by, "
+                    + "source) VALUES ('acme/a', 1, 'gguf', '{}', CURRENT_TIMESTAMP, 'p-2', 'test')");
+            h.execute("INSERT INTO deployments (id, model_name, version, state, replicas, created_at, created_by) "
+                    + "VALUES ('dep-1', 'acme/a', 1, 'ready', 1, CURRENT_TIMESTAMP, 'p-2')");
+        });
     }
 }
