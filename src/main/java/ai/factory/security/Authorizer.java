@@ -26,7 +26,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -193,8 +194,8 @@ public final class Authorizer {
         if (set.policies.isEmpty()) {
             throw FactoryException.invalidParam("policy", "the file holds no policy");
         }
-        List<Policy> sorted = set.policies.stream().sorted(java.util.Comparator.comparing(Policy::getID)).toList();
-        java.util.ArrayList<Policy> out = new java.util.ArrayList<>();
+        List<Policy> sorted = set.policies.stream().sorted(Comparator.comparing(Policy::getID)).toList();
+        List<Policy> out = new ArrayList<>();
         for (int i = 0; i < sorted.size(); i++) {
             out.add(new Policy(sorted.get(i).getSource(), fileId + "#" + i));
         }
@@ -241,5 +242,4 @@ public final class Authorizer {
             throw new UncheckedIOException(e);
         }
     }
-
 }
