@@ -13,6 +13,7 @@ import com.cedarpolicy.model.ValidationRequest;
 import com.cedarpolicy.model.ValidationResponse;
 import com.cedarpolicy.model.entity.Entity;
 import com.cedarpolicy.model.exception.AuthException;
+import com.cedarpolicy.model.exception.CacheException;
 import com.cedarpolicy.model.exception.InternalException;
 import com.cedarpolicy.model.policy.Policy;
 import com.cedarpolicy.model.policy.PolicySet;
@@ -58,7 +59,7 @@ public final class Authorizer {
     private Authorizer(Schema schema, Set<Policy> builtIn) {
         this.schema = schema;
         this.builtIn = Set.copyOf(builtIn);
-        this.policies = new PolicySet(this.builtIn);
+        this.policies = prepared(this.builtIn);
     }
 
     /** The authorizer with the built-in policies only; fails when they do not validate against the schema. */
@@ -106,7 +107,22 @@ public final class Authorizer {
         for (SitePolicy s : site) {
             all.addAll(parse(s.id(), s.source()));
         }
-        policies = new PolicySet(all);
+        policies = prepared(all);
+    }
+
+    /**
+     * A policy set parsed once on the engine's native side: without it every decision would ship and parse every
+     * policy again (about 1 ms a decision instead of tens of microseconds).
+     */
+    private static PolicySet prepared(Set<Policy> policies) {
+        PolicySet set = new PolicySet(Set.copyOf(policies));
+        try {
+            set.cache();
+        } catch (CacheException e) {
+            LOG.log(System.Logger.Level.WARNING, "the policy engine cannot keep the policies parsed; every decision "
+                    + "parses them again: {0}", e.getMessage());
+        }
+        return set;
     }
 
     /** Throws FORBIDDEN unless the principal may do the action on the resource. */
