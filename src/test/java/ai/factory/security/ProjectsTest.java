@@ -6,11 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.TestModels;
+import ai.factory.fleet.GpuAllocator;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.Deployments;
+import ai.factory.serving.GpuPlacements;
 import ai.factory.serving.MemoryPlanner;
 import ai.factory.storage.BlobStore;
 import ai.factory.storage.Database;
@@ -41,9 +43,10 @@ class ProjectsTest {
             ApiKeys keys = new ApiKeys(db.jdbi(), clock, MasterKey.loadOrCreate(tempDir.resolve("master.key")));
             ModelRegistry registry = new ModelRegistry(db.jdbi(), new BlobStore(tempDir.resolve("blobs")), clock, 1L << 30);
             // No engine runs here: deployments are records, and loading one fails at once, as a bad model's would.
-            try (Deployments deployments = new Deployments(db.jdbi(), registry, (v, s) -> {
+            try (Deployments deployments = new Deployments(db.jdbi(), registry, (v, s, placement) -> {
                 throw new FactoryException(ErrorCode.UNAVAILABLE, "no engines in this test");
-            }, new MemoryPlanner(() -> Long.MAX_VALUE), clock)) {
+            }, new MemoryPlanner(() -> Long.MAX_VALUE), new GpuPlacements(new GpuAllocator(List.of()), () -> false),
+                    clock)) {
                 List<String> seen = new ArrayList<>();
                 AtomicBoolean failHook = new AtomicBoolean(true);
                 Projects projects = new Projects(db.jdbi(), clock, keys, deployments, registry, List.of(project -> {
