@@ -2,12 +2,15 @@ package ai.factory;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.api.Access;
 import ai.factory.api.ApiServer;
 import ai.factory.api.Authentication;
 import ai.factory.api.admin.DeploymentsResource;
 import ai.factory.api.admin.FleetResource;
 import ai.factory.api.admin.KeysResource;
 import ai.factory.api.admin.ModelsAdminResource;
+import ai.factory.api.admin.PoliciesResource;
+import ai.factory.api.admin.ProjectsResource;
 import ai.factory.api.bedrock.ConverseResource;
 import ai.factory.api.bedrock.FoundationModelsResource;
 import ai.factory.api.bedrock.InvokeResource;
@@ -32,10 +35,13 @@ import ai.factory.fleet.GpuAllocator;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
 import ai.factory.security.ApiKeys;
+import ai.factory.security.Authorizer;
 import ai.factory.security.MasterKey;
 import ai.factory.security.Principal;
+import ai.factory.security.Projects;
 import ai.factory.security.Role;
 import ai.factory.security.SigV4Verifier;
+import ai.factory.security.SitePolicies;
 import ai.factory.serving.BuiltinModels;
 import ai.factory.serving.ChatPrompts;
 import ai.factory.serving.DeploymentSpec;
@@ -93,7 +99,11 @@ public final class Factory implements AutoCloseable {
             BlobStore blobs = new BlobStore(config.blobDir());
             ApiKeys keys = new ApiKeys(database.jdbi(), clock, MasterKey.loadOrCreate(config.masterKeyFile()));
             Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock));
+            Authorizer authorizer = Authorizer.withBuiltInPolicies();
+            SitePolicies sitePolicies = new SitePolicies(database.jdbi(), clock, authorizer);
+            sitePolicies.load();
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, clock, config.models().maxUploadBytes());
+            Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);
             GpuAllocator gpus = new GpuAllocator(discovery.inventory().accelerators());
             LOG.log(System.Logger.Level.INFO, "GPUs for deployments: {0} {1} GPU(s), {2} MiB each", gpus.gpus().size(),
@@ -103,6 +113,8 @@ public final class Factory implements AutoCloseable {
                     MemoryPlanner.forThisMachine(), new GpuPlacements(gpus, () -> offload().supported()), clock);
             closeInOrder.addFirst(deployments);
             deployments.restore();
+            // Deletion hooks (e.g. destroying a project's data key) are added here as they come.
+            Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of());
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
                     config.models().importRoot(), clock);
@@ -110,26 +122,29 @@ public final class Factory implements AutoCloseable {
             this.newAdminKey = bootstrapAdminKey(keys);
 
             ChatPrompts prompts = new ChatPrompts();
-            ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock, config.server().generationTimeout());
+            ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock,
+                    config.server().generationTimeout(), access);
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
             new ProcessorMetrics().bindTo(metrics);
             new FleetMetrics(discovery).bindTo(metrics);
-            this.server = new ApiServer(config.server(), authentication, metrics,
+            this.server = new ApiServer(config.server(), authentication, authorizer, metrics,
                     Map.of("database", database::isHealthy),
-                    List.of(new EmbeddingsResource(deployments),
+                    List.of(new EmbeddingsResource(deployments, access),
                             chat,
-                            new ConverseResource(deployments, prompts, clock, config.server().generationTimeout()),
-                            new InvokeResource(deployments, chat, clock, config.server().generationTimeout()),
-                            new FoundationModelsResource(deployments, registry),
-                            new ModelImportResource(imports, registry),
-                            new CompletionsResource(deployments, clock, config.server().generationTimeout()),
-                            new ModelsResource(deployments, registry),
-                            new ModelsAdminResource(registry),
-                            new KeysResource(keys),
-                            new DeploymentsResource(deployments),
-                            new FleetResource(discovery, deployments, gpus, this::offload)));
+                            new ConverseResource(deployments, prompts, clock, config.server().generationTimeout(), access),
+                            new InvokeResource(deployments, chat, clock, config.server().generationTimeout(), access),
+                            new FoundationModelsResource(deployments, registry, access),
+                            new ModelImportResource(imports, registry, access),
+                            new CompletionsResource(deployments, clock, config.server().generationTimeout(), access),
+                            new ModelsResource(deployments, registry, access),
+                            new ModelsAdminResource(registry, projects, access),
+                            new KeysResource(keys, projects, access),
+                            new DeploymentsResource(deployments, access),
+                            new FleetResource(discovery, deployments, gpus, this::offload, access),
+                            new ProjectsResource(projects),
+                            new PoliciesResource(sitePolicies)));
             closeInOrder.addFirst(server);
             server.start();
             writeServerFile();
@@ -165,6 +180,11 @@ public final class Factory implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    /** Every HTTP endpoint the server holds, with the action that guards it (or that it is public). */
+    public List<ApiServer.RouteInfo> routes() {
+        return server.routes();
     }
 
     /** The admin key created at this start, if there was none before; shown once, also saved to admin.key. */

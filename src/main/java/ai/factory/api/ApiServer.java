@@ -6,14 +6,21 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.config.ServerConfig;
+import ai.factory.security.Action;
+import ai.factory.security.Authorizer;
 import io.javalin.Javalin;
-import org.eclipse.jetty.server.handler.GracefulHandler;
+import io.javalin.http.HandlerType;
 import io.javalin.json.JavalinJackson;
+import io.javalin.router.Endpoint;
+import io.javalin.router.EndpointMetadata;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 
 /**
  * The factory's HTTP server: one Javalin instance on virtual threads where authentication, metrics,
@@ -21,6 +28,7 @@ import java.util.function.Supplier;
  */
 public final class ApiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
+    private static final Set<EndpointMetadata> PUBLIC = Set.of(new GuardedRoutes.Public());
 
     private final ServerConfig config;
     private final RequestDrain drain = new RequestDrain();
@@ -30,10 +38,11 @@ public final class ApiServer implements AutoCloseable {
     /**
      * @param readiness named checks that must all hold for {@code /health/ready}
      */
-    public ApiServer(ServerConfig config, Authentication authentication, PrometheusMeterRegistry metrics,
-                     Map<String, Supplier<Boolean>> readiness, List<Routes> routes) {
+    public ApiServer(ServerConfig config, Authentication authentication, Authorizer authorizer,
+                     PrometheusMeterRegistry metrics, Map<String, Supplier<Boolean>> readiness, List<Routes> routes) {
         this.config = requireNonNull(config, "config is null");
         requireNonNull(authentication, "authentication is null");
+        requireNonNull(authorizer, "authorizer is null");
         requireNonNull(metrics, "metrics is null");
         Map<String, Supplier<Boolean>> checks = Map.copyOf(readiness);
         List<Routes> groups = List.copyOf(routes);
@@ -69,8 +78,9 @@ public final class ApiServer implements AutoCloseable {
             });
             c.routes.error(405, ctx -> ErrorResponses.write(ctx, new FactoryException(ErrorCode.NOT_FOUND,
                     "method " + ctx.method() + " is not supported on " + ctx.path())));
-            c.routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
-            c.routes.get("/health/ready", ctx -> {
+            c.routes.addEndpoint(new Endpoint(HandlerType.GET, "/health/live", ctx -> ctx.json(Map.of("status", "up")),
+                    PUBLIC));
+            c.routes.addEndpoint(new Endpoint(HandlerType.GET, "/health/ready", ctx -> {
                 Map<String, String> results = new LinkedHashMap<>();
                 boolean ok = !drain.draining();
                 results.put("accepting", ok ? "up" : "down");
@@ -80,11 +90,42 @@ public final class ApiServer implements AutoCloseable {
                     ok &= up;
                 }
                 ctx.status(ok ? 200 : 503).json(Map.of("status", ok ? "up" : "down", "checks", results));
-            });
-            c.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
-                    .result(metrics.scrape()));
-            groups.forEach(g -> g.addTo(c.routes));
+            }, PUBLIC));
+            c.routes.addEndpoint(new Endpoint(HandlerType.GET, "/metrics", ctx -> ctx
+                    .contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()), PUBLIC));
+            GuardedRoutes guarded = new GuardedRoutes(c.routes, authorizer);
+            groups.forEach(g -> g.addTo(guarded));
         });
+        List<String> unguarded = routes().stream().filter(r -> r.action().isEmpty() && !r.isPublic())
+                .map(r -> r.method() + " " + r.path()).toList();
+        if (!unguarded.isEmpty()) {
+            throw new IllegalStateException("routes registered without an action (use GuardedRoutes): " + unguarded);
+        }
+    }
+
+    /** A registered endpoint as the router holds it: its action, or that it is public. */
+    public record RouteInfo(String method, String path, Optional<Action> action, boolean isPublic) {}
+
+    /**
+     * Every HTTP endpoint the router holds (before and after filters aside), read from the router itself rather than
+     * from how they were added.
+     */
+    public List<RouteInfo> routes() {
+        return app.unsafe.internalRouter.allHttpHandlers().stream()
+                .filter(p -> p.endpoint.method.isHttpMethod())
+                .map(p -> {
+            Endpoint e = p.endpoint;
+            return new RouteInfo(e.method.name(), e.path, Optional.ofNullable(metadata(e, GuardedRoutes.Guard.class))
+                    .map(GuardedRoutes.Guard::action), metadata(e, GuardedRoutes.Public.class) != null);
+        }).toList();
+    }
+
+    private static <M extends EndpointMetadata> M metadata(Endpoint e, Class<M> type) {
+        try {
+            return e.metadata(type);
+        } catch (RuntimeException absent) {
+            return null;
+        }
     }
 
     private static boolean safely(Supplier<Boolean> check) {

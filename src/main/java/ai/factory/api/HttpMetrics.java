@@ -2,10 +2,10 @@ package ai.factory.api;
 
 import static java.util.Objects.requireNonNull;
 
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.javalin.http.Context;
 import io.javalin.router.Endpoint;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 
 /** Counts and times requests per route template, status and model (Prometheus {@code factory_http_requests_seconds}). */
 public final class HttpMetrics {

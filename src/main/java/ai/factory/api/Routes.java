@@ -1,9 +1,7 @@
 package ai.factory.api;
 
-import io.javalin.config.RoutesConfig;
-
-/** A group of HTTP endpoints that registers itself on the server's routing. */
+/** A group of HTTP endpoints that registers itself on the server's routing, each endpoint with its action. */
 @FunctionalInterface
 public interface Routes {
-    void addTo(RoutesConfig routes);
+    void addTo(GuardedRoutes routes);
 }

@@ -40,6 +40,11 @@ final class FactoryClient {
         return send(request(path).header("Content-Type", "application/json").POST(BodyPublishers.ofString(json(body))));
     }
 
+    JsonNode patch(String path, Object body) {
+        return send(request(path).header("Content-Type", "application/json")
+                .method("PATCH", BodyPublishers.ofString(json(body))));
+    }
+
     JsonNode put(String path, Supplier<InputStream> body, long length) {
         BodyPublisher publisher = BodyPublishers.fromPublisher(BodyPublishers.ofInputStream(body), length);
         // Expect: 100-continue: a refused upload (bad name, no permission) is answered before gigabytes are sent.

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code factory keys …}: API keys (admin only). */
+/** {@code factory keys …}: API keys (site admins, and project admins within their project). */
 @Command(name = "keys", mixinStandardHelpOptions = true, description = "Create, list and revoke API keys.",
         subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class})
 final class KeysCommand {
@@ -26,10 +26,11 @@ final class KeysCommand {
         @Option(names = "--name", required = true, description = "Who or what the key is for.")
         String name;
 
-        @Option(names = "--project", description = "Project the key belongs to (default: default).")
+        @Option(names = "--project", description = "Project the key belongs to; it must exist (default: the caller's).")
         String project;
 
-        @Option(names = "--role", description = "admin or invoker (default: invoker).")
+        @Option(names = "--role",
+                description = "admin, project-admin, developer, invoker or auditor (default: invoker).")
         String role;
 
         @Option(names = "--aws", description = "An AWS-style access key id and secret for SigV4 (Bedrock SDKs).")

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Spec;
 /** {@code factory models …}: the model registry. */
 @Command(name = "models", mixinStandardHelpOptions = true, description = "Import, list, show and delete models.",
         subcommands = {ModelsCommand.Import.class, ModelsCommand.ListModels.class, ModelsCommand.Show.class,
-                ModelsCommand.Delete.class, ModelsCommand.Inspect.class, PlanCommand.class,
+                ModelsCommand.Delete.class, ModelsCommand.Classify.class, ModelsCommand.Inspect.class, PlanCommand.class,
                 SynthCommand.class})
 final class ModelsCommand {
     static String path(ModelName name) {
@@ -57,8 +58,9 @@ final class ModelsCommand {
     }
 
     @Command(name = "import", mixinStandardHelpOptions = true,
-            description = {"Import a model file as a new version of a model (admin only).",
-                    "By default the server reads PATH from its own disk; --upload streams the file from here."})
+            description = {"Import a model file as a new version of a model.",
+                    "By default the server reads PATH from its own disk (site admins only); --upload streams the file "
+                            + "from here (developers and project admins of the model's project too)."})
     static final class Import implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin ClientOptions client;
@@ -75,6 +77,13 @@ final class ModelsCommand {
         @Option(names = "--upload", description = "Stream the file over HTTP instead of letting the server read it.")
         boolean upload;
 
+        @Option(names = "--project", description = "Project a new model belongs to (default: the caller's).")
+        String project;
+
+        @Option(names = "--classification",
+                description = "Label site policies decide on, e.g. internal, confidential, restricted (new models: internal).")
+        String classification;
+
         @Option(names = "--progress", description = "Show a progress bar while uploading (implies --upload).")
         boolean progress;
 
@@ -90,6 +99,12 @@ final class ModelsCommand {
                 body.put("path", absolute.toString());
                 if (format != null) {
                     body.put("format", format);
+                }
+                if (project != null) {
+                    body.put("project", project);
+                }
+                if (classification != null) {
+                    body.put("classification", classification);
                 }
                 version = client.client().post(path(model) + "/versions", body);
             }
@@ -111,7 +126,10 @@ final class ModelsCommand {
             } catch (IOException e) {
                 throw new IllegalStateException("cannot read " + source + ": " + e.getMessage(), e);
             }
-            String query = "?filename=" + source.getFileName() + (format == null ? "" : "&format=" + format);
+            String query = "?filename=" + source.getFileName() + (format == null ? "" : "&format=" + format)
+                    + (project == null ? "" : "&project=" + java.net.URLEncoder.encode(project, StandardCharsets.UTF_8))
+                    + (classification == null ? ""
+                            : "&classification=" + java.net.URLEncoder.encode(classification, StandardCharsets.UTF_8));
             FactoryClient http = client.client();
             if (!progress) {
                 return http.put(path(model) + "/versions" + query, () -> open(source), length);
@@ -144,10 +162,12 @@ final class ModelsCommand {
                 printJson(out, result);
                 return 0;
             }
-            Table table = new Table("NAME", "LATEST", "FORMAT", "SIZE", "ARCHITECTURE", "IMPORTED");
+            Table table = new Table("NAME", "PROJECT", "CLASSIFICATION", "LATEST", "FORMAT", "SIZE", "ARCHITECTURE",
+                    "IMPORTED");
             for (JsonNode m : result.path("models")) {
                 JsonNode latest = m.path("versions").get(m.path("versions").size() - 1);
-                table.row(m.path("name").asText(), latest.path("version").asInt(), latest.path("format").asText(),
+                table.row(m.path("name").asText(), m.path("project").asText(), m.path("classification").asText(),
+                        latest.path("version").asInt(), latest.path("format").asText(),
                         size(latest.path("sizeBytes").asLong()), latest.path("metadata").path("architecture").asText(""),
                         latest.path("importedAt").asText());
             }
@@ -172,7 +192,7 @@ final class ModelsCommand {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
-            description = "Delete a model version, or every version (refused while deployed; admin only).")
+            description = "Delete a model version, or every version (refused while deployed).")
     static final class Delete implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin ClientOptions client;
@@ -188,6 +208,32 @@ final class ModelsCommand {
                 printJson(out, result);
             } else {
                 result.path("deleted").forEach(v -> out.println("Deleted " + v.asText()));
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "classify", mixinStandardHelpOptions = true,
+            description = "Set a model's classification, the label site policies decide on (admin only).")
+    static final class Classify implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(index = "0", paramLabel = "NS/MODEL")
+        String model;
+
+        @Parameters(index = "1", paramLabel = "CLASSIFICATION", description = "e.g. internal, confidential, restricted.")
+        String classification;
+
+        @Override
+        public Integer call() {
+            JsonNode result = client.client().patch(path(ModelName.parse(model)), Map.of("classification", classification));
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                printJson(out, result);
+            } else {
+                out.println(result.path("name").asText() + " is now " + result.path("classification").asText());
                 out.flush();
             }
             return 0;

@@ -44,6 +44,7 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  */
 public final class ModelRegistry {
     private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
+    private static final Pattern CLASSIFICATION = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
     private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
     private static final String UNIQUE_VIOLATION = "23505";
 
@@ -68,16 +69,35 @@ public final class ModelRegistry {
         }
     }
 
-    /** Imports one file that lies on the server's own disk (admin only). */
+    /**
+     * Where a new version goes: the model's project when the model is new ({@code null}: the importer's own), and
+     * its classification ({@code null}: unchanged, or {@link Model#DEFAULT_CLASSIFICATION} for a new model).
+     */
+    public record Placement(String project, String classification) {
+        public static final Placement DEFAULT = new Placement(null, null);
+
+        public Placement {
+            if (classification != null) {
+                checkClassification(classification);
+            }
+        }
+    }
+
+    /** Imports one file that lies on the server's own disk. */
     public ModelVersion importPath(ModelName name, Path file, Optional<ModelFormat> format, Principal by) {
-        by.requireAdmin("importing a model from a server path");
+        return importPath(name, file, format, by, Placement.DEFAULT);
+    }
+
+    public ModelVersion importPath(ModelName name, Path file, Optional<ModelFormat> format, Principal by,
+                                   Placement placement) {
         Path source = file.toAbsolutePath().normalize();
         if (!Files.isRegularFile(source)) {
             throw FactoryException.invalidParam("path", "no such file on the server: " + source);
         }
         try (InputStream in = Files.newInputStream(source)) {
             String fileName = checkFileName(source.getFileName().toString());
-            return importFiles(name, format, List.of(new Upload(fileName, in, null)), Map.of(), by, "file:" + source);
+            return importFiles(name, format, List.of(new Upload(fileName, in, null)), Map.of(), by, "file:" + source,
+                    placement);
         } catch (NoSuchFileException e) {
             throw FactoryException.invalidParam("path", "no such file on the server: " + source);
         } catch (IOException e) {
@@ -87,8 +107,12 @@ public final class ModelRegistry {
 
     /** Imports one streamed file, e.g. an HTTP upload. */
     public ModelVersion importUpload(ModelName name, Upload upload, Optional<ModelFormat> format, Principal by) {
-        by.requireAdmin("importing a model");
-        return importFiles(name, format, List.of(upload), Map.of(), by, "upload:" + upload.fileName());
+        return importUpload(name, upload, format, by, Placement.DEFAULT);
+    }
+
+    public ModelVersion importUpload(ModelName name, Upload upload, Optional<ModelFormat> format, Principal by,
+                                     Placement placement) {
+        return importFiles(name, format, List.of(upload), Map.of(), by, "upload:" + upload.fileName(), placement);
     }
 
     /**
@@ -97,7 +121,14 @@ public final class ModelRegistry {
      */
     public ModelVersion importFiles(ModelName name, Optional<ModelFormat> format, List<Upload> uploads,
                                     Map<String, Object> extraMetadata, Principal by, String source) {
+        return importFiles(name, format, uploads, extraMetadata, by, source, Placement.DEFAULT);
+    }
+
+    public ModelVersion importFiles(ModelName name, Optional<ModelFormat> format, List<Upload> uploads,
+                                    Map<String, Object> extraMetadata, Principal by, String source,
+                                    Placement placement) {
         requireNonNull(name, "name is null");
+        requireNonNull(placement, "placement is null");
         requireNonNull(by, "by is null");
         if (uploads.isEmpty()) {
             throw FactoryException.invalidParam("file", "a model version needs at least one file");
@@ -120,7 +151,7 @@ public final class ModelRegistry {
                     BlobRef ref = blobs.commit(s, uploads.get(i).expectedSha256());
                     files.add(new ModelFile(uploads.get(i).fileName(), ref.sha256(), ref.size()));
                 }
-                return insertVersion(name, detected, metadata, files, by, source);
+                return insertVersion(name, detected, metadata, files, by, source, placement);
             } finally {
                 held.forEach(ReentrantLock::unlock);
             }
@@ -139,9 +170,11 @@ public final class ModelRegistry {
     }
 
     public Optional<Model> find(ModelName name) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT project, created_at, created_by FROM models WHERE name = :n")
+        return jdbi.withHandle(h -> h.createQuery("SELECT project, classification, created_at, created_by FROM models "
+                        + "WHERE name = :n")
                 .bind("n", name.toString())
-                .map((rs, ctx) -> new Model(name, rs.getString("project"), rs.getTimestamp("created_at").toInstant(),
+                .map((rs, ctx) -> new Model(name, rs.getString("project"), rs.getString("classification"),
+                        rs.getTimestamp("created_at").toInstant(),
                         rs.getString("created_by"), versions(h, name)))
                 .findOne());
     }
@@ -166,9 +199,19 @@ public final class ModelRegistry {
         return blobs.path(version.file(fileName).sha256());
     }
 
+    /** Sets a model's classification, the label site policies decide on. */
+    public Model classify(ModelName name, String classification) {
+        checkClassification(classification);
+        int updated = jdbi.withHandle(h -> h.createUpdate("UPDATE models SET classification = :c WHERE name = :n")
+                .bind("c", classification).bind("n", name.toString()).execute());
+        if (updated == 0) {
+            throw notFound(name.toString());
+        }
+        return get(name);
+    }
+
     /** Deletes one version, or every version when the reference names none. Refused while any is deployed. */
-    public List<ModelVersion> delete(ModelRef ref, Principal by) {
-        by.requireAdmin("deleting a model");
+    public List<ModelVersion> delete(ModelRef ref) {
         Model model = get(ref.name());
         List<ModelVersion> doomed = ref.version().isEmpty() ? model.versions() : List.of(resolve(ref));
         jdbi.useTransaction(h -> {
@@ -211,7 +254,7 @@ public final class ModelRegistry {
     }
 
     private ModelVersion insertVersion(ModelName name, ModelFormat format, Map<String, Object> metadata,
-                                       List<ModelFile> files, Principal by, String source) {
+                                       List<ModelFile> files, Principal by, String source, Placement placement) {
         String json;
         try {
             json = Json.mapper().writeValueAsString(metadata);
@@ -223,13 +266,22 @@ public final class ModelRegistry {
         for (int attempt = 0; ; attempt++) {
             try {
                 int version = jdbi.inTransaction(h -> {
-                    boolean exists = h.createQuery("SELECT COUNT(*) FROM models WHERE name = :n")
-                            .bind("n", name.toString()).mapTo(Long.class).one() > 0;
-                    if (!exists) {
-                        h.createUpdate("INSERT INTO models (name, project, created_at, created_by) "
-                                        + "VALUES (:n, :p, :at, :by)")
-                                .bind("n", name.toString()).bind("p", by.project())
+                    Optional<String> owner = h.createQuery("SELECT project FROM models WHERE name = :n")
+                            .bind("n", name.toString()).mapTo(String.class).findOne();
+                    if (owner.isEmpty()) {
+                        h.createUpdate("INSERT INTO models (name, project, classification, created_at, created_by) "
+                                        + "VALUES (:n, :p, :c, :at, :by)")
+                                .bind("n", name.toString())
+                                .bind("p", placement.project() == null ? by.project() : placement.project())
+                                .bind("c", placement.classification() == null ? Model.DEFAULT_CLASSIFICATION
+                                        : placement.classification())
                                 .bind("at", Timestamp.from(now)).bind("by", by.id()).execute();
+                    } else if (placement.project() != null && !placement.project().equals(owner.get())) {
+                        throw new FactoryException(ErrorCode.CONFLICT, "model " + name + " belongs to project '"
+                                + owner.get() + "', not '" + placement.project() + "'");
+                    } else if (placement.classification() != null) {
+                        h.createUpdate("UPDATE models SET classification = :c WHERE name = :n")
+                                .bind("c", placement.classification()).bind("n", name.toString()).execute();
                     }
                     int next = h.createQuery("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions "
                                     + "WHERE model_name = :n")
@@ -341,6 +393,14 @@ public final class ModelRegistry {
             }
             case ONNX -> Map.of();
         };
+    }
+
+    private static String checkClassification(String classification) {
+        if (classification == null || !CLASSIFICATION.matcher(classification).matches()) {
+            throw FactoryException.invalidParam("classification", "invalid classification '" + classification
+                    + "'; use 1-32 lowercase letters, digits or -, e.g. internal, confidential, restricted");
+        }
+        return classification;
     }
 
     /** The file name if it is one a version may hold (no folders, no oddities); INVALID_REQUEST otherwise. */

@@ -33,7 +33,7 @@ import org.jdbi.v3.core.Jdbi;
 public final class ApiKeys {
     private static final String SECRET_PREFIX = "fk_";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}");
-    private static final Pattern PROJECT = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+    static final Pattern PROJECT = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final String ACCESS_KEY_PREFIX = "AKIA";
     private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
     private static final Pattern ACCESS_KEY_ID = Pattern.compile("AKIA[A-Z2-7]{16}");
@@ -150,6 +150,12 @@ public final class ApiKeys {
                 .list());
     }
 
+    /** A key by id, revoked or not. */
+    public Optional<ApiKey> find(String keyId) {
+        return jdbi.withHandle(h -> h.createQuery(SELECT + " WHERE k.id = :id").bind("id", keyId)
+                .map((rs, ctx) -> key(rs)).findOne());
+    }
+
     /** Revokes a key; revoking twice is harmless. Unknown ids are NOT_FOUND. */
     public ApiKey revoke(String keyId) {
         Timestamp now = Timestamp.from(clock.instant());
@@ -161,6 +167,14 @@ public final class ApiKeys {
                     .findOne()
                     .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no API key with id '" + keyId + "'"));
         });
+    }
+
+    /** Revokes every key of a project (when the project is deleted); returns how many were still active. */
+    public int revokeProject(String project) {
+        Timestamp now = Timestamp.from(clock.instant());
+        return jdbi.withHandle(h -> h.createUpdate("UPDATE api_keys SET revoked_at = :now WHERE revoked_at IS NULL "
+                        + "AND principal_id IN (SELECT id FROM principals WHERE project = :project)")
+                .bind("now", now).bind("project", project).execute());
     }
 
     /** Whether any admin key that still works exists; bootstrap creates one when none does. */

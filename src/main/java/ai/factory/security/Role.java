@@ -5,13 +5,21 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
-/** What a principal may do. Admins manage the site; invokers call models. */
+/**
+ * What a principal may do; the built-in Cedar policies give each role its rights. Admins manage the whole site;
+ * project admins their project (keys included); developers import and deploy in their project; invokers only call
+ * its models; auditors only read the audit trail.
+ */
 public enum Role {
     ADMIN,
-    INVOKER;
+    PROJECT_ADMIN,
+    DEVELOPER,
+    INVOKER,
+    AUDITOR;
 
+    /** The name on the wire and in policies: {@code admin}, {@code project-admin}, … */
     public String id() {
-        return name().toLowerCase(Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     public static Role parse(String text) {

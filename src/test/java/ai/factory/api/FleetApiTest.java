@@ -62,9 +62,15 @@ class FleetApiTest {
     }
 
     @Test
-    void anyAuthenticatedCallerMayReadTheFleet() {
+    void everyRoleButTheAuditorReadsTheFleetWithTheDeploymentsItMaySee() {
         String invoker = json(factory.post("/api/v1/keys", factory.adminKey(), "{\"name\":\"dashboard\"}")).path("secret").asText();
-        assertThat(factory.get("/api/v1/fleet", invoker).statusCode()).isEqualTo(200);
+        HttpResponse<String> seen = factory.get("/api/v1/fleet", invoker);
+        assertThat(seen.statusCode()).isEqualTo(200);
+        assertThat(json(seen).at("/nodes/0/deployments").size()).as("an invoker reads no deployment").isZero();
+        assertThat(json(factory.get("/api/v1/fleet", factory.adminKey())).at("/nodes/0/deployments").size()).isPositive();
+        String auditor = json(factory.post("/api/v1/keys", factory.adminKey(),
+                "{\"name\":\"audit\",\"role\":\"auditor\"}")).path("secret").asText();
+        assertThat(factory.get("/api/v1/fleet", auditor).statusCode()).isEqualTo(403);
     }
 
     @Test

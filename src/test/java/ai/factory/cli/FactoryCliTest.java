@@ -60,16 +60,72 @@ class FactoryCliTest {
 
     @Test
     void keysCreateListAndRevoke() {
-        Run created = local("keys", "create", "--name", "ci-bot", "--project", "research", "--json");
+        assertThat(local("projects", "create", "research").exit()).isZero();
+        Run created = local("keys", "create", "--name", "ci-bot", "--project", "research", "--role", "developer",
+                "--json");
         assertThat(created.exit()).as(created.err()).isZero();
         String id = created.json().path("id").asText();
         String secret = created.json().path("secret").asText();
         assertThat(secret).startsWith("fk_");
 
         Run table = local("keys", "list");
-        assertThat(table.out()).contains("ci-bot", "research", "invoker").doesNotContain(secret);
+        assertThat(table.out()).contains("ci-bot", "research", "developer").doesNotContain(secret);
+        Run badRole = local("keys", "create", "--name", "x", "--role", "root");
+        assertThat(badRole.exit()).isEqualTo(1);
+        assertThat(badRole.err()).contains("unknown role 'root'");
+        Run noProject = local("keys", "create", "--name", "x", "--project", "nowhere");
+        assertThat(noProject.exit()).isEqualTo(1);
+        assertThat(noProject.err()).contains("no project 'nowhere'");
         assertThat(local("keys", "revoke", id).out()).contains("Revoked " + id);
         assertThat(local("keys", "list", "--json").json().findValues("revokedAt")).anyMatch(v -> !v.isNull());
+    }
+
+    @Test
+    void projectsCreateListAndDelete() {
+        Run created = local("projects", "create", "cli-team", "--json");
+        assertThat(created.exit()).as(created.err()).isZero();
+        assertThat(created.json().path("name").asText()).isEqualTo("cli-team");
+        assertThat(local("projects", "list").out()).contains("cli-team", "default");
+        assertThat(local("projects", "list", "--json").json().path("projects").findValuesAsText("name"))
+                .contains("cli-team", "default");
+        Run again = local("projects", "create", "cli-team");
+        assertThat(again.exit()).isEqualTo(1);
+        assertThat(again.err()).contains("already exists");
+        Run bad = local("projects", "create", "Not Valid");
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.err()).contains("project name must be");
+        assertThat(local("keys", "create", "--name", "k", "--project", "cli-team", "--role", "auditor").exit()).isZero();
+        Run deleted = local("projects", "delete", "cli-team", "--json");
+        assertThat(deleted.exit()).as(deleted.err()).isZero();
+        assertThat(deleted.json().path("keysRevoked").asInt()).isEqualTo(1);
+        assertThat(local("projects", "list").out()).doesNotContain("cli-team");
+        Run refused = local("projects", "delete", "default");
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err()).contains("cannot be deleted");
+        assertThat(local("projects").exit()).isEqualTo(2);
+    }
+
+    @Test
+    void policiesAddListAndDelete(@TempDir Path dir) throws java.io.IOException {
+        Path good = dir.resolve("restricted.cedar");
+        java.nio.file.Files.writeString(good, ai.factory.security.AuthorizerTest.RESTRICTED);
+        Run added = local("policies", "add", good.toString(), "--json");
+        assertThat(added.exit()).as(added.err()).isZero();
+        String id = added.json().path("id").asText();
+        assertThat(local("policies", "list").out()).contains(id, "restricted");
+        assertThat(local("policies", "schema").out()).contains("entity Model");
+
+        Path bad = dir.resolve("bad.cedar");
+        java.nio.file.Files.writeString(bad, "forbid (principal, action == Action::\"fly\", resource);");
+        Run refused = local("policies", "add", bad.toString());
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err()).contains("does not validate").contains("fly");
+        Run missing = local("policies", "add", dir.resolve("none.cedar").toString());
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.err()).contains("cannot read");
+
+        assertThat(local("policies", "delete", id).out()).contains("Deleted site policy " + id);
+        assertThat(local("policies", "list", "--json").json().path("policies").size()).isZero();
     }
 
     @Test
@@ -99,6 +155,13 @@ class FactoryCliTest {
         assertThat(uploaded.json().path("source").asText()).isEqualTo("upload:llama-2-tiny-random.gguf");
 
         assertThat(local("models", "list").out()).contains("acme/tiny", "llama", "builtin/all-minilm-l6-v2");
+        Run classified = local("models", "classify", "acme/tiny", "restricted", "--json");
+        assertThat(classified.exit()).as(classified.err()).isZero();
+        assertThat(classified.json().path("classification").asText()).isEqualTo("restricted");
+        assertThat(local("models", "list").out()).contains("restricted");
+        Run badLabel = local("models", "classify", "acme/tiny", "Top Secret");
+        assertThat(badLabel.exit()).isEqualTo(1);
+        assertThat(badLabel.err()).contains("invalid classification");
         assertThat(local("models", "show", "acme/tiny:1").json().at("/metadata/vocabularySize").asInt()).isEqualTo(32000);
         assertThat(local("models", "delete", "acme/tiny").out()).contains("Deleted acme/tiny:1", "Deleted acme/tiny:2");
     }

@@ -158,21 +158,18 @@ class ModelRegistryTest {
                     + "created_at, created_by) VALUES ('dep-1', 'acme/llama-2-tiny', 1, 'ready', 1, :at, 'p-admin')")
                     .bind("at", Timestamp.from(Instant.now())).execute());
 
-            assertThatThrownBy(() -> registry.delete(ModelRef.parse("acme/llama-2-tiny"), ADMIN))
+            assertThatThrownBy(() -> registry.delete(ModelRef.parse("acme/llama-2-tiny")))
                     .isInstanceOf(FactoryException.class)
                     .hasMessageContaining("is deployed (deployment dep-1)")
                     .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.CONFLICT);
             assertThat(registry.get(TINY).versions()).hasSize(1);
 
-            assertThatThrownBy(() -> registry.delete(ModelRef.parse("other/tiny"), INVOKER))
-                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.FORBIDDEN);
-
             db.jdbi().useHandle(h -> h.execute("DELETE FROM deployments"));
-            registry.delete(new ModelRef(TINY, OptionalInt.of(1)), ADMIN);
+            registry.delete(new ModelRef(TINY, OptionalInt.of(1)));
             assertThat(registry.find(TINY)).isEmpty();
             assertThat(blobFiles()).as("still used by other/tiny").hasSize(1);
 
-            registry.delete(ModelRef.parse("other/tiny"), ADMIN);
+            registry.delete(ModelRef.parse("other/tiny"));
             assertThat(blobFiles()).isEmpty();
             assertThatThrownBy(() -> registry.get(TINY))
                     .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.NOT_FOUND);
@@ -181,13 +178,32 @@ class ModelRegistryTest {
 
     @ParameterizedTest
     @MethodSource("ai.factory.storage.TestDatabases#both")
-    void onlyAdminsImport(TestDatabases.Kind kind) {
+    void modelsBelongToAProjectAndCarryAClassification(TestDatabases.Kind kind) {
         Path gguf = TestModels.tinyLlama();
         try (Database db = TestDatabases.open(kind, tempDir)) {
-            assertThatThrownBy(() -> registry(db).importPath(TINY, gguf, Optional.empty(), INVOKER))
-                    .isInstanceOf(FactoryException.class)
-                    .hasMessageContaining("needs the admin role")
-                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.FORBIDDEN);
+            ModelRegistry registry = registry(db);
+            registry.importPath(TINY, gguf, Optional.empty(), INVOKER,
+                    new ModelRegistry.Placement("alpha", "restricted"));
+            assertThat(registry.get(TINY).project()).isEqualTo("alpha");
+            assertThat(registry.get(TINY).classification()).isEqualTo("restricted");
+            // A new version stays in the model's project, whoever imports it.
+            registry.importPath(TINY, gguf, Optional.empty(), ADMIN);
+            assertThat(registry.get(TINY).project()).isEqualTo("alpha");
+            assertThat(registry.get(TINY).versions()).hasSize(2);
+            assertThatThrownBy(() -> registry.importPath(TINY, gguf, Optional.empty(), ADMIN,
+                    new ModelRegistry.Placement("beta", null)))
+                    .hasMessageContaining("belongs to project 'alpha'")
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.CONFLICT);
+            assertThat(registry.get(TINY).versions()).hasSize(2);
+
+            assertThat(registry.classify(TINY, "internal").classification()).isEqualTo("internal");
+            assertThatThrownBy(() -> registry.classify(TINY, "Top Secret!"))
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+            assertThatThrownBy(() -> registry.classify(ModelName.parse("acme/none"), "internal"))
+                    .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.NOT_FOUND);
+            registry.importPath(ModelName.parse("other/tiny"), gguf, Optional.empty(), INVOKER);
+            assertThat(registry.get(ModelName.parse("other/tiny")).project()).isEqualTo("default");
+            assertThat(registry.get(ModelName.parse("other/tiny")).classification()).isEqualTo("internal");
         }
     }
 

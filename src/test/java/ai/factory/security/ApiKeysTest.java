@@ -71,7 +71,7 @@ class ApiKeysTest {
             assertThatThrownBy(() -> keys.revoke("key-nope"))
                     .isInstanceOf(FactoryException.class)
                     .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.NOT_FOUND);
-            assertThatThrownBy(() -> Role.parse("root")).hasMessageContaining("admin, invoker");
+            assertThatThrownBy(() -> Role.parse("root")).hasMessageContaining("admin, project-admin, developer, invoker, auditor");
         }
     }
 

@@ -84,19 +84,19 @@ public final class TestDatabases {
         });
     }
 
-    private static DatabaseConfig postgresConfig(String schema) {
+    static DatabaseConfig postgresConfig(String schema) {
         DatabaseConfig base = postgresConfig();
         String separator = base.url().contains("?") ? "&" : "?";
         return new DatabaseConfig(base.url() + separator + "currentSchema=" + schema, base.user(), base.password(), 4, base.connectionTimeout());
     }
 
-    private static String createSchema() {
+    static String createSchema() {
         String schema = "factory_test_" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         execute(postgresConfig(), "CREATE SCHEMA " + schema);
         return schema;
     }
 
-    private static void dropSchema(String schema) {
+    static void dropSchema(String schema) {
         execute(postgresConfig(), "DROP SCHEMA " + schema + " CASCADE");
     }
 

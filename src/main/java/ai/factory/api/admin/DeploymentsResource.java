@@ -2,15 +2,17 @@ package ai.factory.api.admin;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.api.Access;
 import ai.factory.api.Authentication;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
 import ai.factory.models.ModelRef;
+import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.Deployments;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,25 +24,35 @@ import java.util.Map;
 public final class DeploymentsResource implements Routes {
     private final Deployments deployments;
 
-    public DeploymentsResource(Deployments deployments) {
+    private final Access access;
+
+    public DeploymentsResource(Deployments deployments, Access access) {
         this.deployments = requireNonNull(deployments, "deployments is null");
+        this.access = requireNonNull(access, "access is null");
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.get("/api/v1/deployments", ctx -> ctx.json(Map.of("deployments",
-                deployments.list().stream().map(this::deployment).toList())));
-        routes.post("/api/v1/deployments", this::create);
-        routes.get("/api/v1/deployments/{id}", ctx -> ctx.json(deployment(deployments.get(ctx.pathParam("id")))));
-        routes.delete("/api/v1/deployments/{id}", ctx -> ctx.json(deployment(
-                deployments.delete(ctx.pathParam("id"), Authentication.principal(ctx)))));
+    public void addTo(GuardedRoutes routes) {
+        routes.get("/api/v1/deployments", Action.READ_DEPLOYMENT, ctx -> ctx.json(Map.of("deployments",
+                deployments.list().stream().filter(d -> access.allowsDeployment(ctx, Action.READ_DEPLOYMENT, d))
+                        .map(this::deployment).toList())));
+        routes.post("/api/v1/deployments", Action.DEPLOY, this::create);
+        routes.get("/api/v1/deployments/{id}", Action.READ_DEPLOYMENT, ctx -> {
+            Deployment d = deployments.get(ctx.pathParam("id"));
+            access.deployment(ctx, Action.READ_DEPLOYMENT, d);
+            ctx.json(deployment(d));
+        });
+        routes.delete("/api/v1/deployments/{id}", Action.UNDEPLOY, ctx -> {
+            access.deployment(ctx, Action.UNDEPLOY, deployments.get(ctx.pathParam("id")));
+            ctx.json(deployment(deployments.delete(ctx.pathParam("id"))));
+        });
     }
 
     private void create(Context ctx) {
         var by = Authentication.principal(ctx);
-        by.requireAdmin("deploying a model");
         JsonNode body = JsonBodies.object(ctx);
         ModelRef model = ModelRef.parse(JsonBodies.requiredString(body, "model"));
+        access.model(ctx, Action.DEPLOY, model.name());
         DeploymentSpec spec = new DeploymentSpec(
                 JsonBodies.optionalInt(body, "replicas").orElse(1),
                 JsonBodies.optionalInt(body, "parallel").orElse(1),
@@ -94,6 +106,7 @@ public final class DeploymentsResource implements Routes {
     private Map<String, Object> deployment(Deployment d) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", d.id());
+        out.put("project", d.project());
         out.put("model", d.model().toString());
         out.put("version", d.version());
         out.put("state", d.state().id());

@@ -2,6 +2,8 @@ package ai.factory.api.admin;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.api.Access;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.fleet.Accelerator;
 import ai.factory.fleet.AmdGpu;
@@ -11,9 +13,10 @@ import ai.factory.fleet.MigInstance;
 import ai.factory.fleet.NeuronDevice;
 import ai.factory.fleet.NodeInventory;
 import ai.factory.fleet.NvidiaGpu;
+import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
-import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,11 +32,14 @@ public final class FleetResource implements Routes {
     private final GpuAllocator gpus;
     private final Supplier<GpuOffloadStatus> offload;
 
+    private final Access access;
+
     /** Whether the engine's natives can offload to GPUs, and one line saying so (or why not). */
     public record GpuOffloadStatus(boolean supported, String detail) {}
 
     public FleetResource(Discovery discovery, Deployments deployments, GpuAllocator gpus,
-                         Supplier<GpuOffloadStatus> offload) {
+                         Supplier<GpuOffloadStatus> offload, Access access) {
+        this.access = requireNonNull(access, "access is null");
         this.discovery = requireNonNull(discovery, "discovery is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.gpus = requireNonNull(gpus, "gpus is null");
@@ -41,11 +47,12 @@ public final class FleetResource implements Routes {
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.get("/api/v1/fleet", ctx -> ctx.json(Map.of("nodes", List.of(node(discovery.inventory())))));
+    public void addTo(GuardedRoutes routes) {
+        routes.get("/api/v1/fleet", Action.READ_FLEET, ctx -> ctx.json(Map.of("nodes", List.of(node(ctx,
+                discovery.inventory())))));
     }
 
-    private Map<String, Object> node(NodeInventory n) {
+    private Map<String, Object> node(Context ctx, NodeInventory n) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("name", n.nodeName());
         out.put("cpu", ordered("model", n.cpu().model(), "sockets", n.cpu().sockets(), "cores", n.cpu().cores(),
@@ -65,7 +72,8 @@ public final class FleetResource implements Routes {
                 "gpuKind", gpus.kind(), "gpus", gpus.gpus().size(), "freeGpus", gpus.freeGpus(),
                 "capacityPerGpu", gpus.capacityPerGpu()));
         out.put("warnings", n.discoveryWarnings());
-        out.put("deployments", deployments.list().stream().map(this::deployment).toList());
+        out.put("deployments", deployments.list().stream()
+                .filter(d -> access.allowsDeployment(ctx, Action.READ_DEPLOYMENT, d)).map(this::deployment).toList());
         return out;
     }
 

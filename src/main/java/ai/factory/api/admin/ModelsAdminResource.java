@@ -3,7 +3,9 @@ package ai.factory.api.admin;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.Access;
 import ai.factory.api.Authentication;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
 import ai.factory.fleet.capacity.AcceleratorSpec;
@@ -11,19 +13,21 @@ import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.CapacityPlan;
 import ai.factory.fleet.capacity.CapacityPlans;
-import ai.factory.models.gguf.GgufMetadata;
-import ai.factory.models.gguf.GgufReader;
-import ai.factory.serving.MemoryPlanner;
 import ai.factory.models.Model;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
+import ai.factory.models.ModelRegistry.Upload;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
-import ai.factory.models.ModelRegistry.Upload;
+import ai.factory.models.gguf.GgufMetadata;
+import ai.factory.models.gguf.GgufReader;
+import ai.factory.security.Action;
 import ai.factory.security.Principal;
+import ai.factory.security.Projects;
+import ai.factory.security.Resource;
+import ai.factory.serving.MemoryPlanner;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,23 +46,66 @@ public final class ModelsAdminResource implements Routes {
     private static final String MODEL = "/api/v1/models/{namespace}/{model}";
 
     private final ModelRegistry registry;
+    private final Projects projects;
+    private final Access access;
 
-    public ModelsAdminResource(ModelRegistry registry) {
+    public ModelsAdminResource(ModelRegistry registry, Projects projects, Access access) {
         this.registry = requireNonNull(registry, "registry is null");
+        this.projects = requireNonNull(projects, "projects is null");
+        this.access = requireNonNull(access, "access is null");
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.get("/api/v1/models", ctx -> ctx.json(Map.of("models", registry.list().stream().map(ModelsAdminResource::model).toList())));
-        routes.get(MODEL, ctx -> ctx.json(model(registry.get(name(ctx)))));
-        routes.delete(MODEL, ctx -> ctx.json(deleted(registry.delete(new ModelRef(name(ctx), OptionalInt.empty()),
-                Authentication.principal(ctx)))));
-        routes.put(MODEL + "/versions", this::upload);
-        routes.post(MODEL + "/versions", this::importPath);
-        routes.get(MODEL + "/plan", this::plan);
-        routes.get(MODEL + "/versions/{version}", ctx -> ctx.json(version(registry.resolve(ref(ctx)))));
-        routes.delete(MODEL + "/versions/{version}", ctx -> ctx.json(deleted(registry.delete(ref(ctx),
-                Authentication.principal(ctx)))));
+    public void addTo(GuardedRoutes routes) {
+        routes.get("/api/v1/models", Action.READ_MODEL, ctx -> ctx.json(Map.of("models", registry.list().stream()
+                .filter(m -> access.allows(ctx, Action.READ_MODEL, Access.resource(m)))
+                .map(ModelsAdminResource::model).toList())));
+        routes.get(MODEL, Action.READ_MODEL, ctx -> ctx.json(model(access.model(ctx, Action.READ_MODEL, name(ctx)))));
+        routes.patch(MODEL, Action.CLASSIFY_MODEL, this::classify);
+        routes.delete(MODEL, Action.DELETE_MODEL, ctx -> {
+            access.model(ctx, Action.DELETE_MODEL, name(ctx));
+            ctx.json(deleted(registry.delete(new ModelRef(name(ctx), OptionalInt.empty()))));
+        });
+        routes.put(MODEL + "/versions", Action.IMPORT_MODEL, this::upload);
+        routes.post(MODEL + "/versions", Action.IMPORT_FROM_SERVER, this::importPath);
+        routes.get(MODEL + "/plan", Action.READ_MODEL, this::plan);
+        routes.get(MODEL + "/versions/{version}", Action.READ_MODEL, ctx -> {
+            access.model(ctx, Action.READ_MODEL, name(ctx));
+            ctx.json(version(registry.resolve(ref(ctx))));
+        });
+        routes.delete(MODEL + "/versions/{version}", Action.DELETE_MODEL, ctx -> {
+            access.model(ctx, Action.DELETE_MODEL, name(ctx));
+            ctx.json(deleted(registry.delete(ref(ctx))));
+        });
+    }
+
+    /** {@code PATCH /api/v1/models/NS/MODEL} {@code {"classification": "restricted"}}. */
+    private void classify(Context ctx) {
+        JsonNode body = JsonBodies.object(ctx);
+        String classification = JsonBodies.requiredString(body, "classification");
+        access.model(ctx, Action.CLASSIFY_MODEL, name(ctx));
+        ctx.json(model(registry.classify(name(ctx), classification)));
+    }
+
+    /**
+     * Where an import goes, checked before any byte is read: a new version of an existing model stays in that model's
+     * project (and needs the right to import there); a new model goes to {@code project} (default: the caller's),
+     * which must exist. Changing an existing model's classification needs the right to classify it.
+     */
+    private ModelRegistry.Placement placement(Context ctx, ModelName name, Optional<String> project,
+                                              Optional<String> classification) {
+        Optional<Model> existing = registry.find(name);
+        if (existing.isPresent()) {
+            access.require(ctx, Action.IMPORT_MODEL, Access.resource(existing.get()));
+            if (classification.isPresent() && !classification.get().equals(existing.get().classification())) {
+                access.require(ctx, Action.CLASSIFY_MODEL, Access.resource(existing.get()));
+            }
+        } else {
+            String target = project.orElse(access.caller(ctx).project());
+            projects.get(target);
+            access.require(ctx, Action.IMPORT_MODEL, new Resource.Project(target));
+        }
+        return new ModelRegistry.Placement(project.orElse(null), classification.orElse(null));
     }
 
     /**
@@ -68,13 +115,14 @@ public final class ModelsAdminResource implements Routes {
      */
     private void upload(Context ctx) throws IOException {
         Principal by = Authentication.principal(ctx);
-        by.requireAdmin("importing a model");
         ModelName name = name(ctx);
         String fileName = ModelRegistry.checkFileName(Optional.ofNullable(ctx.queryParam("filename")).orElse("model.gguf"));
         Optional<ModelFormat> format = Optional.ofNullable(ctx.queryParam("format")).map(ModelFormat::parse);
         String sha256 = ctx.queryParam("sha256");
+        ModelRegistry.Placement placement = placement(ctx, name, Optional.ofNullable(ctx.queryParam("project")),
+                Optional.ofNullable(ctx.queryParam("classification")));
         InputStream body = ctx.req().getInputStream();
-        ModelVersion v = registry.importUpload(name, new Upload(fileName, body, sha256), format, by);
+        ModelVersion v = registry.importUpload(name, new Upload(fileName, body, sha256), format, by, placement);
         ctx.status(201).json(version(v));
     }
 
@@ -83,6 +131,7 @@ public final class ModelsAdminResource implements Routes {
      * where it fits, against this node's free memory and the accelerators named (none: host memory only).
      */
     private void plan(Context ctx) throws IOException {
+        access.model(ctx, Action.READ_MODEL, name(ctx));
         ModelVersion v = registry.resolve(new ModelRef(name(ctx), Optional.ofNullable(ctx.queryParam("version"))
                 .map(x -> OptionalInt.of(ModelRef.parseVersion(x))).orElse(OptionalInt.empty())));
         if (v.format() != ModelFormat.GGUF) {
@@ -114,10 +163,11 @@ public final class ModelsAdminResource implements Routes {
 
     private void importPath(Context ctx) {
         Principal by = Authentication.principal(ctx);
-        by.requireAdmin("importing a model from a server path");
         JsonNode body = JsonBodies.object(ctx);
         String path = JsonBodies.requiredString(body, "path");
         Optional<ModelFormat> format = JsonBodies.optionalString(body, "format").map(ModelFormat::parse);
+        ModelRegistry.Placement placement = placement(ctx, name(ctx), JsonBodies.optionalString(body, "project"),
+                JsonBodies.optionalString(body, "classification"));
         Path file;
         try {
             file = Path.of(path);
@@ -127,7 +177,7 @@ public final class ModelsAdminResource implements Routes {
         if (!file.isAbsolute()) {
             throw FactoryException.invalidParam("path", "the path must be absolute on the server, not '" + path + "'");
         }
-        ctx.status(201).json(version(registry.importPath(name(ctx), file, format, by)));
+        ctx.status(201).json(version(registry.importPath(name(ctx), file, format, by, placement)));
     }
 
     private static ModelName name(Context ctx) {
@@ -146,6 +196,7 @@ public final class ModelsAdminResource implements Routes {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("name", m.name().toString());
         out.put("project", m.project());
+        out.put("classification", m.classification());
         out.put("createdAt", m.createdAt());
         out.put("createdBy", m.createdBy());
         out.put("latestVersion", m.latest().version());

@@ -3,8 +3,10 @@ package ai.factory.api.bedrock;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.Access;
 import ai.factory.api.AwsEventStream;
 import ai.factory.api.GenerationRun;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -12,9 +14,9 @@ import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.TokenEvent;
+import ai.factory.security.Action;
 import ai.factory.serving.ChatPrompts;
 import ai.factory.serving.Deployments;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.Duration;
@@ -33,7 +35,10 @@ public final class ConverseResource implements Routes {
     private final Clock clock;
     private final Duration generationTimeout;
 
-    public ConverseResource(Deployments deployments, ChatPrompts prompts, Clock clock, Duration generationTimeout) {
+    private final Access access;
+
+    public ConverseResource(Deployments deployments, ChatPrompts prompts, Clock clock, Duration generationTimeout, Access access) {
+        this.access = requireNonNull(access, "access is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.prompts = requireNonNull(prompts, "prompts is null");
         this.clock = requireNonNull(clock, "clock is null");
@@ -41,9 +46,9 @@ public final class ConverseResource implements Routes {
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.post("/model/{modelId}/converse", this::converse);
-        routes.post("/model/{modelId}/converse-stream", this::converseStream);
+    public void addTo(GuardedRoutes routes) {
+        routes.post("/model/{modelId}/converse", Action.INVOKE, this::converse);
+        routes.post("/model/{modelId}/converse-stream", Action.INVOKE, this::converseStream);
     }
 
     private void converse(Context ctx) {
@@ -82,6 +87,7 @@ public final class ConverseResource implements Routes {
         String model = BedrockModels.modelName(ctx.pathParam("modelId"));
         ConverseRequest request = ConverseRequest.parse(JsonBodies.object(ctx));
         HttpMetrics.model(ctx, model);
+        access.invoke(ctx, model);
         TextEngine engine = deployments.textEngine(model);
         int[] prompt = prompts.tokens(engine, request.messages());
         return engine.submit(new GenerationRequest(prompt, request.sampling(), request.maxTokens(), request.stop(),

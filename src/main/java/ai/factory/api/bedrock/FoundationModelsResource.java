@@ -4,14 +4,16 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.api.Access;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
+import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
 import ai.factory.serving.ModelImports;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,19 +30,23 @@ public final class FoundationModelsResource implements Routes {
     private final Deployments deployments;
     private final ModelRegistry registry;
 
-    public FoundationModelsResource(Deployments deployments, ModelRegistry registry) {
+    private final Access access;
+
+    public FoundationModelsResource(Deployments deployments, ModelRegistry registry, Access access) {
+        this.access = requireNonNull(access, "access is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.registry = requireNonNull(registry, "registry is null");
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.get("/foundation-models", this::list);
-        routes.get("/foundation-models/{modelIdentifier}", this::get);
+    public void addTo(GuardedRoutes routes) {
+        routes.get("/foundation-models", Action.READ_MODEL, this::list);
+        routes.get("/foundation-models/{modelIdentifier}", Action.READ_MODEL, this::get);
     }
 
     private void list(Context ctx) {
-        ctx.json(Map.of("modelSummaries", foundationModels().stream().map(this::summary).toList()));
+        ctx.json(Map.of("modelSummaries", foundationModels().stream()
+                .filter(d -> access.allowsModel(ctx, Action.READ_MODEL, d.model())).map(this::summary).toList()));
     }
 
     private void get(Context ctx) {
@@ -48,6 +54,7 @@ public final class FoundationModelsResource implements Routes {
         Deployment d = foundationModels().stream().filter(x -> x.model().toString().equals(id)).findFirst()
                 .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no foundation model '" + id
                         + "'; ListFoundationModels shows the models deployed and ready"));
+        access.model(ctx, Action.READ_MODEL, d.model());
         ctx.json(Map.of("modelDetails", summary(d)));
     }
 

@@ -4,9 +4,11 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
 import ai.factory.Json;
+import ai.factory.api.Access;
 import ai.factory.api.AwsEventStream;
 import ai.factory.api.ChunkStream;
 import ai.factory.api.GenerationRun;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -16,10 +18,10 @@ import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.TokenEvent;
+import ai.factory.security.Action;
 import ai.factory.serving.Deployments;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.Duration;
@@ -46,7 +48,10 @@ public final class InvokeResource implements Routes {
     private final Clock clock;
     private final Duration generationTimeout;
 
-    public InvokeResource(Deployments deployments, ChatCompletionsResource chat, Clock clock, Duration generationTimeout) {
+    private final Access access;
+
+    public InvokeResource(Deployments deployments, ChatCompletionsResource chat, Clock clock, Duration generationTimeout, Access access) {
+        this.access = requireNonNull(access, "access is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.chat = requireNonNull(chat, "chat is null");
         this.clock = requireNonNull(clock, "clock is null");
@@ -54,9 +59,9 @@ public final class InvokeResource implements Routes {
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.post("/model/{modelId}/invoke", ctx -> invoke(ctx, false));
-        routes.post("/model/{modelId}/invoke-with-response-stream", ctx -> invoke(ctx, true));
+    public void addTo(GuardedRoutes routes) {
+        routes.post("/model/{modelId}/invoke", Action.INVOKE, ctx -> invoke(ctx, false));
+        routes.post("/model/{modelId}/invoke-with-response-stream", Action.INVOKE, ctx -> invoke(ctx, true));
     }
 
     private void invoke(Context ctx, boolean stream) {
@@ -104,6 +109,7 @@ public final class InvokeResource implements Routes {
                 (float) number(body, "top_p", LLAMA_TOP_P), 0, 0f, 1f, 0f, 0f, 64, null);
 
         HttpMetrics.model(ctx, model);
+        access.invoke(ctx, model);
         TextEngine engine = deployments.textEngine(model);
         String text = prompt.asText();
         // Llama prompts on Bedrock are written with the special tokens of the chat format, BOS included or not.

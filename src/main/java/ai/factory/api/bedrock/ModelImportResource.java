@@ -4,17 +4,19 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.api.Access;
 import ai.factory.api.Authentication;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
 import ai.factory.models.Model;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
+import ai.factory.security.Action;
 import ai.factory.serving.ModelImportJob;
 import ai.factory.serving.ModelImports;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,19 +33,22 @@ public final class ModelImportResource implements Routes {
     private final ModelImports imports;
     private final ModelRegistry registry;
 
-    public ModelImportResource(ModelImports imports, ModelRegistry registry) {
+    private final Access access;
+
+    public ModelImportResource(ModelImports imports, ModelRegistry registry, Access access) {
+        this.access = requireNonNull(access, "access is null");
         this.imports = requireNonNull(imports, "imports is null");
         this.registry = requireNonNull(registry, "registry is null");
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.post("/model-import-jobs", this::createJob);
-        routes.get("/model-import-jobs", this::listJobs);
-        routes.get("/model-import-jobs/{jobIdentifier}", this::getJob);
-        routes.get("/imported-models", this::listModels);
-        routes.get("/imported-models/{modelIdentifier}", this::getModel);
-        routes.delete("/imported-models/{modelIdentifier}", this::deleteModel);
+    public void addTo(GuardedRoutes routes) {
+        routes.post("/model-import-jobs", Action.IMPORT_MODEL, this::createJob);
+        routes.get("/model-import-jobs", Action.READ_MODEL, this::listJobs);
+        routes.get("/model-import-jobs/{jobIdentifier}", Action.READ_MODEL, this::getJob);
+        routes.get("/imported-models", Action.READ_MODEL, this::listModels);
+        routes.get("/imported-models/{modelIdentifier}", Action.READ_MODEL, this::getModel);
+        routes.delete("/imported-models/{modelIdentifier}", Action.DELETE_MODEL, this::deleteModel);
     }
 
     private void createJob(Context ctx) {
@@ -59,16 +64,25 @@ public final class ModelImportResource implements Routes {
                     "'modelDataSource.s3DataSource.s3Uri' is required: the model file or folder to import");
         }
         String uri = JsonBodies.requiredString(s3, "s3Uri");
+        // A new version of an existing imported model goes to that model's project: only its own may add one.
+        if (!importedModelName.contains("/") && !importedModelName.isBlank()) {
+            registry.find(new ModelName(ModelImports.NAMESPACE, importedModelName))
+                    .ifPresent(m -> access.require(ctx, Action.IMPORT_MODEL, Access.resource(m)));
+        }
         ModelImportJob job = imports.create(jobName, importedModelName, uri, Authentication.principal(ctx));
         ctx.status(201).json(Map.of("jobArn", jobArn(job)));
     }
 
     private void getJob(Context ctx) {
-        ctx.json(job(imports.get(BedrockArns.resourceId(ctx.pathParam("jobIdentifier"), "model-import-job"))));
+        ModelImportJob j = imports.get(BedrockArns.resourceId(ctx.pathParam("jobIdentifier"), "model-import-job"));
+        if (!visible(ctx, j)) {
+            access.model(ctx, Action.READ_MODEL, j.model());
+        }
+        ctx.json(job(j));
     }
 
     private void listJobs(Context ctx) {
-        ctx.json(Map.of("modelImportJobSummaries", imports.list().stream().map(j -> {
+        ctx.json(Map.of("modelImportJobSummaries", imports.list().stream().filter(j -> visible(ctx, j)).map(j -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("jobArn", jobArn(j));
             m.put("jobName", j.jobName());
@@ -106,6 +120,7 @@ public final class ModelImportResource implements Routes {
     private void listModels(Context ctx) {
         List<Map<String, Object>> models = registry.list().stream()
                 .filter(m -> m.name().namespace().equals(ModelImports.NAMESPACE))
+                .filter(m -> access.allows(ctx, Action.READ_MODEL, Access.resource(m)))
                 .map(m -> {
                     Map<String, Object> s = new LinkedHashMap<>();
                     s.put("modelArn", modelArn(m.name()));
@@ -121,6 +136,7 @@ public final class ModelImportResource implements Routes {
 
     private void getModel(Context ctx) {
         Model model = importedModel(ctx.pathParam("modelIdentifier"));
+        access.require(ctx, Action.READ_MODEL, Access.resource(model));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("modelArn", modelArn(model.name()));
         m.put("modelName", model.name().model());
@@ -136,9 +152,9 @@ public final class ModelImportResource implements Routes {
     }
 
     private void deleteModel(Context ctx) {
-        Authentication.principal(ctx).requireAdmin("deleting an imported model");
         Model model = importedModel(ctx.pathParam("modelIdentifier"));
-        imports.deleteModel(model.name(), Authentication.principal(ctx));
+        access.require(ctx, Action.DELETE_MODEL, Access.resource(model));
+        imports.deleteModel(model.name());
         ctx.json(Map.of());
     }
 
@@ -150,6 +166,11 @@ public final class ModelImportResource implements Routes {
                 : registry.find(new ModelName(ModelImports.NAMESPACE, name));
         return model.orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no imported model '" + identifier
                 + "'; ListImportedModels shows them"));
+    }
+
+    /** A job is shown to whoever started it and to those who may read the model it made. */
+    private boolean visible(Context ctx, ModelImportJob j) {
+        return j.createdBy().equals(access.caller(ctx).id()) || access.allowsModel(ctx, Action.READ_MODEL, j.model());
     }
 
     private static String jobArn(ModelImportJob j) {

@@ -3,8 +3,10 @@ package ai.factory.api.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.Access;
 import ai.factory.api.ChunkStream;
 import ai.factory.api.GenerationRun;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -15,10 +17,10 @@ import ai.factory.engine.SamplingParams;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.chat.ChatMessage;
+import ai.factory.security.Action;
 import ai.factory.serving.ChatPrompts;
 import ai.factory.serving.Deployments;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.Duration;
@@ -39,7 +41,10 @@ public final class ChatCompletionsResource implements Routes {
     private final Clock clock;
     private final Duration generationTimeout;
 
-    public ChatCompletionsResource(Deployments deployments, ChatPrompts prompts, Clock clock, Duration generationTimeout) {
+    private final Access access;
+
+    public ChatCompletionsResource(Deployments deployments, ChatPrompts prompts, Clock clock, Duration generationTimeout, Access access) {
+        this.access = requireNonNull(access, "access is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.prompts = requireNonNull(prompts, "prompts is null");
         this.clock = requireNonNull(clock, "clock is null");
@@ -47,8 +52,8 @@ public final class ChatCompletionsResource implements Routes {
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.post("/v1/chat/completions", this::create);
+    public void addTo(GuardedRoutes routes) {
+        routes.post("/v1/chat/completions", Action.INVOKE, this::create);
     }
 
     private void create(Context ctx) {
@@ -69,6 +74,7 @@ public final class ChatCompletionsResource implements Routes {
         boolean includeUsage = request.includeUsage();
 
         HttpMetrics.model(ctx, model);
+        access.invoke(ctx, model);
         TextEngine engine = deployments.textEngine(model);
         int[] prompt = prompts.tokens(engine, request.messages());
         Generation generation = engine.submit(new GenerationRequest(prompt, request.sampling(), request.maxTokens(),

@@ -3,7 +3,9 @@ package ai.factory.api.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.Access;
 import ai.factory.api.GenerationRun;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -12,9 +14,9 @@ import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.TokenEvent;
+import ai.factory.security.Action;
 import ai.factory.serving.Deployments;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,15 +34,18 @@ public final class CompletionsResource implements Routes {
     private final Clock clock;
     private final Duration generationTimeout;
 
-    public CompletionsResource(Deployments deployments, Clock clock, Duration generationTimeout) {
+    private final Access access;
+
+    public CompletionsResource(Deployments deployments, Clock clock, Duration generationTimeout, Access access) {
+        this.access = requireNonNull(access, "access is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.generationTimeout = requireNonNull(generationTimeout, "generationTimeout is null");
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.post("/v1/completions", this::create);
+    public void addTo(GuardedRoutes routes) {
+        routes.post("/v1/completions", Action.INVOKE, this::create);
     }
 
     private void create(Context ctx) {
@@ -64,6 +69,7 @@ public final class CompletionsResource implements Routes {
         boolean ignoreEos = TextRequests.flag(body, "ignore_eos");
 
         HttpMetrics.model(ctx, model);
+        access.invoke(ctx, model);
         TextEngine engine = deployments.textEngine(model);
         int[] prompt = prompt(engine, promptNode);
         String promptText = echo ? engine.detokenize(prompt) : "";

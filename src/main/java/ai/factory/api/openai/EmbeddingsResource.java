@@ -3,14 +3,16 @@ package ai.factory.api.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.Access;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
 import ai.factory.engine.EmbeddingEngine;
 import ai.factory.engine.Embeddings;
+import ai.factory.security.Action;
 import ai.factory.serving.Deployments;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -27,13 +29,16 @@ public final class EmbeddingsResource implements Routes {
 
     private final Deployments deployments;
 
-    public EmbeddingsResource(Deployments deployments) {
+    private final Access access;
+
+    public EmbeddingsResource(Deployments deployments, Access access) {
+        this.access = requireNonNull(access, "access is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.post("/v1/embeddings", this::create);
+    public void addTo(GuardedRoutes routes) {
+        routes.post("/v1/embeddings", Action.INVOKE, this::create);
     }
 
     private void create(Context ctx) {
@@ -47,6 +52,7 @@ public final class EmbeddingsResource implements Routes {
                     "'encoding_format' must be 'float' or 'base64'");
         };
         HttpMetrics.model(ctx, model);
+        access.invoke(ctx, model);
         EmbeddingEngine engine = deployments.embeddingEngine(model);
         JsonBodies.optionalInt(body, "dimensions").ifPresent(d -> {
             if (d != engine.dimensions()) {

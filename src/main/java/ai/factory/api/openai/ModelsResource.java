@@ -4,12 +4,14 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.api.Access;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRegistry;
+import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
-import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,20 +22,24 @@ public final class ModelsResource implements Routes {
     private final Deployments deployments;
     private final ModelRegistry registry;
 
-    public ModelsResource(Deployments deployments, ModelRegistry registry) {
+    private final Access access;
+
+    public ModelsResource(Deployments deployments, ModelRegistry registry, Access access) {
+        this.access = requireNonNull(access, "access is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.registry = requireNonNull(registry, "registry is null");
     }
 
     @Override
-    public void addTo(RoutesConfig routes) {
-        routes.get("/v1/models", this::list);
-        routes.get("/v1/models/<id>", this::retrieve);
+    public void addTo(GuardedRoutes routes) {
+        routes.get("/v1/models", Action.READ_MODEL, this::list);
+        routes.get("/v1/models/<id>", Action.READ_MODEL, this::retrieve);
     }
 
     private void list(Context ctx) {
         List<Map<String, Object>> data = deployments.ready().stream()
                 .map(Deployment::model).distinct()
+                .filter(m -> access.allowsModel(ctx, Action.READ_MODEL, m))
                 .map(this::entry)
                 .toList();
         ctx.json(Map.of("object", "list", "data", data));
@@ -47,6 +53,7 @@ public final class ModelsResource implements Routes {
         if (!ready) {
             throw new FactoryException(ErrorCode.NOT_FOUND, "the model '" + name + "' does not exist or is not deployed");
         }
+        access.model(ctx, Action.READ_MODEL, name);
         ctx.json(entry(name));
     }
 

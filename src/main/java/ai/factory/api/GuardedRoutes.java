@@ -1,0 +1,70 @@
+package ai.factory.api;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.security.Action;
+import ai.factory.security.Authorizer;
+import ai.factory.security.Principal;
+import ai.factory.security.Resource;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
+import io.javalin.router.Endpoint;
+import io.javalin.router.EndpointMetadata;
+import java.util.Set;
+
+/**
+ * The only way a route group adds endpoints: each one with the {@link Action} it performs. Before the handler runs,
+ * the authorizer decides whether the caller may perform that action in its own project at all (an auditor may not
+ * invoke, an invoker may not deploy); handlers then check the specific model, deployment or key with the same
+ * authorizer through {@link Access}. The action travels with the endpoint as metadata, so {@link ApiServer} can
+ * refuse to start with an endpoint that has none.
+ */
+public final class GuardedRoutes {
+    private final RoutesConfig routes;
+    private final Authorizer authorizer;
+
+    GuardedRoutes(RoutesConfig routes, Authorizer authorizer) {
+        this.routes = requireNonNull(routes, "routes is null");
+        this.authorizer = requireNonNull(authorizer, "authorizer is null");
+    }
+
+    /** The action an endpoint performs, attached to it. */
+    public record Guard(Action action) implements EndpointMetadata {
+        public Guard {
+            requireNonNull(action, "action is null");
+        }
+    }
+
+    /** Marks the few endpoints that need no key (health probes, metrics). */
+    public record Public() implements EndpointMetadata {}
+
+    public void get(String path, Action action, Handler handler) {
+        add(HandlerType.GET, path, action, handler);
+    }
+
+    public void post(String path, Action action, Handler handler) {
+        add(HandlerType.POST, path, action, handler);
+    }
+
+    public void put(String path, Action action, Handler handler) {
+        add(HandlerType.PUT, path, action, handler);
+    }
+
+    public void patch(String path, Action action, Handler handler) {
+        add(HandlerType.PATCH, path, action, handler);
+    }
+
+    public void delete(String path, Action action, Handler handler) {
+        add(HandlerType.DELETE, path, action, handler);
+    }
+
+    private void add(HandlerType type, String path, Action action, Handler handler) {
+        requireNonNull(handler, "handler is null");
+        routes.addEndpoint(new Endpoint(type, path, ctx -> {
+            Principal caller = Authentication.principal(ctx);
+            authorizer.require(caller, action, new Resource.Project(caller.project()));
+            handler.handle(ctx);
+        }, Set.of(new Guard(action))));
+    }
+}

@@ -1,0 +1,59 @@
+package ai.factory.api.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.api.Authentication;
+import ai.factory.api.GuardedRoutes;
+import ai.factory.api.JsonBodies;
+import ai.factory.api.Routes;
+import ai.factory.security.Action;
+import ai.factory.security.Project;
+import ai.factory.security.Projects;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.javalin.http.Context;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Projects (tenants): {@code /api/v1/projects} (site admins). Deleting one undeploys, revokes and deletes
+ * everything it owns.
+ */
+public final class ProjectsResource implements Routes {
+    private final Projects projects;
+
+    public ProjectsResource(Projects projects) {
+        this.projects = requireNonNull(projects, "projects is null");
+    }
+
+    @Override
+    public void addTo(GuardedRoutes routes) {
+        routes.post("/api/v1/projects", Action.MANAGE_PROJECTS, this::create);
+        routes.get("/api/v1/projects", Action.READ_PROJECTS, ctx -> ctx.json(Map.of("projects",
+                projects.list().stream().map(ProjectsResource::project).toList())));
+        routes.get("/api/v1/projects/{name}", Action.READ_PROJECTS,
+                ctx -> ctx.json(project(projects.get(ctx.pathParam("name")))));
+        routes.delete("/api/v1/projects/{name}", Action.MANAGE_PROJECTS, ctx -> {
+            Projects.Deleted d = projects.delete(ctx.pathParam("name"), Authentication.principal(ctx));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("name", d.project());
+            out.put("undeployed", d.deployments());
+            out.put("keysRevoked", d.keysRevoked());
+            out.put("modelsDeleted", d.models());
+            ctx.json(out);
+        });
+    }
+
+    private void create(Context ctx) {
+        JsonNode body = JsonBodies.object(ctx);
+        String name = JsonBodies.requiredString(body, "name");
+        ctx.status(201).json(project(projects.create(name, Authentication.principal(ctx))));
+    }
+
+    static Map<String, Object> project(Project p) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", p.name());
+        out.put("createdAt", p.createdAt());
+        out.put("createdBy", p.createdBy());
+        return out;
+    }
+}

@@ -1,0 +1,88 @@
+package ai.factory.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code factory projects …}: projects (tenants); site admins only. */
+@Command(name = "projects", mixinStandardHelpOptions = true,
+        description = "Create, list and delete projects, which own models, deployments and keys (admin only).",
+        subcommands = {ProjectsCommand.Create.class, ProjectsCommand.ListProjects.class, ProjectsCommand.Delete.class})
+final class ProjectsCommand {
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a project.")
+    static final class Create implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "NAME", description = "1-63 lowercase letters, digits or -.")
+        String name;
+
+        @Override
+        public Integer call() {
+            JsonNode p = client.client().post("/api/v1/projects", Map.of("name", name));
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, p);
+            } else {
+                out.println("Created project " + p.path("name").asText());
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the projects.")
+    static final class ListProjects implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Override
+        public Integer call() {
+            JsonNode result = client.client().get("/api/v1/projects");
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, result);
+                return 0;
+            }
+            Table table = new Table("NAME", "CREATED", "CREATED BY");
+            for (JsonNode p : result.path("projects")) {
+                table.row(p.path("name").asText(), p.path("createdAt").asText(), p.path("createdBy").asText());
+            }
+            table.print(out);
+            return 0;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Delete a project: undeploys its deployments, revokes its keys and deletes its models.")
+    static final class Delete implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            JsonNode d = client.client().delete("/api/v1/projects/" + URLEncoder.encode(name, StandardCharsets.UTF_8));
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, d);
+            } else {
+                out.printf("Deleted project %s: %d deployment(s) undeployed, %d key(s) revoked, %d model(s) deleted%n",
+                        d.path("name").asText(), d.path("undeployed").size(), d.path("keysRevoked").asInt(),
+                        d.path("modelsDeleted").size());
+                out.flush();
+            }
+            return 0;
+        }
+    }
+}

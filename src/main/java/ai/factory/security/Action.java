@@ -1,0 +1,35 @@
+package ai.factory.security;
+
+/**
+ * What a request asks to do, as Cedar's {@code Action::"id"}. Every HTTP route names exactly one; the built-in
+ * policies and the schema ({@code factory.cedarschema}) list the same ids.
+ */
+public enum Action {
+    INVOKE("invoke"),
+    READ_MODEL("readModel"),
+    IMPORT_MODEL("importModel"),
+    /** Importing a file that lies on the server's own disk: site admins only. */
+    IMPORT_FROM_SERVER("importFromServer"),
+    DELETE_MODEL("deleteModel"),
+    CLASSIFY_MODEL("classifyModel"),
+    DEPLOY("deploy"),
+    READ_DEPLOYMENT("readDeployment"),
+    UNDEPLOY("undeploy"),
+    READ_KEYS("readKeys"),
+    MANAGE_KEYS("manageKeys"),
+    READ_PROJECTS("readProjects"),
+    MANAGE_PROJECTS("manageProjects"),
+    MANAGE_POLICIES("managePolicies"),
+    READ_AUDIT("readAudit"),
+    READ_FLEET("readFleet");
+
+    private final String id;
+
+    Action(String id) {
+        this.id = id;
+    }
+
+    public String id() {
+        return id;
+    }
+}

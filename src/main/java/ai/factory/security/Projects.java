@@ -1,0 +1,131 @@
+package ai.factory.security;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.models.Model;
+import ai.factory.models.ModelRef;
+import ai.factory.models.ModelRegistry;
+import ai.factory.serving.Deployment;
+import ai.factory.serving.Deployments;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+
+/**
+ * The projects (tenants) of the site. The {@code default} project always exists and cannot be deleted. Deleting a
+ * project undeploys its deployments, revokes its keys, deletes its models, runs the deletion hooks, and only then
+ * removes the project, so an interrupted deletion is finished by deleting again.
+ */
+public final class Projects {
+    private static final System.Logger LOG = System.getLogger(Projects.class.getName());
+    private static final String UNIQUE_VIOLATION = "23505";
+
+    private final Jdbi jdbi;
+    private final Clock clock;
+    private final ApiKeys keys;
+    private final Deployments deployments;
+    private final ModelRegistry registry;
+    private final List<ProjectDeletionHook> deletionHooks;
+
+    public Projects(Jdbi jdbi, Clock clock, ApiKeys keys, Deployments deployments, ModelRegistry registry,
+                    List<ProjectDeletionHook> deletionHooks) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.keys = requireNonNull(keys, "keys is null");
+        this.deployments = requireNonNull(deployments, "deployments is null");
+        this.registry = requireNonNull(registry, "registry is null");
+        this.deletionHooks = List.copyOf(requireNonNull(deletionHooks, "deletionHooks is null"));
+    }
+
+    /** The name if a project may take it: 1-63 lowercase letters, digits or -, starting with a letter or digit. */
+    public static String checkName(String name) {
+        if (name == null || !ApiKeys.PROJECT.matcher(name).matches()) {
+            throw FactoryException.invalidParam("name",
+                    "project name must be 1-63 lowercase letters, digits or -, starting with a letter or digit");
+        }
+        return name;
+    }
+
+    public Project create(String name, Principal by) {
+        checkName(name);
+        Project project = new Project(name, clock.instant(), by.id());
+        try {
+            jdbi.useHandle(h -> h.createUpdate("INSERT INTO projects (name, created_at, created_by) VALUES (:n, :at, :by)")
+                    .bind("n", name).bind("at", Timestamp.from(project.createdAt())).bind("by", by.id()).execute());
+        } catch (UnableToExecuteStatementException e) {
+            if (isUniqueViolation(e)) {
+                throw new FactoryException(ErrorCode.CONFLICT, "project '" + name + "' already exists");
+            }
+            throw e;
+        }
+        LOG.log(System.Logger.Level.INFO, "project {0} created by {1}", name, by.id());
+        return project;
+    }
+
+    public List<Project> list() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT name, created_at, created_by FROM projects ORDER BY name")
+                .map((rs, ctx) -> new Project(rs.getString("name"), rs.getTimestamp("created_at").toInstant(),
+                        rs.getString("created_by")))
+                .list());
+    }
+
+    public Optional<Project> find(String name) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT name, created_at, created_by FROM projects WHERE name = :n")
+                .bind("n", name)
+                .map((rs, ctx) -> new Project(rs.getString("name"), rs.getTimestamp("created_at").toInstant(),
+                        rs.getString("created_by")))
+                .findOne());
+    }
+
+    /** The project, or NOT_FOUND saying how to create it. */
+    public Project get(String name) {
+        return find(checkName(name)).orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND,
+                "no project '" + name + "'; an admin creates it with 'factory projects create " + name + "'"));
+    }
+
+    /** What a project's deletion removed. */
+    public record Deleted(String project, List<String> deployments, int keysRevoked, List<String> models) {
+        public Deleted {
+            requireNonNull(project, "project is null");
+            deployments = List.copyOf(deployments);
+            models = List.copyOf(models);
+        }
+    }
+
+    public Deleted delete(String name, Principal by) {
+        get(name);
+        if (Principal.DEFAULT_PROJECT.equals(name)) {
+            throw new FactoryException(ErrorCode.CONFLICT, "the default project cannot be deleted");
+        }
+        List<String> undeployed = deployments.list().stream().filter(d -> d.project().equals(name))
+                .map(Deployment::id).toList();
+        undeployed.forEach(deployments::delete);
+        int revoked = keys.revokeProject(name);
+        List<String> models = registry.list().stream().filter(m -> m.project().equals(name))
+                .map(Model::name).map(Object::toString).toList();
+        for (String m : models) {
+            registry.delete(new ModelRef(ModelRef.parse(m).name(), OptionalInt.empty()));
+        }
+        deletionHooks.forEach(h -> h.projectDeleted(name));
+        jdbi.useHandle(h -> h.createUpdate("DELETE FROM projects WHERE name = :n").bind("n", name).execute());
+        LOG.log(System.Logger.Level.INFO, "project {0} deleted by {1}: {2} deployment(s) undeployed, {3} key(s) revoked, "
+                + "{4} model(s) deleted", name, by.id(), undeployed.size(), revoked, models.size());
+        return new Deleted(name, undeployed, revoked, models);
+    }
+
+    private static boolean isUniqueViolation(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && UNIQUE_VIOLATION.equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

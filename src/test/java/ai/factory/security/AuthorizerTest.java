@@ -1,0 +1,116 @@
+package ai.factory.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The built-in role policies and site policy validation, through the real Cedar engine. */
+public class AuthorizerTest {
+    public static final String RESTRICTED = """
+            // Restricted models are invoked only from their own project.
+            forbid (principal, action == Action::"invoke", resource is Model)
+            when { resource.classification == "restricted" && principal.project != resource.project };
+            """;
+
+    private final Authorizer authorizer = Authorizer.withBuiltInPolicies();
+
+    private static Principal key(Role role, String project) {
+        return new Principal("p-" + role.id() + "-" + project, role.id(), project, role);
+    }
+
+    @Test
+    void adminMayDoEverythingAnywhere() {
+        Principal admin = key(Role.ADMIN, "default");
+        for (Action a : Action.values()) {
+            assertThat(authorizer.isAllowed(admin, a, new Resource.Project("alpha"))).as(a.id()).isTrue();
+        }
+        assertThat(authorizer.isAllowed(admin, Action.UNDEPLOY, new Resource.Deployment("d1", "beta"))).isTrue();
+    }
+
+    @Test
+    void rolesKeepToTheirOwnProject() {
+        var own = new Resource.Model("acme/m", "alpha", "internal", false);
+        var other = new Resource.Model("acme/n", "beta", "internal", false);
+        for (Role role : List.of(Role.PROJECT_ADMIN, Role.DEVELOPER, Role.INVOKER)) {
+            Principal p = key(role, "alpha");
+            assertThat(authorizer.isAllowed(p, Action.INVOKE, own)).as(role.id()).isTrue();
+            assertThat(authorizer.isAllowed(p, Action.INVOKE, other)).as(role.id()).isFalse();
+            assertThat(authorizer.isAllowed(p, Action.MANAGE_PROJECTS, new Resource.Project("alpha"))).isFalse();
+            assertThat(authorizer.isAllowed(p, Action.READ_AUDIT, new Resource.Project("alpha"))).isFalse();
+            assertThat(authorizer.isAllowed(p, Action.READ_FLEET, new Resource.Project("alpha"))).isTrue();
+        }
+        Principal invoker = key(Role.INVOKER, "alpha");
+        assertThat(authorizer.isAllowed(invoker, Action.DEPLOY, own)).isFalse();
+        assertThat(authorizer.isAllowed(key(Role.DEVELOPER, "alpha"), Action.DEPLOY, own)).isTrue();
+        assertThat(authorizer.isAllowed(key(Role.DEVELOPER, "alpha"), Action.MANAGE_KEYS, new Resource.Project("alpha")))
+                .isFalse();
+    }
+
+    @Test
+    void auditorReadsTheAuditTrailAndNothingElse() {
+        Principal auditor = key(Role.AUDITOR, "alpha");
+        for (Action a : Action.values()) {
+            assertThat(authorizer.isAllowed(auditor, a, new Resource.Project("alpha"))).as(a.id())
+                    .isEqualTo(a == Action.READ_AUDIT);
+        }
+        assertThat(authorizer.isAllowed(auditor, Action.INVOKE,
+                new Resource.Model("builtin/e", "default", "internal", true))).isFalse();
+    }
+
+    @Test
+    void projectAdminHandsOutKeysOfItsProjectButNeverAdminKeys() {
+        Principal pa = key(Role.PROJECT_ADMIN, "alpha");
+        assertThat(authorizer.isAllowed(pa, Action.MANAGE_KEYS, new Resource.Key("new", "alpha", Role.DEVELOPER))).isTrue();
+        assertThat(authorizer.isAllowed(pa, Action.MANAGE_KEYS, new Resource.Key("new", "alpha", Role.ADMIN))).isFalse();
+        assertThat(authorizer.isAllowed(pa, Action.MANAGE_KEYS, new Resource.Key("new", "beta", Role.INVOKER))).isFalse();
+    }
+
+    @Test
+    void sharedModelsServeEveryProject() {
+        var shared = new Resource.Model("builtin/all-minilm-l6-v2", "default", "internal", true);
+        assertThat(authorizer.isAllowed(key(Role.INVOKER, "alpha"), Action.INVOKE, shared)).isTrue();
+        assertThat(authorizer.isAllowed(key(Role.INVOKER, "alpha"), Action.DELETE_MODEL, shared)).isFalse();
+    }
+
+    @Test
+    void sitePolicyForbidsRestrictedModelsOutsideTheirProject() {
+        var restricted = new Resource.Model("acme/secret", "alpha", "restricted", false);
+        Principal admin = key(Role.ADMIN, "default");
+        assertThat(authorizer.isAllowed(admin, Action.INVOKE, restricted)).isTrue();
+        authorizer.validate(RESTRICTED);
+        authorizer.useSitePolicies(List.of(new SitePolicy("pol-1", RESTRICTED, Instant.EPOCH, "p-admin")));
+        assertThat(authorizer.isAllowed(admin, Action.INVOKE, restricted)).isFalse();
+        assertThat(authorizer.isAllowed(key(Role.INVOKER, "alpha"), Action.INVOKE, restricted)).isTrue();
+        assertThat(authorizer.isAllowed(admin, Action.INVOKE, new Resource.Model("acme/open", "alpha", "internal", false)))
+                .isTrue();
+        authorizer.useSitePolicies(List.of());
+        assertThat(authorizer.isAllowed(admin, Action.INVOKE, restricted)).isTrue();
+    }
+
+    @Test
+    void refusesPoliciesThatDoNotParse() {
+        assertThatThrownBy(() -> authorizer.validate("permit (principal, action, resource"))
+                .isInstanceOf(FactoryException.class).hasMessageContaining("does not parse")
+                .extracting(e -> ((FactoryException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+        assertThatThrownBy(() -> authorizer.validate("   ")).hasMessageContaining("empty");
+        assertThatThrownBy(() -> authorizer.validate("// nothing but a comment\n")).hasMessageContaining("no policy");
+        assertThatThrownBy(() -> authorizer.validate("permit (principal == ?principal, action, resource);"))
+                .hasMessageContaining("templates");
+    }
+
+    @Test
+    void refusesPoliciesThatDoNotMatchTheSchema() {
+        assertThatThrownBy(() -> authorizer.validate(
+                "forbid (principal, action == Action::\"invoke\", resource is Model) when { resource.colour == \"red\" };"))
+                .hasMessageContaining("does not validate").hasMessageContaining("colour");
+        assertThatThrownBy(() -> authorizer.validate("forbid (principal, action == Action::\"fly\", resource);"))
+                .hasMessageContaining("does not validate").hasMessageContaining("fly");
+        assertThatThrownBy(() -> authorizer.validate("permit (principal is Robot, action, resource);"))
+                .hasMessageContaining("Robot");
+    }
+}
