@@ -20,6 +20,14 @@ public record Principal(String id, String name, String project, Role role) {
         return role == Role.ADMIN;
     }
 
+    /** Throws FORBIDDEN unless this principal is an admin or an auditor (the audit trail and sovereignty report). */
+    public void requireAdminOrAuditor(String action) {
+        if (role != Role.ADMIN && role != Role.AUDITOR) {
+            throw new FactoryException(ErrorCode.FORBIDDEN,
+                    action + " needs the admin or auditor role; key '" + name + "' has role " + role.id());
+        }
+    }
+
     /** Throws FORBIDDEN unless this principal is an admin. */
     public void requireAdmin(String action) {
         if (!isAdmin()) {

@@ -5,10 +5,11 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
-/** What a principal may do. Admins manage the site; invokers call models. */
+/** What a principal may do. Admins manage the site; invokers call models; auditors read the audit trail. */
 public enum Role {
     ADMIN,
-    INVOKER;
+    INVOKER,
+    AUDITOR;
 
     public String id() {
         return name().toLowerCase(Locale.ROOT);

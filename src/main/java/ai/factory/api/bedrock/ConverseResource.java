@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.FactoryException;
 import ai.factory.api.AwsEventStream;
 import ai.factory.api.GenerationRun;
+import ai.factory.api.RequestAudit;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -50,6 +51,7 @@ public final class ConverseResource implements Routes {
         long start = clock.millis();
         Generation generation = submit(ctx);
         GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
+        RequestAudit.usage(ctx, r.done().promptTokens(), r.done().completionTokens());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("output", Map.of("message", Map.of("role", "assistant", "content", List.of(Map.of("text", r.text())))));
         out.put("stopReason", stopReason(r.done()));
@@ -69,6 +71,7 @@ public final class ConverseResource implements Routes {
                     stream.event("contentBlockDelta", Map.of("contentBlockIndex", 0, "delta", Map.of("text", t.text())));
                 }
             }, null, generationTimeout);
+            RequestAudit.usage(ctx, done.promptTokens(), done.completionTokens());
             stream.event("contentBlockStop", Map.of("contentBlockIndex", 0));
             stream.event("messageStop", Map.of("stopReason", stopReason(done)));
             stream.event("metadata", Map.of("usage", usage(done), "metrics", Map.of("latencyMs", clock.millis() - start)));
