@@ -58,6 +58,8 @@ public final class AuditLog implements AutoCloseable {
     private final Condition progress = lock.newCondition();
     private long accepted;
     private long settled;
+    /** Set under {@link #lock} when the writer thread ends, normally or not. */
+    private boolean writerStopped;
     private volatile boolean closed;
     /** When the oldest record not yet covered by a digest was made; null when all are covered. */
     private Instant pendingSince;
@@ -121,7 +123,7 @@ public final class AuditLog implements AutoCloseable {
         try {
             long target = accepted;
             while (settled < target) {
-                if (nanos <= 0 || !writer.isAlive()) {
+                if (nanos <= 0 || writerStopped) {
                     return false;
                 }
                 nanos = progress.awaitNanos(nanos);
@@ -136,7 +138,7 @@ public final class AuditLog implements AutoCloseable {
     public synchronized Optional<AuditDigest> digestNow() {
         Optional<AuditDigest> last = Optional.empty();
         while (true) {
-            Optional<AuditDigest> d = digestNext(Long.MAX_VALUE);
+            Optional<AuditDigest> d = digestNext(1);
             if (d.isEmpty()) {
                 return last;
             }
@@ -158,6 +160,20 @@ public final class AuditLog implements AutoCloseable {
     }
 
     private void run() {
+        try {
+            loop();
+        } finally {
+            lock.lock();
+            try {
+                writerStopped = true;
+                progress.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void loop() {
         while (true) {
             AuditEvent first;
             try {
@@ -189,7 +205,7 @@ public final class AuditLog implements AutoCloseable {
                 written.increment(records.size());
                 synchronized (this) {
                     if (pendingSince == null) {
-                        pendingSince = records.getFirst().event().at();
+                        pendingSince = clock.instant();
                     }
                 }
                 settle(records.size());
@@ -227,7 +243,7 @@ public final class AuditLog implements AutoCloseable {
             while (true) {
                 boolean timeDue = pendingSince != null
                         && !clock.instant().isBefore(pendingSince.plus(config.digestInterval()));
-                if (digestNext(timeDue ? Long.MAX_VALUE : config.digestEvery()).isEmpty()) {
+                if (digestNext(timeDue ? 1 : config.digestEvery()).isEmpty()) {
                     return;
                 }
             }
@@ -248,7 +264,7 @@ public final class AuditLog implements AutoCloseable {
         }
         long from = store.lastDigest().map(d -> d.lastSeq() + 1).orElse(1L);
         long uncovered = head.get().seq() - from + 1;
-        if (uncovered <= 0 || uncovered < Math.min(minimum, config.digestEvery())) {
+        if (uncovered <= 0 || uncovered < minimum) {
             if (uncovered <= 0) {
                 pendingSince = null;
             }
