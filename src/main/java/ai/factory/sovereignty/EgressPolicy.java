@@ -70,6 +70,10 @@ public record EgressPolicy(List<Rule> rules) {
     }
 
     private static Rule rule(String pattern) {
+        if (pattern.contains("/")) {
+            throw new IllegalArgumentException("'" + pattern + "' is not a host[:port] pattern (no scheme or path); "
+                    + "write e.g. models.example.com:443");
+        }
         String host = pattern;
         int port = 0;
         int colon = pattern.lastIndexOf(':');
