@@ -80,7 +80,7 @@ final class AuditCommand {
             FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
             PublicKey key = readPublicKey(publicKey != null ? publicKey : config.auditPublicKeyFile());
             AuditVerification result;
-            try (Database database = Database.open(config.database().withMaxPoolSize(1))) {
+            try (Database database = Database.open(config.database().withMaxPoolSize(2))) {
                 result = new AuditVerifier(new AuditStore(database.jdbi()), key).verify(fromTime, toTime);
             }
             PrintWriter out = spec.commandLine().getOut();
