@@ -29,7 +29,7 @@ final class KeysCommand {
         @Option(names = "--project", description = "Project the key belongs to (default: default).")
         String project;
 
-        @Option(names = "--role", description = "admin or invoker (default: invoker).")
+        @Option(names = "--role", description = "admin, invoker or auditor (default: invoker).")
         String role;
 
         @Option(names = "--aws", description = "An AWS-style access key id and secret for SigV4 (Bedrock SDKs).")

@@ -220,13 +220,21 @@ public final class AuditLog implements AutoCloseable {
                 }
                 LOG.log(System.Logger.Level.WARNING, "audit: appending " + batch.size()
                         + " events failed; retrying: " + e.getMessage());
-                try {
-                    Thread.sleep(RETRY_PAUSE);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
+                if (!pause()) {
                     return;
                 }
             }
+        }
+    }
+
+    /** Waits a moment before retrying a database write that failed; false if interrupted. */
+    private static boolean pause() {
+        try {
+            Thread.sleep(RETRY_PAUSE);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 
@@ -249,6 +257,7 @@ public final class AuditLog implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "audit: writing a digest failed; will retry: " + e.getMessage());
+            pause();
         }
     }
 
@@ -279,7 +288,8 @@ public final class AuditLog implements AutoCloseable {
                 last.hash(), clock.instant(), key.keyId(), ""));
         store.insertDigest(digest);
         digests.increment();
-        pendingSince = to == head.get().seq() ? null : store.record(to + 1).map(r -> r.event().at()).orElse(null);
+        // Records left over were committed recently; the interval runs for them from now.
+        pendingSince = to == head.get().seq() ? null : clock.instant();
         return Optional.of(digest);
     }
 
