@@ -8,27 +8,30 @@ import ai.factory.api.RequestAudit;
 import ai.factory.api.admin.AuditResource;
 import ai.factory.api.admin.SovereigntyResource;
 import ai.factory.api.admin.DeploymentsResource;
+import ai.factory.api.admin.FleetResource;
+import ai.factory.api.admin.KeysResource;
+import ai.factory.api.admin.ModelsAdminResource;
 import ai.factory.api.bedrock.ConverseResource;
 import ai.factory.api.bedrock.FoundationModelsResource;
 import ai.factory.api.bedrock.InvokeResource;
 import ai.factory.api.bedrock.ModelImportResource;
-import ai.factory.api.admin.FleetResource;
-import ai.factory.api.admin.KeysResource;
-import ai.factory.api.admin.ModelsAdminResource;
 import ai.factory.api.openai.ChatCompletionsResource;
 import ai.factory.api.openai.CompletionsResource;
 import ai.factory.api.openai.EmbeddingsResource;
 import ai.factory.api.openai.ModelsResource;
 import ai.factory.config.FactoryConfig;
 import ai.factory.engine.Engine;
+import ai.factory.engine.llama.GpuOffload;
 import ai.factory.engine.llama.LlamaEngine;
 import ai.factory.engine.llama.LlamaEngineOptions;
 import ai.factory.engine.llama.LlamaRuntime;
 import ai.factory.engine.onnx.BundledMiniLm;
 import ai.factory.engine.onnx.OnnxEmbeddingEngine;
 import ai.factory.engine.onnx.OnnxEmbeddingOptions;
+import ai.factory.fleet.CommandRunner;
 import ai.factory.fleet.Discovery;
 import ai.factory.fleet.FleetMetrics;
+import ai.factory.fleet.GpuAllocator;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
 import ai.factory.security.ApiKeys;
@@ -47,8 +50,10 @@ import ai.factory.serving.BuiltinModels;
 import ai.factory.serving.ChatPrompts;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.Deployments;
+import ai.factory.serving.GpuPlacements;
 import ai.factory.serving.MemoryPlanner;
 import ai.factory.serving.ModelImports;
+import ai.factory.serving.ReplicaPlacement;
 import ai.factory.storage.BlobStore;
 import ai.factory.storage.Database;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -85,7 +90,7 @@ public final class Factory implements AutoCloseable {
     private final Egress egress;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
 
-    private Factory(FactoryConfig config, Clock clock) {
+    private Factory(FactoryConfig config, Clock clock, CommandRunner commands) {
         this.config = requireNonNull(config, "config is null");
         try {
             createPrivateDirectory(config.home());
@@ -107,8 +112,13 @@ public final class Factory implements AutoCloseable {
             ApiKeys keys = new ApiKeys(database.jdbi(), clock, MasterKey.loadOrCreate(config.masterKeyFile()));
             Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock));
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, clock, config.models().maxUploadBytes());
+            Discovery discovery = Discovery.forThisMachine(clock, commands);
+            GpuAllocator gpus = new GpuAllocator(discovery.inventory().accelerators());
+            LOG.log(System.Logger.Level.INFO, "GPUs for deployments: {0} {1} GPU(s), {2} MiB each", gpus.gpus().size(),
+                    gpus.kind(), gpus.capacityPerGpu() >> 20);
             Deployments deployments = new Deployments(database.jdbi(), registry,
-                    (version, spec) -> loadEngine(registry, version, spec), MemoryPlanner.forThisMachine(), clock);
+                    (version, spec, placement) -> loadEngine(registry, version, spec, placement),
+                    MemoryPlanner.forThisMachine(), new GpuPlacements(gpus, () -> offload().supported()), clock);
             closeInOrder.addFirst(deployments);
             deployments.restore();
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
@@ -122,7 +132,6 @@ public final class Factory implements AutoCloseable {
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
             new ProcessorMetrics().bindTo(metrics);
-            Discovery discovery = Discovery.forThisMachine(clock);
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, egress, registry,
                     model -> SovereigntyReport.UNCLASSIFIED, List.of(
@@ -143,7 +152,7 @@ public final class Factory implements AutoCloseable {
                             new ModelsAdminResource(registry),
                             new KeysResource(keys),
                             new DeploymentsResource(deployments),
-                            new FleetResource(discovery, deployments),
+                            new FleetResource(discovery, deployments, gpus, this::offload),
                             new AuditResource(audit, auditVerifier),
                             new SovereigntyResource(report)));
             closeInOrder.addFirst(server);
@@ -157,7 +166,22 @@ public final class Factory implements AutoCloseable {
 
     /** Builds and starts a factory; the caller closes it to shut down gracefully. */
     public static Factory start(FactoryConfig config) {
-        return new Factory(config, Clock.systemUTC());
+        return start(config, CommandRunner.system());
+    }
+
+    /** As {@link #start(FactoryConfig)}, running the accelerator discovery tools through {@code commands}. */
+    public static Factory start(FactoryConfig config, CommandRunner commands) {
+        return new Factory(config, Clock.systemUTC(), commands);
+    }
+
+    /** Whether the llama.cpp natives can offload to a GPU; no when they are not there at all. */
+    private FleetResource.GpuOffloadStatus offload() {
+        try {
+            LlamaRuntime runtime = llama.get();
+            return new FleetResource.GpuOffloadStatus(runtime.gpuOffload(), runtime.offloadSummary());
+        } catch (FactoryException e) {
+            return new FleetResource.GpuOffloadStatus(false, "no (" + e.getMessage() + ")");
+        }
     }
 
     public String url() {
@@ -182,7 +206,7 @@ public final class Factory implements AutoCloseable {
         return config;
     }
 
-    private Engine loadEngine(ModelRegistry registry, ModelVersion version, DeploymentSpec spec) {
+    private Engine loadEngine(ModelRegistry registry, ModelVersion version, DeploymentSpec spec, ReplicaPlacement placement) {
         return switch (version.format()) {
             case ONNX -> OnnxEmbeddingEngine.open(registry.filePath(version, BundledMiniLm.NAME_MODEL_FILE),
                     registry.filePath(version, BundledMiniLm.NAME_TOKENIZER_FILE),
@@ -194,7 +218,10 @@ public final class Factory implements AutoCloseable {
                             .withContextPerSequence(spec.effectiveContext(version))
                             .withParallel(spec.parallel())
                             .withThreads(spec.effectiveThreads())
-                            .withQueueCapacity(spec.queue()));
+                            .withQueueCapacity(spec.queue())
+                            .withGpu(placement.onGpu()
+                                    ? GpuOffload.onDevices(placement.gpuLayers(), placement.gpus(), placement.layersPerGpu())
+                                    : GpuOffload.CPU));
         };
     }
 

@@ -56,6 +56,32 @@ class LauncherNativesTest {
     }
 
     @Test
+    void theCudaVariantIsFetchedAtTheSameVersionIntoItsOwnFolder() throws Exception {
+        assumeTrue(System.getProperty("os.arch").equals("amd64") && onPath("git"), "needs linux-x64 and git");
+        String version = pinnedVersion();
+        Path npm = fakeNpm(packages(version, "linux-x64-cuda", "libllama.cuda.v0.5.0.so"), "");
+
+        Result flag = launch(npm, Map.of(), "--cuda");
+        Result env = launch(npm, Map.of("FACTORY_LLAMA_VARIANT", "cuda"));
+
+        Path cache = dir.resolve("cache").resolve("llama-" + version + "-cuda");
+        assertThat(flag.exit()).as(flag.err()).isZero();
+        assertThat(flag.out().strip()).isEqualTo(cache.resolve("lib").toString());
+        assertThat(cache.resolve("lib").resolve("libllama.cuda.v0.5.0.so")).hasContent("not really a library");
+        assertThat(env.out()).isEqualTo(flag.out());
+        assertThat(Files.readAllLines(dir.resolve("npm.calls"))).hasSize(2).first().asString()
+                .startsWith("pack @node-llama-cpp/linux-x64-cuda@" + version + " ");
+        assertThat(dir.resolve("cache").resolve("llama-" + version)).as("the CPU variant's folder").doesNotExist();
+    }
+
+    @Test
+    void anUnknownVariantIsAUsageError() throws Exception {
+        Result result = launch(null, Map.of("FACTORY_LLAMA_VARIANT", "rocm"));
+        assertThat(result.exit()).isEqualTo(2);
+        assertThat(result.err()).contains("FACTORY_LLAMA_VARIANT must be cpu or cuda, not 'rocm'");
+    }
+
+    @Test
     void aFailingNpmIsOneWarningAndLeavesNoCache() throws Exception {
         Path npm = fakeNpm(dir, "exit 1");
 
@@ -89,9 +115,14 @@ class LauncherNativesTest {
 
     /** The two npm packages, shaped like the real ones, holding a fake library and a git bundle with llama.h. */
     private Path packages(String version) throws Exception {
+        return packages(version, "linux-x64", "libllama.v0.5.0.so");
+    }
+
+    /** As above for the platform package {@code platform} (e.g. {@code linux-x64-cuda}) holding {@code library}. */
+    private Path packages(String version, String platform, String library) throws Exception {
         Path work = Files.createDirectories(dir.resolve("work"));
-        Path bins = Files.createDirectories(work.resolve("linux").resolve("package").resolve("bins").resolve("linux-x64"));
-        Files.writeString(bins.resolve("libllama.v0.5.0.so"), "not really a library");
+        Path bins = Files.createDirectories(work.resolve("linux").resolve("package").resolve("bins").resolve(platform));
+        Files.writeString(bins.resolve(library), "not really a library");
         Path repo = Files.createDirectories(work.resolve("repo").resolve("include"));
         Files.writeString(repo.resolve("llama.h"), "// the header");
         Path source = work.resolve("repo");
@@ -101,7 +132,7 @@ class LauncherNativesTest {
         Path bundle = Files.createDirectories(work.resolve("main").resolve("package").resolve("llama"));
         run(source, "git", "bundle", "create", "-q", bundle.resolve("gitRelease.bundle").toString(), "HEAD");
         Path packages = Files.createDirectories(dir.resolve("packages"));
-        run(work.resolve("linux"), "tar", "-czf", packages.resolve("node-llama-cpp-linux-x64-" + version + ".tgz").toString(), "package");
+        run(work.resolve("linux"), "tar", "-czf", packages.resolve("node-llama-cpp-" + platform + "-" + version + ".tgz").toString(), "package");
         run(work.resolve("main"), "tar", "-czf", packages.resolve("node-llama-cpp-" + version + ".tgz").toString(), "package");
         return packages;
     }
@@ -122,6 +153,10 @@ class LauncherNativesTest {
     }
 
     private Result launch(Path npmBin) throws Exception {
+        return launch(npmBin, Map.of());
+    }
+
+    private Result launch(Path npmBin, Map<String, String> env, String... args) throws Exception {
         Path tools = Files.createDirectories(dir.resolve("tools"));
         for (String tool : TOOLS) {
             Path wrapper = tools.resolve(tool);
@@ -131,8 +166,10 @@ class LauncherNativesTest {
             }
         }
         List<String> command = new ArrayList<>(List.of(which("bash").toString(), "factory", "natives"));
+        command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().clear();
+        pb.environment().putAll(env);
         pb.environment().putAll(Map.of("HOME", dir.toString(),
                 "JAVA_HOME", System.getProperty("java.home"),
                 "FACTORY_CACHE_DIR", dir.resolve("cache").toString(),

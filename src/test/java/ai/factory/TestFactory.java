@@ -42,6 +42,15 @@ public final class TestFactory implements AutoCloseable {
         return new TestFactory(Factory.start(config));
     }
 
+    /** A factory whose accelerator discovery runs its tools through {@code commands} (recorded outputs, say). */
+    public static TestFactory start(Path home, ai.factory.fleet.CommandRunner commands) {
+        Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
+        flags.put(Setting.PORT, "0");
+        flags.put(Setting.EMBEDDING_THREADS, "2");
+        FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
+        return new TestFactory(Factory.start(config, commands));
+    }
+
     public Factory factory() {
         return factory;
     }
@@ -102,6 +111,23 @@ public final class TestFactory implements AutoCloseable {
     public HttpResponse<String> post(String path, String key, String json) {
         return send(request(path, key).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    /**
+     * Closes what a test class's {@code @AfterAll} holds, skipping what was never opened (its {@code @BeforeAll}
+     * stopped early, for example because a test model is absent), so cleanup never hides the real outcome.
+     */
+    public static void closeAll(AutoCloseable... resources) {
+        for (AutoCloseable r : resources) {
+            if (r == null) {
+                continue;
+            }
+            try {
+                r.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + r + " failed", e);
+            }
+        }
     }
 
     @Override

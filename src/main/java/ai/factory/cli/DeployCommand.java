@@ -39,11 +39,25 @@ final class DeployCommand implements Callable<Integer> {
     @Option(names = "--queue", defaultValue = "64", description = "Requests that may wait per replica before 429 (default 64).")
     int queue;
 
+    @Option(names = "--gpu-layers", defaultValue = "auto", paramLabel = "auto|N",
+            description = "Layers on GPUs: auto (default: the capacity plan chooses all, some or none, as the node's "
+                    + "free GPUs hold them), 0 (CPU only) or N (the last N layers, on as few free GPUs as hold them).")
+    String gpuLayers;
+
     @Option(names = "--no-wait", description = "Return as soon as the deployment is accepted.")
     boolean noWait;
 
     @Option(names = "--timeout", defaultValue = "600", description = "Seconds to wait for it to be ready (default 600).")
     long timeoutSeconds;
+
+    private int gpuLayerCount() {
+        try {
+            return Integer.parseInt(gpuLayers);
+        } catch (NumberFormatException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--gpu-layers must be auto or a whole number of layers, not '" + gpuLayers + "'");
+        }
+    }
 
     @Override
     public Integer call() throws InterruptedException {
@@ -54,6 +68,7 @@ final class DeployCommand implements Callable<Integer> {
         body.put("context", context);
         body.put("threads", threads);
         body.put("queue", queue);
+        body.put("gpuLayers", gpuLayers.equals("auto") ? "auto" : gpuLayerCount());
         FactoryClient http = client.client();
         JsonNode d = http.post("/api/v1/deployments", body);
         PrintWriter out = spec.commandLine().getOut();
@@ -74,6 +89,10 @@ final class DeployCommand implements Callable<Integer> {
         } else {
             out.printf("Deployment %s of %s:%d is %s%s%n", id, d.path("model").asText(), d.path("version").asInt(),
                     d.path("state").asText(), d.path("reason").isNull() ? "" : ": " + d.path("reason").asText());
+            for (JsonNode p : d.path("placements")) {
+                out.printf("  replica %d: %s%n", p.path("replica").asInt(), p.path("device").asText().equals("gpu")
+                        ? p.path("gpuLayers").asText() + " layers on GPU(s) " + p.path("gpus") : "CPU");
+            }
             out.flush();
         }
         return "failed".equals(d.path("state").asText()) ? 1 : 0;

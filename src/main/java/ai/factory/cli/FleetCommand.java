@@ -34,8 +34,9 @@ final class FleetCommand implements Callable<Integer> {
     /** The answer of {@code GET /api/v1/fleet} as tables. */
     static void print(JsonNode result, PrintWriter out) {
         Table nodes = new Table("NODE", "CPU", "CORES", "RAM FREE/TOTAL", "ACCELERATORS");
-        Table accelerators = new Table("NODE", "KIND", "INDEX", "NAME", "MEMORY USED/TOTAL", "DETAIL");
-        Table deployments = new Table("NODE", "DEPLOYMENT", "MODEL", "STATE", "REPLICAS", "ACTIVE");
+        Table accelerators = new Table("NODE", "KIND", "INDEX", "NAME", "MEMORY USED/TOTAL", "DETAIL", "HELD BY");
+        Table deployments = new Table("NODE", "DEPLOYMENT", "MODEL", "STATE", "REPLICAS", "WHERE", "ACTIVE");
+        List<String> offload = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         for (JsonNode n : result.path("nodes")) {
             String name = n.path("name").asText();
@@ -49,11 +50,17 @@ final class FleetCommand implements Callable<Integer> {
                 accelerators.row(name, a.path("kind").asText(), a.path("index").asInt(), a.path("name").asText(),
                         (a.path("memoryUsed").isNumber() ? ModelsCommand.size(a.path("memoryUsed").asLong()) : "?")
                                 + " / " + ModelsCommand.size(a.path("memoryTotal").asLong()),
-                        detail(a));
+                        detail(a), a.path("allocatedTo").isTextual() ? a.path("allocatedTo").asText() : "-");
             }
             for (JsonNode d : n.path("deployments")) {
                 deployments.row(name, d.path("id").asText(), d.path("model").asText() + ":" + d.path("version").asInt(),
-                        d.path("state").asText(), d.path("replicas").asInt(), d.path("activeRequests").asInt());
+                        d.path("state").asText(), d.path("replicas").asInt(), where(d.path("placements")),
+                        d.path("activeRequests").asInt());
+            }
+            if (n.has("gpuOffload")) {
+                offload.add(name + ": GPU offload " + n.path("gpuOffload").path("detail").asText() + "; "
+                        + n.path("gpuOffload").path("freeGpus").asInt() + " of " + n.path("gpuOffload").path("gpus").asInt()
+                        + " GPU(s) free");
             }
             n.path("warnings").forEach(w -> warnings.add(name + ": " + w.asText()));
         }
@@ -65,6 +72,10 @@ final class FleetCommand implements Callable<Integer> {
         if (deployments.size() > 0) {
             out.println();
             deployments.print(out);
+        }
+        if (!offload.isEmpty()) {
+            out.println();
+            offload.forEach(out::println);
         }
         warnings.forEach(w -> out.println("warning: " + w));
         out.flush();
@@ -84,6 +95,16 @@ final class FleetCommand implements Callable<Integer> {
         List<String> parts = new ArrayList<>();
         counts.forEach((k, v) -> parts.add(v + " x " + k));
         return String.join(", ", parts);
+    }
+
+    /** Where a deployment's replicas run, e.g. {@code cpu} or {@code gpu [0, 1]; gpu [2, 3]}. */
+    private static String where(JsonNode placements) {
+        List<String> parts = new ArrayList<>();
+        for (JsonNode p : placements) {
+            parts.add(p.path("device").asText().equals("gpu") ? "gpu " + p.path("gpus") : "cpu");
+        }
+        return parts.isEmpty() ? "-" : String.join("; ", parts.stream().distinct().toList().size() == 1
+                && parts.getFirst().equals("cpu") ? List.of("cpu") : parts);
     }
 
     private static String detail(JsonNode a) {

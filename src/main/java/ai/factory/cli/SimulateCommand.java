@@ -31,7 +31,12 @@ final class SimulateCommand implements Callable<Integer> {
     int gpusPerNode;
 
     @Option(names = "--mix", defaultValue = "standard", converter = MixConverter.class,
-            description = "workload mix: standard (default)")
+            description = {"workload mix (default: ${DEFAULT-VALUE}):",
+                    "  standard         1/2/4/8 devices at 40/30/20/10%%, 16-80 GiB each, priorities 0/1/2",
+                    "  inference-small  1 device at 85%%, 2 at 15%%, 8-40 GiB each, many priority 1",
+                    "  training-large   8 devices at 60%%, 4 at 30%%, 2 at 10%%, 60-80 GiB each",
+                    "  mixed-tp         nodes of two NVLink domains; half the replicas tensor-parallel over",
+                    "                   2 or 4 devices of one domain, the rest 1 or 2 devices anywhere"})
     FleetSimulator.Mix mix;
 
     @Option(names = "--seed", defaultValue = "1", description = "random seed (default: ${DEFAULT-VALUE})")

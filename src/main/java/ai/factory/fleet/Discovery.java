@@ -54,7 +54,12 @@ public final class Discovery {
 
     /** Discovery of this machine with its real tools and files. */
     public static Discovery forThisMachine(Clock clock) {
-        return new Discovery(hostName(), CommandRunner.system(), Discovery::readFile, clock, DEFAULT_TTL);
+        return forThisMachine(clock, CommandRunner.system());
+    }
+
+    /** Discovery of this machine's files, with the vendors' tools run through {@code commands}. */
+    public static Discovery forThisMachine(Clock clock, CommandRunner commands) {
+        return new Discovery(hostName(), commands, Discovery::readFile, clock, DEFAULT_TTL);
     }
 
     public String nodeName() {

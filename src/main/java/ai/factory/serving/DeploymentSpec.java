@@ -12,10 +12,14 @@ import ai.factory.models.ModelVersion;
  *     training context, capped at {@link #DEFAULT_CONTEXT_CAP}
  * @param threads CPU threads per replica; 0 = all cores
  * @param queue requests that may wait for a free slot per replica; beyond it callers get 429
+ * @param gpuLayers layers of a GGUF model on GPUs: {@link #GPU_LAYERS_AUTO} lets the capacity plan choose (all,
+ *     some or none, as the node's free GPUs hold them), 0 keeps the model on the CPU, N puts the last N layers
+ *     (all, when N is at least the model's layer count) on as few free GPUs as hold them, or refuses
  */
-public record DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue) {
+public record DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers) {
     public static final int DEFAULT_CONTEXT_CAP = 4096;
     public static final int DEFAULT_QUEUE = 64;
+    public static final int GPU_LAYERS_AUTO = -1;
     public static final DeploymentSpec DEFAULT = new DeploymentSpec(1, 1, 0, 0, DEFAULT_QUEUE);
 
     public DeploymentSpec {
@@ -34,6 +38,15 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
         if (threads < 0 || threads > 1024) {
             throw FactoryException.invalidParam("threads", "'threads' must be between 0 (all cores) and 1024");
         }
+        if (gpuLayers < GPU_LAYERS_AUTO || gpuLayers > 100_000) {
+            throw FactoryException.invalidParam("gpuLayers",
+                    "'gpuLayers' must be \"auto\", 0 (CPU only) or a layer count up to 100000, not " + gpuLayers);
+        }
+    }
+
+    /** A spec whose GPU layers the capacity plan chooses. */
+    public DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue) {
+        this(replicas, parallel, contextLength, threads, queue, GPU_LAYERS_AUTO);
     }
 
     /** The context per sequence for this model version, from the training context its metadata records. */

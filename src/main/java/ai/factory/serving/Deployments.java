@@ -8,7 +8,12 @@ import ai.factory.engine.EmbeddingEngine;
 import ai.factory.engine.EngineLoad;
 import ai.factory.engine.Engine;
 import ai.factory.engine.TextEngine;
+import ai.factory.fleet.capacity.CacheType;
+import ai.factory.fleet.capacity.CapacityEstimator;
+import ai.factory.fleet.capacity.Footprint;
 import ai.factory.models.ModelName;
+import ai.factory.models.gguf.GgufMetadata;
+import ai.factory.models.gguf.GgufReader;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
@@ -48,7 +53,10 @@ public final class Deployments implements AutoCloseable {
     private final ModelRegistry registry;
     private final EngineLoader loader;
     private final MemoryPlanner memory;
+    private final GpuPlacements gpus;
     private final Clock clock;
+    /** Where each deployment's replicas run, by deployment id, from reservation until delete or failure. */
+    private final Map<String, List<ReplicaPlacement>> placements = new ConcurrentHashMap<>();
     private final Map<String, Deployment> deployments = new ConcurrentHashMap<>();
     private final Map<String, List<Engine>> engines = new ConcurrentHashMap<>();
     /** Completes when a deployment becomes ready or fails. */
@@ -57,11 +65,12 @@ public final class Deployments implements AutoCloseable {
             Thread.ofVirtual().name("deployment-loader-", 0).factory());
 
     public Deployments(Jdbi jdbi, ModelRegistry registry, EngineLoader loader, MemoryPlanner memory,
-                       Clock clock) {
+                       GpuPlacements gpus, Clock clock) {
         this.table = new Table(requireNonNull(jdbi, "jdbi is null"));
         this.registry = requireNonNull(registry, "registry is null");
         this.loader = requireNonNull(loader, "loader is null");
         this.memory = requireNonNull(memory, "memory is null");
+        this.gpus = requireNonNull(gpus, "gpus is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
 
@@ -77,15 +86,76 @@ public final class Deployments implements AutoCloseable {
     public Deployment deploy(ModelRef ref, DeploymentSpec spec, Principal by) {
         by.requireAdmin("deploying a model");
         ModelVersion version = registry.resolve(ref);
-        memory.check(version, spec);
-        Deployment d = new Deployment("dep-" + UUID.randomUUID(), version.model(), version.version(), spec,
+        String id = "dep-" + UUID.randomUUID();
+        reserve(id, version, spec, true);
+        Deployment d = new Deployment(id, version.model(), version.version(), spec,
                 DeploymentState.PENDING, null, clock.instant(), by.id());
-        table.insert(d);
+        try {
+            table.insert(d);
+        } catch (RuntimeException e) {
+            release(id, spec);
+            throw e;
+        }
         deployments.put(d.id(), d);
-        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} created ({3} replica(s), parallel {4})", d.id(),
-                d.model(), d.version(), spec.replicas(), spec.parallel());
+        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} created ({3} replica(s), parallel {4}, {5})", d.id(),
+                d.model(), d.version(), spec.replicas(), spec.parallel(), describe(placements.get(id)));
         loading.submit(() -> start(d.id()));
         return d;
+    }
+
+    /**
+     * Chooses where each replica runs and holds its GPUs, then (with {@code checkHost}) checks host memory for what
+     * stays there; refused with the numbers, holding nothing, when it does not fit.
+     */
+    private List<ReplicaPlacement> reserve(String id, ModelVersion version, DeploymentSpec spec, boolean checkHost) {
+        List<ReplicaPlacement> chosen = gpus.reserve(id, version, spec, () -> footprint(version, spec),
+                memory.availableBytes());
+        try {
+            if (checkHost && chosen.stream().anyMatch(ReplicaPlacement::onGpu)) {
+                long host = 0;
+                for (ReplicaPlacement p : chosen) {
+                    host += p.onGpu() ? p.hostBytes() : memory.estimate(version, spec).total();
+                }
+                memory.checkHost(version, spec, host);
+            } else if (checkHost) {
+                memory.check(version, spec);
+            }
+        } catch (RuntimeException e) {
+            gpus.release(id, spec.replicas());
+            throw e;
+        }
+        placements.put(id, chosen);
+        return chosen;
+    }
+
+    private void release(String id, DeploymentSpec spec) {
+        if (placements.remove(id) != null) {
+            gpus.release(id, spec.replicas());
+        }
+    }
+
+    private Footprint footprint(ModelVersion version, DeploymentSpec spec) {
+        try {
+            GgufMetadata metadata = GgufReader.read(registry.filePath(version, version.files().getFirst().path()));
+            return CapacityEstimator.footprint(metadata, CapacityEstimator.Request.of(spec.effectiveContext(version),
+                    spec.parallel(), CacheType.F16));
+        } catch (java.io.IOException e) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot read " + version.ref() + ": " + e.getMessage());
+        }
+    }
+
+    /** Where a deployment's replicas run (one entry per replica), or empty before it was placed. */
+    public List<ReplicaPlacement> placements(String id) {
+        return placements.getOrDefault(id, List.of());
+    }
+
+    private static String describe(List<ReplicaPlacement> chosen) {
+        if (chosen == null || chosen.stream().noneMatch(ReplicaPlacement::onGpu)) {
+            return "on the CPU";
+        }
+        return String.join("; ", chosen.stream().map(p -> p.onGpu()
+                ? (p.gpuLayers() == ReplicaPlacement.ALL_LAYERS ? "all" : String.valueOf(p.gpuLayers()))
+                        + " layers on GPU " + p.gpus() : "CPU").toList());
     }
 
     private void start(String id) {
@@ -96,17 +166,26 @@ public final class Deployments implements AutoCloseable {
         List<Engine> replicas = new ArrayList<>();
         try {
             ModelVersion version = registry.resolve(new ModelRef(d.model(), OptionalInt.of(d.version())));
+            List<ReplicaPlacement> where = placements.get(id);
+            if (where == null) {
+                // Restored after a restart: place again; host memory was checked when it was first deployed.
+                where = reserve(id, version, d.spec(), false);
+            }
             for (int i = 0; i < d.spec().replicas(); i++) {
-                replicas.add(loader.load(version, d.spec()));
+                replicas.add(loader.load(version, d.spec(), where.get(i)));
             }
             if (engines.putIfAbsent(id, List.copyOf(replicas)) != null || !deployments.containsKey(id)) {
                 replicas.forEach(Engine::close);
+                if (!deployments.containsKey(id)) {
+                    release(id, d.spec()); // deleted while loading
+                }
                 return;
             }
             transition(id, DeploymentState.READY, null);
             LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} is ready", id, d.model(), d.version());
         } catch (FactoryException | IllegalStateException e) {
             replicas.forEach(Engine::close);
+            release(id, d.spec());
             transition(id, DeploymentState.FAILED, e.getMessage());
             LOG.log(System.Logger.Level.WARNING, "deployment {0} of {1}:{2} failed: {3}", id, d.model(), d.version(),
                     e.getMessage());
@@ -132,6 +211,7 @@ public final class Deployments implements AutoCloseable {
         settled.remove(id);
         table.delete(id);
         Optional.ofNullable(engines.remove(id)).ifPresent(list -> list.forEach(Engine::close));
+        release(id, d.spec());
         LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} deleted", id, d.model(), d.version());
         return d;
     }
@@ -255,16 +335,18 @@ public final class Deployments implements AutoCloseable {
     private record Table(Jdbi jdbi) {
         List<Deployment> recorded() {
             return jdbi.withHandle(h -> h.createQuery("SELECT id, model_name, version, state, reason, replicas, parallel, "
-                    + "context_length, threads, queue_capacity, created_at, created_by FROM deployments").map((rs, ctx) -> row(rs)).list());
+                    + "context_length, threads, queue_capacity, gpu_layers, created_at, created_by FROM deployments")
+                    .map((rs, ctx) -> row(rs)).list());
         }
 
         void insert(Deployment d) {
             jdbi.useHandle(h -> h.createUpdate("INSERT INTO deployments (id, model_name, version, state, reason, replicas, "
-                            + "parallel, context_length, threads, queue_capacity, created_at, created_by) "
-                            + "VALUES (:id, :m, :v, :s, NULL, :r, :p, :c, :t, :q, :at, :by)")
+                            + "parallel, context_length, threads, queue_capacity, gpu_layers, created_at, created_by) "
+                            + "VALUES (:id, :m, :v, :s, NULL, :r, :p, :c, :t, :q, :g, :at, :by)")
                     .bind("id", d.id()).bind("m", d.model().toString()).bind("v", d.version())
                     .bind("s", d.state().id()).bind("r", d.spec().replicas()).bind("p", d.spec().parallel())
                     .bind("c", d.spec().contextLength()).bind("t", d.spec().threads()).bind("q", d.spec().queue())
+                    .bind("g", d.spec().gpuLayers())
                     .bind("at", Timestamp.from(d.createdAt())).bind("by", d.createdBy())
                     .execute());
         }
@@ -280,7 +362,7 @@ public final class Deployments implements AutoCloseable {
 
         private static Deployment row(ResultSet rs) throws SQLException {
             DeploymentSpec spec = new DeploymentSpec(rs.getInt("replicas"), rs.getInt("parallel"),
-                    rs.getInt("context_length"), rs.getInt("threads"), rs.getInt("queue_capacity"));
+                    rs.getInt("context_length"), rs.getInt("threads"), rs.getInt("queue_capacity"), rs.getInt("gpu_layers"));
             Instant created = rs.getTimestamp("created_at").toInstant();
             return new Deployment(rs.getString("id"), ModelName.parse(rs.getString("model_name")), rs.getInt("version"),
                     spec, DeploymentState.valueOf(rs.getString("state").toUpperCase(Locale.ROOT)),

@@ -6,6 +6,9 @@ import ai.factory.models.ModelVersion;
 /** Opens the engine that runs a model version; the one seam between serving and the engines. */
 @FunctionalInterface
 public interface EngineLoader {
-    /** Loads one replica of the version or throws a FactoryException saying why it can't be served. */
-    Engine load(ModelVersion version, DeploymentSpec spec);
+    /**
+     * Loads one replica of the version, where {@code placement} says (CPU, or which layers on which GPUs), or
+     * throws a FactoryException saying why it can't be served.
+     */
+    Engine load(ModelVersion version, DeploymentSpec spec, ReplicaPlacement placement);
 }

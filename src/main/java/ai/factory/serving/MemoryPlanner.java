@@ -76,6 +76,24 @@ public final class MemoryPlanner {
         return e;
     }
 
+    /**
+     * Throws INVALID_REQUEST, with the numbers, when {@code hostBytes} (what the replicas keep in host memory once
+     * their GPU layers are on GPUs) is more than is free.
+     */
+    public void checkHost(ModelVersion version, DeploymentSpec spec, long hostBytes) {
+        long free = availableBytes.getAsLong();
+        if (hostBytes > free) {
+            throw FactoryException.invalidParam("context", String.format(
+                    "%s does not fit: %d replica(s) keep %s in host memory beside their GPU layers, but only %s is free; "
+                            + "lower the context, parallel or replicas", version.ref(), spec.replicas(), mib(hostBytes), mib(free)));
+        }
+    }
+
+    /** Free host memory now. */
+    public long availableBytes() {
+        return availableBytes.getAsLong();
+    }
+
     private static long number(Map<String, Object> m, String key) {
         return m.get(key) instanceof Number n ? n.longValue() : 0;
     }

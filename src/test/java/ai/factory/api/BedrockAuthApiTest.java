@@ -62,8 +62,7 @@ class BedrockAuthApiTest {
 
     @AfterAll
     static void stop() {
-        bedrock.close();
-        factory.close();
+        TestFactory.closeAll(bedrock, factory);
     }
 
     /** Whatever a test sent, the server goes on serving signed requests. */

@@ -69,10 +69,7 @@ class BedrockControlPlaneApiTest {
 
     @AfterAll
     static void stop() {
-        admin.close();
-        invoker.close();
-        runtime.close();
-        factory.close();
+        TestFactory.closeAll(admin, invoker, runtime, factory);
     }
 
     private static String importJob(String jobName, String modelName, String uri) {

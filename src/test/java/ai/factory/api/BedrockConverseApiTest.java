@@ -82,9 +82,7 @@ class BedrockConverseApiTest {
 
     @AfterAll
     static void stop() {
-        bedrock.close();
-        bedrockAsync.close();
-        factory.close();
+        TestFactory.closeAll(bedrock, bedrockAsync, factory);
     }
 
     static BedrockRuntimeClient client(String accessKeyId, String secret) {

@@ -57,9 +57,7 @@ class BedrockInvokeApiTest {
 
     @AfterAll
     static void stop() {
-        bedrock.close();
-        bedrockAsync.close();
-        factory.close();
+        TestFactory.closeAll(bedrock, bedrockAsync, factory);
     }
 
     static JsonNode parse(String s) {

@@ -68,7 +68,7 @@ class ChatApiTest {
 
     @AfterAll
     static void stop() {
-        factory.close();
+        TestFactory.closeAll(factory);
     }
 
     private static ChatCompletionCreateParams.Builder chat(String model, String text, long maxTokens) {

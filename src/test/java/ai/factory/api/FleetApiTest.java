@@ -37,7 +37,10 @@ class FleetApiTest {
         JsonNode nodes = json(r).path("nodes");
         assertThat(nodes.size()).isEqualTo(1);
         JsonNode node = nodes.get(0);
-        assertThat(fieldNames(node)).containsExactly("name", "cpu", "memory", "accelerators", "warnings", "deployments");
+        assertThat(fieldNames(node)).containsExactly("name", "cpu", "memory", "accelerators", "gpuOffload", "warnings",
+                "deployments");
+        assertThat(node.path("gpuOffload").path("supported").isBoolean()).isTrue();
+        assertThat(node.path("gpuOffload").path("detail").asText()).isNotBlank();
         assertThat(node.path("name").asText()).isNotBlank();
         assertThat(node.path("cpu").path("cores").asInt()).isGreaterThanOrEqualTo(1);
         assertThat(node.path("cpu").path("threads").asInt()).isGreaterThanOrEqualTo(node.path("cpu").path("cores").asInt());
@@ -48,7 +51,8 @@ class FleetApiTest {
         assertThat(node.path("warnings").isArray()).isTrue();
 
         JsonNode builtin = node.path("deployments").get(0);
-        assertThat(fieldNames(builtin)).containsExactly("id", "model", "version", "state", "replicas", "activeRequests");
+        assertThat(fieldNames(builtin)).containsExactly("id", "model", "version", "state", "replicas", "placements",
+                "activeRequests");
         assertThat(builtin.path("model").asText()).isEqualTo("builtin/all-minilm-l6-v2");
         assertThat(builtin.path("id").asText()).startsWith("dep-");
         assertThat(builtin.path("version").asInt()).isEqualTo(1);

@@ -45,8 +45,7 @@ class GenerationTimeoutApiTest {
 
     @AfterAll
     static void stop() {
-        bedrock.close();
-        factory.close();
+        TestFactory.closeAll(bedrock, factory);
     }
 
     @Test

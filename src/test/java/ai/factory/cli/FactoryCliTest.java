@@ -126,7 +126,13 @@ class FactoryCliTest {
         assertThat(local("models", "import", TestModels.tinyLlama().toString(), "--name", "acme/chatty").exit()).isZero();
         Run deployed = local("deploy", "acme/chatty", "--parallel", "2", "--ctx", "512");
         assertThat(deployed.exit()).as(deployed.err()).isZero();
-        assertThat(deployed.out()).contains("acme/chatty:1 is ready");
+        assertThat(deployed.out()).contains("acme/chatty:1 is ready", "replica 0: CPU");
+        Run badLayers = local("deploy", "acme/chatty", "--gpu-layers", "lots");
+        assertThat(badLayers.exit()).isEqualTo(2);
+        assertThat(badLayers.err()).contains("--gpu-layers must be auto or a whole number");
+        Run noGpu = local("deploy", "acme/chatty", "--gpu-layers", "4");
+        assertThat(noGpu.exit()).isEqualTo(1);
+        assertThat(noGpu.err()).contains("no GPU backend");
 
         Run chat = local("chat", "acme/chatty", "-p", "Hello there", "--max-tokens", "8", "--temperature", "0");
         assertThat(chat.exit()).as(chat.err()).isZero();

@@ -53,4 +53,15 @@ class SimulateCommandTest {
         assertThat(zero.exit()).isEqualTo(2);
         assertThat(zero.err()).contains("nodes and events must be at least 1");
     }
+
+    @Test
+    void everyMixRunsFromTheCommandLineAndIsListedInHelp() throws Exception {
+        for (String mix : new String[] {"inference-small", "training-large", "mixed-tp"}) {
+            String[] args = {"fleet", "simulate", "--nodes", "100", "--events", "3000", "--mix", mix, "--json"};
+            ObjectNode first = jsonWithoutTimings(cli(args));
+            assertThat(first.path("mix").asText()).isEqualTo(mix);
+            assertThat(jsonWithoutTimings(cli(args))).isEqualTo(first);
+        }
+        assertThat(cli("fleet", "simulate", "--help").out()).contains("inference-small", "training-large", "mixed-tp");
+    }
 }

@@ -46,8 +46,49 @@ public final class DeploymentsResource implements Routes {
                 JsonBodies.optionalInt(body, "parallel").orElse(1),
                 JsonBodies.optionalInt(body, "context").orElse(0),
                 JsonBodies.optionalInt(body, "threads").orElse(0),
-                JsonBodies.optionalInt(body, "queue").orElse(DeploymentSpec.DEFAULT_QUEUE));
+                JsonBodies.optionalInt(body, "queue").orElse(DeploymentSpec.DEFAULT_QUEUE),
+                gpuLayers(body));
         ctx.status(202).json(deployment(deployments.deploy(model, spec, by)));
+    }
+
+    /** {@code "gpuLayers"}: absent, null or {@code "auto"} for the plan's choice, else a whole number of layers. */
+    private static int gpuLayers(JsonNode body) {
+        JsonNode v = body.get("gpuLayers");
+        if (v != null && v.isTextual()) {
+            if (v.asText().equals("auto")) {
+                return DeploymentSpec.GPU_LAYERS_AUTO;
+            }
+            throw ai.factory.FactoryException.invalidParam("gpuLayers",
+                    "'gpuLayers' must be \"auto\" or a whole number of layers, not '" + v.asText() + "'");
+        }
+        java.util.Optional<Integer> given = JsonBodies.optionalInt(body, "gpuLayers");
+        if (given.isEmpty()) {
+            return DeploymentSpec.GPU_LAYERS_AUTO;
+        }
+        int layers = given.get();
+        if (layers < 0) {
+            throw ai.factory.FactoryException.invalidParam("gpuLayers",
+                    "'gpuLayers' must be \"auto\", 0 (CPU only) or a positive number of layers, not " + layers);
+        }
+        return layers;
+    }
+
+    /** Where each replica runs, as the API writes it. */
+    static java.util.List<Map<String, Object>> placements(Deployments deployments, String id) {
+        java.util.List<Map<String, Object>> out = new java.util.ArrayList<>();
+        var all = deployments.placements(id);
+        for (int i = 0; i < all.size(); i++) {
+            var p = all.get(i);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("replica", i);
+            m.put("device", p.onGpu() ? "gpu" : "cpu");
+            m.put("gpuLayers", p.gpuLayers() == ai.factory.serving.ReplicaPlacement.ALL_LAYERS ? "all" : p.gpuLayers());
+            m.put("gpus", p.gpus());
+            m.put("layersPerGpu", p.layersPerGpu());
+            m.put("bytesPerGpu", p.bytesPerGpu());
+            out.add(m);
+        }
+        return out;
     }
 
     private Map<String, Object> deployment(Deployment d) {
@@ -62,6 +103,8 @@ public final class DeploymentsResource implements Routes {
         out.put("context", d.spec().contextLength());
         out.put("threads", d.spec().threads());
         out.put("queue", d.spec().queue());
+        out.put("gpuLayers", d.spec().gpuLayers() == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : d.spec().gpuLayers());
+        out.put("placements", placements(deployments, d.id()));
         out.put("createdAt", d.createdAt());
         var load = deployments.activity(d.id());
         out.put("activeRequests", load.active());

@@ -6,6 +6,7 @@ import ai.factory.api.Routes;
 import ai.factory.fleet.Accelerator;
 import ai.factory.fleet.AmdGpu;
 import ai.factory.fleet.Discovery;
+import ai.factory.fleet.GpuAllocator;
 import ai.factory.fleet.MigInstance;
 import ai.factory.fleet.NeuronDevice;
 import ai.factory.fleet.NodeInventory;
@@ -16,6 +17,7 @@ import io.javalin.config.RoutesConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The node inventory: {@code GET /api/v1/fleet} lists the nodes (this one, for now) with their CPUs, memory,
@@ -24,10 +26,18 @@ import java.util.Map;
 public final class FleetResource implements Routes {
     private final Discovery discovery;
     private final Deployments deployments;
+    private final GpuAllocator gpus;
+    private final Supplier<GpuOffloadStatus> offload;
 
-    public FleetResource(Discovery discovery, Deployments deployments) {
+    /** Whether the engine's natives can offload to GPUs, and one line saying so (or why not). */
+    public record GpuOffloadStatus(boolean supported, String detail) {}
+
+    public FleetResource(Discovery discovery, Deployments deployments, GpuAllocator gpus,
+                         Supplier<GpuOffloadStatus> offload) {
         this.discovery = requireNonNull(discovery, "discovery is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
+        this.gpus = requireNonNull(gpus, "gpus is null");
+        this.offload = requireNonNull(offload, "offload is null");
     }
 
     @Override
@@ -41,7 +51,19 @@ public final class FleetResource implements Routes {
         out.put("cpu", ordered("model", n.cpu().model(), "sockets", n.cpu().sockets(), "cores", n.cpu().cores(),
                 "threads", n.cpu().threads(), "isaFeatures", n.cpu().isaFeatures()));
         out.put("memory", ordered("total", n.memoryTotalBytes(), "available", n.memoryAvailableBytes()));
-        out.put("accelerators", n.accelerators().stream().map(FleetResource::accelerator).toList());
+        Map<String, String> heldBy = new java.util.HashMap<>();
+        for (GpuAllocator.Allocation a : gpus.allocations()) {
+            a.gpus().forEach(g -> heldBy.put(a.kind() + "/" + g, a.owner()));
+        }
+        out.put("accelerators", n.accelerators().stream().map(a -> {
+            Map<String, Object> m = accelerator(a);
+            m.put("allocatedTo", heldBy.get(a.kind().id() + "/" + a.index()));
+            return m;
+        }).toList());
+        GpuOffloadStatus status = offload.get();
+        out.put("gpuOffload", ordered("supported", status.supported(), "detail", status.detail(),
+                "gpuKind", gpus.kind(), "gpus", gpus.gpus().size(), "freeGpus", gpus.freeGpus(),
+                "capacityPerGpu", gpus.capacityPerGpu()));
         out.put("warnings", n.discoveryWarnings());
         out.put("deployments", deployments.list().stream().map(this::deployment).toList());
         return out;
@@ -101,6 +123,7 @@ public final class FleetResource implements Routes {
         out.put("version", d.version());
         out.put("state", d.state().id());
         out.put("replicas", d.spec().replicas());
+        out.put("placements", DeploymentsResource.placements(deployments, d.id()));
         out.put("activeRequests", deployments.activity(d.id()).active());
         return out;
     }

@@ -119,6 +119,18 @@ public final class LlamaEngine implements TextEngine {
         return load(runtime, gguf, options, runtime.library()::decode);
     }
 
+    private static String describe(GpuOffload gpu) {
+        if (!gpu.offloads()) {
+            return "on the CPU";
+        }
+        String layers = gpu.gpuLayers() == GpuOffload.ALL_LAYERS ? "all layers" : gpu.gpuLayers() + " layers";
+        return switch (gpu.splitMode()) {
+            case NONE -> layers + " on GPU " + gpu.mainGpu();
+            case LAYER, ROW -> layers + " split " + gpu.splitMode().name().toLowerCase(java.util.Locale.ROOT)
+                    + "-wise over GPUs " + gpu.tensorSplit();
+        };
+    }
+
     static LlamaEngine load(LlamaRuntime runtime, Path gguf, LlamaEngineOptions options, Decoder decoder) {
         requireNonNull(runtime, "runtime is null");
         requireNonNull(decoder, "decoder is null");
@@ -130,7 +142,7 @@ public final class LlamaEngine implements TextEngine {
                     .formatted(options.parallel(), llama.maxParallelSequences()));
         }
         String name = gguf.getFileName().toString().replaceFirst("\\.gguf$", "");
-        LlamaModel model = LlamaModel.load(runtime, gguf);
+        LlamaModel model = LlamaModel.load(runtime, gguf, options.gpu());
         Arena arena = Arena.ofShared();
         MemorySegment context = MemorySegment.NULL;
         try {
@@ -162,9 +174,9 @@ public final class LlamaEngine implements TextEngine {
             }
             LlamaEngine engine = new LlamaEngine(llama, decoder, model, options, name, arena, context);
             engine.thread.start();
-            LOG.log(Level.INFO, "loaded GGUF model {0}: {1} parameters, {2} MiB, {3} slots of {4} tokens, {5} threads",
+            LOG.log(Level.INFO, "loaded GGUF model {0}: {1} parameters, {2} MiB, {3} slots of {4} tokens, {5} threads, {6}",
                     name, model.parameterCount(), model.sizeBytes() >> 20, options.parallel(),
-                    options.contextPerSequence(), options.threads());
+                    options.contextPerSequence(), options.threads(), describe(options.gpu()));
             return engine;
         } catch (RuntimeException e) {
             if (!context.equals(MemorySegment.NULL)) {

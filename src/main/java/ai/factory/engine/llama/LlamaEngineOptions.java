@@ -14,15 +14,18 @@ package ai.factory.engine.llama;
  * @param queueCapacity requests that may wait for a slot; beyond that, submissions are refused (429)
  * @param prefillChunk the most prompt tokens one step decodes, over all sequences; a smaller chunk keeps
  *     generating sequences' token rate steady while long prompts arrive, a larger one fills prompts sooner
+ * @param gpu which layers go to which GPUs; {@link GpuOffload#CPU} by default, so natives with a GPU backend
+ *     still use none unless asked (llama.cpp's own default would offload everything to every GPU)
  */
 public record LlamaEngineOptions(int contextPerSequence, int parallel, int threads, int batchSize, int microBatchSize,
-                                 int queueCapacity, int prefillChunk) {
+                                 int queueCapacity, int prefillChunk, GpuOffload gpu) {
     public static final int DEFAULT_CONTEXT_PER_SEQUENCE = 4096;
     public static final int DEFAULT_PARALLEL = 4;
     public static final int DEFAULT_BATCH_SIZE = 512;
     public static final int DEFAULT_QUEUE_CAPACITY = 64;
 
     public LlamaEngineOptions {
+        java.util.Objects.requireNonNull(gpu, "gpu is null");
         // The prompt needs a token and generation at least one more.
         check(contextPerSequence >= 2, "contextPerSequence must be at least 2: " + contextPerSequence);
         check(parallel >= 1, "parallel must be at least 1: " + parallel);
@@ -36,6 +39,12 @@ public record LlamaEngineOptions(int contextPerSequence, int parallel, int threa
                 "prefillChunk must be between 1 and batchSize (%d): %d".formatted(batchSize, prefillChunk));
     }
 
+    /** Options on the CPU alone. */
+    public LlamaEngineOptions(int contextPerSequence, int parallel, int threads, int batchSize, int microBatchSize,
+                              int queueCapacity, int prefillChunk) {
+        this(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk, GpuOffload.CPU);
+    }
+
     /** 4096 tokens per sequence, 4 sequences, a thread per processor, batches of 512, 64 waiting. */
     public static LlamaEngineOptions defaults() {
         return new LlamaEngineOptions(DEFAULT_CONTEXT_PER_SEQUENCE, DEFAULT_PARALLEL, Runtime.getRuntime().availableProcessors(),
@@ -43,23 +52,27 @@ public record LlamaEngineOptions(int contextPerSequence, int parallel, int threa
     }
 
     public LlamaEngineOptions withContextPerSequence(int contextPerSequence) {
-        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk, gpu);
     }
 
     public LlamaEngineOptions withParallel(int parallel) {
-        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk, gpu);
     }
 
     public LlamaEngineOptions withThreads(int threads) {
-        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk, gpu);
     }
 
     public LlamaEngineOptions withBatch(int batchSize, int microBatchSize, int prefillChunk) {
-        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk, gpu);
     }
 
     public LlamaEngineOptions withQueueCapacity(int queueCapacity) {
-        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk);
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk, gpu);
+    }
+
+    public LlamaEngineOptions withGpu(GpuOffload gpu) {
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, prefillChunk, gpu);
     }
 
     private static void check(boolean ok, String message) {

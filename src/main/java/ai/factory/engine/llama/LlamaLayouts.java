@@ -123,6 +123,12 @@ final class LlamaLayouts {
     }
 
     // Fields the engine sets; everything else keeps llama.cpp's defaults.
+    static final VarHandle MODEL_N_GPU_LAYERS = field(MODEL_PARAMS, "n_gpu_layers");
+    static final VarHandle MODEL_SPLIT_MODE = field(MODEL_PARAMS, "split_mode");
+    static final VarHandle MODEL_MAIN_GPU = field(MODEL_PARAMS, "main_gpu");
+    static final VarHandle MODEL_TENSOR_SPLIT = field(MODEL_PARAMS, "tensor_split");
+    static final VarHandle MODEL_DEVICES = field(MODEL_PARAMS, "devices");
+
     static final VarHandle CTX_N_CTX = field(CONTEXT_PARAMS, "n_ctx");
     static final VarHandle CTX_N_BATCH = field(CONTEXT_PARAMS, "n_batch");
     static final VarHandle CTX_N_UBATCH = field(CONTEXT_PARAMS, "n_ubatch");

@@ -29,6 +29,14 @@ final class LlamaLibrary {
     private final MethodHandle backendInit;
     private final MethodHandle backendLoadAllFromPath;
     private final MethodHandle logSet;
+    private final MethodHandle supportsGpuOffload;
+    private final MethodHandle maxDevices;
+    private final MethodHandle backendDevCount;
+    private final MethodHandle backendDevGet;
+    private final MethodHandle backendDevName;
+    private final MethodHandle backendDevDescription;
+    private final MethodHandle backendDevType;
+    private final MethodHandle backendDevMemory;
     private final MethodHandle maxParallelSequences;
     private final MethodHandle modelDefaultParams;
     private final MethodHandle contextDefaultParams;
@@ -72,6 +80,14 @@ final class LlamaLibrary {
         backendInit = bind("llama_backend_init", FunctionDescriptor.ofVoid());
         backendLoadAllFromPath = bind("ggml_backend_load_all_from_path", FunctionDescriptor.ofVoid(ADDRESS));
         logSet = bind("llama_log_set", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
+        supportsGpuOffload = bind("llama_supports_gpu_offload", FunctionDescriptor.of(JAVA_BOOLEAN));
+        maxDevices = bind("llama_max_devices", FunctionDescriptor.of(JAVA_LONG));
+        backendDevCount = bind("ggml_backend_dev_count", FunctionDescriptor.of(JAVA_LONG));
+        backendDevGet = bind("ggml_backend_dev_get", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
+        backendDevName = bind("ggml_backend_dev_name", FunctionDescriptor.of(ADDRESS, ADDRESS));
+        backendDevDescription = bind("ggml_backend_dev_description", FunctionDescriptor.of(ADDRESS, ADDRESS));
+        backendDevType = bind("ggml_backend_dev_type", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        backendDevMemory = bind("ggml_backend_dev_memory", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
         maxParallelSequences = bind("llama_max_parallel_sequences", FunctionDescriptor.of(JAVA_LONG));
         modelDefaultParams = bind("llama_model_default_params", FunctionDescriptor.of(LlamaLayouts.MODEL_PARAMS));
         contextDefaultParams = bind("llama_context_default_params", FunctionDescriptor.of(LlamaLayouts.CONTEXT_PARAMS));
@@ -170,6 +186,70 @@ final class LlamaLibrary {
     void logSet(MemorySegment callback, MemorySegment userData) {
         try {
             logSet.invokeExact(callback, userData);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    boolean supportsGpuOffload() {
+        try {
+            return (boolean) supportsGpuOffload.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    long maxDevices() {
+        try {
+            return (long) maxDevices.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    long backendDevCount() {
+        try {
+            return (long) backendDevCount.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    MemorySegment backendDevGet(long index) {
+        try {
+            return (MemorySegment) backendDevGet.invokeExact(index);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    MemorySegment backendDevName(MemorySegment device) {
+        try {
+            return (MemorySegment) backendDevName.invokeExact(device);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    MemorySegment backendDevDescription(MemorySegment device) {
+        try {
+            return (MemorySegment) backendDevDescription.invokeExact(device);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    int backendDevType(MemorySegment device) {
+        try {
+            return (int) backendDevType.invokeExact(device);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    void backendDevMemory(MemorySegment device, MemorySegment free, MemorySegment total) {
+        try {
+            backendDevMemory.invokeExact(device, free, total);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -25,11 +25,14 @@ final class LlamaModel implements AutoCloseable {
     private final int bos;
     private final int eos;
     private final boolean addBos;
+    /** Holds what the model params point to ({@code tensor_split}) for as long as the model lives. */
+    private final Arena arena;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private LlamaModel(LlamaLibrary llama, MemorySegment model) {
+    private LlamaModel(LlamaLibrary llama, MemorySegment model, Arena arena) {
         this.llama = llama;
         this.model = model;
+        this.arena = arena;
         this.vocab = llama.modelGetVocab(model);
         this.vocabularySize = llama.vocabNTokens(vocab);
         this.bos = llama.vocabBos(vocab);
@@ -42,28 +45,70 @@ final class LlamaModel implements AutoCloseable {
      * {@code INVALID_REQUEST} with llama.cpp's own reason.
      */
     static LlamaModel load(LlamaRuntime runtime, Path file) {
+        return load(runtime, file, GpuOffload.CPU);
+    }
+
+    /**
+     * As above, with the layers {@code gpu} names on GPUs. Asking to offload on natives without a GPU backend is
+     * {@code UNAVAILABLE}: llama.cpp would quietly run on the CPU, slower than planned and in host memory the plan
+     * did not reserve.
+     */
+    static LlamaModel load(LlamaRuntime runtime, Path file, GpuOffload gpu) {
         if (!Files.isRegularFile(file)) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "model file %s does not exist".formatted(file));
+        }
+        if (gpu.offloads() && !runtime.gpuOffload()) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, ("cannot offload %s layers of %s to a GPU: the llama.cpp "
+                    + "natives in %s have no GPU backend; start with FACTORY_LLAMA_VARIANT=cuda (or FACTORY_LLAMA_LIB_DIR "
+                    + "set to a GPU build), or deploy with gpuLayers 0").formatted(
+                    gpu.gpuLayers() == GpuOffload.ALL_LAYERS ? "all" : String.valueOf(gpu.gpuLayers()),
+                    file.getFileName(), runtime.libraryDir()));
         }
         LlamaLibrary llama = runtime.library();
         MemorySegment model;
         String reason;
+        Arena owned = Arena.ofShared();
         try (Arena arena = Arena.ofConfined(); LlamaLog.Capture errors = LlamaLog.captureErrors()) {
             MemorySegment params = llama.modelDefaultParams(arena);
+            apply(gpu, params, owned);
             model = llama.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
             reason = errors.reason("llama.cpp gave no reason");
+        } catch (RuntimeException e) {
+            owned.close();
+            throw e;
         }
         if (model.equals(MemorySegment.NULL)) {
+            owned.close();
             throw new FactoryException(ErrorCode.INVALID_REQUEST,
                     "cannot load GGUF model %s: %s".formatted(file.getFileName(), reason));
         }
-        LlamaModel loaded = new LlamaModel(llama, model);
+        LlamaModel loaded = new LlamaModel(llama, model, owned);
         if (llama.modelHasEncoder(model)) {
             loaded.close();
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "GGUF model %s is an encoder-decoder model; "
                     .formatted(file.getFileName()) + "only decoder-only text models can be served");
         }
         return loaded;
+    }
+
+    /**
+     * Writes {@code gpu} into a {@code llama_model_params} segment; {@code tensor_split}, when given, is a
+     * {@link GpuOffload#MAX_DEVICES}-float array allocated from {@code arena}, which must outlive the model.
+     * The device list stays NULL (every GPU), as {@code tensor_split} and {@code main_gpu} choose among them.
+     */
+    static void apply(GpuOffload gpu, MemorySegment params, Arena arena) {
+        LlamaLayouts.MODEL_N_GPU_LAYERS.set(params, gpu.gpuLayers());
+        LlamaLayouts.MODEL_SPLIT_MODE.set(params, gpu.splitMode().value());
+        LlamaLayouts.MODEL_MAIN_GPU.set(params, gpu.mainGpu());
+        if (gpu.tensorSplit().isEmpty()) {
+            LlamaLayouts.MODEL_TENSOR_SPLIT.set(params, MemorySegment.NULL);
+        } else {
+            MemorySegment split = arena.allocate(java.lang.foreign.ValueLayout.JAVA_FLOAT, GpuOffload.MAX_DEVICES);
+            for (int i = 0; i < gpu.tensorSplit().size(); i++) {
+                split.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, gpu.tensorSplit().get(i));
+            }
+            LlamaLayouts.MODEL_TENSOR_SPLIT.set(params, split);
+        }
     }
 
     MemorySegment handle() {
@@ -184,6 +229,7 @@ final class LlamaModel implements AutoCloseable {
     public void close() {
         if (closed.compareAndSet(false, true)) {
             llama.modelFree(model);
+            arena.close();
         }
     }
 }

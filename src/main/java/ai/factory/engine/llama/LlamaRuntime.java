@@ -46,10 +46,14 @@ public final class LlamaRuntime {
 
     private final Path libraryDir;
     private final LlamaLibrary library;
+    private final boolean gpuOffload;
+    private final List<BackendDevice> devices;
 
     private LlamaRuntime(Path libraryDir, LlamaLibrary library) {
         this.libraryDir = libraryDir;
         this.library = library;
+        this.gpuOffload = library.supportsGpuOffload();
+        this.devices = enumerate(library);
     }
 
     /**
@@ -115,17 +119,20 @@ public final class LlamaRuntime {
         }
         library.backendInit();
         loaded = new LlamaRuntime(dir, library);
-        LOG.log(Level.INFO, "loaded llama.cpp from {0}", dir);
+        LOG.log(Level.INFO, "loaded llama.cpp from {0}; GPU offload: {1}", dir, loaded.offloadSummary());
         return loaded;
     }
 
-    /** {@code <name>.so}, else a versioned {@code <name>.v1.2.3.so} or {@code <name>.so.1}. */
+    /**
+     * {@code <name>.so}, else a versioned {@code <name>.v1.2.3.so} or {@code <name>.so.1}, or a GPU variant's
+     * {@code <name>.cuda.v1.2.3.so} (the CUDA package's names).
+     */
     static Path findLibrary(Path dir, String name) throws IOException {
         Path plain = dir.resolve(name + ".so");
         if (Files.isRegularFile(plain)) {
             return plain;
         }
-        Pattern versioned = Pattern.compile(Pattern.quote(name) + "(\\.v[0-9][0-9.]*\\.so|\\.so\\.[0-9][0-9.]*)");
+        Pattern versioned = Pattern.compile(Pattern.quote(name) + "(\\.[a-z]+)?(\\.v[0-9][0-9.]*\\.so|\\.so\\.[0-9][0-9.]*)");
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(f -> versioned.matcher(f.getFileName().toString()).matches())
                     .sorted()
@@ -141,6 +148,53 @@ public final class LlamaRuntime {
 
     public Path libraryDir() {
         return libraryDir;
+    }
+
+    /** Whether these natives can put layers on a GPU ({@code llama_supports_gpu_offload()}): a GPU backend found one. */
+    public boolean gpuOffload() {
+        return gpuOffload;
+    }
+
+    /** The devices of the loaded ggml backends, CPU included, in ggml's order. */
+    public List<BackendDevice> devices() {
+        return devices;
+    }
+
+    /** One line for logs and the fleet view: {@code yes (CUDA0 NVIDIA H100 80GB HBM3, …)} or why not. */
+    public String offloadSummary() {
+        List<BackendDevice> gpus = devices.stream().filter(d -> d.type().isGpu()).toList();
+        if (!gpuOffload || gpus.isEmpty()) {
+            return "no (these natives have no GPU backend, or it found no GPU; CPU only)";
+        }
+        return "yes (" + String.join(", ", gpus.stream().map(d -> d.name() + " " + d.description()).toList()) + ")";
+    }
+
+    // Restricted FFM calls are this package's job; the launcher grants native access.
+    @SuppressWarnings("restricted")
+    private static List<BackendDevice> enumerate(LlamaLibrary library) {
+        List<BackendDevice> out = new java.util.ArrayList<>();
+        long count = library.backendDevCount();
+        int gpuNumber = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment free = arena.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment total = arena.allocate(ValueLayout.JAVA_LONG);
+            for (long i = 0; i < count; i++) {
+                MemorySegment device = library.backendDevGet(i);
+                BackendDevice.Type type = BackendDevice.Type.of(library.backendDevType(device));
+                free.set(ValueLayout.JAVA_LONG, 0, 0L);
+                total.set(ValueLayout.JAVA_LONG, 0, 0L);
+                library.backendDevMemory(device, free, total);
+                out.add(new BackendDevice(text(library.backendDevName(device)), text(library.backendDevDescription(device)),
+                        type, type.isGpu() ? gpuNumber++ : -1, free.get(ValueLayout.JAVA_LONG, 0),
+                        total.get(ValueLayout.JAVA_LONG, 0)));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    @SuppressWarnings("restricted")
+    private static String text(MemorySegment cString) {
+        return cString.equals(MemorySegment.NULL) ? "" : cString.reinterpret(Long.MAX_VALUE).getString(0);
     }
 
     LlamaLibrary library() {

@@ -158,6 +158,37 @@ public final class CapacityEstimator {
     }
 
     /**
+     * The bytes each device holds when the last {@code offloaded} layers are split over at most {@code devices}
+     * devices of {@code deviceFree} bytes each, as few as hold them, with the layers each takes; empty when they
+     * don't fit.
+     */
+    public static java.util.Optional<LayerSplit> layerSplit(Footprint f, int devices, long deviceFree, int offloaded) {
+        requireNonNull(f, "footprint is null");
+        if (devices < 1 || offloaded < 1 || offloaded > f.layers()) {
+            return java.util.Optional.empty();
+        }
+        for (int n = 1; n <= devices; n++) {
+            List<Integer> split = split(f, n, deviceFree, offloaded);
+            if (split != null) {
+                return java.util.Optional.of(new LayerSplit(split, deviceBytes(f, split, offloaded)));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** Layers and bytes per device, in device order. */
+    public record LayerSplit(List<Integer> layersPerDevice, List<Long> deviceBytes) {
+        public LayerSplit {
+            layersPerDevice = List.copyOf(layersPerDevice);
+            deviceBytes = List.copyOf(deviceBytes);
+        }
+
+        public long largestDevice() {
+            return deviceBytes.stream().mapToLong(Long::longValue).max().orElse(0);
+        }
+    }
+
+    /**
      * Splits the last {@code offloaded} layers over {@code n} devices in order, each device holding its layers'
      * weights and KV cache plus a compute buffer and the reserve; the last device also holds the output weights
      * when every layer is offloaded. Null when they don't fit.

@@ -18,18 +18,39 @@ import java.util.SplittableRandom;
 public final class FleetSimulator {
     private static final long GIB = 1L << 30;
 
-    /** A workload: replica sizes, priorities and projects. */
+    /** A workload: replica sizes, priorities and projects; 10 projects, each capped at 20% of the fleet. */
     public enum Mix {
-        /** 1, 2, 4 and 8 devices at 40/30/20/10%; priorities 0/1/2 at 70/20/10%; 10 projects, each capped at 20% of the fleet. */
-        STANDARD;
+        /** 1, 2, 4 and 8 devices at 40/30/20/10%, 16–80 GiB each; priorities 0/1/2 at 70/20/10%. */
+        STANDARD("standard"),
+        /** Inference of small models: 1 device at 85%, 2 at 15%, 8–40 GiB each; priorities 0/1/2 at 50/40/10%. */
+        INFERENCE_SMALL("inference-small"),
+        /** Training jobs: whole nodes (8 devices) at 60%, 4 at 30%, 2 at 10%, 60–80 GiB each; priorities 0/1 at 80/20%. */
+        TRAINING_LARGE("training-large"),
+        /**
+         * Nodes of two NVLink domains (half the devices each); half the replicas are tensor-parallel over 2 or 4
+         * devices of one domain, the rest 1 or 2 devices anywhere; priorities as standard.
+         */
+        MIXED_TP("mixed-tp");
+
+        private final String id;
+
+        Mix(String id) {
+            this.id = id;
+        }
+
+        /** The name as written on the command line and in reports. */
+        public String id() {
+            return id;
+        }
 
         public static Mix parse(String text) {
             for (Mix m : values()) {
-                if (m.name().equalsIgnoreCase(text.strip())) {
+                if (m.id.equalsIgnoreCase(text.strip()) || m.name().equalsIgnoreCase(text.strip())) {
                     return m;
                 }
             }
-            throw new IllegalArgumentException("unknown mix '" + text + "'; use standard");
+            throw new IllegalArgumentException("unknown mix '" + text + "'; use " + String.join(", ",
+                    java.util.Arrays.stream(values()).map(Mix::id).toList()));
         }
     }
 
@@ -57,7 +78,7 @@ public final class FleetSimulator {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("nodes", options.nodes());
             m.put("gpusPerNode", options.gpusPerNode());
-            m.put("mix", options.mix().name().toLowerCase(Locale.ROOT));
+            m.put("mix", options.mix().id());
             m.put("scoring", options.scoring().name().toLowerCase(Locale.ROOT).replace('_', '-'));
             m.put("seed", options.seed());
             m.put("events", options.events());
@@ -89,8 +110,11 @@ public final class FleetSimulator {
     public static Report run(Options o) {
         SplittableRandom random = new SplittableRandom(o.seed());
         List<PlacementNode> nodes = new ArrayList<>(o.nodes());
+        List<Integer> domains = o.mix() == Mix.MIXED_TP && o.gpusPerNode() >= 2
+                ? List.of(o.gpusPerNode() / 2, o.gpusPerNode() - o.gpusPerNode() / 2)
+                : List.of(o.gpusPerNode());
         for (int i = 0; i < o.nodes(); i++) {
-            nodes.add(new PlacementNode("node-" + i, "nvidia", o.gpusPerNode(), 80 * GIB));
+            nodes.add(new PlacementNode("node-" + i, "nvidia", o.gpusPerNode(), 80 * GIB, domains));
         }
         int projects = 10;
         Map<String, Integer> quotas = new HashMap<>();
@@ -126,7 +150,7 @@ public final class FleetSimulator {
                 engine.recover("node-" + failed.poll());
                 continue;
             } else if (roll < (Double.isNaN(atFirstRejection) ? 0.9 : 0.55) || live.isEmpty()) {
-                ReplicaRequest request = request(random, nextId++, o.gpusPerNode(), projects);
+                ReplicaRequest request = request(o.mix(), random, nextId++, o.gpusPerNode(), projects);
                 long t = System.nanoTime();
                 PlacementResult result = engine.place(request);
                 nanos += System.nanoTime() - t;
@@ -177,14 +201,25 @@ public final class FleetSimulator {
                 engine.runningReplicas(), seconds == 0 ? 0 : decisions / seconds, nanos / 1e6);
     }
 
-    private static ReplicaRequest request(SplittableRandom random, long id, int gpusPerNode, int projects) {
+    private static ReplicaRequest request(Mix mix, SplittableRandom random, long id, int gpusPerNode, int projects) {
         double s = random.nextDouble();
-        int gpus = Math.min(gpusPerNode, s < 0.4 ? 1 : s < 0.7 ? 2 : s < 0.9 ? 4 : 8);
         double p = random.nextDouble();
-        int priority = p < 0.7 ? 0 : p < 0.9 ? 1 : 2;
         String project = "project-" + random.nextInt(projects);
-        long memory = (16 + random.nextInt(64)) * GIB;
-        return new ReplicaRequest(id, project, priority, "nvidia", gpus, memory);
+        return switch (mix) {
+            case STANDARD -> new ReplicaRequest(id, project, p < 0.7 ? 0 : p < 0.9 ? 1 : 2, "nvidia",
+                    Math.min(gpusPerNode, s < 0.4 ? 1 : s < 0.7 ? 2 : s < 0.9 ? 4 : 8), (16 + random.nextInt(64)) * GIB);
+            case INFERENCE_SMALL -> new ReplicaRequest(id, project, p < 0.5 ? 0 : p < 0.9 ? 1 : 2, "nvidia",
+                    Math.min(gpusPerNode, s < 0.85 ? 1 : 2), (8 + random.nextInt(32)) * GIB);
+            case TRAINING_LARGE -> new ReplicaRequest(id, project, p < 0.8 ? 0 : 1, "nvidia",
+                    Math.min(gpusPerNode, s < 0.6 ? 8 : s < 0.9 ? 4 : 2), (60 + random.nextInt(20)) * GIB);
+            case MIXED_TP -> {
+                boolean tensorParallel = s < 0.5;
+                int largestDomain = Math.max(1, gpusPerNode / 2);
+                int gpus = tensorParallel ? Math.min(largestDomain, s < 0.3 ? 2 : 4) : Math.min(gpusPerNode, s < 0.8 ? 1 : 2);
+                yield new ReplicaRequest(id, project, p < 0.7 ? 0 : p < 0.9 ? 1 : 2, "nvidia", gpus,
+                        (16 + random.nextInt(64)) * GIB, tensorParallel);
+            }
+        };
     }
 
     /** Swap-removes {@code id} from {@code live}, keeping {@code position} in step. */

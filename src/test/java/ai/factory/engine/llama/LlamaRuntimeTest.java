@@ -55,6 +55,18 @@ class LlamaRuntimeTest {
     }
 
     @Test
+    void findsTheCudaPackagesVariantNamedLibraries() throws Exception {
+        Path cuda = Files.createDirectories(dir.resolve("cuda"));
+        for (String f : new String[] {"libggml-base.so", "libggml.cuda.v0.5.0.so", "libggml-cuda.so",
+                "libllama.cuda.v0.5.0.so", "libllama-common.so"}) {
+            Files.createFile(cuda.resolve(f));
+        }
+        assertThat(LlamaRuntime.findLibrary(cuda, "libggml")).hasFileName("libggml.cuda.v0.5.0.so");
+        assertThat(LlamaRuntime.findLibrary(cuda, "libllama")).hasFileName("libllama.cuda.v0.5.0.so");
+        assertThat(LlamaRuntime.findLibrary(cuda, "libggml-base")).hasFileName("libggml-base.so");
+    }
+
+    @Test
     void loadingTheSameFolderTwiceGivesTheOneRuntime() {
         LlamaRuntime runtime = LlamaTestSupport.runtime();
 

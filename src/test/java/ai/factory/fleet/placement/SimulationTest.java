@@ -47,4 +47,37 @@ class SimulationTest {
         Report spread = FleetSimulator.run(new Options(200, 8, Mix.STANDARD, 5, 4_000, Scoring.SPREAD));
         assertThat(pack.fragmentation()).isLessThan(spread.fragmentation());
     }
+
+    @Test
+    void everyMixIsDeterministicAndDiffersFromTheOthers() {
+        java.util.Set<Map<String, Object>> seen = new java.util.HashSet<>();
+        for (Mix mix : Mix.values()) {
+            Options options = new Options(300, 8, mix, 9, 15_000, Scoring.BIN_PACK);
+            Report first = FleetSimulator.run(options);
+            assertThat(withoutTimings(first)).as(mix.id()).isEqualTo(withoutTimings(FleetSimulator.run(options)));
+            assertThat(first.placed()).as(mix.id()).isPositive();
+            assertThat(first.toMap().get("mix")).isEqualTo(mix.id());
+            Map<String, Object> body = withoutTimings(first);
+            body.remove("mix");
+            assertThat(seen.add(body)).as(mix.id()).isTrue();
+        }
+    }
+
+    @Test
+    void mixedTensorParallelRunsIntoDomainLimitsThatPlainCountsWouldNotSee() {
+        Report r = FleetSimulator.run(new Options(100, 8, Mix.MIXED_TP, 2, 20_000, Scoring.BIN_PACK));
+        assertThat(r.rejectedCapacity()).isPositive();
+        assertThat(r.decisions()).isEqualTo(r.placed() + r.rejected());
+        // The mix sizes tensor-parallel replicas to the domains, so even 1-device nodes get nothing unsatisfiable.
+        Report single = FleetSimulator.run(new Options(50, 1, Mix.MIXED_TP, 2, 2_000, Scoring.BIN_PACK));
+        assertThat(single.rejectedUnsatisfiable()).isZero();
+    }
+
+    @Test
+    void mixNamesParseWithHyphensAndTheErrorListsThem() {
+        assertThat(Mix.parse("training-large")).isEqualTo(Mix.TRAINING_LARGE);
+        assertThat(Mix.parse("MIXED_TP")).isEqualTo(Mix.MIXED_TP);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Mix.parse("huge"))
+                .hasMessageContaining("standard, inference-small, training-large, mixed-tp");
+    }
 }

@@ -1,0 +1,146 @@
+package ai.factory.serving;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.FactoryException;
+import ai.factory.fleet.GpuAllocator;
+import ai.factory.fleet.capacity.AcceleratorSpec;
+import ai.factory.fleet.capacity.CapacityEstimator;
+import ai.factory.fleet.capacity.CapacityPlan;
+import ai.factory.fleet.capacity.Footprint;
+import ai.factory.models.ModelFormat;
+import ai.factory.models.ModelVersion;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * Decides where each replica of a deployment runs — all layers on GPUs, some, or none — from the capacity plan,
+ * the node's free GPUs ({@link GpuAllocator}) and whether the engine's natives can offload at all, and holds the
+ * GPUs it chose until {@link #release}. Each replica gets GPUs no other replica holds.
+ */
+public final class GpuPlacements {
+    private final GpuAllocator allocator;
+    private final BooleanSupplier gpuBackend;
+
+    /** {@code gpuBackend}: whether the loaded llama.cpp natives have a GPU backend. */
+    public GpuPlacements(GpuAllocator allocator, BooleanSupplier gpuBackend) {
+        this.allocator = requireNonNull(allocator, "allocator is null");
+        this.gpuBackend = requireNonNull(gpuBackend, "gpuBackend is null");
+    }
+
+    public GpuAllocator allocator() {
+        return allocator;
+    }
+
+    /**
+     * Places every replica of a deployment, holding the GPUs chosen under {@code id#N}; INVALID_REQUEST with the
+     * numbers (and nothing held) when explicitly asked GPU layers can't be had.
+     */
+    public List<ReplicaPlacement> reserve(String id, ModelVersion version, DeploymentSpec spec,
+                                          Supplier<Footprint> footprint, long hostFree) {
+        requireNonNull(id, "id is null");
+        List<ReplicaPlacement> out = new ArrayList<>();
+        try {
+            for (int i = 0; i < spec.replicas(); i++) {
+                out.add(place(owner(id, i), version, spec, footprint, hostFree));
+            }
+        } catch (RuntimeException e) {
+            release(id, spec.replicas());
+            throw e;
+        }
+        return List.copyOf(out);
+    }
+
+    /** Gives back the GPUs of a deployment's replicas. */
+    public void release(String id, int replicas) {
+        for (int i = 0; i < replicas; i++) {
+            allocator.release(owner(id, i));
+        }
+    }
+
+    static String owner(String id, int replica) {
+        return id + "#" + replica;
+    }
+
+    private ReplicaPlacement place(String owner, ModelVersion version, DeploymentSpec spec, Supplier<Footprint> footprint,
+                                   long hostFree) {
+        boolean explicit = spec.gpuLayers() > 0;
+        if (version.format() != ModelFormat.GGUF || spec.gpuLayers() == 0) {
+            if (explicit) {
+                throw FactoryException.invalidParam("gpuLayers", "'gpuLayers' applies to GGUF models only");
+            }
+            return ReplicaPlacement.cpu(0);
+        }
+        if (!gpuBackend.getAsBoolean() || allocator.gpus().isEmpty()) {
+            if (explicit) {
+                throw FactoryException.invalidParam("gpuLayers", !gpuBackend.getAsBoolean()
+                        ? ("'gpuLayers' %d asked, but the llama.cpp natives have no GPU backend that found a GPU "
+                        + "(gpuOffload in GET /api/v1/fleet); start the factory with FACTORY_LLAMA_VARIANT=cuda (which "
+                        + "needs the CUDA 13 runtime and a driver for it) or FACTORY_LLAMA_LIB_DIR set to a GPU build, "
+                        + "or leave gpuLayers out to run on the CPU").formatted(spec.gpuLayers())
+                        : ("'gpuLayers' %d asked, but discovery found no GPU on this node (GET /api/v1/fleet); leave "
+                        + "gpuLayers out to run on the CPU").formatted(spec.gpuLayers()));
+            }
+            return ReplicaPlacement.cpu(0);
+        }
+        int free = allocator.freeGpus();
+        Footprint f = footprint.get();
+        if (free == 0 && !explicit) {
+            return ReplicaPlacement.cpu(f.total());
+        }
+        int layers;
+        if (explicit) {
+            layers = Math.min(spec.gpuLayers(), f.layers());
+        } else {
+            CapacityPlan plan = CapacityEstimator.plan(f, hostFree,
+                    List.of(new AcceleratorSpec(allocator.kind(), allocator.capacityPerGpu(), free)));
+            layers = switch (plan) {
+                case CapacityPlan.FullOffload full -> f.layers();
+                case CapacityPlan.PartialOffload partial -> partial.gpuLayers();
+                case CapacityPlan.HostMemory host -> 0;
+                case CapacityPlan.DoesNotFit none -> 0;
+            };
+        }
+        Optional<CapacityEstimator.LayerSplit> split = layers == 0 ? Optional.empty()
+                : CapacityEstimator.layerSplit(f, Math.max(1, free), allocator.capacityPerGpu(), layers);
+        if (split.isEmpty()) {
+            if (explicit) {
+                throw FactoryException.invalidParam("gpuLayers", String.format(
+                        "%d of %d layers of %s don't fit on this node's %d free %s GPU(s) of %.1f MiB each (%d in all); "
+                                + "lower gpuLayers, context or parallel, or leave gpuLayers out", layers, f.layers(),
+                        version.ref(), free, allocator.kind(), allocator.capacityPerGpu() / 1048576.0,
+                        allocator.gpus().size()));
+            }
+            return ReplicaPlacement.cpu(f.total());
+        }
+        CapacityEstimator.LayerSplit s = split.get();
+        GpuAllocator.Result result = allocator.allocate(owner, s.layersPerDevice().size(), s.largestDevice());
+        return switch (result) {
+            case GpuAllocator.Result.Granted g -> new ReplicaPlacement(
+                    layers == f.layers() ? ReplicaPlacement.ALL_LAYERS : layers, g.allocation().gpus(),
+                    s.layersPerDevice(), s.largestDevice(), hostBytes(f, layers));
+            case GpuAllocator.Result.Refused r -> {
+                if (explicit) {
+                    throw FactoryException.invalidParam("gpuLayers", "%s: %d layers of %s don't fit: %s"
+                            .formatted(owner, layers, version.ref(), r.reason()));
+                }
+                yield ReplicaPlacement.cpu(f.total());
+            }
+        };
+    }
+
+    /** What stays in host memory with the last {@code offloaded} layers on GPUs. */
+    private static long hostBytes(Footprint f, int offloaded) {
+        if (offloaded >= f.layers()) {
+            return f.hostWeights();
+        }
+        long bytes = f.hostWeights() + f.outputWeights() + f.compute();
+        for (int i = 0; i < f.layers() - offloaded; i++) {
+            bytes += f.layerWeights().get(i) + f.kvCachePerLayer();
+        }
+        return bytes;
+    }
+}
