@@ -49,7 +49,8 @@ public final class AuditLog implements AutoCloseable {
     private final AuditConfig config;
     private final Clock clock;
     private final AuditStore.BeforeCommit beforeCommit;
-    private final BlockingQueue<AuditEvent> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final BlockingQueue<AuditEvent> queue;
+    private final Duration offerWait;
     private final Thread writer;
     private final Counter written;
     private final Counter dropped;
@@ -71,6 +72,14 @@ public final class AuditLog implements AutoCloseable {
     /** As above, with a pause between writing and committing each batch (tests stop the writer there). */
     public AuditLog(AuditStore store, AuditKey key, AuditConfig config, Clock clock, MeterRegistry metrics,
                     AuditStore.BeforeCommit beforeCommit) {
+        this(store, key, config, clock, metrics, beforeCommit, QUEUE_CAPACITY, OFFER_WAIT);
+    }
+
+    /** As above, with the queue's capacity and how long a caller waits for room (tests fill a small queue). */
+    AuditLog(AuditStore store, AuditKey key, AuditConfig config, Clock clock, MeterRegistry metrics,
+             AuditStore.BeforeCommit beforeCommit, int queueCapacity, Duration offerWait) {
+        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.offerWait = requireNonNull(offerWait, "offerWait is null");
         this.store = requireNonNull(store, "store is null");
         this.key = requireNonNull(key, "key is null");
         this.config = requireNonNull(config, "config is null");
@@ -105,13 +114,13 @@ public final class AuditLog implements AutoCloseable {
         }
         boolean queued;
         try {
-            queued = queue.offer(event, OFFER_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            queued = queue.offer(event, offerWait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             queued = false;
         }
         if (!queued) {
-            drop(event, "the audit queue stayed full for " + OFFER_WAIT);
+            drop(event, "the audit queue stayed full for " + offerWait);
             settle(1);
         }
     }

@@ -245,6 +245,40 @@ class AuditChainTest {
     }
 
     @Test
+    void aFullQueueWaitsThenDropsAndCountsWhatFindsNoRoom() throws InterruptedException {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+        SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+        try (Database db = TestDatabases.open(TestDatabases.Kind.H2, tempDir)) {
+            AuditLog log = new AuditLog(new AuditStore(db.jdbi()), key, EVERY_FIVE, Clock.systemUTC(), metrics,
+                    written -> {
+                        writing.countDown();
+                        try {
+                            release.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }, 2, Duration.ofMillis(1));
+            log.record(event(0));
+            writing.await();
+            // The writer holds event 0 in an open transaction; the queue takes two more, the rest find no room.
+            for (int i = 1; i <= 5; i++) {
+                log.record(event(i));
+            }
+            assertThat(log.droppedCount()).isEqualTo(3);
+            assertThat(metrics.get("factory.audit.dropped").counter().count()).isEqualTo(3.0);
+            release.countDown();
+            assertThat(log.awaitWritten(Duration.ofMinutes(1))).isTrue();
+            log.close();
+            log.record(event(9));
+            assertThat(log.droppedCount()).as("recorded after close").isEqualTo(4);
+            AuditVerification v = verify(db);
+            assertThat(v.ok()).as("%s", v).isTrue();
+            assertThat(v.records()).isEqualTo(3);
+        }
+    }
+
+    @Test
     void verifiesARangeByTime() throws InterruptedException {
         try (Database db = TestDatabases.open(TestDatabases.Kind.H2, tempDir)) {
             append(db, 0, 12);
