@@ -5,6 +5,9 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.api.Access;
 import ai.factory.api.ApiServer;
 import ai.factory.api.Authentication;
+import ai.factory.api.RequestAudit;
+import ai.factory.api.admin.AuditResource;
+import ai.factory.api.admin.SovereigntyResource;
 import ai.factory.api.admin.DeploymentsResource;
 import ai.factory.api.admin.FleetResource;
 import ai.factory.api.admin.KeysResource;
@@ -32,6 +35,7 @@ import ai.factory.fleet.CommandRunner;
 import ai.factory.fleet.Discovery;
 import ai.factory.fleet.FleetMetrics;
 import ai.factory.fleet.GpuAllocator;
+import ai.factory.models.Model;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
 import ai.factory.security.ApiKeys;
@@ -42,6 +46,13 @@ import ai.factory.security.Projects;
 import ai.factory.security.Role;
 import ai.factory.security.SigV4Verifier;
 import ai.factory.security.SitePolicies;
+import ai.factory.security.audit.AuditKey;
+import ai.factory.security.audit.AuditLog;
+import ai.factory.security.audit.AuditStore;
+import ai.factory.security.audit.AuditVerifier;
+import ai.factory.sovereignty.Egress;
+import ai.factory.sovereignty.KeyProvider;
+import ai.factory.sovereignty.SovereigntyReport;
 import ai.factory.serving.BuiltinModels;
 import ai.factory.serving.ChatPrompts;
 import ai.factory.serving.DeploymentSpec;
@@ -83,6 +94,7 @@ public final class Factory implements AutoCloseable {
     private final List<AutoCloseable> closeInOrder = new ArrayList<>();
     private final ApiServer server;
     private final Optional<String> newAdminKey;
+    private final Egress egress;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
 
     private Factory(FactoryConfig config, Clock clock, CommandRunner commands) {
@@ -96,6 +108,13 @@ public final class Factory implements AutoCloseable {
             } catch (FactoryException e) {
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
             }
+            PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            AuditKey auditKey = AuditKey.loadOrCreate(config.auditKeyFile(), config.auditPublicKeyFile());
+            AuditStore auditStore = new AuditStore(database.jdbi());
+            AuditLog audit = new AuditLog(auditStore, auditKey, config.audit(), clock, metrics);
+            closeInOrder.addFirst(audit);
+            AuditVerifier auditVerifier = new AuditVerifier(auditStore, auditKey.publicKey());
+            this.egress = new Egress(config.egress(), audit, clock);
             BlobStore blobs = new BlobStore(config.blobDir());
             ApiKeys keys = new ApiKeys(database.jdbi(), clock, MasterKey.loadOrCreate(config.masterKeyFile()));
             Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock));
@@ -124,12 +143,17 @@ public final class Factory implements AutoCloseable {
             ChatPrompts prompts = new ChatPrompts();
             ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock,
                     config.server().generationTimeout(), access);
-            PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
             new ProcessorMetrics().bindTo(metrics);
             new FleetMetrics(discovery).bindTo(metrics);
-            this.server = new ApiServer(config.server(), authentication, authorizer, metrics,
+            SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, egress, registry,
+                    Model::classification, List.of(
+                            new KeyProvider("master key", "local-file", "AES-256-GCM",
+                                    config.masterKeyFile().toString(), "AWS secret access keys (sealed in the database)"),
+                            new KeyProvider("audit signing key", "local-file", "Ed25519 (key id " + auditKey.keyId() + ")",
+                                    config.auditKeyFile().toString(), "signatures of the audit digests")), clock);
+            this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, clock), metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments, access),
                             chat,
@@ -144,7 +168,9 @@ public final class Factory implements AutoCloseable {
                             new DeploymentsResource(deployments, access),
                             new FleetResource(discovery, deployments, gpus, this::offload, access),
                             new ProjectsResource(projects),
-                            new PoliciesResource(sitePolicies)));
+                            new PoliciesResource(sitePolicies),
+                            new AuditResource(audit, auditVerifier),
+                            new SovereigntyResource(report)));
             closeInOrder.addFirst(server);
             server.start();
             writeServerFile();
@@ -190,6 +216,11 @@ public final class Factory implements AutoCloseable {
     /** The admin key created at this start, if there was none before; shown once, also saved to admin.key. */
     public Optional<String> newAdminKey() {
         return newAdminKey;
+    }
+
+    /** The one way the factory connects out (policy-checked, recorded in the audit chain). */
+    public Egress egress() {
+        return egress;
     }
 
     public FactoryConfig config() {

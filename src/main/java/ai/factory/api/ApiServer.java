@@ -23,8 +23,8 @@ import java.util.function.Supplier;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 
 /**
- * The factory's HTTP server: one Javalin instance on virtual threads where authentication, metrics,
- * error mapping and every route group are declared.
+ * The factory's HTTP server: one Javalin instance on virtual threads where authentication, the audit hook,
+ * metrics, error mapping and every route group are declared.
  */
 public final class ApiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
@@ -38,11 +38,12 @@ public final class ApiServer implements AutoCloseable {
     /**
      * @param readiness named checks that must all hold for {@code /health/ready}
      */
-    public ApiServer(ServerConfig config, Authentication authentication, Authorizer authorizer,
+    public ApiServer(ServerConfig config, Authentication authentication, Authorizer authorizer, RequestAudit audit,
                      PrometheusMeterRegistry metrics, Map<String, Supplier<Boolean>> readiness, List<Routes> routes) {
         this.config = requireNonNull(config, "config is null");
         requireNonNull(authentication, "authentication is null");
         requireNonNull(authorizer, "authorizer is null");
+        requireNonNull(audit, "audit is null");
         requireNonNull(metrics, "metrics is null");
         Map<String, Supplier<Boolean>> checks = Map.copyOf(readiness);
         List<Routes> groups = List.copyOf(routes);
@@ -62,10 +63,12 @@ public final class ApiServer implements AutoCloseable {
             });
             c.routes.before(ctx -> {
                 httpMetrics.start(ctx);
+                audit.begin(ctx);
                 drain.enter(ctx);
                 authentication.authenticate(ctx);
             });
             c.routes.after(ctx -> {
+                audit.end(ctx);
                 drain.leave(ctx);
                 httpMetrics.finish(ctx);
             });

@@ -20,7 +20,7 @@ import java.util.Map;
  * on the Amazon Bedrock paths, from an AWS Signature Version 4 made with an access key.
  */
 public final class Authentication {
-    private static final String PRINCIPAL = "factory.principal";
+    static final String PRINCIPAL = "factory.principal";
 
     private final ApiKeys keys;
     private final SigV4Verifier sigV4;

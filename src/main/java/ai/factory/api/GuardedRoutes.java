@@ -62,6 +62,7 @@ public final class GuardedRoutes {
     private void add(HandlerType type, String path, Action action, Handler handler) {
         requireNonNull(handler, "handler is null");
         routes.addEndpoint(new Endpoint(type, path, ctx -> {
+            ctx.attribute(RequestAudit.ACTION, action.id());
             Principal caller = Authentication.principal(ctx);
             authorizer.require(caller, action, new Resource.Project(caller.project()));
             handler.handle(ctx);

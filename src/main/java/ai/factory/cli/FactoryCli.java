@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
         description = "Sovereign AI Factory: a private AI cloud on your own servers.",
         subcommands = {UpCommand.class, ModelsCommand.class, DeployCommand.class, DeploymentsCommand.class,
                 ChatCommand.class, KeysCommand.class, ProjectsCommand.class, PoliciesCommand.class,
-                BenchCommand.class, FleetCommand.class, CommandLine.HelpCommand.class},
+                AuditCommand.class, SovereigntyCommand.class, BenchCommand.class, FleetCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "'./factory test' runs the test suite (no server needed)."})
 public final class FactoryCli {
     public static void main(String[] args) {

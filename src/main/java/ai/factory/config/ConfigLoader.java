@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.sovereignty.EgressPolicy;
 import ai.factory.storage.DatabaseConfig;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -92,7 +93,10 @@ public final class ConfigLoader {
                 new ModelsConfig(parse(v, Setting.MAX_UPLOAD_SIZE, Units::parseSize),
                         Optional.ofNullable(emptyToNull(v.get(Setting.IMPORT_ROOT)))
                                 .map(r -> Path.of(r).toAbsolutePath().normalize())),
-                new EmbeddingsConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt)));
+                new EmbeddingsConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt)),
+                new AuditConfig(parse(v, Setting.AUDIT_DIGEST_EVERY, Integer::parseInt),
+                        parse(v, Setting.AUDIT_DIGEST_INTERVAL, Units::parseDuration)),
+                parse(v, Setting.EGRESS_ALLOW, EgressPolicy::parse));
     }
 
     private static <T> T parse(Map<Setting, String> values, Setting setting, Function<String, T> parser) {

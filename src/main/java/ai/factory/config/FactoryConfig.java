@@ -2,6 +2,7 @@ package ai.factory.config;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.sovereignty.EgressPolicy;
 import ai.factory.storage.DatabaseConfig;
 import java.nio.file.Path;
 
@@ -10,15 +11,18 @@ import java.nio.file.Path;
  * {@code FACTORY_*} environment variables and flags (see {@link ConfigLoader}).
  *
  * @param home where the factory keeps its database, blobs, keys and run files
+ * @param egress where the factory itself may connect out to
  */
 public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig database, ModelsConfig models,
-                            EmbeddingsConfig embeddings) {
+                            EmbeddingsConfig embeddings, AuditConfig audit, EgressPolicy egress) {
     public FactoryConfig {
         requireNonNull(home, "home is null");
         requireNonNull(server, "server is null");
         requireNonNull(database, "database is null");
         requireNonNull(models, "models is null");
         requireNonNull(embeddings, "embeddings is null");
+        requireNonNull(audit, "audit is null");
+        requireNonNull(egress, "egress is null");
         home = home.toAbsolutePath().normalize();
     }
 
@@ -35,12 +39,22 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
         return home.resolve("master.key");
     }
 
+    /** The Ed25519 key that signs audit digests (PKCS#8, mode 0600); created at first start. */
+    public Path auditKeyFile() {
+        return home.resolve("audit.key");
+    }
+
+    /** The audit key's public half (PEM), for verifying the audit trail offline elsewhere. */
+    public Path auditPublicKeyFile() {
+        return home.resolve("audit.pub");
+    }
+
     /** Where a running server records its URL so local commands find it. */
     public Path serverFile() {
         return home.resolve("run").resolve("server.json");
     }
 
     public FactoryConfig withServer(ServerConfig server) {
-        return new FactoryConfig(home, server, database, models, embeddings);
+        return new FactoryConfig(home, server, database, models, embeddings, audit, egress);
     }
 }

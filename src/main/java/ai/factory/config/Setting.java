@@ -27,7 +27,13 @@ public enum Setting {
     DB_PASSWORD("database.password", "FACTORY_DB_PASSWORD", null, "", "Database password; never printed."),
     DB_POOL_SIZE("database.maxPoolSize", "FACTORY_DB_POOL_SIZE", null, "10", "Database connections at most."),
     EMBEDDING_THREADS("embeddings.threads", "FACTORY_EMBEDDING_THREADS", null, "0",
-            "CPU threads for embedding models (0 = all cores).");
+            "CPU threads for embedding models (0 = all cores)."),
+    AUDIT_DIGEST_EVERY("audit.digestEvery", "FACTORY_AUDIT_DIGEST_EVERY", null, "1000",
+            "Records per signed audit digest: one is written as soon as this many are not yet covered."),
+    AUDIT_DIGEST_INTERVAL("audit.digestInterval", "FACTORY_AUDIT_DIGEST_INTERVAL", null, "5m",
+            "Longest a record waits for a signed digest when fewer than audit.digestEvery arrive."),
+    EGRESS_ALLOW("egress.allow", "FACTORY_EGRESS_ALLOW", null, "",
+            "Comma-separated host[:port] patterns the factory may connect out to (*.example.com, 10.0.0.5:443); none: every outbound connection is refused.");
 
     private final String key;
     private final String env;

@@ -34,6 +34,11 @@ class ConfigLoaderTest {
         assertThat(c.embeddings().threads()).isZero();
         assertThat(c.embeddings().effectiveThreads()).isEqualTo(Runtime.getRuntime().availableProcessors());
         assertThat(c.adminKeyFile()).isEqualTo(home.resolve("admin.key"));
+        assertThat(c.audit().digestEvery()).isEqualTo(1000);
+        assertThat(c.audit().digestInterval()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(c.auditKeyFile()).isEqualTo(home.resolve("audit.key"));
+        assertThat(c.auditPublicKeyFile()).isEqualTo(home.resolve("audit.pub"));
+        assertThat(c.egress().rules()).as("egress: deny all by default").isEmpty();
     }
 
     @Test
@@ -54,6 +59,11 @@ class ConfigLoaderTest {
                   importRoot: /srv/models/../import
                 embeddings:
                   threads: 3
+                audit:
+                  digestEvery: 50
+                  digestInterval: 30s
+                egress:
+                  allow: "models.example.com:443, *.corp.internal"
                 """);
         Map<String, String> env = Map.of("FACTORY_PORT", "9100", "FACTORY_DB_PASSWORD", "from-env");
 
@@ -69,6 +79,11 @@ class ConfigLoaderTest {
         assertThat(fileAndEnv.models().maxUploadBytes()).isEqualTo(10L << 30);
         assertThat(fileAndEnv.models().importRoot()).contains(Path.of("/srv/import"));
         assertThat(fileAndEnv.embeddings().threads()).isEqualTo(3);
+        assertThat(fileAndEnv.audit().digestEvery()).isEqualTo(50);
+        assertThat(fileAndEnv.audit().digestInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(fileAndEnv.egress().allows("models.example.com", 443)).isTrue();
+        assertThat(fileAndEnv.egress().allows("a.corp.internal", 80)).isTrue();
+        assertThat(fileAndEnv.egress().allows("example.org", 443)).isFalse();
 
         FactoryConfig withFlags = new ConfigLoader(env).load(home, Map.of(Setting.PORT, "9200",
                 Setting.DB_URL, "jdbc:h2:file:/tmp/x"));
@@ -98,6 +113,13 @@ class ConfigLoaderTest {
                 .hasMessageContaining("unsupported database URL");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_DB_POOL_SIZE", "s3cret-ish")).load(home, Map.of()))
                 .hasMessageContaining("maxPoolSize");
+
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_AUDIT_DIGEST_EVERY", "0")).load(home, Map.of()))
+                .hasMessageContaining("audit.digestEvery must be at least 1");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_AUDIT_DIGEST_INTERVAL", "0s")).load(home, Map.of()))
+                .hasMessageContaining("audit.digestInterval must be positive");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_EGRESS_ALLOW", "https://x.example")).load(home, Map.of()))
+                .hasMessageContaining("egress.allow").hasMessageContaining("not a host[:port] pattern");
 
         Files.writeString(home.resolve("factory.yaml"), "server:\n  prot: 9000\n");
         assertThatThrownBy(() -> new ConfigLoader(Map.of()).load(home, Map.of()))

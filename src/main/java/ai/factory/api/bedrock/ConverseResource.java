@@ -7,6 +7,7 @@ import ai.factory.api.Access;
 import ai.factory.api.AwsEventStream;
 import ai.factory.api.GenerationRun;
 import ai.factory.api.GuardedRoutes;
+import ai.factory.api.RequestAudit;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -55,6 +56,7 @@ public final class ConverseResource implements Routes {
         long start = clock.millis();
         Generation generation = submit(ctx);
         GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
+        RequestAudit.usage(ctx, r.done().promptTokens(), r.done().completionTokens());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("output", Map.of("message", Map.of("role", "assistant", "content", List.of(Map.of("text", r.text())))));
         out.put("stopReason", stopReason(r.done()));
@@ -74,6 +76,7 @@ public final class ConverseResource implements Routes {
                     stream.event("contentBlockDelta", Map.of("contentBlockIndex", 0, "delta", Map.of("text", t.text())));
                 }
             }, null, generationTimeout);
+            RequestAudit.usage(ctx, done.promptTokens(), done.completionTokens());
             stream.event("contentBlockStop", Map.of("contentBlockIndex", 0));
             stream.event("messageStop", Map.of("stopReason", stopReason(done)));
             stream.event("metadata", Map.of("usage", usage(done), "metrics", Map.of("latencyMs", clock.millis() - start)));

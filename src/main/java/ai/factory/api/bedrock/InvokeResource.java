@@ -9,6 +9,7 @@ import ai.factory.api.AwsEventStream;
 import ai.factory.api.ChunkStream;
 import ai.factory.api.GenerationRun;
 import ai.factory.api.GuardedRoutes;
+import ai.factory.api.RequestAudit;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -120,6 +121,7 @@ public final class InvokeResource implements Routes {
                 false, 0));
         if (!stream) {
             GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
+            RequestAudit.usage(ctx, r.done().promptTokens(), r.done().completionTokens());
             tokenHeaders(ctx, r.done(), clock.millis() - start);
             ctx.json(llamaBody(r.text(), r.done().promptTokens(), r.done().completionTokens(), llamaStop(r.done())));
             return;
@@ -133,6 +135,7 @@ public final class InvokeResource implements Routes {
                     chunk(events, llamaBody(t.text(), generated[0] == 1 ? tokens.length : null, generated[0], null));
                 }
             }, null, generationTimeout);
+            RequestAudit.usage(ctx, done.promptTokens(), done.completionTokens());
             Map<String, Object> last = llamaBody("", null, done.completionTokens(), llamaStop(done));
             last.put("amazon-bedrock-invocationMetrics", Map.of("inputTokenCount", done.promptTokens(),
                     "outputTokenCount", done.completionTokens(), "invocationLatency", clock.millis() - start));

@@ -7,6 +7,7 @@ import ai.factory.api.Access;
 import ai.factory.api.ChunkStream;
 import ai.factory.api.GenerationRun;
 import ai.factory.api.GuardedRoutes;
+import ai.factory.api.RequestAudit;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -82,10 +83,11 @@ public final class ChatCompletionsResource implements Routes {
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         if (stream) {
-            stream(opener.apply(ctx), generation, id, created, model, logprobs, includeUsage);
+            stream(ctx, opener.apply(ctx), generation, id, created, model, logprobs, includeUsage);
             return;
         }
         GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
+        RequestAudit.usage(ctx, r.done().promptTokens(), r.done().completionTokens());
         Map<String, Object> message = new LinkedHashMap<>();
         message.put("role", "assistant");
         message.put("content", r.text());
@@ -122,7 +124,7 @@ public final class ChatCompletionsResource implements Routes {
         }
     }
 
-    private void stream(ChunkStream sse, Generation generation, String id, long created, String model,
+    private void stream(Context ctx, ChunkStream sse, Generation generation, String id, long created, String model,
                                boolean logprobs, boolean includeUsage) {
         sse.send(chunk(id, created, model, Map.of("role", "assistant", "content", ""), null, null));
         TokenEvent.Done done = GenerationRun.drive(generation, t -> {
@@ -130,6 +132,7 @@ public final class ChatCompletionsResource implements Routes {
                 sse.send(tokenChunk(id, created, model, t, logprobs));
             }
         }, sse::keepAlive, generationTimeout);
+        RequestAudit.usage(ctx, done.promptTokens(), done.completionTokens());
         sse.send(chunk(id, created, model, Map.of(), null, GenerationRun.finishReason(done)));
         if (includeUsage) {
             Map<String, Object> usage = envelope(id, "chat.completion.chunk", created, model);

@@ -6,6 +6,7 @@ import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.GenerationRun;
 import ai.factory.api.GuardedRoutes;
+import ai.factory.api.RequestAudit;
 import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
@@ -87,6 +88,7 @@ public final class CompletionsResource implements Routes {
                     sse.send(chunk(id, created, model, t.text(), logprobs >= 0 ? logprobs(List.of(t)) : null, null));
                 }
             }, sse::keepAlive, generationTimeout);
+            RequestAudit.usage(ctx, done.promptTokens(), done.completionTokens());
             sse.send(chunk(id, created, model, "", null, GenerationRun.finishReason(done)));
             if (includeUsage) {
                 Map<String, Object> usage = ChatCompletionsResource.envelope(id, "text_completion", created, model);
@@ -98,6 +100,7 @@ public final class CompletionsResource implements Routes {
             return;
         }
         GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
+        RequestAudit.usage(ctx, r.done().promptTokens(), r.done().completionTokens());
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("text", promptText + r.text());
         choice.put("index", 0);

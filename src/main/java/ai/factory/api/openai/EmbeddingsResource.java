@@ -1,5 +1,6 @@
 package ai.factory.api.openai;
 
+import ai.factory.api.RequestAudit;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
@@ -75,6 +76,7 @@ public final class EmbeddingsResource implements Routes {
         response.put("data", data);
         response.put("model", model);
         response.put("usage", Map.of("prompt_tokens", result.promptTokens(), "total_tokens", result.promptTokens()));
+        RequestAudit.usage(ctx, result.promptTokens(), 0);
         ctx.json(response);
     }
 

@@ -1,0 +1,142 @@
+package ai.factory.api.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.FactoryException;
+import ai.factory.api.GuardedRoutes;
+import ai.factory.api.Routes;
+import ai.factory.security.Action;
+import ai.factory.security.audit.AuditEvent;
+import ai.factory.security.audit.AuditLog;
+import ai.factory.security.audit.AuditQuery;
+import ai.factory.security.audit.AuditRecord;
+import ai.factory.security.audit.AuditVerifier;
+import ai.factory.sovereignty.SovereigntyReport;
+import io.javalin.http.Context;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The audit trail (admin and auditor): {@code GET /api/v1/audit} with filters, {@code GET /api/v1/audit/verify}
+ * and {@code GET /api/v1/audit/public-key}, the key to verify with offline.
+ */
+public final class AuditResource implements Routes {
+    private static final Set<String> QUERY_PARAMS = Set.of("principal", "project", "action", "outcome", "from", "to",
+            "limit");
+    private static final Set<String> RANGE_PARAMS = Set.of("from", "to");
+
+    private final AuditLog audit;
+    private final AuditVerifier verifier;
+
+    public AuditResource(AuditLog audit, AuditVerifier verifier) {
+        this.audit = requireNonNull(audit, "audit is null");
+        this.verifier = requireNonNull(verifier, "verifier is null");
+    }
+
+    @Override
+    public void addTo(GuardedRoutes routes) {
+        routes.get("/api/v1/audit", Action.READ_AUDIT, this::query);
+        routes.get("/api/v1/audit/verify", Action.READ_AUDIT, ctx -> {
+            checkParams(ctx, RANGE_PARAMS);
+            Optional<Instant> from = time(ctx, "from");
+            Optional<Instant> to = time(ctx, "to");
+            checkRange(from, to);
+            ctx.json(SovereigntyReport.status(verifier.verify(from, to), audit.droppedCount()));
+        });
+        routes.get("/api/v1/audit/public-key", Action.READ_AUDIT, ctx -> {
+            checkParams(ctx, Set.of());
+            ctx.json(Map.of("algorithm", "Ed25519", "keyId", audit.key().keyId(), "pem", audit.key().publicKeyPem()));
+        });
+    }
+
+    private void query(Context ctx) {
+        checkParams(ctx, QUERY_PARAMS);
+        Optional<String> outcome = text(ctx, "outcome");
+        if (outcome.isPresent() && !outcome.get().equals(AuditEvent.SUCCESS) && !outcome.get().equals(AuditEvent.FAILURE)) {
+            throw FactoryException.invalidParam("outcome", "'outcome' must be success or failure, not '"
+                    + outcome.get() + "'");
+        }
+        Optional<Instant> from = time(ctx, "from");
+        Optional<Instant> to = time(ctx, "to");
+        checkRange(from, to);
+        int limit = AuditQuery.DEFAULT_LIMIT;
+        Optional<String> limitText = text(ctx, "limit");
+        if (limitText.isPresent()) {
+            try {
+                limit = Integer.parseInt(limitText.get());
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > AuditQuery.MAX_LIMIT) {
+                throw FactoryException.invalidParam("limit", "'limit' must be a whole number from 1 to "
+                        + AuditQuery.MAX_LIMIT + ", not '" + limitText.get() + "'");
+            }
+        }
+        List<AuditRecord> records = audit.store().query(new AuditQuery(text(ctx, "principal"), text(ctx, "project"),
+                text(ctx, "action"), outcome, from, to, limit));
+        ctx.json(Map.of("records", records.stream().map(AuditResource::record).toList()));
+    }
+
+    private static void checkParams(Context ctx, Set<String> allowed) {
+        for (var e : ctx.queryParamMap().entrySet()) {
+            if (!allowed.contains(e.getKey())) {
+                throw FactoryException.invalidParam(e.getKey(), "unknown parameter '" + e.getKey() + "'"
+                        + (allowed.isEmpty() ? "; this endpoint takes none" : "; use " + String.join(", ",
+                        allowed.stream().sorted().toList())));
+            }
+            if (e.getValue().size() > 1) {
+                throw FactoryException.invalidParam(e.getKey(), "'" + e.getKey() + "' is given more than once");
+            }
+        }
+    }
+
+    private static Optional<String> text(Context ctx, String name) {
+        String v = ctx.queryParam(name);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v.isBlank() || v.length() > 300) {
+            throw FactoryException.invalidParam(name, "'" + name + "' must be 1 to 300 characters");
+        }
+        return Optional.of(v);
+    }
+
+    static Optional<Instant> time(Context ctx, String name) {
+        return text(ctx, name).map(v -> AuditQuery.parseTime(name, v));
+    }
+
+    private static void checkRange(Optional<Instant> from, Optional<Instant> to) {
+        if (from.isPresent() && to.isPresent() && !from.get().isBefore(to.get())) {
+            throw FactoryException.invalidParam("to", "'to' must be after 'from'");
+        }
+    }
+
+    static Map<String, Object> record(AuditRecord r) {
+        AuditEvent e = r.event();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("seq", r.seq());
+        out.put("at", e.at());
+        out.put("principalId", e.principalId());
+        out.put("principalName", e.principalName());
+        out.put("project", e.project());
+        out.put("action", e.action());
+        out.put("resource", e.resource());
+        out.put("decision", e.decision());
+        out.put("outcome", e.outcome());
+        out.put("status", e.status());
+        out.put("client", e.client());
+        out.put("requestId", e.requestId());
+        out.put("bytesIn", e.bytesIn());
+        out.put("bytesOut", e.bytesOut());
+        out.put("promptTokens", e.promptTokens());
+        out.put("completionTokens", e.completionTokens());
+        out.put("detail", e.detail());
+        out.put("prevHash", r.prevHash());
+        out.put("hash", r.hash());
+        return out;
+    }
+}

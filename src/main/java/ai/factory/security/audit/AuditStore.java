@@ -1,0 +1,181 @@
+package ai.factory.security.audit;
+
+import static java.util.Objects.requireNonNull;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.PreparedBatch;
+import org.jdbi.v3.core.statement.Query;
+
+/** The audit tables: appending to the chain, digests, reading back for verification and queries. */
+public final class AuditStore {
+    private static final String COLUMNS = "seq, at, principal_id, principal_name, project, action, resource, decision, "
+            + "outcome, status, client, request_id, bytes_in, bytes_out, prompt_tokens, completion_tokens, detail, "
+            + "prev_hash, hash";
+    private static final String DIGEST_COLUMNS = "first_seq, last_seq, record_count, first_at, last_at, head_hash, "
+            + "created_at, key_id, signature";
+
+    private final Jdbi jdbi;
+
+    public AuditStore(Jdbi jdbi) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+    }
+
+    /** A pause between writing a batch and committing it; tests use it to stop a writer there, as a crash would. */
+    @FunctionalInterface
+    public interface BeforeCommit {
+        void run(List<AuditRecord> written);
+    }
+
+    /**
+     * Appends events to the chain in one transaction, continuing from the head as committed now (so a writer that
+     * restarts, or another replica's writer, carries on from whatever is really there).
+     */
+    public List<AuditRecord> append(List<AuditEvent> events, BeforeCommit beforeCommit) {
+        return jdbi.inTransaction(h -> {
+            Optional<AuditRecord> head = head(h);
+            long seq = head.map(AuditRecord::seq).orElse(0L);
+            String prev = head.map(AuditRecord::hash).orElse(AuditHashing.GENESIS);
+            List<AuditRecord> written = new ArrayList<>(events.size());
+            PreparedBatch batch = h.prepareBatch("INSERT INTO audit_records (" + COLUMNS + ") VALUES (:seq, :at, "
+                    + ":pid, :pname, :project, :action, :resource, :decision, :outcome, :status, :client, :rid, "
+                    + ":bin, :bout, :ptok, :ctok, :detail, :prev, :hash)");
+            for (AuditEvent e : events) {
+                seq++;
+                String hash = AuditHashing.hash(seq, e, prev);
+                written.add(new AuditRecord(seq, e, prev, hash));
+                batch.bind("seq", seq).bind("at", Timestamp.from(e.at())).bind("pid", e.principalId())
+                        .bind("pname", e.principalName()).bind("project", e.project()).bind("action", e.action())
+                        .bind("resource", e.resource()).bind("decision", e.decision()).bind("outcome", e.outcome())
+                        .bind("status", e.status()).bind("client", e.client()).bind("rid", e.requestId())
+                        .bind("bin", e.bytesIn()).bind("bout", e.bytesOut()).bind("ptok", e.promptTokens())
+                        .bind("ctok", e.completionTokens()).bind("detail", e.detail()).bind("prev", prev)
+                        .bind("hash", hash).add();
+                prev = hash;
+            }
+            batch.execute();
+            beforeCommit.run(written);
+            return written;
+        });
+    }
+
+    public Optional<AuditRecord> head() {
+        return jdbi.withHandle(AuditStore::head);
+    }
+
+    private static Optional<AuditRecord> head(Handle h) {
+        return h.createQuery("SELECT " + COLUMNS + " FROM audit_records ORDER BY seq DESC LIMIT 1")
+                .map((rs, ctx) -> record(rs)).findOne();
+    }
+
+    public Optional<AuditRecord> record(long seq) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM audit_records WHERE seq = :seq")
+                .bind("seq", seq).map((rs, ctx) -> record(rs)).findOne());
+    }
+
+    /** Records with {@code from <= seq <= to} in sequence order, at most {@code limit}. */
+    public List<AuditRecord> records(long from, long to, int limit) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM audit_records WHERE seq >= :from "
+                        + "AND seq <= :to ORDER BY seq LIMIT :limit")
+                .bind("from", from).bind("to", to).bind("limit", limit).map((rs, ctx) -> record(rs)).list());
+    }
+
+    /** The sequence number of the record whose stored hash is {@code hash}, if any (for naming a reorder). */
+    public Optional<Long> seqOfHash(String hash) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT seq FROM audit_records WHERE hash = :hash")
+                .bind("hash", hash).mapTo(Long.class).findFirst());
+    }
+
+    /** The lowest and highest sequence numbers of records in {@code [from, to)}, by time; empty if none. */
+    public Optional<long[]> seqRange(Optional<java.time.Instant> from, Optional<java.time.Instant> to) {
+        StringBuilder sql = new StringBuilder("SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM audit_records WHERE 1 = 1");
+        from.ifPresent(f -> sql.append(" AND at >= :from"));
+        to.ifPresent(t -> sql.append(" AND at < :to"));
+        return jdbi.withHandle(h -> {
+            Query q = h.createQuery(sql.toString());
+            from.ifPresent(f -> q.bind("from", Timestamp.from(f)));
+            to.ifPresent(t -> q.bind("to", Timestamp.from(t)));
+            return q.map((rs, ctx) -> rs.getObject("lo") == null ? null : new long[] {rs.getLong("lo"), rs.getLong("hi")})
+                    .findOne();
+        });
+    }
+
+    public void insertDigest(AuditDigest d) {
+        jdbi.useHandle(h -> h.createUpdate("INSERT INTO audit_digests (" + DIGEST_COLUMNS + ") VALUES (:first, :last, "
+                        + ":count, :firstAt, :lastAt, :head, :created, :key, :sig)")
+                .bind("first", d.firstSeq()).bind("last", d.lastSeq()).bind("count", d.count())
+                .bind("firstAt", Timestamp.from(d.firstAt())).bind("lastAt", Timestamp.from(d.lastAt()))
+                .bind("head", d.headHash()).bind("created", Timestamp.from(d.createdAt())).bind("key", d.keyId())
+                .bind("sig", d.signature()).execute());
+    }
+
+    public Optional<AuditDigest> lastDigest() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + DIGEST_COLUMNS + " FROM audit_digests "
+                + "ORDER BY last_seq DESC LIMIT 1").map((rs, ctx) -> digest(rs)).findOne());
+    }
+
+    /** Digests whose range reaches {@code from..to}, in order. */
+    public List<AuditDigest> digests(long from, long to) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + DIGEST_COLUMNS + " FROM audit_digests WHERE "
+                        + "last_seq >= :from AND first_seq <= :to ORDER BY first_seq")
+                .bind("from", from).bind("to", to).map((rs, ctx) -> digest(rs)).list());
+    }
+
+    public List<AuditRecord> query(AuditQuery q) {
+        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM audit_records WHERE 1 = 1");
+        q.principal().ifPresent(p -> sql.append(" AND (principal_id = :principal OR principal_name = :principal)"));
+        q.project().ifPresent(p -> sql.append(" AND project = :project"));
+        q.action().ifPresent(a -> sql.append(" AND action = :action"));
+        q.outcome().ifPresent(o -> sql.append(" AND outcome = :outcome"));
+        q.from().ifPresent(f -> sql.append(" AND at >= :from"));
+        q.to().ifPresent(t -> sql.append(" AND at < :to"));
+        sql.append(" ORDER BY seq DESC LIMIT :limit");
+        return jdbi.withHandle(h -> {
+            Query query = h.createQuery(sql.toString()).bind("limit", q.limit());
+            q.principal().ifPresent(p -> query.bind("principal", p));
+            q.project().ifPresent(p -> query.bind("project", p));
+            q.action().ifPresent(a -> query.bind("action", a));
+            q.outcome().ifPresent(o -> query.bind("outcome", o));
+            q.from().ifPresent(f -> query.bind("from", Timestamp.from(f)));
+            q.to().ifPresent(t -> query.bind("to", Timestamp.from(t)));
+            return query.map((rs, ctx) -> record(rs)).list();
+        });
+    }
+
+    /** Count of records with {@code action}, by resource, decision and outcome (the egress ledger's summary). */
+    public List<Map<String, Object>> countByResource(String action) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT resource, decision, outcome, COUNT(*) AS attempts, "
+                        + "SUM(bytes_out) AS bytes_out, SUM(bytes_in) AS bytes_in, MAX(at) AS last_at "
+                        + "FROM audit_records WHERE action = :action GROUP BY resource, decision, outcome "
+                        + "ORDER BY resource, decision, outcome")
+                .bind("action", action)
+                .map((rs, ctx) -> Map.<String, Object>of("destination", rs.getString("resource"),
+                        "decision", rs.getString("decision"), "outcome", rs.getString("outcome"),
+                        "attempts", rs.getLong("attempts"), "bytesSent", rs.getLong("bytes_out"),
+                        "bytesReceived", rs.getLong("bytes_in"), "lastAt", rs.getTimestamp("last_at").toInstant()))
+                .list());
+    }
+
+    private static AuditRecord record(ResultSet rs) throws SQLException {
+        AuditEvent e = new AuditEvent(rs.getTimestamp("at").toInstant(), rs.getString("principal_id"),
+                rs.getString("principal_name"), rs.getString("project"), rs.getString("action"),
+                rs.getString("resource"), rs.getString("decision"), rs.getString("outcome"), rs.getInt("status"),
+                rs.getString("client"), rs.getString("request_id"), rs.getLong("bytes_in"), rs.getLong("bytes_out"),
+                rs.getLong("prompt_tokens"), rs.getLong("completion_tokens"), rs.getString("detail"));
+        return new AuditRecord(rs.getLong("seq"), e, rs.getString("prev_hash"), rs.getString("hash"));
+    }
+
+    private static AuditDigest digest(ResultSet rs) throws SQLException {
+        return new AuditDigest(rs.getLong("first_seq"), rs.getLong("last_seq"), rs.getLong("record_count"),
+                rs.getTimestamp("first_at").toInstant(), rs.getTimestamp("last_at").toInstant(),
+                rs.getString("head_hash"), rs.getTimestamp("created_at").toInstant(), rs.getString("key_id"),
+                rs.getString("signature"));
+    }
+}

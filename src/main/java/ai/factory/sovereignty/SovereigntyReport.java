@@ -1,0 +1,80 @@
+package ai.factory.sovereignty;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.models.Model;
+import ai.factory.models.ModelRegistry;
+import ai.factory.security.audit.AuditLog;
+import ai.factory.security.audit.AuditVerification;
+import ai.factory.security.audit.AuditVerifier;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/**
+ * The security officer's summary: every outbound connection attempt by destination and outcome (from the egress
+ * ledger in the audit chain), the data classification of the models held, the keys in use and what they
+ * protect, and whether the audit chain verifies.
+ *
+ * <p>{@code classify} says a model's classification (the factory passes the one set at import or by an admin); a
+ * model without one counts as {@link #UNCLASSIFIED}.
+ */
+public final class SovereigntyReport {
+    public static final String UNCLASSIFIED = "unclassified";
+
+    private final AuditLog audit;
+    private final AuditVerifier verifier;
+    private final Egress egress;
+    private final ModelRegistry registry;
+    private final Function<Model, String> classify;
+    private final List<KeyProvider> keys;
+    private final Clock clock;
+
+    public SovereigntyReport(AuditLog audit, AuditVerifier verifier, Egress egress, ModelRegistry registry,
+                             Function<Model, String> classify, List<KeyProvider> keys, Clock clock) {
+        this.audit = requireNonNull(audit, "audit is null");
+        this.verifier = requireNonNull(verifier, "verifier is null");
+        this.egress = requireNonNull(egress, "egress is null");
+        this.registry = requireNonNull(registry, "registry is null");
+        this.classify = requireNonNull(classify, "classify is null");
+        this.keys = List.copyOf(keys);
+        this.clock = requireNonNull(clock, "clock is null");
+    }
+
+    public Map<String, Object> build() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("generatedAt", clock.instant());
+        Map<String, Object> egressPart = new LinkedHashMap<>();
+        egressPart.put("allow", egress.policy().rules().stream().map(EgressPolicy.Rule::toString).toList());
+        egressPart.put("attempts", audit.store().countByResource(Egress.ACTION));
+        out.put("egress", egressPart);
+        Map<String, Long> byClass = new TreeMap<>();
+        for (Model m : registry.list()) {
+            byClass.merge(Optional.ofNullable(classify.apply(m)).orElse(UNCLASSIFIED), 1L, Long::sum);
+        }
+        out.put("dataClassification", Map.of("models", byClass));
+        out.put("keyProviders", keys);
+        out.put("audit", status(verifier.verify(Optional.empty(), Optional.empty()), audit.droppedCount()));
+        return out;
+    }
+
+    /** The audit chain's state in the shape the API answers with. */
+    public static Map<String, Object> status(AuditVerification v, long dropped) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("ok", v.ok());
+        out.put("records", v.records());
+        out.put("digests", v.digests());
+        out.put("firstSeq", v.firstSeq());
+        out.put("lastSeq", v.lastSeq());
+        out.put("undigested", v.undigested());
+        out.put("lastDigestAt", v.lastDigestAt().orElse(null));
+        out.put("droppedSinceStart", dropped);
+        v.problem().ifPresent(p -> out.put("problem", Map.of("kind", p.kind().name().toLowerCase(java.util.Locale.ROOT),
+                "seq", p.seq(), "message", p.message())));
+        return out;
+    }
+}

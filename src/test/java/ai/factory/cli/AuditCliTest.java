@@ -1,0 +1,88 @@
+package ai.factory.cli;
+
+import static ai.factory.cli.FactoryCliTest.cli;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ai.factory.TestFactory;
+import ai.factory.storage.Database;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code factory audit query|public-key|verify} and {@code factory sovereignty report}: the first ones against a
+ * running factory, {@code verify} offline, on the stopped factory's own database and on a tampered one.
+ */
+class AuditCliTest {
+    @TempDir
+    Path home;
+
+    @TempDir
+    Path elsewhere;
+
+    @Test
+    void queriesOnlineThenVerifiesOfflineAndPointsAtATamperedRecord() throws Exception {
+        try (TestFactory factory = TestFactory.start(home)) {
+            String[] client = {"--url", factory.url(), "--key", factory.adminKey()};
+            factory.get("/api/v1/fleet", factory.adminKey());
+            await().atMost(Duration.ofMinutes(1)).until(() -> cli(concat(new String[] {"audit", "query", "--action",
+                    "readFleet", "--json"}, client)).json().path("records").size() > 0);
+
+            FactoryCliTest.Run table = cli(concat(new String[] {"audit", "query", "--principal", "admin", "--limit", "5"},
+                    client));
+            assertThat(table.exit()).as(table.err()).isZero();
+            assertThat(table.out()).startsWith("SEQ").contains("readFleet").contains("admin");
+
+            FactoryCliTest.Run bad = cli(concat(new String[] {"audit", "query", "--outcome", "maybe"}, client));
+            assertThat(bad.exit()).isEqualTo(1);
+            assertThat(bad.err()).contains("'outcome' must be success or failure").contains("HTTP 400");
+
+            FactoryCliTest.Run key = cli(concat(new String[] {"audit", "public-key"}, client));
+            assertThat(key.exit()).isZero();
+            assertThat(key.out()).isEqualTo(Files.readString(home.resolve("audit.pub")));
+            Files.writeString(elsewhere.resolve("site.pub"), key.out());
+
+            FactoryCliTest.Run report = cli(concat(new String[] {"sovereignty", "report"}, client));
+            assertThat(report.exit()).as(report.err()).isZero();
+            assertThat(report.out()).contains("every outbound connection is refused").contains("audit signing key")
+                    .contains("Audit chain: OK");
+            assertThat(cli(concat(new String[] {"sovereignty", "report", "--json"}, client)).json()
+                    .at("/audit/ok").asBoolean()).isTrue();
+        }
+
+        FactoryCliTest.Run ok = cli("audit", "verify", "--home", home.toString(), "--public-key",
+                elsewhere.resolve("site.pub").toString(), "--json");
+        assertThat(ok.exit()).as(ok.err()).isZero();
+        assertThat(ok.json().path("ok").asBoolean()).isTrue();
+        assertThat(ok.json().path("records").asLong()).isPositive();
+        assertThat(ok.json().path("undigested").asLong()).as("a clean shutdown signs the tail").isZero();
+
+        FactoryCliTest.Run human = cli("audit", "verify", "--home", home.toString());
+        assertThat(human.exit()).as(human.err()).isZero();
+        assertThat(human.out()).startsWith("OK: ");
+
+        try (Database db = Database.open(new ai.factory.config.ConfigLoader(java.util.Map.of()).load(home, java.util.Map.of()).database())) {
+            db.jdbi().useHandle(h -> h.execute("UPDATE audit_records SET principal_name = 'nobody' WHERE seq = 2"));
+        }
+        FactoryCliTest.Run broken = cli("audit", "verify", "--home", home.toString());
+        assertThat(broken.exit()).isEqualTo(1);
+        assertThat(broken.err()).contains("BROKEN at record 2 (edited)");
+
+        FactoryCliTest.Run badTime = cli("audit", "verify", "--home", home.toString(), "--from", "last week");
+        assertThat(badTime.exit()).isEqualTo(1);
+        assertThat(badTime.err()).contains("'from' must be a time");
+        FactoryCliTest.Run noKey = cli("audit", "verify", "--home", home.toString(), "--public-key",
+                elsewhere.resolve("missing.pub").toString());
+        assertThat(noKey.exit()).isEqualTo(1);
+        assertThat(noKey.err()).contains("cannot read the audit public key");
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+}
