@@ -90,16 +90,17 @@ class GpuOffloadTest {
     void askingTheCpuNativesForGpuLayersFailsTheLoadAndSaysWhatToDo() {
         LlamaRuntime runtime = LlamaTestSupport.runtime();
         org.junit.jupiter.api.Assumptions.assumeFalse(runtime.gpuOffload(), "these natives have a GPU backend");
+        java.nio.file.Path model = TestModels.tinyLlama();
         LlamaEngineOptions options = LlamaEngineOptions.defaults().withContextPerSequence(256).withParallel(1)
                 .withThreads(1).withGpu(GpuOffload.onDevices(8, List.of(0), List.of(8)));
-        assertThatThrownBy(() -> LlamaEngine.load(runtime, TestModels.tinyLlama(), options))
+        assertThatThrownBy(() -> LlamaEngine.load(runtime, model, options))
                 .isInstanceOfSatisfying(FactoryException.class, e -> {
                     assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
                     assertThat(e.getMessage()).contains("cannot offload 8 layers", "no GPU backend",
                             "FACTORY_LLAMA_VARIANT=cuda", "gpuLayers 0");
                 });
         // The same model and options without GPU layers load and answer.
-        try (LlamaEngine engine = LlamaEngine.load(runtime, TestModels.tinyLlama(), options.withGpu(GpuOffload.CPU))) {
+        try (LlamaEngine engine = LlamaEngine.load(runtime, model, options.withGpu(GpuOffload.CPU))) {
             assertThat(engine.info().vocabularySize()).isPositive();
         }
     }
