@@ -26,7 +26,7 @@ class DatabaseConfigTest {
 
         assertThat(config.url())
                 .startsWith("jdbc:h2:file:" + Path.of("relative", "factory").toAbsolutePath())
-                .endsWith(";DB_CLOSE_ON_EXIT=FALSE");
+                .endsWith(";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0");
         assertThat(config.vendor()).isEqualTo("h2");
     }
 

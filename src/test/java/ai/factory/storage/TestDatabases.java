@@ -67,6 +67,39 @@ public final class TestDatabases {
         };
     }
 
+    /**
+     * A migrated, closed database of {@code kind} that another process can open with {@link Scratch#config()}:
+     * an H2 file in {@code tempDir} or a PostgreSQL schema of its own, dropped when the scratch is closed.
+     */
+    public static Scratch scratch(Kind kind, Path tempDir) {
+        return switch (kind) {
+            case H2 -> {
+                DatabaseConfig config = h2Config(tempDir);
+                Database.open(config).close();
+                yield new Scratch(config, () -> {});
+            }
+            case POSTGRESQL -> {
+                String schema = createSchema();
+                DatabaseConfig config = postgresConfig(schema);
+                try {
+                    Database.open(config).close();
+                } catch (RuntimeException e) {
+                    dropSchema(schema);
+                    throw e;
+                }
+                yield new Scratch(config, () -> dropSchema(schema));
+            }
+        };
+    }
+
+    /** A database left for others to open; see {@link #scratch}. */
+    public record Scratch(DatabaseConfig config, Runnable drop) implements AutoCloseable {
+        @Override
+        public void close() {
+            drop.run();
+        }
+    }
+
     /** The config of the H2 database {@link #open} uses in {@code tempDir}, to reopen it. */
     public static DatabaseConfig h2Config(Path tempDir) {
         return DatabaseConfig.h2(tempDir.resolve("db").resolve("factory"));
