@@ -34,7 +34,10 @@ class SimulateCommandTest {
         ObjectNode first = jsonWithoutTimings(cli(args));
         assertThat(jsonWithoutTimings(cli(args))).isEqualTo(first);
         assertThat(first.path("nodes").asInt()).isEqualTo(300);
-        assertThat(first.has("utilisationAtFirstRejection")).isTrue();
+        assertThat(first.path("utilisation").asDouble()).isBetween(0.5, 1.0)
+                .isEqualTo(first.path("utilisationAtFirstRejection").asDouble());
+        assertThat(first.path("rejected").isIntegralNumber()).isTrue();
+        assertThat(first.path("preemptions").isIntegralNumber()).isTrue();
     }
 
     @Test

@@ -91,6 +91,9 @@ public final class FleetSimulator {
             m.put("preemptions", preemptions);
             m.put("lost", lost);
             m.put("nodeFailures", nodeFailures);
+            // The figure the placement target is stated in: the share of accelerators in use when the first
+            // request found no room (1.0 when none was refused).
+            m.put("utilisation", round(utilisationAtFirstRejection));
             m.put("utilisationAtFirstRejection", round(utilisationAtFirstRejection));
             m.put("finalUtilisation", round(finalUtilisation));
             m.put("fragmentation", round(fragmentation));
