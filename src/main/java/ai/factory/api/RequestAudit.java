@@ -28,7 +28,7 @@ import org.eclipse.jetty.server.Response;
  * a request that matched no route, its method and path; the detail is the method and route template
  * ({@code POST /v1/chat/completions}); the resource is the route's path parameters. Routes that generate text call
  * {@link #usage} with the token counts. The request id is the caller's {@code X-Request-Id} when it is a plain
- * token, else a fresh UUID, and is echoed in the response.
+ * token, else a fresh UUID, and is echoed in the response (on the Bedrock paths also as {@code x-amzn-RequestId}).
  */
 public final class RequestAudit {
     public static final String ACTION = "factory.action";
@@ -74,6 +74,10 @@ public final class RequestAudit {
         String given = ctx.header("X-Request-Id");
         String requestId = given != null && REQUEST_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
         ctx.header("X-Request-Id", requestId);
+        if (Authentication.isAws(ctx.path())) {
+            // Where the AWS SDKs look for it: their responses' and exceptions' requestId().
+            ctx.header("x-amzn-RequestId", requestId);
+        }
         State state = new State(clock.instant(), requestId, ctx.ip());
         state.action = ctx.method().name() + " " + ctx.path();
         ctx.attribute(STATE, state);

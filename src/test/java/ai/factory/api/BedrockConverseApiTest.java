@@ -118,6 +118,8 @@ class BedrockConverseApiTest {
         assertThat(response.usage().inputTokens()).isEqualTo(chat.path("usage").path("prompt_tokens").asInt());
         assertThat(response.usage().totalTokens()).isEqualTo(response.usage().inputTokens() + 16);
         assertThat(response.metrics().latencyMs()).isNotNegative();
+        assertThat(response.responseMetadata().requestId()).as("x-amzn-RequestId, the audit record's request id")
+                .matches("[0-9a-f-]{36}");
     }
 
     @Test
@@ -209,7 +211,8 @@ class BedrockConverseApiTest {
     void unknownModelIsResourceNotFound() {
         assertThatThrownBy(() -> bedrock.converse(converse("acme/none", "Hi", 4).build()))
                 .isInstanceOf(ResourceNotFoundException.class)
-                .hasMessageContaining("acme/none");
+                .hasMessageContaining("acme/none")
+                .satisfies(e -> assertThat(((ResourceNotFoundException) e).requestId()).matches("[0-9a-f-]{36}"));
     }
 
     @Test
