@@ -13,7 +13,6 @@ import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.Footprint;
 import ai.factory.models.ModelName;
 import ai.factory.models.gguf.GgufMetadata;
-import ai.factory.models.gguf.GgufReader;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
@@ -136,7 +135,7 @@ public final class Deployments implements AutoCloseable {
 
     private Footprint footprint(ModelVersion version, DeploymentSpec spec) {
         try {
-            GgufMetadata metadata = GgufReader.read(registry.filePath(version, version.files().getFirst().path()));
+            GgufMetadata metadata = registry.ggufMetadata(version);
             return CapacityEstimator.footprint(metadata, CapacityEstimator.Request.of(spec.effectiveContext(version),
                     spec.parallel(), CacheType.F16));
         } catch (java.io.IOException e) {
