@@ -188,6 +188,10 @@ public final class BlobStore {
             return new DecryptingChannel(key.streamingAead().newSeekableDecryptingChannel(ciphertext, associatedData(owner)),
                     owner, sha256);
         }
+        catch (BlobAuthenticationException e) {
+            closeQuietly(ciphertext, e);
+            throw new FactoryException(ErrorCode.INTERNAL, e.getMessage(), e);
+        }
         catch (GeneralSecurityException | IOException e) {
             closeQuietly(ciphertext, e);
             throw new FactoryException(ErrorCode.INTERNAL, "blob %s of %s cannot be decrypted: %s (altered, or not encrypted under this key)"
@@ -356,7 +360,7 @@ public final class BlobStore {
             return new DecryptingChannel(staged.dataKey().streamingAead().newSeekableDecryptingChannel(ciphertext,
                     associatedData(staged.owner())), staged.owner(), staged.sha256());
         }
-        catch (GeneralSecurityException e) {
+        catch (GeneralSecurityException | IOException e) {
             ciphertext.close();
             throw new IOException("cannot decrypt the staged file: " + e.getMessage(), e);
         }

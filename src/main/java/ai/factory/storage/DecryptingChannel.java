@@ -16,10 +16,14 @@ final class DecryptingChannel implements SeekableByteChannel {
     private final String owner;
     private final String sha256;
 
-    DecryptingChannel(SeekableByteChannel plaintext, String owner, String sha256) {
+    DecryptingChannel(SeekableByteChannel plaintext, String owner, String sha256) throws IOException {
         this.plaintext = requireNonNull(plaintext, "plaintext is null");
         this.owner = owner;
         this.sha256 = sha256;
+        // Tink's keyset-level channel picks the key, and so knows the size, only at its first read: read one byte
+        // now (authenticating the first segment, which later reads reuse) so that size() answers from the start.
+        read(ByteBuffer.allocate(1));
+        plaintext.position(0);
     }
 
     @Override
