@@ -42,7 +42,8 @@ public final class DataKey {
     /** A fresh random key. */
     public static DataKey generate() {
         try {
-            return new DataKey(KeysetHandle.generateNew(PredefinedStreamingAeadParameters.AES256_GCM_HKDF_1MB));
+            return new DataKey(KeysetHandle.generateNew(PredefinedStreamingAeadParameters.AES256_GCM_HKDF_1MB,
+                    RegistryConfiguration.get()));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-256-GCM-HKDF is part of Tink", e);
         }

@@ -27,6 +27,7 @@ import java.nio.file.StandardOpenOption;
  * <p>The descriptor is close-on-exec, so tools the factory runs don't inherit it. Close the file once the loader has
  * opened or mapped it: its memory then lives exactly as long as the loader's mapping.
  */
+@SuppressWarnings("restricted")
 public final class MemoryFile implements AutoCloseable {
     private static final int MFD_CLOEXEC = 1;
     private static final Linker LINKER = Linker.nativeLinker();

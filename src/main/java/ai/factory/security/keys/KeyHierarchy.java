@@ -360,7 +360,7 @@ public final class KeyHierarchy implements SecretSealer {
 
     private static KeysetHandle newKek() {
         try {
-            return KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
+            return KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM, RegistryConfiguration.get());
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-256-GCM is part of Tink", e);
         }
@@ -376,7 +376,8 @@ public final class KeyHierarchy implements SecretSealer {
 
     private static String wrap(KeysetHandle keyset, Aead wrapping, byte[] context) {
         try {
-            return Base64.getEncoder().encodeToString(TinkProtoKeysetFormat.serializeEncryptedKeyset(keyset, wrapping, context));
+            return Base64.getEncoder().encodeToString(TinkProtoKeysetFormat.serializeEncryptedKeyset(keyset, wrapping, context,
+                    RegistryConfiguration.get()));
         } catch (GeneralSecurityException e) {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "cannot wrap a key: " + e.getMessage(), e);
         }
@@ -384,7 +385,8 @@ public final class KeyHierarchy implements SecretSealer {
 
     private static KeysetHandle unwrap(String wrapped, Aead wrapping, byte[] context, String what) {
         try {
-            return TinkProtoKeysetFormat.parseEncryptedKeyset(Base64.getDecoder().decode(wrapped), wrapping, context);
+            return TinkProtoKeysetFormat.parseEncryptedKeyset(Base64.getDecoder().decode(wrapped), wrapping, context,
+                    RegistryConfiguration.get());
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new FactoryException(ErrorCode.INTERNAL, what + " does not unwrap: it was altered, moved from "
                     + "another row, or wrapped by another key (" + e.getMessage() + ")", e);

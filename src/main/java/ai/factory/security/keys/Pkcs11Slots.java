@@ -41,6 +41,7 @@ final class Pkcs11Slots {
 
     private Pkcs11Slots() {}
 
+    @SuppressWarnings("restricted")
     static long findByLabel(Path library, String label) {
         Linker linker = Linker.nativeLinker();
         List<String> seen = new ArrayList<>();

@@ -191,7 +191,8 @@ class KeyHierarchyTest {
             keys.rotateMaster(true, ADMIN);
             for (int v : TestKeys.localMaster(dir).versions()) {
                 assertThatThrownBy(() -> TinkProtoKeysetFormat.parseEncryptedKeyset(Base64.getDecoder().decode(wrappedKekBefore),
-                        TestKeys.localMaster(dir).aead(v), KeyHierarchy.kekContext("alpha", 1)))
+                        TestKeys.localMaster(dir).aead(v), KeyHierarchy.kekContext("alpha", 1),
+                        com.google.crypto.tink.RegistryConfiguration.get()))
                         .isInstanceOf(java.security.GeneralSecurityException.class);
             }
             // The other project's copy of the same bytes is untouched.

@@ -91,6 +91,7 @@ public final class TestHsm {
     }
 
     /** Sets a variable in this process's C environment, which the PKCS#11 module reads (Java's own view is fixed). */
+    @SuppressWarnings("restricted")
     private static void setenv(String name, String value) {
         Linker linker = Linker.nativeLinker();
         MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
