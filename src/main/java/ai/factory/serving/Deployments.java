@@ -115,6 +115,9 @@ public final class Deployments implements AutoCloseable {
                 for (ReplicaPlacement p : chosen) {
                     host += p.onGpu() ? p.hostBytes() : memory.estimate(version, spec).total();
                 }
+                // A replica with layers on GPUs loads from the decrypted model file in RAM, which it frees once loaded;
+                // replicas load one after another, so one file's worth of memory is needed on top while loading.
+                host += version.sizeBytes();
                 memory.checkHost(version, spec, host);
             } else if (checkHost) {
                 memory.check(version, spec);
