@@ -159,7 +159,8 @@ public final class LlamaEngine implements TextEngine {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "parallel %d is more than llama.cpp's limit of %d sequences"
                     .formatted(options.parallel(), llama.maxParallelSequences()));
         }
-        LlamaModel model = LlamaModel.load(runtime, gguf, name, options.gpu(), inMemory);
+        LlamaModel model = LlamaModel.load(runtime, gguf, inMemory ? name : gguf.getFileName().toString(), options.gpu(),
+                inMemory);
         Arena arena = Arena.ofShared();
         MemorySegment context = MemorySegment.NULL;
         try {
