@@ -281,7 +281,9 @@ public final class KeyHierarchy implements SecretSealer {
     /** Seals under the site KEK, bound to {@code context}. */
     @Override
     public String seal(String secret, String context) {
-        ensureKek(BlobOwner.SITE);
+        if (!keks.containsKey(BlobOwner.SITE)) {
+            ensureKek(BlobOwner.SITE);
+        }
         Kek kek = siteKek();
         try {
             return SEALED_PREFIX + Base64.getEncoder().encodeToString(kek.aead().encrypt(
@@ -331,6 +333,8 @@ public final class KeyHierarchy implements SecretSealer {
                 .map((rs, ctx) -> new KekRow(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getInt(4)))
                 .findOne();
         if (row.isEmpty()) {
+            // Destroyed (perhaps by another node sharing the database): drop any copy this process still holds.
+            keks.remove(owner);
             if (!create) {
                 throw new FactoryException(ErrorCode.NOT_FOUND, "no key-encryption key for " + owner
                         + " (its keys were destroyed with the project, or never created)");
