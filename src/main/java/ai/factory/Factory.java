@@ -127,7 +127,7 @@ public final class Factory implements AutoCloseable {
             keyHierarchy.ensureKek(BlobOwner.SITE);
             BlobStore blobs = new BlobStore(config.blobDir());
             ApiKeys keys = new ApiKeys(database.jdbi(), clock, keyHierarchy);
-            resealLegacySecrets(keys, keyHierarchy);
+            resealLegacySecrets(keys);
             Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock));
             Authorizer authorizer = Authorizer.withBuiltInPolicies();
             SitePolicies sitePolicies = new SitePolicies(database.jdbi(), clock, authorizer);
@@ -290,7 +290,7 @@ public final class Factory implements AutoCloseable {
      * An install from before the key hierarchy sealed AWS secrets with {@code master.key}: seal them again under the
      * site key. The file is left where it is (database backups from before still need it) and no longer used.
      */
-    private void resealLegacySecrets(ApiKeys keys, KeyHierarchy hierarchy) {
+    private void resealLegacySecrets(ApiKeys keys) {
         Optional<MasterKey> legacy = MasterKey.loadIfPresent(config.masterKeyFile());
         if (legacy.isPresent()) {
             int resealed = keys.resealLegacySecrets(legacy.get(), KeyHierarchy::isSealedHere);
