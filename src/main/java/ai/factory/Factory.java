@@ -9,6 +9,7 @@ import ai.factory.api.RequestAudit;
 import ai.factory.api.admin.AuditResource;
 import ai.factory.api.admin.SovereigntyResource;
 import ai.factory.api.admin.DeploymentsResource;
+import ai.factory.api.admin.EncryptionResource;
 import ai.factory.api.admin.FleetResource;
 import ai.factory.api.admin.KeysResource;
 import ai.factory.api.admin.ModelsAdminResource;
@@ -23,6 +24,7 @@ import ai.factory.api.openai.CompletionsResource;
 import ai.factory.api.openai.EmbeddingsResource;
 import ai.factory.api.openai.ModelsResource;
 import ai.factory.config.FactoryConfig;
+import ai.factory.config.KeysConfig;
 import ai.factory.engine.Engine;
 import ai.factory.engine.llama.GpuOffload;
 import ai.factory.engine.llama.LlamaEngine;
@@ -47,6 +49,8 @@ import ai.factory.security.Role;
 import ai.factory.security.SigV4Verifier;
 import ai.factory.security.SitePolicies;
 import ai.factory.security.audit.AuditKey;
+import ai.factory.security.keys.KeyHierarchy;
+import ai.factory.security.keys.MasterKeys;
 import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerifier;
@@ -61,7 +65,9 @@ import ai.factory.serving.GpuPlacements;
 import ai.factory.serving.MemoryPlanner;
 import ai.factory.serving.ModelImports;
 import ai.factory.serving.ReplicaPlacement;
+import ai.factory.storage.BlobOwner;
 import ai.factory.storage.BlobStore;
+import ai.factory.storage.MemoryFile;
 import ai.factory.storage.Database;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -70,6 +76,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -115,13 +122,19 @@ public final class Factory implements AutoCloseable {
             closeInOrder.addFirst(audit);
             AuditVerifier auditVerifier = new AuditVerifier(auditStore, auditKey.publicKey());
             this.egress = new Egress(config.egress(), audit, clock);
+            MasterKeys masterKeys = masterKeys(config);
+            KeyHierarchy keyHierarchy = new KeyHierarchy(database.jdbi(), masterKeys, audit::record, clock);
+            keyHierarchy.ensureKek(BlobOwner.SITE);
             BlobStore blobs = new BlobStore(config.blobDir());
-            ApiKeys keys = new ApiKeys(database.jdbi(), clock, MasterKey.loadOrCreate(config.masterKeyFile()));
+            ApiKeys keys = new ApiKeys(database.jdbi(), clock, keyHierarchy);
+            resealLegacySecrets(keys);
             Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock));
             Authorizer authorizer = Authorizer.withBuiltInPolicies();
             SitePolicies sitePolicies = new SitePolicies(database.jdbi(), clock, authorizer);
             sitePolicies.load();
-            ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, clock, config.models().maxUploadBytes());
+            ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, keyHierarchy, clock,
+                    config.models().maxUploadBytes());
+            registry.encryptLegacyBlobs();
             Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);
             GpuAllocator gpus = new GpuAllocator(discovery.inventory().accelerators());
@@ -132,8 +145,12 @@ public final class Factory implements AutoCloseable {
                     MemoryPlanner.forThisMachine(), new GpuPlacements(gpus, () -> offload().supported()), clock);
             closeInOrder.addFirst(deployments);
             deployments.restore();
-            // Deletion hooks (e.g. destroying a project's data key) are added here as they come.
-            Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of());
+            // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain.
+            Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of(
+                    (project, by) -> {
+                        keyHierarchy.destroy(project, by);
+                        blobs.deleteOwner(project);
+                    }));
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
                     config.models().importRoot(), clock);
@@ -148,11 +165,7 @@ public final class Factory implements AutoCloseable {
             new ProcessorMetrics().bindTo(metrics);
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, egress, registry,
-                    Model::classification, List.of(
-                            new KeyProvider("master key", "local-file", "AES-256-GCM",
-                                    config.masterKeyFile().toString(), "AWS secret access keys (sealed in the database)"),
-                            new KeyProvider("audit signing key", "local-file", "Ed25519 (key id " + auditKey.keyId() + ")",
-                                    config.auditKeyFile().toString(), "signatures of the audit digests")), clock);
+                    Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
             this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, clock), metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments, access),
@@ -167,7 +180,8 @@ public final class Factory implements AutoCloseable {
                             new KeysResource(keys, projects, access),
                             new DeploymentsResource(deployments, access),
                             new FleetResource(discovery, deployments, gpus, this::offload, access),
-                            new ProjectsResource(projects),
+                            new ProjectsResource(projects, keyHierarchy),
+                            new EncryptionResource(keyHierarchy),
                             new PoliciesResource(sitePolicies),
                             new AuditResource(audit, auditVerifier),
                             new SovereigntyResource(report)));
@@ -227,14 +241,28 @@ public final class Factory implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Loads a replica's engine from the model's encrypted blobs without a plaintext copy on disk: the bundled ONNX
+     * model is decrypted onto the heap (tens of MB) and handed over as bytes; a GGUF is decrypted into an anonymous
+     * in-memory file whose {@code /proc/self/fd} path llama.cpp opens, closed as soon as llama.cpp has it.
+     */
     private Engine loadEngine(ModelRegistry registry, ModelVersion version, DeploymentSpec spec, ReplicaPlacement placement) {
         return switch (version.format()) {
-            case ONNX -> OnnxEmbeddingEngine.open(registry.filePath(version, BundledMiniLm.NAME_MODEL_FILE),
-                    registry.filePath(version, BundledMiniLm.NAME_TOKENIZER_FILE),
+            case ONNX -> OnnxEmbeddingEngine.open(registry.readAllBytes(version, BundledMiniLm.NAME_MODEL_FILE),
+                    registry.readAllBytes(version, BundledMiniLm.NAME_TOKENIZER_FILE), version.ref().toString(),
                     OnnxEmbeddingOptions.defaults()
                             .withThreads(spec.threads() > 0 ? spec.threads() : config.embeddings().effectiveThreads())
                             .withNativeCacheDir(config.home().resolve("cache").resolve("native")));
-            case GGUF -> LlamaEngine.load(llama.get(), registry.filePath(version, version.files().getFirst().path()),
+            case GGUF -> loadGguf(registry, version, spec, placement);
+        };
+    }
+
+    private Engine loadGguf(ModelRegistry registry, ModelVersion version, DeploymentSpec spec, ReplicaPlacement placement) {
+        LlamaRuntime runtime = llama.get();
+        String fileName = version.files().getFirst().path();
+        try (SeekableByteChannel plaintext = registry.open(version, fileName);
+                MemoryFile weights = MemoryFile.copyOf(plaintext, version.model() + ":" + version.version())) {
+            return LlamaEngine.loadFromMemory(runtime, weights.path(), fileName.replaceFirst("\\.gguf$", ""),
                     LlamaEngineOptions.defaults()
                             .withContextPerSequence(spec.effectiveContext(version))
                             .withParallel(spec.parallel())
@@ -243,7 +271,58 @@ public final class Factory implements AutoCloseable {
                             .withGpu(placement.onGpu()
                                     ? GpuOffload.onDevices(placement.gpuLayers(), placement.gpus(), placement.layersPerGpu())
                                     : GpuOffload.CPU));
+        } catch (IOException e) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot decrypt " + version.ref() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static MasterKeys masterKeys(FactoryConfig config) {
+        KeysConfig keys = config.keys();
+        return switch (keys.provider()) {
+            case LOCAL -> MasterKeys.local(config.masterKeystoreFile(),
+                    keys.keystorePassword().map(String::toCharArray).orElse(null), config.masterKeystorePasswordFile(),
+                    keys.masterKeyLabel());
+            case PKCS11 -> MasterKeys.pkcs11(keys.pkcs11().orElseThrow(), keys.masterKeyLabel());
         };
+    }
+
+    /**
+     * An install from before the key hierarchy sealed AWS secrets with {@code master.key}: seal them again under the
+     * site key. The file is left where it is (database backups from before still need it) and no longer used.
+     */
+    private void resealLegacySecrets(ApiKeys keys) {
+        Optional<MasterKey> legacy = MasterKey.loadIfPresent(config.masterKeyFile());
+        if (legacy.isPresent()) {
+            int resealed = keys.resealLegacySecrets(legacy.get(), KeyHierarchy::isSealedHere);
+            if (resealed > 0) {
+                LOG.log(System.Logger.Level.INFO, "sealed {0} AWS secret(s) again under the site key; {1} is no longer "
+                        + "used (keep it only as long as database backups from before this start)", resealed,
+                        config.masterKeyFile());
+            }
+        }
+    }
+
+    /** The keys the factory holds, for the sovereignty report; never the keys themselves. */
+    private List<KeyProvider> keyProviders(KeyHierarchy hierarchy, AuditKey auditKey) {
+        MasterKeys master = hierarchy.master();
+        List<KeyProvider> out = new ArrayList<>();
+        List<Integer> versions = master.versions();
+        out.add(new KeyProvider("site master key", master.kind().id(), "AES-256-GCM, versions " + versions + ", current "
+                + versions.getLast(), master.location(), "the key-encryption keys of every project and of the site"));
+        hierarchy.kek(BlobOwner.SITE).ifPresent(k -> out.add(new KeyProvider("site key-encryption key",
+                "wrapped-in-database", "AES-256-GCM (Tink), version " + k.version() + ", wrapped by master version "
+                + k.masterVersion(), "database table key_encryption_keys, owner " + BlobOwner.SITE,
+                "the data keys of the bundled models' blobs (" + k.dataKeys() + ") and AWS secret access keys")));
+        out.add(new KeyProvider("project key-encryption keys", "wrapped-in-database",
+                "AES-256-GCM (Tink), one per project", "database table key_encryption_keys",
+                "the data keys of each project's model blobs (AES-256-GCM-HKDF streaming, one per blob); see projectKeys"));
+        out.add(new KeyProvider("audit signing key", "local-file", "Ed25519 (key id " + auditKey.keyId() + ")",
+                config.auditKeyFile().toString(), "signatures of the audit digests"));
+        if (Files.exists(config.masterKeyFile())) {
+            out.add(new KeyProvider("legacy master key", "local-file", "AES-256-GCM", config.masterKeyFile().toString(),
+                    "nothing current: only AWS secrets in database backups taken before the key hierarchy"));
+        }
+        return out;
     }
 
     /**

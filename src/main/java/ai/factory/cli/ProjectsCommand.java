@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
 /** {@code factory projects …}: projects (tenants); site admins only. */
 @Command(name = "projects", mixinStandardHelpOptions = true,
         description = "Create, list and delete projects, which own models, deployments and keys (admin only).",
-        subcommands = {ProjectsCommand.Create.class, ProjectsCommand.ListProjects.class, ProjectsCommand.Delete.class})
+        subcommands = {ProjectsCommand.Create.class, ProjectsCommand.ListProjects.class, ProjectsCommand.Delete.class,
+                ProjectsCommand.RotateKey.class})
 final class ProjectsCommand {
     @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a project.")
     static final class Create implements Callable<Integer> {
@@ -62,7 +63,8 @@ final class ProjectsCommand {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
-            description = "Delete a project: undeploys its deployments, revokes its keys and deletes its models.")
+            description = "Delete a project: undeploys its deployments, revokes its keys, deletes its models and "
+                    + "destroys its encryption keys (its blobs can never be decrypted again).")
     static final class Delete implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin ClientOptions client;
@@ -77,9 +79,37 @@ final class ProjectsCommand {
             if (client.json) {
                 ModelsCommand.printJson(out, d);
             } else {
-                out.printf("Deleted project %s: %d deployment(s) undeployed, %d key(s) revoked, %d model(s) deleted%n",
+                out.printf("Deleted project %s: %d deployment(s) undeployed, %d key(s) revoked, %d model(s) deleted, "
+                                + "its encryption keys destroyed%n",
                         d.path("name").asText(), d.path("undeployed").size(), d.path("keysRevoked").asInt(),
                         d.path("modelsDeleted").size());
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "rotate-key", mixinStandardHelpOptions = true,
+            description = "Give a project a fresh key-encryption key: its data keys are re-wrapped under it, no data is "
+                    + "re-encrypted, and the old key is gone (admin only).")
+    static final class RotateKey implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            JsonNode r = client.client().post("/api/v1/projects/" + URLEncoder.encode(name, StandardCharsets.UTF_8)
+                    + "/rotate-key", Map.of());
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, r);
+            } else {
+                out.printf("Rotated the key of project %s: version %d -> %d, %d data key(s) re-wrapped%n",
+                        r.path("project").asText(), r.path("previousVersion").asInt(), r.path("version").asInt(),
+                        r.path("dataKeysRewrapped").asInt());
                 out.flush();
             }
             return 0;

@@ -54,6 +54,8 @@ final class SovereigntyCommand {
             }
             keys.print(out);
             out.println();
+            EncryptionCommand.kekTable(report.path("projectKeys")).print(out);
+            out.println();
             JsonNode audit = report.path("audit");
             out.println(audit.path("ok").asBoolean()
                     ? "Audit chain: OK, " + audit.path("records").asLong() + " records, " + audit.path("digests").asLong()

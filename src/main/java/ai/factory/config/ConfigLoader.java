@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.security.keys.Pkcs11Settings;
 import ai.factory.sovereignty.EgressPolicy;
 import ai.factory.storage.DatabaseConfig;
 import com.fasterxml.jackson.core.JacksonException;
@@ -18,6 +19,7 @@ import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.Function;
 
 /**
@@ -96,7 +98,26 @@ public final class ConfigLoader {
                 new EmbeddingsConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt)),
                 new AuditConfig(parse(v, Setting.AUDIT_DIGEST_EVERY, Integer::parseInt),
                         parse(v, Setting.AUDIT_DIGEST_INTERVAL, Units::parseDuration)),
-                parse(v, Setting.EGRESS_ALLOW, EgressPolicy::parse));
+                parse(v, Setting.EGRESS_ALLOW, EgressPolicy::parse),
+                keys(v));
+    }
+
+    private static KeysConfig keys(Map<Setting, String> v) {
+        KeysConfig.Provider provider = parse(v, Setting.KEYS_PROVIDER, KeysConfig.Provider::parse);
+        Optional<Pkcs11Settings> pkcs11 = Optional.empty();
+        if (provider == KeysConfig.Provider.PKCS11) {
+            String library = emptyToNull(v.get(Setting.PKCS11_LIBRARY));
+            if (library == null) {
+                throw new IllegalArgumentException("keys.provider pkcs11 needs keys.pkcs11.library (FACTORY_PKCS11_LIBRARY)");
+            }
+            String slot = emptyToNull(v.get(Setting.PKCS11_SLOT));
+            pkcs11 = Optional.of(new Pkcs11Settings(Path.of(library).toAbsolutePath().normalize(),
+                    slot == null ? OptionalLong.empty() : OptionalLong.of(parse(v, Setting.PKCS11_SLOT, Long::parseLong)),
+                    Optional.ofNullable(emptyToNull(v.get(Setting.PKCS11_TOKEN_LABEL))),
+                    Optional.ofNullable(v.get(Setting.PKCS11_PIN)).orElse("")));
+        }
+        return new KeysConfig(provider, Optional.ofNullable(emptyToNull(v.get(Setting.KEYSTORE_PASSWORD))),
+                v.get(Setting.MASTER_KEY_LABEL).strip(), pkcs11);
     }
 
     private static <T> T parse(Map<Setting, String> values, Setting setting, Function<String, T> parser) {

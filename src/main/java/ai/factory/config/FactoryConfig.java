@@ -14,7 +14,7 @@ import java.nio.file.Path;
  * @param egress where the factory itself may connect out to
  */
 public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig database, ModelsConfig models,
-                            EmbeddingsConfig embeddings, AuditConfig audit, EgressPolicy egress) {
+                            EmbeddingsConfig embeddings, AuditConfig audit, EgressPolicy egress, KeysConfig keys) {
     public FactoryConfig {
         requireNonNull(home, "home is null");
         requireNonNull(server, "server is null");
@@ -23,6 +23,7 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
         requireNonNull(embeddings, "embeddings is null");
         requireNonNull(audit, "audit is null");
         requireNonNull(egress, "egress is null");
+        requireNonNull(keys, "keys is null");
         home = home.toAbsolutePath().normalize();
     }
 
@@ -34,9 +35,22 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
         return home.resolve("admin.key");
     }
 
-    /** The key that seals stored secrets (AES-GCM); created at first start, mode 0600. */
+    /**
+     * The key that sealed stored secrets before the key hierarchy (AES-GCM); no longer created. An install that has
+     * one gets its secrets sealed again under the site key at start.
+     */
     public Path masterKeyFile() {
         return home.resolve("master.key");
+    }
+
+    /** The local master keystore (PKCS12, mode 0600): the site master key's versions; created at first start. */
+    public Path masterKeystoreFile() {
+        return home.resolve("master.p12");
+    }
+
+    /** The generated password of the local master keystore (0600), when keys.keystorePassword is not set. */
+    public Path masterKeystorePasswordFile() {
+        return home.resolve("master.p12.password");
     }
 
     /** The Ed25519 key that signs audit digests (PKCS#8, mode 0600); created at first start. */
@@ -55,6 +69,6 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
     }
 
     public FactoryConfig withServer(ServerConfig server) {
-        return new FactoryConfig(home, server, database, models, embeddings, audit, egress);
+        return new FactoryConfig(home, server, database, models, embeddings, audit, egress, keys);
     }
 }

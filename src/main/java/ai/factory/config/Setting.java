@@ -33,7 +33,21 @@ public enum Setting {
     AUDIT_DIGEST_INTERVAL("audit.digestInterval", "FACTORY_AUDIT_DIGEST_INTERVAL", null, "5m",
             "Longest a record waits for a signed digest when fewer than audit.digestEvery arrive."),
     EGRESS_ALLOW("egress.allow", "FACTORY_EGRESS_ALLOW", null, "",
-            "Comma-separated host[:port] patterns the factory may connect out to (*.example.com, 10.0.0.5:443); none: every outbound connection is refused.");
+            "Comma-separated host[:port] patterns the factory may connect out to (*.example.com, 10.0.0.5:443); none: every outbound connection is refused."),
+    KEYS_PROVIDER("keys.provider", "FACTORY_KEYS_PROVIDER", null, "local",
+            "Where the site master key lives: local (a PKCS12 keystore, $FACTORY_HOME/master.p12) or pkcs11 (an HSM)."),
+    KEYSTORE_PASSWORD("keys.keystorePassword", "FACTORY_KEYSTORE_PASSWORD", null, "",
+            "Password of the local master keystore; never printed. None: a generated one in $FACTORY_HOME/master.p12.password (0600)."),
+    MASTER_KEY_LABEL("keys.masterKeyLabel", "FACTORY_MASTER_KEY_LABEL", null, "factory-master",
+            "Name of the master key in the keystore or HSM; version N is LABEL-vN."),
+    PKCS11_LIBRARY("keys.pkcs11.library", "FACTORY_PKCS11_LIBRARY", null, "",
+            "The HSM's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so."),
+    PKCS11_SLOT("keys.pkcs11.slot", "FACTORY_PKCS11_SLOT", null, "",
+            "The HSM slot id holding the token (or set keys.pkcs11.tokenLabel instead)."),
+    PKCS11_TOKEN_LABEL("keys.pkcs11.tokenLabel", "FACTORY_PKCS11_TOKEN_LABEL", null, "",
+            "The label of the HSM token holding the master key (or set keys.pkcs11.slot instead)."),
+    PKCS11_PIN("keys.pkcs11.pin", "FACTORY_PKCS11_PIN", null, "",
+            "The HSM token's user PIN; never printed.");
 
     private final String key;
     private final String env;
@@ -70,7 +84,7 @@ public enum Setting {
     }
 
     public boolean secret() {
-        return this == DB_PASSWORD;
+        return this == DB_PASSWORD || this == KEYSTORE_PASSWORD || this == PKCS11_PIN;
     }
 
     public static Optional<Setting> byKey(String key) {

@@ -5,15 +5,21 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.Json;
+import ai.factory.models.gguf.GgufMetadata;
 import ai.factory.models.gguf.GgufReader;
 import ai.factory.security.Principal;
+import ai.factory.security.keys.KeyHierarchy;
+import ai.factory.storage.BlobOwner;
 import ai.factory.storage.BlobRef;
 import ai.factory.storage.BlobStore;
+import ai.factory.storage.DataKey;
 import ai.factory.storage.StagedBlob;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -36,27 +42,34 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 /**
  * The model registry: models, their immutable versions, and the blobs that hold their files.
  *
- * <p>An import streams each file into the blob store (digest computed on the way), checks the file,
- * and only then records the version in one transaction; a failed or killed import leaves no version
- * and no visible blob. Blobs are shared between versions with the same content and deleted when the
- * last version using them goes. A per-digest lock orders "blob committed → row inserted" against
- * "rows deleted → unreferenced blob removed", so a concurrent import never loses its blob.
+ * <p>An import streams each file into the blob store (digest computed and content encrypted on the way under a
+ * fresh data key), checks the file, and only then records the version and the blob's wrapped data key in one
+ * transaction; a failed or killed import leaves no version and no readable blob. Every blob belongs to the keys of
+ * one owner: the model's project, or the site for the bundled models ({@link #keyOwner}). Blobs are shared between
+ * versions with the same content within one owner (never across owners, so destroying one project's keys leaves no
+ * other project's model unreadable) and deleted, with their data key, when the last version using them goes. A
+ * per-blob lock orders "blob committed → rows inserted" against "rows deleted → unreferenced blob removed", so a
+ * concurrent import never loses its blob.
  */
 public final class ModelRegistry {
     private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
     private static final Pattern CLASSIFICATION = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
     private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
     private static final String UNIQUE_VIOLATION = "23505";
+    /** The namespace of the models bundled with the factory, which belong to the site. */
+    private static final String BUILTIN_NAMESPACE = "builtin";
 
     private final Jdbi jdbi;
     private final BlobStore blobs;
+    private final KeyHierarchy keys;
     private final Clock clock;
     private final long maxFileBytes;
     private final Map<String, ReentrantLock> digestLocks = new ConcurrentHashMap<>();
 
-    public ModelRegistry(Jdbi jdbi, BlobStore blobs, Clock clock, long maxFileBytes) {
+    public ModelRegistry(Jdbi jdbi, BlobStore blobs, KeyHierarchy keys, Clock clock, long maxFileBytes) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.blobs = requireNonNull(blobs, "blobs is null");
+        this.keys = requireNonNull(keys, "keys is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.maxFileBytes = maxFileBytes;
     }
@@ -133,31 +146,108 @@ public final class ModelRegistry {
         if (uploads.isEmpty()) {
             throw FactoryException.invalidParam("file", "a model version needs at least one file");
         }
+        String owner = keyOwner(find(name).map(Model::project).orElseGet(() ->
+                placement.project() == null ? by.project() : placement.project()), name);
+        keys.ensureKek(owner);
         List<StagedBlob> staged = new ArrayList<>();
         try {
             for (Upload u : uploads) {
                 checkFileName(u.fileName());
-                staged.add(blobs.stage(u.content(), maxFileBytes));
+                staged.add(blobs.stage(owner, u.content(), maxFileBytes));
             }
-            ModelFormat detected = detectFormat(staged.getFirst().tempFile(), uploads.getFirst().fileName(), format);
-            Map<String, Object> metadata = new LinkedHashMap<>(readMetadata(detected, staged.getFirst().tempFile()));
+            ModelFormat detected = detectFormat(staged.getFirst(), uploads.getFirst().fileName(), format);
+            Map<String, Object> metadata = new LinkedHashMap<>(readMetadata(detected, staged.getFirst()));
             metadata.putAll(extraMetadata);
             List<ModelFile> files = new ArrayList<>();
+            List<StagedBlob> placed = new ArrayList<>();
             List<ReentrantLock> held = new ArrayList<>();
             try {
                 for (int i = 0; i < staged.size(); i++) {
                     StagedBlob s = staged.get(i);
-                    held.add(lock(s.sha256()));
-                    BlobRef ref = blobs.commit(s, uploads.get(i).expectedSha256());
+                    String expected = uploads.get(i).expectedSha256();
+                    held.add(lock(owner, s.sha256()));
+                    BlobRef ref;
+                    if (expected == null || expected.equals(s.sha256())) {
+                        if (keys.hasDataKey(owner, s.sha256())) {
+                            // Stored before under this owner's keys: keep that copy, drop this one.
+                            ref = new BlobRef(s.sha256(), s.size());
+                        } else {
+                            ref = blobs.commit(s, expected);
+                            placed.add(s);
+                        }
+                    } else {
+                        ref = blobs.commit(s, expected); // refuses the mismatch, storing nothing
+                    }
                     files.add(new ModelFile(uploads.get(i).fileName(), ref.sha256(), ref.size()));
                 }
-                return insertVersion(name, detected, metadata, files, by, source, placement);
+                try {
+                    return insertVersion(name, detected, metadata, files, by, source, placement, owner, staged);
+                } catch (RuntimeException e) {
+                    // Files placed for this import whose key was never recorded can't be read: remove them.
+                    for (StagedBlob p : placed) {
+                        if (!keys.hasDataKey(owner, p.sha256())) {
+                            blobs.delete(owner, p.sha256());
+                        }
+                    }
+                    throw e;
+                }
             } finally {
                 held.forEach(ReentrantLock::unlock);
             }
         } finally {
             staged.forEach(StagedBlob::close);
         }
+    }
+
+    /**
+     * Whose keys a model's blobs are encrypted under: the site's for the bundled models (they serve every project and
+     * outlive any), else the model's project.
+     */
+    public static String keyOwner(String project, ModelName name) {
+        return name.namespace().equals(BUILTIN_NAMESPACE) ? BlobOwner.SITE : project;
+    }
+
+    /**
+     * Encrypts the plain-text blobs an install wrote before blobs were encrypted: each one every model that uses it
+     * needs is encrypted under its owner's keys (once per owner), checked against its digest, recorded, and the plain
+     * file deleted; plain files no model uses are deleted too. Returns how many blobs were encrypted. Run at start,
+     * before anything reads blobs.
+     */
+    public int encryptLegacyBlobs() {
+        List<String> legacy = blobs.legacyDigests();
+        if (legacy.isEmpty()) {
+            return 0;
+        }
+        int encrypted = 0;
+        for (String sha256 : legacy) {
+            List<String> owners = jdbi.withHandle(h -> h.createQuery("SELECT DISTINCT f.model_name, m.project "
+                            + "FROM model_files f JOIN models m ON m.name = f.model_name WHERE f.sha256 = :s")
+                    .bind("s", sha256)
+                    .map((rs, ctx) -> keyOwner(rs.getString(2), ModelName.parse(rs.getString(1)))).list())
+                    .stream().distinct().toList();
+            for (String owner : owners) {
+                if (keys.hasDataKey(owner, sha256)) {
+                    continue;
+                }
+                keys.ensureKek(owner);
+                ReentrantLock lock = lock(owner, sha256);
+                try (InputStream in = java.nio.file.Files.newInputStream(blobs.legacyPath(sha256));
+                        StagedBlob s = blobs.stage(owner, in, Long.MAX_VALUE)) {
+                    BlobRef ref = blobs.commit(s, sha256);
+                    jdbi.useTransaction(h -> keys.storeDataKey(h, owner, sha256, ref.size(), s.dataKey()));
+                    encrypted++;
+                } catch (IOException e) {
+                    throw new FactoryException(ErrorCode.INTERNAL, "cannot encrypt legacy blob " + sha256 + ": " + e, e);
+                } finally {
+                    lock.unlock();
+                }
+            }
+            blobs.deleteLegacy(sha256);
+        }
+        System.getLogger(ModelRegistry.class.getName()).log(System.Logger.Level.INFO,
+                "encrypted {0} blob(s) written in plain text before blobs were encrypted; {1} plain file(s) removed",
+                encrypted, legacy.size());
+        return encrypted;
     }
 
     public List<Model> list() {
@@ -194,9 +284,43 @@ public final class ModelRegistry {
                 .orElseThrow(() -> notFound(ref.toString()));
     }
 
-    /** Where a file of a version lies on this node's disk. */
-    public Path filePath(ModelVersion version, String fileName) {
-        return blobs.path(version.file(fileName).sha256());
+    /**
+     * A file of a version, decrypted as it is read: a seekable channel whose size is the plaintext's. The caller
+     * closes it. A file whose blob fails authentication fails its read with a {@code BlobAuthenticationException}.
+     */
+    public SeekableByteChannel open(ModelVersion version, String fileName) {
+        ModelFile file = version.file(fileName);
+        String owner = keyOwner(ownerProject(version.model()), version.model());
+        DataKey key = keys.dataKey(owner, file.sha256());
+        return blobs.open(owner, file.sha256(), key);
+    }
+
+    /** A whole file of a version in memory (small files only: the bundled embedding model and its tokenizer). */
+    public byte[] readAllBytes(ModelVersion version, String fileName) {
+        try (InputStream in = Channels.newInputStream(open(version, fileName))) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new FactoryException(ErrorCode.INTERNAL, "cannot read " + fileName + " of " + version.ref() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** The GGUF metadata of a version's model file, read through the decrypting channel. */
+    public GgufMetadata ggufMetadata(ModelVersion version) throws IOException {
+        try (SeekableByteChannel channel = open(version, version.files().getFirst().path())) {
+            return GgufReader.read(channel, channel.size());
+        }
+    }
+
+    /** Where a file of a version lies on this node's disk: ciphertext, for tests and tools that inspect it. */
+    public Path blobPath(ModelVersion version, String fileName) {
+        return blobs.path(keyOwner(ownerProject(version.model()), version.model()), version.file(fileName).sha256());
+    }
+
+    private String ownerProject(ModelName name) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT project FROM models WHERE name = :n")
+                .bind("n", name.toString()).mapTo(String.class).findOne())
+                .orElseThrow(() -> notFound(name.toString()));
     }
 
     /** Sets a model's classification, the label site policies decide on. */
@@ -235,18 +359,24 @@ public final class ModelRegistry {
                 h.createUpdate("DELETE FROM models WHERE name = :n").bind("n", model.name().toString()).execute();
             }
         });
+        String owner = keyOwner(model.project(), model.name());
         doomed.stream().flatMap(v -> v.files().stream()).map(ModelFile::sha256).distinct()
-                .forEach(this::deleteBlobIfUnreferenced);
+                .forEach(sha256 -> deleteBlobIfUnreferenced(owner, sha256));
         return doomed;
     }
 
-    private void deleteBlobIfUnreferenced(String sha256) {
-        ReentrantLock lock = lock(sha256);
+    /** Deletes the owner's blob and its data key when no version of the owner's models uses it any more. */
+    private void deleteBlobIfUnreferenced(String owner, String sha256) {
+        ReentrantLock lock = lock(owner, sha256);
         try {
-            long refs = jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM model_files WHERE sha256 = :s")
-                    .bind("s", sha256).mapTo(Long.class).one());
+            long refs = jdbi.withHandle(h -> h.createQuery("SELECT DISTINCT f.model_name, m.project FROM model_files f "
+                            + "JOIN models m ON m.name = f.model_name WHERE f.sha256 = :s")
+                    .bind("s", sha256)
+                    .map((rs, ctx) -> keyOwner(rs.getString(2), ModelName.parse(rs.getString(1)))).list())
+                    .stream().filter(owner::equals).count();
             if (refs == 0) {
-                blobs.delete(sha256);
+                jdbi.useTransaction(h -> keys.deleteDataKey(h, owner, sha256));
+                blobs.delete(owner, sha256);
             }
         } finally {
             lock.unlock();
@@ -254,7 +384,8 @@ public final class ModelRegistry {
     }
 
     private ModelVersion insertVersion(ModelName name, ModelFormat format, Map<String, Object> metadata,
-                                       List<ModelFile> files, Principal by, String source, Placement placement) {
+                                       List<ModelFile> files, Principal by, String source, Placement placement,
+                                       String keyOwner, List<StagedBlob> staged) {
         String json;
         try {
             json = Json.mapper().writeValueAsString(metadata);
@@ -282,6 +413,15 @@ public final class ModelRegistry {
                     } else if (placement.classification() != null) {
                         h.createUpdate("UPDATE models SET classification = :c WHERE name = :n")
                                 .bind("c", placement.classification()).bind("n", name.toString()).execute();
+                    }
+                    String project = owner.isPresent() ? owner.get()
+                            : placement.project() == null ? by.project() : placement.project();
+                    if (!keyOwner(project, name).equals(keyOwner)) {
+                        throw new FactoryException(ErrorCode.CONFLICT, "model " + name + " was created in project '"
+                                + project + "' while this import ran; import again");
+                    }
+                    for (StagedBlob s : staged) {
+                        keys.storeDataKey(h, keyOwner, s.sha256(), s.size(), s.dataKey());
                     }
                     int next = h.createQuery("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions "
                                     + "WHERE model_name = :n")
@@ -344,10 +484,10 @@ public final class ModelRegistry {
         }
     }
 
-    private static ModelFormat detectFormat(Path file, String fileName, Optional<ModelFormat> hint) {
+    private static ModelFormat detectFormat(StagedBlob file, String fileName, Optional<ModelFormat> hint) {
         byte[] head = new byte[4];
         int n;
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Channels.newInputStream(file.open())) {
             n = in.readNBytes(head, 0, 4);
         } catch (IOException e) {
             throw new FactoryException(ErrorCode.INTERNAL, "cannot read staged file: " + e.getMessage(), e);
@@ -382,11 +522,11 @@ public final class ModelRegistry {
         return format;
     }
 
-    private static Map<String, Object> readMetadata(ModelFormat format, Path file) {
+    private static Map<String, Object> readMetadata(ModelFormat format, StagedBlob file) {
         return switch (format) {
             case GGUF -> {
-                try {
-                    yield GgufReader.read(file).summary();
+                try (SeekableByteChannel channel = file.open()) {
+                    yield GgufReader.read(channel, channel.size()).summary();
                 } catch (IOException e) {
                     throw new FactoryException(ErrorCode.INTERNAL, "cannot read staged file: " + e.getMessage(), e);
                 }
@@ -412,8 +552,8 @@ public final class ModelRegistry {
         return fileName;
     }
 
-    private ReentrantLock lock(String sha256) {
-        ReentrantLock lock = digestLocks.computeIfAbsent(sha256, k -> new ReentrantLock());
+    private ReentrantLock lock(String owner, String sha256) {
+        ReentrantLock lock = digestLocks.computeIfAbsent(owner + "/" + sha256, k -> new ReentrantLock());
         lock.lock();
         return lock;
     }

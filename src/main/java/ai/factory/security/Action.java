@@ -21,7 +21,9 @@ public enum Action {
     MANAGE_PROJECTS("manageProjects"),
     MANAGE_POLICIES("managePolicies"),
     READ_AUDIT("readAudit"),
-    READ_FLEET("readFleet");
+    READ_FLEET("readFleet"),
+    /** Rotating the master key or a project's key-encryption key: site admins only. */
+    MANAGE_ENCRYPTION("manageEncryption");
 
     private final String id;
 

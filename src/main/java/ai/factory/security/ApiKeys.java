@@ -28,7 +28,7 @@ import org.jdbi.v3.core.Jdbi;
  *
  * <p>An AWS-style access key (for SigV4) is an access key id ({@code AKIA} and 16 base-32 characters) with a
  * 40-character secret. SigV4 needs that secret itself to recompute signatures, so it is kept sealed under the
- * {@link MasterKey}; the key is also a row of {@code api_keys}, listed and revoked like any other.
+ * {@link SecretSealer} (the site's key-encryption key); the key is also a row of {@code api_keys}, listed and revoked like any other.
  */
 public final class ApiKeys {
     private static final String SECRET_PREFIX = "fk_";
@@ -40,13 +40,13 @@ public final class ApiKeys {
 
     private final Jdbi jdbi;
     private final Clock clock;
-    private final MasterKey masterKey;
+    private final SecretSealer sealer;
     private final SecureRandom random = new SecureRandom();
 
-    public ApiKeys(Jdbi jdbi, Clock clock, MasterKey masterKey) {
+    public ApiKeys(Jdbi jdbi, Clock clock, SecretSealer sealer) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.clock = requireNonNull(clock, "clock is null");
-        this.masterKey = requireNonNull(masterKey, "masterKey is null");
+        this.sealer = requireNonNull(sealer, "sealer is null");
     }
 
     /** Creates a principal with one key. {@code createdBy} is the creating principal's id, or null at bootstrap. */
@@ -73,7 +73,7 @@ public final class ApiKeys {
                 (h, keyId) -> h.createUpdate("INSERT INTO aws_access_keys (access_key_id, key_id, sealed_secret) "
                                 + "VALUES (:akid, :kid, :sealed)")
                         .bind("akid", accessKeyId).bind("kid", keyId)
-                        .bind("sealed", masterKey.seal(secret, accessKeyId))
+                        .bind("sealed", sealer.seal(secret, accessKeyId))
                         .execute());
         return new CreatedAccessKey(key, accessKeyId, secret);
     }
@@ -88,10 +88,34 @@ public final class ApiKeys {
                         + "JOIN principals p ON p.id = k.principal_id "
                         + "WHERE a.access_key_id = :akid AND k.revoked_at IS NULL")
                 .bind("akid", accessKeyId)
-                .map((rs, ctx) -> new AccessKeySecret(accessKeyId, masterKey.open(rs.getString("sealed_secret"), accessKeyId),
+                .map((rs, ctx) -> new AccessKeySecret(accessKeyId, sealer.open(rs.getString("sealed_secret"), accessKeyId),
                         new Principal(rs.getString("pid"), rs.getString("name"), rs.getString("project"),
                                 Role.parse(rs.getString("role")))))
                 .findOne());
+    }
+
+    /**
+     * Seals again, under this store's sealer, every AWS secret still sealed by {@code legacy} (the pre-hierarchy
+     * {@code master.key}), in one transaction; returns how many. Secrets already sealed by this sealer are left alone,
+     * so running it again does nothing.
+     */
+    public int resealLegacySecrets(SecretSealer legacy, java.util.function.Predicate<String> isCurrent) {
+        requireNonNull(legacy, "legacy is null");
+        return jdbi.inTransaction(h -> {
+            var rows = h.createQuery("SELECT access_key_id, sealed_secret FROM aws_access_keys")
+                    .map((rs, ctx) -> java.util.Map.entry(rs.getString(1), rs.getString(2))).list();
+            int resealed = 0;
+            for (var row : rows) {
+                if (isCurrent.test(row.getValue())) {
+                    continue;
+                }
+                String secret = legacy.open(row.getValue(), row.getKey());
+                h.createUpdate("UPDATE aws_access_keys SET sealed_secret = :s WHERE access_key_id = :a")
+                        .bind("s", sealer.seal(secret, row.getKey())).bind("a", row.getKey()).execute();
+                resealed++;
+            }
+            return resealed;
+        });
     }
 
     /** What else one key's creation writes in its transaction. */

@@ -18,14 +18,18 @@ import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The factory's master key: 32 random bytes in {@code $FACTORY_HOME/master.key} (mode 0600), created at first
+ * The master key of installs from before customer-held keys ({@code ai.factory.security.keys}): 32 random bytes in {@code $FACTORY_HOME/master.key} (mode 0600), created at first
  * start. It seals secrets the factory must be able to read back (AWS secret access keys, which SigV4 needs in
  * the clear to recompute a signature) with AES-256-GCM; the database holds only the sealed form.
  *
  * <p>A sealed value is {@code base64(nonce(12) || ciphertext || tag(16))}; the associated data binds it to
  * the row it belongs to, so a sealed secret copied onto another key id does not open.
+ *
+ * <p>New installs no longer create it: AWS secrets are sealed under the site's key-encryption key. An install that
+ * has one keeps reading its sealed secrets through it once, at start, to seal them again under the new hierarchy
+ * ({@link ApiKeys#resealLegacySecrets}).
  */
-public final class MasterKey {
+public final class MasterKey implements SecretSealer {
     private static final int KEY_BYTES = 32;
     private static final int NONCE_BYTES = 12;
     private static final int TAG_BITS = 128;
@@ -38,6 +42,11 @@ public final class MasterKey {
             throw new IllegalArgumentException("a master key has " + KEY_BYTES + " bytes, not " + key.length);
         }
         this.key = new SecretKeySpec(key, "AES");
+    }
+
+    /** Reads the key file if there is one. */
+    public static java.util.Optional<MasterKey> loadIfPresent(Path file) {
+        return Files.exists(file) ? java.util.Optional.of(loadOrCreate(file)) : java.util.Optional.empty();
     }
 
     /** Reads the key file, creating it (0600, fresh random bytes) when there is none. */
@@ -63,6 +72,7 @@ public final class MasterKey {
     }
 
     /** Encrypts {@code secret}, bound to {@code context} (e.g. the key id it belongs to). */
+    @Override
     public String seal(String secret, String context) {
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);
@@ -79,6 +89,7 @@ public final class MasterKey {
     }
 
     /** Decrypts what {@link #seal} made for the same context; fails if it was altered or sealed elsewhere. */
+    @Override
     public String open(String sealed, String context) {
         byte[] raw = Base64.getDecoder().decode(sealed);
         try {

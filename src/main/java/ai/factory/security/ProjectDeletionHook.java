@@ -7,5 +7,5 @@ package ai.factory.security;
  */
 @FunctionalInterface
 public interface ProjectDeletionHook {
-    void projectDeleted(String project);
+    void projectDeleted(String project, Principal by);
 }

@@ -113,7 +113,7 @@ public final class Projects {
         for (String m : models) {
             registry.delete(new ModelRef(ModelRef.parse(m).name(), OptionalInt.empty()));
         }
-        deletionHooks.forEach(h -> h.projectDeleted(name));
+        deletionHooks.forEach(h -> h.projectDeleted(name, by));
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM projects WHERE name = :n").bind("n", name).execute());
         LOG.log(System.Logger.Level.INFO, "project {0} deleted by {1}: {2} deployment(s) undeployed, {3} key(s) revoked, "
                 + "{4} model(s) deleted", name, by.id(), undeployed.size(), revoked, models.size());

@@ -13,7 +13,6 @@ import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.Footprint;
 import ai.factory.models.ModelName;
 import ai.factory.models.gguf.GgufMetadata;
-import ai.factory.models.gguf.GgufReader;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
@@ -116,6 +115,9 @@ public final class Deployments implements AutoCloseable {
                 for (ReplicaPlacement p : chosen) {
                     host += p.onGpu() ? p.hostBytes() : memory.estimate(version, spec).total();
                 }
+                // A replica with layers on GPUs loads from the decrypted model file in RAM, which it frees once loaded;
+                // replicas load one after another, so one file's worth of memory is needed on top while loading.
+                host += version.sizeBytes();
                 memory.checkHost(version, spec, host);
             } else if (checkHost) {
                 memory.check(version, spec);
@@ -136,7 +138,7 @@ public final class Deployments implements AutoCloseable {
 
     private Footprint footprint(ModelVersion version, DeploymentSpec spec) {
         try {
-            GgufMetadata metadata = GgufReader.read(registry.filePath(version, version.files().getFirst().path()));
+            GgufMetadata metadata = registry.ggufMetadata(version);
             return CapacityEstimator.footprint(metadata, CapacityEstimator.Request.of(spec.effectiveContext(version),
                     spec.parallel(), CacheType.F16));
         } catch (java.io.IOException e) {

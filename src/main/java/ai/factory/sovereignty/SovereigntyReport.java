@@ -7,6 +7,7 @@ import ai.factory.models.ModelRegistry;
 import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditVerification;
 import ai.factory.security.audit.AuditVerifier;
+import ai.factory.security.keys.KeyHierarchy;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,11 +15,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The security officer's summary: every outbound connection attempt by destination and outcome (from the egress
  * ledger in the audit chain), the data classification of the models held, the keys in use and what they
- * protect, and whether the audit chain verifies.
+ * protect, each project's key-encryption key (version, master version, when created and last rotated, data keys
+ * it wraps; {@code _site} is the site's own), and whether the audit chain verifies.
  *
  * <p>{@code classify} says a model's classification (the factory passes the one set at import or by an admin); a
  * model without one counts as {@link #UNCLASSIFIED}.
@@ -31,17 +34,20 @@ public final class SovereigntyReport {
     private final Egress egress;
     private final ModelRegistry registry;
     private final Function<Model, String> classify;
-    private final List<KeyProvider> keys;
+    private final Supplier<List<KeyProvider>> keys;
+    private final Supplier<List<KeyHierarchy.KekInfo>> keks;
     private final Clock clock;
 
     public SovereigntyReport(AuditLog audit, AuditVerifier verifier, Egress egress, ModelRegistry registry,
-                             Function<Model, String> classify, List<KeyProvider> keys, Clock clock) {
+                             Function<Model, String> classify, Supplier<List<KeyProvider>> keys,
+                             Supplier<List<KeyHierarchy.KekInfo>> keks, Clock clock) {
         this.audit = requireNonNull(audit, "audit is null");
         this.verifier = requireNonNull(verifier, "verifier is null");
         this.egress = requireNonNull(egress, "egress is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.classify = requireNonNull(classify, "classify is null");
-        this.keys = List.copyOf(keys);
+        this.keys = requireNonNull(keys, "keys is null");
+        this.keks = requireNonNull(keks, "keks is null");
         this.clock = requireNonNull(clock, "clock is null");
     }
 
@@ -57,8 +63,21 @@ public final class SovereigntyReport {
             byClass.merge(Optional.ofNullable(classify.apply(m)).orElse(UNCLASSIFIED), 1L, Long::sum);
         }
         out.put("dataClassification", Map.of("models", byClass));
-        out.put("keyProviders", keys);
+        out.put("keyProviders", List.copyOf(keys.get()));
+        out.put("projectKeys", keks.get().stream().map(SovereigntyReport::kek).toList());
         out.put("audit", status(verifier.verify(Optional.empty(), Optional.empty()), audit.droppedCount()));
+        return out;
+    }
+
+    /** One owner's key-encryption key as the report shows it (never the key): its project, versions and dates. */
+    public static Map<String, Object> kek(KeyHierarchy.KekInfo k) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("project", k.owner());
+        out.put("kekVersion", k.version());
+        out.put("masterKeyVersion", k.masterVersion());
+        out.put("createdAt", k.createdAt());
+        out.put("rotatedAt", k.rotatedAt());
+        out.put("dataKeys", k.dataKeys());
         return out;
     }
 

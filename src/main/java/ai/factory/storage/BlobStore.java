@@ -7,48 +7,64 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
 
 import static java.nio.file.StandardCopyOption.ATOMIC_MOVE;
 import static java.nio.file.StandardCopyOption.REPLACE_EXISTING;
 import static java.util.Objects.requireNonNull;
 
 /**
- * Content-addressed blobs in local files: {@code <root>/sha256/<first two hex>/<64 hex>}.
+ * Encrypted, content-addressed blobs in local files: {@code <root>/keyed/<owner>/<first two hex>/<64 hex>}, where the
+ * name is the SHA-256 of the plaintext (the digest users see and verify) and the file holds that plaintext encrypted
+ * under the blob's own {@link DataKey} in Tink's streaming format (1 MiB AES-256-GCM segments). The owner (a project,
+ * or {@link BlobOwner#SITE}) is part of the address: identical content in two projects is stored twice, each copy
+ * under its own project's keys, so destroying one project's keys leaves the other's copy readable.
  *
- * <p>Durability invariant: a blob file is visible only with its complete, verified content.
- * Content is streamed into {@code <root>/tmp/}, hashed on the way, fsynced, checked against the
- * expected digest and then renamed into place atomically, and the directory is fsynced. A
- * process killed mid-import leaves only a temporary file, which the next store on the same root
- * deletes when it is constructed; so at most one {@code BlobStore} (one process) may use a root.
+ * <p>Durability invariant: a blob file is visible only with its complete content. Content is streamed into
+ * {@code <root>/tmp/}, hashed and encrypted on the way, fsynced, checked against the expected digest and then renamed
+ * into place atomically, and the directory is fsynced. A process killed mid-import leaves only a temporary file,
+ * which the next store on the same root deletes when it is constructed; so at most one {@code BlobStore} (one
+ * process) may use a root. The store keeps no keys: the caller keeps each blob's data key (wrapped) and hands it back
+ * to read.
  *
- * <p>Thread-safe: the store has no mutable state of its own. Two imports of the same content
- * both rename a complete file onto the same name, so either order ends with one correct blob.
- * Deleting a blob while something imports or reads it is the caller's to coordinate (the
- * registry decides which blobs are garbage).
+ * <p>Blobs written before encryption existed lie in plain text at {@code <root>/sha256/ab/abcd…}; {@link
+ * #legacyDigests()} lists them so they can be encrypted and removed.
+ *
+ * <p>Thread-safe: the store has no mutable state of its own. Deleting a blob while something imports or reads it is
+ * the caller's to coordinate (the registry decides which blobs are garbage).
  */
 public final class BlobStore {
     private static final Logger LOG = LoggerFactory.getLogger(BlobStore.class);
-    private static final int BUFFER_SIZE = 256 * 1024;
+    private static final int BUFFER_SIZE = 1024 * 1024;
 
     private final Path root;
-    private final Path blobs;
+    private final Path keyed;
+    private final Path legacy;
     private final Path tmp;
 
     /** Creates the folders under {@code root} if needed and removes temporary files left by a killed import. */
     public BlobStore(Path root) {
         this.root = requireNonNull(root, "root is null");
-        this.blobs = root.resolve("sha256");
+        this.keyed = root.resolve("keyed");
+        this.legacy = root.resolve("sha256");
         this.tmp = root.resolve("tmp");
         try {
-            Files.createDirectories(blobs);
+            Files.createDirectories(keyed);
             Files.createDirectories(tmp);
             removeLeftovers();
         }
@@ -62,21 +78,23 @@ public final class BlobStore {
     }
 
     /**
-     * Streams {@code in} into a new temporary file, hashing it on the way, and fsyncs the file.
-     * Does not close {@code in}. On any failure the temporary file is gone when this returns.
+     * Streams {@code in} into a new temporary file, hashing the plaintext and encrypting it under a fresh data key on
+     * the way, and fsyncs the file. Does not close {@code in}. On any failure the temporary file is gone when this
+     * returns.
      *
      * @throws FactoryException {@link ErrorCode#PAYLOAD_TOO_LARGE} past {@code maxBytes};
      *         {@link ErrorCode#INVALID_REQUEST} if reading {@code in} fails (a client that
      *         disconnected mid-upload); {@link ErrorCode#INTERNAL} if the store can't write
      */
-    public StagedBlob stage(InputStream in, long maxBytes) {
+    public StagedBlob stage(String owner, InputStream in, long maxBytes) {
+        BlobOwner.require(owner);
         requireNonNull(in, "in is null");
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes is negative: " + maxBytes);
         }
         Path tempFile = createTempFile();
         try {
-            return write(in, maxBytes, tempFile);
+            return write(owner, in, maxBytes, tempFile, DataKey.generate());
         }
         catch (RuntimeException | Error e) {
             deleteQuietly(tempFile, e);
@@ -85,10 +103,9 @@ public final class BlobStore {
     }
 
     /**
-     * Moves staged content into place as the blob named by its digest. With an
-     * {@code expectedSha256} that differs, nothing is stored and the staged file is deleted. If
-     * the blob already exists (imported before, or renamed by a process killed just after), it is
-     * replaced by the staged file, whose content is known to match its name.
+     * Moves staged content into place as the owner's blob named by its digest. With an {@code expectedSha256} that
+     * differs, nothing is stored and the staged file is deleted. An existing file of that name is replaced (left by a
+     * process killed before it recorded the blob's key, it can't be read anyway).
      *
      * @param expectedSha256 the digest the content must have, or null to accept any
      */
@@ -106,7 +123,7 @@ public final class BlobStore {
         if (!Files.exists(staged.tempFile())) {
             throw new IllegalStateException("staged blob %s was already committed or closed".formatted(staged.sha256()));
         }
-        Path target = path(staged.sha256());
+        Path target = path(staged.owner(), staged.sha256());
         try {
             createShardDirectory(target.getParent());
             Files.move(staged.tempFile(), target, ATOMIC_MOVE, REPLACE_EXISTING);
@@ -118,60 +135,78 @@ public final class BlobStore {
         return new BlobRef(staged.sha256(), staged.size());
     }
 
-    /** Imports a local file in one pass, checking it against {@code expectedSha256} if not null. */
-    public BlobRef put(Path source, String expectedSha256) {
-        requireNonNull(source, "source is null");
-        try (InputStream in = Files.newInputStream(source);
-                StagedBlob staged = stage(in, Long.MAX_VALUE)) {
-            return commit(staged, expectedSha256);
-        }
-        catch (NoSuchFileException e) {
-            throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot import %s: no such file".formatted(source), e);
-        }
-        catch (IOException e) {
-            throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot import %s: %s".formatted(source, e), e);
+    /** A committed blob and the key it is encrypted under. */
+    public record StoredBlob(BlobRef ref, DataKey key) {
+        public StoredBlob {
+            requireNonNull(ref, "ref is null");
+            requireNonNull(key, "key is null");
         }
     }
 
-    /** Imports everything {@code in} yields, with no size limit and no expected digest. Does not close {@code in}. */
-    public BlobRef put(InputStream in) {
-        try (StagedBlob staged = stage(in, Long.MAX_VALUE)) {
-            return commit(staged, null);
+    /** Stores everything {@code in} yields for {@code owner}, with no size limit and no expected digest. Does not close {@code in}. */
+    public StoredBlob put(String owner, InputStream in) {
+        try (StagedBlob staged = stage(owner, in, Long.MAX_VALUE)) {
+            return new StoredBlob(commit(staged, null), staged.dataKey());
         }
     }
 
     /**
-     * Where the blob named {@code sha256} lives (whether or not it exists).
+     * Where the owner's blob named {@code sha256} lives (whether or not it exists).
      *
-     * @throws FactoryException {@link ErrorCode#INVALID_REQUEST} unless {@code sha256} is 64
-     *         lowercase hex characters, so no argument can name a file outside the store
+     * @throws FactoryException {@link ErrorCode#INVALID_REQUEST} unless {@code sha256} is 64 lowercase hex characters
+     *         and the owner a valid owner name, so no argument can name a file outside the store
      */
-    public Path path(String sha256) {
+    public Path path(String owner, String sha256) {
+        BlobOwner.require(owner);
         Sha256.require(sha256);
-        return blobs.resolve(sha256.substring(0, 2)).resolve(sha256);
+        return keyed.resolve(owner).resolve(sha256.substring(0, 2)).resolve(sha256);
     }
 
-    public boolean exists(String sha256) {
-        return Files.isRegularFile(path(sha256));
+    public boolean exists(String owner, String sha256) {
+        return Files.isRegularFile(path(owner, sha256));
     }
 
-    /** Opens the blob for reading; the caller closes the stream. */
-    public InputStream open(String sha256) {
-        Path path = path(sha256);
+    /**
+     * The blob's plaintext as a seekable channel: each 1 MiB segment is decrypted and authenticated as it is read,
+     * so any part can be read without the rest. A segment that fails authentication (the file was altered, or
+     * {@code key} is not the blob's) is a {@link BlobAuthenticationException}. The caller closes the channel.
+     */
+    public SeekableByteChannel open(String owner, String sha256, DataKey key) {
+        requireNonNull(key, "key is null");
+        Path path = path(owner, sha256);
+        FileChannel ciphertext;
         try {
-            return Files.newInputStream(path);
+            ciphertext = FileChannel.open(path, StandardOpenOption.READ);
         }
         catch (NoSuchFileException e) {
-            throw notFound(sha256, e);
+            throw notFound(owner, sha256, e);
         }
         catch (IOException e) {
             throw new FactoryException(ErrorCode.INTERNAL, "cannot read blob %s: %s".formatted(sha256, e), e);
         }
+        try {
+            return new DecryptingChannel(key.streamingAead().newSeekableDecryptingChannel(ciphertext, associatedData(owner)),
+                    owner, sha256);
+        }
+        catch (BlobAuthenticationException e) {
+            closeQuietly(ciphertext, e);
+            throw new FactoryException(ErrorCode.INTERNAL, e.getMessage(), e);
+        }
+        catch (GeneralSecurityException | IOException e) {
+            closeQuietly(ciphertext, e);
+            throw new FactoryException(ErrorCode.INTERNAL, "blob %s of %s cannot be decrypted: %s (altered, or not encrypted under this key)"
+                    .formatted(sha256, owner, e.getMessage()), e);
+        }
+    }
+
+    /** The blob's plaintext as a stream; the caller closes it. */
+    public InputStream openStream(String owner, String sha256, DataKey key) {
+        return Channels.newInputStream(open(owner, sha256, key));
     }
 
     /** Deletes the blob; does nothing if it does not exist. */
-    public void delete(String sha256) {
-        Path path = path(sha256);
+    public void delete(String owner, String sha256) {
+        Path path = path(owner, sha256);
         try {
             Files.deleteIfExists(path);
         }
@@ -181,16 +216,40 @@ public final class BlobStore {
     }
 
     /**
-     * Re-hashes the blob's file.
-     *
-     * @throws FactoryException {@link ErrorCode#INTERNAL} if the content no longer matches its name,
-     *         {@link ErrorCode#NOT_FOUND} if there is no such blob
+     * Deletes every blob file of an owner (a deleted project's, whose keys are destroyed: what is left can't be read
+     * anyway). Returns how many files went.
      */
-    public BlobRef verify(String sha256) {
-        Path path = path(sha256);
+    public int deleteOwner(String owner) {
+        Path dir = keyed.resolve(BlobOwner.require(owner));
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            List<Path> all = paths.sorted(java.util.Comparator.reverseOrder()).toList();
+            int files = 0;
+            for (Path p : all) {
+                if (Files.isRegularFile(p)) {
+                    files++;
+                }
+                Files.deleteIfExists(p);
+            }
+            return files;
+        }
+        catch (IOException e) {
+            throw new FactoryException(ErrorCode.INTERNAL, "cannot delete the blobs of %s: %s".formatted(owner, e), e);
+        }
+    }
+
+    /**
+     * Decrypts the whole blob and re-hashes its plaintext.
+     *
+     * @throws FactoryException {@link ErrorCode#INTERNAL} if the content no longer matches its name or fails
+     *         authentication, {@link ErrorCode#NOT_FOUND} if there is no such blob
+     */
+    public BlobRef verify(String owner, String sha256, DataKey key) {
         MessageDigest digest = Sha256.newDigest();
         long size = 0;
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+        try (SeekableByteChannel channel = open(owner, sha256, key)) {
             ByteBuffer buffer = ByteBuffer.allocate(BUFFER_SIZE);
             while (channel.read(buffer) != -1) {
                 buffer.flip();
@@ -199,11 +258,8 @@ public final class BlobStore {
                 buffer.clear();
             }
         }
-        catch (NoSuchFileException e) {
-            throw notFound(sha256, e);
-        }
         catch (IOException e) {
-            throw new FactoryException(ErrorCode.INTERNAL, "cannot read blob %s: %s".formatted(sha256, e), e);
+            throw new FactoryException(ErrorCode.INTERNAL, "cannot read blob %s: %s".formatted(sha256, e.getMessage()), e);
         }
         String actual = Sha256.hex(digest);
         if (!actual.equals(sha256)) {
@@ -212,34 +268,102 @@ public final class BlobStore {
         return new BlobRef(sha256, size);
     }
 
-    private StagedBlob write(InputStream in, long maxBytes, Path tempFile) {
+    /** Where a plain-text blob written before encryption lies (whether or not it exists). */
+    public Path legacyPath(String sha256) {
+        Sha256.require(sha256);
+        return legacy.resolve(sha256.substring(0, 2)).resolve(sha256);
+    }
+
+    /** The digests of the plain-text blobs left from before encryption. */
+    public List<String> legacyDigests() {
+        if (!Files.isDirectory(legacy)) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(legacy, 2)) {
+            files.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).filter(Sha256::isDigest).forEach(out::add);
+        }
+        catch (IOException e) {
+            throw new FactoryException(ErrorCode.INTERNAL, "cannot list %s: %s".formatted(legacy, e), e);
+        }
+        return out;
+    }
+
+    /** Deletes a legacy plain-text blob, and the legacy folders once empty. */
+    public void deleteLegacy(String sha256) {
+        try {
+            Path file = legacyPath(sha256);
+            Files.deleteIfExists(file);
+            deleteIfEmpty(file.getParent());
+            deleteIfEmpty(legacy);
+        }
+        catch (IOException e) {
+            throw new FactoryException(ErrorCode.INTERNAL, "cannot delete legacy blob %s: %s".formatted(sha256, e), e);
+        }
+    }
+
+    private static void deleteIfEmpty(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+                if (entries.iterator().hasNext()) {
+                    return;
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private StagedBlob write(String owner, InputStream in, long maxBytes, Path tempFile, DataKey key) {
         MessageDigest digest = Sha256.newDigest();
         byte[] buffer = new byte[BUFFER_SIZE];
         long size = 0;
-        try (FileChannel channel = FileChannel.open(tempFile, StandardOpenOption.WRITE)) {
-            while (true) {
-                int read = read(in, buffer, size);
-                if (read == -1) {
-                    break;
-                }
-                size += read;
-                if (size > maxBytes) {
-                    throw new FactoryException(ErrorCode.PAYLOAD_TOO_LARGE, "content exceeds the limit of %d bytes".formatted(maxBytes));
-                }
-                digest.update(buffer, 0, read);
-                ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, read);
-                while (chunk.hasRemaining()) {
-                    channel.write(chunk);
+        try {
+            try (OutputStream file = Files.newOutputStream(tempFile, StandardOpenOption.WRITE);
+                    OutputStream encrypting = key.streamingAead().newEncryptingStream(file, associatedData(owner))) {
+                while (true) {
+                    int read = read(in, buffer, size);
+                    if (read == -1) {
+                        break;
+                    }
+                    size += read;
+                    if (size > maxBytes) {
+                        throw new FactoryException(ErrorCode.PAYLOAD_TOO_LARGE, "content exceeds the limit of %d bytes".formatted(maxBytes));
+                    }
+                    digest.update(buffer, 0, read);
+                    encrypting.write(buffer, 0, read);
                 }
             }
             // Durable before it can be renamed into place: a crash must never expose a blob whose
-            // name promises content that never reached the disk.
-            channel.force(true);
+            // name promises content that never reached the disk. fsync applies to the file, whichever descriptor asks.
+            try (FileChannel channel = FileChannel.open(tempFile, StandardOpenOption.WRITE)) {
+                channel.force(true);
+            }
+        }
+        catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-256-GCM-HKDF streaming is part of Tink", e);
         }
         catch (IOException e) {
             throw new FactoryException(ErrorCode.INTERNAL, "cannot write to the blob store at %s: %s".formatted(root, e), e);
         }
-        return new StagedBlob(tempFile, Sha256.hex(digest), size);
+        return new StagedBlob(this, tempFile, owner, Sha256.hex(digest), size, key);
+    }
+
+    /** Binds a blob's ciphertext to its owner: a file moved under another owner's folder does not decrypt. */
+    static byte[] associatedData(String owner) {
+        return ("factory-blob:" + owner).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The plaintext of a staged blob, for checking it before it is committed. */
+    SeekableByteChannel openStaged(StagedBlob staged) throws IOException {
+        FileChannel ciphertext = FileChannel.open(staged.tempFile(), StandardOpenOption.READ);
+        try {
+            return new DecryptingChannel(staged.dataKey().streamingAead().newSeekableDecryptingChannel(ciphertext,
+                    associatedData(staged.owner())), staged.owner(), staged.sha256());
+        }
+        catch (GeneralSecurityException | IOException e) {
+            ciphertext.close();
+            throw new IOException("cannot decrypt the staged file: " + e.getMessage(), e);
+        }
     }
 
     /** Reads from the caller's stream, telling its failures (the client's) apart from the store's own. */
@@ -265,8 +389,9 @@ public final class BlobStore {
     private void createShardDirectory(Path shard) throws IOException {
         if (!Files.isDirectory(shard)) {
             Files.createDirectories(shard);
-            // The new directory's entry must be durable too, or the blob could vanish with it.
-            fsyncDirectory(blobs);
+            // The new directories' entries must be durable too, or the blob could vanish with them.
+            fsyncDirectory(shard.getParent());
+            fsyncDirectory(keyed);
         }
     }
 
@@ -299,7 +424,16 @@ public final class BlobStore {
         }
     }
 
-    private static FactoryException notFound(String sha256, Throwable cause) {
-        return new FactoryException(ErrorCode.NOT_FOUND, "blob %s not found".formatted(sha256), cause);
+    private static void closeQuietly(FileChannel channel, Throwable failure) {
+        try {
+            channel.close();
+        }
+        catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    private static FactoryException notFound(String owner, String sha256, Throwable cause) {
+        return new FactoryException(ErrorCode.NOT_FOUND, "blob %s of %s not found".formatted(sha256, owner), cause);
     }
 }

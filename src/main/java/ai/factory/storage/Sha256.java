@@ -26,6 +26,10 @@ final class Sha256 {
         return digest;
     }
 
+    static boolean isDigest(String value) {
+        return value != null && DIGEST.matcher(value).matches();
+    }
+
     static MessageDigest newDigest() {
         try {
             return MessageDigest.getInstance("SHA-256");

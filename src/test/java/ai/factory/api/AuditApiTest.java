@@ -224,7 +224,7 @@ class AuditApiTest {
         assertThat(attempt.path("attempts").asLong()).isGreaterThanOrEqualTo(1);
         assertThat(report.at("/dataClassification/models/internal").asLong()).isGreaterThanOrEqualTo(1);
         assertThat(report.path("keyProviders")).extracting(k -> k.path("name").asText())
-                .contains("master key", "audit signing key");
+                .contains("site master key", "site key-encryption key", "audit signing key");
         assertThat(report.at("/audit/ok").asBoolean()).isTrue();
     }
 

@@ -106,6 +106,30 @@ class FactoryCliTest {
     }
 
     @Test
+    void encryptionStatusRotationAndProjectKeyRotation() {
+        Run status = local("encryption", "status");
+        assertThat(status.exit()).as(status.err()).isZero();
+        assertThat(status.out()).contains("Master key: local-file at", "master.p12", "_site", "KEK VERSION");
+        int before = local("encryption", "status", "--json").json().path("master").path("current").asInt();
+
+        Run rotated = local("encryption", "rotate-master", "--json");
+        assertThat(rotated.exit()).as(rotated.err()).isZero();
+        assertThat(rotated.json().path("version").asInt()).isEqualTo(before + 1);
+        assertThat(local("encryption", "rotate-master").out()).contains("Master key rotated: version " + (before + 1));
+
+        assertThat(local("projects", "create", "cli-keys").exit()).isZero();
+        Run kek = local("projects", "rotate-key", "cli-keys");
+        assertThat(kek.exit()).as(kek.err()).isZero();
+        assertThat(kek.out()).contains("Rotated the key of project cli-keys: version 1 -> 2");
+        assertThat(local("projects", "rotate-key", "cli-keys", "--json").json().path("version").asInt()).isEqualTo(3);
+        Run missing = local("projects", "rotate-key", "no-such-project");
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.err()).contains("no project 'no-such-project'");
+        assertThat(local("sovereignty", "report").out()).contains("cli-keys");
+        assertThat(local("encryption").exit()).isEqualTo(2);
+    }
+
+    @Test
     void policiesAddListAndDelete(@TempDir Path dir) throws java.io.IOException {
         Path good = dir.resolve("restricted.cedar");
         java.nio.file.Files.writeString(good, ai.factory.security.AuthorizerTest.RESTRICTED);

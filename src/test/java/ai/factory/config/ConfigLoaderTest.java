@@ -39,6 +39,62 @@ class ConfigLoaderTest {
         assertThat(c.auditKeyFile()).isEqualTo(home.resolve("audit.key"));
         assertThat(c.auditPublicKeyFile()).isEqualTo(home.resolve("audit.pub"));
         assertThat(c.egress().rules()).as("egress: deny all by default").isEmpty();
+        assertThat(c.keys()).isEqualTo(KeysConfig.defaults());
+        assertThat(c.keys().provider()).isEqualTo(KeysConfig.Provider.LOCAL);
+        assertThat(c.keys().masterKeyLabel()).isEqualTo("factory-master");
+        assertThat(c.masterKeystoreFile()).isEqualTo(home.resolve("master.p12"));
+        assertThat(c.masterKeystorePasswordFile()).isEqualTo(home.resolve("master.p12.password"));
+    }
+
+    @Test
+    void keySettingsMapFromFileAndEnvironmentAndHideTheirSecrets() throws IOException {
+        Files.writeString(home.resolve("factory.yaml"), """
+                keys:
+                  provider: pkcs11
+                  masterKeyLabel: site-kek-master
+                  pkcs11:
+                    library: /usr/lib/softhsm/libsofthsm2.so
+                    tokenLabel: factory
+                """);
+        FactoryConfig c = new ConfigLoader(Map.of("FACTORY_PKCS11_PIN", "s3cret-pin")).load(home, Map.of());
+
+        assertThat(c.keys().provider()).isEqualTo(KeysConfig.Provider.PKCS11);
+        assertThat(c.keys().masterKeyLabel()).isEqualTo("site-kek-master");
+        var hsm = c.keys().pkcs11().orElseThrow();
+        assertThat(hsm.library()).isEqualTo(Path.of("/usr/lib/softhsm/libsofthsm2.so"));
+        assertThat(hsm.tokenLabel()).contains("factory");
+        assertThat(hsm.slot()).isEmpty();
+        assertThat(hsm.pin()).isEqualTo("s3cret-pin");
+        assertThat(c.toString()).doesNotContain("s3cret-pin");
+
+        FactoryConfig bySlot = new ConfigLoader(Map.of("FACTORY_KEYS_PROVIDER", "pkcs11", "FACTORY_PKCS11_LIBRARY", "/lib/p11.so",
+                "FACTORY_PKCS11_SLOT", "1234", "FACTORY_PKCS11_PIN", "1")).load(home.resolve("other"), Map.of());
+        assertThat(bySlot.keys().pkcs11().orElseThrow().slot()).hasValue(1234);
+
+        FactoryConfig local = new ConfigLoader(Map.of("FACTORY_KEYSTORE_PASSWORD", "hunter2-long")).load(home.resolve("x"), Map.of());
+        assertThat(local.keys().keystorePassword()).contains("hunter2-long");
+        assertThat(local.toString()).doesNotContain("hunter2-long");
+        assertThat(Setting.KEYSTORE_PASSWORD.secret()).isTrue();
+        assertThat(Setting.PKCS11_PIN.secret()).isTrue();
+    }
+
+    @Test
+    void keySettingMistakesNameTheSetting() {
+        Path fresh = home.resolve("fresh");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_KEYS_PROVIDER", "vault")).load(fresh, Map.of()))
+                .hasMessageContaining("keys.provider").hasMessageContaining("use local or pkcs11");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_KEYS_PROVIDER", "pkcs11")).load(fresh, Map.of()))
+                .hasMessageContaining("keys.pkcs11.library");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_KEYS_PROVIDER", "pkcs11", "FACTORY_PKCS11_LIBRARY", "/x.so",
+                "FACTORY_PKCS11_PIN", "1")).load(fresh, Map.of()))
+                .hasMessageContaining("exactly one of slot and tokenLabel");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_KEYS_PROVIDER", "pkcs11", "FACTORY_PKCS11_LIBRARY", "/x.so",
+                "FACTORY_PKCS11_SLOT", "first", "FACTORY_PKCS11_PIN", "very-secret")).load(fresh, Map.of()))
+                .hasMessageContaining("keys.pkcs11.slot").hasMessageContaining("not a number")
+                .hasMessageNotContaining("very-secret");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_KEYS_PROVIDER", "pkcs11", "FACTORY_PKCS11_LIBRARY", "/x.so",
+                "FACTORY_PKCS11_SLOT", "1")).load(fresh, Map.of()))
+                .hasMessageContaining("keys.pkcs11.pin is required");
     }
 
     @Test

@@ -9,6 +9,7 @@ import ai.factory.TestModels;
 import ai.factory.models.ModelRegistry.Upload;
 import ai.factory.security.Principal;
 import ai.factory.security.Role;
+import ai.factory.security.keys.TestKeys;
 import ai.factory.storage.BlobStore;
 import ai.factory.storage.Database;
 import ai.factory.storage.TestDatabases;
@@ -41,7 +42,8 @@ class ModelRegistryTest {
     Path tempDir;
 
     private ModelRegistry registry(Database db) {
-        return new ModelRegistry(db.jdbi(), new BlobStore(tempDir.resolve("blobs")), Clock.systemUTC(), 1L << 30);
+        return new ModelRegistry(db.jdbi(), new BlobStore(tempDir.resolve("blobs")), TestKeys.hierarchy(db.jdbi(), tempDir),
+                Clock.systemUTC(), 1L << 30);
     }
 
     private Stream<Path> blobFiles() throws IOException {
@@ -74,8 +76,9 @@ class ModelRegistryTest {
                             model.latest().importedAt(), v.importedBy(), v.source()));
             assertThat(model.latest().metadata()).containsEntry("architecture", "llama");
             assertThat(registry.list()).extracting(Model::name).containsExactly(TINY);
-            assertThat(Files.readAllBytes(registry.filePath(v, "llama-2-tiny-random.gguf")))
-                    .isEqualTo(Files.readAllBytes(gguf));
+            assertThat(registry.readAllBytes(v, "llama-2-tiny-random.gguf")).isEqualTo(Files.readAllBytes(gguf));
+            assertThat(Files.readAllBytes(registry.blobPath(v, "llama-2-tiny-random.gguf")))
+                    .as("on disk: ciphertext").isNotEqualTo(Files.readAllBytes(gguf));
 
             ModelVersion second = registry.importUpload(TINY, new Upload("tiny.gguf", Files.newInputStream(gguf), null),
                     Optional.empty(), ADMIN);

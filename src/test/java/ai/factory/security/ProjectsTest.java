@@ -41,7 +41,8 @@ class ProjectsTest {
         try (Database db = TestDatabases.open(kind, tempDir)) {
             Clock clock = Clock.systemUTC();
             ApiKeys keys = new ApiKeys(db.jdbi(), clock, MasterKey.loadOrCreate(tempDir.resolve("master.key")));
-            ModelRegistry registry = new ModelRegistry(db.jdbi(), new BlobStore(tempDir.resolve("blobs")), clock, 1L << 30);
+            ModelRegistry registry = new ModelRegistry(db.jdbi(), new BlobStore(tempDir.resolve("blobs")),
+                    ai.factory.security.keys.TestKeys.hierarchy(db.jdbi(), tempDir), clock, 1L << 30);
             // No engine runs here: deployments are records, and loading one fails at once, as a bad model's would.
             try (Deployments deployments = new Deployments(db.jdbi(), registry, (v, s, placement) -> {
                 throw new FactoryException(ErrorCode.UNAVAILABLE, "no engines in this test");
@@ -49,7 +50,7 @@ class ProjectsTest {
                     clock)) {
                 List<String> seen = new ArrayList<>();
                 AtomicBoolean failHook = new AtomicBoolean(true);
-                Projects projects = new Projects(db.jdbi(), clock, keys, deployments, registry, List.of(project -> {
+                Projects projects = new Projects(db.jdbi(), clock, keys, deployments, registry, List.of((project, by) -> {
                     // What is left of the project when the hook runs: nothing but its row.
                     seen.add(project + ": models=" + registry.list().stream().filter(m -> m.project().equals(project)).count()
                             + " deployments=" + deployments.list().stream().filter(d -> d.project().equals(project)).count()

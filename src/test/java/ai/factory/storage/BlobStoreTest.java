@@ -11,6 +11,8 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,11 +20,6 @@ import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -36,46 +33,122 @@ class BlobStoreTest {
     @TempDir
     Path root;
 
-    @Test
-    void storesContentUnderItsDigestAndReadsItBack() throws IOException {
-        BlobStore store = new BlobStore(root);
-        byte[] content = randomBytes(300_000, 1);
+    private static final String OWNER = "alpha";
 
-        BlobRef ref = store.put(new ByteArrayInputStream(content));
+    @Test
+    void storesContentEncryptedUnderItsOwnerAndDigestAndReadsItBack() throws IOException {
+        BlobStore store = new BlobStore(root);
+        byte[] content = randomBytes(3_000_000, 1);
+
+        BlobStore.StoredBlob stored = store.put(OWNER, new ByteArrayInputStream(content));
+        BlobRef ref = stored.ref();
 
         assertThat(ref).isEqualTo(new BlobRef(sha256(content), content.length));
-        assertThat(store.exists(ref.sha256())).isTrue();
-        assertThat(store.path(ref.sha256())).isEqualTo(root.resolve("sha256").resolve(ref.sha256().substring(0, 2)).resolve(ref.sha256()));
-        try (InputStream in = store.open(ref.sha256())) {
+        assertThat(store.exists(OWNER, ref.sha256())).isTrue();
+        assertThat(store.exists("beta", ref.sha256())).isFalse();
+        assertThat(store.path(OWNER, ref.sha256())).isEqualTo(root.resolve("keyed").resolve(OWNER)
+                .resolve(ref.sha256().substring(0, 2)).resolve(ref.sha256()));
+        try (InputStream in = store.openStream(OWNER, ref.sha256(), stored.key())) {
             assertThat(in.readAllBytes()).isEqualTo(content);
         }
-        assertThat(store.verify(ref.sha256())).isEqualTo(ref);
+        assertThat(store.verify(OWNER, ref.sha256(), stored.key())).isEqualTo(ref);
         assertThat(tempFiles()).isEmpty();
+    }
+
+    @Test
+    void theFileOnDiskHoldsNoPlaintext() throws IOException {
+        BlobStore store = new BlobStore(root);
+        byte[] content = ("GGUF" + "the quick brown fox jumps over the lazy dog ".repeat(50_000)).getBytes(StandardCharsets.US_ASCII);
+
+        BlobStore.StoredBlob stored = store.put(OWNER, new ByteArrayInputStream(content));
+
+        byte[] onDisk = Files.readAllBytes(store.path(OWNER, stored.ref().sha256()));
+        String asText = new String(onDisk, StandardCharsets.ISO_8859_1);
+        assertThat(asText).doesNotContain("GGUF").doesNotContain("quick brown");
+        // Tink's header (40 bytes) and a 16-byte tag per 1 MiB segment: 3 segments here.
+        assertThat(onDisk.length).isEqualTo(content.length + 40 + 3 * 16);
+        assertThat(sha256(onDisk)).isNotEqualTo(stored.ref().sha256());
+    }
+
+    @Test
+    void streamsLargeContentThroughASmallBufferBothWaysAndReadsFromAnyOffset() throws IOException {
+        BlobStore store = new BlobStore(root);
+        long size = 256L * 1024 * 1024 + 12_345; // not a multiple of the segment size
+        MessageDigest expected = sha256Digest();
+
+        // Generated as it is read: the test never holds the content, so neither may the store.
+        StagedBlob staged = store.stage(OWNER, new GeneratedStream(size, expected), Long.MAX_VALUE);
+        BlobRef ref = store.commit(staged, null);
+
+        assertThat(ref).isEqualTo(new BlobRef(HexFormat.of().formatHex(expected.digest()), size));
+        assertThat(Files.size(store.path(OWNER, ref.sha256()))).isGreaterThan(size);
+        assertThat(store.verify(OWNER, ref.sha256(), staged.dataKey())).isEqualTo(ref);
+        try (SeekableByteChannel plain = store.open(OWNER, ref.sha256(), staged.dataKey())) {
+            assertThat(plain.size()).isEqualTo(size);
+            long offset = 200L * 1024 * 1024 + 7;
+            ByteBuffer some = ByteBuffer.allocate(4096);
+            plain.position(offset).read(some);
+            assertThat(some.array()).isEqualTo(GeneratedStream.bytesAt(offset, 4096));
+        }
+    }
+
+    @Test
+    void aTamperedSegmentIsAClearErrorAndTheOthersStillRead() throws IOException {
+        BlobStore store = new BlobStore(root);
+        byte[] content = randomBytes(3 * 1024 * 1024, 6);
+        BlobStore.StoredBlob stored = store.put(OWNER, new ByteArrayInputStream(content));
+        Path file = store.path(OWNER, stored.ref().sha256());
+        byte[] ciphertext = Files.readAllBytes(file);
+        ciphertext[ciphertext.length / 2] ^= 0x10; // inside the second 1 MiB segment
+        Files.write(file, ciphertext);
+
+        try (SeekableByteChannel plain = store.open(OWNER, stored.ref().sha256(), stored.key())) {
+            ByteBuffer first = ByteBuffer.allocate(1000);
+            plain.read(first);
+            assertThat(first.array()).isEqualTo(java.util.Arrays.copyOf(content, 1000));
+            ByteBuffer second = ByteBuffer.allocate(1000);
+            assertThatThrownBy(() -> plain.position(1_500_000).read(second))
+                    .isInstanceOf(BlobAuthenticationException.class)
+                    .hasMessageContaining("blob " + stored.ref().sha256() + " of " + OWNER + " fails authentication")
+                    .hasMessageContaining("altered");
+        }
+        assertThatThrownBy(() -> store.verify(OWNER, stored.ref().sha256(), stored.key()))
+                .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL))
+                .hasMessageContaining("fails authentication");
+    }
+
+    @Test
+    void anotherKeyOrAnotherOwnersFolderDoesNotDecrypt() throws IOException {
+        BlobStore store = new BlobStore(root);
+        byte[] content = randomBytes(10_000, 7);
+        BlobStore.StoredBlob stored = store.put(OWNER, new ByteArrayInputStream(content));
+        String digest = stored.ref().sha256();
+
+        assertThatThrownBy(() -> store.verify(OWNER, digest, DataKey.generate()))
+                .isInstanceOf(FactoryException.class).hasMessageContaining("not encrypted under this key");
+
+        Path moved = store.path("beta", digest);
+        Files.createDirectories(moved.getParent());
+        Files.copy(store.path(OWNER, digest), moved);
+        assertThatThrownBy(() -> store.verify("beta", digest, stored.key()))
+                .isInstanceOf(FactoryException.class).hasMessageContaining("not encrypted under this key");
     }
 
     @Test
     void digestIsTheOneSha256sumPrints() {
         BlobStore store = new BlobStore(root);
 
-        assertThat(store.put(new ByteArrayInputStream("abc".getBytes(StandardCharsets.US_ASCII)))).isEqualTo(new BlobRef(SHA256_OF_ABC, 3));
-        assertThat(store.put(InputStream.nullInputStream())).isEqualTo(new BlobRef(SHA256_OF_EMPTY, 0));
+        assertThat(store.put(OWNER, new ByteArrayInputStream("abc".getBytes(StandardCharsets.US_ASCII))).ref())
+                .isEqualTo(new BlobRef(SHA256_OF_ABC, 3));
+        assertThat(store.put(OWNER, InputStream.nullInputStream()).ref()).isEqualTo(new BlobRef(SHA256_OF_EMPTY, 0));
     }
 
     @Test
-    void importsAFileCheckedAgainstItsExpectedDigest() throws IOException {
+    void digestMismatchStoresNothing() {
         BlobStore store = new BlobStore(root.resolve("store"));
-        Path source = Files.write(root.resolve("abc.txt"), "abc".getBytes(StandardCharsets.US_ASCII));
+        StagedBlob staged = store.stage(OWNER, new ByteArrayInputStream("abd".getBytes(StandardCharsets.US_ASCII)), 10);
 
-        assertThat(store.put(source, SHA256_OF_ABC)).isEqualTo(new BlobRef(SHA256_OF_ABC, 3));
-        assertThat(source).exists();
-    }
-
-    @Test
-    void digestMismatchStoresNothing() throws IOException {
-        BlobStore store = new BlobStore(root.resolve("store"));
-        Path source = Files.write(root.resolve("abc.txt"), "abd".getBytes(StandardCharsets.US_ASCII));
-
-        assertThatThrownBy(() -> store.put(source, SHA256_OF_ABC))
+        assertThatThrownBy(() -> store.commit(staged, SHA256_OF_ABC))
                 .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
                 .hasMessageStartingWith("digest mismatch: expected sha256 " + SHA256_OF_ABC + " got " + sha256("abd".getBytes(StandardCharsets.US_ASCII)));
         assertThat(filesUnder(root.resolve("store"))).isEmpty();
@@ -85,12 +158,12 @@ class BlobStoreTest {
     void contentOverTheLimitIsRefusedAndLeavesNoTemporaryFile() {
         BlobStore store = new BlobStore(root);
 
-        assertThatThrownBy(() -> store.stage(new ByteArrayInputStream(new byte[1_000_001]), 1_000_000))
+        assertThatThrownBy(() -> store.stage(OWNER, new ByteArrayInputStream(new byte[1_000_001]), 1_000_000))
                 .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PAYLOAD_TOO_LARGE))
                 .hasMessageContaining("1000000 bytes");
         assertThat(filesUnder(root)).isEmpty();
 
-        try (StagedBlob staged = store.stage(new ByteArrayInputStream(new byte[1_000_000]), 1_000_000)) {
+        try (StagedBlob staged = store.stage(OWNER, new ByteArrayInputStream(new byte[1_000_000]), 1_000_000)) {
             assertThat(staged.size()).isEqualTo(1_000_000);
         }
         assertThat(filesUnder(root)).isEmpty();
@@ -101,7 +174,7 @@ class BlobStoreTest {
         BlobStore store = new BlobStore(root);
         InputStream disconnecting = new FailingInputStream(500_000);
 
-        assertThatThrownBy(() -> store.put(disconnecting))
+        assertThatThrownBy(() -> store.put(OWNER, disconnecting))
                 .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
                 .hasMessageStartingWith("upload interrupted after ")
                 .hasRootCauseInstanceOf(IOException.class);
@@ -112,7 +185,7 @@ class BlobStoreTest {
     void stagedBlobClosedWithoutCommitLeavesNothing() {
         BlobStore store = new BlobStore(root);
 
-        try (StagedBlob staged = store.stage(new ByteArrayInputStream(new byte[10]), 10)) {
+        try (StagedBlob staged = store.stage(OWNER, new ByteArrayInputStream(new byte[10]), 10)) {
             assertThat(staged.tempFile()).exists().hasParent(root.resolve("tmp"));
         }
 
@@ -124,55 +197,48 @@ class BlobStoreTest {
         byte[] content = randomBytes(200_000, 2);
         BlobStore killed = new BlobStore(root);
         // What a process killed mid-import leaves: a partial temporary file and no blob.
-        StagedBlob abandoned = killed.stage(new ByteArrayInputStream(content), Long.MAX_VALUE);
+        StagedBlob abandoned = killed.stage(OWNER, new ByteArrayInputStream(content), Long.MAX_VALUE);
         Files.write(root.resolve("tmp").resolve("import-42.tmp"), new byte[1000]);
         assertThat(tempFiles()).hasSize(2);
 
         BlobStore restarted = new BlobStore(root);
 
         assertThat(tempFiles()).isEmpty();
-        assertThat(restarted.exists(abandoned.sha256())).isFalse();
-        BlobRef ref = restarted.put(new ByteArrayInputStream(content));
-        assertThat(restarted.verify(ref.sha256())).isEqualTo(new BlobRef(sha256(content), content.length));
+        assertThat(restarted.exists(OWNER, abandoned.sha256())).isFalse();
+        BlobStore.StoredBlob stored = restarted.put(OWNER, new ByteArrayInputStream(content));
+        assertThat(restarted.verify(OWNER, stored.ref().sha256(), stored.key())).isEqualTo(new BlobRef(sha256(content), content.length));
     }
 
     @Test
-    void blobRenamedInPlaceBeforeAKillIsReplacedByTheSameContent() throws IOException {
+    void aFileLeftWithoutItsKeyIsReplacedByTheNextImport() throws IOException {
         BlobStore store = new BlobStore(root);
         byte[] content = randomBytes(100_000, 3);
         String digest = sha256(content);
-        Files.createDirectories(store.path(digest).getParent());
-        Files.write(store.path(digest), content);
+        // What a process killed after the rename but before recording the key leaves: a file nobody can read.
+        Files.createDirectories(store.path(OWNER, digest).getParent());
+        Files.write(store.path(OWNER, digest), new byte[500]);
 
-        BlobRef ref = store.put(new ByteArrayInputStream(content));
+        BlobStore.StoredBlob stored = store.put(OWNER, new ByteArrayInputStream(content));
 
-        assertThat(ref).isEqualTo(new BlobRef(digest, content.length));
-        assertThat(filesUnder(root)).containsExactly(store.path(digest));
-        assertThat(store.verify(digest)).isEqualTo(ref);
+        assertThat(stored.ref()).isEqualTo(new BlobRef(digest, content.length));
+        assertThat(filesUnder(root)).containsExactly(store.path(OWNER, digest));
+        assertThat(store.verify(OWNER, digest, stored.key())).isEqualTo(stored.ref());
     }
 
     @Test
-    void concurrentImportsOfTheSameContentEndWithOneBlob() throws Exception {
+    void theSameContentOfTwoOwnersIsTwoFilesUnderTwoKeys() throws IOException {
         BlobStore store = new BlobStore(root);
-        byte[] content = randomBytes(8 * 1024 * 1024, 4);
-        int threads = 4;
-        CyclicBarrier start = new CyclicBarrier(threads);
+        byte[] content = randomBytes(100_000, 8);
 
-        List<BlobRef> refs;
-        try (ExecutorService executor = Executors.newFixedThreadPool(threads)) {
-            List<Future<BlobRef>> futures = IntStream.range(0, threads)
-                    .mapToObj(_ -> executor.submit(() -> {
-                        start.await();
-                        return store.put(new ByteArrayInputStream(content));
-                    }))
-                    .toList();
-            refs = futures.stream().map(BlobStoreTest::join).toList();
-        }
+        BlobStore.StoredBlob a = store.put("alpha", new ByteArrayInputStream(content));
+        BlobStore.StoredBlob b = store.put("beta", new ByteArrayInputStream(content));
 
-        BlobRef expected = new BlobRef(sha256(content), content.length);
-        assertThat(refs).containsOnly(expected);
-        assertThat(filesUnder(root)).containsExactly(store.path(expected.sha256()));
-        assertThat(store.verify(expected.sha256())).isEqualTo(expected);
+        assertThat(a.ref()).isEqualTo(b.ref());
+        assertThat(filesUnder(root)).containsExactlyInAnyOrder(store.path("alpha", a.ref().sha256()),
+                store.path("beta", b.ref().sha256()));
+        assertThat(store.deleteOwner("alpha")).isEqualTo(1);
+        assertThat(store.exists("alpha", a.ref().sha256())).isFalse();
+        assertThat(store.verify("beta", b.ref().sha256(), b.key())).isEqualTo(b.ref());
     }
 
     @ParameterizedTest
@@ -186,51 +252,53 @@ class BlobStoreTest {
             ""})
     void rejectsAnythingButSixtyFourLowercaseHexDigits(String digest) {
         BlobStore store = new BlobStore(root);
+        DataKey key = DataKey.generate();
 
         for (Runnable call : List.<Runnable>of(
-                () -> store.path(digest),
-                () -> store.exists(digest),
-                () -> store.open(digest),
-                () -> store.delete(digest),
-                () -> store.verify(digest))) {
+                () -> store.path(OWNER, digest),
+                () -> store.exists(OWNER, digest),
+                () -> store.open(OWNER, digest, key),
+                () -> store.delete(OWNER, digest),
+                () -> store.verify(OWNER, digest, key),
+                () -> store.legacyPath(digest))) {
             assertThatThrownBy(call::run)
                     .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
                     .hasMessageContaining("expected 64 lowercase hex characters");
         }
     }
 
-    @Test
-    void verifyDetectsACorruptedBlob() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"..", "../alpha", "Alpha", "a/b", "", "_other", "-x"})
+    void rejectsOwnersThatAreNotProjectNamesOrTheSite(String owner) {
         BlobStore store = new BlobStore(root);
-        BlobRef ref = store.put(new ByteArrayInputStream(randomBytes(50_000, 5)));
-        byte[] corrupted = Files.readAllBytes(store.path(ref.sha256()));
-        corrupted[25_000] ^= 1;
-        Files.write(store.path(ref.sha256()), corrupted);
 
-        assertThatThrownBy(() -> store.verify(ref.sha256()))
-                .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL))
-                .hasMessageStartingWith("blob " + ref.sha256() + " is corrupt");
+        assertThatThrownBy(() -> store.path(owner, SHA256_OF_ABC))
+                .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST))
+                .hasMessageContaining("invalid key owner");
+        assertThatThrownBy(() -> store.stage(owner, InputStream.nullInputStream(), 10)).isInstanceOf(FactoryException.class);
+        assertThat(store.path(BlobOwner.SITE, SHA256_OF_ABC)).startsWithRaw(root.resolve("keyed").resolve("_site"));
     }
 
     @Test
     void missingBlobIsNotFoundAndDeletingItIsHarmless() {
         BlobStore store = new BlobStore(root);
-        BlobRef ref = store.put(new ByteArrayInputStream("abc".getBytes(StandardCharsets.US_ASCII)));
+        BlobStore.StoredBlob stored = store.put(OWNER, new ByteArrayInputStream("abc".getBytes(StandardCharsets.US_ASCII)));
+        String digest = stored.ref().sha256();
 
-        store.delete(ref.sha256());
-        store.delete(ref.sha256());
+        store.delete(OWNER, digest);
+        store.delete(OWNER, digest);
 
-        assertThat(store.exists(ref.sha256())).isFalse();
-        assertThatThrownBy(() -> store.open(ref.sha256()))
+        assertThat(store.exists(OWNER, digest)).isFalse();
+        assertThatThrownBy(() -> store.open(OWNER, digest, stored.key()))
                 .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
-        assertThatThrownBy(() -> store.verify(ref.sha256()))
+        assertThatThrownBy(() -> store.verify(OWNER, digest, stored.key()))
                 .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
     }
 
     @Test
     void stagedBlobCommitsOnlyOnce() {
         BlobStore store = new BlobStore(root);
-        try (StagedBlob staged = store.stage(new ByteArrayInputStream(new byte[10]), 10)) {
+        try (StagedBlob staged = store.stage(OWNER, new ByteArrayInputStream(new byte[10]), 10)) {
             store.commit(staged, null);
 
             assertThatThrownBy(() -> store.commit(staged, null))
@@ -238,6 +306,19 @@ class BlobStoreTest {
                     .hasMessageContaining("already committed");
         }
         assertThat(tempFiles()).isEmpty();
+    }
+
+    @Test
+    void listsAndDeletesLegacyPlainTextBlobs() throws IOException {
+        BlobStore store = new BlobStore(root);
+        Path legacy = store.legacyPath(SHA256_OF_ABC);
+        Files.createDirectories(legacy.getParent());
+        Files.writeString(legacy, "abc");
+
+        assertThat(store.legacyDigests()).containsExactly(SHA256_OF_ABC);
+        store.deleteLegacy(SHA256_OF_ABC);
+        assertThat(store.legacyDigests()).isEmpty();
+        assertThat(root.resolve("sha256")).doesNotExist();
     }
 
     private List<Path> tempFiles() {
@@ -262,21 +343,66 @@ class BlobStoreTest {
         return bytes;
     }
 
-    private static String sha256(byte[] content) {
+    private static MessageDigest sha256Digest() {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+            return MessageDigest.getInstance("SHA-256");
         }
         catch (java.security.NoSuchAlgorithmException e) {
             throw new AssertionError(e);
         }
     }
 
-    private static <T> T join(Future<T> future) {
-        try {
-            return future.get();
+    /** {@code size} bytes whose value at offset i is a hash of i, made as they are read and hashed into {@code digest}. */
+    private static final class GeneratedStream extends InputStream {
+        private final long size;
+        private final MessageDigest digest;
+        private long position;
+
+        GeneratedStream(long size, MessageDigest digest) {
+            this.size = size;
+            this.digest = digest;
         }
-        catch (Exception e) {
-            throw new AssertionError("import failed", e);
+
+        static byte byteAt(long offset) {
+            long x = offset * 0x9E3779B97F4A7C15L;
+            return (byte) (x >>> 56 ^ x >>> 29);
+        }
+
+        static byte[] bytesAt(long offset, int count) {
+            byte[] out = new byte[count];
+            for (int i = 0; i < count; i++) {
+                out[i] = byteAt(offset + i);
+            }
+            return out;
+        }
+
+        @Override
+        public int read() {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) == -1 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) {
+            if (position >= size) {
+                return -1;
+            }
+            int n = (int) Math.min(length, size - position);
+            for (int i = 0; i < n; i++) {
+                buffer[offset + i] = byteAt(position + i);
+            }
+            digest.update(buffer, offset, n);
+            position += n;
+            return n;
+        }
+    }
+
+    private static String sha256(byte[] content) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        }
+        catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
         }
     }
 

@@ -21,7 +21,6 @@ import ai.factory.models.ModelRegistry.Upload;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
 import ai.factory.models.gguf.GgufMetadata;
-import ai.factory.models.gguf.GgufReader;
 import ai.factory.security.Action;
 import ai.factory.security.Principal;
 import ai.factory.security.Projects;
@@ -152,7 +151,7 @@ public final class ModelsAdminResource implements Routes {
         } catch (IllegalArgumentException e) {
             throw FactoryException.invalidParam("plan", e.getMessage());
         }
-        GgufMetadata metadata = GgufReader.read(registry.filePath(v, v.files().getFirst().path()));
+        GgufMetadata metadata = registry.ggufMetadata(v);
         CapacityPlan plan = CapacityEstimator.plan(CapacityEstimator.footprint(metadata, request),
                 MemoryPlanner.availableOnThisMachine(), accelerators);
         Map<String, Object> body = new LinkedHashMap<>();

@@ -9,20 +9,25 @@ import ai.factory.api.Routes;
 import ai.factory.security.Action;
 import ai.factory.security.Project;
 import ai.factory.security.Projects;
+import ai.factory.security.keys.KeyHierarchy;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Projects (tenants): {@code /api/v1/projects} (site admins). Deleting one undeploys, revokes and deletes
- * everything it owns.
+ * everything it owns, and destroys its keys; {@code POST /api/v1/projects/{name}/rotate-key} gives it a fresh
+ * key-encryption key, re-wrapping its data keys.
  */
 public final class ProjectsResource implements Routes {
     private final Projects projects;
+    private final KeyHierarchy keys;
 
-    public ProjectsResource(Projects projects) {
+    public ProjectsResource(Projects projects, KeyHierarchy keys) {
         this.projects = requireNonNull(projects, "projects is null");
+        this.keys = requireNonNull(keys, "keys is null");
     }
 
     @Override
@@ -39,6 +44,17 @@ public final class ProjectsResource implements Routes {
             out.put("undeployed", d.deployments());
             out.put("keysRevoked", d.keysRevoked());
             out.put("modelsDeleted", d.models());
+            ctx.json(out);
+        });
+        routes.post("/api/v1/projects/{name}/rotate-key", Action.MANAGE_ENCRYPTION, ctx -> {
+            EncryptionResource.optionalObject(ctx, Set.of());
+            String name = projects.get(ctx.pathParam("name")).name();
+            KeyHierarchy.KekRotation r = keys.rotateKek(name, Authentication.principal(ctx));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("project", r.owner());
+            out.put("previousVersion", r.previousVersion());
+            out.put("version", r.version());
+            out.put("dataKeysRewrapped", r.dataKeysRewrapped());
             ctx.json(out);
         });
     }

@@ -119,6 +119,18 @@ public final class LlamaEngine implements TextEngine {
         return load(runtime, gguf, options, runtime.library()::decode);
     }
 
+    /**
+     * As {@link #load(LlamaRuntime, Path, LlamaEngineOptions)}, from an anonymous in-memory file (a decrypted model
+     * in a {@code memfd}, at {@code /proc/self/fd/N}) shown as {@code name}. On the CPU llama.cpp maps the file and
+     * locks the mapping (so the weights are the file's pages, once, and are not swapped out while the lock holds);
+     * with layers on GPUs it reads the file instead of mapping it, so the file's memory can go as soon as the caller
+     * closes it. Either way the caller may close the file once this returns.
+     */
+    public static LlamaEngine loadFromMemory(LlamaRuntime runtime, Path memoryFile, String name, LlamaEngineOptions options) {
+        requireNonNull(runtime, "runtime is null");
+        return load(runtime, memoryFile, name, true, options, runtime.library()::decode);
+    }
+
     private static String describe(GpuOffload gpu) {
         if (!gpu.offloads()) {
             return "on the CPU";
@@ -132,6 +144,12 @@ public final class LlamaEngine implements TextEngine {
     }
 
     static LlamaEngine load(LlamaRuntime runtime, Path gguf, LlamaEngineOptions options, Decoder decoder) {
+        requireNonNull(gguf, "gguf is null");
+        return load(runtime, gguf, gguf.getFileName().toString().replaceFirst("\\.gguf$", ""), false, options, decoder);
+    }
+
+    private static LlamaEngine load(LlamaRuntime runtime, Path gguf, String name, boolean inMemory,
+                                    LlamaEngineOptions options, Decoder decoder) {
         requireNonNull(runtime, "runtime is null");
         requireNonNull(decoder, "decoder is null");
         requireNonNull(gguf, "gguf is null");
@@ -141,8 +159,8 @@ public final class LlamaEngine implements TextEngine {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "parallel %d is more than llama.cpp's limit of %d sequences"
                     .formatted(options.parallel(), llama.maxParallelSequences()));
         }
-        String name = gguf.getFileName().toString().replaceFirst("\\.gguf$", "");
-        LlamaModel model = LlamaModel.load(runtime, gguf, options.gpu());
+        LlamaModel model = LlamaModel.load(runtime, gguf, inMemory ? name : gguf.getFileName().toString(), options.gpu(),
+                inMemory);
         Arena arena = Arena.ofShared();
         MemorySegment context = MemorySegment.NULL;
         try {

@@ -18,6 +18,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * may use them while an engine thread decodes. The owner closes it, once, after every user is done.
  */
 final class LlamaModel implements AutoCloseable {
+    /** {@code LLAMA_LOAD_MODE_NONE}: read the file into llama.cpp's own buffers. */
+    static final int LOAD_MODE_NONE = 0;
+    /** {@code LLAMA_LOAD_MODE_MMAP_MLOCK}: map the file and lock the mapping in RAM. */
+    static final int LOAD_MODE_MMAP_MLOCK = 3;
+
     private final LlamaLibrary llama;
     private final MemorySegment model;
     private final MemorySegment vocab;
@@ -48,12 +53,16 @@ final class LlamaModel implements AutoCloseable {
         return load(runtime, file, GpuOffload.CPU);
     }
 
+    static LlamaModel load(LlamaRuntime runtime, Path file, GpuOffload gpu) {
+        return load(runtime, file, file.getFileName().toString(), gpu, false);
+    }
+
     /**
      * As above, with the layers {@code gpu} names on GPUs. Asking to offload on natives without a GPU backend is
      * {@code UNAVAILABLE}: llama.cpp would quietly run on the CPU, slower than planned and in host memory the plan
      * did not reserve.
      */
-    static LlamaModel load(LlamaRuntime runtime, Path file, GpuOffload gpu) {
+    static LlamaModel load(LlamaRuntime runtime, Path file, String name, GpuOffload gpu, boolean inMemory) {
         if (!Files.isRegularFile(file)) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "model file %s does not exist".formatted(file));
         }
@@ -62,7 +71,7 @@ final class LlamaModel implements AutoCloseable {
                     + "natives in %s have no GPU backend; start with FACTORY_LLAMA_VARIANT=cuda (or FACTORY_LLAMA_LIB_DIR "
                     + "set to a GPU build), or deploy with gpuLayers 0").formatted(
                     gpu.gpuLayers() == GpuOffload.ALL_LAYERS ? "all" : String.valueOf(gpu.gpuLayers()),
-                    file.getFileName(), runtime.libraryDir()));
+                    name, runtime.libraryDir()));
         }
         LlamaLibrary llama = runtime.library();
         MemorySegment model;
@@ -71,6 +80,9 @@ final class LlamaModel implements AutoCloseable {
         try (Arena arena = Arena.ofConfined(); LlamaLog.Capture errors = LlamaLog.captureErrors()) {
             MemorySegment params = llama.modelDefaultParams(arena);
             apply(gpu, params, owned);
+            if (inMemory) {
+                LlamaLayouts.MODEL_LOAD_MODE.set(params, gpu.offloads() ? LOAD_MODE_NONE : LOAD_MODE_MMAP_MLOCK);
+            }
             model = llama.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
             reason = errors.reason("llama.cpp gave no reason");
         } catch (RuntimeException e) {
@@ -80,13 +92,13 @@ final class LlamaModel implements AutoCloseable {
         if (model.equals(MemorySegment.NULL)) {
             owned.close();
             throw new FactoryException(ErrorCode.INVALID_REQUEST,
-                    "cannot load GGUF model %s: %s".formatted(file.getFileName(), reason));
+                    "cannot load GGUF model %s: %s".formatted(name, reason));
         }
         LlamaModel loaded = new LlamaModel(llama, model, owned);
         if (llama.modelHasEncoder(model)) {
             loaded.close();
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "GGUF model %s is an encoder-decoder model; "
-                    .formatted(file.getFileName()) + "only decoder-only text models can be served");
+                    .formatted(name) + "only decoder-only text models can be served");
         }
         return loaded;
     }

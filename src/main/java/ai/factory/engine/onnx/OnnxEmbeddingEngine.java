@@ -92,8 +92,26 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
         requireNonNull(options, "options is null");
         requireFile(modelFile, "model");
         requireFile(tokenizerFile, "tokenizer");
+        try {
+            return open(Files.readAllBytes(modelFile), Files.readAllBytes(tokenizerFile), modelFile.getFileName().toString(),
+                    options);
+        } catch (IOException e) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot read %s or %s: %s".formatted(modelFile,
+                    tokenizerFile, e.getMessage()), e);
+        }
+    }
 
-        HuggingFaceTokenizer tokenizer = openTokenizer(tokenizerFile, options);
+    /**
+     * Loads a model and its tokenizer from memory (decrypted blobs never touch the disk), showing the model as
+     * {@code name}. Throws {@link FactoryException} with {@code INVALID_REQUEST} when either is not a model or
+     * tokenizer this engine can run.
+     */
+    public static OnnxEmbeddingEngine open(byte[] model, byte[] tokenizerJson, String name, OnnxEmbeddingOptions options) {
+        requireNonNull(model, "model is null");
+        requireNonNull(tokenizerJson, "tokenizerJson is null");
+        requireNonNull(options, "options is null");
+
+        HuggingFaceTokenizer tokenizer = openTokenizer(tokenizerJson, name, options);
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
         OrtSession session = null;
         try (OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions()) {
@@ -101,13 +119,13 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
             // The graph is one chain of layers; a second pool would only sit idle.
             sessionOptions.setInterOpNumThreads(1);
             sessionOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            session = environment.createSession(modelFile.toString(), sessionOptions);
+            session = environment.createSession(model, sessionOptions);
 
             boolean feedsTokenTypes = checkInputs(session.getInputNames());
             String outputName = chooseOutput(session.getOutputInfo());
             int dimensions = checkOutput(outputName, session.getOutputInfo().get(outputName));
             LOG.log(Level.INFO, "Opened ONNX embedding model {0}: {1} dimensions, {2} threads, at most {3} tokens per input",
-                    modelFile.getFileName(), dimensions, options.threads(), options.maxInputTokens());
+                    name, dimensions, options.threads(), options.maxInputTokens());
             return new OnnxEmbeddingEngine(
                     environment, session, tokenizer, options, feedsTokenTypes, outputName, dimensions);
         } catch (OrtException | RuntimeException e) {
@@ -117,7 +135,7 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
                 throw factoryException;
             }
             throw new FactoryException(ErrorCode.INVALID_REQUEST,
-                    "cannot load ONNX model %s: %s".formatted(modelFile.getFileName(), e.getMessage()), e);
+                    "cannot load ONNX model %s: %s".formatted(name, e.getMessage()), e);
         }
     }
 
@@ -305,21 +323,17 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
         }
     }
 
-    private static HuggingFaceTokenizer openTokenizer(Path tokenizerFile, OnnxEmbeddingOptions options) {
+    private static HuggingFaceTokenizer openTokenizer(byte[] tokenizerJson, String name, OnnxEmbeddingOptions options) {
         DjlSettings.apply(options.nativeCacheDir());
         try {
             // tokenizer.json files often carry their own truncation and padding (this model's
             // truncates at 128 and pads to 128); both are switched off: long inputs are refused,
             // not silently cut, and padding is done per batch.
-            return HuggingFaceTokenizer.builder()
-                    .optTokenizerPath(tokenizerFile)
-                    .optAddSpecialTokens(true)
-                    .optTruncation(false)
-                    .optPadding(false)
-                    .build();
+            return HuggingFaceTokenizer.newInstance(new java.io.ByteArrayInputStream(tokenizerJson),
+                    Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false"));
         } catch (IOException | RuntimeException e) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST,
-                    "cannot load tokenizer %s: %s".formatted(tokenizerFile.getFileName(), e.getMessage()), e);
+                    "cannot load the tokenizer of %s: %s".formatted(name, e.getMessage()), e);
         }
     }
 

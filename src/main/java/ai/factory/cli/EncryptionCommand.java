@@ -1,0 +1,78 @@
+package ai.factory.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code factory encryption …}: the key hierarchy that encrypts every blob (status: admin or auditor; rotation: admin). */
+@Command(name = "encryption", mixinStandardHelpOptions = true,
+        description = "The customer-held keys: the site master key (local keystore or HSM) and each project's "
+                + "key-encryption key; rotate the master key. A project's own key rotates with 'factory projects rotate-key'.",
+        subcommands = {EncryptionCommand.Status.class, EncryptionCommand.RotateMaster.class})
+final class EncryptionCommand {
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Where the master key lives, its versions, and every key-encryption key (never a key).")
+    static final class Status implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Override
+        public Integer call() {
+            JsonNode result = client.client().get("/api/v1/encryption");
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, result);
+                return 0;
+            }
+            JsonNode m = result.path("master");
+            out.printf("Master key: %s at %s, versions %s, current %d%n%n", m.path("provider").asText(),
+                    m.path("location").asText(), m.path("versions"), m.path("current").asInt());
+            kekTable(result.path("keys")).print(out);
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "rotate-master", mixinStandardHelpOptions = true,
+            description = "Create a new master key version and re-wrap every key-encryption key under it (no data is "
+                    + "re-encrypted).")
+    static final class RotateMaster implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Option(names = "--destroy-previous", description = "Then destroy every earlier master version: copies of the "
+                + "old wrapped keys (database backups, free pages) can never be unwrapped again.")
+        boolean destroyPrevious;
+
+        @Override
+        public Integer call() {
+            JsonNode r = client.client().post("/api/v1/encryption/rotate-master", Map.of("destroyPrevious", destroyPrevious));
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, r);
+            } else {
+                out.printf("Master key rotated: version %d -> %d, %d key-encryption key(s) re-wrapped%s%n",
+                        r.path("previousVersion").asInt(), r.path("version").asInt(), r.path("keksRewrapped").asInt(),
+                        r.path("destroyedVersions").isEmpty() ? "" : "; destroyed versions " + r.path("destroyedVersions"));
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    /** The key-encryption keys as a table ({@code _site} is the site's own). */
+    static Table kekTable(JsonNode keys) {
+        Table table = new Table("PROJECT", "KEK VERSION", "MASTER VERSION", "DATA KEYS", "CREATED", "ROTATED");
+        for (JsonNode k : keys) {
+            table.row(k.path("project").asText(), k.path("kekVersion").asInt(), k.path("masterKeyVersion").asInt(),
+                    k.path("dataKeys").asLong(), k.path("createdAt").asText(), k.path("rotatedAt").asText());
+        }
+        return table;
+    }
+}

@@ -1,0 +1,126 @@
+package ai.factory.storage;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * An anonymous file in RAM ({@code memfd_create(2)}, Linux): it has no name in any file system, its pages are
+ * memory (swappable like any anonymous memory, never written to a disk file), and it is gone once the last
+ * descriptor and mapping of it are. Decrypted model weights go here so that a loader which only takes a path
+ * (llama.cpp) reads them from {@code /proc/self/fd/N} without a plaintext copy on disk; with the loader mapping the
+ * file, its pages are the weights, so there is no second copy in memory either.
+ *
+ * <p>The descriptor is close-on-exec, so tools the factory runs don't inherit it. Close the file once the loader has
+ * opened or mapped it: its memory then lives exactly as long as the loader's mapping.
+ */
+@SuppressWarnings("restricted")
+public final class MemoryFile implements AutoCloseable {
+    private static final int MFD_CLOEXEC = 1;
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final MemorySegment MEMFD_SYMBOL = LINKER.defaultLookup().find("memfd_create").orElse(null);
+    private static final MethodHandle MEMFD_CREATE = MEMFD_SYMBOL == null ? null : LINKER.downcallHandle(MEMFD_SYMBOL,
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.captureCallState("errno"));
+    private static final MethodHandle CLOSE = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("close").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final int BUFFER_SIZE = 1024 * 1024;
+
+    private final int fd;
+    private final long size;
+    private boolean closed;
+
+    private MemoryFile(int fd, long size) {
+        this.fd = fd;
+        this.size = size;
+    }
+
+    /** Whether this system has {@code memfd_create} (Linux 3.17+ with glibc 2.27+). */
+    public static boolean supported() {
+        return MEMFD_CREATE != null;
+    }
+
+    /**
+     * Creates an anonymous file named {@code name} (shown only in {@code /proc/PID/fd} and {@code maps} as
+     * {@code /memfd:NAME}) and copies all of {@code content} into it. Does not close {@code content}.
+     *
+     * @throws FactoryException UNAVAILABLE when the system has no {@code memfd_create} or too little memory; the
+     *     content's own read failures come through as they are ({@code BlobAuthenticationException} for a blob that
+     *     fails authentication)
+     */
+    public static MemoryFile copyOf(ReadableByteChannel content, String name) throws IOException {
+        if (!supported()) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "this system has no memfd_create (Linux only): encrypted "
+                    + "models can't be handed to llama.cpp without writing them to disk, which the factory refuses");
+        }
+        int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(Linker.Option.captureStateLayout());
+            fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
+            if (fd < 0) {
+                int errno = state.get(JAVA_INT, Linker.Option.captureStateLayout().byteOffset(
+                        java.lang.foreign.MemoryLayout.PathElement.groupElement("errno")));
+                throw new FactoryException(ErrorCode.UNAVAILABLE, "memfd_create failed with errno " + errno);
+            }
+        } catch (FactoryException e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new FactoryException(ErrorCode.INTERNAL, "cannot call memfd_create: " + e, e);
+        }
+        MemoryFile file = new MemoryFile(fd, 0);
+        try (FileChannel out = FileChannel.open(file.path(), StandardOpenOption.WRITE)) {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_SIZE);
+            long written = 0;
+            while (content.read(buffer) != -1) {
+                buffer.flip();
+                while (buffer.hasRemaining()) {
+                    written += out.write(buffer);
+                }
+                buffer.clear();
+            }
+            return new MemoryFile(fd, written);
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** {@code /proc/self/fd/N}: a path this process (only) can open for as long as the file is open. */
+    public Path path() {
+        return Path.of("/proc/self/fd/" + fd);
+    }
+
+    public long size() {
+        return size;
+    }
+
+    /** Closes this process's descriptor; the memory goes when no mapping of it is left either. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            int rc = (int) CLOSE.invokeExact(fd);
+            if (rc != 0) {
+                System.getLogger(MemoryFile.class.getName()).log(System.Logger.Level.WARNING,
+                        "closing memory file descriptor {0} failed", fd);
+            }
+        } catch (Throwable e) {
+            throw new IllegalStateException("cannot close memory file descriptor " + fd, e);
+        }
+    }
+}
