@@ -48,6 +48,7 @@ import ai.factory.security.Projects;
 import ai.factory.security.Role;
 import ai.factory.security.SigV4Verifier;
 import ai.factory.security.SitePolicies;
+import ai.factory.security.audit.AuditContent;
 import ai.factory.security.audit.AuditKey;
 import ai.factory.security.keys.KeyHierarchy;
 import ai.factory.security.keys.MasterKeys;
@@ -146,10 +147,12 @@ public final class Factory implements AutoCloseable {
             closeInOrder.addFirst(deployments);
             deployments.restore();
             // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain.
+            AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
             Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of(
                     (project, by) -> {
                         keyHierarchy.destroy(project, by);
                         blobs.deleteOwner(project);
+                        auditContent.projectDeleted(project);
                     }));
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
@@ -166,7 +169,7 @@ public final class Factory implements AutoCloseable {
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, egress, registry,
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
-            this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, clock), metrics,
+            this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments, access),
                             chat,
@@ -183,7 +186,7 @@ public final class Factory implements AutoCloseable {
                             new ProjectsResource(projects, keyHierarchy),
                             new EncryptionResource(keyHierarchy),
                             new PoliciesResource(sitePolicies),
-                            new AuditResource(audit, auditVerifier),
+                            new AuditResource(audit, auditVerifier, auditContent),
                             new SovereigntyResource(report)));
             closeInOrder.addFirst(server);
             server.start();

@@ -66,6 +66,7 @@ public final class ApiServer implements AutoCloseable {
                 audit.begin(ctx);
                 drain.enter(ctx);
                 authentication.authenticate(ctx);
+                audit.authenticated(ctx);
             });
             c.routes.after(ctx -> {
                 audit.end(ctx);

@@ -61,6 +61,17 @@ public final class JsonBodies {
         return Optional.of(v.intValue());
     }
 
+    public static boolean requiredBoolean(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            throw FactoryException.invalidParam(field, "'" + field + "' is required");
+        }
+        if (!v.isBoolean()) {
+            throw FactoryException.invalidParam(field, "'" + field + "' must be true or false, not " + kind(v));
+        }
+        return v.booleanValue();
+    }
+
     /** How a JSON value is called in error messages. */
     public static String kind(JsonNode v) {
         return switch (v.getNodeType()) {

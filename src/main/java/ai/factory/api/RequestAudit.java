@@ -2,16 +2,25 @@ package ai.factory.api;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.engine.TokenEvent;
+import ai.factory.Json;
+import ai.factory.security.Action;
 import ai.factory.security.Principal;
+import ai.factory.security.audit.AuditContent;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditLog;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import io.javalin.router.Endpoint;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
@@ -29,24 +38,61 @@ import org.eclipse.jetty.server.Response;
  * ({@code POST /v1/chat/completions}); the resource is the route's path parameters. Routes that generate text call
  * {@link #usage} with the token counts. The request id is the caller's {@code X-Request-Id} when it is a plain
  * token, else a fresh UUID, and is echoed in the response (on the Bedrock paths also as {@code x-amzn-RequestId}).
+ *
+ * <p>Content logging: when the caller's project opted in, an inference call's request body and generated text are
+ * stored encrypted under the project's keys ({@link AuditContent}) before the response completes, and the record's
+ * detail names the content's SHA-256 ({@code content=sha256:…}), which the hash chain then covers. Routes that
+ * generate text hand their output over with {@link #output} or, while streaming, {@link #capture}.
  */
 public final class RequestAudit {
     public static final String ACTION = "factory.action";
     private static final String STATE = "factory.audit";
     private static final String USAGE = "factory.usage";
+    private static final String CONTENT = "factory.content";
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
 
     private final AuditLog log;
     private final Clock clock;
+    private final AuditContent content;
+    private final Predicate<String> contentLogged;
 
-    public RequestAudit(AuditLog log, Clock clock) {
+    /**
+     * @param contentLogged whether a project keeps the text of its inference calls (asked once per call)
+     */
+    public RequestAudit(AuditLog log, Clock clock, AuditContent content, Predicate<String> contentLogged) {
         this.log = requireNonNull(log, "log is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.content = requireNonNull(content, "content is null");
+        this.contentLogged = requireNonNull(contentLogged, "contentLogged is null");
     }
 
     /** Token counts of a text generation, for its audit record. */
     public static void usage(Context ctx, long promptTokens, long completionTokens) {
         ctx.attribute(USAGE, new long[] {promptTokens, completionTokens});
+    }
+
+    /** A finished, collected generation: its token counts, and its text where the caller's project logs content. */
+    public static void generated(Context ctx, GenerationRun.Result result) {
+        usage(ctx, result.done().promptTokens(), result.done().completionTokens());
+        output(ctx, result.text());
+    }
+
+    /** The generated text of a call whose caller's project logs content (a whole answer). */
+    public static void output(Context ctx, String text) {
+        StringBuilder out = ctx.attribute(CONTENT);
+        if (out != null) {
+            out.setLength(0);
+            out.append(text);
+        }
+    }
+
+    /** {@code onToken}, also keeping each token's text when the caller's project logs content (a streamed answer). */
+    public static Consumer<TokenEvent.Token> capture(Context ctx, Consumer<TokenEvent.Token> onToken) {
+        StringBuilder out = ctx.attribute(CONTENT);
+        return out == null ? onToken : t -> {
+            out.append(t.text());
+            onToken.accept(t);
+        };
     }
 
     /** What the hook learns while the request runs; read when the exchange completes. */
@@ -59,6 +105,7 @@ public final class RequestAudit {
         volatile String route;
         volatile String resource = "";
         volatile long[] usage;
+        volatile String contentSha256;
 
         State(Instant at, String requestId, String client) {
             this.at = at;
@@ -91,6 +138,14 @@ public final class RequestAudit {
                 failure == null ? response.getStatus() : 0)));
     }
 
+    /** Runs once the caller is known: an inference call of a project that logs content starts keeping its text. */
+    void authenticated(Context ctx) {
+        Principal p = ctx.attribute(Authentication.PRINCIPAL);
+        if (p != null && ctx.attribute(STATE) != null && contentLogged.test(p.project())) {
+            ctx.attribute(CONTENT, new StringBuilder());
+        }
+    }
+
     /** Runs after the handler (and after a failed authentication): takes what the request learned. */
     void end(Context ctx) {
         State state = ctx.attribute(STATE);
@@ -109,6 +164,38 @@ public final class RequestAudit {
                     .collect(Collectors.joining(","));
         }
         state.usage = ctx.attribute(USAGE);
+        StringBuilder output = ctx.attribute(CONTENT);
+        if (output != null && Action.INVOKE.id().equals(named) && state.usage != null) {
+            state.contentSha256 = content.store(state.principal.project(), state.requestId, state.at,
+                    content(ctx, state, output));
+        }
+    }
+
+    /** One call's logged content: a fresh id (so no two calls share a blob), the request body and the output. */
+    private static byte[] content(Context ctx, State state, StringBuilder output) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("id", UUID.randomUUID().toString());
+        c.put("requestId", state.requestId);
+        c.put("at", state.at.toString());
+        c.put("route", state.route);
+        c.put("request", body(ctx));
+        c.put("output", output.toString());
+        try {
+            return Json.mapper().writeValueAsBytes(c);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("logged content is plain JSON", e);
+        }
+    }
+
+    /** The request body as JSON where it is JSON, else as text. */
+    private static Object body(Context ctx) {
+        String text = ctx.body();
+        try {
+            JsonNode node = Json.mapper().readTree(text);
+            return node == null ? text : node;
+        } catch (JsonProcessingException e) {
+            return text;
+        }
     }
 
     private static AuditEvent event(State s, long bytesOut, long bytesIn, int status) {
@@ -118,6 +205,11 @@ public final class RequestAudit {
         return new AuditEvent(s.at, p == null ? "anonymous" : p.id(), p == null ? "" : p.name(),
                 p == null ? "" : p.project(), s.action, s.resource, denied ? AuditEvent.DENY : AuditEvent.ALLOW,
                 status >= 200 && status < 400 ? AuditEvent.SUCCESS : AuditEvent.FAILURE, status, s.client,
-                s.requestId, Math.max(0, bytesIn), Math.max(0, bytesOut), usage[0], usage[1], s.route == null ? "" : s.route);
+                s.requestId, Math.max(0, bytesIn), Math.max(0, bytesOut), usage[0], usage[1], detail(s));
+    }
+
+    private static String detail(State s) {
+        String route = s.route == null ? "" : s.route;
+        return s.contentSha256 == null ? route : route + " content=sha256:" + s.contentSha256;
     }
 }

@@ -31,12 +31,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code factory audit …}: the tamper-evident audit trail. */
 @Command(name = "audit", mixinStandardHelpOptions = true, description = "Verify, query and export the audit trail.",
-        subcommands = {AuditCommand.Verify.class, AuditCommand.Query.class, AuditCommand.ExportPublicKey.class})
+        subcommands = {AuditCommand.Verify.class, AuditCommand.Query.class, AuditCommand.Content.class,
+                AuditCommand.ExportPublicKey.class})
 final class AuditCommand {
+    private static final String CONTENT_MARK = " content=sha256:";
+
     @Command(name = "verify", mixinStandardHelpOptions = true,
             description = {"Check the audit chain and its signed digests offline, straight from the database "
                     + "(no server needed): every record's hash and link, gap-free sequence numbers, every digest's "
@@ -147,23 +151,64 @@ final class AuditCommand {
                 return 0;
             }
             Table table = new Table("SEQ", "TIME", "PRINCIPAL", "PROJECT", "ACTION", "RESOURCE", "DECISION",
-                    "STATUS", "CLIENT", "IN", "OUT", "TOKENS");
+                    "STATUS", "CLIENT", "IN", "OUT", "TOKENS", "CONTENT");
             for (JsonNode r : result.path("records")) {
                 table.row(r.path("seq").asLong(), r.path("at").asText(), r.path("principalName").asText().isEmpty()
                                 ? r.path("principalId").asText() : r.path("principalName").asText(),
                         r.path("project").asText(), r.path("action").asText(), r.path("resource").asText(),
                         r.path("decision").asText(), r.path("status").asInt(), r.path("client").asText(),
                         r.path("bytesIn").asLong(), r.path("bytesOut").asLong(),
-                        r.path("promptTokens").asLong() + "/" + r.path("completionTokens").asLong());
+                        r.path("promptTokens").asLong() + "/" + r.path("completionTokens").asLong(),
+                        content(r.path("detail").asText()));
             }
             table.print(out);
             return 0;
+        }
+
+        /** The logged content's digest that a record's detail names, for 'factory audit content'; blank if none. */
+        private static String content(String detail) {
+            int at = detail.indexOf(CONTENT_MARK);
+            return at < 0 ? "" : detail.substring(at + CONTENT_MARK.length());
         }
 
         private static void put(Map<String, String> params, String name, String value) {
             if (value != null) {
                 params.put(name, value);
             }
+        }
+    }
+
+    @Command(name = "content", mixinStandardHelpOptions = true,
+            description = "Print the text a call left, for projects that log content: the record's CONTENT digest "
+                    + "(admin or auditor key).")
+    static final class Content implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(index = "0", paramLabel = "PROJECT", description = "The calling project (the record's PROJECT).")
+        String project;
+
+        @Parameters(index = "1", paramLabel = "SHA256", description = "The record's CONTENT digest.")
+        String sha256;
+
+        @Override
+        public Integer call() {
+            JsonNode c = client.client().get("/api/v1/audit/content/" + URLEncoder.encode(project, StandardCharsets.UTF_8)
+                    + "/" + URLEncoder.encode(sha256, StandardCharsets.UTF_8));
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, c);
+            } else {
+                JsonNode content = c.path("content");
+                out.printf("request %s at %s, %s%n", c.path("requestId").asText(), c.path("at").asText(),
+                        content.path("route").asText());
+                out.println("request body:");
+                ModelsCommand.printJson(out, content.path("request"));
+                out.println("output:");
+                out.println(content.path("output").asText());
+                out.flush();
+            }
+            return 0;
         }
     }
 

@@ -6,8 +6,10 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -16,7 +18,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "projects", mixinStandardHelpOptions = true,
         description = "Create, list and delete projects, which own models, deployments and keys (admin only).",
         subcommands = {ProjectsCommand.Create.class, ProjectsCommand.ListProjects.class, ProjectsCommand.Delete.class,
-                ProjectsCommand.RotateKey.class})
+                ProjectsCommand.RotateKey.class, ProjectsCommand.Settings.class})
 final class ProjectsCommand {
     @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a project.")
     static final class Create implements Callable<Integer> {
@@ -53,9 +55,10 @@ final class ProjectsCommand {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
-            Table table = new Table("NAME", "CREATED", "CREATED BY");
+            Table table = new Table("NAME", "CREATED", "CREATED BY", "CONTENT LOGGING");
             for (JsonNode p : result.path("projects")) {
-                table.row(p.path("name").asText(), p.path("createdAt").asText(), p.path("createdBy").asText());
+                table.row(p.path("name").asText(), p.path("createdAt").asText(), p.path("createdBy").asText(),
+                        p.path("contentLogging").asBoolean() ? "on" : "off");
             }
             table.print(out);
             return 0;
@@ -110,6 +113,43 @@ final class ProjectsCommand {
                 out.printf("Rotated the key of project %s: version %d -> %d, %d data key(s) re-wrapped%n",
                         r.path("project").asText(), r.path("previousVersion").asInt(), r.path("version").asInt(),
                         r.path("dataKeysRewrapped").asInt());
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "set", mixinStandardHelpOptions = true,
+            description = "Change a project's settings (admin only). With --content-logging on, the text of every "
+                    + "inference call of the project's keys (request and output) is kept, encrypted under the "
+                    + "project's key, for its auditors ('factory audit content'); off by default.")
+    static final class Settings implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Option(names = "--content-logging", required = true, paramLabel = "on|off",
+                description = "Keep the text of the project's inference calls: on or off.")
+        String contentLogging;
+
+        @Override
+        public Integer call() {
+            boolean on = switch (contentLogging) {
+                case "on" -> true;
+                case "off" -> false;
+                default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--content-logging takes on or off, not '" + contentLogging + "'");
+            };
+            JsonNode p = client.client().patch("/api/v1/projects/" + URLEncoder.encode(name, StandardCharsets.UTF_8),
+                    Map.of("contentLogging", on));
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, p);
+            } else {
+                out.printf("Content logging of project %s is %s%n", p.path("name").asText(),
+                        p.path("contentLogging").asBoolean() ? "on" : "off");
                 out.flush();
             }
             return 0;

@@ -12,9 +12,13 @@ import ai.factory.serving.Deployments;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
@@ -26,6 +30,9 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 public final class Projects {
     private static final System.Logger LOG = System.getLogger(Projects.class.getName());
     private static final String UNIQUE_VIOLATION = "23505";
+    private static final String COLUMNS = "name, created_at, created_by, content_logging";
+    /** How long a project's content-logging flag is taken as read. */
+    public static final Duration FLAG_TTL = Duration.ofSeconds(5);
 
     private final Jdbi jdbi;
     private final Clock clock;
@@ -33,6 +40,7 @@ public final class Projects {
     private final Deployments deployments;
     private final ModelRegistry registry;
     private final List<ProjectDeletionHook> deletionHooks;
+    private final Map<String, Flag> contentLogging = new ConcurrentHashMap<>();
 
     public Projects(Jdbi jdbi, Clock clock, ApiKeys keys, Deployments deployments, ModelRegistry registry,
                     List<ProjectDeletionHook> deletionHooks) {
@@ -55,7 +63,7 @@ public final class Projects {
 
     public Project create(String name, Principal by) {
         checkName(name);
-        Project project = new Project(name, clock.instant(), by.id());
+        Project project = new Project(name, clock.instant(), by.id(), false);
         try {
             jdbi.useHandle(h -> h.createUpdate("INSERT INTO projects (name, created_at, created_by) VALUES (:n, :at, :by)")
                     .bind("n", name).bind("at", Timestamp.from(project.createdAt())).bind("by", by.id()).execute());
@@ -70,19 +78,46 @@ public final class Projects {
     }
 
     public List<Project> list() {
-        return jdbi.withHandle(h -> h.createQuery("SELECT name, created_at, created_by FROM projects ORDER BY name")
-                .map((rs, ctx) -> new Project(rs.getString("name"), rs.getTimestamp("created_at").toInstant(),
-                        rs.getString("created_by")))
-                .list());
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM projects ORDER BY name")
+                .map((rs, ctx) -> project(rs)).list());
     }
 
     public Optional<Project> find(String name) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT name, created_at, created_by FROM projects WHERE name = :n")
-                .bind("n", name)
-                .map((rs, ctx) -> new Project(rs.getString("name"), rs.getTimestamp("created_at").toInstant(),
-                        rs.getString("created_by")))
-                .findOne());
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM projects WHERE name = :n")
+                .bind("n", name).map((rs, ctx) -> project(rs)).findOne());
     }
+
+    private static Project project(java.sql.ResultSet rs) throws SQLException {
+        return new Project(rs.getString("name"), rs.getTimestamp("created_at").toInstant(), rs.getString("created_by"),
+                rs.getBoolean("content_logging"));
+    }
+
+    /** Turns content logging on or off for a project (admins); the change reaches every request within {@link #FLAG_TTL}. */
+    public Project setContentLogging(String name, boolean on, Principal by) {
+        get(name);
+        jdbi.useHandle(h -> h.createUpdate("UPDATE projects SET content_logging = :on WHERE name = :n")
+                .bind("on", on).bind("n", name).execute());
+        contentLogging.remove(name);
+        LOG.log(System.Logger.Level.INFO, "content logging of project {0} turned {1} by {2}", name, on ? "on" : "off",
+                by.id());
+        return get(name);
+    }
+
+    /**
+     * Whether {@code project} keeps the text of its inference calls; asked on every such call, so read from the
+     * database at most once per {@link #FLAG_TTL} (several factories may share the database).
+     */
+    public boolean contentLogging(String project) {
+        Instant now = clock.instant();
+        Flag flag = contentLogging.get(project);
+        if (flag == null || now.isAfter(flag.until())) {
+            flag = new Flag(find(project).map(Project::contentLogging).orElse(false), now.plus(FLAG_TTL));
+            contentLogging.put(project, flag);
+        }
+        return flag.on();
+    }
+
+    private record Flag(boolean on, Instant until) {}
 
     /** The project, or NOT_FOUND saying how to create it. */
     public Project get(String name) {
@@ -115,6 +150,7 @@ public final class Projects {
         }
         deletionHooks.forEach(h -> h.projectDeleted(name, by));
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM projects WHERE name = :n").bind("n", name).execute());
+        contentLogging.remove(name);
         LOG.log(System.Logger.Level.INFO, "project {0} deleted by {1}: {2} deployment(s) undeployed, {3} key(s) revoked, "
                 + "{4} model(s) deleted", name, by.id(), undeployed.size(), revoked, models.size());
         return new Deleted(name, undeployed, revoked, models);

@@ -9,7 +9,7 @@ import java.util.HexFormat;
 import java.util.regex.Pattern;
 
 /** SHA-256 digests as the blob store names them: 64 lowercase hex characters. */
-final class Sha256 {
+public final class Sha256 {
     private static final Pattern DIGEST = Pattern.compile("[0-9a-f]{64}");
 
     private Sha256() {}
@@ -18,7 +18,7 @@ final class Sha256 {
      * Returns {@code digest} if it is 64 lowercase hex characters. Blob paths are built from
      * digests, so this check is also what keeps a caller's string from naming any other file.
      */
-    static String require(String digest) {
+    public static String require(String digest) {
         if (digest == null || !DIGEST.matcher(digest).matches()) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST,
                     "invalid sha256 digest '%s': expected 64 lowercase hex characters".formatted(abbreviate(digest)));

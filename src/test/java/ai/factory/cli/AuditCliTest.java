@@ -80,6 +80,42 @@ class AuditCliTest {
         assertThat(noKey.err()).contains("cannot read the audit public key");
     }
 
+    @Test
+    void contentLoggingIsSwitchedOnAndReadBackFromTheCommandLine() {
+        try (TestFactory factory = TestFactory.start(home)) {
+            String[] client = {"--url", factory.url(), "--key", factory.adminKey()};
+            FactoryCliTest.Run on = cli(concat(new String[] {"projects", "set", "default", "--content-logging", "on"},
+                    client));
+            assertThat(on.exit()).as(on.err()).isZero();
+            assertThat(on.out()).contains("Content logging of project default is on");
+            assertThat(cli(concat(new String[] {"projects", "list"}, client)).out()).contains("CONTENT LOGGING")
+                    .containsPattern("default .* on");
+            FactoryCliTest.Run maybe = cli(concat(new String[] {"projects", "set", "default", "--content-logging",
+                    "maybe"}, client));
+            assertThat(maybe.exit()).isEqualTo(2);
+            assertThat(maybe.err()).contains("takes on or off");
+
+            assertThat(factory.post("/v1/embeddings", factory.adminKey(),
+                    "{\"model\": \"builtin/all-minilm-l6-v2\", \"input\": \"minutes of the board meeting\"}")
+                    .statusCode()).isEqualTo(200);
+            await().atMost(Duration.ofMinutes(1)).until(() -> cli(concat(new String[] {"audit", "query", "--action",
+                    "invoke", "--json"}, client)).json().path("records").size() > 0);
+            String detail = cli(concat(new String[] {"audit", "query", "--action", "invoke", "--json"}, client)).json()
+                    .at("/records/0/detail").asText();
+            assertThat(detail).startsWith("POST /v1/embeddings content=sha256:");
+            String digest = detail.substring(detail.length() - 64);
+            assertThat(cli(concat(new String[] {"audit", "query", "--action", "invoke"}, client)).out())
+                    .contains("CONTENT").contains(digest);
+
+            FactoryCliTest.Run content = cli(concat(new String[] {"audit", "content", "default", digest}, client));
+            assertThat(content.exit()).as(content.err()).isZero();
+            assertThat(content.out()).contains("POST /v1/embeddings").contains("minutes of the board meeting");
+            FactoryCliTest.Run missing = cli(concat(new String[] {"audit", "content", "default", "0".repeat(64)}, client));
+            assertThat(missing.exit()).isEqualTo(1);
+            assertThat(missing.err()).contains("logged no content");
+        }
+    }
+
     private static String[] concat(String[] a, String[] b) {
         String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);

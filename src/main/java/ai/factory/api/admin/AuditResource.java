@@ -3,9 +3,11 @@ package ai.factory.api.admin;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.Json;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.security.Action;
+import ai.factory.security.audit.AuditContent;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditQuery;
@@ -21,8 +23,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The audit trail (admin and auditor): {@code GET /api/v1/audit} with filters, {@code GET /api/v1/audit/verify}
- * and {@code GET /api/v1/audit/public-key}, the key to verify with offline.
+ * The audit trail (admin and auditor): {@code GET /api/v1/audit} with filters, {@code GET /api/v1/audit/verify},
+ * {@code GET /api/v1/audit/public-key}, the key to verify with offline, and
+ * {@code GET /api/v1/audit/content/{project}/{sha256}}, the text a call of a project that logs content left (the
+ * record's detail names it).
  */
 public final class AuditResource implements Routes {
     private static final Set<String> QUERY_PARAMS = Set.of("principal", "project", "action", "outcome", "from", "to",
@@ -31,10 +35,12 @@ public final class AuditResource implements Routes {
 
     private final AuditLog audit;
     private final AuditVerifier verifier;
+    private final AuditContent content;
 
-    public AuditResource(AuditLog audit, AuditVerifier verifier) {
+    public AuditResource(AuditLog audit, AuditVerifier verifier, AuditContent content) {
         this.audit = requireNonNull(audit, "audit is null");
         this.verifier = requireNonNull(verifier, "verifier is null");
+        this.content = requireNonNull(content, "content is null");
     }
 
     @Override
@@ -50,6 +56,17 @@ public final class AuditResource implements Routes {
         routes.get("/api/v1/audit/public-key", Action.READ_AUDIT, ctx -> {
             checkParams(ctx, Set.of());
             ctx.json(Map.of("algorithm", "Ed25519", "keyId", audit.key().keyId(), "pem", audit.key().publicKeyPem()));
+        });
+        routes.get("/api/v1/audit/content/{project}/{sha256}", Action.READ_AUDIT, ctx -> {
+            checkParams(ctx, Set.of());
+            AuditContent.Entry e = content.read(ctx.pathParam("project"), ctx.pathParam("sha256"));
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("project", e.project());
+            out.put("sha256", e.sha256());
+            out.put("requestId", e.requestId());
+            out.put("at", e.at());
+            out.put("content", Json.mapper().readTree(e.content()));
+            ctx.json(out);
         });
     }
 

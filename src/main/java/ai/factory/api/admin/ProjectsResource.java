@@ -2,6 +2,7 @@ package ai.factory.api.admin;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.FactoryException;
 import ai.factory.api.Authentication;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.JsonBodies;
@@ -37,6 +38,7 @@ public final class ProjectsResource implements Routes {
                 projects.list().stream().map(ProjectsResource::project).toList())));
         routes.get("/api/v1/projects/{name}", Action.READ_PROJECTS,
                 ctx -> ctx.json(project(projects.get(ctx.pathParam("name")))));
+        routes.patch("/api/v1/projects/{name}", Action.MANAGE_PROJECTS, this::update);
         routes.delete("/api/v1/projects/{name}", Action.MANAGE_PROJECTS, ctx -> {
             Projects.Deleted d = projects.delete(ctx.pathParam("name"), Authentication.principal(ctx));
             Map<String, Object> out = new LinkedHashMap<>();
@@ -65,11 +67,24 @@ public final class ProjectsResource implements Routes {
         ctx.status(201).json(project(projects.create(name, Authentication.principal(ctx))));
     }
 
+    private void update(Context ctx) {
+        JsonNode body = JsonBodies.object(ctx);
+        body.fieldNames().forEachRemaining(field -> {
+            if (!field.equals("contentLogging")) {
+                throw FactoryException.invalidParam(field, "'" + field + "' can't be changed; a project's "
+                        + "settings are: contentLogging");
+            }
+        });
+        boolean on = JsonBodies.requiredBoolean(body, "contentLogging");
+        ctx.json(project(projects.setContentLogging(ctx.pathParam("name"), on, Authentication.principal(ctx))));
+    }
+
     static Map<String, Object> project(Project p) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("name", p.name());
         out.put("createdAt", p.createdAt());
         out.put("createdBy", p.createdBy());
+        out.put("contentLogging", p.contentLogging());
         return out;
     }
 }

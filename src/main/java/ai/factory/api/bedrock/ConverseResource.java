@@ -56,7 +56,7 @@ public final class ConverseResource implements Routes {
         long start = clock.millis();
         Generation generation = submit(ctx);
         GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
-        RequestAudit.usage(ctx, r.done().promptTokens(), r.done().completionTokens());
+        RequestAudit.generated(ctx, r);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("output", Map.of("message", Map.of("role", "assistant", "content", List.of(Map.of("text", r.text())))));
         out.put("stopReason", stopReason(r.done()));
@@ -71,11 +71,11 @@ public final class ConverseResource implements Routes {
         AwsEventStream stream = new AwsEventStream(ctx);
         try {
             stream.event("messageStart", Map.of("role", "assistant"));
-            TokenEvent.Done done = GenerationRun.drive(generation, t -> {
+            TokenEvent.Done done = GenerationRun.drive(generation, RequestAudit.capture(ctx, t -> {
                 if (!t.text().isEmpty()) {
                     stream.event("contentBlockDelta", Map.of("contentBlockIndex", 0, "delta", Map.of("text", t.text())));
                 }
-            }, null, generationTimeout);
+            }), null, generationTimeout);
             RequestAudit.usage(ctx, done.promptTokens(), done.completionTokens());
             stream.event("contentBlockStop", Map.of("contentBlockIndex", 0));
             stream.event("messageStop", Map.of("stopReason", stopReason(done)));

@@ -121,7 +121,7 @@ public final class InvokeResource implements Routes {
                 false, 0));
         if (!stream) {
             GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
-            RequestAudit.usage(ctx, r.done().promptTokens(), r.done().completionTokens());
+            RequestAudit.generated(ctx, r);
             tokenHeaders(ctx, r.done(), clock.millis() - start);
             ctx.json(llamaBody(r.text(), r.done().promptTokens(), r.done().completionTokens(), llamaStop(r.done())));
             return;
@@ -129,12 +129,12 @@ public final class InvokeResource implements Routes {
         AwsEventStream events = new AwsEventStream(ctx);
         try {
             int[] generated = {0};
-            TokenEvent.Done done = GenerationRun.drive(generation, t -> {
+            TokenEvent.Done done = GenerationRun.drive(generation, RequestAudit.capture(ctx, t -> {
                 generated[0]++;
                 if (!t.text().isEmpty()) {
                     chunk(events, llamaBody(t.text(), generated[0] == 1 ? tokens.length : null, generated[0], null));
                 }
-            }, null, generationTimeout);
+            }), null, generationTimeout);
             RequestAudit.usage(ctx, done.promptTokens(), done.completionTokens());
             Map<String, Object> last = llamaBody("", null, done.completionTokens(), llamaStop(done));
             last.put("amazon-bedrock-invocationMetrics", Map.of("inputTokenCount", done.promptTokens(),

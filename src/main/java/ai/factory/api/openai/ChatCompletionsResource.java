@@ -87,7 +87,7 @@ public final class ChatCompletionsResource implements Routes {
             return;
         }
         GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
-        RequestAudit.usage(ctx, r.done().promptTokens(), r.done().completionTokens());
+        RequestAudit.generated(ctx, r);
         Map<String, Object> message = new LinkedHashMap<>();
         message.put("role", "assistant");
         message.put("content", r.text());
@@ -127,11 +127,11 @@ public final class ChatCompletionsResource implements Routes {
     private void stream(Context ctx, ChunkStream sse, Generation generation, String id, long created, String model,
                                boolean logprobs, boolean includeUsage) {
         sse.send(chunk(id, created, model, Map.of("role", "assistant", "content", ""), null, null));
-        TokenEvent.Done done = GenerationRun.drive(generation, t -> {
+        TokenEvent.Done done = GenerationRun.drive(generation, RequestAudit.capture(ctx, t -> {
             if (!t.text().isEmpty() || logprobs) {
                 sse.send(tokenChunk(id, created, model, t, logprobs));
             }
-        }, sse::keepAlive, generationTimeout);
+        }), sse::keepAlive, generationTimeout);
         RequestAudit.usage(ctx, done.promptTokens(), done.completionTokens());
         sse.send(chunk(id, created, model, Map.of(), null, GenerationRun.finishReason(done)));
         if (includeUsage) {

@@ -83,11 +83,11 @@ public final class CompletionsResource implements Routes {
             if (echo) {
                 sse.send(chunk(id, created, model, promptText, null, null));
             }
-            TokenEvent.Done done = GenerationRun.drive(generation, t -> {
+            TokenEvent.Done done = GenerationRun.drive(generation, RequestAudit.capture(ctx, t -> {
                 if (!t.text().isEmpty() || logprobs >= 0) {
                     sse.send(chunk(id, created, model, t.text(), logprobs >= 0 ? logprobs(List.of(t)) : null, null));
                 }
-            }, sse::keepAlive, generationTimeout);
+            }), sse::keepAlive, generationTimeout);
             RequestAudit.usage(ctx, done.promptTokens(), done.completionTokens());
             sse.send(chunk(id, created, model, "", null, GenerationRun.finishReason(done)));
             if (includeUsage) {
@@ -100,7 +100,7 @@ public final class CompletionsResource implements Routes {
             return;
         }
         GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
-        RequestAudit.usage(ctx, r.done().promptTokens(), r.done().completionTokens());
+        RequestAudit.generated(ctx, r);
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("text", promptText + r.text());
         choice.put("index", 0);

@@ -1,0 +1,224 @@
+package ai.factory.api;
+
+import static ai.factory.api.EmbeddingsApiTest.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ai.factory.Json;
+import ai.factory.TestFactory;
+import ai.factory.TestModels;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Content logging against a real factory: a project that opts in keeps the text of its inference calls, encrypted
+ * under its own key and named in the calls' hash-chained audit records; auditors read it back; other projects'
+ * calls stay metadata only; deleting the project shreds it.
+ */
+class ContentLoggingApiTest {
+    @TempDir
+    static Path home;
+
+    static TestFactory factory;
+    static String logged;
+    static String quiet;
+    static String auditor;
+    static String developer;
+
+    @BeforeAll
+    static void start() {
+        Path model = TestModels.tinyLlama();
+        factory = TestFactory.start(home);
+        String admin = factory.adminKey();
+        for (String p : List.of("logged", "quiet")) {
+            assertThat(factory.post("/api/v1/projects", admin, "{\"name\":\"" + p + "\"}").statusCode()).isEqualTo(201);
+            HttpResponse<String> imported = factory.post("/api/v1/models/" + p + "/tiny/versions", admin,
+                    "{\"path\":\"" + model.toAbsolutePath() + "\",\"project\":\"" + p + "\"}");
+            assertThat(imported.statusCode()).as(imported.body()).isEqualTo(201);
+            HttpResponse<String> deployed = factory.post("/api/v1/deployments", admin,
+                    "{\"model\":\"" + p + "/tiny\",\"context\":256}");
+            assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(202);
+            String id = json(deployed).path("id").asText();
+            await().atMost(Duration.ofMinutes(2)).until(() -> json(factory.get("/api/v1/deployments/" + id, admin))
+                    .path("state").asText().equals("ready"));
+        }
+        logged = key("app", "logged", "invoker");
+        developer = key("dev", "logged", "developer");
+        quiet = key("app", "quiet", "invoker");
+        auditor = key("officer", "default", "auditor");
+        HttpResponse<String> on = patch("/api/v1/projects/logged", admin, "{\"contentLogging\": true}");
+        assertThat(on.statusCode()).as(on.body()).isEqualTo(200);
+        assertThat(json(on).path("contentLogging").asBoolean()).isTrue();
+    }
+
+    @AfterAll
+    static void stop() {
+        TestFactory.closeAll(factory);
+    }
+
+    private static String key(String name, String project, String role) {
+        HttpResponse<String> r = factory.post("/api/v1/keys", factory.adminKey(),
+                "{\"name\":\"" + name + "\",\"project\":\"" + project + "\",\"role\":\"" + role + "\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return json(r).path("secret").asText();
+    }
+
+    static HttpResponse<String> patch(String path, String key, String body) {
+        return factory.send(factory.request(path, key).header("Content-Type", "application/json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString(body)));
+    }
+
+    private static HttpResponse<String> chat(String key, String model, String requestId, String text, boolean stream) {
+        return factory.send(factory.request("/v1/chat/completions", key).header("Content-Type", "application/json")
+                .header("X-Request-Id", requestId)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model + "\",\"max_tokens\":8,"
+                        + "\"temperature\":0,\"stream\":" + stream + ",\"messages\":[{\"role\":\"user\",\"content\":\""
+                        + text + "\"}]}")));
+    }
+
+    private static JsonNode recordOf(String requestId) {
+        await().atMost(Duration.ofMinutes(1)).until(() -> find(requestId) != null);
+        return find(requestId);
+    }
+
+    private static JsonNode find(String requestId) {
+        JsonNode records = json(factory.get("/api/v1/audit?limit=1000", auditor)).path("records");
+        return StreamSupport.stream(records.spliterator(), false)
+                .filter(r -> r.path("requestId").asText().equals(requestId)).findFirst().orElse(null);
+    }
+
+    private static String contentDigest(JsonNode record) {
+        String detail = record.path("detail").asText();
+        assertThat(detail).matches("POST /v1/chat/completions content=sha256:[0-9a-f]{64}");
+        return detail.substring(detail.length() - 64);
+    }
+
+    /** The text a streamed chat answer carried, from its SSE frames. */
+    private static String streamedText(String sse) {
+        StringBuilder text = new StringBuilder();
+        for (String line : sse.split("\n")) {
+            if (line.startsWith("data: {")) {
+                try {
+                    text.append(Json.mapper().readTree(line.substring(6)).at("/choices/0/delta/content").asText(""));
+                } catch (IOException e) {
+                    throw new AssertionError("not a JSON frame: " + line, e);
+                }
+            }
+        }
+        return text.toString();
+    }
+
+    @Test
+    void aLoggingProjectsCallsKeepTheirRequestAndOutputForAuditors() {
+        HttpResponse<String> answer = chat(logged, "logged/tiny", "logged-1", "the quarterly figures are 42", false);
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        HttpResponse<String> streamed = chat(logged, "logged/tiny", "logged-2", "and the streamed one", true);
+        assertThat(streamed.statusCode()).as(streamed.body()).isEqualTo(200);
+
+        String first = contentDigest(recordOf("logged-1"));
+        JsonNode content = json(factory.get("/api/v1/audit/content/logged/" + first, auditor));
+        assertThat(content.path("requestId").asText()).isEqualTo("logged-1");
+        assertThat(content.at("/content/request/messages/0/content").asText()).isEqualTo("the quarterly figures are 42");
+        assertThat(content.at("/content/output").asText())
+                .isEqualTo(json(answer).at("/choices/0/message/content").asText()).isNotEmpty();
+        assertThat(content.at("/content/route").asText()).isEqualTo("POST /v1/chat/completions");
+
+        String second = contentDigest(recordOf("logged-2"));
+        JsonNode streamedContent = json(factory.get("/api/v1/audit/content/logged/" + second, auditor));
+        assertThat(streamedContent.at("/content/output").asText()).isEqualTo(streamedText(streamed.body())).isNotEmpty();
+        assertThat(streamedContent.at("/content/request/stream").asBoolean()).isTrue();
+
+        // Admins read it too; nobody else does, not even the project's own developers.
+        assertThat(factory.get("/api/v1/audit/content/logged/" + first, factory.adminKey()).statusCode()).isEqualTo(200);
+        assertThat(factory.get("/api/v1/audit/content/logged/" + first, developer).statusCode()).isEqualTo(403);
+        assertThat(factory.get("/api/v1/audit/content/logged/" + first, logged).statusCode()).isEqualTo(403);
+    }
+
+    @Test
+    void theContentIsEncryptedAtRestAndTheChainNamesItsDigest() throws IOException {
+        String secret = "a phrase that must never lie on disk in clear";
+        assertThat(chat(logged, "logged/tiny", "logged-disk", secret, false).statusCode()).isEqualTo(200);
+        String digest = contentDigest(recordOf("logged-disk"));
+
+        try (Stream<Path> files = Files.walk(home)) {
+            List<Path> regular = files.filter(Files::isRegularFile).toList();
+            for (Path f : regular) {
+                if (Files.size(f) < 64 << 20) {
+                    assertThat(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1)).as("%s", f)
+                            .doesNotContain(secret);
+                }
+            }
+        }
+        // The record that names the digest is part of the verified chain.
+        JsonNode verify = json(factory.get("/api/v1/audit/verify", auditor));
+        assertThat(verify.path("ok").asBoolean()).as("%s", verify).isTrue();
+        assertThat(json(factory.get("/api/v1/audit/content/logged/" + digest, auditor)).at("/content/request/messages/0/content")
+                .asText()).isEqualTo(secret);
+    }
+
+    @Test
+    void otherProjectsStayMetadataOnly() {
+        assertThat(chat(quiet, "quiet/tiny", "quiet-1", "nothing of this is kept", false).statusCode()).isEqualTo(200);
+        JsonNode rec = recordOf("quiet-1");
+        assertThat(rec.path("detail").asText()).isEqualTo("POST /v1/chat/completions");
+        assertThat(rec.toString()).doesNotContain("nothing of this");
+    }
+
+    @Test
+    void badRequestsAreRefusedAndNothingElseIsServedAsContent() {
+        String admin = factory.adminKey();
+        assertThat(patch("/api/v1/projects/logged", admin, "{\"contentLogging\": \"yes\"}").statusCode()).isEqualTo(400);
+        assertThat(patch("/api/v1/projects/logged", admin, "{}").statusCode()).isEqualTo(400);
+        assertThat(patch("/api/v1/projects/logged", admin, "{\"contentLogging\": true, \"name\": \"x\"}").body())
+                .contains("'name' can't be changed");
+        assertThat(patch("/api/v1/projects/logged", admin, "not json").statusCode()).isEqualTo(400);
+        assertThat(patch("/api/v1/projects/nowhere", admin, "{\"contentLogging\": true}").statusCode()).isEqualTo(404);
+        assertThat(patch("/api/v1/projects/logged", developer, "{\"contentLogging\": false}").statusCode()).isEqualTo(403);
+        assertThat(patch("/api/v1/projects/logged", auditor, "{\"contentLogging\": false}").statusCode()).isEqualTo(403);
+
+        assertThat(factory.get("/api/v1/audit/content/logged/not-a-digest", auditor).statusCode()).isEqualTo(400);
+        assertThat(factory.get("/api/v1/audit/content/logged/" + "0".repeat(64), auditor).statusCode()).isEqualTo(404);
+        // The project's model weights are its blobs too, but never content.
+        String weights = json(factory.get("/api/v1/models/logged/tiny", admin)).at("/versions/0/files/0/sha256").asText();
+        assertThat(weights).hasSize(64);
+        HttpResponse<String> asContent = factory.get("/api/v1/audit/content/logged/" + weights, auditor);
+        assertThat(asContent.statusCode()).as(asContent.body()).isEqualTo(404);
+        assertThat(json(factory.get("/api/v1/projects/logged", admin)).path("contentLogging").asBoolean()).isTrue();
+    }
+
+    @Test
+    void deletingTheProjectShredsItsContent() {
+        String admin = factory.adminKey();
+        assertThat(factory.post("/api/v1/projects", admin, "{\"name\":\"brief\"}").statusCode()).isEqualTo(201);
+        HttpResponse<String> imported = factory.post("/api/v1/models/brief/tiny/versions", admin,
+                "{\"path\":\"" + TestModels.tinyLlama().toAbsolutePath() + "\",\"project\":\"brief\"}");
+        assertThat(imported.statusCode()).as(imported.body()).isEqualTo(201);
+        HttpResponse<String> deployed = factory.post("/api/v1/deployments", admin, "{\"model\":\"brief/tiny\",\"context\":256}");
+        String id = json(deployed).path("id").asText();
+        await().atMost(Duration.ofMinutes(2)).until(() -> json(factory.get("/api/v1/deployments/" + id, admin))
+                .path("state").asText().equals("ready"));
+        assertThat(patch("/api/v1/projects/brief", admin, "{\"contentLogging\": true}").statusCode()).isEqualTo(200);
+        String briefKey = key("app", "brief", "invoker");
+        assertThat(chat(briefKey, "brief/tiny", "brief-1", "short-lived words", false).statusCode()).isEqualTo(200);
+        String digest = contentDigest(recordOf("brief-1"));
+        assertThat(factory.get("/api/v1/audit/content/brief/" + digest, auditor).statusCode()).isEqualTo(200);
+
+        HttpResponse<String> deleted = factory.send(factory.request("/api/v1/projects/brief", admin).DELETE());
+        assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(200);
+        assertThat(factory.get("/api/v1/audit/content/brief/" + digest, auditor).statusCode()).isEqualTo(404);
+        assertThat(home.resolve("blobs/keyed/brief")).doesNotExist();
+    }
+}
