@@ -139,8 +139,12 @@ public final class Factory implements AutoCloseable {
             Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);
             GpuAllocator gpus = new GpuAllocator(discovery.inventory().accelerators());
-            LOG.log(System.Logger.Level.INFO, "GPUs for deployments: {0} {1} GPU(s), {2} MiB each", gpus.gpus().size(),
-                    gpus.kind(), gpus.capacityPerGpu() >> 20);
+            if (gpus.gpus().isEmpty()) {
+                LOG.log(System.Logger.Level.INFO, "GPUs for deployments: none (deployments run on the CPU)");
+            } else {
+                LOG.log(System.Logger.Level.INFO, "GPUs for deployments: {0} {1} GPU(s), {2} MiB each",
+                        gpus.gpus().size(), gpus.kind(), gpus.capacityPerGpu() >> 20);
+            }
             Deployments deployments = new Deployments(database.jdbi(), registry,
                     (version, spec, placement) -> loadEngine(registry, version, spec, placement),
                     MemoryPlanner.forThisMachine(), new GpuPlacements(gpus, () -> offload().supported()), clock);
