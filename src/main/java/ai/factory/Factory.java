@@ -8,6 +8,7 @@ import ai.factory.api.Authentication;
 import ai.factory.api.RequestAudit;
 import ai.factory.api.admin.AuditResource;
 import ai.factory.api.admin.SovereigntyResource;
+import ai.factory.api.admin.UsageResource;
 import ai.factory.api.admin.DeploymentsResource;
 import ai.factory.api.admin.EncryptionResource;
 import ai.factory.api.admin.FleetResource;
@@ -191,6 +192,7 @@ public final class Factory implements AutoCloseable {
                             new EncryptionResource(keyHierarchy),
                             new PoliciesResource(sitePolicies),
                             new AuditResource(audit, auditVerifier, auditContent),
+                            new UsageResource(auditStore, access),
                             new SovereigntyResource(report)));
             closeInOrder.addFirst(server);
             server.start();

@@ -23,6 +23,11 @@ public final class HttpMetrics {
         ctx.attribute(MODEL, model);
     }
 
+    /** The model a route named with {@link #model(Context, String)}, if any. */
+    static String modelOf(Context ctx) {
+        return ctx.attribute(MODEL);
+    }
+
     void start(Context ctx) {
         ctx.attribute(START, System.nanoTime());
     }
@@ -33,7 +38,8 @@ public final class HttpMetrics {
             return;
         }
         Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
-        String model = ctx.attribute(MODEL);
+        // A failed call may name any model at all: tagging it would let callers mint series without bound.
+        String model = ctx.statusCode() < 400 ? ctx.attribute(MODEL) : null;
         Timer.builder("factory.http.requests")
                 .description("HTTP requests by route, status and model")
                 .tag("method", ctx.method().name())

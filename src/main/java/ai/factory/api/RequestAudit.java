@@ -35,7 +35,8 @@ import org.eclipse.jetty.server.Response;
  *
  * <p>The action is the authorization action the route performs ({@value #ACTION}, e.g. {@code invoke}), else, for
  * a request that matched no route, its method and path; the detail is the method and route template
- * ({@code POST /v1/chat/completions}); the resource is the route's path parameters. Routes that generate text call
+ * ({@code POST /v1/chat/completions}); the resource is the model a call served ({@code model=acme/tiny}), else the
+ * route's path parameters. Routes that generate text call
  * {@link #usage} with the token counts. The request id is the caller's {@code X-Request-Id} when it is a plain
  * token, else a fresh UUID, and is echoed in the response (on the Bedrock paths also as {@code x-amzn-RequestId}).
  *
@@ -158,7 +159,11 @@ public final class RequestAudit {
         String named = ctx.attribute(ACTION);
         state.action = named != null ? named : route;
         state.route = route;
-        if (endpoint != null) {
+        String model = HttpMetrics.modelOf(ctx);
+        if (model != null) {
+            // The model a call served, as the factory names it (a Bedrock model id may be an ARN or URL-encoded).
+            state.resource = "model=" + model;
+        } else if (endpoint != null) {
             Map<String, String> params = new TreeMap<>(ctx.pathParamMap());
             state.resource = params.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
                     .collect(Collectors.joining(","));

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "Sovereign AI Factory: a private AI cloud on your own servers.",
         subcommands = {UpCommand.class, ModelsCommand.class, DeployCommand.class, DeploymentsCommand.class,
                 ChatCommand.class, KeysCommand.class, ProjectsCommand.class, EncryptionCommand.class, PoliciesCommand.class,
-                AuditCommand.class, SovereigntyCommand.class, BenchCommand.class, FleetCommand.class,
+                AuditCommand.class, UsageCommand.class, SovereigntyCommand.class, BenchCommand.class, FleetCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "'./factory test' runs the test suite (no server needed)."})
 public final class FactoryCli {

@@ -22,6 +22,8 @@ public enum Action {
     MANAGE_POLICIES("managePolicies"),
     READ_AUDIT("readAudit"),
     READ_FLEET("readFleet"),
+    /** A project's consumption: requests and tokens by model (project admins for their own, auditors and admins). */
+    READ_USAGE("readUsage"),
     /** Rotating the master key or a project's key-encryption key: site admins only. */
     MANAGE_ENCRYPTION("manageEncryption");
 

@@ -81,6 +81,7 @@ class AuditApiTest {
         assertThat(rec.path("project").asText()).isEqualTo("default");
         assertThat(rec.path("action").asText()).isEqualTo("invoke");
         assertThat(rec.path("detail").asText()).isEqualTo("POST /v1/embeddings");
+        assertThat(rec.path("resource").asText()).isEqualTo("model=builtin/all-minilm-l6-v2");
         assertThat(rec.path("decision").asText()).isEqualTo("allow");
         assertThat(rec.path("outcome").asText()).isEqualTo("success");
         assertThat(rec.path("status").asInt()).isEqualTo(200);

@@ -181,5 +181,12 @@ class ModelsAdminApiTest {
                 .containsPattern("factory_http_requests_seconds_count\\{[^}]*model=\"builtin/all-minilm-l6-v2\"[^}]*"
                         + "route=\"/v1/embeddings\"[^}]*status=\"200\"")
                 .contains("jvm_memory_used_bytes");
+
+        // Calls that fail may name anything; their model names never become series.
+        assertThat(factory.post("/v1/embeddings", factory.adminKey(),
+                "{\"model\":\"nobody/made-up-42\",\"input\":\"m\"}").statusCode()).isEqualTo(404);
+        assertThat(factory.get("/metrics", factory.adminKey()).body()).doesNotContain("made-up-42")
+                .containsPattern("factory_http_requests_seconds_count\\{[^}]*model=\"\"[^}]*route=\"/v1/embeddings\""
+                        + "[^}]*status=\"404\"");
     }
 }

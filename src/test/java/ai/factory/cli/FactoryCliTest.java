@@ -17,14 +17,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The command line as a client of a running factory, and its offline commands. */
-class FactoryCliTest {
+public class FactoryCliTest {
     @TempDir
     static Path home;
 
     static TestFactory factory;
 
-    record Run(int exit, String out, String err) {
-        JsonNode json() {
+    /** What one run of the command line printed and returned. */
+    public record Run(int exit, String out, String err) {
+        public JsonNode json() {
             try {
                 return Json.mapper().readTree(out);
             } catch (Exception e) {
@@ -43,7 +44,8 @@ class FactoryCliTest {
         factory.close();
     }
 
-    static Run cli(String... args) {
+    /** Runs the command line in this JVM, as {@code factory ARGS…} would. */
+    public static Run cli(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int exit = FactoryCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);

@@ -52,12 +52,18 @@ public class AuthorizerTest {
     }
 
     @Test
-    void auditorReadsTheAuditTrailAndNothingElse() {
+    void auditorReadsTheAuditTrailAndUsageAndNothingElse() {
         Principal auditor = key(Role.AUDITOR, "alpha");
         for (Action a : Action.values()) {
             assertThat(authorizer.isAllowed(auditor, a, new Resource.Project("alpha"))).as(a.id())
-                    .isEqualTo(a == Action.READ_AUDIT);
+                    .isEqualTo(a == Action.READ_AUDIT || a == Action.READ_USAGE);
         }
+        assertThat(authorizer.isAllowed(auditor, Action.READ_USAGE, new Resource.Project("beta"))).isTrue();
+        Principal projectAdmin = key(Role.PROJECT_ADMIN, "alpha");
+        assertThat(authorizer.isAllowed(projectAdmin, Action.READ_USAGE, new Resource.Project("alpha"))).isTrue();
+        assertThat(authorizer.isAllowed(projectAdmin, Action.READ_USAGE, new Resource.Project("beta"))).isFalse();
+        assertThat(authorizer.isAllowed(key(Role.DEVELOPER, "alpha"), Action.READ_USAGE, new Resource.Project("alpha")))
+                .isFalse();
         assertThat(authorizer.isAllowed(auditor, Action.INVOKE,
                 new Resource.Model("builtin/e", "default", "internal", true))).isFalse();
     }

@@ -98,7 +98,7 @@ public final class AuditResource implements Routes {
         ctx.json(Map.of("records", records.stream().map(AuditResource::record).toList()));
     }
 
-    private static void checkParams(Context ctx, Set<String> allowed) {
+    static void checkParams(Context ctx, Set<String> allowed) {
         for (var e : ctx.queryParamMap().entrySet()) {
             if (!allowed.contains(e.getKey())) {
                 throw FactoryException.invalidParam(e.getKey(), "unknown parameter '" + e.getKey() + "'"
@@ -111,7 +111,7 @@ public final class AuditResource implements Routes {
         }
     }
 
-    private static Optional<String> text(Context ctx, String name) {
+    static Optional<String> text(Context ctx, String name) {
         String v = ctx.queryParam(name);
         if (v == null) {
             return Optional.empty();
@@ -126,7 +126,7 @@ public final class AuditResource implements Routes {
         return text(ctx, name).map(v -> AuditQuery.parseTime(name, v));
     }
 
-    private static void checkRange(Optional<Instant> from, Optional<Instant> to) {
+    static void checkRange(Optional<Instant> from, Optional<Instant> to) {
         if (from.isPresent() && to.isPresent() && !from.get().isBefore(to.get())) {
             throw FactoryException.invalidParam("to", "'to' must be after 'from'");
         }

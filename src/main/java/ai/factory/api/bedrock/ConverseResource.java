@@ -88,8 +88,8 @@ public final class ConverseResource implements Routes {
 
     private Generation submit(Context ctx) {
         String model = BedrockModels.modelName(ctx.pathParam("modelId"));
-        ConverseRequest request = ConverseRequest.parse(JsonBodies.object(ctx));
         HttpMetrics.model(ctx, model);
+        ConverseRequest request = ConverseRequest.parse(JsonBodies.object(ctx));
         access.invoke(ctx, model);
         TextEngine engine = deployments.textEngine(model);
         int[] prompt = prompts.tokens(engine, request.messages());

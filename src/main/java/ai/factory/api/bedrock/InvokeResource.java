@@ -67,6 +67,7 @@ public final class InvokeResource implements Routes {
 
     private void invoke(Context ctx, boolean stream) {
         String model = BedrockModels.modelName(ctx.pathParam("modelId"));
+        HttpMetrics.model(ctx, model);
         JsonNode body = JsonBodies.object(ctx);
         if (body.has("messages")) {
             openAiChat(ctx, model, body, stream);
@@ -109,7 +110,6 @@ public final class InvokeResource implements Routes {
         SamplingParams sampling = new SamplingParams((float) number(body, "temperature", LLAMA_TEMPERATURE),
                 (float) number(body, "top_p", LLAMA_TOP_P), 0, 0f, 1f, 0f, 0f, 64, null);
 
-        HttpMetrics.model(ctx, model);
         access.invoke(ctx, model);
         TextEngine engine = deployments.textEngine(model);
         String text = prompt.asText();

@@ -70,11 +70,11 @@ public final class ChatCompletionsResource implements Routes {
      */
     public void respond(Context ctx, String model, JsonNode body, boolean stream,
                         Function<Context, ? extends ChunkStream> opener) {
+        HttpMetrics.model(ctx, model);
         ChatRequest request = ChatRequest.parse(body, stream);
         boolean logprobs = request.logprobs();
         boolean includeUsage = request.includeUsage();
 
-        HttpMetrics.model(ctx, model);
         access.invoke(ctx, model);
         TextEngine engine = deployments.textEngine(model);
         int[] prompt = prompts.tokens(engine, request.messages());

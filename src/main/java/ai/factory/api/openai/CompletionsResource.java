@@ -52,6 +52,7 @@ public final class CompletionsResource implements Routes {
     private void create(Context ctx) {
         JsonNode body = JsonBodies.object(ctx);
         String model = JsonBodies.requiredString(body, "model");
+        HttpMetrics.model(ctx, model);
         JsonNode promptNode = body.get("prompt");
         TextRequests.requireSingleChoice(body);
         if (body.hasNonNull("suffix")) {
@@ -69,7 +70,6 @@ public final class CompletionsResource implements Routes {
         int maxTokens = TextRequests.maxTokens(body, DEFAULT_MAX_TOKENS, "max_tokens");
         boolean ignoreEos = TextRequests.flag(body, "ignore_eos");
 
-        HttpMetrics.model(ctx, model);
         access.invoke(ctx, model);
         TextEngine engine = deployments.textEngine(model);
         int[] prompt = prompt(engine, promptNode);

@@ -45,6 +45,7 @@ public final class EmbeddingsResource implements Routes {
     private void create(Context ctx) {
         JsonNode body = JsonBodies.object(ctx);
         String model = JsonBodies.requiredString(body, "model");
+        HttpMetrics.model(ctx, model);
         List<String> inputs = inputs(body.get("input"));
         boolean base64 = switch (JsonBodies.optionalString(body, "encoding_format").orElse("float")) {
             case "float" -> false;
@@ -52,7 +53,6 @@ public final class EmbeddingsResource implements Routes {
             default -> throw FactoryException.invalidParam("encoding_format",
                     "'encoding_format' must be 'float' or 'base64'");
         };
-        HttpMetrics.model(ctx, model);
         access.invoke(ctx, model);
         EmbeddingEngine engine = deployments.embeddingEngine(model);
         JsonBodies.optionalInt(body, "dimensions").ifPresent(d -> {

@@ -149,6 +149,40 @@ public final class AuditStore {
         });
     }
 
+    /** One project's consumption of one model over a time range. */
+    public record Usage(String project, String model, long requests, long failed, long promptTokens,
+                        long completionTokens, long bytesIn, long bytesOut) {}
+
+    /**
+     * Inference calls ({@code invoke} records that were allowed) by project and model, with their tokens and bytes,
+     * over {@code [from, to)}; for one project when given. A call that failed still counts as a request (and in
+     * {@code failed}), with the tokens it used.
+     */
+    public List<Usage> usage(Optional<String> project, Optional<java.time.Instant> from, Optional<java.time.Instant> to) {
+        StringBuilder sql = new StringBuilder("SELECT project, resource, COUNT(*) AS requests, "
+                + "SUM(CASE WHEN outcome = 'failure' THEN 1 ELSE 0 END) AS failed, SUM(prompt_tokens) AS ptok, "
+                + "SUM(completion_tokens) AS ctok, SUM(bytes_in) AS bin, SUM(bytes_out) AS bout FROM audit_records "
+                + "WHERE action = 'invoke' AND decision = 'allow'");
+        project.ifPresent(p -> sql.append(" AND project = :project"));
+        from.ifPresent(f -> sql.append(" AND at >= :from"));
+        to.ifPresent(t -> sql.append(" AND at < :to"));
+        sql.append(" GROUP BY project, resource ORDER BY project, resource");
+        return jdbi.withHandle(h -> {
+            Query q = h.createQuery(sql.toString());
+            project.ifPresent(p -> q.bind("project", p));
+            from.ifPresent(f -> q.bind("from", Timestamp.from(f)));
+            to.ifPresent(t -> q.bind("to", Timestamp.from(t)));
+            return q.map((rs, ctx) -> new Usage(rs.getString("project"), modelOf(rs.getString("resource")),
+                    rs.getLong("requests"), rs.getLong("failed"), rs.getLong("ptok"), rs.getLong("ctok"),
+                    rs.getLong("bin"), rs.getLong("bout"))).list();
+        });
+    }
+
+    /** The model an invoke record's resource names ({@code model=acme/tiny}), else the resource as it is. */
+    private static String modelOf(String resource) {
+        return resource.startsWith("model=") ? resource.substring("model=".length()) : resource;
+    }
+
     /** Count of records with {@code action}, by resource, decision and outcome (the egress ledger's summary). */
     public List<Map<String, Object>> countByResource(String action) {
         return jdbi.withHandle(h -> h.createQuery("SELECT resource, decision, outcome, COUNT(*) AS attempts, "
