@@ -11,6 +11,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
 import java.sql.Timestamp;
 import java.time.Instant;
 import org.jdbi.v3.core.Jdbi;
@@ -91,7 +92,7 @@ public final class AuditContent {
                 .findOne())
                 .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "project '" + project
                         + "' logged no content " + sha256 + " (content logging off, another project's, or shredded)"));
-        try (InputStream in = blobs.openStream(project, sha256, keys.dataKey(project, sha256))) {
+        try (InputStream in = Channels.newInputStream(blobs.open(project, sha256, keys.dataKey(project, sha256)))) {
             return new Entry(project, sha256, row.requestId(), row.at(), in.readNBytes(MAX_BYTES));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read logged content " + sha256 + " of " + project, e);
