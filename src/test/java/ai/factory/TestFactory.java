@@ -104,6 +104,55 @@ public final class TestFactory implements AutoCloseable {
         return id;
     }
 
+    /** Creates project {@code project} with {@code gguf} imported as {@code PROJECT/tiny} and deployed (context 256), ready. */
+    public void projectWithModel(String project, Path gguf) {
+        expect(post("/api/v1/projects", adminKey, "{\"name\":\"" + project + "\"}"), 201, "create project");
+        expect(post("/api/v1/models/" + project + "/tiny/versions", adminKey, "{\"path\":\"" + gguf.toAbsolutePath()
+                + "\",\"project\":\"" + project + "\"}"), 201, "import");
+        String id = field(expect(post("/api/v1/deployments", adminKey, "{\"model\":\"" + project
+                + "/tiny\",\"context\":256}"), 202, "deploy"), "id");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(2)).until(() ->
+                "ready".equals(field(get("/api/v1/deployments/" + id, adminKey).body(), "state")));
+    }
+
+    /** Creates an API key and returns its secret. */
+    public String createKey(String name, String project, String role) {
+        return field(expect(post("/api/v1/keys", adminKey, "{\"name\":\"" + name + "\",\"project\":\"" + project
+                + "\",\"role\":\"" + role + "\"}"), 201, "create key"), "secret");
+    }
+
+    /** Waits for the audit record of {@code requestId} (records are written after the response) and returns it. */
+    public com.fasterxml.jackson.databind.JsonNode auditRecord(String requestId, String readerKey) {
+        java.util.concurrent.atomic.AtomicReference<com.fasterxml.jackson.databind.JsonNode> found =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(1)).until(() -> {
+            for (com.fasterxml.jackson.databind.JsonNode r : Json.mapper().readTree(
+                    get("/api/v1/audit?limit=1000", readerKey).body()).path("records")) {
+                if (r.path("requestId").asText().equals(requestId)) {
+                    found.set(r);
+                    return true;
+                }
+            }
+            return false;
+        });
+        return found.get();
+    }
+
+    private static String expect(HttpResponse<String> r, int status, String what) {
+        if (r.statusCode() != status) {
+            throw new AssertionError(what + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.body();
+    }
+
+    private static String field(String json, String name) {
+        try {
+            return Json.mapper().readTree(json).path(name).asText();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public HttpResponse<String> get(String path, String key) {
         return send(request(path, key).GET());
     }

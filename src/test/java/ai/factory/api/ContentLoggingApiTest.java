@@ -43,18 +43,8 @@ class ContentLoggingApiTest {
         Path model = TestModels.tinyLlama();
         factory = TestFactory.start(home);
         String admin = factory.adminKey();
-        for (String p : List.of("logged", "quiet")) {
-            assertThat(factory.post("/api/v1/projects", admin, "{\"name\":\"" + p + "\"}").statusCode()).isEqualTo(201);
-            HttpResponse<String> imported = factory.post("/api/v1/models/" + p + "/tiny/versions", admin,
-                    "{\"path\":\"" + model.toAbsolutePath() + "\",\"project\":\"" + p + "\"}");
-            assertThat(imported.statusCode()).as(imported.body()).isEqualTo(201);
-            HttpResponse<String> deployed = factory.post("/api/v1/deployments", admin,
-                    "{\"model\":\"" + p + "/tiny\",\"context\":256}");
-            assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(202);
-            String id = json(deployed).path("id").asText();
-            await().atMost(Duration.ofMinutes(2)).until(() -> json(factory.get("/api/v1/deployments/" + id, admin))
-                    .path("state").asText().equals("ready"));
-        }
+        factory.projectWithModel("logged", model);
+        factory.projectWithModel("quiet", model);
         logged = key("app", "logged", "invoker");
         developer = key("dev", "logged", "developer");
         quiet = key("app", "quiet", "invoker");
@@ -70,10 +60,7 @@ class ContentLoggingApiTest {
     }
 
     private static String key(String name, String project, String role) {
-        HttpResponse<String> r = factory.post("/api/v1/keys", factory.adminKey(),
-                "{\"name\":\"" + name + "\",\"project\":\"" + project + "\",\"role\":\"" + role + "\"}");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return json(r).path("secret").asText();
+        return factory.createKey(name, project, role);
     }
 
     static HttpResponse<String> patch(String path, String key, String body) {
@@ -90,14 +77,7 @@ class ContentLoggingApiTest {
     }
 
     private static JsonNode recordOf(String requestId) {
-        await().atMost(Duration.ofMinutes(1)).until(() -> find(requestId) != null);
-        return find(requestId);
-    }
-
-    private static JsonNode find(String requestId) {
-        JsonNode records = json(factory.get("/api/v1/audit?limit=1000", auditor)).path("records");
-        return StreamSupport.stream(records.spliterator(), false)
-                .filter(r -> r.path("requestId").asText().equals(requestId)).findFirst().orElse(null);
+        return factory.auditRecord(requestId, auditor);
     }
 
     private static String contentDigest(JsonNode record) {
@@ -202,14 +182,7 @@ class ContentLoggingApiTest {
     @Test
     void deletingTheProjectShredsItsContent() {
         String admin = factory.adminKey();
-        assertThat(factory.post("/api/v1/projects", admin, "{\"name\":\"brief\"}").statusCode()).isEqualTo(201);
-        HttpResponse<String> imported = factory.post("/api/v1/models/brief/tiny/versions", admin,
-                "{\"path\":\"" + TestModels.tinyLlama().toAbsolutePath() + "\",\"project\":\"brief\"}");
-        assertThat(imported.statusCode()).as(imported.body()).isEqualTo(201);
-        HttpResponse<String> deployed = factory.post("/api/v1/deployments", admin, "{\"model\":\"brief/tiny\",\"context\":256}");
-        String id = json(deployed).path("id").asText();
-        await().atMost(Duration.ofMinutes(2)).until(() -> json(factory.get("/api/v1/deployments/" + id, admin))
-                .path("state").asText().equals("ready"));
+        factory.projectWithModel("brief", TestModels.tinyLlama());
         assertThat(patch("/api/v1/projects/brief", admin, "{\"contentLogging\": true}").statusCode()).isEqualTo(200);
         String briefKey = key("app", "brief", "invoker");
         assertThat(chat(briefKey, "brief/tiny", "brief-1", "short-lived words", false).statusCode()).isEqualTo(200);

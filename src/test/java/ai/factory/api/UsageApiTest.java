@@ -38,16 +38,8 @@ class UsageApiTest {
     static void start() {
         Path model = TestModels.tinyLlama();
         factory = TestFactory.start(home);
-        String admin = factory.adminKey();
-        for (String p : List.of("alpha", "beta")) {
-            assertThat(factory.post("/api/v1/projects", admin, "{\"name\":\"" + p + "\"}").statusCode()).isEqualTo(201);
-            assertThat(factory.post("/api/v1/models/" + p + "/tiny/versions", admin, "{\"path\":\""
-                    + model.toAbsolutePath() + "\",\"project\":\"" + p + "\"}").statusCode()).isEqualTo(201);
-            String id = json(factory.post("/api/v1/deployments", admin, "{\"model\":\"" + p + "/tiny\",\"context\":256}"))
-                    .path("id").asText();
-            await().atMost(Duration.ofMinutes(2)).until(() -> json(factory.get("/api/v1/deployments/" + id, admin))
-                    .path("state").asText().equals("ready"));
-        }
+        factory.projectWithModel("alpha", model);
+        factory.projectWithModel("beta", model);
         alphaInvoker = key("app", "alpha", "invoker");
         alphaAdmin = key("lead", "alpha", "project-admin");
         betaInvoker = key("app", "beta", "invoker");
@@ -69,10 +61,7 @@ class UsageApiTest {
     }
 
     private static String key(String name, String project, String role) {
-        HttpResponse<String> r = factory.post("/api/v1/keys", factory.adminKey(),
-                "{\"name\":\"" + name + "\",\"project\":\"" + project + "\",\"role\":\"" + role + "\"}");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return json(r).path("secret").asText();
+        return factory.createKey(name, project, role);
     }
 
     private static HttpResponse<String> chat(String key, String model, int maxTokens) {
