@@ -57,26 +57,54 @@ public final class LoadGenerator implements AutoCloseable {
 
     /** Runs the warm-up, then every level. */
     public BenchReport run() throws InterruptedException {
-        String date = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
-        int index = 0;
+        String date = now();
+        warmUp();
+        List<LevelResult> levels = new ArrayList<>();
+        for (int i = 0; i < options.concurrency().size(); i++) {
+            levels.add(level(i));
+        }
+        return report(date, levels);
+    }
+
+    /** The levels of the sweep. */
+    int levelCount() {
+        return options.concurrency().size();
+    }
+
+    /** The sweep's start, in the form reports carry it. */
+    String now() {
+        return clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+
+    /**
+     * Sends the unmeasured warm-up requests (prompts numbered from 0), at most as many at once as the sweep's
+     * highest level.
+     */
+    void warmUp() throws InterruptedException {
         if (options.warmup() > 0) {
             int warmupConcurrency = Math.min(options.warmup(), options.concurrency().stream().mapToInt(Integer::intValue).max().orElseThrow());
-            level(warmupConcurrency, options.warmup(), index);
-            index += options.warmup();
+            level(warmupConcurrency, options.warmup(), 0);
         }
-        List<LevelResult> levels = new ArrayList<>();
-        for (int concurrency : options.concurrency()) {
-            levels.add(level(concurrency, options.requestsPerLevel(), index));
-            index += options.requestsPerLevel();
-        }
+    }
+
+    /**
+     * Measures level {@code i} of the sweep. Its prompts are numbered after the warm-up's and the earlier levels', so
+     * no prompt repeats, and two generators with the same options send the same prompts at the same level.
+     */
+    LevelResult level(int i) throws InterruptedException {
+        return level(options.concurrency().get(i), options.requestsPerLevel(), options.warmup() + i * options.requestsPerLevel());
+    }
+
+    BenchReport report(String date, List<LevelResult> levels) {
         return new BenchReport(options.baseUrl().toString(), options.model(), options.endpoint().name().toLowerCase(java.util.Locale.ROOT),
-                options.promptTokens(), options.outputTokens(), date, levels);
+                options.promptTokens(), options.outputTokens(), date, levels, null);
     }
 
     /** Sends {@code requests} requests (numbered from {@code firstIndex}) with {@code concurrency} in flight. */
     LevelResult level(int concurrency, int requests, int firstIndex) throws InterruptedException {
         RequestResult[] results = new RequestResult[requests];
         AtomicInteger next = new AtomicInteger();
+        String started = clock.instant().truncatedTo(ChronoUnit.MILLIS).toString();
         long start = System.nanoTime();
         try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int w = 0; w < concurrency; w++) {
@@ -92,7 +120,7 @@ public final class LoadGenerator implements AutoCloseable {
         if (Thread.interrupted()) {
             throw new InterruptedException("the benchmark was interrupted");
         }
-        return summarize(concurrency, results, (System.nanoTime() - start) / 1e9);
+        return summarize(concurrency, started, results, (System.nanoTime() - start) / 1e9, LoadAverage.oneMinute());
     }
 
     /** Sends request {@code index} and reads its stream to the end. */
@@ -128,7 +156,7 @@ public final class LoadGenerator implements AutoCloseable {
         }
     }
 
-    static LevelResult summarize(int concurrency, RequestResult[] results, double seconds) {
+    static LevelResult summarize(int concurrency, String started, RequestResult[] results, double seconds, Double loadAverage) {
         Map<String, Integer> errors = new HashMap<>();
         List<Double> ttft = new ArrayList<>();
         List<Double> tpot = new ArrayList<>();
@@ -154,9 +182,10 @@ public final class LoadGenerator implements AutoCloseable {
                 itl.add(gap);
             }
         }
-        return new LevelResult(concurrency, results.length, results.length - succeeded, errors, seconds,
+        return new LevelResult(concurrency, started, results.length, results.length - succeeded, errors, seconds,
                 succeeded / seconds, tokens / seconds, succeeded == 0 ? 0 : (double) tokens / succeeded,
-                Percentiles.of(array(ttft)), Percentiles.of(array(tpot)), Percentiles.of(array(itl)), Percentiles.of(array(e2e)));
+                Percentiles.of(array(ttft)), Percentiles.of(array(tpot)), Percentiles.of(array(itl)), Percentiles.of(array(e2e)),
+                loadAverage);
     }
 
     private static double[] array(List<Double> values) {
