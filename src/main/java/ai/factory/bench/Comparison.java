@@ -9,14 +9,16 @@ import java.util.List;
 /**
  * One sweep run against two OpenAI-compatible servers on the same machine, taking turns: both warm up, then each
  * level runs on the first server and then on the second (c=1 on one, c=1 on the other, c=2 on one, …), never both
- * at once, so the two see the same machine as closely as a shared machine allows. Both get the same prompts at the
- * same level.
+ * at once, so the two see the same machine as closely as a shared machine allows. With several rounds the sweep
+ * repeats, and the server that goes first at each level alternates from round to round, so neither always follows
+ * the other. Both get the same prompts at the same level and round.
  */
 public final class Comparison implements AutoCloseable {
     private final String name;
     private final String peerName;
     private final LoadGenerator generator;
     private final LoadGenerator peerGenerator;
+    private final int rounds;
 
     /**
      * @param options the sweep against the first server
@@ -31,12 +33,14 @@ public final class Comparison implements AutoCloseable {
         if (options.endpoint() != peerOptions.endpoint() || options.promptTokens() != peerOptions.promptTokens()
                 || options.outputTokens() != peerOptions.outputTokens() || !options.concurrency().equals(peerOptions.concurrency())
                 || options.requestsPerLevel() != peerOptions.requestsPerLevel() || options.warmup() != peerOptions.warmup()
+                || options.rounds() != peerOptions.rounds()
                 || options.vocabulary() != peerOptions.vocabulary()) {
             throw new IllegalArgumentException("a comparison runs the same sweep against both servers; only URL, key and model may differ");
         }
         if (name.equals(peerName)) {
             throw new IllegalArgumentException("the two servers need different names: " + name);
         }
+        this.rounds = options.rounds();
         this.generator = new LoadGenerator(options, clock, onRequestDone);
         this.peerGenerator = new LoadGenerator(peerOptions, clock, onRequestDone);
     }
@@ -46,19 +50,30 @@ public final class Comparison implements AutoCloseable {
         return generator.totalRequests() + peerGenerator.totalRequests();
     }
 
-    /** Warms both up, then runs the levels in turn. */
+    /** Warms both up, then runs the levels in turn, round after round. */
     public ComparisonReport run() throws InterruptedException {
         String date = generator.now();
         generator.warmUp();
         peerGenerator.warmUp();
         int count = generator.levelCount();
-        List<LevelResult> levels = new ArrayList<>(count);
-        List<LevelResult> peerLevels = new ArrayList<>(count);
+        List<List<LoadGenerator.Sample>> samples = new ArrayList<>();
+        List<List<LoadGenerator.Sample>> peerSamples = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            levels.add(generator.level(i));
-            peerLevels.add(peerGenerator.level(i));
+            samples.add(new ArrayList<>());
+            peerSamples.add(new ArrayList<>());
         }
-        return new ComparisonReport(name, peerName, generator.report(date, levels), peerGenerator.report(date, peerLevels));
+        for (int round = 0; round < rounds; round++) {
+            for (int i = 0; i < count; i++) {
+                if (round % 2 == 0) {
+                    samples.get(i).add(generator.sample(round, i));
+                    peerSamples.get(i).add(peerGenerator.sample(round, i));
+                } else {
+                    peerSamples.get(i).add(peerGenerator.sample(round, i));
+                    samples.get(i).add(generator.sample(round, i));
+                }
+            }
+        }
+        return new ComparisonReport(name, peerName, generator.report(date, samples), peerGenerator.report(date, peerSamples));
     }
 
     @Override

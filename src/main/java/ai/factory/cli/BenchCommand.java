@@ -69,6 +69,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--requests-per-level", defaultValue = "32", description = "Requests measured per level (default ${DEFAULT-VALUE}).")
     int requestsPerLevel;
 
+    @Option(names = "--rounds", defaultValue = "1", description = {"Run the sweep's levels this many times, one after the other,",
+            "and pool each level's requests over the rounds (default ${DEFAULT-VALUE})."})
+    int rounds;
+
     @Option(names = "--warmup", defaultValue = "4", description = "Unmeasured requests before the sweep (default ${DEFAULT-VALUE}).")
     int warmup;
 
@@ -261,7 +265,7 @@ final class BenchCommand implements Callable<Integer> {
         int vocabulary = vocabularyFile != null ? GgufReader.read(vocabularyFile).vocabularySize() : vocab != null ? vocab : 32000;
         try {
             return new BenchOptions(target, apiKey == null || apiKey.isBlank() ? null : apiKey, requested, chosen, promptTokens,
-                    outputTokens, concurrency, requestsPerLevel, warmup, vocabulary, timeout);
+                    outputTokens, concurrency, requestsPerLevel, rounds, warmup, vocabulary, timeout);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
