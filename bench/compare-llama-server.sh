@@ -2,7 +2,7 @@
 # The factory against llama.cpp's own llama-server, on the same GGUF model, machine and settings.
 #
 #   bench/compare-llama-server.sh --model-file FILE.gguf [--parallel 4] [--ctx 4096] [--threads 2]
-#       [--batch 2048] [--ubatch 512] [--out DIR] [-- factory bench options...]
+#       [--batch 2048] [--ubatch 512] [--nice N] [--out DIR] [-- factory bench options...]
 #
 # 1. Builds llama-server once from the llama.cpp source the factory's natives were built from (the cache's src/,
 #    see ./factory natives), with cmake, into a cache folder outside the repository. Only the server and its own
@@ -13,7 +13,8 @@
 #    starts llama-server on the same file with the same slots (-np), the same context per slot (-c is the total:
 #    parallel × ctx), the same threads for decoding and batches (-t, -tb), its own default batch sizes unless
 #    --batch/--ubatch say otherwise (-b, -ub), and a KV stream per slot (no --kv-unified: like the factory).
-#    Both listen on loopback only.
+#    Both listen on loopback only. --nice N runs both servers at that niceness (e.g. -10 on a machine shared with
+#    other work; below 0 needs root), the same for both.
 # 3. Runs one `factory bench` comparison: both warm up, then each concurrency level runs on the factory and then on
 #    llama-server, never both at once; the bandwidth probe runs first (--bandwidth-threads = --threads). Results go
 #    to --out (default bench-results/): compare.json, compare.md (the side-by-side table with ratios factory ÷
@@ -24,7 +25,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-model_file="" parallel=4 ctx=4096 threads=2 batch=2048 ubatch=512 out="bench-results"
+model_file="" parallel=4 ctx=4096 threads=2 batch=2048 ubatch=512 niceness=0 out="bench-results"
 usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --batch) batch="$2"; shift 2 ;;
     --ubatch) ubatch="$2"; shift 2 ;;
+    --nice) niceness="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     -h | --help) usage ;;
     --) shift; break ;;
@@ -45,6 +47,7 @@ done
 for n in "$parallel" "$ctx" "$threads" "$batch" "$ubatch"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "compare-llama-server: not a positive number: $n" >&2; exit 2; }
 done
+[[ "$niceness" =~ ^-?[0-9]+$ ]] || { echo "compare-llama-server: --nice takes a number: $niceness" >&2; exit 2; }
 for tool in cmake curl; do
   command -v "$tool" >/dev/null || { echo "compare-llama-server: needs $tool" >&2; exit 1; }
 done
@@ -109,15 +112,17 @@ wait_http() { # URL, seconds, pid: waits for a 200
 home="$(mktemp -d)"
 factory_pid="" server_pid=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  [ -n "$factory_pid" ] && kill "$factory_pid" 2>/dev/null && wait "$factory_pid" 2>/dev/null
+  local status=$?
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$factory_pid" ]; then kill "$factory_pid" 2>/dev/null; wait "$factory_pid" 2>/dev/null || true; fi
   rm -rf "$home"
+  exit "$status"
 }
 trap cleanup EXIT
 
 factory_port="$(free_port)"
 log "starting the factory on 127.0.0.1:$factory_port..."
-FACTORY_HOME="$home" "$root/factory" up --host 127.0.0.1 --port "$factory_port" >"$out/factory.log" 2>&1 &
+FACTORY_HOME="$home" nice -n "$niceness" "$root/factory" up --host 127.0.0.1 --port "$factory_port" >"$out/factory.log" 2>&1 &
 factory_pid=$!
 wait_http "http://127.0.0.1:$factory_port/health/ready" 300 "$factory_pid" || { log "the factory did not start, see $out/factory.log"; exit 1; }
 fctl() { FACTORY_HOME="$home" "$root/factory" "$@" --url "http://127.0.0.1:$factory_port"; }
@@ -128,7 +133,7 @@ server_port="$(free_port)"
 server_args=(-m "$model_file" --host 127.0.0.1 --port "$server_port" -np "$parallel" -c $((parallel * ctx))
   -t "$threads" -tb "$threads" -b "$batch" -ub "$ubatch" --no-kv-unified)
 log "starting llama-server on 127.0.0.1:$server_port: ${server_args[*]}"
-(cd "$bin" && exec env LD_LIBRARY_PATH="$bin" ./llama-server "${server_args[@]}") >"$out/llama-server.log" 2>&1 &
+(cd "$bin" && exec nice -n "$niceness" env LD_LIBRARY_PATH="$bin" ./llama-server "${server_args[@]}") >"$out/llama-server.log" 2>&1 &
 server_pid=$!
 wait_http "http://127.0.0.1:$server_port/health" 300 "$server_pid" || { log "llama-server did not start, see $out/llama-server.log"; exit 1; }
 # The same kernels: the running server must have the prebuilt natives' files mapped, not libraries of its own.
@@ -140,6 +145,7 @@ done
   echo "llama-server: ${server_args[*]}"
   echo "llama-server natives: $(grep -o "$lib/[^ ]*" "/proc/$server_pid/maps" | sort -u | xargs -n1 basename | tr '\n' ' ')"
   echo "factory: --parallel $parallel --ctx $ctx --threads $threads; natives $lib"
+  echo "niceness of both servers: $niceness"
   grep -m1 -o "n_slots = .*" "$out/llama-server.log" || true
 } >"$out/setup.txt"
 
