@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.Json;
+import java.awt.Color;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -18,6 +19,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.Marker;
+import org.knowm.xchart.style.lines.SeriesLines;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
@@ -25,6 +27,9 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * Markdown), JSON and a PNG chart.
  */
 public final class BenchReports {
+    private static final Color FIRST_COLOR = new Color(0x1f, 0x77, 0xb4);
+    private static final Color PEER_COLOR = new Color(0xd6, 0x27, 0x28);
+
     private BenchReports() {}
 
     /** The table's column headings. */
@@ -113,8 +118,8 @@ public final class BenchReports {
         BenchReport first = comparison.report();
         XYChart chart = chart("%s and %s, %s: %d prompt + %d output tokens".formatted(comparison.name(), comparison.peerName(),
                 first.model(), first.promptTokens(), first.outputTokens()));
-        series(chart, comparison.name() + " ", first, SeriesMarkers.CIRCLE, SeriesMarkers.DIAMOND);
-        series(chart, comparison.peerName() + " ", comparison.peer(), SeriesMarkers.SQUARE, SeriesMarkers.TRIANGLE_UP);
+        series(chart, comparison.name() + " ", first, FIRST_COLOR, SeriesMarkers.CIRCLE, SeriesMarkers.DIAMOND);
+        series(chart, comparison.peerName() + " ", comparison.peer(), PEER_COLOR, SeriesMarkers.SQUARE, SeriesMarkers.TRIANGLE_UP);
         save(chart, file);
     }
 
@@ -137,7 +142,7 @@ public final class BenchReports {
     /** A PNG of output tokens/s (left axis) and TTFT p50 (right axis) against concurrency. */
     public static void writeChart(BenchReport report, Path file) throws IOException {
         XYChart chart = chart("%s: %d prompt + %d output tokens".formatted(report.model(), report.promptTokens(), report.outputTokens()));
-        series(chart, "", report, SeriesMarkers.CIRCLE, SeriesMarkers.DIAMOND);
+        series(chart, "", report, FIRST_COLOR, SeriesMarkers.CIRCLE, SeriesMarkers.DIAMOND);
         save(chart, file);
     }
 
@@ -151,11 +156,17 @@ public final class BenchReports {
         return chart;
     }
 
-    /** Adds a report's output tokens/s and TTFT p50 series, their names starting with {@code prefix}. */
-    private static void series(XYChart chart, String prefix, BenchReport report, Marker tokensMarker, Marker ttftMarker) {
+    /**
+     * Adds a report's output tokens/s (solid) and TTFT p50 (dashed) series in one colour, their names starting with
+     * {@code prefix}.
+     */
+    private static void series(XYChart chart, String prefix, BenchReport report, Color color, Marker tokensMarker, Marker ttftMarker) {
         List<Double> x = report.levels().stream().map(l -> (double) l.concurrency()).toList();
         List<Double> tokens = report.levels().stream().map(LevelResult::outputTokensPerSecond).toList();
-        chart.addSeries(prefix + "output tokens/s", x, tokens).setMarker(tokensMarker);
+        XYSeries throughput = chart.addSeries(prefix + "output tokens/s", x, tokens);
+        throughput.setMarker(tokensMarker);
+        throughput.setLineColor(color);
+        throughput.setMarkerColor(color);
         List<Double> ttftX = new ArrayList<>();
         List<Double> ttft = new ArrayList<>();
         for (LevelResult level : report.levels()) {
@@ -168,6 +179,9 @@ public final class BenchReports {
             XYSeries series = chart.addSeries(prefix + "TTFT p50 (ms)", ttftX, ttft);
             series.setYAxisGroup(1);
             series.setMarker(ttftMarker);
+            series.setLineColor(color);
+            series.setMarkerColor(color);
+            series.setLineStyle(SeriesLines.DASH_DASH);
         }
     }
 
