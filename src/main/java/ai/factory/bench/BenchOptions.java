@@ -16,13 +16,17 @@ import java.util.List;
  * @param promptTokens the prompt length in tokens (exact for completions, approximate for chat)
  * @param outputTokens the tokens every request generates ({@code max_tokens}, {@code min_tokens}, {@code ignore_eos})
  * @param concurrency the levels of the sweep: how many requests are in flight at once
- * @param requestsPerLevel the requests measured at each level
+ * @param requestsPerLevel the requests measured at each level in each round
+ * @param rounds how many times the sweep's levels run, one after the other (c=1, c=2, …, then c=1 again); each
+ *     level's figures pool the requests of every round, which spreads a level over time and so over the moods of a
+ *     shared machine
  * @param warmup requests sent before the sweep and not measured
  * @param vocabulary prompt token ids are drawn below this
  * @param requestTimeout how long one request may take
  */
 public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
-                           List<Integer> concurrency, int requestsPerLevel, int warmup, int vocabulary, Duration requestTimeout) {
+                           List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
+                           Duration requestTimeout) {
     public BenchOptions {
         requireNonNull(baseUrl, "baseUrl is null");
         if (!"http".equals(baseUrl.getScheme()) && !"https".equals(baseUrl.getScheme())) {
@@ -41,9 +45,19 @@ public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint en
         if (requestsPerLevel < 1 || warmup < 0) {
             throw new IllegalArgumentException("requests per level must be at least 1 and warm-up at least 0");
         }
+        if (rounds < 1 || rounds > 1000) {
+            throw new IllegalArgumentException("rounds must be between 1 and 1000: " + rounds);
+        }
         if (vocabulary < 2) {
             throw new IllegalArgumentException("the vocabulary must have at least 2 tokens: " + vocabulary);
         }
+    }
+
+    /** A sweep of one round. */
+    public BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
+                        List<Integer> concurrency, int requestsPerLevel, int warmup, int vocabulary, Duration requestTimeout) {
+        this(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency, requestsPerLevel, 1, warmup, vocabulary,
+                requestTimeout);
     }
 
     /** The URL requests go to. */

@@ -14,15 +14,21 @@ import java.util.List;
  * @param outputTokens output tokens requested per request
  * @param date when the sweep started (ISO-8601, UTC)
  * @param levels one per concurrency level, in sweep order
+ * @param roofline single-stream decoding against the memory-bandwidth roofline, or null when not asked for
  */
 public record BenchReport(String target, String model, String endpoint, int promptTokens, int outputTokens, String date,
-                          List<LevelResult> levels) {
+                          List<LevelResult> levels, RooflineReport roofline) {
     public BenchReport {
         requireNonNull(target, "target is null");
         requireNonNull(model, "model is null");
         requireNonNull(endpoint, "endpoint is null");
         requireNonNull(date, "date is null");
         levels = List.copyOf(requireNonNull(levels, "levels is null"));
+    }
+
+    /** This report with {@code roofline}. */
+    public BenchReport withRoofline(RooflineReport roofline) {
+        return new BenchReport(target, model, endpoint, promptTokens, outputTokens, date, levels, roofline);
     }
 
     /** Whether every request of every level failed: nothing was measured. */

@@ -52,31 +52,80 @@ public final class LoadGenerator implements AutoCloseable {
 
     /** Every request the sweep sends, warm-up included, for a progress bar. */
     public long totalRequests() {
-        return options.warmup() + (long) options.requestsPerLevel() * options.concurrency().size();
+        return options.warmup() + (long) options.requestsPerLevel() * options.concurrency().size() * options.rounds();
     }
 
-    /** Runs the warm-up, then every level. */
+    /** Runs the warm-up, then every level, round after round. */
     public BenchReport run() throws InterruptedException {
-        String date = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
-        int index = 0;
+        String date = now();
+        warmUp();
+        List<List<Sample>> samples = new ArrayList<>();
+        for (int i = 0; i < levelCount(); i++) {
+            samples.add(new ArrayList<>());
+        }
+        for (int round = 0; round < options.rounds(); round++) {
+            for (int i = 0; i < levelCount(); i++) {
+                samples.get(i).add(sample(round, i));
+            }
+        }
+        return report(date, samples);
+    }
+
+    /** The levels of the sweep. */
+    int levelCount() {
+        return options.concurrency().size();
+    }
+
+    /** The sweep's start, in the form reports carry it. */
+    String now() {
+        return clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+
+    /**
+     * Sends the unmeasured warm-up requests (prompts numbered from 0), at most as many at once as the sweep's
+     * highest level.
+     */
+    void warmUp() throws InterruptedException {
         if (options.warmup() > 0) {
             int warmupConcurrency = Math.min(options.warmup(), options.concurrency().stream().mapToInt(Integer::intValue).max().orElseThrow());
-            level(warmupConcurrency, options.warmup(), index);
-            index += options.warmup();
+            sample(warmupConcurrency, options.warmup(), 0);
         }
-        List<LevelResult> levels = new ArrayList<>();
-        for (int concurrency : options.concurrency()) {
-            levels.add(level(concurrency, options.requestsPerLevel(), index));
-            index += options.requestsPerLevel();
-        }
-        return new BenchReport(options.baseUrl().toString(), options.model(), options.endpoint().name().toLowerCase(java.util.Locale.ROOT),
-                options.promptTokens(), options.outputTokens(), date, levels);
     }
 
-    /** Sends {@code requests} requests (numbered from {@code firstIndex}) with {@code concurrency} in flight. */
+    /**
+     * Measures level {@code i} of the sweep in round {@code round}. Its prompts are numbered after the warm-up's and
+     * those of every level before it, so no prompt repeats, and two generators with the same options send the same
+     * prompts at the same level and round.
+     */
+    Sample sample(int round, int i) throws InterruptedException {
+        int requests = options.requestsPerLevel();
+        return sample(options.concurrency().get(i), requests, options.warmup() + (round * levelCount() + i) * requests);
+    }
+
+    /** The report of a sweep from its samples: for each level, those of every round. */
+    BenchReport report(String date, List<List<Sample>> samples) {
+        List<LevelResult> levels = new ArrayList<>();
+        for (int i = 0; i < samples.size(); i++) {
+            levels.add(summarize(options.concurrency().get(i), samples.get(i)));
+        }
+        return new BenchReport(options.baseUrl().toString(), options.model(), options.endpoint().name().toLowerCase(java.util.Locale.ROOT),
+                options.promptTokens(), options.outputTokens(), date, levels, null);
+    }
+
+    /**
+     * One run of a level: its requests' results, when it started, how long it took, and the load average at its end.
+     */
+    record Sample(String started, double seconds, RequestResult[] results, Double loadAverage) {}
+
+    /** Measures one level: {@code requests} requests (numbered from {@code firstIndex}) with {@code concurrency} in flight. */
     LevelResult level(int concurrency, int requests, int firstIndex) throws InterruptedException {
+        return summarize(concurrency, List.of(sample(concurrency, requests, firstIndex)));
+    }
+
+    private Sample sample(int concurrency, int requests, int firstIndex) throws InterruptedException {
         RequestResult[] results = new RequestResult[requests];
         AtomicInteger next = new AtomicInteger();
+        String started = clock.instant().truncatedTo(ChronoUnit.MILLIS).toString();
         long start = System.nanoTime();
         try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int w = 0; w < concurrency; w++) {
@@ -92,7 +141,7 @@ public final class LoadGenerator implements AutoCloseable {
         if (Thread.interrupted()) {
             throw new InterruptedException("the benchmark was interrupted");
         }
-        return summarize(concurrency, results, (System.nanoTime() - start) / 1e9);
+        return new Sample(started, (System.nanoTime() - start) / 1e9, results, LoadAverage.oneMinute());
     }
 
     /** Sends request {@code index} and reads its stream to the end. */
@@ -128,7 +177,12 @@ public final class LoadGenerator implements AutoCloseable {
         }
     }
 
-    static LevelResult summarize(int concurrency, RequestResult[] results, double seconds) {
+    /**
+     * A level's figures from its samples, pooled: rates are successful requests and their tokens over the samples'
+     * summed wall time, percentiles are over every request (or gap) of every sample, the start is the first sample's
+     * and the load average the mean of those known.
+     */
+    static LevelResult summarize(int concurrency, List<Sample> samples) {
         Map<String, Integer> errors = new HashMap<>();
         List<Double> ttft = new ArrayList<>();
         List<Double> tpot = new ArrayList<>();
@@ -136,27 +190,40 @@ public final class LoadGenerator implements AutoCloseable {
         List<Double> itl = new ArrayList<>();
         long tokens = 0;
         int succeeded = 0;
-        for (RequestResult r : results) {
-            if (!r.succeeded()) {
-                errors.merge(r.error(), 1, Integer::sum);
-                continue;
+        int requests = 0;
+        double seconds = 0;
+        double loadSum = 0;
+        int loads = 0;
+        for (Sample sample : samples) {
+            seconds += sample.seconds();
+            if (sample.loadAverage() != null) {
+                loadSum += sample.loadAverage();
+                loads++;
             }
-            succeeded++;
-            tokens += r.outputTokens();
-            e2e.add(r.e2eMs());
-            if (!Double.isNaN(r.ttftMs())) {
-                ttft.add(r.ttftMs());
-            }
-            if (!Double.isNaN(r.tpotMs())) {
-                tpot.add(r.tpotMs());
-            }
-            for (double gap : r.itlMs()) {
-                itl.add(gap);
+            for (RequestResult r : sample.results()) {
+                requests++;
+                if (!r.succeeded()) {
+                    errors.merge(r.error(), 1, Integer::sum);
+                    continue;
+                }
+                succeeded++;
+                tokens += r.outputTokens();
+                e2e.add(r.e2eMs());
+                if (!Double.isNaN(r.ttftMs())) {
+                    ttft.add(r.ttftMs());
+                }
+                if (!Double.isNaN(r.tpotMs())) {
+                    tpot.add(r.tpotMs());
+                }
+                for (double gap : r.itlMs()) {
+                    itl.add(gap);
+                }
             }
         }
-        return new LevelResult(concurrency, results.length, results.length - succeeded, errors, seconds,
+        return new LevelResult(concurrency, samples.getFirst().started(), requests, requests - succeeded, errors, seconds,
                 succeeded / seconds, tokens / seconds, succeeded == 0 ? 0 : (double) tokens / succeeded,
-                Percentiles.of(array(ttft)), Percentiles.of(array(tpot)), Percentiles.of(array(itl)), Percentiles.of(array(e2e)));
+                Percentiles.of(array(ttft)), Percentiles.of(array(tpot)), Percentiles.of(array(itl)), Percentiles.of(array(e2e)),
+                loads == 0 ? null : loadSum / loads);
     }
 
     private static double[] array(List<Double> values) {

@@ -3,8 +3,15 @@ package ai.factory.cli;
 import ai.factory.bench.BenchOptions;
 import ai.factory.bench.BenchReport;
 import ai.factory.bench.BenchReports;
+import ai.factory.bench.Comparison;
+import ai.factory.bench.ComparisonReport;
 import ai.factory.bench.Endpoint;
 import ai.factory.bench.LoadGenerator;
+import ai.factory.bench.MemoryBandwidth;
+import ai.factory.bench.Roofline;
+import ai.factory.bench.RooflineReport;
+import ai.factory.config.Units;
+import ai.factory.fleet.capacity.CacheType;
 import ai.factory.models.gguf.GgufReader;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -29,8 +36,11 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Measure an OpenAI-compatible server (this factory or any other; no factory needed): a sweep over",
                 "concurrency levels of streamed requests with fixed prompt and output lengths (ignore_eos + max_tokens + min_tokens).",
-                "Per level: requests/s, output tokens/s, TTFT, TPOT and inter-token latency percentiles (linear interpolation), errors.",
-                "Exit 0 when anything was measured, 1 when every request failed."})
+                "Per level: requests/s, output tokens/s, TTFT, TPOT and inter-token latency percentiles (linear interpolation), errors,",
+                "and the machine's load average. With --peer-url, the same sweep runs against a second server, level by level in",
+                "turn, and a side-by-side table gives the ratios. With --model-file, a STREAM-like probe measures the memory",
+                "bandwidth first and single-stream decoding is reported as a fraction of the model's bandwidth roofline.",
+                "Exit 0 when anything was measured, 1 when every request (of either server) failed."})
 final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -59,14 +69,46 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--requests-per-level", defaultValue = "32", description = "Requests measured per level (default ${DEFAULT-VALUE}).")
     int requestsPerLevel;
 
+    @Option(names = "--rounds", defaultValue = "1", description = {"Run the sweep's levels this many times, one after the other,",
+            "and pool each level's requests over the rounds (default ${DEFAULT-VALUE})."})
+    int rounds;
+
     @Option(names = "--warmup", defaultValue = "4", description = "Unmeasured requests before the sweep (default ${DEFAULT-VALUE}).")
     int warmup;
+
+    @Option(names = "--name", defaultValue = "factory", description = "What the server at --url is called in tables (default ${DEFAULT-VALUE}).")
+    String name;
+
+    @Option(names = "--peer-url", description = "A second server to run the same sweep against, in turn, for a side-by-side table.")
+    URI peerUrl;
+
+    @Option(names = "--peer-model", description = "The model to request from the second server (default: --model).")
+    String peerModel;
+
+    @Option(names = "--peer-key", description = "The second server's API key (default: none).")
+    String peerKey;
+
+    @Option(names = "--peer-name", defaultValue = "peer", description = "What the second server is called in tables (default ${DEFAULT-VALUE}).")
+    String peerName;
 
     @Option(names = "--vocab", description = "Prompt token ids are drawn below this (default 32000, valid for Llama 2 and 3 vocabularies).")
     Integer vocab;
 
     @Option(names = "--tokenizer", paramLabel = "FILE.gguf", description = "Take the vocabulary size from this GGUF model instead of --vocab.")
     Path tokenizer;
+
+    @Option(names = "--model-file", paramLabel = "FILE.gguf",
+            description = {"The served model's GGUF: its vocabulary, and its bytes per token for the bandwidth roofline,",
+                    "which then runs the memory-bandwidth probe before the sweep."})
+    Path modelFile;
+
+    @Option(names = "--bandwidth-threads", description = "Threads of the bandwidth probe, as many as the server decodes with "
+            + "(default: one per processor).")
+    Integer bandwidthThreads;
+
+    @Option(names = "--bandwidth-buffer", defaultValue = "256MiB",
+            description = "Each of the probe's three arrays; far larger than the caches (default ${DEFAULT-VALUE}).")
+    String bandwidthBuffer;
 
     @Option(names = "--timeout", defaultValue = "PT10M", description = "Per-request timeout, ISO-8601 (default 10 minutes).")
     Duration timeout;
@@ -85,58 +127,145 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        BenchOptions options = options();
-        BenchReport report;
+        BenchOptions options = options(url, key, model);
+        BenchOptions peerOptions = peerUrl == null ? null : options(peerUrl, peerKey, peerModel == null ? model : peerModel);
+        long arrayBytes = arrayBytes();
+        Roofline roofline = modelFile == null ? null : Roofline.of(GgufReader.read(modelFile), CacheType.F16);
         PrintWriter out = spec.commandLine().getOut();
-        if (quiet) {
-            try (LoadGenerator generator = new LoadGenerator(options, Clock.systemUTC(), () -> {})) {
-                report = generator.run();
-            }
-        } else {
-            ProgressBar[] bar = new ProgressBar[1];
-            try (LoadGenerator generator = new LoadGenerator(options, Clock.systemUTC(), () -> bar[0].step());
-                 ProgressBar progress = new ProgressBarBuilder().setTaskName("bench").setInitialMax(0)
-                         .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err)).build()) {
-                bar[0] = progress;
-                progress.maxHint(generator.totalRequests());
-                report = generator.run();
-            }
+        if (peerOptions != null && name.equals(peerName)) {
+            throw new ParameterException(spec.commandLine(), "--name and --peer-name must differ: " + name);
         }
-        Table table = new Table(BenchReports.header().toArray(String[]::new));
-        BenchReports.rows(report).forEach(row -> table.row(row.toArray()));
-        out.printf("%s at %s (%s): %d prompt + %d output tokens per request%n", report.model(), report.target(), report.endpoint(),
-                report.promptTokens(), report.outputTokens());
-        table.print(out);
+        MemoryBandwidth.Result bandwidth = null;
+        if (roofline != null) {
+            if (!quiet) {
+                spec.commandLine().getErr().printf("bench: measuring memory bandwidth (%d threads, 3 × %d MiB)...%n", bandwidthThreads,
+                        arrayBytes >> 20);
+            }
+            bandwidth = MemoryBandwidth.measure(bandwidthThreads, arrayBytes, 5);
+        }
+        if (peerOptions == null) {
+            BenchReport report;
+            try (ProgressBar bar = progressBar(); LoadGenerator generator = new LoadGenerator(options, Clock.systemUTC(), step(bar))) {
+                hint(bar, generator.totalRequests());
+                report = generator.run();
+            }
+            if (bandwidth != null) {
+                report = report.withRoofline(RooflineReport.of(bandwidth, roofline, report));
+            }
+            print(out, null, report);
+            if (json != null) {
+                BenchReports.writeJson(report, json);
+            }
+            if (markdown != null) {
+                BenchReports.writeMarkdown(report, markdown);
+            }
+            if (chart != null) {
+                BenchReports.writeChart(report, chart);
+            }
+            return failed(report.allFailed());
+        }
+        ComparisonReport comparison;
+        try (ProgressBar bar = progressBar();
+             Comparison run = new Comparison(name, options, peerName, peerOptions, Clock.systemUTC(), step(bar))) {
+            hint(bar, run.totalRequests());
+            comparison = run.run();
+        }
+        if (bandwidth != null) {
+            comparison = new ComparisonReport(name, peerName,
+                    comparison.report().withRoofline(RooflineReport.of(bandwidth, roofline, comparison.report())),
+                    comparison.peer().withRoofline(RooflineReport.of(bandwidth, roofline, comparison.peer())));
+        }
+        Table sideBySide = new Table(BenchReports.comparisonHeader(comparison).toArray(String[]::new));
+        BenchReports.comparisonRows(comparison).forEach(row -> sideBySide.row(row.toArray()));
+        out.printf("%s (%s) and %s (%s), ratios %s ÷ %s:%n", name, comparison.report().target(), peerName,
+                comparison.peer().target(), name, peerName);
+        sideBySide.print(out);
+        out.println();
+        print(out, name, comparison.report());
+        out.println();
+        print(out, peerName, comparison.peer());
         if (json != null) {
-            BenchReports.writeJson(report, json);
+            BenchReports.writeJson(comparison, json);
         }
         if (markdown != null) {
-            BenchReports.writeMarkdown(report, markdown);
+            BenchReports.writeMarkdown(comparison, markdown);
         }
         if (chart != null) {
-            BenchReports.writeChart(report, chart);
+            BenchReports.writeChart(comparison, chart);
         }
-        if (report.allFailed()) {
+        return failed(comparison.report().allFailed() || comparison.peer().allFailed());
+    }
+
+    /** A progress bar on stderr, or null with --quiet. */
+    private ProgressBar progressBar() {
+        return quiet ? null : new ProgressBarBuilder().setTaskName("bench").setInitialMax(0).setStyle(ProgressBarStyle.ASCII)
+                .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
+    }
+
+    private static Runnable step(ProgressBar bar) {
+        return bar == null ? () -> {} : bar::step;
+    }
+
+    private static void hint(ProgressBar bar, long requests) {
+        if (bar != null) {
+            bar.maxHint(requests);
+        }
+    }
+
+    /** A report's table under a line saying what was measured, headed by {@code title} unless it is null. */
+    private static void print(PrintWriter out, String title, BenchReport report) {
+        Table table = new Table(BenchReports.header().toArray(String[]::new));
+        BenchReports.rows(report).forEach(row -> table.row(row.toArray()));
+        out.printf("%s%s at %s (%s): %d prompt + %d output tokens per request%n", title == null ? "" : title + ": ", report.model(),
+                report.target(), report.endpoint(), report.promptTokens(), report.outputTokens());
+        table.print(out);
+        if (report.roofline() != null) {
+            out.println(report.roofline().describe());
+        }
+    }
+
+    private int failed(boolean allFailed) {
+        if (allFailed) {
             spec.commandLine().getErr().println("factory: every request failed; see the ERRORS column");
             return 1;
         }
         return 0;
     }
 
-    private BenchOptions options() throws IOException {
+    private long arrayBytes() {
+        long bytes;
+        try {
+            bytes = Units.parseSize(bandwidthBuffer);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--bandwidth-buffer: " + e.getMessage());
+        }
+        if (bandwidthThreads == null) {
+            bandwidthThreads = Runtime.getRuntime().availableProcessors();
+        }
+        if (bandwidthThreads < 1 || bandwidthThreads > 4096) {
+            throw new ParameterException(spec.commandLine(), "--bandwidth-threads must be between 1 and 4096: " + bandwidthThreads);
+        }
+        if (bytes < (long) Double.BYTES * bandwidthThreads) {
+            throw new ParameterException(spec.commandLine(), "--bandwidth-buffer is too small: " + bandwidthBuffer);
+        }
+        return bytes;
+    }
+
+    private BenchOptions options(URI target, String apiKey, String requested) throws IOException {
         Endpoint chosen;
         try {
             chosen = Endpoint.valueOf(endpoint.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "unknown endpoint '%s'; choose completions or chat".formatted(endpoint));
         }
-        if (vocab != null && tokenizer != null) {
-            throw new ParameterException(spec.commandLine(), "give --vocab or --tokenizer, not both");
+        if ((vocab != null ? 1 : 0) + (tokenizer != null ? 1 : 0) + (modelFile != null ? 1 : 0) > 1) {
+            throw new ParameterException(spec.commandLine(), "give one of --vocab, --tokenizer and --model-file, not several");
         }
-        int vocabulary = tokenizer != null ? GgufReader.read(tokenizer).vocabularySize() : vocab != null ? vocab : 32000;
+        Path vocabularyFile = tokenizer != null ? tokenizer : modelFile;
+        int vocabulary = vocabularyFile != null ? GgufReader.read(vocabularyFile).vocabularySize() : vocab != null ? vocab : 32000;
         try {
-            return new BenchOptions(url, key == null || key.isBlank() ? null : key, model, chosen, promptTokens, outputTokens,
-                    concurrency, requestsPerLevel, warmup, vocabulary, timeout);
+            return new BenchOptions(target, apiKey == null || apiKey.isBlank() ? null : apiKey, requested, chosen, promptTokens,
+                    outputTokens, concurrency, requestsPerLevel, rounds, warmup, vocabulary, timeout);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The load generator against a real factory serving the tiny model. */
 class BenchTest {
     private static final String MODEL = "acme/bench-tiny";
+    /** The second "server" of comparisons: another deployment of the same model, behind the same API. */
+    private static final String PEER = "acme/bench-tiny-peer";
 
     @TempDir
     static Path home;
@@ -40,6 +43,7 @@ class BenchTest {
         Path gguf = TestModels.tinyLlama();
         factory = TestFactory.start(home);
         factory.deployGguf(MODEL, gguf, "\"parallel\": 2, \"context\": 256, \"queue\": 16, \"threads\": 2");
+        factory.deployGguf(PEER, gguf, "\"parallel\": 2, \"context\": 256, \"queue\": 16, \"threads\": 2");
     }
 
     @AfterAll
@@ -150,7 +154,84 @@ class BenchTest {
         assertThat(cli("bench", "--model", MODEL, "--endpoint", "embeddings").exit()).isEqualTo(2);
         assertThat(cli("bench", "--model", MODEL, "--concurrency", "0").err()).contains("concurrency levels must be between 1 and 4096");
         assertThat(cli("bench", "--model", MODEL, "--vocab", "100", "--tokenizer", TestModels.tinyLlama().toString()).err())
-                .contains("give --vocab or --tokenizer, not both");
+                .contains("give one of --vocab, --tokenizer and --model-file");
+    }
+
+    @Test
+    void comparisonRunsEachLevelOnOneServerThenTheOtherNeverTogether() throws InterruptedException {
+        BenchOptions peer = new BenchOptions(URI.create(factory.url() + "/v1"), factory.adminKey(), PEER, Endpoint.COMPLETIONS, 16, 8,
+                List.of(1, 2), 2, 1, 32000, Duration.ofMinutes(1));
+        AtomicInteger done = new AtomicInteger();
+        ComparisonReport comparison;
+        try (Comparison run = new Comparison("first", options(factory.adminKey(), Endpoint.COMPLETIONS), "second", peer,
+                Clock.systemUTC(), done::incrementAndGet)) {
+            comparison = run.run();
+            assertThat(done.get()).isEqualTo(run.totalRequests()).isEqualTo(10);
+        }
+        assertThat(comparison.report().model()).isEqualTo(MODEL);
+        assertThat(comparison.peer().model()).isEqualTo(PEER);
+        List<LevelResult> first = comparison.report().levels();
+        List<LevelResult> second = comparison.peer().levels();
+        // first c=1, second c=1, first c=2, second c=2: each starts after the one before it has finished.
+        List<LevelResult> order = List.of(first.get(0), second.get(0), first.get(1), second.get(1));
+        for (int i = 1; i < order.size(); i++) {
+            Instant previousEnd = Instant.parse(order.get(i - 1).started()).plusMillis((long) (order.get(i - 1).seconds() * 1000));
+            assertThat(Instant.parse(order.get(i).started())).isAfterOrEqualTo(previousEnd.minusMillis(1));
+        }
+        assertThat(comparison.rows()).allSatisfy(row -> {
+            assertThat(row.outputTokensRatio()).isPositive();
+            assertThat(row.ttftRatio()).isPositive();
+        });
+        assertThat(first).allSatisfy(level -> assertThat(level.errors()).isZero());
+        assertThat(second).allSatisfy(level -> assertThat(level.errors()).isZero());
+    }
+
+    @Test
+    void commandComparesTwoServersAndReportsTheRoofline() throws IOException {
+        Path json = dir.resolve("compare.json");
+        Path markdown = dir.resolve("compare.md");
+        Path chart = dir.resolve("compare.png");
+        Result result = cli("bench", "--url", factory.url() + "/v1", "--key", factory.adminKey(), "--model", MODEL, "--name", "one",
+                "--peer-url", factory.url() + "/v1", "--peer-key", factory.adminKey(), "--peer-model", PEER, "--peer-name", "two",
+                "--prompt-tokens", "8", "--output-tokens", "4", "--concurrency", "1,2", "--requests-per-level", "2", "--warmup", "1",
+                "--quiet", "--model-file", TestModels.tinyLlama().toString(), "--bandwidth-threads", "2", "--bandwidth-buffer", "4MiB",
+                "--json", json.toString(), "--markdown", markdown.toString(), "--chart", chart.toString());
+        assertThat(result.exit()).as(result.err()).isZero();
+        assertThat(result.out()).contains("ratios one ÷ two").contains("OUT TOK/S one").contains("one: " + MODEL).contains("two: " + PEER)
+                .contains("memory bandwidth").contains("of the roofline");
+
+        JsonNode report = Json.mapper().readTree(json.toFile());
+        assertThat(report.path("name").asText()).isEqualTo("one");
+        assertThat(report.path("peerName").asText()).isEqualTo("two");
+        assertThat(report.path("report").path("model").asText()).isEqualTo(MODEL);
+        assertThat(report.path("peer").path("model").asText()).isEqualTo(PEER);
+        assertThat(report.path("peer").path("levels")).hasSize(2);
+        JsonNode roofline = report.path("report").path("roofline");
+        assertThat(roofline.path("threads").asInt()).isEqualTo(2);
+        assertThat(roofline.path("arrayBytes").asLong()).isEqualTo(4 << 20);
+        assertThat(roofline.path("bandwidthGBps").asDouble()).isPositive();
+        assertThat(roofline.path("weightBytesPerToken").asLong()).isPositive();
+        assertThat(roofline.path("position").asLong()).isEqualTo(8 + 2);
+        assertThat(roofline.path("fraction").asDouble()).isPositive();
+        assertThat(report.path("peer").path("roofline").path("fraction").asDouble()).isPositive();
+        assertThat(report.path("report").path("levels").get(0).path("started").asText()).isNotEmpty();
+
+        assertThat(Files.readString(markdown)).contains("| CONC | OUT TOK/S one | OUT TOK/S two | one ÷ two |").contains("**two**");
+        byte[] png = Files.readAllBytes(chart);
+        assertThat(Arrays.copyOf(png, 8)).containsExactly(0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n');
+    }
+
+    @Test
+    void commandRefusesBadComparisonAndProbeOptions() {
+        String url = factory.url() + "/v1";
+        assertThat(cli("bench", "--url", url, "--model", MODEL, "--peer-url", url, "--name", "x", "--peer-name", "x").err())
+                .contains("--name and --peer-name must differ");
+        assertThat(cli("bench", "--model", MODEL, "--bandwidth-buffer", "lots").err()).contains("--bandwidth-buffer");
+        assertThat(cli("bench", "--model", MODEL, "--bandwidth-threads", "0").err()).contains("--bandwidth-threads must be between 1 and 4096");
+        assertThat(cli("bench", "--model", MODEL, "--bandwidth-buffer", "8", "--bandwidth-threads", "2").exit()).isEqualTo(2);
+        assertThat(cli("bench", "--model", MODEL, "--vocab", "100", "--model-file", TestModels.tinyLlama().toString()).err())
+                .contains("give one of --vocab, --tokenizer and --model-file");
+        assertThat(cli("bench", "--model", MODEL, "--peer-url", "ftp://x/v1").err()).contains("must be http or https");
     }
 
     record Result(int exit, String out, String err) {}

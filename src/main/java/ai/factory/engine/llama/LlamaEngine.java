@@ -39,7 +39,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>The context is created with {@code kv_unified = false}: every sequence gets its own KV stream of
  * exactly {@code contextPerSequence} cells, so one long generation can never starve the others of cache
- * space, and a prompt accepted at submit time is guaranteed to fit.
+ * space, and a prompt accepted at submit time is guaranteed to fit. (A unified cache, llama-server's choice
+ * when it picks the slot count itself, lets llama.cpp compute a mixed step in one micro-batch, but every
+ * sequence then attends over every sequence's cells; on the 1B benchmark model it was the slower of the two,
+ * see docs/benchmarks.md.)
+ *
+ * <p>The context computes with a {@link CpuThreadpool} kept for its lifetime, as llama-server does, rather
+ * than the pool ggml otherwise builds and tears down for every graph.
  *
  * <p>Concurrency: {@link #submit}, {@link #tokenize}, {@link #detokenize}, {@link #info} and {@link #load}
  * may be called from any thread. The llama.cpp context, the batch, the slots and the sampler chains are
@@ -61,6 +67,7 @@ public final class LlamaEngine implements TextEngine {
     private final TextModelInfo info;
     private final Arena arena;
     private final MemorySegment context;
+    private final CpuThreadpool threadpool;
     private final MemorySegment memory;
     private final LlamaBatch batch;
     private final Slot[] slots;
@@ -85,7 +92,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     private LlamaEngine(LlamaLibrary llama, Decoder decoder, LlamaModel model, LlamaEngineOptions options, String name,
-                        Arena arena, MemorySegment context) {
+                        Arena arena, MemorySegment context, CpuThreadpool threadpool) {
         this.llama = llama;
         this.decoder = decoder;
         this.model = model;
@@ -93,6 +100,7 @@ public final class LlamaEngine implements TextEngine {
         this.name = name;
         this.arena = arena;
         this.context = context;
+        this.threadpool = threadpool;
         this.memory = llama.getMemory(context);
         this.info = new TextModelInfo(options.contextPerSequence(), options.parallel(), model.vocabularySize(),
                 model.chatTemplate(), model.bos() < 0 ? "" : model.pieceText(model.bos(), true),
@@ -163,6 +171,7 @@ public final class LlamaEngine implements TextEngine {
                 inMemory);
         Arena arena = Arena.ofShared();
         MemorySegment context = MemorySegment.NULL;
+        CpuThreadpool threadpool = null;
         try {
             String reason;
             try (Arena scratch = Arena.ofConfined(); LlamaLog.Capture errors = LlamaLog.captureErrors()) {
@@ -190,7 +199,11 @@ public final class LlamaEngine implements TextEngine {
                 throw new FactoryException(ErrorCode.UNAVAILABLE, "llama.cpp gave %s only %d tokens per sequence; %d were asked for"
                         .formatted(gguf.getFileName(), perSequence, options.contextPerSequence()));
             }
-            LlamaEngine engine = new LlamaEngine(llama, decoder, model, options, name, arena, context);
+            threadpool = CpuThreadpool.create(llama, options.threads());
+            if (threadpool != null) {
+                llama.attachThreadpool(context, threadpool.handle(), threadpool.handle());
+            }
+            LlamaEngine engine = new LlamaEngine(llama, decoder, model, options, name, arena, context, threadpool);
             engine.thread.start();
             LOG.log(Level.INFO, "loaded GGUF model {0}: {1} parameters, {2} MiB, {3} slots of {4} tokens, {5} threads, {6}",
                     name, model.parameterCount(), model.sizeBytes() >> 20, options.parallel(),
@@ -199,6 +212,9 @@ public final class LlamaEngine implements TextEngine {
         } catch (RuntimeException e) {
             if (!context.equals(MemorySegment.NULL)) {
                 llama.free(context);
+            }
+            if (threadpool != null) {
+                threadpool.close();
             }
             model.close();
             arena.close();
@@ -299,6 +315,9 @@ public final class LlamaEngine implements TextEngine {
             freeSampler(slot);
         }
         llama.free(context);
+        if (threadpool != null) {
+            threadpool.close();
+        }
         model.close();
         arena.close();
         LOG.log(Level.INFO, "unloaded GGUF model {0}", name);

@@ -113,9 +113,19 @@ final class LlamaLayouts {
             JAVA_BOOLEAN.withName("sorted"),
             MemoryLayout.paddingLayout(7)).withName("llama_token_data_array");
 
+    /** {@code struct ggml_threadpool_params} of {@code ggml.h}: filled by {@code ggml_threadpool_params_init}. */
+    static final StructLayout THREADPOOL_PARAMS = MemoryLayout.structLayout(
+            MemoryLayout.sequenceLayout(512, JAVA_BOOLEAN).withName("cpumask"),
+            JAVA_INT.withName("n_threads"),
+            JAVA_INT.withName("prio"),
+            JAVA_INT.withName("poll"),
+            JAVA_BOOLEAN.withName("strict_cpu"),
+            JAVA_BOOLEAN.withName("paused"),
+            MemoryLayout.paddingLayout(2)).withName("ggml_threadpool_params");
+
     /** Every struct above, for the check against the header. */
     static final List<StructLayout> ALL =
-            List.of(MODEL_PARAMS, CONTEXT_PARAMS, BATCH, SAMPLER_CHAIN_PARAMS, TOKEN_DATA, TOKEN_DATA_ARRAY);
+            List.of(MODEL_PARAMS, CONTEXT_PARAMS, BATCH, SAMPLER_CHAIN_PARAMS, TOKEN_DATA, TOKEN_DATA_ARRAY, THREADPOOL_PARAMS);
 
     static VarHandle field(StructLayout layout, String name) {
         // The extra leading coordinate is the base offset; fixing it to 0 gives (segment) -> value.

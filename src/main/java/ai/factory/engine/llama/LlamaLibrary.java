@@ -74,6 +74,11 @@ final class LlamaLibrary {
     private final MethodHandle samplerInitPenalties;
     private final MethodHandle samplerSample;
     private final MethodHandle samplerFree;
+    private final MethodHandle backendDevByType;
+    private final MethodHandle backendDevBackendReg;
+    private final MethodHandle backendRegGetProcAddress;
+    private final MethodHandle threadpoolParamsInit;
+    private final MethodHandle attachThreadpool;
 
     LlamaLibrary(SymbolLookup symbols) {
         this.symbols = symbols;
@@ -133,6 +138,11 @@ final class LlamaLibrary {
                 FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
         samplerSample = bind("llama_sampler_sample", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         samplerFree = bind("llama_sampler_free", FunctionDescriptor.ofVoid(ADDRESS));
+        backendDevByType = bind("ggml_backend_dev_by_type", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        backendDevBackendReg = bind("ggml_backend_dev_backend_reg", FunctionDescriptor.of(ADDRESS, ADDRESS));
+        backendRegGetProcAddress = bind("ggml_backend_reg_get_proc_address", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+        threadpoolParamsInit = bind("ggml_threadpool_params_init", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+        attachThreadpool = bind("llama_attach_threadpool", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
     }
 
     // Restricted FFM calls are this package's job; the launcher grants native access.
@@ -555,5 +565,60 @@ final class LlamaLibrary {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** {@code GGML_BACKEND_DEVICE_TYPE_CPU} of {@code enum ggml_backend_dev_type}. */
+    static final int DEVICE_TYPE_CPU = 0;
+
+    /** {@code ggml_backend_dev_by_type}: the first device of a type, or NULL. */
+    MemorySegment backendDevByType(int type) {
+        try {
+            return (MemorySegment) backendDevByType.invokeExact(type);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ggml_backend_dev_backend_reg}: the backend a device belongs to. */
+    MemorySegment backendDevBackendReg(MemorySegment device) {
+        try {
+            return (MemorySegment) backendDevBackendReg.invokeExact(device);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ggml_backend_reg_get_proc_address}: a function a dynamically loaded backend exports, or NULL. */
+    MemorySegment backendRegGetProcAddress(MemorySegment reg, MemorySegment name) {
+        try {
+            return (MemorySegment) backendRegGetProcAddress.invokeExact(reg, name);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code ggml_threadpool_params_init}: ggml's defaults for a pool of {@code threads} threads. */
+    void threadpoolParamsInit(MemorySegment params, int threads) {
+        try {
+            threadpoolParamsInit.invokeExact(params, threads);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code llama_attach_threadpool}: the pools a context computes with, for single tokens and for batches. */
+    void attachThreadpool(MemorySegment context, MemorySegment threadpool, MemorySegment threadpoolBatch) {
+        try {
+            attachThreadpool.invokeExact(context, threadpool, threadpoolBatch);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A downcall handle for a function pointer obtained at run time, e.g. from {@link #backendRegGetProcAddress}. */
+    // Restricted FFM calls are this package's job; the launcher grants native access.
+    @SuppressWarnings("restricted")
+    static MethodHandle function(MemorySegment address, FunctionDescriptor descriptor) {
+        return LINKER.downcallHandle(address, descriptor);
     }
 }
