@@ -191,7 +191,7 @@ public final class Factory implements AutoCloseable {
                             new ProjectsResource(projects, keyHierarchy),
                             new EncryptionResource(keyHierarchy),
                             new PoliciesResource(sitePolicies),
-                            new AuditResource(audit, auditVerifier, auditContent),
+                            new AuditResource(audit, auditVerifier, auditContent, access),
                             new UsageResource(auditStore, access),
                             new SovereigntyResource(report)));
             closeInOrder.addFirst(server);

@@ -125,6 +125,8 @@ class ContentLoggingApiTest {
         assertThat(factory.get("/api/v1/audit/content/logged/" + first, factory.adminKey()).statusCode()).isEqualTo(200);
         assertThat(factory.get("/api/v1/audit/content/logged/" + first, developer).statusCode()).isEqualTo(403);
         assertThat(factory.get("/api/v1/audit/content/logged/" + first, logged).statusCode()).isEqualTo(403);
+        assertThat(factory.get("/api/v1/audit/content/logged/" + first, key("lead", "quiet", "project-admin"))
+                .statusCode()).as("another project's admin").isEqualTo(403);
     }
 
     @Test
@@ -147,6 +149,33 @@ class ContentLoggingApiTest {
         assertThat(verify.path("ok").asBoolean()).as("%s", verify).isTrue();
         assertThat(json(factory.get("/api/v1/audit/content/logged/" + digest, auditor)).at("/content/request/messages/0/content")
                 .asText()).isEqualTo(secret);
+    }
+
+    @Test
+    void aSitePolicyCanHoldAuditorsToTheirOwnProject() {
+        assertThat(chat(logged, "logged/tiny", "logged-scoped", "for logged's auditors only", false).statusCode())
+                .isEqualTo(200);
+        String digest = contentDigest(recordOf("logged-scoped"));
+        String quietAuditor = key("quiet-officer", "quiet", "auditor");
+        assertThat(factory.get("/api/v1/audit/content/logged/" + digest, quietAuditor).statusCode()).isEqualTo(200);
+
+        String policy = "forbid (principal in Role::\"auditor\", action == Action::\"readAudit\", resource) "
+                + "when { !(resource in principal.project) };";
+        HttpResponse<String> added = factory.post("/api/v1/policies", factory.adminKey(), "{\"policy\":"
+                + Json.mapper().valueToTree(policy) + "}");
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+        try {
+            assertThat(factory.get("/api/v1/audit/content/logged/" + digest, quietAuditor).statusCode())
+                    .as("the content is the named project's, whatever the caller's project").isEqualTo(403);
+            // The auditor's own calls are records of its project, written once their responses are complete.
+            await().atMost(Duration.ofMinutes(1)).until(() -> json(factory.get("/api/v1/audit?limit=1000", quietAuditor))
+                    .path("records").findValuesAsText("project").contains("quiet"));
+            assertThat(json(factory.get("/api/v1/audit?limit=1000", quietAuditor)).path("records")
+                    .findValuesAsText("project")).as("and so are the records").containsOnly("quiet");
+        } finally {
+            assertThat(factory.send(factory.request("/api/v1/policies/" + json(added).path("id").asText(),
+                    factory.adminKey()).DELETE()).statusCode()).isEqualTo(200);
+        }
     }
 
     @Test

@@ -196,6 +196,8 @@ class TenancyApiTest {
         String pa = alpha.get(Role.PROJECT_ADMIN);
         assertThat(factory.post("/api/v1/keys", pa, "{\"name\":\"escalate\",\"role\":\"admin\"}").statusCode())
                 .as("a project admin never makes an admin key").isEqualTo(403);
+        assertThat(factory.post("/api/v1/keys", pa, "{\"name\":\"snoop\",\"role\":\"auditor\"}").statusCode())
+                .as("nor an auditor key, which reads every project's trail").isEqualTo(403);
         HttpResponse<String> made = factory.post("/api/v1/keys", pa, "{\"name\":\"dev2\",\"role\":\"developer\"}");
         assertThat(json(made).path("project").asText()).as("the caller's project by default").isEqualTo("alpha");
         assertThat(factory.send(factory.request("/api/v1/keys/" + json(made).path("id").asText(), pa).DELETE())

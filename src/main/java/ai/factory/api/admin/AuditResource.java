@@ -4,9 +4,13 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
 import ai.factory.Json;
+import ai.factory.api.Access;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.security.Action;
+import ai.factory.security.Principal;
+import ai.factory.security.Projects;
+import ai.factory.security.Resource;
 import ai.factory.security.audit.AuditContent;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditLog;
@@ -36,11 +40,13 @@ public final class AuditResource implements Routes {
     private final AuditLog audit;
     private final AuditVerifier verifier;
     private final AuditContent content;
+    private final Access access;
 
-    public AuditResource(AuditLog audit, AuditVerifier verifier, AuditContent content) {
+    public AuditResource(AuditLog audit, AuditVerifier verifier, AuditContent content, Access access) {
         this.audit = requireNonNull(audit, "audit is null");
         this.verifier = requireNonNull(verifier, "verifier is null");
         this.content = requireNonNull(content, "content is null");
+        this.access = requireNonNull(access, "access is null");
     }
 
     @Override
@@ -59,7 +65,10 @@ public final class AuditResource implements Routes {
         });
         routes.get("/api/v1/audit/content/{project}/{sha256}", Action.READ_AUDIT, ctx -> {
             checkParams(ctx, Set.of());
-            AuditContent.Entry e = content.read(ctx.pathParam("project"), ctx.pathParam("sha256"));
+            String project = Projects.checkName(ctx.pathParam("project"));
+            // The route checked the caller's own project; the content is the named project's.
+            access.require(ctx, Action.READ_AUDIT, new Resource.Project(project));
+            AuditContent.Entry e = content.read(project, ctx.pathParam("sha256"));
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("project", e.project());
             out.put("sha256", e.sha256());
@@ -95,7 +104,13 @@ public final class AuditResource implements Routes {
         }
         List<AuditRecord> records = audit.store().query(new AuditQuery(text(ctx, "principal"), text(ctx, "project"),
                 text(ctx, "action"), outcome, from, to, limit));
-        ctx.json(Map.of("records", records.stream().map(AuditResource::record).toList()));
+        // Each record is its project's: a site policy may hold an auditor to some projects. Records of calls that
+        // were never authenticated (no project) count as the default project's.
+        Map<String, Boolean> readable = new java.util.HashMap<>();
+        ctx.json(Map.of("records", records.stream()
+                .filter(r -> readable.computeIfAbsent(r.event().project().isEmpty() ? Principal.DEFAULT_PROJECT
+                        : r.event().project(), p -> access.allows(ctx, Action.READ_AUDIT, new Resource.Project(p))))
+                .map(AuditResource::record).toList()));
     }
 
     static void checkParams(Context ctx, Set<String> allowed) {
