@@ -48,6 +48,8 @@ public final class ApiServer implements AutoCloseable {
         Map<String, Supplier<Boolean>> checks = Map.copyOf(readiness);
         List<Routes> groups = List.copyOf(routes);
         HttpMetrics httpMetrics = new HttpMetrics(metrics);
+        io.micrometer.core.instrument.Gauge.builder("factory.http.requests.in.flight", drain, RequestDrain::inFlight)
+                .description("requests being handled now; what a shutdown waits for").register(metrics);
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.jsonMapper(new JavalinJackson(Json.mapper(), true));
@@ -69,9 +71,17 @@ public final class ApiServer implements AutoCloseable {
                 audit.authenticated(ctx);
             });
             c.routes.after(ctx -> {
-                audit.end(ctx);
-                drain.leave(ctx);
-                httpMetrics.finish(ctx);
+                // Whatever the audit does, the request leaves the drain (or shutdown waits for it to the grace
+                // period's end) and is counted.
+                try {
+                    audit.end(ctx);
+                } finally {
+                    try {
+                        drain.leave(ctx);
+                    } finally {
+                        httpMetrics.finish(ctx);
+                    }
+                }
             });
             c.routes.exception(Exception.class, ErrorResponses::handle);
             c.routes.error(404, ctx -> {

@@ -22,10 +22,12 @@ public final class GenerationRun {
     /** Everything a finished generation produced. */
     public record Result(String text, List<TokenEvent.Token> tokens, TokenEvent.Done done) {}
 
-    public static Result collect(Generation generation, Duration limit) {
+    /** Collects a whole generation; {@code tap} sees each token as it comes (the request audit counts them). */
+    public static Result collect(Generation generation, Duration limit, Consumer<TokenEvent.Token> tap) {
         StringBuilder text = new StringBuilder();
         List<TokenEvent.Token> tokens = new ArrayList<>();
         TokenEvent.Done done = drive(generation, t -> {
+            tap.accept(t);
             text.append(t.text());
             tokens.add(t);
         }, null, limit);

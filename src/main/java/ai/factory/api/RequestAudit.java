@@ -43,13 +43,16 @@ import org.eclipse.jetty.server.Response;
  * <p>Content logging: when the caller's project opted in, an inference call's request body and generated text are
  * stored encrypted under the project's keys ({@link AuditContent}) before the response completes, and the record's
  * detail names the content's SHA-256 ({@code content=sha256:…}), which the hash chain then covers. Routes that
- * generate text hand their output over with {@link #output} or, while streaming, {@link #capture}.
+ * generate text send their tokens through {@link #capture}, which also counts them, so a call that ends early (the
+ * client went away, a timeout) still records the prompt and the tokens it got, and its content so far.
  */
 public final class RequestAudit {
     public static final String ACTION = "factory.action";
     private static final String STATE = "factory.audit";
     private static final String USAGE = "factory.usage";
     private static final String CONTENT = "factory.content";
+    private static final String PROGRESS = "factory.progress";
+    private static final System.Logger LOG = System.getLogger(RequestAudit.class.getName());
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
 
     private final AuditLog log;
@@ -72,28 +75,45 @@ public final class RequestAudit {
         ctx.attribute(USAGE, new long[] {promptTokens, completionTokens});
     }
 
-    /** A finished, collected generation: its token counts, and its text where the caller's project logs content. */
+    /** A finished, collected generation: its token counts (its text came through {@link #capture}). */
     public static void generated(Context ctx, GenerationRun.Result result) {
         usage(ctx, result.done().promptTokens(), result.done().completionTokens());
-        output(ctx, result.text());
     }
 
-    /** The generated text of a call whose caller's project logs content (a whole answer). */
-    public static void output(Context ctx, String text) {
-        StringBuilder out = ctx.attribute(CONTENT);
-        if (out != null) {
-            out.setLength(0);
-            out.append(text);
-        }
+    /**
+     * A generation was submitted with a prompt of {@code promptTokens}: should it end without its usage (the client
+     * went away, it timed out or failed), the record still counts the prompt and the tokens {@link #capture} saw.
+     */
+    public static void submitted(Context ctx, int promptTokens) {
+        ctx.attribute(PROGRESS, new Progress(promptTokens));
     }
 
-    /** {@code onToken}, also keeping each token's text when the caller's project logs content (a streamed answer). */
+    /**
+     * {@code onToken}, also counting the tokens for the record and, when the caller's project logs content, keeping
+     * their text. Every generating route sends its tokens through it, streamed or collected.
+     */
     public static Consumer<TokenEvent.Token> capture(Context ctx, Consumer<TokenEvent.Token> onToken) {
         StringBuilder out = ctx.attribute(CONTENT);
-        return out == null ? onToken : t -> {
-            out.append(t.text());
+        Progress progress = ctx.attribute(PROGRESS);
+        return t -> {
+            if (progress != null) {
+                progress.completionTokens.incrementAndGet();
+            }
+            if (out != null) {
+                out.append(t.text());
+            }
             onToken.accept(t);
         };
+    }
+
+    /** How far a submitted generation got: the fallback for its record's token counts. */
+    private static final class Progress {
+        final int promptTokens;
+        final java.util.concurrent.atomic.AtomicLong completionTokens = new java.util.concurrent.atomic.AtomicLong();
+
+        Progress(int promptTokens) {
+            this.promptTokens = promptTokens;
+        }
     }
 
     /** What the hook learns while the request runs; read when the exchange completes. */
@@ -107,6 +127,7 @@ public final class RequestAudit {
         volatile String resource = "";
         volatile long[] usage;
         volatile String contentSha256;
+        volatile boolean contentFailed;
 
         State(Instant at, String requestId, String client) {
             this.at = at;
@@ -169,10 +190,29 @@ public final class RequestAudit {
                     .collect(Collectors.joining(","));
         }
         state.usage = ctx.attribute(USAGE);
+        Progress progress = ctx.attribute(PROGRESS);
+        if (state.usage == null && progress != null) {
+            // Ended early (the client went away, a timeout, a failure): what it used so far.
+            state.usage = new long[] {progress.promptTokens, progress.completionTokens.get()};
+        }
         StringBuilder output = ctx.attribute(CONTENT);
         if (output != null && Action.INVOKE.id().equals(named) && state.usage != null) {
+            storeContent(ctx, state, output);
+        }
+    }
+
+    /**
+     * Keeps the call's content. If it can't be kept (a full disk, the project's keys gone), the answer stands (it
+     * may be streamed already) and the record says so: {@code content=failed}, which auditors see in the chain.
+     */
+    private void storeContent(Context ctx, State state, StringBuilder output) {
+        try {
             state.contentSha256 = content.store(state.principal.project(), state.requestId, state.at,
                     content(ctx, state, output));
+        } catch (RuntimeException e) {
+            state.contentFailed = true;
+            LOG.log(System.Logger.Level.ERROR, "audit: the content of request " + state.requestId + " by "
+                    + state.principal.id() + " (project " + state.principal.project() + ") could not be kept", e);
         }
     }
 
@@ -215,6 +255,9 @@ public final class RequestAudit {
 
     private static String detail(State s) {
         String route = s.route == null ? "" : s.route;
+        if (s.contentFailed) {
+            return route + " content=failed";
+        }
         return s.contentSha256 == null ? route : route + " content=sha256:" + s.contentSha256;
     }
 }

@@ -51,6 +51,16 @@ final class RequestDrain {
         }
     }
 
+    /** Requests being handled now (health probes and metrics aside). */
+    int inFlight() {
+        lock.lock();
+        try {
+            return inFlight;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     boolean draining() {
         lock.lock();
         try {

@@ -8,7 +8,12 @@ import ai.factory.Json;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -176,6 +181,59 @@ class ContentLoggingApiTest {
             assertThat(factory.send(factory.request("/api/v1/policies/" + json(added).path("id").asText(),
                     factory.adminKey()).DELETE()).statusCode()).isEqualTo(200);
         }
+    }
+
+    @Test
+    void aStreamTheClientDropsStillLeavesItsTokensAndContentSoFar() throws Exception {
+        URI url = URI.create(factory.url());
+        String body = "{\"model\":\"logged/tiny\",\"max_tokens\":200,\"ignore_eos\":true,\"stream\":true,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"walk away mid-answer\"}]}";
+        try (Socket socket = new Socket(url.getHost(), url.getPort())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: " + url.getAuthority() + "\r\nAuthorization: Bearer "
+                    + logged + "\r\nX-Request-Id: dropped-1\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+            int frames = 0;
+            for (String line; frames < 3 && (line = in.readLine()) != null; ) {
+                if (line.startsWith("data: {")) {
+                    frames++;
+                }
+            }
+            assertThat(frames).isEqualTo(3);
+        }
+        JsonNode rec = recordOf("dropped-1");
+        assertThat(rec.path("promptTokens").asLong()).isPositive();
+        // Usually fewer than asked for (the engine stops once a write finds the client gone); all 200 when the
+        // socket's buffers took the whole answer before the client closed. Either way the tokens are counted.
+        assertThat(rec.path("completionTokens").asLong()).as("tokens generated before the client left")
+                .isPositive().isLessThanOrEqualTo(200);
+        JsonNode content = json(factory.get("/api/v1/audit/content/logged/" + contentDigest(recordOf("dropped-1")),
+                auditor));
+        assertThat(content.at("/content/request/messages/0/content").asText()).isEqualTo("walk away mid-answer");
+        assertThat(content.at("/content/output").asText()).isNotEmpty();
+    }
+
+    @Test
+    void contentThatCannotBeKeptIsMarkedInTheRecordAndTheRequestStillEnds() throws IOException {
+        Path tmp = home.resolve("blobs").resolve("tmp");
+        Path aside = home.resolve("tmp-aside");
+        Files.move(tmp, aside);
+        Files.writeString(tmp, "not a folder: the blob store can't stage anything");
+        try {
+            HttpResponse<String> r = factory.send(factory.request("/v1/embeddings", logged)
+                    .header("Content-Type", "application/json").header("X-Request-Id", "unkept-1")
+                    .POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"model\":\"builtin/all-minilm-l6-v2\",\"input\":\"nowhere to keep this\"}")));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        } finally {
+            Files.delete(tmp);
+            Files.move(aside, tmp);
+        }
+        assertThat(recordOf("unkept-1").path("detail").asText()).isEqualTo("POST /v1/embeddings content=failed");
+        // The request left the drain, so a shutdown does not wait for it: the only request in flight is the scrape.
+        assertThat(factory.get("/metrics", factory.adminKey()).body()).contains("factory_http_requests_in_flight 1.0");
     }
 
     @Test

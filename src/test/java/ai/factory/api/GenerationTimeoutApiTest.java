@@ -50,9 +50,16 @@ class GenerationTimeoutApiTest {
 
     @Test
     void openAiCallerGets504AndTheSlotIsFreed() {
-        HttpResponse<String> r = factory.post("/v1/completions", factory.adminKey(),
-                "{\"model\":\"" + MODEL + "\",\"prompt\":\"x\",\"max_tokens\":100000,\"ignore_eos\":true}");
+        HttpResponse<String> r = factory.send(factory.request("/v1/completions", factory.adminKey())
+                .header("Content-Type", "application/json").header("X-Request-Id", "timed-out-1")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"" + MODEL
+                        + "\",\"prompt\":\"x\",\"max_tokens\":100000,\"ignore_eos\":true}")));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(504);
+        // The record still counts what the stopped generation used.
+        var record = factory.auditRecord("timed-out-1", factory.adminKey());
+        assertThat(record.path("promptTokens").asLong()).isPositive();
+        assertThat(record.path("completionTokens").asLong()).isPositive().isLessThan(100000);
+        assertThat(record.path("outcome").asText()).isEqualTo("failure");
         assertThat(json(r).at("/error/code").asText()).isEqualTo("timeout");
         assertThat(json(r).at("/error/message").asText()).contains("ran longer than PT1S");
 

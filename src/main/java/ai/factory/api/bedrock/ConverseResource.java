@@ -55,7 +55,7 @@ public final class ConverseResource implements Routes {
     private void converse(Context ctx) {
         long start = clock.millis();
         Generation generation = submit(ctx);
-        GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
+        GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout, RequestAudit.capture(ctx, t -> { }));
         RequestAudit.generated(ctx, r);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("output", Map.of("message", Map.of("role", "assistant", "content", List.of(Map.of("text", r.text())))));
@@ -93,8 +93,10 @@ public final class ConverseResource implements Routes {
         access.invoke(ctx, model);
         TextEngine engine = deployments.textEngine(model);
         int[] prompt = prompts.tokens(engine, request.messages());
-        return engine.submit(new GenerationRequest(prompt, request.sampling(), request.maxTokens(), request.stop(),
-                false, false, 0));
+        Generation generation = engine.submit(new GenerationRequest(prompt, request.sampling(), request.maxTokens(),
+                request.stop(), false, false, 0));
+        RequestAudit.submitted(ctx, prompt.length);
+        return generation;
     }
 
     static String stopReason(TokenEvent.Done done) {

@@ -119,8 +119,9 @@ public final class InvokeResource implements Routes {
         int[] tokens = engine.tokenize(text, addBos, true);
         Generation generation = engine.submit(new GenerationRequest(tokens, sampling, maxTokens, List.of(), false,
                 false, 0));
+        RequestAudit.submitted(ctx, tokens.length);
         if (!stream) {
-            GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
+            GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout, RequestAudit.capture(ctx, t -> { }));
             RequestAudit.generated(ctx, r);
             tokenHeaders(ctx, r.done(), clock.millis() - start);
             ctx.json(llamaBody(r.text(), r.done().promptTokens(), r.done().completionTokens(), llamaStop(r.done())));

@@ -80,13 +80,14 @@ public final class ChatCompletionsResource implements Routes {
         int[] prompt = prompts.tokens(engine, request.messages());
         Generation generation = engine.submit(new GenerationRequest(prompt, request.sampling(), request.maxTokens(),
                 request.stop(), request.ignoreEos(), logprobs, request.topLogprobs()));
+        RequestAudit.submitted(ctx, prompt.length);
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         if (stream) {
             stream(ctx, opener.apply(ctx), generation, id, created, model, logprobs, includeUsage);
             return;
         }
-        GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
+        GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout, RequestAudit.capture(ctx, t -> { }));
         RequestAudit.generated(ctx, r);
         Map<String, Object> message = new LinkedHashMap<>();
         message.put("role", "assistant");

@@ -76,6 +76,7 @@ public final class CompletionsResource implements Routes {
         String promptText = echo ? engine.detokenize(prompt) : "";
         Generation generation = engine.submit(new GenerationRequest(prompt, sampling, maxTokens, stop, ignoreEos,
                 logprobs >= 0, Math.max(logprobs, 0)));
+        RequestAudit.submitted(ctx, prompt.length);
         String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         if (stream) {
@@ -99,7 +100,7 @@ public final class CompletionsResource implements Routes {
             sse.done();
             return;
         }
-        GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout);
+        GenerationRun.Result r = GenerationRun.collect(generation, generationTimeout, RequestAudit.capture(ctx, t -> { }));
         RequestAudit.generated(ctx, r);
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("text", promptText + r.text());
