@@ -10,7 +10,6 @@ import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
 import ai.factory.security.Principal;
 import ai.factory.security.Resource;
-import ai.factory.serving.BuiltinModels;
 import ai.factory.serving.Deployment;
 import io.javalin.http.Context;
 import java.util.Optional;
@@ -70,7 +69,7 @@ public final class Access {
 
     public static Resource.Model resource(Model m) {
         return new Resource.Model(m.name().toString(), m.project(), m.classification(),
-                m.name().namespace().equals(BuiltinModels.EMBEDDING.namespace()));
+                ModelRegistry.isBuiltin(m.name()));
     }
 
     public static Resource.Deployment resource(Deployment d) {

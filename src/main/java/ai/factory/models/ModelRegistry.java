@@ -204,7 +204,12 @@ public final class ModelRegistry {
      * outlive any), else the model's project.
      */
     public static String keyOwner(String project, ModelName name) {
-        return name.namespace().equals(BUILTIN_NAMESPACE) ? BlobOwner.SITE : project;
+        return isBuiltin(name) ? BlobOwner.SITE : project;
+    }
+
+    /** Whether {@code name} is in the namespace of the models bundled with the factory, which only the factory imports. */
+    public static boolean isBuiltin(ModelName name) {
+        return name.namespace().equals(BUILTIN_NAMESPACE);
     }
 
     /**

@@ -133,6 +133,21 @@ class ModelsAdminApiTest {
     }
 
     @Test
+    void theBuiltinNamespaceIsReservedForTheBundledModels() {
+        HttpResponse<String> upload = factory.send(factory.request("/api/v1/models/builtin/mine/versions?filename=m.gguf",
+                factory.adminKey()).PUT(java.net.http.HttpRequest.BodyPublishers.ofString("GGUF")));
+        assertThat(upload.statusCode()).as(upload.body()).isEqualTo(400);
+        assertThat(json(upload).at("/error/message").asText()).contains("reserved for the models bundled");
+        HttpResponse<String> byPath = factory.post("/api/v1/models/builtin/all-minilm-l6-v2/versions", factory.adminKey(),
+                "{\"path\": \"/dev/null\"}");
+        assertThat(byPath.statusCode()).as(byPath.body()).isEqualTo(400);
+        assertThat(json(factory.get("/api/v1/models/builtin/all-minilm-l6-v2", factory.adminKey())).path("versions")
+                .size()).isEqualTo(1);
+        assertThat(factory.get("/api/v1/models/builtin/mine", factory.adminKey()).statusCode()).isEqualTo(404);
+        assertThat(home.resolve("blobs/keyed/_site")).isDirectory();
+    }
+
+    @Test
     void deployedModelCannotBeDeleted() {
         HttpResponse<String> r = factory.send(factory.request("/api/v1/models/builtin/all-minilm-l6-v2",
                 factory.adminKey()).DELETE());

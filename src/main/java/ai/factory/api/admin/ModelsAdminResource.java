@@ -93,6 +93,11 @@ public final class ModelsAdminResource implements Routes {
      */
     private ModelRegistry.Placement placement(Context ctx, ModelName name, Optional<String> project,
                                               Optional<String> classification) {
+        if (ModelRegistry.isBuiltin(name)) {
+            // Bundled models serve every project and are the site's, under the site's keys: nobody adds to them.
+            throw FactoryException.invalidParam("model", "the namespace '" + name.namespace()
+                    + "' is reserved for the models bundled with the factory; import under another namespace");
+        }
         Optional<Model> existing = registry.find(name);
         if (existing.isPresent()) {
             access.require(ctx, Action.IMPORT_MODEL, Access.resource(existing.get()));
