@@ -76,7 +76,12 @@ public final class ProjectsResource implements Routes {
             }
         });
         boolean on = JsonBodies.requiredBoolean(body, "contentLogging");
-        ctx.json(project(projects.setContentLogging(ctx.pathParam("name"), on, Authentication.principal(ctx))));
+        String name = projects.get(ctx.pathParam("name")).name();
+        if (on) {
+            // Logged content is encrypted under the project's key, made now (not on a request's path).
+            keys.ensureKek(name);
+        }
+        ctx.json(project(projects.setContentLogging(name, on, Authentication.principal(ctx))));
     }
 
     static Map<String, Object> project(Project p) {

@@ -59,20 +59,22 @@ public final class AuditContent {
         if (content.length > MAX_BYTES) {
             throw new IllegalArgumentException("content of " + content.length + " bytes is over " + MAX_BYTES);
         }
-        keys.ensureKek(project);
+        // The project's KEK is never created here: one is made when content logging is turned on, and a project
+        // deleted while this call ran must stay shredded, so the store fails (NOT_FOUND) and leaves nothing.
         BlobStore.StoredBlob stored = blobs.put(project, new ByteArrayInputStream(content));
         String sha256 = stored.ref().sha256();
-        jdbi.useTransaction(h -> {
-            keys.storeDataKey(h, project, sha256, stored.ref().size(), stored.key());
-            boolean known = h.createQuery("SELECT COUNT(*) FROM audit_content WHERE owner = :o AND sha256 = :s")
-                    .bind("o", project).bind("s", sha256).mapTo(Long.class).one() > 0;
-            if (!known) {
+        try {
+            jdbi.useTransaction(h -> {
+                keys.storeDataKey(h, project, sha256, stored.ref().size(), stored.key());
                 h.createUpdate("INSERT INTO audit_content (owner, sha256, request_id, at, size_bytes) "
                                 + "VALUES (:o, :s, :rid, :at, :size)")
                         .bind("o", project).bind("s", sha256).bind("rid", requestId).bind("at", Timestamp.from(at))
                         .bind("size", content.length).execute();
-            }
-        });
+            });
+        } catch (RuntimeException e) {
+            blobs.delete(project, sha256);
+            throw e;
+        }
         return sha256;
     }
 

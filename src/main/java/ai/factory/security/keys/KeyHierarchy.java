@@ -68,7 +68,8 @@ public final class KeyHierarchy implements SecretSealer {
     private final Clock clock;
     private final Map<String, Kek> keks = new ConcurrentHashMap<>();
 
-    private record Kek(int version, Aead aead) {}
+    /** An unwrapped KEK, and the wrapped form it came from: a row with another (a KEK made anew) is not this one. */
+    private record Kek(int version, String wrapped, Aead aead) {}
 
     public KeyHierarchy(Jdbi jdbi, MasterKeys master, Consumer<AuditEvent> audit, Clock clock) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
@@ -88,17 +89,30 @@ public final class KeyHierarchy implements SecretSealer {
     /** Creates the owner's KEK if it has none (in its own transaction). Idempotent. */
     public void ensureKek(String owner) {
         BlobOwner.require(owner);
-        for (int attempt = 0; ; attempt++) {
-            try {
-                jdbi.useTransaction(h -> kekRow(h, owner, true));
-                return;
-            } catch (UnableToExecuteStatementException e) {
-                // Another transaction created it first: it is there now.
-                if (attempt >= 2 || !isUniqueViolation(e)) {
-                    throw e;
+        if (hasKek(owner)) {
+            return;
+        }
+        // A new KEK is wrapped under the current master version: a master rotation must not switch versions (and
+        // destroy the old ones) between that choice and the KEK's commit, where its re-wrap would not see the row.
+        synchronized (master) {
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    jdbi.useTransaction(h -> kekRow(h, owner, true));
+                    return;
+                } catch (UnableToExecuteStatementException e) {
+                    // Another transaction created it first: it is there now.
+                    if (attempt >= 2 || !isUniqueViolation(e)) {
+                        throw e;
+                    }
                 }
             }
         }
+    }
+
+    /** Whether the owner has a KEK now (read without locking). */
+    public boolean hasKek(String owner) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM key_encryption_keys WHERE owner = :o")
+                .bind("o", owner).mapTo(Long.class).one() > 0);
     }
 
     /**
@@ -144,6 +158,22 @@ public final class KeyHierarchy implements SecretSealer {
      */
     public DataKey dataKey(String owner, String sha256) {
         BlobOwner.require(owner);
+        try {
+            return readDataKey(owner, sha256);
+        } catch (KekMoved e) {
+            // A rotation committed between reading the data key's row and the KEK's: both are current now.
+            return readDataKey(owner, sha256);
+        }
+    }
+
+    /** The data key's row named a KEK version other than the one read right after it. */
+    private static final class KekMoved extends FactoryException {
+        KekMoved(String message) {
+            super(ErrorCode.INTERNAL, message);
+        }
+    }
+
+    private DataKey readDataKey(String owner, String sha256) {
         return jdbi.withHandle(h -> {
             Optional<Map.Entry<String, Integer>> row = h.createQuery(
                             "SELECT wrapped_key, kek_version FROM blob_keys WHERE owner = :o AND sha256 = :s")
@@ -155,7 +185,7 @@ public final class KeyHierarchy implements SecretSealer {
             }
             Kek kek = kekRow(h, owner, false);
             if (kek.version() != row.get().getValue()) {
-                throw new FactoryException(ErrorCode.INTERNAL, "the data key of blob " + sha256 + " of " + owner
+                throw new KekMoved("the data key of blob " + sha256 + " of " + owner
                         + " is wrapped by KEK version " + row.get().getValue() + " but the KEK is at version " + kek.version());
             }
             return DataKey.of(unwrap(row.get().getKey(), kek.aead(), dataKeyContext(owner, sha256),
@@ -176,20 +206,19 @@ public final class KeyHierarchy implements SecretSealer {
             int previous = master.current();
             int next = master.rotate();
             Aead nextAead = master.aead(next);
-            int rewrapped = jdbi.inTransaction(h -> {
-                List<KekRow> rows = h.createQuery("SELECT owner, version, wrapped_key, master_version "
-                                + "FROM key_encryption_keys ORDER BY owner FOR UPDATE")
-                        .map((rs, ctx) -> new KekRow(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getInt(4)))
-                        .list();
-                for (KekRow r : rows) {
-                    KeysetHandle kek = unwrap(r.wrapped(), master.aead(r.masterVersion()), kekContext(r.owner(), r.version()),
-                            "the KEK of " + r.owner());
-                    h.createUpdate("UPDATE key_encryption_keys SET wrapped_key = :w, master_version = :m WHERE owner = :o")
-                            .bind("w", wrap(kek, nextAead, kekContext(r.owner(), r.version()))).bind("m", next)
-                            .bind("o", r.owner()).execute();
+            int rewrapped = rewrapUnder(next, nextAead);
+            if (destroyPrevious) {
+                // A KEK another factory sharing the database created under the old version while the re-wrap ran
+                // was invisible to it; wrap such late rows too before their version goes.
+                for (int round = 0; round < 3 && countUnder(next) > 0; round++) {
+                    rewrapped += rewrapUnder(next, nextAead);
                 }
-                return rows.size();
-            });
+                if (countUnder(next) > 0) {
+                    throw new FactoryException(ErrorCode.CONFLICT, "key-encryption keys keep appearing under earlier "
+                            + "master versions; the new version " + next + " is current, and nothing was destroyed: "
+                            + "run the rotation with --destroy-previous again");
+                }
+            }
             List<Integer> destroyed = destroyPrevious
                     ? master.versions().stream().filter(v -> v < next).toList() : List.of();
             destroyed.forEach(master::destroy);
@@ -199,6 +228,30 @@ public final class KeyHierarchy implements SecretSealer {
                     by.id(), rewrapped, destroyed.isEmpty() ? "" : "; destroyed versions " + destroyed);
             return new MasterRotation(previous, next, rewrapped, destroyed);
         }
+    }
+
+    /** Re-wraps, in one transaction, every KEK wrapped under a master version other than {@code next}. */
+    private int rewrapUnder(int next, Aead nextAead) {
+        return jdbi.inTransaction(h -> {
+            List<KekRow> rows = h.createQuery("SELECT owner, version, wrapped_key, master_version "
+                            + "FROM key_encryption_keys WHERE master_version <> :m ORDER BY owner FOR UPDATE")
+                    .bind("m", next)
+                    .map((rs, ctx) -> new KekRow(rs.getString(1), rs.getInt(2), rs.getString(3), rs.getInt(4)))
+                    .list();
+            for (KekRow r : rows) {
+                KeysetHandle kek = unwrap(r.wrapped(), master.aead(r.masterVersion()), kekContext(r.owner(), r.version()),
+                        "the KEK of " + r.owner());
+                h.createUpdate("UPDATE key_encryption_keys SET wrapped_key = :w, master_version = :m WHERE owner = :o")
+                        .bind("w", wrap(kek, nextAead, kekContext(r.owner(), r.version()))).bind("m", next)
+                        .bind("o", r.owner()).execute();
+            }
+            return rows.size();
+        });
+    }
+
+    private long countUnder(int next) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM key_encryption_keys WHERE master_version <> :m")
+                .bind("m", next).mapTo(Long.class).one());
     }
 
     /** What a KEK rotation did. */
@@ -342,21 +395,21 @@ public final class KeyHierarchy implements SecretSealer {
             KeysetHandle fresh = newKek();
             int masterVersion = master.current();
             Timestamp now = Timestamp.from(clock.instant());
+            String wrapped = wrap(fresh, master.aead(masterVersion), kekContext(owner, 1));
             h.createUpdate("INSERT INTO key_encryption_keys (owner, version, wrapped_key, master_version, created_at, "
                             + "rotated_at) VALUES (:o, 1, :w, :m, :at, :at)")
-                    .bind("o", owner).bind("w", wrap(fresh, master.aead(masterVersion), kekContext(owner, 1)))
-                    .bind("m", masterVersion).bind("at", now).execute();
-            Kek kek = new Kek(1, aead(fresh));
+                    .bind("o", owner).bind("w", wrapped).bind("m", masterVersion).bind("at", now).execute();
+            Kek kek = new Kek(1, wrapped, aead(fresh));
             keks.put(owner, kek);
             LOG.log(System.Logger.Level.INFO, "created the key-encryption key of {0}", owner);
             return kek;
         }
         KekRow r = row.get();
         Kek cached = keks.get(owner);
-        if (cached != null && cached.version() == r.version()) {
+        if (cached != null && cached.version() == r.version() && cached.wrapped().equals(r.wrapped())) {
             return cached;
         }
-        Kek kek = new Kek(r.version(), aead(unwrap(r.wrapped(), master.aead(r.masterVersion()),
+        Kek kek = new Kek(r.version(), r.wrapped(), aead(unwrap(r.wrapped(), master.aead(r.masterVersion()),
                 kekContext(owner, r.version()), "the KEK of " + owner)));
         keks.put(owner, kek);
         return kek;
