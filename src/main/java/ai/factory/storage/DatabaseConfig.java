@@ -54,10 +54,10 @@ public record DatabaseConfig(String url, String user, String password, int maxPo
     /**
      * The embedded default: an H2 database in {@code file} (H2 adds the {@code .mv.db} suffix).
      * The factory closes the database itself on shutdown, so H2's own shutdown hook is turned off;
-     * otherwise it could close the file under requests still finishing. {@code WRITE_DELAY=0} makes H2 write each
-     * commit to the file before the commit returns: with H2's default (up to 500 ms later, from a background
-     * thread) a process killed with SIGKILL lost transactions it had already reported committed, a whole batch of
-     * audit records among them (AuditCrashTest).
+     * otherwise it could close the file under requests still finishing. {@code WRITE_DELAY=0} makes H2 store each
+     * commit as it happens rather than up to 500 ms later from a background thread: with the default, a process
+     * stopped right after a commit lost it. Even so, a process killed with SIGKILL while committing fast may lose its
+     * last commits on reopening (AuditCrashTest; docs/audit.md); PostgreSQL keeps every commit that returned.
      */
     public static DatabaseConfig h2(Path file) {
         requireNonNull(file, "file is null");

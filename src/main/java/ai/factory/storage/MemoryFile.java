@@ -97,7 +97,10 @@ public final class MemoryFile implements AutoCloseable {
         }
     }
 
-    /** {@code /proc/self/fd/N}: a path this process (only) can open for as long as the file is open. */
+    /**
+     * {@code /proc/self/fd/N}: a path this process can open for as long as the file is open (and, through
+     * {@code /proc/PID/fd/N}, processes allowed to inspect it: root, or the same user where ptrace is permitted).
+     */
     public Path path() {
         return Path.of("/proc/self/fd/" + fd);
     }

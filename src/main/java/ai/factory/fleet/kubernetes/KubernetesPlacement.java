@@ -54,8 +54,11 @@ public final class KubernetesPlacement {
     public static final String NVIDIA_MEMORY_LABEL = "nvidia.com/gpu.memory";
     /** On a replica's pod: the placement engine's replica id, so an eviction finds the pod to delete. */
     public static final String REPLICA_LABEL = "ai.factory/replica";
-    /** On a replica's pod: the project that owns it. */
-    public static final String PROJECT_LABEL = "ai.factory/project";
+    /**
+     * On a replica's pod, an annotation: the project that owns it (a project name may end in {@code -}, which a label
+     * value may not).
+     */
+    public static final String PROJECT_ANNOTATION = "ai.factory/project";
     /** On a replica's pod: its placement priority (a higher one may evict lower ones). */
     public static final String PRIORITY_ANNOTATION = "ai.factory/priority";
 
@@ -114,8 +117,8 @@ public final class KubernetesPlacement {
     /**
      * {@code template} made into the pod of {@code request} as {@code placed}: its first container requests (and is
      * limited to) the replica's accelerators, a required node affinity on the node's name holds it to the chosen
-     * node, it tolerates the accelerator taint GPU node pools usually carry, and it is labelled with the replica and
-     * project. Everything else in the template (image, command, volumes, its own tolerations) is kept.
+     * node, it tolerates the accelerator taint GPU node pools usually carry, and it carries the replica (label) and the
+     * project and priority (annotations). Everything else in the template (image, command, volumes, its own tolerations) is kept.
      */
     public static Pod pod(Pod template, ReplicaRequest request, PlacementResult.Placed placed) {
         requireNonNull(template, "template is null");
@@ -141,7 +144,7 @@ public final class KubernetesPlacement {
         return new PodBuilder(template)
                 .editOrNewMetadata()
                 .addToLabels(REPLICA_LABEL, Long.toString(request.id()))
-                .addToLabels(PROJECT_LABEL, request.project())
+                .addToAnnotations(PROJECT_ANNOTATION, request.project())
                 .addToAnnotations(PRIORITY_ANNOTATION, Integer.toString(request.priority()))
                 .endMetadata()
                 .editSpec()

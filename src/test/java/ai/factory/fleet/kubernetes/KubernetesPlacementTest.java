@@ -79,6 +79,15 @@ class KubernetesPlacementTest {
                 .build();
     }
 
+    @Test
+    void aProjectNameThatNoLabelValueMayHoldStillFitsThePod() {
+        ReplicaRequest request = new ReplicaRequest(9, "team-", 0, "nvidia", 1, GIB);
+        Pod pod = KubernetesPlacement.pod(template(), request, new PlacementResult.Placed(9, "h100-b", List.of(), List.of()));
+        assertThat(pod.getMetadata().getAnnotations()).containsEntry(KubernetesPlacement.PROJECT_ANNOTATION, "team-");
+        assertThat(pod.getMetadata().getLabels().values()).allSatisfy(v ->
+                assertThat(v).matches("([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?"));
+    }
+
     private static Pod template() {
         return new PodBuilder()
                 .withNewMetadata().withName("replica").withLabels(Map.of("app", "factory-engine")).endMetadata()
@@ -140,9 +149,9 @@ class KubernetesPlacementTest {
             assertThat(t.getOperator()).isEqualTo("Exists");
         });
         assertThat(stored.getMetadata().getLabels()).containsEntry("app", "factory-engine")
-                .containsEntry(KubernetesPlacement.REPLICA_LABEL, "7")
-                .containsEntry(KubernetesPlacement.PROJECT_LABEL, "alpha");
-        assertThat(stored.getMetadata().getAnnotations()).containsEntry(KubernetesPlacement.PRIORITY_ANNOTATION, "1");
+                .containsEntry(KubernetesPlacement.REPLICA_LABEL, "7");
+        assertThat(stored.getMetadata().getAnnotations()).containsEntry(KubernetesPlacement.PRIORITY_ANNOTATION, "1")
+                .containsEntry(KubernetesPlacement.PROJECT_ANNOTATION, "alpha");
     }
 
     @Test
