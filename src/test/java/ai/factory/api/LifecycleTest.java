@@ -84,11 +84,15 @@ class LifecycleTest {
                         .PUT(HttpRequest.BodyPublishers.fromPublisher(
                                 HttpRequest.BodyPublishers.ofInputStream(() -> body), gguf.length))));
         Path tmp = home.resolve("blobs").resolve("tmp");
-        await().atMost(Duration.ofSeconds(90)).until(() -> {
-            try (var files = Files.list(tmp)) {
-                return files.findAny().isPresent();
-            }
-        });
+        try {
+            await().atMost(Duration.ofSeconds(90)).until(() -> upload.isDone() || staging(tmp));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            String dump = Files.readString(dumpThreads());
+            throw new AssertionError("the upload neither staged nor ended; threads, virtual ones included:\n"
+                    + dump.substring(0, Math.min(dump.length(), 60_000)), e);
+        }
+        assertThat(upload).as("the upload ended before shutdown: %s", upload.isDone() ? upload.join().statusCode()
+                + " " + upload.join().body() : "").isNotDone();
 
         CompletableFuture<Void> shutdown = CompletableFuture.runAsync(factory::close);
         await().atMost(Duration.ofSeconds(90)).until(() -> factory.get("/health/ready", null).statusCode() == 503);
@@ -105,6 +109,24 @@ class LifecycleTest {
         try (TestFactory again = TestFactory.start(home)) {
             HttpResponse<String> kept = again.get("/api/v1/models/acme/slow", again.adminKey());
             assertThat(kept.statusCode()).as("the finished upload survived shutdown").isEqualTo(200);
+        }
+    }
+
+    private static boolean staging(Path tmp) throws IOException {
+        try (var files = Files.list(tmp)) {
+            return files.findAny().isPresent();
+        }
+    }
+
+    /** Every thread of this JVM, virtual ones too (the server's request threads are), as a file under target/. */
+    private static Path dumpThreads() {
+        try {
+            Path file = Path.of("target", "LifecycleTest-threads-" + System.nanoTime() + ".txt").toAbsolutePath();
+            java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+                    .dumpThreads(file.toString(), com.sun.management.HotSpotDiagnosticMXBean.ThreadDumpFormat.TEXT_PLAIN);
+            return file;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
