@@ -77,7 +77,7 @@ final class ProjectsCommand {
 
         @Override
         public Integer call() {
-            JsonNode d = client.client().delete("/api/v1/projects/" + URLEncoder.encode(name, StandardCharsets.UTF_8));
+            JsonNode d = client.client().delete(projectPath(name));
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, d);
@@ -104,8 +104,7 @@ final class ProjectsCommand {
 
         @Override
         public Integer call() {
-            JsonNode r = client.client().post("/api/v1/projects/" + URLEncoder.encode(name, StandardCharsets.UTF_8)
-                    + "/rotate-key", Map.of());
+            JsonNode r = client.client().post(projectPath(name) + "/rotate-key", Map.of());
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, r);
@@ -142,7 +141,7 @@ final class ProjectsCommand {
                 default -> throw new CommandLine.ParameterException(spec.commandLine(),
                         "--content-logging takes on or off, not '" + contentLogging + "'");
             };
-            JsonNode p = client.client().patch("/api/v1/projects/" + URLEncoder.encode(name, StandardCharsets.UTF_8),
+            JsonNode p = client.client().patch(projectPath(name),
                     Map.of("contentLogging", on));
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
@@ -154,5 +153,10 @@ final class ProjectsCommand {
             }
             return 0;
         }
+    }
+
+    /** The API path of the project named {@code name}, the name encoded as one path segment. */
+    private static String projectPath(String name) {
+        return "/api/v1/projects/" + URLEncoder.encode(name, StandardCharsets.UTF_8);
     }
 }
