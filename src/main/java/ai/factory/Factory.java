@@ -56,6 +56,7 @@ import ai.factory.security.keys.MasterKeys;
 import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerifier;
+import ai.factory.security.audit.ContentRetention;
 import ai.factory.sovereignty.Egress;
 import ai.factory.sovereignty.KeyProvider;
 import ai.factory.sovereignty.SovereigntyReport;
@@ -159,6 +160,8 @@ public final class Factory implements AutoCloseable {
                         blobs.deleteOwner(project);
                         auditContent.projectDeleted(project);
                     }));
+            config.audit().contentRetention().ifPresent(retention ->
+                    closeInOrder.addFirst(new ContentRetention(auditContent, retention, audit::record, clock).start()));
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
                     config.models().importRoot(), clock);

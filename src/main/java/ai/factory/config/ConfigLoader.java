@@ -97,7 +97,9 @@ public final class ConfigLoader {
                                 .map(r -> Path.of(r).toAbsolutePath().normalize())),
                 new EmbeddingsConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt)),
                 new AuditConfig(parse(v, Setting.AUDIT_DIGEST_EVERY, Integer::parseInt),
-                        parse(v, Setting.AUDIT_DIGEST_INTERVAL, Units::parseDuration)),
+                        parse(v, Setting.AUDIT_DIGEST_INTERVAL, Units::parseDuration),
+                        Optional.ofNullable(emptyToNull(v.get(Setting.AUDIT_CONTENT_RETENTION)))
+                                .map(r -> parse(v, Setting.AUDIT_CONTENT_RETENTION, Units::parseDuration))),
                 parse(v, Setting.EGRESS_ALLOW, EgressPolicy::parse),
                 keys(v));
     }

@@ -32,6 +32,8 @@ public enum Setting {
             "Records per signed audit digest: one is written as soon as this many are not yet covered."),
     AUDIT_DIGEST_INTERVAL("audit.digestInterval", "FACTORY_AUDIT_DIGEST_INTERVAL", null, "5m",
             "Longest a record waits for a signed digest when fewer than audit.digestEvery arrive."),
+    AUDIT_CONTENT_RETENTION("audit.contentRetention", "FACTORY_AUDIT_CONTENT_RETENTION", null, "",
+            "How long content logged by projects with content logging on is kept (e.g. 30d); then its data key is destroyed and its file deleted. None: kept until its project is deleted."),
     EGRESS_ALLOW("egress.allow", "FACTORY_EGRESS_ALLOW", null, "",
             "Comma-separated host[:port] patterns the factory may connect out to (*.example.com, 10.0.0.5:443); none: every outbound connection is refused."),
     KEYS_PROVIDER("keys.provider", "FACTORY_KEYS_PROVIDER", null, "local",

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import ai.factory.Json;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
+import ai.factory.config.Setting;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.AfterAll;
@@ -104,6 +106,37 @@ class ContentLoggingApiTest {
             }
         }
         return text.toString();
+    }
+
+    @Test
+    void contentPastTheSitesRetentionIsDestroyedAndTheTrailSaysSo(@TempDir Path otherHome) {
+        try (TestFactory brief = TestFactory.start(otherHome, Map.of(Setting.AUDIT_CONTENT_RETENTION, "2s"))) {
+            String admin = brief.adminKey();
+            brief.projectWithModel("brief", TestModels.tinyLlama());
+            String app = brief.createKey("app", "brief", "invoker");
+            HttpResponse<String> on = brief.send(brief.request("/api/v1/projects/brief", admin)
+                    .header("Content-Type", "application/json")
+                    .method("PATCH", HttpRequest.BodyPublishers.ofString("{\"contentLogging\": true}")));
+            assertThat(on.statusCode()).as(on.body()).isEqualTo(200);
+            HttpResponse<String> answer = brief.send(brief.request("/v1/chat/completions", app)
+                    .header("Content-Type", "application/json").header("X-Request-Id", "brief-1")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"brief/tiny\",\"max_tokens\":4,"
+                            + "\"messages\":[{\"role\":\"user\",\"content\":\"short-lived\"}]}")));
+            assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+            String digest = contentDigest(brief.auditRecord("brief-1", admin));
+
+            await().atMost(Duration.ofSeconds(60)).until(() ->
+                    brief.get("/api/v1/audit/content/brief/" + digest, admin).statusCode() == 404);
+            HttpResponse<String> gone = brief.get("/api/v1/audit/content/brief/" + digest, admin);
+            assertThat(json(gone).at("/error/message").asText()).contains("audit.contentRetention");
+            JsonNode expired = json(brief.get("/api/v1/audit?action=audit.expireContent&project=brief", admin));
+            assertThat(expired.path("records")).singleElement().satisfies(r -> {
+                assertThat(r.path("principalId").asText()).isEqualTo("system");
+                assertThat(r.path("detail").asText()).startsWith("1 call(s)' content older than PT2S destroyed");
+            });
+            // The call's own record stays, naming content that is no more.
+            assertThat(brief.auditRecord("brief-1", admin).path("detail").asText()).endsWith(digest);
+        }
     }
 
     @Test

@@ -36,6 +36,7 @@ class ConfigLoaderTest {
         assertThat(c.adminKeyFile()).isEqualTo(home.resolve("admin.key"));
         assertThat(c.audit().digestEvery()).isEqualTo(1000);
         assertThat(c.audit().digestInterval()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(c.audit().contentRetention()).isEmpty();
         assertThat(c.auditKeyFile()).isEqualTo(home.resolve("audit.key"));
         assertThat(c.auditPublicKeyFile()).isEqualTo(home.resolve("audit.pub"));
         assertThat(c.egress().rules()).as("egress: deny all by default").isEmpty();
@@ -174,6 +175,12 @@ class ConfigLoaderTest {
                 .hasMessageContaining("audit.digestEvery must be at least 1");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_AUDIT_DIGEST_INTERVAL", "0s")).load(home, Map.of()))
                 .hasMessageContaining("audit.digestInterval must be positive");
+        assertThat(new ConfigLoader(Map.of("FACTORY_AUDIT_CONTENT_RETENTION", "30d")).load(home, Map.of()).audit()
+                .contentRetention()).contains(Duration.ofDays(30));
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_AUDIT_CONTENT_RETENTION", "0d")).load(home, Map.of()))
+                .hasMessageContaining("audit.contentRetention must be positive");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_AUDIT_CONTENT_RETENTION", "a month")).load(home, Map.of()))
+                .hasMessageContaining("audit.contentRetention").hasMessageContaining("not a duration");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_EGRESS_ALLOW", "https://x.example")).load(home, Map.of()))
                 .hasMessageContaining("egress.allow").hasMessageContaining("not a host[:port] pattern");
 
@@ -196,6 +203,7 @@ class ConfigLoaderTest {
         assertThat(Units.parseSize("2 GiB")).isEqualTo(2L << 30);
         assertThat(Units.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
         assertThat(Units.parseDuration("5m")).isEqualTo(Duration.ofMinutes(5));
+        assertThat(Units.parseDuration("30d")).isEqualTo(Duration.ofDays(30));
         assertThat(Units.parseDuration("PT30S")).isEqualTo(Duration.ofSeconds(30));
         assertThatThrownBy(() -> Units.parseSize("99999999999TB")).hasMessageContaining("too large");
     }

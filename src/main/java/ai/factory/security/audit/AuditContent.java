@@ -14,6 +14,9 @@ import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.jdbi.v3.core.Jdbi;
 
 /**
@@ -93,12 +96,38 @@ public final class AuditContent {
                         rs.getTimestamp("at").toInstant(), new byte[0]))
                 .findOne())
                 .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "project '" + project
-                        + "' logged no content " + sha256 + " (content logging off, another project's, or shredded)"));
+                        + "' logged no content " + sha256 + " (content logging off, another project's, past the "
+                        + "site's audit.contentRetention, or shredded)"));
         try (InputStream in = Channels.newInputStream(blobs.open(project, sha256, keys.dataKey(project, sha256)))) {
             return new Entry(project, sha256, row.requestId(), row.at(), in.readNBytes(MAX_BYTES));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read logged content " + sha256 + " of " + project, e);
         }
+    }
+
+    /**
+     * Retention: destroys the data key of all content logged before {@code before}, then deletes its file and its
+     * row, so an expired call's text is gone even from copies of the files and backups of the blob store. Returns
+     * how many calls' content went, by project.
+     */
+    public Map<String, Integer> expire(Instant before) {
+        record Due(String project, String sha256) {}
+        List<Due> due = jdbi.withHandle(h -> h.createQuery("SELECT owner, sha256 FROM audit_content WHERE at < :before "
+                        + "ORDER BY at")
+                .bind("before", Timestamp.from(before))
+                .map((rs, ctx) -> new Due(rs.getString("owner"), rs.getString("sha256")))
+                .list());
+        Map<String, Integer> expired = new TreeMap<>();
+        for (Due d : due) {
+            jdbi.useTransaction(h -> {
+                keys.deleteDataKey(h, d.project(), d.sha256());
+                h.createUpdate("DELETE FROM audit_content WHERE owner = :o AND sha256 = :s")
+                        .bind("o", d.project()).bind("s", d.sha256()).execute();
+            });
+            blobs.delete(d.project(), d.sha256());
+            expired.merge(d.project(), 1, Integer::sum);
+        }
+        return expired;
     }
 
     /** Forgets a deleted project's content rows (its keys and files go with the project's own). */

@@ -17,7 +17,13 @@ import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -93,6 +99,50 @@ class AuditContentTest {
             assertThat(new String(onFirst.read("alpha", sha).content(), StandardCharsets.UTF_8))
                     .isEqualTo("after re-creation");
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void retentionDestroysOnlyContentOlderThanItAndSaysSoInTheTrail(TestDatabases.Kind kind) throws Exception {
+        try (Database db = TestDatabases.open(kind, dir)) {
+            KeyHierarchy keys = TestKeys.hierarchy(db.jdbi(), dir);
+            BlobStore blobs = new BlobStore(dir.resolve("blobs"));
+            AuditContent content = new AuditContent(db.jdbi(), blobs, keys);
+            keys.ensureKek("alpha");
+            keys.ensureKek("beta");
+            String oldAlpha = content.store("alpha", "req-old-a", AT, "old alpha".getBytes(StandardCharsets.UTF_8));
+            String oldBeta = content.store("beta", "req-old-b", AT.plusSeconds(60), "old beta".getBytes(StandardCharsets.UTF_8));
+            String recent = content.store("alpha", "req-new", AT.plus(Duration.ofDays(29)),
+                    "recent alpha".getBytes(StandardCharsets.UTF_8));
+            List<AuditEvent> trail = new ArrayList<>();
+            Clock now = Clock.fixed(AT.plus(Duration.ofDays(30)).plusSeconds(30), ZoneOffset.UTC);
+
+            try (ContentRetention retention = new ContentRetention(content, Duration.ofDays(30), trail::add, now)) {
+                // Only the first call is older than 30 days at that time.
+                assertThat(retention.sweep()).containsExactly(Map.entry("alpha", 1));
+                assertThat(trail).singleElement().satisfies(e -> {
+                    assertThat(e.action()).isEqualTo("audit.expireContent");
+                    assertThat(e.project()).isEqualTo("alpha");
+                    assertThat(e.detail()).startsWith("1 call(s)' content older than PT720H destroyed");
+                });
+                assertThatThrownBy(() -> content.read("alpha", oldAlpha)).isInstanceOfSatisfying(FactoryException.class,
+                        x -> assertThat(x.code()).isEqualTo(ErrorCode.NOT_FOUND));
+                assertThat(keys.hasDataKey("alpha", oldAlpha)).as("its data key is destroyed").isFalse();
+                assertThat(blobs.exists("alpha", oldAlpha)).as("its file is deleted").isFalse();
+                assertThat(content.read("beta", oldBeta).content()).asString(StandardCharsets.UTF_8).isEqualTo("old beta");
+                assertThat(content.read("alpha", recent).content()).asString(StandardCharsets.UTF_8).isEqualTo("recent alpha");
+                assertThat(retention.sweep()).as("nothing more is due").isEmpty();
+            }
+            assertThat(content.expire(AT.plus(Duration.ofDays(365)))).containsOnly(Map.entry("alpha", 1), Map.entry("beta", 1));
+            assertThat(content.expire(AT.plus(Duration.ofDays(365)))).isEmpty();
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void sweepsAtATenthOfTheRetentionBetweenASecondAndAnHour() {
+        assertThat(ContentRetention.sweepEvery(Duration.ofDays(30))).isEqualTo(Duration.ofHours(1));
+        assertThat(ContentRetention.sweepEvery(Duration.ofMinutes(10))).isEqualTo(Duration.ofMinutes(1));
+        assertThat(ContentRetention.sweepEvery(Duration.ofMillis(500))).isEqualTo(Duration.ofSeconds(1));
     }
 
     private static String sha256Of(String text) throws Exception {
