@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
@@ -109,7 +110,7 @@ public final class RequestAudit {
     /** How far a submitted generation got: the fallback for its record's token counts. */
     private static final class Progress {
         final int promptTokens;
-        final java.util.concurrent.atomic.AtomicLong completionTokens = new java.util.concurrent.atomic.AtomicLong();
+        final AtomicLong completionTokens = new AtomicLong();
 
         Progress(int promptTokens) {
             this.promptTokens = promptTokens;

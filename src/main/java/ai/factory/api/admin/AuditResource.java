@@ -20,6 +20,7 @@ import ai.factory.security.audit.AuditVerifier;
 import ai.factory.sovereignty.SovereigntyReport;
 import io.javalin.http.Context;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -106,7 +107,7 @@ public final class AuditResource implements Routes {
                 text(ctx, "action"), outcome, from, to, limit));
         // Each record is its project's: a site policy may hold an auditor to some projects. Records of calls that
         // were never authenticated (no project) count as the default project's.
-        Map<String, Boolean> readable = new java.util.HashMap<>();
+        Map<String, Boolean> readable = new HashMap<>();
         ctx.json(Map.of("records", records.stream()
                 .filter(r -> readable.computeIfAbsent(r.event().project().isEmpty() ? Principal.DEFAULT_PROJECT
                         : r.event().project(), p -> access.allows(ctx, Action.READ_AUDIT, new Resource.Project(p))))
