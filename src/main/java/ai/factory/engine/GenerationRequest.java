@@ -12,9 +12,10 @@ import java.util.List;
  * @param stop strings that end generation; they and what follows are never emitted
  * @param ignoreEos keep generating past EOS (for benchmarks that need exact lengths)
  * @param topLogprobs 0 for no log-probabilities, else how many alternatives per token (at most 20)
+ * @param grammar what the output must match, or null for free text
  */
 public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
-                                boolean ignoreEos, boolean logprobs, int topLogprobs) {
+                                boolean ignoreEos, boolean logprobs, int topLogprobs, Grammar grammar) {
     public GenerationRequest {
         requireNonNull(prompt, "prompt is null");
         requireNonNull(sampling, "sampling is null");
@@ -32,6 +33,12 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
             throw FactoryException.invalidParam("top_logprobs", "'top_logprobs' must be between 0 and 20");
         }
         prompt = prompt.clone();
+    }
+
+    /** A generation of free text. */
+    public GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
+                             boolean ignoreEos, boolean logprobs, int topLogprobs) {
+        this(prompt, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, null);
     }
 
     public static GenerationRequest greedy(int[] prompt, int maxTokens) {
