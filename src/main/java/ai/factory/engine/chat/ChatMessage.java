@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -16,14 +17,17 @@ import java.util.Set;
  * @param role {@code system}, {@code user}, {@code assistant} or {@code tool}
  * @param content the text; the API layer flattens OpenAI content parts to text before this
  * @param name the participant name OpenAI lets a client attach, or null
+ * @param toolCalls the tool calls of an assistant turn (empty otherwise)
+ * @param toolCallId for a {@code tool} turn, the id of the call whose result it carries, or null
  */
-public record ChatMessage(String role, String content, String name) {
+public record ChatMessage(String role, String content, String name, List<ToolCall> toolCalls, String toolCallId) {
     /** The roles a message may have. */
     public static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
 
     public ChatMessage {
         requireNonNull(role, "role is null");
         requireNonNull(content, "content is null");
+        toolCalls = toolCalls == null ? List.of() : List.copyOf(toolCalls);
         if (!ROLES.contains(role)) {
             throw FactoryException.invalidParam("messages",
                     "unknown message role '" + role + "'; use system, user, assistant or tool");
@@ -31,6 +35,10 @@ public record ChatMessage(String role, String content, String name) {
         if (name != null && name.isBlank()) {
             throw FactoryException.invalidParam("messages", "a message 'name' must not be blank");
         }
+    }
+
+    public ChatMessage(String role, String content, String name) {
+        this(role, content, name, List.of(), null);
     }
 
     public static ChatMessage system(String content) {
@@ -49,12 +57,22 @@ public record ChatMessage(String role, String content, String name) {
         return new ChatMessage("tool", content, null);
     }
 
+    /** An assistant turn that called tools, with any text it wrote beside the calls. */
+    public static ChatMessage assistantCalls(String content, List<ToolCall> calls) {
+        return new ChatMessage("assistant", content, null, calls, null);
+    }
+
+    /** A tool's result, answering the call {@code toolCallId}. */
+    public static ChatMessage toolResult(String toolCallId, String content) {
+        return new ChatMessage("tool", content, null, List.of(), requireNonNull(toolCallId, "toolCallId is null"));
+    }
+
     public ChatMessage withName(String name) {
-        return new ChatMessage(role, content, requireNonNull(name, "name is null"));
+        return new ChatMessage(role, content, requireNonNull(name, "name is null"), toolCalls, toolCallId);
     }
 
     public ChatMessage withContent(String content) {
-        return new ChatMessage(role, content, name);
+        return new ChatMessage(role, content, name, toolCalls, toolCallId);
     }
 
     /**
