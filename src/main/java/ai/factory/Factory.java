@@ -34,6 +34,7 @@ import ai.factory.engine.llama.LlamaRuntime;
 import ai.factory.engine.onnx.BundledMiniLm;
 import ai.factory.engine.onnx.OnnxEmbeddingEngine;
 import ai.factory.engine.onnx.OnnxEmbeddingOptions;
+import ai.factory.inference.InferencePipeline;
 import ai.factory.fleet.CommandRunner;
 import ai.factory.fleet.Discovery;
 import ai.factory.fleet.FleetMetrics;
@@ -61,7 +62,6 @@ import ai.factory.sovereignty.Egress;
 import ai.factory.sovereignty.KeyProvider;
 import ai.factory.sovereignty.SovereigntyReport;
 import ai.factory.serving.BuiltinModels;
-import ai.factory.serving.ChatPrompts;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.Deployments;
 import ai.factory.serving.GpuPlacements;
@@ -168,9 +168,8 @@ public final class Factory implements AutoCloseable {
             imports.restore();
             this.newAdminKey = bootstrapAdminKey(keys);
 
-            ChatPrompts prompts = new ChatPrompts();
-            ChatCompletionsResource chat = new ChatCompletionsResource(deployments, prompts, clock,
-                    config.server().generationTimeout(), access);
+            InferencePipeline inference = new InferencePipeline(authorizer, registry, deployments,
+                    config.server().generationTimeout());
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
             new ProcessorMetrics().bindTo(metrics);
@@ -180,12 +179,12 @@ public final class Factory implements AutoCloseable {
             this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments, access),
-                            chat,
-                            new ConverseResource(deployments, prompts, clock, config.server().generationTimeout(), access),
-                            new InvokeResource(deployments, chat, clock, config.server().generationTimeout(), access),
+                            new ChatCompletionsResource(inference, clock),
+                            new ConverseResource(inference, clock),
+                            new InvokeResource(inference, clock),
                             new FoundationModelsResource(deployments, registry, access),
                             new ModelImportResource(imports, registry, access),
-                            new CompletionsResource(deployments, clock, config.server().generationTimeout(), access),
+                            new CompletionsResource(inference, clock),
                             new ModelsResource(deployments, registry, access),
                             new ModelsAdminResource(registry, projects, access),
                             new KeysResource(keys, projects, access),

@@ -2,6 +2,7 @@ package ai.factory.api;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.inference.InferencePipeline;
 import ai.factory.models.Model;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
@@ -68,8 +69,7 @@ public final class Access {
     }
 
     public static Resource.Model resource(Model m) {
-        return new Resource.Model(m.name().toString(), m.project(), m.classification(),
-                ModelRegistry.isBuiltin(m.name()));
+        return InferencePipeline.resource(m);
     }
 
     public static Resource.Deployment resource(Deployment d) {

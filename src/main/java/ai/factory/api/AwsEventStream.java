@@ -1,5 +1,6 @@
 package ai.factory.api;
 
+import ai.factory.FactoryException;
 import ai.factory.Json;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.javalin.http.Context;
@@ -8,6 +9,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 import software.amazon.eventstream.HeaderValue;
 import software.amazon.eventstream.Message;
 
@@ -18,12 +20,15 @@ import software.amazon.eventstream.Message;
  * {@code :event-type}; a failure after the stream began is a frame with {@code :message-type: exception} and
  * {@code :exception-type}. A failed write means the client went away: {@link SseStream.ClientGoneException}.
  */
-public final class AwsEventStream {
+public final class AwsEventStream implements ResponseSink {
     public static final String CONTENT_TYPE = "application/vnd.amazon.eventstream";
 
     private final OutputStream out;
+    private final Function<FactoryException, String> exceptionType;
 
-    public AwsEventStream(Context ctx) {
+    /** @param exceptionType the exception member of the stream's union that carries a failure */
+    public AwsEventStream(Context ctx, Function<FactoryException, String> exceptionType) {
+        this.exceptionType = exceptionType;
         ctx.status(200);
         ctx.res().setContentType(CONTENT_TYPE);
         ctx.res().setHeader("Cache-Control", "no-cache");
@@ -42,6 +47,15 @@ public final class AwsEventStream {
         headers.put(":content-type", HeaderValue.fromString("application/json"));
         headers.put(":message-type", HeaderValue.fromString("event"));
         write(new Message(headers, json(payload)));
+    }
+
+    /** Nothing yet: the event-stream protocol has no frame that the SDKs ignore. */
+    @Override
+    public void keepAlive() {}
+
+    @Override
+    public void fail(FactoryException e) {
+        exception(exceptionType.apply(e), e.getMessage());
     }
 
     /** A modelled exception (e.g. {@code throttlingException}) that ends the stream. */

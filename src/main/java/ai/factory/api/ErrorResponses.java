@@ -52,20 +52,27 @@ public final class ErrorResponses {
         if (e.code() == ErrorCode.RATE_LIMITED || e.code() == ErrorCode.UNAVAILABLE) {
             ctx.header("Retry-After", "1");
         }
-        Map<String, Object> body = new LinkedHashMap<>();
         if (ctx.path().startsWith("/v1/")) {
-            body.put("message", e.getMessage());
-            body.put("type", openAiType(e.code()));
+            ctx.json(openAiError(e));
+            return;
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("code", e.code().name().toLowerCase(Locale.ROOT));
+        body.put("message", e.getMessage());
+        if (e.param() != null) {
             body.put("param", e.param());
-            body.put("code", openAiCode(e.code()));
-        } else {
-            body.put("code", e.code().name().toLowerCase(Locale.ROOT));
-            body.put("message", e.getMessage());
-            if (e.param() != null) {
-                body.put("param", e.param());
-            }
         }
         ctx.json(Map.of("error", body));
+    }
+
+    /** OpenAI's error object, {@code {"error": {"message", "type", "param", "code"}}}, in answers and in streams. */
+    public static Map<String, Object> openAiError(FactoryException e) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("message", e.getMessage());
+        body.put("type", openAiType(e.code()));
+        body.put("param", e.param());
+        body.put("code", openAiCode(e.code()));
+        return Map.of("error", body);
     }
 
     private static String openAiType(ErrorCode code) {

@@ -7,25 +7,17 @@ import io.javalin.router.Endpoint;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
-/** Counts and times requests per route template, status and model (Prometheus {@code factory_http_requests_seconds}). */
+/**
+ * Counts and times requests per route template, status and model (Prometheus {@code factory_http_requests_seconds});
+ * the model is the one a call reported to its {@link RequestAudit#listener}.
+ */
 public final class HttpMetrics {
     private static final String START = "factory.metrics.start";
-    private static final String MODEL = "factory.metrics.model";
 
     private final MeterRegistry registry;
 
     public HttpMetrics(MeterRegistry registry) {
         this.registry = requireNonNull(registry, "registry is null");
-    }
-
-    /** Routes that serve a model call this so their latencies are broken down by model. */
-    public static void model(Context ctx, String model) {
-        ctx.attribute(MODEL, model);
-    }
-
-    /** The model a route named with {@link #model(Context, String)}, if any. */
-    static String modelOf(Context ctx) {
-        return ctx.attribute(MODEL);
     }
 
     void start(Context ctx) {
@@ -39,7 +31,7 @@ public final class HttpMetrics {
         }
         Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
         // A failed call may name any model at all: tagging it would let callers mint series without bound.
-        String model = ctx.statusCode() < 400 ? ctx.attribute(MODEL) : null;
+        String model = ctx.statusCode() < 400 ? RequestAudit.model(ctx) : null;
         Timer.builder("factory.http.requests")
                 .description("HTTP requests by route, status and model")
                 .tag("method", ctx.method().name())

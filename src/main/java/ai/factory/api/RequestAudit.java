@@ -2,8 +2,8 @@ package ai.factory.api;
 
 import static java.util.Objects.requireNonNull;
 
-import ai.factory.engine.TokenEvent;
 import ai.factory.Json;
+import ai.factory.inference.CallListener;
 import ai.factory.security.Action;
 import ai.factory.security.Principal;
 import ai.factory.security.audit.AuditContent;
@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -37,22 +36,19 @@ import org.eclipse.jetty.server.Response;
  * <p>The action is the authorization action the route performs ({@value #ACTION}, e.g. {@code invoke}), else, for
  * a request that matched no route, its method and path; the detail is the method and route template
  * ({@code POST /v1/chat/completions}); the resource is the model a call served ({@code model=acme/tiny}), else the
- * route's path parameters. Routes that generate text call
- * {@link #usage} with the token counts. The request id is the caller's {@code X-Request-Id} when it is a plain
+ * route's path parameters. Routes that serve a model report to the request's {@link #listener}: the model, and the
+ * token counts. The request id is the caller's {@code X-Request-Id} when it is a plain
  * token, else a fresh UUID, and is echoed in the response (on the Bedrock paths also as {@code x-amzn-RequestId}).
  *
  * <p>Content logging: when the caller's project opted in, an inference call's request body and generated text are
  * stored encrypted under the project's keys ({@link AuditContent}) before the response completes, and the record's
- * detail names the content's SHA-256 ({@code content=sha256:…}), which the hash chain then covers. Routes that
- * generate text send their tokens through {@link #capture}, which also counts them, so a call that ends early (the
- * client went away, a timeout) still records the prompt and the tokens it got, and its content so far.
+ * detail names the content's SHA-256 ({@code content=sha256:…}), which the hash chain then covers. The listener
+ * hears every generated token, so a call that ends early (the client went away, a timeout) still records the
+ * prompt and the tokens it got, and its content so far.
  */
 public final class RequestAudit {
     public static final String ACTION = "factory.action";
     private static final String STATE = "factory.audit";
-    private static final String USAGE = "factory.usage";
-    private static final String CONTENT = "factory.content";
-    private static final String PROGRESS = "factory.progress";
     private static final System.Logger LOG = System.getLogger(RequestAudit.class.getName());
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
 
@@ -71,62 +67,38 @@ public final class RequestAudit {
         this.contentLogged = requireNonNull(contentLogged, "contentLogged is null");
     }
 
-    /** Token counts of a text generation, for its audit record. */
-    public static void usage(Context ctx, long promptTokens, long completionTokens) {
-        ctx.attribute(USAGE, new long[] {promptTokens, completionTokens});
-    }
-
-    /** A finished, collected generation: its token counts (its text came through {@link #capture}). */
-    public static void generated(Context ctx, GenerationRun.Result result) {
-        usage(ctx, result.done().promptTokens(), result.done().completionTokens());
-    }
-
     /**
-     * A generation was submitted with a prompt of {@code promptTokens}: should it end without its usage (the client
-     * went away, it timed out or failed), the record still counts the prompt and the tokens {@link #capture} saw.
+     * The request's call listener: what an inference call reports through it (the model it names, its prompt, its
+     * tokens and their text, its final counts) lands in the request's record and, for a project that logs content,
+     * in its kept content. A call that ends early (the client went away, a timeout, a failure) still records the
+     * prompt and the tokens it got so far. On a request the audit does not follow (health probes), a listener that
+     * hears nothing.
      */
-    public static void submitted(Context ctx, int promptTokens) {
-        ctx.attribute(PROGRESS, new Progress(promptTokens));
+    public static CallListener listener(Context ctx) {
+        State state = ctx.attribute(STATE);
+        return state == null ? CallListener.NONE : state;
     }
 
-    /**
-     * {@code onToken}, also counting the tokens for the record and, when the caller's project logs content, keeping
-     * their text. Every generating route sends its tokens through it, streamed or collected.
-     */
-    public static Consumer<TokenEvent.Token> capture(Context ctx, Consumer<TokenEvent.Token> onToken) {
-        StringBuilder out = ctx.attribute(CONTENT);
-        Progress progress = ctx.attribute(PROGRESS);
-        return t -> {
-            if (progress != null) {
-                progress.completionTokens.incrementAndGet();
-            }
-            if (out != null) {
-                out.append(t.text());
-            }
-            onToken.accept(t);
-        };
-    }
-
-    /** How far a submitted generation got: the fallback for its record's token counts. */
-    private static final class Progress {
-        final int promptTokens;
-        final AtomicLong completionTokens = new AtomicLong();
-
-        Progress(int promptTokens) {
-            this.promptTokens = promptTokens;
-        }
+    /** The model the request's call named, or null. */
+    static String model(Context ctx) {
+        State state = ctx.attribute(STATE);
+        return state == null ? null : state.model;
     }
 
     /** What the hook learns while the request runs; read when the exchange completes. */
-    private static final class State {
+    private static final class State implements CallListener {
         final Instant at;
         final String requestId;
         final String client;
+        final AtomicLong completionTokens = new AtomicLong();
         volatile Principal principal;
         volatile String action;
         volatile String route;
         volatile String resource = "";
+        volatile String model;
+        volatile int promptTokens = -1;
         volatile long[] usage;
+        volatile StringBuilder content;
         volatile String contentSha256;
         volatile boolean contentFailed;
 
@@ -134,6 +106,38 @@ public final class RequestAudit {
             this.at = at;
             this.requestId = requestId;
             this.client = client;
+        }
+
+        @Override
+        public void model(String model) {
+            this.model = model;
+        }
+
+        @Override
+        public void submitted(int promptTokens) {
+            this.promptTokens = promptTokens;
+        }
+
+        @Override
+        public void token(String text) {
+            completionTokens.incrementAndGet();
+            StringBuilder out = content;
+            if (out != null) {
+                out.append(text);
+            }
+        }
+
+        @Override
+        public void finished(int promptTokens, int completionTokens) {
+            usage = new long[] {promptTokens, completionTokens};
+        }
+
+        /** The counts for the record: final ones, else (an early end) what the call used so far. */
+        long[] counts() {
+            if (usage != null) {
+                return usage;
+            }
+            return promptTokens < 0 ? null : new long[] {promptTokens, completionTokens.get()};
         }
     }
 
@@ -164,8 +168,9 @@ public final class RequestAudit {
     /** Runs once the caller is known: an inference call of a project that logs content starts keeping its text. */
     void authenticated(Context ctx) {
         Principal p = ctx.attribute(Authentication.PRINCIPAL);
-        if (p != null && ctx.attribute(STATE) != null && contentLogged.test(p.project())) {
-            ctx.attribute(CONTENT, new StringBuilder());
+        State state = ctx.attribute(STATE);
+        if (p != null && state != null && contentLogged.test(p.project())) {
+            state.content = new StringBuilder();
         }
     }
 
@@ -181,7 +186,7 @@ public final class RequestAudit {
         String named = ctx.attribute(ACTION);
         state.action = named != null ? named : route;
         state.route = route;
-        String model = HttpMetrics.modelOf(ctx);
+        String model = state.model;
         if (model != null) {
             // The model a call served, as the factory names it (a Bedrock model id may be an ARN or URL-encoded).
             state.resource = "model=" + model;
@@ -190,13 +195,8 @@ public final class RequestAudit {
             state.resource = params.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
                     .collect(Collectors.joining(","));
         }
-        state.usage = ctx.attribute(USAGE);
-        Progress progress = ctx.attribute(PROGRESS);
-        if (state.usage == null && progress != null) {
-            // Ended early (the client went away, a timeout, a failure): what it used so far.
-            state.usage = new long[] {progress.promptTokens, progress.completionTokens.get()};
-        }
-        StringBuilder output = ctx.attribute(CONTENT);
+        state.usage = state.counts();
+        StringBuilder output = state.content;
         if (output != null && Action.INVOKE.id().equals(named) && state.usage != null) {
             storeContent(ctx, state, output);
         }

@@ -1,5 +1,6 @@
 package ai.factory.api;
 
+import ai.factory.FactoryException;
 import ai.factory.Json;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -8,12 +9,15 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
 
 /**
  * A server-sent-events response written as OpenAI frames it: {@code data: <json>\n\n} per event, flushed at once,
- * and {@code data: [DONE]\n\n} at the end. A failed write means the client went away: {@link ClientGoneException}.
+ * and {@code data: [DONE]\n\n} at the end; an error after the stream began is one more {@code data:} frame holding
+ * the API's error object, then {@code [DONE]}. A failed write means the client went away:
+ * {@link ClientGoneException}.
  */
-public final class SseStream implements ChunkStream {
+public final class SseStream implements ResponseSink {
     private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.US_ASCII);
@@ -22,8 +26,11 @@ public final class SseStream implements ChunkStream {
     private static final ObjectWriter EVENT_WRITER = Json.mapper().writer().without(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
 
     private final OutputStream out;
+    private final Function<FactoryException, Object> errorBody;
 
-    public SseStream(Context ctx) {
+    /** @param errorBody the API's error object for a failure after the stream began */
+    public SseStream(Context ctx, Function<FactoryException, Object> errorBody) {
+        this.errorBody = errorBody;
         ctx.status(200);
         ctx.res().setContentType("text/event-stream; charset=utf-8");
         ctx.res().setHeader("Cache-Control", "no-cache");
@@ -35,7 +42,6 @@ public final class SseStream implements ChunkStream {
         }
     }
 
-    @Override
     public void send(Object event) {
         try {
             writeFrame(out, event);
@@ -66,6 +72,11 @@ public final class SseStream implements ChunkStream {
     }
 
     @Override
+    public void fail(FactoryException e) {
+        send(errorBody.apply(e));
+        done();
+    }
+
     public void done() {
         write(DONE);
     }

@@ -231,13 +231,37 @@ class ChatApiTest {
             n above one           | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "n": 2} | 'n' must be 1
             zero max tokens       | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0} | at least 1
             stop of wrong type    | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "stop": 7} | 'stop' must be
-            json mode             | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}} | response_format
+            unknown format        | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "yaml"}} | 'response_format.type' must be
+            schema missing        | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema"}} | needs a 'name' and a 'schema'
+            tool of unknown type  | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "retrieval"}]} | tools[0] must be
+            tool without name     | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {}}]} | tools[0].function.name is required
+            choice of absent tool | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "a"}}], "tool_choice": {"type": "function", "function": {"name": "b"}}} | not among the tools
+            bad tool choice       | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "tool_choice": "always"} | 'tool_choice' must be
+            tool result no id     | {"model": "acme/tiny", "messages": [{"role": "tool", "content": "42"}]} | tool_call_id is required
+            null user content     | {"model": "acme/tiny", "messages": [{"role": "user", "content": null}]} | messages[0].content is required
+            message not an object | {"model": "acme/tiny", "messages": [5]} | 'messages[0]' must be an object, not a number
+            max tokens fractional | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 1.5} | 'max_tokens' must be an integer
+            flag as text          | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "logprobs": "yes"} | 'logprobs' must be true or false
+            stream options text   | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "stream": true, "stream_options": "yes"} | 'stream_options' must be an object
             """)
     void badChatRequestsAre400AndTheServerKeepsServing(String name, String body, String message) {
         HttpResponse<String> r = factory.post("/v1/chat/completions", factory.adminKey(), body);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
         assertThat(json(r).at("/error/message").asText()).contains(message);
         assertThat(openai.chat().completions().create(chat(TINY, "still here", 2).build()).choices()).hasSize(1);
+    }
+
+    @Test
+    void bodyThatIsNotUtf8IsRefused() {
+        byte[] body = "{\"model\": \"acme/tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"x?\"}]}"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        body[body.length - 5] = (byte) 0xC3; // a lead byte with no continuation
+        HttpResponse<String> r = factory.send(factory.request("/v1/chat/completions", factory.adminKey())
+                .header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r).at("/error/message").asText()).contains("not valid JSON").contains("UTF-8");
+        assertThat(json(r).at("/error/type").asText()).isEqualTo("invalid_request_error");
     }
 
     @Test

@@ -4,11 +4,14 @@ import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.Json;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.config.Setting;
 import java.net.http.HttpResponse;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,6 +69,25 @@ class GenerationTimeoutApiTest {
         HttpResponse<String> next = factory.post("/v1/completions", factory.adminKey(),
                 "{\"model\":\"" + MODEL + "\",\"prompt\":\"y\",\"max_tokens\":2}");
         assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
+    }
+
+    @Test
+    void streamThatTimesOutEndsWithAnErrorFrameThenDone() throws Exception {
+        HttpResponse<String> r = factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\":\"" + MODEL
+                + "\",\"messages\":[{\"role\":\"user\",\"content\":\"go on\"}],\"stream\":true,"
+                + "\"max_tokens\":100000,\"ignore_eos\":true}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        List<String> frames = List.of(r.body().split("\n\n"));
+        assertThat(frames.getLast()).isEqualTo("data: [DONE]");
+        String error = frames.get(frames.size() - 2);
+        assertThat(error).startsWith("data: {");
+        JsonNode body = Json.mapper().readTree(error.substring("data: ".length()));
+        assertThat(body.at("/error/code").asText()).isEqualTo("timeout");
+        assertThat(body.at("/error/type").asText()).isEqualTo("server_error");
+        assertThat(body.at("/error/message").asText()).contains("ran longer than PT1S");
+        // Every other frame is a chunk or a comment: the error is framed, not appended.
+        assertThat(frames.subList(0, frames.size() - 2)).allSatisfy(f ->
+                assertThat(f).matches("(?s)(data: \\{\"id\".*|: keep-alive)"));
     }
 
     @Test

@@ -1,12 +1,12 @@
 package ai.factory.api.openai;
 
 import ai.factory.api.RequestAudit;
+import ai.factory.inference.CallListener;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.GuardedRoutes;
-import ai.factory.api.HttpMetrics;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
 import ai.factory.engine.EmbeddingEngine;
@@ -45,7 +45,8 @@ public final class EmbeddingsResource implements Routes {
     private void create(Context ctx) {
         JsonNode body = JsonBodies.object(ctx);
         String model = JsonBodies.requiredString(body, "model");
-        HttpMetrics.model(ctx, model);
+        CallListener listener = RequestAudit.listener(ctx);
+        listener.model(model);
         List<String> inputs = inputs(body.get("input"));
         boolean base64 = switch (JsonBodies.optionalString(body, "encoding_format").orElse("float")) {
             case "float" -> false;
@@ -76,7 +77,7 @@ public final class EmbeddingsResource implements Routes {
         response.put("data", data);
         response.put("model", model);
         response.put("usage", Map.of("prompt_tokens", result.promptTokens(), "total_tokens", result.promptTokens()));
-        RequestAudit.usage(ctx, result.promptTokens(), 0);
+        listener.finished(result.promptTokens(), 0);
         ctx.json(response);
     }
 

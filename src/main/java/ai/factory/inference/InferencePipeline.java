@@ -1,0 +1,84 @@
+package ai.factory.inference;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.engine.Generation;
+import ai.factory.engine.GenerationRequest;
+import ai.factory.engine.Grammar;
+import ai.factory.engine.TextEngine;
+import ai.factory.engine.grammar.Gbnf;
+import ai.factory.models.Model;
+import ai.factory.models.ModelRef;
+import ai.factory.models.ModelRegistry;
+import ai.factory.security.Action;
+import ai.factory.security.Authorizer;
+import ai.factory.security.Principal;
+import ai.factory.security.Resource;
+import ai.factory.serving.Deployments;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The one way text is generated for a caller, whichever API the call came through. {@link #start} does, in this
+ * order: tells the listener which model was named (metrics and audit attribute even a refused call to it), checks
+ * that the caller may invoke the model (Cedar, through the {@link Authorizer}), picks a ready replica, renders the
+ * prompt with the model's own template (tools included), builds the grammar that constrains the output (a JSON
+ * schema, or the model family's tool-call syntax), submits, and tells the listener the prompt's size. What comes
+ * back is an {@link InferenceRun} that the caller reads to the end.
+ */
+public final class InferencePipeline {
+    private final Authorizer authorizer;
+    private final ModelRegistry registry;
+    private final Deployments deployments;
+    private final Duration generationTimeout;
+    private final Prompts prompts = new Prompts();
+
+    public InferencePipeline(Authorizer authorizer, ModelRegistry registry, Deployments deployments,
+                             Duration generationTimeout) {
+        this.authorizer = requireNonNull(authorizer, "authorizer is null");
+        this.registry = requireNonNull(registry, "registry is null");
+        this.deployments = requireNonNull(deployments, "deployments is null");
+        this.generationTimeout = requireNonNull(generationTimeout, "generationTimeout is null");
+    }
+
+    /**
+     * Starts a call.
+     *
+     * @throws ai.factory.FactoryException FORBIDDEN when the caller may not invoke the model, NOT_FOUND when it
+     *     does not exist or has no deployment, UNAVAILABLE while it loads, INVALID_REQUEST for a prompt the model
+     *     can't take, RATE_LIMITED when its replicas' queues are full
+     */
+    public InferenceRun start(Principal principal, InferenceCall call, CallListener listener) {
+        requireNonNull(principal, "principal is null");
+        requireNonNull(call, "call is null");
+        requireNonNull(listener, "listener is null");
+        listener.model(call.model());
+        authorize(principal, call.model());
+        TextEngine engine = deployments.textEngine(call.model());
+        int[] prompt = prompts.tokens(engine, call);
+        Grammar grammar = grammar(call);
+        Generation generation = engine.submit(new GenerationRequest(prompt, call.sampling(), call.maxTokens(),
+                call.stop(), call.ignoreEos(), call.logprobs(), call.topLogprobs(), grammar));
+        listener.submitted(prompt.length);
+        return new InferenceRun(generation, engine, prompt, null, listener, generationTimeout);
+    }
+
+    /** A model that is not registered is left to the serving layer, which answers NOT_FOUND. */
+    private void authorize(Principal principal, String model) {
+        Optional<Model> found = registry.find(ModelRef.parse(model).name());
+        found.ifPresent(m -> authorizer.require(principal, Action.INVOKE, resource(m)));
+    }
+
+    private static Grammar grammar(InferenceCall call) {
+        return switch (call.format()) {
+            case InferenceCall.OutputFormat.Text t -> null;
+            case InferenceCall.OutputFormat.JsonObject o -> Gbnf.jsonObjectGrammar();
+            case InferenceCall.OutputFormat.JsonSchema s -> Gbnf.jsonSchemaGrammar(s.schema());
+        };
+    }
+
+    /** A model as the authorizer sees it. */
+    public static Resource.Model resource(Model m) {
+        return new Resource.Model(m.name().toString(), m.project(), m.classification(), ModelRegistry.isBuiltin(m.name()));
+    }
+}
