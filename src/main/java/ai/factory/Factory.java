@@ -24,6 +24,7 @@ import ai.factory.api.openai.ChatCompletionsResource;
 import ai.factory.api.openai.CompletionsResource;
 import ai.factory.api.openai.EmbeddingsResource;
 import ai.factory.api.openai.ModelsResource;
+import ai.factory.api.openai.ResponsesResource;
 import ai.factory.config.FactoryConfig;
 import ai.factory.config.KeysConfig;
 import ai.factory.engine.Engine;
@@ -180,6 +181,7 @@ public final class Factory implements AutoCloseable {
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments, access),
                             new ChatCompletionsResource(inference, clock),
+                            new ResponsesResource(inference, clock),
                             new ConverseResource(inference, clock),
                             new InvokeResource(inference, clock),
                             new FoundationModelsResource(deployments, registry, access),

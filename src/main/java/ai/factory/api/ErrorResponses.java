@@ -85,7 +85,8 @@ public final class ErrorResponses {
         };
     }
 
-    private static String openAiCode(ErrorCode code) {
+    /** OpenAI's {@code code} for an error, where OpenAI has one. */
+    public static String openAiCode(ErrorCode code) {
         return switch (code) {
             case UNAUTHENTICATED -> "invalid_api_key";
             case NOT_FOUND -> "model_not_found";

@@ -27,10 +27,28 @@ public final class SseStream implements ResponseSink {
 
     private final OutputStream out;
     private final Function<FactoryException, Object> errorBody;
+    private final String errorEvent;
 
-    /** @param errorBody the API's error object for a failure after the stream began */
+    /**
+     * An OpenAI Chat Completions stream: {@code data:} frames, {@code [DONE]} at the end.
+     *
+     * @param errorBody the API's error object for a failure after the stream began
+     */
     public SseStream(Context ctx, Function<FactoryException, Object> errorBody) {
+        this(ctx, errorBody, null);
+    }
+
+    /**
+     * A stream of named events ({@code event: NAME} before each {@code data:} frame), as the Responses API sends
+     * them: no {@code [DONE]}; a failure is an event named {@code errorEvent}.
+     */
+    public static SseStream named(Context ctx, String errorEvent, Function<FactoryException, Object> errorBody) {
+        return new SseStream(ctx, errorBody, errorEvent);
+    }
+
+    private SseStream(Context ctx, Function<FactoryException, Object> errorBody, String errorEvent) {
         this.errorBody = errorBody;
+        this.errorEvent = errorEvent;
         ctx.status(200);
         ctx.res().setContentType("text/event-stream; charset=utf-8");
         ctx.res().setHeader("Cache-Control", "no-cache");
@@ -44,6 +62,17 @@ public final class SseStream implements ResponseSink {
 
     public void send(Object event) {
         try {
+            writeFrame(out, event);
+            out.flush();
+        } catch (IOException e) {
+            throw new ClientGoneException(e);
+        }
+    }
+
+    /** An event named {@code name}: {@code event: NAME\ndata: <json>\n\n}. */
+    public void send(String name, Object event) {
+        try {
+            out.write(("event: " + name + "\n").getBytes(StandardCharsets.UTF_8));
             writeFrame(out, event);
             out.flush();
         } catch (IOException e) {
@@ -73,10 +102,15 @@ public final class SseStream implements ResponseSink {
 
     @Override
     public void fail(FactoryException e) {
+        if (errorEvent != null) {
+            send(errorEvent, errorBody.apply(e));
+            return;
+        }
         send(errorBody.apply(e));
         done();
     }
 
+    /** The end of an OpenAI Chat Completions stream, {@code data: [DONE]}. */
     public void done() {
         write(DONE);
     }
