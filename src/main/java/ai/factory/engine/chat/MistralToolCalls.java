@@ -14,10 +14,13 @@ import java.util.random.RandomGenerator;
  * an optional {@code [CALL_ID]id} before {@code [ARGS]} (tokenizer v11 and later: Mistral Small 3.2, Magistral,
  * Devstral; the token repeats for each call).
  *
+ * <p>Both forms are read whichever the model was trained on; {@code namedForm} chooses the one grammars force,
+ * the form the model's template writes calls in.
+ *
  * <p>Ids made here are 9 letters and digits, not OpenAI's {@code call_} form: Mistral templates reject any other
  * length when the call comes back in the history.
  */
-record MistralToolCalls() implements ToolCallFormat {
+record MistralToolCalls(boolean namedForm) implements ToolCallFormat {
     static final String MARKER = "[TOOL_CALLS]";
     private static final String ARGS = "[ARGS]";
     private static final String CALL_ID = "[CALL_ID]";
@@ -92,15 +95,26 @@ record MistralToolCalls() implements ToolCallFormat {
         return CallScanner.possibleStart(text, MARKER);
     }
 
-    /** The JSON array form, which every Mistral model with tool calls reads; Auto triggers on {@code [TOOL_CALLS]}. */
+    /**
+     * The form the model was trained on: the named form, {@code [TOOL_CALLS]name[ARGS]{...}} repeated per call, or
+     * the JSON array after one {@code [TOOL_CALLS]}. Auto triggers on {@code [TOOL_CALLS]}.
+     */
     @Override
     public Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
+        List<String> triggers = List.of(ToolGrammars.trigger(MARKER));
+        if (namedForm) {
+            return ToolGrammars.grammar(tools, choice, parallelCalls, (gbnf, allowed) -> {
+                String named = ToolGrammars.alternatives(gbnf, "tool-call-named", allowed, (tool, arguments) ->
+                        literal(tool.name() + ARGS) + " " + arguments);
+                return gbnf.rule("tool-call", literal(MARKER) + " " + named);
+            }, "", triggers, null, null);
+        }
         return ToolGrammars.grammar(tools, choice, parallelCalls, (gbnf, allowed) -> {
             String ws = ToolGrammars.space(gbnf);
             String named = ToolGrammars.alternatives(gbnf, "tool-call-named", allowed, (tool, arguments) ->
                     literal("{\"name\": \"" + tool.name() + "\", \"arguments\": ") + " " + arguments);
             String id = gbnf.rule("tool-call-id", literal(", \"id\": \"") + " [a-zA-Z0-9]{9} " + literal("\""));
             return gbnf.rule("tool-call", named + " " + id + "? " + ws + " " + literal("}"));
-        }, literal(", "), List.of(ToolGrammars.trigger(MARKER)), literal(MARKER + "["), literal("]"));
+        }, literal(", "), triggers, literal(MARKER + "["), literal("]"));
     }
 }

@@ -19,7 +19,8 @@ import java.util.random.RandomGenerator;
  *       tool support.
  *   <li>{@link #LLAMA3}: Llama 3.1 to 3.3 answer with a bare {@code {"name": ..., "parameters": {...}}} (at the
  *       start of the reply, or after {@code <|python_tag|>}); several calls are separated by {@code ;}.
- *   <li>{@link #MISTRAL}: {@code [TOOL_CALLS]} and a JSON array of {@code {"name", "arguments"}} (Mistral 7B v0.3,
+ *   <li>{@link #MISTRAL} and {@link #MISTRAL_NAMED} (which differ in the form their grammars force):
+ *       {@code [TOOL_CALLS]} and a JSON array of {@code {"name", "arguments"}} (Mistral 7B v0.3,
  *       Nemo), or {@code [TOOL_CALLS]name[ARGS]{...}} per call (Mistral Small 3.2, Magistral, Devstral), with an
  *       optional {@code [CALL_ID]id} before {@code [ARGS]}.
  *   <li>{@link #HARMONY}: gpt-oss writes a call as a message to the {@code commentary} channel:
@@ -35,7 +36,10 @@ import java.util.random.RandomGenerator;
 public sealed interface ToolCallFormat permits HermesToolCalls, Llama3ToolCalls, MistralToolCalls, HarmonyToolCalls {
     ToolCallFormat HERMES = new HermesToolCalls();
     ToolCallFormat LLAMA3 = new Llama3ToolCalls();
-    ToolCallFormat MISTRAL = new MistralToolCalls();
+    /** Mistral, forcing the JSON array form (Mistral 7B v0.3, Nemo). */
+    ToolCallFormat MISTRAL = new MistralToolCalls(false);
+    /** Mistral, forcing the named form (tokenizer v11 and later: Mistral Small 3.2, Magistral, Devstral). */
+    ToolCallFormat MISTRAL_NAMED = new MistralToolCalls(true);
     ToolCallFormat HARMONY = new HarmonyToolCalls();
     /** The format taught to models whose template does not describe tools itself. */
     ToolCallFormat GENERIC = HERMES;
@@ -53,7 +57,7 @@ public sealed interface ToolCallFormat permits HermesToolCalls, Llama3ToolCalls,
             return GENERIC;
         }
         if (templateSource.contains("[TOOL_CALLS]")) {
-            return MISTRAL;
+            return templateSource.contains("[ARGS]") ? MISTRAL_NAMED : MISTRAL;
         }
         if (templateSource.contains("<|channel|>") && templateSource.contains("functions")) {
             return HARMONY;
@@ -98,7 +102,7 @@ public sealed interface ToolCallFormat permits HermesToolCalls, Llama3ToolCalls,
     /**
      * The grammar that makes the output honour {@code choice}:
      * <ul>
-     *   <li>{@code None}: null, no constraint;
+     *   <li>{@code None}, or {@code Auto} without tools: null, no constraint;
      *   <li>{@code Auto}: a lazy grammar triggered by the family's call marker: text is free, and a call, once
      *       begun, must name one of {@code tools} with arguments valid under its schema, after which the
      *       reply ends (or, with {@code parallelCalls}, further calls follow);

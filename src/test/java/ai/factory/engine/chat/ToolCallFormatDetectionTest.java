@@ -22,9 +22,11 @@ class ToolCallFormatDetectionTest {
     }
 
     @Test
-    void detectsMistralFromTheToolCallsToken() {
+    void detectsMistralFromTheToolCallsTokenAndItsFormFromTheArgsToken() {
         assertThat(ToolCallFormat.detect("{% if tools %}[AVAILABLE_TOOLS]{{ tools|tojson }}[/AVAILABLE_TOOLS]{% endif %}"
-                + "{{ '[TOOL_CALLS]' + tool_call.function.name }}")).isEqualTo(ToolCallFormat.MISTRAL);
+                + "{{ '[TOOL_CALLS]' + tool_calls|tojson }}")).isEqualTo(ToolCallFormat.MISTRAL);
+        assertThat(ToolCallFormat.detect("{% if tools %}[AVAILABLE_TOOLS]{{ tools|tojson }}[/AVAILABLE_TOOLS]{% endif %}"
+                + "{{ '[TOOL_CALLS]' + tool_call.function.name + '[ARGS]' }}")).isEqualTo(ToolCallFormat.MISTRAL_NAMED);
     }
 
     @Test
@@ -48,7 +50,7 @@ class ToolCallFormatDetectionTest {
         assertThat(ToolCallFormat.detect(fixture("Qwen-Qwen3-0.6B.jinja"))).isEqualTo(ToolCallFormat.HERMES);
         assertThat(ToolCallFormat.detect(fixture("meta-llama-Llama-3.1-8B-Instruct.jinja"))).isEqualTo(ToolCallFormat.LLAMA3);
         assertThat(ToolCallFormat.detect(fixture("meta-llama-Llama-3.2-3B-Instruct.jinja"))).isEqualTo(ToolCallFormat.LLAMA3);
-        assertThat(ToolCallFormat.detect(fixture("Mistral-Small-3.2-24B-Instruct-2506.jinja"))).isEqualTo(ToolCallFormat.MISTRAL);
+        assertThat(ToolCallFormat.detect(fixture("Mistral-Small-3.2-24B-Instruct-2506.jinja"))).isEqualTo(ToolCallFormat.MISTRAL_NAMED);
         assertThat(ToolCallFormat.detect(fixture("openai-gpt-oss-120b.jinja"))).isEqualTo(ToolCallFormat.HARMONY);
         assertThat(ToolCallFormat.detect(fixture("google-gemma-2-2b-it.jinja"))).isEqualTo(ToolCallFormat.GENERIC);
     }

@@ -20,7 +20,7 @@ class ToolCallGrammarTest {
     private static final ToolSpec SEARCH = new ToolSpec("search", "Web search", ToolPromptTest.json("{\"type\": \"object\"}"));
     private static final List<ToolSpec> TOOLS = List.of(TIME, SEARCH);
     private static final List<ToolCallFormat> FORMATS = List.of(ToolCallFormat.HERMES, ToolCallFormat.LLAMA3,
-            ToolCallFormat.MISTRAL, ToolCallFormat.HARMONY);
+            ToolCallFormat.MISTRAL, ToolCallFormat.MISTRAL_NAMED, ToolCallFormat.HARMONY);
 
     @Test
     void noneHasNoGrammarAndAutoNeedsTools() {
@@ -49,6 +49,11 @@ class ToolCallGrammarTest {
                 .isEqualTo("tool-call ( \"\\n\" tool-call )*");
         assertThat(rule(ToolCallFormat.MISTRAL.grammar(TOOLS, ToolChoice.REQUIRED, true), "root"))
                 .isEqualTo("\"[TOOL_CALLS][\" tool-call ( \", \" tool-call )* \"]\"");
+        Grammar named = ToolCallFormat.MISTRAL_NAMED.grammar(TOOLS, ToolChoice.REQUIRED, true);
+        assertThat(rule(named, "root")).isEqualTo("tool-call (  tool-call )*");
+        assertThat(rule(named, "tool-call")).isEqualTo("\"[TOOL_CALLS]\" tool-call-named");
+        assertThat(rule(named, "tool-call-named"))
+                .isEqualTo("\"get_time[ARGS]\" any-json-object | \"search[ARGS]\" any-json-object");
     }
 
     @Test

@@ -158,6 +158,38 @@ class ToolPromptTest {
     }
 
     @Test
+    void rendersAToolRoundTripThroughTheOtherFamiliesOwnTemplates() {
+        List<ChatMessage> roundTrip = List.of(ChatMessage.user("Weather in Paris?"),
+                ChatMessage.assistantCalls("", List.of(new ToolCall("abc123def", "get_weather", "{\"city\": \"Paris\"}"))),
+                ChatMessage.toolResult("abc123def", "18C"));
+
+        assertThat(ChatTemplate.compile(fixture("meta-llama-Llama-3.1-8B-Instruct.jinja"), CLOCK)
+                .render(roundTrip, List.of(WEATHER), true, "<|begin_of_text|>", "<|eot_id|>"))
+                .contains("\"name\": \"get_weather\",")
+                .contains("<|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"get_weather\", \"parameters\": "
+                        + "{\"city\": \"Paris\"}}<|eot_id|><|start_header_id|>ipython<|end_header_id|>\n\n18C<|eot_id|>");
+        assertThat(ChatTemplate.compile(fixture("Mistral-Small-3.2-24B-Instruct-2506.jinja"), CLOCK)
+                .render(roundTrip, List.of(WEATHER), true, "<s>", "</s>"))
+                .contains("[AVAILABLE_TOOLS][{\"type\": \"function\", \"function\": {\"name\": \"get_weather\"")
+                .endsWith("[INST]Weather in Paris?[/INST][TOOL_CALLS]get_weather[CALL_ID]abc123def[ARGS]{\"city\": \"Paris\"}</s>"
+                        + "[TOOL_RESULTS]abc123def[TOOL_CONTENT]18C[/TOOL_RESULTS]");
+        assertThat(ChatTemplate.compile(fixture("openai-gpt-oss-120b.jinja"), CLOCK)
+                .render(roundTrip, List.of(WEATHER), true, "", ""))
+                .contains("type get_weather = (_: {\ncity: string,\n}) => any;")
+                .endsWith("<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>{\"city\": \"Paris\"}"
+                        + "<|call|><|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>\"18C\"<|end|>"
+                        + "<|start|>assistant");
+    }
+
+    @Test
+    void describesToolsGenericallyInTheFirstUserTurnOfTemplatesWithoutASystemRole() {
+        String prompt = ChatTemplate.compile(fixture("google-gemma-2-2b-it.jinja"), CLOCK)
+                .render(List.of(ChatMessage.user("Weather?")), List.of(WEATHER), true, "<bos>", "<eos>");
+
+        assertThat(prompt).startsWith("<bos><start_of_turn>user\n# Tools\n").contains("</tool_call>\nWeather?<end_of_turn>");
+    }
+
+    @Test
     void givesTemplatesTheToolCallFieldsHuggingFaceDefines() {
         Map<String, Object> call = ChatMessage.assistantCalls("", List.of(new ToolCall("c1", "f", "{\"n\": 1, \"l\": [true]}")))
                 .toTemplateValue();
