@@ -183,7 +183,9 @@ public final class ChatTemplate {
      * {@code {"type": "function", "function": {"name", "description", "parameters"}}} (left undefined when there
      * are none, as templates test {@code tools is defined} or {@code tools is not none}), and the messages with
      * {@code tool_calls} and {@code tool_call_id}. Should it not read {@code tool_calls}, or never compare a role
-     * with {@code 'tool'}, calls become assistant text and results user turns, as in the generic format.
+     * with {@code 'tool'}, calls become assistant text and results user turns, as in the generic format. Mistral
+     * templates get call ids of the 9 letters and digits they insist on (others are mapped by a hash, so calls
+     * and results still pair up).
      *
      * <p>Any other template renders the generic format (see {@link ToolCallFormat#GENERIC}): the tools are listed
      * with their JSON Schemas in the leading system message (one is added when there is none; templates without
@@ -210,6 +212,9 @@ public final class ChatTemplate {
         }
         List<ChatMessage> turns = readsToolCalls ? messages : ToolPrompt.withCallsAsText(messages);
         turns = handlesToolRole ? turns : ToolPrompt.withToolResultsAsUser(turns);
+        if (toolCallFormat instanceof MistralToolCalls) {
+            turns = ToolPrompt.withNineCharacterIds(turns);
+        }
         Map<String, Object> context = new HashMap<>(extraContext);
         if (!tools.isEmpty()) {
             context.put("tools", ToolPrompt.templateValue(tools));

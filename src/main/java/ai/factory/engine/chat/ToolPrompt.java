@@ -1,10 +1,15 @@
 package ai.factory.engine.chat;
 
 import ai.factory.engine.chat.PythonJson.Options;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -22,6 +27,7 @@ final class ToolPrompt {
     private static final Pattern TOOLS = Pattern.compile("\\btools\\b");
     private static final Pattern TOOL_CALLS = Pattern.compile("\\btool_calls\\b");
     private static final Pattern TOOL_ROLE = Pattern.compile("['\"]tool['\"]");
+    private static final Pattern NINE_ALPHANUMERIC = Pattern.compile("[A-Za-z0-9]{9}");
     private static final Options COMPACT = Options.huggingFace(null);
 
     private ToolPrompt() {}
@@ -142,6 +148,35 @@ final class ToolPrompt {
             turns.add(plain);
         }
         return turns;
+    }
+
+    /**
+     * Call ids as Mistral templates demand them, 9 letters and digits (they raise on any other), for conversations
+     * whose ids came from elsewhere (OpenAI's {@code call_...}, another model). Each id maps to the same
+     * replacement in calls and results, by a hash, so the pairing survives.
+     */
+    static List<ChatMessage> withNineCharacterIds(List<ChatMessage> messages) {
+        List<ChatMessage> turns = new ArrayList<>();
+        for (ChatMessage message : messages) {
+            List<ToolCall> calls = message.toolCalls().stream()
+                    .map(call -> new ToolCall(nineCharacterId(call.id()), call.name(), call.arguments()))
+                    .toList();
+            String callId = message.toolCallId() == null ? null : nineCharacterId(message.toolCallId());
+            turns.add(new ChatMessage(message.role(), message.content(), message.name(), calls, callId));
+        }
+        return turns;
+    }
+
+    static String nineCharacterId(String id) {
+        if (NINE_ALPHANUMERIC.matcher(id).matches()) {
+            return id;
+        }
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(id.getBytes(StandardCharsets.UTF_8));
+            return ToolCallIds.alphanumeric(new SplittableRandom(ByteBuffer.wrap(hash).getLong()), 9);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from the JDK", e);
+        }
     }
 
     /**

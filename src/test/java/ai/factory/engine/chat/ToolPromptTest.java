@@ -182,6 +182,20 @@ class ToolPromptTest {
     }
 
     @Test
+    void givesMistralTemplatesTheNineCharacterIdsTheyDemand() {
+        ChatTemplate mistral = ChatTemplate.compile(fixture("Mistral-Small-3.2-24B-Instruct-2506.jinja"), CLOCK);
+        String id = ToolPrompt.nineCharacterId("call_DKQmuJqr0e1BzJ3ODpRqS2Yz");
+
+        String prompt = mistral.render(CONVERSATION.subList(1, CONVERSATION.size()), List.of(WEATHER), true, "<s>", "</s>");
+
+        assertThat(id).matches("[A-Za-z0-9]{9}").isEqualTo(ToolPrompt.nineCharacterId("call_DKQmuJqr0e1BzJ3ODpRqS2Yz"));
+        assertThat(ToolPrompt.nineCharacterId("abc123XYZ")).isEqualTo("abc123XYZ");
+        String first = ToolPrompt.nineCharacterId("call_1");
+        assertThat(prompt).contains("[TOOL_CALLS]get_weather[CALL_ID]" + first + "[ARGS]")
+                .contains("[TOOL_RESULTS]" + first + "[TOOL_CONTENT]18C[/TOOL_RESULTS]");
+    }
+
+    @Test
     void describesToolsGenericallyInTheFirstUserTurnOfTemplatesWithoutASystemRole() {
         String prompt = ChatTemplate.compile(fixture("google-gemma-2-2b-it.jinja"), CLOCK)
                 .render(List.of(ChatMessage.user("Weather?")), List.of(WEATHER), true, "<bos>", "<eos>");
