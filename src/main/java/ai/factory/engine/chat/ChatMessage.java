@@ -3,6 +3,7 @@ package ai.factory.engine.chat;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -78,7 +79,14 @@ public record ChatMessage(String role, String content, String name, List<ToolCal
     /**
      * The message as the dict Hugging Face templates index ({@code message['role']}, {@code message.content}).
      * Absent fields are left out rather than set to None, because templates test them with {@code in} and
-     * {@code is defined}. A fresh mutable map each time, so one render cannot leak into the next.
+     * {@code is defined} (Llama 3.1 tells a call turn by {@code 'tool_calls' in message}). A fresh mutable map each
+     * time, so one render cannot leak into the next.
+     *
+     * <p>An assistant turn with calls carries {@code tool_calls} as OpenAI sends them, with each call's
+     * {@code arguments} as a map when they are a JSON object, since templates print them with {@code tojson} or
+     * walk them with {@code items} (a string would print quoted). Its {@code content} stays a string, empty when
+     * the model wrote only calls: Qwen and Mistral test it for truth, which "" and None both fail, but Qwen3 and
+     * plain ChatML concatenate or search it ({@code '</think>' in content}), which fails on None.
      */
     Map<String, Object> toTemplateValue() {
         Map<String, Object> value = new LinkedHashMap<>();
@@ -86,6 +94,23 @@ public record ChatMessage(String role, String content, String name, List<ToolCal
         value.put("content", content);
         if (name != null) {
             value.put("name", name);
+        }
+        if (!toolCalls.isEmpty()) {
+            List<Object> calls = new ArrayList<>();
+            for (ToolCall call : toolCalls) {
+                Map<String, Object> function = new LinkedHashMap<>();
+                function.put("name", call.name());
+                function.put("arguments", ToolJson.argumentsValue(call.arguments()));
+                Map<String, Object> entry = new LinkedHashMap<>();
+                entry.put("id", call.id());
+                entry.put("type", "function");
+                entry.put("function", function);
+                calls.add(entry);
+            }
+            value.put("tool_calls", calls);
+        }
+        if (toolCallId != null) {
+            value.put("tool_call_id", toolCallId);
         }
         return value;
     }

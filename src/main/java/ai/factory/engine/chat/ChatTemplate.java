@@ -98,6 +98,10 @@ public final class ChatTemplate {
     private final Jinja2Translator.Translation translation;
     private final Node root;
     private final boolean supportsSystemRole;
+    private final boolean supportsTools;
+    private final boolean readsToolCalls;
+    private final boolean handlesToolRole;
+    private final ToolCallFormat toolCallFormat;
 
     private ChatTemplate(String source, Clock clock, ChatTemplateLimits limits) {
         this.source = source;
@@ -107,6 +111,10 @@ public final class ChatTemplate {
         this.translation = Jinja2Translator.translate(source);
         this.root = parse(translation.text());
         this.supportsSystemRole = probeSystemRole();
+        this.supportsTools = ToolPrompt.mentionsTools(source);
+        this.readsToolCalls = ToolPrompt.mentionsToolCalls(source);
+        this.handlesToolRole = ToolPrompt.handlesToolRole(source);
+        this.toolCallFormat = ToolCallFormat.detect(source);
     }
 
     /** Compiles a template whose {@code strftime_now} reads the system clock in the local time zone. */
@@ -143,6 +151,75 @@ public final class ChatTemplate {
     /** False when the template rejects or ignores system messages; {@link #render} then folds them into the first user turn. */
     public boolean supportsSystemRole() {
         return supportsSystemRole;
+    }
+
+    /**
+     * Whether the template describes tools itself (its code uses a {@code tools} variable). When it does not,
+     * {@link #render(List, List, boolean, String, String, Map)} describes them in the generic format.
+     */
+    public boolean supportsTools() {
+        return supportsTools;
+    }
+
+    /**
+     * How a model prompted through this template writes tool calls: the family the template teaches, or
+     * {@link ToolCallFormat#GENERIC} when the template has no tool support and tools are described generically.
+     */
+    public ToolCallFormat toolCallFormat() {
+        return toolCallFormat;
+    }
+
+    /** {@link #render(List, List, boolean, String, String, Map)} without further template variables. */
+    public String render(List<ChatMessage> messages, List<ToolSpec> tools, boolean addGenerationPrompt,
+                         String bosToken, String eosToken) {
+        return render(messages, tools, addGenerationPrompt, bosToken, eosToken, Map.of());
+    }
+
+    /**
+     * Renders a conversation that may involve tools: the tools the model may call, assistant turns with calls
+     * ({@link ChatMessage#assistantCalls}) and tool results ({@link ChatMessage#toolResult}).
+     *
+     * <p>A template with tool support ({@link #supportsTools()}) gets {@code tools} as OpenAI's list of
+     * {@code {"type": "function", "function": {"name", "description", "parameters"}}} (left undefined when there
+     * are none, as templates test {@code tools is defined} or {@code tools is not none}), and the messages with
+     * {@code tool_calls} and {@code tool_call_id}. Should it not read {@code tool_calls}, or never compare a role
+     * with {@code 'tool'}, calls become assistant text and results user turns, as in the generic format. Mistral
+     * templates get call ids of the 9 letters and digits they insist on (others are mapped by a hash, so calls
+     * and results still pair up).
+     *
+     * <p>Any other template renders the generic format (see {@link ToolCallFormat#GENERIC}): the tools are listed
+     * with their JSON Schemas in the leading system message (one is added when there is none; templates without
+     * a system role get it folded into the first user turn), and the model is told to answer with
+     * {@code <tool_call>{"name": ..., "arguments": {...}}</tool_call>} blocks; calls in the history are written
+     * into the assistant's text in that syntax, and results come back as user turns of {@code <tool_response>}
+     * blocks.
+     *
+     * @param tools the tools the model may call; empty for none (the history may still hold calls)
+     * @param extraContext further template variables, as for {@link #render(List, boolean, String, String, Map)};
+     *     not {@code tools}
+     * @throws FactoryException as {@link #render(List, boolean, String, String, Map)} does
+     */
+    public String render(List<ChatMessage> messages, List<ToolSpec> tools, boolean addGenerationPrompt,
+                         String bosToken, String eosToken, Map<String, ?> extraContext) {
+        requireNonNull(messages, "messages is null");
+        requireNonNull(tools, "tools is null");
+        requireNonNull(extraContext, "extraContext is null");
+        if (extraContext.containsKey("tools")) {
+            throw new IllegalArgumentException("pass tools as the tools argument, not as extra context");
+        }
+        if (!supportsTools) {
+            return render(ToolPrompt.generic(messages, tools), addGenerationPrompt, bosToken, eosToken, extraContext);
+        }
+        List<ChatMessage> turns = readsToolCalls ? messages : ToolPrompt.withCallsAsText(messages);
+        turns = handlesToolRole ? turns : ToolPrompt.withToolResultsAsUser(turns);
+        if (toolCallFormat instanceof MistralToolCalls) {
+            turns = ToolPrompt.withNineCharacterIds(turns);
+        }
+        Map<String, Object> context = new HashMap<>(extraContext);
+        if (!tools.isEmpty()) {
+            context.put("tools", ToolPrompt.templateValue(tools));
+        }
+        return render(turns, addGenerationPrompt, bosToken, eosToken, context);
     }
 
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt, String bosToken, String eosToken) {
