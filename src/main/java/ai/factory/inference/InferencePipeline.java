@@ -6,6 +6,7 @@ import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.Grammar;
 import ai.factory.engine.TextEngine;
+import ai.factory.engine.chat.ToolCallFormat;
 import ai.factory.engine.grammar.Gbnf;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRef;
@@ -56,11 +57,14 @@ public final class InferencePipeline {
         authorize(principal, call.model());
         TextEngine engine = deployments.textEngine(call.model());
         int[] prompt = prompts.tokens(engine, call);
-        Grammar grammar = grammar(call);
+        ToolCallFormat calls = call.tools().active() ? prompts.template(engine).toolCallFormat() : null;
+        Grammar grammar = calls == null ? grammar(call.format())
+                : calls.grammar(call.tools().specs(), call.tools().choice(), call.tools().parallel());
         Generation generation = engine.submit(new GenerationRequest(prompt, call.sampling(), call.maxTokens(),
                 call.stop(), call.ignoreEos(), call.logprobs(), call.topLogprobs(), grammar));
         listener.submitted(prompt.length);
-        return new InferenceRun(generation, engine, prompt, null, listener, generationTimeout);
+        return new InferenceRun(generation, engine, prompt, calls == null ? null : calls.splitter(), listener,
+                generationTimeout);
     }
 
     /** A model that is not registered is left to the serving layer, which answers NOT_FOUND. */
@@ -69,8 +73,8 @@ public final class InferencePipeline {
         found.ifPresent(m -> authorizer.require(principal, Action.INVOKE, resource(m)));
     }
 
-    private static Grammar grammar(InferenceCall call) {
-        return switch (call.format()) {
+    private static Grammar grammar(InferenceCall.OutputFormat format) {
+        return switch (format) {
             case InferenceCall.OutputFormat.Text t -> null;
             case InferenceCall.OutputFormat.JsonObject o -> Gbnf.jsonObjectGrammar();
             case InferenceCall.OutputFormat.JsonSchema s -> Gbnf.jsonSchemaGrammar(s.schema());

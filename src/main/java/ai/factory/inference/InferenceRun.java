@@ -8,6 +8,8 @@ import ai.factory.engine.Generation;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.chat.ToolCall;
+import ai.factory.engine.chat.ToolCallSplitter;
+import ai.factory.engine.chat.ToolOutput;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -33,14 +35,14 @@ public final class InferenceRun {
     private final Generation generation;
     private final TextEngine engine;
     private final int[] prompt;
-    private final ToolCalls.Splitter splitter;
+    private final ToolCallSplitter splitter;
     private final CallListener listener;
     private final Duration limit;
     private final long deadline;
     private final Queue<InferenceEvent> pending = new ArrayDeque<>();
     private boolean ended;
 
-    InferenceRun(Generation generation, TextEngine engine, int[] prompt, ToolCalls.Splitter splitter,
+    InferenceRun(Generation generation, TextEngine engine, int[] prompt, ToolCallSplitter splitter,
                  CallListener listener, Duration limit) {
         this.generation = requireNonNull(generation, "generation is null");
         this.engine = requireNonNull(engine, "engine is null");
@@ -102,7 +104,7 @@ public final class InferenceRun {
         }
         List<ToolCall> calls = List.of();
         if (splitter != null) {
-            ToolCalls.Output rest = splitter.finish();
+            ToolOutput rest = splitter.finish();
             if (!rest.content().isEmpty()) {
                 pending.add(new InferenceEvent.Text(rest.content(), null));
             }

@@ -21,7 +21,7 @@ final class Prompts {
     int[] tokens(TextEngine engine, InferenceCall call) {
         TextModelInfo info = engine.info();
         return switch (call.prompt()) {
-            case InferenceCall.Prompt.Chat chat -> tokens(engine, render(engine, chat.messages()), true);
+            case InferenceCall.Prompt.Chat chat -> tokens(engine, render(engine, chat.messages(), call.tools()), true);
             case InferenceCall.Prompt.Text text -> {
                 if (text.text().isEmpty()) {
                     throw FactoryException.invalidParam("prompt", "'prompt' is empty");
@@ -47,9 +47,13 @@ final class Prompts {
         return compiled.computeIfAbsent(source, s -> ChatFormats.forModel(s.isEmpty() ? null : s));
     }
 
-    private String render(TextEngine engine, List<ChatMessage> messages) {
+    /**
+     * The conversation as the model's template writes it. Tools are described whenever the call has them, even
+     * when it asks for no call (as OpenAI does), so the model knows what the history's calls were.
+     */
+    private String render(TextEngine engine, List<ChatMessage> messages, InferenceCall.Tools tools) {
         TextModelInfo info = engine.info();
-        return template(engine).render(messages, true, info.bosText(), info.eosText());
+        return template(engine).render(messages, tools.specs(), true, info.bosText(), info.eosText());
     }
 
     /**
