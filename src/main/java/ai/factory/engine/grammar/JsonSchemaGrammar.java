@@ -611,20 +611,25 @@ final class JsonSchemaGrammar {
         String hex = "[0-9a-fA-F]";
         String octet = "(" + positives(0, 255) + ")";
         String hour = "([01] [0-9] | \"2\" [0-3])";
-        String offset = "(\"Z\" | [+-] " + hour + " \":\" [0-5] [0-9])";
+        // Offsets within what java.time (and so many validators) takes: up to 17:59 either way.
+        String offset = "(\"Z\" | [+-] (\"0\" [0-9] | \"1\" [0-7]) \":\" [0-5] [0-9])";
         String day31 = "(\"0\" [1-9] | [12] [0-9] | \"3\" [01])";
         String day30 = "(\"0\" [1-9] | [12] [0-9] | \"30\")";
         String day28 = "(\"0\" [1-9] | \"1\" [0-9] | \"2\" [0-8])";
         String alnum = "[a-zA-Z0-9]";
         return switch (format) {
-            case "date" -> gbnf.rule("date", "[0-9]{4} \"-\" ((\"0\" [13578] | \"1\" [02]) \"-\" " + day31
+            case "date" -> gbnf.rule("date", "[1-9] [0-9]{3} \"-\" ((\"0\" [13578] | \"1\" [02]) \"-\" " + day31
                     + " | (\"0\" [469] | \"11\") \"-\" " + day30 + " | \"02-\" " + day28 + ")");
             case "time" -> gbnf.rule("time", hour + " \":\" [0-5] [0-9] \":\" [0-5] [0-9] (\".\" [0-9]{1,9})? " + offset);
             case "date-time" -> gbnf.rule("date-time", formats("date") + " \"T\" " + formats("time"));
             case "uuid" -> gbnf.rule("uuid", hex + "{8} \"-\" " + hex + "{4} \"-\" " + hex + "{4} \"-\" " + hex
                     + "{4} \"-\" " + hex + "{12}");
-            case "email" -> gbnf.rule("email", alnum + "{1,32} (\".\" " + alnum + "{1,32}){0,3} \"@\" " + alnum
-                    + "{1,32} (\".\" " + alnum + "{1,32}){0,3} \".\" [a-z]{2,6}");
+            // Within RFC 5321's limits (a local part of at most 64 characters, domain labels of at most 63), and
+            // a top-level domain that exists: validators check it against the IANA list.
+            case "email" -> gbnf.rule("email", alnum + "{1,20} (\".\" " + alnum + "{1,20}){0,2} \"@\" " + alnum
+                    + "{1,20} (\".\" " + alnum + "{1,20}){0,2} \".\" (\"com\" | \"org\" | \"net\" | \"edu\" "
+                    + "| \"gov\" | \"io\" | \"ai\" | \"dev\" | \"app\" | \"info\" | \"eu\" | \"de\" | \"fr\" "
+                    + "| \"uk\" | \"nl\" | \"ch\" | \"jp\" | \"us\")");
             case "ipv4" -> gbnf.rule("ipv4", octet + " \".\" " + octet + " \".\" " + octet + " \".\" " + octet);
             default -> null;
         };

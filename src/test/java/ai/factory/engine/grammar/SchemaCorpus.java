@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * Schemas for structured-output tests, by name. Each is meant to let a generation end: strings have a
  * maxLength (or a format or pattern of bounded length) and arrays a maxItems, except where a name says
- * "unbounded".
+ * "(unbounded": free keys or values, or recursion a random model may follow forever.
  */
 public final class SchemaCorpus {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -67,7 +67,7 @@ public final class SchemaCorpus {
         texts.put("recursive tree", """
                 {"$ref":"#/$defs/node","$defs":{"node":{"type":"object","properties":{"v":{"type":"integer","minimum":0,"maximum":9},
                  "kids":{"type":"array","items":{"$ref":"#/$defs/node"},"maxItems":2}},"required":["v"],"additionalProperties":false}}}""");
-        texts.put("linked list via definitions", """
+        texts.put("linked list via # (unbounded: recursion)", """
                 {"type":"object","properties":{"head":{"type":"integer","minimum":0,"maximum":3},"next":{"anyOf":[{"$ref":"#"},{"type":"null"}]}},
                  "required":["head","next"],"additionalProperties":false}""");
         texts.put("allOf", """
@@ -75,7 +75,7 @@ public final class SchemaCorpus {
                  "definitions":{"base":{"type":"object","properties":{"id":{"type":"integer","minimum":0,"maximum":50}},"required":["id"]}}}""");
         texts.put("additionalProperties true (unbounded)", """
                 {"type":"object","properties":{"k":{"type":"integer","minimum":0,"maximum":3}},"required":["k"],"additionalProperties":true}""");
-        texts.put("additionalProperties schema", """
+        texts.put("additionalProperties schema (unbounded: extra keys)", """
                 {"type":"object","properties":{"k":{"type":"boolean"}},"additionalProperties":{"type":"integer","minimum":0,"maximum":9}}""");
         texts.put("empty schema (unbounded)", "{}");
         texts.put("annotations ignored", """
