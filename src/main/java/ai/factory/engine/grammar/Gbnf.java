@@ -4,9 +4,11 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.engine.Grammar;
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A GBNF grammar under construction (llama.cpp's grammar format: {@code name ::= body} rules, string literals,
@@ -18,6 +20,34 @@ import java.util.Map;
  */
 public final class Gbnf {
     private final Map<String, String> rules = new LinkedHashMap<>();
+    /** Names handed out by {@link #reserve} whose bodies are not yet defined. */
+    private final Set<String> pending = new HashSet<>();
+
+    /**
+     * A grammar whose output is any JSON object (OpenAI's {@code json_object} response format), with at most one
+     * space between tokens and numbers of bounded length.
+     */
+    public static Grammar jsonObjectGrammar() {
+        Gbnf gbnf = new Gbnf();
+        gbnf.rule("root", JsonSchemaGrammar.anyObject(gbnf));
+        return gbnf.grammar();
+    }
+
+    /**
+     * A grammar whose output is a JSON value valid against {@code schema} (see {@link #jsonSchema} for what is
+     * supported).
+     *
+     * @throws SchemaNotSupportedException naming the schema path and the keyword when the schema uses something
+     *     a grammar cannot express
+     */
+    public static Grammar jsonSchemaGrammar(JsonNode schema) {
+        Gbnf gbnf = new Gbnf();
+        String value = gbnf.jsonSchema("root", schema);
+        if (!value.equals("root")) {
+            gbnf.rule("root", value);
+        }
+        return gbnf.grammar();
+    }
 
     /**
      * Adds a rule and returns the name it got: {@code name} (made a valid rule name) when free or already holding
@@ -29,6 +59,10 @@ public final class Gbnf {
         String candidate = base;
         for (int i = 1; ; i++) {
             String existing = rules.get(candidate);
+            if (pending.contains(candidate)) {
+                candidate = base + "-" + i;
+                continue;
+            }
             if (existing == null) {
                 rules.put(candidate, body);
                 return candidate;
@@ -40,6 +74,30 @@ public final class Gbnf {
         }
     }
 
+    /**
+     * Takes a name for a rule whose body comes later ({@link #define}): a recursive rule is referred to before it
+     * is complete.
+     */
+    String reserve(String name) {
+        String base = ruleName(name);
+        String candidate = base;
+        for (int i = 1; rules.containsKey(candidate) || pending.contains(candidate); i++) {
+            candidate = base + "-" + i;
+        }
+        pending.add(candidate);
+        rules.put(candidate, "");
+        return candidate;
+    }
+
+    /** Gives a reserved rule its body. */
+    void define(String name, String body) {
+        requireNonNull(body, "body is null");
+        if (!pending.remove(name)) {
+            throw new IllegalStateException("rule " + name + " was not reserved");
+        }
+        rules.put(name, body);
+    }
+
     /** Whether a rule of this name exists. */
     public boolean has(String name) {
         return rules.containsKey(name);
@@ -49,7 +107,7 @@ public final class Gbnf {
      * Adds the rules that match a JSON value valid against {@code schema}, named from {@code name}, and returns
      * the rule to refer to.
      *
-     * @throws ai.factory.FactoryException INVALID_REQUEST naming the schema path and the keyword when the schema
+     * @throws SchemaNotSupportedException (INVALID_REQUEST) naming the schema path and the keyword when the schema
      *     uses something a grammar cannot express
      */
     public String jsonSchema(String name, JsonNode schema) {
@@ -60,6 +118,9 @@ public final class Gbnf {
     public String text() {
         if (!rules.containsKey("root")) {
             throw new IllegalStateException("the grammar has no root rule");
+        }
+        if (!pending.isEmpty()) {
+            throw new IllegalStateException("rules reserved but never defined: " + pending);
         }
         StringBuilder out = new StringBuilder();
         rules.forEach((name, body) -> out.append(name).append(" ::= ").append(body).append('\n'));

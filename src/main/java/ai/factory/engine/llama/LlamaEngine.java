@@ -268,6 +268,11 @@ public final class LlamaEngine implements TextEngine {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
+            if (request.grammar() != null) {
+                // Under the read lock, as the vocabulary lives until close: a bad grammar is the caller's 400
+                // now, not a failed generation later.
+                Samplers.check(llama, model.vocab(), request.grammar());
+            }
             if (!waiting.offer(generation)) {
                 throw new FactoryException(ErrorCode.RATE_LIMITED, "model %s is busy: its queue is full (%d waiting); retry later"
                         .formatted(name, options.queueCapacity()));
@@ -411,7 +416,8 @@ public final class LlamaEngine implements TextEngine {
         MemorySegment sampler;
         try {
             GenerationRequest request = generation.request();
-            sampler = Samplers.chain(llama, model.vocabularySize(), request.sampling(), generation.seed(),
+            sampler = Samplers.chain(llama, model.vocab(), model.vocabularySize(), request.sampling(), request.grammar(),
+                    generation.seed(),
                     options.contextPerSequence());
         } catch (RuntimeException e) {
             // Taken off the queue but never in a slot: it must still end.

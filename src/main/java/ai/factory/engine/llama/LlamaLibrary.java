@@ -72,6 +72,8 @@ final class LlamaLibrary {
     private final MethodHandle samplerInitMinP;
     private final MethodHandle samplerInitTemp;
     private final MethodHandle samplerInitPenalties;
+    private final MethodHandle samplerInitGrammar;
+    private final MethodHandle samplerInitGrammarLazyPatterns;
     private final MethodHandle samplerSample;
     private final MethodHandle samplerFree;
     private final MethodHandle backendDevByType;
@@ -136,6 +138,9 @@ final class LlamaLibrary {
         samplerInitTemp = bind("llama_sampler_init_temp", FunctionDescriptor.of(ADDRESS, JAVA_FLOAT));
         samplerInitPenalties = bind("llama_sampler_init_penalties",
                 FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
+        samplerInitGrammar = bind("llama_sampler_init_grammar", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        samplerInitGrammarLazyPatterns = bind("llama_sampler_init_grammar_lazy_patterns", FunctionDescriptor.of(ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
         samplerSample = bind("llama_sampler_sample", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         samplerFree = bind("llama_sampler_free", FunctionDescriptor.ofVoid(ADDRESS));
         backendDevByType = bind("ggml_backend_dev_by_type", FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -545,6 +550,36 @@ final class LlamaLibrary {
     MemorySegment samplerInitPenalties(int nVocab, int lastN, float repeat, float frequency, float presence) {
         try {
             return (MemorySegment) samplerInitPenalties.invokeExact(nVocab, lastN, repeat, frequency, presence);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code llama_sampler_init_grammar}: a sampler that keeps the output inside a GBNF grammar, or NULL when the
+     * grammar does not parse (llama.cpp logs why). llama.cpp copies both strings.
+     */
+    MemorySegment samplerInitGrammar(MemorySegment vocab, MemorySegment grammar, MemorySegment root) {
+        try {
+            return (MemorySegment) samplerInitGrammar.invokeExact(vocab, grammar, root);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code llama_sampler_init_grammar_lazy_patterns}: a grammar sampler that lets the output run free until it
+     * matches one of the patterns (ECMAScript regular expressions matched from the start of the output; the
+     * grammar then applies from the pattern's first group) or one of the tokens is sampled. NULL when the grammar
+     * does not parse. A pattern {@code std::regex} rejects throws through the C API and ends the process, so
+     * callers check patterns first ({@link TriggerPatterns}). llama.cpp copies the strings and the tokens.
+     */
+    MemorySegment samplerInitGrammarLazyPatterns(MemorySegment vocab, MemorySegment grammar, MemorySegment root,
+                                                 MemorySegment patterns, long patternCount, MemorySegment tokens,
+                                                 long tokenCount) {
+        try {
+            return (MemorySegment) samplerInitGrammarLazyPatterns.invokeExact(vocab, grammar, root, patterns,
+                    patternCount, tokens, tokenCount);
         } catch (Throwable t) {
             throw rethrow(t);
         }
