@@ -13,9 +13,13 @@ import java.util.List;
  * @param ignoreEos keep generating past EOS (for benchmarks that need exact lengths)
  * @param topLogprobs 0 for no log-probabilities, else how many alternatives per token (at most 20)
  * @param grammar what the output must match, or null for free text
+ * @param specialText control tokens the model writes come out as their text (tool-call markers such as
+ *     {@code [TOOL_CALLS]} or {@code <|python_tag|>} are special tokens, and a parser must see them); the tokens
+ *     that end the model's turn never do
  */
 public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
-                                boolean ignoreEos, boolean logprobs, int topLogprobs, Grammar grammar) {
+                                boolean ignoreEos, boolean logprobs, int topLogprobs, Grammar grammar,
+                                boolean specialText) {
     public GenerationRequest {
         requireNonNull(prompt, "prompt is null");
         requireNonNull(sampling, "sampling is null");
@@ -38,7 +42,13 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
     /** A generation of free text. */
     public GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
                              boolean ignoreEos, boolean logprobs, int topLogprobs) {
-        this(prompt, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, null);
+        this(prompt, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, null, false);
+    }
+
+    /** A generation under a grammar, control tokens left out of the text. */
+    public GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
+                             boolean ignoreEos, boolean logprobs, int topLogprobs, Grammar grammar) {
+        this(prompt, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, grammar, false);
     }
 
     public static GenerationRequest greedy(int[] prompt, int maxTokens) {

@@ -2,11 +2,14 @@ package ai.factory.inference;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.FactoryException;
 import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.Grammar;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.chat.ToolCallFormat;
+import ai.factory.engine.chat.ToolSpec;
+import ai.factory.engine.grammar.SchemaNotSupportedException;
 import ai.factory.engine.grammar.Gbnf;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRef;
@@ -58,10 +61,9 @@ public final class InferencePipeline {
         TextEngine engine = deployments.textEngine(call.model());
         int[] prompt = prompts.tokens(engine, call);
         ToolCallFormat calls = call.tools().active() ? prompts.template(engine).toolCallFormat() : null;
-        Grammar grammar = calls == null ? grammar(call.format())
-                : calls.grammar(call.tools().specs(), call.tools().choice(), call.tools().parallel());
+        Grammar grammar = calls == null ? grammar(call.format()) : grammar(calls, call.tools());
         Generation generation = engine.submit(new GenerationRequest(prompt, call.sampling(), call.maxTokens(),
-                call.stop(), call.ignoreEos(), call.logprobs(), call.topLogprobs(), grammar));
+                call.stop(), call.ignoreEos(), call.logprobs(), call.topLogprobs(), grammar, calls != null));
         listener.submitted(prompt.length);
         return new InferenceRun(generation, engine, prompt, calls == null ? null : calls.splitter(), listener,
                 generationTimeout);
@@ -73,12 +75,40 @@ public final class InferencePipeline {
         found.ifPresent(m -> authorizer.require(principal, Action.INVOKE, resource(m)));
     }
 
+    /** The grammar of an output format; a schema it cannot express is the caller's error on field {@code schema}. */
     private static Grammar grammar(InferenceCall.OutputFormat format) {
         return switch (format) {
             case InferenceCall.OutputFormat.Text t -> null;
             case InferenceCall.OutputFormat.JsonObject o -> Gbnf.jsonObjectGrammar();
-            case InferenceCall.OutputFormat.JsonSchema s -> Gbnf.jsonSchemaGrammar(s.schema());
+            case InferenceCall.OutputFormat.JsonSchema s -> {
+                try {
+                    yield Gbnf.jsonSchemaGrammar(s.schema());
+                } catch (SchemaNotSupportedException e) {
+                    throw FactoryException.invalidParam("schema", "the schema '" + s.name() + "' cannot be enforced: "
+                            + e.getMessage());
+                }
+            }
         };
+    }
+
+    /**
+     * The grammar that forces or guards the tool calls; a tool whose parameters schema cannot be expressed is the
+     * caller's error on field {@code tools}, naming the tool (found again only on that path).
+     */
+    private static Grammar grammar(ToolCallFormat calls, InferenceCall.Tools tools) {
+        try {
+            return calls.grammar(tools.specs(), tools.choice(), tools.parallel());
+        } catch (SchemaNotSupportedException e) {
+            for (ToolSpec spec : tools.specs()) {
+                try {
+                    Gbnf.jsonSchemaGrammar(spec.parameters());
+                } catch (SchemaNotSupportedException inTool) {
+                    throw FactoryException.invalidParam("tools", "the parameters of tool '" + spec.name()
+                            + "' cannot be enforced: " + inTool.getMessage());
+                }
+            }
+            throw FactoryException.invalidParam("tools", "the tools' parameters cannot be enforced: " + e.getMessage());
+        }
     }
 
     /** A model as the authorizer sees it. */

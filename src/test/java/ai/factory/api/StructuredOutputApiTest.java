@@ -8,9 +8,10 @@ import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.SpecVersion;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SchemaRegistryConfig;
+import com.networknt.schema.SpecificationVersion;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
@@ -112,7 +113,8 @@ class StructuredOutputApiTest {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(json(r).at("/choices/0/finish_reason").asText()).isEqualTo("stop");
         JsonNode output = Json.mapper().readTree(json(r).at("/choices/0/message/content").asText());
-        JsonSchema validator = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+        Schema validator = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12, b -> b
+                .schemaRegistryConfig(SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build()))
                 .getSchema(Json.mapper().readTree(schema));
         assertThat(validator.validate(output)).as(output.toString()).isEmpty();
     }

@@ -222,7 +222,8 @@ class ToolUseApiTest {
         input.add(ResponseInputItem.ofFunctionCallOutput(ResponseInputItem.FunctionCallOutput.builder()
                 .callId(call.callId()).output("{\"found\": true}").build()));
         Response answer = openai.responses().create(ResponseCreateParams.builder().model(TINY)
-                .input(ResponseCreateParams.Input.ofResponse(input)).maxOutputTokens(6).temperature(0.0).build());
+                .input(ResponseCreateParams.Input.ofResponse(input)).addTool(tool).maxOutputTokens(6).temperature(0.0)
+                .build());
         assertThat(answer.output()).anySatisfy(i -> assertThat(i.isMessage()).isTrue());
         assertThat(answer.usage().orElseThrow().inputTokens()).isGreaterThan(first.usage().orElseThrow().inputTokens());
     }

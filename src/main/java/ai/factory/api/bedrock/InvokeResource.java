@@ -70,7 +70,8 @@ public final class InvokeResource implements Routes {
         if (request.stream() && !stream) {
             throw FactoryException.invalidParam("stream", "'stream' needs InvokeModelWithResponseStream");
         }
-        InferenceRun run = pipeline.start(Authentication.principal(ctx), request.call(), listener);
+        InferenceRun run = ChatCodec.FIELDS.apply(() -> pipeline.start(Authentication.principal(ctx), request.call(),
+                listener));
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         if (!stream) {

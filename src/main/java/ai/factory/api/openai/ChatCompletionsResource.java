@@ -40,7 +40,8 @@ public final class ChatCompletionsResource implements Routes {
         JsonNode body = WireJson.tree(ctx.bodyAsBytes());
         OpenAiBodies.reportModel(body, listener);
         ChatCodec.Decoded request = ChatCodec.decode(WireJson.bind(body, ChatCompletionRequest.class));
-        InferenceRun run = pipeline.start(Authentication.principal(ctx), request.call(), listener);
+        InferenceRun run = ChatCodec.FIELDS.apply(() -> pipeline.start(Authentication.principal(ctx), request.call(),
+                listener));
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         String model = request.call().model();

@@ -38,7 +38,8 @@ public final class ResponsesResource implements Routes {
         JsonNode body = WireJson.tree(ctx.bodyAsBytes());
         OpenAiBodies.reportModel(body, listener);
         ResponsesCodec.Decoded request = ResponsesCodec.decode(WireJson.bind(body, ResponseRequest.class));
-        InferenceRun run = pipeline.start(Authentication.principal(ctx), request.call(), listener);
+        InferenceRun run = ResponsesCodec.FIELDS.apply(() -> pipeline.start(Authentication.principal(ctx), request.call(),
+                listener));
         String id = ResponsesCodec.id("resp");
         long createdAt = clock.instant().getEpochSecond();
         if (!request.stream()) {

@@ -92,8 +92,8 @@ record Llama3ToolCalls() implements ToolCallFormat {
     }
 
     /**
-     * Calls as the Llama 3.1 template writes them in history. Auto triggers on a reply that opens with a call
-     * object (llama.cpp's trigger for this family) or on {@code <|python_tag|>}.
+     * Calls as the Llama 3.1 template writes them in history. Auto triggers on {@code <|python_tag|>}; a reply that
+     * opens with a bare call object is free text, parsed as it comes (a trigger word must be one token).
      */
     @Override
     public Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
@@ -104,8 +104,7 @@ record Llama3ToolCalls() implements ToolCallFormat {
                             + literal("\"parameters\"") + " " + ws + " " + literal(":") + " " + ws + " " + arguments);
             return gbnf.rule("tool-call", literal("{") + " " + ws + " " + literal("\"name\"") + " " + ws + " "
                     + literal(":") + " " + ws + " " + named + " " + ws + " " + literal("}"));
-        }, literal(";") + " " + literal(" ") + "?", List.of(
-                "\\s*(\\{\\s*\"name\")[\\s\\S]*",
-                ToolGrammars.trigger(PYTHON_TAG)), literal(PYTHON_TAG) + "?", null);
+        }, literal(";") + " " + literal(" ") + "?", List.of(ToolGrammars.trigger(PYTHON_TAG)),
+                literal(PYTHON_TAG) + "?", null);
     }
 }

@@ -28,7 +28,7 @@ final class ToolGrammars {
      *
      * @param call adds one call's rule for the allowed tools and returns its name
      * @param separator GBNF between parallel calls
-     * @param triggers the lazy grammar's trigger patterns (for {@code Auto})
+     * @param triggers the lazy grammar's trigger words (for {@code Auto})
      * @param prefix GBNF before the calls as a whole (a marker written once), or null
      * @param suffix GBNF after the calls as a whole (the end of a list), or null
      */
@@ -153,24 +153,9 @@ final class ToolGrammars {
         return gbnf.rule("ws", "| \" \" | \"\\n\" [ \\t]{0,20}");
     }
 
-    /**
-     * A lazy grammar's trigger: the output up to the first {@code marker}, the marker as the group the grammar is
-     * fed from, and anything after. Escaped by hand because llama.cpp compiles triggers with {@code std::regex}
-     * (ECMAScript), which has no {@code \Q...\E}.
-     */
+    /** A lazy grammar's trigger: the call marker itself, which the engine triggers on as one token (see Grammar). */
     static String trigger(String marker) {
-        return "[\\s\\S]*?(" + regexEscape(marker) + ")[\\s\\S]*";
-    }
-
-    static String regexEscape(String s) {
-        StringBuilder out = new StringBuilder();
-        for (char c : s.toCharArray()) {
-            if ("\\^$.|?*+()[]{}".indexOf(c) >= 0) {
-                out.append('\\');
-            }
-            out.append(c);
-        }
-        return out.toString();
+        return marker;
     }
 
     static String literal(String s) {

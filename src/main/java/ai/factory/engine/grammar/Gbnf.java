@@ -137,18 +137,6 @@ public final class Gbnf {
         return new Grammar(text(), triggers);
     }
 
-    /** A grammar whose output is one JSON value valid against {@code schema}. */
-    public static Grammar jsonSchemaGrammar(JsonNode schema) {
-        Gbnf gbnf = new Gbnf();
-        gbnf.rule("root", gbnf.jsonSchema("value", schema));
-        return gbnf.grammar();
-    }
-
-    /** A grammar whose output is one JSON object, any. */
-    public static Grammar jsonObjectGrammar() {
-        return jsonSchemaGrammar(com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("type", "object"));
-    }
-
     /** A GBNF string literal matching exactly {@code s}. */
     public static String literal(String s) {
         StringBuilder out = new StringBuilder("\"");

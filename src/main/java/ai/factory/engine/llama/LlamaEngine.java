@@ -263,16 +263,18 @@ public final class LlamaEngine implements TextEngine {
         }
         checkVocabulary(prompt, "prompt");
         Long seed = request.sampling().seed();
-        LlamaGeneration generation = new LlamaGeneration(request, prompt,
-                seed != null ? seed : ThreadLocalRandom.current().nextLong(), this::cancelWaiting);
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            if (request.grammar() != null) {
-                // Under the read lock, as the vocabulary lives until close: a bad grammar is the caller's 400
-                // now, not a failed generation later.
-                Samplers.check(llama, model.vocab(), request.grammar());
+            // Under the read lock, as the vocabulary lives until close: a bad grammar is the caller's 400 now, not
+            // a failed generation later.
+            Samplers.Constraint constraint = request.grammar() == null ? null
+                    : Samplers.resolve(request.grammar(), model::tokenWithPiece);
+            if (constraint != null) {
+                Samplers.check(llama, model.vocab(), constraint);
             }
+            LlamaGeneration generation = new LlamaGeneration(request, prompt, constraint,
+                    seed != null ? seed : ThreadLocalRandom.current().nextLong(), this::cancelWaiting);
             if (!waiting.offer(generation)) {
                 throw new FactoryException(ErrorCode.RATE_LIMITED, "model %s is busy: its queue is full (%d waiting); retry later"
                         .formatted(name, options.queueCapacity()));
@@ -416,9 +418,8 @@ public final class LlamaEngine implements TextEngine {
         MemorySegment sampler;
         try {
             GenerationRequest request = generation.request();
-            sampler = Samplers.chain(llama, model.vocab(), model.vocabularySize(), request.sampling(), request.grammar(),
-                    generation.seed(),
-                    options.contextPerSequence());
+            sampler = Samplers.chain(llama, model.vocab(), model.vocabularySize(), request.sampling(),
+                    generation.constraint(), generation.seed(), options.contextPerSequence());
         } catch (RuntimeException e) {
             // Taken off the queue but never in a slot: it must still end.
             generation.finish(new TokenEvent.Done(FinishReason.ERROR, generation.prompt().length, 0, 0,
@@ -555,7 +556,7 @@ public final class LlamaEngine implements TextEngine {
         }
 
         boolean end = !request.ignoreEos() && model.isEndOfGeneration(token);
-        Slot.Output output = slot.output(end, pieceBuffer, end ? 0 : piece(token), request.maxTokens(),
+        Slot.Output output = slot.output(end, pieceBuffer, end ? 0 : piece(token, request.specialText()), request.maxTokens(),
                 options.contextPerSequence());
         slot.generation.emit(new TokenEvent.Token(token, output.text(), logprob, top));
         if (output.finish() != null) {
@@ -567,10 +568,15 @@ public final class LlamaEngine implements TextEngine {
 
     /** A token's bytes into {@link #pieceBuffer}, growing it for the rare long piece. */
     private int piece(int token) {
-        int length = model.piece(token, pieceBuffer, false);
+        return piece(token, false);
+    }
+
+    /** A token's text into the reused buffer; with {@code special}, control tokens render as their text. */
+    private int piece(int token, boolean special) {
+        int length = model.piece(token, pieceBuffer, special);
         if (length < 0) {
             pieceBuffer = arena.allocate(-length);
-            length = model.piece(token, pieceBuffer, false);
+            length = model.piece(token, pieceBuffer, special);
         }
         return length;
     }

@@ -27,9 +27,17 @@ final class LlamaGeneration implements Generation {
     private final Consumer<LlamaGeneration> onCancel;
     private final BlockingQueue<TokenEvent> events = new LinkedBlockingQueue<>();
     private final AtomicBoolean done = new AtomicBoolean();
+    private final Samplers.Constraint constraint;
     private volatile boolean cancelled;
 
     LlamaGeneration(GenerationRequest request, int[] prompt, long seed, Consumer<LlamaGeneration> onCancel) {
+        this(request, prompt, null, seed, onCancel);
+    }
+
+    /** @param constraint the request's grammar as the model applies it, or null */
+    LlamaGeneration(GenerationRequest request, int[] prompt, Samplers.Constraint constraint, long seed,
+                    Consumer<LlamaGeneration> onCancel) {
+        this.constraint = constraint;
         this.request = requireNonNull(request, "request is null");
         this.prompt = requireNonNull(prompt, "prompt is null");
         this.seed = seed;
@@ -38,6 +46,11 @@ final class LlamaGeneration implements Generation {
 
     GenerationRequest request() {
         return request;
+    }
+
+    /** The grammar its tokens are sampled under, or null. */
+    Samplers.Constraint constraint() {
+        return constraint;
     }
 
     /** The prompt as validated at submission (a copy the caller can't change). */

@@ -10,6 +10,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -33,6 +35,8 @@ final class LlamaModel implements AutoCloseable {
     /** Holds what the model params point to ({@code tensor_split}) for as long as the model lives. */
     private final Arena arena;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Tokens found by {@link #tokenWithPiece}; the words asked for are the factory's own markers, so few. */
+    private final Map<String, Integer> tokensByPiece = new ConcurrentHashMap<>();
 
     private LlamaModel(LlamaLibrary llama, MemorySegment model, Arena arena) {
         this.llama = llama;
@@ -234,6 +238,26 @@ final class LlamaModel implements AutoCloseable {
             }
             return new String(buffer.asSlice(0, length).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
         }
+    }
+
+    /**
+     * The token whose text, control tokens written as their text, is exactly {@code piece} (what llama.cpp's
+     * grammar sampler is fed when that token triggers it), or -1 when no single token is. Tokenizing the text
+     * finds it mostly; otherwise (a tokenizer that prefixes a space, say) the vocabulary is scanned once per piece.
+     */
+    int tokenWithPiece(String piece) {
+        return tokensByPiece.computeIfAbsent(piece, p -> {
+            int[] tokens = tokenize(p, false, true);
+            if (tokens.length == 1 && pieceText(tokens[0], true).equals(p)) {
+                return tokens[0];
+            }
+            for (int token = 0; token < vocabularySize; token++) {
+                if (pieceText(token, true).equals(p)) {
+                    return token;
+                }
+            }
+            return -1;
+        });
     }
 
     /** Frees the model; later calls must not happen. Closing twice is harmless. */

@@ -1,17 +1,45 @@
 package ai.factory.engine.llama;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import ai.factory.FactoryException;
 import ai.factory.engine.Grammar;
 import ai.factory.engine.SamplingParams;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.List;
+import java.util.function.ToIntFunction;
 
 /** Builds a llama.cpp sampler chain from {@link SamplingParams}, in llama-server's order. */
 final class Samplers {
     private Samplers() {}
+
+    /**
+     * A grammar as this model applies it: its text and, for a lazy grammar, the tokens that trigger it.
+     *
+     * @param triggerTokens the single tokens of the grammar's trigger words; empty for a grammar that applies from
+     *     the first token
+     */
+    record Constraint(String gbnf, int[] triggerTokens) {
+        boolean lazy() {
+            return triggerTokens.length > 0;
+        }
+    }
+
+    /**
+     * The grammar as this model can apply it, or null when it cannot: a lazy grammar whose trigger words are none
+     * of them exactly one token's text has nothing to trigger on (see {@link Grammar}), so it constrains nothing.
+     * The text must be exact: llama.cpp feeds the grammar the trigger token's text, and text the grammar's start
+     * does not accept would end the process.
+     *
+     * @param tokenWithPiece the token whose text is exactly the given word, or -1
+     */
+    static Constraint resolve(Grammar grammar, ToIntFunction<String> tokenWithPiece) {
+        if (!grammar.lazy()) {
+            return new Constraint(grammar.gbnf(), new int[0]);
+        }
+        int[] triggers = grammar.triggers().stream().mapToInt(tokenWithPiece).filter(t -> t >= 0).distinct().toArray();
+        return triggers.length == 0 ? null : new Constraint(grammar.gbnf(), triggers);
+    }
 
     /**
      * A new chain; the caller frees it with {@code llama_sampler_free} (which frees its members).
@@ -22,13 +50,13 @@ final class Samplers {
      * speed-up this engine does without: a rejected token would throw through the C API.)
      *
      * @param vocab the model's vocabulary, for the grammar
-     * @param grammar the constraint, or null
+     * @param grammar the constraint ({@link #resolve}), or null
      * @param seed the seed for the random choice; ignored at temperature 0
      * @param contextLength what {@code repeatLastN == -1} ("the whole context") means
      * @throws FactoryException INVALID_REQUEST when the grammar does not parse
      */
     static MemorySegment chain(LlamaLibrary llama, MemorySegment vocab, int vocabularySize, SamplingParams params,
-                               Grammar grammar, long seed, int contextLength) {
+                               Constraint grammar, long seed, int contextLength) {
         MemorySegment grammarSampler = grammar == null ? MemorySegment.NULL : grammar(llama, vocab, grammar);
         MemorySegment chain;
         try (Arena arena = Arena.ofConfined()) {
@@ -68,7 +96,7 @@ final class Samplers {
      *
      * @throws FactoryException INVALID_REQUEST when it does not
      */
-    static void check(LlamaLibrary llama, MemorySegment vocab, Grammar grammar) {
+    static void check(LlamaLibrary llama, MemorySegment vocab, Constraint grammar) {
         // Not on the engine thread, whose own capture this would end.
         try (LlamaLog.Capture errors = LlamaLog.captureErrors()) {
             MemorySegment sampler = create(llama, vocab, grammar);
@@ -81,7 +109,7 @@ final class Samplers {
     }
 
     /** A grammar sampler (root rule {@code root}), which the caller frees or hands to a chain. */
-    private static MemorySegment grammar(LlamaLibrary llama, MemorySegment vocab, Grammar grammar) {
+    private static MemorySegment grammar(LlamaLibrary llama, MemorySegment vocab, Constraint grammar) {
         MemorySegment sampler = create(llama, vocab, grammar);
         if (sampler.equals(MemorySegment.NULL)) {
             throw FactoryException.invalidParam("grammar", "the grammar does not parse (see llama.cpp's log)");
@@ -90,26 +118,18 @@ final class Samplers {
     }
 
     /** A grammar sampler, or NULL where llama.cpp rejects the grammar. */
-    private static MemorySegment create(LlamaLibrary llama, MemorySegment vocab, Grammar grammar) {
-        grammar.triggers().forEach(TriggerPatterns::check);
-        MemorySegment sampler;
-        // Only for the call: llama.cpp copies the grammar, the root name and the patterns.
+    private static MemorySegment create(LlamaLibrary llama, MemorySegment vocab, Constraint grammar) {
+        // Only for the call: llama.cpp copies the grammar, the root name and the trigger tokens.
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment text = arena.allocateFrom(grammar.gbnf());
             MemorySegment root = arena.allocateFrom("root");
-            if (grammar.lazy()) {
-                List<String> triggers = grammar.triggers();
-                MemorySegment patterns = arena.allocate(ADDRESS, triggers.size());
-                for (int i = 0; i < triggers.size(); i++) {
-                    patterns.setAtIndex(ADDRESS, i, arena.allocateFrom(triggers.get(i)));
-                }
-                sampler = llama.samplerInitGrammarLazyPatterns(vocab, text, root, patterns, triggers.size(),
-                        MemorySegment.NULL, 0);
-            } else {
-                sampler = llama.samplerInitGrammar(vocab, text, root);
+            if (!grammar.lazy()) {
+                return llama.samplerInitGrammar(vocab, text, root);
             }
+            MemorySegment tokens = arena.allocateFrom(JAVA_INT, grammar.triggerTokens());
+            return llama.samplerInitGrammarLazyPatterns(vocab, text, root, MemorySegment.NULL, 0, tokens,
+                    grammar.triggerTokens().length);
         }
-        return sampler;
     }
 
     /**

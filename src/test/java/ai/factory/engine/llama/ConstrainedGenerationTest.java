@@ -141,29 +141,43 @@ class ConstrainedGenerationTest {
     }
 
     @Test
-    void aLazyGrammarWhoseTriggerNeverAppearsLeavesGenerationFree() throws Exception {
+    void aLazyGrammarWhoseTriggerIsNotOneTokenConstrainsNothing() throws Exception {
         int[] prompt = engine.tokenize("Once upon a time", true, false);
-        Grammar lazy = new Grammar("root ::= \"<tool_call>\" [a-z]+ \"</tool_call>\"",
-                List.of("[\\s\\S]*?(<tool_call>)[\\s\\S]*"));
+        // "<tool_call>" is several tokens of this model's vocabulary: nothing to trigger on.
+        assertThat(engine.tokenize("<tool_call>", false, true).length).isGreaterThan(1);
+        Grammar lazy = new Grammar("root ::= \"<tool_call>\" [a-z]+ \"</tool_call>\"", List.of("<tool_call>"));
         Result free = collect(engine.submit(new GenerationRequest(prompt, SamplingParams.GREEDY, 24, List.of(), false,
                 false, 0)));
         Result constrained = collect(engine.submit(new GenerationRequest(prompt, SamplingParams.GREEDY, 24, List.of(),
                 false, false, 0, lazy)));
 
-        assertThat(free.text()).doesNotContain("<tool_call>");
         assertThat(constrained.text()).isEqualTo(free.text());
         assertThat(constrained.done().reason()).isEqualTo(free.done().reason());
     }
 
     @Test
-    void triggerPatternsStdRegexWouldRejectAreRefusedBeforeReachingIt() {
-        for (String pattern : List.of("(?<name>a)", "a*+", "\\p{L}", "(?i)a", "[a")) {
-            Grammar lazy = new Grammar("root ::= \"a\"", List.of(pattern));
-            assertThatThrownBy(() -> engine.submit(request(SamplingParams.GREEDY, 4, lazy)))
-                    .as(pattern)
-                    .isInstanceOfSatisfying(FactoryException.class,
-                            e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST));
+    void aLazyGrammarTakesOverAtItsTriggerToken() throws Exception {
+        int[] prompt = engine.tokenize("Once upon a time", true, false);
+        List<String> pieces = new ArrayList<>();
+        Generation free = engine.submit(new GenerationRequest(prompt, SamplingParams.GREEDY, 24, List.of(), false,
+                false, 0));
+        for (TokenEvent e = free.next(EVENT_TIMEOUT); e instanceof Token t; e = free.next(EVENT_TIMEOUT)) {
+            pieces.add(t.text());
         }
+        // The text of the third token the free generation writes, as the trigger word (seen first there).
+        int at = 2;
+        while (pieces.get(at).isBlank() || pieces.subList(0, at).contains(pieces.get(at))) {
+            at++;
+        }
+        String word = pieces.get(at);
+        Grammar lazy = new Grammar("root ::= " + Gbnf.literal(word) + " \" OK\"", List.of(word));
+
+        Result constrained = collect(engine.submit(new GenerationRequest(prompt, SamplingParams.GREEDY, 24, List.of(),
+                false, false, 0, lazy)));
+
+        // Free up to the trigger, then held to the grammar: " OK" and the end of the turn.
+        assertThat(constrained.text()).isEqualTo(String.join("", pieces.subList(0, at + 1)) + " OK");
+        assertThat(constrained.done().reason()).isEqualTo(FinishReason.STOP);
     }
 
     @Test

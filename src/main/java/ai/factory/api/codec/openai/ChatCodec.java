@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -26,6 +27,9 @@ import java.util.function.Consumer;
  */
 public final class ChatCodec {
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    /** The factory's field names in Chat Completions' words, for errors the pipeline raises. */
+    public static final ApiFields FIELDS = new ApiFields(Map.of("schema", "response_format.json_schema.schema"));
 
     private ChatCodec() {}
 

@@ -2,6 +2,7 @@ package ai.factory.api.codec.openai;
 
 import ai.factory.FactoryException;
 import ai.factory.api.ErrorResponses;
+import ai.factory.api.codec.ApiFields;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.chat.ChatMessage;
 import ai.factory.engine.chat.ToolCall;
@@ -14,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Consumer;
 
@@ -24,6 +26,9 @@ import java.util.function.Consumer;
  * {@code store: false}.
  */
 public final class ResponsesCodec {
+    /** The factory's field names in the Responses API's words, for errors the pipeline raises. */
+    public static final ApiFields FIELDS = new ApiFields(Map.of("schema", "text.format.schema"));
+
     private ResponsesCodec() {}
 
     /** A decoded request, with what the answer echoes back. */
