@@ -2,6 +2,7 @@ package ai.factory.bench;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -23,10 +24,12 @@ import java.util.List;
  * @param warmup requests sent before the sweep and not measured
  * @param vocabulary prompt token ids are drawn below this
  * @param requestTimeout how long one request may take
+ * @param responseFormat the chat requests' {@code response_format} (a JSON schema makes every token grammar-
+ *     constrained), or null for free text
  */
 public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
                            List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
-                           Duration requestTimeout) {
+                           Duration requestTimeout, JsonNode responseFormat) {
     public BenchOptions {
         requireNonNull(baseUrl, "baseUrl is null");
         if (!"http".equals(baseUrl.getScheme()) && !"https".equals(baseUrl.getScheme())) {
@@ -48,9 +51,20 @@ public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint en
         if (rounds < 1 || rounds > 1000) {
             throw new IllegalArgumentException("rounds must be between 1 and 1000: " + rounds);
         }
+        if (responseFormat != null && endpoint != Endpoint.CHAT) {
+            throw new IllegalArgumentException("a response format needs the chat endpoint");
+        }
         if (vocabulary < 2) {
             throw new IllegalArgumentException("the vocabulary must have at least 2 tokens: " + vocabulary);
         }
+    }
+
+    /** A sweep of free text. */
+    public BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
+                        List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
+                        Duration requestTimeout) {
+        this(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency, requestsPerLevel, rounds, warmup,
+                vocabulary, requestTimeout, null);
     }
 
     /** A sweep of one round. */

@@ -41,6 +41,9 @@ final class Prompts {
         body.put("min_tokens", options.outputTokens());
         body.put("ignore_eos", true);
         body.put("temperature", 0);
+        if (options.responseFormat() != null) {
+            body.put("response_format", options.responseFormat());
+        }
         body.put("stream", true);
         body.put("stream_options", Map.of("include_usage", true));
         try {

@@ -1,5 +1,6 @@
 package ai.factory.cli;
 
+import ai.factory.Json;
 import ai.factory.bench.BenchOptions;
 import ai.factory.bench.BenchReport;
 import ai.factory.bench.BenchReports;
@@ -91,6 +92,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--peer-name", defaultValue = "peer", description = "What the second server is called in tables (default ${DEFAULT-VALUE}).")
     String peerName;
 
+    @Option(names = "--response-format", paramLabel = "FILE.json", description = {
+            "With --endpoint chat: the response_format of every request (e.g. a json_schema), so every token is sampled",
+            "under its grammar; 'none' for free text (default)."})
+    String responseFormat;
+
+    @Option(names = "--peer-response-format", paramLabel = "FILE.json",
+            description = "The response_format of the second server's requests, or 'none' (default: --response-format).")
+    String peerResponseFormat;
+
     @Option(names = "--vocab", description = "Prompt token ids are drawn below this (default 32000, valid for Llama 2 and 3 vocabularies).")
     Integer vocab;
 
@@ -127,8 +137,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        BenchOptions options = options(url, key, model);
-        BenchOptions peerOptions = peerUrl == null ? null : options(peerUrl, peerKey, peerModel == null ? model : peerModel);
+        BenchOptions options = options(url, key, model, responseFormat);
+        BenchOptions peerOptions = peerUrl == null ? null : options(peerUrl, peerKey, peerModel == null ? model : peerModel,
+                peerResponseFormat == null ? responseFormat : peerResponseFormat);
         long arrayBytes = arrayBytes();
         Roofline roofline = modelFile == null ? null : Roofline.of(GgufReader.read(modelFile), CacheType.F16);
         PrintWriter out = spec.commandLine().getOut();
@@ -251,7 +262,7 @@ final class BenchCommand implements Callable<Integer> {
         return bytes;
     }
 
-    private BenchOptions options(URI target, String apiKey, String requested) throws IOException {
+    private BenchOptions options(URI target, String apiKey, String requested, String format) throws IOException {
         Endpoint chosen;
         try {
             chosen = Endpoint.valueOf(endpoint.toUpperCase(Locale.ROOT));
@@ -265,7 +276,8 @@ final class BenchCommand implements Callable<Integer> {
         int vocabulary = vocabularyFile != null ? GgufReader.read(vocabularyFile).vocabularySize() : vocab != null ? vocab : 32000;
         try {
             return new BenchOptions(target, apiKey == null || apiKey.isBlank() ? null : apiKey, requested, chosen, promptTokens,
-                    outputTokens, concurrency, requestsPerLevel, rounds, warmup, vocabulary, timeout);
+                    outputTokens, concurrency, requestsPerLevel, rounds, warmup, vocabulary, timeout,
+                    format == null || format.equals("none") ? null : Json.mapper().readTree(Path.of(format).toFile()));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
