@@ -8,6 +8,7 @@ import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.Grammar;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.chat.ToolCallFormat;
+import ai.factory.engine.chat.ToolChoice;
 import ai.factory.engine.chat.ToolSpec;
 import ai.factory.engine.grammar.SchemaNotSupportedException;
 import ai.factory.engine.grammar.Gbnf;
@@ -97,7 +98,9 @@ public final class InferencePipeline {
      */
     private static Grammar grammar(ToolCallFormat calls, InferenceCall.Tools tools) {
         try {
-            return calls.grammar(tools.specs(), tools.choice(), tools.parallel());
+            // A named tool is asked for once: the call the client needs, not a loop of it.
+            boolean parallel = tools.parallel() && !(tools.choice() instanceof ToolChoice.Named);
+            return calls.grammar(tools.specs(), tools.choice(), parallel);
         } catch (SchemaNotSupportedException e) {
             for (ToolSpec spec : tools.specs()) {
                 try {

@@ -115,7 +115,9 @@ public final class InferenceRun {
                 pending.add(new InferenceEvent.ToolCallDelta(i, null, null, call.arguments()));
             }
         }
-        InferenceEvent.Finish finish = calls.isEmpty() ? finish(done.reason()) : InferenceEvent.Finish.TOOL_CALLS;
+        // A reply cut by the token limit says so even when calls were complete before the cut, as OpenAI answers.
+        InferenceEvent.Finish finish = calls.isEmpty() || done.reason() == TokenEvent.FinishReason.LENGTH
+                ? finish(done.reason()) : InferenceEvent.Finish.TOOL_CALLS;
         listener.finished(done.promptTokens(), done.completionTokens());
         pending.add(new InferenceEvent.End(finish, done.promptTokens(), done.completionTokens(),
                 done.cachedPromptTokens()));

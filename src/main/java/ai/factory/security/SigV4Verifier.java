@@ -3,9 +3,9 @@ package ai.factory.security;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
-import java.io.ByteArrayInputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
@@ -24,20 +24,16 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import software.amazon.awssdk.http.SdkHttpFullRequest;
-import software.amazon.awssdk.http.SdkHttpMethod;
-import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
-import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
-import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
-import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
-import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Verifies AWS Signature Version 4 ({@code Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
- * Signature=…}) on a request as received. The signature is not computed here by hand: the request is rebuilt
- * from what was signed (method, raw path and query, the signed headers, the body) and signed again with the
- * AWS SDK's own signer at the request's {@code x-amz-date}, then the two signatures are compared in constant
- * time. Any region is accepted; the service must be one this factory speaks.
+ * Signature=…}) on a request as received, as AWS verifies it: the headers signed are whatever the client chose
+ * (at least {@code host} and {@code x-amz-date}); {@code x-amz-content-sha256} is checked against the body when
+ * sent, and the body's hash stands in for it when not (boto3, the JavaScript SDK and curl leave it out). The
+ * signature is computed from what was signed (method, raw path and query, the signed headers, the payload hash)
+ * and compared in constant time. Any region is accepted; the service must be one this factory speaks.
  */
 public final class SigV4Verifier {
     public static final String SCHEME = "AWS4-HMAC-SHA256";
@@ -45,6 +41,8 @@ public final class SigV4Verifier {
     public static final Duration MAX_SKEW = Duration.ofMinutes(15);
     private static final Set<String> SERVICES = Set.of("bedrock", "bedrock-runtime");
     private static final String UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
+    /** The prefix of the payload hashes of chunk-signed bodies; such a body is not hashed whole. */
+    private static final String STREAMING = "STREAMING-";
     private static final Pattern AUTHORIZATION = Pattern.compile(
             "AWS4-HMAC-SHA256\\s+Credential=([^,\\s]+)\\s*,\\s*SignedHeaders=([^,\\s]+)\\s*,\\s*Signature=([0-9a-fA-F]+)\\s*");
     private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
@@ -52,7 +50,6 @@ public final class SigV4Verifier {
 
     private final ApiKeys keys;
     private final Clock clock;
-    private final AwsV4HttpSigner signer = AwsV4HttpSigner.create();
 
     public SigV4Verifier(ApiKeys keys, Clock clock) {
         this.keys = requireNonNull(keys, "keys is null");
@@ -110,29 +107,44 @@ public final class SigV4Verifier {
         AccessKeySecret key = keys.accessKey(accessKeyId).orElseThrow(() -> FactoryException.unauthenticated(
                 "credential", "The security token included in the request is invalid (unknown or revoked access key)."));
 
-        Instant signedAt = signedAt(request, date);
+        if (request.header("x-amz-security-token") != null) {
+            throw FactoryException.unauthenticated("credential", "temporary credentials (X-Amz-Security-Token) are "
+                    + "not supported; sign with an access key from 'factory keys create --aws'");
+        }
+        checkDate(request, date);
         String contentHash = request.header("x-amz-content-sha256");
-        if (contentHash != null && !UNSIGNED_PAYLOAD.equals(contentHash)
+        String bodyHash = sha256Hex(request.body());
+        if (contentHash != null && !UNSIGNED_PAYLOAD.equals(contentHash) && !contentHash.startsWith(STREAMING)
                 && !MessageDigest.isEqual(contentHash.toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII),
-                        sha256Hex(request.body()).getBytes(StandardCharsets.US_ASCII))) {
+                        bodyHash.getBytes(StandardCharsets.US_ASCII))) {
             throw FactoryException.unauthenticated("signature",
                     "The provided 'x-amz-content-sha256' header does not match what was computed.");
         }
         if (!signedHeaders.contains("host")) {
             throw FactoryException.unauthenticated("signature", "the 'host' header must be signed");
         }
+        if (!signedHeaders.contains("x-amz-date")) {
+            throw FactoryException.unauthenticated("signature", "the 'x-amz-date' header must be signed");
+        }
 
-        String expected = expectedSignature(request, signedHeaders, key, region, service, signedAt,
-                !UNSIGNED_PAYLOAD.equals(contentHash));
-        if (expected == null || !MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII),
-                signature.getBytes(StandardCharsets.US_ASCII))) {
+        String payloadHash = contentHash != null ? contentHash : bodyHash;
+        String expected = signature(request, signedHeaders, key.secretAccessKey(), date, region, service,
+                request.header("x-amz-date"), payloadHash, true);
+        boolean matches = matches(expected, signature);
+        if (!matches && request.rawPath().indexOf('%') >= 0) {
+            // Some clients (curl before 8.x) encode the path once where AWS encodes it twice; accept their form too.
+            matches = matches(signature(request, signedHeaders, key.secretAccessKey(), date, region, service,
+                    request.header("x-amz-date"), payloadHash, false), signature);
+        }
+        if (!matches) {
             throw FactoryException.unauthenticated("signature", "The request signature we calculated does not "
                     + "match the signature you provided. Check your AWS Secret Access Key and signing method.");
         }
         return key.principal();
     }
 
-    private Instant signedAt(Request request, String scopeDate) {
+    /** The request's x-amz-date: well formed, the credential's date, and within the allowed skew of the clock. */
+    private void checkDate(Request request, String scopeDate) {
         String amzDate = request.header("x-amz-date");
         if (amzDate == null) {
             throw FactoryException.unauthenticated("authorization", "the signed request has no 'x-amz-date' header");
@@ -154,51 +166,99 @@ public final class SigV4Verifier {
                     + " is now earlier than " + AMZ_DATE.format(now.minus(MAX_SKEW)) + " (" + AMZ_DATE.format(now)
                     + " - 15 min.)");
         }
-        return signedAt;
     }
 
-    /** Signs the request again with the SDK's signer; null when the signed headers are not all there. */
-    private String expectedSignature(Request request, List<String> signedHeaders, AccessKeySecret key, String region,
-                                     String service, Instant signedAt, boolean payloadSigned) {
-        String host = request.header("host");
-        if (host == null) {
-            return null;
-        }
-        SdkHttpFullRequest.Builder rebuilt = SdkHttpFullRequest.builder()
-                .method(SdkHttpMethod.fromValue(request.method()))
-                // The scheme is not part of the signature; https lets the signer leave a payload unsigned.
-                .protocol("https")
-                .encodedPath(request.rawPath());
-        int colon = host.lastIndexOf(':');
-        if (colon > 0 && !host.endsWith("]") && host.substring(colon + 1).chars().allMatch(Character::isDigit)) {
-            rebuilt.host(host.substring(0, colon)).port(Integer.parseInt(host.substring(colon + 1)));
-        } else {
-            rebuilt.host(host);
-        }
-        query(request.rawQuery()).forEach(rebuilt::putRawQueryParameter);
+    /**
+     * The signature of the request as AWS defines it (the canonical request of the signed headers, the string to
+     * sign, the HMAC-SHA256 key chain); null when a signed header is missing. Written here rather than taken from
+     * the AWS SDK's signer because that signer always adds and signs {@code x-amz-content-sha256}, which boto3,
+     * the JavaScript SDK and curl do not send: it can reproduce only the Java SDK's own signatures.
+     *
+     * @param payloadHash the hashed payload line: the {@code x-amz-content-sha256} the client sent, else the
+     *     body's SHA-256
+     * @param encodePath encode the path again as AWS does for every service but S3; false takes it as sent
+     */
+    static String signature(Request request, List<String> signedHeaders, String secretAccessKey, String scopeDate,
+                            String region, String service, String amzDate, String payloadHash, boolean encodePath) {
+        StringBuilder canonical = new StringBuilder()
+                .append(request.method()).append('\n')
+                .append(encodePath ? canonicalPath(request.rawPath()) : request.rawPath()).append('\n')
+                .append(canonicalQuery(request.rawQuery())).append('\n');
         for (String name : signedHeaders) {
             List<String> values = request.headers().get(name);
             if (values == null) {
                 return null;
             }
-            if (!"host".equals(name)) {
-                rebuilt.putHeader(name, values);
+            canonical.append(name).append(':').append(String.join(",", values.stream()
+                    .map(v -> v.strip().replaceAll(" +", " ")).toList())).append('\n');
+        }
+        canonical.append('\n').append(String.join(";", signedHeaders)).append('\n').append(payloadHash);
+        String scope = scopeDate + "/" + region + "/" + service + "/aws4_request";
+        String stringToSign = SCHEME + "\n" + amzDate + "\n" + scope + "\n"
+                + sha256Hex(canonical.toString().getBytes(StandardCharsets.UTF_8));
+        byte[] key = hmac(("AWS4" + secretAccessKey).getBytes(StandardCharsets.UTF_8), scopeDate);
+        key = hmac(key, region);
+        key = hmac(key, service);
+        key = hmac(key, "aws4_request");
+        return HexFormat.of().formatHex(hmac(key, stringToSign));
+    }
+
+    private static boolean matches(String expected, String signature) {
+        return expected != null && MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII),
+                signature.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * The path as AWS services other than S3 canonicalize it: the path as sent (already percent-encoded by the
+     * client) is encoded once more, every byte but the unreserved characters and {@code /}, after removing
+     * {@code .} and {@code ..} segments.
+     */
+    static String canonicalPath(String rawPath) {
+        String path = rawPath.isEmpty() ? "/" : rawPath;
+        List<String> segments = new ArrayList<>();
+        for (String segment : path.split("/", -1)) {
+            if (segment.equals("..")) {
+                if (segments.size() > 1) {
+                    segments.removeLast();
+                }
+            } else if (!segment.equals(".")) {
+                segments.add(segment);
             }
         }
-        SignedRequest signed = signer.sign(r -> r
-                .identity(AwsCredentialsIdentity.create(key.accessKeyId(), key.secretAccessKey()))
-                .request(rebuilt.build())
-                .payload(() -> new ByteArrayInputStream(request.body()))
-                .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, service)
-                .putProperty(AwsV4HttpSigner.REGION_NAME, region)
-                .putProperty(AwsV4FamilyHttpSigner.PAYLOAD_SIGNING_ENABLED, payloadSigned)
-                .putProperty(HttpSigner.SIGNING_CLOCK, Clock.fixed(signedAt, ZoneOffset.UTC)));
-        String authorization = signed.request().firstMatchingHeader("Authorization").orElse("");
-        Matcher m = AUTHORIZATION.matcher(authorization);
-        if (!m.matches() || !List.of(m.group(2).split(";")).equals(signedHeaders)) {
-            return null;
+        return encode(String.join("/", segments), false);
+    }
+
+    /** Parameters sorted by encoded name, then value; names and values decoded as sent, then encoded strictly. */
+    static String canonicalQuery(String rawQuery) {
+        List<String> pairs = new ArrayList<>();
+        query(rawQuery).forEach((name, values) -> values.forEach(v -> pairs.add(encode(name, true) + "=" + encode(v, true))));
+        pairs.sort(null);
+        return String.join("&", pairs);
+    }
+
+    /** RFC 3986 percent-encoding of every byte but {@code A-Za-z0-9-_.~} (and {@code /} unless {@code slash}). */
+    private static String encode(String s, boolean slash) {
+        StringBuilder out = new StringBuilder();
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
+                    || c == '.' || c == '~' || (c == '/' && !slash)) {
+                out.append(c);
+            } else {
+                out.append('%').append(HexFormat.of().withUpperCase().toHexDigits(b));
+            }
         }
-        return m.group(3).toLowerCase(Locale.ROOT);
+        return out.toString();
+    }
+
+    private static byte[] hmac(byte[] key, String data) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+            return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 is part of every JDK", e);
+        }
     }
 
     private static Map<String, List<String>> query(String rawQuery) {

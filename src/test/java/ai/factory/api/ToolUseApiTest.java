@@ -99,9 +99,10 @@ class ToolUseApiTest {
         TestFactory.closeAll(bedrock, bedrockAsync, factory);
     }
 
+    /** One call asked for: with parallel calls allowed, a random model may go on calling until the limit. */
     private static ChatCompletionCreateParams.Builder weatherQuestion() {
         return ChatCompletionCreateParams.builder().model(TINY).addUserMessage("What is the weather in Oslo?")
-                .addTool(GetWeather.class).maxCompletionTokens(96).temperature(0.0);
+                .addTool(GetWeather.class).parallelToolCalls(false).maxCompletionTokens(96).temperature(0.0);
     }
 
     @Test
@@ -183,6 +184,18 @@ class ToolUseApiTest {
     }
 
     @Test
+    void aCallCutByTheTokenLimitEndsWithLength() {
+        HttpResponse<String> r = factory.post("/v1/chat/completions", factory.adminKey(), """
+                {"model": "acme/tiny", "max_tokens": 5, "temperature": 0, "tool_choice": "required",
+                 "messages": [{"role": "user", "content": "Weather?"}],
+                 "tools": [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object",
+                   "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(json(r).at("/choices/0/finish_reason").asText()).isEqualTo("length");
+        assertThat(json(r).at("/usage/completion_tokens").asInt()).isEqualTo(5);
+    }
+
+    @Test
     void legacyFunctionsAreAnsweredInTheLegacyShape() {
         String body = """
                 {"model": "acme/tiny", "max_tokens": 64, "temperature": 0,
@@ -208,7 +221,7 @@ class ToolUseApiTest {
                         .putAdditionalProperty("additionalProperties", com.openai.core.JsonValue.from(false))
                         .build()).build();
         Response first = openai.responses().create(ResponseCreateParams.builder().model(TINY).input("Find item")
-                .addTool(tool).toolChoice(com.openai.models.responses.ToolChoiceOptions.REQUIRED)
+                .addTool(tool).toolChoice(com.openai.models.responses.ToolChoiceOptions.REQUIRED).parallelToolCalls(false)
                 .maxOutputTokens(64).temperature(0.0).build());
         ResponseFunctionToolCall call = first.output().stream().flatMap(i -> i.functionCall().stream()).findFirst()
                 .orElseThrow();

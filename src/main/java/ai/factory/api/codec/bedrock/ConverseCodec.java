@@ -217,7 +217,10 @@ public final class ConverseCodec {
             }
             specs.add(new ToolSpec(spec.name(), spec.description(), schema));
         }
-        return new InferenceCall.Tools(specs, toolChoice(config.toolChoice()), true);
+        ToolChoice choice = toolChoice(config.toolChoice());
+        // Bedrock has no parallel_tool_calls: a forced choice (any, tool) asks for the call it needs, one; auto lets
+        // the model call several tools in one reply.
+        return new InferenceCall.Tools(specs, choice, choice instanceof ToolChoice.Auto);
     }
 
     private static ToolChoice toolChoice(JsonNode choice) {
