@@ -52,6 +52,10 @@ public final class SchemaCorpus {
                 {"type":"object","properties":{"day":{"type":"string","format":"date"},"at":{"type":"string","format":"date-time"},
                  "id":{"type":"string","format":"uuid"},"mail":{"type":"string","format":"email"},"clock":{"type":"string","format":"time"}},
                  "required":["day","at","id","mail","clock"],"additionalProperties":false}""");
+        // What the npm openai package's zodResponseFormat writes for z.number().int(), z.string().datetime(), z.number()
+        // and z.string().uuid().nullable() (zod 4): formats with patterns beside them, safe-integer bounds.
+        texts.put("zod object", """
+                {"$schema":"http://json-schema.org/draft-07/schema#","type":"object","properties":{"n":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"d":{"type":"string","format":"date-time","pattern":"^(?:(?:\\\\d\\\\d[2468][048]|\\\\d\\\\d[13579][26]|\\\\d\\\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\\\d|30)|(?:02)-(?:0[1-9]|1\\\\d|2[0-8])))T(?:(?:[01]\\\\d|2[0-3]):[0-5]\\\\d:[0-5]\\\\d(?:\\\\.\\\\d+)?(?:Z))$"},"x":{"type":"number"},"u":{"anyOf":[{"type":"string","format":"uuid","pattern":"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$"},{"type":"null"}]}},"required":["n","d","x","u"],"additionalProperties":false}""");
         texts.put("pattern", """
                 {"type":"object","properties":{"code":{"type":"string","pattern":"^[A-Z]{2}-\\\\d{3}(\\\\.[a-z]x?)?$"},
                  "tag":{"type":"string","pattern":"^(foo|ba[rz])+$"},"quoted":{"type":"string","pattern":"^\\"[^\\\\\\\\\\"]{0,3}\\"$"}},

@@ -1,0 +1,91 @@
+package ai.factory.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The npm client libraries the tests run, at the versions pinned in {@code src/test/node/package-lock.json},
+ * installed once with {@code npm ci} into a folder outside the repository (under the factory's cache folder, named
+ * by the lock file's hash, so a new pin installs afresh) and run with Node.js.
+ */
+final class NodeClients {
+    private static final Path SOURCES = Path.of("src/test/node");
+
+    private NodeClients() {}
+
+    /** Whether {@code node} and {@code npm} run here. */
+    static boolean available() {
+        return runs("node", "--version") && runs("npm", "--version");
+    }
+
+    private static boolean runs(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException | InterruptedException e) {
+            return false;
+        }
+    }
+
+    /** The folder holding {@code node_modules} with the pinned packages, installing them the first time. */
+    static synchronized Path installed() throws Exception {
+        byte[] lock = Files.readAllBytes(SOURCES.resolve("package-lock.json"));
+        String hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(lock)).substring(0, 16);
+        String cache = System.getenv("FACTORY_CACHE_DIR");
+        Path base = cache != null ? Path.of(cache) : Path.of(System.getenv().getOrDefault("XDG_CACHE_HOME",
+                System.getProperty("user.home") + "/.cache"), "sovereign-ai-factory");
+        Path dir = base.resolve("test-clients").resolve("node-" + hash);
+        if (Files.isDirectory(dir.resolve("node_modules"))) {
+            return dir;
+        }
+        Files.createDirectories(dir);
+        Files.copy(SOURCES.resolve("package.json"), dir.resolve("package.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.write(dir.resolve("package-lock.json"), lock);
+        Result r = run(dir, Map.of(), 300, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error");
+        assertThat(r.exit()).as("npm ci in %s: %s", dir, r.err()).isZero();
+        return dir;
+    }
+
+    /** Runs {@code script} (a file under {@code src/test/node}) with Node.js in the installed folder. */
+    static Result node(String script, Map<String, String> env) throws Exception {
+        Path dir = installed();
+        Files.copy(SOURCES.resolve(script), dir.resolve(script), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return run(dir, env, 180, "node", script);
+    }
+
+    record Result(int exit, String out, String err) {}
+
+    private static Result run(Path dir, Map<String, String> env, int seconds, String... command) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        byte[][] streams = new byte[2][];
+        Thread err = Thread.ofVirtual().start(() -> streams[1] = readAll(p.getErrorStream()));
+        streams[0] = readAll(p.getInputStream());
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " ran past " + seconds + " s");
+        }
+        err.join();
+        return new Result(p.exitValue(), new String(streams[0], StandardCharsets.UTF_8),
+                new String(streams[1], StandardCharsets.UTF_8));
+    }
+
+    private static byte[] readAll(InputStream in) {
+        try {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            return new byte[0];
+        }
+    }
+}
