@@ -18,7 +18,8 @@ import java.util.Set;
  * the authorizer decides whether the caller may perform that action in its own project at all (an auditor may not
  * invoke, an invoker may not deploy); handlers then check the specific model, deployment or key with the same
  * authorizer through {@link Access}. The action travels with the endpoint as metadata, so {@link ApiServer} can
- * refuse to start with an endpoint that has none.
+ * refuse to start with an endpoint that has none; so does its {@link Contract}, from which the OpenAPI documents are
+ * generated.
  */
 public final class GuardedRoutes {
     private final RoutesConfig routes;
@@ -39,33 +40,54 @@ public final class GuardedRoutes {
     /** Marks the few endpoints that need no key (health probes, metrics). */
     public record Public() implements EndpointMetadata {}
 
+    public void get(String path, Action action, Contract contract, Handler handler) {
+        add(HandlerType.GET, path, action, contract, handler);
+    }
+
+    public void post(String path, Action action, Contract contract, Handler handler) {
+        add(HandlerType.POST, path, action, contract, handler);
+    }
+
+    public void put(String path, Action action, Contract contract, Handler handler) {
+        add(HandlerType.PUT, path, action, contract, handler);
+    }
+
+    public void patch(String path, Action action, Contract contract, Handler handler) {
+        add(HandlerType.PATCH, path, action, contract, handler);
+    }
+
+    public void delete(String path, Action action, Contract contract, Handler handler) {
+        add(HandlerType.DELETE, path, action, contract, handler);
+    }
+
     public void get(String path, Action action, Handler handler) {
-        add(HandlerType.GET, path, action, handler);
+        add(HandlerType.GET, path, action, null, handler);
     }
 
     public void post(String path, Action action, Handler handler) {
-        add(HandlerType.POST, path, action, handler);
+        add(HandlerType.POST, path, action, null, handler);
     }
 
     public void put(String path, Action action, Handler handler) {
-        add(HandlerType.PUT, path, action, handler);
+        add(HandlerType.PUT, path, action, null, handler);
     }
 
     public void patch(String path, Action action, Handler handler) {
-        add(HandlerType.PATCH, path, action, handler);
+        add(HandlerType.PATCH, path, action, null, handler);
     }
 
     public void delete(String path, Action action, Handler handler) {
-        add(HandlerType.DELETE, path, action, handler);
+        add(HandlerType.DELETE, path, action, null, handler);
     }
 
-    private void add(HandlerType type, String path, Action action, Handler handler) {
+    private void add(HandlerType type, String path, Action action, Contract contract, Handler handler) {
         requireNonNull(handler, "handler is null");
+        Set<EndpointMetadata> metadata = contract == null ? Set.of(new Guard(action)) : Set.of(new Guard(action), contract);
         routes.addEndpoint(new Endpoint(type, path, ctx -> {
             ctx.attribute(RequestAudit.ACTION, action.id());
             Principal caller = Authentication.principal(ctx);
             authorizer.require(caller, action, new Resource.Project(caller.project()));
             handler.handle(ctx);
-        }, Set.of(new Guard(action))));
+        }, metadata));
     }
 }
