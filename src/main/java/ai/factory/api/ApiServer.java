@@ -32,6 +32,8 @@ public final class ApiServer implements AutoCloseable {
 
     private final ServerConfig config;
     private final RequestDrain drain = new RequestDrain();
+    /** The OpenAPI documents, generated from the routes on first request. */
+    private final Map<OpenApiDocuments.Surface, String> documents = new java.util.concurrent.ConcurrentHashMap<>();
     private final Javalin app;
     private boolean closed;
 
@@ -105,6 +107,9 @@ public final class ApiServer implements AutoCloseable {
                 }
                 ctx.status(ok ? 200 : 503).json(Map.of("status", ok ? "up" : "down", "checks", results));
             }, PUBLIC));
+            OpenApiDocuments.paths().forEach((surface, path) -> c.routes.addEndpoint(new Endpoint(HandlerType.GET, path,
+                    ctx -> ctx.contentType("application/json").result(documents.computeIfAbsent(surface,
+                            s -> OpenApiDocuments.text(s, routes()))), PUBLIC)));
             c.routes.addEndpoint(new Endpoint(HandlerType.GET, "/metrics", ctx -> ctx
                     .contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()), PUBLIC));
             GuardedRoutes guarded = new GuardedRoutes(c.routes, authorizer);
@@ -118,7 +123,8 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** A registered endpoint as the router holds it: its action, or that it is public. */
-    public record RouteInfo(String method, String path, Optional<Action> action, boolean isPublic) {}
+    public record RouteInfo(String method, String path, Optional<Action> action, boolean isPublic,
+                            Optional<Contract> contract) {}
 
     /**
      * Every HTTP endpoint the router holds (before and after filters aside), read from the router itself rather than
@@ -130,7 +136,8 @@ public final class ApiServer implements AutoCloseable {
                 .map(p -> {
             Endpoint e = p.endpoint;
             return new RouteInfo(e.method.name(), e.path, Optional.ofNullable(metadata(e, GuardedRoutes.Guard.class))
-                    .map(GuardedRoutes.Guard::action), metadata(e, GuardedRoutes.Public.class) != null);
+                    .map(GuardedRoutes.Guard::action), metadata(e, GuardedRoutes.Public.class) != null,
+                    Optional.ofNullable(metadata(e, Contract.class)));
         }).toList();
     }
 

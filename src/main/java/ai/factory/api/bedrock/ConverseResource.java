@@ -4,12 +4,14 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.api.Authentication;
 import ai.factory.api.AwsEventStream;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.RequestAudit;
 import ai.factory.api.Routes;
 import ai.factory.api.codec.WireJson;
 import ai.factory.api.codec.bedrock.ConverseCodec;
 import ai.factory.api.codec.bedrock.ConverseRequest;
+import ai.factory.api.codec.bedrock.ConverseResponse;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
 import ai.factory.inference.InferenceRun;
@@ -34,8 +36,10 @@ public final class ConverseResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/model/{modelId}/converse", Action.INVOKE, this::converse);
-        routes.post("/model/{modelId}/converse-stream", Action.INVOKE, this::converseStream);
+        routes.post("/model/{modelId}/converse", Action.INVOKE, Contract.of("Bedrock Converse", ConverseRequest.class,
+                ConverseResponse.class), this::converse);
+        routes.post("/model/{modelId}/converse-stream", Action.INVOKE, Contract.of("Bedrock ConverseStream (an AWS "
+                + "event stream)", ConverseRequest.class, null), this::converseStream);
     }
 
     private void converse(Context ctx) {

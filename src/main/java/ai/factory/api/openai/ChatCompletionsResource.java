@@ -3,6 +3,7 @@ package ai.factory.api.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.api.Authentication;
+import ai.factory.api.Contract;
 import ai.factory.api.ErrorResponses;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.RequestAudit;
@@ -10,6 +11,8 @@ import ai.factory.api.Routes;
 import ai.factory.api.SseStream;
 import ai.factory.api.codec.WireJson;
 import ai.factory.api.codec.openai.ChatCodec;
+import ai.factory.api.codec.openai.ChatCompletion;
+import ai.factory.api.codec.openai.ChatCompletionChunk;
 import ai.factory.api.codec.openai.ChatCompletionRequest;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
@@ -32,7 +35,9 @@ public final class ChatCompletionsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/v1/chat/completions", Action.INVOKE, this::create);
+        routes.post("/v1/chat/completions", Action.INVOKE, Contract.of("Creates a chat completion (streamed as "
+                + "chat.completion.chunk events with stream: true)", ChatCompletionRequest.class, ChatCompletion.class)
+                .streaming(ChatCompletionChunk.class), this::create);
     }
 
     private void create(Context ctx) {

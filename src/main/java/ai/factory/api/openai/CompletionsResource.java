@@ -3,6 +3,7 @@ package ai.factory.api.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.api.Authentication;
+import ai.factory.api.Contract;
 import ai.factory.api.ErrorResponses;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.RequestAudit;
@@ -11,6 +12,7 @@ import ai.factory.api.SseStream;
 import ai.factory.api.codec.WireJson;
 import ai.factory.api.codec.openai.CompletionCodec;
 import ai.factory.api.codec.openai.CompletionRequest;
+import ai.factory.api.codec.openai.TextCompletion;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
 import ai.factory.inference.InferenceRun;
@@ -32,7 +34,8 @@ public final class CompletionsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/v1/completions", Action.INVOKE, this::create);
+        routes.post("/v1/completions", Action.INVOKE, Contract.of("Creates a completion of a raw prompt (legacy)",
+                CompletionRequest.class, TextCompletion.class).streaming(TextCompletion.class), this::create);
     }
 
     private void create(Context ctx) {

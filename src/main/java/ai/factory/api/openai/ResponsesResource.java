@@ -3,11 +3,14 @@ package ai.factory.api.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.api.Authentication;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.RequestAudit;
 import ai.factory.api.Routes;
 import ai.factory.api.SseStream;
 import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.openai.ResponseEvent;
+import ai.factory.api.codec.openai.ResponseObject;
 import ai.factory.api.codec.openai.ResponseRequest;
 import ai.factory.api.codec.openai.ResponsesCodec;
 import ai.factory.inference.CallListener;
@@ -30,7 +33,9 @@ public final class ResponsesResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/v1/responses", Action.INVOKE, this::create);
+        routes.post("/v1/responses", Action.INVOKE, Contract.of("Creates a model response (Responses API, stateless; "
+                + "streamed as its typed events with stream: true)", ResponseRequest.class, ResponseObject.class)
+                .streaming(ResponseEvent.class), this::create);
     }
 
     private void create(Context ctx) {
