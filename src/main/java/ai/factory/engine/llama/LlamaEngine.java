@@ -73,6 +73,7 @@ public final class LlamaEngine implements TextEngine {
     private final Slot[] slots;
     private final BlockingQueue<LlamaGeneration> waiting;
     private final Logprobs logprobs = new Logprobs();
+    private final ConstrainedSampler constrained;
     private final Thread thread;
     private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
 
@@ -107,6 +108,7 @@ public final class LlamaEngine implements TextEngine {
                 model.eos() < 0 ? "" : model.pieceText(model.eos(), true), model.addBos());
         this.batch = new LlamaBatch(arena, options.batchSize());
         this.pieceBuffer = arena.allocate(256);
+        this.constrained = new ConstrainedSampler(llama, arena, model.vocabularySize());
         this.slots = new Slot[options.parallel()];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot(i, options.contextPerSequence());
@@ -416,11 +418,18 @@ public final class LlamaEngine implements TextEngine {
             return;
         }
         MemorySegment sampler;
+        MemorySegment grammar = MemorySegment.NULL;
         try {
             GenerationRequest request = generation.request();
-            sampler = Samplers.chain(llama, model.vocab(), model.vocabularySize(), request.sampling(),
-                    generation.constraint(), generation.seed(), options.contextPerSequence());
+            if (generation.constraint() != null) {
+                grammar = Samplers.grammar(llama, model.vocab(), generation.constraint());
+            }
+            sampler = Samplers.chain(llama, model.vocabularySize(), request.sampling(), generation.seed(),
+                    options.contextPerSequence());
         } catch (RuntimeException e) {
+            if (!grammar.equals(MemorySegment.NULL)) {
+                llama.samplerFree(grammar);
+            }
             // Taken off the queue but never in a slot: it must still end.
             generation.finish(new TokenEvent.Done(FinishReason.ERROR, generation.prompt().length, 0, 0,
                     "cannot set up sampling: " + e.getMessage()));
@@ -438,6 +447,7 @@ public final class LlamaEngine implements TextEngine {
             slot.cached = keep;
         }
         slot.sampler = sampler;
+        slot.grammar = grammar;
         slot.generation = generation;
         slot.prompt = prompt;
         slot.promptIndex = keep;
@@ -523,26 +533,37 @@ public final class LlamaEngine implements TextEngine {
         }
         for (Slot slot : slots) {
             if (slot.logitsIndex >= 0) {
-                sample(slot);
+                try {
+                    sample(slot);
+                } catch (FactoryException e) {
+                    // This sequence cannot go on (its grammar allows no token); the others can.
+                    finish(slot, FinishReason.ERROR, e.getMessage());
+                }
             }
         }
     }
 
+    /** A batch entry's logits in place: llama.cpp's output buffer, valid until the next decode. */
     // Restricted FFM calls are this package's job; the launcher grants native access.
     @SuppressWarnings("restricted")
+    private MemorySegment logitsRow(int index) {
+        MemorySegment row = llama.getLogitsIth(context, index);
+        if (row.equals(MemorySegment.NULL)) {
+            throw new IllegalStateException("llama.cpp has no logits for batch entry " + index);
+        }
+        return row.reinterpret((long) model.vocabularySize() * Float.BYTES);
+    }
+
     private void sample(Slot slot) {
         GenerationRequest request = slot.generation.request();
-        int token = llama.samplerSample(slot.sampler, context, slot.logitsIndex);
+        int token = slot.grammar.equals(MemorySegment.NULL)
+                ? llama.samplerSample(slot.sampler, context, slot.logitsIndex)
+                : constrained.sample(slot.sampler, slot.grammar, logitsRow(slot.logitsIndex));
         slot.generated++;
         float logprob = Float.NaN;
         List<TokenEvent.TopLogprob> top = List.of();
         if (request.logprobs()) {
-            MemorySegment row = llama.getLogitsIth(context, slot.logitsIndex);
-            if (row.equals(MemorySegment.NULL)) {
-                throw new IllegalStateException("llama.cpp has no logits for batch entry " + slot.logitsIndex);
-            }
-            // The row in place: llama.cpp's output buffer, valid until the next decode.
-            MemorySegment logits = row.reinterpret((long) model.vocabularySize() * Float.BYTES);
+            MemorySegment logits = logitsRow(slot.logitsIndex);
             logprobs.scan(logits, model.vocabularySize(), request.topLogprobs());
             logprob = logprobs.of(logits, token);
             if (logprobs.topCount() > 0) {
@@ -627,6 +648,10 @@ public final class LlamaEngine implements TextEngine {
         if (!slot.sampler.equals(MemorySegment.NULL)) {
             llama.samplerFree(slot.sampler);
             slot.sampler = MemorySegment.NULL;
+        }
+        if (!slot.grammar.equals(MemorySegment.NULL)) {
+            llama.samplerFree(slot.grammar);
+            slot.grammar = MemorySegment.NULL;
         }
     }
 }

@@ -75,6 +75,8 @@ final class LlamaLibrary {
     private final MethodHandle samplerInitGrammar;
     private final MethodHandle samplerInitGrammarLazyPatterns;
     private final MethodHandle samplerSample;
+    private final MethodHandle samplerApply;
+    private final MethodHandle samplerAccept;
     private final MethodHandle samplerFree;
     private final MethodHandle backendDevByType;
     private final MethodHandle backendDevBackendReg;
@@ -142,6 +144,8 @@ final class LlamaLibrary {
         samplerInitGrammarLazyPatterns = bind("llama_sampler_init_grammar_lazy_patterns", FunctionDescriptor.of(ADDRESS,
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
         samplerSample = bind("llama_sampler_sample", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        samplerApply = bind("llama_sampler_apply", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
+        samplerAccept = bind("llama_sampler_accept", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
         samplerFree = bind("llama_sampler_free", FunctionDescriptor.ofVoid(ADDRESS));
         backendDevByType = bind("ggml_backend_dev_by_type", FunctionDescriptor.of(ADDRESS, JAVA_INT));
         backendDevBackendReg = bind("ggml_backend_dev_backend_reg", FunctionDescriptor.of(ADDRESS, ADDRESS));
@@ -597,6 +601,24 @@ final class LlamaLibrary {
     void samplerFree(MemorySegment sampler) {
         try {
             samplerFree.invokeExact(sampler);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Lets a sampler (or a chain) work on candidates: mask, reorder, or select ({@code selected}). */
+    void samplerApply(MemorySegment sampler, MemorySegment candidates) {
+        try {
+            samplerApply.invokeExact(sampler, candidates);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Tells a sampler (or a chain) which token was chosen, so its state (a grammar's, the penalties') follows. */
+    void samplerAccept(MemorySegment sampler, int token) {
+        try {
+            samplerAccept.invokeExact(sampler, token);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -42,30 +42,19 @@ final class Samplers {
     }
 
     /**
-     * A new chain; the caller frees it with {@code llama_sampler_free} (which frees its members).
+     * A new chain; the caller frees it with {@code llama_sampler_free} (which frees its members). A grammar is not
+     * part of it: {@link ConstrainedSampler} runs the two together.
      *
-     * <p>A grammar comes first: it sets every token the grammar forbids to -infinity, so whatever follows
-     * (penalties, top-k, the final choice) picks among allowed tokens only, and the token llama.cpp then feeds
-     * back to the grammar is always one it accepts. (llama-server samples first and checks the grammar after, a
-     * speed-up this engine does without: a rejected token would throw through the C API.)
-     *
-     * @param vocab the model's vocabulary, for the grammar
-     * @param grammar the constraint ({@link #resolve}), or null
      * @param seed the seed for the random choice; ignored at temperature 0
      * @param contextLength what {@code repeatLastN == -1} ("the whole context") means
-     * @throws FactoryException INVALID_REQUEST when the grammar does not parse
      */
-    static MemorySegment chain(LlamaLibrary llama, MemorySegment vocab, int vocabularySize, SamplingParams params,
-                               Constraint grammar, long seed, int contextLength) {
-        MemorySegment grammarSampler = grammar == null ? MemorySegment.NULL : grammar(llama, vocab, grammar);
+    static MemorySegment chain(LlamaLibrary llama, int vocabularySize, SamplingParams params, long seed,
+                               int contextLength) {
         MemorySegment chain;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment chainParams = arena.allocate(LlamaLayouts.SAMPLER_CHAIN_PARAMS);
             LlamaLayouts.CHAIN_NO_PERF.set(chainParams, true);
             chain = llama.samplerChainInit(chainParams);
-        }
-        if (!grammarSampler.equals(MemorySegment.NULL)) {
-            llama.samplerChainAdd(chain, grammarSampler);
         }
         if (params.repeatPenalty() != 1f || params.presencePenalty() != 0f || params.frequencyPenalty() != 0f) {
             int lastN = params.repeatLastN() == -1 ? contextLength : params.repeatLastN();
@@ -108,8 +97,8 @@ final class Samplers {
         }
     }
 
-    /** A grammar sampler (root rule {@code root}), which the caller frees or hands to a chain. */
-    private static MemorySegment grammar(LlamaLibrary llama, MemorySegment vocab, Constraint grammar) {
+    /** A grammar sampler (root rule {@code root}), which the caller frees. */
+    static MemorySegment grammar(LlamaLibrary llama, MemorySegment vocab, Constraint grammar) {
         MemorySegment sampler = create(llama, vocab, grammar);
         if (sampler.equals(MemorySegment.NULL)) {
             throw FactoryException.invalidParam("grammar", "the grammar does not parse (see llama.cpp's log)");

@@ -28,6 +28,8 @@ final class Slot {
     int generated;
     int reusedPromptTokens;
     MemorySegment sampler = MemorySegment.NULL;
+    /** The request's grammar sampler, apart from the chain ({@link ConstrainedSampler}), or NULL. */
+    MemorySegment grammar = MemorySegment.NULL;
     Utf8Pieces utf8;
     StopStrings stops;
 
