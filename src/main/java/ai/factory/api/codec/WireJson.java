@@ -68,7 +68,7 @@ public final class WireJson {
 
     /** The body as a JSON object, for a caller that looks at a field (the model) before binding the rest. */
     public static JsonNode tree(byte[] body) {
-        if (body.length == 0 || new String(body, java.nio.charset.StandardCharsets.ISO_8859_1).isBlank()) {
+        if (blank(body)) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "the request body is empty; send a JSON object");
         }
         JsonNode tree;
@@ -84,6 +84,15 @@ public final class WireJson {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "the request body must be a JSON object");
         }
         return tree;
+    }
+
+    private static boolean blank(byte[] body) {
+        for (byte b : body) {
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A JSON object as {@code type}, with {@link #read}'s rules. */
