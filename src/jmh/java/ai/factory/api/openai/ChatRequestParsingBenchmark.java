@@ -1,7 +1,9 @@
 package ai.factory.api.openai;
 
-import ai.factory.api.JsonBodies;
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.openai.ChatCodec;
+import ai.factory.api.codec.openai.ChatCompletionRequest;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -14,8 +16,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Reading a typical chat completion request body as {@code POST /v1/chat/completions} does: the JSON text to a tree,
- * then every field checked into a {@link ChatCompletionsResource.ChatRequest}.
+ * Reading a typical chat completion request body as {@code POST /v1/chat/completions} does: the JSON bytes bound to
+ * the wire record, strictly, then decoded into the pipeline's call by {@link ChatCodec}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -25,7 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 public class ChatRequestParsingBenchmark {
     /** A system prompt, three turns, the common sampling fields, a stop string and streaming with usage. */
-    private final String body = """
+    private final byte[] body = """
             {"model": "acme/llama-3.1-8b-instruct",
              "messages": [
                {"role": "system", "content": "You are a careful assistant for the operations team. Answer briefly, \
@@ -39,12 +41,10 @@ public class ChatRequestParsingBenchmark {
              ],
              "temperature": 0.7, "top_p": 0.95, "max_tokens": 512, "stop": ["\\nUser:"], "seed": 42,
              "stream": true, "stream_options": {"include_usage": true}}
-            """;
+            """.getBytes(StandardCharsets.UTF_8);
 
     @Benchmark
-    public ChatCompletionsResource.ChatRequest parse() {
-        JsonNode node = JsonBodies.object(body);
-        JsonBodies.requiredString(node, "model");
-        return ChatCompletionsResource.ChatRequest.parse(node, TextRequests.flag(node, "stream"));
+    public ChatCodec.Decoded parse() {
+        return ChatCodec.decode(WireJson.read(body, ChatCompletionRequest.class));
     }
 }

@@ -1,9 +1,15 @@
 package ai.factory.api.openai;
 
 import ai.factory.api.SseStream;
+import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.openai.ChatCodec;
+import ai.factory.api.codec.openai.ChatCompletionRequest;
 import ai.factory.engine.TokenEvent;
+import ai.factory.inference.InferenceEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -17,8 +23,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One streamed token of {@code POST /v1/chat/completions}: the {@code chat.completion.chunk} the server builds for
- * it and that chunk as the bytes of its SSE frame, through the same code the server runs per token.
+ * One streamed token of {@code POST /v1/chat/completions}: the {@code chat.completion.chunk} the chat codec builds
+ * for it and that chunk as the bytes of its SSE frame, through the same code the server runs per token.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -36,12 +42,27 @@ public class SseEncodingBenchmark {
 
     /** Stands in for the response's output stream, whose buffer the server's container reuses likewise. */
     private final ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
+    private final ChatCodec.Stream plain = stream(false);
+    private final ChatCodec.Stream logprobs = stream(true);
+
+    private ChatCodec.Stream stream(boolean withLogprobs) {
+        byte[] request = ("{\"model\": \"" + model + "\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], "
+                + "\"stream\": true, \"logprobs\": " + withLogprobs + "}").getBytes(StandardCharsets.UTF_8);
+        return new ChatCodec.Stream(id, created, model, ChatCodec.decode(WireJson.read(request, ChatCompletionRequest.class)),
+                chunk -> {
+                    try {
+                        SseStream.writeFrame(out, chunk);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+    }
 
     /** A token's chunk, built and written as its frame: what the server does for each streamed token. */
     @Benchmark
     public int tokenFrame() throws IOException {
         out.reset();
-        SseStream.writeFrame(out, ChatCompletionsResource.tokenChunk(id, created, model, token, false));
+        plain.accept(new InferenceEvent.Text(token.text(), token));
         return out.size();
     }
 
@@ -49,7 +70,7 @@ public class SseEncodingBenchmark {
     @Benchmark
     public int tokenFrameWithLogprobs() throws IOException {
         out.reset();
-        SseStream.writeFrame(out, ChatCompletionsResource.tokenChunk(id, created, model, withLogprobs, true));
+        logprobs.accept(new InferenceEvent.Text(withLogprobs.text(), withLogprobs));
         return out.size();
     }
 }
