@@ -117,8 +117,9 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    /** A registered endpoint as the router holds it: its action, or that it is public. */
-    public record RouteInfo(String method, String path, Optional<Action> action, boolean isPublic) {}
+    /** A registered endpoint as the router holds it: its action, or that it is public, and its contract if any. */
+    public record RouteInfo(String method, String path, Optional<Action> action, boolean isPublic,
+                            Optional<Contract> contract) {}
 
     /**
      * Every HTTP endpoint the router holds (before and after filters aside), read from the router itself rather than
@@ -130,7 +131,8 @@ public final class ApiServer implements AutoCloseable {
                 .map(p -> {
             Endpoint e = p.endpoint;
             return new RouteInfo(e.method.name(), e.path, Optional.ofNullable(metadata(e, GuardedRoutes.Guard.class))
-                    .map(GuardedRoutes.Guard::action), metadata(e, GuardedRoutes.Public.class) != null);
+                    .map(GuardedRoutes.Guard::action), metadata(e, GuardedRoutes.Public.class) != null,
+                    Optional.ofNullable(metadata(e, Contract.class)));
         }).toList();
     }
 

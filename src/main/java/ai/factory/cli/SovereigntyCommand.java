@@ -1,7 +1,10 @@
 package ai.factory.cli;
 
+import ai.factory.Json;
+import ai.factory.api.codec.admin.EncryptionWire;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -54,7 +57,8 @@ final class SovereigntyCommand {
             }
             keys.print(out);
             out.println();
-            EncryptionCommand.kekTable(report.path("projectKeys")).print(out);
+            EncryptionCommand.kekTable(List.of(Json.mapper().convertValue(report.path("projectKeys"),
+                    EncryptionWire.Kek[].class))).print(out);
             out.println();
             JsonNode audit = report.path("audit");
             out.println(audit.path("ok").asBoolean()

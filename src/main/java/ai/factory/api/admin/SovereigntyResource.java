@@ -3,6 +3,7 @@ package ai.factory.api.admin;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.security.Action;
@@ -18,7 +19,10 @@ public final class SovereigntyResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.get("/api/v1/sovereignty/report", Action.READ_AUDIT, ctx -> {
+        // The report is assembled by SovereigntyReport, outside the API packages; it has no wire record yet.
+        routes.get("/api/v1/sovereignty/report", Action.READ_AUDIT, Contract.of(
+                "The security officer's summary: egress, classifications, keys, audit chain (untyped answer)", null,
+                null), ctx -> {
             ctx.queryParamMap().keySet().stream().findFirst().ifPresent(name -> {
                 throw FactoryException.invalidParam(name, "unknown parameter '" + name + "'; this endpoint takes none");
             });
