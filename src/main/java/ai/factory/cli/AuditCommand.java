@@ -1,6 +1,8 @@
 package ai.factory.cli;
 
 import ai.factory.Json;
+import ai.factory.api.codec.admin.AuditWire;
+import ai.factory.api.codec.admin.AuditWire.RecordList;
 import ai.factory.config.ConfigLoader;
 import ai.factory.config.FactoryConfig;
 import ai.factory.config.Setting;
@@ -11,8 +13,6 @@ import ai.factory.security.audit.AuditVerification;
 import ai.factory.security.audit.AuditVerifier;
 import ai.factory.sovereignty.SovereigntyReport;
 import ai.factory.storage.Database;
-import ai.factory.api.codec.admin.AuditWire;
-import ai.factory.api.codec.admin.AuditWire.RecordList;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -1,14 +1,14 @@
 package ai.factory.cli;
 
 import ai.factory.Json;
-import ai.factory.models.ModelName;
-import ai.factory.models.ModelRef;
-import ai.factory.models.gguf.GgufReader;
 import ai.factory.api.codec.admin.ModelWire;
 import ai.factory.api.codec.admin.ModelWire.Deleted;
 import ai.factory.api.codec.admin.ModelWire.ImportPath;
 import ai.factory.api.codec.admin.ModelWire.ModelList;
 import ai.factory.api.codec.admin.ModelWire.Version;
+import ai.factory.models.ModelName;
+import ai.factory.models.ModelRef;
+import ai.factory.models.gguf.GgufReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;

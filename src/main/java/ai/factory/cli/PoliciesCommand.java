@@ -1,9 +1,9 @@
 package ai.factory.cli;
 
+import ai.factory.api.codec.admin.PolicyWire;
 import ai.factory.api.codec.admin.PolicyWire.AddPolicy;
 import ai.factory.api.codec.admin.PolicyWire.Policy;
 import ai.factory.api.codec.admin.PolicyWire.PolicyList;
-import ai.factory.api.codec.admin.PolicyWire;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;

@@ -42,8 +42,8 @@ final class UsageCommand implements Callable<Integer> {
         Table table = new Table("PROJECT", "MODEL", "REQUESTS", "FAILED", "PROMPT TOKENS", "COMPLETION TOKENS",
                 "BYTES IN", "BYTES OUT");
         for (Usage u : result.usage()) {
-            table.row(u.project(), String.valueOf(u.model()), u.requests(), u.failed(), u.promptTokens(), u.completionTokens(),
-                    u.bytesIn(), u.bytesOut());
+            table.row(u.project(), String.valueOf(u.model()), u.requests(), u.failed(), u.promptTokens(),
+                    u.completionTokens(), u.bytesIn(), u.bytesOut());
         }
         table.print(out);
         return 0;

@@ -3,10 +3,10 @@ package ai.factory.api.admin;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
-import ai.factory.api.Authentication;
-import ai.factory.api.GuardedRoutes;
 import ai.factory.Json;
+import ai.factory.api.Authentication;
 import ai.factory.api.Contract;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
 import ai.factory.api.codec.WireJson;

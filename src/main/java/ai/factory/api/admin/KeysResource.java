@@ -6,8 +6,8 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.Authentication;
-import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Contract;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.api.codec.WireJson;
 import ai.factory.api.codec.admin.KeyWire;
@@ -68,7 +68,8 @@ public final class KeysResource implements Routes {
         access.require(ctx, Action.MANAGE_KEYS, new Resource.Key("new", project, role));
         if (body.awsKey()) {
             CreatedAccessKey created = keys.createAccessKey(body.name(), project, role, by.id());
-            ctx.status(201).json(KeyWire.CreatedKey.aws(key(created.key()), created.accessKeyId(), created.secretAccessKey()));
+            ctx.status(201).json(KeyWire.CreatedKey.aws(key(created.key()), created.accessKeyId(),
+                    created.secretAccessKey()));
             return;
         }
         CreatedKey created = keys.create(body.name(), project, role, by.id());

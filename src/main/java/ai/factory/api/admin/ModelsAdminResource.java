@@ -5,8 +5,8 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.Authentication;
-import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Contract;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.api.codec.WireJson;
 import ai.factory.api.codec.admin.ModelWire;
@@ -24,8 +24,8 @@ import ai.factory.models.Model;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
-import ai.factory.models.ModelRegistry.Upload;
 import ai.factory.models.ModelRegistry;
+import ai.factory.models.ModelRegistry.Upload;
 import ai.factory.models.ModelVersion;
 import ai.factory.models.gguf.GgufMetadata;
 import ai.factory.security.Action;
@@ -82,7 +82,8 @@ public final class ModelsAdminResource implements Routes {
                 "Import a file on the server as a new version", ImportPath.class, Version.class), this::importPath);
         // The plan's shape depends on where the model fits; CapacityPlans writes it (no wire record yet).
         routes.get(MODEL + "/plan", Action.READ_MODEL, Contract.of(
-                "What one replica needs and where it fits (untyped answer: see CapacityPlans)", null, null), this::plan);
+                "What one replica needs and where it fits (untyped answer: see CapacityPlans)", null, null),
+                this::plan);
         routes.get(MODEL + "/versions/{version}", Action.READ_MODEL, Contract.of("Show a model version", null,
                 Version.class), ctx -> {
             access.model(ctx, Action.READ_MODEL, name(ctx));

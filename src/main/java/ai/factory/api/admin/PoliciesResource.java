@@ -3,8 +3,8 @@ package ai.factory.api.admin;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.api.Authentication;
-import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Contract;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.api.codec.WireJson;
 import ai.factory.api.codec.admin.PolicyWire.AddPolicy;

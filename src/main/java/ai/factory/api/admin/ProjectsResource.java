@@ -4,8 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
 import ai.factory.api.Authentication;
-import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Contract;
+import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.api.codec.WireJson;
 import ai.factory.api.codec.admin.ProjectWire;
