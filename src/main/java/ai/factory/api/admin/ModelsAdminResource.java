@@ -15,11 +15,11 @@ import ai.factory.api.codec.admin.ModelWire.Deleted;
 import ai.factory.api.codec.admin.ModelWire.ImportPath;
 import ai.factory.api.codec.admin.ModelWire.ModelList;
 import ai.factory.api.codec.admin.ModelWire.Version;
+import ai.factory.api.codec.admin.PlanWire;
 import ai.factory.fleet.capacity.AcceleratorSpec;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.CapacityPlan;
-import ai.factory.fleet.capacity.CapacityPlans;
 import ai.factory.models.Model;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelName;
@@ -37,9 +37,7 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -80,10 +78,9 @@ public final class ModelsAdminResource implements Routes {
                 Version.class), this::upload);
         routes.post(MODEL + "/versions", Action.IMPORT_FROM_SERVER, Contract.of(
                 "Import a file on the server as a new version", ImportPath.class, Version.class), this::importPath);
-        // The plan's shape depends on where the model fits; CapacityPlans writes it (no wire record yet).
         routes.get(MODEL + "/plan", Action.READ_MODEL, Contract.of(
-                "What one replica needs and where it fits (untyped answer: see CapacityPlans)", null, null),
-                this::plan);
+                "What one replica needs and where it fits: host memory, accelerators, partial offload or none", null,
+                PlanWire.Plan.class), this::plan);
         routes.get(MODEL + "/versions/{version}", Action.READ_MODEL, Contract.of("Show a model version", null,
                 Version.class), ctx -> {
             access.model(ctx, Action.READ_MODEL, name(ctx));
@@ -176,10 +173,7 @@ public final class ModelsAdminResource implements Routes {
         GgufMetadata metadata = registry.ggufMetadata(v);
         CapacityPlan plan = CapacityEstimator.plan(CapacityEstimator.footprint(metadata, request),
                 MemoryPlanner.availableOnThisMachine(), accelerators);
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("model", v.ref().toString());
-        body.putAll(CapacityPlans.toMap(plan));
-        ctx.json(body);
+        ctx.json(PlanWire.Plan.of(v.ref().toString(), plan));
     }
 
     private void importPath(Context ctx) {

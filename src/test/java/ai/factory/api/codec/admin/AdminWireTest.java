@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.api.codec.WireJson;
+import ai.factory.fleet.capacity.CacheType;
+import ai.factory.fleet.capacity.CapacityPlan;
+import ai.factory.fleet.capacity.Footprint;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.nio.charset.StandardCharsets;
@@ -75,6 +78,29 @@ class AdminWireTest {
                 {"kind":"amd","index":0,"name":"MI300X","memoryTotal":10,"memoryUsed":null,"target":"gfx942",\
                 "computeUnits":304,"pciAddress":"0000:05:00.0","driverVersion":"6.10.5","allocatedTo":null}""");
         assertThat(json(new FleetWire.NodeAccelerator(amd, "dep-1/0"))).endsWith(",\"allocatedTo\":\"dep-1/0\"}");
+    }
+
+    @Test
+    void planCarriesTheFieldsOfItsFitInTheOrderTheApiAlwaysWroteThem() throws Exception {
+        Footprint f = new Footprint(List.of(10L, 10L), 5, 3, 2, 7, 256, CacheType.F16);
+        assertThat(fields(PlanWire.Plan.of("acme/tiny:1", new CapacityPlan.HostMemory(f, 30, 99))))
+                .containsExactly("model", "fit", "hostBytes", "hostFree", "need");
+        assertThat(fields(PlanWire.Plan.of(null, new CapacityPlan.FullOffload(f, "nvidia", List.of(20L, 20L),
+                List.of(1, 1), 80, 5)))).containsExactly("fit", "kind", "devices", "layersPerDevice", "deviceBytes",
+                "deviceFree", "hostBytes", "need");
+        assertThat(fields(PlanWire.Plan.of(null, new CapacityPlan.PartialOffload(f, "nvidia", 1, List.of(10L), 12, 20,
+                99)))).containsExactly("fit", "kind", "gpuLayers", "deviceBytes", "deviceFree", "hostBytes", "hostFree",
+                "need");
+        assertThat(fields(PlanWire.Plan.of(null, new CapacityPlan.DoesNotFit(f, 40, 9, "needs 40 B, 9 B free"))))
+                .containsExactly("fit", "needBytes", "hostFree", "reason", "need");
+        String written = json(PlanWire.Plan.of("acme/tiny:1", new CapacityPlan.HostMemory(f, 30, 99)));
+        assertThat(json(reread(written, PlanWire.Plan.class))).isEqualTo(written);
+    }
+
+    private static List<String> fields(Object value) throws Exception {
+        List<String> names = new java.util.ArrayList<>();
+        Json.mapper().readTree(json(value)).fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     @Test
