@@ -69,8 +69,13 @@ public final class EncryptionResource implements Routes {
         List<Integer> versions = master.versions();
         return new EncryptionWire.Status(
                 new EncryptionWire.Master(master.kind().id(), master.location(), versions, versions.getLast()),
-                keys.keks().stream().map(k -> new EncryptionWire.Kek(k.owner(), k.version(), k.masterVersion(),
-                        k.createdAt(), k.rotatedAt(), k.dataKeys())).toList());
+                keys.keks().stream().map(EncryptionResource::kek).toList());
+    }
+
+    /** One owner's key-encryption key as the API shows it (never the key): its versions and dates. */
+    static EncryptionWire.Kek kek(KeyHierarchy.KekInfo k) {
+        return new EncryptionWire.Kek(k.owner(), k.version(), k.masterVersion(), k.createdAt(), k.rotatedAt(),
+                k.dataKeys());
     }
 
     /**

@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -101,6 +102,21 @@ class AdminWireTest {
         List<String> names = new java.util.ArrayList<>();
         Json.mapper().readTree(json(value)).fieldNames().forEachRemaining(names::add);
         return names;
+    }
+
+    @Test
+    void sovereigntyReportKeepsClassificationsInOrderAndReadsBackToTheSameJson() throws Exception {
+        var report = new SovereigntyWire.Report(Instant.parse("2026-12-05T00:00:00Z"),
+                new SovereigntyWire.Egress(List.of(), List.of(new SovereigntyWire.Attempts("https://x.example:443",
+                        "deny", "failure", 2, 0, 0, Instant.parse("2026-12-04T23:00:00Z")))),
+                new SovereigntyWire.DataClassification(new java.util.TreeMap<>(Map.of("restricted", 1L, "internal", 3L))),
+                List.of(new SovereigntyWire.KeyProvider("master", "local-file", "AES-256-GCM", "/k", "project keys")),
+                List.of(new EncryptionWire.Kek("_site", 1, 1, Instant.parse("2026-12-01T00:00:00Z"), null, 4)),
+                new AuditWire.Verification(true, 10, 1, 1, 10, 0, null, 0, null));
+        String written = json(report);
+        assertThat(written).contains("\"dataClassification\":{\"models\":{\"internal\":3,\"restricted\":1}}")
+                .startsWith("{\"generatedAt\":\"2026-12-05T00:00:00Z\",\"egress\":{\"allow\":[],\"attempts\":[");
+        assertThat(json(reread(written, SovereigntyWire.Report.class))).isEqualTo(written);
     }
 
     @Test
