@@ -122,7 +122,7 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    /** A registered endpoint as the router holds it: its action, or that it is public. */
+    /** A registered endpoint as the router holds it: its action, or that it is public, and its contract if any. */
     public record RouteInfo(String method, String path, Optional<Action> action, boolean isPublic,
                             Optional<Contract> contract) {}
 

@@ -1,6 +1,8 @@
 package ai.factory.cli;
 
 import ai.factory.Json;
+import ai.factory.api.codec.admin.AuditWire;
+import ai.factory.api.codec.admin.AuditWire.RecordList;
 import ai.factory.config.ConfigLoader;
 import ai.factory.config.FactoryConfig;
 import ai.factory.config.Setting;
@@ -144,7 +146,8 @@ final class AuditCommand {
             String query = params.entrySet().stream()
                     .map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
                     .collect(Collectors.joining("&"));
-            JsonNode result = client.client().get("/api/v1/audit" + (query.isEmpty() ? "" : "?" + query));
+            RecordList result = client.client().get("/api/v1/audit" + (query.isEmpty() ? "" : "?" + query),
+                    RecordList.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, result);
@@ -152,14 +155,13 @@ final class AuditCommand {
             }
             Table table = new Table("SEQ", "TIME", "PRINCIPAL", "PROJECT", "ACTION", "RESOURCE", "DECISION",
                     "STATUS", "CLIENT", "IN", "OUT", "TOKENS", "CONTENT");
-            for (JsonNode r : result.path("records")) {
-                table.row(r.path("seq").asLong(), r.path("at").asText(), r.path("principalName").asText().isEmpty()
-                                ? r.path("principalId").asText() : r.path("principalName").asText(),
-                        r.path("project").asText(), r.path("action").asText(), r.path("resource").asText(),
-                        r.path("decision").asText(), r.path("status").asInt(), r.path("client").asText(),
-                        r.path("bytesIn").asLong(), r.path("bytesOut").asLong(),
-                        r.path("promptTokens").asLong() + "/" + r.path("completionTokens").asLong(),
-                        content(r.path("detail").asText()));
+            for (AuditWire.Record r : result.records()) {
+                // String.valueOf: a missing value reads "null", as it always has in this table.
+                String principal = String.valueOf(r.principalName());
+                table.row(r.seq(), r.at().toString(), principal.isEmpty() ? String.valueOf(r.principalId()) : principal,
+                        String.valueOf(r.project()), String.valueOf(r.action()), String.valueOf(r.resource()),
+                        String.valueOf(r.decision()), r.status(), String.valueOf(r.client()), r.bytesIn(), r.bytesOut(),
+                        r.promptTokens() + "/" + r.completionTokens(), content(String.valueOf(r.detail())));
             }
             table.print(out);
             return 0;
@@ -193,15 +195,15 @@ final class AuditCommand {
 
         @Override
         public Integer call() {
-            JsonNode c = client.client().get("/api/v1/audit/content/" + URLEncoder.encode(project, StandardCharsets.UTF_8)
-                    + "/" + URLEncoder.encode(sha256, StandardCharsets.UTF_8));
+            AuditWire.Content c = client.client().get("/api/v1/audit/content/"
+                    + URLEncoder.encode(project, StandardCharsets.UTF_8) + "/"
+                    + URLEncoder.encode(sha256, StandardCharsets.UTF_8), AuditWire.Content.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, c);
             } else {
-                JsonNode content = c.path("content");
-                out.printf("request %s at %s, %s%n", c.path("requestId").asText(), c.path("at").asText(),
-                        content.path("route").asText());
+                JsonNode content = c.content() == null ? Json.mapper().nullNode() : c.content();
+                out.printf("request %s at %s, %s%n", c.requestId(), c.at(), content.path("route").asText());
                 out.println("request body:");
                 ModelsCommand.printJson(out, content.path("request"));
                 out.println("output:");
@@ -220,12 +222,12 @@ final class AuditCommand {
 
         @Override
         public Integer call() {
-            JsonNode key = client.client().get("/api/v1/audit/public-key");
+            AuditWire.PublicKey key = client.client().get("/api/v1/audit/public-key", AuditWire.PublicKey.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, key);
             } else {
-                out.print(key.path("pem").asText());
+                out.print(key.pem());
                 out.flush();
             }
             return 0;

@@ -1,10 +1,13 @@
 package ai.factory.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.Json;
+import ai.factory.api.codec.admin.DeploymentWire.CreateDeployment;
+import ai.factory.api.codec.admin.DeploymentWire.Deployment;
+import ai.factory.api.codec.admin.DeploymentWire.Placement;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -61,41 +64,35 @@ final class DeployCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("model", model);
-        body.put("replicas", replicas);
-        body.put("parallel", parallel);
-        body.put("context", context);
-        body.put("threads", threads);
-        body.put("queue", queue);
-        body.put("gpuLayers", gpuLayers.equals("auto") ? "auto" : gpuLayerCount());
+        CreateDeployment body = new CreateDeployment(model, replicas, parallel, context, threads, queue,
+                gpuLayers.equals("auto") ? TextNode.valueOf("auto") : IntNode.valueOf(gpuLayerCount()));
         FactoryClient http = client.client();
-        JsonNode d = http.post("/api/v1/deployments", body);
+        Deployment d = http.post("/api/v1/deployments", body, Deployment.class);
         PrintWriter out = spec.commandLine().getOut();
-        String id = d.path("id").asText();
+        String id = d.id();
         long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         String last = "";
-        while (!noWait && isSettling(d.path("state").asText()) && System.nanoTime() < deadline) {
-            if (!client.json && !d.path("state").asText().equals(last)) {
-                last = d.path("state").asText();
+        while (!noWait && isSettling(d.state()) && System.nanoTime() < deadline) {
+            if (!client.json && !d.state().equals(last)) {
+                last = d.state();
                 spec.commandLine().getErr().println("  " + id + ": " + last + "...");
                 spec.commandLine().getErr().flush();
             }
             Thread.sleep(250); // a person is waiting on a load of seconds to minutes; polling is plenty
-            d = http.get("/api/v1/deployments/" + id);
+            d = http.get("/api/v1/deployments/" + id, Deployment.class);
         }
         if (client.json) {
             ModelsCommand.printJson(out, d);
         } else {
-            out.printf("Deployment %s of %s:%d is %s%s%n", id, d.path("model").asText(), d.path("version").asInt(),
-                    d.path("state").asText(), d.path("reason").isNull() ? "" : ": " + d.path("reason").asText());
-            for (JsonNode p : d.path("placements")) {
-                out.printf("  replica %d: %s%n", p.path("replica").asInt(), p.path("device").asText().equals("gpu")
-                        ? p.path("gpuLayers").asText() + " layers on GPU(s) " + p.path("gpus") : "CPU");
+            out.printf("Deployment %s of %s:%d is %s%s%n", id, d.model(), d.version(), d.state(),
+                    d.reason() == null ? "" : ": " + d.reason());
+            for (Placement p : d.placements()) {
+                out.printf("  replica %d: %s%n", p.replica(), p.device().equals("gpu")
+                        ? p.gpuLayers() + " layers on GPU(s) " + Json.mapper().valueToTree(p.gpus()) : "CPU");
             }
             out.flush();
         }
-        return "failed".equals(d.path("state").asText()) ? 1 : 0;
+        return "failed".equals(d.state()) ? 1 : 0;
     }
 
     private static boolean isSettling(String state) {

@@ -1,6 +1,7 @@
 package ai.factory.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.api.codec.admin.DeploymentWire.Deployment;
+import ai.factory.api.codec.admin.DeploymentWire.DeploymentList;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,18 +21,16 @@ final class DeploymentsCommand {
 
         @Override
         public Integer call() {
-            JsonNode result = client.client().get("/api/v1/deployments");
+            DeploymentList result = client.client().get("/api/v1/deployments", DeploymentList.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
             Table table = new Table("ID", "MODEL", "STATE", "REPLICAS", "PARALLEL", "CONTEXT", "REASON");
-            for (JsonNode d : result.path("deployments")) {
-                table.row(d.path("id").asText(), d.path("model").asText() + ":" + d.path("version").asInt(),
-                        d.path("state").asText(), d.path("replicas").asInt(), d.path("parallel").asInt(),
-                        d.path("context").asInt() == 0 ? "model" : d.path("context").asText(),
-                        d.path("reason").isNull() ? "" : d.path("reason").asText());
+            for (Deployment d : result.deployments()) {
+                table.row(d.id(), d.model() + ":" + d.version(), d.state(), d.replicas(), d.parallel(),
+                        d.context() == 0 ? "model" : String.valueOf(d.context()), d.reason() == null ? "" : d.reason());
             }
             table.print(out);
             return 0;
@@ -48,12 +47,12 @@ final class DeploymentsCommand {
 
         @Override
         public Integer call() {
-            JsonNode d = client.client().delete("/api/v1/deployments/" + id);
+            Deployment d = client.client().delete("/api/v1/deployments/" + id, Deployment.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, d);
             } else {
-                out.println("Deleted deployment " + d.path("id").asText() + " of " + d.path("model").asText());
+                out.println("Deleted deployment " + d.id() + " of " + d.model());
                 out.flush();
             }
             return 0;

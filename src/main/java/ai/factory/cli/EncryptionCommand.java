@@ -1,8 +1,12 @@
 package ai.factory.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.Json;
+import ai.factory.api.codec.admin.EncryptionWire;
+import ai.factory.api.codec.admin.EncryptionWire.Kek;
+import ai.factory.api.codec.admin.EncryptionWire.Master;
+import ai.factory.api.codec.admin.EncryptionWire.MasterRotation;
 import java.io.PrintWriter;
-import java.util.Map;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,16 +28,16 @@ final class EncryptionCommand {
 
         @Override
         public Integer call() {
-            JsonNode result = client.client().get("/api/v1/encryption");
+            EncryptionWire.Status result = client.client().get("/api/v1/encryption", EncryptionWire.Status.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
-            JsonNode m = result.path("master");
-            out.printf("Master key: %s at %s, versions %s, current %d%n%n", m.path("provider").asText(),
-                    m.path("location").asText(), m.path("versions"), m.path("current").asInt());
-            kekTable(result.path("keys")).print(out);
+            Master m = result.master();
+            out.printf("Master key: %s at %s, versions %s, current %d%n%n", m.provider(), m.location(),
+                    Json.mapper().valueToTree(m.versions()), m.current());
+            kekTable(result.keys()).print(out);
             out.flush();
             return 0;
         }
@@ -52,14 +56,15 @@ final class EncryptionCommand {
 
         @Override
         public Integer call() {
-            JsonNode r = client.client().post("/api/v1/encryption/rotate-master", Map.of("destroyPrevious", destroyPrevious));
+            MasterRotation r = client.client().post("/api/v1/encryption/rotate-master",
+                    new EncryptionWire.RotateMaster(destroyPrevious), MasterRotation.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, r);
             } else {
                 out.printf("Master key rotated: version %d -> %d, %d key-encryption key(s) re-wrapped%s%n",
-                        r.path("previousVersion").asInt(), r.path("version").asInt(), r.path("keksRewrapped").asInt(),
-                        r.path("destroyedVersions").isEmpty() ? "" : "; destroyed versions " + r.path("destroyedVersions"));
+                        r.previousVersion(), r.version(), r.keksRewrapped(), r.destroyedVersions().isEmpty() ? ""
+                                : "; destroyed versions " + Json.mapper().valueToTree(r.destroyedVersions()));
                 out.flush();
             }
             return 0;
@@ -67,11 +72,12 @@ final class EncryptionCommand {
     }
 
     /** The key-encryption keys as a table ({@code _site} is the site's own). */
-    static Table kekTable(JsonNode keys) {
+    static Table kekTable(List<Kek> keys) {
         Table table = new Table("PROJECT", "KEK VERSION", "MASTER VERSION", "DATA KEYS", "CREATED", "ROTATED");
-        for (JsonNode k : keys) {
-            table.row(k.path("project").asText(), k.path("kekVersion").asInt(), k.path("masterKeyVersion").asInt(),
-                    k.path("dataKeys").asLong(), k.path("createdAt").asText(), k.path("rotatedAt").asText());
+        for (Kek k : keys) {
+            // String.valueOf: a missing date reads "null", as it always has in this table.
+            table.row(k.project(), k.kekVersion(), k.masterKeyVersion(), k.dataKeys(), String.valueOf(k.createdAt()),
+                    String.valueOf(k.rotatedAt()));
         }
         return table;
     }

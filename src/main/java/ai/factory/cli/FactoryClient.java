@@ -45,6 +45,36 @@ final class FactoryClient {
                 .method("PATCH", BodyPublishers.ofString(json(body))));
     }
 
+    /** GET, the answer read as the API's wire record {@code type}. */
+    <T> T get(String path, Class<T> type) {
+        return as(get(path), type);
+    }
+
+    <T> T delete(String path, Class<T> type) {
+        return as(delete(path), type);
+    }
+
+    <T> T post(String path, Object body, Class<T> type) {
+        return as(post(path, body), type);
+    }
+
+    <T> T patch(String path, Object body, Class<T> type) {
+        return as(patch(path, body), type);
+    }
+
+    <T> T put(String path, Supplier<InputStream> body, long length, Class<T> type) {
+        return as(put(path, body, length), type);
+    }
+
+    private <T> T as(JsonNode answer, Class<T> type) {
+        try {
+            return Json.mapper().treeToValue(answer, type);
+        } catch (IOException e) {
+            throw new IllegalStateException("the factory at " + base + " answered what this command cannot read ("
+                    + e.getMessage() + "); are the command line and the server the same version?", e);
+        }
+    }
+
     JsonNode put(String path, Supplier<InputStream> body, long length) {
         BodyPublisher publisher = BodyPublishers.fromPublisher(BodyPublishers.ofInputStream(body), length);
         // Expect: 100-continue: a refused upload (bad name, no permission) is answered before gigabytes are sent.

@@ -1,7 +1,10 @@
 package ai.factory.cli;
 
 import ai.factory.Json;
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.api.codec.admin.KeyWire.CreateKey;
+import ai.factory.api.codec.admin.KeyWire.CreatedKey;
+import ai.factory.api.codec.admin.KeyWire.Key;
+import ai.factory.api.codec.admin.KeyWire.KeyList;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -38,18 +41,8 @@ final class KeysCommand {
 
         @Override
         public Integer call() {
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("name", name);
-            if (project != null) {
-                body.put("project", project);
-            }
-            if (role != null) {
-                body.put("role", role);
-            }
-            if (aws) {
-                body.put("aws", true);
-            }
-            JsonNode key = client.client().post("/api/v1/keys", body);
+            CreatedKey key = client.client().post("/api/v1/keys", new CreateKey(name, project, role, aws ? true : null),
+                    CreatedKey.class);
             PrintWriter out = spec.commandLine().getOut();
             if (aws) {
                 printAccessKey(out, key);
@@ -59,30 +52,28 @@ final class KeysCommand {
                 ModelsCommand.printJson(out, key);
             } else {
                 out.printf("Created key %s for '%s' (project %s, role %s). Its secret, shown only now:%n  %s%n",
-                        key.path("id").asText(), key.path("name").asText(), key.path("project").asText(),
-                        key.path("role").asText(), key.path("secret").asText());
+                        key.id(), key.name(), key.project(), key.role(), key.secret());
                 out.flush();
             }
             return 0;
         }
 
         /** With --json, the shape of {@code aws iam create-access-key}, so scripts written for it work. */
-        private void printAccessKey(PrintWriter out, JsonNode key) {
+        private void printAccessKey(PrintWriter out, CreatedKey key) {
             if (client.json) {
                 Map<String, Object> accessKey = new LinkedHashMap<>();
-                accessKey.put("UserName", key.path("name").asText());
-                accessKey.put("AccessKeyId", key.path("accessKeyId").asText());
+                accessKey.put("UserName", key.name());
+                accessKey.put("AccessKeyId", key.accessKeyId());
                 accessKey.put("Status", "Active");
-                accessKey.put("SecretAccessKey", key.path("secretAccessKey").asText());
-                accessKey.put("CreateDate", key.path("createdAt").asText());
+                accessKey.put("SecretAccessKey", key.secretAccessKey());
+                accessKey.put("CreateDate", key.createdAt().toString());
                 ModelsCommand.printJson(out, Json.mapper().valueToTree(Map.of("AccessKey", accessKey)));
                 return;
             }
             out.printf("Created AWS access key %s for '%s' (project %s, role %s; key id %s). Its secret, shown only now:%n"
                             + "  aws_access_key_id = %s%n  aws_secret_access_key = %s%n",
-                    key.path("accessKeyId").asText(), key.path("name").asText(), key.path("project").asText(),
-                    key.path("role").asText(), key.path("id").asText(), key.path("accessKeyId").asText(),
-                    key.path("secretAccessKey").asText());
+                    key.accessKeyId(), key.name(), key.project(), key.role(), key.id(), key.accessKeyId(),
+                    key.secretAccessKey());
             out.flush();
         }
     }
@@ -94,17 +85,17 @@ final class KeysCommand {
 
         @Override
         public Integer call() {
-            JsonNode result = client.client().get("/api/v1/keys");
+            KeyList result = client.client().get("/api/v1/keys", KeyList.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
             Table table = new Table("ID", "NAME", "PROJECT", "ROLE", "PREFIX", "CREATED", "REVOKED");
-            for (JsonNode k : result.path("keys")) {
-                table.row(k.path("id").asText(), k.path("name").asText(), k.path("project").asText(),
-                        k.path("role").asText(), k.path("prefix").asText() + "…", k.path("createdAt").asText(),
-                        k.path("revokedAt").isNull() ? "" : k.path("revokedAt").asText());
+            for (Key k : result.keys()) {
+                table.row(k.id(), String.valueOf(k.name()), String.valueOf(k.project()), String.valueOf(k.role()),
+                        k.prefix() + "…", String.valueOf(k.createdAt()),
+                        k.revokedAt() == null ? "" : k.revokedAt());
             }
             table.print(out);
             return 0;
@@ -121,12 +112,12 @@ final class KeysCommand {
 
         @Override
         public Integer call() {
-            JsonNode key = client.client().delete("/api/v1/keys/" + id);
+            Key key = client.client().delete("/api/v1/keys/" + id, Key.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, key);
             } else {
-                out.println("Revoked " + key.path("id").asText() + " ('" + key.path("name").asText() + "')");
+                out.println("Revoked " + key.id() + " ('" + key.name() + "')");
                 out.flush();
             }
             return 0;

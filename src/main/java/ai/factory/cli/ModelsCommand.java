@@ -1,10 +1,14 @@
 package ai.factory.cli;
 
 import ai.factory.Json;
+import ai.factory.api.codec.admin.ModelWire;
+import ai.factory.api.codec.admin.ModelWire.Deleted;
+import ai.factory.api.codec.admin.ModelWire.ImportPath;
+import ai.factory.api.codec.admin.ModelWire.ModelList;
+import ai.factory.api.codec.admin.ModelWire.Version;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
 import ai.factory.models.gguf.GgufReader;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -12,8 +16,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -40,7 +42,7 @@ final class ModelsCommand {
         return path(ref.name()) + (ref.version().isPresent() ? "/versions/" + ref.version().getAsInt() : "");
     }
 
-    static void printJson(PrintWriter out, JsonNode node) {
+    static void printJson(PrintWriter out, Object node) {
         try {
             out.println(Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(node));
             out.flush();
@@ -91,35 +93,25 @@ final class ModelsCommand {
         public Integer call() {
             ModelName model = ModelName.parse(name);
             Path absolute = file.toAbsolutePath().normalize();
-            JsonNode version;
+            Version version;
             if (upload || progress) {
                 version = upload(model, absolute);
             } else {
-                Map<String, Object> body = new LinkedHashMap<>();
-                body.put("path", absolute.toString());
-                if (format != null) {
-                    body.put("format", format);
-                }
-                if (project != null) {
-                    body.put("project", project);
-                }
-                if (classification != null) {
-                    body.put("classification", classification);
-                }
-                version = client.client().post(path(model) + "/versions", body);
+                version = client.client().post(path(model) + "/versions",
+                        new ImportPath(absolute.toString(), format, project, classification), Version.class);
             }
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 printJson(out, version);
             } else {
-                out.printf("Imported %s:%d (%s, %s)%n", version.path("model").asText(), version.path("version").asInt(),
-                        version.path("format").asText(), size(version.path("sizeBytes").asLong()));
+                out.printf("Imported %s:%d (%s, %s)%n", version.model(), version.version(), version.format(),
+                        size(version.sizeBytes()));
                 out.flush();
             }
             return 0;
         }
 
-        private JsonNode upload(ModelName model, Path source) {
+        private Version upload(ModelName model, Path source) {
             long length;
             try {
                 length = Files.size(source);
@@ -132,12 +124,13 @@ final class ModelsCommand {
                             : "&classification=" + java.net.URLEncoder.encode(classification, StandardCharsets.UTF_8));
             FactoryClient http = client.client();
             if (!progress) {
-                return http.put(path(model) + "/versions" + query, () -> open(source), length);
+                return http.put(path(model) + "/versions" + query, () -> open(source), length, Version.class);
             }
             ProgressBarBuilder bar = new ProgressBarBuilder().setTaskName("Uploading").setInitialMax(length)
                     .setStyle(ProgressBarStyle.ASCII).setUnit("MiB", 1 << 20).setConsumer(
                             new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err));
-            return http.put(path(model) + "/versions" + query, () -> ProgressBar.wrap(open(source), bar), length);
+            return http.put(path(model) + "/versions" + query, () -> ProgressBar.wrap(open(source), bar), length,
+                    Version.class);
         }
 
         private static InputStream open(Path source) {
@@ -156,7 +149,7 @@ final class ModelsCommand {
 
         @Override
         public Integer call() {
-            JsonNode result = client.client().get("/api/v1/models");
+            ModelList result = client.client().get("/api/v1/models", ModelList.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 printJson(out, result);
@@ -164,12 +157,13 @@ final class ModelsCommand {
             }
             Table table = new Table("NAME", "PROJECT", "CLASSIFICATION", "LATEST", "FORMAT", "SIZE", "ARCHITECTURE",
                     "IMPORTED");
-            for (JsonNode m : result.path("models")) {
-                JsonNode latest = m.path("versions").get(m.path("versions").size() - 1);
-                table.row(m.path("name").asText(), m.path("project").asText(), m.path("classification").asText(),
-                        latest.path("version").asInt(), latest.path("format").asText(),
-                        size(latest.path("sizeBytes").asLong()), latest.path("metadata").path("architecture").asText(""),
-                        latest.path("importedAt").asText());
+            for (ModelWire.Model m : result.models()) {
+                Version latest = m.versions().getLast();
+                Object architecture = latest.metadata() == null ? null : latest.metadata().get("architecture");
+                // String.valueOf: a missing value reads "null", as it always has in this table.
+                table.row(m.name(), String.valueOf(m.project()), String.valueOf(m.classification()),
+                        latest.version(), latest.format(), size(latest.sizeBytes()),
+                        architecture == null ? "" : architecture, String.valueOf(latest.importedAt()));
             }
             table.print(out);
             return 0;
@@ -202,12 +196,12 @@ final class ModelsCommand {
 
         @Override
         public Integer call() {
-            JsonNode result = client.client().delete(path(ModelRef.parse(model)));
+            Deleted result = client.client().delete(path(ModelRef.parse(model)), Deleted.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 printJson(out, result);
             } else {
-                result.path("deleted").forEach(v -> out.println("Deleted " + v.asText()));
+                result.deleted().forEach(v -> out.println("Deleted " + v));
                 out.flush();
             }
             return 0;
@@ -228,12 +222,13 @@ final class ModelsCommand {
 
         @Override
         public Integer call() {
-            JsonNode result = client.client().patch(path(ModelName.parse(model)), Map.of("classification", classification));
+            ModelWire.Model result = client.client().patch(path(ModelName.parse(model)),
+                    new ModelWire.Classify(classification), ModelWire.Model.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 printJson(out, result);
             } else {
-                out.println(result.path("name").asText() + " is now " + result.path("classification").asText());
+                out.println(result.name() + " is now " + result.classification());
                 out.flush();
             }
             return 0;

@@ -1,8 +1,7 @@
 package ai.factory.cli;
 
-import ai.factory.Json;
+import ai.factory.api.codec.admin.PlanWire;
 import ai.factory.models.ModelRef;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,7 +9,6 @@ import ai.factory.fleet.capacity.AcceleratorSpec;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.CapacityPlan;
-import ai.factory.fleet.capacity.CapacityPlans;
 import ai.factory.fleet.capacity.Footprint;
 import ai.factory.models.gguf.GgufReader;
 import ai.factory.serving.MemoryPlanner;
@@ -19,6 +17,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -81,7 +80,7 @@ final class PlanCommand implements Callable<Integer> {
         CapacityPlan plan = CapacityEstimator.plan(f, hostFree, devices);
         PrintWriter out = spec.commandLine().getOut();
         if (client.json) {
-            ModelsCommand.printJson(out, Json.mapper().valueToTree(CapacityPlans.toMap(plan)));
+            ModelsCommand.printJson(out, PlanWire.Plan.of(null, plan));
             return 0;
         }
         Table table = new Table("PART", "SIZE");
@@ -117,20 +116,22 @@ final class PlanCommand implements Callable<Integer> {
             query.append("&accelerator=").append(URLEncoder.encode(
                     a == CPU ? "cpu" : a.kind() + ":" + a.memoryBytes() + "B×" + a.count(), StandardCharsets.UTF_8));
         }
-        JsonNode result = client.client().get(ModelsCommand.path(ref.name()) + "/plan" + query);
+        PlanWire.Plan result = client.client().get(ModelsCommand.path(ref.name()) + "/plan" + query,
+                PlanWire.Plan.class);
         PrintWriter out = spec.commandLine().getOut();
         if (client.json) {
             ModelsCommand.printJson(out, result);
         } else {
-            JsonNode need = result.path("need");
+            PlanWire.Need need = result.need();
             Table table = new Table("MODEL", "FIT", "WEIGHTS", "KV CACHE", "COMPUTE", "TOTAL", "DETAIL");
-            table.row(result.path("model").asText(), result.path("fit").asText(), ModelsCommand.size(need.path("weights").asLong()),
-                    ModelsCommand.size(need.path("kvCache").asLong()), ModelsCommand.size(need.path("compute").asLong()),
-                    ModelsCommand.size(need.path("total").asLong()), switch (result.path("fit").asText()) {
-                        case "accelerators" -> result.path("devices").asInt() + " × " + result.path("kind").asText();
-                        case "partial" -> "n_gpu_layers = " + result.path("gpuLayers").asInt();
-                        case "none" -> result.path("reason").asText();
-                        default -> "host free " + ModelsCommand.size(result.path("hostFree").asLong());
+            table.row(Objects.toString(result.model(), ""), result.fit(), ModelsCommand.size(need.weights()),
+                    ModelsCommand.size(need.kvCache()), ModelsCommand.size(need.compute()),
+                    ModelsCommand.size(need.total()), switch (result.fit()) {
+                        case "accelerators" -> Objects.requireNonNullElse(result.devices(), 0) + " × "
+                                + Objects.toString(result.kind(), "");
+                        case "partial" -> "n_gpu_layers = " + Objects.requireNonNullElse(result.gpuLayers(), 0);
+                        case "none" -> Objects.toString(result.reason(), "");
+                        default -> "host free " + ModelsCommand.size(Objects.requireNonNullElse(result.hostFree(), 0L));
                     });
             table.print(out);
             out.flush();

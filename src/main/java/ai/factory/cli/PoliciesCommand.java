@@ -1,6 +1,9 @@
 package ai.factory.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.api.codec.admin.PolicyWire;
+import ai.factory.api.codec.admin.PolicyWire.AddPolicy;
+import ai.factory.api.codec.admin.PolicyWire.Policy;
+import ai.factory.api.codec.admin.PolicyWire.PolicyList;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -8,7 +11,6 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,12 +41,12 @@ final class PoliciesCommand {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
             }
-            JsonNode p = client.client().post("/api/v1/policies", Map.of("policy", source));
+            Policy p = client.client().post("/api/v1/policies", new AddPolicy(source), Policy.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, p);
             } else {
-                out.println("Added site policy " + p.path("id").asText() + " from " + file);
+                out.println("Added site policy " + p.id() + " from " + file);
                 out.flush();
             }
             return 0;
@@ -58,15 +60,14 @@ final class PoliciesCommand {
 
         @Override
         public Integer call() {
-            JsonNode result = client.client().get("/api/v1/policies");
+            PolicyList result = client.client().get("/api/v1/policies", PolicyList.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
-            for (JsonNode p : result.path("policies")) {
-                out.printf("# %s (added %s by %s)%n%s%n", p.path("id").asText(), p.path("createdAt").asText(),
-                        p.path("createdBy").asText(), p.path("source").asText().strip());
+            for (Policy p : result.policies()) {
+                out.printf("# %s (added %s by %s)%n%s%n", p.id(), p.createdAt(), p.createdBy(), p.source().strip());
             }
             out.flush();
             return 0;
@@ -83,12 +84,13 @@ final class PoliciesCommand {
 
         @Override
         public Integer call() {
-            JsonNode p = client.client().delete("/api/v1/policies/" + URLEncoder.encode(id, StandardCharsets.UTF_8));
+            Policy p = client.client().delete("/api/v1/policies/" + URLEncoder.encode(id, StandardCharsets.UTF_8),
+                    Policy.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, p);
             } else {
-                out.println("Deleted site policy " + p.path("id").asText());
+                out.println("Deleted site policy " + p.id());
                 out.flush();
             }
             return 0;
@@ -103,12 +105,12 @@ final class PoliciesCommand {
 
         @Override
         public Integer call() {
-            JsonNode s = client.client().get("/api/v1/policies/schema");
+            PolicyWire.Schema s = client.client().get("/api/v1/policies/schema", PolicyWire.Schema.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, s);
             } else {
-                out.print(s.path("schema").asText());
+                out.print(s.schema());
                 out.flush();
             }
             return 0;

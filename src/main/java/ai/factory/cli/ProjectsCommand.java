@@ -1,16 +1,21 @@
 package ai.factory.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.api.codec.admin.ProjectWire;
+import ai.factory.api.codec.admin.ProjectWire.CreateProject;
+import ai.factory.api.codec.admin.ProjectWire.DeletedProject;
+import ai.factory.api.codec.admin.ProjectWire.KeyRotation;
+import ai.factory.api.codec.admin.ProjectWire.NoBody;
+import ai.factory.api.codec.admin.ProjectWire.ProjectList;
+import ai.factory.api.codec.admin.ProjectWire.UpdateProject;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -30,12 +35,13 @@ final class ProjectsCommand {
 
         @Override
         public Integer call() {
-            JsonNode p = client.client().post("/api/v1/projects", Map.of("name", name));
+            ProjectWire.Project p = client.client().post("/api/v1/projects", new CreateProject(name),
+                    ProjectWire.Project.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, p);
             } else {
-                out.println("Created project " + p.path("name").asText());
+                out.println("Created project " + p.name());
                 out.flush();
             }
             return 0;
@@ -49,16 +55,16 @@ final class ProjectsCommand {
 
         @Override
         public Integer call() {
-            JsonNode result = client.client().get("/api/v1/projects");
+            ProjectList result = client.client().get("/api/v1/projects", ProjectList.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
             Table table = new Table("NAME", "CREATED", "CREATED BY", "CONTENT LOGGING");
-            for (JsonNode p : result.path("projects")) {
-                table.row(p.path("name").asText(), p.path("createdAt").asText(), p.path("createdBy").asText(),
-                        p.path("contentLogging").asBoolean() ? "on" : "off");
+            for (ProjectWire.Project p : result.projects()) {
+                table.row(p.name(), String.valueOf(p.createdAt()), String.valueOf(p.createdBy()),
+                        p.contentLogging() ? "on" : "off");
             }
             table.print(out);
             return 0;
@@ -77,15 +83,14 @@ final class ProjectsCommand {
 
         @Override
         public Integer call() {
-            JsonNode d = client.client().delete(projectPath(name));
+            DeletedProject d = client.client().delete(projectPath(name), DeletedProject.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, d);
             } else {
                 out.printf("Deleted project %s: %d deployment(s) undeployed, %d key(s) revoked, %d model(s) deleted, "
                                 + "its encryption keys destroyed%n",
-                        d.path("name").asText(), d.path("undeployed").size(), d.path("keysRevoked").asInt(),
-                        d.path("modelsDeleted").size());
+                        d.name(), d.undeployed().size(), d.keysRevoked(), d.modelsDeleted().size());
                 out.flush();
             }
             return 0;
@@ -104,14 +109,13 @@ final class ProjectsCommand {
 
         @Override
         public Integer call() {
-            JsonNode r = client.client().post(projectPath(name) + "/rotate-key", Map.of());
+            KeyRotation r = client.client().post(projectPath(name) + "/rotate-key", new NoBody(), KeyRotation.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, r);
             } else {
                 out.printf("Rotated the key of project %s: version %d -> %d, %d data key(s) re-wrapped%n",
-                        r.path("project").asText(), r.path("previousVersion").asInt(), r.path("version").asInt(),
-                        r.path("dataKeysRewrapped").asInt());
+                        r.project(), r.previousVersion(), r.version(), r.dataKeysRewrapped());
                 out.flush();
             }
             return 0;
@@ -141,14 +145,13 @@ final class ProjectsCommand {
                 default -> throw new CommandLine.ParameterException(spec.commandLine(),
                         "--content-logging takes on or off, not '" + contentLogging + "'");
             };
-            JsonNode p = client.client().patch(projectPath(name),
-                    Map.of("contentLogging", on));
+            ProjectWire.Project p = client.client().patch(projectPath(name), new UpdateProject(on),
+                    ProjectWire.Project.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, p);
             } else {
-                out.printf("Content logging of project %s is %s%n", p.path("name").asText(),
-                        p.path("contentLogging").asBoolean() ? "on" : "off");
+                out.printf("Content logging of project %s is %s%n", p.name(), p.contentLogging() ? "on" : "off");
                 out.flush();
             }
             return 0;

@@ -1,6 +1,7 @@
 package ai.factory.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.api.codec.admin.AuditWire;
+import ai.factory.api.codec.admin.SovereigntyWire;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,21 +21,21 @@ final class SovereigntyCommand {
 
         @Override
         public Integer call() {
-            JsonNode report = client.client().get("/api/v1/sovereignty/report");
+            SovereigntyWire.Report report = client.client().get("/api/v1/sovereignty/report",
+                    SovereigntyWire.Report.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, report);
                 return 0;
             }
-            JsonNode egress = report.path("egress");
-            out.println("Egress allowed to: " + (egress.path("allow").isEmpty() ? "(nothing: every outbound "
-                    + "connection is refused)" : String.join(", ", egress.path("allow").valueStream()
-                    .map(JsonNode::asText).toList())));
+            SovereigntyWire.Egress egress = report.egress();
+            out.println("Egress allowed to: " + (egress.allow().isEmpty() ? "(nothing: every outbound "
+                    + "connection is refused)" : String.join(", ", egress.allow())));
             Table attempts = new Table("DESTINATION", "DECISION", "OUTCOME", "ATTEMPTS", "SENT", "RECEIVED", "LAST");
-            for (JsonNode a : egress.path("attempts")) {
-                attempts.row(a.path("destination").asText(), a.path("decision").asText(), a.path("outcome").asText(),
-                        a.path("attempts").asLong(), a.path("bytesSent").asLong(), a.path("bytesReceived").asLong(),
-                        a.path("lastAt").asText());
+            for (SovereigntyWire.Attempts a : egress.attempts()) {
+                // String.valueOf: a missing value reads "null", as it always has in these tables.
+                attempts.row(a.destination(), String.valueOf(a.decision()), String.valueOf(a.outcome()), a.attempts(),
+                        a.bytesSent(), a.bytesReceived(), String.valueOf(a.lastAt()));
             }
             if (attempts.size() == 0) {
                 out.println("No outbound connection attempts recorded.");
@@ -43,26 +44,25 @@ final class SovereigntyCommand {
             }
             out.println();
             Table models = new Table("CLASSIFICATION", "MODELS");
-            report.path("dataClassification").path("models").properties()
-                    .forEach(e -> models.row(e.getKey(), e.getValue().asLong()));
+            report.dataClassification().models().forEach(models::row);
             models.print(out);
             out.println();
             Table keys = new Table("KEY", "KIND", "ALGORITHM", "LOCATION", "PROTECTS");
-            for (JsonNode k : report.path("keyProviders")) {
-                keys.row(k.path("name").asText(), k.path("kind").asText(), k.path("algorithm").asText(),
-                        k.path("location").asText(), k.path("protects").asText());
+            for (SovereigntyWire.KeyProvider k : report.keyProviders()) {
+                keys.row(k.name(), String.valueOf(k.kind()), String.valueOf(k.algorithm()), String.valueOf(k.location()),
+                        String.valueOf(k.protects()));
             }
             keys.print(out);
             out.println();
-            EncryptionCommand.kekTable(report.path("projectKeys")).print(out);
+            EncryptionCommand.kekTable(report.projectKeys()).print(out);
             out.println();
-            JsonNode audit = report.path("audit");
-            out.println(audit.path("ok").asBoolean()
-                    ? "Audit chain: OK, " + audit.path("records").asLong() + " records, " + audit.path("digests").asLong()
-                            + " signed digests, last digest " + (audit.path("lastDigestAt").isNull() ? "none yet"
-                            : audit.path("lastDigestAt").asText())
-                    : "Audit chain: BROKEN at record " + audit.path("problem").path("seq").asLong() + ": "
-                            + audit.path("problem").path("message").asText());
+            AuditWire.Verification audit = report.audit();
+            out.println(audit.ok()
+                    ? "Audit chain: OK, " + audit.records() + " records, " + audit.digests()
+                            + " signed digests, last digest " + (audit.lastDigestAt() == null ? "none yet"
+                            : audit.lastDigestAt())
+                    : "Audit chain: BROKEN at record " + (audit.problem() == null ? 0 : audit.problem().seq()) + ": "
+                            + (audit.problem() == null ? "" : audit.problem().message()));
             out.flush();
             return 0;
         }

@@ -1,6 +1,7 @@
 package ai.factory.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.api.codec.admin.UsageWire.Usage;
+import ai.factory.api.codec.admin.UsageWire.UsageReport;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +32,8 @@ final class UsageCommand implements Callable<Integer> {
         add(params, "project", project);
         add(params, "from", from);
         add(params, "to", to);
-        JsonNode result = client.client().get("/api/v1/usage" + (params.isEmpty() ? "" : "?" + String.join("&", params)));
+        UsageReport result = client.client().get("/api/v1/usage" + (params.isEmpty() ? "" : "?"
+                + String.join("&", params)), UsageReport.class);
         PrintWriter out = spec.commandLine().getOut();
         if (client.json) {
             ModelsCommand.printJson(out, result);
@@ -39,10 +41,9 @@ final class UsageCommand implements Callable<Integer> {
         }
         Table table = new Table("PROJECT", "MODEL", "REQUESTS", "FAILED", "PROMPT TOKENS", "COMPLETION TOKENS",
                 "BYTES IN", "BYTES OUT");
-        for (JsonNode u : result.path("usage")) {
-            table.row(u.path("project").asText(), u.path("model").asText(), u.path("requests").asLong(),
-                    u.path("failed").asLong(), u.path("promptTokens").asLong(), u.path("completionTokens").asLong(),
-                    u.path("bytesIn").asLong(), u.path("bytesOut").asLong());
+        for (Usage u : result.usage()) {
+            table.row(u.project(), String.valueOf(u.model()), u.requests(), u.failed(), u.promptTokens(),
+                    u.completionTokens(), u.bytesIn(), u.bytesOut());
         }
         table.print(out);
         return 0;

@@ -5,14 +5,18 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRegistry;
 import ai.factory.security.audit.AuditLog;
+import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerification;
 import ai.factory.security.audit.AuditVerifier;
 import ai.factory.security.keys.KeyHierarchy;
 import java.time.Clock;
+import java.time.Instant;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -51,37 +55,40 @@ public final class SovereigntyReport {
         this.clock = requireNonNull(clock, "clock is null");
     }
 
-    public Map<String, Object> build() {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("generatedAt", clock.instant());
-        Map<String, Object> egressPart = new LinkedHashMap<>();
-        egressPart.put("allow", egress.policy().rules().stream().map(EgressPolicy.Rule::toString).toList());
-        egressPart.put("attempts", audit.store().countByResource(Egress.ACTION));
-        out.put("egress", egressPart);
-        Map<String, Long> byClass = new TreeMap<>();
+    /**
+     * The report as of now.
+     *
+     * @param modelsByClassification how many models carry each classification, by classification name
+     * @param auditDropped audit events dropped since the start (the writer's queue was full)
+     */
+    public record Report(Instant generatedAt, List<String> egressAllow, List<AuditStore.ResourceCount> egressAttempts,
+                         SortedMap<String, Long> modelsByClassification, List<KeyProvider> keyProviders,
+                         List<KeyHierarchy.KekInfo> projectKeys, AuditVerification audit, long auditDropped) {
+        public Report {
+            requireNonNull(generatedAt, "generatedAt is null");
+            egressAllow = List.copyOf(egressAllow);
+            egressAttempts = List.copyOf(egressAttempts);
+            modelsByClassification = Collections.unmodifiableSortedMap(new TreeMap<>(modelsByClassification));
+            keyProviders = List.copyOf(keyProviders);
+            projectKeys = List.copyOf(projectKeys);
+            requireNonNull(audit, "audit is null");
+        }
+    }
+
+    public Report build() {
+        SortedMap<String, Long> byClass = new TreeMap<>();
         for (Model m : registry.list()) {
             byClass.merge(Optional.ofNullable(classify.apply(m)).orElse(UNCLASSIFIED), 1L, Long::sum);
         }
-        out.put("dataClassification", Map.of("models", byClass));
-        out.put("keyProviders", List.copyOf(keys.get()));
-        out.put("projectKeys", keks.get().stream().map(SovereigntyReport::kek).toList());
-        out.put("audit", status(verifier.verify(Optional.empty(), Optional.empty()), audit.droppedCount()));
-        return out;
+        return new Report(clock.instant(), egress.policy().rules().stream().map(EgressPolicy.Rule::toString).toList(),
+                audit.store().countByResource(Egress.ACTION), byClass, keys.get(), keks.get(),
+                verifier.verify(Optional.empty(), Optional.empty()), audit.droppedCount());
     }
 
-    /** One owner's key-encryption key as the report shows it (never the key): its project, versions and dates. */
-    public static Map<String, Object> kek(KeyHierarchy.KekInfo k) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("project", k.owner());
-        out.put("kekVersion", k.version());
-        out.put("masterKeyVersion", k.masterVersion());
-        out.put("createdAt", k.createdAt());
-        out.put("rotatedAt", k.rotatedAt());
-        out.put("dataKeys", k.dataKeys());
-        return out;
-    }
-
-    /** The audit chain's state in the shape the API answers with. */
+    /**
+     * The audit chain's state as {@code factory audit verify --json} prints it (the fields of the API's
+     * {@code GET /api/v1/audit/verify} answer).
+     */
     public static Map<String, Object> status(AuditVerification v, long dropped) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("ok", v.ok());

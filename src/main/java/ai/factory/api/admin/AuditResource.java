@@ -5,8 +5,13 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.api.Access;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.admin.AuditWire;
+import ai.factory.api.codec.admin.AuditWire.Content;
+import ai.factory.api.codec.admin.AuditWire.RecordList;
+import ai.factory.api.codec.admin.AuditWire.Verification;
 import ai.factory.security.Action;
 import ai.factory.security.Principal;
 import ai.factory.security.Projects;
@@ -16,13 +21,13 @@ import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditQuery;
 import ai.factory.security.audit.AuditRecord;
+import ai.factory.security.audit.AuditVerification;
 import ai.factory.security.audit.AuditVerifier;
-import ai.factory.sovereignty.SovereigntyReport;
 import io.javalin.http.Context;
 import java.time.Instant;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -52,32 +57,37 @@ public final class AuditResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.get("/api/v1/audit", Action.READ_AUDIT, this::query);
-        routes.get("/api/v1/audit/verify", Action.READ_AUDIT, ctx -> {
+        routes.get("/api/v1/audit", Action.READ_AUDIT, Contract.of("Search the audit trail, newest first", null,
+                RecordList.class), this::query);
+        routes.get("/api/v1/audit/verify", Action.READ_AUDIT, Contract.of(
+                "Check the audit chain and its signed digests", null, Verification.class), ctx -> {
             checkParams(ctx, RANGE_PARAMS);
             Optional<Instant> from = time(ctx, "from");
             Optional<Instant> to = time(ctx, "to");
             checkRange(from, to);
-            ctx.json(SovereigntyReport.status(verifier.verify(from, to), audit.droppedCount()));
+            ctx.json(verification(verifier.verify(from, to), audit.droppedCount()));
         });
-        routes.get("/api/v1/audit/public-key", Action.READ_AUDIT, ctx -> {
+        routes.get("/api/v1/audit/public-key", Action.READ_AUDIT, Contract.of(
+                "The Ed25519 public key that verifies the audit digests", null, AuditWire.PublicKey.class), ctx -> {
             checkParams(ctx, Set.of());
-            ctx.json(Map.of("algorithm", "Ed25519", "keyId", audit.key().keyId(), "pem", audit.key().publicKeyPem()));
+            ctx.json(new AuditWire.PublicKey("Ed25519", audit.key().keyId(), audit.key().publicKeyPem()));
         });
-        routes.get("/api/v1/audit/content/{project}/{sha256}", Action.READ_AUDIT, ctx -> {
+        routes.get("/api/v1/audit/content/{project}/{sha256}", Action.READ_AUDIT, Contract.of(
+                "The content a call of a project that logs content left", null, Content.class), ctx -> {
             checkParams(ctx, Set.of());
             String project = Projects.checkName(ctx.pathParam("project"));
             // The route checked the caller's own project; the content is the named project's.
             access.require(ctx, Action.READ_AUDIT, new Resource.Project(project));
             AuditContent.Entry e = content.read(project, ctx.pathParam("sha256"));
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("project", e.project());
-            out.put("sha256", e.sha256());
-            out.put("requestId", e.requestId());
-            out.put("at", e.at());
-            out.put("content", Json.mapper().readTree(e.content()));
-            ctx.json(out);
+            ctx.json(new Content(e.project(), e.sha256(), e.requestId(), e.at(), Json.mapper().readTree(e.content())));
         });
+    }
+
+    /** The chain's state as {@code GET /api/v1/audit/verify} answers it. */
+    static Verification verification(AuditVerification v, long dropped) {
+        return new Verification(v.ok(), v.records(), v.digests(), v.firstSeq(), v.lastSeq(), v.undigested(),
+                v.lastDigestAt().orElse(null), dropped, v.problem().map(p -> new AuditWire.Problem(
+                        p.kind().name().toLowerCase(Locale.ROOT), p.seq(), p.message())).orElse(null));
     }
 
     private void query(Context ctx) {
@@ -108,7 +118,7 @@ public final class AuditResource implements Routes {
         // Each record is its project's: a site policy may hold an auditor to some projects. Records of calls that
         // were never authenticated (no project) count as the default project's.
         Map<String, Boolean> readable = new HashMap<>();
-        ctx.json(Map.of("records", records.stream()
+        ctx.json(new RecordList(records.stream()
                 .filter(r -> readable.computeIfAbsent(r.event().project().isEmpty() ? Principal.DEFAULT_PROJECT
                         : r.event().project(), p -> access.allows(ctx, Action.READ_AUDIT, new Resource.Project(p))))
                 .map(AuditResource::record).toList()));
@@ -148,28 +158,10 @@ public final class AuditResource implements Routes {
         }
     }
 
-    static Map<String, Object> record(AuditRecord r) {
+    static AuditWire.Record record(AuditRecord r) {
         AuditEvent e = r.event();
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("seq", r.seq());
-        out.put("at", e.at());
-        out.put("principalId", e.principalId());
-        out.put("principalName", e.principalName());
-        out.put("project", e.project());
-        out.put("action", e.action());
-        out.put("resource", e.resource());
-        out.put("decision", e.decision());
-        out.put("outcome", e.outcome());
-        out.put("status", e.status());
-        out.put("client", e.client());
-        out.put("requestId", e.requestId());
-        out.put("bytesIn", e.bytesIn());
-        out.put("bytesOut", e.bytesOut());
-        out.put("promptTokens", e.promptTokens());
-        out.put("completionTokens", e.completionTokens());
-        out.put("detail", e.detail());
-        out.put("prevHash", r.prevHash());
-        out.put("hash", r.hash());
-        return out;
+        return new AuditWire.Record(r.seq(), e.at(), e.principalId(), e.principalName(), e.project(), e.action(),
+                e.resource(), e.decision(), e.outcome(), e.status(), e.client(), e.requestId(), e.bytesIn(),
+                e.bytesOut(), e.promptTokens(), e.completionTokens(), e.detail(), r.prevHash(), r.hash());
     }
 }

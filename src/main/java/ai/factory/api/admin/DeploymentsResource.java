@@ -4,18 +4,24 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.api.Access;
 import ai.factory.api.Authentication;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
-import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.admin.DeploymentWire;
+import ai.factory.api.codec.admin.DeploymentWire.CreateDeployment;
+import ai.factory.api.codec.admin.DeploymentWire.DeploymentList;
+import ai.factory.api.codec.admin.DeploymentWire.Placement;
 import ai.factory.models.ModelRef;
 import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.Deployments;
-import com.fasterxml.jackson.databind.JsonNode;
+import ai.factory.serving.ReplicaPlacement;
 import io.javalin.http.Context;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 
 /**
  * Deployments: {@code /api/v1/deployments}. Creating one answers 202 at once; the deployment loads in the
@@ -33,16 +39,22 @@ public final class DeploymentsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.get("/api/v1/deployments", Action.READ_DEPLOYMENT, ctx -> ctx.json(Map.of("deployments",
-                deployments.list().stream().filter(d -> access.allowsDeployment(ctx, Action.READ_DEPLOYMENT, d))
+        routes.get("/api/v1/deployments", Action.READ_DEPLOYMENT,
+                Contract.of("List deployments with their state and load", null, DeploymentList.class),
+                ctx -> ctx.json(new DeploymentList(deployments.list().stream()
+                        .filter(d -> access.allowsDeployment(ctx, Action.READ_DEPLOYMENT, d))
                         .map(this::deployment).toList())));
-        routes.post("/api/v1/deployments", Action.DEPLOY, this::create);
-        routes.get("/api/v1/deployments/{id}", Action.READ_DEPLOYMENT, ctx -> {
+        routes.post("/api/v1/deployments", Action.DEPLOY,
+                Contract.of("Deploy a model version (answers 202; it then loads in the background)",
+                        CreateDeployment.class, DeploymentWire.Deployment.class), this::create);
+        routes.get("/api/v1/deployments/{id}", Action.READ_DEPLOYMENT,
+                Contract.of("Show a deployment", null, DeploymentWire.Deployment.class), ctx -> {
             Deployment d = deployments.get(ctx.pathParam("id"));
             access.deployment(ctx, Action.READ_DEPLOYMENT, d);
             ctx.json(deployment(d));
         });
-        routes.delete("/api/v1/deployments/{id}", Action.UNDEPLOY, ctx -> {
+        routes.delete("/api/v1/deployments/{id}", Action.UNDEPLOY,
+                Contract.of("Delete a deployment, unloading it", null, DeploymentWire.Deployment.class), ctx -> {
             access.deployment(ctx, Action.UNDEPLOY, deployments.get(ctx.pathParam("id")));
             ctx.json(deployment(deployments.delete(ctx.pathParam("id"))));
         });
@@ -50,78 +62,39 @@ public final class DeploymentsResource implements Routes {
 
     private void create(Context ctx) {
         var by = Authentication.principal(ctx);
-        JsonNode body = JsonBodies.object(ctx);
-        ModelRef model = ModelRef.parse(JsonBodies.requiredString(body, "model"));
+        CreateDeployment body = WireJson.read(ctx.bodyAsBytes(), CreateDeployment.class);
+        ModelRef model = ModelRef.parse(body.model());
         access.model(ctx, Action.DEPLOY, model.name());
+        int gpuLayers = body.gpuLayerCount();
         DeploymentSpec spec = new DeploymentSpec(
-                JsonBodies.optionalInt(body, "replicas").orElse(1),
-                JsonBodies.optionalInt(body, "parallel").orElse(1),
-                JsonBodies.optionalInt(body, "context").orElse(0),
-                JsonBodies.optionalInt(body, "threads").orElse(0),
-                JsonBodies.optionalInt(body, "queue").orElse(DeploymentSpec.DEFAULT_QUEUE),
-                gpuLayers(body));
+                Objects.requireNonNullElse(body.replicas(), 1),
+                Objects.requireNonNullElse(body.parallel(), 1),
+                Objects.requireNonNullElse(body.context(), 0),
+                Objects.requireNonNullElse(body.threads(), 0),
+                Objects.requireNonNullElse(body.queue(), DeploymentSpec.DEFAULT_QUEUE),
+                gpuLayers == DeploymentWire.GPU_LAYERS_AUTO ? DeploymentSpec.GPU_LAYERS_AUTO : gpuLayers);
         ctx.status(202).json(deployment(deployments.deploy(model, spec, by)));
     }
 
-    /** {@code "gpuLayers"}: absent, null or {@code "auto"} for the plan's choice, else a whole number of layers. */
-    private static int gpuLayers(JsonNode body) {
-        JsonNode v = body.get("gpuLayers");
-        if (v != null && v.isTextual()) {
-            if (v.asText().equals("auto")) {
-                return DeploymentSpec.GPU_LAYERS_AUTO;
-            }
-            throw ai.factory.FactoryException.invalidParam("gpuLayers",
-                    "'gpuLayers' must be \"auto\" or a whole number of layers, not '" + v.asText() + "'");
-        }
-        java.util.Optional<Integer> given = JsonBodies.optionalInt(body, "gpuLayers");
-        if (given.isEmpty()) {
-            return DeploymentSpec.GPU_LAYERS_AUTO;
-        }
-        int layers = given.get();
-        if (layers < 0) {
-            throw ai.factory.FactoryException.invalidParam("gpuLayers",
-                    "'gpuLayers' must be \"auto\", 0 (CPU only) or a positive number of layers, not " + layers);
-        }
-        return layers;
-    }
-
     /** Where each replica runs, as the API writes it. */
-    static java.util.List<Map<String, Object>> placements(Deployments deployments, String id) {
-        java.util.List<Map<String, Object>> out = new java.util.ArrayList<>();
+    static List<Placement> placements(Deployments deployments, String id) {
+        List<Placement> out = new ArrayList<>();
         var all = deployments.placements(id);
         for (int i = 0; i < all.size(); i++) {
             var p = all.get(i);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("replica", i);
-            m.put("device", p.onGpu() ? "gpu" : "cpu");
-            m.put("gpuLayers", p.gpuLayers() == ai.factory.serving.ReplicaPlacement.ALL_LAYERS ? "all" : p.gpuLayers());
-            m.put("gpus", p.gpus());
-            m.put("layersPerGpu", p.layersPerGpu());
-            m.put("bytesPerGpu", p.bytesPerGpu());
-            out.add(m);
+            out.add(new Placement(i, p.onGpu() ? "gpu" : "cpu",
+                    p.gpuLayers() == ReplicaPlacement.ALL_LAYERS ? "all" : p.gpuLayers(), p.gpus(),
+                    p.layersPerGpu(), p.bytesPerGpu()));
         }
         return out;
     }
 
-    private Map<String, Object> deployment(Deployment d) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", d.id());
-        out.put("project", d.project());
-        out.put("model", d.model().toString());
-        out.put("version", d.version());
-        out.put("state", d.state().id());
-        out.put("reason", d.reason());
-        out.put("replicas", d.spec().replicas());
-        out.put("parallel", d.spec().parallel());
-        out.put("context", d.spec().contextLength());
-        out.put("threads", d.spec().threads());
-        out.put("queue", d.spec().queue());
-        out.put("gpuLayers", d.spec().gpuLayers() == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : d.spec().gpuLayers());
-        out.put("placements", placements(deployments, d.id()));
-        out.put("createdAt", d.createdAt());
+    private DeploymentWire.Deployment deployment(Deployment d) {
         var load = deployments.activity(d.id());
-        out.put("activeRequests", load.active());
-        out.put("waitingRequests", load.waiting());
-        return out;
+        DeploymentSpec spec = d.spec();
+        return new DeploymentWire.Deployment(d.id(), d.project(), d.model().toString(), d.version(), d.state().id(),
+                d.reason(), spec.replicas(), spec.parallel(), spec.contextLength(), spec.threads(), spec.queue(),
+                spec.gpuLayers() == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : spec.gpuLayers(),
+                placements(deployments, d.id()), d.createdAt(), load.active(), load.waiting());
     }
 }

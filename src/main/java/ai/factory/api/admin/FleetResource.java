@@ -3,8 +3,10 @@ package ai.factory.api.admin;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.api.Access;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.admin.FleetWire;
 import ai.factory.fleet.Accelerator;
 import ai.factory.fleet.AmdGpu;
 import ai.factory.fleet.Discovery;
@@ -17,7 +19,7 @@ import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
 import io.javalin.http.Context;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -48,91 +50,52 @@ public final class FleetResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.get("/api/v1/fleet", Action.READ_FLEET, ctx -> ctx.json(Map.of("nodes", List.of(node(ctx,
-                discovery.inventory())))));
+        routes.get("/api/v1/fleet", Action.READ_FLEET, Contract.of(
+                "The nodes with their CPUs, memory, accelerators and deployments", null, FleetWire.Fleet.class),
+                ctx -> ctx.json(new FleetWire.Fleet(List.of(node(ctx, discovery.inventory())))));
     }
 
-    private Map<String, Object> node(Context ctx, NodeInventory n) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("name", n.nodeName());
-        out.put("cpu", ordered("model", n.cpu().model(), "sockets", n.cpu().sockets(), "cores", n.cpu().cores(),
-                "threads", n.cpu().threads(), "isaFeatures", n.cpu().isaFeatures()));
-        out.put("memory", ordered("total", n.memoryTotalBytes(), "available", n.memoryAvailableBytes()));
-        Map<String, String> heldBy = new java.util.HashMap<>();
+    private FleetWire.Node node(Context ctx, NodeInventory n) {
+        Map<String, String> heldBy = new HashMap<>();
         for (GpuAllocator.Allocation a : gpus.allocations()) {
             a.gpus().forEach(g -> heldBy.put(a.kind() + "/" + g, a.owner()));
         }
-        out.put("accelerators", n.accelerators().stream().map(a -> {
-            Map<String, Object> m = accelerator(a);
-            m.put("allocatedTo", heldBy.get(a.kind().id() + "/" + a.index()));
-            return m;
-        }).toList());
         GpuOffloadStatus status = offload.get();
-        out.put("gpuOffload", ordered("supported", status.supported(), "detail", status.detail(),
-                "gpuKind", gpus.kind(), "gpus", gpus.gpus().size(), "freeGpus", gpus.freeGpus(),
-                "capacityPerGpu", gpus.capacityPerGpu()));
-        out.put("warnings", n.discoveryWarnings());
-        out.put("deployments", deployments.list().stream()
-                .filter(d -> access.allowsDeployment(ctx, Action.READ_DEPLOYMENT, d)).map(this::deployment).toList());
-        return out;
+        return new FleetWire.Node(n.nodeName(),
+                new FleetWire.Cpu(n.cpu().model(), n.cpu().sockets(), n.cpu().cores(), n.cpu().threads(),
+                        n.cpu().isaFeatures()),
+                new FleetWire.Memory(n.memoryTotalBytes(), n.memoryAvailableBytes()),
+                n.accelerators().stream().map(a -> new FleetWire.NodeAccelerator(accelerator(a),
+                        heldBy.get(a.kind().id() + "/" + a.index()))).toList(),
+                new FleetWire.GpuOffload(status.supported(), status.detail(), gpus.kind(), gpus.gpus().size(),
+                        gpus.freeGpus(), gpus.capacityPerGpu()),
+                n.discoveryWarnings(),
+                deployments.list().stream().filter(d -> access.allowsDeployment(ctx, Action.READ_DEPLOYMENT, d))
+                        .map(this::deployment).toList());
     }
 
     /** An accelerator as the API writes it: the common fields, then those of its kind. */
-    static Map<String, Object> accelerator(Accelerator a) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("kind", a.kind().id());
-        out.put("index", a.index());
-        out.put("name", a.name());
-        out.put("memoryTotal", a.memoryTotalBytes());
-        out.put("memoryUsed", a.memoryUsedBytes().isPresent() ? a.memoryUsedBytes().getAsLong() : null);
-        switch (a) {
-            case NvidiaGpu g -> {
-                out.put("uuid", g.uuid());
-                out.put("computeCapability", g.computeCapability());
-                out.put("driverVersion", g.driverVersion());
-                out.put("mig", g.mig().stream().map(FleetResource::mig).toList());
-                out.put("nvlinkDomain", g.nvlinkDomain().orElse(null));
-            }
-            case NeuronDevice d -> {
-                out.put("neuronCores", d.neuronCores());
-                out.put("pciAddress", d.pciAddress());
-                out.put("connectedTo", d.connectedTo());
-                out.put("processes", d.processes());
-            }
-            case AmdGpu g -> {
-                out.put("target", g.target());
-                out.put("computeUnits", g.computeUnits());
-                out.put("pciAddress", g.pciAddress());
-                out.put("driverVersion", g.driverVersion());
-            }
-        }
-        return out;
+    static FleetWire.Accelerator accelerator(Accelerator a) {
+        String kind = a.kind().id();
+        Long used = a.memoryUsedBytes().isPresent() ? a.memoryUsedBytes().getAsLong() : null;
+        return switch (a) {
+            case NvidiaGpu g -> new FleetWire.Nvidia(kind, a.index(), a.name(), a.memoryTotalBytes(), used, g.uuid(),
+                    g.computeCapability(), g.driverVersion(), g.mig().stream().map(FleetResource::mig).toList(),
+                    g.nvlinkDomain().orElse(null));
+            case NeuronDevice d -> new FleetWire.Neuron(kind, a.index(), a.name(), a.memoryTotalBytes(), used,
+                    d.neuronCores(), d.pciAddress(), d.connectedTo(), d.processes());
+            case AmdGpu g -> new FleetWire.Amd(kind, a.index(), a.name(), a.memoryTotalBytes(), used, g.target(),
+                    g.computeUnits(), g.pciAddress(), g.driverVersion());
+        };
     }
 
-    private static Map<String, Object> mig(MigInstance m) {
-        return ordered("index", m.index(), "gpuInstanceId", m.gpuInstanceId(), "computeInstanceId",
-                m.computeInstanceId(), "multiprocessors", m.multiprocessors(), "memoryTotal", m.memoryTotalBytes(),
-                "memoryUsed", m.memoryUsedBytes());
+    private static FleetWire.Mig mig(MigInstance m) {
+        return new FleetWire.Mig(m.index(), m.gpuInstanceId(), m.computeInstanceId(), m.multiprocessors(),
+                m.memoryTotalBytes(), m.memoryUsedBytes());
     }
 
-    /** A JSON object whose fields keep the order given (name, value, name, value, …). */
-    private static Map<String, Object> ordered(Object... fields) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        for (int i = 0; i < fields.length; i += 2) {
-            out.put((String) fields[i], fields[i + 1]);
-        }
-        return out;
-    }
-
-    private Map<String, Object> deployment(Deployment d) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", d.id());
-        out.put("model", d.model().toString());
-        out.put("version", d.version());
-        out.put("state", d.state().id());
-        out.put("replicas", d.spec().replicas());
-        out.put("placements", DeploymentsResource.placements(deployments, d.id()));
-        out.put("activeRequests", deployments.activity(d.id()).active());
-        return out;
+    private FleetWire.Deployment deployment(Deployment d) {
+        return new FleetWire.Deployment(d.id(), d.model().toString(), d.version(), d.state().id(), d.spec().replicas(),
+                DeploymentsResource.placements(deployments, d.id()), deployments.activity(d.id()).active());
     }
 }

@@ -6,9 +6,14 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.Authentication;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
-import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.admin.KeyWire;
+import ai.factory.api.codec.admin.KeyWire.CreateKey;
+import ai.factory.api.codec.admin.KeyWire.Key;
+import ai.factory.api.codec.admin.KeyWire.KeyList;
 import ai.factory.security.Action;
 import ai.factory.security.ApiKey;
 import ai.factory.security.ApiKeys;
@@ -17,10 +22,7 @@ import ai.factory.security.CreatedKey;
 import ai.factory.security.Projects;
 import ai.factory.security.Resource;
 import ai.factory.security.Role;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * API keys: {@code /api/v1/keys}; site admins manage every key, project admins those of their project (never admin
@@ -40,11 +42,15 @@ public final class KeysResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/api/v1/keys", Action.MANAGE_KEYS, this::create);
-        routes.get("/api/v1/keys", Action.READ_KEYS, ctx -> ctx.json(Map.of("keys", keys.list().stream()
-                .filter(k -> access.allows(ctx, Action.READ_KEYS, resource(k)))
-                .map(KeysResource::key).toList())));
-        routes.delete("/api/v1/keys/{id}", Action.MANAGE_KEYS, ctx -> {
+        routes.post("/api/v1/keys", Action.MANAGE_KEYS,
+                Contract.of("Create an API key (its secret is shown once)", CreateKey.class, KeyWire.CreatedKey.class),
+                this::create);
+        routes.get("/api/v1/keys", Action.READ_KEYS, Contract.of("List API keys", null, KeyList.class),
+                ctx -> ctx.json(new KeyList(keys.list().stream()
+                        .filter(k -> access.allows(ctx, Action.READ_KEYS, resource(k)))
+                        .map(KeysResource::key).toList())));
+        routes.delete("/api/v1/keys/{id}", Action.MANAGE_KEYS, Contract.of("Revoke an API key", null, Key.class),
+                ctx -> {
             String id = ctx.pathParam("id");
             ApiKey k = keys.find(id).orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND,
                     "no API key with id '" + id + "'"));
@@ -55,43 +61,27 @@ public final class KeysResource implements Routes {
 
     private void create(Context ctx) {
         var by = Authentication.principal(ctx);
-        JsonNode body = JsonBodies.object(ctx);
-        String name = JsonBodies.requiredString(body, "name");
-        String project = JsonBodies.optionalString(body, "project").orElse(by.project());
-        Role role = JsonBodies.optionalString(body, "role").map(Role::parse).orElse(Role.INVOKER);
+        CreateKey body = WireJson.read(ctx.bodyAsBytes(), CreateKey.class);
+        String project = body.project() == null ? by.project() : body.project();
+        Role role = body.role() == null ? Role.INVOKER : Role.parse(body.role());
         projects.get(project);
         access.require(ctx, Action.MANAGE_KEYS, new Resource.Key("new", project, role));
-        JsonNode aws = body.get("aws");
-        if (aws != null && !aws.isNull() && !aws.isBoolean()) {
-            throw FactoryException.invalidParam("aws", "'aws' must be true or false");
-        }
-        if (aws != null && aws.asBoolean(false)) {
-            CreatedAccessKey created = keys.createAccessKey(name, project, role, by.id());
-            Map<String, Object> out = key(created.key());
-            out.put("accessKeyId", created.accessKeyId());
-            out.put("secretAccessKey", created.secretAccessKey());
-            ctx.status(201).json(out);
+        if (body.awsKey()) {
+            CreatedAccessKey created = keys.createAccessKey(body.name(), project, role, by.id());
+            ctx.status(201).json(KeyWire.CreatedKey.aws(key(created.key()), created.accessKeyId(),
+                    created.secretAccessKey()));
             return;
         }
-        CreatedKey created = keys.create(name, project, role, by.id());
-        Map<String, Object> out = key(created.key());
-        out.put("secret", created.secret());
-        ctx.status(201).json(out);
+        CreatedKey created = keys.create(body.name(), project, role, by.id());
+        ctx.status(201).json(KeyWire.CreatedKey.bearer(key(created.key()), created.secret()));
     }
 
     private static Resource.Key resource(ApiKey k) {
         return new Resource.Key(k.id(), k.principal().project(), k.principal().role());
     }
 
-    static Map<String, Object> key(ApiKey k) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", k.id());
-        out.put("name", k.principal().name());
-        out.put("project", k.principal().project());
-        out.put("role", k.principal().role().id());
-        out.put("prefix", k.prefix());
-        out.put("createdAt", k.createdAt());
-        out.put("revokedAt", k.revokedAt());
-        return out;
+    static Key key(ApiKey k) {
+        return new Key(k.id(), k.principal().name(), k.principal().project(), k.principal().role().id(), k.prefix(),
+                k.createdAt(), k.revokedAt());
     }
 }

@@ -5,20 +5,27 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.Authentication;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
-import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.admin.ModelWire;
+import ai.factory.api.codec.admin.ModelWire.Classify;
+import ai.factory.api.codec.admin.ModelWire.Deleted;
+import ai.factory.api.codec.admin.ModelWire.ImportPath;
+import ai.factory.api.codec.admin.ModelWire.ModelList;
+import ai.factory.api.codec.admin.ModelWire.Version;
+import ai.factory.api.codec.admin.PlanWire;
 import ai.factory.fleet.capacity.AcceleratorSpec;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.CapacityPlan;
-import ai.factory.fleet.capacity.CapacityPlans;
 import ai.factory.models.Model;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
-import ai.factory.models.ModelRegistry.Upload;
 import ai.factory.models.ModelRegistry;
+import ai.factory.models.ModelRegistry.Upload;
 import ai.factory.models.ModelVersion;
 import ai.factory.models.gguf.GgufMetadata;
 import ai.factory.security.Action;
@@ -26,14 +33,11 @@ import ai.factory.security.Principal;
 import ai.factory.security.Projects;
 import ai.factory.security.Resource;
 import ai.factory.serving.MemoryPlanner;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -56,23 +60,34 @@ public final class ModelsAdminResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.get("/api/v1/models", Action.READ_MODEL, ctx -> ctx.json(Map.of("models", registry.list().stream()
+        routes.get("/api/v1/models", Action.READ_MODEL, Contract.of("List the models the caller may read", null,
+                ModelList.class), ctx -> ctx.json(new ModelList(registry.list().stream()
                 .filter(m -> access.allows(ctx, Action.READ_MODEL, Access.resource(m)))
                 .map(ModelsAdminResource::model).toList())));
-        routes.get(MODEL, Action.READ_MODEL, ctx -> ctx.json(model(access.model(ctx, Action.READ_MODEL, name(ctx)))));
-        routes.patch(MODEL, Action.CLASSIFY_MODEL, this::classify);
-        routes.delete(MODEL, Action.DELETE_MODEL, ctx -> {
+        routes.get(MODEL, Action.READ_MODEL, Contract.of("Show a model with its versions", null,
+                ModelWire.Model.class), ctx -> ctx.json(model(access.model(ctx, Action.READ_MODEL, name(ctx)))));
+        routes.patch(MODEL, Action.CLASSIFY_MODEL, Contract.of("Set a model's data classification", Classify.class,
+                ModelWire.Model.class), this::classify);
+        routes.delete(MODEL, Action.DELETE_MODEL, Contract.of("Delete a model and all its versions", null,
+                Deleted.class), ctx -> {
             access.model(ctx, Action.DELETE_MODEL, name(ctx));
             ctx.json(deleted(registry.delete(new ModelRef(name(ctx), OptionalInt.empty()))));
         });
-        routes.put(MODEL + "/versions", Action.IMPORT_MODEL, this::upload);
-        routes.post(MODEL + "/versions", Action.IMPORT_FROM_SERVER, this::importPath);
-        routes.get(MODEL + "/plan", Action.READ_MODEL, this::plan);
-        routes.get(MODEL + "/versions/{version}", Action.READ_MODEL, ctx -> {
+        // The upload's body is the model file itself, streamed, not JSON.
+        routes.put(MODEL + "/versions", Action.IMPORT_MODEL, Contract.of("Upload a model file as a new version", null,
+                Version.class), this::upload);
+        routes.post(MODEL + "/versions", Action.IMPORT_FROM_SERVER, Contract.of(
+                "Import a file on the server as a new version", ImportPath.class, Version.class), this::importPath);
+        routes.get(MODEL + "/plan", Action.READ_MODEL, Contract.of(
+                "What one replica needs and where it fits: host memory, accelerators, partial offload or none", null,
+                PlanWire.Plan.class), this::plan);
+        routes.get(MODEL + "/versions/{version}", Action.READ_MODEL, Contract.of("Show a model version", null,
+                Version.class), ctx -> {
             access.model(ctx, Action.READ_MODEL, name(ctx));
             ctx.json(version(registry.resolve(ref(ctx))));
         });
-        routes.delete(MODEL + "/versions/{version}", Action.DELETE_MODEL, ctx -> {
+        routes.delete(MODEL + "/versions/{version}", Action.DELETE_MODEL, Contract.of("Delete a model version",
+                null, Deleted.class), ctx -> {
             access.model(ctx, Action.DELETE_MODEL, name(ctx));
             ctx.json(deleted(registry.delete(ref(ctx))));
         });
@@ -80,10 +95,9 @@ public final class ModelsAdminResource implements Routes {
 
     /** {@code PATCH /api/v1/models/NS/MODEL} {@code {"classification": "restricted"}}. */
     private void classify(Context ctx) {
-        JsonNode body = JsonBodies.object(ctx);
-        String classification = JsonBodies.requiredString(body, "classification");
+        Classify body = WireJson.read(ctx.bodyAsBytes(), Classify.class);
         access.model(ctx, Action.CLASSIFY_MODEL, name(ctx));
-        ctx.json(model(registry.classify(name(ctx), classification)));
+        ctx.json(model(registry.classify(name(ctx), body.classification())));
     }
 
     /**
@@ -159,19 +173,16 @@ public final class ModelsAdminResource implements Routes {
         GgufMetadata metadata = registry.ggufMetadata(v);
         CapacityPlan plan = CapacityEstimator.plan(CapacityEstimator.footprint(metadata, request),
                 MemoryPlanner.availableOnThisMachine(), accelerators);
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("model", v.ref().toString());
-        body.putAll(CapacityPlans.toMap(plan));
-        ctx.json(body);
+        ctx.json(PlanWire.Plan.of(v.ref().toString(), plan));
     }
 
     private void importPath(Context ctx) {
         Principal by = Authentication.principal(ctx);
-        JsonNode body = JsonBodies.object(ctx);
-        String path = JsonBodies.requiredString(body, "path");
-        Optional<ModelFormat> format = JsonBodies.optionalString(body, "format").map(ModelFormat::parse);
-        ModelRegistry.Placement placement = placement(ctx, name(ctx), JsonBodies.optionalString(body, "project"),
-                JsonBodies.optionalString(body, "classification"));
+        ImportPath body = WireJson.read(ctx.bodyAsBytes(), ImportPath.class);
+        String path = body.path();
+        Optional<ModelFormat> format = Optional.ofNullable(body.format()).map(ModelFormat::parse);
+        ModelRegistry.Placement placement = placement(ctx, name(ctx), Optional.ofNullable(body.project()),
+                Optional.ofNullable(body.classification()));
         Path file;
         try {
             file = Path.of(path);
@@ -192,33 +203,18 @@ public final class ModelsAdminResource implements Routes {
         return new ModelRef(name(ctx), OptionalInt.of(ModelRef.parseVersion(ctx.pathParam("version"))));
     }
 
-    private static Map<String, Object> deleted(List<ModelVersion> versions) {
-        return Map.of("deleted", versions.stream().map(v -> v.ref().toString()).toList());
+    private static Deleted deleted(List<ModelVersion> versions) {
+        return new Deleted(versions.stream().map(v -> v.ref().toString()).toList());
     }
 
-    static Map<String, Object> model(Model m) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("name", m.name().toString());
-        out.put("project", m.project());
-        out.put("classification", m.classification());
-        out.put("createdAt", m.createdAt());
-        out.put("createdBy", m.createdBy());
-        out.put("latestVersion", m.latest().version());
-        out.put("versions", m.versions().stream().map(ModelsAdminResource::version).toList());
-        return out;
+    static ModelWire.Model model(Model m) {
+        return new ModelWire.Model(m.name().toString(), m.project(), m.classification(), m.createdAt(),
+                m.createdBy(), m.latest().version(), m.versions().stream().map(ModelsAdminResource::version).toList());
     }
 
-    static Map<String, Object> version(ModelVersion v) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("model", v.model().toString());
-        out.put("version", v.version());
-        out.put("format", v.format().id());
-        out.put("sizeBytes", v.sizeBytes());
-        out.put("files", v.files());
-        out.put("importedAt", v.importedAt());
-        out.put("importedBy", v.importedBy());
-        out.put("source", v.source());
-        out.put("metadata", v.metadata());
-        return out;
+    static Version version(ModelVersion v) {
+        return new Version(v.model().toString(), v.version(), v.format().id(), v.sizeBytes(),
+                v.files().stream().map(f -> new ModelWire.File(f.path(), f.sha256(), f.size())).toList(),
+                v.importedAt(), v.importedBy(), v.source(), v.metadata());
     }
 }

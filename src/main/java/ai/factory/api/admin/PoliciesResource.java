@@ -2,19 +2,21 @@ package ai.factory.api.admin;
 
 import static java.util.Objects.requireNonNull;
 
-import ai.factory.FactoryException;
 import ai.factory.api.Authentication;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
-import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.admin.PolicyWire.AddPolicy;
+import ai.factory.api.codec.admin.PolicyWire.Policy;
+import ai.factory.api.codec.admin.PolicyWire.PolicyList;
+import ai.factory.api.codec.admin.PolicyWire.Schema;
 import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
 import ai.factory.security.SitePolicies;
 import ai.factory.security.SitePolicy;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Site policies: {@code /api/v1/policies} (site admins). A policy file ({@code {"policy": "<Cedar source>"}}) is
@@ -30,32 +32,32 @@ public final class PoliciesResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/api/v1/policies", Action.MANAGE_POLICIES, this::add);
-        routes.get("/api/v1/policies", Action.MANAGE_POLICIES, ctx -> ctx.json(Map.of("policies",
-                policies.list().stream().map(PoliciesResource::policy).toList())));
-        routes.get("/api/v1/policies/schema", Action.MANAGE_POLICIES,
-                ctx -> ctx.json(Map.of("schema", Authorizer.schemaText())));
-        routes.get("/api/v1/policies/{id}", Action.MANAGE_POLICIES,
-                ctx -> ctx.json(policy(policies.get(ctx.pathParam("id")))));
-        routes.delete("/api/v1/policies/{id}", Action.MANAGE_POLICIES,
+        routes.post("/api/v1/policies", Action.MANAGE_POLICIES, Contract.of(
+                "Add a site Cedar policy (validated against the schema)", AddPolicy.class, Policy.class), this::add);
+        routes.get("/api/v1/policies", Action.MANAGE_POLICIES, Contract.of("List site policies", null,
+                PolicyList.class), ctx -> ctx.json(new PolicyList(policies.list().stream()
+                .map(PoliciesResource::policy).toList())));
+        routes.get("/api/v1/policies/schema", Action.MANAGE_POLICIES, Contract.of(
+                "The Cedar schema policies are validated against", null, Schema.class),
+                ctx -> ctx.json(new Schema(Authorizer.schemaText())));
+        routes.get("/api/v1/policies/{id}", Action.MANAGE_POLICIES, Contract.of("Show a site policy", null,
+                Policy.class), ctx -> ctx.json(policy(policies.get(ctx.pathParam("id")))));
+        routes.delete("/api/v1/policies/{id}", Action.MANAGE_POLICIES, Contract.of("Delete a site policy", null,
+                Policy.class),
                 ctx -> ctx.json(policy(policies.delete(ctx.pathParam("id"), Authentication.principal(ctx)))));
     }
 
     private void add(Context ctx) {
-        JsonNode body = JsonBodies.object(ctx);
-        JsonNode source = body.get("policy");
-        if (source == null || !source.isTextual()) {
-            throw FactoryException.invalidParam("policy", "'policy' is required: the Cedar source as a string");
+        JsonNode tree = WireJson.tree(ctx.bodyAsBytes());
+        if (!tree.path("policy").isTextual()) {
+            // One message for absent and mistyped alike, saying what to send.
+            throw AddPolicy.missing();
         }
-        ctx.status(201).json(policy(policies.add(source.asText(), Authentication.principal(ctx))));
+        AddPolicy body = WireJson.bind(tree, AddPolicy.class);
+        ctx.status(201).json(policy(policies.add(body.policy(), Authentication.principal(ctx))));
     }
 
-    static Map<String, Object> policy(SitePolicy p) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", p.id());
-        out.put("source", p.source());
-        out.put("createdAt", p.createdAt());
-        out.put("createdBy", p.createdBy());
-        return out;
+    static Policy policy(SitePolicy p) {
+        return new Policy(p.id(), p.source(), p.createdAt(), p.createdBy());
     }
 }

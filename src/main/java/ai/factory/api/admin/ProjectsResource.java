@@ -4,18 +4,23 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
 import ai.factory.api.Authentication;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
-import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.admin.ProjectWire;
+import ai.factory.api.codec.admin.ProjectWire.CreateProject;
+import ai.factory.api.codec.admin.ProjectWire.DeletedProject;
+import ai.factory.api.codec.admin.ProjectWire.KeyRotation;
+import ai.factory.api.codec.admin.ProjectWire.NoBody;
+import ai.factory.api.codec.admin.ProjectWire.ProjectList;
+import ai.factory.api.codec.admin.ProjectWire.UpdateProject;
 import ai.factory.security.Action;
 import ai.factory.security.Project;
 import ai.factory.security.Projects;
 import ai.factory.security.keys.KeyHierarchy;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * Projects (tenants): {@code /api/v1/projects} (site admins). Deleting one undeploys, revokes and deletes
@@ -33,49 +38,45 @@ public final class ProjectsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/api/v1/projects", Action.MANAGE_PROJECTS, this::create);
-        routes.get("/api/v1/projects", Action.READ_PROJECTS, ctx -> ctx.json(Map.of("projects",
-                projects.list().stream().map(ProjectsResource::project).toList())));
+        routes.post("/api/v1/projects", Action.MANAGE_PROJECTS,
+                Contract.of("Create a project", CreateProject.class, ProjectWire.Project.class), this::create);
+        routes.get("/api/v1/projects", Action.READ_PROJECTS, Contract.of("List projects", null, ProjectList.class),
+                ctx -> ctx.json(new ProjectList(projects.list().stream().map(ProjectsResource::project).toList())));
         routes.get("/api/v1/projects/{name}", Action.READ_PROJECTS,
+                Contract.of("Show a project", null, ProjectWire.Project.class),
                 ctx -> ctx.json(project(projects.get(ctx.pathParam("name")))));
-        routes.patch("/api/v1/projects/{name}", Action.MANAGE_PROJECTS, this::update);
-        routes.delete("/api/v1/projects/{name}", Action.MANAGE_PROJECTS, ctx -> {
+        routes.patch("/api/v1/projects/{name}", Action.MANAGE_PROJECTS,
+                Contract.of("Change a project's settings (content logging)", UpdateProject.class,
+                        ProjectWire.Project.class), this::update);
+        routes.delete("/api/v1/projects/{name}", Action.MANAGE_PROJECTS,
+                Contract.of("Delete a project with everything it owns, destroying its keys", null,
+                        DeletedProject.class), ctx -> {
             Projects.Deleted d = projects.delete(ctx.pathParam("name"), Authentication.principal(ctx));
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("name", d.project());
-            out.put("undeployed", d.deployments());
-            out.put("keysRevoked", d.keysRevoked());
-            out.put("modelsDeleted", d.models());
-            ctx.json(out);
+            ctx.json(new DeletedProject(d.project(), d.deployments(), d.keysRevoked(), d.models()));
         });
-        routes.post("/api/v1/projects/{name}/rotate-key", Action.MANAGE_ENCRYPTION, ctx -> {
-            EncryptionResource.optionalObject(ctx, Set.of());
+        routes.post("/api/v1/projects/{name}/rotate-key", Action.MANAGE_ENCRYPTION,
+                Contract.of("Give a project a fresh key-encryption key", NoBody.class, KeyRotation.class), ctx -> {
+            WireJson.bind(EncryptionResource.optionalBody(ctx, NoBody.FIELDS), NoBody.class);
             String name = projects.get(ctx.pathParam("name")).name();
             KeyHierarchy.KekRotation r = keys.rotateKek(name, Authentication.principal(ctx));
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("project", r.owner());
-            out.put("previousVersion", r.previousVersion());
-            out.put("version", r.version());
-            out.put("dataKeysRewrapped", r.dataKeysRewrapped());
-            ctx.json(out);
+            ctx.json(new KeyRotation(r.owner(), r.previousVersion(), r.version(), r.dataKeysRewrapped()));
         });
     }
 
     private void create(Context ctx) {
-        JsonNode body = JsonBodies.object(ctx);
-        String name = JsonBodies.requiredString(body, "name");
-        ctx.status(201).json(project(projects.create(name, Authentication.principal(ctx))));
+        CreateProject body = WireJson.read(ctx.bodyAsBytes(), CreateProject.class);
+        ctx.status(201).json(project(projects.create(body.name(), Authentication.principal(ctx))));
     }
 
     private void update(Context ctx) {
-        JsonNode body = JsonBodies.object(ctx);
-        body.fieldNames().forEachRemaining(field -> {
-            if (!field.equals("contentLogging")) {
+        JsonNode tree = WireJson.tree(ctx.bodyAsBytes());
+        tree.fieldNames().forEachRemaining(field -> {
+            if (!UpdateProject.FIELDS.contains(field)) {
                 throw FactoryException.invalidParam(field, "'" + field + "' can't be changed; a project's "
-                        + "settings are: contentLogging");
+                        + "settings are: " + String.join(", ", UpdateProject.FIELDS));
             }
         });
-        boolean on = JsonBodies.requiredBoolean(body, "contentLogging");
+        boolean on = WireJson.bind(tree, UpdateProject.class).contentLogging();
         String name = projects.get(ctx.pathParam("name")).name();
         if (on) {
             // Logged content is encrypted under the project's key, made now (not on a request's path).
@@ -84,12 +85,7 @@ public final class ProjectsResource implements Routes {
         ctx.json(project(projects.setContentLogging(name, on, Authentication.principal(ctx))));
     }
 
-    static Map<String, Object> project(Project p) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("name", p.name());
-        out.put("createdAt", p.createdAt());
-        out.put("createdBy", p.createdBy());
-        out.put("contentLogging", p.contentLogging());
-        return out;
+    static ProjectWire.Project project(Project p) {
+        return new ProjectWire.Project(p.name(), p.createdAt(), p.createdBy(), p.contentLogging());
     }
 }

@@ -3,17 +3,18 @@ package ai.factory.api.admin;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.api.Access;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.admin.UsageWire;
+import ai.factory.api.codec.admin.UsageWire.UsageReport;
 import ai.factory.security.Action;
 import ai.factory.security.Projects;
 import ai.factory.security.Resource;
 import ai.factory.security.audit.AuditStore;
 import io.javalin.http.Context;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -35,7 +36,9 @@ public final class UsageResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.get("/api/v1/usage", Action.READ_USAGE, this::usage);
+        routes.get("/api/v1/usage", Action.READ_USAGE, Contract.of(
+                "Inference requests, tokens and bytes by project and model, from the audit trail", null,
+                UsageReport.class), this::usage);
     }
 
     private void usage(Context ctx) {
@@ -48,23 +51,12 @@ public final class UsageResource implements Routes {
         List<AuditStore.Usage> rows = store.usage(project, from, to).stream()
                 .filter(u -> access.allows(ctx, Action.READ_USAGE, new Resource.Project(u.project())))
                 .toList();
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("from", from.orElse(null));
-        out.put("to", to.orElse(null));
-        out.put("usage", rows.stream().map(UsageResource::usage).toList());
-        ctx.json(out);
+        ctx.json(new UsageReport(from.orElse(null), to.orElse(null), rows.stream().map(UsageResource::usage)
+                .toList()));
     }
 
-    private static Map<String, Object> usage(AuditStore.Usage u) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("project", u.project());
-        out.put("model", u.model());
-        out.put("requests", u.requests());
-        out.put("failed", u.failed());
-        out.put("promptTokens", u.promptTokens());
-        out.put("completionTokens", u.completionTokens());
-        out.put("bytesIn", u.bytesIn());
-        out.put("bytesOut", u.bytesOut());
-        return out;
+    private static UsageWire.Usage usage(AuditStore.Usage u) {
+        return new UsageWire.Usage(u.project(), u.model(), u.requests(), u.failed(), u.promptTokens(),
+                u.completionTokens(), u.bytesIn(), u.bytesOut());
     }
 }

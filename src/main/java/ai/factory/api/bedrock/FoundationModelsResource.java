@@ -5,8 +5,13 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.Access;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.bedrock.FoundationModels;
+import ai.factory.api.codec.bedrock.FoundationModels.ModelDetails;
+import ai.factory.api.codec.bedrock.FoundationModels.ModelSummaries;
+import ai.factory.api.codec.bedrock.FoundationModels.Summary;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
@@ -15,9 +20,7 @@ import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
 import ai.factory.serving.ModelImports;
 import io.javalin.http.Context;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalInt;
 
 /**
@@ -40,12 +43,14 @@ public final class FoundationModelsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.get("/foundation-models", Action.READ_MODEL, this::list);
-        routes.get("/foundation-models/{modelIdentifier}", Action.READ_MODEL, this::get);
+        routes.get("/foundation-models", Action.READ_MODEL, Contract.of(
+                "ListFoundationModels: the models with a ready deployment", null, ModelSummaries.class), this::list);
+        routes.get("/foundation-models/{modelIdentifier}", Action.READ_MODEL, Contract.of(
+                "GetFoundationModel", null, ModelDetails.class), this::get);
     }
 
     private void list(Context ctx) {
-        ctx.json(Map.of("modelSummaries", foundationModels().stream()
+        ctx.json(new ModelSummaries(foundationModels().stream()
                 .filter(d -> access.allowsModel(ctx, Action.READ_MODEL, d.model())).map(this::summary).toList()));
     }
 
@@ -55,7 +60,7 @@ public final class FoundationModelsResource implements Routes {
                 .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no foundation model '" + id
                         + "'; ListFoundationModels shows the models deployed and ready"));
         access.model(ctx, Action.READ_MODEL, d.model());
-        ctx.json(Map.of("modelDetails", summary(d)));
+        ctx.json(new ModelDetails(summary(d)));
     }
 
     private List<Deployment> foundationModels() {
@@ -64,24 +69,15 @@ public final class FoundationModelsResource implements Routes {
                 .toList();
     }
 
-    private Map<String, Object> summary(Deployment d) {
+    private Summary summary(Deployment d) {
         ModelFormat format = registry.resolve(new ModelRef(d.model(), OptionalInt.of(d.version()))).format();
         boolean embedding = switch (format) {
             case ONNX -> true;
             case GGUF -> false;
         };
         String id = d.model().toString();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("modelArn", BedrockArns.of("foundation-model", id));
-        m.put("modelId", id);
-        m.put("modelName", d.model().model());
-        m.put("providerName", d.model().namespace());
-        m.put("inputModalities", List.of("TEXT"));
-        m.put("outputModalities", List.of(embedding ? "EMBEDDING" : "TEXT"));
-        m.put("responseStreamingSupported", !embedding);
-        m.put("customizationsSupported", List.of());
-        m.put("inferenceTypesSupported", List.of("ON_DEMAND"));
-        m.put("modelLifecycle", Map.of("status", "ACTIVE"));
-        return m;
+        return new Summary(BedrockArns.of("foundation-model", id), id, d.model().model(), d.model().namespace(),
+                List.of("TEXT"), List.of(embedding ? "EMBEDDING" : "TEXT"), !embedding, List.of(),
+                List.of("ON_DEMAND"), new FoundationModels.Lifecycle("ACTIVE"));
     }
 }

@@ -6,9 +6,20 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.Authentication;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
-import ai.factory.api.JsonBodies;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.bedrock.ModelImport;
+import ai.factory.api.codec.bedrock.ModelImport.CreateJob;
+import ai.factory.api.codec.bedrock.ModelImport.CreatedJob;
+import ai.factory.api.codec.bedrock.ModelImport.DataSource;
+import ai.factory.api.codec.bedrock.ModelImport.ImportedModel;
+import ai.factory.api.codec.bedrock.ModelImport.Job;
+import ai.factory.api.codec.bedrock.ModelImport.JobSummaries;
+import ai.factory.api.codec.bedrock.ModelImport.JobSummary;
+import ai.factory.api.codec.bedrock.ModelImport.ModelSummaries;
+import ai.factory.api.codec.bedrock.ModelImport.ModelSummary;
 import ai.factory.models.Model;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRegistry;
@@ -16,11 +27,7 @@ import ai.factory.models.ModelVersion;
 import ai.factory.security.Action;
 import ai.factory.serving.ModelImportJob;
 import ai.factory.serving.ModelImports;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -43,34 +50,48 @@ public final class ModelImportResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/model-import-jobs", Action.IMPORT_MODEL, this::createJob);
-        routes.get("/model-import-jobs", Action.READ_MODEL, this::listJobs);
-        routes.get("/model-import-jobs/{jobIdentifier}", Action.READ_MODEL, this::getJob);
-        routes.get("/imported-models", Action.READ_MODEL, this::listModels);
-        routes.get("/imported-models/{modelIdentifier}", Action.READ_MODEL, this::getModel);
-        routes.delete("/imported-models/{modelIdentifier}", Action.DELETE_MODEL, this::deleteModel);
+        routes.post("/model-import-jobs", Action.IMPORT_MODEL, Contract.of(
+                "CreateModelImportJob: import a model file under models.importRoot and deploy it", CreateJob.class,
+                CreatedJob.class), this::createJob);
+        routes.get("/model-import-jobs", Action.READ_MODEL, Contract.of("ListModelImportJobs", null,
+                JobSummaries.class), this::listJobs);
+        routes.get("/model-import-jobs/{jobIdentifier}", Action.READ_MODEL, Contract.of("GetModelImportJob", null,
+                Job.class), this::getJob);
+        routes.get("/imported-models", Action.READ_MODEL, Contract.of("ListImportedModels", null,
+                ModelSummaries.class), this::listModels);
+        routes.get("/imported-models/{modelIdentifier}", Action.READ_MODEL, Contract.of("GetImportedModel", null,
+                ImportedModel.class), this::getModel);
+        routes.delete("/imported-models/{modelIdentifier}", Action.DELETE_MODEL, Contract.of(
+                "DeleteImportedModel: deletes its deployment, then the model", null, ModelImport.Deleted.class),
+                this::deleteModel);
     }
 
     private void createJob(Context ctx) {
-        JsonNode body = JsonBodies.object(ctx);
-        String jobName = JsonBodies.requiredString(body, "jobName");
+        CreateJob body = WireJson.read(ctx.bodyAsBytes(), CreateJob.class);
+        String jobName = required(body.jobName(), "jobName");
         if (jobName.isBlank() || jobName.length() > 63) {
             throw FactoryException.invalidParam("jobName", "'jobName' must be 1 to 63 characters");
         }
-        String importedModelName = JsonBodies.requiredString(body, "importedModelName");
-        JsonNode s3 = body.path("modelDataSource").path("s3DataSource");
-        if (!s3.isObject()) {
+        String importedModelName = required(body.importedModelName(), "importedModelName");
+        if (body.modelDataSource() == null || body.modelDataSource().s3DataSource() == null) {
             throw FactoryException.invalidParam("modelDataSource",
                     "'modelDataSource.s3DataSource.s3Uri' is required: the model file or folder to import");
         }
-        String uri = JsonBodies.requiredString(s3, "s3Uri");
+        String uri = required(body.modelDataSource().s3DataSource().s3Uri(), "s3Uri");
         // A new version of an existing imported model goes to that model's project: only its own may add one.
         if (!importedModelName.contains("/") && !importedModelName.isBlank()) {
             registry.find(new ModelName(ModelImports.NAMESPACE, importedModelName))
                     .ifPresent(m -> access.require(ctx, Action.IMPORT_MODEL, Access.resource(m)));
         }
         ModelImportJob job = imports.create(jobName, importedModelName, uri, Authentication.principal(ctx));
-        ctx.status(201).json(Map.of("jobArn", jobArn(job)));
+        ctx.status(201).json(new CreatedJob(jobArn(job)));
+    }
+
+    private static String required(String value, String field) {
+        if (value == null) {
+            throw FactoryException.invalidParam(field, "'" + field + "' is required");
+        }
+        return value;
     }
 
     private void getJob(Context ctx) {
@@ -82,80 +103,47 @@ public final class ModelImportResource implements Routes {
     }
 
     private void listJobs(Context ctx) {
-        ctx.json(Map.of("modelImportJobSummaries", imports.list().stream().filter(j -> visible(ctx, j)).map(j -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("jobArn", jobArn(j));
-            m.put("jobName", j.jobName());
-            m.put("status", status(j));
-            m.put("lastModifiedTime", j.modifiedAt().toString());
-            m.put("creationTime", j.createdAt().toString());
-            j.endedAt().ifPresent(t -> m.put("endTime", t.toString()));
-            if (j.status() == ModelImportJob.Status.COMPLETED) {
-                m.put("importedModelArn", modelArn(j.model()));
-            }
-            m.put("importedModelName", j.model().model());
-            return m;
-        }).toList()));
+        ctx.json(new JobSummaries(imports.list().stream().filter(j -> visible(ctx, j)).map(j -> new JobSummary(
+                jobArn(j), j.jobName(), status(j), j.modifiedAt().toString(), j.createdAt().toString(),
+                j.endedAt().map(Object::toString).orElse(null), importedModelArn(j), j.model().model()))
+                .toList()));
     }
 
-    private static Map<String, Object> job(ModelImportJob j) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("jobArn", jobArn(j));
-        m.put("jobName", j.jobName());
-        m.put("importedModelName", j.model().model());
-        if (j.status() == ModelImportJob.Status.COMPLETED) {
-            m.put("importedModelArn", modelArn(j.model()));
-        }
-        m.put("modelDataSource", dataSource(j.sourceUri()));
-        m.put("status", status(j));
-        if (j.failureMessage() != null) {
-            m.put("failureMessage", j.failureMessage());
-        }
-        m.put("creationTime", j.createdAt().toString());
-        m.put("lastModifiedTime", j.modifiedAt().toString());
-        j.endedAt().ifPresent(t -> m.put("endTime", t.toString()));
-        return m;
+    private static Job job(ModelImportJob j) {
+        return new Job(jobArn(j), j.jobName(), j.model().model(), importedModelArn(j), DataSource.of(j.sourceUri()),
+                status(j), j.failureMessage(), j.createdAt().toString(), j.modifiedAt().toString(),
+                j.endedAt().map(Object::toString).orElse(null));
+    }
+
+    /** The model a job made, once it completed; null (left out) before. */
+    private static String importedModelArn(ModelImportJob j) {
+        return j.status() == ModelImportJob.Status.COMPLETED ? modelArn(j.model()) : null;
     }
 
     private void listModels(Context ctx) {
-        List<Map<String, Object>> models = registry.list().stream()
+        ctx.json(new ModelSummaries(registry.list().stream()
                 .filter(m -> m.name().namespace().equals(ModelImports.NAMESPACE))
                 .filter(m -> access.allows(ctx, Action.READ_MODEL, Access.resource(m)))
-                .map(m -> {
-                    Map<String, Object> s = new LinkedHashMap<>();
-                    s.put("modelArn", modelArn(m.name()));
-                    s.put("modelName", m.name().model());
-                    s.put("creationTime", m.createdAt().toString());
-                    s.put("instructSupported", instructSupported(m.latest()));
-                    architecture(m.latest()).ifPresent(a -> s.put("modelArchitecture", a));
-                    return s;
-                })
-                .toList();
-        ctx.json(Map.of("modelSummaries", models));
+                .map(m -> new ModelSummary(modelArn(m.name()), m.name().model(), m.createdAt().toString(),
+                        instructSupported(m.latest()), architecture(m.latest()).orElse(null)))
+                .toList()));
     }
 
     private void getModel(Context ctx) {
         Model model = importedModel(ctx.pathParam("modelIdentifier"));
         access.require(ctx, Action.READ_MODEL, Access.resource(model));
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("modelArn", modelArn(model.name()));
-        m.put("modelName", model.name().model());
-        imports.lastFor(model.name()).ifPresent(j -> {
-            m.put("jobName", j.jobName());
-            m.put("jobArn", jobArn(j));
-            m.put("modelDataSource", dataSource(j.sourceUri()));
-        });
-        m.put("creationTime", model.createdAt().toString());
-        architecture(model.latest()).ifPresent(a -> m.put("modelArchitecture", a));
-        m.put("instructSupported", instructSupported(model.latest()));
-        ctx.json(m);
+        Optional<ModelImportJob> job = imports.lastFor(model.name());
+        ctx.json(new ImportedModel(modelArn(model.name()), model.name().model(),
+                job.map(ModelImportJob::jobName).orElse(null), job.map(ModelImportResource::jobArn).orElse(null),
+                job.map(j -> DataSource.of(j.sourceUri())).orElse(null), model.createdAt().toString(),
+                architecture(model.latest()).orElse(null), instructSupported(model.latest())));
     }
 
     private void deleteModel(Context ctx) {
         Model model = importedModel(ctx.pathParam("modelIdentifier"));
         access.require(ctx, Action.DELETE_MODEL, Access.resource(model));
         imports.deleteModel(model.name());
-        ctx.json(Map.of());
+        ctx.json(new ModelImport.Deleted());
     }
 
     /** An imported model by its ARN or its name (with or without the {@code imported/} namespace). */
@@ -187,10 +175,6 @@ public final class ModelImportResource implements Routes {
             case COMPLETED -> "Completed";
             case FAILED -> "Failed";
         };
-    }
-
-    private static Map<String, Object> dataSource(String uri) {
-        return Map.of("s3DataSource", Map.of("s3Uri", uri));
     }
 
     private static boolean instructSupported(ModelVersion v) {

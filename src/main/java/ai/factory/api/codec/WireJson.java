@@ -148,6 +148,19 @@ public final class WireJson {
                 : FactoryException.invalidParam(path, "'" + path + "': " + e.getOriginalMessage());
     }
 
+    /** How a JSON value is called in error messages ("a string", "an array"). */
+    public static String kind(JsonNode v) {
+        return switch (v.getNodeType()) {
+            case ARRAY -> "an array";
+            case OBJECT, POJO -> "an object";
+            case STRING -> "a string";
+            case NUMBER -> "a number";
+            case BOOLEAN -> "a boolean";
+            case NULL, MISSING -> "null";
+            case BINARY -> "binary data";
+        };
+    }
+
     private static String kind(Class<?> type) {
         if (type == null) {
             return "of another type";

@@ -5,17 +5,17 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.Access;
+import ai.factory.api.Contract;
 import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
+import ai.factory.api.codec.openai.ModelObject;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRegistry;
 import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
 import io.javalin.http.Context;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /** OpenAI's {@code GET /v1/models}: the models that are deployed and ready. */
 public final class ModelsResource implements Routes {
@@ -32,17 +32,19 @@ public final class ModelsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.get("/v1/models", Action.READ_MODEL, this::list);
-        routes.get("/v1/models/<id>", Action.READ_MODEL, this::retrieve);
+        routes.get("/v1/models", Action.READ_MODEL, Contract.of("List the deployed, ready models the caller may use",
+                null, ModelObject.ModelList.class), this::list);
+        routes.get("/v1/models/<id>", Action.READ_MODEL, Contract.of("Retrieve a deployed, ready model", null,
+                ModelObject.class), this::retrieve);
     }
 
     private void list(Context ctx) {
-        List<Map<String, Object>> data = deployments.ready().stream()
+        List<ModelObject> data = deployments.ready().stream()
                 .map(Deployment::model).distinct()
                 .filter(m -> access.allowsModel(ctx, Action.READ_MODEL, m))
                 .map(this::entry)
                 .toList();
-        ctx.json(Map.of("object", "list", "data", data));
+        ctx.json(ModelObject.ModelList.of(data));
     }
 
     private void retrieve(Context ctx) {
@@ -57,13 +59,8 @@ public final class ModelsResource implements Routes {
         ctx.json(entry(name));
     }
 
-    private Map<String, Object> entry(ModelName name) {
+    private ModelObject entry(ModelName name) {
         var model = registry.get(name);
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", name.toString());
-        m.put("object", "model");
-        m.put("created", model.createdAt().getEpochSecond());
-        m.put("owned_by", model.project());
-        return m;
+        return ModelObject.of(name.toString(), model.createdAt().getEpochSecond(), model.project());
     }
 }

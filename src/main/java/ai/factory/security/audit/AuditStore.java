@@ -5,9 +5,9 @@ import static java.util.Objects.requireNonNull;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -183,17 +183,24 @@ public final class AuditStore {
         return resource.startsWith("model=") ? resource.substring("model=".length()) : resource;
     }
 
+    /** Records of one action on one resource with one decision and outcome: how many, bytes each way, the last. */
+    public record ResourceCount(String destination, String decision, String outcome, long attempts, long bytesSent,
+                                long bytesReceived, Instant lastAt) {
+        public ResourceCount {
+            requireNonNull(destination, "destination is null");
+        }
+    }
+
     /** Count of records with {@code action}, by resource, decision and outcome (the egress ledger's summary). */
-    public List<Map<String, Object>> countByResource(String action) {
+    public List<ResourceCount> countByResource(String action) {
         return jdbi.withHandle(h -> h.createQuery("SELECT resource, decision, outcome, COUNT(*) AS attempts, "
                         + "SUM(bytes_out) AS bytes_out, SUM(bytes_in) AS bytes_in, MAX(at) AS last_at "
                         + "FROM audit_records WHERE action = :action GROUP BY resource, decision, outcome "
                         + "ORDER BY resource, decision, outcome")
                 .bind("action", action)
-                .map((rs, ctx) -> Map.<String, Object>of("destination", rs.getString("resource"),
-                        "decision", rs.getString("decision"), "outcome", rs.getString("outcome"),
-                        "attempts", rs.getLong("attempts"), "bytesSent", rs.getLong("bytes_out"),
-                        "bytesReceived", rs.getLong("bytes_in"), "lastAt", rs.getTimestamp("last_at").toInstant()))
+                .map((rs, ctx) -> new ResourceCount(rs.getString("resource"), rs.getString("decision"),
+                        rs.getString("outcome"), rs.getLong("attempts"), rs.getLong("bytes_out"), rs.getLong("bytes_in"),
+                        rs.getTimestamp("last_at").toInstant()))
                 .list());
     }
 

@@ -1,0 +1,100 @@
+package ai.factory.api.codec.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.FactoryException;
+import ai.factory.api.codec.WireJson;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.List;
+
+/** {@code /api/v1/deployments}: deploying a model version, and the deployments with their state and load. */
+public final class DeploymentWire {
+    /** {@link CreateDeployment#gpuLayers()}'s value for "the capacity plan decides". */
+    public static final int GPU_LAYERS_AUTO = -1;
+
+    private DeploymentWire() {}
+
+    /**
+     * {@code POST /api/v1/deployments}; absent numbers take the server's defaults.
+     *
+     * @param model {@code ns/model[:version]}
+     * @param gpuLayers {@code "auto"} or a whole number of layers, so neither a string nor a number alone (read
+     *     through {@link #gpuLayerCount()})
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL) // what the command line leaves out, it does not send as null
+    public record CreateDeployment(String model, Integer replicas, Integer parallel, Integer context, Integer threads,
+                                   Integer queue, JsonNode gpuLayers) {
+        public CreateDeployment {
+            Required.field(model, "model");
+            gpuLayerCount(gpuLayers);
+        }
+
+        /** The layers asked for on GPUs: {@link #GPU_LAYERS_AUTO} when absent, null or {@code "auto"}. */
+        public int gpuLayerCount() {
+            return gpuLayerCount(gpuLayers);
+        }
+
+        private static int gpuLayerCount(JsonNode v) {
+            if (v == null || v.isNull() || v.isMissingNode()) {
+                return GPU_LAYERS_AUTO;
+            }
+            if (v.isTextual()) {
+                if (v.asText().equals("auto")) {
+                    return GPU_LAYERS_AUTO;
+                }
+                throw FactoryException.invalidParam("gpuLayers",
+                        "'gpuLayers' must be \"auto\" or a whole number of layers, not '" + v.asText() + "'");
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw FactoryException.invalidParam("gpuLayers", "'gpuLayers' must be an integer, not "
+                        + WireJson.kind(v));
+            }
+            int layers = v.intValue();
+            if (layers < 0) {
+                throw FactoryException.invalidParam("gpuLayers",
+                        "'gpuLayers' must be \"auto\", 0 (CPU only) or a positive number of layers, not " + layers);
+            }
+            return layers;
+        }
+    }
+
+    /**
+     * Where one replica runs.
+     *
+     * @param device {@code gpu} or {@code cpu}
+     * @param gpuLayers {@code "all"} or the number of layers on GPUs
+     */
+    public record Placement(int replica, String device, Object gpuLayers, List<Integer> gpus,
+                            List<Integer> layersPerGpu, long bytesPerGpu) {
+        public Placement {
+            requireNonNull(device, "device is null");
+            gpus = List.copyOf(requireNonNull(gpus, "gpus is null"));
+            layersPerGpu = List.copyOf(requireNonNull(layersPerGpu, "layersPerGpu is null"));
+        }
+    }
+
+    /**
+     * A deployment with its settings, placements and live load.
+     *
+     * @param state {@code pending}, {@code loading}, {@code ready} or {@code failed} (then {@code reason} says why)
+     * @param gpuLayers {@code "auto"} or the number asked for
+     */
+    public record Deployment(String id, String project, String model, int version, String state, String reason,
+                             int replicas, int parallel, int context, int threads, int queue, Object gpuLayers,
+                             List<Placement> placements, Instant createdAt, long activeRequests,
+                             long waitingRequests) {
+        public Deployment {
+            requireNonNull(id, "id is null");
+            requireNonNull(state, "state is null");
+            placements = List.copyOf(requireNonNull(placements, "placements is null"));
+        }
+    }
+
+    public record DeploymentList(List<Deployment> deployments) {
+        public DeploymentList {
+            deployments = List.copyOf(requireNonNull(deployments, "deployments is null"));
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package ai.factory.api.codec.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/** {@code /api/v1/models}: the model registry, its versions, imports and classification. */
+public final class ModelWire {
+    private ModelWire() {}
+
+    /** {@code PATCH /api/v1/models/{ns}/{model}}. */
+    public record Classify(String classification) {
+        public Classify {
+            Required.field(classification, "classification");
+        }
+    }
+
+    /**
+     * {@code POST /api/v1/models/{ns}/{model}/versions}: import a file that lies on the server.
+     *
+     * @param path absolute, on the server
+     * @param format {@code gguf} or {@code onnx}; default: from the file
+     * @param project for a new model; default: the caller's
+     * @param classification default: {@code internal} for a new model, else unchanged
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL) // what the command line leaves out, it does not send as null
+    public record ImportPath(String path, String format, String project, String classification) {
+        public ImportPath {
+            Required.field(path, "path");
+        }
+    }
+
+    public record File(String path, String sha256, long size) {
+        public File {
+            requireNonNull(path, "path is null");
+        }
+    }
+
+    /** One immutable version of a model. */
+    public record Version(String model, int version, String format, long sizeBytes, List<File> files,
+                          Instant importedAt, String importedBy, String source, Map<String, Object> metadata) {
+        public Version {
+            requireNonNull(model, "model is null");
+            files = List.copyOf(requireNonNull(files, "files is null"));
+        }
+    }
+
+    public record Model(String name, String project, String classification, Instant createdAt, String createdBy,
+                        int latestVersion, List<Version> versions) {
+        public Model {
+            requireNonNull(name, "name is null");
+            versions = List.copyOf(requireNonNull(versions, "versions is null"));
+        }
+    }
+
+    public record ModelList(List<Model> models) {
+        public ModelList {
+            models = List.copyOf(requireNonNull(models, "models is null"));
+        }
+    }
+
+    /** The versions a delete removed, as {@code ns/model:v}. */
+    public record Deleted(List<String> deleted) {
+        public Deleted {
+            deleted = List.copyOf(requireNonNull(deleted, "deleted is null"));
+        }
+    }
+}
