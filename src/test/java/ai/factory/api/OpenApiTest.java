@@ -81,6 +81,8 @@ class OpenApiTest {
             }
         }
         assertThat(missing).as("routes without a contract or missing from their document").isEmpty();
+        assertThat(factory.factory().routes().stream().flatMap(r -> r.contract().stream()).map(Contract::summary))
+                .allSatisfy(summary -> assertThat(summary).isNotBlank());
     }
 
     /** A validator for one schema of a document, its references resolved within the document. */

@@ -28,7 +28,8 @@ class RouteGuardTest {
             List<ApiServer.RouteInfo> routes = factory.factory().routes();
             assertThat(routes).hasSizeGreaterThan(30);
             assertThat(routes.stream().filter(ApiServer.RouteInfo::isPublic).map(r -> r.method() + " " + r.path()))
-                    .containsExactlyInAnyOrder("GET /health/live", "GET /health/ready", "GET /metrics");
+                    .containsExactlyInAnyOrder("GET /health/live", "GET /health/ready", "GET /metrics",
+                            "GET /api/v1/openapi.json", "GET /v1/openapi.json");
             assertThat(routes.stream().filter(r -> !r.isPublic() && r.action().isEmpty())).isEmpty();
             assertThat(routes.stream().map(r -> r.path()))
                     .contains("/v1/chat/completions", "/model/{modelId}/converse", "/api/v1/projects", "/api/v1/policies");
