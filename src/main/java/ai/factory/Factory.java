@@ -36,6 +36,7 @@ import ai.factory.engine.onnx.BundledMiniLm;
 import ai.factory.engine.onnx.OnnxEmbeddingEngine;
 import ai.factory.engine.onnx.OnnxEmbeddingOptions;
 import ai.factory.inference.InferencePipeline;
+import ai.factory.inference.ResponseStore;
 import ai.factory.fleet.CommandRunner;
 import ai.factory.fleet.Discovery;
 import ai.factory.fleet.FleetMetrics;
@@ -181,7 +182,8 @@ public final class Factory implements AutoCloseable {
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments, access),
                             new ChatCompletionsResource(inference, clock),
-                            new ResponsesResource(inference, clock),
+                            new ResponsesResource(inference, new ResponseStore(database.jdbi(), auditContent,
+                                    projects::contentLogging, clock), clock),
                             new ConverseResource(inference, clock),
                             new InvokeResource(inference, clock),
                             new FoundationModelsResource(deployments, registry, access),

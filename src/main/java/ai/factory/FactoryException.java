@@ -29,6 +29,11 @@ public class FactoryException extends RuntimeException {
         return new FactoryException(ErrorCode.INVALID_REQUEST, message, requireNonNull(param, "param is null"), null);
     }
 
+    /** An error about one request field (a NOT_FOUND naming the id that was looked up, say). */
+    public static FactoryException about(ErrorCode code, String param, String message) {
+        return new FactoryException(code, message, requireNonNull(param, "param is null"), null);
+    }
+
     /**
      * An authentication failure that names which part of the credentials is at fault ({@code "credential"}
      * for an unknown key, {@code "signature"} for one that does not match, {@code "authorization"} for a

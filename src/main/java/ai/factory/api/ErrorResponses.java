@@ -71,7 +71,9 @@ public final class ErrorResponses {
         body.put("message", e.getMessage());
         body.put("type", openAiType(e.code()));
         body.put("param", e.param());
-        body.put("code", openAiCode(e.code()));
+        // A lookup that names its own field (a response id) is not a model that is missing.
+        body.put("code", e.code() == ErrorCode.NOT_FOUND && e.param() != null && !e.param().equals("model") ? null
+                : openAiCode(e.code()));
         return Map.of("error", body);
     }
 

@@ -129,7 +129,6 @@ class ResponsesApiTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
             missing input         | {"model": "acme/tiny"}                                               | 'input' is required
-            stored conversation   | {"model": "acme/tiny", "input": "x", "previous_response_id": "resp_1"} | previous_response_id
             hosted tool           | {"model": "acme/tiny", "input": "x", "tools": [{"type": "web_search"}]} | only function tools
             image part            | {"model": "acme/tiny", "input": [{"role": "user", "content": [{"type": "input_image"}]}]} | only text parts
             unknown item          | {"model": "acme/tiny", "input": [{"type": "computer_call"}]}          | is not supported
@@ -142,6 +141,52 @@ class ResponsesApiTest {
         assertThat(json(r).at("/error/message").asText()).contains(message);
         assertThat(json(r).at("/error/type").asText()).isEqualTo("invalid_request_error");
         assertThat(text(openai.responses().create(params(2)))).isNotNull();
+    }
+
+    @Test
+    void responsesAreKeptOnlyWhereTheProjectLogsContent() {
+        // The default project does not log content: nothing is kept, and nothing can be continued or read back.
+        Response r = openai.responses().create(params(2));
+        assertThat(r._additionalProperties().get("store")).isEqualTo(com.openai.core.JsonValue.from(false));
+        assertThatThrownBy(() -> openai.responses().retrieve(r.id())).isInstanceOf(NotFoundException.class);
+        HttpResponse<String> continued = factory.post("/v1/responses", factory.adminKey(), "{\"model\": \"" + TINY
+                + "\", \"input\": \"and?\", \"previous_response_id\": \"" + r.id() + "\"}");
+        assertThat(continued.statusCode()).as(continued.body()).isEqualTo(404);
+        assertThat(json(continued).at("/error/param").asText()).isEqualTo("previous_response_id");
+        assertThat(json(continued).at("/error/message").asText()).contains("logs the content");
+        assertThat(json(continued).at("/error/code").isNull()).isTrue();
+    }
+
+    @Test
+    void aKeptResponseIsContinuedReadBackAndDestroyedWithinItsProject() {
+        factory.projectWithModel("kept", TestModels.tinyLlama());
+        assertThat(factory.send(factory.request("/api/v1/projects/kept", factory.adminKey())
+                .header("Content-Type", "application/json")
+                .method("PATCH", java.net.http.HttpRequest.BodyPublishers.ofString("{\"contentLogging\": true}")))
+                .statusCode()).isEqualTo(200);
+        OpenAIClient kept = OpenAIOkHttpClient.builder().baseUrl(factory.url() + "/v1")
+                .apiKey(factory.createKey("kept-app", "kept", "invoker")).maxRetries(0).build();
+        OpenAIClient other = OpenAIOkHttpClient.builder().baseUrl(factory.url() + "/v1")
+                .apiKey(factory.createKey("other-app", "default", "invoker")).maxRetries(0).build();
+
+        Response first = kept.responses().create(ResponseCreateParams.builder().model("kept/tiny").input("Hello")
+                .maxOutputTokens(4).temperature(0.0).build());
+        assertThat(first._additionalProperties().get("store")).isEqualTo(com.openai.core.JsonValue.from(true));
+        Response read = kept.responses().retrieve(first.id());
+        assertThat(read.id()).isEqualTo(first.id());
+        assertThat(text(read)).isEqualTo(text(first));
+
+        Response next = kept.responses().create(ResponseCreateParams.builder().model("kept/tiny").input("And then?")
+                .previousResponseId(first.id()).maxOutputTokens(4).temperature(0.0).build());
+        assertThat(next.previousResponseId()).contains(first.id());
+        // The earlier turn and its answer are in the prompt.
+        assertThat(next.usage().orElseThrow().inputTokens()).isGreaterThan(first.usage().orElseThrow().inputTokens()
+                + first.usage().orElseThrow().outputTokens());
+
+        assertThatThrownBy(() -> other.responses().retrieve(first.id())).isInstanceOf(NotFoundException.class);
+        kept.responses().delete(first.id());
+        assertThatThrownBy(() -> kept.responses().retrieve(first.id())).isInstanceOf(NotFoundException.class);
+        assertThat(kept.responses().retrieve(next.id()).id()).isEqualTo(next.id());
     }
 
     @Test

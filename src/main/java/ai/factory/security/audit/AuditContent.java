@@ -130,6 +130,23 @@ public final class AuditContent {
         return expired;
     }
 
+    /** Destroys one piece of content now: its data key, then its row and file. False when there was none. */
+    public boolean delete(String project, String sha256) {
+        Sha256.require(sha256);
+        boolean deleted = jdbi.inTransaction(h -> {
+            int rows = h.createUpdate("DELETE FROM audit_content WHERE owner = :o AND sha256 = :s")
+                    .bind("o", project).bind("s", sha256).execute();
+            if (rows > 0) {
+                keys.deleteDataKey(h, project, sha256);
+            }
+            return rows > 0;
+        });
+        if (deleted) {
+            blobs.delete(project, sha256);
+        }
+        return deleted;
+    }
+
     /** Forgets a deleted project's content rows (its keys and files go with the project's own). */
     public void projectDeleted(String project) {
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM audit_content WHERE owner = :o").bind("o", project).execute());

@@ -1,6 +1,7 @@
 package ai.factory.api.codec.openai;
 
 import ai.factory.FactoryException;
+import ai.factory.Json;
 import ai.factory.api.ErrorResponses;
 import ai.factory.api.codec.ApiFields;
 import ai.factory.engine.SamplingParams;
@@ -11,8 +12,11 @@ import ai.factory.engine.chat.ToolSpec;
 import ai.factory.inference.Completion;
 import ai.factory.inference.InferenceCall;
 import ai.factory.inference.InferenceEvent;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +26,8 @@ import java.util.function.Consumer;
 /**
  * OpenAI's Responses API as the factory's calls: {@code input} (a string or items), {@code instructions}, function
  * tools, {@code text.format}, sampling and {@code max_output_tokens}; answered as a {@code response} object or, streamed,
- * as its typed events. Stateless: nothing is stored, so {@code previous_response_id} is refused and answers say
- * {@code store: false}.
+ * as its typed events. A conversation is kept (and {@code previous_response_id} can continue it) where the caller's
+ * project keeps the text of its calls; the resource decides that, this codec only reads and writes the documents.
  */
 public final class ResponsesCodec {
     /** The factory's field names in the Responses API's words, for errors the pipeline raises. */
@@ -31,20 +35,36 @@ public final class ResponsesCodec {
 
     private ResponsesCodec() {}
 
-    /** A decoded request, with what the answer echoes back. */
-    public record Decoded(InferenceCall call, ResponseRequest request, boolean stream) {}
+    /**
+     * A decoded request, with what the answer echoes back.
+     *
+     * @param items the conversation as input items: a stored conversation it continues, then this request's input
+     */
+    public record Decoded(InferenceCall call, ResponseRequest request, boolean stream, ArrayNode items) {}
 
-    public static Decoded decode(ResponseRequest r) {
+    /**
+     * Reads a request.
+     *
+     * @param history the input items of the conversation {@code previous_response_id} names (see
+     *     {@link #conversation}), empty for none
+     */
+    public static Decoded decode(ResponseRequest r, List<JsonNode> history) {
         String model = Fields.requiredString(r.model(), "model");
-        if (r.previousResponseId() != null) {
-            throw FactoryException.invalidParam("previous_response_id", "'previous_response_id' is not supported: "
-                    + "this factory stores no responses; send the whole conversation as 'input'");
+        ArrayNode items = JsonNodeFactory.instance.arrayNode();
+        history.forEach(items::add);
+        JsonNode input = r.input();
+        if (input != null && input.isTextual()) {
+            items.addObject().put("role", "user").put("content", input.asText());
+        } else if (input != null && input.isArray()) {
+            input.forEach(items::add);
+        } else {
+            input(input);
         }
         List<ChatMessage> messages = new ArrayList<>();
         if (r.instructions() != null && !r.instructions().isEmpty()) {
             messages.add(ChatMessage.system(r.instructions()));
         }
-        messages.addAll(input(r.input()));
+        messages.addAll(input(items));
         InferenceCall.Tools tools = tools(r.tools(), r.toolChoice(), r.parallelToolCalls());
         InferenceCall.OutputFormat format = format(r.text());
         if (tools.active() && !(format instanceof InferenceCall.OutputFormat.Text)) {
@@ -55,7 +75,51 @@ public final class ResponsesCodec {
         int maxTokens = Fields.maxTokens(r.maxOutputTokens(), "max_output_tokens", 0);
         InferenceCall call = new InferenceCall(model, new InferenceCall.Prompt.Chat(messages), tools, format, sampling,
                 maxTokens, List.of(), false, false, 0);
-        return new Decoded(call, r, Boolean.TRUE.equals(r.stream()));
+        return new Decoded(call, r, Boolean.TRUE.equals(r.stream()), items);
+    }
+
+    /** What is kept of an answered call: its conversation's input items and the response. */
+    public record Stored(List<JsonNode> input, ResponseObject response) {
+        public Stored {
+            input = List.copyOf(input);
+        }
+    }
+
+    /** The document a kept conversation is stored as. */
+    public static byte[] stored(Decoded d, ResponseObject response) {
+        try {
+            List<JsonNode> input = new ArrayList<>();
+            d.items().forEach(input::add);
+            return Json.mapper().writeValueAsBytes(new Stored(input, response));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a response always serialises", e);
+        }
+    }
+
+    /** A kept conversation as read back. */
+    public static Stored read(byte[] document) {
+        try {
+            return Json.mapper().readValue(document, Stored.class);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("a kept conversation does not read back", e);
+        }
+    }
+
+    /** The items a continuation starts from: the kept input, then the answer's output as input items. */
+    public static List<JsonNode> conversation(Stored stored) {
+        List<JsonNode> items = new ArrayList<>(stored.input());
+        for (ResponseObject.OutputItem item : stored.response().output()) {
+            ObjectNode node = JsonNodeFactory.instance.objectNode().put("type", item.type());
+            if ("message".equals(item.type())) {
+                node.put("role", "assistant");
+                ArrayNode parts = node.putArray("content");
+                item.content().forEach(p -> parts.addObject().put("type", "output_text").put("text", p.text()));
+            } else {
+                node.put("call_id", item.callId()).put("name", item.name()).put("arguments", item.arguments());
+            }
+            items.add(node);
+        }
+        return items;
     }
 
     /** {@code input}: a string (one user message) or a list of message, function_call and function_call_output items. */
@@ -212,7 +276,7 @@ public final class ResponsesCodec {
     }
 
     /** The answer to a request that was not streamed. */
-    public static ResponseObject response(String id, long createdAt, Decoded d, Completion c) {
+    public static ResponseObject response(String id, long createdAt, Decoded d, Completion c, boolean store) {
         List<ResponseObject.OutputItem> output = new ArrayList<>();
         if (!c.text().isEmpty() || c.toolCalls().isEmpty()) {
             output.add(ResponseObject.OutputItem.message(id("msg"), "completed",
@@ -221,7 +285,7 @@ public final class ResponsesCodec {
         for (ToolCall call : c.toolCalls()) {
             output.add(ResponseObject.OutputItem.functionCall(id("fc"), "completed", call.id(), call.name(), call.arguments()));
         }
-        return object(id, createdAt, d, status(c.end()), output, usage(c.end()));
+        return object(id, createdAt, d, status(c.end()), output, usage(c.end()), store);
     }
 
     private static String status(InferenceEvent.End end) {
@@ -234,7 +298,8 @@ public final class ResponsesCodec {
     }
 
     private static ResponseObject object(String id, long createdAt, Decoded d, String status,
-                                         List<ResponseObject.OutputItem> output, ResponseObject.Usage usage) {
+                                         List<ResponseObject.OutputItem> output, ResponseObject.Usage usage,
+                                         boolean store) {
         ResponseRequest r = d.request();
         JsonNode toolChoice = r.toolChoice() != null ? r.toolChoice() : JsonNodeFactory.instance.textNode("auto");
         ResponseRequest.Format format = r.text() != null && r.text().format() != null ? r.text().format()
@@ -242,7 +307,7 @@ public final class ResponsesCodec {
         return new ResponseObject(id, "response", createdAt, status, null,
                 status.equals("incomplete") ? new ResponseObject.IncompleteDetails("max_output_tokens") : null,
                 r.instructions(), r.maxOutputTokens(), d.call().model(), output,
-                r.parallelToolCalls() == null || r.parallelToolCalls(), null, false,
+                r.parallelToolCalls() == null || r.parallelToolCalls(), r.previousResponseId(), store,
                 r.temperature() == null ? 1.0 : r.temperature(), r.topP() == null ? 1.0 : r.topP(),
                 new ResponseObject.Text(format), toolChoice, r.tools() == null ? List.of() : r.tools(), "disabled",
                 usage, r.metadata() == null ? JsonNodeFactory.instance.objectNode() : r.metadata(), r.user());
@@ -266,8 +331,13 @@ public final class ResponsesCodec {
         private String callItemId;
         private ToolCall call;
         private final StringBuilder arguments = new StringBuilder();
+        private final boolean store;
+        private ResponseObject finished;
 
-        public Stream(String id, long createdAt, Decoded request, Sequence sequence, Consumer<ResponseEvent> out) {
+        /** @param store whether the response is kept (the answers say so) */
+        public Stream(String id, long createdAt, Decoded request, boolean store, Sequence sequence,
+                      Consumer<ResponseEvent> out) {
+            this.store = store;
             this.sequence = sequence;
             this.id = id;
             this.createdAt = createdAt;
@@ -280,7 +350,7 @@ public final class ResponsesCodec {
         }
 
         public void start() {
-            ResponseObject inProgress = object(id, createdAt, request, "in_progress", List.of(), null);
+            ResponseObject inProgress = object(id, createdAt, request, "in_progress", List.of(), null, store);
             out.accept(new ResponseEvent.Lifecycle("response.created", nextSequence(), inProgress));
             out.accept(new ResponseEvent.Lifecycle("response.in_progress", nextSequence(), inProgress));
         }
@@ -318,10 +388,18 @@ public final class ResponsesCodec {
                     }
                     closeMessage();
                     closeCall();
-                    ResponseObject finished = object(id, createdAt, request, status(end), List.copyOf(done), usage(end));
+                    finished = object(id, createdAt, request, status(end), List.copyOf(done), usage(end), store);
                     out.accept(new ResponseEvent.Lifecycle("response." + finished.status(), nextSequence(), finished));
                 }
             }
+        }
+
+        /** The whole response, once the stream ended. */
+        public ResponseObject finished() {
+            if (finished == null) {
+                throw new IllegalStateException("the stream has not ended");
+            }
+            return finished;
         }
 
         /** The position the open item has (or the next one will have) in {@code output}. */
