@@ -20,6 +20,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 
 /**
@@ -57,8 +60,15 @@ public final class ApiServer implements AutoCloseable {
             c.jsonMapper(new JavalinJackson(Json.mapper(), true));
             c.http.maxRequestSize = config.maxRequestBytes();
             c.startup.showJavalinBanner = false;
-            c.jetty.host = config.host();
-            c.jetty.port = config.port();
+            // One connector for HTTP/1.1 and cleartext HTTP/2 (prior knowledge, as the AWS SDKs' async clients and
+            // Node's http2 speak it, or Upgrade: h2c), so clients work with their default transports.
+            c.jetty.addConnector((server, http) -> {
+                ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http),
+                        new HTTP2CServerConnectionFactory(http));
+                connector.setHost(config.host());
+                connector.setPort(config.port());
+                return connector;
+            });
             // RequestDrain refuses new work and waits for handlers; Jetty's graceful stop then waits for their
             // responses to be written before it closes connections.
             c.jetty.modifyServer(server -> {

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 
 /**
  * Resolves the caller of every request but the health probes: from its {@code Authorization: Bearer} key, or,
@@ -78,6 +79,14 @@ public final class Authentication {
         for (String name : Collections.list(ctx.req().getHeaderNames())) {
             headers.computeIfAbsent(name.toLowerCase(Locale.ROOT), n -> new ArrayList<>())
                     .addAll(Collections.list(ctx.req().getHeaders(name)));
+        }
+        if (!headers.containsKey("host")) {
+            // HTTP/2 carries the host as the :authority pseudo-header, which the client signed as 'host'.
+            ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
+            String authority = request == null ? null : request.getHttpURI().getAuthority();
+            if (authority != null) {
+                headers.put("host", List.of(authority));
+            }
         }
         return new SigV4Verifier.Request(ctx.method().name(), ctx.req().getRequestURI(), ctx.queryString(), headers,
                 ctx.bodyAsBytes());

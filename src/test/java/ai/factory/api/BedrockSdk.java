@@ -9,7 +9,6 @@ import java.net.URI;
 import java.net.http.HttpResponse;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.bedrock.BedrockClient;
@@ -59,14 +58,16 @@ final class BedrockSdk {
                 .build();
     }
 
-    /** The asynchronous client, which the SDK needs for event-stream responses. */
+    /**
+     * The asynchronous client, which the SDK needs for event-stream responses, with its default HTTP client: for this
+     * service that is Netty speaking HTTP/2 (cleartext, prior knowledge, against an http:// endpoint).
+     */
     static BedrockRuntimeAsyncClient runtimeAsync(TestFactory factory, AwsKey key) {
         return BedrockRuntimeAsyncClient.builder()
                 .endpointOverride(URI.create(factory.url()))
                 .region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(
                         AwsBasicCredentials.create(key.accessKeyId(), key.secretAccessKey())))
-                .httpClient(NettyNioAsyncHttpClient.create())
                 .overrideConfiguration(o -> o.retryStrategy(b -> b.maxAttempts(1)))
                 .build();
     }
