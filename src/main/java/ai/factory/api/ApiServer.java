@@ -9,11 +9,14 @@ import ai.factory.config.ServerConfig;
 import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
 import io.javalin.Javalin;
+import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.javalin.json.JavalinJackson;
 import io.javalin.router.Endpoint;
 import io.javalin.router.EndpointMetadata;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -86,6 +89,7 @@ public final class ApiServer implements AutoCloseable {
                 // Whatever the audit does, the request leaves the drain (or shutdown waits for it to the grace
                 // period's end) and is counted.
                 try {
+                    discardUnreadBody(ctx, 2 * config.maxRequestBytes());
                     audit.end(ctx);
                 } finally {
                     try {
@@ -156,6 +160,28 @@ public final class ApiServer implements AutoCloseable {
             return e.metadata(type);
         } catch (RuntimeException absent) {
             return null;
+        }
+    }
+
+    /**
+     * Reads and drops what is left of a request body the answer did not need (a refusal before the body was read,
+     * a body too large), up to {@code limit} bytes. Over HTTP/2 a stream whose body was left unread is reset when
+     * the answer completes, and some clients (the JDK's) then report the reset instead of the answer they got;
+     * over HTTP/1.1 the connection can stay open. A body beyond the limit is left to the reset or the close.
+     */
+    private static void discardUnreadBody(Context ctx, long limit) {
+        long declared = ctx.req().getContentLengthLong();
+        if (declared == 0 || declared > limit) {
+            return;
+        }
+        try (InputStream in = ctx.req().getInputStream()) {
+            long left = limit;
+            byte[] buffer = new byte[64 << 10];
+            for (int n; left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) > 0; ) {
+                left -= n;
+            }
+        } catch (IOException | IllegalStateException e) {
+            // Already read as a reader, or the client has gone: nothing to drop.
         }
     }
 
