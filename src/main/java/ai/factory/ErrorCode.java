@@ -9,6 +9,8 @@ public enum ErrorCode {
     UNAUTHENTICATED(401),
     FORBIDDEN(403),
     NOT_FOUND(404),
+    /** The path exists, the method does not; the answer names the methods it takes ({@code Allow}). */
+    METHOD_NOT_ALLOWED(405),
     CONFLICT(409),
     PAYLOAD_TOO_LARGE(413),
     UNSUPPORTED_MEDIA_TYPE(415),

@@ -11,6 +11,7 @@ import ai.factory.security.Authorizer;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
+import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.javalin.router.Endpoint;
 import io.javalin.router.EndpointMetadata;
@@ -77,6 +78,7 @@ public final class ApiServer implements AutoCloseable {
             c.jetty.modifyServer(server -> {
                 server.setStopTimeout(Math.max(1000, config.shutdownGrace().toMillis()));
                 server.setHandler(new GracefulHandler());
+                server.setErrorHandler(new ProtocolErrors());
             });
             c.routes.before(ctx -> {
                 httpMetrics.start(ctx);
@@ -100,14 +102,23 @@ public final class ApiServer implements AutoCloseable {
                 }
             });
             c.routes.exception(Exception.class, ErrorResponses::handle);
+            // Javalin answers these itself unless told otherwise (413 from the body size limit, among others).
+            c.routes.exception(HttpResponseException.class, ErrorResponses::handle);
             c.routes.error(404, ctx -> {
-                if (ctx.result() == null || ctx.result().isEmpty()) {
-                    ErrorResponses.write(ctx, new FactoryException(ErrorCode.NOT_FOUND,
-                            "no such endpoint: " + ctx.method() + " " + ctx.path()));
+                if (ctx.endpoints().matchedHttpEndpoint() != null) {
+                    return; // a handler's own 404, already in its API's shape
                 }
+                List<String> allowed = allowedMethods(ctx.path());
+                if (allowed.isEmpty()) {
+                    ErrorResponses.write(ctx, FactoryException.about(ErrorCode.NOT_FOUND, "url",
+                            "no such endpoint: " + ctx.method() + " " + ctx.path()));
+                    return;
+                }
+                ctx.header("Allow", String.join(", ", allowed));
+                ErrorResponses.write(ctx, FactoryException.about(ErrorCode.METHOD_NOT_ALLOWED, "method",
+                        "method " + ctx.method() + " is not allowed on " + ctx.path() + "; it takes "
+                                + String.join(", ", allowed)));
             });
-            c.routes.error(405, ctx -> ErrorResponses.write(ctx, new FactoryException(ErrorCode.NOT_FOUND,
-                    "method " + ctx.method() + " is not supported on " + ctx.path())));
             c.routes.addEndpoint(new Endpoint(HandlerType.GET, "/health/live", ctx -> ctx.json(Map.of("status", "up")),
                     PUBLIC));
             c.routes.addEndpoint(new Endpoint(HandlerType.GET, "/health/ready", ctx -> {
@@ -134,6 +145,18 @@ public final class ApiServer implements AutoCloseable {
         if (!unguarded.isEmpty()) {
             throw new IllegalStateException("routes registered without an action (use GuardedRoutes): " + unguarded);
         }
+    }
+
+    /** The methods some route takes at {@code path}. */
+    private List<String> allowedMethods(String path) {
+        List<String> allowed = new java.util.ArrayList<>();
+        for (HandlerType type : List.of(HandlerType.GET, HandlerType.POST, HandlerType.PUT, HandlerType.PATCH,
+                HandlerType.DELETE)) {
+            if (!app.unsafe.internalRouter.findHttpHandlerEntries(type, path).isEmpty()) {
+                allowed.add(type.name());
+            }
+        }
+        return allowed;
     }
 
     /** A registered endpoint as the router holds it: its action, or that it is public, and its contract if any. */

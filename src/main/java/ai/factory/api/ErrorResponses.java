@@ -31,6 +31,8 @@ public final class ErrorResponses {
             case FactoryException f -> f;
             case JacksonException j -> new FactoryException(ErrorCode.INVALID_REQUEST,
                     "the request body is not valid JSON: " + j.getOriginalMessage());
+            case HttpResponseException h when h.getStatus() == 413 -> new FactoryException(ErrorCode.PAYLOAD_TOO_LARGE,
+                    "the request body is larger than this server accepts (server.maxRequestSize)");
             case HttpResponseException h -> new FactoryException(codeFor(h.getStatus()), h.getMessage());
             default -> {
                 LOG.log(System.Logger.Level.ERROR, "unexpected failure on " + ctx.method() + " " + ctx.path(), e);
@@ -44,17 +46,33 @@ public final class ErrorResponses {
     }
 
     public static void write(Context ctx, FactoryException e) {
-        if (Authentication.isAws(ctx.path())) {
-            BedrockErrors.write(ctx, e);
-            return;
-        }
-        ctx.status(e.code().httpStatus());
+        Answer answer = answer(ctx.path(), e, e.code().httpStatus());
+        ctx.status(answer.status());
+        answer.headers().forEach(ctx::header);
+        ctx.json(answer.body());
+    }
+
+    /**
+     * An error answer: its status, headers and JSON body.
+     *
+     * @param status the HTTP status, which may be more precise than the code's own (431, 414, 408)
+     */
+    public record Answer(int status, Map<String, String> headers, Object body) {}
+
+    /** The answer for an error on {@code path}, in the error shape of the API the path belongs to. */
+    public static Answer answer(String path, FactoryException e, int status) {
+        Map<String, String> headers = new LinkedHashMap<>();
         if (e.code() == ErrorCode.RATE_LIMITED || e.code() == ErrorCode.UNAVAILABLE) {
-            ctx.header("Retry-After", "1");
+            headers.put("Retry-After", "1");
         }
-        if (ctx.path().startsWith("/v1/")) {
-            ctx.json(openAiError(e));
-            return;
+        if (Authentication.isAws(path)) {
+            BedrockErrors.Type type = BedrockErrors.type(e);
+            headers.put("x-amzn-ErrorType", type.name());
+            return new Answer(status == e.code().httpStatus() ? type.status() : status, headers,
+                    Map.of("message", e.getMessage()));
+        }
+        if (path.startsWith("/v1/")) {
+            return new Answer(status, headers, openAiError(e));
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("code", e.code().name().toLowerCase(Locale.ROOT));
@@ -62,7 +80,7 @@ public final class ErrorResponses {
         if (e.param() != null) {
             body.put("param", e.param());
         }
-        ctx.json(Map.of("error", body));
+        return new Answer(status, headers, Map.of("error", body));
     }
 
     /** OpenAI's error object, {@code {"error": {"message", "type", "param", "code"}}}, in answers and in streams. */
@@ -79,7 +97,8 @@ public final class ErrorResponses {
 
     private static String openAiType(ErrorCode code) {
         return switch (code) {
-            case INVALID_REQUEST, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE -> "invalid_request_error";
+            case INVALID_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE ->
+                    "invalid_request_error";
             case UNAUTHENTICATED -> "authentication_error";
             case FORBIDDEN -> "permission_error";
             case RATE_LIMITED -> "rate_limit_error";
@@ -94,16 +113,17 @@ public final class ErrorResponses {
             case NOT_FOUND -> "model_not_found";
             case RATE_LIMITED -> "rate_limit_exceeded";
             case TIMEOUT -> "timeout";
-            case INVALID_REQUEST, FORBIDDEN, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, INTERNAL, UNAVAILABLE ->
-                    null;
+            case INVALID_REQUEST, METHOD_NOT_ALLOWED, FORBIDDEN, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
+                 INTERNAL, UNAVAILABLE -> null;
         };
     }
 
-    private static ErrorCode codeFor(int status) {
+    static ErrorCode codeFor(int status) {
         return switch (status) {
             case 401 -> ErrorCode.UNAUTHENTICATED;
             case 403 -> ErrorCode.FORBIDDEN;
-            case 404, 405 -> ErrorCode.NOT_FOUND;
+            case 404 -> ErrorCode.NOT_FOUND;
+            case 405 -> ErrorCode.METHOD_NOT_ALLOWED;
             case 409 -> ErrorCode.CONFLICT;
             case 413 -> ErrorCode.PAYLOAD_TOO_LARGE;
             case 415 -> ErrorCode.UNSUPPORTED_MEDIA_TYPE;

@@ -1,8 +1,6 @@
 package ai.factory.api.bedrock;
 
 import ai.factory.FactoryException;
-import io.javalin.http.Context;
-import java.util.Map;
 
 /**
  * Amazon Bedrock's error shape: the status, the error type in {@code x-amzn-ErrorType} (the AWS SDKs raise the
@@ -20,16 +18,6 @@ public final class BedrockErrors {
         }
     }
 
-    public static void write(Context ctx, FactoryException e) {
-        Type type = type(e);
-        ctx.status(type.status());
-        ctx.header("x-amzn-ErrorType", type.name());
-        if (type.status() == 429 || type.status() == 503) {
-            ctx.header("Retry-After", "1");
-        }
-        ctx.json(Map.of("message", e.getMessage()));
-    }
-
     public static Type type(FactoryException e) {
         return switch (e.code()) {
             case INVALID_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE -> new Type(400, "ValidationException");
@@ -43,6 +31,8 @@ public final class BedrockErrors {
             };
             case FORBIDDEN -> new Type(403, "AccessDeniedException");
             case NOT_FOUND -> new Type(404, "ResourceNotFoundException");
+            // AWS answers an unsupported method with its generic 405; the SDKs raise it as the service's exception.
+            case METHOD_NOT_ALLOWED -> new Type(405, "UnknownOperationException");
             case RATE_LIMITED -> new Type(429, "ThrottlingException");
             // The model is loading (or failed to load): Bedrock's "not ready", which SDKs retry.
             case UNAVAILABLE -> new Type(429, "ModelNotReadyException");
@@ -59,7 +49,8 @@ public final class BedrockErrors {
             case UNAVAILABLE -> new Type(503, "ServiceUnavailableException");
             // Both stream unions (ConverseStream's and InvokeModelWithResponseStream's) carry this member.
             case TIMEOUT -> new Type(424, "ModelStreamErrorException");
-            case UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE ->
+            case UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE,
+                 UNSUPPORTED_MEDIA_TYPE ->
                     new Type(400, "ValidationException");
         };
     }
