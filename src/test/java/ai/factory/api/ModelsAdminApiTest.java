@@ -101,7 +101,11 @@ class ModelsAdminApiTest {
         assertThat(upload("acme/broken", factory.adminKey(), gguf, "?filename=../../etc/passwd").statusCode())
                 .isEqualTo(400);
         assertThat(upload("acme/broken", factory.adminKey(), gguf, "?format=safetensors").statusCode()).isEqualTo(400);
-        assertThat(upload("no-namespace", factory.adminKey(), gguf, "").statusCode()).isEqualTo(404);
+        // PUT /api/v1/models/no-namespace/versions is the path of a model named "versions" in namespace
+        // "no-namespace", which takes GET, PATCH and DELETE only.
+        HttpResponse<String> noNamespace = upload("no-namespace", factory.adminKey(), gguf, "");
+        assertThat(noNamespace.statusCode()).isEqualTo(405);
+        assertThat(noNamespace.headers().firstValue("Allow")).contains("GET, PATCH, DELETE");
         assertThat(upload("acme/bad%20name", factory.adminKey(), gguf, "").statusCode()).isEqualTo(400);
 
         assertThat(factory.get("/api/v1/models/acme/broken", factory.adminKey()).statusCode()).isEqualTo(404);
