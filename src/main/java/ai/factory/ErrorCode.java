@@ -6,6 +6,8 @@ package ai.factory;
  */
 public enum ErrorCode {
     INVALID_REQUEST(400),
+    /** The prompt does not fit the model's context (OpenAI's {@code context_length_exceeded}). */
+    CONTEXT_LENGTH_EXCEEDED(400),
     UNAUTHENTICATED(401),
     FORBIDDEN(403),
     NOT_FOUND(404),

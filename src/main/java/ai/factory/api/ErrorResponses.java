@@ -97,8 +97,8 @@ public final class ErrorResponses {
 
     private static String openAiType(ErrorCode code) {
         return switch (code) {
-            case INVALID_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE ->
-                    "invalid_request_error";
+            case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE,
+                 UNSUPPORTED_MEDIA_TYPE -> "invalid_request_error";
             case UNAUTHENTICATED -> "authentication_error";
             case FORBIDDEN -> "permission_error";
             case RATE_LIMITED -> "rate_limit_error";
@@ -113,6 +113,7 @@ public final class ErrorResponses {
             case NOT_FOUND -> "model_not_found";
             case RATE_LIMITED -> "rate_limit_exceeded";
             case TIMEOUT -> "timeout";
+            case CONTEXT_LENGTH_EXCEEDED -> "context_length_exceeded";
             case INVALID_REQUEST, METHOD_NOT_ALLOWED, FORBIDDEN, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
                  INTERNAL, UNAVAILABLE -> null;
         };

@@ -208,6 +208,11 @@ class ChatApiTest {
     void promptLongerThanTheContextIs400BeforeDecoding() {
         assertThatThrownBy(() -> openai.chat().completions().create(chat(TINY, "word ".repeat(400), 4).build()))
                 .isInstanceOf(BadRequestException.class).hasMessageContaining("256");
+        HttpResponse<String> raw = factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \"acme/tiny\", "
+                + "\"messages\": [{\"role\": \"user\", \"content\": \"" + "word ".repeat(400) + "\"}]}");
+        assertThat(raw.statusCode()).isEqualTo(400);
+        assertThat(json(raw).at("/error/code").asText()).isEqualTo("context_length_exceeded");
+        assertThat(json(raw).at("/error/param").asText()).isEqualTo("messages");
         assertThat(openai.chat().completions().create(chat(TINY, "ok", 2).build()).choices()).hasSize(1);
     }
 

@@ -20,7 +20,8 @@ public final class BedrockErrors {
 
     public static Type type(FactoryException e) {
         return switch (e.code()) {
-            case INVALID_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE -> new Type(400, "ValidationException");
+            case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE ->
+                    new Type(400, "ValidationException");
             case CONFLICT -> new Type(409, "ConflictException");
             case UNAUTHENTICATED -> switch (e.param() == null ? "" : e.param()) {
                 // The names AWS answers with, so SDK users see the errors they know.
@@ -45,7 +46,7 @@ public final class BedrockErrors {
     public static Type streamType(FactoryException e) {
         Type type = type(e);
         return switch (e.code()) {
-            case INVALID_REQUEST, RATE_LIMITED, INTERNAL -> type;
+            case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, RATE_LIMITED, INTERNAL -> type;
             case UNAVAILABLE -> new Type(503, "ServiceUnavailableException");
             // Both stream unions (ConverseStream's and InvokeModelWithResponseStream's) carry this member.
             case TIMEOUT -> new Type(424, "ModelStreamErrorException");

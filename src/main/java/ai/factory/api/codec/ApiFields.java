@@ -1,6 +1,5 @@
 package ai.factory.api.codec;
 
-import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -27,12 +26,12 @@ public record ApiFields(Map<String, String> names) {
         }
     }
 
-    /** The error with its field, and the field's name in its message, in this API's words. */
+    /** The error with its field, and the field's name in its message, in this API's words (its code kept). */
     public FactoryException rename(FactoryException e) {
         String to = e.param() == null ? null : names.get(e.param());
-        if (e.code() != ErrorCode.INVALID_REQUEST || to == null) {
+        if (to == null) {
             return e;
         }
-        return FactoryException.invalidParam(to, e.getMessage().replace("'" + e.param() + "'", "'" + to + "'"));
+        return FactoryException.about(e.code(), to, e.getMessage().replace("'" + e.param() + "'", "'" + to + "'"));
     }
 }

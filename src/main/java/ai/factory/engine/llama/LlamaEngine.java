@@ -259,7 +259,7 @@ public final class LlamaEngine implements TextEngine {
         requireNonNull(request, "request is null");
         int[] prompt = request.prompt().clone();
         if (prompt.length + 1 > options.contextPerSequence()) {
-            throw FactoryException.invalidParam("prompt", ("the prompt has %d tokens, and with at least one generated token "
+            throw FactoryException.about(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "prompt", ("the prompt has %d tokens, and with at least one generated token "
                     + "that is more than this model's context of %d tokens per sequence; shorten the prompt")
                     .formatted(prompt.length, options.contextPerSequence()));
         }

@@ -306,7 +306,9 @@ class LlamaEngineTest {
 
         assertThatThrownBy(() -> shared.submit(greedy(tooLong, 1)))
                 .isInstanceOfSatisfying(FactoryException.class, e -> {
-                    assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+                    // A 400 like any invalid request, told apart so APIs can name it (context_length_exceeded).
+                    assertThat(e.code()).isEqualTo(ErrorCode.CONTEXT_LENGTH_EXCEEDED);
+                    assertThat(e.code().httpStatus()).isEqualTo(400);
                     assertThat(e.param()).isEqualTo("prompt");
                     assertThat(e.getMessage()).contains("512 tokens", "context of 512 tokens per sequence");
                 });

@@ -29,7 +29,8 @@ public final class ChatCodec {
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
     /** The factory's field names in Chat Completions' words, for errors the pipeline raises. */
-    public static final ApiFields FIELDS = new ApiFields(Map.of("schema", "response_format.json_schema.schema"));
+    public static final ApiFields FIELDS = new ApiFields(Map.of("schema", "response_format.json_schema.schema",
+            "prompt", "messages"));
 
     private ChatCodec() {}
 

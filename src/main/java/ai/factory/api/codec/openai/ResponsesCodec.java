@@ -31,7 +31,7 @@ import java.util.function.Consumer;
  */
 public final class ResponsesCodec {
     /** The factory's field names in the Responses API's words, for errors the pipeline raises. */
-    public static final ApiFields FIELDS = new ApiFields(Map.of("schema", "text.format.schema"));
+    public static final ApiFields FIELDS = new ApiFields(Map.of("schema", "text.format.schema", "prompt", "input"));
 
     private ResponsesCodec() {}
 
