@@ -91,6 +91,21 @@ class BedrockControlPlaneApiTest {
     }
 
     @Test
+    void listFiltersAsBedrockDoes() {
+        assertThat(invoker.listFoundationModels(r -> r.byOutputModality(ModelModality.EMBEDDING)).modelSummaries())
+                .extracting(FoundationModelSummary::modelId).contains(EMBEDDING).doesNotContain(TINY);
+        assertThat(invoker.listFoundationModels(r -> r.byOutputModality(ModelModality.TEXT)).modelSummaries())
+                .extracting(FoundationModelSummary::modelId).contains(TINY).doesNotContain(EMBEDDING);
+        assertThat(invoker.listFoundationModels(r -> r.byProvider("ACME")).modelSummaries())
+                .extracting(FoundationModelSummary::providerName).isNotEmpty().containsOnly("acme");
+        assertThat(invoker.listFoundationModels(r -> r.byInferenceType("PROVISIONED")).modelSummaries()).isEmpty();
+        assertThat(invoker.listFoundationModels(r -> r.byCustomizationType("FINE_TUNING")).modelSummaries()).isEmpty();
+        assertThatThrownBy(() -> invoker.listFoundationModels(r -> r.byInferenceType("SOMETIMES")))
+                .isInstanceOf(software.amazon.awssdk.services.bedrock.model.ValidationException.class)
+                .hasMessageContaining("byInferenceType");
+    }
+
+    @Test
     void listsDeployedModelsWithTheirModalities() {
         var summaries = invoker.listFoundationModels(r -> {}).modelSummaries();
 

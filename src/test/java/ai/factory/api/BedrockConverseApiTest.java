@@ -230,6 +230,14 @@ class BedrockConverseApiTest {
                 .build()))
                 .isInstanceOf(ValidationException.class)
                 .hasMessageContaining("only text content blocks");
+        Message user = Message.builder().role(ConversationRole.USER).content(ContentBlock.fromText("Hi")).build();
+        Message assistant = Message.builder().role(ConversationRole.ASSISTANT).content(ContentBlock.fromText("Yes")).build();
+        assertThatThrownBy(() -> bedrock.converse(ConverseRequest.builder().modelId(TINY).messages(assistant, user).build()))
+                .isInstanceOf(ValidationException.class)
+                .hasMessageContaining("must start with a user message");
+        assertThatThrownBy(() -> bedrock.converse(ConverseRequest.builder().modelId(TINY).messages(user, user).build()))
+                .isInstanceOf(ValidationException.class)
+                .hasMessageContaining("must alternate between user and assistant");
     }
 
     @Test

@@ -49,9 +49,35 @@ public final class FoundationModelsResource implements Routes {
                 "GetFoundationModel", null, ModelDetails.class), this::get);
     }
 
+    /**
+     * ListFoundationModels, with its filters: {@code byProvider} (the namespace, any case), {@code byOutputModality}
+     * ({@code TEXT}, {@code IMAGE}, {@code EMBEDDING}), {@code byInferenceType} ({@code ON_DEMAND},
+     * {@code PROVISIONED}) and {@code byCustomizationType} ({@code FINE_TUNING}, {@code CONTINUED_PRE_TRAINING},
+     * {@code DISTILLATION}); a value outside those is a ValidationException, as AWS answers.
+     */
     private void list(Context ctx) {
+        String provider = ctx.queryParam("byProvider");
+        String modality = filter(ctx, "byOutputModality", List.of("TEXT", "IMAGE", "EMBEDDING"));
+        String inference = filter(ctx, "byInferenceType", List.of("ON_DEMAND", "PROVISIONED"));
+        String customization = filter(ctx, "byCustomizationType",
+                List.of("FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"));
         ctx.json(new ModelSummaries(foundationModels().stream()
-                .filter(d -> access.allowsModel(ctx, Action.READ_MODEL, d.model())).map(this::summary).toList()));
+                .filter(d -> access.allowsModel(ctx, Action.READ_MODEL, d.model())).map(this::summary)
+                .filter(m -> provider == null || m.providerName().equalsIgnoreCase(provider))
+                .filter(m -> modality == null || m.outputModalities().contains(modality))
+                .filter(m -> inference == null || m.inferenceTypesSupported().contains(inference))
+                .filter(m -> customization == null || m.customizationsSupported().contains(customization))
+                .toList()));
+    }
+
+    /** A filter's value, one of {@code allowed}, or null when absent. */
+    private static String filter(Context ctx, String name, List<String> allowed) {
+        String value = ctx.queryParam(name);
+        if (value != null && !allowed.contains(value)) {
+            throw FactoryException.invalidParam(name, "'" + name + "' must be one of " + String.join(", ", allowed)
+                    + ", not '" + value + "'");
+        }
+        return value;
     }
 
     private void get(Context ctx) {

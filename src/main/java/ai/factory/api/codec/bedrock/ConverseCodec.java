@@ -84,7 +84,19 @@ public final class ConverseCodec {
             throw FactoryException.invalidParam("messages", "'messages' must be a non-empty array of {role, content}");
         }
         for (int i = 0; i < r.messages().size(); i++) {
-            messages.addAll(turn(r.messages().get(i), "messages[" + i + "]"));
+            ConverseRequest.Message m = r.messages().get(i);
+            // Bedrock's own rules for a conversation, in its own words.
+            if (i == 0 && m != null && !"user".equals(m.role())) {
+                throw FactoryException.invalidParam("messages", "A conversation must start with a user message. Try "
+                        + "again with a conversation that starts with a user message.");
+            }
+            if (i > 0 && m != null && r.messages().get(i - 1) != null && m.role() != null
+                    && m.role().equals(r.messages().get(i - 1).role())) {
+                throw FactoryException.invalidParam("messages", "A conversation must alternate between user and "
+                        + "assistant roles (messages[" + (i - 1) + "] and messages[" + i + "] are both '" + m.role()
+                        + "'). Make sure the conversation alternates between user and assistant roles and try again.");
+            }
+            messages.addAll(turn(m, "messages[" + i + "]"));
         }
         ConverseRequest.InferenceConfig config = r.inferenceConfig() == null
                 ? new ConverseRequest.InferenceConfig(null, null, null, null) : r.inferenceConfig();
