@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One generation: a tokenized prompt and when to stop.
@@ -16,10 +17,12 @@ import java.util.List;
  * @param specialText control tokens the model writes come out as their text (tool-call markers such as
  *     {@code [TOOL_CALLS]} or {@code <|python_tag|>} are special tokens, and a parser must see them); the tokens
  *     that end the model's turn never do
+ * @param logitBias what to add to the logits of some tokens before sampling (from -100, which all but bans a token,
+ *     to 100, which all but forces it)
  */
 public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
                                 boolean ignoreEos, boolean logprobs, int topLogprobs, Grammar grammar,
-                                boolean specialText) {
+                                boolean specialText, Map<Integer, Float> logitBias) {
     public GenerationRequest {
         requireNonNull(prompt, "prompt is null");
         requireNonNull(sampling, "sampling is null");
@@ -36,19 +39,23 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
         if (topLogprobs < 0 || topLogprobs > 20) {
             throw FactoryException.invalidParam("top_logprobs", "'top_logprobs' must be between 0 and 20");
         }
+        logitBias = Map.copyOf(requireNonNull(logitBias, "logitBias is null"));
+        if (logitBias.values().stream().anyMatch(b -> !(b >= -100 && b <= 100))) {
+            throw FactoryException.invalidParam("logit_bias", "every 'logit_bias' value must be between -100 and 100");
+        }
         prompt = prompt.clone();
     }
 
     /** A generation of free text. */
     public GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
                              boolean ignoreEos, boolean logprobs, int topLogprobs) {
-        this(prompt, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, null, false);
+        this(prompt, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, null, false, Map.of());
     }
 
     /** A generation under a grammar, control tokens left out of the text. */
     public GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
                              boolean ignoreEos, boolean logprobs, int topLogprobs, Grammar grammar) {
-        this(prompt, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, grammar, false);
+        this(prompt, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, grammar, false, Map.of());
     }
 
     public static GenerationRequest greedy(int[] prompt, int maxTokens) {

@@ -10,6 +10,7 @@ import ai.factory.engine.chat.ToolSpec;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -23,9 +24,11 @@ import java.util.Set;
  * @param ignoreEos keep generating past the end of the model's turn (benchmarks)
  * @param logprobs whether each token's log-probability is reported
  * @param topLogprobs how many alternatives per token are reported (0 to 20)
+ * @param logitBias what to add to some tokens' logits (-100 to 100), by token id
  */
 public record InferenceCall(String model, Prompt prompt, Tools tools, OutputFormat format, SamplingParams sampling,
-                            int maxTokens, List<String> stop, boolean ignoreEos, boolean logprobs, int topLogprobs) {
+                            int maxTokens, List<String> stop, boolean ignoreEos, boolean logprobs, int topLogprobs,
+                            Map<Integer, Float> logitBias) {
     public InferenceCall {
         requireNonNull(model, "model is null");
         requireNonNull(prompt, "prompt is null");
@@ -33,6 +36,7 @@ public record InferenceCall(String model, Prompt prompt, Tools tools, OutputForm
         requireNonNull(format, "format is null");
         requireNonNull(sampling, "sampling is null");
         stop = List.copyOf(requireNonNull(stop, "stop is null"));
+        logitBias = Map.copyOf(requireNonNull(logitBias, "logitBias is null"));
         if (tools.active() && !(prompt instanceof Prompt.Chat)) {
             throw new IllegalArgumentException("tools need a conversation");
         }

@@ -64,7 +64,8 @@ public final class InferencePipeline {
         ToolCallFormat calls = call.tools().active() ? prompts.template(engine).toolCallFormat() : null;
         Grammar grammar = calls == null ? grammar(call.format()) : grammar(calls, call.tools());
         Generation generation = engine.submit(new GenerationRequest(prompt, call.sampling(), call.maxTokens(),
-                call.stop(), call.ignoreEos(), call.logprobs(), call.topLogprobs(), grammar, calls != null));
+                call.stop(), call.ignoreEos(), call.logprobs(), call.topLogprobs(), grammar, calls != null,
+                call.logitBias()));
         listener.submitted(prompt.length);
         return new InferenceRun(generation, engine, prompt, calls == null ? null : calls.splitter(), listener,
                 generationTimeout);

@@ -248,12 +248,32 @@ class ChatApiTest {
             max tokens fractional | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 1.5} | 'max_tokens' must be an integer
             flag as text          | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "logprobs": "yes"} | 'logprobs' must be true or false
             stream options text   | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "stream": true, "stream_options": "yes"} | 'stream_options' must be an object
+            logit bias not id     | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"abc": 100}} | 'logit_bias' keys are token ids
+            logit bias too strong | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"5": 101}} | between -100 and 100
+            logit bias off vocab  | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"99999999": 1}} | outside this model's vocabulary
+            logit bias not object | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "logit_bias": 5} | 'logit_bias' must be an object
             """)
     void badChatRequestsAre400AndTheServerKeepsServing(String name, String body, String message) {
         HttpResponse<String> r = factory.post("/v1/chat/completions", factory.adminKey(), body);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
         assertThat(json(r).at("/error/message").asText()).contains(message);
         assertThat(openai.chat().completions().create(chat(TINY, "still here", 2).build()).choices()).hasSize(1);
+    }
+
+    @Test
+    void logitBiasIsHonoured() {
+        java.util.function.IntFunction<String> complete = max -> {
+            HttpResponse<String> r = factory.post("/v1/completions", factory.adminKey(), "{\"model\": \"acme/tiny\", "
+                    + "\"prompt\": \"Hello\", \"max_tokens\": " + max + ", \"temperature\": 0, \"logit_bias\": {\"3304\": 100}}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            return json(r).at("/choices/0/text").asText();
+        };
+        HttpResponse<String> free = factory.post("/v1/completions", factory.adminKey(), "{\"model\": \"acme/tiny\", "
+                + "\"prompt\": \"Hello\", \"max_tokens\": 3, \"temperature\": 0}");
+        String one = complete.apply(1);
+        // A bias of 100 leaves the model no other choice: that token, again and again.
+        assertThat(one).isNotEmpty();
+        assertThat(complete.apply(3)).isEqualTo(one.repeat(3)).isNotEqualTo(json(free).at("/choices/0/text").asText());
     }
 
     @Test

@@ -264,6 +264,7 @@ public final class LlamaEngine implements TextEngine {
                     .formatted(prompt.length, options.contextPerSequence()));
         }
         checkVocabulary(prompt, "prompt");
+        checkVocabulary(request.logitBias().keySet().stream().mapToInt(Integer::intValue).toArray(), "logit_bias");
         Long seed = request.sampling().seed();
         lifecycle.readLock().lock();
         try {
@@ -424,8 +425,8 @@ public final class LlamaEngine implements TextEngine {
             if (generation.constraint() != null) {
                 grammar = Samplers.grammar(llama, model.vocab(), generation.constraint());
             }
-            sampler = Samplers.chain(llama, model.vocabularySize(), request.sampling(), generation.seed(),
-                    options.contextPerSequence());
+            sampler = Samplers.chain(llama, model.vocabularySize(), request.sampling(), request.logitBias(),
+                    generation.seed(), options.contextPerSequence());
         } catch (RuntimeException e) {
             if (!grammar.equals(MemorySegment.NULL)) {
                 llama.samplerFree(grammar);

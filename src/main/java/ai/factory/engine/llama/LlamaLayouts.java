@@ -99,6 +99,11 @@ final class LlamaLayouts {
     static final StructLayout SAMPLER_CHAIN_PARAMS = MemoryLayout.structLayout(
             JAVA_BOOLEAN.withName("no_perf")).withName("llama_sampler_chain_params");
 
+    /** {@code struct llama_logit_bias}: a token and what to add to its logit. */
+    static final StructLayout LOGIT_BIAS = MemoryLayout.structLayout(
+            JAVA_INT.withName("token"),
+            JAVA_FLOAT.withName("bias")).withName("llama_logit_bias");
+
     /** {@code struct llama_token_data}: one candidate of a sampling step. */
     static final StructLayout TOKEN_DATA = MemoryLayout.structLayout(
             JAVA_INT.withName("id"),
@@ -125,7 +130,8 @@ final class LlamaLayouts {
 
     /** Every struct above, for the check against the header. */
     static final List<StructLayout> ALL =
-            List.of(MODEL_PARAMS, CONTEXT_PARAMS, BATCH, SAMPLER_CHAIN_PARAMS, TOKEN_DATA, TOKEN_DATA_ARRAY, THREADPOOL_PARAMS);
+            List.of(MODEL_PARAMS, CONTEXT_PARAMS, BATCH, SAMPLER_CHAIN_PARAMS, LOGIT_BIAS, TOKEN_DATA, TOKEN_DATA_ARRAY,
+                    THREADPOOL_PARAMS);
 
     static VarHandle field(StructLayout layout, String name) {
         // The extra leading coordinate is the base offset; fixing it to 0 gives (segment) -> value.

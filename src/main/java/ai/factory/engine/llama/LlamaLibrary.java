@@ -76,6 +76,7 @@ final class LlamaLibrary {
     private final MethodHandle samplerInitGrammarLazyPatterns;
     private final MethodHandle samplerSample;
     private final MethodHandle samplerApply;
+    private final MethodHandle samplerInitLogitBias;
     private final MethodHandle samplerAccept;
     private final MethodHandle samplerFree;
     private final MethodHandle backendDevByType;
@@ -145,6 +146,8 @@ final class LlamaLibrary {
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
         samplerSample = bind("llama_sampler_sample", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         samplerApply = bind("llama_sampler_apply", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
+        samplerInitLogitBias = bind("llama_sampler_init_logit_bias", FunctionDescriptor.of(ADDRESS, JAVA_INT, JAVA_INT,
+                ADDRESS));
         samplerAccept = bind("llama_sampler_accept", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
         samplerFree = bind("llama_sampler_free", FunctionDescriptor.ofVoid(ADDRESS));
         backendDevByType = bind("ggml_backend_dev_by_type", FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -601,6 +604,15 @@ final class LlamaLibrary {
     void samplerFree(MemorySegment sampler) {
         try {
             samplerFree.invokeExact(sampler);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A sampler adding {@code count} {@code llama_logit_bias} entries to their tokens' logits; llama.cpp copies them. */
+    MemorySegment samplerInitLogitBias(int vocabularySize, int count, MemorySegment biases) {
+        try {
+            return (MemorySegment) samplerInitLogitBias.invokeExact(vocabularySize, count, biases);
         } catch (Throwable t) {
             throw rethrow(t);
         }

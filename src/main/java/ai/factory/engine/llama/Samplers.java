@@ -1,5 +1,6 @@
 package ai.factory.engine.llama;
 
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import ai.factory.FactoryException;
@@ -7,6 +8,7 @@ import ai.factory.engine.Grammar;
 import ai.factory.engine.SamplingParams;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Map;
 import java.util.function.ToIntFunction;
 
 /** Builds a llama.cpp sampler chain from {@link SamplingParams}, in llama-server's order. */
@@ -50,11 +52,30 @@ final class Samplers {
      */
     static MemorySegment chain(LlamaLibrary llama, int vocabularySize, SamplingParams params, long seed,
                                int contextLength) {
+        return chain(llama, vocabularySize, params, Map.of(), seed, contextLength);
+    }
+
+    /**
+     * A chain as {@link #chain(LlamaLibrary, int, SamplingParams, long, int)} makes it, with {@code logitBias} applied
+     * first (token ids already checked against the vocabulary).
+     */
+    static MemorySegment chain(LlamaLibrary llama, int vocabularySize, SamplingParams params,
+                               Map<Integer, Float> logitBias, long seed, int contextLength) {
         MemorySegment chain;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment chainParams = arena.allocate(LlamaLayouts.SAMPLER_CHAIN_PARAMS);
             LlamaLayouts.CHAIN_NO_PERF.set(chainParams, true);
             chain = llama.samplerChainInit(chainParams);
+            if (!logitBias.isEmpty()) {
+                MemorySegment biases = arena.allocate(LlamaLayouts.LOGIT_BIAS, logitBias.size());
+                int i = 0;
+                for (Map.Entry<Integer, Float> e : logitBias.entrySet()) {
+                    MemorySegment entry = biases.asSlice(i++ * LlamaLayouts.LOGIT_BIAS.byteSize(), LlamaLayouts.LOGIT_BIAS);
+                    entry.set(JAVA_INT, 0, e.getKey());
+                    entry.set(JAVA_FLOAT, Integer.BYTES, e.getValue());
+                }
+                llama.samplerChainAdd(chain, llama.samplerInitLogitBias(vocabularySize, logitBias.size(), biases));
+            }
         }
         if (params.repeatPenalty() != 1f || params.presencePenalty() != 0f || params.frequencyPenalty() != 0f) {
             int lastN = params.repeatLastN() == -1 ? contextLength : params.repeatLastN();

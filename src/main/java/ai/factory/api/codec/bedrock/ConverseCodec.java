@@ -131,7 +131,7 @@ public final class ConverseCodec {
                 extra.hasNonNull("seed") ? seed(extra.get("seed")) : null);
         return new InferenceCall(model, new InferenceCall.Prompt.Chat(messages), tools(r.toolConfig()),
                 InferenceCall.OutputFormat.TEXT, sampling, config.maxTokens() == null ? 0 : config.maxTokens(), stop,
-                false, false, 0);
+                false, false, 0, Map.of());
     }
 
     /** One Converse message: its text, tool calls (assistant) and tool results (user) as the factory's turns. */

@@ -41,7 +41,7 @@ public final class LlamaCodec {
                     (float) (r.temperature() == null ? TEMPERATURE : r.temperature()),
                     (float) (r.topP() == null ? TOP_P : r.topP()), 0, 0f, 1f, 0f, 0f, 64, null);
             return new InferenceCall(model, new InferenceCall.Prompt.Text(r.prompt(), true), InferenceCall.Tools.NONE,
-                    InferenceCall.OutputFormat.TEXT, sampling, maxTokens, List.of(), false, false, 0);
+                    InferenceCall.OutputFormat.TEXT, sampling, maxTokens, List.of(), false, false, 0, Map.of());
         });
     }
 

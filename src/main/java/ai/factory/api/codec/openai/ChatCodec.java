@@ -68,7 +68,8 @@ public final class ChatCodec {
         int maxTokens = Fields.maxTokens(r.maxCompletionTokens(), "max_completion_tokens",
                 Fields.maxTokens(r.maxTokens(), "max_tokens", 0));
         InferenceCall call = new InferenceCall(model, new InferenceCall.Prompt.Chat(messages), tools, format, sampling,
-                maxTokens, Fields.stop(r.stop()), Boolean.TRUE.equals(r.ignoreEos()), logprobs, topLogprobs);
+                maxTokens, Fields.stop(r.stop()), Boolean.TRUE.equals(r.ignoreEos()), logprobs, topLogprobs,
+                Fields.logitBias(r.logitBias()));
         boolean includeUsage = stream && r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
         return new Decoded(call, stream, includeUsage, legacy);
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The body of OpenAI's {@code POST /v1/chat/completions}, as OpenAI documents it, plus the sampling fields
@@ -32,6 +33,7 @@ public record ChatCompletionRequest(
         Boolean logprobs,
         Integer topLogprobs,
         Boolean ignoreEos,
+        Map<String, Double> logitBias,
         List<Tool> tools,
         JsonNode toolChoice,
         Boolean parallelToolCalls,

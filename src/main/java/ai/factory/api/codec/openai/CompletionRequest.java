@@ -3,6 +3,7 @@ package ai.factory.api.codec.openai;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.util.Map;
 
 /**
  * The body of OpenAI's legacy {@code POST /v1/completions}: a raw prompt (text, or token ids) continued without a
@@ -28,4 +29,5 @@ public record CompletionRequest(
         JsonNode stop,
         Integer maxTokens,
         Integer n,
-        Boolean ignoreEos) {}
+        Boolean ignoreEos,
+        Map<String, Double> logitBias) {}

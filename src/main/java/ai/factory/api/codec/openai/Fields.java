@@ -4,7 +4,9 @@ import ai.factory.FactoryException;
 import ai.factory.engine.SamplingParams;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** The request fields OpenAI's text APIs share: the model, sampling, stop strings, limits. */
 final class Fields {
@@ -50,6 +52,34 @@ final class Fields {
             throw FactoryException.invalidParam(field, "'" + field + "' must be at least 1");
         }
         return value;
+    }
+
+    /**
+     * OpenAI's {@code logit_bias}: token ids (as the object's keys) to a bias from -100 to 100. Ids beyond the model's
+     * vocabulary are refused by the engine, which knows it.
+     */
+    static Map<Integer, Float> logitBias(Map<String, Double> bias) {
+        if (bias == null) {
+            return Map.of();
+        }
+        Map<Integer, Float> out = new LinkedHashMap<>();
+        bias.forEach((token, value) -> {
+            int id;
+            try {
+                id = Integer.parseInt(token);
+            } catch (NumberFormatException e) {
+                throw FactoryException.invalidParam("logit_bias", "'logit_bias' keys are token ids, not '" + token + "'");
+            }
+            if (id < 0) {
+                throw FactoryException.invalidParam("logit_bias", "'logit_bias' keys are token ids, not " + id);
+            }
+            if (value == null || value < -100 || value > 100) {
+                throw FactoryException.invalidParam("logit_bias", "'logit_bias' values must be between -100 and 100, not "
+                        + value + " (token " + id + ")");
+            }
+            out.put(id, value.floatValue());
+        });
+        return out;
     }
 
     static List<String> stop(JsonNode stop) {

@@ -74,7 +74,7 @@ public final class ResponsesCodec {
         SamplingParams sampling = Fields.sampling(r.temperature(), r.topP(), null, null, null, null, null, null);
         int maxTokens = Fields.maxTokens(r.maxOutputTokens(), "max_output_tokens", 0);
         InferenceCall call = new InferenceCall(model, new InferenceCall.Prompt.Chat(messages), tools, format, sampling,
-                maxTokens, List.of(), false, false, 0);
+                maxTokens, List.of(), false, false, 0, Map.of());
         return new Decoded(call, r, Boolean.TRUE.equals(r.stream()), items);
     }
 
