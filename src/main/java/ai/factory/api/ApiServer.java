@@ -132,9 +132,10 @@ public final class ApiServer implements AutoCloseable {
                 }
                 ctx.status(ok ? 200 : 503).json(Map.of("status", ok ? "up" : "down", "checks", results));
             }, PUBLIC));
-            OpenApiDocuments.paths().forEach((surface, path) -> c.routes.addEndpoint(new Endpoint(HandlerType.GET, path,
-                    ctx -> ctx.contentType("application/json").result(documents.computeIfAbsent(surface,
-                            s -> OpenApiDocuments.text(s, routes()))), PUBLIC)));
+            for (OpenApiDocuments.Surface surface : OpenApiDocuments.Surface.values()) {
+                c.routes.addEndpoint(new Endpoint(HandlerType.GET, surface.path(), ctx -> ctx.contentType("application/json")
+                        .result(documents.computeIfAbsent(surface, s -> OpenApiDocuments.text(s, routes()))), PUBLIC));
+            }
             c.routes.addEndpoint(new Endpoint(HandlerType.GET, "/metrics", ctx -> ctx
                     .contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()), PUBLIC));
             GuardedRoutes guarded = new GuardedRoutes(c.routes, authorizer);

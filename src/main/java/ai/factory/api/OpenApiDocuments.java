@@ -20,10 +20,12 @@ import com.github.victools.jsonschema.module.jackson.JacksonModule;
 import com.github.victools.jsonschema.module.jackson.JacksonOption;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.regex.Matcher;
+import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * OpenAPI 3.1 documents generated from the routes as the router holds them and the {@link Contract} each carries:
@@ -45,6 +47,11 @@ public final class OpenApiDocuments {
         Surface(String title, String prefix) {
             this.title = title;
             this.prefix = prefix;
+        }
+
+        /** Where the document of this surface is served. */
+        public String path() {
+            return prefix + "openapi.json";
         }
 
         boolean covers(String path) {
@@ -177,7 +184,11 @@ public final class OpenApiDocuments {
         }
     }
 
-    static Map<Surface, String> paths() {
-        return Map.of(Surface.FACTORY, "/api/v1/openapi.json", Surface.OPENAI, "/v1/openapi.json");
+    private static final Set<String> PATHS = Arrays.stream(Surface.values()).map(Surface::path)
+            .collect(Collectors.toUnmodifiableSet());
+
+    /** Whether {@code path} is where a document is served (they need no key). */
+    static boolean isDocument(String path) {
+        return PATHS.contains(path);
     }
 }

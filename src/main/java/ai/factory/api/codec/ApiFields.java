@@ -10,9 +10,6 @@ import java.util.function.Supplier;
  * that a Bedrock caller who sends {@code topP: 5} reads {@code inferenceConfig.topP}.
  */
 public record ApiFields(Map<String, String> names) {
-    /** OpenAI's names are the factory's. */
-    public static final ApiFields SAME = new ApiFields(Map.of());
-
     public ApiFields {
         names = Map.copyOf(names);
     }
