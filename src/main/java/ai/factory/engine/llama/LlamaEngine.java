@@ -273,12 +273,13 @@ public final class LlamaEngine implements TextEngine {
             // a failed generation later.
             Samplers.Constraint constraint = request.grammar() == null ? null
                     : Samplers.resolve(request.grammar(), model::tokenWithPiece);
-            if (constraint != null) {
-                Samplers.check(llama, model.vocab(), constraint);
-            }
-            LlamaGeneration generation = new LlamaGeneration(request, prompt, constraint,
+            // Parsed once, here: the sampler travels with the generation to its slot.
+            MemorySegment grammar = constraint == null ? MemorySegment.NULL
+                    : Samplers.grammar(llama, model.vocab(), constraint);
+            LlamaGeneration generation = new LlamaGeneration(request, prompt, grammar,
                     seed != null ? seed : ThreadLocalRandom.current().nextLong(), this::cancelWaiting);
             if (!waiting.offer(generation)) {
+                discardGrammar(generation);
                 throw new FactoryException(ErrorCode.RATE_LIMITED, "model %s is busy: its queue is full (%d waiting); retry later"
                         .formatted(name, options.queueCapacity()));
             }
@@ -355,7 +356,16 @@ public final class LlamaEngine implements TextEngine {
     /** A caller cancelled: if the engine hasn't admitted the request yet, it ends here and now. */
     private void cancelWaiting(LlamaGeneration generation) {
         if (waiting.remove(generation)) {
+            discardGrammar(generation);
             generation.finish(new TokenEvent.Done(FinishReason.CANCELLED, generation.prompt().length, 0, 0, null));
+        }
+    }
+
+    /** Frees the grammar sampler of a generation that will never run (cancelled, refused, or the engine closing). */
+    private void discardGrammar(LlamaGeneration generation) {
+        MemorySegment grammar = generation.takeGrammar();
+        if (!grammar.equals(MemorySegment.NULL)) {
+            llama.samplerFree(grammar);
         }
     }
 
@@ -363,6 +373,7 @@ public final class LlamaEngine implements TextEngine {
         List<LlamaGeneration> left = new ArrayList<>();
         waiting.drainTo(left);
         for (LlamaGeneration generation : left) {
+            discardGrammar(generation);
             generation.finish(new TokenEvent.Done(FinishReason.CANCELLED, generation.prompt().length, 0, 0, null));
         }
     }
@@ -415,16 +426,14 @@ public final class LlamaEngine implements TextEngine {
 
     private void start(LlamaGeneration generation) {
         if (generation.cancelled()) {
+            discardGrammar(generation);
             generation.finish(new TokenEvent.Done(FinishReason.CANCELLED, generation.prompt().length, 0, 0, null));
             return;
         }
         MemorySegment sampler;
-        MemorySegment grammar = MemorySegment.NULL;
+        MemorySegment grammar = generation.takeGrammar();
         try {
             GenerationRequest request = generation.request();
-            if (generation.constraint() != null) {
-                grammar = Samplers.grammar(llama, model.vocab(), generation.constraint());
-            }
             sampler = Samplers.chain(llama, model.vocabularySize(), request.sampling(), request.logitBias(),
                     generation.seed(), options.contextPerSequence());
         } catch (RuntimeException e) {

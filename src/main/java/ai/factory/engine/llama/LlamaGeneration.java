@@ -5,11 +5,13 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.TokenEvent;
+import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -27,17 +29,20 @@ final class LlamaGeneration implements Generation {
     private final Consumer<LlamaGeneration> onCancel;
     private final BlockingQueue<TokenEvent> events = new LinkedBlockingQueue<>();
     private final AtomicBoolean done = new AtomicBoolean();
-    private final Samplers.Constraint constraint;
+    private final AtomicReference<MemorySegment> grammar;
     private volatile boolean cancelled;
 
     LlamaGeneration(GenerationRequest request, int[] prompt, long seed, Consumer<LlamaGeneration> onCancel) {
-        this(request, prompt, null, seed, onCancel);
+        this(request, prompt, MemorySegment.NULL, seed, onCancel);
     }
 
-    /** @param constraint the request's grammar as the model applies it, or null */
-    LlamaGeneration(GenerationRequest request, int[] prompt, Samplers.Constraint constraint, long seed,
+    /**
+     * @param grammar the request's grammar sampler, parsed when it was submitted, or NULL; the generation owns it
+     *     until {@link #takeGrammar} hands it on
+     */
+    LlamaGeneration(GenerationRequest request, int[] prompt, MemorySegment grammar, long seed,
                     Consumer<LlamaGeneration> onCancel) {
-        this.constraint = constraint;
+        this.grammar = new AtomicReference<>(requireNonNull(grammar, "grammar is null"));
         this.request = requireNonNull(request, "request is null");
         this.prompt = requireNonNull(prompt, "prompt is null");
         this.seed = seed;
@@ -48,9 +53,12 @@ final class LlamaGeneration implements Generation {
         return request;
     }
 
-    /** The grammar its tokens are sampled under, or null. */
-    Samplers.Constraint constraint() {
-        return constraint;
+    /**
+     * The grammar sampler, handed over once: to the slot that runs the generation, or to be freed when it never
+     * runs. NULL when there is none or it was taken already.
+     */
+    MemorySegment takeGrammar() {
+        return grammar.getAndSet(MemorySegment.NULL);
     }
 
     /** The prompt as validated at submission (a copy the caller can't change). */

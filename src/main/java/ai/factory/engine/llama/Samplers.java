@@ -101,12 +101,13 @@ final class Samplers {
     }
 
     /**
-     * Builds and frees a grammar sampler: whether llama.cpp accepts the grammar, answered on the caller's thread.
-     * The vocabulary is only read, which llama.cpp allows from any thread.
+     * A grammar sampler (root rule {@code root}), built on the caller's thread so that a grammar llama.cpp rejects is
+     * the caller's answer at once; the caller frees it or hands it on. The vocabulary is only read, which llama.cpp
+     * allows from any thread.
      *
-     * @throws FactoryException INVALID_REQUEST when it does not
+     * @throws FactoryException INVALID_REQUEST when llama.cpp rejects the grammar
      */
-    static void check(LlamaLibrary llama, MemorySegment vocab, Constraint grammar) {
+    static MemorySegment grammar(LlamaLibrary llama, MemorySegment vocab, Constraint grammar) {
         // Not on the engine thread, whose own capture this would end.
         try (LlamaLog.Capture errors = LlamaLog.captureErrors()) {
             MemorySegment sampler = create(llama, vocab, grammar);
@@ -114,17 +115,8 @@ final class Samplers {
                 throw FactoryException.invalidParam("grammar", "the grammar does not parse: "
                         + errors.reason("llama.cpp gave no reason"));
             }
-            llama.samplerFree(sampler);
+            return sampler;
         }
-    }
-
-    /** A grammar sampler (root rule {@code root}), which the caller frees. */
-    static MemorySegment grammar(LlamaLibrary llama, MemorySegment vocab, Constraint grammar) {
-        MemorySegment sampler = create(llama, vocab, grammar);
-        if (sampler.equals(MemorySegment.NULL)) {
-            throw FactoryException.invalidParam("grammar", "the grammar does not parse (see llama.cpp's log)");
-        }
-        return sampler;
     }
 
     /** A grammar sampler, or NULL where llama.cpp rejects the grammar. */
