@@ -25,6 +25,7 @@ public final class ErrorResponses {
         if (e instanceof SseStream.ClientGoneException) {
             // Nothing to answer: the generation was cancelled and the client is not listening.
             LOG.log(System.Logger.Level.DEBUG, "client left during " + ctx.method() + " " + ctx.path());
+            RequestAudit.clientLeft(ctx);
             return;
         }
         FactoryException fe = switch (e) {

@@ -16,9 +16,11 @@ import io.javalin.router.Endpoint;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
@@ -45,17 +47,24 @@ import org.eclipse.jetty.server.Response;
  * detail names the content's SHA-256 ({@code content=sha256:…}), which the hash chain then covers. The listener
  * hears every generated token, so a call that ends early (the client went away, a timeout) still records the
  * prompt and the tokens it got, and its content so far.
+ *
+ * <p>A call whose client leaves while it runs (a closed connection, a reset HTTP/2 stream: {@link ClientDepartures})
+ * is stopped, streamed or not, so its slot serves others; its record has status {@value #CLIENT_LEFT} and the tokens
+ * it generated until then.
  */
 public final class RequestAudit {
     public static final String ACTION = "factory.action";
     private static final String STATE = "factory.audit";
     private static final System.Logger LOG = System.getLogger(RequestAudit.class.getName());
+    /** The status recorded for a call whose client left before its answer (nginx's "client closed request"). */
+    public static final int CLIENT_LEFT = 499;
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
 
     private final AuditLog log;
     private final Clock clock;
     private final AuditContent content;
     private final Predicate<String> contentLogged;
+    private final ClientDepartures departures = new ClientDepartures();
 
     /**
      * @param contentLogged whether a project keeps the text of its inference calls (asked once per call)
@@ -77,6 +86,14 @@ public final class RequestAudit {
     public static CallListener listener(Context ctx) {
         State state = ctx.attribute(STATE);
         return state == null ? CallListener.NONE : state;
+    }
+
+    /** The request's client went away before its answer was complete (a write failed): recorded as 499. */
+    static void clientLeft(Context ctx) {
+        State state = ctx.attribute(STATE);
+        if (state != null) {
+            state.clientLeft = true;
+        }
     }
 
     /** The model the request's call named, or null. */
@@ -101,11 +118,36 @@ public final class RequestAudit {
         volatile StringBuilder content;
         volatile String contentSha256;
         volatile boolean contentFailed;
+        /** The request as Jetty holds it (to watch for its client leaving), or null outside a servlet request. */
+        volatile Request request;
+        final List<ClientDepartures.Watch> watches = new CopyOnWriteArrayList<>();
+        /** The client went away while its call ran, which was then stopped: recorded as status 499. */
+        volatile boolean clientLeft;
+        private final ClientDepartures departures;
 
-        State(Instant at, String requestId, String client) {
+        State(Instant at, String requestId, String client, ClientDepartures departures) {
             this.at = at;
             this.requestId = requestId;
             this.client = client;
+            this.departures = departures;
+        }
+
+        /** A client that leaves while the call runs stops it: its slot is free for others within a moment. */
+        @Override
+        public void running(Runnable stop) {
+            Request r = request;
+            if (r != null) {
+                watches.add(departures.watch(r, () -> {
+                    if (usage == null) {
+                        clientLeft = true;
+                        stop.run();
+                    }
+                }));
+            }
+        }
+
+        void stopWatching() {
+            watches.forEach(ClientDepartures.Watch::close);
         }
 
         @Override
@@ -152,17 +194,20 @@ public final class RequestAudit {
             // Where the AWS SDKs look for it: their responses' and exceptions' requestId().
             ctx.header("x-amzn-RequestId", requestId);
         }
-        State state = new State(clock.instant(), requestId, ctx.ip());
+        State state = new State(clock.instant(), requestId, ctx.ip(), departures);
         state.action = ctx.method().name() + " " + ctx.path();
         ctx.attribute(STATE, state);
         ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
         if (request == null) {
             return;
         }
+        state.request = request;
         Response response = request.getServletContextResponse();
-        Request.addCompletionListener(request, failure -> log.record(event(state,
-                Response.getContentBytesWritten(response) , Request.getContentBytesRead(request),
-                failure == null ? response.getStatus() : 0)));
+        Request.addCompletionListener(request, failure -> {
+            state.stopWatching();
+            log.record(event(state, Response.getContentBytesWritten(response), Request.getContentBytesRead(request),
+                    state.clientLeft ? CLIENT_LEFT : failure == null ? response.getStatus() : 0));
+        });
     }
 
     /** Runs once the caller is known: an inference call of a project that logs content starts keeping its text. */
@@ -180,6 +225,7 @@ public final class RequestAudit {
         if (state == null) {
             return;
         }
+        state.stopWatching();
         state.principal = ctx.attribute(Authentication.PRINCIPAL);
         Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
         String route = endpoint == null ? ctx.method().name() + " " + ctx.path() : ctx.method().name() + " " + endpoint.path;

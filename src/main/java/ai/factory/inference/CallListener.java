@@ -11,6 +11,12 @@ public interface CallListener {
     /** The call was submitted to a replica with a prompt of this many tokens. */
     void submitted(int promptTokens);
 
+    /**
+     * The call is running; {@code stop} cancels it (for a caller that has gone away), after which it ends as
+     * cancelled with the tokens it generated so far. May be called from any thread.
+     */
+    default void running(Runnable stop) {}
+
     /** One generated token and the text it adds (possibly empty). */
     void token(String text);
 

@@ -67,8 +67,10 @@ public final class InferencePipeline {
                 call.stop(), call.ignoreEos(), call.logprobs(), call.topLogprobs(), grammar, calls != null,
                 call.logitBias()));
         listener.submitted(prompt.length);
-        return new InferenceRun(generation, engine, prompt, calls == null ? null : calls.splitter(), listener,
+        InferenceRun run = new InferenceRun(generation, engine, prompt, calls == null ? null : calls.splitter(), listener,
                 generationTimeout);
+        listener.running(run::cancel);
+        return run;
     }
 
     /** A model that is not registered is left to the serving layer, which answers NOT_FOUND. */

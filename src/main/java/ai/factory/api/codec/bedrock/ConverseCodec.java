@@ -32,7 +32,7 @@ import java.util.function.LongSupplier;
 public final class ConverseCodec {
     /** The {@code additionalModelRequestFields} passed on to sampling, named as llama.cpp and vLLM name them. */
     static final Set<String> ADDITIONAL_FIELDS = Set.of("top_k", "min_p", "repetition_penalty", "presence_penalty",
-            "frequency_penalty", "seed");
+            "frequency_penalty", "seed", "ignore_eos");
 
     /** The factory's field names in Converse's words. */
     public static final ApiFields FIELDS = new ApiFields(Map.ofEntries(
@@ -45,6 +45,7 @@ public final class ConverseCodec {
             Map.entry("repetition_penalty", "additionalModelRequestFields.repetition_penalty"),
             Map.entry("presence_penalty", "additionalModelRequestFields.presence_penalty"),
             Map.entry("frequency_penalty", "additionalModelRequestFields.frequency_penalty"),
+            Map.entry("ignore_eos", "additionalModelRequestFields.ignore_eos"),
             Map.entry("tools", "toolConfig.tools"),
             Map.entry("tool_choice", "toolConfig.toolChoice"),
             Map.entry("prompt", "messages")));
@@ -131,7 +132,7 @@ public final class ConverseCodec {
                 extra.hasNonNull("seed") ? seed(extra.get("seed")) : null);
         return new InferenceCall(model, new InferenceCall.Prompt.Chat(messages), tools(r.toolConfig()),
                 InferenceCall.OutputFormat.TEXT, sampling, config.maxTokens() == null ? 0 : config.maxTokens(), stop,
-                false, false, 0, Map.of());
+                bool(extra, "ignore_eos"), false, 0, Map.of());
     }
 
     /** One Converse message: its text, tool calls (assistant) and tool results (user) as the factory's turns. */
@@ -283,6 +284,17 @@ public final class ConverseCodec {
             throw FactoryException.invalidParam(field, "'" + field + "' must be an integer");
         }
         return v.intValue();
+    }
+
+    private static boolean bool(JsonNode extra, String field) {
+        JsonNode v = extra.get(field);
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw FactoryException.invalidParam(field, "'" + field + "' must be true or false");
+        }
+        return v.booleanValue();
     }
 
     private static float number(JsonNode extra, String field, double defaultValue) {
