@@ -180,7 +180,7 @@ public final class Factory implements AutoCloseable {
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
             this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy),
-                    List.of(new EmbeddingsResource(deployments, access),
+                    List.of(new EmbeddingsResource(inference),
                             new ChatCompletionsResource(inference, clock),
                             new ResponsesResource(inference, new ResponseStore(database.jdbi(), auditContent,
                                     projects::contentLogging, clock), clock),

@@ -3,6 +3,8 @@ package ai.factory.inference;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.engine.EmbeddingEngine;
+import ai.factory.engine.Embeddings;
 import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.Grammar;
@@ -21,15 +23,18 @@ import ai.factory.security.Principal;
 import ai.factory.security.Resource;
 import ai.factory.serving.Deployments;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
- * The one way text is generated for a caller, whichever API the call came through. {@link #start} does, in this
- * order: tells the listener which model was named (metrics and audit attribute even a refused call to it), checks
- * that the caller may invoke the model (Cedar, through the {@link Authorizer}), picks a ready replica, renders the
- * prompt with the model's own template (tools included), builds the grammar that constrains the output (a JSON
- * schema, or the model family's tool-call syntax), submits, and tells the listener the prompt's size. What comes
- * back is an {@link InferenceRun} that the caller reads to the end.
+ * The one way text is generated, and texts are embedded, for a caller, whichever API the call came through.
+ * {@link #start} does, in this order: tells the listener which model was named (metrics and audit attribute even a
+ * refused call to it), checks that the caller may invoke the model (Cedar, through the {@link Authorizer}), picks a
+ * ready replica, renders the prompt with the model's own template (tools included), builds the grammar that
+ * constrains the output (a JSON schema, or the model family's tool-call syntax), submits, and tells the listener the
+ * prompt's size. What comes back is an {@link InferenceRun} that the caller reads to the end. {@link #embed} does the
+ * same for embeddings: names the model, authorizes, picks a replica, fits the texts to the model, embeds them and
+ * reports their tokens.
  */
 public final class InferencePipeline {
     private final Authorizer authorizer;
@@ -71,6 +76,50 @@ public final class InferencePipeline {
                 generationTimeout);
         listener.running(run::cancel);
         return run;
+    }
+
+    /**
+     * Embeds texts.
+     *
+     * @throws ai.factory.FactoryException FORBIDDEN when the caller may not invoke the model, NOT_FOUND when it
+     *     does not exist or has no deployment, UNAVAILABLE while it loads, INVALID_REQUEST when it generates text,
+     *     when the call asks for dimensions it does not return (field {@code dimensions}) or for a text it cannot
+     *     take (field {@code input}, the text named {@code input[i]})
+     */
+    public Embeddings embed(Principal principal, EmbeddingCall call, CallListener listener) {
+        requireNonNull(principal, "principal is null");
+        requireNonNull(call, "call is null");
+        requireNonNull(listener, "listener is null");
+        listener.model(call.model());
+        authorize(principal, call.model());
+        EmbeddingEngine engine = deployments.embeddingEngine(call.model());
+        if (call.dimensions().isPresent() && call.dimensions().getAsInt() != engine.dimensions()) {
+            throw FactoryException.invalidParam("dimensions", "the model '" + call.model() + "' returns "
+                    + engine.dimensions() + " dimensions and cannot return " + call.dimensions().getAsInt());
+        }
+        List<String> inputs = call.inputs().stream()
+                .map(text -> call.truncation().fit(text, engine.maxInputTokens(), engine::countTokens))
+                .toList();
+        Embeddings result = engine.embed(inputs);
+        listener.finished(result.promptTokens(), 0);
+        return result;
+    }
+
+    /**
+     * Whether the model is an embedding model (else it generates text), once the caller may invoke it: for an API
+     * whose body takes a shape that depends on the model (Bedrock's InvokeModel), so that a body of the wrong shape
+     * is answered with the shape the model takes. The call that follows authorizes again (a policy evaluation, no
+     * more).
+     *
+     * @throws ai.factory.FactoryException FORBIDDEN, NOT_FOUND or UNAVAILABLE as {@link #start} does
+     */
+    public boolean embeds(Principal principal, String model, CallListener listener) {
+        requireNonNull(principal, "principal is null");
+        requireNonNull(model, "model is null");
+        requireNonNull(listener, "listener is null");
+        listener.model(model);
+        authorize(principal, model);
+        return deployments.embeds(model);
     }
 
     /** A model that is not registered is left to the serving layer, which answers NOT_FOUND. */

@@ -277,6 +277,17 @@ public final class Deployments implements AutoCloseable {
         };
     }
 
+    /**
+     * Whether an embedding engine serves the model named {@code namespace/model[:version]} (else it generates text);
+     * NOT_FOUND or UNAVAILABLE as for its engines.
+     */
+    public boolean embeds(String model) {
+        return switch (engine(model)) {
+            case EmbeddingEngine e -> true;
+            case TextEngine t -> false;
+        };
+    }
+
     /** The least busy replica serving a text model named {@code namespace/model[:version]}. */
     public TextEngine textEngine(String model) {
         return switch (engine(model)) {

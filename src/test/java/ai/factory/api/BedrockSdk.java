@@ -59,6 +59,19 @@ final class BedrockSdk {
     }
 
     /**
+     * A synchronous runtime client as a user builds it: endpoint, region and credentials, everything else the SDK's
+     * defaults (its default HTTP client, its retries).
+     */
+    static BedrockRuntimeClient defaultRuntime(TestFactory factory, AwsKey key) {
+        return BedrockRuntimeClient.builder()
+                .endpointOverride(URI.create(factory.url()))
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(key.accessKeyId(), key.secretAccessKey())))
+                .build();
+    }
+
+    /**
      * The asynchronous client, which the SDK needs for event-stream responses, with its default HTTP client: for this
      * service that is Netty speaking HTTP/2 (cleartext, prior knowledge, against an http:// endpoint).
      */

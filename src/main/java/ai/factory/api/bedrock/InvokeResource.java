@@ -10,10 +10,16 @@ import ai.factory.api.GuardedRoutes;
 import ai.factory.api.RequestAudit;
 import ai.factory.api.Routes;
 import ai.factory.api.codec.WireJson;
+import ai.factory.api.codec.bedrock.CohereEmbedBody;
+import ai.factory.api.codec.bedrock.CohereEmbedCodec;
+import ai.factory.api.codec.bedrock.InvokeBody;
 import ai.factory.api.codec.bedrock.LlamaBody;
 import ai.factory.api.codec.bedrock.LlamaCodec;
+import ai.factory.api.codec.bedrock.TitanEmbeddingsBody;
+import ai.factory.api.codec.bedrock.TitanEmbeddingsCodec;
 import ai.factory.api.codec.openai.ChatCodec;
 import ai.factory.api.codec.openai.ChatCompletionRequest;
+import ai.factory.engine.Embeddings;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
 import ai.factory.inference.InferenceRun;
@@ -29,10 +35,13 @@ import java.util.UUID;
 
 /**
  * Amazon Bedrock's {@code POST /model/{modelId}/invoke} and {@code /invoke-with-response-stream}, whose body is
- * the model's own. Two body families are understood, each by its codec: Meta Llama's ({@code prompt},
- * {@code max_gen_len}, {@code temperature}, {@code top_p}, answered with {@code generation} and token counts), and
- * OpenAI's chat body ({@code messages}, answered as OpenAI chat completions answer, as Bedrock does for its OpenAI
- * models). Streamed, every piece is a {@code chunk} event whose {@code bytes} hold one JSON document.
+ * the model's own. Four body families are understood, each by its codec ({@link InvokeBody} tells them apart, among
+ * those the model serves). On text models: Meta Llama's ({@code prompt}, {@code max_gen_len}, {@code temperature},
+ * {@code top_p}, answered with {@code generation} and token counts), and OpenAI's chat body ({@code messages},
+ * answered as OpenAI chat completions answer, as Bedrock does for its OpenAI models). Streamed, every piece is a
+ * {@code chunk} event whose {@code bytes} hold one JSON document. On embedding models: Amazon Titan Text Embeddings
+ * V2's ({@code inputText}, answered with {@code embedding} and {@code inputTextTokenCount}) and Cohere Embed's
+ * ({@code texts} and {@code input_type}, answered with {@code embeddings}); as on Bedrock, these are not streamed.
  */
 public final class InvokeResource implements Routes {
     private final InferencePipeline pipeline;
@@ -54,14 +63,44 @@ public final class InvokeResource implements Routes {
         String model = BedrockModels.modelName(ctx.pathParam("modelId"));
         listener.model(model);
         JsonNode body = WireJson.tree(ctx.bodyAsBytes());
-        if (body.has("messages")) {
-            openAiChat(ctx, model, body, stream, listener);
-        } else if (body.has("prompt")) {
-            llama(ctx, model, body, stream, listener);
-        } else {
-            throw FactoryException.invalidParam("body", "the body must be Meta Llama's ({\"prompt\": …}) or OpenAI "
-                    + "chat's ({\"messages\": […]}); other model bodies are not understood");
+        boolean embeddingModel = pipeline.embeds(Authentication.principal(ctx), model, listener);
+        InvokeBody kind = InvokeBody.of(body, model, embeddingModel);
+        if (kind.embeddings() && stream) {
+            throw FactoryException.invalidParam("body", "the model '" + model + "' is an embedding model, which "
+                    + "InvokeModel answers whole; InvokeModelWithResponseStream does not serve it");
         }
+        switch (kind) {
+            case LLAMA -> llama(ctx, model, body, stream, listener);
+            case OPENAI_CHAT -> openAiChat(ctx, model, body, stream, listener);
+            case TITAN_EMBEDDINGS -> titan(ctx, model, body, listener);
+            case COHERE_EMBED -> cohere(ctx, model, body, listener);
+        }
+    }
+
+    private void titan(Context ctx, String model, JsonNode body, CallListener listener) {
+        long start = clock.millis();
+        TitanEmbeddingsCodec.Decoded request = TitanEmbeddingsCodec.decode(model,
+                WireJson.bind(body, TitanEmbeddingsBody.Request.class));
+        Embeddings result = TitanEmbeddingsCodec.naming(() -> pipeline.embed(Authentication.principal(ctx),
+                request.call(), listener));
+        embedded(ctx, result, start);
+        ctx.json(TitanEmbeddingsCodec.response(request, result));
+    }
+
+    private void cohere(Context ctx, String model, JsonNode body, CallListener listener) {
+        long start = clock.millis();
+        CohereEmbedCodec.Decoded request = CohereEmbedCodec.decode(model,
+                WireJson.bind(body, CohereEmbedBody.Request.class));
+        Embeddings result = CohereEmbedCodec.naming(() -> pipeline.embed(Authentication.principal(ctx),
+                request.call(), listener));
+        embedded(ctx, result, start);
+        ctx.json(CohereEmbedCodec.response(request, UUID.randomUUID().toString(), result));
+    }
+
+    /** The counts Bedrock reports in response headers of InvokeModel, for an embedding call. */
+    private void embedded(Context ctx, Embeddings result, long start) {
+        ctx.header("X-Amzn-Bedrock-Input-Token-Count", Integer.toString(result.promptTokens()));
+        ctx.header("X-Amzn-Bedrock-Invocation-Latency", Long.toString(clock.millis() - start));
     }
 
     private void openAiChat(Context ctx, String model, JsonNode body, boolean stream, CallListener listener) {
