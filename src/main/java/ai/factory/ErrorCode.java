@@ -14,6 +14,8 @@ public enum ErrorCode {
     /** The path exists, the method does not; the answer names the methods it takes ({@code Allow}). */
     METHOD_NOT_ALLOWED(405),
     CONFLICT(409),
+    /** A body was expected and its length was not declared (HTTP/1.x: no Content-Length, not chunked). */
+    LENGTH_REQUIRED(411),
     PAYLOAD_TOO_LARGE(413),
     UNSUPPORTED_MEDIA_TYPE(415),
     RATE_LIMITED(429),

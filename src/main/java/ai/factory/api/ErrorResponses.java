@@ -99,7 +99,7 @@ public final class ErrorResponses {
     private static String openAiType(ErrorCode code) {
         return switch (code) {
             case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE,
-                 UNSUPPORTED_MEDIA_TYPE -> "invalid_request_error";
+                 UNSUPPORTED_MEDIA_TYPE, LENGTH_REQUIRED -> "invalid_request_error";
             case UNAUTHENTICATED -> "authentication_error";
             case FORBIDDEN -> "permission_error";
             case RATE_LIMITED -> "rate_limit_error";
@@ -116,7 +116,7 @@ public final class ErrorResponses {
             case TIMEOUT -> "timeout";
             case CONTEXT_LENGTH_EXCEEDED -> "context_length_exceeded";
             case INVALID_REQUEST, METHOD_NOT_ALLOWED, FORBIDDEN, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
-                 INTERNAL, UNAVAILABLE -> null;
+                 LENGTH_REQUIRED, INTERNAL, UNAVAILABLE -> null;
         };
     }
 
@@ -127,6 +127,7 @@ public final class ErrorResponses {
             case 404 -> ErrorCode.NOT_FOUND;
             case 405 -> ErrorCode.METHOD_NOT_ALLOWED;
             case 409 -> ErrorCode.CONFLICT;
+            case 411 -> ErrorCode.LENGTH_REQUIRED;
             case 413 -> ErrorCode.PAYLOAD_TOO_LARGE;
             case 415 -> ErrorCode.UNSUPPORTED_MEDIA_TYPE;
             case 429 -> ErrorCode.RATE_LIMITED;

@@ -2,11 +2,14 @@ package ai.factory.api;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
 import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
 import ai.factory.security.Principal;
 import ai.factory.security.Resource;
 import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.javalin.router.Endpoint;
@@ -87,7 +90,31 @@ public final class GuardedRoutes {
             ctx.attribute(RequestAudit.ACTION, action.id());
             Principal caller = Authentication.principal(ctx);
             authorizer.require(caller, action, new Resource.Project(caller.project()));
+            if (contract != null && contract.request() != null) {
+                requireJsonBody(ctx);
+            }
             handler.handle(ctx);
         }, metadata));
+    }
+
+    /**
+     * A route that reads a JSON body takes one: a body whose type is declared as something other than JSON is 415
+     * (a missing type is read as JSON, as curl users and some SDKs send it), and over HTTP/1.x a body of undeclared
+     * length (no {@code Content-Length}, not chunked, which means no body at all) is 411.
+     */
+    public static void requireJsonBody(Context ctx) {
+        String type = ctx.header("Content-Type");
+        if (type != null && !type.isBlank()) {
+            String media = type.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
+            if (!media.equals("application/json") && !media.endsWith("+json")) {
+                throw FactoryException.about(ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Content-Type", "this endpoint takes a "
+                        + "JSON body (Content-Type: application/json), not " + media);
+            }
+        }
+        boolean http1 = ctx.req().getProtocol().startsWith("HTTP/1");
+        if (http1 && ctx.req().getContentLengthLong() < 0 && ctx.header("Transfer-Encoding") == null) {
+            throw FactoryException.about(ErrorCode.LENGTH_REQUIRED, "Content-Length", "this endpoint takes a JSON "
+                    + "body, and the request declares none (send it with Content-Length, or chunked)");
+        }
     }
 }

@@ -86,6 +86,37 @@ class ErrorShapesApiTest {
         assertThat(send("GET", "/v1/models", null, null).statusCode()).isEqualTo(200);
     }
 
+    @Test
+    void aBodyThatIsNotJsonIs415InTheApisShape() throws Exception {
+        for (String[] c : new String[][] {{"/v1/embeddings", "openai", "415"},
+                {"/model/builtin%2Fall-minilm-l6-v2/invoke", "bedrock", "400"}, {"/api/v1/projects", "factory", "415"}}) {
+            HttpResponse<String> r = http1.send(HttpRequest.newBuilder(URI.create(factory.url() + c[0]))
+                    .header("Authorization", "Bearer " + factory.adminKey()).header("Content-Type", "text/plain")
+                    .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertShape(withStatus(r, Integer.parseInt(c[2])), c[1]);
+            assertThat(r.body()).contains("application/json");
+        }
+        // A body with no declared type is read as JSON, as curl and some SDKs send it.
+        HttpResponse<String> untyped = http1.send(HttpRequest.newBuilder(URI.create(factory.url() + "/v1/embeddings"))
+                .header("Authorization", "Bearer " + factory.adminKey()).POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\": \"builtin/all-minilm-l6-v2\", \"input\": \"x\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(untyped.statusCode()).as(untyped.body()).isEqualTo(200);
+    }
+
+    @Test
+    void aBodyOfUndeclaredLengthIs411InTheApisShape() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", URI.create(factory.url()).getPort())) {
+            socket.getOutputStream().write(("POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                    + factory.adminKey() + "\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 411").contains("\"type\":\"invalid_request_error\"")
+                    .contains("Content-Length");
+        }
+        assertThat(send("GET", "/v1/models", null, null).statusCode()).isEqualTo(200);
+    }
+
     private static HttpResponse<String> withStatus(HttpResponse<String> r, int status) {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
         return r;

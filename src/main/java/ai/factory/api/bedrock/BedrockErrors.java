@@ -20,7 +20,7 @@ public final class BedrockErrors {
 
     public static Type type(FactoryException e) {
         return switch (e.code()) {
-            case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE ->
+            case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, LENGTH_REQUIRED ->
                     new Type(400, "ValidationException");
             case CONFLICT -> new Type(409, "ConflictException");
             case UNAUTHENTICATED -> switch (e.param() == null ? "" : e.param()) {
@@ -51,7 +51,7 @@ public final class BedrockErrors {
             // Both stream unions (ConverseStream's and InvokeModelWithResponseStream's) carry this member.
             case TIMEOUT -> new Type(424, "ModelStreamErrorException");
             case UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE,
-                 UNSUPPORTED_MEDIA_TYPE ->
+                 UNSUPPORTED_MEDIA_TYPE, LENGTH_REQUIRED ->
                     new Type(400, "ValidationException");
         };
     }

@@ -62,6 +62,8 @@ public final class InvokeResource implements Routes {
         CallListener listener = RequestAudit.listener(ctx);
         String model = BedrockModels.modelName(ctx.pathParam("modelId"));
         listener.model(model);
+        // Its route has no contract (the body is the model's own), so the JSON check is asked for here.
+        GuardedRoutes.requireJsonBody(ctx);
         JsonNode body = WireJson.tree(ctx.bodyAsBytes());
         boolean embeddingModel = pipeline.embeds(Authentication.principal(ctx), model, listener);
         InvokeBody kind = InvokeBody.of(body, model, embeddingModel);
