@@ -25,10 +25,20 @@ import java.util.Set;
  * @param logprobs whether each token's log-probability is reported
  * @param topLogprobs how many alternatives per token are reported (0 to 20)
  * @param logitBias what to add to some tokens' logits (-100 to 100), by token id
+ * @param maxTokensAsked whether the caller asked for {@code maxTokens} (a limit beyond what the context can hold is
+ *     then refused) or the API's default applies (the context's end then limits it quietly)
  */
 public record InferenceCall(String model, Prompt prompt, Tools tools, OutputFormat format, SamplingParams sampling,
                             int maxTokens, List<String> stop, boolean ignoreEos, boolean logprobs, int topLogprobs,
-                            Map<Integer, Float> logitBias) {
+                            Map<Integer, Float> logitBias, boolean maxTokensAsked) {
+    /** A call whose {@code maxTokens}, when positive, is the caller's own. */
+    public InferenceCall(String model, Prompt prompt, Tools tools, OutputFormat format, SamplingParams sampling,
+                         int maxTokens, List<String> stop, boolean ignoreEos, boolean logprobs, int topLogprobs,
+                         Map<Integer, Float> logitBias) {
+        this(model, prompt, tools, format, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, logitBias,
+                maxTokens > 0);
+    }
+
     public InferenceCall {
         requireNonNull(model, "model is null");
         requireNonNull(prompt, "prompt is null");

@@ -65,6 +65,12 @@ public final class InferencePipeline {
         listener.model(call.model());
         authorize(principal, call.model());
         TextEngine engine = deployments.textEngine(call.model());
+        int context = engine.info().contextPerSequence();
+        if (call.maxTokensAsked() && call.maxTokens() > context) {
+            throw FactoryException.invalidParam("max_tokens", ("'max_tokens' is too large: %d. This deployment holds %d "
+                    + "tokens per sequence, prompt and output together; ask for at most %d")
+                    .formatted(call.maxTokens(), context, context - 1));
+        }
         int[] prompt = prompts.tokens(engine, call);
         ToolCallFormat calls = call.tools().active() ? prompts.template(engine).toolCallFormat() : null;
         Grammar grammar = calls == null ? grammar(call.format()) : grammar(calls, call.tools());

@@ -238,6 +238,9 @@ class BedrockConverseApiTest {
         assertThatThrownBy(() -> bedrock.converse(ConverseRequest.builder().modelId(TINY).messages(user, user).build()))
                 .isInstanceOf(ValidationException.class)
                 .hasMessageContaining("must alternate between user and assistant");
+        assertThatThrownBy(() -> bedrock.converse(converse(TINY, "Hi", 100000).build()))
+                .isInstanceOf(ValidationException.class)
+                .hasMessageContaining("'inferenceConfig.maxTokens' is too large").hasMessageContaining("256");
     }
 
     @Test

@@ -205,6 +205,27 @@ class ChatApiTest {
     }
 
     @Test
+    void maxTokensBeyondTheContextIs400NamingTheLimit() {
+        // TINY holds 256 tokens per sequence; OpenAI refuses a max_tokens its model cannot produce, naming the limit.
+        for (String[] c : new String[][] {
+                {"/v1/chat/completions", "{\"model\": \"acme/tiny\", \"max_tokens\": 1000000000, \"messages\": "
+                        + "[{\"role\": \"user\", \"content\": \"hi\"}]}", "max_tokens"},
+                {"/v1/completions", "{\"model\": \"acme/tiny\", \"max_tokens\": 257, \"prompt\": \"hi\"}", "max_tokens"},
+                {"/v1/responses", "{\"model\": \"acme/tiny\", \"max_output_tokens\": 300, \"input\": \"hi\"}",
+                        "max_output_tokens"}}) {
+            HttpResponse<String> r = factory.post(c[0], factory.adminKey(), c[1]);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            assertThat(json(r).at("/error/param").asText()).isEqualTo(c[2]);
+            assertThat(json(r).at("/error/message").asText()).contains("'" + c[2] + "' is too large").contains("256");
+        }
+        // The limit itself is taken; the context's end stops the output (finish_reason length).
+        HttpResponse<String> edge = factory.post("/v1/completions", factory.adminKey(),
+                "{\"model\": \"acme/tiny\", \"max_tokens\": 255, \"prompt\": \"hi\", \"ignore_eos\": true}");
+        assertThat(edge.statusCode()).as(edge.body()).isEqualTo(200);
+        assertThat(json(edge).at("/choices/0/finish_reason").asText()).isEqualTo("length");
+    }
+
+    @Test
     void promptLongerThanTheContextIs400BeforeDecoding() {
         assertThatThrownBy(() -> openai.chat().completions().create(chat(TINY, "word ".repeat(400), 4).build()))
                 .isInstanceOf(BadRequestException.class).hasMessageContaining("256");

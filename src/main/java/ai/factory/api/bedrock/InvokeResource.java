@@ -130,8 +130,8 @@ public final class InvokeResource implements Routes {
 
     private void llama(Context ctx, String model, JsonNode body, boolean stream, CallListener listener) {
         long start = clock.millis();
-        InferenceRun run = pipeline.start(Authentication.principal(ctx),
-                LlamaCodec.decode(model, WireJson.bind(body, LlamaBody.Request.class)), listener);
+        InferenceRun run = LlamaCodec.FIELDS.apply(() -> pipeline.start(Authentication.principal(ctx),
+                LlamaCodec.decode(model, WireJson.bind(body, LlamaBody.Request.class)), listener));
         if (!stream) {
             LlamaBody.Response response = LlamaCodec.response(run.collect());
             // The counts Bedrock reports in response headers of InvokeModel.

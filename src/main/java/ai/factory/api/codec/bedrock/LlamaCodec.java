@@ -21,7 +21,7 @@ public final class LlamaCodec {
     private static final double TEMPERATURE = 0.5;
     private static final double TOP_P = 0.9;
 
-    private static final ApiFields FIELDS = new ApiFields(Map.of("max_tokens", "max_gen_len", "prompt", "prompt"));
+    public static final ApiFields FIELDS = new ApiFields(Map.of("max_tokens", "max_gen_len", "prompt", "prompt"));
 
     private LlamaCodec() {}
 
@@ -41,7 +41,8 @@ public final class LlamaCodec {
                     (float) (r.temperature() == null ? TEMPERATURE : r.temperature()),
                     (float) (r.topP() == null ? TOP_P : r.topP()), 0, 0f, 1f, 0f, 0f, 64, null);
             return new InferenceCall(model, new InferenceCall.Prompt.Text(r.prompt(), true), InferenceCall.Tools.NONE,
-                    InferenceCall.OutputFormat.TEXT, sampling, maxTokens, List.of(), false, false, 0, Map.of());
+                    InferenceCall.OutputFormat.TEXT, sampling, maxTokens, List.of(), false, false, 0, Map.of(),
+                    r.maxGenLen() != null);
         });
     }
 

@@ -43,7 +43,8 @@ public final class CompletionCodec {
                 Fields.sampling(r.temperature(), r.topP(), r.topK(), r.minP(), r.repetitionPenalty(),
                         r.presencePenalty(), r.frequencyPenalty(), r.seed()),
                 Fields.maxTokens(r.maxTokens(), "max_tokens", DEFAULT_MAX_TOKENS), Fields.stop(r.stop()),
-                Boolean.TRUE.equals(r.ignoreEos()), logprobs >= 0, Math.max(logprobs, 0), Fields.logitBias(r.logitBias()));
+                Boolean.TRUE.equals(r.ignoreEos()), logprobs >= 0, Math.max(logprobs, 0), Fields.logitBias(r.logitBias()),
+                r.maxTokens() != null);
         boolean includeUsage = stream && r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
         return new Decoded(call, stream, includeUsage, Boolean.TRUE.equals(r.echo()), logprobs);
     }

@@ -31,7 +31,8 @@ import java.util.function.Consumer;
  */
 public final class ResponsesCodec {
     /** The factory's field names in the Responses API's words, for errors the pipeline raises. */
-    public static final ApiFields FIELDS = new ApiFields(Map.of("schema", "text.format.schema", "prompt", "input"));
+    public static final ApiFields FIELDS = new ApiFields(Map.of("schema", "text.format.schema", "prompt", "input",
+            "max_tokens", "max_output_tokens"));
 
     private ResponsesCodec() {}
 
