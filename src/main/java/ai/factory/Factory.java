@@ -53,6 +53,8 @@ import ai.factory.security.Role;
 import ai.factory.security.SigV4Verifier;
 import ai.factory.security.SitePolicies;
 import ai.factory.security.audit.AuditContent;
+import ai.factory.security.audit.AuditEvent;
+import ai.factory.security.audit.CallJournal;
 import ai.factory.security.audit.AuditKey;
 import ai.factory.security.keys.KeyHierarchy;
 import ai.factory.security.keys.MasterKeys;
@@ -123,8 +125,17 @@ public final class Factory implements AutoCloseable {
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             AuditKey auditKey = AuditKey.loadOrCreate(config.auditKeyFile(), config.auditPublicKeyFile());
             AuditStore auditStore = new AuditStore(database.jdbi());
+            CallJournal journal = new CallJournal(database.jdbi(), node(config));
+            closeInOrder.addFirst(journal);
             AuditLog audit = new AuditLog(auditStore, auditKey, config.audit(), clock, metrics);
             closeInOrder.addFirst(audit);
+            List<AuditEvent> interrupted = journal.leftovers();
+            interrupted.forEach(audit::record);
+            if (!interrupted.isEmpty()) {
+                LOG.log(System.Logger.Level.WARNING, "audit: {0} call(s) were cut off when the factory last stopped; "
+                        + "they are recorded with outcome interrupted", interrupted.size());
+            }
+            journal.start();
             AuditVerifier auditVerifier = new AuditVerifier(auditStore, auditKey.publicKey());
             this.egress = new Egress(config.egress(), audit, clock);
             MasterKeys masterKeys = masterKeys(config);
@@ -178,7 +189,7 @@ public final class Factory implements AutoCloseable {
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, egress, registry,
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
-            this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, clock, auditContent, projects::contentLogging), metrics,
+            this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, journal, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(inference),
                             new ChatCompletionsResource(inference, clock),
@@ -399,6 +410,18 @@ public final class Factory implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the factory home " + dir, e);
         }
+    }
+
+    /** This process among others sharing the database: its host and its home. */
+    private static String node(FactoryConfig config) {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            host = "localhost";
+        }
+        String node = host + ":" + config.home().toAbsolutePath().normalize();
+        return node.length() <= 200 ? node : node.substring(node.length() - 200);
     }
 
     /** Graceful shutdown: stop taking requests, finish in-flight ones, unload engines, close the database. */
