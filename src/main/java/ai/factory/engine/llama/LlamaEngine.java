@@ -23,7 +23,9 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -47,7 +49,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>The context computes with a {@link CpuThreadpool} kept for its lifetime, as llama-server does, rather
  * than the pool ggml otherwise builds and tears down for every graph.
  *
- * <p>Concurrency: {@link #submit}, {@link #tokenize}, {@link #detokenize}, {@link #info} and {@link #load}
+ * <p>Concurrency: {@link #submitAll}, {@link #tokenize}, {@link #detokenize}, {@link #info} and {@link #load}
  * may be called from any thread. The llama.cpp context, the batch, the slots and the sampler chains are
  * touched only by the engine thread; requests reach it through a bounded queue and leave through each
  * {@link Generation}'s event queue. Tokenization uses the vocabulary, which llama.cpp documents as
@@ -76,6 +78,8 @@ public final class LlamaEngine implements TextEngine {
     private final ConstrainedSampler constrained;
     private final Thread thread;
     private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    /** Held while a request's generations are queued, so that they go in together or not at all. */
+    private final Lock admission = new ReentrantLock();
 
     private boolean closed; // guarded by lifecycle
     private volatile boolean stopping;
@@ -254,9 +258,58 @@ public final class LlamaEngine implements TextEngine {
         }
     }
 
+    /**
+     * Checks every request, parses their grammars (a bad one is the caller's 400 now, not a failed generation later),
+     * then queues them all under {@code admission} or none: only this method adds to the queue, and everyone else
+     * only takes from it, so room seen under the lock is still there when they are added.
+     */
     @Override
-    public Generation submit(GenerationRequest request) {
-        requireNonNull(request, "request is null");
+    public List<Generation> submitAll(List<GenerationRequest> requests) {
+        requireNonNull(requests, "requests is null");
+        if (requests.isEmpty()) {
+            throw new IllegalArgumentException("no requests");
+        }
+        if (requests.size() > options.queueCapacity()) {
+            throw FactoryException.invalidParam("n", ("model %s queues at most %d sequences, and this request needs %d "
+                    + "(one per choice); ask for fewer choices").formatted(name, options.queueCapacity(), requests.size()));
+        }
+        List<int[]> prompts = new ArrayList<>(requests.size());
+        for (GenerationRequest request : requests) {
+            prompts.add(checkedPrompt(requireNonNull(request, "request is null")));
+        }
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            List<LlamaGeneration> generations = new ArrayList<>(requests.size());
+            try {
+                for (int i = 0; i < requests.size(); i++) {
+                    generations.add(generation(requests.get(i), prompts.get(i)));
+                }
+            } catch (RuntimeException e) {
+                generations.forEach(this::discardGrammar);
+                throw e;
+            }
+            admission.lock();
+            try {
+                if (waiting.remainingCapacity() < generations.size()) {
+                    generations.forEach(this::discardGrammar);
+                    throw new FactoryException(ErrorCode.RATE_LIMITED, generations.size() == 1
+                            ? "model %s is busy: its queue is full (%d waiting); retry later".formatted(name, options.queueCapacity())
+                            : "model %s is busy: its queue has no room for the %d sequences this request needs; retry later"
+                                    .formatted(name, generations.size()));
+                }
+                waiting.addAll(generations);
+            } finally {
+                admission.unlock();
+            }
+            return List.copyOf(generations);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** The request's prompt (a copy), checked against the context and the vocabulary, with its logit biases. */
+    private int[] checkedPrompt(GenerationRequest request) {
         int[] prompt = request.prompt().clone();
         if (prompt.length + 1 > options.contextPerSequence()) {
             throw FactoryException.about(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "prompt", ("the prompt has %d tokens, and with at least one generated token "
@@ -265,28 +318,19 @@ public final class LlamaEngine implements TextEngine {
         }
         checkVocabulary(prompt, "prompt");
         checkVocabulary(request.logitBias().keySet().stream().mapToInt(Integer::intValue).toArray(), "logit_bias");
+        return prompt;
+    }
+
+    /** A generation with its grammar parsed (under the read lock, as the vocabulary lives until close). */
+    private LlamaGeneration generation(GenerationRequest request, int[] prompt) {
+        Samplers.Constraint constraint = request.grammar() == null ? null
+                : Samplers.resolve(request.grammar(), model::tokenWithPiece);
+        // Parsed once, here: the sampler travels with the generation to its slot.
+        MemorySegment grammar = constraint == null ? MemorySegment.NULL
+                : Samplers.grammar(llama, model.vocab(), constraint);
         Long seed = request.sampling().seed();
-        lifecycle.readLock().lock();
-        try {
-            ensureOpen();
-            // Under the read lock, as the vocabulary lives until close: a bad grammar is the caller's 400 now, not
-            // a failed generation later.
-            Samplers.Constraint constraint = request.grammar() == null ? null
-                    : Samplers.resolve(request.grammar(), model::tokenWithPiece);
-            // Parsed once, here: the sampler travels with the generation to its slot.
-            MemorySegment grammar = constraint == null ? MemorySegment.NULL
-                    : Samplers.grammar(llama, model.vocab(), constraint);
-            LlamaGeneration generation = new LlamaGeneration(request, prompt, grammar,
-                    seed != null ? seed : ThreadLocalRandom.current().nextLong(), this::cancelWaiting);
-            if (!waiting.offer(generation)) {
-                discardGrammar(generation);
-                throw new FactoryException(ErrorCode.RATE_LIMITED, "model %s is busy: its queue is full (%d waiting); retry later"
-                        .formatted(name, options.queueCapacity()));
-            }
-            return generation;
-        } finally {
-            lifecycle.readLock().unlock();
-        }
+        return new LlamaGeneration(request, prompt, grammar,
+                seed != null ? seed : ThreadLocalRandom.current().nextLong(), this::cancelWaiting);
     }
 
     @Override
