@@ -17,8 +17,9 @@ import java.util.Queue;
 import java.util.function.Consumer;
 
 /**
- * One submitted call, read as {@link InferenceEvent}s. Not thread-safe: one thread drives a run (the request's),
- * though {@link #cancel()} may come from anywhere.
+ * One submitted call (or one choice of a call of several), read as {@link InferenceEvent}s. Not thread-safe: one
+ * thread drives a run (the request's, or the reader {@link InferenceRuns} gives each choice), though
+ * {@link #cancel()} may come from anywhere.
  *
  * <p>The run turns the engine's tokens into output text and, when the model may call tools, holds back text that
  * could be the start of a call until it knows; calls are parsed when the generation ends and come out as
