@@ -18,6 +18,7 @@ import io.javalin.http.Context;
 import io.javalin.router.Endpoint;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -147,7 +148,7 @@ public final class RequestAudit {
         volatile String model;
         volatile int promptTokens = -1;
         volatile long[] usage;
-        volatile StringBuilder content;
+        volatile Output content;
         volatile String contentSha256;
         volatile boolean contentFailed;
         /** The request as Jetty holds it (to watch for its client leaving), or null outside a servlet request. */
@@ -195,11 +196,11 @@ public final class RequestAudit {
         }
 
         @Override
-        public void token(String text) {
+        public void token(int choice, String text) {
             completionTokens.incrementAndGet();
-            StringBuilder out = content;
+            Output out = content;
             if (out != null) {
-                out.append(text);
+                out.append(choice, text);
             }
         }
 
@@ -214,6 +215,28 @@ public final class RequestAudit {
                 return usage;
             }
             return promptTokens < 0 ? null : new long[] {promptTokens, completionTokens.get()};
+        }
+    }
+
+    /**
+     * The text a call generated, per choice: one string for a call of one choice, a string per choice (by index)
+     * for several.
+     */
+    private static final class Output {
+        private final List<StringBuilder> choices = new ArrayList<>(); // guarded by this
+
+        synchronized void append(int choice, String text) {
+            while (choices.size() <= choice) {
+                choices.add(new StringBuilder());
+            }
+            choices.get(choice).append(text);
+        }
+
+        synchronized Object value() {
+            if (choices.size() <= 1) {
+                return choices.isEmpty() ? "" : choices.getFirst().toString();
+            }
+            return choices.stream().map(StringBuilder::toString).toList();
         }
     }
 
@@ -261,7 +284,7 @@ public final class RequestAudit {
         Principal p = ctx.attribute(Authentication.PRINCIPAL);
         State state = ctx.attribute(STATE);
         if (p != null && state != null && contentLogged.test(p.project())) {
-            state.content = new StringBuilder();
+            state.content = new Output();
         }
     }
 
@@ -288,7 +311,7 @@ public final class RequestAudit {
                     .collect(Collectors.joining(","));
         }
         state.usage = state.counts();
-        StringBuilder output = state.content;
+        Output output = state.content;
         if (output != null && Action.INVOKE.id().equals(named) && state.usage != null) {
             storeContent(ctx, state, output);
         }
@@ -298,7 +321,7 @@ public final class RequestAudit {
      * Keeps the call's content. If it can't be kept (a full disk, the project's keys gone), the answer stands (it
      * may be streamed already) and the record says so: {@code content=failed}, which auditors see in the chain.
      */
-    private void storeContent(Context ctx, State state, StringBuilder output) {
+    private void storeContent(Context ctx, State state, Output output) {
         try {
             state.contentSha256 = content.store(state.principal.project(), state.requestId, state.at,
                     content(ctx, state, output));
@@ -310,14 +333,14 @@ public final class RequestAudit {
     }
 
     /** One call's logged content: a fresh id (so no two calls share a blob), the request body and the output. */
-    private static byte[] content(Context ctx, State state, StringBuilder output) {
+    private static byte[] content(Context ctx, State state, Output output) {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("id", UUID.randomUUID().toString());
         c.put("requestId", state.requestId);
         c.put("at", state.at.toString());
         c.put("route", state.route);
         c.put("request", body(ctx));
-        c.put("output", output.toString());
+        c.put("output", output.value());
         try {
             return Json.mapper().writeValueAsBytes(c);
         } catch (JsonProcessingException e) {

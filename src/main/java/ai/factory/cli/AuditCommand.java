@@ -206,8 +206,16 @@ final class AuditCommand {
                 out.printf("request %s at %s, %s%n", c.requestId(), c.at(), content.path("route").asText());
                 out.println("request body:");
                 ModelsCommand.printJson(out, content.path("request"));
-                out.println("output:");
-                out.println(content.path("output").asText());
+                JsonNode output = content.path("output");
+                if (output.isArray()) {
+                    for (int i = 0; i < output.size(); i++) {
+                        out.println("output of choice " + i + ":");
+                        out.println(output.get(i).asText());
+                    }
+                } else {
+                    out.println("output:");
+                    out.println(output.asText());
+                }
                 out.flush();
             }
             return 0;
