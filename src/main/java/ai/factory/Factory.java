@@ -60,6 +60,7 @@ import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerifier;
 import ai.factory.security.audit.ContentRetention;
+import ai.factory.security.tls.ServerTls;
 import ai.factory.sovereignty.Egress;
 import ai.factory.sovereignty.KeyProvider;
 import ai.factory.sovereignty.SovereigntyReport;
@@ -106,6 +107,7 @@ public final class Factory implements AutoCloseable {
     private final List<AutoCloseable> closeInOrder = new ArrayList<>();
     private final ApiServer server;
     private final Optional<String> newAdminKey;
+    private final Optional<ServerTls.Prepared> tls;
     private final Egress egress;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
 
@@ -113,6 +115,8 @@ public final class Factory implements AutoCloseable {
         this.config = requireNonNull(config, "config is null");
         try {
             createPrivateDirectory(config.home());
+            // First, so a TLS setting that cannot work fails the start before anything else is opened.
+            this.tls = ServerTls.prepare(config.server(), config.tlsFiles(), clock);
             Database database = Database.open(config.database());
             closeInOrder.addFirst(database);
             try {
@@ -178,7 +182,7 @@ public final class Factory implements AutoCloseable {
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, egress, registry,
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
-            this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, clock, auditContent, projects::contentLogging), metrics,
+            this.server = new ApiServer(config.server(), tls.map(ServerTls.Prepared::identity), authentication, authorizer, new RequestAudit(audit, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(deployments, access),
                             new ChatCompletionsResource(inference, clock),
@@ -240,6 +244,19 @@ public final class Factory implements AutoCloseable {
     /** Every HTTP endpoint the server holds, with the action that guards it (or that it is public). */
     public List<ApiServer.RouteInfo> routes() {
         return server.routes();
+    }
+
+    /**
+     * The SHA-256 fingerprint of the site CA when this start created it (TLS on without a site certificate); shown
+     * once, so an operator can compare it with what clients are given.
+     */
+    public Optional<String> newSiteCaFingerprint() {
+        return tls.flatMap(ServerTls.Prepared::newCaFingerprint);
+    }
+
+    /** The generated site CA's certificate, which clients trust, when the server's certificate comes from it. */
+    public Optional<Path> siteCaCertificate() {
+        return tls.flatMap(ServerTls.Prepared::siteCa);
     }
 
     /** The admin key created at this start, if there was none before; shown once, also saved to admin.key. */
