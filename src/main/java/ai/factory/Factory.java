@@ -62,6 +62,7 @@ import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerifier;
 import ai.factory.security.audit.ContentRetention;
+import ai.factory.security.tls.ServerTls;
 import ai.factory.sovereignty.Egress;
 import ai.factory.sovereignty.KeyProvider;
 import ai.factory.sovereignty.SovereigntyReport;
@@ -108,6 +109,7 @@ public final class Factory implements AutoCloseable {
     private final List<AutoCloseable> closeInOrder = new ArrayList<>();
     private final ApiServer server;
     private final Optional<String> newAdminKey;
+    private final Optional<ServerTls.Prepared> tls;
     private final Egress egress;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
 
@@ -115,6 +117,8 @@ public final class Factory implements AutoCloseable {
         this.config = requireNonNull(config, "config is null");
         try {
             createPrivateDirectory(config.home());
+            // First, so a TLS setting that cannot work fails the start before anything else is opened.
+            this.tls = ServerTls.prepare(config.server(), config.tlsFiles(), clock);
             Database database = Database.open(config.database());
             closeInOrder.addFirst(database);
             try {
@@ -189,7 +193,8 @@ public final class Factory implements AutoCloseable {
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, egress, registry,
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
-            this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, journal, clock, auditContent, projects::contentLogging), metrics,
+            this.server = new ApiServer(config.server(), tls.map(ServerTls.Prepared::identity), authentication, authorizer,
+                    new RequestAudit(audit, journal, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy),
                     List.of(new EmbeddingsResource(inference),
                             new ChatCompletionsResource(inference, clock),
@@ -251,6 +256,19 @@ public final class Factory implements AutoCloseable {
     /** Every HTTP endpoint the server holds, with the action that guards it (or that it is public). */
     public List<ApiServer.RouteInfo> routes() {
         return server.routes();
+    }
+
+    /**
+     * The SHA-256 fingerprint of the site CA when this start created it (TLS on without a site certificate); shown
+     * once, so an operator can compare it with what clients are given.
+     */
+    public Optional<String> newSiteCaFingerprint() {
+        return tls.flatMap(ServerTls.Prepared::newCaFingerprint);
+    }
+
+    /** The generated site CA's certificate, which clients trust, when the server's certificate comes from it. */
+    public Optional<Path> siteCaCertificate() {
+        return tls.flatMap(ServerTls.Prepared::siteCa);
     }
 
     /** The admin key created at this start, if there was none before; shown once, also saved to admin.key. */
