@@ -24,7 +24,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
-import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
@@ -68,7 +67,7 @@ public final class ApiServer implements AutoCloseable {
             // Node's http2 speak it, or Upgrade: h2c), so clients work with their default transports.
             c.jetty.addConnector((server, http) -> {
                 ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http),
-                        new HTTP2CServerConnectionFactory(http));
+                        new CleartextHttp2(http));
                 connector.setHost(config.host());
                 connector.setPort(config.port());
                 return connector;
