@@ -306,7 +306,8 @@ public final class Factory implements AutoCloseable {
         String fileName = version.files().getFirst().path();
         try (SeekableByteChannel plaintext = registry.open(version, fileName);
                 MemoryFile weights = MemoryFile.copyOf(plaintext, version.model() + ":" + version.version())) {
-            return LlamaEngine.loadFromMemory(runtime, weights.path(), fileName.replaceFirst("\\.gguf$", ""),
+            // Named as callers name the model (its messages reach them: "model acme/m:1 is busy"), not by its file.
+            return LlamaEngine.loadFromMemory(runtime, weights.path(), version.ref().toString(),
                     LlamaEngineOptions.defaults()
                             .withContextPerSequence(spec.effectiveContext(version))
                             .withParallel(spec.parallel())

@@ -86,7 +86,7 @@ public final class ApiServer implements AutoCloseable {
             // over TLS, h2 by ALPN, or by prior knowledge when a client offers no ALPN.
             c.jetty.addConnector((server, http) -> {
                 ServerConnector connector = identity.isPresent() ? secureConnector(server, http, identity.get())
-                        : new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
+                        : new ServerConnector(server, new HttpConnectionFactory(http), new CleartextHttp2(http));
                 connector.setHost(config.host());
                 connector.setPort(config.port());
                 return connector;

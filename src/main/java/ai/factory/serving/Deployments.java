@@ -185,7 +185,8 @@ public final class Deployments implements AutoCloseable {
             }
             transition(id, DeploymentState.READY, null);
             LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} is ready", id, d.model(), d.version());
-        } catch (FactoryException | IllegalStateException e) {
+        } catch (RuntimeException e) {
+            // Whatever stops a load ends it as failed, with the reason: never a deployment left loading.
             replicas.forEach(Engine::close);
             release(id, d.spec());
             transition(id, DeploymentState.FAILED, e.getMessage());
@@ -374,7 +375,9 @@ public final class Deployments implements AutoCloseable {
 
         private static Deployment row(ResultSet rs) throws SQLException {
             DeploymentSpec spec = new DeploymentSpec(rs.getInt("replicas"), rs.getInt("parallel"),
-                    rs.getInt("context_length"), rs.getInt("threads"), rs.getInt("queue_capacity"), rs.getInt("gpu_layers"));
+                    rs.getInt("context_length"), rs.getInt("threads"),
+                    // A queue of 0 was once accepted (and never loaded); it is read as the least there is.
+                    Math.max(1, rs.getInt("queue_capacity")), rs.getInt("gpu_layers"));
             Instant created = rs.getTimestamp("created_at").toInstant();
             return new Deployment(rs.getString("id"), rs.getString("project"), ModelName.parse(rs.getString("model_name")), rs.getInt("version"),
                     spec, DeploymentState.valueOf(rs.getString("state").toUpperCase(Locale.ROOT)),
