@@ -56,6 +56,20 @@ class HomeModesTest {
     }
 
     @Test
+    void theGeneratedTlsMaterialIsOwnerOnlyAndARestartFindsNothingToNarrow() throws Exception {
+        Path home = tmp.resolve("tls-home");
+        java.util.Map<ai.factory.config.Setting, String> tls = java.util.Map.of(ai.factory.config.Setting.TLS_ENABLED, "true");
+        try (TestFactory factory = TestFactory.start(home, tls)) {
+            assertThat(factory.url()).startsWith("https://");
+            assertThat(openToOthers(home)).isEmpty();
+            for (String file : List.of("ca.pem", "ca.key", "server.pem", "server.key")) {
+                assertThat(mode(home.resolve("tls").resolve(file))).as(file).isEqualTo("rw-------");
+            }
+        }
+        assertThat(ai.factory.storage.FactoryHome.secure(home)).as("what the factory wrote is private already").isEmpty();
+    }
+
+    @Test
     void aHomeFromBeforeIsNarrowedAndItsDatabaseGetsAPassword() throws Exception {
         Path home = tmp.resolve("old-home");
         Files.createDirectories(home);
