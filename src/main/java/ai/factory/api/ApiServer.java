@@ -154,9 +154,10 @@ public final class ApiServer implements AutoCloseable {
                 c.routes.addEndpoint(new Endpoint(HandlerType.GET, surface.path(), ctx -> ctx.contentType("application/json")
                         .result(documents.computeIfAbsent(surface, s -> OpenApiDocuments.text(s, routes()))), PUBLIC));
             }
-            c.routes.addEndpoint(new Endpoint(HandlerType.GET, "/metrics", ctx -> ctx
-                    .contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()), PUBLIC));
             GuardedRoutes guarded = new GuardedRoutes(c.routes, authorizer);
+            // The metrics name every project's models and count their traffic: admins, auditors and metrics keys.
+            guarded.get("/metrics", Action.READ_METRICS, ctx -> ctx
+                    .contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
             groups.forEach(g -> g.addTo(guarded));
         });
         List<String> unguarded = routes().stream().filter(r -> r.action().isEmpty() && !r.isPublic())

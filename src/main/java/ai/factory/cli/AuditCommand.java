@@ -13,6 +13,7 @@ import ai.factory.security.audit.AuditVerification;
 import ai.factory.security.audit.AuditVerifier;
 import ai.factory.sovereignty.SovereigntyReport;
 import ai.factory.storage.Database;
+import ai.factory.storage.H2Password;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -48,7 +49,8 @@ final class AuditCommand {
                     + "(no server needed): every record's hash and link, gap-free sequence numbers, every digest's "
                     + "signature. Exits 1 at the first broken record, naming it and why.",
                     "With the embedded H2 database, stop the factory first (H2 allows one process), or copy its "
-                            + "db/ folder and point --home at the copy."})
+                            + "db/ folder, db.password and audit.pub and point --home at the copy; the database's "
+                            + "password is read from $FACTORY_HOME/db.password unless database.password is set."})
     static final class Verify implements Callable<Integer> {
         @Spec CommandSpec spec;
 
@@ -86,7 +88,8 @@ final class AuditCommand {
             FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
             PublicKey key = readPublicKey(publicKey != null ? publicKey : config.auditPublicKeyFile());
             AuditVerification result;
-            try (Database database = Database.open(config.database().withMaxPoolSize(2))) {
+            try (Database database = Database.open(H2Password.forReading(config.database(),
+                    config.databasePasswordFile()).withMaxPoolSize(2))) {
                 result = new AuditVerifier(new AuditStore(database.jdbi()), key).verify(fromTime, toTime);
             }
             PrintWriter out = spec.commandLine().getOut();

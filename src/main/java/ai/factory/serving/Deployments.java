@@ -221,9 +221,23 @@ public final class Deployments implements AutoCloseable {
     public Deployment get(String id) {
         Deployment d = deployments.get(id);
         if (d == null) {
-            throw new FactoryException(ErrorCode.NOT_FOUND, "no deployment '" + id + "'");
+            throw notFound(id);
         }
         return d;
+    }
+
+    /** What {@link #get} answers for a deployment that does not exist. */
+    public static FactoryException notFound(String id) {
+        return new FactoryException(ErrorCode.NOT_FOUND, "no deployment '" + id + "'");
+    }
+
+    /**
+     * What a call to a model that nothing serves answers ({@code model} as the call named it): the same whether the
+     * model does not exist, is not deployed, or is another project's.
+     */
+    public static FactoryException notServed(String model) {
+        return new FactoryException(ErrorCode.NOT_FOUND, "the model '" + model
+                + "' does not exist or is not deployed; GET /v1/models lists the models you can use");
     }
 
     /** Waits until a deployment is ready or failed (or the timeout passes) and returns it as it then is. */
@@ -310,8 +324,7 @@ public final class Deployments implements AutoCloseable {
                 .sorted(Comparator.comparingInt(Deployment::version).reversed())
                 .toList();
         if (candidates.isEmpty()) {
-            throw new FactoryException(ErrorCode.NOT_FOUND, "the model '" + model
-                    + "' does not exist or is not deployed; GET /v1/models lists the models you can use");
+            throw notServed(model);
         }
         for (Deployment d : candidates) {
             List<Engine> replicas = engines.get(d.id());

@@ -64,7 +64,10 @@ class AuditCliTest {
         assertThat(human.exit()).as(human.err()).isZero();
         assertThat(human.out()).startsWith("OK: ");
 
-        try (Database db = Database.open(new ai.factory.config.ConfigLoader(java.util.Map.of()).load(home, java.util.Map.of()).database())) {
+        ai.factory.config.FactoryConfig config = new ai.factory.config.ConfigLoader(java.util.Map.of()).load(home,
+                java.util.Map.of());
+        try (Database db = Database.open(ai.factory.storage.H2Password.forReading(config.database(),
+                config.databasePasswordFile()))) {
             db.jdbi().useHandle(h -> h.execute("UPDATE audit_records SET principal_name = 'nobody' WHERE seq = 2"));
         }
         FactoryCliTest.Run broken = cli("audit", "verify", "--home", home.toString());
