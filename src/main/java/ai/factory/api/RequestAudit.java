@@ -156,6 +156,8 @@ public final class RequestAudit {
         final List<ClientDepartures.Watch> watches = new CopyOnWriteArrayList<>();
         /** The client went away while its call ran, which was then stopped: recorded as status 499. */
         volatile boolean clientLeft;
+        /** A refusal answered as if the resource did not exist (another project's): recorded as denied. */
+        volatile boolean denied;
         private final ClientDepartures departures;
         private final CallJournal journal;
 
@@ -295,6 +297,7 @@ public final class RequestAudit {
             return;
         }
         state.stopWatching();
+        state.denied = Boolean.TRUE.equals(ctx.attribute(ErrorResponses.DENIED));
         state.principal = ctx.attribute(Authentication.PRINCIPAL);
         Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
         String route = endpoint == null ? ctx.method().name() + " " + ctx.path() : ctx.method().name() + " " + endpoint.path;
@@ -361,7 +364,7 @@ public final class RequestAudit {
 
     private static AuditEvent event(State s, long bytesOut, long bytesIn, int status) {
         Principal p = s.principal;
-        boolean denied = p == null || status == 401 || status == 403;
+        boolean denied = p == null || status == 401 || status == 403 || s.denied;
         long[] usage = s.usage == null ? new long[2] : s.usage;
         return new AuditEvent(s.at, p == null ? "anonymous" : p.id(), p == null ? "" : p.name(),
                 p == null ? "" : p.project(), s.action, s.resource, denied ? AuditEvent.DENY : AuditEvent.ALLOW,

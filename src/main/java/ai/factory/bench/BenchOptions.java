@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.List;
 
@@ -26,11 +27,13 @@ import java.util.List;
  * @param requestTimeout how long one request may take
  * @param responseFormat the chat requests' {@code response_format} (a JSON schema makes every token grammar-
  *     constrained), or null for free text
+ * @param http the HTTP version asked for: 1.1, or 2 (by ALPN over https, by {@code Upgrade: h2c} over http)
  */
 public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
                            List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
-                           Duration requestTimeout, JsonNode responseFormat) {
+                           Duration requestTimeout, JsonNode responseFormat, HttpClient.Version http) {
     public BenchOptions {
+        requireNonNull(http, "http is null");
         requireNonNull(baseUrl, "baseUrl is null");
         if (!"http".equals(baseUrl.getScheme()) && !"https".equals(baseUrl.getScheme())) {
             throw new IllegalArgumentException("the URL must be http or https: " + baseUrl);
@@ -57,6 +60,20 @@ public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint en
         if (vocabulary < 2) {
             throw new IllegalArgumentException("the vocabulary must have at least 2 tokens: " + vocabulary);
         }
+    }
+
+    /** A sweep over HTTP/1.1. */
+    public BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
+                        List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
+                        Duration requestTimeout, JsonNode responseFormat) {
+        this(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency, requestsPerLevel, rounds, warmup,
+                vocabulary, requestTimeout, responseFormat, HttpClient.Version.HTTP_1_1);
+    }
+
+    /** The same sweep over another HTTP version. */
+    public BenchOptions withHttp(HttpClient.Version version) {
+        return new BenchOptions(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency,
+                requestsPerLevel, rounds, warmup, vocabulary, requestTimeout, responseFormat, version);
     }
 
     /** A sweep of free text. */

@@ -7,6 +7,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -38,6 +39,7 @@ public final class LoadGenerator implements AutoCloseable {
     private final Prompts prompts;
     private final ExecutorService clientExecutor = Executors.newVirtualThreadPerTaskExecutor();
     private final HttpClient client;
+    private final java.util.concurrent.atomic.AtomicBoolean upgraded = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
      * @param onRequestDone called after every request, warm-up included, from the thread that sent it
@@ -52,7 +54,7 @@ public final class LoadGenerator implements AutoCloseable {
         this.clock = requireNonNull(clock, "clock is null");
         this.onRequestDone = requireNonNull(onRequestDone, "onRequestDone is null");
         this.prompts = new Prompts(options);
-        this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
+        this.client = HttpClient.newBuilder().version(options.http()).connectTimeout(Duration.ofSeconds(10))
                 .sslContext(requireNonNull(tls, "tls is null")).executor(clientExecutor).build();
     }
 
@@ -138,6 +140,7 @@ public final class LoadGenerator implements AutoCloseable {
     }
 
     private Sample sample(int concurrency, int requests, int firstIndex) throws InterruptedException {
+        upgradeToHttp2();
         RequestResult[] results = new RequestResult[requests];
         AtomicInteger next = new AtomicInteger();
         String started = clock.instant().truncatedTo(ChronoUnit.MILLIS).toString();
@@ -159,6 +162,28 @@ public final class LoadGenerator implements AutoCloseable {
         return new Sample(started, (System.nanoTime() - start) / 1e9, results, LoadAverage.oneMinute());
     }
 
+    /**
+     * Over http, the JDK's client asks for HTTP/2 with {@code Upgrade: h2c} only on a request without a body; one
+     * {@code GET …/models} first upgrades the connection, on which every request of the sweep then runs. (Over https
+     * ALPN chooses at the handshake.)
+     */
+    private void upgradeToHttp2() throws InterruptedException {
+        if (options.http() != HttpClient.Version.HTTP_2 || !"http".equals(options.baseUrl().getScheme())
+                || !upgraded.compareAndSet(false, true)) {
+            return;
+        }
+        String base = options.baseUrl().toString().replaceAll("/+$", "");
+        HttpRequest.Builder models = HttpRequest.newBuilder(URI.create(base + "/models")).timeout(Duration.ofSeconds(30));
+        if (options.apiKey() != null) {
+            models.header("Authorization", "Bearer " + options.apiKey());
+        }
+        try {
+            client.send(models.build(), HttpResponse.BodyHandlers.discarding());
+        } catch (IOException e) {
+            // The sweep's own requests then fail and say why.
+        }
+    }
+
     /** Sends request {@code index} and reads its stream to the end. */
     RequestResult send(int index) {
         HttpRequest.Builder request = HttpRequest.newBuilder(options.requestUri()).timeout(options.requestTimeout())
@@ -174,6 +199,11 @@ public final class LoadGenerator implements AutoCloseable {
                 if (response.statusCode() >= 400) {
                     body.readAllBytes();
                     return RequestResult.failed("http_" + response.statusCode(), (System.nanoTime() - start) / 1e6);
+                }
+                if (response.version() != options.http()) {
+                    // Measured over another protocol than the one named: not a sample of what was asked.
+                    body.readAllBytes();
+                    return RequestResult.failed("served_over_" + response.version(), (System.nanoTime() - start) / 1e6);
                 }
                 SseAccumulator stream = new SseAccumulator(start);
                 BufferedReader lines = new BufferedReader(new InputStreamReader(body, UTF_8));

@@ -87,6 +87,13 @@ final class BenchCommand implements Callable<Integer> {
                     + "$FACTORY_HOME/tls/ca.pem (default: $FACTORY_CA_CERT).")
     Path caCert;
 
+    @Option(names = "--http", defaultValue = "1.1", paramLabel = "1.1|2", description = {"The HTTP version to ask for "
+            + "(default ${DEFAULT-VALUE}): 2 is negotiated by ALPN over https and by Upgrade: h2c over http."})
+    String http;
+
+    @Option(names = "--peer-http", paramLabel = "1.1|2", description = "The HTTP version for the second server (default: --http).")
+    String peerHttp;
+
     @Option(names = "--peer-url", description = "A second server to run the same sweep against, in turn, for a side-by-side table.")
     URI peerUrl;
 
@@ -142,15 +149,24 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
 
+    private java.net.http.HttpClient.Version version(String given) {
+        return switch (given) {
+            case "1.1" -> java.net.http.HttpClient.Version.HTTP_1_1;
+            case "2" -> java.net.http.HttpClient.Version.HTTP_2;
+            default -> throw new ParameterException(spec.commandLine(), "--http and --peer-http take 1.1 or 2, not " + given);
+        };
+    }
+
     private SSLContext tls() {
         return SiteTrust.context(caCert == null ? List.of() : List.of(caCert));
     }
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        BenchOptions options = options(url, key, model, responseFormat);
+        BenchOptions options = options(url, key, model, responseFormat).withHttp(version(http));
         BenchOptions peerOptions = peerUrl == null ? null : options(peerUrl, peerKey, peerModel == null ? model : peerModel,
-                peerResponseFormat == null ? responseFormat : peerResponseFormat);
+                peerResponseFormat == null ? responseFormat : peerResponseFormat)
+                .withHttp(version(peerHttp == null ? http : peerHttp));
         long arrayBytes = arrayBytes();
         Roofline roofline = modelFile == null ? null : Roofline.of(GgufReader.read(modelFile), CacheType.F16);
         PrintWriter out = spec.commandLine().getOut();

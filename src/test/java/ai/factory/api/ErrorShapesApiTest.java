@@ -89,7 +89,7 @@ class ErrorShapesApiTest {
     @Test
     void aBodyThatIsNotJsonIs415InTheApisShape() throws Exception {
         for (String[] c : new String[][] {{"/v1/embeddings", "openai", "415"},
-                {"/model/builtin%2Fall-minilm-l6-v2/invoke", "bedrock", "400"}, {"/api/v1/projects", "factory", "415"}}) {
+                {"/model/builtin%2Fall-minilm-l6-v2/converse", "bedrock", "400"}, {"/api/v1/projects", "factory", "415"}}) {
             HttpResponse<String> r = http1.send(HttpRequest.newBuilder(URI.create(factory.url() + c[0]))
                     .header("Authorization", "Bearer " + factory.adminKey()).header("Content-Type", "text/plain")
                     .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());

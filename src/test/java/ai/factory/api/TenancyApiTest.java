@@ -495,6 +495,20 @@ class TenancyApiTest {
     }
 
     @Test
+    void aHiddenRefusalIsRecordedAsDeniedThoughTheClientSees404() {
+        HttpResponse<String> r = factory.send(factory.request("/api/v1/models/beta/tiny", alpha.get(Role.DEVELOPER))
+                .header("X-Request-Id", "hidden-refusal-1").GET());
+        assertThat(r.statusCode()).isEqualTo(404);
+        com.fasterxml.jackson.databind.JsonNode rec = factory.auditRecord("hidden-refusal-1", factory.adminKey());
+        assertThat(rec.path("decision").asText()).isEqualTo("deny");
+        assertThat(rec.path("status").asInt()).isEqualTo(404);
+        HttpResponse<String> missing = factory.send(factory.request("/api/v1/models/alpha/nothing", alpha.get(Role.DEVELOPER))
+                .header("X-Request-Id", "truly-missing-1").GET());
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(factory.auditRecord("truly-missing-1", factory.adminKey()).path("decision").asText()).isEqualTo("allow");
+    }
+
+    @Test
     void siteAdminsActInEveryProject() {
         String admin = factory.adminKey();
         assertThat(factory.get("/api/v1/models/beta/tiny", admin).statusCode()).isEqualTo(200);

@@ -91,6 +91,18 @@ class BenchTest {
     }
 
     @Test
+    void http2IsMeasuredOverHttp2() throws InterruptedException {
+        // Over http the JDK's client asks for HTTP/2 with Upgrade: h2c; a response over another version would count
+        // as an error (served_over_HTTP_1_1), so none means every sample was HTTP/2.
+        try (LoadGenerator generator = new LoadGenerator(options(factory.adminKey(), Endpoint.CHAT)
+                .withHttp(java.net.http.HttpClient.Version.HTTP_2), Clock.systemUTC(), () -> {})) {
+            LevelResult level = generator.level(2, 2, 0);
+            assertThat(level.errors()).as("errors %s", level.errorsByKind()).isZero();
+            assertThat(level.meanOutputTokens()).isEqualTo(8);
+        }
+    }
+
+    @Test
     void aWrongKeyIsCountedAsErrorsNotThrown() throws InterruptedException {
         try (LoadGenerator generator = new LoadGenerator(options("sk-wrong", Endpoint.COMPLETIONS), Clock.systemUTC(), () -> {})) {
             BenchReport report = generator.run();
@@ -152,6 +164,7 @@ class BenchTest {
         assertThat(failed.err()).contains("every request failed");
 
         assertThat(cli("bench", "--model", MODEL, "--endpoint", "embeddings").exit()).isEqualTo(2);
+        assertThat(cli("bench", "--model", MODEL, "--http", "3").err()).contains("--http and --peer-http take 1.1 or 2, not 3");
         assertThat(cli("bench", "--model", MODEL, "--concurrency", "0").err()).contains("concurrency levels must be between 1 and 4096");
         assertThat(cli("bench", "--model", MODEL, "--vocab", "100", "--tokenizer", TestModels.tinyLlama().toString()).err())
                 .contains("give one of --vocab, --tokenizer and --model-file");

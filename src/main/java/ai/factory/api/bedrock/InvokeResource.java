@@ -64,8 +64,8 @@ public final class InvokeResource implements Routes {
         CallListener listener = RequestAudit.listener(ctx);
         String model = BedrockModels.modelName(ctx.pathParam("modelId"));
         listener.model(model);
-        // Its route has no contract (the body is the model's own), so the JSON check is asked for here.
-        GuardedRoutes.requireJsonBody(ctx);
+        // No Content-Type check here: the body is the model's own bytes, which the AWS SDKs send as
+        // application/octet-stream unless the caller names a contentType; it is read as JSON all the same.
         JsonNode body = WireJson.tree(ctx.bodyAsBytes());
         boolean embeddingModel = pipeline.embeds(Authentication.principal(ctx), model, listener);
         InvokeBody kind = InvokeBody.of(body, model, embeddingModel);
