@@ -29,11 +29,16 @@ final class ClientOptions {
     boolean json;
 
     FactoryClient client() {
-        Path dir = ConfigLoader.fromSystem().home(home);
-        return new FactoryClient(resolveUrl(dir), resolveKey(dir));
+        return client(url, key, home);
     }
 
-    private String resolveUrl(Path dir) {
+    /** A client for the factory found as this class describes, from explicit values (each may be null). */
+    static FactoryClient client(String url, String key, Path home) {
+        Path dir = ConfigLoader.fromSystem().home(home);
+        return new FactoryClient(resolveUrl(url, dir), resolveKey(key, dir));
+    }
+
+    private static String resolveUrl(String url, Path dir) {
         if (url != null) {
             return url;
         }
@@ -54,7 +59,7 @@ final class ClientOptions {
                 + "or FACTORY_URL");
     }
 
-    private String resolveKey(Path dir) {
+    private static String resolveKey(String key, Path dir) {
         if (key != null) {
             return key;
         }

@@ -28,6 +28,11 @@ final class FactoryClient {
         this.key = requireNonNull(key, "key is null");
     }
 
+    /** The factory's URL. */
+    String base() {
+        return base.toString();
+    }
+
     JsonNode get(String path) {
         return send(request(path).GET());
     }

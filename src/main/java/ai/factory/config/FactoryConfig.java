@@ -63,6 +63,14 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
         return home.resolve("audit.pub");
     }
 
+    /**
+     * The newest audit digest the factory knows to be durable, kept outside the database; every start and
+     * {@code factory audit verify} check that the chain still reaches it.
+     */
+    public Path auditAnchorFile() {
+        return home.resolve("audit.anchor");
+    }
+
     /** Where a running server records its URL so local commands find it. */
     public Path serverFile() {
         return home.resolve("run").resolve("server.json");
