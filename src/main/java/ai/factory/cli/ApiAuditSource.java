@@ -38,14 +38,13 @@ final class ApiAuditSource implements AuditSource {
         return Optional.ofNullable(chain.lastDigest()).map(ApiAuditSource::digest);
     }
 
+    /** The head read with the last {@link #lastDigest}, which the server reads after it; else read now. */
     @Override
     public long headSeq() {
         if (head == null) {
             lastDigest();
         }
-        long h = head;
-        head = null;
-        return h;
+        return head;
     }
 
     @Override

@@ -97,8 +97,9 @@ public final class AuditVerifier {
 
     public AuditVerification verify(Options options) {
         requireNonNull(options, "options is null");
-        Optional<AuditDigest> lastDigest = source.lastDigest();
-        long head = source.headSeq();
+        Snapshot snapshot = snapshot();
+        Optional<AuditDigest> lastDigest = snapshot.lastDigest();
+        long head = snapshot.head();
         long digestLimit = lastDigest.map(AuditDigest::lastSeq).orElse(0L);
         if (options.isWhole()) {
             List<AuditAnchor> anchors = new ArrayList<>(standingAnchors.get());
@@ -140,8 +141,9 @@ public final class AuditVerifier {
     public AuditVerification verifyAtStart(List<AuditAnchor> extraAnchors) {
         List<AuditAnchor> anchors = new ArrayList<>(standingAnchors.get());
         anchors.addAll(extraAnchors);
-        Optional<AuditDigest> lastDigest = source.lastDigest();
-        long head = source.headSeq();
+        Snapshot snapshot = snapshot();
+        Optional<AuditDigest> lastDigest = snapshot.lastDigest();
+        long head = snapshot.head();
         long digestLimit = lastDigest.map(AuditDigest::lastSeq).orElse(0L);
         Walk walk = new Walk(1, head, digestLimit, null, AuditHashing.GENESIS, anchors, true);
         Optional<Problem> chain = walk.digestsOnly();
@@ -171,6 +173,27 @@ public final class AuditVerifier {
         }
         walk.expected = from;
         return walk.records().finish(head, true, anchors);
+    }
+
+    /** The newest digest and the head as one committed state of the chain saw them. */
+    private record Snapshot(Optional<AuditDigest> lastDigest, long head) {}
+
+    /**
+     * Reads the newest digest, the head, and the newest digest again, until both digest reads agree: then the head
+     * was read in a state whose newest digest was that one (digests only grow), and the records after it are that
+     * state's unsigned tail, which a writer keeps within the cadence. A writer appending meanwhile (the factory runs)
+     * can otherwise make a tail look longer than any committed state had it.
+     */
+    private Snapshot snapshot() {
+        Optional<AuditDigest> before = source.lastDigest();
+        for (int attempt = 0; ; attempt++) {
+            long head = source.headSeq();
+            Optional<AuditDigest> after = source.lastDigest();
+            if (after.map(AuditDigest::lastSeq).equals(before.map(AuditDigest::lastSeq)) || attempt == 20) {
+                return new Snapshot(before, head);
+            }
+            before = after;
+        }
     }
 
     private AuditVerification failed(long records, long digests, long lo, long hi, Optional<AuditDigest> lastDigest,
