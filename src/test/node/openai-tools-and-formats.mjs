@@ -1,5 +1,6 @@
 // The npm `openai` package against a running factory, configured as a user would: base URL and API key only.
-// Structured output from a zod schema (zodResponseFormat and .parse), tool calls streamed, and a typed error.
+// Structured output from a zod schema (zodResponseFormat and .parse), tool calls streamed, several choices
+// (streamed chat and a completions prompt array), and a typed error.
 // Prints one JSON document of what came back, for the Java test to check.
 import OpenAI from "openai";
 import { zodResponseFormat } from "openai/helpers/zod";
@@ -48,6 +49,15 @@ for await (const chunk of stream) {
 }
 out.streamedCalls = calls;
 out.streamedFinish = finish;
+
+// Several choices, streamed: the client's stream helper puts each chunk under its choice's index.
+const several = client.chat.completions.stream({ model, messages: [{ role: "user", content: "Say something" }],
+  n: 2, temperature: 0, max_tokens: 8 });
+const final = await several.finalChatCompletion();
+out.choices = final.choices.map((c) => ({ index: c.index, content: c.message.content, finish: c.finish_reason }));
+const texts = await client.completions.create({ model, prompt: ["Hello", "Goodbye"], n: 2, max_tokens: 4,
+  temperature: 0 });
+out.completionIndexes = texts.choices.map((c) => c.index);
 
 try {
   await client.chat.completions.create({ model: "acme/none", messages });

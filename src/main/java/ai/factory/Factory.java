@@ -56,6 +56,7 @@ import ai.factory.security.audit.AuditContent;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditStartCheck;
 import ai.factory.security.audit.AuditVerification;
+import ai.factory.security.audit.CallJournal;
 import ai.factory.security.audit.HomeAnchor;
 import ai.factory.security.audit.AuditKey;
 import ai.factory.security.keys.KeyHierarchy;
@@ -64,6 +65,7 @@ import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerifier;
 import ai.factory.security.audit.ContentRetention;
+import ai.factory.security.tls.ServerTls;
 import ai.factory.sovereignty.Egress;
 import ai.factory.sovereignty.KeyProvider;
 import ai.factory.sovereignty.SovereigntyReport;
@@ -112,6 +114,7 @@ public final class Factory implements AutoCloseable {
     private final List<AutoCloseable> closeInOrder = new ArrayList<>();
     private final ApiServer server;
     private final Optional<String> newAdminKey;
+    private final Optional<ServerTls.Prepared> tls;
     private final Egress egress;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
 
@@ -119,6 +122,8 @@ public final class Factory implements AutoCloseable {
         this.config = requireNonNull(config, "config is null");
         try {
             createPrivateDirectory(config.home());
+            // First, so a TLS setting that cannot work fails the start before anything else is opened.
+            this.tls = ServerTls.prepare(config.server(), config.tlsFiles(), clock);
             Database database = Database.open(config.database());
             closeInOrder.addFirst(database);
             try {
@@ -133,6 +138,8 @@ public final class Factory implements AutoCloseable {
             AuditVerifier auditVerifier = new AuditVerifier(auditStore, auditKey.publicKey(), config.audit(),
                     () -> homeAnchor.read().map(List::of).orElse(List.of()));
             AuditStartCheck auditAtStart = checkAuditChain(auditVerifier, acceptBrokenAudit, clock);
+            CallJournal journal = new CallJournal(database.jdbi(), node(config));
+            closeInOrder.addFirst(journal);
             // Embedded H2 admits one process, so a writer that stops cleanly on it has the last word until the next.
             AuditLog audit = new AuditLog(auditStore, auditKey, config.audit(), clock, metrics,
                     new AuditLog.Options(database.vendor().equals("h2"), Optional.of(homeAnchor), written -> {}));
@@ -144,6 +151,13 @@ public final class Factory implements AutoCloseable {
                         "started with --accept-broken-audit on a chain broken at record " + p.seq() + " ("
                                 + p.kind().name().toLowerCase(java.util.Locale.ROOT) + "): " + p.message()));
             }
+            List<AuditEvent> interrupted = journal.leftovers();
+            interrupted.forEach(audit::record);
+            if (!interrupted.isEmpty()) {
+                LOG.log(System.Logger.Level.WARNING, "audit: {0} call(s) were cut off when the factory last stopped; "
+                        + "they are recorded with outcome interrupted", interrupted.size());
+            }
+            journal.start();
             this.egress = new Egress(config.egress(), audit, clock);
             MasterKeys masterKeys = masterKeys(config);
             KeyHierarchy keyHierarchy = new KeyHierarchy(database.jdbi(), masterKeys, audit::record, clock);
@@ -196,7 +210,8 @@ public final class Factory implements AutoCloseable {
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, auditAtStart, egress, registry,
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
-            this.server = new ApiServer(config.server(), authentication, authorizer, new RequestAudit(audit, clock, auditContent, projects::contentLogging), metrics,
+            this.server = new ApiServer(config.server(), tls.map(ServerTls.Prepared::identity), authentication, authorizer,
+                    new RequestAudit(audit, journal, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy, "audit", auditAtStart::ok),
                     List.of(new EmbeddingsResource(inference),
                             new ChatCompletionsResource(inference, clock),
@@ -287,6 +302,19 @@ public final class Factory implements AutoCloseable {
     /** Every HTTP endpoint the server holds, with the action that guards it (or that it is public). */
     public List<ApiServer.RouteInfo> routes() {
         return server.routes();
+    }
+
+    /**
+     * The SHA-256 fingerprint of the site CA when this start created it (TLS on without a site certificate); shown
+     * once, so an operator can compare it with what clients are given.
+     */
+    public Optional<String> newSiteCaFingerprint() {
+        return tls.flatMap(ServerTls.Prepared::newCaFingerprint);
+    }
+
+    /** The generated site CA's certificate, which clients trust, when the server's certificate comes from it. */
+    public Optional<Path> siteCaCertificate() {
+        return tls.flatMap(ServerTls.Prepared::siteCa);
     }
 
     /** The admin key created at this start, if there was none before; shown once, also saved to admin.key. */
@@ -446,6 +474,18 @@ public final class Factory implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the factory home " + dir, e);
         }
+    }
+
+    /** This process among others sharing the database: its host and its home. */
+    private static String node(FactoryConfig config) {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            host = "localhost";
+        }
+        String node = host + ":" + config.home().toAbsolutePath().normalize();
+        return node.length() <= 200 ? node : node.substring(node.length() - 200);
     }
 
     /** Graceful shutdown: stop taking requests, finish in-flight ones, unload engines, close the database. */

@@ -16,10 +16,13 @@ import java.util.Map;
 public final class TestFactory implements AutoCloseable {
     private final Factory factory;
     private final String adminKey;
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final HttpClient http;
 
     private TestFactory(Factory factory) {
         this.factory = factory;
+        // Over TLS with a generated certificate, the helpers trust the site CA as any client of the site would.
+        this.http = HttpClient.newBuilder().sslContext(ai.factory.security.tls.SiteTrust.context(
+                factory.siteCaCertificate().stream().toList())).build();
         this.adminKey = factory.newAdminKey().orElseGet(() -> {
             try {
                 return java.nio.file.Files.readString(factory.config().adminKeyFile()).trim();

@@ -8,6 +8,8 @@ import ai.factory.Json;
 import ai.factory.config.ServerConfig;
 import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
+import ai.factory.security.tls.ServerIdentity;
+import ai.factory.security.tls.ServerTls;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
@@ -18,16 +20,27 @@ import io.javalin.router.EndpointMetadata;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.security.SecureRandom;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
+import org.eclipse.jetty.http2.HTTP2Cipher;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**
  * The factory's HTTP server: one Javalin instance on virtual threads where authentication, the audit hook,
@@ -38,6 +51,7 @@ public final class ApiServer implements AutoCloseable {
     private static final Set<EndpointMetadata> PUBLIC = Set.of(new GuardedRoutes.Public());
 
     private final ServerConfig config;
+    private final boolean tls;
     private final RequestDrain drain = new RequestDrain();
     /** The OpenAPI documents, generated from the routes on first request. */
     private final Map<OpenApiDocuments.Surface, String> documents = new java.util.concurrent.ConcurrentHashMap<>();
@@ -45,11 +59,14 @@ public final class ApiServer implements AutoCloseable {
     private boolean closed;
 
     /**
+     * @param identity what the port presents in TLS handshakes; empty: the port speaks clear text
      * @param readiness named checks that must all hold for {@code /health/ready}
      */
-    public ApiServer(ServerConfig config, Authentication authentication, Authorizer authorizer, RequestAudit audit,
-                     PrometheusMeterRegistry metrics, Map<String, Supplier<Boolean>> readiness, List<Routes> routes) {
+    public ApiServer(ServerConfig config, Optional<ServerIdentity> identity, Authentication authentication,
+                     Authorizer authorizer, RequestAudit audit, PrometheusMeterRegistry metrics,
+                     Map<String, Supplier<Boolean>> readiness, List<Routes> routes) {
         this.config = requireNonNull(config, "config is null");
+        this.tls = requireNonNull(identity, "identity is null").isPresent();
         requireNonNull(authentication, "authentication is null");
         requireNonNull(authorizer, "authorizer is null");
         requireNonNull(audit, "audit is null");
@@ -64,11 +81,12 @@ public final class ApiServer implements AutoCloseable {
             c.jsonMapper(new JavalinJackson(Json.mapper(), true));
             c.http.maxRequestSize = config.maxRequestBytes();
             c.startup.showJavalinBanner = false;
-            // One connector for HTTP/1.1 and cleartext HTTP/2 (prior knowledge, as the AWS SDKs' async clients and
-            // Node's http2 speak it, or Upgrade: h2c), so clients work with their default transports.
+            // One connector for HTTP/1.1 and HTTP/2, so clients work with their default transports: in clear text
+            // HTTP/2 by prior knowledge (as the AWS SDKs' async clients and Node's http2 speak it) or Upgrade: h2c;
+            // over TLS, h2 by ALPN, or by prior knowledge when a client offers no ALPN.
             c.jetty.addConnector((server, http) -> {
-                ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http),
-                        new HTTP2CServerConnectionFactory(http));
+                ServerConnector connector = identity.isPresent() ? secureConnector(server, http, identity.get())
+                        : new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
                 connector.setHost(config.host());
                 connector.setPort(config.port());
                 return connector;
@@ -148,6 +166,62 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
+    /**
+     * TLS, then ALPN choosing h2 or http/1.1 (http/1.1 for a client that offers no ALPN); a client without ALPN that
+     * then opens with HTTP/2's preface (prior knowledge over TLS) is taken into HTTP/2 by the h2c factory, as on the
+     * clear-text port.
+     */
+    private static ServerConnector secureConnector(Server server, HttpConfiguration http, ServerIdentity identity) {
+        HttpConfiguration https = new HttpConfiguration(http);
+        https.addCustomizer(new SecureRequestCustomizer());
+        HttpConnectionFactory http11 = new HttpConnectionFactory(https);
+        HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(https);
+        // ALPN's names, matched exactly: Jetty's HTTP/1.1 factory calls itself "HTTP/1.1", which no client offers.
+        ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
+        alpn.setDefaultProtocol("http/1.1");
+        // The key store lives in memory only; its password guards nothing on disk.
+        byte[] secret = new byte[16];
+        new SecureRandom().nextBytes(secret);
+        String password = HexFormat.of().formatHex(secret);
+        SslContextFactory.Server ssl = new SslContextFactory.Server();
+        ssl.setKeyStore(identity.keyStore(password.toCharArray()));
+        ssl.setKeyStorePassword(password);
+        ssl.setCipherComparator(HTTP2Cipher.COMPARATOR);
+        return new ServerConnector(server, new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, http11,
+                new HTTP2CServerConnectionFactory(https));
+    }
+
+    /**
+     * The warning to give when the server would serve in clear text to the network: TLS off and an address that is
+     * not loopback. Empty when TLS is on or only this machine can connect.
+     */
+    static Optional<String> plainTextWarning(String host, boolean tls) {
+        if (tls || loopbackOnly(host)) {
+            return Optional.empty();
+        }
+        return Optional.of("server.host " + host + " is reachable from the network and TLS is off: API keys, "
+                + "signatures, prompts and outputs cross the network in clear text, where anyone on the path can read "
+                + "and alter them. Turn on server.tls.enabled (docs/tls.md), or bind to 127.0.0.1 behind the site's "
+                + "TLS terminator.");
+    }
+
+    /** Whether only this machine can reach {@code host}: localhost or loopback addresses only. */
+    static boolean loopbackOnly(String host) {
+        String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        if (ServerTls.isWildcard(bare)) {
+            return false;
+        }
+        if (bare.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        try {
+            InetAddress[] addresses = InetAddress.getAllByName(bare);
+            return java.util.Arrays.stream(addresses).allMatch(InetAddress::isLoopbackAddress);
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
     /** The methods some route takes at {@code path}. */
     private List<String> allowedMethods(String path) {
         List<String> allowed = new java.util.ArrayList<>();
@@ -218,8 +292,10 @@ public final class ApiServer implements AutoCloseable {
     }
 
     public ApiServer start() {
+        plainTextWarning(config.host(), tls).ifPresent(warning -> LOG.log(System.Logger.Level.WARNING, warning));
         app.start();
-        LOG.log(System.Logger.Level.INFO, "listening on http://{0}:{1,number,#}", config.host(), port());
+        LOG.log(System.Logger.Level.INFO, "listening on {0}://{1}:{2,number,#}{3}", tls ? "https" : "http", config.host(),
+                port(), tls ? " (TLS: h2 and http/1.1 by ALPN)" : "");
         return this;
     }
 
@@ -229,7 +305,7 @@ public final class ApiServer implements AutoCloseable {
 
     public String url() {
         String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
-        return "http://" + ("0.0.0.0".equals(host) ? "127.0.0.1" : host) + ":" + port();
+        return (tls ? "https://" : "http://") + ("0.0.0.0".equals(host) ? "127.0.0.1" : host) + ":" + port();
     }
 
     /** Stops taking new requests, waits up to the configured grace for in-flight ones, then stops the server. */

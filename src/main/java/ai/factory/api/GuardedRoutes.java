@@ -90,6 +90,7 @@ public final class GuardedRoutes {
             ctx.attribute(RequestAudit.ACTION, action.id());
             Principal caller = Authentication.principal(ctx);
             authorizer.require(caller, action, new Resource.Project(caller.project()));
+            RequestAudit.admitted(ctx, action.id());
             if (contract != null && contract.request() != null) {
                 requireJsonBody(ctx);
             }

@@ -2,6 +2,8 @@ package ai.factory.api;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.inference.CallListener;
 import ai.factory.security.Action;
@@ -9,12 +11,14 @@ import ai.factory.security.Principal;
 import ai.factory.security.audit.AuditContent;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditLog;
+import ai.factory.security.audit.CallJournal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import io.javalin.router.Endpoint;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +65,7 @@ public final class RequestAudit {
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
 
     private final AuditLog log;
+    private final CallJournal journal;
     private final Clock clock;
     private final AuditContent content;
     private final Predicate<String> contentLogged;
@@ -69,8 +74,10 @@ public final class RequestAudit {
     /**
      * @param contentLogged whether a project keeps the text of its inference calls (asked once per call)
      */
-    public RequestAudit(AuditLog log, Clock clock, AuditContent content, Predicate<String> contentLogged) {
+    public RequestAudit(AuditLog log, CallJournal journal, Clock clock, AuditContent content,
+                        Predicate<String> contentLogged) {
         this.log = requireNonNull(log, "log is null");
+        this.journal = requireNonNull(journal, "journal is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.content = requireNonNull(content, "content is null");
         this.contentLogged = requireNonNull(contentLogged, "contentLogged is null");
@@ -96,6 +103,32 @@ public final class RequestAudit {
         }
     }
 
+    /**
+     * The request was authorized and its handler is about to run: it is written ahead ({@link CallJournal}), so a
+     * crash from here on leaves it in the chain as interrupted. A journal that cannot be written refuses the call.
+     */
+    static void admitted(Context ctx, String action) {
+        State state = ctx.attribute(STATE);
+        if (state == null) {
+            return;
+        }
+        Principal p = ctx.attribute(Authentication.PRINCIPAL);
+        Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
+        String route = endpoint == null ? ctx.method().name() + " " + ctx.path() : ctx.method().name() + " " + endpoint.path;
+        String resource = new TreeMap<>(ctx.pathParamMap()).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(","));
+        try {
+            state.journal.admit(new AuditEvent(state.at, p == null ? "anonymous" : p.id(), p == null ? "" : p.name(),
+                    p == null ? "" : p.project(), action, resource, AuditEvent.ALLOW, CallJournal.INTERRUPTED, 0,
+                    state.client, state.requestId, 0, 0, 0, 0, route + " interrupted: the factory stopped before the "
+                    + "call ended"));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "audit: cannot write ahead request " + state.requestId, e);
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "the audit trail cannot be written now, so the call "
+                    + "was not run; try again shortly");
+        }
+    }
+
     /** The model the request's call named, or null. */
     static String model(Context ctx) {
         State state = ctx.attribute(STATE);
@@ -115,7 +148,7 @@ public final class RequestAudit {
         volatile String model;
         volatile int promptTokens = -1;
         volatile long[] usage;
-        volatile StringBuilder content;
+        volatile Output content;
         volatile String contentSha256;
         volatile boolean contentFailed;
         /** The request as Jetty holds it (to watch for its client leaving), or null outside a servlet request. */
@@ -124,12 +157,14 @@ public final class RequestAudit {
         /** The client went away while its call ran, which was then stopped: recorded as status 499. */
         volatile boolean clientLeft;
         private final ClientDepartures departures;
+        private final CallJournal journal;
 
-        State(Instant at, String requestId, String client, ClientDepartures departures) {
+        State(Instant at, String requestId, String client, ClientDepartures departures, CallJournal journal) {
             this.at = at;
             this.requestId = requestId;
             this.client = client;
             this.departures = departures;
+            this.journal = journal;
         }
 
         /** A client that leaves while the call runs stops it: its slot is free for others within a moment. */
@@ -161,11 +196,11 @@ public final class RequestAudit {
         }
 
         @Override
-        public void token(String text) {
+        public void token(int choice, String text) {
             completionTokens.incrementAndGet();
-            StringBuilder out = content;
+            Output out = content;
             if (out != null) {
-                out.append(text);
+                out.append(choice, text);
             }
         }
 
@@ -183,6 +218,28 @@ public final class RequestAudit {
         }
     }
 
+    /**
+     * The text a call generated, per choice: one string for a call of one choice, a string per choice (by index)
+     * for several.
+     */
+    private static final class Output {
+        private final List<StringBuilder> choices = new ArrayList<>(); // guarded by this
+
+        synchronized void append(int choice, String text) {
+            while (choices.size() <= choice) {
+                choices.add(new StringBuilder());
+            }
+            choices.get(choice).append(text);
+        }
+
+        synchronized Object value() {
+            if (choices.size() <= 1) {
+                return choices.isEmpty() ? "" : choices.getFirst().toString();
+            }
+            return choices.stream().map(StringBuilder::toString).toList();
+        }
+    }
+
     void begin(Context ctx) {
         if (Authentication.isPublic(ctx.path())) {
             return;
@@ -194,7 +251,7 @@ public final class RequestAudit {
             // Where the AWS SDKs look for it: their responses' and exceptions' requestId().
             ctx.header("x-amzn-RequestId", requestId);
         }
-        State state = new State(clock.instant(), requestId, ctx.ip(), departures);
+        State state = new State(clock.instant(), requestId, ctx.ip(), departures, journal);
         state.action = ctx.method().name() + " " + ctx.path();
         ctx.attribute(STATE, state);
         ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
@@ -206,8 +263,20 @@ public final class RequestAudit {
         Request.addCompletionListener(request, failure -> {
             state.stopWatching();
             log.record(event(state, Response.getContentBytesWritten(response), Request.getContentBytesRead(request),
-                    state.clientLeft ? CLIENT_LEFT : failure == null ? response.getStatus() : 0));
+                    answered(state, response, failure)));
         });
+    }
+
+    /**
+     * The status the client got: what was sent when the answer began (a refused upload whose body was never read
+     * still got its 403, though the exchange then failed), {@value #CLIENT_LEFT} when the client left first, 0 when
+     * nothing was sent.
+     */
+    private static int answered(State state, Response response, Throwable failure) {
+        if (state.clientLeft) {
+            return CLIENT_LEFT;
+        }
+        return failure == null || response.isCommitted() ? response.getStatus() : 0;
     }
 
     /** Runs once the caller is known: an inference call of a project that logs content starts keeping its text. */
@@ -215,7 +284,7 @@ public final class RequestAudit {
         Principal p = ctx.attribute(Authentication.PRINCIPAL);
         State state = ctx.attribute(STATE);
         if (p != null && state != null && contentLogged.test(p.project())) {
-            state.content = new StringBuilder();
+            state.content = new Output();
         }
     }
 
@@ -242,7 +311,7 @@ public final class RequestAudit {
                     .collect(Collectors.joining(","));
         }
         state.usage = state.counts();
-        StringBuilder output = state.content;
+        Output output = state.content;
         if (output != null && Action.INVOKE.id().equals(named) && state.usage != null) {
             storeContent(ctx, state, output);
         }
@@ -252,7 +321,7 @@ public final class RequestAudit {
      * Keeps the call's content. If it can't be kept (a full disk, the project's keys gone), the answer stands (it
      * may be streamed already) and the record says so: {@code content=failed}, which auditors see in the chain.
      */
-    private void storeContent(Context ctx, State state, StringBuilder output) {
+    private void storeContent(Context ctx, State state, Output output) {
         try {
             state.contentSha256 = content.store(state.principal.project(), state.requestId, state.at,
                     content(ctx, state, output));
@@ -264,14 +333,14 @@ public final class RequestAudit {
     }
 
     /** One call's logged content: a fresh id (so no two calls share a blob), the request body and the output. */
-    private static byte[] content(Context ctx, State state, StringBuilder output) {
+    private static byte[] content(Context ctx, State state, Output output) {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("id", UUID.randomUUID().toString());
         c.put("requestId", state.requestId);
         c.put("at", state.at.toString());
         c.put("route", state.route);
         c.put("request", body(ctx));
-        c.put("output", output.toString());
+        c.put("output", output.value());
         try {
             return Json.mapper().writeValueAsBytes(c);
         } catch (JsonProcessingException e) {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ssl.SSLContext;
 
 /**
  * One sweep run against two OpenAI-compatible servers on the same machine, taking turns: both warm up, then each
@@ -26,6 +27,12 @@ public final class Comparison implements AutoCloseable {
      * @param onRequestDone called after every request to either server, warm-up included
      */
     public Comparison(String name, BenchOptions options, String peerName, BenchOptions peerOptions, Clock clock, Runnable onRequestDone) {
+        this(name, options, peerName, peerOptions, LoadGenerator.defaultTls(), clock, onRequestDone);
+    }
+
+    /** As the other constructor, trusting over https whom {@code tls} trusts, for both servers. */
+    public Comparison(String name, BenchOptions options, String peerName, BenchOptions peerOptions, SSLContext tls, Clock clock,
+                      Runnable onRequestDone) {
         this.name = requireNonNull(name, "name is null");
         this.peerName = requireNonNull(peerName, "peerName is null");
         requireNonNull(options, "options is null");
@@ -41,8 +48,8 @@ public final class Comparison implements AutoCloseable {
             throw new IllegalArgumentException("the two servers need different names: " + name);
         }
         this.rounds = options.rounds();
-        this.generator = new LoadGenerator(options, clock, onRequestDone);
-        this.peerGenerator = new LoadGenerator(peerOptions, clock, onRequestDone);
+        this.generator = new LoadGenerator(options, tls, clock, onRequestDone);
+        this.peerGenerator = new LoadGenerator(peerOptions, tls, clock, onRequestDone);
     }
 
     /** Every request the comparison sends to both servers, for a progress bar. */

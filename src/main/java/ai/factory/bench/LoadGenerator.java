@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
 
 /**
  * Sends a benchmark's streamed requests and measures them. Each level of the sweep runs exactly
@@ -42,12 +43,26 @@ public final class LoadGenerator implements AutoCloseable {
      * @param onRequestDone called after every request, warm-up included, from the thread that sent it
      */
     public LoadGenerator(BenchOptions options, Clock clock, Runnable onRequestDone) {
+        this(options, defaultTls(), clock, onRequestDone);
+    }
+
+    /** As the other constructor, trusting over https whom {@code tls} trusts. */
+    public LoadGenerator(BenchOptions options, SSLContext tls, Clock clock, Runnable onRequestDone) {
         this.options = requireNonNull(options, "options is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.onRequestDone = requireNonNull(onRequestDone, "onRequestDone is null");
         this.prompts = new Prompts(options);
         this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
-                .executor(clientExecutor).build();
+                .sslContext(requireNonNull(tls, "tls is null")).executor(clientExecutor).build();
+    }
+
+    /** The JDK's default TLS context: its own trusted authorities. */
+    static SSLContext defaultTls() {
+        try {
+            return SSLContext.getDefault();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK offers no default TLS context", e);
+        }
     }
 
     /** Every request the sweep sends, warm-up included, for a progress bar. */

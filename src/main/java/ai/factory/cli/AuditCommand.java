@@ -94,6 +94,10 @@ final class AuditCommand {
                 + "$FACTORY_API_KEY, else $FACTORY_HOME/admin.key).")
         String key;
 
+        @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust over https "
+                + "(default: $FACTORY_CA_CERT, else $FACTORY_HOME/tls/ca.pem when the factory generated one).")
+        Path caCert;
+
         @Option(names = "--from", description = "Check records from this time (2026-11-25 or 2026-11-25T13:00:00Z).")
         String from;
 
@@ -127,7 +131,7 @@ final class AuditCommand {
             AuditVerification result;
             String via;
             if (url != null) {
-                FactoryClient client = ClientOptions.client(url, this.key, home);
+                FactoryClient client = ClientOptions.client(url, this.key, caCert, home);
                 result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
                 via = "through " + client.base();
             } else {
@@ -138,7 +142,7 @@ final class AuditCommand {
                     }
                     via = "from the database";
                 } else {
-                    FactoryClient client = ClientOptions.client(null, this.key, home);
+                    FactoryClient client = ClientOptions.client(null, this.key, caCert, home);
                     err.println("note: the factory holds its embedded database; reading the chain through its API at "
                             + client.base() + " and checking it here with audit key " + AuditKey.keyId(key));
                     err.flush();
@@ -323,8 +327,16 @@ final class AuditCommand {
                 out.printf("request %s at %s, %s%n", c.requestId(), c.at(), content.path("route").asText());
                 out.println("request body:");
                 ModelsCommand.printJson(out, content.path("request"));
-                out.println("output:");
-                out.println(content.path("output").asText());
+                JsonNode output = content.path("output");
+                if (output.isArray()) {
+                    for (int i = 0; i < output.size(); i++) {
+                        out.println("output of choice " + i + ":");
+                        out.println(output.get(i).asText());
+                    }
+                } else {
+                    out.println("output:");
+                    out.println(output.asText());
+                }
                 out.flush();
             }
             return 0;

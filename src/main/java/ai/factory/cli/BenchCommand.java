@@ -14,6 +14,7 @@ import ai.factory.bench.RooflineReport;
 import ai.factory.config.Units;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.models.gguf.GgufReader;
+import ai.factory.security.tls.SiteTrust;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -23,6 +24,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import javax.net.ssl.SSLContext;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -80,6 +82,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--name", defaultValue = "factory", description = "What the server at --url is called in tables (default ${DEFAULT-VALUE}).")
     String name;
 
+    @Option(names = "--ca-cert", paramLabel = "FILE", defaultValue = "${env:FACTORY_CA_CERT}",
+            description = "A CA certificate (PEM) to trust over https beside the JDK's, for both servers, e.g. a factory's "
+                    + "$FACTORY_HOME/tls/ca.pem (default: $FACTORY_CA_CERT).")
+    Path caCert;
+
     @Option(names = "--peer-url", description = "A second server to run the same sweep against, in turn, for a side-by-side table.")
     URI peerUrl;
 
@@ -135,6 +142,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
 
+    private SSLContext tls() {
+        return SiteTrust.context(caCert == null ? List.of() : List.of(caCert));
+    }
+
     @Override
     public Integer call() throws IOException, InterruptedException {
         BenchOptions options = options(url, key, model, responseFormat);
@@ -156,7 +167,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (peerOptions == null) {
             BenchReport report;
-            try (ProgressBar bar = progressBar(); LoadGenerator generator = new LoadGenerator(options, Clock.systemUTC(), step(bar))) {
+            try (ProgressBar bar = progressBar();
+                 LoadGenerator generator = new LoadGenerator(options, tls(), Clock.systemUTC(), step(bar))) {
                 hint(bar, generator.totalRequests());
                 report = generator.run();
             }
@@ -177,7 +189,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         ComparisonReport comparison;
         try (ProgressBar bar = progressBar();
-             Comparison run = new Comparison(name, options, peerName, peerOptions, Clock.systemUTC(), step(bar))) {
+             Comparison run = new Comparison(name, options, peerName, peerOptions, tls(), Clock.systemUTC(), step(bar))) {
             hint(bar, run.totalRequests());
             comparison = run.run();
         }

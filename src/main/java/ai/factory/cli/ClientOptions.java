@@ -1,17 +1,23 @@
 package ai.factory.cli;
 
 import ai.factory.config.ConfigLoader;
+import ai.factory.config.TlsFiles;
+import ai.factory.security.tls.SiteTrust;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 import picocli.CommandLine.Option;
 
 /**
  * How a command finds and authenticates to a running factory: {@code --url}, then {@code FACTORY_URL},
  * then the URL a local {@code factory up} recorded; {@code --key}, then {@code FACTORY_API_KEY}, then
- * {@code $FACTORY_HOME/admin.key}.
+ * {@code $FACTORY_HOME/admin.key}. Over https it trusts the JDK's default authorities and, beside them, the CA
+ * certificate in {@code --ca-cert}, else {@code FACTORY_CA_CERT}, else the site CA a local factory generated
+ * ({@code $FACTORY_HOME/tls/ca.pem}) when there is one.
  */
 final class ClientOptions {
     private static final Pattern URL_FIELD = Pattern.compile("\"url\"\\s*:\\s*\"([^\"]+)\"");
@@ -25,17 +31,37 @@ final class ClientOptions {
     @Option(names = "--home", description = "Factory home to find the local server and admin key in.")
     Path home;
 
+    @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust over https, beside the "
+            + "JDK's (default: $FACTORY_CA_CERT, else $FACTORY_HOME/tls/ca.pem when the factory generated one).")
+    Path caCert;
+
     @Option(names = "--json", description = "Print JSON for scripts instead of a table.")
     boolean json;
 
     FactoryClient client() {
-        return client(url, key, home);
+        return client(url, key, caCert, home);
     }
 
     /** A client for the factory found as this class describes, from explicit values (each may be null). */
-    static FactoryClient client(String url, String key, Path home) {
+    static FactoryClient client(String url, String key, Path caCert, Path home) {
         Path dir = ConfigLoader.fromSystem().home(home);
-        return new FactoryClient(resolveUrl(url, dir), resolveKey(key, dir));
+        String resolved = resolveUrl(url, dir);
+        return new FactoryClient(resolved, resolveKey(key, dir), trust(caCert, dir, resolved));
+    }
+
+    private static SSLContext trust(Path caCert, Path dir, String url) {
+        if (caCert != null) {
+            return SiteTrust.context(List.of(caCert));
+        }
+        String env = System.getenv("FACTORY_CA_CERT");
+        if (env != null && !env.isBlank()) {
+            return SiteTrust.context(List.of(Path.of(env.strip())));
+        }
+        Path generated = TlsFiles.under(dir).caCertificate();
+        if (url.startsWith("https:") && Files.isRegularFile(generated)) {
+            return SiteTrust.context(List.of(generated));
+        }
+        return SiteTrust.context(List.of());
     }
 
     private static String resolveUrl(String url, Path dir) {

@@ -16,16 +16,21 @@ import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
 
 /** The command line's HTTP client for the factory's own API; errors become one-line exceptions. */
 final class FactoryClient {
     private final URI base;
     private final String key;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http;
 
-    FactoryClient(String baseUrl, String key) {
+    /** @param tls whom to trust over https */
+    FactoryClient(String baseUrl, String key, SSLContext tls) {
         this.base = URI.create(requireNonNull(baseUrl, "baseUrl is null").replaceAll("/+$", ""));
         this.key = requireNonNull(key, "key is null");
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
+                .sslContext(requireNonNull(tls, "tls is null")).build();
     }
 
     /** The factory's URL. */
@@ -143,6 +148,10 @@ final class FactoryClient {
             return exchange.run();
         } catch (ConnectException e) {
             throw new IllegalStateException("cannot reach the factory at " + base + "; is it running ('./factory up')?", e);
+        } catch (SSLHandshakeException e) {
+            throw new IllegalStateException("cannot verify the factory at " + base + " over TLS (" + e.getMessage()
+                    + "); give the CA that issued its certificate with --ca-cert or FACTORY_CA_CERT (a factory's "
+                    + "generated one is $FACTORY_HOME/tls/ca.pem)", e);
         } catch (IOException e) {
             throw new UncheckedIOException("request to " + base + " failed: " + e.getMessage(), e);
         } catch (InterruptedException e) {

@@ -25,6 +25,10 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--host", description = "Address to bind (default 127.0.0.1).")
     String host;
 
+    @Option(names = "--tls", description = "Serve HTTPS (h2 and HTTP/1.1): the site's certificate (server.tls.certificate), "
+            + "else one from a site CA created in $FACTORY_HOME/tls.")
+    boolean tls;
+
     @Option(names = "--db-url", description = "JDBC URL, e.g. jdbc:postgresql://db:5432/factory (default: embedded H2).")
     String dbUrl;
 
@@ -45,6 +49,9 @@ final class UpCommand implements Callable<Integer> {
         if (dbUrl != null) {
             flags.put(Setting.DB_URL, dbUrl);
         }
+        if (tls) {
+            flags.put(Setting.TLS_ENABLED, "true");
+        }
         FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
         Factory factory = Factory.start(config, acceptBrokenAudit);
         CountDownLatch stopped = new CountDownLatch(1);
@@ -60,7 +67,15 @@ final class UpCommand implements Callable<Integer> {
             System.out.println("  " + key);
             System.out.println();
         });
-        System.out.println("Try: curl " + factory.url() + "/v1/embeddings -H \"Authorization: Bearer $(cat "
+        factory.newSiteCaFingerprint().ifPresent(fingerprint -> {
+            System.out.println("Created the site CA that issues this server's TLS certificate; give clients "
+                    + factory.siteCaCertificate().orElseThrow() + " to trust (docs/tls.md). Its SHA-256 fingerprint, "
+                    + "shown once:");
+            System.out.println("  " + fingerprint);
+            System.out.println();
+        });
+        String cacert = factory.siteCaCertificate().map(ca -> "--cacert " + ca + " ").orElse("");
+        System.out.println("Try: curl " + cacert + factory.url() + "/v1/embeddings -H \"Authorization: Bearer $(cat "
                 + config.adminKeyFile() + ")\" -H 'Content-Type: application/json' "
                 + "-d '{\"model\": \"builtin/all-minilm-l6-v2\", \"input\": \"hello\"}'");
         stopped.await();

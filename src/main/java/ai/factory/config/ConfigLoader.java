@@ -15,8 +15,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Iterator;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -84,7 +86,8 @@ public final class ConfigLoader {
                 parse(v, Setting.PORT, Integer::parseInt),
                 parse(v, Setting.SHUTDOWN_GRACE, Units::parseDuration),
                 parse(v, Setting.MAX_REQUEST_SIZE, Units::parseSize),
-                parse(v, Setting.GENERATION_TIMEOUT, Units::parseDuration));
+                parse(v, Setting.GENERATION_TIMEOUT, Units::parseDuration),
+                tls(v));
         DatabaseConfig database = new DatabaseConfig(
                 v.get(Setting.DB_URL),
                 emptyToNull(v.get(Setting.DB_USER)),
@@ -102,6 +105,22 @@ public final class ConfigLoader {
                                 .map(r -> parse(v, Setting.AUDIT_CONTENT_RETENTION, Units::parseDuration))),
                 parse(v, Setting.EGRESS_ALLOW, EgressPolicy::parse),
                 keys(v));
+    }
+
+    private static TlsConfig tls(Map<Setting, String> v) {
+        return new TlsConfig(parse(v, Setting.TLS_ENABLED, ConfigLoader::parseBoolean),
+                Optional.ofNullable(emptyToNull(v.get(Setting.TLS_CERTIFICATE))).map(p -> Path.of(p.strip()).toAbsolutePath().normalize()),
+                Optional.ofNullable(emptyToNull(v.get(Setting.TLS_KEY))).map(p -> Path.of(p.strip()).toAbsolutePath().normalize()),
+                Arrays.stream(v.get(Setting.TLS_NAMES).split(",")).map(String::strip).filter(n -> !n.isEmpty())
+                        .toList());
+    }
+
+    private static boolean parseBoolean(String s) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("must be true or false");
+        };
     }
 
     private static KeysConfig keys(Map<Setting, String> v) {

@@ -71,6 +71,11 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
         return home.resolve("audit.anchor");
     }
 
+    /** Where the TLS material the factory generates lives (site CA, server certificate, their keys). */
+    public TlsFiles tlsFiles() {
+        return TlsFiles.under(home);
+    }
+
     /** Where a running server records its URL so local commands find it. */
     public Path serverFile() {
         return home.resolve("run").resolve("server.json");

@@ -9,11 +9,13 @@ import java.time.Duration;
  *
  * @param maxRequestBytes largest JSON body; model uploads are streamed and bounded by {@link ModelsConfig}
  * @param generationTimeout longest one text generation may run before it is stopped
+ * @param tls whether the port speaks TLS, and with which certificate
  */
 public record ServerConfig(String host, int port, Duration shutdownGrace, long maxRequestBytes,
-                           Duration generationTimeout) {
+                           Duration generationTimeout, TlsConfig tls) {
     public ServerConfig {
         requireNonNull(host, "host is null");
+        requireNonNull(tls, "tls is null");
         requireNonNull(shutdownGrace, "shutdownGrace is null");
         requireNonNull(generationTimeout, "generationTimeout is null");
         if (generationTimeout.isNegative() || generationTimeout.isZero()) {
@@ -34,6 +36,6 @@ public record ServerConfig(String host, int port, Duration shutdownGrace, long m
     }
 
     public ServerConfig withPort(int port) {
-        return new ServerConfig(host, port, shutdownGrace, maxRequestBytes, generationTimeout);
+        return new ServerConfig(host, port, shutdownGrace, maxRequestBytes, generationTimeout, tls);
     }
 }

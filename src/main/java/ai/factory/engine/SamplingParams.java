@@ -22,6 +22,12 @@ public record SamplingParams(float temperature, float topP, int topK, float minP
         check(repeatLastN >= -1, "repeat_last_n", "must be -1 or more");
     }
 
+    /** These parameters with another seed (null: one picked per request). */
+    public SamplingParams withSeed(Long seed) {
+        return new SamplingParams(temperature, topP, topK, minP, repeatPenalty, presencePenalty, frequencyPenalty,
+                repeatLastN, seed);
+    }
+
     public boolean greedy() {
         return temperature == 0f;
     }

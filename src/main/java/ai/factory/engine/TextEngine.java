@@ -1,5 +1,7 @@
 package ai.factory.engine;
 
+import java.util.List;
+
 /**
  * A loaded text-generation model (one replica). Implementations are thread-safe: any number of callers may
  * tokenize and submit at once; generation itself is scheduled by the engine (e.g. continuous batching).
@@ -26,7 +28,19 @@ public non-sealed interface TextEngine extends Engine {
      * Throws {@code INVALID_REQUEST} when the prompt plus at least one generated token can't fit in a
      * sequence's context, {@code RATE_LIMITED} when the waiting queue is full, {@code UNAVAILABLE} after close.
      */
-    Generation submit(GenerationRequest request);
+    default Generation submit(GenerationRequest request) {
+        return submitAll(List.of(request)).getFirst();
+    }
+
+    /**
+     * Queues several generations that belong together (the choices of one request), all or none: when one of them
+     * is refused (a bad prompt, a full queue) none is queued, so nothing half-started is left running. They run
+     * concurrently, each in its own sequence, as slots allow. Throws as {@link #submit} does, and
+     * {@code INVALID_REQUEST} on {@code n} when there are more than the queue can ever hold at once.
+     *
+     * @return the generations, in the order of {@code requests}
+     */
+    List<Generation> submitAll(List<GenerationRequest> requests);
 
     /** Sequences generating now and requests waiting, for routing and metrics. */
     EngineLoad load();

@@ -1,26 +1,29 @@
 package ai.factory.inference;
 
 /**
- * Hears what a call does, for metering and audit: which model it named, how long its prompt was, the text it
- * produced, and its final token counts. Called on the thread that drives the call; implementations must be quick.
+ * Hears what a call does, for metering and audit: which model it named, how long its prompts were, the text it
+ * produced, and its final token counts. A call of several choices (OpenAI's {@code n}, or a prompt array) is heard
+ * as one: its prompts are submitted together, each choice's tokens say which choice they belong to, and the counts
+ * come once, summed, when every choice has ended. Calls may come from the threads that read the choices, one at a
+ * time; implementations must be quick.
  */
 public interface CallListener {
     /** The model the call names, as given (before it is known to exist or to be allowed). */
     void model(String model);
 
-    /** The call was submitted to a replica with a prompt of this many tokens. */
+    /** The call was submitted to a replica with prompts of this many tokens in all (each prompt counted once). */
     void submitted(int promptTokens);
 
     /**
-     * The call is running; {@code stop} cancels it (for a caller that has gone away), after which it ends as
-     * cancelled with the tokens it generated so far. May be called from any thread.
+     * The call is running; {@code stop} cancels it, every choice of it (for a caller that has gone away), after
+     * which it ends as cancelled with the tokens it generated so far. May be called from any thread.
      */
     default void running(Runnable stop) {}
 
-    /** One generated token and the text it adds (possibly empty). */
-    void token(String text);
+    /** One generated token of choice {@code choice} (0 for a call of one) and the text it adds (possibly empty). */
+    void token(int choice, String text);
 
-    /** The call ended with these counts. */
+    /** The call ended with these counts, summed over its choices (each prompt counted once). */
     void finished(int promptTokens, int completionTokens);
 
     /** A listener that hears nothing. */
@@ -32,7 +35,7 @@ public interface CallListener {
         public void submitted(int promptTokens) {}
 
         @Override
-        public void token(String text) {}
+        public void token(int choice, String text) {}
 
         @Override
         public void finished(int promptTokens, int completionTokens) {}

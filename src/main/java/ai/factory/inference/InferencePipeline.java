@@ -1,13 +1,14 @@
 package ai.factory.inference;
 
+import ai.factory.engine.EmbeddingEngine;
+import ai.factory.engine.Embeddings;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
-import ai.factory.engine.EmbeddingEngine;
-import ai.factory.engine.Embeddings;
 import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.Grammar;
+import ai.factory.engine.SamplingParams;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.chat.ToolCallFormat;
 import ai.factory.engine.chat.ToolChoice;
@@ -23,6 +24,7 @@ import ai.factory.security.Principal;
 import ai.factory.security.Resource;
 import ai.factory.serving.Deployments;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -32,9 +34,10 @@ import java.util.Optional;
  * refused call to it), checks that the caller may invoke the model (Cedar, through the {@link Authorizer}), picks a
  * ready replica, renders the prompt with the model's own template (tools included), builds the grammar that
  * constrains the output (a JSON schema, or the model family's tool-call syntax), submits, and tells the listener the
- * prompt's size. What comes back is an {@link InferenceRun} that the caller reads to the end. {@link #embed} does the
- * same for embeddings: names the model, authorizes, picks a replica, fits the texts to the model, embeds them and
- * reports their tokens.
+ * prompt's size and how to stop the call. What comes back is an {@link InferenceRun} that the caller reads to the
+ * end, or, for a call of several choices, the {@link InferenceRuns} of all of them. {@link #embed} does the same for
+ * embeddings: names the model, authorizes, picks a replica, fits the texts to the model, embeds them and reports
+ * their tokens.
  */
 public final class InferencePipeline {
     private final Authorizer authorizer;
@@ -59,29 +62,94 @@ public final class InferencePipeline {
      *     can't take, RATE_LIMITED when its replicas' queues are full
      */
     public InferenceRun start(Principal principal, InferenceCall call, CallListener listener) {
-        requireNonNull(principal, "principal is null");
         requireNonNull(call, "call is null");
-        requireNonNull(listener, "listener is null");
-        listener.model(call.model());
-        authorize(principal, call.model());
-        TextEngine engine = deployments.textEngine(call.model());
-        int context = engine.info().contextPerSequence();
-        if (call.maxTokensAsked() && call.maxTokens() > context) {
-            throw FactoryException.invalidParam("max_tokens", ("'max_tokens' is too large: %d. This deployment holds %d "
-                    + "tokens per sequence, prompt and output together; ask for at most %d")
-                    .formatted(call.maxTokens(), context, context - 1));
-        }
-        int[] prompt = prompts.tokens(engine, call);
-        ToolCallFormat calls = call.tools().active() ? prompts.template(engine).toolCallFormat() : null;
-        Grammar grammar = calls == null ? grammar(call.format()) : grammar(calls, call.tools());
-        Generation generation = engine.submit(new GenerationRequest(prompt, call.sampling(), call.maxTokens(),
-                call.stop(), call.ignoreEos(), call.logprobs(), call.topLogprobs(), grammar, calls != null,
-                call.logitBias()));
-        listener.submitted(prompt.length);
-        InferenceRun run = new InferenceRun(generation, engine, prompt, calls == null ? null : calls.splitter(), listener,
-                generationTimeout);
+        Started started = submit(principal, List.of(call), 1, listener);
+        listener.submitted(started.promptTokens());
+        InferenceRun run = started.run(0, listener);
         listener.running(run::cancel);
         return run;
+    }
+
+    /**
+     * Starts a call of several choices: {@code n} for each of {@code prompts} (calls that differ in their prompt
+     * alone), choice {@code p * n + i} being the {@code i}-th of prompt {@code p}. Each choice is a generation of its
+     * own on one replica, and all are queued together or none is (a full queue refuses the whole call). With a
+     * {@code seed}, choice {@code i} of each prompt samples with {@code seed + i}: the choices differ, and each is
+     * the same as a call of one choice with that seed. The listener hears the call once: the prompts' tokens (each
+     * prompt once), every choice's tokens, and the summed counts when all have ended.
+     *
+     * @throws ai.factory.FactoryException as {@link #start(Principal, InferenceCall, CallListener)}, and
+     *     INVALID_REQUEST on {@code n} when the replica cannot queue that many generations at once
+     */
+    public InferenceRuns start(Principal principal, List<InferenceCall> prompts, int n, CallListener listener) {
+        requireNonNull(prompts, "prompts is null");
+        if (prompts.isEmpty() || n < 1) {
+            throw new IllegalArgumentException("a call has at least one prompt and one choice");
+        }
+        if (prompts.stream().map(InferenceCall::model).distinct().count() != 1) {
+            throw new IllegalArgumentException("the prompts of a call name one model");
+        }
+        Started started = submit(principal, prompts, n, listener);
+        listener.submitted(started.promptTokens());
+        int choices = prompts.size() * n;
+        CallListener shared = choices == 1 ? listener : new ChoicesListener(listener, choices, started.promptTokens());
+        List<InferenceRun> runs = new ArrayList<>(choices);
+        for (int choice = 0; choice < choices; choice++) {
+            runs.add(started.run(choice, shared));
+        }
+        listener.running(() -> runs.forEach(InferenceRun::cancel));
+        return new InferenceRuns(runs, n);
+    }
+
+    /**
+     * What {@link #submit} queued: the prompts' tokens and tool-call formats, and the generations, {@code n} per
+     * prompt in order.
+     */
+    private record Started(TextEngine engine, List<int[]> prompts, List<ToolCallFormat> calls, int n,
+                           List<Generation> generations, Duration limit) {
+        int promptTokens() {
+            return prompts.stream().mapToInt(p -> p.length).sum();
+        }
+
+        InferenceRun run(int choice, CallListener listener) {
+            ToolCallFormat format = calls.get(choice / n);
+            return new InferenceRun(generations.get(choice), engine, prompts.get(choice / n),
+                    format == null ? null : format.splitter(), listener, choice, limit);
+        }
+    }
+
+    private Started submit(Principal principal, List<InferenceCall> calls, int n, CallListener listener) {
+        requireNonNull(principal, "principal is null");
+        requireNonNull(listener, "listener is null");
+        String model = calls.getFirst().model();
+        listener.model(model);
+        authorize(principal, model);
+        TextEngine engine = deployments.textEngine(model);
+        int context = engine.info().contextPerSequence();
+        for (InferenceCall call : calls) {
+            if (call.maxTokensAsked() && call.maxTokens() > context) {
+                throw FactoryException.invalidParam("max_tokens", ("'max_tokens' is too large: %d. This deployment "
+                        + "holds %d tokens per sequence, prompt and output together; ask for at most %d")
+                        .formatted(call.maxTokens(), context, context - 1));
+            }
+        }
+        List<int[]> tokens = new ArrayList<>(calls.size());
+        List<ToolCallFormat> formats = new ArrayList<>(calls.size());
+        List<GenerationRequest> requests = new ArrayList<>(calls.size() * n);
+        for (int p = 0; p < calls.size(); p++) {
+            InferenceCall call = calls.get(p);
+            int[] prompt = prompts.tokens(engine, call, calls.size() == 1 ? "prompt" : "prompt[" + p + "]");
+            ToolCallFormat format = call.tools().active() ? prompts.template(engine).toolCallFormat() : null;
+            Grammar grammar = format == null ? grammar(call.format()) : grammar(format, call.tools());
+            tokens.add(prompt);
+            formats.add(format);
+            for (int i = 0; i < n; i++) {
+                requests.add(new GenerationRequest(prompt, seeded(call.sampling(), i), call.maxTokens(), call.stop(),
+                        call.ignoreEos(), call.logprobs(), call.topLogprobs(), grammar, format != null,
+                        call.logitBias()));
+            }
+        }
+        return new Started(engine, tokens, formats, n, engine.submitAll(requests), generationTimeout);
     }
 
     /**
@@ -126,6 +194,11 @@ public final class InferencePipeline {
         listener.model(model);
         authorize(principal, model);
         return deployments.embeds(model);
+    }
+
+    /** The sampling of the {@code i}-th choice of a prompt: a given seed moves by {@code i}, so choices differ. */
+    private static SamplingParams seeded(SamplingParams sampling, int i) {
+        return i == 0 || sampling.seed() == null ? sampling : sampling.withSeed(sampling.seed() + i);
     }
 
     /** A model that is not registered is left to the serving layer, which answers NOT_FOUND. */

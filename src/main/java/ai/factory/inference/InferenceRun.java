@@ -12,14 +12,14 @@ import ai.factory.engine.chat.ToolCallSplitter;
 import ai.factory.engine.chat.ToolOutput;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.function.Consumer;
 
 /**
- * One submitted call, read as {@link InferenceEvent}s. Not thread-safe: one thread drives a run (the request's),
- * though {@link #cancel()} may come from anywhere.
+ * One submitted call (or one choice of a call of several), read as {@link InferenceEvent}s. Not thread-safe: one
+ * thread drives a run (the request's, or the reader {@link InferenceRuns} gives each choice), though
+ * {@link #cancel()} may come from anywhere.
  *
  * <p>The run turns the engine's tokens into output text and, when the model may call tools, holds back text that
  * could be the start of a call until it knows; calls are parsed when the generation ends and come out as
@@ -30,25 +30,28 @@ import java.util.function.Consumer;
  */
 public final class InferenceRun {
     /** How long {@link #forEach} waits in silence before it asks the caller to check its client. */
-    private static final Duration SILENCE = Duration.ofSeconds(5);
+    static final Duration SILENCE = Duration.ofSeconds(5);
 
     private final Generation generation;
     private final TextEngine engine;
     private final int[] prompt;
     private final ToolCallSplitter splitter;
     private final CallListener listener;
+    private final int choice;
     private final Duration limit;
     private final long deadline;
     private final Queue<InferenceEvent> pending = new ArrayDeque<>();
     private boolean ended;
 
+    /** @param choice which of its request's choices this run is (0 for a request of one) */
     InferenceRun(Generation generation, TextEngine engine, int[] prompt, ToolCallSplitter splitter,
-                 CallListener listener, Duration limit) {
+                 CallListener listener, int choice, Duration limit) {
         this.generation = requireNonNull(generation, "generation is null");
         this.engine = requireNonNull(engine, "engine is null");
         this.prompt = requireNonNull(prompt, "prompt is null");
         this.splitter = splitter;
         this.listener = requireNonNull(listener, "listener is null");
+        this.choice = choice;
         this.limit = requireNonNull(limit, "limit is null");
         this.deadline = System.nanoTime() + limit.toNanos();
     }
@@ -90,7 +93,7 @@ public final class InferenceRun {
         return switch (event) {
             case null -> null;
             case TokenEvent.Token t -> {
-                listener.token(t.text());
+                listener.token(choice, t.text());
                 yield new InferenceEvent.Text(splitter == null ? t.text() : splitter.accept(t.text()), t);
             }
             case TokenEvent.Done d -> end(d);
@@ -160,39 +163,9 @@ public final class InferenceRun {
 
     /** The whole output, collected. */
     public Completion collect() {
-        StringBuilder text = new StringBuilder();
-        List<TokenEvent.Token> tokens = new ArrayList<>();
-        List<ToolCall> calls = new ArrayList<>();
-        StringBuilder arguments = new StringBuilder();
-        String[] call = new String[2];
-        InferenceEvent.End end = forEach(event -> {
-            switch (event) {
-                case InferenceEvent.Text t -> {
-                    text.append(t.text());
-                    if (t.token() != null) {
-                        tokens.add(t.token());
-                    }
-                }
-                case InferenceEvent.ToolCallDelta d -> {
-                    if (d.first()) {
-                        flush(calls, call, arguments);
-                        call[0] = d.id();
-                        call[1] = d.name();
-                    }
-                    arguments.append(d.arguments());
-                }
-                case InferenceEvent.End e -> flush(calls, call, arguments);
-            }
-        }, () -> { });
-        return new Completion(text.toString(), tokens, calls, end);
-    }
-
-    private static void flush(List<ToolCall> calls, String[] call, StringBuilder arguments) {
-        if (call[0] != null) {
-            calls.add(new ToolCall(call[0], call[1], arguments.toString()));
-            call[0] = null;
-            arguments.setLength(0);
-        }
+        CompletionBuilder completion = new CompletionBuilder();
+        forEach(completion::accept, () -> { });
+        return completion.completion();
     }
 
     /** Stops the generation; an {@link InferenceEvent.End} with {@code CANCELLED} follows. */

@@ -19,12 +19,20 @@ final class Prompts {
     private final Map<String, ChatTemplate> compiled = new ConcurrentHashMap<>();
 
     int[] tokens(TextEngine engine, InferenceCall call) {
+        return tokens(engine, call, "prompt");
+    }
+
+    /**
+     * The call's prompt as tokens; errors name it {@code where} in their text ({@code prompt[2]}, one of several
+     * prompts), and {@code prompt} as their field.
+     */
+    int[] tokens(TextEngine engine, InferenceCall call, String where) {
         TextModelInfo info = engine.info();
         return switch (call.prompt()) {
             case InferenceCall.Prompt.Chat chat -> tokens(engine, render(engine, chat.messages(), call.tools()), true);
             case InferenceCall.Prompt.Text text -> {
                 if (text.text().isEmpty()) {
-                    throw FactoryException.invalidParam("prompt", "'prompt' is empty");
+                    throw FactoryException.invalidParam("prompt", "'" + where + "' is empty");
                 }
                 yield tokens(engine, text.text(), text.specialTokens());
             }
@@ -32,7 +40,7 @@ final class Prompts {
                 int vocab = info.vocabularySize();
                 for (int i = 0; i < ids.ids().length; i++) {
                     if (ids.ids()[i] < 0 || ids.ids()[i] >= vocab) {
-                        throw FactoryException.invalidParam("prompt", "prompt[" + i + "] must be a token id between 0 and "
+                        throw FactoryException.invalidParam("prompt", where + "[" + i + "] must be a token id between 0 and "
                                 + (vocab - 1));
                     }
                 }

@@ -95,6 +95,22 @@ class AuditApiTest {
     }
 
     @Test
+    void aRefusedUploadIsRecordedAsTheClientGotIt() {
+        // An invoker may not upload: it gets 403 before its body is read (Expect: 100-continue), and the record says
+        // what it got (before, the failed exchange was recorded as allowed, status 0).
+        byte[] body = new byte[4 << 20];
+        HttpResponse<String> r = factory.send(factory.request("/api/v1/models/acme/refused/versions", invoker)
+                .header("Content-Type", "application/octet-stream").header("X-Request-Id", "refused-upload-1")
+                .expectContinue(true).PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(403);
+        JsonNode rec = recordOf("refused-upload-1");
+        assertThat(rec.path("decision").asText()).isEqualTo("deny");
+        assertThat(rec.path("status").asInt()).isEqualTo(403);
+        assertThat(rec.path("outcome").asText()).isEqualTo("failure");
+        assertThat(rec.path("bytesOut").asLong()).isPositive();
+    }
+
+    @Test
     void theResourceIsTheRoutesPathParameters() {
         HttpResponse<String> r = factory.send(factory.request("/v1/models/builtin/all-minilm-l6-v2", invoker)
                 .header("X-Request-Id", "model-get-1").GET());

@@ -254,7 +254,7 @@ class ChatApiTest {
             image part            | {"model": "acme/tiny", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]} | only text parts
             temperature too high  | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "temperature": 5} | temperature
             temperature as text   | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"} | must be a number
-            n above one           | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "n": 2} | 'n' must be 1
+            n above the most      | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "n": 17} | 'n' must be between 1 and 16
             zero max tokens       | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0} | at least 1
             stop of wrong type    | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "stop": 7} | 'stop' must be
             unknown format        | {"model": "acme/tiny", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": "yaml"}} | 'response_format.type' must be

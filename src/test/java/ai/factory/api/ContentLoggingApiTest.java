@@ -168,6 +168,25 @@ class ContentLoggingApiTest {
     }
 
     @Test
+    void aCallOfSeveralChoicesKeepsTheOutputOfEach() {
+        HttpResponse<String> answer = factory.send(factory.request("/v1/chat/completions", logged)
+                .header("Content-Type", "application/json").header("X-Request-Id", "logged-n")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"logged/tiny\",\"max_tokens\":8,\"n\":2,"
+                        + "\"seed\":5,\"messages\":[{\"role\":\"user\",\"content\":\"two ways to say it\"}]}")));
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+
+        JsonNode content = json(factory.get("/api/v1/audit/content/logged/" + contentDigest(recordOf("logged-n")), auditor));
+        JsonNode output = content.at("/content/output");
+        assertThat(output.isArray()).as(output.toString()).isTrue();
+        assertThat(output).hasSize(2);
+        for (int i = 0; i < 2; i++) {
+            assertThat(output.get(i).asText()).as("choice %d", i)
+                    .isEqualTo(json(answer).at("/choices/" + i + "/message/content").asText());
+        }
+        assertThat(output.get(0).asText()).isNotEqualTo(output.get(1).asText());
+    }
+
+    @Test
     void theContentIsEncryptedAtRestAndTheChainNamesItsDigest() throws IOException {
         String secret = "a phrase that must never lie on disk in clear";
         assertThat(chat(logged, "logged/tiny", "logged-disk", secret, false).statusCode()).isEqualTo(200);

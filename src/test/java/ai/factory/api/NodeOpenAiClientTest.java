@@ -42,7 +42,7 @@ class NodeOpenAiClientTest {
     }
 
     @Test
-    void zodStructuredOutputAndStreamedToolCalls() throws Exception {
+    void zodStructuredOutputStreamedToolCallsAndSeveralChoices() throws Exception {
         NodeClients.Result r = NodeClients.node("openai-tools-and-formats.mjs", Map.of("FACTORY_URL", factory.url(),
                 "FACTORY_API_KEY", factory.adminKey(), "FACTORY_MODEL", TINY));
         assertThat(r.exit()).as(r.err()).isZero();
@@ -61,6 +61,14 @@ class NodeOpenAiClientTest {
         assertThat(call.path("name").asText()).isEqualTo(out.at("/wholeCall/name").asText()).isEqualTo("get_weather");
         assertThat(call.path("arguments").asText()).isEqualTo(out.at("/wholeCall/arguments").asText());
         assertThat(Json.mapper().readTree(call.path("arguments").asText()).path("city").asText()).isIn("Oslo", "Lima");
+
+        assertThat(out.path("choices")).hasSize(2);
+        for (int i = 0; i < 2; i++) {
+            assertThat(out.at("/choices/" + i + "/index").asInt()).isEqualTo(i);
+            assertThat(out.at("/choices/" + i + "/finish").asText()).isIn("stop", "length");
+        }
+        assertThat(out.at("/choices/0/content").asText()).isNotEmpty().isEqualTo(out.at("/choices/1/content").asText());
+        assertThat(out.path("completionIndexes").toString()).isEqualTo("[0,1,2,3]");
 
         assertThat(out.at("/error/type").asText()).isEqualTo("NotFoundError");
         assertThat(out.at("/error/status").asInt()).isEqualTo(404);

@@ -162,6 +162,19 @@ class AuditCliTest {
             FactoryCliTest.Run content = cli(concat(new String[] {"audit", "content", "default", digest}, client));
             assertThat(content.exit()).as(content.err()).isZero();
             assertThat(content.out()).contains("POST /v1/embeddings").contains("minutes of the board meeting");
+
+            // A call of several choices keeps each choice's output, and the command prints them one by one.
+            factory.deployGguf("acme/tiny", ai.factory.TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256, \"threads\": 2");
+            java.net.http.HttpResponse<String> chat = factory.send(factory.request("/v1/chat/completions",
+                    factory.adminKey()).header("Content-Type", "application/json").header("X-Request-Id", "cli-choices")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\": \"acme/tiny\", \"n\": 2, "
+                            + "\"max_tokens\": 4, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}")));
+            assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+            String choices = factory.auditRecord("cli-choices", factory.adminKey()).path("detail").asText();
+            FactoryCliTest.Run both = cli(concat(new String[] {"audit", "content", "default",
+                    choices.substring(choices.length() - 64)}, client));
+            assertThat(both.exit()).as(both.err()).isZero();
+            assertThat(both.out()).contains("output of choice 0:").contains("output of choice 1:");
             FactoryCliTest.Run missing = cli(concat(new String[] {"audit", "content", "default", "0".repeat(64)}, client));
             assertThat(missing.exit()).isEqualTo(1);
             assertThat(missing.err()).contains("logged no content");

@@ -45,6 +45,56 @@ class ConfigLoaderTest {
         assertThat(c.keys().masterKeyLabel()).isEqualTo("factory-master");
         assertThat(c.masterKeystoreFile()).isEqualTo(home.resolve("master.p12"));
         assertThat(c.masterKeystorePasswordFile()).isEqualTo(home.resolve("master.p12.password"));
+        assertThat(c.server().tls()).isEqualTo(TlsConfig.off());
+        assertThat(c.tlsFiles().caCertificate()).isEqualTo(home.resolve("tls").resolve("ca.pem"));
+        assertThat(c.tlsFiles().caKey()).isEqualTo(home.resolve("tls").resolve("ca.key"));
+        assertThat(c.tlsFiles().certificate()).isEqualTo(home.resolve("tls").resolve("server.pem"));
+        assertThat(c.tlsFiles().key()).isEqualTo(home.resolve("tls").resolve("server.key"));
+    }
+
+    @Test
+    void tlsSettingsMapFromFileEnvironmentAndFlags() throws IOException {
+        Files.writeString(home.resolve("factory.yaml"), """
+                server:
+                  tls:
+                    enabled: true
+                    names: "factory.example.com, 10.0.0.7 ,fd00::7"
+                """);
+        TlsConfig generated = new ConfigLoader(Map.of()).load(home, Map.of()).server().tls();
+        assertThat(generated.enabled()).isTrue();
+        assertThat(generated.generated()).isTrue();
+        assertThat(generated.names()).containsExactly("factory.example.com", "10.0.0.7", "fd00::7");
+
+        Path other = home.resolve("other");
+        TlsConfig site = new ConfigLoader(Map.of("FACTORY_TLS_CERTIFICATE", "/etc/pki/factory.pem",
+                "FACTORY_TLS_KEY", "/etc/pki/private/../private/factory.key")).load(other, Map.of(Setting.TLS_ENABLED, "TRUE"))
+                .server().tls();
+        assertThat(site.certificate()).contains(Path.of("/etc/pki/factory.pem"));
+        assertThat(site.key()).contains(Path.of("/etc/pki/private/factory.key"));
+        assertThat(site.generated()).isFalse();
+    }
+
+    @Test
+    void tlsSettingsThatCannotWorkNameTheSetting() {
+        Path other = home.resolve("other");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_TLS_ENABLED", "true", "FACTORY_TLS_CERTIFICATE",
+                "/etc/pki/factory.pem")).load(other, Map.of())).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("server.tls.certificate is set without server.tls.key (FACTORY_TLS_KEY)");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_TLS_ENABLED", "true", "FACTORY_TLS_KEY",
+                "/etc/pki/factory.key")).load(other, Map.of())).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("server.tls.key is set without server.tls.certificate (FACTORY_TLS_CERTIFICATE)");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_TLS_CERTIFICATE", "/etc/pki/factory.pem",
+                "FACTORY_TLS_KEY", "/etc/pki/factory.key")).load(other, Map.of())).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("server.tls.enabled is false");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_TLS_ENABLED", "yes")).load(other, Map.of()))
+                .isInstanceOf(FactoryException.class)
+                .hasMessageContaining("server.tls.enabled (FACTORY_TLS_ENABLED) = 'yes': must be true or false");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_TLS_ENABLED", "true", "FACTORY_TLS_NAMES",
+                "ok.example, not a name")).load(other, Map.of())).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("server.tls.names: 'not a name' is neither a DNS name nor an IP address");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_TLS_ENABLED", "true", "FACTORY_TLS_NAMES", "a.example",
+                "FACTORY_TLS_CERTIFICATE", "/c.pem", "FACTORY_TLS_KEY", "/c.key")).load(other, Map.of()))
+                .isInstanceOf(FactoryException.class).hasMessageContaining("server.tls.names is for the generated certificate");
     }
 
     @Test

@@ -62,7 +62,7 @@ public class SseEncodingBenchmark {
     @Benchmark
     public int tokenFrame() throws IOException {
         out.reset();
-        plain.accept(new InferenceEvent.Text(token.text(), token));
+        plain.accept(new InferenceEvent.Text(token.text(), token), 0);
         return out.size();
     }
 
@@ -70,7 +70,7 @@ public class SseEncodingBenchmark {
     @Benchmark
     public int tokenFrameWithLogprobs() throws IOException {
         out.reset();
-        logprobs.accept(new InferenceEvent.Text(withLogprobs.text(), withLogprobs));
+        logprobs.accept(new InferenceEvent.Text(withLogprobs.text(), withLogprobs), 0);
         return out.size();
     }
 }

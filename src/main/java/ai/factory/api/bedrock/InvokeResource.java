@@ -23,6 +23,7 @@ import ai.factory.engine.Embeddings;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
 import ai.factory.inference.InferenceRun;
+import ai.factory.inference.InferenceRuns;
 import ai.factory.security.Action;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -30,6 +31,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -111,12 +113,12 @@ public final class InvokeResource implements Routes {
         if (request.stream() && !stream) {
             throw FactoryException.invalidParam("stream", "'stream' needs InvokeModelWithResponseStream");
         }
-        InferenceRun run = ChatCodec.FIELDS.apply(() -> pipeline.start(Authentication.principal(ctx), request.call(),
-                listener));
+        InferenceRuns runs = ChatCodec.FIELDS.apply(() -> pipeline.start(Authentication.principal(ctx),
+                List.of(request.call()), request.n(), listener));
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         if (!stream) {
-            ctx.json(ChatCodec.completion(id, created, model, request, run.collect()));
+            ctx.json(ChatCodec.completion(id, created, model, request, runs.collect()));
             return;
         }
         AwsEventStream events = events(ctx);
@@ -124,7 +126,7 @@ public final class InvokeResource implements Routes {
             ChatCodec.Stream chunks = new ChatCodec.Stream(id, created, model, request, chunk -> chunk(events, chunk));
             chunks.start();
             // OpenAI's [DONE] has no counterpart: the event stream just ends.
-            run.forEach(chunks, events::keepAlive);
+            chunks.end(runs.forEach(chunks, events::keepAlive));
         });
     }
 

@@ -16,14 +16,15 @@ import ai.factory.api.codec.openai.ChatCompletionChunk;
 import ai.factory.api.codec.openai.ChatCompletionRequest;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
-import ai.factory.inference.InferenceRun;
+import ai.factory.inference.InferenceRuns;
 import ai.factory.security.Action;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.time.Clock;
+import java.util.List;
 import java.util.UUID;
 
-/** OpenAI's {@code POST /v1/chat/completions}, streamed (SSE) or not. */
+/** OpenAI's {@code POST /v1/chat/completions}, streamed (SSE) or not, with {@code n} choices. */
 public final class ChatCompletionsResource implements Routes {
     private final InferencePipeline pipeline;
     private final Clock clock;
@@ -35,8 +36,8 @@ public final class ChatCompletionsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/v1/chat/completions", Action.INVOKE, Contract.of("Creates a chat completion (streamed as "
-                + "chat.completion.chunk events with stream: true)", ChatCompletionRequest.class, ChatCompletion.class)
+        routes.post("/v1/chat/completions", Action.INVOKE, Contract.of("Creates a chat completion with n choices "
+                + "(streamed as chat.completion.chunk events with stream: true)", ChatCompletionRequest.class, ChatCompletion.class)
                 .streaming(ChatCompletionChunk.class), this::create);
     }
 
@@ -45,20 +46,20 @@ public final class ChatCompletionsResource implements Routes {
         JsonNode body = WireJson.tree(ctx.bodyAsBytes());
         OpenAiBodies.reportModel(body, listener);
         ChatCodec.Decoded request = ChatCodec.decode(WireJson.bind(body, ChatCompletionRequest.class));
-        InferenceRun run = ChatCodec.FIELDS.apply(() -> pipeline.start(Authentication.principal(ctx), request.call(),
-                listener));
+        InferenceRuns runs = ChatCodec.FIELDS.apply(() -> pipeline.start(Authentication.principal(ctx),
+                List.of(request.call()), request.n(), listener));
         String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
         String model = request.call().model();
         if (!request.stream()) {
-            ctx.json(ChatCodec.completion(id, created, model, request, run.collect()));
+            ctx.json(ChatCodec.completion(id, created, model, request, runs.collect()));
             return;
         }
         SseStream sse = new SseStream(ctx, ErrorResponses::openAiError);
         sse.guard(() -> {
             ChatCodec.Stream chunks = new ChatCodec.Stream(id, created, model, request, sse::send);
             chunks.start();
-            run.forEach(chunks, sse::keepAlive);
+            chunks.end(runs.forEach(chunks, sse::keepAlive));
             sse.done();
         });
     }

@@ -15,14 +15,17 @@ import ai.factory.api.codec.openai.CompletionRequest;
 import ai.factory.api.codec.openai.TextCompletion;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
-import ai.factory.inference.InferenceRun;
+import ai.factory.inference.InferenceRuns;
 import ai.factory.security.Action;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.util.UUID;
 
-/** OpenAI's legacy {@code POST /v1/completions}: a raw prompt (text or token ids), no chat template. */
+/**
+ * OpenAI's legacy {@code POST /v1/completions}: raw prompts (text or token ids, one or an array of them), no chat
+ * template, with {@code n} choices per prompt.
+ */
 public final class CompletionsResource implements Routes {
     private final InferencePipeline pipeline;
     private final Clock clock;
@@ -34,7 +37,8 @@ public final class CompletionsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/v1/completions", Action.INVOKE, Contract.of("Creates a completion of a raw prompt (legacy)",
+        routes.post("/v1/completions", Action.INVOKE, Contract.of("Creates completions of raw prompts (legacy): a "
+                + "string, an array of strings, token ids or token-id arrays, with n choices per prompt",
                 CompletionRequest.class, TextCompletion.class).streaming(TextCompletion.class), this::create);
     }
 
@@ -43,20 +47,19 @@ public final class CompletionsResource implements Routes {
         JsonNode body = WireJson.tree(ctx.bodyAsBytes());
         OpenAiBodies.reportModel(body, listener);
         CompletionCodec.Decoded request = CompletionCodec.decode(WireJson.bind(body, CompletionRequest.class));
-        InferenceRun run = pipeline.start(Authentication.principal(ctx), request.call(), listener);
-        String promptText = request.echo() ? run.promptText() : "";
+        InferenceRuns runs = pipeline.start(Authentication.principal(ctx), request.calls(), request.n(), listener);
         String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
         long created = clock.instant().getEpochSecond();
-        String model = request.call().model();
+        String model = request.model();
         if (!request.stream()) {
-            ctx.json(CompletionCodec.completion(id, created, model, request, promptText, run.collect()));
+            ctx.json(CompletionCodec.completion(id, created, model, request, runs::promptText, runs.collect()));
             return;
         }
         SseStream sse = new SseStream(ctx, ErrorResponses::openAiError);
         sse.guard(() -> {
             CompletionCodec.Stream chunks = new CompletionCodec.Stream(id, created, model, request, sse::send);
-            chunks.start(promptText);
-            run.forEach(chunks, sse::keepAlive);
+            chunks.start(runs::promptText);
+            chunks.end(runs.forEach(chunks, sse::keepAlive));
             sse.done();
         });
     }

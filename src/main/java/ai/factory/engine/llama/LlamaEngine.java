@@ -18,12 +18,15 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -37,6 +40,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * sampler chain, detokenizes, applies stop strings and emits the token. A finished sequence keeps its KV
  * cells (and the slot remembers their tokens) until another request needs the slot.
  *
+ * <p>Generations submitted together ({@link #submitAll}: the choices of one request) are queued all or none, and
+ * those with the same prompt compute it once: the first (the leader) fills its prompt, and each of the others copies
+ * the leader's cells into its own sequence ({@code llama_memory_seq_cp}) and samples its first token from the
+ * leader's logits with its own sampler (see {@link #share}).
+ *
  * <p>The context is created with {@code kv_unified = false}: every sequence gets its own KV stream of
  * exactly {@code contextPerSequence} cells, so one long generation can never starve the others of cache
  * space, and a prompt accepted at submit time is guaranteed to fit. (A unified cache, llama-server's choice
@@ -47,7 +55,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p>The context computes with a {@link CpuThreadpool} kept for its lifetime, as llama-server does, rather
  * than the pool ggml otherwise builds and tears down for every graph.
  *
- * <p>Concurrency: {@link #submit}, {@link #tokenize}, {@link #detokenize}, {@link #info} and {@link #load}
+ * <p>Concurrency: {@link #submitAll}, {@link #tokenize}, {@link #detokenize}, {@link #info} and {@link #load}
  * may be called from any thread. The llama.cpp context, the batch, the slots and the sampler chains are
  * touched only by the engine thread; requests reach it through a bounded queue and leave through each
  * {@link Generation}'s event queue. Tokenization uses the vocabulary, which llama.cpp documents as
@@ -76,6 +84,8 @@ public final class LlamaEngine implements TextEngine {
     private final ConstrainedSampler constrained;
     private final Thread thread;
     private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    /** Held while a request's generations are queued, so that they go in together or not at all. */
+    private final Lock admission = new ReentrantLock();
 
     private boolean closed; // guarded by lifecycle
     private volatile boolean stopping;
@@ -254,9 +264,58 @@ public final class LlamaEngine implements TextEngine {
         }
     }
 
+    /**
+     * Checks every request, parses their grammars (a bad one is the caller's 400 now, not a failed generation later),
+     * then queues them all under {@code admission} or none: only this method adds to the queue, and everyone else
+     * only takes from it, so room seen under the lock is still there when they are added.
+     */
     @Override
-    public Generation submit(GenerationRequest request) {
-        requireNonNull(request, "request is null");
+    public List<Generation> submitAll(List<GenerationRequest> requests) {
+        requireNonNull(requests, "requests is null");
+        if (requests.isEmpty()) {
+            throw new IllegalArgumentException("no requests");
+        }
+        if (requests.size() > options.queueCapacity()) {
+            throw FactoryException.invalidParam("n", ("model %s queues at most %d sequences, and this request needs %d "
+                    + "(one per choice); ask for fewer choices").formatted(name, options.queueCapacity(), requests.size()));
+        }
+        List<int[]> prompts = new ArrayList<>(requests.size());
+        for (GenerationRequest request : requests) {
+            prompts.add(checkedPrompt(requireNonNull(request, "request is null")));
+        }
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            List<LlamaGeneration> generations = new ArrayList<>(requests.size());
+            try {
+                for (int i = 0; i < requests.size(); i++) {
+                    generations.add(generation(requests.get(i), prompts.get(i), leader(generations, prompts.get(i))));
+                }
+            } catch (RuntimeException e) {
+                generations.forEach(this::discardGrammar);
+                throw e;
+            }
+            admission.lock();
+            try {
+                if (waiting.remainingCapacity() < generations.size()) {
+                    generations.forEach(this::discardGrammar);
+                    throw new FactoryException(ErrorCode.RATE_LIMITED, generations.size() == 1
+                            ? "model %s is busy: its queue is full (%d waiting); retry later".formatted(name, options.queueCapacity())
+                            : "model %s is busy: its queue has no room for the %d sequences this request needs; retry later"
+                                    .formatted(name, generations.size()));
+                }
+                waiting.addAll(generations);
+            } finally {
+                admission.unlock();
+            }
+            return List.copyOf(generations);
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** The request's prompt (a copy), checked against the context and the vocabulary, with its logit biases. */
+    private int[] checkedPrompt(GenerationRequest request) {
         int[] prompt = request.prompt().clone();
         if (prompt.length + 1 > options.contextPerSequence()) {
             throw FactoryException.about(ErrorCode.CONTEXT_LENGTH_EXCEEDED, "prompt", ("the prompt has %d tokens, and with at least one generated token "
@@ -265,28 +324,29 @@ public final class LlamaEngine implements TextEngine {
         }
         checkVocabulary(prompt, "prompt");
         checkVocabulary(request.logitBias().keySet().stream().mapToInt(Integer::intValue).toArray(), "logit_bias");
-        Long seed = request.sampling().seed();
-        lifecycle.readLock().lock();
-        try {
-            ensureOpen();
-            // Under the read lock, as the vocabulary lives until close: a bad grammar is the caller's 400 now, not
-            // a failed generation later.
-            Samplers.Constraint constraint = request.grammar() == null ? null
-                    : Samplers.resolve(request.grammar(), model::tokenWithPiece);
-            // Parsed once, here: the sampler travels with the generation to its slot.
-            MemorySegment grammar = constraint == null ? MemorySegment.NULL
-                    : Samplers.grammar(llama, model.vocab(), constraint);
-            LlamaGeneration generation = new LlamaGeneration(request, prompt, grammar,
-                    seed != null ? seed : ThreadLocalRandom.current().nextLong(), this::cancelWaiting);
-            if (!waiting.offer(generation)) {
-                discardGrammar(generation);
-                throw new FactoryException(ErrorCode.RATE_LIMITED, "model %s is busy: its queue is full (%d waiting); retry later"
-                        .formatted(name, options.queueCapacity()));
+        return prompt;
+    }
+
+    /** The first of {@code earlier} with the same prompt, which the next one may copy the prompt's cells from. */
+    private static LlamaGeneration leader(List<LlamaGeneration> earlier, int[] prompt) {
+        for (LlamaGeneration generation : earlier) {
+            if (generation.leader() == null && Arrays.equals(generation.prompt(), prompt)) {
+                return generation;
             }
-            return generation;
-        } finally {
-            lifecycle.readLock().unlock();
         }
+        return null;
+    }
+
+    /** A generation with its grammar parsed (under the read lock, as the vocabulary lives until close). */
+    private LlamaGeneration generation(GenerationRequest request, int[] prompt, LlamaGeneration leader) {
+        Samplers.Constraint constraint = request.grammar() == null ? null
+                : Samplers.resolve(request.grammar(), model::tokenWithPiece);
+        // Parsed once, here: the sampler travels with the generation to its slot.
+        MemorySegment grammar = constraint == null ? MemorySegment.NULL
+                : Samplers.grammar(llama, model.vocab(), constraint);
+        Long seed = request.sampling().seed();
+        return new LlamaGeneration(request, prompt, grammar,
+                seed != null ? seed : ThreadLocalRandom.current().nextLong(), leader, this::cancelWaiting);
     }
 
     @Override
@@ -410,6 +470,12 @@ public final class LlamaEngine implements TextEngine {
                 finish(slot, FinishReason.CANCELLED, null);
             }
         }
+        for (Slot slot : slots) {
+            // A leader that ended before its prompt was done (cancelled, failed) leaves its followers to compute it.
+            if (slot.awaiting != null && slot.awaiting.generation != slot.generation.leader()) {
+                slot.awaiting = null;
+            }
+        }
         if (active == 0) {
             // Idle: sleep until a request arrives (or close() interrupts).
             start(waiting.take());
@@ -467,6 +533,88 @@ public final class LlamaEngine implements TextEngine {
         slot.utf8 = new Utf8Pieces();
         slot.stops = new StopStrings(generation.request().stop());
         active++;
+        share(slot);
+    }
+
+    /**
+     * A generation whose leader (another choice of the same request, with the same prompt) holds or is computing
+     * the prompt's cells takes them from it rather than computing them again, as llama-server does for the
+     * completions of one prompt: while the leader still fills its prompt, this slot waits (taking no part in the
+     * batch) and gets a copy of the leader's cells, and the logits of its last prompt token, in the step that
+     * completes them ({@link #copyFromLeaders}); once the leader generates, this slot copies the cells now and
+     * computes only the last prompt token again, for its logits. Not worth it when the slot's own cache already
+     * holds the prompt.
+     */
+    private void share(Slot slot) {
+        LlamaGeneration leader = slot.generation.leader();
+        int last = slot.prompt.length - 1;
+        if (leader == null || slot.promptIndex >= last) {
+            return;
+        }
+        for (Slot source : slots) {
+            if (source.generation == leader) {
+                if (source.prefilling()) {
+                    slot.awaiting = source;
+                } else {
+                    copyCells(source, slot, last);
+                }
+                return;
+            }
+        }
+    }
+
+    /**
+     * After a decode: every slot waiting for a leader whose prompt this step completed copies the leader's cells and
+     * samples its first token from the leader's logits (which no sampler changes), with its own sampler.
+     */
+    private void copyFromLeaders() {
+        for (Slot slot : slots) {
+            Slot source = slot.awaiting;
+            if (source != null && source.generation == slot.generation.leader() && source.logitsIndex >= 0
+                    && !source.prefilling()) {
+                slot.awaiting = null;
+                copyCells(source, slot, source.cached);
+                slot.logitsIndex = source.logitsIndex;
+            }
+        }
+    }
+
+    /**
+     * Makes {@code slot}'s sequence a copy of {@code source}'s first {@code length} cells (their tokens are the
+     * prompt both share). The copy is whole (the only kind llama.cpp allows between sequences' own streams); the
+     * cells past {@code length} are then dropped from this sequence.
+     */
+    private void copyCells(Slot source, Slot slot, int length) {
+        llama.memorySeqRm(memory, slot.sequence, -1, -1);
+        llama.memorySeqCp(memory, source.sequence, slot.sequence);
+        slot.copyPending = true;
+        if (length < source.cached && !llama.memorySeqRm(memory, slot.sequence, length, -1)) {
+            // A memory that cannot drop a tail (a recurrent model's) keeps none of it: the prompt is computed anew.
+            llama.memorySeqRm(memory, slot.sequence, -1, -1);
+            length = 0;
+        }
+        System.arraycopy(source.cache, 0, slot.cache, 0, length);
+        slot.cached = length;
+        slot.promptIndex = length;
+        slot.reusedPromptTokens = length;
+    }
+
+    /**
+     * After a failed step: a sequence whose copied cells the failed decode may not have filled trusts none of its
+     * cache, and one still filling its prompt starts it again.
+     */
+    private void forgetUncopied() {
+        for (Slot slot : slots) {
+            if (slot.copyPending) {
+                slot.copyPending = false;
+                llama.memorySeqRm(memory, slot.sequence, -1, -1);
+                slot.cached = 0;
+                if (!slot.free()) {
+                    slot.promptIndex = 0;
+                    slot.reusedPromptTokens = 0;
+                }
+            }
+        }
     }
 
     /**
@@ -541,6 +689,10 @@ public final class LlamaEngine implements TextEngine {
             failBatch(result, errors.reason("no reason given"));
             return;
         }
+        for (Slot slot : slots) {
+            slot.copyPending = false;
+        }
+        copyFromLeaders();
         for (Slot slot : slots) {
             if (slot.logitsIndex >= 0) {
                 try {
@@ -630,6 +782,7 @@ public final class LlamaEngine implements TextEngine {
                 finish(slot, FinishReason.ERROR, error);
             }
         }
+        forgetUncopied();
     }
 
     private void failAll(String error) {
@@ -640,6 +793,7 @@ public final class LlamaEngine implements TextEngine {
                 finish(slot, FinishReason.ERROR, error);
             }
         }
+        forgetUncopied();
     }
 
     private void finish(Slot slot, FinishReason reason, String error) {
@@ -647,6 +801,7 @@ public final class LlamaEngine implements TextEngine {
         freeSampler(slot);
         slot.generation = null;
         slot.prompt = null;
+        slot.awaiting = null;
         slot.pendingToken = -1;
         slot.logitsIndex = -1;
         slot.stepStart = -1;

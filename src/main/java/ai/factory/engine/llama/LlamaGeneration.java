@@ -26,6 +26,7 @@ final class LlamaGeneration implements Generation {
     private final GenerationRequest request;
     private final int[] prompt;
     private final long seed;
+    private final LlamaGeneration leader;
     private final Consumer<LlamaGeneration> onCancel;
     private final BlockingQueue<TokenEvent> events = new LinkedBlockingQueue<>();
     private final AtomicBoolean done = new AtomicBoolean();
@@ -42,6 +43,16 @@ final class LlamaGeneration implements Generation {
      */
     LlamaGeneration(GenerationRequest request, int[] prompt, MemorySegment grammar, long seed,
                     Consumer<LlamaGeneration> onCancel) {
+        this(request, prompt, grammar, seed, null, onCancel);
+    }
+
+    /**
+     * @param leader the first generation of the same prompt submitted together with this one (another choice of the
+     *     same request), whose prompt cells this one may copy instead of computing them again; null for none
+     */
+    LlamaGeneration(GenerationRequest request, int[] prompt, MemorySegment grammar, long seed, LlamaGeneration leader,
+                    Consumer<LlamaGeneration> onCancel) {
+        this.leader = leader;
         this.grammar = new AtomicReference<>(requireNonNull(grammar, "grammar is null"));
         this.request = requireNonNull(request, "request is null");
         this.prompt = requireNonNull(prompt, "prompt is null");
@@ -68,6 +79,11 @@ final class LlamaGeneration implements Generation {
 
     long seed() {
         return seed;
+    }
+
+    /** The generation whose prompt this one shares, or null. */
+    LlamaGeneration leader() {
+        return leader;
     }
 
     boolean cancelled() {

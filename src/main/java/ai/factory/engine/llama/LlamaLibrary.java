@@ -53,6 +53,7 @@ final class LlamaLibrary {
     private final MethodHandle nBatch;
     private final MethodHandle getMemory;
     private final MethodHandle memorySeqRm;
+    private final MethodHandle memorySeqCp;
     private final MethodHandle decode;
     private final MethodHandle getLogitsIth;
     private final MethodHandle vocabNTokens;
@@ -117,6 +118,8 @@ final class LlamaLibrary {
         getMemory = bind("llama_get_memory", FunctionDescriptor.of(ADDRESS, ADDRESS));
         memorySeqRm = bind("llama_memory_seq_rm",
                 FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+        memorySeqCp = bind("llama_memory_seq_cp",
+                FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
         decode = bind("llama_decode", FunctionDescriptor.of(JAVA_INT, ADDRESS, LlamaLayouts.BATCH));
         getLogitsIth = bind("llama_get_logits_ith", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
         vocabNTokens = bind("llama_vocab_n_tokens", FunctionDescriptor.of(JAVA_INT, ADDRESS));
@@ -402,6 +405,20 @@ final class LlamaLibrary {
     boolean memorySeqRm(MemorySegment memory, int seqId, int p0, int p1) {
         try {
             return (boolean) memorySeqRm.invokeExact(memory, seqId, p0, p1);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Copies all of sequence {@code src}'s cells to sequence {@code dst} ({@code llama_memory_seq_cp} with positions
+     * -1 and -1). Between the per-sequence streams of a context with {@code kv_unified = false} only a whole copy is
+     * allowed (llama.cpp aborts the process on a partial one), hence no range here. The cells' metadata is copied at
+     * once, their data at the start of the next {@code llama_decode}, before that step's batch is computed.
+     */
+    void memorySeqCp(MemorySegment memory, int src, int dst) {
+        try {
+            memorySeqCp.invokeExact(memory, src, dst, -1, -1);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -32,6 +32,13 @@ final class Slot {
     MemorySegment grammar = MemorySegment.NULL;
     Utf8Pieces utf8;
     StopStrings stops;
+    /**
+     * The slot of this generation's leader while it computes the prompt they share, which this one then copies
+     * instead of computing it again; null otherwise. A slot that waits takes no part in the batch.
+     */
+    Slot awaiting;
+    /** Cells were copied into this sequence's metadata whose data the next {@code llama_decode} copies. */
+    boolean copyPending;
 
     Slot(int sequence, int contextPerSequence) {
         this.sequence = sequence;
@@ -43,7 +50,7 @@ final class Slot {
     }
 
     boolean prefilling() {
-        return generation != null && promptIndex < prompt.length;
+        return generation != null && awaiting == null && promptIndex < prompt.length;
     }
 
     /** How many leading tokens of {@code tokens} this slot's cache already holds. */

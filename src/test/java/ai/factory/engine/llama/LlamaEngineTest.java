@@ -223,6 +223,75 @@ class LlamaEngineTest {
     }
 
     @Test
+    void severalGenerationsAreQueuedAllOrNone() throws Exception {
+        try (LlamaEngine engine = LlamaEngine.load(runtime, TestModels.tinyLlama(), options(1).withQueueCapacity(2))) {
+            Generation running = engine.submit(greedy(prompt("busy"), 0));
+            firstToken(running);
+            List<GenerationRequest> three = List.of(greedy(prompt("a"), 4), greedy(prompt("b"), 4), greedy(prompt("c"), 4));
+            assertThatThrownBy(() -> engine.submitAll(three)).isInstanceOfSatisfying(FactoryException.class, e -> {
+                assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+                assertThat(e.param()).isEqualTo("n");
+                assertThat(e.getMessage()).contains("queues at most 2 sequences", "needs 3");
+            });
+            engine.submit(greedy(prompt("waits"), 4));
+
+            assertThatThrownBy(() -> engine.submitAll(three.subList(0, 2)))
+                    .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.RATE_LIMITED));
+            assertThatThrownBy(() -> engine.submitAll(List.of(greedy(prompt("fine"), 4), greedy(new int[] {1, 32000}, 4))))
+                    .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.param()).isEqualTo("prompt"));
+            assertThat(engine.load().waiting()).isEqualTo(1);
+            assertThat(engine.submitAll(three.subList(0, 1))).hasSize(1);
+            assertThat(engine.load().waiting()).isEqualTo(2);
+            running.cancel();
+        }
+    }
+
+    @Test
+    void choicesOfOnePromptCopyItsCellsAndGenerateWhatEachGivesAlone() throws Exception {
+        int[] prompt = prompt("Three choices of one prompt whose cells are computed once and copied");
+        SamplingParams seeded = new SamplingParams(0.9f, 1f, 0, 0f, 1f, 0f, 0f, 64, 78L);
+        GenerationRequest sampled = new GenerationRequest(prompt, seeded, 16, List.of(), true, false, 0);
+        List<Generation> generations = shared.submitAll(List.of(greedy(prompt, 16), greedy(prompt, 16), sampled));
+        List<Result> together = new ArrayList<>();
+        for (Generation generation : generations) {
+            together.add(collect(generation));
+        }
+
+        try (LlamaEngine alone = LlamaEngine.load(runtime, TestModels.tinyLlama(), options(1))) {
+            int[] greedyAlone = run(alone, greedy(prompt, 16)).ids();
+            int[] sampledAlone = run(alone, sampled).ids();
+            assertThat(together.get(0).ids()).isEqualTo(greedyAlone);
+            assertThat(together.get(1).ids()).isEqualTo(greedyAlone);
+            assertThat(together.get(2).ids()).isEqualTo(sampledAlone).isNotEqualTo(greedyAlone);
+        }
+        // The followers computed at most the last prompt token (all of it copied, or all but that one).
+        for (int i = 1; i < 3; i++) {
+            assertThat(together.get(i).done().cachedPromptTokens()).as("choice %d", i)
+                    .isGreaterThanOrEqualTo(prompt.length - 1);
+        }
+    }
+
+    @Test
+    void aChoiceAdmittedWhileItsLeaderGeneratesCopiesThePromptAndGeneratesTheSame() throws Exception {
+        try (LlamaEngine engine = LlamaEngine.load(runtime, TestModels.tinyLlama(), options(2).withContextPerSequence(2048))) {
+            Generation occupying = engine.submit(greedy(prompt("holds the other slot"), 0));
+            firstToken(occupying);
+            int[] prompt = prompt("A prompt that the second choice takes from the first");
+            List<Generation> choices = engine.submitAll(List.of(greedy(prompt, 0), greedy(prompt, 0)));
+            Token first = firstToken(choices.get(0));
+            // The leader generates; the slot freed now goes to the other choice, which copies the leader's cells.
+            occupying.cancel();
+
+            Result leader = collect(choices.get(0));
+            Result follower = collect(choices.get(1));
+            assertThat(follower.done().reason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(follower.done().cachedPromptTokens()).isEqualTo(prompt.length - 1);
+            assertThat(follower.ids()).startsWith(first.id()).isEqualTo(IntStream.concat(IntStream.of(first.id()),
+                    Arrays.stream(leader.ids())).toArray());
+        }
+    }
+
+    @Test
     void cancellingFreesTheSlotForTheNextRequest() throws Exception {
         try (LlamaEngine engine = LlamaEngine.load(runtime, TestModels.tinyLlama(), options(1))) {
             Generation long_ = engine.submit(greedy(prompt("a long story"), 0));

@@ -100,6 +100,26 @@ class SlotStepTest {
     }
 
     @Test
+    void aSlotWaitingForItsLeaderTakesNoPartInTheBatchUntilReleased() {
+        Slot leader = running(0, new int[] {5, 6, 7}, List.of());
+        Slot follower = running(1, new int[] {5, 6, 7}, List.of());
+        follower.awaiting = leader;
+        Slot[] slots = {leader, follower};
+        LlamaBatch batch = new LlamaBatch(arena, 16);
+
+        LlamaEngine.fillBatch(batch, slots, 1, 16);
+        assertThat(batch.size()).isEqualTo(3);
+        assertThat(follower.stepStart).isEqualTo(-1);
+        assertThat(follower.promptIndex).isZero();
+        assertThat(leader.logitsIndex).isEqualTo(2);
+
+        follower.awaiting = null;
+        LlamaEngine.fillBatch(batch, slots, 0, 16);
+        assertThat(batch.size()).isEqualTo(3);
+        assertThat(follower.logitsIndex).as("released, it fills its prompt itself").isEqualTo(2);
+    }
+
+    @Test
     void choosesTheFreeSlotWithTheLongestCachedPrefixThenTheLeastRecentlyUsed() {
         Slot busy = running(0, new int[] {1}, List.of());
         busy.append(1);

@@ -11,6 +11,7 @@ import ai.factory.engine.chat.ToolSpec;
 import ai.factory.inference.Completion;
 import ai.factory.inference.InferenceCall;
 import ai.factory.inference.InferenceEvent;
+import ai.factory.inference.InferenceRuns;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.ObjIntConsumer;
 
 /**
  * OpenAI Chat Completions as the factory's calls: {@link #decode} reads a request body into an
@@ -37,15 +39,16 @@ public final class ChatCodec {
     /**
      * A decoded request.
      *
+     * @param n how many choices to generate (each constrained as the call says)
      * @param includeUsage a streamed answer ends with a usage chunk
      * @param legacyFunctions the request used {@code functions}: the answer names its call {@code function_call}
      */
-    public record Decoded(InferenceCall call, boolean stream, boolean includeUsage, boolean legacyFunctions) {}
+    public record Decoded(InferenceCall call, int n, boolean stream, boolean includeUsage, boolean legacyFunctions) {}
 
     public static Decoded decode(ChatCompletionRequest r) {
         String model = Fields.requiredString(r.model(), "model");
         boolean stream = Boolean.TRUE.equals(r.stream());
-        Fields.requireSingleChoice(r.n());
+        int n = Fields.n(r.n());
         List<ChatMessage> messages = messages(r.messages());
         boolean logprobs = Boolean.TRUE.equals(r.logprobs());
         int topLogprobs = r.topLogprobs() == null ? 0 : r.topLogprobs();
@@ -71,7 +74,7 @@ public final class ChatCodec {
                 maxTokens, Fields.stop(r.stop()), Boolean.TRUE.equals(r.ignoreEos()), logprobs, topLogprobs,
                 Fields.logitBias(r.logitBias()));
         boolean includeUsage = stream && r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
-        return new Decoded(call, stream, includeUsage, legacy);
+        return new Decoded(call, n, stream, includeUsage, legacy);
     }
 
     private static List<ChatMessage> messages(List<ChatCompletionRequest.Message> list) {
@@ -251,8 +254,18 @@ public final class ChatCodec {
         };
     }
 
-    /** The answer to a request that was not streamed. */
-    public static ChatCompletion completion(String id, long created, String model, Decoded request, Completion c) {
+    /** The answer to a request that was not streamed: a choice per generated reply, by index. */
+    public static ChatCompletion completion(String id, long created, String model, Decoded request,
+                                            InferenceRuns.Collected collected) {
+        List<ChatCompletion.Choice> choices = new ArrayList<>();
+        for (int i = 0; i < collected.choices().size(); i++) {
+            choices.add(choice(i, request, collected.choices().get(i)));
+        }
+        return new ChatCompletion(id, "chat.completion", created, model, Fields.SYSTEM_FINGERPRINT, choices,
+                usage(collected.usage()));
+    }
+
+    private static ChatCompletion.Choice choice(int index, Decoded request, Completion c) {
         List<ChatCompletion.ToolCall> calls = c.toolCalls().stream().map(t -> new ChatCompletion.ToolCall(t.id(),
                 "function", new ChatCompletion.Function(t.name(), t.arguments()))).toList();
         String content = calls.isEmpty() || !c.text().isBlank() ? c.text() : null;
@@ -261,9 +274,7 @@ public final class ChatCodec {
                 : new ChatCompletion.Message("assistant", content, null, calls, null);
         ChatCompletion.Logprobs logprobs = request.call().logprobs()
                 ? new ChatCompletion.Logprobs(c.tokens().stream().map(ChatCodec::logprob).toList()) : null;
-        return new ChatCompletion(id, "chat.completion", created, model, Fields.SYSTEM_FINGERPRINT,
-                List.of(new ChatCompletion.Choice(0, message, logprobs, finishReason(c.end().reason(), request))),
-                usage(c.end()));
+        return new ChatCompletion.Choice(index, message, logprobs, finishReason(c.end().reason(), request));
     }
 
     static String finishReason(InferenceEvent.Finish finish, Decoded request) {
@@ -274,9 +285,10 @@ public final class ChatCodec {
         };
     }
 
-    static ChatCompletion.Usage usage(InferenceEvent.End end) {
-        return new ChatCompletion.Usage(end.promptTokens(), end.completionTokens(),
-                end.promptTokens() + end.completionTokens(), new ChatCompletion.PromptTokensDetails(end.cachedPromptTokens()));
+    static ChatCompletion.Usage usage(InferenceRuns.Usage usage) {
+        return new ChatCompletion.Usage(usage.promptTokens(), usage.completionTokens(),
+                usage.promptTokens() + usage.completionTokens(),
+                new ChatCompletion.PromptTokensDetails(usage.cachedPromptTokens()));
     }
 
     private static ChatCompletion.TokenLogprob logprob(TokenEvent.Token t) {
@@ -292,8 +304,12 @@ public final class ChatCodec {
         return out;
     }
 
-    /** Writes a streamed answer's events as chunks to a sink ({@code data:} frames, or Bedrock's chunk events). */
-    public static final class Stream implements Consumer<InferenceEvent> {
+    /**
+     * Writes a streamed answer's events as chunks to a sink ({@code data:} frames, or Bedrock's chunk events): each
+     * chunk carries one choice's delta with that choice's index, the choices interleaved as they come, each ending
+     * with its own finish chunk; {@link #end} adds the usage chunk when asked for.
+     */
+    public static final class Stream implements ObjIntConsumer<InferenceEvent> {
         private final String id;
         private final long created;
         private final String model;
@@ -308,18 +324,20 @@ public final class ChatCodec {
             this.out = out;
         }
 
-        /** The first chunk: the assistant's role. */
+        /** The first chunk of every choice: the assistant's role. */
         public void start() {
-            send(new ChatCompletionChunk.Delta("assistant", "", null, null), null, null);
+            for (int i = 0; i < request.n(); i++) {
+                send(i, new ChatCompletionChunk.Delta("assistant", "", null, null), null, null);
+            }
         }
 
         @Override
-        public void accept(InferenceEvent event) {
+        public void accept(InferenceEvent event, int choice) {
             switch (event) {
                 case InferenceEvent.Text t -> {
                     boolean logprobs = request.call().logprobs() && t.token() != null;
                     if (!t.text().isEmpty() || logprobs) {
-                        send(ChatCompletionChunk.Delta.content(t.text()),
+                        send(choice, ChatCompletionChunk.Delta.content(t.text()),
                                 logprobs ? new ChatCompletion.Logprobs(List.of(logprob(t.token()))) : null, null);
                     }
                 }
@@ -329,21 +347,24 @@ public final class ChatCodec {
                             ? new ChatCompletionChunk.Delta(null, null, null, function)
                             : new ChatCompletionChunk.Delta(null, null, List.of(new ChatCompletionChunk.ToolCallDelta(
                                     d.index(), d.id(), d.first() ? "function" : null, function)), null);
-                    send(delta, null, null);
+                    send(choice, delta, null, null);
                 }
-                case InferenceEvent.End end -> {
-                    send(ChatCompletionChunk.Delta.EMPTY, null, finishReason(end.reason(), request));
-                    if (request.includeUsage()) {
-                        out.accept(new ChatCompletionChunk(id, "chat.completion.chunk", created, model,
-                                Fields.SYSTEM_FINGERPRINT, List.of(), usage(end)));
-                    }
-                }
+                case InferenceEvent.End end -> send(choice, ChatCompletionChunk.Delta.EMPTY, null,
+                        finishReason(end.reason(), request));
             }
         }
 
-        private void send(ChatCompletionChunk.Delta delta, ChatCompletion.Logprobs logprobs, String finishReason) {
+        /** After every choice ended: the usage chunk, when the caller asked for it. */
+        public void end(InferenceRuns.Usage usage) {
+            if (request.includeUsage()) {
+                out.accept(new ChatCompletionChunk(id, "chat.completion.chunk", created, model,
+                        Fields.SYSTEM_FINGERPRINT, List.of(), usage(usage)));
+            }
+        }
+
+        private void send(int choice, ChatCompletionChunk.Delta delta, ChatCompletion.Logprobs logprobs, String finishReason) {
             out.accept(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, Fields.SYSTEM_FINGERPRINT,
-                    List.of(new ChatCompletionChunk.Choice(0, delta, logprobs, finishReason)), null));
+                    List.of(new ChatCompletionChunk.Choice(choice, delta, logprobs, finishReason)), null));
         }
     }
 }

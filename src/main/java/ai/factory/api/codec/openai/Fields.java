@@ -22,11 +22,21 @@ final class Fields {
         return value;
     }
 
-    /** {@code n} must be 1: one choice per request is what the engine schedules. */
-    static void requireSingleChoice(Integer n) {
-        if (n != null && n != 1) {
-            throw FactoryException.invalidParam("n", "'n' must be 1; send separate requests for more choices");
+    /**
+     * The most choices per prompt ({@code n}). OpenAI allows 128; here each choice is a sequence of the replica,
+     * which decodes a few at a time (4 slots by default) and queues the rest, so a larger {@code n} only waits.
+     */
+    static final int MAX_N = 16;
+
+    /** {@code n}: 1 when absent, else from 1 to {@value #MAX_N}. */
+    static int n(Integer n) {
+        if (n == null) {
+            return 1;
         }
+        if (n < 1 || n > MAX_N) {
+            throw FactoryException.invalidParam("n", "'n' must be between 1 and " + MAX_N + ", not " + n);
+        }
+        return n;
     }
 
     static SamplingParams sampling(Double temperature, Double topP, Integer topK, Double minP, Double repetitionPenalty,
