@@ -80,6 +80,9 @@ import ai.factory.storage.BlobOwner;
 import ai.factory.storage.BlobStore;
 import ai.factory.storage.MemoryFile;
 import ai.factory.storage.Database;
+import ai.factory.storage.FactoryHome;
+import ai.factory.storage.H2Password;
+import ai.factory.storage.PrivateFiles;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
@@ -90,8 +93,6 @@ import java.io.UncheckedIOException;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -121,10 +122,10 @@ public final class Factory implements AutoCloseable {
     private Factory(FactoryConfig config, Clock clock, CommandRunner commands, boolean acceptBrokenAudit) {
         this.config = requireNonNull(config, "config is null");
         try {
-            createPrivateDirectory(config.home());
+            FactoryHome.secure(config.home());
             // First, so a TLS setting that cannot work fails the start before anything else is opened.
             this.tls = ServerTls.prepare(config.server(), config.tlsFiles(), clock);
-            Database database = Database.open(config.database());
+            Database database = Database.open(H2Password.secure(config.database(), config.databasePasswordFile()));
             closeInOrder.addFirst(database);
             try {
                 LOG.log(System.Logger.Level.INFO, "GGUF engine: llama.cpp from {0}", llama.get().libraryDir());
@@ -338,13 +339,30 @@ public final class Factory implements AutoCloseable {
      */
     private Engine loadEngine(ModelRegistry registry, ModelVersion version, DeploymentSpec spec, ReplicaPlacement placement) {
         return switch (version.format()) {
-            case ONNX -> OnnxEmbeddingEngine.open(registry.readAllBytes(version, BundledMiniLm.NAME_MODEL_FILE),
+            case ONNX -> loadOnnx(registry, version, spec);
+            case GGUF -> loadGguf(registry, version, spec, placement);
+        };
+    }
+
+    /**
+     * The tokenizer's native library is unpacked into {@code cache/native} with the process umask: the folder is made
+     * owner-only before, and what was unpacked is narrowed after.
+     */
+    private Engine loadOnnx(ModelRegistry registry, ModelVersion version, DeploymentSpec spec) {
+        Path cache = config.home().resolve("cache");
+        Path nativeCache = cache.resolve("native");
+        try {
+            PrivateFiles.createDirectories(nativeCache);
+            Engine engine = OnnxEmbeddingEngine.open(registry.readAllBytes(version, BundledMiniLm.NAME_MODEL_FILE),
                     registry.readAllBytes(version, BundledMiniLm.NAME_TOKENIZER_FILE), version.ref().toString(),
                     OnnxEmbeddingOptions.defaults()
                             .withThreads(spec.threads() > 0 ? spec.threads() : config.embeddings().effectiveThreads())
-                            .withNativeCacheDir(config.home().resolve("cache").resolve("native")));
-            case GGUF -> loadGguf(registry, version, spec, placement);
-        };
+                            .withNativeCacheDir(nativeCache));
+            PrivateFiles.narrow(cache);
+            return engine;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot keep " + cache + " private to its owner", e);
+        }
     }
 
     private Engine loadGguf(ModelRegistry registry, ModelVersion version, DeploymentSpec spec, ReplicaPlacement placement) {
@@ -352,7 +370,8 @@ public final class Factory implements AutoCloseable {
         String fileName = version.files().getFirst().path();
         try (SeekableByteChannel plaintext = registry.open(version, fileName);
                 MemoryFile weights = MemoryFile.copyOf(plaintext, version.model() + ":" + version.version())) {
-            return LlamaEngine.loadFromMemory(runtime, weights.path(), fileName.replaceFirst("\\.gguf$", ""),
+            // Named as callers name the model (its messages reach them: "model acme/m:1 is busy"), not by its file.
+            return LlamaEngine.loadFromMemory(runtime, weights.path(), version.ref().toString(),
                     LlamaEngineOptions.defaults()
                             .withContextPerSequence(spec.effectiveContext(version))
                             .withParallel(spec.parallel())
@@ -447,7 +466,7 @@ public final class Factory implements AutoCloseable {
     private void writeServerFile() {
         String json = "{\"url\": \"" + server.url() + "\", \"pid\": " + ProcessHandle.current().pid() + "}\n";
         try {
-            Files.createDirectories(config.serverFile().getParent());
+            PrivateFiles.createDirectories(config.serverFile().getParent());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -457,22 +476,9 @@ public final class Factory implements AutoCloseable {
     /** Writes a file readable by its owner only (0600), replacing any earlier one atomically. */
     private static void writePrivateFile(Path file, String content) {
         try {
-            Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(tmp, content);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            PrivateFiles.write(file, content);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
-        }
-    }
-
-    private static void createPrivateDirectory(Path dir) {
-        try {
-            if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the factory home " + dir, e);
         }
     }
 

@@ -9,6 +9,7 @@ import static java.util.Objects.requireNonNull;
 public class FactoryException extends RuntimeException {
     private final ErrorCode code;
     private final String param;
+    private final boolean denial;
 
     public FactoryException(ErrorCode code, String message) {
         this(code, message, null, null);
@@ -19,9 +20,28 @@ public class FactoryException extends RuntimeException {
     }
 
     private FactoryException(ErrorCode code, String message, String param, Throwable cause) {
+        this(code, message, param, cause, false);
+    }
+
+    private FactoryException(ErrorCode code, String message, String param, Throwable cause, boolean denial) {
         super(requireNonNull(message, "message is null"), cause);
         this.code = requireNonNull(code, "code is null");
         this.param = param;
+        this.denial = denial;
+    }
+
+    /**
+     * This very error (code, field, message), as the answer to an authorization refusal that must not say more than
+     * it does: a resource of another project is answered as a missing one would be, and only the audit learns that it
+     * was a refusal ({@link #isDenial()}).
+     */
+    public FactoryException asDenial() {
+        return new FactoryException(code, getMessage(), param, getCause(), true);
+    }
+
+    /** Whether the error answers an authorization refusal: FORBIDDEN, or an error standing in for one. */
+    public boolean isDenial() {
+        return denial || code == ErrorCode.FORBIDDEN;
     }
 
     /** An invalid-request error that names the offending request field. */

@@ -2,22 +2,25 @@ package ai.factory.api;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.FactoryException;
 import ai.factory.inference.InferencePipeline;
 import ai.factory.models.Model;
 import ai.factory.models.ModelName;
-import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
 import ai.factory.security.Principal;
 import ai.factory.security.Resource;
 import ai.factory.serving.Deployment;
+import ai.factory.serving.Deployments;
 import io.javalin.http.Context;
-import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Resource-level authorization for handlers: the caller of a request against a specific model, deployment or key,
- * decided by the same {@link Authorizer} that guards every route.
+ * decided by the same {@link Authorizer} that guards every route. A resource of another project that the caller may
+ * not see answers exactly as a missing one ({@link Authorizer#require(Principal, Action, Resource, Supplier)}), so
+ * each check that follows a lookup says what the lookup answers for a missing resource.
  */
 public final class Access {
     private final Authorizer authorizer;
@@ -28,36 +31,39 @@ public final class Access {
         this.registry = requireNonNull(registry, "registry is null");
     }
 
-    public void require(Context ctx, Action action, Resource resource) {
-        authorizer.require(Authentication.principal(ctx), action, resource);
+    /** A project-wide check made before anything is looked up (its answer cannot tell what exists). */
+    public void require(Context ctx, Action action, Resource.Project project) {
+        authorizer.require(Authentication.principal(ctx), action, project);
+    }
+
+    /** A check on a resource that was looked up; {@code asIfAbsent} is what a missing one of its kind answers. */
+    public void require(Context ctx, Action action, Resource resource, Supplier<FactoryException> asIfAbsent) {
+        authorizer.require(Authentication.principal(ctx), action, resource, asIfAbsent);
     }
 
     public boolean allows(Context ctx, Action action, Resource resource) {
         return authorizer.isAllowed(Authentication.principal(ctx), action, resource);
     }
 
-    /** The model, once the caller may do the action on it; NOT_FOUND when it does not exist. */
+    /** The model, once the caller may do the action on it; the registry's NOT_FOUND when it does not exist. */
     public Model model(Context ctx, Action action, ModelName name) {
-        Model model = registry.get(name);
-        require(ctx, action, resource(model));
-        return model;
+        return model(ctx, action, name, () -> ModelRegistry.notFound(name));
     }
 
-    /**
-     * Checks that the caller may invoke the model a request names ({@code ns/model[:version]}); a model that is
-     * not registered is left to the serving layer, which answers NOT_FOUND.
-     */
-    public void invoke(Context ctx, String model) {
-        Optional<Model> found = registry.find(ModelRef.parse(model).name());
-        found.ifPresent(m -> require(ctx, Action.INVOKE, resource(m)));
+    /** The model, once the caller may do the action on it; {@code asIfAbsent} when it does not exist. */
+    public Model model(Context ctx, Action action, ModelName name, Supplier<FactoryException> asIfAbsent) {
+        Model model = registry.find(name).orElseThrow(asIfAbsent);
+        require(ctx, action, resource(model), asIfAbsent);
+        return model;
     }
 
     public boolean allowsModel(Context ctx, Action action, ModelName name) {
         return registry.find(name).map(m -> allows(ctx, action, resource(m))).orElse(false);
     }
 
+    /** Checks a deployment that was looked up; one the caller may not see answers as {@link Deployments#get} does. */
     public void deployment(Context ctx, Action action, Deployment d) {
-        require(ctx, action, resource(d));
+        require(ctx, action, resource(d), () -> Deployments.notFound(d.id()));
     }
 
     public boolean allowsDeployment(Context ctx, Action action, Deployment d) {

@@ -86,7 +86,7 @@ public final class ApiServer implements AutoCloseable {
             // over TLS, h2 by ALPN, or by prior knowledge when a client offers no ALPN.
             c.jetty.addConnector((server, http) -> {
                 ServerConnector connector = identity.isPresent() ? secureConnector(server, http, identity.get())
-                        : new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
+                        : new ServerConnector(server, new HttpConnectionFactory(http), new CleartextHttp2(http));
                 connector.setHost(config.host());
                 connector.setPort(config.port());
                 return connector;
@@ -154,9 +154,10 @@ public final class ApiServer implements AutoCloseable {
                 c.routes.addEndpoint(new Endpoint(HandlerType.GET, surface.path(), ctx -> ctx.contentType("application/json")
                         .result(documents.computeIfAbsent(surface, s -> OpenApiDocuments.text(s, routes()))), PUBLIC));
             }
-            c.routes.addEndpoint(new Endpoint(HandlerType.GET, "/metrics", ctx -> ctx
-                    .contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()), PUBLIC));
             GuardedRoutes guarded = new GuardedRoutes(c.routes, authorizer);
+            // The metrics name every project's models and count their traffic: admins, auditors and metrics keys.
+            guarded.get("/metrics", Action.READ_METRICS, ctx -> ctx
+                    .contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
             groups.forEach(g -> g.addTo(guarded));
         });
         List<String> unguarded = routes().stream().filter(r -> r.action().isEmpty() && !r.isPublic())

@@ -80,13 +80,15 @@ public final class Authentication {
             headers.computeIfAbsent(name.toLowerCase(Locale.ROOT), n -> new ArrayList<>())
                     .addAll(Collections.list(ctx.req().getHeaders(name)));
         }
-        if (!headers.containsKey("host")) {
-            // HTTP/2 carries the host as the :authority pseudo-header, which the client signed as 'host'.
-            ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
-            String authority = request == null ? null : request.getHttpURI().getAuthority();
-            if (authority != null) {
-                headers.put("host", List.of(authority));
-            }
+        // HTTP/2 carries the host as the :authority pseudo-header, which servlets do not list among the headers.
+        // Clients sign it as 'host' (curl, the Java SDK) or by its own name (the JavaScript SDK): offer both.
+        ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
+        String authority = request == null ? null : request.getHttpURI().getAuthority();
+        if (authority != null && !headers.containsKey("host")) {
+            headers.put("host", List.of(authority));
+        }
+        if (authority != null && !ctx.req().getProtocol().startsWith("HTTP/1")) {
+            headers.put(SigV4Verifier.AUTHORITY, List.of(authority));
         }
         return new SigV4Verifier.Request(ctx.method().name(), ctx.req().getRequestURI(), ctx.queryString(), headers,
                 ctx.bodyAsBytes());

@@ -19,6 +19,13 @@ import java.util.Map;
 public final class ErrorResponses {
     private static final System.Logger LOG = System.getLogger(ErrorResponses.class.getName());
 
+    /**
+     * The request attribute that says the answer refused an authorization, whatever its status: a resource of another
+     * project answers 404 as a missing one does ({@link FactoryException#asDenial()}), and the audit still has to
+     * record the decision as a denial.
+     */
+    public static final String DENIED = "factory.denied";
+
     private ErrorResponses() {}
 
     public static void handle(Exception e, Context ctx) {
@@ -47,6 +54,9 @@ public final class ErrorResponses {
     }
 
     public static void write(Context ctx, FactoryException e) {
+        if (e.isDenial()) {
+            ctx.attribute(DENIED, Boolean.TRUE);
+        }
         Answer answer = answer(ctx.path(), e, e.code().httpStatus());
         ctx.status(answer.status());
         answer.headers().forEach(ctx::header);

@@ -40,7 +40,7 @@ public final class GuardedRoutes {
         }
     }
 
-    /** Marks the few endpoints that need no key (health probes, metrics). */
+    /** Marks the few endpoints that need no key (health probes, the OpenAPI documents). */
     public record Public() implements EndpointMetadata {}
 
     public void get(String path, Action action, Contract contract, Handler handler) {

@@ -16,6 +16,7 @@ import ai.factory.security.audit.AuditVerifier;
 import ai.factory.security.audit.HomeAnchor;
 import ai.factory.sovereignty.SovereigntyReport;
 import ai.factory.storage.Database;
+import ai.factory.storage.H2Password;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -59,10 +60,11 @@ final class AuditCommand {
                     + "than the cadence allows, and that the chain still extends every anchor given (and the "
                     + "factory's own, $FACTORY_HOME/audit.anchor). Exits 1 at the first broken record, naming it, "
                     + "what was found and what was expected.",
-                    "Reads the database directly (no server needed). While the factory runs on its embedded H2 "
-                            + "database (which admits one process), reads the chain through the factory's API "
-                            + "instead and checks it here the same way, trusting the server for nothing; --url "
-                            + "does so for any factory."})
+                    "Reads the database directly (no server needed; the embedded H2 database's password comes from "
+                            + "$FACTORY_HOME/db.password unless database.password is set, so copy db.password with "
+                            + "db/). While the factory runs on its embedded H2 database (which admits one process), "
+                            + "reads the chain through the factory's API instead and checks it here the same way, "
+                            + "trusting the server for nothing; --url does so for any factory."})
     static final class Verify implements Callable<Integer> {
         @Spec CommandSpec spec;
 
@@ -184,7 +186,8 @@ final class AuditCommand {
         /** The database, or empty when it is embedded H2 held by a running factory. */
         private static Optional<Database> open(FactoryConfig config) {
             try {
-                return Optional.of(Database.open(config.database().withMaxPoolSize(2)));
+                return Optional.of(Database.open(H2Password.forReading(config.database(),
+                        config.databasePasswordFile()).withMaxPoolSize(2)));
             } catch (FactoryException e) {
                 if (config.database().vendor().equals("h2") && heldByAnotherProcess(e)) {
                     return Optional.empty();

@@ -33,7 +33,8 @@ final class KeysCommand {
         String project;
 
         @Option(names = "--role",
-                description = "admin, project-admin, developer, invoker or auditor (default: invoker).")
+                description = "admin, project-admin, developer, invoker, auditor or metrics (a Prometheus scraper's: "
+                        + "/metrics only) (default: invoker).")
         String role;
 
         @Option(names = "--aws", description = "An AWS-style access key id and secret for SigV4 (Bedrock SDKs).")

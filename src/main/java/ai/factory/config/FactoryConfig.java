@@ -53,6 +53,14 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
         return home.resolve("master.p12.password");
     }
 
+    /**
+     * The generated password of the embedded H2 database (0600), when database.password is not set; tools that open
+     * the database of a stopped factory read it from here.
+     */
+    public Path databasePasswordFile() {
+        return home.resolve("db.password");
+    }
+
     /** The Ed25519 key that signs audit digests (PKCS#8, mode 0600); created at first start. */
     public Path auditKeyFile() {
         return home.resolve("audit.key");

@@ -32,7 +32,7 @@ public enum Setting {
     DB_URL("database.url", "FACTORY_DB_URL", "--db-url", "jdbc:h2:file:$FACTORY_HOME/db/factory",
             "JDBC URL: the embedded H2 file by default, or jdbc:postgresql://host:port/db."),
     DB_USER("database.user", "FACTORY_DB_USER", null, "", "Database user (PostgreSQL)."),
-    DB_PASSWORD("database.password", "FACTORY_DB_PASSWORD", null, "", "Database password; never printed."),
+    DB_PASSWORD("database.password", "FACTORY_DB_PASSWORD", null, "", "Database password; never printed. None with the embedded H2: a generated one in $FACTORY_HOME/db.password (0600)."),
     DB_POOL_SIZE("database.maxPoolSize", "FACTORY_DB_POOL_SIZE", null, "10", "Database connections at most."),
     EMBEDDING_THREADS("embeddings.threads", "FACTORY_EMBEDDING_THREADS", null, "0",
             "CPU threads for embedding models (0 = all cores)."),

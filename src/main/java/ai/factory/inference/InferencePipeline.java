@@ -58,7 +58,8 @@ public final class InferencePipeline {
      * Starts a call.
      *
      * @throws ai.factory.FactoryException FORBIDDEN when the caller may not invoke the model, NOT_FOUND when it
-     *     does not exist or has no deployment, UNAVAILABLE while it loads, INVALID_REQUEST for a prompt the model
+     *     does not exist, has no deployment or is another project's that the caller may not see, UNAVAILABLE while
+     *     it loads, INVALID_REQUEST for a prompt the model
      *     can't take, RATE_LIMITED when its replicas' queues are full
      */
     public InferenceRun start(Principal principal, InferenceCall call, CallListener listener) {
@@ -156,7 +157,8 @@ public final class InferencePipeline {
      * Embeds texts.
      *
      * @throws ai.factory.FactoryException FORBIDDEN when the caller may not invoke the model, NOT_FOUND when it
-     *     does not exist or has no deployment, UNAVAILABLE while it loads, INVALID_REQUEST when it generates text,
+     *     does not exist, has no deployment or is another project's that the caller may not see, UNAVAILABLE while
+     *     it loads, INVALID_REQUEST when it generates text,
      *     when the call asks for dimensions it does not return (field {@code dimensions}) or for a text it cannot
      *     take (field {@code input}, the text named {@code input[i]})
      */
@@ -201,10 +203,13 @@ public final class InferencePipeline {
         return i == 0 || sampling.seed() == null ? sampling : sampling.withSeed(sampling.seed() + i);
     }
 
-    /** A model that is not registered is left to the serving layer, which answers NOT_FOUND. */
+    /**
+     * A model that is not registered is left to the serving layer, which answers NOT_FOUND; another project's model
+     * that the caller may not see answers the same.
+     */
     private void authorize(Principal principal, String model) {
         Optional<Model> found = registry.find(ModelRef.parse(model).name());
-        found.ifPresent(m -> authorizer.require(principal, Action.INVOKE, resource(m)));
+        found.ifPresent(m -> authorizer.require(principal, Action.INVOKE, resource(m), () -> Deployments.notServed(model)));
     }
 
     /** The grammar of an output format; a schema it cannot express is the caller's error on field {@code schema}. */

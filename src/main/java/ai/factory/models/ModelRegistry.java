@@ -563,6 +563,11 @@ public final class ModelRegistry {
         return lock;
     }
 
+    /** What a lookup of a model that is not registered answers (and what one of another project answers too). */
+    public static FactoryException notFound(ModelName name) {
+        return notFound(name.toString());
+    }
+
     private static FactoryException notFound(String what) {
         return new FactoryException(ErrorCode.NOT_FOUND, "no model '" + what + "' in the registry");
     }

@@ -24,6 +24,8 @@ public enum Action {
     READ_FLEET("readFleet"),
     /** A project's consumption: requests and tokens by model (project admins for their own, auditors and admins). */
     READ_USAGE("readUsage"),
+    /** The Prometheus metrics ({@code /metrics}): every project's models and traffic, so site-wide roles only. */
+    READ_METRICS("readMetrics"),
     /** Rotating the master key or a project's key-encryption key: site admins only. */
     MANAGE_ENCRYPTION("manageEncryption");
 

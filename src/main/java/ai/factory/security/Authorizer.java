@@ -33,6 +33,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -125,15 +126,63 @@ public final class Authorizer {
         return set;
     }
 
-    /** Throws FORBIDDEN unless the principal may do the action on the resource. */
-    public void require(Principal principal, Action action, Resource resource) {
-        if (!isAllowed(principal, action, resource)) {
-            LOG.log(System.Logger.Level.INFO, "refused {0} on {1} to {2} (role {3}, project {4})", action.id(),
-                    describe(resource), principal.id(), principal.role().id(), principal.project());
-            throw new FactoryException(ErrorCode.FORBIDDEN, "key '" + principal.name() + "' (role "
-                    + principal.role().id() + ", project " + principal.project() + ") may not " + action.id()
-                    + " on " + describe(resource));
+    /**
+     * Throws FORBIDDEN unless the principal may do the action on the project. Only for checks whose answer cannot
+     * depend on whether something exists: the caller's own project (every route's check), or a project a request
+     * names that is checked before anything is looked up. A model, deployment or key that was looked up is checked
+     * with {@link #require(Principal, Action, Resource, Supplier)}.
+     */
+    public void require(Principal principal, Action action, Resource.Project project) {
+        if (!isAllowed(principal, action, project)) {
+            throw refused(principal, action, project);
         }
+    }
+
+    /**
+     * Throws unless the principal may do the action on a resource that exists. A refusal about a resource the caller
+     * may not even {@link #sees see} (another project's, not shared with the caller's) answers exactly as a missing
+     * one: {@code asIfAbsent}'s error, which must be what the same request gets for a resource of that kind that does
+     * not exist, marked as a denial for the audit ({@link FactoryException#asDenial()}). So a 403 never confirms that
+     * another project's model, deployment or key exists. Any other refusal is FORBIDDEN: it names nothing the caller
+     * may not know.
+     */
+    public void require(Principal principal, Action action, Resource resource, Supplier<FactoryException> asIfAbsent) {
+        requireNonNull(asIfAbsent, "asIfAbsent is null");
+        if (isAllowed(principal, action, resource)) {
+            return;
+        }
+        FactoryException refused = refused(principal, action, resource);
+        if (!sees(principal, resource)) {
+            throw asIfAbsent.get().asDenial();
+        }
+        throw refused;
+    }
+
+    /**
+     * Whether the caller may know that the resource exists: it lies in the caller's own project, or the caller may
+     * read it (a model shared with every project; anything, for a site admin).
+     */
+    public boolean sees(Principal principal, Resource resource) {
+        return resource.project().equals(principal.project()) || isAllowed(principal, readAction(resource), resource);
+    }
+
+    /** The action that reads a resource of this kind. */
+    private static Action readAction(Resource resource) {
+        return switch (resource) {
+            case Resource.Project p -> Action.READ_PROJECTS;
+            case Resource.Model m -> Action.READ_MODEL;
+            case Resource.Deployment d -> Action.READ_DEPLOYMENT;
+            case Resource.Key k -> Action.READ_KEYS;
+        };
+    }
+
+    /** Logs a refusal for the operator and returns it as the caller may read it. */
+    private static FactoryException refused(Principal principal, Action action, Resource resource) {
+        LOG.log(System.Logger.Level.INFO, "refused {0} on {1} to {2} (role {3}, project {4})", action.id(),
+                describe(resource), principal.id(), principal.role().id(), principal.project());
+        return new FactoryException(ErrorCode.FORBIDDEN, "key '" + principal.name() + "' (role "
+                + principal.role().id() + ", project " + principal.project() + ") may not " + action.id()
+                + " on " + describe(resource));
     }
 
     public boolean isAllowed(Principal principal, Action action, Resource resource) {

@@ -121,8 +121,13 @@ public final class Projects {
 
     /** The project, or NOT_FOUND saying how to create it. */
     public Project get(String name) {
-        return find(checkName(name)).orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND,
-                "no project '" + name + "'; an admin creates it with 'factory projects create " + name + "'"));
+        return find(checkName(name)).orElseThrow(() -> notFound(name));
+    }
+
+    /** What {@link #get} answers for a project that does not exist. */
+    public static FactoryException notFound(String name) {
+        return new FactoryException(ErrorCode.NOT_FOUND, "no project '" + name + "'; an admin creates it with "
+                + "'factory projects create " + name + "'");
     }
 
     /** What a project's deletion removed. */

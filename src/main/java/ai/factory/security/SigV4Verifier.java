@@ -30,7 +30,8 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Verifies AWS Signature Version 4 ({@code Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
  * Signature=…}) on a request as received, as AWS verifies it: the headers signed are whatever the client chose
- * (at least {@code host} and {@code x-amz-date}); {@code x-amz-content-sha256} is checked against the body when
+ * (at least {@code host} and {@code x-amz-date}; over HTTP/2 the JavaScript SDK signs the {@code :authority}
+ * pseudo-header in place of {@code host}, and AWS takes that too); {@code x-amz-content-sha256} is checked against the body when
  * sent, and the body's hash stands in for it when not (boto3, the JavaScript SDK and curl leave it out). The
  * signature is computed from what was signed (method, raw path and query, the signed headers, the payload hash)
  * and compared in constant time. Any region is accepted; the service must be one this factory speaks.
@@ -40,6 +41,8 @@ public final class SigV4Verifier {
     /** How far a request's {@code x-amz-date} may be from the server's clock, either way (what AWS allows). */
     public static final Duration MAX_SKEW = Duration.ofMinutes(15);
     private static final Set<String> SERVICES = Set.of("bedrock", "bedrock-runtime");
+    /** The HTTP/2 pseudo-header that names the host; {@link Request#headers} carries it under this name. */
+    public static final String AUTHORITY = ":authority";
     private static final String UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
     /** The prefix of the payload hashes of chunk-signed bodies; such a body is not hashed whole. */
     private static final String STREAMING = "STREAMING-";
@@ -61,7 +64,8 @@ public final class SigV4Verifier {
      *
      * @param rawPath the path exactly as sent, still percent-encoded
      * @param rawQuery the query string as sent, or null
-     * @param headers every header, names in lower case, values in the order received
+     * @param headers every header, names in lower case, values in the order received; over HTTP/2 also
+     *     {@value #AUTHORITY}
      */
     public record Request(String method, String rawPath, String rawQuery, Map<String, List<String>> headers,
                           byte[] body) {
@@ -120,8 +124,8 @@ public final class SigV4Verifier {
             throw FactoryException.unauthenticated("signature",
                     "The provided 'x-amz-content-sha256' header does not match what was computed.");
         }
-        if (!signedHeaders.contains("host")) {
-            throw FactoryException.unauthenticated("signature", "the 'host' header must be signed");
+        if (!signedHeaders.contains("host") && !signedHeaders.contains(AUTHORITY)) {
+            throw FactoryException.unauthenticated("signature", "the 'host' header (':authority' over HTTP/2) must be signed");
         }
         if (!signedHeaders.contains("x-amz-date")) {
             throw FactoryException.unauthenticated("signature", "the 'x-amz-date' header must be signed");

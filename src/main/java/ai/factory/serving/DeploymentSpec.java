@@ -11,7 +11,7 @@ import ai.factory.models.ModelVersion;
  * @param contextLength tokens one sequence may hold, prompt and output together; 0 = the model's own
  *     training context, capped at {@link #DEFAULT_CONTEXT_CAP}
  * @param threads CPU threads per replica; 0 = all cores
- * @param queue requests that may wait for a free slot per replica; beyond it callers get 429
+ * @param queue requests that may wait for a free slot per replica, at least 1; beyond it callers get 429
  * @param gpuLayers layers of a GGUF model on GPUs: {@link #GPU_LAYERS_AUTO} lets the capacity plan choose (all,
  *     some or none, as the node's free GPUs hold them), 0 keeps the model on the CPU, N puts the last N layers
  *     (all, when N is at least the model's layer count) on as few free GPUs as hold them, or refuses
@@ -32,8 +32,8 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
         if (contextLength < 0 || contextLength > 1 << 20) {
             throw FactoryException.invalidParam("context", "'context' must be between 1 and 1048576 tokens (0 = model default)");
         }
-        if (queue < 0 || queue > 100_000) {
-            throw FactoryException.invalidParam("queue", "'queue' must be between 0 and 100000 waiting requests");
+        if (queue < 1 || queue > 100_000) {
+            throw FactoryException.invalidParam("queue", "'queue' must be between 1 and 100000 waiting requests");
         }
         if (threads < 0 || threads > 1024) {
             throw FactoryException.invalidParam("threads", "'threads' must be between 0 (all cores) and 1024");

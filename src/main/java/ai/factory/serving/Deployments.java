@@ -185,7 +185,8 @@ public final class Deployments implements AutoCloseable {
             }
             transition(id, DeploymentState.READY, null);
             LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} is ready", id, d.model(), d.version());
-        } catch (FactoryException | IllegalStateException e) {
+        } catch (RuntimeException e) {
+            // Whatever stops a load ends it as failed, with the reason: never a deployment left loading.
             replicas.forEach(Engine::close);
             release(id, d.spec());
             transition(id, DeploymentState.FAILED, e.getMessage());
@@ -220,9 +221,23 @@ public final class Deployments implements AutoCloseable {
     public Deployment get(String id) {
         Deployment d = deployments.get(id);
         if (d == null) {
-            throw new FactoryException(ErrorCode.NOT_FOUND, "no deployment '" + id + "'");
+            throw notFound(id);
         }
         return d;
+    }
+
+    /** What {@link #get} answers for a deployment that does not exist. */
+    public static FactoryException notFound(String id) {
+        return new FactoryException(ErrorCode.NOT_FOUND, "no deployment '" + id + "'");
+    }
+
+    /**
+     * What a call to a model that nothing serves answers ({@code model} as the call named it): the same whether the
+     * model does not exist, is not deployed, or is another project's.
+     */
+    public static FactoryException notServed(String model) {
+        return new FactoryException(ErrorCode.NOT_FOUND, "the model '" + model
+                + "' does not exist or is not deployed; GET /v1/models lists the models you can use");
     }
 
     /** Waits until a deployment is ready or failed (or the timeout passes) and returns it as it then is. */
@@ -309,8 +324,7 @@ public final class Deployments implements AutoCloseable {
                 .sorted(Comparator.comparingInt(Deployment::version).reversed())
                 .toList();
         if (candidates.isEmpty()) {
-            throw new FactoryException(ErrorCode.NOT_FOUND, "the model '" + model
-                    + "' does not exist or is not deployed; GET /v1/models lists the models you can use");
+            throw notServed(model);
         }
         for (Deployment d : candidates) {
             List<Engine> replicas = engines.get(d.id());
@@ -374,7 +388,9 @@ public final class Deployments implements AutoCloseable {
 
         private static Deployment row(ResultSet rs) throws SQLException {
             DeploymentSpec spec = new DeploymentSpec(rs.getInt("replicas"), rs.getInt("parallel"),
-                    rs.getInt("context_length"), rs.getInt("threads"), rs.getInt("queue_capacity"), rs.getInt("gpu_layers"));
+                    rs.getInt("context_length"), rs.getInt("threads"),
+                    // A queue of 0 was once accepted (and never loaded); it is read as the least there is.
+                    Math.max(1, rs.getInt("queue_capacity")), rs.getInt("gpu_layers"));
             Instant created = rs.getTimestamp("created_at").toInstant();
             return new Deployment(rs.getString("id"), rs.getString("project"), ModelName.parse(rs.getString("model_name")), rs.getInt("version"),
                     spec, DeploymentState.valueOf(rs.getString("state").toUpperCase(Locale.ROOT)),

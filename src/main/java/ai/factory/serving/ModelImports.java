@@ -75,8 +75,7 @@ public final class ModelImports {
         ModelName model = new ModelName(NAMESPACE, importedModelName);
         Path file = resolveSource(sourceUri);
         if (registry.find(model).isPresent()) {
-            throw new FactoryException(ErrorCode.CONFLICT, "an imported model named '" + importedModelName
-                    + "' exists already; delete it or choose another importedModelName");
+            throw nameTaken(importedModelName);
         }
         Instant now = clock.instant();
         ModelImportJob job = new ModelImportJob(UUID.randomUUID().toString().replace("-", "").substring(0, 12), jobName,
@@ -195,7 +194,21 @@ public final class ModelImports {
     public ModelImportJob get(String id) {
         return jdbi.withHandle(h -> h.createQuery(SELECT + " WHERE id = :id").bind("id", id)
                         .map((rs, ctx) -> row(rs)).findOne())
-                .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no model import job '" + id + "'"));
+                .orElseThrow(() -> notFound(id));
+    }
+
+    /**
+     * What a job for an imported model name that is taken answers, whichever project's model holds it (names are the
+     * site's; saying whose would tell another project's models to the caller).
+     */
+    public static FactoryException nameTaken(String importedModelName) {
+        return new FactoryException(ErrorCode.CONFLICT, "an imported model named '" + importedModelName
+                + "' exists already; choose another importedModelName (or delete that model first, if it is yours)");
+    }
+
+    /** What {@link #get} answers for a job that does not exist. */
+    public static FactoryException notFound(String id) {
+        return new FactoryException(ErrorCode.NOT_FOUND, "no model import job '" + id + "'");
     }
 
     /** Newest first. */

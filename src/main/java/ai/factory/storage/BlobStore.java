@@ -64,8 +64,8 @@ public final class BlobStore {
         this.legacy = root.resolve("sha256");
         this.tmp = root.resolve("tmp");
         try {
-            Files.createDirectories(keyed);
-            Files.createDirectories(tmp);
+            PrivateFiles.createDirectories(keyed);
+            PrivateFiles.createDirectories(tmp);
             removeLeftovers();
         }
         catch (IOException e) {
@@ -379,7 +379,7 @@ public final class BlobStore {
 
     private Path createTempFile() {
         try {
-            return Files.createTempFile(tmp, "import-", ".tmp");
+            return Files.createTempFile(tmp, "import-", ".tmp", PrivateFiles.fileAttribute());
         }
         catch (IOException e) {
             throw new FactoryException(ErrorCode.INTERNAL, "cannot create a temporary file in %s: %s".formatted(tmp, e), e);
@@ -388,7 +388,7 @@ public final class BlobStore {
 
     private void createShardDirectory(Path shard) throws IOException {
         if (!Files.isDirectory(shard)) {
-            Files.createDirectories(shard);
+            PrivateFiles.createDirectories(shard);
             // The new directories' entries must be durable too, or the blob could vanish with them.
             fsyncDirectory(shard.getParent());
             fsyncDirectory(keyed);

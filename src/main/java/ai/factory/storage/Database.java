@@ -11,6 +11,11 @@ import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -60,9 +65,11 @@ public final class Database implements AutoCloseable {
     static Database open(DatabaseConfig config, Runnable afterClose) {
         requireNonNull(config, "config is null");
         requireNonNull(afterClose, "afterClose is null");
+        config.h2File().ifPresent(Database::createFolder);
         HikariDataSource dataSource = connect(config);
         try {
             migrate(config, dataSource);
+            config.h2File().ifPresent(Database::narrowFiles);
         }
         catch (RuntimeException e) {
             dataSource.close();
@@ -109,6 +116,35 @@ public final class Database implements AutoCloseable {
         }
         finally {
             afterClose.run();
+        }
+    }
+
+    /**
+     * H2 creates its folder and files with the process umask (often readable by everyone); the folder is made here
+     * first, owner-only, so whatever H2 writes into it later (a trace file, temporary files) is out of others' reach.
+     */
+    private static void createFolder(Path file) {
+        try {
+            PrivateFiles.createDirectories(file.getParent());
+        }
+        catch (IOException e) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "cannot create the database folder %s: %s"
+                    .formatted(file.getParent(), e), e);
+        }
+    }
+
+    /** The files H2 made for this database ({@code NAME.mv.db}, {@code NAME.trace.db}, …), narrowed to 0600. */
+    private static void narrowFiles(Path file) {
+        String prefix = file.getFileName() + ".";
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(file.getParent(),
+                f -> f.getFileName().toString().startsWith(prefix) && Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS))) {
+            for (Path f : files) {
+                PrivateFiles.narrow(f);
+            }
+        }
+        catch (IOException e) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "cannot make the database files %s* private to their owner: %s"
+                    .formatted(file, e), e);
         }
     }
 

@@ -5,6 +5,7 @@ import ai.factory.FactoryException;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 import static java.util.Objects.requireNonNull;
@@ -75,6 +76,28 @@ public record DatabaseConfig(String url, String user, String password, int maxPo
 
     public DatabaseConfig withConnectionTimeout(Duration connectionTimeout) {
         return new DatabaseConfig(url, user, password, maxPoolSize, connectionTimeout);
+    }
+
+    public DatabaseConfig withPassword(String password) {
+        return new DatabaseConfig(url, user, password, maxPoolSize, connectionTimeout);
+    }
+
+    /**
+     * The file of an embedded H2 database, without H2's {@code .mv.db} suffix ({@code jdbc:h2:file:/x/factory} or
+     * {@code jdbc:h2:/x/factory}); empty for PostgreSQL, in-memory and server URLs.
+     */
+    public Optional<Path> h2File() {
+        if (!url.startsWith("jdbc:h2:")) {
+            return Optional.empty();
+        }
+        String rest = url.substring("jdbc:h2:".length());
+        if (rest.startsWith("file:")) {
+            rest = rest.substring("file:".length());
+        } else if (!rest.startsWith("/")) {
+            return Optional.empty();
+        }
+        String file = rest.split(";", 2)[0];
+        return file.isEmpty() || file.startsWith("~") ? Optional.empty() : Optional.of(Path.of(file).toAbsolutePath().normalize());
     }
 
     /** {@code "h2"} or {@code "postgresql"}. */

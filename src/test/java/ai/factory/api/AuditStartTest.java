@@ -11,6 +11,7 @@ import ai.factory.FactoryException;
 import ai.factory.TestFactory;
 import ai.factory.config.ConfigLoader;
 import ai.factory.storage.Database;
+import ai.factory.storage.H2Password;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -37,7 +38,8 @@ class AuditStartTest {
         }
         // While it is stopped, someone deletes the last records and the final digest that covers them.
         long cut;
-        try (Database db = Database.open(new ConfigLoader(Map.of()).load(home, Map.of()).database())) {
+        var config = new ConfigLoader(Map.of()).load(home, Map.of());
+        try (Database db = Database.open(H2Password.forReading(config.database(), config.databasePasswordFile()))) {
             cut = db.jdbi().withHandle(h -> h.createQuery("SELECT MAX(first_seq) FROM audit_digests")
                     .mapTo(Long.class).one());
             db.jdbi().useHandle(h -> {

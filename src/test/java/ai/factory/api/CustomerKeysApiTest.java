@@ -242,7 +242,8 @@ class CustomerKeysApiTest {
 
     /** The database a factory with default settings keeps in its home (stop the factory first). */
     private DatabaseConfig homeDatabase() {
-        return new DatabaseConfig("jdbc:h2:file:" + home.resolve("db").resolve("factory"), null, null);
+        return ai.factory.storage.H2Password.forReading(new DatabaseConfig("jdbc:h2:file:" + home.resolve("db")
+                .resolve("factory"), null, null), home.resolve("db.password"));
     }
 
     static HttpResponse<String> chat(TestFactory factory, String key) {

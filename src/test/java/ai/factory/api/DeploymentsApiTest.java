@@ -76,6 +76,7 @@ class DeploymentsApiTest {
             zero replicas     | {"model": "acme/tiny", "replicas": 0}        | 400 | 'replicas'
             parallel as text  | {"model": "acme/tiny", "parallel": "four"}   | 400 | must be an integer
             negative context  | {"model": "acme/tiny", "context": -1}        | 400 | 'context'
+            no waiting room   | {"model": "acme/tiny", "queue": 0}           | 400 | 'queue' must be between 1 and 100000
             malformed         | {"model":                                    | 400 | not valid JSON
             """)
     void badDeploymentRequestsAreClientErrors(String name, String body, int status, String message) {

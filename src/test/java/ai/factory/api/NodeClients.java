@@ -3,8 +3,6 @@ package ai.factory.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -51,41 +49,23 @@ final class NodeClients {
         Files.createDirectories(dir);
         Files.copy(SOURCES.resolve("package.json"), dir.resolve("package.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Files.write(dir.resolve("package-lock.json"), lock);
-        Result r = run(dir, Map.of(), 300, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error");
+        ClientProcess.Result r = run(dir, Map.of(), 300, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error");
         assertThat(r.exit()).as("npm ci in %s: %s", dir, r.err()).isZero();
         return dir;
     }
 
     /** Runs {@code script} (a file under {@code src/test/node}) with Node.js in the installed folder. */
-    static Result node(String script, Map<String, String> env) throws Exception {
+    static ClientProcess.Result node(String script, Map<String, String> env) throws Exception {
         Path dir = installed();
         Files.copy(SOURCES.resolve(script), dir.resolve(script), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         return run(dir, env, 180, "node", script);
     }
 
-    record Result(int exit, String out, String err) {}
-
-    private static Result run(Path dir, Map<String, String> env, int seconds, String... command) throws Exception {
+    private static ClientProcess.Result run(Path dir, Map<String, String> env, int seconds, String... command)
+            throws Exception {
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
+        ClientProcess.clientDefaults(pb.environment(), dir);
         pb.environment().putAll(env);
-        Process p = pb.start();
-        byte[][] streams = new byte[2][];
-        Thread err = Thread.ofVirtual().start(() -> streams[1] = readAll(p.getErrorStream()));
-        streams[0] = readAll(p.getInputStream());
-        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(String.join(" ", command) + " ran past " + seconds + " s");
-        }
-        err.join();
-        return new Result(p.exitValue(), new String(streams[0], StandardCharsets.UTF_8),
-                new String(streams[1], StandardCharsets.UTF_8));
-    }
-
-    private static byte[] readAll(InputStream in) {
-        try {
-            return in.readAllBytes();
-        } catch (IOException e) {
-            return new byte[0];
-        }
+        return ClientProcess.run(pb, seconds);
     }
 }

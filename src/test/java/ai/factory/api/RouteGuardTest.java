@@ -10,13 +10,16 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every route the server holds asks the authorizer: read from Javalin's own router, each endpoint carries an action
- * (only the health probes and metrics are public), and a key whose role may do nothing but read the audit trail is
- * refused on every one of them, on the OpenAI, Bedrock and management APIs alike.
+ * (only the health probes and the OpenAPI documents are public), and a key of a site-wide reading role (an auditor, a
+ * Prometheus scraper's metrics key) is refused on every route but its own rights, on the OpenAI, Bedrock and
+ * management APIs alike.
  */
 class RouteGuardTest {
     @TempDir
@@ -28,33 +31,36 @@ class RouteGuardTest {
             List<ApiServer.RouteInfo> routes = factory.factory().routes();
             assertThat(routes).hasSizeGreaterThan(30);
             assertThat(routes.stream().filter(ApiServer.RouteInfo::isPublic).map(r -> r.method() + " " + r.path()))
-                    .containsExactlyInAnyOrder("GET /health/live", "GET /health/ready", "GET /metrics",
+                    .containsExactlyInAnyOrder("GET /health/live", "GET /health/ready",
                             "GET /api/v1/openapi.json", "GET /v1/openapi.json");
             assertThat(routes.stream().filter(r -> !r.isPublic() && r.action().isEmpty())).isEmpty();
             assertThat(routes.stream().map(r -> r.path()))
-                    .contains("/v1/chat/completions", "/model/{modelId}/converse", "/api/v1/projects", "/api/v1/policies");
+                    .contains("/v1/chat/completions", "/model/{modelId}/converse", "/api/v1/projects", "/api/v1/policies",
+                            "/metrics");
 
-            String auditor = json(factory.post("/api/v1/keys", factory.adminKey(),
-                    "{\"name\":\"auditor\",\"role\":\"auditor\"}")).path("secret").asText();
-            List<String> unrefused = new ArrayList<>();
-            for (ApiServer.RouteInfo r : routes) {
-                // The auditor's own rights: reading the trail and usage.
-                if (r.isPublic() || r.action().orElseThrow() == Action.READ_AUDIT
-                        || r.action().orElseThrow() == Action.READ_USAGE) {
-                    continue;
+            Map<String, Set<Action>> rights = Map.of(
+                    "auditor", Set.of(Action.READ_AUDIT, Action.READ_USAGE, Action.READ_METRICS),
+                    "metrics", Set.of(Action.READ_METRICS));
+            for (var role : rights.entrySet()) {
+                String key = json(factory.post("/api/v1/keys", factory.adminKey(),
+                        "{\"name\":\"" + role.getKey() + "\",\"role\":\"" + role.getKey() + "\"}")).path("secret").asText();
+                List<String> unrefused = new ArrayList<>();
+                for (ApiServer.RouteInfo r : routes) {
+                    if (r.isPublic() || role.getValue().contains(r.action().orElseThrow())) {
+                        continue;
+                    }
+                    String path = r.path().replaceAll("\\{[^}]+}|<[^>]+>", "x");
+                    HttpResponse<String> answer = factory.send(factory.request(path, key)
+                            .header("Content-Type", "application/json")
+                            .method(r.method(), HttpRequest.BodyPublishers.ofString("{}")));
+                    if (answer.statusCode() != 403) {
+                        unrefused.add(r.method() + " " + r.path() + " -> " + answer.statusCode());
+                    }
                 }
-                String path = r.path().replaceAll("\\{[^}]+}|<[^>]+>", "x");
-                HttpResponse<String> answer = factory.send(factory.request(path, auditor)
-                        .header("Content-Type", "application/json")
-                        .method(r.method(), HttpRequest.BodyPublishers.ofString("{}")));
-                if (answer.statusCode() != 403) {
-                    unrefused.add(r.method() + " " + r.path() + " -> " + answer.statusCode());
-                }
+                assertThat(unrefused).as(role.getKey()).isEmpty();
+                assertThat(factory.get("/metrics", key).statusCode()).as(role.getKey()).isEqualTo(200);
             }
-            assertThat(unrefused).isEmpty();
             assertThat(factory.get("/health/live", null).statusCode()).isEqualTo(200);
-            // Metrics need a key, as before, but no particular right.
-            assertThat(factory.get("/metrics", auditor).statusCode()).isEqualTo(200);
         }
     }
 }

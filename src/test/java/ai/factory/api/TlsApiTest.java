@@ -270,7 +270,7 @@ class TlsApiTest {
         boolean node = NodeClients.available();
         assumeTrue(node || "true".equals(System.getenv("CI")), "node and npm are not installed");
         assertThat(node).as("node and npm, which CI needs").isTrue();
-        NodeClients.Result r = NodeClients.node("openai-tls.mjs", Map.of("NODE_EXTRA_CA_CERTS", ca.toString(),
+        ClientProcess.Result r = NodeClients.node("openai-tls.mjs", Map.of("NODE_EXTRA_CA_CERTS", ca.toString(),
                 "FACTORY_URL", factory.url(), "FACTORY_API_KEY", factory.adminKey(), "FACTORY_MODEL", TINY));
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode out = Json.mapper().readTree(r.out());

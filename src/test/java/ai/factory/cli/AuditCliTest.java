@@ -94,6 +94,7 @@ class AuditCliTest {
         // verifies on its own, but not one that extends the anchor.
         Path copy = elsewhere.resolve("copy");
         copyTree(home.resolve("db"), copy.resolve("db"));
+        Files.copy(home.resolve("db.password"), copy.resolve("db.password"));
         String[] onCopy = {"audit", "verify", "--home", copy.toString(), "--public-key",
                 elsewhere.resolve("site.pub").toString()};
         FactoryCliTest.Run copied = cli(concat(onCopy, new String[] {"--anchor", elsewhere.resolve("anchors.txt")
@@ -101,8 +102,9 @@ class AuditCliTest {
         assertThat(copied.exit()).as(copied.err()).isZero();
         long anchorSeq = AuditAnchor.read(elsewhere.resolve("anchors.txt")).getFirst().seq();
         long cut;
-        try (Database db = Database.open(new ai.factory.config.ConfigLoader(java.util.Map.of()).load(copy,
-                java.util.Map.of()).database())) {
+        var copyConfig = new ai.factory.config.ConfigLoader(java.util.Map.of()).load(copy, java.util.Map.of());
+        try (Database db = Database.open(ai.factory.storage.H2Password.forReading(copyConfig.database(),
+                copyConfig.databasePasswordFile()))) {
             cut = db.jdbi().withHandle(h -> h.createQuery("SELECT first_seq FROM audit_digests WHERE last_seq = "
                     + anchorSeq).mapTo(Long.class).one());
             db.jdbi().useHandle(h -> {
@@ -116,7 +118,10 @@ class AuditCliTest {
         assertThat(cutBack.exit()).isEqualTo(1);
         assertThat(cutBack.err()).contains("BROKEN at record " + cut + " (deleted)").contains("the chain was cut");
 
-        try (Database db = Database.open(new ai.factory.config.ConfigLoader(java.util.Map.of()).load(home, java.util.Map.of()).database())) {
+        ai.factory.config.FactoryConfig config = new ai.factory.config.ConfigLoader(java.util.Map.of()).load(home,
+                java.util.Map.of());
+        try (Database db = Database.open(ai.factory.storage.H2Password.forReading(config.database(),
+                config.databasePasswordFile()))) {
             db.jdbi().useHandle(h -> h.execute("UPDATE audit_records SET principal_name = 'nobody' WHERE seq = 2"));
         }
         FactoryCliTest.Run broken = cli("audit", "verify", "--home", home.toString());

@@ -75,6 +75,12 @@ public class FactoryCliTest {
         Run badRole = local("keys", "create", "--name", "x", "--role", "root");
         assertThat(badRole.exit()).isEqualTo(1);
         assertThat(badRole.err()).contains("unknown role 'root'");
+        Run prom = local("keys", "create", "--name", "prom", "--role", "metrics", "--json");
+        assertThat(prom.exit()).as(prom.err()).isZero();
+        assertThat(prom.json().path("role").asText()).isEqualTo("metrics");
+        String scraper = prom.json().path("secret").asText();
+        assertThat(factory.get("/metrics", scraper).statusCode()).as("a Prometheus scraper's key").isEqualTo(200);
+        assertThat(factory.get("/metrics", secret).statusCode()).as("a developer's key").isEqualTo(403);
         Run noProject = local("keys", "create", "--name", "x", "--project", "nowhere");
         assertThat(noProject.exit()).isEqualTo(1);
         assertThat(noProject.err()).contains("no project 'nowhere'");

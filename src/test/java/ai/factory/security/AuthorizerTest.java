@@ -52,11 +52,11 @@ public class AuthorizerTest {
     }
 
     @Test
-    void auditorReadsTheAuditTrailAndUsageAndNothingElse() {
+    void auditorReadsTheAuditTrailUsageAndMetricsAndNothingElse() {
         Principal auditor = key(Role.AUDITOR, "alpha");
         for (Action a : Action.values()) {
             assertThat(authorizer.isAllowed(auditor, a, new Resource.Project("alpha"))).as(a.id())
-                    .isEqualTo(a == Action.READ_AUDIT || a == Action.READ_USAGE);
+                    .isEqualTo(a == Action.READ_AUDIT || a == Action.READ_USAGE || a == Action.READ_METRICS);
         }
         assertThat(authorizer.isAllowed(auditor, Action.READ_USAGE, new Resource.Project("beta"))).isTrue();
         Principal projectAdmin = key(Role.PROJECT_ADMIN, "alpha");
@@ -69,10 +69,79 @@ public class AuthorizerTest {
     }
 
     @Test
-    void projectAdminHandsOutKeysOfItsProjectButNeverAdminKeys() {
+    void metricsKeysReadTheMetricsAndNothingElse() {
+        for (String project : List.of("default", "alpha")) {
+            Principal scraper = key(Role.METRICS, project);
+            for (Action a : Action.values()) {
+                assertThat(authorizer.isAllowed(scraper, a, new Resource.Project(project))).as(a.id())
+                        .isEqualTo(a == Action.READ_METRICS);
+            }
+            assertThat(authorizer.isAllowed(scraper, Action.INVOKE,
+                    new Resource.Model("builtin/e", "default", "internal", true))).isFalse();
+        }
+        for (Role role : List.of(Role.PROJECT_ADMIN, Role.DEVELOPER, Role.INVOKER)) {
+            assertThat(authorizer.isAllowed(key(role, "alpha"), Action.READ_METRICS, new Resource.Project("alpha")))
+                    .as(role.id()).isFalse();
+        }
+        assertThat(authorizer.isAllowed(key(Role.ADMIN, "default"), Action.READ_METRICS,
+                new Resource.Project("default"))).isTrue();
+    }
+
+    @Test
+    void aRefusalAboutWhatTheCallerMayNotSeeAnswersAsIfItWereMissing() {
+        var theirs = new Resource.Model("beta/tiny", "beta", "internal", false);
+        FactoryException missing = new FactoryException(ErrorCode.NOT_FOUND, "no model 'beta/tiny' in the registry");
+        for (Role role : List.of(Role.PROJECT_ADMIN, Role.DEVELOPER, Role.INVOKER)) {
+            Principal p = key(role, "alpha");
+            assertThat(authorizer.sees(p, theirs)).as(role.id()).isFalse();
+            assertThatThrownBy(() -> authorizer.require(p, Action.READ_MODEL, theirs, () -> missing)).as(role.id())
+                    .isInstanceOfSatisfying(FactoryException.class, e -> {
+                        assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND);
+                        assertThat(e.getMessage()).isEqualTo(missing.getMessage());
+                        assertThat(e.isDenial()).as("the audit still learns it was refused").isTrue();
+                    });
+            assertThatThrownBy(() -> authorizer.require(p, Action.UNDEPLOY, new Resource.Deployment("d1", "beta"),
+                    () -> missing)).isInstanceOfSatisfying(FactoryException.class,
+                    e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+            assertThatThrownBy(() -> authorizer.require(p, Action.MANAGE_KEYS, new Resource.Key("k1", "beta",
+                    Role.INVOKER), () -> missing)).isInstanceOfSatisfying(FactoryException.class,
+                    e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        }
+        assertThat(missing.isDenial()).as("the supplier's own error is left as it was").isFalse();
+    }
+
+    @Test
+    void aRefusalAboutWhatTheCallerMaySeeIsForbidden() {
+        // In its own project: an invoker may not undeploy, and knows the deployment is there.
+        Principal invoker = key(Role.INVOKER, "alpha");
+        assertThatThrownBy(() -> authorizer.require(invoker, Action.UNDEPLOY, new Resource.Deployment("d1", "alpha"),
+                () -> new FactoryException(ErrorCode.NOT_FOUND, "no deployment 'd1'")))
+                .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
+        // A model shared with every project: readable, not deletable.
+        var shared = new Resource.Model("builtin/all-minilm-l6-v2", "default", "internal", true);
+        Principal developer = key(Role.DEVELOPER, "alpha");
+        assertThat(authorizer.sees(developer, shared)).isTrue();
+        assertThatThrownBy(() -> authorizer.require(developer, Action.DELETE_MODEL, shared,
+                () -> new FactoryException(ErrorCode.NOT_FOUND, "none")))
+                .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
+        // A site admin held off by a site policy still sees the model.
+        authorizer.useSitePolicies(List.of(new SitePolicy("pol-1", RESTRICTED, Instant.EPOCH, "p-admin")));
+        var restricted = new Resource.Model("acme/secret", "alpha", "restricted", false);
+        assertThatThrownBy(() -> authorizer.require(key(Role.ADMIN, "default"), Action.INVOKE, restricted,
+                () -> new FactoryException(ErrorCode.NOT_FOUND, "none")))
+                .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
+        // A project-wide check answers the same whether or not the project exists.
+        assertThatThrownBy(() -> authorizer.require(invoker, Action.READ_USAGE, new Resource.Project("beta")))
+                .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
+    }
+
+    @Test
+    void projectAdminHandsOutKeysOfItsProjectButNeverSiteWideOnes() {
         Principal pa = key(Role.PROJECT_ADMIN, "alpha");
         assertThat(authorizer.isAllowed(pa, Action.MANAGE_KEYS, new Resource.Key("new", "alpha", Role.DEVELOPER))).isTrue();
         assertThat(authorizer.isAllowed(pa, Action.MANAGE_KEYS, new Resource.Key("new", "alpha", Role.ADMIN))).isFalse();
+        assertThat(authorizer.isAllowed(pa, Action.MANAGE_KEYS, new Resource.Key("new", "alpha", Role.AUDITOR))).isFalse();
+        assertThat(authorizer.isAllowed(pa, Action.MANAGE_KEYS, new Resource.Key("new", "alpha", Role.METRICS))).isFalse();
         assertThat(authorizer.isAllowed(pa, Action.MANAGE_KEYS, new Resource.Key("new", "beta", Role.INVOKER))).isFalse();
     }
 

@@ -52,9 +52,8 @@ public final class KeysResource implements Routes {
         routes.delete("/api/v1/keys/{id}", Action.MANAGE_KEYS, Contract.of("Revoke an API key", null, Key.class),
                 ctx -> {
             String id = ctx.pathParam("id");
-            ApiKey k = keys.find(id).orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND,
-                    "no API key with id '" + id + "'"));
-            access.require(ctx, Action.MANAGE_KEYS, resource(k));
+            ApiKey k = keys.find(id).orElseThrow(() -> noKey(id));
+            access.require(ctx, Action.MANAGE_KEYS, resource(k), () -> noKey(id));
             ctx.json(key(keys.revoke(id)));
         });
     }
@@ -65,7 +64,8 @@ public final class KeysResource implements Routes {
         String project = body.project() == null ? by.project() : body.project();
         Role role = body.role() == null ? Role.INVOKER : Role.parse(body.role());
         projects.get(project);
-        access.require(ctx, Action.MANAGE_KEYS, new Resource.Key("new", project, role));
+        // Another project's keys are not this caller's to know of; nor is whether that project exists.
+        access.require(ctx, Action.MANAGE_KEYS, new Resource.Key("new", project, role), () -> Projects.notFound(project));
         if (body.awsKey()) {
             CreatedAccessKey created = keys.createAccessKey(body.name(), project, role, by.id());
             ctx.status(201).json(KeyWire.CreatedKey.aws(key(created.key()), created.accessKeyId(),
@@ -74,6 +74,10 @@ public final class KeysResource implements Routes {
         }
         CreatedKey created = keys.create(body.name(), project, role, by.id());
         ctx.status(201).json(KeyWire.CreatedKey.bearer(key(created.key()), created.secret()));
+    }
+
+    private static FactoryException noKey(String id) {
+        return new FactoryException(ErrorCode.NOT_FOUND, "no API key with id '" + id + "'");
     }
 
     private static Resource.Key resource(ApiKey k) {

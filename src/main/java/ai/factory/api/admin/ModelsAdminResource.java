@@ -2,6 +2,7 @@ package ai.factory.api.admin;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.Authentication;
@@ -114,14 +115,14 @@ public final class ModelsAdminResource implements Routes {
         }
         Optional<Model> existing = registry.find(name);
         if (existing.isPresent()) {
-            access.require(ctx, Action.IMPORT_MODEL, Access.resource(existing.get()));
+            access.require(ctx, Action.IMPORT_MODEL, Access.resource(existing.get()), () -> nameTaken(name));
             if (classification.isPresent() && !classification.get().equals(existing.get().classification())) {
-                access.require(ctx, Action.CLASSIFY_MODEL, Access.resource(existing.get()));
+                access.require(ctx, Action.CLASSIFY_MODEL, Access.resource(existing.get()), () -> nameTaken(name));
             }
         } else {
             String target = project.orElse(access.caller(ctx).project());
             projects.get(target);
-            access.require(ctx, Action.IMPORT_MODEL, new Resource.Project(target));
+            access.require(ctx, Action.IMPORT_MODEL, new Resource.Project(target), () -> Projects.notFound(target));
         }
         return new ModelRegistry.Placement(project.orElse(null), classification.orElse(null));
     }
@@ -193,6 +194,15 @@ public final class ModelsAdminResource implements Routes {
             throw FactoryException.invalidParam("path", "the path must be absolute on the server, not '" + path + "'");
         }
         ctx.status(201).json(version(registry.importPath(name(ctx), file, format, by, placement)));
+    }
+
+    /**
+     * Model names are the site's, not a project's: a name another project's model holds cannot be imported under,
+     * and the answer says only that (a 403 would say whose it is).
+     */
+    static FactoryException nameTaken(ModelName name) {
+        return FactoryException.about(ErrorCode.CONFLICT, "model", "the model name '" + name + "' is taken; "
+                + "import under another name");
     }
 
     private static ModelName name(Context ctx) {

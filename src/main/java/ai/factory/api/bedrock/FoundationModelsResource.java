@@ -22,6 +22,7 @@ import ai.factory.serving.ModelImports;
 import io.javalin.http.Context;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.function.Supplier;
 
 /**
  * Bedrock's ListFoundationModels and GetFoundationModel ({@code GET /foundation-models[/{modelIdentifier}]}).
@@ -82,10 +83,11 @@ public final class FoundationModelsResource implements Routes {
 
     private void get(Context ctx) {
         String id = BedrockArns.resourceId(ctx.pathParam("modelIdentifier"), "foundation-model");
+        Supplier<FactoryException> absent = () -> new FactoryException(ErrorCode.NOT_FOUND, "no foundation model '"
+                + id + "'; ListFoundationModels shows the models deployed and ready");
         Deployment d = foundationModels().stream().filter(x -> x.model().toString().equals(id)).findFirst()
-                .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no foundation model '" + id
-                        + "'; ListFoundationModels shows the models deployed and ready"));
-        access.model(ctx, Action.READ_MODEL, d.model());
+                .orElseThrow(absent);
+        access.model(ctx, Action.READ_MODEL, d.model(), absent);
         ctx.json(new ModelDetails(summary(d)));
     }
 

@@ -81,7 +81,8 @@ public final class ModelImportResource implements Routes {
         // A new version of an existing imported model goes to that model's project: only its own may add one.
         if (!importedModelName.contains("/") && !importedModelName.isBlank()) {
             registry.find(new ModelName(ModelImports.NAMESPACE, importedModelName))
-                    .ifPresent(m -> access.require(ctx, Action.IMPORT_MODEL, Access.resource(m)));
+                    .ifPresent(m -> access.require(ctx, Action.IMPORT_MODEL, Access.resource(m),
+                            () -> ModelImports.nameTaken(importedModelName)));
         }
         ModelImportJob job = imports.create(jobName, importedModelName, uri, Authentication.principal(ctx));
         ctx.status(201).json(new CreatedJob(jobArn(job)));
@@ -95,9 +96,11 @@ public final class ModelImportResource implements Routes {
     }
 
     private void getJob(Context ctx) {
-        ModelImportJob j = imports.get(BedrockArns.resourceId(ctx.pathParam("jobIdentifier"), "model-import-job"));
+        String id = BedrockArns.resourceId(ctx.pathParam("jobIdentifier"), "model-import-job");
+        ModelImportJob j = imports.get(id);
         if (!visible(ctx, j)) {
-            access.model(ctx, Action.READ_MODEL, j.model());
+            // Someone else's job whose model the caller may not read: as if there were none.
+            throw ModelImports.notFound(id).asDenial();
         }
         ctx.json(job(j));
     }
@@ -130,8 +133,9 @@ public final class ModelImportResource implements Routes {
     }
 
     private void getModel(Context ctx) {
-        Model model = importedModel(ctx.pathParam("modelIdentifier"));
-        access.require(ctx, Action.READ_MODEL, Access.resource(model));
+        String identifier = ctx.pathParam("modelIdentifier");
+        Model model = importedModel(identifier);
+        access.require(ctx, Action.READ_MODEL, Access.resource(model), () -> noImportedModel(identifier));
         Optional<ModelImportJob> job = imports.lastFor(model.name());
         ctx.json(new ImportedModel(modelArn(model.name()), model.name().model(),
                 job.map(ModelImportJob::jobName).orElse(null), job.map(ModelImportResource::jobArn).orElse(null),
@@ -140,8 +144,9 @@ public final class ModelImportResource implements Routes {
     }
 
     private void deleteModel(Context ctx) {
-        Model model = importedModel(ctx.pathParam("modelIdentifier"));
-        access.require(ctx, Action.DELETE_MODEL, Access.resource(model));
+        String identifier = ctx.pathParam("modelIdentifier");
+        Model model = importedModel(identifier);
+        access.require(ctx, Action.DELETE_MODEL, Access.resource(model), () -> noImportedModel(identifier));
         imports.deleteModel(model.name());
         ctx.json(new ModelImport.Deleted());
     }
@@ -152,8 +157,12 @@ public final class ModelImportResource implements Routes {
         String name = id.startsWith(ModelImports.NAMESPACE + "/") ? id.substring(ModelImports.NAMESPACE.length() + 1) : id;
         Optional<Model> model = name.contains("/") ? Optional.empty()
                 : registry.find(new ModelName(ModelImports.NAMESPACE, name));
-        return model.orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no imported model '" + identifier
-                + "'; ListImportedModels shows them"));
+        return model.orElseThrow(() -> noImportedModel(identifier));
+    }
+
+    private static FactoryException noImportedModel(String identifier) {
+        return new FactoryException(ErrorCode.NOT_FOUND, "no imported model '" + identifier
+                + "'; ListImportedModels shows them");
     }
 
     /** A job is shown to whoever started it and to those who may read the model it made. */

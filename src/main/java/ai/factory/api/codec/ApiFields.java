@@ -29,6 +29,8 @@ public record ApiFields(Map<String, String> names) {
         if (to == null) {
             return e;
         }
-        return FactoryException.about(e.code(), to, e.getMessage().replace("'" + e.param() + "'", "'" + to + "'"));
+        FactoryException renamed = FactoryException.about(e.code(), to, e.getMessage().replace("'" + e.param() + "'",
+                "'" + to + "'"));
+        return e.isDenial() ? renamed.asDenial() : renamed;
     }
 }

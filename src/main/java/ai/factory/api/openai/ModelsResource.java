@@ -16,6 +16,7 @@ import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
 import io.javalin.http.Context;
 import java.util.List;
+import java.util.function.Supplier;
 
 /** OpenAI's {@code GET /v1/models}: the models that are deployed and ready. */
 public final class ModelsResource implements Routes {
@@ -51,11 +52,13 @@ public final class ModelsResource implements Routes {
         // Clients encode the slash of namespace/model (%2F) or not; both arrive here decoded.
         ModelName name = ModelName.parse(java.net.URLDecoder.decode(ctx.pathParam("id"),
                 java.nio.charset.StandardCharsets.UTF_8));
+        Supplier<FactoryException> absent = () -> new FactoryException(ErrorCode.NOT_FOUND, "the model '" + name
+                + "' does not exist or is not deployed");
         boolean ready = deployments.ready().stream().anyMatch(d -> d.model().equals(name));
         if (!ready) {
-            throw new FactoryException(ErrorCode.NOT_FOUND, "the model '" + name + "' does not exist or is not deployed");
+            throw absent.get();
         }
-        access.model(ctx, Action.READ_MODEL, name);
+        access.model(ctx, Action.READ_MODEL, name, absent);
         ctx.json(entry(name));
     }
 

@@ -281,8 +281,12 @@ public final class GeneratedCertificates {
         write(file, pem, "rw-------");
     }
 
+    /**
+     * A certificate is public, but it lies in the factory's home, which is its owner's alone (0600 like every file
+     * there, so a start does not find it wider and narrow it); clients get a copy of {@code ca.pem}.
+     */
     private static void writePublic(Path file, String pem) {
-        write(file, pem, "rw-r--r--");
+        write(file, pem, "rw-------");
     }
 
     /** Writes a file with these permissions from its creation on, replacing any earlier one atomically. */

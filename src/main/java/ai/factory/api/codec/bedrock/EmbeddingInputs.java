@@ -37,7 +37,8 @@ final class EmbeddingInputs {
             }
             String message = single ? e.getMessage().replace("input[0]", "'" + field + "'")
                     : e.getMessage().replace("input[", field + "[");
-            throw FactoryException.about(e.code(), field, message.replace("'input'", "'" + field + "'"));
+            FactoryException renamed = FactoryException.about(e.code(), field, message.replace("'input'", "'" + field + "'"));
+            throw e.isDenial() ? renamed.asDenial() : renamed;
         }
     }
 }

@@ -1,0 +1,46 @@
+package ai.factory.api;
+
+import org.eclipse.jetty.http2.ErrorCode;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.api.server.ServerSessionListener;
+import org.eclipse.jetty.http2.frames.ResetFrame;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Cleartext HTTP/2 (prior knowledge or {@code Upgrade: h2c}) that ends a client's responses when the client closes
+ * its side of the connection.
+ *
+ * <p>A client that said GOAWAY and then shut its output (Node's {@code http2}, and so the AWS SDK for JavaScript,
+ * does this when an event stream is aborted) can send nothing more, not even the WINDOW_UPDATE frames a response
+ * waits for once it has filled the flow-control window. Jetty lets such responses run on after the GOAWAY, as
+ * HTTP/2 allows, so a handler stays blocked on its write, and its generation holds an engine slot, until the idle
+ * timeout. Here the end of the input resets every stream still open, as that timeout would: the write fails, the
+ * handler sees the client gone and the generation is cancelled at once.
+ */
+final class CleartextHttp2 extends HTTP2CServerConnectionFactory {
+    CleartextHttp2(HttpConfiguration http) {
+        super(http);
+    }
+
+    @Override
+    protected ServerSessionListener newSessionListener(Connector connector, EndPoint endPoint) {
+        return new HTTPServerSessionListener(endPoint) {
+            @Override
+            public void onFailure(Session session, Throwable failure, Callback callback) {
+                // Only for the end of the input: a GOAWAY alone (Node sends one right after its request) still
+                // lets the responses in flight finish.
+                if (endPoint.isInputShutdown()) {
+                    for (Stream stream : session.getStreams()) {
+                        stream.reset(new ResetFrame(stream.getId(), ErrorCode.CANCEL_STREAM_ERROR.code), Callback.NOOP);
+                    }
+                }
+                super.onFailure(session, failure, callback);
+            }
+        };
+    }
+}
