@@ -151,9 +151,9 @@ public final class AuditLog implements AutoCloseable {
                     + (options.exclusive() ? "; sole writer of this database" : "")
                     + (head >= unsignedFrom ? "; records " + unsignedFrom + " to " + head + " had no digest (the "
                     + "last run did not stop cleanly) and are signed now" : ""))));
-            written.increment();
             return sealer.seal(chain, true, false);
         }));
+        written.increment();
         this.writer = Thread.ofPlatform().name("audit-writer").daemon().unstarted(this::run);
         writer.start();
     }
