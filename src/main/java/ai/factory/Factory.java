@@ -54,7 +54,10 @@ import ai.factory.security.SigV4Verifier;
 import ai.factory.security.SitePolicies;
 import ai.factory.security.audit.AuditContent;
 import ai.factory.security.audit.AuditEvent;
+import ai.factory.security.audit.AuditStartCheck;
+import ai.factory.security.audit.AuditVerification;
 import ai.factory.security.audit.CallJournal;
+import ai.factory.security.audit.HomeAnchor;
 import ai.factory.security.audit.AuditKey;
 import ai.factory.security.keys.KeyHierarchy;
 import ai.factory.security.keys.MasterKeys;
@@ -105,6 +108,8 @@ public final class Factory implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Factory.class.getName());
     /** The factory itself, for what it does on its own behalf (registering bundled models). */
     private static final Principal SYSTEM = new Principal("system", "factory", Principal.DEFAULT_PROJECT, Role.ADMIN);
+    /** The audit action recording a start on a chain that did not verify. */
+    public static final String ACCEPT_BROKEN_AUDIT = "audit.acceptBroken";
 
     private final FactoryConfig config;
     private final List<AutoCloseable> closeInOrder = new ArrayList<>();
@@ -114,7 +119,7 @@ public final class Factory implements AutoCloseable {
     private final Egress egress;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
 
-    private Factory(FactoryConfig config, Clock clock, CommandRunner commands) {
+    private Factory(FactoryConfig config, Clock clock, CommandRunner commands, boolean acceptBrokenAudit) {
         this.config = requireNonNull(config, "config is null");
         try {
             FactoryHome.secure(config.home());
@@ -130,10 +135,23 @@ public final class Factory implements AutoCloseable {
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             AuditKey auditKey = AuditKey.loadOrCreate(config.auditKeyFile(), config.auditPublicKeyFile());
             AuditStore auditStore = new AuditStore(database.jdbi());
+            HomeAnchor homeAnchor = new HomeAnchor(config.auditAnchorFile(), config.database());
+            AuditVerifier auditVerifier = new AuditVerifier(auditStore, auditKey.publicKey(), config.audit(),
+                    () -> homeAnchor.read().map(List::of).orElse(List.of()));
+            AuditStartCheck auditAtStart = checkAuditChain(auditVerifier, acceptBrokenAudit, clock);
             CallJournal journal = new CallJournal(database.jdbi(), node(config));
             closeInOrder.addFirst(journal);
-            AuditLog audit = new AuditLog(auditStore, auditKey, config.audit(), clock, metrics);
+            // Embedded H2 admits one process, so a writer that stops cleanly on it has the last word until the next.
+            AuditLog audit = new AuditLog(auditStore, auditKey, config.audit(), clock, metrics,
+                    new AuditLog.Options(database.vendor().equals("h2"), Optional.of(homeAnchor), written -> {}));
             closeInOrder.addFirst(audit);
+            if (auditAtStart.accepted()) {
+                AuditVerification.Problem p = auditAtStart.result().problem().orElseThrow();
+                audit.record(new AuditEvent(clock.instant(), SYSTEM.id(), SYSTEM.name(), "", ACCEPT_BROKEN_AUDIT,
+                        "seq=" + p.seq(), AuditEvent.ALLOW, AuditEvent.SUCCESS, 0, "factory", "", 0, 0, 0, 0,
+                        "started with --accept-broken-audit on a chain broken at record " + p.seq() + " ("
+                                + p.kind().name().toLowerCase(java.util.Locale.ROOT) + "): " + p.message()));
+            }
             List<AuditEvent> interrupted = journal.leftovers();
             interrupted.forEach(audit::record);
             if (!interrupted.isEmpty()) {
@@ -141,7 +159,6 @@ public final class Factory implements AutoCloseable {
                         + "they are recorded with outcome interrupted", interrupted.size());
             }
             journal.start();
-            AuditVerifier auditVerifier = new AuditVerifier(auditStore, auditKey.publicKey());
             this.egress = new Egress(config.egress(), audit, clock);
             MasterKeys masterKeys = masterKeys(config);
             KeyHierarchy keyHierarchy = new KeyHierarchy(database.jdbi(), masterKeys, audit::record, clock);
@@ -192,11 +209,11 @@ public final class Factory implements AutoCloseable {
             new JvmThreadMetrics().bindTo(metrics);
             new ProcessorMetrics().bindTo(metrics);
             new FleetMetrics(discovery).bindTo(metrics);
-            SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, egress, registry,
+            SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, auditAtStart, egress, registry,
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
             this.server = new ApiServer(config.server(), tls.map(ServerTls.Prepared::identity), authentication, authorizer,
                     new RequestAudit(audit, journal, clock, auditContent, projects::contentLogging), metrics,
-                    Map.of("database", database::isHealthy),
+                    Map.of("database", database::isHealthy, "audit", auditAtStart::ok),
                     List.of(new EmbeddingsResource(inference),
                             new ChatCompletionsResource(inference, clock),
                             new ResponsesResource(inference, new ResponseStore(database.jdbi(), auditContent,
@@ -233,7 +250,36 @@ public final class Factory implements AutoCloseable {
 
     /** As {@link #start(FactoryConfig)}, running the accelerator discovery tools through {@code commands}. */
     public static Factory start(FactoryConfig config, CommandRunner commands) {
-        return new Factory(config, Clock.systemUTC(), commands);
+        return new Factory(config, Clock.systemUTC(), commands, false);
+    }
+
+    /**
+     * As {@link #start(FactoryConfig)}; with {@code acceptBrokenAudit}, starts even on an audit chain that does not
+     * verify, records that it did, and reports the break in {@code /health/ready} and the sovereignty report.
+     */
+    public static Factory start(FactoryConfig config, boolean acceptBrokenAudit) {
+        return new Factory(config, Clock.systemUTC(), CommandRunner.system(), acceptBrokenAudit);
+    }
+
+    /**
+     * Verifies the digest chain and the records since the last digest before anything is appended
+     * ({@link AuditVerifier#verifyAtStart}); a break stops the start unless it is accepted.
+     */
+    private static AuditStartCheck checkAuditChain(AuditVerifier verifier, boolean acceptBroken, Clock clock) {
+        AuditVerification result = verifier.verifyAtStart(List.of());
+        if (result.ok()) {
+            return new AuditStartCheck(result, false, clock.instant());
+        }
+        AuditVerification.Problem p = result.problem().orElseThrow();
+        String broken = "the audit chain is broken at record " + p.seq() + " ("
+                + p.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + "): " + p.message();
+        if (!acceptBroken) {
+            throw new FactoryException(ErrorCode.CONFLICT, broken + ". Run 'factory audit verify' for the whole chain; "
+                    + "to start on it anyway, give 'factory up --accept-broken-audit' (the acceptance is recorded, "
+                    + "and /health/ready reports audit down)");
+        }
+        LOG.log(System.Logger.Level.ERROR, "starting on a broken audit chain (--accept-broken-audit): " + broken);
+        return new AuditStartCheck(result, true, clock.instant());
     }
 
     /** Whether the llama.cpp natives can offload to a GPU; no when they are not there at all. */

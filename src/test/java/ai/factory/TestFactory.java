@@ -45,6 +45,14 @@ public final class TestFactory implements AutoCloseable {
         return new TestFactory(Factory.start(config));
     }
 
+    /** A factory told to start even if its audit chain does not verify ({@code factory up --accept-broken-audit}). */
+    public static TestFactory startAcceptingBrokenAudit(Path home) {
+        Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
+        flags.put(Setting.PORT, "0");
+        flags.put(Setting.EMBEDDING_THREADS, "2");
+        return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags), true));
+    }
+
     /** A factory whose accelerator discovery runs its tools through {@code commands} (recorded outputs, say). */
     public static TestFactory start(Path home, ai.factory.fleet.CommandRunner commands) {
         Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);

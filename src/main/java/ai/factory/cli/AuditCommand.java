@@ -1,16 +1,19 @@
 package ai.factory.cli;
 
+import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.api.codec.admin.AuditWire;
 import ai.factory.api.codec.admin.AuditWire.RecordList;
 import ai.factory.config.ConfigLoader;
 import ai.factory.config.FactoryConfig;
 import ai.factory.config.Setting;
+import ai.factory.security.audit.AuditAnchor;
 import ai.factory.security.audit.AuditKey;
 import ai.factory.security.audit.AuditQuery;
 import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerification;
 import ai.factory.security.audit.AuditVerifier;
+import ai.factory.security.audit.HomeAnchor;
 import ai.factory.sovereignty.SovereigntyReport;
 import ai.factory.storage.Database;
 import ai.factory.storage.H2Password;
@@ -23,9 +26,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PublicKey;
+import java.sql.SQLException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -39,22 +46,29 @@ import picocli.CommandLine.Spec;
 
 /** {@code factory audit …}: the tamper-evident audit trail. */
 @Command(name = "audit", mixinStandardHelpOptions = true, description = "Verify, query and export the audit trail.",
-        subcommands = {AuditCommand.Verify.class, AuditCommand.Query.class, AuditCommand.Content.class,
-                AuditCommand.ExportPublicKey.class})
+        subcommands = {AuditCommand.Verify.class, AuditCommand.Anchor.class, AuditCommand.Query.class,
+                AuditCommand.Content.class, AuditCommand.ExportPublicKey.class})
 final class AuditCommand {
     private static final String CONTENT_MARK = " content=sha256:";
+    /** H2's error code for a database file another process holds. */
+    private static final int H2_DATABASE_ALREADY_OPEN = 90020;
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
-            description = {"Check the audit chain and its signed digests offline, straight from the database "
-                    + "(no server needed): every record's hash and link, gap-free sequence numbers, every digest's "
-                    + "signature. Exits 1 at the first broken record, naming it and why.",
-                    "With the embedded H2 database, stop the factory first (H2 allows one process), or copy its "
-                            + "db/ folder, db.password and audit.pub and point --home at the copy; the database's "
-                            + "password is read from $FACTORY_HOME/db.password unless database.password is set."})
+            description = {"Check the audit chain and its signed digests with the audit public key: every record's "
+                    + "hash and link, gap-free sequence numbers, every digest's signature, its link to the digest "
+                    + "before and the record hashes it signed, that the records after the last digest are no more "
+                    + "than the cadence allows, and that the chain still extends every anchor given (and the "
+                    + "factory's own, $FACTORY_HOME/audit.anchor). Exits 1 at the first broken record, naming it, "
+                    + "what was found and what was expected.",
+                    "Reads the database directly (no server needed; the embedded H2 database's password comes from "
+                            + "$FACTORY_HOME/db.password unless database.password is set, so copy db.password with "
+                            + "db/). While the factory runs on its embedded H2 database (which admits one process), "
+                            + "reads the chain through the factory's API instead and checks it here the same way, "
+                            + "trusting the server for nothing; --url does so for any factory."})
     static final class Verify implements Callable<Integer> {
         @Spec CommandSpec spec;
 
-        @Option(names = "--home", description = "Factory home whose configuration and database to read "
+        @Option(names = "--home", description = "Factory home whose configuration, database and anchor to read "
                 + "(default: $FACTORY_HOME or ~/.factory).")
         Path home;
 
@@ -62,8 +76,29 @@ final class AuditCommand {
         String dbUrl;
 
         @Option(names = "--public-key", description = "The audit public key, PEM (default: $FACTORY_HOME/audit.pub; "
-                + "'factory audit public-key' exports it).")
+                + "'factory audit public-key' exports it: keep a copy elsewhere and give it here).")
         Path publicKey;
+
+        @Option(names = "--anchor", paramLabel = "FILE", description = "A file of anchors ('factory audit anchor' "
+                + "prints one a line) that the chain must still extend; may be given more than once.")
+        List<Path> anchorFiles = new ArrayList<>();
+
+        @Option(names = "--strict", negatable = true, defaultValue = "true", fallbackValue = "true",
+                description = "Fail when the records after the last digest are more, or older, than the cadence "
+                        + "allows (default; --no-strict reports them as a warning).")
+        boolean strict;
+
+        @Option(names = "--url", description = "Read the chain through this running factory's API (default: only "
+                + "when the embedded database is held by the local factory).")
+        String url;
+
+        @Option(names = "--key", description = "API key for --url or the local factory (admin or auditor; default: "
+                + "$FACTORY_API_KEY, else $FACTORY_HOME/admin.key).")
+        String key;
+
+        @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust over https "
+                + "(default: $FACTORY_CA_CERT, else $FACTORY_HOME/tls/ca.pem when the factory generated one).")
+        Path caCert;
 
         @Option(names = "--from", description = "Check records from this time (2026-11-25 or 2026-11-25T13:00:00Z).")
         String from;
@@ -87,30 +122,92 @@ final class AuditCommand {
             }
             FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
             PublicKey key = readPublicKey(publicKey != null ? publicKey : config.auditPublicKeyFile());
+            List<AuditAnchor> anchors = new ArrayList<>();
+            anchorFiles.forEach(f -> anchors.addAll(AuditAnchor.read(f)));
+            // The factory's own anchor belongs to its database; a factory elsewhere (--url) has its own.
+            Optional<AuditAnchor> homeAnchor = url != null ? Optional.empty()
+                    : new HomeAnchor(config.auditAnchorFile(), config.database()).read();
+            homeAnchor.ifPresent(anchors::add);
+            AuditVerifier.Options options = new AuditVerifier.Options(fromTime, toTime, anchors, strict);
+            PrintWriter err = spec.commandLine().getErr();
             AuditVerification result;
-            try (Database database = Database.open(H2Password.forReading(config.database(),
-                    config.databasePasswordFile()).withMaxPoolSize(2))) {
-                result = new AuditVerifier(new AuditStore(database.jdbi()), key).verify(fromTime, toTime);
+            String via;
+            if (url != null) {
+                FactoryClient client = ClientOptions.client(url, this.key, caCert, home);
+                result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
+                via = "through " + client.base();
+            } else {
+                Optional<Database> database = open(config);
+                if (database.isPresent()) {
+                    try (Database db = database.get()) {
+                        result = new AuditVerifier(new AuditStore(db.jdbi()), key, config.audit()).verify(options);
+                    }
+                    via = "from the database";
+                } else {
+                    FactoryClient client = ClientOptions.client(null, this.key, caCert, home);
+                    err.println("note: the factory holds its embedded database; reading the chain through its API at "
+                            + client.base() + " and checking it here with audit key " + AuditKey.keyId(key));
+                    err.flush();
+                    result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
+                    via = "through " + client.base();
+                }
             }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 Map<String, Object> status = SovereigntyReport.status(result, 0);
                 status.remove("droppedSinceStart");
                 status.put("keyId", AuditKey.keyId(key));
+                status.put("homeAnchor", homeAnchor.isPresent());
                 ModelsCommand.printJson(out, Json.mapper().valueToTree(status));
             } else if (result.ok()) {
-                out.printf("OK: %d records (%d to %d) and %d signed digests verified with audit key %s; "
+                out.printf("OK: %d records (%d to %d) and %d signed digests verified with audit key %s, %s; "
                                 + "%d records not yet covered by a digest%s%n", result.records(), result.firstSeq(),
-                        result.lastSeq(), result.digests(), AuditKey.keyId(key), result.undigested(),
+                        result.lastSeq(), result.digests(), AuditKey.keyId(key), via, result.undigested(),
                         result.lastDigestAt().map(t -> "; last digest " + t).orElse(""));
+                if (fromTime.isEmpty() && toTime.isEmpty()) {
+                    out.printf("Cadence: %s; the chain extends %d anchor(s)%s%n",
+                            result.cadence().map(Object::toString).orElse("unknown"), result.anchors(),
+                            homeAnchor.isPresent() ? ", the factory's own among them" : "");
+                    result.latest().ifPresent(a -> out.println("Latest anchor: " + a.text()));
+                }
                 out.flush();
+                result.warning().ifPresent(w -> {
+                    err.printf("WARNING at record %d (%s): %s%n", w.seq(), kind(w), w.message());
+                    err.flush();
+                });
             } else {
                 var p = result.problem().orElseThrow();
-                spec.commandLine().getErr().printf("BROKEN at record %d (%s): %s%n", p.seq(),
-                        p.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '), p.message());
-                spec.commandLine().getErr().flush();
+                err.printf("BROKEN at record %d (%s): %s%n", p.seq(), kind(p), p.message());
+                err.flush();
             }
             return result.ok() ? 0 : 1;
+        }
+
+        /** The database, or empty when it is embedded H2 held by a running factory. */
+        private static Optional<Database> open(FactoryConfig config) {
+            try {
+                return Optional.of(Database.open(H2Password.forReading(config.database(),
+                        config.databasePasswordFile()).withMaxPoolSize(2)));
+            } catch (FactoryException e) {
+                if (config.database().vendor().equals("h2") && heldByAnotherProcess(e)) {
+                    return Optional.empty();
+                }
+                throw e;
+            }
+        }
+
+        /** H2's "Database may be already in use" (error 90020). */
+        private static boolean heldByAnotherProcess(Throwable e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof SQLException sql && sql.getErrorCode() == H2_DATABASE_ALREADY_OPEN) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static String kind(AuditVerification.Problem p) {
+            return p.kind().name().toLowerCase(Locale.ROOT).replace('_', ' ');
         }
 
         private static PublicKey readPublicKey(Path file) {
@@ -119,6 +216,30 @@ final class AuditCommand {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read the audit public key " + file + " (give --public-key)", e);
             }
+        }
+    }
+
+    @Command(name = "anchor", mixinStandardHelpOptions = true,
+            description = {"Print the newest signed digest as one line (fa1:<seq>:<digest hash>:<key id>:<signature>) "
+                    + "to keep outside the factory (admin or auditor key).",
+                    "Later, 'factory audit verify --anchor FILE' proves the chain still extends every anchor kept: "
+                            + "a chain cut back or rewritten since fails, even by someone who could write the whole "
+                            + "database."})
+    static final class Anchor implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Override
+        public Integer call() {
+            AuditWire.Anchor anchor = client.client().get("/api/v1/audit/anchor", AuditWire.Anchor.class);
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, anchor);
+            } else {
+                out.println(anchor.anchor());
+                out.flush();
+            }
+            return 0;
         }
     }
 

@@ -39,12 +39,17 @@ final class ClientOptions {
     boolean json;
 
     FactoryClient client() {
-        Path dir = ConfigLoader.fromSystem().home(home);
-        String resolved = resolveUrl(dir);
-        return new FactoryClient(resolved, resolveKey(dir), trust(dir, resolved));
+        return client(url, key, caCert, home);
     }
 
-    private SSLContext trust(Path dir, String url) {
+    /** A client for the factory found as this class describes, from explicit values (each may be null). */
+    static FactoryClient client(String url, String key, Path caCert, Path home) {
+        Path dir = ConfigLoader.fromSystem().home(home);
+        String resolved = resolveUrl(url, dir);
+        return new FactoryClient(resolved, resolveKey(key, dir), trust(caCert, dir, resolved));
+    }
+
+    private static SSLContext trust(Path caCert, Path dir, String url) {
         if (caCert != null) {
             return SiteTrust.context(List.of(caCert));
         }
@@ -59,7 +64,7 @@ final class ClientOptions {
         return SiteTrust.context(List.of());
     }
 
-    private String resolveUrl(Path dir) {
+    private static String resolveUrl(String url, Path dir) {
         if (url != null) {
             return url;
         }
@@ -80,7 +85,7 @@ final class ClientOptions {
                 + "or FACTORY_URL");
     }
 
-    private String resolveKey(Path dir) {
+    private static String resolveKey(String key, Path dir) {
         if (key != null) {
             return key;
         }

@@ -33,6 +33,11 @@ final class FactoryClient {
                 .sslContext(requireNonNull(tls, "tls is null")).build();
     }
 
+    /** The factory's URL. */
+    String base() {
+        return base.toString();
+    }
+
     JsonNode get(String path) {
         return send(request(path).GET());
     }

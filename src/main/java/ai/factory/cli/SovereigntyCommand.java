@@ -63,6 +63,13 @@ final class SovereigntyCommand {
                             : audit.lastDigestAt())
                     : "Audit chain: BROKEN at record " + (audit.problem() == null ? 0 : audit.problem().seq()) + ": "
                             + (audit.problem() == null ? "" : audit.problem().message()));
+            AuditWire.StartCheck atStart = report.auditAtStart();
+            if (atStart != null && !atStart.ok()) {
+                out.println("Audit chain at start (" + atStart.at() + "): BROKEN at record "
+                        + (atStart.problem() == null ? 0 : atStart.problem().seq()) + ": "
+                        + (atStart.problem() == null ? "" : atStart.problem().message())
+                        + (atStart.accepted() ? " (started anyway with --accept-broken-audit)" : ""));
+            }
             out.flush();
             return 0;
         }

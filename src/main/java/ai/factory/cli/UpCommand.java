@@ -32,6 +32,11 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--db-url", description = "JDBC URL, e.g. jdbc:postgresql://db:5432/factory (default: embedded H2).")
     String dbUrl;
 
+    @Option(names = "--accept-broken-audit", description = "Start even if the audit chain does not verify (the "
+            + "start refuses otherwise). The acceptance is recorded in the chain, and /health/ready and the "
+            + "sovereignty report show the break.")
+    boolean acceptBrokenAudit;
+
     @Override
     public Integer call() throws InterruptedException {
         Map<Setting, String> flags = new EnumMap<>(Setting.class);
@@ -48,7 +53,7 @@ final class UpCommand implements Callable<Integer> {
             flags.put(Setting.TLS_ENABLED, "true");
         }
         FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
-        Factory factory = Factory.start(config);
+        Factory factory = Factory.start(config, acceptBrokenAudit);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("factory: shutting down (finishing in-flight requests)...");

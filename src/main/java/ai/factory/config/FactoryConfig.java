@@ -71,6 +71,14 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
         return home.resolve("audit.pub");
     }
 
+    /**
+     * The newest audit digest the factory knows to be durable, kept outside the database; every start and
+     * {@code factory audit verify} check that the chain still reaches it.
+     */
+    public Path auditAnchorFile() {
+        return home.resolve("audit.anchor");
+    }
+
     /** Where the TLS material the factory generates lives (site CA, server certificate, their keys). */
     public TlsFiles tlsFiles() {
         return TlsFiles.under(home);

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRegistry;
 import ai.factory.security.audit.AuditLog;
+import ai.factory.security.audit.AuditStartCheck;
 import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerification;
 import ai.factory.security.audit.AuditVerifier;
@@ -25,7 +26,8 @@ import java.util.function.Supplier;
  * The security officer's summary: every outbound connection attempt by destination and outcome (from the egress
  * ledger in the audit chain), the data classification of the models held, the keys in use and what they
  * protect, each project's key-encryption key (version, master version, when created and last rotated, data keys
- * it wraps; {@code _site} is the site's own), and whether the audit chain verifies.
+ * it wraps; {@code _site} is the site's own), whether the audit chain verifies, and what the factory found about the
+ * chain when it started (a break it was told to start on anyway stays in the report).
  *
  * <p>{@code classify} says a model's classification (the factory passes the one set at import or by an admin); a
  * model without one counts as {@link #UNCLASSIFIED}.
@@ -41,9 +43,10 @@ public final class SovereigntyReport {
     private final Supplier<List<KeyProvider>> keys;
     private final Supplier<List<KeyHierarchy.KekInfo>> keks;
     private final Clock clock;
+    private final AuditStartCheck auditAtStart;
 
-    public SovereigntyReport(AuditLog audit, AuditVerifier verifier, Egress egress, ModelRegistry registry,
-                             Function<Model, String> classify, Supplier<List<KeyProvider>> keys,
+    public SovereigntyReport(AuditLog audit, AuditVerifier verifier, AuditStartCheck auditAtStart, Egress egress,
+                             ModelRegistry registry, Function<Model, String> classify, Supplier<List<KeyProvider>> keys,
                              Supplier<List<KeyHierarchy.KekInfo>> keks, Clock clock) {
         this.audit = requireNonNull(audit, "audit is null");
         this.verifier = requireNonNull(verifier, "verifier is null");
@@ -53,6 +56,7 @@ public final class SovereigntyReport {
         this.keys = requireNonNull(keys, "keys is null");
         this.keks = requireNonNull(keks, "keks is null");
         this.clock = requireNonNull(clock, "clock is null");
+        this.auditAtStart = requireNonNull(auditAtStart, "auditAtStart is null");
     }
 
     /**
@@ -60,10 +64,12 @@ public final class SovereigntyReport {
      *
      * @param modelsByClassification how many models carry each classification, by classification name
      * @param auditDropped audit events dropped since the start (the writer's queue was full)
+     * @param auditAtStart what the factory found about the chain when it started
      */
     public record Report(Instant generatedAt, List<String> egressAllow, List<AuditStore.ResourceCount> egressAttempts,
                          SortedMap<String, Long> modelsByClassification, List<KeyProvider> keyProviders,
-                         List<KeyHierarchy.KekInfo> projectKeys, AuditVerification audit, long auditDropped) {
+                         List<KeyHierarchy.KekInfo> projectKeys, AuditVerification audit, long auditDropped,
+                         AuditStartCheck auditAtStart) {
         public Report {
             requireNonNull(generatedAt, "generatedAt is null");
             egressAllow = List.copyOf(egressAllow);
@@ -72,6 +78,7 @@ public final class SovereigntyReport {
             keyProviders = List.copyOf(keyProviders);
             projectKeys = List.copyOf(projectKeys);
             requireNonNull(audit, "audit is null");
+            requireNonNull(auditAtStart, "auditAtStart is null");
         }
     }
 
@@ -82,13 +89,18 @@ public final class SovereigntyReport {
         }
         return new Report(clock.instant(), egress.policy().rules().stream().map(EgressPolicy.Rule::toString).toList(),
                 audit.store().countByResource(Egress.ACTION), byClass, keys.get(), keks.get(),
-                verifier.verify(Optional.empty(), Optional.empty()), audit.droppedCount());
+                verifier.verify(Optional.empty(), Optional.empty()), audit.droppedCount(), auditAtStart);
     }
 
     /**
      * The audit chain's state as {@code factory audit verify --json} prints it (the fields of the API's
      * {@code GET /api/v1/audit/verify} answer).
      */
+    private static Map<String, Object> problem(AuditVerification.Problem p) {
+        return Map.of("kind", p.kind().name().toLowerCase(java.util.Locale.ROOT), "seq", p.seq(), "message",
+                p.message());
+    }
+
     public static Map<String, Object> status(AuditVerification v, long dropped) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("ok", v.ok());
@@ -99,8 +111,11 @@ public final class SovereigntyReport {
         out.put("undigested", v.undigested());
         out.put("lastDigestAt", v.lastDigestAt().orElse(null));
         out.put("droppedSinceStart", dropped);
-        v.problem().ifPresent(p -> out.put("problem", Map.of("kind", p.kind().name().toLowerCase(java.util.Locale.ROOT),
-                "seq", p.seq(), "message", p.message())));
+        v.problem().ifPresent(p -> out.put("problem", problem(p)));
+        v.cadence().ifPresent(c -> out.put("cadence", Map.of("every", c.every(), "interval", c.interval().toString())));
+        out.put("anchors", v.anchors());
+        v.warning().ifPresent(p -> out.put("warning", problem(p)));
+        v.latest().ifPresent(a -> out.put("latestAnchor", a.text()));
         return out;
     }
 }

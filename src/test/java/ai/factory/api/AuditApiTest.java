@@ -9,6 +9,7 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.TestFactory;
 import ai.factory.config.Setting;
+import ai.factory.security.audit.AuditAnchor;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -147,7 +148,8 @@ class AuditApiTest {
     @Test
     void onlyAdminsAndAuditorsReadTheTrail() {
         for (String path : List.of("/api/v1/audit", "/api/v1/audit/verify", "/api/v1/audit/public-key",
-                "/api/v1/sovereignty/report")) {
+                "/api/v1/audit/anchor", "/api/v1/audit/chain", "/api/v1/audit/chain/records",
+                "/api/v1/audit/chain/digests", "/api/v1/sovereignty/report")) {
             HttpResponse<String> denied = factory.get(path, invoker);
             assertThat(denied.statusCode()).as(path).isEqualTo(403);
             assertThat(json(denied).at("/error/message").asText()).contains("may not readAudit");
@@ -176,17 +178,26 @@ class AuditApiTest {
 
     @Test
     void badFiltersAreRefusedAndTheServerKeepsServing() {
-        Map<String, String> bad = Map.of(
-                "/api/v1/audit?limit=0", "limit",
-                "/api/v1/audit?limit=1001", "limit",
-                "/api/v1/audit?limit=many", "limit",
-                "/api/v1/audit?outcome=maybe", "outcome",
-                "/api/v1/audit?from=yesterday", "from",
-                "/api/v1/audit?from=2026-01-02&to=2026-01-01", "to",
-                "/api/v1/audit?principle=app", "principle",
-                "/api/v1/audit?project=a&project=b", "project",
-                "/api/v1/audit/verify?to=soon", "to",
-                "/api/v1/audit/public-key?format=der", "format");
+        Map<String, String> bad = Map.ofEntries(
+                Map.entry("/api/v1/audit?limit=0", "limit"),
+                Map.entry("/api/v1/audit?limit=1001", "limit"),
+                Map.entry("/api/v1/audit?limit=many", "limit"),
+                Map.entry("/api/v1/audit?outcome=maybe", "outcome"),
+                Map.entry("/api/v1/audit?from=yesterday", "from"),
+                Map.entry("/api/v1/audit?from=2026-01-02&to=2026-01-01", "to"),
+                Map.entry("/api/v1/audit?principle=app", "principle"),
+                Map.entry("/api/v1/audit?project=a&project=b", "project"),
+                Map.entry("/api/v1/audit/verify?to=soon", "to"),
+                Map.entry("/api/v1/audit/public-key?format=der", "format"),
+                Map.entry("/api/v1/audit/anchor?seq=1", "seq"),
+                Map.entry("/api/v1/audit/chain?from=soon", "from"),
+                Map.entry("/api/v1/audit/chain?fromSeq=1", "fromSeq"),
+                Map.entry("/api/v1/audit/chain/records?fromSeq=0", "fromSeq"),
+                Map.entry("/api/v1/audit/chain/records?toSeq=last", "toSeq"),
+                Map.entry("/api/v1/audit/chain/records?limit=1001", "limit"),
+                Map.entry("/api/v1/audit/chain/records?from=2026-01-01", "from"),
+                Map.entry("/api/v1/audit/chain/digests?limit=101", "limit"),
+                Map.entry("/api/v1/audit/chain/digests?recordHashes=yes", "recordHashes"));
         bad.forEach((path, param) -> {
             HttpResponse<String> r = factory.get(path, auditor);
             assertThat(r.statusCode()).as(path).isEqualTo(400);
@@ -220,6 +231,49 @@ class AuditApiTest {
     }
 
     @Test
+    void theAnchorIsTheNewestDigestAndTheChainIsServedAsStoredForAVerifier() {
+        factory.send(factory.request("/api/v1/fleet", invoker).header("X-Request-Id", "anchor-1").GET());
+        recordOf("anchor-1");
+        JsonNode anchor = json(factory.get("/api/v1/audit/anchor", auditor));
+        AuditAnchor parsed = AuditAnchor.parse(anchor.path("anchor").asText());
+        assertThat(parsed.seq()).isEqualTo(anchor.path("seq").asLong()).isPositive();
+        assertThat(parsed.keyId()).isEqualTo(json(factory.get("/api/v1/audit/public-key", auditor)).path("keyId")
+                .asText());
+
+        JsonNode chain = json(factory.get("/api/v1/audit/chain", auditor));
+        assertThat(chain.path("headSeq").asLong()).isGreaterThanOrEqualTo(parsed.seq());
+        assertThat(chain.at("/lastDigest/lastSeq").asLong()).isGreaterThanOrEqualTo(parsed.seq());
+        assertThat(chain.has("rangeFirstSeq")).isFalse();
+        assertThat(json(factory.get("/api/v1/audit/chain?from=2000-01-01", auditor)).path("rangeFirstSeq").asLong())
+                .isEqualTo(1);
+
+        JsonNode records = json(factory.get("/api/v1/audit/chain/records?fromSeq=1&limit=3", auditor)).path("records");
+        assertThat(records).extracting(r -> r.path("seq").asLong()).containsExactly(1L, 2L, 3L);
+        assertThat(records.get(0).path("action").asText()).isEqualTo("audit.start");
+        assertThat(records.get(1).path("prevHash").asText()).isEqualTo(records.get(0).path("hash").asText());
+
+        JsonNode digests = json(factory.get("/api/v1/audit/chain/digests?fromSeq=1&toSeq=" + parsed.seq()
+                + "&recordHashes=true", auditor)).path("digests");
+        assertThat(digests).isNotEmpty();
+        JsonNode last = digests.get(digests.size() - 1);
+        assertThat(last.path("lastSeq").asLong()).isEqualTo(parsed.seq());
+        assertThat(last.path("hash").asText()).isEqualTo(parsed.digestHash());
+        assertThat(last.path("every").asInt()).isEqualTo(3);
+        assertThat(last.path("recordHashes").asText()).hasSize(16 * last.path("count").asInt());
+        for (int i = 1; i < digests.size(); i++) {
+            assertThat(digests.get(i).path("prevDigest").asText()).isEqualTo(digests.get(i - 1).path("hash").asText());
+            assertThat(digests.get(i).path("firstSeq").asLong()).isEqualTo(digests.get(i - 1).path("lastSeq").asLong() + 1);
+        }
+        assertThat(json(factory.get("/api/v1/audit/chain/digests?fromSeq=1", auditor)).path("digests").get(0)
+                .has("recordHashes")).as("only when asked").isFalse();
+
+        JsonNode v = json(factory.get("/api/v1/audit/verify", auditor));
+        assertThat(v.path("cadence").path("every").asInt()).isEqualTo(3);
+        assertThat(v.path("cadence").path("interval").asText()).isEqualTo("PT5M");
+        assertThat(v.path("latestAnchor").asText()).startsWith("fa1:");
+    }
+
+    @Test
     void refusedEgressIsRecordedAndReported() {
         URI target = URI.create("http://127.0.0.1:9/exfiltrate");
         assertThatThrownBy(() -> factory.factory().egress().send(HttpRequest.newBuilder(target)
@@ -243,6 +297,8 @@ class AuditApiTest {
         assertThat(report.path("keyProviders")).extracting(k -> k.path("name").asText())
                 .contains("site master key", "site key-encryption key", "audit signing key");
         assertThat(report.at("/audit/ok").asBoolean()).isTrue();
+        assertThat(report.at("/auditAtStart/ok").asBoolean()).isTrue();
+        assertThat(report.at("/auditAtStart/accepted").asBoolean()).isFalse();
     }
 
     @Test

@@ -229,6 +229,9 @@ class ContentLoggingApiTest {
                     .path("records").findValuesAsText("project").contains("quiet"));
             assertThat(json(factory.get("/api/v1/audit?limit=1000", quietAuditor)).path("records")
                     .findValuesAsText("project")).as("and so are the records").containsOnly("quiet");
+            HttpResponse<String> chain = factory.get("/api/v1/audit/chain/records", quietAuditor);
+            assertThat(chain.statusCode()).as("the whole chain holds other projects' records").isEqualTo(403);
+            assertThat(json(chain).at("/error/message").asText()).contains("whose audit records you may not read");
         } finally {
             assertThat(factory.send(factory.request("/api/v1/policies/" + json(added).path("id").asText(),
                     factory.adminKey()).DELETE()).statusCode()).isEqualTo(200);

@@ -5,16 +5,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import ai.factory.TestFactory;
+import ai.factory.security.audit.AuditAnchor;
 import ai.factory.storage.Database;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code factory audit query|public-key|verify} and {@code factory sovereignty report}: the first ones against a
- * running factory, {@code verify} offline, on the stopped factory's own database and on a tampered one.
+ * {@code factory audit query|public-key|anchor|verify} and {@code factory sovereignty report}: the first ones against
+ * a running factory; {@code verify} from another process while the factory holds its embedded database (through the
+ * API, checked in the command), then offline, on the stopped factory's own database, on a copy, against an anchor
+ * kept elsewhere, and on tampered ones.
  */
 class AuditCliTest {
     @TempDir
@@ -45,6 +51,21 @@ class AuditCliTest {
             assertThat(key.out()).isEqualTo(Files.readString(home.resolve("audit.pub")));
             Files.writeString(elsewhere.resolve("site.pub"), key.out());
 
+            FactoryCliTest.Run anchor = cli(concat(new String[] {"audit", "anchor"}, client));
+            assertThat(anchor.exit()).as(anchor.err()).isZero();
+            assertThat(anchor.out()).startsWith("fa1:").hasLineCount(1);
+            Files.writeString(elsewhere.resolve("anchors.txt"), "# kept by the security officer\n" + anchor.out());
+            assertThat(cli(concat(new String[] {"audit", "anchor", "--json"}, client)).json().path("keyId").asText())
+                    .isEqualTo(AuditAnchor.parse(anchor.out()).keyId());
+
+            // An auditor checks the running factory from another process: the embedded database is held, so the
+            // chain comes through the API, and the command checks it with the key it was given.
+            FactoryCliTest.Run live = cliProcess("audit", "verify", "--home", home.toString(), "--public-key",
+                    elsewhere.resolve("site.pub").toString(), "--anchor", elsewhere.resolve("anchors.txt").toString());
+            assertThat(live.exit()).as(live.err()).isZero();
+            assertThat(live.err()).contains("the factory holds its embedded database");
+            assertThat(live.out()).startsWith("OK: ").contains("through " + factory.url()).contains("Latest anchor: fa1:");
+
             FactoryCliTest.Run report = cli(concat(new String[] {"sovereignty", "report"}, client));
             assertThat(report.exit()).as(report.err()).isZero();
             assertThat(report.out()).contains("every outbound connection is refused").contains("audit signing key")
@@ -62,7 +83,40 @@ class AuditCliTest {
 
         FactoryCliTest.Run human = cli("audit", "verify", "--home", home.toString());
         assertThat(human.exit()).as(human.err()).isZero();
-        assertThat(human.out()).startsWith("OK: ");
+        assertThat(human.out()).startsWith("OK: ").contains("from the database")
+                .contains("the chain extends 1 anchor(s), the factory's own among them");
+        FactoryCliTest.Run anchored = cli("audit", "verify", "--home", home.toString(), "--anchor",
+                elsewhere.resolve("anchors.txt").toString());
+        assertThat(anchored.exit()).as(anchored.err()).isZero();
+        assertThat(anchored.out()).contains("extends 2 anchor(s)");
+
+        // A copy of the database, verified elsewhere, then cut back to before the anchor kept: still a chain that
+        // verifies on its own, but not one that extends the anchor.
+        Path copy = elsewhere.resolve("copy");
+        copyTree(home.resolve("db"), copy.resolve("db"));
+        Files.copy(home.resolve("db.password"), copy.resolve("db.password"));
+        String[] onCopy = {"audit", "verify", "--home", copy.toString(), "--public-key",
+                elsewhere.resolve("site.pub").toString()};
+        FactoryCliTest.Run copied = cli(concat(onCopy, new String[] {"--anchor", elsewhere.resolve("anchors.txt")
+                .toString()}));
+        assertThat(copied.exit()).as(copied.err()).isZero();
+        long anchorSeq = AuditAnchor.read(elsewhere.resolve("anchors.txt")).getFirst().seq();
+        long cut;
+        var copyConfig = new ai.factory.config.ConfigLoader(java.util.Map.of()).load(copy, java.util.Map.of());
+        try (Database db = Database.open(ai.factory.storage.H2Password.forReading(copyConfig.database(),
+                copyConfig.databasePasswordFile()))) {
+            cut = db.jdbi().withHandle(h -> h.createQuery("SELECT first_seq FROM audit_digests WHERE last_seq = "
+                    + anchorSeq).mapTo(Long.class).one());
+            db.jdbi().useHandle(h -> {
+                h.execute("DELETE FROM audit_records WHERE seq >= " + cut);
+                h.execute("DELETE FROM audit_digests WHERE first_seq >= " + cut);
+            });
+        }
+        assertThat(cli(onCopy).exit()).as("a cut at a digest leaves a chain that verifies by itself").isZero();
+        FactoryCliTest.Run cutBack = cli(concat(onCopy, new String[] {"--anchor", elsewhere.resolve("anchors.txt")
+                .toString()}));
+        assertThat(cutBack.exit()).isEqualTo(1);
+        assertThat(cutBack.err()).contains("BROKEN at record " + cut + " (deleted)").contains("the chain was cut");
 
         ai.factory.config.FactoryConfig config = new ai.factory.config.ConfigLoader(java.util.Map.of()).load(home,
                 java.util.Map.of());
@@ -129,6 +183,37 @@ class AuditCliTest {
             FactoryCliTest.Run missing = cli(concat(new String[] {"audit", "content", "default", "0".repeat(64)}, client));
             assertThat(missing.exit()).isEqualTo(1);
             assertThat(missing.err()).contains("logged no content");
+        }
+    }
+
+    /** Runs the command line in a process of its own, as an auditor's shell would next to a running factory. */
+    private static FactoryCliTest.Run cliProcess(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", System.getProperty("java.class.path"), FactoryCli.class.getName()));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile("cli", ".out");
+        Path err = Files.createTempFile("cli", ".err");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the command finished").isTrue();
+            return new FactoryCliTest.Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (var files = Files.walk(from)) {
+            for (Path f : files.toList()) {
+                Path target = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
+            }
         }
     }
 

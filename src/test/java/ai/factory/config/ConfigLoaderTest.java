@@ -223,6 +223,8 @@ class ConfigLoaderTest {
 
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_AUDIT_DIGEST_EVERY", "0")).load(home, Map.of()))
                 .hasMessageContaining("audit.digestEvery must be at least 1");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_AUDIT_DIGEST_EVERY", "50001")).load(home, Map.of()))
+                .hasMessageContaining("at most 50000");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_AUDIT_DIGEST_INTERVAL", "0s")).load(home, Map.of()))
                 .hasMessageContaining("audit.digestInterval must be positive");
         assertThat(new ConfigLoader(Map.of("FACTORY_AUDIT_CONTENT_RETENTION", "30d")).load(home, Map.of()).audit()

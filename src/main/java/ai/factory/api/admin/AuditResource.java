@@ -2,6 +2,7 @@ package ai.factory.api.admin;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.api.Access;
@@ -16,11 +17,14 @@ import ai.factory.security.Action;
 import ai.factory.security.Principal;
 import ai.factory.security.Projects;
 import ai.factory.security.Resource;
+import ai.factory.security.audit.AuditAnchor;
 import ai.factory.security.audit.AuditContent;
+import ai.factory.security.audit.AuditDigest;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditQuery;
 import ai.factory.security.audit.AuditRecord;
+import ai.factory.security.audit.AuditStartCheck;
 import ai.factory.security.audit.AuditVerification;
 import ai.factory.security.audit.AuditVerifier;
 import io.javalin.http.Context;
@@ -34,14 +38,20 @@ import java.util.Set;
 
 /**
  * The audit trail (admin and auditor): {@code GET /api/v1/audit} with filters, {@code GET /api/v1/audit/verify},
- * {@code GET /api/v1/audit/public-key}, the key to verify with offline, and
- * {@code GET /api/v1/audit/content/{project}/{sha256}}, the text a call of a project that logs content left (the
+ * {@code GET /api/v1/audit/public-key}, the key to verify with offline, {@code GET /api/v1/audit/anchor}, the newest
+ * signed digest as a line to keep elsewhere, {@code GET /api/v1/audit/chain[/records|/digests]}, the chain as stored
+ * for a verifier that checks it itself ({@code factory audit verify} while the factory holds its embedded database),
+ * and {@code GET /api/v1/audit/content/{project}/{sha256}}, the text a call of a project that logs content left (the
  * record's detail names it).
  */
 public final class AuditResource implements Routes {
     private static final Set<String> QUERY_PARAMS = Set.of("principal", "project", "action", "outcome", "from", "to",
             "limit");
     private static final Set<String> RANGE_PARAMS = Set.of("from", "to");
+    private static final Set<String> SEQ_PARAMS = Set.of("fromSeq", "toSeq", "limit");
+    private static final Set<String> DIGEST_PARAMS = Set.of("fromSeq", "toSeq", "limit", "recordHashes");
+    private static final int MAX_CHAIN_RECORDS = 1000;
+    private static final int MAX_CHAIN_DIGESTS = 100;
 
     private final AuditLog audit;
     private final AuditVerifier verifier;
@@ -72,6 +82,65 @@ public final class AuditResource implements Routes {
             checkParams(ctx, Set.of());
             ctx.json(new AuditWire.PublicKey("Ed25519", audit.key().keyId(), audit.key().publicKeyPem()));
         });
+        routes.get("/api/v1/audit/anchor", Action.READ_AUDIT, Contract.of(
+                "The newest signed digest as one line to keep outside the factory", null, AuditWire.Anchor.class),
+                ctx -> {
+                    checkParams(ctx, Set.of());
+                    AuditDigest d = audit.store().lastDigest().filter(x -> x.version() != 1).orElseThrow(() ->
+                            new FactoryException(ErrorCode.NOT_FOUND, "no signed digest yet"));
+                    AuditAnchor a = AuditAnchor.of(d);
+                    ctx.json(new AuditWire.Anchor(a.text(), a.seq(), a.digestHash(), a.keyId(), d.createdAt()));
+                });
+        routes.get("/api/v1/audit/chain", Action.READ_AUDIT, Contract.of(
+                "The chain's newest digest and highest record, for a verifier that reads it page by page", null,
+                AuditWire.ChainHead.class), ctx -> {
+            checkParams(ctx, RANGE_PARAMS);
+            Optional<Instant> from = time(ctx, "from");
+            Optional<Instant> to = time(ctx, "to");
+            checkRange(from, to);
+            // The digest first, then the head: the head is never behind the digest read.
+            Optional<AuditDigest> last = audit.store().lastDigest();
+            long head = audit.store().headSeq();
+            Optional<long[]> range = from.isEmpty() && to.isEmpty() ? Optional.empty()
+                    : audit.store().seqRange(from, to);
+            ctx.json(new AuditWire.ChainHead(head, last.map(AuditResource::digest).orElse(null),
+                    range.map(r -> r[0]).orElse(null), range.map(r -> r[1]).orElse(null)));
+        });
+        routes.get("/api/v1/audit/chain/records", Action.READ_AUDIT, Contract.of(
+                "Records as stored, in sequence order, for a verifier", null, RecordList.class), ctx -> {
+            checkParams(ctx, SEQ_PARAMS);
+            long fromSeq = seq(ctx, "fromSeq", 1);
+            long toSeq = seq(ctx, "toSeq", Long.MAX_VALUE);
+            int limit = limit(ctx, MAX_CHAIN_RECORDS);
+            List<AuditRecord> records = audit.store().records(fromSeq, toSeq, limit);
+            // A chain cannot be checked with holes in it: every record must be the caller's to read.
+            Map<String, Boolean> readable = new HashMap<>();
+            for (AuditRecord r : records) {
+                String project = r.event().project().isEmpty() ? Principal.DEFAULT_PROJECT : r.event().project();
+                if (!readable.computeIfAbsent(project, p -> access.allows(ctx, Action.READ_AUDIT,
+                        new Resource.Project(p)))) {
+                    throw new FactoryException(ErrorCode.FORBIDDEN, "record " + r.seq() + " is of project '"
+                            + project + "', whose audit records you may not read; the whole chain takes a key that "
+                            + "may read every project's (or verify offline from the database)");
+                }
+            }
+            ctx.json(new RecordList(records.stream().map(AuditResource::record).toList()));
+        });
+        routes.get("/api/v1/audit/chain/digests", Action.READ_AUDIT, Contract.of(
+                "Signed digests whose last record is in [fromSeq, toSeq], in order, for a verifier", null,
+                AuditWire.DigestList.class), ctx -> {
+            checkParams(ctx, DIGEST_PARAMS);
+            long fromSeq = seq(ctx, "fromSeq", 1);
+            long toSeq = seq(ctx, "toSeq", Long.MAX_VALUE);
+            int limit = limit(ctx, MAX_CHAIN_DIGESTS);
+            Optional<String> hashes = text(ctx, "recordHashes");
+            if (hashes.isPresent() && !hashes.get().equals("true") && !hashes.get().equals("false")) {
+                throw FactoryException.invalidParam("recordHashes", "'recordHashes' must be true or false, not '"
+                        + hashes.get() + "'");
+            }
+            ctx.json(new AuditWire.DigestList(audit.store().digests(fromSeq, toSeq, limit,
+                    hashes.map(Boolean::parseBoolean).orElse(false)).stream().map(AuditResource::digest).toList()));
+        });
         routes.get("/api/v1/audit/content/{project}/{sha256}", Action.READ_AUDIT, Contract.of(
                 "The content a call of a project that logs content left", null, Content.class), ctx -> {
             checkParams(ctx, Set.of());
@@ -84,10 +153,63 @@ public final class AuditResource implements Routes {
     }
 
     /** The chain's state as {@code GET /api/v1/audit/verify} answers it. */
-    static Verification verification(AuditVerification v, long dropped) {
+    public static Verification verification(AuditVerification v, long dropped) {
         return new Verification(v.ok(), v.records(), v.digests(), v.firstSeq(), v.lastSeq(), v.undigested(),
-                v.lastDigestAt().orElse(null), dropped, v.problem().map(p -> new AuditWire.Problem(
-                        p.kind().name().toLowerCase(Locale.ROOT), p.seq(), p.message())).orElse(null));
+                v.lastDigestAt().orElse(null), dropped, v.problem().map(AuditResource::problem).orElse(null),
+                v.cadence().map(c -> new AuditWire.Cadence(c.every(), c.interval().toString())).orElse(null),
+                v.anchors(), v.warning().map(AuditResource::problem).orElse(null),
+                v.latest().map(AuditAnchor::text).orElse(null));
+    }
+
+    /** What the factory found when it started, as the sovereignty report shows it. */
+    public static AuditWire.StartCheck startCheck(AuditStartCheck c) {
+        return new AuditWire.StartCheck(c.ok(), c.accepted(), c.at(), c.result().problem().map(AuditResource::problem)
+                .orElse(null));
+    }
+
+    public static AuditWire.Problem problem(AuditVerification.Problem p) {
+        return new AuditWire.Problem(p.kind().name().toLowerCase(Locale.ROOT), p.seq(), p.message());
+    }
+
+    static AuditWire.Digest digest(AuditDigest d) {
+        return new AuditWire.Digest(d.version(), d.firstSeq(), d.lastSeq(), d.count(), d.firstAt(), d.lastAt(),
+                d.headHash(), d.createdAt(), d.keyId(), d.prevDigest(), d.cadence().map(AuditDigest.Cadence::every)
+                .orElse(0), d.cadence().map(c -> c.interval().toMillis()).orElse(0L), d.closing(), d.recordsHash(),
+                d.recordHashes().orElse(null), d.signature(), d.hash());
+    }
+
+    private static long seq(Context ctx, String name, long otherwise) {
+        Optional<String> v = text(ctx, name);
+        if (v.isEmpty()) {
+            return otherwise;
+        }
+        try {
+            long seq = Long.parseLong(v.get());
+            if (seq >= 1) {
+                return seq;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw FactoryException.invalidParam(name, "'" + name + "' must be a record number, 1 or more, not '"
+                + v.get() + "'");
+    }
+
+    private static int limit(Context ctx, int max) {
+        Optional<String> v = text(ctx, "limit");
+        if (v.isEmpty()) {
+            return max;
+        }
+        try {
+            int limit = Integer.parseInt(v.get());
+            if (limit >= 1 && limit <= max) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw FactoryException.invalidParam("limit", "'limit' must be a whole number from 1 to " + max + ", not '"
+                + v.get() + "'");
     }
 
     private void query(Context ctx) {

@@ -39,6 +39,6 @@ public final class SovereigntyResource implements Routes {
                 r.keyProviders().stream().map(k -> new SovereigntyWire.KeyProvider(k.name(), k.kind(), k.algorithm(),
                         k.location(), k.protects())).toList(),
                 r.projectKeys().stream().map(EncryptionResource::kek).toList(),
-                AuditResource.verification(r.audit(), r.auditDropped()));
+                AuditResource.verification(r.audit(), r.auditDropped()), AuditResource.startCheck(r.auditAtStart()));
     }
 }

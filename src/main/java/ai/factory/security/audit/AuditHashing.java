@@ -37,11 +37,39 @@ public final class AuditHashing {
         return HexFormat.of().formatHex(sha256(enc.bytes()));
     }
 
-    /** What a digest's signature is made over. */
+    /**
+     * What a digest's signature is made over, and what its {@linkplain AuditDigest#hash hash} is of:
+     *
+     * <pre>
+     * v1: "factory-audit-digest-v1" || firstSeq || lastSeq || count || firstAt || lastAt || headHash || createdAt
+     *     || keyId
+     * v2: "factory-audit-digest-v2" || firstSeq || lastSeq || count || firstAt || lastAt || headHash || createdAt
+     *     || keyId || prevDigest || every || intervalMillis || closing (1 or 0) || recordsHash
+     * </pre>
+     */
     public static byte[] digestPayload(AuditDigest d) {
-        return new Encoder("factory-audit-digest-v1")
+        if (d.version() == 1) {
+            return new Encoder("factory-audit-digest-v1")
+                    .number(d.firstSeq()).number(d.lastSeq()).number(d.count()).time(d.firstAt()).time(d.lastAt())
+                    .text(d.headHash()).time(d.createdAt()).text(d.keyId()).bytes();
+        }
+        AuditDigest.Cadence cadence = d.cadence().orElseThrow(() ->
+                new IllegalArgumentException("a version 2 digest signs its cadence"));
+        return new Encoder("factory-audit-digest-v2")
                 .number(d.firstSeq()).number(d.lastSeq()).number(d.count()).time(d.firstAt()).time(d.lastAt())
-                .text(d.headHash()).time(d.createdAt()).text(d.keyId()).bytes();
+                .text(d.headHash()).time(d.createdAt()).text(d.keyId()).text(d.prevDigest())
+                .number(cadence.every()).number(cadence.interval().toMillis()).number(d.closing() ? 1 : 0)
+                .text(d.recordsHash()).bytes();
+    }
+
+    /** The hex SHA-256 of a digest's record list (the concatenated prefixes of its records' hashes). */
+    public static String recordsHash(String recordHashes) {
+        return HexFormat.of().formatHex(sha256(recordHashes.getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    /** What a version 2 digest lists of a record's hash. */
+    public static String prefix(String recordHash) {
+        return recordHash.length() <= AuditDigest.PREFIX ? recordHash : recordHash.substring(0, AuditDigest.PREFIX);
     }
 
     static byte[] sha256(byte[] bytes) {

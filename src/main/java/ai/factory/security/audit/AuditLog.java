@@ -20,9 +20,16 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Appends audit events to the hash chain from one writer thread, with group commit: callers hand an event to a
- * bounded queue and go on; the writer takes whatever has queued up and commits it as one transaction, then writes
- * a signed digest when {@code audit.digestEvery} records or {@code audit.digestInterval} have passed since the
- * last one.
+ * bounded queue and go on; the writer takes whatever has queued up and commits it as one transaction, together with
+ * the signed digests it makes due ({@link Sealer}: as soon as {@code audit.digestEvery} records are unsigned, and
+ * before one has waited {@code audit.digestInterval}); a timer signs what waits that long when nothing else comes.
+ *
+ * <p>Each writer opens its run with an {@code audit.start} record and closes it with {@code audit.stop}, each signed
+ * at once: the start record names the cadence the writer runs with (so a cadence is always signed before records are
+ * judged by it) and any records the last run left unsigned (it did not stop cleanly); the stop record's digest is the
+ * final digest, which covers the last record and, on a database no other writer can open ({@link Options#exclusive}),
+ * is marked {@code closing}, after which no unsigned record may appear. The newest durable digest goes to the home
+ * anchor ({@link HomeAnchor}) when there is one.
  *
  * <p>Backpressure: when the queue is full (the database is slower than the traffic, or down), {@link #record}
  * waits up to {@link #OFFER_WAIT} for room, so the callers slow down with the trail rather than outrun it. An
@@ -32,11 +39,15 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Each batch reads the chain head inside its own transaction, so a writer that crashed mid-batch (its
  * transaction rolled back) or another replica's writer simply continues from what is committed; a batch that
- * loses a race for the next sequence number is retried on the new head.
+ * loses a race for the next sequence number (or digest) is retried on the new head.
  */
 public final class AuditLog implements AutoCloseable {
     public static final int QUEUE_CAPACITY = 10_000;
     public static final Duration OFFER_WAIT = Duration.ofSeconds(10);
+    /** How old a digest must be before it goes to the home anchor while the writer runs. */
+    public static final Duration ANCHOR_DELAY = Duration.ofMinutes(1);
+    public static final String START = "audit.start";
+    public static final String STOP_ACTION = "audit.stop";
     private static final int MAX_BATCH = 500;
     private static final Duration RETRY_PAUSE = Duration.ofMillis(200);
     private static final System.Logger LOG = System.getLogger(AuditLog.class.getName());
@@ -44,11 +55,31 @@ public final class AuditLog implements AutoCloseable {
     private static final AuditEvent STOP = new AuditEvent(Instant.EPOCH, "", "", "", "", "", "", "", 0, "", "",
             0, 0, 0, 0, "");
 
+    /**
+     * How a writer takes part in the trail beyond appending.
+     *
+     * @param exclusive whether no other writer can open the database while this one runs (embedded H2): then its
+     *     final digest is marked closing
+     * @param homeAnchor where to keep the newest durable digest outside the database, if anywhere
+     * @param beforeCommit a pause between writing each batch and committing it (tests stop the writer there)
+     */
+    public record Options(boolean exclusive, Optional<HomeAnchor> homeAnchor, AuditStore.BeforeCommit beforeCommit) {
+        public Options {
+            requireNonNull(homeAnchor, "homeAnchor is null");
+            requireNonNull(beforeCommit, "beforeCommit is null");
+        }
+
+        public static Options defaults() {
+            return new Options(false, Optional.empty(), written -> {});
+        }
+    }
+
     private final AuditStore store;
     private final AuditKey key;
-    private final AuditConfig config;
+    private final AuditDigest.Cadence cadence;
     private final Clock clock;
-    private final AuditStore.BeforeCommit beforeCommit;
+    private final Options options;
+    private final Sealer sealer;
     private final BlockingQueue<AuditEvent> queue;
     private final Duration offerWait;
     private final Thread writer;
@@ -62,29 +93,47 @@ public final class AuditLog implements AutoCloseable {
     /** Set under {@link #lock} when the writer thread ends, normally or not. */
     private boolean writerStopped;
     private volatile boolean closed;
-    /** When the oldest record not yet covered by a digest was made; null when all are covered. */
-    private Instant pendingSince;
+    /** When the oldest record not yet covered by a digest was made (its own time); null when all are covered. */
+    private Instant oldestUnsigned;
+    /** The newest digest this writer made that has not gone to the home anchor yet. */
+    private AuditDigest unanchored;
 
     public AuditLog(AuditStore store, AuditKey key, AuditConfig config, Clock clock, MeterRegistry metrics) {
-        this(store, key, config, clock, metrics, written -> {});
+        this(store, key, config, clock, metrics, Options.defaults());
     }
 
     /** As above, with a pause between writing and committing each batch (tests stop the writer there). */
     public AuditLog(AuditStore store, AuditKey key, AuditConfig config, Clock clock, MeterRegistry metrics,
                     AuditStore.BeforeCommit beforeCommit) {
-        this(store, key, config, clock, metrics, beforeCommit, QUEUE_CAPACITY, OFFER_WAIT);
+        this(store, key, config, clock, metrics, new Options(false, Optional.empty(), beforeCommit));
+    }
+
+    /**
+     * Starts a writer: signs its {@code audit.start} record (and whatever the last run left unsigned) before it
+     * returns, so a database that refuses writes fails here.
+     */
+    public AuditLog(AuditStore store, AuditKey key, AuditConfig config, Clock clock, MeterRegistry metrics,
+                    Options options) {
+        this(store, key, config, clock, metrics, options, QUEUE_CAPACITY, OFFER_WAIT);
     }
 
     /** As above, with the queue's capacity and how long a caller waits for room (tests fill a small queue). */
     AuditLog(AuditStore store, AuditKey key, AuditConfig config, Clock clock, MeterRegistry metrics,
              AuditStore.BeforeCommit beforeCommit, int queueCapacity, Duration offerWait) {
+        this(store, key, config, clock, metrics, new Options(false, Optional.empty(), beforeCommit), queueCapacity,
+                offerWait);
+    }
+
+    private AuditLog(AuditStore store, AuditKey key, AuditConfig config, Clock clock, MeterRegistry metrics,
+                     Options options, int queueCapacity, Duration offerWait) {
         this.queue = new ArrayBlockingQueue<>(queueCapacity);
         this.offerWait = requireNonNull(offerWait, "offerWait is null");
         this.store = requireNonNull(store, "store is null");
         this.key = requireNonNull(key, "key is null");
-        this.config = requireNonNull(config, "config is null");
+        this.cadence = AuditDigest.Cadence.of(requireNonNull(config, "config is null"));
         this.clock = requireNonNull(clock, "clock is null");
-        this.beforeCommit = requireNonNull(beforeCommit, "beforeCommit is null");
+        this.options = requireNonNull(options, "options is null");
+        this.sealer = new Sealer(key, cadence, clock);
         requireNonNull(metrics, "metrics is null");
         this.written = Counter.builder("factory.audit.records").description("audit records committed")
                 .register(metrics);
@@ -94,7 +143,17 @@ public final class AuditLog implements AutoCloseable {
                 .register(metrics);
         Gauge.builder("factory.audit.queue", queue, BlockingQueue::size)
                 .description("audit events waiting for the writer").register(metrics);
-        this.pendingSince = oldestUndigested().orElse(null);
+        sealed(store.inChain(chain -> {
+            Optional<AuditDigest> last = chain.lastDigest();
+            long head = chain.head().map(AuditRecord::seq).orElse(0L);
+            long unsignedFrom = last.map(d -> d.lastSeq() + 1).orElse(1L);
+            chain.append(List.of(system(START, "writer started; digests " + cadence
+                    + (options.exclusive() ? "; sole writer of this database" : "")
+                    + (head >= unsignedFrom ? "; records " + unsignedFrom + " to " + head + " had no digest (the "
+                    + "last run did not stop cleanly) and are signed now" : ""))));
+            return sealer.seal(chain, true, false);
+        }));
+        written.increment();
         this.writer = Thread.ofPlatform().name("audit-writer").daemon().unstarted(this::run);
         writer.start();
     }
@@ -145,14 +204,12 @@ public final class AuditLog implements AutoCloseable {
 
     /** Writes a digest now over every record not yet covered (a clean shutdown does this too). */
     public synchronized Optional<AuditDigest> digestNow() {
-        Optional<AuditDigest> last = Optional.empty();
-        while (true) {
-            Optional<AuditDigest> d = digestNext(1);
-            if (d.isEmpty()) {
-                return last;
-            }
-            last = d;
-        }
+        return sealed(store.inChain(chain -> sealer.seal(chain, true, false))).last();
+    }
+
+    /** The cadence this writer signs with (and its start record names). */
+    public AuditDigest.Cadence cadence() {
+        return cadence;
     }
 
     public AuditKey key() {
@@ -186,7 +243,7 @@ public final class AuditLog implements AutoCloseable {
         while (true) {
             AuditEvent first;
             try {
-                first = queue.poll(waitForDigest().toMillis(), TimeUnit.MILLISECONDS);
+                first = queue.poll(nextWake().toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 return;
             }
@@ -204,19 +261,22 @@ public final class AuditLog implements AutoCloseable {
                 }
             }
             digestIfDue();
+            anchorIfDurable();
         }
     }
 
     private void append(List<AuditEvent> batch) {
         while (true) {
             try {
-                List<AuditRecord> records = store.append(batch, beforeCommit);
+                Committed committed = store.inChain(chain -> {
+                    List<AuditRecord> appended = chain.append(batch);
+                    Sealer.Sealed s = sealer.seal(chain, false, false);
+                    options.beforeCommit().run(appended);
+                    return new Committed(appended, s);
+                });
+                sealed(committed.sealed());
+                List<AuditRecord> records = committed.records();
                 written.increment(records.size());
-                synchronized (this) {
-                    if (pendingSince == null) {
-                        pendingSince = clock.instant();
-                    }
-                }
                 settle(records.size());
                 return;
             } catch (RuntimeException e) {
@@ -236,6 +296,16 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
+    private record Committed(List<AuditRecord> records, Sealer.Sealed sealed) {}
+
+    /** Takes note of what a committed transaction signed. */
+    private synchronized Sealer.Sealed sealed(Sealer.Sealed s) {
+        digests.increment(s.digests().size());
+        oldestUnsigned = s.oldestUnsigned().orElse(null);
+        s.last().ifPresent(d -> unanchored = d);
+        return s;
+    }
+
     /** Waits a moment before retrying a database write that failed; false if interrupted. */
     private static boolean pause() {
         try {
@@ -247,64 +317,61 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
-    private synchronized Duration waitForDigest() {
-        if (pendingSince == null) {
-            return config.digestInterval();
+    /** How long the writer may wait for an event before a digest or the home anchor is due. */
+    private synchronized Duration nextWake() {
+        Instant now = clock.instant();
+        Instant wake = now.plus(cadence.interval());
+        if (oldestUnsigned != null && oldestUnsigned.plus(cadence.interval()).isBefore(wake)) {
+            wake = oldestUnsigned.plus(cadence.interval());
         }
-        Duration left = Duration.between(clock.instant(), pendingSince.plus(config.digestInterval()));
-        return left.isNegative() ? Duration.ZERO : left;
+        if (unanchored != null && options.homeAnchor().isPresent()
+                && unanchored.createdAt().plus(ANCHOR_DELAY).isBefore(wake)) {
+            wake = unanchored.createdAt().plus(ANCHOR_DELAY);
+        }
+        Duration left = Duration.between(now, wake);
+        // At least a millisecond: poll(0) would not wait at all, and a clock that stands still would spin.
+        return left.toMillis() < 1 ? Duration.ofMillis(1) : left;
     }
 
     private synchronized void digestIfDue() {
+        if (oldestUnsigned == null || clock.instant().isBefore(oldestUnsigned.plus(cadence.interval()))) {
+            return;
+        }
         try {
-            while (true) {
-                boolean timeDue = pendingSince != null
-                        && !clock.instant().isBefore(pendingSince.plus(config.digestInterval()));
-                if (digestNext(timeDue ? 1 : config.digestEvery()).isEmpty()) {
-                    return;
-                }
-            }
+            sealed(store.inChain(chain -> sealer.seal(chain, false, false)));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "audit: writing a digest failed; will retry: " + e.getMessage());
             pause();
         }
     }
 
-    /**
-     * Signs a digest over the next {@code config.digestEvery} uncovered records (fewer if that is all there are),
-     * when at least {@code minimum} are uncovered; empty when it wrote none.
-     */
-    private synchronized Optional<AuditDigest> digestNext(long minimum) {
-        Optional<AuditRecord> head = store.head();
-        if (head.isEmpty()) {
-            pendingSince = null;
-            return Optional.empty();
-        }
-        long from = store.lastDigest().map(d -> d.lastSeq() + 1).orElse(1L);
-        long uncovered = head.get().seq() - from + 1;
-        if (uncovered <= 0 || uncovered < minimum) {
-            if (uncovered <= 0) {
-                pendingSince = null;
+    /** Writes the home anchor once the newest digest is old enough to be on disk whatever happens to the process. */
+    private void anchorIfDurable() {
+        AuditDigest d;
+        synchronized (this) {
+            if (unanchored == null || options.homeAnchor().isEmpty()
+                    || clock.instant().isBefore(unanchored.createdAt().plus(ANCHOR_DELAY))) {
+                return;
             }
-            return Optional.empty();
+            d = unanchored;
+            unanchored = null;
         }
-        long to = from + Math.min(uncovered, config.digestEvery()) - 1;
-        AuditRecord first = store.record(from).orElseThrow(() -> new IllegalStateException(
-                "audit record " + from + " is missing; run 'factory audit verify'"));
-        AuditRecord last = to == head.get().seq() ? head.get() : store.record(to).orElseThrow(() ->
-                new IllegalStateException("audit record " + to + " is missing; run 'factory audit verify'"));
-        AuditDigest digest = key.sign(new AuditDigest(from, to, to - from + 1, first.event().at(), last.event().at(),
-                last.hash(), clock.instant(), key.keyId(), ""));
-        store.insertDigest(digest);
-        digests.increment();
-        // Records left over were committed recently; the interval runs for them from now.
-        pendingSince = to == head.get().seq() ? null : clock.instant();
-        return Optional.of(digest);
+        writeAnchor(d);
     }
 
-    private Optional<Instant> oldestUndigested() {
-        long from = store.lastDigest().map(d -> d.lastSeq() + 1).orElse(1L);
-        return store.record(from).map(r -> r.event().at());
+    private void writeAnchor(AuditDigest d) {
+        options.homeAnchor().ifPresent(home -> {
+            try {
+                home.write(AuditAnchor.of(d));
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "audit: cannot keep the home anchor: " + e.getMessage());
+            }
+        });
+    }
+
+    private AuditEvent system(String action, String detail) {
+        return new AuditEvent(clock.instant(), "system", "factory", "", action, "", AuditEvent.ALLOW,
+                AuditEvent.SUCCESS, 0, "factory", "", 0, 0, 0, 0, detail);
     }
 
     private void drop(AuditEvent event, String why) {
@@ -323,7 +390,10 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
-    /** Commits what is queued, writes a final digest, and stops the writer. */
+    /**
+     * Commits what is queued, then appends the {@code audit.stop} record with the final digest over everything
+     * unsigned, keeps that digest as the home anchor, and stops the writer.
+     */
     @Override
     public void close() {
         if (closed) {
@@ -342,7 +412,16 @@ public final class AuditLog implements AutoCloseable {
             return;
         }
         try {
-            digestNow();
+            Optional<AuditDigest> last;
+            synchronized (this) {
+                last = sealed(store.inChain(chain -> {
+                    chain.append(List.of(system(STOP_ACTION, "writer stopped cleanly")));
+                    return sealer.seal(chain, true, options.exclusive());
+                })).last();
+                unanchored = null;
+            }
+            written.increment();
+            last.ifPresent(this::writeAnchor);
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "audit: no final digest at shutdown: " + e.getMessage());
         }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,13 +15,17 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.PreparedBatch;
 import org.jdbi.v3.core.statement.Query;
 
-/** The audit tables: appending to the chain, digests, reading back for verification and queries. */
-public final class AuditStore {
+/**
+ * The audit tables: appending to the chain and sealing it with digests (in one transaction, {@link #inChain}),
+ * reading back for verification ({@link AuditSource}) and queries.
+ */
+public final class AuditStore implements AuditSource {
     private static final String COLUMNS = "seq, at, principal_id, principal_name, project, action, resource, decision, "
             + "outcome, status, client, request_id, bytes_in, bytes_out, prompt_tokens, completion_tokens, detail, "
             + "prev_hash, hash";
-    private static final String DIGEST_COLUMNS = "first_seq, last_seq, record_count, first_at, last_at, head_hash, "
-            + "created_at, key_id, signature";
+    private static final String DIGEST_COLUMNS = "digest_version, first_seq, last_seq, record_count, first_at, "
+            + "last_at, head_hash, created_at, key_id, prev_digest, cadence_every, cadence_interval_ms, closing, "
+            + "records_hash, signature";
 
     private final Jdbi jdbi;
 
@@ -34,13 +39,38 @@ public final class AuditStore {
         void run(List<AuditRecord> written);
     }
 
-    /**
-     * Appends events to the chain in one transaction, continuing from the head as committed now (so a writer that
-     * restarts, or another replica's writer, carries on from whatever is really there).
-     */
-    public List<AuditRecord> append(List<AuditEvent> events, BeforeCommit beforeCommit) {
-        return jdbi.inTransaction(h -> {
-            Optional<AuditRecord> head = head(h);
+    /** Work on the chain inside one transaction. */
+    @FunctionalInterface
+    public interface ChainWork<T> {
+        T run(Chain chain);
+    }
+
+    /** Runs {@code work} in one transaction: what it appends and the digests it writes commit together or not at all. */
+    public <T> T inChain(ChainWork<T> work) {
+        return jdbi.inTransaction(h -> work.run(new Chain(h)));
+    }
+
+    /** A record's place in the chain: what a digest is made of. */
+    public record Link(long seq, Instant at, String hash) {}
+
+    /** The chain as one transaction sees it. */
+    public static final class Chain {
+        private final Handle h;
+
+        private Chain(Handle h) {
+            this.h = h;
+        }
+
+        public Optional<AuditRecord> head() {
+            return AuditStore.head(h);
+        }
+
+        /**
+         * Appends events after the head as committed now (so a writer that restarts, or another replica's writer,
+         * carries on from whatever is really there).
+         */
+        public List<AuditRecord> append(List<AuditEvent> events) {
+            Optional<AuditRecord> head = head();
             long seq = head.map(AuditRecord::seq).orElse(0L);
             String prev = head.map(AuditRecord::hash).orElse(AuditHashing.GENESIS);
             List<AuditRecord> written = new ArrayList<>(events.size());
@@ -60,10 +90,50 @@ public final class AuditStore {
                         .bind("hash", hash).add();
                 prev = hash;
             }
-            batch.execute();
-            beforeCommit.run(written);
+            if (!written.isEmpty()) {
+                batch.execute();
+            }
             return written;
-        });
+        }
+
+        /** The newest digest, without its record list. */
+        public Optional<AuditDigest> lastDigest() {
+            return AuditStore.lastDigest(h);
+        }
+
+        /** Sequence number, time and hash of the records {@code from..to}, in order. */
+        public List<Link> links(long from, long to) {
+            return h.createQuery("SELECT seq, at, hash FROM audit_records WHERE seq >= :from AND seq <= :to "
+                            + "ORDER BY seq")
+                    .bind("from", from).bind("to", to)
+                    .map((rs, ctx) -> new Link(rs.getLong("seq"), rs.getTimestamp("at").toInstant(),
+                            rs.getString("hash")))
+                    .list();
+        }
+
+        /** When the oldest of the records from {@code from} on was made (by its own time); empty if there are none. */
+        public Optional<Instant> oldestAt(long from) {
+            return h.createQuery("SELECT MIN(at) AS oldest FROM audit_records WHERE seq >= :from")
+                    .bind("from", from)
+                    .map((rs, ctx) -> rs.getTimestamp("oldest") == null ? null : rs.getTimestamp("oldest").toInstant())
+                    .findOne();
+        }
+
+        public void insertDigest(AuditDigest d) {
+            AuditDigest.Cadence cadence = d.cadence().orElseThrow(() ->
+                    new IllegalArgumentException("only version 2 digests are written"));
+            h.createUpdate("INSERT INTO audit_digests (" + DIGEST_COLUMNS + ", record_hashes) VALUES (:version, "
+                            + ":first, :last, :count, :firstAt, :lastAt, :head, :created, :key, :prev, :every, "
+                            + ":intervalMs, :closing, :recordsHash, :sig, :hashes)")
+                    .bind("version", d.version()).bind("first", d.firstSeq()).bind("last", d.lastSeq())
+                    .bind("count", d.count()).bind("firstAt", Timestamp.from(d.firstAt()))
+                    .bind("lastAt", Timestamp.from(d.lastAt())).bind("head", d.headHash())
+                    .bind("created", Timestamp.from(d.createdAt())).bind("key", d.keyId())
+                    .bind("prev", d.prevDigest()).bind("every", cadence.every())
+                    .bind("intervalMs", cadence.interval().toMillis()).bind("closing", d.closing())
+                    .bind("recordsHash", d.recordsHash()).bind("sig", d.signature())
+                    .bind("hashes", d.recordHashes().orElseThrow()).execute();
+        }
     }
 
     public Optional<AuditRecord> head() {
@@ -75,26 +145,26 @@ public final class AuditStore {
                 .map((rs, ctx) -> record(rs)).findOne();
     }
 
+    @Override
+    public long headSeq() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT MAX(seq) FROM audit_records").mapTo(Long.class)
+                .findOne().orElse(0L));
+    }
+
     public Optional<AuditRecord> record(long seq) {
         return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM audit_records WHERE seq = :seq")
                 .bind("seq", seq).map((rs, ctx) -> record(rs)).findOne());
     }
 
-    /** Records with {@code from <= seq <= to} in sequence order, at most {@code limit}. */
+    @Override
     public List<AuditRecord> records(long from, long to, int limit) {
         return jdbi.withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM audit_records WHERE seq >= :from "
                         + "AND seq <= :to ORDER BY seq LIMIT :limit")
                 .bind("from", from).bind("to", to).bind("limit", limit).map((rs, ctx) -> record(rs)).list());
     }
 
-    /** The sequence number of the record whose stored hash is {@code hash}, if any (for naming a reorder). */
-    public Optional<Long> seqOfHash(String hash) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT seq FROM audit_records WHERE hash = :hash")
-                .bind("hash", hash).mapTo(Long.class).findFirst());
-    }
-
-    /** The lowest and highest sequence numbers of records in {@code [from, to)}, by time; empty if none. */
-    public Optional<long[]> seqRange(Optional<java.time.Instant> from, Optional<java.time.Instant> to) {
+    @Override
+    public Optional<long[]> seqRange(Optional<Instant> from, Optional<Instant> to) {
         StringBuilder sql = new StringBuilder("SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM audit_records WHERE 1 = 1");
         from.ifPresent(f -> sql.append(" AND at >= :from"));
         to.ifPresent(t -> sql.append(" AND at < :to"));
@@ -107,25 +177,23 @@ public final class AuditStore {
         });
     }
 
-    public void insertDigest(AuditDigest d) {
-        jdbi.useHandle(h -> h.createUpdate("INSERT INTO audit_digests (" + DIGEST_COLUMNS + ") VALUES (:first, :last, "
-                        + ":count, :firstAt, :lastAt, :head, :created, :key, :sig)")
-                .bind("first", d.firstSeq()).bind("last", d.lastSeq()).bind("count", d.count())
-                .bind("firstAt", Timestamp.from(d.firstAt())).bind("lastAt", Timestamp.from(d.lastAt()))
-                .bind("head", d.headHash()).bind("created", Timestamp.from(d.createdAt())).bind("key", d.keyId())
-                .bind("sig", d.signature()).execute());
-    }
-
+    @Override
     public Optional<AuditDigest> lastDigest() {
-        return jdbi.withHandle(h -> h.createQuery("SELECT " + DIGEST_COLUMNS + " FROM audit_digests "
-                + "ORDER BY last_seq DESC LIMIT 1").map((rs, ctx) -> digest(rs)).findOne());
+        return jdbi.withHandle(AuditStore::lastDigest);
     }
 
-    /** Digests whose range reaches {@code from..to}, in order. */
-    public List<AuditDigest> digests(long from, long to) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT " + DIGEST_COLUMNS + " FROM audit_digests WHERE "
-                        + "last_seq >= :from AND first_seq <= :to ORDER BY first_seq")
-                .bind("from", from).bind("to", to).map((rs, ctx) -> digest(rs)).list());
+    private static Optional<AuditDigest> lastDigest(Handle h) {
+        return h.createQuery("SELECT " + DIGEST_COLUMNS + " FROM audit_digests ORDER BY last_seq DESC LIMIT 1")
+                .map((rs, ctx) -> digest(rs, false)).findOne();
+    }
+
+    @Override
+    public List<AuditDigest> digests(long fromLastSeq, long toLastSeq, int limit, boolean withRecordHashes) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT " + DIGEST_COLUMNS
+                        + (withRecordHashes ? ", record_hashes" : "") + " FROM audit_digests WHERE last_seq >= :from "
+                        + "AND last_seq <= :to ORDER BY last_seq LIMIT :limit")
+                .bind("from", fromLastSeq).bind("to", toLastSeq).bind("limit", limit)
+                .map((rs, ctx) -> digest(rs, withRecordHashes)).list());
     }
 
     public List<AuditRecord> query(AuditQuery q) {
@@ -213,10 +281,24 @@ public final class AuditStore {
         return new AuditRecord(rs.getLong("seq"), e, rs.getString("prev_hash"), rs.getString("hash"));
     }
 
-    private static AuditDigest digest(ResultSet rs) throws SQLException {
-        return new AuditDigest(rs.getLong("first_seq"), rs.getLong("last_seq"), rs.getLong("record_count"),
-                rs.getTimestamp("first_at").toInstant(), rs.getTimestamp("last_at").toInstant(),
-                rs.getString("head_hash"), rs.getTimestamp("created_at").toInstant(), rs.getString("key_id"),
+    private static AuditDigest digest(ResultSet rs, boolean withRecordHashes) throws SQLException {
+        int version = rs.getInt("digest_version");
+        Optional<AuditDigest.Cadence> cadence = Optional.empty();
+        if (version != 1) {
+            try {
+                cadence = Optional.of(new AuditDigest.Cadence(rs.getInt("cadence_every"),
+                        Duration.ofMillis(rs.getLong("cadence_interval_ms"))));
+            } catch (IllegalArgumentException e) {
+                // A row altered to a cadence no writer uses: read it as signed, let the signature check refuse it.
+                cadence = Optional.of(new AuditDigest.Cadence(1, Duration.ofMillis(1)));
+            }
+        }
+        return new AuditDigest(version == 1 ? 1 : AuditDigest.CURRENT_VERSION, rs.getLong("first_seq"),
+                rs.getLong("last_seq"), rs.getLong("record_count"), rs.getTimestamp("first_at").toInstant(),
+                rs.getTimestamp("last_at").toInstant(), rs.getString("head_hash"),
+                rs.getTimestamp("created_at").toInstant(), rs.getString("key_id"), rs.getString("prev_digest"),
+                cadence, rs.getBoolean("closing"), rs.getString("records_hash"),
+                withRecordHashes ? Optional.of(rs.getString("record_hashes")) : Optional.empty(),
                 rs.getString("signature"));
     }
 }

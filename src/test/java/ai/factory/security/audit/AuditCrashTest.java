@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -43,28 +44,40 @@ class AuditCrashTest {
         try (TestDatabases.Scratch scratch = TestDatabases.scratch(kind, tempDir)) {
             long reached = appendInAnotherProcessAndKillIt(scratch, privateKey, publicKey);
 
+            AuditConfig everyFive = new AuditConfig(5, Duration.ofHours(1));
             try (Database db = Database.open(scratch.config())) {
                 AuditStore store = new AuditStore(db.jdbi());
                 long head = store.head().map(AuditRecord::seq).orElse(0L);
                 if (kind == TestDatabases.Kind.POSTGRESQL) {
                     assertThat(head).as("records committed before the kill survive it").isGreaterThanOrEqualTo(reached);
                 }
-                AuditVerification afterKill = new AuditVerifier(store, key.publicKey()).verify(Optional.empty(), Optional.empty());
+                AuditVerification afterKill = new AuditVerifier(store, key.publicKey(), everyFive)
+                        .verify(Optional.empty(), Optional.empty());
                 assertThat(afterKill.ok()).as("%s", afterKill).isTrue();
                 assertThat(afterKill.records()).isEqualTo(head);
+                // Records and the digests they make due commit together: fewer than five are ever unsigned.
+                long signed = store.lastDigest().orElseThrow().lastSeq();
+                assertThat(head - signed).isBetween(0L, 4L);
+                assertThat(afterKill.undigested()).isEqualTo(head - signed);
 
-                // The next start continues the chain from what was committed, and closing signs the rest.
-                try (AuditLog next = new AuditLog(store, key, new AuditConfig(5, Duration.ofHours(1)), Clock.systemUTC(),
-                        new SimpleMeterRegistry())) {
+                // The next start signs what the kill left unsigned, continues the chain, and closing signs the rest.
+                try (AuditLog next = new AuditLog(store, key, everyFive, Clock.systemUTC(), new SimpleMeterRegistry())) {
                     for (int i = 0; i < 12; i++) {
-                        next.record(AuditChainTest.event(10_000 + i));
+                        next.record(AuditChainTest.event(10_000 + i, Instant.now()));
                     }
                     assertThat(next.awaitWritten(Duration.ofMinutes(1))).isTrue();
                 }
-                AuditVerification continued = new AuditVerifier(store, key.publicKey()).verify(Optional.empty(), Optional.empty());
+                AuditRecord start = store.record(head + 1).orElseThrow();
+                assertThat(start.event().action()).isEqualTo(AuditLog.START);
+                if (head > signed) {
+                    assertThat(start.event().detail()).contains("records " + (signed + 1) + " to " + head
+                            + " had no digest");
+                }
+                AuditVerification continued = new AuditVerifier(store, key.publicKey(), everyFive)
+                        .verify(Optional.empty(), Optional.empty());
                 assertThat(continued.ok()).as("%s", continued).isTrue();
-                assertThat(continued.records()).isEqualTo(head + 12);
-                assertThat(store.record(head + 1).orElseThrow().event()).isEqualTo(AuditChainTest.event(10_000));
+                assertThat(continued.records()).as("start, 12 events, stop").isEqualTo(head + 14);
+                assertThat(store.record(head + 2).orElseThrow().event().requestId()).isEqualTo("req-10000");
             }
         }
     }

@@ -41,7 +41,7 @@ class AuditWriterBenchmark {
                 int offset = t * (RECORDS / THREADS);
                 threads.add(Thread.ofVirtual().start(() -> {
                     for (int i = 0; i < RECORDS / THREADS; i++) {
-                        log.record(AuditChainTest.event(offset + i));
+                        log.record(AuditChainTest.event(offset + i, java.time.Instant.now()));
                     }
                 }));
             }
@@ -54,7 +54,7 @@ class AuditWriterBenchmark {
             double seconds = (System.nanoTime() - start) / 1e9;
             log.digestNow();
             long verifyStart = System.nanoTime();
-            AuditVerification v = new AuditVerifier(new AuditStore(db.jdbi()), key.publicKey())
+            AuditVerification v = new AuditVerifier(new AuditStore(db.jdbi()), key.publicKey(), AuditConfig.defaults())
                     .verify(Optional.empty(), Optional.empty());
             double verifySeconds = (System.nanoTime() - verifyStart) / 1e9;
             System.out.printf("audit %s: %d records from %d threads committed in %.2f s = %.0f records/s; "

@@ -17,10 +17,11 @@ public final class SovereigntyWire {
      *
      * @param projectKeys each owner's key-encryption key ({@code _site} is the site's own)
      * @param audit the chain's state, as {@code GET /api/v1/audit/verify} answers it
+     * @param auditAtStart what the factory found about the chain when it started
      */
     public record Report(Instant generatedAt, Egress egress, DataClassification dataClassification,
                          List<KeyProvider> keyProviders, List<EncryptionWire.Kek> projectKeys,
-                         AuditWire.Verification audit) {
+                         AuditWire.Verification audit, AuditWire.StartCheck auditAtStart) {
         public Report {
             requireNonNull(egress, "egress is null");
             requireNonNull(dataClassification, "dataClassification is null");

@@ -112,7 +112,8 @@ class AdminWireTest {
                 new SovereigntyWire.DataClassification(new java.util.TreeMap<>(Map.of("restricted", 1L, "internal", 3L))),
                 List.of(new SovereigntyWire.KeyProvider("master", "local-file", "AES-256-GCM", "/k", "project keys")),
                 List.of(new EncryptionWire.Kek("_site", 1, 1, Instant.parse("2026-12-01T00:00:00Z"), null, 4)),
-                new AuditWire.Verification(true, 10, 1, 1, 10, 0, null, 0, null));
+                new AuditWire.Verification(true, 10, 1, 1, 10, 0, null, 0, null, new AuditWire.Cadence(1000, "PT5M"), 1,
+                        null, null), new AuditWire.StartCheck(true, false, Instant.parse("2026-12-04T22:00:00Z"), null));
         String written = json(report);
         assertThat(written).contains("\"dataClassification\":{\"models\":{\"internal\":3,\"restricted\":1}}")
                 .startsWith("{\"generatedAt\":\"2026-12-05T00:00:00Z\",\"egress\":{\"allow\":[],\"attempts\":[");
@@ -121,10 +122,12 @@ class AdminWireTest {
 
     @Test
     void auditVerificationNamesAProblemOnlyWhenThereIsOne() throws Exception {
-        assertThat(json(new AuditWire.Verification(true, 3, 1, 1, 3, 0, null, 0, null))).doesNotContain("problem");
+        assertThat(json(new AuditWire.Verification(true, 3, 1, 1, 3, 0, null, 0, null, null, 0, null, null)))
+                .doesNotContain("problem").doesNotContain("warning");
         assertThat(json(new AuditWire.Verification(false, 3, 1, 1, 3, 0, null, 0,
-                new AuditWire.Problem("deleted", 2, "record 2 is missing"))))
-                .endsWith("\"problem\":{\"kind\":\"deleted\",\"seq\":2,\"message\":\"record 2 is missing\"}}");
+                new AuditWire.Problem("deleted", 2, "record 2 is missing"), null, 0, null, null)))
+                .contains("\"problem\":{\"kind\":\"deleted\",\"seq\":2,\"message\":\"record 2 is missing\"}")
+                .endsWith(",\"anchors\":0}");
     }
 
     @Test
