@@ -352,7 +352,7 @@ class BedrockEmbeddingsApiTest {
 
     @Test
     void boto3InvokesWithTheTitanBody() throws Exception {
-        boolean boto3 = python("import boto3");
+        boolean boto3 = Boto3ClientTest.python("import boto3");
         assumeTrue(boto3 || "true".equals(System.getenv("CI")), "python3 with boto3 is not installed");
         assertThat(boto3).as("python3 with boto3, which CI needs").isTrue();
         Path script = home.resolve("boto3_invoke_embeddings.py");
@@ -375,15 +375,5 @@ class BedrockEmbeddingsApiTest {
         assertSameVector(r.path("embedding"), expected.at("/data/0/embedding"));
         assertThat(r.path("inputTextTokenCount").asInt()).isEqualTo(expected.at("/usage/prompt_tokens").asInt());
         assertThat(r.path("validationError").asText()).contains("384");
-    }
-
-    private static boolean python(String code) throws InterruptedException {
-        try {
-            Process p = new ProcessBuilder("python3", "-c", code).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        }
     }
 }

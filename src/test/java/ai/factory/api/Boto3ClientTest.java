@@ -53,7 +53,8 @@ class Boto3ClientTest {
         TestFactory.closeAll(factory);
     }
 
-    private static boolean python(String code) throws InterruptedException {
+    /** Whether python3 runs {@code code} (an import, say) successfully. */
+    static boolean python(String code) throws InterruptedException {
         try {
             Process p = new ProcessBuilder("python3", "-c", code).redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();

@@ -1,6 +1,7 @@
 package ai.factory.api.codec.openai;
 
 import ai.factory.FactoryException;
+import ai.factory.api.codec.WireJson;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.TokenEvent;
 import ai.factory.inference.Completion;
@@ -95,7 +96,7 @@ public final class CompletionCodec {
         if (!node.isArray() || node.isEmpty()) {
             throw FactoryException.invalidParam("prompt", "'prompt' must be a string, an array of strings, an array "
                     + "of token ids or an array of token-id arrays, " + (node.isArray() ? "not an empty array" : "not "
-                    + kind(node)));
+                    + WireJson.kind(node)));
         }
         JsonNode first = node.get(0);
         if (first.isIntegralNumber()) {
@@ -103,7 +104,7 @@ public final class CompletionCodec {
         }
         if (!first.isTextual() && !first.isArray()) {
             throw FactoryException.invalidParam("prompt", "prompt[0] must be a string, a token id or an array of token "
-                    + "ids, not " + kind(first));
+                    + "ids, not " + WireJson.kind(first));
         }
         List<InferenceCall.Prompt> prompts = new ArrayList<>();
         for (int i = 0; i < node.size(); i++) {
@@ -112,13 +113,13 @@ public final class CompletionCodec {
             if (first.isTextual()) {
                 if (!p.isTextual()) {
                     throw FactoryException.invalidParam("prompt", where + " must be a string, as prompt[0] is, not "
-                            + kind(p) + "; an array of prompts holds strings or token-id arrays, not both");
+                            + WireJson.kind(p) + "; an array of prompts holds strings or token-id arrays, not both");
                 }
                 prompts.add(new InferenceCall.Prompt.Text(p.asText(), false));
             } else {
                 if (!p.isArray()) {
                     throw FactoryException.invalidParam("prompt", where + " must be an array of token ids, as prompt[0] "
-                            + "is, not " + kind(p) + "; an array of prompts holds strings or token-id arrays, not both");
+                            + "is, not " + WireJson.kind(p) + "; an array of prompts holds strings or token-id arrays, not both");
                 }
                 if (p.isEmpty()) {
                     throw FactoryException.invalidParam("prompt", where + " must not be an empty array");
@@ -136,23 +137,11 @@ public final class CompletionCodec {
             JsonNode t = node.get(i);
             if (!t.isInt() || t.asInt() < 0) {
                 throw FactoryException.invalidParam("prompt", where + "[" + i + "] must be a token id (an integer from 0), "
-                        + "not " + (t.isNumber() ? t.asText() : kind(t)) + "; an array of token ids holds nothing else");
+                        + "not " + (t.isNumber() ? t.asText() : WireJson.kind(t)) + "; an array of token ids holds nothing else");
             }
             tokens[i] = t.asInt();
         }
         return new InferenceCall.Prompt.Tokens(tokens);
-    }
-
-    private static String kind(JsonNode node) {
-        return switch (node.getNodeType()) {
-            case ARRAY -> "an array";
-            case OBJECT, POJO -> "an object";
-            case STRING -> "a string";
-            case NUMBER -> "a number";
-            case BOOLEAN -> "a boolean";
-            case NULL, MISSING -> "null";
-            case BINARY -> "binary";
-        };
     }
 
     /** The answer to a request that was not streamed: choice {@code k} continues the prompt of choice {@code k}. */
