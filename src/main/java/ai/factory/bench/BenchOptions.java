@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.List;
 
@@ -31,7 +30,7 @@ import java.util.List;
  */
 public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
                            List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
-                           Duration requestTimeout, JsonNode responseFormat, HttpClient.Version http) {
+                           Duration requestTimeout, JsonNode responseFormat, Http http) {
     public BenchOptions {
         requireNonNull(http, "http is null");
         requireNonNull(baseUrl, "baseUrl is null");
@@ -67,11 +66,14 @@ public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint en
                         List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
                         Duration requestTimeout, JsonNode responseFormat) {
         this(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency, requestsPerLevel, rounds, warmup,
-                vocabulary, requestTimeout, responseFormat, HttpClient.Version.HTTP_1_1);
+                vocabulary, requestTimeout, responseFormat, Http.HTTP_1_1);
     }
 
     /** The same sweep over another HTTP version. */
-    public BenchOptions withHttp(HttpClient.Version version) {
+    /** The HTTP version a sweep asks for. */
+    public enum Http { HTTP_1_1, HTTP_2 }
+
+    public BenchOptions withHttp(Http version) {
         return new BenchOptions(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency,
                 requestsPerLevel, rounds, warmup, vocabulary, requestTimeout, responseFormat, version);
     }

@@ -54,8 +54,12 @@ public final class LoadGenerator implements AutoCloseable {
         this.clock = requireNonNull(clock, "clock is null");
         this.onRequestDone = requireNonNull(onRequestDone, "onRequestDone is null");
         this.prompts = new Prompts(options);
-        this.client = HttpClient.newBuilder().version(options.http()).connectTimeout(Duration.ofSeconds(10))
+        this.client = HttpClient.newBuilder().version(version(options.http())).connectTimeout(Duration.ofSeconds(10))
                 .sslContext(requireNonNull(tls, "tls is null")).executor(clientExecutor).build();
+    }
+
+    private static HttpClient.Version version(BenchOptions.Http http) {
+        return http == BenchOptions.Http.HTTP_2 ? HttpClient.Version.HTTP_2 : HttpClient.Version.HTTP_1_1;
     }
 
     /** The JDK's default TLS context: its own trusted authorities. */
@@ -168,7 +172,7 @@ public final class LoadGenerator implements AutoCloseable {
      * ALPN chooses at the handshake.)
      */
     private void upgradeToHttp2() throws InterruptedException {
-        if (options.http() != HttpClient.Version.HTTP_2 || !"http".equals(options.baseUrl().getScheme())
+        if (options.http() != BenchOptions.Http.HTTP_2 || !"http".equals(options.baseUrl().getScheme())
                 || !upgraded.compareAndSet(false, true)) {
             return;
         }
@@ -200,7 +204,7 @@ public final class LoadGenerator implements AutoCloseable {
                     body.readAllBytes();
                     return RequestResult.failed("http_" + response.statusCode(), (System.nanoTime() - start) / 1e6);
                 }
-                if (response.version() != options.http()) {
+                if (response.version() != version(options.http())) {
                     // Measured over another protocol than the one named: not a sample of what was asked.
                     body.readAllBytes();
                     return RequestResult.failed("served_over_" + response.version(), (System.nanoTime() - start) / 1e6);

@@ -149,10 +149,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
 
-    private java.net.http.HttpClient.Version version(String given) {
+    private BenchOptions.Http version(String given) {
         return switch (given) {
-            case "1.1" -> java.net.http.HttpClient.Version.HTTP_1_1;
-            case "2" -> java.net.http.HttpClient.Version.HTTP_2;
+            case "1.1" -> BenchOptions.Http.HTTP_1_1;
+            case "2" -> BenchOptions.Http.HTTP_2;
             default -> throw new ParameterException(spec.commandLine(), "--http and --peer-http take 1.1 or 2, not " + given);
         };
     }

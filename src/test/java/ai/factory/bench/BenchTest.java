@@ -95,7 +95,7 @@ class BenchTest {
         // Over http the JDK's client asks for HTTP/2 with Upgrade: h2c; a response over another version would count
         // as an error (served_over_HTTP_1_1), so none means every sample was HTTP/2.
         try (LoadGenerator generator = new LoadGenerator(options(factory.adminKey(), Endpoint.CHAT)
-                .withHttp(java.net.http.HttpClient.Version.HTTP_2), Clock.systemUTC(), () -> {})) {
+                .withHttp(BenchOptions.Http.HTTP_2), Clock.systemUTC(), () -> {})) {
             LevelResult level = generator.level(2, 2, 0);
             assertThat(level.errors()).as("errors %s", level.errorsByKind()).isZero();
             assertThat(level.meanOutputTokens()).isEqualTo(8);
