@@ -41,9 +41,24 @@ public final class Authentication {
      * there, and errors take AWS's shape.
      */
     public static boolean isAws(String path) {
-        return path.startsWith("/model/") || path.startsWith("/foundation-models")
-                || path.startsWith("/model-import-jobs") || path.startsWith("/imported-models");
+        for (String prefix : AWS_PATHS) {
+            if (path.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
     }
+
+    /**
+     * Bedrock's paths: those the factory serves, and the other operations of Bedrock's runtime and control plane,
+     * which AWS clients call and which are answered in AWS's shape (a 404 their SDKs raise as
+     * ResourceNotFoundException) rather than as the factory's own API.
+     */
+    private static final List<String> AWS_PATHS = List.of("/model/", "/foundation-models", "/model-import-jobs",
+            "/imported-models", "/custom-models", "/custom-model-deployments", "/model-customization-jobs",
+            "/model-copy-jobs", "/model-invocation-jobs", "/evaluation-jobs", "/inference-profiles",
+            "/provisioned-model-throughput", "/guardrail", "/async-invoke", "/prompt-routers",
+            "/marketplace-model-endpoints", "/logging/modelinvocations");
 
     public void authenticate(Context ctx) {
         if (isPublic(ctx.path())) {
