@@ -39,7 +39,6 @@ public final class LoadGenerator implements AutoCloseable {
     private final Prompts prompts;
     private final ExecutorService clientExecutor = Executors.newVirtualThreadPerTaskExecutor();
     private final HttpClient client;
-    private final java.util.concurrent.atomic.AtomicBoolean upgraded = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
      * @param onRequestDone called after every request, warm-up included, from the thread that sent it
@@ -168,12 +167,12 @@ public final class LoadGenerator implements AutoCloseable {
 
     /**
      * Over http, the JDK's client asks for HTTP/2 with {@code Upgrade: h2c} only on a request without a body; one
-     * {@code GET …/models} first upgrades the connection, on which every request of the sweep then runs. (Over https
-     * ALPN chooses at the handshake.)
+     * {@code GET …/models} before each sample upgrades the connection (or finds it upgraded), on which the sample's
+     * requests then run; the connection may have closed while the other server of a comparison was measured. (Over
+     * https ALPN chooses at the handshake.)
      */
     private void upgradeToHttp2() throws InterruptedException {
-        if (options.http() != BenchOptions.Http.HTTP_2 || !"http".equals(options.baseUrl().getScheme())
-                || !upgraded.compareAndSet(false, true)) {
+        if (options.http() != BenchOptions.Http.HTTP_2 || !"http".equals(options.baseUrl().getScheme())) {
             return;
         }
         String base = options.baseUrl().toString().replaceAll("/+$", "");
