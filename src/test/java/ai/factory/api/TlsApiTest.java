@@ -48,8 +48,6 @@ import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.Http2Metric;
-import software.amazon.awssdk.http.apache5.Apache5HttpClient;
-import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.metrics.MetricCollection;
 import software.amazon.awssdk.metrics.MetricPublisher;
 import software.amazon.awssdk.regions.Region;
@@ -202,42 +200,84 @@ class TlsApiTest {
         BedrockSdk.AwsKey key = BedrockSdk.createAwsKey(factory, "tls-app");
         StaticCredentialsProvider credentials = StaticCredentialsProvider.create(
                 AwsBasicCredentials.create(key.accessKeyId(), key.secretAccessKey()));
-        TrustManager[] trustManagers = {SiteTrust.trustManager(List.of(ca))};
         Message hello = Message.builder().role(ConversationRole.USER).content(ContentBlock.fromText("Hello over TLS")).build();
 
-        // The SDK's default HTTP client for each (Apache for sync, Netty for async), given the site CA; nothing else.
-        try (BedrockRuntimeClient sync = BedrockRuntimeClient.builder().endpointOverride(URI.create(factory.url()))
-                .region(Region.US_EAST_1).credentialsProvider(credentials)
-                .httpClientBuilder(Apache5HttpClient.builder().tlsTrustManagersProvider(() -> trustManagers)).build()) {
-            ConverseResponse r = sync.converse(c -> c.modelId(TINY).messages(hello).inferenceConfig(i -> i.maxTokens(8)));
-            assertThat(r.output().message().content().getFirst().text()).isNotEmpty();
-        }
-
-        List<MetricCollection> metrics = Collections.synchronizedList(new ArrayList<>());
-        MetricPublisher collect = new MetricPublisher() {
-            @Override
-            public void publish(MetricCollection collection) {
-                metrics.add(collection);
+        // The SDK's default HTTP client for each, untouched: the site CA reaches them as docs/tls.md tells Java users,
+        // through the JVM's trust store (set for this test and restored after it).
+        String[] saved = trustJvmIn(ca);
+        try {
+            try (BedrockRuntimeClient sync = BedrockRuntimeClient.builder().endpointOverride(URI.create(factory.url()))
+                    .region(Region.US_EAST_1).credentialsProvider(credentials).build()) {
+                ConverseResponse r = sync.converse(c -> c.modelId(TINY).messages(hello).inferenceConfig(i -> i.maxTokens(8)));
+                assertThat(r.output().message().content().getFirst().text()).isNotEmpty();
             }
 
-            @Override
-            public void close() {}
-        };
-        try (BedrockRuntimeAsyncClient async = BedrockRuntimeAsyncClient.builder().endpointOverride(URI.create(factory.url()))
-                .region(Region.US_EAST_1).credentialsProvider(credentials)
-                .httpClientBuilder(NettyNioAsyncHttpClient.builder().tlsTrustManagersProvider(() -> trustManagers))
-                .overrideConfiguration(o -> o.addMetricPublisher(collect)).build()) {
-            List<ConverseStreamOutput> events = Collections.synchronizedList(new ArrayList<>());
-            async.converseStream(ConverseStreamRequest.builder().modelId(TINY).messages(hello)
-                            .inferenceConfig(i -> i.maxTokens(8)).build(),
-                    ConverseStreamResponseHandler.builder().subscriber(events::add).build()).join();
-            StringBuilder text = new StringBuilder();
-            events.stream().filter(e -> e instanceof ContentBlockDeltaEvent)
-                    .forEach(e -> text.append(((ContentBlockDeltaEvent) e).delta().text()));
-            assertThat(text.toString()).isNotEmpty();
-            assertThat(events.getLast().sdkEventType()).isEqualTo(ConverseStreamOutput.EventType.METADATA);
+            List<MetricCollection> metrics = Collections.synchronizedList(new ArrayList<>());
+            MetricPublisher collect = new MetricPublisher() {
+                @Override
+                public void publish(MetricCollection collection) {
+                    metrics.add(collection);
+                }
+
+                @Override
+                public void close() {}
+            };
+            try (BedrockRuntimeAsyncClient async = BedrockRuntimeAsyncClient.builder().endpointOverride(URI.create(factory.url()))
+                    .region(Region.US_EAST_1).credentialsProvider(credentials)
+                    .overrideConfiguration(o -> o.addMetricPublisher(collect)).build()) {
+                List<ConverseStreamOutput> events = Collections.synchronizedList(new ArrayList<>());
+                async.converseStream(ConverseStreamRequest.builder().modelId(TINY).messages(hello)
+                                .inferenceConfig(i -> i.maxTokens(8)).build(),
+                        ConverseStreamResponseHandler.builder().subscriber(events::add).build()).join();
+                StringBuilder text = new StringBuilder();
+                events.stream().filter(e -> e instanceof ContentBlockDeltaEvent)
+                        .forEach(e -> text.append(((ContentBlockDeltaEvent) e).delta().text()));
+                assertThat(text.toString()).isNotEmpty();
+                assertThat(events.getLast().sdkEventType()).isEqualTo(ConverseStreamOutput.EventType.METADATA);
+            }
+            assertThat(metrics).as("the async client's HTTP/2 stream metrics").anyMatch(TlsApiTest::spokeHttp2);
+        } finally {
+            restoreJvmTrust(saved);
         }
-        assertThat(metrics).as("the async client's HTTP/2 stream metrics").anyMatch(TlsApiTest::spokeHttp2);
+    }
+
+    private static final String[] TRUST_PROPERTIES = {"javax.net.ssl.trustStore", "javax.net.ssl.trustStorePassword",
+            "javax.net.ssl.trustStoreType"};
+
+    /** Points the JVM's default trust store at a PKCS#12 file holding {@code caPem}; returns what was set before. */
+    private static String[] trustJvmIn(Path caPem) {
+        try {
+            java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            try (InputStream in = Files.newInputStream(caPem)) {
+                store.setCertificateEntry("site-ca", java.security.cert.CertificateFactory.getInstance("X.509")
+                        .generateCertificate(in));
+            }
+            Path file = home.resolve("site-ca.p12");
+            try (var out = Files.newOutputStream(file)) {
+                store.store(out, "changeit".toCharArray());
+            }
+            String[] saved = new String[TRUST_PROPERTIES.length];
+            for (int i = 0; i < saved.length; i++) {
+                saved[i] = System.getProperty(TRUST_PROPERTIES[i]);
+            }
+            System.setProperty(TRUST_PROPERTIES[0], file.toString());
+            System.setProperty(TRUST_PROPERTIES[1], "changeit");
+            System.setProperty(TRUST_PROPERTIES[2], "PKCS12");
+            return saved;
+        } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static void restoreJvmTrust(String[] saved) {
+        for (int i = 0; i < saved.length; i++) {
+            if (saved[i] == null) {
+                System.clearProperty(TRUST_PROPERTIES[i]);
+            } else {
+                System.setProperty(TRUST_PROPERTIES[i], saved[i]);
+            }
+        }
     }
 
     private static boolean spokeHttp2(MetricCollection collection) {
