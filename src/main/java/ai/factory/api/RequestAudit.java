@@ -113,10 +113,8 @@ public final class RequestAudit {
             return;
         }
         Principal p = ctx.attribute(Authentication.PRINCIPAL);
-        Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
-        String route = endpoint == null ? ctx.method().name() + " " + ctx.path() : ctx.method().name() + " " + endpoint.path;
-        String resource = new TreeMap<>(ctx.pathParamMap()).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-                .collect(Collectors.joining(","));
+        String route = route(ctx);
+        String resource = pathParameters(ctx);
         try {
             state.journal.admit(new AuditEvent(state.at, p == null ? "anonymous" : p.id(), p == null ? "" : p.name(),
                     p == null ? "" : p.project(), action, resource, AuditEvent.ALLOW, CallJournal.INTERRUPTED, 0,
@@ -127,6 +125,18 @@ public final class RequestAudit {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "the audit trail cannot be written now, so the call "
                     + "was not run; try again shortly");
         }
+    }
+
+    /** The method and route template ({@code POST /v1/chat/completions}), else method and path. */
+    private static String route(Context ctx) {
+        Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
+        return ctx.method().name() + " " + (endpoint == null ? ctx.path() : endpoint.path);
+    }
+
+    /** The route's path parameters, {@code name=value} sorted and comma-separated. */
+    private static String pathParameters(Context ctx) {
+        return new TreeMap<>(ctx.pathParamMap()).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(","));
     }
 
     /** The model the request's call named, or null. */
@@ -300,7 +310,7 @@ public final class RequestAudit {
         state.denied = Boolean.TRUE.equals(ctx.attribute(ErrorResponses.DENIED));
         state.principal = ctx.attribute(Authentication.PRINCIPAL);
         Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
-        String route = endpoint == null ? ctx.method().name() + " " + ctx.path() : ctx.method().name() + " " + endpoint.path;
+        String route = route(ctx);
         String named = ctx.attribute(ACTION);
         state.action = named != null ? named : route;
         state.route = route;
@@ -309,9 +319,7 @@ public final class RequestAudit {
             // The model a call served, as the factory names it (a Bedrock model id may be an ARN or URL-encoded).
             state.resource = "model=" + model;
         } else if (endpoint != null) {
-            Map<String, String> params = new TreeMap<>(ctx.pathParamMap());
-            state.resource = params.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-                    .collect(Collectors.joining(","));
+            state.resource = pathParameters(ctx);
         }
         state.usage = state.counts();
         Output output = state.content;
