@@ -22,6 +22,8 @@ public enum ErrorCode {
     /** The work took longer than the factory allows; it was stopped. */
     TIMEOUT(504),
     INTERNAL(500),
+    /** The disk the factory writes to is full; the answer says how much is free. */
+    INSUFFICIENT_STORAGE(507),
     UNAVAILABLE(503);
 
     private final int httpStatus;

@@ -78,6 +78,7 @@ import ai.factory.serving.ModelImports;
 import ai.factory.serving.ReplicaPlacement;
 import ai.factory.storage.BlobOwner;
 import ai.factory.storage.BlobStore;
+import ai.factory.storage.BlobSweep;
 import ai.factory.storage.MemoryFile;
 import ai.factory.storage.Database;
 import ai.factory.storage.FactoryHome;
@@ -95,9 +96,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -110,6 +113,8 @@ public final class Factory implements AutoCloseable {
     private static final Principal SYSTEM = new Principal("system", "factory", Principal.DEFAULT_PROJECT, Role.ADMIN);
     /** The audit action recording a start on a chain that did not verify. */
     public static final String ACCEPT_BROKEN_AUDIT = "audit.acceptBroken";
+    /** The audit action of the start-up repair of the blob store. */
+    public static final String STORE_SWEEP = "storage.sweep";
 
     private final FactoryConfig config;
     private final List<AutoCloseable> closeInOrder = new ArrayList<>();
@@ -163,6 +168,7 @@ public final class Factory implements AutoCloseable {
             MasterKeys masterKeys = masterKeys(config);
             KeyHierarchy keyHierarchy = new KeyHierarchy(database.jdbi(), masterKeys, audit::record, clock);
             keyHierarchy.ensureKek(BlobOwner.SITE);
+            keyHierarchy.finishInterruptedRotation(SYSTEM);
             BlobStore blobs = new BlobStore(config.blobDir());
             ApiKeys keys = new ApiKeys(database.jdbi(), clock, keyHierarchy);
             resealLegacySecrets(keys);
@@ -173,6 +179,8 @@ public final class Factory implements AutoCloseable {
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, keyHierarchy, clock,
                     config.models().maxUploadBytes());
             registry.encryptLegacyBlobs();
+            AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
+            sweepBlobs(blobs, keyHierarchy, registry, auditContent, audit, clock);
             Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);
             GpuAllocator gpus = new GpuAllocator(discovery.inventory().accelerators());
@@ -188,7 +196,6 @@ public final class Factory implements AutoCloseable {
             closeInOrder.addFirst(deployments);
             deployments.restore();
             // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain.
-            AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
             Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of(
                     (project, by) -> {
                         keyHierarchy.destroy(project, by);
@@ -280,6 +287,26 @@ public final class Factory implements AutoCloseable {
         }
         LOG.log(System.Logger.Level.ERROR, "starting on a broken audit chain (--accept-broken-audit): " + broken);
         return new AuditStartCheck(result, true, clock.instant());
+    }
+
+    /**
+     * Repairs the blob store after a crash ({@link BlobSweep}) before anything reads or writes it; what was removed is
+     * logged and recorded in the audit chain, with the bytes it freed.
+     */
+    private void sweepBlobs(BlobStore blobs, KeyHierarchy keys, ModelRegistry registry, AuditContent content,
+                            AuditLog audit, Clock clock) {
+        Set<BlobSweep.Blob> referenced = new HashSet<>(registry.referencedBlobs());
+        referenced.addAll(content.referencedBlobs());
+        BlobSweep.Report report = BlobSweep.sweep(blobs, keys.dataKeyBlobs(), referenced,
+                b -> keys.deleteDataKey(b.owner(), b.sha256()));
+        if (report.clean()) {
+            return;
+        }
+        LOG.log(report.missing().isEmpty() ? System.Logger.Level.WARNING : System.Logger.Level.ERROR,
+                "blob store repaired after an interrupted run: " + report.summary());
+        audit.record(new AuditEvent(clock.instant(), SYSTEM.id(), SYSTEM.name(), "", STORE_SWEEP, "blob store",
+                AuditEvent.ALLOW, report.missing().isEmpty() ? AuditEvent.SUCCESS : AuditEvent.FAILURE, 0, "factory",
+                "", 0, report.bytesFreed(), 0, 0, report.summary()));
     }
 
     /** Whether the llama.cpp natives can offload to a GPU; no when they are not there at all. */

@@ -1,11 +1,15 @@
 package ai.factory.api;
 
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.http2.ErrorCode;
 import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.http2.api.server.ServerSessionListener;
 import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -21,10 +25,24 @@ import org.eclipse.jetty.util.Callback;
  * HTTP/2 allows, so a handler stays blocked on its write, and its generation holds an engine slot, until the idle
  * timeout. Here the end of the input resets every stream still open, as that timeout would: the write fails, the
  * handler sees the client gone and the generation is cancelled at once.
+ *
+ * <p>An {@code Upgrade: h2c} request with a chunked body stays HTTP/1.1. Jetty declines the upgrade for a body of
+ * declared length but would take one of unknown length, and its body then never reaches the handler (the stream is
+ * reset, or the handler reads nothing); Java's {@code HttpClient}, which asks for h2c on a fresh connection by default,
+ * sends any streamed upload that way. Declining is what RFC 9113 allows a server; the client goes on in HTTP/1.1.
  */
 final class CleartextHttp2 extends HTTP2CServerConnectionFactory {
     CleartextHttp2(HttpConfiguration http) {
         super(http);
+    }
+
+    @Override
+    public Connection upgradeConnection(Connector connector, EndPoint endPoint, MetaData.Request request,
+                                        HttpFields.Mutable response) {
+        if (request.getHttpFields().contains(HttpHeader.TRANSFER_ENCODING)) {
+            return null;
+        }
+        return super.upgradeConnection(connector, endPoint, request, response);
     }
 
     @Override

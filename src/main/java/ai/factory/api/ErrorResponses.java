@@ -113,7 +113,7 @@ public final class ErrorResponses {
             case UNAUTHENTICATED -> "authentication_error";
             case FORBIDDEN -> "permission_error";
             case RATE_LIMITED -> "rate_limit_error";
-            case INTERNAL, UNAVAILABLE, TIMEOUT -> "server_error";
+            case INTERNAL, UNAVAILABLE, TIMEOUT, INSUFFICIENT_STORAGE -> "server_error";
         };
     }
 
@@ -126,7 +126,7 @@ public final class ErrorResponses {
             case TIMEOUT -> "timeout";
             case CONTEXT_LENGTH_EXCEEDED -> "context_length_exceeded";
             case INVALID_REQUEST, METHOD_NOT_ALLOWED, FORBIDDEN, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
-                 LENGTH_REQUIRED, INTERNAL, UNAVAILABLE -> null;
+                 LENGTH_REQUIRED, INTERNAL, UNAVAILABLE, INSUFFICIENT_STORAGE -> null;
         };
     }
 
@@ -142,6 +142,7 @@ public final class ErrorResponses {
             case 415 -> ErrorCode.UNSUPPORTED_MEDIA_TYPE;
             case 429 -> ErrorCode.RATE_LIMITED;
             case 503 -> ErrorCode.UNAVAILABLE;
+            case 507 -> ErrorCode.INSUFFICIENT_STORAGE;
             default -> status >= 500 ? ErrorCode.INTERNAL : ErrorCode.INVALID_REQUEST;
         };
     }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.Json;
+import ai.factory.PausePoints;
 import ai.factory.models.gguf.GgufMetadata;
 import ai.factory.models.gguf.GgufReader;
 import ai.factory.security.Principal;
@@ -12,6 +13,7 @@ import ai.factory.security.keys.KeyHierarchy;
 import ai.factory.storage.BlobOwner;
 import ai.factory.storage.BlobRef;
 import ai.factory.storage.BlobStore;
+import ai.factory.storage.BlobSweep;
 import ai.factory.storage.DataKey;
 import ai.factory.storage.StagedBlob;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -32,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
@@ -75,10 +78,19 @@ public final class ModelRegistry {
     }
 
     /** A file to import: its name within the version and a stream of its bytes. */
-    public record Upload(String fileName, InputStream content, String expectedSha256) {
+    /**
+     * One file to import: its name in the version, its content, the digest it must have (or null) and its size when
+     * known beforehand (an upload's Content-Length, a file's size; -1 when not), so that content the disk can't hold
+     * is refused before any of it is read.
+     */
+    public record Upload(String fileName, InputStream content, String expectedSha256, long declaredBytes) {
         public Upload {
             requireNonNull(fileName, "fileName is null");
             requireNonNull(content, "content is null");
+        }
+
+        public Upload(String fileName, InputStream content, String expectedSha256) {
+            this(fileName, content, expectedSha256, -1);
         }
     }
 
@@ -109,7 +121,8 @@ public final class ModelRegistry {
         }
         try (InputStream in = Files.newInputStream(source)) {
             String fileName = checkFileName(source.getFileName().toString());
-            return importFiles(name, format, List.of(new Upload(fileName, in, null)), Map.of(), by, "file:" + source,
+            return importFiles(name, format, List.of(new Upload(fileName, in, null, Files.size(source))), Map.of(), by,
+                    "file:" + source,
                     placement);
         } catch (NoSuchFileException e) {
             throw FactoryException.invalidParam("path", "no such file on the server: " + source);
@@ -153,8 +166,12 @@ public final class ModelRegistry {
         try {
             for (Upload u : uploads) {
                 checkFileName(u.fileName());
+                if (u.declaredBytes() >= 0) {
+                    blobs.requireSpace(u.declaredBytes());
+                }
                 staged.add(blobs.stage(owner, u.content(), maxFileBytes));
             }
+            PausePoints.reach("upload.staged", name.toString());
             ModelFormat detected = detectFormat(staged.getFirst(), uploads.getFirst().fileName(), format);
             Map<String, Object> metadata = new LinkedHashMap<>(readMetadata(detected, staged.getFirst()));
             metadata.putAll(extraMetadata);
@@ -180,6 +197,7 @@ public final class ModelRegistry {
                     }
                     files.add(new ModelFile(uploads.get(i).fileName(), ref.sha256(), ref.size()));
                 }
+                PausePoints.reach("upload.placed", name.toString());
                 try {
                     return insertVersion(name, detected, metadata, files, by, source, placement, owner, staged);
                 } catch (RuntimeException e) {
@@ -253,6 +271,15 @@ public final class ModelRegistry {
                 "encrypted {0} blob(s) written in plain text before blobs were encrypted; {1} plain file(s) removed",
                 encrypted, legacy.size());
         return encrypted;
+    }
+
+    /** The blob of every file of every version, under the keys of its owner, for the start-up sweep. */
+    public Set<BlobSweep.Blob> referencedBlobs() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT DISTINCT f.sha256, f.model_name, m.project FROM model_files f "
+                        + "JOIN models m ON m.name = f.model_name")
+                .map((rs, ctx) -> new BlobSweep.Blob(keyOwner(rs.getString(3), ModelName.parse(rs.getString(2))),
+                        rs.getString(1)))
+                .set());
     }
 
     public List<Model> list() {
@@ -364,6 +391,7 @@ public final class ModelRegistry {
                 h.createUpdate("DELETE FROM models WHERE name = :n").bind("n", model.name().toString()).execute();
             }
         });
+        PausePoints.reach("model.deleted", model.name().toString());
         String owner = keyOwner(model.project(), model.name());
         doomed.stream().flatMap(v -> v.files().stream()).map(ModelFile::sha256).distinct()
                 .forEach(sha256 -> deleteBlobIfUnreferenced(owner, sha256));

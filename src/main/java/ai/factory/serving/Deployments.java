@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.PausePoints;
 import ai.factory.engine.EmbeddingEngine;
 import ai.factory.engine.EngineLoad;
 import ai.factory.engine.Engine;
@@ -173,6 +174,7 @@ public final class Deployments implements AutoCloseable {
                 // Restored after a restart: place again; host memory was checked when it was first deployed.
                 where = reserve(id, version, d.spec(), false);
             }
+            PausePoints.reach("deploy.loading", d.model().toString());
             for (int i = 0; i < d.spec().replicas(); i++) {
                 replicas.add(loader.load(version, d.spec(), where.get(i)));
             }

@@ -15,8 +15,12 @@ public final class BlobOwner {
 
     private BlobOwner() {}
 
+    public static boolean isValid(String owner) {
+        return owner != null && OWNER.matcher(owner).matches();
+    }
+
     public static String require(String owner) {
-        if (owner == null || !OWNER.matcher(owner).matches()) {
+        if (!isValid(owner)) {
             throw FactoryException.invalidParam("project", "invalid key owner '" + owner
                     + "': a project name (lowercase letters, digits, -) or " + SITE);
         }

@@ -37,9 +37,10 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>Durability invariant: a blob file is visible only with its complete content. Content is streamed into
  * {@code <root>/tmp/}, hashed and encrypted on the way, fsynced, checked against the expected digest and then renamed
- * into place atomically, and the directory is fsynced. A process killed mid-import leaves only a temporary file,
- * which the next store on the same root deletes when it is constructed; so at most one {@code BlobStore} (one
- * process) may use a root. The store keeps no keys: the caller keeps each blob's data key (wrapped) and hands it back
+ * into place atomically, and the directory is fsynced. A process killed mid-import leaves a temporary file, and one
+ * killed between the rename and the caller's record of the blob leaves a file nobody can read (its key was never
+ * recorded): {@link BlobSweep} removes both at the next start, before anything else uses the store, so at most one
+ * {@code BlobStore} (one process) may use a root. The store keeps no keys: the caller keeps each blob's data key (wrapped) and hands it back
  * to read.
  *
  * <p>Blobs written before encryption existed lie in plain text at {@code <root>/sha256/ab/abcd…}; {@link
@@ -51,13 +52,15 @@ import static java.util.Objects.requireNonNull;
 public final class BlobStore {
     private static final Logger LOG = LoggerFactory.getLogger(BlobStore.class);
     private static final int BUFFER_SIZE = 1024 * 1024;
+    /** Space kept free beyond an upload's own, for the database and the audit records beside the store. */
+    private static final long SPACE_MARGIN = 8L << 20;
 
     private final Path root;
     private final Path keyed;
     private final Path legacy;
     private final Path tmp;
 
-    /** Creates the folders under {@code root} if needed and removes temporary files left by a killed import. */
+    /** Creates the folders under {@code root} if needed. */
     public BlobStore(Path root) {
         this.root = requireNonNull(root, "root is null");
         this.keyed = root.resolve("keyed");
@@ -66,7 +69,6 @@ public final class BlobStore {
         try {
             PrivateFiles.createDirectories(keyed);
             PrivateFiles.createDirectories(tmp);
-            removeLeftovers();
         }
         catch (IOException e) {
             throw new FactoryException(ErrorCode.INTERNAL, "cannot prepare the blob store at %s: %s".formatted(root, e), e);
@@ -96,9 +98,69 @@ public final class BlobStore {
         try {
             return write(owner, in, maxBytes, tempFile, DataKey.generate());
         }
+        catch (DiskFull e) {
+            deleteQuietly(tempFile, e);
+            throw diskFull(e.written, e.getCause());
+        }
         catch (RuntimeException | Error e) {
             deleteQuietly(tempFile, e);
             throw e;
+        }
+    }
+
+    /**
+     * Refuses, before anything is written, content of {@code plainBytes} that can't fit on the store's volume
+     * (ciphertext adds a little per 1 MiB segment, and a margin is kept for the database beside it).
+     *
+     * @throws FactoryException {@link ErrorCode#INSUFFICIENT_STORAGE} naming what is needed and what is free
+     */
+    public void requireSpace(long plainBytes) {
+        long needed = plainBytes + (plainBytes >> 16) + SPACE_MARGIN;
+        long free = usableSpace();
+        if (free >= 0 && free < needed) {
+            LOG.warn("refused {} bytes: the blob store at {} has {} bytes free", plainBytes, root, free);
+            throw new FactoryException(ErrorCode.INSUFFICIENT_STORAGE, ("not enough disk space for %s: the factory's "
+                    + "store has %s free; nothing was stored. Free space on its volume, or move the factory home to a "
+                    + "larger one").formatted(bytes(plainBytes), bytes(free)));
+        }
+    }
+
+    /** Bytes free to this process on the store's volume, or -1 when the file system can't say. */
+    public long usableSpace() {
+        try {
+            return Files.getFileStore(root).getUsableSpace();
+        }
+        catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private FactoryException diskFull(long written, Throwable cause) {
+        long free = usableSpace();
+        LOG.warn("the blob store at {} ran out of disk space after {} bytes ({}); {} bytes free after cleaning up",
+                root, written, cause.getMessage(), free);
+        return new FactoryException(ErrorCode.INSUFFICIENT_STORAGE, ("the factory's store ran out of disk space after "
+                + "%s of the content; nothing was stored and the partial file is gone (%s free now). Free space on "
+                + "its volume, or move the factory home to a larger one").formatted(bytes(written), bytes(free)), cause);
+    }
+
+    private static String bytes(long n) {
+        return n < 0 ? "an unknown amount" : n < 1 << 20 ? n + " bytes" : "%.1f MiB (%d bytes)".formatted(n / 1048576.0, n);
+    }
+
+    /** Whether a write failed because the volume (or the user's quota on it) is full. */
+    static boolean isDiskFull(IOException e) {
+        String m = String.valueOf(e.getMessage());
+        return m.contains("No space left on device") || m.contains("Disk quota exceeded");
+    }
+
+    /** A write that hit a full disk, with how much had been written; {@link #stage} turns it into the API's 507. */
+    private static final class DiskFull extends RuntimeException {
+        private final long written;
+
+        DiskFull(long written, IOException cause) {
+            super(cause.getMessage(), cause, false, false);
+            this.written = written;
         }
     }
 
@@ -130,6 +192,9 @@ public final class BlobStore {
             fsyncDirectory(target.getParent());
         }
         catch (IOException e) {
+            if (isDiskFull(e)) {
+                throw diskFull(staged.size(), e);
+            }
             throw new FactoryException(ErrorCode.INTERNAL, "cannot store blob %s in %s: %s".formatted(staged.sha256(), root, e), e);
         }
         return new BlobRef(staged.sha256(), staged.size());
@@ -268,6 +333,74 @@ public final class BlobStore {
         return new BlobRef(sha256, size);
     }
 
+    /** How many files a clean-up removed and how many bytes they held. */
+    public record Removed(int files, long bytes) {
+        public static final Removed NONE = new Removed(0, 0);
+
+        public Removed plus(long fileBytes) {
+            return new Removed(files + 1, bytes + fileBytes);
+        }
+    }
+
+    /**
+     * Deletes the temporary files of imports that never finished (the process was killed while it staged them).
+     * Only safe while nothing stages: at start, before the store is used.
+     */
+    public Removed removeStaging() {
+        Removed removed = Removed.NONE;
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(tmp)) {
+            for (Path entry : entries) {
+                long size = sizeOrZero(entry);
+                if (Files.deleteIfExists(entry)) {
+                    removed = removed.plus(size);
+                }
+            }
+        }
+        catch (IOException e) {
+            throw new FactoryException(ErrorCode.INTERNAL, "cannot clear the staging folder %s: %s".formatted(tmp, e), e);
+        }
+        return removed;
+    }
+
+    /** A blob file on disk: whose, which, and how large (ciphertext). */
+    public record StoredFile(String owner, String sha256, long bytes) {}
+
+    /**
+     * Every blob file under the store, read from the disk alone; names that are not blobs (no valid owner or digest)
+     * are left out, and left alone.
+     */
+    public List<StoredFile> storedFiles() {
+        List<StoredFile> out = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(keyed, 3)) {
+            files.filter(Files::isRegularFile).forEach(f -> {
+                Path rel = keyed.relativize(f);
+                String sha256 = f.getFileName().toString();
+                if (rel.getNameCount() == 3 && BlobOwner.isValid(rel.getName(0).toString()) && Sha256.isDigest(sha256)
+                        && rel.getName(1).toString().equals(sha256.substring(0, 2))) {
+                    out.add(new StoredFile(rel.getName(0).toString(), sha256, sizeOrZero(f)));
+                }
+            });
+        }
+        catch (IOException e) {
+            throw new FactoryException(ErrorCode.INTERNAL, "cannot list the blob store at %s: %s".formatted(keyed, e), e);
+        }
+        return out;
+    }
+
+    /** The size on disk (ciphertext) of the owner's blob, or 0 when there is none. */
+    public long storedSize(String owner, String sha256) {
+        return sizeOrZero(path(owner, sha256));
+    }
+
+    private static long sizeOrZero(Path file) {
+        try {
+            return Files.size(file);
+        }
+        catch (IOException e) {
+            return 0;
+        }
+    }
+
     /** Where a plain-text blob written before encryption lies (whether or not it exists). */
     public Path legacyPath(String sha256) {
         Sha256.require(sha256);
@@ -343,6 +476,9 @@ public final class BlobStore {
             throw new IllegalStateException("AES-256-GCM-HKDF streaming is part of Tink", e);
         }
         catch (IOException e) {
+            if (isDiskFull(e)) {
+                throw new DiskFull(size, e);
+            }
             throw new FactoryException(ErrorCode.INTERNAL, "cannot write to the blob store at %s: %s".formatted(root, e), e);
         }
         return new StagedBlob(this, tempFile, owner, Sha256.hex(digest), size, key);
@@ -382,6 +518,9 @@ public final class BlobStore {
             return Files.createTempFile(tmp, "import-", ".tmp", PrivateFiles.fileAttribute());
         }
         catch (IOException e) {
+            if (isDiskFull(e)) {
+                throw diskFull(0, e);
+            }
             throw new FactoryException(ErrorCode.INTERNAL, "cannot create a temporary file in %s: %s".formatted(tmp, e), e);
         }
     }
@@ -398,20 +537,6 @@ public final class BlobStore {
     private static void fsyncDirectory(Path directory) throws IOException {
         try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
             channel.force(true);
-        }
-    }
-
-    private void removeLeftovers() throws IOException {
-        int removed = 0;
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(tmp)) {
-            for (Path entry : entries) {
-                if (Files.deleteIfExists(entry)) {
-                    removed++;
-                }
-            }
-        }
-        if (removed > 0) {
-            LOG.info("removed {} temporary files left by interrupted imports in {}", removed, tmp);
         }
     }
 

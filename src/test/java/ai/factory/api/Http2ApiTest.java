@@ -79,6 +79,24 @@ class Http2ApiTest {
         assertThat(json(refused).at("/error/type").asText()).isEqualTo("invalid_request_error");
     }
 
+    /**
+     * A streamed upload (chunked: its length unknown) on a fresh connection from the JDK's client as it comes, which
+     * asks to upgrade with it: the server stays in HTTP/1.1 for it, and the whole body arrives.
+     */
+    @Test
+    void aChunkedUploadThatAsksToUpgradeArrivesWhole() throws Exception {
+        byte[] model = java.nio.file.Files.readAllBytes(TestModels.tinyLlama());
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(factory.url()
+                        + "/api/v1/models/acme/streamed/versions")).header("Authorization", "Bearer " + factory.adminKey())
+                .header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(model))).build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_1_1);
+        assertThat(json(r).at("/files/0/size").asLong()).isEqualTo(model.length);
+    }
+
     @Test
     void clientThatSaysGoawayAndClosesItsSideEndsItsStreamAtOnce() throws Exception {
         // As Node's http2 ends an aborted stream (the AWS SDK for JavaScript's event streams): GOAWAY, then the end

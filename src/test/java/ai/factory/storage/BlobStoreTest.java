@@ -193,7 +193,7 @@ class BlobStoreTest {
     }
 
     @Test
-    void startingRemovesTemporaryFilesOfAKilledImportSoItCanBeRedone() throws IOException {
+    void removingStagingDeletesTemporaryFilesOfAKilledImportSoItCanBeRedone() throws IOException {
         byte[] content = randomBytes(200_000, 2);
         BlobStore killed = new BlobStore(root);
         // What a process killed mid-import leaves: a partial temporary file and no blob.
@@ -202,7 +202,9 @@ class BlobStoreTest {
         assertThat(tempFiles()).hasSize(2);
 
         BlobStore restarted = new BlobStore(root);
+        long bytes = Files.size(abandoned.tempFile()) + 1000;
 
+        assertThat(restarted.removeStaging()).isEqualTo(new BlobStore.Removed(2, bytes));
         assertThat(tempFiles()).isEmpty();
         assertThat(restarted.exists(OWNER, abandoned.sha256())).isFalse();
         BlobStore.StoredBlob stored = restarted.put(OWNER, new ByteArrayInputStream(content));

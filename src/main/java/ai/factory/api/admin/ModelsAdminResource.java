@@ -48,6 +48,7 @@ import java.util.OptionalInt;
  */
 public final class ModelsAdminResource implements Routes {
     private static final String MODEL = "/api/v1/models/{namespace}/{model}";
+    private static final long DISCARD_LIMIT = 256L << 20;
 
     private final ModelRegistry registry;
     private final Projects projects;
@@ -141,8 +142,34 @@ public final class ModelsAdminResource implements Routes {
         ModelRegistry.Placement placement = placement(ctx, name, Optional.ofNullable(ctx.queryParam("project")),
                 Optional.ofNullable(ctx.queryParam("classification")));
         InputStream body = ctx.req().getInputStream();
-        ModelVersion v = registry.importUpload(name, new Upload(fileName, body, sha256), format, by, placement);
+        ModelVersion v;
+        try {
+            v = registry.importUpload(name, new Upload(fileName, body, sha256, ctx.req().getContentLengthLong()), format,
+                    by, placement);
+        } catch (FactoryException e) {
+            if (e.code() == ErrorCode.INSUFFICIENT_STORAGE) {
+                discardRest(body);
+            }
+            throw e;
+        }
         ctx.status(201).json(version(v));
+    }
+
+    /**
+     * Reads and drops what is left of a body the disk could not hold (up to {@link #DISCARD_LIMIT}), so that a
+     * client still sending it receives the 507 instead of a connection closed under its upload; past the limit the
+     * container closes the connection as before.
+     */
+    private static void discardRest(InputStream body) {
+        byte[] buffer = new byte[64 * 1024];
+        long discarded = 0;
+        try {
+            for (int n; discarded < DISCARD_LIMIT && (n = body.read(buffer)) != -1; ) {
+                discarded += n;
+            }
+        } catch (IOException e) {
+            // the client went away: nothing left to answer
+        }
     }
 
     /**

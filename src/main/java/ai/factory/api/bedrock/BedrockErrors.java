@@ -38,6 +38,8 @@ public final class BedrockErrors {
             // The model is loading (or failed to load): Bedrock's "not ready", which SDKs retry.
             case UNAVAILABLE -> new Type(429, "ModelNotReadyException");
             case INTERNAL -> new Type(500, "InternalServerException");
+            // Bedrock has no 507; its SDKs know (and retry) a 503 ServiceUnavailableException.
+            case INSUFFICIENT_STORAGE -> new Type(503, "ServiceUnavailableException");
             case TIMEOUT -> new Type(408, "ModelTimeoutException");
         };
     }
@@ -47,7 +49,7 @@ public final class BedrockErrors {
         Type type = type(e);
         return switch (e.code()) {
             case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, RATE_LIMITED, INTERNAL -> type;
-            case UNAVAILABLE -> new Type(503, "ServiceUnavailableException");
+            case UNAVAILABLE, INSUFFICIENT_STORAGE -> new Type(503, "ServiceUnavailableException");
             // Both stream unions (ConverseStream's and InvokeModelWithResponseStream's) carry this member.
             case TIMEOUT -> new Type(424, "ModelStreamErrorException");
             case UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE,

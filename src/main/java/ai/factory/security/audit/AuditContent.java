@@ -6,6 +6,7 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.security.keys.KeyHierarchy;
 import ai.factory.storage.BlobStore;
+import ai.factory.storage.BlobSweep;
 import ai.factory.storage.Sha256;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -145,6 +146,12 @@ public final class AuditContent {
             blobs.delete(project, sha256);
         }
         return deleted;
+    }
+
+    /** The blob of every call's logged content, for the start-up sweep. */
+    public java.util.Set<BlobSweep.Blob> referencedBlobs() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT owner, sha256 FROM audit_content")
+                .map((rs, ctx) -> new BlobSweep.Blob(rs.getString(1), rs.getString(2))).set());
     }
 
     /** Forgets a deleted project's content rows (its keys and files go with the project's own). */

@@ -4,10 +4,12 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.PausePoints;
 import ai.factory.security.Principal;
 import ai.factory.security.SecretSealer;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.storage.BlobOwner;
+import ai.factory.storage.BlobSweep;
 import ai.factory.storage.DataKey;
 import com.google.crypto.tink.Aead;
 import com.google.crypto.tink.KeysetHandle;
@@ -145,6 +147,16 @@ public final class KeyHierarchy implements SecretSealer {
     }
 
     /** Deletes a blob's data key in the caller's transaction; the blob can't be read afterwards. */
+    /** Every blob whose data key is recorded, for the start-up sweep ({@link BlobSweep}). */
+    public java.util.Set<BlobSweep.Blob> dataKeyBlobs() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT owner, sha256 FROM blob_keys")
+                .map((rs, ctx) -> new BlobSweep.Blob(rs.getString(1), rs.getString(2))).set());
+    }
+
+    public void deleteDataKey(String owner, String sha256) {
+        jdbi.useTransaction(h -> deleteDataKey(h, owner, sha256));
+    }
+
     public void deleteDataKey(Handle h, String owner, String sha256) {
         h.createUpdate("DELETE FROM blob_keys WHERE owner = :o AND sha256 = :s").bind("o", owner).bind("s", sha256)
                 .execute();
@@ -205,6 +217,7 @@ public final class KeyHierarchy implements SecretSealer {
         synchronized (master) {
             int previous = master.current();
             int next = master.rotate();
+            PausePoints.reach("keys.rotateMaster", "master");
             Aead nextAead = master.aead(next);
             int rewrapped = rewrapUnder(next, nextAead);
             if (destroyPrevious) {
@@ -227,6 +240,26 @@ public final class KeyHierarchy implements SecretSealer {
             LOG.log(System.Logger.Level.INFO, "master key rotated to version {0} by {1}: {2} KEK(s) re-wrapped{3}", next,
                     by.id(), rewrapped, destroyed.isEmpty() ? "" : "; destroyed versions " + destroyed);
             return new MasterRotation(previous, next, rewrapped, destroyed);
+        }
+    }
+
+    /**
+     * Completes a master rotation that was cut off (the process died after the new version was made current, before
+     * every KEK was re-wrapped under it): the KEKs still under earlier versions are re-wrapped now, so a later
+     * {@code --destroy-previous} finds them under the current one. Run at start; returns how many were re-wrapped.
+     */
+    public int finishInterruptedRotation(Principal by) {
+        synchronized (master) {
+            int current = master.current();
+            if (countUnder(current) == 0) {
+                return 0;
+            }
+            int rewrapped = rewrapUnder(current, master.aead(current));
+            record(by, "keys.rotateMaster", "master key", "completed an interrupted rotation to version " + current
+                    + ": " + rewrapped + " KEK(s) re-wrapped");
+            LOG.log(System.Logger.Level.WARNING, "a master key rotation to version {0} was cut off; {1} KEK(s) "
+                    + "re-wrapped under it now", current, rewrapped);
+            return rewrapped;
         }
     }
 
@@ -281,6 +314,7 @@ public final class KeyHierarchy implements SecretSealer {
                             + "rotated_at = :at WHERE owner = :o")
                     .bind("v", next).bind("w", wrap(fresh, master.aead(currentMaster), kekContext(owner, next)))
                     .bind("m", currentMaster).bind("at", Timestamp.from(clock.instant())).bind("o", owner).execute();
+            PausePoints.reach("keys.rotateKek", owner);
             return new KekRotation(owner, old.version(), next, rows.size());
         });
         keks.remove(owner);

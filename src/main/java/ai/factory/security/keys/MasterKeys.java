@@ -42,6 +42,7 @@ import javax.crypto.SecretKey;
  * <p>Thread-safe: rotation and destruction are serialised; a wrapping call uses the key of the version it names.
  */
 public final class MasterKeys {
+    private static final System.Logger LOG = System.getLogger(MasterKeys.class.getName());
     private static final Pattern LABEL = Pattern.compile("[a-z0-9][a-z0-9._-]{0,60}");
 
     /** Where a master key lives, for the report: the kind and a location without secrets. */
@@ -95,6 +96,7 @@ public final class MasterKeys {
         checkLabel(label);
         char[] pass = password != null ? password : passwordFrom(passwordFile);
         try {
+            removeInterruptedSaves(file);
             KeyStore store = KeyStore.getInstance("PKCS12");
             boolean created = !Files.exists(file);
             if (created) {
@@ -262,6 +264,24 @@ public final class MasterKeys {
                     + "or '-', got '" + label + "'");
         }
         return label;
+    }
+
+    /**
+     * Deletes the temporary copies a process killed inside {@link #save} left beside the keystore: each holds key
+     * versions (perhaps one being destroyed), so none may outlive the save that made it.
+     */
+    private static void removeInterruptedSaves(Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            return;
+        }
+        try (var leftovers = Files.newDirectoryStream(dir, file.getFileName() + "*.tmp")) {
+            for (Path leftover : leftovers) {
+                Files.deleteIfExists(leftover);
+                LOG.log(System.Logger.Level.WARNING, "removed {0}, a copy of the master keystore left by an "
+                        + "interrupted save", leftover);
+            }
+        }
     }
 
     /** Writes the keystore to a 0600 temporary file beside it and renames it into place. */
