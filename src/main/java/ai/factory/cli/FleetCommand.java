@@ -50,7 +50,8 @@ final class FleetCommand implements Callable<Integer> {
                 accelerators.row(name, a.path("kind").asText(), a.path("index").asInt(), a.path("name").asText(),
                         (a.path("memoryUsed").isNumber() ? ModelsCommand.size(a.path("memoryUsed").asLong()) : "?")
                                 + " / " + ModelsCommand.size(a.path("memoryTotal").asLong()),
-                        detail(a), a.path("allocatedTo").isTextual() ? a.path("allocatedTo").asText() : "-");
+                        detail(a), a.path("allocatedTo").isTextual() ? a.path("allocatedTo").asText()
+                                : a.path("allocated").asBoolean() ? "(another project)" : "-");
             }
             for (JsonNode d : n.path("deployments")) {
                 deployments.row(name, d.path("id").asText(), d.path("model").asText() + ":" + d.path("version").asInt(),

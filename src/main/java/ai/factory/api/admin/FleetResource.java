@@ -60,18 +60,29 @@ public final class FleetResource implements Routes {
         for (GpuAllocator.Allocation a : gpus.allocations()) {
             a.gpus().forEach(g -> heldBy.put(a.kind() + "/" + g, a.owner()));
         }
+        List<Deployment> visible = deployments.list().stream()
+                .filter(d -> access.allowsDeployment(ctx, Action.READ_DEPLOYMENT, d)).toList();
+        java.util.Set<String> visibleIds = visible.stream().map(Deployment::id).collect(java.util.stream.Collectors.toSet());
         GpuOffloadStatus status = offload.get();
         return new FleetWire.Node(n.nodeName(),
                 new FleetWire.Cpu(n.cpu().model(), n.cpu().sockets(), n.cpu().cores(), n.cpu().threads(),
                         n.cpu().isaFeatures()),
                 new FleetWire.Memory(n.memoryTotalBytes(), n.memoryAvailableBytes()),
-                n.accelerators().stream().map(a -> new FleetWire.NodeAccelerator(accelerator(a),
-                        heldBy.get(a.kind().id() + "/" + a.index()))).toList(),
+                n.accelerators().stream().map(a -> held(a, heldBy.get(a.kind().id() + "/" + a.index()), visibleIds))
+                        .toList(),
                 new FleetWire.GpuOffload(status.supported(), status.detail(), gpus.kind(), gpus.gpus().size(),
                         gpus.freeGpus(), gpus.capacityPerGpu()),
                 n.discoveryWarnings(),
-                deployments.list().stream().filter(d -> access.allowsDeployment(ctx, Action.READ_DEPLOYMENT, d))
-                        .map(this::deployment).toList());
+                visible.stream().map(this::deployment).toList());
+    }
+
+    /**
+     * An accelerator with whether it is held, and by which replica ({@code deployment/replica}) only when the caller
+     * may read that deployment: another project's deployment ids are not the caller's to learn.
+     */
+    static FleetWire.NodeAccelerator held(Accelerator a, String holder, java.util.Set<String> readableDeployments) {
+        boolean shown = holder != null && readableDeployments.contains(holder.split("/", 2)[0]);
+        return new FleetWire.NodeAccelerator(accelerator(a), holder != null, shown ? holder : null);
     }
 
     /** An accelerator as the API writes it: the common fields, then those of its kind. */

@@ -45,4 +45,16 @@ class FleetResourceTest {
                 {"kind":"amd","index":0,"name":"AMD Instinct MI300X","memoryTotal":206141652992,"memoryUsed":null,\
                 "target":"gfx942","computeUnits":304,"pciAddress":"0000:05:00.0","driverVersion":"6.10.5"}""");
     }
+
+    @Test
+    void aGpuHeldByADeploymentTheCallerCannotReadSaysItIsHeldButNotByWhat() throws Exception {
+        NeuronDevice device = new NeuronDevice(0, "neuron", 8, 96L << 30, "15:00.0", List.of(), 0);
+
+        assertThat(json(FleetResource.held(device, "dep-mine/1", java.util.Set.of("dep-mine"))))
+                .endsWith(",\"allocated\":true,\"allocatedTo\":\"dep-mine/1\"}");
+        assertThat(json(FleetResource.held(device, "dep-theirs/0", java.util.Set.of("dep-mine"))))
+                .endsWith(",\"allocated\":true,\"allocatedTo\":null}").doesNotContain("dep-theirs");
+        assertThat(json(FleetResource.held(device, null, java.util.Set.of("dep-mine"))))
+                .endsWith(",\"allocated\":false,\"allocatedTo\":null}");
+    }
 }

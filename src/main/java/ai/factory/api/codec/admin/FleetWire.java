@@ -37,8 +37,12 @@ public final class FleetWire {
     /** Host memory in bytes. */
     public record Memory(long total, long available) {}
 
-    /** An accelerator of the node and the deployment replica holding it ({@code null} when free). */
-    public record NodeAccelerator(@JsonUnwrapped Accelerator accelerator, String allocatedTo) {
+    /**
+     * An accelerator of the node, whether a deployment holds it, and which replica ({@code deployment/replica}) when
+     * the caller may read that deployment; {@code null} when free or held by another project's deployment, whose id
+     * is not the caller's to learn.
+     */
+    public record NodeAccelerator(@JsonUnwrapped Accelerator accelerator, boolean allocated, String allocatedTo) {
         public NodeAccelerator {
             requireNonNull(accelerator, "accelerator is null");
         }

@@ -75,10 +75,10 @@ class AdminWireTest {
     @Test
     void fleetAcceleratorsCarryTheirHolderAfterTheirOwnFieldsAndNullWhenFree() throws Exception {
         var amd = new FleetWire.Amd("amd", 0, "MI300X", 10, null, "gfx942", 304, "0000:05:00.0", "6.10.5");
-        assertThat(json(new FleetWire.NodeAccelerator(amd, null))).isEqualTo("""
+        assertThat(json(new FleetWire.NodeAccelerator(amd, false, null))).isEqualTo("""
                 {"kind":"amd","index":0,"name":"MI300X","memoryTotal":10,"memoryUsed":null,"target":"gfx942",\
-                "computeUnits":304,"pciAddress":"0000:05:00.0","driverVersion":"6.10.5","allocatedTo":null}""");
-        assertThat(json(new FleetWire.NodeAccelerator(amd, "dep-1/0"))).endsWith(",\"allocatedTo\":\"dep-1/0\"}");
+                "computeUnits":304,"pciAddress":"0000:05:00.0","driverVersion":"6.10.5","allocated":false,"allocatedTo":null}""");
+        assertThat(json(new FleetWire.NodeAccelerator(amd, true, "dep-1/0"))).endsWith(",\"allocatedTo\":\"dep-1/0\"}");
     }
 
     @Test
