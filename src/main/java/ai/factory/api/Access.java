@@ -9,7 +9,7 @@ import ai.factory.models.ModelName;
 import ai.factory.models.ModelRegistry;
 import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
-import ai.factory.security.Principal;
+import ai.factory.identity.Principal;
 import ai.factory.security.Resource;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;

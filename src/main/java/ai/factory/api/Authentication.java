@@ -5,7 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.security.ApiKeys;
-import ai.factory.security.Principal;
+import ai.factory.identity.Principal;
 import ai.factory.security.SigV4Verifier;
 import io.javalin.http.Context;
 import java.util.ArrayList;
@@ -31,41 +31,13 @@ public final class Authentication {
         this.sigV4 = requireNonNull(sigV4, "sigV4 is null");
     }
 
-    /** Health probes and the OpenAPI documents need no key. */
-    public static boolean isPublic(String path) {
-        return path.startsWith("/health/") || OpenApiDocuments.isDocument(path);
-    }
-
-    /**
-     * The paths that speak Amazon Bedrock's API, runtime ({@code /model/…}) and control plane: SigV4 is accepted
-     * there, and errors take AWS's shape.
-     */
-    public static boolean isAws(String path) {
-        for (String prefix : AWS_PATHS) {
-            if (path.startsWith(prefix)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * Bedrock's paths: those the factory serves, and the other operations of Bedrock's runtime and control plane,
-     * which AWS clients call and which are answered in AWS's shape (a 404 their SDKs raise as
-     * ResourceNotFoundException) rather than as the factory's own API.
-     */
-    private static final List<String> AWS_PATHS = List.of("/model/", "/foundation-models", "/model-import-jobs",
-            "/imported-models", "/custom-models", "/custom-model-deployments", "/model-customization-jobs",
-            "/model-copy-jobs", "/model-invocation-jobs", "/evaluation-jobs", "/inference-profiles",
-            "/provisioned-model-throughput", "/guardrail", "/async-invoke", "/prompt-routers",
-            "/marketplace-model-endpoints", "/logging/modelinvocations");
-
     public void authenticate(Context ctx) {
-        if (isPublic(ctx.path())) {
+        ApiFamily family = ApiFamily.of(ctx);
+        if (family == ApiFamily.PUBLIC) {
             return;
         }
         String header = ctx.header("Authorization");
-        boolean aws = isAws(ctx.path());
+        boolean aws = family == ApiFamily.BEDROCK;
         if (header == null || header.isBlank()) {
             throw new FactoryException(ErrorCode.UNAUTHENTICATED, aws
                     ? "Missing Authentication Token: sign the request with SigV4 (an access key from "

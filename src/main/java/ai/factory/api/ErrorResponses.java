@@ -2,7 +2,8 @@ package ai.factory.api;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
-import ai.factory.api.bedrock.BedrockErrors;
+import ai.factory.api.codec.bedrock.BedrockErrors;
+import ai.factory.api.codec.openai.OpenAiErrors;
 import com.fasterxml.jackson.core.JacksonException;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -57,7 +58,7 @@ public final class ErrorResponses {
         if (e.isDenial()) {
             ctx.attribute(DENIED, Boolean.TRUE);
         }
-        Answer answer = answer(ctx.path(), e, e.code().httpStatus());
+        Answer answer = answer(ApiFamily.of(ctx), e, e.code().httpStatus());
         ctx.status(answer.status());
         answer.headers().forEach(ctx::header);
         ctx.json(answer.body());
@@ -70,20 +71,20 @@ public final class ErrorResponses {
      */
     public record Answer(int status, Map<String, String> headers, Object body) {}
 
-    /** The answer for an error on {@code path}, in the error shape of the API the path belongs to. */
-    public static Answer answer(String path, FactoryException e, int status) {
+    /** The answer for an error, in the error shape of the API it happened on. */
+    public static Answer answer(ApiFamily family, FactoryException e, int status) {
         Map<String, String> headers = new LinkedHashMap<>();
         if (e.code() == ErrorCode.RATE_LIMITED || e.code() == ErrorCode.UNAVAILABLE) {
             headers.put("Retry-After", "1");
         }
-        if (Authentication.isAws(path)) {
+        if (family == ApiFamily.BEDROCK) {
             BedrockErrors.Type type = BedrockErrors.type(e);
             headers.put("x-amzn-ErrorType", type.name());
             return new Answer(status == e.code().httpStatus() ? type.status() : status, headers,
                     Map.of("message", e.getMessage()));
         }
-        if (path.startsWith("/v1/")) {
-            return new Answer(status, headers, openAiError(e));
+        if (family == ApiFamily.OPENAI) {
+            return new Answer(status, headers, OpenAiErrors.error(e));
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("code", e.code().name().toLowerCase(Locale.ROOT));
@@ -92,42 +93,6 @@ public final class ErrorResponses {
             body.put("param", e.param());
         }
         return new Answer(status, headers, Map.of("error", body));
-    }
-
-    /** OpenAI's error object, {@code {"error": {"message", "type", "param", "code"}}}, in answers and in streams. */
-    public static Map<String, Object> openAiError(FactoryException e) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("message", e.getMessage());
-        body.put("type", openAiType(e.code()));
-        body.put("param", e.param());
-        // A lookup that names its own field (a response id) is not a model that is missing.
-        body.put("code", e.code() == ErrorCode.NOT_FOUND && e.param() != null && !e.param().equals("model") ? null
-                : openAiCode(e.code()));
-        return Map.of("error", body);
-    }
-
-    private static String openAiType(ErrorCode code) {
-        return switch (code) {
-            case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, PAYLOAD_TOO_LARGE,
-                 UNSUPPORTED_MEDIA_TYPE, LENGTH_REQUIRED -> "invalid_request_error";
-            case UNAUTHENTICATED -> "authentication_error";
-            case FORBIDDEN -> "permission_error";
-            case RATE_LIMITED -> "rate_limit_error";
-            case INTERNAL, UNAVAILABLE, TIMEOUT, INSUFFICIENT_STORAGE -> "server_error";
-        };
-    }
-
-    /** OpenAI's {@code code} for an error, where OpenAI has one. */
-    public static String openAiCode(ErrorCode code) {
-        return switch (code) {
-            case UNAUTHENTICATED -> "invalid_api_key";
-            case NOT_FOUND -> "model_not_found";
-            case RATE_LIMITED -> "rate_limit_exceeded";
-            case TIMEOUT -> "timeout";
-            case CONTEXT_LENGTH_EXCEEDED -> "context_length_exceeded";
-            case INVALID_REQUEST, METHOD_NOT_ALLOWED, FORBIDDEN, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
-                 LENGTH_REQUIRED, INTERNAL, UNAVAILABLE, INSUFFICIENT_STORAGE -> null;
-        };
     }
 
     static ErrorCode codeFor(int status) {

@@ -6,7 +6,7 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
-import ai.factory.security.Principal;
+import ai.factory.identity.Principal;
 import ai.factory.security.Resource;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;

@@ -25,7 +25,7 @@ final class ProtocolErrors extends ErrorHandler {
         String reason = message != null && !message.isBlank() ? message : HttpStatus.getMessage(code);
         FactoryException error = new FactoryException(ErrorResponses.codeFor(code), "the request was refused: "
                 + reason.toLowerCase(java.util.Locale.ROOT) + " (HTTP " + code + ")");
-        ErrorResponses.Answer answer = ErrorResponses.answer(path, error, code);
+        ErrorResponses.Answer answer = ErrorResponses.answer(ApiFamily.of(path), error, code);
         answer.headers().forEach((name, value) -> response.getHeaders().put(name, value));
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
         byte[] body = Json.mapper().writeValueAsBytes(answer.body());

@@ -7,8 +7,8 @@ import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.inference.CallListener;
 import ai.factory.security.Action;
-import ai.factory.security.Principal;
-import ai.factory.security.audit.AuditContent;
+import ai.factory.identity.Principal;
+import ai.factory.security.content.AuditContent;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.CallJournal;
@@ -253,13 +253,14 @@ public final class RequestAudit {
     }
 
     void begin(Context ctx) {
-        if (Authentication.isPublic(ctx.path())) {
+        ApiFamily family = ApiFamily.of(ctx);
+        if (family == ApiFamily.PUBLIC) {
             return;
         }
         String given = ctx.header("X-Request-Id");
         String requestId = given != null && REQUEST_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
         ctx.header("X-Request-Id", requestId);
-        if (Authentication.isAws(ctx.path())) {
+        if (family == ApiFamily.BEDROCK) {
             // Where the AWS SDKs look for it: their responses' and exceptions' requestId().
             ctx.header("x-amzn-RequestId", requestId);
         }

@@ -21,7 +21,7 @@ final class RequestDrain {
     private boolean draining;
 
     void enter(Context ctx) {
-        if (Authentication.isPublic(ctx.path())) {
+        if (ApiFamily.of(ctx) == ApiFamily.PUBLIC) {
             return;
         }
         lock.lock();

@@ -1,6 +1,6 @@
 package ai.factory.cli;
 
-import ai.factory.Factory;
+import ai.factory.app.Factory;
 import ai.factory.config.ConfigLoader;
 import ai.factory.config.FactoryConfig;
 import ai.factory.config.Setting;

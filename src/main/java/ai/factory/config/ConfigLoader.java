@@ -4,9 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
-import ai.factory.security.keys.Pkcs11Settings;
-import ai.factory.sovereignty.EgressPolicy;
-import ai.factory.storage.DatabaseConfig;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -2,8 +2,6 @@ package ai.factory.config;
 
 import static java.util.Objects.requireNonNull;
 
-import ai.factory.sovereignty.EgressPolicy;
-import ai.factory.storage.DatabaseConfig;
 import java.nio.file.Path;
 
 /**

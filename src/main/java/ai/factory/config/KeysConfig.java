@@ -2,7 +2,6 @@ package ai.factory.config;
 
 import static java.util.Objects.requireNonNull;
 
-import ai.factory.security.keys.Pkcs11Settings;
 import java.util.Optional;
 
 /**

@@ -20,7 +20,7 @@ import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
-import ai.factory.security.Principal;
+import ai.factory.identity.Principal;
 import ai.factory.security.Resource;
 import ai.factory.serving.Deployments;
 import java.time.Duration;

@@ -2,7 +2,7 @@ package ai.factory.inference;
 
 import static java.util.Objects.requireNonNull;
 
-import ai.factory.security.audit.AuditContent;
+import ai.factory.security.content.AuditContent;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.util.Optional;

@@ -8,7 +8,7 @@ import ai.factory.Json;
 import ai.factory.PausePoints;
 import ai.factory.models.gguf.GgufMetadata;
 import ai.factory.models.gguf.GgufReader;
-import ai.factory.security.Principal;
+import ai.factory.identity.Principal;
 import ai.factory.security.keys.KeyHierarchy;
 import ai.factory.storage.BlobOwner;
 import ai.factory.storage.BlobRef;

@@ -1,5 +1,7 @@
 package ai.factory.security;
 
+import ai.factory.identity.Principal;
+
 import static java.util.Objects.requireNonNull;
 
 /** An active access key as SigV4 verification needs it: the secret in the clear and who holds it. */

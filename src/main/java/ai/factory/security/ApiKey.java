@@ -2,6 +2,7 @@ package ai.factory.security;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.identity.Principal;
 import java.time.Instant;
 
 /** An API key as listed: never its secret, only the first characters that help a person recognise it. */

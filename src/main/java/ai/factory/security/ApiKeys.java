@@ -2,6 +2,8 @@ package ai.factory.security;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.identity.Principal;
+import ai.factory.identity.Role;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +35,6 @@ import org.jdbi.v3.core.Jdbi;
 public final class ApiKeys {
     private static final String SECRET_PREFIX = "fk_";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}");
-    static final Pattern PROJECT = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final String ACCESS_KEY_PREFIX = "AKIA";
     private static final char[] BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".toCharArray();
     private static final Pattern ACCESS_KEY_ID = Pattern.compile("AKIA[A-Z2-7]{16}");
@@ -132,7 +133,7 @@ public final class ApiKeys {
                     "key name must be 1-100 letters, digits, spaces or . _ @ -, starting with a letter or digit");
         }
         String proj = project == null ? Principal.DEFAULT_PROJECT : project;
-        if (!PROJECT.matcher(proj).matches()) {
+        if (!Principal.PROJECT_NAME.matcher(proj).matches()) {
             throw FactoryException.invalidParam("project",
                     "project must be 1-63 lowercase letters, digits or -, starting with a letter or digit");
         }

@@ -2,6 +2,8 @@ package ai.factory.security;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.identity.Principal;
+import ai.factory.identity.Role;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import com.cedarpolicy.AuthorizationEngine;

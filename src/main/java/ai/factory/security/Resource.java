@@ -1,5 +1,7 @@
 package ai.factory.security;
 
+import ai.factory.identity.Role;
+
 import static java.util.Objects.requireNonNull;
 
 /**

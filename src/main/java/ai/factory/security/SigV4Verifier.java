@@ -2,6 +2,7 @@ package ai.factory.security;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.identity.Principal;
 import ai.factory.FactoryException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;

@@ -8,7 +8,7 @@ import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelRegistry.Upload;
-import ai.factory.security.Principal;
+import ai.factory.identity.Principal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

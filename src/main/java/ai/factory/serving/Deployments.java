@@ -17,7 +17,7 @@ import ai.factory.models.gguf.GgufMetadata;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
-import ai.factory.security.Principal;
+import ai.factory.identity.Principal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;

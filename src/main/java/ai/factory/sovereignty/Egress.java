@@ -2,6 +2,7 @@ package ai.factory.sovereignty;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.config.EgressPolicy;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.security.audit.AuditEvent;

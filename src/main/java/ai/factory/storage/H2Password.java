@@ -2,6 +2,7 @@ package ai.factory.storage;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.config.DatabaseConfig;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import java.io.IOException;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ai.factory.ErrorCode;
-import ai.factory.Factory;
+import ai.factory.app.Factory;
 import ai.factory.FactoryException;
 import ai.factory.TestFactory;
 import ai.factory.config.ConfigLoader;

@@ -3,7 +3,7 @@ package ai.factory.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ai.factory.Factory;
+import ai.factory.app.Factory;
 import ai.factory.Json;
 import ai.factory.PausePoints;
 import ai.factory.TestFactory;

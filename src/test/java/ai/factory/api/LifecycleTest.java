@@ -40,7 +40,7 @@ class LifecycleTest {
 
         var config = new ai.factory.config.ConfigLoader(java.util.Map.of()).load(home,
                 java.util.Map.of(ai.factory.config.Setting.PORT, "0"));
-        try (ai.factory.Factory second = ai.factory.Factory.start(config)) {
+        try (ai.factory.app.Factory second = ai.factory.app.Factory.start(config)) {
             assertThat(second.newAdminKey()).as("no new admin key on restart").isEmpty();
             var http = java.net.http.HttpClient.newHttpClient();
             HttpResponse<String> r = send(http, HttpRequest.newBuilder(java.net.URI.create(second.url() + "/v1/models"))

@@ -2,7 +2,7 @@ package ai.factory.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.factory.security.audit.AuditContent;
+import ai.factory.security.content.AuditContent;
 import ai.factory.security.keys.KeyHierarchy;
 import ai.factory.security.keys.TestKeys;
 import ai.factory.storage.BlobStore;

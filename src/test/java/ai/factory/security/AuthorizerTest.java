@@ -3,6 +3,9 @@ package ai.factory.security;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.tenancy.Project;
+import ai.factory.identity.Principal;
+import ai.factory.identity.Role;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import java.time.Instant;

@@ -3,6 +3,7 @@ package ai.factory.security;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.identity.Role;
 import ai.factory.FactoryException;
 import ai.factory.storage.Database;
 import ai.factory.storage.TestDatabases;

@@ -3,6 +3,7 @@ package ai.factory.sovereignty;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.config.EgressPolicy;
 import org.junit.jupiter.api.Test;
 
 class EgressPolicyTest {

@@ -1,5 +1,6 @@
 package ai.factory.storage;
 
+import ai.factory.config.DatabaseConfig;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import org.jdbi.v3.core.Handle;

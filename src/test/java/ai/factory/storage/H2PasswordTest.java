@@ -3,6 +3,7 @@ package ai.factory.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.config.DatabaseConfig;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import java.nio.file.Files;

@@ -2,6 +2,7 @@ package ai.factory.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.config.DatabaseConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,5 +1,6 @@
 package ai.factory.storage;
 
+import ai.factory.config.DatabaseConfig;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Named;
 

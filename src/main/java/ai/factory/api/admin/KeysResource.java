@@ -19,9 +19,9 @@ import ai.factory.security.ApiKey;
 import ai.factory.security.ApiKeys;
 import ai.factory.security.CreatedAccessKey;
 import ai.factory.security.CreatedKey;
-import ai.factory.security.Projects;
+import ai.factory.tenancy.Projects;
 import ai.factory.security.Resource;
-import ai.factory.security.Role;
+import ai.factory.identity.Role;
 import io.javalin.http.Context;
 
 /**

@@ -9,7 +9,7 @@ import ai.factory.api.Routes;
 import ai.factory.api.codec.admin.UsageWire;
 import ai.factory.api.codec.admin.UsageWire.UsageReport;
 import ai.factory.security.Action;
-import ai.factory.security.Projects;
+import ai.factory.tenancy.Projects;
 import ai.factory.security.Resource;
 import ai.factory.security.audit.AuditStore;
 import io.javalin.http.Context;

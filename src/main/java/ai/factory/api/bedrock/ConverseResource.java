@@ -2,6 +2,7 @@ package ai.factory.api.bedrock;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.api.codec.bedrock.BedrockErrors;
 import ai.factory.api.Authentication;
 import ai.factory.api.AwsEventStream;
 import ai.factory.api.Contract;

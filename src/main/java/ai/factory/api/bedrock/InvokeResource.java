@@ -2,6 +2,7 @@ package ai.factory.api.bedrock;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.api.codec.bedrock.BedrockErrors;
 import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.api.Authentication;

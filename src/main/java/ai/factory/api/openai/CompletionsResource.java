@@ -1,5 +1,6 @@
 package ai.factory.api.openai;
 
+import ai.factory.api.codec.openai.OpenAiErrors;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.api.Authentication;
@@ -55,7 +56,7 @@ public final class CompletionsResource implements Routes {
             ctx.json(CompletionCodec.completion(id, created, model, request, runs::promptText, runs.collect()));
             return;
         }
-        SseStream sse = new SseStream(ctx, ErrorResponses::openAiError);
+        SseStream sse = new SseStream(ctx, OpenAiErrors::error);
         sse.guard(() -> {
             CompletionCodec.Stream chunks = new CompletionCodec.Stream(id, created, model, request, sse::send);
             chunks.start(runs::promptText);

@@ -21,7 +21,7 @@ import ai.factory.inference.InferencePipeline;
 import ai.factory.inference.InferenceRun;
 import ai.factory.inference.ResponseStore;
 import ai.factory.security.Action;
-import ai.factory.security.Principal;
+import ai.factory.identity.Principal;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.time.Clock;

@@ -2,7 +2,7 @@ package ai.factory.security.audit;
 
 import static java.util.Objects.requireNonNull;
 
-import ai.factory.storage.DatabaseConfig;
+import ai.factory.config.DatabaseConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

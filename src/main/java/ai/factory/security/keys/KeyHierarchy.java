@@ -5,7 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.PausePoints;
-import ai.factory.security.Principal;
+import ai.factory.identity.Principal;
 import ai.factory.security.SecretSealer;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.storage.BlobOwner;

@@ -2,6 +2,7 @@ package ai.factory.security.keys;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.config.Pkcs11Settings;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import com.google.crypto.tink.Aead;

@@ -2,7 +2,7 @@ package ai.factory.security.audit;
 
 import ai.factory.config.AuditConfig;
 import ai.factory.storage.Database;
-import ai.factory.storage.DatabaseConfig;
+import ai.factory.config.DatabaseConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;

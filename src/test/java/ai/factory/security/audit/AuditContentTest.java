@@ -3,10 +3,12 @@ package ai.factory.security.audit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.security.content.AuditContent;
+import ai.factory.security.content.ContentRetention;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
-import ai.factory.security.Principal;
-import ai.factory.security.Role;
+import ai.factory.identity.Principal;
+import ai.factory.identity.Role;
 import ai.factory.security.keys.KeyHierarchy;
 import ai.factory.security.keys.TestKeys;
 import ai.factory.storage.BlobStore;

@@ -169,7 +169,7 @@ class AuditTamperTest {
         Site site = freshChain(TestDatabases.Kind.H2);
         Path file = site.home().resolve("audit.anchor");
         assertThat(Files.readString(file)).contains("database " + site.scratch().config().url().split(";")[0]);
-        new HomeAnchor(file, new ai.factory.storage.DatabaseConfig("jdbc:postgresql://db.example/other", null, null))
+        new HomeAnchor(file, new ai.factory.config.DatabaseConfig("jdbc:postgresql://db.example/other", null, null))
                 .write(AuditAnchor.of(site.store().lastDigest().orElseThrow()));
         assertThat(site.homeAnchor().read()).isEmpty();
         Files.writeString(file, "database " + site.scratch().config().url().split(";")[0] + "\nfa1:20:nothex\n");

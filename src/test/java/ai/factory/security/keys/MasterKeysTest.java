@@ -3,6 +3,7 @@ package ai.factory.security.keys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.config.Pkcs11Settings;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import com.google.crypto.tink.Aead;

@@ -2,7 +2,6 @@ package ai.factory.api.codec.openai;
 
 import ai.factory.FactoryException;
 import ai.factory.Json;
-import ai.factory.api.ErrorResponses;
 import ai.factory.api.codec.ApiFields;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.chat.ChatMessage;
@@ -267,7 +266,7 @@ public final class ResponsesCodec {
 
     /** The {@code error} event that ends a stream which failed after it began. */
     public static ResponseEvent.Error error(FactoryException e, Sequence sequence) {
-        return new ResponseEvent.Error("error", sequence.next(), ErrorResponses.openAiCode(e.code()), e.getMessage(),
+        return new ResponseEvent.Error("error", sequence.next(), OpenAiErrors.code(e.code()), e.getMessage(),
                 e.param());
     }
 

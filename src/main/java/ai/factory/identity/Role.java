@@ -1,4 +1,4 @@
-package ai.factory.security;
+package ai.factory.identity;
 
 import ai.factory.FactoryException;
 import java.util.Arrays;

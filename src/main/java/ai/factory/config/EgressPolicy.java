@@ -1,4 +1,4 @@
-package ai.factory.sovereignty;
+package ai.factory.config;
 
 import static java.util.Objects.requireNonNull;
 

@@ -1,4 +1,4 @@
-package ai.factory.security.audit;
+package ai.factory.security.content;
 
 import static java.util.Objects.requireNonNull;
 

@@ -1,7 +1,9 @@
-package ai.factory.security;
+package ai.factory.tenancy;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.security.ApiKeys;
+import ai.factory.identity.Principal;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.models.Model;
@@ -54,7 +56,7 @@ public final class Projects {
 
     /** The name if a project may take it: 1-63 lowercase letters, digits or -, starting with a letter or digit. */
     public static String checkName(String name) {
-        if (name == null || !ApiKeys.PROJECT.matcher(name).matches()) {
+        if (name == null || !Principal.PROJECT_NAME.matcher(name).matches()) {
             throw FactoryException.invalidParam("name",
                     "project name must be 1-63 lowercase letters, digits or -, starting with a letter or digit");
         }

@@ -1,4 +1,6 @@
-package ai.factory.security;
+package ai.factory.tenancy;
+
+import ai.factory.identity.Principal;
 
 /**
  * Runs when a project is deleted, after its deployments, keys and models are gone and before its row goes: e.g.

@@ -1,7 +1,9 @@
-package ai.factory;
+package ai.factory.app;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.ApiServer;
 import ai.factory.api.Authentication;
@@ -47,12 +49,12 @@ import ai.factory.models.ModelVersion;
 import ai.factory.security.ApiKeys;
 import ai.factory.security.Authorizer;
 import ai.factory.security.MasterKey;
-import ai.factory.security.Principal;
-import ai.factory.security.Projects;
-import ai.factory.security.Role;
+import ai.factory.identity.Principal;
+import ai.factory.tenancy.Projects;
+import ai.factory.identity.Role;
 import ai.factory.security.SigV4Verifier;
 import ai.factory.security.SitePolicies;
-import ai.factory.security.audit.AuditContent;
+import ai.factory.security.content.AuditContent;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditStartCheck;
 import ai.factory.security.audit.AuditVerification;
@@ -64,7 +66,7 @@ import ai.factory.security.keys.MasterKeys;
 import ai.factory.security.audit.AuditLog;
 import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerifier;
-import ai.factory.security.audit.ContentRetention;
+import ai.factory.security.content.ContentRetention;
 import ai.factory.security.tls.ServerTls;
 import ai.factory.sovereignty.Egress;
 import ai.factory.sovereignty.KeyProvider;

@@ -1,4 +1,4 @@
-package ai.factory.storage;
+package ai.factory.config;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;

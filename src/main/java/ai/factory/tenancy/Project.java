@@ -1,4 +1,4 @@
-package ai.factory.security;
+package ai.factory.tenancy;
 
 import static java.util.Objects.requireNonNull;
 

@@ -1,4 +1,4 @@
-package ai.factory.api.bedrock;
+package ai.factory.api.codec.bedrock;
 
 import ai.factory.FactoryException;
 

@@ -1,7 +1,8 @@
-package ai.factory.security.audit;
+package ai.factory.security.content;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.security.audit.AuditEvent;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
