@@ -264,6 +264,36 @@ public class FactoryCliTest {
     }
 
     @Test
+    void aDeveloperDeploysAndUndeploysInItsOwnProjectAsTheHelpSays() {
+        assertThat(cli("deploy", "--help").out()).doesNotContain("admin only")
+                .contains("developers and", "project admins of the model's project");
+        assertThat(cli("deployments", "delete", "--help").out()).doesNotContain("admin only")
+                .contains("developers and project admins of its project");
+
+        assertThat(local("projects", "create", "dev-team").exit()).isZero();
+        Run key = local("keys", "create", "--name", "dev", "--project", "dev-team", "--role", "developer", "--json");
+        assertThat(key.exit()).as(key.err()).isZero();
+        String[] developer = {"--url", factory.url(), "--key", key.json().path("secret").asText()};
+        Run uploaded = cli(with(developer, "models", "import", TestModels.tinyLlama().toString(), "--name",
+                "dev-team/tiny", "--upload"));
+        assertThat(uploaded.exit()).as(uploaded.err()).isZero();
+        Run deployed = cli(with(developer, "deploy", "dev-team/tiny", "--parallel", "1", "--ctx", "256"));
+        assertThat(deployed.exit()).as(deployed.err()).isZero();
+        assertThat(deployed.out()).contains("dev-team/tiny:1 is ready");
+        String id = cli(with(developer, "deployments", "list")).out().lines().filter(l -> l.contains("dev-team/tiny"))
+                .findFirst().orElseThrow().split("\\s+")[0];
+        Run deleted = cli(with(developer, "deployments", "delete", id));
+        assertThat(deleted.exit()).as(deleted.err()).isZero();
+        assertThat(deleted.out()).contains("Deleted deployment " + id);
+    }
+
+    private static String[] with(String[] client, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of(client));
+        return all.toArray(String[]::new);
+    }
+
+    @Test
     void inspectReadsAGgufWithoutAServer() {
         Run r = cli("models", "inspect", TestModels.tinyLlama().toString());
         assertThat(r.exit()).as(r.err()).isZero();
