@@ -1,5 +1,6 @@
 package ai.factory.cli;
 
+import ai.factory.engine.llama.LlamaRuntime;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,6 +24,7 @@ public final class FactoryCli {
     /** Runs one command with its output and errors going to the given writers. */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new FactoryCli()).setOut(out).setErr(err);
+        everySubcommand(cli, sub -> sub.getCommandSpec().versionProvider(new Version()));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             cmd.getErr().println("factory: " + message.lines().findFirst().orElse(message));
@@ -31,11 +33,32 @@ public final class FactoryCli {
         return cli.execute(args);
     }
 
+    /** So that every command's {@code -V}, which {@code mixinStandardHelpOptions} gives it, prints the version. */
+    private static void everySubcommand(CommandLine cmd, java.util.function.Consumer<CommandLine> action) {
+        for (CommandLine sub : cmd.getSubcommands().values()) {
+            action.accept(sub);
+            everySubcommand(sub, action);
+        }
+    }
+
+    /**
+     * {@code -V}: the factory's version and commit, the llama.cpp natives it would load (found on disk, not loaded, so
+     * this stays quick) and the Java runtime; what a bug report needs.
+     */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = FactoryCli.class.getPackage().getImplementationVersion();
-            return new String[] {"factory " + (v == null ? "dev" : v)};
+            BuildInfo build = BuildInfo.load();
+            String pinned = build.llamaNatives().map(v -> "the pinned natives are node-llama-cpp " + v)
+                    .orElse("the pinned natives' version is unknown");
+            String llama = LlamaRuntime.onDisk()
+                    .map(n -> "llama.cpp " + n.version().orElse("(version not in its file name)") + " from "
+                            + n.library().getParent() + "; " + pinned)
+                    .orElse("llama.cpp: no natives found (" + LlamaRuntime.LIB_DIR_ENV + " and -D"
+                            + LlamaRuntime.LIB_DIR_PROPERTY + " name none, or no libllama there); " + pinned
+                            + ", which ./factory fetches");
+            return new String[] {build.factoryLine(), llama,
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.vendor", "unknown vendor") + ")"};
         }
     }
 }
