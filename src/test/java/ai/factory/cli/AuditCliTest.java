@@ -183,6 +183,18 @@ class AuditCliTest {
         }
     }
 
+    @Test
+    void offlineVerifyPrintsItsResultAloneWithNoLogLines() throws Exception {
+        TestFactory.start(home).close();
+        FactoryCliTest.Run run = FactoryCliTest.cliProcess("audit", "verify", "--home", home.toString());
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out().lines()).as("stdout").hasSize(3).satisfiesExactly(
+                line -> assertThat(line).startsWith("OK: ").contains("from the database"),
+                line -> assertThat(line).startsWith("Cadence: "),
+                line -> assertThat(line).startsWith("Latest anchor: fa1:"));
+        assertThat(run.err()).as("stderr: the database and Flyway log at INFO only for 'factory up'").isEmpty();
+    }
+
     private static void copyTree(Path from, Path to) throws java.io.IOException {
         try (var files = Files.walk(from)) {
             for (Path f : files.toList()) {
