@@ -1,6 +1,7 @@
 package ai.factory.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import ai.factory.Json;
 import ai.factory.TestFactory;
@@ -10,6 +11,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -255,6 +257,14 @@ public class FactoryCliTest {
         assertThat(chat.out().strip()).isNotEmpty();
         assertThat(local("chat", "acme/chatty", "-p", "Hello there", "--max-tokens", "8", "--temperature", "0").out())
                 .as("greedy is repeatable").isEqualTo(chat.out());
+        // One shot answers in at most 128 tokens unless told otherwise.
+        int chats = chatRecords().size();
+        Run oneShot = local("chat", "acme/chatty", "-p", "Hello there");
+        assertThat(oneShot.exit()).as(oneShot.err()).isZero();
+        await().atMost(Duration.ofMinutes(1)).until(() -> chatRecords().size() > chats);
+        assertThat(chatRecords().getFirst().path("completionTokens").asLong()).isBetween(1L, 128L);
+        assertThat(cli("chat", "--help").out().replaceAll("\\s+", " "))
+                .contains("default: 128 with -p, 512 in a conversation");
 
         Run listed = local("deployments", "list");
         assertThat(listed.out()).contains("acme/chatty:1", "ready");
@@ -285,6 +295,19 @@ public class FactoryCliTest {
         Run deleted = cli(with(developer, "deployments", "delete", id));
         assertThat(deleted.exit()).as(deleted.err()).isZero();
         assertThat(deleted.out()).contains("Deleted deployment " + id);
+    }
+
+    /** The audit records of calls to acme/chatty, newest first. */
+    private static List<JsonNode> chatRecords() {
+        Run query = local("audit", "query", "--action", "invoke", "--limit", "1000", "--json");
+        assertThat(query.exit()).as(query.err()).isZero();
+        List<JsonNode> records = new ArrayList<>();
+        query.json().path("records").forEach(r -> {
+            if (r.path("resource").asText().contains("acme/chatty")) {
+                records.add(r);
+            }
+        });
+        return records;
     }
 
     private static String[] with(String[] client, String... args) {
