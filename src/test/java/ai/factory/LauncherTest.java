@@ -96,6 +96,22 @@ class LauncherTest {
     }
 
     @Test
+    void mavenRunsInBatchModeAndPrintsNoColourCodes() throws Exception {
+        Path mvn = Arrays.stream(System.getenv("PATH").split(":")).map(p -> Path.of(p, "mvn"))
+                .filter(Files::isExecutable).findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(mvn != null, "mvn is not on the PATH");
+        // The real Maven, as the launcher calls it, told to print its version and stop instead of building.
+        Path wrapper = Files.createDirectories(dir.resolve("maven"));
+        Files.writeString(wrapper.resolve("mvn"), "#!/bin/sh\nexec " + mvn + " \"$@\" -v\n");
+        Files.setPosixFilePermissions(wrapper.resolve("mvn"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Result r = launch(Map.of("JAVA_HOME", System.getProperty("java.home"), "PATH", wrapper + ":" + System.getenv("PATH"),
+                "FACTORY_JDK_DIRS", dir.resolve("none").toString()), "build");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("Apache Maven");
+        assertThat(r.out() + r.err()).as("escape codes in what Maven printed").doesNotContain("\u001b");
+    }
+
+    @Test
     void jmhBuildsTheBenchmarksWithTheirProfileAndPassesItsArgumentsToJmh() throws Exception {
         // A JDK whose java prints the command it was given, and a mvn that only says how it was called: the
         // launcher's own steps, without building or benchmarking anything.

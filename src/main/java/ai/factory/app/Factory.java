@@ -85,6 +85,7 @@ import ai.factory.storage.MemoryFile;
 import ai.factory.storage.Database;
 import ai.factory.storage.FactoryHome;
 import ai.factory.storage.H2Password;
+import ai.factory.storage.HomeLock;
 import ai.factory.storage.PrivateFiles;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -125,9 +126,14 @@ public final class Factory implements AutoCloseable {
     private final Optional<ServerTls.Prepared> tls;
     private final Egress egress;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
+    /** Held from before anything in the home is touched until after {@code server.json} is removed. */
+    private final HomeLock homeLock;
+    private boolean closed; // guarded by this
 
     private Factory(FactoryConfig config, Clock clock, CommandRunner commands, boolean acceptBrokenAudit) {
         this.config = requireNonNull(config, "config is null");
+        // Before everything else: a second start on a home in use must leave the running factory's files alone.
+        this.homeLock = HomeLock.acquire(config.home(), config.serverFile());
         try {
             FactoryHome.secure(config.home());
             // First, so a TLS setting that cannot work fails the start before anything else is opened.
@@ -523,9 +529,16 @@ public final class Factory implements AutoCloseable {
         return node.length() <= 200 ? node : node.substring(node.length() - 200);
     }
 
-    /** Graceful shutdown: stop taking requests, finish in-flight ones, unload engines, close the database. */
+    /**
+     * Graceful shutdown: stop taking requests, finish in-flight ones, unload engines, close the database, remove
+     * {@code server.json}, and only then release the home for the next factory.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return; // a second close would remove the server.json of a factory started on this home since
+        }
+        closed = true;
         for (AutoCloseable c : closeInOrder) {
             try {
                 c.close();
@@ -538,6 +551,11 @@ public final class Factory implements AutoCloseable {
             Files.deleteIfExists(config.serverFile());
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot remove " + config.serverFile(), e);
+        }
+        try {
+            homeLock.close();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot release " + homeLock.file(), e);
         }
     }
 }

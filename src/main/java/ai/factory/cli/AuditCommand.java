@@ -251,7 +251,9 @@ final class AuditCommand {
 
         @Option(names = "--principal", description = "A principal's id or name.") String principal;
         @Option(names = "--project", description = "Project.") String project;
-        @Option(names = "--action", description = "Action, e.g. 'POST /v1/chat/completions' or egress.http.") String action;
+        @Option(names = "--action", description = "Action: the Cedar action a call performed (invoke, "
+                + "deploy, manageKeys, …), egress.http for an outbound connection, or what docs/audit.md lists.")
+        String action;
         @Option(names = "--outcome", description = "success or failure.") String outcome;
         @Option(names = "--from", description = "From this time (2026-11-25 or 2026-11-25T13:00:00Z).") String from;
         @Option(names = "--to", description = "Before this time.") String to;

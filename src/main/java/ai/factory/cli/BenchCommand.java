@@ -37,12 +37,14 @@ import picocli.CommandLine.Spec;
 
 /** {@code factory bench}: a load generator for any OpenAI-compatible endpoint. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Measure an OpenAI-compatible server (this factory or any other; no factory needed): a sweep over",
-                "concurrency levels of streamed requests with fixed prompt and output lengths (ignore_eos + max_tokens + min_tokens).",
-                "Per level: requests/s, output tokens/s, TTFT, TPOT and inter-token latency percentiles (linear interpolation), errors,",
-                "and the machine's load average. With --peer-url, the same sweep runs against a second server, level by level in",
-                "turn, and a side-by-side table gives the ratios. With --model-file, a STREAM-like probe measures the memory",
-                "bandwidth first and single-stream decoding is reported as a fraction of the model's bandwidth roofline.",
+        description = {"Measure an OpenAI-compatible server (this factory or any other; no factory needed): a sweep "
+                + "over concurrency levels of streamed requests with fixed prompt and output lengths (ignore_eos + "
+                + "max_tokens + min_tokens).",
+                "Per level: requests/s, output tokens/s, TTFT, TPOT and inter-token latency percentiles (linear "
+                        + "interpolation), errors, and the machine's load average.",
+                "With --peer-url, the same sweep runs against a second server, level by level in turn, and a side-by-side "
+                        + "table gives the ratios. With --model-file, a STREAM-like probe measures the memory bandwidth "
+                        + "first and single-stream decoding is reported as a fraction of the model's bandwidth roofline.",
                 "Exit 0 when anything was measured, 1 when every request (of either server) failed."})
 final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -72,8 +74,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--requests-per-level", defaultValue = "32", description = "Requests measured per level (default ${DEFAULT-VALUE}).")
     int requestsPerLevel;
 
-    @Option(names = "--rounds", defaultValue = "1", description = {"Run the sweep's levels this many times, one after the other,",
-            "and pool each level's requests over the rounds (default ${DEFAULT-VALUE})."})
+    @Option(names = "--rounds", defaultValue = "1", description = "Run the sweep's levels this many times, one after the "
+            + "other, and pool each level's requests over the rounds (default ${DEFAULT-VALUE}).")
     int rounds;
 
     @Option(names = "--warmup", defaultValue = "4", description = "Unmeasured requests before the sweep (default ${DEFAULT-VALUE}).")
@@ -106,9 +108,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--peer-name", defaultValue = "peer", description = "What the second server is called in tables (default ${DEFAULT-VALUE}).")
     String peerName;
 
-    @Option(names = "--response-format", paramLabel = "FILE.json", description = {
-            "With --endpoint chat: the response_format of every request (e.g. a json_schema), so every token is sampled",
-            "under its grammar; 'none' for free text (default)."})
+    @Option(names = "--response-format", paramLabel = "FILE.json", description = "With --endpoint chat: the response_format of "
+            + "every request (e.g. a json_schema), so every token is sampled under its grammar; 'none' for free text "
+            + "(default).")
     String responseFormat;
 
     @Option(names = "--peer-response-format", paramLabel = "FILE.json",
@@ -122,8 +124,8 @@ final class BenchCommand implements Callable<Integer> {
     Path tokenizer;
 
     @Option(names = "--model-file", paramLabel = "FILE.gguf",
-            description = {"The served model's GGUF: its vocabulary, and its bytes per token for the bandwidth roofline,",
-                    "which then runs the memory-bandwidth probe before the sweep."})
+            description = "The served model's GGUF: its vocabulary, and its bytes per token for the bandwidth roofline, "
+                    + "which then runs the memory-bandwidth probe before the sweep.")
     Path modelFile;
 
     @Option(names = "--bandwidth-threads", description = "Threads of the bandwidth probe, as many as the server decodes with "

@@ -37,8 +37,13 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--system", description = "A system prompt for the conversation.")
     String system;
 
-    @Option(names = "--max-tokens", defaultValue = "512", description = "Longest answer in tokens (default 512).")
-    int maxTokens;
+    /** One question on the command line wants a short answer back; a conversation may run longer. */
+    static final int ONE_SHOT_MAX_TOKENS = 128;
+    static final int CONVERSATION_MAX_TOKENS = 512;
+
+    @Option(names = "--max-tokens", description = "Longest answer in tokens (default: " + ONE_SHOT_MAX_TOKENS
+            + " with -p, " + CONVERSATION_MAX_TOKENS + " in a conversation).")
+    Integer maxTokens;
 
     @Option(names = "--temperature", description = "Sampling temperature, 0 for greedy (default: the server's).")
     Double temperature;
@@ -82,7 +87,7 @@ final class ChatCommand implements Callable<Integer> {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("model", model);
         body.put("messages", history);
-        body.put("max_tokens", maxTokens);
+        body.put("max_tokens", maxTokens != null ? maxTokens : prompt != null ? ONE_SHOT_MAX_TOKENS : CONVERSATION_MAX_TOKENS);
         body.put("stream", true);
         if (temperature != null) {
             body.put("temperature", temperature);

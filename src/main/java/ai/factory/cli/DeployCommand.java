@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code factory deploy MODEL[:VERSION]}: put a model in service and wait until it is ready. */
 @Command(name = "deploy", mixinStandardHelpOptions = true,
-        description = "Deploy a model version (admin only) and wait until it is ready or failed.")
+        description = "Deploy a model version and wait until it is ready or failed (admins, and developers and "
+                + "project admins of the model's project).")
 final class DeployCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin ClientOptions client;

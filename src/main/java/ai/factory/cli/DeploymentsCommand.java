@@ -37,7 +37,8 @@ final class DeploymentsCommand {
         }
     }
 
-    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Unload a deployment (admin only).")
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Unload a deployment (admins, and developers and project admins of its project).")
     static final class Delete implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin ClientOptions client;

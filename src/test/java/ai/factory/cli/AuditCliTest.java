@@ -10,9 +10,6 @@ import ai.factory.storage.Database;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,7 +57,7 @@ class AuditCliTest {
 
             // An auditor checks the running factory from another process: the embedded database is held, so the
             // chain comes through the API, and the command checks it with the key it was given.
-            FactoryCliTest.Run live = cliProcess("audit", "verify", "--home", home.toString(), "--public-key",
+            FactoryCliTest.Run live = FactoryCliTest.cliProcess("audit", "verify", "--home", home.toString(), "--public-key",
                     elsewhere.resolve("site.pub").toString(), "--anchor", elsewhere.resolve("anchors.txt").toString());
             assertThat(live.exit()).as(live.err()).isZero();
             assertThat(live.err()).contains("the factory holds its embedded database");
@@ -186,22 +183,16 @@ class AuditCliTest {
         }
     }
 
-    /** Runs the command line in a process of its own, as an auditor's shell would next to a running factory. */
-    private static FactoryCliTest.Run cliProcess(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-cp", System.getProperty("java.class.path"), FactoryCli.class.getName()));
-        command.addAll(List.of(args));
-        Path out = Files.createTempFile("cli", ".out");
-        Path err = Files.createTempFile("cli", ".err");
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the command finished").isTrue();
-            return new FactoryCliTest.Run(p.exitValue(), Files.readString(out), Files.readString(err));
-        } finally {
-            p.destroyForcibly();
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
+    @Test
+    void offlineVerifyPrintsItsResultAloneWithNoLogLines() throws Exception {
+        TestFactory.start(home).close();
+        FactoryCliTest.Run run = FactoryCliTest.cliProcess("audit", "verify", "--home", home.toString());
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out().lines()).as("stdout").hasSize(3).satisfiesExactly(
+                line -> assertThat(line).startsWith("OK: ").contains("from the database"),
+                line -> assertThat(line).startsWith("Cadence: "),
+                line -> assertThat(line).startsWith("Latest anchor: fa1:"));
+        assertThat(run.err()).as("stderr: the database and Flyway log at INFO only for 'factory up'").isEmpty();
     }
 
     private static void copyTree(Path from, Path to) throws java.io.IOException {

@@ -1,6 +1,7 @@
 package ai.factory.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import ai.factory.Json;
 import ai.factory.TestFactory;
@@ -8,9 +9,12 @@ import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -50,6 +54,25 @@ public class FactoryCliTest {
         StringWriter err = new StringWriter();
         int exit = FactoryCli.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
         return new Run(exit, out.toString(), err.toString());
+    }
+
+    /** Runs the command line in a process of its own, as a user's or an auditor's shell would beside a factory. */
+    public static Run cliProcess(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                FactoryCli.class.getName()));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile("cli", ".out");
+        Path err = Files.createTempFile("cli", ".err");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the command finished").isTrue();
+            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            p.destroyForcibly();
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
     }
 
     /** Finds the local server and admin key through --home, as a user on the factory's machine would. */
@@ -234,12 +257,63 @@ public class FactoryCliTest {
         assertThat(chat.out().strip()).isNotEmpty();
         assertThat(local("chat", "acme/chatty", "-p", "Hello there", "--max-tokens", "8", "--temperature", "0").out())
                 .as("greedy is repeatable").isEqualTo(chat.out());
+        // One shot answers in at most 128 tokens unless told otherwise.
+        int chats = chatRecords().size();
+        Run oneShot = local("chat", "acme/chatty", "-p", "Hello there");
+        assertThat(oneShot.exit()).as(oneShot.err()).isZero();
+        await().atMost(Duration.ofMinutes(1)).until(() -> chatRecords().size() > chats);
+        assertThat(chatRecords().getFirst().path("completionTokens").asLong()).isBetween(1L, 128L);
+        assertThat(cli("chat", "--help").out().replaceAll("\\s+", " "))
+                .contains("default: 128 with -p, 512 in a conversation");
 
         Run listed = local("deployments", "list");
         assertThat(listed.out()).contains("acme/chatty:1", "ready");
         String id = listed.out().lines().filter(l -> l.contains("acme/chatty")).findFirst().orElseThrow().split("\\s+")[0];
         assertThat(local("deployments", "delete", id).out()).contains("Deleted deployment " + id);
         assertThat(local("chat", "acme/chatty", "-p", "hi").err()).contains("does not exist or is not deployed");
+    }
+
+    @Test
+    void aDeveloperDeploysAndUndeploysInItsOwnProjectAsTheHelpSays() {
+        assertThat(cli("deploy", "--help").out()).doesNotContain("admin only")
+                .contains("developers and", "project admins of the model's project");
+        assertThat(cli("deployments", "delete", "--help").out()).doesNotContain("admin only")
+                .contains("developers and project admins of its project");
+
+        assertThat(local("projects", "create", "dev-team").exit()).isZero();
+        Run key = local("keys", "create", "--name", "dev", "--project", "dev-team", "--role", "developer", "--json");
+        assertThat(key.exit()).as(key.err()).isZero();
+        String[] developer = {"--url", factory.url(), "--key", key.json().path("secret").asText()};
+        Run uploaded = cli(with(developer, "models", "import", TestModels.tinyLlama().toString(), "--name",
+                "dev-team/tiny", "--upload"));
+        assertThat(uploaded.exit()).as(uploaded.err()).isZero();
+        Run deployed = cli(with(developer, "deploy", "dev-team/tiny", "--parallel", "1", "--ctx", "256"));
+        assertThat(deployed.exit()).as(deployed.err()).isZero();
+        assertThat(deployed.out()).contains("dev-team/tiny:1 is ready");
+        String id = cli(with(developer, "deployments", "list")).out().lines().filter(l -> l.contains("dev-team/tiny"))
+                .findFirst().orElseThrow().split("\\s+")[0];
+        Run deleted = cli(with(developer, "deployments", "delete", id));
+        assertThat(deleted.exit()).as(deleted.err()).isZero();
+        assertThat(deleted.out()).contains("Deleted deployment " + id);
+    }
+
+    /** The audit records of calls to acme/chatty, newest first. */
+    private static List<JsonNode> chatRecords() {
+        Run query = local("audit", "query", "--action", "invoke", "--limit", "1000", "--json");
+        assertThat(query.exit()).as(query.err()).isZero();
+        List<JsonNode> records = new ArrayList<>();
+        query.json().path("records").forEach(r -> {
+            if (r.path("resource").asText().contains("acme/chatty")) {
+                records.add(r);
+            }
+        });
+        return records;
+    }
+
+    private static String[] with(String[] client, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of(client));
+        return all.toArray(String[]::new);
     }
 
     @Test

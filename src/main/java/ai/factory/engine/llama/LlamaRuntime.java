@@ -41,6 +41,9 @@ public final class LlamaRuntime {
     public static final String LIB_DIR_PROPERTY = "factory.llama.lib";
 
     private static final List<String> LIBRARIES = List.of("libggml-base", "libggml", "libllama");
+    /** A version of at least two parts in a library's name: {@code .v0.5.0.so} (npm packages), {@code .so.0.0.6000}. */
+    private static final Pattern VERSION_IN_NAME = Pattern.compile(
+            "lib[a-z-]+(?:\\.[a-z]+)?(?:\\.v([0-9]+(?:\\.[0-9]+)+)\\.so|\\.so\\.([0-9]+(?:\\.[0-9]+)+))");
 
     private static LlamaRuntime loaded; // guarded by LlamaRuntime.class
 
@@ -78,6 +81,41 @@ public final class LlamaRuntime {
                 .filter(s -> s != null && !s.isBlank())
                 .findFirst()
                 .map(Path::of);
+    }
+
+    /**
+     * The libllama this process would load (see the class comment), found without loading it, with the llama.cpp
+     * version its file name carries: for {@code factory -V}, which must stay quick. Empty when no folder is named or
+     * it holds no libllama.
+     */
+    public static Optional<OnDisk> onDisk() {
+        String property = System.getProperty(LIB_DIR_PROPERTY);
+        return libraryDir(System.getenv(), property == null ? Map.of() : Map.of(LIB_DIR_PROPERTY, property))
+                .flatMap(LlamaRuntime::onDisk);
+    }
+
+    static Optional<OnDisk> onDisk(Path dir) {
+        try {
+            // A CMake build's libllama.so links to libllama.so.0.0.N; the version is in the file linked to.
+            Path library = findLibrary(dir.toAbsolutePath().normalize(), "libllama");
+            return Optional.of(new OnDisk(library, versionOf(library.toRealPath().getFileName().toString())));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** A libllama on disk and the llama.cpp version its name carries ({@code libllama.v0.5.0.so}), if it does. */
+    public record OnDisk(Path library, Optional<String> version) {
+        public OnDisk {
+            requireNonNull(library, "library is null");
+            requireNonNull(version, "version is null");
+        }
+    }
+
+    /** {@code 0.5.0} of {@code libllama.v0.5.0.so}, {@code libllama.cuda.v0.5.0.so} or {@code libllama.so.0.5.0}. */
+    static Optional<String> versionOf(String fileName) {
+        var m = VERSION_IN_NAME.matcher(fileName);
+        return m.matches() ? Optional.of(m.group(1) != null ? m.group(1) : m.group(2)) : Optional.empty();
     }
 
     /** The runtime from one folder; the same runtime again if this process already loaded that folder. */

@@ -67,6 +67,24 @@ class LlamaRuntimeTest {
     }
 
     @Test
+    void readsTheLlamaCppVersionFromTheLibrarysNameWithoutLoadingIt() throws Exception {
+        assertThat(LlamaRuntime.versionOf("libllama.v0.5.0.so")).contains("0.5.0");
+        assertThat(LlamaRuntime.versionOf("libllama.cuda.v0.5.0.so")).contains("0.5.0");
+        assertThat(LlamaRuntime.versionOf("libllama.so.0.0.6123")).contains("0.0.6123");
+        assertThat(LlamaRuntime.versionOf("libllama.so.1")).as("a bare soname version says nothing").isEmpty();
+        assertThat(LlamaRuntime.versionOf("libllama.so")).isEmpty();
+
+        // A CMake build: libllama.so links to the versioned file.
+        Files.createFile(dir.resolve("libllama.so.0.0.6123"));
+        Files.createSymbolicLink(dir.resolve("libllama.so"), dir.resolve("libllama.so.0.0.6123").getFileName());
+        assertThat(LlamaRuntime.onDisk(dir)).hasValueSatisfying(n -> {
+            assertThat(n.library()).hasFileName("libllama.so");
+            assertThat(n.version()).contains("0.0.6123");
+        });
+        assertThat(LlamaRuntime.onDisk(dir.resolve("missing"))).isEmpty();
+    }
+
+    @Test
     void loadingTheSameFolderTwiceGivesTheOneRuntime() {
         LlamaRuntime runtime = LlamaTestSupport.runtime();
 

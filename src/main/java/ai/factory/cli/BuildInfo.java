@@ -1,0 +1,53 @@
+package ai.factory.cli;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * What this build of the factory is, from {@code ai/factory/build.properties}, which the build fills in: the
+ * project's version, the commit it was built from ({@code git rev-parse}), whether tracked files differed from that
+ * commit, and the version of the llama.cpp natives it is pinned to ({@code llama.natives.version} in pom.xml). A
+ * value the build did not fill in (classes compiled by an IDE, a source archive without .git) is absent.
+ */
+record BuildInfo(Optional<String> version, Optional<String> commit, boolean modified, Optional<String> llamaNatives) {
+    static final String RESOURCE = "/ai/factory/build.properties";
+
+    BuildInfo {
+        requireNonNull(version, "version is null");
+        requireNonNull(commit, "commit is null");
+        requireNonNull(llamaNatives, "llamaNatives is null");
+    }
+
+    static BuildInfo load() {
+        Properties p = new Properties();
+        try (InputStream in = BuildInfo.class.getResourceAsStream(RESOURCE)) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + RESOURCE, e);
+        }
+        return of(p);
+    }
+
+    static BuildInfo of(Properties p) {
+        return new BuildInfo(value(p, "version"), value(p, "commit").filter(c -> !c.equals("unknown")),
+                value(p, "modified").map(Boolean::parseBoolean).orElse(false), value(p, "llamaNativesVersion"));
+    }
+
+    /** A value the build filled in; one still reading {@code ${…}} was not. */
+    private static Optional<String> value(Properties p, String key) {
+        return Optional.ofNullable(p.getProperty(key)).map(String::strip).filter(v -> !v.isEmpty() && !v.contains("${"));
+    }
+
+    /** {@code factory 0.1.0 (commit 1a2b3c4)}, with {@code , with local changes} when tracked files differed. */
+    String factoryLine() {
+        return "factory " + version.orElse("dev") + " (commit " + commit.orElse("unknown")
+                + (modified ? ", with local changes" : "") + ")";
+    }
+}

@@ -1,0 +1,64 @@
+package ai.factory.cli;
+
+import static ai.factory.cli.FactoryCliTest.cli;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.factory.engine.llama.LlamaRuntime;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** {@code factory -V}: the build, the commit, the llama.cpp natives and the Java runtime, without a server. */
+class VersionTest {
+    @Test
+    void namesTheVersionTheCommitTheNativesAndJava() throws Exception {
+        FactoryCliTest.Run run = cli("-V");
+        assertThat(run.exit()).as(run.err()).isZero();
+        List<String> lines = run.out().lines().toList();
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(0)).matches("factory \\d+\\.\\d+\\.\\d+(-SNAPSHOT)? \\(commit ([0-9a-f]{7,}|unknown)"
+                + "(, with local changes)?\\)");
+        headCommit().ifPresent(head -> assertThat(lines.get(0)).as("the checkout's HEAD, as git names it")
+                .contains("(commit " + head));
+        assertThat(lines.get(1)).contains("the pinned natives are node-llama-cpp ").doesNotContain("${");
+        LlamaRuntime.onDisk().ifPresentOrElse(
+                natives -> assertThat(lines.get(1)).startsWith("llama.cpp " + natives.version().orElse("(version not in its file name)") + " from "
+                        + natives.library().getParent()),
+                () -> assertThat(lines.get(1)).startsWith("llama.cpp: no natives found"));
+        assertThat(lines.get(2)).startsWith("Java " + Runtime.version());
+
+        assertThat(cli("up", "-V").out()).as("a command's -V").isEqualTo(run.out());
+        assertThat(cli("audit", "verify", "--version").out()).isEqualTo(run.out());
+    }
+
+    @Test
+    void aBuildThatCouldNotFillItInSaysSo() {
+        Properties unfilled = new Properties();
+        unfilled.setProperty("version", "${project.version}");
+        unfilled.setProperty("commit", "${build.commit}");
+        unfilled.setProperty("modified", "${build.modified}");
+        assertThat(BuildInfo.of(unfilled).factoryLine()).isEqualTo("factory dev (commit unknown)");
+
+        Properties archive = new Properties();
+        archive.setProperty("version", "1.2.0");
+        archive.setProperty("commit", "unknown");
+        archive.setProperty("modified", "false");
+        archive.setProperty("llamaNativesVersion", "3.22.1");
+        assertThat(BuildInfo.of(archive).factoryLine()).isEqualTo("factory 1.2.0 (commit unknown)");
+        assertThat(BuildInfo.of(archive).llamaNatives()).contains("3.22.1");
+    }
+
+    /** The short commit of the checkout the tests run in, when git and a .git are there. */
+    private static java.util.Optional<String> headCommit() throws Exception {
+        try {
+            Process git = new ProcessBuilder("git", "rev-parse", "--short=7", "HEAD").redirectErrorStream(true).start();
+            String out = new String(git.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            return git.waitFor(1, TimeUnit.MINUTES) && git.exitValue() == 0 ? java.util.Optional.of(out)
+                    : java.util.Optional.empty();
+        } catch (java.io.IOException noGit) {
+            return java.util.Optional.empty();
+        }
+    }
+}
