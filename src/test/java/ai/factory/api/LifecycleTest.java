@@ -23,6 +23,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Start, restart and graceful shutdown of a whole factory. */
 class LifecycleTest {
+    /**
+     * Threads of their own for the blocked upload and the shutdown: the common pool has one worker on a 2-core
+     * machine, where the shutdown would queue behind the upload it is meant to wait for.
+     */
+    private static final java.util.concurrent.Executor THREADS = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+
     @TempDir
     Path home;
 
@@ -82,7 +88,7 @@ class LifecycleTest {
         CompletableFuture<HttpResponse<String>> upload = CompletableFuture.supplyAsync(() -> factory.send(
                 factory.request("/api/v1/models/acme/slow/versions?filename=slow.gguf", factory.adminKey())
                         .PUT(HttpRequest.BodyPublishers.fromPublisher(
-                                HttpRequest.BodyPublishers.ofInputStream(() -> body), gguf.length))));
+                                HttpRequest.BodyPublishers.ofInputStream(() -> body), gguf.length))), THREADS);
         Path tmp = home.resolve("blobs").resolve("tmp");
         try {
             await().atMost(Duration.ofSeconds(90)).until(() -> upload.isDone() || staging(tmp));
@@ -94,7 +100,7 @@ class LifecycleTest {
         assertThat(upload).as("the upload ended before shutdown: %s", upload.isDone() ? upload.join().statusCode()
                 + " " + upload.join().body() : "").isNotDone();
 
-        CompletableFuture<Void> shutdown = CompletableFuture.runAsync(factory::close);
+        CompletableFuture<Void> shutdown = CompletableFuture.runAsync(factory::close, THREADS);
         await().atMost(Duration.ofSeconds(90)).until(() -> factory.get("/health/ready", null).statusCode() == 503);
         HttpResponse<String> refused = factory.get("/v1/models", factory.adminKey());
         assertThat(refused.statusCode()).isEqualTo(503);
