@@ -16,6 +16,7 @@ import ai.factory.storage.BlobStore;
 import ai.factory.storage.BlobSweep;
 import ai.factory.storage.DataKey;
 import ai.factory.storage.StagedBlob;
+import ai.factory.storage.Sql;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import java.io.IOException;
@@ -25,7 +26,6 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
@@ -58,7 +58,6 @@ public final class ModelRegistry {
     private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
     private static final Pattern CLASSIFICATION = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
     private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
-    private static final String UNIQUE_VIOLATION = "23505";
     /** The namespace of the models bundled with the factory, which belong to the site. */
     private static final String BUILTIN_NAMESPACE = "builtin";
 
@@ -473,21 +472,13 @@ public final class ModelRegistry {
                 });
                 return new ModelVersion(name, version, format, metadata, files, now, by.id(), source);
             } catch (UnableToExecuteStatementException e) {
-                if (attempt >= 10 || !isUniqueViolation(e)) {
+                if (attempt >= 10 || !Sql.isUniqueViolation(e)) {
                     throw e;
                 }
             }
         }
     }
 
-    private static boolean isUniqueViolation(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && UNIQUE_VIOLATION.equals(sql.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     private static List<ModelVersion> versions(Handle h, ModelName name) {
         Map<Integer, List<ModelFile>> files = new LinkedHashMap<>();

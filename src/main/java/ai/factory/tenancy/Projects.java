@@ -6,6 +6,7 @@ import ai.factory.security.ApiKeys;
 import ai.factory.identity.Principal;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.storage.Sql;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
@@ -31,7 +32,6 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  */
 public final class Projects {
     private static final System.Logger LOG = System.getLogger(Projects.class.getName());
-    private static final String UNIQUE_VIOLATION = "23505";
     private static final String COLUMNS = "name, created_at, created_by, content_logging";
     /** How long a project's content-logging flag is taken as read. */
     public static final Duration FLAG_TTL = Duration.ofSeconds(5);
@@ -70,7 +70,7 @@ public final class Projects {
             jdbi.useHandle(h -> h.createUpdate("INSERT INTO projects (name, created_at, created_by) VALUES (:n, :at, :by)")
                     .bind("n", name).bind("at", Timestamp.from(project.createdAt())).bind("by", by.id()).execute());
         } catch (UnableToExecuteStatementException e) {
-            if (isUniqueViolation(e)) {
+            if (Sql.isUniqueViolation(e)) {
                 throw new FactoryException(ErrorCode.CONFLICT, "project '" + name + "' already exists");
             }
             throw e;
@@ -161,14 +161,5 @@ public final class Projects {
         LOG.log(System.Logger.Level.INFO, "project {0} deleted by {1}: {2} deployment(s) undeployed, {3} key(s) revoked, "
                 + "{4} model(s) deleted", name, by.id(), undeployed.size(), revoked, models.size());
         return new Deleted(name, undeployed, revoked, models);
-    }
-
-    private static boolean isUniqueViolation(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && UNIQUE_VIOLATION.equals(sql.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
     }
 }
