@@ -125,6 +125,7 @@ public final class Factory implements AutoCloseable {
     private final Optional<String> newAdminKey;
     private final Optional<ServerTls.Prepared> tls;
     private final Egress egress;
+    private final Database database;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
     /** Held from before anything in the home is touched until after {@code server.json} is removed. */
     private final HomeLock homeLock;
@@ -138,7 +139,7 @@ public final class Factory implements AutoCloseable {
             FactoryHome.secure(config.home());
             // First, so a TLS setting that cannot work fails the start before anything else is opened.
             this.tls = ServerTls.prepare(config.server(), config.tlsFiles(), clock);
-            Database database = Database.open(H2Password.secure(config.database(), config.databasePasswordFile()));
+            this.database = Database.open(H2Password.secure(config.database(), config.databasePasswordFile()));
             closeInOrder.addFirst(database);
             try {
                 LOG.log(System.Logger.Level.INFO, "GGUF engine: llama.cpp from {0}", llama.get().libraryDir());
@@ -178,14 +179,14 @@ public final class Factory implements AutoCloseable {
             keyHierarchy.ensureKek(BlobOwner.SITE);
             keyHierarchy.finishInterruptedRotation(SYSTEM);
             BlobStore blobs = new BlobStore(config.blobDir());
-            ApiKeys keys = new ApiKeys(database.jdbi(), clock, keyHierarchy);
+            ApiKeys keys = new ApiKeys(database.jdbi(), clock, keyHierarchy, database.readCacheMaxAge());
             resealLegacySecrets(keys);
             Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock));
             Authorizer authorizer = Authorizer.withBuiltInPolicies();
             SitePolicies sitePolicies = new SitePolicies(database.jdbi(), clock, authorizer);
             sitePolicies.load();
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, keyHierarchy, clock,
-                    config.models().maxUploadBytes());
+                    config.models().maxUploadBytes(), database.readCacheMaxAge());
             registry.encryptLegacyBlobs();
             AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
             sweepBlobs(blobs, keyHierarchy, registry, auditContent, audit, clock);
@@ -209,7 +210,7 @@ public final class Factory implements AutoCloseable {
                         keyHierarchy.destroy(project, by);
                         blobs.deleteOwner(project);
                         auditContent.projectDeleted(project);
-                    }));
+                    }), database.readCacheMaxAge());
             config.audit().contentRetention().ifPresent(retention ->
                     closeInOrder.addFirst(new ContentRetention(auditContent, retention, audit::record, clock).start()));
             new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
@@ -365,6 +366,11 @@ public final class Factory implements AutoCloseable {
 
     public FactoryConfig config() {
         return config;
+    }
+
+    /** The metadata database this factory opened, for tools and tests that look at what it stores and reads. */
+    public Database database() {
+        return database;
     }
 
     /**

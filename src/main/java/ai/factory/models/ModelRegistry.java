@@ -16,6 +16,8 @@ import ai.factory.storage.BlobStore;
 import ai.factory.storage.BlobSweep;
 import ai.factory.storage.DataKey;
 import ai.factory.storage.StagedBlob;
+import ai.factory.storage.ReadCache;
+import ai.factory.storage.Sql;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import java.io.IOException;
@@ -25,9 +27,9 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -58,7 +60,6 @@ public final class ModelRegistry {
     private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
     private static final Pattern CLASSIFICATION = Pattern.compile("[a-z0-9][a-z0-9-]{0,31}");
     private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
-    private static final String UNIQUE_VIOLATION = "23505";
     /** The namespace of the models bundled with the factory, which belong to the site. */
     private static final String BUILTIN_NAMESPACE = "builtin";
 
@@ -68,13 +69,26 @@ public final class ModelRegistry {
     private final Clock clock;
     private final long maxFileBytes;
     private final Map<String, ReentrantLock> digestLocks = new ConcurrentHashMap<>();
+    /**
+     * Each model with its versions, as {@link #find} read it: every inference call authorizes against its model.
+     * Every write of this registry forgets the model it wrote, once committed.
+     */
+    private final ReadCache<ModelName, Model> models;
 
+    /** A registry on a database other nodes may share: a model read is read again after {@link ReadCache#SHARED_MAX_AGE}. */
     public ModelRegistry(Jdbi jdbi, BlobStore blobs, KeyHierarchy keys, Clock clock, long maxFileBytes) {
+        this(jdbi, blobs, keys, clock, maxFileBytes, ReadCache.SHARED_MAX_AGE);
+    }
+
+    /** @param cacheMaxAge how long a model read is taken as read ({@link ai.factory.storage.Database#readCacheMaxAge}) */
+    public ModelRegistry(Jdbi jdbi, BlobStore blobs, KeyHierarchy keys, Clock clock, long maxFileBytes,
+                         Duration cacheMaxAge) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.blobs = requireNonNull(blobs, "blobs is null");
         this.keys = requireNonNull(keys, "keys is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.maxFileBytes = maxFileBytes;
+        this.models = new ReadCache<>(clock, cacheMaxAge);
     }
 
     /** A file to import: its name within the version and a stream of its bytes. */
@@ -282,23 +296,15 @@ public final class ModelRegistry {
                 .set());
     }
 
+    /** Every model with its versions, by name: two queries, whatever the number of models. */
     public List<Model> list() {
-        return jdbi.withHandle(h -> h.createQuery("SELECT name FROM models ORDER BY name")
-                        .mapTo(String.class).list())
-                .stream()
-                .map(n -> find(ModelName.parse(n)))
-                .flatMap(Optional::stream)
-                .toList();
+        return jdbi.withHandle(h -> read(h, null));
     }
 
+    /** A model with its versions; from memory once read, until a write of this registry changes it. */
     public Optional<Model> find(ModelName name) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT project, classification, created_at, created_by FROM models "
-                        + "WHERE name = :n")
-                .bind("n", name.toString())
-                .map((rs, ctx) -> new Model(name, rs.getString("project"), rs.getString("classification"),
-                        rs.getTimestamp("created_at").toInstant(),
-                        rs.getString("created_by"), versions(h, name)))
-                .findOne());
+        requireNonNull(name, "name is null");
+        return models.get(name, n -> jdbi.withHandle(h -> read(h, n)).stream().findFirst());
     }
 
     public Model get(ModelName name) {
@@ -360,6 +366,7 @@ public final class ModelRegistry {
         checkClassification(classification);
         int updated = jdbi.withHandle(h -> h.createUpdate("UPDATE models SET classification = :c WHERE name = :n")
                 .bind("c", classification).bind("n", name.toString()).execute());
+        models.invalidate(name);
         if (updated == 0) {
             throw notFound(name.toString());
         }
@@ -368,8 +375,12 @@ public final class ModelRegistry {
 
     /** Deletes one version, or every version when the reference names none. Refused while any is deployed. */
     public List<ModelVersion> delete(ModelRef ref) {
-        Model model = get(ref.name());
-        List<ModelVersion> doomed = ref.version().isEmpty() ? model.versions() : List.of(resolve(ref));
+        // Read from the database, not memory: what is deleted is what is there now, whichever node added it.
+        Model model = jdbi.withHandle(h -> read(h, ref.name())).stream().findFirst()
+                .orElseThrow(() -> notFound(ref.name()));
+        List<ModelVersion> doomed = ref.version().isEmpty() ? model.versions()
+                : List.of(model.versions().stream().filter(v -> v.version() == ref.version().getAsInt()).findFirst()
+                        .orElseThrow(() -> notFound(ref.toString())));
         jdbi.useTransaction(h -> {
             for (ModelVersion v : doomed) {
                 Optional<String> deployment = h.createQuery(
@@ -391,6 +402,7 @@ public final class ModelRegistry {
                 h.createUpdate("DELETE FROM models WHERE name = :n").bind("n", model.name().toString()).execute();
             }
         });
+        models.invalidate(model.name());
         PausePoints.reach("model.deleted", model.name().toString());
         String owner = keyOwner(model.project(), model.name());
         doomed.stream().flatMap(v -> v.files().stream()).map(ModelFile::sha256).distinct()
@@ -471,42 +483,61 @@ public final class ModelRegistry {
                     }
                     return next;
                 });
+                models.invalidate(name);
                 return new ModelVersion(name, version, format, metadata, files, now, by.id(), source);
             } catch (UnableToExecuteStatementException e) {
-                if (attempt >= 10 || !isUniqueViolation(e)) {
+                if (attempt >= 10 || !Sql.isUniqueViolation(e)) {
                     throw e;
                 }
             }
         }
     }
 
-    private static boolean isUniqueViolation(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && UNIQUE_VIOLATION.equals(sql.getSQLState())) {
-                return true;
-            }
+    /**
+     * The models (only {@code only}, when given) with their versions and files, in two queries: the models joined to
+     * their versions, then the files.
+     */
+    private static List<Model> read(Handle h, ModelName only) {
+        String where = only == null ? "" : " WHERE model_name = :n";
+        Map<String, Map<Integer, List<ModelFile>>> files = new LinkedHashMap<>();
+        var fileQuery = h.createQuery("SELECT model_name, version, path, sha256, size_bytes FROM model_files" + where
+                + " ORDER BY model_name, version, path");
+        if (only != null) {
+            fileQuery.bind("n", only.toString());
         }
-        return false;
-    }
-
-    private static List<ModelVersion> versions(Handle h, ModelName name) {
-        Map<Integer, List<ModelFile>> files = new LinkedHashMap<>();
-        h.createQuery("SELECT version, path, sha256, size_bytes FROM model_files WHERE model_name = :n "
-                        + "ORDER BY version, path")
-                .bind("n", name.toString())
-                .map((rs, ctx) -> {
-                    files.computeIfAbsent(rs.getInt("version"), k -> new ArrayList<>())
-                            .add(new ModelFile(rs.getString("path"), rs.getString("sha256"), rs.getLong("size_bytes")));
-                    return null;
-                })
-                .list();
-        return h.createQuery("SELECT version, format, metadata, imported_at, imported_by, source FROM model_versions "
-                        + "WHERE model_name = :n ORDER BY version")
-                .bind("n", name.toString())
-                .map((rs, ctx) -> new ModelVersion(name, rs.getInt("version"), ModelFormat.parse(rs.getString("format")),
-                        decode(rs.getString("metadata")), files.getOrDefault(rs.getInt("version"), List.of()),
-                        rs.getTimestamp("imported_at").toInstant(), rs.getString("imported_by"), rs.getString("source")))
-                .list();
+        fileQuery.map((rs, ctx) -> {
+            files.computeIfAbsent(rs.getString("model_name"), k -> new LinkedHashMap<>())
+                    .computeIfAbsent(rs.getInt("version"), k -> new ArrayList<>())
+                    .add(new ModelFile(rs.getString("path"), rs.getString("sha256"), rs.getLong("size_bytes")));
+            return null;
+        }).list();
+        var rowQuery = h.createQuery("SELECT m.name, m.project, m.classification, m.created_at, m.created_by, "
+                + "v.version, v.format, v.metadata, v.imported_at, v.imported_by, v.source FROM models m "
+                + "LEFT JOIN model_versions v ON v.model_name = m.name"
+                + (only == null ? "" : " WHERE m.name = :n") + " ORDER BY m.name, v.version");
+        if (only != null) {
+            rowQuery.bind("n", only.toString());
+        }
+        Map<ModelName, Model> models = new LinkedHashMap<>();
+        Map<ModelName, List<ModelVersion>> versions = new LinkedHashMap<>();
+        rowQuery.map((rs, ctx) -> {
+            ModelName name = ModelName.parse(rs.getString("name"));
+            if (!models.containsKey(name)) {
+                models.put(name, new Model(name, rs.getString("project"), rs.getString("classification"),
+                        rs.getTimestamp("created_at").toInstant(), rs.getString("created_by"), List.of()));
+                versions.put(name, new ArrayList<>());
+            }
+            int version = rs.getInt("version");
+            if (!rs.wasNull()) {
+                versions.get(name).add(new ModelVersion(name, version, ModelFormat.parse(rs.getString("format")),
+                        decode(rs.getString("metadata")),
+                        files.getOrDefault(name.toString(), Map.of()).getOrDefault(version, List.of()),
+                        rs.getTimestamp("imported_at").toInstant(), rs.getString("imported_by"), rs.getString("source")));
+            }
+            return null;
+        }).list();
+        return models.values().stream().map(m -> new Model(m.name(), m.project(), m.classification(), m.createdAt(),
+                m.createdBy(), versions.get(m.name()))).toList();
     }
 
     private static Map<String, Object> decode(String json) {

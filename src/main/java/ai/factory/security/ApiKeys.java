@@ -6,6 +6,7 @@ import ai.factory.identity.Principal;
 import ai.factory.identity.Role;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.storage.ReadCache;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -14,6 +15,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -43,11 +45,29 @@ public final class ApiKeys {
     private final Clock clock;
     private final SecretSealer sealer;
     private final SecureRandom random = new SecureRandom();
+    /** The principal of each bearer key in use, by the SHA-256 of its secret. */
+    private final ReadCache<String, Principal> bearers;
+    /**
+     * Each AWS access key in use with its opened secret, by access key id; no more exposed than the site key that
+     * opens every one of them, which is in memory too.
+     */
+    private final ReadCache<String, AccessKeySecret> accessKeys;
 
+    /** Keys as a database other nodes may share: what is read is read again after {@link ReadCache#SHARED_MAX_AGE}. */
     public ApiKeys(Jdbi jdbi, Clock clock, SecretSealer sealer) {
+        this(jdbi, clock, sealer, ReadCache.SHARED_MAX_AGE);
+    }
+
+    /**
+     * @param cacheMaxAge how long a key read for a request is taken as read ({@link ai.factory.storage.Database#readCacheMaxAge}); a
+     *     revocation through this object takes effect at once whatever it is
+     */
+    public ApiKeys(Jdbi jdbi, Clock clock, SecretSealer sealer, Duration cacheMaxAge) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.sealer = requireNonNull(sealer, "sealer is null");
+        this.bearers = new ReadCache<>(clock, cacheMaxAge);
+        this.accessKeys = new ReadCache<>(clock, cacheMaxAge);
     }
 
     /** Creates a principal with one key. {@code createdBy} is the creating principal's id, or null at bootstrap. */
@@ -84,6 +104,10 @@ public final class ApiKeys {
         if (accessKeyId == null || !ACCESS_KEY_ID.matcher(accessKeyId).matches()) {
             return Optional.empty();
         }
+        return accessKeys.get(accessKeyId, this::readAccessKey);
+    }
+
+    private Optional<AccessKeySecret> readAccessKey(String accessKeyId) {
         return jdbi.withHandle(h -> h.createQuery("SELECT a.sealed_secret, p.id AS pid, p.name, p.project, p.role "
                         + "FROM aws_access_keys a JOIN api_keys k ON k.id = a.key_id "
                         + "JOIN principals p ON p.id = k.principal_id "
@@ -161,12 +185,12 @@ public final class ApiKeys {
         if (secret == null || !secret.startsWith(SECRET_PREFIX) || secret.length() > 200) {
             return Optional.empty();
         }
-        String digest = hash(secret);
-        return jdbi.withHandle(h -> h.createQuery(SELECT + " WHERE k.secret_hash = :hash AND k.revoked_at IS NULL")
+        return bearers.get(hash(secret), digest -> jdbi.withHandle(h -> h.createQuery(SELECT
+                        + " WHERE k.secret_hash = :hash AND k.revoked_at IS NULL")
                 .bind("hash", digest)
                 .map((rs, ctx) -> key(rs))
                 .findOne()
-                .map(ApiKey::principal));
+                .map(ApiKey::principal)));
     }
 
     public List<ApiKey> list() {
@@ -181,25 +205,46 @@ public final class ApiKeys {
                 .map((rs, ctx) -> key(rs)).findOne());
     }
 
-    /** Revokes a key; revoking twice is harmless. Unknown ids are NOT_FOUND. */
+    /**
+     * Revokes a key; revoking twice is harmless. Unknown ids are NOT_FOUND. The key stops working in this process at
+     * once (on other nodes sharing the database, within their cache's age).
+     */
     public ApiKey revoke(String keyId) {
         Timestamp now = Timestamp.from(clock.instant());
-        return jdbi.inTransaction(h -> {
-            h.createUpdate("UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL")
-                    .bind("now", now).bind("id", keyId).execute();
-            return h.createQuery(SELECT + " WHERE k.id = :id").bind("id", keyId)
-                    .map((rs, ctx) -> key(rs))
-                    .findOne()
-                    .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no API key with id '" + keyId + "'"));
-        });
+        try {
+            return jdbi.inTransaction(h -> {
+                h.createUpdate("UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL")
+                        .bind("now", now).bind("id", keyId).execute();
+                return h.createQuery(SELECT + " WHERE k.id = :id").bind("id", keyId)
+                        .map((rs, ctx) -> key(rs))
+                        .findOne()
+                        .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "no API key with id '" + keyId
+                                + "'"));
+            });
+        } finally {
+            forgetKeys();
+        }
     }
 
     /** Revokes every key of a project (when the project is deleted); returns how many were still active. */
     public int revokeProject(String project) {
         Timestamp now = Timestamp.from(clock.instant());
-        return jdbi.withHandle(h -> h.createUpdate("UPDATE api_keys SET revoked_at = :now WHERE revoked_at IS NULL "
-                        + "AND principal_id IN (SELECT id FROM principals WHERE project = :project)")
-                .bind("now", now).bind("project", project).execute());
+        try {
+            return jdbi.withHandle(h -> h.createUpdate("UPDATE api_keys SET revoked_at = :now WHERE revoked_at IS NULL "
+                            + "AND principal_id IN (SELECT id FROM principals WHERE project = :project)")
+                    .bind("now", now).bind("project", project).execute());
+        } finally {
+            forgetKeys();
+        }
+    }
+
+    /**
+     * Forgets every key read for requests, after a revocation: revocations are rare, and the cache knows keys by the
+     * hash of their secret, not by the id or project a revocation names.
+     */
+    private void forgetKeys() {
+        bearers.invalidateAll();
+        accessKeys.invalidateAll();
     }
 
     /** Whether any admin key that still works exists; bootstrap creates one when none does. */

@@ -6,11 +6,10 @@ import ai.factory.models.ModelName;
 import java.time.Instant;
 
 /**
- * A model version placed in service, as listed. {@code reason} says why it failed, when it did; {@code project} is
- * the project of the model it serves.
+ * A model version placed in service, as it is at one moment; {@code project} is the project of the model it serves.
  */
 public record Deployment(String id, String project, ModelName model, int version, DeploymentSpec spec,
-                         DeploymentState state, String reason, Instant createdAt, String createdBy) {
+                         DeploymentState state, Instant createdAt, String createdBy) {
     public Deployment {
         requireNonNull(id, "id is null");
         requireNonNull(project, "project is null");
@@ -21,7 +20,12 @@ public record Deployment(String id, String project, ModelName model, int version
         requireNonNull(createdBy, "createdBy is null");
     }
 
-    public Deployment withState(DeploymentState state, String reason) {
-        return new Deployment(id, project, model, version, spec, state, reason, createdAt, createdBy);
+    /** Why it failed, when it did; else null. */
+    public String reason() {
+        return state instanceof DeploymentState.Failed f ? f.reason() : null;
+    }
+
+    Deployment withState(DeploymentState state) {
+        return new Deployment(id, project, model, version, spec, state, createdAt, createdBy);
     }
 }

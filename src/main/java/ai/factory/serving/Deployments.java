@@ -6,67 +6,64 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.PausePoints;
 import ai.factory.engine.EmbeddingEngine;
-import ai.factory.engine.EngineLoad;
 import ai.factory.engine.Engine;
+import ai.factory.engine.EngineLoad;
 import ai.factory.engine.TextEngine;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.Footprint;
+import ai.factory.identity.Principal;
 import ai.factory.models.ModelName;
-import ai.factory.models.gguf.GgufMetadata;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
-import ai.factory.identity.Principal;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Timestamp;
+import ai.factory.models.gguf.GgufMetadata;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.jdbi.v3.core.Jdbi;
 
 /**
  * The deployments of this node: which model versions are in service and the engine replicas serving them.
- * Deployments are recorded in the database so they come back after a restart; engines live in memory and
- * load in the background (Pending → Loading → Ready, or Failed with the reason).
+ * Deployments are recorded in the database (the {@code deployments} table) so they come back after a restart;
+ * engines live in memory and load in the background. Each deployment is one live record whose
+ * {@link DeploymentState} (Pending → Loading → Ready, or Failed with the reason; Draining once deleted) carries what it
+ * holds, and moves only as the lifecycle allows; a call reaches the least busy ready replica of its model.
+ *
+ * <p>A load runs on a task of its own, and whatever ends it, a {@link FactoryException} saying why the model can't be
+ * served or any other exception or error, ends it in one place: the engines it opened are closed, its GPUs given
+ * back, the deployment marked failed with the reason, and the failure logged. A deployment deleted while it loads is
+ * drained by its load, which stops at its next step and gives back what it holds.
  */
 public final class Deployments implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Deployments.class.getName());
 
-    private final Table table;
+    private final DeploymentsTable table;
     private final ModelRegistry registry;
     private final EngineLoader loader;
     private final MemoryPlanner memory;
     private final GpuPlacements gpus;
     private final Clock clock;
-    /** Where each deployment's replicas run, by deployment id, from reservation until delete or failure. */
-    private final Map<String, List<ReplicaPlacement>> placements = new ConcurrentHashMap<>();
-    private final Map<String, Deployment> deployments = new ConcurrentHashMap<>();
-    private final Map<String, List<Engine>> engines = new ConcurrentHashMap<>();
-    /** Completes when a deployment becomes ready or fails. */
-    private final Map<String, CompletableFuture<Deployment>> settled = new ConcurrentHashMap<>();
+    private final Map<String, LiveDeployment> deployments = new ConcurrentHashMap<>();
     private final ExecutorService loading = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("deployment-loader-", 0).factory());
 
     public Deployments(Jdbi jdbi, ModelRegistry registry, EngineLoader loader, MemoryPlanner memory,
                        GpuPlacements gpus, Clock clock) {
-        this.table = new Table(requireNonNull(jdbi, "jdbi is null"));
+        this.table = new DeploymentsTable(requireNonNull(jdbi, "jdbi is null"));
         this.registry = requireNonNull(registry, "registry is null");
         this.loader = requireNonNull(loader, "loader is null");
         this.memory = requireNonNull(memory, "memory is null");
@@ -76,10 +73,11 @@ public final class Deployments implements AutoCloseable {
 
     /** Starts loading every recorded deployment; one that can't load is marked failed, the others carry on. */
     public void restore() {
-        table.recorded().forEach(d -> {
-            deployments.put(d.id(), d.withState(DeploymentState.PENDING, null));
-            loading.submit(() -> start(d.id()));
-        });
+        for (Deployment d : table.recorded()) {
+            LiveDeployment live = new LiveDeployment(d, List.of());
+            deployments.put(d.id(), live);
+            startLoading(live);
+        }
     }
 
     /** Deploys a model version; it loads in the background. Refused at once when it can't fit in memory. */
@@ -87,20 +85,30 @@ public final class Deployments implements AutoCloseable {
         ModelVersion version = registry.resolve(ref);
         String id = "dep-" + UUID.randomUUID();
         String project = registry.get(version.model()).project();
-        reserve(id, version, spec, true);
+        List<ReplicaPlacement> placed = reserve(id, version, spec, true);
         Deployment d = new Deployment(id, project, version.model(), version.version(), spec,
-                DeploymentState.PENDING, null, clock.instant(), by.id());
+                new DeploymentState.Pending(), clock.instant(), by.id());
         try {
             table.insert(d);
         } catch (RuntimeException e) {
-            release(id, spec);
+            gpus.release(id, spec.replicas());
             throw e;
         }
-        deployments.put(d.id(), d);
-        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} created ({3} replica(s), parallel {4}, {5})", d.id(),
-                d.model(), d.version(), spec.replicas(), spec.parallel(), describe(placements.get(id)));
-        loading.submit(() -> start(d.id()));
+        LiveDeployment live = new LiveDeployment(d, placed);
+        deployments.put(id, live);
+        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} created ({3} replica(s), parallel {4}, {5})", id,
+                d.model(), d.version(), spec.replicas(), spec.parallel(), describe(placed));
+        startLoading(live);
         return d;
+    }
+
+    /** Hands a deployment's load to a task of its own; one that can't even start ends the deployment as failed. */
+    private void startLoading(LiveDeployment live) {
+        try {
+            loading.execute(() -> load(live));
+        } catch (RejectedExecutionException e) {
+            end(live, List.of(), new FactoryException(ErrorCode.UNAVAILABLE, "the factory is stopping"));
+        }
     }
 
     /**
@@ -127,14 +135,7 @@ public final class Deployments implements AutoCloseable {
             gpus.release(id, spec.replicas());
             throw e;
         }
-        placements.put(id, chosen);
         return chosen;
-    }
-
-    private void release(String id, DeploymentSpec spec) {
-        if (placements.remove(id) != null) {
-            gpus.release(id, spec.replicas());
-        }
     }
 
     private Footprint footprint(ModelVersion version, DeploymentSpec spec) {
@@ -147,13 +148,14 @@ public final class Deployments implements AutoCloseable {
         }
     }
 
-    /** Where a deployment's replicas run (one entry per replica), or empty before it was placed. */
+    /** Where a deployment's replicas run (one entry per replica), or empty before it was placed and once it ended. */
     public List<ReplicaPlacement> placements(String id) {
-        return placements.getOrDefault(id, List.of());
+        LiveDeployment live = deployments.get(id);
+        return live == null ? List.of() : live.placements();
     }
 
     private static String describe(List<ReplicaPlacement> chosen) {
-        if (chosen == null || chosen.stream().noneMatch(ReplicaPlacement::onGpu)) {
+        if (chosen.stream().noneMatch(ReplicaPlacement::onGpu)) {
             return "on the CPU";
         }
         return String.join("; ", chosen.stream().map(p -> p.onGpu()
@@ -161,71 +163,154 @@ public final class Deployments implements AutoCloseable {
                         + " layers on GPU " + p.gpus() : "CPU").toList());
     }
 
-    private void start(String id) {
-        Deployment d = transition(id, DeploymentState.LOADING, null);
-        if (d == null) {
-            return; // deleted before it could load
-        }
-        List<Engine> replicas = new ArrayList<>();
+    /**
+     * A deployment's load, on its own task: Pending → Loading → (one replica after another) → Ready. Whatever it
+     * throws, {@link Error}s included, ends it through {@link #end}; a move the lifecycle refuses (the deployment was
+     * deleted, or the factory is stopping) stops it, giving back what it holds.
+     */
+    private void load(LiveDeployment live) {
+        List<Engine> opened = new ArrayList<>();
         try {
+            Deployment d = live.snapshot();
+            int replicas = d.spec().replicas();
+            if (!move(live, new DeploymentState.Loading(0, replicas))) {
+                return; // drained before it could load: the delete gave back what it held
+            }
             ModelVersion version = registry.resolve(new ModelRef(d.model(), OptionalInt.of(d.version())));
-            List<ReplicaPlacement> where = placements.get(id);
-            if (where == null) {
+            List<ReplicaPlacement> where = live.placements();
+            if (where.isEmpty()) {
                 // Restored after a restart: place again; host memory was checked when it was first deployed.
-                where = reserve(id, version, d.spec(), false);
+                where = reserve(d.id(), version, d.spec(), false);
+                if (!live.place(where)) {
+                    gpus.release(d.id(), replicas);
+                    return;
+                }
             }
             PausePoints.reach("deploy.loading", d.model().toString());
-            for (int i = 0; i < d.spec().replicas(); i++) {
-                replicas.add(loader.load(version, d.spec(), where.get(i)));
-            }
-            if (engines.putIfAbsent(id, List.copyOf(replicas)) != null || !deployments.containsKey(id)) {
-                replicas.forEach(Engine::close);
-                if (!deployments.containsKey(id)) {
-                    release(id, d.spec()); // deleted while loading
+            for (int i = 0; i < replicas; i++) {
+                opened.add(loader.load(version, d.spec(), where.get(i)));
+                DeploymentState next = i + 1 < replicas ? new DeploymentState.Loading(i + 1, replicas)
+                        : new DeploymentState.Ready(opened);
+                if (!move(live, next)) {
+                    drained(live, opened);
+                    return;
                 }
-                return;
             }
-            transition(id, DeploymentState.READY, null);
-            LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} is ready", id, d.model(), d.version());
-        } catch (RuntimeException e) {
-            // Whatever stops a load ends it as failed, with the reason: never a deployment left loading.
-            replicas.forEach(Engine::close);
-            release(id, d.spec());
-            transition(id, DeploymentState.FAILED, e.getMessage());
-            LOG.log(System.Logger.Level.WARNING, "deployment {0} of {1}:{2} failed: {3}", id, d.model(), d.version(),
-                    e.getMessage());
+            LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} is ready", d.id(), d.model(), d.version());
+        } catch (Throwable t) {
+            end(live, opened, t);
         }
     }
 
-    private Deployment transition(String id, DeploymentState state, String reason) {
-        Deployment d = deployments.computeIfPresent(id, (k, old) -> old.withState(state, reason));
-        if (d != null) {
-            table.state(id, state, reason);
-            if (state == DeploymentState.READY || state == DeploymentState.FAILED) {
-                settled.computeIfAbsent(id, k -> new CompletableFuture<>()).complete(d);
+    /**
+     * Ends a load that failed: closes the engines it opened, gives back its GPUs, marks the deployment failed with the
+     * reason and logs it (with the stack trace when the cause is not a {@link FactoryException}, which says why a
+     * model can't be served). Never throws, so that nothing it does hides the failure it reports.
+     */
+    private void end(LiveDeployment live, List<Engine> opened, Throwable cause) {
+        Deployment d = live.snapshot();
+        String reason = reason(cause);
+        try {
+            opened.forEach(Deployments::closeQuietly);
+            release(live);
+            boolean failed = move(live, new DeploymentState.Failed(reason));
+            String what = failed ? "failed" : "stopped while it was " + live.state().id();
+            if (cause instanceof FactoryException) {
+                LOG.log(System.Logger.Level.WARNING, "deployment {0} of {1}:{2} {3}: {4}", d.id(), d.model(),
+                        d.version(), what, reason);
+            } else {
+                LOG.log(System.Logger.Level.ERROR, () -> "deployment %s of %s:%d %s: %s".formatted(d.id(), d.model(),
+                        d.version(), what, reason), cause);
             }
+        } catch (Throwable t) {
+            t.addSuppressed(cause);
+            LOG.log(System.Logger.Level.ERROR, () -> "deployment " + d.id() + ": ending its failed load failed", t);
         }
-        return d;
+    }
+
+    /** What the API says about a failed load: the message of a FactoryException, else the throwable itself. */
+    private static String reason(Throwable t) {
+        if (t instanceof FactoryException && t.getMessage() != null) {
+            return t.getMessage();
+        }
+        String message = t.getMessage();
+        return "unexpected " + t.getClass().getName() + (message == null ? "" : ": " + message);
+    }
+
+    /** Ends the load of a deployment that began draining while it loaded: what the load opened and held goes back. */
+    private void drained(LiveDeployment live, List<Engine> opened) {
+        opened.forEach(Deployments::closeQuietly);
+        release(live);
+        LOG.log(System.Logger.Level.INFO, "deployment {0} stopped loading: it is draining", live.id());
+    }
+
+    /** Gives back the GPUs a deployment holds, if it still holds them. */
+    private void release(LiveDeployment live) {
+        if (!live.takePlacements().isEmpty()) {
+            gpus.release(live.id(), live.snapshot().spec().replicas());
+        }
+    }
+
+    private static void closeQuietly(Engine engine) {
+        try {
+            engine.close();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "closing an engine failed", e);
+        }
+    }
+
+    /**
+     * Moves a deployment to {@code next} (see {@link LiveDeployment#transition}) and records the new state in the
+     * table when its id changed; false when the lifecycle refused the move. The table's state is for operators (a
+     * start loads every recorded deployment, whatever its state), so one that can't be written is logged, and
+     * serving carries on.
+     */
+    private boolean move(LiveDeployment live, DeploymentState next) {
+        return live.transition(next, (before, after) -> {
+            if (before.id().equals(after.id()) || after instanceof DeploymentState.Draining) {
+                return;
+            }
+            try {
+                table.state(live.id(), after);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "deployment {0}: recording state {1} failed: {2}", live.id(),
+                        after.id(), e.getMessage());
+            }
+        }).isPresent();
     }
 
     /** Unloads and forgets a deployment; requests in flight on it end as cancelled. */
     public Deployment delete(String id) {
-        Deployment d = get(id);
-        deployments.remove(id);
-        settled.remove(id);
+        LiveDeployment live = deployments.get(id);
+        if (live == null) {
+            throw notFound(id);
+        }
+        Deployment d = live.snapshot();
+        DeploymentState before = live.transition(new DeploymentState.Draining()).orElseThrow(() -> notFound(id));
+        deployments.remove(id, live);
         table.delete(id);
-        Optional.ofNullable(engines.remove(id)).ifPresent(list -> list.forEach(Engine::close));
-        release(id, d.spec());
-        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} deleted", id, d.model(), d.version());
+        switch (before) {
+            case DeploymentState.Ready ready -> {
+                ready.replicas().forEach(Deployments::closeQuietly);
+                release(live);
+            }
+            // The load holds the engines it opened and the GPUs they use: it gives them back at its next step.
+            case DeploymentState.Loading loading -> { }
+            case DeploymentState.Pending p -> release(live);
+            case DeploymentState.Failed f -> release(live);
+            case DeploymentState.Draining x -> throw new IllegalStateException("the lifecycle never leaves Draining");
+        }
+        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} deleted (it was {3})", id, d.model(), d.version(),
+                before.id());
         return d;
     }
 
     public Deployment get(String id) {
-        Deployment d = deployments.get(id);
-        if (d == null) {
+        LiveDeployment live = deployments.get(id);
+        if (live == null) {
             throw notFound(id);
         }
-        return d;
+        return live.snapshot();
     }
 
     /** What {@link #get} answers for a deployment that does not exist. */
@@ -242,14 +327,19 @@ public final class Deployments implements AutoCloseable {
                 + "' does not exist or is not deployed; GET /v1/models lists the models you can use");
     }
 
-    /** Waits until a deployment is ready or failed (or the timeout passes) and returns it as it then is. */
+    /**
+     * Waits until a deployment is ready or failed (or the timeout passes) and returns it as it then is; one deleted
+     * meanwhile is returned as draining.
+     */
     public Deployment awaitSettled(String id, Duration timeout) throws InterruptedException {
-        get(id);
+        LiveDeployment live = deployments.get(id);
+        if (live == null) {
+            throw notFound(id);
+        }
         try {
-            return settled.computeIfAbsent(id, k -> new CompletableFuture<>())
-                    .get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return live.settled().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
-            return get(id);
+            return live.snapshot();
         } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause());
         }
@@ -261,24 +351,28 @@ public final class Deployments implements AutoCloseable {
         int waiting = 0;
         int slots = 0;
         int queue = 0;
-        for (Engine e : engines.getOrDefault(id, List.of())) {
-            if (e instanceof TextEngine t) {
-                EngineLoad l = t.load();
-                active += l.active();
-                waiting += l.waiting();
-                slots += l.slots();
-                queue += l.queueCapacity();
+        LiveDeployment live = deployments.get(id);
+        if (live != null && live.state() instanceof DeploymentState.Ready ready) {
+            for (Engine e : ready.replicas()) {
+                if (e instanceof TextEngine t) {
+                    EngineLoad l = t.load();
+                    active += l.active();
+                    waiting += l.waiting();
+                    slots += l.slots();
+                    queue += l.queueCapacity();
+                }
             }
         }
         return new EngineLoad(active, waiting, slots, queue);
     }
 
     public List<Deployment> list() {
-        return deployments.values().stream().sorted(Comparator.comparing(Deployment::createdAt)).toList();
+        return deployments.values().stream().map(LiveDeployment::snapshot)
+                .sorted(Comparator.comparing(Deployment::createdAt)).toList();
     }
 
     public List<Deployment> ready() {
-        return list().stream().filter(d -> d.state() == DeploymentState.READY).toList();
+        return list().stream().filter(d -> d.state() instanceof DeploymentState.Ready).toList();
     }
 
     public Optional<Deployment> find(ModelName model) {
@@ -314,89 +408,39 @@ public final class Deployments implements AutoCloseable {
         };
     }
 
-    /**
-     * NOT_FOUND when nothing serves the model, UNAVAILABLE while it is loading or after it failed. Among ready
-     * replicas the one with the fewest active and waiting requests wins.
-     */
+    /** NOT_FOUND when nothing serves the model, UNAVAILABLE while it is loading or after it failed. */
     private Engine engine(String model) {
-        ModelRef ref = ModelRef.parse(model);
-        List<Deployment> candidates = list().stream()
-                .filter(d -> d.model().equals(ref.name()))
-                .filter(d -> ref.version().isEmpty() || ref.version().getAsInt() == d.version())
-                .sorted(Comparator.comparingInt(Deployment::version).reversed())
-                .toList();
-        if (candidates.isEmpty()) {
-            throw notServed(model);
-        }
-        for (Deployment d : candidates) {
-            List<Engine> replicas = engines.get(d.id());
-            if (d.state() == DeploymentState.READY && replicas != null && !replicas.isEmpty()) {
-                return replicas.stream().min(Comparator.comparingInt(Deployments::busy)).orElseThrow();
-            }
-        }
-        Deployment d = candidates.getFirst();
-        throw new FactoryException(ErrorCode.UNAVAILABLE, "the model '" + model + "' is not ready (deployment "
-                + d.id() + " is " + d.state().id() + (d.reason() == null ? "" : ": " + d.reason()) + ")");
+        return ReplicaRouter.route(model, deployments.values().stream().map(LiveDeployment::snapshot).toList());
     }
 
-    private static int busy(Engine e) {
-        return switch (e) {
-            case TextEngine t -> t.load().active() + t.load().waiting();
-            case EmbeddingEngine x -> 0;
-        };
-    }
-
-    /** Stops loading and unloads every engine; recorded deployments stay for the next start. */
+    /**
+     * Stops loading and unloads every engine; recorded deployments stay for the next start. Every deployment drains
+     * first, so that a load cut short gives back what it holds without recording the deployment as failed.
+     */
     @Override
     public void close() {
+        Map<LiveDeployment, DeploymentState> left = new java.util.HashMap<>();
+        for (LiveDeployment live : deployments.values()) {
+            live.transition(new DeploymentState.Draining()).ifPresent(before -> left.put(live, before));
+        }
         loading.shutdownNow();
         try {
             loading.awaitTermination(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        engines.values().forEach(list -> list.forEach(Engine::close));
-        engines.clear();
-    }
-
-    /** The deployments table. */
-    private record Table(Jdbi jdbi) {
-        List<Deployment> recorded() {
-            return jdbi.withHandle(h -> h.createQuery("SELECT id, project, model_name, version, state, reason, replicas, "
-                    + "parallel, context_length, threads, queue_capacity, gpu_layers, created_at, created_by FROM deployments")
-                    .map((rs, ctx) -> row(rs)).list());
-        }
-
-        void insert(Deployment d) {
-            jdbi.useHandle(h -> h.createUpdate("INSERT INTO deployments (id, project, model_name, version, state, reason, "
-                            + "replicas, parallel, context_length, threads, queue_capacity, gpu_layers, created_at, created_by) "
-                            + "VALUES (:id, :project, :m, :v, :s, NULL, :r, :p, :c, :t, :q, :g, :at, :by)")
-                    .bind("id", d.id()).bind("project", d.project()).bind("m", d.model().toString()).bind("v", d.version())
-                    .bind("s", d.state().id()).bind("r", d.spec().replicas()).bind("p", d.spec().parallel())
-                    .bind("c", d.spec().contextLength()).bind("t", d.spec().threads()).bind("q", d.spec().queue())
-                    .bind("g", d.spec().gpuLayers())
-                    .bind("at", Timestamp.from(d.createdAt())).bind("by", d.createdBy())
-                    .execute());
-        }
-
-        void state(String id, DeploymentState state, String reason) {
-            jdbi.useHandle(h -> h.createUpdate("UPDATE deployments SET state = :s, reason = :r WHERE id = :id")
-                    .bind("s", state.id()).bind("r", reason).bind("id", id).execute());
-        }
-
-        void delete(String id) {
-            jdbi.useHandle(h -> h.createUpdate("DELETE FROM deployments WHERE id = :id").bind("id", id).execute());
-        }
-
-        private static Deployment row(ResultSet rs) throws SQLException {
-            DeploymentSpec spec = new DeploymentSpec(rs.getInt("replicas"), rs.getInt("parallel"),
-                    rs.getInt("context_length"), rs.getInt("threads"),
-                    // A queue of 0 was once accepted (and never loaded); it is read as the least there is.
-                    Math.max(1, rs.getInt("queue_capacity")), rs.getInt("gpu_layers"));
-            Instant created = rs.getTimestamp("created_at").toInstant();
-            return new Deployment(rs.getString("id"), rs.getString("project"), ModelName.parse(rs.getString("model_name")), rs.getInt("version"),
-                    spec, DeploymentState.valueOf(rs.getString("state").toUpperCase(Locale.ROOT)),
-                    rs.getString("reason"), created, rs.getString("created_by"));
-        }
+        left.forEach((live, before) -> {
+            switch (before) {
+                case DeploymentState.Ready ready -> {
+                    ready.replicas().forEach(Deployments::closeQuietly);
+                    release(live);
+                }
+                case DeploymentState.Loading loading -> { } // its load, stopped above, gave back what it held
+                case DeploymentState.Pending p -> release(live);
+                case DeploymentState.Failed f -> release(live);
+                case DeploymentState.Draining d -> { }
+            }
+        });
+        deployments.clear();
     }
 }

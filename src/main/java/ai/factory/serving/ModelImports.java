@@ -104,11 +104,15 @@ public final class ModelImports {
             Deployment d = deployments.deploy(new ModelRef(job.model(), OptionalInt.empty()), DeploymentSpec.DEFAULT, by);
             Deployment settled = deployments.awaitSettled(d.id(), LOAD_TIMEOUT);
             switch (settled.state()) {
-                case READY -> finish(job, ModelImportJob.Status.COMPLETED, null);
-                case FAILED -> finish(job, ModelImportJob.Status.FAILED, "the model was imported but failed to load: "
-                        + settled.reason());
-                case PENDING, LOADING -> finish(job, ModelImportJob.Status.FAILED,
+                case DeploymentState.Ready r -> finish(job, ModelImportJob.Status.COMPLETED, null);
+                case DeploymentState.Failed f -> finish(job, ModelImportJob.Status.FAILED,
+                        "the model was imported but failed to load: " + f.reason());
+                case DeploymentState.Pending p -> finish(job, ModelImportJob.Status.FAILED,
                         "the model did not load within " + LOAD_TIMEOUT.toMinutes() + " minutes");
+                case DeploymentState.Loading l -> finish(job, ModelImportJob.Status.FAILED,
+                        "the model did not load within " + LOAD_TIMEOUT.toMinutes() + " minutes");
+                case DeploymentState.Draining x -> finish(job, ModelImportJob.Status.FAILED,
+                        "the model's deployment " + settled.id() + " was deleted before it loaded");
             }
         } catch (RuntimeException e) {
             // Whatever stopped the job is its failure message; the job must not stay in progress.

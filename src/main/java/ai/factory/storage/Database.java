@@ -19,6 +19,8 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static java.util.Objects.requireNonNull;
@@ -87,6 +89,17 @@ public final class Database implements AutoCloseable {
     /** {@code "h2"} or {@code "postgresql"}. */
     public String vendor() {
         return config.vendor();
+    }
+
+    /**
+     * How long what this process read may be served from memory ({@link ReadCache}): until this process changes it
+     * on an embedded H2 file, which no other process opens; {@link ReadCache#SHARED_MAX_AGE} on a database that other
+     * nodes may share (PostgreSQL, an H2 server or {@code AUTO_SERVER}), whose changes reach this node within it.
+     */
+    public Duration readCacheMaxAge() {
+        boolean onlyThisProcess = config.h2File().isPresent()
+                && !config.url().toUpperCase(Locale.ROOT).contains("AUTO_SERVER=TRUE");
+        return onlyThisProcess ? ReadCache.UNTIL_INVALIDATED : ReadCache.SHARED_MAX_AGE;
     }
 
     /**

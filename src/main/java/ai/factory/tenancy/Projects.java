@@ -6,6 +6,8 @@ import ai.factory.security.ApiKeys;
 import ai.factory.identity.Principal;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.storage.ReadCache;
+import ai.factory.storage.Sql;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
@@ -15,12 +17,9 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
@@ -31,10 +30,7 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  */
 public final class Projects {
     private static final System.Logger LOG = System.getLogger(Projects.class.getName());
-    private static final String UNIQUE_VIOLATION = "23505";
     private static final String COLUMNS = "name, created_at, created_by, content_logging";
-    /** How long a project's content-logging flag is taken as read. */
-    public static final Duration FLAG_TTL = Duration.ofSeconds(5);
 
     private final Jdbi jdbi;
     private final Clock clock;
@@ -42,16 +38,25 @@ public final class Projects {
     private final Deployments deployments;
     private final ModelRegistry registry;
     private final List<ProjectDeletionHook> deletionHooks;
-    private final Map<String, Flag> contentLogging = new ConcurrentHashMap<>();
+    /** Each project's content-logging flag, which every audited request reads. */
+    private final ReadCache<String, Boolean> contentLogging;
 
+    /** Projects on a database other nodes may share: a flag read is read again after {@link ReadCache#SHARED_MAX_AGE}. */
     public Projects(Jdbi jdbi, Clock clock, ApiKeys keys, Deployments deployments, ModelRegistry registry,
                     List<ProjectDeletionHook> deletionHooks) {
+        this(jdbi, clock, keys, deployments, registry, deletionHooks, ReadCache.SHARED_MAX_AGE);
+    }
+
+    /** @param cacheMaxAge how long a flag read is taken as read ({@link ai.factory.storage.Database#readCacheMaxAge}) */
+    public Projects(Jdbi jdbi, Clock clock, ApiKeys keys, Deployments deployments, ModelRegistry registry,
+                    List<ProjectDeletionHook> deletionHooks, Duration cacheMaxAge) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.keys = requireNonNull(keys, "keys is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.deletionHooks = List.copyOf(requireNonNull(deletionHooks, "deletionHooks is null"));
+        this.contentLogging = new ReadCache<>(clock, cacheMaxAge);
     }
 
     /** The name if a project may take it: 1-63 lowercase letters, digits or -, starting with a letter or digit. */
@@ -70,7 +75,7 @@ public final class Projects {
             jdbi.useHandle(h -> h.createUpdate("INSERT INTO projects (name, created_at, created_by) VALUES (:n, :at, :by)")
                     .bind("n", name).bind("at", Timestamp.from(project.createdAt())).bind("by", by.id()).execute());
         } catch (UnableToExecuteStatementException e) {
-            if (isUniqueViolation(e)) {
+            if (Sql.isUniqueViolation(e)) {
                 throw new FactoryException(ErrorCode.CONFLICT, "project '" + name + "' already exists");
             }
             throw e;
@@ -94,32 +99,24 @@ public final class Projects {
                 rs.getBoolean("content_logging"));
     }
 
-    /** Turns content logging on or off for a project (admins); the change reaches every request within {@link #FLAG_TTL}. */
+    /**
+     * Turns content logging on or off for a project (admins); the change reaches every request of this node at once,
+     * and those of other nodes sharing the database within their cache's age.
+     */
     public Project setContentLogging(String name, boolean on, Principal by) {
         get(name);
         jdbi.useHandle(h -> h.createUpdate("UPDATE projects SET content_logging = :on WHERE name = :n")
                 .bind("on", on).bind("n", name).execute());
-        contentLogging.remove(name);
+        contentLogging.invalidate(name);
         LOG.log(System.Logger.Level.INFO, "content logging of project {0} turned {1} by {2}", name, on ? "on" : "off",
                 by.id());
         return get(name);
     }
 
-    /**
-     * Whether {@code project} keeps the text of its inference calls; asked on every such call, so read from the
-     * database at most once per {@link #FLAG_TTL} (several factories may share the database).
-     */
+    /** Whether {@code project} keeps the text of its inference calls; asked on every such call, so kept in memory. */
     public boolean contentLogging(String project) {
-        Instant now = clock.instant();
-        Flag flag = contentLogging.get(project);
-        if (flag == null || now.isAfter(flag.until())) {
-            flag = new Flag(find(project).map(Project::contentLogging).orElse(false), now.plus(FLAG_TTL));
-            contentLogging.put(project, flag);
-        }
-        return flag.on();
+        return contentLogging.get(project, p -> find(p).map(Project::contentLogging)).orElse(false);
     }
-
-    private record Flag(boolean on, Instant until) {}
 
     /** The project, or NOT_FOUND saying how to create it. */
     public Project get(String name) {
@@ -157,18 +154,9 @@ public final class Projects {
         }
         deletionHooks.forEach(h -> h.projectDeleted(name, by));
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM projects WHERE name = :n").bind("n", name).execute());
-        contentLogging.remove(name);
+        contentLogging.invalidate(name);
         LOG.log(System.Logger.Level.INFO, "project {0} deleted by {1}: {2} deployment(s) undeployed, {3} key(s) revoked, "
                 + "{4} model(s) deleted", name, by.id(), undeployed.size(), revoked, models.size());
         return new Deleted(name, undeployed, revoked, models);
-    }
-
-    private static boolean isUniqueViolation(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && UNIQUE_VIOLATION.equals(sql.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
     }
 }

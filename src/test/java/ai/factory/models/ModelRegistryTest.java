@@ -12,6 +12,7 @@ import ai.factory.identity.Role;
 import ai.factory.security.keys.TestKeys;
 import ai.factory.storage.BlobStore;
 import ai.factory.storage.Database;
+import ai.factory.storage.StatementCounter;
 import ai.factory.storage.TestDatabases;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -207,6 +208,45 @@ class ModelRegistryTest {
             registry.importPath(ModelName.parse("other/tiny"), gguf, Optional.empty(), INVOKER);
             assertThat(registry.get(ModelName.parse("other/tiny")).project()).isEqualTo("default");
             assertThat(registry.get(ModelName.parse("other/tiny")).classification()).isEqualTo("internal");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void listReadsEveryModelInTwoQueriesAndFindReadsAModelOnceUntilAWriteChangesIt(TestDatabases.Kind kind) {
+        Path gguf = TestModels.tinyLlama();
+        try (Database db = TestDatabases.open(kind, tempDir)) {
+            ModelRegistry registry = registry(db);
+            for (String name : List.of("acme/a", "acme/b", "beta/c")) {
+                registry.importPath(ModelName.parse(name), gguf, Optional.empty(), ADMIN);
+            }
+            registry.importPath(ModelName.parse("acme/a"), gguf, Optional.empty(), ADMIN);
+            try (StatementCounter counter = StatementCounter.install(db.jdbi())) {
+                List<Model> all = registry.list();
+                assertThat(counter.sql()).as("whatever the number of models").hasSize(2);
+                assertThat(all).extracting(m -> m.name().toString()).containsExactly("acme/a", "acme/b", "beta/c");
+                assertThat(all.getFirst().versions()).extracting(ModelVersion::version).containsExactly(1, 2);
+                assertThat(all.getFirst().versions()).allSatisfy(v -> {
+                    assertThat(v.files()).singleElement().extracting(ModelFile::path).isEqualTo(gguf.getFileName().toString());
+                    assertThat(v.metadata()).containsEntry("architecture", "llama");
+                });
+                assertThat(all).isEqualTo(List.of(registry.get(ModelName.parse("acme/a")),
+                        registry.get(ModelName.parse("acme/b")), registry.get(ModelName.parse("beta/c"))));
+
+                ModelName a = ModelName.parse("acme/a");
+                assertThat(counter.during(() -> registry.find(a))).as("read before").isEmpty();
+                assertThat(counter.during(() -> registry.resolve(new ModelRef(a, OptionalInt.of(2))))).isEmpty();
+                assertThat(counter.during(() -> registry.classify(a, "restricted")))
+                        .as("the update, then the model read again").hasSize(3);
+                assertThat(counter.during(() -> assertThat(registry.get(a).classification()).isEqualTo("restricted")))
+                        .isEmpty();
+                registry.importPath(a, gguf, Optional.empty(), ADMIN);
+                assertThat(registry.get(a).versions()).hasSize(3);
+                registry.delete(new ModelRef(a, OptionalInt.of(3)));
+                assertThat(registry.get(a).versions()).hasSize(2);
+                registry.delete(new ModelRef(a, OptionalInt.empty()));
+                assertThat(registry.find(a)).isEmpty();
+            }
         }
     }
 

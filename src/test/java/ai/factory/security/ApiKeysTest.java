@@ -8,6 +8,7 @@ import ai.factory.identity.Role;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.storage.Database;
+import ai.factory.storage.StatementCounter;
 import ai.factory.storage.TestDatabases;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -41,6 +42,33 @@ class ApiKeysTest {
             assertThat(revoked.revoked()).isTrue();
             assertThat(keys.authenticate(created.secret())).isEmpty();
             assertThat(keys.revoke(created.key().id()).revokedAt()).isEqualTo(revoked.revokedAt());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void aKeyIsReadOnceAndARevocationTakesEffectAtOnce(TestDatabases.Kind kind) {
+        try (Database db = TestDatabases.open(kind, tempDir)) {
+            ApiKeys keys = new ApiKeys(db.jdbi(), Clock.systemUTC(), MasterKey.loadOrCreate(tempDir.resolve("master.key")),
+                    db.readCacheMaxAge());
+            CreatedKey one = keys.create("one", "research", Role.INVOKER, null);
+            CreatedKey two = keys.create("two", "research", Role.INVOKER, null);
+            CreatedAccessKey aws = keys.createAccessKey("aws", "research", Role.INVOKER, null);
+            try (StatementCounter counter = StatementCounter.install(db.jdbi())) {
+                assertThat(counter.during(() -> keys.authenticate(one.secret()))).hasSize(1);
+                assertThat(counter.during(() -> keys.authenticate(one.secret()))).isEmpty();
+                assertThat(counter.during(() -> keys.accessKey(aws.accessKeyId()))).hasSize(1);
+                assertThat(counter.during(() -> keys.accessKey(aws.accessKeyId()))).isEmpty();
+                assertThat(counter.during(() -> keys.authenticate("fk_unknown"))).as("unknown keys are not kept").hasSize(1);
+                assertThat(counter.during(() -> keys.authenticate("fk_unknown"))).hasSize(1);
+            }
+            keys.revoke(one.key().id());
+            assertThat(keys.authenticate(one.secret())).isEmpty();
+            assertThat(keys.authenticate(two.secret())).isPresent();
+            assertThat(keys.accessKey(aws.accessKeyId())).isPresent();
+            keys.revokeProject("research");
+            assertThat(keys.authenticate(two.secret())).isEmpty();
+            assertThat(keys.accessKey(aws.accessKeyId())).isEmpty();
         }
     }
 

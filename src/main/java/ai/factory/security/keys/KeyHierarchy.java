@@ -11,6 +11,7 @@ import ai.factory.security.audit.AuditEvent;
 import ai.factory.storage.BlobOwner;
 import ai.factory.storage.BlobSweep;
 import ai.factory.storage.DataKey;
+import ai.factory.storage.Sql;
 import com.google.crypto.tink.Aead;
 import com.google.crypto.tink.KeysetHandle;
 import com.google.crypto.tink.RegistryConfiguration;
@@ -19,7 +20,6 @@ import com.google.crypto.tink.aead.AeadConfig;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
@@ -54,7 +54,6 @@ public final class KeyHierarchy implements SecretSealer {
     private static final System.Logger LOG = System.getLogger(KeyHierarchy.class.getName());
     /** Marks a secret sealed under the site KEK (the legacy master.key sealed without a prefix). */
     private static final String SEALED_PREFIX = "k1:";
-    private static final String UNIQUE_VIOLATION = "23505";
 
     static {
         try {
@@ -103,7 +102,7 @@ public final class KeyHierarchy implements SecretSealer {
                     return;
                 } catch (UnableToExecuteStatementException e) {
                     // Another transaction created it first: it is there now.
-                    if (attempt >= 2 || !isUniqueViolation(e)) {
+                    if (attempt >= 2 || !Sql.isUniqueViolation(e)) {
                         throw e;
                     }
                 }
@@ -499,14 +498,5 @@ public final class KeyHierarchy implements SecretSealer {
     private void record(Principal by, String action, String resource, String detail) {
         audit.accept(new AuditEvent(clock.instant(), by.id(), by.name(), by.project(), action, resource,
                 AuditEvent.ALLOW, AuditEvent.SUCCESS, 0, "factory", UUID.randomUUID().toString(), 0, 0, 0, 0, detail));
-    }
-
-    private static boolean isUniqueViolation(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql && UNIQUE_VIOLATION.equals(sql.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
     }
 }

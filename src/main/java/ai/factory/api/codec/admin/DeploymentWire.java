@@ -78,7 +78,8 @@ public final class DeploymentWire {
     /**
      * A deployment with its settings, placements and live load.
      *
-     * @param state {@code pending}, {@code loading}, {@code ready} or {@code failed} (then {@code reason} says why)
+     * @param state {@code pending}, {@code loading}, {@code ready} or {@code failed} (then {@code reason} says why);
+     *     {@code draining} while it is being deleted
      * @param gpuLayers {@code "auto"} or the number asked for
      */
     public record Deployment(String id, String project, String model, int version, String state, String reason,

@@ -1,0 +1,300 @@
+package ai.factory.serving;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Named.named;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.TestModels;
+import ai.factory.engine.EmbeddingEngine;
+import ai.factory.engine.Embeddings;
+import ai.factory.fleet.Accelerator;
+import ai.factory.fleet.GpuAllocator;
+import ai.factory.fleet.NvidiaGpu;
+import ai.factory.identity.Principal;
+import ai.factory.identity.Role;
+import ai.factory.models.ModelName;
+import ai.factory.models.ModelRef;
+import ai.factory.models.ModelRegistry;
+import ai.factory.security.keys.TestKeys;
+import ai.factory.storage.BlobStore;
+import ai.factory.storage.Database;
+import ai.factory.storage.TestDatabases;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Deployments on a real registry and database, with the tiny GGUF model, on a node of four GPUs as discovery would
+ * report them (with a GPU backend switched on, so that every replica holds a GPU). The engine loader is the one fake:
+ * it opens {@link FakeEngine}s, or throws what a test tells it to, which no real engine does on demand.
+ */
+class DeploymentsTest {
+    private static final long GIB = 1L << 30;
+    private static final Principal ADMIN = new Principal("p-admin", "admin", "default", Role.ADMIN);
+    private static final ModelName MODEL = ModelName.parse("acme/tiny");
+    private static final DeploymentSpec TWO_REPLICAS = new DeploymentSpec(2, 1, 256, 1, 4);
+
+    @TempDir
+    Path tempDir;
+
+    private Database db;
+    private ModelRegistry registry;
+    private GpuAllocator allocator;
+    private final List<FakeEngine> opened = new CopyOnWriteArrayList<>();
+    private final ByteArrayOutputStream log = new ByteArrayOutputStream();
+    private PrintStream stderr;
+
+    @BeforeEach
+    void setUp() {
+        Path gguf = TestModels.tinyLlama();
+        db = TestDatabases.open(TestDatabases.Kind.H2, tempDir);
+        registry = new ModelRegistry(db.jdbi(), new BlobStore(tempDir.resolve("blobs")),
+                TestKeys.hierarchy(db.jdbi(), tempDir), Clock.systemUTC(), 1L << 30);
+        registry.importPath(MODEL, gguf, Optional.empty(), ADMIN);
+        allocator = new GpuAllocator(IntStream.range(0, 4).<Accelerator>mapToObj(i -> new NvidiaGpu(i, "GPU-" + i,
+                "NVIDIA H100 80GB HBM3", 80 * GIB, 0, "9.0", "580.65", List.of(), Optional.empty())).toList());
+        // The failure log goes to standard error (slf4j-simple); the tests read it there as an operator would.
+        stderr = System.err;
+        System.setErr(new PrintStream(new Tee(stderr, log), true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void tearDown() {
+        System.setErr(stderr);
+        db.close();
+    }
+
+    private Deployments deployments(EngineLoader loader) {
+        return new Deployments(db.jdbi(), registry, loader, new MemoryPlanner(() -> Long.MAX_VALUE),
+                new GpuPlacements(allocator, () -> true), Clock.systemUTC());
+    }
+
+    /** A replica that serves nothing and notes that it was closed. */
+    private final class FakeEngine implements EmbeddingEngine {
+        final AtomicInteger closed = new AtomicInteger();
+
+        FakeEngine() {
+            opened.add(this);
+        }
+
+        @Override
+        public int dimensions() {
+            return 1;
+        }
+
+        @Override
+        public int maxInputTokens() {
+            return 1;
+        }
+
+        @Override
+        public int countTokens(String text) {
+            return 1;
+        }
+
+        @Override
+        public Embeddings embed(List<String> inputs) {
+            throw new UnsupportedOperationException("a fake engine embeds nothing");
+        }
+
+        @Override
+        public void close() {
+            closed.incrementAndGet();
+        }
+    }
+
+    /** An error of the kind a native load can end in, which no handler of exceptions catches. */
+    private static final class NativeLoadError extends Error {
+        NativeLoadError(String message) {
+            super(message);
+        }
+    }
+
+    static Stream<Arguments> unexpected() {
+        return Stream.of(
+                Arguments.of(named("IllegalArgumentException",
+                        (Supplier<Throwable>) () -> new IllegalArgumentException("unknown offload option 'split=3'"))),
+                Arguments.of(named("OutOfMemoryError",
+                        (Supplier<Throwable>) () -> new OutOfMemoryError("cannot reserve 4096 MiB for the KV cache"))),
+                Arguments.of(named("an Error of its own",
+                        (Supplier<Throwable>) () -> new NativeLoadError("llama_model_load returned null"))));
+    }
+
+    @ParameterizedTest
+    @MethodSource("unexpected")
+    void anythingALoadThrowsFailsTheDeploymentAtOnceLogsItAndGivesBackItsGpusAndEngines(Supplier<Throwable> thrown)
+            throws Exception {
+        Throwable cause = thrown.get();
+        AtomicInteger heldWhileLoading = new AtomicInteger();
+        try (Deployments deployments = deployments((version, spec, placement) -> {
+            if (opened.isEmpty()) {
+                return new FakeEngine();
+            }
+            heldWhileLoading.set(placement.onGpu() ? allocator.freeGpus() : -1);
+            if (cause instanceof Error e) {
+                throw e;
+            }
+            throw (RuntimeException) cause;
+        })) {
+            Deployment d = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), TWO_REPLICAS, ADMIN);
+            Deployment settled = deployments.awaitSettled(d.id(), Duration.ofMinutes(1));
+
+            assertThat(heldWhileLoading.get()).as("free GPUs while the replicas loaded on theirs").isEqualTo(2);
+            assertThat(settled.state()).isInstanceOf(DeploymentState.Failed.class);
+            assertThat(settled.reason()).isEqualTo("unexpected " + cause.getClass().getName() + ": "
+                    + cause.getMessage());
+            assertThat(deployments.get(d.id()).state().id()).isEqualTo("failed");
+            assertThat(allocator.freeGpus()).as("free GPUs once it failed").isEqualTo(4);
+            assertThat(allocator.allocations()).isEmpty();
+            assertThat(deployments.placements(d.id())).isEmpty();
+            assertThat(opened).singleElement().satisfies(e -> assertThat(e.closed).hasValue(1));
+            await().atMost(Duration.ofMinutes(1)).until(() -> log().contains("deployment " + d.id()
+                    + " of acme/tiny:1 failed: " + settled.reason()));
+            assertThat(log()).contains(cause.getClass().getName() + ": " + cause.getMessage()).contains("\tat ");
+            assertThat(recordedState(d.id())).isEqualTo("failed: " + settled.reason());
+        }
+    }
+
+    @Test
+    void aModelThatCannotBeServedFailsWithItsReasonAndNoStackTrace() throws Exception {
+        try (Deployments deployments = deployments((version, spec, placement) -> {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "the natives cannot run this architecture");
+        })) {
+            Deployment d = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), TWO_REPLICAS, ADMIN);
+            Deployment settled = deployments.awaitSettled(d.id(), Duration.ofMinutes(1));
+            assertThat(settled.reason()).isEqualTo("the natives cannot run this architecture");
+            assertThat(allocator.freeGpus()).isEqualTo(4);
+            await().atMost(Duration.ofMinutes(1)).until(() -> log().contains("deployment " + d.id()
+                    + " of acme/tiny:1 failed: the natives cannot run this architecture"));
+        }
+    }
+
+    @Test
+    void aReadyDeploymentServesFromItsReplicasAndDeletingItClosesThemAndGivesBackItsGpus() throws Exception {
+        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+            Deployment d = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), TWO_REPLICAS, ADMIN);
+            Deployment settled = deployments.awaitSettled(d.id(), Duration.ofMinutes(1));
+            assertThat(settled.state()).isInstanceOfSatisfying(DeploymentState.Ready.class,
+                    r -> assertThat(r.replicas()).containsExactlyElementsOf(opened));
+            assertThat(recordedState(d.id())).isEqualTo("ready");
+            assertThat(deployments.embeds("acme/tiny")).isTrue();
+            assertThat(deployments.embeddingEngine("acme/tiny:1")).isIn(opened.toArray());
+            assertThat(allocator.freeGpus()).isEqualTo(2);
+
+            deployments.delete(d.id());
+
+            assertThat(opened).allSatisfy(e -> assertThat(e.closed).hasValue(1));
+            assertThat(allocator.freeGpus()).isEqualTo(4);
+            assertThat(recordedState(d.id())).isNull();
+            assertThatThrownBy(() -> deployments.get(d.id())).isInstanceOfSatisfying(FactoryException.class,
+                    e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+            assertThatThrownBy(() -> deployments.embeds("acme/tiny")).isInstanceOfSatisfying(FactoryException.class,
+                    e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+        }
+    }
+
+    @Test
+    void aDeploymentDeletedWhileItLoadsIsDrainedByItsLoad() throws Exception {
+        CountDownLatch loading = new CountDownLatch(1);
+        CountDownLatch deleted = new CountDownLatch(1);
+        try (Deployments deployments = deployments((version, spec, placement) -> {
+            loading.countDown();
+            try {
+                deleted.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            return new FakeEngine();
+        })) {
+            Deployment d = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), TWO_REPLICAS, ADMIN);
+            loading.await();
+            assertThat(deployments.get(d.id()).state()).isEqualTo(new DeploymentState.Loading(0, 2));
+            assertThatThrownBy(() -> deployments.textEngine("acme/tiny"))
+                    .isInstanceOfSatisfying(FactoryException.class, e -> {
+                        assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
+                        assertThat(e.getMessage()).contains("is loading");
+                    });
+
+            deployments.delete(d.id());
+            assertThat(deployments.list()).isEmpty();
+            assertThat(allocator.freeGpus()).as("the load still holds its GPUs").isEqualTo(2);
+            deleted.countDown();
+
+            await().atMost(Duration.ofMinutes(1)).until(() -> allocator.freeGpus() == 4);
+            assertThat(opened).singleElement().satisfies(e -> assertThat(e.closed).hasValue(1));
+            assertThat(recordedState(d.id())).isNull();
+        }
+    }
+
+    @Test
+    void restoredDeploymentsArePlacedAgainAndLoad() throws Exception {
+        String id;
+        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+            id = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), TWO_REPLICAS, ADMIN).id();
+            deployments.awaitSettled(id, Duration.ofMinutes(1));
+        }
+        assertThat(allocator.freeGpus()).as("a stopped node holds no GPU").isEqualTo(4);
+        try (Deployments restarted = deployments((version, spec, placement) -> new FakeEngine())) {
+            restarted.restore();
+            assertThat(restarted.awaitSettled(id, Duration.ofMinutes(1)).state().id()).isEqualTo("ready");
+            assertThat(restarted.placements(id)).hasSize(2).allMatch(ReplicaPlacement::onGpu);
+            assertThat(allocator.freeGpus()).isEqualTo(2);
+        }
+    }
+
+    private String recordedState(String id) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT state, reason FROM deployments WHERE id = :id")
+                .bind("id", id).map((rs, ctx) -> rs.getString(1) + (rs.getString(2) == null ? "" : ": "
+                        + rs.getString(2))).findOne().orElse(null));
+    }
+
+    private String log() {
+        return log.toString(StandardCharsets.UTF_8);
+    }
+
+    /** Writes to the real standard error and to the captured log at once. */
+    private static final class Tee extends OutputStream {
+        private final PrintStream real;
+        private final ByteArrayOutputStream copy;
+
+        Tee(PrintStream real, ByteArrayOutputStream copy) {
+            this.real = real;
+            this.copy = copy;
+        }
+
+        @Override
+        public synchronized void write(int c) {
+            real.write(c);
+            copy.write(c);
+        }
+
+        @Override
+        public synchronized void write(byte[] bytes, int off, int len) {
+            real.write(bytes, off, len);
+            copy.write(bytes, off, len);
+        }
+    }
+}
