@@ -4,7 +4,7 @@ import static ai.factory.cli.FactoryCliTest.cliProcess;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.factory.Factory;
+import ai.factory.app.Factory;
 import ai.factory.FactoryException;
 import ai.factory.TestFactory;
 import ai.factory.config.ConfigLoader;
