@@ -20,6 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.Request;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Notices that the client of a request in progress has gone, so that a call nobody waits for any more stops and
@@ -36,7 +38,7 @@ import org.eclipse.jetty.server.Request;
  * <p>A client that half-closes its connection after sending the request (rare; no SDK does) reads as gone.
  */
 final class ClientDepartures {
-    private static final System.Logger LOG = System.getLogger(ClientDepartures.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ClientDepartures.class);
     static final long PERIOD_MILLIS = 200;
     private static final List<Path> TABLES = List.of(Path.of("/proc/self/net/tcp"), Path.of("/proc/self/net/tcp6"));
     /** {@code TCP_ESTABLISHED} in the kernel's numbering, as the table shows states. */
@@ -116,8 +118,8 @@ final class ClientDepartures {
                 }
                 return;
             } catch (UncheckedIOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot read the kernel's socket table ({0}); a client that "
-                        + "closes its HTTP/1.1 connection is noticed when its answer is written", e.getMessage());
+                LOG.warn("cannot read the kernel's socket table ({}); a client that closes its HTTP/1.1 connection is "
+                        + "noticed when its answer is written", e.getMessage());
                 tablesUnreadable = true;
                 watched.clear();
             }

@@ -32,6 +32,8 @@ import java.util.stream.Collectors;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The audit hook: every request but the health probes leaves one audit record (who, which project, what action on
@@ -59,7 +61,7 @@ import org.eclipse.jetty.server.Response;
 public final class RequestAudit {
     public static final String ACTION = "factory.action";
     private static final String STATE = "factory.audit";
-    private static final System.Logger LOG = System.getLogger(RequestAudit.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(RequestAudit.class);
     /** The status recorded for a call whose client left before its answer (nginx's "client closed request"). */
     public static final int CLIENT_LEFT = 499;
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
@@ -121,7 +123,7 @@ public final class RequestAudit {
                     state.client, state.requestId, 0, 0, 0, 0, route + " interrupted: the factory stopped before the "
                     + "call ended"));
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "audit: cannot write ahead request " + state.requestId, e);
+            LOG.error("audit: cannot write ahead request {}", state.requestId, e);
             throw new FactoryException(ErrorCode.UNAVAILABLE, "the audit trail cannot be written now, so the call "
                     + "was not run; try again shortly");
         }
@@ -339,8 +341,8 @@ public final class RequestAudit {
                     content(ctx, state, output));
         } catch (RuntimeException e) {
             state.contentFailed = true;
-            LOG.log(System.Logger.Level.ERROR, "audit: the content of request " + state.requestId + " by "
-                    + state.principal.id() + " (project " + state.principal.project() + ") could not be kept", e);
+            LOG.error("audit: the content of request {} by {} (project {}) could not be kept", state.requestId,
+                    state.principal.id(), state.principal.project(), e);
         }
     }
 

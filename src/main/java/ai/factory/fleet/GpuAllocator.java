@@ -6,6 +6,8 @@ import ai.factory.fleet.placement.PlacementEngine;
 import ai.factory.fleet.placement.PlacementNode;
 import ai.factory.fleet.placement.PlacementResult;
 import ai.factory.fleet.placement.ReplicaRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -25,7 +27,7 @@ import java.util.Optional;
  * GPUs are ordered by NVLink domain, then index, so the engine's interconnect domains are the driver's. Thread-safe.
  */
 public final class GpuAllocator {
-    private static final System.Logger LOG = System.getLogger(GpuAllocator.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(GpuAllocator.class);
 
     /** One GPU as the allocator sees it. */
     public record Gpu(String kind, int index, String name, long totalBytes, long capacityBytes, Optional<String> domain) {
@@ -145,8 +147,7 @@ public final class GpuAllocator {
                 Allocation a = new Allocation(owner, kind, indices, bytesPerGpu);
                 ids.put(owner, id);
                 held.put(owner, a);
-                LOG.log(System.Logger.Level.INFO, "{0} holds {1} GPU(s) {2}, {3} MiB each", owner, count, indices,
-                        bytesPerGpu >> 20);
+                LOG.info("{} holds {} GPU(s) {}, {} MiB each", owner, count, indices, bytesPerGpu >> 20);
                 yield new Result.Granted(a);
             }
             case PlacementResult.Rejected x -> new Result.Refused(String.format(

@@ -41,6 +41,7 @@ import java.util.regex.Pattern;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+import org.slf4j.LoggerFactory;
 
 /**
  * The model registry: models, their immutable versions, and the blobs that hold their files.
@@ -267,9 +268,8 @@ public final class ModelRegistry {
             }
             blobs.deleteLegacy(sha256);
         }
-        System.getLogger(ModelRegistry.class.getName()).log(System.Logger.Level.INFO,
-                "encrypted {0} blob(s) written in plain text before blobs were encrypted; {1} plain file(s) removed",
-                encrypted, legacy.size());
+        LoggerFactory.getLogger(ModelRegistry.class).info("encrypted {} blob(s) written in plain text before blobs "
+                + "were encrypted; {} plain file(s) removed", encrypted, legacy.size());
         return encrypted;
     }
 

@@ -40,6 +40,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The deployments of this node: which model versions are in service and the engine replicas serving them.
@@ -47,7 +49,7 @@ import org.jdbi.v3.core.Jdbi;
  * load in the background (Pending → Loading → Ready, or Failed with the reason).
  */
 public final class Deployments implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(Deployments.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Deployments.class);
 
     private final Table table;
     private final ModelRegistry registry;
@@ -97,8 +99,8 @@ public final class Deployments implements AutoCloseable {
             throw e;
         }
         deployments.put(d.id(), d);
-        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} created ({3} replica(s), parallel {4}, {5})", d.id(),
-                d.model(), d.version(), spec.replicas(), spec.parallel(), describe(placements.get(id)));
+        LOG.info("deployment {} of {}:{} created ({} replica(s), parallel {}, {})", d.id(), d.model(), d.version(),
+                spec.replicas(), spec.parallel(), describe(placements.get(id)));
         loading.submit(() -> start(d.id()));
         return d;
     }
@@ -186,14 +188,13 @@ public final class Deployments implements AutoCloseable {
                 return;
             }
             transition(id, DeploymentState.READY, null);
-            LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} is ready", id, d.model(), d.version());
+            LOG.info("deployment {} of {}:{} is ready", id, d.model(), d.version());
         } catch (RuntimeException e) {
             // Whatever stops a load ends it as failed, with the reason: never a deployment left loading.
             replicas.forEach(Engine::close);
             release(id, d.spec());
             transition(id, DeploymentState.FAILED, e.getMessage());
-            LOG.log(System.Logger.Level.WARNING, "deployment {0} of {1}:{2} failed: {3}", id, d.model(), d.version(),
-                    e.getMessage());
+            LOG.warn("deployment {} of {}:{} failed: {}", id, d.model(), d.version(), e.getMessage());
         }
     }
 
@@ -216,7 +217,7 @@ public final class Deployments implements AutoCloseable {
         table.delete(id);
         Optional.ofNullable(engines.remove(id)).ifPresent(list -> list.forEach(Engine::close));
         release(id, d.spec());
-        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} deleted", id, d.model(), d.version());
+        LOG.info("deployment {} of {}:{} deleted", id, d.model(), d.version());
         return d;
     }
 

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -119,8 +120,7 @@ public final class MemoryFile implements AutoCloseable {
         try {
             int rc = (int) CLOSE.invokeExact(fd);
             if (rc != 0) {
-                System.getLogger(MemoryFile.class.getName()).log(System.Logger.Level.WARNING,
-                        "closing memory file descriptor {0} failed", fd);
+                LoggerFactory.getLogger(MemoryFile.class).warn("closing memory file descriptor {} failed", fd);
             }
         } catch (Throwable e) {
             throw new IllegalStateException("cannot close memory file descriptor " + fd, e);

@@ -11,7 +11,8 @@ import ai.factory.engine.TextEngine;
 import ai.factory.engine.TextModelInfo;
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.TokenEvent.FinishReason;
-import java.lang.System.Logger.Level;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -64,7 +65,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * nothing is freed under a running call.
  */
 public final class LlamaEngine implements TextEngine {
-    private static final System.Logger LOG = System.getLogger(LlamaEngine.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LlamaEngine.class);
     private static final AtomicInteger THREAD_NUMBERS = new AtomicInteger();
 
     private final LlamaLibrary llama;
@@ -217,9 +218,9 @@ public final class LlamaEngine implements TextEngine {
             }
             LlamaEngine engine = new LlamaEngine(llama, decoder, model, options, name, arena, context, threadpool);
             engine.thread.start();
-            LOG.log(Level.INFO, "loaded GGUF model {0}: {1} parameters, {2} MiB, {3} slots of {4} tokens, {5} threads, {6}",
-                    name, model.parameterCount(), model.sizeBytes() >> 20, options.parallel(),
-                    options.contextPerSequence(), options.threads(), describe(options.gpu()));
+            LOG.info("loaded GGUF model {}: {} parameters, {} MiB, {} slots of {} tokens, {} threads, {}", name,
+                    model.parameterCount(), model.sizeBytes() >> 20, options.parallel(), options.contextPerSequence(),
+                    options.threads(), describe(options.gpu()));
             return engine;
         } catch (RuntimeException e) {
             if (!context.equals(MemorySegment.NULL)) {
@@ -391,7 +392,7 @@ public final class LlamaEngine implements TextEngine {
         }
         model.close();
         arena.close();
-        LOG.log(Level.INFO, "unloaded GGUF model {0}", name);
+        LOG.info("unloaded GGUF model {}", name);
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -450,7 +451,7 @@ public final class LlamaEngine implements TextEngine {
                 } catch (InterruptedException e) {
                     // close() interrupts to wake the thread; the loop condition decides.
                 } catch (RuntimeException | Error e) {
-                    LOG.log(Level.ERROR, "engine step failed for model " + name + "; ending its running generations", e);
+                    LOG.error("engine step failed for model {}; ending its running generations", name, e);
                     failAll("the engine failed: " + e);
                 }
             }
@@ -773,7 +774,7 @@ public final class LlamaEngine implements TextEngine {
     /** llama_decode failed: every request in the batch ends with ERROR; the engine goes on. */
     private void failBatch(int result, String reason) {
         String error = "llama_decode failed (%d): %s".formatted(result, reason);
-        LOG.log(Level.WARNING, "model {0}: {1}", name, error);
+        LOG.warn("model {}: {}", name, error);
         for (Slot slot : slots) {
             if (slot.stepStart >= 0) {
                 // Whatever of this step reached the cache is dropped, so cache and slot agree again.

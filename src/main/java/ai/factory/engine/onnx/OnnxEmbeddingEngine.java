@@ -15,8 +15,9 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
-import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -48,7 +49,7 @@ import java.util.stream.IntStream;
  * memory is never freed under a running call.
  */
 public final class OnnxEmbeddingEngine implements EmbeddingEngine {
-    private static final System.Logger LOG = System.getLogger(OnnxEmbeddingEngine.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(OnnxEmbeddingEngine.class);
 
     private static final String INPUT_IDS = "input_ids";
     private static final String ATTENTION_MASK = "attention_mask";
@@ -124,8 +125,8 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
             boolean feedsTokenTypes = checkInputs(session.getInputNames());
             String outputName = chooseOutput(session.getOutputInfo());
             int dimensions = checkOutput(outputName, session.getOutputInfo().get(outputName));
-            LOG.log(Level.INFO, "Opened ONNX embedding model {0}: {1} dimensions, {2} threads, at most {3} tokens per input",
-                    name, dimensions, options.threads(), options.maxInputTokens());
+            LOG.info("Opened ONNX embedding model {}: {} dimensions, {} threads, at most {} tokens per input", name,
+                    dimensions, options.threads(), options.maxInputTokens());
             return new OnnxEmbeddingEngine(
                     environment, session, tokenizer, options, feedsTokenTypes, outputName, dimensions);
         } catch (OrtException | RuntimeException e) {
@@ -392,7 +393,7 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
             session.close();
         } catch (OrtException e) {
             // Nothing more can be freed; the caller is already done with the model.
-            LOG.log(Level.WARNING, "closing an ONNX session failed", e);
+            LOG.warn("closing an ONNX session failed", e);
         }
     }
 }

@@ -6,6 +6,8 @@ import ai.factory.config.Pkcs11Settings;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import com.google.crypto.tink.Aead;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -43,7 +45,7 @@ import javax.crypto.SecretKey;
  * <p>Thread-safe: rotation and destruction are serialised; a wrapping call uses the key of the version it names.
  */
 public final class MasterKeys {
-    private static final System.Logger LOG = System.getLogger(MasterKeys.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(MasterKeys.class);
     private static final Pattern LABEL = Pattern.compile("[a-z0-9][a-z0-9._-]{0,60}");
 
     /** Where a master key lives, for the report: the kind and a location without secrets. */
@@ -279,8 +281,7 @@ public final class MasterKeys {
         try (var leftovers = Files.newDirectoryStream(dir, file.getFileName() + "*.tmp")) {
             for (Path leftover : leftovers) {
                 Files.deleteIfExists(leftover);
-                LOG.log(System.Logger.Level.WARNING, "removed {0}, a copy of the master keystore left by an "
-                        + "interrupted save", leftover);
+                LOG.warn("removed {}, a copy of the master keystore left by an interrupted save", leftover);
             }
         }
     }
