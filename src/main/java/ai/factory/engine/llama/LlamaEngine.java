@@ -182,6 +182,8 @@ public final class LlamaEngine implements TextEngine {
         }
         LlamaModel model = LlamaModel.load(runtime, gguf, inMemory ? name : gguf.getFileName().toString(), options.gpu(),
                 inMemory);
+        // Owned by the engine built below, which closes it in close(); every failure before that closes it here.
+        @SuppressWarnings("MustBeClosedChecker")
         Arena arena = Arena.ofShared();
         MemorySegment context = MemorySegment.NULL;
         CpuThreadpool threadpool = null;

@@ -80,6 +80,8 @@ final class LlamaModel implements AutoCloseable {
         LlamaLibrary llama = runtime.library();
         MemorySegment model;
         String reason;
+        // Owned by the model built below, which closes it in close(); every failure before that closes it here.
+        @SuppressWarnings("MustBeClosedChecker")
         Arena owned = Arena.ofShared();
         try (Arena arena = Arena.ofConfined(); LlamaLog.Capture errors = LlamaLog.captureErrors()) {
             MemorySegment params = llama.modelDefaultParams(arena);
