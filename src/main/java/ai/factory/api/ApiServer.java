@@ -41,6 +41,7 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -256,7 +257,7 @@ public final class ApiServer implements AutoCloseable {
         }).toList();
     }
 
-    private static <M extends EndpointMetadata> M metadata(Endpoint e, Class<M> type) {
+    private static <M extends EndpointMetadata> @Nullable M metadata(Endpoint e, Class<M> type) {
         try {
             return e.metadata(type);
         } catch (RuntimeException absent) {

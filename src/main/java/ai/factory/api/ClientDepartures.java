@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.Request;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,7 +49,7 @@ final class ClientDepartures {
     private final Duration period;
     private final Map<Connection, Set<Watch>> watched = new ConcurrentHashMap<>();
     private final Object lock = new Object();
-    private Thread poller;
+    private @Nullable Thread poller;
     private volatile boolean tablesUnreadable;
 
     ClientDepartures() {
@@ -174,7 +175,7 @@ final class ClientDepartures {
         return states;
     }
 
-    private static Connection parse(String local, String remote) {
+    private static @Nullable Connection parse(String local, String remote) {
         int l = local.lastIndexOf(':');
         int r = remote.lastIndexOf(':');
         if (l < 0 || r < 0) {
@@ -204,7 +205,7 @@ final class ClientDepartures {
 
     /** A TCP connection as the server sees it: its local port and the client's address and port. */
     record Connection(int localPort, InetAddress remote, int remotePort) {
-        static Connection of(SocketAddress local, SocketAddress remote) {
+        static @Nullable Connection of(SocketAddress local, SocketAddress remote) {
             if (local instanceof InetSocketAddress l && remote instanceof InetSocketAddress r && r.getAddress() != null) {
                 return new Connection(l.getPort(), r.getAddress(), r.getPort());
             }
@@ -214,7 +215,7 @@ final class ClientDepartures {
 
     /** Runs its action at most once, and never after it is closed. */
     private static final class Once implements Watch {
-        private Runnable action;
+        private @Nullable Runnable action;
 
         Once(Runnable action) {
             this.action = action;

@@ -44,7 +44,8 @@ public final class ErrorResponses {
                     "the request body is not valid JSON: " + j.getOriginalMessage());
             case HttpResponseException h when h.getStatus() == 413 -> new FactoryException(ErrorCode.PAYLOAD_TOO_LARGE,
                     "the request body is larger than this server accepts (server.maxRequestSize)");
-            case HttpResponseException h -> new FactoryException(codeFor(h.getStatus()), h.getMessage());
+            case HttpResponseException h -> new FactoryException(codeFor(h.getStatus()),
+                    String.valueOf(h.getMessage()));
             default -> {
                 LOG.error("unexpected failure on {} {}", ctx.method(), ctx.path(), e);
                 yield new FactoryException(ErrorCode.INTERNAL, "internal error; the server log has the details");

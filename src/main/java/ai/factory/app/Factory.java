@@ -91,6 +91,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
@@ -472,7 +473,7 @@ public final class Factory implements AutoCloseable {
     private static Supplier<LlamaRuntime> llamaRuntime() {
         Supplier<LlamaRuntime> loader = LlamaRuntime::load;
         return new Supplier<>() {
-            private LlamaRuntime runtime;
+            private @Nullable LlamaRuntime runtime;
 
             @Override
             public synchronized LlamaRuntime get() {
@@ -497,7 +498,7 @@ public final class Factory implements AutoCloseable {
     private void writeServerFile() {
         String json = "{\"url\": \"" + server.url() + "\", \"pid\": " + ProcessHandle.current().pid() + "}\n";
         try {
-            PrivateFiles.createDirectories(config.serverFile().getParent());
+            PrivateFiles.createDirectories(requireNonNull(config.serverFile().getParent(), "no parent folder"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -6,6 +6,7 @@ import ai.factory.fleet.placement.PlacementEngine;
 import ai.factory.fleet.placement.PlacementNode;
 import ai.factory.fleet.placement.PlacementResult;
 import ai.factory.fleet.placement.ReplicaRequest;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
@@ -57,7 +58,7 @@ public final class GpuAllocator {
     private final List<Gpu> busy;
     private final String kind;
     private final long capacity;
-    private final PlacementEngine engine;
+    private final @Nullable PlacementEngine engine;
     private final Map<String, Long> ids = new HashMap<>();
     private final Map<String, Allocation> held = new LinkedHashMap<>();
     private long nextId = 1;

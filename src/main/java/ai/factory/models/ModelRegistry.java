@@ -41,6 +41,7 @@ import java.util.regex.Pattern;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -84,7 +85,7 @@ public final class ModelRegistry {
      * known beforehand (an upload's Content-Length, a file's size; -1 when not), so that content the disk can't hold
      * is refused before any of it is read.
      */
-    public record Upload(String fileName, InputStream content, String expectedSha256, long declaredBytes) {
+    public record Upload(String fileName, InputStream content, @Nullable String expectedSha256, long declaredBytes) {
         public Upload {
             requireNonNull(fileName, "fileName is null");
             requireNonNull(content, "content is null");
@@ -99,7 +100,7 @@ public final class ModelRegistry {
      * Where a new version goes: the model's project when the model is new ({@code null}: the importer's own), and
      * its classification ({@code null}: unchanged, or {@link Model#DEFAULT_CLASSIFICATION} for a new model).
      */
-    public record Placement(String project, String classification) {
+    public record Placement(@Nullable String project, @Nullable String classification) {
         public static final Placement DEFAULT = new Placement(null, null);
 
         public Placement {

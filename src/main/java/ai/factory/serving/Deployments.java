@@ -40,6 +40,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.jdbi.v3.core.Jdbi;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -198,7 +199,7 @@ public final class Deployments implements AutoCloseable {
         }
     }
 
-    private Deployment transition(String id, DeploymentState state, String reason) {
+    private Deployment transition(String id, DeploymentState state, @Nullable String reason) {
         Deployment d = deployments.computeIfPresent(id, (k, old) -> old.withState(state, reason));
         if (d != null) {
             table.state(id, state, reason);

@@ -26,6 +26,7 @@ import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.jdbi.v3.core.Jdbi;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
@@ -121,7 +122,7 @@ public final class ModelImports {
         }
     }
 
-    private void finish(ModelImportJob job, ModelImportJob.Status status, String failure) {
+    private void finish(ModelImportJob job, ModelImportJob.Status status, @Nullable String failure) {
         Instant now = clock.instant();
         jdbi.useHandle(h -> h.createUpdate("UPDATE model_import_jobs SET status = :s, failure_message = :m, "
                         + "modified_at = :t, ended_at = :t WHERE id = :id")

@@ -47,7 +47,7 @@ public final class H2Password {
         if (config.h2File().isEmpty() || config.password() != null) {
             return config;
         }
-        Path folder = config.h2File().get().getParent();
+        Path folder = requireNonNull(config.h2File().get().getParent(), "no parent folder");
         try {
             // Before H2 makes it with the process umask.
             PrivateFiles.createDirectories(folder);
@@ -97,7 +97,7 @@ public final class H2Password {
         RANDOM.nextBytes(bytes);
         String password = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
         try {
-            PrivateFiles.createDirectories(file.toAbsolutePath().getParent());
+            PrivateFiles.createDirectories(requireNonNull(file.toAbsolutePath().getParent(), "no parent folder"));
             PrivateFiles.write(file, password + "\n");
         } catch (IOException e) {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "cannot write the database password to " + file + ": " + e, e);

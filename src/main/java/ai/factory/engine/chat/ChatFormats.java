@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.io.IOException;
@@ -71,7 +72,7 @@ public final class ChatFormats {
         return ChatTemplate.compile(load(key), clock);
     }
 
-    public static ChatTemplate forModel(String template) {
+    public static ChatTemplate forModel(@Nullable String template) {
         return forModel(template, Clock.systemDefaultZone());
     }
 

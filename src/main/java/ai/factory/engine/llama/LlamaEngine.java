@@ -11,6 +11,7 @@ import ai.factory.engine.TextEngine;
 import ai.factory.engine.TextModelInfo;
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.TokenEvent.FinishReason;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.lang.foreign.Arena;
@@ -76,7 +77,7 @@ public final class LlamaEngine implements TextEngine {
     private final TextModelInfo info;
     private final Arena arena;
     private final MemorySegment context;
-    private final CpuThreadpool threadpool;
+    private final @Nullable CpuThreadpool threadpool;
     private final MemorySegment memory;
     private final LlamaBatch batch;
     private final Slot[] slots;
@@ -104,7 +105,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     private LlamaEngine(LlamaLibrary llama, Decoder decoder, LlamaModel model, LlamaEngineOptions options, String name,
-                        Arena arena, MemorySegment context, CpuThreadpool threadpool) {
+                        Arena arena, MemorySegment context, @Nullable CpuThreadpool threadpool) {
         this.llama = llama;
         this.decoder = decoder;
         this.model = model;
@@ -331,7 +332,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     /** The first of {@code earlier} with the same prompt, which the next one may copy the prompt's cells from. */
-    private static LlamaGeneration leader(List<LlamaGeneration> earlier, int[] prompt) {
+    private static @Nullable LlamaGeneration leader(List<LlamaGeneration> earlier, int[] prompt) {
         for (LlamaGeneration generation : earlier) {
             if (generation.leader() == null && Arrays.equals(generation.prompt(), prompt)) {
                 return generation;
@@ -341,7 +342,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     /** A generation with its grammar parsed (under the read lock, as the vocabulary lives until close). */
-    private LlamaGeneration generation(GenerationRequest request, int[] prompt, LlamaGeneration leader) {
+    private LlamaGeneration generation(GenerationRequest request, int[] prompt, @Nullable LlamaGeneration leader) {
         Samplers.Constraint constraint = request.grammar() == null ? null
                 : Samplers.resolve(request.grammar(), model::tokenWithPiece);
         // Parsed once, here: the sampler travels with the generation to its slot.
@@ -799,7 +800,7 @@ public final class LlamaEngine implements TextEngine {
         forgetUncopied();
     }
 
-    private void finish(Slot slot, FinishReason reason, String error) {
+    private void finish(Slot slot, FinishReason reason, @Nullable String error) {
         slot.generation.finish(new TokenEvent.Done(reason, slot.prompt.length, slot.generated, slot.reusedPromptTokens, error));
         freeSampler(slot);
         slot.generation = null;

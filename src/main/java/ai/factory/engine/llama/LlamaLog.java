@@ -1,5 +1,6 @@
 package ai.factory.engine.llama;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,11 +25,11 @@ final class LlamaLog {
 
     private static final class State {
         int lastLevel;
-        StringBuilder captured;
+        @Nullable StringBuilder captured;
     }
 
     /** Test hook: while set, every line goes here too (see {@link #tap}). */
-    private static volatile java.util.function.Consumer<String> tap;
+    private static volatile java.util.function.@Nullable Consumer<String> tap;
 
     private LlamaLog() {}
 

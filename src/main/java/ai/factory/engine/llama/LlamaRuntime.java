@@ -111,7 +111,7 @@ public final class LlamaRuntime {
         try {
             library = new LlamaLibrary(symbols);
         } catch (UnsatisfiedLinkError e) {
-            throw unavailable(e.getMessage());
+            throw unavailable(String.valueOf(e.getMessage()));
         }
         library.logSet(LlamaLibrary.upcall(LlamaLog.class, "log",
                 FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS)), MemorySegment.NULL);

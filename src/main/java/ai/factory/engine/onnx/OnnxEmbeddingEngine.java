@@ -15,6 +15,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.io.IOException;
@@ -363,8 +364,8 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
     }
 
     /** Returns the output's vector length after checking it is a [batch, tokens, dimensions] float tensor. */
-    private static int checkOutput(String name, NodeInfo output) {
-        if (output.getInfo() instanceof TensorInfo tensor
+    private static int checkOutput(String name, @Nullable NodeInfo output) {
+        if (output != null && output.getInfo() instanceof TensorInfo tensor
                 && tensor.type == OnnxJavaType.FLOAT
                 && tensor.getShape().length == 3
                 && tensor.getShape()[2] > 0) {
@@ -372,7 +373,7 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
         }
         throw new FactoryException(ErrorCode.INVALID_REQUEST,
                 "model output %s is %s; an embedding model needs a float tensor [batch, tokens, dimensions] with fixed dimensions"
-                        .formatted(name, output.getInfo()));
+                        .formatted(name, output == null ? "missing" : output.getInfo()));
     }
 
     private static void requireFile(Path file, String what) {
@@ -385,7 +386,7 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
         return ByteBuffer.allocateDirect(count * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
     }
 
-    private static void closeQuietly(OrtSession session) {
+    private static void closeQuietly(@Nullable OrtSession session) {
         if (session == null) {
             return;
         }

@@ -6,6 +6,7 @@ import ai.factory.config.AuditConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.time.Clock;
@@ -96,9 +97,9 @@ public final class AuditLog implements AutoCloseable {
     private boolean writerStopped;
     private volatile boolean closed;
     /** When the oldest record not yet covered by a digest was made (its own time); null when all are covered. */
-    private Instant oldestUnsigned;
+    private @Nullable Instant oldestUnsigned;
     /** The newest digest this writer made that has not gone to the home anchor yet. */
-    private AuditDigest unanchored;
+    private @Nullable AuditDigest unanchored;
 
     public AuditLog(AuditStore store, AuditKey key, AuditConfig config, Clock clock, MeterRegistry metrics) {
         this(store, key, config, clock, metrics, Options.defaults());

@@ -3,6 +3,7 @@ package ai.factory.security.tls;
 import ai.factory.config.ServerConfig;
 import ai.factory.config.TlsConfig;
 import ai.factory.config.TlsFiles;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.net.InetAddress;
