@@ -1,5 +1,7 @@
 package ai.factory;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -8,26 +10,33 @@ import static java.util.Objects.requireNonNull;
  */
 public class FactoryException extends RuntimeException {
     private final ErrorCode code;
-    private final String param;
+    private final @Nullable String param;
     private final boolean denial;
 
     public FactoryException(ErrorCode code, String message) {
         this(code, message, null, null);
     }
 
-    public FactoryException(ErrorCode code, String message, Throwable cause) {
+    public FactoryException(ErrorCode code, String message, @Nullable Throwable cause) {
         this(code, message, null, cause);
     }
 
-    private FactoryException(ErrorCode code, String message, String param, Throwable cause) {
+    private FactoryException(ErrorCode code, String message, @Nullable String param, @Nullable Throwable cause) {
         this(code, message, param, cause, false);
     }
 
-    private FactoryException(ErrorCode code, String message, String param, Throwable cause, boolean denial) {
+    private FactoryException(ErrorCode code, String message, @Nullable String param, @Nullable Throwable cause,
+                             boolean denial) {
         super(requireNonNull(message, "message is null"), cause);
         this.code = requireNonNull(code, "code is null");
         this.param = param;
         this.denial = denial;
+    }
+
+    /** Never null: every FactoryException is made with a message. */
+    @Override
+    public String getMessage() {
+        return requireNonNull(super.getMessage());
     }
 
     /**
@@ -68,7 +77,7 @@ public class FactoryException extends RuntimeException {
     }
 
     /** The request field (or credential part) the error is about, or null. */
-    public String param() {
+    public @Nullable String param() {
         return param;
     }
 }

@@ -41,13 +41,16 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The factory's HTTP server: one Javalin instance on virtual threads where authentication, the audit hook,
  * metrics, error mapping and every route group are declared.
  */
 public final class ApiServer implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
     private static final Set<EndpointMetadata> PUBLIC = Set.of(new GuardedRoutes.Public());
 
     private final ServerConfig config;
@@ -254,7 +257,7 @@ public final class ApiServer implements AutoCloseable {
         }).toList();
     }
 
-    private static <M extends EndpointMetadata> M metadata(Endpoint e, Class<M> type) {
+    private static <M extends EndpointMetadata> @Nullable M metadata(Endpoint e, Class<M> type) {
         try {
             return e.metadata(type);
         } catch (RuntimeException absent) {
@@ -293,10 +296,10 @@ public final class ApiServer implements AutoCloseable {
     }
 
     public ApiServer start() {
-        plainTextWarning(config.host(), tls).ifPresent(warning -> LOG.log(System.Logger.Level.WARNING, warning));
+        plainTextWarning(config.host(), tls).ifPresent(warning -> LOG.warn("{}", warning));
         app.start();
-        LOG.log(System.Logger.Level.INFO, "listening on {0}://{1}:{2,number,#}{3}", tls ? "https" : "http", config.host(),
-                port(), tls ? " (TLS: h2 and http/1.1 by ALPN)" : "");
+        LOG.info("listening on {}://{}:{}{}", tls ? "https" : "http", config.host(), port(),
+                tls ? " (TLS: h2 and http/1.1 by ALPN)" : "");
         return this;
     }
 
@@ -318,8 +321,7 @@ public final class ApiServer implements AutoCloseable {
         closed = true;
         int left = drain.drain(config.shutdownGrace());
         if (left > 0) {
-            LOG.log(System.Logger.Level.WARNING, "stopping with {0} requests still in flight after {1}", left,
-                    config.shutdownGrace());
+            LOG.warn("stopping with {} requests still in flight after {}", left, config.shutdownGrace());
         }
         app.stop();
     }

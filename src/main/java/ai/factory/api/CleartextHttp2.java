@@ -14,6 +14,7 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.util.Callback;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Cleartext HTTP/2 (prior knowledge or {@code Upgrade: h2c}) that ends a client's responses when the client closes
@@ -37,7 +38,7 @@ final class CleartextHttp2 extends HTTP2CServerConnectionFactory {
     }
 
     @Override
-    public Connection upgradeConnection(Connector connector, EndPoint endPoint, MetaData.Request request,
+    public @Nullable Connection upgradeConnection(Connector connector, EndPoint endPoint, MetaData.Request request,
                                         HttpFields.Mutable response) {
         if (request.getHttpFields().contains(HttpHeader.TRANSFER_ENCODING)) {
             return null;

@@ -20,6 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.Request;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Notices that the client of a request in progress has gone, so that a call nobody waits for any more stops and
@@ -36,7 +39,7 @@ import org.eclipse.jetty.server.Request;
  * <p>A client that half-closes its connection after sending the request (rare; no SDK does) reads as gone.
  */
 final class ClientDepartures {
-    private static final System.Logger LOG = System.getLogger(ClientDepartures.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ClientDepartures.class);
     static final long PERIOD_MILLIS = 200;
     private static final List<Path> TABLES = List.of(Path.of("/proc/self/net/tcp"), Path.of("/proc/self/net/tcp6"));
     /** {@code TCP_ESTABLISHED} in the kernel's numbering, as the table shows states. */
@@ -46,7 +49,7 @@ final class ClientDepartures {
     private final Duration period;
     private final Map<Connection, Set<Watch>> watched = new ConcurrentHashMap<>();
     private final Object lock = new Object();
-    private Thread poller;
+    private @Nullable Thread poller;
     private volatile boolean tablesUnreadable;
 
     ClientDepartures() {
@@ -116,8 +119,8 @@ final class ClientDepartures {
                 }
                 return;
             } catch (UncheckedIOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot read the kernel's socket table ({0}); a client that "
-                        + "closes its HTTP/1.1 connection is noticed when its answer is written", e.getMessage());
+                LOG.warn("cannot read the kernel's socket table ({}); a client that closes its HTTP/1.1 connection is "
+                        + "noticed when its answer is written", e.getMessage());
                 tablesUnreadable = true;
                 watched.clear();
             }
@@ -172,7 +175,7 @@ final class ClientDepartures {
         return states;
     }
 
-    private static Connection parse(String local, String remote) {
+    private static @Nullable Connection parse(String local, String remote) {
         int l = local.lastIndexOf(':');
         int r = remote.lastIndexOf(':');
         if (l < 0 || r < 0) {
@@ -202,7 +205,7 @@ final class ClientDepartures {
 
     /** A TCP connection as the server sees it: its local port and the client's address and port. */
     record Connection(int localPort, InetAddress remote, int remotePort) {
-        static Connection of(SocketAddress local, SocketAddress remote) {
+        static @Nullable Connection of(SocketAddress local, SocketAddress remote) {
             if (local instanceof InetSocketAddress l && remote instanceof InetSocketAddress r && r.getAddress() != null) {
                 return new Connection(l.getPort(), r.getAddress(), r.getPort());
             }
@@ -212,7 +215,7 @@ final class ClientDepartures {
 
     /** Runs its action at most once, and never after it is closed. */
     private static final class Once implements Watch {
-        private Runnable action;
+        private @Nullable Runnable action;
 
         Once(Runnable action) {
             this.action = action;

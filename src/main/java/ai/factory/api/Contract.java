@@ -3,6 +3,7 @@ package ai.factory.api;
 import static java.util.Objects.requireNonNull;
 
 import io.javalin.router.EndpointMetadata;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What an endpoint takes and answers, attached to it when it is registered: the OpenAPI documents are generated
@@ -13,14 +14,15 @@ import io.javalin.router.EndpointMetadata;
  * @param response the record of its JSON answer, or null when it answers with no JSON body
  * @param streamEvent for an endpoint that can stream, the record of one event of its stream, else null
  */
-public record Contract(String summary, Class<?> request, Class<?> response, Class<?> streamEvent)
+public record Contract(String summary, @Nullable Class<?> request, @Nullable Class<?> response,
+                       @Nullable Class<?> streamEvent)
         implements EndpointMetadata {
     public Contract {
         requireNonNull(summary, "summary is null");
     }
 
     /** An endpoint that takes {@code request} (or nothing, when null) and answers {@code response}. */
-    public static Contract of(String summary, Class<?> request, Class<?> response) {
+    public static Contract of(String summary, @Nullable Class<?> request, @Nullable Class<?> response) {
         return new Contract(summary, request, response, null);
     }
 

@@ -7,6 +7,8 @@ import ai.factory.api.codec.openai.OpenAiErrors;
 import com.fasterxml.jackson.core.JacksonException;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -18,7 +20,7 @@ import java.util.Map;
  * {@link BedrockErrors}. The one place codes become statuses.
  */
 public final class ErrorResponses {
-    private static final System.Logger LOG = System.getLogger(ErrorResponses.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ErrorResponses.class);
 
     /**
      * The request attribute that says the answer refused an authorization, whatever its status: a resource of another
@@ -32,7 +34,7 @@ public final class ErrorResponses {
     public static void handle(Exception e, Context ctx) {
         if (e instanceof SseStream.ClientGoneException) {
             // Nothing to answer: the generation was cancelled and the client is not listening.
-            LOG.log(System.Logger.Level.DEBUG, "client left during " + ctx.method() + " " + ctx.path());
+            LOG.debug("client left during {} {}", ctx.method(), ctx.path());
             RequestAudit.clientLeft(ctx);
             return;
         }
@@ -42,14 +44,15 @@ public final class ErrorResponses {
                     "the request body is not valid JSON: " + j.getOriginalMessage());
             case HttpResponseException h when h.getStatus() == 413 -> new FactoryException(ErrorCode.PAYLOAD_TOO_LARGE,
                     "the request body is larger than this server accepts (server.maxRequestSize)");
-            case HttpResponseException h -> new FactoryException(codeFor(h.getStatus()), h.getMessage());
+            case HttpResponseException h -> new FactoryException(codeFor(h.getStatus()),
+                    String.valueOf(h.getMessage()));
             default -> {
-                LOG.log(System.Logger.Level.ERROR, "unexpected failure on " + ctx.method() + " " + ctx.path(), e);
+                LOG.error("unexpected failure on {} {}", ctx.method(), ctx.path(), e);
                 yield new FactoryException(ErrorCode.INTERNAL, "internal error; the server log has the details");
             }
         };
         if (fe.code() == ErrorCode.INTERNAL && e instanceof FactoryException) {
-            LOG.log(System.Logger.Level.ERROR, "internal error on " + ctx.method() + " " + ctx.path(), e);
+            LOG.error("internal error on {} {}", ctx.method(), ctx.path(), e);
         }
         write(ctx, fe);
     }

@@ -14,6 +14,7 @@ import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.javalin.router.Endpoint;
 import io.javalin.router.EndpointMetadata;
+import org.jspecify.annotations.Nullable;
 import java.util.Set;
 
 /**
@@ -83,7 +84,7 @@ public final class GuardedRoutes {
         add(HandlerType.DELETE, path, action, null, handler);
     }
 
-    private void add(HandlerType type, String path, Action action, Contract contract, Handler handler) {
+    private void add(HandlerType type, String path, Action action, @Nullable Contract contract, Handler handler) {
         requireNonNull(handler, "handler is null");
         Set<EndpointMetadata> metadata = contract == null ? Set.of(new Guard(action)) : Set.of(new Guard(action), contract);
         routes.addEndpoint(new Endpoint(type, path, ctx -> {

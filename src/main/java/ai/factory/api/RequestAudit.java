@@ -32,6 +32,9 @@ import java.util.stream.Collectors;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The audit hook: every request but the health probes leaves one audit record (who, which project, what action on
@@ -59,7 +62,7 @@ import org.eclipse.jetty.server.Response;
 public final class RequestAudit {
     public static final String ACTION = "factory.action";
     private static final String STATE = "factory.audit";
-    private static final System.Logger LOG = System.getLogger(RequestAudit.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(RequestAudit.class);
     /** The status recorded for a call whose client left before its answer (nginx's "client closed request"). */
     public static final int CLIENT_LEFT = 499;
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
@@ -121,7 +124,7 @@ public final class RequestAudit {
                     state.client, state.requestId, 0, 0, 0, 0, route + " interrupted: the factory stopped before the "
                     + "call ended"));
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "audit: cannot write ahead request " + state.requestId, e);
+            LOG.error("audit: cannot write ahead request {}", state.requestId, e);
             throw new FactoryException(ErrorCode.UNAVAILABLE, "the audit trail cannot be written now, so the call "
                     + "was not run; try again shortly");
         }
@@ -140,7 +143,7 @@ public final class RequestAudit {
     }
 
     /** The model the request's call named, or null. */
-    static String model(Context ctx) {
+    static @Nullable String model(Context ctx) {
         State state = ctx.attribute(STATE);
         return state == null ? null : state.model;
     }
@@ -151,18 +154,18 @@ public final class RequestAudit {
         final String requestId;
         final String client;
         final AtomicLong completionTokens = new AtomicLong();
-        volatile Principal principal;
-        volatile String action;
-        volatile String route;
+        volatile @Nullable Principal principal;
+        volatile @Nullable String action;
+        volatile @Nullable String route;
         volatile String resource = "";
-        volatile String model;
+        volatile @Nullable String model;
         volatile int promptTokens = -1;
-        volatile long[] usage;
-        volatile Output content;
-        volatile String contentSha256;
+        volatile long @Nullable [] usage;
+        volatile @Nullable Output content;
+        volatile @Nullable String contentSha256;
         volatile boolean contentFailed;
         /** The request as Jetty holds it (to watch for its client leaving), or null outside a servlet request. */
-        volatile Request request;
+        volatile @Nullable Request request;
         final List<ClientDepartures.Watch> watches = new CopyOnWriteArrayList<>();
         /** The client went away while its call ran, which was then stopped: recorded as status 499. */
         volatile boolean clientLeft;
@@ -222,7 +225,7 @@ public final class RequestAudit {
         }
 
         /** The counts for the record: final ones, else (an early end) what the call used so far. */
-        long[] counts() {
+        long @Nullable [] counts() {
             if (usage != null) {
                 return usage;
             }
@@ -334,13 +337,14 @@ public final class RequestAudit {
      * may be streamed already) and the record says so: {@code content=failed}, which auditors see in the chain.
      */
     private void storeContent(Context ctx, State state, Output output) {
+        Principal principal = requireNonNull(state.principal, "an invocation has a principal");
         try {
-            state.contentSha256 = content.store(state.principal.project(), state.requestId, state.at,
+            state.contentSha256 = content.store(principal.project(), state.requestId, state.at,
                     content(ctx, state, output));
         } catch (RuntimeException e) {
             state.contentFailed = true;
-            LOG.log(System.Logger.Level.ERROR, "audit: the content of request " + state.requestId + " by "
-                    + state.principal.id() + " (project " + state.principal.project() + ") could not be kept", e);
+            LOG.error("audit: the content of request {} by {} (project {}) could not be kept", state.requestId,
+                    principal.id(), principal.project(), e);
         }
     }
 

@@ -2,6 +2,7 @@ package ai.factory.api;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.slf4j.LoggerFactory;
 
 /**
  * A streamed response in one wire format (server-sent events, AWS event stream). Once the first frame is out, the
@@ -22,8 +23,7 @@ public interface ResponseSink {
             body.run();
         } catch (FactoryException e) {
             if (e.code() == ErrorCode.INTERNAL) {
-                System.getLogger(ResponseSink.class.getName()).log(System.Logger.Level.ERROR,
-                        "a streamed response failed", e);
+                LoggerFactory.getLogger(ResponseSink.class).error("a streamed response failed", e);
             }
             fail(e);
         }

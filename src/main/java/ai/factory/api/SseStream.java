@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.javalin.http.Context;
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +28,7 @@ public final class SseStream implements ResponseSink {
 
     private final OutputStream out;
     private final Function<FactoryException, Object> errorBody;
-    private final String errorEvent;
+    private final @Nullable String errorEvent;
 
     /**
      * An OpenAI Chat Completions stream: {@code data:} frames, {@code [DONE]} at the end.
@@ -46,7 +47,7 @@ public final class SseStream implements ResponseSink {
         return new SseStream(ctx, errorBody, errorEvent);
     }
 
-    private SseStream(Context ctx, Function<FactoryException, Object> errorBody, String errorEvent) {
+    private SseStream(Context ctx, Function<FactoryException, Object> errorBody, @Nullable String errorEvent) {
         this.errorBody = errorBody;
         this.errorEvent = errorEvent;
         ctx.status(200);

@@ -92,6 +92,10 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.SeekableByteChannel;
@@ -111,7 +115,7 @@ import java.util.function.Supplier;
  * objects are assembled; reading it tells what exists and who talks to whom.
  */
 public final class Factory implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(Factory.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Factory.class);
     /** The factory itself, for what it does on its own behalf (registering bundled models). */
     private static final Principal SYSTEM = new Principal("system", "factory", Principal.DEFAULT_PROJECT, Role.ADMIN);
     /** The audit action recording a start on a chain that did not verify. */
@@ -142,9 +146,9 @@ public final class Factory implements AutoCloseable {
             this.database = Database.open(H2Password.secure(config.database(), config.databasePasswordFile()));
             closeInOrder.addFirst(database);
             try {
-                LOG.log(System.Logger.Level.INFO, "GGUF engine: llama.cpp from {0}", llama.get().libraryDir());
+                LOG.info("GGUF engine: llama.cpp from {}", llama.get().libraryDir());
             } catch (FactoryException e) {
-                LOG.log(System.Logger.Level.WARNING, e.getMessage());
+                LOG.warn("{}", e.getMessage());
             }
             PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             AuditKey auditKey = AuditKey.loadOrCreate(config.auditKeyFile(), config.auditPublicKeyFile());
@@ -169,8 +173,8 @@ public final class Factory implements AutoCloseable {
             List<AuditEvent> interrupted = journal.leftovers();
             interrupted.forEach(audit::record);
             if (!interrupted.isEmpty()) {
-                LOG.log(System.Logger.Level.WARNING, "audit: {0} call(s) were cut off when the factory last stopped; "
-                        + "they are recorded with outcome interrupted", interrupted.size());
+                LOG.warn("audit: {} call(s) were cut off when the factory last stopped; they are recorded with outcome "
+                        + "interrupted", interrupted.size());
             }
             journal.start();
             this.egress = new Egress(config.egress(), audit, clock);
@@ -194,10 +198,10 @@ public final class Factory implements AutoCloseable {
             Discovery discovery = Discovery.forThisMachine(clock, commands);
             GpuAllocator gpus = new GpuAllocator(discovery.inventory().accelerators());
             if (gpus.gpus().isEmpty()) {
-                LOG.log(System.Logger.Level.INFO, "GPUs for deployments: none (deployments run on the CPU)");
+                LOG.info("GPUs for deployments: none (deployments run on the CPU)");
             } else {
-                LOG.log(System.Logger.Level.INFO, "GPUs for deployments: {0} {1} GPU(s), {2} MiB each",
-                        gpus.gpus().size(), gpus.kind(), gpus.capacityPerGpu() >> 20);
+                LOG.info("GPUs for deployments: {} {} GPU(s), {} MiB each", gpus.gpus().size(), gpus.kind(),
+                        gpus.capacityPerGpu() >> 20);
             }
             Deployments deployments = new Deployments(database.jdbi(), registry,
                     (version, spec, placement) -> loadEngine(registry, version, spec, placement),
@@ -294,7 +298,7 @@ public final class Factory implements AutoCloseable {
                     + "to start on it anyway, give 'factory up --accept-broken-audit' (the acceptance is recorded, "
                     + "and /health/ready reports audit down)");
         }
-        LOG.log(System.Logger.Level.ERROR, "starting on a broken audit chain (--accept-broken-audit): " + broken);
+        LOG.error("starting on a broken audit chain (--accept-broken-audit): {}", broken);
         return new AuditStartCheck(result, true, clock.instant());
     }
 
@@ -311,8 +315,8 @@ public final class Factory implements AutoCloseable {
         if (report.clean()) {
             return;
         }
-        LOG.log(report.missing().isEmpty() ? System.Logger.Level.WARNING : System.Logger.Level.ERROR,
-                "blob store repaired after an interrupted run: " + report.summary());
+        LOG.atLevel(report.missing().isEmpty() ? Level.WARN : Level.ERROR)
+                .log("blob store repaired after an interrupted run: {}", report.summary());
         audit.record(new AuditEvent(clock.instant(), SYSTEM.id(), SYSTEM.name(), "", STORE_SWEEP, "blob store",
                 AuditEvent.ALLOW, report.missing().isEmpty() ? AuditEvent.SUCCESS : AuditEvent.FAILURE, 0, "factory",
                 "", 0, report.bytesFreed(), 0, 0, report.summary()));
@@ -445,9 +449,8 @@ public final class Factory implements AutoCloseable {
         if (legacy.isPresent()) {
             int resealed = keys.resealLegacySecrets(legacy.get(), KeyHierarchy::isSealedHere);
             if (resealed > 0) {
-                LOG.log(System.Logger.Level.INFO, "sealed {0} AWS secret(s) again under the site key; {1} is no longer "
-                        + "used (keep it only as long as database backups from before this start)", resealed,
-                        config.masterKeyFile());
+                LOG.info("sealed {} AWS secret(s) again under the site key; {} is no longer used (keep it only as long "
+                        + "as database backups from before this start)", resealed, config.masterKeyFile());
             }
         }
     }
@@ -482,7 +485,7 @@ public final class Factory implements AutoCloseable {
     private static Supplier<LlamaRuntime> llamaRuntime() {
         Supplier<LlamaRuntime> loader = LlamaRuntime::load;
         return new Supplier<>() {
-            private LlamaRuntime runtime;
+            private @Nullable LlamaRuntime runtime;
 
             @Override
             public synchronized LlamaRuntime get() {
@@ -500,14 +503,14 @@ public final class Factory implements AutoCloseable {
         }
         String secret = keys.create("admin", Principal.DEFAULT_PROJECT, Role.ADMIN, null).secret();
         writePrivateFile(config.adminKeyFile(), secret + "\n");
-        LOG.log(System.Logger.Level.INFO, "created the admin API key and saved it to {0}", config.adminKeyFile());
+        LOG.info("created the admin API key and saved it to {}", config.adminKeyFile());
         return Optional.of(secret);
     }
 
     private void writeServerFile() {
         String json = "{\"url\": \"" + server.url() + "\", \"pid\": " + ProcessHandle.current().pid() + "}\n";
         try {
-            PrivateFiles.createDirectories(config.serverFile().getParent());
+            PrivateFiles.createDirectories(requireNonNull(config.serverFile().getParent(), "no parent folder"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -549,19 +552,19 @@ public final class Factory implements AutoCloseable {
             try {
                 c.close();
             } catch (Exception e) {
-                LOG.log(System.Logger.Level.WARNING, "error while shutting down " + c.getClass().getSimpleName(), e);
+                LOG.warn("error while shutting down {}", c.getClass().getSimpleName(), e);
             }
         }
         closeInOrder.clear();
         try {
             Files.deleteIfExists(config.serverFile());
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "cannot remove " + config.serverFile(), e);
+            LOG.warn("cannot remove {}", config.serverFile(), e);
         }
         try {
             homeLock.close();
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "cannot release " + homeLock.file(), e);
+            LOG.warn("cannot release {}", homeLock.file(), e);
         }
     }
 }

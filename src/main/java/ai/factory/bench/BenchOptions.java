@@ -3,6 +3,7 @@ package ai.factory.bench;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -62,9 +63,10 @@ public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint en
     }
 
     /** A sweep over HTTP/1.1. */
-    public BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
+    public BenchOptions(URI baseUrl, @Nullable String apiKey, String model, Endpoint endpoint, int promptTokens,
+                        int outputTokens,
                         List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
-                        Duration requestTimeout, JsonNode responseFormat) {
+                        Duration requestTimeout, @Nullable JsonNode responseFormat) {
         this(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency, requestsPerLevel, rounds, warmup,
                 vocabulary, requestTimeout, responseFormat, Http.HTTP_1_1);
     }

@@ -1,5 +1,7 @@
 package ai.factory.bench;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.util.Objects.requireNonNull;
 
 import java.util.List;
@@ -17,7 +19,7 @@ import java.util.List;
  * @param roofline single-stream decoding against the memory-bandwidth roofline, or null when not asked for
  */
 public record BenchReport(String target, String model, String endpoint, int promptTokens, int outputTokens, String date,
-                          List<LevelResult> levels, RooflineReport roofline) {
+                          List<LevelResult> levels, @Nullable RooflineReport roofline) {
     public BenchReport {
         requireNonNull(target, "target is null");
         requireNonNull(model, "model is null");

@@ -2,6 +2,8 @@ package ai.factory.bench;
 
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -43,20 +45,22 @@ public record ComparisonReport(String name, String peerName, BenchReport report,
      * @param loadAverage the load average at the end of the first server's level, and {@code peer…} at the end of the
      *     second's; null where unknown
      */
-    public record Row(int concurrency, double outputTokensPerSecond, double peerOutputTokensPerSecond, Double ttftP50Ms,
-                      Double peerTtftP50Ms, Double itlP50Ms, Double peerItlP50Ms, Double loadAverage, Double peerLoadAverage) {
+    public record Row(int concurrency, double outputTokensPerSecond, double peerOutputTokensPerSecond,
+                      @Nullable Double ttftP50Ms,
+                      @Nullable Double peerTtftP50Ms, @Nullable Double itlP50Ms, @Nullable Double peerItlP50Ms,
+                              Double loadAverage, Double peerLoadAverage) {
         /** Output tokens/s, first ÷ second; null when the second made none. */
         public Double outputTokensRatio() {
             return ratio(outputTokensPerSecond, peerOutputTokensPerSecond);
         }
 
         /** TTFT p50, first ÷ second. */
-        public Double ttftRatio() {
+        public @Nullable Double ttftRatio() {
             return ttftP50Ms == null ? null : ratio(ttftP50Ms, peerTtftP50Ms);
         }
 
         /** ITL p50, first ÷ second. */
-        public Double itlRatio() {
+        public @Nullable Double itlRatio() {
             return itlP50Ms == null ? null : ratio(itlP50Ms, peerItlP50Ms);
         }
     }
@@ -73,12 +77,12 @@ public record ComparisonReport(String name, String peerName, BenchReport report,
         return rows;
     }
 
-    private static Double p50(LevelResult level, Function<LevelResult, Percentiles> which) {
+    private static @Nullable Double p50(LevelResult level, Function<LevelResult, Percentiles> which) {
         Percentiles p = which.apply(level);
         return p == null ? null : p.p50();
     }
 
-    static Double ratio(Double a, Double b) {
+    static @Nullable Double ratio(Double a, Double b) {
         return a == null || b == null || !(b > 0) ? null : a / b;
     }
 }

@@ -2,6 +2,8 @@ package ai.factory.bench;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 
+import org.jspecify.annotations.Nullable;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +15,7 @@ final class LoadAverage {
     private LoadAverage() {}
 
     /** The one-minute load average, or null where {@code /proc/loadavg} can't be read. */
-    static Double oneMinute() {
+    static @Nullable Double oneMinute() {
         try {
             return parse(Files.readString(PROC_LOADAVG, US_ASCII));
         } catch (IOException | RuntimeException e) {
@@ -25,7 +27,7 @@ final class LoadAverage {
      * The first field of a {@code /proc/loadavg} line ({@code "0.52 0.58 0.59 1/467 12345"}), or null when it
      * isn't a non-negative number.
      */
-    static Double parse(String line) {
+    static @Nullable Double parse(String line) {
         String[] fields = line.strip().split("\\s+");
         try {
             double value = Double.parseDouble(fields[0]);

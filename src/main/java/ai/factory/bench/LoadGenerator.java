@@ -1,5 +1,7 @@
 package ai.factory.bench;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
@@ -135,7 +137,7 @@ public final class LoadGenerator implements AutoCloseable {
     /**
      * One run of a level: its requests' results, when it started, how long it took, and the load average at its end.
      */
-    record Sample(String started, double seconds, RequestResult[] results, Double loadAverage) {}
+    record Sample(String started, double seconds, RequestResult[] results, @Nullable Double loadAverage) {}
 
     /** Measures one level: {@code requests} requests (numbered from {@code firstIndex}) with {@code concurrency} in flight. */
     LevelResult level(int concurrency, int requests, int firstIndex) throws InterruptedException {

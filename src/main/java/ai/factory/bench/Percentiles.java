@@ -1,5 +1,7 @@
 package ai.factory.bench;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.Arrays;
 
 /**
@@ -16,7 +18,7 @@ public record Percentiles(double p50, double p90, double p99) {
     }
 
     /** The percentiles of {@code values}, or null for an empty sample. */
-    public static Percentiles of(double[] values) {
+    public static @Nullable Percentiles of(double[] values) {
         if (values.length == 0) {
             return null;
         }

@@ -1,5 +1,7 @@
 package ai.factory.bench;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What one streamed request measured. Times are in milliseconds from just before the request was sent.
  *
@@ -9,7 +11,7 @@ package ai.factory.bench;
  * @param outputTokens the completion tokens the usage chunk reported, else the token events counted
  * @param itlMs the gaps between successive token events
  */
-public record RequestResult(String error, double ttftMs, double e2eMs, int outputTokens, double[] itlMs) {
+public record RequestResult(@Nullable String error, double ttftMs, double e2eMs, int outputTokens, double[] itlMs) {
     public RequestResult {
         if (outputTokens < 0) {
             throw new IllegalArgumentException("outputTokens is negative: " + outputTokens);

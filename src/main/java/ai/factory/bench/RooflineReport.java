@@ -1,5 +1,7 @@
 package ai.factory.bench;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -22,7 +24,7 @@ import static java.util.Objects.requireNonNull;
  */
 public record RooflineReport(int threads, long arrayBytes, double readGBps, double copyGBps, double triadGBps, double bandwidthGBps,
                              long weightBytesPerToken, long kvBytesPerPosition, long position, double limitTokensPerSecond,
-                             Double decodeTokensPerSecond, Double fraction) {
+                             @Nullable Double decodeTokensPerSecond, @Nullable Double fraction) {
 
     /** The roofline of {@code report}'s model and lengths, with {@code bandwidth}, against its concurrency-1 level. */
     public static RooflineReport of(MemoryBandwidth.Result bandwidth, Roofline roofline, BenchReport report) {

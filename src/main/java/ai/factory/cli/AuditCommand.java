@@ -37,6 +37,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -299,7 +300,7 @@ final class AuditCommand {
             return at < 0 ? "" : detail.substring(at + CONTENT_MARK.length());
         }
 
-        private static void put(Map<String, String> params, String name, String value) {
+        private static void put(Map<String, String> params, String name, @Nullable String value) {
             if (value != null) {
                 params.put(name, value);
             }

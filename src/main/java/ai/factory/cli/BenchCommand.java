@@ -29,6 +29,7 @@ import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -238,7 +239,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** A progress bar on stderr, or null with --quiet. */
-    private ProgressBar progressBar() {
+    private @Nullable ProgressBar progressBar() {
         return quiet ? null : new ProgressBarBuilder().setTaskName("bench").setInitialMax(0).setStyle(ProgressBarStyle.ASCII)
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
     }
@@ -254,7 +255,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** A report's table under a line saying what was measured, headed by {@code title} unless it is null. */
-    private static void print(PrintWriter out, String title, BenchReport report) {
+    private static void print(PrintWriter out, @Nullable String title, BenchReport report) {
         Table table = new Table(BenchReports.header().toArray(String[]::new));
         BenchReports.rows(report).forEach(row -> table.row(row.toArray()));
         out.printf("%s%s at %s (%s): %d prompt + %d output tokens per request%n", title == null ? "" : title + ": ", report.model(),

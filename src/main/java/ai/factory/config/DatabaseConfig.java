@@ -2,6 +2,7 @@ package ai.factory.config;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,7 +25,8 @@ import static java.util.Objects.requireNonNull;
  * @param maxPoolSize the most connections the pool holds open
  * @param connectionTimeout how long a caller waits for a connection before failing
  */
-public record DatabaseConfig(String url, String user, String password, int maxPoolSize, Duration connectionTimeout) {
+public record DatabaseConfig(String url, @Nullable String user, @Nullable String password, int maxPoolSize,
+                             Duration connectionTimeout) {
     public static final int DEFAULT_MAX_POOL_SIZE = 10;
     public static final Duration DEFAULT_CONNECTION_TIMEOUT = Duration.ofSeconds(10);
     /** HikariCP refuses anything shorter. */
@@ -48,7 +50,7 @@ public record DatabaseConfig(String url, String user, String password, int maxPo
     }
 
     /** A config with the default pool size and connection timeout. */
-    public DatabaseConfig(String url, String user, String password) {
+    public DatabaseConfig(String url, String user, @Nullable String password) {
         this(url, user, password, DEFAULT_MAX_POOL_SIZE, DEFAULT_CONNECTION_TIMEOUT);
     }
 

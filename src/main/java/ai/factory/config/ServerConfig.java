@@ -1,5 +1,7 @@
 package ai.factory.config;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;

@@ -1,5 +1,7 @@
 package ai.factory.config;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -61,11 +63,11 @@ public enum Setting {
 
     private final String key;
     private final String env;
-    private final String flag;
+    private final @Nullable String flag;
     private final String defaultValue;
     private final String description;
 
-    Setting(String key, String env, String flag, String defaultValue, String description) {
+    Setting(String key, String env, @Nullable String flag, String defaultValue, String description) {
         this.key = key;
         this.env = env;
         this.flag = flag;

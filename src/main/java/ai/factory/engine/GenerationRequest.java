@@ -3,6 +3,7 @@ package ai.factory.engine;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.Map;
 
@@ -21,7 +22,7 @@ import java.util.Map;
  *     to 100, which all but forces it)
  */
 public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
-                                boolean ignoreEos, boolean logprobs, int topLogprobs, Grammar grammar,
+                                boolean ignoreEos, boolean logprobs, int topLogprobs, @Nullable Grammar grammar,
                                 boolean specialText, Map<Integer, Float> logitBias) {
     public GenerationRequest {
         requireNonNull(prompt, "prompt is null");

@@ -1,4 +1,6 @@
 package ai.factory.engine;
+import org.jspecify.annotations.Nullable;
+
 
 /**
  * How the next token is chosen. Temperature 0 is greedy (deterministic, seed irrelevant). Disabled values:
@@ -8,7 +10,7 @@ package ai.factory.engine;
  * @param seed fixes the random choice for temperature > 0; null picks one per request
  */
 public record SamplingParams(float temperature, float topP, int topK, float minP, float repeatPenalty,
-                             float presencePenalty, float frequencyPenalty, int repeatLastN, Long seed) {
+                             float presencePenalty, float frequencyPenalty, int repeatLastN, @Nullable Long seed) {
     public static final SamplingParams GREEDY = new SamplingParams(0f, 1f, 0, 0f, 1f, 0f, 0f, 64, null);
 
     public SamplingParams {

@@ -1,5 +1,7 @@
 package ai.factory.engine;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A loaded text model.
  *
@@ -9,7 +11,7 @@ package ai.factory.engine;
  * @param bosText text of the BOS token ("" if the model has none), as chat templates expect it
  * @param eosText text of the EOS token ("" if none)
  */
-public record TextModelInfo(int contextPerSequence, int parallel, int vocabularySize, String chatTemplate,
+public record TextModelInfo(int contextPerSequence, int parallel, int vocabularySize, @Nullable String chatTemplate,
                             String bosText, String eosText, boolean addBos) {
     public TextModelInfo {
         if (contextPerSequence < 1 || parallel < 1 || vocabularySize < 1) {

@@ -1,5 +1,7 @@
 package ai.factory.engine;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.util.Objects.requireNonNull;
 
 import java.util.List;
@@ -27,7 +29,7 @@ public sealed interface TokenEvent {
      * @param cachedPromptTokens prompt tokens reused from the KV cache instead of being computed again
      */
     record Done(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens,
-                String error) implements TokenEvent {
+                @Nullable String error) implements TokenEvent {
         public Done {
             requireNonNull(reason, "reason is null");
         }

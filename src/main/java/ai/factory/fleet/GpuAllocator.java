@@ -6,6 +6,9 @@ import ai.factory.fleet.placement.PlacementEngine;
 import ai.factory.fleet.placement.PlacementNode;
 import ai.factory.fleet.placement.PlacementResult;
 import ai.factory.fleet.placement.ReplicaRequest;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -25,7 +28,7 @@ import java.util.Optional;
  * GPUs are ordered by NVLink domain, then index, so the engine's interconnect domains are the driver's. Thread-safe.
  */
 public final class GpuAllocator {
-    private static final System.Logger LOG = System.getLogger(GpuAllocator.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(GpuAllocator.class);
 
     /** One GPU as the allocator sees it. */
     public record Gpu(String kind, int index, String name, long totalBytes, long capacityBytes, Optional<String> domain) {
@@ -55,7 +58,7 @@ public final class GpuAllocator {
     private final List<Gpu> busy;
     private final String kind;
     private final long capacity;
-    private final PlacementEngine engine;
+    private final @Nullable PlacementEngine engine;
     private final Map<String, Long> ids = new HashMap<>();
     private final Map<String, Allocation> held = new LinkedHashMap<>();
     private long nextId = 1;
@@ -145,8 +148,7 @@ public final class GpuAllocator {
                 Allocation a = new Allocation(owner, kind, indices, bytesPerGpu);
                 ids.put(owner, id);
                 held.put(owner, a);
-                LOG.log(System.Logger.Level.INFO, "{0} holds {1} GPU(s) {2}, {3} MiB each", owner, count, indices,
-                        bytesPerGpu >> 20);
+                LOG.info("{} holds {} GPU(s) {}, {} MiB each", owner, count, indices, bytesPerGpu >> 20);
                 yield new Result.Granted(a);
             }
             case PlacementResult.Rejected x -> new Result.Refused(String.format(

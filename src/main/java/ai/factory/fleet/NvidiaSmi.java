@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 
@@ -80,7 +81,7 @@ public final class NvidiaSmi {
         return out;
     }
 
-    private static MigInstance migInstance(String uuid, Element m) {
+    private static MigInstance migInstance(@Nullable String uuid, Element m) {
         String where = "MIG device of " + uuid + ": ";
         Element memory = childElement(m, "fb_memory_usage");
         String total = child(memory, "total");
@@ -98,7 +99,7 @@ public final class NvidiaSmi {
      * The NVLink domain a GPU belongs to: the fabric's cluster UUID and clique id, reported once the fabric manager
      * has registered the GPU ({@code <state>Completed</state>}); absent on GPUs without a managed fabric.
      */
-    private static Optional<String> nvlinkDomain(Element fabric) {
+    private static Optional<String> nvlinkDomain(@Nullable Element fabric) {
         if (fabric == null) {
             return Optional.empty();
         }

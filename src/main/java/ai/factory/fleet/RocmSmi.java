@@ -4,6 +4,7 @@ import static ai.factory.fleet.ToolOutput.malformed;
 import static ai.factory.fleet.ToolOutput.missing;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -51,7 +52,7 @@ public final class RocmSmi {
         return gpus;
     }
 
-    private static String field(JsonNode card, String name) {
+    private static @Nullable String field(JsonNode card, String name) {
         for (Map.Entry<String, JsonNode> f : card.properties()) {
             if (f.getKey().toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT)) && f.getValue().isValueNode()) {
                 return f.getValue().asText();

@@ -7,6 +7,7 @@ import java.io.StringReader;
 import java.util.Locale;
 import javax.xml.XMLConstants;
 import javax.xml.parsers.DocumentBuilderFactory;
+import org.jspecify.annotations.Nullable;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
@@ -27,7 +28,7 @@ final class ToolOutput {
     }
 
     /** True for the placeholders the vendor tools print instead of a value. */
-    static boolean missing(String value) {
+    static boolean missing(@Nullable String value) {
         if (value == null) {
             return true;
         }
@@ -70,12 +71,12 @@ final class ToolOutput {
     }
 
     /** The text of the first direct child element with this name, or null. */
-    static String child(Element parent, String name) {
+    static @Nullable String child(@Nullable Element parent, String name) {
         Element e = childElement(parent, name);
         return e == null ? null : e.getTextContent().strip();
     }
 
-    static Element childElement(Element parent, String name) {
+    static @Nullable Element childElement(@Nullable Element parent, String name) {
         if (parent == null) {
             return null;
         }
@@ -89,7 +90,7 @@ final class ToolOutput {
         return null;
     }
 
-    static java.util.List<Element> childElements(Element parent, String name) {
+    static java.util.List<Element> childElements(@Nullable Element parent, String name) {
         java.util.List<Element> out = new java.util.ArrayList<>();
         if (parent == null) {
             return out;
@@ -107,7 +108,7 @@ final class ToolOutput {
      * A size as the tools print it ({@code "81559 MiB"}, {@code "196592 MB"}, {@code "1024 KiB"}, a bare number in
      * {@code defaultUnit}) in bytes. The NVIDIA and AMD tools mean binary units by "MB".
      */
-    static long bytes(String tool, String value, String defaultUnit) {
+    static long bytes(String tool, @Nullable String value, String defaultUnit) {
         String v = value.strip();
         String[] parts = v.split("\\s+");
         if (parts.length > 2) {

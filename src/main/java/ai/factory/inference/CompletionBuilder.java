@@ -2,6 +2,7 @@ package ai.factory.inference;
 
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.chat.ToolCall;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,9 +12,9 @@ final class CompletionBuilder {
     private final List<TokenEvent.Token> tokens = new ArrayList<>();
     private final List<ToolCall> calls = new ArrayList<>();
     private final StringBuilder arguments = new StringBuilder();
-    private String callId;
-    private String callName;
-    private Completion done;
+    private @Nullable String callId;
+    private @Nullable String callName;
+    private @Nullable Completion done;
 
     /** Takes the next event; the {@link InferenceEvent.End} completes the choice. */
     void accept(InferenceEvent event) {

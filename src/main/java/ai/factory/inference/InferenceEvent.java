@@ -3,6 +3,7 @@ package ai.factory.inference;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.engine.TokenEvent;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a running call produces, in order: text deltas, then, when the model called tools, each call's deltas, and
@@ -16,7 +17,7 @@ public sealed interface InferenceEvent {
      * @param token the token that produced it, with its log-probabilities when they were asked for; null for text
      *     released at the end (text that was held back while it could have been the start of a tool call)
      */
-    record Text(String text, TokenEvent.Token token) implements InferenceEvent {
+    record Text(String text, TokenEvent.@Nullable Token token) implements InferenceEvent {
         public Text {
             requireNonNull(text, "text is null");
         }
@@ -31,7 +32,8 @@ public sealed interface InferenceEvent {
      * @param name the tool's name, in the call's first delta only (else null)
      * @param arguments a fragment of the arguments' JSON text
      */
-    record ToolCallDelta(int index, String id, String name, String arguments) implements InferenceEvent {
+    record ToolCallDelta(int index, @Nullable String id, @Nullable String name, String arguments)
+            implements InferenceEvent {
         public ToolCallDelta {
             requireNonNull(arguments, "arguments is null");
         }

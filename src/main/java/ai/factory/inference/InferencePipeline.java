@@ -23,6 +23,7 @@ import ai.factory.security.Authorizer;
 import ai.factory.identity.Principal;
 import ai.factory.security.Resource;
 import ai.factory.serving.Deployments;
+import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -213,7 +214,7 @@ public final class InferencePipeline {
     }
 
     /** The grammar of an output format; a schema it cannot express is the caller's error on field {@code schema}. */
-    private static Grammar grammar(InferenceCall.OutputFormat format) {
+    private static @Nullable Grammar grammar(InferenceCall.OutputFormat format) {
         return switch (format) {
             case InferenceCall.OutputFormat.Text t -> null;
             case InferenceCall.OutputFormat.JsonObject o -> Gbnf.jsonObjectGrammar();

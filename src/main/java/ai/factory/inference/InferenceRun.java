@@ -10,6 +10,7 @@ import ai.factory.engine.TokenEvent;
 import ai.factory.engine.chat.ToolCall;
 import ai.factory.engine.chat.ToolCallSplitter;
 import ai.factory.engine.chat.ToolOutput;
+import org.jspecify.annotations.Nullable;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -35,7 +36,7 @@ public final class InferenceRun {
     private final Generation generation;
     private final TextEngine engine;
     private final int[] prompt;
-    private final ToolCallSplitter splitter;
+    private final @Nullable ToolCallSplitter splitter;
     private final CallListener listener;
     private final int choice;
     private final Duration limit;
@@ -44,7 +45,7 @@ public final class InferenceRun {
     private boolean ended;
 
     /** @param choice which of its request's choices this run is (0 for a request of one) */
-    InferenceRun(Generation generation, TextEngine engine, int[] prompt, ToolCallSplitter splitter,
+    InferenceRun(Generation generation, TextEngine engine, int[] prompt, @Nullable ToolCallSplitter splitter,
                  CallListener listener, int choice, Duration limit) {
         this.generation = requireNonNull(generation, "generation is null");
         this.engine = requireNonNull(engine, "engine is null");
@@ -71,7 +72,7 @@ public final class InferenceRun {
      * @throws FactoryException TIMEOUT past the generation limit, INTERNAL when the engine failed, UNAVAILABLE when
      *     the thread was interrupted (the server is stopping); the generation is cancelled first
      */
-    public InferenceEvent next(Duration wait) {
+    public @Nullable InferenceEvent next(Duration wait) {
         InferenceEvent queued = pending.poll();
         if (queued != null || ended) {
             return queued;

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -191,5 +192,5 @@ public final class InferenceRuns {
     }
 
     /** An event of a choice, or the failure that ended its reading. */
-    private record Item(int choice, InferenceEvent event, RuntimeException failure) {}
+    private record Item(int choice, @Nullable InferenceEvent event, @Nullable RuntimeException failure) {}
 }

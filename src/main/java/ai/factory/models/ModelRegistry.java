@@ -43,6 +43,8 @@ import java.util.regex.Pattern;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.LoggerFactory;
 
 /**
  * The model registry: models, their immutable versions, and the blobs that hold their files.
@@ -97,7 +99,7 @@ public final class ModelRegistry {
      * known beforehand (an upload's Content-Length, a file's size; -1 when not), so that content the disk can't hold
      * is refused before any of it is read.
      */
-    public record Upload(String fileName, InputStream content, String expectedSha256, long declaredBytes) {
+    public record Upload(String fileName, InputStream content, @Nullable String expectedSha256, long declaredBytes) {
         public Upload {
             requireNonNull(fileName, "fileName is null");
             requireNonNull(content, "content is null");
@@ -112,7 +114,7 @@ public final class ModelRegistry {
      * Where a new version goes: the model's project when the model is new ({@code null}: the importer's own), and
      * its classification ({@code null}: unchanged, or {@link Model#DEFAULT_CLASSIFICATION} for a new model).
      */
-    public record Placement(String project, String classification) {
+    public record Placement(@Nullable String project, @Nullable String classification) {
         public static final Placement DEFAULT = new Placement(null, null);
 
         public Placement {
@@ -281,9 +283,8 @@ public final class ModelRegistry {
             }
             blobs.deleteLegacy(sha256);
         }
-        System.getLogger(ModelRegistry.class.getName()).log(System.Logger.Level.INFO,
-                "encrypted {0} blob(s) written in plain text before blobs were encrypted; {1} plain file(s) removed",
-                encrypted, legacy.size());
+        LoggerFactory.getLogger(ModelRegistry.class).info("encrypted {} blob(s) written in plain text before blobs "
+                + "were encrypted; {} plain file(s) removed", encrypted, legacy.size());
         return encrypted;
     }
 
@@ -497,7 +498,7 @@ public final class ModelRegistry {
      * The models (only {@code only}, when given) with their versions and files, in two queries: the models joined to
      * their versions, then the files.
      */
-    private static List<Model> read(Handle h, ModelName only) {
+    private static List<Model> read(Handle h, @Nullable ModelName only) {
         String where = only == null ? "" : " WHERE model_name = :n";
         Map<String, Map<Integer, List<ModelFile>>> files = new LinkedHashMap<>();
         var fileQuery = h.createQuery("SELECT model_name, version, path, sha256, size_bytes FROM model_files" + where
@@ -529,7 +530,7 @@ public final class ModelRegistry {
             }
             int version = rs.getInt("version");
             if (!rs.wasNull()) {
-                versions.get(name).add(new ModelVersion(name, version, ModelFormat.parse(rs.getString("format")),
+                versions.computeIfAbsent(name, n -> new ArrayList<>()).add(new ModelVersion(name, version, ModelFormat.parse(rs.getString("format")),
                         decode(rs.getString("metadata")),
                         files.getOrDefault(name.toString(), Map.of()).getOrDefault(version, List.of()),
                         rs.getTimestamp("imported_at").toInstant(), rs.getString("imported_by"), rs.getString("source")));
@@ -537,7 +538,7 @@ public final class ModelRegistry {
             return null;
         }).list();
         return models.values().stream().map(m -> new Model(m.name(), m.project(), m.classification(), m.createdAt(),
-                m.createdBy(), versions.get(m.name()))).toList();
+                m.createdBy(), versions.getOrDefault(m.name(), List.of()))).toList();
     }
 
     private static Map<String, Object> decode(String json) {

@@ -25,6 +25,7 @@ import java.util.UUID;
 import java.util.regex.Pattern;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Principals and their API keys. A bearer key's secret is 32 random bytes shown once; the database keeps
@@ -71,7 +72,7 @@ public final class ApiKeys {
     }
 
     /** Creates a principal with one key. {@code createdBy} is the creating principal's id, or null at bootstrap. */
-    public CreatedKey create(String name, String project, Role role, String createdBy) {
+    public CreatedKey create(String name, String project, Role role, @Nullable String createdBy) {
         byte[] raw = new byte[32];
         random.nextBytes(raw);
         String secret = SECRET_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
@@ -149,7 +150,8 @@ public final class ApiKeys {
         void insert(Handle handle, String keyId);
     }
 
-    private ApiKey insert(String name, String project, Role role, String createdBy, String secretHash, String prefix,
+    private ApiKey insert(String name, String project, Role role, @Nullable String createdBy, String secretHash,
+                          String prefix,
                           Extra extra) {
         requireNonNull(role, "role is null");
         if (name == null || !NAME.matcher(name).matches()) {

@@ -25,6 +25,8 @@ import com.cedarpolicy.value.EntityUID;
 import com.cedarpolicy.value.PrimBool;
 import com.cedarpolicy.value.PrimString;
 import com.cedarpolicy.value.Value;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -45,7 +47,7 @@ import java.util.stream.Collectors;
  * A forbid in any policy wins over every permit; no permit means deny.
  */
 public final class Authorizer {
-    private static final System.Logger LOG = System.getLogger(Authorizer.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Authorizer.class);
     private static final EntityTypeName PRINCIPAL = type("Principal");
     private static final EntityTypeName ROLE = type("Role");
     private static final EntityTypeName PROJECT = type("Project");
@@ -122,8 +124,8 @@ public final class Authorizer {
         try {
             set.cache();
         } catch (CacheException e) {
-            LOG.log(System.Logger.Level.WARNING, "the policy engine cannot keep the policies parsed; every decision "
-                    + "parses them again: {0}", e.getMessage());
+            LOG.warn("the policy engine cannot keep the policies parsed; every decision parses them again: {}",
+                    e.getMessage());
         }
         return set;
     }
@@ -180,8 +182,8 @@ public final class Authorizer {
 
     /** Logs a refusal for the operator and returns it as the caller may read it. */
     private static FactoryException refused(Principal principal, Action action, Resource resource) {
-        LOG.log(System.Logger.Level.INFO, "refused {0} on {1} to {2} (role {3}, project {4})", action.id(),
-                describe(resource), principal.id(), principal.role().id(), principal.project());
+        LOG.info("refused {} on {} to {} (role {}, project {})", action.id(), describe(resource), principal.id(),
+                principal.role().id(), principal.project());
         return new FactoryException(ErrorCode.FORBIDDEN, "key '" + principal.name() + "' (role "
                 + principal.role().id() + ", project " + principal.project() + ") may not " + action.id()
                 + " on " + describe(resource));
@@ -217,7 +219,7 @@ public final class Authorizer {
         var success = response.success.get();
         if (!success.getErrors().isEmpty()) {
             // A policy that fails to evaluate is skipped by Cedar; say so, as a site policy may be at fault.
-            LOG.log(System.Logger.Level.WARNING, "policy evaluation errors: {0}", success.getErrors());
+            LOG.warn("policy evaluation errors: {}", success.getErrors());
         }
         return success.isAllowed();
     }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.identity.Principal;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -68,7 +69,7 @@ public final class SigV4Verifier {
      * @param headers every header, names in lower case, values in the order received; over HTTP/2 also
      *     {@value #AUTHORITY}
      */
-    public record Request(String method, String rawPath, String rawQuery, Map<String, List<String>> headers,
+    public record Request(String method, String rawPath, @Nullable String rawQuery, Map<String, List<String>> headers,
                           byte[] body) {
         public Request {
             requireNonNull(method, "method is null");
@@ -77,7 +78,7 @@ public final class SigV4Verifier {
             requireNonNull(body, "body is null");
         }
 
-        String header(String name) {
+        @Nullable String header(String name) {
             List<String> values = headers.get(name);
             return values == null || values.isEmpty() ? null : values.getFirst();
         }
@@ -183,8 +184,9 @@ public final class SigV4Verifier {
      *     body's SHA-256
      * @param encodePath encode the path again as AWS does for every service but S3; false takes it as sent
      */
-    static String signature(Request request, List<String> signedHeaders, String secretAccessKey, String scopeDate,
-                            String region, String service, String amzDate, String payloadHash, boolean encodePath) {
+    static @Nullable String signature(Request request, List<String> signedHeaders, String secretAccessKey,
+                                      String scopeDate, String region, String service, @Nullable String amzDate,
+                                      String payloadHash, boolean encodePath) {
         StringBuilder canonical = new StringBuilder()
                 .append(request.method()).append('\n')
                 .append(encodePath ? canonicalPath(request.rawPath()) : request.rawPath()).append('\n')
@@ -208,7 +210,7 @@ public final class SigV4Verifier {
         return HexFormat.of().formatHex(hmac(key, stringToSign));
     }
 
-    private static boolean matches(String expected, String signature) {
+    private static boolean matches(@Nullable String expected, String signature) {
         return expected != null && MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII),
                 signature.getBytes(StandardCharsets.US_ASCII));
     }
@@ -234,7 +236,7 @@ public final class SigV4Verifier {
     }
 
     /** Parameters sorted by encoded name, then value; names and values decoded as sent, then encoded strictly. */
-    static String canonicalQuery(String rawQuery) {
+    static String canonicalQuery(@Nullable String rawQuery) {
         List<String> pairs = new ArrayList<>();
         query(rawQuery).forEach((name, values) -> values.forEach(v -> pairs.add(encode(name, true) + "=" + encode(v, true))));
         pairs.sort(null);
@@ -266,7 +268,7 @@ public final class SigV4Verifier {
         }
     }
 
-    private static Map<String, List<String>> query(String rawQuery) {
+    private static Map<String, List<String>> query(@Nullable String rawQuery) {
         Map<String, List<String>> out = new TreeMap<>();
         if (rawQuery == null || rawQuery.isEmpty()) {
             return out;

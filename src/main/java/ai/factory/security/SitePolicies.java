@@ -10,6 +10,8 @@ import java.time.Clock;
 import java.util.List;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The site's own Cedar policies, kept in the database and loaded into the {@link Authorizer} at start and after
@@ -17,7 +19,7 @@ import org.jdbi.v3.core.Jdbi;
  * always loads.
  */
 public final class SitePolicies {
-    private static final System.Logger LOG = System.getLogger(SitePolicies.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(SitePolicies.class);
     /** Large enough for any hand-written policy file, small enough to keep in one column. */
     public static final int MAX_SOURCE_CHARS = 100_000;
 
@@ -35,7 +37,7 @@ public final class SitePolicies {
     public void load() {
         List<SitePolicy> all = list();
         authorizer.useSitePolicies(all);
-        LOG.log(System.Logger.Level.INFO, "{0} site policy file(s) in force", all.size());
+        LOG.info("{} site policy file(s) in force", all.size());
     }
 
     public SitePolicy add(String source, Principal by) {
@@ -50,7 +52,7 @@ public final class SitePolicies {
                 .bind("id", policy.id()).bind("src", source).bind("at", Timestamp.from(policy.createdAt()))
                 .bind("by", by.id()).execute());
         load();
-        LOG.log(System.Logger.Level.INFO, "site policy {0} added by {1}", policy.id(), by.id());
+        LOG.info("site policy {} added by {}", policy.id(), by.id());
         return policy;
     }
 
@@ -71,7 +73,7 @@ public final class SitePolicies {
         SitePolicy policy = get(id);
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM site_policies WHERE id = :id").bind("id", id).execute());
         load();
-        LOG.log(System.Logger.Level.INFO, "site policy {0} deleted by {1}", id, by.id());
+        LOG.info("site policy {} deleted by {}", id, by.id());
         return policy;
     }
 }

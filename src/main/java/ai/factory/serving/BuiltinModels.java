@@ -9,6 +9,8 @@ import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelRegistry.Upload;
 import ai.factory.identity.Principal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -25,7 +27,7 @@ import java.util.OptionalInt;
 public final class BuiltinModels {
     public static final ModelName EMBEDDING = ModelName.parse("builtin/all-minilm-l6-v2");
 
-    private static final System.Logger LOG = System.getLogger(BuiltinModels.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(BuiltinModels.class);
 
     private final ModelRegistry registry;
     private final Deployments deployments;
@@ -48,7 +50,7 @@ public final class BuiltinModels {
                                 "maxInputTokens", ai.factory.engine.onnx.OnnxEmbeddingOptions.DEFAULT_MAX_INPUT_TOKENS,
                                 "origin", "sentence-transformers/all-MiniLM-L6-v2, quantized"),
                         system, "bundled:all-minilm-l6-v2-q");
-                LOG.log(System.Logger.Level.INFO, "registered the bundled embedding model as {0}", v.ref());
+                LOG.info("registered the bundled embedding model as {}", v.ref());
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read the bundled embedding model", e);
             }

@@ -35,6 +35,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The deployments of this node: which model versions are in service and the engine replicas serving them.
@@ -49,7 +51,7 @@ import org.jdbi.v3.core.Jdbi;
  * drained by its load, which stops at its next step and gives back what it holds.
  */
 public final class Deployments implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(Deployments.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Deployments.class);
 
     private final DeploymentsTable table;
     private final ModelRegistry registry;
@@ -96,7 +98,7 @@ public final class Deployments implements AutoCloseable {
         }
         LiveDeployment live = new LiveDeployment(d, placed);
         deployments.put(id, live);
-        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} created ({3} replica(s), parallel {4}, {5})", id,
+        LOG.info("deployment {} of {}:{} created ({} replica(s), parallel {}, {})", id,
                 d.model(), d.version(), spec.replicas(), spec.parallel(), describe(placed));
         startLoading(live);
         return d;
@@ -196,7 +198,7 @@ public final class Deployments implements AutoCloseable {
                     return;
                 }
             }
-            LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} is ready", d.id(), d.model(), d.version());
+            LOG.info("deployment {} of {}:{} is ready", d.id(), d.model(), d.version());
         } catch (Throwable t) {
             end(live, opened, t);
         }
@@ -216,15 +218,14 @@ public final class Deployments implements AutoCloseable {
             boolean failed = move(live, new DeploymentState.Failed(reason));
             String what = failed ? "failed" : "stopped while it was " + live.state().id();
             if (cause instanceof FactoryException) {
-                LOG.log(System.Logger.Level.WARNING, "deployment {0} of {1}:{2} {3}: {4}", d.id(), d.model(),
+                LOG.warn("deployment {} of {}:{} {}: {}", d.id(), d.model(),
                         d.version(), what, reason);
             } else {
-                LOG.log(System.Logger.Level.ERROR, () -> "deployment %s of %s:%d %s: %s".formatted(d.id(), d.model(),
-                        d.version(), what, reason), cause);
+                LOG.error("deployment {} of {}:{} {}: {}", d.id(), d.model(), d.version(), what, reason, cause);
             }
         } catch (Throwable t) {
             t.addSuppressed(cause);
-            LOG.log(System.Logger.Level.ERROR, () -> "deployment " + d.id() + ": ending its failed load failed", t);
+            LOG.error("deployment {}: ending its failed load failed", d.id(), t);
         }
     }
 
@@ -241,7 +242,7 @@ public final class Deployments implements AutoCloseable {
     private void drained(LiveDeployment live, List<Engine> opened) {
         opened.forEach(Deployments::closeQuietly);
         release(live);
-        LOG.log(System.Logger.Level.INFO, "deployment {0} stopped loading: it is draining", live.id());
+        LOG.info("deployment {} stopped loading: it is draining", live.id());
     }
 
     /** Gives back the GPUs a deployment holds, if it still holds them. */
@@ -255,7 +256,7 @@ public final class Deployments implements AutoCloseable {
         try {
             engine.close();
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "closing an engine failed", e);
+            LOG.warn("closing an engine failed", e);
         }
     }
 
@@ -273,7 +274,7 @@ public final class Deployments implements AutoCloseable {
             try {
                 table.state(live.id(), after);
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "deployment {0}: recording state {1} failed: {2}", live.id(),
+                LOG.warn("deployment {}: recording state {} failed: {}", live.id(),
                         after.id(), e.getMessage());
             }
         }).isPresent();
@@ -300,7 +301,7 @@ public final class Deployments implements AutoCloseable {
             case DeploymentState.Failed f -> release(live);
             case DeploymentState.Draining x -> throw new IllegalStateException("the lifecycle never leaves Draining");
         }
-        LOG.log(System.Logger.Level.INFO, "deployment {0} of {1}:{2} deleted (it was {3})", id, d.model(), d.version(),
+        LOG.info("deployment {} of {}:{} deleted (it was {})", id, d.model(), d.version(),
                 before.id());
         return d;
     }

@@ -26,6 +26,10 @@ import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.jdbi.v3.core.Jdbi;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Model import jobs: a GGUF file under the configured import root becomes the registry model
@@ -37,7 +41,7 @@ public final class ModelImports {
     /** The registry namespace imported models live in. */
     public static final String NAMESPACE = "imported";
 
-    private static final System.Logger LOG = System.getLogger(ModelImports.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ModelImports.class);
     private static final Duration LOAD_TIMEOUT = Duration.ofMinutes(30);
     private static final String SELECT = "SELECT id, job_name, imported_model_name, source_uri, status, failure_message, "
             + "created_at, modified_at, ended_at, created_by FROM model_import_jobs";
@@ -66,7 +70,7 @@ public final class ModelImports {
                 .bind("m", "the factory restarted while the job ran; create the job again")
                 .bind("t", Timestamp.from(now)).execute());
         if (n > 0) {
-            LOG.log(System.Logger.Level.WARNING, "{0} model import job(s) interrupted by a restart marked failed", n);
+            LOG.warn("{} model import job(s) interrupted by a restart marked failed", n);
         }
     }
 
@@ -92,8 +96,7 @@ public final class ModelImports {
             }
             insert(job);
         }
-        LOG.log(System.Logger.Level.INFO, "model import job {0} ({1}) started: {2} from {3}", job.id(), jobName, model,
-                file);
+        LOG.info("model import job {} ({}) started: {} from {}", job.id(), jobName, model, file);
         Thread.ofVirtual().name("model-import-" + job.id()).start(() -> run(job, file, by));
         return job;
     }
@@ -123,15 +126,15 @@ public final class ModelImports {
         }
     }
 
-    private void finish(ModelImportJob job, ModelImportJob.Status status, String failure) {
+    private void finish(ModelImportJob job, ModelImportJob.Status status, @Nullable String failure) {
         Instant now = clock.instant();
         jdbi.useHandle(h -> h.createUpdate("UPDATE model_import_jobs SET status = :s, failure_message = :m, "
                         + "modified_at = :t, ended_at = :t WHERE id = :id")
                 .bind("s", status.name()).bind("m", failure).bind("t", Timestamp.from(now)).bind("id", job.id())
                 .execute());
-        LOG.log(status == ModelImportJob.Status.COMPLETED ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
-                "model import job {0} {1}{2}", job.id(), status.name().toLowerCase(Locale.ROOT),
-                failure == null ? "" : ": " + failure);
+        LOG.atLevel(status == ModelImportJob.Status.COMPLETED ? Level.INFO : Level.WARN)
+                .log("model import job {} {}{}", job.id(), status.name().toLowerCase(Locale.ROOT),
+                        failure == null ? "" : ": " + failure);
     }
 
     /**
@@ -232,7 +235,7 @@ public final class ModelImports {
         deployments.list().stream().filter(d -> d.model().equals(model))
                 .forEach(d -> deployments.delete(d.id()));
         registry.delete(new ModelRef(model, OptionalInt.empty()));
-        LOG.log(System.Logger.Level.INFO, "imported model {0} deleted", model);
+        LOG.info("imported model {} deleted", model);
     }
 
     private void insert(ModelImportJob j) {

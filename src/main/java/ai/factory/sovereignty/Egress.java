@@ -7,6 +7,8 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditLog;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -27,7 +29,7 @@ import java.util.UUID;
  */
 public final class Egress {
     public static final String ACTION = "egress.http";
-    private static final System.Logger LOG = System.getLogger(Egress.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Egress.class);
 
     private final EgressPolicy policy;
     private final AuditLog audit;
@@ -71,7 +73,7 @@ public final class Egress {
                 + (uri.getRawPath() == null ? "" : uri.getRawPath()) + ")";
         if (!policy.allows(uri.getHost(), port)) {
             audit.record(event(destination, AuditEvent.DENY, AuditEvent.FAILURE, 0, 0, 0, detail));
-            LOG.log(System.Logger.Level.WARNING, "egress refused: " + destination + " for " + purpose);
+            LOG.warn("egress refused: {} for {}", destination, purpose);
             throw new FactoryException(ErrorCode.FORBIDDEN, "outbound connection to " + destination + " (" + purpose
                     + ") refused: it is not in egress.allow (" + policy + ")");
         }

@@ -2,6 +2,7 @@ package ai.factory.storage;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -135,10 +136,10 @@ public final class BlobStore {
         }
     }
 
-    private FactoryException diskFull(long written, Throwable cause) {
+    private FactoryException diskFull(long written, @Nullable Throwable cause) {
         long free = usableSpace();
         LOG.warn("the blob store at {} ran out of disk space after {} bytes ({}); {} bytes free after cleaning up",
-                root, written, cause.getMessage(), free);
+                root, written, cause == null ? "no cause given" : cause.getMessage(), free);
         return new FactoryException(ErrorCode.INSUFFICIENT_STORAGE, ("the factory's store ran out of disk space after "
                 + "%s of the content; nothing was stored and the partial file is gone (%s free now). Free space on "
                 + "its volume, or move the factory home to a larger one").formatted(bytes(written), bytes(free)), cause);
@@ -171,7 +172,7 @@ public final class BlobStore {
      *
      * @param expectedSha256 the digest the content must have, or null to accept any
      */
-    public BlobRef commit(StagedBlob staged, String expectedSha256) {
+    public BlobRef commit(StagedBlob staged, @Nullable String expectedSha256) {
         requireNonNull(staged, "staged is null");
         if (!tmp.equals(staged.tempFile().getParent())) {
             throw new IllegalArgumentException("staged blob %s was not staged by the store at %s".formatted(staged.tempFile(), root));
@@ -187,9 +188,9 @@ public final class BlobStore {
         }
         Path target = path(staged.owner(), staged.sha256());
         try {
-            createShardDirectory(target.getParent());
+            createShardDirectory(requireNonNull(target.getParent(), "no parent folder"));
             Files.move(staged.tempFile(), target, ATOMIC_MOVE, REPLACE_EXISTING);
-            fsyncDirectory(target.getParent());
+            fsyncDirectory(requireNonNull(target.getParent(), "no parent folder"));
         }
         catch (IOException e) {
             if (isDiskFull(e)) {
@@ -255,7 +256,7 @@ public final class BlobStore {
         }
         catch (BlobAuthenticationException e) {
             closeQuietly(ciphertext, e);
-            throw new FactoryException(ErrorCode.INTERNAL, e.getMessage(), e);
+            throw new FactoryException(ErrorCode.INTERNAL, String.valueOf(e.getMessage()), e);
         }
         catch (GeneralSecurityException | IOException e) {
             closeQuietly(ciphertext, e);
@@ -427,7 +428,7 @@ public final class BlobStore {
         try {
             Path file = legacyPath(sha256);
             Files.deleteIfExists(file);
-            deleteIfEmpty(file.getParent());
+            deleteIfEmpty(requireNonNull(file.getParent(), "no parent folder"));
             deleteIfEmpty(legacy);
         }
         catch (IOException e) {
@@ -529,7 +530,7 @@ public final class BlobStore {
         if (!Files.isDirectory(shard)) {
             PrivateFiles.createDirectories(shard);
             // The new directories' entries must be durable too, or the blob could vanish with them.
-            fsyncDirectory(shard.getParent());
+            fsyncDirectory(requireNonNull(shard.getParent(), "no parent folder"));
             fsyncDirectory(keyed);
         }
     }

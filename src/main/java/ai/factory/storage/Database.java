@@ -139,7 +139,7 @@ public final class Database implements AutoCloseable {
      */
     private static void createFolder(Path file) {
         try {
-            PrivateFiles.createDirectories(file.getParent());
+            PrivateFiles.createDirectories(requireNonNull(file.getParent(), "no parent folder"));
         }
         catch (IOException e) {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "cannot create the database folder %s: %s"

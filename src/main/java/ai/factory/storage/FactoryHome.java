@@ -2,6 +2,8 @@ package ai.factory.storage;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -16,7 +18,7 @@ import java.util.List;
  * cannot be narrowed (another user's, a read-only file system) is refused with the reason.
  */
 public final class FactoryHome {
-    private static final System.Logger LOG = System.getLogger(FactoryHome.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(FactoryHome.class);
     /** How many of the narrowed paths a warning names before it only counts the rest. */
     private static final int NAMED = 5;
 
@@ -43,8 +45,8 @@ public final class FactoryHome {
                         + "' as its owner, or start with a home of your own", e);
             }
             if (!narrowed.isEmpty()) {
-                LOG.log(System.Logger.Level.WARNING, "the factory home {0} was open to other local users; narrowed "
-                        + "{1} folder(s) and file(s) to their owner only: {2}{3}", dir, narrowed.size(),
+                LOG.warn("the factory home {} was open to other local users; narrowed {} folder(s) and file(s) to "
+                        + "their owner only: {}{}", dir, narrowed.size(),
                         String.join(", ", narrowed.subList(0, Math.min(NAMED, narrowed.size()))),
                         narrowed.size() > NAMED ? " and " + (narrowed.size() - NAMED) + " more" : "");
             }

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.config.DatabaseConfig;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +29,7 @@ import java.util.Base64;
  * it then. PostgreSQL, and an H2 database whose password the configuration names, are left as configured.
  */
 public final class H2Password {
-    private static final System.Logger LOG = System.getLogger(H2Password.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(H2Password.class);
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private H2Password() {}
@@ -45,7 +47,7 @@ public final class H2Password {
         if (config.h2File().isEmpty() || config.password() != null) {
             return config;
         }
-        Path folder = config.h2File().get().getParent();
+        Path folder = requireNonNull(config.h2File().get().getParent(), "no parent folder");
         try {
             // Before H2 makes it with the process umask.
             PrivateFiles.createDirectories(folder);
@@ -72,8 +74,8 @@ public final class H2Password {
             }
             throw unreachable(config, e);
         }
-        LOG.log(System.Logger.Level.WARNING, "the database at {0} had no password: it has one now, kept in {1} "
-                + "(keep that file with backups of the database)", config.redactedUrl(), passwordFile);
+        LOG.warn("the database at {} had no password: it has one now, kept in {} (keep that file with backups of the "
+                + "database)", config.redactedUrl(), passwordFile);
         return secured;
     }
 
@@ -95,12 +97,12 @@ public final class H2Password {
         RANDOM.nextBytes(bytes);
         String password = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
         try {
-            PrivateFiles.createDirectories(file.toAbsolutePath().getParent());
+            PrivateFiles.createDirectories(requireNonNull(file.toAbsolutePath().getParent(), "no parent folder"));
             PrivateFiles.write(file, password + "\n");
         } catch (IOException e) {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "cannot write the database password to " + file + ": " + e, e);
         }
-        LOG.log(System.Logger.Level.INFO, "generated the embedded database''s password in {0}", file);
+        LOG.info("generated the embedded database's password in {}", file);
         return password;
     }
 

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One factory per home: an exclusive lock on {@code run/factory.lock}, taken before anything in the home is read or
@@ -55,7 +56,7 @@ public final class HomeLock implements AutoCloseable {
         Path file = dir.resolve("run").resolve("factory.lock");
         FileChannel channel = null;
         try {
-            PrivateFiles.createDirectories(file.getParent());
+            PrivateFiles.createDirectories(dir.resolve("run"));
             channel = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE), PrivateFiles.fileAttribute());
             FileLock lock;
@@ -109,7 +110,7 @@ public final class HomeLock implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(FileChannel channel) {
+    private static void closeQuietly(@Nullable FileChannel channel) {
         if (channel != null) {
             try {
                 channel.close();

@@ -5,6 +5,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -16,6 +18,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Objects;
 
 /**
  * An anonymous file in RAM ({@code memfd_create(2)}, Linux): it has no name in any file system, its pages are
@@ -31,9 +34,11 @@ import java.nio.file.StandardOpenOption;
 public final class MemoryFile implements AutoCloseable {
     private static final int MFD_CLOEXEC = 1;
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final MemorySegment MEMFD_SYMBOL = LINKER.defaultLookup().find("memfd_create").orElse(null);
-    private static final MethodHandle MEMFD_CREATE = MEMFD_SYMBOL == null ? null : LINKER.downcallHandle(MEMFD_SYMBOL,
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.captureCallState("errno"));
+    private static final @Nullable MemorySegment MEMFD_SYMBOL =
+            LINKER.defaultLookup().find("memfd_create").orElse(null);
+    private static final @Nullable MethodHandle MEMFD_CREATE = MEMFD_SYMBOL == null ? null
+            : LINKER.downcallHandle(MEMFD_SYMBOL, FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+                    Linker.Option.captureCallState("errno"));
     private static final MethodHandle CLOSE = LINKER.downcallHandle(
             LINKER.defaultLookup().find("close").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final int BUFFER_SIZE = 1024 * 1024;
@@ -68,7 +73,8 @@ public final class MemoryFile implements AutoCloseable {
         int fd;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(Linker.Option.captureStateLayout());
-            fd = (int) MEMFD_CREATE.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
+            MethodHandle memfdCreate = Objects.requireNonNull(MEMFD_CREATE, "memfd_create is not available");
+            fd = (int) memfdCreate.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
             if (fd < 0) {
                 int errno = state.get(JAVA_INT, Linker.Option.captureStateLayout().byteOffset(
                         java.lang.foreign.MemoryLayout.PathElement.groupElement("errno")));
@@ -119,8 +125,7 @@ public final class MemoryFile implements AutoCloseable {
         try {
             int rc = (int) CLOSE.invokeExact(fd);
             if (rc != 0) {
-                System.getLogger(MemoryFile.class.getName()).log(System.Logger.Level.WARNING,
-                        "closing memory file descriptor {0} failed", fd);
+                LoggerFactory.getLogger(MemoryFile.class).warn("closing memory file descriptor {} failed", fd);
             }
         } catch (Throwable e) {
             throw new IllegalStateException("cannot close memory file descriptor " + fd, e);

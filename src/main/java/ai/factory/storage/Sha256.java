@@ -2,6 +2,7 @@ package ai.factory.storage;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -44,7 +45,7 @@ public final class Sha256 {
         return HexFormat.of().formatHex(digest.digest());
     }
 
-    private static String abbreviate(String value) {
+    private static @Nullable String abbreviate(String value) {
         if (value == null) {
             return null;
         }

@@ -22,6 +22,8 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The projects (tenants) of the site. The {@code default} project always exists and cannot be deleted. Deleting a
@@ -29,7 +31,7 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  * removes the project, so an interrupted deletion is finished by deleting again.
  */
 public final class Projects {
-    private static final System.Logger LOG = System.getLogger(Projects.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Projects.class);
     private static final String COLUMNS = "name, created_at, created_by, content_logging";
 
     private final Jdbi jdbi;
@@ -80,7 +82,7 @@ public final class Projects {
             }
             throw e;
         }
-        LOG.log(System.Logger.Level.INFO, "project {0} created by {1}", name, by.id());
+        LOG.info("project {} created by {}", name, by.id());
         return project;
     }
 
@@ -108,8 +110,7 @@ public final class Projects {
         jdbi.useHandle(h -> h.createUpdate("UPDATE projects SET content_logging = :on WHERE name = :n")
                 .bind("on", on).bind("n", name).execute());
         contentLogging.invalidate(name);
-        LOG.log(System.Logger.Level.INFO, "content logging of project {0} turned {1} by {2}", name, on ? "on" : "off",
-                by.id());
+        LOG.info("content logging of project {} turned {} by {}", name, on ? "on" : "off", by.id());
         return get(name);
     }
 
@@ -155,8 +156,8 @@ public final class Projects {
         deletionHooks.forEach(h -> h.projectDeleted(name, by));
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM projects WHERE name = :n").bind("n", name).execute());
         contentLogging.invalidate(name);
-        LOG.log(System.Logger.Level.INFO, "project {0} deleted by {1}: {2} deployment(s) undeployed, {3} key(s) revoked, "
-                + "{4} model(s) deleted", name, by.id(), undeployed.size(), revoked, models.size());
+        LOG.info("project {} deleted by {}: {} deployment(s) undeployed, {} key(s) revoked, {} model(s) deleted", name,
+                by.id(), undeployed.size(), revoked, models.size());
         return new Deleted(name, undeployed, revoked, models);
     }
 }

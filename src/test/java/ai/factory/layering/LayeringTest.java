@@ -66,6 +66,19 @@ class LayeringTest {
     }
 
     @Test
+    void theFactoryLogsThroughSlf4jAlone() {
+        oneLoggingApi().check(production);
+    }
+
+    @Test
+    void theLoggingRuleCatchesTheJdksOwnLogger() {
+        JavaClasses fixture = new ClassFileImporter().importClasses(ai.factory.layering.fixture.PlatformLogging.class);
+        EvaluationResult result = oneLoggingApi().evaluate(fixture);
+        assertThat(result.hasViolation()).isTrue();
+        assertThat(result.getFailureReport().toString()).contains("PlatformLogging", "java.lang.System$Logger");
+    }
+
+    @Test
     void theRulesCatchADeliberateCycle() {
         JavaClasses fixture = new ClassFileImporter().importClasses(ai.factory.layering.fixture.a.Upstairs.class,
                 ai.factory.layering.fixture.b.Downstairs.class);
@@ -81,6 +94,16 @@ class LayeringTest {
         EvaluationResult result = layers().evaluate(fixture);
         assertThat(result.hasViolation()).isTrue();
         assertThat(result.getFailureReport().toString()).contains("LayeringViolationFixture", "ai.factory.app.Factory");
+    }
+
+    /**
+     * One logging API, SLF4J with parameterised messages; {@code System.Logger} and {@code java.util.logging} are left
+     * to the libraries, whose lines reach the same backend.
+     */
+    private static ArchRule oneLoggingApi() {
+        return noClasses().should().dependOnClassesThat().haveNameMatching("java\\.lang\\.System\\$Logger(\\$.*)?")
+                .orShould().dependOnClassesThat().resideInAPackage("java.util.logging..")
+                .because("the factory logs through SLF4J (org.slf4j.Logger), with {} placeholders");
     }
 
     /** No cycle between the packages under {@code root}, at any depth. */

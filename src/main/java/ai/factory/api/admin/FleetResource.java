@@ -19,6 +19,7 @@ import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
 import io.javalin.http.Context;
+import org.jspecify.annotations.Nullable;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -80,7 +81,8 @@ public final class FleetResource implements Routes {
      * An accelerator with whether it is held, and by which replica ({@code deployment/replica}) only when the caller
      * may read that deployment: another project's deployment ids are not the caller's to learn.
      */
-    static FleetWire.NodeAccelerator held(Accelerator a, String holder, java.util.Set<String> readableDeployments) {
+    static FleetWire.NodeAccelerator held(Accelerator a, @Nullable String holder,
+                                          java.util.Set<String> readableDeployments) {
         boolean shown = holder != null && readableDeployments.contains(holder.split("/", 2)[0]);
         return new FleetWire.NodeAccelerator(accelerator(a), holder != null, shown ? holder : null);
     }

@@ -196,7 +196,7 @@ public final class ModelsAdminResource implements Routes {
                     Integer.parseInt(Optional.ofNullable(ctx.queryParam("parallel")).orElse("1")),
                     CacheType.parse(Optional.ofNullable(ctx.queryParam("cacheType")).orElse("f16")));
         } catch (IllegalArgumentException e) {
-            throw FactoryException.invalidParam("plan", e.getMessage());
+            throw FactoryException.invalidParam("plan", String.valueOf(e.getMessage()));
         }
         GgufMetadata metadata = registry.ggufMetadata(v);
         CapacityPlan plan = CapacityEstimator.plan(CapacityEstimator.footprint(metadata, request),

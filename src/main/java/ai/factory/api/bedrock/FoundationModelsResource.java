@@ -20,6 +20,7 @@ import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
 import ai.factory.serving.ModelImports;
 import io.javalin.http.Context;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.function.Supplier;
@@ -72,7 +73,7 @@ public final class FoundationModelsResource implements Routes {
     }
 
     /** A filter's value, one of {@code allowed}, or null when absent. */
-    private static String filter(Context ctx, String name, List<String> allowed) {
+    private static @Nullable String filter(Context ctx, String name, List<String> allowed) {
         String value = ctx.queryParam(name);
         if (value != null && !allowed.contains(value)) {
             throw FactoryException.invalidParam(name, "'" + name + "' must be one of " + String.join(", ", allowed)

@@ -138,7 +138,7 @@ public final class InvokeResource implements Routes {
         if (!stream) {
             LlamaBody.Response response = LlamaCodec.response(run.collect());
             // The counts Bedrock reports in response headers of InvokeModel.
-            ctx.header("X-Amzn-Bedrock-Input-Token-Count", Integer.toString(response.promptTokenCount()));
+            ctx.header("X-Amzn-Bedrock-Input-Token-Count", String.valueOf(response.promptTokenCount()));
             ctx.header("X-Amzn-Bedrock-Output-Token-Count", Integer.toString(response.generationTokenCount()));
             ctx.header("X-Amzn-Bedrock-Invocation-Latency", Long.toString(clock.millis() - start));
             ctx.json(response);

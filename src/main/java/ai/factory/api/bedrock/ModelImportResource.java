@@ -28,6 +28,7 @@ import ai.factory.security.Action;
 import ai.factory.serving.ModelImportJob;
 import ai.factory.serving.ModelImports;
 import io.javalin.http.Context;
+import org.jspecify.annotations.Nullable;
 import java.util.Optional;
 
 /**
@@ -119,7 +120,7 @@ public final class ModelImportResource implements Routes {
     }
 
     /** The model a job made, once it completed; null (left out) before. */
-    private static String importedModelArn(ModelImportJob j) {
+    private static @Nullable String importedModelArn(ModelImportJob j) {
         return j.status() == ModelImportJob.Status.COMPLETED ? modelArn(j.model()) : null;
     }
 

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.type.LogicalType;
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.util.Collection;
 import java.util.Map;
@@ -186,7 +187,7 @@ public final class WireJson {
         return "of another type";
     }
 
-    private static String kind(JsonToken token) {
+    private static @Nullable String kind(JsonToken token) {
         if (token == null) {
             return null;
         }

@@ -1,6 +1,7 @@
 package ai.factory.engine.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import java.util.regex.Pattern;
@@ -65,7 +66,7 @@ final class CallScanner {
      * @param argumentsField the field holding the arguments ({@code arguments}, or Llama's {@code parameters})
      * @param id the id to give it when the object has no string {@code id}
      */
-    static ToolCall call(JsonNode object, String argumentsField, String id) {
+    static @Nullable ToolCall call(JsonNode object, String argumentsField, String id) {
         if (object == null || !object.isObject()) {
             return null;
         }

@@ -4,10 +4,12 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
@@ -24,7 +26,7 @@ import java.util.Set;
  * built-in for those tokens before falling back to ChatML.
  */
 public final class ChatFormats {
-    private static final System.Logger LOG = System.getLogger(ChatFormats.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ChatFormats.class);
 
     /** The format for a model that says nothing about its own. */
     public static final String DEFAULT = "chatml";
@@ -70,7 +72,7 @@ public final class ChatFormats {
         return ChatTemplate.compile(load(key), clock);
     }
 
-    public static ChatTemplate forModel(String template) {
+    public static ChatTemplate forModel(@Nullable String template) {
         return forModel(template, Clock.systemDefaultZone());
     }
 
@@ -89,8 +91,8 @@ public final class ChatFormats {
             return ChatTemplate.compile(template, clock);
         } catch (FactoryException e) {
             String format = detect(template);
-            LOG.log(Level.WARNING, "the model''s chat template is not usable ({0}); using the built-in ''{1}'' format",
-                    e.getMessage(), format);
+            LOG.warn("the model's chat template is not usable ({}); using the built-in '{}' format", e.getMessage(),
+                    format);
             return byName(format, clock);
         }
     }

@@ -3,6 +3,7 @@ package ai.factory.engine.chat;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,7 +22,8 @@ import java.util.Set;
  * @param toolCalls the tool calls of an assistant turn (empty otherwise)
  * @param toolCallId for a {@code tool} turn, the id of the call whose result it carries, or null
  */
-public record ChatMessage(String role, String content, String name, List<ToolCall> toolCalls, String toolCallId) {
+public record ChatMessage(String role, String content, @Nullable String name, List<ToolCall> toolCalls,
+                          @Nullable String toolCallId) {
     /** The roles a message may have. */
     public static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
 
@@ -38,7 +40,7 @@ public record ChatMessage(String role, String content, String name, List<ToolCal
         }
     }
 
-    public ChatMessage(String role, String content, String name) {
+    public ChatMessage(String role, String content, @Nullable String name) {
         this(role, content, name, List.of(), null);
     }
 

@@ -14,6 +14,7 @@ import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.loader.ResourceNotFoundException;
 import com.hubspot.jinjava.tree.Node;
+import org.jspecify.annotations.Nullable;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -280,7 +281,7 @@ public final class ChatTemplate {
             }
         }
         if (thrown != null) {
-            throw failure(thrown, interpreter.getLineNumber(), thrown.getMessage());
+            throw failure(thrown, interpreter.getLineNumber(), String.valueOf(thrown.getMessage()));
         }
         if (output.length() > limits.maxOutputChars()) {
             throw tooLong();
@@ -294,7 +295,7 @@ public final class ChatTemplate {
         try (var _ = JinjavaInterpreter.closeablePushCurrent(interpreter).get()) {
             parsed = interpreter.parse(text);
         } catch (RuntimeException e) {
-            throw invalid(e.getMessage());
+            throw invalid(String.valueOf(e.getMessage()));
         }
         for (TemplateError error : interpreter.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL
@@ -359,7 +360,7 @@ public final class ChatTemplate {
     private FactoryException failure(Throwable cause, int line, String message) {
         for (Throwable t = cause; t != null && t.getCause() != t; t = t.getCause()) {
             if (t instanceof TemplateFunctions.TemplateRaisedException raised) {
-                return new FactoryException(ErrorCode.INVALID_REQUEST, raised.getMessage(), raised);
+                return new FactoryException(ErrorCode.INVALID_REQUEST, String.valueOf(raised.getMessage()), raised);
             }
             if (t instanceof OutputTooBigException) {
                 return tooLong();
@@ -430,7 +431,7 @@ public final class ChatTemplate {
     }
 
     /** A deep, mutable copy of a JSON-like value, so templates can neither see caller types nor change caller data. */
-    private static Object templateValue(Object value) {
+    private static @Nullable Object templateValue(Object value) {
         return switch (value) {
             case null -> null;
             case String s -> s;

@@ -3,6 +3,7 @@ package ai.factory.engine.chat;
 import static ai.factory.engine.chat.ToolGrammars.literal;
 
 import ai.factory.engine.Grammar;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.random.RandomGenerator;
 
@@ -25,7 +26,7 @@ record HermesToolCalls() implements ToolCallFormat {
         return CallScanner.parse(text, OPEN, HermesToolCalls::block, ids);
     }
 
-    private static CallScanner.Block block(String text, int from, RandomGenerator ids) {
+    private static CallScanner.@Nullable Block block(String text, int from, RandomGenerator ids) {
         ToolJson.Scanned json = ToolJson.scan(text, from);
         if (json == null) {
             return null;

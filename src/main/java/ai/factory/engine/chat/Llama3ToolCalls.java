@@ -3,6 +3,7 @@ package ai.factory.engine.chat;
 import static ai.factory.engine.chat.ToolGrammars.literal;
 
 import ai.factory.engine.Grammar;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
@@ -46,7 +47,7 @@ record Llama3ToolCalls() implements ToolCallFormat {
     }
 
     /** One or more call objects from {@code from}, separated by {@code ;} or whitespace. */
-    private static CallScanner.Block calls(String text, int from, RandomGenerator ids) {
+    private static CallScanner.@Nullable Block calls(String text, int from, RandomGenerator ids) {
         List<ToolCall> calls = new ArrayList<>();
         int position = from;
         int cursor = from;
@@ -64,7 +65,7 @@ record Llama3ToolCalls() implements ToolCallFormat {
         return calls.isEmpty() ? null : new CallScanner.Block(calls, position);
     }
 
-    private static ToolCall call(ToolJson.Scanned json, RandomGenerator ids) {
+    private static @Nullable ToolCall call(ToolJson.Scanned json, RandomGenerator ids) {
         var object = json.value();
         if (object.isObject() && object.has("type") && !object.path("type").asText().equals("function")) {
             return null;

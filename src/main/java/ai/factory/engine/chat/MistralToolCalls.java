@@ -4,6 +4,7 @@ import static ai.factory.engine.chat.ToolGrammars.literal;
 
 import ai.factory.engine.Grammar;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
@@ -43,7 +44,7 @@ record MistralToolCalls(boolean namedForm) implements ToolCallFormat {
         return named(text, start, ids);
     }
 
-    private static CallScanner.Block array(String text, int start, RandomGenerator ids) {
+    private static CallScanner.@Nullable Block array(String text, int start, RandomGenerator ids) {
         ToolJson.Scanned json = ToolJson.scan(text, start);
         if (json == null || !json.value().isArray() || json.value().isEmpty()) {
             return null;
@@ -60,7 +61,7 @@ record MistralToolCalls(boolean namedForm) implements ToolCallFormat {
     }
 
     /** {@code name[ARGS]{...}} or {@code name[CALL_ID]id[ARGS]{...}}. */
-    private static CallScanner.Block named(String text, int start, RandomGenerator ids) {
+    private static CallScanner.@Nullable Block named(String text, int start, RandomGenerator ids) {
         int args = text.indexOf(ARGS, start);
         if (args < 0) {
             return null;

@@ -1,6 +1,7 @@
 package ai.factory.engine.chat;
 
 import com.hubspot.jinjava.objects.SafeString;
+import org.jspecify.annotations.Nullable;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -24,8 +25,9 @@ final class PythonJson {
      * @param itemSeparator between items; Python's default is {@code ", "}, or {@code ","} when indenting
      * @param keySeparator between a key and its value
      */
-    record Options(boolean ensureAscii, Integer indent, String itemSeparator, String keySeparator, boolean sortKeys) {
-        static Options huggingFace(Integer indent) {
+    record Options(boolean ensureAscii, @Nullable Integer indent, String itemSeparator, String keySeparator,
+                   boolean sortKeys) {
+        static Options huggingFace(@Nullable Integer indent) {
             return new Options(false, indent, indent == null ? ", " : ",", ": ", false);
         }
     }

@@ -12,6 +12,7 @@ import jinjava.javax.el.ArrayELResolver;
 import jinjava.javax.el.CompositeELResolver;
 import jinjava.javax.el.ELContext;
 import jinjava.javax.el.ELResolver;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Answers method calls on strings with Python's {@code str} methods ({@link PythonStrings}) before Jinjava's
@@ -35,7 +36,8 @@ final class PythonMethodResolver extends ELResolver {
     }
 
     @Override
-    public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
+    public @Nullable Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes,
+                                   Object[] params) {
         String text = switch (base) {
             case String s -> s;
             case SafeString s -> s.toString();
@@ -57,7 +59,7 @@ final class PythonMethodResolver extends ELResolver {
      * Jinjava hands every property over as text, so an index arrives as digits.
      */
     @Override
-    public Object getValue(ELContext context, Object base, Object property) {
+    public @Nullable Object getValue(ELContext context, Object base, Object property) {
         if (!(base instanceof String text) || !(property instanceof String name) || !INDEX.matcher(name).matches()) {
             return null;
         }
@@ -70,7 +72,7 @@ final class PythonMethodResolver extends ELResolver {
     }
 
     @Override
-    public Class<?> getType(ELContext context, Object base, Object property) {
+    public @Nullable Class<?> getType(ELContext context, Object base, Object property) {
         return null;
     }
 
@@ -83,12 +85,12 @@ final class PythonMethodResolver extends ELResolver {
     }
 
     @Override
-    public Iterator<FeatureDescriptor> getFeatureDescriptors(ELContext context, Object base) {
+    public @Nullable Iterator<FeatureDescriptor> getFeatureDescriptors(ELContext context, Object base) {
         return null;
     }
 
     @Override
-    public Class<?> getCommonPropertyType(ELContext context, Object base) {
+    public @Nullable Class<?> getCommonPropertyType(ELContext context, Object base) {
         return null;
     }
 }

@@ -1,5 +1,7 @@
 package ai.factory.engine.chat;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -47,7 +49,7 @@ final class PythonStrings {
         return Optional.ofNullable(result);
     }
 
-    static String strip(String s, Object chars, boolean left, boolean right) {
+    static String strip(String s, @Nullable Object chars, boolean left, boolean right) {
         String set = chars == null ? null : chars.toString();
         int start = 0;
         int end = s.length();
@@ -60,7 +62,7 @@ final class PythonStrings {
         return s.substring(start, end);
     }
 
-    private static boolean strippable(char c, String set) {
+    private static boolean strippable(char c, @Nullable String set) {
         return set == null ? isSpace(c) : set.indexOf(c) >= 0;
     }
 
@@ -69,7 +71,7 @@ final class PythonStrings {
         return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == 0x85;
     }
 
-    private static boolean affix(String s, Object affix, boolean prefix) {
+    private static boolean affix(String s, @Nullable Object affix, boolean prefix) {
         if (affix instanceof Collection<?> options) {
             return options.stream().anyMatch(option -> affix(s, option, prefix));
         }
@@ -77,7 +79,7 @@ final class PythonStrings {
         return prefix ? s.startsWith(text) : s.endsWith(text);
     }
 
-    private static List<String> split(String s, Object separator, int maxSplit) {
+    private static List<String> split(String s, @Nullable Object separator, int maxSplit) {
         List<String> parts = new ArrayList<>();
         if (separator == null) {
             int i = 0;
@@ -110,7 +112,7 @@ final class PythonStrings {
         return parts;
     }
 
-    private static List<String> rsplit(String s, Object separator, int maxSplit) {
+    private static List<String> rsplit(String s, @Nullable Object separator, int maxSplit) {
         if (maxSplit < 0) {
             return split(s, separator, -1);
         }
@@ -182,7 +184,7 @@ final class PythonStrings {
         return n;
     }
 
-    private static String join(String separator, Object items) {
+    private static String join(String separator, @Nullable Object items) {
         StringJoiner joined = new StringJoiner(separator);
         if (items instanceof Iterable<?> iterable) {
             iterable.forEach(item -> joined.add(String.valueOf(item)));
@@ -222,7 +224,7 @@ final class PythonStrings {
         return out.toString();
     }
 
-    private static Object arg(Object[] args, int index) {
+    private static @Nullable Object arg(Object[] args, int index) {
         return args != null && index < args.length ? args[index] : null;
     }
 
@@ -240,7 +242,7 @@ final class PythonStrings {
         return separator;
     }
 
-    private static int maxSplit(Object value) {
+    private static int maxSplit(@Nullable Object value) {
         return value instanceof Number n ? n.intValue() : -1;
     }
 }

@@ -1,5 +1,7 @@
 package ai.factory.engine.chat;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.TextStyle;
@@ -36,7 +38,7 @@ final class Strftime {
         return out.toString();
     }
 
-    private static String directive(ZonedDateTime time, char directive) {
+    private static @Nullable String directive(ZonedDateTime time, char directive) {
         return switch (directive) {
             case 'a' -> time.getDayOfWeek().getDisplayName(TextStyle.SHORT, Locale.ENGLISH);
             case 'A' -> time.getDayOfWeek().getDisplayName(TextStyle.FULL, Locale.ENGLISH);

@@ -3,6 +3,7 @@ package ai.factory.engine.chat;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -66,7 +67,7 @@ final class TemplateFilters {
                     truthy(kwargs.get("sort_keys"))));
         }
 
-        private static boolean truthy(Object value) {
+        private static boolean truthy(@Nullable Object value) {
             return value instanceof Boolean b && b;
         }
     }

@@ -6,6 +6,7 @@ import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import com.hubspot.jinjava.util.ForLoop;
 import com.hubspot.jinjava.util.ObjectIterator;
 import com.hubspot.jinjava.util.ObjectTruthValue;
+import org.jspecify.annotations.Nullable;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -153,7 +154,7 @@ final class TemplateFunctions {
         }
     }
 
-    private static Object unpack(Object item, int index) {
+    private static @Nullable Object unpack(Object item, int index) {
         return switch (item) {
             case Map.Entry<?, ?> entry when index < 2 -> index == 0 ? entry.getKey() : entry.getValue();
             case List<?> list when index < list.size() -> list.get(index);

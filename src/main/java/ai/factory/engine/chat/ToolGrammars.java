@@ -6,6 +6,7 @@ import ai.factory.FactoryException;
 import ai.factory.engine.Grammar;
 import ai.factory.engine.grammar.Gbnf;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -32,8 +33,9 @@ final class ToolGrammars {
      * @param prefix GBNF before the calls as a whole (a marker written once), or null
      * @param suffix GBNF after the calls as a whole (the end of a list), or null
      */
-    static Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls,
-                           CallRule call, String separator, List<String> triggers, String prefix, String suffix) {
+    static @Nullable Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls,
+                           CallRule call, String separator, List<String> triggers, @Nullable String prefix,
+                                   @Nullable String suffix) {
         List<ToolSpec> allowed = allowed(tools, choice);
         if (allowed == null) {
             return null;
@@ -60,7 +62,7 @@ final class ToolGrammars {
      *
      * @throws FactoryException INVALID_REQUEST on {@code tool_choice} when the choice cannot be met with these tools
      */
-    static List<ToolSpec> allowed(List<ToolSpec> tools, ToolChoice choice) {
+    static @Nullable List<ToolSpec> allowed(List<ToolSpec> tools, ToolChoice choice) {
         requireNonNull(tools, "tools is null");
         requireNonNull(choice, "choice is null");
         return switch (choice) {

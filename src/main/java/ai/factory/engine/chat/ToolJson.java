@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,7 +28,7 @@ final class ToolJson {
      * Reads one JSON object or array starting at {@code from} (after optional whitespace), or returns null when
      * there is none or it is broken or unfinished. What follows the value is left alone.
      */
-    static Scanned scan(String text, int from) {
+    static @Nullable Scanned scan(String text, int from) {
         int start = skipWhitespace(text, from);
         if (start >= text.length() || (text.charAt(start) != '{' && text.charAt(start) != '[')) {
             return null;
@@ -55,7 +56,7 @@ final class ToolJson {
      * A call's arguments as compact JSON text of an object, or null when they are not an object. Models (and
      * some clients) send the object itself, or JSON text of it as a string; a missing value means no arguments.
      */
-    static String objectText(JsonNode arguments) {
+    static @Nullable String objectText(JsonNode arguments) {
         JsonNode object = arguments;
         if (object == null || object.isMissingNode() || object.isNull()) {
             return "{}";
@@ -70,7 +71,7 @@ final class ToolJson {
     }
 
     /** The JSON value of {@code text}, or null when it is not (exactly) JSON. */
-    static JsonNode parse(String text) {
+    static @Nullable JsonNode parse(String text) {
         try {
             return MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
@@ -88,7 +89,7 @@ final class ToolJson {
     }
 
     /** A JSON value as plain Java: maps (in key order), lists, strings, longs, doubles, booleans, null. */
-    static Object plain(JsonNode node) {
+    static @Nullable Object plain(JsonNode node) {
         return switch (node.getNodeType()) {
             case OBJECT -> {
                 Map<String, Object> map = new LinkedHashMap<>();

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.jspecify.annotations.Nullable;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;
@@ -606,7 +607,7 @@ final class JsonSchemaGrammar {
         return "\"\\\"\" " + repeat(primitive("char"), min, max) + " \"\\\"\"";
     }
 
-    private String formats(String format) {
+    private @Nullable String formats(String format) {
         String hex = "[0-9a-fA-F]";
         String octet = "(" + positives(0, 255) + ")";
         String hour = "([01] [0-9] | \"2\" [0-3])";
@@ -706,7 +707,7 @@ final class JsonSchemaGrammar {
     }
 
     /** Decimal numbers x with a <= x (a < x when exclusive) and x <= b (or < b; b null: no bound), a >= 0. */
-    private static String nonNegative(long a, boolean aExclusive, Long b, boolean bExclusive) {
+    private static @Nullable String nonNegative(long a, boolean aExclusive, @Nullable Long b, boolean bExclusive) {
         String fraction = "(\".\" [0-9]{1,16})?";
         String zeros = "(\".\" \"0\"{1,16})?";
         String nonZero = "\".\" [0-9]{0,15} [1-9]";

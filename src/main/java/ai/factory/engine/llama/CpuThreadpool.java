@@ -2,6 +2,8 @@ package ai.factory.engine.llama;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
+import org.jspecify.annotations.Nullable;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -29,7 +31,7 @@ final class CpuThreadpool implements AutoCloseable {
      * A pool of {@code threads} threads with ggml's default settings, or null when the natives have no CPU backend
      * or it exports no thread pool (then ggml's per-graph pools do the work).
      */
-    static CpuThreadpool create(LlamaLibrary llama, int threads) {
+    static @Nullable CpuThreadpool create(LlamaLibrary llama, int threads) {
         MemorySegment device = llama.backendDevByType(LlamaLibrary.DEVICE_TYPE_CPU);
         if (device.equals(MemorySegment.NULL)) {
             return null;

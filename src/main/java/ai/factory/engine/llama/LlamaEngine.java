@@ -11,7 +11,9 @@ import ai.factory.engine.TextEngine;
 import ai.factory.engine.TextModelInfo;
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.TokenEvent.FinishReason;
-import java.lang.System.Logger.Level;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -64,7 +66,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * nothing is freed under a running call.
  */
 public final class LlamaEngine implements TextEngine {
-    private static final System.Logger LOG = System.getLogger(LlamaEngine.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LlamaEngine.class);
     private static final AtomicInteger THREAD_NUMBERS = new AtomicInteger();
 
     private final LlamaLibrary llama;
@@ -75,7 +77,7 @@ public final class LlamaEngine implements TextEngine {
     private final TextModelInfo info;
     private final Arena arena;
     private final MemorySegment context;
-    private final CpuThreadpool threadpool;
+    private final @Nullable CpuThreadpool threadpool;
     private final MemorySegment memory;
     private final LlamaBatch batch;
     private final Slot[] slots;
@@ -103,7 +105,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     private LlamaEngine(LlamaLibrary llama, Decoder decoder, LlamaModel model, LlamaEngineOptions options, String name,
-                        Arena arena, MemorySegment context, CpuThreadpool threadpool) {
+                        Arena arena, MemorySegment context, @Nullable CpuThreadpool threadpool) {
         this.llama = llama;
         this.decoder = decoder;
         this.model = model;
@@ -181,6 +183,8 @@ public final class LlamaEngine implements TextEngine {
         }
         LlamaModel model = LlamaModel.load(runtime, gguf, inMemory ? name : gguf.getFileName().toString(), options.gpu(),
                 inMemory);
+        // Owned by the engine built below, which closes it in close(); every failure before that closes it here.
+        @SuppressWarnings("MustBeClosedChecker")
         Arena arena = Arena.ofShared();
         MemorySegment context = MemorySegment.NULL;
         CpuThreadpool threadpool = null;
@@ -217,9 +221,9 @@ public final class LlamaEngine implements TextEngine {
             }
             LlamaEngine engine = new LlamaEngine(llama, decoder, model, options, name, arena, context, threadpool);
             engine.thread.start();
-            LOG.log(Level.INFO, "loaded GGUF model {0}: {1} parameters, {2} MiB, {3} slots of {4} tokens, {5} threads, {6}",
-                    name, model.parameterCount(), model.sizeBytes() >> 20, options.parallel(),
-                    options.contextPerSequence(), options.threads(), describe(options.gpu()));
+            LOG.info("loaded GGUF model {}: {} parameters, {} MiB, {} slots of {} tokens, {} threads, {}", name,
+                    model.parameterCount(), model.sizeBytes() >> 20, options.parallel(), options.contextPerSequence(),
+                    options.threads(), describe(options.gpu()));
             return engine;
         } catch (RuntimeException e) {
             if (!context.equals(MemorySegment.NULL)) {
@@ -328,7 +332,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     /** The first of {@code earlier} with the same prompt, which the next one may copy the prompt's cells from. */
-    private static LlamaGeneration leader(List<LlamaGeneration> earlier, int[] prompt) {
+    private static @Nullable LlamaGeneration leader(List<LlamaGeneration> earlier, int[] prompt) {
         for (LlamaGeneration generation : earlier) {
             if (generation.leader() == null && Arrays.equals(generation.prompt(), prompt)) {
                 return generation;
@@ -338,7 +342,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     /** A generation with its grammar parsed (under the read lock, as the vocabulary lives until close). */
-    private LlamaGeneration generation(GenerationRequest request, int[] prompt, LlamaGeneration leader) {
+    private LlamaGeneration generation(GenerationRequest request, int[] prompt, @Nullable LlamaGeneration leader) {
         Samplers.Constraint constraint = request.grammar() == null ? null
                 : Samplers.resolve(request.grammar(), model::tokenWithPiece);
         // Parsed once, here: the sampler travels with the generation to its slot.
@@ -391,7 +395,7 @@ public final class LlamaEngine implements TextEngine {
         }
         model.close();
         arena.close();
-        LOG.log(Level.INFO, "unloaded GGUF model {0}", name);
+        LOG.info("unloaded GGUF model {}", name);
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -450,7 +454,7 @@ public final class LlamaEngine implements TextEngine {
                 } catch (InterruptedException e) {
                     // close() interrupts to wake the thread; the loop condition decides.
                 } catch (RuntimeException | Error e) {
-                    LOG.log(Level.ERROR, "engine step failed for model " + name + "; ending its running generations", e);
+                    LOG.error("engine step failed for model {}; ending its running generations", name, e);
                     failAll("the engine failed: " + e);
                 }
             }
@@ -773,7 +777,7 @@ public final class LlamaEngine implements TextEngine {
     /** llama_decode failed: every request in the batch ends with ERROR; the engine goes on. */
     private void failBatch(int result, String reason) {
         String error = "llama_decode failed (%d): %s".formatted(result, reason);
-        LOG.log(Level.WARNING, "model {0}: {1}", name, error);
+        LOG.warn("model {}: {}", name, error);
         for (Slot slot : slots) {
             if (slot.stepStart >= 0) {
                 // Whatever of this step reached the cache is dropped, so cache and slot agree again.
@@ -796,7 +800,7 @@ public final class LlamaEngine implements TextEngine {
         forgetUncopied();
     }
 
-    private void finish(Slot slot, FinishReason reason, String error) {
+    private void finish(Slot slot, FinishReason reason, @Nullable String error) {
         slot.generation.finish(new TokenEvent.Done(reason, slot.prompt.length, slot.generated, slot.reusedPromptTokens, error));
         freeSampler(slot);
         slot.generation = null;

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.TokenEvent;
+import org.jspecify.annotations.Nullable;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
@@ -26,7 +27,7 @@ final class LlamaGeneration implements Generation {
     private final GenerationRequest request;
     private final int[] prompt;
     private final long seed;
-    private final LlamaGeneration leader;
+    private final @Nullable LlamaGeneration leader;
     private final Consumer<LlamaGeneration> onCancel;
     private final BlockingQueue<TokenEvent> events = new LinkedBlockingQueue<>();
     private final AtomicBoolean done = new AtomicBoolean();
@@ -50,7 +51,8 @@ final class LlamaGeneration implements Generation {
      * @param leader the first generation of the same prompt submitted together with this one (another choice of the
      *     same request), whose prompt cells this one may copy instead of computing them again; null for none
      */
-    LlamaGeneration(GenerationRequest request, int[] prompt, MemorySegment grammar, long seed, LlamaGeneration leader,
+    LlamaGeneration(GenerationRequest request, int[] prompt, MemorySegment grammar, long seed,
+            @Nullable LlamaGeneration leader,
                     Consumer<LlamaGeneration> onCancel) {
         this.leader = leader;
         this.grammar = new AtomicReference<>(requireNonNull(grammar, "grammar is null"));
@@ -82,7 +84,7 @@ final class LlamaGeneration implements Generation {
     }
 
     /** The generation whose prompt this one shares, or null. */
-    LlamaGeneration leader() {
+    @Nullable LlamaGeneration leader() {
         return leader;
     }
 

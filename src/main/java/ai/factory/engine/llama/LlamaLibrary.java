@@ -1,5 +1,7 @@
 package ai.factory.engine.llama;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;

@@ -1,6 +1,9 @@
 package ai.factory.engine.llama;
 
-import java.lang.System.Logger.Level;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -12,7 +15,7 @@ import java.lang.foreign.MemorySegment;
  * worker threads. It never throws (an exception escaping an upcall would end the JVM).
  */
 final class LlamaLog {
-    private static final System.Logger LOG = System.getLogger("ai.factory.engine.llama.native");
+    private static final Logger LOG = LoggerFactory.getLogger("ai.factory.engine.llama.native");
     private static final int GGML_LOG_LEVEL_WARN = 3;
     private static final int GGML_LOG_LEVEL_ERROR = 4;
     private static final int GGML_LOG_LEVEL_CONT = 5;
@@ -22,11 +25,11 @@ final class LlamaLog {
 
     private static final class State {
         int lastLevel;
-        StringBuilder captured;
+        @Nullable StringBuilder captured;
     }
 
     /** Test hook: while set, every line goes here too (see {@link #tap}). */
-    private static volatile java.util.function.Consumer<String> tap;
+    private static volatile java.util.function.@Nullable Consumer<String> tap;
 
     private LlamaLog() {}
 
@@ -50,7 +53,7 @@ final class LlamaLog {
             state.lastLevel = effective;
             boolean capture = state.captured != null && effective >= GGML_LOG_LEVEL_WARN;
             java.util.function.Consumer<String> sink = tap;
-            if (!capture && sink == null && !LOG.isLoggable(Level.DEBUG)) {
+            if (!capture && sink == null && !LOG.isDebugEnabled()) {
                 return;
             }
             String line = text.reinterpret(Long.MAX_VALUE).getString(0);
@@ -60,7 +63,7 @@ final class LlamaLog {
             if (capture && effective == GGML_LOG_LEVEL_ERROR) {
                 state.captured.append(line);
             }
-            LOG.log(Level.DEBUG, line.stripTrailing());
+            LOG.debug("{}", line.stripTrailing());
         } catch (Throwable e) {
             // Nowhere to report it: an exception may not cross back into native code.
         }

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
@@ -80,6 +81,8 @@ final class LlamaModel implements AutoCloseable {
         LlamaLibrary llama = runtime.library();
         MemorySegment model;
         String reason;
+        // Owned by the model built below, which closes it in close(); every failure before that closes it here.
+        @SuppressWarnings("MustBeClosedChecker")
         Arena owned = Arena.ofShared();
         try (Arena arena = Arena.ofConfined(); LlamaLog.Capture errors = LlamaLog.captureErrors()) {
             MemorySegment params = llama.modelDefaultParams(arena);
@@ -167,7 +170,7 @@ final class LlamaModel implements AutoCloseable {
     /** The GGUF's {@code tokenizer.chat_template}, or null. */
     // Restricted FFM calls are this package's job; the launcher grants native access.
     @SuppressWarnings("restricted")
-    String chatTemplate() {
+    @Nullable String chatTemplate() {
         MemorySegment template = llama.modelChatTemplate(model, MemorySegment.NULL);
         return template.equals(MemorySegment.NULL) ? null : template.reinterpret(Long.MAX_VALUE).getString(0);
     }

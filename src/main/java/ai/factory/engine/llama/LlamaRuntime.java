@@ -4,8 +4,9 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
-import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -35,7 +36,7 @@ import java.util.stream.Stream;
  * one piece of static state in the engine, and it mirrors the process's own.
  */
 public final class LlamaRuntime {
-    private static final System.Logger LOG = System.getLogger(LlamaRuntime.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LlamaRuntime.class);
 
     public static final String LIB_DIR_ENV = "FACTORY_LLAMA_LIB_DIR";
     public static final String LIB_DIR_PROPERTY = "factory.llama.lib";
@@ -148,7 +149,7 @@ public final class LlamaRuntime {
         try {
             library = new LlamaLibrary(symbols);
         } catch (UnsatisfiedLinkError e) {
-            throw unavailable(e.getMessage());
+            throw unavailable(String.valueOf(e.getMessage()));
         }
         library.logSet(LlamaLibrary.upcall(LlamaLog.class, "log",
                 FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS)), MemorySegment.NULL);
@@ -157,7 +158,7 @@ public final class LlamaRuntime {
         }
         library.backendInit();
         loaded = new LlamaRuntime(dir, library);
-        LOG.log(Level.INFO, "loaded llama.cpp from {0}; GPU offload: {1}", dir, loaded.offloadSummary());
+        LOG.info("loaded llama.cpp from {}; GPU offload: {}", dir, loaded.offloadSummary());
         return loaded;
     }
 

@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import ai.factory.FactoryException;
 import ai.factory.engine.Grammar;
 import ai.factory.engine.SamplingParams;
+import org.jspecify.annotations.Nullable;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -35,7 +36,7 @@ final class Samplers {
      *
      * @param tokenWithPiece the token whose text is exactly the given word, or -1
      */
-    static Constraint resolve(Grammar grammar, ToIntFunction<String> tokenWithPiece) {
+    static @Nullable Constraint resolve(Grammar grammar, ToIntFunction<String> tokenWithPiece) {
         if (!grammar.lazy()) {
             return new Constraint(grammar.gbnf(), new int[0]);
         }

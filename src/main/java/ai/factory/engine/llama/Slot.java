@@ -1,6 +1,7 @@
 package ai.factory.engine.llama;
 
 import ai.factory.engine.TokenEvent.FinishReason;
+import org.jspecify.annotations.Nullable;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -16,8 +17,8 @@ final class Slot {
     /** When the slot was last freed, for evicting the least recently used cache first. */
     long lastUsed;
 
-    LlamaGeneration generation;
-    int[] prompt;
+    @Nullable LlamaGeneration generation;
+    int @Nullable [] prompt;
     int promptIndex;
     /** A sampled and emitted token not yet decoded, or -1. */
     int pendingToken = -1;
@@ -36,7 +37,7 @@ final class Slot {
      * The slot of this generation's leader while it computes the prompt they share, which this one then copies
      * instead of computing it again; null otherwise. A slot that waits takes no part in the batch.
      */
-    Slot awaiting;
+    @Nullable Slot awaiting;
     /** Cells were copied into this sequence's metadata whose data the next {@code llama_decode} copies. */
     boolean copyPending;
 
@@ -69,7 +70,7 @@ final class Slot {
     }
 
     /** The text a sampled token adds to the output, and why the generation ends with it (null: it goes on). */
-    record Output(String text, FinishReason finish) {}
+    record Output(String text, @Nullable FinishReason finish) {}
 
     /**
      * Takes the token just sampled (already counted in {@link #generated}): its piece, {@code pieceLength} bytes of

@@ -1,5 +1,7 @@
 package ai.factory.engine.onnx;
 
+import org.jspecify.annotations.Nullable;
+
 import java.nio.file.Path;
 
 /**
@@ -10,7 +12,7 @@ import java.nio.file.Path;
 final class DjlSettings {
     private DjlSettings() {}
 
-    static synchronized void apply(Path nativeCacheDir) {
+    static synchronized void apply(@Nullable Path nativeCacheDir) {
         // Creating a tokenizer otherwise "calls home": it queries the EC2 metadata endpoint and
         // fetches a telemetry URL. The factory must make no outbound calls it did not choose.
         System.setProperty("OPT_OUT_TRACKING", "true");

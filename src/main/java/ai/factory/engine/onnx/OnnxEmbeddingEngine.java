@@ -15,8 +15,10 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
-import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -48,7 +50,7 @@ import java.util.stream.IntStream;
  * memory is never freed under a running call.
  */
 public final class OnnxEmbeddingEngine implements EmbeddingEngine {
-    private static final System.Logger LOG = System.getLogger(OnnxEmbeddingEngine.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(OnnxEmbeddingEngine.class);
 
     private static final String INPUT_IDS = "input_ids";
     private static final String ATTENTION_MASK = "attention_mask";
@@ -124,8 +126,8 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
             boolean feedsTokenTypes = checkInputs(session.getInputNames());
             String outputName = chooseOutput(session.getOutputInfo());
             int dimensions = checkOutput(outputName, session.getOutputInfo().get(outputName));
-            LOG.log(Level.INFO, "Opened ONNX embedding model {0}: {1} dimensions, {2} threads, at most {3} tokens per input",
-                    name, dimensions, options.threads(), options.maxInputTokens());
+            LOG.info("Opened ONNX embedding model {}: {} dimensions, {} threads, at most {} tokens per input", name,
+                    dimensions, options.threads(), options.maxInputTokens());
             return new OnnxEmbeddingEngine(
                     environment, session, tokenizer, options, feedsTokenTypes, outputName, dimensions);
         } catch (OrtException | RuntimeException e) {
@@ -362,8 +364,8 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
     }
 
     /** Returns the output's vector length after checking it is a [batch, tokens, dimensions] float tensor. */
-    private static int checkOutput(String name, NodeInfo output) {
-        if (output.getInfo() instanceof TensorInfo tensor
+    private static int checkOutput(String name, @Nullable NodeInfo output) {
+        if (output != null && output.getInfo() instanceof TensorInfo tensor
                 && tensor.type == OnnxJavaType.FLOAT
                 && tensor.getShape().length == 3
                 && tensor.getShape()[2] > 0) {
@@ -371,7 +373,7 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
         }
         throw new FactoryException(ErrorCode.INVALID_REQUEST,
                 "model output %s is %s; an embedding model needs a float tensor [batch, tokens, dimensions] with fixed dimensions"
-                        .formatted(name, output.getInfo()));
+                        .formatted(name, output == null ? "missing" : output.getInfo()));
     }
 
     private static void requireFile(Path file, String what) {
@@ -384,7 +386,7 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
         return ByteBuffer.allocateDirect(count * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
     }
 
-    private static void closeQuietly(OrtSession session) {
+    private static void closeQuietly(@Nullable OrtSession session) {
         if (session == null) {
             return;
         }
@@ -392,7 +394,7 @@ public final class OnnxEmbeddingEngine implements EmbeddingEngine {
             session.close();
         } catch (OrtException e) {
             // Nothing more can be freed; the caller is already done with the model.
-            LOG.log(Level.WARNING, "closing an ONNX session failed", e);
+            LOG.warn("closing an ONNX session failed", e);
         }
     }
 }

@@ -1,5 +1,7 @@
 package ai.factory.engine.onnx;
 
+import org.jspecify.annotations.Nullable;
+
 import java.nio.file.Path;
 
 /**
@@ -20,7 +22,7 @@ import java.nio.file.Path;
  *     loads once
  */
 public record OnnxEmbeddingOptions(
-        int threads, int maxInputTokens, int maxBatchInputs, int maxBatchTokens, Path nativeCacheDir) {
+        int threads, int maxInputTokens, int maxBatchInputs, int maxBatchTokens, @Nullable Path nativeCacheDir) {
     public static final int DEFAULT_MAX_INPUT_TOKENS = 512;
     public static final int DEFAULT_MAX_BATCH_INPUTS = 1;
     public static final int DEFAULT_MAX_BATCH_TOKENS = 4096;

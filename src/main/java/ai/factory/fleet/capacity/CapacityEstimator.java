@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.models.gguf.GgufMetadata;
 import ai.factory.models.gguf.TensorInfo;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -193,7 +194,7 @@ public final class CapacityEstimator {
      * weights and KV cache plus a compute buffer and the reserve; the last device also holds the output weights
      * when every layer is offloaded. Null when they don't fit.
      */
-    private static List<Integer> split(Footprint f, int n, long deviceFree, int offloaded) {
+    private static @Nullable List<Integer> split(Footprint f, int n, long deviceFree, int offloaded) {
         long budget = deviceFree - f.compute() - DEVICE_RESERVE;
         List<Integer> counts = new ArrayList<>();
         int first = f.layers() - offloaded;

@@ -2,6 +2,8 @@ package ai.factory.fleet.placement;
 
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -231,7 +233,7 @@ public final class PlacementEngine {
     }
 
     /** The node a replica runs on, or null. */
-    public String nodeOf(long replicaId) {
+    public @Nullable String nodeOf(long replicaId) {
         Running r = running.get(replicaId);
         return r == null ? null : nodes.get(r.node()).name();
     }

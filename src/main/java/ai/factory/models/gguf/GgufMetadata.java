@@ -1,5 +1,7 @@
 package ai.factory.models.gguf;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.util.Objects.requireNonNull;
 
 import java.util.Collections;
@@ -44,7 +46,7 @@ import java.util.Map;
 public record GgufMetadata(
         int version,
         String architecture,
-        String name,
+        @Nullable String name,
         long parameterCount,
         String quantization,
         long contextLength,
@@ -52,11 +54,11 @@ public record GgufMetadata(
         int embeddingLength,
         int headCount,
         int headCountKv,
-        String tokenizerModel,
+        @Nullable String tokenizerModel,
         int vocabularySize,
-        String chatTemplate,
-        Integer bosTokenId,
-        Integer eosTokenId,
+        @Nullable String chatTemplate,
+        @Nullable Integer bosTokenId,
+        @Nullable Integer eosTokenId,
         int tensorCount,
         long alignment,
         long tensorDataOffset,

@@ -1,4 +1,6 @@
 package ai.factory.models.gguf;
+import org.jspecify.annotations.Nullable;
+
 
 /**
  * Names for the values of {@code general.file_type}: llama.cpp's {@code llama_ftype}, which
@@ -14,7 +16,7 @@ final class LlamaFileType {
         return name != null ? name : "unknown(" + fileType + ")";
     }
 
-    private static String known(int fileType) {
+    private static @Nullable String known(int fileType) {
         return switch (fileType) {
             case 0 -> "F32";
             case 1 -> "F16";

@@ -3,6 +3,8 @@ package ai.factory.models.gguf;
 import static ai.factory.models.gguf.GgufReader.quote;
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -100,7 +102,7 @@ final class MetadataInterpreter {
         return intValue(architecture + ".vocab_size");
     }
 
-    private String string(String key) {
+    private @Nullable String string(String key) {
         Object value = parsed.scalars().get(key);
         if (value == null && !parsed.arrayLengths().containsKey(key)) {
             return null;
@@ -126,7 +128,7 @@ final class MetadataInterpreter {
         return value.isPresent() ? toInt(key, value.getAsLong()) : 0;
     }
 
-    private Integer optionalInt(String key) {
+    private @Nullable Integer optionalInt(String key) {
         OptionalLong value = integer(key);
         return value.isPresent() ? Integer.valueOf(toInt(key, value.getAsLong())) : null;
     }

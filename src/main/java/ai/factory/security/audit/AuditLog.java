@@ -6,6 +6,9 @@ import ai.factory.config.AuditConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -50,7 +53,7 @@ public final class AuditLog implements AutoCloseable {
     public static final String STOP_ACTION = "audit.stop";
     private static final int MAX_BATCH = 500;
     private static final Duration RETRY_PAUSE = Duration.ofMillis(200);
-    private static final System.Logger LOG = System.getLogger(AuditLog.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
     /** Tells the writer to finish: it is compared by identity. */
     private static final AuditEvent STOP = new AuditEvent(Instant.EPOCH, "", "", "", "", "", "", "", 0, "", "",
             0, 0, 0, 0, "");
@@ -94,9 +97,9 @@ public final class AuditLog implements AutoCloseable {
     private boolean writerStopped;
     private volatile boolean closed;
     /** When the oldest record not yet covered by a digest was made (its own time); null when all are covered. */
-    private Instant oldestUnsigned;
+    private @Nullable Instant oldestUnsigned;
     /** The newest digest this writer made that has not gone to the home anchor yet. */
-    private AuditDigest unanchored;
+    private @Nullable AuditDigest unanchored;
 
     public AuditLog(AuditStore store, AuditKey key, AuditConfig config, Clock clock, MeterRegistry metrics) {
         this(store, key, config, clock, metrics, Options.defaults());
@@ -281,14 +284,12 @@ public final class AuditLog implements AutoCloseable {
                 return;
             } catch (RuntimeException e) {
                 if (closed) {
-                    LOG.log(System.Logger.Level.ERROR, "audit: dropping " + batch.size()
-                            + " events at shutdown: the database refused them", e);
+                    LOG.error("audit: dropping {} events at shutdown: the database refused them", batch.size(), e);
                     dropped.increment(batch.size());
                     settle(batch.size());
                     return;
                 }
-                LOG.log(System.Logger.Level.WARNING, "audit: appending " + batch.size()
-                        + " events failed; retrying: " + e.getMessage());
+                LOG.warn("audit: appending {} events failed; retrying: {}", batch.size(), e.getMessage());
                 if (!pause()) {
                     return;
                 }
@@ -340,7 +341,7 @@ public final class AuditLog implements AutoCloseable {
         try {
             sealed(store.inChain(chain -> sealer.seal(chain, false, false)));
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "audit: writing a digest failed; will retry: " + e.getMessage());
+            LOG.warn("audit: writing a digest failed; will retry: {}", e.getMessage());
             pause();
         }
     }
@@ -364,7 +365,7 @@ public final class AuditLog implements AutoCloseable {
             try {
                 home.write(AuditAnchor.of(d));
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "audit: cannot keep the home anchor: " + e.getMessage());
+                LOG.warn("audit: cannot keep the home anchor: {}", e.getMessage());
             }
         });
     }
@@ -376,8 +377,8 @@ public final class AuditLog implements AutoCloseable {
 
     private void drop(AuditEvent event, String why) {
         dropped.increment();
-        LOG.log(System.Logger.Level.ERROR, "audit: dropped the record of " + event.action() + " by "
-                + event.principalId() + " (request " + event.requestId() + "): " + why);
+        LOG.error("audit: dropped the record of {} by {} (request {}): {}", event.action(), event.principalId(),
+                event.requestId(), why);
     }
 
     private void settle(long n) {
@@ -408,7 +409,7 @@ public final class AuditLog implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         if (writer.isAlive()) {
-            LOG.log(System.Logger.Level.WARNING, "audit: the writer did not finish within 30s");
+            LOG.warn("audit: the writer did not finish within 30s");
             return;
         }
         try {
@@ -423,7 +424,7 @@ public final class AuditLog implements AutoCloseable {
             written.increment();
             last.ifPresent(this::writeAnchor);
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "audit: no final digest at shutdown: " + e.getMessage());
+            LOG.warn("audit: no final digest at shutdown: {}", e.getMessage());
         }
     }
 }

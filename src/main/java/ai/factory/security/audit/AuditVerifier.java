@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.config.AuditConfig;
 import ai.factory.security.audit.AuditVerification.Kind;
 import ai.factory.security.audit.AuditVerification.Problem;
+import org.jspecify.annotations.Nullable;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.time.Instant;
@@ -226,7 +227,7 @@ public final class AuditVerifier {
         private int pageAt;
         private long nextDigestFrom;
         private boolean digestsDone;
-        private AuditDigest current;
+        private @Nullable AuditDigest current;
         private AuditDigest lastConsumed;
         private AuditDigest firstConsumed;
         private long expected;
@@ -239,7 +240,8 @@ public final class AuditVerifier {
         private long tailFrom = -1;
         private Optional<Problem> problem = Optional.empty();
 
-        Walk(long lo, long hi, long digestLimit, AuditDigest prevDigest, String prevHash, List<AuditAnchor> anchors,
+        Walk(long lo, long hi, long digestLimit, @Nullable AuditDigest prevDigest, String prevHash,
+                List<AuditAnchor> anchors,
              boolean whole) {
             this.lo = lo;
             this.hi = hi;
@@ -434,7 +436,7 @@ public final class AuditVerifier {
             return Optional.empty();
         }
 
-        private AuditDigest nextDigest(boolean withRecordHashes) {
+        private @Nullable AuditDigest nextDigest(boolean withRecordHashes) {
             if (digestsDone) {
                 return null;
             }

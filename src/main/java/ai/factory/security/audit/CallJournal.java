@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.jdbi.v3.core.Jdbi;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The audit trail's write-ahead for calls: a call is written here when it is admitted, before its handler runs, and
@@ -25,7 +27,7 @@ import org.jdbi.v3.core.Jdbi;
  */
 public final class CallJournal implements AutoCloseable {
     public static final String INTERRUPTED = "interrupted";
-    private static final System.Logger LOG = System.getLogger(CallJournal.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(CallJournal.class);
     private static final Duration SETTLE_EVERY = Duration.ofSeconds(5);
 
     private final Jdbi jdbi;
@@ -115,7 +117,7 @@ public final class CallJournal implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "audit: settling admitted calls failed; retrying", e);
+                LOG.warn("audit: settling admitted calls failed; retrying", e);
             }
         }
     }
@@ -132,8 +134,7 @@ public final class CallJournal implements AutoCloseable {
         try {
             settle();
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "audit: the last settling of admitted calls failed; the next start "
-                    + "settles them", e);
+            LOG.warn("audit: the last settling of admitted calls failed; the next start settles them", e);
         }
     }
 }

@@ -3,6 +3,8 @@ package ai.factory.security.content;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.security.audit.AuditEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -18,7 +20,7 @@ import java.util.function.Consumer;
  * how many calls' content it destroyed ({@code audit.expireContent}), so the trail shows that it went and when.
  */
 public final class ContentRetention implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(ContentRetention.class.getSimpleName());
+    private static final Logger LOG = LoggerFactory.getLogger(ContentRetention.class);
 
     private final AuditContent content;
     private final Duration retention;
@@ -52,8 +54,7 @@ public final class ContentRetention implements AutoCloseable {
     public ContentRetention start() {
         long every = sweepEvery(retention).toMillis();
         timer.scheduleWithFixedDelay(this::sweepQuietly, 0, every, TimeUnit.MILLISECONDS);
-        LOG.log(System.Logger.Level.INFO, "logged content is kept for {0}, looked over every {1}", retention,
-                Duration.ofMillis(every));
+        LOG.info("logged content is kept for {}, looked over every {}", retention, Duration.ofMillis(every));
         return this;
     }
 
@@ -65,7 +66,7 @@ public final class ContentRetention implements AutoCloseable {
                     "project=" + project, AuditEvent.ALLOW, AuditEvent.SUCCESS, 0, "factory",
                     UUID.randomUUID().toString(), 0, 0, 0, 0,
                     calls + " call(s)' content older than " + retention + " destroyed (data keys and files)"));
-            LOG.log(System.Logger.Level.INFO, "expired the logged content of {0} call(s) of {1}", calls, project);
+            LOG.info("expired the logged content of {} call(s) of {}", calls, project);
         });
         return expired;
     }
@@ -75,7 +76,7 @@ public final class ContentRetention implements AutoCloseable {
             sweep();
         } catch (RuntimeException e) {
             // The next sweep tries again; a failure must not end the schedule.
-            LOG.log(System.Logger.Level.WARNING, "expiring logged content failed; trying again at the next sweep", e);
+            LOG.warn("expiring logged content failed; trying again at the next sweep", e);
         }
     }
 

@@ -3,6 +3,7 @@ package ai.factory.security.keys;
 import static java.util.Objects.requireNonNull;
 
 import com.google.crypto.tink.Aead;
+import org.jspecify.annotations.Nullable;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.Key;
@@ -22,11 +23,11 @@ final class JceAead implements Aead {
     private static final int TAG_BITS = 128;
 
     private final Key key;
-    private final Provider provider;
+    private final @Nullable Provider provider;
     private final SecureRandom random = new SecureRandom();
 
     /** @param provider the provider that holds the key (SunPKCS11), or null for the JDK's own */
-    JceAead(Key key, Provider provider) {
+    JceAead(Key key, @Nullable Provider provider) {
         this.key = requireNonNull(key, "key is null");
         this.provider = provider;
     }

@@ -33,6 +33,8 @@ import java.util.function.Consumer;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The key hierarchy: site master key ({@link MasterKeys}, outside the database) → one key-encryption key (KEK) per
@@ -51,7 +53,7 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  * its row is written, whatever rotation runs at the same time.
  */
 public final class KeyHierarchy implements SecretSealer {
-    private static final System.Logger LOG = System.getLogger(KeyHierarchy.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(KeyHierarchy.class);
     /** Marks a secret sealed under the site KEK (the legacy master.key sealed without a prefix). */
     private static final String SEALED_PREFIX = "k1:";
 
@@ -236,8 +238,8 @@ public final class KeyHierarchy implements SecretSealer {
             destroyed.forEach(master::destroy);
             record(by, "keys.rotateMaster", "master key", "version " + previous + " -> " + next + ", " + rewrapped
                     + " KEK(s) re-wrapped" + (destroyed.isEmpty() ? "" : ", destroyed versions " + destroyed));
-            LOG.log(System.Logger.Level.INFO, "master key rotated to version {0} by {1}: {2} KEK(s) re-wrapped{3}", next,
-                    by.id(), rewrapped, destroyed.isEmpty() ? "" : "; destroyed versions " + destroyed);
+            LOG.info("master key rotated to version {} by {}: {} KEK(s) re-wrapped{}", next, by.id(), rewrapped,
+                    destroyed.isEmpty() ? "" : "; destroyed versions " + destroyed);
             return new MasterRotation(previous, next, rewrapped, destroyed);
         }
     }
@@ -256,8 +258,8 @@ public final class KeyHierarchy implements SecretSealer {
             int rewrapped = rewrapUnder(current, master.aead(current));
             record(by, "keys.rotateMaster", "master key", "completed an interrupted rotation to version " + current
                     + ": " + rewrapped + " KEK(s) re-wrapped");
-            LOG.log(System.Logger.Level.WARNING, "a master key rotation to version {0} was cut off; {1} KEK(s) "
-                    + "re-wrapped under it now", current, rewrapped);
+            LOG.warn("a master key rotation to version {} was cut off; {} KEK(s) re-wrapped under it now", current,
+                    rewrapped);
             return rewrapped;
         }
     }
@@ -319,8 +321,8 @@ public final class KeyHierarchy implements SecretSealer {
         keks.remove(owner);
         record(by, "keys.rotateProjectKey", owner, "KEK version " + done.previousVersion() + " -> " + done.version()
                 + ", " + done.dataKeysRewrapped() + " data key(s) re-wrapped");
-        LOG.log(System.Logger.Level.INFO, "KEK of {0} rotated to version {1} by {2}: {3} data key(s) re-wrapped", owner,
-                done.version(), by.id(), done.dataKeysRewrapped());
+        LOG.info("KEK of {} rotated to version {} by {}: {} data key(s) re-wrapped", owner, done.version(), by.id(),
+                done.dataKeysRewrapped());
         return done;
     }
 
@@ -344,7 +346,7 @@ public final class KeyHierarchy implements SecretSealer {
         keks.remove(owner);
         record(by, "keys.shred", owner, (done.kekDestroyed() ? "KEK destroyed" : "no KEK") + ", "
                 + done.dataKeysDestroyed() + " data key(s) destroyed");
-        LOG.log(System.Logger.Level.INFO, "keys of {0} destroyed by {1}: KEK {2}, {3} data key(s)", owner, by.id(),
+        LOG.info("keys of {} destroyed by {}: KEK {}, {} data key(s)", owner, by.id(),
                 done.kekDestroyed() ? "destroyed" : "absent", done.dataKeysDestroyed());
         return done;
     }
@@ -434,7 +436,7 @@ public final class KeyHierarchy implements SecretSealer {
                     .bind("o", owner).bind("w", wrapped).bind("m", masterVersion).bind("at", now).execute();
             Kek kek = new Kek(1, wrapped, aead(fresh));
             keks.put(owner, kek);
-            LOG.log(System.Logger.Level.INFO, "created the key-encryption key of {0}", owner);
+            LOG.info("created the key-encryption key of {}", owner);
             return kek;
         }
         KekRow r = row.get();

@@ -6,6 +6,9 @@ import ai.factory.config.Pkcs11Settings;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import com.google.crypto.tink.Aead;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -43,7 +46,7 @@ import javax.crypto.SecretKey;
  * <p>Thread-safe: rotation and destruction are serialised; a wrapping call uses the key of the version it names.
  */
 public final class MasterKeys {
-    private static final System.Logger LOG = System.getLogger(MasterKeys.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(MasterKeys.class);
     private static final Pattern LABEL = Pattern.compile("[a-z0-9][a-z0-9._-]{0,60}");
 
     /** Where a master key lives, for the report: the kind and a location without secrets. */
@@ -64,10 +67,10 @@ public final class MasterKeys {
     private final Kind kind;
     private final String location;
     private final KeyStore store;
-    private final Provider provider;
+    private final @Nullable Provider provider;
     private final String label;
     private final Pattern alias;
-    private final KeyStore.ProtectionParameter protection;
+    private final KeyStore.@Nullable ProtectionParameter protection;
     private final Persist persist;
 
     @FunctionalInterface
@@ -75,8 +78,8 @@ public final class MasterKeys {
         void save(KeyStore store) throws IOException, GeneralSecurityException;
     }
 
-    private MasterKeys(Kind kind, String location, KeyStore store, Provider provider, String label,
-                       KeyStore.ProtectionParameter protection, Persist persist) {
+    private MasterKeys(Kind kind, String location, KeyStore store, @Nullable Provider provider, String label,
+                       KeyStore.@Nullable ProtectionParameter protection, Persist persist) {
         this.kind = kind;
         this.location = location;
         this.store = store;
@@ -92,7 +95,7 @@ public final class MasterKeys {
      *
      * @param password the keystore's password; null: read from (or generate into) {@code passwordFile}
      */
-    public static MasterKeys local(Path file, char[] password, Path passwordFile, String label) {
+    public static MasterKeys local(Path file, char @Nullable [] password, Path passwordFile, String label) {
         requireNonNull(file, "file is null");
         checkLabel(label);
         char[] pass = password != null ? password : passwordFrom(passwordFile);
@@ -255,7 +258,7 @@ public final class MasterKeys {
         return label + "-v" + version;
     }
 
-    private static char[] passwordOf(KeyStore.ProtectionParameter protection) {
+    private static char @Nullable [] passwordOf(KeyStore.@Nullable ProtectionParameter protection) {
         return protection instanceof KeyStore.PasswordProtection p ? p.getPassword() : null;
     }
 
@@ -279,8 +282,7 @@ public final class MasterKeys {
         try (var leftovers = Files.newDirectoryStream(dir, file.getFileName() + "*.tmp")) {
             for (Path leftover : leftovers) {
                 Files.deleteIfExists(leftover);
-                LOG.log(System.Logger.Level.WARNING, "removed {0}, a copy of the master keystore left by an "
-                        + "interrupted save", leftover);
+                LOG.warn("removed {}, a copy of the master keystore left by an interrupted save", leftover);
             }
         }
     }

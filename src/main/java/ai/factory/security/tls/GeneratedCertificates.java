@@ -51,6 +51,8 @@ import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The TLS material a factory issues itself when a site turns TLS on without giving a certificate: a site CA, created
@@ -64,7 +66,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * its names as subject alternative names and the server-authentication extended key usage.
  */
 public final class GeneratedCertificates {
-    private static final System.Logger LOG = System.getLogger(GeneratedCertificates.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(GeneratedCertificates.class);
     /** The site CA lives ten years; clients are handed its certificate once. */
     static final Duration CA_VALIDITY = Duration.ofDays(3650);
     /** The longest validity the strictest clients (Apple's) accept for a server certificate, with a margin. */
@@ -123,16 +125,16 @@ public final class GeneratedCertificates {
                     + " to create a new one, and give clients its ca.pem");
         }
         if (ca.getNotAfter().toInstant().isBefore(now.plus(Duration.ofDays(90)))) {
-            LOG.log(System.Logger.Level.WARNING, "the site CA in {0} expires on {1}; plan a new one (docs/tls.md)",
-                    files.caCertificate(), ca.getNotAfter().toInstant());
+            LOG.warn("the site CA in {} expires on {}; plan a new one (docs/tls.md)", files.caCertificate(),
+                    ca.getNotAfter().toInstant());
         }
         Optional<ServerIdentity> current = current(ca, wanted, now);
         if (current.isPresent()) {
             return new Outcome(current.get(), created, false);
         }
         ServerIdentity issued = issueServer(ca, caKey, wanted, now);
-        LOG.log(System.Logger.Level.INFO, "issued the TLS server certificate {0} for {1}, valid until {2}",
-                files.certificate(), String.join(", ", wanted), issued.certificate().getNotAfter().toInstant());
+        LOG.info("issued the TLS server certificate {} for {}, valid until {}", files.certificate(),
+                String.join(", ", wanted), issued.certificate().getNotAfter().toInstant());
         return new Outcome(issued, created, true);
     }
 
@@ -152,8 +154,8 @@ public final class GeneratedCertificates {
             }
             return Optional.empty();
         } catch (FactoryException | GeneralSecurityException e) {
-            LOG.log(System.Logger.Level.WARNING, "the TLS server certificate in {0} cannot be used ({1}); issuing a new one",
-                    files.certificate(), e.getMessage());
+            LOG.warn("the TLS server certificate in {} cannot be used ({}); issuing a new one", files.certificate(),
+                    e.getMessage());
             return Optional.empty();
         }
     }
@@ -176,7 +178,7 @@ public final class GeneratedCertificates {
             X509Certificate ca = sign(builder, pair.getPrivate());
             writePrivate(files.caKey(), Pem.privateKey(pair.getPrivate()));
             writePublic(files.caCertificate(), Pem.certificates(List.of(ca)));
-            LOG.log(System.Logger.Level.INFO, "created the site CA {0}, SHA-256 fingerprint {1}", files.caCertificate(),
+            LOG.info("created the site CA {}, SHA-256 fingerprint {}", files.caCertificate(),
                     ServerIdentity.fingerprint(ca));
         } catch (GeneralSecurityException | CertIOException e) {
             throw new IllegalStateException("cannot create the site CA: " + e.getMessage(), e);

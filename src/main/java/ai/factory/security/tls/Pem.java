@@ -28,6 +28,7 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
 import org.bouncycastle.util.io.pem.PemObject;
 import org.bouncycastle.util.io.pem.PemWriter;
+import org.jspecify.annotations.Nullable;
 
 /**
  * PEM files as sites and tools such as OpenSSL write them, read with Bouncy Castle's parser and turned into the
@@ -112,7 +113,7 @@ public final class Pem {
         return objects;
     }
 
-    private static FactoryException invalid(String setting, Path file, String what, Throwable cause) {
+    private static FactoryException invalid(String setting, Path file, String what, @Nullable Throwable cause) {
         return new FactoryException(ErrorCode.INVALID_REQUEST, setting + ": " + file + " " + what, cause);
     }
 

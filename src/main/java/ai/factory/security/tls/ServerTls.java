@@ -3,6 +3,9 @@ package ai.factory.security.tls;
 import ai.factory.config.ServerConfig;
 import ai.factory.config.TlsConfig;
 import ai.factory.config.TlsFiles;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -21,7 +24,7 @@ import java.util.Set;
  * fails the start with the setting and file named.
  */
 public final class ServerTls {
-    private static final System.Logger LOG = System.getLogger(ServerTls.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ServerTls.class);
 
     /**
      * @param newCaFingerprint the SHA-256 fingerprint of the site CA when this start created it; shown once
@@ -40,7 +43,7 @@ public final class ServerTls {
         if (tls.certificate().isPresent()) {
             ServerIdentity identity = ServerIdentity.fromPem(tls.certificate().get(), tls.key().orElseThrow());
             warnIfNearItsEnd(identity.certificate(), tls.certificate().get(), clock.instant());
-            LOG.log(System.Logger.Level.INFO, "TLS with the site certificate {0} ({1})", tls.certificate().get(),
+            LOG.info("TLS with the site certificate {} ({})", tls.certificate().get(),
                     identity.certificate().getSubjectX500Principal().getName());
             return Optional.of(new Prepared(identity, Optional.empty(), Optional.empty()));
         }
@@ -74,7 +77,7 @@ public final class ServerTls {
         try {
             return Optional.of(InetAddress.getLocalHost().getHostName().toLowerCase(Locale.ROOT));
         } catch (UnknownHostException e) {
-            LOG.log(System.Logger.Level.DEBUG, "no host name for the TLS certificate: {0}", e.getMessage());
+            LOG.debug("no host name for the TLS certificate: {}", e.getMessage());
             return Optional.empty();
         }
     }
@@ -82,10 +85,10 @@ public final class ServerTls {
     private static void warnIfNearItsEnd(X509Certificate certificate, Path file, Instant now) {
         Instant end = certificate.getNotAfter().toInstant();
         if (end.isBefore(now)) {
-            LOG.log(System.Logger.Level.WARNING, "the TLS certificate in {0} expired on {1}: clients will refuse it; "
-                    + "renew it and restart", file, end);
+            LOG.warn("the TLS certificate in {} expired on {}: clients will refuse it; renew it and restart", file,
+                    end);
         } else if (end.isBefore(now.plus(GeneratedCertificates.RENEW_BEFORE))) {
-            LOG.log(System.Logger.Level.WARNING, "the TLS certificate in {0} expires on {1}; renew it and restart", file, end);
+            LOG.warn("the TLS certificate in {} expires on {}; renew it and restart", file, end);
         }
     }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.util.List;
 
@@ -45,11 +46,11 @@ public final class AuditWire {
      * @param latestAnchor the newest digest as an anchor ({@code factory audit anchor}), when the chain verified
      */
     public record Verification(boolean ok, long records, long digests, long firstSeq, long lastSeq, long undigested,
-                               Instant lastDigestAt, long droppedSinceStart,
-                               @JsonInclude(JsonInclude.Include.NON_NULL) Problem problem,
-                               @JsonInclude(JsonInclude.Include.NON_NULL) Cadence cadence, int anchors,
-                               @JsonInclude(JsonInclude.Include.NON_NULL) Problem warning,
-                               @JsonInclude(JsonInclude.Include.NON_NULL) String latestAnchor) {}
+                               @Nullable Instant lastDigestAt, long droppedSinceStart,
+                               @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Problem problem,
+                               @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Cadence cadence, int anchors,
+                               @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Problem warning,
+                               @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable String latestAnchor) {}
 
     /**
      * How often digests are signed: every {@code every} records, and before a record is {@code interval} old
@@ -62,7 +63,7 @@ public final class AuditWire {
      * record if not), and whether it was told to start anyway ({@code factory up --accept-broken-audit}).
      */
     public record StartCheck(boolean ok, boolean accepted, Instant at,
-                             @JsonInclude(JsonInclude.Include.NON_NULL) Problem problem) {}
+                             @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Problem problem) {}
 
     /**
      * {@code GET /api/v1/audit/anchor}: the newest signed digest as one line to keep elsewhere
@@ -78,9 +79,9 @@ public final class AuditWire {
      * {@code GET /api/v1/audit/chain}: the chain's newest digest (read first) and highest record, and for
      * {@code from}/{@code to} the records made in that time; for a verifier that reads the chain page by page.
      */
-    public record ChainHead(long headSeq, @JsonInclude(JsonInclude.Include.NON_NULL) Digest lastDigest,
-                            @JsonInclude(JsonInclude.Include.NON_NULL) Long rangeFirstSeq,
-                            @JsonInclude(JsonInclude.Include.NON_NULL) Long rangeLastSeq) {}
+    public record ChainHead(long headSeq, @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Digest lastDigest,
+                            @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Long rangeFirstSeq,
+                            @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Long rangeLastSeq) {}
 
     /**
      * One signed digest, every field it signs ({@code docs/audit.md}); {@code every} and {@code intervalMillis} are
@@ -89,7 +90,7 @@ public final class AuditWire {
     public record Digest(int version, long firstSeq, long lastSeq, long count, Instant firstAt, Instant lastAt,
                          String headHash, Instant createdAt, String keyId, String prevDigest, int every,
                          long intervalMillis, boolean closing, String recordsHash,
-                         @JsonInclude(JsonInclude.Include.NON_NULL) String recordHashes, String signature,
+                         @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable String recordHashes, String signature,
                          String hash) {
         public Digest {
             requireNonNull(firstAt, "firstAt is null");

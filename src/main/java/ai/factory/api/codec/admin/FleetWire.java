@@ -3,6 +3,7 @@ package ai.factory.api.codec.admin;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /**
@@ -42,7 +43,8 @@ public final class FleetWire {
      * the caller may read that deployment; {@code null} when free or held by another project's deployment, whose id
      * is not the caller's to learn.
      */
-    public record NodeAccelerator(@JsonUnwrapped Accelerator accelerator, boolean allocated, String allocatedTo) {
+    public record NodeAccelerator(@JsonUnwrapped Accelerator accelerator, boolean allocated,
+                                  @Nullable String allocatedTo) {
         public NodeAccelerator {
             requireNonNull(accelerator, "accelerator is null");
         }
@@ -52,22 +54,24 @@ public final class FleetWire {
     public sealed interface Accelerator {}
 
     /** @param memoryUsed null when the tool does not say */
-    public record Nvidia(String kind, int index, String name, long memoryTotal, Long memoryUsed, String uuid,
-                         String computeCapability, String driverVersion, List<Mig> mig, String nvlinkDomain)
+    public record Nvidia(String kind, int index, String name, long memoryTotal, @Nullable Long memoryUsed, String uuid,
+                         String computeCapability, String driverVersion, List<Mig> mig, @Nullable String nvlinkDomain)
             implements Accelerator {
         public Nvidia {
             mig = List.copyOf(requireNonNull(mig, "mig is null"));
         }
     }
 
-    public record Neuron(String kind, int index, String name, long memoryTotal, Long memoryUsed, int neuronCores,
+    public record Neuron(String kind, int index, String name, long memoryTotal, @Nullable Long memoryUsed,
+                         int neuronCores,
                          String pciAddress, List<Integer> connectedTo, int processes) implements Accelerator {
         public Neuron {
             connectedTo = List.copyOf(requireNonNull(connectedTo, "connectedTo is null"));
         }
     }
 
-    public record Amd(String kind, int index, String name, long memoryTotal, Long memoryUsed, String target,
+    public record Amd(String kind, int index, String name, long memoryTotal, @Nullable Long memoryUsed,
+                      @Nullable String target,
                       int computeUnits, String pciAddress, String driverVersion) implements Accelerator {}
 
     /** A MIG instance of an NVIDIA GPU. */

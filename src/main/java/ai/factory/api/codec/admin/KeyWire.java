@@ -3,6 +3,7 @@ package ai.factory.api.codec.admin;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.util.List;
 
@@ -18,7 +19,7 @@ public final class KeyWire {
      * @param aws true for an AWS-style access key id and secret access key (SigV4)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL) // what the command line leaves out, it does not send as null
-    public record CreateKey(String name, String project, String role, Boolean aws) {
+    public record CreateKey(String name, String project, String role, @Nullable Boolean aws) {
         public CreateKey {
             Required.field(name, "name");
         }
@@ -30,7 +31,7 @@ public final class KeyWire {
 
     /** A key as listed: never its secret. */
     public record Key(String id, String name, String project, String role, String prefix, Instant createdAt,
-                      Instant revokedAt) {
+                      @Nullable Instant revokedAt) {
         public Key {
             requireNonNull(id, "id is null");
         }
@@ -41,10 +42,10 @@ public final class KeyWire {
      * {@code secretAccessKey} for an AWS one; the other kind's fields are left out, not null.
      */
     public record CreatedKey(String id, String name, String project, String role, String prefix, Instant createdAt,
-                             Instant revokedAt,
-                             @JsonInclude(JsonInclude.Include.NON_NULL) String secret,
-                             @JsonInclude(JsonInclude.Include.NON_NULL) String accessKeyId,
-                             @JsonInclude(JsonInclude.Include.NON_NULL) String secretAccessKey) {
+                             @Nullable Instant revokedAt,
+                             @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable String secret,
+                             @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable String accessKeyId,
+                             @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable String secretAccessKey) {
         public CreatedKey {
             requireNonNull(id, "id is null");
         }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.fleet.capacity.CapacityPlan;
 import ai.factory.fleet.capacity.Footprint;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /**
@@ -23,9 +24,11 @@ public final class PlanWire {
      *     hostFree) or {@code none} (needBytes, hostFree, reason)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Plan(String model, String fit, String kind, Integer devices, List<Integer> layersPerDevice,
-                       Integer gpuLayers, Long needBytes, List<Long> deviceBytes, Long deviceFree, Long hostBytes,
-                       Long hostFree, String reason, Need need) {
+    public record Plan(String model, String fit, @Nullable String kind, @Nullable Integer devices,
+                       @Nullable List<Integer> layersPerDevice,
+                       @Nullable Integer gpuLayers, @Nullable Long needBytes, @Nullable List<Long> deviceBytes,
+                               @Nullable Long deviceFree, @Nullable Long hostBytes,
+                       @Nullable Long hostFree, @Nullable String reason, Need need) {
         public Plan {
             requireNonNull(fit, "fit is null");
             requireNonNull(need, "need is null");

@@ -1,5 +1,7 @@
 package ai.factory.api.codec.admin;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
@@ -17,7 +19,7 @@ public final class UsageWire {
     }
 
     /** @param from null when the range is open at that end; {@code to} likewise */
-    public record UsageReport(Instant from, Instant to, List<Usage> usage) {
+    public record UsageReport(@Nullable Instant from, @Nullable Instant to, List<Usage> usage) {
         public UsageReport {
             usage = List.copyOf(requireNonNull(usage, "usage is null"));
         }

@@ -5,4 +5,7 @@
  * API's, camelCase; request records check what is required in their compact constructors, with the factory's
  * error naming the field.
  */
+@NullMarked
 package ai.factory.api.codec.admin;
+
+import org.jspecify.annotations.NullMarked;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /** Cohere Embed (v3)'s InvokeModel body on Bedrock, and its two answers. */
@@ -50,5 +51,6 @@ public final class CohereEmbedBody {
      * @param ubinary the same bytes, unsigned
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Vectors(@JsonProperty("float") List<float[]> floats, List<int[]> binary, List<int[]> ubinary) {}
+    public record Vectors(@JsonProperty("float") @Nullable List<float[]> floats, @Nullable List<int[]> binary,
+                          @Nullable List<int[]> ubinary) {}
 }

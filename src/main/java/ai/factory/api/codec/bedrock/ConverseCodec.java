@@ -14,9 +14,11 @@ import ai.factory.inference.InferenceEvent;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BiConsumer;
@@ -228,7 +230,7 @@ public final class ConverseCodec {
             if (schema != null && !schema.isNull() && !schema.isObject()) {
                 throw FactoryException.invalidParam("toolConfig.tools", at + ".toolSpec.inputSchema.json must be a JSON Schema object");
             }
-            specs.add(new ToolSpec(spec.name(), spec.description(), schema));
+            specs.add(new ToolSpec(spec.name(), spec.description(), schema == null ? NullNode.getInstance() : schema));
         }
         ToolChoice choice = toolChoice(config.toolChoice());
         // Bedrock has no parallel_tool_calls: a forced choice (any, tool) asks for the call it needs, one; auto lets
@@ -397,7 +399,9 @@ public final class ConverseCodec {
                         }
                         block++;
                         out.accept("contentBlockStart", new ConverseResponse.ContentBlockStart(new ConverseResponse.Start(
-                                new ConverseResponse.ToolUseStart(d.id(), d.name())), block));
+                                new ConverseResponse.ToolUseStart(Objects.requireNonNull(d.id()),
+                                        Objects.requireNonNull(d.name()))),
+                                block));
                     }
                     if (!d.arguments().isEmpty()) {
                         out.accept("contentBlockDelta", new ConverseResponse.ContentBlockDelta(

@@ -1,6 +1,7 @@
 package ai.factory.api.codec.bedrock;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /**
@@ -33,7 +34,8 @@ public record ConverseRequest(
 
     public record SystemBlock(String text, JsonNode cachePoint, JsonNode guardContent) {}
 
-    public record InferenceConfig(Integer maxTokens, Double temperature, Double topP, List<String> stopSequences) {}
+    public record InferenceConfig(@Nullable Integer maxTokens, @Nullable Double temperature, @Nullable Double topP,
+                                  @Nullable List<String> stopSequences) {}
 
     /** {@code toolChoice} is {@code {"auto": {}}}, {@code {"any": {}}} or {@code {"tool": {"name": …}}}. */
     public record ToolConfig(List<Tool> tools, JsonNode toolChoice) {}

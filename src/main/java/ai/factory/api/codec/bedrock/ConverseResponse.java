@@ -2,6 +2,7 @@ package ai.factory.api.codec.bedrock;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /** Bedrock's Converse answer and the payloads of ConverseStream's events. */
@@ -12,7 +13,7 @@ public record ConverseResponse(Output output, String stopReason, Usage usage, Me
 
     /** A text block or a tool-use block. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record ContentBlock(String text, ToolUse toolUse) {}
+    public record ContentBlock(@Nullable String text, @Nullable ToolUse toolUse) {}
 
     public record ToolUse(String toolUseId, String name, JsonNode input) {}
 
@@ -34,7 +35,7 @@ public record ConverseResponse(Output output, String stopReason, Usage usage, Me
     public record ContentBlockDelta(Delta delta, int contentBlockIndex) {}
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Delta(String text, ToolUseDelta toolUse) {}
+    public record Delta(@Nullable String text, @Nullable ToolUseDelta toolUse) {}
 
     public record ToolUseDelta(String input) {}
 

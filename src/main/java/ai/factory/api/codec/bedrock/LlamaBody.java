@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import org.jspecify.annotations.Nullable;
 
 /** Meta Llama's InvokeModel body on Bedrock, and its answer (whole, or one streamed chunk of it). */
 public final class LlamaBody {
@@ -19,9 +20,11 @@ public final class LlamaBody {
      * last one the stop reason and Bedrock's invocation metrics.
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Response(String generation, Integer promptTokenCount, int generationTokenCount, String stopReason,
+    public record Response(String generation, @Nullable Integer promptTokenCount, int generationTokenCount,
+                           @Nullable String stopReason,
                            @JsonInclude(JsonInclude.Include.NON_NULL)
-                           @JsonProperty("amazon-bedrock-invocationMetrics") InvocationMetrics invocationMetrics) {}
+                           @JsonProperty("amazon-bedrock-invocationMetrics")
+                           @Nullable InvocationMetrics invocationMetrics) {}
 
     public record InvocationMetrics(int inputTokenCount, int outputTokenCount, long invocationLatency) {}
 }

@@ -3,6 +3,7 @@ package ai.factory.api.codec.bedrock;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /**
@@ -38,9 +39,9 @@ public final class ModelImport {
      * @param status {@code InProgress}, {@code Completed} or {@code Failed}
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Job(String jobArn, String jobName, String importedModelName, String importedModelArn,
+    public record Job(String jobArn, String jobName, String importedModelName, @Nullable String importedModelArn,
                       DataSource modelDataSource, String status, String failureMessage, String creationTime,
-                      String lastModifiedTime, String endTime) {
+                      String lastModifiedTime, @Nullable String endTime) {
         public Job {
             requireNonNull(jobArn, "jobArn is null");
         }
@@ -49,7 +50,7 @@ public final class ModelImport {
     /** One job in ListModelImportJobs. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record JobSummary(String jobArn, String jobName, String status, String lastModifiedTime,
-                             String creationTime, String endTime, String importedModelArn,
+                             String creationTime, @Nullable String endTime, @Nullable String importedModelArn,
                              String importedModelName) {
         public JobSummary {
             requireNonNull(jobArn, "jobArn is null");
@@ -66,7 +67,7 @@ public final class ModelImport {
     /** One model in ListImportedModels. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record ModelSummary(String modelArn, String modelName, String creationTime, Boolean instructSupported,
-                               String modelArchitecture) {
+                               @Nullable String modelArchitecture) {
         public ModelSummary {
             requireNonNull(modelArn, "modelArn is null");
         }
@@ -80,8 +81,9 @@ public final class ModelImport {
 
     /** GetImportedModel; the job fields are those of the job that last imported it, when it is known. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record ImportedModel(String modelArn, String modelName, String jobName, String jobArn,
-                                DataSource modelDataSource, String creationTime, String modelArchitecture,
+    public record ImportedModel(String modelArn, String modelName, @Nullable String jobName, @Nullable String jobArn,
+                                @Nullable DataSource modelDataSource, String creationTime,
+                                        @Nullable String modelArchitecture,
                                 Boolean instructSupported) {
         public ImportedModel {
             requireNonNull(modelArn, "modelArn is null");

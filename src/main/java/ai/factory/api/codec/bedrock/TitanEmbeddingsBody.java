@@ -2,6 +2,7 @@ package ai.factory.api.codec.bedrock;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /** Amazon Titan Text Embeddings V2's InvokeModel body on Bedrock, and its answer. */
@@ -31,5 +32,5 @@ public final class TitanEmbeddingsBody {
      * @param binary one bit per dimension, as a 0 or a 1: 1 where the float is positive
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record ByType(@JsonProperty("float") float[] floats, int[] binary) {}
+    public record ByType(@JsonProperty("float") float @Nullable [] floats, int @Nullable [] binary) {}
 }

@@ -13,6 +13,7 @@ import ai.factory.inference.InferenceCall;
 import ai.factory.inference.InferenceEvent;
 import ai.factory.inference.InferenceRuns;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -362,7 +363,8 @@ public final class ChatCodec {
             }
         }
 
-        private void send(int choice, ChatCompletionChunk.Delta delta, ChatCompletion.Logprobs logprobs, String finishReason) {
+        private void send(int choice, ChatCompletionChunk.Delta delta, ChatCompletion.@Nullable Logprobs logprobs,
+                          @Nullable String finishReason) {
             out.accept(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, Fields.SYSTEM_FINGERPRINT,
                     List.of(new ChatCompletionChunk.Choice(choice, delta, logprobs, finishReason)), null));
         }

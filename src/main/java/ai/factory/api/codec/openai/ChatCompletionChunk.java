@@ -3,6 +3,7 @@ package ai.factory.api.codec.openai;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /**
@@ -11,14 +12,17 @@ import java.util.List;
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record ChatCompletionChunk(String id, String object, long created, String model, String systemFingerprint,
-                                  List<Choice> choices, @JsonInclude(JsonInclude.Include.NON_NULL) ChatCompletion.Usage usage) {
+                                  List<Choice> choices,
+                                  @JsonInclude(JsonInclude.Include.NON_NULL) ChatCompletion.@Nullable Usage usage) {
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Choice(int index, Delta delta, ChatCompletion.Logprobs logprobs, String finishReason) {}
+    public record Choice(int index, Delta delta, ChatCompletion.@Nullable Logprobs logprobs,
+                         @Nullable String finishReason) {}
 
     /** What this chunk adds; absent fields are left out, as OpenAI sends them. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Delta(String role, String content, List<ToolCallDelta> toolCalls, FunctionDelta functionCall) {
+    public record Delta(@Nullable String role, @Nullable String content, @Nullable List<ToolCallDelta> toolCalls,
+                        @Nullable FunctionDelta functionCall) {
         static final Delta EMPTY = new Delta(null, null, null, null);
 
         static Delta content(String text) {
@@ -28,7 +32,7 @@ public record ChatCompletionChunk(String id, String object, long created, String
 
     /** A tool call's piece: the first carries id, type and name; later ones argument fragments. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record ToolCallDelta(int index, String id, String type, FunctionDelta function) {}
+    public record ToolCallDelta(int index, @Nullable String id, @Nullable String type, FunctionDelta function) {}
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record FunctionDelta(String name, String arguments) {}

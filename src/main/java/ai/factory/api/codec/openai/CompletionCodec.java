@@ -9,6 +9,7 @@ import ai.factory.inference.InferenceCall;
 import ai.factory.inference.InferenceEvent;
 import ai.factory.inference.InferenceRuns;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -230,7 +231,8 @@ public final class CompletionCodec {
             }
         }
 
-        private void send(int choice, String text, TextCompletion.Logprobs logprobs, String finishReason) {
+        private void send(int choice, String text, TextCompletion.@Nullable Logprobs logprobs,
+                          @Nullable String finishReason) {
             out.accept(new TextCompletion(id, "text_completion", created, model, Fields.SYSTEM_FINGERPRINT,
                     List.of(new TextCompletion.Choice(text, choice, logprobs, finishReason)), null));
         }

@@ -3,6 +3,7 @@ package ai.factory.api.codec.openai;
 import ai.factory.FactoryException;
 import ai.factory.engine.SamplingParams;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,8 +40,10 @@ final class Fields {
         return n;
     }
 
-    static SamplingParams sampling(Double temperature, Double topP, Integer topK, Double minP, Double repetitionPenalty,
-                                   Double presencePenalty, Double frequencyPenalty, Long seed) {
+    static SamplingParams sampling(Double temperature, Double topP, @Nullable Integer topK, @Nullable Double minP,
+                                   @Nullable Double repetitionPenalty,
+                                   @Nullable Double presencePenalty, @Nullable Double frequencyPenalty,
+                                           @Nullable Long seed) {
         return new SamplingParams(
                 temperature == null ? 1f : temperature.floatValue(),
                 topP == null ? 1f : topP.floatValue(),

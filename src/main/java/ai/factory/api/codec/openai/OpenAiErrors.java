@@ -2,6 +2,7 @@ package ai.factory.api.codec.openai;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -33,7 +34,7 @@ public final class OpenAiErrors {
     }
 
     /** OpenAI's {@code code} for an error, where OpenAI has one. */
-    public static String code(ErrorCode code) {
+    public static @Nullable String code(ErrorCode code) {
         return switch (code) {
             case UNAUTHENTICATED -> "invalid_api_key";
             case NOT_FOUND -> "model_not_found";

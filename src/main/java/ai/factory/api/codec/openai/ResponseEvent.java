@@ -2,6 +2,7 @@ package ai.factory.api.codec.openai;
 
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /**
@@ -29,7 +30,8 @@ public sealed interface ResponseEvent {
 
     /** {@code response.output_text.delta}. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record TextDelta(String type, int sequenceNumber, String itemId, int outputIndex, int contentIndex, String delta,
+    record TextDelta(String type, int sequenceNumber, @Nullable String itemId, int outputIndex, int contentIndex,
+                     String delta,
                      List<Object> logprobs) implements ResponseEvent {}
 
     /** {@code response.output_text.done}. */
@@ -49,5 +51,6 @@ public sealed interface ResponseEvent {
 
     /** {@code error}: the stream failed after it began; nothing follows. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record Error(String type, int sequenceNumber, String code, String message, String param) implements ResponseEvent {}
+    record Error(String type, int sequenceNumber, @Nullable String code, @Nullable String message,
+                 @Nullable String param) implements ResponseEvent {}
 }

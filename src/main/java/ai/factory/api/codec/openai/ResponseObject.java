@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /**
@@ -16,8 +17,8 @@ public record ResponseObject(
         String object,
         long createdAt,
         String status,
-        JsonNode error,
-        IncompleteDetails incompleteDetails,
+        @Nullable JsonNode error,
+        @Nullable IncompleteDetails incompleteDetails,
         String instructions,
         Integer maxOutputTokens,
         String model,
@@ -31,7 +32,7 @@ public record ResponseObject(
         JsonNode toolChoice,
         List<ResponseRequest.Tool> tools,
         String truncation,
-        Usage usage,
+        @Nullable Usage usage,
         JsonNode metadata,
         String user) {
 
@@ -45,8 +46,9 @@ public record ResponseObject(
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record OutputItem(String type, String id, String status, String role, List<ContentPart> content,
-                             String callId, String name, String arguments) {
+    public record OutputItem(String type, String id, String status, @Nullable String role,
+                             @Nullable List<ContentPart> content,
+                             @Nullable String callId, @Nullable String name, @Nullable String arguments) {
         static OutputItem message(String id, String status, List<ContentPart> content) {
             return new OutputItem("message", id, status, "assistant", content, null, null, null);
         }

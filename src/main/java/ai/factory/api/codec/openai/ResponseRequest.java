@@ -3,6 +3,7 @@ package ai.factory.api.codec.openai;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 
 /**
@@ -33,5 +34,6 @@ public record ResponseRequest(
     public record TextConfig(Format format) {}
 
     /** {@code text}, {@code json_object}, or {@code json_schema} with its {@code name} and {@code schema}. */
-    public record Format(String type, String name, String description, JsonNode schema, Boolean strict) {}
+    public record Format(String type, @Nullable String name, @Nullable String description, @Nullable JsonNode schema,
+                         @Nullable Boolean strict) {}
 }

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.jspecify.annotations.Nullable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -298,7 +299,7 @@ public final class ResponsesCodec {
     }
 
     private static ResponseObject object(String id, long createdAt, Decoded d, String status,
-                                         List<ResponseObject.OutputItem> output, ResponseObject.Usage usage,
+                                         List<ResponseObject.OutputItem> output, ResponseObject.@Nullable Usage usage,
                                          boolean store) {
         ResponseRequest r = d.request();
         JsonNode toolChoice = r.toolChoice() != null ? r.toolChoice() : JsonNodeFactory.instance.textNode("auto");
@@ -327,9 +328,9 @@ public final class ResponsesCodec {
         private final Sequence sequence;
         private final List<ResponseObject.OutputItem> done = new ArrayList<>();
         private final StringBuilder text = new StringBuilder();
-        private String messageId;
+        private @Nullable String messageId;
         private String callItemId;
-        private ToolCall call;
+        private @Nullable ToolCall call;
         private final StringBuilder arguments = new StringBuilder();
         private final boolean store;
         private ResponseObject finished;

@@ -3,6 +3,7 @@ package ai.factory.api.codec.openai;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.Map;
 
@@ -12,9 +13,10 @@ import java.util.Map;
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record TextCompletion(String id, String object, long created, String model, String systemFingerprint,
-                             List<Choice> choices, @JsonInclude(JsonInclude.Include.NON_NULL) ChatCompletion.Usage usage) {
+                             List<Choice> choices,
+                                     @JsonInclude(JsonInclude.Include.NON_NULL) ChatCompletion.@Nullable Usage usage) {
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Choice(String text, int index, Logprobs logprobs, String finishReason) {}
+    public record Choice(String text, int index, @Nullable Logprobs logprobs, @Nullable String finishReason) {}
 
     /** The legacy logprobs shape: parallel arrays of tokens, their log-probabilities and top alternatives. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.api.bedrock;
+
+import org.jspecify.annotations.NullMarked;

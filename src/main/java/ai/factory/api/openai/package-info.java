@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.api.openai;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.app;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.engine.onnx;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.engine;
+
+import org.jspecify.annotations.NullMarked;

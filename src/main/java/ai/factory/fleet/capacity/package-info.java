@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.fleet.capacity;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.fleet.kubernetes;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.fleet.placement;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.identity;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.inference;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.models;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.models.synth;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory;
+
+import org.jspecify.annotations.NullMarked;

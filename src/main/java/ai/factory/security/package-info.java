@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.security;
+
+import org.jspecify.annotations.NullMarked;

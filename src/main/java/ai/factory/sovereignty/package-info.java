@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.sovereignty;
+
+import org.jspecify.annotations.NullMarked;

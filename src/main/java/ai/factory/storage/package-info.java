@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.storage;
+
+import org.jspecify.annotations.NullMarked;

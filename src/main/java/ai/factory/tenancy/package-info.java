@@ -1,0 +1,4 @@
+@NullMarked
+package ai.factory.tenancy;
+
+import org.jspecify.annotations.NullMarked;
