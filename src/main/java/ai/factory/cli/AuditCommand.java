@@ -133,9 +133,10 @@ final class AuditCommand {
             AuditVerification result;
             String via;
             if (url != null) {
-                FactoryClient client = ClientOptions.client(url, this.key, caCert, home);
-                result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
-                via = "through " + client.base();
+                try (FactoryClient client = ClientOptions.client(url, this.key, caCert, home)) {
+                    result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
+                    via = "through " + client.base();
+                }
             } else {
                 Optional<Database> database = open(config);
                 if (database.isPresent()) {
@@ -144,12 +145,13 @@ final class AuditCommand {
                     }
                     via = "from the database";
                 } else {
-                    FactoryClient client = ClientOptions.client(null, this.key, caCert, home);
-                    err.println("note: the factory holds its embedded database; reading the chain through its API at "
-                            + client.base() + " and checking it here with audit key " + AuditKey.keyId(key));
-                    err.flush();
-                    result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
-                    via = "through " + client.base();
+                    try (FactoryClient client = ClientOptions.client(null, this.key, caCert, home)) {
+                        err.println("note: the factory holds its embedded database; reading the chain through its API "
+                                + "at " + client.base() + " and checking it here with audit key " + AuditKey.keyId(key));
+                        err.flush();
+                        result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
+                        via = "through " + client.base();
+                    }
                 }
             }
             PrintWriter out = spec.commandLine().getOut();

@@ -1,34 +1,98 @@
 package ai.factory.cli;
 
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
 
 /** The {@code factory} command line. Exit codes: 0 done, 1 failed (one line on stderr), 2 usage. */
 @Command(name = "factory", mixinStandardHelpOptions = true, versionProvider = FactoryCli.Version.class,
         description = "Sovereign AI Factory: a private AI cloud on your own servers.",
-        subcommands = {UpCommand.class, ModelsCommand.class, DeployCommand.class, DeploymentsCommand.class,
-                ChatCommand.class, KeysCommand.class, ProjectsCommand.class, EncryptionCommand.class, PoliciesCommand.class,
-                AuditCommand.class, UsageCommand.class, SovereigntyCommand.class, BenchCommand.class, FleetCommand.class,
-                CommandLine.HelpCommand.class},
         footer = {"", "'./factory test' runs the test suite (no server needed)."})
 public final class FactoryCli {
+    /** The commands, in the order help lists them ({@code help} follows them). */
+    static final List<Class<?>> COMMANDS = List.of(UpCommand.class, ModelsCommand.class, DeployCommand.class,
+            DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
+            EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
+            SovereigntyCommand.class, BenchCommand.class, FleetCommand.class);
+
+    static {
+        // Else picocli's default factory looks for Groovy's closure class, and a class that is not there is looked for
+        // in each of the 130 jars on the class path, opening them all: a third of a command's start.
+        System.setProperty("picocli.disable.closures", "true");
+    }
+
     public static void main(String[] args) {
-        System.exit(run(args));
+        int status = run(args);
+        if (status != 0 || !othersAreDaemons()) {
+            System.exit(status);
+        }
+        // Returning ends the JVM as System.exit(0) does, shutdown hooks and all, without the logging of
+        // Runtime.exit: its System.Logger looks for a logging backend in every jar on the class path.
+    }
+
+    /** True when no thread but this one keeps the JVM alive once {@code main} returns. */
+    private static boolean othersAreDaemons() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .allMatch(t -> t == Thread.currentThread() || t.isDaemon() || !t.isAlive());
     }
 
     public static int run(String... args) {
-        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
 
     /** Runs one command with its output and errors going to the given writers. */
-    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new FactoryCli()).setOut(out).setErr(err);
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = commandLine(Arrays.asList(args)).setOut(out).setErr(err);
+        cli.setExecutionStrategy(FactoryCli::execute);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             cmd.getErr().println("factory: " + message.lines().findFirst().orElse(message));
             return 1;
         });
         return cli.execute(args);
+    }
+
+    /** Runs the command, then ends the clients it made (see {@link FactoryClient}). */
+    private static int execute(ParseResult parsed) {
+        try {
+            return new CommandLine.RunLast().execute(parsed);
+        } finally {
+            for (CommandLine command : parsed.asCommandLineList()) {
+                for (CommandSpec mixin : command.getCommandSpec().mixins().values()) {
+                    if (mixin.userObject() instanceof ClientOptions client) {
+                        client.close();
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The command line for arguments holding {@code words}. Picocli reads every option of a command, and of each of
+     * its subcommands, by reflection when the command is added, which costs more than the rest of a start; so only
+     * the commands whose names appear among the words are built in full. The others stand in as their name and
+     * description, all that the top-level help and picocli's "did you mean" read, and picocli can never pick one:
+     * it picks a command only by a word that names it.
+     */
+    static CommandLine commandLine(Collection<String> words) {
+        CommandLine cli = new CommandLine(new FactoryCli());
+        for (Class<?> type : COMMANDS) {
+            Command command = type.getAnnotation(Command.class);
+            cli.addSubcommand(command.name(), words.contains(command.name()) ? new CommandLine(type)
+                    : new CommandLine(standIn(command)));
+        }
+        return cli.addSubcommand(new CommandLine.HelpCommand());
+    }
+
+    private static CommandSpec standIn(Command command) {
+        CommandSpec spec = CommandSpec.create().name(command.name()).aliases(command.aliases());
+        spec.usageMessage().description(command.description()).header(command.header()).hidden(command.hidden());
+        return spec;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -3,6 +3,7 @@ package ai.factory.cli;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.Json;
+import ai.factory.security.tls.SiteTrust;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,19 +19,36 @@ import java.time.Duration;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLParameters;
 
-/** The command line's HTTP client for the factory's own API; errors become one-line exceptions. */
-final class FactoryClient {
+/**
+ * The command line's HTTP client for the factory's own API; errors become one-line exceptions. Close it when the
+ * command is done: its selector thread waits in native code, and the JVM holds up its exit by 300 ms for any such
+ * thread to come back.
+ */
+final class FactoryClient implements AutoCloseable {
     private final URI base;
     private final String key;
     private final HttpClient http;
 
-    /** @param tls whom to trust over https */
+    /** @param tls whom to trust over https (over http it goes unused: {@link SiteTrust#none()} will do) */
     FactoryClient(String baseUrl, String key, SSLContext tls) {
         this.base = URI.create(requireNonNull(baseUrl, "baseUrl is null").replaceAll("/+$", ""));
         this.key = requireNonNull(key, "key is null");
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
-                .sslContext(requireNonNull(tls, "tls is null")).build();
+        // HTTP/1.1: a command makes a request or two, which HTTP/2 would only delay (an h2c upgrade over http, and
+        // the HTTP/2 machinery loaded at every start).
+        HttpClient.Builder builder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10)).sslContext(requireNonNull(tls, "tls is null"));
+        if (!"https".equalsIgnoreCase(base.getScheme())) {
+            // Over http the client never speaks TLS; given parameters, it does not ask the context for its defaults.
+            builder.sslParameters(new SSLParameters());
+        }
+        this.http = builder.build();
+    }
+
+    @Override
+    public void close() {
+        http.close();
     }
 
     /** The factory's URL. */
