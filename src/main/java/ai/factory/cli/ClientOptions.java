@@ -62,6 +62,7 @@ final class ClientOptions {
         return new FactoryClient(resolved, resolveKey(key, dir), trust(caCert, dir, resolved));
     }
 
+    /** Whom to trust over https; null for a plain http URL without a CA named for it. */
     private static SSLContext trust(Path caCert, Path dir, String url) {
         boolean https = url.regionMatches(true, 0, "https:", 0, 6);
         if (caCert != null) {
@@ -75,7 +76,7 @@ final class ClientOptions {
         if (https && Files.isRegularFile(generated)) {
             return SiteTrust.context(List.of(generated));
         }
-        return https ? SiteTrust.context(List.of()) : SiteTrust.none();
+        return https ? SiteTrust.context(List.of()) : null;
     }
 
     private static String resolveUrl(String url, Path dir) {

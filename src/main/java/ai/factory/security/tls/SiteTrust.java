@@ -7,21 +7,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
-import java.security.Provider;
-import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLContextSpi;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLServerSocketFactory;
-import javax.net.ssl.SSLSessionContext;
-import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
@@ -45,60 +37,6 @@ public final class SiteTrust {
             return context;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * A TLS context for a client that never speaks TLS because its server's URL is plain http, which a JDK HTTP client
-     * needs all the same. Any context from the JDK's own provider costs a command-line start dearly: it works out
-     * which cipher suites the JDK can run, initializing the JCE and through it looking for URL handlers in every jar
-     * on the class path. This one does nothing until it is used, and then refuses.
-     */
-    public static SSLContext none() {
-        return NoTls.CONTEXT;
-    }
-
-    private static final class NoTls extends SSLContextSpi {
-        static final SSLContext CONTEXT = new SSLContext(new NoTls(),
-                new Provider("FactoryNoTls", "1", "TLS refused: the server's URL is plain http") {}, "none") {};
-
-        private static UnsupportedOperationException refused() {
-            return new UnsupportedOperationException("no TLS here: the server's URL is plain http");
-        }
-
-        @Override
-        protected void engineInit(KeyManager[] keys, TrustManager[] trust, SecureRandom random) {
-            throw refused();
-        }
-
-        @Override
-        protected SSLSocketFactory engineGetSocketFactory() {
-            throw refused();
-        }
-
-        @Override
-        protected SSLServerSocketFactory engineGetServerSocketFactory() {
-            throw refused();
-        }
-
-        @Override
-        protected SSLEngine engineCreateSSLEngine() {
-            throw refused();
-        }
-
-        @Override
-        protected SSLEngine engineCreateSSLEngine(String host, int port) {
-            throw refused();
-        }
-
-        @Override
-        protected SSLSessionContext engineGetServerSessionContext() {
-            throw refused();
-        }
-
-        @Override
-        protected SSLSessionContext engineGetClientSessionContext() {
-            throw refused();
         }
     }
 
