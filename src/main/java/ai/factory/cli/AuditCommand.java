@@ -45,10 +45,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code factory audit …}: the tamper-evident audit trail. */
-@Command(name = "audit", mixinStandardHelpOptions = true, description = "Verify, query and export the audit trail.",
-        subcommands = {AuditCommand.Verify.class, AuditCommand.Anchor.class, AuditCommand.Query.class,
-                AuditCommand.Content.class, AuditCommand.ExportPublicKey.class})
+@Command(name = "audit", mixinStandardHelpOptions = true, description = "Verify, query and export the audit trail.")
 final class AuditCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Verify.class, Anchor.class, Query.class, Content.class,
+            ExportPublicKey.class);
+
     private static final String CONTENT_MARK = " content=sha256:";
     /** H2's error code for a database file another process holds. */
     private static final int H2_DATABASE_ALREADY_OPEN = 90020;

@@ -4,6 +4,10 @@ import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,6 +23,14 @@ public final class FactoryCli {
             DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
             EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
             SovereigntyCommand.class, BenchCommand.class, FleetCommand.class);
+
+    /** The commands that have subcommands, with them (which each declares, as picocli's annotation would). */
+    static final Map<Class<?>, List<Class<?>>> SUBCOMMANDS = Map.of(
+            ModelsCommand.class, ModelsCommand.SUBCOMMANDS, DeploymentsCommand.class, DeploymentsCommand.SUBCOMMANDS,
+            KeysCommand.class, KeysCommand.SUBCOMMANDS, ProjectsCommand.class, ProjectsCommand.SUBCOMMANDS,
+            EncryptionCommand.class, EncryptionCommand.SUBCOMMANDS, PoliciesCommand.class, PoliciesCommand.SUBCOMMANDS,
+            AuditCommand.class, AuditCommand.SUBCOMMANDS, SovereigntyCommand.class, SovereigntyCommand.SUBCOMMANDS,
+            FleetCommand.class, FleetCommand.SUBCOMMANDS);
 
     static {
         // Else picocli's default factory looks for Groovy's closure class, and a class that is not there is looked for
@@ -73,20 +85,39 @@ public final class FactoryCli {
     }
 
     /**
-     * The command line for arguments holding {@code words}. Picocli reads every option of a command, and of each of
-     * its subcommands, by reflection when the command is added, which costs more than the rest of a start; so only
-     * the commands whose names appear among the words are built in full. The others stand in as their name and
-     * description, all that the top-level help and picocli's "did you mean" read, and picocli can never pick one:
-     * it picks a command only by a word that names it.
+     * The command line for arguments holding {@code words}. Picocli reads every option of a command by reflection
+     * when the command is added, which is most of what it costs a start; so only the commands whose names appear
+     * among the words are built, at every level. The others stand in as their name and description, all that help
+     * and picocli's "did you mean" read of them, and picocli never picks one: it picks a command only by a word that
+     * names it. (This is why the commands declare their subcommands in {@link #SUBCOMMANDS}, not in their
+     * annotations, from which picocli would build them all.)
      */
     static CommandLine commandLine(Collection<String> words) {
         CommandLine cli = new CommandLine(new FactoryCli());
-        for (Class<?> type : COMMANDS) {
-            Command command = type.getAnnotation(Command.class);
-            cli.addSubcommand(command.name(), words.contains(command.name()) ? new CommandLine(type)
-                    : new CommandLine(standIn(command)));
-        }
+        add(cli, COMMANDS, words);
         return cli.addSubcommand(new CommandLine.HelpCommand());
+    }
+
+    private static void add(CommandLine parent, List<Class<?>> types, Collection<String> words) {
+        for (Class<?> type : types) {
+            Command command = type.getAnnotation(Command.class);
+            CommandLine child;
+            if (words.contains(command.name())) {
+                child = new CommandLine(type);
+                add(child, SUBCOMMANDS.getOrDefault(type, List.of()), words);
+            } else {
+                child = new CommandLine(standIn(command));
+            }
+            parent.addSubcommand(command.name(), child);
+        }
+    }
+
+    /** Every command's name, at every level: with these as its words, {@link #commandLine} builds them all. */
+    static Set<String> allNames() {
+        Set<String> names = new TreeSet<>();
+        Stream.concat(COMMANDS.stream(), SUBCOMMANDS.values().stream().flatMap(List::stream))
+                .forEach(type -> names.add(type.getAnnotation(Command.class).name()));
+        return names;
     }
 
     private static CommandSpec standIn(Command command) {

@@ -65,9 +65,7 @@ public final class StartupTraining {
     }
 
     private static void helpOfEveryCommand() {
-        CommandLine all = FactoryCli.commandLine(FactoryCli.COMMANDS.stream()
-                .map(type -> type.getAnnotation(CommandLine.Command.class).name()).toList());
-        help(all, List.of());
+        help(FactoryCli.commandLine(FactoryCli.allNames()), List.of());
     }
 
     private static void help(CommandLine command, List<String> path) {

@@ -29,9 +29,6 @@ class CommandLineStartTest {
     @TempDir
     Path dir;
 
-    private static List<String> allNames() {
-        return FactoryCli.COMMANDS.stream().map(type -> type.getAnnotation(Command.class).name()).toList();
-    }
 
     private static FactoryCliTest.Run cli(String... args) {
         StringWriter out = new StringWriter();
@@ -42,13 +39,21 @@ class CommandLineStartTest {
 
     @Test
     void theHelpWithStandInsIsTheHelpWithEveryCommandBuilt() {
-        String standIns = FactoryCli.commandLine(List.of()).getUsageMessage(CommandLine.Help.Ansi.OFF);
-        String built = FactoryCli.commandLine(allNames()).getUsageMessage(CommandLine.Help.Ansi.OFF);
+        CommandLine all = FactoryCli.commandLine(FactoryCli.allNames());
+        String built = all.getUsageMessage(CommandLine.Help.Ansi.OFF);
 
-        assertThat(standIns).isEqualTo(built);
+        assertThat(FactoryCli.commandLine(List.of()).getUsageMessage(CommandLine.Help.Ansi.OFF)).isEqualTo(built);
         assertThat(cli("--help").out()).isEqualTo(built);
-        for (String name : allNames()) {
-            assertThat(standIns).contains("  " + name + " ");
+        for (Class<?> type : FactoryCli.COMMANDS) {
+            String name = type.getAnnotation(Command.class).name();
+            assertThat(built).contains("  " + name + " ");
+            CommandLine group = all.getSubcommands().get(name);
+            String groupHelp = group.getUsageMessage(CommandLine.Help.Ansi.OFF);
+            assertThat(FactoryCli.commandLine(List.of(name)).getSubcommands().get(name)
+                    .getUsageMessage(CommandLine.Help.Ansi.OFF)).as(name).isEqualTo(groupHelp);
+            assertThat(group.getSubcommands().keySet()).as(name).containsExactlyElementsOf(
+                    FactoryCli.SUBCOMMANDS.getOrDefault(type, List.of()).stream()
+                            .map(sub -> sub.getAnnotation(Command.class).name()).toList());
         }
     }
 
@@ -56,8 +61,11 @@ class CommandLineStartTest {
     void onlyTheCommandsTheArgumentsNameAreBuilt() {
         CommandLine cli = FactoryCli.commandLine(List.of("models", "list", "--json"));
 
-        assertThat(cli.getSubcommands().get("models").getSubcommands()).containsKeys("list", "import", "plan");
-        assertThat(cli.getSubcommands().get("models").getCommandSpec().options()).isNotEmpty();
+        CommandLine models = cli.getSubcommands().get("models");
+        assertThat(models.getCommandSpec().options()).isNotEmpty();
+        assertThat(models.getSubcommands()).containsKeys("list", "import", "plan");
+        assertThat(models.getSubcommands().get("list").getCommandSpec().options()).isNotEmpty();
+        assertThat(models.getSubcommands().get("import").getCommandSpec().options()).as("a stand-in").isEmpty();
         assertThat(cli.getSubcommands().get("keys").getSubcommands()).isEmpty();
         assertThat(cli.getSubcommands().get("keys").getCommandSpec().options()).as("a stand-in").isEmpty();
         assertThat(cli.getSubcommands()).containsKey("help");
