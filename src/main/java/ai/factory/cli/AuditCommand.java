@@ -149,7 +149,8 @@ final class AuditCommand {
                 } else {
                     try (FactoryClient client = ClientOptions.client(null, this.key, caCert, home)) {
                         err.println("note: the factory holds its embedded database; reading the chain through its API "
-                                + "at " + client.base() + " and checking it here with audit key " + AuditKey.keyId(key));
+                                + "at " + client.base() + " and checking it here with audit key "
+                                + AuditKey.keyId(key));
                         err.flush();
                         result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
                         via = "through " + client.base();
