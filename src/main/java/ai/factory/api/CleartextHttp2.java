@@ -29,7 +29,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>An {@code Upgrade: h2c} request with a chunked body stays HTTP/1.1. Jetty declines the upgrade for a body of
  * declared length but would take one of unknown length, and its body then never reaches the handler (the stream is
- * reset, or the handler reads nothing); Java's {@code HttpClient}, which asks for h2c on a fresh connection by default,
+ * reset, or the handler reads nothing); the JDK's built-in client, which asks for h2c on a fresh connection by default,
  * sends any streamed upload that way. Declining is what RFC 9113 allows a server; the client goes on in HTTP/1.1.
  */
 final class CleartextHttp2 extends HTTP2CServerConnectionFactory {

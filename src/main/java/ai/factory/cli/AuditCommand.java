@@ -46,10 +46,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code factory audit …}: the tamper-evident audit trail. */
-@Command(name = "audit", mixinStandardHelpOptions = true, description = "Verify, query and export the audit trail.",
-        subcommands = {AuditCommand.Verify.class, AuditCommand.Anchor.class, AuditCommand.Query.class,
-                AuditCommand.Content.class, AuditCommand.ExportPublicKey.class})
+@Command(name = "audit", mixinStandardHelpOptions = true, description = "Verify, query and export the audit trail.")
 final class AuditCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Verify.class, Anchor.class, Query.class, Content.class,
+            ExportPublicKey.class);
+
     private static final String CONTENT_MARK = " content=sha256:";
     /** H2's error code for a database file another process holds. */
     private static final int H2_DATABASE_ALREADY_OPEN = 90020;
@@ -134,9 +136,10 @@ final class AuditCommand {
             AuditVerification result;
             String via;
             if (url != null) {
-                FactoryClient client = ClientOptions.client(url, this.key, caCert, home);
-                result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
-                via = "through " + client.base();
+                try (FactoryClient client = ClientOptions.client(url, this.key, caCert, home)) {
+                    result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
+                    via = "through " + client.base();
+                }
             } else {
                 Optional<Database> database = open(config);
                 if (database.isPresent()) {
@@ -145,12 +148,14 @@ final class AuditCommand {
                     }
                     via = "from the database";
                 } else {
-                    FactoryClient client = ClientOptions.client(null, this.key, caCert, home);
-                    err.println("note: the factory holds its embedded database; reading the chain through its API at "
-                            + client.base() + " and checking it here with audit key " + AuditKey.keyId(key));
-                    err.flush();
-                    result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
-                    via = "through " + client.base();
+                    try (FactoryClient client = ClientOptions.client(null, this.key, caCert, home)) {
+                        err.println("note: the factory holds its embedded database; reading the chain through its API "
+                                + "at " + client.base() + " and checking it here with audit key "
+                                + AuditKey.keyId(key));
+                        err.flush();
+                        result = new AuditVerifier(new ApiAuditSource(client), key, config.audit()).verify(options);
+                        via = "through " + client.base();
+                    }
                 }
             }
             PrintWriter out = spec.commandLine().getOut();

@@ -38,8 +38,21 @@ final class ClientOptions {
     @Option(names = "--json", description = "Print JSON for scripts instead of a table.")
     boolean json;
 
+    private FactoryClient client;
+
+    /** The command's client, made at the first call; {@link #close} ends it. */
     FactoryClient client() {
-        return client(url, key, caCert, home);
+        if (client == null) {
+            client = client(url, key, caCert, home);
+        }
+        return client;
+    }
+
+    /** Ends the command's client, if it made one. */
+    void close() {
+        if (client != null) {
+            client.close();
+        }
     }
 
     /** A client for the factory found as this class describes, from explicit values (each may be null). */
@@ -49,7 +62,9 @@ final class ClientOptions {
         return new FactoryClient(resolved, resolveKey(key, dir), trust(caCert, dir, resolved));
     }
 
+    /** Whom to trust over https; null for a plain http URL without a CA named for it. */
     private static SSLContext trust(Path caCert, Path dir, String url) {
+        boolean https = url.regionMatches(true, 0, "https:", 0, 6);
         if (caCert != null) {
             return SiteTrust.context(List.of(caCert));
         }
@@ -58,10 +73,10 @@ final class ClientOptions {
             return SiteTrust.context(List.of(Path.of(env.strip())));
         }
         Path generated = TlsFiles.under(dir).caCertificate();
-        if (url.startsWith("https:") && Files.isRegularFile(generated)) {
+        if (https && Files.isRegularFile(generated)) {
             return SiteTrust.context(List.of(generated));
         }
-        return SiteTrust.context(List.of());
+        return https ? SiteTrust.context(List.of()) : null;
     }
 
     private static String resolveUrl(String url, Path dir) {

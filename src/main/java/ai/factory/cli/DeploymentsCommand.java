@@ -3,6 +3,7 @@ package ai.factory.cli;
 import ai.factory.api.codec.admin.DeploymentWire.Deployment;
 import ai.factory.api.codec.admin.DeploymentWire.DeploymentList;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -11,9 +12,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code factory deployments …}: what is deployed. */
-@Command(name = "deployments", mixinStandardHelpOptions = true, description = "List and delete deployments.",
-        subcommands = {DeploymentsCommand.ListDeployments.class, DeploymentsCommand.Delete.class})
+@Command(name = "deployments", mixinStandardHelpOptions = true, description = "List and delete deployments.")
 final class DeploymentsCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(ListDeployments.class, Delete.class);
+
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List deployments and their states.")
     static final class ListDeployments implements Callable<Integer> {
         @Spec CommandSpec spec;

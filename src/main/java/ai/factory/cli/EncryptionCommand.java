@@ -17,9 +17,11 @@ import picocli.CommandLine.Spec;
 /** {@code factory encryption …}: the key hierarchy that encrypts every blob (status: admin or auditor; rotation: admin). */
 @Command(name = "encryption", mixinStandardHelpOptions = true,
         description = "The customer-held keys: the site master key (local keystore or HSM) and each project's "
-                + "key-encryption key; rotate the master key. A project's own key rotates with 'factory projects rotate-key'.",
-        subcommands = {EncryptionCommand.Status.class, EncryptionCommand.RotateMaster.class})
+                + "key-encryption key; rotate the master key. A project's own key rotates with 'factory projects rotate-key'.")
 final class EncryptionCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Status.class, RotateMaster.class);
+
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = "Where the master key lives, its versions, and every key-encryption key (never a key).")
     static final class Status implements Callable<Integer> {

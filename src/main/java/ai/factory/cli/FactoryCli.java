@@ -1,38 +1,90 @@
 package ai.factory.cli;
 
 import ai.factory.engine.llama.LlamaRuntime;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
 
 /** The {@code factory} command line. Exit codes: 0 done, 1 failed (one line on stderr), 2 usage. */
 @Command(name = "factory", mixinStandardHelpOptions = true, versionProvider = FactoryCli.Version.class,
         description = "Sovereign AI Factory: a private AI cloud on your own servers.",
-        subcommands = {UpCommand.class, ModelsCommand.class, DeployCommand.class, DeploymentsCommand.class,
-                ChatCommand.class, KeysCommand.class, ProjectsCommand.class, EncryptionCommand.class, PoliciesCommand.class,
-                AuditCommand.class, UsageCommand.class, SovereigntyCommand.class, BenchCommand.class, FleetCommand.class,
-                CommandLine.HelpCommand.class},
         footer = {"", "'./factory test' runs the test suite (no server needed)."})
 public final class FactoryCli {
+    /** The commands, in the order help lists them ({@code help} follows them). */
+    static final List<Class<?>> COMMANDS = List.of(UpCommand.class, ModelsCommand.class, DeployCommand.class,
+            DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
+            EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
+            SovereigntyCommand.class, BenchCommand.class, FleetCommand.class);
+
+    /** Each command group's subcommands, which the group lists in its own SUBCOMMANDS (see {@link #commandLine}). */
+    static final Map<Class<?>, List<Class<?>>> SUBCOMMANDS = Map.of(
+            ModelsCommand.class, ModelsCommand.SUBCOMMANDS, DeploymentsCommand.class, DeploymentsCommand.SUBCOMMANDS,
+            KeysCommand.class, KeysCommand.SUBCOMMANDS, ProjectsCommand.class, ProjectsCommand.SUBCOMMANDS,
+            EncryptionCommand.class, EncryptionCommand.SUBCOMMANDS, PoliciesCommand.class, PoliciesCommand.SUBCOMMANDS,
+            AuditCommand.class, AuditCommand.SUBCOMMANDS, SovereigntyCommand.class, SovereigntyCommand.SUBCOMMANDS,
+            FleetCommand.class, FleetCommand.SUBCOMMANDS);
+
+    static {
+        // Else picocli's default factory looks for Groovy's closure class, and a class that is not there is looked for
+        // in each of the 130 jars on the class path, which opens them all (about 100 ms on a 2-core machine).
+        System.setProperty("picocli.disable.closures", "true");
+    }
+
     /** SLF4J's simple logger's level for every logger not named in simplelogger.properties. */
     static final String DEFAULT_LOG_LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
 
-    /** The process's entry point: one command, then exit with its code. */
+    /** The process's entry point: one command, then its exit code. */
     public static void main(String[] args) {
-        CommandLine cli = commandLine(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true));
-        cli.setExecutionStrategy(parsed -> {
-            quietUnlessServing(parsed);
-            return new CommandLine.RunLast().execute(parsed);
-        });
-        System.exit(cli.execute(args));
+        int status = run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), true, args);
+        if (status != 0 || !othersAreDaemons()) {
+            System.exit(status);
+        }
+        // Returning ends the JVM as System.exit(0) does, shutdown hooks and all, without the logging of
+        // Runtime.exit: its System.Logger looks for a logging backend in every jar on the class path.
+    }
+
+    /** True when no thread but this one keeps the JVM alive once {@code main} returns. */
+    private static boolean othersAreDaemons() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .allMatch(t -> t == Thread.currentThread() || t.isDaemon() || !t.isAlive());
     }
 
     public static int run(String... args) {
-        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
 
     /** Runs one command with its output and errors going to the given writers. */
-    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        return commandLine(out, err).execute(args);
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        return run(out, err, false, args);
+    }
+
+    /**
+     * With {@code quiet} (the process's own command line, not a test running commands in-process), a command other
+     * than {@code up} logs only warnings and errors ({@link #quietUnlessServing}).
+     */
+    private static int run(PrintWriter out, PrintWriter err, boolean quiet, String... args) {
+        CommandLine cli = commandLine(Arrays.asList(args)).setOut(out).setErr(err);
+        cli.setExecutionStrategy(parsed -> {
+            if (quiet) {
+                quietUnlessServing(parsed);
+            }
+            return execute(parsed);
+        });
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            cmd.getErr().println("factory: " + message.lines().findFirst().orElse(message));
+            return 1;
+        });
+        return cli.execute(args);
     }
 
     /**
@@ -42,7 +94,7 @@ public final class FactoryCli {
      * mix into what it prints. Set before the first logger exists, since the simple logger reads its level once; a
      * level given on the java command line ({@code -Dorg.slf4j.simpleLogger.defaultLogLevel=info}) is kept.
      */
-    private static void quietUnlessServing(CommandLine.ParseResult parsed) {
+    private static void quietUnlessServing(ParseResult parsed) {
         boolean serving = parsed.subcommand() != null
                 && parsed.subcommand().commandSpec().userObject() instanceof UpCommand;
         if (!serving && System.getProperty(DEFAULT_LOG_LEVEL) == null) {
@@ -50,15 +102,63 @@ public final class FactoryCli {
         }
     }
 
-    private static CommandLine commandLine(java.io.PrintWriter out, java.io.PrintWriter err) {
-        CommandLine cli = new CommandLine(new FactoryCli()).setOut(out).setErr(err);
+    /** Runs the command, then ends the clients it made (see {@link FactoryClient}). */
+    private static int execute(ParseResult parsed) {
+        try {
+            return new CommandLine.RunLast().execute(parsed);
+        } finally {
+            for (CommandLine command : parsed.asCommandLineList()) {
+                for (CommandSpec mixin : command.getCommandSpec().mixins().values()) {
+                    if (mixin.userObject() instanceof ClientOptions client) {
+                        client.close();
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The command line for arguments holding {@code words}. Picocli reads every option of a command by reflection
+     * when the command is added, which is most of what it costs a start; so only the commands whose names appear
+     * among the words are built, at every level. The others stand in as their name and description, all that help
+     * and picocli's "did you mean" read of them, and picocli never picks one: it picks a command only by a word that
+     * names it. (This is why the commands declare their subcommands in {@link #SUBCOMMANDS}, not in their
+     * annotations, from which picocli would build them all.)
+     */
+    static CommandLine commandLine(Collection<String> words) {
+        CommandLine cli = new CommandLine(new FactoryCli());
+        add(cli, COMMANDS, words);
+        cli.addSubcommand(new CommandLine.HelpCommand());
         everySubcommand(cli, sub -> sub.getCommandSpec().versionProvider(new Version()));
-        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            cmd.getErr().println("factory: " + message.lines().findFirst().orElse(message));
-            return 1;
-        });
         return cli;
+    }
+
+    private static void add(CommandLine parent, List<Class<?>> types, Collection<String> words) {
+        for (Class<?> type : types) {
+            Command command = type.getAnnotation(Command.class);
+            CommandLine child;
+            if (words.contains(command.name())) {
+                child = new CommandLine(type);
+                add(child, SUBCOMMANDS.getOrDefault(type, List.of()), words);
+            } else {
+                child = new CommandLine(standIn(command));
+            }
+            parent.addSubcommand(command.name(), child);
+        }
+    }
+
+    /** Every command's name, at every level: with these as its words, {@link #commandLine} builds them all. */
+    static Set<String> allNames() {
+        Set<String> names = new TreeSet<>();
+        Stream.concat(COMMANDS.stream(), SUBCOMMANDS.values().stream().flatMap(List::stream))
+                .forEach(type -> names.add(type.getAnnotation(Command.class).name()));
+        return names;
+    }
+
+    private static CommandSpec standIn(Command command) {
+        CommandSpec spec = CommandSpec.create().name(command.name()).aliases(command.aliases());
+        spec.usageMessage().description(command.description()).header(command.header()).hidden(command.hidden());
+        return spec;
     }
 
     /** So that every command's {@code -V}, which {@code mixinStandardHelpOptions} gives it, prints the version. */

@@ -14,23 +14,99 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.security.Provider;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.function.Supplier;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLContextSpi;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLServerSocketFactory;
+import javax.net.ssl.SSLSessionContext;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
 
-/** The command line's HTTP client for the factory's own API; errors become one-line exceptions. */
-final class FactoryClient {
+/**
+ * The command line's HTTP client for the factory's own API; errors become one-line exceptions. Close it when the
+ * command is done: its selector thread waits in native code, and the JVM holds up its exit by 300 ms for any such
+ * thread to come back.
+ */
+final class FactoryClient implements AutoCloseable {
     private final URI base;
     private final String key;
     private final HttpClient http;
 
-    /** @param tls whom to trust over https */
+    /** @param tls whom to trust over https; unused, and may be null, over plain http */
     FactoryClient(String baseUrl, String key, SSLContext tls) {
         this.base = URI.create(requireNonNull(baseUrl, "baseUrl is null").replaceAll("/+$", ""));
         this.key = requireNonNull(key, "key is null");
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
-                .sslContext(requireNonNull(tls, "tls is null")).build();
+        // HTTP/1.1: a command makes a request or two, which HTTP/2 would only delay (an h2c upgrade over http, and
+        // the HTTP/2 machinery loaded at every start).
+        HttpClient.Builder builder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10));
+        if ("https".equalsIgnoreCase(base.getScheme())) {
+            builder.sslContext(requireNonNull(tls, "tls is null"));
+        } else {
+            // Over plain http the client never speaks TLS, but a JDK client needs a context all the same; any from the
+            // JDK's provider would cost the start its TLS setup (the cipher suites the JDK can run, the JCE behind
+            // them, and a search of every jar on the class path for URL handlers). Given parameters as well, the client
+            // asks the context for nothing.
+            builder.sslContext(NoTls.CONTEXT).sslParameters(new SSLParameters());
+        }
+        this.http = builder.build();
+    }
+
+    /** The TLS context of a plain http client: it does nothing until it is used, and then refuses. */
+    static final class NoTls extends SSLContextSpi {
+        static final SSLContext CONTEXT = new SSLContext(new NoTls(),
+                new Provider("FactoryNoTls", "1", "TLS refused: the factory's URL is plain http") {}, "none") {};
+
+        private static UnsupportedOperationException refused() {
+            return new UnsupportedOperationException("no TLS here: the factory's URL is plain http");
+        }
+
+        @Override
+        protected void engineInit(KeyManager[] keys, TrustManager[] trust, SecureRandom random) {
+            throw refused();
+        }
+
+        @Override
+        protected SSLSocketFactory engineGetSocketFactory() {
+            throw refused();
+        }
+
+        @Override
+        protected SSLServerSocketFactory engineGetServerSocketFactory() {
+            throw refused();
+        }
+
+        @Override
+        protected SSLEngine engineCreateSSLEngine() {
+            throw refused();
+        }
+
+        @Override
+        protected SSLEngine engineCreateSSLEngine(String host, int port) {
+            throw refused();
+        }
+
+        @Override
+        protected SSLSessionContext engineGetServerSessionContext() {
+            throw refused();
+        }
+
+        @Override
+        protected SSLSessionContext engineGetClientSessionContext() {
+            throw refused();
+        }
+    }
+
+    @Override
+    public void close() {
+        http.close();
     }
 
     /** The factory's URL. */

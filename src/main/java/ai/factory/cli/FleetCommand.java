@@ -13,9 +13,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code factory fleet}: the nodes, what they have and what they serve. */
-@Command(name = "fleet", mixinStandardHelpOptions = true, subcommands = SimulateCommand.class,
+@Command(name = "fleet", mixinStandardHelpOptions = true,
         description = "Show the nodes: CPUs, memory, accelerators and the deployments they serve.")
 final class FleetCommand implements Callable<Integer> {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(SimulateCommand.class);
+
     @Spec CommandSpec spec;
     @Mixin ClientOptions client;
 

@@ -7,6 +7,7 @@ import ai.factory.api.codec.admin.KeyWire.Key;
 import ai.factory.api.codec.admin.KeyWire.KeyList;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,9 +18,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code factory keys …}: API keys (site admins, and project admins within their project). */
-@Command(name = "keys", mixinStandardHelpOptions = true, description = "Create, list and revoke API keys.",
-        subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class})
+@Command(name = "keys", mixinStandardHelpOptions = true, description = "Create, list and revoke API keys.")
 final class KeysCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Create.class, ListKeys.class, Revoke.class);
+
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = "Create an API key; its secret is printed once and never stored.")
     static final class Create implements Callable<Integer> {

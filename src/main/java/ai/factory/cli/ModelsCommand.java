@@ -16,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -28,11 +29,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code factory models …}: the model registry. */
-@Command(name = "models", mixinStandardHelpOptions = true, description = "Import, list, show and delete models.",
-        subcommands = {ModelsCommand.Import.class, ModelsCommand.ListModels.class, ModelsCommand.Show.class,
-                ModelsCommand.Delete.class, ModelsCommand.Classify.class, ModelsCommand.Inspect.class, PlanCommand.class,
-                SynthCommand.class})
+@Command(name = "models", mixinStandardHelpOptions = true, description = "Import, list, show and delete models.")
 final class ModelsCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Import.class, ListModels.class, Show.class, Delete.class,
+            Classify.class, Inspect.class, PlanCommand.class, SynthCommand.class);
+
     static String path(ModelName name) {
         return "/api/v1/models/" + name.namespace() + "/" + name.model();
     }

@@ -11,6 +11,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,10 +21,11 @@ import picocli.CommandLine.Spec;
 
 /** {@code factory policies …}: the site's own Cedar policies; site admins only. */
 @Command(name = "policies", mixinStandardHelpOptions = true,
-        description = "Add, list and delete site authorization policies written in Cedar (admin only).",
-        subcommands = {PoliciesCommand.Add.class, PoliciesCommand.ListPolicies.class, PoliciesCommand.Delete.class,
-                PoliciesCommand.Schema.class})
+        description = "Add, list and delete site authorization policies written in Cedar (admin only).")
 final class PoliciesCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Add.class, ListPolicies.class, Delete.class, Schema.class);
+
     @Command(name = "add", mixinStandardHelpOptions = true,
             description = "Add the policies of a .cedar file; the server validates them against its schema first.")
     static final class Add implements Callable<Integer> {

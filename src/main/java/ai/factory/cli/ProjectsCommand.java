@@ -10,6 +10,7 @@ import ai.factory.api.codec.admin.ProjectWire.UpdateProject;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -21,10 +22,12 @@ import picocli.CommandLine.Spec;
 
 /** {@code factory projects …}: projects (tenants); site admins only. */
 @Command(name = "projects", mixinStandardHelpOptions = true,
-        description = "Create, list and delete projects, which own models, deployments and keys (admin only).",
-        subcommands = {ProjectsCommand.Create.class, ProjectsCommand.ListProjects.class, ProjectsCommand.Delete.class,
-                ProjectsCommand.RotateKey.class, ProjectsCommand.Settings.class})
+        description = "Create, list and delete projects, which own models, deployments and keys (admin only).")
 final class ProjectsCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Create.class, ListProjects.class, Delete.class, RotateKey.class,
+            Settings.class);
+
     @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a project.")
     static final class Create implements Callable<Integer> {
         @Spec CommandSpec spec;

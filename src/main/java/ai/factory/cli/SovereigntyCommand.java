@@ -3,6 +3,7 @@ package ai.factory.cli;
 import ai.factory.api.codec.admin.AuditWire;
 import ai.factory.api.codec.admin.SovereigntyWire;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -10,9 +11,11 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code factory sovereignty report}: the security officer's summary (admin or auditor key). */
-@Command(name = "sovereignty", mixinStandardHelpOptions = true, description = "Sovereignty: egress, data, keys, audit.",
-        subcommands = {SovereigntyCommand.Report.class})
+@Command(name = "sovereignty", mixinStandardHelpOptions = true, description = "Sovereignty: egress, data, keys, audit.")
 final class SovereigntyCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Report.class);
+
     @Command(name = "report", mixinStandardHelpOptions = true, description = "Egress attempts by destination, data "
             + "classification of models, key providers in use, and whether the audit chain verifies.")
     static final class Report implements Callable<Integer> {
