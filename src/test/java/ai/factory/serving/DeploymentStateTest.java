@@ -3,8 +3,6 @@ package ai.factory.serving;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.factory.engine.Embeddings;
-import ai.factory.engine.EmbeddingEngine;
 import ai.factory.engine.Engine;
 import ai.factory.models.ModelName;
 import ai.factory.serving.DeploymentState.Draining;
@@ -24,30 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The deployment lifecycle: every move it allows, the ones it refuses, and the ids the API and the table show. */
 class DeploymentStateTest {
     /** An engine that serves nothing: a ready state needs replicas to hold. */
-    private static final Engine REPLICA = new EmbeddingEngine() {
-        @Override
-        public int dimensions() {
-            return 1;
-        }
-
-        @Override
-        public int maxInputTokens() {
-            return 1;
-        }
-
-        @Override
-        public int countTokens(String text) {
-            return 1;
-        }
-
-        @Override
-        public Embeddings embed(List<String> inputs) {
-            throw new UnsupportedOperationException("no embeddings here");
-        }
-
-        @Override
-        public void close() {}
-    };
+    private static final Engine REPLICA = new IdleEngine();
 
     private static final DeploymentState PENDING = new Pending();
     private static final DeploymentState LOADING_0_OF_2 = new Loading(0, 2);

@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Named.named;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.TestModels;
-import ai.factory.engine.EmbeddingEngine;
-import ai.factory.engine.Embeddings;
 import ai.factory.fleet.Accelerator;
 import ai.factory.fleet.GpuAllocator;
 import ai.factory.fleet.NvidiaGpu;
@@ -92,37 +90,10 @@ class DeploymentsTest {
                 new GpuPlacements(allocator, () -> true), Clock.systemUTC());
     }
 
-    /** A replica that serves nothing and notes that it was closed. */
-    private final class FakeEngine implements EmbeddingEngine {
-        final AtomicInteger closed = new AtomicInteger();
-
+    /** A replica that serves nothing, noted as opened. */
+    private final class FakeEngine extends IdleEngine {
         FakeEngine() {
             opened.add(this);
-        }
-
-        @Override
-        public int dimensions() {
-            return 1;
-        }
-
-        @Override
-        public int maxInputTokens() {
-            return 1;
-        }
-
-        @Override
-        public int countTokens(String text) {
-            return 1;
-        }
-
-        @Override
-        public Embeddings embed(List<String> inputs) {
-            throw new UnsupportedOperationException("a fake engine embeds nothing");
-        }
-
-        @Override
-        public void close() {
-            closed.incrementAndGet();
         }
     }
 
