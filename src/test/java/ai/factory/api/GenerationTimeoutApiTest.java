@@ -92,9 +92,12 @@ class GenerationTimeoutApiTest {
 
     @Test
     void bedrockCallerGetsModelTimeoutException() {
+        // ignore_eos, as the OpenAI calls above: the random test model may otherwise end on its own within the second.
         assertThatThrownBy(() -> bedrock.converse(c -> c.modelId(MODEL)
                 .messages(Message.builder().role(ConversationRole.USER).content(ContentBlock.fromText("go on")).build())
-                .inferenceConfig(i -> i.maxTokens(100000))))
+                .inferenceConfig(i -> i.maxTokens(100000))
+                .additionalModelRequestFields(software.amazon.awssdk.core.document.Document.fromMap(
+                        Map.of("ignore_eos", software.amazon.awssdk.core.document.Document.fromBoolean(true))))))
                 .isInstanceOfSatisfying(ModelTimeoutException.class, e -> assertThat(e.statusCode()).isEqualTo(408));
         assertThat(bedrock.converse(c -> c.modelId(MODEL)
                 .messages(Message.builder().role(ConversationRole.USER).content(ContentBlock.fromText("hi")).build())
