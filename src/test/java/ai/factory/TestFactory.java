@@ -40,7 +40,8 @@ public final class TestFactory implements AutoCloseable {
     public static TestFactory start(Path home, Map<Setting, String> settings) {
         Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
         flags.put(Setting.PORT, "0");
-        flags.put(Setting.EMBEDDING_THREADS, "2");
+        flags.put(Setting.EMBEDDING_THREADS, "1");
+        flags.put(Setting.GENERATION_THREADS, "1");
         flags.putAll(settings);
         FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
         return new TestFactory(Factory.start(config));
@@ -50,7 +51,8 @@ public final class TestFactory implements AutoCloseable {
     public static TestFactory startAcceptingBrokenAudit(Path home) {
         Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
         flags.put(Setting.PORT, "0");
-        flags.put(Setting.EMBEDDING_THREADS, "2");
+        flags.put(Setting.EMBEDDING_THREADS, "1");
+        flags.put(Setting.GENERATION_THREADS, "1");
         return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags), true));
     }
 
@@ -58,7 +60,8 @@ public final class TestFactory implements AutoCloseable {
     public static TestFactory start(Path home, ai.factory.fleet.CommandRunner commands) {
         Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
         flags.put(Setting.PORT, "0");
-        flags.put(Setting.EMBEDDING_THREADS, "2");
+        flags.put(Setting.EMBEDDING_THREADS, "1");
+        flags.put(Setting.GENERATION_THREADS, "1");
         FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
         return new TestFactory(Factory.start(config, commands));
     }

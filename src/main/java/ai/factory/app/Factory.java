@@ -401,7 +401,7 @@ public final class Factory implements AutoCloseable {
             Engine engine = OnnxEmbeddingEngine.open(registry.readAllBytes(version, BundledMiniLm.NAME_MODEL_FILE),
                     registry.readAllBytes(version, BundledMiniLm.NAME_TOKENIZER_FILE), version.ref().toString(),
                     OnnxEmbeddingOptions.defaults()
-                            .withThreads(spec.threads() > 0 ? spec.threads() : config.embeddings().effectiveThreads())
+                            .withThreads(spec.threads() > 0 ? spec.threads() : config.engines().effectiveEmbeddingThreads())
                             .withNativeCacheDir(nativeCache));
             PrivateFiles.narrow(cache);
             return engine;
@@ -420,7 +420,7 @@ public final class Factory implements AutoCloseable {
                     LlamaEngineOptions.defaults()
                             .withContextPerSequence(spec.effectiveContext(version))
                             .withParallel(spec.parallel())
-                            .withThreads(spec.effectiveThreads())
+                            .withThreads(spec.threads() > 0 ? spec.threads() : config.engines().effectiveGenerationThreads())
                             .withQueueCapacity(spec.queue())
                             .withGpu(placement.onGpu()
                                     ? GpuOffload.onDevices(placement.gpuLayers(), placement.gpus(), placement.layersPerGpu())

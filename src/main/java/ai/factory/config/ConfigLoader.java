@@ -96,7 +96,8 @@ public final class ConfigLoader {
                 new ModelsConfig(parse(v, Setting.MAX_UPLOAD_SIZE, Units::parseSize),
                         Optional.ofNullable(emptyToNull(v.get(Setting.IMPORT_ROOT)))
                                 .map(r -> Path.of(r).toAbsolutePath().normalize())),
-                new EmbeddingsConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt)),
+                new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
+                        parse(v, Setting.GENERATION_THREADS, Integer::parseInt)),
                 new AuditConfig(parse(v, Setting.AUDIT_DIGEST_EVERY, Integer::parseInt),
                         parse(v, Setting.AUDIT_DIGEST_INTERVAL, Units::parseDuration),
                         Optional.ofNullable(emptyToNull(v.get(Setting.AUDIT_CONTENT_RETENTION)))

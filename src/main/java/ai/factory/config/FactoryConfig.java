@@ -12,13 +12,13 @@ import java.nio.file.Path;
  * @param egress where the factory itself may connect out to
  */
 public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig database, ModelsConfig models,
-                            EmbeddingsConfig embeddings, AuditConfig audit, EgressPolicy egress, KeysConfig keys) {
+                            EnginesConfig engines, AuditConfig audit, EgressPolicy egress, KeysConfig keys) {
     public FactoryConfig {
         requireNonNull(home, "home is null");
         requireNonNull(server, "server is null");
         requireNonNull(database, "database is null");
         requireNonNull(models, "models is null");
-        requireNonNull(embeddings, "embeddings is null");
+        requireNonNull(engines, "engines is null");
         requireNonNull(audit, "audit is null");
         requireNonNull(egress, "egress is null");
         requireNonNull(keys, "keys is null");

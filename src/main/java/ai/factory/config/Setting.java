@@ -38,6 +38,8 @@ public enum Setting {
     DB_POOL_SIZE("database.maxPoolSize", "FACTORY_DB_POOL_SIZE", null, "10", "Database connections at most."),
     EMBEDDING_THREADS("embeddings.threads", "FACTORY_EMBEDDING_THREADS", null, "0",
             "CPU threads for embedding models (0 = all cores)."),
+    GENERATION_THREADS("generation.threads", "FACTORY_GENERATION_THREADS", null, "0",
+            "CPU threads per replica of a text-generation deployment that names none (0 = all cores)."),
     AUDIT_DIGEST_EVERY("audit.digestEvery", "FACTORY_AUDIT_DIGEST_EVERY", null, "1000",
             "Records per signed audit digest (1 to 50000): one is written, in the same commit, as soon as this many are not yet covered."),
     AUDIT_DIGEST_INTERVAL("audit.digestInterval", "FACTORY_AUDIT_DIGEST_INTERVAL", null, "5m",

@@ -61,8 +61,4 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
         }
         return (int) Math.min(modelContext > 0 ? modelContext : DEFAULT_CONTEXT_CAP, DEFAULT_CONTEXT_CAP);
     }
-
-    public int effectiveThreads() {
-        return threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-    }
 }

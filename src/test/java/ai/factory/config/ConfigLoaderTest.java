@@ -31,8 +31,9 @@ class ConfigLoaderTest {
         assertThat(c.database().user()).isNull();
         assertThat(c.models().maxUploadBytes()).isEqualTo(512L << 30);
         assertThat(c.models().importRoot()).isEmpty();
-        assertThat(c.embeddings().threads()).isZero();
-        assertThat(c.embeddings().effectiveThreads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(c.engines().embeddingThreads()).isZero();
+        assertThat(c.engines().effectiveEmbeddingThreads()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(c.engines().effectiveGenerationThreads()).isEqualTo(Runtime.getRuntime().availableProcessors());
         assertThat(c.adminKeyFile()).isEqualTo(home.resolve("admin.key"));
         assertThat(c.audit().digestEvery()).isEqualTo(1000);
         assertThat(c.audit().digestInterval()).isEqualTo(Duration.ofMinutes(5));
@@ -166,6 +167,8 @@ class ConfigLoaderTest {
                   importRoot: /srv/models/../import
                 embeddings:
                   threads: 3
+                generation:
+                  threads: 1
                 audit:
                   digestEvery: 50
                   digestInterval: 30s
@@ -185,7 +188,8 @@ class ConfigLoaderTest {
         assertThat(fileAndEnv.database().maxPoolSize()).isEqualTo(4);
         assertThat(fileAndEnv.models().maxUploadBytes()).isEqualTo(10L << 30);
         assertThat(fileAndEnv.models().importRoot()).contains(Path.of("/srv/import"));
-        assertThat(fileAndEnv.embeddings().threads()).isEqualTo(3);
+        assertThat(fileAndEnv.engines().embeddingThreads()).isEqualTo(3);
+        assertThat(fileAndEnv.engines().generationThreads()).isEqualTo(1);
         assertThat(fileAndEnv.audit().digestEvery()).isEqualTo(50);
         assertThat(fileAndEnv.audit().digestInterval()).isEqualTo(Duration.ofSeconds(30));
         assertThat(fileAndEnv.egress().allows("models.example.com", 443)).isTrue();
