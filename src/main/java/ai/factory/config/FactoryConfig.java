@@ -88,6 +88,6 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
     }
 
     public FactoryConfig withServer(ServerConfig server) {
-        return new FactoryConfig(home, server, database, models, embeddings, audit, egress, keys);
+        return new FactoryConfig(home, server, database, models, engines, audit, egress, keys);
     }
 }
