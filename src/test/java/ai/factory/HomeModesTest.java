@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * in the home. A home from before, made with a umask of 022 and holding a database without a password, is narrowed
  * and locked at its first start.
  */
+@ServerTest
 class HomeModesTest {
     private static final List<String> SECRETS = List.of("admin.key", "db.password", "master.p12",
             "master.p12.password", "audit.key", "run/server.json", "db/factory.mv.db");

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * hands out small packages built here, shaped like the real ones: the fetch happens once, lands whole in
  * the cache, and a missing or failing npm is one warning, not a failed launch.
  */
+@ServerTest
 class LauncherNativesTest {
     private static final List<String> TOOLS = List.of("sed", "head", "dirname", "readlink", "uname", "mkdir", "mktemp",
             "tar", "gzip", "find", "cp", "mv", "rm", "touch", "ls", "git", "cat");

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The {@code ./factory} launcher: its search for a JDK 25+, with fake old JDKs in front of the real one, and its
  * start-up cache (a JDK AOT cache made after each build), with the real JDK and a small jar built here.
  */
+@ServerTest
 class LauncherTest {
     private static final List<String> TOOLS = List.of("sed", "head", "dirname", "readlink", "find", "mv", "rm", "cp",
             "mkdir", "uname");

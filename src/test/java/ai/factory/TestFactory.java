@@ -47,13 +47,23 @@ public final class TestFactory implements AutoCloseable {
         return new TestFactory(Factory.start(config));
     }
 
+    /** A factory whose every part reads the time from {@code clock}. */
+    public static TestFactory start(Path home, java.time.Clock clock) {
+        Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
+        flags.put(Setting.PORT, "0");
+        flags.put(Setting.EMBEDDING_THREADS, "1");
+        flags.put(Setting.GENERATION_THREADS, "1");
+        return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags),
+                Factory.Options.DEFAULTS.withClock(clock)));
+    }
+
     /** A factory told to start even if its audit chain does not verify ({@code factory up --accept-broken-audit}). */
     public static TestFactory startAcceptingBrokenAudit(Path home) {
         Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
         flags.put(Setting.PORT, "0");
         flags.put(Setting.EMBEDDING_THREADS, "1");
         flags.put(Setting.GENERATION_THREADS, "1");
-        return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags), true));
+        return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags), Factory.Options.DEFAULTS.withAcceptBrokenAudit(true)));
     }
 
     /** A factory whose accelerator discovery runs its tools through {@code commands} (recorded outputs, say). */
@@ -63,7 +73,7 @@ public final class TestFactory implements AutoCloseable {
         flags.put(Setting.EMBEDDING_THREADS, "1");
         flags.put(Setting.GENERATION_THREADS, "1");
         FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
-        return new TestFactory(Factory.start(config, commands));
+        return new TestFactory(Factory.start(config, Factory.Options.DEFAULTS.withCommands(commands)));
     }
 
     public Factory factory() {

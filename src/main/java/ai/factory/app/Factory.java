@@ -102,6 +102,7 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -224,7 +225,7 @@ public final class Factory implements AutoCloseable {
             this.newAdminKey = bootstrapAdminKey(keys);
 
             InferencePipeline inference = new InferencePipeline(authorizer, registry, deployments,
-                    config.server().generationTimeout());
+                    config.server().generationTimeout(), clock.withZone(ZoneId.systemDefault()));
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
             new ProcessorMetrics().bindTo(metrics);
@@ -265,20 +266,44 @@ public final class Factory implements AutoCloseable {
 
     /** Builds and starts a factory; the caller closes it to shut down gracefully. */
     public static Factory start(FactoryConfig config) {
-        return start(config, CommandRunner.system());
+        return start(config, Options.DEFAULTS);
     }
 
-    /** As {@link #start(FactoryConfig)}, running the accelerator discovery tools through {@code commands}. */
-    public static Factory start(FactoryConfig config, CommandRunner commands) {
-        return new Factory(config, Clock.systemUTC(), commands, false);
+    /** As {@link #start(FactoryConfig)}, with {@code options} in place of the defaults. */
+    public static Factory start(FactoryConfig config, Options options) {
+        requireNonNull(options, "options is null");
+        return new Factory(config, options.clock(), options.commands(), options.acceptBrokenAudit());
     }
 
     /**
-     * As {@link #start(FactoryConfig)}; with {@code acceptBrokenAudit}, starts even on an audit chain that does not
-     * verify, records that it did, and reports the break in {@code /health/ready} and the sovereignty report.
+     * How a factory starts, beyond its configuration.
+     *
+     * @param clock the time every part of the factory reads: audit records, keys, digests, certificates, the date
+     *     chat templates see (in the machine's zone)
+     * @param commands runs the accelerator discovery tools ({@code nvidia-smi} and the like)
+     * @param acceptBrokenAudit starts even on an audit chain that does not verify, records that it did, and reports
+     *     the break in {@code /health/ready} and the sovereignty report ({@code factory up --accept-broken-audit})
      */
-    public static Factory start(FactoryConfig config, boolean acceptBrokenAudit) {
-        return new Factory(config, Clock.systemUTC(), CommandRunner.system(), acceptBrokenAudit);
+    public record Options(Clock clock, CommandRunner commands, boolean acceptBrokenAudit) {
+        /** The system clock in UTC, the machine's own tools, a chain that must verify. */
+        public static final Options DEFAULTS = new Options(Clock.systemUTC(), CommandRunner.system(), false);
+
+        public Options {
+            requireNonNull(clock, "clock is null");
+            requireNonNull(commands, "commands is null");
+        }
+
+        public Options withClock(Clock clock) {
+            return new Options(clock, commands, acceptBrokenAudit);
+        }
+
+        public Options withCommands(CommandRunner commands) {
+            return new Options(clock, commands, acceptBrokenAudit);
+        }
+
+        public Options withAcceptBrokenAudit(boolean acceptBrokenAudit) {
+            return new Options(clock, commands, acceptBrokenAudit);
+        }
     }
 
     /**

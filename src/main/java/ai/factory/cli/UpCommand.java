@@ -53,7 +53,7 @@ final class UpCommand implements Callable<Integer> {
             flags.put(Setting.TLS_ENABLED, "true");
         }
         FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
-        Factory factory = Factory.start(config, acceptBrokenAudit);
+        Factory factory = Factory.start(config, Factory.Options.DEFAULTS.withAcceptBrokenAudit(acceptBrokenAudit));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("factory: shutting down (finishing in-flight requests)...");

@@ -24,6 +24,7 @@ import ai.factory.identity.Principal;
 import ai.factory.security.Resource;
 import ai.factory.serving.Deployments;
 import org.jspecify.annotations.Nullable;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,14 +46,16 @@ public final class InferencePipeline {
     private final ModelRegistry registry;
     private final Deployments deployments;
     private final Duration generationTimeout;
-    private final Prompts prompts = new Prompts();
+    private final Prompts prompts;
 
+    /** {@code clock} is what chat templates read as the current date, in its zone. */
     public InferencePipeline(Authorizer authorizer, ModelRegistry registry, Deployments deployments,
-                             Duration generationTimeout) {
+                             Duration generationTimeout, Clock clock) {
         this.authorizer = requireNonNull(authorizer, "authorizer is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
         this.generationTimeout = requireNonNull(generationTimeout, "generationTimeout is null");
+        this.prompts = new Prompts(clock);
     }
 
     /**

@@ -1,11 +1,14 @@
 package ai.factory.inference;
 
+import static java.util.Objects.requireNonNull;
+
 import ai.factory.FactoryException;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.TextModelInfo;
 import ai.factory.engine.chat.ChatFormats;
 import ai.factory.engine.chat.ChatMessage;
 import ai.factory.engine.chat.ChatTemplate;
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -17,6 +20,12 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class Prompts {
     private final Map<String, ChatTemplate> compiled = new ConcurrentHashMap<>();
+    /** What templates read as now ({@code strftime_now}, {@code date_string}): the date in the clock's zone. */
+    private final Clock clock;
+
+    Prompts(Clock clock) {
+        this.clock = requireNonNull(clock, "clock is null");
+    }
 
     int[] tokens(TextEngine engine, InferenceCall call) {
         return tokens(engine, call, "prompt");
@@ -52,7 +61,7 @@ final class Prompts {
     /** The template the model's chat is rendered with. */
     ChatTemplate template(TextEngine engine) {
         String source = engine.info().chatTemplate() == null ? "" : engine.info().chatTemplate();
-        return compiled.computeIfAbsent(source, s -> ChatFormats.forModel(s.isEmpty() ? null : s));
+        return compiled.computeIfAbsent(source, s -> ChatFormats.forModel(s.isEmpty() ? null : s, clock));
     }
 
     /**

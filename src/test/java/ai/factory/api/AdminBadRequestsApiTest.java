@@ -3,6 +3,7 @@ package ai.factory.api;
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -18,6 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The management API reads its bodies into wire records strictly: a field of the wrong JSON type is a 400 in the
  * factory's error shape naming the field, never coerced, and the server keeps serving.
  */
+@ServerTest
 class AdminBadRequestsApiTest {
     @TempDir
     static Path home;

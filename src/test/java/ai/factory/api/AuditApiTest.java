@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.config.Setting;
 import ai.factory.security.audit.AuditAnchor;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The audit hook, {@code /api/v1/audit[/verify|/public-key]} and {@code /api/v1/sovereignty/report} against a
  * real factory: what a call leaves in the trail, who may read it, and bad input on every new endpoint.
  */
+@ServerTest
 class AuditApiTest {
     @TempDir
     static Path home;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ai.factory.ErrorCode;
+import ai.factory.ServerTest;
 import ai.factory.app.Factory;
 import ai.factory.FactoryException;
 import ai.factory.TestFactory;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * told {@code --accept-broken-audit} it starts, records that it did, and says so in {@code /health/ready} and the
  * sovereignty report.
  */
+@ServerTest
 class AuditStartTest {
     @TempDir
     Path home;

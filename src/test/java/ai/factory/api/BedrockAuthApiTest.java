@@ -1,5 +1,6 @@
 package ai.factory.api;
 
+import ai.factory.ServerTest;
 import ai.factory.api.BedrockSdk.AwsKey;
 
 import static ai.factory.api.BedrockConverseApiTest.converse;
@@ -40,6 +41,7 @@ import software.amazon.awssdk.services.bedrockruntime.BedrockRuntimeClient;
 import software.amazon.awssdk.services.bedrockruntime.model.BedrockRuntimeException;
 
 /** SigV4 on the Bedrock paths: what the AWS SDK signs is accepted, anything else is refused the way AWS does. */
+@ServerTest
 class BedrockAuthApiTest {
     static final String BODY = """
             {"messages": [{"role": "user", "content": [{"text": "Hi"}]}], "inferenceConfig": {"maxTokens": 2}}""";

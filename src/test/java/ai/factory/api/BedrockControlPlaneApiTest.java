@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.config.Setting;
@@ -37,6 +38,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.ConverseResponse;
 import software.amazon.awssdk.services.bedrockruntime.model.Message;
 
 /** Bedrock's control plane (foundation models, custom model import) through the AWS SDK's BedrockClient. */
+@ServerTest
 class BedrockControlPlaneApiTest {
     static final String TINY = "acme/tiny";
     static final String EMBEDDING = "builtin/all-minilm-l6-v2";

@@ -1,5 +1,6 @@
 package ai.factory.api;
 
+import ai.factory.ServerTest;
 import ai.factory.api.BedrockSdk.AwsKey;
 
 import static ai.factory.api.EmbeddingsApiTest.json;
@@ -53,6 +54,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.ThrottlingException;
 import software.amazon.awssdk.services.bedrockruntime.model.ValidationException;
 
 /** Bedrock's Converse and ConverseStream on the real llama.cpp engine, through the official AWS SDK for Java v2. */
+@ServerTest
 class BedrockConverseApiTest {
     static final String TINY = "acme/tiny";
     /** One slot, room for one waiting request, and a context that takes the tiny model many seconds to fill. */

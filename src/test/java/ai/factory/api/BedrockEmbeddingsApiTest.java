@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.api.BedrockSdk.AwsKey;
@@ -40,6 +41,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.ValidationException;
  * those {@code /v1/embeddings} gives, the call is authorized, audited and counted as that one is, and bad bodies are
  * ValidationExceptions.
  */
+@ServerTest
 class BedrockEmbeddingsApiTest {
     static final String EMBEDDING = "builtin/all-minilm-l6-v2";
     static final String TINY = BedrockConverseApiTest.TINY;

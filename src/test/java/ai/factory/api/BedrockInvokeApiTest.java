@@ -1,5 +1,6 @@
 package ai.factory.api;
 
+import ai.factory.ServerTest;
 import ai.factory.api.BedrockSdk.AwsKey;
 
 import static ai.factory.api.EmbeddingsApiTest.json;
@@ -32,6 +33,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.InvokeModelWithRespo
 import software.amazon.awssdk.services.bedrockruntime.model.ValidationException;
 
 /** Bedrock's InvokeModel and InvokeModelWithResponseStream with Meta Llama and OpenAI chat bodies, through the AWS SDK. */
+@ServerTest
 class BedrockInvokeApiTest {
     static final String TINY = BedrockConverseApiTest.TINY;
     static final String LLAMA = """

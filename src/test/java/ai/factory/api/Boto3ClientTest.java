@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * toolUse, toolResult). Needs {@code python3} with boto3 (this machine's Python has it); skipped without, except
  * under CI, where it fails.
  */
+@ServerTest
 class Boto3ClientTest {
     static final String TINY = "acme/tiny";
     /** One slot, room for one waiting request, and a context that takes the tiny model a minute to fill. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,6 +41,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Chat completions and completions on the real llama.cpp engine, through the official OpenAI Java client. */
+@ServerTest
 class ChatApiTest {
     /** parallel 4, context 256 per sequence, at most 4 waiting. */
     static final String TINY = "acme/tiny";

@@ -4,6 +4,7 @@ import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the deployment is free again long before the generation could have ended, and the audit record says 499 with the
  * tokens generated until then.
  */
+@ServerTest
 class ClientDeparturesApiTest {
     static final String MODEL = "acme/tiny-one-slot";
     static final String ENDLESS = "\"max_tokens\": 100000, \"ignore_eos\": true";

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.config.Setting;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * under its own key and named in the calls' hash-chained audit records; auditors read it back; other projects'
  * calls stay metadata only; deleting the project shreds it.
  */
+@ServerTest
 class ContentLoggingApiTest {
     @TempDir
     static Path home;

@@ -3,6 +3,7 @@ package ai.factory.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import ai.factory.app.Factory;
 import ai.factory.Json;
 import ai.factory.PausePoints;
@@ -53,6 +54,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a user, the deployment serves, every key still unwraps, every cut-off call is recorded as interrupted once, the
  * repair itself is recorded, and the chain verifies.
  */
+@ServerTest
 class CrashRecoveryTest {
     @TempDir
     Path home;

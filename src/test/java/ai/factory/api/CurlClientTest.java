@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * AWS's {@code x-amzn-ErrorType}). Needs {@code curl} with SigV4 and HTTP/2; skipped without, except under CI, where
  * it fails.
  */
+@ServerTest
 class CurlClientTest {
     static final String TINY = "acme/tiny";
     /** One slot, room for one waiting request, and a context that takes the tiny model a minute to fill. */

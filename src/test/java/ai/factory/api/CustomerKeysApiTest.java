@@ -3,6 +3,7 @@ package ai.factory.api;
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.security.ApiKeys;
@@ -41,6 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * rotation endpoints (and their bad input), crypto-shredding by deleting a project, a restart, and an install from
  * before encryption.
  */
+@ServerTest
 class CustomerKeysApiTest {
     private static final String TINY = "acme/tiny";
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayInputStream;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * file, are recorded as what the client got, and the factory keeps serving and accepting what fits. Mounting needs
  * root (or a user namespace); where the machine can't, the test is skipped with that reason, except under CI.
  */
+@ServerTest
 class DiskFullTest {
     private static final String SIZE = "64m";
 

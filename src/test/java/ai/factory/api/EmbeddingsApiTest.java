@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
@@ -23,6 +24,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** {@code /v1/embeddings} through the official OpenAI Java client against a running factory. */
+@ServerTest
 class EmbeddingsApiTest {
     private static final String MODEL = "builtin/all-minilm-l6-v2";
 

@@ -3,6 +3,7 @@ package ai.factory.api;
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,6 +22,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * too large) answer in the error shape of the API the path belongs to: OpenAI's on {@code /v1}, AWS's on the Bedrock
  * paths, the factory's elsewhere. The raw client speaks HTTP/1.1 here on purpose: these are its framing limits.
  */
+@ServerTest
 class ErrorShapesApiTest {
     @TempDir
     static Path home;

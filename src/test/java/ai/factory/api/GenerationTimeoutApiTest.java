@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.config.Setting;
@@ -28,6 +29,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.ModelTimeoutExceptio
  * {@code server.generationTimeout}: a generation that runs too long is stopped, its slot freed, and the caller
  * told so — a 504 on the OpenAI API, {@code ModelTimeoutException} on Bedrock's.
  */
+@ServerTest
 class GenerationTimeoutApiTest {
     static final String MODEL = "acme/tiny";
 

@@ -3,6 +3,7 @@ package ai.factory.api;
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.config.Setting;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A factory whose master key lives in a real SoftHSM2 token, configured as a site would: library, token label, PIN. */
+@ServerTest
 class HsmFactoryTest {
     @TempDir
     Path home;

@@ -4,6 +4,7 @@ import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import java.io.ByteArrayOutputStream;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * speak it, is what the Bedrock stream tests run on: their async client keeps its default transport.) A client that
  * goes away as Node's http2 does, GOAWAY and then the end of its output, frees its slot at once.
  */
+@ServerTest
 class Http2ApiTest {
     @TempDir
     static Path home;

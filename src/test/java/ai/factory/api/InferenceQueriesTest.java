@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.storage.StatementCounter;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * one insert durable at once (see {@code CallJournal#admit}); it reads and writes no row. The API key, the model's
  * facts and the project's content-logging flag come from memory once read.
  */
+@ServerTest
 class InferenceQueriesTest {
     private static final String MODEL = "acme/tiny";
     private static final List<String> BACKGROUND = List.of("audit-writer", "audit-journal");

@@ -4,6 +4,7 @@ import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import java.io.IOException;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Start, restart and graceful shutdown of a whole factory. */
+@ServerTest
 class LifecycleTest {
     /**
      * Threads of their own for the blocked upload and the shutdown: the common pool has one worker on a 2-core

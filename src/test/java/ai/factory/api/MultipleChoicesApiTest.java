@@ -4,6 +4,7 @@ import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
@@ -44,6 +45,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * array) on the real llama.cpp engine, through the official OpenAI Java client: indexes as OpenAI numbers them,
  * usage summed with each prompt counted once, choices generated concurrently and admitted all or none.
  */
+@ServerTest
 class MultipleChoicesApiTest {
     /** parallel 4, context 512, 64 waiting. */
     static final String TINY = "acme/tiny";

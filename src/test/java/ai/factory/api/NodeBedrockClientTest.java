@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * default retries. Needs Node.js and npm (the packages come from the npm registry at the pinned versions); skipped
  * without them, except under CI, where it fails.
  */
+@ServerTest
 class NodeBedrockClientTest {
     static final String TINY = "acme/tiny";
     /** One slot, room for one waiting request, and a context that takes the tiny model a minute to fill. */

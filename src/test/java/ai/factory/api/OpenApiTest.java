@@ -4,6 +4,7 @@ import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -30,6 +31,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The OpenAPI documents: served without a key, valid OpenAPI 3.1, covering every route of their surface with its
  * contract, and describing what the live server really answers.
  */
+@ServerTest
 class OpenApiTest {
     static final String TINY = "acme/tiny";
 

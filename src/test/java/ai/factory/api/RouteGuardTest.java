@@ -3,6 +3,7 @@ package ai.factory.api;
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.security.Action;
 import java.net.http.HttpRequest;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Prometheus scraper's metrics key) is refused on every route but its own rights, on the OpenAI, Bedrock and
  * management APIs alike.
  */
+@ServerTest
 class RouteGuardTest {
     @TempDir
     Path home;

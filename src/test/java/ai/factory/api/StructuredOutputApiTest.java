@@ -4,6 +4,7 @@ import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
@@ -33,6 +34,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Structured output ({@code response_format} json_object and json_schema) through the official client, on the
  * random-weight test model: grammar-constrained sampling makes even it answer with JSON that validates.
  */
+@ServerTest
 class StructuredOutputApiTest {
     static final String TINY = "acme/tiny";
 

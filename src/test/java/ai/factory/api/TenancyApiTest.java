@@ -3,6 +3,7 @@ package ai.factory.api;
 import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * answers exactly as what does not exist (404, byte for byte), so no answer confirms it; a role refused an action in
  * its own project gets 403, which tells nothing either.
  */
+@ServerTest
 class TenancyApiTest {
     enum Role {
         PROJECT_ADMIN("project-admin"), DEVELOPER("developer"), INVOKER("invoker"), AUDITOR("auditor"),

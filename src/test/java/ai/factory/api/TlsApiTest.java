@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.cli.FactoryCliTest;
@@ -69,6 +70,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.Message;
  * boto3, the npm {@code openai} package, curl, and the factory's own command line finding the CA in its home.
  * boto3, Node.js and curl are skipped where they are not installed, except under CI, where they must be.
  */
+@ServerTest
 class TlsApiTest {
     static final String TINY = "acme/tiny";
 

@@ -3,6 +3,7 @@ package ai.factory.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.ServerTest;
 import ai.factory.app.Factory;
 import ai.factory.FactoryException;
 import ai.factory.TestFactory;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * reported, across restarts; and TLS settings that cannot work failing the start with the setting and file named,
  * before anything else opens.
  */
+@ServerTest
 class TlsStartupTest {
     @TempDir
     Path dir;

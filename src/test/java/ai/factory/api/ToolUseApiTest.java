@@ -4,6 +4,7 @@ import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
@@ -61,6 +62,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.ToolUseBlock;
  * named) tool choice makes the grammar force a well-formed call whose arguments fit the tool's schema, so even
  * this model calls the tool; the client then sends the result back and gets an answer.
  */
+@ServerTest
 class ToolUseApiTest {
     static final String TINY = "acme/tiny";
 

@@ -4,6 +4,7 @@ import static ai.factory.api.EmbeddingsApiTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.cli.FactoryCliTest;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code GET /api/v1/usage} and {@code factory usage} against a real factory: requests and tokens by project and
  * model, summed from the audit trail, each project admin seeing only its own project.
  */
+@ServerTest
 class UsageApiTest {
     @TempDir
     static Path home;

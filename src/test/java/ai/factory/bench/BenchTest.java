@@ -3,6 +3,7 @@ package ai.factory.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.cli.FactoryCli;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The load generator against a real factory serving the tiny model. */
+@ServerTest
 class BenchTest {
     private static final String MODEL = "acme/bench-tiny";
     /** The second "server" of comparisons: another deployment of the same model, behind the same API. */

@@ -4,6 +4,7 @@ import static ai.factory.cli.FactoryCliTest.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.security.audit.AuditAnchor;
 import ai.factory.storage.Database;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * API, checked in the command), then offline, on the stopped factory's own database, on a copy, against an anchor
  * kept elsewhere, and on tampered ones.
  */
+@ServerTest
 class AuditCliTest {
     @TempDir
     Path home;

@@ -3,6 +3,7 @@ package ai.factory.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.factory.ServerTest;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Command;
  * their name and description, a command's HTTP client ends with it, and {@code main} exits with the command's
  * status either way it ends. No factory is needed.
  */
+@ServerTest
 class CommandLineStartTest {
     @TempDir
     Path dir;

@@ -3,6 +3,7 @@ package ai.factory.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code factory fleet} as a client of a real factory. */
+@ServerTest
 class FleetCliTest {
     @TempDir
     static Path home;

@@ -4,6 +4,7 @@ import static ai.factory.cli.FactoryCliTest.cliProcess;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.ServerTest;
 import ai.factory.app.Factory;
 import ai.factory.FactoryException;
 import ai.factory.TestFactory;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * One factory per home: a second {@code factory up} on a home in use is refused before it touches anything of the
  * first, and names the first; a {@code server.json} left by a factory that was killed blocks nothing.
  */
+@ServerTest
 class HomeInUseTest {
     @TempDir
     Path home;

@@ -3,6 +3,7 @@ package ai.factory.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code factory models plan NS/MODEL} and {@code GET /api/v1/models/NS/MODEL/plan} on a real factory. */
+@ServerTest
 class PlanOnServerTest {
     @TempDir
     static Path home;

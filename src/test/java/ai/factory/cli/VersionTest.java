@@ -3,6 +3,7 @@ package ai.factory.cli;
 import static ai.factory.cli.FactoryCliTest.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import ai.factory.engine.llama.LlamaRuntime;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -11,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** {@code factory -V}: the build, the commit, the llama.cpp natives and the Java runtime, without a server. */
+@ServerTest
 class VersionTest {
     @Test
     void namesTheVersionTheCommitTheNativesAndJava() throws Exception {

@@ -2,6 +2,7 @@ package ai.factory.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * has no GPU) and whose llama.cpp natives are this machine's CPU build: GPU layers asked for are refused with what
  * to do, and the plan's automatic choice runs on the CPU.
  */
+@ServerTest
 class GpuDeploymentServerTest {
     @TempDir
     static Path home;

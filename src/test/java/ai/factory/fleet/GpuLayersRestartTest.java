@@ -3,6 +3,7 @@ package ai.factory.fleet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.factory.Json;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A deployment's gpuLayers outlives a restart, and its replicas are placed again (recorded nvidia-smi outputs). */
+@ServerTest
 class GpuLayersRestartTest {
     @TempDir
     Path home;

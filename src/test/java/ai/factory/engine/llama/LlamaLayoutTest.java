@@ -2,6 +2,7 @@ package ai.factory.engine.llama;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.PaddingLayout;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Every struct the bindings pass to llama.cpp has, field by field, the offset and size the C compiler gives
  * it from the pinned {@code llama.h}. A tiny C program prints them; the Java layouts must agree exactly.
  */
+@ServerTest
 class LlamaLayoutTest {
     @TempDir
     Path dir;

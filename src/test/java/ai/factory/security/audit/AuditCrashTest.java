@@ -2,6 +2,7 @@ package ai.factory.security.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.ServerTest;
 import ai.factory.config.AuditConfig;
 import ai.factory.storage.Database;
 import ai.factory.storage.TestDatabases;
@@ -29,6 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * even with {@code WRITE_DELAY=0}, the last batch or two committed within about a second of the kill were missing
  * on reopening in runs of this test (docs/audit.md says so, and points production sites to PostgreSQL).
  */
+@ServerTest
 class AuditCrashTest {
     private static final long KILL_AFTER = 300;
 

@@ -3,6 +3,7 @@ package ai.factory.security.keys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.ServerTest;
 import ai.factory.config.Pkcs11Settings;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The master key providers: a local PKCS12 keystore, and a real SoftHSM2 token through SunPKCS11. */
+@ServerTest
 class MasterKeysTest {
     private static final byte[] AD = "context".getBytes(StandardCharsets.UTF_8);
 
