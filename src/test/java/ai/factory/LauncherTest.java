@@ -164,7 +164,7 @@ class LauncherTest {
     }
 
     @Test
-    void jmhBuildsTheBenchmarksWithTheirProfileAndPassesItsArgumentsToJmh() throws Exception {
+    void jmhBuildsTheBenchmarksWithTheirProfileAndPassesItsArgumentsAndTheNativesToJmh() throws Exception {
         // A JDK whose java prints the command it was given, and a mvn that only says how it was called: the
         // launcher's own steps, without building or benchmarking anything.
         Path jdk = fakeJdk("jdk-25", 25);
@@ -176,11 +176,15 @@ class LauncherTest {
         Path mvnDir = Files.createDirectories(dir.resolve("maven"));
         Files.writeString(mvnDir.resolve("mvn"), "#!/bin/sh\necho \"mvn $*\" >&2\n");
         Files.setPosixFilePermissions(mvnDir.resolve("mvn"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path natives = cachedNatives();
         Result r = launch(Map.of("JAVA_HOME", jdk.toString(), "PATH", mvnDir + ":" + toolsOnly(),
-                "FACTORY_JDK_DIRS", dir.resolve("none").toString()), "jmh", "Placement", "-f", "2");
+                "FACTORY_JDK_DIRS", dir.resolve("none").toString(), "FACTORY_CACHE_DIR", dir.resolve("cache").toString()),
+                "jmh", "Placement", "-f", "2");
         assertThat(r.exit()).as(r.err()).isZero();
         String run = r.out().lines().filter(l -> l.startsWith("java ")).reduce((a, b) -> b).orElseThrow();
         assertThat(run).contains("target/jmh/factory.jar:").endsWith(" org.openjdk.jmh.Main Placement -f 2");
+        // The benchmarks that load GGUF models find llama.cpp as the server does; JMH's forks inherit these options.
+        assertThat(run).contains(" --enable-native-access=ALL-UNNAMED ", " -Dfactory.llama.lib=" + natives + " ");
         // Built only when the benchmarks' jar is missing or older than the sources, and then with the jmh profile.
         r.err().lines().filter(l -> l.startsWith("mvn ")).forEach(l -> assertThat(l).contains(" -Pjmh package"));
     }
@@ -273,11 +277,17 @@ class LauncherTest {
         Files.writeString(maven.resolve("mvn"), "#!" + which("bash") + "\nmkdir -p target && cp '" + jar
                 + "' target/factory.jar\n");
         Files.setPosixFilePermissions(maven.resolve("mvn"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        cachedNatives();
+        return root;
+    }
+
+    /** The llama.cpp natives' folder, made ready in the cache {@code dir/cache} as a finished fetch leaves it. */
+    private Path cachedNatives() throws IOException {
         Matcher version = Pattern.compile("<llama\\.natives\\.version>([^<]+)<").matcher(Files.readString(Path.of("pom.xml")));
         assertThat(version.find()).isTrue();
         Path natives = Files.createDirectories(dir.resolve("cache").resolve("llama-" + version.group(1)).resolve("lib"));
         Files.writeString(natives.resolveSibling(".complete"), "");
-        return root;
+        return natives;
     }
 
     private Result launchIn(Path root, Map<String, String> env, String... args) throws Exception {

@@ -463,7 +463,8 @@ class ChatTemplateTest {
     }
 
     @Test
-    void rendersManyTimesFromOneCompilationQuickly() {
+    void rendersTheSamePromptEveryTimeFromOneCompilation() {
+        // How fast a render is belongs to ChatTemplateRenderBenchmark (./factory jmh ChatTemplateRender).
         ChatTemplate llama = fixture("meta-llama-Llama-3.1-8B-Instruct");
         List<ChatMessage> longConversation = new ArrayList<>(List.of(ChatMessage.system("You are a helpful assistant")));
         for (int i = 0; i < 50; i++) {
@@ -473,14 +474,9 @@ class ChatTemplateTest {
         longConversation.add(ChatMessage.user("Last question"));
         String first = llama.render(longConversation, true, "<|begin_of_text|>", "<|eot_id|>");
 
-        long start = System.nanoTime();
         for (int i = 0; i < 200; i++) {
             assertThat(llama.render(longConversation, true, "<|begin_of_text|>", "<|eot_id|>")).isEqualTo(first);
         }
-        long averageMillis = (System.nanoTime() - start) / 200 / 1_000_000;
-
-        // A generous bound for a shared CI machine; a render takes a few milliseconds.
-        assertThat(averageMillis).isLessThan(50);
     }
 
     @Test
