@@ -40,7 +40,7 @@ class HomeModesTest {
     @Test
     void aNewHomeIsOwnerOnlyThroughout() throws Exception {
         Path home = tmp.resolve("new-home");
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             HttpResponse<String> imported = factory.post("/api/v1/models/acme/tiny/versions", factory.adminKey(),
                     "{\"path\": \"" + TestModels.tinyLlama().toAbsolutePath() + "\"}");
             assertThat(imported.statusCode()).as(imported.body()).isEqualTo(201);
@@ -60,7 +60,7 @@ class HomeModesTest {
     void theGeneratedTlsMaterialIsOwnerOnlyAndARestartFindsNothingToNarrow() throws Exception {
         Path home = tmp.resolve("tls-home");
         java.util.Map<ai.factory.config.Setting, String> tls = java.util.Map.of(ai.factory.config.Setting.TLS_ENABLED, "true");
-        try (TestFactory factory = TestFactory.start(home, tls)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.withBuiltin(tls))) {
             assertThat(factory.url()).startsWith("https://");
             assertThat(openToOthers(home)).isEmpty();
             for (String file : List.of("ca.pem", "ca.key", "server.pem", "server.key")) {
@@ -88,7 +88,7 @@ class HomeModesTest {
         assertThat(openToOthers(home)).hasSizeGreaterThanOrEqualTo(4);
         open(home, "");
 
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             awaitEmbeddingModel(factory);
             assertThat(openToOthers(home)).isEmpty();
             assertThat(mode(home)).isEqualTo("rwx------");
@@ -97,7 +97,7 @@ class HomeModesTest {
         }
         assertPasswordIsNeeded(home);
         // And the next start opens it with the password it set.
-        try (TestFactory again = TestFactory.start(home)) {
+        try (TestFactory again = TestFactory.start(home, TestFactory.BUILTIN)) {
             assertThat(again.get("/api/v1/models", again.adminKey()).statusCode()).isEqualTo(200);
         }
     }

@@ -33,15 +33,26 @@ public final class TestFactory implements AutoCloseable {
         });
     }
 
+    /**
+     * The setting that makes a test factory register and deploy the bundled embedding model, as a factory does by
+     * default; test factories leave it out unless asked, which spares each start encrypting and loading it.
+     */
+    public static final Map<Setting, String> BUILTIN = Map.of(Setting.BUILTIN_MODELS, "true");
+
+    /** {@code settings} and {@link #BUILTIN}. */
+    public static Map<Setting, String> withBuiltin(Map<Setting, String> settings) {
+        Map<Setting, String> all = new java.util.EnumMap<>(Setting.class);
+        all.putAll(settings);
+        all.putAll(BUILTIN);
+        return all;
+    }
+
     public static TestFactory start(Path home) {
         return start(home, Map.of());
     }
 
     public static TestFactory start(Path home, Map<Setting, String> settings) {
-        Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
-        flags.put(Setting.PORT, "0");
-        flags.put(Setting.EMBEDDING_THREADS, "1");
-        flags.put(Setting.GENERATION_THREADS, "1");
+        Map<Setting, String> flags = testFlags();
         flags.putAll(settings);
         FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
         return new TestFactory(Factory.start(config));
@@ -49,31 +60,32 @@ public final class TestFactory implements AutoCloseable {
 
     /** A factory whose every part reads the time from {@code clock}. */
     public static TestFactory start(Path home, java.time.Clock clock) {
-        Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
-        flags.put(Setting.PORT, "0");
-        flags.put(Setting.EMBEDDING_THREADS, "1");
-        flags.put(Setting.GENERATION_THREADS, "1");
+        Map<Setting, String> flags = testFlags();
         return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags),
                 Factory.Options.DEFAULTS.withClock(clock)));
     }
 
     /** A factory told to start even if its audit chain does not verify ({@code factory up --accept-broken-audit}). */
     public static TestFactory startAcceptingBrokenAudit(Path home) {
-        Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
-        flags.put(Setting.PORT, "0");
-        flags.put(Setting.EMBEDDING_THREADS, "1");
-        flags.put(Setting.GENERATION_THREADS, "1");
+        Map<Setting, String> flags = testFlags();
         return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags), Factory.Options.DEFAULTS.withAcceptBrokenAudit(true)));
     }
 
     /** A factory whose accelerator discovery runs its tools through {@code commands} (recorded outputs, say). */
     public static TestFactory start(Path home, ai.factory.fleet.CommandRunner commands) {
+        Map<Setting, String> flags = testFlags();
+        FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
+        return new TestFactory(Factory.start(config, Factory.Options.DEFAULTS.withCommands(commands)));
+    }
+
+    /** A free loopback port, engines on one thread each, no bundled model: what every test factory starts with. */
+    private static Map<Setting, String> testFlags() {
         Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
         flags.put(Setting.PORT, "0");
         flags.put(Setting.EMBEDDING_THREADS, "1");
         flags.put(Setting.GENERATION_THREADS, "1");
-        FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
-        return new TestFactory(Factory.start(config, Factory.Options.DEFAULTS.withCommands(commands)));
+        flags.put(Setting.BUILTIN_MODELS, "false");
+        return flags;
     }
 
     public Factory factory() {

@@ -218,7 +218,9 @@ public final class Factory implements AutoCloseable {
                     }), database.readCacheMaxAge());
             config.audit().contentRetention().ifPresent(retention ->
                     closeInOrder.addFirst(new ContentRetention(auditContent, retention, audit::record, clock).start()));
-            new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
+            if (config.models().builtin()) {
+                new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
+            }
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
                     config.models().importRoot(), clock);
             imports.restore();

@@ -95,7 +95,8 @@ public final class ConfigLoader {
         return new FactoryConfig(home, server, database,
                 new ModelsConfig(parse(v, Setting.MAX_UPLOAD_SIZE, Units::parseSize),
                         Optional.ofNullable(emptyToNull(v.get(Setting.IMPORT_ROOT)))
-                                .map(r -> Path.of(r).toAbsolutePath().normalize())),
+                                .map(r -> Path.of(r).toAbsolutePath().normalize()),
+                        parse(v, Setting.BUILTIN_MODELS, ConfigLoader::parseBoolean)),
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
                         parse(v, Setting.GENERATION_THREADS, Integer::parseInt)),
                 new AuditConfig(parse(v, Setting.AUDIT_DIGEST_EVERY, Integer::parseInt),

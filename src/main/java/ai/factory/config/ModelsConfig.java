@@ -10,8 +10,10 @@ import java.util.Optional;
  *
  * @param importRoot the folder under which Bedrock model import jobs may read {@code file://} sources; none
  *     refuses them, so an API caller can't make the server read arbitrary files
+ * @param builtin whether the factory registers and deploys the models it ships with (the embedding model
+ *     {@code builtin/all-minilm-l6-v2}) at start; a site that brings its own, or a test that needs none, turns it off
  */
-public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot) {
+public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin) {
     public ModelsConfig {
         if (maxUploadBytes < 1) {
             throw new IllegalArgumentException("models.maxUploadSize must be positive");

@@ -31,6 +31,8 @@ public enum Setting {
             "Largest model file accepted by upload or import."),
     IMPORT_ROOT("models.importRoot", "FACTORY_IMPORT_ROOT", null, "",
             "Folder whose GGUF files Bedrock CreateModelImportJob may import from file:// URIs (none: refused)."),
+    BUILTIN_MODELS("models.builtin", "FACTORY_BUILTIN_MODELS", null, "true",
+            "Register and deploy the bundled embedding model builtin/all-minilm-l6-v2 at start (false: none; one already registered stays)."),
     DB_URL("database.url", "FACTORY_DB_URL", "--db-url", "jdbc:h2:file:$FACTORY_HOME/db/factory",
             "JDBC URL: the embedded H2 file by default, or jdbc:postgresql://host:port/db."),
     DB_USER("database.user", "FACTORY_DB_USER", null, "", "Database user (PostgreSQL)."),

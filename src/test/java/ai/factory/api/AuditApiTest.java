@@ -43,7 +43,7 @@ class AuditApiTest {
 
     @BeforeAll
     static void start() {
-        factory = TestFactory.start(home, Map.of(Setting.AUDIT_DIGEST_EVERY, "3"));
+        factory = TestFactory.start(home, TestFactory.withBuiltin(Map.of(Setting.AUDIT_DIGEST_EVERY, "3")));
         invoker = json(factory.post("/api/v1/keys", factory.adminKey(), "{\"name\":\"app\"}")).path("secret").asText();
         auditor = json(factory.post("/api/v1/keys", factory.adminKey(),
                 "{\"name\":\"officer\",\"role\":\"auditor\"}")).path("secret").asText();

@@ -60,7 +60,7 @@ class BedrockControlPlaneApiTest {
         Files.copy(TestModels.tinyLlama(), importRoot.resolve("folder").resolve("model.gguf"));
         Files.writeString(importRoot.resolve("notes.txt"), "not a model");
         Files.writeString(importRoot.resolve("garbage.gguf"), "this is not a GGUF file at all");
-        factory = TestFactory.start(home, Map.of(Setting.IMPORT_ROOT, importRoot.toString()));
+        factory = TestFactory.start(home, TestFactory.withBuiltin(Map.of(Setting.IMPORT_ROOT, importRoot.toString())));
         factory.deployGguf(TINY, TestModels.tinyLlama(), "\"context\": 256, \"threads\": 2");
         BedrockSdk.AwsKey adminKey = BedrockSdk.createAwsKey(factory, "control-admin", "admin");
         BedrockSdk.AwsKey invokerKey = BedrockSdk.createAwsKey(factory, "control-invoker", "invoker");
@@ -243,7 +243,7 @@ class BedrockControlPlaneApiTest {
 
     @Test
     void importingFromDiskIsRefusedWithoutAnImportRoot(@TempDir Path otherHome) {
-        try (TestFactory plain = TestFactory.start(otherHome)) {
+        try (TestFactory plain = TestFactory.start(otherHome, TestFactory.BUILTIN)) {
             HttpResponse<String> r = plain.post("/model-import-jobs", plain.adminKey(), """
                     {"jobName": "j", "importedModelName": "m", "roleArn": "arn:aws:iam::0:role/r",
                      "modelDataSource": {"s3DataSource": {"s3Uri": "file://%s"}}}""".formatted(importRoot.resolve("tiny.gguf")));

@@ -61,7 +61,7 @@ class ChatApiTest {
     @BeforeAll
     static void start() {
         Path gguf = TestModels.tinyLlama();
-        factory = TestFactory.start(home);
+        factory = TestFactory.start(home, TestFactory.BUILTIN);
         factory.deployGguf(TINY, gguf, "\"parallel\": 4, \"context\": 256, \"queue\": 64, \"threads\": 2");
         singleId = factory.deployGguf(SINGLE, gguf, "\"parallel\": 1, \"context\": 131072, \"queue\": 1, \"threads\": 2");
         openai = OpenAIOkHttpClient.builder().baseUrl(factory.url() + "/v1").apiKey(factory.adminKey())

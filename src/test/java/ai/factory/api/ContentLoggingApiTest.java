@@ -50,7 +50,7 @@ class ContentLoggingApiTest {
     @BeforeAll
     static void start() {
         Path model = TestModels.tinyLlama();
-        factory = TestFactory.start(home);
+        factory = TestFactory.start(home, TestFactory.BUILTIN);
         String admin = factory.adminKey();
         factory.projectWithModel("logged", model);
         factory.projectWithModel("quiet", model);
@@ -112,7 +112,7 @@ class ContentLoggingApiTest {
 
     @Test
     void contentPastTheSitesRetentionIsDestroyedAndTheTrailSaysSo(@TempDir Path otherHome) {
-        try (TestFactory brief = TestFactory.start(otherHome, Map.of(Setting.AUDIT_CONTENT_RETENTION, "2s"))) {
+        try (TestFactory brief = TestFactory.start(otherHome, TestFactory.withBuiltin(Map.of(Setting.AUDIT_CONTENT_RETENTION, "2s")))) {
             String admin = brief.adminKey();
             brief.projectWithModel("brief", TestModels.tinyLlama());
             String app = brief.createKey("app", "brief", "invoker");

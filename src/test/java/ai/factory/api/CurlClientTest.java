@@ -57,7 +57,7 @@ class CurlClientTest {
         boolean curl = curlSpeaksSigV4AndHttp2();
         assumeTrue(curl || "true".equals(System.getenv("CI")), "curl with SigV4 and HTTP/2 is not installed");
         assertThat(curl).as("curl with SigV4 (7.75+) and HTTP/2, which CI needs").isTrue();
-        factory = TestFactory.start(home);
+        factory = TestFactory.start(home, TestFactory.BUILTIN);
         factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 512, \"threads\": 2");
         factory.deployGguf(BUSY, TestModels.tinyLlama(),
                 "\"parallel\": 1, \"context\": 131072, \"queue\": 1, \"threads\": 1");

@@ -54,7 +54,7 @@ class CustomerKeysApiTest {
         Path gguf = TestModels.tinyLlama();
         String sha256 = sha256(gguf);
         Instant start = Instant.now().minusSeconds(1);
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             factory.deployGguf(TINY, gguf, "\"context\": 256");
             assertThat(chat(factory, factory.adminKey()).statusCode()).isEqualTo(200);
 
@@ -67,7 +67,7 @@ class CustomerKeysApiTest {
             assertThat(plaintextCopies(List.of(home, Path.of(System.getProperty("java.io.tmpdir"))), Files.size(gguf),
                     sha256, start)).isEmpty();
         }
-        try (TestFactory restarted = TestFactory.start(home)) {
+        try (TestFactory restarted = TestFactory.start(home, TestFactory.BUILTIN)) {
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofMinutes(2)).until(() ->
                     json(restarted.get("/api/v1/deployments", restarted.adminKey())).path("deployments").findValuesAsText("state")
                             .stream().allMatch("ready"::equals));
@@ -81,7 +81,7 @@ class CustomerKeysApiTest {
 
     @Test
     void rotationEndpointsRotateForAdminsOnlyAndRefuseBadInput() throws Exception {
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             String admin = factory.adminKey();
             import_(factory, TINY, "default");
             String developer = key(factory, "dev", "default", "developer");
@@ -153,7 +153,7 @@ class CustomerKeysApiTest {
         Path gguf = TestModels.tinyLlama();
         String sha256 = sha256(gguf);
         Path aside = Files.createDirectories(home.resolve("aside"));
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             String admin = factory.adminKey();
             for (String p : List.of("alpha", "beta")) {
                 assertThat(factory.post("/api/v1/projects", admin, "{\"name\": \"" + p + "\"}").statusCode()).isEqualTo(201);
@@ -209,7 +209,7 @@ class CustomerKeysApiTest {
     void anInstallFromBeforeEncryptionHasItsBlobsEncryptedAndItsAwsSecretsSealedAgainAtStart() throws Exception {
         Path gguf = TestModels.tinyLlama();
         String sha256 = sha256(gguf);
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             import_(factory, TINY, "default");
         }
         // Turn the home into what the previous release left: the model's blob in plain text at blobs/sha256/ab/…,
@@ -224,7 +224,7 @@ class CustomerKeysApiTest {
             accessKeyId = new ApiKeys(db.jdbi(), Clock.systemUTC(), MasterKey.loadOrCreate(home.resolve("master.key")))
                     .createAccessKey("old-app", "default", Role.INVOKER, null).accessKeyId();
         }
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             assertThat(home.resolve("blobs").resolve("sha256")).doesNotExist();
             assertThat(blobFile(home, "default", sha256)).exists();
             assertThat(factory.get("/api/v1/models/" + TINY + "/plan", factory.adminKey()).statusCode()).isEqualTo(200);

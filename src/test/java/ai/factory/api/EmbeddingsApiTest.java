@@ -36,7 +36,7 @@ class EmbeddingsApiTest {
 
     @BeforeAll
     static void start() {
-        factory = TestFactory.start(home);
+        factory = TestFactory.start(home, TestFactory.BUILTIN);
         openai = client(factory.adminKey());
     }
 

@@ -32,7 +32,7 @@ class ErrorShapesApiTest {
 
     @BeforeAll
     static void start() {
-        factory = TestFactory.start(home);
+        factory = TestFactory.start(home, TestFactory.BUILTIN);
     }
 
     @AfterAll

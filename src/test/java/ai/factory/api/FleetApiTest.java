@@ -24,7 +24,7 @@ class FleetApiTest {
 
     @BeforeAll
     static void start() {
-        factory = TestFactory.start(home);
+        factory = TestFactory.start(home, TestFactory.BUILTIN);
     }
 
     @AfterAll

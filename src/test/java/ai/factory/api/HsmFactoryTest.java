@@ -29,7 +29,7 @@ class HsmFactoryTest {
                 Setting.PKCS11_TOKEN_LABEL, TestHsm.TOKEN_LABEL,
                 Setting.PKCS11_PIN, TestHsm.PIN,
                 Setting.MASTER_KEY_LABEL, "factory-" + System.nanoTime());
-        try (TestFactory factory = TestFactory.start(home, settings)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.withBuiltin(settings))) {
             String admin = factory.adminKey();
             factory.deployGguf("acme/tiny", TestModels.tinyLlama(), "\"context\": 256");
             assertThat(CustomerKeysApiTest.chat(factory, admin).statusCode()).isEqualTo(200);
@@ -48,7 +48,7 @@ class HsmFactoryTest {
             assertThat(report.path("keyProviders").findValuesAsText("kind")).contains("pkcs11");
             assertThat(report.toString()).doesNotContain(TestHsm.PIN);
         }
-        try (TestFactory restarted = TestFactory.start(home, settings)) {
+        try (TestFactory restarted = TestFactory.start(home, TestFactory.withBuiltin(settings))) {
             CustomerKeysApiTest.awaitReady(restarted, json(restarted.get("/api/v1/deployments", restarted.adminKey()))
                     .path("deployments").findValuesAsText("id").stream()
                     .filter(id -> json(restarted.get("/api/v1/deployments/" + id, restarted.adminKey())).path("model")

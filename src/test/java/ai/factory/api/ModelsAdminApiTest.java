@@ -30,7 +30,7 @@ class ModelsAdminApiTest {
 
     @BeforeAll
     static void start() {
-        factory = TestFactory.start(home);
+        factory = TestFactory.start(home, TestFactory.BUILTIN);
         invokerKey = json(factory.post("/api/v1/keys", factory.adminKey(), "{\"name\":\"app\",\"role\":\"invoker\"}"))
                 .path("secret").asText();
     }

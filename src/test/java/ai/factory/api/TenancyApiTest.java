@@ -57,7 +57,7 @@ class TenancyApiTest {
     @BeforeAll
     static void start() throws java.io.IOException {
         java.nio.file.Files.writeString(importRoot.resolve("garbage.gguf"), "not a GGUF file");
-        factory = TestFactory.start(home, Map.of(ai.factory.config.Setting.IMPORT_ROOT, importRoot.toString()));
+        factory = TestFactory.start(home, TestFactory.withBuiltin(Map.of(ai.factory.config.Setting.IMPORT_ROOT, importRoot.toString())));
         String admin = factory.adminKey();
         for (String p : List.of("alpha", "beta")) {
             assertThat(factory.post("/api/v1/projects", admin, "{\"name\":\"" + p + "\"}").statusCode()).isEqualTo(201);

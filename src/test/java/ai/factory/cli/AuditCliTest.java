@@ -30,7 +30,7 @@ class AuditCliTest {
 
     @Test
     void queriesOnlineThenVerifiesOfflineAndPointsAtATamperedRecord() throws Exception {
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             String[] client = {"--url", factory.url(), "--key", factory.adminKey()};
             factory.get("/api/v1/fleet", factory.adminKey());
             await().atMost(Duration.ofMinutes(1)).until(() -> cli(concat(new String[] {"audit", "query", "--action",
@@ -138,7 +138,7 @@ class AuditCliTest {
 
     @Test
     void contentLoggingIsSwitchedOnAndReadBackFromTheCommandLine() {
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             String[] client = {"--url", factory.url(), "--key", factory.adminKey()};
             FactoryCliTest.Run on = cli(concat(new String[] {"projects", "set", "default", "--content-logging", "on"},
                     client));
@@ -187,7 +187,7 @@ class AuditCliTest {
 
     @Test
     void offlineVerifyPrintsItsResultAloneWithNoLogLines() throws Exception {
-        TestFactory.start(home).close();
+        TestFactory.start(home, TestFactory.BUILTIN).close();
         FactoryCliTest.Run run = FactoryCliTest.cliProcess("audit", "verify", "--home", home.toString());
         assertThat(run.exit()).as(run.err()).isZero();
         assertThat(run.out().lines()).as("stdout").hasSize(3).satisfiesExactly(

@@ -42,7 +42,7 @@ public class FactoryCliTest {
 
     @BeforeAll
     static void start() {
-        factory = TestFactory.start(home);
+        factory = TestFactory.start(home, TestFactory.BUILTIN);
     }
 
     @AfterAll

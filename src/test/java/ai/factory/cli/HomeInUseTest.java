@@ -27,7 +27,7 @@ class HomeInUseTest {
 
     @Test
     void aSecondUpOnAHomeInUseIsRefusedNamingTheFirstWhichKeepsServing() throws Exception {
-        try (TestFactory first = TestFactory.start(home)) {
+        try (TestFactory first = TestFactory.start(home, TestFactory.BUILTIN)) {
             Path serverFile = home.resolve("run").resolve("server.json");
             String recorded = Files.readString(serverFile);
             long pid = ProcessHandle.current().pid();
@@ -58,7 +58,7 @@ class HomeInUseTest {
         Path run = Files.createDirectories(home.resolve("run"));
         Files.writeString(run.resolve("server.json"), "{\"url\": \"http://127.0.0.1:1\", \"pid\": 2147483647}\n");
         Files.writeString(run.resolve("factory.lock"), "2147483647\n");
-        try (TestFactory factory = TestFactory.start(home)) {
+        try (TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN)) {
             assertThat(Files.readString(run.resolve("server.json"))).contains(factory.url())
                     .contains("\"pid\": " + ProcessHandle.current().pid());
             assertThat(FactoryCliTest.cli("models", "list", "--home", home.toString()).exit()).isZero();
