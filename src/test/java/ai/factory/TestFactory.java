@@ -78,6 +78,31 @@ public final class TestFactory implements AutoCloseable {
         return new TestFactory(Factory.start(config, Factory.Options.DEFAULTS.withCommands(commands)));
     }
 
+    /**
+     * Reads a streamed response until {@code marker} has appeared {@code times} times (bytes read as ISO-8859-1) and
+     * returns what it read: proof that a generation is under way, without waiting for a fixed number of bytes.
+     */
+    public static String readUntil(java.io.InputStream in, String marker, int times) throws IOException {
+        StringBuilder read = new StringBuilder();
+        byte[] buffer = new byte[256];
+        while (count(read, marker) < times) {
+            int n = in.read(buffer);
+            if (n < 0) {
+                throw new AssertionError("the stream ended before '" + marker + "' came " + times + " times: " + read);
+            }
+            read.append(new String(buffer, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
+        }
+        return read.toString();
+    }
+
+    private static int count(CharSequence text, String marker) {
+        int found = 0;
+        for (int at = text.toString().indexOf(marker); at >= 0; at = text.toString().indexOf(marker, at + 1)) {
+            found++;
+        }
+        return found;
+    }
+
     /** A free loopback port, engines on one thread each, no bundled model: what every test factory starts with. */
     private static Map<Setting, String> testFlags() {
         Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);

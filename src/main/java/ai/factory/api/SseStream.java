@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 
 /**
- * A server-sent-events response written as OpenAI frames it: {@code data: <json>\n\n} per event, flushed at once,
+ * A server-sent-events response written as OpenAI frames it: status and headers sent when it is made,
+ * {@code data: <json>\n\n} per event, flushed at once,
  * and {@code data: [DONE]\n\n} at the end; an error after the stream began is one more {@code data:} frame holding
  * the API's error object, then {@code [DONE]}. A failed write means the client went away:
  * {@link ClientGoneException}.
@@ -56,6 +57,9 @@ public final class SseStream implements ResponseSink {
         ctx.res().setHeader("X-Accel-Buffering", "no");
         try {
             this.out = ctx.res().getOutputStream();
+            // The status and headers go at once, so a client whose call waits in the queue for a slot knows it was
+            // accepted (and its HTTP client's wait for a response ends) before the first event.
+            out.flush();
         } catch (IOException e) {
             throw new ClientGoneException(e);
         }

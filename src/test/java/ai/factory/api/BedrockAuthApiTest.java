@@ -57,7 +57,7 @@ class BedrockAuthApiTest {
     @BeforeAll
     static void start() {
         factory = TestFactory.start(home);
-        factory.deployGguf(BedrockConverseApiTest.TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 128, \"threads\": 2");
+        factory.deployGguf(BedrockConverseApiTest.TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 128");
         key = BedrockSdk.createAwsKey(factory, "signer");
         bedrock = client(key.accessKeyId(), key.secretAccessKey());
     }

@@ -61,7 +61,7 @@ class BedrockControlPlaneApiTest {
         Files.writeString(importRoot.resolve("notes.txt"), "not a model");
         Files.writeString(importRoot.resolve("garbage.gguf"), "this is not a GGUF file at all");
         factory = TestFactory.start(home, TestFactory.withBuiltin(Map.of(Setting.IMPORT_ROOT, importRoot.toString())));
-        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"context\": 256, \"threads\": 2");
+        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"context\": 256");
         BedrockSdk.AwsKey adminKey = BedrockSdk.createAwsKey(factory, "control-admin", "admin");
         BedrockSdk.AwsKey invokerKey = BedrockSdk.createAwsKey(factory, "control-invoker", "invoker");
         admin = BedrockSdk.control(factory, adminKey);

@@ -57,7 +57,7 @@ class BedrockEmbeddingsApiTest {
     @BeforeAll
     static void start() {
         factory = TestFactory.start(home, TestFactory.BUILTIN);
-        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"context\": 256, \"threads\": 2");
+        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"context\": 256");
         key = BedrockSdk.createAwsKey(factory, "embedder");
         bedrock = BedrockSdk.defaultRuntime(factory, key);
     }

@@ -51,7 +51,7 @@ class BedrockInvokeApiTest {
     @BeforeAll
     static void start() {
         factory = TestFactory.start(home);
-        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256, \"threads\": 2");
+        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256");
         AwsKey key = BedrockSdk.createAwsKey(factory, "invoker");
         bedrock = BedrockSdk.runtime(factory, Region.US_EAST_1, key.accessKeyId(), key.secretAccessKey());
         bedrockAsync = BedrockSdk.runtimeAsync(factory, key);

@@ -44,7 +44,7 @@ class Boto3ClientTest {
         assumeTrue(boto3 || "true".equals(System.getenv("CI")), "python3 with boto3 is not installed");
         assertThat(boto3).as("python3 with boto3, which CI needs").isTrue();
         factory = TestFactory.start(home);
-        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 512, \"threads\": 2");
+        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 512");
         factory.deployGguf(BUSY, TestModels.tinyLlama(),
                 "\"parallel\": 1, \"context\": 131072, \"queue\": 1, \"threads\": 1");
         key = BedrockSdk.createAwsKey(factory, "boto3-app");

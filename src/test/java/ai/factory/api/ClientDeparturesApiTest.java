@@ -45,7 +45,7 @@ class ClientDeparturesApiTest {
     static void start() {
         factory = TestFactory.start(home);
         deploymentId = factory.deployGguf(MODEL, TestModels.tinyLlama(),
-                "\"parallel\": 1, \"context\": 131072, \"queue\": 1, \"threads\": 2");
+                "\"parallel\": 1, \"context\": 131072, \"queue\": 1");
     }
 
     @AfterAll

@@ -43,7 +43,7 @@ class GenerationTimeoutApiTest {
     static void start() {
         factory = TestFactory.start(home, Map.of(Setting.GENERATION_TIMEOUT, "1s"));
         // One slot and a context the tiny model needs far longer than a second to fill.
-        factory.deployGguf(MODEL, TestModels.tinyLlama(), "\"parallel\": 1, \"context\": 131072, \"threads\": 2");
+        factory.deployGguf(MODEL, TestModels.tinyLlama(), "\"parallel\": 1, \"context\": 131072");
         BedrockSdk.AwsKey key = BedrockSdk.createAwsKey(factory, "timeout-app");
         bedrock = BedrockSdk.runtime(factory, Region.US_EAST_1, key.accessKeyId(), key.secretAccessKey());
     }

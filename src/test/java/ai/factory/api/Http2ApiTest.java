@@ -42,7 +42,7 @@ class Http2ApiTest {
     @BeforeAll
     static void start() {
         factory = TestFactory.start(home);
-        factory.deployGguf("acme/tiny", TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256, \"threads\": 2");
+        factory.deployGguf("acme/tiny", TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256");
         longId = factory.deployGguf("acme/long", TestModels.tinyLlama(), "\"parallel\": 1, \"context\": 131072, \"threads\": 1");
         http2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
     }

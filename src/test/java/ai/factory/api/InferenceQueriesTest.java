@@ -51,7 +51,7 @@ class InferenceQueriesTest {
     static void start() {
         Path gguf = TestModels.tinyLlama();
         factory = TestFactory.start(home);
-        factory.deployGguf(MODEL, gguf, "\"context\": 256, \"threads\": 2");
+        factory.deployGguf(MODEL, gguf, "\"context\": 256");
         String key = factory.createKey("app", "default", "invoker");
         openai = OpenAIOkHttpClient.builder().baseUrl(factory.url() + "/v1").apiKey(key).maxRetries(0).build();
     }

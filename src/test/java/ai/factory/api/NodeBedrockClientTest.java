@@ -40,7 +40,7 @@ class NodeBedrockClientTest {
         assumeTrue(node || "true".equals(System.getenv("CI")), "node and npm are not installed");
         assertThat(node).as("node and npm, which CI needs").isTrue();
         factory = TestFactory.start(home);
-        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 512, \"threads\": 2");
+        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 512");
         factory.deployGguf(BUSY, TestModels.tinyLlama(),
                 "\"parallel\": 1, \"context\": 131072, \"queue\": 1, \"threads\": 1");
         key = BedrockSdk.createAwsKey(factory, "js-app");

@@ -43,7 +43,7 @@ class OpenApiTest {
     @BeforeAll
     static void start() {
         factory = TestFactory.start(home);
-        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256, \"threads\": 2");
+        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256");
     }
 
     @AfterAll

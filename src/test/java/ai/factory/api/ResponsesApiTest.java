@@ -42,7 +42,7 @@ class ResponsesApiTest {
     @BeforeAll
     static void start() {
         factory = TestFactory.start(home);
-        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256, \"threads\": 2");
+        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256");
         openai = OpenAIOkHttpClient.builder().baseUrl(factory.url() + "/v1").apiKey(factory.adminKey())
                 .maxRetries(0).build();
     }

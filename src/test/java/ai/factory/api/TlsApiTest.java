@@ -86,7 +86,7 @@ class TlsApiTest {
         factory = TestFactory.start(home, Map.of(Setting.TLS_ENABLED, "true", Setting.TLS_NAMES, "factory.test"));
         ca = TlsFiles.under(home).caCertificate();
         trust = SiteTrust.context(List.of(ca));
-        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256, \"threads\": 2");
+        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256");
     }
 
     @AfterAll

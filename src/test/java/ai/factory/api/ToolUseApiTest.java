@@ -88,7 +88,7 @@ class ToolUseApiTest {
     @BeforeAll
     static void start() {
         factory = TestFactory.start(home);
-        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 512, \"threads\": 2");
+        factory.deployGguf(TINY, TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 512");
         openai = OpenAIOkHttpClient.builder().baseUrl(factory.url() + "/v1").apiKey(factory.adminKey())
                 .maxRetries(0).build();
         BedrockSdk.AwsKey key = BedrockSdk.createAwsKey(factory, "tools-app");

@@ -44,8 +44,8 @@ class BenchTest {
     static void start() {
         Path gguf = TestModels.tinyLlama();
         factory = TestFactory.start(home);
-        factory.deployGguf(MODEL, gguf, "\"parallel\": 2, \"context\": 256, \"queue\": 16, \"threads\": 2");
-        factory.deployGguf(PEER, gguf, "\"parallel\": 2, \"context\": 256, \"queue\": 16, \"threads\": 2");
+        factory.deployGguf(MODEL, gguf, "\"parallel\": 2, \"context\": 256, \"queue\": 16");
+        factory.deployGguf(PEER, gguf, "\"parallel\": 2, \"context\": 256, \"queue\": 16");
     }
 
     @AfterAll

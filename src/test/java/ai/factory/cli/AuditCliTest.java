@@ -168,7 +168,7 @@ class AuditCliTest {
             assertThat(content.out()).contains("POST /v1/embeddings").contains("minutes of the board meeting");
 
             // A call of several choices keeps each choice's output, and the command prints them one by one.
-            factory.deployGguf("acme/tiny", ai.factory.TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256, \"threads\": 2");
+            factory.deployGguf("acme/tiny", ai.factory.TestModels.tinyLlama(), "\"parallel\": 2, \"context\": 256");
             java.net.http.HttpResponse<String> chat = factory.send(factory.request("/v1/chat/completions",
                     factory.adminKey()).header("Content-Type", "application/json").header("X-Request-Id", "cli-choices")
                     .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\": \"acme/tiny\", \"n\": 2, "

@@ -51,7 +51,7 @@ class ConstrainedGenerationTest {
     static void load() {
         runtime = LlamaTestSupport.runtime();
         engine = LlamaEngine.load(runtime, TestModels.tinyLlama(),
-                LlamaEngineOptions.defaults().withContextPerSequence(1024).withParallel(3).withThreads(2));
+                LlamaEngineOptions.defaults().withContextPerSequence(1024).withParallel(3).withThreads(1));
     }
 
     @AfterAll

@@ -58,7 +58,7 @@ class LlamaEngineTest {
     }
 
     private static LlamaEngineOptions options(int parallel) {
-        return LlamaEngineOptions.defaults().withContextPerSequence(CONTEXT).withParallel(parallel).withThreads(2);
+        return LlamaEngineOptions.defaults().withContextPerSequence(CONTEXT).withParallel(parallel).withThreads(1);
     }
 
     record Result(List<Token> tokens, Done done) {
