@@ -155,7 +155,8 @@ public final class RequestAudit {
         final String client;
         final AtomicLong completionTokens = new AtomicLong();
         volatile @Nullable Principal principal;
-        volatile @Nullable String action;
+        /** The method and path until the request ends, then the action the route performs. */
+        volatile String action;
         volatile @Nullable String route;
         volatile String resource = "";
         volatile @Nullable String model;
@@ -174,10 +175,12 @@ public final class RequestAudit {
         private final ClientDepartures departures;
         private final CallJournal journal;
 
-        State(Instant at, String requestId, String client, ClientDepartures departures, CallJournal journal) {
+        State(Instant at, String requestId, String client, String action, ClientDepartures departures,
+              CallJournal journal) {
             this.at = at;
             this.requestId = requestId;
             this.client = client;
+            this.action = action;
             this.departures = departures;
             this.journal = journal;
         }
@@ -267,8 +270,8 @@ public final class RequestAudit {
             // Where the AWS SDKs look for it: their responses' and exceptions' requestId().
             ctx.header("x-amzn-RequestId", requestId);
         }
-        State state = new State(clock.instant(), requestId, ctx.ip(), departures, journal);
-        state.action = ctx.method().name() + " " + ctx.path();
+        State state = new State(clock.instant(), requestId, ctx.ip(), ctx.method().name() + " " + ctx.path(), departures,
+                journal);
         ctx.attribute(STATE, state);
         ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
         if (request == null) {

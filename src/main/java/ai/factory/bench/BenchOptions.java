@@ -29,9 +29,9 @@ import java.util.List;
  *     constrained), or null for free text
  * @param http the HTTP version asked for: 1.1, or 2 (by ALPN over https, by {@code Upgrade: h2c} over http)
  */
-public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
-                           List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
-                           Duration requestTimeout, JsonNode responseFormat, Http http) {
+public record BenchOptions(URI baseUrl, @Nullable String apiKey, String model, Endpoint endpoint, int promptTokens,
+                           int outputTokens, List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup,
+                           int vocabulary, Duration requestTimeout, @Nullable JsonNode responseFormat, Http http) {
     public BenchOptions {
         requireNonNull(http, "http is null");
         requireNonNull(baseUrl, "baseUrl is null");
@@ -81,7 +81,8 @@ public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint en
     }
 
     /** A sweep of free text. */
-    public BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
+    public BenchOptions(URI baseUrl, @Nullable String apiKey, String model, Endpoint endpoint, int promptTokens,
+                        int outputTokens,
                         List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
                         Duration requestTimeout) {
         this(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency, requestsPerLevel, rounds, warmup,
@@ -89,7 +90,8 @@ public record BenchOptions(URI baseUrl, String apiKey, String model, Endpoint en
     }
 
     /** A sweep of one round. */
-    public BenchOptions(URI baseUrl, String apiKey, String model, Endpoint endpoint, int promptTokens, int outputTokens,
+    public BenchOptions(URI baseUrl, @Nullable String apiKey, String model, Endpoint endpoint, int promptTokens,
+                        int outputTokens,
                         List<Integer> concurrency, int requestsPerLevel, int warmup, int vocabulary, Duration requestTimeout) {
         this(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency, requestsPerLevel, 1, warmup, vocabulary,
                 requestTimeout);

@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.Json;
+import org.jspecify.annotations.Nullable;
 import java.awt.Color;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -192,7 +193,7 @@ public final class BenchReports {
         }
     }
 
-    private static String number(Double value, String format) {
+    private static String number(@Nullable Double value, String format) {
         return value == null ? "-" : format.formatted(value);
     }
 
@@ -204,7 +205,7 @@ public final class BenchReports {
                 .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", ")) + ")";
     }
 
-    private static String triple(Percentiles p) {
+    private static String triple(@Nullable Percentiles p) {
         return p == null ? "-" : "%.1f / %.1f / %.1f".formatted(p.p50(), p.p90(), p.p99());
     }
 }

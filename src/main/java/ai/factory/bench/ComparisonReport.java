@@ -48,9 +48,9 @@ public record ComparisonReport(String name, String peerName, BenchReport report,
     public record Row(int concurrency, double outputTokensPerSecond, double peerOutputTokensPerSecond,
                       @Nullable Double ttftP50Ms,
                       @Nullable Double peerTtftP50Ms, @Nullable Double itlP50Ms, @Nullable Double peerItlP50Ms,
-                              Double loadAverage, Double peerLoadAverage) {
+                      @Nullable Double loadAverage, @Nullable Double peerLoadAverage) {
         /** Output tokens/s, first ÷ second; null when the second made none. */
-        public Double outputTokensRatio() {
+        public @Nullable Double outputTokensRatio() {
             return ratio(outputTokensPerSecond, peerOutputTokensPerSecond);
         }
 
@@ -77,12 +77,12 @@ public record ComparisonReport(String name, String peerName, BenchReport report,
         return rows;
     }
 
-    private static @Nullable Double p50(LevelResult level, Function<LevelResult, Percentiles> which) {
+    private static @Nullable Double p50(LevelResult level, Function<LevelResult, @Nullable Percentiles> which) {
         Percentiles p = which.apply(level);
         return p == null ? null : p.p50();
     }
 
-    static @Nullable Double ratio(Double a, Double b) {
+    static @Nullable Double ratio(@Nullable Double a, @Nullable Double b) {
         return a == null || b == null || !(b > 0) ? null : a / b;
     }
 }

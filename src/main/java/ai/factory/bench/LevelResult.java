@@ -2,6 +2,7 @@ package ai.factory.bench;
 
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -28,7 +29,8 @@ import java.util.TreeMap;
  */
 public record LevelResult(int concurrency, String started, int requests, int errors, Map<String, Integer> errorsByKind, double seconds,
                           double requestsPerSecond, double outputTokensPerSecond, double meanOutputTokens,
-                          Percentiles ttftMs, Percentiles tpotMs, Percentiles itlMs, Percentiles e2eMs, Double loadAverage) {
+                          @Nullable Percentiles ttftMs, @Nullable Percentiles tpotMs, @Nullable Percentiles itlMs,
+                          @Nullable Percentiles e2eMs, @Nullable Double loadAverage) {
     public LevelResult {
         requireNonNull(started, "started is null");
         errorsByKind = Map.copyOf(new TreeMap<>(requireNonNull(errorsByKind, "errorsByKind is null")));

@@ -33,9 +33,14 @@ public record RooflineReport(int threads, long arrayBytes, double readGBps, doub
         requireNonNull(report, "report is null");
         long position = report.promptTokens() + report.outputTokens() / 2;
         double limit = roofline.limitTokensPerSecond(bandwidth.bestBytesPerSecond(), position);
-        Double decode = report.levels().stream()
-                .filter(level -> level.concurrency() == 1 && level.tpotMs() != null && level.tpotMs().p50() > 0)
-                .findFirst().map(level -> 1000 / level.tpotMs().p50()).orElse(null);
+        Double decode = null;
+        for (LevelResult level : report.levels()) {
+            Percentiles tpot = level.tpotMs();
+            if (level.concurrency() == 1 && tpot != null && tpot.p50() > 0) {
+                decode = 1000 / tpot.p50();
+                break;
+            }
+        }
         return new RooflineReport(bandwidth.threads(), bandwidth.arrayBytes(), bandwidth.readBytesPerSecond() / 1e9,
                 bandwidth.copyBytesPerSecond() / 1e9, bandwidth.triadBytesPerSecond() / 1e9, bandwidth.bestBytesPerSecond() / 1e9,
                 roofline.weightBytesPerToken(), roofline.kvBytesPerPosition(), position, limit, decode,
@@ -49,7 +54,7 @@ public record RooflineReport(int threads, long arrayBytes, double readGBps, doub
         String limit = "roofline at position %d: %.1f MB per token (weights %.1f MB + KV %.1f MB) → at most %.1f tokens/s per sequence"
                 .formatted(position, (weightBytesPerToken + kvBytesPerPosition * position) / 1e6, weightBytesPerToken / 1e6,
                         kvBytesPerPosition * position / 1e6, limitTokensPerSecond);
-        String achieved = decodeTokensPerSecond == null
+        String achieved = decodeTokensPerSecond == null || fraction == null
                 ? "no concurrency-1 level to compare with"
                 : "single-stream decode %.1f tokens/s = %.0f%% of the roofline".formatted(decodeTokensPerSecond, fraction * 100);
         return bandwidth + "; " + limit + "; " + achieved;

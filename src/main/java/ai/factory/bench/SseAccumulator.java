@@ -3,6 +3,7 @@ package ai.factory.bench;
 import ai.factory.Json;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.util.Arrays;
 
 /**
@@ -26,7 +27,8 @@ final class SseAccumulator {
     private int tokenEvents;
     private int usageTokens = -1;
     private long doneNanos = -1;
-    private String error;
+    /** Why the stream failed, once it did. */
+    private @Nullable String error;
 
     SseAccumulator(long startNanos) {
         this.startNanos = startNanos;

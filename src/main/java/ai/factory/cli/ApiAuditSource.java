@@ -7,6 +7,7 @@ import ai.factory.security.audit.AuditDigest;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.security.audit.AuditRecord;
 import ai.factory.security.audit.AuditSource;
+import org.jspecify.annotations.Nullable;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -25,7 +26,7 @@ final class ApiAuditSource implements AuditSource {
 
     private final FactoryClient client;
     /** The head read with the last digest, in that order, by the same request. */
-    private Long head;
+    private @Nullable Long head;
 
     ApiAuditSource(FactoryClient client) {
         this.client = requireNonNull(client, "client is null");
@@ -44,7 +45,7 @@ final class ApiAuditSource implements AuditSource {
         if (head == null) {
             lastDigest();
         }
-        return head;
+        return requireNonNull(head, "lastDigest reads the head");
     }
 
     @Override

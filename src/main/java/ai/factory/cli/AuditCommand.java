@@ -73,14 +73,14 @@ final class AuditCommand {
 
         @Option(names = "--home", description = "Factory home whose configuration, database and anchor to read "
                 + "(default: $FACTORY_HOME or ~/.factory).")
-        Path home;
+        @Nullable Path home;
 
         @Option(names = "--db-url", description = "JDBC URL of the database (default: as 'factory up' resolves it).")
-        String dbUrl;
+        @Nullable String dbUrl;
 
         @Option(names = "--public-key", description = "The audit public key, PEM (default: $FACTORY_HOME/audit.pub; "
                 + "'factory audit public-key' exports it: keep a copy elsewhere and give it here).")
-        Path publicKey;
+        @Nullable Path publicKey;
 
         @Option(names = "--anchor", paramLabel = "FILE", description = "A file of anchors ('factory audit anchor' "
                 + "prints one a line) that the chain must still extend; may be given more than once.")
@@ -93,21 +93,21 @@ final class AuditCommand {
 
         @Option(names = "--url", description = "Read the chain through this running factory's API (default: only "
                 + "when the embedded database is held by the local factory).")
-        String url;
+        @Nullable String url;
 
         @Option(names = "--key", description = "API key for --url or the local factory (admin or auditor; default: "
                 + "$FACTORY_API_KEY, else $FACTORY_HOME/admin.key).")
-        String key;
+        @Nullable String key;
 
         @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust over https "
                 + "(default: $FACTORY_CA_CERT, else $FACTORY_HOME/tls/ca.pem when the factory generated one).")
-        Path caCert;
+        @Nullable Path caCert;
 
         @Option(names = "--from", description = "Check records from this time (2026-11-25 or 2026-11-25T13:00:00Z).")
-        String from;
+        @Nullable String from;
 
         @Option(names = "--to", description = "Check records before this time.")
-        String to;
+        @Nullable String to;
 
         @Option(names = "--json", description = "Print JSON for scripts.")
         boolean json;
@@ -255,15 +255,17 @@ final class AuditCommand {
         @Spec CommandSpec spec;
         @Mixin ClientOptions client;
 
-        @Option(names = "--principal", description = "A principal's id or name.") String principal;
-        @Option(names = "--project", description = "Project.") String project;
+        @Option(names = "--principal", description = "A principal's id or name.") @Nullable String principal;
+        @Option(names = "--project", description = "Project.") @Nullable String project;
         @Option(names = "--action", description = "Action: the Cedar action a call performed (invoke, "
                 + "deploy, manageKeys, …), egress.http for an outbound connection, or what docs/audit.md lists.")
-        String action;
-        @Option(names = "--outcome", description = "success or failure.") String outcome;
-        @Option(names = "--from", description = "From this time (2026-11-25 or 2026-11-25T13:00:00Z).") String from;
-        @Option(names = "--to", description = "Before this time.") String to;
-        @Option(names = "--limit", description = "At most this many records (1 to 1000; default 100).") Integer limit;
+        @Nullable String action;
+        @Option(names = "--outcome", description = "success or failure.") @Nullable String outcome;
+        @Option(names = "--from", description = "From this time (2026-11-25 or 2026-11-25T13:00:00Z).")
+        @Nullable String from;
+        @Option(names = "--to", description = "Before this time.") @Nullable String to;
+        @Option(names = "--limit", description = "At most this many records (1 to 1000; default 100).")
+        @Nullable Integer limit;
 
         @Override
         public Integer call() {

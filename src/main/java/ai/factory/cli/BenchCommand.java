@@ -1,5 +1,7 @@
 package ai.factory.cli;
 
+import static java.util.Objects.requireNonNull;
+
 import ai.factory.Json;
 import ai.factory.bench.BenchOptions;
 import ai.factory.bench.BenchReport;
@@ -95,16 +97,16 @@ final class BenchCommand implements Callable<Integer> {
     String http;
 
     @Option(names = "--peer-http", paramLabel = "1.1|2", description = "The HTTP version for the second server (default: --http).")
-    String peerHttp;
+    @Nullable String peerHttp;
 
     @Option(names = "--peer-url", description = "A second server to run the same sweep against, in turn, for a side-by-side table.")
-    URI peerUrl;
+    @Nullable URI peerUrl;
 
     @Option(names = "--peer-model", description = "The model to request from the second server (default: --model).")
-    String peerModel;
+    @Nullable String peerModel;
 
     @Option(names = "--peer-key", description = "The second server's API key (default: none).")
-    String peerKey;
+    @Nullable String peerKey;
 
     @Option(names = "--peer-name", defaultValue = "peer", description = "What the second server is called in tables (default ${DEFAULT-VALUE}).")
     String peerName;
@@ -112,26 +114,26 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--response-format", paramLabel = "FILE.json", description = "With --endpoint chat: the response_format of "
             + "every request (e.g. a json_schema), so every token is sampled under its grammar; 'none' for free text "
             + "(default).")
-    String responseFormat;
+    @Nullable String responseFormat;
 
     @Option(names = "--peer-response-format", paramLabel = "FILE.json",
             description = "The response_format of the second server's requests, or 'none' (default: --response-format).")
-    String peerResponseFormat;
+    @Nullable String peerResponseFormat;
 
     @Option(names = "--vocab", description = "Prompt token ids are drawn below this (default 32000, valid for Llama 2 and 3 vocabularies).")
-    Integer vocab;
+    @Nullable Integer vocab;
 
     @Option(names = "--tokenizer", paramLabel = "FILE.gguf", description = "Take the vocabulary size from this GGUF model instead of --vocab.")
-    Path tokenizer;
+    @Nullable Path tokenizer;
 
     @Option(names = "--model-file", paramLabel = "FILE.gguf",
             description = "The served model's GGUF: its vocabulary, and its bytes per token for the bandwidth roofline, "
                     + "which then runs the memory-bandwidth probe before the sweep.")
-    Path modelFile;
+    @Nullable Path modelFile;
 
     @Option(names = "--bandwidth-threads", description = "Threads of the bandwidth probe, as many as the server decodes with "
             + "(default: one per processor).")
-    Integer bandwidthThreads;
+    @Nullable Integer bandwidthThreads;
 
     @Option(names = "--bandwidth-buffer", defaultValue = "256MiB",
             description = "Each of the probe's three arrays; far larger than the caches (default ${DEFAULT-VALUE}).")
@@ -141,13 +143,13 @@ final class BenchCommand implements Callable<Integer> {
     Duration timeout;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
-    Path json;
+    @Nullable Path json;
 
     @Option(names = "--markdown", paramLabel = "FILE", description = "Also write the table as Markdown.")
-    Path markdown;
+    @Nullable Path markdown;
 
     @Option(names = "--chart", paramLabel = "FILE.png", description = "Also draw output tokens/s and TTFT p50 against concurrency.")
-    Path chart;
+    @Nullable Path chart;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
@@ -171,6 +173,7 @@ final class BenchCommand implements Callable<Integer> {
                 peerResponseFormat == null ? responseFormat : peerResponseFormat)
                 .withHttp(version(peerHttp == null ? http : peerHttp));
         long arrayBytes = arrayBytes();
+        int threads = requireNonNull(bandwidthThreads, "arrayBytes() settles the probe's threads");
         Roofline roofline = modelFile == null ? null : Roofline.of(GgufReader.read(modelFile), CacheType.F16);
         PrintWriter out = spec.commandLine().getOut();
         if (peerOptions != null && name.equals(peerName)) {
@@ -179,10 +182,10 @@ final class BenchCommand implements Callable<Integer> {
         MemoryBandwidth.Result bandwidth = null;
         if (roofline != null) {
             if (!quiet) {
-                spec.commandLine().getErr().printf("bench: measuring memory bandwidth (%d threads, 3 × %d MiB)...%n", bandwidthThreads,
+                spec.commandLine().getErr().printf("bench: measuring memory bandwidth (%d threads, 3 × %d MiB)...%n", threads,
                         arrayBytes >> 20);
             }
-            bandwidth = MemoryBandwidth.measure(bandwidthThreads, arrayBytes, 5);
+            bandwidth = MemoryBandwidth.measure(threads, arrayBytes, 5);
         }
         if (peerOptions == null) {
             BenchReport report;
@@ -191,7 +194,7 @@ final class BenchCommand implements Callable<Integer> {
                 hint(bar, generator.totalRequests());
                 report = generator.run();
             }
-            if (bandwidth != null) {
+            if (bandwidth != null && roofline != null) {
                 report = report.withRoofline(RooflineReport.of(bandwidth, roofline, report));
             }
             print(out, null, report);
@@ -212,7 +215,7 @@ final class BenchCommand implements Callable<Integer> {
             hint(bar, run.totalRequests());
             comparison = run.run();
         }
-        if (bandwidth != null) {
+        if (bandwidth != null && roofline != null) {
             comparison = new ComparisonReport(name, peerName,
                     comparison.report().withRoofline(RooflineReport.of(bandwidth, roofline, comparison.report())),
                     comparison.peer().withRoofline(RooflineReport.of(bandwidth, roofline, comparison.peer())));
@@ -244,11 +247,11 @@ final class BenchCommand implements Callable<Integer> {
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
     }
 
-    private static Runnable step(ProgressBar bar) {
+    private static Runnable step(@Nullable ProgressBar bar) {
         return bar == null ? () -> {} : bar::step;
     }
 
-    private static void hint(ProgressBar bar, long requests) {
+    private static void hint(@Nullable ProgressBar bar, long requests) {
         if (bar != null) {
             bar.maxHint(requests);
         }
@@ -293,7 +296,8 @@ final class BenchCommand implements Callable<Integer> {
         return bytes;
     }
 
-    private BenchOptions options(URI target, String apiKey, String requested, String format) throws IOException {
+    private BenchOptions options(URI target, @Nullable String apiKey, String requested, @Nullable String format)
+            throws IOException {
         Endpoint chosen;
         try {
             chosen = Endpoint.valueOf(endpoint.toUpperCase(Locale.ROOT));

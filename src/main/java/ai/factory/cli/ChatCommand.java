@@ -1,5 +1,6 @@
 package ai.factory.cli;
 
+import org.jspecify.annotations.Nullable;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -32,10 +33,10 @@ final class ChatCommand implements Callable<Integer> {
     String model;
 
     @Option(names = {"-p", "--prompt"}, description = "Ask this once, print the answer and exit.")
-    String prompt;
+    @Nullable String prompt;
 
     @Option(names = "--system", description = "A system prompt for the conversation.")
-    String system;
+    @Nullable String system;
 
     /** One question on the command line wants a short answer back; a conversation may run longer. */
     static final int ONE_SHOT_MAX_TOKENS = 128;
@@ -43,10 +44,10 @@ final class ChatCommand implements Callable<Integer> {
 
     @Option(names = "--max-tokens", description = "Longest answer in tokens (default: " + ONE_SHOT_MAX_TOKENS
             + " with -p, " + CONVERSATION_MAX_TOKENS + " in a conversation).")
-    Integer maxTokens;
+    @Nullable Integer maxTokens;
 
     @Option(names = "--temperature", description = "Sampling temperature, 0 for greedy (default: the server's).")
-    Double temperature;
+    @Nullable Double temperature;
 
     @Override
     public Integer call() throws IOException {

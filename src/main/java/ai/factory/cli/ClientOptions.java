@@ -3,6 +3,7 @@ package ai.factory.cli;
 import ai.factory.config.ConfigLoader;
 import ai.factory.config.TlsFiles;
 import ai.factory.security.tls.SiteTrust;
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,29 +24,31 @@ final class ClientOptions {
     private static final Pattern URL_FIELD = Pattern.compile("\"url\"\\s*:\\s*\"([^\"]+)\"");
 
     @Option(names = "--url", description = "Factory URL (default: $FACTORY_URL, else the local factory).")
-    String url;
+    @Nullable String url;
 
     @Option(names = "--key", description = "API key (default: $FACTORY_API_KEY, else $FACTORY_HOME/admin.key).")
-    String key;
+    @Nullable String key;
 
     @Option(names = "--home", description = "Factory home to find the local server and admin key in.")
-    Path home;
+    @Nullable Path home;
 
     @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust over https, beside the "
             + "JDK's (default: $FACTORY_CA_CERT, else $FACTORY_HOME/tls/ca.pem when the factory generated one).")
-    Path caCert;
+    @Nullable Path caCert;
 
     @Option(names = "--json", description = "Print JSON for scripts instead of a table.")
     boolean json;
 
-    private FactoryClient client;
+    private @Nullable FactoryClient client;
 
     /** The command's client, made at the first call; {@link #close} ends it. */
     FactoryClient client() {
-        if (client == null) {
-            client = client(url, key, caCert, home);
+        FactoryClient made = client;
+        if (made == null) {
+            made = client(url, key, caCert, home);
+            client = made;
         }
-        return client;
+        return made;
     }
 
     /** Ends the command's client, if it made one. */
@@ -56,14 +59,15 @@ final class ClientOptions {
     }
 
     /** A client for the factory found as this class describes, from explicit values (each may be null). */
-    static FactoryClient client(String url, String key, Path caCert, Path home) {
+    static FactoryClient client(@Nullable String url, @Nullable String key, @Nullable Path caCert,
+                                @Nullable Path home) {
         Path dir = ConfigLoader.fromSystem().home(home);
         String resolved = resolveUrl(url, dir);
         return new FactoryClient(resolved, resolveKey(key, dir), trust(caCert, dir, resolved));
     }
 
     /** Whom to trust over https; null for a plain http URL without a CA named for it. */
-    private static SSLContext trust(Path caCert, Path dir, String url) {
+    private static @Nullable SSLContext trust(@Nullable Path caCert, Path dir, String url) {
         boolean https = url.regionMatches(true, 0, "https:", 0, 6);
         if (caCert != null) {
             return SiteTrust.context(List.of(caCert));
@@ -79,7 +83,7 @@ final class ClientOptions {
         return https ? SiteTrust.context(List.of()) : null;
     }
 
-    private static String resolveUrl(String url, Path dir) {
+    private static String resolveUrl(@Nullable String url, Path dir) {
         if (url != null) {
             return url;
         }
@@ -100,7 +104,7 @@ final class ClientOptions {
                 + "or FACTORY_URL");
     }
 
-    private static String resolveKey(String key, Path dir) {
+    private static String resolveKey(@Nullable String key, Path dir) {
         if (key != null) {
             return key;
         }

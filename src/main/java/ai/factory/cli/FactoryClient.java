@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.Json;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -40,7 +41,7 @@ final class FactoryClient implements AutoCloseable {
     private final HttpClient http;
 
     /** @param tls whom to trust over https; unused, and may be null, over plain http */
-    FactoryClient(String baseUrl, String key, SSLContext tls) {
+    FactoryClient(String baseUrl, String key, @Nullable SSLContext tls) {
         this.base = URI.create(requireNonNull(baseUrl, "baseUrl is null").replaceAll("/+$", ""));
         this.key = requireNonNull(key, "key is null");
         // HTTP/1.1: a command makes a request or two, which HTTP/2 would only delay (an h2c upgrade over http, and
@@ -171,7 +172,7 @@ final class FactoryClient implements AutoCloseable {
     void stream(String path, Object body, java.util.function.Consumer<JsonNode> onEvent) {
         HttpRequest request = request(path).header("Content-Type", "application/json")
                 .header("Accept", "text/event-stream").POST(BodyPublishers.ofString(json(body))).build();
-        exchange(() -> {
+        this.<@Nullable Void>exchange(() -> {
             var response = http.send(request, BodyHandlers.ofLines());
             try (var lines = response.body()) {
                 if (response.statusCode() >= 400) {
@@ -219,7 +220,7 @@ final class FactoryClient implements AutoCloseable {
     }
 
     /** One request to the factory, with its transport failures turned into one-line messages. */
-    private <T> T exchange(Exchange<T> exchange) {
+    private <T extends @Nullable Object> T exchange(Exchange<T> exchange) {
         try {
             return exchange.run();
         } catch (ConnectException e) {
@@ -237,7 +238,7 @@ final class FactoryClient implements AutoCloseable {
     }
 
     @FunctionalInterface
-    private interface Exchange<T> {
+    private interface Exchange<T extends @Nullable Object> {
         T run() throws IOException, InterruptedException;
     }
 

@@ -5,6 +5,7 @@ import ai.factory.api.codec.admin.KeyWire.CreateKey;
 import ai.factory.api.codec.admin.KeyWire.CreatedKey;
 import ai.factory.api.codec.admin.KeyWire.Key;
 import ai.factory.api.codec.admin.KeyWire.KeyList;
+import org.jspecify.annotations.Nullable;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,12 +34,12 @@ final class KeysCommand {
         String name;
 
         @Option(names = "--project", description = "Project the key belongs to; it must exist (default: the caller's).")
-        String project;
+        @Nullable String project;
 
         @Option(names = "--role",
                 description = "admin, project-admin, developer, invoker, auditor or metrics (a Prometheus scraper's: "
                         + "/metrics only) (default: invoker).")
-        String role;
+        @Nullable String role;
 
         @Option(names = "--aws", description = "An AWS-style access key id and secret for SigV4 (Bedrock SDKs).")
         boolean aws;

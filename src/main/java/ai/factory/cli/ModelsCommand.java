@@ -9,6 +9,7 @@ import ai.factory.api.codec.admin.ModelWire.Version;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
 import ai.factory.models.gguf.GgufReader;
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -76,17 +77,17 @@ final class ModelsCommand {
         String name;
 
         @Option(names = "--format", description = "gguf or onnx (default: detected from the file).")
-        String format;
+        @Nullable String format;
 
         @Option(names = "--upload", description = "Stream the file over HTTP instead of letting the server read it.")
         boolean upload;
 
         @Option(names = "--project", description = "Project a new model belongs to (default: the caller's).")
-        String project;
+        @Nullable String project;
 
         @Option(names = "--classification",
                 description = "Label site policies decide on, e.g. internal, confidential, restricted (new models: internal).")
-        String classification;
+        @Nullable String classification;
 
         @Option(names = "--progress", description = "Show a progress bar while uploading (implies --upload).")
         boolean progress;

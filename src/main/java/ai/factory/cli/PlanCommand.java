@@ -2,6 +2,7 @@ package ai.factory.cli;
 
 import ai.factory.api.codec.admin.PlanWire;
 import ai.factory.models.ModelRef;
+import org.jspecify.annotations.Nullable;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -60,7 +61,7 @@ final class PlanCommand implements Callable<Integer> {
     List<AcceleratorSpec> accelerators = new ArrayList<>();
 
     @Option(names = "--ram", paramLabel = "GiB", description = "free host memory in GiB (default: this machine's)")
-    Double ramGib;
+    @Nullable Double ramGib;
 
     @Override
     public Integer call() throws IOException {

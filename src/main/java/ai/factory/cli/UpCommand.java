@@ -4,6 +4,7 @@ import ai.factory.app.Factory;
 import ai.factory.config.ConfigLoader;
 import ai.factory.config.FactoryConfig;
 import ai.factory.config.Setting;
+import org.jspecify.annotations.Nullable;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
@@ -17,20 +18,20 @@ import picocli.CommandLine.Option;
         description = "Start the factory: API server, registry and the bundled embedding model.")
 final class UpCommand implements Callable<Integer> {
     @Option(names = "--home", description = "Where the factory keeps its data (default: $FACTORY_HOME or ~/.factory).")
-    Path home;
+    @Nullable Path home;
 
     @Option(names = "--port", description = "HTTP port (default 8080).")
-    Integer port;
+    @Nullable Integer port;
 
     @Option(names = "--host", description = "Address to bind (default 127.0.0.1).")
-    String host;
+    @Nullable String host;
 
     @Option(names = "--tls", description = "Serve HTTPS (h2 and HTTP/1.1): the site's certificate (server.tls.certificate), "
             + "else one from a site CA created in $FACTORY_HOME/tls.")
     boolean tls;
 
     @Option(names = "--db-url", description = "JDBC URL, e.g. jdbc:postgresql://db:5432/factory (default: embedded H2).")
-    String dbUrl;
+    @Nullable String dbUrl;
 
     @Option(names = "--accept-broken-audit", description = "Start even if the audit chain does not verify (the "
             + "start refuses otherwise). The acceptance is recorded in the chain, and /health/ready and the "

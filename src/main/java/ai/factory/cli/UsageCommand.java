@@ -2,6 +2,7 @@ package ai.factory.cli;
 
 import ai.factory.api.codec.admin.UsageWire.Usage;
 import ai.factory.api.codec.admin.UsageWire.UsageReport;
+import org.jspecify.annotations.Nullable;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -22,9 +23,10 @@ final class UsageCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin ClientOptions client;
 
-    @Option(names = "--project", description = "Only this project.") String project;
-    @Option(names = "--from", description = "From this time (2026-11-25 or 2026-11-25T13:00:00Z).") String from;
-    @Option(names = "--to", description = "Before this time.") String to;
+    @Option(names = "--project", description = "Only this project.") @Nullable String project;
+    @Option(names = "--from", description = "From this time (2026-11-25 or 2026-11-25T13:00:00Z).")
+    @Nullable String from;
+    @Option(names = "--to", description = "Before this time.") @Nullable String to;
 
     @Override
     public Integer call() {
@@ -49,7 +51,7 @@ final class UsageCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void add(List<String> params, String name, String value) {
+    private static void add(List<String> params, String name, @Nullable String value) {
         if (value != null) {
             params.add(name + "=" + URLEncoder.encode(value, StandardCharsets.UTF_8));
         }

@@ -42,7 +42,7 @@ public final class ConfigLoader {
     }
 
     /** The home folder, from the flag if given, else the environment, else {@code ~/.factory}. */
-    public Path home(Path homeFlag) {
+    public Path home(@Nullable Path homeFlag) {
         if (homeFlag != null) {
             return homeFlag.toAbsolutePath().normalize();
         }
@@ -57,7 +57,7 @@ public final class ConfigLoader {
      * @param homeFlag the {@code --home} flag, or null
      * @param flags values given as flags, by setting; they override everything else
      */
-    public FactoryConfig load(Path homeFlag, Map<Setting, String> flags) {
+    public FactoryConfig load(@Nullable Path homeFlag, Map<Setting, String> flags) {
         Path home = home(homeFlag);
         Map<Setting, String> values = new EnumMap<>(Setting.class);
         for (Setting s : Setting.values()) {
@@ -80,28 +80,28 @@ public final class ConfigLoader {
 
     private static FactoryConfig build(Path home, Map<Setting, String> v) {
         ServerConfig server = new ServerConfig(
-                v.get(Setting.HOST),
+                value(v, Setting.HOST),
                 parse(v, Setting.PORT, Integer::parseInt),
                 parse(v, Setting.SHUTDOWN_GRACE, Units::parseDuration),
                 parse(v, Setting.MAX_REQUEST_SIZE, Units::parseSize),
                 parse(v, Setting.GENERATION_TIMEOUT, Units::parseDuration),
                 tls(v));
         DatabaseConfig database = new DatabaseConfig(
-                v.get(Setting.DB_URL),
-                emptyToNull(v.get(Setting.DB_USER)),
-                emptyToNull(v.get(Setting.DB_PASSWORD)),
+                value(v, Setting.DB_URL),
+                emptyToNull(value(v, Setting.DB_USER)),
+                emptyToNull(value(v, Setting.DB_PASSWORD)),
                 parse(v, Setting.DB_POOL_SIZE, Integer::parseInt),
                 Duration.ofSeconds(10));
         return new FactoryConfig(home, server, database,
                 new ModelsConfig(parse(v, Setting.MAX_UPLOAD_SIZE, Units::parseSize),
-                        Optional.ofNullable(emptyToNull(v.get(Setting.IMPORT_ROOT)))
+                        Optional.ofNullable(emptyToNull(value(v, Setting.IMPORT_ROOT)))
                                 .map(r -> Path.of(r).toAbsolutePath().normalize()),
                         parse(v, Setting.BUILTIN_MODELS, ConfigLoader::parseBoolean)),
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
                         parse(v, Setting.GENERATION_THREADS, Integer::parseInt)),
                 new AuditConfig(parse(v, Setting.AUDIT_DIGEST_EVERY, Integer::parseInt),
                         parse(v, Setting.AUDIT_DIGEST_INTERVAL, Units::parseDuration),
-                        Optional.ofNullable(emptyToNull(v.get(Setting.AUDIT_CONTENT_RETENTION)))
+                        Optional.ofNullable(emptyToNull(value(v, Setting.AUDIT_CONTENT_RETENTION)))
                                 .map(r -> parse(v, Setting.AUDIT_CONTENT_RETENTION, Units::parseDuration))),
                 parse(v, Setting.EGRESS_ALLOW, EgressPolicy::parse),
                 keys(v));
@@ -109,9 +109,9 @@ public final class ConfigLoader {
 
     private static TlsConfig tls(Map<Setting, String> v) {
         return new TlsConfig(parse(v, Setting.TLS_ENABLED, ConfigLoader::parseBoolean),
-                Optional.ofNullable(emptyToNull(v.get(Setting.TLS_CERTIFICATE))).map(p -> Path.of(p.strip()).toAbsolutePath().normalize()),
-                Optional.ofNullable(emptyToNull(v.get(Setting.TLS_KEY))).map(p -> Path.of(p.strip()).toAbsolutePath().normalize()),
-                Arrays.stream(v.get(Setting.TLS_NAMES).split(",")).map(String::strip).filter(n -> !n.isEmpty())
+                Optional.ofNullable(emptyToNull(value(v, Setting.TLS_CERTIFICATE))).map(p -> Path.of(p.strip()).toAbsolutePath().normalize()),
+                Optional.ofNullable(emptyToNull(value(v, Setting.TLS_KEY))).map(p -> Path.of(p.strip()).toAbsolutePath().normalize()),
+                Arrays.stream(value(v, Setting.TLS_NAMES).split(",")).map(String::strip).filter(n -> !n.isEmpty())
                         .toList());
     }
 
@@ -127,22 +127,22 @@ public final class ConfigLoader {
         KeysConfig.Provider provider = parse(v, Setting.KEYS_PROVIDER, KeysConfig.Provider::parse);
         Optional<Pkcs11Settings> pkcs11 = Optional.empty();
         if (provider == KeysConfig.Provider.PKCS11) {
-            String library = emptyToNull(v.get(Setting.PKCS11_LIBRARY));
+            String library = emptyToNull(value(v, Setting.PKCS11_LIBRARY));
             if (library == null) {
                 throw new IllegalArgumentException("keys.provider pkcs11 needs keys.pkcs11.library (FACTORY_PKCS11_LIBRARY)");
             }
-            String slot = emptyToNull(v.get(Setting.PKCS11_SLOT));
+            String slot = emptyToNull(value(v, Setting.PKCS11_SLOT));
             pkcs11 = Optional.of(new Pkcs11Settings(Path.of(library).toAbsolutePath().normalize(),
                     slot == null ? OptionalLong.empty() : OptionalLong.of(parse(v, Setting.PKCS11_SLOT, Long::parseLong)),
-                    Optional.ofNullable(emptyToNull(v.get(Setting.PKCS11_TOKEN_LABEL))),
-                    Optional.ofNullable(v.get(Setting.PKCS11_PIN)).orElse("")));
+                    Optional.ofNullable(emptyToNull(value(v, Setting.PKCS11_TOKEN_LABEL))),
+                    Optional.ofNullable(value(v, Setting.PKCS11_PIN)).orElse("")));
         }
-        return new KeysConfig(provider, Optional.ofNullable(emptyToNull(v.get(Setting.KEYSTORE_PASSWORD))),
-                v.get(Setting.MASTER_KEY_LABEL).strip(), pkcs11);
+        return new KeysConfig(provider, Optional.ofNullable(emptyToNull(value(v, Setting.KEYSTORE_PASSWORD))),
+                value(v, Setting.MASTER_KEY_LABEL).strip(), pkcs11);
     }
 
     private static <T> T parse(Map<Setting, String> values, Setting setting, Function<String, T> parser) {
-        String raw = values.get(setting);
+        String raw = value(values, setting);
         try {
             return parser.apply(raw.trim());
         } catch (RuntimeException e) {
@@ -150,6 +150,11 @@ public final class ConfigLoader {
             throw new IllegalArgumentException(setting.key() + " (" + setting.env() + ") = " + shown + ": "
                     + (e instanceof NumberFormatException ? "not a number" : e.getMessage()), e);
         }
+    }
+
+    /** The value of a setting in a resolved map, where every setting has one (its default at least). */
+    private static String value(Map<Setting, String> values, Setting setting) {
+        return requireNonNull(values.get(setting), () -> setting.key() + " has no value");
     }
 
     private static @Nullable String emptyToNull(@Nullable String s) {

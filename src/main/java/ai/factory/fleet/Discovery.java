@@ -3,6 +3,7 @@ package ai.factory.fleet;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ public final class Discovery {
     private final Function<Path, Optional<String>> files;
     private final Clock clock;
     private final Duration ttl;
-    private Snapshot snapshot;
+    private @Nullable Snapshot snapshot;
 
     /** What the slow part of discovery found, and until when it holds. */
     private record Snapshot(CpuInfo cpu, List<Accelerator> accelerators, List<String> warnings, Instant expires) {}

@@ -163,7 +163,7 @@ public final class GpuAllocator {
     public synchronized boolean release(String owner) {
         Long id = ids.remove(owner);
         held.remove(owner);
-        return id != null && engine.release(id);
+        return id != null && engine != null && engine.release(id);
     }
 
     /** Every allocation, oldest first. */

@@ -106,7 +106,7 @@ public final class NvidiaSmi {
         String state = child(fabric, "state");
         String cluster = child(fabric, "clusterUuid");
         String clique = child(fabric, "cliqueId");
-        if (missing(cluster) || !"Completed".equalsIgnoreCase(state) || cluster.matches("[0-]+")) {
+        if (cluster == null || missing(cluster) || !"Completed".equalsIgnoreCase(state) || cluster.matches("[0-]+")) {
             return Optional.empty();
         }
         return Optional.of(missing(clique) ? cluster : cluster + "/" + clique);

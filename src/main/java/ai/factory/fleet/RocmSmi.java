@@ -43,10 +43,10 @@ public final class RocmSmi {
             String used = field(c, "VRAM Total Used Memory (B)");
             String series = field(c, "Card Series");
             String gfx = field(c, "GFX Version");
-            gpus.add(new AmdGpu(index, missing(series) ? "AMD GPU" : series,
+            gpus.add(new AmdGpu(index, series == null || missing(series) ? "AMD GPU" : series,
                     missing(total) ? 0 : ToolOutput.bytes(TOOL, total, "B"),
                     missing(used) ? OptionalLong.empty() : OptionalLong.of(ToolOutput.bytes(TOOL, used, "B")),
-                    missing(gfx) ? "unknown" : gfx, 0, "", "unknown"));
+                    gfx == null || missing(gfx) ? "unknown" : gfx, 0, "", "unknown"));
         }
         gpus.sort(Comparator.comparingInt(AmdGpu::index));
         return gpus;

@@ -109,6 +109,9 @@ final class ToolOutput {
      * {@code defaultUnit}) in bytes. The NVIDIA and AMD tools mean binary units by "MB".
      */
     static long bytes(String tool, @Nullable String value, String defaultUnit) {
+        if (value == null) {
+            throw malformed(tool, "not a size: 'null'");
+        }
         String v = value.strip();
         String[] parts = v.split("\\s+");
         if (parts.length > 2) {
@@ -134,10 +137,13 @@ final class ToolOutput {
         return n * scale;
     }
 
-    static int integer(String tool, String field, String value) {
+    static int integer(String tool, String field, @Nullable String value) {
+        if (value == null) {
+            throw malformed(tool, field + " is not an integer: 'null'");
+        }
         try {
             return Integer.parseInt(value.strip());
-        } catch (NumberFormatException | NullPointerException e) {
+        } catch (NumberFormatException e) {
             throw malformed(tool, field + " is not an integer: '" + value + "'");
         }
     }

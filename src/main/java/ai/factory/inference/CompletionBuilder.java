@@ -1,5 +1,7 @@
 package ai.factory.inference;
 
+import static java.util.Objects.requireNonNull;
+
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.chat.ToolCall;
 import org.jspecify.annotations.Nullable;
@@ -50,7 +52,8 @@ final class CompletionBuilder {
 
     private void flush() {
         if (callId != null) {
-            calls.add(new ToolCall(callId, callName, arguments.toString()));
+            calls.add(new ToolCall(callId, requireNonNull(callName, "a call's first delta has its name"),
+                    arguments.toString()));
             callId = null;
             arguments.setLength(0);
         }

@@ -236,7 +236,7 @@ public final class InferencePipeline {
      * The grammar that forces or guards the tool calls; a tool whose parameters schema cannot be expressed is the
      * caller's error on field {@code tools}, naming the tool (found again only on that path).
      */
-    private static Grammar grammar(ToolCallFormat calls, InferenceCall.Tools tools) {
+    private static @Nullable Grammar grammar(ToolCallFormat calls, InferenceCall.Tools tools) {
         try {
             // A named tool is asked for once: the call the client needs, not a loop of it.
             boolean parallel = tools.parallel() && !(tools.choice() instanceof ToolChoice.Named);

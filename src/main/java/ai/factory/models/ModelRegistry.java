@@ -105,7 +105,7 @@ public final class ModelRegistry {
             requireNonNull(content, "content is null");
         }
 
-        public Upload(String fileName, InputStream content, String expectedSha256) {
+        public Upload(String fileName, InputStream content, @Nullable String expectedSha256) {
             this(fileName, content, expectedSha256, -1);
         }
     }

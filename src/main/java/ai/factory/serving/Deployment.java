@@ -3,6 +3,7 @@ package ai.factory.serving;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.models.ModelName;
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 
 /**
@@ -21,7 +22,7 @@ public record Deployment(String id, String project, ModelName model, int version
     }
 
     /** Why it failed, when it did; else null. */
-    public String reason() {
+    public @Nullable String reason() {
         return state instanceof DeploymentState.Failed f ? f.reason() : null;
     }
 

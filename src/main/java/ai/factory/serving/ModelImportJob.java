@@ -3,6 +3,7 @@ package ai.factory.serving;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.models.ModelName;
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -14,7 +15,7 @@ import java.util.Optional;
  * @param endedAt when it completed or failed
  */
 public record ModelImportJob(String id, String jobName, ModelName model, String sourceUri, Status status,
-                             String failureMessage, Instant createdAt, Instant modifiedAt, Optional<Instant> endedAt,
+                             @Nullable String failureMessage, Instant createdAt, Instant modifiedAt, Optional<Instant> endedAt,
                              String createdBy) {
     /** Where a job is: in progress, then completed or failed. */
     public enum Status {

@@ -16,7 +16,7 @@ final class CallScanner {
     /** Reads the calls that follow a marker ending at {@code from}; null when they are malformed. */
     @FunctionalInterface
     interface BlockReader {
-        Block read(String text, int from, RandomGenerator ids);
+        @Nullable Block read(String text, int from, RandomGenerator ids);
     }
 
     private CallScanner() {}

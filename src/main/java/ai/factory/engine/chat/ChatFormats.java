@@ -82,7 +82,7 @@ public final class ChatFormats {
      *
      * @param template the GGUF's {@code tokenizer.chat_template}, or null when it has none
      */
-    public static ChatTemplate forModel(String template, Clock clock) {
+    public static ChatTemplate forModel(@Nullable String template, Clock clock) {
         requireNonNull(clock, "clock is null");
         if (template == null || template.isBlank()) {
             return byName(DEFAULT, clock);

@@ -283,10 +283,11 @@ public final class ChatTemplate {
         if (thrown != null) {
             throw failure(thrown, interpreter.getLineNumber(), String.valueOf(thrown.getMessage()));
         }
-        if (output.length() > limits.maxOutputChars()) {
+        String rendered = requireNonNull(output, "a render that did not throw has its output");
+        if (rendered.length() > limits.maxOutputChars()) {
             throw tooLong();
         }
-        return output;
+        return rendered;
     }
 
     private Node parse(String text) {

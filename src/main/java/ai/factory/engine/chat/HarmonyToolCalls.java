@@ -3,6 +3,7 @@ package ai.factory.engine.chat;
 import static ai.factory.engine.chat.ToolGrammars.literal;
 
 import ai.factory.engine.Grammar;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import java.util.regex.Matcher;
@@ -44,7 +45,7 @@ record HarmonyToolCalls() implements ToolCallFormat {
             output.text(text.substring(position, header.start()));
             ToolJson.Scanned json = ToolJson.scan(text, header.end());
             String arguments = json == null ? null : ToolJson.objectText(json.value());
-            if (arguments == null) {
+            if (json == null || arguments == null) {
                 output.text(text.substring(header.start(), header.end()));
                 position = header.end();
                 continue;
@@ -66,7 +67,7 @@ record HarmonyToolCalls() implements ToolCallFormat {
      * on the recipient, {@code to=functions.}, whichever way the header began.
      */
     @Override
-    public Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
+    public @Nullable Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
         String prefix = choice instanceof ToolChoice.Auto ? literal(RECIPIENT) : literal("<|channel|>commentary " + RECIPIENT);
         return ToolGrammars.grammar(tools, choice, false, (gbnf, allowed) -> {
             // The model may name the recipient before or after the channel (see the class comment).

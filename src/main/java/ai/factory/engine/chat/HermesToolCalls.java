@@ -49,7 +49,7 @@ record HermesToolCalls() implements ToolCallFormat {
 
     /** Calls as Qwen's template writes them: the JSON on its own line, separated by a newline when several. */
     @Override
-    public Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
+    public @Nullable Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
         return ToolGrammars.grammar(tools, choice, parallelCalls, (gbnf, allowed) -> {
             String named = ToolGrammars.alternatives(gbnf, "tool-call-named", allowed, (tool, arguments) ->
                     literal("{\"name\": \"" + tool.name() + "\", \"arguments\": ") + " " + arguments + " " + literal("}"));

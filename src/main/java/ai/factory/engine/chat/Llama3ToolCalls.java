@@ -54,7 +54,7 @@ record Llama3ToolCalls() implements ToolCallFormat {
         while (true) {
             ToolJson.Scanned json = ToolJson.scan(text, cursor);
             ToolCall call = json == null ? null : call(json, ids);
-            if (call == null) {
+            if (json == null || call == null) {
                 break;
             }
             calls.add(call);
@@ -97,7 +97,7 @@ record Llama3ToolCalls() implements ToolCallFormat {
      * opens with a bare call object is free text, parsed as it comes (a trigger word must be one token).
      */
     @Override
-    public Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
+    public @Nullable Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
         return ToolGrammars.grammar(tools, choice, parallelCalls, (gbnf, allowed) -> {
             String ws = ToolGrammars.space(gbnf);
             String named = ToolGrammars.alternatives(gbnf, "tool-call-named", allowed, (tool, arguments) ->

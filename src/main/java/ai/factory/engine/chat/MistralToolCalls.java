@@ -36,7 +36,7 @@ record MistralToolCalls(boolean namedForm) implements ToolCallFormat {
         return CallScanner.parse(text, MARKER, MistralToolCalls::block, ids);
     }
 
-    private static CallScanner.Block block(String text, int from, RandomGenerator ids) {
+    private static CallScanner.@Nullable Block block(String text, int from, RandomGenerator ids) {
         int start = ToolJson.skipWhitespace(text, from);
         if (text.startsWith("[", start) && !text.startsWith(ARGS, start) && !text.startsWith(CALL_ID, start)) {
             return array(text, start, ids);
@@ -81,7 +81,7 @@ record MistralToolCalls(boolean namedForm) implements ToolCallFormat {
         }
         ToolJson.Scanned json = ToolJson.scan(text, args + ARGS.length());
         String arguments = json == null ? null : ToolJson.objectText(json.value());
-        if (arguments == null) {
+        if (json == null || arguments == null) {
             return null;
         }
         return new CallScanner.Block(List.of(new ToolCall(id, name, arguments)), json.end());
@@ -101,7 +101,7 @@ record MistralToolCalls(boolean namedForm) implements ToolCallFormat {
      * the JSON array after one {@code [TOOL_CALLS]}. Auto triggers on {@code [TOOL_CALLS]}.
      */
     @Override
-    public Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
+    public @Nullable Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls) {
         List<String> triggers = List.of(ToolGrammars.trigger(MARKER));
         if (namedForm) {
             return ToolGrammars.grammar(tools, choice, parallelCalls, (gbnf, allowed) -> {

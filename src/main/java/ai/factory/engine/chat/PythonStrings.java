@@ -228,7 +228,7 @@ final class PythonStrings {
         return args != null && index < args.length ? args[index] : null;
     }
 
-    private static String text(Object value) {
+    private static String text(@Nullable Object value) {
         if (value == null) {
             throw new IllegalArgumentException("expected a string argument, got None");
         }

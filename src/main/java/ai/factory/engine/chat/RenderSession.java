@@ -3,6 +3,7 @@ package ai.factory.engine.chat;
 import static java.util.Objects.requireNonNull;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import org.jspecify.annotations.Nullable;
 import java.time.Clock;
 import java.util.List;
 
@@ -21,7 +22,8 @@ final class RenderSession {
     private final List<Jinja2Translator.LoopFilter> loopFilters;
     private long nodesLeft;
     private long rangeItemsLeft;
-    private RuntimeException halted;
+    /** Why the render was stopped, once it was. */
+    private @Nullable RuntimeException halted;
 
     RenderSession(Clock clock, List<Jinja2Translator.LoopFilter> loopFilters, ChatTemplateLimits limits) {
         this.clock = requireNonNull(clock, "clock is null");

@@ -3,6 +3,7 @@ package ai.factory.engine.chat;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.engine.Grammar;
+import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
@@ -115,5 +116,5 @@ public sealed interface ToolCallFormat permits HermesToolCalls, Llama3ToolCalls,
      *     {@code tools} or requires a call with no tools given; INVALID_REQUEST from the schema compiler when a
      *     tool's parameters use JSON Schema a grammar cannot express
      */
-    Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls);
+    @Nullable Grammar grammar(List<ToolSpec> tools, ToolChoice choice, boolean parallelCalls);
 }

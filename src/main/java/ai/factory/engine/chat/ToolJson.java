@@ -85,17 +85,13 @@ final class ToolJson {
      */
     static Object argumentsValue(String arguments) {
         JsonNode node = parse(arguments);
-        return node != null && node.isObject() ? plain(node) : arguments;
+        return node != null && node.isObject() ? plainObject(node) : arguments;
     }
 
     /** A JSON value as plain Java: maps (in key order), lists, strings, longs, doubles, booleans, null. */
     static @Nullable Object plain(JsonNode node) {
         return switch (node.getNodeType()) {
-            case OBJECT -> {
-                Map<String, Object> map = new LinkedHashMap<>();
-                node.properties().forEach(entry -> map.put(entry.getKey(), plain(entry.getValue())));
-                yield map;
-            }
+            case OBJECT -> plainObject(node);
             case ARRAY -> {
                 List<Object> list = new ArrayList<>();
                 node.forEach(item -> list.add(plain(item)));
@@ -108,5 +104,12 @@ final class ToolJson {
             case BOOLEAN -> node.booleanValue();
             case NULL, MISSING, BINARY, POJO -> null;
         };
+    }
+
+    /** A JSON object as a plain Java map, in key order (see {@link #plain}). */
+    private static Map<String, Object> plainObject(JsonNode node) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        node.properties().forEach(entry -> map.put(entry.getKey(), plain(entry.getValue())));
+        return map;
     }
 }

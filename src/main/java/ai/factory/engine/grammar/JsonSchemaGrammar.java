@@ -653,8 +653,8 @@ final class JsonSchemaGrammar {
             lo = Math.min(lo, hi);
         }
         if (lo > hi) {
-            throw unsupported(path + "/" + (upper != null ? upper.keyword() : lower.keyword()),
-                    upper != null ? upper.keyword() : lower.keyword(), "leaves no integer in range");
+            String keyword = emptyRangeKeyword(lower, upper);
+            throw unsupported(path + "/" + keyword, keyword, "leaves no integer in range");
         }
         List<String> alternatives = new ArrayList<>();
         if (lo < 0) {
@@ -686,7 +686,7 @@ final class JsonSchemaGrammar {
         if (lo == null || lo < 0) {
             // x = -y with y > 0 (or y past -hi when hi is negative) and y up to -lo.
             boolean hiNegative = hi != null && hi < 0;
-            String negative = nonNegative(hiNegative ? -hi : 0, !hiNegative || hiExclusive, lo == null ? null : -lo,
+            String negative = nonNegative(hi != null && hiNegative ? -hi : 0, !hiNegative || hiExclusive, lo == null ? null : -lo,
                     loExclusive);
             if (negative != null) {
                 alternatives.add("\"-\" " + negative);
@@ -694,16 +694,24 @@ final class JsonSchemaGrammar {
         }
         if (hi == null || hi > 0 || (hi == 0 && !hiExclusive)) {
             boolean loNonNegative = lo != null && lo >= 0;
-            String positive = nonNegative(loNonNegative ? lo : 0, loNonNegative && loExclusive, hi, hiExclusive);
+            String positive = nonNegative(lo != null && loNonNegative ? lo : 0, loNonNegative && loExclusive, hi, hiExclusive);
             if (positive != null) {
                 alternatives.add(positive);
             }
         }
         if (alternatives.isEmpty()) {
-            String keyword = upper != null ? upper.keyword() : lower.keyword();
+            String keyword = emptyRangeKeyword(lower, upper);
             throw unsupported(path + "/" + keyword, keyword, "leaves no number in range");
         }
         return String.join(" | ", alternatives);
+    }
+
+    /** The keyword to name for a range that holds no value: the upper bound's, else the lower's. */
+    private static String emptyRangeKeyword(@Nullable Bound lower, @Nullable Bound upper) {
+        if (upper != null) {
+            return upper.keyword();
+        }
+        return requireNonNull(lower, "a range with neither bound is never empty").keyword();
     }
 
     /** Decimal numbers x with a <= x (a < x when exclusive) and x <= b (or < b; b null: no bound), a >= 0. */
@@ -811,11 +819,11 @@ final class JsonSchemaGrammar {
 
     private record Bound(BigDecimal value, boolean exclusive, String keyword) {}
 
-    private static Bound lowerBound(JsonNode schema, String path) {
+    private static @Nullable Bound lowerBound(JsonNode schema, String path) {
         return tighter(bound(schema, "minimum", "exclusiveMinimum", path), true);
     }
 
-    private static Bound upperBound(JsonNode schema, String path) {
+    private static @Nullable Bound upperBound(JsonNode schema, String path) {
         return tighter(bound(schema, "maximum", "exclusiveMaximum", path), false);
     }
 
@@ -845,7 +853,7 @@ final class JsonSchemaGrammar {
         return decimal;
     }
 
-    private static Bound tighter(List<Bound> bounds, boolean lower) {
+    private static @Nullable Bound tighter(List<Bound> bounds, boolean lower) {
         Bound best = null;
         for (Bound bound : bounds) {
             if (best == null) {

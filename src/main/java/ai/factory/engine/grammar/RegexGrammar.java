@@ -31,7 +31,7 @@ final class RegexGrammar {
     private final String name;
     private final String anyChar;
     private final String path;
-    private String pattern;
+    private String pattern = "";
     private int pos;
     private int groups;
 

@@ -470,13 +470,13 @@ public final class LlamaEngine implements TextEngine {
     /** Ends cancelled generations and fills free slots; false when there is nothing to decode. */
     private boolean admit() throws InterruptedException {
         for (Slot slot : slots) {
-            if (!slot.free() && slot.generation.cancelled()) {
+            if (!slot.free() && slot.generation().cancelled()) {
                 finish(slot, FinishReason.CANCELLED, null);
             }
         }
         for (Slot slot : slots) {
             // A leader that ended before its prompt was done (cancelled, failed) leaves its followers to compute it.
-            if (slot.awaiting != null && slot.awaiting.generation != slot.generation.leader()) {
+            if (slot.awaiting != null && slot.awaiting.generation != slot.generation().leader()) {
                 slot.awaiting = null;
             }
         }
@@ -550,8 +550,8 @@ public final class LlamaEngine implements TextEngine {
      * holds the prompt.
      */
     private void share(Slot slot) {
-        LlamaGeneration leader = slot.generation.leader();
-        int last = slot.prompt.length - 1;
+        LlamaGeneration leader = slot.generation().leader();
+        int last = slot.prompt().length - 1;
         if (leader == null || slot.promptIndex >= last) {
             return;
         }
@@ -574,7 +574,7 @@ public final class LlamaEngine implements TextEngine {
     private void copyFromLeaders() {
         for (Slot slot : slots) {
             Slot source = slot.awaiting;
-            if (source != null && source.generation == slot.generation.leader() && source.logitsIndex >= 0
+            if (source != null && source.generation == slot.generation().leader() && source.logitsIndex >= 0
                     && !source.prefilling()) {
                 slot.awaiting = null;
                 copyCells(source, slot, source.cached);
@@ -633,12 +633,12 @@ public final class LlamaEngine implements TextEngine {
                 continue;
             }
             int common = candidate.commonPrefix(prompt);
-            if (common > best || (common == best && candidate.lastUsed < slot.lastUsed)) {
+            if (slot == null || common > best || (common == best && candidate.lastUsed < slot.lastUsed)) {
                 slot = candidate;
                 best = common;
             }
         }
-        return slot;
+        return requireNonNull(slot, "no free slot");
     }
 
     /**
@@ -666,10 +666,11 @@ public final class LlamaEngine implements TextEngine {
                 continue;
             }
             slot.stepStart = slot.cached;
-            int count = Math.min(budget, slot.prompt.length - slot.promptIndex);
+            int[] prompt = slot.prompt();
+            int count = Math.min(budget, prompt.length - slot.promptIndex);
             for (int i = 0; i < count; i++) {
-                int token = slot.prompt[slot.promptIndex++];
-                boolean last = slot.promptIndex == slot.prompt.length;
+                int token = prompt[slot.promptIndex++];
+                boolean last = slot.promptIndex == prompt.length;
                 int index = batch.add(token, slot.cached, slot.sequence, last);
                 slot.append(token);
                 if (last) {
@@ -721,7 +722,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     private void sample(Slot slot) {
-        GenerationRequest request = slot.generation.request();
+        GenerationRequest request = slot.generation().request();
         int token = slot.grammar.equals(MemorySegment.NULL)
                 ? llama.samplerSample(slot.sampler, context, slot.logitsIndex)
                 : constrained.sample(slot.sampler, slot.grammar, logitsRow(slot.logitsIndex));
@@ -745,7 +746,7 @@ public final class LlamaEngine implements TextEngine {
         boolean end = !request.ignoreEos() && model.isEndOfGeneration(token);
         Slot.Output output = slot.output(end, pieceBuffer, end ? 0 : piece(token, request.specialText()), request.maxTokens(),
                 options.contextPerSequence());
-        slot.generation.emit(new TokenEvent.Token(token, output.text(), logprob, top));
+        slot.generation().emit(new TokenEvent.Token(token, output.text(), logprob, top));
         if (output.finish() != null) {
             finish(slot, output.finish(), null);
         } else {
@@ -801,7 +802,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     private void finish(Slot slot, FinishReason reason, @Nullable String error) {
-        slot.generation.finish(new TokenEvent.Done(reason, slot.prompt.length, slot.generated, slot.reusedPromptTokens, error));
+        slot.generation().finish(new TokenEvent.Done(reason, slot.prompt().length, slot.generated, slot.reusedPromptTokens, error));
         freeSampler(slot);
         slot.generation = null;
         slot.prompt = null;

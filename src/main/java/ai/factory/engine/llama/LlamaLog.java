@@ -51,7 +51,8 @@ final class LlamaLog {
             State state = STATE.get();
             int effective = level == GGML_LOG_LEVEL_CONT ? state.lastLevel : level;
             state.lastLevel = effective;
-            boolean capture = state.captured != null && effective >= GGML_LOG_LEVEL_WARN;
+            StringBuilder captured = effective >= GGML_LOG_LEVEL_WARN ? state.captured : null;
+            boolean capture = captured != null;
             java.util.function.Consumer<String> sink = tap;
             if (!capture && sink == null && !LOG.isDebugEnabled()) {
                 return;
@@ -60,8 +61,8 @@ final class LlamaLog {
             if (sink != null) {
                 sink.accept(line);
             }
-            if (capture && effective == GGML_LOG_LEVEL_ERROR) {
-                state.captured.append(line);
+            if (captured != null && effective == GGML_LOG_LEVEL_ERROR) {
+                captured.append(line);
             }
             LOG.debug("{}", line.stripTrailing());
         } catch (Throwable e) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.io.IOException;
@@ -46,7 +47,7 @@ public final class LlamaRuntime {
     private static final Pattern VERSION_IN_NAME = Pattern.compile(
             "lib[a-z-]+(?:\\.[a-z]+)?(?:\\.v([0-9]+(?:\\.[0-9]+)+)\\.so|\\.so\\.([0-9]+(?:\\.[0-9]+)+))");
 
-    private static LlamaRuntime loaded; // guarded by LlamaRuntime.class
+    private static @Nullable LlamaRuntime loaded; // guarded by LlamaRuntime.class
 
     private final Path libraryDir;
     private final LlamaLibrary library;
@@ -147,7 +148,7 @@ public final class LlamaRuntime {
         }
         LlamaLibrary library;
         try {
-            library = new LlamaLibrary(symbols);
+            library = new LlamaLibrary(requireNonNull(symbols, "no llama.cpp library to look symbols up in"));
         } catch (UnsatisfiedLinkError e) {
             throw unavailable(String.valueOf(e.getMessage()));
         }

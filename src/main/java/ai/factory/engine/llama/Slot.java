@@ -1,8 +1,11 @@
 package ai.factory.engine.llama;
 
+import static java.util.Objects.requireNonNull;
+
 import ai.factory.engine.TokenEvent.FinishReason;
 import org.jspecify.annotations.Nullable;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * One sequence of the context ({@code seq_id}) and the request it serves, if any. It also remembers which
@@ -31,8 +34,9 @@ final class Slot {
     MemorySegment sampler = MemorySegment.NULL;
     /** The request's grammar sampler, apart from the chain ({@link ConstrainedSampler}), or NULL. */
     MemorySegment grammar = MemorySegment.NULL;
-    Utf8Pieces utf8;
-    StopStrings stops;
+    /** The current request's UTF-8 hold-back and stop strings; each request starts afresh. */
+    Utf8Pieces utf8 = new Utf8Pieces();
+    StopStrings stops = new StopStrings(List.of());
     /**
      * The slot of this generation's leader while it computes the prompt they share, which this one then copies
      * instead of computing it again; null otherwise. A slot that waits takes no part in the batch.
@@ -50,8 +54,18 @@ final class Slot {
         return generation == null;
     }
 
+    /** The generation this slot serves; only for a slot that is not {@link #free}. */
+    LlamaGeneration generation() {
+        return requireNonNull(generation, "the slot is free");
+    }
+
+    /** The prompt of the generation this slot serves; only for a slot that is not {@link #free}. */
+    int[] prompt() {
+        return requireNonNull(prompt, "the slot is free");
+    }
+
     boolean prefilling() {
-        return generation != null && awaiting == null && promptIndex < prompt.length;
+        return generation != null && awaiting == null && promptIndex < prompt().length;
     }
 
     /** How many leading tokens of {@code tokens} this slot's cache already holds. */

@@ -117,7 +117,7 @@ public record GgufMetadata(
         return Collections.unmodifiableMap(summary);
     }
 
-    private static void putIfPresent(Map<String, Object> map, String key, Object value) {
+    private static void putIfPresent(Map<String, Object> map, String key, @Nullable Object value) {
         if (value != null) {
             map.put(key, value);
         }

@@ -115,8 +115,8 @@ public final class AuditStore implements AuditSource {
         public Optional<Instant> oldestAt(long from) {
             return h.createQuery("SELECT MIN(at) AS oldest FROM audit_records WHERE seq >= :from")
                     .bind("from", from)
-                    .map((rs, ctx) -> rs.getTimestamp("oldest") == null ? null : rs.getTimestamp("oldest").toInstant())
-                    .findOne();
+                    .map((rs, ctx) -> Optional.ofNullable(rs.getTimestamp("oldest")).map(Timestamp::toInstant))
+                    .one();
         }
 
         public void insertDigest(AuditDigest d) {

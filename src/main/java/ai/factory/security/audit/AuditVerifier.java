@@ -228,8 +228,8 @@ public final class AuditVerifier {
         private long nextDigestFrom;
         private boolean digestsDone;
         private @Nullable AuditDigest current;
-        private AuditDigest lastConsumed;
-        private AuditDigest firstConsumed;
+        private @Nullable AuditDigest lastConsumed;
+        private @Nullable AuditDigest firstConsumed;
         private long expected;
         private String prevHash;
         /** Whether the previous record's hash was confirmed by a signed digest (so a broken link is the next one's). */
@@ -329,9 +329,10 @@ public final class AuditVerifier {
                                 + (r.seq() - 1) + "'s hash is " + abbreviate(prevHash)));
             }
             if (!matchesSigned) {
+                AuditDigest over = requireNonNull(current, "a signed prefix comes from the current digest");
                 return Optional.of(new Problem(Kind.EDITED, r.seq(), "record " + r.seq() + " was changed and the "
                         + "hashes recomputed: its hash begins " + AuditHashing.prefix(r.hash()) + ", the digest over "
-                        + "records " + current.firstSeq() + " to " + current.lastSeq() + " signed " + signed.get()));
+                        + "records " + over.firstSeq() + " to " + over.lastSeq() + " signed " + signed.get()));
             }
             if (!linked) {
                 Long linkedTo = recent.get(r.prevHash());
@@ -406,13 +407,15 @@ public final class AuditVerifier {
                         + " is of the old kind, without a link to the digest before, yet follows digests that link"));
             }
             if (d.version() != 1) {
-                String before = lastConsumed == null ? "" : lastConsumed.hash();
+                AuditDigest previous = lastConsumed;
+                String before = previous == null ? "" : previous.hash();
                 if (!d.prevDigest().equals(before)) {
                     return Optional.of(new Problem(Kind.DIGEST_MISMATCH, Math.max(seq, d.firstSeq()), range
                             + " signs " + (d.prevDigest().isEmpty() ? "no digest" : abbreviate(d.prevDigest()))
-                            + " as the digest before it, but the digest before it is " + (before.isEmpty() ? "none"
-                            : abbreviate(before) + " (over records " + lastConsumed.firstSeq() + " to "
-                            + lastConsumed.lastSeq() + ")") + ": digests were deleted or replaced"));
+                            + " as the digest before it, but the digest before it is "
+                            + (previous == null || before.isEmpty() ? "none" : abbreviate(before) + " (over records "
+                            + previous.firstSeq() + " to " + previous.lastSeq() + ")")
+                            + ": digests were deleted or replaced"));
                 }
                 if (d.recordHashes().isPresent() && (d.recordHashes().get().length() != d.count() * AuditDigest.PREFIX
                         || !AuditHashing.recordsHash(d.recordHashes().get()).equals(d.recordsHash()))) {

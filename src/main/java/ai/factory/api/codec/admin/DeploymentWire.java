@@ -6,6 +6,7 @@ import ai.factory.FactoryException;
 import ai.factory.api.codec.WireJson;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.util.List;
 
@@ -82,9 +83,9 @@ public final class DeploymentWire {
      *     {@code draining} while it is being deleted
      * @param gpuLayers {@code "auto"} or the number asked for
      */
-    public record Deployment(String id, String project, String model, int version, String state, String reason,
-                             int replicas, int parallel, int context, int threads, int queue, Object gpuLayers,
-                             List<Placement> placements, Instant createdAt, long activeRequests,
+    public record Deployment(String id, String project, String model, int version, String state,
+                             @Nullable String reason, int replicas, int parallel, int context, int threads, int queue,
+                             Object gpuLayers, List<Placement> placements, Instant createdAt, long activeRequests,
                              long waitingRequests) {
         public Deployment {
             requireNonNull(id, "id is null");

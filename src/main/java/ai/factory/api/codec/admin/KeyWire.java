@@ -19,7 +19,7 @@ public final class KeyWire {
      * @param aws true for an AWS-style access key id and secret access key (SigV4)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL) // what the command line leaves out, it does not send as null
-    public record CreateKey(String name, String project, String role, @Nullable Boolean aws) {
+    public record CreateKey(String name, @Nullable String project, @Nullable String role, @Nullable Boolean aws) {
         public CreateKey {
             Required.field(name, "name");
         }

@@ -3,6 +3,7 @@ package ai.factory.api.codec.admin;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import org.jspecify.annotations.Nullable;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +28,8 @@ public final class ModelWire {
      * @param classification default: {@code internal} for a new model, else unchanged
      */
     @JsonInclude(JsonInclude.Include.NON_NULL) // what the command line leaves out, it does not send as null
-    public record ImportPath(String path, String format, String project, String classification) {
+    public record ImportPath(String path, @Nullable String format, @Nullable String project,
+                             @Nullable String classification) {
         public ImportPath {
             Required.field(path, "path");
         }

@@ -24,7 +24,7 @@ public final class PlanWire {
      *     hostFree) or {@code none} (needBytes, hostFree, reason)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Plan(String model, String fit, @Nullable String kind, @Nullable Integer devices,
+    public record Plan(@Nullable String model, String fit, @Nullable String kind, @Nullable Integer devices,
                        @Nullable List<Integer> layersPerDevice,
                        @Nullable Integer gpuLayers, @Nullable Long needBytes, @Nullable List<Long> deviceBytes,
                                @Nullable Long deviceFree, @Nullable Long hostBytes,
@@ -35,7 +35,7 @@ public final class PlanWire {
         }
 
         /** {@code plan} as the API writes it, for {@code model} (null for a local file). */
-        public static Plan of(String model, CapacityPlan plan) {
+        public static Plan of(@Nullable String model, CapacityPlan plan) {
             Need need = Need.of(plan.footprint());
             return switch (plan) {
                 case CapacityPlan.HostMemory h -> new Plan(model, "host", null, null, null, null, null, null, null,

@@ -40,7 +40,7 @@ public final class ModelImport {
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Job(String jobArn, String jobName, String importedModelName, @Nullable String importedModelArn,
-                      DataSource modelDataSource, String status, String failureMessage, String creationTime,
+                      DataSource modelDataSource, String status, @Nullable String failureMessage, String creationTime,
                       String lastModifiedTime, @Nullable String endTime) {
         public Job {
             requireNonNull(jobArn, "jobArn is null");

@@ -336,10 +336,10 @@ public final class ChatCodec {
         public void accept(InferenceEvent event, int choice) {
             switch (event) {
                 case InferenceEvent.Text t -> {
-                    boolean logprobs = request.call().logprobs() && t.token() != null;
-                    if (!t.text().isEmpty() || logprobs) {
+                    TokenEvent.Token token = request.call().logprobs() ? t.token() : null;
+                    if (!t.text().isEmpty() || token != null) {
                         send(choice, ChatCompletionChunk.Delta.content(t.text()),
-                                logprobs ? new ChatCompletion.Logprobs(List.of(logprob(t.token()))) : null, null);
+                                token != null ? new ChatCompletion.Logprobs(List.of(logprob(token))) : null, null);
                     }
                 }
                 case InferenceEvent.ToolCallDelta d -> {

@@ -35,5 +35,5 @@ public record ChatCompletionChunk(String id, String object, long created, String
     public record ToolCallDelta(int index, @Nullable String id, @Nullable String type, FunctionDelta function) {}
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record FunctionDelta(String name, String arguments) {}
+    public record FunctionDelta(@Nullable String name, String arguments) {}
 }

@@ -1,5 +1,7 @@
 package ai.factory.api.codec.openai;
 
+import static java.util.Objects.requireNonNull;
+
 import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.api.codec.ApiFields;
@@ -114,7 +116,7 @@ public final class ResponsesCodec {
             if ("message".equals(item.type())) {
                 node.put("role", "assistant");
                 ArrayNode parts = node.putArray("content");
-                item.content().forEach(p -> parts.addObject().put("type", "output_text").put("text", p.text()));
+                requireNonNull(item.content(), "a message item has content").forEach(p -> parts.addObject().put("type", "output_text").put("text", p.text()));
             } else {
                 node.put("call_id", item.callId()).put("name", item.name()).put("arguments", item.arguments());
             }
@@ -329,11 +331,12 @@ public final class ResponsesCodec {
         private final List<ResponseObject.OutputItem> done = new ArrayList<>();
         private final StringBuilder text = new StringBuilder();
         private @Nullable String messageId;
-        private String callItemId;
+        /** The item id of the open function call ({@link #call}); empty before the first. */
+        private String callItemId = "";
         private @Nullable ToolCall call;
         private final StringBuilder arguments = new StringBuilder();
         private final boolean store;
-        private ResponseObject finished;
+        private @Nullable ResponseObject finished;
 
         /** @param store whether the response is kept (the answers say so) */
         public Stream(String id, long createdAt, Decoded request, boolean store, Sequence sequence,
@@ -372,10 +375,12 @@ public final class ResponsesCodec {
                     if (d.first()) {
                         closeMessage();
                         closeCall();
+                        String callId = requireNonNull(d.id(), "a call's first delta has its id");
+                        String name = requireNonNull(d.name(), "a call's first delta has its name");
                         callItemId = id("fc");
-                        call = new ToolCall(d.id(), d.name(), "");
+                        call = new ToolCall(callId, name, "");
                         out.accept(new ResponseEvent.OutputItem("response.output_item.added", nextSequence(), index(),
-                                ResponseObject.OutputItem.functionCall(callItemId, "in_progress", d.id(), d.name(), "")));
+                                ResponseObject.OutputItem.functionCall(callItemId, "in_progress", callId, name, "")));
                     }
                     if (!d.arguments().isEmpty()) {
                         arguments.append(d.arguments());

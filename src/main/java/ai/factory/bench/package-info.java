@@ -1,0 +1,7 @@
+/**
+ * Load benchmarks of a running factory: streamed requests at rising concurrency, their latencies and throughput, and roofline estimates to compare them with.
+ */
+@NullMarked
+package ai.factory.bench;
+
+import org.jspecify.annotations.NullMarked;
