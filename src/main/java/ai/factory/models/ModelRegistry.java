@@ -93,7 +93,6 @@ public final class ModelRegistry {
         this.models = new ReadCache<>(clock, cacheMaxAge);
     }
 
-    /** A file to import: its name within the version and a stream of its bytes. */
     /**
      * One file to import: its name in the version, its content, the digest it must have (or null) and its size when
      * known beforehand (an upload's Content-Length, a file's size; -1 when not), so that content the disk can't hold

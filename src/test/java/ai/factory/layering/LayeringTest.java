@@ -40,6 +40,16 @@ class LayeringTest {
     }
 
     @Test
+    void everyPackageIsNullMarkedSoNullAwayChecksIt() {
+        java.util.Set<String> packages = new java.util.TreeSet<>();
+        production.stream().map(c -> c.getPackageName()).filter(p -> p.startsWith(BASE)).forEach(packages::add);
+        List<String> unmarked = packages.stream().filter(p -> production.stream().noneMatch(c ->
+                c.getName().equals(p + ".package-info") && c.isAnnotatedWith(org.jspecify.annotations.NullMarked.class)))
+                .toList();
+        assertThat(unmarked).as("packages without @NullMarked in their package-info.java").isEmpty();
+    }
+
+    @Test
     void theTableNamesEveryRoomTheCodeHas() {
         List<String> packages = production.stream().map(c -> c.getPackageName())
                 .filter(p -> p.startsWith(BASE + ".")).map(p -> p.substring(BASE.length() + 1).split("\\.")[0])
