@@ -265,8 +265,14 @@ class AuditChainTest {
                 assertThat(log.awaitWritten(Duration.ofMinutes(1))).isTrue();
             }
             AuditStore store = new AuditStore(db.jdbi());
-            assertThat(store.digests(1, 100, 100, false)).extracting(AuditDigest::firstSeq, AuditDigest::lastSeq)
-                    .containsExactly(tuple(1L, 1L), tuple(2L, 4L), tuple(5L, 5L));
+            // Records 2 to 4 are signed by the batches that wrote them: one digest, or more when the writer took
+            // the first before the others arrived.
+            List<AuditDigest> digests = store.digests(1, 100, 100, false);
+            assertThat(digests.getFirst()).extracting(AuditDigest::firstSeq, AuditDigest::lastSeq).isEqualTo(tuple(1L, 1L));
+            assertThat(digests.getLast()).extracting(AuditDigest::firstSeq, AuditDigest::lastSeq).isEqualTo(tuple(5L, 5L));
+            for (int i = 1; i < digests.size(); i++) {
+                assertThat(digests.get(i).firstSeq()).isEqualTo(digests.get(i - 1).lastSeq() + 1);
+            }
             sql(db, "DELETE FROM audit_digests WHERE first_seq > 1");
             var p = problem(new AuditVerifier(store, key.publicKey(), hourly).verify(Optional.empty(), Optional.empty()));
             assertThat(p.kind()).isEqualTo(Kind.UNSIGNED);
