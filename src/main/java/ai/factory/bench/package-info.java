@@ -1,5 +1,6 @@
 /**
- * Load benchmarks of a running factory: streamed requests at rising concurrency, their latencies and throughput, and roofline estimates to compare them with.
+ * Load benchmarks of a running factory: streamed requests at rising concurrency, their latencies and throughput,
+ * and roofline estimates to compare them with.
  */
 @NullMarked
 package ai.factory.bench;

@@ -116,7 +116,8 @@ public final class ResponsesCodec {
             if ("message".equals(item.type())) {
                 node.put("role", "assistant");
                 ArrayNode parts = node.putArray("content");
-                requireNonNull(item.content(), "a message item has content").forEach(p -> parts.addObject().put("type", "output_text").put("text", p.text()));
+                requireNonNull(item.content(), "a message item has content")
+                        .forEach(p -> parts.addObject().put("type", "output_text").put("text", p.text()));
             } else {
                 node.put("call_id", item.callId()).put("name", item.name()).put("arguments", item.arguments());
             }

@@ -1,5 +1,6 @@
 /**
- * The OpenAI API on the wire: Chat Completions, Completions, Responses and Embeddings bodies, and their codecs to and from the factory's calls.
+ * The OpenAI API on the wire: Chat Completions, Completions, Responses and Embeddings bodies, and their codecs to
+ * and from the factory's calls.
  */
 @NullMarked
 package ai.factory.api.codec.openai;
