@@ -2,7 +2,6 @@ package ai.factory;
 
 import ai.factory.app.Factory;
 import ai.factory.config.ConfigLoader;
-import ai.factory.config.FactoryConfig;
 import ai.factory.config.Setting;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,34 +47,40 @@ public final class TestFactory implements AutoCloseable {
     }
 
     public static TestFactory start(Path home) {
-        return start(home, Map.of());
+        return start(home, Map.of(), Factory.Options.DEFAULTS);
     }
 
     public static TestFactory start(Path home, Map<Setting, String> settings) {
-        Map<Setting, String> flags = testFlags();
-        flags.putAll(settings);
-        FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
-        return new TestFactory(Factory.start(config));
+        return start(home, settings, Factory.Options.DEFAULTS);
     }
 
     /** A factory whose every part reads the time from {@code clock}. */
     public static TestFactory start(Path home, java.time.Clock clock) {
-        Map<Setting, String> flags = testFlags();
-        return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags),
-                Factory.Options.DEFAULTS.withClock(clock)));
+        return start(home, Map.of(), Factory.Options.DEFAULTS.withClock(clock));
     }
 
     /** A factory told to start even if its audit chain does not verify ({@code factory up --accept-broken-audit}). */
     public static TestFactory startAcceptingBrokenAudit(Path home) {
-        Map<Setting, String> flags = testFlags();
-        return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags), Factory.Options.DEFAULTS.withAcceptBrokenAudit(true)));
+        return start(home, Map.of(), Factory.Options.DEFAULTS.withAcceptBrokenAudit(true));
     }
 
     /** A factory whose accelerator discovery runs its tools through {@code commands} (recorded outputs, say). */
     public static TestFactory start(Path home, ai.factory.fleet.CommandRunner commands) {
-        Map<Setting, String> flags = testFlags();
-        FactoryConfig config = new ConfigLoader(Map.of()).load(home, flags);
-        return new TestFactory(Factory.start(config, Factory.Options.DEFAULTS.withCommands(commands)));
+        return start(home, Map.of(), Factory.Options.DEFAULTS.withCommands(commands));
+    }
+
+    /**
+     * A factory on a free loopback port with its engines on one thread each and no bundled model (unless
+     * {@code settings} say otherwise), started with {@code options}.
+     */
+    private static TestFactory start(Path home, Map<Setting, String> settings, Factory.Options options) {
+        Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
+        flags.put(Setting.PORT, "0");
+        flags.put(Setting.EMBEDDING_THREADS, "1");
+        flags.put(Setting.GENERATION_THREADS, "1");
+        flags.put(Setting.BUILTIN_MODELS, "false");
+        flags.putAll(settings);
+        return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags), options));
     }
 
     /**
@@ -85,7 +90,15 @@ public final class TestFactory implements AutoCloseable {
     public static String readUntil(java.io.InputStream in, String marker, int times) throws IOException {
         StringBuilder read = new StringBuilder();
         byte[] buffer = new byte[256];
-        while (count(read, marker) < times) {
+        int found = 0;
+        int from = 0;
+        while (found < times) {
+            int at = read.indexOf(marker, from);
+            if (at >= 0) {
+                found++;
+                from = at + 1;
+                continue;
+            }
             int n = in.read(buffer);
             if (n < 0) {
                 throw new AssertionError("the stream ended before '" + marker + "' came " + times + " times: " + read);
@@ -93,24 +106,6 @@ public final class TestFactory implements AutoCloseable {
             read.append(new String(buffer, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
         }
         return read.toString();
-    }
-
-    private static int count(CharSequence text, String marker) {
-        int found = 0;
-        for (int at = text.toString().indexOf(marker); at >= 0; at = text.toString().indexOf(marker, at + 1)) {
-            found++;
-        }
-        return found;
-    }
-
-    /** A free loopback port, engines on one thread each, no bundled model: what every test factory starts with. */
-    private static Map<Setting, String> testFlags() {
-        Map<Setting, String> flags = new java.util.EnumMap<>(Setting.class);
-        flags.put(Setting.PORT, "0");
-        flags.put(Setting.EMBEDDING_THREADS, "1");
-        flags.put(Setting.GENERATION_THREADS, "1");
-        flags.put(Setting.BUILTIN_MODELS, "false");
-        return flags;
     }
 
     public Factory factory() {

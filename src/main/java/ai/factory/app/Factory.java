@@ -428,8 +428,7 @@ public final class Factory implements AutoCloseable {
             Engine engine = OnnxEmbeddingEngine.open(registry.readAllBytes(version, BundledMiniLm.NAME_MODEL_FILE),
                     registry.readAllBytes(version, BundledMiniLm.NAME_TOKENIZER_FILE), version.ref().toString(),
                     OnnxEmbeddingOptions.defaults()
-                            .withThreads(spec.threads() > 0
-                                    ? spec.threads() : config.engines().effectiveEmbeddingThreads())
+                            .withThreads(spec.threadsOr(config.engines().effectiveEmbeddingThreads()))
                             .withNativeCacheDir(nativeCache));
             PrivateFiles.narrow(cache);
             return engine;
@@ -448,8 +447,7 @@ public final class Factory implements AutoCloseable {
                     LlamaEngineOptions.defaults()
                             .withContextPerSequence(spec.effectiveContext(version))
                             .withParallel(spec.parallel())
-                            .withThreads(spec.threads() > 0
-                                    ? spec.threads() : config.engines().effectiveGenerationThreads())
+                            .withThreads(spec.threadsOr(config.engines().effectiveGenerationThreads()))
                             .withQueueCapacity(spec.queue())
                             .withGpu(placement.onGpu()
                                     ? GpuOffload.onDevices(placement.gpuLayers(), placement.gpus(), placement.layersPerGpu())

@@ -37,7 +37,8 @@ final class DeployCommand implements Callable<Integer> {
             description = "Tokens per sequence, prompt and output (default: the model's, at most 4096).")
     int context;
 
-    @Option(names = "--threads", defaultValue = "0", description = "CPU threads per replica (default: all cores).")
+    @Option(names = "--threads", defaultValue = "0",
+            description = "CPU threads per replica (default: the site's generation.threads, all cores unless set).")
     int threads;
 
     @Option(names = "--queue", defaultValue = "64", description = "Requests that may wait per replica before 429 (default 64).")

@@ -10,7 +10,8 @@ import ai.factory.models.ModelVersion;
  * @param parallel sequences one replica generates at once (continuous batching slots)
  * @param contextLength tokens one sequence may hold, prompt and output together; 0 = the model's own
  *     training context, capped at {@link #DEFAULT_CONTEXT_CAP}
- * @param threads CPU threads per replica; 0 = all cores
+ * @param threads CPU threads per replica; 0 = the site's default ({@code generation.threads} or
+ *     {@code embeddings.threads}, all cores unless set)
  * @param queue requests that may wait for a free slot per replica, at least 1; beyond it callers get 429
  * @param gpuLayers layers of a GGUF model on GPUs: {@link #GPU_LAYERS_AUTO} lets the capacity plan choose (all,
  *     some or none, as the node's free GPUs hold them), 0 keeps the model on the CPU, N puts the last N layers
@@ -36,7 +37,7 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
             throw FactoryException.invalidParam("queue", "'queue' must be between 1 and 100000 waiting requests");
         }
         if (threads < 0 || threads > 1024) {
-            throw FactoryException.invalidParam("threads", "'threads' must be between 0 (all cores) and 1024");
+            throw FactoryException.invalidParam("threads", "'threads' must be between 0 (the site's default) and 1024");
         }
         if (gpuLayers < GPU_LAYERS_AUTO || gpuLayers > 100_000) {
             throw FactoryException.invalidParam("gpuLayers",
@@ -52,6 +53,11 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
     /** The context per sequence for this model version, from the training context its metadata records. */
     public int effectiveContext(ModelVersion version) {
         return effectiveContext(version.metadata().get("contextLength") instanceof Number n ? n.longValue() : 0);
+    }
+
+    /** The CPU threads of each replica: its own {@code threads}, or {@code siteDefault} when it names none. */
+    public int threadsOr(int siteDefault) {
+        return threads > 0 ? threads : siteDefault;
     }
 
     /** The context per sequence to use for a model trained on {@code modelContext} tokens. */
