@@ -81,6 +81,7 @@ public final class LlamaEngine implements TextEngine {
     private final MemorySegment memory;
     private final LlamaBatch batch;
     private final Slot[] slots;
+    private final StepBudget budget;
     private final BlockingQueue<LlamaGeneration> waiting;
     private final Logprobs logprobs = new Logprobs();
     private final ConstrainedSampler constrained;
@@ -121,6 +122,7 @@ public final class LlamaEngine implements TextEngine {
         this.batch = new LlamaBatch(arena, options.batchSize());
         this.pieceBuffer = arena.allocate(256);
         this.constrained = new ConstrainedSampler(llama, arena, model.vocabularySize());
+        this.budget = new StepBudget(options.stepTokens(), LlamaEngineOptions.AUTO_STEP_COST);
         this.slots = new Slot[options.parallel()];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot(i, options.contextPerSequence());
@@ -201,6 +203,9 @@ public final class LlamaEngine implements TextEngine {
                 LlamaLayouts.CTX_NO_PERF.set(params, true);
                 LlamaLayouts.CTX_EMBEDDINGS.set(params, false);
                 LlamaLayouts.CTX_KV_UNIFIED.set(params, false);
+                // A quantized V cache needs flash attention, which llama.cpp's default (auto) then turns on.
+                LlamaLayouts.CTX_TYPE_K.set(params, options.cacheType().ggmlType);
+                LlamaLayouts.CTX_TYPE_V.set(params, options.cacheType().ggmlType);
                 // Sliding-window models otherwise prune old cells, and a cached prefix could no longer be reused.
                 LlamaLayouts.CTX_SWA_FULL.set(params, true);
                 context = llama.initFromModel(model.handle(), params);
@@ -643,10 +648,11 @@ public final class LlamaEngine implements TextEngine {
 
     /**
      * Fills {@code batch} for one step: the pending token of every generating slot, then prompt tokens of prefilling
-     * slots, at most {@code prefillChunk} of them, starting with slot {@code prefillStart}. Sets each slot's
-     * {@code stepStart} and {@code logitsIndex} (-1 for a slot with nothing to sample this step).
+     * slots, as many as {@code budget} allows beside the generating ones, starting with slot {@code prefillStart}.
+     * Sets each slot's {@code stepStart} and {@code logitsIndex} (-1 for a slot with nothing to sample this step).
+     * Returns how many of the batch's tokens are generating slots' (the rest are prompt tokens).
      */
-    static void fillBatch(LlamaBatch batch, Slot[] slots, int prefillStart, int prefillChunk) {
+    static int fillBatch(LlamaBatch batch, Slot[] slots, int prefillStart, StepBudget budget) {
         batch.clear();
         for (Slot slot : slots) {
             slot.logitsIndex = -1;
@@ -656,18 +662,21 @@ public final class LlamaEngine implements TextEngine {
                 slot.logitsIndex = batch.add(slot.pendingToken, slot.cached, slot.sequence, true);
                 slot.append(slot.pendingToken);
                 slot.pendingToken = -1;
+                slot.generation().generatingSteps++;
             }
         }
-        int budget = Math.min(prefillChunk, batch.capacity() - batch.size());
-        // Rotating the first slot shares the prefill budget fairly among long prompts.
-        for (int k = 0; k < slots.length && budget > 0; k++) {
+        int generating = batch.size();
+        int room = budget.promptTokens(generating, batch.capacity() - generating);
+        // Rotating the first slot shares the prompt budget fairly among long prompts.
+        for (int k = 0; k < slots.length && room > 0; k++) {
             Slot slot = slots[(prefillStart + k) % slots.length];
             if (!slot.prefilling()) {
                 continue;
             }
             slot.stepStart = slot.cached;
+            slot.generation().promptSteps++;
             int[] prompt = slot.prompt();
-            int count = Math.min(budget, prompt.length - slot.promptIndex);
+            int count = Math.min(room, prompt.length - slot.promptIndex);
             for (int i = 0; i < count; i++) {
                 int token = prompt[slot.promptIndex++];
                 boolean last = slot.promptIndex == prompt.length;
@@ -677,23 +686,26 @@ public final class LlamaEngine implements TextEngine {
                     slot.logitsIndex = index;
                 }
             }
-            budget -= count;
+            room -= count;
         }
+        return generating;
     }
 
     private void step(LlamaLog.Capture errors) {
         steps++;
-        fillBatch(batch, slots, prefillStart, options.prefillChunk());
+        int generating = fillBatch(batch, slots, prefillStart, budget);
         prefillStart = (prefillStart + 1) % slots.length;
         if (batch.size() == 0) {
             return;
         }
         errors.clear();
+        long started = System.nanoTime();
         int result = decoder.decode(context, batch.struct());
         if (result != 0) {
             failBatch(result, errors.reason("no reason given"));
             return;
         }
+        budget.record(generating, batch.size() - generating, System.nanoTime() - started);
         for (Slot slot : slots) {
             slot.copyPending = false;
         }

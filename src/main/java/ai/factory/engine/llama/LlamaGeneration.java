@@ -33,6 +33,12 @@ final class LlamaGeneration implements Generation {
     private final AtomicBoolean done = new AtomicBoolean();
     private final AtomicReference<MemorySegment> grammar;
     private volatile boolean cancelled;
+    /**
+     * Engine steps that decoded some of this generation's prompt, and those after its first token while it went on
+     * generating (each of which must have given it its next token). Written by the engine thread; read once done.
+     */
+    int promptSteps;
+    int generatingSteps;
 
     LlamaGeneration(GenerationRequest request, int[] prompt, long seed, Consumer<LlamaGeneration> onCancel) {
         this(request, prompt, MemorySegment.NULL, seed, onCancel);

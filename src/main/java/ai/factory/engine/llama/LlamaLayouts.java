@@ -154,6 +154,8 @@ final class LlamaLayouts {
     static final VarHandle CTX_N_THREADS_BATCH = field(CONTEXT_PARAMS, "n_threads_batch");
     static final VarHandle CTX_NO_PERF = field(CONTEXT_PARAMS, "no_perf");
     static final VarHandle CTX_KV_UNIFIED = field(CONTEXT_PARAMS, "kv_unified");
+    static final VarHandle CTX_TYPE_K = field(CONTEXT_PARAMS, "type_k");
+    static final VarHandle CTX_TYPE_V = field(CONTEXT_PARAMS, "type_v");
     static final VarHandle CTX_SWA_FULL = field(CONTEXT_PARAMS, "swa_full");
     static final VarHandle CTX_EMBEDDINGS = field(CONTEXT_PARAMS, "embeddings");
 

@@ -82,7 +82,7 @@ class SlotStepTest {
         Slot[] slots = {generating, prefilling, idle};
         LlamaBatch batch = new LlamaBatch(arena, 16);
 
-        LlamaEngine.fillBatch(batch, slots, 0, 3);
+        LlamaEngine.fillBatch(batch, slots, 0, new StepBudget(4, 2));
         assertThat(batch.size()).isEqualTo(4);
         assertThat(generating.logitsIndex).isZero();
         assertThat(generating.stepStart).isEqualTo(2);
@@ -92,7 +92,7 @@ class SlotStepTest {
         assertThat(prefilling.promptIndex).isEqualTo(3);
         assertThat(idle.stepStart).isEqualTo(-1);
 
-        LlamaEngine.fillBatch(batch, slots, 1, 3);
+        LlamaEngine.fillBatch(batch, slots, 1, new StepBudget(4, 2));
         assertThat(batch.size()).isEqualTo(2);
         assertThat(generating.logitsIndex).as("nothing pending: nothing to sample").isEqualTo(-1);
         assertThat(prefilling.logitsIndex).as("the prompt's last token").isEqualTo(1);
@@ -107,14 +107,14 @@ class SlotStepTest {
         Slot[] slots = {leader, follower};
         LlamaBatch batch = new LlamaBatch(arena, 16);
 
-        LlamaEngine.fillBatch(batch, slots, 1, 16);
+        LlamaEngine.fillBatch(batch, slots, 1, new StepBudget(16, 2));
         assertThat(batch.size()).isEqualTo(3);
         assertThat(follower.stepStart).isEqualTo(-1);
         assertThat(follower.promptIndex).isZero();
         assertThat(leader.logitsIndex).isEqualTo(2);
 
         follower.awaiting = null;
-        LlamaEngine.fillBatch(batch, slots, 0, 16);
+        LlamaEngine.fillBatch(batch, slots, 0, new StepBudget(16, 2));
         assertThat(batch.size()).isEqualTo(3);
         assertThat(follower.logitsIndex).as("released, it fills its prompt itself").isEqualTo(2);
     }
