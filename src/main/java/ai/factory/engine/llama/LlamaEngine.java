@@ -37,10 +37,16 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Each step the engine thread (1) ends cancelled generations, (2) admits waiting requests into free
  * slots, preferring the slot whose cached tokens share the longest prefix with the prompt, (3) builds one
- * batch holding the pending token of every generating slot plus a chunk of prompt tokens from prefilling
- * slots, (4) calls {@code llama_decode} once, and (5) samples each slot that asked for logits with its own
- * sampler chain, detokenizes, applies stop strings and emits the token. A finished sequence keeps its KV
- * cells (and the slot remembers their tokens) until another request needs the slot.
+ * batch holding the pending token of every generating slot plus as many prompt tokens from prefilling
+ * slots as the {@link StepBudget} allows beside them (so a long prompt is computed in chunks over several steps
+ * and never freezes the streams already running), (4) calls {@code llama_decode} once, and (5) samples each slot
+ * that asked for logits with its own sampler chain, detokenizes, applies stop strings and emits the token. A
+ * finished sequence keeps its KV cells (and the slot remembers their tokens) until another request needs the slot.
+ *
+ * <p>A prompt whose beginning another slot holds, busy or not, takes those cells rather than computing them again
+ * (with {@link LlamaEngineOptions#sharePrefixes}): a free slot is given a copy of the holder's sequence, cut back to
+ * the tokens both share ({@link #prefixSource}). The free slot chosen for the copy is the one freed longest ago, so
+ * the free slots' caches are evicted least recently used first, and a running sequence's cells are never touched.
  *
  * <p>Generations submitted together ({@link #submitAll}: the choices of one request) are queued all or none, and
  * those with the same prompt compute it once: the first (the leader) fills its prompt, and each of the others copies
@@ -68,6 +74,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class LlamaEngine implements TextEngine {
     private static final Logger LOG = LoggerFactory.getLogger(LlamaEngine.class);
     private static final AtomicInteger THREAD_NUMBERS = new AtomicInteger();
+    /** The fewest prompt tokens worth copying from another slot rather than computing. */
+    static final int MIN_SHARED_PREFIX = 32;
 
     private final LlamaLibrary llama;
     private final Decoder decoder;
@@ -97,6 +105,7 @@ public final class LlamaEngine implements TextEngine {
     // Engine thread only.
     private MemorySegment pieceBuffer;
     private long steps;
+    private volatile long sharedPrefixes;
     private int prefillStart;
 
     /** {@code llama_decode}, or a stand-in that fails on purpose in tests. */
@@ -358,6 +367,11 @@ public final class LlamaEngine implements TextEngine {
                 seed != null ? seed : ThreadLocalRandom.current().nextLong(), leader, this::cancelWaiting);
     }
 
+    /** How many prompts have copied their beginning from another slot's cells so far. */
+    long sharedPrefixes() {
+        return sharedPrefixes;
+    }
+
     @Override
     public EngineLoad load() {
         return new EngineLoad(active, waiting.size(), options.parallel(), options.queueCapacity());
@@ -524,7 +538,15 @@ public final class LlamaEngine implements TextEngine {
         Slot slot = chooseSlot(slots, prompt);
         // At least the last prompt token is decoded again: its logits give the first generated token.
         int keep = Math.min(slot.commonPrefix(prompt), prompt.length - 1);
-        if (keep < slot.cached) {
+        Slot source = options.sharePrefixes() && generation.leader() == null ? prefixSource(slots, prompt, keep) : null;
+        if (source != null) {
+            // Another slot (busy: a free one would have been chosen) holds more of the prompt: copy its cells into the
+            // free slot whose own cache is worth least, and compute only the rest.
+            slot = leastRecentlyUsed(slots);
+            copyCells(source, slot, Math.min(source.commonPrefix(prompt), prompt.length - 1));
+            keep = slot.cached;
+            sharedPrefixes++;
+        } else if (keep < slot.cached) {
             if (!llama.memorySeqRm(memory, slot.sequence, keep, -1)) {
                 llama.memorySeqRm(memory, slot.sequence, -1, -1);
                 keep = 0;
@@ -627,6 +649,39 @@ public final class LlamaEngine implements TextEngine {
     }
 
     /**
+     * The slot to copy a prompt's beginning from: the one holding the most of it, when that is at least
+     * {@link #MIN_SHARED_PREFIX} tokens more than the {@code own} tokens the chosen slot already holds (a copy moves the
+     * sequence's whole KV stream, which is worth it only for a prefix that would take a while to compute); null when
+     * none is. A slot whose own copy the next decode still has to make holds nothing yet.
+     */
+    static @Nullable Slot prefixSource(Slot[] slots, int[] prompt, int own) {
+        Slot source = null;
+        int best = Math.min(own + MIN_SHARED_PREFIX, prompt.length - 1) - 1;
+        for (Slot candidate : slots) {
+            if (candidate.copyPending) {
+                continue;
+            }
+            int common = Math.min(candidate.commonPrefix(prompt), prompt.length - 1);
+            if (common > best) {
+                source = candidate;
+                best = common;
+            }
+        }
+        return source != null && best >= own + MIN_SHARED_PREFIX ? source : null;
+    }
+
+    /** The free slot freed longest ago. There is at least one free slot. */
+    static Slot leastRecentlyUsed(Slot[] slots) {
+        Slot slot = null;
+        for (Slot candidate : slots) {
+            if (candidate.free() && (slot == null || candidate.lastUsed < slot.lastUsed)) {
+                slot = candidate;
+            }
+        }
+        return requireNonNull(slot, "no free slot");
+    }
+
+    /**
      * The free slot for a prompt: the one whose cached tokens share the longest prefix with it, and among equals
      * the least recently used. There is at least one free slot.
      */
@@ -662,7 +717,6 @@ public final class LlamaEngine implements TextEngine {
                 slot.logitsIndex = batch.add(slot.pendingToken, slot.cached, slot.sequence, true);
                 slot.append(slot.pendingToken);
                 slot.pendingToken = -1;
-                slot.generation().generatingSteps++;
             }
         }
         int generating = batch.size();
@@ -693,6 +747,12 @@ public final class LlamaEngine implements TextEngine {
 
     private void step(LlamaLog.Capture errors) {
         steps++;
+        for (Slot slot : slots) {
+            if (!slot.free() && slot.generated > 0) {
+                // Counted apart from the batch: each of these steps must give the generation its next token.
+                slot.generation().generatingSteps++;
+            }
+        }
         int generating = fillBatch(batch, slots, prefillStart, budget);
         prefillStart = (prefillStart + 1) % slots.length;
         if (batch.size() == 0) {
