@@ -703,7 +703,7 @@ public final class LlamaEngine implements TextEngine {
 
     /**
      * Fills {@code batch} for one step: the pending token of every generating slot, then prompt tokens of prefilling
-     * slots, as many as {@code budget} allows beside the generating ones, starting with slot {@code prefillStart}.
+     * slots, as many as {@code budget} allows beside the generating ones, shared out by {@link #promptShares}.
      * Sets each slot's {@code stepStart} and {@code logitsIndex} (-1 for a slot with nothing to sample this step).
      * Returns how many of the batch's tokens are generating slots' (the rest are prompt tokens).
      */
@@ -721,16 +721,16 @@ public final class LlamaEngine implements TextEngine {
         }
         int generating = batch.size();
         int room = budget.promptTokens(generating, batch.capacity() - generating);
-        // Rotating the first slot shares the prompt budget fairly among long prompts.
-        for (int k = 0; k < slots.length && room > 0; k++) {
-            Slot slot = slots[(prefillStart + k) % slots.length];
-            if (!slot.prefilling()) {
+        int[] shares = promptShares(slots, prefillStart, room);
+        for (int k = 0; k < slots.length; k++) {
+            Slot slot = slots[k];
+            int count = shares[k];
+            if (count == 0) {
                 continue;
             }
             slot.stepStart = slot.cached;
             slot.generation().promptSteps++;
             int[] prompt = slot.prompt();
-            int count = Math.min(room, prompt.length - slot.promptIndex);
             for (int i = 0; i < count; i++) {
                 int token = prompt[slot.promptIndex++];
                 boolean last = slot.promptIndex == prompt.length;
@@ -740,9 +740,43 @@ public final class LlamaEngine implements TextEngine {
                     slot.logitsIndex = index;
                 }
             }
-            room -= count;
         }
         return generating;
+    }
+
+    /**
+     * How many of {@code room} prompt tokens each slot (by index) gets, shared among the prefilling ones: equally,
+     * a slot needing less than its share taking only what it needs and leaving the rest to the others, and what does
+     * not divide evenly going to the first ones from slot {@code first} on (which rotates every step). Prompts admitted together so
+     * finish together, as the whole batch they would take one after the other: their sequences then generate in the
+     * same steps, and none of them waits between two of its tokens while another's prompt is computed.
+     */
+    static int[] promptShares(Slot[] slots, int first, int room) {
+        int[] shares = new int[slots.length];
+        int open = 0;
+        for (int k = 0; k < slots.length; k++) {
+            if (slots[(first + k) % slots.length].prefilling()) {
+                open++;
+            }
+        }
+        int left = room;
+        while (left > 0 && open > 0) {
+            int share = Math.max(1, left / open);
+            for (int k = 0; k < slots.length && left > 0; k++) {
+                int i = (first + k) % slots.length;
+                Slot slot = slots[i];
+                int need = slot.prefilling() ? slot.prompt().length - slot.promptIndex - shares[i] : 0;
+                if (need > 0) {
+                    int give = Math.min(Math.min(need, share), left);
+                    shares[i] += give;
+                    left -= give;
+                    if (give == need) {
+                        open--;
+                    }
+                }
+            }
+        }
+        return shares;
     }
 
     private void step(LlamaLog.Capture errors) {

@@ -140,4 +140,22 @@ class SlotStepTest {
         older.lastUsed = 0;
         assertThat(LlamaEngine.chooseSlot(new Slot[] {shorter, other, older}, new int[] {9})).isSameAs(older);
     }
+
+    private Slot prefilling(int sequence, int remaining) {
+        return running(sequence, new int[remaining], List.of());
+    }
+
+    @Test
+    void promptsShareTheStepEquallySoThatPromptsAdmittedTogetherFinishTogether() {
+        Slot[] four = {prefilling(0, 1024), prefilling(1, 1024), prefilling(2, 1024), prefilling(3, 1024)};
+        assertThat(LlamaEngine.promptShares(four, 2, 512)).containsExactly(128, 128, 128, 128);
+
+        Slot[] uneven = {prefilling(0, 10), new Slot(1, 64), prefilling(2, 1000), prefilling(3, 1000)};
+        assertThat(LlamaEngine.promptShares(uneven, 0, 100)).as("the short prompt's leftover goes to the others")
+                .containsExactly(10, 0, 45, 45);
+        assertThat(LlamaEngine.promptShares(uneven, 2, 7)).as("from slot 2 on: what does not divide goes to the first")
+                .containsExactly(2, 0, 3, 2);
+        assertThat(LlamaEngine.promptShares(uneven, 0, 5000)).containsExactly(10, 0, 1000, 1000);
+        assertThat(LlamaEngine.promptShares(uneven, 0, 0)).containsExactly(0, 0, 0, 0);
+    }
 }
