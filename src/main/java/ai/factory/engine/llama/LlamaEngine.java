@@ -89,6 +89,8 @@ public final class LlamaEngine implements TextEngine {
     private final MemorySegment memory;
     private final LlamaBatch batch;
     private final Slot[] slots;
+    /** Sequences that only keep prefixes slots held before new requests took them; never given a request. */
+    private final Slot[] prefixCache;
     private final StepBudget budget;
     private final BlockingQueue<LlamaGeneration> waiting;
     private final Logprobs logprobs = new Logprobs();
@@ -106,6 +108,7 @@ public final class LlamaEngine implements TextEngine {
     private MemorySegment pieceBuffer;
     private long steps;
     private volatile long sharedPrefixes;
+    private volatile long keptPrefixes;
     private int prefillStart;
 
     /** {@code llama_decode}, or a stand-in that fails on purpose in tests. */
@@ -135,6 +138,10 @@ public final class LlamaEngine implements TextEngine {
         this.slots = new Slot[options.parallel()];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot(i, options.contextPerSequence());
+        }
+        this.prefixCache = new Slot[options.prefixCache()];
+        for (int i = 0; i < prefixCache.length; i++) {
+            prefixCache[i] = new Slot(slots.length + i, options.contextPerSequence());
         }
         this.waiting = new ArrayBlockingQueue<>(options.queueCapacity());
         this.thread = Thread.ofPlatform()
@@ -188,9 +195,10 @@ public final class LlamaEngine implements TextEngine {
         requireNonNull(gguf, "gguf is null");
         requireNonNull(options, "options is null");
         LlamaLibrary llama = runtime.library();
-        if (options.parallel() > llama.maxParallelSequences()) {
-            throw new FactoryException(ErrorCode.INVALID_REQUEST, "parallel %d is more than llama.cpp's limit of %d sequences"
-                    .formatted(options.parallel(), llama.maxParallelSequences()));
+        if (options.sequences() > llama.maxParallelSequences()) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, ("parallel %d and a prefix cache of %d are more than "
+                    + "llama.cpp's limit of %d sequences").formatted(options.parallel(), options.prefixCache(),
+                    llama.maxParallelSequences()));
         }
         LlamaModel model = LlamaModel.load(runtime, gguf, inMemory ? name : gguf.getFileName().toString(), options.gpu(),
                 inMemory);
@@ -203,10 +211,10 @@ public final class LlamaEngine implements TextEngine {
             String reason;
             try (Arena scratch = Arena.ofConfined(); LlamaLog.Capture errors = LlamaLog.captureErrors()) {
                 MemorySegment params = llama.contextDefaultParams(scratch);
-                LlamaLayouts.CTX_N_CTX.set(params, options.contextPerSequence() * options.parallel());
+                LlamaLayouts.CTX_N_CTX.set(params, options.contextPerSequence() * options.sequences());
                 LlamaLayouts.CTX_N_BATCH.set(params, options.batchSize());
                 LlamaLayouts.CTX_N_UBATCH.set(params, options.microBatchSize());
-                LlamaLayouts.CTX_N_SEQ_MAX.set(params, options.parallel());
+                LlamaLayouts.CTX_N_SEQ_MAX.set(params, options.sequences());
                 LlamaLayouts.CTX_N_THREADS.set(params, options.threads());
                 LlamaLayouts.CTX_N_THREADS_BATCH.set(params, options.threads());
                 LlamaLayouts.CTX_NO_PERF.set(params, true);
@@ -370,6 +378,11 @@ public final class LlamaEngine implements TextEngine {
     /** How many prompts have copied their beginning from another slot's cells so far. */
     long sharedPrefixes() {
         return sharedPrefixes;
+    }
+
+    /** How many slots' cells the prefix cache has taken before they made way for new requests. */
+    long keptPrefixes() {
+        return keptPrefixes;
     }
 
     @Override
@@ -538,15 +551,19 @@ public final class LlamaEngine implements TextEngine {
         Slot slot = chooseSlot(slots, prompt);
         // At least the last prompt token is decoded again: its logits give the first generated token.
         int keep = Math.min(slot.commonPrefix(prompt), prompt.length - 1);
-        Slot source = options.sharePrefixes() && generation.leader() == null ? prefixSource(slots, prompt, keep) : null;
+        Slot source = options.sharePrefixes() && generation.leader() == null
+                ? prefixSource(slots, prefixCache, prompt, keep) : null;
         if (source != null) {
-            // Another slot (busy: a free one would have been chosen) holds more of the prompt: copy its cells into the
-            // free slot whose own cache is worth least, and compute only the rest.
+            // Another slot (busy: a free one would have been chosen) or the prefix cache holds more of the prompt: copy
+            // its cells into the free slot whose own cache is worth least, and compute only the rest.
             slot = leastRecentlyUsed(slots);
+            keepEvicted(slot, 0, source);
             copyCells(source, slot, Math.min(source.commonPrefix(prompt), prompt.length - 1));
+            source.lastUsed = steps;
             keep = slot.cached;
             sharedPrefixes++;
         } else if (keep < slot.cached) {
+            keepEvicted(slot, keep, null);
             if (!llama.memorySeqRm(memory, slot.sequence, keep, -1)) {
                 llama.memorySeqRm(memory, slot.sequence, -1, -1);
                 keep = 0;
@@ -595,6 +612,41 @@ public final class LlamaEngine implements TextEngine {
     }
 
     /**
+     * Before a free slot's cells past {@code keep} make way for a new request: when they are worth keeping (at least
+     * {@link #MIN_SHARED_PREFIX} tokens that no other sequence holds), the least recently used prefix cache sequence
+     * takes a copy of them. The copy, like every copy between sequences, is made by the next decode, before it
+     * computes anything, in the order the copies were asked for: so it still sees this slot's cells as they are now.
+     * The {@code source} the slot is about to copy from is not overwritten.
+     */
+    private void keepEvicted(Slot slot, int keep, @Nullable Slot source) {
+        if (prefixCache.length == 0 || slot.cached - keep < MIN_SHARED_PREFIX) {
+            return;
+        }
+        int[] held = Arrays.copyOf(slot.cache, slot.cached);
+        for (Slot other : slots) {
+            if (other != slot && other.commonPrefix(held) == held.length) {
+                return;
+            }
+        }
+        Slot oldest = null;
+        for (Slot kept : prefixCache) {
+            if (kept.commonPrefix(held) == held.length) {
+                kept.lastUsed = steps;
+                return;
+            }
+            if (kept != source && !kept.copyPending && (oldest == null || kept.lastUsed < oldest.lastUsed)) {
+                oldest = kept;
+            }
+        }
+        if (oldest == null) {
+            return;
+        }
+        copyCells(slot, oldest, slot.cached);
+        oldest.lastUsed = steps;
+        keptPrefixes++;
+    }
+
+    /**
      * After a decode: every slot waiting for a leader whose prompt this step completed copies the leader's cells and
      * samples its first token from the leader's logits (which no sampler changes), with its own sampler.
      */
@@ -635,6 +687,13 @@ public final class LlamaEngine implements TextEngine {
      * cache, and one still filling its prompt starts it again.
      */
     private void forgetUncopied() {
+        for (Slot slot : prefixCache) {
+            if (slot.copyPending) {
+                slot.copyPending = false;
+                llama.memorySeqRm(memory, slot.sequence, -1, -1);
+                slot.cached = 0;
+            }
+        }
         for (Slot slot : slots) {
             if (slot.copyPending) {
                 slot.copyPending = false;
@@ -649,22 +708,25 @@ public final class LlamaEngine implements TextEngine {
     }
 
     /**
-     * The slot to copy a prompt's beginning from: the one holding the most of it, when that is at least
+     * The sequence to copy a prompt's beginning from, a slot or one of the prefix cache's: the one holding the most of
+     * it (a slot before the cache among equals), when that is at least
      * {@link #MIN_SHARED_PREFIX} tokens more than the {@code own} tokens the chosen slot already holds (a copy moves the
      * sequence's whole KV stream, which is worth it only for a prefix that would take a while to compute); null when
      * none is. A slot whose own copy the next decode still has to make holds nothing yet.
      */
-    static @Nullable Slot prefixSource(Slot[] slots, int[] prompt, int own) {
+    static @Nullable Slot prefixSource(Slot[] slots, Slot[] prefixCache, int[] prompt, int own) {
         Slot source = null;
         int best = Math.min(own + MIN_SHARED_PREFIX, prompt.length - 1) - 1;
-        for (Slot candidate : slots) {
-            if (candidate.copyPending) {
-                continue;
-            }
-            int common = Math.min(candidate.commonPrefix(prompt), prompt.length - 1);
-            if (common > best) {
-                source = candidate;
-                best = common;
+        for (Slot[] holders : List.of(slots, prefixCache)) {
+            for (Slot candidate : holders) {
+                if (candidate.copyPending) {
+                    continue;
+                }
+                int common = Math.min(candidate.commonPrefix(prompt), prompt.length - 1);
+                if (common > best) {
+                    source = candidate;
+                    best = common;
+                }
             }
         }
         return source != null && best >= own + MIN_SHARED_PREFIX ? source : null;
@@ -801,6 +863,9 @@ public final class LlamaEngine implements TextEngine {
         }
         budget.record(generating, batch.size() - generating, System.nanoTime() - started);
         for (Slot slot : slots) {
+            slot.copyPending = false;
+        }
+        for (Slot slot : prefixCache) {
             slot.copyPending = false;
         }
         copyFromLeaders();

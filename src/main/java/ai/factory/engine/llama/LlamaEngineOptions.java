@@ -19,12 +19,15 @@ package ai.factory.engine.llama;
  * @param cacheType the KV cache's element type
  * @param sharePrefixes whether a prompt whose beginning another slot holds copies those cells instead of computing
  *     them again
+ * @param prefixCache sequences beyond the slots that keep what a slot held when a new request takes the slot (least
+ *     recently used first out), so a conversation's next turn finds its beginning even after its slot served others;
+ *     each takes the KV memory of a slot. Only with {@code sharePrefixes}
  * @param gpu which layers go to which GPUs; {@link GpuOffload#CPU} by default, so natives with a GPU backend
  *     still use none unless asked (llama.cpp's own default would offload everything to every GPU)
  */
 public record LlamaEngineOptions(int contextPerSequence, int parallel, int threads, int batchSize, int microBatchSize,
                                  int queueCapacity, int stepTokens, KvCacheType cacheType, boolean sharePrefixes,
-                                 GpuOffload gpu) {
+                                 int prefixCache, GpuOffload gpu) {
     public static final int DEFAULT_CONTEXT_PER_SEQUENCE = 4096;
     public static final int DEFAULT_PARALLEL = 4;
     public static final int DEFAULT_BATCH_SIZE = 512;
@@ -46,6 +49,8 @@ public record LlamaEngineOptions(int contextPerSequence, int parallel, int threa
         check(microBatchSize >= 1 && microBatchSize <= batchSize,
                 "microBatchSize must be between 1 and batchSize (%d): %d".formatted(batchSize, microBatchSize));
         check(queueCapacity >= 1, "queueCapacity must be at least 1: " + queueCapacity);
+        check(prefixCache >= 0 && prefixCache <= 256, "prefixCache must be between 0 and 256 sequences: " + prefixCache);
+        check(prefixCache == 0 || sharePrefixes, "a prefix cache needs sharePrefixes");
         check(stepTokens >= 0 && stepTokens <= batchSize,
                 "stepTokens must be between 0 (auto) and batchSize (%d): %d".formatted(batchSize, stepTokens));
     }
@@ -54,7 +59,7 @@ public record LlamaEngineOptions(int contextPerSequence, int parallel, int threa
     public LlamaEngineOptions(int contextPerSequence, int parallel, int threads, int batchSize, int microBatchSize,
                               int queueCapacity, int stepTokens) {
         this(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity, stepTokens, KvCacheType.F16,
-                true, GpuOffload.CPU);
+                true, 0, GpuOffload.CPU);
     }
 
     /**
@@ -63,53 +68,65 @@ public record LlamaEngineOptions(int contextPerSequence, int parallel, int threa
      */
     public static LlamaEngineOptions defaults() {
         return new LlamaEngineOptions(DEFAULT_CONTEXT_PER_SEQUENCE, DEFAULT_PARALLEL, Runtime.getRuntime().availableProcessors(),
-                DEFAULT_BATCH_SIZE, DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_CAPACITY, AUTO_STEP_TOKENS, KvCacheType.F16, true, GpuOffload.CPU);
+                DEFAULT_BATCH_SIZE, DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_CAPACITY, AUTO_STEP_TOKENS, KvCacheType.F16, true, 0,
+                GpuOffload.CPU);
     }
 
     public LlamaEngineOptions withContextPerSequence(int contextPerSequence) {
         return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
-                stepTokens, cacheType, sharePrefixes, gpu);
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
     }
 
     public LlamaEngineOptions withParallel(int parallel) {
         return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
-                stepTokens, cacheType, sharePrefixes, gpu);
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
     }
 
     public LlamaEngineOptions withThreads(int threads) {
         return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
-                stepTokens, cacheType, sharePrefixes, gpu);
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
     }
 
     public LlamaEngineOptions withBatch(int batchSize, int microBatchSize) {
         return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
-                stepTokens, cacheType, sharePrefixes, gpu);
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
     }
 
     public LlamaEngineOptions withQueueCapacity(int queueCapacity) {
         return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
-                stepTokens, cacheType, sharePrefixes, gpu);
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
     }
 
     /** The step token budget: {@link #AUTO_STEP_TOKENS}, or at most {@link #batchSize} tokens. */
     public LlamaEngineOptions withStepTokens(int stepTokens) {
         return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
-                stepTokens, cacheType, sharePrefixes, gpu);
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
     }
 
     public LlamaEngineOptions withCacheType(KvCacheType cacheType) {
         return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
-                stepTokens, cacheType, sharePrefixes, gpu);
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
     }
 
     public LlamaEngineOptions withSharePrefixes(boolean sharePrefixes) {
         return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
-                stepTokens, cacheType, sharePrefixes, gpu);
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
+    }
+
+    /** Sequences that keep evicted slots' prefixes; see {@link #prefixCache}. */
+    public LlamaEngineOptions withPrefixCache(int prefixCache) {
+        return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
+    }
+
+    /** The sequences llama.cpp holds: the slots and the prefix cache's. */
+    public int sequences() {
+        return parallel + prefixCache;
     }
 
     public LlamaEngineOptions withGpu(GpuOffload gpu) {
         return new LlamaEngineOptions(contextPerSequence, parallel, threads, batchSize, microBatchSize, queueCapacity,
-                stepTokens, cacheType, sharePrefixes, gpu);
+                stepTokens, cacheType, sharePrefixes, prefixCache, gpu);
     }
 
     private static void check(boolean ok, String message) {

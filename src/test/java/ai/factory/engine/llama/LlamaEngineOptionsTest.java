@@ -27,8 +27,9 @@ class LlamaEngineOptionsTest {
                 .withThreads(3).withBatch(256, 128).withStepTokens(64).withQueueCapacity(5);
 
         assertThat(options).isEqualTo(new LlamaEngineOptions(1024, 8, 3, 256, 128, 5, 64));
-        assertThat(options.withCacheType(KvCacheType.Q4_0).withSharePrefixes(false)).isEqualTo(new LlamaEngineOptions(
-                1024, 8, 3, 256, 128, 5, 64, KvCacheType.Q4_0, false, GpuOffload.CPU));
+        assertThat(options.withCacheType(KvCacheType.Q4_0).withPrefixCache(2)).isEqualTo(new LlamaEngineOptions(
+                1024, 8, 3, 256, 128, 5, 64, KvCacheType.Q4_0, true, 2, GpuOffload.CPU));
+        assertThat(options.withPrefixCache(2).sequences()).isEqualTo(10);
     }
 
     @Test
@@ -40,6 +41,9 @@ class LlamaEngineOptionsTest {
         assertThatThrownBy(() -> defaults.withBatch(512, 1024)).hasMessageContaining("microBatchSize");
         assertThatThrownBy(() -> defaults.withStepTokens(1024)).hasMessageContaining("stepTokens must be between 0 (auto) and batchSize (512)");
         assertThatThrownBy(() -> defaults.withStepTokens(-1)).hasMessageContaining("stepTokens");
+        assertThatThrownBy(() -> defaults.withPrefixCache(-1)).hasMessageContaining("prefixCache");
+        assertThatThrownBy(() -> defaults.withSharePrefixes(false).withPrefixCache(1))
+                .hasMessageContaining("a prefix cache needs sharePrefixes");
         assertThatThrownBy(() -> defaults.withQueueCapacity(0)).hasMessageContaining("queueCapacity");
         assertThatThrownBy(() -> defaults.withThreads(0)).hasMessageContaining("threads");
     }

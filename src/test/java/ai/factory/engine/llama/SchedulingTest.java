@@ -167,4 +167,33 @@ class SchedulingTest {
                     .isEqualTo(java.util.Arrays.copyOfRange(runningAlone.ids(), 1, 300));
         }
     }
+
+    @Test
+    void aConversationsNextTurnFindsItsBeginningInThePrefixCacheAfterItsSlotServedOthers() throws Exception {
+        int[] first = tokens(10, 150);
+        int[] other = tokens(11, 120);
+        Result firstTurn;
+        Result otherTurn;
+        Result nextTurn;
+        int[] next;
+        LlamaEngineOptions options = LlamaEngineOptions.defaults().withContextPerSequence(CONTEXT).withParallel(1)
+                .withThreads(1).withPrefixCache(2);
+        try (LlamaEngine engine = LlamaEngine.load(runtime, TestModels.tinyLlama(), options)) {
+            firstTurn = collect(engine.submit(greedy(first, 20)));
+            otherTurn = collect(engine.submit(greedy(other, 20)));
+            // The next turn: the first prompt, its answer, and what the user says next.
+            next = concat(concat(first, firstTurn.ids()), tokens(12, 30));
+            nextTurn = collect(engine.submit(greedy(next, 20)));
+
+            assertThat(engine.keptPrefixes()).as("each conversation's cells were kept when the next request took the slot")
+                    .isEqualTo(2);
+            assertThat(engine.sharedPrefixes()).isEqualTo(1);
+        }
+        assertThat(otherTurn.done().cachedPromptTokens()).isZero();
+        // The answer's last token was sampled but never decoded, so the cells end one before it.
+        assertThat(nextTurn.done().cachedPromptTokens()).isEqualTo(first.length + firstTurn.ids().length - 1);
+        try (LlamaEngine fresh = engine(1, 0, false)) {
+            assertThat(nextTurn.ids()).isEqualTo(collect(fresh.submit(greedy(next, 20))).ids());
+        }
+    }
 }
