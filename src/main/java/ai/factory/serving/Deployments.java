@@ -9,7 +9,6 @@ import ai.factory.engine.EmbeddingEngine;
 import ai.factory.engine.Engine;
 import ai.factory.engine.EngineLoad;
 import ai.factory.engine.TextEngine;
-import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.Footprint;
 import ai.factory.identity.Principal;
@@ -144,7 +143,7 @@ public final class Deployments implements AutoCloseable {
         try {
             GgufMetadata metadata = registry.ggufMetadata(version);
             return CapacityEstimator.footprint(metadata, CapacityEstimator.Request.of(spec.effectiveContext(version),
-                    spec.parallel(), CacheType.F16));
+                    spec.parallel(), spec.plannedCacheType()));
         } catch (java.io.IOException e) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot read " + version.ref() + ": " + e.getMessage());
         }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Named.named;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.TestModels;
+import ai.factory.engine.llama.KvCacheType;
 import ai.factory.fleet.Accelerator;
 import ai.factory.fleet.GpuAllocator;
 import ai.factory.fleet.NvidiaGpu;
@@ -234,6 +235,52 @@ class DeploymentsTest {
             assertThat(restarted.placements(id)).hasSize(2).allMatch(ReplicaPlacement::onGpu);
             assertThat(allocator.freeGpus()).isEqualTo(2);
         }
+    }
+
+    @Test
+    void restoredDeploymentsKeepTheirStepTokensAndCacheType() throws Exception {
+        DeploymentSpec tuned = new DeploymentSpec(1, 2, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO, 32,
+                KvCacheType.Q8_0);
+        String id;
+        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+            id = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), tuned, ADMIN).id();
+            deployments.awaitSettled(id, Duration.ofMinutes(1));
+        }
+        List<DeploymentSpec> loaded = new CopyOnWriteArrayList<>();
+        try (Deployments restarted = deployments((version, spec, placement) -> {
+            loaded.add(spec);
+            return new FakeEngine();
+        })) {
+            restarted.restore();
+            assertThat(restarted.awaitSettled(id, Duration.ofMinutes(1)).spec()).isEqualTo(tuned);
+            assertThat(loaded).containsExactly(tuned);
+        }
+    }
+
+    @Test
+    void aQuantizedCacheTakesLessOfEachGpu() throws Exception {
+        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+            long f16 = bytesPerGpu(deployments, KvCacheType.F16);
+            long q8 = bytesPerGpu(deployments, KvCacheType.Q8_0);
+            long q4 = bytesPerGpu(deployments, KvCacheType.Q4_0);
+
+            assertThat(q8).isLessThan(f16);
+            assertThat(q4).isLessThan(q8);
+            // The weights and compute buffer stay; the KV cache shrinks to 17/32 (q8_0) and 9/32 (q4_0) of f16's.
+            assertThat((f16 - q8) * 23).isEqualTo((f16 - q4) * 15);
+        }
+    }
+
+    /** What one replica of the tiny model, all on a GPU with 4 sequences of 256 tokens, holds of its GPU. */
+    private static long bytesPerGpu(Deployments deployments, KvCacheType cacheType) throws InterruptedException {
+        DeploymentSpec spec = new DeploymentSpec(1, 4, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO,
+                DeploymentSpec.STEP_TOKENS_AUTO, cacheType);
+        Deployment d = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), spec, ADMIN);
+        deployments.awaitSettled(d.id(), Duration.ofMinutes(1));
+        ReplicaPlacement placement = deployments.placements(d.id()).getFirst();
+        assertThat(placement.onGpu()).isTrue();
+        deployments.delete(d.id());
+        return placement.bytesPerGpu();
     }
 
     private String recordedState(String id) {
