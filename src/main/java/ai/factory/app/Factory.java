@@ -449,6 +449,8 @@ public final class Factory implements AutoCloseable {
                             .withParallel(spec.parallel())
                             .withThreads(spec.threadsOr(config.engines().effectiveGenerationThreads()))
                             .withQueueCapacity(spec.queue())
+                            .withStepTokens(spec.stepTokens())
+                            .withCacheType(spec.cacheType())
                             .withGpu(placement.onGpu()
                                     ? GpuOffload.onDevices(placement.gpuLayers(), placement.gpus(), placement.layersPerGpu())
                                     : GpuOffload.CPU));

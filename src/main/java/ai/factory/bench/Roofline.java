@@ -3,6 +3,7 @@ package ai.factory.bench;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.fleet.capacity.CacheType;
+import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.models.gguf.GgufMetadata;
 import ai.factory.models.gguf.TensorInfo;
 
@@ -50,15 +51,10 @@ public record Roofline(long weightBytesPerToken, long kvBytesPerPosition) {
         }
         long heads = Math.max(1, model.headCount());
         long kvHeads = model.headCountKv() > 0 ? model.headCountKv() : heads;
-        long keyLength = length(model, "key_length", model.embeddingLength() / heads);
-        long valueLength = length(model, "value_length", keyLength);
+        long keyLength = CapacityEstimator.keyLength(model);
+        long valueLength = CapacityEstimator.valueLength(model);
         long kv = Math.multiplyExact((long) model.blockCount(), cacheType.bytes(kvHeads * (keyLength + valueLength)));
         return new Roofline(weights, kv);
-    }
-
-    private static long length(GgufMetadata model, String key, long otherwise) {
-        Object value = model.scalarMetadata().get(model.architecture() + ".attention." + key);
-        return value instanceof Number n && n.longValue() > 0 ? n.longValue() : otherwise;
     }
 
     /** Bytes read to decode the token at context position {@code position} (the tokens already cached). */

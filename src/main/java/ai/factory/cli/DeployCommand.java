@@ -4,6 +4,7 @@ import ai.factory.Json;
 import ai.factory.api.codec.admin.DeploymentWire.CreateDeployment;
 import ai.factory.api.codec.admin.DeploymentWire.Deployment;
 import ai.factory.api.codec.admin.DeploymentWire.Placement;
+import ai.factory.engine.llama.KvCacheType;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.io.PrintWriter;
@@ -49,6 +50,17 @@ final class DeployCommand implements Callable<Integer> {
                     + "free GPUs hold them), 0 (CPU only) or N (the last N layers, on as few free GPUs as hold them).")
     String gpuLayers;
 
+    @Option(names = "--step-tokens", defaultValue = "auto", paramLabel = "auto|N",
+            description = "Tokens a GGUF replica decodes in one step while sequences generate: auto (default: prompt "
+                    + "chunks sized so that a step with prompt tokens takes about twice a step without) or N (1 to "
+                    + "512: N fixes the step's tokens).")
+    String stepTokens;
+
+    @Option(names = "--cache-type", defaultValue = "f16", paramLabel = "f16|q8_0|q4_0",
+            description = "Element type of a GGUF replica's KV cache: f16 (default), q8_0 or q4_0 (about a half or a "
+                    + "quarter of f16's memory).")
+    String cacheType;
+
     @Option(names = "--no-wait", description = "Return as soon as the deployment is accepted.")
     boolean noWait;
 
@@ -64,10 +76,30 @@ final class DeployCommand implements Callable<Integer> {
         }
     }
 
+    private int stepTokenCount() {
+        try {
+            return Integer.parseInt(stepTokens);
+        } catch (NumberFormatException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--step-tokens must be auto or a whole number of tokens, not '" + stepTokens + "'");
+        }
+    }
+
+    private String cacheTypeId() {
+        try {
+            return KvCacheType.parse(cacheType).id();
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--cache-type must be f16, q8_0 or q4_0, not '" + cacheType + "'");
+        }
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         CreateDeployment body = new CreateDeployment(model, replicas, parallel, context, threads, queue,
-                gpuLayers.equals("auto") ? TextNode.valueOf("auto") : IntNode.valueOf(gpuLayerCount()));
+                gpuLayers.equals("auto") ? TextNode.valueOf("auto") : IntNode.valueOf(gpuLayerCount()),
+                stepTokens.equals("auto") ? TextNode.valueOf("auto") : IntNode.valueOf(stepTokenCount()),
+                cacheTypeId());
         FactoryClient http = client.client();
         Deployment d = http.post("/api/v1/deployments", body, Deployment.class);
         PrintWriter out = spec.commandLine().getOut();

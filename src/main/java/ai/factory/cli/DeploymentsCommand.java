@@ -30,10 +30,12 @@ final class DeploymentsCommand {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
-            Table table = new Table("ID", "MODEL", "STATE", "REPLICAS", "PARALLEL", "CONTEXT", "REASON");
+            Table table = new Table("ID", "MODEL", "STATE", "REPLICAS", "PARALLEL", "CONTEXT", "STEP TOKENS",
+                    "KV CACHE", "REASON");
             for (Deployment d : result.deployments()) {
                 table.row(d.id(), d.model() + ":" + d.version(), d.state(), d.replicas(), d.parallel(),
-                        d.context() == 0 ? "model" : String.valueOf(d.context()), d.reason() == null ? "" : d.reason());
+                        d.context() == 0 ? "model" : String.valueOf(d.context()), d.stepTokens(), d.cacheType(),
+                        d.reason() == null ? "" : d.reason());
             }
             table.print(out);
             return 0;

@@ -1,7 +1,11 @@
 package ai.factory.serving;
 
 import ai.factory.FactoryException;
+import ai.factory.engine.llama.KvCacheType;
+import ai.factory.engine.llama.LlamaEngineOptions;
+import ai.factory.fleet.capacity.CacheType;
 import ai.factory.models.ModelVersion;
+import java.util.Objects;
 
 /**
  * What a deployment asks for.
@@ -16,14 +20,24 @@ import ai.factory.models.ModelVersion;
  * @param gpuLayers layers of a GGUF model on GPUs: {@link #GPU_LAYERS_AUTO} lets the capacity plan choose (all,
  *     some or none, as the node's free GPUs hold them), 0 keeps the model on the CPU, N puts the last N layers
  *     (all, when N is at least the model's layer count) on as few free GPUs as hold them, or refuses
+ * @param stepTokens the most tokens a GGUF model's replica decodes in one step while sequences generate:
+ *     {@link #STEP_TOKENS_AUTO} sizes prompt chunks so that a step with prompt tokens takes about twice a step
+ *     without, N fixes the step's tokens (up to {@link #MAX_STEP_TOKENS}, the engine's batch)
+ * @param cacheType the element type of a GGUF model's KV cache; {@code q8_0} and {@code q4_0} take about a half and a
+ *     quarter of {@code f16}'s memory, which placement and the memory check count
  */
-public record DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers) {
+public record DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers,
+                             int stepTokens, KvCacheType cacheType) {
     public static final int DEFAULT_CONTEXT_CAP = 4096;
     public static final int DEFAULT_QUEUE = 64;
     public static final int GPU_LAYERS_AUTO = -1;
+    public static final int STEP_TOKENS_AUTO = LlamaEngineOptions.AUTO_STEP_TOKENS;
+    /** A step decodes at most the engine's batch. */
+    public static final int MAX_STEP_TOKENS = LlamaEngineOptions.DEFAULT_BATCH_SIZE;
     public static final DeploymentSpec DEFAULT = new DeploymentSpec(1, 1, 0, 0, DEFAULT_QUEUE);
 
     public DeploymentSpec {
+        Objects.requireNonNull(cacheType, "cacheType is null");
         if (replicas < 1 || replicas > 64) {
             throw FactoryException.invalidParam("replicas", "'replicas' must be between 1 and 64, not " + replicas);
         }
@@ -43,11 +57,29 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
             throw FactoryException.invalidParam("gpuLayers",
                     "'gpuLayers' must be \"auto\", 0 (CPU only) or a layer count up to 100000, not " + gpuLayers);
         }
+        if (stepTokens < STEP_TOKENS_AUTO || stepTokens > MAX_STEP_TOKENS) {
+            throw FactoryException.invalidParam("stepTokens", "'stepTokens' must be \"auto\" or between 1 and "
+                    + MAX_STEP_TOKENS + " tokens a step, not " + stepTokens);
+        }
     }
 
-    /** A spec whose GPU layers the capacity plan chooses. */
+    /** A spec whose GPU layers the capacity plan chooses, with automatic step tokens and an f16 KV cache. */
     public DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue) {
         this(replicas, parallel, contextLength, threads, queue, GPU_LAYERS_AUTO);
+    }
+
+    /** A spec with automatic step tokens and an f16 KV cache. */
+    public DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers) {
+        this(replicas, parallel, contextLength, threads, queue, gpuLayers, STEP_TOKENS_AUTO, KvCacheType.F16);
+    }
+
+    /** The capacity plan's name for {@link #cacheType}: what a replica's KV cache weighs in placement and checks. */
+    public CacheType plannedCacheType() {
+        return switch (cacheType) {
+            case F16 -> CacheType.F16;
+            case Q8_0 -> CacheType.Q8_0;
+            case Q4_0 -> CacheType.Q4_0;
+        };
     }
 
     /** The context per sequence for this model version, from the training context its metadata records. */

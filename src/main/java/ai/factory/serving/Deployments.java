@@ -13,6 +13,7 @@ import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.Footprint;
 import ai.factory.identity.Principal;
+import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelName;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
@@ -82,9 +83,13 @@ public final class Deployments implements AutoCloseable {
         }
     }
 
-    /** Deploys a model version; it loads in the background. Refused at once when it can't fit in memory. */
+    /**
+     * Deploys a model version; it loads in the background. Refused at once when it can't fit in memory or its heads
+     * can't be stored in the cache type asked for.
+     */
     public Deployment deploy(ModelRef ref, DeploymentSpec spec, Principal by) {
         ModelVersion version = registry.resolve(ref);
+        checkCacheType(version, spec);
         String id = "dep-" + UUID.randomUUID();
         String project = registry.get(version.model()).project();
         List<ReplicaPlacement> placed = reserve(id, version, spec, true);
@@ -140,14 +145,36 @@ public final class Deployments implements AutoCloseable {
         return chosen;
     }
 
-    private Footprint footprint(ModelVersion version, DeploymentSpec spec) {
+    /**
+     * llama.cpp stores a quantized KV cache in blocks of 32 elements and refuses to create a context whose attention
+     * heads are not whole blocks; refused here instead, before anything is held, with what to ask for.
+     */
+    private void checkCacheType(ModelVersion version, DeploymentSpec spec) {
+        CacheType type = spec.plannedCacheType();
+        if (type == CacheType.F16 || version.format() != ModelFormat.GGUF) {
+            return;
+        }
+        GgufMetadata metadata = ggufMetadata(version);
+        long key = CapacityEstimator.keyLength(metadata);
+        long value = CapacityEstimator.valueLength(metadata);
+        if (key % type.blockElements() != 0 || value % type.blockElements() != 0) {
+            throw FactoryException.invalidParam("cacheType", ("'cacheType' %s stores attention heads in blocks of %d "
+                    + "elements, but %s has heads of %d (keys) and %d (values) elements; use f16").formatted(type.id(),
+                    type.blockElements(), version.ref(), key, value));
+        }
+    }
+
+    private GgufMetadata ggufMetadata(ModelVersion version) {
         try {
-            GgufMetadata metadata = registry.ggufMetadata(version);
-            return CapacityEstimator.footprint(metadata, CapacityEstimator.Request.of(spec.effectiveContext(version),
-                    spec.parallel(), CacheType.F16));
+            return registry.ggufMetadata(version);
         } catch (java.io.IOException e) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot read " + version.ref() + ": " + e.getMessage());
         }
+    }
+
+    private Footprint footprint(ModelVersion version, DeploymentSpec spec) {
+        return CapacityEstimator.footprint(ggufMetadata(version), CapacityEstimator.Request.of(
+                spec.effectiveContext(version), spec.parallel(), spec.plannedCacheType()));
     }
 
     /** Where a deployment's replicas run (one entry per replica), or empty before it was placed and once it ended. */

@@ -2,6 +2,7 @@ package ai.factory.serving;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.engine.llama.KvCacheType;
 import ai.factory.models.ModelName;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -28,18 +29,21 @@ final class DeploymentsTable {
     /** Every recorded deployment, as pending. */
     List<Deployment> recorded() {
         return jdbi.withHandle(h -> h.createQuery("SELECT id, project, model_name, version, replicas, parallel, "
-                        + "context_length, threads, queue_capacity, gpu_layers, created_at, created_by FROM deployments")
+                        + "context_length, threads, queue_capacity, gpu_layers, step_tokens, cache_type, created_at, "
+                        + "created_by FROM deployments")
                 .map((rs, ctx) -> row(rs)).list());
     }
 
     void insert(Deployment d) {
         jdbi.useHandle(h -> h.createUpdate("INSERT INTO deployments (id, project, model_name, version, state, reason, "
-                        + "replicas, parallel, context_length, threads, queue_capacity, gpu_layers, created_at, created_by) "
-                        + "VALUES (:id, :project, :m, :v, :s, NULL, :r, :p, :c, :t, :q, :g, :at, :by)")
+                        + "replicas, parallel, context_length, threads, queue_capacity, gpu_layers, step_tokens, "
+                        + "cache_type, created_at, created_by) "
+                        + "VALUES (:id, :project, :m, :v, :s, NULL, :r, :p, :c, :t, :q, :g, :st, :ct, :at, :by)")
                 .bind("id", d.id()).bind("project", d.project()).bind("m", d.model().toString()).bind("v", d.version())
                 .bind("s", d.state().id()).bind("r", d.spec().replicas()).bind("p", d.spec().parallel())
                 .bind("c", d.spec().contextLength()).bind("t", d.spec().threads()).bind("q", d.spec().queue())
-                .bind("g", d.spec().gpuLayers())
+                .bind("g", d.spec().gpuLayers()).bind("st", d.spec().stepTokens())
+                .bind("ct", d.spec().cacheType().id())
                 .bind("at", Timestamp.from(d.createdAt())).bind("by", d.createdBy())
                 .execute());
     }
@@ -62,7 +66,8 @@ final class DeploymentsTable {
         DeploymentSpec spec = new DeploymentSpec(rs.getInt("replicas"), rs.getInt("parallel"),
                 rs.getInt("context_length"), rs.getInt("threads"),
                 // A queue of 0 was once accepted (and never loaded); it is read as the least there is.
-                Math.max(1, rs.getInt("queue_capacity")), rs.getInt("gpu_layers"));
+                Math.max(1, rs.getInt("queue_capacity")), rs.getInt("gpu_layers"), rs.getInt("step_tokens"),
+                KvCacheType.parse(rs.getString("cache_type")));
         Instant created = rs.getTimestamp("created_at").toInstant();
         return new Deployment(rs.getString("id"), rs.getString("project"), ModelName.parse(rs.getString("model_name")),
                 rs.getInt("version"), spec, new DeploymentState.Pending(), created, rs.getString("created_by"));

@@ -3,7 +3,6 @@ package ai.factory.serving;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
-import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.ProcFiles;
 import ai.factory.models.ModelFormat;
@@ -16,9 +15,10 @@ import java.util.function.LongSupplier;
 
 /**
  * Says before loading whether a deployment fits in this node's free memory, from the model's metadata alone:
- * weights (the GGUF's size) + KV cache ({@code n_layer × n_ctx × n_head_kv × head_dim × 2 (K and V) × 2 bytes}
- * for f16) + a compute-buffer estimate, per replica, with {@link CapacityEstimator}'s formulas (calibrated against
- * llama.cpp) and a fixed margin. {@code factory models plan} gives the fuller picture (layers, accelerators).
+ * weights (the GGUF's size) + KV cache ({@code n_layer × n_ctx × n_head_kv × head_dim × 2 (K and V)} elements of
+ * the deployment's cache type: 2 bytes for f16, 34/32 for q8_0, 18/32 for q4_0) + a compute-buffer estimate, per
+ * replica, with {@link CapacityEstimator}'s formulas (calibrated against llama.cpp) and a fixed margin.
+ * {@code factory models plan} gives the fuller picture (layers, accelerators).
  */
 public final class MemoryPlanner {
     /** llama.cpp's default micro-batch: the compute buffer holds activations for this many tokens. */
@@ -55,7 +55,7 @@ public final class MemoryPlanner {
         long vocab = number(m, "vocabularySize");
         long ctx = (long) spec.effectiveContext(version) * spec.parallel();
         long headDim = embd / heads;
-        long kv = CapacityEstimator.kvCacheBytes(layers, ctx, kvHeads, headDim, CacheType.F16);
+        long kv = CapacityEstimator.kvCacheBytes(layers, ctx, kvHeads, headDim, spec.plannedCacheType());
         long compute = CapacityEstimator.computeBytes(vocab, embd, ctx, UBATCH) + FIXED_OVERHEAD;
         return new Estimate(version.sizeBytes(), kv, compute);
     }

@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,6 +52,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.ResourceNotFoundExce
 import software.amazon.awssdk.services.bedrockruntime.model.StopReason;
 import software.amazon.awssdk.services.bedrockruntime.model.SystemContentBlock;
 import software.amazon.awssdk.services.bedrockruntime.model.ThrottlingException;
+import software.amazon.awssdk.services.bedrockruntime.model.TokenUsage;
 import software.amazon.awssdk.services.bedrockruntime.model.ValidationException;
 
 /** Bedrock's Converse and ConverseStream on the real llama.cpp engine, through the official AWS SDK for Java v2. */
@@ -117,11 +119,49 @@ class BedrockConverseApiTest {
         assertThat(response.stopReason()).isEqualTo(StopReason.MAX_TOKENS);
         assertThat(response.output().message().role()).isEqualTo(ConversationRole.ASSISTANT);
         assertThat(response.usage().outputTokens()).isEqualTo(16);
-        assertThat(response.usage().inputTokens()).isEqualTo(chat.path("usage").path("prompt_tokens").asInt());
-        assertThat(response.usage().totalTokens()).isEqualTo(response.usage().inputTokens() + 16);
+        int prompt = chat.path("usage").path("prompt_tokens").asInt();
+        // As on Bedrock, inputTokens leaves out the prompt tokens read from the cache, which totalTokens counts.
+        assertThat(promptTokens(response.usage())).isEqualTo(prompt);
+        assertThat(response.usage().totalTokens()).isEqualTo(prompt + 16);
         assertThat(response.metrics().latencyMs()).isNotNegative();
         assertThat(response.responseMetadata().requestId()).as("x-amzn-RequestId, the audit record's request id")
                 .matches("[0-9a-f-]{36}");
+    }
+
+    /** {@code cacheReadInputTokens}, which Bedrock leaves out when nothing was read from the cache. */
+    static int cacheRead(TokenUsage usage) {
+        return Objects.requireNonNullElse(usage.cacheReadInputTokens(), 0);
+    }
+
+    /** The whole prompt: the input tokens computed and those read from the cache. */
+    static int promptTokens(TokenUsage usage) {
+        return usage.inputTokens() + cacheRead(usage);
+    }
+
+    @Test
+    void aRepeatedPromptReportsThePromptTokensReadFromTheCache() {
+        // One slot: the second call finds the first's prompt in the slot's cache and computes only what follows it.
+        String text = "The sovereign factory keeps every prompt, answer and key on its own machines. ".repeat(6)
+                + "Say what it keeps.";
+        ConverseResponse first = bedrock.converse(converse(SINGLE, text, 4).build());
+        ConverseResponse second = bedrock.converse(converse(SINGLE, text, 4).build());
+        int prompt = promptTokens(first.usage());
+
+        assertThat(second.usage().cacheReadInputTokens()).isNotNull().isGreaterThan(prompt / 2);
+        assertThat(second.usage().inputTokens()).isPositive()
+                .isEqualTo(prompt - second.usage().cacheReadInputTokens());
+        assertThat(second.usage().totalTokens()).isEqualTo(prompt + second.usage().outputTokens());
+        assertThat(second.usage().cacheWriteInputTokens()).as("no cache checkpoint was asked for").isNull();
+
+        List<ConverseStreamOutput> events = Collections.synchronizedList(new ArrayList<>());
+        bedrockAsync.converseStream(ConverseStreamRequest.builder().modelId(SINGLE)
+                        .messages(Message.builder().role(ConversationRole.USER).content(ContentBlock.fromText(text))
+                                .build())
+                        .inferenceConfig(c -> c.maxTokens(4).temperature(0f)).build(),
+                ConverseStreamResponseHandler.builder().subscriber(events::add).build()).join();
+        TokenUsage streamed = ((ConverseStreamMetadataEvent) events.getLast()).usage();
+        assertThat(streamed.cacheReadInputTokens()).isNotNull().isGreaterThan(prompt / 2);
+        assertThat(promptTokens(streamed)).isEqualTo(prompt);
     }
 
     @Test

@@ -142,7 +142,7 @@ class Boto3ClientTest {
         assertThat(r.at("/streamed/name").asText()).isEqualTo("get_weather");
         assertThat(r.at("/streamed/stop").asText()).isEqualTo("tool_use");
         assertThat(Json.mapper().readTree(r.at("/streamed/input").asText())).isEqualTo(r.at("/toolUse/input"));
-        assertThat(r.path("answerInputTokens").asInt()).isGreaterThan(r.path("firstInputTokens").asInt());
+        assertThat(r.path("answerPromptTokens").asInt()).isGreaterThan(r.path("firstPromptTokens").asInt());
         assertThat(r.path("validationError").asText()).contains("nope");
     }
 }

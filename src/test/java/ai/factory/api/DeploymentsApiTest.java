@@ -46,6 +46,8 @@ class DeploymentsApiTest {
         assertThat(created.statusCode()).as(created.body()).isEqualTo(202);
         JsonNode d = json(created);
         assertThat(d.path("state").asText()).isIn("pending", "loading", "ready");
+        assertThat(d.path("stepTokens").asText()).isEqualTo("auto");
+        assertThat(d.path("cacheType").asText()).isEqualTo("f16");
         String id = d.path("id").asText();
         await().atMost(Duration.ofSeconds(60)).until(() ->
                 "ready".equals(json(factory.get("/api/v1/deployments/" + id, factory.adminKey())).path("state").asText()));
@@ -60,6 +62,36 @@ class DeploymentsApiTest {
         HttpResponse<String> chat = factory.post("/v1/chat/completions", factory.adminKey(),
                 "{\"model\":\"acme/tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertThat(chat.statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aDeploymentKeepsAndShowsItsStepTokensAndCacheTypeAndServesWithThem() {
+        HttpResponse<String> imported = factory.post("/api/v1/models/acme/small/versions", factory.adminKey(),
+                "{\"path\": \"" + TestModels.smallLlama(home).toAbsolutePath() + "\"}");
+        assertThat(imported.statusCode()).as(imported.body()).isEqualTo(201);
+        HttpResponse<String> created = factory.post("/api/v1/deployments", factory.adminKey(),
+                "{\"model\": \"acme/small\", \"context\": 128, \"stepTokens\": 32, \"cacheType\": \"q8_0\"}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(202);
+        String id = json(created).path("id").asText();
+        await().atMost(Duration.ofSeconds(60)).until(() -> "ready".equals(
+                json(factory.get("/api/v1/deployments/" + id, factory.adminKey())).path("state").asText()));
+
+        JsonNode shown = json(factory.get("/api/v1/deployments/" + id, factory.adminKey()));
+        assertThat(shown.path("stepTokens").isInt()).as(shown.toString()).isTrue();
+        assertThat(shown.path("stepTokens").asInt()).isEqualTo(32);
+        assertThat(shown.path("cacheType").asText()).isEqualTo("q8_0");
+        JsonNode listed = json(factory.get("/api/v1/deployments", factory.adminKey())).path("deployments");
+        assertThat(listed.findParents("id")).filteredOn(n -> n.path("id").asText().equals(id)).singleElement()
+                .satisfies(n -> assertThat(n.path("stepTokens").asInt()).isEqualTo(32))
+                .satisfies(n -> assertThat(n.path("cacheType").asText()).isEqualTo("q8_0"));
+        HttpResponse<String> chat = factory.post("/v1/chat/completions", factory.adminKey(), """
+                {"model": "acme/small", "max_tokens": 8, "temperature": 0,
+                 "messages": [{"role": "user", "content": "Tell me about quantized caches."}]}""");
+        assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+        assertThat(json(chat).at("/usage/completion_tokens").asInt()).isBetween(1, 8);
+
+        assertThat(factory.send(factory.request("/api/v1/deployments/" + id, factory.adminKey()).DELETE()).statusCode())
+                .isEqualTo(200);
     }
 
     @Test
@@ -79,6 +111,11 @@ class DeploymentsApiTest {
             parallel as text  | {"model": "acme/tiny", "parallel": "four"}   | 400 | must be an integer
             negative context  | {"model": "acme/tiny", "context": -1}        | 400 | 'context'
             no waiting room   | {"model": "acme/tiny", "queue": 0}           | 400 | 'queue' must be between 1 and 100000
+            negative steps    | {"model": "acme/tiny", "stepTokens": -1}     | 400 | `'stepTokens' must be "auto" or between 1 and 512 tokens a step, not -1`
+            steps past batch  | {"model": "acme/tiny", "stepTokens": 513}    | 400 | `'stepTokens' must be "auto" or between 1 and 512 tokens a step, not 513`
+            steps by name     | {"model": "acme/tiny", "stepTokens": "fast"} | 400 | `'stepTokens' must be "auto" or a whole number of tokens, not 'fast'`
+            unknown cache     | {"model": "acme/tiny", "cacheType": "q5_1"}  | 400 | 'cacheType' must be f16, q8_0 or q4_0, not 'q5_1'
+            heads not blocks  | {"model": "acme/tiny", "cacheType": "q4_0"}  | 400 | 'cacheType' q4_0 stores attention heads in blocks of 32 elements, but acme/tiny:1 has heads of 4
             malformed         | {"model":                                    | 400 | not valid JSON
             """)
     void badDeploymentRequestsAreClientErrors(String name, String body, int status, String message) {

@@ -244,12 +244,25 @@ public class FactoryCliTest {
     @Test
     void deployThenChatOneShotAndDeleteTheDeployment() {
         assertThat(local("models", "import", TestModels.tinyLlama().toString(), "--name", "acme/chatty").exit()).isZero();
-        Run deployed = local("deploy", "acme/chatty", "--parallel", "2", "--ctx", "512");
+        Run deployed = local("deploy", "acme/chatty", "--parallel", "2", "--ctx", "512", "--step-tokens", "32");
         assertThat(deployed.exit()).as(deployed.err()).isZero();
         assertThat(deployed.out()).contains("acme/chatty:1 is ready", "replica 0: CPU");
         Run badLayers = local("deploy", "acme/chatty", "--gpu-layers", "lots");
         assertThat(badLayers.exit()).isEqualTo(2);
         assertThat(badLayers.err()).contains("--gpu-layers must be auto or a whole number");
+        Run fastSteps = local("deploy", "acme/chatty", "--step-tokens", "fast");
+        assertThat(fastSteps.exit()).isEqualTo(2);
+        assertThat(fastSteps.err()).contains("--step-tokens must be auto or a whole number of tokens, not 'fast'");
+        Run longSteps = local("deploy", "acme/chatty", "--step-tokens", "513");
+        assertThat(longSteps.exit()).isEqualTo(1);
+        assertThat(longSteps.err())
+                .contains("'stepTokens' must be \"auto\" or between 1 and 512 tokens a step, not 513");
+        Run badCache = local("deploy", "acme/chatty", "--cache-type", "q5_1");
+        assertThat(badCache.exit()).isEqualTo(2);
+        assertThat(badCache.err()).contains("--cache-type must be f16, q8_0 or q4_0, not 'q5_1'");
+        assertThat(cli("deploy", "--help").out().replaceAll("\\s+", " "))
+                .contains("auto (default: prompt chunks sized so that a step with prompt tokens takes about twice a "
+                        + "step without)", "f16 (default), q8_0 or q4_0");
         Run noGpu = local("deploy", "acme/chatty", "--gpu-layers", "4");
         assertThat(noGpu.exit()).isEqualTo(1);
         assertThat(noGpu.err()).contains("no GPU backend");
@@ -269,10 +282,33 @@ public class FactoryCliTest {
                 .contains("default: 128 with -p, 512 in a conversation");
 
         Run listed = local("deployments", "list");
-        assertThat(listed.out()).contains("acme/chatty:1", "ready");
-        String id = listed.out().lines().filter(l -> l.contains("acme/chatty")).findFirst().orElseThrow().split("\\s+")[0];
+        assertThat(listed.out()).contains("acme/chatty:1", "ready", "STEP TOKENS", "KV CACHE");
+        String[] row = listed.out().lines().filter(l -> l.contains("acme/chatty")).findFirst().orElseThrow()
+                .split("\\s+");
+        assertThat(row).contains("32", "f16");
+        String id = row[0];
         assertThat(local("deployments", "delete", id).out()).contains("Deleted deployment " + id);
         assertThat(local("chat", "acme/chatty", "-p", "hi").err()).contains("does not exist or is not deployed");
+    }
+
+    @Test
+    void deployWithAQuantizedCacheShowsItsSettingsAndServes() {
+        // Its attention heads are whole blocks of a q8_0 cache, which the tiny model's are not.
+        assertThat(local("models", "import", TestModels.smallLlama(home).toString(), "--name", "acme/small").exit())
+                .isZero();
+        Run deployed = local("deploy", "acme/small", "--ctx", "256", "--step-tokens", "32", "--cache-type", "q8_0",
+                "--json");
+        assertThat(deployed.exit()).as(deployed.err()).isZero();
+        assertThat(deployed.json().path("state").asText()).isEqualTo("ready");
+        assertThat(deployed.json().path("stepTokens").asInt()).isEqualTo(32);
+        assertThat(deployed.json().path("cacheType").asText()).isEqualTo("q8_0");
+        String[] row = local("deployments", "list").out().lines().filter(l -> l.contains("acme/small")).findFirst()
+                .orElseThrow().split("\\s+");
+        assertThat(row).contains("32", "q8_0");
+
+        Run chat = local("chat", "acme/small", "-p", "Hello there", "--max-tokens", "8", "--temperature", "0");
+        assertThat(chat.exit()).as(chat.err()).isZero();
+        assertThat(local("deployments", "delete", row[0]).exit()).isZero();
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Named.named;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.TestModels;
+import ai.factory.engine.llama.KvCacheType;
 import ai.factory.fleet.Accelerator;
 import ai.factory.fleet.GpuAllocator;
 import ai.factory.fleet.NvidiaGpu;
@@ -53,6 +54,8 @@ class DeploymentsTest {
     private static final long GIB = 1L << 30;
     private static final Principal ADMIN = new Principal("p-admin", "admin", "default", Role.ADMIN);
     private static final ModelName MODEL = ModelName.parse("acme/tiny");
+    /** A model whose attention heads a quantized KV cache can hold. */
+    private static final ModelName SMALL = ModelName.parse("acme/small");
     private static final DeploymentSpec TWO_REPLICAS = new DeploymentSpec(2, 1, 256, 1, 4);
 
     @TempDir
@@ -234,6 +237,71 @@ class DeploymentsTest {
             assertThat(restarted.placements(id)).hasSize(2).allMatch(ReplicaPlacement::onGpu);
             assertThat(allocator.freeGpus()).isEqualTo(2);
         }
+    }
+
+    @Test
+    void restoredDeploymentsKeepTheirStepTokensAndCacheType() throws Exception {
+        registry.importPath(SMALL, TestModels.smallLlama(tempDir), Optional.empty(), ADMIN);
+        DeploymentSpec tuned = new DeploymentSpec(1, 2, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO, 32,
+                KvCacheType.Q8_0);
+        String id;
+        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+            id = deployments.deploy(new ModelRef(SMALL, OptionalInt.empty()), tuned, ADMIN).id();
+            deployments.awaitSettled(id, Duration.ofMinutes(1));
+        }
+        List<DeploymentSpec> loaded = new CopyOnWriteArrayList<>();
+        try (Deployments restarted = deployments((version, spec, placement) -> {
+            loaded.add(spec);
+            return new FakeEngine();
+        })) {
+            restarted.restore();
+            assertThat(restarted.awaitSettled(id, Duration.ofMinutes(1)).spec()).isEqualTo(tuned);
+            assertThat(loaded).containsExactly(tuned);
+        }
+    }
+
+    @Test
+    void aQuantizedCacheTakesLessOfEachGpu() throws Exception {
+        registry.importPath(SMALL, TestModels.smallLlama(tempDir), Optional.empty(), ADMIN);
+        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+            long f16 = bytesPerGpu(deployments, KvCacheType.F16);
+            long q8 = bytesPerGpu(deployments, KvCacheType.Q8_0);
+            long q4 = bytesPerGpu(deployments, KvCacheType.Q4_0);
+
+            assertThat(q8).isLessThan(f16);
+            assertThat(q4).isLessThan(q8);
+            // The weights and compute buffer stay; the KV cache shrinks to 17/32 (q8_0) and 9/32 (q4_0) of f16's.
+            assertThat((f16 - q8) * 23).isEqualTo((f16 - q4) * 15);
+        }
+    }
+
+    @Test
+    void aQuantizedCacheIsRefusedForHeadsThatAreNotWholeBlocksHoldingNothing() {
+        DeploymentSpec q4 = new DeploymentSpec(1, 1, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO,
+                DeploymentSpec.STEP_TOKENS_AUTO, KvCacheType.Q4_0);
+        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+            assertThatThrownBy(() -> deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), q4, ADMIN))
+                    .isInstanceOfSatisfying(FactoryException.class, e -> {
+                        assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+                        assertThat(e.getMessage()).isEqualTo("'cacheType' q4_0 stores attention heads in blocks of 32 "
+                                + "elements, but acme/tiny:1 has heads of 4 (keys) and 4 (values) elements; use f16");
+                    });
+            assertThat(deployments.list()).isEmpty();
+            assertThat(allocator.freeGpus()).isEqualTo(4);
+            assertThat(opened).isEmpty();
+        }
+    }
+
+    /** What one replica of the small model, all on a GPU with 4 sequences of 256 tokens, holds of its GPU. */
+    private static long bytesPerGpu(Deployments deployments, KvCacheType cacheType) throws InterruptedException {
+        DeploymentSpec spec = new DeploymentSpec(1, 4, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO,
+                DeploymentSpec.STEP_TOKENS_AUTO, cacheType);
+        Deployment d = deployments.deploy(new ModelRef(SMALL, OptionalInt.empty()), spec, ADMIN);
+        deployments.awaitSettled(d.id(), Duration.ofMinutes(1));
+        ReplicaPlacement placement = deployments.placements(d.id()).getFirst();
+        assertThat(placement.onGpu()).isTrue();
+        deployments.delete(d.id());
+        return placement.bytesPerGpu();
     }
 
     private String recordedState(String id) {

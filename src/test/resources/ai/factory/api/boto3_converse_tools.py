@@ -45,6 +45,13 @@ try:
 except client.exceptions.ValidationException as e:
     error = e.response["Error"]["Message"]
 
+
+
+def prompt_tokens(usage):
+    # inputTokens leaves out what was read from the cache; the prompt is both.
+    return usage["inputTokens"] + usage.get("cacheReadInputTokens", 0)
+
+
 json.dump({"stopReason": first["stopReason"], "toolUse": use, "streamed": streamed,
-           "answerStop": answer["stopReason"], "answerInputTokens": answer["usage"]["inputTokens"],
-           "firstInputTokens": first["usage"]["inputTokens"], "validationError": error}, sys.stdout)
+           "answerStop": answer["stopReason"], "answerPromptTokens": prompt_tokens(answer["usage"]),
+           "firstPromptTokens": prompt_tokens(first["usage"]), "validationError": error}, sys.stdout)

@@ -66,13 +66,16 @@ public final class DeploymentsResource implements Routes {
         ModelRef model = ModelRef.parse(body.model());
         access.model(ctx, Action.DEPLOY, model.name());
         int gpuLayers = body.gpuLayerCount();
+        int stepTokens = body.stepTokenCount();
         DeploymentSpec spec = new DeploymentSpec(
                 Objects.requireNonNullElse(body.replicas(), 1),
                 Objects.requireNonNullElse(body.parallel(), 1),
                 Objects.requireNonNullElse(body.context(), 0),
                 Objects.requireNonNullElse(body.threads(), 0),
                 Objects.requireNonNullElse(body.queue(), DeploymentSpec.DEFAULT_QUEUE),
-                gpuLayers == DeploymentWire.GPU_LAYERS_AUTO ? DeploymentSpec.GPU_LAYERS_AUTO : gpuLayers);
+                gpuLayers == DeploymentWire.GPU_LAYERS_AUTO ? DeploymentSpec.GPU_LAYERS_AUTO : gpuLayers,
+                stepTokens == DeploymentWire.STEP_TOKENS_AUTO ? DeploymentSpec.STEP_TOKENS_AUTO : stepTokens,
+                body.kvCacheType());
         ctx.status(202).json(deployment(deployments.deploy(model, spec, by)));
     }
 
@@ -95,6 +98,8 @@ public final class DeploymentsResource implements Routes {
         return new DeploymentWire.Deployment(d.id(), d.project(), d.model().toString(), d.version(), d.state().id(),
                 d.reason(), spec.replicas(), spec.parallel(), spec.contextLength(), spec.threads(), spec.queue(),
                 spec.gpuLayers() == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : spec.gpuLayers(),
+                spec.stepTokens() == DeploymentSpec.STEP_TOKENS_AUTO ? "auto" : spec.stepTokens(),
+                spec.cacheType().id(),
                 placements(deployments, d.id()), d.createdAt(), load.active(), load.waiting());
     }
 }

@@ -19,6 +19,11 @@ public enum CacheType {
         this.blockElements = blockElements;
     }
 
+    /** Elements a block holds: llama.cpp stores a head's K or V only in whole blocks. */
+    public long blockElements() {
+        return blockElements;
+    }
+
     /** The bytes {@code elements} take, rounded up to whole bytes. */
     public long bytes(long elements) {
         return Math.ceilDiv(Math.multiplyExact(elements, blockBytes), blockElements);

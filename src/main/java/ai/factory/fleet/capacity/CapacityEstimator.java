@@ -85,6 +85,24 @@ public final class CapacityEstimator {
         return new Footprint(layerWeights, host, output, kvPerLayer, compute, tokens, request.cacheType());
     }
 
+    /**
+     * Elements of one attention head's key: {@code {arch}.attention.key_length} where the file has it, else
+     * {@code n_embd / n_head}.
+     */
+    public static long keyLength(GgufMetadata model) {
+        return headLength(model, "key_length", model.embeddingLength() / Math.max(1, model.headCount()));
+    }
+
+    /** Elements of one attention head's value: {@code {arch}.attention.value_length}, else the key's length. */
+    public static long valueLength(GgufMetadata model) {
+        return headLength(model, "value_length", keyLength(model));
+    }
+
+    private static long headLength(GgufMetadata model, String key, long otherwise) {
+        Object value = model.scalarMetadata().get(model.architecture() + ".attention." + key);
+        return value instanceof Number n && n.longValue() > 0 ? n.longValue() : otherwise;
+    }
+
     /** K and V of {@code layers} layers for {@code tokens} tokens (context × parallel). */
     public static long kvCacheBytes(long layers, long tokens, long kvHeads, long headDim, CacheType cacheType) {
         return Math.multiplyExact(layers, cacheType.bytes(Math.multiplyExact(tokens, kvHeads * headDim * 2)));

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
 import ai.factory.api.codec.WireJson;
+import ai.factory.engine.llama.KvCacheType;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.jspecify.annotations.Nullable;
@@ -14,6 +15,8 @@ import java.util.List;
 public final class DeploymentWire {
     /** {@link CreateDeployment#gpuLayers()}'s value for "the capacity plan decides". */
     public static final int GPU_LAYERS_AUTO = -1;
+    /** {@link CreateDeployment#stepTokenCount()}'s value for "the engine sizes prompt chunks from step times". */
+    public static final int STEP_TOKENS_AUTO = 0;
 
     private DeploymentWire() {}
 
@@ -23,13 +26,59 @@ public final class DeploymentWire {
      * @param model {@code ns/model[:version]}
      * @param gpuLayers {@code "auto"} or a whole number of layers, so neither a string nor a number alone (read
      *     through {@link #gpuLayerCount()})
+     * @param stepTokens {@code "auto"} or a whole number of tokens a step (read through {@link #stepTokenCount()})
+     * @param cacheType the KV cache's element type: {@code f16}, {@code q8_0} or {@code q4_0}
      */
     @JsonInclude(JsonInclude.Include.NON_NULL) // what the command line leaves out, it does not send as null
     public record CreateDeployment(String model, Integer replicas, Integer parallel, Integer context, Integer threads,
-                                   Integer queue, JsonNode gpuLayers) {
+                                   Integer queue, JsonNode gpuLayers, @Nullable JsonNode stepTokens,
+                                   @Nullable String cacheType) {
         public CreateDeployment {
             Required.field(model, "model");
             gpuLayerCount(gpuLayers);
+            stepTokenCount(stepTokens);
+            kvCacheType(cacheType);
+        }
+
+        /** The tokens a step may take: {@link #STEP_TOKENS_AUTO} when absent, null or {@code "auto"}. */
+        public int stepTokenCount() {
+            return stepTokenCount(stepTokens);
+        }
+
+        /** The KV cache's element type, f16 when absent. */
+        public KvCacheType kvCacheType() {
+            return kvCacheType(cacheType);
+        }
+
+        private static int stepTokenCount(@Nullable JsonNode v) {
+            if (v == null || v.isNull() || v.isMissingNode()) {
+                return STEP_TOKENS_AUTO;
+            }
+            if (v.isTextual()) {
+                if (v.asText().equals("auto")) {
+                    return STEP_TOKENS_AUTO;
+                }
+                throw FactoryException.invalidParam("stepTokens",
+                        "'stepTokens' must be \"auto\" or a whole number of tokens, not '" + v.asText() + "'");
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw FactoryException.invalidParam("stepTokens", "'stepTokens' must be an integer, not "
+                        + WireJson.kind(v));
+            }
+            // The range is the deployment's to check, with the engine's batch in its message.
+            return v.intValue();
+        }
+
+        private static KvCacheType kvCacheType(@Nullable String id) {
+            if (id == null) {
+                return KvCacheType.F16;
+            }
+            try {
+                return KvCacheType.parse(id);
+            } catch (IllegalArgumentException e) {
+                throw FactoryException.invalidParam("cacheType",
+                        "'cacheType' must be f16, q8_0 or q4_0, not '" + id + "'");
+            }
         }
 
         /** The layers asked for on GPUs: {@link #GPU_LAYERS_AUTO} when absent, null or {@code "auto"}. */
@@ -82,14 +131,17 @@ public final class DeploymentWire {
      * @param state {@code pending}, {@code loading}, {@code ready} or {@code failed} (then {@code reason} says why);
      *     {@code draining} while it is being deleted
      * @param gpuLayers {@code "auto"} or the number asked for
+     * @param stepTokens {@code "auto"} or the tokens a step may take
+     * @param cacheType {@code f16}, {@code q8_0} or {@code q4_0}
      */
     public record Deployment(String id, String project, String model, int version, String state,
                              @Nullable String reason, int replicas, int parallel, int context, int threads, int queue,
-                             Object gpuLayers, List<Placement> placements, Instant createdAt, long activeRequests,
-                             long waitingRequests) {
+                             Object gpuLayers, Object stepTokens, String cacheType, List<Placement> placements,
+                             Instant createdAt, long activeRequests, long waitingRequests) {
         public Deployment {
             requireNonNull(id, "id is null");
             requireNonNull(state, "state is null");
+            requireNonNull(cacheType, "cacheType is null");
             placements = List.copyOf(requireNonNull(placements, "placements is null"));
         }
     }

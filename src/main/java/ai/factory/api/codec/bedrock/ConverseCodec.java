@@ -358,8 +358,9 @@ public final class ConverseCodec {
     }
 
     static ConverseResponse.Usage usage(InferenceEvent.End end) {
-        return new ConverseResponse.Usage(end.promptTokens(), end.completionTokens(),
-                end.promptTokens() + end.completionTokens());
+        int cached = end.cachedPromptTokens();
+        return new ConverseResponse.Usage(end.promptTokens() - cached, end.completionTokens(),
+                end.promptTokens() + end.completionTokens(), cached > 0 ? cached : null);
     }
 
     /**

@@ -17,7 +17,15 @@ public record ConverseResponse(Output output, String stopReason, Usage usage, Me
 
     public record ToolUse(String toolUseId, String name, JsonNode input) {}
 
-    public record Usage(int inputTokens, int outputTokens, int totalTokens) {}
+    /**
+     * Bedrock's {@code TokenUsage}, with its prompt-caching meaning: {@code inputTokens} counts the prompt tokens not
+     * read from the cache and {@code cacheReadInputTokens} those read from it, so that the prompt is their sum and
+     * {@code totalTokens} counts both and the output. Bedrock leaves the cache fields out when no cache was read;
+     * so does this, leaving {@code cacheReadInputTokens} out at 0. {@code cacheWriteInputTokens} is never written:
+     * it counts what a request's cache checkpoints wrote, and the engine keeps a slot's prefix without being asked.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Usage(int inputTokens, int outputTokens, int totalTokens, @Nullable Integer cacheReadInputTokens) {}
 
     public record Metrics(long latencyMs) {}
 
