@@ -451,6 +451,7 @@ public final class Factory implements AutoCloseable {
                             .withQueueCapacity(spec.queue())
                             .withStepTokens(spec.stepTokens())
                             .withCacheType(spec.cacheType())
+                            .withPrefixCache(spec.prefixCache())
                             .withGpu(placement.onGpu()
                                     ? GpuOffload.onDevices(placement.gpuLayers(), placement.gpus(), placement.layersPerGpu())
                                     : GpuOffload.CPU));

@@ -25,15 +25,20 @@ import java.util.Objects;
  *     without, N fixes the step's tokens (up to {@link #MAX_STEP_TOKENS}, the engine's batch)
  * @param cacheType the element type of a GGUF model's KV cache; {@code q8_0} and {@code q4_0} take about a half and a
  *     quarter of {@code f16}'s memory, which placement and the memory check count
+ * @param prefixCache sequences beyond {@code parallel} in a GGUF model's replica that keep what a slot held when a
+ *     new request takes the slot, so a conversation's next turn finds its beginning after its slot served others;
+ *     each takes a slot's KV memory, which placement and the memory check count (see {@link #sequences()})
  */
 public record DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers,
-                             int stepTokens, KvCacheType cacheType) {
+                             int stepTokens, KvCacheType cacheType, int prefixCache) {
     public static final int DEFAULT_CONTEXT_CAP = 4096;
     public static final int DEFAULT_QUEUE = 64;
     public static final int GPU_LAYERS_AUTO = -1;
     public static final int STEP_TOKENS_AUTO = LlamaEngineOptions.AUTO_STEP_TOKENS;
     /** A step decodes at most the engine's batch. */
     public static final int MAX_STEP_TOKENS = LlamaEngineOptions.DEFAULT_BATCH_SIZE;
+    /** The engine's most prefix-cache sequences. */
+    public static final int MAX_PREFIX_CACHE = 256;
     public static final DeploymentSpec DEFAULT = new DeploymentSpec(1, 1, 0, 0, DEFAULT_QUEUE);
 
     public DeploymentSpec {
@@ -61,16 +66,37 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
             throw FactoryException.invalidParam("stepTokens", "'stepTokens' must be \"auto\" or between 1 and "
                     + MAX_STEP_TOKENS + " tokens a step, not " + stepTokens);
         }
+        if (prefixCache < 0 || prefixCache > MAX_PREFIX_CACHE) {
+            throw FactoryException.invalidParam("prefixCache", "'prefixCache' must be between 0 and "
+                    + MAX_PREFIX_CACHE + " sequences, not " + prefixCache);
+        }
     }
 
-    /** A spec whose GPU layers the capacity plan chooses, with automatic step tokens and an f16 KV cache. */
+    /**
+     * A spec whose GPU layers the capacity plan chooses, with automatic step tokens, an f16 KV cache and no prefix
+     * cache.
+     */
     public DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue) {
         this(replicas, parallel, contextLength, threads, queue, GPU_LAYERS_AUTO);
     }
 
-    /** A spec with automatic step tokens and an f16 KV cache. */
+    /** A spec with automatic step tokens, an f16 KV cache and no prefix cache. */
     public DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers) {
         this(replicas, parallel, contextLength, threads, queue, gpuLayers, STEP_TOKENS_AUTO, KvCacheType.F16);
+    }
+
+    /** A spec without a prefix cache. */
+    public DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers,
+                          int stepTokens, KvCacheType cacheType) {
+        this(replicas, parallel, contextLength, threads, queue, gpuLayers, stepTokens, cacheType, 0);
+    }
+
+    /**
+     * The sequences a replica's KV cache holds, each of {@link #effectiveContext(long)} cells: the slots and the prefix
+     * cache's.
+     */
+    public int sequences() {
+        return parallel + prefixCache;
     }
 
     /** The capacity plan's name for {@link #cacheType}: what a replica's KV cache weighs in placement and checks. */

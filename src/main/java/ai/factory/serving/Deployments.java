@@ -174,7 +174,7 @@ public final class Deployments implements AutoCloseable {
 
     private Footprint footprint(ModelVersion version, DeploymentSpec spec) {
         return CapacityEstimator.footprint(ggufMetadata(version), CapacityEstimator.Request.of(
-                spec.effectiveContext(version), spec.parallel(), spec.plannedCacheType()));
+                spec.effectiveContext(version), spec.sequences(), spec.plannedCacheType()));
     }
 
     /** Where a deployment's replicas run (one entry per replica), or empty before it was placed and once it ended. */

@@ -16,7 +16,8 @@ import java.util.function.LongSupplier;
 /**
  * Says before loading whether a deployment fits in this node's free memory, from the model's metadata alone:
  * weights (the GGUF's size) + KV cache ({@code n_layer × n_ctx × n_head_kv × head_dim × 2 (K and V)} elements of
- * the deployment's cache type: 2 bytes for f16, 34/32 for q8_0, 18/32 for q4_0) + a compute-buffer estimate, per
+ * the deployment's cache type: 2 bytes for f16, 34/32 for q8_0, 18/32 for q4_0; {@code n_ctx} is the context per
+ * sequence times the slots and the prefix cache's sequences) + a compute-buffer estimate, per
  * replica, with {@link CapacityEstimator}'s formulas (calibrated against llama.cpp) and a fixed margin.
  * {@code factory models plan} gives the fuller picture (layers, accelerators).
  */
@@ -53,7 +54,7 @@ public final class MemoryPlanner {
         long heads = Math.max(1, number(m, "headCount"));
         long kvHeads = number(m, "headCountKv") > 0 ? number(m, "headCountKv") : heads;
         long vocab = number(m, "vocabularySize");
-        long ctx = (long) spec.effectiveContext(version) * spec.parallel();
+        long ctx = (long) spec.effectiveContext(version) * spec.sequences();
         long headDim = embd / heads;
         long kv = CapacityEstimator.kvCacheBytes(layers, ctx, kvHeads, headDim, spec.plannedCacheType());
         long compute = CapacityEstimator.computeBytes(vocab, embd, ctx, UBATCH) + FIXED_OVERHEAD;
@@ -68,8 +69,8 @@ public final class MemoryPlanner {
         if (need > free) {
             throw FactoryException.invalidParam("context", String.format(
                     "%s does not fit: %d replica(s) × (weights %s + KV cache %s for %d×%d tokens + compute %s) = %s, "
-                            + "but only %s of memory is free; lower the context, parallel or replicas",
-                    version.ref(), spec.replicas(), mib(e.weights()), mib(e.kvCache()), spec.parallel(),
+                            + "but only %s of memory is free; lower the context, parallel, prefix cache or replicas",
+                    version.ref(), spec.replicas(), mib(e.weights()), mib(e.kvCache()), spec.sequences(),
                     spec.effectiveContext(version), mib(e.compute()), mib(need),
                     mib(free)));
         }
@@ -84,8 +85,9 @@ public final class MemoryPlanner {
         long free = availableBytes.getAsLong();
         if (hostBytes > free) {
             throw FactoryException.invalidParam("context", String.format(
-                    "%s does not fit: %d replica(s) keep %s in host memory beside their GPU layers, but only %s is free; "
-                            + "lower the context, parallel or replicas", version.ref(), spec.replicas(), mib(hostBytes), mib(free)));
+                    "%s does not fit: %d replica(s) keep %s in host memory beside their GPU layers, but only %s is "
+                            + "free; lower the context, parallel, prefix cache or replicas", version.ref(),
+                    spec.replicas(), mib(hostBytes), mib(free)));
         }
     }
 

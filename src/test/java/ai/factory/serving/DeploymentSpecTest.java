@@ -54,4 +54,33 @@ class DeploymentSpecTest {
         DeploymentSpec spec = new DeploymentSpec(1, 1, 0, 0, 64, 0, 0, type);
         assertThat(spec.plannedCacheType().id()).isEqualTo(type.id());
     }
+
+    private static DeploymentSpec withPrefixCache(int parallel, int prefixCache) {
+        return new DeploymentSpec(1, parallel, 0, 0, 64, 0, 0, KvCacheType.F16, prefixCache);
+    }
+
+    @Test
+    void thereIsNoPrefixCacheUnlessAsked() {
+        assertThat(DeploymentSpec.DEFAULT.prefixCache()).isZero();
+        assertThat(new DeploymentSpec(2, 4, 256, 1, 8, 0, 32, KvCacheType.Q8_0).prefixCache()).isZero();
+        assertThat(new DeploymentSpec(2, 4, 256, 1, 8, 0, 32, KvCacheType.Q8_0).sequences()).isEqualTo(4);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 4, 256})
+    void thePrefixCacheAddsItsSequencesToTheSlots(int prefixCache) {
+        DeploymentSpec spec = withPrefixCache(4, prefixCache);
+        assertThat(spec.prefixCache()).isEqualTo(prefixCache);
+        assertThat(spec.sequences()).isEqualTo(4 + prefixCache);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {-1, 257, 100_000})
+    void aPrefixCacheBeyondTheEnginesOrNegativeIsRefusedWithTheRange(int prefixCache) {
+        assertThatThrownBy(() -> withPrefixCache(1, prefixCache)).isInstanceOfSatisfying(FactoryException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
+            assertThat(e.getMessage())
+                    .isEqualTo("'prefixCache' must be between 0 and 256 sequences, not " + prefixCache);
+        });
+    }
 }

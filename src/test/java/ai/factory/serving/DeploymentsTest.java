@@ -240,10 +240,10 @@ class DeploymentsTest {
     }
 
     @Test
-    void restoredDeploymentsKeepTheirStepTokensAndCacheType() throws Exception {
+    void restoredDeploymentsKeepTheirStepTokensCacheTypeAndPrefixCache() throws Exception {
         registry.importPath(SMALL, TestModels.smallLlama(tempDir), Optional.empty(), ADMIN);
         DeploymentSpec tuned = new DeploymentSpec(1, 2, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO, 32,
-                KvCacheType.Q8_0);
+                KvCacheType.Q8_0, 3);
         String id;
         try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
             id = deployments.deploy(new ModelRef(SMALL, OptionalInt.empty()), tuned, ADMIN).id();
@@ -292,10 +292,33 @@ class DeploymentsTest {
         }
     }
 
+    @Test
+    void aPrefixCacheTakesASlotsKvMemoryOfEachGpuPerSequence() throws Exception {
+        registry.importPath(SMALL, TestModels.smallLlama(tempDir), Optional.empty(), ADMIN);
+        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+            long slots = bytesPerGpu(deployments, 4, 0);
+            long cached = bytesPerGpu(deployments, 4, 4);
+
+            assertThat(cached).isGreaterThan(slots);
+            // The compute buffer is one micro-batch's either way: 4 cached sequences weigh as 4 more slots.
+            assertThat(cached).isEqualTo(bytesPerGpu(deployments, 8, 0));
+        }
+    }
+
     /** What one replica of the small model, all on a GPU with 4 sequences of 256 tokens, holds of its GPU. */
     private static long bytesPerGpu(Deployments deployments, KvCacheType cacheType) throws InterruptedException {
-        DeploymentSpec spec = new DeploymentSpec(1, 4, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO,
-                DeploymentSpec.STEP_TOKENS_AUTO, cacheType);
+        return bytesPerGpu(deployments, new DeploymentSpec(1, 4, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO,
+                DeploymentSpec.STEP_TOKENS_AUTO, cacheType));
+    }
+
+    /** What one replica of the small model, all on a GPU with sequences of 256 tokens, holds of its GPU. */
+    private static long bytesPerGpu(Deployments deployments, int parallel, int prefixCache)
+            throws InterruptedException {
+        return bytesPerGpu(deployments, new DeploymentSpec(1, parallel, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO,
+                DeploymentSpec.STEP_TOKENS_AUTO, KvCacheType.F16, prefixCache));
+    }
+
+    private static long bytesPerGpu(Deployments deployments, DeploymentSpec spec) throws InterruptedException {
         Deployment d = deployments.deploy(new ModelRef(SMALL, OptionalInt.empty()), spec, ADMIN);
         deployments.awaitSettled(d.id(), Duration.ofMinutes(1));
         ReplicaPlacement placement = deployments.placements(d.id()).getFirst();

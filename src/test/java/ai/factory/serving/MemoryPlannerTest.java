@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The memory check weighs a deployment's KV cache in the element type it asked for. */
+/** The memory check weighs a deployment's KV cache in the element type it asked for, for its slots and prefix cache. */
 class MemoryPlannerTest {
     private static final long MIB = 1L << 20;
     /** 32 layers, 8 KV heads of 128: 256 KiB of K and V a token in f16. */
@@ -37,6 +37,31 @@ class MemoryPlannerTest {
         assertThat(planner.estimate(MODEL, spec(KvCacheType.Q4_0)).kvCache()).isEqualTo(f16 * 9 / 32);
         assertThat(planner.estimate(MODEL, spec(KvCacheType.Q4_0)).compute())
                 .isEqualTo(planner.estimate(MODEL, spec(KvCacheType.F16)).compute());
+    }
+
+    @Test
+    void aPrefixCacheAddsASlotsKvMemoryPerSequence() {
+        MemoryPlanner planner = new MemoryPlanner(() -> Long.MAX_VALUE);
+        DeploymentSpec cached = new DeploymentSpec(1, 4, 8192, 0, 64, 0, DeploymentSpec.STEP_TOKENS_AUTO,
+                KvCacheType.F16, 4);
+
+        assertThat(planner.estimate(MODEL, cached).kvCache())
+                .isEqualTo(2 * planner.estimate(MODEL, spec(KvCacheType.F16)).kvCache())
+                .isEqualTo(32L * 8 * 8192 * 8 * 128 * 2 * 2);
+        assertThat(planner.estimate(MODEL, cached).weights()).isEqualTo(4096 * MIB);
+    }
+
+    @Test
+    void aDeploymentThatFitsOnlyWithoutItsPrefixCacheIsRefusedWithTheSequencesCounted() {
+        MemoryPlanner probe = new MemoryPlanner(() -> Long.MAX_VALUE);
+        MemoryPlanner planner = new MemoryPlanner(() -> probe.estimate(MODEL, spec(KvCacheType.F16)).total());
+        DeploymentSpec cached = new DeploymentSpec(1, 4, 8192, 0, 64, 0, DeploymentSpec.STEP_TOKENS_AUTO,
+                KvCacheType.F16, 2);
+
+        assertThat(planner.check(MODEL, spec(KvCacheType.F16)).kvCache()).isEqualTo(4096 * MIB);
+        assertThatThrownBy(() -> planner.check(MODEL, cached)).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("KV cache 6144.0 MiB for 6×8192 tokens")
+                .hasMessageContaining("lower the context, parallel, prefix cache or replicas");
     }
 
     @Test

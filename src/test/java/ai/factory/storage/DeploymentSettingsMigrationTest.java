@@ -6,6 +6,7 @@ import ai.factory.config.DatabaseConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Consumer;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,8 +14,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * V15 on a database that already holds deployments: each keeps its settings and takes the defaults of the new ones,
- * automatic step tokens (0) and an f16 KV cache, and new rows may name others.
+ * V15 and V16 on a database that already holds deployments: each keeps its settings and takes the defaults of the new
+ * ones (automatic step tokens (0) and an f16 KV cache; no prefix cache), and new rows may name others.
  */
 class DeploymentSettingsMigrationTest {
     @TempDir
@@ -27,17 +28,7 @@ class DeploymentSettingsMigrationTest {
         try {
             DatabaseConfig config = schema == null ? TestDatabases.h2Config(tempDir)
                     : TestDatabases.postgresConfig(schema);
-            try (HikariDataSource before = new HikariDataSource()) {
-                before.setJdbcUrl(config.url());
-                if (config.user() != null) {
-                    before.setUsername(config.user());
-                }
-                if (config.password() != null) {
-                    before.setPassword(config.password());
-                }
-                Flyway.configure().dataSource(before).locations("classpath:db/migration").target("14").load().migrate();
-                fillVersion14(Jdbi.create(before));
-            }
+            migrateTo(config, "14", DeploymentSettingsMigrationTest::fillVersion14);
 
             try (Database db = Database.open(config)) {
                 db.jdbi().useHandle(h -> {
@@ -57,6 +48,54 @@ class DeploymentSettingsMigrationTest {
             if (schema != null) {
                 TestDatabases.dropSchema(schema);
             }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("ai.factory.storage.TestDatabases#both")
+    void existingDeploymentsGetNoPrefixCache(TestDatabases.Kind kind) {
+        String schema = kind == TestDatabases.Kind.POSTGRESQL ? TestDatabases.createSchema() : null;
+        try {
+            DatabaseConfig config = schema == null ? TestDatabases.h2Config(tempDir)
+                    : TestDatabases.postgresConfig(schema);
+            migrateTo(config, "15", jdbi -> {
+                fillVersion14(jdbi);
+                jdbi.useHandle(h -> h.execute("UPDATE deployments SET step_tokens = 32, cache_type = 'q8_0' "
+                        + "WHERE id = 'dep-1'"));
+            });
+
+            try (Database db = Database.open(config)) {
+                db.jdbi().useHandle(h -> {
+                    assertThat(h.createQuery("SELECT parallel, step_tokens, cache_type, prefix_cache FROM deployments "
+                                    + "WHERE id = 'dep-1'")
+                            .map((rs, ctx) -> List.of(rs.getInt(1), rs.getInt(2), rs.getString(3), rs.getInt(4))).one())
+                            .isEqualTo(List.of(4, 32, "q8_0", 0));
+                    h.execute("INSERT INTO deployments (id, model_name, version, state, replicas, prefix_cache, "
+                            + "created_at, created_by) "
+                            + "VALUES ('dep-2', 'acme/a', 1, 'ready', 1, 4, CURRENT_TIMESTAMP, 'p-1')");
+                    assertThat(h.createQuery("SELECT prefix_cache FROM deployments WHERE id = 'dep-2'")
+                            .mapTo(Integer.class).one()).isEqualTo(4);
+                });
+            }
+        } finally {
+            if (schema != null) {
+                TestDatabases.dropSchema(schema);
+            }
+        }
+    }
+
+    /** Migrates a fresh database up to {@code target} and lets {@code fill} write rows in that version's tables. */
+    private static void migrateTo(DatabaseConfig config, String target, Consumer<Jdbi> fill) {
+        try (HikariDataSource before = new HikariDataSource()) {
+            before.setJdbcUrl(config.url());
+            if (config.user() != null) {
+                before.setUsername(config.user());
+            }
+            if (config.password() != null) {
+                before.setPassword(config.password());
+            }
+            Flyway.configure().dataSource(before).locations("classpath:db/migration").target(target).load().migrate();
+            fill.accept(Jdbi.create(before));
         }
     }
 
