@@ -61,6 +61,11 @@ final class DeployCommand implements Callable<Integer> {
                     + "quarter of f16's memory).")
     String cacheType;
 
+    @Option(names = "--prefix-cache", defaultValue = "0", paramLabel = "N",
+            description = "Sequences beyond --parallel that keep evicted slots' prompts for later turns of a "
+                    + "conversation; each takes a slot's KV memory (default 0).")
+    int prefixCache;
+
     @Option(names = "--no-wait", description = "Return as soon as the deployment is accepted.")
     boolean noWait;
 
@@ -99,7 +104,7 @@ final class DeployCommand implements Callable<Integer> {
         CreateDeployment body = new CreateDeployment(model, replicas, parallel, context, threads, queue,
                 gpuLayers.equals("auto") ? TextNode.valueOf("auto") : IntNode.valueOf(gpuLayerCount()),
                 stepTokens.equals("auto") ? TextNode.valueOf("auto") : IntNode.valueOf(stepTokenCount()),
-                cacheTypeId());
+                cacheTypeId(), prefixCache);
         FactoryClient http = client.client();
         Deployment d = http.post("/api/v1/deployments", body, Deployment.class);
         PrintWriter out = spec.commandLine().getOut();

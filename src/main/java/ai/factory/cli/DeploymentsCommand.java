@@ -31,11 +31,11 @@ final class DeploymentsCommand {
                 return 0;
             }
             Table table = new Table("ID", "MODEL", "STATE", "REPLICAS", "PARALLEL", "CONTEXT", "STEP TOKENS",
-                    "KV CACHE", "REASON");
+                    "KV CACHE", "PREFIX CACHE", "REASON");
             for (Deployment d : result.deployments()) {
                 table.row(d.id(), d.model() + ":" + d.version(), d.state(), d.replicas(), d.parallel(),
                         d.context() == 0 ? "model" : String.valueOf(d.context()), d.stepTokens(), d.cacheType(),
-                        d.reason() == null ? "" : d.reason());
+                        d.prefixCache(), d.reason() == null ? "" : d.reason());
             }
             table.print(out);
             return 0;

@@ -52,6 +52,8 @@ class AdminBadRequestsApiTest {
             POST  | /api/v1/deployments                | {"model": "acme/tiny", "stepTokens": true}  | stepTokens      | 'stepTokens' must be an integer, not a boolean
             POST  | /api/v1/deployments                | {"model": "acme/tiny", "stepTokens": 3.5}   | stepTokens      | 'stepTokens' must be an integer, not a number
             POST  | /api/v1/deployments                | {"model": "acme/tiny", "cacheType": 8}      | cacheType       | 'cacheType' must be a string, not a number
+            POST  | /api/v1/deployments                | {"model": "acme/tiny", "prefixCache": true} | prefixCache     | 'prefixCache' must be an integer, not a boolean
+            POST  | /api/v1/deployments                | {"model": "acme/tiny", "prefixCache": 1.5}  | prefixCache     | 'prefixCache' must be an integer
             PATCH | /api/v1/models/acme/tiny           | {"classification": false}                   | classification  | 'classification' must be a string, not a boolean
             PATCH | /api/v1/models/acme/tiny           | {}                                          | classification  | 'classification' is required
             PATCH | /api/v1/projects/default           | {"contentLogging": "on"}                    | contentLogging  | 'contentLogging' must be true or false, not a string

@@ -48,6 +48,8 @@ class DeploymentsApiTest {
         assertThat(d.path("state").asText()).isIn("pending", "loading", "ready");
         assertThat(d.path("stepTokens").asText()).isEqualTo("auto");
         assertThat(d.path("cacheType").asText()).isEqualTo("f16");
+        assertThat(d.path("prefixCache").isInt()).as(d.toString()).isTrue();
+        assertThat(d.path("prefixCache").asInt()).isZero();
         String id = d.path("id").asText();
         await().atMost(Duration.ofSeconds(60)).until(() ->
                 "ready".equals(json(factory.get("/api/v1/deployments/" + id, factory.adminKey())).path("state").asText()));
@@ -95,6 +97,44 @@ class DeploymentsApiTest {
     }
 
     @Test
+    void aPrefixCacheIsShownAndKeepsAConversationsBeginningWhileItsSlotServesAnother() {
+        HttpResponse<String> created = factory.post("/api/v1/deployments", factory.adminKey(),
+                "{\"model\": \"acme/tiny\", \"parallel\": 1, \"context\": 512, \"prefixCache\": 1}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(202);
+        String id = json(created).path("id").asText();
+        await().atMost(Duration.ofSeconds(60)).until(() -> "ready".equals(
+                json(factory.get("/api/v1/deployments/" + id, factory.adminKey())).path("state").asText()));
+        assertThat(json(factory.get("/api/v1/deployments/" + id, factory.adminKey())).path("prefixCache").asInt())
+                .isEqualTo(1);
+        JsonNode listed = json(factory.get("/api/v1/deployments", factory.adminKey())).path("deployments");
+        assertThat(listed.findParents("id")).filteredOn(n -> n.path("id").asText().equals(id)).singleElement()
+                .satisfies(n -> assertThat(n.path("prefixCache").asInt()).isEqualTo(1));
+
+        String first = "The sovereign factory keeps every prompt, answer and key on its own machines. ".repeat(6)
+                + "Say what it keeps.";
+        JsonNode opened = converse(first);
+        // The one slot serves another conversation; the first one's cells move to the prefix cache.
+        converse("Count the planets of the solar system, one by one, and name the largest of them. ".repeat(4));
+        JsonNode again = converse(first);
+
+        int prompt = opened.path("inputTokens").asInt() + opened.path("cacheReadInputTokens").asInt();
+        assertThat(again.path("cacheReadInputTokens").asInt()).as(again.toString()).isGreaterThan(prompt / 2);
+        assertThat(again.path("inputTokens").asInt() + again.path("cacheReadInputTokens").asInt()).isEqualTo(prompt);
+
+        assertThat(factory.send(factory.request("/api/v1/deployments/" + id, factory.adminKey()).DELETE()).statusCode())
+                .isEqualTo(200);
+    }
+
+    /** Bedrock Converse on acme/tiny: its usage, which counts the prompt tokens read from cached cells. */
+    private JsonNode converse(String text) {
+        HttpResponse<String> r = factory.post("/model/acme%2Ftiny/converse", factory.adminKey(), """
+                {"messages": [{"role": "user", "content": [{"text": "%s"}]}],
+                 "inferenceConfig": {"maxTokens": 4, "temperature": 0}}""".formatted(text));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return json(r).path("usage");
+    }
+
+    @Test
     void deploymentThatCannotFitIsRefusedWithTheNumbers() {
         HttpResponse<String> r = factory.post("/api/v1/deployments", factory.adminKey(),
                 "{\"model\": \"acme/tiny\", \"replicas\": 64, \"parallel\": 256, \"context\": 1048576}");
@@ -116,6 +156,9 @@ class DeploymentsApiTest {
             steps by name     | {"model": "acme/tiny", "stepTokens": "fast"} | 400 | `'stepTokens' must be "auto" or a whole number of tokens, not 'fast'`
             unknown cache     | {"model": "acme/tiny", "cacheType": "q5_1"}  | 400 | 'cacheType' must be f16, q8_0 or q4_0, not 'q5_1'
             heads not blocks  | {"model": "acme/tiny", "cacheType": "q4_0"}  | 400 | 'cacheType' q4_0 stores attention heads in blocks of 32 elements, but acme/tiny:1 has heads of 4
+            negative cache    | {"model": "acme/tiny", "prefixCache": -1}    | 400 | 'prefixCache' must be between 0 and 256 sequences, not -1
+            cache past limit  | {"model": "acme/tiny", "prefixCache": 257}   | 400 | 'prefixCache' must be between 0 and 256 sequences, not 257
+            cache by name     | {"model": "acme/tiny", "prefixCache": "all"} | 400 | 'prefixCache' must be an integer, not a string
             malformed         | {"model":                                    | 400 | not valid JSON
             """)
     void badDeploymentRequestsAreClientErrors(String name, String body, int status, String message) {

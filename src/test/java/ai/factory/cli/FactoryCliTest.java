@@ -244,7 +244,8 @@ public class FactoryCliTest {
     @Test
     void deployThenChatOneShotAndDeleteTheDeployment() {
         assertThat(local("models", "import", TestModels.tinyLlama().toString(), "--name", "acme/chatty").exit()).isZero();
-        Run deployed = local("deploy", "acme/chatty", "--parallel", "2", "--ctx", "512", "--step-tokens", "32");
+        Run deployed = local("deploy", "acme/chatty", "--parallel", "2", "--ctx", "512", "--step-tokens", "32",
+                "--prefix-cache", "3");
         assertThat(deployed.exit()).as(deployed.err()).isZero();
         assertThat(deployed.out()).contains("acme/chatty:1 is ready", "replica 0: CPU");
         Run badLayers = local("deploy", "acme/chatty", "--gpu-layers", "lots");
@@ -260,9 +261,17 @@ public class FactoryCliTest {
         Run badCache = local("deploy", "acme/chatty", "--cache-type", "q5_1");
         assertThat(badCache.exit()).isEqualTo(2);
         assertThat(badCache.err()).contains("--cache-type must be f16, q8_0 or q4_0, not 'q5_1'");
+        Run negativeCache = local("deploy", "acme/chatty", "--prefix-cache", "-1");
+        assertThat(negativeCache.exit()).isEqualTo(1);
+        assertThat(negativeCache.err()).contains("'prefixCache' must be between 0 and 256 sequences, not -1");
+        Run namedCache = local("deploy", "acme/chatty", "--prefix-cache", "many");
+        assertThat(namedCache.exit()).isEqualTo(2);
+        assertThat(namedCache.err()).contains("--prefix-cache", "'many'");
         assertThat(cli("deploy", "--help").out().replaceAll("\\s+", " "))
                 .contains("auto (default: prompt chunks sized so that a step with prompt tokens takes about twice a "
-                        + "step without)", "f16 (default), q8_0 or q4_0");
+                        + "step without)", "f16 (default), q8_0 or q4_0", "Sequences beyond --parallel that keep "
+                        + "evicted slots' prompts for later turns of a conversation; each takes a slot's KV memory "
+                        + "(default 0)");
         Run noGpu = local("deploy", "acme/chatty", "--gpu-layers", "4");
         assertThat(noGpu.exit()).isEqualTo(1);
         assertThat(noGpu.err()).contains("no GPU backend");
@@ -282,10 +291,10 @@ public class FactoryCliTest {
                 .contains("default: 128 with -p, 512 in a conversation");
 
         Run listed = local("deployments", "list");
-        assertThat(listed.out()).contains("acme/chatty:1", "ready", "STEP TOKENS", "KV CACHE");
+        assertThat(listed.out()).contains("acme/chatty:1", "ready", "STEP TOKENS", "KV CACHE", "PREFIX CACHE");
         String[] row = listed.out().lines().filter(l -> l.contains("acme/chatty")).findFirst().orElseThrow()
                 .split("\\s+");
-        assertThat(row).contains("32", "f16");
+        assertThat(row).containsSubsequence("512", "32", "f16", "3");
         String id = row[0];
         assertThat(local("deployments", "delete", id).out()).contains("Deleted deployment " + id);
         assertThat(local("chat", "acme/chatty", "-p", "hi").err()).contains("does not exist or is not deployed");

@@ -75,7 +75,8 @@ public final class DeploymentsResource implements Routes {
                 Objects.requireNonNullElse(body.queue(), DeploymentSpec.DEFAULT_QUEUE),
                 gpuLayers == DeploymentWire.GPU_LAYERS_AUTO ? DeploymentSpec.GPU_LAYERS_AUTO : gpuLayers,
                 stepTokens == DeploymentWire.STEP_TOKENS_AUTO ? DeploymentSpec.STEP_TOKENS_AUTO : stepTokens,
-                body.kvCacheType());
+                body.kvCacheType(),
+                Objects.requireNonNullElse(body.prefixCache(), 0));
         ctx.status(202).json(deployment(deployments.deploy(model, spec, by)));
     }
 
@@ -99,7 +100,7 @@ public final class DeploymentsResource implements Routes {
                 d.reason(), spec.replicas(), spec.parallel(), spec.contextLength(), spec.threads(), spec.queue(),
                 spec.gpuLayers() == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : spec.gpuLayers(),
                 spec.stepTokens() == DeploymentSpec.STEP_TOKENS_AUTO ? "auto" : spec.stepTokens(),
-                spec.cacheType().id(),
+                spec.cacheType().id(), spec.prefixCache(),
                 placements(deployments, d.id()), d.createdAt(), load.active(), load.waiting());
     }
 }

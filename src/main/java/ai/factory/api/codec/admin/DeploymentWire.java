@@ -28,11 +28,12 @@ public final class DeploymentWire {
      *     through {@link #gpuLayerCount()})
      * @param stepTokens {@code "auto"} or a whole number of tokens a step (read through {@link #stepTokenCount()})
      * @param cacheType the KV cache's element type: {@code f16}, {@code q8_0} or {@code q4_0}
+     * @param prefixCache sequences beyond {@code parallel} that keep evicted slots' prompts; none when absent
      */
     @JsonInclude(JsonInclude.Include.NON_NULL) // what the command line leaves out, it does not send as null
     public record CreateDeployment(String model, Integer replicas, Integer parallel, Integer context, Integer threads,
                                    Integer queue, JsonNode gpuLayers, @Nullable JsonNode stepTokens,
-                                   @Nullable String cacheType) {
+                                   @Nullable String cacheType, @Nullable Integer prefixCache) {
         public CreateDeployment {
             Required.field(model, "model");
             gpuLayerCount(gpuLayers);
@@ -133,11 +134,13 @@ public final class DeploymentWire {
      * @param gpuLayers {@code "auto"} or the number asked for
      * @param stepTokens {@code "auto"} or the tokens a step may take
      * @param cacheType {@code f16}, {@code q8_0} or {@code q4_0}
+     * @param prefixCache sequences beyond {@code parallel} that keep evicted slots' prompts (0: none)
      */
     public record Deployment(String id, String project, String model, int version, String state,
                              @Nullable String reason, int replicas, int parallel, int context, int threads, int queue,
-                             Object gpuLayers, Object stepTokens, String cacheType, List<Placement> placements,
-                             Instant createdAt, long activeRequests, long waitingRequests) {
+                             Object gpuLayers, Object stepTokens, String cacheType, int prefixCache,
+                             List<Placement> placements, Instant createdAt, long activeRequests,
+                             long waitingRequests) {
         public Deployment {
             requireNonNull(id, "id is null");
             requireNonNull(state, "state is null");
