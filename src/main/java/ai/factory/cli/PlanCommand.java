@@ -12,6 +12,7 @@ import ai.factory.fleet.capacity.CapacityEstimator;
 import ai.factory.fleet.capacity.CapacityPlan;
 import ai.factory.fleet.capacity.Footprint;
 import ai.factory.models.gguf.GgufReader;
+import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.MemoryPlanner;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -52,6 +53,11 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--parallel", defaultValue = "1", description = "sequences decoded together (default: ${DEFAULT-VALUE})")
     int parallel;
 
+    @Option(names = "--prefix-cache", defaultValue = "0", paramLabel = "N",
+            description = "sequences beyond --parallel that keep evicted slots' prompts, each with a slot's KV memory "
+                    + "(default: ${DEFAULT-VALUE})")
+    int prefixCache;
+
     @Option(names = "--cache-type", defaultValue = "f16", converter = CacheTypeConverter.class,
             description = "KV cache type: f16, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
     CacheType cacheType;
@@ -68,6 +74,10 @@ final class PlanCommand implements Callable<Integer> {
         if (parallel < 1 || context < 0) {
             throw new ParameterException(spec.commandLine(), "--parallel must be at least 1 and --ctx not negative");
         }
+        if (prefixCache < 0 || prefixCache > DeploymentSpec.MAX_PREFIX_CACHE) {
+            throw new ParameterException(spec.commandLine(), "--prefix-cache must be between 0 and "
+                    + DeploymentSpec.MAX_PREFIX_CACHE + ", not " + prefixCache);
+        }
         Path file = Path.of(target);
         if (!Files.isRegularFile(file)) {
             if (target.endsWith(".gguf")) {
@@ -75,7 +85,8 @@ final class PlanCommand implements Callable<Integer> {
             }
             return planOnServer();
         }
-        Footprint f = CapacityEstimator.footprint(GgufReader.read(file), CapacityEstimator.Request.of(context, parallel, cacheType));
+        Footprint f = CapacityEstimator.footprint(GgufReader.read(file),
+                CapacityEstimator.Request.of(context, Math.addExact(parallel, prefixCache), cacheType));
         long hostFree = ramGib == null ? MemoryPlanner.availableOnThisMachine() : (long) (ramGib * (1L << 30));
         List<AcceleratorSpec> devices = accelerators.stream().filter(a -> a != CPU).toList();
         CapacityPlan plan = CapacityEstimator.plan(f, hostFree, devices);
@@ -111,7 +122,8 @@ final class PlanCommand implements Callable<Integer> {
 
     private Integer planOnServer() {
         ModelRef ref = ModelRef.parse(target);
-        StringBuilder query = new StringBuilder("?ctx=" + context + "&parallel=" + parallel + "&cacheType=" + cacheType.id());
+        StringBuilder query = new StringBuilder("?ctx=" + context + "&parallel=" + parallel + "&prefixCache="
+                + prefixCache + "&cacheType=" + cacheType.id());
         ref.version().ifPresent(v -> query.append("&version=").append(v));
         for (AcceleratorSpec a : accelerators) {
             query.append("&accelerator=").append(URLEncoder.encode(

@@ -32,6 +32,16 @@ class PlanCommandTest {
     }
 
     @Test
+    void aPrefixCacheAddsASlotsKvCachePerSequence() {
+        Run run = cli("models", "plan", tiny(), "--ctx", "1024", "--parallel", "4", "--prefix-cache", "4", "--ram", "4");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out()).contains("KV cache (8192 tokens, f16)");
+        Run negative = cli("models", "plan", tiny(), "--prefix-cache", "-1");
+        assertThat(negative.exit()).isEqualTo(2);
+        assertThat(negative.err()).contains("--prefix-cache must be between 0 and 256, not -1");
+    }
+
+    @Test
     void planJsonOnAcceleratorsSaysHowManyDevices() throws Exception {
         Run run = cli("models", "plan", tiny(), "--accelerator", "nvidia:80GiB×8", "--ram", "4", "--json");
         assertThat(run.exit()).as(run.err()).isZero();

@@ -55,6 +55,12 @@ class PlanOnServerTest {
         assertThat(json.path("model").asText()).isEqualTo("acme/planned:1");
         assertThat(json.path("fit").asText()).isEqualTo("accelerators");
         assertThat(json.path("need").path("contextTokens").asLong()).isEqualTo(1024);
+        Run cached = local("models", "plan", "acme/planned", "--ctx", "512", "--parallel", "2", "--prefix-cache", "2",
+                "--json");
+        assertThat(cached.exit()).as(cached.err()).isZero();
+        JsonNode need = Json.mapper().readTree(cached.out()).path("need");
+        assertThat(need.path("contextTokens").asLong()).isEqualTo(2048);
+        assertThat(need.path("kvCache").asLong()).isEqualTo(2 * json.path("need").path("kvCache").asLong());
         Run table = local("models", "plan", "acme/planned:1");
         assertThat(table.exit()).as(table.err()).isZero();
         assertThat(table.out()).contains("MODEL", "acme/planned:1", "host");
@@ -65,6 +71,12 @@ class PlanOnServerTest {
         HttpResponse<String> r = factory.get("/api/v1/models/acme/planned/plan?cacheType=q3", factory.adminKey());
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(r.body()).contains("unknown cache type 'q3'");
+        HttpResponse<String> negative = factory.get("/api/v1/models/acme/planned/plan?prefixCache=-1",
+                factory.adminKey());
+        assertThat(negative.statusCode()).isEqualTo(400);
+        assertThat(negative.body()).contains("prefixCache must be between 0 and 256 sequences, not -1");
+        assertThat(factory.get("/api/v1/models/acme/planned/plan?prefixCache=some", factory.adminKey()).statusCode())
+                .isEqualTo(400);
         assertThat(factory.get("/api/v1/models/acme/none/plan", factory.adminKey()).statusCode()).isEqualTo(404);
     }
 }

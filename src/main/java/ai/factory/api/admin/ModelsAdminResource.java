@@ -33,6 +33,7 @@ import ai.factory.security.Action;
 import ai.factory.identity.Principal;
 import ai.factory.tenancy.Projects;
 import ai.factory.security.Resource;
+import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.MemoryPlanner;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -173,8 +174,9 @@ public final class ModelsAdminResource implements Routes {
     }
 
     /**
-     * {@code GET …/plan?ctx=&parallel=&cacheType=&accelerator=nvidia:80GiB×8&version=}: what one replica needs and
-     * where it fits, against this node's free memory and the accelerators named (none: host memory only).
+     * {@code GET …/plan?ctx=&parallel=&prefixCache=&cacheType=&accelerator=nvidia:80GiB×8&version=}: what one replica
+     * needs and where it fits, against this node's free memory and the accelerators named (none: host memory only).
+     * The KV cache holds {@code ctx} cells for each of the {@code parallel} slots and {@code prefixCache} sequences.
      */
     private void plan(Context ctx) throws IOException {
         access.model(ctx, Action.READ_MODEL, name(ctx));
@@ -191,11 +193,17 @@ public final class ModelsAdminResource implements Routes {
                     accelerators.add(AcceleratorSpec.parse(a));
                 }
             }
+            int prefixCache = Integer.parseInt(Optional.ofNullable(ctx.queryParam("prefixCache")).orElse("0"));
+            if (prefixCache < 0 || prefixCache > DeploymentSpec.MAX_PREFIX_CACHE) {
+                throw new IllegalArgumentException("prefixCache must be between 0 and "
+                        + DeploymentSpec.MAX_PREFIX_CACHE + " sequences, not " + prefixCache);
+            }
             request = CapacityEstimator.Request.of(
                     Long.parseLong(Optional.ofNullable(ctx.queryParam("ctx")).orElse("0")),
-                    Integer.parseInt(Optional.ofNullable(ctx.queryParam("parallel")).orElse("1")),
+                    Math.addExact(Integer.parseInt(Optional.ofNullable(ctx.queryParam("parallel")).orElse("1")),
+                            prefixCache),
                     CacheType.parse(Optional.ofNullable(ctx.queryParam("cacheType")).orElse("f16")));
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | ArithmeticException e) {
             throw FactoryException.invalidParam("plan", String.valueOf(e.getMessage()));
         }
         GgufMetadata metadata = registry.ggufMetadata(v);
