@@ -9,7 +9,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A benchmark: a concurrency sweep of streamed requests against one model of an OpenAI-compatible API.
+ * A benchmark: a sweep of streamed requests against one model of an OpenAI-compatible API, over concurrency levels (or,
+ * with Poisson arrivals, rates).
  *
  * @param baseUrl the API's base, e.g. {@code http://127.0.0.1:8080/v1}
  * @param apiKey the bearer token, or null to send none
@@ -18,8 +19,9 @@ import java.util.List;
  * @param workload the prompts (lengths exact for completions with one turn, approximate otherwise), sessions and
  *     arrivals
  * @param outputTokens the tokens every request generates ({@code max_tokens}, {@code min_tokens}, {@code ignore_eos})
- * @param concurrency the levels of the sweep: how many requests are in flight at once
- * @param requestsPerLevel the requests measured at each level in each round
+ * @param concurrency the levels of the sweep: how many requests are in flight at once (with Poisson arrivals, only
+ *     the warm-up's bound)
+ * @param requestsPerLevel the requests (sessions, with several turns) measured at each level in each round
  * @param rounds how many times the sweep's levels run, one after the other (c=1, c=2, …, then c=1 again); each
  *     level's figures pool the requests of every round, which spreads a level over time and so over the moods of a
  *     shared machine
