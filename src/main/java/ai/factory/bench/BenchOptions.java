@@ -9,16 +9,19 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A benchmark: a concurrency sweep of streamed requests against one model of an OpenAI-compatible API.
+ * A benchmark: a sweep of streamed requests against one model of an OpenAI-compatible API, over concurrency levels (or,
+ * with Poisson arrivals, rates).
  *
  * @param baseUrl the API's base, e.g. {@code http://127.0.0.1:8080/v1}
  * @param apiKey the bearer token, or null to send none
  * @param model the {@code model} of every request
  * @param endpoint completions or chat
- * @param promptTokens the prompt length in tokens (exact for completions, approximate for chat)
+ * @param workload the prompts (lengths exact for completions with one turn, approximate otherwise), sessions and
+ *     arrivals
  * @param outputTokens the tokens every request generates ({@code max_tokens}, {@code min_tokens}, {@code ignore_eos})
- * @param concurrency the levels of the sweep: how many requests are in flight at once
- * @param requestsPerLevel the requests measured at each level in each round
+ * @param concurrency the levels of the sweep: how many requests are in flight at once (with Poisson arrivals, only
+ *     the warm-up's bound)
+ * @param requestsPerLevel the requests (sessions, with several turns) measured at each level in each round
  * @param rounds how many times the sweep's levels run, one after the other (c=1, c=2, …, then c=1 again); each
  *     level's figures pool the requests of every round, which spreads a level over time and so over the moods of a
  *     shared machine
@@ -29,7 +32,7 @@ import java.util.List;
  *     constrained), or null for free text
  * @param http the HTTP version asked for: 1.1, or 2 (by ALPN over https, by {@code Upgrade: h2c} over http)
  */
-public record BenchOptions(URI baseUrl, @Nullable String apiKey, String model, Endpoint endpoint, int promptTokens,
+public record BenchOptions(URI baseUrl, @Nullable String apiKey, String model, Endpoint endpoint, Workload workload,
                            int outputTokens, List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup,
                            int vocabulary, Duration requestTimeout, @Nullable JsonNode responseFormat, Http http) {
     public BenchOptions {
@@ -40,10 +43,11 @@ public record BenchOptions(URI baseUrl, @Nullable String apiKey, String model, E
         }
         requireNonNull(model, "model is null");
         requireNonNull(endpoint, "endpoint is null");
+        requireNonNull(workload, "workload is null");
         concurrency = List.copyOf(requireNonNull(concurrency, "concurrency is null"));
         requireNonNull(requestTimeout, "requestTimeout is null");
-        if (promptTokens < 1 || outputTokens < 1) {
-            throw new IllegalArgumentException("prompt and output tokens must be at least 1");
+        if (outputTokens < 1) {
+            throw new IllegalArgumentException("output tokens must be at least 1");
         }
         if (concurrency.isEmpty() || concurrency.stream().anyMatch(c -> c < 1 || c > 4096)) {
             throw new IllegalArgumentException("concurrency levels must be between 1 and 4096: " + concurrency);
@@ -63,29 +67,30 @@ public record BenchOptions(URI baseUrl, @Nullable String apiKey, String model, E
     }
 
     /** A sweep over HTTP/1.1. */
-    public BenchOptions(URI baseUrl, @Nullable String apiKey, String model, Endpoint endpoint, int promptTokens,
+    public BenchOptions(URI baseUrl, @Nullable String apiKey, String model, Endpoint endpoint, Workload workload,
                         int outputTokens,
                         List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
                         Duration requestTimeout, @Nullable JsonNode responseFormat) {
-        this(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency, requestsPerLevel, rounds, warmup,
+        this(baseUrl, apiKey, model, endpoint, workload, outputTokens, concurrency, requestsPerLevel, rounds, warmup,
                 vocabulary, requestTimeout, responseFormat, Http.HTTP_1_1);
     }
 
-    /** The same sweep over another HTTP version. */
     /** The HTTP version a sweep asks for. */
     public enum Http { HTTP_1_1, HTTP_2 }
 
+    /** The same sweep over another HTTP version. */
     public BenchOptions withHttp(Http version) {
-        return new BenchOptions(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency,
+        return new BenchOptions(baseUrl, apiKey, model, endpoint, workload, outputTokens, concurrency,
                 requestsPerLevel, rounds, warmup, vocabulary, requestTimeout, responseFormat, version);
     }
 
-    /** A sweep of free text. */
+    /** A sweep of free text, distinct prompts of {@code promptTokens} tokens, one request each, a closed loop. */
     public BenchOptions(URI baseUrl, @Nullable String apiKey, String model, Endpoint endpoint, int promptTokens,
                         int outputTokens,
                         List<Integer> concurrency, int requestsPerLevel, int rounds, int warmup, int vocabulary,
                         Duration requestTimeout) {
-        this(baseUrl, apiKey, model, endpoint, promptTokens, outputTokens, concurrency, requestsPerLevel, rounds, warmup,
+        this(baseUrl, apiKey, model, endpoint, Workload.closed(promptTokens), outputTokens, concurrency,
+                requestsPerLevel, rounds, warmup,
                 vocabulary, requestTimeout, null);
     }
 

@@ -37,12 +37,13 @@ public final class Comparison implements AutoCloseable {
         this.peerName = requireNonNull(peerName, "peerName is null");
         requireNonNull(options, "options is null");
         requireNonNull(peerOptions, "peerOptions is null");
-        if (options.endpoint() != peerOptions.endpoint() || options.promptTokens() != peerOptions.promptTokens()
+        if (options.endpoint() != peerOptions.endpoint() || !options.workload().equals(peerOptions.workload())
                 || options.outputTokens() != peerOptions.outputTokens() || !options.concurrency().equals(peerOptions.concurrency())
                 || options.requestsPerLevel() != peerOptions.requestsPerLevel() || options.warmup() != peerOptions.warmup()
                 || options.rounds() != peerOptions.rounds()
                 || options.vocabulary() != peerOptions.vocabulary()) {
-            throw new IllegalArgumentException("a comparison runs the same sweep against both servers; only URL, key and model may differ");
+            throw new IllegalArgumentException("a comparison runs the same sweep against both servers; only URL, key, "
+                    + "model, response format and HTTP version may differ");
         }
         if (name.equals(peerName)) {
             throw new IllegalArgumentException("the two servers need different names: " + name);

@@ -10,17 +10,27 @@ import org.jspecify.annotations.Nullable;
  * @param e2eMs time to the end of the stream
  * @param outputTokens the completion tokens the usage chunk reported, else the token events counted
  * @param itlMs the gaps between successive token events
+ * @param turn the turn of its session the request was, from 1
  */
-public record RequestResult(@Nullable String error, double ttftMs, double e2eMs, int outputTokens, double[] itlMs) {
+public record RequestResult(@Nullable String error, double ttftMs, double e2eMs, int outputTokens, double[] itlMs,
+                            int turn) {
     public RequestResult {
         if (outputTokens < 0) {
             throw new IllegalArgumentException("outputTokens is negative: " + outputTokens);
+        }
+        if (turn < 1) {
+            throw new IllegalArgumentException("turns count from 1: " + turn);
         }
         itlMs = itlMs.clone();
     }
 
     static RequestResult failed(String error, double e2eMs) {
-        return new RequestResult(error, Double.NaN, e2eMs, 0, new double[0]);
+        return new RequestResult(error, Double.NaN, e2eMs, 0, new double[0], 1);
+    }
+
+    /** This result as turn {@code number} of its session. */
+    RequestResult asTurn(int number) {
+        return new RequestResult(error, ttftMs, e2eMs, outputTokens, itlMs, number);
     }
 
     public boolean succeeded() {

@@ -36,7 +36,7 @@ public record RooflineReport(int threads, long arrayBytes, double readGBps, doub
         Double decode = null;
         for (LevelResult level : report.levels()) {
             Percentiles tpot = level.tpotMs();
-            if (level.concurrency() == 1 && tpot != null && tpot.p50() > 0) {
+            if (level.concurrency() == 1 && level.rate() == null && tpot != null && tpot.p50() > 0) {
                 decode = 1000 / tpot.p50();
                 break;
             }

@@ -14,11 +14,13 @@ import java.util.Arrays;
  * {@code [DONE]} ends the stream; a JSON event with an {@code error} member is a stream error; one
  * whose first choice carries non-empty {@code text} (completions) or {@code delta.content} or
  * {@code delta.reasoning_content} (chat) is a token event, timed by its first data line; a non-null
- * {@code usage} gives the output token count.
+ * {@code usage} gives the output token count. The text and content of the token events make the answer, which the
+ * next turn of a session carries forward.
  */
 final class SseAccumulator {
     private final long startNanos;
     private final StringBuilder data = new StringBuilder();
+    private final StringBuilder answer = new StringBuilder();
     private long dataNanos = -1;
     private long firstTokenNanos = -1;
     private long lastTokenNanos = -1;
@@ -56,6 +58,11 @@ final class SseAccumulator {
         return doneNanos >= 0;
     }
 
+    /** The answer's text so far (without reasoning). */
+    String answer() {
+        return answer.toString();
+    }
+
     /** The result once the stream has ended at {@code endNanos}; a request ends at its {@code [DONE]}, if it came. */
     RequestResult finish(long endNanos) {
         dispatch();
@@ -68,7 +75,7 @@ final class SseAccumulator {
         }
         int tokens = usageTokens >= 0 ? usageTokens : tokenEvents;
         double ttft = firstTokenNanos < 0 ? Double.NaN : millis(firstTokenNanos - startNanos);
-        return new RequestResult(null, ttft, e2e, tokens, Arrays.copyOf(gaps, gapCount));
+        return new RequestResult(null, ttft, e2e, tokens, Arrays.copyOf(gaps, gapCount), 1);
     }
 
     private void dispatch() {
@@ -99,8 +106,9 @@ final class SseAccumulator {
             usageTokens = usage.get("completion_tokens").asInt();
         }
         JsonNode choice = event.path("choices").path(0);
-        if (!choice.path("text").asText("").isEmpty() || !choice.path("delta").path("content").asText("").isEmpty()
-                || !choice.path("delta").path("reasoning_content").asText("").isEmpty()) {
+        String text = choice.path("text").asText("") + choice.path("delta").path("content").asText("");
+        answer.append(text);
+        if (!text.isEmpty() || !choice.path("delta").path("reasoning_content").asText("").isEmpty()) {
             token(at);
         }
     }

@@ -11,8 +11,10 @@ import ai.factory.bench.ComparisonReport;
 import ai.factory.bench.Endpoint;
 import ai.factory.bench.LoadGenerator;
 import ai.factory.bench.MemoryBandwidth;
+import ai.factory.bench.PromptLength;
 import ai.factory.bench.Roofline;
 import ai.factory.bench.RooflineReport;
+import ai.factory.bench.Workload;
 import ai.factory.config.Units;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.models.gguf.GgufReader;
@@ -41,10 +43,12 @@ import picocli.CommandLine.Spec;
 /** {@code factory bench}: a load generator for any OpenAI-compatible endpoint. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Measure an OpenAI-compatible server (this factory or any other; no factory needed): a sweep "
-                + "over concurrency levels of streamed requests with fixed prompt and output lengths (ignore_eos + "
-                + "max_tokens + min_tokens).",
-                "Per level: requests/s, output tokens/s, TTFT, TPOT and inter-token latency percentiles (linear "
-                        + "interpolation), errors, and the machine's load average.",
+                + "over concurrency levels (or, open-loop, Poisson arrival rates) of streamed requests with fixed "
+                + "output lengths (ignore_eos + max_tokens + min_tokens) and prompts of a given length or length "
+                + "distribution, optionally after a shared prefix and in sessions of several turns.",
+                "Per level: requests/s, output tokens/s, TTFT (turn 1 and turns 2+ apart), TPOT and inter-token "
+                        + "latency percentiles (linear interpolation), ITL p99.9 and stalls (gaps over 5x the "
+                        + "level's ITL p50), errors, and the machine's load average.",
                 "With --peer-url, the same sweep runs against a second server, level by level in turn, and a side-by-side "
                         + "table gives the ratios. With --model-file, a STREAM-like probe measures the memory bandwidth "
                         + "first and single-stream decoding is reported as a fraction of the model's bandwidth roofline.",
@@ -65,8 +69,44 @@ final class BenchCommand implements Callable<Integer> {
             description = "completions (token-id prompts, exact lengths; default) or chat (text prompts of about the length).")
     String endpoint;
 
-    @Option(names = "--prompt-tokens", defaultValue = "128", description = "Prompt length (default ${DEFAULT-VALUE}).")
-    int promptTokens;
+    @Option(names = "--prompt-tokens", defaultValue = "128", paramLabel = "N|uniform:LOW-HIGH|normal:MEAN,SD",
+            description = "Each prompt's own, distinct tokens, after the shared prefix: a length, or a distribution "
+                    + "each prompt's length is drawn from with --seed, e.g. uniform:512-1536 (both ends included) or "
+                    + "normal:1024,256 (mean, sd; at least 1) (default ${DEFAULT-VALUE}).")
+    String promptTokens;
+
+    @Option(names = "--shared-prefix-tokens", defaultValue = "0", description = "Tokens every prompt starts with, "
+            + "the same in every request of the run and for both servers of a comparison (for chat, a system "
+            + "message); --prompt-tokens then counts the distinct tokens after it (default ${DEFAULT-VALUE}).")
+    int sharedPrefixTokens;
+
+    @Option(names = "--turns", defaultValue = "1", description = "Requests per session: turn k's prompt is turn "
+            + "k-1's, its answer and --turn-tokens new tokens (for chat: an assistant and a new user message; for "
+            + "completions the prompts are then text). TTFT of turns 2+ is reported apart from turn 1's. "
+            + "--requests-per-level and --warmup count sessions (default ${DEFAULT-VALUE}).")
+    int turns;
+
+    @Option(names = "--turn-tokens", defaultValue = "100",
+            description = "The new tokens each turn after the first adds (default ${DEFAULT-VALUE}).")
+    int turnTokens;
+
+    @Option(names = "--arrival", defaultValue = "closed", paramLabel = "closed|poisson", description = "closed: each "
+            + "level keeps its --concurrency in flight (default); poisson: open loop, sessions start at the times of "
+            + "a Poisson process of --rate per second however many are in flight, one level per rate, labelled by "
+            + "it (--concurrency then only bounds the warm-up).")
+    String arrival;
+
+    @Option(names = "--rate", split = ",", paramLabel = "R[,R...]",
+            description = "With --arrival poisson: sessions started per second, one level per rate.")
+    @Nullable List<Double> rate;
+
+    @Option(names = "--max-in-flight", defaultValue = "256", description = "With --arrival poisson: the most "
+            + "sessions in flight; an arrival beyond waits, and the HELD column counts it (default ${DEFAULT-VALUE}).")
+    int maxInFlight;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seeds the prompts' lengths and tokens and the arrival "
+            + "times: the same seed sends the same prompts (default ${DEFAULT-VALUE}).")
+    long seed;
 
     @Option(names = "--output-tokens", defaultValue = "128", description = "Output tokens per request (default ${DEFAULT-VALUE}).")
     int outputTokens;
@@ -74,14 +114,16 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--concurrency", defaultValue = "1,2,4,8", split = ",", description = "Concurrency levels (default ${DEFAULT-VALUE}).")
     List<Integer> concurrency;
 
-    @Option(names = "--requests-per-level", defaultValue = "32", description = "Requests measured per level (default ${DEFAULT-VALUE}).")
+    @Option(names = "--requests-per-level", defaultValue = "32", description = "Requests (sessions, with "
+            + "--turns) measured per level (default ${DEFAULT-VALUE}).")
     int requestsPerLevel;
 
     @Option(names = "--rounds", defaultValue = "1", description = "Run the sweep's levels this many times, one after the "
             + "other, and pool each level's requests over the rounds (default ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--warmup", defaultValue = "4", description = "Unmeasured requests before the sweep (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "4", description = "Unmeasured requests (sessions) before the sweep "
+            + "(default ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--name", defaultValue = "factory", description = "What the server at --url is called in tables (default ${DEFAULT-VALUE}).")
@@ -148,7 +190,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--markdown", paramLabel = "FILE", description = "Also write the table as Markdown.")
     @Nullable Path markdown;
 
-    @Option(names = "--chart", paramLabel = "FILE.png", description = "Also draw output tokens/s and TTFT p50 against concurrency.")
+    @Option(names = "--chart", paramLabel = "FILE.png", description = "Also draw output tokens/s and TTFT p50 against "
+            + "concurrency (or rate), over a panel of ITL p99.")
     @Nullable Path chart;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
@@ -259,10 +302,10 @@ final class BenchCommand implements Callable<Integer> {
 
     /** A report's table under a line saying what was measured, headed by {@code title} unless it is null. */
     private static void print(PrintWriter out, @Nullable String title, BenchReport report) {
-        Table table = new Table(BenchReports.header().toArray(String[]::new));
+        Table table = new Table(BenchReports.header(report).toArray(String[]::new));
         BenchReports.rows(report).forEach(row -> table.row(row.toArray()));
-        out.printf("%s%s at %s (%s): %d prompt + %d output tokens per request%n", title == null ? "" : title + ": ", report.model(),
-                report.target(), report.endpoint(), report.promptTokens(), report.outputTokens());
+        out.printf("%s%s at %s (%s): %s%n", title == null ? "" : title + ": ", report.model(), report.target(),
+                report.endpoint(), report.describe());
         table.print(out);
         if (report.roofline() != null) {
             out.println(report.roofline().describe());
@@ -296,6 +339,23 @@ final class BenchCommand implements Callable<Integer> {
         return bytes;
     }
 
+    /** The prompts, sessions and arrivals the options ask for; an IllegalArgumentException says what is wrong. */
+    private Workload workload() {
+        PromptLength length;
+        try {
+            length = PromptLength.parse(promptTokens);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--prompt-tokens: " + e.getMessage(), e);
+        }
+        Workload.Arrival kind = switch (arrival) {
+            case "closed" -> Workload.Arrival.CLOSED;
+            case "poisson" -> Workload.Arrival.POISSON;
+            default -> throw new IllegalArgumentException("--arrival takes closed or poisson, not " + arrival);
+        };
+        return new Workload(length, sharedPrefixTokens, turns, turnTokens, kind, rate == null ? List.of() : rate,
+                maxInFlight, seed);
+    }
+
     private BenchOptions options(URI target, @Nullable String apiKey, String requested, @Nullable String format)
             throws IOException {
         Endpoint chosen;
@@ -310,8 +370,8 @@ final class BenchCommand implements Callable<Integer> {
         Path vocabularyFile = tokenizer != null ? tokenizer : modelFile;
         int vocabulary = vocabularyFile != null ? GgufReader.read(vocabularyFile).vocabularySize() : vocab != null ? vocab : 32000;
         try {
-            return new BenchOptions(target, apiKey == null || apiKey.isBlank() ? null : apiKey, requested, chosen, promptTokens,
-                    outputTokens, concurrency, requestsPerLevel, rounds, warmup, vocabulary, timeout,
+            return new BenchOptions(target, apiKey == null || apiKey.isBlank() ? null : apiKey, requested, chosen,
+                    workload(), outputTokens, concurrency, requestsPerLevel, rounds, warmup, vocabulary, timeout,
                     format == null || format.equals("none") ? null : Json.mapper().readTree(Path.of(format).toFile()));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());

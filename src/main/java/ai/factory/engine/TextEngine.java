@@ -44,4 +44,13 @@ public non-sealed interface TextEngine extends Engine {
 
     /** Sequences generating now and requests waiting, for routing and metrics. */
     EngineLoad load();
+
+    /**
+     * How many leading tokens of {@code prompt} this replica holds in its cache (in any sequence), so that a call can
+     * go to the replica that need not compute them again. A recent view, not a promise: by the time the prompt is
+     * admitted the cells may be gone. 0 for an engine that keeps nothing.
+     */
+    default int cachedPrefix(int[] prompt) {
+        return 0;
+    }
 }

@@ -10,6 +10,7 @@ import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.Grammar;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.TextEngine;
+import ai.factory.serving.TextReplicas;
 import ai.factory.engine.chat.ToolCallFormat;
 import ai.factory.engine.chat.ToolChoice;
 import ai.factory.engine.chat.ToolSpec;
@@ -129,7 +130,9 @@ public final class InferencePipeline {
         String model = calls.getFirst().model();
         listener.model(model);
         authorize(principal, model);
-        TextEngine engine = deployments.textEngine(model);
+        TextReplicas replicas = deployments.textReplicas(model);
+        // Any replica tokenizes as the others would; the prompt then goes to the one holding most of it.
+        TextEngine engine = replicas.leastBusy();
         int context = engine.info().contextPerSequence();
         for (InferenceCall call : calls) {
             if (call.maxTokensAsked() && call.maxTokens() > context) {
@@ -154,6 +157,7 @@ public final class InferencePipeline {
                         call.logitBias()));
             }
         }
+        engine = replicas.forPrompt(tokens.getFirst());
         return new Started(engine, tokens, formats, n, engine.submitAll(requests), generationTimeout);
     }
 

@@ -427,13 +427,22 @@ public final class Deployments implements AutoCloseable {
         };
     }
 
-    /** The least busy replica serving a text model named {@code namespace/model[:version]}. */
-    public TextEngine textEngine(String model) {
-        return switch (engine(model)) {
-            case TextEngine t -> t;
-            case EmbeddingEngine e -> throw FactoryException.invalidParam("model",
-                    "the model '" + model + "' is an embedding model; use /v1/embeddings");
-        };
+    /**
+     * The replicas of the deployment serving a text model named {@code namespace/model[:version]}, to tokenize a
+     * prompt with any and then send it to the one {@link TextReplicas#forPrompt} picks. NOT_FOUND when nothing
+     * serves the model, UNAVAILABLE while it is loading or after it failed, INVALID_REQUEST for an embedding model.
+     */
+    public TextReplicas textReplicas(String model) {
+        List<TextEngine> text = new ArrayList<>();
+        for (Engine replica : ReplicaRouter.replicas(model, deployments.values().stream().map(LiveDeployment::snapshot)
+                .toList())) {
+            switch (replica) {
+                case TextEngine t -> text.add(t);
+                case EmbeddingEngine e -> throw FactoryException.invalidParam("model",
+                        "the model '" + model + "' is an embedding model; use /v1/embeddings");
+            }
+        }
+        return new TextReplicas(text);
     }
 
     /** NOT_FOUND when nothing serves the model, UNAVAILABLE while it is loading or after it failed. */

@@ -23,6 +23,11 @@ final class ReplicaRouter {
      * UNAVAILABLE with the state of its newest deployment while none is ready.
      */
     static Engine route(String model, Collection<Deployment> deployments) {
+        return replicas(model, deployments).stream().min(Comparator.comparingInt(ReplicaRouter::busy)).orElseThrow();
+    }
+
+    /** The replicas of the deployment that serves {@code model}; fails as {@link #route} does. */
+    static List<Engine> replicas(String model, Collection<Deployment> deployments) {
         ModelRef ref = ModelRef.parse(model);
         List<Deployment> candidates = deployments.stream()
                 .filter(d -> d.model().equals(ref.name()))
@@ -35,7 +40,7 @@ final class ReplicaRouter {
         }
         for (Deployment d : candidates) {
             if (d.state() instanceof DeploymentState.Ready ready) {
-                return ready.replicas().stream().min(Comparator.comparingInt(ReplicaRouter::busy)).orElseThrow();
+                return ready.replicas();
             }
         }
         Deployment d = candidates.getFirst();
@@ -43,7 +48,7 @@ final class ReplicaRouter {
                 + d.id() + " is " + d.state().id() + (d.reason() == null ? "" : ": " + d.reason()) + ")");
     }
 
-    private static int busy(Engine e) {
+    static int busy(Engine e) {
         return switch (e) {
             case TextEngine t -> t.load().active() + t.load().waiting();
             case EmbeddingEngine x -> 0;

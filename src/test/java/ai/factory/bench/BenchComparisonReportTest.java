@@ -14,15 +14,17 @@ class BenchComparisonReportTest {
     private static LevelResult level(int concurrency, double tokensPerSecond, double ttft, double itl, Double load) {
         return new LevelResult(concurrency, "2026-11-25T12:00:00Z", 8, 0, Map.of(), 10, 0.8, tokensPerSecond, 32,
                 new Percentiles(ttft, ttft + 1, ttft + 2), new Percentiles(itl, itl, itl), new Percentiles(itl, itl + 1, itl + 2),
-                new Percentiles(1000, 1000, 1000), load);
+                new Percentiles(1000, 1000, 1000), load, null, 0, null, new GapTail(itl + 3, 5 * itl, 2, 400));
     }
 
     private static LevelResult failedLevel(int concurrency) {
-        return new LevelResult(concurrency, "2026-11-25T12:00:00Z", 8, 8, Map.of("connection", 8), 1, 0, 0, 0, null, null, null, null, null);
+        return new LevelResult(concurrency, "2026-11-25T12:00:00Z", 8, 8, Map.of("connection", 8), 1, 0, 0, 0, null,
+                null, null, null, null, null, 0, null, null);
     }
 
     private static BenchReport report(String target, LevelResult... levels) {
-        return new BenchReport(target, "m", "completions", 128, 32, "2026-11-25T12:00:00Z", List.of(levels), null);
+        return new BenchReport(target, "m", "completions", 128, 32, "2026-11-25T12:00:00Z", List.of(levels), null,
+                Workload.closed(128));
     }
 
     @Test
@@ -44,10 +46,12 @@ class BenchComparisonReportTest {
         assertThat(BenchReports.comparisonHeader(comparison)).contains("OUT TOK/S factory", "OUT TOK/S llama-server",
                 "factory ÷ llama-server");
         assertThat(BenchReports.comparisonRows(comparison).getFirst())
-                .containsExactly("1", "15.0", "12.0", "1.25", "1500.0", "1600.0", "0.94", "66.0", "60.0", "1.10", "0.40 / 0.60");
+                .containsExactly("1", "15.0", "12.0", "1.25", "1500.0", "1600.0", "0.94", "66.0", "60.0", "1.10",
+                        "68.0", "62.0", "1.10", "0.5% / 0.5%", "0.40 / 0.60");
         String markdown = BenchReports.markdown(comparison);
         assertThat(markdown).contains("| CONC | OUT TOK/S factory | OUT TOK/S llama-server | factory ÷ llama-server |")
-                .contains("| 4 | 30.0 | 40.0 | 0.75 | 4000.0 | 3000.0 | 1.33 | 100.0 | 125.0 | 0.80 | 1.90 / 2.10 |")
+                .contains("| 4 | 30.0 | 40.0 | 0.75 | 4000.0 | 3000.0 | 1.33 | 100.0 | 125.0 | 0.80 | 102.0 | 127.0 "
+                        + "| 0.80 | 0.5% / 0.5% | 1.90 / 2.10 |")
                 .contains("**factory** (`m` at http://a/v1)").contains("**llama-server** (`m` at http://b/v1)");
     }
 
@@ -60,7 +64,8 @@ class BenchComparisonReportTest {
         assertThat(row.ttftRatio()).isNull();
         assertThat(row.itlRatio()).isNull();
         assertThat(BenchReports.comparisonRows(comparison).getFirst())
-                .containsExactly("1", "15.0", "0.0", "-", "1500.0", "-", "-", "66.0", "-", "-", "- / -");
+                .containsExactly("1", "15.0", "0.0", "-", "1500.0", "-", "-", "66.0", "-", "-", "68.0", "-", "-",
+                        "0.5% / -", "- / -");
 
         ComparisonReport reversed = new ComparisonReport("b", "a", report("http://b/v1", failedLevel(1)),
                 report("http://a/v1", level(1, 15, 1500, 66, null)));
@@ -71,7 +76,8 @@ class BenchComparisonReportTest {
     @Test
     void reportsOfDifferentSweepsCannotBeSideBySide() {
         assertThatThrownBy(() -> new ComparisonReport("a", "b", report("http://a/v1", level(1, 1, 1, 1, null)),
-                report("http://b/v1", level(2, 1, 1, 1, null)))).hasMessageContaining("concurrency 1 in one report and 2");
+                report("http://b/v1", level(2, 1, 1, 1, null))))
+                .hasMessageContaining("concurrency 1 in one report and concurrency 2");
         assertThatThrownBy(() -> new ComparisonReport("a", "b", report("http://a/v1", level(1, 1, 1, 1, null)),
                 report("http://b/v1"))).hasMessageContaining("1 and 0 levels");
     }

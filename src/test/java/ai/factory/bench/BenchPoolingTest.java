@@ -13,16 +13,16 @@ import org.junit.jupiter.api.Test;
 class BenchPoolingTest {
 
     private static RequestResult ok(double ttft, double e2e, int tokens, double... itl) {
-        return new RequestResult(null, ttft, e2e, tokens, itl);
+        return new RequestResult(null, ttft, e2e, tokens, itl, 1);
     }
 
     @Test
     void roundsPoolRequestsTokensTimeAndLoad() {
         LoadGenerator.Sample first = new LoadGenerator.Sample("2026-11-25T12:00:00.000Z", 2.0,
-                new RequestResult[] {ok(100, 1000, 10, 10, 20), RequestResult.failed("http_500", 5)}, 1.0);
+                new RequestResult[] {ok(100, 1000, 10, 10, 20), RequestResult.failed("http_500", 5)}, 1.0, 0);
         LoadGenerator.Sample second = new LoadGenerator.Sample("2026-11-25T12:01:00.000Z", 3.0,
-                new RequestResult[] {ok(300, 2000, 20, 30), ok(200, 1500, 10)}, null);
-        LevelResult level = LoadGenerator.summarize(2, List.of(first, second));
+                new RequestResult[] {ok(300, 2000, 20, 30), ok(200, 1500, 10)}, null, 0);
+        LevelResult level = LoadGenerator.summarize(2, null, List.of(first, second));
 
         assertThat(level.started()).isEqualTo("2026-11-25T12:00:00.000Z");
         assertThat(level.requests()).isEqualTo(4);

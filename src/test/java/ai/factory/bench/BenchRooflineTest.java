@@ -127,7 +127,8 @@ class BenchRooflineTest {
 
     private static LevelResult level(int concurrency, double tpotP50) {
         Percentiles p = new Percentiles(tpotP50, tpotP50, tpotP50);
-        return new LevelResult(concurrency, "2026-11-25T12:00:00Z", 4, 0, Map.of(), 1, 1, 10, 16, p, p, p, p, 0.5);
+        return new LevelResult(concurrency, "2026-11-25T12:00:00Z", 4, 0, Map.of(), 1, 1, 10, 16, p, p, p, p, 0.5, null,
+                0, null, null);
     }
 
     @Test
@@ -135,7 +136,7 @@ class BenchRooflineTest {
         MemoryBandwidth.Result bandwidth = new MemoryBandwidth.Result(2, 256 << 20, 40e9, 50e9, 45e9);
         Roofline roofline = new Roofline(1_000_000_000L, 0);
         BenchReport sweep = new BenchReport("http://x/v1", "m", "completions", 128, 32, "2026-11-25T12:00:00Z",
-                List.of(level(4, 100), level(1, 50)), null);
+                List.of(level(4, 100), level(1, 50)), null, Workload.closed(128));
         RooflineReport report = RooflineReport.of(bandwidth, roofline, sweep);
         assertThat(report.position()).isEqualTo(128 + 16);
         assertThat(report.bandwidthGBps()).isEqualTo(50);
@@ -145,7 +146,7 @@ class BenchRooflineTest {
         assertThat(report.describe()).contains("50.0 GB/s").contains("20.0 tokens/s = 40% of the roofline");
 
         RooflineReport without = RooflineReport.of(bandwidth, roofline, new BenchReport("http://x/v1", "m", "completions", 128, 32,
-                "2026-11-25T12:00:00Z", List.of(level(4, 100)), null));
+                "2026-11-25T12:00:00Z", List.of(level(4, 100)), null, Workload.closed(128)));
         assertThat(without.decodeTokensPerSecond()).isNull();
         assertThat(without.fraction()).isNull();
         assertThat(without.describe()).contains("no concurrency-1 level");

@@ -158,6 +158,49 @@ class BenchTest {
     }
 
     @Test
+    void commandRunsChatSessionsAfterASharedPrefix() throws IOException {
+        Path json = dir.resolve("sessions.json");
+        Result result = cli("bench", "--url", factory.url() + "/v1", "--key", factory.adminKey(), "--model", MODEL,
+                "--endpoint", "chat", "--shared-prefix-tokens", "12", "--prompt-tokens", "4", "--turns", "2",
+                "--turn-tokens", "4", "--output-tokens", "4", "--concurrency", "2", "--requests-per-level", "2",
+                "--warmup", "0", "--quiet", "--json", json.toString());
+        assertThat(result.exit()).as(result.err()).isZero();
+        assertThat(result.out()).contains("12 shared + 4 own prompt tokens").contains("TTFT turns 2+ p50/p90 ms")
+                .contains("ITL p99.9 ms");
+
+        JsonNode report = Json.mapper().readTree(json.toFile());
+        assertThat(report.path("workload").path("sharedPrefixTokens").asInt()).isEqualTo(12);
+        assertThat(report.path("workload").path("promptTokens").asText()).isEqualTo("4");
+        assertThat(report.path("workload").path("turns").asInt()).isEqualTo(2);
+        JsonNode level = report.path("levels").get(0);
+        assertThat(level.path("requests").asInt()).as("two sessions of two turns").isEqualTo(4);
+        assertThat(level.path("errors").asInt()).as(level.path("errorsByKind").toString()).isZero();
+        assertThat(level.path("ttftMs").path("p50").asDouble()).isPositive();
+        assertThat(level.path("laterTurnsTtftMs").path("p90").asDouble()).isPositive();
+        assertThat(level.path("itlTail").path("gaps").asInt()).isEqualTo(4 * 3);
+        assertThat(level.path("itlTail").path("stallShare").isNumber()).isTrue();
+    }
+
+    @Test
+    void completionSessionsArriveOpenLoop() throws InterruptedException {
+        Workload workload = new Workload(PromptLength.parse("uniform:4-8"), 8, 2, 4, Workload.Arrival.POISSON,
+                List.of(20.0), 2, 3);
+        BenchOptions options = new BenchOptions(URI.create(factory.url() + "/v1"), factory.adminKey(), MODEL,
+                Endpoint.COMPLETIONS, workload, 4, List.of(1), 2, 1, 0, 32000, Duration.ofMinutes(1), null);
+        try (LoadGenerator generator = new LoadGenerator(options, Clock.systemUTC(), () -> {})) {
+            BenchReport report = generator.run();
+            LevelResult level = report.levels().getFirst();
+            assertThat(level.label()).isEqualTo("20/s");
+            assertThat(level.concurrency()).isEqualTo(2);
+            assertThat(level.requests()).isEqualTo(4);
+            assertThat(level.errors()).as("errors %s", level.errorsByKind()).isZero();
+            assertThat(level.meanOutputTokens()).isEqualTo(4);
+            assertThat(level.laterTurnsTtftMs()).isNotNull();
+            assertThat(report.promptTokens()).isEqualTo(8 + 6);
+        }
+    }
+
+    @Test
     void commandExitsOneWhenEveryRequestFailsAndTwoOnBadOptions() {
         Result failed = cli("bench", "--url", factory.url() + "/v1", "--key", "sk-wrong", "--model", MODEL, "--concurrency", "1",
                 "--requests-per-level", "1", "--warmup", "0", "--quiet");

@@ -206,7 +206,7 @@ class DeploymentsTest {
             Deployment d = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), TWO_REPLICAS, ADMIN);
             loading.await();
             assertThat(deployments.get(d.id()).state()).isEqualTo(new DeploymentState.Loading(0, 2));
-            assertThatThrownBy(() -> deployments.textEngine("acme/tiny"))
+            assertThatThrownBy(() -> deployments.textReplicas("acme/tiny"))
                     .isInstanceOfSatisfying(FactoryException.class, e -> {
                         assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
                         assertThat(e.getMessage()).contains("is loading");

@@ -109,6 +109,9 @@ public final class LlamaEngine implements TextEngine {
     private long steps;
     private volatile long sharedPrefixes;
     private volatile long keptPrefixes;
+    /** Copies of the tokens every sequence holds, as of the last admission, for {@link #cachedPrefix}. */
+    private volatile int[][] held = new int[0][];
+    private boolean heldChanged; // engine thread only
     private int prefillStart;
 
     /** {@code llama_decode}, or a stand-in that fails on purpose in tests. */
@@ -386,6 +389,20 @@ public final class LlamaEngine implements TextEngine {
     }
 
     @Override
+    public int cachedPrefix(int[] prompt) {
+        int longest = 0;
+        for (int[] tokens : held) {
+            int limit = Math.min(tokens.length, prompt.length);
+            int i = 0;
+            while (i < limit && tokens[i] == prompt[i]) {
+                i++;
+            }
+            longest = Math.max(longest, i);
+        }
+        return longest;
+    }
+
+    @Override
     public EngineLoad load() {
         return new EngineLoad(active, waiting.size(), options.parallel(), options.queueCapacity());
     }
@@ -513,6 +530,9 @@ public final class LlamaEngine implements TextEngine {
             }
         }
         if (active == 0) {
+            if (heldChanged) {
+                publishHeld();
+            }
             // Idle: sleep until a request arrives (or close() interrupts).
             start(waiting.take());
         }
@@ -523,7 +543,25 @@ public final class LlamaEngine implements TextEngine {
             }
             start(next);
         }
+        if (heldChanged) {
+            publishHeld();
+        }
         return active > 0;
+    }
+
+    /** Publishes what every sequence holds for {@link #cachedPrefix}: once per admission that changed it, not per step. */
+    private void publishHeld() {
+        heldChanged = false;
+        List<int[]> tokens = new ArrayList<>(slots.length + prefixCache.length);
+        for (Slot[] holders : List.of(slots, prefixCache)) {
+            for (Slot slot : holders) {
+                // A slot still filling its prompt will hold all of it: that is what the next turn shares.
+                int[] prompt = slot.free() ? null : slot.prompt();
+                tokens.add(prompt != null && prompt.length > slot.cached ? prompt.clone()
+                        : Arrays.copyOf(slot.cache, slot.cached));
+            }
+        }
+        held = tokens.toArray(int[][]::new);
     }
 
     private void start(LlamaGeneration generation) {
@@ -581,6 +619,7 @@ public final class LlamaEngine implements TextEngine {
         slot.utf8 = new Utf8Pieces();
         slot.stops = new StopStrings(generation.request().stop());
         active++;
+        heldChanged = true;
         share(slot);
     }
 
@@ -983,6 +1022,7 @@ public final class LlamaEngine implements TextEngine {
         slot.stepStart = -1;
         slot.lastUsed = steps;
         active--;
+        heldChanged = true;
     }
 
     private void freeSampler(Slot slot) {
