@@ -2,15 +2,16 @@
 # The factory against llama.cpp's own llama-server, on the same GGUF model, machine and settings.
 #
 #   bench/compare-llama-server.sh --model-file FILE.gguf [--workload W0|W1|W2|W3|W4] [--parallel 4] [--ctx 4096]
-#       [--threads 2] [--batch 2048] [--ubatch 512] [--cache-reuse N] [--rate R] [--nice N] [--out DIR]
-#       [-- factory bench options...]
+#       [--threads 2] [--batch 2048] [--ubatch 512] [--prefix-cache 0] [--cache-reuse N] [--rate R] [--nice N]
+#       [--out DIR] [-- factory bench options...]
 #
 # 1. Builds llama-server once from the llama.cpp source the factory's natives were built from (the cache's src/,
 #    see ./factory natives), with cmake, into a cache folder outside the repository. Only the server and its own
 #    libraries are compiled: at run time it loads the very libllama, libggml and libggml-cpu-* files the factory
 #    loads (the prebuilt ones of the npm package), so both run the same CPU kernels, and the script checks that
 #    the running server has those files mapped.
-# 2. Starts a factory with a throwaway home and deploys the model (--parallel, --ctx per sequence, --threads);
+# 2. Starts a factory with a throwaway home and deploys the model (--parallel, --ctx per sequence, --threads, and
+#    --prefix-cache N: sequences beyond the slots that keep evicted slots' prompts, each with a slot's KV memory);
 #    starts llama-server on the same file with the same slots (-np), the same context per slot (-c is the total:
 #    parallel × ctx), the same threads for decoding and batches (-t, -tb), its own default batch sizes unless
 #    --batch/--ubatch say otherwise (-b, -ub), a KV stream per slot (no --kv-unified: like the factory), and
@@ -31,17 +32,18 @@
 #       with --rate R a second comparison runs open-loop Poisson arrivals at R requests/s (compare-poisson.*)
 #   W3  shared prefix: a 1,024-token shared prefix + 32 tokens of its own, 64 output tokens, c = 4, --ctx 2048,
 #       llama-server --cache-reuse 256 (read TTFT p50)
-#   W4  sessions: 8 chats of 6 turns, 100 new tokens a turn, 64 output tokens, c = 8, --parallel 8 --ctx 3072,
-#       llama-server --cache-reuse 256 (read TTFT p50 of turns 2+)
+#   W4  sessions: 8 chats of 6 turns, 100 new tokens a turn, 64 output tokens, c = 8, --parallel 4 --ctx 3072,
+#       the factory's --prefix-cache 4, llama-server --cache-reuse 256 (read TTFT p50 of turns 2+)
 #
 # Anything after -- goes to `factory bench`, e.g. -- --prompt-tokens 128 --output-tokens 64 --concurrency 1,2,4,8.
 # Needs cmake, a C++17 compiler, ninja or make, and curl. Stops both servers on exit.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 # Empty until given; then the workload's presets, then the defaults, fill in what is still empty.
-model_file="" workload="" parallel="" ctx="" threads="" batch="" ubatch="" cache_reuse="" rate="" niceness="" out=""
+model_file="" workload="" parallel="" ctx="" threads="" batch="" ubatch="" prefix_cache="" cache_reuse="" rate=""
+niceness="" out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --model-file) model_file="$2"; shift 2 ;;
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --batch) batch="$2"; shift 2 ;;
     --ubatch) ubatch="$2"; shift 2 ;;
+    --prefix-cache) prefix_cache="$2"; shift 2 ;;
     --cache-reuse) cache_reuse="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --nice) niceness="$2"; shift 2 ;;
@@ -64,7 +67,7 @@ user_bench=("$@")
 
 # A workload's presets: server settings (each only where not given) and factory bench options (each only where the
 # options after -- do not name it).
-preset_bench=() preset_parallel="" preset_ctx="" preset_cache_reuse=""
+preset_bench=() preset_parallel="" preset_ctx="" preset_prefix_cache="" preset_cache_reuse=""
 case "$workload" in
   "") ;;
   W0) preset_bench=(--endpoint chat --shared-prefix-tokens 20 --prompt-tokens 1 --output-tokens 16 --concurrency 1
@@ -77,11 +80,12 @@ case "$workload" in
       preset_ctx=2048 preset_cache_reuse=256 ;;
   W4) preset_bench=(--endpoint chat --prompt-tokens 100 --turns 6 --turn-tokens 100 --output-tokens 64 --concurrency 8
         --requests-per-level 8 --warmup 1)
-      preset_parallel=8 preset_ctx=3072 preset_cache_reuse=256 ;;
+      preset_parallel=4 preset_ctx=3072 preset_prefix_cache=4 preset_cache_reuse=256 ;;
   *) echo "compare-llama-server: --workload takes W0, W1, W2, W3 or W4, not $workload" >&2; exit 2 ;;
 esac
 parallel="${parallel:-${preset_parallel:-4}}"
 ctx="${ctx:-${preset_ctx:-4096}}"
+prefix_cache="${prefix_cache:-${preset_prefix_cache:-0}}"
 cache_reuse="${cache_reuse:-${preset_cache_reuse:-0}}"
 threads="${threads:-2}" batch="${batch:-2048}" ubatch="${ubatch:-512}" niceness="${niceness:-0}"
 out="${out:-bench-results}"
@@ -105,6 +109,8 @@ done
 for n in "$parallel" "$ctx" "$threads" "$batch" "$ubatch"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "compare-llama-server: not a positive number: $n" >&2; exit 2; }
 done
+[[ "$prefix_cache" =~ ^[0-9]+$ ]] \
+  || { echo "compare-llama-server: --prefix-cache takes a number: $prefix_cache" >&2; exit 2; }
 [[ "$cache_reuse" =~ ^[0-9]+$ ]] || { echo "compare-llama-server: --cache-reuse takes a number: $cache_reuse" >&2; exit 2; }
 [ -z "$rate" ] || [[ "$rate" =~ ^[0-9]*\.?[0-9]+$ ]] \
   || { echo "compare-llama-server: --rate takes requests per second: $rate" >&2; exit 2; }
@@ -188,7 +194,8 @@ factory_pid=$!
 wait_http "http://127.0.0.1:$factory_port/health/ready" 300 "$factory_pid" || { log "the factory did not start, see $out/factory.log"; exit 1; }
 fctl() { FACTORY_HOME="$home" "$root/factory" "$@" --url "http://127.0.0.1:$factory_port"; }
 fctl models import "$model_file" --name bench/model >/dev/null
-fctl deploy bench/model --parallel "$parallel" --ctx "$ctx" --threads "$threads" >/dev/null
+fctl deploy bench/model --parallel "$parallel" --prefix-cache "$prefix_cache" --ctx "$ctx" --threads "$threads" \
+  >/dev/null
 
 server_port="$(free_port)"
 server_args=(-m "$model_file" --host 127.0.0.1 --port "$server_port" -np "$parallel" -c $((parallel * ctx))
@@ -207,7 +214,7 @@ done
   echo "workload: ${workload:-none (the options given)}"
   echo "llama-server: ${server_args[*]}"
   echo "llama-server natives: $(grep -o "$lib/[^ ]*" "/proc/$server_pid/maps" | sort -u | xargs -n1 basename | tr '\n' ' ')"
-  echo "factory: --parallel $parallel --ctx $ctx --threads $threads; natives $lib"
+  echo "factory: --parallel $parallel --prefix-cache $prefix_cache --ctx $ctx --threads $threads; natives $lib"
   echo "niceness of both servers: $niceness"
   grep -m1 -o "n_slots = .*" "$out/llama-server.log" || true
 } >"$out/setup.txt"
