@@ -154,6 +154,7 @@ public final class InferencePipeline {
                         call.logitBias()));
             }
         }
+        listener.awaitAdmission();
         return new Started(engine, tokens, formats, n, engine.submitAll(requests), generationTimeout);
     }
 
@@ -180,6 +181,7 @@ public final class InferencePipeline {
         List<String> inputs = call.inputs().stream()
                 .map(text -> call.truncation().fit(text, engine.maxInputTokens(), engine::countTokens))
                 .toList();
+        listener.awaitAdmission();
         Embeddings result = engine.embed(inputs);
         listener.finished(result.promptTokens(), 0);
         return result;
