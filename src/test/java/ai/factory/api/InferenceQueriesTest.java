@@ -34,11 +34,11 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>What counts: the statements run on the call's own path, that is every thread but the audit chain's writer
  * ({@code audit-writer}, which appends the call's record after the response, in batches) and the journal's settling
- * pass ({@code audit-journal}, every few seconds). On that path an inference call runs one query: the audit
- * journal's write-ahead insert ({@code INSERT INTO audit_pending}), which must reach the database before the call
- * reaches its replica so that a crash leaves a trace of the call (it runs on a thread of its own meanwhile). On embedded H2 a {@code CHECKPOINT} follows it, which makes that
- * one insert durable at once (see {@code CallJournal#admit}); it reads and writes no row. The API key, the model's
- * facts and the project's content-logging flag come from memory once read.
+ * pass ({@code audit-journal}, every few seconds). On that path an inference call runs one query: the audit journal's
+ * write-ahead insert ({@code INSERT INTO audit_pending}), which must reach the database before the call reaches its
+ * replica so that a crash leaves a trace of the call (it runs on a thread of its own meanwhile). On embedded H2 a
+ * {@code CHECKPOINT} follows it, which makes that one insert durable at once (see {@code CallJournal#admit}); it reads
+ * and writes no row. The API key, the model's facts and the project's content-logging flag come from memory once read.
  *
  * <p>An inference call writes ahead while its prompt is prepared, so the write must still come before anything
  * lasts: with the journal's table out of reach, calls are refused before they run.
