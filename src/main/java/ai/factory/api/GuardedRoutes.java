@@ -84,18 +84,46 @@ public final class GuardedRoutes {
         add(HandlerType.DELETE, path, action, null, handler);
     }
 
+    /**
+     * An {@link Action#INVOKE} route whose handler runs its call through the inference pipeline and does nothing
+     * that lasts before: it changes no state and answers nothing until the pipeline has queued the call. Its audit
+     * write-ahead is then written while the handler reads the body and renders and tokenizes the prompt, and the
+     * pipeline waits for it before it queues anything on a replica ({@link
+     * ai.factory.inference.CallListener#awaitAdmission}); the handler's answer waits for it too, so a call whose
+     * write-ahead fails is refused as on any other route. Every other route writes ahead before its handler runs.
+     */
+    public void postCall(String path, Contract contract, Handler handler) {
+        add(HandlerType.POST, path, Action.INVOKE, contract, handler, true);
+    }
+
+    /** {@link #postCall(String, Contract, Handler)} for a route without a contract. */
+    public void postCall(String path, Handler handler) {
+        add(HandlerType.POST, path, Action.INVOKE, null, handler, true);
+    }
+
     private void add(HandlerType type, String path, Action action, @Nullable Contract contract, Handler handler) {
+        add(type, path, action, contract, handler, false);
+    }
+
+    private void add(HandlerType type, String path, Action action, @Nullable Contract contract, Handler handler,
+                     boolean admittedAlongside) {
         requireNonNull(handler, "handler is null");
         Set<EndpointMetadata> metadata = contract == null ? Set.of(new Guard(action)) : Set.of(new Guard(action), contract);
         routes.addEndpoint(new Endpoint(type, path, ctx -> {
             ctx.attribute(RequestAudit.ACTION, action.id());
             Principal caller = Authentication.principal(ctx);
             authorizer.require(caller, action, new Resource.Project(caller.project()));
-            RequestAudit.admitted(ctx, action.id());
-            if (contract != null && contract.request() != null) {
-                requireJsonBody(ctx);
+            RequestAudit.admitted(ctx, action.id(), admittedAlongside);
+            try {
+                if (contract != null && contract.request() != null) {
+                    requireJsonBody(ctx);
+                }
+                handler.handle(ctx);
+            } finally {
+                // What the handler answered (an error included) leaves only once the call is written ahead; a
+                // write-ahead that failed refuses the call instead.
+                RequestAudit.awaitAdmission(ctx);
             }
-            handler.handle(ctx);
         }, metadata));
     }
 

@@ -24,7 +24,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
@@ -65,6 +69,8 @@ public final class RequestAudit {
     private static final Logger LOG = LoggerFactory.getLogger(RequestAudit.class);
     /** The status recorded for a call whose client left before its answer (nginx's "client closed request"). */
     public static final int CLIENT_LEFT = 499;
+    /** Writes ahead the calls whose handlers start meanwhile: a virtual thread each, as the calls come. */
+    private static final Executor ADMISSIONS = task -> Thread.ofVirtual().name("audit-admit").start(task);
     private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
 
     private final AuditLog log;
@@ -109,8 +115,11 @@ public final class RequestAudit {
     /**
      * The request was authorized and its handler is about to run: it is written ahead ({@link CallJournal}), so a
      * crash from here on leaves it in the chain as interrupted. A journal that cannot be written refuses the call.
+     *
+     * @param alongside write ahead on a thread of its own while the handler starts, for a handler that waits for it
+     *     ({@link #awaitAdmission}) before it does anything that lasts; else here, before the handler runs
      */
-    static void admitted(Context ctx, String action) {
+    static void admitted(Context ctx, String action, boolean alongside) {
         State state = ctx.attribute(STATE);
         if (state == null) {
             return;
@@ -118,15 +127,40 @@ public final class RequestAudit {
         Principal p = ctx.attribute(Authentication.PRINCIPAL);
         String route = route(ctx);
         String resource = pathParameters(ctx);
+        AuditEvent admitted = new AuditEvent(state.at, p == null ? "anonymous" : p.id(), p == null ? "" : p.name(),
+                p == null ? "" : p.project(), action, resource, AuditEvent.ALLOW, CallJournal.INTERRUPTED, 0,
+                state.client, state.requestId, 0, 0, 0, 0, route + " interrupted: the factory stopped before the "
+                + "call ended");
+        if (alongside) {
+            state.admission = CompletableFuture.runAsync(() -> writeAhead(state, admitted), ADMISSIONS);
+        } else {
+            writeAhead(state, admitted);
+        }
+    }
+
+    private static void writeAhead(State state, AuditEvent admitted) {
         try {
-            state.journal.admit(new AuditEvent(state.at, p == null ? "anonymous" : p.id(), p == null ? "" : p.name(),
-                    p == null ? "" : p.project(), action, resource, AuditEvent.ALLOW, CallJournal.INTERRUPTED, 0,
-                    state.client, state.requestId, 0, 0, 0, 0, route + " interrupted: the factory stopped before the "
-                    + "call ended"));
+            state.journal.admit(admitted);
         } catch (RuntimeException e) {
             LOG.error("audit: cannot write ahead request {}", state.requestId, e);
-            throw new FactoryException(ErrorCode.UNAVAILABLE, "the audit trail cannot be written now, so the call "
-                    + "was not run; try again shortly");
+            throw notWrittenAhead();
+        }
+    }
+
+    private static FactoryException notWrittenAhead() {
+        return new FactoryException(ErrorCode.UNAVAILABLE, "the audit trail cannot be written now, so the call was "
+                + "not run; try again shortly");
+    }
+
+    /**
+     * Returns once the request is written ahead (at once where that happened before its handler ran).
+     *
+     * @throws FactoryException UNAVAILABLE when it could not be: the call must not run, nor be answered but as refused
+     */
+    static void awaitAdmission(Context ctx) {
+        State state = ctx.attribute(STATE);
+        if (state != null) {
+            state.awaitAdmission();
         }
     }
 
@@ -172,6 +206,8 @@ public final class RequestAudit {
         volatile boolean clientLeft;
         /** A refusal answered as if the resource did not exist (another project's): recorded as denied. */
         volatile boolean denied;
+        /** The write-ahead under way beside the handler, or null where it was written before the handler ran. */
+        volatile @Nullable CompletableFuture<Void> admission;
         private final ClientDepartures departures;
         private final CallJournal journal;
 
@@ -196,6 +232,19 @@ public final class RequestAudit {
                         stop.run();
                     }
                 }));
+            }
+        }
+
+        @Override
+        public void awaitAdmission() {
+            CompletableFuture<Void> pending = admission;
+            if (pending == null) {
+                return;
+            }
+            try {
+                pending.join();
+            } catch (CompletionException | CancellationException e) {
+                throw notWrittenAhead();
             }
         }
 

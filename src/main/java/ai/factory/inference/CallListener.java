@@ -11,6 +11,15 @@ public interface CallListener {
     /** The model the call names, as given (before it is known to exist or to be allowed). */
     void model(String model);
 
+    /**
+     * Returns once the call may run: its admission is recorded where a crash cannot lose it (the audit trail's
+     * write-ahead, which the request's hook may write while the prompt is rendered and tokenized). The pipeline
+     * asks before it queues anything on a replica.
+     *
+     * @throws ai.factory.FactoryException UNAVAILABLE when the admission could not be recorded: the call must not run
+     */
+    default void awaitAdmission() {}
+
     /** The call was submitted to a replica with prompts of this many tokens in all (each prompt counted once). */
     void submitted(int promptTokens);
 

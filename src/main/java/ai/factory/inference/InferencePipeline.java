@@ -158,6 +158,7 @@ public final class InferencePipeline {
             }
         }
         engine = replicas.forPrompt(tokens.getFirst());
+        listener.awaitAdmission();
         return new Started(engine, tokens, formats, n, engine.submitAll(requests), generationTimeout);
     }
 
@@ -184,6 +185,7 @@ public final class InferencePipeline {
         List<String> inputs = call.inputs().stream()
                 .map(text -> call.truncation().fit(text, engine.maxInputTokens(), engine::countTokens))
                 .toList();
+        listener.awaitAdmission();
         Embeddings result = engine.embed(inputs);
         listener.finished(result.promptTokens(), 0);
         return result;

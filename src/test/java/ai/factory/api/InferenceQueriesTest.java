@@ -14,10 +14,14 @@ import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.errors.UnauthorizedException;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
+import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,11 +34,14 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>What counts: the statements run on the call's own path, that is every thread but the audit chain's writer
  * ({@code audit-writer}, which appends the call's record after the response, in batches) and the journal's settling
- * pass ({@code audit-journal}, every few seconds). On that path an inference call runs one query: the audit
- * journal's write-ahead insert ({@code INSERT INTO audit_pending}), which must reach the database before the handler
- * runs so that a crash leaves a trace of the call. On embedded H2 a {@code CHECKPOINT} follows it, which makes that
- * one insert durable at once (see {@code CallJournal#admit}); it reads and writes no row. The API key, the model's
- * facts and the project's content-logging flag come from memory once read.
+ * pass ({@code audit-journal}, every few seconds). On that path an inference call runs one query: the audit journal's
+ * write-ahead insert ({@code INSERT INTO audit_pending}), which must reach the database before the call reaches its
+ * replica so that a crash leaves a trace of the call (it runs on a thread of its own meanwhile). On embedded H2 a
+ * {@code CHECKPOINT} follows it, which makes that one insert durable at once (see {@code CallJournal#admit}); it reads
+ * and writes no row. The API key, the model's facts and the project's content-logging flag come from memory once read.
+ *
+ * <p>An inference call writes ahead while its prompt is prepared, so the write must still come before anything
+ * lasts: with the journal's table out of reach, calls are refused before they run.
  */
 @ServerTest
 class InferenceQueriesTest {
@@ -93,6 +100,56 @@ class InferenceQueriesTest {
                     .filteredOn(sql -> !sql.equals("CHECKPOINT"))
                     .singleElement().asString().startsWith("INSERT INTO audit_pending");
         }
+    }
+
+    /** The answer to {@code call} made while the journal's table cannot be written (renamed away, then back). */
+    private static HttpResponse<String> withoutTheJournal(Supplier<HttpResponse<String>> call) {
+        Jdbi jdbi = factory.factory().database().jdbi();
+        jdbi.useHandle(h -> h.execute("ALTER TABLE audit_pending RENAME TO audit_pending_away"));
+        try {
+            return call.get();
+        } finally {
+            jdbi.useHandle(h -> h.execute("ALTER TABLE audit_pending_away RENAME TO audit_pending"));
+        }
+    }
+
+    @Test
+    void aChatCompletionWhoseWriteAheadFailsIsRefusedBeforeItReachesTheReplica() {
+        String body = "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],"
+                + "\"max_tokens\":4,\"ignore_eos\":true}";
+        for (boolean stream : List.of(false, true)) {
+            String requestId = "unwritten-" + stream;
+            String streamed = body.replace("}],", "}],\"stream\":" + stream + ",");
+            HttpResponse<String> refused = withoutTheJournal(() -> factory.send(
+                    factory.request("/v1/chat/completions", factory.adminKey()).header("X-Request-Id", requestId)
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(streamed))));
+
+            assertThat(refused.statusCode()).as("stream " + stream).isEqualTo(503);
+            assertThat(refused.body()).contains("the audit trail cannot be written now, so the call was not run");
+            JsonNode record = factory.auditRecord(requestId, factory.adminKey());
+            assertThat(record.path("status").asInt()).isEqualTo(503);
+            assertThat(record.path("completionTokens").asLong()).as("tokens generated").isZero();
+            assertThat(record.path("promptTokens").asLong()).as("prompt submitted").isZero();
+        }
+    }
+
+    @Test
+    void aBadChatBodyIsRefusedAsNotRunWhenItsWriteAheadFails() {
+        HttpResponse<String> refused = withoutTheJournal(() -> factory.post("/v1/chat/completions",
+                factory.adminKey(), "{\"model\": 7}"));
+
+        assertThat(refused.statusCode()).isEqualTo(503);
+    }
+
+    @Test
+    void anAdminCallWhoseWriteAheadFailsChangesNothing() throws Exception {
+        HttpResponse<String> refused = withoutTheJournal(() -> factory.post("/api/v1/keys",
+                factory.adminKey(), "{\"name\":\"never-made\",\"project\":\"default\",\"role\":\"invoker\"}"));
+
+        assertThat(refused.statusCode()).isEqualTo(503);
+        assertThat(Json.mapper().readTree(factory.get("/api/v1/keys", factory.adminKey()).body()).path("keys"))
+                .extracting(k -> k.path("name").asText()).doesNotContain("never-made");
     }
 
     @Test

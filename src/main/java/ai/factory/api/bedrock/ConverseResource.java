@@ -16,7 +16,6 @@ import ai.factory.api.codec.bedrock.ConverseResponse;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
 import ai.factory.inference.InferenceRun;
-import ai.factory.security.Action;
 import io.javalin.http.Context;
 import java.time.Clock;
 
@@ -37,9 +36,9 @@ public final class ConverseResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/model/{modelId}/converse", Action.INVOKE, Contract.of("Bedrock Converse", ConverseRequest.class,
+        routes.postCall("/model/{modelId}/converse", Contract.of("Bedrock Converse", ConverseRequest.class,
                 ConverseResponse.class), this::converse);
-        routes.post("/model/{modelId}/converse-stream", Action.INVOKE, Contract.of("Bedrock ConverseStream (an AWS "
+        routes.postCall("/model/{modelId}/converse-stream", Contract.of("Bedrock ConverseStream (an AWS "
                 + "event stream)", ConverseRequest.class, null), this::converseStream);
     }
 

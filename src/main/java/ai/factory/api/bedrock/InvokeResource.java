@@ -25,7 +25,6 @@ import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
 import ai.factory.inference.InferenceRun;
 import ai.factory.inference.InferenceRuns;
-import ai.factory.security.Action;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -57,8 +56,8 @@ public final class InvokeResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/model/{modelId}/invoke", Action.INVOKE, ctx -> invoke(ctx, false));
-        routes.post("/model/{modelId}/invoke-with-response-stream", Action.INVOKE, ctx -> invoke(ctx, true));
+        routes.postCall("/model/{modelId}/invoke", ctx -> invoke(ctx, false));
+        routes.postCall("/model/{modelId}/invoke-with-response-stream", ctx -> invoke(ctx, true));
     }
 
     private void invoke(Context ctx, boolean stream) {

@@ -18,7 +18,6 @@ import ai.factory.api.codec.openai.ChatCompletionRequest;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
 import ai.factory.inference.InferenceRuns;
-import ai.factory.security.Action;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.time.Clock;
@@ -37,7 +36,7 @@ public final class ChatCompletionsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/v1/chat/completions", Action.INVOKE, Contract.of("Creates a chat completion with n choices "
+        routes.postCall("/v1/chat/completions", Contract.of("Creates a chat completion with n choices "
                 + "(streamed as chat.completion.chunk events with stream: true)", ChatCompletionRequest.class, ChatCompletion.class)
                 .streaming(ChatCompletionChunk.class), this::create);
     }

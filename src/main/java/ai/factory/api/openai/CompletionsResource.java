@@ -17,7 +17,6 @@ import ai.factory.api.codec.openai.TextCompletion;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.InferencePipeline;
 import ai.factory.inference.InferenceRuns;
-import ai.factory.security.Action;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.time.Clock;
@@ -38,7 +37,7 @@ public final class CompletionsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/v1/completions", Action.INVOKE, Contract.of("Creates completions of raw prompts (legacy): a "
+        routes.postCall("/v1/completions", Contract.of("Creates completions of raw prompts (legacy): a "
                 + "string, an array of strings, token ids or token-id arrays, with n choices per prompt",
                 CompletionRequest.class, TextCompletion.class).streaming(TextCompletion.class), this::create);
     }

@@ -14,7 +14,6 @@ import ai.factory.engine.Embeddings;
 import ai.factory.inference.CallListener;
 import ai.factory.inference.EmbeddingCall;
 import ai.factory.inference.InferencePipeline;
-import ai.factory.security.Action;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.nio.ByteBuffer;
@@ -34,7 +33,7 @@ public final class EmbeddingsResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/v1/embeddings", Action.INVOKE, Contract.of("Embed texts with an embedding model",
+        routes.postCall("/v1/embeddings", Contract.of("Embed texts with an embedding model",
                 EmbeddingRequest.class, EmbeddingList.class), this::create);
     }
 

@@ -47,7 +47,7 @@ public final class ResponsesResource implements Routes {
 
     @Override
     public void addTo(GuardedRoutes routes) {
-        routes.post("/v1/responses", Action.INVOKE, Contract.of("Creates a model response (Responses API; streamed as "
+        routes.postCall("/v1/responses", Contract.of("Creates a model response (Responses API; streamed as "
                 + "its typed events with stream: true)", ResponseRequest.class, ResponseObject.class)
                 .streaming(ResponseEvent.class), this::create);
         routes.get("/v1/responses/{id}", Action.INVOKE, Contract.of("A kept response of the caller's project",

@@ -13,14 +13,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The audit trail's write-ahead for calls: a call is written here when it is admitted, before its handler runs, and
- * leaves once its record is in the chain. A process that dies (a kill, a power cut on PostgreSQL) leaves its calls
- * here, and the next start closes each as a record with outcome {@value #INTERRUPTED}, so that no call that reached
- * a handler leaves no trace.
+ * The audit trail's write-ahead for calls: a call is written here when it is admitted, before its handler does
+ * anything that lasts (an inference call's handler reads its body and prepares its prompt meanwhile, and waits for
+ * the write before it queues the call on a replica), and leaves once its record is in the chain. A process that dies
+ * (a kill, a power cut on PostgreSQL) leaves its calls here, and the next start closes each as a record with outcome
+ * {@value #INTERRUPTED}, so that no call that ran leaves no trace.
  *
  * <p>The chain is written asynchronously (in batches, by {@link AuditLog}'s writer), so a call leaves only once a
  * record with its request id and time is committed: a settling pass deletes those every few seconds, and at start.
- * Admission is one synchronous insert; nothing else is added to a call's path.
+ * Admission is one insert that the call waits for; nothing else is added to a call's path.
  *
  * <p>Each process is a node: it closes only its own leftovers (a node is its host and home), so replicas sharing
  * PostgreSQL do not close each other's calls in flight.
@@ -68,15 +69,18 @@ public final class CallJournal implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("an audit event is plain data", e);
         }
-        jdbi.useHandle(h -> h.createUpdate("INSERT INTO audit_pending (id, node, request_id, at, event) "
-                        + "VALUES (:id, :node, :rid, :at, :event)")
-                .bind("id", id).bind("node", node).bind("rid", admitted.requestId())
-                .bind("at", Timestamp.from(admitted.at())).bind("event", event).execute());
-        if (h2) {
-            // Embedded H2 stores a commit from a background thread, so a kill moments later loses it (AuditCrashTest);
-            // a checkpoint stores it now, at no measurable cost per call.
-            jdbi.useHandle(h -> h.execute("CHECKPOINT"));
-        }
+        jdbi.useHandle(h -> {
+            h.createUpdate("INSERT INTO audit_pending (id, node, request_id, at, event) "
+                            + "VALUES (:id, :node, :rid, :at, :event)")
+                    .bind("id", id).bind("node", node).bind("rid", admitted.requestId())
+                    .bind("at", Timestamp.from(admitted.at())).bind("event", event).execute();
+            if (h2) {
+                // Embedded H2 stores a commit from a background thread, so a kill moments later loses it
+                // (AuditCrashTest); a checkpoint stores it now. It is most of the write's time (a few milliseconds),
+                // which is why inference calls write ahead while their prompts are prepared (RequestAudit).
+                h.execute("CHECKPOINT");
+            }
+        });
         return id;
     }
 
