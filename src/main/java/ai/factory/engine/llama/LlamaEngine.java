@@ -549,7 +549,7 @@ public final class LlamaEngine implements TextEngine {
         return active > 0;
     }
 
-    /** Publishes what every sequence holds for {@link #cachedPrefix}: once per admission that changed it, not per step. */
+    /** Publishes what every sequence holds for {@link #cachedPrefix}: once per admission that changed it. */
     private void publishHeld() {
         heldChanged = false;
         List<int[]> tokens = new ArrayList<>(slots.length + prefixCache.length);
@@ -748,10 +748,9 @@ public final class LlamaEngine implements TextEngine {
 
     /**
      * The sequence to copy a prompt's beginning from, a slot or one of the prefix cache's: the one holding the most of
-     * it (a slot before the cache among equals), when that is at least
-     * {@link #MIN_SHARED_PREFIX} tokens more than the {@code own} tokens the chosen slot already holds (a copy moves the
-     * sequence's whole KV stream, which is worth it only for a prefix that would take a while to compute); null when
-     * none is. A slot whose own copy the next decode still has to make holds nothing yet.
+     * it (a slot before the cache among equals), when that is at least {@link #MIN_SHARED_PREFIX} tokens more than the
+     * {@code own} tokens the chosen slot already holds (a copy moves the sequence's whole KV stream, which is worth it
+     * only for a prefix that would take a while to compute); null when none is. A slot whose own copy the next decode still has to make holds nothing yet.
      */
     static @Nullable Slot prefixSource(Slot[] slots, Slot[] prefixCache, int[] prompt, int own) {
         Slot source = null;
@@ -804,7 +803,8 @@ public final class LlamaEngine implements TextEngine {
 
     /**
      * Fills {@code batch} for one step: the pending token of every generating slot, then prompt tokens of prefilling
-     * slots, as many as {@code budget} allows beside the generating ones, shared out by {@link #promptShares}.
+     * slots, as many as {@code budget} allows beside the generating ones: shared out by {@link #promptShares} when
+     * none generates, else by {@link #shortestFirst}.
      * Sets each slot's {@code stepStart} and {@code logitsIndex} (-1 for a slot with nothing to sample this step).
      * Returns how many of the batch's tokens are generating slots' (the rest are prompt tokens).
      */
@@ -822,7 +822,7 @@ public final class LlamaEngine implements TextEngine {
         }
         int generating = batch.size();
         int room = budget.promptTokens(generating, batch.capacity() - generating);
-        int[] shares = promptShares(slots, prefillStart, room);
+        int[] shares = generating == 0 ? promptShares(slots, prefillStart, room) : shortestFirst(slots, room);
         for (int k = 0; k < slots.length; k++) {
             Slot slot = slots[k];
             int count = shares[k];
@@ -846,11 +846,12 @@ public final class LlamaEngine implements TextEngine {
     }
 
     /**
-     * How many of {@code room} prompt tokens each slot (by index) gets, shared among the prefilling ones: equally,
-     * a slot needing less than its share taking only what it needs and leaving the rest to the others, and what does
-     * not divide evenly going to the first ones from slot {@code first} on (which rotates every step). Prompts admitted together so
-     * finish together, as the whole batch they would take one after the other: their sequences then generate in the
-     * same steps, and none of them waits between two of its tokens while another's prompt is computed.
+     * How many of {@code room} prompt tokens each slot (by index) gets when no sequence generates, shared among the
+     * prefilling ones equally: a slot needing less than its share takes only what it needs and leaves the rest to the
+     * others, and what does not divide evenly goes to the first ones from slot {@code first} on (which rotates every
+     * step). Prompts admitted together so finish together, in the time the whole batch would take them one after the
+     * other: their sequences then generate in the same steps, and none of them waits between two of its tokens while
+     * another's prompt is computed.
      */
     static int[] promptShares(Slot[] slots, int first, int room) {
         int[] shares = new int[slots.length];
@@ -866,7 +867,7 @@ public final class LlamaEngine implements TextEngine {
             for (int k = 0; k < slots.length && left > 0; k++) {
                 int i = (first + k) % slots.length;
                 Slot slot = slots[i];
-                int need = slot.prefilling() ? slot.prompt().length - slot.promptIndex - shares[i] : 0;
+                int need = slot.prefilling() ? slot.promptLeft() - shares[i] : 0;
                 if (need > 0) {
                     int give = Math.min(Math.min(need, share), left);
                     shares[i] += give;
@@ -876,6 +877,33 @@ public final class LlamaEngine implements TextEngine {
                     }
                 }
             }
+        }
+        return shares;
+    }
+
+    /**
+     * How many of {@code room} prompt tokens each slot (by index) gets beside generating sequences: all to the prompt
+     * with the fewest tokens left, then the next, and so on. A step's prompt chunk then stays in one or two
+     * sequences, which llama.cpp computes as one micro-batch each ({@code split_equal} puts tokens of different counts
+     * per sequence in different micro-batches, each a pass over the weights), and the prompt nearest its first token
+     * gets it soonest.
+     */
+    static int[] shortestFirst(Slot[] slots, int room) {
+        int[] shares = new int[slots.length];
+        int left = room;
+        while (left > 0) {
+            int next = -1;
+            for (int i = 0; i < slots.length; i++) {
+                Slot slot = slots[i];
+                if (shares[i] == 0 && slot.prefilling() && (next < 0 || slot.promptLeft() < slots[next].promptLeft())) {
+                    next = i;
+                }
+            }
+            if (next < 0) {
+                break;
+            }
+            shares[next] = Math.min(left, slots[next].promptLeft());
+            left -= shares[next];
         }
         return shares;
     }
@@ -894,6 +922,8 @@ public final class LlamaEngine implements TextEngine {
             return;
         }
         errors.clear();
+        StepEvent event = new StepEvent();
+        event.begin();
         long started = System.nanoTime();
         int result = decoder.decode(context, batch.struct());
         if (result != 0) {
@@ -901,6 +931,17 @@ public final class LlamaEngine implements TextEngine {
             return;
         }
         budget.record(generating, batch.size() - generating, System.nanoTime() - started);
+        if (event.shouldCommit()) {
+            event.model = name;
+            event.generating = generating;
+            event.promptTokens = batch.size() - generating;
+            for (Slot slot : slots) {
+                if (slot.stepStart >= 0 && slot.generated == 0) {
+                    event.promptSequences++;
+                }
+            }
+            event.commit();
+        }
         for (Slot slot : slots) {
             slot.copyPending = false;
         }

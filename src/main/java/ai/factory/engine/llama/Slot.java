@@ -68,6 +68,11 @@ final class Slot {
         return generation != null && awaiting == null && promptIndex < prompt().length;
     }
 
+    /** The prompt tokens not yet in the batch; only for a slot that is not {@link #free}. */
+    int promptLeft() {
+        return prompt().length - promptIndex;
+    }
+
     /** How many leading tokens of {@code tokens} this slot's cache already holds. */
     int commonPrefix(int[] tokens) {
         int limit = Math.min(cached, tokens.length);

@@ -1,18 +1,25 @@
 package ai.factory.engine.llama;
 
+import java.util.Arrays;
+
 /**
  * How many prompt tokens one engine step takes besides the generating sequences' own tokens, so that a long prompt
  * never freezes the streams already running: every generating sequence gets its token in every step, and prompts
  * fill the rest of the step's budget in chunks.
  *
  * <p>A fixed budget ({@code stepTokens > 0}) gives prompts what the generating sequences leave of it (at least one
- * token). The automatic budget measures steps as they run: the time of a step without prompt tokens, and what each
- * prompt token adds to a step. It then takes as many prompt tokens as keep a step within {@code cost} times a step
- * without them, at least {@link #MIN_CHUNK}. So a GPU, where a prompt token costs little next to a step, takes large
- * chunks, and a small CPU takes small ones. With nobody generating, prompts fill whole batches: nobody waits on them.
+ * token). The automatic budget measures steps as they run: how long a step without prompt tokens takes for each
+ * number of generating sequences, and what a prompt token adds to a step. It then takes as many prompt tokens as keep
+ * a step within {@code cost} times a step without them, at least {@link #MIN_CHUNK}. So a GPU, where a prompt token
+ * costs little next to a step, takes large chunks, and a small CPU takes small ones. With nobody generating, prompts
+ * fill whole batches: nobody waits on them.
  *
- * <p>Measurements are exponentially weighted, so the budget follows the load (how many sequences generate, how long
- * their contexts are) without jumping at one odd step. Only the engine thread uses it.
+ * <p>What a prompt token adds is measured in steps that mix both (the step's time less that of a step without prompt
+ * tokens for as many generating sequences), but never taken as less than a prompt token costs in a step of prompts
+ * alone, where llama.cpp computes them in the largest, cheapest batches: a mixed step that happened to be quick
+ * (another process let go of the cores) must not make the next chunk a whole batch. Measurements are exponentially
+ * weighted, so the budget follows the load (the contexts grow, the machine gets busier) without jumping at one odd
+ * step. Only the engine thread uses it.
  */
 final class StepBudget {
     /** The prompt chunk before there is anything measured. */
@@ -23,8 +30,11 @@ final class StepBudget {
 
     private final int stepTokens;
     private final double cost;
-    private double decodeNanos = Double.NaN;
-    private double nanosPerPromptToken = Double.NaN;
+    /** Nanoseconds of a step without prompt tokens, by how many sequences generate (index 0 unused); NaN: none yet. */
+    private double[] decodeNanos = new double[0];
+    /** Nanoseconds a prompt token costs in a step of prompts alone, and what one adds to a mixed step. */
+    private double promptAloneNanos = Double.NaN;
+    private double promptMixedNanos = Double.NaN;
 
     /**
      * @param stepTokens the fixed budget, or {@link LlamaEngineOptions#AUTO_STEP_TOKENS} to measure
@@ -47,12 +57,14 @@ final class StepBudget {
             return room;
         }
         int chunk;
+        double decode = decodeNanos(generating);
+        double perToken = promptNanosPerToken();
         if (stepTokens > 0) {
             chunk = Math.max(1, stepTokens - generating);
-        } else if (Double.isNaN(decodeNanos) || Double.isNaN(nanosPerPromptToken)) {
+        } else if (Double.isNaN(decode) || Double.isNaN(perToken)) {
             chunk = FIRST_CHUNK;
         } else {
-            double affordable = (cost - 1) * decodeNanos / Math.max(nanosPerPromptToken, 1);
+            double affordable = (cost - 1) * decode / Math.max(perToken, 1);
             chunk = (int) Math.max(MIN_CHUNK, Math.min(affordable, Integer.MAX_VALUE));
         }
         return Math.min(chunk, room);
@@ -62,23 +74,44 @@ final class StepBudget {
     void record(int generating, int prompt, long nanos) {
         if (prompt == 0) {
             if (generating > 0) {
-                decodeNanos = average(decodeNanos, nanos);
+                if (generating >= decodeNanos.length) {
+                    int from = decodeNanos.length;
+                    decodeNanos = Arrays.copyOf(decodeNanos, generating + 1);
+                    Arrays.fill(decodeNanos, from, decodeNanos.length, Double.NaN);
+                }
+                decodeNanos[generating] = average(decodeNanos[generating], nanos);
             }
         } else if (generating == 0) {
-            nanosPerPromptToken = average(nanosPerPromptToken, (double) nanos / prompt);
-        } else if (!Double.isNaN(decodeNanos)) {
-            nanosPerPromptToken = average(nanosPerPromptToken, Math.max(nanos - decodeNanos, 0) / prompt);
+            promptAloneNanos = average(promptAloneNanos, (double) nanos / prompt);
+        } else {
+            double decode = decodeNanos(generating);
+            if (!Double.isNaN(decode)) {
+                promptMixedNanos = average(promptMixedNanos, Math.max(nanos - decode, 0) / prompt);
+            }
         }
     }
 
-    /** The measured time of a step without prompt tokens, NaN before the first. */
-    double decodeNanos() {
-        return decodeNanos;
+    /**
+     * The time of a step without prompt tokens for {@code generating} sequences: as measured for that many, else for
+     * the nearest count measured; NaN before any.
+     */
+    double decodeNanos(int generating) {
+        for (int distance = 0; distance < decodeNanos.length + generating; distance++) {
+            for (int count : new int[] {generating - distance, generating + distance}) {
+                if (count >= 1 && count < decodeNanos.length && !Double.isNaN(decodeNanos[count])) {
+                    return decodeNanos[count];
+                }
+            }
+        }
+        return Double.NaN;
     }
 
-    /** The measured time a prompt token adds to a step, NaN before the first. */
-    double nanosPerPromptToken() {
-        return nanosPerPromptToken;
+    /** What a prompt token adds to a step: the mixed steps' measure, but no less than in a step of prompts alone. */
+    double promptNanosPerToken() {
+        if (Double.isNaN(promptMixedNanos)) {
+            return promptAloneNanos;
+        }
+        return Double.isNaN(promptAloneNanos) ? promptMixedNanos : Math.max(promptMixedNanos, promptAloneNanos);
     }
 
     private static double average(double before, double sample) {

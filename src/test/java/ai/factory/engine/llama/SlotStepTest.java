@@ -158,4 +158,12 @@ class SlotStepTest {
         assertThat(LlamaEngine.promptShares(uneven, 0, 5000)).containsExactly(10, 0, 1000, 1000);
         assertThat(LlamaEngine.promptShares(uneven, 0, 0)).containsExactly(0, 0, 0, 0);
     }
+
+    @Test
+    void besideGeneratingSequencesThePromptNearestItsFirstTokenTakesTheChunk() {
+        Slot[] slots = {prefilling(0, 300), prefilling(1, 20), new Slot(2, 64), prefilling(3, 1000)};
+        assertThat(LlamaEngine.shortestFirst(slots, 16)).containsExactly(0, 16, 0, 0);
+        assertThat(LlamaEngine.shortestFirst(slots, 100)).containsExactly(80, 20, 0, 0);
+        assertThat(LlamaEngine.shortestFirst(slots, 2000)).containsExactly(300, 20, 0, 1000);
+    }
 }

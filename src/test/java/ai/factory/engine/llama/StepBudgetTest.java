@@ -26,16 +26,42 @@ class StepBudgetTest {
         StepBudget budget = new StepBudget(0, 2);
         assertThat(budget.promptTokens(4, 508)).as("nothing measured yet").isEqualTo(StepBudget.FIRST_CHUNK);
 
-        budget.record(4, 0, 100_000_000);   // a decode-only step: 100 ms
+        budget.record(4, 0, 100_000_000);   // four sequences generating, no prompt: 100 ms
         budget.record(0, 500, 1_000_000_000); // prompts alone: 2 ms a token
         // One more step's worth (100 ms) of prompt tokens at 2 ms each.
         assertThat(budget.promptTokens(4, 508)).isEqualTo(50);
 
         budget.record(4, 50, 200_000_000); // as predicted: nothing changes
         assertThat(budget.promptTokens(4, 508)).isEqualTo(50);
-        budget.record(4, 50, 600_000_000); // prompt tokens turned out dearer: 10 ms each, weighted in
-        assertThat(budget.nanosPerPromptToken()).isEqualTo(2_000_000 + 0.2 * 8_000_000);
+        budget.record(4, 50, 600_000_000); // prompt tokens turned out dearer beside generating ones: weighted in
+        assertThat(budget.promptNanosPerToken()).isEqualTo(2_000_000 + 0.2 * 8_000_000);
         assertThat(budget.promptTokens(4, 508)).isEqualTo((int) (100_000_000 / 3_600_000.0));
+    }
+
+    @Test
+    void aStepWithoutPromptTokensIsMeasuredForEachNumberOfGeneratingSequences() {
+        StepBudget budget = new StepBudget(0, 2);
+        budget.record(1, 0, 30_000_000);
+        budget.record(4, 0, 120_000_000);
+        budget.record(0, 512, 1_024_000_000); // 2 ms a prompt token
+        assertThat(budget.promptTokens(1, 511)).isEqualTo(StepBudget.MIN_CHUNK);
+        assertThat(budget.promptTokens(4, 508)).isEqualTo(60);
+        assertThat(budget.decodeNanos(2)).as("the nearest measured, below before above").isEqualTo(30_000_000);
+        assertThat(budget.decodeNanos(3)).isEqualTo(120_000_000);
+        assertThat(budget.decodeNanos(8)).isEqualTo(120_000_000);
+    }
+
+    @Test
+    void aQuickMixedStepNeverMakesPromptTokensLookFree() {
+        StepBudget budget = new StepBudget(0, 2);
+        budget.record(4, 0, 200_000_000);
+        budget.record(0, 512, 1_024_000_000); // 2 ms a prompt token alone
+        for (int i = 0; i < 20; i++) {
+            // Mixed steps quicker than a step without prompt tokens (the machine got quieter): no cost seen at all.
+            budget.record(4, 20, 150_000_000);
+        }
+        assertThat(budget.promptNanosPerToken()).isEqualTo(2_000_000);
+        assertThat(budget.promptTokens(4, 508)).isEqualTo(100);
     }
 
     @Test
