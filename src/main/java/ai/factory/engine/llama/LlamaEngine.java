@@ -846,35 +846,46 @@ public final class LlamaEngine implements TextEngine {
     }
 
     /**
-     * How many of {@code room} prompt tokens each slot (by index) gets when no sequence generates, shared among the
-     * prefilling ones equally: a slot needing less than its share takes only what it needs and leaves the rest to the
-     * others, and what does not divide evenly goes to the first ones from slot {@code first} on (which rotates every
-     * step). Prompts admitted together so finish together, in the time the whole batch would take them one after the
-     * other: their sequences then generate in the same steps, and none of them waits between two of its tokens while
-     * another's prompt is computed.
+     * How many of {@code room} prompt tokens each slot (by index) gets when no sequence generates: the prompts with the
+     * most tokens left take them first, down to the next one's count, then together, so that their counts left come
+     * level and then fall together. Prompts that arrived within a step or two of each other (the next requests of
+     * clients whose last ones ended together) so reach their first tokens in the same step, in the time the whole
+     * batch would take them one after the other: their sequences then generate in the same steps, and none of them
+     * waits between two of its tokens while another's prompt is computed. What does not divide evenly goes to the
+     * first ones from slot {@code first} on (which rotates every step).
      */
     static int[] promptShares(Slot[] slots, int first, int room) {
-        int[] shares = new int[slots.length];
-        int open = 0;
-        for (int k = 0; k < slots.length; k++) {
-            if (slots[(first + k) % slots.length].prefilling()) {
-                open++;
-            }
-        }
+        int n = slots.length;
+        int[] shares = new int[n];
         int left = room;
-        while (left > 0 && open > 0) {
-            int share = Math.max(1, left / open);
-            for (int k = 0; k < slots.length && left > 0; k++) {
-                int i = (first + k) % slots.length;
-                Slot slot = slots[i];
-                int need = slot.prefilling() ? slot.promptLeft() - shares[i] : 0;
-                if (need > 0) {
-                    int give = Math.min(Math.min(need, share), left);
+        while (left > 0) {
+            // The most tokens any prompt still has, how many prompts have that many, and the next count below it.
+            int top = 0;
+            int atTop = 0;
+            int below = 0;
+            for (int i = 0; i < n; i++) {
+                int remaining = slots[i].prefilling() ? slots[i].promptLeft() - shares[i] : 0;
+                if (remaining > top) {
+                    below = top;
+                    top = remaining;
+                    atTop = 1;
+                } else if (remaining == top && remaining > 0) {
+                    atTop++;
+                } else if (remaining > below) {
+                    below = remaining;
+                }
+            }
+            if (top == 0) {
+                break;
+            }
+            // Take the top ones down to the next count (or as far as the room goes), evenly.
+            int each = Math.min(top - below, Math.max(1, left / atTop));
+            for (int k = 0; k < n && left > 0; k++) {
+                int i = (first + k) % n;
+                if (slots[i].prefilling() && slots[i].promptLeft() - shares[i] == top) {
+                    int give = Math.min(each, left);
                     shares[i] += give;
                     left -= give;
-                    if (give == need) {
-                        open--;
-                    }
                 }
             }
         }

@@ -146,15 +146,20 @@ class SlotStepTest {
     }
 
     @Test
-    void promptsShareTheStepEquallySoThatPromptsAdmittedTogetherFinishTogether() {
+    void withNobodyGeneratingPromptsLevelTheirTokensLeftSoThatPromptsArrivingTogetherFinishTogether() {
         Slot[] four = {prefilling(0, 1024), prefilling(1, 1024), prefilling(2, 1024), prefilling(3, 1024)};
         assertThat(LlamaEngine.promptShares(four, 2, 512)).containsExactly(128, 128, 128, 128);
 
+        Slot[] lateComers = {prefilling(0, 512), prefilling(1, 1024), prefilling(2, 1024), prefilling(3, 1024)};
+        assertThat(LlamaEngine.promptShares(lateComers, 0, 512)).as("the first had a step to itself")
+                .containsExactly(0, 171, 171, 170);
+
         Slot[] uneven = {prefilling(0, 10), new Slot(1, 64), prefilling(2, 1000), prefilling(3, 1000)};
-        assertThat(LlamaEngine.promptShares(uneven, 0, 100)).as("the short prompt's leftover goes to the others")
-                .containsExactly(10, 0, 45, 45);
+        assertThat(LlamaEngine.promptShares(uneven, 0, 100)).containsExactly(0, 0, 50, 50);
         assertThat(LlamaEngine.promptShares(uneven, 2, 7)).as("from slot 2 on: what does not divide goes to the first")
-                .containsExactly(2, 0, 3, 2);
+                .containsExactly(0, 0, 4, 3);
+        assertThat(LlamaEngine.promptShares(uneven, 0, 1990)).as("down to the short one, then all together")
+                .containsExactly(4, 0, 993, 993);
         assertThat(LlamaEngine.promptShares(uneven, 0, 5000)).containsExactly(10, 0, 1000, 1000);
         assertThat(LlamaEngine.promptShares(uneven, 0, 0)).containsExactly(0, 0, 0, 0);
     }
