@@ -237,7 +237,11 @@ compare() { # NAME, then more factory bench options: one comparison into NAME.js
 
 compare compare ${bench_args[@]+"${bench_args[@]}"}
 if [ -n "$rate" ]; then
-  compare compare-poisson ${bench_args[@]+"${bench_args[@]}"} --arrival poisson --rate "$rate"
+  # Other prompts than the closed comparison's (unless --seed was given): both servers' caches still hold those, and
+  # llama-server's host-memory prompt cache holds every one of them.
+  seed=(--seed 2)
+  given --seed && seed=()
+  compare compare-poisson ${bench_args[@]+"${bench_args[@]}"} ${seed[@]+"${seed[@]}"} --arrival poisson --rate "$rate"
 elif [ "$workload" = W2 ]; then
   log "W2's open-loop comparison needs --rate R (requests per second); it did not run"
 fi
