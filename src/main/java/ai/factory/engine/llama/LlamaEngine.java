@@ -76,6 +76,8 @@ public final class LlamaEngine implements TextEngine {
     private static final AtomicInteger THREAD_NUMBERS = new AtomicInteger();
     /** The fewest prompt tokens worth copying from another slot rather than computing. */
     static final int MIN_SHARED_PREFIX = 32;
+    /** The most steps a prompt waits for a chunk beside generating sequences while shorter prompts go first. */
+    static final int MAX_PROMPT_WAIT = 8;
 
     private final LlamaLibrary llama;
     private final Decoder decoder;
@@ -613,6 +615,7 @@ public final class LlamaEngine implements TextEngine {
         slot.generation = generation;
         slot.prompt = prompt;
         slot.promptIndex = keep;
+        slot.promptWaits = 0;
         slot.reusedPromptTokens = keep;
         slot.generated = 0;
         slot.pendingToken = -1;
@@ -750,7 +753,8 @@ public final class LlamaEngine implements TextEngine {
      * The sequence to copy a prompt's beginning from, a slot or one of the prefix cache's: the one holding the most of
      * it (a slot before the cache among equals), when that is at least {@link #MIN_SHARED_PREFIX} tokens more than the
      * {@code own} tokens the chosen slot already holds (a copy moves the sequence's whole KV stream, which is worth it
-     * only for a prefix that would take a while to compute); null when none is. A slot whose own copy the next decode still has to make holds nothing yet.
+     * only for a prefix that would take a while to compute); null when none is. A slot whose own copy the next decode
+     * still has to make holds nothing yet.
      */
     static @Nullable Slot prefixSource(Slot[] slots, Slot[] prefixCache, int[] prompt, int own) {
         Slot source = null;
@@ -827,8 +831,12 @@ public final class LlamaEngine implements TextEngine {
             Slot slot = slots[k];
             int count = shares[k];
             if (count == 0) {
+                if (slot.prefilling()) {
+                    slot.promptWaits++;
+                }
                 continue;
             }
+            slot.promptWaits = 0;
             slot.stepStart = slot.cached;
             slot.generation().promptSteps++;
             int[] prompt = slot.prompt();
@@ -894,7 +902,9 @@ public final class LlamaEngine implements TextEngine {
 
     /**
      * How many of {@code room} prompt tokens each slot (by index) gets beside generating sequences: all to the prompt
-     * with the fewest tokens left, then the next, and so on. A step's prompt chunk then stays in one or two
+     * with the fewest tokens left, then the next, and so on; but a prompt that got nothing in the last
+     * {@link #MAX_PROMPT_WAIT} steps goes first, so that a long prompt is not starved by short ones arriving all the
+     * time. A step's prompt chunk then stays in one or two
      * sequences, which llama.cpp computes as one micro-batch each ({@code split_equal} puts tokens of different counts
      * per sequence in different micro-batches, each a pass over the weights), and the prompt nearest its first token
      * gets it soonest.
@@ -906,7 +916,7 @@ public final class LlamaEngine implements TextEngine {
             int next = -1;
             for (int i = 0; i < slots.length; i++) {
                 Slot slot = slots[i];
-                if (shares[i] == 0 && slot.prefilling() && (next < 0 || slot.promptLeft() < slots[next].promptLeft())) {
+                if (shares[i] == 0 && slot.prefilling() && (next < 0 || before(slot, slots[next]))) {
                     next = i;
                 }
             }
@@ -917,6 +927,16 @@ public final class LlamaEngine implements TextEngine {
             left -= shares[next];
         }
         return shares;
+    }
+
+    /** Whether {@code slot}'s prompt goes before {@code other}'s beside generating sequences. */
+    private static boolean before(Slot slot, Slot other) {
+        boolean starved = slot.promptWaits >= MAX_PROMPT_WAIT;
+        boolean otherStarved = other.promptWaits >= MAX_PROMPT_WAIT;
+        if (starved != otherStarved) {
+            return starved;
+        }
+        return starved ? slot.promptWaits > other.promptWaits : slot.promptLeft() < other.promptLeft();
     }
 
     private void step(LlamaLog.Capture errors) {

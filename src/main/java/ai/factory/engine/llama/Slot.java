@@ -23,6 +23,8 @@ final class Slot {
     @Nullable LlamaGeneration generation;
     int @Nullable [] prompt;
     int promptIndex;
+    /** Steps in a row in which this slot's prompt got no tokens. */
+    int promptWaits;
     /** A sampled and emitted token not yet decoded, or -1. */
     int pendingToken = -1;
     /** The batch entry whose logits this step samples from, or -1. */

@@ -170,5 +170,8 @@ class SlotStepTest {
         assertThat(LlamaEngine.shortestFirst(slots, 16)).containsExactly(0, 16, 0, 0);
         assertThat(LlamaEngine.shortestFirst(slots, 100)).containsExactly(80, 20, 0, 0);
         assertThat(LlamaEngine.shortestFirst(slots, 2000)).containsExactly(300, 20, 0, 1000);
+
+        slots[3].promptWaits = LlamaEngine.MAX_PROMPT_WAIT;
+        assertThat(LlamaEngine.shortestFirst(slots, 16)).as("the long prompt waited long enough").containsExactly(0, 0, 0, 16);
     }
 }
