@@ -655,8 +655,8 @@ public final class LlamaEngine implements TextEngine {
 
     /**
      * Before a free slot's cells past {@code keep} make way for a new request: when they are worth keeping (at least
-     * {@link #MIN_SHARED_PREFIX} tokens that no other sequence holds), the least recently used prefix cache sequence
-     * takes a copy of them. The copy, like every copy between sequences, is made by the next decode, before it
+     * {@link #MIN_SHARED_PREFIX} tokens that no other sequence holds), a prefix cache sequence takes a copy of them:
+     * one holding an earlier state of the same tokens (a conversation's turn before), else the least recently used. The copy, like every copy between sequences, is made by the next decode, before it
      * computes anything, in the order the copies were asked for: so it still sees this slot's cells as they are now.
      * The {@code source} the slot is about to copy from is not overwritten.
      */
@@ -671,20 +671,29 @@ public final class LlamaEngine implements TextEngine {
             }
         }
         Slot oldest = null;
+        Slot older = null;
         for (Slot kept : prefixCache) {
             if (kept.commonPrefix(held) == held.length) {
                 kept.lastUsed = steps;
                 return;
             }
-            if (kept != source && !kept.copyPending && (oldest == null || kept.lastUsed < oldest.lastUsed)) {
+            if (kept == source || kept.copyPending) {
+                continue;
+            }
+            if (kept.cached > 0 && kept.commonPrefix(held) == kept.cached) {
+                // An earlier state of the same conversation: the longer one replaces it rather than another's.
+                older = kept;
+            }
+            if (oldest == null || kept.lastUsed < oldest.lastUsed) {
                 oldest = kept;
             }
         }
-        if (oldest == null) {
+        Slot target = older != null ? older : oldest;
+        if (target == null) {
             return;
         }
-        copyCells(slot, oldest, slot.cached);
-        oldest.lastUsed = steps;
+        copyCells(slot, target, slot.cached);
+        target.lastUsed = steps;
         keptPrefixes++;
     }
 
