@@ -52,7 +52,7 @@ final class DeployCommand implements Callable<Integer> {
 
     @Option(names = "--step-tokens", defaultValue = "auto", paramLabel = "auto|N",
             description = "Tokens a GGUF replica decodes in one step while sequences generate: auto (default: prompt "
-                    + "chunks sized so that a step with prompt tokens takes about twice a step without) or N (1 to "
+                    + "chunks sized so that a step with prompt tokens takes about four times a step without) or N (1 to "
                     + "512: N fixes the step's tokens).")
     String stepTokens;
 

@@ -21,7 +21,7 @@ import java.util.Objects;
  *     some or none, as the node's free GPUs hold them), 0 keeps the model on the CPU, N puts the last N layers
  *     (all, when N is at least the model's layer count) on as few free GPUs as hold them, or refuses
  * @param stepTokens the most tokens a GGUF model's replica decodes in one step while sequences generate:
- *     {@link #STEP_TOKENS_AUTO} sizes prompt chunks so that a step with prompt tokens takes about twice a step
+ *     {@link #STEP_TOKENS_AUTO} sizes prompt chunks so that a step with prompt tokens takes about four times a step
  *     without, N fixes the step's tokens (up to {@link #MAX_STEP_TOKENS}, the engine's batch)
  * @param cacheType the element type of a GGUF model's KV cache; {@code q8_0} and {@code q4_0} take about a half and a
  *     quarter of {@code f16}'s memory, which placement and the memory check count

@@ -34,8 +34,13 @@ public record LlamaEngineOptions(int contextPerSequence, int parallel, int threa
     public static final int DEFAULT_QUEUE_CAPACITY = 64;
     /** {@link #stepTokens} that adapts the prompt chunk to measured step times. */
     public static final int AUTO_STEP_TOKENS = 0;
-    /** With {@link #AUTO_STEP_TOKENS}: how many times a decode-only step's time a step with a prompt chunk may take. */
-    public static final double AUTO_STEP_COST = 2.0;
+    /**
+     * With {@link #AUTO_STEP_TOKENS}: how many times a decode-only step's time a step with a prompt chunk may take. On
+     * the CPU a chunk small enough for twice the time (about 16 tokens beside four generating sequences of a 1B model
+     * on two cores) computed its tokens at half the speed of a batch of prompts alone and cost 18% of the output
+     * rate on 128-token prompts (docs/benchmarks.md); four times leaves chunks of 40 to 60 tokens.
+     */
+    public static final double AUTO_STEP_COST = 4.0;
 
     public LlamaEngineOptions {
         java.util.Objects.requireNonNull(gpu, "gpu is null");

@@ -25,7 +25,7 @@ final class StepBudget {
     /** The prompt chunk before there is anything measured. */
     static final int FIRST_CHUNK = 64;
     /** The smallest automatic prompt chunk: below it, steps cost mostly their fixed part and prompts crawl. */
-    static final int MIN_CHUNK = 16;
+    static final int MIN_CHUNK = 32;
     private static final double WEIGHT = 0.2;
 
     private final int stepTokens;

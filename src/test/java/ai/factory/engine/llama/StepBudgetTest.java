@@ -26,16 +26,16 @@ class StepBudgetTest {
         StepBudget budget = new StepBudget(0, 2);
         assertThat(budget.promptTokens(4, 508)).as("nothing measured yet").isEqualTo(StepBudget.FIRST_CHUNK);
 
-        budget.record(4, 0, 100_000_000);   // four sequences generating, no prompt: 100 ms
+        budget.record(4, 0, 200_000_000);   // four sequences generating, no prompt: 200 ms
         budget.record(0, 500, 1_000_000_000); // prompts alone: 2 ms a token
-        // One more step's worth (100 ms) of prompt tokens at 2 ms each.
-        assertThat(budget.promptTokens(4, 508)).isEqualTo(50);
+        // One more step's worth (200 ms) of prompt tokens at 2 ms each.
+        assertThat(budget.promptTokens(4, 508)).isEqualTo(100);
 
-        budget.record(4, 50, 200_000_000); // as predicted: nothing changes
-        assertThat(budget.promptTokens(4, 508)).isEqualTo(50);
-        budget.record(4, 50, 600_000_000); // prompt tokens turned out dearer beside generating ones: weighted in
-        assertThat(budget.promptNanosPerToken()).isEqualTo(2_000_000 + 0.2 * 8_000_000);
-        assertThat(budget.promptTokens(4, 508)).isEqualTo((int) (100_000_000 / 3_600_000.0));
+        budget.record(4, 100, 400_000_000); // as predicted: nothing changes
+        assertThat(budget.promptTokens(4, 508)).isEqualTo(100);
+        budget.record(4, 100, 1_000_000_000); // prompt tokens turned out dearer beside generating ones: weighted in
+        assertThat(budget.promptNanosPerToken()).isEqualTo(2_000_000 + 0.2 * 6_000_000);
+        assertThat(budget.promptTokens(4, 508)).isEqualTo((int) (200_000_000 / 3_200_000.0));
     }
 
     @Test
