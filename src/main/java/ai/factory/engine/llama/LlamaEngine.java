@@ -593,17 +593,30 @@ public final class LlamaEngine implements TextEngine {
         int keep = Math.min(slot.commonPrefix(prompt), prompt.length - 1);
         Slot source = options.sharePrefixes() && generation.leader() == null
                 ? prefixSource(slots, prefixCache, prompt, keep) : null;
-        if (source != null) {
-            // Another slot (busy: a free one would have been chosen) or the prefix cache holds more of the prompt: copy
-            // its cells into the free slot whose own cache is worth least, and compute only the rest.
+        int cached = source == null ? -1 : indexOf(prefixCache, source);
+        if (source != null && cached >= 0) {
+            // The prefix cache holds more of the prompt: its sequence becomes a slot, and the free slot whose own cache
+            // is worth least takes its place in the cache, cells and all. Nothing is copied, nothing is lost.
+            Slot free = leastRecentlyUsed(slots);
+            slots[indexOf(slots, free)] = source;
+            prefixCache[cached] = free;
+            slot = source;
+            keep = Math.min(slot.commonPrefix(prompt), prompt.length - 1);
+            sharedPrefixes++;
+        } else if (source != null) {
+            // Another slot (busy: a free one would have been chosen) holds more of the prompt: copy its cells into the
+            // free slot whose own cache is worth least, and compute only the rest.
             slot = leastRecentlyUsed(slots);
             keepEvicted(slot, 0, source);
             copyCells(source, slot, Math.min(source.commonPrefix(prompt), prompt.length - 1));
             source.lastUsed = steps;
             keep = slot.cached;
             sharedPrefixes++;
-        } else if (keep < slot.cached) {
-            keepEvicted(slot, keep, null);
+        }
+        if (keep < slot.cached) {
+            if (cached < 0) {
+                keepEvicted(slot, keep, null);
+            }
             if (!llama.memorySeqRm(memory, slot.sequence, keep, -1)) {
                 llama.memorySeqRm(memory, slot.sequence, -1, -1);
                 keep = 0;
@@ -781,6 +794,15 @@ public final class LlamaEngine implements TextEngine {
             }
         }
         return source != null && best >= own + MIN_SHARED_PREFIX ? source : null;
+    }
+
+    private static int indexOf(Slot[] slots, Slot slot) {
+        for (int i = 0; i < slots.length; i++) {
+            if (slots[i] == slot) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The free slot freed longest ago. There is at least one free slot. */

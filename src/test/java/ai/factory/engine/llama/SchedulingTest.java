@@ -185,8 +185,8 @@ class SchedulingTest {
             next = concat(concat(first, firstTurn.ids()), tokens(12, 30));
             nextTurn = collect(engine.submit(greedy(next, 20)));
 
-            assertThat(engine.keptPrefixes()).as("each conversation's cells were kept when the next request took the slot")
-                    .isEqualTo(2);
+            assertThat(engine.keptPrefixes()).as("the first conversation's cells were kept when the other took the slot; "
+                    + "then the cache's sequence and the slot traded places").isEqualTo(1);
             assertThat(engine.sharedPrefixes()).isEqualTo(1);
         }
         assertThat(otherTurn.done().cachedPromptTokens()).isZero();
@@ -194,6 +194,35 @@ class SchedulingTest {
         assertThat(nextTurn.done().cachedPromptTokens()).isEqualTo(first.length + firstTurn.ids().length - 1);
         try (LlamaEngine fresh = engine(1, 0, false)) {
             assertThat(nextTurn.ids()).isEqualTo(collect(fresh.submit(greedy(next, 20))).ids());
+        }
+    }
+
+    @Test
+    void eightConversationsOnFourSlotsAndAFourSequencePrefixCacheComputeOnlyWhatEachTurnAdds() throws Exception {
+        int sessions = 8;
+        LlamaEngineOptions options = LlamaEngineOptions.defaults().withContextPerSequence(CONTEXT).withParallel(4)
+                .withThreads(1).withPrefixCache(4);
+        List<int[]> prompts = new ArrayList<>();
+        for (int s = 0; s < sessions; s++) {
+            prompts.add(tokens(20 + s, 60));
+        }
+        try (LlamaEngine engine = LlamaEngine.load(runtime, TestModels.tinyLlama(), options)) {
+            for (int turn = 1; turn <= 4; turn++) {
+                List<Generation> generations = new ArrayList<>();
+                for (int[] prompt : prompts) {
+                    generations.add(engine.submit(greedy(prompt, 12)));
+                }
+                for (int s = 0; s < sessions; s++) {
+                    Result result = collect(generations.get(s));
+                    int[] before = prompts.get(s);
+                    if (turn > 1) {
+                        // All of the turn before, prompt and answer, but the answer's last token (never decoded).
+                        assertThat(result.done().cachedPromptTokens()).as("turn %d of conversation %d", turn, s)
+                                .isEqualTo(before.length - 20 - 1);
+                    }
+                    prompts.set(s, concat(concat(before, result.ids()), tokens(100 * turn + s, 20)));
+                }
+            }
         }
     }
 }
