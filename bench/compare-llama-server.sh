@@ -2,7 +2,7 @@
 # The factory against llama.cpp's own llama-server, on the same GGUF model, machine and settings.
 #
 #   bench/compare-llama-server.sh --model-file FILE.gguf [--workload W0|W1|W2|W3|W4] [--parallel 4] [--ctx 4096]
-#       [--threads 2] [--batch 2048] [--ubatch 512] [--prefix-cache 0] [--cache-reuse N] [--rate R] [--nice N]
+#       [--threads 2] [--batch 2048] [--ubatch 512] [--prefix-cache 0] [--step-tokens auto] [--cache-reuse N] [--rate R] [--nice N]
 #       [--out DIR] [-- factory bench options...]
 #
 # 1. Builds llama-server once from the llama.cpp source the factory's natives were built from (the cache's src/,
@@ -11,7 +11,8 @@
 #    loads (the prebuilt ones of the npm package), so both run the same CPU kernels, and the script checks that
 #    the running server has those files mapped.
 # 2. Starts a factory with a throwaway home and deploys the model (--parallel, --ctx per sequence, --threads, and
-#    --prefix-cache N: sequences beyond the slots that keep evicted slots' prompts, each with a slot's KV memory);
+#    --prefix-cache N: sequences beyond the slots that keep evicted slots' prompts, each with a slot's KV memory;
+#    --step-tokens auto|N: the step budget, auto by default);
 #    starts llama-server on the same file with the same slots (-np), the same context per slot (-c is the total:
 #    parallel × ctx), the same threads for decoding and batches (-t, -tb), its own default batch sizes unless
 #    --batch/--ubatch say otherwise (-b, -ub), a KV stream per slot (no --kv-unified: like the factory), and
@@ -40,9 +41,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 # Empty until given; then the workload's presets, then the defaults, fill in what is still empty.
-model_file="" workload="" parallel="" ctx="" threads="" batch="" ubatch="" prefix_cache="" cache_reuse="" rate=""
+model_file="" workload="" parallel="" ctx="" threads="" batch="" ubatch="" prefix_cache="" step_tokens="" cache_reuse="" rate=""
 niceness="" out=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -54,6 +55,7 @@ while [ $# -gt 0 ]; do
     --batch) batch="$2"; shift 2 ;;
     --ubatch) ubatch="$2"; shift 2 ;;
     --prefix-cache) prefix_cache="$2"; shift 2 ;;
+    --step-tokens) step_tokens="$2"; shift 2 ;;
     --cache-reuse) cache_reuse="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --nice) niceness="$2"; shift 2 ;;
@@ -86,6 +88,7 @@ esac
 parallel="${parallel:-${preset_parallel:-4}}"
 ctx="${ctx:-${preset_ctx:-4096}}"
 prefix_cache="${prefix_cache:-${preset_prefix_cache:-0}}"
+step_tokens="${step_tokens:-auto}"
 cache_reuse="${cache_reuse:-${preset_cache_reuse:-0}}"
 threads="${threads:-2}" batch="${batch:-2048}" ubatch="${ubatch:-512}" niceness="${niceness:-0}"
 out="${out:-bench-results}"
@@ -109,6 +112,8 @@ done
 for n in "$parallel" "$ctx" "$threads" "$batch" "$ubatch"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "compare-llama-server: not a positive number: $n" >&2; exit 2; }
 done
+[[ "$step_tokens" =~ ^(auto|[1-9][0-9]*)$ ]] \
+  || { echo "compare-llama-server: --step-tokens takes auto or a number: $step_tokens" >&2; exit 2; }
 [[ "$prefix_cache" =~ ^[0-9]+$ ]] \
   || { echo "compare-llama-server: --prefix-cache takes a number: $prefix_cache" >&2; exit 2; }
 [[ "$cache_reuse" =~ ^[0-9]+$ ]] || { echo "compare-llama-server: --cache-reuse takes a number: $cache_reuse" >&2; exit 2; }
@@ -194,7 +199,8 @@ factory_pid=$!
 wait_http "http://127.0.0.1:$factory_port/health/ready" 300 "$factory_pid" || { log "the factory did not start, see $out/factory.log"; exit 1; }
 fctl() { FACTORY_HOME="$home" "$root/factory" "$@" --url "http://127.0.0.1:$factory_port"; }
 fctl models import "$model_file" --name bench/model >/dev/null
-fctl deploy bench/model --parallel "$parallel" --prefix-cache "$prefix_cache" --ctx "$ctx" --threads "$threads" \
+fctl deploy bench/model --parallel "$parallel" --prefix-cache "$prefix_cache" --step-tokens "$step_tokens" \
+  --ctx "$ctx" --threads "$threads" \
   >/dev/null
 
 server_port="$(free_port)"
@@ -214,7 +220,7 @@ done
   echo "workload: ${workload:-none (the options given)}"
   echo "llama-server: ${server_args[*]}"
   echo "llama-server natives: $(grep -o "$lib/[^ ]*" "/proc/$server_pid/maps" | sort -u | xargs -n1 basename | tr '\n' ' ')"
-  echo "factory: --parallel $parallel --prefix-cache $prefix_cache --ctx $ctx --threads $threads; natives $lib"
+  echo "factory: --parallel $parallel --prefix-cache $prefix_cache --step-tokens $step_tokens --ctx $ctx --threads $threads; natives $lib"
   echo "niceness of both servers: $niceness"
   grep -m1 -o "n_slots = .*" "$out/llama-server.log" || true
 } >"$out/setup.txt"
