@@ -97,13 +97,21 @@ final class StepBudget {
      */
     double decodeNanos(int generating) {
         for (int distance = 0; distance < decodeNanos.length + generating; distance++) {
-            for (int count : new int[] {generating - distance, generating + distance}) {
-                if (count >= 1 && count < decodeNanos.length && !Double.isNaN(decodeNanos[count])) {
-                    return decodeNanos[count];
-                }
+            double below = measured(generating - distance);
+            if (!Double.isNaN(below)) {
+                return below;
+            }
+            double above = measured(generating + distance);
+            if (!Double.isNaN(above)) {
+                return above;
             }
         }
         return Double.NaN;
+    }
+
+    /** The step time measured for {@code count} generating sequences, NaN when none was. */
+    private double measured(int count) {
+        return count >= 1 && count < decodeNanos.length ? decodeNanos[count] : Double.NaN;
     }
 
     /** What a prompt token adds to a step: the mixed steps' measure, but no less than in a step of prompts alone. */
