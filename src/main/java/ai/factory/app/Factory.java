@@ -15,6 +15,7 @@ import ai.factory.api.admin.DeploymentsResource;
 import ai.factory.api.admin.EncryptionResource;
 import ai.factory.api.admin.FleetResource;
 import ai.factory.api.admin.KeysResource;
+import ai.factory.api.admin.DatasetsResource;
 import ai.factory.api.admin.ModelsAdminResource;
 import ai.factory.api.admin.PoliciesResource;
 import ai.factory.api.admin.ProjectsResource;
@@ -81,6 +82,8 @@ import ai.factory.serving.ReplicaPlacement;
 import ai.factory.storage.BlobOwner;
 import ai.factory.storage.BlobStore;
 import ai.factory.storage.BlobSweep;
+import ai.factory.training.DatasetLimits;
+import ai.factory.training.Datasets;
 import ai.factory.storage.MemoryFile;
 import ai.factory.storage.Database;
 import ai.factory.storage.FactoryHome;
@@ -194,7 +197,8 @@ public final class Factory implements AutoCloseable {
                     config.models().maxUploadBytes(), database.readCacheMaxAge());
             registry.encryptLegacyBlobs();
             AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
-            sweepBlobs(blobs, keyHierarchy, registry, auditContent, audit, clock);
+            Datasets datasets = new Datasets(database.jdbi(), blobs, keyHierarchy, clock, DatasetLimits.DEFAULTS);
+            sweepBlobs(blobs, keyHierarchy, registry, auditContent, datasets, audit, clock);
             Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);
             GpuAllocator gpus = new GpuAllocator(discovery.inventory().accelerators());
@@ -209,8 +213,10 @@ public final class Factory implements AutoCloseable {
                     MemoryPlanner.forThisMachine(), new GpuPlacements(gpus, () -> offload().supported()), clock);
             closeInOrder.addFirst(deployments);
             deployments.restore();
-            // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain.
+            // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain. Its
+            // datasets' rows go first, so no row is ever left naming a destroyed key.
             Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of(
+                    (project, by) -> datasets.projectDeleted(project),
                     (project, by) -> {
                         keyHierarchy.destroy(project, by);
                         blobs.deleteOwner(project);
@@ -248,6 +254,7 @@ public final class Factory implements AutoCloseable {
                             new CompletionsResource(inference, clock),
                             new ModelsResource(deployments, registry, access),
                             new ModelsAdminResource(registry, projects, access),
+                            new DatasetsResource(datasets, projects, access),
                             new KeysResource(keys, projects, access),
                             new DeploymentsResource(deployments, access),
                             new FleetResource(discovery, deployments, gpus, this::offload, access),
@@ -334,9 +341,10 @@ public final class Factory implements AutoCloseable {
      * logged and recorded in the audit chain, with the bytes it freed.
      */
     private void sweepBlobs(BlobStore blobs, KeyHierarchy keys, ModelRegistry registry, AuditContent content,
-                            AuditLog audit, Clock clock) {
+                            Datasets datasets, AuditLog audit, Clock clock) {
         Set<BlobSweep.Blob> referenced = new HashSet<>(registry.referencedBlobs());
         referenced.addAll(content.referencedBlobs());
+        referenced.addAll(datasets.referencedBlobs());
         BlobSweep.Report report = BlobSweep.sweep(blobs, keys.dataKeyBlobs(), referenced,
                 b -> keys.deleteDataKey(b.owner(), b.sha256()));
         if (report.clean()) {

@@ -7,9 +7,9 @@ import java.util.stream.Collectors;
 
 /**
  * What a principal may do; the built-in Cedar policies give each role its rights. Admins manage the whole site;
- * project admins their project (keys included); developers import and deploy in their project; invokers only call
- * its models; auditors only read the audit trail, usage and metrics; a metrics key (a Prometheus scraper's) only
- * reads {@code /metrics}, which counts every project's traffic by model.
+ * project admins their project (keys included); developers import and deploy models, upload datasets and train in
+ * their project; invokers only call its models; auditors only read the audit trail, usage and metrics; a metrics key
+ * (a Prometheus scraper's) only reads {@code /metrics}, which counts every project's traffic by model.
  */
 public enum Role {
     ADMIN,

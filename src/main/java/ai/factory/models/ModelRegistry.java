@@ -599,7 +599,8 @@ public final class ModelRegistry {
         };
     }
 
-    private static String checkClassification(String classification) {
+    /** The classification if it is one a model or dataset may carry; INVALID_REQUEST otherwise. */
+    public static String checkClassification(String classification) {
         if (classification == null || !CLASSIFICATION.matcher(classification).matches()) {
             throw FactoryException.invalidParam("classification", "invalid classification '" + classification
                     + "'; use 1-32 lowercase letters, digits or -, e.g. internal, confidential, restricted");

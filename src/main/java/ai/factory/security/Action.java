@@ -27,7 +27,15 @@ public enum Action {
     /** The Prometheus metrics ({@code /metrics}): every project's models and traffic, so site-wide roles only. */
     READ_METRICS("readMetrics"),
     /** Rotating the master key or a project's key-encryption key: site admins only. */
-    MANAGE_ENCRYPTION("manageEncryption");
+    MANAGE_ENCRYPTION("manageEncryption"),
+    /** Uploading a fine-tuning dataset into a project. */
+    UPLOAD_DATASET("uploadDataset"),
+    READ_DATASET("readDataset"),
+    DELETE_DATASET("deleteDataset"),
+    /** Starting a training (fine-tuning) job in a project. */
+    TRAIN("train"),
+    READ_TRAINING_JOB("readTrainingJob"),
+    CANCEL_TRAINING_JOB("cancelTrainingJob");
 
     private final String id;
 

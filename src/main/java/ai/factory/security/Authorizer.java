@@ -43,7 +43,8 @@ import java.util.stream.Collectors;
 /**
  * Every authorization decision of the factory, made by Cedar: the built-in policies for the roles
  * ({@code builtin-policies.cedar}) plus the site policies the operator added, over entities built for each request
- * (the principal with its role and project, the project, the model with its classification, the deployment or key).
+ * (the principal with its role and project, the project, the model or dataset with its classification, the
+ * deployment, key or training job).
  * A forbid in any policy wins over every permit; no permit means deny.
  */
 public final class Authorizer {
@@ -54,6 +55,8 @@ public final class Authorizer {
     private static final EntityTypeName MODEL = type("Model");
     private static final EntityTypeName DEPLOYMENT = type("Deployment");
     private static final EntityTypeName KEY = type("Key");
+    private static final EntityTypeName DATASET = type("Dataset");
+    private static final EntityTypeName TRAINING_JOB = type("TrainingJob");
     private static final EntityTypeName ACTION = type("Action");
 
     private final AuthorizationEngine engine = new BasicAuthorizationEngine();
@@ -177,6 +180,8 @@ public final class Authorizer {
             case Resource.Model m -> Action.READ_MODEL;
             case Resource.Deployment d -> Action.READ_DEPLOYMENT;
             case Resource.Key k -> Action.READ_KEYS;
+            case Resource.Dataset d -> Action.READ_DATASET;
+            case Resource.TrainingJob j -> Action.READ_TRAINING_JOB;
         };
     }
 
@@ -234,6 +239,10 @@ public final class Authorizer {
             case Resource.Deployment d -> new Entity(DEPLOYMENT.of(d.id()), Map.of("project", project), Set.of(project));
             case Resource.Key k -> new Entity(KEY.of(k.id()), Map.of("project", project,
                     "role", new PrimString(k.role().id())), Set.of(project));
+            case Resource.Dataset d -> new Entity(DATASET.of(d.name()), Map.of("project", project,
+                    "classification", new PrimString(d.classification())), Set.of(project));
+            case Resource.TrainingJob j -> new Entity(TRAINING_JOB.of(j.id()), Map.of("project", project),
+                    Set.of(project));
         };
     }
 
@@ -243,6 +252,8 @@ public final class Authorizer {
             case Resource.Model m -> "model '" + m.name() + "' of project '" + m.project() + "'";
             case Resource.Deployment d -> "deployment '" + d.id() + "' of project '" + d.project() + "'";
             case Resource.Key k -> "a " + k.role().id() + " key of project '" + k.project() + "'";
+            case Resource.Dataset d -> "dataset '" + d.name() + "' of project '" + d.project() + "'";
+            case Resource.TrainingJob j -> "training job '" + j.id() + "' of project '" + j.project() + "'";
         };
     }
 

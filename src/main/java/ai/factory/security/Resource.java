@@ -43,6 +43,23 @@ public sealed interface Resource {
         }
     }
 
+    /** A fine-tuning dataset; {@code classification} is the label site policies test, as a model's. */
+    record Dataset(String name, String project, String classification) implements Resource {
+        public Dataset {
+            requireNonNull(name, "name is null");
+            requireNonNull(project, "project is null");
+            requireNonNull(classification, "classification is null");
+        }
+    }
+
+    /** A training (fine-tuning) job. */
+    record TrainingJob(String id, String project) implements Resource {
+        public TrainingJob {
+            requireNonNull(id, "id is null");
+            requireNonNull(project, "project is null");
+        }
+    }
+
     /** An API key, existing or about to be created, with the role it grants. */
     record Key(String id, String project, Role role) implements Resource {
         public Key {

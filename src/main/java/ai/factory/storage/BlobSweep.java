@@ -10,8 +10,8 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * The start-up repair of the blob store after a crash. A blob is kept only when all three agree: its file is on disk,
- * its data key is recorded, and something the factory keeps (a model version's file, a call's logged content) names
- * it. What a killed process can leave behind, and what happens to it:
+ * its data key is recorded, and something the factory keeps (a model version's file, a call's logged content, a
+ * dataset) names it. What a killed process can leave behind, and what happens to it:
  *
  * <ul>
  * <li>a staging file (killed while an upload or import streamed in): deleted;</li>
