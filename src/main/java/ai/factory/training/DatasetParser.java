@@ -5,7 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.Json;
-import ai.factory.engine.TrainingExample;
+import ai.factory.engine.chat.TrainingExample;
 import ai.factory.engine.chat.ChatMessage;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;

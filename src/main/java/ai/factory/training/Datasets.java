@@ -5,7 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.PausePoints;
-import ai.factory.engine.TrainingExample;
+import ai.factory.engine.chat.TrainingExample;
 import ai.factory.identity.Principal;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRegistry;
@@ -25,6 +25,7 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -140,7 +141,7 @@ public final class Datasets {
             Dataset dataset = new Dataset("ds-" + UUID.randomUUID().toString().replace("-", ""), name, project,
                     valid.format(), valid.records(), staged.size(), staged.sha256(),
                     placement.classification() == null ? Model.DEFAULT_CLASSIFICATION : placement.classification(),
-                    clock.instant(), by.id());
+                    clock.instant().truncatedTo(ChronoUnit.MICROS), by.id()); // as the databases keep it
             ReentrantLock lock = lock(project, staged.sha256());
             try {
                 boolean placed = false;

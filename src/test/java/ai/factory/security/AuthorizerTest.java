@@ -55,6 +55,59 @@ public class AuthorizerTest {
     }
 
     @Test
+    void developersAndProjectAdminsWorkWithDatasetsAndTrainingJobsOfTheirProjectOnly() {
+        List<Action> datasetActions = List.of(Action.UPLOAD_DATASET, Action.READ_DATASET, Action.DELETE_DATASET);
+        List<Action> jobActions = List.of(Action.TRAIN, Action.READ_TRAINING_JOB, Action.CANCEL_TRAINING_JOB);
+        var own = new Resource.Dataset("acme/chats", "alpha", "internal");
+        var theirs = new Resource.Dataset("acme/other", "beta", "internal");
+        var ownJob = new Resource.TrainingJob("job-1", "alpha");
+        var theirJob = new Resource.TrainingJob("job-2", "beta");
+        for (Role role : Role.values()) {
+            Principal p = key(role, "alpha");
+            boolean builder = role == Role.ADMIN || role == Role.PROJECT_ADMIN || role == Role.DEVELOPER;
+            for (Action a : datasetActions) {
+                assertThat(authorizer.isAllowed(p, a, new Resource.Project("alpha"))).as(role.id() + " " + a.id())
+                        .isEqualTo(builder);
+                assertThat(authorizer.isAllowed(p, a, own)).as(role.id() + " " + a.id()).isEqualTo(builder);
+                assertThat(authorizer.isAllowed(p, a, theirs)).as(role.id() + " " + a.id())
+                        .isEqualTo(role == Role.ADMIN);
+            }
+            for (Action a : jobActions) {
+                assertThat(authorizer.isAllowed(p, a, new Resource.Project("alpha"))).as(role.id() + " " + a.id())
+                        .isEqualTo(builder);
+                assertThat(authorizer.isAllowed(p, a, ownJob)).as(role.id() + " " + a.id()).isEqualTo(builder);
+                assertThat(authorizer.isAllowed(p, a, theirJob)).as(role.id() + " " + a.id())
+                        .isEqualTo(role == Role.ADMIN);
+            }
+        }
+        FactoryException missing = new FactoryException(ErrorCode.NOT_FOUND, "no dataset 'acme/other'");
+        assertThatThrownBy(() -> authorizer.require(key(Role.DEVELOPER, "alpha"), Action.READ_DATASET, theirs,
+                () -> missing)).as("another project's dataset answers as a missing one")
+                .isInstanceOfSatisfying(FactoryException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND);
+                    assertThat(e.isDenial()).isTrue();
+                });
+        assertThatThrownBy(() -> authorizer.require(key(Role.INVOKER, "alpha"), Action.DELETE_DATASET, own,
+                () -> missing)).isInstanceOfSatisfying(FactoryException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN));
+    }
+
+    @Test
+    void sitePoliciesSeeADatasetsClassification() {
+        String policy = """
+                forbid (principal, action == Action::"uploadDataset", resource is Dataset)
+                when { resource.classification == "restricted" };
+                """;
+        authorizer.validate(policy);
+        authorizer.useSitePolicies(List.of(new SitePolicy("no-restricted-data", policy, Instant.EPOCH, "p-admin")));
+        Principal developer = key(Role.DEVELOPER, "alpha");
+        assertThat(authorizer.isAllowed(developer, Action.UPLOAD_DATASET,
+                new Resource.Dataset("acme/x", "alpha", "restricted"))).isFalse();
+        assertThat(authorizer.isAllowed(developer, Action.UPLOAD_DATASET,
+                new Resource.Dataset("acme/x", "alpha", "internal"))).isTrue();
+    }
+
+    @Test
     void auditorReadsTheAuditTrailUsageAndMetricsAndNothingElse() {
         Principal auditor = key(Role.AUDITOR, "alpha");
         for (Action a : Action.values()) {

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
-import ai.factory.engine.TrainingExample;
+import ai.factory.engine.chat.TrainingExample;
 import ai.factory.engine.chat.ChatMessage;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -11,6 +11,7 @@ import ai.factory.api.Routes;
 import ai.factory.api.codec.admin.DatasetWire;
 import ai.factory.api.codec.admin.DatasetWire.DatasetList;
 import ai.factory.api.codec.admin.DatasetWire.Deleted;
+import ai.factory.models.Model;
 import ai.factory.security.Action;
 import ai.factory.security.Resource;
 import ai.factory.tenancy.Projects;
@@ -71,6 +72,10 @@ public final class DatasetsResource implements Routes {
         Datasets.Placement placement = new Datasets.Placement(project.orElse(null), ctx.queryParam("classification"));
         projects.get(target);
         access.require(ctx, Action.UPLOAD_DATASET, new Resource.Project(target));
+        // The dataset as it will be, so that site policies on classifications decide before anything is read.
+        access.require(ctx, Action.UPLOAD_DATASET, new Resource.Dataset(name.toString(), target,
+                Optional.ofNullable(placement.classification()).orElse(Model.DEFAULT_CLASSIFICATION)),
+                () -> Projects.notFound(target));
         long declared = ctx.req().getContentLengthLong();
         datasets.checkUpload(name, declared);
         InputStream body = ctx.req().getInputStream();

@@ -1,14 +1,14 @@
-package ai.factory.engine;
+package ai.factory.engine.chat;
 
 import static java.util.Objects.requireNonNull;
 
-import ai.factory.engine.chat.ChatMessage;
 import java.util.List;
 
 /**
  * One example a model is fine-tuned on, whatever file format it came from: a prompt with the completion to learn, or
  * a conversation whose assistant turns are what to learn. An engine that trains reads these and nothing of the
- * formats datasets are uploaded in.
+ * formats datasets are uploaded in. It lives beside {@link ChatMessage}, not in {@code ai.factory.engine}, which
+ * {@code engine.chat} uses: the engine's own package knows no chat types, so the packages stay free of cycles.
  */
 public sealed interface TrainingExample {
     /** A prompt and the text the model should answer it with. */
