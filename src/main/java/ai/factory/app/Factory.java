@@ -134,6 +134,7 @@ public final class Factory implements AutoCloseable {
     private final Optional<ServerTls.Prepared> tls;
     private final Egress egress;
     private final Database database;
+    private final Datasets datasets;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
     /** Held from before anything in the home is touched until after {@code server.json} is removed. */
     private final HomeLock homeLock;
@@ -197,7 +198,7 @@ public final class Factory implements AutoCloseable {
                     config.models().maxUploadBytes(), database.readCacheMaxAge());
             registry.encryptLegacyBlobs();
             AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
-            Datasets datasets = new Datasets(database.jdbi(), blobs, keyHierarchy, clock, DatasetLimits.DEFAULTS);
+            this.datasets = new Datasets(database.jdbi(), blobs, keyHierarchy, clock, DatasetLimits.DEFAULTS);
             sweepBlobs(blobs, keyHierarchy, registry, auditContent, datasets, audit, clock);
             Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);
@@ -405,6 +406,11 @@ public final class Factory implements AutoCloseable {
 
     public FactoryConfig config() {
         return config;
+    }
+
+    /** The fine-tuning datasets of every project; training jobs read their examples from here. */
+    public Datasets datasets() {
+        return datasets;
     }
 
     /** The metadata database this factory opened, for tools and tests that look at what it stores and reads. */
