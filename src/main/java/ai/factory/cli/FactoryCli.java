@@ -20,7 +20,8 @@ import picocli.CommandLine.ParseResult;
         footer = {"", "'./factory test' runs the test suite (no server needed)."})
 public final class FactoryCli {
     /** The commands, in the order help lists them ({@code help} follows them). */
-    static final List<Class<?>> COMMANDS = List.of(UpCommand.class, ModelsCommand.class, DeployCommand.class,
+    static final List<Class<?>> COMMANDS = List.of(UpCommand.class, ModelsCommand.class, DatasetsCommand.class,
+            DeployCommand.class,
             DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
             EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
             SovereigntyCommand.class, BenchCommand.class, FleetCommand.class);
@@ -31,7 +32,7 @@ public final class FactoryCli {
             KeysCommand.class, KeysCommand.SUBCOMMANDS, ProjectsCommand.class, ProjectsCommand.SUBCOMMANDS,
             EncryptionCommand.class, EncryptionCommand.SUBCOMMANDS, PoliciesCommand.class, PoliciesCommand.SUBCOMMANDS,
             AuditCommand.class, AuditCommand.SUBCOMMANDS, SovereigntyCommand.class, SovereigntyCommand.SUBCOMMANDS,
-            FleetCommand.class, FleetCommand.SUBCOMMANDS);
+            FleetCommand.class, FleetCommand.SUBCOMMANDS, DatasetsCommand.class, DatasetsCommand.SUBCOMMANDS);
 
     static {
         // Else picocli's default factory looks for Groovy's closure class, and a class that is not there is looked for

@@ -224,6 +224,44 @@ public class FactoryCliTest {
     }
 
     @Test
+    void datasetsUploadListShowAndDelete(@TempDir Path files) throws Exception {
+        Path good = files.resolve("chats.jsonl");
+        Files.writeString(good, "{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n"
+                + "{\"prompt\": \"3+3=\", \"completion\": \"6\"}\n");
+        Run uploaded = local("datasets", "upload", good.toString(), "--name", "acme/sums", "--classification",
+                "confidential");
+        assertThat(uploaded.exit()).as(uploaded.err()).isZero();
+        assertThat(uploaded.out()).contains("Uploaded acme/sums (bedrock-text, 2 records");
+
+        assertThat(local("datasets", "list").out()).contains("NAME", "acme/sums", "confidential", "bedrock-text");
+        assertThat(local("datasets", "list", "--json").json().path("datasets").findValuesAsText("name"))
+                .contains("acme/sums");
+        assertThat(local("datasets", "show", "acme/sums").out()).contains("records", "sha256", "bedrock-text");
+        assertThat(local("datasets", "show", "acme/sums", "--json").json().path("records").asInt()).isEqualTo(2);
+
+        Run taken = local("datasets", "upload", good.toString(), "--name", "acme/sums");
+        assertThat(taken.exit()).isEqualTo(1);
+        assertThat(taken.err()).contains("is taken").contains("409");
+
+        Path bad = files.resolve("bad.jsonl");
+        Files.writeString(bad, "{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"prompt\": \"a\"}\n");
+        Run refused = local("datasets", "upload", bad.toString(), "--name", "acme/bad", "--json");
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err().strip()).startsWith("factory: ").contains("line 2: completion is required")
+                .doesNotContain("\n");
+        assertThat(local("datasets", "show", "acme/bad").exit()).isEqualTo(1);
+
+        Run deleted = local("datasets", "delete", "acme/sums", "--json");
+        assertThat(deleted.exit()).as(deleted.err()).isZero();
+        assertThat(deleted.json().path("deleted").asText()).isEqualTo("acme/sums");
+        Run gone = local("datasets", "delete", "acme/sums");
+        assertThat(gone.exit()).isEqualTo(1);
+        assertThat(gone.err()).contains("no dataset 'acme/sums'");
+        assertThat(local("datasets", "show", "not-a-name").exit()).isEqualTo(1);
+        assertThat(cli("datasets", "upload").exit()).isEqualTo(2);
+    }
+
+    @Test
     void failuresAreOneLineWithExitCodeOneAndUsageErrorsExitTwo() {
         Run refused = local("models", "delete", "builtin/all-minilm-l6-v2");
         assertThat(refused.exit()).isEqualTo(1);
