@@ -38,7 +38,7 @@ class RouteGuardTest {
             assertThat(routes.stream().filter(r -> !r.isPublic() && r.action().isEmpty())).isEmpty();
             assertThat(routes.stream().map(r -> r.path()))
                     .contains("/v1/chat/completions", "/model/{modelId}/converse", "/api/v1/projects", "/api/v1/policies",
-                            "/metrics");
+                            "/metrics", "/api/v1/datasets", "/api/v1/datasets/{namespace}/{name}");
 
             Map<String, Set<Action>> rights = Map.of(
                     "auditor", Set.of(Action.READ_AUDIT, Action.READ_USAGE, Action.READ_METRICS),
