@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
-import ai.factory.PausePoints;
 import ai.factory.engine.chat.TrainingExample;
 import ai.factory.identity.Principal;
 import ai.factory.models.Model;
@@ -137,7 +136,6 @@ public final class Datasets {
                         "dataset " + name + " is not valid training data: " + invalid.message());
                 case DatasetParser.Result.Valid v -> v;
             };
-            PausePoints.reach("dataset.checked", name.toString());
             Dataset dataset = new Dataset("ds-" + UUID.randomUUID().toString().replace("-", ""), name, project,
                     valid.format(), valid.records(), staged.size(), staged.sha256(),
                     placement.classification() == null ? Model.DEFAULT_CLASSIFICATION : placement.classification(),
