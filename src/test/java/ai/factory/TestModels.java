@@ -38,4 +38,22 @@ public final class TestModels {
         }
         return file;
     }
+
+    /**
+     * A Llama of one 256-wide block (F16 weights, random; the "3M" parameter target, which the tied 32000-token
+     * embedding exceeds) with the tiny model's tokenizer, synthesized into {@code dir} unless it is there already: wide
+     * enough to learn a small corpus, small enough to train in seconds.
+     */
+    public static Path trainableLlama(Path dir) {
+        Path file = dir.resolve("trainable-llama.gguf");
+        if (!Files.isRegularFile(file)) {
+            try {
+                ModelSynthesizer.synthesize(new SynthOptions(3_000_000, SynthQuantization.F16, tinyLlama(), 1024, 7),
+                        file);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return file;
+    }
 }

@@ -128,10 +128,52 @@ final class LlamaLayouts {
             JAVA_BOOLEAN.withName("paused"),
             MemoryLayout.paddingLayout(2)).withName("ggml_threadpool_params");
 
+    /** {@code struct llama_opt_params}: how {@code llama_opt_init} sets up training on a context. */
+    static final StructLayout OPT_PARAMS = MemoryLayout.structLayout(
+            JAVA_INT.withName("n_ctx_train"),
+            MemoryLayout.paddingLayout(4),
+            ADDRESS.withName("param_filter"),
+            ADDRESS.withName("param_filter_ud"),
+            ADDRESS.withName("get_opt_pars"),
+            ADDRESS.withName("get_opt_pars_ud"),
+            JAVA_INT.withName("optimizer_type"),
+            MemoryLayout.paddingLayout(4)).withName("llama_opt_params");
+
+    /** {@code struct ggml_opt_optimizer_params}: AdamW's and SGD's settings for one optimizer step. */
+    static final StructLayout OPTIMIZER_PARAMS = MemoryLayout.structLayout(
+            MemoryLayout.structLayout(
+                    JAVA_FLOAT.withName("alpha"),
+                    JAVA_FLOAT.withName("beta1"),
+                    JAVA_FLOAT.withName("beta2"),
+                    JAVA_FLOAT.withName("eps"),
+                    JAVA_FLOAT.withName("wd")).withName("adamw"),
+            MemoryLayout.structLayout(
+                    JAVA_FLOAT.withName("alpha"),
+                    JAVA_FLOAT.withName("wd")).withName("sgd")).withName("ggml_opt_optimizer_params");
+
+    /** {@code struct llama_model_quantize_params}: converting a model file's tensor types. */
+    static final StructLayout QUANTIZE_PARAMS = MemoryLayout.structLayout(
+            JAVA_INT.withName("nthread"),
+            JAVA_INT.withName("ftype"),
+            JAVA_INT.withName("output_tensor_type"),
+            JAVA_INT.withName("token_embedding_type"),
+            JAVA_BOOLEAN.withName("allow_requantize"),
+            JAVA_BOOLEAN.withName("quantize_output_tensor"),
+            JAVA_BOOLEAN.withName("only_copy"),
+            JAVA_BOOLEAN.withName("pure"),
+            JAVA_BOOLEAN.withName("keep_split"),
+            JAVA_BOOLEAN.withName("dry_run"),
+            MemoryLayout.paddingLayout(2),
+            ADDRESS.withName("imatrix"),
+            ADDRESS.withName("kv_overrides"),
+            ADDRESS.withName("tt_overrides"),
+            ADDRESS.withName("prune_layers"),
+            JAVA_LONG.withName("max_buf_size")).withName("llama_model_quantize_params");
+
     /** Every struct above, for the check against the header. */
     static final List<StructLayout> ALL =
             List.of(MODEL_PARAMS, CONTEXT_PARAMS, BATCH, SAMPLER_CHAIN_PARAMS, LOGIT_BIAS, TOKEN_DATA, TOKEN_DATA_ARRAY,
-                    THREADPOOL_PARAMS);
+                    THREADPOOL_PARAMS, OPT_PARAMS, OPTIMIZER_PARAMS, QUANTIZE_PARAMS);
 
     static VarHandle field(StructLayout layout, String name) {
         // The extra leading coordinate is the base offset; fixing it to 0 gives (segment) -> value.
@@ -168,4 +210,14 @@ final class LlamaLayouts {
     static final VarHandle BATCH_LOGITS = field(BATCH, "logits");
 
     static final VarHandle CHAIN_NO_PERF = field(SAMPLER_CHAIN_PARAMS, "no_perf");
+
+    static final VarHandle OPT_N_CTX_TRAIN = field(OPT_PARAMS, "n_ctx_train");
+    static final VarHandle OPT_PARAM_FILTER = field(OPT_PARAMS, "param_filter");
+    static final VarHandle OPT_GET_OPT_PARS = field(OPT_PARAMS, "get_opt_pars");
+    static final VarHandle OPT_OPTIMIZER_TYPE = field(OPT_PARAMS, "optimizer_type");
+
+    static final VarHandle QUANTIZE_NTHREAD = field(QUANTIZE_PARAMS, "nthread");
+    static final VarHandle QUANTIZE_FTYPE = field(QUANTIZE_PARAMS, "ftype");
+    static final VarHandle QUANTIZE_ALLOW_REQUANTIZE = field(QUANTIZE_PARAMS, "allow_requantize");
+    static final VarHandle QUANTIZE_OUTPUT_TENSOR = field(QUANTIZE_PARAMS, "quantize_output_tensor");
 }

@@ -184,6 +184,11 @@ final class LlamaLibrary {
         }
     }
 
+    /** The libraries' symbols, for the training bindings ({@link LlamaTraining}) that share them. */
+    SymbolLookup symbols() {
+        return symbols;
+    }
+
     private static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) {
             return r;

@@ -68,6 +68,19 @@ final class LlamaModel implements AutoCloseable {
      * did not reserve.
      */
     static LlamaModel load(LlamaRuntime runtime, Path file, String name, GpuOffload gpu, boolean inMemory) {
+        return load(runtime, file, name, gpu, inMemory ? (gpu.offloads() ? LOAD_MODE_NONE : LOAD_MODE_MMAP_MLOCK) : -1);
+    }
+
+    /**
+     * Loads a GGUF file into llama.cpp's own buffers on the CPU, never mapped: the optimizer writes the weights in
+     * place, which a read-only mapping of the file would not allow.
+     */
+    static LlamaModel loadForTraining(LlamaRuntime runtime, Path file) {
+        return load(runtime, file, file.getFileName().toString(), GpuOffload.CPU, LOAD_MODE_NONE);
+    }
+
+    /** As above; {@code loadMode} is a {@code llama_load_mode}, or -1 for llama.cpp's default. */
+    private static LlamaModel load(LlamaRuntime runtime, Path file, String name, GpuOffload gpu, int loadMode) {
         if (!Files.isRegularFile(file)) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "model file %s does not exist".formatted(file));
         }
@@ -87,8 +100,8 @@ final class LlamaModel implements AutoCloseable {
         try (Arena arena = Arena.ofConfined(); LlamaLog.Capture errors = LlamaLog.captureErrors()) {
             MemorySegment params = llama.modelDefaultParams(arena);
             apply(gpu, params, owned);
-            if (inMemory) {
-                LlamaLayouts.MODEL_LOAD_MODE.set(params, gpu.offloads() ? LOAD_MODE_NONE : LOAD_MODE_MMAP_MLOCK);
+            if (loadMode >= 0) {
+                LlamaLayouts.MODEL_LOAD_MODE.set(params, loadMode);
             }
             model = llama.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
             reason = errors.reason("llama.cpp gave no reason");

@@ -51,6 +51,7 @@ public final class LlamaRuntime {
 
     private final Path libraryDir;
     private final LlamaLibrary library;
+    private @Nullable LlamaTraining training; // guarded by this
     private final boolean gpuOffload;
     private final List<BackendDevice> devices;
 
@@ -239,5 +240,13 @@ public final class LlamaRuntime {
 
     LlamaLibrary library() {
         return library;
+    }
+
+    /** The training bindings, bound on first use: serving never needs them. */
+    synchronized LlamaTraining training() {
+        if (training == null) {
+            training = new LlamaTraining(library.symbols());
+        }
+        return training;
     }
 }

@@ -1,0 +1,36 @@
+package ai.factory.engine.training;
+
+import java.nio.file.Path;
+
+/**
+ * What a fine-tuning run reports while it runs, called on the training thread. A run stops early (at the next
+ * step) once {@link #cancelled()} is true.
+ */
+public interface TrainingListener {
+    /** Before the first step: how much work there is. */
+    default void started(int stepsPerEpoch, int totalSteps, int tokensPerStep) {}
+
+    /**
+     * After each optimizer step.
+     *
+     * @param step optimizer steps done so far, across epochs (1-based)
+     * @param epoch the epoch this step belongs to (1-based)
+     * @param loss the step's mean cross-entropy per token
+     * @param learningRate the rate the step used
+     * @param tokensPerSecond the step's training throughput
+     */
+    default void step(int step, int epoch, double loss, double learningRate, double tokensPerSecond) {}
+
+    /** After each epoch: the epoch's mean training loss and the validation loss (NaN without validation data). */
+    default void epoch(int epoch, double trainingLoss, double validationLoss) {}
+
+    /**
+     * A checkpoint: the weights after {@code step} steps, written to {@code weights}, which the listener may move
+     * away; a run resumed with these weights as its base and {@code startStep = step} continues from here.
+     */
+    default void checkpoint(int step, int epoch, Path weights) {}
+
+    default boolean cancelled() {
+        return false;
+    }
+}
