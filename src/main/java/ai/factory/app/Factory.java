@@ -16,6 +16,7 @@ import ai.factory.api.admin.EncryptionResource;
 import ai.factory.api.admin.FleetResource;
 import ai.factory.api.admin.KeysResource;
 import ai.factory.api.admin.DatasetsResource;
+import ai.factory.api.admin.TrainingJobsResource;
 import ai.factory.api.admin.ModelsAdminResource;
 import ai.factory.api.admin.PoliciesResource;
 import ai.factory.api.admin.ProjectsResource;
@@ -84,6 +85,7 @@ import ai.factory.storage.BlobStore;
 import ai.factory.storage.BlobSweep;
 import ai.factory.training.DatasetLimits;
 import ai.factory.training.Datasets;
+import ai.factory.training.TrainingJobs;
 import ai.factory.storage.MemoryFile;
 import ai.factory.storage.Database;
 import ai.factory.storage.FactoryHome;
@@ -135,6 +137,7 @@ public final class Factory implements AutoCloseable {
     private final Egress egress;
     private final Database database;
     private final Datasets datasets;
+    private final TrainingJobs trainingJobs;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
     /** Held from before anything in the home is touched until after {@code server.json} is removed. */
     private final HomeLock homeLock;
@@ -199,7 +202,9 @@ public final class Factory implements AutoCloseable {
             registry.encryptLegacyBlobs();
             AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
             this.datasets = new Datasets(database.jdbi(), blobs, keyHierarchy, clock, DatasetLimits.DEFAULTS);
-            sweepBlobs(blobs, keyHierarchy, registry, auditContent, datasets, audit, clock);
+            this.trainingJobs = new TrainingJobs(database.jdbi(), registry, datasets, blobs, keyHierarchy, llama,
+                    config.engines().effectiveGenerationThreads(), audit::record, clock);
+            sweepBlobs(blobs, keyHierarchy, registry, auditContent, datasets, trainingJobs, audit, clock);
             Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);
             GpuAllocator gpus = new GpuAllocator(discovery.inventory().accelerators());
@@ -217,6 +222,7 @@ public final class Factory implements AutoCloseable {
             // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain. Its
             // datasets' rows go first, so no row is ever left naming a destroyed key.
             Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of(
+                    (project, by) -> trainingJobs.projectDeleted(project),
                     (project, by) -> datasets.projectDeleted(project),
                     (project, by) -> {
                         keyHierarchy.destroy(project, by);
@@ -231,6 +237,8 @@ public final class Factory implements AutoCloseable {
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
                     config.models().importRoot(), clock);
             imports.restore();
+            trainingJobs.start();
+            closeInOrder.addFirst(trainingJobs);
             this.newAdminKey = bootstrapAdminKey(keys);
 
             InferencePipeline inference = new InferencePipeline(authorizer, registry, deployments,
@@ -256,6 +264,7 @@ public final class Factory implements AutoCloseable {
                             new ModelsResource(deployments, registry, access),
                             new ModelsAdminResource(registry, projects, access),
                             new DatasetsResource(datasets, projects, access),
+                            new TrainingJobsResource(trainingJobs, projects, access),
                             new KeysResource(keys, projects, access),
                             new DeploymentsResource(deployments, access),
                             new FleetResource(discovery, deployments, gpus, this::offload, access),
@@ -342,10 +351,11 @@ public final class Factory implements AutoCloseable {
      * logged and recorded in the audit chain, with the bytes it freed.
      */
     private void sweepBlobs(BlobStore blobs, KeyHierarchy keys, ModelRegistry registry, AuditContent content,
-                            Datasets datasets, AuditLog audit, Clock clock) {
+                            Datasets datasets, TrainingJobs trainingJobs, AuditLog audit, Clock clock) {
         Set<BlobSweep.Blob> referenced = new HashSet<>(registry.referencedBlobs());
         referenced.addAll(content.referencedBlobs());
         referenced.addAll(datasets.referencedBlobs());
+        referenced.addAll(trainingJobs.referencedBlobs());
         BlobSweep.Report report = BlobSweep.sweep(blobs, keys.dataKeyBlobs(), referenced,
                 b -> keys.deleteDataKey(b.owner(), b.sha256()));
         if (report.clean()) {
@@ -406,6 +416,11 @@ public final class Factory implements AutoCloseable {
 
     public FactoryConfig config() {
         return config;
+    }
+
+    /** Fine-tuning jobs: queued, run one at a time, resumed after a restart. */
+    public TrainingJobs trainingJobs() {
+        return trainingJobs;
     }
 
     /** The fine-tuning datasets of every project; training jobs read their examples from here. */

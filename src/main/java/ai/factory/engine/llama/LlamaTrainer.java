@@ -18,7 +18,6 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -89,7 +88,7 @@ public final class LlamaTrainer {
     }
 
     /**
-     * Trains {@code options.base()} and writes the result to {@code output} (a GGUF); checkpoints go beside it.
+     * Trains {@code options.base()} and writes the result to {@code output} (a GGUF), where the listener says.
      * A base whose weights are quantized is {@code INVALID_REQUEST}: convert it with {@link #convertToF32} first.
      */
     public static Outcome train(LlamaRuntime runtime, TrainingOptions options, Path output, TrainingListener listener) {
@@ -235,7 +234,7 @@ public final class LlamaTrainer {
                     counted++;
                     listener.step(step, epoch, stepLoss, learningRate, length / Math.max(seconds, 1e-9));
                     if (options.checkpointSteps() > 0 && step % options.checkpointSteps() == 0 && k < perEpoch - 1) {
-                        checkpoint(model, arena, output, step, epoch, listener);
+                        checkpoint(model, arena, step, epoch, listener);
                     }
                 }
                 trainingLoss = counted == 0 ? trainingLoss : sum / counted;
@@ -245,7 +244,7 @@ public final class LlamaTrainer {
                 LOG.info("training epoch {}/{}: loss {}, validation loss {}", epoch, options.epochs(),
                         trainingLoss, validationLoss);
                 if (epoch < options.epochs()) {
-                    checkpoint(model, arena, output, step, epoch, listener);
+                    checkpoint(model, arena, step, epoch, listener);
                 }
             }
             save(model, arena, output);
@@ -275,29 +274,24 @@ public final class LlamaTrainer {
         return loss.get(JAVA_DOUBLE, 0);
     }
 
-    private void checkpoint(LlamaModel model, Arena arena, Path output, int step, int epoch,
-                            TrainingListener listener) {
-        Path file = output.resolveSibling(output.getFileName() + ".step-" + step);
-        save(model, arena, file);
-        try {
+    private void checkpoint(LlamaModel model, Arena arena, int step, int epoch, TrainingListener listener) {
+        Path file = listener.checkpointFile(step, epoch);
+        if (file != null) {
+            save(model, arena, file);
             listener.checkpoint(step, epoch, file);
-        } finally {
-            try {
-                Files.deleteIfExists(file);
-            } catch (IOException e) {
-                LOG.warn("cannot remove checkpoint file {}: {}", file, e.getMessage());
-            }
         }
     }
 
+    /** Writes the weights to {@code file}, which may be a {@code /proc/self/fd} path of a memory file. */
     private void save(LlamaModel model, Arena arena, Path file) {
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
         training.modelSaveToFile(model.handle(), arena.allocateFrom(file.toString()));
-        if (!Files.isRegularFile(file)) {
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            size = 0;
+        }
+        if (size == 0) {
             throw new FactoryException(ErrorCode.INTERNAL, "llama.cpp did not write the trained weights to " + file);
         }
     }

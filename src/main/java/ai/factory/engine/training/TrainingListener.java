@@ -1,5 +1,6 @@
 package ai.factory.engine.training;
 
+import org.jspecify.annotations.Nullable;
 import java.nio.file.Path;
 
 /**
@@ -25,8 +26,17 @@ public interface TrainingListener {
     default void epoch(int epoch, double trainingLoss, double validationLoss) {}
 
     /**
-     * A checkpoint: the weights after {@code step} steps, written to {@code weights}, which the listener may move
-     * away; a run resumed with these weights as its base and {@code startStep = step} continues from here.
+     * Where to write the checkpoint after {@code step} (a file llama.cpp may create or overwrite), or null to skip it.
+     * None by default.
+     */
+    default @Nullable Path checkpointFile(int step, int epoch) {
+        return null;
+    }
+
+    /**
+     * A checkpoint was written: the weights after {@code step} steps are in {@code weights} (what {@link
+     * #checkpointFile} gave); a run resumed with these weights as its base and {@code startStep = step} carries on
+     * from here.
      */
     default void checkpoint(int step, int epoch, Path weights) {}
 
