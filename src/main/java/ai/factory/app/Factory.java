@@ -203,7 +203,8 @@ public final class Factory implements AutoCloseable {
             AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
             this.datasets = new Datasets(database.jdbi(), blobs, keyHierarchy, clock, DatasetLimits.DEFAULTS);
             this.trainingJobs = new TrainingJobs(database.jdbi(), registry, datasets, blobs, keyHierarchy, llama,
-                    config.engines().effectiveGenerationThreads(), audit::record, clock);
+                    config.engines().effectiveGenerationThreads(), audit::record, MemoryPlanner::availableOnThisMachine,
+                    metrics, clock);
             sweepBlobs(blobs, keyHierarchy, registry, auditContent, datasets, trainingJobs, audit, clock);
             Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);

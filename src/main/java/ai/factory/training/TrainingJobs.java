@@ -26,6 +26,8 @@ import ai.factory.storage.Sql;
 import ai.factory.storage.StagedBlob;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.jspecify.annotations.Nullable;
@@ -52,7 +54,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -89,7 +94,10 @@ public final class TrainingJobs implements AutoCloseable {
     private final Supplier<LlamaRuntime> llama;
     private final int threads;
     private final Consumer<AuditEvent> audit;
+    private final LongSupplier availableMemory;
     private final Clock clock;
+    /** What the running job last reported, for {@code /metrics}. */
+    private final AtomicReference<double[]> gauges = new AtomicReference<>(new double[] {0, 0, Double.NaN, 0});
     private final Object queue = new Object();
     private final Thread worker;
     private volatile boolean closing;
@@ -118,7 +126,8 @@ public final class TrainingJobs implements AutoCloseable {
     }
 
     public TrainingJobs(Jdbi jdbi, ModelRegistry registry, Datasets datasets, BlobStore blobs, KeyHierarchy keys,
-                        Supplier<LlamaRuntime> llama, int threads, Consumer<AuditEvent> audit, Clock clock) {
+                        Supplier<LlamaRuntime> llama, int threads, Consumer<AuditEvent> audit,
+                        LongSupplier availableMemory, MeterRegistry metrics, Clock clock) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.datasets = requireNonNull(datasets, "datasets is null");
@@ -130,7 +139,21 @@ public final class TrainingJobs implements AutoCloseable {
         }
         this.threads = threads;
         this.audit = requireNonNull(audit, "audit is null");
+        this.availableMemory = requireNonNull(availableMemory, "availableMemory is null");
         this.clock = requireNonNull(clock, "clock is null");
+        Gauge.builder("factory.training.steps.done", gauges, g -> g.get()[0])
+                .description("Optimizer steps the running fine-tuning job has done (0 when none runs)").register(metrics);
+        Gauge.builder("factory.training.steps.total", gauges, g -> g.get()[1])
+                .description("Optimizer steps the running fine-tuning job will do").register(metrics);
+        Gauge.builder("factory.training.loss", gauges, g -> g.get()[2])
+                .description("The running fine-tuning job's last step loss (cross-entropy per token)").register(metrics);
+        Gauge.builder("factory.training.tokens.per.second", gauges, g -> g.get()[3])
+                .description("The running fine-tuning job's last step throughput").baseUnit("tokens").register(metrics);
+        for (TrainingJob.Status status : TrainingJob.Status.values()) {
+            Gauge.builder("factory.training.jobs", this, jobs -> jobs.count(status))
+                    .description("Fine-tuning jobs by status").tag("status", status.name().toLowerCase(Locale.ROOT))
+                    .register(metrics);
+        }
         this.worker = Thread.ofPlatform().name("training-jobs").daemon(true).unstarted(this::work);
     }
 
@@ -175,6 +198,8 @@ public final class TrainingJobs implements AutoCloseable {
             }
         });
         checkLayers(base, request.hyperparameters());
+        TrainingMemory.estimate(base, request.hyperparameters()).requireWithin(availableMemory.getAsLong(),
+                "fine-tuning " + base.ref());
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         TrainingJob job = new TrainingJob("tj-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16), name,
                 request.project(), base.model(), base.version(), base.files().getFirst().sha256(), training, validation,
@@ -220,6 +245,11 @@ public final class TrainingJobs implements AutoCloseable {
             throw FactoryException.invalidParam("trainLayers", "model " + base.ref() + " has " + layers
                     + " blocks; trainLayers must be at most that (0 trains them all)");
         }
+    }
+
+    private long count(TrainingJob.Status status) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM training_jobs WHERE status = :s")
+                .bind("s", status.name()).mapTo(Long.class).one());
     }
 
     public List<TrainingJob> list() {
@@ -567,6 +597,7 @@ public final class TrainingJobs implements AutoCloseable {
         }
 
         private int stepsPerEpoch;
+        private int totalSteps;
 
         private int epochStart(int epoch) {
             return (epoch - 1) * stepsPerEpoch + 1;
@@ -575,6 +606,7 @@ public final class TrainingJobs implements AutoCloseable {
         @Override
         public void started(int stepsPerEpoch, int totalSteps, int tokensPerStep) {
             this.stepsPerEpoch = stepsPerEpoch;
+            this.totalSteps = totalSteps;
             jdbi.useHandle(h -> h.createUpdate("UPDATE training_jobs SET total_steps = :n WHERE id = :id")
                     .bind("n", totalSteps).bind("id", job.id()).execute());
         }
@@ -592,6 +624,7 @@ public final class TrainingJobs implements AutoCloseable {
                 h.createUpdate("UPDATE training_jobs SET steps_done = :step, training_loss = :loss WHERE id = :id")
                         .bind("step", step).bind("loss", loss).bind("id", job.id()).execute();
             });
+            gauges.set(new double[] {step, totalSteps, loss, tokensPerSecond});
             if (epoch > 1 && step == epochStart(epoch)) {
                 PausePoints.reach("training.epoch", job.name() + ":" + epoch);
             }
@@ -647,6 +680,7 @@ public final class TrainingJobs implements AutoCloseable {
 
         @Override
         public void close() {
+            gauges.set(new double[] {0, 0, Double.NaN, 0});
             checkpointFiles.forEach(MemoryFile::close);
         }
     }

@@ -116,6 +116,9 @@ class TrainingJobsApiTest {
                 .isLessThan(steps.getFirst().path("loss").asDouble() * 0.6);
         assertThat(steps.getFirst().path("tokensPerSecond").asDouble()).isPositive();
 
+        assertThat(factory.get("/metrics", factory.adminKey()).body())
+                .contains("factory_training_jobs{status=\"completed\"}").contains("factory_training_loss");
+
         JsonNode model = json(factory.get("/api/v1/models/acme/capitals-tuned", developer));
         JsonNode lineage = model.findValue("lineage");
         assertThat(lineage).as(model.toString()).isNotNull();
