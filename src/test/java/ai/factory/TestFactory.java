@@ -70,7 +70,8 @@ public final class TestFactory implements AutoCloseable {
     }
 
     /**
-     * A factory on a free loopback port with its engines on one thread each and no bundled model (unless
+     * A factory on a free loopback port with its engines on one thread each, fine-tuning at serving's priority, and no
+     * bundled model (unless
      * {@code settings} say otherwise), started with {@code options}.
      */
     private static TestFactory start(Path home, Map<Setting, String> settings, Factory.Options options) {
@@ -78,6 +79,9 @@ public final class TestFactory implements AutoCloseable {
         flags.put(Setting.PORT, "0");
         flags.put(Setting.EMBEDDING_THREADS, "1");
         flags.put(Setting.GENERATION_THREADS, "1");
+        // Test JVMs run side by side: a fine-tuning job at a lower priority would wait behind the others.
+        flags.put(Setting.TRAINING_THREADS, "1");
+        flags.put(Setting.TRAINING_NICENESS, "0");
         flags.put(Setting.BUILTIN_MODELS, "false");
         flags.putAll(settings);
         return new TestFactory(Factory.start(new ConfigLoader(Map.of()).load(home, flags), options));

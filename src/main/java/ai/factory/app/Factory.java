@@ -86,6 +86,7 @@ import ai.factory.storage.BlobSweep;
 import ai.factory.training.DatasetLimits;
 import ai.factory.training.Datasets;
 import ai.factory.training.TrainingJobs;
+import ai.factory.training.TrainingMemory;
 import ai.factory.storage.MemoryFile;
 import ai.factory.storage.Database;
 import ai.factory.storage.FactoryHome;
@@ -203,8 +204,8 @@ public final class Factory implements AutoCloseable {
             AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
             this.datasets = new Datasets(database.jdbi(), blobs, keyHierarchy, clock, DatasetLimits.DEFAULTS);
             this.trainingJobs = new TrainingJobs(database.jdbi(), registry, datasets, blobs, keyHierarchy, llama,
-                    config.engines().effectiveGenerationThreads(), audit::record, MemoryPlanner::availableOnThisMachine,
-                    metrics, clock);
+                    config.engines().effectiveTrainingThreads(), config.engines().trainingNiceness(), audit::record, MemoryPlanner::availableOnThisMachine,
+                    TrainingMemory::totalOnThisMachine, metrics, clock);
             sweepBlobs(blobs, keyHierarchy, registry, auditContent, datasets, trainingJobs, audit, clock);
             Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);

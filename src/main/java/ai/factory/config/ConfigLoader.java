@@ -98,7 +98,9 @@ public final class ConfigLoader {
                                 .map(r -> Path.of(r).toAbsolutePath().normalize()),
                         parse(v, Setting.BUILTIN_MODELS, ConfigLoader::parseBoolean)),
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
-                        parse(v, Setting.GENERATION_THREADS, Integer::parseInt)),
+                        parse(v, Setting.GENERATION_THREADS, Integer::parseInt),
+                        parse(v, Setting.TRAINING_THREADS, Integer::parseInt),
+                        parse(v, Setting.TRAINING_NICENESS, Integer::parseInt)),
                 new AuditConfig(parse(v, Setting.AUDIT_DIGEST_EVERY, Integer::parseInt),
                         parse(v, Setting.AUDIT_DIGEST_INTERVAL, Units::parseDuration),
                         Optional.ofNullable(emptyToNull(value(v, Setting.AUDIT_CONTENT_RETENTION)))

@@ -2,10 +2,21 @@ package ai.factory.config;
 
 /**
  * CPU threads of the engines: {@code embeddingThreads} for each embedding model, {@code generationThreads} for each
- * replica of a text-generation model whose deployment names none. 0 means one per available core.
+ * replica of a text-generation model whose deployment names none, {@code trainingThreads} for a fine-tuning job. 0
+ * means one per available core. Fine-tuning runs at nice value {@code trainingNiceness}, below serving.
  */
-public record EnginesConfig(int embeddingThreads, int generationThreads) {
+public record EnginesConfig(int embeddingThreads, int generationThreads, int trainingThreads, int trainingNiceness) {
+    public EnginesConfig(int embeddingThreads, int generationThreads) {
+        this(embeddingThreads, generationThreads, 0, 10);
+    }
+
     public EnginesConfig {
+        if (trainingThreads < 0) {
+            throw new IllegalArgumentException("training.threads must not be negative");
+        }
+        if (trainingNiceness < 0 || trainingNiceness > 19) {
+            throw new IllegalArgumentException("training.niceness must be between 0 and 19");
+        }
         if (embeddingThreads < 0) {
             throw new IllegalArgumentException("embeddings.threads must not be negative");
         }
@@ -20,6 +31,10 @@ public record EnginesConfig(int embeddingThreads, int generationThreads) {
 
     public int effectiveGenerationThreads() {
         return orAllCores(generationThreads);
+    }
+
+    public int effectiveTrainingThreads() {
+        return orAllCores(trainingThreads);
     }
 
     private static int orAllCores(int threads) {

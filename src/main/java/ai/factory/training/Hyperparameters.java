@@ -1,6 +1,7 @@
 package ai.factory.training;
 
 import ai.factory.FactoryException;
+import ai.factory.engine.training.TrainedTensors;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -14,14 +15,17 @@ import java.util.Map;
  * @param batchSize windows of {@code contextTokens} per optimizer step, gradients accumulated across them
  * @param contextTokens tokens per window: the examples are joined end to end and cut into windows of this length
  * @param trainLayers how many of the model's last blocks train, with the output norm and head; 0 trains every block
+ * @param trainTensors which tensors of those blocks train: {@code all}, {@code attention} or {@code ffn} (the last two
+ *     leave the output head as it is)
  * @param validationSplit the share of the training examples held out to measure validation loss when no validation
  *     dataset is given (0 holds none out)
  * @param checkpointSteps a checkpoint every this many steps besides each epoch's end (0: epochs only)
  * @param seed fixes the order examples are shuffled into each epoch
  */
 public record Hyperparameters(int epochs, double learningRate, int warmupSteps, int batchSize, int contextTokens,
-                              int trainLayers, double validationSplit, int checkpointSteps, long seed) {
-    public static final Hyperparameters DEFAULTS = new Hyperparameters(3, 1e-4, 0, 1, 512, 0, 0.0, 100, 42);
+                              int trainLayers, String trainTensors, double validationSplit, int checkpointSteps,
+                              long seed) {
+    public static final Hyperparameters DEFAULTS = new Hyperparameters(3, 1e-4, 0, 1, 512, 0, "all", 0.0, 100, 42);
     /** A window's length times the batch must be a multiple of this (llama.cpp rounds contexts up to it). */
     public static final int WINDOW_GRANULE = 256;
 
@@ -35,6 +39,11 @@ public record Hyperparameters(int epochs, double learningRate, int warmupSteps, 
         range("batchSize", batchSize, 1, 256);
         range("contextLength", contextTokens, 64, 32_768);
         range("trainLayers", trainLayers, 0, 10_000);
+        try {
+            trainTensors = TrainedTensors.of(trainTensors == null ? "all" : trainTensors).id();
+        } catch (IllegalArgumentException e) {
+            throw FactoryException.invalidParam("trainTensors", String.valueOf(e.getMessage()));
+        }
         if (!(validationSplit >= 0 && validationSplit <= 0.5)) {
             throw FactoryException.invalidParam("validationSplit", "validationSplit must be between 0 and 0.5, not "
                     + validationSplit);
@@ -62,7 +71,7 @@ public record Hyperparameters(int epochs, double learningRate, int warmupSteps, 
     /**
      * These hyperparameters with the ones {@code values} names replaced: Bedrock's names ({@code epochCount},
      * {@code learningRate}, {@code learningRateWarmupSteps}, {@code batchSize}) and the factory's own
-     * ({@code contextLength}, {@code trainLayers}, {@code validationSplit}, {@code checkpointSteps}, {@code seed}),
+     * ({@code contextLength}, {@code trainLayers}, {@code trainTensors}, {@code validationSplit}, {@code checkpointSteps}, {@code seed}),
      * values as strings as Bedrock sends them. An unknown name or a value that is not a number is refused.
      */
     public Hyperparameters with(Map<String, String> values) {
@@ -72,6 +81,7 @@ public record Hyperparameters(int epochs, double learningRate, int warmupSteps, 
         int batch = batchSize;
         int ctx = contextTokens;
         int layers = trainLayers;
+        String tensors = trainTensors;
         double split = validationSplit;
         int every = checkpointSteps;
         long s = seed;
@@ -85,15 +95,16 @@ public record Hyperparameters(int epochs, double learningRate, int warmupSteps, 
                 case "batchSize" -> batch = integer(name, text);
                 case "contextLength" -> ctx = integer(name, text);
                 case "trainLayers" -> layers = integer(name, text);
+                case "trainTensors" -> tensors = text;
                 case "validationSplit" -> split = number(name, text);
                 case "checkpointSteps" -> every = integer(name, text);
                 case "seed" -> s = integer(name, text);
                 default -> throw FactoryException.invalidParam(name, "unknown hyperparameter '" + name + "'; known: "
                         + "epochCount, learningRate, learningRateWarmupSteps, batchSize, contextLength, trainLayers, "
-                        + "validationSplit, checkpointSteps, seed");
+                        + "trainTensors, validationSplit, checkpointSteps, seed");
             }
         }
-        return new Hyperparameters(e, lr, warm, batch, ctx, layers, split, every, s);
+        return new Hyperparameters(e, lr, warm, batch, ctx, layers, tensors, split, every, s);
     }
 
     /** As Bedrock lists a job's hyperparameters: names to strings. */
@@ -105,6 +116,7 @@ public record Hyperparameters(int epochs, double learningRate, int warmupSteps, 
         map.put("batchSize", String.valueOf(batchSize));
         map.put("contextLength", String.valueOf(contextTokens));
         map.put("trainLayers", String.valueOf(trainLayers));
+        map.put("trainTensors", trainTensors);
         map.put("validationSplit", String.valueOf(validationSplit));
         map.put("checkpointSteps", String.valueOf(checkpointSteps));
         map.put("seed", String.valueOf(seed));

@@ -8,6 +8,7 @@ import ai.factory.PausePoints;
 import ai.factory.engine.chat.TrainingExample;
 import ai.factory.engine.llama.LlamaRuntime;
 import ai.factory.engine.llama.LlamaTrainer;
+import ai.factory.engine.training.TrainedTensors;
 import ai.factory.engine.training.TrainingListener;
 import ai.factory.engine.training.TrainingOptions;
 import ai.factory.identity.Principal;
@@ -93,8 +94,11 @@ public final class TrainingJobs implements AutoCloseable {
     private final KeyHierarchy keys;
     private final Supplier<LlamaRuntime> llama;
     private final int threads;
+    /** The nice value training runs at: serving's threads (at 0) get the CPUs first. */
+    private final int niceness;
     private final Consumer<AuditEvent> audit;
     private final LongSupplier availableMemory;
+    private final LongSupplier totalMemory;
     private final Clock clock;
     /** What the running job last reported, for {@code /metrics}. */
     private final AtomicReference<double[]> gauges = new AtomicReference<>(new double[] {0, 0, Double.NaN, 0});
@@ -104,6 +108,7 @@ public final class TrainingJobs implements AutoCloseable {
     /** The job the worker runs and whether it was asked to stop; guarded by {@link #queue}. */
     private @Nullable String running;
     private boolean stopRunning;
+    private @Nullable String waitingForMemory;
 
     /**
      * What a caller asks for.
@@ -126,8 +131,8 @@ public final class TrainingJobs implements AutoCloseable {
     }
 
     public TrainingJobs(Jdbi jdbi, ModelRegistry registry, Datasets datasets, BlobStore blobs, KeyHierarchy keys,
-                        Supplier<LlamaRuntime> llama, int threads, Consumer<AuditEvent> audit,
-                        LongSupplier availableMemory, MeterRegistry metrics, Clock clock) {
+                        Supplier<LlamaRuntime> llama, int threads, int niceness, Consumer<AuditEvent> audit,
+                        LongSupplier availableMemory, LongSupplier totalMemory, MeterRegistry metrics, Clock clock) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.datasets = requireNonNull(datasets, "datasets is null");
@@ -138,8 +143,10 @@ public final class TrainingJobs implements AutoCloseable {
             throw new IllegalArgumentException("threads must be positive: " + threads);
         }
         this.threads = threads;
+        this.niceness = niceness;
         this.audit = requireNonNull(audit, "audit is null");
         this.availableMemory = requireNonNull(availableMemory, "availableMemory is null");
+        this.totalMemory = requireNonNull(totalMemory, "totalMemory is null");
         this.clock = requireNonNull(clock, "clock is null");
         Gauge.builder("factory.training.steps.done", gauges, g -> g.get()[0])
                 .description("Optimizer steps the running fine-tuning job has done (0 when none runs)").register(metrics);
@@ -198,7 +205,7 @@ public final class TrainingJobs implements AutoCloseable {
             }
         });
         checkLayers(base, request.hyperparameters());
-        TrainingMemory.estimate(base, request.hyperparameters()).requireWithin(availableMemory.getAsLong(),
+        TrainingMemory.estimate(base, request.hyperparameters()).requireWithin(totalMemory.getAsLong(),
                 "fine-tuning " + base.ref());
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         TrainingJob job = new TrainingJob("tj-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16), name,
@@ -351,7 +358,7 @@ public final class TrainingJobs implements AutoCloseable {
         while (!closing) {
             Optional<TrainingJob> next;
             synchronized (queue) {
-                next = next();
+                next = next().filter(this::fitsNow);
                 if (next.isEmpty()) {
                     try {
                         queue.wait(5_000);
@@ -382,6 +389,31 @@ public final class TrainingJobs implements AutoCloseable {
                         + "(:p, :q) ORDER BY CASE WHEN status = :p THEN 0 ELSE 1 END, created_at")
                 .bind("p", TrainingJob.Status.IN_PROGRESS.name()).bind("q", TrainingJob.Status.QUEUED.name())
                 .map((rs, ctx) -> job(rs)).findFirst());
+    }
+
+    /**
+     * Whether the job's memory is free now. A job that would fit the machine but not what deployments leave of it
+     * waits, queued, until they leave enough (checked every few seconds); one in progress (resuming) waits the same.
+     */
+    private boolean fitsNow(TrainingJob job) {
+        long needed;
+        try {
+            ModelVersion base = registry.resolve(new ModelRef(job.base(), java.util.OptionalInt.of(job.baseVersion())));
+            needed = TrainingMemory.estimate(base, job.hyperparameters()).total();
+        } catch (FactoryException e) {
+            return true; // the run reports what is wrong with the base
+        }
+        long available = availableMemory.getAsLong();
+        if (needed <= available) {
+            waitingForMemory = null;
+            return true;
+        }
+        if (!job.id().equals(waitingForMemory)) {
+            waitingForMemory = job.id();
+            LOG.info("training job {} waits for memory: it needs about {} MiB and {} MiB is available", job.id(),
+                    needed >> 20, available >> 20);
+        }
+        return false;
     }
 
     private boolean stopRequested() {
@@ -421,8 +453,9 @@ public final class TrainingJobs implements AutoCloseable {
                 MemoryFile output = empty(job.id() + "-output")) {
             LlamaTrainer.convertToF32(runtime, weights.path(), f32.path(), threads);
             TrainingOptions options = new TrainingOptions(f32.path(), examples, validation, hp.epochs(),
-                    hp.learningRate(), hp.warmupSteps(), hp.batchSize(), hp.contextTokens(), hp.trainLayers(), threads,
-                    hp.seed(), hp.checkpointSteps(), resuming ? job.checkpointStep() : 0);
+                    hp.learningRate(), hp.warmupSteps(), hp.batchSize(), hp.contextTokens(), hp.trainLayers(),
+                    TrainedTensors.of(hp.trainTensors()), threads, niceness, hp.seed(), hp.checkpointSteps(),
+                    resuming ? job.checkpointStep() : 0);
             Progress progress = new Progress(job);
             LlamaTrainer.Outcome outcome;
             try {

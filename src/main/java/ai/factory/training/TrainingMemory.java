@@ -3,7 +3,12 @@ package ai.factory.training;
 import ai.factory.FactoryException;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
+import ai.factory.fleet.ProcFiles;
 import ai.factory.models.ModelVersion;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -45,14 +50,24 @@ public record TrainingMemory(long baseFile, long weights, long optimizer, long k
         return new TrainingMemory(base.sizeBytes(), 3 * f32, optimizer, kv, compute);
     }
 
-    /** Refuses when the estimate is more than {@code available} bytes. */
+    /** Refuses when the estimate is more than {@code available} bytes (the machine's memory, for a job to be queued). */
     public void requireWithin(long available, String what) {
         if (total() > available) {
             throw FactoryException.invalidParam("hyperParameters", ("%s needs about %s of memory (base file %s, F32 "
-                    + "weights %s, gradients and optimizer state %s, KV cache %s, activations %s) and %s is available; "
+                    + "weights %s, gradients and optimizer state %s, KV cache %s, activations %s) and the machine has %s; "
                     + "train fewer layers (trainLayers), a shorter contextLength or a smaller batchSize")
                     .formatted(what, mib(total()), mib(baseFile), mib(weights), mib(optimizer), mib(kvCache),
                             mib(compute), mib(available)));
+        }
+    }
+
+    /** This machine's physical memory ({@code MemTotal}), else the JVM's view of it. */
+    public static long totalOnThisMachine() {
+        try {
+            return ProcFiles.parseMemInfo(Files.readString(Path.of("/proc/meminfo"))).totalBytes();
+        } catch (IOException | FactoryException e) {
+            var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+            return os.getTotalMemorySize();
         }
     }
 

@@ -42,7 +42,7 @@ class TrainingMemoryTest {
         assertThatThrownBy(() -> estimate.requireWithin(8L << 30, "fine-tuning acme/llama-1b:1"))
                 .isInstanceOf(FactoryException.class)
                 .hasMessageContaining("fine-tuning acme/llama-1b:1 needs about")
-                .hasMessageContaining("8192 MiB is available")
+                .hasMessageContaining("the machine has 8192 MiB")
                 .hasMessageContaining("trainLayers");
     }
 }

@@ -10,6 +10,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.engine.chat.TrainingExample;
+import ai.factory.engine.training.TrainedTensors;
 import ai.factory.engine.training.TrainingListener;
 import ai.factory.engine.training.TrainingOptions;
 import ai.factory.engine.chat.ChatFormats;
@@ -113,6 +114,10 @@ public final class LlamaTrainer {
             List<int[]> examples = tokens(model, options.train());
             List<int[]> validation = tokens(model, options.validation());
             LlamaTrainer trainer = new LlamaTrainer(training, options, training.modelNLayer(model.handle()), arena);
+            if (options.niceness() > 0 && !ThreadPriority.lowerCurrentThread(options.niceness())) {
+                LOG.warn("training runs at the priority of serving: its thread's nice value could not be set to {}",
+                        options.niceness());
+            }
             MemorySegment context = context(llama, model, options, window);
             CpuThreadpool threadpool = null;
             try {
@@ -315,7 +320,7 @@ public final class LlamaTrainer {
     private boolean trains(MemorySegment tensor, MemorySegment userData) {
         try {
             return trains(training.getName(tensor).reinterpret(Integer.MAX_VALUE).getString(0), layers,
-                    options.trainLayers());
+                    options.trainLayers(), options.tensors());
         } catch (RuntimeException e) {
             LOG.error("training parameter filter failed; the tensor stays frozen", e);
             return false;
@@ -323,24 +328,30 @@ public final class LlamaTrainer {
     }
 
     /**
-     * Whether tensor {@code name} trains when the last {@code trainLayers} of {@code layers} blocks do (0 = all): the
-     * chosen blocks' tensors ({@code blk.N.*}) and the output norm and head; never the token embeddings (llama.cpp
-     * cannot train them yet).
+     * Whether tensor {@code name} trains when the last {@code trainLayers} of {@code layers} blocks do (0 = all) and
+     * {@code tensors} of them: a chosen block's tensors ({@code blk.N.attn_*} for attention, {@code blk.N.ffn_*} for the
+     * feed-forward network), and with {@link TrainedTensors#ALL} the output norm and head too. Never the token
+     * embeddings (llama.cpp cannot train them yet).
      */
-    static boolean trains(String name, int layers, int trainLayers) {
-        if (trainLayers == 0) {
-            return true;
-        }
+    static boolean trains(String name, int layers, int trainLayers, TrainedTensors tensors) {
         if (name.startsWith("blk.")) {
             int dot = name.indexOf('.', 4);
+            int block;
             try {
-                int block = Integer.parseInt(name.substring(4, dot < 0 ? name.length() : dot));
-                return block >= layers - trainLayers;
+                block = Integer.parseInt(name.substring(4, dot < 0 ? name.length() : dot));
             } catch (NumberFormatException e) {
                 return false;
             }
+            if (trainLayers > 0 && block < layers - trainLayers) {
+                return false;
+            }
+            return switch (tensors) {
+                case ALL -> true;
+                case ATTENTION -> name.startsWith(".attn_", dot);
+                case FEED_FORWARD -> name.startsWith(".ffn_", dot);
+            };
         }
-        return name.startsWith("output");
+        return tensors == TrainedTensors.ALL && (trainLayers == 0 || name.startsWith("output"));
     }
 
     /** {@code ggml_opt_get_optimizer_params}: AdamW's settings for the step about to be taken. */

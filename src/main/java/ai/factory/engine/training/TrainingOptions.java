@@ -21,6 +21,9 @@ import java.util.List;
  * @param batchSize windows per optimizer step
  * @param contextTokens tokens per window
  * @param trainLayers how many of the last transformer blocks train (with the output norm and head); 0 = all
+ * @param tensors which tensors of those blocks train
+ * @param niceness the nice value (0-19) the training thread and its compute threads run at: above 0 yields the CPUs
+ *     to serving
  * @param threads CPU threads for the forward and backward passes
  * @param seed the shuffle's seed
  * @param checkpointSteps a checkpoint every this many optimizer steps, besides each epoch's end; 0 = epochs only
@@ -28,8 +31,13 @@ import java.util.List;
  */
 public record TrainingOptions(Path base, List<TrainingExample> train, List<TrainingExample> validation, int epochs,
                               double learningRate, int warmupSteps, int batchSize, int contextTokens,
-                              int trainLayers, int threads, long seed, int checkpointSteps, int startStep) {
+                              int trainLayers, TrainedTensors tensors, int threads, int niceness, long seed,
+                              int checkpointSteps, int startStep) {
     public TrainingOptions {
+        java.util.Objects.requireNonNull(tensors, "tensors is null");
+        if (niceness < 0 || niceness > 19) {
+            throw new IllegalArgumentException("niceness must be between 0 and 19: " + niceness);
+        }
         train = List.copyOf(train);
         validation = List.copyOf(validation);
         if (train.isEmpty()) {

@@ -10,6 +10,7 @@ import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.chat.TrainingExample;
+import ai.factory.engine.training.TrainedTensors;
 import ai.factory.engine.training.TrainingListener;
 import ai.factory.engine.training.TrainingOptions;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -69,8 +70,8 @@ class LlamaTrainerTest {
     }
 
     private static TrainingOptions options(Path from, int epochs, int startStep, int checkpointSteps) {
-        return new TrainingOptions(from, corpus, corpus.subList(0, 4), epochs, 0.02, 5, 1, 256, 0, 2, 7,
-                checkpointSteps, startStep);
+        return new TrainingOptions(from, corpus, corpus.subList(0, 4), epochs, 0.02, 5, 1, 256, 0,
+                TrainedTensors.ALL, 2, 0, 7, checkpointSteps, startStep);
     }
 
     static final class Recorder implements TrainingListener {
@@ -177,20 +178,40 @@ class LlamaTrainerTest {
         assertThatThrownBy(() -> LlamaTrainer.train(runtime, options(quantized, 1, 0, 0), dir.resolve("q.gguf"),
                 new Recorder()))
                 .isInstanceOf(FactoryException.class).hasMessageContaining("quantized");
-        TrainingOptions odd = new TrainingOptions(base, corpus, List.of(), 1, 0.01, 0, 3, 100, 0, 2, 7, 0, 0);
+        TrainingOptions odd = new TrainingOptions(base, corpus, List.of(), 1, 0.01, 0, 3, 100, 0, TrainedTensors.ALL, 2, 0,
+                7, 0, 0);
         assertThatThrownBy(() -> LlamaTrainer.train(runtime, odd, dir.resolve("odd.gguf"), new Recorder()))
                 .isInstanceOf(FactoryException.class).hasMessageContaining("multiple of 256");
     }
 
     @Test
-    void theParameterFilterTrainsTheLastBlocksAndTheHead() {
-        assertThat(LlamaTrainer.trains("blk.0.attn_q.weight", 4, 0)).isTrue();
-        assertThat(LlamaTrainer.trains("blk.0.attn_q.weight", 4, 2)).isFalse();
-        assertThat(LlamaTrainer.trains("blk.2.ffn_up.weight", 4, 2)).isTrue();
-        assertThat(LlamaTrainer.trains("blk.3.attn_norm.weight", 4, 2)).isTrue();
-        assertThat(LlamaTrainer.trains("output.weight", 4, 2)).isTrue();
-        assertThat(LlamaTrainer.trains("output_norm.weight", 4, 2)).isTrue();
-        assertThat(LlamaTrainer.trains("token_embd.weight", 4, 2)).isFalse();
+    void theParameterFilterTrainsTheChosenBlocksAndTensors() {
+        assertThat(LlamaTrainer.trains("blk.0.attn_q.weight", 4, 0, TrainedTensors.ALL)).isTrue();
+        assertThat(LlamaTrainer.trains("token_embd.weight", 4, 0, TrainedTensors.ALL)).isTrue();
+        assertThat(LlamaTrainer.trains("blk.0.attn_q.weight", 4, 2, TrainedTensors.ALL)).isFalse();
+        assertThat(LlamaTrainer.trains("blk.2.ffn_up.weight", 4, 2, TrainedTensors.ALL)).isTrue();
+        assertThat(LlamaTrainer.trains("blk.3.attn_norm.weight", 4, 2, TrainedTensors.ALL)).isTrue();
+        assertThat(LlamaTrainer.trains("output.weight", 4, 2, TrainedTensors.ALL)).isTrue();
+        assertThat(LlamaTrainer.trains("output_norm.weight", 4, 2, TrainedTensors.ALL)).isTrue();
+        assertThat(LlamaTrainer.trains("token_embd.weight", 4, 2, TrainedTensors.ALL)).isFalse();
+        assertThat(LlamaTrainer.trains("blk.3.attn_k.weight", 4, 0, TrainedTensors.ATTENTION)).isTrue();
+        assertThat(LlamaTrainer.trains("blk.3.ffn_down.weight", 4, 0, TrainedTensors.ATTENTION)).isFalse();
+        assertThat(LlamaTrainer.trains("blk.3.ffn_down.weight", 4, 1, TrainedTensors.FEED_FORWARD)).isTrue();
+        assertThat(LlamaTrainer.trains("blk.2.ffn_down.weight", 4, 1, TrainedTensors.FEED_FORWARD)).isFalse();
+        assertThat(LlamaTrainer.trains("output.weight", 4, 0, TrainedTensors.FEED_FORWARD)).isFalse();
+    }
+
+    @Test
+    void aNicenessRunsTheTrainingThreadBelowServing() throws Exception {
+        int[] seen = new int[1];
+        Thread t = Thread.ofPlatform().start(() -> {
+            TrainingOptions lowered = new TrainingOptions(base, corpus.subList(0, 2), List.of(), 1, 0.01, 0, 1, 256, 0,
+                    TrainedTensors.ALL, 1, 10, 7, 0, 0);
+            LlamaTrainer.train(runtime, lowered, dir.resolve("niced.gguf"), new Recorder());
+            seen[0] = ThreadPriority.currentThread();
+        });
+        t.join();
+        assertThat(seen[0]).isEqualTo(10);
     }
 
     private static String greedy(LlamaEngine engine, int[] prompt, int maxTokens) throws InterruptedException {
