@@ -84,27 +84,11 @@ public final class DatasetsResource implements Routes {
             d = datasets.upload(name, body, declared, placement, access.caller(ctx));
         } catch (FactoryException e) {
             if (e.code() == ErrorCode.PAYLOAD_TOO_LARGE || e.code() == ErrorCode.INSUFFICIENT_STORAGE) {
-                discardRest(body);
+                RefusedBodies.discardRest(body, DISCARD_LIMIT);
             }
             throw e;
         }
         ctx.status(201).json(wire(d));
-    }
-
-    /**
-     * Reads and drops what is left of a refused body (up to {@link #DISCARD_LIMIT}), so that a client still sending it
-     * receives the answer instead of a connection closed under its upload.
-     */
-    private static void discardRest(InputStream body) {
-        byte[] buffer = new byte[64 * 1024];
-        long discarded = 0;
-        try {
-            for (int n; discarded < DISCARD_LIMIT && (n = body.read(buffer)) != -1; ) {
-                discarded += n;
-            }
-        } catch (IOException e) {
-            // the client went away: nothing left to answer
-        }
     }
 
     /** The dataset the path names, once the caller may do the action on it; one it may not see answers as missing. */

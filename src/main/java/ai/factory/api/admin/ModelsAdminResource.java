@@ -149,28 +149,11 @@ public final class ModelsAdminResource implements Routes {
                     by, placement);
         } catch (FactoryException e) {
             if (e.code() == ErrorCode.INSUFFICIENT_STORAGE) {
-                discardRest(body);
+                RefusedBodies.discardRest(body, DISCARD_LIMIT);
             }
             throw e;
         }
         ctx.status(201).json(version(v));
-    }
-
-    /**
-     * Reads and drops what is left of a body the disk could not hold (up to {@link #DISCARD_LIMIT}), so that a
-     * client still sending it receives the 507 instead of a connection closed under its upload; past the limit the
-     * container closes the connection as before.
-     */
-    private static void discardRest(InputStream body) {
-        byte[] buffer = new byte[64 * 1024];
-        long discarded = 0;
-        try {
-            for (int n; discarded < DISCARD_LIMIT && (n = body.read(buffer)) != -1; ) {
-                discarded += n;
-            }
-        } catch (IOException e) {
-            // the client went away: nothing left to answer
-        }
     }
 
     /**

@@ -162,9 +162,14 @@ final class LlamaLibrary {
         attachThreadpool = bind("llama_attach_threadpool", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
     }
 
+    private MethodHandle bind(String name, FunctionDescriptor descriptor) {
+        return bind(symbols, name, descriptor);
+    }
+
+    /** A downcall handle for function {@code name}, which the pinned llama.cpp libraries must have. */
     // Restricted FFM calls are this package's job; the launcher grants native access.
     @SuppressWarnings("restricted")
-    private MethodHandle bind(String name, FunctionDescriptor descriptor) {
+    static MethodHandle bind(SymbolLookup symbols, String name, FunctionDescriptor descriptor) {
         MemorySegment address = symbols.find(name).orElseThrow(
                 () -> new UnsatisfiedLinkError("llama.cpp library has no function " + name + "; is it the pinned version?"));
         return LINKER.downcallHandle(address, descriptor);
@@ -189,7 +194,7 @@ final class LlamaLibrary {
         return symbols;
     }
 
-    private static RuntimeException rethrow(Throwable t) {
+    static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) {
             return r;
         }

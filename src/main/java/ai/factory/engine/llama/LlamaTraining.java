@@ -5,7 +5,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.SymbolLookup;
@@ -26,8 +25,6 @@ final class LlamaTraining {
     static final int OPTIMIZER_ADAMW = 0;
     /** {@code LLAMA_FTYPE_ALL_F32}. */
     static final int FTYPE_ALL_F32 = 0;
-
-    private static final Linker LINKER = Linker.nativeLinker();
 
     private final SymbolLookup symbols;
     private final MethodHandle optInit;
@@ -74,22 +71,12 @@ final class LlamaTraining {
         resultLoss = bind("ggml_opt_result_loss", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
     }
 
-    // Restricted FFM calls are this package's job; the launcher grants native access.
-    @SuppressWarnings("restricted")
     private MethodHandle bind(String name, FunctionDescriptor descriptor) {
-        MemorySegment address = symbols.find(name).orElseThrow(
-                () -> new UnsatisfiedLinkError("llama.cpp library has no function " + name + "; is it the pinned version?"));
-        return LINKER.downcallHandle(address, descriptor);
+        return LlamaLibrary.bind(symbols, name, descriptor);
     }
 
     private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            return r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
+        return LlamaLibrary.rethrow(t);
     }
 
     void optInit(MemorySegment context, MemorySegment model, MemorySegment params) {
