@@ -158,7 +158,8 @@ final class TuneCommand {
                     + "version of --output.",
                     "Hyperparameters left out take the server's defaults. With --wait, follow the job to its end: a "
                             + "progress line redrawn in place on a terminal, else a line per epoch; exit 0 when it "
-                            + "completed, 1 with the reason when it failed or was stopped."})
+                            + "completed, 1 with the reason when it failed or was stopped. Interrupting the wait leaves the job "
+                            + "running ('factory tune cancel JOB' stops it)."})
     static final class Create implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin ClientOptions client;
