@@ -21,18 +21,24 @@ import picocli.CommandLine.ParseResult;
 public final class FactoryCli {
     /** The commands, in the order help lists them ({@code help} follows them). */
     static final List<Class<?>> COMMANDS = List.of(UpCommand.class, ModelsCommand.class, DatasetsCommand.class,
-            DeployCommand.class,
+            TuneCommand.class, DeployCommand.class,
             DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
             EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
             SovereigntyCommand.class, BenchCommand.class, FleetCommand.class);
 
     /** Each command group's subcommands, which the group lists in its own SUBCOMMANDS (see {@link #commandLine}). */
-    static final Map<Class<?>, List<Class<?>>> SUBCOMMANDS = Map.of(
-            ModelsCommand.class, ModelsCommand.SUBCOMMANDS, DeploymentsCommand.class, DeploymentsCommand.SUBCOMMANDS,
-            KeysCommand.class, KeysCommand.SUBCOMMANDS, ProjectsCommand.class, ProjectsCommand.SUBCOMMANDS,
-            EncryptionCommand.class, EncryptionCommand.SUBCOMMANDS, PoliciesCommand.class, PoliciesCommand.SUBCOMMANDS,
-            AuditCommand.class, AuditCommand.SUBCOMMANDS, SovereigntyCommand.class, SovereigntyCommand.SUBCOMMANDS,
-            FleetCommand.class, FleetCommand.SUBCOMMANDS, DatasetsCommand.class, DatasetsCommand.SUBCOMMANDS);
+    static final Map<Class<?>, List<Class<?>>> SUBCOMMANDS = Map.ofEntries(
+            Map.entry(ModelsCommand.class, ModelsCommand.SUBCOMMANDS),
+            Map.entry(DatasetsCommand.class, DatasetsCommand.SUBCOMMANDS),
+            Map.entry(TuneCommand.class, TuneCommand.SUBCOMMANDS),
+            Map.entry(DeploymentsCommand.class, DeploymentsCommand.SUBCOMMANDS),
+            Map.entry(KeysCommand.class, KeysCommand.SUBCOMMANDS),
+            Map.entry(ProjectsCommand.class, ProjectsCommand.SUBCOMMANDS),
+            Map.entry(EncryptionCommand.class, EncryptionCommand.SUBCOMMANDS),
+            Map.entry(PoliciesCommand.class, PoliciesCommand.SUBCOMMANDS),
+            Map.entry(AuditCommand.class, AuditCommand.SUBCOMMANDS),
+            Map.entry(SovereigntyCommand.class, SovereigntyCommand.SUBCOMMANDS),
+            Map.entry(FleetCommand.class, FleetCommand.SUBCOMMANDS));
 
     static {
         // Else picocli's default factory looks for Groovy's closure class, and a class that is not there is looked for

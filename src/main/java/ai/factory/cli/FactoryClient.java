@@ -153,7 +153,8 @@ final class FactoryClient implements AutoCloseable {
         return as(put(path, body, length), type);
     }
 
-    private <T> T as(JsonNode answer, Class<T> type) {
+    /** An answer read as the API's wire record {@code type}. */
+    <T> T as(JsonNode answer, Class<T> type) {
         try {
             return Json.mapper().treeToValue(answer, type);
         } catch (IOException e) {

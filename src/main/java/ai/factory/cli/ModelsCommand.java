@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -173,8 +174,14 @@ final class ModelsCommand {
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show a model, or one version of it.")
+    @Command(name = "show", mixinStandardHelpOptions = true,
+            description = {"Show a model and its versions, or one version of it, with the lineage of a fine-tuned "
+                    + "version (its training job, base model, datasets and their digests, hyperparameters, losses).",
+                    "--json prints the registry's record whole, metadata included."})
     static final class Show implements Callable<Integer> {
+        /** Metadata values longer than this are left to --json (a chat template runs to kilobytes). */
+        private static final int LONGEST_VALUE = 80;
+
         @Spec CommandSpec spec;
         @Mixin ClientOptions client;
 
@@ -183,7 +190,56 @@ final class ModelsCommand {
 
         @Override
         public Integer call() {
-            printJson(spec.commandLine().getOut(), client.client().get(path(ModelRef.parse(model))));
+            ModelRef ref = ModelRef.parse(model);
+            PrintWriter out = spec.commandLine().getOut();
+            FactoryClient http = client.client();
+            var answer = http.get(path(ref));
+            if (client.json) {
+                printJson(out, answer);
+                return 0;
+            }
+            List<Version> versions;
+            if (ref.version().isPresent()) {
+                versions = List.of(http.as(answer, Version.class));
+            } else {
+                ModelWire.Model m = http.as(answer, ModelWire.Model.class);
+                new Table("FIELD", "VALUE").row("name", m.name()).row("project", m.project())
+                        .row("classification", m.classification()).row("created", String.valueOf(m.createdAt()))
+                        .row("created by", m.createdBy()).row("latest version", m.latestVersion()).print(out);
+                versions = m.versions();
+            }
+            for (Version v : versions) {
+                out.println();
+                Table table = new Table("VERSION " + v.model() + ":" + v.version(), "");
+                table.row("format", v.format()).row("size", size(v.sizeBytes()) + " (" + v.sizeBytes() + " bytes)")
+                        .row("source", v.source()).row("imported", String.valueOf(v.importedAt()))
+                        .row("imported by", v.importedBy());
+                for (ModelWire.File f : v.files()) {
+                    table.row("file", f.path() + " (sha256 " + f.sha256() + ", " + size(f.size()) + ")");
+                }
+                Map<String, Object> metadata = v.metadata() == null ? Map.of() : v.metadata();
+                metadata.forEach((key, value) -> {
+                    if (!key.equals("lineage") && !(value instanceof Map<?, ?>) && !(value instanceof List<?>)) {
+                        String text = String.valueOf(value);
+                        table.row(key, text.length() <= LONGEST_VALUE && !text.contains("\n") ? text
+                                : "(" + text.length() + " characters; --json prints it)");
+                    }
+                });
+                table.print(out);
+                if (metadata.get("lineage") instanceof Map<?, ?> lineage) {
+                    out.println();
+                    Table rows = new Table("LINEAGE of " + v.model() + ":" + v.version(), "");
+                    lineage.forEach((key, value) -> {
+                        if (value instanceof Map<?, ?> map) {
+                            map.forEach((k, x) -> rows.row(key + " " + k, String.valueOf(x)));
+                        } else {
+                            rows.row(String.valueOf(key), String.valueOf(value));
+                        }
+                    });
+                    rows.print(out);
+                }
+            }
+            out.flush();
             return 0;
         }
     }

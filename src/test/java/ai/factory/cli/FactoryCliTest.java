@@ -219,7 +219,7 @@ public class FactoryCliTest {
         Run badLabel = local("models", "classify", "acme/tiny", "Top Secret");
         assertThat(badLabel.exit()).isEqualTo(1);
         assertThat(badLabel.err()).contains("invalid classification");
-        assertThat(local("models", "show", "acme/tiny:1").json().at("/metadata/vocabularySize").asInt()).isEqualTo(32000);
+        assertThat(local("models", "show", "acme/tiny:1", "--json").json().at("/metadata/vocabularySize").asInt()).isEqualTo(32000);
         assertThat(local("models", "delete", "acme/tiny").out()).contains("Deleted acme/tiny:1", "Deleted acme/tiny:2");
     }
 
