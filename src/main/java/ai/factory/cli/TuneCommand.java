@@ -204,6 +204,13 @@ final class TuneCommand {
                 description = "Train only the last N layers (trainLayers; 0: all).")
         @Nullable Integer trainLayers;
 
+        @Option(names = "--train-tensors", paramLabel = "all|attention|ffn",
+                description = "Which tensors of those layers train: all (default), attention or ffn (trainTensors).")
+        @Nullable String trainTensors;
+
+        @Option(names = "--seed", paramLabel = "N", description = "The seed of each epoch's shuffle (seed).")
+        @Nullable Long seed;
+
         @Option(names = "--validation-split", paramLabel = "X",
                 description = "Share of the training data held out for validation, without --validation "
                         + "(validationSplit).")
@@ -228,12 +235,14 @@ final class TuneCommand {
             putIfGiven(values, "contextLength", context);
             putIfGiven(values, "learningRateWarmupSteps", warmup);
             putIfGiven(values, "trainLayers", trainLayers);
+            putIfGiven(values, "trainTensors", trainTensors);
+            putIfGiven(values, "seed", seed);
             putIfGiven(values, "validationSplit", validationSplit);
             putIfGiven(values, "checkpointSteps", checkpointSteps);
             return values;
         }
 
-        private static void putIfGiven(Map<String, Object> values, String name, @Nullable Number value) {
+        private static void putIfGiven(Map<String, Object> values, String name, @Nullable Object value) {
             if (value != null) {
                 values.put(name, value);
             }

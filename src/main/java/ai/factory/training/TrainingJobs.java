@@ -675,9 +675,11 @@ public final class TrainingJobs implements AutoCloseable {
                                 + ":validation, NULL, NULL, :at)")
                         .bind("id", job.id()).bind("step", step).bind("epoch", epoch).bind("loss", trainingLoss)
                         .bind("validation", validation).bind("at", Timestamp.from(now)).execute();
-                h.createUpdate("UPDATE training_jobs SET epochs_done = :epoch, validation_loss = :validation "
-                                + "WHERE id = :id")
-                        .bind("epoch", epoch).bind("validation", validation).bind("id", job.id()).execute();
+                // At an epoch's end the job's training loss becomes the epoch's mean (the last one is the job's result).
+                h.createUpdate("UPDATE training_jobs SET epochs_done = :epoch, training_loss = :loss, "
+                                + "validation_loss = :validation WHERE id = :id")
+                        .bind("epoch", epoch).bind("loss", trainingLoss).bind("validation", validation)
+                        .bind("id", job.id()).execute();
             });
         }
 

@@ -40,6 +40,7 @@ public final class TrainingJobWire {
      * @param status {@code queued}, {@code in-progress}, {@code stopping}, {@code stopped}, {@code completed} or
      *     {@code failed}
      * @param outputVersion the version of {@code outputModel} it registered, once completed
+     * @param trainingLoss the last step's loss while an epoch runs, the epoch's mean once it ends
      */
     public record Job(String id, String name, String project, String status, @Nullable String failure,
                       String baseModel, String baseSha256, String trainingDataset, String trainingSha256,
