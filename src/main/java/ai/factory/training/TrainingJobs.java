@@ -91,6 +91,7 @@ public final class TrainingJobs implements AutoCloseable {
     private final Consumer<AuditEvent> audit;
     private final Clock clock;
     private final Object queue = new Object();
+    private final List<Consumer<TrainingJob>> endListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Thread worker;
     private volatile boolean closing;
     /** The job the worker runs and whether it was asked to stop; guarded by {@link #queue}. */
@@ -132,6 +133,14 @@ public final class TrainingJobs implements AutoCloseable {
         this.audit = requireNonNull(audit, "audit is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.worker = Thread.ofPlatform().name("training-jobs").daemon(true).unstarted(this::work);
+    }
+
+    /**
+     * Has {@code listener} told of every job that ends (completed, failed or stopped), as recorded then, on the
+     * worker's thread; what it throws is logged and does not change the job.
+     */
+    public void onEnded(Consumer<TrainingJob> listener) {
+        endListeners.add(requireNonNull(listener, "listener is null"));
     }
 
     /**
@@ -495,6 +504,14 @@ public final class TrainingJobs implements AutoCloseable {
         if (status != TrainingJob.Status.COMPLETED) {
             LOG.warn("training job {} {}{}", job.id(), status.name().toLowerCase(java.util.Locale.ROOT),
                     failure == null ? "" : ": " + failure);
+        }
+        TrainingJob ended = get(job.id());
+        for (Consumer<TrainingJob> listener : endListeners) {
+            try {
+                listener.accept(ended);
+            } catch (RuntimeException e) {
+                LOG.warn("training job {}: a listener of its end failed: {}", job.id(), e.getMessage(), e);
+            }
         }
     }
 
