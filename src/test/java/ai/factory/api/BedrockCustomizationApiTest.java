@@ -126,9 +126,11 @@ class BedrockCustomizationApiTest {
 
     @Test
     void aJobFineTunesWritesItsMetricsAndTheCustomModelAnswersByItsArn() throws IOException {
+        // A few lines of the corpus to validate on, named as a dataset that exists.
         HttpResponse<String> check = factory.send(factory.request("/api/v1/datasets/acme/capitals-check",
                 factory.createKey("dev-http", "default", "developer"))
-                .PUT(HttpRequest.BodyPublishers.ofString(String.join("\n", Files.readAllLines(corpus).subList(0, 4))))));
+                .PUT(HttpRequest.BodyPublishers.ofString(String.join("\n",
+                        Files.readAllLines(corpus).subList(0, 4)))));
         assertThat(check.statusCode()).as(check.body()).isEqualTo(201);
         String jobArn = developer.createModelCustomizationJob(job("tune-capitals", "capitals", b -> b
                 .validationDataConfig(v -> v.validators(x -> x.s3Uri("factory-dataset://acme/capitals-check")))))
