@@ -256,10 +256,6 @@ public final class ModelCustomizations {
                 && c.job().status() == TrainingJob.Status.COMPLETED).findFirst();
     }
 
-    public SiteFiles files() {
-        return files;
-    }
-
     private Customization withJob(Row row) {
         return withJob(row, jobs.get(row.jobId()));
     }

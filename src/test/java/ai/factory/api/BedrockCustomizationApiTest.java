@@ -179,6 +179,10 @@ class BedrockCustomizationApiTest {
         assertThat(developer.getCustomModel(r -> r.modelIdentifier("capitals")).modelArn()).isEqualTo(modelArn);
         assertThat(developer.listCustomModels(r -> r.nameContains("capit")).modelSummaries())
                 .extracting(CustomModelSummary::modelArn).containsExactly(modelArn);
+        assertThat(developer.listCustomModels(r -> r.baseModelArnEquals(done.baseModelArn())).modelSummaries())
+                .extracting(CustomModelSummary::modelArn).containsExactly(modelArn);
+        assertThat(developer.listCustomModels(r -> r.baseModelArnEquals(done.baseModelArn() + "0")).modelSummaries())
+                .isEmpty();
         assertThat(developer.listModelCustomizationJobs(r -> r.statusEquals("Completed"))
                 .modelCustomizationJobSummaries()).extracting(ModelCustomizationJobSummary::jobArn).contains(jobArn);
 

@@ -221,20 +221,25 @@ public final class ModelCustomizationResource implements Routes {
         String name = ctx.queryParam("nameContains");
         String baseArn = ctx.queryParam("baseModelArnEquals");
         String modelStatus = oneOf(ctx, "modelStatus", List.of("Active", "Creating", "Failed"));
-        Stream<Model> found = registry.list().stream()
+        List<Customization> made = customizations.list();
+        Stream<ModelSummary> found = registry.list().stream()
                 .filter(m -> m.name().namespace().equals(ModelCustomizations.NAMESPACE))
                 .filter(m -> access.allows(ctx, Action.READ_MODEL, Access.resource(m)))
                 .filter(m -> name == null || m.name().model().contains(name))
                 .filter(m -> modelStatus == null || modelStatus.equals("Active"))
-                .filter(created(ctx, Model::createdAt));
-        Page<Model> page = page(ctx, found.sorted(order(ctx, Model::createdAt)).toList());
-        List<ModelSummary> summaries = page.items().stream().map(m -> {
-            Optional<TrainingJob> job = customizations.madeModel(m.name()).map(Customization::job);
-            return new ModelSummary(modelArn(m.name()), m.name().model(), m.createdAt().toString(),
-                    job.map(ModelCustomizationResource::baseModelArn).orElse(null),
-                    job.map(j -> j.base().toString()).orElse(null), FINE_TUNING, "Active", BedrockArns.ACCOUNT);
-        }).filter(s -> baseArn == null || baseArn.equals(s.baseModelArn())).toList();
-        ctx.json(new ModelSummaries(page.nextToken(), summaries));
+                .filter(created(ctx, Model::createdAt))
+                .map(m -> {
+                    Optional<TrainingJob> job = made.stream().map(Customization::job)
+                            .filter(j -> j.output().equals(m.name()) && j.status() == TrainingJob.Status.COMPLETED)
+                            .findFirst();
+                    return new ModelSummary(modelArn(m.name()), m.name().model(), m.createdAt().toString(),
+                            job.map(ModelCustomizationResource::baseModelArn).orElse(null),
+                            job.map(j -> j.base().toString()).orElse(null), FINE_TUNING, "Active",
+                            BedrockArns.ACCOUNT);
+                })
+                .filter(s -> baseArn == null || baseArn.equals(s.baseModelArn()));
+        Page<ModelSummary> page = page(ctx, found.sorted(order(ctx, s -> Instant.parse(s.creationTime()))).toList());
+        ctx.json(new ModelSummaries(page.nextToken(), page.items()));
     }
 
     private void getModel(Context ctx) {
