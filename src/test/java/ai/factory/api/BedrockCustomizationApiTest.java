@@ -284,6 +284,32 @@ class BedrockCustomizationApiTest {
     }
 
     @Test
+    void anotherProjectNeitherSeesNorStopsAJobNorTrainsOnItsModels() {
+        assertThat(factory.post("/api/v1/projects", factory.adminKey(), "{\"name\":\"rivals\"}").statusCode())
+                .isEqualTo(201);
+        HttpResponse<String> created = factory.post("/api/v1/keys", factory.adminKey(),
+                "{\"name\": \"rival\", \"aws\": true, \"role\": \"developer\", \"project\": \"rivals\"}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        BedrockSdk.AwsKey rivalKey = new BedrockSdk.AwsKey(json(created).path("id").asText(),
+                json(created).path("accessKeyId").asText(), json(created).path("secretAccessKey").asText());
+        String jobArn = developer.createModelCustomizationJob(job("private-run", "private-run", b -> b
+                .hyperParameters(Map.of("epochCount", "1000", "learningRate", "0.02", "contextLength", "256"))))
+                .jobArn();
+        try (BedrockClient rival = BedrockSdk.defaultControl(factory, rivalKey)) {
+            assertThatThrownBy(() -> rival.getModelCustomizationJob(r -> r.jobIdentifier(jobArn)))
+                    .isInstanceOf(ResourceNotFoundException.class);
+            assertThatThrownBy(() -> rival.stopModelCustomizationJob(r -> r.jobIdentifier("private-run")))
+                    .isInstanceOf(ResourceNotFoundException.class);
+            assertThat(rival.listModelCustomizationJobs(r -> {}).modelCustomizationJobSummaries()).isEmpty();
+            assertThatThrownBy(() -> rival.createModelCustomizationJob(job("rival-run", "rival-run", b -> {})))
+                    .as("the base model is another project's").isInstanceOf(ResourceNotFoundException.class);
+        } finally {
+            developer.stopModelCustomizationJob(r -> r.jobIdentifier(jobArn));
+        }
+        assertThat(awaitEnded(developer, jobArn).status()).isEqualTo(ModelCustomizationJobStatus.STOPPED);
+    }
+
+    @Test
     void boto3CreatesGetsListsAndStops() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Boto3ClientTest.python("import boto3")
                 || "true".equals(System.getenv("CI")), "python3 with boto3 is not installed");
