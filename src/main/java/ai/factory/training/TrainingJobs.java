@@ -52,6 +52,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -91,7 +92,7 @@ public final class TrainingJobs implements AutoCloseable {
     private final Consumer<AuditEvent> audit;
     private final Clock clock;
     private final Object queue = new Object();
-    private final List<Consumer<TrainingJob>> endListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Consumer<TrainingJob>> endListeners = new CopyOnWriteArrayList<>();
     private final Thread worker;
     private volatile boolean closing;
     /** The job the worker runs and whether it was asked to stop; guarded by {@link #queue}. */
@@ -136,8 +137,9 @@ public final class TrainingJobs implements AutoCloseable {
     }
 
     /**
-     * Has {@code listener} told of every job that ends (completed, failed or stopped), as recorded then, on the
-     * worker's thread; what it throws is logged and does not change the job.
+     * Has {@code listener} told of every job the worker ends (completed, failed, or stopped while it ran; a queued job
+     * that is cancelled never reaches the worker), as recorded then, on the worker's thread; what it throws is logged
+     * and does not change the job.
      */
     public void onEnded(Consumer<TrainingJob> listener) {
         endListeners.add(requireNonNull(listener, "listener is null"));
