@@ -23,6 +23,7 @@ import ai.factory.api.admin.ProjectsResource;
 import ai.factory.api.bedrock.ConverseResource;
 import ai.factory.api.bedrock.FoundationModelsResource;
 import ai.factory.api.bedrock.InvokeResource;
+import ai.factory.api.bedrock.ModelCustomizationResource;
 import ai.factory.api.bedrock.ModelImportResource;
 import ai.factory.api.openai.ChatCompletionsResource;
 import ai.factory.api.openai.CompletionsResource;
@@ -85,6 +86,8 @@ import ai.factory.storage.BlobStore;
 import ai.factory.storage.BlobSweep;
 import ai.factory.training.DatasetLimits;
 import ai.factory.training.Datasets;
+import ai.factory.training.ModelCustomizations;
+import ai.factory.training.SiteFiles;
 import ai.factory.training.TrainingJobs;
 import ai.factory.training.TrainingMemory;
 import ai.factory.storage.MemoryFile;
@@ -239,6 +242,9 @@ public final class Factory implements AutoCloseable {
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
                     config.models().importRoot(), clock);
             imports.restore();
+            // Before the worker starts, so no job ends unseen by it.
+            ModelCustomizations customizations = new ModelCustomizations(database.jdbi(), trainingJobs, datasets,
+                    registry, new SiteFiles(config.models().importRoot()));
             trainingJobs.start();
             closeInOrder.addFirst(trainingJobs);
             this.newAdminKey = bootstrapAdminKey(keys);
@@ -262,6 +268,7 @@ public final class Factory implements AutoCloseable {
                             new InvokeResource(inference, clock),
                             new FoundationModelsResource(deployments, registry, access),
                             new ModelImportResource(imports, registry, access),
+                            new ModelCustomizationResource(customizations, trainingJobs, registry, deployments, access),
                             new CompletionsResource(inference, clock),
                             new ModelsResource(deployments, registry, access),
                             new ModelsAdminResource(registry, projects, access),

@@ -30,7 +30,8 @@ public enum Setting {
     MAX_UPLOAD_SIZE("models.maxUploadSize", "FACTORY_MAX_UPLOAD_SIZE", null, "512GiB",
             "Largest model file accepted by upload or import."),
     IMPORT_ROOT("models.importRoot", "FACTORY_IMPORT_ROOT", null, "",
-            "Folder whose GGUF files Bedrock CreateModelImportJob may import from file:// URIs (none: refused)."),
+            "Folder whose GGUF files Bedrock CreateModelImportJob may import from file:// URIs, and under which "
+                    + "CreateModelCustomizationJob reads its data and writes its metrics (none: refused)."),
     BUILTIN_MODELS("models.builtin", "FACTORY_BUILTIN_MODELS", null, "true",
             "Register and deploy the bundled embedding model builtin/all-minilm-l6-v2 at start (false: none; one already registered stays)."),
     DB_URL("database.url", "FACTORY_DB_URL", "--db-url", "jdbc:h2:file:$FACTORY_HOME/db/factory",

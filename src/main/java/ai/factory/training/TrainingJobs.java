@@ -56,6 +56,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -103,6 +104,7 @@ public final class TrainingJobs implements AutoCloseable {
     /** What the running job last reported, for {@code /metrics}. */
     private final AtomicReference<double[]> gauges = new AtomicReference<>(new double[] {0, 0, Double.NaN, 0});
     private final Object queue = new Object();
+    private final List<Consumer<TrainingJob>> endListeners = new CopyOnWriteArrayList<>();
     private final Thread worker;
     private volatile boolean closing;
     /** The job the worker runs and whether it was asked to stop; guarded by {@link #queue}. */
@@ -162,6 +164,15 @@ public final class TrainingJobs implements AutoCloseable {
                     .register(metrics);
         }
         this.worker = Thread.ofPlatform().name("training-jobs").daemon(true).unstarted(this::work);
+    }
+
+    /**
+     * Has {@code listener} told of every job the worker ends (completed, failed, or stopped while it ran; a queued job
+     * that is cancelled never reaches the worker), as recorded then, on the worker's thread; what it throws is logged
+     * and does not change the job.
+     */
+    public void onEnded(Consumer<TrainingJob> listener) {
+        endListeners.add(requireNonNull(listener, "listener is null"));
     }
 
     /**
@@ -558,6 +569,14 @@ public final class TrainingJobs implements AutoCloseable {
         if (status != TrainingJob.Status.COMPLETED) {
             LOG.warn("training job {} {}{}", job.id(), status.name().toLowerCase(java.util.Locale.ROOT),
                     failure == null ? "" : ": " + failure);
+        }
+        TrainingJob ended = get(job.id());
+        for (Consumer<TrainingJob> listener : endListeners) {
+            try {
+                listener.accept(ended);
+            } catch (RuntimeException e) {
+                LOG.warn("training job {}: a listener of its end failed: {}", job.id(), e.getMessage(), e);
+            }
         }
     }
 

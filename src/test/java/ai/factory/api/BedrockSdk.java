@@ -58,6 +58,16 @@ final class BedrockSdk {
                 .build();
     }
 
+    /** The control-plane client as a user builds it: endpoint, region and credentials, the SDK's defaults else. */
+    static BedrockClient defaultControl(TestFactory factory, AwsKey key) {
+        return BedrockClient.builder()
+                .endpointOverride(URI.create(factory.url()))
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(key.accessKeyId(), key.secretAccessKey())))
+                .build();
+    }
+
     /**
      * A synchronous runtime client as a user builds it: endpoint, region and credentials, everything else the SDK's
      * defaults (its default HTTP client, its retries).

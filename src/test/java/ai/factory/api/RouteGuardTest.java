@@ -38,7 +38,10 @@ class RouteGuardTest {
             assertThat(routes.stream().filter(r -> !r.isPublic() && r.action().isEmpty())).isEmpty();
             assertThat(routes.stream().map(r -> r.path()))
                     .contains("/v1/chat/completions", "/model/{modelId}/converse", "/api/v1/projects", "/api/v1/policies",
-                            "/metrics", "/api/v1/datasets", "/api/v1/datasets/{namespace}/{name}");
+                            "/metrics", "/api/v1/datasets", "/api/v1/datasets/{namespace}/{name}",
+                            "/model-customization-jobs", "/model-customization-jobs/{jobIdentifier}",
+                            "/model-customization-jobs/{jobIdentifier}/stop", "/custom-models",
+                            "/custom-models/{modelIdentifier}");
 
             Map<String, Set<Action>> rights = Map.of(
                     "auditor", Set.of(Action.READ_AUDIT, Action.READ_USAGE, Action.READ_METRICS),

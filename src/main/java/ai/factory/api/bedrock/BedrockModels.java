@@ -18,7 +18,7 @@ final class BedrockModels {
 
     /**
      * The factory model name for a Bedrock model id: the name itself ({@code ns/model} or
-     * {@code ns/model:version}), or an imported-model ARN around it. The path parameter arrives URL-decoded.
+     * {@code ns/model:version}), or an imported-model, custom-model or foundation-model ARN around it. The path parameter arrives URL-decoded.
      */
     static String modelName(String modelId) {
         if (modelId == null || modelId.isBlank()) {
@@ -30,7 +30,8 @@ final class BedrockModels {
         Matcher m = ARN.matcher(modelId);
         if (!m.matches()) {
             throw FactoryException.invalidParam("modelId", "the model ARN '" + modelId + "' is not understood; use "
-                    + "arn:aws:bedrock:REGION:ACCOUNT:imported-model/NS/MODEL[:VERSION] or the model name itself");
+                    + "arn:aws:bedrock:REGION:ACCOUNT:imported-model/NS/MODEL[:VERSION] (or custom-model/…, "
+                    + "foundation-model/…) or the model name itself");
         }
         return m.group(1);
     }

@@ -19,6 +19,7 @@ import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.Deployments;
 import ai.factory.serving.ModelImports;
+import ai.factory.training.ModelCustomizations;
 import io.javalin.http.Context;
 import org.jspecify.annotations.Nullable;
 import java.util.List;
@@ -28,7 +29,7 @@ import java.util.function.Supplier;
 /**
  * Bedrock's ListFoundationModels and GetFoundationModel ({@code GET /foundation-models[/{modelIdentifier}]}).
  * The factory's foundation models are those that can be invoked now: the models with a ready deployment, less
- * the imported ones, which Bedrock lists as imported models. Their {@code modelId} is the factory's model
+ * the imported and custom ones, which Bedrock lists as imported and custom models. Their {@code modelId} is the factory's model
  * name, which Converse and InvokeModel take as it is.
  */
 public final class FoundationModelsResource implements Routes {
@@ -94,7 +95,8 @@ public final class FoundationModelsResource implements Routes {
 
     private List<Deployment> foundationModels() {
         return deployments.ready().stream()
-                .filter(d -> !d.model().namespace().equals(ModelImports.NAMESPACE))
+                .filter(d -> !d.model().namespace().equals(ModelImports.NAMESPACE)
+                        && !d.model().namespace().equals(ModelCustomizations.NAMESPACE))
                 .toList();
     }
 
