@@ -182,14 +182,24 @@ def factory_run(job, metrics, window):
 
 
 def summary(epochs):
+    """Tokens/s leave out the run's first step: the factory's includes allocating the optimizer's buffers for the
+    first time, llama-finetune's is timed from after that (its first log line of the step comes later), so that
+    step compares nothing. It is shown on its own."""
+    seconds = [s for e in epochs for s in e["stepSeconds"]]
+    window = epochs[0]["tokens"] // epochs[0]["steps"]
     tokens = sum(e["tokens"] for e in epochs)
-    seconds = sum(e["seconds"] for e in epochs)
-    per_step = [e["tokens"] / e["steps"] / s for e in epochs for s in e["stepSeconds"] if s > 0]
+    later_seconds = sum(seconds[1:])
+    per_epoch = []
+    for i, e in enumerate(epochs):
+        steps = e["stepSeconds"][1:] if i == 0 else e["stepSeconds"]
+        per_epoch.append(len(steps) * window / sum(steps) if steps and sum(steps) > 0 else None)
     losses = [l for e in epochs for l in e["stepLosses"]]
-    return {"epochs": len(epochs), "steps": sum(e["steps"] for e in epochs), "tokens": tokens,
-            "stepSeconds": seconds, "tokensPerSecond": tokens / seconds if seconds > 0 else None,
-            "epochTokensPerSecond": [e["tokens"] / e["seconds"] if e["seconds"] > 0 else None for e in epochs],
-            "stepTokensPerSecondMedian": statistics.median(per_step) if per_step else None,
+    return {"epochs": len(epochs), "steps": len(seconds), "tokens": tokens, "stepSeconds": sum(seconds),
+            "firstStepSeconds": seconds[0] if seconds else None,
+            "tokensPerSecond": (len(seconds) - 1) * window / later_seconds if later_seconds > 0 else None,
+            "epochTokensPerSecond": per_epoch,
+            "stepTokensPerSecondMedian": statistics.median(window / s for s in seconds[1:] if s > 0)
+            if len(seconds) > 1 else None,
             "firstStepLoss": losses[0] if losses else None, "lastStepLoss": losses[-1] if losses else None,
             "epochMeanLosses": [e["meanLoss"] for e in epochs]}
 
@@ -233,7 +243,8 @@ def report(a):
         ("optimizer steps (windows of %d tokens)" % ctx, fmt(s_fa["steps"]), fmt(s_ft["steps"]), ""),
         ("tokens computed", fmt(s_fa["tokens"]), fmt(s_ft["tokens"]), ""),
         ("time in steps, s", fmt(s_fa["stepSeconds"], 2), fmt(s_ft["stepSeconds"], 2), ""),
-        ("**tokens/s** (tokens ÷ time in steps)", "**%s**" % fmt(s_fa["tokensPerSecond"]),
+        ("first step, s", fmt(s_fa["firstStepSeconds"], 2), fmt(s_ft["firstStepSeconds"], 2), ""),
+        ("**tokens/s** (tokens ÷ time in steps, after the first step)", "**%s**" % fmt(s_fa["tokensPerSecond"]),
          "**%s**" % fmt(s_ft["tokensPerSecond"]), "**%s**" % fmt(result["ratio"]["tokensPerSecond"], 2)),
     ]
     for i in range(max(len(fa), len(ft))):
@@ -258,11 +269,16 @@ def report(a):
         if "recordedTokensPerSecond" in s_fa:
             f.write("\nThe factory's steps from one step's record to the next (each epoch's first step left out; "
                     "the per-step bookkeeping included): %s tokens/s.\n" % fmt(s_fa["recordedTokensPerSecond"]))
-        f.write("\nA step's time: the factory's trainer times the one `llama_opt_epoch` call that is the step; "
-                "llama-finetune's is the gap between two of its progress lines (one per micro-batch, which is one "
-                "datapoint and one optimizer step as `-b` = `-ub` = `-c`). llama-finetune's windows start every "
-                "%d tokens (n_ctx / 2), so it computes about twice the tokens of the text per epoch; the factory's "
-                "windows do not overlap. Tokens/s counts what each computed.\n" % (ctx // 2))
+        f.write("\nA step's time: the factory's trainer times the one `llama_opt_epoch` call that is the step (graph "
+                "building, forward, backward, optimizer update); llama-finetune's runs from the line llama.cpp logs "
+                "as the step's optimizer parameters are read (`epoch E lr=...`, stamped with llama.cpp's own clock) "
+                "to the next step's, or for the last step to its progress line. Each step is one window of %d "
+                "tokens (`-b` = `-ub` = `-c`). llama-finetune's windows start every %d tokens (n_ctx / 2), so it "
+                "computes about twice the tokens of the text per epoch; the factory's windows do not overlap. "
+                "Tokens/s counts what each computed. The run's first step is left out of tokens/s (the factory's "
+                "includes allocating the optimizer's buffers, llama-finetune's is timed after that) and shown on its "
+                "own. llama-finetune keeps its learning rate constant, the factory decays it linearly to zero at "
+                "the last step, so their losses part after the first step.\n" % (ctx, ctx // 2))
         f.write("\n## Setup\n\n```\n")
         for k, v in setup.items():
             f.write("%s: %s\n" % (k, v))
