@@ -5,9 +5,10 @@
 #   bench/compare-llama-finetune.sh --model-file FILE.gguf [--text FILE.txt | --tokens 4096] [--ctx 256]
 #       [--threads 2] [--epochs 2] [--learning-rate 1e-4] [--peer-weights f32|given] [--nice N] [--out DIR]
 #
-# --model-file: an F32 or F16 model (llama.cpp trains no quantized weights), e.g. a synthetic one:
-#   ./factory models synth --params 30M --quant F16 --tokenizer ../shared/models/llama-2-tiny-random.gguf \
-#     --out /tmp/synth-30m-f16.gguf
+# --model-file: an F32 or F16 model (llama.cpp trains no quantized weights), e.g. a synthetic one of 7 layers (this
+#   llama.cpp's training graphs abort beyond that, see docs/benchmarks.md):
+#   ./factory models synth --params 14M --quant F16 --tokenizer ../shared/models/llama-2-tiny-random.gguf \
+#     --out /tmp/synth-14m-f16.gguf
 # --text: plain text to train on; without it, a deterministic synthetic English-like text of about --tokens tokens.
 #
 # 1. Builds llama-finetune (and llama-quantize) once from the llama.cpp source the factory's natives were built from,
@@ -18,7 +19,7 @@
 #    llama-finetune gets an F32 copy too, made with llama-quantize (--peer-weights f32); --peer-weights given hands
 #    it the file as given.
 # 3. Runs llama-finetune on the text: -c = -b = -ub = --ctx (one window a step), -t = -tb = --threads, --epochs,
-#    -lr, AdamW, -val-split 0; its stderr is time-stamped line by line (one progress line per step).
+#    -lr, AdamW, -val-split 0; each step is timed by the lines llama.cpp's log stamps with its own clock.
 # 4. Then the factory, never both at once: starts one with a throwaway home on loopback (training on --threads),
 #    imports the model, uploads the text as a dataset of {"prompt", "completion"} records whose concatenation is
 #    the text, and runs a training job with contextLength --ctx, batchSize 1, the same epochs and learning rate,
