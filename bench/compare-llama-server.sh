@@ -131,55 +131,13 @@ log() { echo "compare-llama-server: $*" >&2; }
 
 # ---- llama-server, built once from the natives' own source ----
 
-lib="$("$root/factory" natives)"                      # .../llama-VERSION/lib, fetched if needed
-src="$(dirname "$lib")/src"
-server_dir="$(dirname "$lib")-server"                # .../llama-VERSION-server, beside the natives
-bin="$server_dir/bin"
-if [ ! -x "$bin/llama-server" ]; then
-  log "building llama-server from $src into $server_dir (once; several minutes)..."
-  generator=()
-  command -v ninja >/dev/null && generator=(-G Ninja)
-  # GGML_CPU=OFF: the CPU kernels are not built here; the prebuilt libggml-cpu-* variants are used instead.
-  # GGML_BACKEND_DL=ON as in the prebuilt libggml, which finds its CPU backends beside the executable.
-  cmake -S "$src" -B "$server_dir/build" ${generator[@]+"${generator[@]}"} -DCMAKE_BUILD_TYPE=Release \
-    -DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF -DGGML_CPU=OFF -DCMAKE_SKIP_BUILD_RPATH=ON \
-    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF \
-    -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
-    >"$server_dir.cmake.log" 2>&1 || { log "cmake failed, see $server_dir.cmake.log"; exit 1; }
-  cmake --build "$server_dir/build" --target llama-server -j "$(nproc)" >>"$server_dir.cmake.log" 2>&1 \
-    || { log "the build failed, see $server_dir.cmake.log"; exit 1; }
-  rm -rf "$bin.tmp" && mkdir -p "$bin.tmp"
-  cp "$server_dir/build/bin/llama-server" "$bin.tmp/"
-  # The server's own libraries (common, mtmd, ...) as built; llama and ggml from the prebuilt natives, under the
-  # names the server asks for.
-  for f in "$server_dir"/build/bin/*.so*; do
-    case "$(basename "$f")" in libllama.so* | libggml*) ;; *) cp -P "$f" "$bin.tmp/" ;; esac
-  done
-  for needed in $(cd "$bin.tmp" && LD_LIBRARY_PATH="$bin.tmp" ldd llama-server | awk '/not found/ {print $1}' | sort -u); do
-    case "$needed" in
-      libllama.so*) ln -s "$(ls "$lib"/libllama.v*.so "$lib"/libllama.so 2>/dev/null | head -n 1)" "$bin.tmp/$needed" ;;
-      libggml-base.so*) ln -s "$lib/libggml-base.so" "$bin.tmp/$needed" ;;
-      libggml.so*) ln -s "$(ls "$lib"/libggml.v*.so "$lib"/libggml.so 2>/dev/null | head -n 1)" "$bin.tmp/$needed" ;;
-      *) log "llama-server needs $needed, which neither the build nor the natives have"; exit 1 ;;
-    esac
-  done
-  for f in "$lib"/libggml-cpu-*.so; do ln -s "$f" "$bin.tmp/"; done
-  (cd "$bin.tmp" && LD_LIBRARY_PATH="$bin.tmp" ./llama-server --version) >/dev/null 2>&1 \
-    || { log "the built llama-server does not start against the natives"; exit 1; }
-  mv -T "$bin.tmp" "$bin"
-fi
+# shellcheck source=bench/common.sh
+. "$root/bench/common.sh"
+llama_tools_init
+lib="$llama_lib" bin="$llama_bin"
+llama_tool llama-server
 
 # ---- the two servers ----
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() { # URL, seconds, pid: waits for a 200
-  local deadline=$((SECONDS + $2))
-  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
-    kill -0 "$3" 2>/dev/null || return 1
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 1
-  done
-}
 
 home="$(mktemp -d)"
 factory_pid="" server_pid=""
@@ -192,12 +150,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-factory_port="$(free_port)"
-log "starting the factory on 127.0.0.1:$factory_port..."
-FACTORY_HOME="$home" nice -n "$niceness" "$root/factory" up --host 127.0.0.1 --port "$factory_port" >"$out/factory.log" 2>&1 &
-factory_pid=$!
-wait_http "http://127.0.0.1:$factory_port/health/ready" 300 "$factory_pid" || { log "the factory did not start, see $out/factory.log"; exit 1; }
-fctl() { FACTORY_HOME="$home" "$root/factory" "$@" --url "http://127.0.0.1:$factory_port"; }
+factory_start "$home" "$niceness" "$out/factory.log"
 fctl models import "$model_file" --name bench/model >/dev/null
 fctl deploy bench/model --parallel "$parallel" --prefix-cache "$prefix_cache" --step-tokens "$step_tokens" \
   --ctx "$ctx" --threads "$threads" \
@@ -212,14 +165,11 @@ log "starting llama-server on 127.0.0.1:$server_port: ${server_args[*]}"
 server_pid=$!
 wait_http "http://127.0.0.1:$server_port/health" 300 "$server_pid" || { log "llama-server did not start, see $out/llama-server.log"; exit 1; }
 # The same kernels: the running server must have the prebuilt natives' files mapped, not libraries of its own.
-for name in libllama libggml-base libggml-cpu; do
-  grep -q "$lib/$name" "/proc/$server_pid/maps" \
-    || { log "llama-server has no $name from $lib mapped; it would not run the factory's kernels"; exit 1; }
-done
+server_natives="$(llama_check_natives "$server_pid")"
 {
   echo "workload: ${workload:-none (the options given)}"
   echo "llama-server: ${server_args[*]}"
-  echo "llama-server natives: $(grep -o "$lib/[^ ]*" "/proc/$server_pid/maps" | sort -u | xargs -n1 basename | tr '\n' ' ')"
+  echo "llama-server natives: $server_natives"
   echo "factory: --parallel $parallel --prefix-cache $prefix_cache --step-tokens $step_tokens --ctx $ctx --threads $threads; natives $lib"
   echo "niceness of both servers: $niceness"
   grep -m1 -o "n_slots = .*" "$out/llama-server.log" || true
