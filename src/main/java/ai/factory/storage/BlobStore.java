@@ -266,7 +266,7 @@ public final class BlobStore {
     }
 
     /** The blob's plaintext as a stream; the caller closes it. */
-    public InputStream openStream(String owner, String sha256, DataKey key) {
+    public InputStream plaintext(String owner, String sha256, DataKey key) {
         return Channels.newInputStream(open(owner, sha256, key));
     }
 

@@ -214,7 +214,7 @@ public final class Datasets {
         }
         List<TrainingExample> examples = new ArrayList<>(dataset.records());
         DatasetParser.Result result;
-        try (InputStream in = blobs.openStream(dataset.project(), dataset.sha256(),
+        try (InputStream in = blobs.plaintext(dataset.project(), dataset.sha256(),
                 keys.dataKey(dataset.project(), dataset.sha256()))) {
             result = DatasetParser.parse(in, storedLimits(dataset), examples::add);
         } catch (IOException | UncheckedIOException e) {

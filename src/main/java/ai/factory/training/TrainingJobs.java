@@ -106,6 +106,7 @@ public final class TrainingJobs implements AutoCloseable {
     private final Object queue = new Object();
     private final List<Consumer<TrainingJob>> endListeners = new CopyOnWriteArrayList<>();
     private final Thread worker;
+    private final boolean h2;
     private volatile boolean closing;
     /** The job the worker runs and whether it was asked to stop; guarded by {@link #queue}. */
     private @Nullable String running;
@@ -164,6 +165,13 @@ public final class TrainingJobs implements AutoCloseable {
                     .register(metrics);
         }
         this.worker = Thread.ofPlatform().name("training-jobs").daemon(true).unstarted(this::work);
+        this.h2 = "H2".equals(jdbi.withHandle(h -> {
+            try {
+                return h.getConnection().getMetaData().getDatabaseProductName();
+            } catch (SQLException e) {
+                return "";
+            }
+        }));
     }
 
     /**
@@ -216,6 +224,7 @@ public final class TrainingJobs implements AutoCloseable {
             }
         });
         checkLayers(base, request.hyperparameters());
+        GraphBudget.require(base, request.hyperparameters());
         TrainingMemory.estimate(base, request.hyperparameters()).requireWithin(totalMemory.getAsLong(),
                 "fine-tuning " + base.ref());
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
@@ -434,11 +443,20 @@ public final class TrainingJobs implements AutoCloseable {
     }
 
     private void run(TrainingJob job) {
+        if (job.status() == TrainingJob.Status.IN_PROGRESS && endedTheProcess(job)) {
+            return;
+        }
         boolean resuming = job.status() == TrainingJob.Status.IN_PROGRESS && job.checkpointStep() > 0;
         Instant started = job.startedAt() == null ? clock.instant() : job.startedAt();
-        jdbi.useHandle(h -> h.createUpdate("UPDATE training_jobs SET status = :s, started_at = :t WHERE id = :id")
-                .bind("s", TrainingJob.Status.IN_PROGRESS.name()).bind("t", Timestamp.from(started))
-                .bind("id", job.id()).execute());
+        jdbi.useHandle(h -> {
+            h.createUpdate("UPDATE training_jobs SET status = :s, started_at = :t, "
+                            + "run_count = run_count + 1, run_start_step = steps_done WHERE id = :id")
+                    .bind("s", TrainingJob.Status.IN_PROGRESS.name()).bind("t", Timestamp.from(started))
+                    .bind("id", job.id()).execute();
+            // The next start must know this run began, even if llama.cpp aborts the process a moment from now.
+            durable(h);
+        });
+        PausePoints.reach("training.run", job.name());
         record(job, AUDIT_STARTED, AuditEvent.SUCCESS, resuming ? "resumed from step " + job.checkpointStep()
                 : "base " + job.base() + ":" + job.baseVersion() + ", data " + job.training());
         LOG.info("training job {} {}", job.id(), resuming ? "resumes from step " + job.checkpointStep() : "starts");
@@ -476,6 +494,9 @@ public final class TrainingJobs implements AutoCloseable {
             }
             if (outcome.cancelled()) {
                 if (closing && !stopRequested(job)) {
+                    // A clean pause: the next start resumes the job whatever step it reached.
+                    jdbi.useHandle(h -> h.createUpdate("UPDATE training_jobs SET run_count = 0 WHERE id = :id")
+                            .bind("id", job.id()).execute());
                     LOG.info("training job {} paused at step {} for shutdown; it resumes from step {}", job.id(),
                             outcome.steps(), get(job.id()).checkpointStep());
                     return;
@@ -492,6 +513,26 @@ public final class TrainingJobs implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Whether the previous run of a job found in progress ended the factory's process without a single step done
+     * since it started (llama.cpp aborts the process on a graph it cannot build, for one): resuming would end it
+     * again, and again at every start. Such a job fails, with what the log of that run will explain.
+     */
+    private boolean endedTheProcess(TrainingJob job) {
+        record Runs(int count, int startStep) {}
+        Runs runs = jdbi.withHandle(h -> h.createQuery("SELECT run_count, run_start_step FROM training_jobs "
+                        + "WHERE id = :id")
+                .bind("id", job.id()).map((rs, ctx) -> new Runs(rs.getInt(1), rs.getInt(2))).one());
+        if (runs.count() == 0 || job.stepsDone() > runs.startStep()) {
+            return false;
+        }
+        end(job, TrainingJob.Status.FAILED, ("the factory's process ended while this job ran, before it got past step %d "
+                + "(its previous start); it is not resumed again, which would end the process again. The log of "
+                + "that run says why: llama.cpp aborts on a training graph larger than it can build, for one")
+                .formatted(runs.startStep()));
+        return true;
     }
 
     private boolean stopRequested(TrainingJob job) {
@@ -613,6 +654,8 @@ public final class TrainingJobs implements AutoCloseable {
                 h.createUpdate("UPDATE training_jobs SET checkpoint_sha256 = :s, checkpoint_step = :step WHERE id = :id")
                         .bind("s", staged.sha256()).bind("step", step).bind("id", job.id()).execute();
             });
+            // Stored before the previous checkpoint's blob goes, so that a crash never leaves the job naming it.
+            jdbi.useHandle(this::durable);
             if (previous != null && !previous.equals(staged.sha256())) {
                 deleteBlob(project, previous);
             }
@@ -620,6 +663,16 @@ public final class TrainingJobs implements AutoCloseable {
             throw new UncheckedIOException("cannot store the checkpoint of training job " + job.id(), e);
         }
         record(job, AUDIT_CHECKPOINT, AuditEvent.SUCCESS, "step " + step);
+    }
+
+    /**
+     * Embedded H2 stores a commit from a background thread, so a process killed moments later loses it; a checkpoint
+     * stores it now. PostgreSQL has kept every commit that returned.
+     */
+    private void durable(org.jdbi.v3.core.Handle h) {
+        if (h2) {
+            h.execute("CHECKPOINT");
+        }
     }
 
     private void deleteCheckpoint(TrainingJob job) {

@@ -57,7 +57,7 @@ class ErrorShapesApiTest {
             GET    | /model/acme%2Ftiny/converse        | 405 | bedrock | POST
             PUT    | /api/v1/projects                  | 405 | factory | GET, POST
             GET    | /api/v1/nothing-here              | 404 | factory | -
-            GET    | /custom-models                    | 404 | bedrock | -
+            GET    | /guardrails                       | 404 | bedrock | -
             POST   | /async-invoke                     | 404 | bedrock | -
             """)
     void unknownPathsAndMethodsAnswerInTheirApisShape(String method, String path, int status, String shape,

@@ -233,6 +233,31 @@ class TrainingJobsApiTest {
         }
     }
 
+    @Test
+    void aJobWhoseRunEndedTheProcessBeforeItsFirstStepIsNotResumedAgain(@TempDir Path otherHome) throws Exception {
+        String id;
+        // The kill stands for a native abort (llama.cpp aborts the process on a graph it cannot build).
+        try (FactoryProcess.Child child = FactoryProcess.Child.start(otherHome,
+                Map.of(PausePoints.PROPERTY, "training.run@doomed"))) {
+            HttpClient http = HttpClient.newHttpClient();
+            String key = child.adminKey();
+            assertThat(send(http, child.url(), key, "POST", "/api/v1/models/acme/base/versions", "{\"path\": \""
+                    + TestModels.tinyLlama().toAbsolutePath() + "\"}").statusCode()).isEqualTo(201);
+            assertThat(send(http, child.url(), key, "PUT", "/api/v1/datasets/acme/capitals", corpus()).statusCode())
+                    .isEqualTo(201);
+            HttpResponse<String> r = send(http, child.url(), key, "POST", JOBS, job("doomed", "acme/doomed", 2, ""));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+            id = json(r).path("id").asText();
+            child.awaitLine("paused at training.run@doomed", JOB_TIMEOUT);
+            assertThat(child.kill()).as("killed by SIGKILL").isEqualTo(128 + 9);
+        }
+        try (TestFactory restarted = TestFactory.start(otherHome)) {
+            JsonNode failed = awaitStatus(restarted, restarted.adminKey(), id, "failed");
+            assertThat(failed.path("failure").asText()).contains("not resumed again").contains("step 0");
+            assertThat(failed.path("stepsDone").asInt()).isZero();
+        }
+    }
+
     private static HttpResponse<String> send(HttpClient http, String url, String key, String method, String path,
                                              String body) throws IOException, InterruptedException {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path)).header("Authorization", "Bearer " + key)

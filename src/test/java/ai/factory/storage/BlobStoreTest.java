@@ -48,7 +48,7 @@ class BlobStoreTest {
         assertThat(store.exists("beta", ref.sha256())).isFalse();
         assertThat(store.path(OWNER, ref.sha256())).isEqualTo(root.resolve("keyed").resolve(OWNER)
                 .resolve(ref.sha256().substring(0, 2)).resolve(ref.sha256()));
-        try (InputStream in = store.openStream(OWNER, ref.sha256(), stored.key())) {
+        try (InputStream in = store.plaintext(OWNER, ref.sha256(), stored.key())) {
             assertThat(in.readAllBytes()).isEqualTo(content);
         }
         assertThat(store.verify(OWNER, ref.sha256(), stored.key())).isEqualTo(ref);

@@ -50,7 +50,7 @@ class KeyHierarchyTest {
     }
 
     private static byte[] read(KeyHierarchy keys, BlobStore blobs, Blob b) throws Exception {
-        try (InputStream in = blobs.openStream(b.owner(), b.sha256(), keys.dataKey(b.owner(), b.sha256()))) {
+        try (InputStream in = blobs.plaintext(b.owner(), b.sha256(), keys.dataKey(b.owner(), b.sha256()))) {
             return in.readAllBytes();
         }
     }
