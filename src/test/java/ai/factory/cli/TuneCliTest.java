@@ -71,13 +71,13 @@ class TuneCliTest {
             throws Exception {
         Path chart = dir.resolve("loss.png");
         Run done = local("tune", "create", "acme/base", "--data", "acme/capitals", "--output", "acme/capitals-tuned",
-                "--name", "tune-capitals", "--epochs", "30", "--lr", "0.02", "--ctx", "256", "--validation-split",
+                "--name", "tune-capitals", "--epochs", "6", "--lr", "0.02", "--ctx", "256", "--validation-split",
                 "0.125", "--wait", "--chart", chart.toString());
         assertThat(done.exit()).as(done.err()).isZero();
         assertThat(done.out()).contains("completed: acme/capitals-tuned:1", "Loss curve: " + chart);
-        assertThat(done.err()).as("a line per epoch when stderr is not a terminal").contains("epoch 1/30", "epoch 30/30")
+        assertThat(done.err()).as("a line per epoch when stderr is not a terminal").contains("epoch 1/6", "epoch 6/6")
                 .doesNotContain("\r");
-        assertThat(done.err().lines().filter(l -> l.contains(" epoch ")).count()).isEqualTo(30);
+        assertThat(done.err().lines().filter(l -> l.contains(" epoch ")).count()).isEqualTo(6);
         assertThat(isPng(chart)).isTrue();
 
         Run list = local("tune", "list", "--json");
@@ -92,8 +92,8 @@ class TuneCliTest {
         JsonNode job = local("tune", "show", id, "--json").json();
         assertThat(job.path("id").asText()).isEqualTo(id);
         assertThat(job.path("stepsDone").asInt()).isPositive().isEqualTo(job.path("totalSteps").asInt());
-        assertThat(job.path("epochsDone").asInt()).isEqualTo(30);
-        assertThat(job.path("hyperparameters").path("epochCount").asText()).isEqualTo("30");
+        assertThat(job.path("epochsDone").asInt()).isEqualTo(6);
+        assertThat(job.path("hyperparameters").path("epochCount").asText()).isEqualTo("6");
         assertThat(job.path("hyperparameters").path("learningRate").asText()).isEqualTo("0.02");
         assertThat(job.path("hyperparameters").path("contextLength").asText()).isEqualTo("256");
         assertThat(job.path("validationLoss").isNumber()).isTrue();
@@ -109,10 +109,10 @@ class TuneCliTest {
         metrics.path("metrics").forEach(points::add);
         assertThat(points.stream().filter(m -> m.path("kind").asText().equals("step")).count())
                 .isEqualTo(job.path("stepsDone").asLong());
-        assertThat(points.stream().filter(m -> m.path("kind").asText().equals("epoch")).count()).isEqualTo(30);
+        assertThat(points.stream().filter(m -> m.path("kind").asText().equals("epoch")).count()).isEqualTo(6);
         Run logs = local("tune", "logs", id);
         assertThat(logs.out().lines().count()).isEqualTo(points.size());
-        assertThat(logs.out()).contains("step 1  epoch 1  loss ", "epoch 30  step " + job.path("stepsDone").asInt());
+        assertThat(logs.out()).contains("step 1  epoch 1  loss ", "epoch 6  step " + job.path("stepsDone").asInt());
         Run followed = local("tune", "logs", id, "--follow", "--json");
         assertThat(followed.exit()).as("an ended job's curve, then the end").isZero();
         assertThat(followed.out().lines().map(l -> new Run(0, l, "").json()).filter(m -> m.has("kind")).count())
