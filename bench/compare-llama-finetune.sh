@@ -137,7 +137,10 @@ rm -f "$work/finetuned.gguf"
 # ---- the factory ----
 
 load_before_factory="$(cut -d' ' -f1-3 /proc/loadavg)"
-factory_start "$work/home" "$niceness" "$out/factory.log" FACTORY_GENERATION_THREADS="$threads"
+# Training at the process's own niceness (--nice, the same as llama-finetune's), not below it as a factory serving
+# requests would run it (training.niceness).
+factory_start "$work/home" "$niceness" "$out/factory.log" FACTORY_TRAINING_THREADS="$threads" \
+  FACTORY_TRAINING_NICENESS=0
 fctl models import "$model_file" --name bench/base >/dev/null
 fctl datasets upload "$out/dataset.jsonl" --name bench/text >/dev/null
 key="$(cat "$work/home/admin.key")"
@@ -171,7 +174,7 @@ SETUP_MODEL="$model_file ($(du -h "$model_file" | cut -f1))" SETUP_PEER_MODEL="$
 SETUP_TEXT="$(wc -c <"$out/text.txt") bytes, $(wc -l <"$out/dataset.jsonl") dataset records" \
 SETUP_CTX="$ctx" SETUP_THREADS="$threads" SETUP_EPOCHS="$epochs" SETUP_LR="$learning_rate" SETUP_NICE="$niceness" \
 SETUP_FINETUNE="llama-finetune ${finetune_args[*]}" SETUP_FINETUNE_NATIVES="$finetune_natives" \
-SETUP_FACTORY="FACTORY_GENERATION_THREADS=$threads factory up; POST /api/v1/training-jobs $job_body" \
+SETUP_FACTORY="FACTORY_TRAINING_THREADS=$threads FACTORY_TRAINING_NICENESS=0 factory up; POST /api/v1/training-jobs $job_body" \
 SETUP_FACTORY_NATIVES="$llama_lib" \
 SETUP_LOAD_FINETUNE="$load_before_finetune / $load_after_finetune" \
 SETUP_LOAD_FACTORY="$load_before_factory / $load_after_factory" SETUP_WALL="$finetune_wall" \
