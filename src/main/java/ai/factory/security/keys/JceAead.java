@@ -17,6 +17,11 @@ import javax.crypto.spec.GCMParameterSpec;
  * Tink's {@link Aead} over a JCE AES key, so a master key held by a keystore (in software) or by an HSM (through
  * SunPKCS11, where the cipher runs inside the token and the key never leaves it) wraps Tink keysets. A ciphertext is
  * {@code nonce(12) || AES-256-GCM ciphertext || tag(16)}, with a fresh random nonce each time.
+ *
+ * <p>Operations on a token run one at a time, on the provider's monitor (as {@link MasterKeys} reads keys): SoftHSM
+ * under SunPKCS11 answered two threads unwrapping at once (two deployments loading after a restart) with
+ * {@code CKR_OPERATION_ACTIVE} and {@code CKR_GENERAL_ERROR}. A master key is used only to unwrap and wrap key
+ * encryption keys, so the wait is short and rare.
  */
 final class JceAead implements Aead {
     private static final int NONCE_BYTES = 12;
@@ -34,6 +39,15 @@ final class JceAead implements Aead {
 
     @Override
     public byte[] encrypt(byte[] plaintext, byte[] associatedData) throws GeneralSecurityException {
+        if (provider != null) {
+            synchronized (provider) {
+                return seal(plaintext, associatedData);
+            }
+        }
+        return seal(plaintext, associatedData);
+    }
+
+    private byte[] seal(byte[] plaintext, byte[] associatedData) throws GeneralSecurityException {
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);
         Cipher cipher = cipher();
@@ -45,6 +59,15 @@ final class JceAead implements Aead {
 
     @Override
     public byte[] decrypt(byte[] ciphertext, byte[] associatedData) throws GeneralSecurityException {
+        if (provider != null) {
+            synchronized (provider) {
+                return open(ciphertext, associatedData);
+            }
+        }
+        return open(ciphertext, associatedData);
+    }
+
+    private byte[] open(byte[] ciphertext, byte[] associatedData) throws GeneralSecurityException {
         if (ciphertext.length < NONCE_BYTES + TAG_BITS / 8) {
             throw new GeneralSecurityException("ciphertext too short");
         }

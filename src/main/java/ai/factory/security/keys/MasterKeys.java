@@ -199,7 +199,11 @@ public final class MasterKeys {
     public synchronized Aead aead(int version) {
         String name = aliasOf(version);
         try {
-            Key key = store.getKey(name, passwordOf(protection));
+            Key key;
+            // One token operation at a time (JceAead says why); the keystore's own provider needs no such care.
+            synchronized (provider == null ? this : provider) {
+                key = store.getKey(name, passwordOf(protection));
+            }
             if (key == null) {
                 throw new FactoryException(ErrorCode.UNAVAILABLE, "master key version " + version + " (" + name
                         + ") is not in " + location + "; restore the keystore or token that holds it");
