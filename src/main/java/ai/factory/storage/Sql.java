@@ -21,4 +21,19 @@ public final class Sql {
         }
         return false;
     }
+
+    /**
+     * Whether {@code jdbi} talks to embedded H2, which stores a commit from a background thread: a process killed
+     * moments after a commit loses it unless a {@code CHECKPOINT} follows (PostgreSQL has kept every commit that
+     * returned).
+     */
+    public static boolean isH2(org.jdbi.v3.core.Jdbi jdbi) {
+        return "H2".equals(jdbi.withHandle(h -> {
+            try {
+                return h.getConnection().getMetaData().getDatabaseProductName();
+            } catch (java.sql.SQLException e) {
+                return "";
+            }
+        }));
+    }
 }

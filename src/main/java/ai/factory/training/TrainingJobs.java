@@ -165,13 +165,7 @@ public final class TrainingJobs implements AutoCloseable {
                     .register(metrics);
         }
         this.worker = Thread.ofPlatform().name("training-jobs").daemon(true).unstarted(this::work);
-        this.h2 = "H2".equals(jdbi.withHandle(h -> {
-            try {
-                return h.getConnection().getMetaData().getDatabaseProductName();
-            } catch (SQLException e) {
-                return "";
-            }
-        }));
+        this.h2 = Sql.isH2(jdbi);
     }
 
     /**
@@ -544,10 +538,9 @@ public final class TrainingJobs implements AutoCloseable {
     /** The weights to start from: the latest checkpoint when resuming, else the base model's, decrypted into memory. */
     private MemoryFile weights(TrainingJob job, ModelVersion base, boolean resuming) throws IOException {
         if (resuming) {
-            TrainingJob current = get(job.id());
-            String sha = jdbi.withHandle(h -> h.createQuery("SELECT checkpoint_sha256 FROM training_jobs WHERE id = :id")
-                    .bind("id", job.id()).mapTo(String.class).one());
-            try (SeekableByteChannel plaintext = blobs.open(current.project(), sha, keys.dataKey(current.project(), sha))) {
+            String sha = checkpointSha256(job.id()).orElseThrow(() -> new FactoryException(ErrorCode.INTERNAL,
+                    "training job " + job.id() + " is at step " + job.checkpointStep() + " but holds no checkpoint"));
+            try (SeekableByteChannel plaintext = blobs.open(job.project(), sha, keys.dataKey(job.project(), sha))) {
                 return MemoryFile.copyOf(plaintext, job.id() + "-checkpoint");
             }
         }
@@ -642,8 +635,7 @@ public final class TrainingJobs implements AutoCloseable {
     private void storeCheckpoint(TrainingJob job, int step, Path weights) {
         String project = job.project();
         keys.ensureKek(project);
-        String previous = jdbi.withHandle(h -> h.createQuery("SELECT checkpoint_sha256 FROM training_jobs "
-                + "WHERE id = :id").bind("id", job.id()).mapTo(String.class).findOne().orElse(null));
+        String previous = checkpointSha256(job.id()).orElse(null);
         try (InputStream in = Files.newInputStream(weights);
                 StagedBlob staged = blobs.stage(project, in, Long.MAX_VALUE)) {
             if (!keys.hasDataKey(project, staged.sha256())) {
@@ -675,9 +667,13 @@ public final class TrainingJobs implements AutoCloseable {
         }
     }
 
+    private Optional<String> checkpointSha256(String id) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT checkpoint_sha256 FROM training_jobs WHERE id = :id")
+                .bind("id", id).mapTo(String.class).findOne());
+    }
+
     private void deleteCheckpoint(TrainingJob job) {
-        String sha = jdbi.withHandle(h -> h.createQuery("SELECT checkpoint_sha256 FROM training_jobs WHERE id = :id")
-                .bind("id", job.id()).mapTo(String.class).findOne().orElse(null));
+        String sha = checkpointSha256(job.id()).orElse(null);
         if (sha != null) {
             jdbi.useHandle(h -> h.createUpdate("UPDATE training_jobs SET checkpoint_sha256 = NULL WHERE id = :id")
                     .bind("id", job.id()).execute());
@@ -703,6 +699,7 @@ public final class TrainingJobs implements AutoCloseable {
 
         private int stepsPerEpoch;
         private int totalSteps;
+        private int lastStep;
 
         private int epochStart(int epoch) {
             return (epoch - 1) * stepsPerEpoch + 1;
@@ -730,6 +727,7 @@ public final class TrainingJobs implements AutoCloseable {
                         .bind("step", step).bind("loss", loss).bind("id", job.id()).execute();
             });
             gauges.set(new double[] {step, totalSteps, loss, tokensPerSecond});
+            lastStep = step;
             if (epoch > 1 && step == epochStart(epoch)) {
                 PausePoints.reach("training.epoch", job.name() + ":" + epoch);
             }
@@ -739,8 +737,7 @@ public final class TrainingJobs implements AutoCloseable {
         public void epoch(int epoch, double trainingLoss, double validationLoss) {
             Instant now = clock.instant();
             Double validation = finite(validationLoss);
-            int step = jdbi.withHandle(h -> h.createQuery("SELECT steps_done FROM training_jobs WHERE id = :id")
-                    .bind("id", job.id()).mapTo(Integer.class).one());
+            int step = lastStep;
             jdbi.useTransaction(h -> {
                 h.createUpdate("INSERT INTO training_job_metrics (job_id, kind, step, epoch, loss, validation_loss, "
                                 + "learning_rate, tokens_per_second, at) VALUES (:id, 'epoch', :step, :epoch, :loss, "

@@ -207,13 +207,7 @@ class TrainingJobsApiTest {
                 Map.of(PausePoints.PROPERTY, "training.epoch@resumed:2"))) {
             HttpClient http = HttpClient.newHttpClient();
             String key = child.adminKey();
-            assertThat(send(http, child.url(), key, "POST", "/api/v1/models/acme/base/versions", "{\"path\": \""
-                    + TestModels.tinyLlama().toAbsolutePath() + "\"}").statusCode()).isEqualTo(201);
-            assertThat(send(http, child.url(), key, "PUT", "/api/v1/datasets/acme/capitals", corpus()).statusCode())
-                    .isEqualTo(201);
-            HttpResponse<String> r = send(http, child.url(), key, "POST", JOBS, job("resumed", "acme/resumed", 4, ""));
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-            id = json(r).path("id").asText();
+            id = createInChild(http, child, job("resumed", "acme/resumed", 4, ""));
             child.awaitLine("paused at training.epoch@resumed:2", JOB_TIMEOUT);
             JsonNode paused = json(send(http, child.url(), key, "GET", JOBS + "/" + id, null));
             assertThat(paused.path("epochsDone").asInt()).isEqualTo(1);
@@ -239,15 +233,7 @@ class TrainingJobsApiTest {
         // The kill stands for a native abort (llama.cpp aborts the process on a graph it cannot build).
         try (FactoryProcess.Child child = FactoryProcess.Child.start(otherHome,
                 Map.of(PausePoints.PROPERTY, "training.run@doomed"))) {
-            HttpClient http = HttpClient.newHttpClient();
-            String key = child.adminKey();
-            assertThat(send(http, child.url(), key, "POST", "/api/v1/models/acme/base/versions", "{\"path\": \""
-                    + TestModels.tinyLlama().toAbsolutePath() + "\"}").statusCode()).isEqualTo(201);
-            assertThat(send(http, child.url(), key, "PUT", "/api/v1/datasets/acme/capitals", corpus()).statusCode())
-                    .isEqualTo(201);
-            HttpResponse<String> r = send(http, child.url(), key, "POST", JOBS, job("doomed", "acme/doomed", 2, ""));
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-            id = json(r).path("id").asText();
+            id = createInChild(HttpClient.newHttpClient(), child, job("doomed", "acme/doomed", 2, ""));
             child.awaitLine("paused at training.run@doomed", JOB_TIMEOUT);
             assertThat(child.kill()).as("killed by SIGKILL").isEqualTo(128 + 9);
         }
@@ -256,6 +242,18 @@ class TrainingJobsApiTest {
             assertThat(failed.path("failure").asText()).contains("not resumed again").contains("step 0");
             assertThat(failed.path("stepsDone").asInt()).isZero();
         }
+    }
+
+    /** Imports the base, uploads the corpus and creates the job {@code body} in a factory process; returns its id. */
+    private static String createInChild(HttpClient http, FactoryProcess.Child child, String body) throws Exception {
+        String key = child.adminKey();
+        assertThat(send(http, child.url(), key, "POST", "/api/v1/models/acme/base/versions", "{\"path\": \""
+                + TestModels.tinyLlama().toAbsolutePath() + "\"}").statusCode()).isEqualTo(201);
+        assertThat(send(http, child.url(), key, "PUT", "/api/v1/datasets/acme/capitals", corpus()).statusCode())
+                .isEqualTo(201);
+        HttpResponse<String> r = send(http, child.url(), key, "POST", JOBS, body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return json(r).path("id").asText();
     }
 
     private static HttpResponse<String> send(HttpClient http, String url, String key, String method, String path,

@@ -8,6 +8,7 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import ai.factory.storage.Sql;
 import org.jdbi.v3.core.Jdbi;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,13 +39,7 @@ public final class CallJournal implements AutoCloseable {
 
     public CallJournal(Jdbi jdbi, String node) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
-        this.h2 = "H2".equals(jdbi.withHandle(h -> {
-            try {
-                return h.getConnection().getMetaData().getDatabaseProductName();
-            } catch (java.sql.SQLException e) {
-                return "";
-            }
-        }));
+        this.h2 = Sql.isH2(jdbi);
         this.node = requireNonNull(node, "node is null");
         this.settler = Thread.ofVirtual().name("audit-journal").unstarted(this::settleForever);
     }
