@@ -243,7 +243,7 @@ class BedrockControlPlaneApiTest {
 
     @Test
     void importingFromDiskIsRefusedWithoutAnImportRoot(@TempDir Path otherHome) {
-        try (TestFactory plain = TestFactory.start(otherHome, TestFactory.BUILTIN)) {
+        try (TestFactory plain = TestFactory.start(otherHome)) {
             HttpResponse<String> r = plain.post("/model-import-jobs", plain.adminKey(), """
                     {"jobName": "j", "importedModelName": "m", "roleArn": "arn:aws:iam::0:role/r",
                      "modelDataSource": {"s3DataSource": {"s3Uri": "file://%s"}}}""".formatted(importRoot.resolve("tiny.gguf")));

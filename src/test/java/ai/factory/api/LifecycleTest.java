@@ -37,7 +37,7 @@ class LifecycleTest {
     @Test
     void firstStartCreatesAPrivateAdminKeyAndARestartKeepsEverything() throws IOException {
         String key;
-        try (TestFactory first = TestFactory.start(home, TestFactory.BUILTIN)) {
+        try (TestFactory first = TestFactory.start(home)) {
             key = first.adminKey();
             Path keyFile = home.resolve("admin.key");
             assertThat(Files.readString(keyFile).trim()).isEqualTo(key);
@@ -65,7 +65,7 @@ class LifecycleTest {
     @Test
     void shutdownFinishesInFlightRequestsAndRefusesNewOnes() throws Exception {
         byte[] gguf = Files.readAllBytes(TestModels.tinyLlama());
-        TestFactory factory = TestFactory.start(home, TestFactory.BUILTIN);
+        TestFactory factory = TestFactory.start(home);
         CountDownLatch rest = new CountDownLatch(1);
         // The first half of the file, then a pause until the test releases the rest.
         InputStream body = new SequenceInputStream(new ByteArrayInputStream(gguf, 0, gguf.length / 2), new InputStream() {
@@ -114,7 +114,7 @@ class LifecycleTest {
         assertThat(finished.statusCode()).as(finished.body()).isEqualTo(201);
         shutdown.get();
 
-        try (TestFactory again = TestFactory.start(home, TestFactory.BUILTIN)) {
+        try (TestFactory again = TestFactory.start(home)) {
             HttpResponse<String> kept = again.get("/api/v1/models/acme/slow", again.adminKey());
             assertThat(kept.statusCode()).as("the finished upload survived shutdown").isEqualTo(200);
         }

@@ -75,9 +75,13 @@ class TrainingJobsApiTest {
     }
 
     private static String job(String name, String output, int epochs, String extra) {
+        return job(name, output, epochs, 0.02, extra);
+    }
+
+    private static String job(String name, String output, int epochs, double learningRate, String extra) {
         return "{\"name\": \"" + name + "\", \"baseModel\": \"acme/base\", \"trainingDataset\": \"acme/capitals\", "
                 + "\"outputModel\": \"" + output + "\", \"hyperparameters\": {\"epochCount\": \"" + epochs + "\", "
-                + "\"learningRate\": 0.02, \"contextLength\": 256" + extra + "}}";
+                + "\"learningRate\": " + learningRate + ", \"contextLength\": 256" + extra + "}}";
     }
 
     private static JsonNode awaitStatus(TestFactory f, String key, String id, String status) {
@@ -90,18 +94,18 @@ class TrainingJobsApiTest {
 
     @Test
     void aJobTrainsRegistersItsModelWithLineageAndTheModelServes() {
-        HttpResponse<String> created = factory.post(JOBS, developer, job("tune-capitals", "acme/capitals-tuned", 30,
-                ", \"validationSplit\": \"0.125\""));
+        HttpResponse<String> created = factory.post(JOBS, developer, job("tune-capitals", "acme/capitals-tuned", 8,
+                0.05, ", \"validationSplit\": \"0.125\""));
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         JsonNode queued = json(created);
         assertThat(queued.path("status").asText()).isIn("queued", "in-progress");
         assertThat(queued.path("baseModel").asText()).isEqualTo("acme/base:1");
-        assertThat(queued.path("hyperparameters").path("epochCount").asText()).isEqualTo("30");
+        assertThat(queued.path("hyperparameters").path("epochCount").asText()).isEqualTo("8");
         String id = queued.path("id").asText();
 
         JsonNode done = awaitStatus(factory, developer, id, "completed");
         assertThat(done.path("stepsDone").asInt()).isPositive().isEqualTo(done.path("totalSteps").asInt());
-        assertThat(done.path("epochsDone").asInt()).isEqualTo(30);
+        assertThat(done.path("epochsDone").asInt()).isEqualTo(8);
         assertThat(done.path("validationLoss").isNumber()).as("a validation split was held out").isTrue();
         assertThat(done.path("outputVersion").asInt()).isEqualTo(1);
 
@@ -111,7 +115,7 @@ class TrainingJobsApiTest {
         List<JsonNode> epochs = metrics.findParents("kind").stream()
                 .filter(m -> m.path("kind").asText().equals("epoch")).toList();
         assertThat(steps).hasSize(done.path("stepsDone").asInt());
-        assertThat(epochs).hasSize(30);
+        assertThat(epochs).hasSize(8);
         assertThat(epochs.getLast().path("loss").asDouble()).as("the loss falls")
                 .isLessThan(steps.getFirst().path("loss").asDouble() * 0.6);
         assertThat(steps.getFirst().path("tokensPerSecond").asDouble()).isPositive();
@@ -126,7 +130,7 @@ class TrainingJobsApiTest {
         assertThat(lineage.path("baseModel").asText()).isEqualTo("acme/base:1");
         assertThat(lineage.path("trainingDataset").asText()).isEqualTo("acme/capitals");
         assertThat(lineage.path("trainingSha256").asText()).isEqualTo(done.path("trainingSha256").asText());
-        assertThat(lineage.path("hyperparameters").path("learningRate").asText()).isEqualTo("0.02");
+        assertThat(lineage.path("hyperparameters").path("learningRate").asText()).isEqualTo("0.05");
         assertThat(model.findValue("contextLength").asInt()).as("the base's context, not the training window")
                 .isEqualTo(4096);
 

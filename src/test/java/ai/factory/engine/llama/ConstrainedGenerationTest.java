@@ -90,10 +90,12 @@ class ConstrainedGenerationTest {
             String name = entry.getKey();
             Grammar grammar = Gbnf.jsonSchemaGrammar(entry.getValue());
             Schema validator = VALIDATORS.getSchema(entry.getValue());
-            // The three samplings run side by side in the engine's three slots.
+            // The three samplings run side by side in the engine's three slots. An unbounded schema gets fewer
+            // tokens: a random model that follows it forever shows nothing more in its 97th token than in its 96th.
+            int maxTokens = name.contains("(unbounded") ? 96 : 384;
             List<Generation> generations = new ArrayList<>();
             for (SamplingParams sampling : SAMPLINGS) {
-                generations.add(engine.submit(request(sampling, 384, grammar)));
+                generations.add(engine.submit(request(sampling, maxTokens, grammar)));
             }
             for (int i = 0; i < generations.size(); i++) {
                 Result result = collect(generations.get(i));
