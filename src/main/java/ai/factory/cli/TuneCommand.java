@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -142,6 +143,43 @@ final class TuneCommand {
 
     static Metrics metrics(FactoryClient http, String job) {
         return http.get(path(job) + "/metrics", Metrics.class);
+    }
+
+    /**
+     * A running job's loss curve, fetched a piece at a time: each {@link #poll} asks only for the points from the
+     * last step it has on ({@code ?after=}), so following a long job costs the same per poll at its end as at its
+     * start. The last step is asked for again, since its epoch point is written after its step point.
+     */
+    static final class CurveFollower {
+        private final FactoryClient http;
+        private final String job;
+        private final List<Metric> curve = new ArrayList<>();
+        private long seen = -1;
+
+        CurveFollower(FactoryClient http, String job) {
+            this.http = http;
+            this.job = job;
+        }
+
+        /** Fetches what is new and returns it, in order. */
+        List<Metric> poll() {
+            int lastStep = curve.isEmpty() ? 0 : curve.getLast().step();
+            String query = lastStep > 0 ? "?after=" + (lastStep - 1) : "";
+            List<Metric> fresh = new ArrayList<>();
+            for (Metric m : http.get(path(job) + "/metrics" + query, Metrics.class).metrics()) {
+                if (position(m) > seen) {
+                    fresh.add(m);
+                    seen = position(m);
+                }
+            }
+            curve.addAll(fresh);
+            return fresh;
+        }
+
+        /** Every point fetched so far. */
+        List<Metric> curve() {
+            return curve;
+        }
     }
 
     static void chart(Job job, List<Metric> metrics, Path file) {
@@ -292,12 +330,16 @@ final class TuneCommand {
             PrintWriter err = spec.commandLine().getErr();
             boolean live = !client.json && terminal();
             Job job = created;
+            CurveFollower follower = new CurveFollower(http, job.id());
             int shownEpoch = 0;
             String shown = "";
             while (true) {
                 boolean done = ended(job);
                 if (!client.json) {
-                    List<Metric> metrics = job.stepsDone() > 0 ? metrics(http, job.id()).metrics() : List.of();
+                    if (job.stepsDone() > 0) {
+                        follower.poll();
+                    }
+                    List<Metric> metrics = follower.curve();
                     String line = progress(job, metrics);
                     if (live) {
                         if (!line.equals(shown)) {
@@ -435,14 +477,11 @@ final class TuneCommand {
                 }
                 return 0;
             }
-            long printed = -1;
+            CurveFollower follower = new CurveFollower(http, j.id());
             while (true) {
                 boolean done = ended(j);
-                for (Metric m : metrics(http, j.id()).metrics()) {
-                    if (position(m) > printed) {
-                        out.println(client.json ? json(m) : line(m));
-                        printed = position(m);
-                    }
+                for (Metric m : follower.poll()) {
+                    out.println(client.json ? json(m) : line(m));
                 }
                 out.flush();
                 if (done) {

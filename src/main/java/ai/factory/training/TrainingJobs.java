@@ -295,9 +295,16 @@ public final class TrainingJobs implements AutoCloseable {
 
     /** The job's loss curve: every step and every epoch, in order. */
     public List<TrainingJob.Metric> metrics(String id) {
+        return metrics(id, -1);
+    }
+
+    /** The points of the job's loss curve after step {@code after} (every point when it is -1), in order. */
+    public List<TrainingJob.Metric> metrics(String id, int after) {
         return jdbi.withHandle(h -> h.createQuery("SELECT kind, step, epoch, loss, validation_loss, learning_rate, "
-                        + "tokens_per_second, at FROM training_job_metrics WHERE job_id = :id ORDER BY step, kind DESC")
+                        + "tokens_per_second, at FROM training_job_metrics WHERE job_id = :id AND step > :after "
+                        + "ORDER BY step, kind DESC")
                 .bind("id", id)
+                .bind("after", after)
                 .map((rs, ctx) -> new TrainingJob.Metric(rs.getString(1), rs.getInt(2), rs.getInt(3), rs.getDouble(4),
                         nullableDouble(rs, 5), nullableDouble(rs, 6), nullableDouble(rs, 7),
                         rs.getTimestamp(8).toInstant()))

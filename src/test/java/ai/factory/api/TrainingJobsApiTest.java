@@ -119,6 +119,19 @@ class TrainingJobsApiTest {
         assertThat(epochs.getLast().path("loss").asDouble()).as("the loss falls")
                 .isLessThan(steps.getFirst().path("loss").asDouble() * 0.6);
         assertThat(steps.getFirst().path("tokensPerSecond").asDouble()).isPositive();
+        int lastStep = steps.getLast().path("step").asInt();
+        JsonNode tail = json(factory.get(JOBS + "/" + id + "/metrics?after=" + (lastStep - 2), developer))
+                .path("metrics");
+        assertThat(tail.findValuesAsText("step")).as("the points of the last two steps only")
+                .isNotEmpty().allMatch(step -> Integer.parseInt(step) > lastStep - 2);
+        assertThat(tail.size()).isEqualTo(metrics.findParents("kind").stream()
+                .filter(m -> m.path("step").asInt() > lastStep - 2).count());
+        for (String after : List.of("abc", "-1", "1.5", "99999999999")) {
+            HttpResponse<String> refused = factory.get(JOBS + "/" + id + "/metrics?after=" + after, developer);
+            assertThat(refused.statusCode()).as(after).isEqualTo(400);
+            assertThat(json(refused).path("error").path("message").asText()).contains("'after'");
+        }
+        assertThat(factory.get(JOBS + "/" + id + "/metrics?since=3", developer).body()).contains("unknown parameter");
 
         assertThat(factory.get("/metrics", factory.adminKey()).body())
                 .contains("factory_training_jobs{status=\"completed\"}").contains("factory_training_loss");

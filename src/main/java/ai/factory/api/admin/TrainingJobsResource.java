@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Fine-tuning jobs over HTTP: {@code /api/v1/training-jobs}. Creating one answers 201 with the job queued; it then
@@ -56,10 +57,13 @@ public final class TrainingJobsResource implements Routes {
         routes.get(JOB, Action.READ_TRAINING_JOB, Contract.of("Show a fine-tuning job: status, steps, losses", null,
                 TrainingJobWire.Job.class), ctx -> ctx.json(wire(job(ctx, Action.READ_TRAINING_JOB))));
         routes.get(JOB + "/metrics", Action.READ_TRAINING_JOB, Contract.of(
-                "A fine-tuning job's loss curve: every step's loss and every epoch's training and validation loss",
+                "A fine-tuning job's loss curve: every step's loss and every epoch's training and validation loss; "
+                        + "?after=STEP gives only the points of later steps (for following a running job)",
                 null, TrainingJobWire.Metrics.class), ctx -> {
+            AuditResource.checkParams(ctx, Set.of("after"));
+            int after = after(ctx);
             TrainingJob job = job(ctx, Action.READ_TRAINING_JOB);
-            ctx.json(new TrainingJobWire.Metrics(job.id(), jobs.metrics(job.id()).stream()
+            ctx.json(new TrainingJobWire.Metrics(job.id(), jobs.metrics(job.id(), after).stream()
                     .map(m -> new TrainingJobWire.Metric(m.kind(), m.step(), m.epoch(), m.loss(), m.validationLoss(),
                             m.learningRate(), m.tokensPerSecond(), m.at()))
                     .toList()));
@@ -67,6 +71,24 @@ public final class TrainingJobsResource implements Routes {
         routes.post(JOB + "/cancel", Action.CANCEL_TRAINING_JOB, Contract.of(
                 "Stop a fine-tuning job (a running one stops at its next step)", null, TrainingJobWire.Job.class),
                 ctx -> ctx.json(wire(jobs.cancel(job(ctx, Action.CANCEL_TRAINING_JOB).id()))));
+    }
+
+    /** The {@code after} query parameter: a step number, 0 or more; -1 (every point) without it. */
+    private static int after(Context ctx) {
+        String text = ctx.queryParam("after");
+        if (text == null) {
+            return -1;
+        }
+        try {
+            int after = Integer.parseInt(text);
+            if (after >= 0) {
+                return after;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw FactoryException.invalidParam("after", "'after' must be a step number, 0 or more, not '"
+                + (text.length() > 40 ? text.substring(0, 40) + "…" : text) + "'");
     }
 
     private void create(Context ctx) {
