@@ -179,37 +179,11 @@ public final class AuditResource implements Routes {
     }
 
     private static long seq(Context ctx, String name, long otherwise) {
-        Optional<String> v = text(ctx, name);
-        if (v.isEmpty()) {
-            return otherwise;
-        }
-        try {
-            long seq = Long.parseLong(v.get());
-            if (seq >= 1) {
-                return seq;
-            }
-        } catch (NumberFormatException e) {
-            // answered below
-        }
-        throw FactoryException.invalidParam(name, "'" + name + "' must be a record number, 1 or more, not '"
-                + v.get() + "'");
+        return wholeNumber(ctx, name, otherwise, 1, Long.MAX_VALUE, "a record number, 1 or more");
     }
 
     private static int limit(Context ctx, int max) {
-        Optional<String> v = text(ctx, "limit");
-        if (v.isEmpty()) {
-            return max;
-        }
-        try {
-            int limit = Integer.parseInt(v.get());
-            if (limit >= 1 && limit <= max) {
-                return limit;
-            }
-        } catch (NumberFormatException e) {
-            // answered below
-        }
-        throw FactoryException.invalidParam("limit", "'limit' must be a whole number from 1 to " + max + ", not '"
-                + v.get() + "'");
+        return (int) wholeNumber(ctx, "limit", max, 1, max, "a whole number from 1 to " + max);
     }
 
     private void query(Context ctx) {
@@ -222,19 +196,8 @@ public final class AuditResource implements Routes {
         Optional<Instant> from = time(ctx, "from");
         Optional<Instant> to = time(ctx, "to");
         checkRange(from, to);
-        int limit = AuditQuery.DEFAULT_LIMIT;
-        Optional<String> limitText = text(ctx, "limit");
-        if (limitText.isPresent()) {
-            try {
-                limit = Integer.parseInt(limitText.get());
-            } catch (NumberFormatException e) {
-                limit = -1;
-            }
-            if (limit < 1 || limit > AuditQuery.MAX_LIMIT) {
-                throw FactoryException.invalidParam("limit", "'limit' must be a whole number from 1 to "
-                        + AuditQuery.MAX_LIMIT + ", not '" + limitText.get() + "'");
-            }
-        }
+        int limit = (int) wholeNumber(ctx, "limit", AuditQuery.DEFAULT_LIMIT, 1, AuditQuery.MAX_LIMIT,
+                "a whole number from 1 to " + AuditQuery.MAX_LIMIT);
         List<AuditRecord> records = audit.store().query(new AuditQuery(text(ctx, "principal"), text(ctx, "project"),
                 text(ctx, "action"), outcome, from, to, limit));
         // Each record is its project's: a site policy may hold an auditor to some projects. Records of calls that
@@ -268,6 +231,26 @@ public final class AuditResource implements Routes {
             throw FactoryException.invalidParam(name, "'" + name + "' must be 1 to 300 characters");
         }
         return Optional.of(v);
+    }
+
+    /**
+     * A whole-number query parameter from {@code min} to {@code max}, or {@code otherwise} when it is absent; anything
+     * else is a 400 saying it must be {@code what}.
+     */
+    static long wholeNumber(Context ctx, String name, long otherwise, long min, long max, String what) {
+        Optional<String> v = text(ctx, name);
+        if (v.isEmpty()) {
+            return otherwise;
+        }
+        try {
+            long n = Long.parseLong(v.get());
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // answered below
+        }
+        throw FactoryException.invalidParam(name, "'" + name + "' must be " + what + ", not '" + v.get() + "'");
     }
 
     static Optional<Instant> time(Context ctx, String name) {

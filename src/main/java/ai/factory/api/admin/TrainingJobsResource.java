@@ -61,7 +61,8 @@ public final class TrainingJobsResource implements Routes {
                         + "?after=STEP gives only the points of later steps (for following a running job)",
                 null, TrainingJobWire.Metrics.class), ctx -> {
             AuditResource.checkParams(ctx, Set.of("after"));
-            int after = after(ctx);
+            int after = (int) AuditResource.wholeNumber(ctx, "after", -1, 0, Integer.MAX_VALUE,
+                    "a step number, 0 or more");
             TrainingJob job = job(ctx, Action.READ_TRAINING_JOB);
             ctx.json(new TrainingJobWire.Metrics(job.id(), jobs.metrics(job.id(), after).stream()
                     .map(m -> new TrainingJobWire.Metric(m.kind(), m.step(), m.epoch(), m.loss(), m.validationLoss(),
@@ -71,24 +72,6 @@ public final class TrainingJobsResource implements Routes {
         routes.post(JOB + "/cancel", Action.CANCEL_TRAINING_JOB, Contract.of(
                 "Stop a fine-tuning job (a running one stops at its next step)", null, TrainingJobWire.Job.class),
                 ctx -> ctx.json(wire(jobs.cancel(job(ctx, Action.CANCEL_TRAINING_JOB).id()))));
-    }
-
-    /** The {@code after} query parameter: a step number, 0 or more; -1 (every point) without it. */
-    private static int after(Context ctx) {
-        String text = ctx.queryParam("after");
-        if (text == null) {
-            return -1;
-        }
-        try {
-            int after = Integer.parseInt(text);
-            if (after >= 0) {
-                return after;
-            }
-        } catch (NumberFormatException e) {
-            // refused below
-        }
-        throw FactoryException.invalidParam("after", "'after' must be a step number, 0 or more, not '"
-                + (text.length() > 40 ? text.substring(0, 40) + "…" : text) + "'");
     }
 
     private void create(Context ctx) {
