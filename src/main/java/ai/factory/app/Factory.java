@@ -46,6 +46,7 @@ import ai.factory.fleet.CommandRunner;
 import ai.factory.fleet.Discovery;
 import ai.factory.fleet.FleetMetrics;
 import ai.factory.fleet.GpuAllocator;
+import ai.factory.fleet.HostMemory;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
@@ -89,7 +90,6 @@ import ai.factory.training.Datasets;
 import ai.factory.training.ModelCustomizations;
 import ai.factory.training.SiteFiles;
 import ai.factory.training.TrainingJobs;
-import ai.factory.training.TrainingMemory;
 import ai.factory.storage.MemoryFile;
 import ai.factory.storage.Database;
 import ai.factory.storage.FactoryHome;
@@ -142,6 +142,7 @@ public final class Factory implements AutoCloseable {
     private final Database database;
     private final Datasets datasets;
     private final TrainingJobs trainingJobs;
+    private final HostMemory hostMemory;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
     /** Held from before anything in the home is touched until after {@code server.json} is removed. */
     private final HomeLock homeLock;
@@ -206,9 +207,10 @@ public final class Factory implements AutoCloseable {
             registry.encryptLegacyBlobs();
             AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
             this.datasets = new Datasets(database.jdbi(), blobs, keyHierarchy, clock, DatasetLimits.DEFAULTS);
+            this.hostMemory = HostMemory.forThisMachine(config.engines().memoryLimit());
             this.trainingJobs = new TrainingJobs(database.jdbi(), registry, datasets, blobs, keyHierarchy, llama,
-                    config.engines().effectiveTrainingThreads(), config.engines().trainingNiceness(), audit::record, MemoryPlanner::availableOnThisMachine,
-                    TrainingMemory::totalOnThisMachine, metrics, clock);
+                    config.engines().effectiveTrainingThreads(), config.engines().trainingNiceness(), audit::record,
+                    hostMemory, metrics, clock);
             sweepBlobs(blobs, keyHierarchy, registry, auditContent, datasets, trainingJobs, audit, clock);
             Access access = new Access(authorizer, registry);
             Discovery discovery = Discovery.forThisMachine(clock, commands);
@@ -221,7 +223,7 @@ public final class Factory implements AutoCloseable {
             }
             Deployments deployments = new Deployments(database.jdbi(), registry,
                     (version, spec, placement) -> loadEngine(registry, version, spec, placement),
-                    MemoryPlanner.forThisMachine(), new GpuPlacements(gpus, () -> offload().supported()), clock);
+                    new MemoryPlanner(hostMemory), new GpuPlacements(gpus, () -> offload().supported()), clock);
             closeInOrder.addFirst(deployments);
             deployments.restore();
             // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain. Its
@@ -276,7 +278,7 @@ public final class Factory implements AutoCloseable {
                             new TrainingJobsResource(trainingJobs, projects, access),
                             new KeysResource(keys, projects, access),
                             new DeploymentsResource(deployments, access),
-                            new FleetResource(discovery, deployments, gpus, this::offload, access),
+                            new FleetResource(discovery, deployments, gpus, hostMemory, this::offload, access),
                             new ProjectsResource(projects, keyHierarchy),
                             new EncryptionResource(keyHierarchy),
                             new PoliciesResource(sitePolicies),
@@ -430,6 +432,11 @@ public final class Factory implements AutoCloseable {
     /** Fine-tuning jobs: queued, run one at a time, resumed after a restart. */
     public TrainingJobs trainingJobs() {
         return trainingJobs;
+    }
+
+    /** This node's host memory: what deployments and fine-tuning jobs hold, under {@code memory.limit}. */
+    public HostMemory hostMemory() {
+        return hostMemory;
     }
 
     /** The fine-tuning datasets of every project; training jobs read their examples from here. */

@@ -61,6 +61,14 @@ final class FleetCommand implements Callable<Integer> {
                         d.path("state").asText(), d.path("replicas").asInt(), where(d.path("placements")),
                         d.path("activeRequests").asInt());
             }
+            JsonNode memory = n.path("memory");
+            if (memory.has("free")) {
+                offload.add(name + ": host memory " + ModelsCommand.size(memory.path("free").asLong()) + " free"
+                        + (memory.path("limit").isNumber() ? " of memory.limit "
+                                + ModelsCommand.size(memory.path("limit").asLong()) : "")
+                        + "; deployments hold " + ModelsCommand.size(memory.path("heldByDeployments").asLong())
+                        + ", fine-tuning " + ModelsCommand.size(memory.path("heldByTraining").asLong()));
+            }
             if (n.has("gpuOffload")) {
                 offload.add(name + ": GPU offload " + n.path("gpuOffload").path("detail").asText() + "; "
                         + n.path("gpuOffload").path("freeGpus").asInt() + " of " + n.path("gpuOffload").path("gpus").asInt()

@@ -13,7 +13,7 @@ import ai.factory.fleet.capacity.CapacityPlan;
 import ai.factory.fleet.capacity.Footprint;
 import ai.factory.models.gguf.GgufReader;
 import ai.factory.serving.DeploymentSpec;
-import ai.factory.serving.MemoryPlanner;
+import ai.factory.fleet.HostMemory;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -87,7 +87,7 @@ final class PlanCommand implements Callable<Integer> {
         }
         Footprint f = CapacityEstimator.footprint(GgufReader.read(file),
                 CapacityEstimator.Request.of(context, Math.addExact(parallel, prefixCache), cacheType));
-        long hostFree = ramGib == null ? MemoryPlanner.availableOnThisMachine() : (long) (ramGib * (1L << 30));
+        long hostFree = ramGib == null ? HostMemory.availableOnThisMachine() : (long) (ramGib * (1L << 30));
         List<AcceleratorSpec> devices = accelerators.stream().filter(a -> a != CPU).toList();
         CapacityPlan plan = CapacityEstimator.plan(f, hostFree, devices);
         PrintWriter out = spec.commandLine().getOut();

@@ -100,7 +100,10 @@ public final class ConfigLoader {
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
                         parse(v, Setting.GENERATION_THREADS, Integer::parseInt),
                         parse(v, Setting.TRAINING_THREADS, Integer::parseInt),
-                        parse(v, Setting.TRAINING_NICENESS, Integer::parseInt)),
+                        parse(v, Setting.TRAINING_NICENESS, Integer::parseInt),
+                        Optional.ofNullable(emptyToNull(value(v, Setting.MEMORY_LIMIT)))
+                                .map(l -> OptionalLong.of(parse(v, Setting.MEMORY_LIMIT, Units::parseSize)))
+                                .orElse(OptionalLong.empty())),
                 new AuditConfig(parse(v, Setting.AUDIT_DIGEST_EVERY, Integer::parseInt),
                         parse(v, Setting.AUDIT_DIGEST_INTERVAL, Units::parseDuration),
                         Optional.ofNullable(emptyToNull(value(v, Setting.AUDIT_CONTENT_RETENTION)))

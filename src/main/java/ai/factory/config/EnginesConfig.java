@@ -1,16 +1,27 @@
 package ai.factory.config;
 
+import static java.util.Objects.requireNonNull;
+
+import java.util.OptionalLong;
+
 /**
- * CPU threads of the engines: {@code embeddingThreads} for each embedding model, {@code generationThreads} for each
- * replica of a text-generation model whose deployment names none, {@code trainingThreads} for a fine-tuning job. 0
- * means one per available core. Fine-tuning runs at nice value {@code trainingNiceness}, below serving.
+ * What the engines may use: CPU threads ({@code embeddingThreads} for each embedding model, {@code generationThreads}
+ * for each replica of a text-generation model whose deployment names none, {@code trainingThreads} for a fine-tuning
+ * job; 0 means one per available core) and host memory ({@code memoryLimit}: what deployments and fine-tuning jobs
+ * may hold together, empty for whatever the machine has free). Fine-tuning runs at nice value
+ * {@code trainingNiceness}, below serving.
  */
-public record EnginesConfig(int embeddingThreads, int generationThreads, int trainingThreads, int trainingNiceness) {
+public record EnginesConfig(int embeddingThreads, int generationThreads, int trainingThreads, int trainingNiceness,
+                            OptionalLong memoryLimit) {
     public EnginesConfig(int embeddingThreads, int generationThreads) {
-        this(embeddingThreads, generationThreads, 0, 10);
+        this(embeddingThreads, generationThreads, 0, 10, OptionalLong.empty());
     }
 
     public EnginesConfig {
+        requireNonNull(memoryLimit, "memoryLimit is null");
+        if (memoryLimit.isPresent() && memoryLimit.getAsLong() <= 0) {
+            throw new IllegalArgumentException("memory.limit must be a positive size, such as 16GiB");
+        }
         if (trainingThreads < 0) {
             throw new IllegalArgumentException("training.threads must not be negative");
         }

@@ -47,6 +47,8 @@ public enum Setting {
             "CPU threads of a fine-tuning job (0 = all cores)."),
     TRAINING_NICENESS("training.niceness", "FACTORY_TRAINING_NICENESS", null, "10",
             "The nice value (0 to 19) fine-tuning runs at, so that serving gets the CPUs first (0: the same as serving)."),
+    MEMORY_LIMIT("memory.limit", "FACTORY_MEMORY_LIMIT", null, "",
+            "Host memory deployments and fine-tuning jobs may hold together (e.g. 16GiB); none: whatever the machine has free. A deployment that does not fit takes a running fine-tuning job's memory (the job checkpoints and waits)."),
     AUDIT_DIGEST_EVERY("audit.digestEvery", "FACTORY_AUDIT_DIGEST_EVERY", null, "1000",
             "Records per signed audit digest (1 to 50000): one is written, in the same commit, as soon as this many are not yet covered."),
     AUDIT_DIGEST_INTERVAL("audit.digestInterval", "FACTORY_AUDIT_DIGEST_INTERVAL", null, "5m",

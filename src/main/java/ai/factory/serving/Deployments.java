@@ -99,6 +99,7 @@ public final class Deployments implements AutoCloseable {
             table.insert(d);
         } catch (RuntimeException e) {
             gpus.release(id, spec.replicas());
+            memory.release(id);
             throw e;
         }
         LiveDeployment live = new LiveDeployment(d, placed);
@@ -120,13 +121,13 @@ public final class Deployments implements AutoCloseable {
 
     /**
      * Chooses where each replica runs and holds its GPUs, then (with {@code checkHost}) checks host memory for what
-     * stays there; refused with the numbers, holding nothing, when it does not fit.
+     * stays there, and holds that memory; refused with the numbers, holding nothing, when it does not fit.
      */
     private List<ReplicaPlacement> reserve(String id, ModelVersion version, DeploymentSpec spec, boolean checkHost) {
         List<ReplicaPlacement> chosen = gpus.reserve(id, version, spec, () -> footprint(version, spec),
                 memory.availableBytes());
         try {
-            if (checkHost && chosen.stream().anyMatch(ReplicaPlacement::onGpu)) {
+            if (chosen.stream().anyMatch(ReplicaPlacement::onGpu)) {
                 long host = 0;
                 for (ReplicaPlacement p : chosen) {
                     host += p.onGpu() ? p.hostBytes() : memory.estimate(version, spec).total();
@@ -134,9 +135,15 @@ public final class Deployments implements AutoCloseable {
                 // A replica with layers on GPUs loads from the decrypted model file in RAM, which it frees once loaded;
                 // replicas load one after another, so one file's worth of memory is needed on top while loading.
                 host += version.sizeBytes();
-                memory.checkHost(version, spec, host);
+                if (checkHost) {
+                    memory.checkHost(id, version, spec, host);
+                } else {
+                    memory.hold(id, host);
+                }
             } else if (checkHost) {
-                memory.check(version, spec);
+                memory.check(id, version, spec);
+            } else {
+                memory.hold(id, memory.estimate(version, spec).total() * spec.replicas());
             }
         } catch (RuntimeException e) {
             gpus.release(id, spec.replicas());
@@ -212,6 +219,7 @@ public final class Deployments implements AutoCloseable {
                 where = reserve(d.id(), version, d.spec(), false);
                 if (!live.place(where)) {
                     gpus.release(d.id(), replicas);
+                    memory.release(d.id());
                     return;
                 }
             }
@@ -225,6 +233,7 @@ public final class Deployments implements AutoCloseable {
                     return;
                 }
             }
+            memory.loaded(d.id());
             LOG.info("deployment {} of {}:{} is ready", d.id(), d.model(), d.version());
         } catch (Throwable t) {
             end(live, opened, t);
@@ -272,11 +281,12 @@ public final class Deployments implements AutoCloseable {
         LOG.info("deployment {} stopped loading: it is draining", live.id());
     }
 
-    /** Gives back the GPUs a deployment holds, if it still holds them. */
+    /** Gives back the GPUs and host memory a deployment holds, if it still holds them. */
     private void release(LiveDeployment live) {
         if (!live.takePlacements().isEmpty()) {
             gpus.release(live.id(), live.snapshot().spec().replicas());
         }
+        memory.release(live.id());
     }
 
     private static void closeQuietly(Engine engine) {

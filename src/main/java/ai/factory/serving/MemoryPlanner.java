@@ -3,14 +3,13 @@ package ai.factory.serving;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.fleet.HostMemory;
 import ai.factory.fleet.capacity.CapacityEstimator;
-import ai.factory.fleet.ProcFiles;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelVersion;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -20,21 +19,28 @@ import java.util.function.LongSupplier;
  * sequence times the slots and the prefix cache's sequences) + a compute-buffer estimate, per
  * replica, with {@link CapacityEstimator}'s formulas (calibrated against llama.cpp) and a fixed margin.
  * {@code factory models plan} gives the fuller picture (layers, accelerators).
+ *
+ * <p>Free memory is the node's {@link HostMemory}: a deployment that fits only without a running fine-tuning job
+ * takes the job's memory (the job checkpoints and waits in the queue), as serving comes first. What a deployment
+ * holds is recorded there from the check until it ends.
  */
 public final class MemoryPlanner {
     /** llama.cpp's default micro-batch: the compute buffer holds activations for this many tokens. */
     private static final int UBATCH = CapacityEstimator.DEFAULT_UBATCH;
     private static final long FIXED_OVERHEAD = 64L << 20;
 
-    private final LongSupplier availableBytes;
+    /** How long a deployment waits for a fine-tuning job to checkpoint and give its memory back. */
+    private static final Duration YIELD_TIMEOUT = Duration.ofMinutes(2);
 
-    public MemoryPlanner(LongSupplier availableBytes) {
-        this.availableBytes = requireNonNull(availableBytes, "availableBytes is null");
+    private final HostMemory host;
+
+    public MemoryPlanner(HostMemory host) {
+        this.host = requireNonNull(host, "host is null");
     }
 
-    /** Reads {@code MemAvailable} from {@code /proc/meminfo}, else the JVM's view of free physical memory. */
-    public static MemoryPlanner forThisMachine() {
-        return new MemoryPlanner(MemoryPlanner::memAvailable);
+    /** A planner over {@code availableBytes} of free memory, with no limit and nothing that yields. */
+    public MemoryPlanner(LongSupplier availableBytes) {
+        this(new HostMemory(availableBytes, OptionalLong.empty()));
     }
 
     /** The estimate for one replica. */
@@ -61,39 +67,65 @@ public final class MemoryPlanner {
         return new Estimate(version.sizeBytes(), kv, compute);
     }
 
-    /** Throws INVALID_REQUEST, with the numbers, when the deployment can't fit in free memory. */
-    public Estimate check(ModelVersion version, DeploymentSpec spec) {
+    /**
+     * Holds the memory of deployment {@code id}'s replicas; throws INVALID_REQUEST, with the numbers, when they can't
+     * fit in free memory, even with what a fine-tuning job would give back.
+     */
+    public Estimate check(String id, ModelVersion version, DeploymentSpec spec) {
         Estimate e = estimate(version, spec);
         long need = e.total() * spec.replicas();
-        long free = availableBytes.getAsLong();
-        if (need > free) {
+        if (!host.reserve(owner(id), need, "a deployment of " + version.ref(), YIELD_TIMEOUT)) {
+            long free = host.free();
             throw FactoryException.invalidParam("context", String.format(
                     "%s does not fit: %d replica(s) × (weights %s + KV cache %s for %d×%d tokens + compute %s) = %s, "
                             + "but only %s of memory is free; lower the context, parallel, prefix cache or replicas",
                     version.ref(), spec.replicas(), mib(e.weights()), mib(e.kvCache()), spec.sequences(),
                     spec.effectiveContext(version), mib(e.compute()), mib(need),
-                    mib(free)));
+                    mib(free)) + limitNote());
         }
         return e;
     }
 
     /**
-     * Throws INVALID_REQUEST, with the numbers, when {@code hostBytes} (what the replicas keep in host memory once
-     * their GPU layers are on GPUs) is more than is free.
+     * Holds {@code hostBytes} for deployment {@code id} (what the replicas keep in host memory once their GPU layers
+     * are on GPUs); throws INVALID_REQUEST, with the numbers, when that is more than is free.
      */
-    public void checkHost(ModelVersion version, DeploymentSpec spec, long hostBytes) {
-        long free = availableBytes.getAsLong();
-        if (hostBytes > free) {
+    public void checkHost(String id, ModelVersion version, DeploymentSpec spec, long hostBytes) {
+        if (!host.reserve(owner(id), hostBytes, "a deployment of " + version.ref(), YIELD_TIMEOUT)) {
+            long free = host.free();
             throw FactoryException.invalidParam("context", String.format(
                     "%s does not fit: %d replica(s) keep %s in host memory beside their GPU layers, but only %s is "
                             + "free; lower the context, parallel, prefix cache or replicas", version.ref(),
-                    spec.replicas(), mib(hostBytes), mib(free)));
+                    spec.replicas(), mib(hostBytes), mib(free)) + limitNote());
         }
     }
 
     /** Free host memory now. */
     public long availableBytes() {
-        return availableBytes.getAsLong();
+        return host.free();
+    }
+
+    /** Records that deployment {@code id} holds {@code bytes} of host memory, not yet loaded. */
+    void hold(String id, long bytes) {
+        host.hold(owner(id), bytes);
+    }
+
+    /** Deployment {@code id} has loaded what it holds. */
+    void loaded(String id) {
+        host.allocated(owner(id));
+    }
+
+    /** Deployment {@code id} holds no memory any more. */
+    void release(String id) {
+        host.release(owner(id));
+    }
+
+    private static String owner(String id) {
+        return "deployment " + id;
+    }
+
+    private String limitNote() {
+        return host.limit().isPresent() ? " (memory.limit is " + mib(host.limit().getAsLong()) + ")" : "";
     }
 
     private static long number(Map<String, Object> m, String key) {
@@ -102,20 +134,5 @@ public final class MemoryPlanner {
 
     private static String mib(long bytes) {
         return String.format("%.1f MiB", bytes / 1048576.0);
-    }
-
-    /** This machine's free memory: {@code MemAvailable}, else the JVM's view. */
-    public static long availableOnThisMachine() {
-        return memAvailable();
-    }
-
-    private static long memAvailable() {
-        try {
-            return ProcFiles.parseMemInfo(Files.readString(Path.of("/proc/meminfo"))).availableBytes();
-        } catch (IOException | FactoryException e) {
-            // not Linux, or an unexpected format: use the JVM's view below
-        }
-        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        return os.getFreeMemorySize();
     }
 }

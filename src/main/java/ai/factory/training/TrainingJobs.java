@@ -11,6 +11,7 @@ import ai.factory.engine.llama.LlamaTrainer;
 import ai.factory.engine.training.TrainedTensors;
 import ai.factory.engine.training.TrainingListener;
 import ai.factory.engine.training.TrainingOptions;
+import ai.factory.fleet.HostMemory;
 import ai.factory.identity.Principal;
 import ai.factory.identity.Role;
 import ai.factory.models.ModelFormat;
@@ -46,6 +47,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -59,7 +61,6 @@ import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -87,6 +88,7 @@ public final class TrainingJobs implements AutoCloseable {
     public static final String AUDIT_STARTED = "training.started";
     public static final String AUDIT_CHECKPOINT = "training.checkpoint";
     public static final String AUDIT_ENDED = "training.ended";
+    public static final String AUDIT_PAUSED = "training.paused";
 
     private final Jdbi jdbi;
     private final ModelRegistry registry;
@@ -98,8 +100,7 @@ public final class TrainingJobs implements AutoCloseable {
     /** The nice value training runs at: serving's threads (at 0) get the CPUs first. */
     private final int niceness;
     private final Consumer<AuditEvent> audit;
-    private final LongSupplier availableMemory;
-    private final LongSupplier totalMemory;
+    private final HostMemory memory;
     private final Clock clock;
     /** What the running job last reported, for {@code /metrics}. */
     private final AtomicReference<double[]> gauges = new AtomicReference<>(new double[] {0, 0, Double.NaN, 0});
@@ -111,6 +112,8 @@ public final class TrainingJobs implements AutoCloseable {
     /** The job the worker runs and whether it was asked to stop; guarded by {@link #queue}. */
     private @Nullable String running;
     private boolean stopRunning;
+    /** Who asked the running job to give its memory back (a deployment), if anyone; guarded by {@link #queue}. */
+    private @Nullable String pauseFor;
     private @Nullable String waitingForMemory;
 
     /**
@@ -135,7 +138,7 @@ public final class TrainingJobs implements AutoCloseable {
 
     public TrainingJobs(Jdbi jdbi, ModelRegistry registry, Datasets datasets, BlobStore blobs, KeyHierarchy keys,
                         Supplier<LlamaRuntime> llama, int threads, int niceness, Consumer<AuditEvent> audit,
-                        LongSupplier availableMemory, LongSupplier totalMemory, MeterRegistry metrics, Clock clock) {
+                        HostMemory memory, MeterRegistry metrics, Clock clock) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.datasets = requireNonNull(datasets, "datasets is null");
@@ -148,8 +151,7 @@ public final class TrainingJobs implements AutoCloseable {
         this.threads = threads;
         this.niceness = niceness;
         this.audit = requireNonNull(audit, "audit is null");
-        this.availableMemory = requireNonNull(availableMemory, "availableMemory is null");
-        this.totalMemory = requireNonNull(totalMemory, "totalMemory is null");
+        this.memory = requireNonNull(memory, "memory is null");
         this.clock = requireNonNull(clock, "clock is null");
         Gauge.builder("factory.training.steps.done", gauges, g -> g.get()[0])
                 .description("Optimizer steps the running fine-tuning job has done (0 when none runs)").register(metrics);
@@ -166,6 +168,47 @@ public final class TrainingJobs implements AutoCloseable {
         }
         this.worker = Thread.ofPlatform().name("training-jobs").daemon(true).unstarted(this::work);
         this.h2 = Sql.isH2(jdbi);
+        memory.yieldingWork(new Yielding());
+        memory.onRelease(() -> {
+            synchronized (queue) {
+                queue.notifyAll();
+            }
+        });
+    }
+
+    /** Serving takes a running job's memory: the job checkpoints, gives its memory back and waits in the queue. */
+    private final class Yielding implements HostMemory.Yielder {
+        @Override
+        public long yieldableBytes() {
+            synchronized (queue) {
+                return running == null || stopRunning || pauseFor != null ? 0 : memory.held(owner(running));
+            }
+        }
+
+        @Override
+        public boolean yieldMemory(String to, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            synchronized (queue) {
+                String job = running;
+                if (job == null) {
+                    return true;
+                }
+                pauseFor = to;
+                LOG.info("training job {} gives its memory to {}: it stops after its current step", job, to);
+                while (job.equals(running)) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    queue.wait(Math.max(1, left / 1_000_000));
+                }
+                return true;
+            }
+        }
+    }
+
+    private static String owner(String jobId) {
+        return "training job " + jobId;
     }
 
     /**
@@ -219,7 +262,7 @@ public final class TrainingJobs implements AutoCloseable {
         });
         checkLayers(base, request.hyperparameters());
         GraphBudget.require(base, request.hyperparameters());
-        TrainingMemory.estimate(base, request.hyperparameters()).requireWithin(totalMemory.getAsLong(),
+        TrainingMemory.estimate(base, request.hyperparameters()).requireWithin(memory.capacity(),
                 "fine-tuning " + base.ref());
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         TrainingJob job = new TrainingJob("tj-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16), name,
@@ -390,6 +433,7 @@ public final class TrainingJobs implements AutoCloseable {
                 }
                 running = next.get().id();
                 stopRunning = false;
+                pauseFor = null;
             }
             try {
                 run(next.get());
@@ -397,8 +441,11 @@ public final class TrainingJobs implements AutoCloseable {
                 LOG.error("training job {} failed", next.get().id(), e);
                 end(next.get(), TrainingJob.Status.FAILED, String.valueOf(e.getMessage()));
             } finally {
+                memory.release(owner(next.get().id()));
                 synchronized (queue) {
                     running = null;
+                    pauseFor = null;
+                    queue.notifyAll();
                 }
             }
         }
@@ -424,11 +471,11 @@ public final class TrainingJobs implements AutoCloseable {
         } catch (FactoryException e) {
             return true; // the run reports what is wrong with the base
         }
-        long available = availableMemory.getAsLong();
-        if (needed <= available) {
+        if (memory.tryHold(owner(job.id()), needed)) {
             waitingForMemory = null;
             return true;
         }
+        long available = memory.free();
         if (!job.id().equals(waitingForMemory)) {
             waitingForMemory = job.id();
             LOG.info("training job {} waits for memory: it needs about {} MiB and {} MiB is available", job.id(),
@@ -439,7 +486,13 @@ public final class TrainingJobs implements AutoCloseable {
 
     private boolean stopRequested() {
         synchronized (queue) {
-            return stopRunning || closing;
+            return stopRunning || closing || pauseFor != null;
+        }
+    }
+
+    private @Nullable String pausedFor() {
+        synchronized (queue) {
+            return stopRunning ? null : pauseFor;
         }
     }
 
@@ -447,7 +500,8 @@ public final class TrainingJobs implements AutoCloseable {
         if (job.status() == TrainingJob.Status.IN_PROGRESS && endedTheProcess(job)) {
             return;
         }
-        boolean resuming = job.status() == TrainingJob.Status.IN_PROGRESS && job.checkpointStep() > 0;
+        // In progress after a restart, or queued again after giving its memory to serving.
+        boolean resuming = job.checkpointStep() > 0;
         Instant started = job.startedAt() == null ? clock.instant() : job.startedAt();
         jdbi.useHandle(h -> {
             h.createUpdate("UPDATE training_jobs SET status = :s, started_at = :t, "
@@ -494,6 +548,20 @@ public final class TrainingJobs implements AutoCloseable {
                 progress.close();
             }
             if (outcome.cancelled()) {
+                String to = pausedFor();
+                if (to != null) {
+                    // Back to the queue: it resumes from the checkpoint it just wrote once memory is free again.
+                    int at = get(job.id()).checkpointStep();
+                    jdbi.useHandle(h -> h.createUpdate("UPDATE training_jobs SET status = :q, run_count = 0 "
+                                    + "WHERE id = :id AND status = :p")
+                            .bind("q", TrainingJob.Status.QUEUED.name()).bind("p", TrainingJob.Status.IN_PROGRESS.name())
+                            .bind("id", job.id()).execute());
+                    record(job, AUDIT_PAUSED, AuditEvent.SUCCESS, "gave its memory to " + to + " at step "
+                            + outcome.steps() + "; resumes from step " + at + " when memory is free");
+                    LOG.info("training job {} paused at step {} for {}; it resumes from step {}", job.id(),
+                            outcome.steps(), to, at);
+                    return;
+                }
                 if (closing && !stopRequested(job)) {
                     // A clean pause: the next start resumes the job whatever step it reached.
                     jdbi.useHandle(h -> h.createUpdate("UPDATE training_jobs SET run_count = 0 WHERE id = :id")
@@ -734,6 +802,9 @@ public final class TrainingJobs implements AutoCloseable {
                         .bind("step", step).bind("loss", loss).bind("id", job.id()).execute();
             });
             gauges.set(new double[] {step, totalSteps, loss, tokensPerSecond});
+            if (lastStep == 0) {
+                memory.allocated(owner(job.id())); // its buffers exist once a step has run
+            }
             lastStep = step;
             if (epoch > 1 && step == epochStart(epoch)) {
                 PausePoints.reach("training.epoch", job.name() + ":" + epoch);
@@ -787,6 +858,11 @@ public final class TrainingJobs implements AutoCloseable {
         @Override
         public boolean cancelled() {
             return stopRequested();
+        }
+
+        @Override
+        public boolean pauseRequested() {
+            return pausedFor() != null;
         }
 
         @Override

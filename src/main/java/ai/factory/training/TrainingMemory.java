@@ -3,12 +3,7 @@ package ai.factory.training;
 import ai.factory.FactoryException;
 import ai.factory.fleet.capacity.CacheType;
 import ai.factory.fleet.capacity.CapacityEstimator;
-import ai.factory.fleet.ProcFiles;
 import ai.factory.models.ModelVersion;
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -54,20 +49,11 @@ public record TrainingMemory(long baseFile, long weights, long optimizer, long k
     public void requireWithin(long available, String what) {
         if (total() > available) {
             throw FactoryException.invalidParam("hyperParameters", ("%s needs about %s of memory (base file %s, F32 "
-                    + "weights %s, gradients and optimizer state %s, KV cache %s, activations %s) and the machine has %s; "
+                    + "weights %s, gradients and optimizer state %s, KV cache %s, activations %s) and at most %s can "
+                    + "be held here (the machine's memory, or memory.limit); "
                     + "train fewer layers (trainLayers), a shorter contextLength or a smaller batchSize")
                     .formatted(what, mib(total()), mib(baseFile), mib(weights), mib(optimizer), mib(kvCache),
                             mib(compute), mib(available)));
-        }
-    }
-
-    /** This machine's physical memory ({@code MemTotal}), else the JVM's view of it. */
-    public static long totalOnThisMachine() {
-        try {
-            return ProcFiles.parseMemInfo(Files.readString(Path.of("/proc/meminfo"))).totalBytes();
-        } catch (IOException | FactoryException e) {
-            var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-            return os.getTotalMemorySize();
         }
     }
 

@@ -78,7 +78,8 @@ class FleetCliTest {
         JsonNode fleet = Json.mapper().readTree("""
                 {"nodes": [{"name": "gpu-7",
                   "cpu": {"model": "Intel(R) Xeon(R) Platinum 8480+", "sockets": 2, "cores": 112, "threads": 224},
-                  "memory": {"total": 2199023255552, "available": 1099511627776},
+                  "memory": {"total": 2199023255552, "available": 1099511627776, "limit": 1649267441664,
+                             "free": 549755813888, "heldByDeployments": 1073741824, "heldByTraining": 2147483648},
                   "accelerators": [
                     {"kind": "nvidia", "index": 0, "name": "NVIDIA H100 80GB HBM3", "memoryTotal": 85520809984,
                      "memoryUsed": 0, "computeCapability": "9.0", "mig": [], "nvlinkDomain": "c0ffee/7"},
@@ -94,7 +95,9 @@ class FleetCliTest {
         assertThat(text.toString()).contains(
                 "112c/224t", "1.0 TiB / 2.0 TiB", "2 x nvidia NVIDIA H100 80GB HBM3 (79.6 GiB), 1 x neuron neuron (96.0 GiB)",
                 "0 B / 79.6 GiB", "cc 9.0, NVLink c0ffee/7", "1.0 GiB / 79.6 GiB", "cc 9.0, 2 MIG",
-                "? / 96.0 GiB", "8 NeuronCores", "warning: gpu-7: amd-smi static --json: exited with 2")
+                "? / 96.0 GiB", "8 NeuronCores",
+                "gpu-7: host memory 512.0 GiB free of memory.limit 1.5 TiB; deployments hold 1.0 GiB, fine-tuning 2.0 GiB",
+                "warning: gpu-7: amd-smi static --json: exited with 2")
                 .doesNotContain("DEPLOYMENT");
     }
 }

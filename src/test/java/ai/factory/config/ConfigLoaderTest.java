@@ -220,6 +220,13 @@ class ConfigLoaderTest {
                 .hasMessageContaining("not a duration");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_MAX_UPLOAD_SIZE", "lots")).load(home, Map.of()))
                 .hasMessageContaining("not a size");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_MEMORY_LIMIT", "plenty")).load(home, Map.of()))
+                .hasMessageContaining("memory.limit").hasMessageContaining("not a size");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_MEMORY_LIMIT", "0")).load(home, Map.of()))
+                .hasMessageContaining("memory.limit must be a positive size");
+        assertThat(new ConfigLoader(Map.of("FACTORY_MEMORY_LIMIT", "16GiB")).load(home, Map.of()).engines()
+                .memoryLimit()).hasValue(16L << 30);
+        assertThat(new ConfigLoader(Map.of()).load(home, Map.of()).engines().memoryLimit()).isEmpty();
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_DB_URL", "jdbc:mysql://x/y")).load(home, Map.of()))
                 .hasMessageContaining("unsupported database URL");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_DB_POOL_SIZE", "s3cret-ish")).load(home, Map.of()))

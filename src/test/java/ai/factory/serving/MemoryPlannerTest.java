@@ -58,8 +58,8 @@ class MemoryPlannerTest {
         DeploymentSpec cached = new DeploymentSpec(1, 4, 8192, 0, 64, 0, DeploymentSpec.STEP_TOKENS_AUTO,
                 KvCacheType.F16, 2);
 
-        assertThat(planner.check(MODEL, spec(KvCacheType.F16)).kvCache()).isEqualTo(4096 * MIB);
-        assertThatThrownBy(() -> planner.check(MODEL, cached)).isInstanceOf(FactoryException.class)
+        assertThat(planner.check("dep-1", MODEL, spec(KvCacheType.F16)).kvCache()).isEqualTo(4096 * MIB);
+        assertThatThrownBy(() -> planner.check("dep-1", MODEL, cached)).isInstanceOf(FactoryException.class)
                 .hasMessageContaining("KV cache 6144.0 MiB for 6×8192 tokens")
                 .hasMessageContaining("lower the context, parallel, prefix cache or replicas");
     }
@@ -70,8 +70,8 @@ class MemoryPlannerTest {
         long q4 = probe.estimate(MODEL, spec(KvCacheType.Q4_0)).total();
         MemoryPlanner planner = new MemoryPlanner(() -> q4);
 
-        assertThat(planner.check(MODEL, spec(KvCacheType.Q4_0)).total()).isEqualTo(q4);
-        assertThatThrownBy(() -> planner.check(MODEL, spec(KvCacheType.F16))).isInstanceOf(FactoryException.class)
+        assertThat(planner.check("dep-1", MODEL, spec(KvCacheType.Q4_0)).total()).isEqualTo(q4);
+        assertThatThrownBy(() -> planner.check("dep-1", MODEL, spec(KvCacheType.F16))).isInstanceOf(FactoryException.class)
                 .hasMessageContaining("does not fit").hasMessageContaining("KV cache 4096.0 MiB");
     }
 }

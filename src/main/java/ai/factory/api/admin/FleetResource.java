@@ -11,6 +11,7 @@ import ai.factory.fleet.Accelerator;
 import ai.factory.fleet.AmdGpu;
 import ai.factory.fleet.Discovery;
 import ai.factory.fleet.GpuAllocator;
+import ai.factory.fleet.HostMemory;
 import ai.factory.fleet.MigInstance;
 import ai.factory.fleet.NeuronDevice;
 import ai.factory.fleet.NodeInventory;
@@ -33,6 +34,7 @@ public final class FleetResource implements Routes {
     private final Discovery discovery;
     private final Deployments deployments;
     private final GpuAllocator gpus;
+    private final HostMemory memory;
     private final Supplier<GpuOffloadStatus> offload;
 
     private final Access access;
@@ -40,8 +42,9 @@ public final class FleetResource implements Routes {
     /** Whether the engine's natives can offload to GPUs, and one line saying so (or why not). */
     public record GpuOffloadStatus(boolean supported, String detail) {}
 
-    public FleetResource(Discovery discovery, Deployments deployments, GpuAllocator gpus,
+    public FleetResource(Discovery discovery, Deployments deployments, GpuAllocator gpus, HostMemory memory,
                          Supplier<GpuOffloadStatus> offload, Access access) {
+        this.memory = requireNonNull(memory, "memory is null");
         this.access = requireNonNull(access, "access is null");
         this.discovery = requireNonNull(discovery, "discovery is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
@@ -68,7 +71,9 @@ public final class FleetResource implements Routes {
         return new FleetWire.Node(n.nodeName(),
                 new FleetWire.Cpu(n.cpu().model(), n.cpu().sockets(), n.cpu().cores(), n.cpu().threads(),
                         n.cpu().isaFeatures()),
-                new FleetWire.Memory(n.memoryTotalBytes(), n.memoryAvailableBytes()),
+                new FleetWire.Memory(n.memoryTotalBytes(), n.memoryAvailableBytes(),
+                        memory.limit().isPresent() ? memory.limit().getAsLong() : null, memory.free(),
+                        memory.heldByOwnersStartingWith("deployment "), memory.heldByOwnersStartingWith("training job ")),
                 n.accelerators().stream().map(a -> held(a, heldBy.get(a.kind().id() + "/" + a.index()), visibleIds))
                         .toList(),
                 new FleetWire.GpuOffload(status.supported(), status.detail(), gpus.kind(), gpus.gpus().size(),

@@ -34,7 +34,7 @@ import ai.factory.identity.Principal;
 import ai.factory.tenancy.Projects;
 import ai.factory.security.Resource;
 import ai.factory.serving.DeploymentSpec;
-import ai.factory.serving.MemoryPlanner;
+import ai.factory.fleet.HostMemory;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
@@ -191,7 +191,7 @@ public final class ModelsAdminResource implements Routes {
         }
         GgufMetadata metadata = registry.ggufMetadata(v);
         CapacityPlan plan = CapacityEstimator.plan(CapacityEstimator.footprint(metadata, request),
-                MemoryPlanner.availableOnThisMachine(), accelerators);
+                HostMemory.availableOnThisMachine(), accelerators);
         ctx.json(PlanWire.Plan.of(v.ref().toString(), plan));
     }
 

@@ -213,6 +213,7 @@ public final class LlamaTrainer {
             int perEpoch = windows.count();
             int total = perEpoch * options.epochs();
             int step = Math.min(options.startStep(), total);
+            int saved = step;
             listener.started(perEpoch, total, length);
             double trainingLoss = Double.NaN;
             double validationLoss = Double.NaN;
@@ -222,6 +223,9 @@ public final class LlamaTrainer {
                 int counted = 0;
                 for (int k = step - (epoch - 1) * perEpoch; k < perEpoch; k++) {
                     if (listener.cancelled()) {
+                        if (listener.pauseRequested() && step > saved) {
+                            checkpoint(model, arena, step, epoch, listener);
+                        }
                         return new Outcome(step, trainingLoss, validationLoss, windows.tokens(), contextLength, true);
                     }
                     windows.fill(k, tokens, next);
@@ -240,6 +244,7 @@ public final class LlamaTrainer {
                     listener.step(step, epoch, stepLoss, learningRate, length / Math.max(seconds, 1e-9));
                     if (options.checkpointSteps() > 0 && step % options.checkpointSteps() == 0 && k < perEpoch - 1) {
                         checkpoint(model, arena, step, epoch, listener);
+                        saved = step;
                     }
                 }
                 trainingLoss = counted == 0 ? trainingLoss : sum / counted;
@@ -250,6 +255,7 @@ public final class LlamaTrainer {
                         trainingLoss, validationLoss);
                 if (epoch < options.epochs()) {
                     checkpoint(model, arena, step, epoch, listener);
+                    saved = step;
                 }
             }
             save(model, arena, output);

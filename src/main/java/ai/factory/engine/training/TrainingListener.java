@@ -5,7 +5,7 @@ import java.nio.file.Path;
 
 /**
  * What a fine-tuning run reports while it runs, called on the training thread. A run stops early (at the next
- * step) once {@link #cancelled()} is true.
+ * step) once {@link #cancelled()} is true, after a last checkpoint when {@link #pauseRequested()} is too.
  */
 public interface TrainingListener {
     /** Before the first step: how much work there is. */
@@ -41,6 +41,15 @@ public interface TrainingListener {
     default void checkpoint(int step, int epoch, Path weights) {}
 
     default boolean cancelled() {
+        return false;
+    }
+
+    /**
+     * Whether a run that {@link #cancelled() stops} is pausing rather than ending: it then writes a checkpoint of
+     * the weights as they are (unless the last one is of this step) before it returns, so that a run resumed from it
+     * does no step twice.
+     */
+    default boolean pauseRequested() {
         return false;
     }
 }

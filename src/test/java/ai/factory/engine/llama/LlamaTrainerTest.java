@@ -82,6 +82,7 @@ class LlamaTrainerTest {
         final List<Integer> checkpoints = new ArrayList<>();
         int totalSteps;
         int cancelAfter = Integer.MAX_VALUE;
+        boolean pause;
         Path keep;
 
         @Override
@@ -115,6 +116,11 @@ class LlamaTrainerTest {
         @Override
         public boolean cancelled() {
             return steps.size() >= cancelAfter;
+        }
+
+        @Override
+        public boolean pauseRequested() {
+            return pause;
         }
     }
 
@@ -171,6 +177,33 @@ class LlamaTrainerTest {
         assertThat(finished.steps()).isEqualTo(first.totalSteps);
         assertThat(resumed.steps.getFirst()).isEqualTo(last + 1);
         assertThat(resumed.steps.getLast()).isEqualTo(first.totalSteps);
+    }
+
+    @Test
+    void aPausedRunCheckpointsTheStepItReachedAndResumesWithoutRepeatingOne() throws Exception {
+        Recorder first = new Recorder();
+        first.keep = dir.resolve("pause").resolve("x");
+        Files.createDirectories(first.keep.getParent());
+        first.cancelAfter = 3;
+        first.pause = true;
+        LlamaTrainer.Outcome paused = LlamaTrainer.train(runtime, options(base, 2, 0, 0),
+                dir.resolve("pause").resolve("out.gguf"), first);
+        assertThat(paused.cancelled()).isTrue();
+        assertThat(first.checkpoints).as("no periodic checkpoints were asked: only the pause's").containsExactly(3);
+
+        Recorder resumed = new Recorder();
+        LlamaTrainer.Outcome finished = LlamaTrainer.train(runtime,
+                options(first.keep.resolveSibling("checkpoint-3.gguf"), 2, 3, 0), dir.resolve("pause").resolve("out.gguf"),
+                resumed);
+        assertThat(finished.cancelled()).isFalse();
+        assertThat(resumed.steps.getFirst()).isEqualTo(4);
+        assertThat(first.steps.size() + resumed.steps.size()).isEqualTo(first.totalSteps);
+
+        Recorder cancelled = new Recorder();
+        cancelled.keep = first.keep;
+        cancelled.cancelAfter = 2;
+        LlamaTrainer.train(runtime, options(base, 2, 0, 0), dir.resolve("pause").resolve("c.gguf"), cancelled);
+        assertThat(cancelled.checkpoints).as("a cancelled run writes none").isEmpty();
     }
 
     @Test

@@ -35,8 +35,12 @@ public final class FleetWire {
         }
     }
 
-    /** Host memory in bytes. */
-    public record Memory(long total, long available) {}
+    /**
+     * Host memory in bytes: the machine's total and available ({@code MemAvailable}), the site's {@code memory.limit}
+     * (null: none), what is free for a new deployment or job, and what deployments and fine-tuning hold now.
+     */
+    public record Memory(long total, long available, @Nullable Long limit, long free, long heldByDeployments,
+                         long heldByTraining) {}
 
     /**
      * An accelerator of the node, whether a deployment holds it, and which replica ({@code deployment/replica}) when
