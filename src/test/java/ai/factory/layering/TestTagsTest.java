@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every test class that starts a factory or another program carries {@link ServerTest}, so that
- * {@code ./factory test -DexcludedGroups=server} runs exactly the tests that need neither.
+ * {@code ./factory test -DexcludedGroups=server,long} runs exactly the tests that need neither.
  */
 @SuppressWarnings("NullAway") // initialised in @BeforeAll
 class TestTagsTest {
