@@ -9,7 +9,10 @@ import java.util.List;
  * on the request's first question and keeps the answer on the request.
  */
 public enum ApiFamily {
-    /** Health probes and the OpenAPI documents: no key, no audit record. */
+    /**
+     * Health probes, the OpenAPI documents and a worker's join (which its join token authenticates, and which records
+     * its own audit events): no key, no audit record of the request.
+     */
     PUBLIC,
     /**
      * Amazon Bedrock's runtime ({@code /model/…}) and control plane, served or not: SigV4 is accepted, errors take
@@ -28,6 +31,8 @@ public enum ApiFamily {
      * which AWS clients call and which are answered in AWS's shape (a 404 their SDKs raise as
      * ResourceNotFoundException) rather than as the factory's own API.
      */
+    /** Where a worker joins the cluster with its join token. */
+    public static final String CLUSTER_JOIN = "/cluster/v1/join";
     private static final List<String> AWS_PATHS = List.of("/model/", "/foundation-models", "/model-import-jobs",
             "/imported-models", "/custom-models", "/custom-model-deployments", "/model-customization-jobs",
             "/model-copy-jobs", "/model-invocation-jobs", "/evaluation-jobs", "/inference-profiles",
@@ -46,7 +51,7 @@ public enum ApiFamily {
 
     /** The family of a path, for what has no request context (errors the container answers itself). */
     public static ApiFamily of(String path) {
-        if (path.startsWith("/health/") || OpenApiDocuments.isDocument(path)) {
+        if (path.startsWith("/health/") || OpenApiDocuments.isDocument(path) || path.equals(CLUSTER_JOIN)) {
             return PUBLIC;
         }
         for (String prefix : AWS_PATHS) {

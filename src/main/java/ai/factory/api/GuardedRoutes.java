@@ -85,6 +85,21 @@ public final class GuardedRoutes {
     }
 
     /**
+     * A route that no API key authenticates but the body itself (a worker's join token, at {@link
+     * ApiFamily#CLUSTER_JOIN}); its handler checks that and audits what it decides.
+     */
+    public void postAuthenticatedByBody(String path, Contract contract, Handler handler) {
+        requireNonNull(handler, "handler is null");
+        if (ApiFamily.of(path) != ApiFamily.PUBLIC) {
+            throw new IllegalArgumentException(path + " is not a path that goes without an API key");
+        }
+        routes.addEndpoint(new Endpoint(HandlerType.POST, path, ctx -> {
+            requireJsonBody(ctx);
+            handler.handle(ctx);
+        }, Set.of(new Public(), contract)));
+    }
+
+    /**
      * An {@link Action#INVOKE} route whose handler runs its call through the inference pipeline and does nothing
      * that lasts before: it changes no state and answers nothing until the pipeline has queued the call. Its audit
      * write-ahead is then written while the handler reads the body and renders and tokenizes the prompt, and the

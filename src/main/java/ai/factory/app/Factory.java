@@ -47,6 +47,11 @@ import ai.factory.fleet.Discovery;
 import ai.factory.fleet.FleetMetrics;
 import ai.factory.fleet.GpuAllocator;
 import ai.factory.fleet.HostMemory;
+import ai.factory.cluster.JoinTokens;
+import ai.factory.cluster.Nodes;
+import ai.factory.security.tls.ClusterCa;
+import ai.factory.api.admin.NodesResource;
+import ai.factory.api.ClusterServer;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
@@ -72,6 +77,7 @@ import ai.factory.security.audit.AuditStore;
 import ai.factory.security.audit.AuditVerifier;
 import ai.factory.security.content.ContentRetention;
 import ai.factory.security.tls.ServerTls;
+import ai.factory.storage.Sql;
 import ai.factory.sovereignty.Egress;
 import ai.factory.sovereignty.KeyProvider;
 import ai.factory.sovereignty.SovereigntyReport;
@@ -143,6 +149,7 @@ public final class Factory implements AutoCloseable {
     private final Datasets datasets;
     private final TrainingJobs trainingJobs;
     private final HostMemory hostMemory;
+    private volatile @Nullable ClusterServer clusterServer;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
     /** Held from before anything in the home is touched until after {@code server.json} is removed. */
     private final HomeLock homeLock;
@@ -259,6 +266,25 @@ public final class Factory implements AutoCloseable {
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, auditAtStart, egress, registry,
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
+            JoinTokens joinTokens = new JoinTokens(database.jdbi(), clock);
+            Path clusterDir = config.home().resolve("cluster");
+            Supplier<ClusterCa> clusterCa = new Supplier<>() {
+                private @Nullable ClusterCa ca; // made at the first join: a factory that never takes workers has none
+
+                @Override
+                public synchronized ClusterCa get() {
+                    if (ca == null) {
+                        ca = ClusterCa.loadOrCreate(clusterDir, clock);
+                    }
+                    return ca;
+                }
+            };
+            Nodes nodes = new Nodes(database.jdbi(), joinTokens, clusterCa, audit::record, clock);
+            if (config.cluster().port().isPresent() && Sql.isH2(database.jdbi())) {
+                throw new FactoryException(ErrorCode.INVALID_REQUEST, "cluster.port is set, but the metadata database "
+                        + "is the embedded H2, which one process opens: a factory with workers needs PostgreSQL "
+                        + "(database.url); see docs/cluster.md");
+            }
             this.server = new ApiServer(config.server(), tls.map(ServerTls.Prepared::identity), authentication, authorizer,
                     new RequestAudit(audit, journal, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy, "audit", auditAtStart::ok),
@@ -279,6 +305,7 @@ public final class Factory implements AutoCloseable {
                             new KeysResource(keys, projects, access),
                             new DeploymentsResource(deployments, access),
                             new FleetResource(discovery, deployments, gpus, hostMemory, this::offload, access),
+                            new NodesResource(joinTokens, nodes, config.cluster(), this::clusterPort, clock),
                             new ProjectsResource(projects, keyHierarchy),
                             new EncryptionResource(keyHierarchy),
                             new PoliciesResource(sitePolicies),
@@ -286,6 +313,14 @@ public final class Factory implements AutoCloseable {
                             new UsageResource(auditStore, access),
                             new SovereigntyResource(report)));
             closeInOrder.addFirst(server);
+            if (config.cluster().port().isPresent()) {
+                ClusterServer cluster = new ClusterServer(config.server().host(), config.cluster(),
+                        clusterCa.get().serverIdentity(ServerTls.names(config.server())),
+                        clusterCa.get().certificate(), nodes);
+                closeInOrder.addFirst(cluster);
+                this.clusterServer = cluster.start();
+                LOG.info("taking workers: the cluster endpoint (mutual TLS) listens on port {}", cluster.port());
+            }
             server.start();
             writeServerFile();
         } catch (RuntimeException e) {
@@ -432,6 +467,12 @@ public final class Factory implements AutoCloseable {
     /** Fine-tuning jobs: queued, run one at a time, resumed after a restart. */
     public TrainingJobs trainingJobs() {
         return trainingJobs;
+    }
+
+    /** The port of the cluster endpoint workers call, or 0 when this factory takes no workers. */
+    public int clusterPort() {
+        ClusterServer cluster = clusterServer;
+        return cluster == null ? 0 : cluster.port();
     }
 
     /** This node's host memory: what deployments and fine-tuning jobs hold, under {@code memory.limit}. */

@@ -24,7 +24,7 @@ public final class FactoryCli {
             TuneCommand.class, DeployCommand.class,
             DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
             EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
-            SovereigntyCommand.class, BenchCommand.class, FleetCommand.class);
+            SovereigntyCommand.class, BenchCommand.class, FleetCommand.class, NodesCommand.class, WorkerCommand.class);
 
     /** Each command group's subcommands, which the group lists in its own SUBCOMMANDS (see {@link #commandLine}). */
     static final Map<Class<?>, List<Class<?>>> SUBCOMMANDS = Map.ofEntries(
@@ -38,7 +38,9 @@ public final class FactoryCli {
             Map.entry(PoliciesCommand.class, PoliciesCommand.SUBCOMMANDS),
             Map.entry(AuditCommand.class, AuditCommand.SUBCOMMANDS),
             Map.entry(SovereigntyCommand.class, SovereigntyCommand.SUBCOMMANDS),
-            Map.entry(FleetCommand.class, FleetCommand.SUBCOMMANDS));
+            Map.entry(FleetCommand.class, FleetCommand.SUBCOMMANDS),
+            Map.entry(NodesCommand.class, NodesCommand.SUBCOMMANDS),
+            Map.entry(NodesCommand.Token.class, NodesCommand.Token.SUBCOMMANDS));
 
     static {
         // Else picocli's default factory looks for Groovy's closure class, and a class that is not there is looked for
@@ -95,7 +97,7 @@ public final class FactoryCli {
     }
 
     /**
-     * Only {@code factory up} logs the operator's events (start, ready, deployment states) at INFO. Every other
+     * Only {@code factory up} (and {@code factory worker}) logs the operator's events (start, ready, deployment states) at INFO. Every other
      * command prints its result on stdout and only warnings and errors on stderr, so that the INFO lines of the
      * database, Flyway or the factory's own classes, which offline commands such as {@code audit verify} use, never
      * mix into what it prints. Set before the first logger exists, since the simple logger reads its level once; a
@@ -103,7 +105,8 @@ public final class FactoryCli {
      */
     private static void quietUnlessServing(ParseResult parsed) {
         boolean serving = parsed.subcommand() != null
-                && parsed.subcommand().commandSpec().userObject() instanceof UpCommand;
+                && (parsed.subcommand().commandSpec().userObject() instanceof UpCommand
+                        || parsed.subcommand().commandSpec().userObject() instanceof WorkerCommand);
         if (!serving && System.getProperty(DEFAULT_LOG_LEVEL) == null) {
             System.setProperty(DEFAULT_LOG_LEVEL, "warn");
         }

@@ -33,6 +33,10 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--db-url", description = "JDBC URL, e.g. jdbc:postgresql://db:5432/factory (default: embedded H2).")
     @Nullable String dbUrl;
 
+    @Option(names = "--cluster-port", description = "Take workers: the port of the mutual-TLS endpoint they call "
+            + "after joining (needs PostgreSQL; see docs/cluster.md).")
+    @Nullable Integer clusterPort;
+
     @Option(names = "--accept-broken-audit", description = "Start even if the audit chain does not verify (the "
             + "start refuses otherwise). The acceptance is recorded in the chain, and /health/ready and the "
             + "sovereignty report show the break.")
@@ -52,6 +56,9 @@ final class UpCommand implements Callable<Integer> {
         }
         if (tls) {
             flags.put(Setting.TLS_ENABLED, "true");
+        }
+        if (clusterPort != null) {
+            flags.put(Setting.CLUSTER_PORT, clusterPort.toString());
         }
         FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
         Factory factory = Factory.start(config, Factory.Options.DEFAULTS.withAcceptBrokenAudit(acceptBrokenAudit));

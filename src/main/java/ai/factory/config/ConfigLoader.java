@@ -19,6 +19,7 @@ import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.function.Function;
 
@@ -109,7 +110,11 @@ public final class ConfigLoader {
                         Optional.ofNullable(emptyToNull(value(v, Setting.AUDIT_CONTENT_RETENTION)))
                                 .map(r -> parse(v, Setting.AUDIT_CONTENT_RETENTION, Units::parseDuration))),
                 parse(v, Setting.EGRESS_ALLOW, EgressPolicy::parse),
-                keys(v));
+                keys(v),
+                new ClusterConfig(Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_PORT)))
+                        .map(p -> OptionalInt.of(parse(v, Setting.CLUSTER_PORT, Integer::parseInt)))
+                        .orElse(OptionalInt.empty()),
+                        parse(v, Setting.CLUSTER_HEARTBEAT_DEADLINE, Units::parseDuration)));
     }
 
     private static TlsConfig tls(Map<Setting, String> v) {

@@ -12,8 +12,10 @@ import java.nio.file.Path;
  * @param egress where the factory itself may connect out to
  */
 public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig database, ModelsConfig models,
-                            EnginesConfig engines, AuditConfig audit, EgressPolicy egress, KeysConfig keys) {
+                            EnginesConfig engines, AuditConfig audit, EgressPolicy egress, KeysConfig keys,
+                            ClusterConfig cluster) {
     public FactoryConfig {
+        requireNonNull(cluster, "cluster is null");
         requireNonNull(home, "home is null");
         requireNonNull(server, "server is null");
         requireNonNull(database, "database is null");
@@ -88,6 +90,6 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
     }
 
     public FactoryConfig withServer(ServerConfig server) {
-        return new FactoryConfig(home, server, database, models, engines, audit, egress, keys);
+        return new FactoryConfig(home, server, database, models, engines, audit, egress, keys, cluster);
     }
 }

@@ -28,6 +28,8 @@ public enum Action {
     READ_METRICS("readMetrics"),
     /** Rotating the master key or a project's key-encryption key: site admins only. */
     MANAGE_ENCRYPTION("manageEncryption"),
+    /** Join tokens, draining and removing the nodes of a multi-node factory: site admins only. */
+    MANAGE_NODES("manageNodes"),
     /** Uploading a fine-tuning dataset into a project. */
     UPLOAD_DATASET("uploadDataset"),
     READ_DATASET("readDataset"),

@@ -45,6 +45,13 @@ public final class Sha256 {
         return HexFormat.of().formatHex(digest.digest());
     }
 
+    /** The SHA-256 of {@code bytes}, in lower-case hexadecimal. */
+    public static String hex(byte[] bytes) {
+        MessageDigest digest = newDigest();
+        digest.update(bytes);
+        return hex(digest);
+    }
+
     private static @Nullable String abbreviate(String value) {
         if (value == null) {
             return null;

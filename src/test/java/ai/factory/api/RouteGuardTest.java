@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every route the server holds asks the authorizer: read from Javalin's own router, each endpoint carries an action
- * (only the health probes and the OpenAPI documents are public), and a key of a site-wide reading role (an auditor, a
+ * (only the health probes, the OpenAPI documents and a worker's join, which its join token authenticates, are
+ * public), and a key of a site-wide reading role (an auditor, a
  * Prometheus scraper's metrics key) is refused on every route but its own rights, on the OpenAI, Bedrock and
  * management APIs alike.
  */
@@ -34,7 +35,7 @@ class RouteGuardTest {
             assertThat(routes).hasSizeGreaterThan(30);
             assertThat(routes.stream().filter(ApiServer.RouteInfo::isPublic).map(r -> r.method() + " " + r.path()))
                     .containsExactlyInAnyOrder("GET /health/live", "GET /health/ready",
-                            "GET /api/v1/openapi.json", "GET /v1/openapi.json");
+                            "GET /api/v1/openapi.json", "GET /v1/openapi.json", "POST /cluster/v1/join");
             assertThat(routes.stream().filter(r -> !r.isPublic() && r.action().isEmpty())).isEmpty();
             assertThat(routes.stream().map(r -> r.path()))
                     .contains("/v1/chat/completions", "/model/{modelId}/converse", "/api/v1/projects", "/api/v1/policies",
@@ -66,6 +67,8 @@ class RouteGuardTest {
                 assertThat(factory.get("/metrics", key).statusCode()).as(role.getKey()).isEqualTo(200);
             }
             assertThat(factory.get("/health/live", null).statusCode()).isEqualTo(200);
+            HttpResponse<String> join = factory.post("/cluster/v1/join", null, "{}");
+            assertThat(join.statusCode()).as("a join without a token joins nothing: " + join.body()).isIn(400, 409);
         }
     }
 }

@@ -215,7 +215,7 @@ public final class GeneratedCertificates {
         }
     }
 
-    private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey issuerKey)
+    static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey issuerKey)
             throws GeneralSecurityException {
         try {
             return new JcaX509CertificateConverter().getCertificate(
@@ -250,6 +250,11 @@ public final class GeneratedCertificates {
     }
 
     private KeyPair newKeyPair() {
+        return newKeyPair(random);
+    }
+
+    /** An EC P-256 key pair. */
+    static KeyPair newKeyPair(SecureRandom random) {
         try {
             KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
             generator.initialize(new ECGenParameterSpec("secp256r1"), random);
@@ -269,7 +274,7 @@ public final class GeneratedCertificates {
         return bytes;
     }
 
-    private static void createPrivateDirectory(Path dir) {
+    static void createPrivateDirectory(Path dir) {
         try {
             if (!Files.isDirectory(dir)) {
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -279,7 +284,7 @@ public final class GeneratedCertificates {
         }
     }
 
-    private static void writePrivate(Path file, String pem) {
+    static void writePrivate(Path file, String pem) {
         write(file, pem, "rw-------");
     }
 

@@ -52,6 +52,11 @@ public final class ServerTls {
         return Optional.of(new Prepared(outcome.identity(), outcome.newCaFingerprint(), Optional.of(files.caCertificate())));
     }
 
+    /** The names a generated certificate for {@code server} carries (see below). */
+    public static Set<String> names(ServerConfig server) {
+        return names(server.host(), server.tls().names(), machineHostName());
+    }
+
     /**
      * The names a generated certificate carries: localhost and the loopback addresses (what local clients dial),
      * the bound address unless it is a wildcard, the machine's host name, and the site's extra names.

@@ -1,0 +1,78 @@
+package ai.factory.api.codec.admin;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.jspecify.annotations.Nullable;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * {@code /api/v1/nodes}: the machines of a multi-node factory and the tokens they join with, and
+ * {@code POST /cluster/v1/join}, which a worker calls with one. A token's secret appears once, when it is created.
+ */
+public final class NodeWire {
+    private NodeWire() {}
+
+    /**
+     * {@code POST /api/v1/nodes/tokens}.
+     *
+     * @param expires how long it may be used, such as {@code 1h} (default) or {@code 7d}; at most 30 days
+     * @param uses how many workers may join with it (default 1)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record CreateToken(@Nullable String expires, @Nullable Integer uses) {}
+
+    /** A join token as listed: never its secret. */
+    public record Token(String id, Instant createdAt, Instant expiresAt, int usesLeft, int uses, boolean revoked,
+                        boolean usable, String createdBy) {}
+
+    /** A token just made, with its secret ({@code fjt_…}), shown this once. */
+    public record CreatedToken(String id, String token, Instant expiresAt, int usesLeft) {}
+
+    public record TokenList(List<Token> tokens) {}
+
+    /**
+     * {@code POST /cluster/v1/join}, a worker's first call.
+     *
+     * @param token the join token
+     * @param name the node's name (a DNS label: the machine's host name, say)
+     * @param csr a PEM PKCS#10 certificate request, signed by the key the worker keeps
+     * @param version the worker's factory version
+     * @param inventory the worker's CPUs, memory and accelerators, as {@code GET /api/v1/fleet} writes a node
+     */
+    public record Join(String token, String name, String csr, String version, JsonNode inventory) {
+        public Join {
+            Required.field(token, "token");
+            Required.field(name, "name");
+            Required.field(csr, "csr");
+            Required.field(version, "version");
+            Required.field(inventory, "inventory");
+        }
+    }
+
+    /**
+     * What a joined worker keeps: its node, its certificate chain and the cluster CA's certificate (PEM), the port of
+     * the mutual-TLS endpoint it calls from now on (on the host it joined through), and how often to send heartbeats.
+     */
+    public record Joined(Node node, String certificate, String clusterCa, int clusterPort,
+                         long heartbeatIntervalMillis) {}
+
+    /** {@code POST /cluster/v1/heartbeat} over mutual TLS: the worker's version and inventory now. */
+    public record Heartbeat(String version, JsonNode inventory) {
+        public Heartbeat {
+            Required.field(version, "version");
+            Required.field(inventory, "inventory");
+        }
+    }
+
+    /** The answer to a heartbeat: the node's state ({@code ready}, {@code draining}). */
+    public record HeartbeatAnswer(String id, String state, long heartbeatIntervalMillis) {}
+
+    /** A node of the cluster; {@code health} is {@code up}, or {@code down} once it missed the heartbeat deadline. */
+    public record Node(String id, String name, String state, String health, String address, String version,
+                       Instant joinedAt,
+                       Instant lastSeenAt, @Nullable Instant removedAt, String joinToken, String certificateSerial,
+                       String certificateSha256, Instant certificateExpiresAt, JsonNode inventory) {}
+
+    public record NodeList(List<Node> nodes) {}
+}

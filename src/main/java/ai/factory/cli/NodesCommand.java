@@ -1,0 +1,178 @@
+package ai.factory.cli;
+
+import ai.factory.api.codec.admin.NodeWire;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code factory nodes …}: the machines of a multi-node factory and the tokens workers join with. */
+@Command(name = "nodes", mixinStandardHelpOptions = true,
+        description = "List, drain and remove the nodes of a multi-node factory; create the tokens workers join with.")
+final class NodesCommand {
+    /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
+    static final List<Class<?>> SUBCOMMANDS = List.of(Token.class, ListNodes.class, Show.class, Drain.class,
+            Remove.class);
+
+    @Command(name = "token", mixinStandardHelpOptions = true,
+            description = "Create, list and revoke join tokens (site admins).")
+    static final class Token {
+        static final List<Class<?>> SUBCOMMANDS = List.of(CreateToken.class, ListTokens.class, RevokeToken.class);
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = "Create a join token; it is printed once and only its SHA-256 is stored.")
+    static final class CreateToken implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Option(names = "--expires", description = "How long workers may join with it, e.g. 1h or 7d (default 1h, "
+                + "at most 30d).")
+        @Nullable String expires;
+
+        @Option(names = "--uses", description = "How many workers may join with it (default 1).")
+        @Nullable Integer uses;
+
+        @Override
+        public Integer call() {
+            NodeWire.CreatedToken token = client.client().post("/api/v1/nodes/tokens",
+                    new NodeWire.CreateToken(expires, uses), NodeWire.CreatedToken.class);
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, token);
+            } else {
+                out.printf("Created join token %s (%d use(s), until %s). Shown only now:%n  %s%n"
+                                + "On the worker: factory worker --join %s --token %s%n", token.id(), token.usesLeft(),
+                        token.expiresAt(), token.token(), client.client().base(), token.token());
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List join tokens (never their secrets).")
+    static final class ListTokens implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Override
+        public Integer call() {
+            NodeWire.TokenList result = client.client().get("/api/v1/nodes/tokens", NodeWire.TokenList.class);
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, result);
+                return 0;
+            }
+            Table table = new Table("ID", "USABLE", "USES LEFT", "USED", "EXPIRES", "REVOKED", "CREATED BY");
+            for (NodeWire.Token t : result.tokens()) {
+                table.row(t.id(), t.usable() ? "yes" : "no", t.usesLeft(), t.uses(), t.expiresAt(),
+                        t.revoked() ? "yes" : "", t.createdBy());
+            }
+            table.print(out);
+            return 0;
+        }
+    }
+
+    @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revoke a join token at once.")
+    static final class RevokeToken implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "TOKEN_ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            NodeWire.Token token = client.client().delete("/api/v1/nodes/tokens/" + id, NodeWire.Token.class);
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, token);
+            } else {
+                out.println("Revoked join token " + token.id());
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the nodes and their state.")
+    static final class ListNodes implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Override
+        public Integer call() {
+            NodeWire.NodeList result = client.client().get("/api/v1/nodes", NodeWire.NodeList.class);
+            PrintWriter out = spec.commandLine().getOut();
+            if (client.json) {
+                ModelsCommand.printJson(out, result);
+                return 0;
+            }
+            Table table = new Table("ID", "NAME", "STATE", "ADDRESS", "VERSION", "JOINED", "LAST SEEN");
+            for (NodeWire.Node n : result.nodes()) {
+                table.row(n.id(), n.name(), n.state(), n.address(), n.version(), n.joinedAt(), n.lastSeenAt());
+            }
+            table.print(out);
+            return 0;
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true,
+            description = "Show a node: state, certificate, inventory.")
+    static final class Show implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "NODE_ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            ModelsCommand.printJson(spec.commandLine().getOut(), client.client().get("/api/v1/nodes/" + id));
+            return 0;
+        }
+    }
+
+    @Command(name = "drain", mixinStandardHelpOptions = true,
+            description = "Stop giving a node new work; what it runs stays.")
+    static final class Drain implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "NODE_ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            NodeWire.Node node = client.client().post("/api/v1/nodes/" + id + "/drain", java.util.Map.of(),
+                    NodeWire.Node.class);
+            spec.commandLine().getOut().println("Node " + node.id() + " (" + node.name() + ") is " + node.state());
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "remove", mixinStandardHelpOptions = true,
+            description = "Remove a node for good: its certificate is refused from then on.")
+    static final class Remove implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "NODE_ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            NodeWire.Node node = client.client().delete("/api/v1/nodes/" + id, NodeWire.Node.class);
+            spec.commandLine().getOut().println("Removed node " + node.id() + " (" + node.name() + ")");
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package ai.factory.cli;
+
+import ai.factory.Json;
+import ai.factory.cluster.Worker;
+import ai.factory.config.ConfigLoader;
+import ai.factory.fleet.Accelerator;
+import ai.factory.fleet.Discovery;
+import ai.factory.fleet.NodeInventory;
+import ai.factory.security.tls.SiteTrust;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.net.InetAddress;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code factory worker}: joins this machine to a factory's control plane as a node, then reports to it over mutual
+ * TLS until SIGTERM or Ctrl-C.
+ */
+@Command(name = "worker", mixinStandardHelpOptions = true,
+        description = "Join this machine to a factory as a worker node and report to its control plane.")
+final class WorkerCommand implements Callable<Integer> {
+    @Option(names = "--join", required = true, paramLabel = "URL",
+            description = "The control plane's API URL, e.g. https://factory.example:8080.")
+    String url;
+
+    @Option(names = "--token", description = "A join token (factory nodes token create); only needed the first time.")
+    @Nullable String token;
+
+    @Option(names = "--name", description = "The node's name (default: this machine's host name).")
+    @Nullable String name;
+
+    @Option(names = "--home", description = "Where the worker keeps its key and certificate (default: $FACTORY_HOME "
+            + "or ~/.factory).")
+    @Nullable Path home;
+
+    @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust for an https "
+            + "control plane, beside the JDK's (the site CA's ca.pem).")
+    @Nullable Path caCert;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Path dir = ConfigLoader.fromSystem().home(home);
+        String version = BuildInfo.load().version().orElse("dev");
+        Discovery discovery = Discovery.forThisMachine(Clock.systemUTC());
+        Worker worker = Worker.start(dir, URI.create(url), token, name == null ? hostName() : name, version,
+                () -> inventory(discovery.inventory()),
+                caCert == null ? Optional.empty() : Optional.of(SiteTrust.context(List.of(caCert))));
+        System.out.println("Worker " + worker.joined().nodeId() + " (" + worker.joined().name() + ") reports to "
+                + worker.joined().clusterUrl() + " every " + worker.joined().heartbeatInterval().toMillis() + " ms");
+        Thread main = Thread.currentThread();
+        Runtime.getRuntime().addShutdownHook(new Thread(main::interrupt, "worker-shutdown"));
+        try {
+            worker.run(version, () -> inventory(discovery.inventory()));
+        } catch (InterruptedException e) {
+            System.err.println("factory: worker stopping");
+        }
+        return 0;
+    }
+
+    /** What the control plane is told of this machine: CPUs, memory and accelerators. */
+    static JsonNode inventory(NodeInventory n) {
+        ObjectNode out = Json.mapper().createObjectNode().put("name", n.nodeName());
+        out.putObject("cpu").put("model", n.cpu().model()).put("sockets", n.cpu().sockets())
+                .put("cores", n.cpu().cores()).put("threads", n.cpu().threads());
+        out.putObject("memory").put("total", n.memoryTotalBytes()).put("available", n.memoryAvailableBytes());
+        ArrayNode accelerators = out.putArray("accelerators");
+        for (Accelerator a : n.accelerators()) {
+            accelerators.addObject().put("kind", a.kind().id()).put("index", a.index()).put("name", a.name())
+                    .put("memoryTotal", a.memoryTotalBytes());
+        }
+        return out;
+    }
+
+    /** This machine's host name as a DNS label, or {@code worker}. */
+    private static String hostName() {
+        try {
+            String host = InetAddress.getLocalHost().getHostName().toLowerCase(Locale.ROOT).split("\\.", 2)[0]
+                    .replaceAll("[^a-z0-9-]", "-");
+            return host.isEmpty() || host.startsWith("-") || host.endsWith("-") ? "worker" : host;
+        } catch (java.net.UnknownHostException e) {
+            return "worker";
+        }
+    }
+}

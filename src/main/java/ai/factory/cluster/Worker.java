@@ -1,0 +1,258 @@
+package ai.factory.cluster;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.Json;
+import ai.factory.security.tls.ClusterCa;
+import ai.factory.security.tls.Pem;
+import ai.factory.storage.PrivateFiles;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker's side of the cluster. It joins once: it makes a key that never leaves its home, sends a certificate
+ * request with the join token, and keeps the node certificate and the cluster CA that come back (in
+ * {@code worker/} under its home, the key 0600 in a 0700 folder). From then on it talks to the control plane's
+ * cluster endpoint over mutual TLS only, trusting nothing but the cluster CA: a heartbeat every interval, with its
+ * version and inventory. A start that finds the files joined before carries on without a token.
+ */
+public final class Worker {
+    private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
+
+    private final Files_ files;
+    private final Joined joined;
+    private final HttpClient mutual;
+
+    /** Where a worker keeps what joining gave it. */
+    record Files_(Path dir) {
+        Path key() {
+            return dir.resolve("node.key");
+        }
+
+        Path certificate() {
+            return dir.resolve("node.pem");
+        }
+
+        Path clusterCa() {
+            return dir.resolve("cluster-ca.pem");
+        }
+
+        Path node() {
+            return dir.resolve("node.json");
+        }
+    }
+
+    /** What the worker learned when it joined: its node id and where the cluster endpoint is. */
+    public record Joined(String nodeId, String name, URI clusterUrl, Duration heartbeatInterval) {}
+
+    private Worker(Files_ files, Joined joined, HttpClient mutual) {
+        this.files = files;
+        this.joined = joined;
+        this.mutual = mutual;
+    }
+
+    public Joined joined() {
+        return joined;
+    }
+
+    /**
+     * The worker of {@code home}: joined before (its files are there), or joining now at {@code controlPlane} with
+     * {@code token} (INVALID_REQUEST without one when it never joined; the control plane's refusal, with its message,
+     * when the token is not good).
+     *
+     * @param controlPlane the control plane's API URL
+     * @param controlPlaneTls how to trust it over https (the site CA), or empty for the JDK's defaults
+     */
+    public static Worker start(Path home, URI controlPlane, @Nullable String token, String name, String version,
+                               Supplier<JsonNode> inventory, Optional<SSLContext> controlPlaneTls) {
+        Files_ files = new Files_(home.resolve("worker"));
+        Joined joined;
+        if (Files.exists(files.node())) {
+            joined = read(files);
+            LOG.info("worker {} ({}) joined before; the cluster endpoint is {}", joined.nodeId(), joined.name(),
+                    joined.clusterUrl());
+        } else {
+            if (token == null || token.isBlank()) {
+                throw new FactoryException(ErrorCode.INVALID_REQUEST, "this worker has not joined yet: give it a join "
+                        + "token (factory nodes token create on the control plane)");
+            }
+            joined = join(files, controlPlane, token, name, version, inventory.get(), controlPlaneTls);
+        }
+        return new Worker(files, joined, mutualClient(files));
+    }
+
+    /**
+     * Sends one heartbeat; the node's state as the control plane answers it ({@code ready}, {@code draining}).
+     * FORBIDDEN when the control plane no longer knows this node (it was removed).
+     */
+    public String heartbeat(String version, JsonNode inventory) throws IOException, InterruptedException {
+        ObjectNode body = Json.mapper().createObjectNode().put("version", version);
+        body.set("inventory", inventory);
+        HttpResponse<String> r = mutual.send(HttpRequest.newBuilder(joined.clusterUrl().resolve("/cluster/v1/heartbeat"))
+                .timeout(CALL_TIMEOUT).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode answer = parse(r.body());
+        if (r.statusCode() == 403 || r.statusCode() == 401) {
+            throw new FactoryException(ErrorCode.FORBIDDEN, "the control plane refused this node ("
+                    + answer.path("error").path("message").asText(r.body()) + "); remove " + files.dir()
+                    + " and join again with a new token");
+        }
+        if (r.statusCode() != 200) {
+            throw new IOException("heartbeat answered " + r.statusCode() + ": " + r.body());
+        }
+        return answer.path("state").asText();
+    }
+
+    /** Sends heartbeats until interrupted, or until the control plane refuses this node (then throws FORBIDDEN). */
+    public void run(String version, Supplier<JsonNode> inventory) throws InterruptedException {
+        String last = "";
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                String state = heartbeat(version, inventory.get());
+                if (!state.equals(last)) {
+                    LOG.info("worker {}: the control plane has this node {}", joined.nodeId(), state);
+                    last = state;
+                }
+            } catch (IOException e) {
+                LOG.warn("worker {}: heartbeat to {} failed: {}", joined.nodeId(), joined.clusterUrl(), e.getMessage());
+                last = "";
+            }
+            Thread.sleep(joined.heartbeatInterval().toMillis());
+        }
+    }
+
+    private static Joined join(Files_ files, URI controlPlane, String token, String name, String version,
+                               JsonNode inventory, Optional<SSLContext> tls) {
+        KeyPair pair = ClusterCa.newNodeKey();
+        String csr;
+        try {
+            csr = Pem.block("CERTIFICATE REQUEST", new JcaPKCS10CertificationRequestBuilder(
+                    new X500Principal("CN=" + name), pair.getPublic())
+                    .build(new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate())).getEncoded());
+        } catch (OperatorCreationException | IOException e) {
+            throw new IllegalStateException("cannot make a certificate request: " + e.getMessage(), e);
+        }
+        ObjectNode body = Json.mapper().createObjectNode().put("token", token).put("name", name).put("csr", csr)
+                .put("version", version);
+        body.set("inventory", inventory);
+        HttpClient.Builder client = HttpClient.newBuilder().connectTimeout(CALL_TIMEOUT);
+        tls.ifPresent(client::sslContext);
+        HttpResponse<String> r;
+        try (HttpClient http = client.build()) {
+            r = http.send(HttpRequest.newBuilder(controlPlane.resolve("/cluster/v1/join")).timeout(CALL_TIMEOUT)
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot reach the control plane at " + controlPlane + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "interrupted while joining");
+        }
+        JsonNode answer = parse(r.body());
+        if (r.statusCode() != 201) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "the control plane refused to join this worker ("
+                    + r.statusCode() + "): " + answer.path("error").path("message").asText(r.body()));
+        }
+        String nodeId = answer.path("node").path("id").asText();
+        URI clusterUrl = URI.create("https://" + controlPlane.getHost() + ":" + answer.path("clusterPort").asInt());
+        Joined joined = new Joined(nodeId, name, clusterUrl,
+                Duration.ofMillis(Math.max(200, answer.path("heartbeatIntervalMillis").asLong(3_000))));
+        try {
+            PrivateFiles.createDirectories(files.dir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + files.dir(), e);
+        }
+        write(files.key(), Pem.privateKey(pair.getPrivate()));
+        write(files.certificate(), answer.path("certificate").asText());
+        write(files.clusterCa(), answer.path("clusterCa").asText());
+        write(files.node(), Json.mapper().createObjectNode().put("id", nodeId).put("name", name)
+                .put("clusterUrl", clusterUrl.toString())
+                .put("heartbeatIntervalMillis", joined.heartbeatInterval().toMillis()).toString());
+        LOG.info("worker joined as node {} ({}); the cluster endpoint is {}", nodeId, name, clusterUrl);
+        return joined;
+    }
+
+    private static Joined read(Files_ files) {
+        try {
+            JsonNode node = Json.mapper().readTree(Files.readString(files.node()));
+            return new Joined(node.path("id").asText(), node.path("name").asText(),
+                    URI.create(node.path("clusterUrl").asText()),
+                    Duration.ofMillis(Math.max(200, node.path("heartbeatIntervalMillis").asLong(3_000))));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + files.node(), e);
+        }
+    }
+
+    /** A client that presents the node's certificate and trusts the cluster CA alone. */
+    private static HttpClient mutualClient(Files_ files) {
+        try {
+            PrivateKey key = Pem.privateKey(files.key(), "the worker's node key");
+            List<X509Certificate> chain = Pem.certificates(files.certificate(), "the worker's node certificate");
+            X509Certificate ca = Pem.certificates(files.clusterCa(), "the cluster CA").getFirst();
+            char[] password = new char[0];
+            KeyStore identity = KeyStore.getInstance("PKCS12");
+            identity.load(null, null);
+            identity.setKeyEntry("node", key, password, chain.toArray(X509Certificate[]::new));
+            KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            keys.init(identity, password);
+            KeyStore trusted = KeyStore.getInstance("PKCS12");
+            trusted.load(null, null);
+            trusted.setCertificateEntry("cluster-ca", ca);
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(trusted);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keys.getKeyManagers(), trust.getTrustManagers(), new SecureRandom());
+            return HttpClient.newBuilder().sslContext(context).connectTimeout(CALL_TIMEOUT)
+                    .version(HttpClient.Version.HTTP_1_1).build();
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot set up the worker's mutual TLS: " + e.getMessage(), e);
+        }
+    }
+
+    private static JsonNode parse(String body) {
+        try {
+            return Json.mapper().readTree(body.isEmpty() ? "{}" : body);
+        } catch (IOException e) {
+            return Json.mapper().createObjectNode();
+        }
+    }
+
+    private static void write(Path file, String content) {
+        try {
+            PrivateFiles.write(file, content);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+}

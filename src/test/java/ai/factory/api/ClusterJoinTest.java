@@ -1,0 +1,195 @@
+package ai.factory.api;
+
+import static ai.factory.api.EmbeddingsApiTest.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import ai.factory.FactoryException;
+import ai.factory.Json;
+import ai.factory.ServerTest;
+import ai.factory.TestFactory;
+import ai.factory.cluster.Nodes;
+import ai.factory.cluster.Worker;
+import ai.factory.config.Setting;
+import ai.factory.storage.TestDatabases;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Workers join a control plane on PostgreSQL: a join token (shown once, stored hashed) buys a worker a client
+ * certificate from the cluster CA for a key the worker made and keeps; from then on the worker reports over mutual
+ * TLS, and nodes show up, go down when they miss the heartbeat deadline, drain, and are removed, their certificate
+ * refused from then on. Wrong, used-up and revoked tokens, and bad requests, are refused and audited, and take no
+ * use of a token; a factory on H2 takes no workers. Workers here are the worker's own class in this JVM, each with a
+ * home of its own.
+ */
+@ServerTest
+class ClusterJoinTest {
+    private static final String TOKENS = "/api/v1/nodes/tokens";
+    private static final Map<String, Object> INVENTORY = Map.of("name", "test", "cpu", Map.of("cores", 2));
+
+    @TempDir
+    static Path dir;
+
+    static TestDatabases.Scratch database;
+    static TestFactory factory;
+    static String admin;
+
+    @BeforeAll
+    static void start() {
+        database = TestDatabases.scratch(TestDatabases.Kind.POSTGRESQL, dir);
+        Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        settings.put(Setting.DB_URL, database.config().url());
+        if (database.config().user() != null) {
+            settings.put(Setting.DB_USER, database.config().user());
+        }
+        if (database.config().password() != null) {
+            settings.put(Setting.DB_PASSWORD, database.config().password());
+        }
+        settings.put(Setting.CLUSTER_PORT, "0");
+        settings.put(Setting.CLUSTER_HEARTBEAT_DEADLINE, "2s");
+        factory = TestFactory.start(dir.resolve("control"), settings);
+        admin = factory.adminKey();
+    }
+
+    @AfterAll
+    static void stop() {
+        TestFactory.closeAll(factory, database);
+    }
+
+    private static String token(int uses) {
+        HttpResponse<String> r = factory.post(TOKENS, admin, "{\"expires\": \"1h\", \"uses\": " + uses + "}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        String secret = json(r).path("token").asText();
+        assertThat(secret).startsWith("fjt_" + json(r).path("id").asText() + "_");
+        return secret;
+    }
+
+    private static Worker worker(String name, String token) {
+        return Worker.start(dir.resolve("workers").resolve(name), URI.create(factory.url()), token, name, "test",
+                () -> Json.mapper().valueToTree(INVENTORY), Optional.empty());
+    }
+
+    private static JsonNode node(String id) {
+        return json(factory.get("/api/v1/nodes/" + id, admin));
+    }
+
+    private static String audit(String action) {
+        return json(factory.get("/api/v1/audit?action=" + action, admin)).path("records").toString();
+    }
+
+    @Test
+    void aWorkerJoinsReportsOverMutualTlsDrainsAndIsRefusedOnceRemoved() throws Exception {
+        String token = token(1);
+        Worker worker = worker("w1", token);
+        String id = worker.joined().nodeId();
+        Path files = dir.resolve("workers").resolve("w1").resolve("worker");
+        for (String file : new String[] {"node.key", "node.pem", "cluster-ca.pem", "node.json"}) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(files.resolve(file))))
+                    .as(file).isEqualTo("rw-------");
+        }
+        assertThat(Files.readString(files.resolve("node.key"))).contains("PRIVATE KEY");
+
+        JsonNode listed = json(factory.get("/api/v1/nodes", admin)).path("nodes");
+        assertThat(listed.findValuesAsText("id")).contains(id);
+        assertThat(node(id).path("state").asText()).isEqualTo("ready");
+        assertThat(node(id).path("health").asText()).isEqualTo("up");
+        assertThat(node(id).path("inventory").path("cpu").path("cores").asInt()).isEqualTo(2);
+        assertThat(worker.heartbeat("test-2", Json.mapper().valueToTree(Map.of("name", "later")))).isEqualTo("ready");
+        assertThat(node(id).path("version").asText()).isEqualTo("test-2");
+        assertThat(audit(Nodes.AUDIT_JOINED)).contains(id, "w1");
+
+        Worker again = Worker.start(dir.resolve("workers").resolve("w1"), URI.create(factory.url()), null, "w1",
+                "test", () -> Json.mapper().valueToTree(INVENTORY), Optional.empty());
+        assertThat(again.joined().nodeId()).as("a restart finds what joining gave it").isEqualTo(id);
+
+        assertThatThrownBy(() -> worker("w2", token)).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("not valid");
+        assertThat(audit(Nodes.AUDIT_JOIN_REFUSED)).contains("used up");
+
+        HttpResponse<String> drained = factory.post("/api/v1/nodes/" + id + "/drain", admin, "{}");
+        assertThat(drained.statusCode()).as(drained.body()).isEqualTo(200);
+        assertThat(worker.heartbeat("test", Json.mapper().valueToTree(INVENTORY))).isEqualTo("draining");
+
+        assertThat(factory.send(factory.request("/api/v1/nodes/" + id, admin).DELETE()).statusCode()).isEqualTo(200);
+        assertThat(node(id).path("state").asText()).isEqualTo("removed");
+        assertThatThrownBy(() -> worker.heartbeat("test", Json.mapper().valueToTree(INVENTORY)))
+                .isInstanceOf(FactoryException.class).hasMessageContaining("refused this node");
+        assertThat(audit(Nodes.AUDIT_CERTIFICATE_REFUSED)).contains("belongs to no node");
+        assertThat(audit(Nodes.AUDIT_REMOVED)).contains(id);
+    }
+
+    @Test
+    void aNodeThatStopsReportingIsShownDown() {
+        Worker quiet = worker("quiet", token(1));
+        String id = quiet.joined().nodeId();
+        assertThat(node(id).path("health").asText()).isEqualTo("up");
+        await().atMost(Duration.ofSeconds(20)).until(() -> node(id).path("health").asText().equals("down"));
+        assertThat(node(id).path("state").asText()).as("down is health, not a decision").isEqualTo("ready");
+    }
+
+    @Test
+    void badTokensAndRequestsAreRefusedAuditedAndTakeNoUse() {
+        String token = token(2);
+        String tokenId = token.substring(4, 16);
+        HttpResponse<String> garbage = factory.post("/cluster/v1/join", null, "{\"token\": \"" + token + "\", "
+                + "\"name\": \"bad-csr\", \"csr\": \"not a request\", \"version\": \"1\", \"inventory\": {}}");
+        assertThat(garbage.statusCode()).as(garbage.body()).isEqualTo(400);
+        assertThat(json(garbage).path("error").path("message").asText()).contains("csr");
+        HttpResponse<String> badName = factory.post("/cluster/v1/join", null, "{\"token\": \"" + token + "\", "
+                + "\"name\": \"Not A Label!\", \"csr\": \"x\", \"version\": \"1\", \"inventory\": {}}");
+        assertThat(badName.statusCode()).as(badName.body()).isEqualTo(400);
+        assertThat(factory.post("/cluster/v1/join", null, "{\"token\": \"" + token + "\"}").statusCode()).isEqualTo(400);
+        assertThat(factory.post("/cluster/v1/join", null, "{").statusCode()).isEqualTo(400);
+        JsonNode listed = json(factory.get(TOKENS, admin)).path("tokens");
+        JsonNode mine = listed.findParents("id").stream().filter(t -> t.path("id").asText().equals(tokenId))
+                .findFirst().orElseThrow();
+        assertThat(mine.path("usesLeft").asInt()).as("refused requests take no use").isEqualTo(2);
+        assertThat(listed.toString()).doesNotContain(token);
+
+        assertThatThrownBy(() -> worker("forged", "fjt_" + tokenId + "_" + "A".repeat(43)))
+                .isInstanceOf(FactoryException.class).hasMessageContaining("not valid");
+        assertThatThrownBy(() -> worker("nonsense", "hunter2")).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("not valid");
+        assertThat(factory.send(factory.request(TOKENS + "/" + tokenId, admin).DELETE()).statusCode()).isEqualTo(200);
+        assertThatThrownBy(() -> worker("late", token)).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("not valid");
+        assertThat(audit(Nodes.AUDIT_JOIN_REFUSED)).contains("secret is wrong", "not a join token", "revoked",
+                "bad name", "csr");
+
+        for (String body : new String[] {"{\"uses\": 0}", "{\"uses\": 10001}", "{\"expires\": \"soon\"}",
+                "{\"expires\": \"31d\"}", "{\"expires\": \"0s\"}"}) {
+            HttpResponse<String> r = factory.post(TOKENS, admin, body);
+            assertThat(r.statusCode()).as(body + " → " + r.body()).isEqualTo(400);
+        }
+        String developer = factory.createKey("dev", "default", "developer");
+        assertThat(factory.post(TOKENS, developer, "{}").statusCode()).isEqualTo(403);
+        assertThat(factory.get("/api/v1/nodes", developer).statusCode()).as("the fleet is readable").isEqualTo(200);
+        assertThat(factory.post("/api/v1/nodes/node-none/drain", admin, "{}").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aFactoryOnH2TakesNoWorkers(@TempDir Path other) {
+        assertThatThrownBy(() -> TestFactory.start(other.resolve("a"), Map.of(Setting.CLUSTER_PORT, "0")))
+                .hasMessageContaining("needs PostgreSQL");
+        try (TestFactory h2 = TestFactory.start(other.resolve("b"))) {
+            HttpResponse<String> r = h2.post("/cluster/v1/join", null, "{\"token\": \"x\", \"name\": \"n\", "
+                    + "\"csr\": \"x\", \"version\": \"1\", \"inventory\": {}}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
+            assertThat(r.body()).contains("takes no workers");
+        }
+    }
+}
