@@ -114,9 +114,10 @@ final class NodesCommand {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
-            Table table = new Table("ID", "NAME", "STATE", "ADDRESS", "VERSION", "JOINED", "LAST SEEN");
+            Table table = new Table("ID", "NAME", "STATE", "HEALTH", "ADDRESS", "VERSION", "JOINED", "LAST SEEN");
             for (NodeWire.Node n : result.nodes()) {
-                table.row(n.id(), n.name(), n.state(), n.address(), n.version(), n.joinedAt(), n.lastSeenAt());
+                table.row(n.id(), n.name(), n.state(), n.health(), n.address(), n.version(), n.joinedAt(),
+                        n.lastSeenAt());
             }
             table.print(out);
             return 0;

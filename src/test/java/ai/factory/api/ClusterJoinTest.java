@@ -87,8 +87,11 @@ class ClusterJoinTest {
         return json(factory.get("/api/v1/nodes/" + id, admin));
     }
 
-    private static String audit(String action) {
-        return json(factory.get("/api/v1/audit?action=" + action, admin)).path("records").toString();
+    /** Waits until the audit records of {@code action} hold each of {@code texts} (records are written in batches). */
+    private static void assertAudited(String action, String... texts) {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() ->
+                assertThat(json(factory.get("/api/v1/audit?action=" + action, admin)).path("records").toString())
+                        .contains(texts));
     }
 
     @Test
@@ -110,7 +113,7 @@ class ClusterJoinTest {
         assertThat(node(id).path("inventory").path("cpu").path("cores").asInt()).isEqualTo(2);
         assertThat(worker.heartbeat("test-2", Json.mapper().valueToTree(Map.of("name", "later")))).isEqualTo("ready");
         assertThat(node(id).path("version").asText()).isEqualTo("test-2");
-        assertThat(audit(Nodes.AUDIT_JOINED)).contains(id, "w1");
+        assertAudited(Nodes.AUDIT_JOINED, id, "w1");
 
         Worker again = Worker.start(dir.resolve("workers").resolve("w1"), URI.create(factory.url()), null, "w1",
                 "test", () -> Json.mapper().valueToTree(INVENTORY), Optional.empty());
@@ -118,7 +121,7 @@ class ClusterJoinTest {
 
         assertThatThrownBy(() -> worker("w2", token)).isInstanceOf(FactoryException.class)
                 .hasMessageContaining("not valid");
-        assertThat(audit(Nodes.AUDIT_JOIN_REFUSED)).contains("used up");
+        assertAudited(Nodes.AUDIT_JOIN_REFUSED, "used up");
 
         HttpResponse<String> drained = factory.post("/api/v1/nodes/" + id + "/drain", admin, "{}");
         assertThat(drained.statusCode()).as(drained.body()).isEqualTo(200);
@@ -128,8 +131,8 @@ class ClusterJoinTest {
         assertThat(node(id).path("state").asText()).isEqualTo("removed");
         assertThatThrownBy(() -> worker.heartbeat("test", Json.mapper().valueToTree(INVENTORY)))
                 .isInstanceOf(FactoryException.class).hasMessageContaining("refused this node");
-        assertThat(audit(Nodes.AUDIT_CERTIFICATE_REFUSED)).contains("belongs to no node");
-        assertThat(audit(Nodes.AUDIT_REMOVED)).contains(id);
+        assertAudited(Nodes.AUDIT_CERTIFICATE_REFUSED, "belongs to no node");
+        assertAudited(Nodes.AUDIT_REMOVED, id);
     }
 
     @Test
@@ -167,7 +170,7 @@ class ClusterJoinTest {
         assertThat(factory.send(factory.request(TOKENS + "/" + tokenId, admin).DELETE()).statusCode()).isEqualTo(200);
         assertThatThrownBy(() -> worker("late", token)).isInstanceOf(FactoryException.class)
                 .hasMessageContaining("not valid");
-        assertThat(audit(Nodes.AUDIT_JOIN_REFUSED)).contains("secret is wrong", "not a join token", "revoked",
+        assertAudited(Nodes.AUDIT_JOIN_REFUSED, "secret is wrong", "not a join token", "revoked",
                 "bad name", "csr");
 
         for (String body : new String[] {"{\"uses\": 0}", "{\"uses\": 10001}", "{\"expires\": \"soon\"}",
@@ -179,6 +182,26 @@ class ClusterJoinTest {
         assertThat(factory.post(TOKENS, developer, "{}").statusCode()).isEqualTo(403);
         assertThat(factory.get("/api/v1/nodes", developer).statusCode()).as("the fleet is readable").isEqualTo(200);
         assertThat(factory.post("/api/v1/nodes/node-none/drain", admin, "{}").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void theCommandLineMakesTokensAndListsNodes() {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int status = ai.factory.cli.FactoryCli.run(new java.io.PrintWriter(out), new java.io.PrintWriter(err), "nodes",
+                "token", "create", "--expires", "2h", "--uses", "1", "--url", factory.url(), "--key", admin);
+        assertThat(status).as(err.toString()).isZero();
+        String token = out.toString().lines().map(String::strip).filter(l -> l.startsWith("fjt_")).findFirst()
+                .orElseThrow();
+        assertThat(out.toString()).contains("factory worker --join " + factory.url() + " --token " + token);
+        String id = worker("from-cli", token).joined().nodeId();
+        out.getBuffer().setLength(0);
+        assertThat(ai.factory.cli.FactoryCli.run(new java.io.PrintWriter(out), new java.io.PrintWriter(err), "nodes",
+                "list", "--url", factory.url(), "--key", admin)).isZero();
+        assertThat(out.toString()).contains("HEALTH").containsPattern(id + "\\s+from-cli\\s+ready\\s+up");
+        assertThat(ai.factory.cli.FactoryCli.run(new java.io.PrintWriter(out), new java.io.PrintWriter(err), "nodes",
+                "token", "create", "--uses", "0", "--url", factory.url(), "--key", admin)).isEqualTo(1);
+        assertThat(err.toString()).contains("'uses'");
     }
 
     @Test
