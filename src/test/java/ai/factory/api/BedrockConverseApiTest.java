@@ -328,6 +328,11 @@ class BedrockConverseApiTest {
 
     @Test
     void disconnectedStreamFreesItsSlot() throws Exception {
+        // Another test's streams on this model may still be ending (their cancellation takes a step or two).
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            JsonNode d = json(factory.get("/api/v1/deployments/" + singleId, factory.adminKey()));
+            return d.path("activeRequests").asInt() == 0 && d.path("waitingRequests").asInt() == 0;
+        });
         HttpClient http = HttpClient.newHttpClient();
         InputStream events = http.send(endlessStream(SINGLE), HttpResponse.BodyHandlers.ofInputStream()).body();
         TestFactory.readUntil(events, "contentBlockDelta", 1);

@@ -34,7 +34,9 @@ class EgressScanTest {
      */
     private static final Map<String, String> USER_CLIENTS = Map.of(
             "ai/factory/cli/FactoryClient.java", "the command line's client of a factory at --url / FACTORY_URL",
-            "ai/factory/bench/LoadGenerator.java", "'factory bench' load-tests the endpoint its user names with --url");
+            "ai/factory/bench/LoadGenerator.java", "'factory bench' load-tests the endpoint its user names with --url",
+            "ai/factory/cluster/Worker.java", "'factory worker' joins the control plane its operator names with --join, "
+                    + "then calls the cluster endpoint on that same host, over mutual TLS with the cluster CA alone");
 
     @Test
     void nothingButEgressOpensOutboundConnections() throws IOException {

@@ -42,7 +42,7 @@ class TrainingMemoryTest {
         assertThatThrownBy(() -> estimate.requireWithin(8L << 30, "fine-tuning acme/llama-1b:1"))
                 .isInstanceOf(FactoryException.class)
                 .hasMessageContaining("fine-tuning acme/llama-1b:1 needs about")
-                .hasMessageContaining("the machine has 8192 MiB")
+                .hasMessageContaining("at most 8192 MiB can be held here")
                 .hasMessageContaining("trainLayers");
     }
 }
