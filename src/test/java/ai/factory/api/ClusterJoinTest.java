@@ -167,10 +167,15 @@ class ClusterJoinTest {
                 .isInstanceOf(FactoryException.class).hasMessageContaining("not valid");
         assertThatThrownBy(() -> worker("nonsense", "hunter2")).isInstanceOf(FactoryException.class)
                 .hasMessageContaining("not valid");
+        HttpResponse<String> brief = factory.post(TOKENS, admin, "{\"expires\": \"1s\"}");
+        String expiring = json(brief).path("token").asText();
+        await().pollDelay(Duration.ofMillis(1100)).atMost(Duration.ofSeconds(5)).until(() -> true);
+        assertThatThrownBy(() -> worker("expired", expiring)).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("not valid");
         assertThat(factory.send(factory.request(TOKENS + "/" + tokenId, admin).DELETE()).statusCode()).isEqualTo(200);
         assertThatThrownBy(() -> worker("late", token)).isInstanceOf(FactoryException.class)
                 .hasMessageContaining("not valid");
-        assertAudited(Nodes.AUDIT_JOIN_REFUSED, "secret is wrong", "not a join token", "revoked",
+        assertAudited(Nodes.AUDIT_JOIN_REFUSED, "secret is wrong", "not a join token", "revoked", "expired at",
                 "bad name", "csr");
 
         for (String body : new String[] {"{\"uses\": 0}", "{\"uses\": 10001}", "{\"expires\": \"soon\"}",
