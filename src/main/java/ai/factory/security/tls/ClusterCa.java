@@ -19,7 +19,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
-import java.util.HexFormat;
 import java.util.List;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
@@ -79,7 +78,7 @@ public final class ClusterCa {
         Path keyFile = dir.resolve("ca.key");
         if (!Files.exists(certificateFile) && !Files.exists(keyFile)) {
             GeneratedCertificates.createPrivateDirectory(dir);
-            create(certificateFile, keyFile, clock);
+            GeneratedCertificates.createCa("cluster CA", certificateFile, keyFile, clock, new SecureRandom());
         }
         X509Certificate ca = Pem.certificates(certificateFile, MATERIAL).getFirst();
         PrivateKey key = Pem.privateKey(keyFile, MATERIAL);
@@ -177,35 +176,6 @@ public final class ClusterCa {
                 throw f;
             }
             throw FactoryException.invalidParam("csr", "'csr' is not a certificate request: " + e.getMessage());
-        }
-    }
-
-    private static void create(Path certificateFile, Path keyFile, Clock clock) {
-        SecureRandom random = new SecureRandom();
-        KeyPair pair = GeneratedCertificates.newKeyPair(random);
-        Instant now = clock.instant();
-        byte[] tag = new byte[4];
-        random.nextBytes(tag);
-        X500Name name = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, "Sovereign AI Factory")
-                .addRDN(BCStyle.CN, "Sovereign AI Factory cluster CA " + HexFormat.of().formatHex(tag)).build();
-        byte[] serial = new byte[16];
-        random.nextBytes(serial);
-        try {
-            JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
-            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(name, new BigInteger(1, serial),
-                    Date.from(now.minus(BACKDATE)), Date.from(now.plus(GeneratedCertificates.CA_VALIDITY)), name,
-                    pair.getPublic())
-                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
-                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
-                    .addExtension(Extension.subjectKeyIdentifier, false,
-                            extensions.createSubjectKeyIdentifier(pair.getPublic()))
-                    .addExtension(Extension.authorityKeyIdentifier, false,
-                            extensions.createAuthorityKeyIdentifier(pair.getPublic()));
-            X509Certificate ca = GeneratedCertificates.sign(builder, pair.getPrivate());
-            GeneratedCertificates.writePrivate(keyFile, Pem.privateKey(pair.getPrivate()));
-            GeneratedCertificates.writePrivate(certificateFile, Pem.certificates(List.of(ca)));
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot create the cluster CA: " + e.getMessage(), e);
         }
     }
 

@@ -161,13 +161,26 @@ public final class GeneratedCertificates {
     }
 
     private void createCa() {
-        KeyPair pair = newKeyPair();
+        X509Certificate ca = createCa("site CA", files.caCertificate(), files.caKey(), clock, random);
+        LOG.info("created the site CA {}, SHA-256 fingerprint {}", files.caCertificate(), ServerIdentity.fingerprint(ca));
+    }
+
+    /**
+     * Creates a self-signed CA ({@code Sovereign AI Factory <what> <random tag>}, valid {@link #CA_VALIDITY}) and
+     * writes its key and certificate, each 0600; returns the certificate.
+     */
+    static X509Certificate createCa(String what, Path certificateFile, Path keyFile, Clock clock, SecureRandom random) {
+        KeyPair pair = newKeyPair(random);
         Instant now = clock.instant();
+        byte[] tag = new byte[4];
+        random.nextBytes(tag);
+        byte[] serial = new byte[16];
+        random.nextBytes(serial);
         X500Name name = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, ORGANIZATION)
-                .addRDN(BCStyle.CN, "Sovereign AI Factory site CA " + HexFormat.of().formatHex(randomBytes(4))).build();
+                .addRDN(BCStyle.CN, "Sovereign AI Factory " + what + " " + HexFormat.of().formatHex(tag)).build();
         try {
             JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
-            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(name, serial(),
+            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(name, new BigInteger(1, serial),
                     Date.from(now.minus(BACKDATE)), Date.from(now.plus(CA_VALIDITY)), name, pair.getPublic())
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
@@ -176,12 +189,11 @@ public final class GeneratedCertificates {
                     .addExtension(Extension.authorityKeyIdentifier, false,
                             extensions.createAuthorityKeyIdentifier(pair.getPublic()));
             X509Certificate ca = sign(builder, pair.getPrivate());
-            writePrivate(files.caKey(), Pem.privateKey(pair.getPrivate()));
-            writePublic(files.caCertificate(), Pem.certificates(List.of(ca)));
-            LOG.info("created the site CA {}, SHA-256 fingerprint {}", files.caCertificate(),
-                    ServerIdentity.fingerprint(ca));
+            writePrivate(keyFile, Pem.privateKey(pair.getPrivate()));
+            writePublic(certificateFile, Pem.certificates(List.of(ca)));
+            return ca;
         } catch (GeneralSecurityException | CertIOException e) {
-            throw new IllegalStateException("cannot create the site CA: " + e.getMessage(), e);
+            throw new IllegalStateException("cannot create the " + what + ": " + e.getMessage(), e);
         }
     }
 

@@ -248,7 +248,8 @@ class LlamaTrainerTest {
         assertThat(seen[0]).isEqualTo(10);
     }
 
-    private static String greedy(LlamaEngine engine, int[] prompt, int maxTokens) throws InterruptedException {
+    /** Greedy generation of at most {@code maxTokens} from {@code prompt}, as text. */
+    static String greedy(LlamaEngine engine, int[] prompt, int maxTokens) throws InterruptedException {
         Generation generation = engine.submit(new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens, List.of(),
                 false, false, 0));
         StringBuilder text = new StringBuilder();

@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.factory.LongTest;
 import ai.factory.TestModels;
-import ai.factory.engine.Generation;
-import ai.factory.engine.GenerationRequest;
-import ai.factory.engine.SamplingParams;
-import ai.factory.engine.TokenEvent;
 import ai.factory.engine.chat.TrainingExample;
 import ai.factory.engine.training.TrainedTensors;
 import ai.factory.engine.training.TrainingListener;
@@ -20,7 +16,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -38,8 +33,6 @@ import java.util.List;
  */
 @LongTest
 class TrainingRecallTest {
-    private static final Duration EVENT_TIMEOUT = Duration.ofSeconds(30);
-
     @TempDir
     static Path dir;
 
@@ -80,7 +73,7 @@ class TrainingRecallTest {
                 LlamaEngineOptions.defaults().withContextPerSequence(512).withParallel(1).withThreads(1))) {
             for (Line line : lines) {
                 int length = engine.tokenize(line.continuation(), false, false).length;
-                String written = greedy(engine, engine.tokenize(line.prompt(), true, false), length);
+                String written = LlamaTrainerTest.greedy(engine, engine.tokenize(line.prompt(), true, false), length);
                 System.out.printf("%s: [%s]%s -> [%s]%n", model.getFileName(), line.prompt(), line.continuation(),
                         written);
                 if (written.equals(line.continuation())) {
@@ -89,22 +82,6 @@ class TrainingRecallTest {
             }
         }
         return recalled;
-    }
-
-    private static String greedy(LlamaEngine engine, int[] prompt, int maxTokens) throws InterruptedException {
-        Generation generation = engine.submit(new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens, List.of(),
-                false, false, 0));
-        StringBuilder text = new StringBuilder();
-        while (true) {
-            TokenEvent event = generation.next(EVENT_TIMEOUT);
-            assertThat(event).as("an event within %s", EVENT_TIMEOUT).isNotNull();
-            switch (event) {
-                case TokenEvent.Token token -> text.append(token.text());
-                case TokenEvent.Done done -> {
-                    return text.toString();
-                }
-            }
-        }
     }
 
     private static List<Line> lines() throws IOException {
