@@ -183,16 +183,22 @@ public final class ApiServer implements AutoCloseable {
         // ALPN's names, matched exactly: Jetty's HTTP/1.1 factory calls itself "HTTP/1.1", which no client offers.
         ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
         alpn.setDefaultProtocol("http/1.1");
-        // The key store lives in memory only; its password guards nothing on disk.
+        SslContextFactory.Server ssl = presenting(identity);
+        ssl.setCipherComparator(HTTP2Cipher.COMPARATOR);
+        return new ServerConnector(server, new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, http11,
+                new HTTP2CServerConnectionFactory(https));
+    }
+
+    /** A TLS context that presents {@code identity}, whose key store lives in memory only. */
+    static SslContextFactory.Server presenting(ServerIdentity identity) {
+        // The key store's password guards nothing on disk.
         byte[] secret = new byte[16];
         new SecureRandom().nextBytes(secret);
         String password = HexFormat.of().formatHex(secret);
         SslContextFactory.Server ssl = new SslContextFactory.Server();
         ssl.setKeyStore(identity.keyStore(password.toCharArray()));
         ssl.setKeyStorePassword(password);
-        ssl.setCipherComparator(HTTP2Cipher.COMPARATOR);
-        return new ServerConnector(server, new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, http11,
-                new HTTP2CServerConnectionFactory(https));
+        return ssl;
     }
 
     /**

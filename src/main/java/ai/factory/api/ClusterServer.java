@@ -15,9 +15,7 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson;
 import java.security.KeyStore;
-import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
-import java.util.HexFormat;
 import java.util.Optional;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -91,12 +89,7 @@ public final class ClusterServer implements AutoCloseable {
                                              ServerIdentity identity, X509Certificate clusterCa) {
         HttpConfiguration https = new HttpConfiguration(http);
         https.addCustomizer(new SecureRequestCustomizer());
-        byte[] secret = new byte[16];
-        new SecureRandom().nextBytes(secret);
-        String password = HexFormat.of().formatHex(secret);
-        SslContextFactory.Server ssl = new SslContextFactory.Server();
-        ssl.setKeyStore(identity.keyStore(password.toCharArray()));
-        ssl.setKeyStorePassword(password);
+        SslContextFactory.Server ssl = ApiServer.presenting(identity);
         try {
             KeyStore trust = KeyStore.getInstance("PKCS12");
             trust.load(null, null);

@@ -130,31 +130,7 @@ public final class ClusterCa {
      * fresh key that lives in memory only: workers know the endpoint by the cluster CA alone.
      */
     public ServerIdentity serverIdentity(java.util.Set<String> names) {
-        KeyPair pair = GeneratedCertificates.newKeyPair(random);
-        Instant now = clock.instant();
-        X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, "Sovereign AI Factory")
-                .addRDN(BCStyle.CN, "cluster endpoint").build();
-        try {
-            JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
-            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(certificate,
-                    new BigInteger(1, randomBytes(16)), Date.from(now.minus(BACKDATE)),
-                    Date.from(now.plus(CLIENT_VALIDITY)), subject, pair.getPublic())
-                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
-                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
-                    .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth))
-                    .addExtension(Extension.subjectAlternativeName, false, new org.bouncycastle.asn1.x509.GeneralNames(
-                            names.stream().map(n -> ai.factory.config.TlsConfig.isIpLiteral(n)
-                                    ? new org.bouncycastle.asn1.x509.GeneralName(
-                                            org.bouncycastle.asn1.x509.GeneralName.iPAddress, n)
-                                    : new org.bouncycastle.asn1.x509.GeneralName(
-                                            org.bouncycastle.asn1.x509.GeneralName.dNSName, n))
-                                    .toArray(org.bouncycastle.asn1.x509.GeneralName[]::new)))
-                    .addExtension(Extension.authorityKeyIdentifier, false,
-                            extensions.createAuthorityKeyIdentifier(certificate));
-            return new ServerIdentity(pair.getPrivate(), List.of(GeneratedCertificates.sign(builder, key), certificate));
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot issue the cluster endpoint's certificate: " + e.getMessage(), e);
-        }
+        return GeneratedCertificates.serverIdentity(certificate, key, names, clock.instant(), CLIENT_VALIDITY, random);
     }
 
     private static PublicKey requestedKey(String requestPem) {

@@ -198,17 +198,31 @@ public final class GeneratedCertificates {
     }
 
     private ServerIdentity issueServer(X509Certificate ca, PrivateKey caKey, Set<String> names, Instant now) {
-        KeyPair pair = newKeyPair();
+        ServerIdentity identity = serverIdentity(ca, caKey, names, now, SERVER_VALIDITY, random);
+        writePrivate(files.key(), Pem.privateKey(identity.key()));
+        writePublic(files.certificate(), Pem.certificates(identity.chain()));
+        return identity;
+    }
+
+    /**
+     * A fresh key and a server certificate for it from {@code ca}: {@code names} as subject alternative names,
+     * server authentication, valid {@code validity} from {@code now} (never past the CA's own end). Nothing is written.
+     */
+    static ServerIdentity serverIdentity(X509Certificate ca, PrivateKey caKey, Set<String> names, Instant now,
+                                         Duration validity, SecureRandom random) {
+        KeyPair pair = newKeyPair(random);
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, ORGANIZATION)
                 .addRDN(BCStyle.CN, names.stream().filter(n -> n.length() <= 64).findFirst().orElse("factory")).build();
-        Instant notAfter = now.plus(SERVER_VALIDITY);
+        Instant notAfter = now.plus(validity);
         if (notAfter.isAfter(ca.getNotAfter().toInstant())) {
             notAfter = ca.getNotAfter().toInstant();
         }
+        byte[] serial = new byte[16];
+        random.nextBytes(serial);
         try {
             JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
-            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(ca, serial(), Date.from(now.minus(BACKDATE)),
-                    Date.from(notAfter), subject, pair.getPublic())
+            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(ca, new BigInteger(1, serial),
+                    Date.from(now.minus(BACKDATE)), Date.from(notAfter), subject, pair.getPublic())
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
                     .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth))
@@ -218,12 +232,9 @@ public final class GeneratedCertificates {
                     .addExtension(Extension.subjectKeyIdentifier, false,
                             extensions.createSubjectKeyIdentifier(pair.getPublic()))
                     .addExtension(Extension.authorityKeyIdentifier, false, extensions.createAuthorityKeyIdentifier(ca));
-            X509Certificate server = sign(builder, caKey);
-            writePrivate(files.key(), Pem.privateKey(pair.getPrivate()));
-            writePublic(files.certificate(), Pem.certificates(List.of(server, ca)));
-            return new ServerIdentity(pair.getPrivate(), List.of(server, ca));
+            return new ServerIdentity(pair.getPrivate(), List.of(sign(builder, caKey), ca));
         } catch (GeneralSecurityException | CertIOException e) {
-            throw new IllegalStateException("cannot issue the TLS server certificate: " + e.getMessage(), e);
+            throw new IllegalStateException("cannot issue a TLS server certificate: " + e.getMessage(), e);
         }
     }
 
