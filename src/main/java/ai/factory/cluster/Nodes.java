@@ -108,39 +108,44 @@ public final class Nodes {
         }
         String id = "node-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
         java.util.concurrent.atomic.AtomicReference<String> refusal = new java.util.concurrent.atomic.AtomicReference<>("");
-        ClusterCa.Issued issued;
+        java.util.concurrent.atomic.AtomicReference<ClusterCa.@Nullable Issued> certificate =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        // The token first: nothing is signed (nor the cluster CA made) for a caller without a good one. Its use and
+        // the node's row commit together, so a join that fails later (a bad request, say) takes no use.
+        Optional<Node> joined;
         try {
-            issued = ca.get().issue(id, request.csr());
+            joined = jdbi.inTransaction(h -> {
+                JoinTokens.Redeemed redeemed = tokens.redeem(h, request.token());
+                if (redeemed.tokenId().isEmpty()) {
+                    refusal.set(redeemed.reason());
+                    return Optional.<Node>empty();
+                }
+                ClusterCa.Issued issued = ca.get().issue(id, request.csr());
+                certificate.set(issued);
+                Node created = new Node(id, who, NodeState.READY, issued.serial(), fingerprint(issued.certificate()),
+                        issued.expiresAt(), redeemed.tokenId().get(), clip(request.address(), 100), request.version(),
+                        request.inventory(), now, now, null);
+                h.createUpdate("INSERT INTO cluster_nodes (" + COLUMNS + ") VALUES (:id, :name, :state, :serial, "
+                                + ":sha, :expires, :token, :address, :version, :inventory, :joined, :seen, NULL)")
+                        .bind("id", created.id()).bind("name", created.name()).bind("state", created.state().name())
+                        .bind("serial", created.certificateSerial()).bind("sha", created.certificateSha256())
+                        .bind("expires", Timestamp.from(created.certificateExpiresAt()))
+                        .bind("token", created.joinToken()).bind("address", created.address())
+                        .bind("version", created.version()).bind("inventory", created.inventory())
+                        .bind("joined", Timestamp.from(now)).bind("seen", Timestamp.from(now)).execute();
+                return Optional.of(created);
+            });
         } catch (FactoryException e) {
             refuse(request, e.getMessage());
             throw e;
         }
-        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        // The token's use and the node's row commit together: a join that fails halfway takes no use.
-        Optional<Node> joined = jdbi.inTransaction(h -> {
-            JoinTokens.Redeemed redeemed = tokens.redeem(h, request.token());
-            if (redeemed.tokenId().isEmpty()) {
-                refusal.set(redeemed.reason());
-                return Optional.<Node>empty();
-            }
-            Node created = new Node(id, who, NodeState.READY, issued.serial(), fingerprint(issued.certificate()),
-                    issued.expiresAt(), redeemed.tokenId().get(), clip(request.address(), 100), request.version(),
-                    request.inventory(), now, now, null);
-            h.createUpdate("INSERT INTO cluster_nodes (" + COLUMNS + ") VALUES (:id, :name, :state, :serial, :sha, "
-                            + ":expires, :token, :address, :version, :inventory, :joined, :seen, NULL)")
-                    .bind("id", created.id()).bind("name", created.name()).bind("state", created.state().name())
-                    .bind("serial", created.certificateSerial()).bind("sha", created.certificateSha256())
-                    .bind("expires", Timestamp.from(created.certificateExpiresAt()))
-                    .bind("token", created.joinToken()).bind("address", created.address())
-                    .bind("version", created.version()).bind("inventory", created.inventory())
-                    .bind("joined", Timestamp.from(now)).bind("seen", Timestamp.from(now)).execute();
-            return Optional.of(created);
-        });
         if (joined.isEmpty()) {
             refuse(request, refusal.get());
             throw new FactoryException(ErrorCode.UNAUTHENTICATED, "the join token is not valid: it is unknown, "
                     + "expired, used up or revoked; create one with factory nodes token create");
         }
+        ClusterCa.Issued issued = java.util.Objects.requireNonNull(certificate.get());
         Node node = joined.get();
         record(node.id(), node.name(), AUDIT_JOINED, AuditEvent.ALLOW, AuditEvent.SUCCESS, "token " + node.joinToken()
                 + ", from " + node.address() + ", version " + node.version() + ", certificate " + node.certificateSerial());

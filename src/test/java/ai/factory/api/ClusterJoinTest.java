@@ -218,6 +218,7 @@ class ClusterJoinTest {
                     + "\"csr\": \"x\", \"version\": \"1\", \"inventory\": {}}");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
             assertThat(r.body()).contains("takes no workers");
+            assertThat(other.resolve("b").resolve("cluster")).as("no cluster CA made for a refused caller").doesNotExist();
         }
     }
 }
