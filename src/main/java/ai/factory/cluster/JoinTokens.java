@@ -79,7 +79,12 @@ public final class JoinTokens {
     }
 
     public Optional<JoinToken> find(String id) {
-        return list().stream().filter(t -> t.id().equals(id)).findFirst();
+        return jdbi.withHandle(h -> find(h, id));
+    }
+
+    private static Optional<JoinToken> find(Handle h, String id) {
+        return h.createQuery("SELECT id, created_at, expires_at, uses_left, uses, revoked, created_by FROM join_tokens "
+                + "WHERE id = :id").bind("id", id).map(JoinTokens::token).findFirst();
     }
 
     /** Revokes a token: nobody joins with it any more. Idempotent; NOT_FOUND for a token that never was. */
@@ -121,8 +126,7 @@ public final class JoinTokens {
         if (taken == 1) {
             return new Redeemed(Optional.of(id), "");
         }
-        JoinToken token = h.createQuery("SELECT id, created_at, expires_at, uses_left, uses, revoked, created_by "
-                        + "FROM join_tokens WHERE id = :id").bind("id", id).map(JoinTokens::token).one();
+        JoinToken token = find(h, id).orElseThrow();
         String why = token.revoked() ? "revoked" : token.usesLeft() <= 0 ? "used up" : "expired at " + token.expiresAt();
         return new Redeemed(Optional.empty(), "join token " + id + " is " + why);
     }

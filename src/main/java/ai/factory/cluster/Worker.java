@@ -50,12 +50,12 @@ public final class Worker {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
 
-    private final Files_ files;
+    private final WorkerFiles files;
     private final Joined joined;
     private final HttpClient mutual;
 
     /** Where a worker keeps what joining gave it. */
-    record Files_(Path dir) {
+    record WorkerFiles(Path dir) {
         Path key() {
             return dir.resolve("node.key");
         }
@@ -76,7 +76,7 @@ public final class Worker {
     /** What the worker learned when it joined: its node id and where the cluster endpoint is. */
     public record Joined(String nodeId, String name, URI clusterUrl, Duration heartbeatInterval) {}
 
-    private Worker(Files_ files, Joined joined, HttpClient mutual) {
+    private Worker(WorkerFiles files, Joined joined, HttpClient mutual) {
         this.files = files;
         this.joined = joined;
         this.mutual = mutual;
@@ -96,7 +96,7 @@ public final class Worker {
      */
     public static Worker start(Path home, URI controlPlane, @Nullable String token, String name, String version,
                                Supplier<JsonNode> inventory, Optional<SSLContext> controlPlaneTls) {
-        Files_ files = new Files_(home.resolve("worker"));
+        WorkerFiles files = new WorkerFiles(home.resolve("worker"));
         Joined joined;
         if (Files.exists(files.node())) {
             joined = read(files);
@@ -152,7 +152,7 @@ public final class Worker {
         }
     }
 
-    private static Joined join(Files_ files, URI controlPlane, String token, String name, String version,
+    private static Joined join(WorkerFiles files, URI controlPlane, String token, String name, String version,
                                JsonNode inventory, Optional<SSLContext> tls) {
         KeyPair pair = ClusterCa.newNodeKey();
         String csr;
@@ -203,7 +203,7 @@ public final class Worker {
         return joined;
     }
 
-    private static Joined read(Files_ files) {
+    private static Joined read(WorkerFiles files) {
         try {
             JsonNode node = Json.mapper().readTree(Files.readString(files.node()));
             return new Joined(node.path("id").asText(), node.path("name").asText(),
@@ -215,7 +215,7 @@ public final class Worker {
     }
 
     /** A client that presents the node's certificate and trusts the cluster CA alone. */
-    private static HttpClient mutualClient(Files_ files) {
+    private static HttpClient mutualClient(WorkerFiles files) {
         try {
             PrivateKey key = Pem.privateKey(files.key(), "the worker's node key");
             List<X509Certificate> chain = Pem.certificates(files.certificate(), "the worker's node certificate");

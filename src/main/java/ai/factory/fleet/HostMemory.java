@@ -32,6 +32,8 @@ import java.util.function.LongSupplier;
 public final class HostMemory {
     private static final Logger LOG = LoggerFactory.getLogger(HostMemory.class);
     private static final Duration POLL = Duration.ofMillis(50);
+    private static final String DEPLOYMENT = "deployment ";
+    private static final String TRAINING_JOB = "training job ";
 
     private final LongSupplier measured;
     private final long limit;
@@ -107,8 +109,27 @@ public final class HostMemory {
         return Math.max(0, Math.min(byMachine, byLimit));
     }
 
-    /** What the holders whose names start with {@code prefix} hold together. */
-    public synchronized long heldByOwnersStartingWith(String prefix) {
+    /** How deployment {@code id} is named as a holder. */
+    public static String deployment(String id) {
+        return DEPLOYMENT + id;
+    }
+
+    /** How fine-tuning job {@code id} is named as a holder. */
+    public static String trainingJob(String id) {
+        return TRAINING_JOB + id;
+    }
+
+    /** What deployments hold together. */
+    public long heldByDeployments() {
+        return heldByOwnersStartingWith(DEPLOYMENT);
+    }
+
+    /** What fine-tuning holds. */
+    public long heldByTraining() {
+        return heldByOwnersStartingWith(TRAINING_JOB);
+    }
+
+    private synchronized long heldByOwnersStartingWith(String prefix) {
         return held.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
                 .mapToLong(e -> e.getValue().bytes()).sum();
     }

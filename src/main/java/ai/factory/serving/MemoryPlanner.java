@@ -121,7 +121,7 @@ public final class MemoryPlanner {
     }
 
     private static String owner(String id) {
-        return "deployment " + id;
+        return HostMemory.deployment(id);
     }
 
     private String limitNote() {

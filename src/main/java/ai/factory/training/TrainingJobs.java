@@ -208,7 +208,7 @@ public final class TrainingJobs implements AutoCloseable {
     }
 
     private static String owner(String jobId) {
-        return "training job " + jobId;
+        return HostMemory.trainingJob(jobId);
     }
 
     /**

@@ -8,6 +8,7 @@ import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.config.Setting;
+import ai.factory.fleet.HostMemory;
 import ai.factory.training.TrainingJobs;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -55,10 +56,10 @@ class TrainingPreemptionTest {
                     .PUT(HttpRequest.BodyPublishers.ofString(corpus())));
             assertThat(uploaded.statusCode()).as(uploaded.body()).isEqualTo(201);
             String job = created(probe.post(JOBS, admin, job("probe", 1000)));
-            await().atMost(TIMEOUT).until(() -> probe.factory().hostMemory().held("training job " + job) > 0);
-            training = probe.factory().hostMemory().held("training job " + job);
+            await().atMost(TIMEOUT).until(() -> probe.factory().hostMemory().held(HostMemory.trainingJob(job)) > 0);
+            training = probe.factory().hostMemory().held(HostMemory.trainingJob(job));
             String dep = json(probe.post(DEPLOYMENTS, admin, DEPLOYMENT)).path("id").asText();
-            deployment = probe.factory().hostMemory().held("deployment " + dep);
+            deployment = probe.factory().hostMemory().held(HostMemory.deployment(dep));
             assertThat(deployment).isPositive();
             assertThat(probe.post(JOBS + "/" + job + "/cancel", admin, "").statusCode()).isEqualTo(200);
             assertThat(probe.send(probe.request(DEPLOYMENTS + "/" + dep, admin).DELETE()).statusCode()).isEqualTo(200);
@@ -121,7 +122,7 @@ class TrainingPreemptionTest {
             JsonNode metrics = json(factory.get(JOBS + "/" + job + "/metrics", admin)).path("metrics");
             assertThat(metrics.findParents("kind").stream().filter(m -> m.path("kind").asText().equals("step")))
                     .as("each step once: none was lost or done twice across the pause").hasSize(total);
-            assertThat(factory.factory().hostMemory().held("training job " + job)).isZero();
+            assertThat(factory.factory().hostMemory().held(HostMemory.trainingJob(job))).isZero();
         }
     }
 

@@ -73,7 +73,7 @@ public final class FleetResource implements Routes {
                         n.cpu().isaFeatures()),
                 new FleetWire.Memory(n.memoryTotalBytes(), n.memoryAvailableBytes(),
                         memory.limit().isPresent() ? memory.limit().getAsLong() : null, memory.free(),
-                        memory.heldByOwnersStartingWith("deployment "), memory.heldByOwnersStartingWith("training job ")),
+                        memory.heldByDeployments(), memory.heldByTraining()),
                 n.accelerators().stream().map(a -> held(a, heldBy.get(a.kind().id() + "/" + a.index()), visibleIds))
                         .toList(),
                 new FleetWire.GpuOffload(status.supported(), status.detail(), gpus.kind(), gpus.gpus().size(),
