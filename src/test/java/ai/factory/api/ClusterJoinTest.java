@@ -219,6 +219,8 @@ class ClusterJoinTest {
             assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
             assertThat(r.body()).contains("takes no workers");
             assertThat(other.resolve("b").resolve("cluster")).as("no cluster CA made for a refused caller").doesNotExist();
+            HttpResponse<String> token = h2.post(TOKENS, h2.adminKey(), "{}");
+            assertThat(token.statusCode()).as("no token that no worker could use: " + token.body()).isEqualTo(409);
         }
     }
 }

@@ -73,6 +73,7 @@ public final class NodesResource implements Routes {
     }
 
     private void createToken(Context ctx) {
+        requireTakesWorkers(); // a token nobody could use is a trap
         NodeWire.CreateToken body = WireJson.read(ctx.bodyAsBytes(), NodeWire.CreateToken.class);
         Duration lifetime;
         try {
@@ -86,11 +87,16 @@ public final class NodesResource implements Routes {
                 created.token().expiresAt(), created.token().usesLeft()));
     }
 
-    private void join(Context ctx) {
+    /** CONFLICT on a factory started without {@code cluster.port}: no worker could join it. */
+    private void requireTakesWorkers() {
         if (cluster.port().isEmpty()) {
             throw new FactoryException(ErrorCode.CONFLICT, "this factory takes no workers: start it with "
                     + "cluster.port (factory up --cluster-port PORT) on PostgreSQL; see docs/cluster.md");
         }
+    }
+
+    private void join(Context ctx) {
+        requireTakesWorkers();
         NodeWire.Join body = WireJson.read(ctx.bodyAsBytes(), NodeWire.Join.class);
         if (!body.inventory().isObject()) {
             throw FactoryException.invalidParam("inventory", "'inventory' must be an object");
