@@ -66,7 +66,8 @@ class DeploymentsTest {
     private GpuAllocator allocator;
     private final List<FakeEngine> opened = new CopyOnWriteArrayList<>();
     private final ByteArrayOutputStream log = new ByteArrayOutputStream();
-    private PrintStream stderr;
+    /** Saved before any set-up step can abort (an absent test model skips the test), so tear-down restores it. */
+    private final PrintStream stderr = System.err;
 
     @BeforeEach
     void setUp() {
@@ -78,14 +79,15 @@ class DeploymentsTest {
         allocator = new GpuAllocator(IntStream.range(0, 4).<Accelerator>mapToObj(i -> new NvidiaGpu(i, "GPU-" + i,
                 "NVIDIA H100 80GB HBM3", 80 * GIB, 0, "9.0", "580.65", List.of(), Optional.empty())).toList());
         // The failure log goes to standard error (slf4j-simple); the tests read it there as an operator would.
-        stderr = System.err;
         System.setErr(new PrintStream(new Tee(stderr, log), true, StandardCharsets.UTF_8));
     }
 
     @AfterEach
     void tearDown() {
         System.setErr(stderr);
-        db.close();
+        if (db != null) {
+            db.close();
+        }
     }
 
     private Deployments deployments(EngineLoader loader) {
