@@ -7,7 +7,12 @@ import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.api.codec.WireJson;
 import ai.factory.api.codec.admin.NodeWire;
+import ai.factory.cluster.Assignments;
 import ai.factory.cluster.Node;
+import ai.factory.cluster.ReplicaWork;
+import ai.factory.models.ModelRef;
+import ai.factory.models.ModelRegistry;
+import ai.factory.models.ModelVersion;
 import ai.factory.cluster.Nodes;
 import ai.factory.config.ClusterConfig;
 import ai.factory.security.tls.ServerIdentity;
@@ -28,10 +33,13 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * The endpoint workers call once they joined: mutual TLS only, on {@code cluster.port}. The server presents a
  * certificate from the cluster CA; a client must present one from the same CA, and then one that a node in the
  * cluster holds (a removed node's certificate is refused, and the refusal audited). {@code POST
- * /cluster/v1/heartbeat} records that the node is alive, with its version and inventory.
+ * /cluster/v1/heartbeat} records that the node is alive, with its version, inventory and replicas, and answers the
+ * replicas it is to run; {@code GET /cluster/v1/assignments/{id}/blob} and {@code POST …/key} give a node the
+ * encrypted model and the data key of one of its own replicas, and no other.
  */
 public final class ClusterServer implements AutoCloseable {
     static final String HEARTBEAT = "/cluster/v1/heartbeat";
+    static final String ASSIGNMENT = "/cluster/v1/assignments/{id}";
     private static final String CLIENT_CERTIFICATES = "jakarta.servlet.request.X509Certificate";
 
     private final Javalin app;
@@ -41,12 +49,14 @@ public final class ClusterServer implements AutoCloseable {
      * @param identity the endpoint's certificate (issued by {@code clusterCa}) and key
      */
     public ClusterServer(String host, ClusterConfig config, ServerIdentity identity, X509Certificate clusterCa,
-                         Nodes nodes) {
+                         Nodes nodes, Assignments assignments, ModelRegistry registry) {
         requireNonNull(host, "host is null");
         requireNonNull(config, "config is null");
         requireNonNull(identity, "identity is null");
         requireNonNull(clusterCa, "clusterCa is null");
         requireNonNull(nodes, "nodes is null");
+        requireNonNull(assignments, "assignments is null");
+        requireNonNull(registry, "registry is null");
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.jsonMapper(new JavalinJackson(Json.mapper(), true));
@@ -62,11 +72,44 @@ public final class ClusterServer implements AutoCloseable {
             c.routes.post(HEARTBEAT, ctx -> {
                 Node node = node(ctx, nodes);
                 NodeWire.Heartbeat body = WireJson.read(ctx.bodyAsBytes(), NodeWire.Heartbeat.class);
-                Node seen = nodes.heartbeat(node.id(), body.version(), body.inventory().toString());
+                Node seen = nodes.heartbeat(node.id(), body.version(), body.inventory().toString(), body.servingPort());
+                assignments.report(node.id(), java.util.Objects.requireNonNullElse(body.replicas(), java.util.List.of()));
                 ctx.json(new NodeWire.HeartbeatAnswer(seen.id(), seen.state().id(),
-                        config.heartbeatInterval().toMillis()));
+                        config.heartbeatInterval().toMillis(), assignments.forNode(node.id())));
+            });
+            // The model of one of the node's own replicas, as stored here: encrypted, so the bytes on the wire and on
+            // the worker's disk are ciphertext. The worker checks the plaintext's digest once it has the key.
+            c.routes.get(ASSIGNMENT + "/blob", ctx -> {
+                Node node = node(ctx, nodes);
+                ModelRegistry.FileBlob blob = blob(assignments.ofNode(node.id(), ctx.pathParam("id")), registry);
+                ctx.contentType("application/octet-stream");
+                ctx.header("Content-Length", String.valueOf(java.nio.file.Files.size(blob.ciphertext())));
+                try (var in = java.nio.file.Files.newInputStream(blob.ciphertext())) {
+                    in.transferTo(ctx.outputStream());
+                }
+            });
+            // The data key of one of the node's own replicas, released over mutual TLS and audited.
+            c.routes.post(ASSIGNMENT + "/key", ctx -> {
+                Node node = node(ctx, nodes);
+                ReplicaWork work = assignments.ofNode(node.id(), ctx.pathParam("id"));
+                ModelVersion version = registry.resolve(ModelRef.parse(work.model()));
+                blob(work, registry);
+                byte[] secret = registry.releaseKey(version, version.files().getFirst().path()).exportSecret();
+                assignments.keyReleased(node.id(), work);
+                ctx.json(java.util.Map.of("key", java.util.Base64.getEncoder().encodeToString(secret)));
             });
         });
+    }
+
+    /** The blob of an assignment's model; CONFLICT when the model changed since the assignment was made. */
+    private static ModelRegistry.FileBlob blob(ReplicaWork work, ModelRegistry registry) {
+        ModelVersion version = registry.resolve(ModelRef.parse(work.model()));
+        ModelRegistry.FileBlob blob = registry.fileBlob(version, version.files().getFirst().path());
+        if (!blob.sha256().equals(work.sha256()) || !blob.owner().equals(work.owner())) {
+            throw new FactoryException(ErrorCode.CONFLICT, work.model() + " is no longer the model assignment "
+                    + work.assignment() + " was made for");
+        }
+        return blob;
     }
 
     /** The node whose certificate the call presented; FORBIDDEN (and audited) when no node in the cluster holds it. */
@@ -85,7 +128,7 @@ public final class ClusterServer implements AutoCloseable {
         return node.get();
     }
 
-    private static ServerConnector mutualTls(org.eclipse.jetty.server.Server server, HttpConfiguration http,
+    static ServerConnector mutualTls(org.eclipse.jetty.server.Server server, HttpConfiguration http,
                                              ServerIdentity identity, X509Certificate clusterCa) {
         HttpConfiguration https = new HttpConfiguration(http);
         https.addCustomizer(new SecureRequestCustomizer());

@@ -48,7 +48,11 @@ import ai.factory.fleet.FleetMetrics;
 import ai.factory.fleet.GpuAllocator;
 import ai.factory.fleet.HostMemory;
 import ai.factory.cluster.JoinTokens;
+import ai.factory.cluster.Assignments;
 import ai.factory.cluster.Nodes;
+import ai.factory.cluster.WorkerEngines;
+import ai.factory.config.ClusterConfig;
+import ai.factory.serving.EngineLoader;
 import ai.factory.security.tls.ClusterCa;
 import ai.factory.api.admin.NodesResource;
 import ai.factory.api.ClusterServer;
@@ -134,6 +138,8 @@ public final class Factory implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Factory.class);
     /** The factory itself, for what it does on its own behalf (registering bundled models). */
     private static final Principal SYSTEM = new Principal("system", "factory", Principal.DEFAULT_PROJECT, Role.ADMIN);
+    /** How long a worker may take from being assigned a replica to serving it (fetching and loading the model). */
+    private static final java.time.Duration WORKER_LOAD_TIMEOUT = java.time.Duration.ofMinutes(15);
     /** The audit action recording a start on a chain that did not verify. */
     public static final String ACCEPT_BROKEN_AUDIT = "audit.acceptBroken";
     /** The audit action of the start-up repair of the blob store. */
@@ -228,9 +234,39 @@ public final class Factory implements AutoCloseable {
                 LOG.info("GPUs for deployments: {} {} GPU(s), {} MiB each", gpus.gpus().size(), gpus.kind(),
                         gpus.capacityPerGpu() >> 20);
             }
-            Deployments deployments = new Deployments(database.jdbi(), registry,
-                    (version, spec, placement) -> loadEngine(registry, version, spec, placement),
-                    new MemoryPlanner(hostMemory), new GpuPlacements(gpus, () -> offload().supported()), clock);
+            JoinTokens joinTokens = new JoinTokens(database.jdbi(), clock);
+            Path clusterDir = config.home().resolve("cluster");
+            Supplier<ClusterCa> clusterCa = new Supplier<>() {
+                private @Nullable ClusterCa ca; // made at the first join: a factory that never takes workers has none
+
+                @Override
+                public synchronized ClusterCa get() {
+                    if (ca == null) {
+                        ca = ClusterCa.loadOrCreate(clusterDir, clock);
+                    }
+                    return ca;
+                }
+            };
+            Nodes nodes = new Nodes(database.jdbi(), joinTokens, clusterCa, audit::record, clock);
+            if (config.cluster().port().isPresent() && Sql.isH2(database.jdbi())) {
+                throw new FactoryException(ErrorCode.INVALID_REQUEST, "cluster.port is set, but the metadata database "
+                        + "is the embedded H2, which one process opens: a factory with workers needs PostgreSQL "
+                        + "(database.url); see docs/cluster.md");
+            }
+            Assignments assignments = new Assignments(database.jdbi(), nodes, config.cluster().heartbeatDeadline(),
+                    audit::record, clock);
+            EngineLoader local = (replica, version, spec, placement) -> loadEngine(registry, version, spec, placement);
+            boolean control = config.cluster().role() == ClusterConfig.Role.CONTROL;
+            if (control) {
+                LOG.info("role control: text models' replicas run on the workers that joined");
+            }
+            Deployments deployments = new Deployments(database.jdbi(), registry, control
+                    ? new WorkerEngines(assignments, registry, local, clusterCa.get().controlPlaneIdentity(),
+                            clusterCa.get().certificate(), WORKER_LOAD_TIMEOUT)
+                    : local,
+                    control ? new MemoryPlanner(() -> Long.MAX_VALUE) : new MemoryPlanner(hostMemory),
+                    control ? new GpuPlacements(new GpuAllocator(List.of()), () -> false)
+                            : new GpuPlacements(gpus, () -> offload().supported()), clock);
             closeInOrder.addFirst(deployments);
             deployments.restore();
             // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain. Its
@@ -266,25 +302,6 @@ public final class Factory implements AutoCloseable {
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, auditAtStart, egress, registry,
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
-            JoinTokens joinTokens = new JoinTokens(database.jdbi(), clock);
-            Path clusterDir = config.home().resolve("cluster");
-            Supplier<ClusterCa> clusterCa = new Supplier<>() {
-                private @Nullable ClusterCa ca; // made at the first join: a factory that never takes workers has none
-
-                @Override
-                public synchronized ClusterCa get() {
-                    if (ca == null) {
-                        ca = ClusterCa.loadOrCreate(clusterDir, clock);
-                    }
-                    return ca;
-                }
-            };
-            Nodes nodes = new Nodes(database.jdbi(), joinTokens, clusterCa, audit::record, clock);
-            if (config.cluster().port().isPresent() && Sql.isH2(database.jdbi())) {
-                throw new FactoryException(ErrorCode.INVALID_REQUEST, "cluster.port is set, but the metadata database "
-                        + "is the embedded H2, which one process opens: a factory with workers needs PostgreSQL "
-                        + "(database.url); see docs/cluster.md");
-            }
             this.server = new ApiServer(config.server(), tls.map(ServerTls.Prepared::identity), authentication, authorizer,
                     new RequestAudit(audit, journal, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy, "audit", auditAtStart::ok),
@@ -316,7 +333,7 @@ public final class Factory implements AutoCloseable {
             if (config.cluster().port().isPresent()) {
                 ClusterServer cluster = new ClusterServer(config.server().host(), config.cluster(),
                         clusterCa.get().serverIdentity(ServerTls.names(config.server())),
-                        clusterCa.get().certificate(), nodes);
+                        clusterCa.get().certificate(), nodes, assignments, registry);
                 closeInOrder.addFirst(cluster);
                 this.clusterServer = cluster.start();
                 LOG.info("taking workers: the cluster endpoint (mutual TLS) listens on port {}", cluster.port());

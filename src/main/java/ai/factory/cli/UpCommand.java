@@ -37,6 +37,10 @@ final class UpCommand implements Callable<Integer> {
             + "after joining (needs PostgreSQL; see docs/cluster.md).")
     @Nullable Integer clusterPort;
 
+    @Option(names = "--role", paramLabel = "all|control", description = "all (default): serve deployments here; "
+            + "control: place text models' replicas on the workers that joined (needs --cluster-port and PostgreSQL).")
+    @Nullable String role;
+
     @Option(names = "--accept-broken-audit", description = "Start even if the audit chain does not verify (the "
             + "start refuses otherwise). The acceptance is recorded in the chain, and /health/ready and the "
             + "sovereignty report show the break.")
@@ -59,6 +63,9 @@ final class UpCommand implements Callable<Integer> {
         }
         if (clusterPort != null) {
             flags.put(Setting.CLUSTER_PORT, clusterPort.toString());
+        }
+        if (role != null) {
+            flags.put(Setting.CLUSTER_ROLE, role);
         }
         FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
         Factory factory = Factory.start(config, Factory.Options.DEFAULTS.withAcceptBrokenAudit(acceptBrokenAudit));

@@ -1,5 +1,14 @@
 package ai.factory.cli;
 
+import ai.factory.api.WorkerServer;
+import ai.factory.cluster.ReplicaWork;
+import ai.factory.cluster.WorkerReplicas;
+import ai.factory.engine.TextEngine;
+import ai.factory.engine.llama.KvCacheType;
+import ai.factory.engine.llama.LlamaEngine;
+import ai.factory.engine.llama.LlamaEngineOptions;
+import ai.factory.engine.llama.LlamaRuntime;
+
 import ai.factory.Json;
 import ai.factory.cluster.Worker;
 import ai.factory.config.ConfigLoader;
@@ -43,6 +52,18 @@ final class WorkerCommand implements Callable<Integer> {
             + "or ~/.factory).")
     @Nullable Path home;
 
+    @Option(names = "--serve-host", paramLabel = "ADDRESS", description = "The address the replicas' serving port "
+            + "binds (default: all). The control plane dials the address this worker joined from.")
+    String serveHost = "0.0.0.0";
+
+    @Option(names = "--serve-port", paramLabel = "PORT", description = "The replicas' serving port (mutual TLS, the "
+            + "control plane's certificate only; default 0: a free one, reported to the control plane).")
+    int servePort;
+
+    @Option(names = "--threads", description = "CPU threads per replica when its deployment names none (default: "
+            + "this machine's physical cores).")
+    int threads;
+
     @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust for an https "
             + "control plane, beside the JDK's (the site CA's ca.pem).")
     @Nullable Path caCert;
@@ -55,16 +76,36 @@ final class WorkerCommand implements Callable<Integer> {
         Worker worker = Worker.start(dir, URI.create(url), token, name == null ? hostName() : name, version,
                 () -> inventory(discovery.inventory()),
                 caCert == null ? Optional.empty() : Optional.of(SiteTrust.context(List.of(caCert))));
-        System.out.println("Worker " + worker.joined().nodeId() + " (" + worker.joined().name() + ") reports to "
-                + worker.joined().clusterUrl() + " every " + worker.joined().heartbeatInterval().toMillis() + " ms");
-        Thread main = Thread.currentThread();
-        Runtime.getRuntime().addShutdownHook(new Thread(main::interrupt, "worker-shutdown"));
-        try {
-            worker.run(version, () -> inventory(discovery.inventory()));
-        } catch (InterruptedException e) {
-            System.err.println("factory: worker stopping");
+        int defaultThreads = threads > 0 ? threads : Math.max(1, discovery.inventory().cpu().cores());
+        try (WorkerReplicas replicas = new WorkerReplicas(dir.resolve("worker").resolve("cache"), worker.modelSource(),
+                (work, file) -> load(work, file, defaultThreads));
+                WorkerServer serving = new WorkerServer(serveHost, servePort, worker.identity(), worker.clusterCa(),
+                        replicas).start()) {
+            worker.serve(replicas, serving.port());
+            System.out.println("Worker " + worker.joined().nodeId() + " (" + worker.joined().name() + ") reports to "
+                    + worker.joined().clusterUrl() + " every " + worker.joined().heartbeatInterval().toMillis()
+                    + " ms and serves replicas on port " + serving.port());
+            Thread main = Thread.currentThread();
+            Runtime.getRuntime().addShutdownHook(new Thread(main::interrupt, "worker-shutdown"));
+            try {
+                worker.run(version, () -> inventory(discovery.inventory()));
+            } catch (InterruptedException e) {
+                System.err.println("factory: worker stopping");
+            }
         }
         return 0;
+    }
+
+    /** A replica's engine, from its decrypted model file, with the settings its deployment asked for. */
+    static TextEngine load(ReplicaWork work, Path modelFile, int defaultThreads) {
+        return LlamaEngine.loadFromMemory(LlamaRuntime.load(), modelFile, work.model(), LlamaEngineOptions.defaults()
+                .withContextPerSequence(work.contextPerSequence())
+                .withParallel(work.parallel())
+                .withThreads(work.threads() > 0 ? work.threads() : defaultThreads)
+                .withQueueCapacity(work.queue())
+                .withStepTokens(work.stepTokens())
+                .withCacheType(KvCacheType.parse(work.cacheType()))
+                .withPrefixCache(work.prefixCache()));
     }
 
     /** What the control plane is told of this machine: CPUs, memory and accelerators. */

@@ -13,10 +13,11 @@ import org.jspecify.annotations.Nullable;
  * @param certificateSha256 its SHA-256 fingerprint
  * @param address where the worker was seen from when it joined
  * @param inventory what the worker reported of its CPUs, memory and accelerators (JSON)
+ * @param servingPort the port the worker serves its replicas on, at {@code address}; 0 until it reports one
  */
 public record Node(String id, String name, NodeState state, String certificateSerial, String certificateSha256,
                    Instant certificateExpiresAt, String joinToken, String address, String version, String inventory,
-                   Instant joinedAt, Instant lastSeenAt, @Nullable Instant removedAt) {
+                   Instant joinedAt, Instant lastSeenAt, @Nullable Instant removedAt, int servingPort) {
     public Node {
         requireNonNull(id, "id is null");
         requireNonNull(name, "name is null");

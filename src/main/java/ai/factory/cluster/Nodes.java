@@ -45,7 +45,7 @@ public final class Nodes {
     /** What a node may be called: a DNS label, as host names are. */
     private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
     private static final String COLUMNS = "id, name, state, certificate_serial, certificate_sha256, "
-            + "certificate_expires_at, join_token, address, version, inventory, joined_at, last_seen_at, removed_at";
+            + "certificate_expires_at, join_token, address, version, inventory, joined_at, last_seen_at, removed_at, serving_port";
     private static final int MAX_INVENTORY = 256 * 1024;
 
     private final Jdbi jdbi;
@@ -121,13 +121,13 @@ public final class Nodes {
                     refusal.set(redeemed.reason());
                     return Optional.<Node>empty();
                 }
-                ClusterCa.Issued issued = ca.get().issue(id, request.csr());
+                ClusterCa.Issued issued = ca.get().issue(id, request.csr(), names(who, request.address()));
                 certificate.set(issued);
                 Node created = new Node(id, who, NodeState.READY, issued.serial(), fingerprint(issued.certificate()),
                         issued.expiresAt(), redeemed.tokenId().get(), clip(request.address(), 100), request.version(),
-                        request.inventory(), now, now, null);
+                        request.inventory(), now, now, null, 0);
                 h.createUpdate("INSERT INTO cluster_nodes (" + COLUMNS + ") VALUES (:id, :name, :state, :serial, "
-                                + ":sha, :expires, :token, :address, :version, :inventory, :joined, :seen, NULL)")
+                                + ":sha, :expires, :token, :address, :version, :inventory, :joined, :seen, NULL, 0)")
                         .bind("id", created.id()).bind("name", created.name()).bind("state", created.state().name())
                         .bind("serial", created.certificateSerial()).bind("sha", created.certificateSha256())
                         .bind("expires", Timestamp.from(created.certificateExpiresAt()))
@@ -191,14 +191,18 @@ public final class Nodes {
      * Records a heartbeat of node {@code id}: it was seen now, with this version and inventory. Returns the node as it
      * stands (its state tells a worker whether it is drained).
      */
-    public Node heartbeat(String id, String version, String inventory) {
+    public Node heartbeat(String id, String version, String inventory, int servingPort) {
         if (inventory.length() > MAX_INVENTORY || version.isBlank() || version.length() > 64) {
             throw FactoryException.invalidParam("inventory", "a heartbeat carries a version of at most 64 characters "
                     + "and at most 256 KiB of inventory");
         }
+        if (servingPort < 0 || servingPort > 65_535) {
+            throw FactoryException.invalidParam("servingPort", "'servingPort' must be a port number, or 0 for none");
+        }
         jdbi.useHandle(h -> h.createUpdate("UPDATE cluster_nodes SET last_seen_at = :now, version = :version, "
-                        + "inventory = :inventory WHERE id = :id AND state <> :removed")
+                        + "inventory = :inventory, serving_port = :port WHERE id = :id AND state <> :removed")
                 .bind("now", Timestamp.from(clock.instant())).bind("version", version).bind("inventory", inventory)
+                .bind("port", servingPort)
                 .bind("removed", NodeState.REMOVED.name()).bind("id", id).execute());
         return get(id);
     }
@@ -265,6 +269,16 @@ public final class Nodes {
         return new Node(rs.getString(1), rs.getString(2), NodeState.valueOf(rs.getString(3)), rs.getString(4),
                 rs.getString(5), rs.getTimestamp(6).toInstant(), rs.getString(7), rs.getString(8), rs.getString(9),
                 rs.getString(10), rs.getTimestamp(11).toInstant(), rs.getTimestamp(12).toInstant(),
-                removed == null ? null : removed.toInstant());
+                removed == null ? null : removed.toInstant(), rs.getInt(14));
+    }
+
+    /** The names a node's certificate is issued for: its name, and the address the control plane dials it at. */
+    private static java.util.Set<String> names(String name, @Nullable String address) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        names.add(name);
+        if (address != null && ai.factory.config.TlsConfig.isIpLiteral(address)) {
+            names.add(address);
+        }
+        return names;
     }
 }

@@ -7,6 +7,7 @@ import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.security.tls.ClusterCa;
 import ai.factory.security.tls.Pem;
+import ai.factory.storage.DataKey;
 import ai.factory.storage.PrivateFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -53,6 +54,8 @@ public final class Worker {
     private final WorkerFiles files;
     private final Joined joined;
     private final HttpClient mutual;
+    private volatile @Nullable WorkerReplicas replicas;
+    private volatile int servingPort;
 
     /** Where a worker keeps what joining gave it. */
     record WorkerFiles(Path dir) {
@@ -87,6 +90,54 @@ public final class Worker {
     }
 
     /**
+     * Runs replicas from now on: each heartbeat tells the control plane that they are served on {@code port} and how
+     * each stands, and its answer's assignments are handed to {@code replicas}.
+     */
+    public void serve(WorkerReplicas replicas, int port) {
+        this.replicas = requireNonNull(replicas, "replicas is null");
+        this.servingPort = port;
+    }
+
+    /** The node's key and certificate, which its serving port presents (the certificate names its address). */
+    public ai.factory.security.tls.ServerIdentity identity() {
+        return new ai.factory.security.tls.ServerIdentity(Pem.privateKey(files.key(), "the worker's node key"),
+                Pem.certificates(files.certificate(), "the worker's node certificate"));
+    }
+
+    /** The cluster CA, the only issuer the worker trusts. */
+    public X509Certificate clusterCa() {
+        return Pem.certificates(files.clusterCa(), "the cluster CA").getFirst();
+    }
+
+    /** Where replicas get their models: the control plane's cluster endpoint, over mutual TLS. */
+    public WorkerReplicas.ModelSource modelSource() {
+        return new WorkerReplicas.ModelSource() {
+            @Override
+            public void fetchBlob(ReplicaWork work, Path target) throws IOException, InterruptedException {
+                HttpResponse<Path> r = mutual.send(HttpRequest.newBuilder(joined.clusterUrl().resolve(
+                                "/cluster/v1/assignments/" + work.assignment() + "/blob")).GET().build(),
+                        HttpResponse.BodyHandlers.ofFile(target));
+                if (r.statusCode() != 200) {
+                    throw new IOException("the control plane answered " + r.statusCode() + " for the blob of "
+                            + work.model() + ": " + Files.readString(target));
+                }
+            }
+
+            @Override
+            public DataKey fetchKey(ReplicaWork work) throws IOException, InterruptedException {
+                HttpResponse<String> r = mutual.send(HttpRequest.newBuilder(joined.clusterUrl().resolve(
+                                "/cluster/v1/assignments/" + work.assignment() + "/key")).timeout(CALL_TIMEOUT)
+                        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() != 200) {
+                    throw new IOException("the control plane refused the key of " + work.model() + " ("
+                            + r.statusCode() + "): " + parse(r.body()).path("error").path("message").asText(r.body()));
+                }
+                return DataKey.importSecret(java.util.Base64.getDecoder().decode(parse(r.body()).path("key").asText()));
+            }
+        };
+    }
+
+    /**
      * The worker of {@code home}: joined before (its files are there), or joining now at {@code controlPlane} with
      * {@code token} (INVALID_REQUEST without one when it never joined; the control plane's refusal, with its message,
      * when the token is not good).
@@ -117,8 +168,12 @@ public final class Worker {
      * FORBIDDEN when the control plane no longer knows this node (it was removed).
      */
     public String heartbeat(String version, JsonNode inventory) throws IOException, InterruptedException {
-        ObjectNode body = Json.mapper().createObjectNode().put("version", version);
+        ObjectNode body = Json.mapper().createObjectNode().put("version", version).put("servingPort", servingPort);
         body.set("inventory", inventory);
+        WorkerReplicas running = replicas;
+        if (running != null) {
+            body.set("replicas", Json.mapper().valueToTree(running.reports()));
+        }
         HttpResponse<String> r = mutual.send(HttpRequest.newBuilder(joined.clusterUrl().resolve("/cluster/v1/heartbeat"))
                 .timeout(CALL_TIMEOUT).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
@@ -130,6 +185,9 @@ public final class Worker {
         }
         if (r.statusCode() != 200) {
             throw new IOException("heartbeat answered " + r.statusCode() + ": " + r.body());
+        }
+        if (running != null && answer.has("assignments")) {
+            running.reconcile(List.of(Json.mapper().treeToValue(answer.get("assignments"), ReplicaWork[].class)));
         }
         return answer.path("state").asText();
     }
@@ -216,28 +274,9 @@ public final class Worker {
 
     /** A client that presents the node's certificate and trusts the cluster CA alone. */
     private static HttpClient mutualClient(WorkerFiles files) {
-        try {
-            PrivateKey key = Pem.privateKey(files.key(), "the worker's node key");
-            List<X509Certificate> chain = Pem.certificates(files.certificate(), "the worker's node certificate");
-            X509Certificate ca = Pem.certificates(files.clusterCa(), "the cluster CA").getFirst();
-            char[] password = new char[0];
-            KeyStore identity = KeyStore.getInstance("PKCS12");
-            identity.load(null, null);
-            identity.setKeyEntry("node", key, password, chain.toArray(X509Certificate[]::new));
-            KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            keys.init(identity, password);
-            KeyStore trusted = KeyStore.getInstance("PKCS12");
-            trusted.load(null, null);
-            trusted.setCertificateEntry("cluster-ca", ca);
-            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            trust.init(trusted);
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(keys.getKeyManagers(), trust.getTrustManagers(), new SecureRandom());
-            return HttpClient.newBuilder().sslContext(context).connectTimeout(CALL_TIMEOUT)
-                    .version(HttpClient.Version.HTTP_1_1).build();
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot set up the worker's mutual TLS: " + e.getMessage(), e);
-        }
+        return MutualTls.client(Pem.privateKey(files.key(), "the worker's node key"),
+                Pem.certificates(files.certificate(), "the worker's node certificate"),
+                Pem.certificates(files.clusterCa(), "the cluster CA").getFirst());
     }
 
     private static JsonNode parse(String body) {

@@ -11,12 +11,38 @@ import java.util.OptionalInt;
  * @param port the port of the mutual-TLS endpoint workers call once they joined (heartbeats); empty: this factory
  *     takes no workers
  * @param heartbeatDeadline how long a node may go without a heartbeat before it counts as down
+ * @param role whether this factory serves its deployments itself or places them on workers
  */
-public record ClusterConfig(OptionalInt port, Duration heartbeatDeadline) {
-    public static final ClusterConfig NONE = new ClusterConfig(OptionalInt.empty(), Duration.ofSeconds(10));
+public record ClusterConfig(OptionalInt port, Duration heartbeatDeadline, Role role) {
+    public static final ClusterConfig NONE = new ClusterConfig(OptionalInt.empty(), Duration.ofSeconds(10), Role.ALL);
+
+    /** What a factory process does. */
+    public enum Role {
+        /** Everything in one process: the API and the engines of its deployments. */
+        ALL,
+        /** The API, registry, keys and audit; text models' replicas run on the workers that joined. */
+        CONTROL;
+
+        public static Role parse(String value) {
+            return switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "all" -> ALL;
+                case "control" -> CONTROL;
+                default -> throw new IllegalArgumentException("cluster.role is all or control, not '" + value + "'");
+            };
+        }
+    }
+
+    public ClusterConfig(OptionalInt port, Duration heartbeatDeadline) {
+        this(port, heartbeatDeadline, Role.ALL);
+    }
 
     public ClusterConfig {
         requireNonNull(port, "port is null");
+        requireNonNull(role, "role is null");
+        if (role == Role.CONTROL && port.isEmpty()) {
+            throw new IllegalArgumentException("cluster.role control needs cluster.port: the workers that run its "
+                    + "replicas call that port");
+        }
         requireNonNull(heartbeatDeadline, "heartbeatDeadline is null");
         if (port.isPresent() && (port.getAsInt() < 0 || port.getAsInt() > 65_535)) {
             throw new IllegalArgumentException("cluster.port must be in 0..65535");

@@ -114,7 +114,8 @@ public final class ConfigLoader {
                 new ClusterConfig(Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_PORT)))
                         .map(p -> OptionalInt.of(parse(v, Setting.CLUSTER_PORT, Integer::parseInt)))
                         .orElse(OptionalInt.empty()),
-                        parse(v, Setting.CLUSTER_HEARTBEAT_DEADLINE, Units::parseDuration)));
+                        parse(v, Setting.CLUSTER_HEARTBEAT_DEADLINE, Units::parseDuration),
+                        parse(v, Setting.CLUSTER_ROLE, ClusterConfig.Role::parse)));
     }
 
     private static TlsConfig tls(Map<Setting, String> v) {

@@ -51,6 +51,8 @@ public enum Setting {
             "Host memory deployments and fine-tuning jobs may hold together (e.g. 16GiB); none: whatever the machine has free. A deployment that does not fit takes a running fine-tuning job's memory (the job checkpoints and waits)."),
     CLUSTER_PORT("cluster.port", "FACTORY_CLUSTER_PORT", "--cluster-port", "",
             "Port of the mutual-TLS endpoint workers call after joining (0 picks a free one); none: this factory takes no workers. Needs PostgreSQL; see docs/cluster.md."),
+    CLUSTER_ROLE("cluster.role", "FACTORY_CLUSTER_ROLE", "--role", "all",
+            "all: this factory serves its deployments itself; control: it runs the API, registry, keys and audit, and places text models' replicas on the workers that joined (needs cluster.port and PostgreSQL)."),
     CLUSTER_HEARTBEAT_DEADLINE("cluster.heartbeatDeadline", "FACTORY_CLUSTER_HEARTBEAT_DEADLINE", null, "10s",
             "How long a node may go without a heartbeat before it is shown as down; workers send one every third of it."),
     AUDIT_DIGEST_EVERY("audit.digestEvery", "FACTORY_AUDIT_DIGEST_EVERY", null, "1000",

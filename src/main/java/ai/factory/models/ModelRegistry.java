@@ -350,6 +350,29 @@ public final class ModelRegistry {
         }
     }
 
+    /**
+     * A file of a version as its blob: its owner in the store, plaintext digest and size, and the ciphertext file.
+     *
+     * @param ciphertext where the encrypted blob lies on this node's disk
+     */
+    public record FileBlob(String owner, String sha256, long bytes, Path ciphertext) {}
+
+    /** The blob of a file of a version, to hand a cluster node the ciphertext (see {@link #releaseKey}). */
+    public FileBlob fileBlob(ModelVersion version, String fileName) {
+        ModelFile file = version.file(fileName);
+        String owner = keyOwner(ownerProject(version.model()), version.model());
+        return new FileBlob(owner, file.sha256(), file.size(), blobs.path(owner, file.sha256()));
+    }
+
+    /**
+     * The data key of a file of a version, unwrapped: for a cluster node that runs a replica of it and holds the key in
+     * memory only. The caller audits the release.
+     */
+    public DataKey releaseKey(ModelVersion version, String fileName) {
+        ModelFile file = version.file(fileName);
+        return keys.dataKey(keyOwner(ownerProject(version.model()), version.model()), file.sha256());
+    }
+
     /** Where a file of a version lies on this node's disk: ciphertext, for tests and tools that inspect it. */
     public Path blobPath(ModelVersion version, String fileName) {
         return blobs.path(keyOwner(ownerProject(version.model()), version.model()), version.file(fileName).sha256());

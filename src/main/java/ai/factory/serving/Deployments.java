@@ -225,7 +225,7 @@ public final class Deployments implements AutoCloseable {
             }
             PausePoints.reach("deploy.loading", d.model().toString());
             for (int i = 0; i < replicas; i++) {
-                opened.add(loader.load(version, d.spec(), where.get(i)));
+                opened.add(loader.load(new ReplicaOf(d.id(), i), version, d.spec(), where.get(i)));
                 DeploymentState next = i + 1 < replicas ? new DeploymentState.Loading(i + 1, replicas)
                         : new DeploymentState.Ready(opened);
                 if (!move(live, next)) {

@@ -7,8 +7,8 @@ import ai.factory.models.ModelVersion;
 @FunctionalInterface
 public interface EngineLoader {
     /**
-     * Loads one replica of the version, where {@code placement} says (CPU, or which layers on which GPUs), or
-     * throws a FactoryException saying why it can't be served.
+     * Loads replica {@code replica} of the version, where {@code placement} says (CPU, or which layers on which GPUs),
+     * or throws a FactoryException saying why it can't be served.
      */
-    Engine load(ModelVersion version, DeploymentSpec spec, ReplicaPlacement placement);
+    Engine load(ReplicaOf replica, ModelVersion version, DeploymentSpec spec, ReplicaPlacement placement);
 }

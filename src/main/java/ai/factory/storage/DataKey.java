@@ -54,6 +54,29 @@ public final class DataKey {
         return new DataKey(keyset);
     }
 
+    /**
+     * The key itself, unwrapped, to hand to a cluster node over mutual TLS for a replica it runs: the node keeps it in
+     * memory only. Nothing else may take a key out of the hierarchy this way.
+     */
+    public byte[] exportSecret() {
+        try {
+            return com.google.crypto.tink.TinkProtoKeysetFormat.serializeKeyset(keyset,
+                    com.google.crypto.tink.InsecureSecretKeyAccess.get());
+        } catch (GeneralSecurityException e) {
+            throw new FactoryException(ErrorCode.INTERNAL, "a data key cannot be exported: " + e.getMessage(), e);
+        }
+    }
+
+    /** A key a control plane handed over with {@link #exportSecret}; INVALID_REQUEST when it is not one. */
+    public static DataKey importSecret(byte[] secret) {
+        try {
+            return new DataKey(com.google.crypto.tink.TinkProtoKeysetFormat.parseKeyset(secret,
+                    com.google.crypto.tink.InsecureSecretKeyAccess.get()));
+        } catch (GeneralSecurityException e) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "not a data key: " + e.getMessage(), e);
+        }
+    }
+
     /** The keyset, for wrapping. */
     public KeysetHandle keyset() {
         return keyset;

@@ -48,7 +48,7 @@ class ProjectsTest {
             ModelRegistry registry = new ModelRegistry(db.jdbi(), new BlobStore(tempDir.resolve("blobs")),
                     ai.factory.security.keys.TestKeys.hierarchy(db.jdbi(), tempDir), clock, 1L << 30);
             // No engine runs here: deployments are records, and loading one fails at once, as a bad model's would.
-            try (Deployments deployments = new Deployments(db.jdbi(), registry, (v, s, placement) -> {
+            try (Deployments deployments = new Deployments(db.jdbi(), registry, (replica, v, s, placement) -> {
                 throw new FactoryException(ErrorCode.UNAVAILABLE, "no engines in this test");
             }, new MemoryPlanner(() -> Long.MAX_VALUE), new GpuPlacements(new GpuAllocator(List.of()), () -> false),
                     clock)) {

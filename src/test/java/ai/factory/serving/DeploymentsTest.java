@@ -125,7 +125,7 @@ class DeploymentsTest {
             throws Exception {
         Throwable cause = thrown.get();
         AtomicInteger heldWhileLoading = new AtomicInteger();
-        try (Deployments deployments = deployments((version, spec, placement) -> {
+        try (Deployments deployments = deployments((replica, version, spec, placement) -> {
             if (opened.isEmpty()) {
                 return new FakeEngine();
             }
@@ -156,7 +156,7 @@ class DeploymentsTest {
 
     @Test
     void aModelThatCannotBeServedFailsWithItsReasonAndNoStackTrace() throws Exception {
-        try (Deployments deployments = deployments((version, spec, placement) -> {
+        try (Deployments deployments = deployments((replica, version, spec, placement) -> {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "the natives cannot run this architecture");
         })) {
             Deployment d = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), TWO_REPLICAS, ADMIN);
@@ -170,7 +170,7 @@ class DeploymentsTest {
 
     @Test
     void aReadyDeploymentServesFromItsReplicasAndDeletingItClosesThemAndGivesBackItsGpus() throws Exception {
-        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+        try (Deployments deployments = deployments((replica, version, spec, placement) -> new FakeEngine())) {
             Deployment d = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), TWO_REPLICAS, ADMIN);
             Deployment settled = deployments.awaitSettled(d.id(), Duration.ofMinutes(1));
             assertThat(settled.state()).isInstanceOfSatisfying(DeploymentState.Ready.class,
@@ -196,7 +196,7 @@ class DeploymentsTest {
     void aDeploymentDeletedWhileItLoadsIsDrainedByItsLoad() throws Exception {
         CountDownLatch loading = new CountDownLatch(1);
         CountDownLatch deleted = new CountDownLatch(1);
-        try (Deployments deployments = deployments((version, spec, placement) -> {
+        try (Deployments deployments = deployments((replica, version, spec, placement) -> {
             loading.countDown();
             try {
                 deleted.await();
@@ -228,12 +228,12 @@ class DeploymentsTest {
     @Test
     void restoredDeploymentsArePlacedAgainAndLoad() throws Exception {
         String id;
-        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+        try (Deployments deployments = deployments((replica, version, spec, placement) -> new FakeEngine())) {
             id = deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), TWO_REPLICAS, ADMIN).id();
             deployments.awaitSettled(id, Duration.ofMinutes(1));
         }
         assertThat(allocator.freeGpus()).as("a stopped node holds no GPU").isEqualTo(4);
-        try (Deployments restarted = deployments((version, spec, placement) -> new FakeEngine())) {
+        try (Deployments restarted = deployments((replica, version, spec, placement) -> new FakeEngine())) {
             restarted.restore();
             assertThat(restarted.awaitSettled(id, Duration.ofMinutes(1)).state().id()).isEqualTo("ready");
             assertThat(restarted.placements(id)).hasSize(2).allMatch(ReplicaPlacement::onGpu);
@@ -247,12 +247,12 @@ class DeploymentsTest {
         DeploymentSpec tuned = new DeploymentSpec(1, 2, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO, 32,
                 KvCacheType.Q8_0, 3);
         String id;
-        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+        try (Deployments deployments = deployments((replica, version, spec, placement) -> new FakeEngine())) {
             id = deployments.deploy(new ModelRef(SMALL, OptionalInt.empty()), tuned, ADMIN).id();
             deployments.awaitSettled(id, Duration.ofMinutes(1));
         }
         List<DeploymentSpec> loaded = new CopyOnWriteArrayList<>();
-        try (Deployments restarted = deployments((version, spec, placement) -> {
+        try (Deployments restarted = deployments((replica, version, spec, placement) -> {
             loaded.add(spec);
             return new FakeEngine();
         })) {
@@ -265,7 +265,7 @@ class DeploymentsTest {
     @Test
     void aQuantizedCacheTakesLessOfEachGpu() throws Exception {
         registry.importPath(SMALL, TestModels.smallLlama(tempDir), Optional.empty(), ADMIN);
-        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+        try (Deployments deployments = deployments((replica, version, spec, placement) -> new FakeEngine())) {
             long f16 = bytesPerGpu(deployments, KvCacheType.F16);
             long q8 = bytesPerGpu(deployments, KvCacheType.Q8_0);
             long q4 = bytesPerGpu(deployments, KvCacheType.Q4_0);
@@ -281,7 +281,7 @@ class DeploymentsTest {
     void aQuantizedCacheIsRefusedForHeadsThatAreNotWholeBlocksHoldingNothing() {
         DeploymentSpec q4 = new DeploymentSpec(1, 1, 256, 1, 4, DeploymentSpec.GPU_LAYERS_AUTO,
                 DeploymentSpec.STEP_TOKENS_AUTO, KvCacheType.Q4_0);
-        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+        try (Deployments deployments = deployments((replica, version, spec, placement) -> new FakeEngine())) {
             assertThatThrownBy(() -> deployments.deploy(new ModelRef(MODEL, OptionalInt.empty()), q4, ADMIN))
                     .isInstanceOfSatisfying(FactoryException.class, e -> {
                         assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
@@ -297,7 +297,7 @@ class DeploymentsTest {
     @Test
     void aPrefixCacheTakesASlotsKvMemoryOfEachGpuPerSequence() throws Exception {
         registry.importPath(SMALL, TestModels.smallLlama(tempDir), Optional.empty(), ADMIN);
-        try (Deployments deployments = deployments((version, spec, placement) -> new FakeEngine())) {
+        try (Deployments deployments = deployments((replica, version, spec, placement) -> new FakeEngine())) {
             long slots = bytesPerGpu(deployments, 4, 0);
             long cached = bytesPerGpu(deployments, 4, 4);
 

@@ -20,6 +20,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.Set;
+import ai.factory.config.TlsConfig;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.style.IETFUtils;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -98,15 +104,50 @@ public final class ClusterCa {
         return certificate;
     }
 
+    /** The organizational unit of the control plane's own client certificate; no node's certificate carries it. */
+    public static final String CONTROL_PLANE_UNIT = "control plane";
+    private static final String NODE_UNIT = "cluster node";
+
     /**
-     * Issues node {@code nodeId} a client certificate for the public key of {@code requestPem} (a PKCS#10 request
-     * signed by that key); INVALID_REQUEST when the request does not parse or its signature does not verify.
+     * Issues node {@code nodeId} a certificate for the public key of {@code requestPem} (a PKCS#10 request signed by
+     * that key), for the node's client calls to the cluster endpoint and for the TLS server it serves replicas on,
+     * under {@code names} (the address the control plane dials it at, its name); INVALID_REQUEST when the request does
+     * not parse or its signature does not verify. The subject is the CA's choice, never the request's: a node
+     * cannot name itself the control plane.
      */
-    public Issued issue(String nodeId, String requestPem) {
+    public Issued issue(String nodeId, String requestPem, Set<String> names) {
         PublicKey publicKey = requestedKey(requestPem);
+        X509Certificate issued = sign(publicKey, NODE_UNIT, nodeId, names,
+                new KeyPurposeId[] {KeyPurposeId.id_kp_clientAuth, KeyPurposeId.id_kp_serverAuth});
+        try {
+            return new Issued(Pem.certificates(List.of(issued, certificate)), issued);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot encode a node certificate: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A client identity for the control plane's calls to workers, issued now with a fresh key that lives in memory
+     * only; a worker's serving port takes calls from this unit alone ({@link #isControlPlane}).
+     */
+    public ServerIdentity controlPlaneIdentity() {
+        KeyPair pair = GeneratedCertificates.newKeyPair(random);
+        X509Certificate issued = sign(pair.getPublic(), CONTROL_PLANE_UNIT, "control-plane", Set.of(),
+                new KeyPurposeId[] {KeyPurposeId.id_kp_clientAuth});
+        return new ServerIdentity(pair.getPrivate(), List.of(issued, certificate));
+    }
+
+    /** Whether {@code certificate} (already checked to chain to this CA) is the control plane's. */
+    public static boolean isControlPlane(X509Certificate certificate) {
+        RDN[] units = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.OU);
+        return units.length == 1 && CONTROL_PLANE_UNIT.equals(IETFUtils.valueToString(units[0].getFirst().getValue()));
+    }
+
+    private X509Certificate sign(PublicKey publicKey, String unit, String commonName, Set<String> names,
+                                 KeyPurposeId[] purposes) {
         Instant now = clock.instant();
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, "Sovereign AI Factory")
-                .addRDN(BCStyle.OU, "cluster node").addRDN(BCStyle.CN, nodeId).build();
+                .addRDN(BCStyle.OU, unit).addRDN(BCStyle.CN, commonName).build();
         try {
             JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(certificate,
@@ -114,14 +155,18 @@ public final class ClusterCa {
                     Date.from(now.plus(CLIENT_VALIDITY)), subject, publicKey)
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
-                    .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth))
+                    .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purposes))
                     .addExtension(Extension.subjectKeyIdentifier, false, extensions.createSubjectKeyIdentifier(publicKey))
                     .addExtension(Extension.authorityKeyIdentifier, false,
                             extensions.createAuthorityKeyIdentifier(certificate));
-            X509Certificate issued = GeneratedCertificates.sign(builder, key);
-            return new Issued(Pem.certificates(List.of(issued, certificate)), issued);
+            if (!names.isEmpty()) {
+                builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.stream()
+                        .map(n -> TlsConfig.isIpLiteral(n) ? new GeneralName(GeneralName.iPAddress, n)
+                                : new GeneralName(GeneralName.dNSName, n)).toArray(GeneralName[]::new)));
+            }
+            return GeneratedCertificates.sign(builder, key);
         } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot issue a node certificate: " + e.getMessage(), e);
+            throw new IllegalStateException("cannot issue a cluster certificate: " + e.getMessage(), e);
         }
     }
 

@@ -57,16 +57,22 @@ public final class NodeWire {
     public record Joined(Node node, String certificate, String clusterCa, int clusterPort,
                          long heartbeatIntervalMillis) {}
 
-    /** {@code POST /cluster/v1/heartbeat} over mutual TLS: the worker's version and inventory now. */
-    public record Heartbeat(String version, JsonNode inventory) {
+    /**
+     * {@code POST /cluster/v1/heartbeat} over mutual TLS: the worker's version and inventory now, the port it serves
+     * replicas on (0: none) and how each of its replicas stands.
+     */
+    public record Heartbeat(String version, JsonNode inventory, int servingPort,
+                            java.util.@Nullable List<ai.factory.cluster.Assignments.Reported> replicas) {
         public Heartbeat {
             Required.field(version, "version");
             Required.field(inventory, "inventory");
+            replicas = replicas == null ? List.of() : List.copyOf(replicas);
         }
     }
 
-    /** The answer to a heartbeat: the node's state ({@code ready}, {@code draining}). */
-    public record HeartbeatAnswer(String id, String state, long heartbeatIntervalMillis) {}
+    /** The answer to a heartbeat: the node's state ({@code ready}, {@code draining}) and the replicas it is to run. */
+    public record HeartbeatAnswer(String id, String state, long heartbeatIntervalMillis,
+                                  List<ai.factory.cluster.ReplicaWork> assignments) {}
 
     /** A node of the cluster; {@code health} is {@code up}, or {@code down} once it missed the heartbeat deadline. */
     public record Node(String id, String name, String state, String health, String address, String version,

@@ -1,0 +1,173 @@
+package ai.factory.api;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.Json;
+import ai.factory.cluster.ReplicaCalls;
+import ai.factory.cluster.WorkerReplicas;
+import ai.factory.engine.Generation;
+import ai.factory.engine.TextEngine;
+import ai.factory.engine.TokenEvent;
+import ai.factory.security.tls.ClusterCa;
+import ai.factory.security.tls.ServerIdentity;
+import com.fasterxml.jackson.core.JacksonException;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.json.JavalinJackson;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker's serving port: the replicas it runs, for the control plane alone. Mutual TLS with the node's own
+ * certificate; a caller must present a certificate of the cluster CA issued to the control plane (another node's is
+ * refused), so that inference reaches a worker only through the control plane, where it is authorized, audited and
+ * metered. The calls are {@link ReplicaCalls}'; a generation streams one line per event, flushed as it happens, and
+ * a caller that goes away cancels the call's generations.
+ */
+public final class WorkerServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerServer.class);
+    private static final String CLIENT_CERTIFICATES = "jakarta.servlet.request.X509Certificate";
+    private static final Duration POLL = Duration.ofMillis(250);
+
+    private final Javalin app;
+
+    /**
+     * @param host the address to bind
+     * @param port the port, 0 for a free one
+     * @param identity the node's certificate and key
+     */
+    public WorkerServer(String host, int port, ServerIdentity identity, X509Certificate clusterCa,
+                        WorkerReplicas replicas) {
+        requireNonNull(replicas, "replicas is null");
+        this.app = Javalin.create(c -> {
+            c.concurrency.useVirtualThreads = true;
+            c.jsonMapper(new JavalinJackson(Json.mapper(), true));
+            c.http.maxRequestSize = 16L << 20;
+            c.startup.showJavalinBanner = false;
+            c.jetty.addConnector((server, http) -> {
+                var connector = ClusterServer.mutualTls(server, http, identity, clusterCa);
+                connector.setHost(host);
+                connector.setPort(port);
+                return connector;
+            });
+            c.routes.exception(Exception.class, WorkerServer::fail);
+            c.routes.before(ctx -> requireControlPlane(ctx));
+            c.routes.post(ReplicaCalls.PREFIX + "{id}" + ReplicaCalls.TOKENIZE, ctx -> {
+                ReplicaCalls.Tokenize body = Json.mapper().readValue(ctx.bodyAsBytes(), ReplicaCalls.Tokenize.class);
+                if (body.text() == null) {
+                    throw FactoryException.invalidParam("text", "'text' is required");
+                }
+                ctx.json(Map.of("tokens", replicas.engine(ctx.pathParam("id"))
+                        .tokenize(body.text(), body.addSpecial(), body.parseSpecial())));
+            });
+            c.routes.post(ReplicaCalls.PREFIX + "{id}" + ReplicaCalls.DETOKENIZE, ctx -> {
+                ReplicaCalls.Detokenize body = Json.mapper().readValue(ctx.bodyAsBytes(),
+                        ReplicaCalls.Detokenize.class);
+                if (body.tokens() == null) {
+                    throw FactoryException.invalidParam("tokens", "'tokens' is required");
+                }
+                ctx.json(Map.of("text", replicas.engine(ctx.pathParam("id")).detokenize(body.tokens())));
+            });
+            c.routes.post(ReplicaCalls.PREFIX + "{id}" + ReplicaCalls.GENERATE, ctx -> {
+                ReplicaCalls.Generate body = Json.mapper().readValue(ctx.bodyAsBytes(), ReplicaCalls.Generate.class);
+                if (body.requests() == null || body.requests().isEmpty()) {
+                    throw FactoryException.invalidParam("requests", "'requests' takes at least one generation");
+                }
+                TextEngine engine = replicas.engine(ctx.pathParam("id"));
+                stream(ctx, engine.submitAll(body.requests()));
+            });
+        });
+    }
+
+    /** FORBIDDEN unless the caller presented the control plane's certificate. */
+    private static void requireControlPlane(Context ctx) {
+        Object attribute = ctx.req().getAttribute(CLIENT_CERTIFICATES);
+        if (!(attribute instanceof X509Certificate[] chain) || chain.length == 0
+                || !ClusterCa.isControlPlane(chain[0])) {
+            LOG.warn("refused a call from {}: not the control plane's certificate", ctx.ip());
+            throw new FactoryException(ErrorCode.FORBIDDEN, "a worker serves the control plane alone");
+        }
+    }
+
+    /** Writes the generations' events as they come, one line each; a caller gone cancels them all. */
+    private static void stream(Context ctx, List<Generation> generations) {
+        LinkedBlockingQueue<Line> lines = new LinkedBlockingQueue<>();
+        for (int i = 0; i < generations.size(); i++) {
+            int index = i;
+            Generation g = generations.get(i);
+            Thread.ofVirtual().name("replica-stream-" + i).start(() -> {
+                try {
+                    while (true) {
+                        TokenEvent e = g.next(POLL);
+                        if (e != null) {
+                            lines.add(new Line(ReplicaCalls.line(index, e), e instanceof TokenEvent.Done));
+                            if (e instanceof TokenEvent.Done) {
+                                return;
+                            }
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    g.cancel();
+                }
+            });
+        }
+        ctx.status(200).contentType("application/x-ndjson");
+        int done = 0;
+        try {
+            OutputStream out = ctx.res().getOutputStream();
+            while (done < generations.size()) {
+                Line line = lines.take();
+                out.write((line.json() + "\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                if (line.last()) {
+                    done++;
+                }
+            }
+        } catch (IOException | InterruptedException e) {
+            generations.forEach(Generation::cancel);
+            LOG.debug("the control plane left a generation: {}", e.getMessage());
+        }
+    }
+
+    /** A line of the answer, and whether it ends its generation. */
+    private record Line(String json, boolean last) {}
+
+    private static void fail(Exception e, Context ctx) {
+        FactoryException fe = switch (e) {
+            case FactoryException f -> f;
+            case JacksonException j -> new FactoryException(ErrorCode.INVALID_REQUEST,
+                    "the request body is not valid JSON: " + j.getOriginalMessage());
+            case IllegalArgumentException i -> new FactoryException(ErrorCode.INVALID_REQUEST, String.valueOf(
+                    i.getMessage()));
+            default -> {
+                LOG.error("unexpected failure on {} {}", ctx.method(), ctx.path(), e);
+                yield new FactoryException(ErrorCode.INTERNAL, "internal error; the worker's log has the details");
+            }
+        };
+        ctx.status(fe.code().httpStatus()).contentType("application/json").result(ReplicaCalls.error(fe));
+    }
+
+    public WorkerServer start() {
+        app.start();
+        return this;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+}

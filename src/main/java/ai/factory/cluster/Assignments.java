@@ -1,0 +1,236 @@
+package ai.factory.cluster;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.Json;
+import ai.factory.engine.TextModelInfo;
+import ai.factory.identity.Principal;
+import ai.factory.security.audit.AuditEvent;
+import ai.factory.serving.ReplicaOf;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.jdbi.v3.core.Jdbi;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Which worker runs which replica, on the control plane. An assignment is a row ({@code replica_assignments}: the
+ * deployment, the replica's index, the node, and the {@link ReplicaWork} the node runs); a worker learns its
+ * assignments from the answer to each heartbeat and reports in the next one how each replica stands (loading, ready
+ * with the model's shape, or failed with the reason), which is kept here in memory and wakes whoever waits for it.
+ *
+ * <p>A replica goes to a ready node that is up (heard from within the heartbeat deadline) and serves replicas: one
+ * that runs no replica of the deployment yet before one that does, then the one with the fewest assignments, so
+ * {@code replicas: N} spreads over N nodes when there are N.
+ */
+public final class Assignments {
+    private static final Logger LOG = LoggerFactory.getLogger(Assignments.class);
+    public static final String AUDIT_KEY_RELEASED = "replica.keyReleased";
+
+    private final Jdbi jdbi;
+    private final Nodes nodes;
+    private final Duration deadline;
+    private final Consumer<AuditEvent> audit;
+    private final Clock clock;
+    private final Map<String, Reported> reported = new ConcurrentHashMap<>();
+    private final Object changed = new Object();
+
+    /** How a worker last reported a replica. */
+    public enum Phase { LOADING, READY, FAILED }
+
+    /**
+     * A replica as its worker reported it.
+     *
+     * @param detail why it failed, or empty
+     * @param info the loaded model's shape, once ready
+     */
+    public record Reported(String assignment, Phase phase, String detail, @Nullable TextModelInfo info) {
+        public Reported {
+            requireNonNull(assignment, "assignment is null");
+            requireNonNull(phase, "phase is null");
+            detail = detail == null ? "" : detail;
+        }
+    }
+
+    /** An assignment and the node it is on. */
+    public record Placed(ReplicaWork work, Node node) {}
+
+    public Assignments(Jdbi jdbi, Nodes nodes, Duration deadline, Consumer<AuditEvent> audit, Clock clock) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.nodes = requireNonNull(nodes, "nodes is null");
+        this.deadline = requireNonNull(deadline, "deadline is null");
+        this.audit = requireNonNull(audit, "audit is null");
+        this.clock = requireNonNull(clock, "clock is null");
+    }
+
+    /**
+     * The assignment of {@code replica}: the one recorded before if its node is still up (a control plane that
+     * restarted finds its replicas where they run), else a new one on the node chosen as above, with the work that
+     * {@code work} makes for the assignment's id. UNAVAILABLE, saying why, when no node can take it.
+     */
+    public synchronized Placed assign(ReplicaOf replica, Function<String, ReplicaWork> work) {
+        Optional<ReplicaWork> before = find(replica);
+        List<Node> serving = nodes.list().stream()
+                .filter(n -> n.state() == NodeState.READY && nodes.up(n, deadline) && n.servingPort() > 0).toList();
+        if (before.isPresent()) {
+            Optional<Node> node = nodeOf(before.get().assignment()).filter(serving::contains);
+            if (node.isPresent()) {
+                return new Placed(before.get(), node.get());
+            }
+            remove(before.get().assignment());
+        }
+        if (serving.isEmpty()) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker can take a replica: " + nodes.list().stream()
+                    .filter(n -> n.state() != NodeState.REMOVED).count() + " node(s) in the cluster, none ready, up and "
+                    + "serving; join one with factory worker --join URL --token TOKEN");
+        }
+        Map<String, Integer> load = new HashMap<>();
+        Map<String, Integer> ofThisDeployment = new HashMap<>();
+        jdbi.useHandle(h -> h.createQuery("SELECT node_id, deployment_id FROM replica_assignments")
+                .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2)}).forEach(row -> {
+                    load.merge(row[0], 1, Integer::sum);
+                    if (row[1].equals(replica.deployment())) {
+                        ofThisDeployment.merge(row[0], 1, Integer::sum);
+                    }
+                }));
+        Node chosen = serving.stream().min(Comparator.<Node>comparingInt(n -> ofThisDeployment.getOrDefault(n.id(), 0))
+                .thenComparingInt(n -> load.getOrDefault(n.id(), 0)).thenComparing(Node::name)).orElseThrow();
+        String id = "asg-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
+        ReplicaWork made = work.apply(id);
+        String json;
+        try {
+            json = Json.mapper().writeValueAsString(made);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write an assignment: " + e.getMessage(), e);
+        }
+        jdbi.useHandle(h -> h.createUpdate("INSERT INTO replica_assignments (id, deployment_id, replica, node_id, work, "
+                        + "created_at) VALUES (:id, :deployment, :replica, :node, :work, :at)")
+                .bind("id", id).bind("deployment", replica.deployment()).bind("replica", replica.index())
+                .bind("node", chosen.id()).bind("work", json).bind("at", Timestamp.from(clock.instant())).execute());
+        LOG.info("replica {} of deployment {} assigned to node {} ({}) as {}", replica.index(), replica.deployment(),
+                chosen.id(), chosen.name(), id);
+        return new Placed(made, chosen);
+    }
+
+    private Optional<ReplicaWork> find(ReplicaOf replica) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT work FROM replica_assignments WHERE deployment_id = :d "
+                        + "AND replica = :r").bind("d", replica.deployment()).bind("r", replica.index())
+                .mapTo(String.class).findOne()).map(Assignments::work);
+    }
+
+    /** The node an assignment is on, while both exist. */
+    public Optional<Node> nodeOf(String assignment) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT node_id FROM replica_assignments WHERE id = :id")
+                .bind("id", assignment).mapTo(String.class).findOne()).flatMap(id -> nodes.list().stream()
+                .filter(n -> n.id().equals(id) && n.state() != NodeState.REMOVED).findFirst());
+    }
+
+    /** The replicas node {@code nodeId} is to run, in the order they were assigned. */
+    public List<ReplicaWork> forNode(String nodeId) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT work FROM replica_assignments WHERE node_id = :n "
+                + "ORDER BY created_at, id").bind("n", nodeId).mapTo(String.class).list()).stream()
+                .map(Assignments::work).toList();
+    }
+
+    /**
+     * The work of assignment {@code assignment} when node {@code nodeId} holds it; FORBIDDEN otherwise (a node gets
+     * the blobs and keys of its own replicas only).
+     */
+    public ReplicaWork ofNode(String nodeId, String assignment) {
+        return forNode(nodeId).stream().filter(w -> w.assignment().equals(assignment)).findFirst()
+                .orElseThrow(() -> new FactoryException(ErrorCode.FORBIDDEN, "assignment '" + assignment
+                        + "' is not this node's"));
+    }
+
+    /** What node {@code nodeId} reported of its replicas; reports of assignments that are not its own are ignored. */
+    public void report(String nodeId, List<Reported> reports) {
+        List<String> own = forNode(nodeId).stream().map(ReplicaWork::assignment).toList();
+        boolean any = false;
+        for (Reported r : reports) {
+            if (own.contains(r.assignment())) {
+                Reported was = reported.put(r.assignment(), r);
+                any |= !r.equals(was);
+                if (r.phase() == Phase.FAILED && (was == null || was.phase() != Phase.FAILED)) {
+                    LOG.warn("node {}: replica {} failed: {}", nodeId, r.assignment(), r.detail());
+                }
+            }
+        }
+        if (any) {
+            synchronized (changed) {
+                changed.notifyAll();
+            }
+        }
+    }
+
+    /** How the worker last reported an assignment, if it did. */
+    public Optional<Reported> reported(String assignment) {
+        return Optional.ofNullable(reported.get(assignment));
+    }
+
+    /**
+     * Waits until the worker reports the assignment ready (returned) or failed (INVALID_REQUEST with its reason), its
+     * node goes down or is removed (UNAVAILABLE), or {@code timeout} passes (UNAVAILABLE).
+     */
+    public Reported awaitReady(String assignment, Duration timeout) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Reported r = reported.get(assignment);
+            if (r != null && r.phase() == Phase.READY && r.info() != null) {
+                return r;
+            }
+            if (r != null && r.phase() == Phase.FAILED) {
+                throw new FactoryException(ErrorCode.INVALID_REQUEST, r.detail());
+            }
+            Optional<Node> node = nodeOf(assignment);
+            if (node.isEmpty() || !nodes.up(node.get(), deadline)) {
+                throw new FactoryException(ErrorCode.UNAVAILABLE, "the node running assignment " + assignment
+                        + node.map(n -> " (" + n.name() + ") went down").orElse(" was removed or the assignment ended"));
+            }
+            long left = end - System.nanoTime();
+            if (left <= 0) {
+                throw new FactoryException(ErrorCode.UNAVAILABLE, "node " + node.get().name() + " did not load "
+                        + "assignment " + assignment + " within " + timeout.toSeconds() + " s");
+            }
+            synchronized (changed) {
+                changed.wait(Math.max(1, Math.min(left / 1_000_000, 1_000)));
+            }
+        }
+    }
+
+    /** Ends an assignment: its worker unloads the replica after its next heartbeat. */
+    public void remove(String assignment) {
+        jdbi.useHandle(h -> h.createUpdate("DELETE FROM replica_assignments WHERE id = :id").bind("id", assignment)
+                .execute());
+        reported.remove(assignment);
+    }
+
+    /** Audits that node {@code nodeId} was given the data key of assignment {@code work}. */
+    public void keyReleased(String nodeId, ReplicaWork work) {
+        audit.accept(new AuditEvent(clock.instant(), nodeId, nodeId, Principal.DEFAULT_PROJECT, AUDIT_KEY_RELEASED,
+                "model=" + work.model(), AuditEvent.ALLOW, AuditEvent.SUCCESS, 0, "factory", work.assignment(), 0, 0,
+                0, 0, "data key of blob " + work.sha256() + " for replica " + work.replica() + " of deployment "
+                + work.deployment()));
+    }
+
+    private static ReplicaWork work(String json) {
+        try {
+            return Json.mapper().readValue(json, ReplicaWork.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("an assignment's work does not read back: " + e.getMessage(), e);
+        }
+    }
+}

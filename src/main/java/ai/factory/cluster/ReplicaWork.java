@@ -1,0 +1,36 @@
+package ai.factory.cluster;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * What a worker runs for one assignment: a replica of a deployment of a GGUF model version, the model's one file by
+ * its blob (owner and plaintext SHA-256, fetched encrypted from the control plane), and the engine's settings as the
+ * deployment asked for them.
+ *
+ * @param assignment the assignment's id, by which the worker fetches the blob and the key and serves the replica
+ * @param model the model version as callers name it ({@code namespace/name:version})
+ * @param owner the blob's owner in the control plane's store (the key hierarchy's owner of its data key)
+ * @param sha256 the model file's plaintext SHA-256, which the worker checks after decrypting
+ * @param bytes the file's plaintext size
+ * @param threads the deployment's threads, 0 for the worker's default
+ * @param stepTokens the step budget, 0 for automatic
+ * @param cacheType {@code f16}, {@code q8_0} or {@code q4_0}
+ */
+public record ReplicaWork(String assignment, String deployment, int replica, String model, String owner,
+                          String sha256, long bytes, int contextPerSequence, int parallel, int threads, int queue,
+                          int stepTokens, String cacheType, int prefixCache) {
+    public ReplicaWork {
+        requireNonNull(assignment, "assignment is null");
+        requireNonNull(deployment, "deployment is null");
+        requireNonNull(model, "model is null");
+        requireNonNull(owner, "owner is null");
+        requireNonNull(sha256, "sha256 is null");
+        requireNonNull(cacheType, "cacheType is null");
+        if (!sha256.matches("[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("not a SHA-256: " + sha256);
+        }
+        if (!owner.matches("[A-Za-z0-9._:@/-]{1,300}") || owner.contains("..")) {
+            throw new IllegalArgumentException("not a blob owner: " + owner);
+        }
+    }
+}

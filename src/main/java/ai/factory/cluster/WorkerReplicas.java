@@ -1,0 +1,224 @@
+package ai.factory.cluster;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.engine.TextEngine;
+import ai.factory.storage.BlobStore;
+import ai.factory.storage.DataKey;
+import ai.factory.storage.MemoryFile;
+import java.io.IOException;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replicas a worker runs, kept in step with its assignments. A new assignment loads on a task of its own: the
+ * model's blob is fetched from the control plane as it is stored there (encrypted, into the worker's own blob cache,
+ * kept for the next replica of the same model), its data key is fetched over mutual TLS and held in memory only, the
+ * blob is decrypted and its digest checked against the assignment's, and the plaintext goes into an anonymous memory
+ * file that llama.cpp loads, never onto disk. An assignment that is gone is unloaded, and a blob no assignment uses
+ * any more is deleted from the cache.
+ */
+public final class WorkerReplicas implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerReplicas.class);
+
+    /** Where the worker gets a blob and its key: the control plane's cluster endpoint. */
+    public interface ModelSource {
+        /** Writes the assignment's encrypted blob to {@code target}. */
+        void fetchBlob(ReplicaWork work, Path target) throws IOException, InterruptedException;
+
+        /** The data key of the assignment's blob. */
+        DataKey fetchKey(ReplicaWork work) throws IOException, InterruptedException;
+    }
+
+    /** Opens the engine of a replica from its decrypted model file (an anonymous memory file's path). */
+    @FunctionalInterface
+    public interface Loader {
+        TextEngine load(ReplicaWork work, Path modelFile);
+    }
+
+    private final BlobStore cache;
+    private final ModelSource source;
+    private final Loader loader;
+    private final Map<String, Running> running = new ConcurrentHashMap<>();
+    private final ExecutorService loading = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("replica-loader-", 0).factory());
+
+    /** One assignment on this worker. */
+    private static final class Running {
+        final ReplicaWork work;
+        volatile Assignments.Phase phase = Assignments.Phase.LOADING;
+        volatile String detail = "";
+        volatile @Nullable TextEngine engine;
+        volatile boolean removed;
+
+        Running(ReplicaWork work) {
+            this.work = work;
+        }
+    }
+
+    /** @param cacheDir where fetched blobs are kept, encrypted */
+    public WorkerReplicas(Path cacheDir, ModelSource source, Loader loader) {
+        this.cache = new BlobStore(requireNonNull(cacheDir, "cacheDir is null"));
+        this.source = requireNonNull(source, "source is null");
+        this.loader = requireNonNull(loader, "loader is null");
+    }
+
+    /** Starts loading new assignments and unloads those no longer assigned. */
+    public synchronized void reconcile(List<ReplicaWork> assigned) {
+        Set<String> ids = new HashSet<>();
+        for (ReplicaWork work : assigned) {
+            ids.add(work.assignment());
+            running.computeIfAbsent(work.assignment(), id -> {
+                Running r = new Running(work);
+                LOG.info("assignment {}: loading replica {} of {} ({})", id, work.replica(), work.model(),
+                        work.deployment());
+                loading.execute(() -> load(r));
+                return r;
+            });
+        }
+        for (Running r : List.copyOf(running.values())) {
+            if (!ids.contains(r.work.assignment())) {
+                running.remove(r.work.assignment());
+                unload(r);
+                LOG.info("assignment {} ended: replica {} of {} unloaded", r.work.assignment(), r.work.replica(),
+                        r.work.model());
+            }
+        }
+        forgetUnusedBlobs();
+    }
+
+    private void load(Running r) {
+        ReplicaWork work = r.work;
+        try {
+            DataKey key = source.fetchKey(work);
+            if (!cache.exists(work.owner(), work.sha256())) {
+                fetch(work);
+            }
+            try {
+                cache.verify(work.owner(), work.sha256(), key);
+            } catch (FactoryException e) {
+                cache.delete(work.owner(), work.sha256());
+                throw new FactoryException(ErrorCode.INVALID_REQUEST, "the model blob of " + work.model()
+                        + " did not verify on this worker (" + e.getMessage() + "); it was deleted from the cache");
+            }
+            TextEngine engine;
+            try (SeekableByteChannel plaintext = cache.open(work.owner(), work.sha256(), key);
+                    MemoryFile weights = MemoryFile.copyOf(plaintext, work.model())) {
+                engine = loader.load(work, weights.path());
+            }
+            synchronized (this) {
+                if (r.removed) {
+                    engine.close();
+                    return;
+                }
+                r.engine = engine;
+                r.phase = Assignments.Phase.READY;
+            }
+            LOG.info("assignment {}: replica {} of {} is ready", work.assignment(), work.replica(), work.model());
+        } catch (InterruptedException e) {
+            r.phase = Assignments.Phase.FAILED;
+            r.detail = "the worker is stopping";
+        } catch (Throwable t) {
+            r.phase = Assignments.Phase.FAILED;
+            r.detail = t instanceof FactoryException ? String.valueOf(t.getMessage())
+                    : "unexpected " + t.getClass().getName() + ": " + t.getMessage();
+            LOG.warn("assignment {}: replica {} of {} failed to load: {}", work.assignment(), work.replica(),
+                    work.model(), r.detail, t instanceof FactoryException ? null : t);
+        }
+    }
+
+    /** Fetches the encrypted blob into the cache: into a temporary file, then moved into place whole. */
+    private void fetch(ReplicaWork work) throws IOException, InterruptedException {
+        Path target = cache.path(work.owner(), work.sha256());
+        Files.createDirectories(target.getParent());
+        Path partial = Files.createTempFile(cache.root().resolve("tmp"), "fetch-", ".part");
+        try {
+            source.fetchBlob(work, partial);
+            Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(partial);
+        }
+    }
+
+    private synchronized void unload(Running r) {
+        r.removed = true;
+        TextEngine engine = r.engine;
+        r.engine = null;
+        if (engine != null) {
+            try {
+                engine.close();
+            } catch (RuntimeException e) {
+                LOG.warn("closing replica {} failed", r.work.assignment(), e);
+            }
+        }
+    }
+
+    /** Deletes cached blobs that no assignment on this worker uses. */
+    private void forgetUnusedBlobs() {
+        Set<String> used = new HashSet<>();
+        running.values().forEach(r -> used.add(r.work.owner() + "/" + r.work.sha256()));
+        for (BlobStore.StoredFile f : cache.storedFiles()) {
+            if (!used.contains(f.owner() + "/" + f.sha256())) {
+                cache.delete(f.owner(), f.sha256());
+                LOG.info("deleted cached blob {} of {}: no replica here uses it", f.sha256(), f.owner());
+            }
+        }
+    }
+
+    /** How each replica stands, for the next heartbeat. */
+    public List<Assignments.Reported> reports() {
+        List<Assignments.Reported> out = new ArrayList<>();
+        for (Running r : running.values()) {
+            TextEngine engine = r.engine;
+            out.add(new Assignments.Reported(r.work.assignment(), r.phase, r.detail,
+                    engine == null ? null : engine.info()));
+        }
+        return out;
+    }
+
+    /**
+     * The engine of a ready replica; NOT_FOUND for an assignment this worker does not have, UNAVAILABLE while it
+     * loads or after it failed.
+     */
+    public TextEngine engine(String assignment) {
+        Running r = running.get(assignment);
+        if (r == null) {
+            throw new FactoryException(ErrorCode.NOT_FOUND, "this worker runs no replica '" + assignment + "'");
+        }
+        TextEngine engine = r.engine;
+        if (engine == null) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "replica '" + assignment + "' of " + r.work.model()
+                    + " is " + (r.phase == Assignments.Phase.FAILED ? "failed: " + r.detail : "loading"));
+        }
+        return engine;
+    }
+
+    /** Unloads every replica; the cached blobs stay for the next start. */
+    @Override
+    public synchronized void close() {
+        loading.shutdownNow();
+        try {
+            loading.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        running.values().forEach(this::unload);
+        running.clear();
+    }
+}
