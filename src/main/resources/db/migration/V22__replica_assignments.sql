@@ -11,5 +11,6 @@ CREATE TABLE replica_assignments (
     created_at TIMESTAMP NOT NULL
 );
 
-CREATE UNIQUE INDEX replica_assignments_replica ON replica_assignments (deployment_id, replica);
+-- Not unique: while a replica moves off a drained node, its old and new assignments both exist.
+CREATE INDEX replica_assignments_replica ON replica_assignments (deployment_id, replica);
 CREATE INDEX replica_assignments_node ON replica_assignments (node_id);

@@ -86,6 +86,7 @@ import ai.factory.sovereignty.Egress;
 import ai.factory.sovereignty.KeyProvider;
 import ai.factory.sovereignty.SovereigntyReport;
 import ai.factory.serving.BuiltinModels;
+import ai.factory.serving.Deployment;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.Deployments;
 import ai.factory.serving.GpuPlacements;
@@ -260,15 +261,22 @@ public final class Factory implements AutoCloseable {
             if (control) {
                 LOG.info("role control: text models' replicas run on the workers that joined");
             }
-            Deployments deployments = new Deployments(database.jdbi(), registry, control
-                    ? new WorkerEngines(assignments, registry, local, clusterCa.get().controlPlaneIdentity(),
-                            clusterCa.get().certificate(), WORKER_LOAD_TIMEOUT)
-                    : local,
+            WorkerEngines workerEngines = control ? new WorkerEngines(assignments, registry, local,
+                    clusterCa.get().controlPlaneIdentity(), clusterCa.get().certificate(), WORKER_LOAD_TIMEOUT) : null;
+            if (workerEngines != null) {
+                closeInOrder.addFirst(workerEngines);
+            }
+            Deployments deployments = new Deployments(database.jdbi(), registry, workerEngines != null
+                    ? workerEngines : local,
                     control ? new MemoryPlanner(() -> Long.MAX_VALUE) : new MemoryPlanner(hostMemory),
                     control ? new GpuPlacements(new GpuAllocator(List.of()), () -> false)
                             : new GpuPlacements(gpus, () -> offload().supported()), clock);
             closeInOrder.addFirst(deployments);
             deployments.restore();
+            if (workerEngines != null) {
+                workerEngines.retainDeployments(deployments.list().stream().map(Deployment::id)
+                        .collect(java.util.stream.Collectors.toSet()));
+            }
             // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain. Its
             // datasets' rows go first, so no row is ever left naming a destroyed key.
             Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of(

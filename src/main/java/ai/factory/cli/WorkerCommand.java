@@ -1,5 +1,7 @@
 package ai.factory.cli;
 
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
 import ai.factory.api.WorkerServer;
 import ai.factory.cluster.ReplicaWork;
 import ai.factory.cluster.WorkerReplicas;
@@ -91,6 +93,13 @@ final class WorkerCommand implements Callable<Integer> {
                 worker.run(version, () -> inventory(discovery.inventory()));
             } catch (InterruptedException e) {
                 System.err.println("factory: worker stopping");
+            } catch (FactoryException e) {
+                if (e.code() == ErrorCode.FORBIDDEN) {
+                    replicas.forgetAll();
+                    System.err.println("factory: this node was removed from the cluster; its cached models were "
+                            + "deleted");
+                }
+                throw e;
             }
         }
         return 0;

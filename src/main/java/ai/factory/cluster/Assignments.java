@@ -78,36 +78,52 @@ public final class Assignments {
     }
 
     /**
-     * The assignment of {@code replica}: the one recorded before if its node is still up (a control plane that
-     * restarted finds its replicas where they run), else a new one on the node chosen as above, with the work that
-     * {@code work} makes for the assignment's id. UNAVAILABLE, saying why, when no node can take it.
+     * A recorded assignment of {@code replica} on a node that is ready, up and serving, so that a control plane that
+     * restarted finds its replicas where they run; any other recorded assignment of it is ended.
      */
-    public synchronized Placed assign(ReplicaOf replica, Function<String, ReplicaWork> work) {
-        Optional<ReplicaWork> before = find(replica);
-        List<Node> serving = nodes.list().stream()
-                .filter(n -> n.state() == NodeState.READY && nodes.up(n, deadline) && n.servingPort() > 0).toList();
-        if (before.isPresent()) {
-            Optional<Node> node = nodeOf(before.get().assignment()).filter(serving::contains);
-            if (node.isPresent()) {
-                return new Placed(before.get(), node.get());
+    public synchronized Optional<Placed> existing(ReplicaOf replica) {
+        List<Node> serving = serving();
+        Optional<Placed> kept = Optional.empty();
+        for (ReplicaWork w : recorded(replica)) {
+            Optional<Node> node = nodeOf(w.assignment()).filter(serving::contains);
+            if (kept.isEmpty() && node.isPresent()) {
+                kept = Optional.of(new Placed(w, node.get()));
+            } else {
+                remove(w.assignment());
             }
-            remove(before.get().assignment());
         }
-        if (serving.isEmpty()) {
-            throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker can take a replica: " + nodes.list().stream()
-                    .filter(n -> n.state() != NodeState.REMOVED).count() + " node(s) in the cluster, none ready, up and "
-                    + "serving; join one with factory worker --join URL --token TOKEN");
-        }
+        return kept;
+    }
+
+    /**
+     * A new assignment of {@code replica}, on the node chosen as above among those that do not hold it already, with
+     * the work that {@code work} makes for the assignment's id. UNAVAILABLE, saying why, when no node can take it.
+     */
+    public synchronized Placed place(ReplicaOf replica, Function<String, ReplicaWork> work) {
+        List<Node> serving = serving();
         Map<String, Integer> load = new HashMap<>();
         Map<String, Integer> ofThisDeployment = new HashMap<>();
-        jdbi.useHandle(h -> h.createQuery("SELECT node_id, deployment_id FROM replica_assignments")
-                .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2)}).forEach(row -> {
-                    load.merge(row[0], 1, Integer::sum);
+        java.util.Set<String> holding = new java.util.HashSet<>();
+        jdbi.useHandle(h -> h.createQuery("SELECT node_id, deployment_id, replica FROM replica_assignments")
+                .map((rs, ctx) -> new Object[] {rs.getString(1), rs.getString(2), rs.getInt(3)}).forEach(row -> {
+                    String node = (String) row[0];
+                    load.merge(node, 1, Integer::sum);
                     if (row[1].equals(replica.deployment())) {
-                        ofThisDeployment.merge(row[0], 1, Integer::sum);
+                        ofThisDeployment.merge(node, 1, Integer::sum);
+                        if ((int) row[2] == replica.index()) {
+                            holding.add(node);
+                        }
                     }
                 }));
-        Node chosen = serving.stream().min(Comparator.<Node>comparingInt(n -> ofThisDeployment.getOrDefault(n.id(), 0))
+        List<Node> candidates = serving.stream().filter(n -> !holding.contains(n.id())).toList();
+        if (candidates.isEmpty()) {
+            long known = nodes.list().stream().filter(n -> n.state() != NodeState.REMOVED).count();
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker can take replica " + replica.index()
+                    + " of deployment " + replica.deployment() + ": " + known + " node(s) in the cluster, "
+                    + serving.size() + " ready, up and serving" + (holding.isEmpty() ? "" : " (and holding it already)")
+                    + "; join one with factory worker --join URL --token TOKEN");
+        }
+        Node chosen = candidates.stream().min(Comparator.<Node>comparingInt(n -> ofThisDeployment.getOrDefault(n.id(), 0))
                 .thenComparingInt(n -> load.getOrDefault(n.id(), 0)).thenComparing(Node::name)).orElseThrow();
         String id = "asg-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
         ReplicaWork made = work.apply(id);
@@ -126,10 +142,44 @@ public final class Assignments {
         return new Placed(made, chosen);
     }
 
-    private Optional<ReplicaWork> find(ReplicaOf replica) {
+    /** Every node of the cluster now, by id. */
+    Map<String, Node> nodesNow() {
+        Map<String, Node> out = new HashMap<>();
+        nodes.list().forEach(n -> out.put(n.id(), n));
+        return out;
+    }
+
+    /** Whether a node counts as up: in the cluster and heard from within the heartbeat deadline. */
+    boolean up(Node node) {
+        return nodes.up(node, deadline);
+    }
+
+    /** How long a node may go without a heartbeat. */
+    Duration deadline() {
+        return deadline;
+    }
+
+    /** The nodes that can take a replica now: ready (not draining or removed), up, and serving. */
+    private List<Node> serving() {
+        return nodes.list().stream()
+                .filter(n -> n.state() == NodeState.READY && nodes.up(n, deadline) && n.servingPort() > 0).toList();
+    }
+
+    private List<ReplicaWork> recorded(ReplicaOf replica) {
         return jdbi.withHandle(h -> h.createQuery("SELECT work FROM replica_assignments WHERE deployment_id = :d "
-                        + "AND replica = :r").bind("d", replica.deployment()).bind("r", replica.index())
-                .mapTo(String.class).findOne()).map(Assignments::work);
+                        + "AND replica = :r ORDER BY created_at, id").bind("d", replica.deployment())
+                .bind("r", replica.index()).mapTo(String.class).list()).stream().map(Assignments::work).toList();
+    }
+
+    /** Ends the assignments of deployments not in {@code live} (left by a control plane that stopped mid-delete). */
+    public void retainDeployments(java.util.Set<String> live) {
+        List<String> stale = jdbi.withHandle(h -> h.createQuery("SELECT id, deployment_id FROM replica_assignments")
+                .map((rs, ctx) -> live.contains(rs.getString(2)) ? "" : rs.getString(1)).list()).stream()
+                .filter(id -> !id.isEmpty()).toList();
+        stale.forEach(this::remove);
+        if (!stale.isEmpty()) {
+            LOG.info("ended {} assignment(s) of deployments that no longer exist", stale.size());
+        }
     }
 
     /** The node an assignment is on, while both exist. */

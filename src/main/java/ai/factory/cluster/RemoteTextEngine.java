@@ -40,28 +40,136 @@ import org.slf4j.LoggerFactory;
  * worker. A worker that goes away mid-call ends each unfinished generation with an error, in the order the caller
  * reads it, never silently.
  *
+ * <p>The replica can move: {@link WorkerEngines} re-places it when its worker goes down, fails it or is drained,
+ * and {@link #attach}es the new assignment once that one is ready. Until then it is not {@link #available()} and
+ * routing sends calls to the deployment's other replicas. Calls keep the assignment they started on: one on a
+ * worker that went away ends with {@link TokenEvent.FinishReason#UNAVAILABLE}, one on a drained worker runs to its
+ * end, and the drained assignment ends only when none is left on it.
+ *
  * <p>{@link #load()} counts the calls this control plane has in flight on the replica: routing sends the next call
- * to the least busy replica, local or remote alike. Closing the engine ends its assignment (see {@link
- * WorkerEngines}).
+ * to the least busy replica, local or remote alike. Closing the engine ends its assignments.
  */
 final class RemoteTextEngine implements TextEngine {
     private static final Logger LOG = LoggerFactory.getLogger(RemoteTextEngine.class);
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(30);
 
-    private final ReplicaWork work;
-    private final URI base;
+    private final String model;
+    private final int queue;
     private final HttpClient http;
     private final TextModelInfo info;
-    private final Runnable onClose;
+    private final java.util.function.Consumer<RemoteTextEngine> onClose;
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile @Nullable Target target;
+    private volatile boolean healthy = true;
+    /** Until when routing passes this replica by: its worker could not be reached (System.nanoTime). */
+    private volatile long unreachableUntil = System.nanoTime();
+    private static final Duration UNREACHABLE_FOR = Duration.ofSeconds(5);
 
-    RemoteTextEngine(ReplicaWork work, URI serving, HttpClient http, TextModelInfo info, Runnable onClose) {
-        this.work = requireNonNull(work, "work is null");
-        this.base = serving.resolve(ReplicaCalls.PREFIX + work.assignment());
+    /**
+     * Where the replica runs: an assignment on a worker's serving port, and its calls in flight.
+     *
+     * @param ended what to do once the target is retired and has no call left (end the assignment)
+     */
+    static final class Target {
+        final ReplicaWork work;
+        final Node node;
+        final URI base;
+        private final java.util.Set<Call> calls = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private final Runnable ended;
+        private volatile boolean retired;
+
+        Target(ReplicaWork work, Node node, Runnable ended) {
+            this.work = requireNonNull(work, "work is null");
+            this.node = requireNonNull(node, "node is null");
+            this.base = URI.create("https://" + WorkerEngines.hostOf(node.address()) + ":" + node.servingPort()
+                    + ReplicaCalls.PREFIX + work.assignment());
+            this.ended = requireNonNull(ended, "ended is null");
+        }
+
+        /** No new call goes here; the assignment ends once the calls in flight have. */
+        void retire() {
+            retired = true;
+            endIfIdle();
+        }
+
+        /** Ends every call in flight at once, as UNAVAILABLE (the worker went away), and the assignment. */
+        void abandon() {
+            retired = true;
+            calls.forEach(Call::abandon);
+            endIfIdle();
+        }
+
+        int inFlight() {
+            return calls.size();
+        }
+
+        private synchronized void endIfIdle() {
+            if (retired && calls.isEmpty()) {
+                ended.run();
+            }
+        }
+    }
+
+    RemoteTextEngine(Target first, HttpClient http, TextModelInfo info,
+                     java.util.function.Consumer<RemoteTextEngine> onClose) {
+        this.target = requireNonNull(first, "first is null");
+        this.model = first.work.model();
+        this.queue = first.work.queue();
         this.http = requireNonNull(http, "http is null");
         this.info = requireNonNull(info, "info is null");
         this.onClose = requireNonNull(onClose, "onClose is null");
+    }
+
+    /** Where the replica runs now; null while it is being moved. */
+    @Nullable Target target() {
+        return target;
+    }
+
+    /** From now on calls go to {@code next}; the previous target, if any, is retired. */
+    void attach(Target next) {
+        Target before = target;
+        target = next;
+        if (before != null && before != next) {
+            before.retire();
+        }
+        if (closed.get()) {
+            next.retire();
+        }
+    }
+
+    /** Calls go nowhere until the next {@link #attach}; the previous target is abandoned (its worker is gone). */
+    void detach() {
+        Target before = target;
+        target = null;
+        if (before != null) {
+            before.abandon();
+        }
+    }
+
+    /** Whether the worker running the replica reported it ready and is up (the supervisor's last look). */
+    void healthy(boolean healthy) {
+        this.healthy = healthy;
+    }
+
+    boolean closed() {
+        return closed.get();
+    }
+
+    /** Whether calls may come here now: placed on a worker that is up and has it ready. */
+    @Override
+    public boolean available() {
+        return target != null && healthy && !closed.get() && System.nanoTime() - unreachableUntil >= 0;
+    }
+
+    /** The target for a new call; UNAVAILABLE while the replica is being moved. */
+    private Target current() {
+        Target t = target;
+        if (t == null || closed.get()) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "the replica of " + model + " is "
+                    + (closed.get() ? "being unloaded" : "being moved to another worker") + "; try again");
+        }
+        return t;
     }
 
     @Override
@@ -86,25 +194,22 @@ final class RemoteTextEngine implements TextEngine {
 
     /** A call with a JSON answer. */
     private JsonNode call(String path, Object body) {
-        HttpResponse<String> r = send(path, body, HttpResponse.BodyHandlers.ofString(), CALL_TIMEOUT);
+        HttpResponse<String> r = send(current(), path, body, HttpResponse.BodyHandlers.ofString(), CALL_TIMEOUT);
         if (r.statusCode() != 200) {
             throw ReplicaCalls.exception(r.statusCode(), r.body());
         }
         try {
             return Json.mapper().readTree(r.body());
         } catch (JsonProcessingException e) {
-            throw new FactoryException(ErrorCode.INTERNAL, "replica " + work.assignment() + " answered what is not JSON");
+            throw new FactoryException(ErrorCode.INTERNAL, "a replica of " + model + " answered what is not JSON");
         }
     }
 
-    private <T> HttpResponse<T> send(String path, Object body, HttpResponse.BodyHandler<T> handler,
+    private <T> HttpResponse<T> send(Target to, String path, Object body, HttpResponse.BodyHandler<T> handler,
                                      @Nullable Duration timeout) {
-        if (closed.get()) {
-            throw new FactoryException(ErrorCode.UNAVAILABLE, "model " + work.model() + " is being unloaded");
-        }
         HttpRequest.Builder request;
         try {
-            request = HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+            request = HttpRequest.newBuilder(URI.create(to.base + path)).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(body)));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write a replica call: " + e.getMessage(), e);
@@ -115,8 +220,10 @@ final class RemoteTextEngine implements TextEngine {
         try {
             return http.send(request.build(), handler);
         } catch (IOException e) {
-            throw new FactoryException(ErrorCode.UNAVAILABLE, "the worker running a replica of " + work.model()
-                    + " cannot be reached: " + e.getMessage(), e);
+            // Passed by until the supervisor has seen whether the worker is gone: one failed call, not one per call.
+            unreachableUntil = System.nanoTime() + UNREACHABLE_FOR.toNanos();
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "the worker running a replica of " + model
+                    + " (" + to.node.name() + ") cannot be reached: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "interrupted while calling a worker");
@@ -125,7 +232,8 @@ final class RemoteTextEngine implements TextEngine {
 
     @Override
     public List<Generation> submitAll(List<GenerationRequest> requests) {
-        HttpResponse<InputStream> r = send(ReplicaCalls.GENERATE, new ReplicaCalls.Generate(requests),
+        Target to = current();
+        HttpResponse<InputStream> r = send(to, ReplicaCalls.GENERATE, new ReplicaCalls.Generate(requests),
                 HttpResponse.BodyHandlers.ofInputStream(), null);
         if (r.statusCode() != 200) {
             String body;
@@ -136,19 +244,23 @@ final class RemoteTextEngine implements TextEngine {
             }
             throw ReplicaCalls.exception(r.statusCode(), body);
         }
-        Call call = new Call(r.body(), requests.size());
+        Call call = new Call(to, r.body(), requests.size());
         active.addAndGet(requests.size());
-        Thread.ofVirtual().name("replica-" + work.assignment()).start(call::read);
+        to.calls.add(call);
+        Thread.ofVirtual().name("replica-" + to.work.assignment()).start(call::read);
         return List.copyOf(call.generations);
     }
 
     /** One generate call: its stream, read on a thread of its own, and its generations fed from it. */
     private final class Call {
+        private final Target target;
         private final InputStream stream;
         private final List<Remote> generations = new ArrayList<>();
         private final AtomicInteger open;
+        private volatile boolean abandoned;
 
-        Call(InputStream stream, int count) {
+        Call(Target target, InputStream stream, int count) {
+            this.target = target;
             this.stream = stream;
             this.open = new AtomicInteger(count);
             for (int i = 0; i < count; i++) {
@@ -175,10 +287,17 @@ final class RemoteTextEngine implements TextEngine {
             for (Remote g : generations) {
                 if (!g.finished.get()) {
                     g.deliver(new TokenEvent.Done(g.cancelled.get() ? TokenEvent.FinishReason.CANCELLED
-                            : TokenEvent.FinishReason.ERROR, 0, g.tokens, 0, "the worker running this replica of "
-                            + work.model() + " went away mid-generation" + (failure == null ? "" : ": " + failure)));
+                            : TokenEvent.FinishReason.UNAVAILABLE, 0, g.tokens, 0, "the worker running this replica "
+                            + "of " + model + " (" + target.node.name() + ") went away mid-generation"
+                            + (abandoned || failure == null ? "" : ": " + failure)));
                 }
             }
+        }
+
+        /** The worker is gone: the stream is closed, and the reader ends what is left as UNAVAILABLE. */
+        void abandon() {
+            abandoned = true;
+            closeQuietly();
         }
 
         /** A generation ended (done, or cancelled by its caller); the last one closes the stream. */
@@ -186,6 +305,8 @@ final class RemoteTextEngine implements TextEngine {
             active.decrementAndGet();
             if (open.decrementAndGet() == 0) {
                 closeQuietly();
+                target.calls.remove(this);
+                target.endIfIdle();
             }
         }
 
@@ -243,13 +364,18 @@ final class RemoteTextEngine implements TextEngine {
     public EngineLoad load() {
         int calls = active.get();
         return new EngineLoad(Math.min(calls, info.parallel()), Math.max(0, calls - info.parallel()), info.parallel(),
-                work.queue());
+                queue);
     }
 
+    /** Ends the replica: its assignment ends once the calls in flight have (they are cancelled as the caller's are). */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            onClose.run();
+            Target t = target;
+            if (t != null) {
+                t.retire();
+            }
+            onClose.accept(this);
         }
     }
 }

@@ -33,4 +33,10 @@ public record ReplicaWork(String assignment, String deployment, int replica, Str
             throw new IllegalArgumentException("not a blob owner: " + owner);
         }
     }
+
+    /** The same work under another assignment (the replica moving to another node). */
+    public ReplicaWork withAssignment(String id) {
+        return new ReplicaWork(id, deployment, replica, model, owner, sha256, bytes, contextPerSequence, parallel,
+                threads, queue, stepTokens, cacheType, prefixCache);
+    }
 }

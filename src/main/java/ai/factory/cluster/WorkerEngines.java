@@ -13,23 +13,41 @@ import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.EngineLoader;
 import ai.factory.serving.ReplicaOf;
 import ai.factory.serving.ReplicaPlacement;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The engine loader of a control plane ({@code cluster.role: control}): a text model's replica is assigned to a
  * worker ({@link Assignments}), which fetches the encrypted model, is given its data key, loads it and reports it
  * ready; the replica is then a {@link RemoteTextEngine} that calls it over mutual TLS with the control plane's own
  * certificate. Other models (the bundled embedding model) load here, through {@code local}.
+ *
+ * <p>It also keeps the replicas where they can serve. Every third of the heartbeat deadline it looks at each: one
+ * whose worker missed the deadline, was removed, or reports it failed stops taking calls at once (calls in flight on
+ * it end as UNAVAILABLE) and is placed again on the remaining workers; one on a draining worker is placed again while
+ * it keeps serving, takes calls on its new worker once that one has it ready, and leaves the drained worker when its
+ * last call there ended. A replica that no worker can take now is tried again at the next look.
  */
-public final class WorkerEngines implements EngineLoader {
+public final class WorkerEngines implements EngineLoader, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerEngines.class);
+
     private final Assignments assignments;
     private final ModelRegistry registry;
     private final EngineLoader local;
     private final HttpClient http;
     private final Duration loadTimeout;
+    private final Set<RemoteTextEngine> engines = ConcurrentHashMap.newKeySet();
+    /** The work each replica runs, kept for moving it when it has no target. */
+    private final Map<RemoteTextEngine, ReplicaWork> works = new ConcurrentHashMap<>();
+    private final Set<RemoteTextEngine> moving = ConcurrentHashMap.newKeySet();
+    private final Thread supervisor;
 
     /**
      * @param identity the control plane's client certificate ({@code ClusterCa.controlPlaneIdentity})
@@ -43,6 +61,7 @@ public final class WorkerEngines implements EngineLoader {
         this.local = requireNonNull(local, "local is null");
         this.http = MutualTls.client(identity.key(), identity.chain(), clusterCa);
         this.loadTimeout = requireNonNull(loadTimeout, "loadTimeout is null");
+        this.supervisor = Thread.ofVirtual().name("replica-supervisor").start(this::supervise);
     }
 
     @Override
@@ -51,30 +70,128 @@ public final class WorkerEngines implements EngineLoader {
             return local.load(replica, version, spec, placement);
         }
         ModelRegistry.FileBlob blob = registry.fileBlob(version, version.files().getFirst().path());
-        Assignments.Placed placed = assignments.assign(replica, id -> new ReplicaWork(id, replica.deployment(),
-                replica.index(), version.ref().toString(), blob.owner(), blob.sha256(), blob.bytes(),
-                spec.effectiveContext(version), spec.parallel(), spec.threads(), spec.queue(), spec.stepTokens(),
-                spec.cacheType().id(), spec.prefixCache()));
+        Assignments.Placed placed = assignments.existing(replica).orElseGet(() -> assignments.place(replica,
+                id -> new ReplicaWork(id, replica.deployment(), replica.index(), version.ref().toString(),
+                        blob.owner(), blob.sha256(), blob.bytes(), spec.effectiveContext(version), spec.parallel(),
+                        spec.threads(), spec.queue(), spec.stepTokens(), spec.cacheType().id(), spec.prefixCache())));
+        Assignments.Reported ready = awaitReady(placed);
+        RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()), closed -> {
+            engines.remove(closed);
+            works.remove(closed);
+        });
+        works.put(engine, placed.work());
+        engines.add(engine);
+        return engine;
+    }
+
+    /** Waits for the worker to report the assignment ready; the assignment ends if it does not. */
+    private Assignments.Reported awaitReady(Assignments.Placed placed) {
         String id = placed.work().assignment();
-        Assignments.Reported ready;
         try {
-            ready = assignments.awaitReady(id, loadTimeout);
+            return assignments.awaitReady(id, loadTimeout);
         } catch (InterruptedException e) {
             assignments.remove(id);
             Thread.currentThread().interrupt();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "stopped while node " + placed.node().name()
-                    + " loaded a replica of " + version.ref());
+                    + " loaded a replica of " + placed.work().model());
         } catch (RuntimeException e) {
             assignments.remove(id);
             throw e;
         }
-        URI serving = URI.create("https://" + hostOf(placed.node().address()) + ":" + placed.node().servingPort());
-        return new RemoteTextEngine(placed.work(), serving, http, requireNonNull(ready.info()),
-                () -> assignments.remove(id));
+    }
+
+    private RemoteTextEngine.Target target(Assignments.Placed placed) {
+        String id = placed.work().assignment();
+        return new RemoteTextEngine.Target(placed.work(), placed.node(), () -> assignments.remove(id));
+    }
+
+    private void supervise() {
+        long every = Math.max(100, assignments.deadline().toMillis() / 3);
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(every);
+                look();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("looking at the replicas on workers failed: {}", e.getMessage(), e);
+            }
+        }
+    }
+
+    /** One look at every replica: see the class comment. */
+    void look() {
+        if (engines.isEmpty()) {
+            return;
+        }
+        Map<String, Node> nodes = assignments.nodesNow();
+        for (RemoteTextEngine engine : engines) {
+            if (engine.closed() || moving.contains(engine)) {
+                continue;
+            }
+            RemoteTextEngine.Target target = engine.target();
+            if (target == null) {
+                move(engine, "it has no worker");
+                continue;
+            }
+            Node node = nodes.get(target.node.id());
+            Optional<Assignments.Reported> reported = assignments.reported(target.work.assignment());
+            boolean up = node != null && node.state() != NodeState.REMOVED && assignments.up(node);
+            boolean failed = reported.map(r -> r.phase() == Assignments.Phase.FAILED).orElse(false);
+            boolean ready = reported.map(r -> r.phase() == Assignments.Phase.READY).orElse(false);
+            engine.healthy(up && ready);
+            if (!up || failed) {
+                String why = node == null || node.state() == NodeState.REMOVED ? "was removed"
+                        : !up ? "missed its heartbeat deadline"
+                        : "reports it failed: " + reported.map(Assignments.Reported::detail).orElse("");
+                LOG.warn("replica {} of {}: node {} {}; {} call(s) in flight there end, and it is placed again",
+                        target.work.replica(), target.work.model(), target.node.name(), why, target.inFlight());
+                engine.detach();
+                move(engine, "node " + target.node.name() + " " + why);
+            } else if (node != null && node.state() == NodeState.DRAINING) {
+                move(engine, "node " + target.node.name() + " is draining");
+            }
+        }
+    }
+
+    /** Places a replica again, on a task of its own, and attaches it once ready; tried again at the next look. */
+    private void move(RemoteTextEngine engine, String why) {
+        ReplicaWork work = works.get(engine);
+        if (work == null || !moving.add(engine)) {
+            return;
+        }
+        Thread.ofVirtual().name("replica-move-" + work.deployment() + "-" + work.replica()).start(() -> {
+            try {
+                Assignments.Placed placed = assignments.place(new ReplicaOf(work.deployment(), work.replica()),
+                        work::withAssignment);
+                LOG.info("replica {} of {} moves to node {} ({})", work.replica(), work.model(), placed.node().name(),
+                        why);
+                awaitReady(placed);
+                engine.attach(target(placed));
+                engine.healthy(true);
+                works.put(engine, placed.work());
+                LOG.info("replica {} of {} serves from node {}", work.replica(), work.model(), placed.node().name());
+            } catch (FactoryException e) {
+                LOG.warn("replica {} of {} could not move ({}): {}; trying again", work.replica(), work.model(), why,
+                        e.getMessage());
+            } finally {
+                moving.remove(engine);
+            }
+        });
+    }
+
+    /** Ends the assignments of deployments not in {@code live} (see {@link Assignments#retainDeployments}). */
+    public void retainDeployments(Set<String> live) {
+        assignments.retainDeployments(live);
     }
 
     /** An address as the host of a URI (IPv6 literals in brackets). */
     static String hostOf(String address) {
         return address.contains(":") && !address.startsWith("[") ? "[" + address + "]" : address;
+    }
+
+    @Override
+    public void close() {
+        supervisor.interrupt();
     }
 }

@@ -193,13 +193,13 @@ public final class WorkerReplicas implements AutoCloseable {
     }
 
     /**
-     * The engine of a ready replica; NOT_FOUND for an assignment this worker does not have, UNAVAILABLE while it
-     * loads or after it failed.
+     * The engine of a ready replica; UNAVAILABLE for an assignment this worker does not run (it restarted and has
+     * not loaded it again yet, or the assignment ended), while it loads, and after it failed.
      */
     public TextEngine engine(String assignment) {
         Running r = running.get(assignment);
         if (r == null) {
-            throw new FactoryException(ErrorCode.NOT_FOUND, "this worker runs no replica '" + assignment + "'");
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "this worker runs no replica '" + assignment + "' now");
         }
         TextEngine engine = r.engine;
         if (engine == null) {
@@ -207,6 +207,13 @@ public final class WorkerReplicas implements AutoCloseable {
                     + " is " + (r.phase == Assignments.Phase.FAILED ? "failed: " + r.detail : "loading"));
         }
         return engine;
+    }
+
+    /** Deletes every cached blob: the node was removed from the cluster, and its models with it. */
+    public synchronized void forgetAll() {
+        running.values().forEach(this::unload);
+        running.clear();
+        forgetUnusedBlobs();
     }
 
     /** Unloads every replica; the cached blobs stay for the next start. */

@@ -42,6 +42,14 @@ public non-sealed interface TextEngine extends Engine {
      */
     List<Generation> submitAll(List<GenerationRequest> requests);
 
+    /**
+     * Whether the replica takes calls now. A replica on another machine is not while it moves there (its worker went
+     * away or is drained); routing then sends calls to the deployment's other replicas. A local engine always is.
+     */
+    default boolean available() {
+        return true;
+    }
+
     /** Sequences generating now and requests waiting, for routing and metrics. */
     EngineLoad load();
 

@@ -49,6 +49,11 @@ public sealed interface TokenEvent {
         /** The caller cancelled (e.g. the client went away) or the engine shut down. */
         CANCELLED,
         /** The engine failed; {@link Done#error()} says how. */
-        ERROR
+        ERROR,
+        /**
+         * The replica stopped serving mid-generation (the worker running it went away); {@link Done#error()} says how.
+         * The call may be tried again: another replica serves it.
+         */
+        UNAVAILABLE
     }
 }

@@ -106,6 +106,10 @@ public final class InferenceRun {
         if (done.reason() == TokenEvent.FinishReason.ERROR) {
             throw new FactoryException(ErrorCode.INTERNAL, "generation failed: " + done.error());
         }
+        if (done.reason() == TokenEvent.FinishReason.UNAVAILABLE) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "generation stopped: " + done.error()
+                    + "; try again");
+        }
         List<ToolCall> calls = List.of();
         if (splitter != null) {
             ToolOutput rest = splitter.finish();
@@ -134,7 +138,7 @@ public final class InferenceRun {
             case STOP_SEQUENCE -> InferenceEvent.Finish.STOP_SEQUENCE;
             case LENGTH -> InferenceEvent.Finish.LENGTH;
             case CANCELLED -> InferenceEvent.Finish.CANCELLED;
-            case ERROR -> throw new IllegalStateException("an engine failure is not a finish");
+            case ERROR, UNAVAILABLE -> throw new IllegalStateException("an engine failure is not a finish");
         };
     }
 

@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * Picks the replica that serves a call to a model named {@code namespace/model[:version]}: among the deployments of
  * that model (of that version, when it names one), newest version first, the first that is ready, and among its
- * replicas the one with the fewest active and waiting requests.
+ * replicas that are {@linkplain TextEngine#available() available} the one with the fewest active and waiting
+ * requests.
  */
 final class ReplicaRouter {
     private ReplicaRouter() {}
@@ -40,7 +41,14 @@ final class ReplicaRouter {
         }
         for (Deployment d : candidates) {
             if (d.state() instanceof DeploymentState.Ready ready) {
-                return ready.replicas();
+                List<Engine> available = ready.replicas().stream()
+                        .filter(e -> !(e instanceof TextEngine t) || t.available()).toList();
+                if (available.isEmpty()) {
+                    throw new FactoryException(ErrorCode.UNAVAILABLE, "no replica of the model '" + model + "' takes "
+                            + "calls right now: deployment " + d.id() + " is moving its replicas to other workers; "
+                            + "try again");
+                }
+                return available;
             }
         }
         Deployment d = candidates.getFirst();

@@ -44,17 +44,26 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A control plane ({@code cluster.role: control}, on PostgreSQL) places a deployment's replicas on two workers that
+ * A control plane ({@code cluster.role: control}, on PostgreSQL) places a deployment's replicas on the workers that
  * joined, and answers the OpenAI API through them: each worker fetches the model encrypted, is given its data key
  * over mutual TLS (audited), loads it from memory and serves it on a port that takes the control plane's
- * certificate alone. The workers here are the worker's own classes in this JVM, each with a home of its own, running
- * the real llama.cpp engine on the tiny test model; the control plane and they talk over loopback mutual TLS.
+ * certificate alone. A drained worker's replica moves without a failed call; a worker killed with SIGKILL mid-stream
+ * ends its calls with a clean error, and its replica is placed again on a worker left.
+ *
+ * <p>Three workers: {@code w0} is {@code factory worker} in a process of its own (so that it can be killed), {@code
+ * w1} and {@code w2} the worker's own classes in this JVM (so that the test can look inside); each has a home of its
+ * own and runs the real llama.cpp engine on the tiny test model; all talk to the control plane over loopback mutual
+ * TLS. The tests run in order, each from where the previous one left the cluster.
  */
 @ServerTest
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterServingTest {
     private static final Map<String, Object> INVENTORY = Map.of("name", "test", "cpu", Map.of("cores", 2));
     private static final String MODEL = "acme/tiny";
@@ -64,7 +73,10 @@ class ClusterServingTest {
 
     static TestDatabases.Scratch database;
     static TestFactory factory;
+    /** The in-process workers, w1 and w2. */
     static final List<RunningWorker> workers = new ArrayList<>();
+    static Process w0;
+    static String w0Id;
 
     /** A worker as {@code factory worker} runs one: its replicas, its serving port, its heartbeats. */
     record RunningWorker(Worker worker, WorkerReplicas replicas, WorkerServer serving, Thread heartbeats, Path home)
@@ -94,14 +106,57 @@ class ClusterServingTest {
         settings.put(Setting.CLUSTER_HEARTBEAT_DEADLINE, "3s");
         factory = TestFactory.start(dir.resolve("control"), settings);
         HttpResponse<String> token = factory.post("/api/v1/nodes/tokens", factory.adminKey(),
-                "{\"expires\": \"1h\", \"uses\": 2}");
+                "{\"expires\": \"1h\", \"uses\": 3}");
         assertThat(token.statusCode()).as(token.body()).isEqualTo(201);
+        String secret = json(token).path("token").asText();
+        w0 = workerProcess("w0", secret);
         for (String name : List.of("w1", "w2")) {
-            workers.add(worker(name, json(token).path("token").asText()));
+            workers.add(worker(name, secret));
         }
-        await().atMost(Duration.ofSeconds(20)).until(() -> json(factory.get("/api/v1/nodes", factory.adminKey()))
-                .path("nodes").findValuesAsText("health").stream().filter("up"::equals).count() == 2);
-        factory.deployGguf(MODEL, gguf, "\"replicas\": 2, \"parallel\": 2, \"context\": 256");
+        await().atMost(Duration.ofSeconds(30)).until(() -> json(factory.get("/api/v1/nodes", factory.adminKey()))
+                .path("nodes").findValuesAsText("health").stream().filter("up"::equals).count() == 3);
+        w0Id = nodeId("w0");
+        // Names break ties between equally loaded workers: replica 0 goes to w0, replica 1 to w1; w2 stays free.
+        factory.deployGguf(MODEL, gguf, "\"replicas\": 2, \"parallel\": 2, \"context\": 2048, \"threads\": 1");
+    }
+
+    /** {@code factory worker} in a process of its own, serving on loopback; returns once it serves. */
+    static Process workerProcess(String name, String token) throws IOException {
+        String launcher = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(launcher));
+        command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList());
+        System.getProperties().stringPropertyNames().stream().filter(n -> n.startsWith("factory."))
+                .forEach(n -> command.add("-D" + n + "=" + System.getProperty(n)));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "ai.factory.cli.FactoryCli", "worker",
+                "--join", factory.url(), "--token", token, "--name", name, "--home",
+                dir.resolve("workers").resolve(name).toString(), "--serve-host", "127.0.0.1", "--threads", "1"));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8));
+        List<String> seen = new ArrayList<>();
+        for (String line; (line = out.readLine()) != null; ) {
+            seen.add(line);
+            if (line.contains("serves replicas on port")) {
+                Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keeps its pipe drained
+                return process;
+            }
+        }
+        throw new AssertionError("factory worker did not start: " + seen);
+    }
+
+    static String nodeId(String name) {
+        for (JsonNode n : json(factory.get("/api/v1/nodes", factory.adminKey())).path("nodes")) {
+            if (n.path("name").asText().equals(name)) {
+                return n.path("id").asText();
+            }
+        }
+        throw new AssertionError("no node " + name);
+    }
+
+    /** The replicas an in-process worker runs of {@code MODEL}, ready. */
+    static long ready(RunningWorker w) {
+        return w.replicas().reports().stream().filter(r -> r.phase() == Assignments.Phase.READY).count();
     }
 
     static RunningWorker worker(String name, String token) {
@@ -127,6 +182,9 @@ class ClusterServingTest {
 
     @AfterAll
     static void stop() {
+        if (w0 != null) {
+            w0.destroyForcibly();
+        }
         workers.forEach(RunningWorker::close);
         TestFactory.closeAll(factory, database);
     }
@@ -138,11 +196,10 @@ class ClusterServingTest {
     }
 
     @Test
+    @Order(1)
     void replicasSpreadOverTheWorkersAndServeCallsThroughTheControlPlane() throws Exception {
-        for (RunningWorker w : workers) {
-            assertThat(w.replicas().reports()).as("one replica on each worker").singleElement()
-                    .extracting(Assignments.Reported::phase).isEqualTo(Assignments.Phase.READY);
-        }
+        assertThat(ready(workers.get(0))).as("w1 runs one replica").isEqualTo(1);
+        assertThat(workers.get(1).replicas().reports()).as("w2 runs none").isEmpty();
         HttpResponse<String> plain = chat("Hello there", false);
         assertThat(plain.statusCode()).as(plain.body()).isEqualTo(200);
         JsonNode answer = json(plain);
@@ -176,14 +233,15 @@ class ClusterServingTest {
     }
 
     @Test
+    @Order(2)
     void workersHoldTheModelEncryptedAndWereGivenItsKeyOverMutualTlsAudited() throws Exception {
         byte[] plaintextStart = new byte[4];
         try (var in = Files.newInputStream(TestModels.tinyLlama())) {
             assertThat(in.read(plaintextStart)).isEqualTo(4);
         }
-        for (RunningWorker w : workers) {
+        for (Path home : List.of(dir.resolve("workers").resolve("w0"), workers.getFirst().home())) {
             List<Path> cached;
-            try (Stream<Path> files = Files.walk(w.home().resolve("worker").resolve("cache"))) {
+            try (Stream<Path> files = Files.walk(home.resolve("worker").resolve("cache"))) {
                 cached = files.filter(Files::isRegularFile).toList();
             }
             assertThat(cached).as("one blob in the cache").hasSize(1);
@@ -193,7 +251,7 @@ class ClusterServingTest {
             assertThat(new String(stored, java.nio.charset.StandardCharsets.ISO_8859_1))
                     .doesNotContain("general.architecture");
         }
-        List<String> nodes = workers.stream().map(w -> w.worker().joined().nodeId()).toList();
+        List<String> nodes = List.of(w0Id, workers.getFirst().worker().joined().nodeId());
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             List<String> released = new ArrayList<>();
             json(factory.get("/api/v1/audit?action=" + Assignments.AUDIT_KEY_RELEASED, factory.adminKey()))
@@ -207,6 +265,7 @@ class ClusterServingTest {
     }
 
     @Test
+    @Order(3)
     void aWorkersServingPortRefusesEveryoneButTheControlPlane() throws Exception {
         RunningWorker w1 = workers.getFirst();
         RunningWorker w2 = workers.get(1);
@@ -231,19 +290,111 @@ class ClusterServingTest {
     }
 
     @Test
-    void aDeploymentDeletedEndsItsAssignmentsAndTheWorkersForgetTheModel() {
+    @Order(4)
+    void aDeploymentDeletedEndsItsAssignmentsAndTheWorkersForgetTheModel() throws Exception {
         String second = factory.deployGguf("acme/tiny-two", TestModels.tinyLlama(), "\"replicas\": 1, \"context\": 128");
-        await().atMost(Duration.ofSeconds(10)).until(() -> workers.stream().mapToInt(w -> w.replicas().reports()
-                .size()).sum() == 3);
+        assertThat(workers.get(1).replicas().reports()).as("the free worker, w2, takes it").hasSize(1);
+        Path cache = workers.get(1).home().resolve("worker").resolve("cache");
         HttpResponse<String> deleted = factory.send(factory.request("/api/v1/deployments/" + second,
                 factory.adminKey()).DELETE());
         assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(200);
-        await().atMost(Duration.ofSeconds(15)).until(() -> workers.stream().mapToInt(w -> w.replicas().reports()
-                .size()).sum() == 2);
+        await().atMost(Duration.ofSeconds(15)).until(() -> workers.get(1).replicas().reports().isEmpty());
+        try (Stream<Path> files = Files.walk(cache)) {
+            assertThat(files.filter(Files::isRegularFile).toList()).as("w2 forgot the model").isEmpty();
+        }
         HttpResponse<String> gone = factory.post("/v1/chat/completions", factory.adminKey(),
                 "{\"model\": \"acme/tiny-two\", \"max_tokens\": 2, \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}");
         assertThat(gone.statusCode()).isEqualTo(404);
         assertThat(chat("the first one serves on", false).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    @Order(5)
+    void aDrainedWorkersReplicaMovesWithoutAFailedCall() throws Exception {
+        RunningWorker w1 = workers.get(0);
+        RunningWorker w2 = workers.get(1);
+        List<Integer> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean(true);
+        List<Thread> callers = new ArrayList<>();
+        for (int c = 0; c < 2; c++) {
+            int caller = c;
+            callers.add(Thread.ofVirtual().start(() -> {
+                for (int i = 0; calling.get(); i++) {
+                    HttpResponse<String> r = chat("caller " + caller + " call " + i, i % 2 == 0);
+                    statuses.add(r.statusCode() == 200 && !r.body().contains("\"error\"") ? 200 : r.statusCode());
+                }
+            }));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= 4);
+        HttpResponse<String> drained = factory.post("/api/v1/nodes/" + w1.worker().joined().nodeId() + "/drain",
+                factory.adminKey(), "{}");
+        assertThat(drained.statusCode()).as(drained.body()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(30)).until(() -> w1.replicas().reports().isEmpty() && ready(w2) == 1);
+        int before = statuses.size();
+        await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= before + 4);
+        calling.set(false);
+        for (Thread t : callers) {
+            t.join();
+        }
+        assertThat(statuses).as("every call during the drain succeeded").hasSizeGreaterThan(8).containsOnly(200);
+        try (Stream<Path> files = Files.walk(w1.home().resolve("worker").resolve("cache"))) {
+            assertThat(files.filter(Files::isRegularFile).toList()).as("the drained worker forgot the model").isEmpty();
+        }
+    }
+
+    @Test
+    @Order(6)
+    void aWorkerKilledMidStreamEndsItsCallsCleanlyAndItsReplicaIsPlacedAgain() throws Exception {
+        RunningWorker w2 = workers.get(1);
+        // A long stream on each replica (the router spreads two calls over the two): one of them is on w0.
+        HttpClient client = HttpClient.newHttpClient();
+        List<java.util.concurrent.CompletableFuture<HttpResponse<java.util.stream.Stream<String>>>> streams =
+                new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            streams.add(client.sendAsync(factory.request("/v1/chat/completions", factory.adminKey())
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"" + MODEL + "\", \"max_tokens\": 1900, "
+                            + "\"ignore_eos\": true, \"stream\": true, \"messages\": [{\"role\": \"user\", "
+                            + "\"content\": \"go on " + i + "\"}]}")).build(), HttpResponse.BodyHandlers.ofLines()));
+        }
+        List<java.util.Iterator<String>> lines = new ArrayList<>();
+        for (var s : streams) {
+            HttpResponse<java.util.stream.Stream<String>> r = s.get();
+            assertThat(r.statusCode()).isEqualTo(200);
+            java.util.Iterator<String> it = r.body().iterator();
+            while (it.hasNext() && !it.next().startsWith("data: {")) {
+                // until the first chunk: the stream is generating
+            }
+            lines.add(it);
+        }
+        w0.destroyForcibly();
+        assertThat(w0.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        List<String> rests = new ArrayList<>();
+        for (java.util.Iterator<String> it : lines) {
+            StringBuilder rest = new StringBuilder();
+            it.forEachRemaining(l -> rest.append(l).append('\n'));
+            rests.add(rest.toString());
+        }
+        assertThat(rests).as("the stream on w0 ended with an error in OpenAI's shape, the other ran on")
+                .anySatisfy(r -> assertThat(r).contains("\"error\"", "went away", "try again"))
+                .anySatisfy(r -> assertThat(r).doesNotContain("\"error\"").contains("data: [DONE]"));
+        // The replica is placed again on the worker left that is not draining (w2), and calls succeed.
+        await().atMost(Duration.ofSeconds(30)).until(() -> ready(w2) == 2);
+        for (int i = 0; i < 4; i++) {
+            HttpResponse<String> r = chat("after the kill " + i, false);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        }
+        // No worker's disk holds the model in plain text.
+        try (Stream<Path> files = Files.walk(dir.resolve("workers"))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                byte[] start = new byte[4];
+                try (var in = Files.newInputStream(f)) {
+                    in.read(start);
+                }
+                assertThat(new String(start, java.nio.charset.StandardCharsets.ISO_8859_1)).as(f.toString())
+                        .isNotEqualTo("GGUF");
+            }
+        }
     }
 
     private static HttpClient client(Path key, Path certificate, Path ca) {
