@@ -233,9 +233,18 @@ final class RemoteTextEngine implements TextEngine {
     @Override
     public List<Generation> submitAll(List<GenerationRequest> requests) {
         Target to = current();
-        HttpResponse<InputStream> r = send(to, ReplicaCalls.GENERATE, new ReplicaCalls.Generate(requests),
-                HttpResponse.BodyHandlers.ofInputStream(), null);
+        // Counted from now, not from the answer: a call routed while this one is being set up sees it.
+        active.addAndGet(requests.size());
+        HttpResponse<InputStream> r;
+        try {
+            r = send(to, ReplicaCalls.GENERATE, new ReplicaCalls.Generate(requests),
+                    HttpResponse.BodyHandlers.ofInputStream(), null);
+        } catch (RuntimeException e) {
+            active.addAndGet(-requests.size());
+            throw e;
+        }
         if (r.statusCode() != 200) {
+            active.addAndGet(-requests.size());
             String body;
             try (InputStream in = r.body()) {
                 body = new String(in.readNBytes(64 * 1024), StandardCharsets.UTF_8);
@@ -245,7 +254,6 @@ final class RemoteTextEngine implements TextEngine {
             throw ReplicaCalls.exception(r.statusCode(), body);
         }
         Call call = new Call(to, r.body(), requests.size());
-        active.addAndGet(requests.size());
         to.calls.add(call);
         Thread.ofVirtual().name("replica-" + to.work.assignment()).start(call::read);
         return List.copyOf(call.generations);

@@ -346,20 +346,16 @@ class ClusterServingTest {
     @Order(6)
     void aWorkerKilledMidStreamEndsItsCallsCleanlyAndItsReplicaIsPlacedAgain() throws Exception {
         RunningWorker w2 = workers.get(1);
-        // A long stream on each replica (the router spreads two calls over the two): one of them is on w0.
+        // A long stream on each replica: the second call starts once the first streams, so the router, which sends a
+        // call to the replica with the fewest in flight, puts it on the other one. One of them is on w0.
         HttpClient client = HttpClient.newHttpClient();
-        List<java.util.concurrent.CompletableFuture<HttpResponse<java.util.stream.Stream<String>>>> streams =
-                new ArrayList<>();
+        List<java.util.Iterator<String>> lines = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            streams.add(client.sendAsync(factory.request("/v1/chat/completions", factory.adminKey())
-                    .header("Content-Type", "application/json")
+            HttpResponse<java.util.stream.Stream<String>> r = client.send(factory.request("/v1/chat/completions",
+                    factory.adminKey()).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"" + MODEL + "\", \"max_tokens\": 1900, "
                             + "\"ignore_eos\": true, \"stream\": true, \"messages\": [{\"role\": \"user\", "
-                            + "\"content\": \"go on " + i + "\"}]}")).build(), HttpResponse.BodyHandlers.ofLines()));
-        }
-        List<java.util.Iterator<String>> lines = new ArrayList<>();
-        for (var s : streams) {
-            HttpResponse<java.util.stream.Stream<String>> r = s.get();
+                            + "\"content\": \"go on " + i + "\"}]}")).build(), HttpResponse.BodyHandlers.ofLines());
             assertThat(r.statusCode()).isEqualTo(200);
             java.util.Iterator<String> it = r.body().iterator();
             while (it.hasNext() && !it.next().startsWith("data: {")) {
