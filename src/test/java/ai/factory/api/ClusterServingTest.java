@@ -196,7 +196,7 @@ class ClusterServingTest {
     }
 
     @Test
-    @Order(1)
+    @Order(10)
     void replicasSpreadOverTheWorkersAndServeCallsThroughTheControlPlane() throws Exception {
         assertThat(ready(workers.get(0))).as("w1 runs one replica").isEqualTo(1);
         assertThat(workers.get(1).replicas().reports()).as("w2 runs none").isEmpty();
@@ -233,7 +233,7 @@ class ClusterServingTest {
     }
 
     @Test
-    @Order(2)
+    @Order(20)
     void workersHoldTheModelEncryptedAndWereGivenItsKeyOverMutualTlsAudited() throws Exception {
         byte[] plaintextStart = new byte[4];
         try (var in = Files.newInputStream(TestModels.tinyLlama())) {
@@ -265,7 +265,7 @@ class ClusterServingTest {
     }
 
     @Test
-    @Order(3)
+    @Order(30)
     void aWorkersServingPortRefusesEveryoneButTheControlPlane() throws Exception {
         RunningWorker w1 = workers.getFirst();
         RunningWorker w2 = workers.get(1);
@@ -290,7 +290,51 @@ class ClusterServingTest {
     }
 
     @Test
-    @Order(4)
+    @Order(35)
+    void badCallsInsideTheClusterAreRefusedInTheirOwnShape() throws Exception {
+        RunningWorker w1 = workers.getFirst();
+        RunningWorker w2 = workers.get(1);
+        String assignment = w1.replicas().reports().getFirst().assignment();
+        // The control plane's own certificate, made here from the cluster CA in its home, as the control plane does.
+        ai.factory.security.tls.ServerIdentity control = ai.factory.security.tls.ClusterCa.loadOrCreate(
+                dir.resolve("control").resolve("cluster"), java.time.Clock.systemUTC()).controlPlaneIdentity();
+        Path ca = w1.home().resolve("worker").resolve("cluster-ca.pem");
+        HttpClient asControl = client(control, ca);
+        String base = "https://127.0.0.1:" + w1.serving().port() + ReplicaCalls.PREFIX;
+        record Bad(String path, String body, int status, String code) {}
+        for (Bad bad : List.of(
+                new Bad(assignment + ReplicaCalls.GENERATE, "{not json", 400, "INVALID_REQUEST"),
+                new Bad(assignment + ReplicaCalls.GENERATE, "{\"requests\": []}", 400, "INVALID_REQUEST"),
+                new Bad(assignment + ReplicaCalls.GENERATE, "{\"requests\": [{\"prompt\": [], \"sampling\": {}}]}",
+                        400, "INVALID_REQUEST"),
+                new Bad(assignment + ReplicaCalls.TOKENIZE, "{}", 400, "INVALID_REQUEST"),
+                new Bad(assignment + ReplicaCalls.DETOKENIZE, "{\"tokens\": \"many\"}", 400, "INVALID_REQUEST"),
+                new Bad("asg-unknown" + ReplicaCalls.TOKENIZE, "{\"text\": \"hi\"}", 503, "UNAVAILABLE"))) {
+            HttpResponse<String> r = asControl.send(HttpRequest.newBuilder(URI.create(base + bad.path()))
+                    .POST(HttpRequest.BodyPublishers.ofString(bad.body())).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(bad + ": " + r.body()).isEqualTo(bad.status());
+            assertThat(Json.mapper().readTree(r.body()).path("error").path("code").asText()).as(bad.toString())
+                    .isEqualTo(bad.code());
+        }
+        HttpResponse<String> good = asControl.send(HttpRequest.newBuilder(URI.create(base + assignment
+                + ReplicaCalls.TOKENIZE)).POST(HttpRequest.BodyPublishers.ofString("{\"text\": \"hi\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(good.statusCode()).as("the worker serves on: " + good.body()).isEqualTo(200);
+        assertThat(Json.mapper().readTree(good.body()).path("tokens").size()).isPositive();
+
+        // A node asks the control plane for another node's model and key: refused.
+        ai.factory.cluster.ReplicaWork others = new ai.factory.cluster.ReplicaWork(assignment, "dep", 0, MODEL + ":1",
+                "default", "0".repeat(64), 1, 128, 1, 1, 1, 0, "f16", 0);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> w2.worker().modelSource().fetchKey(others))
+                .isInstanceOf(IOException.class).hasMessageContaining("403").hasMessageContaining("not this node's");
+        Path target = dir.resolve("stolen.blob");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> w2.worker().modelSource().fetchBlob(others, target))
+                .isInstanceOf(IOException.class).hasMessageContaining("403");
+        assertThat(chat("after the bad calls", false).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    @Order(40)
     void aDeploymentDeletedEndsItsAssignmentsAndTheWorkersForgetTheModel() throws Exception {
         String second = factory.deployGguf("acme/tiny-two", TestModels.tinyLlama(), "\"replicas\": 1, \"context\": 128");
         assertThat(workers.get(1).replicas().reports()).as("the free worker, w2, takes it").hasSize(1);
@@ -309,7 +353,7 @@ class ClusterServingTest {
     }
 
     @Test
-    @Order(5)
+    @Order(50)
     void aDrainedWorkersReplicaMovesWithoutAFailedCall() throws Exception {
         RunningWorker w1 = workers.get(0);
         RunningWorker w2 = workers.get(1);
@@ -343,7 +387,7 @@ class ClusterServingTest {
     }
 
     @Test
-    @Order(6)
+    @Order(60)
     void aWorkerKilledMidStreamEndsItsCallsCleanlyAndItsReplicaIsPlacedAgain() throws Exception {
         RunningWorker w2 = workers.get(1);
         // A long stream on each replica: the second call starts once the first streams, so the router, which sends a
@@ -402,6 +446,22 @@ class ClusterServingTest {
                             .toArray(java.security.cert.X509Certificate[]::new));
             KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             keys.init(identity, new char[0]);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keys.getKeyManagers(), trustManagers(ca), new SecureRandom());
+            return HttpClient.newBuilder().sslContext(context).build();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static HttpClient client(ai.factory.security.tls.ServerIdentity identity, Path ca) {
+        try {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setKeyEntry("k", identity.key(), new char[0],
+                    identity.chain().toArray(java.security.cert.X509Certificate[]::new));
+            KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            keys.init(store, new char[0]);
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(keys.getKeyManagers(), trustManagers(ca), new SecureRandom());
             return HttpClient.newBuilder().sslContext(context).build();

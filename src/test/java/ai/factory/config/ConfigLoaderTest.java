@@ -227,6 +227,13 @@ class ConfigLoaderTest {
         assertThat(new ConfigLoader(Map.of("FACTORY_MEMORY_LIMIT", "16GiB")).load(home, Map.of()).engines()
                 .memoryLimit()).hasValue(16L << 30);
         assertThat(new ConfigLoader(Map.of()).load(home, Map.of()).engines().memoryLimit()).isEmpty();
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_CLUSTER_ROLE", "boss")).load(home, Map.of()))
+                .hasMessageContaining("cluster.role").hasMessageContaining("all or control");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_CLUSTER_ROLE", "control")).load(home, Map.of()))
+                .hasMessageContaining("cluster.role control needs cluster.port");
+        assertThat(new ConfigLoader(Map.of("FACTORY_CLUSTER_ROLE", "Control", "FACTORY_CLUSTER_PORT", "0"))
+                .load(home, Map.of()).cluster().role()).isEqualTo(ClusterConfig.Role.CONTROL);
+        assertThat(new ConfigLoader(Map.of()).load(home, Map.of()).cluster().role()).isEqualTo(ClusterConfig.Role.ALL);
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_DB_URL", "jdbc:mysql://x/y")).load(home, Map.of()))
                 .hasMessageContaining("unsupported database URL");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_DB_POOL_SIZE", "s3cret-ish")).load(home, Map.of()))
