@@ -79,20 +79,36 @@ public final class Assignments {
 
     /**
      * A recorded assignment of {@code replica} on a node that is ready, up and serving, so that a control plane that
-     * restarted finds its replicas where they run; any other recorded assignment of it is ended.
+     * restarted finds its replicas where they run. Recorded assignments on nodes that are removed, draining or gone
+     * are ended; those on nodes that are only down are kept unless {@code giveUpOnDown} (the node may be about to
+     * report again, after a restart of the control plane or its own).
      */
-    public synchronized Optional<Placed> existing(ReplicaOf replica) {
-        List<Node> serving = serving();
+    public synchronized Optional<Placed> existing(ReplicaOf replica, boolean giveUpOnDown) {
+        Map<String, Node> all = nodesNow();
         Optional<Placed> kept = Optional.empty();
         for (ReplicaWork w : recorded(replica)) {
-            Optional<Node> node = nodeOf(w.assignment()).filter(serving::contains);
-            if (kept.isEmpty() && node.isPresent()) {
+            Optional<Node> node = jdbi.withHandle(h -> h.createQuery("SELECT node_id FROM replica_assignments "
+                    + "WHERE id = :id").bind("id", w.assignment()).mapTo(String.class).findOne()).map(all::get);
+            boolean serving = node.isPresent() && node.get().state() == NodeState.READY && nodes.up(node.get(), deadline)
+                    && node.get().servingPort() > 0;
+            boolean mayReturn = node.isPresent() && node.get().state() == NodeState.READY && !giveUpOnDown;
+            if (kept.isEmpty() && serving) {
                 kept = Optional.of(new Placed(w, node.get()));
-            } else {
+            } else if (!mayReturn || kept.isPresent()) {
                 remove(w.assignment());
             }
         }
         return kept;
+    }
+
+    /** Whether {@code replica} has a recorded assignment (on a node that may be down for now). */
+    public boolean recordedAnywhere(ReplicaOf replica) {
+        return !recorded(replica).isEmpty();
+    }
+
+    /** Whether any node is in the cluster (not removed), up or not. */
+    public boolean anyNode() {
+        return nodes.list().stream().anyMatch(n -> n.state() != NodeState.REMOVED);
     }
 
     /**

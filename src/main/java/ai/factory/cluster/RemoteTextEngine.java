@@ -308,11 +308,17 @@ final class RemoteTextEngine implements TextEngine {
             closeQuietly();
         }
 
-        /** A generation ended (done, or cancelled by its caller); the last one closes the stream. */
+        /**
+         * A generation ended (done, or cancelled by its caller). When the last one has: a call its caller cancelled
+         * closes the stream, which stops the worker's generations; one that finished is read to its end by the reader,
+         * so that its connection goes back to the pool (a new one costs a TLS handshake on the next call's path).
+         */
         void ended() {
             active.decrementAndGet();
             if (open.decrementAndGet() == 0) {
-                closeQuietly();
+                if (generations.stream().anyMatch(g -> g.cancelled.get())) {
+                    closeQuietly();
+                }
                 target.calls.remove(this);
                 target.endIfIdle();
             }

@@ -70,10 +70,10 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             return local.load(replica, version, spec, placement);
         }
         ModelRegistry.FileBlob blob = registry.fileBlob(version, version.files().getFirst().path());
-        Assignments.Placed placed = assignments.existing(replica).orElseGet(() -> assignments.place(replica,
-                id -> new ReplicaWork(id, replica.deployment(), replica.index(), version.ref().toString(),
-                        blob.owner(), blob.sha256(), blob.bytes(), spec.effectiveContext(version), spec.parallel(),
-                        spec.threads(), spec.queue(), spec.stepTokens(), spec.cacheType().id(), spec.prefixCache())));
+        Assignments.Placed placed = placeWaiting(replica, id -> new ReplicaWork(id, replica.deployment(),
+                replica.index(), version.ref().toString(), blob.owner(), blob.sha256(), blob.bytes(),
+                spec.effectiveContext(version), spec.parallel(), spec.threads(), spec.queue(), spec.stepTokens(),
+                spec.cacheType().id(), spec.prefixCache()));
         Assignments.Reported ready = awaitReady(placed);
         RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()), closed -> {
             engines.remove(closed);
@@ -82,6 +82,47 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         works.put(engine, placed.work());
         engines.add(engine);
         return engine;
+    }
+
+    /**
+     * Where the replica runs: where it ran before, if its worker serves; else on a worker chosen now. While workers
+     * exist but none can take it (a control plane that just started has not heard from them yet; the worker that ran
+     * it may be restarting, and keeps its assignment for two heartbeat deadlines), it waits, up to the load timeout;
+     * with no worker in the cluster at all it fails at once, saying how to add one.
+     */
+    private Assignments.Placed placeWaiting(ReplicaOf replica, java.util.function.Function<String, ReplicaWork> work) {
+        long start = System.nanoTime();
+        long grace = assignments.deadline().multipliedBy(2).toNanos();
+        boolean told = false;
+        while (true) {
+            boolean giveUp = System.nanoTime() - start > grace;
+            Optional<Assignments.Placed> before = assignments.existing(replica, giveUp);
+            if (before.isPresent()) {
+                return before.get();
+            }
+            if (!assignments.recordedAnywhere(replica)) {
+                try {
+                    return assignments.place(replica, work);
+                } catch (FactoryException e) {
+                    if (e.code() != ErrorCode.UNAVAILABLE || !assignments.anyNode()
+                            || System.nanoTime() - start > loadTimeout.toNanos()) {
+                        throw e;
+                    }
+                    if (!told) {
+                        LOG.info("replica {} of deployment {} waits for a worker: {}", replica.index(),
+                                replica.deployment(), e.getMessage());
+                        told = true;
+                    }
+                }
+            }
+            try {
+                Thread.sleep(Math.max(100, assignments.deadline().toMillis() / 3));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new FactoryException(ErrorCode.UNAVAILABLE, "stopped while replica " + replica.index()
+                        + " of deployment " + replica.deployment() + " waited for a worker");
+            }
+        }
     }
 
     /** Waits for the worker to report the assignment ready; the assignment ends if it does not. */
