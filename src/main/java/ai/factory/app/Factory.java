@@ -272,6 +272,10 @@ public final class Factory implements AutoCloseable {
                     control ? new GpuPlacements(new GpuAllocator(List.of()), () -> false)
                             : new GpuPlacements(gpus, () -> offload().supported()), clock);
             closeInOrder.addFirst(deployments);
+            if (workerEngines != null) {
+                // Closed before the deployments: a control plane that stops leaves its replicas running on the workers.
+                closeInOrder.addFirst(workerEngines::stopping);
+            }
             deployments.restore();
             if (workerEngines != null) {
                 workerEngines.retainDeployments(deployments.list().stream().map(Deployment::id)

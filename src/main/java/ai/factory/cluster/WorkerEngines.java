@@ -48,6 +48,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
     private final Map<RemoteTextEngine, ReplicaWork> works = new ConcurrentHashMap<>();
     private final Set<RemoteTextEngine> moving = ConcurrentHashMap.newKeySet();
     private final Thread supervisor;
+    private volatile boolean stopping;
 
     /**
      * @param identity the control plane's client certificate ({@code ClusterCa.controlPlaneIdentity})
@@ -143,7 +144,11 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
 
     private RemoteTextEngine.Target target(Assignments.Placed placed) {
         String id = placed.work().assignment();
-        return new RemoteTextEngine.Target(placed.work(), placed.node(), () -> assignments.remove(id));
+        return new RemoteTextEngine.Target(placed.work(), placed.node(), () -> {
+            if (!stopping) {
+                assignments.remove(id);
+            }
+        });
     }
 
     private void supervise() {
@@ -231,8 +236,17 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         return address.contains(":") && !address.startsWith("[") ? "[" + address + "]" : address;
     }
 
+    /**
+     * The control plane is stopping: the replicas it closes from now on keep their assignments, so the workers go on
+     * running them and the next start finds them there. Called before the deployments close their engines.
+     */
+    public void stopping() {
+        stopping = true;
+        supervisor.interrupt();
+    }
+
     @Override
     public void close() {
-        supervisor.interrupt();
+        stopping();
     }
 }

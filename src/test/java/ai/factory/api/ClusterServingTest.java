@@ -73,6 +73,8 @@ class ClusterServingTest {
 
     static TestDatabases.Scratch database;
     static TestFactory factory;
+    /** The control plane's settings: a fixed cluster port, so that the workers find it again after its restart. */
+    static Map<Setting, String> settings;
     /** The in-process workers, w1 and w2. */
     static final List<RunningWorker> workers = new ArrayList<>();
     static Process w0;
@@ -93,7 +95,7 @@ class ClusterServingTest {
     static void start() throws Exception {
         Path gguf = TestModels.tinyLlama();
         database = TestDatabases.scratch(TestDatabases.Kind.POSTGRESQL, dir);
-        Map<Setting, String> settings = new EnumMap<>(Setting.class);
+        settings = new EnumMap<>(Setting.class);
         settings.put(Setting.DB_URL, database.config().url());
         if (database.config().user() != null) {
             settings.put(Setting.DB_USER, database.config().user());
@@ -101,7 +103,9 @@ class ClusterServingTest {
         if (database.config().password() != null) {
             settings.put(Setting.DB_PASSWORD, database.config().password());
         }
-        settings.put(Setting.CLUSTER_PORT, "0");
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            settings.put(Setting.CLUSTER_PORT, String.valueOf(free.getLocalPort()));
+        }
         settings.put(Setting.CLUSTER_ROLE, "control");
         settings.put(Setting.CLUSTER_HEARTBEAT_DEADLINE, "3s");
         factory = TestFactory.start(dir.resolve("control"), settings);
@@ -350,6 +354,22 @@ class ClusterServingTest {
                 "{\"model\": \"acme/tiny-two\", \"max_tokens\": 2, \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}");
         assertThat(gone.statusCode()).isEqualTo(404);
         assertThat(chat("the first one serves on", false).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    @Order(45)
+    void aControlPlaneThatRestartsFindsItsReplicasWhereTheyRun() {
+        List<String> before = workers.getFirst().replicas().reports().stream().map(Assignments.Reported::assignment)
+                .toList();
+        assertThat(before).hasSize(1);
+        factory.close();
+        factory = TestFactory.start(dir.resolve("control"), settings);
+        await().atMost(Duration.ofSeconds(30)).until(() -> json(factory.get("/api/v1/deployments",
+                factory.adminKey())).path("deployments").findValuesAsText("state").stream().allMatch("ready"::equals));
+        assertThat(workers.getFirst().replicas().reports().stream().map(Assignments.Reported::assignment).toList())
+                .as("the worker kept its replica: no reload").isEqualTo(before);
+        HttpResponse<String> r = chat("after the restart", false);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     }
 
     @Test
