@@ -114,9 +114,13 @@ final class NodesCommand {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
-            Table table = new Table("ID", "NAME", "STATE", "HEALTH", "ADDRESS", "VERSION", "JOINED", "LAST SEEN");
+            Table table = new Table("ID", "NAME", "STATE", "HEALTH", "REPLICAS", "ADDRESS", "VERSION", "JOINED",
+                    "LAST SEEN");
             for (NodeWire.Node n : result.nodes()) {
-                table.row(n.id(), n.name(), n.state(), n.health(), n.address(), n.version(), n.joinedAt(),
+                List<NodeWire.Replica> replicas = n.replicas() == null ? List.of() : n.replicas();
+                long ready = replicas.stream().filter(r -> r.state().equals("ready")).count();
+                table.row(n.id(), n.name(), n.state(), n.health(), replicas.isEmpty() ? "-"
+                        : ready + "/" + replicas.size() + " ready", n.address(), n.version(), n.joinedAt(),
                         n.lastSeenAt());
             }
             table.print(out);
@@ -125,7 +129,7 @@ final class NodesCommand {
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true,
-            description = "Show a node: state, certificate, inventory.")
+            description = "Show a node: state, certificate, inventory, replicas.")
     static final class Show implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin ClientOptions client;

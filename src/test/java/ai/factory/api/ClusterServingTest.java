@@ -204,6 +204,13 @@ class ClusterServingTest {
     void replicasSpreadOverTheWorkersAndServeCallsThroughTheControlPlane() throws Exception {
         assertThat(ready(workers.get(0))).as("w1 runs one replica").isEqualTo(1);
         assertThat(workers.get(1).replicas().reports()).as("w2 runs none").isEmpty();
+        JsonNode w1 = json(factory.get("/api/v1/nodes/" + workers.getFirst().worker().joined().nodeId(),
+                factory.adminKey()));
+        assertThat(w1.path("replicas")).as("the node lists its replica").hasSize(1);
+        assertThat(w1.path("replicas").get(0).path("state").asText()).isEqualTo("ready");
+        assertThat(w1.path("replicas").get(0).path("model").asText()).isEqualTo(MODEL + ":1");
+        assertThat(json(factory.get("/api/v1/nodes/" + workers.get(1).worker().joined().nodeId(),
+                factory.adminKey())).path("replicas")).isEmpty();
         HttpResponse<String> plain = chat("Hello there", false);
         assertThat(plain.statusCode()).as(plain.body()).isEqualTo(200);
         JsonNode answer = json(plain);

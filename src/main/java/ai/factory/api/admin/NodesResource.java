@@ -11,6 +11,7 @@ import ai.factory.api.GuardedRoutes;
 import ai.factory.api.Routes;
 import ai.factory.api.codec.WireJson;
 import ai.factory.api.codec.admin.NodeWire;
+import ai.factory.cluster.Assignments;
 import ai.factory.cluster.JoinToken;
 import ai.factory.cluster.JoinTokens;
 import ai.factory.cluster.Node;
@@ -22,6 +23,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.function.IntSupplier;
 
 /**
@@ -35,14 +38,17 @@ public final class NodesResource implements Routes {
 
     private final JoinTokens tokens;
     private final Nodes nodes;
+    private final Assignments assignments;
     private final ClusterConfig cluster;
     private final IntSupplier clusterPort;
     private final Clock clock;
 
     /** {@code clusterPort}: the port the cluster endpoint listens on, once it does. */
-    public NodesResource(JoinTokens tokens, Nodes nodes, ClusterConfig cluster, IntSupplier clusterPort, Clock clock) {
+    public NodesResource(JoinTokens tokens, Nodes nodes, Assignments assignments, ClusterConfig cluster,
+                         IntSupplier clusterPort, Clock clock) {
         this.tokens = requireNonNull(tokens, "tokens is null");
         this.nodes = requireNonNull(nodes, "nodes is null");
+        this.assignments = requireNonNull(assignments, "assignments is null");
         this.cluster = requireNonNull(cluster, "cluster is null");
         this.clusterPort = requireNonNull(clusterPort, "clusterPort is null");
         this.clock = requireNonNull(clock, "clock is null");
@@ -119,9 +125,15 @@ public final class NodesResource implements Routes {
         } catch (FactoryException e) {
             throw new FactoryException(ErrorCode.INTERNAL, "node " + n.id() + " has an unreadable inventory");
         }
+        List<NodeWire.Replica> replicas = assignments.forNode(n.id()).stream().map(w -> {
+            Optional<Assignments.Reported> r = assignments.reported(w.assignment());
+            return new NodeWire.Replica(w.assignment(), w.deployment(), w.replica(), w.model(),
+                    r.map(x -> x.phase().name().toLowerCase(java.util.Locale.ROOT)).orElse("assigned"),
+                    r.map(Assignments.Reported::detail).orElse(""));
+        }).toList();
         return new NodeWire.Node(n.id(), n.name(), n.state().id(), nodes.up(n, cluster.heartbeatDeadline()) ? "up"
                 : "down", n.address(), n.version(), n.joinedAt(),
                 n.lastSeenAt(), n.removedAt(), n.joinToken(), n.certificateSerial(), n.certificateSha256(),
-                n.certificateExpiresAt(), inventory);
+                n.certificateExpiresAt(), inventory, replicas);
     }
 }

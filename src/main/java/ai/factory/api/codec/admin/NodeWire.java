@@ -74,11 +74,22 @@ public final class NodeWire {
     public record HeartbeatAnswer(String id, String state, long heartbeatIntervalMillis,
                                   List<ai.factory.cluster.ReplicaWork> assignments) {}
 
-    /** A node of the cluster; {@code health} is {@code up}, or {@code down} once it missed the heartbeat deadline. */
+    /**
+     * A node of the cluster; {@code health} is {@code up}, or {@code down} once it missed the heartbeat deadline;
+     * {@code replicas}, the replicas assigned to it and how it last reported each.
+     */
     public record Node(String id, String name, String state, String health, String address, String version,
                        Instant joinedAt,
                        Instant lastSeenAt, @Nullable Instant removedAt, String joinToken, String certificateSerial,
-                       String certificateSha256, Instant certificateExpiresAt, JsonNode inventory) {}
+                       String certificateSha256, Instant certificateExpiresAt, JsonNode inventory,
+                       @Nullable List<Replica> replicas) {}
+
+    /**
+     * A replica assigned to a node: {@code state} is {@code assigned} (not reported yet), {@code loading},
+     * {@code ready} or {@code failed} (with {@code detail}).
+     */
+    public record Replica(String assignment, String deployment, int replica, String model, String state,
+                          String detail) {}
 
     public record NodeList(List<Node> nodes) {}
 }
