@@ -464,21 +464,10 @@ class ClusterServingTest {
         }
     }
 
+    /** A client presenting a node's key and certificate, as files of its home. */
     private static HttpClient client(Path key, Path certificate, Path ca) {
-        try {
-            KeyStore identity = KeyStore.getInstance("PKCS12");
-            identity.load(null, null);
-            identity.setKeyEntry("k", ai.factory.security.tls.Pem.privateKey(key, "key"), new char[0],
-                    ai.factory.security.tls.Pem.certificates(certificate, "certificate")
-                            .toArray(java.security.cert.X509Certificate[]::new));
-            KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            keys.init(identity, new char[0]);
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(keys.getKeyManagers(), trustManagers(ca), new SecureRandom());
-            return HttpClient.newBuilder().sslContext(context).build();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return client(new ai.factory.security.tls.ServerIdentity(ai.factory.security.tls.Pem.privateKey(key, "key"),
+                ai.factory.security.tls.Pem.certificates(certificate, "certificate")), ca);
     }
 
     private static HttpClient client(ai.factory.security.tls.ServerIdentity identity, Path ca) {
