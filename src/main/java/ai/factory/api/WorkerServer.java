@@ -124,6 +124,8 @@ public final class WorkerServer implements AutoCloseable {
         ctx.status(200).contentType("application/x-ndjson");
         int done = 0;
         try {
+            // Headers at once: the control plane counts the call on this worker from its answer.
+            ctx.res().flushBuffer();
             OutputStream out = ctx.res().getOutputStream();
             while (done < generations.size()) {
                 Line line = lines.take();

@@ -222,10 +222,21 @@ public final class Assignments {
                         + "' is not this node's"));
     }
 
-    /** What node {@code nodeId} reported of its replicas; reports of assignments that are not its own are ignored. */
+    /**
+     * What node {@code nodeId} reported of its replicas, all of them: one of its assignments it did not report is not
+     * running there (the worker restarted), so a ready it reported before no longer counts. Reports of assignments
+     * that are not its own are ignored.
+     */
     public void report(String nodeId, List<Reported> reports) {
         List<String> own = forNode(nodeId).stream().map(ReplicaWork::assignment).toList();
         boolean any = false;
+        java.util.Set<String> named = new java.util.HashSet<>();
+        reports.forEach(r -> named.add(r.assignment()));
+        for (String id : own) {
+            if (!named.contains(id) && reported.remove(id) != null) {
+                any = true;
+            }
+        }
         for (Reported r : reports) {
             if (own.contains(r.assignment())) {
                 Reported was = reported.put(r.assignment(), r);

@@ -121,7 +121,7 @@ public final class Nodes {
                     refusal.set(redeemed.reason());
                     return Optional.<Node>empty();
                 }
-                ClusterCa.Issued issued = ca.get().issue(id, request.csr(), names(who, request.address()));
+                ClusterCa.Issued issued = ca.get().issue(id, request.csr(), names(request.address()));
                 certificate.set(issued);
                 Node created = new Node(id, who, NodeState.READY, issued.serial(), fingerprint(issued.certificate()),
                         issued.expiresAt(), redeemed.tokenId().get(), clip(request.address(), 100), request.version(),
@@ -272,13 +272,12 @@ public final class Nodes {
                 removed == null ? null : removed.toInstant(), rs.getInt(14));
     }
 
-    /** The names a node's certificate is issued for: its name, and the address the control plane dials it at. */
-    private static java.util.Set<String> names(String name, @Nullable String address) {
-        java.util.Set<String> names = new java.util.LinkedHashSet<>();
-        names.add(name);
-        if (address != null && ai.factory.config.TlsConfig.isIpLiteral(address)) {
-            names.add(address);
-        }
-        return names;
+    /**
+     * The names a node's certificate is issued for: the address the control plane dials it at, and only that. Not the
+     * name the node chose: a node named like the control plane's host could otherwise pose as its cluster endpoint.
+     */
+    private static java.util.Set<String> names(@Nullable String address) {
+        return address != null && ai.factory.config.TlsConfig.isIpLiteral(address) ? java.util.Set.of(address)
+                : java.util.Set.of();
     }
 }

@@ -78,6 +78,9 @@ final class RemoteTextEngine implements TextEngine {
         private final java.util.Set<Call> calls = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private final Runnable ended;
         private volatile boolean retired;
+        /** Calls sent but not answered yet: they count as in flight from before they are sent. */
+        private int starting;
+        private boolean over;
 
         Target(ReplicaWork work, Node node, Runnable ended) {
             this.work = requireNonNull(work, "work is null");
@@ -104,8 +107,29 @@ final class RemoteTextEngine implements TextEngine {
             return calls.size();
         }
 
+        /** A call is about to be sent here; false when the target has ended (the caller picks the current one). */
+        synchronized boolean begin() {
+            if (over) {
+                return false;
+            }
+            starting++;
+            return true;
+        }
+
+        /** A call {@link #begin}-ed was answered ({@code call}) or failed (null). */
+        void begun(@Nullable Call call) {
+            if (call != null) {
+                calls.add(call);
+            }
+            synchronized (this) {
+                starting--;
+            }
+            endIfIdle();
+        }
+
         private synchronized void endIfIdle() {
-            if (retired && calls.isEmpty()) {
+            if (retired && calls.isEmpty() && starting == 0 && !over) {
+                over = true;
                 ended.run();
             }
         }
@@ -172,6 +196,17 @@ final class RemoteTextEngine implements TextEngine {
         return t;
     }
 
+    /** The target for a new call, counted there as in flight until {@link Target#begun}. */
+    private Target beginCall() {
+        while (true) {
+            Target t = current();
+            if (t.begin()) {
+                return t;
+            }
+            Thread.onSpinWait(); // it ended between the read and the count: the next one is attached already
+        }
+    }
+
     @Override
     public TextModelInfo info() {
         return info;
@@ -232,19 +267,23 @@ final class RemoteTextEngine implements TextEngine {
 
     @Override
     public List<Generation> submitAll(List<GenerationRequest> requests) {
-        Target to = current();
-        // Counted from now, not from the answer: a call routed while this one is being set up sees it.
+        // Counted from now, not from the answer: a call routed while this one is being set up sees it, and a drained
+        // worker's assignment does not end under it.
+        Target to = beginCall();
         active.addAndGet(requests.size());
         HttpResponse<InputStream> r;
         try {
+            // The worker answers its headers at once; the timeout is for a worker that does not answer at all.
             r = send(to, ReplicaCalls.GENERATE, new ReplicaCalls.Generate(requests),
-                    HttpResponse.BodyHandlers.ofInputStream(), null);
+                    HttpResponse.BodyHandlers.ofInputStream(), CALL_TIMEOUT);
         } catch (RuntimeException e) {
             active.addAndGet(-requests.size());
+            to.begun(null);
             throw e;
         }
         if (r.statusCode() != 200) {
             active.addAndGet(-requests.size());
+            to.begun(null);
             String body;
             try (InputStream in = r.body()) {
                 body = new String(in.readNBytes(64 * 1024), StandardCharsets.UTF_8);
@@ -254,7 +293,7 @@ final class RemoteTextEngine implements TextEngine {
             throw ReplicaCalls.exception(r.statusCode(), body);
         }
         Call call = new Call(to, r.body(), requests.size());
-        to.calls.add(call);
+        to.begun(call);
         Thread.ofVirtual().name("replica-" + to.work.assignment()).start(call::read);
         return List.copyOf(call.generations);
     }

@@ -132,7 +132,9 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         try {
             return assignments.awaitReady(id, loadTimeout);
         } catch (InterruptedException e) {
-            assignments.remove(id);
+            if (!stopping) {
+                assignments.remove(id); // a control plane that stops leaves it to the next start
+            }
             Thread.currentThread().interrupt();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "stopped while node " + placed.node().name()
                     + " loaded a replica of " + placed.work().model());
@@ -172,9 +174,10 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         }
         Map<String, Node> nodes = assignments.nodesNow();
         for (RemoteTextEngine engine : engines) {
-            if (engine.closed() || moving.contains(engine)) {
+            if (engine.closed()) {
                 continue;
             }
+            // A replica that is moving is still watched: its worker may go down while the new one loads.
             RemoteTextEngine.Target target = engine.target();
             if (target == null) {
                 move(engine, "it has no worker");
@@ -215,7 +218,9 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 awaitReady(placed);
                 engine.attach(target(placed));
                 engine.healthy(true);
-                works.put(engine, placed.work());
+                if (!engine.closed()) {
+                    works.put(engine, placed.work());
+                }
                 LOG.info("replica {} of {} serves from node {}", work.replica(), work.model(), placed.node().name());
             } catch (FactoryException e) {
                 LOG.warn("replica {} of {} could not move ({}): {}; trying again", work.replica(), work.model(), why,
