@@ -250,8 +250,10 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         supervisor.interrupt();
     }
 
+    /** After the deployments closed their engines: the client to the workers goes too. */
     @Override
     public void close() {
         stopping();
+        http.close();
     }
 }
