@@ -21,6 +21,7 @@ import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import java.util.Optional;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -73,15 +74,17 @@ public final class ClusterServer implements AutoCloseable {
                 Node node = node(ctx, nodes);
                 NodeWire.Heartbeat body = WireJson.read(ctx.bodyAsBytes(), NodeWire.Heartbeat.class);
                 Node seen = nodes.heartbeat(node.id(), body.version(), body.inventory().toString(), body.servingPort());
-                assignments.report(node.id(), java.util.Objects.requireNonNullElse(body.replicas(), java.util.List.of()));
+                List<ReplicaWork> work = assignments.report(node.id(),
+                        java.util.Objects.requireNonNullElse(body.replicas(), List.of()));
                 ctx.json(new NodeWire.HeartbeatAnswer(seen.id(), seen.state().id(),
-                        config.heartbeatInterval().toMillis(), assignments.forNode(node.id())));
+                        config.heartbeatInterval().toMillis(), work));
             });
             // The model of one of the node's own replicas, as stored here: encrypted, so the bytes on the wire and on
             // the worker's disk are ciphertext. The worker checks the plaintext's digest once it has the key.
             c.routes.get(ASSIGNMENT + "/blob", ctx -> {
                 Node node = node(ctx, nodes);
-                ModelRegistry.FileBlob blob = blob(assignments.ofNode(node.id(), ctx.pathParam("id")), registry);
+                ReplicaWork work = assignments.ofNode(node.id(), ctx.pathParam("id"));
+                ModelRegistry.FileBlob blob = checked(work, registry).blob();
                 ctx.contentType("application/octet-stream");
                 ctx.header("Content-Length", String.valueOf(java.nio.file.Files.size(blob.ciphertext())));
                 try (var in = java.nio.file.Files.newInputStream(blob.ciphertext())) {
@@ -92,8 +95,7 @@ public final class ClusterServer implements AutoCloseable {
             c.routes.post(ASSIGNMENT + "/key", ctx -> {
                 Node node = node(ctx, nodes);
                 ReplicaWork work = assignments.ofNode(node.id(), ctx.pathParam("id"));
-                ModelVersion version = registry.resolve(ModelRef.parse(work.model()));
-                blob(work, registry);
+                ModelVersion version = checked(work, registry).version();
                 byte[] secret = registry.releaseKey(version, version.files().getFirst().path()).exportSecret();
                 assignments.keyReleased(node.id(), work);
                 ctx.json(java.util.Map.of("key", java.util.Base64.getEncoder().encodeToString(secret)));
@@ -101,15 +103,21 @@ public final class ClusterServer implements AutoCloseable {
         });
     }
 
-    /** The blob of an assignment's model; CONFLICT when the model changed since the assignment was made. */
-    private static ModelRegistry.FileBlob blob(ReplicaWork work, ModelRegistry registry) {
+    /** An assignment's model version and its one file's blob. */
+    private record Checked(ModelVersion version, ModelRegistry.FileBlob blob) {}
+
+    /**
+     * The model version of an assignment and its file's blob, checked to be what the assignment was made for (owner
+     * and digest); CONFLICT when the model changed since.
+     */
+    private static Checked checked(ReplicaWork work, ModelRegistry registry) {
         ModelVersion version = registry.resolve(ModelRef.parse(work.model()));
         ModelRegistry.FileBlob blob = registry.fileBlob(version, version.files().getFirst().path());
         if (!blob.sha256().equals(work.sha256()) || !blob.owner().equals(work.owner())) {
             throw new FactoryException(ErrorCode.CONFLICT, work.model() + " is no longer the model assignment "
                     + work.assignment() + " was made for");
         }
-        return blob;
+        return new Checked(version, blob);
     }
 
     /** The node whose certificate the call presented; FORBIDDEN (and audited) when no node in the cluster holds it. */

@@ -23,7 +23,6 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.LinkedBlockingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -99,40 +98,55 @@ public final class WorkerServer implements AutoCloseable {
         }
     }
 
-    /** Writes the generations' events as they come, one line each; a caller gone cancels them all. */
+    /**
+     * Writes the generations' events as they come, one line each, flushed: the first generation's from this thread,
+     * any others' from a thread each, one writer at a time, so a token goes out without a hand-over between
+     * threads. A caller gone (a failed write) cancels them all.
+     */
     private static void stream(Context ctx, List<Generation> generations) {
-        LinkedBlockingQueue<Line> lines = new LinkedBlockingQueue<>();
-        for (int i = 0; i < generations.size(); i++) {
-            int index = i;
-            Generation g = generations.get(i);
-            Thread.ofVirtual().name("replica-stream-" + i).start(() -> {
-                try {
-                    while (true) {
-                        TokenEvent e = g.next(POLL);
-                        if (e != null) {
-                            lines.add(new Line(ReplicaCalls.line(index, e), e instanceof TokenEvent.Done));
-                            if (e instanceof TokenEvent.Done) {
-                                return;
-                            }
-                        }
-                    }
-                } catch (InterruptedException e) {
-                    g.cancel();
-                }
-            });
-        }
-        ctx.status(200).contentType("application/x-ndjson");
-        int done = 0;
+        OutputStream out;
         try {
+            ctx.status(200).contentType("application/x-ndjson");
             // Headers at once: the control plane counts the call on this worker from its answer.
             ctx.res().flushBuffer();
-            OutputStream out = ctx.res().getOutputStream();
-            while (done < generations.size()) {
-                Line line = lines.take();
-                out.write((line.json() + "\n").getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                if (line.last()) {
-                    done++;
+            out = ctx.res().getOutputStream();
+        } catch (IOException e) {
+            generations.forEach(Generation::cancel);
+            return;
+        }
+        List<Thread> others = new java.util.ArrayList<>();
+        for (int i = 1; i < generations.size(); i++) {
+            int index = i;
+            others.add(Thread.ofVirtual().name("replica-stream-" + i).start(() -> write(index, generations, out)));
+        }
+        write(0, generations, out);
+        for (Thread t : others) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                generations.forEach(Generation::cancel);
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Writes generation {@code index}'s events until its end; a failed write cancels every generation of the call. */
+    private static void write(int index, List<Generation> generations, OutputStream out) {
+        Generation g = generations.get(index);
+        try {
+            while (true) {
+                TokenEvent e = g.next(POLL);
+                if (e == null) {
+                    continue;
+                }
+                byte[] line = (ReplicaCalls.line(index, e) + "\n").getBytes(StandardCharsets.UTF_8);
+                synchronized (out) {
+                    out.write(line);
+                    out.flush();
+                }
+                if (e instanceof TokenEvent.Done) {
+                    return;
                 }
             }
         } catch (IOException | InterruptedException e) {
@@ -140,9 +154,6 @@ public final class WorkerServer implements AutoCloseable {
             LOG.debug("the control plane left a generation: {}", e.getMessage());
         }
     }
-
-    /** A line of the answer, and whether it ends its generation. */
-    private record Line(String json, boolean last) {}
 
     private static void fail(Exception e, Context ctx) {
         FactoryException fe = switch (e) {

@@ -145,7 +145,7 @@ final class NodesCommand {
     }
 
     @Command(name = "drain", mixinStandardHelpOptions = true,
-            description = "Stop giving a node new work; what it runs stays.")
+            description = "Stop giving a node new work; its replicas move to other workers without a failed call.")
     static final class Drain implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin ClientOptions client;

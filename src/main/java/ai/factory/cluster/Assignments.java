@@ -79,24 +79,24 @@ public final class Assignments {
 
     /**
      * A recorded assignment of {@code replica} on a node that is ready, up and serving, so that a control plane that
-     * restarted finds its replicas where they run. Recorded assignments on nodes that are removed, draining or gone
-     * are ended; those on nodes that are only down are kept unless {@code giveUpOnDown} (the node may be about to
-     * report again, after a restart of the control plane or its own).
+     * restarted finds its replicas where they run: the newest such one whose worker has not reported it failed. Every
+     * other recorded assignment of the replica is ended, except those on nodes that are only down, kept unless
+     * {@code giveUpOnDown} (the node may be about to report again, after a restart of the control plane or its own).
      */
     public synchronized Optional<Placed> existing(ReplicaOf replica, boolean giveUpOnDown) {
         Map<String, Node> all = nodesNow();
-        Optional<Placed> kept = Optional.empty();
-        for (ReplicaWork w : recorded(replica)) {
-            Optional<Node> node = jdbi.withHandle(h -> h.createQuery("SELECT node_id FROM replica_assignments "
-                    + "WHERE id = :id").bind("id", w.assignment()).mapTo(String.class).findOne()).map(all::get);
-            boolean serving = node.isPresent() && node.get().state() == NodeState.READY && nodes.up(node.get(), deadline)
-                    && node.get().servingPort() > 0;
-            boolean mayReturn = node.isPresent() && node.get().state() == NodeState.READY && !giveUpOnDown;
-            if (kept.isEmpty() && serving) {
-                kept = Optional.of(new Placed(w, node.get()));
-            } else if (!mayReturn || kept.isPresent()) {
-                remove(w.assignment());
+        List<Row> rows = recorded(replica);
+        Optional<Placed> kept = rows.reversed().stream()
+                .filter(row -> serving(all.get(row.node())))
+                .filter(row -> reported(row.work().assignment()).map(r -> r.phase() != Phase.FAILED).orElse(true))
+                .findFirst().map(row -> new Placed(row.work(), requireNonNull(all.get(row.node()))));
+        for (Row row : rows) {
+            Node node = all.get(row.node());
+            boolean mayReturn = node != null && node.state() == NodeState.READY && !giveUpOnDown && !serving(node);
+            if (kept.map(k -> k.work().equals(row.work())).orElse(false) || (mayReturn && kept.isEmpty())) {
+                continue;
             }
+            remove(row.work().assignment());
         }
         return kept;
     }
@@ -177,14 +177,21 @@ public final class Assignments {
 
     /** The nodes that can take a replica now: ready (not draining or removed), up, and serving. */
     private List<Node> serving() {
-        return nodes.list().stream()
-                .filter(n -> n.state() == NodeState.READY && nodes.up(n, deadline) && n.servingPort() > 0).toList();
+        return nodes.list().stream().filter(this::serving).toList();
     }
 
-    private List<ReplicaWork> recorded(ReplicaOf replica) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT work FROM replica_assignments WHERE deployment_id = :d "
+    private boolean serving(@Nullable Node n) {
+        return n != null && n.state() == NodeState.READY && nodes.up(n, deadline) && n.servingPort() > 0;
+    }
+
+    /** An assignment as recorded: its work and the node it is on. */
+    private record Row(ReplicaWork work, String node) {}
+
+    /** The recorded assignments of {@code replica}, oldest first. */
+    private List<Row> recorded(ReplicaOf replica) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT work, node_id FROM replica_assignments WHERE deployment_id = :d "
                         + "AND replica = :r ORDER BY created_at, id").bind("d", replica.deployment())
-                .bind("r", replica.index()).mapTo(String.class).list()).stream().map(Assignments::work).toList();
+                .bind("r", replica.index()).map((rs, ctx) -> new Row(work(rs.getString(1)), rs.getString(2))).list());
     }
 
     /** Ends the assignments of deployments not in {@code live} (left by a control plane that stopped mid-delete). */
@@ -203,6 +210,15 @@ public final class Assignments {
         return jdbi.withHandle(h -> h.createQuery("SELECT node_id FROM replica_assignments WHERE id = :id")
                 .bind("id", assignment).mapTo(String.class).findOne()).flatMap(id -> nodes.list().stream()
                 .filter(n -> n.id().equals(id) && n.state() != NodeState.REMOVED).findFirst());
+    }
+
+    /** The replicas every node is to run, by node id, each in the order they were assigned: one query for all. */
+    public Map<String, List<ReplicaWork>> byNode() {
+        Map<String, List<ReplicaWork>> out = new HashMap<>();
+        jdbi.useHandle(h -> h.createQuery("SELECT node_id, work FROM replica_assignments ORDER BY created_at, id")
+                .map((rs, ctx) -> new Row(work(rs.getString(2)), rs.getString(1)))
+                .forEach(row -> out.computeIfAbsent(row.node(), n -> new java.util.ArrayList<>()).add(row.work())));
+        return out;
     }
 
     /** The replicas node {@code nodeId} is to run, in the order they were assigned. */
@@ -225,10 +241,11 @@ public final class Assignments {
     /**
      * What node {@code nodeId} reported of its replicas, all of them: one of its assignments it did not report is not
      * running there (the worker restarted), so a ready it reported before no longer counts. Reports of assignments
-     * that are not its own are ignored.
+     * that are not its own are ignored. Returns the replicas the node is to run, for the heartbeat's answer.
      */
-    public void report(String nodeId, List<Reported> reports) {
-        List<String> own = forNode(nodeId).stream().map(ReplicaWork::assignment).toList();
+    public List<ReplicaWork> report(String nodeId, List<Reported> reports) {
+        List<ReplicaWork> work = forNode(nodeId);
+        List<String> own = work.stream().map(ReplicaWork::assignment).toList();
         boolean any = false;
         java.util.Set<String> named = new java.util.HashSet<>();
         reports.forEach(r -> named.add(r.assignment()));
@@ -251,6 +268,7 @@ public final class Assignments {
                 changed.notifyAll();
             }
         }
+        return work;
     }
 
     /** How the worker last reported an assignment, if it did. */

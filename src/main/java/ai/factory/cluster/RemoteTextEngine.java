@@ -61,6 +61,8 @@ final class RemoteTextEngine implements TextEngine {
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile @Nullable Target target;
+    /** The work of the replica's latest placement, which a move places again when it has no target. */
+    private volatile ReplicaWork work;
     private volatile boolean healthy = true;
     /** Until when routing passes this replica by: its worker could not be reached (System.nanoTime). */
     private volatile long unreachableUntil = System.nanoTime();
@@ -138,6 +140,7 @@ final class RemoteTextEngine implements TextEngine {
     RemoteTextEngine(Target first, HttpClient http, TextModelInfo info,
                      java.util.function.Consumer<RemoteTextEngine> onClose) {
         this.target = requireNonNull(first, "first is null");
+        this.work = first.work;
         this.model = first.work.model();
         this.queue = first.work.queue();
         this.http = requireNonNull(http, "http is null");
@@ -150,9 +153,15 @@ final class RemoteTextEngine implements TextEngine {
         return target;
     }
 
+    /** The work of the replica's latest placement. */
+    ReplicaWork work() {
+        return work;
+    }
+
     /** From now on calls go to {@code next}; the previous target, if any, is retired. */
     void attach(Target next) {
         Target before = target;
+        work = next.work;
         target = next;
         if (before != null && before != next) {
             before.retire();

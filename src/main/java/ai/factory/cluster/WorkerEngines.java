@@ -44,8 +44,6 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
     private final HttpClient http;
     private final Duration loadTimeout;
     private final Set<RemoteTextEngine> engines = ConcurrentHashMap.newKeySet();
-    /** The work each replica runs, kept for moving it when it has no target. */
-    private final Map<RemoteTextEngine, ReplicaWork> works = new ConcurrentHashMap<>();
     private final Set<RemoteTextEngine> moving = ConcurrentHashMap.newKeySet();
     private final Thread supervisor;
     private volatile boolean stopping;
@@ -76,11 +74,8 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 spec.effectiveContext(version), spec.parallel(), spec.threads(), spec.queue(), spec.stepTokens(),
                 spec.cacheType().id(), spec.prefixCache()));
         Assignments.Reported ready = awaitReady(placed);
-        RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()), closed -> {
-            engines.remove(closed);
-            works.remove(closed);
-        });
-        works.put(engine, placed.work());
+        RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()),
+                engines::remove);
         engines.add(engine);
         return engine;
     }
@@ -205,8 +200,8 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
 
     /** Places a replica again, on a task of its own, and attaches it once ready; tried again at the next look. */
     private void move(RemoteTextEngine engine, String why) {
-        ReplicaWork work = works.get(engine);
-        if (work == null || !moving.add(engine)) {
+        ReplicaWork work = engine.work();
+        if (!moving.add(engine)) {
             return;
         }
         Thread.ofVirtual().name("replica-move-" + work.deployment() + "-" + work.replica()).start(() -> {
@@ -218,9 +213,6 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 awaitReady(placed);
                 engine.attach(target(placed));
                 engine.healthy(true);
-                if (!engine.closed()) {
-                    works.put(engine, placed.work());
-                }
                 LOG.info("replica {} of {} serves from node {}", work.replica(), work.model(), placed.node().name());
             } catch (FactoryException e) {
                 LOG.warn("replica {} of {} could not move ({}): {}; trying again", work.replica(), work.model(), why,

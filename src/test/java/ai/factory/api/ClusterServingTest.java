@@ -228,6 +228,13 @@ class ClusterServingTest {
         }
         assertThat(deltas.toString()).as("greedy, so the same text from either replica").isEqualTo(text);
 
+        // Several choices of one call run on one worker, their lines interleaved on one stream.
+        HttpResponse<String> two = factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \"" + MODEL
+                + "\", \"max_tokens\": 8, \"n\": 2, \"messages\": [{\"role\": \"user\", \"content\": \"two\"}]}");
+        assertThat(two.statusCode()).as(two.body()).isEqualTo(200);
+        assertThat(json(two).path("choices").findValuesAsText("index")).containsExactlyInAnyOrder("0", "1");
+        assertThat(json(two).path("usage").path("completion_tokens").asInt()).isBetween(2, 16);
+
         // Many calls at once: they succeed, and both workers serve some.
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         List<Future<HttpResponse<String>>> calls = new ArrayList<>();

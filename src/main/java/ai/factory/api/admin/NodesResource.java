@@ -64,8 +64,12 @@ public final class NodesResource implements Routes {
         routes.delete("/api/v1/nodes/tokens/{id}", Action.MANAGE_NODES, Contract.of("Revoke a join token", null,
                 NodeWire.Token.class), ctx -> ctx.json(token(tokens.revoke(ctx.pathParam("id")))));
         routes.get("/api/v1/nodes", Action.READ_FLEET, Contract.of("The nodes that joined, with their state", null,
-                NodeWire.NodeList.class), ctx -> ctx.json(new NodeWire.NodeList(nodes.list().stream()
-                        .map(this::node).toList())));
+                NodeWire.NodeList.class), ctx -> {
+                    // Every node's replicas in one query, not one per node.
+                    java.util.Map<String, List<ai.factory.cluster.ReplicaWork>> replicas = assignments.byNode();
+                    ctx.json(new NodeWire.NodeList(nodes.list().stream()
+                            .map(n -> node(n, replicas.getOrDefault(n.id(), List.of()))).toList()));
+                });
         routes.get("/api/v1/nodes/{id}", Action.READ_FLEET, Contract.of("A node", null, NodeWire.Node.class),
                 ctx -> ctx.json(node(nodes.get(ctx.pathParam("id")))));
         routes.post("/api/v1/nodes/{id}/drain", Action.MANAGE_NODES, Contract.of("Stop giving a node new work", null,
@@ -119,13 +123,17 @@ public final class NodesResource implements Routes {
     }
 
     private NodeWire.Node node(Node n) {
+        return node(n, assignments.forNode(n.id()));
+    }
+
+    private NodeWire.Node node(Node n, List<ai.factory.cluster.ReplicaWork> assigned) {
         JsonNode inventory;
         try {
             inventory = WireJson.tree(n.inventory().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         } catch (FactoryException e) {
             throw new FactoryException(ErrorCode.INTERNAL, "node " + n.id() + " has an unreadable inventory");
         }
-        List<NodeWire.Replica> replicas = assignments.forNode(n.id()).stream().map(w -> {
+        List<NodeWire.Replica> replicas = assigned.stream().map(w -> {
             Optional<Assignments.Reported> r = assignments.reported(w.assignment());
             return new NodeWire.Replica(w.assignment(), w.deployment(), w.replica(), w.model(),
                     r.map(x -> x.phase().name().toLowerCase(java.util.Locale.ROOT)).orElse("assigned"),
