@@ -50,7 +50,8 @@ public final class ClusterServer implements AutoCloseable {
      * @param identity the endpoint's certificate (issued by {@code clusterCa}) and key
      */
     public ClusterServer(String host, ClusterConfig config, ServerIdentity identity, X509Certificate clusterCa,
-                         Nodes nodes, Assignments assignments, ModelRegistry registry) {
+                         Nodes nodes, Assignments assignments, ModelRegistry registry,
+                         java.util.function.Supplier<List<java.net.URI>> controlPlanes) {
         requireNonNull(host, "host is null");
         requireNonNull(config, "config is null");
         requireNonNull(identity, "identity is null");
@@ -77,7 +78,8 @@ public final class ClusterServer implements AutoCloseable {
                 List<ReplicaWork> work = assignments.report(node.id(),
                         java.util.Objects.requireNonNullElse(body.replicas(), List.of()));
                 ctx.json(new NodeWire.HeartbeatAnswer(seen.id(), seen.state().id(),
-                        config.heartbeatInterval().toMillis(), work));
+                        config.heartbeatInterval().toMillis(), work,
+                        controlPlanes.get().stream().map(java.net.URI::toString).toList()));
             });
             // The model of one of the node's own replicas, as stored here: encrypted, so the bytes on the wire and on
             // the worker's disk are ciphertext. The worker checks the plaintext's digest once it has the key.

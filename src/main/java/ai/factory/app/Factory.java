@@ -48,6 +48,7 @@ import ai.factory.fleet.FleetMetrics;
 import ai.factory.fleet.GpuAllocator;
 import ai.factory.fleet.HostMemory;
 import ai.factory.cluster.JoinTokens;
+import ai.factory.cluster.Leadership;
 import ai.factory.cluster.Assignments;
 import ai.factory.cluster.Nodes;
 import ai.factory.cluster.WorkerEngines;
@@ -118,10 +119,12 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -156,6 +159,7 @@ public final class Factory implements AutoCloseable {
     private final Datasets datasets;
     private final TrainingJobs trainingJobs;
     private final HostMemory hostMemory;
+    private final Leadership leadership;
     private volatile @Nullable ClusterServer clusterServer;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
     /** Held from before anything in the home is touched until after {@code server.json} is removed. */
@@ -166,6 +170,8 @@ public final class Factory implements AutoCloseable {
         this.config = requireNonNull(config, "config is null");
         // Before everything else: a second start on a home in use must leave the running factory's files alone.
         this.homeLock = HomeLock.acquire(config.home(), config.serverFile());
+        // Control-plane replicas sharing a site folder start one at a time: the first makes the site's keys and CAs.
+        AutoCloseable siteLock = config.cluster().site().map(HomeLock::site).orElse(() -> { });
         try {
             FactoryHome.secure(config.home());
             // First, so a TLS setting that cannot work fails the start before anything else is opened.
@@ -236,7 +242,7 @@ public final class Factory implements AutoCloseable {
                         gpus.capacityPerGpu() >> 20);
             }
             JoinTokens joinTokens = new JoinTokens(database.jdbi(), clock);
-            Path clusterDir = config.home().resolve("cluster");
+            Path clusterDir = config.site().resolve("cluster");
             Supplier<ClusterCa> clusterCa = new Supplier<>() {
                 private @Nullable ClusterCa ca; // made at the first join: a factory that never takes workers has none
 
@@ -254,10 +260,15 @@ public final class Factory implements AutoCloseable {
                         + "is the embedded H2, which one process opens: a factory with workers needs PostgreSQL "
                         + "(database.url); see docs/cluster.md");
             }
-            Assignments assignments = new Assignments(database.jdbi(), nodes, config.cluster().heartbeatDeadline(),
-                    audit::record, clock);
-            EngineLoader local = (replica, version, spec, placement) -> loadEngine(registry, version, spec, placement);
             boolean control = config.cluster().role() == ClusterConfig.Role.CONTROL;
+            // Control-plane replicas share one PostgreSQL and elect one to do the singleton work; any other factory is
+            // the only process on its database and leads from the start.
+            this.leadership = control ? Leadership.on(database.jdbi(), clock)
+                    : Leadership.sole(database.jdbi(), clock);
+            closeInOrder.addFirst(leadership);
+            Assignments assignments = new Assignments(database.jdbi(), nodes, leadership,
+                    config.cluster().heartbeatDeadline(), audit::record, clock);
+            EngineLoader local = (replica, version, spec, placement) -> loadEngine(registry, version, spec, placement);
             if (control) {
                 LOG.info("role control: text models' replicas run on the workers that joined");
             }
@@ -280,6 +291,8 @@ public final class Factory implements AutoCloseable {
             if (workerEngines != null) {
                 workerEngines.retainDeployments(deployments.list().stream().map(Deployment::id)
                         .collect(java.util.stream.Collectors.toSet()));
+                // Deployments made or deleted through another control-plane replica are taken up here within a second.
+                deployments.follow(Duration.ofSeconds(1));
             }
             // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain. Its
             // datasets' rows go first, so no row is ever left naming a destroyed key.
@@ -291,19 +304,35 @@ public final class Factory implements AutoCloseable {
                         blobs.deleteOwner(project);
                         auditContent.projectDeleted(project);
                     }), database.readCacheMaxAge());
-            config.audit().contentRetention().ifPresent(retention ->
-                    closeInOrder.addFirst(new ContentRetention(auditContent, retention, audit::record, clock).start()));
+            Optional<ContentRetention> retention = config.audit().contentRetention()
+                    .map(r -> new ContentRetention(auditContent, r, audit::record, clock));
+            retention.ifPresent(closeInOrder::addFirst);
             if (config.models().builtin()) {
                 new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
             }
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
                     config.models().importRoot(), clock);
-            imports.restore();
             // Before the worker starts, so no job ends unseen by it.
             ModelCustomizations customizations = new ModelCustomizations(database.jdbi(), trainingJobs, datasets,
                     registry, new SiteFiles(config.models().importRoot()));
-            trainingJobs.start();
             closeInOrder.addFirst(trainingJobs);
+            // The singleton work starts on the replica that leads, once: imports an earlier run left, the fine-tuning
+            // queue, content retention. A replica that stops leading with the database still reachable (rare: its
+            // lock's connection broke) carries on with what it started; its assignment writes are fenced.
+            leadership.listen(new Leadership.Listener() {
+                private boolean started;
+
+                @Override
+                public synchronized void elected(long term) {
+                    if (started) {
+                        return;
+                    }
+                    started = true;
+                    imports.restore();
+                    trainingJobs.start();
+                    retention.ifPresent(ContentRetention::start);
+                }
+            });
             this.newAdminKey = bootstrapAdminKey(keys);
 
             InferencePipeline inference = new InferencePipeline(authorizer, registry, deployments,
@@ -345,10 +374,12 @@ public final class Factory implements AutoCloseable {
             closeInOrder.addFirst(server);
             if (config.cluster().port().isPresent()) {
                 ClusterServer cluster = new ClusterServer(config.server().host(), config.cluster(),
-                        clusterCa.get().serverIdentity(ServerTls.names(config.server())),
-                        clusterCa.get().certificate(), nodes, assignments, registry);
+                        clusterCa.get().serverIdentity(clusterNames(config)),
+                        clusterCa.get().certificate(), nodes, assignments, registry,
+                        () -> leadership.replicas(config.cluster().heartbeatDeadline()));
                 closeInOrder.addFirst(cluster);
                 this.clusterServer = cluster.start();
+                leadership.announce(URI.create("https://" + hostOf(advertised(config)) + ":" + cluster.port()));
                 LOG.info("taking workers: the cluster endpoint (mutual TLS) listens on port {}", cluster.port());
             }
             server.start();
@@ -356,6 +387,12 @@ public final class Factory implements AutoCloseable {
         } catch (RuntimeException e) {
             close();
             throw e;
+        } finally {
+            try {
+                siteLock.close();
+            } catch (Exception e) {
+                LOG.warn("cannot release the site folder's lock: {}", e.getMessage());
+            }
         }
     }
 
@@ -494,9 +531,44 @@ public final class Factory implements AutoCloseable {
         return config;
     }
 
+    /** Whether this process leads the singleton work among the control-plane replicas on its database. */
+    public Leadership leadership() {
+        return leadership;
+    }
+
     /** Fine-tuning jobs: queued, run one at a time, resumed after a restart. */
     public TrainingJobs trainingJobs() {
         return trainingJobs;
+    }
+
+    /**
+     * Where workers reach this replica's cluster port: {@code cluster.advertise}, else the server's host, else (it
+     * listens on every address) this machine's address.
+     */
+    private static String advertised(FactoryConfig config) {
+        return config.cluster().advertise().orElseGet(() -> {
+            String host = config.server().host();
+            if (!ServerTls.isWildcard(host)) {
+                return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+            }
+            try {
+                return java.net.InetAddress.getLocalHost().getHostAddress();
+            } catch (java.net.UnknownHostException e) {
+                return "127.0.0.1";
+            }
+        });
+    }
+
+    /** The names the cluster port's certificate carries: the API server's, and the advertised one. */
+    private static java.util.Set<String> clusterNames(FactoryConfig config) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>(ServerTls.names(config.server()));
+        names.add(advertised(config));
+        return names;
+    }
+
+    /** An address as the host of a URI (IPv6 literals in brackets). */
+    private static String hostOf(String address) {
+        return address.contains(":") && !address.startsWith("[") ? "[" + address + "]" : address;
     }
 
     /** The port of the cluster endpoint workers call, or 0 when this factory takes no workers. */

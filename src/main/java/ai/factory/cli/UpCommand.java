@@ -41,6 +41,10 @@ final class UpCommand implements Callable<Integer> {
             + "control: place text models' replicas on the workers that joined (needs --cluster-port and PostgreSQL).")
     @Nullable String role;
 
+    @Option(names = "--site", paramLabel = "DIR", description = "The site's own material (keys, CAs, model blobs), "
+            + "shared by every control-plane replica of one factory (default: the home).")
+    @Nullable Path site;
+
     @Option(names = "--accept-broken-audit", description = "Start even if the audit chain does not verify (the "
             + "start refuses otherwise). The acceptance is recorded in the chain, and /health/ready and the "
             + "sovereignty report show the break.")
@@ -66,6 +70,9 @@ final class UpCommand implements Callable<Integer> {
         }
         if (role != null) {
             flags.put(Setting.CLUSTER_ROLE, role);
+        }
+        if (site != null) {
+            flags.put(Setting.CLUSTER_SITE, site.toString());
         }
         FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
         Factory factory = Factory.start(config, Factory.Options.DEFAULTS.withAcceptBrokenAudit(acceptBrokenAudit));

@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jdbi.v3.core.Jdbi;
@@ -31,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * Which worker runs which replica, on the control plane. An assignment is a row ({@code replica_assignments}: the
  * deployment, the replica's index, the node, and the {@link ReplicaWork} the node runs); a worker learns its
  * assignments from the answer to each heartbeat and reports in the next one how each replica stands (loading, ready
- * with the model's shape, or failed with the reason), which is kept here in memory and wakes whoever waits for it.
+ * with the model's shape, or failed with the reason), which is written to the row, so that every control-plane
+ * replica sees it whichever one the heartbeat reached, and wakes whoever waits for it here.
+ *
+ * <p>Only the leader ({@link Leadership}) makes and ends assignments: each such write is fenced by its term.
  *
  * <p>A replica goes to a ready node that is up (heard from within the heartbeat deadline) and serves replicas: one
  * that runs no replica of the deployment yet before one that does, then the one with the fewest assignments, so
@@ -46,7 +48,7 @@ public final class Assignments {
     private final Duration deadline;
     private final Consumer<AuditEvent> audit;
     private final Clock clock;
-    private final Map<String, Reported> reported = new ConcurrentHashMap<>();
+    private final Leadership leadership;
     private final Object changed = new Object();
 
     /** How a worker last reported a replica. */
@@ -69,8 +71,10 @@ public final class Assignments {
     /** An assignment and the node it is on. */
     public record Placed(ReplicaWork work, Node node) {}
 
-    public Assignments(Jdbi jdbi, Nodes nodes, Duration deadline, Consumer<AuditEvent> audit, Clock clock) {
+    public Assignments(Jdbi jdbi, Nodes nodes, Leadership leadership, Duration deadline, Consumer<AuditEvent> audit,
+                       Clock clock) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.leadership = requireNonNull(leadership, "leadership is null");
         this.nodes = requireNonNull(nodes, "nodes is null");
         this.deadline = requireNonNull(deadline, "deadline is null");
         this.audit = requireNonNull(audit, "audit is null");
@@ -82,14 +86,18 @@ public final class Assignments {
      * restarted finds its replicas where they run: the newest such one whose worker has not reported it failed. Every
      * other recorded assignment of the replica is ended, except those on nodes that are only down, kept unless
      * {@code giveUpOnDown} (the node may be about to report again, after a restart of the control plane or its own).
+     * Only the leader ends assignments; a follower just finds the one kept.
      */
     public synchronized Optional<Placed> existing(ReplicaOf replica, boolean giveUpOnDown) {
         Map<String, Node> all = nodesNow();
         List<Row> rows = recorded(replica);
         Optional<Placed> kept = rows.reversed().stream()
                 .filter(row -> serving(all.get(row.node())))
-                .filter(row -> reported(row.work().assignment()).map(r -> r.phase() != Phase.FAILED).orElse(true))
+                .filter(row -> row.reported() == null || row.reported().phase() != Phase.FAILED)
                 .findFirst().map(row -> new Placed(row.work(), requireNonNull(all.get(row.node()))));
+        if (!leadership.isLeader()) {
+            return kept;
+        }
         for (Row row : rows) {
             Node node = all.get(row.node());
             boolean mayReturn = node != null && node.state() == NodeState.READY && !giveUpOnDown && !serving(node);
@@ -113,7 +121,8 @@ public final class Assignments {
 
     /**
      * A new assignment of {@code replica}, on the node chosen as above among those that do not hold it already, with
-     * the work that {@code work} makes for the assignment's id. UNAVAILABLE, saying why, when no node can take it.
+     * the work that {@code work} makes for the assignment's id. UNAVAILABLE, saying why, when no node can take it, or
+     * when this control-plane replica does not lead.
      */
     public synchronized Placed place(ReplicaOf replica, Function<String, ReplicaWork> work) {
         List<Node> serving = serving();
@@ -149,10 +158,13 @@ public final class Assignments {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write an assignment: " + e.getMessage(), e);
         }
-        jdbi.useHandle(h -> h.createUpdate("INSERT INTO replica_assignments (id, deployment_id, replica, node_id, work, "
-                        + "created_at) VALUES (:id, :deployment, :replica, :node, :work, :at)")
-                .bind("id", id).bind("deployment", replica.deployment()).bind("replica", replica.index())
-                .bind("node", chosen.id()).bind("work", json).bind("at", Timestamp.from(clock.instant())).execute());
+        jdbi.useTransaction(h -> {
+            leadership.fence(h);
+            h.createUpdate("INSERT INTO replica_assignments (id, deployment_id, replica, node_id, work, created_at) "
+                            + "VALUES (:id, :deployment, :replica, :node, :work, :at)")
+                    .bind("id", id).bind("deployment", replica.deployment()).bind("replica", replica.index())
+                    .bind("node", chosen.id()).bind("work", json).bind("at", Timestamp.from(clock.instant())).execute();
+        });
         LOG.info("replica {} of deployment {} assigned to node {} ({}) as {}", replica.index(), replica.deployment(),
                 chosen.id(), chosen.name(), id);
         return new Placed(made, chosen);
@@ -184,18 +196,38 @@ public final class Assignments {
         return n != null && n.state() == NodeState.READY && nodes.up(n, deadline) && n.servingPort() > 0;
     }
 
-    /** An assignment as recorded: its work and the node it is on. */
-    private record Row(ReplicaWork work, String node) {}
+    /** An assignment as recorded: its work, the node it is on, and how that node last reported it. */
+    private record Row(ReplicaWork work, String node, @Nullable Reported reported) {}
+
+    private static final String ROW = "SELECT work, node_id, phase, detail, info FROM replica_assignments";
+
+    private static Row row(java.sql.ResultSet rs) throws java.sql.SQLException {
+        ReplicaWork work = work(rs.getString(1));
+        String phase = rs.getString(3);
+        Reported reported = null;
+        if (phase != null) {
+            String info = rs.getString(5);
+            reported = new Reported(work.assignment(), Phase.valueOf(phase), rs.getString(4),
+                    info == null ? null : read(info, TextModelInfo.class));
+        }
+        return new Row(work, rs.getString(2), reported);
+    }
 
     /** The recorded assignments of {@code replica}, oldest first. */
     private List<Row> recorded(ReplicaOf replica) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT work, node_id FROM replica_assignments WHERE deployment_id = :d "
-                        + "AND replica = :r ORDER BY created_at, id").bind("d", replica.deployment())
-                .bind("r", replica.index()).map((rs, ctx) -> new Row(work(rs.getString(1)), rs.getString(2))).list());
+        return jdbi.withHandle(h -> h.createQuery(ROW + " WHERE deployment_id = :d AND replica = :r "
+                        + "ORDER BY created_at, id").bind("d", replica.deployment()).bind("r", replica.index())
+                .map((rs, ctx) -> row(rs)).list());
     }
 
-    /** Ends the assignments of deployments not in {@code live} (left by a control plane that stopped mid-delete). */
+    /**
+     * Ends the assignments of deployments not in {@code live} (left by a control plane that stopped mid-delete); the
+     * leader's work, so a follower leaves them.
+     */
     public void retainDeployments(java.util.Set<String> live) {
+        if (!leadership.isLeader()) {
+            return;
+        }
         List<String> stale = jdbi.withHandle(h -> h.createQuery("SELECT id, deployment_id FROM replica_assignments")
                 .map((rs, ctx) -> live.contains(rs.getString(2)) ? "" : rs.getString(1)).list()).stream()
                 .filter(id -> !id.isEmpty()).toList();
@@ -215,8 +247,7 @@ public final class Assignments {
     /** The replicas every node is to run, by node id, each in the order they were assigned: one query for all. */
     public Map<String, List<ReplicaWork>> byNode() {
         Map<String, List<ReplicaWork>> out = new HashMap<>();
-        jdbi.useHandle(h -> h.createQuery("SELECT node_id, work FROM replica_assignments ORDER BY created_at, id")
-                .map((rs, ctx) -> new Row(work(rs.getString(2)), rs.getString(1)))
+        jdbi.useHandle(h -> h.createQuery(ROW + " ORDER BY created_at, id").map((rs, ctx) -> row(rs))
                 .forEach(row -> out.computeIfAbsent(row.node(), n -> new java.util.ArrayList<>()).add(row.work())));
         return out;
     }
@@ -244,23 +275,20 @@ public final class Assignments {
      * that are not its own are ignored. Returns the replicas the node is to run, for the heartbeat's answer.
      */
     public List<ReplicaWork> report(String nodeId, List<Reported> reports) {
-        List<ReplicaWork> work = forNode(nodeId);
-        List<String> own = work.stream().map(ReplicaWork::assignment).toList();
+        List<Row> rows = jdbi.withHandle(h -> h.createQuery(ROW + " WHERE node_id = :n ORDER BY created_at, id")
+                .bind("n", nodeId).map((rs, ctx) -> row(rs)).list());
+        Map<String, Reported> named = new HashMap<>();
+        reports.forEach(r -> named.put(r.assignment(), r));
         boolean any = false;
-        java.util.Set<String> named = new java.util.HashSet<>();
-        reports.forEach(r -> named.add(r.assignment()));
-        for (String id : own) {
-            if (!named.contains(id) && reported.remove(id) != null) {
-                any = true;
+        for (Row row : rows) {
+            Reported now = named.get(row.work().assignment());
+            if (java.util.Objects.equals(now, row.reported())) {
+                continue;
             }
-        }
-        for (Reported r : reports) {
-            if (own.contains(r.assignment())) {
-                Reported was = reported.put(r.assignment(), r);
-                any |= !r.equals(was);
-                if (r.phase() == Phase.FAILED && (was == null || was.phase() != Phase.FAILED)) {
-                    LOG.warn("node {}: replica {} failed: {}", nodeId, r.assignment(), r.detail());
-                }
+            any = true;
+            write(row.work().assignment(), now);
+            if (now != null && now.phase() == Phase.FAILED) {
+                LOG.warn("node {}: replica {} failed: {}", nodeId, now.assignment(), now.detail());
             }
         }
         if (any) {
@@ -268,12 +296,26 @@ public final class Assignments {
                 changed.notifyAll();
             }
         }
-        return work;
+        return rows.stream().map(Row::work).toList();
     }
 
-    /** How the worker last reported an assignment, if it did. */
+    /** Records how a worker reported an assignment (null: it runs it no longer, or not yet). */
+    private void write(String assignment, @Nullable Reported r) {
+        String info;
+        try {
+            info = r == null || r.info() == null ? null : Json.mapper().writeValueAsString(r.info());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a replica's report: " + e.getMessage(), e);
+        }
+        jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET phase = :phase, detail = :detail, "
+                        + "info = :info WHERE id = :id").bind("phase", r == null ? null : r.phase().name())
+                .bind("detail", r == null ? null : r.detail()).bind("info", info).bind("id", assignment).execute());
+    }
+
+    /** How the worker last reported an assignment, if it did (as recorded, whichever control replica it told). */
     public Optional<Reported> reported(String assignment) {
-        return Optional.ofNullable(reported.get(assignment));
+        return jdbi.withHandle(h -> h.createQuery(ROW + " WHERE id = :id").bind("id", assignment)
+                .map((rs, ctx) -> row(rs)).findOne()).map(Row::reported);
     }
 
     /**
@@ -283,7 +325,7 @@ public final class Assignments {
     public Reported awaitReady(String assignment, Duration timeout) throws InterruptedException {
         long end = System.nanoTime() + timeout.toNanos();
         while (true) {
-            Reported r = reported.get(assignment);
+            Reported r = reported(assignment).orElse(null);
             if (r != null && r.phase() == Phase.READY && r.info() != null) {
                 return r;
             }
@@ -301,16 +343,26 @@ public final class Assignments {
                         + "assignment " + assignment + " within " + timeout.toSeconds() + " s");
             }
             synchronized (changed) {
-                changed.wait(Math.max(1, Math.min(left / 1_000_000, 1_000)));
+                // Woken by a report to this replica; one to another control-plane replica is read at the next turn.
+                changed.wait(Math.max(1, Math.min(left / 1_000_000, 250)));
             }
         }
     }
 
-    /** Ends an assignment: its worker unloads the replica after its next heartbeat. */
+    /**
+     * Ends an assignment: its worker unloads the replica after its next heartbeat. The leader's work: UNAVAILABLE on a
+     * control-plane replica that does not lead.
+     */
     public void remove(String assignment) {
-        jdbi.useHandle(h -> h.createUpdate("DELETE FROM replica_assignments WHERE id = :id").bind("id", assignment)
-                .execute());
-        reported.remove(assignment);
+        jdbi.useTransaction(h -> {
+            leadership.fence(h);
+            h.createUpdate("DELETE FROM replica_assignments WHERE id = :id").bind("id", assignment).execute();
+        });
+    }
+
+    /** Whether this control-plane replica leads, and so makes and ends assignments. */
+    public boolean leads() {
+        return leadership.isLeader();
     }
 
     /** Audits that node {@code nodeId} was given the data key of assignment {@code work}. */
@@ -322,10 +374,15 @@ public final class Assignments {
     }
 
     private static ReplicaWork work(String json) {
+        return read(json, ReplicaWork.class);
+    }
+
+    private static <T> T read(String json, Class<T> type) {
         try {
-            return Json.mapper().readValue(json, ReplicaWork.class);
+            return Json.mapper().readValue(json, type);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("an assignment's work does not read back: " + e.getMessage(), e);
+            throw new IllegalStateException("an assignment's " + type.getSimpleName() + " does not read back: "
+                    + e.getMessage(), e);
         }
     }
 }

@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
  * {@code worker/} under its home, the key 0600 in a 0700 folder). From then on it talks to the control plane's
  * cluster endpoint over mutual TLS only, trusting nothing but the cluster CA: a heartbeat every interval, with its
  * version and inventory. A start that finds the files joined before carries on without a token.
+ *
+ * <p>Each heartbeat's answer lists the cluster endpoints of every control-plane replica alive; the worker keeps them
+ * (in {@code control-planes.json} beside its certificate) and, when the one it talks to stops answering, goes on with
+ * the next.
  */
 public final class Worker {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -50,6 +54,8 @@ public final class Worker {
     private final HttpClient mutual;
     private volatile @Nullable WorkerReplicas replicas;
     private volatile int servingPort;
+    /** The control-plane replicas' cluster endpoints, the one in use first. */
+    private volatile List<URI> endpoints;
 
     /** Where a worker keeps what joining gave it. */
     record WorkerFiles(Path dir) {
@@ -68,6 +74,10 @@ public final class Worker {
         Path node() {
             return dir.resolve("node.json");
         }
+
+        Path controlPlanes() {
+            return dir.resolve("control-planes.json");
+        }
     }
 
     /** What the worker learned when it joined: its node id and where the cluster endpoint is. */
@@ -77,6 +87,68 @@ public final class Worker {
         this.files = files;
         this.joined = joined;
         this.mutual = mutual;
+        this.endpoints = knownEndpoints(files, joined.clusterUrl());
+    }
+
+    /** The control-plane replicas' cluster endpoints this worker knows, the one in use first. */
+    public List<URI> endpoints() {
+        return endpoints;
+    }
+
+    /** The cluster endpoint in use now. */
+    public URI endpoint() {
+        return endpoints.getFirst();
+    }
+
+    /** The endpoints a heartbeat's answer named, the one in use kept first when it is among them. */
+    private void learn(List<URI> named) {
+        if (named.isEmpty()) {
+            return;
+        }
+        URI current = endpoint();
+        List<URI> next = new java.util.ArrayList<>();
+        if (named.contains(current)) {
+            next.add(current);
+        }
+        named.stream().filter(u -> !next.contains(u)).forEach(next::add);
+        if (!next.equals(endpoints)) {
+            endpoints = List.copyOf(next);
+            LOG.info("worker {}: the control plane's cluster endpoints are {}", joined.nodeId(), next);
+            try {
+                PrivateFiles.write(files.controlPlanes(), Json.mapper().writeValueAsString(
+                        next.stream().map(URI::toString).toList()));
+            } catch (IOException e) {
+                LOG.warn("worker {}: cannot keep the control plane's endpoints: {}", joined.nodeId(), e.getMessage());
+            }
+        }
+    }
+
+    /** The one in use stopped answering: the next one is tried from now on. */
+    private void rotate() {
+        List<URI> now = endpoints;
+        if (now.size() > 1) {
+            List<URI> next = new java.util.ArrayList<>(now.subList(1, now.size()));
+            next.add(now.getFirst());
+            endpoints = List.copyOf(next);
+            LOG.info("worker {}: trying the control plane at {}", joined.nodeId(), next.getFirst());
+        }
+    }
+
+    private static List<URI> knownEndpoints(WorkerFiles files, URI joined) {
+        List<URI> out = new java.util.ArrayList<>();
+        if (Files.exists(files.controlPlanes())) {
+            try {
+                for (JsonNode u : Json.mapper().readTree(Files.readString(files.controlPlanes()))) {
+                    out.add(URI.create(u.asText()));
+                }
+            } catch (IOException | IllegalArgumentException e) {
+                LOG.warn("cannot read {}; starting from the endpoint joined: {}", files.controlPlanes(), e.getMessage());
+            }
+        }
+        if (!out.contains(joined)) {
+            out.add(joined);
+        }
+        return List.copyOf(out);
     }
 
     public Joined joined() {
@@ -108,7 +180,7 @@ public final class Worker {
         return new WorkerReplicas.ModelSource() {
             @Override
             public void fetchBlob(ReplicaWork work, Path target) throws IOException, InterruptedException {
-                HttpResponse<Path> r = mutual.send(HttpRequest.newBuilder(joined.clusterUrl().resolve(
+                HttpResponse<Path> r = mutual.send(HttpRequest.newBuilder(endpoint().resolve(
                                 "/cluster/v1/assignments/" + work.assignment() + "/blob")).GET().build(),
                         HttpResponse.BodyHandlers.ofFile(target));
                 if (r.statusCode() != 200) {
@@ -119,7 +191,7 @@ public final class Worker {
 
             @Override
             public DataKey fetchKey(ReplicaWork work) throws IOException, InterruptedException {
-                HttpResponse<String> r = mutual.send(HttpRequest.newBuilder(joined.clusterUrl().resolve(
+                HttpResponse<String> r = mutual.send(HttpRequest.newBuilder(endpoint().resolve(
                                 "/cluster/v1/assignments/" + work.assignment() + "/key")).timeout(CALL_TIMEOUT)
                         .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() != 200) {
@@ -168,9 +240,19 @@ public final class Worker {
         if (running != null) {
             body.set("replicas", Json.mapper().valueToTree(running.reports()));
         }
-        HttpResponse<String> r = mutual.send(HttpRequest.newBuilder(joined.clusterUrl().resolve("/cluster/v1/heartbeat"))
-                .timeout(CALL_TIMEOUT).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r;
+        try {
+            r = mutual.send(HttpRequest.newBuilder(endpoint().resolve("/cluster/v1/heartbeat"))
+                    .timeout(joined.heartbeatInterval().compareTo(Duration.ofSeconds(1)) < 0
+                            ? Duration.ofSeconds(1) : joined.heartbeatInterval()).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            URI failed = endpoint();
+            rotate();
+            throw new IOException("the control plane at " + failed + " did not answer ("
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")", e);
+        }
         JsonNode answer = parse(r.body());
         if (r.statusCode() == 403 || r.statusCode() == 401) {
             throw new FactoryException(ErrorCode.FORBIDDEN, "the control plane refused this node ("
@@ -180,6 +262,15 @@ public final class Worker {
         if (r.statusCode() != 200) {
             throw new IOException("heartbeat answered " + r.statusCode() + ": " + r.body());
         }
+        List<URI> named = new java.util.ArrayList<>();
+        answer.path("controlPlanes").forEach(u -> {
+            try {
+                named.add(URI.create(u.asText()));
+            } catch (IllegalArgumentException ignored) {
+                // not a URL: left out
+            }
+        });
+        learn(named);
         if (running != null && answer.has("assignments")) {
             running.reconcile(List.of(Json.mapper().treeToValue(answer.get("assignments"), ReplicaWork[].class)));
         }
@@ -189,20 +280,28 @@ public final class Worker {
     /** Sends heartbeats until interrupted, or until the control plane refuses this node (then throws FORBIDDEN). */
     public void run(String version, Supplier<JsonNode> inventory) throws InterruptedException {
         String last = "";
+        int failedInARow = 0;
         while (!Thread.currentThread().isInterrupted()) {
             try {
                 String state = heartbeat(version, inventory.get());
+                failedInARow = 0;
                 if (!state.equals(last)) {
                     LOG.info("worker {}: the control plane has this node {}", joined.nodeId(), state);
                     last = state;
                 }
             } catch (IOException e) {
-                LOG.warn("worker {}: heartbeat to {} failed: {}", joined.nodeId(), joined.clusterUrl(), e.getMessage());
+                LOG.warn("worker {}: heartbeat failed: {}", joined.nodeId(), e.getMessage());
                 last = "";
+                failedInARow++;
+                if (failedInARow < endpoints.size()) {
+                    continue; // the next control-plane replica at once, so the heartbeat deadline is still met
+                }
+                failedInARow = 0;
             }
             Thread.sleep(joined.heartbeatInterval().toMillis());
         }
     }
+
 
     private static Joined join(WorkerFiles files, URI controlPlane, String token, String name, String version,
                                JsonNode inventory, Optional<SSLContext> tls) {

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * it end as UNAVAILABLE) and is placed again on the remaining workers; one on a draining worker is placed again while
  * it keeps serving, takes calls on its new worker once that one has it ready, and leaves the drained worker when its
  * last call there ended. A replica that no worker can take now is tried again at the next look.
+ *
+ * <p>With several control-plane replicas, only the leader ({@link Leadership}) places and moves replicas. The others
+ * follow: a replica loads once the leader's assignment of it is ready, and from then on calls go to the newest ready
+ * assignment of it; one whose worker went down stops taking calls until the leader has placed it again.
  */
 public final class WorkerEngines implements EngineLoader, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerEngines.class);
@@ -96,7 +101,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             if (before.isPresent()) {
                 return before.get();
             }
-            if (!assignments.recordedAnywhere(replica)) {
+            if (assignments.leads() && !assignments.recordedAnywhere(replica)) {
                 try {
                     return assignments.place(replica, work);
                 } catch (FactoryException e) {
@@ -110,6 +115,10 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                         told = true;
                     }
                 }
+            } else if (!assignments.leads() && System.nanoTime() - start > loadTimeout.toNanos()) {
+                throw new FactoryException(ErrorCode.UNAVAILABLE, "the leading control-plane replica placed no "
+                        + "replica " + replica.index() + " of deployment " + replica.deployment() + " on a worker within "
+                        + loadTimeout.toSeconds() + " s");
             }
             try {
                 Thread.sleep(Math.max(100, assignments.deadline().toMillis() / 3));
@@ -128,14 +137,25 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             return assignments.awaitReady(id, loadTimeout);
         } catch (InterruptedException e) {
             if (!stopping) {
-                assignments.remove(id); // a control plane that stops leaves it to the next start
+                end(id); // a control plane that stops leaves it to the next start
             }
             Thread.currentThread().interrupt();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "stopped while node " + placed.node().name()
                     + " loaded a replica of " + placed.work().model());
         } catch (RuntimeException e) {
-            assignments.remove(id);
+            end(id);
             throw e;
+        }
+    }
+
+    /** Ends an assignment when this replica leads; a follower leaves that to the leader. */
+    private void end(String assignment) {
+        if (assignments.leads()) {
+            try {
+                assignments.remove(assignment);
+            } catch (FactoryException e) {
+                LOG.debug("assignment {} stays for the leader: {}", assignment, e.getMessage());
+            }
         }
     }
 
@@ -143,7 +163,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         String id = placed.work().assignment();
         return new RemoteTextEngine.Target(placed.work(), placed.node(), () -> {
             if (!stopping) {
-                assignments.remove(id);
+                end(id);
             }
         });
     }
@@ -175,7 +195,11 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             // A replica that is moving is still watched: its worker may go down while the new one loads.
             RemoteTextEngine.Target target = engine.target();
             if (target == null) {
-                move(engine, "it has no worker");
+                if (assignments.leads()) {
+                    move(engine, "it has no worker");
+                } else {
+                    follow(engine, null);
+                }
                 continue;
             }
             Node node = nodes.get(target.node.id());
@@ -184,6 +208,13 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             boolean failed = reported.map(r -> r.phase() == Assignments.Phase.FAILED).orElse(false);
             boolean ready = reported.map(r -> r.phase() == Assignments.Phase.READY).orElse(false);
             engine.healthy(up && ready);
+            if (!assignments.leads()) {
+                if (!up || failed) {
+                    engine.detach();
+                }
+                follow(engine, up && !failed ? target : null);
+                continue;
+            }
             if (!up || failed) {
                 String why = node == null || node.state() == NodeState.REMOVED ? "was removed"
                         : !up ? "missed its heartbeat deadline"
@@ -195,6 +226,28 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             } else if (node != null && node.state() == NodeState.DRAINING) {
                 move(engine, "node " + target.node.name() + " is draining");
             }
+        }
+    }
+
+    /**
+     * On a follower: calls go to the newest ready assignment of the replica that the leader made, when that is not
+     * {@code current} (the replica moved, or its worker went down).
+     */
+    private void follow(RemoteTextEngine engine, RemoteTextEngine.@Nullable Target current) {
+        ReplicaWork work = engine.work();
+        Optional<Assignments.Placed> newest = assignments.existing(new ReplicaOf(work.deployment(), work.replica()),
+                false);
+        if (newest.isEmpty() || (current != null
+                && newest.get().work().assignment().equals(current.work.assignment()))) {
+            return;
+        }
+        boolean ready = assignments.reported(newest.get().work().assignment())
+                .map(r -> r.phase() == Assignments.Phase.READY).orElse(false);
+        if (ready) {
+            engine.attach(target(newest.get()));
+            engine.healthy(true);
+            LOG.info("replica {} of {} serves from node {} (placed by the leader)", work.replica(), work.model(),
+                    newest.get().node().name());
         }
     }
 

@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class WorkerReplicas implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerReplicas.class);
+    /** How long an ended assignment's calls may go on before its replica is unloaded under them. */
+    static final java.time.Duration DRAIN_LIMIT = java.time.Duration.ofMinutes(5);
 
     /** Where the worker gets a blob and its key: the control plane's cluster endpoint. */
     public interface ModelSource {
@@ -95,9 +97,7 @@ public final class WorkerReplicas implements AutoCloseable {
         for (Running r : List.copyOf(running.values())) {
             if (!ids.contains(r.work.assignment())) {
                 running.remove(r.work.assignment());
-                unload(r);
-                LOG.info("assignment {} ended: replica {} of {} unloaded", r.work.assignment(), r.work.replica(),
-                        r.work.model());
+                unloadWhenIdle(r);
             }
         }
         forgetUnusedBlobs();
@@ -154,6 +154,31 @@ public final class WorkerReplicas implements AutoCloseable {
         } finally {
             Files.deleteIfExists(partial);
         }
+    }
+
+    /**
+     * An ended assignment takes no new call (it is no longer in {@code running}); the calls it serves, which any
+     * control-plane replica may have sent, finish first, up to {@link #DRAIN_LIMIT}, and then it is unloaded.
+     */
+    private void unloadWhenIdle(Running r) {
+        TextEngine engine = r.engine;
+        Thread.ofVirtual().name("replica-unload-" + r.work.assignment()).start(() -> {
+            long end = System.nanoTime() + DRAIN_LIMIT.toNanos();
+            try {
+                while (engine != null && System.nanoTime() < end) {
+                    ai.factory.engine.EngineLoad load = engine.load();
+                    if (load.active() + load.waiting() == 0) {
+                        break;
+                    }
+                    Thread.sleep(100);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            unload(r);
+            LOG.info("assignment {} ended: replica {} of {} unloaded", r.work.assignment(), r.work.replica(),
+                    r.work.model());
+        });
     }
 
     private synchronized void unload(Running r) {

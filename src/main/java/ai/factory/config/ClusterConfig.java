@@ -2,7 +2,9 @@ package ai.factory.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -12,8 +14,13 @@ import java.util.OptionalInt;
  *     takes no workers
  * @param heartbeatDeadline how long a node may go without a heartbeat before it counts as down
  * @param role whether this factory serves its deployments itself or places them on workers
+ * @param site where the site's own material lives (master keystore, audit signing key, CAs, blobs), shared by every
+ *     control-plane replica; empty: the home
+ * @param advertise the host name or address workers reach this replica's cluster port at; empty: the server's host,
+ *     or this machine's address when the server listens on all of them
  */
-public record ClusterConfig(OptionalInt port, Duration heartbeatDeadline, Role role) {
+public record ClusterConfig(OptionalInt port, Duration heartbeatDeadline, Role role, Optional<Path> site,
+                            Optional<String> advertise) {
     public static final ClusterConfig NONE = new ClusterConfig(OptionalInt.empty(), Duration.ofSeconds(10), Role.ALL);
 
     /** What a factory process does. */
@@ -36,7 +43,19 @@ public record ClusterConfig(OptionalInt port, Duration heartbeatDeadline, Role r
         this(port, heartbeatDeadline, Role.ALL);
     }
 
+    public ClusterConfig(OptionalInt port, Duration heartbeatDeadline, Role role) {
+        this(port, heartbeatDeadline, role, Optional.empty(), Optional.empty());
+    }
+
     public ClusterConfig {
+        requireNonNull(site, "site is null");
+        site = site.map(p -> p.toAbsolutePath().normalize());
+        requireNonNull(advertise, "advertise is null");
+        advertise = advertise.map(String::strip).filter(a -> !a.isEmpty());
+        if (advertise.isPresent() && !advertise.get().matches("[A-Za-z0-9.:\\-\\[\\]]{1,253}")) {
+            throw new IllegalArgumentException("cluster.advertise is a host name or an address, not '"
+                    + advertise.get() + "'");
+        }
         requireNonNull(port, "port is null");
         requireNonNull(role, "role is null");
         if (role == Role.CONTROL && port.isEmpty()) {

@@ -115,7 +115,9 @@ public final class ConfigLoader {
                         .map(p -> OptionalInt.of(parse(v, Setting.CLUSTER_PORT, Integer::parseInt)))
                         .orElse(OptionalInt.empty()),
                         parse(v, Setting.CLUSTER_HEARTBEAT_DEADLINE, Units::parseDuration),
-                        parse(v, Setting.CLUSTER_ROLE, ClusterConfig.Role::parse)));
+                        parse(v, Setting.CLUSTER_ROLE, ClusterConfig.Role::parse),
+                        Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_SITE))).map(p -> Path.of(p.strip())),
+                        Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_ADVERTISE)))));
     }
 
     private static TlsConfig tls(Map<Setting, String> v) {

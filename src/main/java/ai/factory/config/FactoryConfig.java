@@ -27,12 +27,20 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
         home = home.toAbsolutePath().normalize();
     }
 
+    /**
+     * Where the site's own material lives (master keystore, audit signing key, CAs, blobs): {@code cluster.site}, which
+     * every control-plane replica of one factory shares, or the home.
+     */
+    public Path site() {
+        return cluster.site().orElse(home);
+    }
+
     public Path blobDir() {
-        return home.resolve("blobs");
+        return site().resolve("blobs");
     }
 
     public Path adminKeyFile() {
-        return home.resolve("admin.key");
+        return site().resolve("admin.key");
     }
 
     /**
@@ -40,17 +48,17 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
      * one gets its secrets sealed again under the site key at start.
      */
     public Path masterKeyFile() {
-        return home.resolve("master.key");
+        return site().resolve("master.key");
     }
 
     /** The local master keystore (PKCS12, mode 0600): the site master key's versions; created at first start. */
     public Path masterKeystoreFile() {
-        return home.resolve("master.p12");
+        return site().resolve("master.p12");
     }
 
     /** The generated password of the local master keystore (0600), when keys.keystorePassword is not set. */
     public Path masterKeystorePasswordFile() {
-        return home.resolve("master.p12.password");
+        return site().resolve("master.p12.password");
     }
 
     /**
@@ -63,12 +71,12 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
 
     /** The Ed25519 key that signs audit digests (PKCS#8, mode 0600); created at first start. */
     public Path auditKeyFile() {
-        return home.resolve("audit.key");
+        return site().resolve("audit.key");
     }
 
     /** The audit key's public half (PEM), for verifying the audit trail offline elsewhere. */
     public Path auditPublicKeyFile() {
-        return home.resolve("audit.pub");
+        return site().resolve("audit.pub");
     }
 
     /**
@@ -81,7 +89,7 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
 
     /** Where the TLS material the factory generates lives (site CA, server certificate, their keys). */
     public TlsFiles tlsFiles() {
-        return TlsFiles.under(home);
+        return TlsFiles.under(site());
     }
 
     /** Where a running server records its URL so local commands find it. */

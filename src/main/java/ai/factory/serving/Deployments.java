@@ -36,6 +36,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.jdbi.v3.core.Jdbi;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +64,9 @@ public final class Deployments implements AutoCloseable {
     private final Map<String, LiveDeployment> deployments = new ConcurrentHashMap<>();
     private final ExecutorService loading = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("deployment-loader-", 0).factory());
+    /** Held while the set of deployments changes here and in the table together (deploy, delete, {@link #sync}). */
+    private final Object membership = new Object();
+    private volatile @Nullable Thread follower;
 
     public Deployments(Jdbi jdbi, ModelRegistry registry, EngineLoader loader, MemoryPlanner memory,
                        GpuPlacements gpus, Clock clock) {
@@ -95,15 +99,17 @@ public final class Deployments implements AutoCloseable {
         List<ReplicaPlacement> placed = reserve(id, version, spec, true);
         Deployment d = new Deployment(id, project, version.model(), version.version(), spec,
                 new DeploymentState.Pending(), clock.instant(), by.id());
-        try {
-            table.insert(d);
-        } catch (RuntimeException e) {
-            gpus.release(id, spec.replicas());
-            memory.release(id);
-            throw e;
-        }
         LiveDeployment live = new LiveDeployment(d, placed);
-        deployments.put(id, live);
+        synchronized (membership) {
+            try {
+                table.insert(d);
+            } catch (RuntimeException e) {
+                gpus.release(id, spec.replicas());
+                memory.release(id);
+                throw e;
+            }
+            deployments.put(id, live);
+        }
         LOG.info("deployment {} of {}:{} created ({} replica(s), parallel {}, {})", id,
                 d.model(), d.version(), spec.replicas(), spec.parallel(), describe(placed));
         startLoading(live);
@@ -319,14 +325,27 @@ public final class Deployments implements AutoCloseable {
 
     /** Unloads and forgets a deployment; requests in flight on it end as cancelled. */
     public Deployment delete(String id) {
-        LiveDeployment live = deployments.get(id);
-        if (live == null) {
-            throw notFound(id);
+        LiveDeployment live;
+        Deployment d;
+        DeploymentState before;
+        synchronized (membership) {
+            live = deployments.get(id);
+            if (live == null) {
+                throw notFound(id);
+            }
+            d = live.snapshot();
+            before = live.transition(new DeploymentState.Draining()).orElseThrow(() -> notFound(id));
+            deployments.remove(id, live);
+            table.delete(id);
         }
-        Deployment d = live.snapshot();
-        DeploymentState before = live.transition(new DeploymentState.Draining()).orElseThrow(() -> notFound(id));
-        deployments.remove(id, live);
-        table.delete(id);
+        unload(live, before);
+        LOG.info("deployment {} of {}:{} deleted (it was {})", id, d.model(), d.version(),
+                before.id());
+        return d;
+    }
+
+    /** Gives back what a deployment that began draining held in {@code before}. */
+    private void unload(LiveDeployment live, DeploymentState before) {
         switch (before) {
             case DeploymentState.Ready ready -> {
                 ready.replicas().forEach(Deployments::closeQuietly);
@@ -338,9 +357,60 @@ public final class Deployments implements AutoCloseable {
             case DeploymentState.Failed f -> release(live);
             case DeploymentState.Draining x -> throw new IllegalStateException("the lifecycle never leaves Draining");
         }
-        LOG.info("deployment {} of {}:{} deleted (it was {})", id, d.model(), d.version(),
-                before.id());
-        return d;
+    }
+
+    /**
+     * Brings this process's deployments in line with the table, which other control-plane replicas on the same
+     * database change too: one recorded there and not here starts loading; one here that is no longer recorded (deleted
+     * through another replica) is unloaded as by {@link #delete}.
+     */
+    public void sync() {
+        List<LiveDeployment> started = new ArrayList<>();
+        Map<LiveDeployment, DeploymentState> gone = new java.util.HashMap<>();
+        synchronized (membership) {
+            List<Deployment> recorded = table.recorded();
+            java.util.Set<String> ids = new java.util.HashSet<>();
+            for (Deployment d : recorded) {
+                ids.add(d.id());
+                if (!deployments.containsKey(d.id())) {
+                    LiveDeployment live = new LiveDeployment(d, List.of());
+                    deployments.put(d.id(), live);
+                    started.add(live);
+                }
+            }
+            for (LiveDeployment live : List.copyOf(deployments.values())) {
+                if (!ids.contains(live.id())) {
+                    live.transition(new DeploymentState.Draining()).ifPresent(before -> gone.put(live, before));
+                    deployments.remove(live.id(), live);
+                }
+            }
+        }
+        started.forEach(live -> {
+            LOG.info("deployment {} of {}:{} was made through another control-plane replica; loading it here",
+                    live.id(), live.snapshot().model(), live.snapshot().version());
+            startLoading(live);
+        });
+        gone.forEach((live, before) -> {
+            unload(live, before);
+            LOG.info("deployment {} was deleted through another control-plane replica; unloaded here", live.id());
+        });
+    }
+
+    /** Runs {@link #sync} every {@code every} until closed. */
+    public void follow(Duration every) {
+        requireNonNull(every, "every is null");
+        follower = Thread.ofVirtual().name("deployments-follow").start(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    Thread.sleep(every);
+                    sync();
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    LOG.warn("reading the deployments other control-plane replicas made failed: {}", e.getMessage());
+                }
+            }
+        });
     }
 
     public Deployment get(String id) {
@@ -466,6 +536,10 @@ public final class Deployments implements AutoCloseable {
      */
     @Override
     public void close() {
+        Thread following = follower;
+        if (following != null) {
+            following.interrupt();
+        }
         Map<LiveDeployment, DeploymentState> left = new java.util.HashMap<>();
         for (LiveDeployment live : deployments.values()) {
             live.transition(new DeploymentState.Draining()).ifPresent(before -> left.put(live, before));

@@ -79,6 +79,45 @@ public final class HomeLock implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits for, then holds, the lock of a site folder that several control-plane replicas share ({@code
+     * cluster.site}, {@code .lock} in it), so that one at a time makes what is missing there (the master keystore, the
+     * audit key, the CAs) and the others find it made. Released by closing.
+     */
+    public static AutoCloseable site(Path site) {
+        Path dir = requireNonNull(site, "site is null").toAbsolutePath().normalize();
+        Path file = dir.resolve(".lock");
+        try {
+            PrivateFiles.createDirectories(dir);
+            FileChannel channel = FileChannel.open(file, java.util.Set.of(StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE), PrivateFiles.fileAttribute());
+            while (true) {
+                FileLock lock;
+                try {
+                    lock = channel.lock();
+                } catch (OverlappingFileLockException e) {
+                    // another factory in this very process makes it: wait for that one
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException stop) {
+                        Thread.currentThread().interrupt();
+                        closeQuietly(channel);
+                        throw new FactoryException(ErrorCode.UNAVAILABLE, "interrupted waiting for " + file);
+                    }
+                    continue;
+                }
+                FileLock held = lock;
+                return () -> {
+                    held.release();
+                    channel.close();
+                };
+            }
+        } catch (IOException e) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot lock the site folder " + dir + " (" + file
+                    + "): " + e.getMessage(), e);
+        }
+    }
+
     /** Says which factory holds the home and what to do, from what it recorded; never fails for want of it. */
     private static String refusal(Path home, Path lockFile, Path serverFile) {
         Optional<JsonNode> server = readJson(serverFile);

@@ -8,14 +8,10 @@ import ai.factory.Json;
 import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
+import ai.factory.api.TestCluster.RunningWorker;
 import ai.factory.cluster.Assignments;
 import ai.factory.cluster.ReplicaCalls;
-import ai.factory.cluster.Worker;
-import ai.factory.cluster.WorkerReplicas;
 import ai.factory.config.Setting;
-import ai.factory.engine.llama.LlamaEngine;
-import ai.factory.engine.llama.LlamaEngineOptions;
-import ai.factory.engine.llama.LlamaRuntime;
 import ai.factory.storage.TestDatabases;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -29,11 +25,9 @@ import java.security.KeyStore;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -65,7 +59,6 @@ import org.junit.jupiter.api.io.TempDir;
 @ServerTest
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterServingTest {
-    private static final Map<String, Object> INVENTORY = Map.of("name", "test", "cpu", Map.of("cores", 2));
     private static final String MODEL = "acme/tiny";
 
     @TempDir
@@ -80,34 +73,11 @@ class ClusterServingTest {
     static Process w0;
     static String w0Id;
 
-    /** A worker as {@code factory worker} runs one: its replicas, its serving port, its heartbeats. */
-    record RunningWorker(Worker worker, WorkerReplicas replicas, WorkerServer serving, Thread heartbeats, Path home)
-            implements AutoCloseable {
-        @Override
-        public void close() {
-            heartbeats.interrupt();
-            serving.close();
-            replicas.close();
-        }
-    }
-
     @BeforeAll
     static void start() throws Exception {
         Path gguf = TestModels.tinyLlama();
         database = TestDatabases.scratch(TestDatabases.Kind.POSTGRESQL, dir);
-        settings = new EnumMap<>(Setting.class);
-        settings.put(Setting.DB_URL, database.config().url());
-        if (database.config().user() != null) {
-            settings.put(Setting.DB_USER, database.config().user());
-        }
-        if (database.config().password() != null) {
-            settings.put(Setting.DB_PASSWORD, database.config().password());
-        }
-        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            settings.put(Setting.CLUSTER_PORT, String.valueOf(free.getLocalPort()));
-        }
-        settings.put(Setting.CLUSTER_ROLE, "control");
-        settings.put(Setting.CLUSTER_HEARTBEAT_DEADLINE, "3s");
+        settings = TestCluster.controlPlane(database);
         factory = TestFactory.start(dir.resolve("control"), settings);
         HttpResponse<String> token = factory.post("/api/v1/nodes/tokens", factory.adminKey(),
                 "{\"expires\": \"1h\", \"uses\": 3}");
@@ -126,27 +96,9 @@ class ClusterServingTest {
 
     /** {@code factory worker} in a process of its own, serving on loopback; returns once it serves. */
     static Process workerProcess(String name, String token) throws IOException {
-        String launcher = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(launcher));
-        command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList());
-        System.getProperties().stringPropertyNames().stream().filter(n -> n.startsWith("factory."))
-                .forEach(n -> command.add("-D" + n + "=" + System.getProperty(n)));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "ai.factory.cli.FactoryCli", "worker",
-                "--join", factory.url(), "--token", token, "--name", name, "--home",
-                dir.resolve("workers").resolve(name).toString(), "--serve-host", "127.0.0.1", "--threads", "1"));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
-                java.nio.charset.StandardCharsets.UTF_8));
-        List<String> seen = new ArrayList<>();
-        for (String line; (line = out.readLine()) != null; ) {
-            seen.add(line);
-            if (line.contains("serves replicas on port")) {
-                Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keeps its pipe drained
-                return process;
-            }
-        }
-        throw new AssertionError("factory worker did not start: " + seen);
+        return TestCluster.process(List.of("worker", "--join", factory.url(), "--token", token, "--name", name,
+                "--home", dir.resolve("workers").resolve(name).toString(), "--serve-host", "127.0.0.1",
+                "--threads", "1"), Map.of(), "serves replicas on port").process();
     }
 
     static String nodeId(String name) {
@@ -164,24 +116,7 @@ class ClusterServingTest {
     }
 
     static RunningWorker worker(String name, String token) {
-        Path home = dir.resolve("workers").resolve(name);
-        Worker worker = Worker.start(home, URI.create(factory.url()), token, name, "test",
-                () -> Json.mapper().valueToTree(INVENTORY), Optional.empty());
-        WorkerReplicas replicas = new WorkerReplicas(home.resolve("worker").resolve("cache"), worker.modelSource(),
-                (work, file) -> LlamaEngine.loadFromMemory(LlamaRuntime.load(), file, work.model(),
-                        LlamaEngineOptions.defaults().withContextPerSequence(work.contextPerSequence())
-                                .withParallel(work.parallel()).withThreads(1).withQueueCapacity(work.queue())));
-        WorkerServer serving = new WorkerServer("127.0.0.1", 0, worker.identity(), worker.clusterCa(), replicas)
-                .start();
-        worker.serve(replicas, serving.port());
-        Thread heartbeats = Thread.ofVirtual().name("worker-" + name).start(() -> {
-            try {
-                worker.run("test", () -> Json.mapper().valueToTree(INVENTORY));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        return new RunningWorker(worker, replicas, serving, heartbeats, home);
+        return TestCluster.worker(dir.resolve("workers").resolve(name), factory.url(), token, name);
     }
 
     @AfterAll

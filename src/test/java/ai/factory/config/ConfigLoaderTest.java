@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -234,6 +235,18 @@ class ConfigLoaderTest {
         assertThat(new ConfigLoader(Map.of("FACTORY_CLUSTER_ROLE", "Control", "FACTORY_CLUSTER_PORT", "0"))
                 .load(home, Map.of()).cluster().role()).isEqualTo(ClusterConfig.Role.CONTROL);
         assertThat(new ConfigLoader(Map.of()).load(home, Map.of()).cluster().role()).isEqualTo(ClusterConfig.Role.ALL);
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_CLUSTER_ADVERTISE", "cp 1; rm")).load(home, Map.of()))
+                .hasMessageContaining("cluster.advertise is a host name or an address");
+        FactoryConfig shared = new ConfigLoader(Map.of("FACTORY_CLUSTER_SITE", home.resolve("../site").toString(),
+                "FACTORY_CLUSTER_ADVERTISE", "cp-1.factory.svc")).load(home, Map.of());
+        assertThat(shared.cluster().advertise()).hasValue("cp-1.factory.svc");
+        Path site = home.resolve("../site").toAbsolutePath().normalize();
+        assertThat(List.of(shared.auditKeyFile(), shared.masterKeystoreFile(), shared.adminKeyFile(), shared.blobDir()))
+                .as("the site's own material is in the site folder").allMatch(p -> p.getParent().equals(site));
+        assertThat(List.of(shared.auditAnchorFile(), shared.serverFile().getParent().getParent()))
+                .as("what is this replica's own stays in its home").allMatch(p -> p.startsWith(home));
+        assertThat(new ConfigLoader(Map.of()).load(home, Map.of()).auditKeyFile().getParent()).isEqualTo(
+                home.toAbsolutePath().normalize());
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_DB_URL", "jdbc:mysql://x/y")).load(home, Map.of()))
                 .hasMessageContaining("unsupported database URL");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_DB_POOL_SIZE", "s3cret-ish")).load(home, Map.of()))

@@ -72,7 +72,7 @@ public final class NodeWire {
 
     /** The answer to a heartbeat: the node's state ({@code ready}, {@code draining}) and the replicas it is to run. */
     public record HeartbeatAnswer(String id, String state, long heartbeatIntervalMillis,
-                                  List<ai.factory.cluster.ReplicaWork> assignments) {}
+                                  List<ai.factory.cluster.ReplicaWork> assignments, List<String> controlPlanes) {}
 
     /**
      * A node of the cluster; {@code health} is {@code up}, or {@code down} once it missed the heartbeat deadline;

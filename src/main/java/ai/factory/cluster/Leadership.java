@@ -1,0 +1,298 @@
+package ai.factory.cluster;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import java.net.URI;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Which control-plane replica does the singleton work: placing replicas on workers and moving them when a worker fails
+ * or drains, running the fine-tuning queue, retention. Every replica serves the API; one at a time leads.
+ *
+ * <p>On PostgreSQL the leader holds a session advisory lock on a connection of its own, which the database lets go
+ * the moment that connection ends (the process died, or the network to it broke), so another replica takes it at its
+ * next try, within {@link #CHECK_EVERY}. Each new leader takes the next term in {@code cluster_leader}. A write that
+ * only the leader may make runs {@link #fence} in its own transaction: it locks the term row shared and checks that
+ * the term is still this replica's, so a deposed leader's late write fails instead of landing beside the new leader's
+ * (the new leader's term update waits for the old write's transaction, or the old write sees the new term).
+ *
+ * <p>Each replica also records itself in {@code control_replicas} with the URL of its cluster port, refreshed every
+ * check, so that workers learn from their heartbeats where the others are.
+ *
+ * <p>A factory on the embedded H2 is one process: it leads from the start, with no lock.
+ */
+public final class Leadership implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
+    /** How often a follower tries to lead, and the leader checks that its lock's connection still stands. */
+    public static final Duration CHECK_EVERY = Duration.ofMillis(500);
+    /** The advisory lock's keys begin with "factory" in ASCII, so that they say whose they are in pg_locks. */
+    static final long LOCK_KEY = 0x666163746f7279L;
+
+    private final Jdbi jdbi;
+    private final Clock clock;
+    private final String id = "cp-" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+    private final boolean sole;
+    /** Advisory locks are per database, not per schema: the schema the factory's tables are in is part of the key. */
+    private final long lockKey;
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final @Nullable Thread checker;
+    private volatile long term = -1;
+    private volatile @Nullable URI clusterUrl;
+    private @Nullable Handle lockHandle;
+    private volatile boolean closed;
+
+    /** Told when this replica becomes the leader, and when it stops being one. */
+    public interface Listener {
+        void elected(long term);
+
+        default void deposed(long term) {
+        }
+    }
+
+    private Leadership(Jdbi jdbi, Clock clock, boolean sole) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.sole = sole;
+        this.lockKey = sole ? LOCK_KEY : (LOCK_KEY << 8) ^ jdbi.withHandle(h -> h.createQuery("SELECT current_schema()")
+                .mapTo(String.class).one()).hashCode();
+        if (sole) {
+            this.term = nextTerm();
+            this.checker = null;
+        } else {
+            check(); // leads at once when no other replica does
+            this.checker = Thread.ofVirtual().name("leadership").start(this::run);
+        }
+    }
+
+    /** Leadership among the control-plane replicas on {@code jdbi}'s PostgreSQL; sole leadership on H2. */
+    public static Leadership on(Jdbi jdbi, Clock clock) {
+        return new Leadership(jdbi, clock, ai.factory.storage.Sql.isH2(jdbi));
+    }
+
+    /** A process that is the only one on its database (an all-in-one factory): it leads from the start. */
+    public static Leadership sole(Jdbi jdbi, Clock clock) {
+        return new Leadership(jdbi, clock, true);
+    }
+
+    /** This replica's id, as recorded in {@code cluster_leader} and {@code control_replicas}. */
+    public String id() {
+        return id;
+    }
+
+    /** The advisory lock's key on this database and schema. */
+    long lockKey() {
+        return lockKey;
+    }
+
+    public boolean isLeader() {
+        return term >= 0;
+    }
+
+    /** The term this replica leads in, or -1 when it does not lead. */
+    public long term() {
+        return term;
+    }
+
+    /** Tells {@code listener} of every change from now on, and at once when this replica leads already. */
+    public void listen(Listener listener) {
+        listeners.add(requireNonNull(listener, "listener is null"));
+        long now = term;
+        if (now >= 0) {
+            listener.elected(now);
+        }
+    }
+
+    /**
+     * Checks, inside the caller's transaction on {@code h}, that this replica still leads: locks the term row shared
+     * until the transaction ends, so no new leader takes over under the write. UNAVAILABLE when it does not lead.
+     */
+    public void fence(Handle h) {
+        long mine = term;
+        if (mine < 0) {
+            throw notLeader();
+        }
+        if (sole) {
+            return;
+        }
+        long current = h.createQuery("SELECT term FROM cluster_leader WHERE id = 1 FOR SHARE").mapTo(Long.class).one();
+        if (current != mine) {
+            LOG.warn("leadership: term {} ended (the database has term {}); this replica no longer leads", mine, current);
+            depose(mine);
+            throw notLeader();
+        }
+    }
+
+    private static FactoryException notLeader() {
+        return new FactoryException(ErrorCode.UNAVAILABLE, "this control-plane replica does not lead now; the leader "
+                + "does this");
+    }
+
+    /** Records where workers reach this replica's cluster port; refreshed at every check from now on. */
+    public void announce(URI url) {
+        this.clusterUrl = requireNonNull(url, "url is null");
+        Instant now = clock.instant();
+        jdbi.useHandle(h -> {
+            int updated = h.createUpdate("UPDATE control_replicas SET cluster_url = :url, seen_at = :now WHERE id = :id")
+                    .bind("url", url.toString()).bind("now", Timestamp.from(now)).bind("id", id).execute();
+            if (updated == 0) {
+                h.createUpdate("INSERT INTO control_replicas (id, cluster_url, started_at, seen_at) "
+                                + "VALUES (:id, :url, :now, :now)")
+                        .bind("id", id).bind("url", url.toString()).bind("now", Timestamp.from(now)).execute();
+            }
+        });
+    }
+
+    /**
+     * The cluster URLs of the control-plane replicas seen within {@code within}, this one's first; the leader's next.
+     */
+    public List<URI> replicas(Duration within) {
+        Timestamp since = Timestamp.from(clock.instant().minus(within));
+        String leader = jdbi.withHandle(h -> h.createQuery("SELECT holder FROM cluster_leader WHERE id = 1")
+                .mapTo(String.class).one());
+        List<Replica> all = jdbi.withHandle(h -> h.createQuery("SELECT id, cluster_url FROM control_replicas "
+                        + "WHERE seen_at >= :since ORDER BY started_at, id").bind("since", since)
+                .map((rs, ctx) -> new Replica(rs.getString(1), URI.create(rs.getString(2)))).list());
+        return all.stream().sorted(java.util.Comparator.comparingInt(r -> r.id().equals(id) ? 0
+                : r.id().equals(leader) ? 1 : 2)).map(Replica::url).toList();
+    }
+
+    private record Replica(String id, URI url) {}
+
+    private void run() {
+        while (!closed) {
+            try {
+                Thread.sleep(CHECK_EVERY);
+            } catch (InterruptedException e) {
+                return;
+            }
+            check();
+        }
+    }
+
+    /** One check: lead if no one does; if leading, make sure the lock's connection still stands. */
+    private synchronized void check() {
+        if (closed) {
+            return;
+        }
+        try {
+            if (lockHandle == null) {
+                lockHandle = jdbi.open();
+            }
+            Handle h = lockHandle;
+            if (term < 0) {
+                boolean got = h.createQuery("SELECT pg_try_advisory_lock(:key)").bind("key", lockKey)
+                        .mapTo(Boolean.class).one();
+                if (got) {
+                    long taken = nextTerm();
+                    term = taken;
+                    LOG.info("leadership: this control-plane replica ({}) leads now, term {}", id, taken);
+                    listeners.forEach(l -> tell(() -> l.elected(taken)));
+                }
+            } else {
+                h.createQuery("SELECT 1").mapTo(Integer.class).one();
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("leadership: the database connection of the lock failed: {}", e.getMessage());
+            dropLock();
+        }
+        URI url = clusterUrl;
+        if (url != null) {
+            try {
+                announce(url);
+            } catch (RuntimeException e) {
+                LOG.warn("leadership: cannot record this replica as alive: {}", e.getMessage());
+            }
+        }
+    }
+
+    /** Takes the next term, naming this replica as its holder. */
+    private long nextTerm() {
+        return jdbi.inTransaction(h -> {
+            h.createUpdate("UPDATE cluster_leader SET term = term + 1, holder = :me, since = :now WHERE id = 1")
+                    .bind("me", id).bind("now", Timestamp.from(clock.instant())).execute();
+            return h.createQuery("SELECT term FROM cluster_leader WHERE id = 1").mapTo(Long.class).one();
+        });
+    }
+
+    /** The lock's connection failed: whatever it held, the database let go of; this replica follows from now on. */
+    private synchronized void dropLock() {
+        Handle h = lockHandle;
+        lockHandle = null;
+        if (h != null) {
+            try {
+                h.close();
+            } catch (RuntimeException ignored) {
+                // the connection is gone already
+            }
+        }
+        depose(term);
+    }
+
+    private synchronized void depose(long ended) {
+        if (ended < 0 || term != ended) {
+            return;
+        }
+        term = -1;
+        LOG.warn("leadership: this control-plane replica ({}) no longer leads (term {} ended)", id, ended);
+        listeners.forEach(l -> tell(() -> l.deposed(ended)));
+        if (!sole && lockHandle != null) {
+            // The lock may still be held on this connection (the term row moved on without it): let it go.
+            try {
+                lockHandle.createQuery("SELECT pg_advisory_unlock(:key)").bind("key", lockKey).mapTo(Boolean.class)
+                        .one();
+            } catch (RuntimeException e) {
+                dropLock();
+            }
+        }
+    }
+
+    private static void tell(Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            LOG.warn("leadership: a listener failed: {}", e.getMessage(), e);
+        }
+    }
+
+    /** Stops leading (the lock goes with its connection) and stops checking; this replica leaves the list. */
+    @Override
+    public void close() {
+        closed = true;
+        if (checker != null) {
+            checker.interrupt();
+        }
+        synchronized (this) {
+            long was = term;
+            term = -1;
+            if (was >= 0) {
+                listeners.forEach(l -> tell(() -> l.deposed(was)));
+            }
+            if (lockHandle != null) {
+                try {
+                    lockHandle.close();
+                } catch (RuntimeException ignored) {
+                    // closing anyway
+                }
+                lockHandle = null;
+            }
+        }
+        try {
+            jdbi.useHandle(h -> h.createUpdate("DELETE FROM control_replicas WHERE id = :id").bind("id", id).execute());
+        } catch (RuntimeException e) {
+            LOG.debug("leadership: cannot remove this replica from the list: {}", e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package ai.factory.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.storage.Database;
+import ai.factory.storage.TestDatabases;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Leadership among control-plane replicas on a real PostgreSQL (a schema of its own): one leads at a time, the lock
+ * moves when the leader's connection ends, and a write fenced by a term that is no longer current fails.
+ */
+class LeadershipTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void oneLeadsAndTheLockMovesWhenItsConnectionEnds() {
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir)) {
+            Jdbi jdbi = db.jdbi();
+            List<String> told = new CopyOnWriteArrayList<>();
+            try (Leadership first = Leadership.on(jdbi, Clock.systemUTC());
+                    Leadership second = Leadership.on(jdbi, Clock.systemUTC())) {
+                first.listen(new Told("first", told));
+                second.listen(new Told("second", told));
+                assertThat(first.isLeader()).as("the first to start leads at once").isTrue();
+                assertThat(second.isLeader()).isFalse();
+                long term = first.term();
+                jdbi.useTransaction(first::fence);
+                assertThatThrownBy(() -> jdbi.useTransaction(second::fence)).isInstanceOf(FactoryException.class)
+                        .satisfies(e -> assertThat(((FactoryException) e).code()).isEqualTo(ErrorCode.UNAVAILABLE))
+                        .hasMessageContaining("does not lead");
+
+                // The leader's lock connection ends (its process died, its network broke): the database lets go.
+                int ended = jdbi.withHandle(h -> h.createQuery("SELECT pg_terminate_backend(pid) FROM pg_locks "
+                                + "WHERE locktype = 'advisory' AND granted AND classid::bigint = :hi AND objid::bigint = :lo "
+                                + "AND objsubid = 1").bind("hi", (first.lockKey() >>> 32))
+                        .bind("lo", first.lockKey() & 0xffffffffL).mapTo(Boolean.class).list()).size();
+                assertThat(ended).as("the leader's lock session").isEqualTo(1);
+                await().atMost(Duration.ofSeconds(5)).until(second::isLeader);
+                assertThat(second.term()).isGreaterThan(term);
+                assertThatThrownBy(() -> jdbi.useTransaction(first::fence)).isInstanceOf(FactoryException.class);
+                await().atMost(Duration.ofSeconds(5)).until(() -> !first.isLeader());
+                jdbi.useTransaction(second::fence);
+                assertThat(told).contains("first elected", "first deposed", "second elected");
+            }
+        }
+    }
+
+    @Test
+    void aLeaderWhoseTermMovedOnIsFencedOffAndLetsTheLockGo() {
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir)) {
+            Jdbi jdbi = db.jdbi();
+            try (Leadership first = Leadership.on(jdbi, Clock.systemUTC());
+                    Leadership second = Leadership.on(jdbi, Clock.systemUTC())) {
+                assertThat(first.isLeader()).isTrue();
+                // Another leader took a term while this one still believed it led.
+                jdbi.useHandle(h -> h.createUpdate("UPDATE cluster_leader SET term = term + 1, holder = 'elsewhere'")
+                        .execute());
+                assertThatThrownBy(() -> jdbi.useTransaction(h -> {
+                    first.fence(h);
+                    h.createUpdate("DELETE FROM replica_assignments").execute();
+                })).isInstanceOf(FactoryException.class).hasMessageContaining("does not lead");
+                assertThat(first.isLeader()).as("it knows it no longer leads").isFalse();
+                // It let the lock go: one of the two takes it again, in a term of its own.
+                await().atMost(Duration.ofSeconds(5)).until(() -> first.isLeader() || second.isLeader());
+                Leadership leader = first.isLeader() ? first : second;
+                assertThat(first.isLeader() && second.isLeader()).isFalse();
+                long current = jdbi.withHandle(h -> h.createQuery("SELECT term FROM cluster_leader")
+                        .mapTo(Long.class).one());
+                assertThat(leader.term()).isEqualTo(current).isGreaterThan(2);
+                jdbi.useTransaction(leader::fence);
+            }
+        }
+    }
+
+    @Test
+    void controlPlaneReplicasAreListedWithThisOneFirstAndTheDeadLeftOut() {
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir)) {
+            Jdbi jdbi = db.jdbi();
+            try (Leadership first = Leadership.on(jdbi, Clock.systemUTC());
+                    Leadership second = Leadership.on(jdbi, Clock.systemUTC())) {
+                first.announce(URI.create("https://10.0.0.1:7443"));
+                second.announce(URI.create("https://10.0.0.2:7443"));
+                assertThat(second.replicas(Duration.ofSeconds(10))).containsExactly(URI.create("https://10.0.0.2:7443"),
+                        URI.create("https://10.0.0.1:7443"));
+                jdbi.useHandle(h -> h.createUpdate("UPDATE control_replicas SET seen_at = :old WHERE id = :id")
+                        .bind("old", java.sql.Timestamp.from(java.time.Instant.now().minusSeconds(60)))
+                        .bind("id", first.id()).execute());
+                assertThat(second.replicas(Duration.ofSeconds(10))).containsExactly(URI.create("https://10.0.0.2:7443"));
+            }
+            int left = jdbi.withHandle(h -> h.createQuery("SELECT count(*) FROM control_replicas").mapTo(Integer.class)
+                    .one());
+            assertThat(left).as("a replica that stops leaves the list").isZero();
+        }
+    }
+
+    @Test
+    void aFactoryOnH2IsTheOnlyProcessOnItsDatabaseAndLeadsFromTheStart() {
+        try (Database db = TestDatabases.open(TestDatabases.Kind.H2, dir);
+                Leadership sole = Leadership.on(db.jdbi(), Clock.systemUTC())) {
+            assertThat(sole.isLeader()).isTrue();
+            db.jdbi().useTransaction(sole::fence);
+        }
+    }
+
+    private record Told(String who, List<String> told) implements Leadership.Listener {
+        @Override
+        public void elected(long term) {
+            told.add(who + " elected");
+        }
+
+        @Override
+        public void deposed(long term) {
+            told.add(who + " deposed");
+        }
+    }
+}
