@@ -62,12 +62,25 @@ final class ClientOptions {
     static FactoryClient client(@Nullable String url, @Nullable String key, @Nullable Path caCert,
                                 @Nullable Path home) {
         Path dir = ConfigLoader.fromSystem().home(home);
+        Path site = site(dir);
         String resolved = resolveUrl(url, dir);
-        return new FactoryClient(resolved, resolveKey(key, dir), trust(caCert, dir, resolved));
+        return new FactoryClient(resolved, resolveKey(key, site), trust(caCert, site, resolved));
+    }
+
+    /**
+     * Where the home's factory keeps the admin key and the site CA: its {@code cluster.site} when its configuration
+     * names one, else the home (also when the configuration does not load: the command then says what it lacks).
+     */
+    private static Path site(Path home) {
+        try {
+            return ConfigLoader.fromSystem().load(home, java.util.Map.of()).site();
+        } catch (RuntimeException e) {
+            return home;
+        }
     }
 
     /** Whom to trust over https; null for a plain http URL without a CA named for it. */
-    private static @Nullable SSLContext trust(@Nullable Path caCert, Path dir, String url) {
+    private static @Nullable SSLContext trust(@Nullable Path caCert, Path site, String url) {
         boolean https = url.regionMatches(true, 0, "https:", 0, 6);
         if (caCert != null) {
             return SiteTrust.context(List.of(caCert));
@@ -76,7 +89,7 @@ final class ClientOptions {
         if (env != null && !env.isBlank()) {
             return SiteTrust.context(List.of(Path.of(env.strip())));
         }
-        Path generated = TlsFiles.under(dir).caCertificate();
+        Path generated = TlsFiles.under(site).caCertificate();
         if (https && Files.isRegularFile(generated)) {
             return SiteTrust.context(List.of(generated));
         }
@@ -104,7 +117,7 @@ final class ClientOptions {
                 + "or FACTORY_URL");
     }
 
-    private static String resolveKey(@Nullable String key, Path dir) {
+    private static String resolveKey(@Nullable String key, Path site) {
         if (key != null) {
             return key;
         }
@@ -112,7 +125,7 @@ final class ClientOptions {
         if (env != null && !env.isBlank()) {
             return env.trim();
         }
-        Path keyFile = dir.resolve("admin.key");
+        Path keyFile = site.resolve("admin.key");
         try {
             return Files.readString(keyFile).trim();
         } catch (IOException e) {

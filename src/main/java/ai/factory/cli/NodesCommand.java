@@ -124,6 +124,16 @@ final class NodesCommand {
                         n.lastSeenAt());
             }
             table.print(out);
+            List<NodeWire.ControlPlane> control = result.controlPlanes() == null ? List.of() : result.controlPlanes();
+            if (!control.isEmpty()) {
+                out.println();
+                Table planes = new Table("CONTROL PLANE", "CLUSTER ENDPOINT", "LEADS", "HEALTH", "STARTED", "LAST SEEN");
+                for (NodeWire.ControlPlane c : control) {
+                    planes.row(c.id(), c.clusterUrl(), c.leader() ? "yes" : "", c.health(), c.startedAt(),
+                            c.lastSeenAt());
+                }
+                planes.print(out);
+            }
             return 0;
         }
     }

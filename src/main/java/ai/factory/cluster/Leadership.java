@@ -38,6 +38,8 @@ public final class Leadership implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
     /** How often a follower tries to lead, and the leader checks that its lock's connection still stands. */
     public static final Duration CHECK_EVERY = Duration.ofMillis(500);
+    /** How long a control-plane replica that stopped being seen stays listed (as down). */
+    static final Duration FORGET_AFTER = Duration.ofHours(1);
     /** The advisory lock's keys begin with "factory" in ASCII, so that they say whose they are in pg_locks. */
     static final long LOCK_KEY = 0x666163746f7279L;
 
@@ -171,6 +173,24 @@ public final class Leadership implements AutoCloseable {
 
     private record Replica(String id, URI url) {}
 
+    /**
+     * A control-plane replica as recorded.
+     *
+     * @param leader whether it holds the current term
+     */
+    public record ControlReplica(String id, URI clusterUrl, Instant startedAt, Instant seenAt, boolean leader) {}
+
+    /** Every control-plane replica recorded (those that stopped cleanly left), oldest first. */
+    public List<ControlReplica> all() {
+        return jdbi.withHandle(h -> {
+            String leader = h.createQuery("SELECT holder FROM cluster_leader WHERE id = 1").mapTo(String.class).one();
+            return h.createQuery("SELECT id, cluster_url, started_at, seen_at FROM control_replicas "
+                    + "ORDER BY started_at, id").map((rs, ctx) -> new ControlReplica(rs.getString(1),
+                    URI.create(rs.getString(2)), rs.getTimestamp(3).toInstant(), rs.getTimestamp(4).toInstant(),
+                    rs.getString(1).equals(leader))).list();
+        });
+    }
+
     private void run() {
         while (!closed) {
             try {
@@ -208,6 +228,9 @@ public final class Leadership implements AutoCloseable {
             LOG.warn("leadership: the database connection of the lock failed: {}", e.getMessage());
             dropLock();
         }
+        if (term >= 0) {
+            forgetLongGone();
+        }
         URI url = clusterUrl;
         if (url != null) {
             try {
@@ -215,6 +238,16 @@ public final class Leadership implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("leadership: cannot record this replica as alive: {}", e.getMessage());
             }
+        }
+    }
+
+    /** The leader forgets replicas not seen for {@link #FORGET_AFTER} (killed, never to return under that id). */
+    private void forgetLongGone() {
+        try {
+            jdbi.useHandle(h -> h.createUpdate("DELETE FROM control_replicas WHERE seen_at < :before")
+                    .bind("before", Timestamp.from(clock.instant().minus(FORGET_AFTER))).execute());
+        } catch (RuntimeException e) {
+            LOG.debug("leadership: cannot forget replicas long gone: {}", e.getMessage());
         }
     }
 

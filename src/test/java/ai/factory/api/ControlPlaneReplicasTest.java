@@ -152,6 +152,13 @@ class ControlPlaneReplicasTest {
     void aDeploymentMadeThroughTheFollowerIsPlacedByTheLeaderAndServedThroughBoth() throws Exception {
         assertThat(b.factory().leadership().isLeader()).as("b started second: it follows").isFalse();
         assertThat(leader()[1]).as("a leads").isNotEqualTo(b.factory().leadership().id()).isNotBlank();
+        JsonNode planes = json(call(b.url(), "GET", "/api/v1/nodes", null)).path("controlPlanes");
+        assertThat(planes).hasSize(2);
+        assertThat(planes.findValuesAsText("health")).containsOnly("up");
+        assertThat(planes.findValues("leader").stream().filter(JsonNode::asBoolean).count()).isEqualTo(1);
+        FactoryCliTest.Run listed = FactoryCliTest.cli("nodes", "list", "--url", b.url(), "--key", adminKey);
+        assertThat(listed.exit()).as(listed.err()).isZero();
+        assertThat(listed.out()).contains("CONTROL PLANE").contains("https://127.0.0.1:" + b.factory().clusterPort());
 
         HttpResponse<String> imported = call(b.url(), "POST", "/api/v1/models/" + MODEL + "/versions",
                 "{\"path\": \"" + TestModels.tinyLlama().toAbsolutePath() + "\"}");
@@ -231,6 +238,14 @@ class ControlPlaneReplicasTest {
         String[] after = leader();
         assertThat(Long.parseLong(after[0])).as("a new term").isGreaterThan(Long.parseLong(before[0]));
         assertThat(after[1]).isEqualTo(b.factory().leadership().id());
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            JsonNode planes = json(call(b.url(), "GET", "/api/v1/nodes", null)).path("controlPlanes");
+            for (JsonNode p : planes) {
+                boolean isB = p.path("id").asText().equals(b.factory().leadership().id());
+                assertThat(p.path("leader").asBoolean()).as(p.toString()).isEqualTo(isB);
+                assertThat(p.path("health").asText()).as(p.toString()).isEqualTo(isB ? "up" : "down");
+            }
+        });
 
         // The workers go on with b: their heartbeats reach it, so b keeps them up.
         String bCluster = "https://127.0.0.1:" + b.factory().clusterPort();

@@ -15,6 +15,7 @@ import ai.factory.cluster.Assignments;
 import ai.factory.cluster.JoinToken;
 import ai.factory.cluster.JoinTokens;
 import ai.factory.cluster.Node;
+import ai.factory.cluster.Leadership;
 import ai.factory.cluster.Nodes;
 import ai.factory.config.ClusterConfig;
 import ai.factory.config.Units;
@@ -38,15 +39,17 @@ public final class NodesResource implements Routes {
 
     private final JoinTokens tokens;
     private final Nodes nodes;
+    private final Leadership leadership;
     private final Assignments assignments;
     private final ClusterConfig cluster;
     private final IntSupplier clusterPort;
     private final Clock clock;
 
     /** {@code clusterPort}: the port the cluster endpoint listens on, once it does. */
-    public NodesResource(JoinTokens tokens, Nodes nodes, Assignments assignments, ClusterConfig cluster,
-                         IntSupplier clusterPort, Clock clock) {
+    public NodesResource(JoinTokens tokens, Nodes nodes, Assignments assignments, Leadership leadership,
+                         ClusterConfig cluster, IntSupplier clusterPort, Clock clock) {
         this.tokens = requireNonNull(tokens, "tokens is null");
+        this.leadership = requireNonNull(leadership, "leadership is null");
         this.nodes = requireNonNull(nodes, "nodes is null");
         this.assignments = requireNonNull(assignments, "assignments is null");
         this.cluster = requireNonNull(cluster, "cluster is null");
@@ -67,8 +70,13 @@ public final class NodesResource implements Routes {
                 NodeWire.NodeList.class), ctx -> {
                     // Every node's replicas in one query, not one per node.
                     java.util.Map<String, List<ai.factory.cluster.ReplicaWork>> replicas = assignments.byNode();
+                    java.time.Instant now = clock.instant();
                     ctx.json(new NodeWire.NodeList(nodes.list().stream()
-                            .map(n -> node(n, replicas.getOrDefault(n.id(), List.of()))).toList()));
+                            .map(n -> node(n, replicas.getOrDefault(n.id(), List.of()))).toList(),
+                            cluster.port().isEmpty() ? List.of() : leadership.all().stream().map(c ->
+                                    new NodeWire.ControlPlane(c.id(), c.clusterUrl().toString(), c.leader(),
+                                            c.seenAt().plus(cluster.heartbeatDeadline()).isBefore(now) ? "down" : "up",
+                                            c.startedAt().toString(), c.seenAt().toString())).toList()));
                 });
         routes.get("/api/v1/nodes/{id}", Action.READ_FLEET, Contract.of("A node", null, NodeWire.Node.class),
                 ctx -> ctx.json(node(nodes.get(ctx.pathParam("id")))));

@@ -91,5 +91,14 @@ public final class NodeWire {
     public record Replica(String assignment, String deployment, int replica, String model, String state,
                           String detail) {}
 
-    public record NodeList(List<Node> nodes) {}
+    /**
+     * A control-plane replica: where workers reach its cluster port, whether it leads the singleton work, and its
+     * {@code health} ({@code up}, or {@code down} once it was not seen within the heartbeat deadline: killed, or cut
+     * off from the database).
+     */
+    public record ControlPlane(String id, String clusterUrl, boolean leader, String health, String startedAt,
+                               String lastSeenAt) {}
+
+    /** The nodes, and the control-plane replicas (empty on a factory that takes no workers). */
+    public record NodeList(List<Node> nodes, @Nullable List<ControlPlane> controlPlanes) {}
 }
