@@ -44,10 +44,13 @@ public final class WorkerServer implements AutoCloseable {
      * @param host the address to bind
      * @param port the port, 0 for a free one
      * @param identity the node's certificate and key
+     * @param heartbeatNow sends the worker's next heartbeat at once: the control plane calls {@link ReplicaCalls#HEARTBEAT_NOW}
+     *     when it has assigned the worker a replica, so that the worker learns of it without waiting for its interval
      */
     public WorkerServer(String host, int port, ServerIdentity identity, X509Certificate clusterCa,
-                        WorkerReplicas replicas) {
+                        WorkerReplicas replicas, Runnable heartbeatNow) {
         requireNonNull(replicas, "replicas is null");
+        requireNonNull(heartbeatNow, "heartbeatNow is null");
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.jsonMapper(new JavalinJackson(Json.mapper(), true));
@@ -61,6 +64,10 @@ public final class WorkerServer implements AutoCloseable {
             });
             c.routes.exception(Exception.class, WorkerServer::fail);
             c.routes.before(ctx -> requireControlPlane(ctx));
+            c.routes.post(ReplicaCalls.HEARTBEAT_NOW, ctx -> {
+                heartbeatNow.run();
+                ctx.status(204);
+            });
             c.routes.post(ReplicaCalls.PREFIX + "{id}" + ReplicaCalls.TOKENIZE, ctx -> {
                 ReplicaCalls.Tokenize body = Json.mapper().readValue(ctx.bodyAsBytes(), ReplicaCalls.Tokenize.class);
                 if (body.text() == null) {

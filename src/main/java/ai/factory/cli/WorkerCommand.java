@@ -82,7 +82,7 @@ final class WorkerCommand implements Callable<Integer> {
         try (WorkerReplicas replicas = new WorkerReplicas(dir.resolve("worker").resolve("cache"), worker.modelSource(),
                 (work, file) -> load(work, file, defaultThreads));
                 WorkerServer serving = new WorkerServer(serveHost, servePort, worker.identity(), worker.clusterCa(),
-                        replicas).start()) {
+                        replicas, worker::wake).start()) {
             worker.serve(replicas, serving.port());
             System.out.println("Worker " + worker.joined().nodeId() + " (" + worker.joined().name() + ") reports to "
                     + worker.joined().clusterUrl() + " every " + worker.joined().heartbeatInterval().toMillis()

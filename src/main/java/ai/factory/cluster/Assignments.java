@@ -116,7 +116,7 @@ public final class Assignments {
 
     /** Whether any node is in the cluster (not removed), up or not. */
     public boolean anyNode() {
-        return nodes.list().stream().anyMatch(n -> n.state() != NodeState.REMOVED);
+        return nodes.recent().stream().anyMatch(n -> n.state() != NodeState.REMOVED);
     }
 
     /**
@@ -142,7 +142,7 @@ public final class Assignments {
                 }));
         List<Node> candidates = serving.stream().filter(n -> !holding.contains(n.id())).toList();
         if (candidates.isEmpty()) {
-            long known = nodes.list().stream().filter(n -> n.state() != NodeState.REMOVED).count();
+            long known = nodes.recent().stream().filter(n -> n.state() != NodeState.REMOVED).count();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker can take replica " + replica.index()
                     + " of deployment " + replica.deployment() + ": " + known + " node(s) in the cluster, "
                     + serving.size() + " ready, up and serving" + (holding.isEmpty() ? "" : " (and holding it already)")
@@ -173,7 +173,7 @@ public final class Assignments {
     /** Every node of the cluster now, by id. */
     Map<String, Node> nodesNow() {
         Map<String, Node> out = new HashMap<>();
-        nodes.list().forEach(n -> out.put(n.id(), n));
+        nodes.recent().forEach(n -> out.put(n.id(), n));
         return out;
     }
 
@@ -189,7 +189,7 @@ public final class Assignments {
 
     /** The nodes that can take a replica now: ready (not draining or removed), up, and serving. */
     private List<Node> serving() {
-        return nodes.list().stream().filter(this::serving).toList();
+        return nodes.recent().stream().filter(this::serving).toList();
     }
 
     private boolean serving(@Nullable Node n) {
@@ -240,7 +240,7 @@ public final class Assignments {
     /** The node an assignment is on, while both exist. */
     public Optional<Node> nodeOf(String assignment) {
         return jdbi.withHandle(h -> h.createQuery("SELECT node_id FROM replica_assignments WHERE id = :id")
-                .bind("id", assignment).mapTo(String.class).findOne()).flatMap(id -> nodes.list().stream()
+                .bind("id", assignment).mapTo(String.class).findOne()).flatMap(id -> nodes.recent().stream()
                 .filter(n -> n.id().equals(id) && n.state() != NodeState.REMOVED).findFirst());
     }
 

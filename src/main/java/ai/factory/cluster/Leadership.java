@@ -10,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.jdbi.v3.core.Handle;
@@ -55,6 +56,7 @@ public final class Leadership implements AutoCloseable {
     private volatile @Nullable URI clusterUrl;
     private @Nullable Handle lockHandle;
     private volatile boolean closed;
+    private final ai.factory.storage.ReadCache<Duration, List<URI>> peers;
 
     /** Told when this replica becomes the leader, and when it stops being one. */
     public interface Listener {
@@ -68,6 +70,7 @@ public final class Leadership implements AutoCloseable {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.sole = sole;
+        this.peers = new ai.factory.storage.ReadCache<>(clock, CHECK_EVERY);
         this.lockKey = sole ? LOCK_KEY : (LOCK_KEY << 8) ^ jdbi.withHandle(h -> h.createQuery("SELECT current_schema()")
                 .mapTo(String.class).one()).hashCode();
         if (sole) {
@@ -161,6 +164,11 @@ public final class Leadership implements AutoCloseable {
      * The cluster URLs of the control-plane replicas seen within {@code within}, this one's first; the leader's next.
      */
     public List<URI> replicas(Duration within) {
+        // Every heartbeat's answer names them: read at most every check, not once per heartbeat.
+        return peers.get(within, w -> Optional.of(readReplicas(w))).orElseThrow();
+    }
+
+    private List<URI> readReplicas(Duration within) {
         Timestamp since = Timestamp.from(clock.instant().minus(within));
         String leader = jdbi.withHandle(h -> h.createQuery("SELECT holder FROM cluster_leader WHERE id = 1")
                 .mapTo(String.class).one());

@@ -54,6 +54,8 @@ public final class Nodes {
     private final boolean shared;
     private final Consumer<AuditEvent> audit;
     private final Clock clock;
+    /** Every node, as {@link #recent} reads it: the scheduler looks often, at many nodes. */
+    private final ai.factory.storage.ReadCache<String, List<Node>> snapshot;
 
     /**
      * @param ca the cluster CA, created at the first join
@@ -65,6 +67,18 @@ public final class Nodes {
         this.audit = requireNonNull(audit, "audit is null");
         this.clock = requireNonNull(clock, "clock is null");
         this.shared = !Sql.isH2(jdbi);
+        this.snapshot = new ai.factory.storage.ReadCache<>(clock, RECENT);
+    }
+
+    /** How old {@link #recent}'s answer may be: far below the heartbeat deadline, which is a second at least. */
+    static final java.time.Duration RECENT = java.time.Duration.ofMillis(250);
+
+    /**
+     * Every node, as {@link #list} answers, read at most {@link #RECENT} ago (changes made through this process are
+     * seen at once): for the scheduler, which looks at every node for every replica it places.
+     */
+    public List<Node> recent() {
+        return snapshot.get("all", k -> Optional.of(list())).orElseThrow();
     }
 
     /**
@@ -245,6 +259,7 @@ public final class Nodes {
         jdbi.useHandle(h -> h.createUpdate("UPDATE cluster_nodes SET state = :state, removed_at = :removed WHERE id = :id")
                 .bind("state", state.name()).bind("removed", removedAt == null ? null : Timestamp.from(removedAt))
                 .bind("id", id).execute());
+        snapshot.invalidateAll();
     }
 
     private void refuse(JoinRequest request, String reason) {

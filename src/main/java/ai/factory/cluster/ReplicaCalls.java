@@ -26,6 +26,8 @@ public final class ReplicaCalls {
     public static final String TOKENIZE = "/tokenize";
     public static final String DETOKENIZE = "/detokenize";
     public static final String GENERATE = "/generate";
+    /** Tells the worker to send its next heartbeat now (it has new assignments); answered 204. */
+    public static final String HEARTBEAT_NOW = "/worker/v1/heartbeat-now";
 
     private ReplicaCalls() {
     }

@@ -52,8 +52,11 @@ public final class Worker {
     private final WorkerFiles files;
     private final Joined joined;
     private final HttpClient mutual;
-    private volatile @Nullable WorkerReplicas replicas;
+    private volatile @Nullable ReplicaHost replicas;
     private volatile int servingPort;
+    /** Cuts the wait before the next heartbeat short: a replica's state changed, which the control plane waits for. */
+    private final Object wake = new Object();
+    private boolean woken;
     /** The control-plane replicas' cluster endpoints, the one in use first. */
     private volatile List<URI> endpoints;
 
@@ -159,8 +162,9 @@ public final class Worker {
      * Runs replicas from now on: each heartbeat tells the control plane that they are served on {@code port} and how
      * each stands, and its answer's assignments are handed to {@code replicas}.
      */
-    public void serve(WorkerReplicas replicas, int port) {
+    public void serve(ReplicaHost replicas, int port) {
         this.replicas = requireNonNull(replicas, "replicas is null");
+        replicas.onChange(this::wake);
         this.servingPort = port;
     }
 
@@ -236,9 +240,10 @@ public final class Worker {
     public String heartbeat(String version, JsonNode inventory) throws IOException, InterruptedException {
         ObjectNode body = Json.mapper().createObjectNode().put("version", version).put("servingPort", servingPort);
         body.set("inventory", inventory);
-        WorkerReplicas running = replicas;
+        ReplicaHost running = replicas;
+        List<Assignments.Reported> sent = running == null ? List.of() : running.reports();
         if (running != null) {
-            body.set("replicas", Json.mapper().valueToTree(running.reports()));
+            body.set("replicas", Json.mapper().valueToTree(sent));
         }
         HttpResponse<String> r;
         try {
@@ -273,6 +278,9 @@ public final class Worker {
         learn(named);
         if (running != null && answer.has("assignments")) {
             running.reconcile(List.of(Json.mapper().treeToValue(answer.get("assignments"), ReplicaWork[].class)));
+            if (!running.reports().equals(sent)) {
+                wake(); // what the answer assigned changed what there is to report: report it now
+            }
         }
         return answer.path("state").asText();
     }
@@ -298,7 +306,20 @@ public final class Worker {
                 }
                 failedInARow = 0;
             }
-            Thread.sleep(joined.heartbeatInterval().toMillis());
+            synchronized (wake) {
+                if (!woken) {
+                    wake.wait(joined.heartbeatInterval().toMillis());
+                }
+                woken = false;
+            }
+        }
+    }
+
+    /** Sends the next heartbeat now rather than at the end of the interval. */
+    public void wake() {
+        synchronized (wake) {
+            woken = true;
+            wake.notifyAll();
         }
     }
 

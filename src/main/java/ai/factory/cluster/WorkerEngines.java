@@ -13,7 +13,10 @@ import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.EngineLoader;
 import ai.factory.serving.ReplicaOf;
 import ai.factory.serving.ReplicaPlacement;
+import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Map;
@@ -78,11 +81,18 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 replica.index(), version.ref().toString(), blob.owner(), blob.sha256(), blob.bytes(),
                 spec.effectiveContext(version), spec.parallel(), spec.threads(), spec.queue(), spec.stepTokens(),
                 spec.cacheType().id(), spec.prefixCache()));
+        heartbeatNow(placed.node());
         Assignments.Reported ready = awaitReady(placed);
         RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()),
                 engines::remove);
         engines.add(engine);
         return engine;
+    }
+
+    /** Replicas on workers load each on its own worker, at the same time. */
+    @Override
+    public boolean loadsTogether() {
+        return true;
     }
 
     /**
@@ -128,6 +138,23 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                         + " of deployment " + replica.deployment() + " waited for a worker");
             }
         }
+    }
+
+    /**
+     * Asks the worker for its next heartbeat now, so that it learns of a new assignment without waiting out its
+     * interval. Best effort, in the background: a worker that does not answer learns of it at its next heartbeat.
+     */
+    private void heartbeatNow(Node node) {
+        if (node.servingPort() <= 0) {
+            return;
+        }
+        URI uri = URI.create("https://" + hostOf(node.address()) + ":" + node.servingPort() + ReplicaCalls.HEARTBEAT_NOW);
+        http.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2))
+                        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding())
+                .exceptionally(e -> {
+                    LOG.debug("node {} did not take the call for a heartbeat now: {}", node.name(), e.getMessage());
+                    return null;
+                });
     }
 
     /** Waits for the worker to report the assignment ready; the assignment ends if it does not. */
@@ -263,6 +290,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                         work::withAssignment);
                 LOG.info("replica {} of {} moves to node {} ({})", work.replica(), work.model(), placed.node().name(),
                         why);
+                heartbeatNow(placed.node());
                 awaitReady(placed);
                 engine.attach(target(placed));
                 engine.healthy(true);

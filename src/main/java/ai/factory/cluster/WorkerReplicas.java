@@ -34,10 +34,12 @@ import org.slf4j.LoggerFactory;
  * file that llama.cpp loads, never onto disk. An assignment that is gone is unloaded, and a blob no assignment uses
  * any more is deleted from the cache.
  */
-public final class WorkerReplicas implements AutoCloseable {
+public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerReplicas.class);
     /** How long an ended assignment's calls may go on before its replica is unloaded under them. */
     static final java.time.Duration DRAIN_LIMIT = java.time.Duration.ofMinutes(5);
+    /** Told when a replica became ready or failed: the worker reports it at once. */
+    private volatile Runnable changed = () -> { };
 
     /** Where the worker gets a blob and its key: the control plane's cluster endpoint. */
     public interface ModelSource {
@@ -82,6 +84,7 @@ public final class WorkerReplicas implements AutoCloseable {
     }
 
     /** Starts loading new assignments and unloads those no longer assigned. */
+    @Override
     public synchronized void reconcile(List<ReplicaWork> assigned) {
         Set<String> ids = new HashSet<>();
         for (ReplicaWork work : assigned) {
@@ -131,6 +134,7 @@ public final class WorkerReplicas implements AutoCloseable {
                 r.phase = Assignments.Phase.READY;
             }
             LOG.info("assignment {}: replica {} of {} is ready", work.assignment(), work.replica(), work.model());
+            changed.run();
         } catch (InterruptedException e) {
             r.phase = Assignments.Phase.FAILED;
             r.detail = "the worker is stopping";
@@ -140,7 +144,13 @@ public final class WorkerReplicas implements AutoCloseable {
                     : "unexpected " + t.getClass().getName() + ": " + t.getMessage();
             LOG.warn("assignment {}: replica {} of {} failed to load: {}", work.assignment(), work.replica(),
                     work.model(), r.detail, t instanceof FactoryException ? null : t);
+            changed.run();
         }
+    }
+
+    @Override
+    public void onChange(Runnable listener) {
+        this.changed = requireNonNull(listener, "listener is null");
     }
 
     /** Fetches the encrypted blob into the cache: into a temporary file, then moved into place whole. */
@@ -207,6 +217,7 @@ public final class WorkerReplicas implements AutoCloseable {
     }
 
     /** How each replica stands, for the next heartbeat. */
+    @Override
     public List<Assignments.Reported> reports() {
         List<Assignments.Reported> out = new ArrayList<>();
         for (Running r : running.values()) {

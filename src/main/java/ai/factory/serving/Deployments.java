@@ -230,13 +230,19 @@ public final class Deployments implements AutoCloseable {
                 }
             }
             PausePoints.reach("deploy.loading", d.model().toString());
-            for (int i = 0; i < replicas; i++) {
-                opened.add(loader.load(new ReplicaOf(d.id(), i), version, d.spec(), where.get(i)));
-                DeploymentState next = i + 1 < replicas ? new DeploymentState.Loading(i + 1, replicas)
-                        : new DeploymentState.Ready(opened);
-                if (!move(live, next)) {
-                    drained(live, opened);
+            if (loader.loadsTogether() && replicas > 1) {
+                if (!loadTogether(live, d, version, where, opened)) {
                     return;
+                }
+            } else {
+                for (int i = 0; i < replicas; i++) {
+                    opened.add(loader.load(new ReplicaOf(d.id(), i), version, d.spec(), where.get(i)));
+                    DeploymentState next = i + 1 < replicas ? new DeploymentState.Loading(i + 1, replicas)
+                            : new DeploymentState.Ready(opened);
+                    if (!move(live, next)) {
+                        drained(live, opened);
+                        return;
+                    }
                 }
             }
             memory.loaded(d.id());
@@ -244,6 +250,58 @@ public final class Deployments implements AutoCloseable {
         } catch (Throwable t) {
             end(live, opened, t);
         }
+    }
+
+    /**
+     * Loads every replica at once, each on a task of its own, into {@code opened} in replica order; the state counts
+     * them as they become ready. The first that fails stops the others (their engines, once open, are closed by
+     * {@link #end} with the rest) and is thrown. False when the deployment began draining meanwhile (what was opened
+     * is given back).
+     */
+    private boolean loadTogether(LiveDeployment live, Deployment d, ModelVersion version, List<ReplicaPlacement> where,
+                                 List<Engine> opened) throws Throwable {
+        int replicas = d.spec().replicas();
+        Engine[] engines = new Engine[replicas];
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        try (ExecutorService each = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("replica-loader-" + d.id() + "-", 0).factory())) {
+            java.util.concurrent.ExecutorCompletionService<Integer> loads =
+                    new java.util.concurrent.ExecutorCompletionService<>(each);
+            List<java.util.concurrent.Future<Integer>> all = new ArrayList<>();
+            for (int i = 0; i < replicas; i++) {
+                int index = i;
+                all.add(loads.submit(() -> {
+                    engines[index] = loader.load(new ReplicaOf(d.id(), index), version, d.spec(), where.get(index));
+                    return index;
+                }));
+            }
+            try {
+                for (int n = 0; n < replicas; n++) {
+                    loads.take().get();
+                    int ready = done.incrementAndGet();
+                    if (ready < replicas && !move(live, new DeploymentState.Loading(ready, replicas))) {
+                        all.forEach(f -> f.cancel(true));
+                        break;
+                    }
+                }
+            } catch (ExecutionException e) {
+                all.forEach(f -> f.cancel(true));
+                throw e.getCause();
+            } finally {
+                each.shutdownNow();
+                each.awaitTermination(1, TimeUnit.MINUTES);
+                for (Engine e : engines) {
+                    if (e != null) {
+                        opened.add(e);
+                    }
+                }
+            }
+        }
+        if (done.get() < replicas || !move(live, new DeploymentState.Ready(List.copyOf(opened)))) {
+            drained(live, opened);
+            return false;
+        }
+        return true;
     }
 
     /**

@@ -71,8 +71,8 @@ final class TestCluster {
                 (work, file) -> LlamaEngine.loadFromMemory(LlamaRuntime.load(), file, work.model(),
                         LlamaEngineOptions.defaults().withContextPerSequence(work.contextPerSequence())
                                 .withParallel(work.parallel()).withThreads(1).withQueueCapacity(work.queue())));
-        WorkerServer serving = new WorkerServer("127.0.0.1", 0, worker.identity(), worker.clusterCa(), replicas)
-                .start();
+        WorkerServer serving = new WorkerServer("127.0.0.1", 0, worker.identity(), worker.clusterCa(), replicas,
+                worker::wake).start();
         worker.serve(replicas, serving.port());
         Thread heartbeats = Thread.ofVirtual().name("worker-" + name).start(() -> {
             try {

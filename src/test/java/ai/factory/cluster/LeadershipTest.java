@@ -96,10 +96,14 @@ class LeadershipTest {
                 second.announce(URI.create("https://10.0.0.2:7443"));
                 assertThat(second.replicas(Duration.ofSeconds(10))).containsExactly(URI.create("https://10.0.0.2:7443"),
                         URI.create("https://10.0.0.1:7443"));
-                jdbi.useHandle(h -> h.createUpdate("UPDATE control_replicas SET seen_at = :old WHERE id = :id")
-                        .bind("old", java.sql.Timestamp.from(java.time.Instant.now().minusSeconds(60)))
-                        .bind("id", first.id()).execute());
-                assertThat(second.replicas(Duration.ofSeconds(10))).containsExactly(URI.create("https://10.0.0.2:7443"));
+                // A replica killed a minute ago: its row stays, unseen since.
+                java.sql.Timestamp old = java.sql.Timestamp.from(java.time.Instant.now().minusSeconds(60));
+                jdbi.useHandle(h -> h.createUpdate("INSERT INTO control_replicas (id, cluster_url, started_at, seen_at) "
+                        + "VALUES ('cp-dead', 'https://10.0.0.3:7443', :old, :old)").bind("old", old).execute());
+                await().atMost(Duration.ofSeconds(3)).until(() -> second.replicas(Duration.ofSeconds(10))
+                        .equals(List.of(URI.create("https://10.0.0.2:7443"), URI.create("https://10.0.0.1:7443"))));
+                assertThat(first.all()).extracting(Leadership.ControlReplica::id).contains("cp-dead");
+                jdbi.useHandle(h -> h.createUpdate("DELETE FROM control_replicas WHERE id = 'cp-dead'").execute());
             }
             int left = jdbi.withHandle(h -> h.createQuery("SELECT count(*) FROM control_replicas").mapTo(Integer.class)
                     .one());
