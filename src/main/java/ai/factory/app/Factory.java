@@ -380,6 +380,9 @@ public final class Factory implements AutoCloseable {
                         () -> leadership.replicas(config.cluster().heartbeatDeadline()));
                 closeInOrder.addFirst(cluster);
                 this.clusterServer = cluster.start();
+                if (workerEngines != null) {
+                    workerEngines.listening();
+                }
                 leadership.announce(URI.create("https://" + hostOf(advertised(config)) + ":" + cluster.port()));
                 LOG.info("taking workers: the cluster endpoint (mutual TLS) listens on port {}", cluster.port());
             }

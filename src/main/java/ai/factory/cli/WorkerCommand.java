@@ -6,6 +6,7 @@ import ai.factory.api.WorkerServer;
 import ai.factory.cluster.ReplicaWork;
 import ai.factory.cluster.WorkerReplicas;
 import ai.factory.engine.TextEngine;
+import ai.factory.engine.llama.GpuOffload;
 import ai.factory.engine.llama.KvCacheType;
 import ai.factory.engine.llama.LlamaEngine;
 import ai.factory.engine.llama.LlamaEngineOptions;
@@ -16,11 +17,18 @@ import ai.factory.cluster.Worker;
 import ai.factory.config.ConfigLoader;
 import ai.factory.fleet.Accelerator;
 import ai.factory.fleet.Discovery;
+import ai.factory.fleet.GpuAllocator;
 import ai.factory.fleet.NodeInventory;
+import ai.factory.fleet.capacity.CacheType;
+import ai.factory.fleet.capacity.CapacityEstimator;
+import ai.factory.models.gguf.GgufReader;
 import ai.factory.security.tls.SiteTrust;
+import ai.factory.serving.GpuPlacements;
+import ai.factory.serving.ReplicaPlacement;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.nio.file.Path;
@@ -75,12 +83,26 @@ final class WorkerCommand implements Callable<Integer> {
         Path dir = ConfigLoader.fromSystem().home(home);
         String version = BuildInfo.load().version().orElse("dev");
         Discovery discovery = Discovery.forThisMachine(Clock.systemUTC());
+        // The worker gives its replicas GPUs itself, as an all-in-one factory does: the control plane chose the node.
+        GpuPlacements gpus = new GpuPlacements(new GpuAllocator(discovery.inventory().accelerators()),
+                WorkerCommand::gpuBackend);
         Worker worker = Worker.start(dir, URI.create(url), token, name == null ? hostName() : name, version,
-                () -> inventory(discovery.inventory()),
+                () -> inventory(discovery.inventory(), gpus),
                 caCert == null ? Optional.empty() : Optional.of(SiteTrust.context(List.of(caCert))));
         int defaultThreads = threads > 0 ? threads : Math.max(1, discovery.inventory().cpu().cores());
         try (WorkerReplicas replicas = new WorkerReplicas(dir.resolve("worker").resolve("cache"), worker.modelSource(),
-                (work, file) -> load(work, file, defaultThreads));
+                new WorkerReplicas.Loader() {
+                    @Override
+                    public TextEngine load(ReplicaWork work, Path file) {
+                        return WorkerCommand.load(work, file, defaultThreads, gpus,
+                                discovery.inventory().memoryAvailableBytes());
+                    }
+
+                    @Override
+                    public void unloaded(ReplicaWork work) {
+                        gpus.allocator().release(work.assignment());
+                    }
+                });
                 WorkerServer serving = new WorkerServer(serveHost, servePort, worker.identity(), worker.clusterCa(),
                         replicas, worker::wake).start()) {
             worker.serve(replicas, serving.port());
@@ -90,7 +112,7 @@ final class WorkerCommand implements Callable<Integer> {
             Thread main = Thread.currentThread();
             Runtime.getRuntime().addShutdownHook(new Thread(main::interrupt, "worker-shutdown"));
             try {
-                worker.run(version, () -> inventory(discovery.inventory()));
+                worker.run(version, () -> inventory(discovery.inventory(), gpus));
             } catch (InterruptedException e) {
                 System.err.println("factory: worker stopping");
             } catch (FactoryException e) {
@@ -105,8 +127,41 @@ final class WorkerCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A replica's engine, from its decrypted model file, with the settings its deployment asked for. */
-    static TextEngine load(ReplicaWork work, Path modelFile, int defaultThreads) {
+    /**
+     * A replica's engine, from its decrypted model file, with the settings its deployment asked for: on this worker's
+     * free GPUs as its {@code gpuLayers} asks (held under the assignment's id until it is unloaded), else on the CPU.
+     */
+    static TextEngine load(ReplicaWork work, Path modelFile, int defaultThreads, GpuPlacements gpus, long hostFree) {
+        KvCacheType cache = KvCacheType.parse(work.cacheType());
+        ReplicaPlacement where = gpus.placeGguf(work.assignment(), work.model(), work.gpuLayers(), () -> {
+            try {
+                return CapacityEstimator.footprint(GgufReader.read(modelFile), CapacityEstimator.Request.of(
+                        work.contextPerSequence(), work.parallel() + work.prefixCache(), CacheType.valueOf(cache.name())));
+            } catch (IOException e) {
+                throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot read " + work.model() + ": "
+                        + e.getMessage(), e);
+            }
+        }, hostFree);
+        try {
+            return load(work, modelFile, defaultThreads, where.onGpu()
+                    ? GpuOffload.onDevices(where.gpuLayers(), where.gpus(), where.layersPerGpu()) : GpuOffload.CPU);
+        } catch (RuntimeException | Error e) {
+            gpus.allocator().release(work.assignment());
+            throw e;
+        }
+    }
+
+    /** Whether this worker's llama.cpp natives can offload to a GPU they found. */
+    private static boolean gpuBackend() {
+        try {
+            return LlamaRuntime.load().gpuOffload();
+        } catch (FactoryException e) {
+            return false;
+        }
+    }
+
+    /** A replica's engine, from its decrypted model file, on the CPU or {@code gpu}. */
+    static TextEngine load(ReplicaWork work, Path modelFile, int defaultThreads, GpuOffload gpu) {
         return LlamaEngine.loadFromMemory(LlamaRuntime.load(), modelFile, work.model(), LlamaEngineOptions.defaults()
                 .withContextPerSequence(work.contextPerSequence())
                 .withParallel(work.parallel())
@@ -114,11 +169,15 @@ final class WorkerCommand implements Callable<Integer> {
                 .withQueueCapacity(work.queue())
                 .withStepTokens(work.stepTokens())
                 .withCacheType(KvCacheType.parse(work.cacheType()))
-                .withPrefixCache(work.prefixCache()));
+                .withPrefixCache(work.prefixCache())
+                .withGpu(gpu));
     }
 
-    /** What the control plane is told of this machine: CPUs, memory and accelerators. */
-    static JsonNode inventory(NodeInventory n) {
+    /**
+     * What the control plane is told of this machine: CPUs, memory and accelerators, and of its GPUs how many no
+     * replica holds now ({@code gpusFree}; 0 when its natives cannot offload), which the control plane places by.
+     */
+    static JsonNode inventory(NodeInventory n, GpuPlacements gpus) {
         ObjectNode out = Json.mapper().createObjectNode().put("name", n.nodeName());
         out.putObject("cpu").put("model", n.cpu().model()).put("sockets", n.cpu().sockets())
                 .put("cores", n.cpu().cores()).put("threads", n.cpu().threads());
@@ -128,6 +187,7 @@ final class WorkerCommand implements Callable<Integer> {
             accelerators.addObject().put("kind", a.kind().id()).put("index", a.index()).put("name", a.name())
                     .put("memoryTotal", a.memoryTotalBytes());
         }
+        out.put("gpusFree", gpuBackend() ? gpus.allocator().freeGpus() : 0);
         return out;
     }
 

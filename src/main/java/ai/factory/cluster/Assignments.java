@@ -35,9 +35,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Only the leader ({@link Leadership}) makes and ends assignments: each such write is fenced by its term.
  *
- * <p>A replica goes to a ready node that is up (heard from within the heartbeat deadline) and serves replicas: one
- * that runs no replica of the deployment yet before one that does, then the one with the fewest assignments, so
- * {@code replicas: N} spreads over N nodes when there are N.
+ * <p>A replica goes to a ready node that is up (heard from within the heartbeat deadline) and serves replicas. For a
+ * deployment that may use GPUs ({@code gpuLayers} auto or a count) a node with a GPU free goes first, and one that asks
+ * for a layer count goes nowhere else; one kept on the CPU ({@code gpuLayers: 0}) goes first to nodes without GPUs,
+ * leaving those for GPU work. Then one that runs no replica of the deployment yet before one that does, then the one
+ * with the fewest assignments, so {@code replicas: N} spreads over N nodes when there are N. A node's free GPUs are
+ * what it last reported ({@code gpusFree} in its inventory: the worker gives its replicas GPUs itself) less the GPU
+ * replicas assigned to it since, which it has not reported yet.
  */
 public final class Assignments {
     private static final Logger LOG = LoggerFactory.getLogger(Assignments.class);
@@ -124,15 +128,20 @@ public final class Assignments {
      * the work that {@code work} makes for the assignment's id. UNAVAILABLE, saying why, when no node can take it, or
      * when this control-plane replica does not lead.
      */
-    public synchronized Placed place(ReplicaOf replica, Function<String, ReplicaWork> work) {
+    public synchronized Placed place(ReplicaOf replica, int gpuLayers, Function<String, ReplicaWork> work) {
         List<Node> serving = serving();
         Map<String, Integer> load = new HashMap<>();
         Map<String, Integer> ofThisDeployment = new HashMap<>();
+        Map<String, Integer> gpuPending = new HashMap<>();
         java.util.Set<String> holding = new java.util.HashSet<>();
-        jdbi.useHandle(h -> h.createQuery("SELECT node_id, deployment_id, replica FROM replica_assignments")
-                .map((rs, ctx) -> new Object[] {rs.getString(1), rs.getString(2), rs.getInt(3)}).forEach(row -> {
+        jdbi.useHandle(h -> h.createQuery("SELECT node_id, deployment_id, replica, phase, work FROM replica_assignments")
+                .map((rs, ctx) -> new Object[] {rs.getString(1), rs.getString(2), rs.getInt(3), rs.getString(4),
+                        rs.getString(5)}).forEach(row -> {
                     String node = (String) row[0];
                     load.merge(node, 1, Integer::sum);
+                    if (row[3] == null && work((String) row[4]).gpuLayers() != 0) {
+                        gpuPending.merge(node, 1, Integer::sum); // not reported yet: not in its gpusFree either
+                    }
                     if (row[1].equals(replica.deployment())) {
                         ofThisDeployment.merge(node, 1, Integer::sum);
                         if ((int) row[2] == replica.index()) {
@@ -140,7 +149,16 @@ public final class Assignments {
                         }
                     }
                 }));
-        List<Node> candidates = serving.stream().filter(n -> !holding.contains(n.id())).toList();
+        java.util.function.ToIntFunction<Node> freeGpus = n -> Math.max(0, gpusFree(n)
+                - gpuPending.getOrDefault(n.id(), 0));
+        List<Node> candidates = serving.stream().filter(n -> !holding.contains(n.id()))
+                .filter(n -> gpuLayers <= 0 || freeGpus.applyAsInt(n) > 0).toList();
+        if (candidates.isEmpty() && gpuLayers > 0 && serving.stream().anyMatch(n -> !holding.contains(n.id()))) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker has a GPU free for replica " + replica.index()
+                    + " of deployment " + replica.deployment() + " ('gpuLayers' " + gpuLayers + " asks for GPUs; "
+                    + serving.size() + " worker(s) ready, up and serving, none with a free GPU its natives can use); "
+                    + "leave gpuLayers out to run where there is room, or add a GPU worker");
+        }
         if (candidates.isEmpty()) {
             long known = nodes.recent().stream().filter(n -> n.state() != NodeState.REMOVED).count();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker can take replica " + replica.index()
@@ -148,7 +166,11 @@ public final class Assignments {
                     + serving.size() + " ready, up and serving" + (holding.isEmpty() ? "" : " (and holding it already)")
                     + "; join one with factory worker --join URL --token TOKEN");
         }
-        Node chosen = candidates.stream().min(Comparator.<Node>comparingInt(n -> ofThisDeployment.getOrDefault(n.id(), 0))
+        Comparator<Node> byGpu = gpuLayers == 0
+                ? Comparator.comparingInt(n -> gpusFree(n) > 0 || hasGpus(n) ? 1 : 0) // keep GPU nodes for GPU work
+                : Comparator.comparingInt(n -> freeGpus.applyAsInt(n) > 0 ? 0 : 1);
+        Node chosen = candidates.stream().min(byGpu
+                .thenComparingInt(n -> ofThisDeployment.getOrDefault(n.id(), 0))
                 .thenComparingInt(n -> load.getOrDefault(n.id(), 0)).thenComparing(Node::name)).orElseThrow();
         String id = "asg-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
         ReplicaWork made = work.apply(id);
@@ -168,6 +190,26 @@ public final class Assignments {
         LOG.info("replica {} of deployment {} assigned to node {} ({}) as {}", replica.index(), replica.deployment(),
                 chosen.id(), chosen.name(), id);
         return new Placed(made, chosen);
+    }
+
+    /** The GPUs a node last reported free for replicas ({@code gpusFree} in its inventory), 0 when it said none. */
+    static int gpusFree(Node node) {
+        String inventory = node.inventory();
+        int at = inventory.indexOf("\"gpusFree\":");
+        if (at < 0) {
+            return 0;
+        }
+        int i = at + "\"gpusFree\":".length();
+        int value = 0;
+        while (i < inventory.length() && Character.isDigit(inventory.charAt(i)) && value < 1_000) {
+            value = value * 10 + (inventory.charAt(i++) - '0');
+        }
+        return value;
+    }
+
+    /** Whether a node reported accelerators at all. */
+    private static boolean hasGpus(Node node) {
+        return node.inventory().contains("\"accelerators\":[{");
     }
 
     /** Every node of the cluster now, by id. */

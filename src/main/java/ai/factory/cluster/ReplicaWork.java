@@ -15,10 +15,13 @@ import static java.util.Objects.requireNonNull;
  * @param threads the deployment's threads, 0 for the worker's default
  * @param stepTokens the step budget, 0 for automatic
  * @param cacheType {@code f16}, {@code q8_0} or {@code q4_0}
+ * @param gpuLayers the deployment's {@code gpuLayers}: -1 lets the worker's capacity plan choose for its own free
+ *     GPUs, 0 keeps the replica on the CPU, more asks for that many layers on GPUs (an assignment recorded before
+ *     workers used GPUs reads as 0)
  */
 public record ReplicaWork(String assignment, String deployment, int replica, String model, String owner,
                           String sha256, long bytes, int contextPerSequence, int parallel, int threads, int queue,
-                          int stepTokens, String cacheType, int prefixCache) {
+                          int stepTokens, String cacheType, int prefixCache, int gpuLayers) {
     public ReplicaWork {
         requireNonNull(assignment, "assignment is null");
         requireNonNull(deployment, "deployment is null");
@@ -37,6 +40,6 @@ public record ReplicaWork(String assignment, String deployment, int replica, Str
     /** The same work under another assignment (the replica moving to another node). */
     public ReplicaWork withAssignment(String id) {
         return new ReplicaWork(id, deployment, replica, model, owner, sha256, bytes, contextPerSequence, parallel,
-                threads, queue, stepTokens, cacheType, prefixCache);
+                threads, queue, stepTokens, cacheType, prefixCache, gpuLayers);
     }
 }

@@ -55,6 +55,11 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
     private final Set<RemoteTextEngine> moving = ConcurrentHashMap.newKeySet();
     private final Thread supervisor;
     private volatile boolean stopping;
+    /**
+     * From when (System.nanoTime) a worker's silence counts against it: one heartbeat deadline after this control plane's
+     * cluster port opened, since workers could not report to it before. Until then, none is judged down.
+     */
+    private volatile long judgeFrom = Long.MAX_VALUE;
 
     /**
      * @param identity the control plane's client certificate ({@code ClusterCa.controlPlaneIdentity})
@@ -77,16 +82,24 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             return local.load(replica, version, spec, placement);
         }
         ModelRegistry.FileBlob blob = registry.fileBlob(version, version.files().getFirst().path());
-        Assignments.Placed placed = placeWaiting(replica, id -> new ReplicaWork(id, replica.deployment(),
+        Assignments.Placed placed = placeWaiting(replica, spec.gpuLayers(), id -> new ReplicaWork(id, replica.deployment(),
                 replica.index(), version.ref().toString(), blob.owner(), blob.sha256(), blob.bytes(),
                 spec.effectiveContext(version), spec.parallel(), spec.threads(), spec.queue(), spec.stepTokens(),
-                spec.cacheType().id(), spec.prefixCache()));
+                spec.cacheType().id(), spec.prefixCache(), spec.gpuLayers()));
         heartbeatNow(placed.node());
         Assignments.Reported ready = awaitReady(placed);
         RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()),
                 engines::remove);
         engines.add(engine);
         return engine;
+    }
+
+    /**
+     * This control plane's cluster port is open: workers report to it from now on, so one heartbeat deadline from now
+     * a worker that has not is down (a control plane that restarted finds every worker's last heartbeat old).
+     */
+    public void listening() {
+        judgeFrom = System.nanoTime() + assignments.deadline().toNanos();
     }
 
     /** Replicas on workers load each on its own worker, at the same time. */
@@ -101,7 +114,8 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
      * it may be restarting, and keeps its assignment for two heartbeat deadlines), it waits, up to the load timeout;
      * with no worker in the cluster at all it fails at once, saying how to add one.
      */
-    private Assignments.Placed placeWaiting(ReplicaOf replica, java.util.function.Function<String, ReplicaWork> work) {
+    private Assignments.Placed placeWaiting(ReplicaOf replica, int gpuLayers,
+                                            java.util.function.Function<String, ReplicaWork> work) {
         long start = System.nanoTime();
         long grace = assignments.deadline().multipliedBy(2).toNanos();
         boolean told = false;
@@ -113,7 +127,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             }
             if (assignments.leads() && !assignments.recordedAnywhere(replica)) {
                 try {
-                    return assignments.place(replica, work);
+                    return assignments.place(replica, gpuLayers, work);
                 } catch (FactoryException e) {
                     if (e.code() != ErrorCode.UNAVAILABLE || !assignments.anyNode()
                             || System.nanoTime() - start > loadTimeout.toNanos()) {
@@ -231,7 +245,8 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             }
             Node node = nodes.get(target.node.id());
             Optional<Assignments.Reported> reported = assignments.reported(target.work.assignment());
-            boolean up = node != null && node.state() != NodeState.REMOVED && assignments.up(node);
+            boolean up = node != null && node.state() != NodeState.REMOVED
+                    && (assignments.up(node) || System.nanoTime() < judgeFrom);
             boolean failed = reported.map(r -> r.phase() == Assignments.Phase.FAILED).orElse(false);
             boolean ready = reported.map(r -> r.phase() == Assignments.Phase.READY).orElse(false);
             engine.healthy(up && ready);
@@ -287,6 +302,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         Thread.ofVirtual().name("replica-move-" + work.deployment() + "-" + work.replica()).start(() -> {
             try {
                 Assignments.Placed placed = assignments.place(new ReplicaOf(work.deployment(), work.replica()),
+                        work.gpuLayers(),
                         work::withAssignment);
                 LOG.info("replica {} of {} moves to node {} ({})", work.replica(), work.model(), placed.node().name(),
                         why);

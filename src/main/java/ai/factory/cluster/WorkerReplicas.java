@@ -54,6 +54,10 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
     @FunctionalInterface
     public interface Loader {
         TextEngine load(ReplicaWork work, Path modelFile);
+
+        /** The replica of {@code work} was unloaded (its engine closed): what it held goes back. */
+        default void unloaded(ReplicaWork work) {
+        }
     }
 
     private final BlobStore cache;
@@ -128,6 +132,7 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
             synchronized (this) {
                 if (r.removed) {
                     engine.close();
+                    loader.unloaded(work);
                     return;
                 }
                 r.engine = engine;
@@ -201,6 +206,7 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("closing replica {} failed", r.work.assignment(), e);
             }
+            loader.unloaded(r.work);
         }
     }
 

@@ -67,22 +67,36 @@ public final class GpuPlacements {
 
     private ReplicaPlacement place(String owner, ModelVersion version, DeploymentSpec spec, Supplier<Footprint> footprint,
                                    long hostFree) {
-        boolean explicit = spec.gpuLayers() > 0;
         if (version.format() != ModelFormat.GGUF || spec.gpuLayers() == 0) {
-            if (explicit) {
+            if (spec.gpuLayers() > 0) {
                 throw FactoryException.invalidParam("gpuLayers", "'gpuLayers' applies to GGUF models only");
             }
             return ReplicaPlacement.cpu(0);
         }
+        return placeGguf(owner, version.ref().toString(), spec.gpuLayers(), footprint, hostFree);
+    }
+
+    /**
+     * Places one replica of a GGUF model named {@code model} on this node's GPUs as {@code gpuLayers} asks
+     * ({@link DeploymentSpec#GPU_LAYERS_AUTO}: as many layers as the free GPUs take; 0: the CPU), holding the GPUs it
+     * chose under {@code owner} until {@code allocator().release(owner)}. A worker places the replicas it is assigned
+     * this way, on its own GPUs. INVALID_REQUEST, saying why, when an explicit layer count can't be had.
+     */
+    public ReplicaPlacement placeGguf(String owner, String model, int gpuLayers, Supplier<Footprint> footprint,
+                                      long hostFree) {
+        if (gpuLayers == 0) {
+            return ReplicaPlacement.cpu(0);
+        }
+        boolean explicit = gpuLayers > 0;
         if (!gpuBackend.getAsBoolean() || allocator.gpus().isEmpty()) {
             if (explicit) {
                 throw FactoryException.invalidParam("gpuLayers", !gpuBackend.getAsBoolean()
                         ? ("'gpuLayers' %d asked, but the llama.cpp natives have no GPU backend that found a GPU "
                         + "(gpuOffload in GET /api/v1/fleet); start the factory with FACTORY_LLAMA_VARIANT=cuda (which "
                         + "needs the CUDA 13 runtime and a driver for it) or FACTORY_LLAMA_LIB_DIR set to a GPU build, "
-                        + "or leave gpuLayers out to run on the CPU").formatted(spec.gpuLayers())
+                        + "or leave gpuLayers out to run on the CPU").formatted(gpuLayers)
                         : ("'gpuLayers' %d asked, but discovery found no GPU on this node (GET /api/v1/fleet); leave "
-                        + "gpuLayers out to run on the CPU").formatted(spec.gpuLayers()));
+                        + "gpuLayers out to run on the CPU").formatted(gpuLayers));
             }
             return ReplicaPlacement.cpu(0);
         }
@@ -93,7 +107,7 @@ public final class GpuPlacements {
         }
         int layers;
         if (explicit) {
-            layers = Math.min(spec.gpuLayers(), f.layers());
+            layers = Math.min(gpuLayers, f.layers());
         } else {
             CapacityPlan plan = CapacityEstimator.plan(f, hostFree,
                     List.of(new AcceleratorSpec(allocator.kind(), allocator.capacityPerGpu(), free)));
@@ -111,7 +125,7 @@ public final class GpuPlacements {
                 throw FactoryException.invalidParam("gpuLayers", String.format(
                         "%d of %d layers of %s don't fit on this node's %d free %s GPU(s) of %.1f MiB each (%d in all); "
                                 + "lower gpuLayers, context or parallel, or leave gpuLayers out", layers, f.layers(),
-                        version.ref(), free, allocator.kind(), allocator.capacityPerGpu() / 1048576.0,
+                        model, free, allocator.kind(), allocator.capacityPerGpu() / 1048576.0,
                         allocator.gpus().size()));
             }
             return ReplicaPlacement.cpu(f.total());
@@ -125,7 +139,7 @@ public final class GpuPlacements {
             case GpuAllocator.Result.Refused r -> {
                 if (explicit) {
                     throw FactoryException.invalidParam("gpuLayers", "%s: %d layers of %s don't fit: %s"
-                            .formatted(owner, layers, version.ref(), r.reason()));
+                            .formatted(owner, layers, model, r.reason()));
                 }
                 yield ReplicaPlacement.cpu(f.total());
             }

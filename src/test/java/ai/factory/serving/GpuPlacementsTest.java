@@ -72,6 +72,28 @@ class GpuPlacementsTest {
     }
 
     @Test
+    void aWorkerPlacesEachAssignedReplicaOnItsOwnGpusAndGivesThemBackByTheAssignment() {
+        GpuPlacements worker = new GpuPlacements(new GpuAllocator(eightGpus()), () -> true);
+        ReplicaPlacement first = worker.placeGguf("asg-1", "acme/big:1", DeploymentSpec.GPU_LAYERS_AUTO, FOOTPRINT,
+                HOST_FREE);
+        ReplicaPlacement second = worker.placeGguf("asg-2", "acme/big:1", 40, FOOTPRINT, HOST_FREE);
+        assertThat(first.gpuLayers()).isEqualTo(ReplicaPlacement.ALL_LAYERS);
+        assertThat(first.gpus()).hasSize(2);
+        assertThat(second.gpus()).hasSize(1).doesNotContainAnyElementsOf(first.gpus());
+        assertThat(worker.placeGguf("asg-3", "acme/big:1", 0, FOOTPRINT, HOST_FREE).onGpu()).isFalse();
+        assertThat(worker.allocator().freeGpus()).isEqualTo(5);
+        worker.allocator().release("asg-1");
+        assertThat(worker.allocator().freeGpus()).isEqualTo(7);
+        // Natives without a GPU backend: auto runs on the CPU; a layer count is refused, saying how to get one.
+        GpuPlacements cpuNatives = new GpuPlacements(new GpuAllocator(eightGpus()), () -> false);
+        assertThat(cpuNatives.placeGguf("asg-4", "acme/big:1", DeploymentSpec.GPU_LAYERS_AUTO, FOOTPRINT, HOST_FREE)
+                .onGpu()).isFalse();
+        assertThatThrownBy(() -> cpuNatives.placeGguf("asg-5", "acme/big:1", 40, FOOTPRINT, HOST_FREE))
+                .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.getMessage())
+                        .contains("'gpuLayers' 40 asked", "FACTORY_LLAMA_VARIANT=cuda"));
+    }
+
+    @Test
     void autoFallsBackToTheCpuForReplicasNoFreeGpuHolds() {
         GpuPlacements placements = new GpuPlacements(new GpuAllocator(eightGpus()), () -> true);
         List<ReplicaPlacement> chosen = placements.reserve("dep-1", version(ModelFormat.GGUF),

@@ -1,0 +1,86 @@
+package ai.factory.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.serving.DeploymentSpec;
+import ai.factory.serving.ReplicaOf;
+import ai.factory.storage.Database;
+import ai.factory.storage.TestDatabases;
+import java.nio.file.Path;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import org.jdbi.v3.core.Jdbi;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Which worker the control plane gives a replica, on a real PostgreSQL: nodes as their heartbeats left them (rows
+ * written here; joining and heartbeats over mutual TLS are {@code ClusterJoinTest}'s and {@code ClusterServingTest}'s),
+ * two with GPUs free and two without.
+ */
+class AssignmentsPlacementTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void gpuWorkGoesWhereAGpuIsFreeAndCpuWorkLeavesGpuNodesAlone() {
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir);
+                Leadership leadership = Leadership.on(db.jdbi(), Clock.systemUTC())) {
+            Jdbi jdbi = db.jdbi();
+            node(jdbi, "cpu-a", "{\"accelerators\":[],\"gpusFree\":0}");
+            node(jdbi, "cpu-b", "{\"accelerators\":[]}");
+            node(jdbi, "gpu-a", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0}],\"gpusFree\":1}");
+            node(jdbi, "gpu-b", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0},{\"kind\":\"nvidia\",\"index\":1}],"
+                    + "\"gpusFree\":2}");
+            Nodes nodes = new Nodes(jdbi, new JoinTokens(jdbi, Clock.systemUTC()), () -> {
+                throw new IllegalStateException("no joins here");
+            }, e -> { }, Clock.systemUTC());
+            Assignments assignments = new Assignments(jdbi, nodes, leadership, Duration.ofSeconds(10), e -> { },
+                    Clock.systemUTC());
+
+            // Auto: nodes with a GPU free first; gpu-a's one GPU counts as taken once assigned (not reported yet).
+            assertThat(place(assignments, "auto", 0, DeploymentSpec.GPU_LAYERS_AUTO)).isEqualTo("gpu-a");
+            assertThat(place(assignments, "auto", 1, DeploymentSpec.GPU_LAYERS_AUTO)).isEqualTo("gpu-b");
+            assertThat(place(assignments, "auto2", 0, DeploymentSpec.GPU_LAYERS_AUTO)).isEqualTo("gpu-b");
+            // No GPU left free anywhere: auto still runs, on the CPU nodes.
+            assertThat(place(assignments, "auto3", 0, DeploymentSpec.GPU_LAYERS_AUTO)).startsWith("cpu-");
+            // A layer count needs a GPU: with none free, refused, saying so.
+            assertThatThrownBy(() -> place(assignments, "layers", 0, 40)).isInstanceOfSatisfying(FactoryException.class,
+                    e -> {
+                        assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
+                        assertThat(e.getMessage()).contains("no worker has a GPU free", "'gpuLayers' 40");
+                    });
+            // CPU work goes to nodes without GPUs first.
+            assertThat(place(assignments, "cpu", 0, 0)).startsWith("cpu-");
+            assertThat(place(assignments, "cpu", 1, 0)).startsWith("cpu-");
+            // Once gpu-a reports its replica (and its GPU taken), the count comes from its report again.
+            jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET phase = 'READY' WHERE node_id = "
+                    + "'node-gpu-a'").execute());
+            jdbi.useHandle(h -> h.createUpdate("UPDATE cluster_nodes SET inventory = :i WHERE id = 'node-gpu-a'")
+                    .bind("i", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0}],\"gpusFree\":1}").execute());
+            assertThat(Assignments.gpusFree(nodes.list().stream().filter(n -> n.name().equals("gpu-a")).findFirst()
+                    .orElseThrow())).isEqualTo(1);
+        }
+    }
+
+    private static String place(Assignments assignments, String deployment, int replica, int gpuLayers) {
+        return assignments.place(new ReplicaOf(deployment, replica), gpuLayers, id -> new ReplicaWork(id, deployment,
+                replica, "acme/m:1", "default", "0".repeat(64), 1, 512, 1, 0, 8, 0, "f16", 0, gpuLayers)).node().name();
+    }
+
+    private static void node(Jdbi jdbi, String name, String inventory) {
+        Instant now = Instant.now();
+        jdbi.useHandle(h -> h.createUpdate("INSERT INTO cluster_nodes (id, name, state, certificate_serial, "
+                        + "certificate_sha256, certificate_expires_at, join_token, address, version, inventory, joined_at, "
+                        + "last_seen_at, removed_at, serving_port) VALUES (:id, :name, 'READY', :serial, :sha, :expires, "
+                        + "'tok', '10.0.0.1', 'test', :inventory, :now, :now, NULL, 7600)")
+                .bind("id", "node-" + name).bind("name", name).bind("serial", name).bind("sha", name.repeat(2))
+                .bind("expires", Timestamp.from(now.plusSeconds(3600))).bind("inventory", inventory)
+                .bind("now", Timestamp.from(now)).execute());
+    }
+}
