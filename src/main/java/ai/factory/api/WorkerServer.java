@@ -63,6 +63,14 @@ public final class WorkerServer implements AutoCloseable {
                 return connector;
             });
             c.routes.exception(Exception.class, WorkerServer::fail);
+            // Javalin answers these itself unless told otherwise (413 from the body size limit, among others).
+            c.routes.exception(io.javalin.http.HttpResponseException.class, WorkerServer::fail);
+            c.routes.error(404, ctx -> {
+                if (ctx.endpoints().matchedHttpEndpoint() == null) {
+                    ctx.contentType("application/json").result(ReplicaCalls.error(new FactoryException(
+                            ErrorCode.NOT_FOUND, "no such call on a worker: " + ctx.method() + " " + ctx.path())));
+                }
+            });
             c.routes.before(ctx -> requireControlPlane(ctx));
             c.routes.post(ReplicaCalls.HEARTBEAT_NOW, ctx -> {
                 heartbeatNow.run();
@@ -169,6 +177,10 @@ public final class WorkerServer implements AutoCloseable {
                     "the request body is not valid JSON: " + j.getOriginalMessage());
             case IllegalArgumentException i -> new FactoryException(ErrorCode.INVALID_REQUEST, String.valueOf(
                     i.getMessage()));
+            case io.javalin.http.HttpResponseException h when h.getStatus() == 413 -> new FactoryException(
+                    ErrorCode.PAYLOAD_TOO_LARGE, "the call's body is larger than a worker accepts (16 MiB)");
+            case io.javalin.http.HttpResponseException h -> new FactoryException(ErrorResponses.codeFor(h.getStatus()),
+                    String.valueOf(h.getMessage()));
             default -> {
                 LOG.error("unexpected failure on {} {}", ctx.method(), ctx.path(), e);
                 yield new FactoryException(ErrorCode.INTERNAL, "internal error; the worker's log has the details");

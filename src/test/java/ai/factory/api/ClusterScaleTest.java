@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import ai.factory.Json;
 import ai.factory.LongTest;
+import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.cluster.Assignments;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * numbers for docs/benchmarks.md; run with {@code ./factory test --long -Dtest=ClusterScaleTest}.
  */
 @LongTest
+@ServerTest
 class ClusterScaleTest {
     private static final int WORKERS = Integer.getInteger("factory.scale.workers", 1_000);
     private static final int DEPLOYMENTS = 40;

@@ -254,7 +254,12 @@ class ClusterServingTest {
         Path ca = w1.home().resolve("worker").resolve("cluster-ca.pem");
         HttpClient asControl = client(control, ca);
         String base = "https://127.0.0.1:" + w1.serving().port() + ReplicaCalls.PREFIX;
-        record Bad(String path, String body, int status, String code) {}
+        record Bad(String path, String body, int status, String code) {
+            @Override
+            public String toString() {
+                return path + " with " + body.length() + " bytes";
+            }
+        }
         for (Bad bad : List.of(
                 new Bad(assignment + ReplicaCalls.GENERATE, "{not json", 400, "INVALID_REQUEST"),
                 new Bad(assignment + ReplicaCalls.GENERATE, "{\"requests\": []}", 400, "INVALID_REQUEST"),
@@ -262,13 +267,20 @@ class ClusterServingTest {
                         400, "INVALID_REQUEST"),
                 new Bad(assignment + ReplicaCalls.TOKENIZE, "{}", 400, "INVALID_REQUEST"),
                 new Bad(assignment + ReplicaCalls.DETOKENIZE, "{\"tokens\": \"many\"}", 400, "INVALID_REQUEST"),
-                new Bad("asg-unknown" + ReplicaCalls.TOKENIZE, "{\"text\": \"hi\"}", 503, "UNAVAILABLE"))) {
+                new Bad("asg-unknown" + ReplicaCalls.TOKENIZE, "{\"text\": \"hi\"}", 503, "UNAVAILABLE"),
+                new Bad(assignment + "/no-such-call", "{}", 404, "NOT_FOUND"),
+                new Bad(assignment + ReplicaCalls.TOKENIZE, "{\"text\": \"" + "x".repeat(17 << 20) + "\"}", 413,
+                        "PAYLOAD_TOO_LARGE"))) {
             HttpResponse<String> r = asControl.send(HttpRequest.newBuilder(URI.create(base + bad.path()))
                     .POST(HttpRequest.BodyPublishers.ofString(bad.body())).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as(bad + ": " + r.body()).isEqualTo(bad.status());
             assertThat(Json.mapper().readTree(r.body()).path("error").path("code").asText()).as(bad.toString())
                     .isEqualTo(bad.code());
         }
+        HttpResponse<String> now = asControl.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:"
+                + w1.serving().port() + ReplicaCalls.HEARTBEAT_NOW)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(now.statusCode()).as("the control plane asks for a heartbeat now").isEqualTo(204);
         HttpResponse<String> good = asControl.send(HttpRequest.newBuilder(URI.create(base + assignment
                 + ReplicaCalls.TOKENIZE)).POST(HttpRequest.BodyPublishers.ofString("{\"text\": \"hi\"}")).build(),
                 HttpResponse.BodyHandlers.ofString());
