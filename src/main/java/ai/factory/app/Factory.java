@@ -166,7 +166,8 @@ public final class Factory implements AutoCloseable {
     private final HomeLock homeLock;
     private boolean closed; // guarded by this
 
-    private Factory(FactoryConfig config, Clock clock, CommandRunner commands, boolean acceptBrokenAudit) {
+    private Factory(FactoryConfig config, Clock clock, CommandRunner commands, boolean acceptBrokenAudit,
+                    Runnable leadershipLost) {
         this.config = requireNonNull(config, "config is null");
         // Before everything else: a second start on a home in use must leave the running factory's files alone.
         this.homeLock = HomeLock.acquire(config.home(), config.serverFile());
@@ -292,7 +293,9 @@ public final class Factory implements AutoCloseable {
                 workerEngines.retainDeployments(deployments.list().stream().map(Deployment::id)
                         .collect(java.util.stream.Collectors.toSet()));
                 // Deployments made or deleted through another control-plane replica are taken up here within a second.
-                deployments.follow(Duration.ofSeconds(1));
+                // The leader also ends assignments of deployments no longer recorded (deleted through a replica that
+                // died before the leader heard of it).
+                deployments.follow(Duration.ofSeconds(1), workerEngines::retainDeployments);
             }
             // Crypto-shredding: a deleted project's KEK and data keys are destroyed, then whatever files remain. Its
             // datasets' rows go first, so no row is ever left naming a destroyed key.
@@ -311,26 +314,34 @@ public final class Factory implements AutoCloseable {
                 new BuiltinModels(registry, deployments, SYSTEM).ensureEmbeddingModel();
             }
             ModelImports imports = new ModelImports(database.jdbi(), registry, deployments,
-                    config.models().importRoot(), clock);
+                    config.models().importRoot(), clock, leadership.id());
             // Before the worker starts, so no job ends unseen by it.
             ModelCustomizations customizations = new ModelCustomizations(database.jdbi(), trainingJobs, datasets,
                     registry, new SiteFiles(config.models().importRoot()));
             closeInOrder.addFirst(trainingJobs);
-            // The singleton work starts on the replica that leads, once: imports an earlier run left, the fine-tuning
-            // queue, content retention. A replica that stops leading with the database still reachable (rare: its
-            // lock's connection broke) carries on with what it started; its assignment writes are fenced.
+            // The singleton work starts on the replica that leads, once: the fine-tuning queue, content retention; and
+            // imports whose replica is gone are marked failed at each election. A replica that stops leading while it
+            // runs (rare: its lock's connection broke) cannot take back what it started: Options.leadershipLost says
+            // what then (factory up stops, to start again as a follower); its assignment writes are fenced meanwhile.
             leadership.listen(new Leadership.Listener() {
                 private boolean started;
 
                 @Override
                 public synchronized void elected(long term) {
+                    imports.restore(leadership.liveReplicas(config.cluster().heartbeatDeadline()));
                     if (started) {
                         return;
                     }
                     started = true;
-                    imports.restore();
                     trainingJobs.start();
                     retention.ifPresent(ContentRetention::start);
+                }
+
+                @Override
+                public void deposed(long term) {
+                    if (started) {
+                        leadershipLost.run();
+                    }
                 }
             });
             this.newAdminKey = bootstrapAdminKey(keys);
@@ -408,7 +419,8 @@ public final class Factory implements AutoCloseable {
     /** As {@link #start(FactoryConfig)}, with {@code options} in place of the defaults. */
     public static Factory start(FactoryConfig config, Options options) {
         requireNonNull(options, "options is null");
-        return new Factory(config, options.clock(), options.commands(), options.acceptBrokenAudit());
+        return new Factory(config, options.clock(), options.commands(), options.acceptBrokenAudit(),
+                options.leadershipLost());
     }
 
     /**
@@ -420,27 +432,39 @@ public final class Factory implements AutoCloseable {
      * @param acceptBrokenAudit starts even on an audit chain that does not verify, records that it did, and reports
      *     the break in {@code /health/ready} and the sovereignty report ({@code factory up --accept-broken-audit})
      */
-    public record Options(Clock clock, CommandRunner commands, boolean acceptBrokenAudit) {
-        /** The system clock in UTC, the machine's own tools, a chain that must verify. */
-        public static final Options DEFAULTS = new Options(Clock.systemUTC(), CommandRunner.system(), false);
+    public record Options(Clock clock, CommandRunner commands, boolean acceptBrokenAudit, Runnable leadershipLost) {
+        /** The system clock in UTC, the machine's own tools, a chain that must verify, a lost leadership logged. */
+        public static final Options DEFAULTS = new Options(Clock.systemUTC(), CommandRunner.system(), false,
+                () -> LOG.error("this control-plane replica lost its leadership while it runs; restart it"));
 
         public Options {
             requireNonNull(clock, "clock is null");
             requireNonNull(commands, "commands is null");
+            requireNonNull(leadershipLost, "leadershipLost is null");
         }
 
         public Options withClock(Clock clock) {
-            return new Options(clock, commands, acceptBrokenAudit);
+            return new Options(clock, commands, acceptBrokenAudit, leadershipLost);
         }
 
         public Options withCommands(CommandRunner commands) {
-            return new Options(clock, commands, acceptBrokenAudit);
+            return new Options(clock, commands, acceptBrokenAudit, leadershipLost);
         }
 
         public Options withAcceptBrokenAudit(boolean acceptBrokenAudit) {
-            return new Options(clock, commands, acceptBrokenAudit);
+            return new Options(clock, commands, acceptBrokenAudit, leadershipLost);
+        }
+
+        /**
+         * What to do when this control-plane replica stops leading while it runs (its lock's connection broke): the
+         * singleton work it started (fine-tuning, imports, retention) cannot be taken back safely, so {@code factory
+         * up} stops the process, and its supervisor (systemd, Kubernetes) starts it again as a follower.
+         */
+        public Options withLeadershipLost(Runnable leadershipLost) {
+            return new Options(clock, commands, acceptBrokenAudit, leadershipLost);
         }
     }
+
 
     /**
      * Verifies the digest chain and the records since the last digest before anything is appended
@@ -555,12 +579,31 @@ public final class Factory implements AutoCloseable {
             if (!ServerTls.isWildcard(host)) {
                 return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
             }
-            try {
-                return java.net.InetAddress.getLocalHost().getHostAddress();
-            } catch (java.net.UnknownHostException e) {
-                return "127.0.0.1";
-            }
+            return machineAddress();
         });
+    }
+
+    /**
+     * This machine's address for others to reach: the first IPv4 address, then IPv6, of an interface that is up and
+     * not the loopback (the host name's address is often 127.0.1.1, which no other machine reaches); the loopback
+     * address when there is none.
+     */
+    private static String machineAddress() {
+        try {
+            List<java.net.InetAddress> found = new ArrayList<>();
+            for (java.net.NetworkInterface nic : java.util.Collections.list(
+                    java.net.NetworkInterface.getNetworkInterfaces())) {
+                if (nic.isUp() && !nic.isLoopback() && !nic.isVirtual()) {
+                    java.util.Collections.list(nic.getInetAddresses()).stream()
+                            .filter(a -> !a.isLoopbackAddress() && !a.isLinkLocalAddress()).forEach(found::add);
+                }
+            }
+            return found.stream().sorted(java.util.Comparator.comparingInt(
+                            a -> a instanceof java.net.Inet4Address ? 0 : 1))
+                    .map(java.net.InetAddress::getHostAddress).findFirst().orElse("127.0.0.1");
+        } catch (java.net.SocketException e) {
+            return "127.0.0.1";
+        }
     }
 
     /** The names the cluster port's certificate carries: the API server's, and the advertised one. */

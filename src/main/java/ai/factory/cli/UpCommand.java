@@ -17,6 +17,9 @@ import picocli.CommandLine.Option;
 @Command(name = "up", mixinStandardHelpOptions = true,
         description = "Start the factory: API server, registry and the bundled embedding model.")
 final class UpCommand implements Callable<Integer> {
+    /** The exit status of a control-plane replica that stopped because it lost its leadership (EX_TEMPFAIL). */
+    static final int LEADERSHIP_LOST = 75;
+
     @Option(names = "--home", description = "Where the factory keeps its data (default: $FACTORY_HOME or ~/.factory).")
     @Nullable Path home;
 
@@ -75,7 +78,14 @@ final class UpCommand implements Callable<Integer> {
             flags.put(Setting.CLUSTER_SITE, site.toString());
         }
         FactoryConfig config = ConfigLoader.fromSystem().load(home, flags);
-        Factory factory = Factory.start(config, Factory.Options.DEFAULTS.withAcceptBrokenAudit(acceptBrokenAudit));
+        Factory factory = Factory.start(config, Factory.Options.DEFAULTS.withAcceptBrokenAudit(acceptBrokenAudit)
+                .withLeadershipLost(() -> {
+                    // Fail-stop: what this replica started as the leader (a fine-tuning job, imports) cannot be taken
+                    // back safely while another leads. Its supervisor starts it again, as a follower.
+                    System.err.println("factory: this control-plane replica lost its leadership (its database lock's "
+                            + "connection broke); stopping, to start again as a follower");
+                    Thread.ofPlatform().name("leadership-lost").start(() -> System.exit(LEADERSHIP_LOST));
+                }));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("factory: shutting down (finishing in-flight requests)...");

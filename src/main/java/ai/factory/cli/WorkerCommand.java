@@ -37,6 +37,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -86,8 +87,9 @@ final class WorkerCommand implements Callable<Integer> {
         // The worker gives its replicas GPUs itself, as an all-in-one factory does: the control plane chose the node.
         GpuPlacements gpus = new GpuPlacements(new GpuAllocator(discovery.inventory().accelerators()),
                 WorkerCommand::gpuBackend);
+        AtomicReference<WorkerReplicas> started = new AtomicReference<>(); // its replicas, once it serves
         Worker worker = Worker.start(dir, URI.create(url), token, name == null ? hostName() : name, version,
-                () -> inventory(discovery.inventory(), gpus),
+                () -> inventory(discovery.inventory(), gpus, started.get()),
                 caCert == null ? Optional.empty() : Optional.of(SiteTrust.context(List.of(caCert))));
         int defaultThreads = threads > 0 ? threads : Math.max(1, discovery.inventory().cpu().cores());
         try (WorkerReplicas replicas = new WorkerReplicas(dir.resolve("worker").resolve("cache"), worker.modelSource(),
@@ -102,9 +104,10 @@ final class WorkerCommand implements Callable<Integer> {
                     public void unloaded(ReplicaWork work) {
                         gpus.allocator().release(work.assignment());
                     }
-                });
+                }, worker.joined().heartbeatInterval().multipliedBy(3));
                 WorkerServer serving = new WorkerServer(serveHost, servePort, worker.identity(), worker.clusterCa(),
                         replicas, worker::wake).start()) {
+            started.set(replicas);
             worker.serve(replicas, serving.port());
             System.out.println("Worker " + worker.joined().nodeId() + " (" + worker.joined().name() + ") reports to "
                     + worker.joined().clusterUrl() + " every " + worker.joined().heartbeatInterval().toMillis()
@@ -112,7 +115,7 @@ final class WorkerCommand implements Callable<Integer> {
             Thread main = Thread.currentThread();
             Runtime.getRuntime().addShutdownHook(new Thread(main::interrupt, "worker-shutdown"));
             try {
-                worker.run(version, () -> inventory(discovery.inventory(), gpus));
+                worker.run(version, () -> inventory(discovery.inventory(), gpus, replicas));
             } catch (InterruptedException e) {
                 System.err.println("factory: worker stopping");
             } catch (FactoryException e) {
@@ -177,7 +180,7 @@ final class WorkerCommand implements Callable<Integer> {
      * What the control plane is told of this machine: CPUs, memory and accelerators, and of its GPUs how many no
      * replica holds now ({@code gpusFree}; 0 when its natives cannot offload), which the control plane places by.
      */
-    static JsonNode inventory(NodeInventory n, GpuPlacements gpus) {
+    static JsonNode inventory(NodeInventory n, GpuPlacements gpus, @Nullable WorkerReplicas replicas) {
         ObjectNode out = Json.mapper().createObjectNode().put("name", n.nodeName());
         out.putObject("cpu").put("model", n.cpu().model()).put("sockets", n.cpu().sockets())
                 .put("cores", n.cpu().cores()).put("threads", n.cpu().threads());
@@ -187,7 +190,8 @@ final class WorkerCommand implements Callable<Integer> {
             accelerators.addObject().put("kind", a.kind().id()).put("index", a.index()).put("name", a.name())
                     .put("memoryTotal", a.memoryTotalBytes());
         }
-        out.put("gpusFree", gpuBackend() ? gpus.allocator().freeGpus() : 0);
+        int loading = replicas == null ? 0 : replicas.loadingOnGpus();
+        out.put("gpusFree", gpuBackend() ? Math.max(0, gpus.allocator().freeGpus() - loading) : 0);
         return out;
     }
 

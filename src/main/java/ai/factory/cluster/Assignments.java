@@ -102,13 +102,24 @@ public final class Assignments {
         if (!leadership.isLeader()) {
             return kept;
         }
+        boolean keptReady = kept.flatMap(k -> rows.stream().filter(r -> r.work().equals(k.work())).findFirst())
+                .map(r -> r.reported() != null && r.reported().phase() == Phase.READY).orElse(false);
         for (Row row : rows) {
             Node node = all.get(row.node());
             boolean mayReturn = node != null && node.state() == NodeState.READY && !giveUpOnDown && !serving(node);
-            if (kept.map(k -> k.work().equals(row.work())).orElse(false) || (mayReturn && kept.isEmpty())) {
+            // A ready replica on a draining node serves on (other control-plane replicas may still send it calls)
+            // until the one kept is ready too.
+            boolean drainingReady = node != null && node.state() == NodeState.DRAINING && nodes.up(node, deadline)
+                    && row.reported() != null && row.reported().phase() == Phase.READY && !keptReady;
+            if (kept.map(k -> k.work().equals(row.work())).orElse(false) || (mayReturn && kept.isEmpty())
+                    || drainingReady) {
                 continue;
             }
-            remove(row.work().assignment());
+            try {
+                remove(row.work().assignment());
+            } catch (FactoryException e) {
+                return kept; // the term ended under this call: the next leader tidies up
+            }
         }
         return kept;
     }

@@ -39,6 +39,8 @@ public final class Leadership implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
     /** How often a follower tries to lead, and the leader checks that its lock's connection still stands. */
     public static final Duration CHECK_EVERY = Duration.ofMillis(500);
+    /** How long a read on the lock's connection, or the wait for the term row, may take before it counts as failed. */
+    static final Duration LOCK_READ_TIMEOUT = Duration.ofSeconds(5);
     /** How long a control-plane replica that stopped being seen stays listed (as down). */
     static final Duration FORGET_AFTER = Duration.ofHours(1);
     /** The advisory lock's keys begin with "factory" in ASCII, so that they say whose they are in pg_locks. */
@@ -53,6 +55,10 @@ public final class Leadership implements AutoCloseable {
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final @Nullable Thread checker;
     private volatile long term = -1;
+    /** Guards the moves of {@link #term} to -1 (a plain monitor, never held across a database call). */
+    private final Object termLock = new Object();
+    /** Set when the term ended under this replica; the checker gives up the lock at its next turn. */
+    private volatile boolean giveUp;
     private volatile @Nullable URI clusterUrl;
     private @Nullable Handle lockHandle;
     private volatile boolean closed;
@@ -181,6 +187,15 @@ public final class Leadership implements AutoCloseable {
 
     private record Replica(String id, URI url) {}
 
+    /** The ids of the control-plane replicas seen within {@code within}, this one's always among them. */
+    public java.util.Set<String> liveReplicas(Duration within) {
+        java.util.Set<String> live = new java.util.HashSet<>(jdbi.withHandle(h -> h.createQuery("SELECT id FROM "
+                + "control_replicas WHERE seen_at >= :since").bind("since", Timestamp.from(clock.instant().minus(within)))
+                .mapTo(String.class).list()));
+        live.add(id);
+        return live;
+    }
+
     /**
      * A control-plane replica as recorded.
      *
@@ -210,7 +225,11 @@ public final class Leadership implements AutoCloseable {
         }
     }
 
-    /** One check: lead if no one does; if leading, make sure the lock's connection still stands. */
+    /**
+     * One check: lead if no one does; if leading, make sure the lock's connection still stands. Runs on the checker
+     * thread alone (and once in the constructor), so the lock's connection is this thread's: {@link #depose} only
+     * flags it to be given up here.
+     */
     private synchronized void check() {
         if (closed) {
             return;
@@ -218,8 +237,15 @@ public final class Leadership implements AutoCloseable {
         try {
             if (lockHandle == null) {
                 lockHandle = jdbi.open();
+                // A half-open connection must fail a check, not hang it: reads on it time out.
+                lockHandle.getConnection().setNetworkTimeout(Runnable::run, (int) LOCK_READ_TIMEOUT.toMillis());
             }
             Handle h = lockHandle;
+            if (giveUp) {
+                giveUp = false;
+                discardLock(); // the term ended under this replica: the lock's session goes, and the lock with it
+                return;
+            }
             if (term < 0) {
                 boolean got = h.createQuery("SELECT pg_try_advisory_lock(:key)").bind("key", lockKey)
                         .mapTo(Boolean.class).one();
@@ -232,9 +258,10 @@ public final class Leadership implements AutoCloseable {
             } else {
                 h.createQuery("SELECT 1").mapTo(Integer.class).one();
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | java.sql.SQLException e) {
             LOG.warn("leadership: the database connection of the lock failed: {}", e.getMessage());
-            dropLock();
+            discardLock();
+            depose(term);
         }
         if (term >= 0) {
             forgetLongGone();
@@ -259,45 +286,61 @@ public final class Leadership implements AutoCloseable {
         }
     }
 
-    /** Takes the next term, naming this replica as its holder. */
+    /**
+     * Takes the next term, naming this replica as its holder. Waits a bounded time for the term row: a writer of the
+     * term before holds it shared until its transaction ends.
+     */
     private long nextTerm() {
         return jdbi.inTransaction(h -> {
+            if (!sole) {
+                h.execute("SET LOCAL lock_timeout = '" + LOCK_READ_TIMEOUT.toMillis() + "ms'");
+            }
             h.createUpdate("UPDATE cluster_leader SET term = term + 1, holder = :me, since = :now WHERE id = 1")
                     .bind("me", id).bind("now", Timestamp.from(clock.instant())).execute();
             return h.createQuery("SELECT term FROM cluster_leader WHERE id = 1").mapTo(Long.class).one();
         });
     }
 
-    /** The lock's connection failed: whatever it held, the database let go of; this replica follows from now on. */
-    private synchronized void dropLock() {
+    /**
+     * Ends the lock's session for good: the physical connection is aborted (the pool drops it instead of lending it
+     * out again with the lock held), so the database lets go of the lock.
+     */
+    private void discardLock() {
         Handle h = lockHandle;
         lockHandle = null;
-        if (h != null) {
-            try {
-                h.close();
-            } catch (RuntimeException ignored) {
-                // the connection is gone already
-            }
-        }
-        depose(term);
-    }
-
-    private synchronized void depose(long ended) {
-        if (ended < 0 || term != ended) {
+        if (h == null) {
             return;
         }
-        term = -1;
+        try {
+            h.getConnection().abort(Runnable::run);
+        } catch (java.sql.SQLException | RuntimeException e) {
+            LOG.debug("leadership: aborting the lock's connection: {}", e.getMessage());
+        }
+        try {
+            h.close();
+        } catch (RuntimeException ignored) {
+            // the connection is gone already
+        }
+    }
+
+    /**
+     * Term {@code ended} is over for this replica: from now on it does not lead, and its listeners hear so. Lock-free,
+     * so that a writer that finds its term gone (in {@link #fence}, holding the term row) never waits on the checker;
+     * the lock itself is given up at the checker's next turn.
+     */
+    private void depose(long ended) {
+        if (ended < 0) {
+            return;
+        }
+        synchronized (termLock) {
+            if (term != ended) {
+                return;
+            }
+            term = -1;
+        }
+        giveUp = !closed;
         LOG.warn("leadership: this control-plane replica ({}) no longer leads (term {} ended)", id, ended);
         listeners.forEach(l -> tell(() -> l.deposed(ended)));
-        if (!sole && lockHandle != null) {
-            // The lock may still be held on this connection (the term row moved on without it): let it go.
-            try {
-                lockHandle.createQuery("SELECT pg_advisory_unlock(:key)").bind("key", lockKey).mapTo(Boolean.class)
-                        .one();
-            } catch (RuntimeException e) {
-                dropLock();
-            }
-        }
     }
 
     private static void tell(Runnable r) {
@@ -315,20 +358,11 @@ public final class Leadership implements AutoCloseable {
         if (checker != null) {
             checker.interrupt();
         }
-        synchronized (this) {
-            long was = term;
+        synchronized (termLock) {
             term = -1;
-            if (was >= 0) {
-                listeners.forEach(l -> tell(() -> l.deposed(was)));
-            }
-            if (lockHandle != null) {
-                try {
-                    lockHandle.close();
-                } catch (RuntimeException ignored) {
-                    // closing anyway
-                }
-                lockHandle = null;
-            }
+        }
+        synchronized (this) {
+            discardLock();
         }
         try {
             jdbi.useHandle(h -> h.createUpdate("DELETE FROM control_replicas WHERE id = :id").bind("id", id).execute());

@@ -103,17 +103,21 @@ public final class Worker {
         return endpoints.getFirst();
     }
 
-    /** The endpoints a heartbeat's answer named, the one in use kept first when it is among them. */
+    /**
+     * The endpoints a heartbeat's answer named, after the one in use (which just answered, so it stays first), and the
+     * one this worker joined at kept last whatever the answer says: behind a load balancer or a Kubernetes Service it
+     * reaches whichever replica is alive, when every replica named has gone.
+     */
     private void learn(List<URI> named) {
         if (named.isEmpty()) {
             return;
         }
-        URI current = endpoint();
         List<URI> next = new java.util.ArrayList<>();
-        if (named.contains(current)) {
-            next.add(current);
-        }
+        next.add(endpoint());
         named.stream().filter(u -> !next.contains(u)).forEach(next::add);
+        if (!next.contains(joined.clusterUrl())) {
+            next.add(joined.clusterUrl());
+        }
         if (!next.equals(endpoints)) {
             endpoints = List.copyOf(next);
             LOG.info("worker {}: the control plane's cluster endpoints are {}", joined.nodeId(), next);

@@ -102,10 +102,10 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         judgeFrom = System.nanoTime() + assignments.deadline().toNanos();
     }
 
-    /** Replicas on workers load each on its own worker, at the same time. */
+    /** Replicas on workers (GGUF models) load each on its own worker, at the same time; others load here. */
     @Override
-    public boolean loadsTogether() {
-        return true;
+    public boolean loadsTogether(ModelVersion version) {
+        return version.format() == ModelFormat.GGUF;
     }
 
     /**

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +64,7 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
     private final BlobStore cache;
     private final ModelSource source;
     private final Loader loader;
+    private final Duration endingGrace;
     private final Map<String, Running> running = new ConcurrentHashMap<>();
     private final ExecutorService loading = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("replica-loader-", 0).factory());
@@ -74,6 +76,8 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
         volatile String detail = "";
         volatile @Nullable TextEngine engine;
         volatile boolean removed;
+        /** The control plane ended the assignment: it is no longer reported, and is unloaded once drained. */
+        volatile boolean ending;
 
         Running(ReplicaWork work) {
             this.work = work;
@@ -82,6 +86,16 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
 
     /** @param cacheDir where fetched blobs are kept, encrypted */
     public WorkerReplicas(Path cacheDir, ModelSource source, Loader loader) {
+        this(cacheDir, source, loader, Duration.ZERO);
+    }
+
+    /**
+     * @param cacheDir where fetched blobs are kept, encrypted
+     * @param endingGrace how long an ended assignment goes on taking calls (other control-plane replicas may send
+     *     some until they see it moved: at their next look, within a heartbeat deadline)
+     */
+    public WorkerReplicas(Path cacheDir, ModelSource source, Loader loader, Duration endingGrace) {
+        this.endingGrace = requireNonNull(endingGrace, "endingGrace is null");
         this.cache = new BlobStore(requireNonNull(cacheDir, "cacheDir is null"));
         this.source = requireNonNull(source, "source is null");
         this.loader = requireNonNull(loader, "loader is null");
@@ -102,8 +116,8 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
             });
         }
         for (Running r : List.copyOf(running.values())) {
-            if (!ids.contains(r.work.assignment())) {
-                running.remove(r.work.assignment());
+            if (!ids.contains(r.work.assignment()) && !r.ending) {
+                r.ending = true;
                 unloadWhenIdle(r);
             }
         }
@@ -172,17 +186,20 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
     }
 
     /**
-     * An ended assignment takes no new call (it is no longer in {@code running}); the calls it serves, which any
-     * control-plane replica may have sent, finish first, up to {@link #DRAIN_LIMIT}, and then it is unloaded.
+     * An ended assignment is no longer reported, but takes calls for {@code endingGrace} more (other control-plane
+     * replicas send it some until they see it moved); then, once the calls it serves have finished (up to
+     * {@link #DRAIN_LIMIT}), it is unloaded and its model forgotten if no other replica here uses it.
      */
     private void unloadWhenIdle(Running r) {
-        TextEngine engine = r.engine;
         Thread.ofVirtual().name("replica-unload-" + r.work.assignment()).start(() -> {
-            long end = System.nanoTime() + DRAIN_LIMIT.toNanos();
+            long start = System.nanoTime();
+            long end = start + DRAIN_LIMIT.toNanos();
             try {
-                while (engine != null && System.nanoTime() < end) {
-                    ai.factory.engine.EngineLoad load = engine.load();
-                    if (load.active() + load.waiting() == 0) {
+                while (System.nanoTime() < end) {
+                    TextEngine engine = r.engine;
+                    ai.factory.engine.EngineLoad load = engine == null ? null : engine.load();
+                    boolean idle = load == null || load.active() + load.waiting() == 0;
+                    if (idle && System.nanoTime() - start >= endingGrace.toNanos()) {
                         break;
                     }
                     Thread.sleep(100);
@@ -190,7 +207,9 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            running.remove(r.work.assignment(), r);
             unload(r);
+            forgetUnusedBlobs();
             LOG.info("assignment {} ended: replica {} of {} unloaded", r.work.assignment(), r.work.replica(),
                     r.work.model());
         });
@@ -211,7 +230,7 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
     }
 
     /** Deletes cached blobs that no assignment on this worker uses. */
-    private void forgetUnusedBlobs() {
+    private synchronized void forgetUnusedBlobs() {
         Set<String> used = new HashSet<>();
         running.values().forEach(r -> used.add(r.work.owner() + "/" + r.work.sha256()));
         for (BlobStore.StoredFile f : cache.storedFiles()) {
@@ -222,11 +241,23 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
         }
     }
 
+    /**
+     * Replicas that may use GPUs and are still loading: they may not hold their GPUs yet (the model is still being
+     * fetched and decrypted), so the GPUs reported free leave room for them.
+     */
+    public int loadingOnGpus() {
+        return (int) running.values().stream().filter(r -> !r.ending && r.engine == null
+                && r.phase == Assignments.Phase.LOADING && r.work.gpuLayers() != 0).count();
+    }
+
     /** How each replica stands, for the next heartbeat. */
     @Override
     public List<Assignments.Reported> reports() {
         List<Assignments.Reported> out = new ArrayList<>();
         for (Running r : running.values()) {
+            if (r.ending) {
+                continue;
+            }
             TextEngine engine = r.engine;
             out.add(new Assignments.Reported(r.work.assignment(), r.phase, r.detail,
                     engine == null ? null : engine.info()));

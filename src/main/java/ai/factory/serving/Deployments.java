@@ -67,6 +67,8 @@ public final class Deployments implements AutoCloseable {
     /** Held while the set of deployments changes here and in the table together (deploy, delete, {@link #sync}). */
     private final Object membership = new Object();
     private volatile @Nullable Thread follower;
+    /** Set under {@link #membership} when closing begins: {@link #sync} takes up nothing more. */
+    private boolean closing;
 
     public Deployments(Jdbi jdbi, ModelRegistry registry, EngineLoader loader, MemoryPlanner memory,
                        GpuPlacements gpus, Clock clock) {
@@ -230,7 +232,7 @@ public final class Deployments implements AutoCloseable {
                 }
             }
             PausePoints.reach("deploy.loading", d.model().toString());
-            if (loader.loadsTogether() && replicas > 1) {
+            if (loader.loadsTogether(version) && replicas > 1) {
                 if (!loadTogether(live, d, version, where, opened)) {
                     return;
                 }
@@ -289,11 +291,12 @@ public final class Deployments implements AutoCloseable {
                 throw e.getCause();
             } finally {
                 each.shutdownNow();
-                each.awaitTermination(1, TimeUnit.MINUTES);
-                for (Engine e : engines) {
-                    if (e != null) {
-                        opened.add(e);
-                    }
+            }
+        } finally {
+            // After the executor closed (it waits for every task): an engine a cancelled load still opened is here too.
+            for (Engine e : engines) {
+                if (e != null) {
+                    opened.add(e);
                 }
             }
         }
@@ -420,16 +423,25 @@ public final class Deployments implements AutoCloseable {
     /**
      * Brings this process's deployments in line with the table, which other control-plane replicas on the same
      * database change too: one recorded there and not here starts loading; one here that is no longer recorded (deleted
-     * through another replica) is unloaded as by {@link #delete}.
+     * through another replica) is unloaded as by {@link #delete}; one that failed here while the table says another
+     * replica has it ready is loaded again. Returns the ids recorded.
      */
-    public void sync() {
+    public java.util.Set<String> sync() {
         List<LiveDeployment> started = new ArrayList<>();
         Map<LiveDeployment, DeploymentState> gone = new java.util.HashMap<>();
+        java.util.Set<String> ids = new java.util.HashSet<>();
         synchronized (membership) {
+            if (closing) {
+                return ids;
+            }
             List<Deployment> recorded = table.recorded();
-            java.util.Set<String> ids = new java.util.HashSet<>();
+            java.util.Set<String> readyElsewhere = table.readyIds();
             for (Deployment d : recorded) {
                 ids.add(d.id());
+                LiveDeployment here = deployments.get(d.id());
+                if (here != null && here.state() instanceof DeploymentState.Failed && readyElsewhere.contains(d.id())) {
+                    deployments.remove(d.id(), here);
+                }
                 if (!deployments.containsKey(d.id())) {
                     LiveDeployment live = new LiveDeployment(d, List.of());
                     deployments.put(d.id(), live);
@@ -452,16 +464,18 @@ public final class Deployments implements AutoCloseable {
             unload(live, before);
             LOG.info("deployment {} was deleted through another control-plane replica; unloaded here", live.id());
         });
+        return ids;
     }
 
-    /** Runs {@link #sync} every {@code every} until closed. */
-    public void follow(Duration every) {
+    /** Runs {@link #sync} every {@code every} until closed, handing each time's recorded ids to {@code recorded}. */
+    public void follow(Duration every, java.util.function.Consumer<java.util.Set<String>> recorded) {
         requireNonNull(every, "every is null");
+        requireNonNull(recorded, "recorded is null");
         follower = Thread.ofVirtual().name("deployments-follow").start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     Thread.sleep(every);
-                    sync();
+                    recorded.accept(sync());
                 } catch (InterruptedException e) {
                     return;
                 } catch (RuntimeException e) {
@@ -594,9 +608,17 @@ public final class Deployments implements AutoCloseable {
      */
     @Override
     public void close() {
+        synchronized (membership) {
+            closing = true;
+        }
         Thread following = follower;
         if (following != null) {
             following.interrupt();
+            try {
+                following.join(java.time.Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         Map<LiveDeployment, DeploymentState> left = new java.util.HashMap<>();
         for (LiveDeployment live : deployments.values()) {

@@ -34,6 +34,12 @@ final class DeploymentsTable {
                 .map((rs, ctx) -> row(rs)).list());
     }
 
+    /** The ids of the deployments recorded as ready (by whichever process loaded them last). */
+    java.util.Set<String> readyIds() {
+        return new java.util.HashSet<>(jdbi.withHandle(h -> h.createQuery("SELECT id FROM deployments WHERE state = :s")
+                .bind("s", "ready").mapTo(String.class).list()));
+    }
+
     void insert(Deployment d) {
         jdbi.useHandle(h -> h.createUpdate("INSERT INTO deployments (id, project, model_name, version, state, reason, "
                         + "replicas, parallel, context_length, threads, queue_capacity, gpu_layers, step_tokens, "

@@ -13,11 +13,11 @@ public interface EngineLoader {
     Engine load(ReplicaOf replica, ModelVersion version, DeploymentSpec spec, ReplicaPlacement placement);
 
     /**
-     * Whether a deployment's replicas may load at the same time. Replicas that load on this machine load one after
+     * Whether a deployment's replicas of {@code version} may load at the same time. Replicas that load on this machine load one after
      * another (each needs the model's decrypted file in memory while it loads); replicas that load on workers load
      * each on its own, so a deployment of N is ready after the slowest, not after the sum.
      */
-    default boolean loadsTogether() {
+    default boolean loadsTogether(ModelVersion version) {
         return false;
     }
 }

@@ -51,9 +51,12 @@ public final class ModelImports {
     private final Deployments deployments;
     private final Optional<Path> importRoot;
     private final Clock clock;
+    private final String runner;
 
+    /** {@code runner}: this process's id among the factory's processes, recorded with each job it runs. */
     public ModelImports(Jdbi jdbi, ModelRegistry registry, Deployments deployments, Optional<Path> importRoot,
-                        Clock clock) {
+                        Clock clock, String runner) {
+        this.runner = requireNonNull(runner, "runner is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
@@ -61,13 +64,19 @@ public final class ModelImports {
         this.clock = requireNonNull(clock, "clock is null");
     }
 
-    /** Marks the jobs a previous run left in progress as failed: nothing is working on them any more. */
-    public void restore() {
+    /**
+     * Marks as failed the jobs left in progress by a process that is gone (one that stopped or died, its id not in
+     * {@code live}): nothing is working on them any more. Jobs of live processes, this one's among them, run on.
+     */
+    public void restore(java.util.Set<String> live) {
         Instant now = clock.instant();
+        java.util.Set<String> running = new java.util.HashSet<>(live);
+        running.add(runner);
         int n = jdbi.withHandle(h -> h.createUpdate("UPDATE model_import_jobs SET status = :f, failure_message = :m, "
-                        + "modified_at = :t, ended_at = :t WHERE status = :p")
+                        + "modified_at = :t, ended_at = :t WHERE status = :p AND (runner IS NULL OR runner NOT IN (<live>))")
                 .bind("f", ModelImportJob.Status.FAILED.name()).bind("p", ModelImportJob.Status.IN_PROGRESS.name())
-                .bind("m", "the factory restarted while the job ran; create the job again")
+                .bind("m", "the factory process that ran the job stopped while it ran; create the job again")
+                .bindList("live", List.copyOf(running))
                 .bind("t", Timestamp.from(now)).execute());
         if (n > 0) {
             LOG.warn("{} model import job(s) interrupted by a restart marked failed", n);
@@ -240,8 +249,8 @@ public final class ModelImports {
 
     private void insert(ModelImportJob j) {
         jdbi.useHandle(h -> h.createUpdate("INSERT INTO model_import_jobs (id, job_name, imported_model_name, "
-                        + "source_uri, status, failure_message, created_at, modified_at, ended_at, created_by) "
-                        + "VALUES (:id, :j, :m, :u, :s, NULL, :c, :c, NULL, :by)")
+                        + "source_uri, status, failure_message, created_at, modified_at, ended_at, created_by, runner) "
+                        + "VALUES (:id, :j, :m, :u, :s, NULL, :c, :c, NULL, :by, :runner)").bind("runner", runner)
                 .bind("id", j.id()).bind("j", j.jobName()).bind("m", j.model().toString()).bind("u", j.sourceUri())
                 .bind("s", j.status().name()).bind("c", Timestamp.from(j.createdAt())).bind("by", j.createdBy())
                 .execute());

@@ -70,7 +70,8 @@ final class TestCluster {
         WorkerReplicas replicas = new WorkerReplicas(home.resolve("worker").resolve("cache"), worker.modelSource(),
                 (work, file) -> LlamaEngine.loadFromMemory(LlamaRuntime.load(), file, work.model(),
                         LlamaEngineOptions.defaults().withContextPerSequence(work.contextPerSequence())
-                                .withParallel(work.parallel()).withThreads(1).withQueueCapacity(work.queue())));
+                                .withParallel(work.parallel()).withThreads(1).withQueueCapacity(work.queue())),
+                worker.joined().heartbeatInterval().multipliedBy(3));
         WorkerServer serving = new WorkerServer("127.0.0.1", 0, worker.identity(), worker.clusterCa(), replicas,
                 worker::wake).start();
         worker.serve(replicas, serving.port());

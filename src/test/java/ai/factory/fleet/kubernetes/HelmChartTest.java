@@ -113,6 +113,9 @@ class HelmChartTest {
         assertThat(worker.getArgs()).startsWith("worker", "--join", "http://acme-factory-control.ai.svc:8080",
                 "--token", "$(JOIN_TOKEN)");
         assertThat(worker.getResources().getLimits()).as("CPU workers ask for no device").isNullOrEmpty();
+        assertThat(worker.getSecurityContext().getRunAsUser()).isEqualTo(10001L);
+        assertThat(pod.getInitContainers()).as("the hostPath folder made the worker's before it starts").singleElement()
+                .satisfies(c -> assertThat(String.join(" ", c.getCommand())).contains("chown 10001:10001"));
 
         Service service = objects.stream().filter(o -> o instanceof Service s
                 && s.getMetadata().getName().equals("acme-factory-control")).map(Service.class::cast).findFirst()
