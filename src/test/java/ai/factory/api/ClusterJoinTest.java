@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
@@ -51,14 +50,7 @@ class ClusterJoinTest {
     @BeforeAll
     static void start() {
         database = TestDatabases.scratch(TestDatabases.Kind.POSTGRESQL, dir);
-        Map<Setting, String> settings = new EnumMap<>(Setting.class);
-        settings.put(Setting.DB_URL, database.config().url());
-        if (database.config().user() != null) {
-            settings.put(Setting.DB_USER, database.config().user());
-        }
-        if (database.config().password() != null) {
-            settings.put(Setting.DB_PASSWORD, database.config().password());
-        }
+        Map<Setting, String> settings = TestCluster.onDatabase(database);
         settings.put(Setting.CLUSTER_PORT, "0");
         settings.put(Setting.CLUSTER_HEARTBEAT_DEADLINE, "2s");
         factory = TestFactory.start(dir.resolve("control"), settings);

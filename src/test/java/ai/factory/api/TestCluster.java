@@ -43,6 +43,15 @@ final class TestCluster {
      * it again after a restart), a heartbeat deadline of 3 s.
      */
     static Map<Setting, String> controlPlane(TestDatabases.Scratch database) throws IOException {
+        Map<Setting, String> settings = onDatabase(database);
+        settings.put(Setting.CLUSTER_PORT, String.valueOf(freePort()));
+        settings.put(Setting.CLUSTER_ROLE, "control");
+        settings.put(Setting.CLUSTER_HEARTBEAT_DEADLINE, "3s");
+        return settings;
+    }
+
+    /** The settings that point a factory at {@code database}. */
+    static Map<Setting, String> onDatabase(TestDatabases.Scratch database) {
         Map<Setting, String> settings = new EnumMap<>(Setting.class);
         settings.put(Setting.DB_URL, database.config().url());
         if (database.config().user() != null) {
@@ -51,9 +60,6 @@ final class TestCluster {
         if (database.config().password() != null) {
             settings.put(Setting.DB_PASSWORD, database.config().password());
         }
-        settings.put(Setting.CLUSTER_PORT, String.valueOf(freePort()));
-        settings.put(Setting.CLUSTER_ROLE, "control");
-        settings.put(Setting.CLUSTER_HEARTBEAT_DEADLINE, "3s");
         return settings;
     }
 
