@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
         description = "List, drain and remove the nodes of a multi-node factory; create the tokens workers join with.")
 final class NodesCommand {
     /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
-    static final List<Class<?>> SUBCOMMANDS = List.of(Token.class, ListNodes.class, Show.class, Drain.class,
+    static final List<Class<?>> SUBCOMMANDS = List.of(Token.class, ListNodes.class, Show.class, Drain.class, Resume.class,
             Remove.class);
 
     @Command(name = "token", mixinStandardHelpOptions = true,
@@ -166,6 +166,25 @@ final class NodesCommand {
         @Override
         public Integer call() {
             NodeWire.Node node = client.client().post("/api/v1/nodes/" + id + "/drain", java.util.Map.of(),
+                    NodeWire.Node.class);
+            spec.commandLine().getOut().println("Node " + node.id() + " (" + node.name() + ") is " + node.state());
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "resume", mixinStandardHelpOptions = true,
+            description = "Give a drained node new work again (after its upgrade, say).")
+    static final class Resume implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Mixin ClientOptions client;
+
+        @Parameters(paramLabel = "NODE_ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            NodeWire.Node node = client.client().post("/api/v1/nodes/" + id + "/resume", java.util.Map.of(),
                     NodeWire.Node.class);
             spec.commandLine().getOut().println("Node " + node.id() + " (" + node.name() + ") is " + node.state());
             spec.commandLine().getOut().flush();

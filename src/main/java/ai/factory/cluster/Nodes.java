@@ -40,6 +40,7 @@ public final class Nodes {
     public static final String AUDIT_JOINED = "node.joined";
     public static final String AUDIT_JOIN_REFUSED = "node.joinRefused";
     public static final String AUDIT_DRAINED = "node.drained";
+    public static final String AUDIT_RESUMED = "node.resumed";
     public static final String AUDIT_REMOVED = "node.removed";
     public static final String AUDIT_CERTIFICATE_REFUSED = "node.certificateRefused";
     /** What a node may be called: a DNS label, as host names are. */
@@ -186,6 +187,23 @@ public final class Nodes {
         }
         setState(id, NodeState.DRAINING, null);
         record(id, by.id(), AUDIT_DRAINED, AuditEvent.ALLOW, AuditEvent.SUCCESS, "by " + by.name());
+        return get(id);
+    }
+
+    /**
+     * Gives a drained node new work again (after its upgrade, say): ready from now on. Idempotent for a ready node;
+     * CONFLICT for a removed one, which joins again with a new token instead.
+     */
+    public Node resume(String id, Principal by) {
+        Node node = get(id);
+        if (node.state() == NodeState.REMOVED) {
+            throw new FactoryException(ErrorCode.CONFLICT, "node " + id + " was removed; a machine that should come "
+                    + "back joins again with a new token");
+        }
+        if (node.state() != NodeState.READY) {
+            setState(id, NodeState.READY, null);
+            record(id, by.id(), AUDIT_RESUMED, AuditEvent.ALLOW, AuditEvent.SUCCESS, "by " + by.name());
+        }
         return get(id);
     }
 

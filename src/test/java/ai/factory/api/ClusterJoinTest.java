@@ -118,6 +118,14 @@ class ClusterJoinTest {
         HttpResponse<String> drained = factory.post("/api/v1/nodes/" + id + "/drain", admin, "{}");
         assertThat(drained.statusCode()).as(drained.body()).isEqualTo(200);
         assertThat(worker.heartbeat("test", Json.mapper().valueToTree(INVENTORY))).isEqualTo("draining");
+        // Upgraded and back: the node takes work again.
+        HttpResponse<String> resumed = factory.post("/api/v1/nodes/" + id + "/resume", admin, "{}");
+        assertThat(resumed.statusCode()).as(resumed.body()).isEqualTo(200);
+        assertThat(worker.heartbeat("test", Json.mapper().valueToTree(INVENTORY))).isEqualTo("ready");
+        assertAudited(Nodes.AUDIT_RESUMED, "by ");
+        assertThat(factory.post("/api/v1/nodes/" + id + "/resume", admin, "{}").statusCode()).as("idempotent")
+                .isEqualTo(200);
+        assertThat(factory.post("/api/v1/nodes/" + id + "/drain", admin, "{}").statusCode()).isEqualTo(200);
 
         assertThat(factory.send(factory.request("/api/v1/nodes/" + id, admin).DELETE()).statusCode()).isEqualTo(200);
         assertThat(node(id).path("state").asText()).isEqualTo("removed");
@@ -125,6 +133,9 @@ class ClusterJoinTest {
                 .isInstanceOf(FactoryException.class).hasMessageContaining("refused this node");
         assertAudited(Nodes.AUDIT_CERTIFICATE_REFUSED, "belongs to no node");
         assertAudited(Nodes.AUDIT_REMOVED, id);
+        HttpResponse<String> gone = factory.post("/api/v1/nodes/" + id + "/resume", admin, "{}");
+        assertThat(gone.statusCode()).as("a removed node joins again instead").isEqualTo(409);
+        assertThat(gone.body()).contains("joins again with a new token");
     }
 
     @Test
@@ -179,6 +190,8 @@ class ClusterJoinTest {
         assertThat(factory.post(TOKENS, developer, "{}").statusCode()).isEqualTo(403);
         assertThat(factory.get("/api/v1/nodes", developer).statusCode()).as("the fleet is readable").isEqualTo(200);
         assertThat(factory.post("/api/v1/nodes/node-none/drain", admin, "{}").statusCode()).isEqualTo(404);
+        assertThat(factory.post("/api/v1/nodes/node-none/resume", admin, "{}").statusCode()).isEqualTo(404);
+        assertThat(factory.post("/api/v1/nodes/node-none/resume", developer, "{}").statusCode()).isEqualTo(403);
     }
 
     @Test

@@ -83,6 +83,9 @@ public final class NodesResource implements Routes {
         routes.post("/api/v1/nodes/{id}/drain", Action.MANAGE_NODES, Contract.of("Stop giving a node new work", null,
                 NodeWire.Node.class), ctx -> ctx.json(node(nodes.drain(ctx.pathParam("id"),
                         Authentication.principal(ctx)))));
+        routes.post("/api/v1/nodes/{id}/resume", Action.MANAGE_NODES, Contract.of("Give a drained node new work "
+                + "again", null, NodeWire.Node.class), ctx -> ctx.json(node(nodes.resume(ctx.pathParam("id"),
+                        Authentication.principal(ctx)))));
         routes.delete("/api/v1/nodes/{id}", Action.MANAGE_NODES, Contract.of("Remove a node: its certificate is "
                 + "refused from then on", null, NodeWire.Node.class), ctx -> ctx.json(node(nodes.remove(
                         ctx.pathParam("id"), Authentication.principal(ctx)))));
