@@ -40,6 +40,7 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  */
 public final class ClusterServer implements AutoCloseable {
     static final String HEARTBEAT = "/cluster/v1/heartbeat";
+    static final String LEAVING = "/cluster/v1/leaving";
     static final String ASSIGNMENT = "/cluster/v1/assignments/{id}";
     private static final String CLIENT_CERTIFICATES = "jakarta.servlet.request.X509Certificate";
 
@@ -71,10 +72,20 @@ public final class ClusterServer implements AutoCloseable {
                 return connector;
             });
             c.routes.exception(Exception.class, ErrorResponses::handle);
+            // The worker is stopping: its replicas move (see Nodes.leaving); answered with the node as it now stands.
+            c.routes.post(LEAVING, ctx -> {
+                Node node = node(ctx, nodes);
+                Node now = nodes.leaving(node.id());
+                long others = nodes.recent().stream().filter(n -> !n.id().equals(node.id())
+                        && n.state() == ai.factory.cluster.NodeState.READY && n.servingPort() > 0
+                        && nodes.up(n, config.heartbeatDeadline())).count();
+                ctx.json(java.util.Map.of("state", now.state().id(), "othersServing", others));
+            });
             c.routes.post(HEARTBEAT, ctx -> {
                 Node node = node(ctx, nodes);
                 NodeWire.Heartbeat body = WireJson.read(ctx.bodyAsBytes(), NodeWire.Heartbeat.class);
-                Node seen = nodes.heartbeat(node.id(), body.version(), body.inventory().toString(), body.servingPort());
+                Node seen = nodes.heartbeat(node.id(), body.version(), body.inventory().toString(), body.servingPort(),
+                        Boolean.TRUE.equals(body.starting()));
                 List<ReplicaWork> work = assignments.report(node.id(),
                         java.util.Objects.requireNonNullElse(body.replicas(), List.of()));
                 ctx.json(new NodeWire.HeartbeatAnswer(seen.id(), seen.state().id(),

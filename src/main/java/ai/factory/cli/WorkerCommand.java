@@ -88,6 +88,8 @@ final class WorkerCommand implements Callable<Integer> {
         GpuPlacements gpus = new GpuPlacements(new GpuAllocator(discovery.inventory().accelerators()),
                 WorkerCommand::gpuBackend);
         AtomicReference<WorkerReplicas> started = new AtomicReference<>(); // its replicas, once it serves
+        // Counted down once the replicas and the serving port are closed: the shutdown hook waits for it.
+        java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
         Worker worker = Worker.start(dir, URI.create(url), token, name == null ? hostName() : name, version,
                 () -> inventory(discovery.inventory(), gpus, started.get()),
                 caCert == null ? Optional.empty() : Optional.of(SiteTrust.context(List.of(caCert))));
@@ -113,7 +115,15 @@ final class WorkerCommand implements Callable<Integer> {
                     + worker.joined().clusterUrl() + " every " + worker.joined().heartbeatInterval().toMillis()
                     + " ms and serves replicas on port " + serving.port());
             Thread main = Thread.currentThread();
-            Runtime.getRuntime().addShutdownHook(new Thread(main::interrupt, "worker-shutdown"));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                leave(worker, replicas);
+                main.interrupt();
+                try {
+                    stopped.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "worker-shutdown"));
             try {
                 worker.run(version, () -> inventory(discovery.inventory(), gpus, replicas));
             } catch (InterruptedException e) {
@@ -126,8 +136,40 @@ final class WorkerCommand implements Callable<Integer> {
                 }
                 throw e;
             }
+        } finally {
+            stopped.countDown();
         }
         return 0;
+    }
+
+    /** How long a stopping worker waits for the control plane to move its replicas elsewhere. */
+    private static final java.time.Duration LEAVE_LIMIT = java.time.Duration.ofSeconds(90);
+
+    /**
+     * A stopping worker (SIGTERM: an upgrade, a reboot) first tells the control plane, which moves its replicas to
+     * other workers while this one goes on serving the calls it has; it stops once it runs none (or after
+     * {@link #LEAVE_LIMIT}, or at once when no other worker could take them). Started again, it takes work by itself.
+     */
+    private static void leave(Worker worker, WorkerReplicas replicas) {
+        try {
+            long others = worker.leave();
+            if (others == 0 || replicas.isEmpty()) {
+                System.err.println("factory: worker stopping" + (replicas.isEmpty() ? ""
+                        : " (no other worker can take its replicas; their calls end)"));
+                return;
+            }
+            System.err.println("factory: worker stopping once the control plane has moved its replicas to the "
+                    + others + " other worker(s)");
+            long end = System.nanoTime() + LEAVE_LIMIT.toNanos();
+            while (!replicas.isEmpty() && System.nanoTime() < end) {
+                Thread.sleep(200);
+            }
+        } catch (IOException | RuntimeException e) {
+            System.err.println("factory: could not tell the control plane this worker stops (" + e.getMessage()
+                    + "); its replicas move once it misses the heartbeat deadline");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

@@ -109,7 +109,7 @@ public final class Assignments {
             boolean mayReturn = node != null && node.state() == NodeState.READY && !giveUpOnDown && !serving(node);
             // A ready replica on a draining node serves on (other control-plane replicas may still send it calls)
             // until the one kept is ready too.
-            boolean drainingReady = node != null && node.state() == NodeState.DRAINING && nodes.up(node, deadline)
+            boolean drainingReady = node != null && node.state().emptying() && nodes.up(node, deadline)
                     && row.reported() != null && row.reported().phase() == Phase.READY && !keptReady;
             if (kept.map(k -> k.work().equals(row.work())).orElse(false) || (mayReturn && kept.isEmpty())
                     || drainingReady) {

@@ -41,6 +41,7 @@ public final class Nodes {
     public static final String AUDIT_JOIN_REFUSED = "node.joinRefused";
     public static final String AUDIT_DRAINED = "node.drained";
     public static final String AUDIT_RESUMED = "node.resumed";
+    public static final String AUDIT_LEAVING = "node.leaving";
     public static final String AUDIT_REMOVED = "node.removed";
     public static final String AUDIT_CERTIFICATE_REFUSED = "node.certificateRefused";
     /** What a node may be called: a DNS label, as host names are. */
@@ -207,6 +208,22 @@ public final class Nodes {
         return get(id);
     }
 
+    /**
+     * The worker of node {@code id} is stopping (an upgrade, a reboot): it takes nothing new and its replicas move, as
+     * when drained; it becomes ready again by itself when it starts again ({@link #heartbeat} with {@code starting}).
+     * A drained node stays drained.
+     */
+    public Node leaving(String id) {
+        Node node = get(id);
+        if (node.state() == NodeState.READY) {
+            setState(id, NodeState.LEAVING, null);
+            record(id, id, AUDIT_LEAVING, AuditEvent.ALLOW, AuditEvent.SUCCESS, "the worker is stopping; its replicas "
+                    + "move to other workers");
+            LOG.info("node {} ({}) is leaving: its worker is stopping; its replicas move", id, node.name());
+        }
+        return get(id);
+    }
+
     /** Removes a node for good: its certificate is refused from now on. Idempotent. */
     public Node remove(String id, Principal by) {
         Node node = get(id);
@@ -224,6 +241,14 @@ public final class Nodes {
      * stands (its state tells a worker whether it is drained).
      */
     public Node heartbeat(String id, String version, String inventory, int servingPort) {
+        return heartbeat(id, version, inventory, servingPort, false);
+    }
+
+    /**
+     * As above; {@code starting}: the worker's first heartbeat since it started, which ends its {@code leaving} (it
+     * stopped, and is back).
+     */
+    public Node heartbeat(String id, String version, String inventory, int servingPort, boolean starting) {
         if (inventory.length() > MAX_INVENTORY || version.isBlank() || version.length() > 64) {
             throw FactoryException.invalidParam("inventory", "a heartbeat carries a version of at most 64 characters "
                     + "and at most 256 KiB of inventory");
@@ -236,7 +261,15 @@ public final class Nodes {
                 .bind("now", Timestamp.from(clock.instant())).bind("version", version).bind("inventory", inventory)
                 .bind("port", servingPort)
                 .bind("removed", NodeState.REMOVED.name()).bind("id", id).execute());
-        return get(id);
+        Node node = get(id);
+        if (starting && node.state() == NodeState.LEAVING) {
+            setState(id, NodeState.READY, null);
+            record(id, id, AUDIT_RESUMED, AuditEvent.ALLOW, AuditEvent.SUCCESS, "by the worker, started again after "
+                    + "it left");
+            LOG.info("node {} ({}) is back and takes work again", id, node.name());
+            return get(id);
+        }
+        return node;
     }
 
     /** Whether a node counts as up: in the cluster and heard from within {@code deadline}. */

@@ -54,6 +54,8 @@ public final class Worker {
     private final HttpClient mutual;
     private volatile @Nullable ReplicaHost replicas;
     private volatile int servingPort;
+    /** Whether a heartbeat of this process has been answered: the first says the worker is starting. */
+    private volatile boolean reported;
     /** Cuts the wait before the next heartbeat short: a replica's state changed, which the control plane waits for. */
     private final Object wake = new Object();
     private boolean woken;
@@ -243,6 +245,9 @@ public final class Worker {
      */
     public String heartbeat(String version, JsonNode inventory) throws IOException, InterruptedException {
         ObjectNode body = Json.mapper().createObjectNode().put("version", version).put("servingPort", servingPort);
+        if (!reported) {
+            body.put("starting", true); // back after a stop: a node that left takes work again
+        }
         body.set("inventory", inventory);
         ReplicaHost running = replicas;
         List<Assignments.Reported> sent = running == null ? List.of() : running.reports();
@@ -263,6 +268,9 @@ public final class Worker {
                     + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")", e);
         }
         JsonNode answer = parse(r.body());
+        if (r.statusCode() == 200) {
+            reported = true;
+        }
         if (r.statusCode() == 403 || r.statusCode() == 401) {
             throw new FactoryException(ErrorCode.FORBIDDEN, "the control plane refused this node ("
                     + answer.path("error").path("message").asText(r.body()) + "); remove " + files.dir()
@@ -317,6 +325,20 @@ public final class Worker {
                 woken = false;
             }
         }
+    }
+
+    /**
+     * Tells the control plane this worker is stopping: it takes nothing new, and its replicas move to other workers
+     * (calls in flight here finish first). Returns how many other workers could take them (0: waiting is in vain).
+     */
+    public long leave() throws IOException, InterruptedException {
+        HttpResponse<String> r = mutual.send(HttpRequest.newBuilder(endpoint().resolve("/cluster/v1/leaving"))
+                .timeout(CALL_TIMEOUT).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IOException("the control plane answered " + r.statusCode() + " to leaving: " + r.body());
+        }
+        return parse(r.body()).path("othersServing").asLong();
     }
 
     /** Sends the next heartbeat now rather than at the end of the interval. */

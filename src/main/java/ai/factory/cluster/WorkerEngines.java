@@ -265,8 +265,8 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                         target.work.replica(), target.work.model(), target.node.name(), why, target.inFlight());
                 engine.detach();
                 move(engine, "node " + target.node.name() + " " + why);
-            } else if (node != null && node.state() == NodeState.DRAINING) {
-                move(engine, "node " + target.node.name() + " is draining");
+            } else if (node != null && node.state().emptying()) {
+                move(engine, "node " + target.node.name() + " is " + node.state().id());
             }
         }
     }

@@ -250,6 +250,11 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
                 && r.phase == Assignments.Phase.LOADING && r.work.gpuLayers() != 0).count();
     }
 
+    /** Whether this worker runs no replica at all, ended ones still draining included. */
+    public boolean isEmpty() {
+        return running.isEmpty();
+    }
+
     /** How each replica stands, for the next heartbeat. */
     @Override
     public List<Assignments.Reported> reports() {

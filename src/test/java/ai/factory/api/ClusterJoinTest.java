@@ -125,7 +125,17 @@ class ClusterJoinTest {
         assertAudited(Nodes.AUDIT_RESUMED, "by ");
         assertThat(factory.post("/api/v1/nodes/" + id + "/resume", admin, "{}").statusCode()).as("idempotent")
                 .isEqualTo(200);
+        // The worker stops (an upgrade): it says so, and the node leaves; started again, it is back by itself.
+        assertThat(worker.leave()).as("no other worker here to take its replicas").isZero();
+        assertThat(node(id).path("state").asText()).isEqualTo("leaving");
+        assertAudited(Nodes.AUDIT_LEAVING, "the worker is stopping");
+        assertThat(worker.heartbeat("test", Json.mapper().valueToTree(INVENTORY))).as("still this process")
+                .isEqualTo("leaving");
+        assertThat(again.heartbeat("test", Json.mapper().valueToTree(INVENTORY))).as("started again").isEqualTo("ready");
+        assertAudited(Nodes.AUDIT_RESUMED, "started again after it left");
         assertThat(factory.post("/api/v1/nodes/" + id + "/drain", admin, "{}").statusCode()).isEqualTo(200);
+        worker.leave();
+        assertThat(node(id).path("state").asText()).as("an admin's drain stays").isEqualTo("draining");
 
         assertThat(factory.send(factory.request("/api/v1/nodes/" + id, admin).DELETE()).statusCode()).isEqualTo(200);
         assertThat(node(id).path("state").asText()).isEqualTo("removed");

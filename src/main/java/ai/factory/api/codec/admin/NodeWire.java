@@ -62,7 +62,8 @@ public final class NodeWire {
      * replicas on (0: none) and how each of its replicas stands.
      */
     public record Heartbeat(String version, JsonNode inventory, int servingPort,
-                            java.util.@Nullable List<ai.factory.cluster.Assignments.Reported> replicas) {
+                            java.util.@Nullable List<ai.factory.cluster.Assignments.Reported> replicas,
+                            @Nullable Boolean starting) {
         public Heartbeat {
             Required.field(version, "version");
             Required.field(inventory, "inventory");
