@@ -428,6 +428,53 @@ class ClusterServingTest {
         }
     }
 
+    @Test
+    @Order(70)
+    void aWorkerStoppedWithSigtermHandsItsReplicaOverWithoutAFailedCall() throws Exception {
+        // w0 comes back after its SIGKILL (same home, no token: the same node), and w1, drained before, is resumed.
+        w0 = TestCluster.process(List.of("worker", "--join", factory.url(), "--name", "w0", "--home",
+                dir.resolve("workers").resolve("w0").toString(), "--serve-host", "127.0.0.1", "--threads", "1"),
+                Map.of(), "serves replicas on port").process();
+        String w1Id = workers.getFirst().worker().joined().nodeId();
+        assertThat(factory.post("/api/v1/nodes/" + w1Id + "/resume", factory.adminKey(), "{}").statusCode())
+                .isEqualTo(200);
+        await().atMost(Duration.ofSeconds(15)).until(() -> "up".equals(json(factory.get("/api/v1/nodes/" + w0Id,
+                factory.adminKey())).path("health").asText()));
+        // A model of its own, placed on w0: no replica there or on w1, and w0 comes first by name.
+        String model = "acme/tiny-three";
+        factory.deployGguf(model, TestModels.tinyLlama(), "\"replicas\": 1, \"context\": 256, \"threads\": 1");
+        assertThat(json(factory.get("/api/v1/nodes/" + w0Id, factory.adminKey())).path("replicas")).hasSize(1);
+
+        List<Integer> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean(true);
+        List<Thread> callers = new ArrayList<>();
+        for (int c = 0; c < 2; c++) {
+            int caller = c;
+            callers.add(Thread.ofVirtual().start(() -> {
+                for (int i = 0; calling.get(); i++) {
+                    HttpResponse<String> r = factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \""
+                            + model + "\", \"max_tokens\": 8, \"stream\": " + (i % 2 == 0) + ", \"messages\": "
+                            + "[{\"role\": \"user\", \"content\": \"caller " + caller + " call " + i + "\"}]}");
+                    statuses.add(r.statusCode() == 200 && !r.body().contains("\"error\"") ? 200 : r.statusCode());
+                }
+            }));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= 4);
+        w0.destroy(); // SIGTERM, as a rolling upgrade sends: the worker leaves, and stops once its replica moved
+        assertThat(w0.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("the worker stopped by itself").isTrue();
+        int before = statuses.size();
+        await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= before + 4);
+        calling.set(false);
+        for (Thread t : callers) {
+            t.join();
+        }
+        assertThat(statuses).as("every call while the worker left succeeded").hasSizeGreaterThan(8).containsOnly(200);
+        assertThat(json(factory.get("/api/v1/nodes/" + w1Id, factory.adminKey())).path("replicas")
+                .findValuesAsText("model")).as("its replica moved to w1").contains(model + ":1");
+        assertThat(json(factory.get("/api/v1/audit?action=node.leaving", factory.adminKey())).path("records")
+                .toString()).contains(w0Id);
+    }
+
     /** A client presenting a node's key and certificate, as files of its home. */
     private static HttpClient client(Path key, Path certificate, Path ca) {
         return client(new ai.factory.security.tls.ServerIdentity(ai.factory.security.tls.Pem.privateKey(key, "key"),
