@@ -60,6 +60,8 @@ final class RemoteTextEngine implements TextEngine {
     private final java.util.function.Consumer<RemoteTextEngine> onClose;
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** What its worker was last given to compute: the conversation affinity of {@link #cachedPrefix}. */
+    private final RecentSequences recent;
     private volatile @Nullable Target target;
     /** The work of the replica's latest placement, which a move places again when it has no target. */
     private volatile ReplicaWork work;
@@ -146,6 +148,14 @@ final class RemoteTextEngine implements TextEngine {
         this.http = requireNonNull(http, "http is null");
         this.info = requireNonNull(info, "info is null");
         this.onClose = requireNonNull(onClose, "onClose is null");
+        // The slots' sequences, and as many again of those just ended (a slot keeps its last one until reused).
+        this.recent = new RecentSequences(Math.max(1, info.parallel()) * 2);
+    }
+
+    /** The longest start of {@code prompt} its worker computed lately (see {@link RecentSequences}). */
+    @Override
+    public int cachedPrefix(int[] prompt) {
+        return recent.longestPrefix(prompt);
     }
 
     /** Where the replica runs now; null while it is being moved. */
@@ -161,6 +171,9 @@ final class RemoteTextEngine implements TextEngine {
     /** From now on calls go to {@code next}; the previous target, if any, is retired. */
     void attach(Target next) {
         Target before = target;
+        if (before == null || !before.node.id().equals(next.node.id())) {
+            recent.clear(); // another worker: its cache holds none of what the last one computed
+        }
         work = next.work;
         target = next;
         if (before != null && before != next) {
@@ -301,7 +314,7 @@ final class RemoteTextEngine implements TextEngine {
             }
             throw ReplicaCalls.exception(r.statusCode(), body);
         }
-        Call call = new Call(to, r.body(), requests.size());
+        Call call = new Call(to, r.body(), requests);
         to.begun(call);
         Thread.ofVirtual().name("replica-" + to.work.assignment()).start(call::read);
         return List.copyOf(call.generations);
@@ -315,12 +328,15 @@ final class RemoteTextEngine implements TextEngine {
         private final AtomicInteger open;
         private volatile boolean abandoned;
 
-        Call(Target target, InputStream stream, int count) {
+        private final List<RecentSequences.Sequence> sequences = new ArrayList<>();
+
+        Call(Target target, InputStream stream, List<GenerationRequest> requests) {
             this.target = target;
             this.stream = stream;
-            this.open = new AtomicInteger(count);
-            for (int i = 0; i < count; i++) {
+            this.open = new AtomicInteger(requests.size());
+            for (GenerationRequest request : requests) {
                 generations.add(new Remote(this));
+                sequences.add(recent.start(request.prompt()));
             }
         }
 
@@ -334,6 +350,9 @@ final class RemoteTextEngine implements TextEngine {
                     }
                     ReplicaCalls.Event e = ReplicaCalls.event(line);
                     if (e.index() >= 0 && e.index() < generations.size()) {
+                        if (e.event() instanceof TokenEvent.Token t) {
+                            sequences.get(e.index()).append(t.id());
+                        }
                         generations.get(e.index()).deliver(e.event());
                     }
                 }

@@ -186,6 +186,38 @@ class ClusterServingTest {
     }
 
     @Test
+    @Order(15)
+    void aConversationsNextTurnGoesToTheWorkerThatHoldsItsStart() throws Exception {
+        // One replica busy with a long stream, so the conversation's first turn goes to the other.
+        HttpResponse<java.util.stream.Stream<String>> busy = HttpClient.newHttpClient().send(factory.request(
+                        "/v1/chat/completions", factory.adminKey()).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"" + MODEL + "\", \"max_tokens\": 1500, "
+                        + "\"ignore_eos\": true, \"stream\": true, \"messages\": [{\"role\": \"user\", "
+                        + "\"content\": \"keep going\"}]}")).build(), HttpResponse.BodyHandlers.ofLines());
+        java.util.Iterator<String> lines = busy.body().iterator();
+        while (lines.hasNext() && !lines.next().startsWith("data: {")) {
+            // until the stream generates
+        }
+        String question = "tell me about the rivers and the mountains and the old towns of the northern valleys, "
+                + "their bridges, their markets, their festivals and the songs the people sing in the long winters";
+        HttpResponse<String> first = factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \"" + MODEL
+                + "\", \"max_tokens\": 8, \"temperature\": 0, \"messages\": [{\"role\": \"user\", \"content\": \""
+                + question + "\"}]}");
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        String answer = json(first).path("choices").get(0).path("message").path("content").asText();
+        lines.forEachRemaining(l -> { }); // the long stream ends: both replicas are idle again
+        // Both idle, the router would take the first by load alone; the turn goes where its start is held.
+        HttpResponse<String> second = factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \""
+                + MODEL + "\", \"max_tokens\": 8, \"temperature\": 0, \"messages\": [{\"role\": \"user\", "
+                + "\"content\": \"" + question + "\"}, {\"role\": \"assistant\", \"content\": "
+                + Json.mapper().writeValueAsString(answer) + "}, {\"role\": \"user\", \"content\": \"and then?\"}]}");
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+        int prompt = json(first).path("usage").path("prompt_tokens").asInt();
+        assertThat(json(second).path("usage").path("prompt_tokens_details").path("cached_tokens").asInt())
+                .as("the second turn reused the first turn's tokens on its worker").isGreaterThanOrEqualTo(prompt / 2);
+    }
+
+    @Test
     @Order(20)
     void workersHoldTheModelEncryptedAndWereGivenItsKeyOverMutualTlsAudited() throws Exception {
         byte[] plaintextStart = new byte[4];
