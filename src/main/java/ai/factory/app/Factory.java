@@ -394,7 +394,7 @@ public final class Factory implements AutoCloseable {
                 if (workerEngines != null) {
                     workerEngines.listening();
                 }
-                leadership.announce(URI.create("https://" + hostOf(advertised(config)) + ":" + cluster.port()));
+                leadership.announce(URI.create("https://" + WorkerEngines.hostOf(advertised(config)) + ":" + cluster.port()));
                 LOG.info("taking workers: the cluster endpoint (mutual TLS) listens on port {}", cluster.port());
             }
             server.start();
@@ -613,10 +613,6 @@ public final class Factory implements AutoCloseable {
         return names;
     }
 
-    /** An address as the host of a URI (IPv6 literals in brackets). */
-    private static String hostOf(String address) {
-        return address.contains(":") && !address.startsWith("[") ? "[" + address + "]" : address;
-    }
 
     /** The port of the cluster endpoint workers call, or 0 when this factory takes no workers. */
     public int clusterPort() {

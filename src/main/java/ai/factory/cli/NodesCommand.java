@@ -154,6 +154,15 @@ final class NodesCommand {
         }
     }
 
+    /** Posts {@code action} ({@code drain}, {@code resume}) for node {@code id} and says how the node stands now. */
+    private static int changeState(CommandSpec spec, ClientOptions client, String id, String action) {
+        NodeWire.Node node = client.client().post("/api/v1/nodes/" + id + "/" + action, java.util.Map.of(),
+                NodeWire.Node.class);
+        spec.commandLine().getOut().println("Node " + node.id() + " (" + node.name() + ") is " + node.state());
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
     @Command(name = "drain", mixinStandardHelpOptions = true,
             description = "Stop giving a node new work; its replicas move to other workers without a failed call.")
     static final class Drain implements Callable<Integer> {
@@ -165,11 +174,7 @@ final class NodesCommand {
 
         @Override
         public Integer call() {
-            NodeWire.Node node = client.client().post("/api/v1/nodes/" + id + "/drain", java.util.Map.of(),
-                    NodeWire.Node.class);
-            spec.commandLine().getOut().println("Node " + node.id() + " (" + node.name() + ") is " + node.state());
-            spec.commandLine().getOut().flush();
-            return 0;
+            return changeState(spec, client, id, "drain");
         }
     }
 
@@ -184,11 +189,7 @@ final class NodesCommand {
 
         @Override
         public Integer call() {
-            NodeWire.Node node = client.client().post("/api/v1/nodes/" + id + "/resume", java.util.Map.of(),
-                    NodeWire.Node.class);
-            spec.commandLine().getOut().println("Node " + node.id() + " (" + node.name() + ") is " + node.state());
-            spec.commandLine().getOut().flush();
-            return 0;
+            return changeState(spec, client, id, "resume");
         }
     }
 

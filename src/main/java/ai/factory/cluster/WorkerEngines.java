@@ -326,7 +326,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
     }
 
     /** An address as the host of a URI (IPv6 literals in brackets). */
-    static String hostOf(String address) {
+    public static String hostOf(String address) {
         return address.contains(":") && !address.startsWith("[") ? "[" + address + "]" : address;
     }
 

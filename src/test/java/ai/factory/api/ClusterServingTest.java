@@ -129,9 +129,48 @@ class ClusterServingTest {
     }
 
     private static HttpResponse<String> chat(String content, boolean stream) {
-        return factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \"" + MODEL + "\", "
+        return chat(MODEL, content, stream);
+    }
+
+    private static HttpResponse<String> chat(String model, String content, boolean stream) {
+        return factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \"" + model + "\", "
                 + "\"max_tokens\": 8, \"temperature\": 0, \"stream\": " + stream + ", \"messages\": "
                 + "[{\"role\": \"user\", \"content\": \"" + content + "\"}]}");
+    }
+
+    /**
+     * Two clients calling {@code model} back to back, plain and streaming in turn, each call's outcome kept (200, or
+     * the status of one that failed or ended with an error); running once its first calls are answered.
+     */
+    private static final class Load {
+        private final List<Integer> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final java.util.concurrent.atomic.AtomicBoolean calling =
+                new java.util.concurrent.atomic.AtomicBoolean(true);
+        private final List<Thread> callers = new ArrayList<>();
+
+        Load(String model) {
+            for (int c = 0; c < 2; c++) {
+                int caller = c;
+                callers.add(Thread.ofVirtual().start(() -> {
+                    for (int i = 0; calling.get(); i++) {
+                        HttpResponse<String> r = chat(model, "caller " + caller + " call " + i, i % 2 == 0);
+                        statuses.add(r.statusCode() == 200 && !r.body().contains("\"error\"") ? 200 : r.statusCode());
+                    }
+                }));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= 4);
+        }
+
+        /** Lets a few more calls be answered, stops the clients, and returns every call's outcome. */
+        List<Integer> stop() throws InterruptedException {
+            int before = statuses.size();
+            await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= before + 4);
+            calling.set(false);
+            for (Thread t : callers) {
+                t.join();
+            }
+            return List.copyOf(statuses);
+        }
     }
 
     @Test
@@ -374,30 +413,12 @@ class ClusterServingTest {
     void aDrainedWorkersReplicaMovesWithoutAFailedCall() throws Exception {
         RunningWorker w1 = workers.get(0);
         RunningWorker w2 = workers.get(1);
-        List<Integer> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
-        java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean(true);
-        List<Thread> callers = new ArrayList<>();
-        for (int c = 0; c < 2; c++) {
-            int caller = c;
-            callers.add(Thread.ofVirtual().start(() -> {
-                for (int i = 0; calling.get(); i++) {
-                    HttpResponse<String> r = chat("caller " + caller + " call " + i, i % 2 == 0);
-                    statuses.add(r.statusCode() == 200 && !r.body().contains("\"error\"") ? 200 : r.statusCode());
-                }
-            }));
-        }
-        await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= 4);
+        Load load = new Load(MODEL);
         HttpResponse<String> drained = factory.post("/api/v1/nodes/" + w1.worker().joined().nodeId() + "/drain",
                 factory.adminKey(), "{}");
         assertThat(drained.statusCode()).as(drained.body()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(30)).until(() -> w1.replicas().reports().isEmpty() && ready(w2) == 1);
-        int before = statuses.size();
-        await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= before + 4);
-        calling.set(false);
-        for (Thread t : callers) {
-            t.join();
-        }
-        assertThat(statuses).as("every call during the drain succeeded").hasSizeGreaterThan(8).containsOnly(200);
+        assertThat(load.stop()).as("every call during the drain succeeded").hasSizeGreaterThan(8).containsOnly(200);
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
             try (Stream<Path> files = Files.walk(w1.home().resolve("worker").resolve("cache"))) {
                 assertThat(files.filter(Files::isRegularFile).toList()).as("the drained worker forgot the model")
@@ -477,30 +498,11 @@ class ClusterServingTest {
         factory.deployGguf(model, TestModels.tinyLlama(), "\"replicas\": 1, \"context\": 256, \"threads\": 1");
         assertThat(json(factory.get("/api/v1/nodes/" + w0Id, factory.adminKey())).path("replicas")).hasSize(1);
 
-        List<Integer> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
-        java.util.concurrent.atomic.AtomicBoolean calling = new java.util.concurrent.atomic.AtomicBoolean(true);
-        List<Thread> callers = new ArrayList<>();
-        for (int c = 0; c < 2; c++) {
-            int caller = c;
-            callers.add(Thread.ofVirtual().start(() -> {
-                for (int i = 0; calling.get(); i++) {
-                    HttpResponse<String> r = factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \""
-                            + model + "\", \"max_tokens\": 8, \"stream\": " + (i % 2 == 0) + ", \"messages\": "
-                            + "[{\"role\": \"user\", \"content\": \"caller " + caller + " call " + i + "\"}]}");
-                    statuses.add(r.statusCode() == 200 && !r.body().contains("\"error\"") ? 200 : r.statusCode());
-                }
-            }));
-        }
-        await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= 4);
+        Load load = new Load(model);
         w0.destroy(); // SIGTERM, as a rolling upgrade sends: the worker leaves, and stops once its replica moved
         assertThat(w0.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("the worker stopped by itself").isTrue();
-        int before = statuses.size();
-        await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= before + 4);
-        calling.set(false);
-        for (Thread t : callers) {
-            t.join();
-        }
-        assertThat(statuses).as("every call while the worker left succeeded").hasSizeGreaterThan(8).containsOnly(200);
+        assertThat(load.stop()).as("every call while the worker left succeeded").hasSizeGreaterThan(8)
+                .containsOnly(200);
         assertThat(json(factory.get("/api/v1/nodes/" + w1Id, factory.adminKey())).path("replicas")
                 .findValuesAsText("model")).as("its replica moved to w1").contains(model + ":1");
         assertThat(json(factory.get("/api/v1/audit?action=node.leaving", factory.adminKey())).path("records")
