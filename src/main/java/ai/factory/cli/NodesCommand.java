@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code factory nodes …}: the machines of a multi-node factory and the tokens workers join with. */
 @Command(name = "nodes", mixinStandardHelpOptions = true,
-        description = "List, drain and remove the nodes of a multi-node factory; create the tokens workers join with.")
+        description = "List, drain, resume and remove the nodes of a multi-node factory; create the tokens workers join "
+                + "with.")
 final class NodesCommand {
     /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
     static final List<Class<?>> SUBCOMMANDS = List.of(Token.class, ListNodes.class, Show.class, Drain.class, Resume.class,
