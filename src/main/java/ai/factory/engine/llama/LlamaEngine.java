@@ -856,7 +856,7 @@ public final class LlamaEngine implements TextEngine {
             }
         }
         int generating = batch.size();
-        int room = budget.promptTokens(generating, batch.capacity() - generating);
+        int room = budget.promptTokens(generating, batch.capacity() - generating, waiting(slots));
         int[] shares = generating == 0 ? promptShares(slots, prefillStart, room) : shortestFirst(slots, room);
         for (int k = 0; k < slots.length; k++) {
             Slot slot = slots[k];
@@ -882,6 +882,22 @@ public final class LlamaEngine implements TextEngine {
             }
         }
         return generating;
+    }
+
+    /** The prompts waiting for tokens and how soon the generating sequences end, for the {@link StepBudget}. */
+    private static StepBudget.Waiting waiting(Slot[] slots) {
+        int shortest = Integer.MAX_VALUE;
+        long prompts = 0;
+        int stepsToEnd = 0;
+        for (Slot slot : slots) {
+            if (slot.prefilling()) {
+                shortest = Math.min(shortest, slot.promptLeft());
+                prompts += slot.promptLeft();
+            } else if (slot.logitsIndex >= 0) {
+                stepsToEnd = Math.max(stepsToEnd, slot.stepsLeft());
+            }
+        }
+        return new StepBudget.Waiting(shortest, prompts, stepsToEnd);
     }
 
     /**

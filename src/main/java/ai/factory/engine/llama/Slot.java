@@ -75,6 +75,16 @@ final class Slot {
         return prompt().length - promptIndex;
     }
 
+    /**
+     * The most tokens a generating slot may still sample: up to its request's {@code max_tokens}, or until its context
+     * is full; an end-of-generation token or a stop string may end it sooner.
+     */
+    int stepsLeft() {
+        int maxTokens = generation().request().maxTokens();
+        int toContext = cache.length - 1 - cached;
+        return maxTokens > 0 ? Math.max(0, Math.min(maxTokens - generated, toContext)) : Math.max(0, toContext);
+    }
+
     /** How many leading tokens of {@code tokens} this slot's cache already holds. */
     int commonPrefix(int[] tokens) {
         int limit = Math.min(cached, tokens.length);

@@ -19,13 +19,32 @@ import java.util.Arrays;
  * alone, where llama.cpp computes them in the largest, cheapest batches: a mixed step that happened to be quick
  * (another process let go of the cores) must not make the next chunk a whole batch. Measurements are exponentially
  * weighted, so the budget follows the load (the contexts grow, the machine gets busier) without jumping at one odd
- * step. Only the engine thread uses it.
+ * step.
+ *
+ * <p>Two rules keep short prompts from costing more than they save (automatic budget only):
+ * <ul>
+ * <li><b>Whole when short.</b> A prompt whose rest costs at most {@link #WHOLE_COST} steps without it is taken
+ *     whole: the generating streams wait that long once, instead of running at a quarter of their speed for as many
+ *     steps, in which the prompt is computed in small batches that use the CPU's matrix kernels less well. Longer
+ *     prompts (W2's 1,024 tokens) are chunked as before.
+ * <li><b>Wait for the streams that are about to end.</b> When every generating sequence ends within
+ *     {@link #ALIGN_STEPS} steps (by its {@code max_tokens}, or its context) and the wait costs no more than computing
+ *     the waiting prompts, the prompts wait: the streams end, and the prompts are then computed together, alone, in
+ *     large batches, and their sequences generate in the same steps from then on. Without this, requests that arrive
+ *     a step apart stay a step apart for ever: each time one group ends, its successors' prompts are computed beside
+ *     the other group's last tokens.
+ * </ul>
+ * Only the engine thread uses it.
  */
 final class StepBudget {
     /** The prompt chunk before there is anything measured. */
     static final int FIRST_CHUNK = 64;
     /** The smallest automatic prompt chunk: below it, steps cost mostly their fixed part and prompts crawl. */
     static final int MIN_CHUNK = 32;
+    /** A prompt whose rest costs at most this many steps without prompt tokens is taken whole. */
+    static final double WHOLE_COST = 16;
+    /** Prompts wait for generating sequences that all end within this many steps. */
+    static final int ALIGN_STEPS = 8;
     private static final double WEIGHT = 0.2;
 
     private final int stepTokens;
@@ -51,8 +70,25 @@ final class StepBudget {
         this.cost = cost;
     }
 
-    /** The prompt tokens the next step may take, with {@code generating} sequences' tokens and {@code room} left. */
+    /**
+     * The prompt tokens the next step may take, with {@code generating} sequences' tokens and {@code room} left, when
+     * no prompt could be taken whole and no stream ends soon.
+     */
     int promptTokens(int generating, int room) {
+        return promptTokens(generating, room, new Waiting(Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE));
+    }
+
+    /**
+     * What the prompts of a step could take: the fewest tokens any prompt has left, all prompts' tokens left, and the
+     * most steps any generating sequence may still take.
+     */
+    record Waiting(int shortestPrompt, long promptTokens, int stepsToEnd) {}
+
+    /**
+     * The prompt tokens the next step may take, with {@code generating} sequences' tokens and {@code room} left, and
+     * the prompts and streams as {@code waiting} says.
+     */
+    int promptTokens(int generating, int room, Waiting waiting) {
         if (generating == 0) {
             return room;
         }
@@ -64,8 +100,15 @@ final class StepBudget {
         } else if (Double.isNaN(decode) || Double.isNaN(perToken)) {
             chunk = FIRST_CHUNK;
         } else {
-            double affordable = (cost - 1) * decode / Math.max(perToken, 1);
+            perToken = Math.max(perToken, 1);
+            if (waiting.stepsToEnd() <= ALIGN_STEPS && waiting.stepsToEnd() * decode <= waiting.promptTokens() * perToken) {
+                return 0;
+            }
+            double affordable = (cost - 1) * decode / perToken;
             chunk = (int) Math.max(MIN_CHUNK, Math.min(affordable, Integer.MAX_VALUE));
+            if (waiting.shortestPrompt() > chunk && waiting.shortestPrompt() * perToken <= WHOLE_COST * decode) {
+                chunk = waiting.shortestPrompt();
+            }
         }
         return Math.min(chunk, room);
     }

@@ -100,6 +100,37 @@ class SlotStepTest {
     }
 
     @Test
+    void aPromptWaitsWhileTheStreamsBesideItEndWithinAFewSteps() {
+        int[] prompt = new int[40];
+        Slot generating = new Slot(0, 64);
+        generating.generation = new LlamaGeneration(new GenerationRequest(new int[] {1, 2},
+                ai.factory.engine.SamplingParams.GREEDY, 8, List.of(), false, false, 0), new int[] {1, 2}, 1, g -> {});
+        generating.prompt = new int[] {1, 2};
+        generating.promptIndex = 2;
+        generating.append(1);
+        generating.append(2);
+        generating.generated = 6; // six of its eight tokens sampled
+        generating.pendingToken = 9;
+        Slot prefilling = running(1, prompt, List.of());
+        Slot[] slots = {generating, prefilling};
+        LlamaBatch batch = new LlamaBatch(arena, 64);
+        StepBudget budget = new StepBudget(0, 2);
+        budget.record(1, 0, 10_000_000); // 10 ms a step for one stream
+        budget.record(0, 100, 100_000_000); // 1 ms a prompt token: 40 tokens cost four steps
+
+        LlamaEngine.fillBatch(batch, slots, 0, budget);
+        assertThat(batch.size()).as("two steps left to the stream: the prompt waits").isEqualTo(1);
+        assertThat(prefilling.promptIndex).isZero();
+        assertThat(prefilling.promptWaits).isEqualTo(1);
+
+        generating.generated = 0;
+        generating.pendingToken = 9;
+        LlamaEngine.fillBatch(batch, slots, 0, budget);
+        assertThat(batch.size()).as("eight steps left cost more than the prompt: it goes whole, four steps' cost").isEqualTo(41);
+        assertThat(prefilling.logitsIndex).isEqualTo(40);
+    }
+
+    @Test
     void aSlotWaitingForItsLeaderTakesNoPartInTheBatchUntilReleased() {
         Slot leader = running(0, new int[] {5, 6, 7}, List.of());
         Slot follower = running(1, new int[] {5, 6, 7}, List.of());

@@ -78,6 +78,43 @@ class StepBudgetTest {
     }
 
     @Test
+    void aPromptThatCostsAFewStepsIsTakenWholeALongerOneInChunks() {
+        StepBudget budget = measured();
+        // 200 ms a step for four sequences, 2 ms a prompt token: chunks of 100 at cost 2, whole up to 16 steps (3.2 s).
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(300, 300, 64))).isEqualTo(300);
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(1_600, 1_600, 64))).isEqualTo(508);
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(1_601, 1_601, 64)))
+                .as("over 16 steps' cost: chunked").isEqualTo(100);
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(80, 1_500, 64)))
+                .as("the chunk covers the shortest prompt already").isEqualTo(100);
+        assertThat(new StepBudget(16, 2).promptTokens(4, 508, new StepBudget.Waiting(300, 300, 64)))
+                .as("a fixed budget stays fixed").isEqualTo(12);
+    }
+
+    @Test
+    void promptsWaitForStreamsThatEndWithinAFewStepsWhenWaitingCostsLessThanComputingThem() {
+        StepBudget budget = measured();
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(150, 300, 3)))
+                .as("3 steps (600 ms) against 300 prompt tokens (600 ms)").isZero();
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(150, 300, 0)))
+                .as("the streams end with this step").isZero();
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(50, 50, 3)))
+                .as("a short prompt costs less than the wait: taken now").isEqualTo(100);
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(300, 3_000, StepBudget.ALIGN_STEPS + 1)))
+                .as("streams that go on longer do not hold prompts back").isEqualTo(300);
+        assertThat(new StepBudget(0, 2).promptTokens(4, 508, new StepBudget.Waiting(300, 300, 1)))
+                .as("nothing measured: nothing to weigh").isEqualTo(StepBudget.FIRST_CHUNK);
+    }
+
+    /** A budget of cost 2 that has measured 200 ms steps for four generating sequences and 2 ms a prompt token. */
+    private static StepBudget measured() {
+        StepBudget budget = new StepBudget(0, 2);
+        budget.record(4, 0, 200_000_000);
+        budget.record(0, 500, 1_000_000_000);
+        return budget;
+    }
+
+    @Test
     void refusesABudgetThatCannotWork() {
         assertThatThrownBy(() -> new StepBudget(-1, 2)).hasMessageContaining("stepTokens");
         assertThatThrownBy(() -> new StepBudget(0, 1)).hasMessageContaining("cost must be more than 1");
