@@ -891,7 +891,10 @@ public final class LlamaEngine implements TextEngine {
         int stepsToEnd = 0;
         for (Slot slot : slots) {
             if (slot.prefilling()) {
-                shortest = Math.min(shortest, slot.promptLeft());
+                if (slot.promptIndex == slot.reusedPromptTokens) {
+                    // Only a prompt not begun may go whole: a long one's last chunk stays a chunk.
+                    shortest = Math.min(shortest, slot.promptLeft());
+                }
                 prompts += slot.promptLeft();
             } else if (slot.logitsIndex >= 0) {
                 stepsToEnd = Math.max(stepsToEnd, slot.stepsLeft());

@@ -23,8 +23,8 @@ import java.util.Arrays;
  *
  * <p>Two rules keep short prompts from costing more than they save (automatic budget only):
  * <ul>
- * <li><b>Whole when short.</b> A prompt whose rest costs at most {@link #WHOLE_COST} steps without it is taken
- *     whole: the generating streams wait that long once, instead of running at a quarter of their speed for as many
+ * <li><b>Whole when short.</b> A prompt not yet begun that costs at most {@link #WHOLE_COST} steps without it is
+ *     taken whole: the generating streams wait that long once, instead of running at a quarter of their speed for as many
  *     steps, in which the prompt is computed in small batches that use the CPU's matrix kernels less well. Longer
  *     prompts (W2's 1,024 tokens) are chunked as before.
  * <li><b>Wait for the streams that are about to end.</b> When every generating sequence ends within
@@ -79,7 +79,8 @@ final class StepBudget {
     }
 
     /**
-     * What the prompts of a step could take: the fewest tokens any prompt has left, all prompts' tokens left, and the
+     * What the prompts of a step could take: the fewest tokens any prompt not yet begun has (a long prompt's last
+     * chunk is not taken whole: the streams beside it would wait as long as it), all prompts' tokens left, and the
      * most steps any generating sequence may still take.
      */
     record Waiting(int shortestPrompt, long promptTokens, int stepsToEnd) {}

@@ -131,6 +131,26 @@ class SlotStepTest {
     }
 
     @Test
+    void aShortPromptGoesWholeButALongOnesLastChunkStaysAChunk() {
+        StepBudget budget = new StepBudget(0, 2);
+        budget.record(1, 0, 10_000_000); // 10 ms a step for one stream
+        budget.record(0, 100, 100_000_000); // 1 ms a prompt token: 60 tokens cost 6 steps, under 16
+        for (int begun : new int[] {0, 10}) {
+            Slot generating = running(0, new int[] {1, 2}, List.of());
+            generating.promptIndex = 2;
+            generating.append(1);
+            generating.append(2);
+            generating.pendingToken = 9; // no max_tokens: it goes on
+            Slot prefilling = running(1, new int[60], List.of());
+            prefilling.promptIndex = begun;
+            Slot[] slots = {generating, prefilling};
+            LlamaBatch batch = new LlamaBatch(arena, 128);
+            LlamaEngine.fillBatch(batch, slots, 0, budget);
+            assertThat(batch.size()).as("prompt begun at %d", begun).isEqualTo(begun == 0 ? 61 : 1 + StepBudget.MIN_CHUNK);
+        }
+    }
+
+    @Test
     void aSlotWaitingForItsLeaderTakesNoPartInTheBatchUntilReleased() {
         Slot leader = running(0, new int[] {5, 6, 7}, List.of());
         Slot follower = running(1, new int[] {5, 6, 7}, List.of());
