@@ -59,6 +59,11 @@ public final class TestFactory implements AutoCloseable {
         return start(home, Map.of(), Factory.Options.DEFAULTS.withClock(clock));
     }
 
+    /** A factory with {@code settings} whose every part reads the time from {@code clock}. */
+    public static TestFactory start(Path home, Map<Setting, String> settings, java.time.Clock clock) {
+        return start(home, settings, Factory.Options.DEFAULTS.withClock(clock));
+    }
+
     /** A factory told to start even if its audit chain does not verify ({@code factory up --accept-broken-audit}). */
     public static TestFactory startAcceptingBrokenAudit(Path home) {
         return start(home, Map.of(), Factory.Options.DEFAULTS.withAcceptBrokenAudit(true));

@@ -10,8 +10,9 @@ import java.util.List;
  */
 public enum ApiFamily {
     /**
-     * Health probes, the OpenAPI documents and a worker's join (which its join token authenticates, and which records
-     * its own audit events): no key, no audit record of the request.
+     * Health probes, the OpenAPI documents, a worker's join (which its join token authenticates, and which records
+     * its own audit events) and people's sign-in ({@code /auth/…}, which audits its own): no key, no audit record of
+     * the request.
      */
     PUBLIC,
     /**
@@ -33,6 +34,8 @@ public enum ApiFamily {
      */
     /** Where a worker joins the cluster with its join token. */
     public static final String CLUSTER_JOIN = "/cluster/v1/join";
+    /** Where people sign in and out through the site's OpenID Connect provider. */
+    public static final String SIGN_IN = "/auth/";
     private static final List<String> AWS_PATHS = List.of("/model/", "/foundation-models", "/model-import-jobs",
             "/imported-models", "/custom-models", "/custom-model-deployments", "/model-customization-jobs",
             "/model-copy-jobs", "/model-invocation-jobs", "/evaluation-jobs", "/inference-profiles",
@@ -51,7 +54,8 @@ public enum ApiFamily {
 
     /** The family of a path, for what has no request context (errors the container answers itself). */
     public static ApiFamily of(String path) {
-        if (path.startsWith("/health/") || OpenApiDocuments.isDocument(path) || path.equals(CLUSTER_JOIN)) {
+        if (path.startsWith("/health/") || OpenApiDocuments.isDocument(path) || path.equals(CLUSTER_JOIN)
+                || path.startsWith(SIGN_IN)) {
             return PUBLIC;
         }
         for (String prefix : AWS_PATHS) {

@@ -7,6 +7,8 @@ import ai.factory.FactoryException;
 import ai.factory.security.ApiKeys;
 import ai.factory.identity.Principal;
 import ai.factory.security.SigV4Verifier;
+import ai.factory.security.oidc.OidcSignIn;
+import ai.factory.security.oidc.OidcTokens;
 import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -14,21 +16,53 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 
 /**
- * Resolves the caller of every request but the health probes: from its {@code Authorization: Bearer} key, or,
- * on the Amazon Bedrock paths, from an AWS Signature Version 4 made with an access key.
+ * Resolves the caller of every request but the health probes: from its {@code Authorization: Bearer} key or
+ * OpenID Connect token (with {@code auth.oidc.issuer} set), or, on the Amazon Bedrock paths, from an AWS Signature
+ * Version 4 made with an access key.
  */
 public final class Authentication {
     static final String PRINCIPAL = "factory.principal";
+    /** The cookie that carries a signed-in person's session id. */
+    public static final String SESSION_COOKIE = "factory_session";
+    public static final String CSRF_HEADER = "X-CSRF-Token";
 
     private final ApiKeys keys;
     private final SigV4Verifier sigV4;
+    private final Optional<OidcTokens> oidc;
+    private final Optional<OidcSignIn> signIn;
 
-    public Authentication(ApiKeys keys, SigV4Verifier sigV4) {
+    public Authentication(ApiKeys keys, SigV4Verifier sigV4, Optional<OidcTokens> oidc, Optional<OidcSignIn> signIn) {
         this.keys = requireNonNull(keys, "keys is null");
         this.sigV4 = requireNonNull(sigV4, "sigV4 is null");
+        this.oidc = requireNonNull(oidc, "oidc is null");
+        this.signIn = requireNonNull(signIn, "signIn is null");
+    }
+
+    /** The session a request's cookie names, while it lasts. */
+    Optional<OidcSignIn.Session> session(Context ctx) {
+        String id = ctx.cookie(SESSION_COOKIE);
+        return id == null || signIn.isEmpty() ? Optional.empty() : signIn.get().session(id);
+    }
+
+    /**
+     * A call made with a session cookie that changes something must send the session's CSRF token back in
+     * {@value #CSRF_HEADER}: another site's page can make a browser send the cookie, never read the token.
+     */
+    static void checkCsrf(Context ctx, OidcSignIn.Session session) {
+        String method = ctx.method().name();
+        if (method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS")) {
+            return;
+        }
+        String sent = ctx.header(CSRF_HEADER);
+        if (sent == null || !java.security.MessageDigest.isEqual(sent.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                session.csrf().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+            throw new FactoryException(ErrorCode.FORBIDDEN, "a call made with a session cookie that changes something "
+                    + "must send the session's CSRF token in the " + CSRF_HEADER + " header (GET /auth/session gives it)");
+        }
     }
 
     public void authenticate(Context ctx) {
@@ -38,6 +72,13 @@ public final class Authentication {
         }
         String header = ctx.header("Authorization");
         boolean aws = family == ApiFamily.BEDROCK;
+        if ((header == null || header.isBlank()) && ctx.cookie(SESSION_COOKIE) != null) {
+            OidcSignIn.Session session = session(ctx).orElseThrow(() -> new FactoryException(
+                    ErrorCode.UNAUTHENTICATED, "the session has ended or is unknown; sign in again at /auth/login"));
+            checkCsrf(ctx, session);
+            ctx.attribute(PRINCIPAL, session.principal());
+            return;
+        }
         if (header == null || header.isBlank()) {
             throw new FactoryException(ErrorCode.UNAUTHENTICATED, aws
                     ? "Missing Authentication Token: sign the request with SigV4 (an access key from "
@@ -52,9 +93,17 @@ public final class Authentication {
             throw new FactoryException(ErrorCode.UNAUTHENTICATED,
                     "unsupported Authorization scheme; send the API key as 'Authorization: Bearer <key>'");
         }
+        String bearer = header.substring(7).trim();
+        if (OidcTokens.looksLikeJwt(bearer)) {
+            // An OpenID Connect token (a workload's or a person's); API keys never have this shape.
+            ctx.attribute(PRINCIPAL, oidc.orElseThrow(() -> new FactoryException(ErrorCode.UNAUTHENTICATED,
+                    "this factory accepts no OpenID Connect tokens (auth.oidc.issuer is not set); send an API key"))
+                    .authenticate(bearer));
+            return;
+        }
         String invalid = "the API key is not valid (unknown or revoked)";
         // AWS clients tell an unknown credential from a missing one; OpenAI's shape names no part.
-        Principal principal = keys.authenticate(header.substring(7).trim()).orElseThrow(() -> aws
+        Principal principal = keys.authenticate(bearer).orElseThrow(() -> aws
                 ? FactoryException.unauthenticated("credential", invalid)
                 : new FactoryException(ErrorCode.UNAUTHENTICATED, invalid));
         ctx.attribute(PRINCIPAL, principal);

@@ -85,6 +85,18 @@ public final class GuardedRoutes {
     }
 
     /**
+     * A route of people's sign-in ({@code /auth/…}), which needs no key: its handler checks the session cookie where
+     * it needs one, and the sign-in audits what it decides.
+     */
+    public void signIn(HandlerType method, String path, Contract contract, Handler handler) {
+        requireNonNull(handler, "handler is null");
+        if (!path.startsWith(ApiFamily.SIGN_IN) || ApiFamily.of(path) != ApiFamily.PUBLIC) {
+            throw new IllegalArgumentException(path + " is not a sign-in path");
+        }
+        routes.addEndpoint(new Endpoint(method, path, handler, Set.of(new Public(), contract)));
+    }
+
+    /**
      * A route that no API key authenticates but the body itself (a worker's join token, at {@link
      * ApiFamily#CLUSTER_JOIN}); its handler checks that and audits what it decides.
      */

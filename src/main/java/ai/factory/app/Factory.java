@@ -84,6 +84,10 @@ import ai.factory.security.content.ContentRetention;
 import ai.factory.security.tls.ServerTls;
 import ai.factory.storage.Sql;
 import ai.factory.sovereignty.Egress;
+import ai.factory.security.oidc.OidcIssuer;
+import ai.factory.security.oidc.OidcSignIn;
+import ai.factory.api.SignInResource;
+import ai.factory.security.oidc.OidcTokens;
 import ai.factory.sovereignty.KeyProvider;
 import ai.factory.sovereignty.SovereigntyReport;
 import ai.factory.serving.BuiltinModels;
@@ -219,7 +223,15 @@ public final class Factory implements AutoCloseable {
             BlobStore blobs = new BlobStore(config.blobDir());
             ApiKeys keys = new ApiKeys(database.jdbi(), clock, keyHierarchy, database.readCacheMaxAge());
             resealLegacySecrets(keys);
-            Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock));
+            Optional<OidcIssuer> oidcIssuer = config.oidc().map(oidc -> new OidcIssuer(oidc.issuer(),
+                    this::oidcRequest, clock));
+            Optional<OidcTokens> oidcTokens = config.oidc().map(oidc -> new OidcTokens(oidc, oidcIssuer.orElseThrow(),
+                    clock));
+            Optional<OidcSignIn> signIn = config.oidc().filter(oidc -> oidc.clientId().isPresent())
+                    .map(oidc -> new OidcSignIn(oidc, oidcIssuer.orElseThrow(), oidcTokens.orElseThrow(),
+                            database.jdbi(), audit::record, clock));
+            Authentication authentication = new Authentication(keys, new SigV4Verifier(keys, clock), oidcTokens,
+                    signIn);
             Authorizer authorizer = Authorizer.withBuiltInPolicies();
             SitePolicies sitePolicies = new SitePolicies(database.jdbi(), clock, authorizer);
             sitePolicies.load();
@@ -382,7 +394,8 @@ public final class Factory implements AutoCloseable {
                             new PoliciesResource(sitePolicies),
                             new AuditResource(audit, auditVerifier, auditContent, access),
                             new UsageResource(auditStore, access),
-                            new SovereigntyResource(report)));
+                            new SovereigntyResource(report),
+                            new SignInResource(signIn, authentication)));
             closeInOrder.addFirst(server);
             if (config.cluster().port().isPresent()) {
                 ClusterServer cluster = new ClusterServer(config.server().host(), config.cluster(),
@@ -551,6 +564,26 @@ public final class Factory implements AutoCloseable {
     }
 
     /** The one way the factory connects out (policy-checked, recorded in the audit chain). */
+    /** The OpenID Connect client's requests, through the egress gate: checked, recorded, never redirected. */
+    private OidcIssuer.Answer oidcRequest(java.net.URI uri, @Nullable String form, @Nullable String authorization,
+                                          String purpose) throws java.io.IOException {
+        java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(uri)
+                .timeout(Duration.ofSeconds(10)).header("Accept", "application/json");
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        if (form != null) {
+            request.header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(form));
+        }
+        try {
+            java.net.http.HttpResponse<byte[]> response = egress.send(request.build(), purpose);
+            return new OidcIssuer.Answer(response.statusCode(), response.body());
+        } catch (FactoryException e) {
+            throw new java.io.IOException(e.getMessage(), e);
+        }
+    }
+
     public Egress egress() {
         return egress;
     }

@@ -117,7 +117,22 @@ public final class ConfigLoader {
                         parse(v, Setting.CLUSTER_HEARTBEAT_DEADLINE, Units::parseDuration),
                         parse(v, Setting.CLUSTER_ROLE, ClusterConfig.Role::parse),
                         Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_SITE))).map(p -> Path.of(p.strip())),
-                        Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_ADVERTISE)))));
+                        Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_ADVERTISE)))),
+                oidc(v));
+    }
+
+    private static Optional<OidcConfig> oidc(Map<Setting, String> v) {
+        String issuer = value(v, Setting.OIDC_ISSUER).strip();
+        if (issuer.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new OidcConfig(parse(v, Setting.OIDC_ISSUER, text -> java.net.URI.create(text.strip())),
+                OidcConfig.parseAudiences(value(v, Setting.OIDC_AUDIENCE)),
+                OidcConfig.parseRoleMapping(value(v, Setting.OIDC_ROLE_MAPPING)),
+                parse(v, Setting.OIDC_CLOCK_SKEW, Units::parseDuration),
+                Optional.ofNullable(emptyToNull(value(v, Setting.OIDC_CLIENT_ID))).map(String::strip),
+                Optional.ofNullable(emptyToNull(value(v, Setting.OIDC_CLIENT_SECRET))),
+                parse(v, Setting.OIDC_SESSION_LENGTH, Units::parseDuration)));
     }
 
     private static TlsConfig tls(Map<Setting, String> v) {

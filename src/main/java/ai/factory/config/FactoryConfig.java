@@ -3,6 +3,7 @@ package ai.factory.config;
 import static java.util.Objects.requireNonNull;
 
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * Everything the factory needs to start, resolved from defaults, {@code factory.yaml},
@@ -13,8 +14,9 @@ import java.nio.file.Path;
  */
 public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig database, ModelsConfig models,
                             EnginesConfig engines, AuditConfig audit, EgressPolicy egress, KeysConfig keys,
-                            ClusterConfig cluster) {
+                            ClusterConfig cluster, Optional<OidcConfig> oidc) {
     public FactoryConfig {
+        requireNonNull(oidc, "oidc is null");
         requireNonNull(cluster, "cluster is null");
         requireNonNull(home, "home is null");
         requireNonNull(server, "server is null");
@@ -98,6 +100,6 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
     }
 
     public FactoryConfig withServer(ServerConfig server) {
-        return new FactoryConfig(home, server, database, models, engines, audit, egress, keys, cluster);
+        return new FactoryConfig(home, server, database, models, engines, audit, egress, keys, cluster, oidc);
     }
 }

@@ -80,7 +80,21 @@ public enum Setting {
     PKCS11_TOKEN_LABEL("keys.pkcs11.tokenLabel", "FACTORY_PKCS11_TOKEN_LABEL", null, "",
             "The label of the HSM token holding the master key (or set keys.pkcs11.slot instead)."),
     PKCS11_PIN("keys.pkcs11.pin", "FACTORY_PKCS11_PIN", null, "",
-            "The HSM token's user PIN; never printed.");
+            "The HSM token's user PIN; never printed."),
+    OIDC_ISSUER("auth.oidc.issuer", "FACTORY_OIDC_ISSUER", null, "",
+            "The OpenID Connect issuer whose tokens the APIs accept beside API keys (its discovery document and keys are fetched through egress.allow); none: API keys only. See docs/sso.md."),
+    OIDC_AUDIENCE("auth.oidc.audience", "FACTORY_OIDC_AUDIENCE", null, "",
+            "Comma-separated audiences an accepted token must name one of (the factory's resource or client id at the issuer); none: auth.oidc.clientId."),
+    OIDC_ROLE_MAPPING("auth.oidc.roleMapping", "FACTORY_OIDC_ROLE_MAPPING", null, "",
+            "Comma-separated CLAIM=VALUE:PROJECT:ROLE rules, tried in order: the first whose claim holds the value (or lists it) gives the caller that project and role, e.g. groups=ml-admins:default:admin,groups=ml-apps:default:invoker. A token no rule matches is refused."),
+    OIDC_CLIENT_ID("auth.oidc.clientId", "FACTORY_OIDC_CLIENT_ID", null, "",
+            "The factory's client id at the issuer, for signing people in (authorization code flow with PKCE, at /auth/login); none: people use tokens or keys."),
+    OIDC_CLIENT_SECRET("auth.oidc.clientSecret", "FACTORY_OIDC_CLIENT_SECRET", null, "",
+            "The client's secret (client_secret_basic); none: a public client (PKCE alone). Never printed."),
+    OIDC_SESSION_LENGTH("auth.oidc.sessionLength", "FACTORY_OIDC_SESSION_LENGTH", null, "1h",
+            "How long a person's sign-in lasts (1m to 24h); then they sign in again (silently while the provider's own session lasts), and their groups are read anew."),
+    OIDC_CLOCK_SKEW("auth.oidc.clockSkew", "FACTORY_OIDC_CLOCK_SKEW", null, "60s",
+            "How far the issuer's clock may be from this machine's when checking a token's exp and nbf (at most 5m).");
 
     private final String key;
     private final String env;
@@ -117,7 +131,7 @@ public enum Setting {
     }
 
     public boolean secret() {
-        return this == DB_PASSWORD || this == KEYSTORE_PASSWORD || this == PKCS11_PIN;
+        return this == DB_PASSWORD || this == KEYSTORE_PASSWORD || this == PKCS11_PIN || this == OIDC_CLIENT_SECRET;
     }
 
     public static Optional<Setting> byKey(String key) {

@@ -61,6 +61,31 @@ final class NodeClients {
         return run(dir, env, 180, "node", script);
     }
 
+    /**
+     * Starts {@code script} (a file under {@code src/test/node}) as a server with Node.js and returns once it printed
+     * a line holding {@code ready}; the caller stops it. Its output is kept draining.
+     */
+    static Process start(String script, Map<String, String> env, String ready) throws Exception {
+        Path dir = installed();
+        Files.copy(SOURCES.resolve(script), dir.resolve(script), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        ProcessBuilder pb = new ProcessBuilder("node", script).directory(dir.toFile()).redirectErrorStream(true);
+        ClientProcess.clientDefaults(pb.environment(), dir);
+        pb.environment().putAll(env);
+        Process process = pb.start();
+        java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8));
+        StringBuilder seen = new StringBuilder();
+        for (String line; (line = out.readLine()) != null; ) {
+            seen.append(line).append('\n');
+            if (line.contains(ready)) {
+                Thread.ofVirtual().start(() -> out.lines().forEach(l -> { }));
+                return process;
+            }
+        }
+        process.destroyForcibly();
+        throw new AssertionError(script + " did not start: " + seen);
+    }
+
     private static ClientProcess.Result run(Path dir, Map<String, String> env, int seconds, String... command)
             throws Exception {
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());

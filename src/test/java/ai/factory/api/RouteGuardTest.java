@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every route the server holds asks the authorizer: read from Javalin's own router, each endpoint carries an action
- * (only the health probes, the OpenAPI documents and a worker's join, which its join token authenticates, are
- * public), and a key of a site-wide reading role (an auditor, a
+ * (only the health probes, the OpenAPI documents, a worker's join, which its join token authenticates, and
+ * people's sign-in, which checks its own session cookie, are public), and a key of a site-wide reading role (an auditor, a
  * Prometheus scraper's metrics key) is refused on every route but its own rights, on the OpenAI, Bedrock and
  * management APIs alike.
  */
@@ -35,7 +35,8 @@ class RouteGuardTest {
             assertThat(routes).hasSizeGreaterThan(30);
             assertThat(routes.stream().filter(ApiServer.RouteInfo::isPublic).map(r -> r.method() + " " + r.path()))
                     .containsExactlyInAnyOrder("GET /health/live", "GET /health/ready",
-                            "GET /api/v1/openapi.json", "GET /v1/openapi.json", "POST /cluster/v1/join");
+                            "GET /api/v1/openapi.json", "GET /v1/openapi.json", "POST /cluster/v1/join",
+                            "GET /auth/login", "GET /auth/callback", "GET /auth/session", "POST /auth/logout");
             assertThat(routes.stream().filter(r -> !r.isPublic() && r.action().isEmpty())).isEmpty();
             assertThat(routes.stream().map(r -> r.path()))
                     .contains("/v1/chat/completions", "/model/{modelId}/converse", "/api/v1/projects", "/api/v1/policies",
@@ -69,6 +70,10 @@ class RouteGuardTest {
             assertThat(factory.get("/health/live", null).statusCode()).isEqualTo(200);
             HttpResponse<String> join = factory.post("/cluster/v1/join", null, "{}");
             assertThat(join.statusCode()).as("a join without a token joins nothing: " + join.body()).isIn(400, 409);
+            HttpResponse<String> signIn = factory.get("/auth/login", null);
+            assertThat(signIn.statusCode()).as("sign-in where none is set up: " + signIn.body()).isEqualTo(404);
+            assertThat(signIn.body()).contains("auth.oidc.clientId");
+            assertThat(factory.get("/auth/session", null).statusCode()).isEqualTo(404);
         }
     }
 }

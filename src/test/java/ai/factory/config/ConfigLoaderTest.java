@@ -132,6 +132,37 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void singleSignOnSettingsParseAndTheirMistakesNameTheSetting() {
+        assertThat(new ConfigLoader(Map.of()).load(home, Map.of()).oidc()).as("off by default").isEmpty();
+        OidcConfig oidc = new ConfigLoader(Map.of("FACTORY_OIDC_ISSUER", "https://id.example.org/realms/ai",
+                "FACTORY_OIDC_ROLE_MAPPING", "groups=ml-admins:default:admin, roles=Factory.Invoke:alpha:invoker",
+                "FACTORY_OIDC_CLIENT_ID", "factory", "FACTORY_OIDC_CLIENT_SECRET", "shh-secret"))
+                .load(home, Map.of()).oidc().orElseThrow();
+        assertThat(oidc.audiences()).as("the client id when none is given").containsExactly("factory");
+        assertThat(oidc.roleMapping()).containsExactly(
+                new OidcConfig.RoleRule("groups", "ml-admins", "default", "admin"),
+                new OidcConfig.RoleRule("roles", "Factory.Invoke", "alpha", "invoker"));
+        assertThat(oidc.clockSkew()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(oidc.sessionLength()).isEqualTo(Duration.ofHours(1));
+        assertThat(Setting.OIDC_CLIENT_SECRET.secret()).isTrue();
+
+        Path fresh = home.resolve("fresh");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_OIDC_ISSUER", "https://id.example.org"))
+                .load(fresh, Map.of())).hasMessageContaining("auth.oidc.audience");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_OIDC_ISSUER", "id.example.org",
+                "FACTORY_OIDC_AUDIENCE", "x")).load(fresh, Map.of())).hasMessageContaining("http(s) URL");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_OIDC_ISSUER", "https://id.example.org",
+                "FACTORY_OIDC_AUDIENCE", "x", "FACTORY_OIDC_ROLE_MAPPING", "groups:admin")).load(fresh, Map.of()))
+                .hasMessageContaining("CLAIM=VALUE:PROJECT:ROLE").hasMessageContaining("groups:admin");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_OIDC_ISSUER", "https://id.example.org",
+                "FACTORY_OIDC_AUDIENCE", "x", "FACTORY_OIDC_CLOCK_SKEW", "1h")).load(fresh, Map.of()))
+                .hasMessageContaining("auth.oidc.clockSkew is 0 to 5m");
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_OIDC_ISSUER", "https://id.example.org",
+                "FACTORY_OIDC_AUDIENCE", "x", "FACTORY_OIDC_SESSION_LENGTH", "7d")).load(fresh, Map.of()))
+                .hasMessageContaining("auth.oidc.sessionLength is 1m to 24h");
+    }
+
+    @Test
     void keySettingMistakesNameTheSetting() {
         Path fresh = home.resolve("fresh");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_KEYS_PROVIDER", "vault")).load(fresh, Map.of()))
