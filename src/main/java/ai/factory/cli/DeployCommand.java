@@ -52,8 +52,8 @@ final class DeployCommand implements Callable<Integer> {
 
     @Option(names = "--step-tokens", defaultValue = "auto", paramLabel = "auto|N",
             description = "Tokens a GGUF replica decodes in one step while sequences generate: auto (default: prompt "
-                    + "chunks sized so that a step with prompt tokens takes about four times a step without) or N (1 to "
-                    + "512: N fixes the step's tokens).")
+                    + "chunks sized so that a step with prompt tokens takes about four times a step without, a "
+                    + "prompt costing at most 16 such steps whole) or N (1 to 512: N fixes the step's tokens).")
     String stepTokens;
 
     @Option(names = "--cache-type", defaultValue = "f16", paramLabel = "f16|q8_0|q4_0",
