@@ -277,7 +277,7 @@ public final class ApiServer implements AutoCloseable {
      * the answer completes, and some clients (the JDK's) then report the reset instead of the answer they got;
      * over HTTP/1.1 the connection can stay open. A body beyond the limit is left to the reset or the close.
      */
-    private static void discardUnreadBody(Context ctx, long limit) {
+    static void discardUnreadBody(Context ctx, long limit) {
         long declared = ctx.req().getContentLengthLong();
         if (declared == 0 || declared > limit) {
             return;

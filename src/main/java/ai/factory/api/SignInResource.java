@@ -25,6 +25,8 @@ import org.jspecify.annotations.Nullable;
  * Every API accepts the session cookie in place of a key ({@link Authentication}).
  */
 public final class SignInResource implements Routes {
+    /** The cookie that ties a sign-in's answer to the browser that began it. */
+    static final String LOGIN_COOKIE = "factory_signin";
     private final Optional<OidcSignIn> signIn;
     private final Authentication authentication;
 
@@ -59,9 +61,13 @@ public final class SignInResource implements Routes {
 
     private void login(Context ctx) {
         String target = ctx.queryParam("return");
-        URI authorize = signIn().begin(URI.create(origin(ctx) + "/auth/callback"), target == null ? "/" : target);
+        OidcSignIn.Started started = signIn().begin(URI.create(origin(ctx) + "/auth/callback"),
+                target == null ? "/" : target);
+        // SameSite=Lax: sent back on the provider's top-level redirect to the callback, never on another site's call.
+        ctx.header("Set-Cookie", LOGIN_COOKIE + "=" + started.state() + "; Path=/auth/callback; HttpOnly; "
+                + "SameSite=Lax; Max-Age=600" + (secure(ctx) ? "; Secure" : ""));
         ctx.header("Cache-Control", "no-store");
-        ctx.redirect(authorize.toString(), io.javalin.http.HttpStatus.FOUND);
+        ctx.redirect(started.authorize().toString(), io.javalin.http.HttpStatus.FOUND);
     }
 
     private void callback(Context ctx) {
@@ -78,8 +84,9 @@ public final class SignInResource implements Routes {
             throw FactoryException.invalidParam(state == null || state.isBlank() ? "state" : "code",
                     "the identity provider's answer needs both 'state' and 'code'; sign in at /auth/login");
         }
-        OidcSignIn.Opened opened = signIn.finish(state, code);
-        ctx.header("Set-Cookie", Authentication.SESSION_COOKIE + "=" + opened.id() + "; Path=/; HttpOnly; "
+        OidcSignIn.Opened opened = signIn.finish(state, code, ctx.cookie(LOGIN_COOKIE));
+        ctx.res().addHeader("Set-Cookie", LOGIN_COOKIE + "=; Path=/auth/callback; HttpOnly; SameSite=Lax; Max-Age=0");
+        ctx.res().addHeader("Set-Cookie", Authentication.SESSION_COOKIE + "=" + opened.id() + "; Path=/; HttpOnly; "
                 + "SameSite=Lax; Max-Age=" + signIn.sessionLength().toSeconds() + (secure(ctx) ? "; Secure" : ""));
         ctx.header("Cache-Control", "no-store");
         ctx.redirect(opened.returnTo(), io.javalin.http.HttpStatus.SEE_OTHER);

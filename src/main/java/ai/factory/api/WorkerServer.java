@@ -47,6 +47,9 @@ public final class WorkerServer implements AutoCloseable {
      * @param heartbeatNow sends the worker's next heartbeat at once: the control plane calls {@link ReplicaCalls#HEARTBEAT_NOW}
      *     when it has assigned the worker a replica, so that the worker learns of it without waiting for its interval
      */
+    /** The largest call body a worker takes. */
+    private static final long MAX_BODY = 16L << 20;
+
     public WorkerServer(String host, int port, ServerIdentity identity, X509Certificate clusterCa,
                         WorkerReplicas replicas, Runnable heartbeatNow) {
         requireNonNull(replicas, "replicas is null");
@@ -54,7 +57,7 @@ public final class WorkerServer implements AutoCloseable {
         this.app = Javalin.create(c -> {
             c.concurrency.useVirtualThreads = true;
             c.jsonMapper(new JavalinJackson(Json.mapper(), true));
-            c.http.maxRequestSize = 16L << 20;
+            c.http.maxRequestSize = MAX_BODY;
             c.startup.showJavalinBanner = false;
             c.jetty.addConnector((server, http) -> {
                 var connector = ClusterServer.mutualTls(server, http, identity, clusterCa);
@@ -72,6 +75,9 @@ public final class WorkerServer implements AutoCloseable {
                 }
             });
             c.routes.before(ctx -> requireControlPlane(ctx));
+            // A refused or too large body is read and dropped, so the control plane's client gets the answer, not a
+            // reset connection (as on the API's port).
+            c.routes.after(ctx -> ApiServer.discardUnreadBody(ctx, 2 * MAX_BODY));
             c.routes.post(ReplicaCalls.HEARTBEAT_NOW, ctx -> {
                 heartbeatNow.run();
                 ctx.status(204);

@@ -92,7 +92,7 @@ public enum Setting {
     OIDC_CLIENT_SECRET("auth.oidc.clientSecret", "FACTORY_OIDC_CLIENT_SECRET", null, "",
             "The client's secret (client_secret_basic); none: a public client (PKCE alone). Never printed."),
     OIDC_SESSION_LENGTH("auth.oidc.sessionLength", "FACTORY_OIDC_SESSION_LENGTH", null, "1h",
-            "How long a person's sign-in lasts (1m to 24h); then they sign in again (silently while the provider's own session lasts), and their groups are read anew."),
+            "How long a person's sign-in lasts (1m to 24h); then they sign in again at /auth/login (without a prompt while the provider's own session lasts), and their groups are read anew."),
     OIDC_CLOCK_SKEW("auth.oidc.clockSkew", "FACTORY_OIDC_CLOCK_SKEW", null, "60s",
             "How far the issuer's clock may be from this machine's when checking a token's exp and nbf (at most 5m).");
 

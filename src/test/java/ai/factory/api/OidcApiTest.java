@@ -72,7 +72,9 @@ class OidcApiTest {
         // The factory reads the provider's discovery document on the first token, so it may start first.
         factory = TestFactory.start(home, Map.of(
                 Setting.OIDC_ISSUER, issuer,
-                Setting.OIDC_AUDIENCE, AUDIENCE,
+                // The client id too, as where access and ID tokens share an audience (Entra ID): ID tokens must
+                // still be refused on the APIs.
+                Setting.OIDC_AUDIENCE, AUDIENCE + ",factory-console",
                 Setting.OIDC_ROLE_MAPPING, "groups=ml-admins:default:admin, groups=ml-apps:default:invoker",
                 Setting.OIDC_CLIENT_ID, "factory-console",
                 Setting.OIDC_CLIENT_SECRET, "factory-console-secret",
@@ -241,8 +243,12 @@ class OidcApiTest {
         String cookie = browser.cookie(Authentication.SESSION_COOKIE);
         HttpResponse<String> out = browser.post(factory.url() + "/auth/logout", "", csrf);
         assertThat(out.statusCode()).isEqualTo(200);
-        assertThat(Json.mapper().readTree(out.body()).path("endSessionUrl").asText()).startsWith(issuer + "/session/end")
-                .contains("id_token_hint=");
+        String endSession = Json.mapper().readTree(out.body()).path("endSessionUrl").asText();
+        assertThat(endSession).startsWith(issuer + "/session/end").contains("id_token_hint=");
+        String idToken = endSession.replaceAll(".*id_token_hint=([^&]*).*", "$1");
+        HttpResponse<String> withIdToken = chat(idToken);
+        assertThat(withIdToken.statusCode()).as("an ID token is no credential for the APIs").isEqualTo(401);
+        assertThat(error(withIdToken)).contains("ID token");
         assertThat(browser.get(factory.url() + "/auth/session").statusCode()).isEqualTo(401);
         assertThat(browser.cookie(Authentication.SESSION_COOKIE)).as("cleared by the answer").isEmpty();
         assertThat(browser.get(factory.url() + "/api/v1/keys", Authentication.SESSION_COOKIE + "=" + cookie)
@@ -267,11 +273,26 @@ class OidcApiTest {
         HttpResponse<String> answered = browser.get(callback.uri().toString());
         assertThat(answered.statusCode()).isEqualTo(303);
         assertThat(answered.headers().firstValue("Location")).contains("/");
-        assertThat(answered.headers().firstValue("Set-Cookie").orElseThrow()).contains("HttpOnly", "SameSite=Lax");
+        assertThat(answered.headers().allValues("Set-Cookie")).anySatisfy(c -> assertThat(c)
+                .startsWith(Authentication.SESSION_COOKIE + "=").contains("HttpOnly", "SameSite=Lax"));
 
-        HttpResponse<String> replayed = new Browser().get(callback.uri().toString());
+        HttpResponse<String> replayed = browser.get(callback.uri().toString(), "factory_signin="
+                + callback.uri().getQuery().replaceAll(".*state=([^&]*).*", "$1"));
         assertThat(replayed.statusCode()).isEqualTo(400);
         assertThat(error(replayed)).contains("unknown, already answered");
+    }
+
+    @Test
+    void anAnswerIsTakenOnlyFromTheBrowserThatBeganTheSignIn() throws Exception {
+        Browser attacker = new Browser();
+        attacker.stopAtCallback = true;
+        HttpResponse<String> callback = attacker.signIn("bob", "/");
+        // The attacker hands the link to someone else's browser, which did not begin this sign-in.
+        HttpResponse<String> victim = new Browser().get(callback.uri().toString());
+        assertThat(victim.statusCode()).isEqualTo(400);
+        assertThat(error(victim)).contains("not started in this browser");
+        assertThat(victim.headers().allValues("Set-Cookie")).noneMatch(c -> c.startsWith(
+                Authentication.SESSION_COOKIE + "=") && !c.startsWith(Authentication.SESSION_COOKIE + "=;"));
     }
 
     @Test

@@ -307,7 +307,7 @@ public class FactoryCliTest {
         assertThat(namedCache.err()).contains("--prefix-cache", "'many'");
         assertThat(cli("deploy", "--help").out().replaceAll("\\s+", " "))
                 .contains("auto (default: prompt chunks sized so that a step with prompt tokens takes about four times a "
-                        + "step without)", "f16 (default), q8_0 or q4_0", "Sequences beyond --parallel that keep "
+                        + "step without, a prompt costing at most 16 such steps whole)", "f16 (default), q8_0 or q4_0", "Sequences beyond --parallel that keep "
                         + "evicted slots' prompts for later turns of a conversation; each takes a slot's KV memory "
                         + "(default 0)");
         Run noGpu = local("deploy", "acme/chatty", "--gpu-layers", "4");

@@ -100,7 +100,8 @@ public final class OidcIssuer {
                     + " cannot be reached or answered badly (" + e.getMessage() + "); tokens cannot be checked until "
                     + "it can", e);
             lastFailure = failure;
-            retryAt = now.plus(RETRY);
+            // From the failure, not the attempt: a fetch that timed out must not leave the window already passed.
+            retryAt = clock.instant().plus(RETRY);
             throw failure;
         }
     }

@@ -84,7 +84,7 @@ public final class OidcSignIn {
      * state, nonce and PKCE challenge), which answers to {@code redirectUri}; the person then lands on
      * {@code returnTo}, a path on this factory.
      */
-    public URI begin(URI redirectUri, String returnTo) {
+    public Started begin(URI redirectUri, String returnTo) {
         URI authorize = issuer.discovery().authorizationEndpoint().orElseThrow(() -> new FactoryException(
                 ErrorCode.UNAVAILABLE, "the identity provider " + issuer.issuer() + " names no authorization_endpoint"));
         String state = random(24);
@@ -103,8 +103,14 @@ public final class OidcSignIn {
         String query = "response_type=code&client_id=" + encode(clientId) + "&redirect_uri="
                 + encode(redirectUri.toString()) + "&scope=" + encode("openid email groups") + "&state=" + state
                 + "&nonce=" + nonce + "&code_challenge=" + challenge(verifier) + "&code_challenge_method=S256";
-        return URI.create(authorize + (authorize.getRawQuery() == null ? "?" : "&") + query);
+        return new Started(URI.create(authorize + (authorize.getRawQuery() == null ? "?" : "&") + query), state);
     }
+
+    /**
+     * A sign-in begun: where the browser goes, and the state, which the browser keeps in a cookie so that the answer
+     * is taken only from the browser that asked (another's link cannot sign this browser in as someone else).
+     */
+    public record Started(URI authorize, String state) {}
 
     /**
      * Takes the provider's answer to a sign-in: exchanges {@code code} for tokens (with the sign-in's PKCE verifier),
@@ -112,7 +118,14 @@ public final class OidcSignIn {
      * {@code state} (a sign-in is answered once), UNAUTHENTICATED when the provider refuses the code or the ID token
      * is not valid, FORBIDDEN when no role-mapping rule matches.
      */
-    public Opened finish(String state, String code) {
+    public Opened finish(String state, String code, @Nullable String browserState) {
+        if (browserState == null || !MessageDigest.isEqual(state.getBytes(StandardCharsets.UTF_8),
+                browserState.getBytes(StandardCharsets.UTF_8))) {
+            audit.accept(event(null, SIGN_IN, AuditEvent.DENY, AuditEvent.FAILURE, 400,
+                    "an answer for a sign-in this browser did not start"));
+            throw FactoryException.invalidParam("state", "this sign-in was not started in this browser (or its "
+                    + "cookies are off); sign in at /auth/login");
+        }
         Login login = takeLogin(state);
         Principal principal;
         String idToken;
@@ -172,8 +185,14 @@ public final class OidcSignIn {
             return token.orElse("");
         });
         audit.accept(event(session.principal(), SIGN_OUT, AuditEvent.ALLOW, AuditEvent.SUCCESS, 200, "signed out"));
-        return issuer.discovery().endSessionEndpoint().map(end -> URI.create(end + (end.getRawQuery() == null ? "?"
-                : "&") + "client_id=" + encode(clientId) + "&post_logout_redirect_uri=" + encode(postLogout.toString())
+        Optional<URI> end;
+        try {
+            end = issuer.discovery().endSessionEndpoint();
+        } catch (FactoryException e) {
+            return Optional.empty(); // the provider is out of reach: the session here has ended all the same
+        }
+        return end.map(uri -> URI.create(uri + (uri.getRawQuery() == null ? "?" : "&") + "client_id="
+                + encode(clientId) + "&post_logout_redirect_uri=" + encode(postLogout.toString())
                 + (idToken.isEmpty() ? "" : "&id_token_hint=" + idToken)));
     }
 
@@ -188,10 +207,15 @@ public final class OidcSignIn {
                     .map((rs, ctx) -> new Login(rs.getString("verifier"), rs.getString("nonce"),
                             rs.getString("redirect_uri"), rs.getString("return_to")))
                     .findOne();
-            // Taken once: an answer replayed, or a second tab's, finds nothing.
-            h.createUpdate("DELETE FROM oidc_logins WHERE state = :state").bind("state", state).execute();
-            return found;
+            // Taken once: an answer replayed, or a second tab's, finds nothing; of two at once, only the one whose
+            // delete took the row goes on.
+            int taken = h.createUpdate("DELETE FROM oidc_logins WHERE state = :state").bind("state", state).execute();
+            return taken == 1 ? found : Optional.<Login>empty();
         });
+        if (login.isEmpty()) {
+            audit.accept(event(null, SIGN_IN, AuditEvent.DENY, AuditEvent.FAILURE, 400,
+                    "an answer for an unknown, already answered or expired sign-in"));
+        }
         return login.orElseThrow(() -> FactoryException.invalidParam("state", "this sign-in is unknown, already "
                 + "answered or older than " + LOGIN_WINDOW.toMinutes() + " minutes; sign in again at /auth/login"));
     }

@@ -98,6 +98,11 @@ public final class OidcTokens {
      */
     public Principal authenticate(String token) {
         JWTClaimsSet claims = verify(token);
+        if (claims.getClaim("nonce") != null) {
+            // An ID token (a sign-in's, which carries the nonce it was asked for) says who signed in to a client; it
+            // is no credential for the APIs, and the factory keeps its own for the sign-out hint.
+            throw invalid("it is an ID token (it carries a nonce); the APIs take access tokens");
+        }
         return principal(claims);
     }
 
@@ -112,10 +117,10 @@ public final class OidcTokens {
             throw invalid("it cannot be parsed (" + e.getMessage() + ")");
         } catch (BadJOSEException e) {
             throw invalid(reason(e.getMessage()));
+        } catch (com.nimbusds.jose.jwk.source.RateLimitReachedException e) {
+            // A key not seen, asked for again within the refetch bound: no key signs it, as far as is known.
+            throw invalid("its signature does not verify with the issuer's published keys");
         } catch (JOSEException e) {
-            if (e.getCause() instanceof FactoryException f) {
-                throw f;
-            }
             throw new FactoryException(ErrorCode.UNAVAILABLE, "the keys of the identity provider " + issuer.issuer()
                     + " cannot be fetched (" + e.getMessage() + "); tokens cannot be checked until they can", e);
         }
@@ -158,7 +163,8 @@ public final class OidcTokens {
     private static String name(JWTClaimsSet claims) {
         Object email = claims.getClaim("email");
         String subject = claims.getSubject();
-        return email instanceof String e && !e.isBlank() ? e + " (sub " + subject + ")" : "sub " + subject;
+        String name = email instanceof String e && !e.isBlank() ? e + " (sub " + subject + ")" : "sub " + subject;
+        return name.length() <= 200 ? name : name.substring(0, 197) + "...";
     }
 
     static FactoryException invalid(String why) {
