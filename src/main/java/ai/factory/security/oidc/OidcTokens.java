@@ -111,15 +111,23 @@ public final class OidcTokens {
         if (!looksLikeJwt(token)) {
             throw invalid("it is not a JWT");
         }
+        return checked(processor(), token, "");
+    }
+
+    /**
+     * {@code token}'s claims as {@code processor} checks them; {@code what} names the token in refusals (empty for a
+     * bearer token).
+     */
+    private JWTClaimsSet checked(DefaultJWTProcessor<SecurityContext> processor, String token, String what) {
         try {
-            return processor().process(token, null);
+            return processor.process(token, null);
         } catch (ParseException e) {
-            throw invalid("it cannot be parsed (" + e.getMessage() + ")");
+            throw invalid(what + "it cannot be parsed (" + e.getMessage() + ")");
         } catch (BadJOSEException e) {
-            throw invalid(reason(e.getMessage()));
+            throw invalid(what + reason(e.getMessage()));
         } catch (com.nimbusds.jose.jwk.source.RateLimitReachedException e) {
             // A key not seen, asked for again within the refetch bound: no key signs it, as far as is known.
-            throw invalid("its signature does not verify with the issuer's published keys");
+            throw invalid(what + "its signature does not verify with the issuer's published keys");
         } catch (JOSEException e) {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "the keys of the identity provider " + issuer.issuer()
                     + " cannot be fetched (" + e.getMessage() + "); tokens cannot be checked until they can", e);
@@ -204,17 +212,7 @@ public final class OidcTokens {
      * own client id as its audience, and for the {@code nonce} its sign-in sent.
      */
     JWTClaimsSet verifyIdToken(String token, String clientId, String nonce) {
-        JWTClaimsSet claims;
-        try {
-            claims = processor(Set.of(clientId)).process(token, null);
-        } catch (ParseException e) {
-            throw invalid("the ID token cannot be parsed (" + e.getMessage() + ")");
-        } catch (BadJOSEException e) {
-            throw invalid("the ID token: " + reason(e.getMessage()));
-        } catch (JOSEException e) {
-            throw new FactoryException(ErrorCode.UNAVAILABLE, "the keys of the identity provider " + issuer.issuer()
-                    + " cannot be fetched (" + e.getMessage() + ")", e);
-        }
+        JWTClaimsSet claims = checked(processor(Set.of(clientId)), token, "the ID token: ");
         if (!nonce.equals(claims.getClaim("nonce"))) {
             throw invalid("the ID token's nonce is not the one this sign-in sent (a replayed answer?)");
         }
