@@ -399,9 +399,15 @@ class ClusterServingTest {
                 .toList();
         assertThat(before).hasSize(1);
         factory.close();
+        java.time.Instant restarted = java.time.Instant.now();
         factory = TestFactory.start(dir.resolve("control"), settings);
         await().atMost(Duration.ofSeconds(30)).until(() -> json(factory.get("/api/v1/deployments",
                 factory.adminKey())).path("deployments").findValuesAsText("state").stream().allMatch("ready"::equals));
+        // Every worker is heard from again by the new control plane before the next test drains one: one it has not
+        // heard from within the deadline is not up, and would not be chosen for the drained replica.
+        await().atMost(Duration.ofSeconds(30)).until(() -> json(factory.get("/api/v1/nodes", factory.adminKey()))
+                .path("nodes").findValuesAsText("lastSeenAt").stream().map(java.time.Instant::parse)
+                .filter(restarted::isBefore).count() == 3);
         assertThat(workers.getFirst().replicas().reports().stream().map(Assignments.Reported::assignment).toList())
                 .as("the worker kept its replica: no reload").isEqualTo(before);
         HttpResponse<String> r = chat("after the restart", false);
