@@ -11,8 +11,8 @@ import java.util.List;
 public enum ApiFamily {
     /**
      * Health probes, the OpenAPI documents, a worker's join (which its join token authenticates, and which records
-     * its own audit events) and people's sign-in ({@code /auth/…}, which audits its own): no key, no audit record of
-     * the request.
+     * its own audit events), people's sign-in ({@code /auth/…}, which audits its own) and the console's files
+     * ({@code /console/…}, which hold no data): no key, no audit record of the request.
      */
     PUBLIC,
     /**
@@ -55,7 +55,7 @@ public enum ApiFamily {
     /** The family of a path, for what has no request context (errors the container answers itself). */
     public static ApiFamily of(String path) {
         if (path.startsWith("/health/") || OpenApiDocuments.isDocument(path) || path.equals(CLUSTER_JOIN)
-                || path.startsWith(SIGN_IN)) {
+                || path.startsWith(SIGN_IN) || path.equals(ConsoleFiles.PATH) || path.startsWith(ConsoleFiles.PATH + "/")) {
             return PUBLIC;
         }
         for (String prefix : AWS_PATHS) {

@@ -157,6 +157,9 @@ public final class ApiServer implements AutoCloseable {
                 c.routes.addEndpoint(new Endpoint(HandlerType.GET, surface.path(), ctx -> ctx.contentType("application/json")
                         .result(documents.computeIfAbsent(surface, s -> OpenApiDocuments.text(s, routes()))), PUBLIC));
             }
+            c.routes.addEndpoint(new Endpoint(HandlerType.GET, ConsoleFiles.PATH, ConsoleFiles::serve, PUBLIC));
+            c.routes.addEndpoint(new Endpoint(HandlerType.GET, ConsoleFiles.PATH + "/<file>", ConsoleFiles::serve,
+                    PUBLIC));
             GuardedRoutes guarded = new GuardedRoutes(c.routes, authorizer);
             // The metrics name every project's models and count their traffic: admins, auditors and metrics keys.
             guarded.get("/metrics", Action.READ_METRICS, ctx -> ctx

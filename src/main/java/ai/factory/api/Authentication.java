@@ -26,6 +26,8 @@ import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
  */
 public final class Authentication {
     static final String PRINCIPAL = "factory.principal";
+    private static final String SESSION = "factory.session";
+    private static final String BY_TOKEN = "factory.byToken";
     /** The cookie that carries a signed-in person's session id. */
     public static final String SESSION_COOKIE = "factory_session";
     public static final String CSRF_HEADER = "X-CSRF-Token";
@@ -77,6 +79,7 @@ public final class Authentication {
                     ErrorCode.UNAUTHENTICATED, "the session has ended or is unknown; sign in again at /auth/login"));
             checkCsrf(ctx, session);
             ctx.attribute(PRINCIPAL, session.principal());
+            ctx.attribute(SESSION, session);
             return;
         }
         if (header == null || header.isBlank()) {
@@ -99,6 +102,7 @@ public final class Authentication {
             ctx.attribute(PRINCIPAL, oidc.orElseThrow(() -> new FactoryException(ErrorCode.UNAUTHENTICATED,
                     "this factory accepts no OpenID Connect tokens (auth.oidc.issuer is not set); send an API key"))
                     .authenticate(bearer));
+            ctx.attribute(BY_TOKEN, Boolean.TRUE);
             return;
         }
         String invalid = "the API key is not valid (unknown or revoked)";
@@ -128,6 +132,16 @@ public final class Authentication {
         }
         return new SigV4Verifier.Request(ctx.method().name(), ctx.req().getRequestURI(), ctx.queryString(), headers,
                 ctx.bodyAsBytes());
+    }
+
+    /** The session a call was authenticated by, when it came with a session cookie rather than a key or token. */
+    public static Optional<OidcSignIn.Session> sessionOf(Context ctx) {
+        return Optional.ofNullable(ctx.attribute(SESSION));
+    }
+
+    /** Whether a call was authenticated by an OpenID Connect bearer token. */
+    public static boolean byToken(Context ctx) {
+        return Boolean.TRUE.equals(ctx.attribute(BY_TOKEN));
     }
 
     /** The authenticated caller; only routes behind authentication may ask. */

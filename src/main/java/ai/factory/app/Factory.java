@@ -9,6 +9,7 @@ import ai.factory.api.ApiServer;
 import ai.factory.api.Authentication;
 import ai.factory.api.RequestAudit;
 import ai.factory.api.admin.AuditResource;
+import ai.factory.api.admin.SelfResource;
 import ai.factory.api.admin.SovereigntyResource;
 import ai.factory.api.admin.UsageResource;
 import ai.factory.api.admin.DeploymentsResource;
@@ -395,6 +396,7 @@ public final class Factory implements AutoCloseable {
                             new AuditResource(audit, auditVerifier, auditContent, access),
                             new UsageResource(auditStore, access),
                             new SovereigntyResource(report),
+                            new SelfResource(access, signIn.isPresent()),
                             new SignInResource(signIn, authentication)));
             closeInOrder.addFirst(server);
             if (config.cluster().port().isPresent()) {

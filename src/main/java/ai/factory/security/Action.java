@@ -37,7 +37,9 @@ public enum Action {
     /** Starting a training (fine-tuning) job in a project. */
     TRAIN("train"),
     READ_TRAINING_JOB("readTrainingJob"),
-    CANCEL_TRAINING_JOB("cancelTrainingJob");
+    CANCEL_TRAINING_JOB("cancelTrainingJob"),
+    /** Who the caller is and what it may do in its project (the console shows each person what they may use). */
+    READ_SELF("readSelf");
 
     private final String id;
 

@@ -416,13 +416,25 @@ class OidcApiTest {
         return Json.mapper().readTree(r.body()).path("access_token").asText();
     }
 
-    private static ECKey key(String id) throws Exception {
+    static ECKey key(String id) throws Exception {
         return new ECKeyGenerator(Curve.P_256).keyID(id).algorithm(JWSAlgorithm.ES256).keyUse(KeyUse.SIGNATURE)
                 .generate();
     }
 
-    /** The test provider with three workload clients: an application, an operator and one no rule maps. */
+    /** The test provider for this test's factory, with its three people: an admin, an invoker and one no rule maps. */
     static Process provider(int providerPort, String providerIssuer, List<ECKey> keys) throws Exception {
+        return provider(providerPort, providerIssuer, keys, factory.url(), """
+                {"alice": {"email": "alice@example.org", "groups": ["ml-admins", "ml-apps"]},
+                 "bob": {"email": "bob@example.org", "groups": ["ml-apps"]},
+                 "carol": {"email": "carol@example.org", "groups": ["visitors"]}}""");
+    }
+
+    /**
+     * The test provider for the factory at {@code factoryUrl}: its console as a confidential client with the code
+     * flow, three workload clients (an application, an operator and one no rule maps), and {@code users}.
+     */
+    static Process provider(int providerPort, String providerIssuer, List<ECKey> keys, String factoryUrl, String users)
+            throws Exception {
         StringBuilder jwks = new StringBuilder("[");
         for (ECKey k : keys) {
             jwks.append(jwks.length() > 1 ? "," : "").append(k.toJSONString());
@@ -432,14 +444,10 @@ class OidcApiTest {
                 {"client_id":"factory-console","client_secret":"factory-console-secret",\
                 "grant_types":["authorization_code"],"response_types":["code"],\
                 "redirect_uris":["%s/auth/callback"],"post_logout_redirect_uris":["%s/"]}"""
-                .formatted(factory.url(), factory.url());
+                .formatted(factoryUrl, factoryUrl);
         String clients = """
                 [%s, %s, %s, %s]""".formatted(client("app", "ml-apps"), client("ops", "ml-admins"),
                 client("stranger", "visitors"), console);
-        String users = """
-                {"alice": {"email": "alice@example.org", "groups": ["ml-admins", "ml-apps"]},
-                 "bob": {"email": "bob@example.org", "groups": ["ml-apps"]},
-                 "carol": {"email": "carol@example.org", "groups": ["visitors"]}}""";
         return NodeClients.start("oidc-provider.mjs", Map.of("OIDC_PORT", String.valueOf(providerPort),
                 "OIDC_ISSUER", providerIssuer, "OIDC_KEYS", jwks.toString(), "OIDC_CLIENTS", clients,
                 "OIDC_USERS", users, "OIDC_TOKEN_TTL", String.valueOf(TOKEN_TTL)), "oidc-provider listening");

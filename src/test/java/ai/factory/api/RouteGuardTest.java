@@ -46,8 +46,8 @@ class RouteGuardTest {
                             "/custom-models/{modelIdentifier}");
 
             Map<String, Set<Action>> rights = Map.of(
-                    "auditor", Set.of(Action.READ_AUDIT, Action.READ_USAGE, Action.READ_METRICS),
-                    "metrics", Set.of(Action.READ_METRICS));
+                    "auditor", Set.of(Action.READ_AUDIT, Action.READ_USAGE, Action.READ_METRICS, Action.READ_SELF),
+                    "metrics", Set.of(Action.READ_METRICS, Action.READ_SELF));
             for (var role : rights.entrySet()) {
                 String key = json(factory.post("/api/v1/keys", factory.adminKey(),
                         "{\"name\":\"" + role.getKey() + "\",\"role\":\"" + role.getKey() + "\"}")).path("secret").asText();

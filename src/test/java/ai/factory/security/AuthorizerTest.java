@@ -112,7 +112,8 @@ public class AuthorizerTest {
         Principal auditor = key(Role.AUDITOR, "alpha");
         for (Action a : Action.values()) {
             assertThat(authorizer.isAllowed(auditor, a, new Resource.Project("alpha"))).as(a.id())
-                    .isEqualTo(a == Action.READ_AUDIT || a == Action.READ_USAGE || a == Action.READ_METRICS);
+                    .isEqualTo(a == Action.READ_AUDIT || a == Action.READ_USAGE || a == Action.READ_METRICS
+                            || a == Action.READ_SELF);
         }
         assertThat(authorizer.isAllowed(auditor, Action.READ_USAGE, new Resource.Project("beta"))).isTrue();
         Principal projectAdmin = key(Role.PROJECT_ADMIN, "alpha");
@@ -130,7 +131,7 @@ public class AuthorizerTest {
             Principal scraper = key(Role.METRICS, project);
             for (Action a : Action.values()) {
                 assertThat(authorizer.isAllowed(scraper, a, new Resource.Project(project))).as(a.id())
-                        .isEqualTo(a == Action.READ_METRICS);
+                        .isEqualTo(a == Action.READ_METRICS || a == Action.READ_SELF);
             }
             assertThat(authorizer.isAllowed(scraper, Action.INVOKE,
                     new Resource.Model("builtin/e", "default", "internal", true))).isFalse();

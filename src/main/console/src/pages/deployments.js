@@ -1,0 +1,63 @@
+import { useState } from 'preact/hooks';
+import { html, Page, Card, Table, Alert, Badge, Field, stateTone, count, when, useApi, useAction } from '../ui.js';
+import { api } from '../api.js';
+import { Plan } from './models.js';
+
+function CreateForm({ models, onDone }) {
+  const gguf = models.filter((m) => m.versions.some((v) => v.format === 'gguf' || v.format === 'onnx'));
+  const [model, setModel] = useState('');
+  const [replicas, setReplicas] = useState(1);
+  const [parallel, setParallel] = useState(4);
+  const [context, setContext] = useState(4096);
+  const chosen = model || gguf[0]?.name || '';
+  const isGguf = gguf.find((m) => m.name === chosen)?.versions.some((v) => v.format === 'gguf');
+  const [run, busy, error] = useAction(async () => {
+    const d = await api('/api/v1/deployments', { method: 'POST', body: { model: chosen, replicas: Number(replicas),
+      parallel: Number(parallel), context: Number(context) } });
+    onDone(`${d.model}:${d.version} is ${d.state} (deployment ${d.id})`);
+  });
+  if (!gguf.length) return html`<p class="muted">Upload or import a model first (Models).</p>`;
+  return html`<form onSubmit=${(e) => { e.preventDefault(); run(); }}>
+    <div class="inline-form">
+      <${Field} label="Model"><select value=${chosen} onChange=${(e) => setModel(e.target.value)}>
+        ${gguf.map((m) => html`<option value=${m.name}>${m.name}</option>`)}</select><//>
+      <${Field} label="Replicas"><input type="number" min="1" value=${replicas}
+        onInput=${(e) => setReplicas(e.target.value)} /><//>
+      <${Field} label="Parallel sequences"><input type="number" min="1" value=${parallel}
+        onInput=${(e) => setParallel(e.target.value)} /><//>
+      <${Field} label="Context per sequence"><input type="number" min="1" value=${context}
+        onInput=${(e) => setContext(e.target.value)} /><//>
+      <button type="submit" class="primary" disabled=${busy}>Deploy</button>
+    </div>
+    ${isGguf ? html`<${Plan} model=${chosen} context=${context} parallel=${parallel} />` : null}
+    <${Alert} error=${error} />
+  </form>`;
+}
+
+/** Deployments with their live load; create one with a live capacity preview, delete one. */
+export function Deployments({ me }) {
+  const can = (a) => me.allowed.includes(a);
+  const deployments = useApi('/api/v1/deployments', 2000);
+  const models = useApi(can('readModel') ? '/api/v1/models' : null);
+  const [notice, setNotice] = useState(null);
+  const [remove, , removeError] = useAction(async (d) => {
+    if (!confirm(`Delete the deployment of ${d.model}:${d.version}? Calls in flight finish first.`)) return;
+    await api(`/api/v1/deployments/${d.id}`, { method: 'DELETE' });
+    setNotice(`deployment of ${d.model}:${d.version} deleted`);
+    deployments.reload();
+  });
+  return html`<${Page} title="Deployments">
+    <${Alert} error=${deployments.error || removeError} />
+    ${notice ? html`<div class="alert ok" role="status">${notice}</div>` : null}
+    <${Table} caption="Deployments" columns=${['Model', 'Project', 'State', 'Replicas', 'Parallel', 'Context',
+      'Active', 'Waiting', 'Created', '']} rows=${(deployments.data?.deployments ?? []).map((d) => [
+        html`${d.model}:${d.version}<div class="muted mono">${d.id}</div>`, d.project,
+        html`<${Badge} tone=${stateTone(d.state)}>${d.state}<//>${d.reason ? html`<div class="muted">${d.reason}</div>` : ''}`,
+        d.replicas, d.parallel, count(d.context), count(d.activeRequests), count(d.waitingRequests), when(d.createdAt),
+        can('undeploy') ? html`<button class="ghost danger" onClick=${() => remove(d)}>Delete</button>` : ''])}
+      empty="No deployments yet." />
+    ${can('deploy') && models.data ? html`<${Card} title="Deploy a model" wide>
+      <${CreateForm} models=${models.data.models} onDone=${(m) => { setNotice(m); deployments.reload(); }} />
+    <//>` : null}
+  <//>`;
+}
