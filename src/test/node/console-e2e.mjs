@@ -194,7 +194,17 @@ try {
 
   await check('on a phone-wide screen the pages still work', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await open(page, 'playground', 'Playground');
+    for (const [hash, title] of [['overview', 'Overview'], ['models', 'Models'], ['deployments', 'Deployments'],
+      ['keys', 'API keys'], ['audit', 'Audit'], ['playground', 'Playground']]) {
+      await open(page, hash, title);
+      await page.waitForLoadState('networkidle');
+      // Nothing wider than the screen but what scrolls inside its own box (tables, code).
+      const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .filter((e) => !e.closest('.table-wrap, pre.code, nav'))
+        .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().width)} px)`));
+      expect(!wide.length, `${title} is wider than a phone: ${wide.join(', ')}`);
+    }
     await accessible(page, 'playground on a phone');
     await shot(page, 'phone-playground');
     await page.setViewportSize({ width: 1280, height: 860 });

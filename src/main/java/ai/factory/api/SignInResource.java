@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.config.OidcConfig;
 import ai.factory.security.oidc.OidcSignIn;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
@@ -20,7 +21,9 @@ import org.jspecify.annotations.Nullable;
  *     and sends the person on to where they were going;
  * <li>{@code GET /auth/session} says who is signed in, with the CSRF token that calls changing something send back;
  * <li>{@code POST /auth/logout} ends the session (and answers where the provider's own session ends, when it offers
- *     RP-initiated logout).
+ *     RP-initiated logout);
+ * <li>{@code GET /auth/cli} tells the command line ({@code factory login}) the issuer, its client id and the audience
+ *     to ask tokens for, when {@code auth.oidc.cliClientId} is set.
  * </ul>
  * Every API accepts the session cookie in place of a key ({@link Authentication}).
  */
@@ -29,6 +32,7 @@ public final class SignInResource implements Routes {
     static final String LOGIN_COOKIE = "factory_signin";
     private final Optional<OidcSignIn> signIn;
     private final Authentication authentication;
+    private final Optional<OidcConfig> oidc;
 
     /** Who is signed in, the CSRF token their changes carry, and when the session ends. */
     public record SessionWire(String principalId, String name, String project, String role, String csrfToken,
@@ -37,9 +41,16 @@ public final class SignInResource implements Routes {
     /** A session ended, and where the provider's own session ends (null when it offers no RP-initiated logout). */
     public record SignedOutWire(boolean signedOut, @Nullable String endSessionUrl) {}
 
-    public SignInResource(Optional<OidcSignIn> signIn, Authentication authentication) {
+    /**
+     * Where the command line signs people in: the issuer, the public client it signs in as (device authorization
+     * grant), the audience its tokens must name here (asked for as an RFC 8707 resource), and the scopes to ask.
+     */
+    public record CliWire(String issuer, String clientId, String audience, String scope) {}
+
+    public SignInResource(Optional<OidcSignIn> signIn, Authentication authentication, Optional<OidcConfig> oidc) {
         this.signIn = requireNonNull(signIn, "signIn is null");
         this.authentication = requireNonNull(authentication, "authentication is null");
+        this.oidc = requireNonNull(oidc, "oidc is null");
     }
 
     @Override
@@ -52,6 +63,8 @@ public final class SignInResource implements Routes {
                 null, SessionWire.class), this::session);
         routes.signIn(HandlerType.POST, "/auth/logout", Contract.of("Sign out", null, SignedOutWire.class),
                 this::logout);
+        routes.signIn(HandlerType.GET, "/auth/cli", Contract.of("Where the command line signs people in",
+                null, CliWire.class), this::cli);
     }
 
     private OidcSignIn signIn() {
@@ -109,6 +122,17 @@ public final class SignInResource implements Routes {
         ctx.header("Set-Cookie", Authentication.SESSION_COOKIE + "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
                 + (secure(ctx) ? "; Secure" : ""));
         ctx.json(new SignedOutWire(true, end.map(URI::toString).orElse(null)));
+    }
+
+    private void cli(Context ctx) {
+        OidcConfig config = oidc.filter(c -> c.cliClientId().isPresent()).orElseThrow(() -> new FactoryException(
+                ErrorCode.NOT_FOUND, "the command line's sign-in is not set up here: it needs auth.oidc.issuer and "
+                        + "auth.oidc.cliClientId (see docs/sso.md); use an API key (--key or FACTORY_API_KEY)"));
+        String audience = config.audiences().getFirst();
+        // Entra ID names an API by an application id URI and takes the audience as a scope, not a resource.
+        String scope = audience.startsWith("api://") ? "openid offline_access " + audience + "/.default"
+                : "openid email groups offline_access";
+        ctx.json(new CliWire(config.issuer().toString(), config.cliClientId().orElseThrow(), audience, scope));
     }
 
     private OidcSignIn.Session current(Context ctx) {

@@ -15,8 +15,8 @@ import picocli.CommandLine.Option;
 
 /**
  * How a command finds and authenticates to a running factory: {@code --url}, then {@code FACTORY_URL},
- * then the URL a local {@code factory up} recorded; {@code --key}, then {@code FACTORY_API_KEY}, then
- * {@code $FACTORY_HOME/admin.key}. Over https it trusts the JDK's default authorities and, beside them, the CA
+ * then the URL a local {@code factory up} recorded; {@code --key}, then {@code FACTORY_API_KEY}, then the person's
+ * sign-in to that URL ({@code factory login}, renewed when it ended), then {@code $FACTORY_HOME/admin.key}. Over https it trusts the JDK's default authorities and, beside them, the CA
  * certificate in {@code --ca-cert}, else {@code FACTORY_CA_CERT}, else the site CA a local factory generated
  * ({@code $FACTORY_HOME/tls/ca.pem}) when there is one.
  */
@@ -64,14 +64,15 @@ final class ClientOptions {
         Path dir = ConfigLoader.fromSystem().home(home);
         Path site = site(dir);
         String resolved = resolveUrl(url, dir);
-        return new FactoryClient(resolved, resolveKey(key, site), trust(caCert, site, resolved));
+        SSLContext tls = trust(caCert, site, resolved);
+        return new FactoryClient(resolved, resolveKey(key, site, resolved, tls), tls);
     }
 
     /**
      * Where the home's factory keeps the admin key and the site CA: its {@code cluster.site} when its configuration
      * names one, else the home (also when the configuration does not load: the command then says what it lacks).
      */
-    private static Path site(Path home) {
+    static Path site(Path home) {
         try {
             return ConfigLoader.fromSystem().load(home, java.util.Map.of()).site();
         } catch (RuntimeException e) {
@@ -80,7 +81,7 @@ final class ClientOptions {
     }
 
     /** Whom to trust over https; null for a plain http URL without a CA named for it. */
-    private static @Nullable SSLContext trust(@Nullable Path caCert, Path site, String url) {
+    static @Nullable SSLContext trust(@Nullable Path caCert, Path site, String url) {
         boolean https = url.regionMatches(true, 0, "https:", 0, 6);
         if (caCert != null) {
             return SiteTrust.context(List.of(caCert));
@@ -96,7 +97,7 @@ final class ClientOptions {
         return https ? SiteTrust.context(List.of()) : null;
     }
 
-    private static String resolveUrl(@Nullable String url, Path dir) {
+    static String resolveUrl(@Nullable String url, Path dir) {
         if (url != null) {
             return url;
         }
@@ -117,13 +118,17 @@ final class ClientOptions {
                 + "or FACTORY_URL");
     }
 
-    private static String resolveKey(@Nullable String key, Path site) {
+    private static String resolveKey(@Nullable String key, Path site, String url, @Nullable SSLContext tls) {
         if (key != null) {
             return key;
         }
         String env = System.getenv("FACTORY_API_KEY");
         if (env != null && !env.isBlank()) {
             return env.trim();
+        }
+        java.util.Optional<String> signedIn = new Logins(Logins.defaultFile(), tls).accessToken(url);
+        if (signedIn.isPresent()) {
+            return signedIn.get();
         }
         Path keyFile = site.resolve("admin.key");
         try {

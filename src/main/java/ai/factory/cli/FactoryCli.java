@@ -24,7 +24,8 @@ public final class FactoryCli {
             TuneCommand.class, DeployCommand.class,
             DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
             EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
-            SovereigntyCommand.class, BenchCommand.class, FleetCommand.class, NodesCommand.class, WorkerCommand.class);
+            SovereigntyCommand.class, BenchCommand.class, FleetCommand.class, NodesCommand.class, WorkerCommand.class,
+            LoginCommand.class, LogoutCommand.class);
 
     /** Each command group's subcommands, which the group lists in its own SUBCOMMANDS (see {@link #commandLine}). */
     static final Map<Class<?>, List<Class<?>>> SUBCOMMANDS = Map.ofEntries(

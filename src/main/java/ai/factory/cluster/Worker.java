@@ -257,8 +257,7 @@ public final class Worker {
         HttpResponse<String> r;
         try {
             r = mutual.send(HttpRequest.newBuilder(endpoint().resolve("/cluster/v1/heartbeat"))
-                    .timeout(joined.heartbeatInterval().compareTo(Duration.ofSeconds(1)) < 0
-                            ? Duration.ofSeconds(1) : joined.heartbeatInterval()).header("Content-Type", "application/json")
+                    .timeout(timeout()).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
@@ -295,6 +294,16 @@ public final class Worker {
             }
         }
         return answer.path("state").asText();
+    }
+
+    /**
+     * How long a heartbeat waits for its answer: an interval (at least a second), so that a control-plane replica that
+     * hangs is left for the next within the deadline; the first one, whose mutual-TLS connection is set up cold, 10 s.
+     */
+    private Duration timeout() {
+        Duration interval = joined.heartbeatInterval().compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1)
+                : joined.heartbeatInterval();
+        return reported ? interval : Duration.ofSeconds(Math.max(10, interval.toSeconds()));
     }
 
     /** Sends heartbeats until interrupted, or until the control plane refuses this node (then throws FORBIDDEN). */

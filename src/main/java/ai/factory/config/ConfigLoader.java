@@ -132,7 +132,8 @@ public final class ConfigLoader {
                 parse(v, Setting.OIDC_CLOCK_SKEW, Units::parseDuration),
                 Optional.ofNullable(emptyToNull(value(v, Setting.OIDC_CLIENT_ID))).map(String::strip),
                 Optional.ofNullable(emptyToNull(value(v, Setting.OIDC_CLIENT_SECRET))),
-                parse(v, Setting.OIDC_SESSION_LENGTH, Units::parseDuration)));
+                parse(v, Setting.OIDC_SESSION_LENGTH, Units::parseDuration),
+                Optional.ofNullable(emptyToNull(value(v, Setting.OIDC_CLI_CLIENT_ID))).map(String::strip)));
     }
 
     private static TlsConfig tls(Map<Setting, String> v) {

@@ -22,9 +22,11 @@ import java.util.regex.Pattern;
  * @param clientId the factory's client id at the issuer, for people's sign-in; empty: none
  * @param clientSecret that client's secret; empty: a public client
  * @param sessionLength how long a person's sign-in lasts
+ * @param cliClientId a public client id at the issuer for the command line's device sign-in; empty: none
  */
 public record OidcConfig(URI issuer, List<String> audiences, List<RoleRule> roleMapping, Duration clockSkew,
-                         Optional<String> clientId, Optional<String> clientSecret, Duration sessionLength) {
+                         Optional<String> clientId, Optional<String> clientSecret, Duration sessionLength,
+                         Optional<String> cliClientId) {
     private static final Pattern RULE = Pattern.compile("([A-Za-z0-9_.:/-]+)=([^:,]+):([a-z0-9][a-z0-9-]{0,62}):([a-z-]+)");
     private static final Duration MAX_CLOCK_SKEW = Duration.ofMinutes(5);
 
@@ -36,6 +38,7 @@ public record OidcConfig(URI issuer, List<String> audiences, List<RoleRule> role
         requireNonNull(clientId, "clientId is null");
         requireNonNull(clientSecret, "clientSecret is null");
         requireNonNull(sessionLength, "sessionLength is null");
+        requireNonNull(cliClientId, "cliClientId is null");
         if (sessionLength.compareTo(Duration.ofMinutes(1)) < 0 || sessionLength.compareTo(Duration.ofDays(1)) > 0) {
             throw new IllegalArgumentException("auth.oidc.sessionLength is 1m to 24h, not " + sessionLength);
         }

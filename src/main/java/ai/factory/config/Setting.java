@@ -91,6 +91,8 @@ public enum Setting {
             "The factory's client id at the issuer, for signing people in (authorization code flow with PKCE, at /auth/login); none: people use tokens or keys."),
     OIDC_CLIENT_SECRET("auth.oidc.clientSecret", "FACTORY_OIDC_CLIENT_SECRET", null, "",
             "The client's secret (client_secret_basic); none: a public client (PKCE alone). Never printed."),
+    OIDC_CLI_CLIENT_ID("auth.oidc.cliClientId", "FACTORY_OIDC_CLI_CLIENT_ID", null, "",
+            "A public client id at the issuer for the command line's 'factory login' (device authorization grant, with refresh tokens); none: the command line uses keys."),
     OIDC_SESSION_LENGTH("auth.oidc.sessionLength", "FACTORY_OIDC_SESSION_LENGTH", null, "1h",
             "How long a person's sign-in lasts (1m to 24h); then they sign in again at /auth/login (without a prompt while the provider's own session lasts), and their groups are read anew."),
     OIDC_CLOCK_SKEW("auth.oidc.clockSkew", "FACTORY_OIDC_CLOCK_SKEW", null, "60s",

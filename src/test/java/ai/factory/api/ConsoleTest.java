@@ -59,6 +59,7 @@ class ConsoleTest {
                         + "groups=auditors:default:auditor",
                 Setting.OIDC_CLIENT_ID, "factory-console",
                 Setting.OIDC_CLIENT_SECRET, "factory-console-secret",
+                Setting.OIDC_CLI_CLIENT_ID, "factory-cli",
                 Setting.EGRESS_ALLOW, "127.0.0.1:" + port));
         provider = OidcApiTest.provider(port, issuer, List.of(OidcApiTest.key("console")), factory.url(), """
                 {"alice": {"email": "alice@example.org", "groups": ["ml-admins"]},
@@ -86,6 +87,62 @@ class ConsoleTest {
         List<String> lines = run.out().lines().filter(l -> l.startsWith("ok ") || l.startsWith("FAIL ")).toList();
         assertThat(lines).as("%s%n%s", run.out(), run.err()).hasSize(11).allMatch(l -> l.startsWith("ok "));
         assertThat(run.exit()).as(run.err()).isZero();
+    }
+
+    /**
+     * {@code factory login}: the command line shows a page and a code, the person confirms it in a browser, and the
+     * commands then act as that person (refused what their role may not do), renew the sign-in when its token has
+     * ended, and go back to keys after {@code factory logout}.
+     */
+    @Test
+    void aPersonSignsTheCommandLineInWithTheDeviceFlow() throws Exception {
+        Map<String, String> env = Map.of("XDG_CONFIG_HOME", home.resolve("config").toString(), "FACTORY_HOME",
+                home.resolve("nowhere").toString());
+        TestCluster.Started login = TestCluster.process(List.of("login", "--url", factory.url()), env,
+                "and confirm the code");
+        String page = login.output().get(login.output().size() - 2).strip();
+        assertThat(page).startsWith("http://127.0.0.1:").contains("/device");
+        ClientProcess.Result approve = NodeClients.node("device-approve.mjs", Map.of("DEVICE_URL", page, "LOGIN", "bob",
+                "CHROMIUM", CHROMIUM.toString()));
+        assertThat(approve.out()).as(approve.err()).contains("approved");
+        assertThat(login.process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(login.process().exitValue()).isZero();
+
+        ai.factory.cli.FactoryCliTest.Run models = cli(env, "models", "list", "--url", factory.url());
+        assertThat(models.exit()).as(models.err()).isZero();
+        ai.factory.cli.FactoryCliTest.Run keys = cli(env, "keys", "list", "--url", factory.url());
+        assertThat(keys.exit()).as("an invoker may not list keys").isNotZero();
+        assertThat(keys.err()).contains(
+                "'bob@example.org (sub bob)' (role invoker, project default) may not readKeys");
+        Path logins = home.resolve("config").resolve("sovereign-ai-factory").resolve("logins.json");
+        assertThat(java.nio.file.Files.getPosixFilePermissions(logins))
+                .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                        java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+
+        // A token that has ended is renewed with the refresh token before the next command.
+        com.fasterxml.jackson.databind.node.ObjectNode kept = (com.fasterxml.jackson.databind.node.ObjectNode)
+                ai.factory.Json.mapper().readTree(java.nio.file.Files.readString(logins));
+        com.fasterxml.jackson.databind.node.ObjectNode entry = (com.fasterxml.jackson.databind.node.ObjectNode)
+                kept.path(factory.url());
+        String before = entry.path("accessToken").asText();
+        assertThat(entry.path("refreshToken").asText()).isNotEmpty();
+        entry.put("expiresAt", "2020-01-01T00:00:00Z");
+        java.nio.file.Files.writeString(logins, kept.toString());
+        assertThat(cli(env, "models", "list", "--url", factory.url()).exit()).isZero();
+        String after = ai.factory.Json.mapper().readTree(java.nio.file.Files.readString(logins)).path(factory.url())
+                .path("accessToken").asText();
+        assertThat(after).isNotEqualTo(before);
+
+        ai.factory.cli.FactoryCliTest.Run logout = cli(env, "logout", "--url", factory.url());
+        assertThat(logout.out()).contains("Signed out of " + factory.url());
+        ai.factory.cli.FactoryCliTest.Run without = cli(env, "models", "list", "--url", factory.url());
+        assertThat(without.exit()).isNotZero();
+        assertThat(without.err()).contains("no API key");
+    }
+
+    /** The command line in a process of its own, with {@code env} (its own configuration folder). */
+    private static ai.factory.cli.FactoryCliTest.Run cli(Map<String, String> env, String... args) throws Exception {
+        return ai.factory.cli.FactoryCliTest.cliProcess(env, args);
     }
 
     @Test

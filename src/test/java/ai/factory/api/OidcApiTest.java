@@ -445,9 +445,13 @@ class OidcApiTest {
                 "grant_types":["authorization_code"],"response_types":["code"],\
                 "redirect_uris":["%s/auth/callback"],"post_logout_redirect_uris":["%s/"]}"""
                 .formatted(factoryUrl, factoryUrl);
+        // The command line's public client: the device authorization grant, with refresh tokens.
+        String cli = """
+                {"client_id":"factory-cli","token_endpoint_auth_method":"none","response_types":[],\
+                "grant_types":["urn:ietf:params:oauth:grant-type:device_code","refresh_token"],"redirect_uris":[]}""";
         String clients = """
-                [%s, %s, %s, %s]""".formatted(client("app", "ml-apps"), client("ops", "ml-admins"),
-                client("stranger", "visitors"), console);
+                [%s, %s, %s, %s, %s]""".formatted(client("app", "ml-apps"), client("ops", "ml-admins"),
+                client("stranger", "visitors"), console, cli);
         return NodeClients.start("oidc-provider.mjs", Map.of("OIDC_PORT", String.valueOf(providerPort),
                 "OIDC_ISSUER", providerIssuer, "OIDC_KEYS", jwks.toString(), "OIDC_CLIENTS", clients,
                 "OIDC_USERS", users, "OIDC_TOKEN_TTL", String.valueOf(TOKEN_TTL)), "oidc-provider listening");

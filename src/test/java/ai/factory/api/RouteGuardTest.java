@@ -36,7 +36,8 @@ class RouteGuardTest {
             assertThat(routes.stream().filter(ApiServer.RouteInfo::isPublic).map(r -> r.method() + " " + r.path()))
                     .containsExactlyInAnyOrder("GET /health/live", "GET /health/ready",
                             "GET /api/v1/openapi.json", "GET /v1/openapi.json", "POST /cluster/v1/join",
-                            "GET /auth/login", "GET /auth/callback", "GET /auth/session", "POST /auth/logout");
+                            "GET /auth/login", "GET /auth/callback", "GET /auth/session", "POST /auth/logout",
+                            "GET /auth/cli", "GET /console", "GET /console/<file>");
             assertThat(routes.stream().filter(r -> !r.isPublic() && r.action().isEmpty())).isEmpty();
             assertThat(routes.stream().map(r -> r.path()))
                     .contains("/v1/chat/completions", "/model/{modelId}/converse", "/api/v1/projects", "/api/v1/policies",
@@ -74,6 +75,9 @@ class RouteGuardTest {
             assertThat(signIn.statusCode()).as("sign-in where none is set up: " + signIn.body()).isEqualTo(404);
             assertThat(signIn.body()).contains("auth.oidc.clientId");
             assertThat(factory.get("/auth/session", null).statusCode()).isEqualTo(404);
+            HttpResponse<String> cli = factory.get("/auth/cli", null);
+            assertThat(cli.statusCode()).isEqualTo(404);
+            assertThat(cli.body()).contains("auth.oidc.cliClientId", "--key");
         }
     }
 }

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,13 +61,20 @@ public class FactoryCliTest {
 
     /** Runs the command line in a process of its own, as a user's or an auditor's shell would beside a factory. */
     public static Run cliProcess(String... args) throws Exception {
+        return cliProcess(Map.of(), args);
+    }
+
+    /** {@link #cliProcess(String...)} with {@code env} added to the process's environment. */
+    public static Run cliProcess(Map<String, String> env, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 FactoryCli.class.getName()));
         command.addAll(List.of(args));
         Path out = Files.createTempFile("cli", ".out");
         Path err = Files.createTempFile("cli", ".err");
-        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().putAll(env);
+        Process p = builder.start();
         try {
             assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the command finished").isTrue();
             return new Run(p.exitValue(), Files.readString(out), Files.readString(err));

@@ -22,7 +22,8 @@ class RoleMappingTest {
 
     private static OidcTokens tokens(String mapping) {
         OidcConfig config = new OidcConfig(ISSUER, List.of("urn:factory"), OidcConfig.parseRoleMapping(mapping),
-                Duration.ofSeconds(60), Optional.empty(), Optional.empty(), Duration.ofHours(1));
+                Duration.ofSeconds(60), Optional.empty(), Optional.empty(), Duration.ofHours(1),
+                Optional.empty());
         return new OidcTokens(config, new OidcIssuer(ISSUER, (uri, form, auth, purpose) -> {
             throw new java.io.IOException("no provider in this test");
         }, Clock.systemUTC()), Clock.systemUTC());
