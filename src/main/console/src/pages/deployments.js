@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { html, Page, Card, Table, Alert, Badge, Field, stateTone, count, when, useApi, useAction } from '../ui.js';
 import { api } from '../api.js';
 import { Plan } from './models.js';
@@ -34,10 +34,35 @@ function CreateForm({ models, onDone }) {
   </form>`;
 }
 
+/**
+ * Each deployment's output in tokens per second, from its generated-token count read twice a few seconds apart;
+ * null until there are two readings.
+ */
+export function useTokenRates(list) {
+  const seen = useRef(new Map());
+  const rates = useRef(new Map());
+  const now = Date.now();
+  for (const d of list ?? []) {
+    const before = seen.current.get(d.id);
+    if (!before || before.tokens !== d.generatedTokens || now - before.at > 10000) {
+      if (before && now > before.at) {
+        rates.current.set(d.id, Math.max(0, d.generatedTokens - before.tokens) / ((now - before.at) / 1000));
+      }
+      seen.current.set(d.id, { tokens: d.generatedTokens, at: now });
+    }
+  }
+  return (id) => rates.current.get(id) ?? null;
+}
+
+export function rate(r) {
+  return r === null ? '—' : r.toFixed(1);
+}
+
 /** Deployments with their live load; create one with a live capacity preview, delete one. */
 export function Deployments({ me }) {
   const can = (a) => me.allowed.includes(a);
   const deployments = useApi('/api/v1/deployments', 2000);
+  const rates = useTokenRates(deployments.data?.deployments);
   const models = useApi(can('readModel') ? '/api/v1/models' : null);
   const [notice, setNotice] = useState(null);
   const [remove, , removeError] = useAction(async (d) => {
@@ -50,10 +75,11 @@ export function Deployments({ me }) {
     <${Alert} error=${deployments.error || removeError} />
     ${notice ? html`<div class="alert ok" role="status">${notice}</div>` : null}
     <${Table} caption="Deployments" columns=${['Model', 'Project', 'State', 'Replicas', 'Parallel', 'Context',
-      'Active', 'Waiting', 'Created', '']} rows=${(deployments.data?.deployments ?? []).map((d) => [
+      'Active', 'Waiting', 'Tokens/s', 'Created', '']} rows=${(deployments.data?.deployments ?? []).map((d) => [
         html`${d.model}:${d.version}<div class="muted mono">${d.id}</div>`, d.project,
         html`<${Badge} tone=${stateTone(d.state)}>${d.state}<//>${d.reason ? html`<div class="muted">${d.reason}</div>` : ''}`,
-        d.replicas, d.parallel, count(d.context), count(d.activeRequests), count(d.waitingRequests), when(d.createdAt),
+        d.replicas, d.parallel, count(d.context), count(d.activeRequests), count(d.waitingRequests), rate(rates(d.id)),
+        when(d.createdAt),
         can('undeploy') ? html`<button class="ghost danger" onClick=${() => remove(d)}>Delete</button>` : ''])}
       empty="No deployments yet." />
     ${can('deploy') && models.data ? html`<${Card} title="Deploy a model" wide>

@@ -1,3 +1,4 @@
+import { useTokenRates, rate } from './deployments.js';
 import { html, Page, Card, Table, Alert, Badge, stateTone, bytes, count, when, useApi } from '../ui.js';
 
 /** Nodes with their CPUs, memory and accelerators; deployments and their load; recent errors; the audit chain. */
@@ -5,6 +6,7 @@ export function Overview({ me }) {
   const can = (a) => me.allowed.includes(a);
   const fleet = useApi(can('readFleet') ? '/api/v1/fleet' : null, 5000);
   const deployments = useApi(can('readDeployment') ? '/api/v1/deployments' : null, 3000);
+  const rates = useTokenRates(deployments.data?.deployments);
   const verify = useApi(can('readAudit') ? '/api/v1/audit/verify' : null, 30000);
   const errors = useApi(can('readAudit') ? '/api/v1/audit?outcome=failure&limit=8' : null, 10000);
   return html`<${Page} title="Overview">
@@ -29,10 +31,10 @@ export function Overview({ me }) {
       <//>` : null}
       ${can('readDeployment') ? html`<${Card} title="Deployments" wide>
         <${Alert} error=${deployments.error} />
-        <${Table} caption="Deployments and their load" columns=${['Model', 'State', 'Replicas', 'Active', 'Waiting']}
+        <${Table} caption="Deployments and their load" columns=${['Model', 'State', 'Replicas', 'Active', 'Waiting', 'Tokens/s']}
           rows=${(deployments.data?.deployments ?? []).map((d) => [`${d.model}:${d.version}`,
             html`<${Badge} tone=${stateTone(d.state)}>${d.state}<//>`, d.replicas, count(d.activeRequests),
-            count(d.waitingRequests)])}
+            count(d.waitingRequests), rate(rates(d.id))])}
           empty="No deployments yet: deploy a model from Deployments." />
       <//>` : null}
       ${can('readAudit') ? html`<${Card} title="Audit chain">

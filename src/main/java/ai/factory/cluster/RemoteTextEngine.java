@@ -59,6 +59,8 @@ final class RemoteTextEngine implements TextEngine {
     private final TextModelInfo info;
     private final java.util.function.Consumer<RemoteTextEngine> onClose;
     private final AtomicInteger active = new AtomicInteger();
+    /** Every token its worker generated for calls through this engine. */
+    private final java.util.concurrent.atomic.LongAdder generatedTotal = new java.util.concurrent.atomic.LongAdder();
     private final AtomicBoolean closed = new AtomicBoolean();
     /** What its worker was last given to compute: the conversation affinity of {@link #cachedPrefix}. */
     private final RecentSequences recent;
@@ -352,6 +354,7 @@ final class RemoteTextEngine implements TextEngine {
                     if (e.index() >= 0 && e.index() < generations.size()) {
                         if (e.event() instanceof TokenEvent.Token t) {
                             sequences.get(e.index()).append(t.id());
+                            generatedTotal.increment();
                         }
                         generations.get(e.index()).deliver(e.event());
                     }
@@ -445,7 +448,7 @@ final class RemoteTextEngine implements TextEngine {
     public EngineLoad load() {
         int calls = active.get();
         return new EngineLoad(Math.min(calls, info.parallel()), Math.max(0, calls - info.parallel()), info.parallel(),
-                queue);
+                queue, generatedTotal.sum());
     }
 
     /** Ends the replica: its assignment ends once the calls in flight have (they are cancelled as the caller's are). */

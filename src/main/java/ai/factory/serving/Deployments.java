@@ -531,6 +531,7 @@ public final class Deployments implements AutoCloseable {
         int waiting = 0;
         int slots = 0;
         int queue = 0;
+        long generated = 0;
         LiveDeployment live = deployments.get(id);
         if (live != null && live.state() instanceof DeploymentState.Ready ready) {
             for (Engine e : ready.replicas()) {
@@ -540,10 +541,11 @@ public final class Deployments implements AutoCloseable {
                     waiting += l.waiting();
                     slots += l.slots();
                     queue += l.queueCapacity();
+                    generated += l.generatedTokens();
                 }
             }
         }
-        return new EngineLoad(active, waiting, slots, queue);
+        return new EngineLoad(active, waiting, slots, queue, generated);
     }
 
     public List<Deployment> list() {

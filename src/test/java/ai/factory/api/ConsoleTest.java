@@ -87,6 +87,11 @@ class ConsoleTest {
         List<String> lines = run.out().lines().filter(l -> l.startsWith("ok ") || l.startsWith("FAIL ")).toList();
         assertThat(lines).as("%s%n%s", run.out(), run.err()).hasSize(11).allMatch(l -> l.startsWith("ok "));
         assertThat(run.exit()).as(run.err()).isZero();
+        // The deployment made in the browser counts the tokens its playground chat generated (48 asked for).
+        com.fasterxml.jackson.databind.JsonNode deployments = ai.factory.Json.mapper().readTree(
+                factory.get("/api/v1/deployments", factory.adminKey()).body()).path("deployments");
+        assertThat(deployments.findValues("generatedTokens").stream().mapToLong(
+                com.fasterxml.jackson.databind.JsonNode::asLong).sum()).isGreaterThanOrEqualTo(48);
     }
 
     /**

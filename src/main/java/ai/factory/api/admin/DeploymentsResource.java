@@ -101,6 +101,7 @@ public final class DeploymentsResource implements Routes {
                 spec.gpuLayers() == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : spec.gpuLayers(),
                 spec.stepTokens() == DeploymentSpec.STEP_TOKENS_AUTO ? "auto" : spec.stepTokens(),
                 spec.cacheType().id(), spec.prefixCache(),
-                placements(deployments, d.id()), d.createdAt(), load.active(), load.waiting());
+                placements(deployments, d.id()), d.createdAt(), load.active(), load.waiting(),
+                load.generatedTokens());
     }
 }

@@ -105,6 +105,8 @@ public final class LlamaEngine implements TextEngine {
     private boolean closed; // guarded by lifecycle
     private volatile boolean stopping;
     private volatile int active;
+    /** Every token sampled since the engine was loaded. */
+    private final java.util.concurrent.atomic.LongAdder generatedTotal = new java.util.concurrent.atomic.LongAdder();
 
     // Engine thread only.
     private MemorySegment pieceBuffer;
@@ -406,7 +408,8 @@ public final class LlamaEngine implements TextEngine {
 
     @Override
     public EngineLoad load() {
-        return new EngineLoad(active, waiting.size(), options.parallel(), options.queueCapacity());
+        return new EngineLoad(active, waiting.size(), options.parallel(), options.queueCapacity(),
+                generatedTotal.sum());
     }
 
     /**
@@ -1059,6 +1062,7 @@ public final class LlamaEngine implements TextEngine {
                 ? llama.samplerSample(slot.sampler, context, slot.logitsIndex)
                 : constrained.sample(slot.sampler, slot.grammar, logitsRow(slot.logitsIndex));
         slot.generated++;
+        generatedTotal.increment();
         float logprob = Float.NaN;
         List<TokenEvent.TopLogprob> top = List.of();
         if (request.logprobs()) {

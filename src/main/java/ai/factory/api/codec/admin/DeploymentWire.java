@@ -135,12 +135,14 @@ public final class DeploymentWire {
      * @param stepTokens {@code "auto"} or the tokens a step may take
      * @param cacheType {@code f16}, {@code q8_0} or {@code q4_0}
      * @param prefixCache sequences beyond {@code parallel} that keep evicted slots' prompts (0: none)
+     * @param generatedTokens the tokens its ready replicas generated since they were loaded: two readings a few
+     *     seconds apart give its output in tokens per second
      */
     public record Deployment(String id, String project, String model, int version, String state,
                              @Nullable String reason, int replicas, int parallel, int context, int threads, int queue,
                              Object gpuLayers, Object stepTokens, String cacheType, int prefixCache,
                              List<Placement> placements, Instant createdAt, long activeRequests,
-                             long waitingRequests) {
+                             long waitingRequests, long generatedTokens) {
         public Deployment {
             requireNonNull(id, "id is null");
             requireNonNull(state, "state is null");
