@@ -45,6 +45,8 @@ import org.jspecify.annotations.Nullable;
 public final class OidcSignIn {
     public static final String SIGN_IN = "session.signIn";
     public static final String SIGN_OUT = "session.signOut";
+    /** Sign-ins begun and not yet answered that may be kept at once (within the 10-minute window). */
+    static final int MAX_PENDING = 10_000;
     /** How long a sign-in may take, from the redirect to the provider to its answer. */
     static final Duration LOGIN_WINDOW = Duration.ofMinutes(10);
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -94,6 +96,12 @@ public final class OidcSignIn {
         jdbi.useTransaction(h -> {
             h.createUpdate("DELETE FROM oidc_logins WHERE created_at < :before")
                     .bind("before", Timestamp.from(now.minus(LOGIN_WINDOW))).execute();
+            // Anyone may begin a sign-in: a flood of them is refused rather than written without end.
+            long pending = h.createQuery("SELECT COUNT(*) FROM oidc_logins").mapTo(Long.class).one();
+            if (pending >= MAX_PENDING) {
+                throw new FactoryException(ErrorCode.RATE_LIMITED, "too many sign-ins are under way (" + pending
+                        + " begun in the last " + LOGIN_WINDOW.toMinutes() + " minutes); try again in a minute");
+            }
             h.createUpdate("INSERT INTO oidc_logins (state, verifier, nonce, redirect_uri, return_to, created_at) "
                             + "VALUES (:state, :verifier, :nonce, :redirect, :returnTo, :now)")
                     .bind("state", state).bind("verifier", verifier).bind("nonce", nonce)
