@@ -58,6 +58,21 @@ export function rate(r) {
   return r === null ? '—' : r.toFixed(1);
 }
 
+/** A ready deployment's replica count, to change in place (as the policies allow). */
+function ScaleControl({ d, onDone }) {
+  const [replicas, setReplicas] = useState(d.replicas);
+  const [run, busy, error] = useAction(async () => {
+    const after = await api(`/api/v1/deployments/${d.id}`, { method: 'PATCH', body: { replicas: Number(replicas) } });
+    onDone(`${d.model}:${d.version} scales to ${after.replicas} replica(s)`);
+  });
+  return html`<form class="scale" onSubmit=${(e) => { e.preventDefault(); run(); }}>
+    <input type="number" min="1" max="64" value=${replicas} aria-label=${`Replicas of ${d.model}:${d.version}`}
+      onInput=${(e) => setReplicas(e.target.value)} />
+    <button type="submit" class="ghost" disabled=${busy || Number(replicas) === d.replicas}>Scale</button>
+    <${Alert} error=${error} />
+  </form>`;
+}
+
 /** Deployments with their live load; create one with a live capacity preview, delete one. */
 export function Deployments({ me }) {
   const can = (a) => me.allowed.includes(a);
@@ -66,7 +81,7 @@ export function Deployments({ me }) {
   const models = useApi(can('readModel') ? '/api/v1/models' : null);
   const [notice, setNotice] = useState(null);
   const [remove, , removeError] = useAction(async (d) => {
-    if (!confirm(`Delete the deployment of ${d.model}:${d.version}? Calls in flight finish first.`)) return;
+    if (!confirm(`Delete the deployment of ${d.model}:${d.version}? Calls in flight on it are cancelled.`)) return;
     await api(`/api/v1/deployments/${d.id}`, { method: 'DELETE' });
     setNotice(`deployment of ${d.model}:${d.version} deleted`);
     deployments.reload();
@@ -78,9 +93,12 @@ export function Deployments({ me }) {
       'Active', 'Waiting', 'Tokens/s', 'Created', '']} rows=${(deployments.data?.deployments ?? []).map((d) => [
         html`${d.model}:${d.version}<div class="muted mono">${d.id}</div>`, d.project,
         html`<${Badge} tone=${stateTone(d.state)}>${d.state}<//>${d.reason ? html`<div class="muted">${d.reason}</div>` : ''}`,
-        d.replicas, d.parallel, count(d.context), count(d.activeRequests), count(d.waitingRequests), rate(rates(d.id)),
+        html`${d.readyReplicas === d.replicas ? d.replicas : `${d.readyReplicas} of ${d.replicas}`}
+          ${can('deploy') && d.state === 'ready' ? html`<${ScaleControl} d=${d}
+            onDone=${(m) => { setNotice(m); deployments.reload(); }} />` : null}`, d.parallel, count(d.context), count(d.activeRequests), count(d.waitingRequests), rate(rates(d.id)),
         when(d.createdAt),
-        can('undeploy') ? html`<button class="ghost danger" onClick=${() => remove(d)}>Delete</button>` : ''])}
+        can('undeploy') ? html`<button class="ghost danger" onClick=${() => remove(d)}
+          aria-label=${`Delete the deployment of ${d.model}:${d.version}`}>Delete</button>` : ''])}
       empty="No deployments yet." />
     ${can('deploy') && models.data ? html`<${Card} title="Deploy a model" wide>
       <${CreateForm} models=${models.data.models} onDone=${(m) => { setNotice(m); deployments.reload(); }} />

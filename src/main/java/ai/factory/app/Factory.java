@@ -303,8 +303,8 @@ public final class Factory implements AutoCloseable {
             }
             deployments.restore();
             if (workerEngines != null) {
-                workerEngines.retainDeployments(deployments.list().stream().map(Deployment::id)
-                        .collect(java.util.stream.Collectors.toSet()));
+                workerEngines.retainDeployments(deployments.list().stream().collect(java.util.stream.Collectors.toMap(
+                        Deployment::id, d -> d.spec().replicas())));
                 // Deployments made or deleted through another control-plane replica are taken up here within a second.
                 // The leader also ends assignments of deployments no longer recorded (deleted through a replica that
                 // died before the leader heard of it).

@@ -274,19 +274,22 @@ public final class Assignments {
     }
 
     /**
-     * Ends the assignments of deployments not in {@code live} (left by a control plane that stopped mid-delete); the
-     * leader's work, so a follower leaves them.
+     * Ends the assignments of deployments not in {@code live} (left by a control plane that stopped mid-delete), and
+     * of replicas beyond a deployment's count (it was scaled down); the leader's work, so a follower leaves them.
+     *
+     * @param live each deployment's replica count, by id
      */
-    public void retainDeployments(java.util.Set<String> live) {
+    public void retainDeployments(Map<String, Integer> live) {
         if (!leadership.isLeader()) {
             return;
         }
-        List<String> stale = jdbi.withHandle(h -> h.createQuery("SELECT id, deployment_id FROM replica_assignments")
-                .map((rs, ctx) -> live.contains(rs.getString(2)) ? "" : rs.getString(1)).list()).stream()
-                .filter(id -> !id.isEmpty()).toList();
+        List<String> stale = jdbi.withHandle(h -> h.createQuery(
+                        "SELECT id, deployment_id, replica FROM replica_assignments")
+                .map((rs, ctx) -> rs.getInt(3) < live.getOrDefault(rs.getString(2), 0) ? "" : rs.getString(1))
+                .list()).stream().filter(id -> !id.isEmpty()).toList();
         stale.forEach(this::remove);
         if (!stale.isEmpty()) {
-            LOG.info("ended {} assignment(s) of deployments that no longer exist", stale.size());
+            LOG.info("ended {} assignment(s) of deployments or replicas that no longer exist", stale.size());
         }
     }
 

@@ -320,8 +320,8 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         });
     }
 
-    /** Ends the assignments of deployments not in {@code live} (see {@link Assignments#retainDeployments}). */
-    public void retainDeployments(Set<String> live) {
+    /** Ends the assignments of deployments and replicas not in {@code live} (see {@link Assignments#retainDeployments}). */
+    public void retainDeployments(Map<String, Integer> live) {
         assignments.retainDeployments(live);
     }
 

@@ -26,6 +26,10 @@ public record Deployment(String id, String project, ModelName model, int version
         return state instanceof DeploymentState.Failed f ? f.reason() : null;
     }
 
+    Deployment withSpec(DeploymentSpec spec) {
+        return new Deployment(id, project, model, version, spec, state, createdAt, createdBy);
+    }
+
     Deployment withState(DeploymentState state) {
         return new Deployment(id, project, model, version, spec, state, createdAt, createdBy);
     }

@@ -41,6 +41,12 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
     public static final int MAX_PREFIX_CACHE = 256;
     public static final DeploymentSpec DEFAULT = new DeploymentSpec(1, 1, 0, 0, DEFAULT_QUEUE);
 
+    /** This spec with {@code n} replicas (checked as any spec). */
+    public DeploymentSpec withReplicas(int n) {
+        return new DeploymentSpec(n, parallel, contextLength, threads, queue, gpuLayers, stepTokens, cacheType,
+                prefixCache);
+    }
+
     public DeploymentSpec {
         Objects.requireNonNull(cacheType, "cacheType is null");
         if (replicas < 1 || replicas > 64) {

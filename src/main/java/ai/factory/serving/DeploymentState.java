@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * Where a deployment is in its life, with what it holds there. Pending → Loading(0 of n) → … → Loading(n-1 of n) →
- * Ready(replicas); Pending or Loading → Failed(reason); any state but Draining → Draining.
+ * Ready(replicas); Ready(replicas) → Ready(more or fewer) when it is scaled; Pending or Loading → Failed(reason); any state
+ * but Draining → Draining.
  *
  * <p>Pending: recorded, its load not begun. Loading: {@code loaded} of its {@code replicas} engines are open.
  * Ready: its engines serve calls. Failed: it could not load, and holds nothing (no engine, no GPU). Draining: it is
@@ -93,7 +94,8 @@ public sealed interface DeploymentState {
                 case Draining d -> true;
                 case Pending p -> false;
             };
-            case Ready r -> to instanceof Draining;
+            // Scaling: replicas join a ready deployment, or leave it, one change at a time.
+            case Ready r -> to instanceof Draining || to instanceof Ready;
             case Failed f -> to instanceof Draining;
             case Draining d -> false;
         };

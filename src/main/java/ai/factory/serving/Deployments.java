@@ -118,6 +118,165 @@ public final class Deployments implements AutoCloseable {
         return d;
     }
 
+    /** How long a replica that leaves a scaled-down deployment waits for its calls in flight before it closes. */
+    private static final Duration LEAVE_GRACE = Duration.ofMinutes(2);
+
+    /**
+     * Changes a ready deployment's replica count and records it: new replicas load in the background, one after
+     * another, each taking calls as soon as it is loaded; replicas that leave take no new calls, and close once the
+     * calls they have ended (at most {@link #LEAVE_GRACE}). Answers the deployment with the new count. CONFLICT unless
+     * it is ready, while another change of it is under way, and for one with replicas on GPUs; INVALID_REQUEST, with
+     * the numbers and nothing changed, when the new replicas do not fit in free memory.
+     */
+    public Deployment scale(String id, int replicas) {
+        LiveDeployment live = deployments.get(id);
+        if (live == null) {
+            throw notFound(id);
+        }
+        Deployment d = live.snapshot();
+        DeploymentSpec target = d.spec().withReplicas(replicas);
+        if (!(d.state() instanceof DeploymentState.Ready)) {
+            throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " is " + d.state().id()
+                    + "; scale it once it is ready");
+        }
+        if (live.placements().stream().anyMatch(ReplicaPlacement::onGpu)) {
+            throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " has replicas on GPUs, which cannot "
+                    + "be scaled in place yet; delete it and deploy again with 'replicas' " + replicas);
+        }
+        if (!live.scaling.compareAndSet(false, true)) {
+            throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " is being scaled already; scale it "
+                    + "again once its replicas are all ready");
+        }
+        try {
+            if (replicas == d.spec().replicas()) {
+                live.scaling.set(false);
+                return d;
+            }
+            ModelVersion version = registry.resolve(new ModelRef(d.model(), OptionalInt.of(d.version())));
+            int before = d.spec().replicas();
+            if (replicas > before) {
+                // Checked and held at once, so that a scale that cannot fit is refused with the numbers.
+                memory.check(scaleOwner(id), version, d.spec().withReplicas(replicas - before));
+            }
+            table.replicas(id, replicas);
+            LOG.info("deployment {} of {}:{} scales from {} to {} replica(s)", id, d.model(), d.version(), before,
+                    replicas);
+            resize(live, version, target, true);
+            return live.snapshot();
+        } catch (RuntimeException e) {
+            memory.release(scaleOwner(id));
+            live.scaling.set(false);
+            throw e;
+        }
+    }
+
+    /** Who holds the memory of replicas being added, until they are loaded. */
+    private static String scaleOwner(String id) {
+        return id + "+scale";
+    }
+
+    /**
+     * Brings a ready deployment ({@code live.scaling} set by the caller, cleared here once done) to {@code target}'s
+     * replica count: adds replicas in the background or takes replicas out at once and closes them when their calls
+     * ended. With {@code record}, a scale-up that fails part way records the count that serves.
+     */
+    private void resize(LiveDeployment live, ModelVersion version, DeploymentSpec target, boolean record) {
+        Deployment d = live.snapshot();
+        if (!(d.state() instanceof DeploymentState.Ready ready)) {
+            live.scaling.set(false);
+            return;
+        }
+        List<Engine> serving = ready.replicas();
+        List<ReplicaPlacement> placed = live.placements();
+        long perReplica = memory.estimate(version, target).total();
+        if (target.replicas() < serving.size()) {
+            List<Engine> leaving = List.copyOf(serving.subList(target.replicas(), serving.size()));
+            live.rescale(serving.subList(0, target.replicas()), target,
+                    placed.subList(0, Math.min(placed.size(), target.replicas())));
+            memory.hold(d.id(), perReplica * target.replicas());
+            memory.loaded(d.id());
+            // Done as far as serving goes: the next change may come while the replicas that left finish their calls.
+            live.scaling.set(false);
+            for (Engine engine : leaving) {
+                Thread.ofVirtual().name("replica-leaves-" + d.id()).start(() -> closeWhenIdle(engine));
+            }
+            LOG.info("deployment {} of {}:{} scaled down to {} replica(s); {} leave once their calls end", d.id(),
+                    d.model(), d.version(), target.replicas(), leaving.size());
+            return;
+        }
+        ReplicaPlacement cpu = placed.isEmpty() ? ReplicaPlacement.cpu(perReplica) : placed.getFirst();
+        live.rescale(serving, target, placed); // the count asked for, from now on; the replicas join as they load
+        startTask(live, () -> {
+            List<Engine> now = new ArrayList<>(serving);
+            List<ReplicaPlacement> where = new ArrayList<>(placed);
+            try {
+                for (int i = serving.size(); i < target.replicas(); i++) {
+                    Engine added = loader.load(new ReplicaOf(d.id(), i), version, target, cpu);
+                    now.add(added);
+                    where.add(cpu);
+                    if (!live.rescale(List.copyOf(now), target, where)) {
+                        closeQuietly(added); // deleted meanwhile: the delete closed the others
+                        return;
+                    }
+                }
+                memory.hold(d.id(), perReplica * target.replicas());
+                memory.loaded(d.id());
+                LOG.info("deployment {} of {}:{} scaled up to {} replica(s)", d.id(), d.model(), d.version(),
+                        target.replicas());
+            } catch (Throwable t) {
+                int loaded = now.size();
+                live.rescale(List.copyOf(now), target.withReplicas(loaded), where);
+                memory.hold(d.id(), perReplica * loaded);
+                memory.loaded(d.id());
+                if (record) {
+                    try {
+                        table.replicas(d.id(), loaded);
+                    } catch (RuntimeException e) {
+                        t.addSuppressed(e);
+                    }
+                }
+                LOG.warn("deployment {} of {}:{}: scaling to {} replicas stopped at {}: {}", d.id(), d.model(),
+                        d.version(), target.replicas(), loaded, reason(t));
+            } finally {
+                memory.release(scaleOwner(d.id()));
+            }
+        });
+    }
+
+    /** Runs a change of {@code live}'s replicas on a task of its own, clearing its scaling flag when done. */
+    private void startTask(LiveDeployment live, Runnable task) {
+        try {
+            loading.execute(() -> {
+                try {
+                    task.run();
+                } finally {
+                    live.scaling.set(false);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            live.scaling.set(false);
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "the factory is stopping");
+        }
+    }
+
+    /**
+     * Closes an engine that takes no new calls once the calls it has ended (waiting a second first, for a call that
+     * chose it just before it left), or after {@link #LEAVE_GRACE}, whichever comes first.
+     */
+    private static void closeWhenIdle(Engine engine) {
+        long end = System.nanoTime() + LEAVE_GRACE.toNanos();
+        try {
+            Thread.sleep(1000);
+            while (engine instanceof TextEngine t && System.nanoTime() < end
+                    && (t.load().active() > 0 || t.load().waiting() > 0)) {
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeQuietly(engine);
+    }
+
     /** Hands a deployment's load to a task of its own; one that can't even start ends the deployment as failed. */
     private void startLoading(LiveDeployment live) {
         try {
@@ -354,6 +513,7 @@ public final class Deployments implements AutoCloseable {
             gpus.release(live.id(), live.snapshot().spec().replicas());
         }
         memory.release(live.id());
+        memory.release(scaleOwner(live.id()));
     }
 
     private static void closeQuietly(Engine engine) {
@@ -424,12 +584,14 @@ public final class Deployments implements AutoCloseable {
      * Brings this process's deployments in line with the table, which other control-plane replicas on the same
      * database change too: one recorded there and not here starts loading; one here that is no longer recorded (deleted
      * through another replica) is unloaded as by {@link #delete}; one that failed here while the table says another
-     * replica has it ready is loaded again. Returns the ids recorded.
+     * replica has it ready is loaded again; one scaled through another replica is scaled here too. Returns each
+     * recorded deployment's replica count, by id.
      */
-    public java.util.Set<String> sync() {
+    public Map<String, Integer> sync() {
         List<LiveDeployment> started = new ArrayList<>();
         Map<LiveDeployment, DeploymentState> gone = new java.util.HashMap<>();
-        java.util.Set<String> ids = new java.util.HashSet<>();
+        Map<LiveDeployment, Deployment> rescaled = new java.util.HashMap<>();
+        Map<String, Integer> ids = new java.util.HashMap<>();
         synchronized (membership) {
             if (closing) {
                 return ids;
@@ -437,8 +599,13 @@ public final class Deployments implements AutoCloseable {
             List<Deployment> recorded = table.recorded();
             java.util.Set<String> readyElsewhere = table.readyIds();
             for (Deployment d : recorded) {
-                ids.add(d.id());
+                ids.put(d.id(), d.spec().replicas());
                 LiveDeployment here = deployments.get(d.id());
+                if (here != null && here.state() instanceof DeploymentState.Ready
+                        && here.snapshot().spec().replicas() != d.spec().replicas()
+                        && here.scaling.compareAndSet(false, true)) {
+                    rescaled.put(here, d);
+                }
                 if (here != null && here.state() instanceof DeploymentState.Failed && readyElsewhere.contains(d.id())) {
                     deployments.remove(d.id(), here);
                 }
@@ -449,7 +616,7 @@ public final class Deployments implements AutoCloseable {
                 }
             }
             for (LiveDeployment live : List.copyOf(deployments.values())) {
-                if (!ids.contains(live.id())) {
+                if (!ids.containsKey(live.id())) {
                     live.transition(new DeploymentState.Draining()).ifPresent(before -> gone.put(live, before));
                     deployments.remove(live.id(), live);
                 }
@@ -464,11 +631,22 @@ public final class Deployments implements AutoCloseable {
             unload(live, before);
             LOG.info("deployment {} was deleted through another control-plane replica; unloaded here", live.id());
         });
+        rescaled.forEach((live, d) -> {
+            LOG.info("deployment {} was scaled to {} replica(s) through another control-plane replica; scaling here",
+                    live.id(), d.spec().replicas());
+            try {
+                resize(live, registry.resolve(new ModelRef(d.model(), OptionalInt.of(d.version()))),
+                        live.snapshot().spec().withReplicas(d.spec().replicas()), false);
+            } catch (RuntimeException e) {
+                live.scaling.set(false);
+                LOG.warn("deployment {}: scaling it here failed: {}", live.id(), e.getMessage());
+            }
+        });
         return ids;
     }
 
     /** Runs {@link #sync} every {@code every} until closed, handing each time's recorded ids to {@code recorded}. */
-    public void follow(Duration every, java.util.function.Consumer<java.util.Set<String>> recorded) {
+    public void follow(Duration every, java.util.function.Consumer<Map<String, Integer>> recorded) {
         requireNonNull(every, "every is null");
         requireNonNull(recorded, "recorded is null");
         follower = Thread.ofVirtual().name("deployments-follow").start(() -> {

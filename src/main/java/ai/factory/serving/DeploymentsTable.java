@@ -60,6 +60,12 @@ final class DeploymentsTable {
                 .bind("s", state.id()).bind("r", reason).bind("id", id).execute());
     }
 
+    /** Records a new replica count (the deployment was scaled). */
+    void replicas(String id, int replicas) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE deployments SET replicas = :r WHERE id = :id")
+                .bind("r", replicas).bind("id", id).execute());
+    }
+
     void delete(String id) {
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM deployments WHERE id = :id").bind("id", id).execute());
     }

@@ -2,6 +2,7 @@ package ai.factory.serving;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.engine.Engine;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -19,6 +20,8 @@ final class LiveDeployment {
     /** The GPUs (or CPU) of each replica while held; empty before placing and after release. */
     private List<ReplicaPlacement> placements;
     private final CompletableFuture<Deployment> settled = new CompletableFuture<>();
+    /** Set while a change of its replica count is under way: one at a time. */
+    final java.util.concurrent.atomic.AtomicBoolean scaling = new java.util.concurrent.atomic.AtomicBoolean();
 
     LiveDeployment(Deployment deployment, List<ReplicaPlacement> placements) {
         this.current = requireNonNull(deployment, "deployment is null");
@@ -76,6 +79,19 @@ final class LiveDeployment {
 
     synchronized List<ReplicaPlacement> placements() {
         return placements;
+    }
+
+    /**
+     * Serves on {@code engines} from now on (more or fewer than before), with {@code spec} and {@code placements} to
+     * match; false, changing nothing, once the deployment is no longer ready (it began draining).
+     */
+    synchronized boolean rescale(List<Engine> engines, DeploymentSpec spec, List<ReplicaPlacement> placed) {
+        if (!(current.state() instanceof DeploymentState.Ready)) {
+            return false;
+        }
+        current = current.withSpec(spec).withState(new DeploymentState.Ready(engines));
+        placements = List.copyOf(placed);
+        return true;
     }
 
     /** Records where a restored deployment's replicas were placed; false (nothing recorded) once it is draining. */

@@ -35,6 +35,8 @@ class EgressScanTest {
     private static final Map<String, String> USER_CLIENTS = Map.of(
             "ai/factory/cli/FactoryClient.java", "the command line's client of a factory at --url / FACTORY_URL",
             "ai/factory/bench/LoadGenerator.java", "'factory bench' load-tests the endpoint its user names with --url",
+            "ai/factory/cli/Logins.java", "'factory login' signs its user in at the identity provider the factory "
+                    + "at --url names, from the user's own machine",
             "ai/factory/cluster/Worker.java", "'factory worker' joins the control plane its operator names with --join, "
                     + "then calls the cluster endpoint on that same host, over mutual TLS with the cluster CA alone");
 

@@ -2,6 +2,7 @@ package ai.factory.api.admin;
 
 import static java.util.Objects.requireNonNull;
 
+import ai.factory.FactoryException;
 import ai.factory.api.Access;
 import ai.factory.api.Authentication;
 import ai.factory.api.Contract;
@@ -16,8 +17,10 @@ import ai.factory.models.ModelRef;
 import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
 import ai.factory.serving.DeploymentSpec;
+import ai.factory.serving.DeploymentState;
 import ai.factory.serving.Deployments;
 import ai.factory.serving.ReplicaPlacement;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,11 +56,29 @@ public final class DeploymentsResource implements Routes {
             access.deployment(ctx, Action.READ_DEPLOYMENT, d);
             ctx.json(deployment(d));
         });
+        routes.patch("/api/v1/deployments/{id}", Action.DEPLOY, Contract.of("Scale a ready deployment: new replicas "
+                + "load in the background, leaving ones finish their calls first (answers 202)",
+                DeploymentWire.ScaleDeployment.class, DeploymentWire.Deployment.class), this::scale);
         routes.delete("/api/v1/deployments/{id}", Action.UNDEPLOY,
                 Contract.of("Delete a deployment, unloading it", null, DeploymentWire.Deployment.class), ctx -> {
             access.deployment(ctx, Action.UNDEPLOY, deployments.get(ctx.pathParam("id")));
             ctx.json(deployment(deployments.delete(ctx.pathParam("id"))));
         });
+    }
+
+    private void scale(Context ctx) {
+        JsonNode tree = WireJson.tree(ctx.bodyAsBytes());
+        tree.fieldNames().forEachRemaining(field -> {
+            if (!DeploymentWire.ScaleDeployment.FIELDS.contains(field)) {
+                throw FactoryException.invalidParam(field, "'" + field + "' can't be changed on a deployment; "
+                        + "what can is: " + String.join(", ", DeploymentWire.ScaleDeployment.FIELDS)
+                        + " (deploy again for other settings)");
+            }
+        });
+        int replicas = WireJson.bind(tree, DeploymentWire.ScaleDeployment.class).replicas();
+        Deployment d = deployments.get(ctx.pathParam("id"));
+        access.deployment(ctx, Action.DEPLOY, d);
+        ctx.status(202).json(deployment(deployments.scale(d.id(), replicas)));
     }
 
     private void create(Context ctx) {
@@ -102,6 +123,6 @@ public final class DeploymentsResource implements Routes {
                 spec.stepTokens() == DeploymentSpec.STEP_TOKENS_AUTO ? "auto" : spec.stepTokens(),
                 spec.cacheType().id(), spec.prefixCache(),
                 placements(deployments, d.id()), d.createdAt(), load.active(), load.waiting(),
-                load.generatedTokens());
+                d.state() instanceof DeploymentState.Ready r ? r.replicas().size() : 0, load.generatedTokens());
     }
 }

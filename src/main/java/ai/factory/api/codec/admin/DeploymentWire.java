@@ -126,6 +126,16 @@ public final class DeploymentWire {
         }
     }
 
+    /** {@code PATCH /api/v1/deployments/{id}}: scale a ready deployment to {@code replicas}. */
+    public record ScaleDeployment(Integer replicas) {
+        /** The fields this body may carry; any other is refused rather than ignored, so a typo is not lost. */
+        public static final List<String> FIELDS = List.of("replicas");
+
+        public ScaleDeployment {
+            Required.field(replicas, "replicas");
+        }
+    }
+
     /**
      * A deployment with its settings, placements and live load.
      *
@@ -135,6 +145,7 @@ public final class DeploymentWire {
      * @param stepTokens {@code "auto"} or the tokens a step may take
      * @param cacheType {@code f16}, {@code q8_0} or {@code q4_0}
      * @param prefixCache sequences beyond {@code parallel} that keep evicted slots' prompts (0: none)
+     * @param readyReplicas the replicas serving now (fewer than {@code replicas} while it loads or scales up)
      * @param generatedTokens the tokens its ready replicas generated since they were loaded: two readings a few
      *     seconds apart give its output in tokens per second
      */
@@ -142,7 +153,7 @@ public final class DeploymentWire {
                              @Nullable String reason, int replicas, int parallel, int context, int threads, int queue,
                              Object gpuLayers, Object stepTokens, String cacheType, int prefixCache,
                              List<Placement> placements, Instant createdAt, long activeRequests,
-                             long waitingRequests, long generatedTokens) {
+                             long waitingRequests, int readyReplicas, long generatedTokens) {
         public Deployment {
             requireNonNull(id, "id is null");
             requireNonNull(state, "state is null");

@@ -37,7 +37,7 @@ class AdminWireTest {
                 "auto", 32, "q8_0", 4,
                 List.of(new DeploymentWire.Placement(0, "gpu", "all", List.of(0, 1), List.of(11, 11), 1L << 30),
                         new DeploymentWire.Placement(1, "gpu", 7, List.of(2), List.of(7), 5L)),
-                Instant.parse("2026-12-05T01:02:03.456Z"), 1, 0, 12);
+                Instant.parse("2026-12-05T01:02:03.456Z"), 1, 0, 1, 12);
         String written = json(deployment);
         assertThat(written).isEqualTo("""
                 {"id":"dep-1","project":"acme","model":"acme/tiny","version":2,"state":"ready","reason":null,\
@@ -46,7 +46,7 @@ class AdminWireTest {
                 "placements":[\
                 {"replica":0,"device":"gpu","gpuLayers":"all","gpus":[0,1],"layersPerGpu":[11,11],"bytesPerGpu":1073741824},\
                 {"replica":1,"device":"gpu","gpuLayers":7,"gpus":[2],"layersPerGpu":[7],"bytesPerGpu":5}],\
-                "createdAt":"2026-12-05T01:02:03.456Z","activeRequests":1,"waitingRequests":0,"generatedTokens":12}""");
+                "createdAt":"2026-12-05T01:02:03.456Z","activeRequests":1,"waitingRequests":0,"readyReplicas":1,"generatedTokens":12}""");
         assertThat(json(reread(written, DeploymentWire.Deployment.class))).isEqualTo(written);
     }
 
