@@ -45,6 +45,26 @@ async function accessible(page, where) {
     .map((n) => n.target.join(' ')).join(', ')}`).join('; ')}`);
 }
 
+/** Errors the pages report (a refused script or style, a broken call, an uncaught exception), kept per page. */
+const problems = [];
+function watch(page) {
+  page.on('console', (m) => {
+    // Failed loads are judged by their answers below, which name the URL; the provider's own pages are its business.
+    if (m.type() === 'error' && page.url().startsWith(base) && !m.text().startsWith('Failed to load resource')) {
+      problems.push(m.text());
+    }
+  });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  page.on('response', (r) => {
+    const url = r.url();
+    // The sign-in probes answer 401 before anyone is signed in; nothing else of the factory's may fail.
+    if (url.startsWith(base) && r.status() >= 400 && !(r.status() === 401 && /\/api\/v1\/me$|\/auth\/session$/.test(url))) {
+      problems.push(`${r.request().method()} ${url.slice(base.length)}: ${r.status()}`);
+    }
+  });
+  return page;
+}
+
 async function open(page, hash, title) {
   await page.goto(`${base}/console/#/${hash}`);
   await page.getByRole('heading', { level: 1, name: title }).waitFor({ timeout: 15000 });
@@ -53,7 +73,7 @@ async function open(page, hash, title) {
 /** Signs a person in through the provider's own login page, from the console's sign-in button. */
 async function signInThroughProvider(browser, login) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
+  const page = watch(await context.newPage());
   page.on('dialog', (d) => d.accept());
   await page.goto(`${base}/console/`);
   await page.getByRole('link', { name: 'Sign in with your organisation' }).click();
@@ -129,8 +149,17 @@ try {
     await page.getByLabel('Context per sequence').fill('512');
     await page.locator('.plan').filter({ hasText: 'fits in host memory' }).waitFor();
     await page.getByRole('button', { name: 'Deploy' }).click();
-    await page.getByRole('row').filter({ hasText: `${MODEL}:1` }).filter({ hasText: 'ready' })
-      .waitFor({ timeout: 60000 });
+    const row = page.getByRole('row').filter({ hasText: `${MODEL}:1` });
+    await row.filter({ hasText: 'ready' }).waitFor({ timeout: 60000 });
+    // Scaled in place to two replicas, then back to one; the row shows them joining.
+    await page.getByLabel(`Replicas of ${MODEL}:1`).fill('2');
+    await page.getByRole('button', { name: 'Scale' }).click();
+    await page.getByRole('status').filter({ hasText: 'scales to 2 replica(s)' }).waitFor();
+    await page.waitForFunction((name) => [...document.querySelectorAll('tr')].some((r) => r.textContent.includes(name)
+      && r.querySelector('input')?.value === '2' && !/\d of 2/.test(r.textContent)), `${MODEL}:1`, { timeout: 60000 });
+    await page.getByLabel(`Replicas of ${MODEL}:1`).fill('1');
+    await page.getByRole('button', { name: 'Scale' }).click();
+    await page.getByRole('status').filter({ hasText: 'scales to 1 replica(s)' }).waitFor();
     await accessible(page, 'deployments');
     await shot(page, 'deployments');
   });
@@ -204,8 +233,8 @@ try {
         .filter((e) => !e.closest('.table-wrap, pre.code, nav'))
         .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().width)} px)`));
       expect(!wide.length, `${title} is wider than a phone: ${wide.join(', ')}`);
+      await accessible(page, `${title} on a phone`);
     }
-    await accessible(page, 'playground on a phone');
     await shot(page, 'phone-playground');
     await page.setViewportSize({ width: 1280, height: 860 });
   });
@@ -241,6 +270,10 @@ try {
     await page.getByRole('link', { name: 'Sign in with your organisation' }).waitFor();
   });
   await adminContext.close();
+
+  await check('no page reported an error (a script or style the policy refused, a failed call, an exception)', async () => {
+    expect(!problems.length, problems.slice(0, 5).join(' | '));
+  });
 } finally {
   await browser.close();
 }

@@ -58,6 +58,9 @@ export async function api(path, { method = 'GET', body, headers = {}, signal } =
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);
+  if (response.status === 401 && path !== '/api/v1/me' && !path.startsWith('/auth/')) {
+    window.dispatchEvent(new Event('factory:unauthenticated'));
+  }
   if (!response.ok) throw await errorOf(response);
   const type = response.headers.get('Content-Type') ?? '';
   return type.includes('json') ? response.json() : response.text();

@@ -1,7 +1,7 @@
 // The factory's web console: signs a person in (through the site's identity provider, or with an API key), then
 // shows the pages the site's policies let them use. Every page reads and changes things through the public APIs.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { html } from './ui.js';
 import { api, ApiError, hasKey, useCsrf, useKey } from './api.js';
 import './style.css';
@@ -31,14 +31,26 @@ const PAGES = [
   { path: 'training', title: 'Training', component: Training, any: ['readTrainingJob'] },
 ];
 
+/** The page a hash names (#/models); null for a hash that is no page's (the skip link's #main). */
 function route() {
+  if (location.hash && !location.hash.startsWith('#/')) return null;
   return location.hash.replace(/^#\/?/, '').split('?')[0] || '';
+}
+
+/** A page that throws shows what went wrong instead of blanking the console. */
+function Guarded({ children }) {
+  const [error, reset] = useErrorBoundary();
+  if (error) {
+    return html`<div class="alert error" role="alert">This page failed: ${String(error.message ?? error)}.
+      <button class="ghost" onClick=${reset}>Try again</button></div>`;
+  }
+  return children;
 }
 
 function App() {
   const [me, setMe] = useState(undefined);
   const [error, setError] = useState(null);
-  const [path, setPath] = useState(route());
+  const [path, setPath] = useState(route() ?? '');
 
   const whoAmI = async () => {
     try {
@@ -60,9 +72,23 @@ function App() {
 
   useEffect(() => {
     whoAmI();
-    const onHash = () => setPath(route());
+    const onHash = () => {
+      const next = route();
+      if (next !== null) setPath(next);
+    };
+    // A call refused for want of credentials (the session ended, the key was revoked): back to the sign-in.
+    const onSignedOut = () => {
+      useKey(null);
+      useCsrf(null);
+      setError(new ApiError(401, 'Your sign-in has ended; sign in again.'));
+      setMe(null);
+    };
     window.addEventListener('hashchange', onHash);
-    return () => window.removeEventListener('hashchange', onHash);
+    window.addEventListener('factory:unauthenticated', onSignedOut);
+    return () => {
+      window.removeEventListener('hashchange', onHash);
+      window.removeEventListener('factory:unauthenticated', onSignedOut);
+    };
   }, []);
 
   useEffect(() => {
@@ -97,8 +123,8 @@ function App() {
     <a class="skip" href="#main">Skip to content</a>
     <header class="top">
       <span class="brand">Factory</span>
-      <span class="who" aria-label="Signed in as">
-        <span>${me.name}</span>
+      <span class="who">
+        <span><span class="sr-only">Signed in as </span>${me.name}</span>
         <span class="muted">${me.role} · ${me.project}</span>
       </span>
       <button class="ghost" onClick=${signOut}>Sign out</button>
@@ -113,7 +139,7 @@ function App() {
       <main id="main">
         ${known && known !== current ? html`<div class="alert error" role="alert"><strong>Not allowed: </strong>
           ${known.title} needs a role you do not have in ${me.project} (you are ${me.role}).</div>` : null}
-        ${current ? html`<${current.component} me=${me} />`
+        ${current ? html`<${Guarded} key=${current.path}><${current.component} me=${me} /><//>`
           : html`<div class="alert error" role="alert">Your role (${me.role}) may use none of the console's pages.</div>`}
       </main>
     </div>`;

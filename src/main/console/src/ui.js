@@ -100,14 +100,17 @@ export function count(n) {
  * A path of null loads nothing.
  */
 export function useApi(path, every) {
-  const [state, setState] = useState({ data: null, error: null, loading: path !== null });
+  const [state, setState] = useState({ data: null, error: null, loading: path !== null, path });
+  const latest = useRef(0);
   const load = useCallback(async () => {
     if (path === null) return;
+    const call = ++latest.current;
     try {
       const data = await api(path);
-      setState({ data, error: null, loading: false });
+      // An answer to an older call (the path changed meanwhile, or a later poll went first) is dropped.
+      if (call === latest.current) setState({ data, error: null, loading: false, path });
     } catch (error) {
-      setState((s) => ({ data: s.data, error, loading: false }));
+      if (call === latest.current) setState((s) => ({ data: s.path === path ? s.data : null, error, loading: false, path }));
     }
   }, [path]);
   useEffect(() => {
@@ -116,7 +119,9 @@ export function useApi(path, every) {
     const timer = setInterval(() => document.visibilityState === 'visible' && load(), every);
     return () => clearInterval(timer);
   }, [load, every]);
-  return { ...state, reload: load };
+  // Until the new path's answer comes, nothing of the old one is shown as its.
+  const current = state.path === path ? state : { data: null, error: null, loading: true };
+  return { data: current.data, error: current.error, loading: current.loading, reload: load };
 }
 
 /** Runs an action that changes something, keeping its error and whether it runs; answers [run, busy, error]. */
@@ -150,7 +155,7 @@ export function Chart({ label, x, series, time = true, height = 220 }) {
       scales: { x: { time } },
       legend: { show: true },
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], width: 2,
-        points: { show: x.length < 40 } }))],
+        spanGaps: Boolean(s.spanGaps), points: { show: x.length < 40 || Boolean(s.spanGaps) } }))],
       axes: [{}, { size: 70 }],
     }, [x, ...series.map((s) => s.values)], box.current);
     const resize = () => plot.setSize({ width: box.current.clientWidth, height });

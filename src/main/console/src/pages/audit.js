@@ -45,7 +45,11 @@ export function Audit() {
   };
   const [anchor, , anchorError] = useAction(async () => {
     const a = await api('/api/v1/audit/anchor');
-    await navigator.clipboard?.writeText(a.anchor);
+    try {
+      await navigator.clipboard?.writeText(a.anchor);
+    } catch {
+      // no clipboard here (plain http, or no permission): the anchor is shown below all the same
+    }
     alert(`The newest signed digest (record ${a.seq}), to keep outside the factory:\n\n${a.anchor}`);
   });
   const set = (k) => (e) => setFilters({ ...filters, [k]: e.target.value });
@@ -70,7 +74,8 @@ export function Audit() {
             : r.outcome === 'failure' ? 'failed' : 'warn')}>${r.decision} · ${r.outcome}<//>`, r.status,
           r.promptTokens || r.completionTokens ? `${r.promptTokens} + ${r.completionTokens}` : '',
           html`<span class="detail">${r.detail}</span>${sha ? html` <button class="ghost"
-            onClick=${() => setOpen(open === r.seq ? null : r.seq)} aria-expanded=${open === r.seq}>Content</button>
+            onClick=${() => setOpen(open === r.seq ? null : r.seq)} aria-expanded=${open === r.seq}
+            aria-label=${`Content of record ${r.seq}`}>Content</button>
             ${open === r.seq ? html`<${Content} project=${r.project} sha=${sha} />` : null}` : ''}`];
       })} empty="No records match." />
   <//>`;

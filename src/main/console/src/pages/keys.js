@@ -11,7 +11,8 @@ function Secret({ created, onClose }) {
   return html`<div class="alert ok secret" role="status">
     <p><strong>${created.name}</strong> is made. Copy its secret now: it is not shown again.</p>
     <dl class="facts">${pairs.map(([k, v]) => html`<dt>${k}</dt><dd><code data-testid="secret">${v}</code>
-      <button class="ghost" onClick=${() => navigator.clipboard?.writeText(v)}>Copy</button></dd>`)}</dl>
+      ${navigator.clipboard ? html`<button class="ghost" onClick=${() => navigator.clipboard.writeText(v).catch(() => {})}
+        aria-label=${`Copy the ${k.toLowerCase()}`}>Copy</button>` : null}</dd>`)}</dl>
     <button onClick=${onClose}>Done</button>
   </div>`;
 }

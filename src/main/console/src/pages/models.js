@@ -1,12 +1,24 @@
 import { useState } from 'preact/hooks';
-import { html, Page, Card, Table, Alert, Badge, Field, bytes, when, useApi, useAction, stateTone } from '../ui.js';
+import { html, Page, Card, Table, Alert, Badge, Field, bytes, when, useApi, useAction } from '../ui.js';
 import { api, upload } from '../api.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/;
 
-/** What one replica of a GGUF model needs and where it fits, for a context and parallelism. */
+/**
+ * The accelerators this node can give a new replica (its free GPUs), as the plan takes them; empty without any, or
+ * for someone who may not read the fleet.
+ */
+function useAccelerators() {
+  const fleet = useApi('/api/v1/fleet');
+  const offload = fleet.data?.nodes?.[0]?.gpuOffload;
+  if (!offload?.supported || !offload.freeGpus || !offload.capacityPerGpu) return '';
+  return `&accelerator=${encodeURIComponent(`${offload.gpuKind}:${offload.capacityPerGpu}B×${offload.freeGpus}`)}`;
+}
+
+/** What one replica of a GGUF model needs and where it fits (host memory, this node's free GPUs). */
 export function Plan({ model, context, parallel }) {
-  const query = `ctx=${context || 0}&parallel=${parallel || 1}`;
+  const accelerators = useAccelerators();
+  const query = `ctx=${context || 0}&parallel=${parallel || 1}${accelerators}`;
   const plan = useApi(model ? `/api/v1/models/${model}/plan?${query}` : null);
   if (!model) return null;
   if (plan.error) return html`<${Alert} error=${plan.error} />`;
@@ -21,6 +33,7 @@ export function Plan({ model, context, parallel }) {
         + `for ${p.need.contextTokens.toLocaleString()} tokens, compute ${bytes(p.need.compute)})`}</dd>
       ${p.hostFree !== undefined ? html`<dt>Host memory free</dt><dd>${bytes(p.hostFree)}</dd>` : null}
       ${p.deviceFree !== undefined ? html`<dt>Accelerator memory free</dt><dd>${bytes(p.deviceFree)}</dd>` : null}
+      ${p.devices !== undefined ? html`<dt>Accelerators</dt><dd>${p.devices} × ${p.kind}</dd>` : null}
       ${p.gpuLayers !== undefined ? html`<dt>Layers offloaded</dt><dd>${p.gpuLayers} of ${p.need.layers}</dd>` : null}
       ${p.reason ? html`<dt>Why not</dt><dd>${p.reason}</dd>` : null}
     </dl>
@@ -68,6 +81,18 @@ function ImportForm({ onDone }) {
   </form>`;
 }
 
+/** A model's classification, changed only when its Save is pressed (not as the options are passed over). */
+function Classification({ model, onSave }) {
+  const [value, setValue] = useState(model.classification);
+  const options = [...new Set(['public', 'internal', 'confidential', 'restricted', model.classification])];
+  return html`<form class="scale" onSubmit=${(e) => { e.preventDefault(); onSave(model.name, value); }}>
+    <select aria-label=${`Classification of ${model.name}`} value=${value} onChange=${(e) => setValue(e.target.value)}>
+      ${options.map((c) => html`<option value=${c}>${c}</option>`)}</select>
+    <button type="submit" class="ghost" disabled=${value === model.classification}
+      aria-label=${`Save the classification of ${model.name}`}>Save</button>
+  </form>`;
+}
+
 export function Models({ me }) {
   const models = useApi('/api/v1/models');
   const [search, setSearch] = useState('');
@@ -97,18 +122,16 @@ export function Models({ me }) {
     <${Table} caption="Models" columns=${['Name', 'Project', 'Classification', 'Latest', 'Format', 'Size', 'Imported',
       '']} rows=${list.map((m) => {
         const latest = m.versions.find((v) => v.version === m.latestVersion) ?? m.versions[m.versions.length - 1];
-        const signed = latest?.metadata?.signature;
         return [m.name, m.project,
-          can('classifyModel') ? html`<select aria-label=${`Classification of ${m.name}`} value=${m.classification}
-            onChange=${(e) => classify(m.name, e.target.value)}>
-            ${[...new Set(['public', 'internal', 'confidential', 'restricted', m.classification])].map((c) =>
-              html`<option value=${c}>${c}</option>`)}</select>` : m.classification,
+          can('classifyModel') ? html`<${Classification} key=${`${m.name} ${m.classification}`} model=${m}
+            onSave=${classify} />` : m.classification,
           `v${m.latestVersion}`, latest?.format ?? '—', bytes(latest?.sizeBytes),
-          html`${when(latest?.importedAt)}<div class="muted">${latest?.source ?? ''}${signed
-            ? html` · <${Badge} tone=${stateTone(signed.verified ? 'ok' : 'failed')}>signature<//>` : ''}</div>`,
+          html`${when(latest?.importedAt)}<div class="muted">${latest?.source ?? ''}</div>`,
           html`<div class="row-actions">
-            ${latest?.format === 'gguf' ? html`<button class="ghost" onClick=${() => setChosen(m.name)}>Plan</button>` : null}
-            ${can('deleteModel') ? html`<button class="ghost danger" onClick=${() => remove(m.name)}>Delete</button>` : null}
+            ${latest?.format === 'gguf' ? html`<button class="ghost" onClick=${() => setChosen(m.name)}
+              aria-label=${`Plan ${m.name}`}>Plan</button>` : null}
+            ${can('deleteModel') ? html`<button class="ghost danger" onClick=${() => remove(m.name)}
+              aria-label=${`Delete ${m.name}`}>Delete</button>` : null}
           </div>`];
       })} empty="No models yet." />
     ${chosen ? html`<${Card} title=${`Capacity plan: ${chosen}`} wide>

@@ -13,8 +13,22 @@ function requestOf(model, settings, messages) {
   return body;
 }
 
-const py = (v) => JSON.stringify(v, null, 4).replace(/\btrue\b/g, 'True').replace(/\bfalse\b/g, 'False')
-  .replace(/\bnull\b/g, 'None');
+/** A value as a Python literal (strings as JSON writes them, which Python reads the same). */
+function py(v, indent = '') {
+  const inner = `${indent}    `;
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (Array.isArray(v)) {
+    return v.length ? `[\n${v.map((x) => inner + py(x, inner)).join(',\n')}\n${indent}]` : '[]';
+  }
+  if (typeof v === 'object') {
+    const entries = Object.entries(v);
+    return entries.length ? `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${py(x, inner)}`)
+      .join(',\n')}\n${indent}}` : '{}';
+  }
+  return JSON.stringify(v);
+}
 
 /** The same request as curl, Python (openai, boto3) and Java (the OpenAI Java SDK). */
 function code(body) {
@@ -87,7 +101,7 @@ function useConversation() {
 }
 
 function Transcript({ label, side }) {
-  return html`<div class="transcript" role="log" aria-label=${`Conversation with ${label}`}>
+  return html`<div class="transcript" role="log" aria-label=${`Conversation with ${label}`} aria-busy=${side.busy}>
     ${side.messages.map((m) => html`<div class=${`message ${m.role}`}><span class="role">${m.role}</span>
       <pre>${m.content}</pre></div>`)}
     ${side.busy ? html`<div class="message assistant streaming"><span class="role">assistant</span>

@@ -24,7 +24,8 @@ export function Projects({ me }) {
       rows=${(projects.data?.projects ?? []).map((p) => [p.name,
         members(p.name).map((k) => `${k.name} (${k.role})`).join(', ') || '—',
         can('manageProjects') ? html`<label class="check"><input type="checkbox" checked=${p.contentLogging}
-          onChange=${(e) => logging(p, e.target.checked)} />${p.contentLogging ? 'on' : 'off'}</label>`
+          aria-label=${`Content logging for ${p.name}`} onChange=${(e) => logging(p, e.target.checked)} />
+          ${p.contentLogging ? 'on' : 'off'}</label>`
           : (p.contentLogging ? 'on' : 'off'),
         html`${when(p.createdAt)}<div class="muted">by ${p.createdBy}</div>`])} />
     <p class="muted">${'People signing in through the identity provider take their project and role from its '

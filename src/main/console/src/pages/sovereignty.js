@@ -30,9 +30,9 @@ export function Sovereignty() {
           rows=${Object.entries(r.dataClassification.models).map(([c, n]) => [c, n])} empty="No models." />
       <//>
       <${Card} title="Audit chain">
-        <p><${Badge} tone=${stateTone(r.audit.ok ? 'ok' : 'failed')}>${r.audit.ok ? 'verified' : 'broken'}<//>
-          ${count(r.audit.records)} records, ${count(r.audit.digests)} signed digests; at start:
-          ${r.auditAtStart.ok ? ' verified' : r.auditAtStart.accepted ? ' broken, accepted by an admin' : ' broken'}</p>
+        <p><${Badge} tone=${stateTone(r.audit.ok ? 'ok' : 'failed')}>${r.audit.ok ? 'verified' : 'broken'}<//>${
+          ` ${count(r.audit.records)} records, ${count(r.audit.digests)} signed digests; at start: ${r.auditAtStart.ok
+            ? 'verified' : r.auditAtStart.accepted ? 'broken, accepted by an admin' : 'broken'}`}</p>
         <p class="muted">Report made ${when(r.generatedAt)}.</p>
       <//>
     </div>` : null}

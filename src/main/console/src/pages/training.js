@@ -3,11 +3,15 @@ import { html, Page, Card, Table, Alert, Badge, Chart, stateTone, when, useApi }
 
 function Curve({ job }) {
   const metrics = useApi(`/api/v1/training-jobs/${job}/metrics`, 5000);
-  const points = (metrics.data?.metrics ?? []).filter((m) => m.kind === 'step' || m.loss !== null);
-  const x = points.map((m) => m.step);
-  const series = [{ label: 'training loss', values: points.map((m) => m.loss) }];
-  if (points.some((m) => m.validationLoss !== null && m.validationLoss !== undefined)) {
-    series.push({ label: 'validation loss', values: points.map((m) => m.validationLoss ?? null) });
+  const all = metrics.data?.metrics ?? [];
+  // Training loss at every step; validation loss where an epoch ended (at that epoch's last step), joined up.
+  const steps = all.filter((m) => m.kind === 'step');
+  const validation = new Map(all.filter((m) => m.kind !== 'step' && m.validationLoss !== null
+    && m.validationLoss !== undefined).map((m) => [m.step, m.validationLoss]));
+  const x = steps.map((m) => m.step);
+  const series = [{ label: 'training loss', values: steps.map((m) => m.loss) }];
+  if (validation.size) {
+    series.push({ label: 'validation loss', spanGaps: true, values: steps.map((m) => validation.get(m.step) ?? null) });
   }
   return html`<${Alert} error=${metrics.error} /><${Chart} label=${`Loss of ${job} by step`} x=${x} series=${series}
     time=${false} />`;
@@ -23,7 +27,8 @@ export function Training() {
       rows=${(jobs.data?.jobs ?? []).map((j) => [j.name, j.project, html`<${Badge} tone=${stateTone(j.status)}>
         ${j.status}<//>${j.failure ? html`<div class="muted">${j.failure}</div>` : ''}`, j.baseModel,
         j.outputVersion ? `${j.outputModel}:${j.outputVersion}` : j.outputModel, when(j.createdAt),
-        html`<button class="ghost" onClick=${() => setChosen(j.id)}>Loss curve</button>`])}
+        html`<button class="ghost" onClick=${() => setChosen(j.id)} aria-label=${`Loss curve of ${j.name}`}>
+          Loss curve</button>`])}
       empty="No fine-tuning jobs: start one with 'factory train' or Bedrock's CreateModelCustomizationJob." />
     ${chosen ? html`<${Card} title=${`Loss: ${chosen}`} wide><${Curve} job=${chosen} /><//>` : null}
   <//>`;

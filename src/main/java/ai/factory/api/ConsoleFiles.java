@@ -38,13 +38,11 @@ final class ConsoleFiles {
             ctx.redirect(PATH + "/", HttpStatus.MOVED_PERMANENTLY);
             return;
         }
-        path = path.substring(1);
-        if (path.isEmpty() || !path.contains(".")) {
-            path = "index.html";
-        }
-        if (!SAFE.matcher(path).matches() || path.contains("..")) {
+        String name = file(path);
+        if (name == null) {
             throw FactoryException.about(ErrorCode.NOT_FOUND, "url", "no such file of the console: " + ctx.path());
         }
+        path = name;
         byte[] body = read(path);
         if (body == null) {
             throw FactoryException.about(ErrorCode.NOT_FOUND, "url", path.equals("index.html")
@@ -60,6 +58,22 @@ final class ConsoleFiles {
         // Vite names the assets by their content: they never change. The page itself is asked for each time.
         ctx.header("Cache-Control", path.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache");
         ctx.result(body);
+    }
+
+    /**
+     * The console's file a path under {@code /console} names ({@code /assets/index-1a2b.js}): a path without a file
+     * name's dot is a page of the console, {@code index.html}; null for a name outside the console's folder or with
+     * characters no file of it has.
+     */
+    static @Nullable String file(String path) {
+        String name = path.startsWith("/") ? path.substring(1) : path;
+        if (name.isEmpty() || !name.substring(name.lastIndexOf('/') + 1).contains(".")) {
+            name = "index.html";
+        }
+        if (!SAFE.matcher(name).matches() || name.contains("..") || name.contains("//")) {
+            return null;
+        }
+        return name;
     }
 
     private static byte @Nullable [] read(String path) {

@@ -45,7 +45,7 @@ public final class SignInResource implements Routes {
      * Where the command line signs people in: the issuer, the public client it signs in as (device authorization
      * grant), the audience its tokens must name here (asked for as an RFC 8707 resource), and the scopes to ask.
      */
-    public record CliWire(String issuer, String clientId, String audience, String scope) {}
+    public record CliWire(String issuer, String clientId, String audience, @Nullable String resource, String scope) {}
 
     public SignInResource(Optional<OidcSignIn> signIn, Authentication authentication, Optional<OidcConfig> oidc) {
         this.signIn = requireNonNull(signIn, "signIn is null");
@@ -118,7 +118,7 @@ public final class SignInResource implements Routes {
         OidcSignIn.Session session = current(ctx);
         Authentication.checkCsrf(ctx, session);
         Optional<URI> end = signIn.signOut(requireNonNull(ctx.cookie(Authentication.SESSION_COOKIE)), session,
-                URI.create(origin(ctx) + "/"));
+                URI.create(origin(ctx) + "/console/"));
         ctx.header("Set-Cookie", Authentication.SESSION_COOKIE + "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
                 + (secure(ctx) ? "; Secure" : ""));
         ctx.json(new SignedOutWire(true, end.map(URI::toString).orElse(null)));
@@ -129,10 +129,11 @@ public final class SignInResource implements Routes {
                 ErrorCode.NOT_FOUND, "the command line's sign-in is not set up here: it needs auth.oidc.issuer and "
                         + "auth.oidc.cliClientId (see docs/sso.md); use an API key (--key or FACTORY_API_KEY)"));
         String audience = config.audiences().getFirst();
-        // Entra ID names an API by an application id URI and takes the audience as a scope, not a resource.
-        String scope = audience.startsWith("api://") ? "openid offline_access " + audience + "/.default"
-                : "openid email groups offline_access";
-        ctx.json(new CliWire(config.issuer().toString(), config.cliClientId().orElseThrow(), audience, scope));
+        // Entra ID names an API by an application id URI and takes it as a scope; its v2 endpoints refuse 'resource'.
+        boolean asScope = audience.startsWith("api://");
+        String scope = asScope ? "openid offline_access " + audience + "/.default" : "openid email offline_access";
+        ctx.json(new CliWire(config.issuer().toString(), config.cliClientId().orElseThrow(), audience,
+                asScope ? null : audience, scope));
     }
 
     private OidcSignIn.Session current(Context ctx) {

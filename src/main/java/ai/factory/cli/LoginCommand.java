@@ -57,7 +57,9 @@ final class LoginCommand implements Callable<Integer> {
             out.flush();
         });
         try (FactoryClient signedIn = new FactoryClient(resolved, login.accessToken(), tls)) {
+            // Kept only once the factory takes the token (its audience, and a role for the person's groups).
             JsonNode me = signedIn.get("/api/v1/me");
+            logins.save(resolved, login);
             out.println("Signed in to " + Logins.key(resolved) + " as " + me.path("name").asText() + ": "
                     + me.path("role").asText() + " in project " + me.path("project").asText() + ". The sign-in "
                     + (login.refreshToken() != null ? "renews itself" : "lasts until "

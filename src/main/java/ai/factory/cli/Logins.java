@@ -43,8 +43,9 @@ final class Logins {
     private final HttpClient http;
 
     /** One factory's sign-in as kept. */
-    record Login(String issuer, String clientId, String audience, String tokenEndpoint, String accessToken,
-                 @Nullable String refreshToken, Instant expiresAt) {}
+    record Login(String issuer, String clientId, @Nullable String resource, String tokenEndpoint,
+                 @Nullable String revocationEndpoint, String accessToken, @Nullable String refreshToken,
+                 Instant expiresAt) {}
 
     /** What the provider asks the person to do: open a page and confirm a code. */
     record Prompt(String verificationUri, @Nullable String verificationUriComplete, String userCode,
@@ -75,21 +76,28 @@ final class Logins {
 
     /**
      * Signs a person in by the device authorization grant: asks the provider for a code, hands {@code prompt} what
-     * the person must do, then polls until they confirmed it (or refused, or the code ended), and keeps the tokens.
+     * the person must do, then polls until they confirmed it (or refused, or the code ended). The caller keeps the
+     * sign-in ({@link #save}) once the factory took its token.
      */
     Login signIn(String factoryUrl, JsonNode cli, Consumer<Prompt> prompt) throws IOException, InterruptedException {
         String issuer = cli.path("issuer").asText();
         String clientId = cli.path("clientId").asText();
-        String audience = cli.path("audience").asText();
+        @Nullable String resource = cli.hasNonNull("resource") ? cli.path("resource").asText() : null;
         JsonNode discovery = get(URI.create(issuer.replaceAll("/+$", "") + "/.well-known/openid-configuration"));
+        if (!issuer.equals(discovery.path("issuer").asText())) {
+            throw new IllegalStateException("the identity provider's discovery document names the issuer '"
+                    + discovery.path("issuer").asText() + "', not '" + issuer + "' as the factory does");
+        }
+        @Nullable String revocation = discovery.hasNonNull("revocation_endpoint")
+                ? discovery.path("revocation_endpoint").asText() : null;
         String deviceEndpoint = discovery.path("device_authorization_endpoint").asText("");
         String tokenEndpoint = discovery.path("token_endpoint").asText("");
         if (deviceEndpoint.isEmpty() || tokenEndpoint.isEmpty()) {
             throw new IllegalStateException("the identity provider at " + issuer + " offers no device authorization "
                     + "(its discovery document names no device_authorization_endpoint); sign in with a key instead");
         }
-        JsonNode device = post(deviceEndpoint, Map.of("client_id", clientId, "scope", cli.path("scope").asText(),
-                "resource", audience));
+        JsonNode device = post(deviceEndpoint, form("client_id", clientId, "scope", cli.path("scope").asText(),
+                "resource", resource));
         if (!device.has("device_code")) {
             throw new IllegalStateException("the identity provider refused the sign-in: " + problem(device));
         }
@@ -105,9 +113,7 @@ final class Logins {
             String error = answer.path("error").asText("");
             switch (error) {
                 case "" -> {
-                    Login login = login(issuer, clientId, audience, tokenEndpoint, answer, null);
-                    save(factoryUrl, login);
-                    return login;
+                    return login(issuer, clientId, resource, tokenEndpoint, revocation, answer, null);
                 }
                 case "authorization_pending" -> { }
                 case "slow_down" -> interval = interval.plusSeconds(5);
@@ -127,46 +133,74 @@ final class Logins {
      * empty when there is none. A sign-in that can no longer be refreshed is forgotten, and says so.
      */
     Optional<String> accessToken(String factoryUrl) {
-        Optional<Login> kept = find(factoryUrl);
-        if (kept.isEmpty()) {
-            return Optional.empty();
-        }
-        Login login = kept.get();
-        if (Instant.now().plus(MARGIN).isBefore(login.expiresAt())) {
-            return Optional.of(login.accessToken());
-        }
-        if (login.refreshToken() == null) {
-            forget(factoryUrl);
-            throw new IllegalStateException("your sign-in to " + key(factoryUrl) + " has ended; run factory login "
-                    + "again");
-        }
-        try {
-            JsonNode answer = post(login.tokenEndpoint(), Map.of("grant_type", "refresh_token",
-                    "refresh_token", login.refreshToken(), "client_id", login.clientId(), "resource", login.audience()));
+        return locked(() -> {
+            Optional<Login> kept = find(factoryUrl);
+            if (kept.isEmpty()) {
+                return Optional.empty();
+            }
+            Login login = kept.get();
+            // Read under the lock: another command may have renewed it a moment ago.
+            if (Instant.now().plus(MARGIN).isBefore(login.expiresAt())) {
+                return Optional.of(login.accessToken());
+            }
+            if (login.refreshToken() == null) {
+                forgetUnlocked(factoryUrl);
+                throw new IllegalStateException("your sign-in to " + key(factoryUrl) + " has ended; run factory "
+                        + "login again");
+            }
+            JsonNode answer;
+            try {
+                answer = post(login.tokenEndpoint(), form("grant_type", "refresh_token", "refresh_token",
+                        login.refreshToken(), "client_id", login.clientId(), "resource", login.resource()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot renew your sign-in at " + login.tokenEndpoint() + ": "
+                        + e.getMessage(), e);
+            }
             if (answer.has("error") || !answer.has("access_token")) {
-                forget(factoryUrl);
+                forgetUnlocked(factoryUrl);
                 throw new IllegalStateException("your sign-in to " + key(factoryUrl) + " has ended ("
                         + problem(answer) + "); run factory login again");
             }
-            Login renewed = login(login.issuer(), login.clientId(), login.audience(), login.tokenEndpoint(), answer,
-                    login.refreshToken());
-            save(factoryUrl, renewed);
+            Login renewed = login(login.issuer(), login.clientId(), login.resource(), login.tokenEndpoint(),
+                    login.revocationEndpoint(), answer, login.refreshToken());
+            saveUnlocked(factoryUrl, renewed);
             return Optional.of(renewed.accessToken());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot renew your sign-in at " + login.tokenEndpoint() + ": "
-                    + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while renewing the sign-in", e);
-        }
+        });
     }
 
     Optional<Login> find(String factoryUrl) {
         return Optional.ofNullable(read().get(key(factoryUrl)));
     }
 
-    /** Forgets the sign-in kept for {@code factoryUrl}; whether there was one. */
-    boolean forget(String factoryUrl) {
+    /**
+     * Forgets the sign-in kept for {@code factoryUrl}, first asking the provider to revoke its refresh token (RFC 7009)
+     * where it offers revocation; whether there was one, and whether the provider confirmed the revocation.
+     */
+    Forgotten forget(String factoryUrl) {
+        return locked(() -> {
+            Optional<Login> kept = find(factoryUrl);
+            boolean revoked = false;
+            if (kept.isPresent() && kept.get().revocationEndpoint() != null && kept.get().refreshToken() != null) {
+                try {
+                    revoked = revoke(kept.get());
+                } catch (IOException e) {
+                    revoked = false; // forgotten here all the same; the provider's own expiry ends it
+                }
+            }
+            return new Forgotten(forgetUnlocked(factoryUrl), revoked);
+        });
+    }
+
+    /** What {@link #forget} did. */
+    record Forgotten(boolean had, boolean revoked) {}
+
+    private boolean revoke(Login login) throws IOException, InterruptedException {
+        HttpResponse<String> r = send(requireNonNull(login.revocationEndpoint()), form("token", login.refreshToken(),
+                "token_type_hint", "refresh_token", "client_id", login.clientId()));
+        return r.statusCode() == 200;
+    }
+
+    private boolean forgetUnlocked(String factoryUrl) {
         Map<String, Login> all = read();
         boolean had = all.remove(key(factoryUrl)) != null;
         if (had) {
@@ -175,14 +209,48 @@ final class Logins {
         return had;
     }
 
-    private static Login login(String issuer, String clientId, String audience, String tokenEndpoint, JsonNode answer,
-                               @Nullable String previousRefresh) {
-        String refresh = answer.hasNonNull("refresh_token") ? answer.path("refresh_token").asText() : previousRefresh;
-        return new Login(issuer, clientId, audience, tokenEndpoint, answer.path("access_token").asText(), refresh,
-                Instant.now().plusSeconds(answer.path("expires_in").asLong(300)));
+    /** Keeps {@code login} as the sign-in to {@code factoryUrl}. */
+    void save(String factoryUrl, Login login) {
+        locked(() -> {
+            saveUnlocked(factoryUrl, login);
+            return Boolean.TRUE;
+        });
     }
 
-    private void save(String factoryUrl, Login login) {
+    /** What may fail while the logins file is locked. */
+    private interface Work<T> {
+        T run() throws IOException, InterruptedException;
+    }
+
+    /**
+     * Runs {@code work} holding the lock on the logins file (a sibling {@code .lock} file), so that two commands
+     * renewing the same sign-in at once do not both spend its refresh token, and no write is lost.
+     */
+    private <T> T locked(Work<T> work) {
+        try {
+            Files.createDirectories(file.getParent());
+            try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(
+                    file.resolveSibling(file.getFileName() + ".lock"), java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE);
+                 java.nio.channels.FileLock ignored = channel.lock()) {
+                return work.run();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot use " + file + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private static Login login(String issuer, String clientId, @Nullable String resource, String tokenEndpoint,
+                               @Nullable String revocation, JsonNode answer, @Nullable String previousRefresh) {
+        String refresh = answer.hasNonNull("refresh_token") ? answer.path("refresh_token").asText() : previousRefresh;
+        return new Login(issuer, clientId, resource, tokenEndpoint, revocation, answer.path("access_token").asText(),
+                refresh, Instant.now().plusSeconds(answer.path("expires_in").asLong(300)));
+    }
+
+    private void saveUnlocked(String factoryUrl, Login login) {
         Map<String, Login> all = read();
         all.put(key(factoryUrl), login);
         write(all);
@@ -211,10 +279,14 @@ final class Logins {
             Files.createDirectories(file.getParent());
             Path tmp = Files.createTempFile(file.getParent(), ".logins", ".json",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            ObjectNode tree = Json.mapper().createObjectNode();
-            all.forEach((k, v) -> tree.set(k, Json.mapper().valueToTree(v)));
-            Files.writeString(tmp, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(tree));
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            try {
+                ObjectNode tree = Json.mapper().createObjectNode();
+                all.forEach((k, v) -> tree.set(k, Json.mapper().valueToTree(v)));
+                Files.writeString(tmp, Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(tree));
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }
@@ -229,12 +301,28 @@ final class Logins {
         return Json.mapper().readTree(r.body());
     }
 
-    private JsonNode post(String endpoint, Map<String, String> form) throws IOException, InterruptedException {
+    /** A form of name, value pairs; a pair whose value is null is left out. */
+    private static Map<String, String> form(@Nullable String... pairs) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < pairs.length; i += 2) {
+            if (pairs[i + 1] != null) {
+                out.put(requireNonNull(pairs[i]), pairs[i + 1]);
+            }
+        }
+        return out;
+    }
+
+    private HttpResponse<String> send(String endpoint, Map<String, String> form)
+            throws IOException, InterruptedException {
         String body = form.entrySet().stream().map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
                 + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8)).collect(Collectors.joining("&"));
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(endpoint)).timeout(Duration.ofSeconds(15))
+        return http.send(HttpRequest.newBuilder(URI.create(endpoint)).timeout(Duration.ofSeconds(15))
                 .header("Content-Type", "application/x-www-form-urlencoded").header("Accept", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private JsonNode post(String endpoint, Map<String, String> form) throws IOException, InterruptedException {
+        HttpResponse<String> r = send(endpoint, form);
         try {
             return Json.mapper().readTree(r.body());
         } catch (IOException e) {

@@ -26,9 +26,11 @@ final class LogoutCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         String resolved = ClientOptions.resolveUrl(url, ConfigLoader.fromSystem().home(home));
-        boolean had = new Logins(Logins.defaultFile(), null).forget(resolved);
-        out.println(had ? "Signed out of " + Logins.key(resolved) + "."
-                : "You were not signed in to " + Logins.key(resolved) + ".");
+        Logins.Forgotten forgotten = new Logins(Logins.defaultFile(), null).forget(resolved);
+        out.println(!forgotten.had() ? "You were not signed in to " + Logins.key(resolved) + "."
+                : "Signed out of " + Logins.key(resolved) + (forgotten.revoked() ? " (the identity provider revoked "
+                        + "the sign-in)." : " (this machine forgot it; the identity provider offers no revocation, "
+                        + "so it ends there when it expires)."));
         return 0;
     }
 }

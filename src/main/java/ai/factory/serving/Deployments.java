@@ -214,13 +214,21 @@ public final class Deployments implements AutoCloseable {
                     Engine added = loader.load(new ReplicaOf(d.id(), i), version, target, cpu);
                     now.add(added);
                     where.add(cpu);
+                    boolean last = i + 1 == target.replicas();
+                    if (last) {
+                        // All loaded: the deployment holds their memory itself, before the next change may begin.
+                        memory.hold(d.id(), perReplica * target.replicas());
+                        memory.loaded(d.id());
+                        memory.release(scaleOwner(d.id()));
+                    }
                     if (!live.rescale(List.copyOf(now), target, where)) {
                         closeQuietly(added); // deleted meanwhile: the delete closed the others
                         return;
                     }
+                    if (last) {
+                        live.scaling.set(false); // as its last replica takes calls, the next change may come
+                    }
                 }
-                memory.hold(d.id(), perReplica * target.replicas());
-                memory.loaded(d.id());
                 LOG.info("deployment {} of {}:{} scaled up to {} replica(s)", d.id(), d.model(), d.version(),
                         target.replicas());
             } catch (Throwable t) {
@@ -235,10 +243,9 @@ public final class Deployments implements AutoCloseable {
                         t.addSuppressed(e);
                     }
                 }
+                memory.release(scaleOwner(d.id()));
                 LOG.warn("deployment {} of {}:{}: scaling to {} replicas stopped at {}: {}", d.id(), d.model(),
                         d.version(), target.replicas(), loaded, reason(t));
-            } finally {
-                memory.release(scaleOwner(d.id()));
             }
         });
     }

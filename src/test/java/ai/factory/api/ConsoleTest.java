@@ -85,7 +85,7 @@ class ConsoleTest {
         }
         ClientProcess.Result run = NodeClients.node("console-e2e.mjs", env);
         List<String> lines = run.out().lines().filter(l -> l.startsWith("ok ") || l.startsWith("FAIL ")).toList();
-        assertThat(lines).as("%s%n%s", run.out(), run.err()).hasSize(11).allMatch(l -> l.startsWith("ok "));
+        assertThat(lines).as("%s%n%s", run.out(), run.err()).hasSize(12).allMatch(l -> l.startsWith("ok "));
         assertThat(run.exit()).as(run.err()).isZero();
         // The deployment made in the browser counts the tokens its playground chat generated (48 asked for).
         com.fasterxml.jackson.databind.JsonNode deployments = ai.factory.Json.mapper().readTree(
@@ -133,13 +133,23 @@ class ConsoleTest {
         assertThat(entry.path("refreshToken").asText()).isNotEmpty();
         entry.put("expiresAt", "2020-01-01T00:00:00Z");
         java.nio.file.Files.writeString(logins, kept.toString());
-        assertThat(cli(env, "models", "list", "--url", factory.url()).exit()).isZero();
+        // Two commands at once find it ended: one renews it (the provider rotates the refresh token, and would
+        // revoke the grant were the old one spent twice), the other waits for the lock and takes the new token.
+        List<java.util.concurrent.Future<ai.factory.cli.FactoryCliTest.Run>> both = new java.util.ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 2; i++) {
+                both.add(pool.submit(() -> cli(env, "models", "list", "--url", factory.url())));
+            }
+        }
+        for (var run : both) {
+            assertThat(run.get().exit()).as(run.get().err()).isZero();
+        }
         String after = ai.factory.Json.mapper().readTree(java.nio.file.Files.readString(logins)).path(factory.url())
                 .path("accessToken").asText();
         assertThat(after).isNotEqualTo(before);
 
         ai.factory.cli.FactoryCliTest.Run logout = cli(env, "logout", "--url", factory.url());
-        assertThat(logout.out()).contains("Signed out of " + factory.url());
+        assertThat(logout.out()).contains("Signed out of " + factory.url(), "the identity provider revoked");
         ai.factory.cli.FactoryCliTest.Run without = cli(env, "models", "list", "--url", factory.url());
         assertThat(without.exit()).isNotZero();
         assertThat(without.err()).contains("no API key");
@@ -148,32 +158,5 @@ class ConsoleTest {
     /** The command line in a process of its own, with {@code env} (its own configuration folder). */
     private static ai.factory.cli.FactoryCliTest.Run cli(Map<String, String> env, String... args) throws Exception {
         return ai.factory.cli.FactoryCliTest.cliProcess(env, args);
-    }
-
-    @Test
-    void theConsoleIsServedWithAPolicyThatLetsItReachNothingButThisFactory() throws Exception {
-        HttpResponse<String> page = factory.send(factory.request("/console/", null).GET());
-        assertThat(page.statusCode()).isEqualTo(200);
-        assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow())
-                .contains("default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'");
-        assertThat(page.headers().firstValue("Cache-Control")).hasValue("no-cache");
-        assertThat(page.body()).contains("<div id=\"app\">").doesNotContain("<script>");
-        String asset = page.body().replaceAll("(?s).*src=\"(/console/assets/[^\"]+\\.js)\".*", "$1");
-        HttpResponse<String> script = factory.send(factory.request(asset, null).GET());
-        assertThat(script.statusCode()).isEqualTo(200);
-        assertThat(script.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/javascript");
-        assertThat(script.headers().firstValue("Cache-Control").orElseThrow()).contains("immutable");
-        // A page of the console that is not a file is the console; the bare path goes to it.
-        assertThat(factory.send(factory.request("/console/models", null).GET()).body()).contains("<div id=\"app\">");
-        HttpResponse<String> bare = factory.send(factory.request("/console", null).GET());
-        assertThat(bare.statusCode()).isEqualTo(301);
-        assertThat(bare.headers().firstValue("Location")).hasValue("/console/");
-        // Nothing outside the console's files, and no file that is not there.
-        for (String bad : List.of("/console/../api/v1/keys", "/console/assets/..%2f..%2fapplication.properties",
-                "/console/assets/none.js", "/console/%2e%2e/x.js")) {
-            HttpResponse<String> r = factory.send(factory.request(bad, null).GET());
-            assertThat(r.statusCode()).as(bad).isIn(400, 401, 404);
-            assertThat(r.body()).as(bad).doesNotContain("secret");
-        }
     }
 }

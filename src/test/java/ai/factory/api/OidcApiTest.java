@@ -443,7 +443,7 @@ class OidcApiTest {
         String console = """
                 {"client_id":"factory-console","client_secret":"factory-console-secret",\
                 "grant_types":["authorization_code"],"response_types":["code"],\
-                "redirect_uris":["%s/auth/callback"],"post_logout_redirect_uris":["%s/"]}"""
+                "redirect_uris":["%s/auth/callback"],"post_logout_redirect_uris":["%s/console/"]}"""
                 .formatted(factoryUrl, factoryUrl);
         // The command line's public client: the device authorization grant, with refresh tokens.
         String cli = """
