@@ -93,10 +93,25 @@ function Classification({ model, onSave }) {
   </form>`;
 }
 
+/** Every version of a model: its files and digests, where it came from, and the lineage of a fine-tuned one. */
+function Versions({ model }) {
+  return html`<${Table} caption=${`Versions of ${model.name}`} columns=${['Version', 'Format', 'Files (SHA-256)',
+    'Source', 'Lineage']} rows=${[...model.versions].reverse().map((v) => {
+      const l = v.metadata?.lineage;
+      return [`v${v.version}`, v.format, html`${v.files.map((f) => html`<div><code>${f.path}</code>
+        <span class="muted mono">${f.sha256.slice(0, 16)}…</span> ${bytes(f.size)}</div>`)}`,
+        html`${v.source}<div class="muted">${`by ${v.importedBy}, `}${when(v.importedAt)}</div>`,
+        l ? html`<div>${`tuned from ${l.baseModel} on ${l.trainingDataset}`}</div><div class="muted">${`job ${l.job}, `
+          + `${l.steps} steps, training loss ${l.trainingLoss ?? '—'}, validation loss ${l.validationLoss ?? '—'}`}</div>`
+          : '—'];
+    })} />`;
+}
+
 export function Models({ me }) {
   const models = useApi('/api/v1/models');
   const [search, setSearch] = useState('');
   const [chosen, setChosen] = useState(null);
+  const [detail, setDetail] = useState(null);
   const [context, setContext] = useState(4096);
   const [parallel, setParallel] = useState(1);
   const [notice, setNotice] = useState(null);
@@ -128,12 +143,17 @@ export function Models({ me }) {
           `v${m.latestVersion}`, latest?.format ?? '—', bytes(latest?.sizeBytes),
           html`${when(latest?.importedAt)}<div class="muted">${latest?.source ?? ''}</div>`,
           html`<div class="row-actions">
+            <button class="ghost" onClick=${() => setDetail(detail === m.name ? null : m.name)}
+              aria-expanded=${detail === m.name} aria-label=${`Versions of ${m.name}`}>Versions</button>
             ${latest?.format === 'gguf' ? html`<button class="ghost" onClick=${() => setChosen(m.name)}
               aria-label=${`Plan ${m.name}`}>Plan</button>` : null}
             ${can('deleteModel') ? html`<button class="ghost danger" onClick=${() => remove(m.name)}
               aria-label=${`Delete ${m.name}`}>Delete</button>` : null}
           </div>`];
       })} empty="No models yet." />
+    ${detail && list.some((m) => m.name === detail) ? html`<${Card} title=${`Versions: ${detail}`} wide>
+      <${Versions} model=${list.find((m) => m.name === detail)} />
+    <//>` : null}
     ${chosen ? html`<${Card} title=${`Capacity plan: ${chosen}`} wide>
       <div class="inline-form">
         <${Field} label="Context per sequence"><input type="number" min="0" value=${context}

@@ -17,6 +17,9 @@ export function Overview({ me }) {
           <h3>${n.name}</h3>
           <dl class="facts">
             <dt>CPU</dt><dd>${n.cpu.model} · ${n.cpu.cores} cores, ${n.cpu.threads} threads</dd>
+            ${n.cpu.loadAverage !== null && n.cpu.loadAverage !== undefined ? html`<dt>CPU load</dt>
+              <dd>${`${n.cpu.loadAverage.toFixed(2)} (1 min), about ${Math.min(100, Math.round(100 * n.cpu.loadAverage
+                / Math.max(1, n.cpu.threads)))}% of its threads busy`}</dd>` : null}
             <dt>Memory</dt><dd>${`${bytes(n.memory.available)} available of ${bytes(n.memory.total)} `
               + `(${bytes(n.memory.heldByDeployments)} held by deployments)`}</dd>
             <dt>Accelerators</dt><dd>${n.accelerators.length ? n.accelerators.map((a) => html`<div>

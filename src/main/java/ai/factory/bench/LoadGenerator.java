@@ -1,5 +1,6 @@
 package ai.factory.bench;
 
+import ai.factory.fleet.LoadAverage;
 import org.jspecify.annotations.Nullable;
 
 import static java.nio.charset.StandardCharsets.UTF_8;

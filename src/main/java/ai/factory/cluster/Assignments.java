@@ -274,8 +274,17 @@ public final class Assignments {
     }
 
     /**
-     * Ends the assignments of deployments not in {@code live} (left by a control plane that stopped mid-delete), and
-     * of replicas beyond a deployment's count (it was scaled down); the leader's work, so a follower leaves them.
+     * How long an assignment beyond its deployment's replica count (it was scaled down) is kept: the replicas that
+     * left finish their calls for up to two minutes, and a count read a moment before a scale-up is soon read anew.
+     */
+    static final java.time.Duration BEYOND_COUNT_GRACE = java.time.Duration.ofMinutes(2).plusSeconds(30);
+    /** Assignments found beyond their deployment's count, and since when. */
+    private final Map<String, java.time.Instant> beyondSince = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Ends the assignments of deployments not in {@code live} (left by a control plane that stopped mid-delete) at
+     * once, and those of replicas beyond a deployment's count (it was scaled down) once they have been beyond it for
+     * {@link #BEYOND_COUNT_GRACE}; the leader's work, so a follower leaves them.
      *
      * @param live each deployment's replica count, by id
      */
@@ -283,11 +292,27 @@ public final class Assignments {
         if (!leadership.isLeader()) {
             return;
         }
-        List<String> stale = jdbi.withHandle(h -> h.createQuery(
-                        "SELECT id, deployment_id, replica FROM replica_assignments")
-                .map((rs, ctx) -> rs.getInt(3) < live.getOrDefault(rs.getString(2), 0) ? "" : rs.getString(1))
-                .list()).stream().filter(id -> !id.isEmpty()).toList();
+        java.time.Instant now = clock.instant();
+        List<String> stale = new java.util.ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        jdbi.useHandle(h -> h.createQuery("SELECT id, deployment_id, replica FROM replica_assignments")
+                .map((rs, ctx) -> new Object[] {rs.getString(1), rs.getString(2), rs.getInt(3)}).forEach(row -> {
+                    String id = (String) row[0];
+                    seen.add(id);
+                    Integer count = live.get((String) row[1]);
+                    if (count == null) {
+                        stale.add(id);
+                    } else if ((int) row[2] >= count) {
+                        if (!beyondSince.computeIfAbsent(id, k -> now).plus(BEYOND_COUNT_GRACE).isAfter(now)) {
+                            stale.add(id);
+                        }
+                    } else {
+                        beyondSince.remove(id);
+                    }
+                }));
+        beyondSince.keySet().retainAll(seen);
         stale.forEach(this::remove);
+        stale.forEach(beyondSince::remove);
         if (!stale.isEmpty()) {
             LOG.info("ended {} assignment(s) of deployments or replicas that no longer exist", stale.size());
         }

@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 public record OidcConfig(URI issuer, List<String> audiences, List<RoleRule> roleMapping, Duration clockSkew,
                          Optional<String> clientId, Optional<String> clientSecret, Duration sessionLength,
                          Optional<String> cliClientId) {
-    private static final Pattern RULE = Pattern.compile("([A-Za-z0-9_.:/-]+)=([^:,]+):([a-z0-9][a-z0-9-]{0,62}):([a-z-]+)");
+    private static final Pattern RULE = Pattern.compile("([A-Za-z0-9_.:/-]+)=([^,]+):([a-z0-9][a-z0-9-]{0,62}):([a-z-]+)");
     private static final Duration MAX_CLOCK_SKEW = Duration.ofMinutes(5);
 
     public OidcConfig {

@@ -7,8 +7,8 @@ import java.util.List;
 
 /**
  * Where a deployment is in its life, with what it holds there. Pending → Loading(0 of n) → … → Loading(n-1 of n) →
- * Ready(replicas); Ready(replicas) → Ready(more or fewer) when it is scaled; Pending or Loading → Failed(reason); any state
- * but Draining → Draining.
+ * Ready(replicas); Pending or Loading → Failed(reason); any state but Draining → Draining. (Scaling changes a ready
+ * deployment's replicas in place, {@link LiveDeployment#rescale}: it stays Ready.)
  *
  * <p>Pending: recorded, its load not begun. Loading: {@code loaded} of its {@code replicas} engines are open.
  * Ready: its engines serve calls. Failed: it could not load, and holds nothing (no engine, no GPU). Draining: it is
@@ -94,8 +94,7 @@ public sealed interface DeploymentState {
                 case Draining d -> true;
                 case Pending p -> false;
             };
-            // Scaling: replicas join a ready deployment, or leave it, one change at a time.
-            case Ready r -> to instanceof Draining || to instanceof Ready;
+            case Ready r -> to instanceof Draining;
             case Failed f -> to instanceof Draining;
             case Draining d -> false;
         };

@@ -120,13 +120,18 @@ public final class Deployments implements AutoCloseable {
 
     /** How long a replica that leaves a scaled-down deployment waits for its calls in flight before it closes. */
     private static final Duration LEAVE_GRACE = Duration.ofMinutes(2);
+    /** How long a leaving replica waits before it looks at its calls: a call that chose it just before it left. */
+    private static final Duration LEAVE_FIRST = Duration.ofSeconds(3);
+    /** Replicas that left a scaled-down deployment and close once their calls end; closed by {@link #close} too. */
+    private final java.util.Set<Engine> leaving = ConcurrentHashMap.newKeySet();
 
     /**
      * Changes a ready deployment's replica count and records it: new replicas load in the background, one after
      * another, each taking calls as soon as it is loaded; replicas that leave take no new calls, and close once the
      * calls they have ended (at most {@link #LEAVE_GRACE}). Answers the deployment with the new count. CONFLICT unless
-     * it is ready, while another change of it is under way, and for one with replicas on GPUs; INVALID_REQUEST, with
-     * the numbers and nothing changed, when the new replicas do not fit in free memory.
+     * it is ready, while another change of it is under way (replicas that left still finishing their calls, for a
+     * scale-up), and for one with replicas on GPUs; INVALID_REQUEST on {@code replicas}, with the numbers and nothing
+     * changed, when the new replicas do not fit in free memory.
      */
     public Deployment scale(String id, int replicas) {
         LiveDeployment live = deployments.get(id);
@@ -143,28 +148,51 @@ public final class Deployments implements AutoCloseable {
             throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " has replicas on GPUs, which cannot "
                     + "be scaled in place yet; delete it and deploy again with 'replicas' " + replicas);
         }
+        if (replicas > d.spec().replicas() && live.leaving.get() > 0) {
+            throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " has " + live.leaving.get()
+                    + " replica(s) that left still finishing their calls (at most " + LEAVE_GRACE.toMinutes()
+                    + " minutes); scale it up once they have closed");
+        }
         if (!live.scaling.compareAndSet(false, true)) {
             throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " is being scaled already; scale it "
                     + "again once its replicas are all ready");
         }
+        int before = d.spec().replicas();
+        boolean recorded = false;
         try {
-            if (replicas == d.spec().replicas()) {
+            if (replicas == before) {
                 live.scaling.set(false);
                 return d;
             }
             ModelVersion version = registry.resolve(new ModelRef(d.model(), OptionalInt.of(d.version())));
-            int before = d.spec().replicas();
             if (replicas > before) {
                 // Checked and held at once, so that a scale that cannot fit is refused with the numbers.
-                memory.check(scaleOwner(id), version, d.spec().withReplicas(replicas - before));
+                try {
+                    memory.check(scaleOwner(id), version, d.spec().withReplicas(replicas - before));
+                } catch (FactoryException e) {
+                    throw FactoryException.invalidParam("replicas", "scaling from " + before + " to " + replicas
+                            + " replicas: " + e.getMessage());
+                }
             }
             table.replicas(id, replicas);
+            recorded = true;
             LOG.info("deployment {} of {}:{} scales from {} to {} replica(s)", id, d.model(), d.version(), before,
                     replicas);
             resize(live, version, target, true);
-            return live.snapshot();
+            Deployment after = live.snapshot();
+            if (after.state() instanceof DeploymentState.Draining) {
+                throw notFound(id); // deleted meanwhile
+            }
+            return after;
         } catch (RuntimeException e) {
             memory.release(scaleOwner(id));
+            if (recorded && live.snapshot().spec().replicas() == before) {
+                try {
+                    table.replicasIf(id, before, replicas); // the change never began: the count it had stands
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+            }
             live.scaling.set(false);
             throw e;
         }
@@ -176,13 +204,18 @@ public final class Deployments implements AutoCloseable {
     }
 
     /**
-     * Brings a ready deployment ({@code live.scaling} set by the caller, cleared here once done) to {@code target}'s
-     * replica count: adds replicas in the background or takes replicas out at once and closes them when their calls
-     * ended. With {@code record}, a scale-up that fails part way records the count that serves.
+     * Brings a ready deployment ({@code live.scaling} set by the caller, cleared here exactly once) to
+     * {@code target}'s replica count: adds replicas in the background, or takes replicas out at once and closes them
+     * when their calls have ended. With {@code record}, a scale-up that fails part way records the count that serves
+     * (unless the count was changed again meanwhile, or the deployment is going).
+     *
+     * <p>Memory is held before a change is made visible and given back again when the change finds the deployment
+     * deleted, so that a delete racing a scale never leaves a hold behind.
      */
     private void resize(LiveDeployment live, ModelVersion version, DeploymentSpec target, boolean record) {
         Deployment d = live.snapshot();
         if (!(d.state() instanceof DeploymentState.Ready ready)) {
+            memory.release(scaleOwner(d.id()));
             live.scaling.set(false);
             return;
         }
@@ -190,90 +223,118 @@ public final class Deployments implements AutoCloseable {
         List<ReplicaPlacement> placed = live.placements();
         long perReplica = memory.estimate(version, target).total();
         if (target.replicas() < serving.size()) {
-            List<Engine> leaving = List.copyOf(serving.subList(target.replicas(), serving.size()));
-            live.rescale(serving.subList(0, target.replicas()), target,
-                    placed.subList(0, Math.min(placed.size(), target.replicas())));
+            List<Engine> left = List.copyOf(serving.subList(target.replicas(), serving.size()));
             memory.hold(d.id(), perReplica * target.replicas());
             memory.loaded(d.id());
+            // What the replicas that left hold stays held, under owners of their own, until they have closed.
+            for (int i = 0; i < left.size(); i++) {
+                memory.hold(leavingOwner(d.id(), left.get(i)), perReplica);
+                memory.loaded(leavingOwner(d.id(), left.get(i)));
+            }
+            if (!live.rescale(serving.subList(0, target.replicas()), target,
+                    placed.subList(0, Math.min(placed.size(), target.replicas())))) {
+                left.forEach(e -> memory.release(leavingOwner(d.id(), e)));
+                release(live); // deleted meanwhile: it closed every engine
+                live.scaling.set(false);
+                return;
+            }
             // Done as far as serving goes: the next change may come while the replicas that left finish their calls.
+            live.leaving.addAndGet(left.size());
+            leaving.addAll(left);
             live.scaling.set(false);
-            for (Engine engine : leaving) {
-                Thread.ofVirtual().name("replica-leaves-" + d.id()).start(() -> closeWhenIdle(engine));
+            for (Engine engine : left) {
+                Thread.ofVirtual().name("replica-leaves-" + d.id()).start(() -> {
+                    try {
+                        closeWhenIdle(engine);
+                    } finally {
+                        leaving.remove(engine);
+                        memory.release(leavingOwner(d.id(), engine));
+                        live.leaving.decrementAndGet();
+                    }
+                });
             }
             LOG.info("deployment {} of {}:{} scaled down to {} replica(s); {} leave once their calls end", d.id(),
-                    d.model(), d.version(), target.replicas(), leaving.size());
+                    d.model(), d.version(), target.replicas(), left.size());
             return;
         }
         ReplicaPlacement cpu = placed.isEmpty() ? ReplicaPlacement.cpu(perReplica) : placed.getFirst();
         live.rescale(serving, target, placed); // the count asked for, from now on; the replicas join as they load
-        startTask(live, () -> {
-            List<Engine> now = new ArrayList<>(serving);
-            List<ReplicaPlacement> where = new ArrayList<>(placed);
-            try {
-                for (int i = serving.size(); i < target.replicas(); i++) {
-                    Engine added = loader.load(new ReplicaOf(d.id(), i), version, target, cpu);
-                    now.add(added);
-                    where.add(cpu);
-                    boolean last = i + 1 == target.replicas();
-                    if (last) {
-                        // All loaded: the deployment holds their memory itself, before the next change may begin.
-                        memory.hold(d.id(), perReplica * target.replicas());
-                        memory.loaded(d.id());
-                        memory.release(scaleOwner(d.id()));
-                    }
-                    if (!live.rescale(List.copyOf(now), target, where)) {
-                        closeQuietly(added); // deleted meanwhile: the delete closed the others
-                        return;
-                    }
-                    if (last) {
-                        live.scaling.set(false); // as its last replica takes calls, the next change may come
-                    }
-                }
-                LOG.info("deployment {} of {}:{} scaled up to {} replica(s)", d.id(), d.model(), d.version(),
-                        target.replicas());
-            } catch (Throwable t) {
-                int loaded = now.size();
-                live.rescale(List.copyOf(now), target.withReplicas(loaded), where);
-                memory.hold(d.id(), perReplica * loaded);
-                memory.loaded(d.id());
-                if (record) {
-                    try {
-                        table.replicas(d.id(), loaded);
-                    } catch (RuntimeException e) {
-                        t.addSuppressed(e);
-                    }
-                }
-                memory.release(scaleOwner(d.id()));
-                LOG.warn("deployment {} of {}:{}: scaling to {} replicas stopped at {}: {}", d.id(), d.model(),
-                        d.version(), target.replicas(), loaded, reason(t));
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable finish = () -> {
+            if (done.compareAndSet(false, true)) {
+                live.scaling.set(false);
             }
-        });
-    }
-
-    /** Runs a change of {@code live}'s replicas on a task of its own, clearing its scaling flag when done. */
-    private void startTask(LiveDeployment live, Runnable task) {
+        };
         try {
             loading.execute(() -> {
+                List<Engine> now = new ArrayList<>(serving);
+                List<ReplicaPlacement> where = new ArrayList<>(placed);
                 try {
-                    task.run();
+                    for (int i = serving.size(); i < target.replicas(); i++) {
+                        Engine added = loader.load(new ReplicaOf(d.id(), i), version, target, cpu);
+                        now.add(added);
+                        where.add(cpu);
+                        boolean last = i + 1 == target.replicas();
+                        if (last) {
+                            // All loaded: the deployment holds their memory itself, before the next change begins.
+                            memory.hold(d.id(), perReplica * target.replicas());
+                            memory.loaded(d.id());
+                            memory.release(scaleOwner(d.id()));
+                        }
+                        if (!live.rescale(List.copyOf(now), target, where)) {
+                            closeQuietly(added); // deleted meanwhile: the delete closed the others
+                            release(live);
+                            return;
+                        }
+                        if (last) {
+                            finish.run(); // as its last replica takes calls, the next change may come
+                        }
+                    }
+                    LOG.info("deployment {} of {}:{} scaled up to {} replica(s)", d.id(), d.model(), d.version(),
+                            target.replicas());
+                } catch (Throwable t) {
+                    int loaded = now.size();
+                    memory.hold(d.id(), perReplica * loaded);
+                    memory.loaded(d.id());
+                    memory.release(scaleOwner(d.id()));
+                    if (!live.rescale(List.copyOf(now), target.withReplicas(loaded), where)) {
+                        now.subList(serving.size(), loaded).forEach(Deployments::closeQuietly);
+                        release(live); // deleted, or the factory stops: the count asked for stays recorded
+                        return;
+                    }
+                    if (record) {
+                        try {
+                            table.replicasIf(d.id(), loaded, target.replicas());
+                        } catch (RuntimeException e) {
+                            t.addSuppressed(e);
+                        }
+                    }
+                    LOG.warn("deployment {} of {}:{}: scaling to {} replicas stopped at {}: {}", d.id(), d.model(),
+                            d.version(), target.replicas(), loaded, reason(t));
                 } finally {
-                    live.scaling.set(false);
+                    finish.run();
                 }
             });
         } catch (RejectedExecutionException e) {
-            live.scaling.set(false);
+            live.rescale(serving, d.spec(), placed);
+            finish.run();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "the factory is stopping");
         }
     }
 
+    /** Who holds the memory of a replica that left a deployment, until it has closed. */
+    private static String leavingOwner(String id, Engine engine) {
+        return id + "-leaving-" + System.identityHashCode(engine);
+    }
+
     /**
-     * Closes an engine that takes no new calls once the calls it has ended (waiting a second first, for a call that
-     * chose it just before it left), or after {@link #LEAVE_GRACE}, whichever comes first.
+     * Closes an engine that takes no new calls once the calls it has ended (looking only after {@link #LEAVE_FIRST},
+     * for a call that chose it just before it left), or after {@link #LEAVE_GRACE}, whichever comes first.
      */
     private static void closeWhenIdle(Engine engine) {
         long end = System.nanoTime() + LEAVE_GRACE.toNanos();
         try {
-            Thread.sleep(1000);
+            Thread.sleep(LEAVE_FIRST);
             while (engine instanceof TextEngine t && System.nanoTime() < end
                     && (t.load().active() > 0 || t.load().waiting() > 0)) {
                 Thread.sleep(100);
@@ -592,16 +653,17 @@ public final class Deployments implements AutoCloseable {
      * database change too: one recorded there and not here starts loading; one here that is no longer recorded (deleted
      * through another replica) is unloaded as by {@link #delete}; one that failed here while the table says another
      * replica has it ready is loaded again; one scaled through another replica is scaled here too. Returns each
-     * recorded deployment's replica count, by id.
+     * recorded deployment's replica count, by id; null once closing began (nothing was read, and nothing should be
+     * ended for its sake).
      */
-    public Map<String, Integer> sync() {
+    public @Nullable Map<String, Integer> sync() {
         List<LiveDeployment> started = new ArrayList<>();
         Map<LiveDeployment, DeploymentState> gone = new java.util.HashMap<>();
         Map<LiveDeployment, Deployment> rescaled = new java.util.HashMap<>();
         Map<String, Integer> ids = new java.util.HashMap<>();
         synchronized (membership) {
             if (closing) {
-                return ids;
+                return null;
             }
             List<Deployment> recorded = table.recorded();
             java.util.Set<String> readyElsewhere = table.readyIds();
@@ -629,15 +691,24 @@ public final class Deployments implements AutoCloseable {
                 }
             }
         }
-        started.forEach(live -> {
-            LOG.info("deployment {} of {}:{} was made through another control-plane replica; loading it here",
-                    live.id(), live.snapshot().model(), live.snapshot().version());
-            startLoading(live);
-        });
-        gone.forEach((live, before) -> {
-            unload(live, before);
-            LOG.info("deployment {} was deleted through another control-plane replica; unloaded here", live.id());
-        });
+        try {
+            started.forEach(live -> {
+                LOG.info("deployment {} of {}:{} was made through another control-plane replica; loading it here",
+                        live.id(), live.snapshot().model(), live.snapshot().version());
+                startLoading(live);
+            });
+            gone.forEach((live, before) -> {
+                unload(live, before);
+                LOG.info("deployment {} was deleted through another control-plane replica; unloaded here", live.id());
+            });
+        } finally {
+            rescaleFollowing(rescaled);
+        }
+        return ids;
+    }
+
+    /** Scales here the deployments that were scaled through another control-plane replica (their flags set). */
+    private void rescaleFollowing(Map<LiveDeployment, Deployment> rescaled) {
         rescaled.forEach((live, d) -> {
             LOG.info("deployment {} was scaled to {} replica(s) through another control-plane replica; scaling here",
                     live.id(), d.spec().replicas());
@@ -649,7 +720,6 @@ public final class Deployments implements AutoCloseable {
                 LOG.warn("deployment {}: scaling it here failed: {}", live.id(), e.getMessage());
             }
         });
-        return ids;
     }
 
     /** Runs {@link #sync} every {@code every} until closed, handing each time's recorded ids to {@code recorded}. */
@@ -660,7 +730,10 @@ public final class Deployments implements AutoCloseable {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
                     Thread.sleep(every);
-                    recorded.accept(sync());
+                    Map<String, Integer> ids = sync();
+                    if (ids != null) {
+                        recorded.accept(ids);
+                    }
                 } catch (InterruptedException e) {
                     return;
                 } catch (RuntimeException e) {
@@ -817,6 +890,7 @@ public final class Deployments implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        List.copyOf(leaving).forEach(Deployments::closeQuietly); // replicas that left, still finishing their calls
         left.forEach((live, before) -> {
             switch (before) {
                 case DeploymentState.Ready ready -> {

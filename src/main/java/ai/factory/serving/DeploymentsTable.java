@@ -66,6 +66,12 @@ final class DeploymentsTable {
                 .bind("r", replicas).bind("id", id).execute());
     }
 
+    /** Records {@code replicas} as the count, unless it was changed from {@code expected} meanwhile. */
+    void replicasIf(String id, int replicas, int expected) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE deployments SET replicas = :r WHERE id = :id AND replicas = :e")
+                .bind("r", replicas).bind("id", id).bind("e", expected).execute());
+    }
+
     void delete(String id) {
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM deployments WHERE id = :id").bind("id", id).execute());
     }

@@ -22,6 +22,8 @@ final class LiveDeployment {
     private final CompletableFuture<Deployment> settled = new CompletableFuture<>();
     /** Set while a change of its replica count is under way: one at a time. */
     final java.util.concurrent.atomic.AtomicBoolean scaling = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Replicas that left it (scaled down) and are still finishing their calls. */
+    final java.util.concurrent.atomic.AtomicInteger leaving = new java.util.concurrent.atomic.AtomicInteger();
 
     LiveDeployment(Deployment deployment, List<ReplicaPlacement> placements) {
         this.current = requireNonNull(deployment, "deployment is null");

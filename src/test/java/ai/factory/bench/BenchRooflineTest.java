@@ -1,5 +1,6 @@
 package ai.factory.bench;
 
+import ai.factory.fleet.LoadAverage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;

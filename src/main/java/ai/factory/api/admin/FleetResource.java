@@ -70,7 +70,7 @@ public final class FleetResource implements Routes {
         GpuOffloadStatus status = offload.get();
         return new FleetWire.Node(n.nodeName(),
                 new FleetWire.Cpu(n.cpu().model(), n.cpu().sockets(), n.cpu().cores(), n.cpu().threads(),
-                        n.cpu().isaFeatures()),
+                        n.cpu().isaFeatures(), ai.factory.fleet.LoadAverage.oneMinute()),
                 new FleetWire.Memory(n.memoryTotalBytes(), n.memoryAvailableBytes(),
                         memory.limit().isPresent() ? memory.limit().getAsLong() : null, memory.free(),
                         memory.heldByDeployments(), memory.heldByTraining()),

@@ -51,6 +51,19 @@ class RoleMappingTest {
     }
 
     @Test
+    void aValueMayHoldColonsAsAKubernetesServiceAccountsSubjectDoes() {
+        OidcTokens tokens = tokens("sub=system:serviceaccount:team-a:chatbot:alpha:invoker, "
+                + "roles=Factory.Invoke:beta:developer");
+        Principal pod = tokens.principal(claims("system:serviceaccount:team-a:chatbot", List.of(), ""));
+        assertThat(pod.project()).isEqualTo("alpha");
+        assertThat(pod.role()).isEqualTo(Role.INVOKER);
+        assertThatThrownBy(() -> tokens.principal(claims("system:serviceaccount:team-a:other", List.of(), "")))
+                .hasMessageContaining("auth.oidc.roleMapping");
+        assertThat(OidcConfig.parseRoleMapping("sub=system:serviceaccount:team-a:chatbot:alpha:invoker").getFirst())
+                .isEqualTo(new OidcConfig.RoleRule("sub", "system:serviceaccount:team-a:chatbot", "alpha", "invoker"));
+    }
+
+    @Test
     void aTokenNoRuleMatchesHasNoRole() {
         OidcTokens tokens = tokens("groups=ml-admins:default:admin");
         assertThatThrownBy(() -> tokens.principal(claims("bob", List.of("visitors"), "bob@example.org")))

@@ -29,7 +29,9 @@ public final class FleetWire {
         }
     }
 
-    public record Cpu(String model, int sockets, int cores, int threads, List<String> isaFeatures) {
+    /** @param loadAverage the one-minute load average (runnable threads), null where the system does not say */
+    public record Cpu(String model, int sockets, int cores, int threads, List<String> isaFeatures,
+                      @Nullable Double loadAverage) {
         public Cpu {
             isaFeatures = List.copyOf(requireNonNull(isaFeatures, "isaFeatures is null"));
         }

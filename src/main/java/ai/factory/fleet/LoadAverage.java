@@ -1,4 +1,4 @@
-package ai.factory.bench;
+package ai.factory.fleet;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 
@@ -9,13 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The machine's load average as Linux reports it in {@code /proc/loadavg}. */
-final class LoadAverage {
+public final class LoadAverage {
     private static final Path PROC_LOADAVG = Path.of("/proc/loadavg");
 
     private LoadAverage() {}
 
     /** The one-minute load average, or null where {@code /proc/loadavg} can't be read. */
-    static @Nullable Double oneMinute() {
+    public static @Nullable Double oneMinute() {
         try {
             return parse(Files.readString(PROC_LOADAVG, US_ASCII));
         } catch (IOException | RuntimeException e) {
@@ -27,7 +27,7 @@ final class LoadAverage {
      * The first field of a {@code /proc/loadavg} line ({@code "0.52 0.58 0.59 1/467 12345"}), or null when it
      * isn't a non-negative number.
      */
-    static @Nullable Double parse(String line) {
+    public static @Nullable Double parse(String line) {
         String[] fields = line.strip().split("\\s+");
         try {
             double value = Double.parseDouble(fields[0]);
