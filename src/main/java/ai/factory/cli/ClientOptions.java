@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLContext;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -23,18 +24,10 @@ import picocli.CommandLine.Option;
 final class ClientOptions {
     private static final Pattern URL_FIELD = Pattern.compile("\"url\"\\s*:\\s*\"([^\"]+)\"");
 
-    @Option(names = "--url", description = "Factory URL (default: $FACTORY_URL, else the local factory).")
-    @Nullable String url;
+    @Mixin FactoryAddress address;
 
     @Option(names = "--key", description = "API key (default: $FACTORY_API_KEY, else $FACTORY_HOME/admin.key).")
     @Nullable String key;
-
-    @Option(names = "--home", description = "Factory home to find the local server and admin key in.")
-    @Nullable Path home;
-
-    @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust over https, beside the "
-            + "JDK's (default: $FACTORY_CA_CERT, else $FACTORY_HOME/tls/ca.pem when the factory generated one).")
-    @Nullable Path caCert;
 
     @Option(names = "--json", description = "Print JSON for scripts instead of a table.")
     boolean json;
@@ -45,7 +38,7 @@ final class ClientOptions {
     FactoryClient client() {
         FactoryClient made = client;
         if (made == null) {
-            made = client(url, key, caCert, home);
+            made = client(address.url, key, address.caCert, address.home);
             client = made;
         }
         return made;

@@ -1,9 +1,7 @@
 package ai.factory.cli;
 
-import ai.factory.config.ConfigLoader;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
@@ -11,7 +9,7 @@ import javax.net.ssl.SSLContext;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 
 /**
@@ -26,23 +24,13 @@ import picocli.CommandLine.Spec;
 final class LoginCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--url", description = "Factory URL (default: $FACTORY_URL, else the local factory).")
-    @Nullable String url;
-
-    @Option(names = "--home", description = "Factory home to find the local server in.")
-    @Nullable Path home;
-
-    @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust over https, beside "
-            + "the JDK's (default: $FACTORY_CA_CERT, else the site CA a local factory generated).")
-    @Nullable Path caCert;
+    @Mixin FactoryAddress address;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Path dir = ConfigLoader.fromSystem().home(home);
-        Path site = ClientOptions.site(dir);
-        String resolved = ClientOptions.resolveUrl(url, dir);
-        @Nullable SSLContext tls = ClientOptions.trust(caCert, site, resolved);
+        String resolved = address.url();
+        @Nullable SSLContext tls = address.trust(resolved);
         JsonNode cli;
         try (FactoryClient anonymous = new FactoryClient(resolved, "", tls)) {
             cli = anonymous.get("/auth/cli");
