@@ -93,6 +93,8 @@ final class UpCommand implements Callable<Integer> {
             stopped.countDown();
         }, "factory-shutdown"));
         System.out.println("Factory ready at " + factory.url() + "  (home " + config.home() + ")");
+        System.out.println("Console at " + factory.url() + "/console/ (sign in with an API key"
+                + (config.oidc().flatMap(o -> o.clientId()).isPresent() ? " or through the identity provider)" : ")"));
         factory.newAdminKey().ifPresent(key -> {
             System.out.println();
             System.out.println("Admin API key, shown once (also saved to " + config.adminKeyFile() + ", mode 0600):");
