@@ -33,6 +33,7 @@ public final class SignInResource implements Routes {
     private final Optional<OidcSignIn> signIn;
     private final Authentication authentication;
     private final Optional<OidcConfig> oidc;
+    private final Optional<URI> publicUrl;
 
     /** Who is signed in, the CSRF token their changes carry, and when the session ends. */
     public record SessionWire(String principalId, String name, String project, String role, String csrfToken,
@@ -47,10 +48,13 @@ public final class SignInResource implements Routes {
      */
     public record CliWire(String issuer, String clientId, String audience, @Nullable String resource, String scope) {}
 
-    public SignInResource(Optional<OidcSignIn> signIn, Authentication authentication, Optional<OidcConfig> oidc) {
+    /** @param publicUrl where people reach this factory ({@code server.publicUrl}); empty: as each request says */
+    public SignInResource(Optional<OidcSignIn> signIn, Authentication authentication, Optional<OidcConfig> oidc,
+                          Optional<URI> publicUrl) {
         this.signIn = requireNonNull(signIn, "signIn is null");
         this.authentication = requireNonNull(authentication, "authentication is null");
         this.oidc = requireNonNull(oidc, "oidc is null");
+        this.publicUrl = requireNonNull(publicUrl, "publicUrl is null");
     }
 
     @Override
@@ -141,12 +145,13 @@ public final class SignInResource implements Routes {
                 "not signed in (no session, or it has ended); sign in at /auth/login"));
     }
 
-    /** This factory as the browser reached it. */
-    private static String origin(Context ctx) {
-        return (secure(ctx) ? "https" : "http") + "://" + ctx.host();
+    /** This factory as people reach it: {@code server.publicUrl}, else as the browser's request says. */
+    private String origin(Context ctx) {
+        return publicUrl.map(URI::toString).orElseGet(() -> (secure(ctx) ? "https" : "http") + "://" + ctx.host());
     }
 
-    private static boolean secure(Context ctx) {
-        return "https".equals(ctx.scheme());
+    /** Whether cookies go over TLS only: the request came over TLS, or people reach the factory at an https URL. */
+    private boolean secure(Context ctx) {
+        return "https".equals(ctx.scheme()) || publicUrl.map(u -> "https".equals(u.getScheme())).orElse(false);
     }
 }

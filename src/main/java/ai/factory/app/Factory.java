@@ -397,7 +397,8 @@ public final class Factory implements AutoCloseable {
                             new UsageResource(auditStore, access),
                             new SovereigntyResource(report),
                             new SelfResource(access, signIn.isPresent()),
-                            new SignInResource(signIn, authentication, config.oidc())));
+                            new SignInResource(signIn, authentication, config.oidc(),
+                                    config.server().publicUrl())));
             closeInOrder.addFirst(server);
             if (config.cluster().port().isPresent()) {
                 ClusterServer cluster = new ClusterServer(config.server().host(), config.cluster(),

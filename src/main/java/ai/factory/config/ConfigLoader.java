@@ -86,7 +86,9 @@ public final class ConfigLoader {
                 parse(v, Setting.SHUTDOWN_GRACE, Units::parseDuration),
                 parse(v, Setting.MAX_REQUEST_SIZE, Units::parseSize),
                 parse(v, Setting.GENERATION_TIMEOUT, Units::parseDuration),
-                tls(v));
+                tls(v),
+                Optional.ofNullable(emptyToNull(value(v, Setting.PUBLIC_URL))).map(text -> parse(v, Setting.PUBLIC_URL,
+                        t -> java.net.URI.create(t.strip().replaceAll("/+$", "")))));
         DatabaseConfig database = new DatabaseConfig(
                 value(v, Setting.DB_URL),
                 emptyToNull(value(v, Setting.DB_USER)),

@@ -14,8 +14,17 @@ import java.time.Duration;
  * @param tls whether the port speaks TLS, and with which certificate
  */
 public record ServerConfig(String host, int port, Duration shutdownGrace, long maxRequestBytes,
-                           Duration generationTimeout, TlsConfig tls) {
+                           Duration generationTimeout, TlsConfig tls, java.util.Optional<java.net.URI> publicUrl) {
     public ServerConfig {
+        requireNonNull(publicUrl, "publicUrl is null");
+        publicUrl.ifPresent(u -> {
+            if (!("https".equals(u.getScheme()) || "http".equals(u.getScheme())) || u.getHost() == null
+                    || (u.getRawPath() != null && !u.getRawPath().isEmpty() && !u.getRawPath().equals("/"))
+                    || u.getRawQuery() != null) {
+                throw new IllegalArgumentException("server.publicUrl is an http(s) URL with a host and no path, such "
+                        + "as https://ai.example.org, not '" + u + "'");
+            }
+        });
         requireNonNull(host, "host is null");
         requireNonNull(tls, "tls is null");
         requireNonNull(shutdownGrace, "shutdownGrace is null");
@@ -38,6 +47,6 @@ public record ServerConfig(String host, int port, Duration shutdownGrace, long m
     }
 
     public ServerConfig withPort(int port) {
-        return new ServerConfig(host, port, shutdownGrace, maxRequestBytes, generationTimeout, tls);
+        return new ServerConfig(host, port, shutdownGrace, maxRequestBytes, generationTimeout, tls, publicUrl);
     }
 }

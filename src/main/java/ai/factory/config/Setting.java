@@ -17,6 +17,8 @@ public enum Setting {
             "How long shutdown waits for in-flight requests."),
     GENERATION_TIMEOUT("server.generationTimeout", "FACTORY_GENERATION_TIMEOUT", null, "10m",
             "Longest one generation may run; then it is stopped and the caller gets a timeout error."),
+    PUBLIC_URL("server.publicUrl", "FACTORY_PUBLIC_URL", null, "",
+            "The URL people reach this factory at when it is not what it sees (behind an ingress or proxy that ends TLS: https://ai.example.org); sign-in's redirect and sign-out addresses are made from it. None: from each request's scheme and Host."),
     MAX_REQUEST_SIZE("server.maxRequestSize", "FACTORY_MAX_REQUEST_SIZE", null, "16MiB",
             "Largest JSON request body."),
     TLS_ENABLED("server.tls.enabled", "FACTORY_TLS_ENABLED", "--tls", "false",

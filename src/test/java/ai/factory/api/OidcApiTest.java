@@ -218,6 +218,25 @@ class OidcApiTest {
     }
 
     @Test
+    void behindAnIngressTheSignInsAddressesComeFromTheConfiguredPublicUrl(@TempDir Path other) throws Exception {
+        try (TestFactory proxied = TestFactory.start(other, Map.of(
+                Setting.OIDC_ISSUER, issuer, Setting.OIDC_AUDIENCE, AUDIENCE,
+                Setting.OIDC_ROLE_MAPPING, "groups=ml-admins:default:admin",
+                Setting.OIDC_CLIENT_ID, "factory-console", Setting.OIDC_CLIENT_SECRET, "factory-console-secret",
+                Setting.EGRESS_ALLOW, "127.0.0.1:" + port, Setting.PUBLIC_URL, "https://ai.example.org/"))) {
+            HttpResponse<String> login = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build()
+                    .send(HttpRequest.newBuilder(URI.create(proxied.url() + "/auth/login?return=/console/")).build(),
+                            HttpResponse.BodyHandlers.ofString());
+            assertThat(login.statusCode()).as(login.body()).isEqualTo(302);
+            assertThat(login.headers().firstValue("Location").orElseThrow()).startsWith(issuer)
+                    .contains("redirect_uri=" + URLEncoder.encode("https://ai.example.org/auth/callback",
+                            StandardCharsets.UTF_8)).doesNotContain(URLEncoder.encode(proxied.url(),
+                            StandardCharsets.UTF_8));
+            assertThat(login.headers().firstValue("Set-Cookie").orElseThrow()).contains("Secure", "HttpOnly");
+        }
+    }
+
+    @Test
     void aPersonSignsInThroughTheProviderAndCallsWithTheSessionCookie() throws Exception {
         Browser browser = new Browser();
         HttpResponse<String> landed = browser.signIn("alice", "/api/v1/keys");
