@@ -209,12 +209,18 @@ public final class OidcTokens {
 
     /**
      * The claims of a valid ID token from a person's sign-in: checked as an access token is, but for the factory's
-     * own client id as its audience, and for the {@code nonce} its sign-in sent.
+     * own client id as its audience, for the {@code nonce} its sign-in sent, and, when it names an authorized party
+     * ({@code azp}, required with several audiences), for that being this client.
      */
     JWTClaimsSet verifyIdToken(String token, String clientId, String nonce) {
         JWTClaimsSet claims = checked(processor(Set.of(clientId)), token, "the ID token: ");
         if (!nonce.equals(claims.getClaim("nonce"))) {
             throw invalid("the ID token's nonce is not the one this sign-in sent (a replayed answer?)");
+        }
+        // OpenID Connect Core 3.1.3.7: a token for several audiences names the client it was issued to in azp.
+        Object azp = claims.getClaim("azp");
+        if ((azp != null || claims.getAudience().size() > 1) && !clientId.equals(azp)) {
+            throw invalid("the ID token was issued to another client (azp " + azp + ", not " + clientId + ")");
         }
         return claims;
     }
