@@ -205,7 +205,7 @@ class ClusterJoinTest {
     }
 
     @Test
-    void theCommandLineMakesTokensAndListsNodes() {
+    void theCommandLineMakesTokensAndListsNodes() throws Exception {
         java.io.StringWriter out = new java.io.StringWriter();
         java.io.StringWriter err = new java.io.StringWriter();
         int status = ai.factory.cli.FactoryCli.run(new java.io.PrintWriter(out), new java.io.PrintWriter(err), "nodes",
@@ -214,7 +214,10 @@ class ClusterJoinTest {
         String token = out.toString().lines().map(String::strip).filter(l -> l.startsWith("fjt_")).findFirst()
                 .orElseThrow();
         assertThat(out.toString()).contains("factory worker --join " + factory.url() + " --token " + token);
-        String id = worker("from-cli", token).joined().nodeId();
+        Worker joined = worker("from-cli", token);
+        String id = joined.joined().nodeId();
+        // Heard from just now, so that it is up (2 s deadline here) however slowly the machine ran the join.
+        assertThat(joined.heartbeat("test", Json.mapper().valueToTree(INVENTORY))).isEqualTo("ready");
         out.getBuffer().setLength(0);
         assertThat(ai.factory.cli.FactoryCli.run(new java.io.PrintWriter(out), new java.io.PrintWriter(err), "nodes",
                 "list", "--url", factory.url(), "--key", admin)).isZero();
