@@ -154,7 +154,8 @@ class ClusterServingTest {
                 callers.add(Thread.ofVirtual().start(() -> {
                     for (int i = 0; calling.get(); i++) {
                         HttpResponse<String> r = chat(model, "caller " + caller + " call " + i, i % 2 == 0);
-                        statuses.add(r.statusCode() == 200 && !r.body().contains("\"error\"") ? 200 : r.statusCode());
+                        // An error object, not the word: the tiny model may well generate "error" as a token.
+                        statuses.add(r.statusCode() == 200 && !r.body().contains("{\"error\":") ? 200 : r.statusCode());
                     }
                 }));
             }
@@ -467,7 +468,7 @@ class ClusterServingTest {
         }
         assertThat(rests).as("the stream on w0 ended with an error in OpenAI's shape, the other ran on")
                 .anySatisfy(r -> assertThat(r).contains("\"error\"", "went away", "try again"))
-                .anySatisfy(r -> assertThat(r).doesNotContain("\"error\"").contains("data: [DONE]"));
+                .anySatisfy(r -> assertThat(r).doesNotContain("data: {\"error\"").contains("data: [DONE]"));
         // The replica is placed again on the worker left that is not draining (w2), and calls succeed.
         await().atMost(Duration.ofSeconds(30)).until(() -> ready(w2) == 2);
         for (int i = 0; i < 4; i++) {
