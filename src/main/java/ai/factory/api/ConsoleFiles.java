@@ -29,6 +29,8 @@ final class ConsoleFiles {
     static final String POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             + "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+    private static final Map<String, byte[]> FILES = new java.util.concurrent.ConcurrentHashMap<>();
+
     private ConsoleFiles() {}
 
     /** {@code GET /console/...}: a file of the console; any other path under it is the console's page. */
@@ -76,9 +78,22 @@ final class ConsoleFiles {
         return name;
     }
 
+    /**
+     * A file of the console, read from the jar once and kept (the jar does not change while the factory runs; the
+     * console is about 120 kB); null when there is none, which is not kept, so unknown names take no memory.
+     */
     private static byte @Nullable [] read(String path) {
+        byte[] kept = FILES.get(path);
+        if (kept != null) {
+            return kept;
+        }
         try (InputStream in = ConsoleFiles.class.getClassLoader().getResourceAsStream(ROOT + path)) {
-            return in == null ? null : in.readAllBytes();
+            if (in == null) {
+                return null;
+            }
+            byte[] body = in.readAllBytes();
+            FILES.put(path, body);
+            return body;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

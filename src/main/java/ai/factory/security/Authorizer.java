@@ -189,9 +189,9 @@ public final class Authorizer {
     private static FactoryException refused(Principal principal, Action action, Resource resource) {
         LOG.info("refused {} on {} to {} (role {}, project {})", action.id(), describe(resource), principal.id(),
                 principal.role().id(), principal.project());
-        // A person or workload signed in through the identity provider has no key to name.
-        String who = (principal.id().startsWith("oidc-") ? "'" : "key '") + principal.name() + "'";
-        return new FactoryException(ErrorCode.FORBIDDEN, who + " (role " + principal.role().id() + ", project "
+        // The caller by its name alone: a key's, or a person's or workload's signed in through the identity provider.
+        return new FactoryException(ErrorCode.FORBIDDEN, "'" + principal.name() + "' (role " + principal.role().id()
+                + ", project "
                 + principal.project() + ") may not " + action.id() + " on " + describe(resource));
     }
 

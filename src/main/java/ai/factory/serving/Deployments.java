@@ -224,12 +224,11 @@ public final class Deployments implements AutoCloseable {
         long perReplica = memory.estimate(version, target).total();
         if (target.replicas() < serving.size()) {
             List<Engine> left = List.copyOf(serving.subList(target.replicas(), serving.size()));
-            memory.hold(d.id(), perReplica * target.replicas());
-            memory.loaded(d.id());
+            holdServing(d.id(), perReplica * target.replicas());
             // What the replicas that left hold stays held, under owners of their own, until they have closed.
-            for (int i = 0; i < left.size(); i++) {
-                memory.hold(leavingOwner(d.id(), left.get(i)), perReplica);
-                memory.loaded(leavingOwner(d.id(), left.get(i)));
+            for (Engine engine : left) {
+                memory.hold(leavingOwner(d.id(), engine), perReplica);
+                memory.loaded(leavingOwner(d.id(), engine));
             }
             if (!live.rescale(serving.subList(0, target.replicas()), target,
                     placed.subList(0, Math.min(placed.size(), target.replicas())))) {
@@ -277,9 +276,7 @@ public final class Deployments implements AutoCloseable {
                         boolean last = i + 1 == target.replicas();
                         if (last) {
                             // All loaded: the deployment holds their memory itself, before the next change begins.
-                            memory.hold(d.id(), perReplica * target.replicas());
-                            memory.loaded(d.id());
-                            memory.release(scaleOwner(d.id()));
+                            holdServing(d.id(), perReplica * target.replicas());
                         }
                         if (!live.rescale(List.copyOf(now), target, where)) {
                             closeQuietly(added); // deleted meanwhile: the delete closed the others
@@ -294,9 +291,7 @@ public final class Deployments implements AutoCloseable {
                             target.replicas());
                 } catch (Throwable t) {
                     int loaded = now.size();
-                    memory.hold(d.id(), perReplica * loaded);
-                    memory.loaded(d.id());
-                    memory.release(scaleOwner(d.id()));
+                    holdServing(d.id(), perReplica * loaded);
                     if (!live.rescale(List.copyOf(now), target.withReplicas(loaded), where)) {
                         now.subList(serving.size(), loaded).forEach(Deployments::closeQuietly);
                         release(live); // deleted, or the factory stops: the count asked for stays recorded
@@ -320,6 +315,16 @@ public final class Deployments implements AutoCloseable {
             finish.run();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "the factory is stopping");
         }
+    }
+
+    /**
+     * Deployment {@code id} holds {@code bytes} for the replicas that serve, loaded; what was held for replicas being
+     * added goes (it is in those bytes now, or was never used).
+     */
+    private void holdServing(String id, long bytes) {
+        memory.hold(id, bytes);
+        memory.loaded(id);
+        memory.release(scaleOwner(id));
     }
 
     /** Who holds the memory of a replica that left a deployment, until it has closed. */

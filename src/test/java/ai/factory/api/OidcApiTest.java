@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.factory.Json;
+import ai.factory.MovableClock;
 import ai.factory.ServerTest;
 import ai.factory.TestFactory;
 import ai.factory.TestModels;
@@ -25,15 +26,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -60,7 +57,7 @@ class OidcApiTest {
     static String issuer;
     static ECKey first;
     static Process provider;
-    static final OffsetClock clock = new OffsetClock();
+    static final MovableClock clock = MovableClock.system();
     static final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeAll
@@ -94,7 +91,7 @@ class OidcApiTest {
     /** Whatever a test sent, the factory goes on serving a valid token. */
     @AfterEach
     void stillServing() throws Exception {
-        clock.offset.set(Duration.ZERO);
+        clock.offset(Duration.ZERO);
         assertThat(chat(token("app", AUDIENCE)).statusCode()).isEqualTo(200);
     }
 
@@ -166,9 +163,9 @@ class OidcApiTest {
     @Test
     void anExpiredTokenIsRefusedAndTheClockSkewBoundHolds() throws Exception {
         String token = token("app", AUDIENCE);
-        clock.offset.set(Duration.ofSeconds(TOKEN_TTL + 30));
+        clock.offset(Duration.ofSeconds(TOKEN_TTL + 30));
         assertThat(chat(token).statusCode()).as("30 s past exp: within the 60 s skew").isEqualTo(200);
-        clock.offset.set(Duration.ofSeconds(TOKEN_TTL + 90));
+        clock.offset(Duration.ofSeconds(TOKEN_TTL + 90));
         HttpResponse<String> r = chat(token);
         assertThat(r.statusCode()).isEqualTo(401);
         assertThat(error(r)).contains("expired");
@@ -480,25 +477,5 @@ class OidcApiTest {
         return """
                 {"client_id":"%s","client_secret":"%s-secret","grant_types":["client_credentials"],\
                 "redirect_uris":[],"response_types":[],"groups":["%s"]}""".formatted(id, id, group);
-    }
-
-    /** The system clock moved by an offset the tests set. */
-    static final class OffsetClock extends Clock {
-        final AtomicReference<Duration> offset = new AtomicReference<>(Duration.ZERO);
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.now().plus(offset.get());
-        }
     }
 }

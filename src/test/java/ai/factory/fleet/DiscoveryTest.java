@@ -2,13 +2,13 @@ package ai.factory.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.factory.MovableClock;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,7 +22,7 @@ class DiscoveryTest {
 
     private final FixtureCommandRunner tools = new FixtureCommandRunner();
     private final AtomicReference<String> meminfo = new AtomicReference<>(Fixtures.read("proc/meminfo.txt"));
-    private final TestClock clock = new TestClock();
+    private final MovableClock clock = MovableClock.at(Instant.parse("2026-11-25T12:00:00Z"));
 
     private Discovery discovery() {
         Map<Path, String> files = Map.of(Path.of("/proc/cpuinfo"), Fixtures.read("proc/cpuinfo-2s-xeon-8480.txt"));
@@ -143,29 +143,5 @@ class DiscoveryTest {
     private static boolean onPath(String tool) {
         return Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
                 .anyMatch(dir -> !dir.isEmpty() && Files.isExecutable(Path.of(dir, tool)));
-    }
-
-    /** A clock the test moves by hand. */
-    static final class TestClock extends Clock {
-        private Instant now = Instant.parse("2026-11-25T12:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

@@ -3,12 +3,10 @@ package ai.factory.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.factory.MovableClock;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -18,7 +16,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The cache of rows every request reads: kept until invalidated or too old, and never past an invalidation. */
 class ReadCacheTest {
-    private final ManualClock clock = new ManualClock();
+    private final MovableClock clock = MovableClock.at(Instant.parse("2026-12-01T12:00:00Z"));
     private final AtomicInteger reads = new AtomicInteger();
 
     private Optional<String> row(String key) {
@@ -96,30 +94,6 @@ class ReadCacheTest {
                 case H2 -> ReadCache.UNTIL_INVALIDATED;
                 case POSTGRESQL -> ReadCache.SHARED_MAX_AGE;
             });
-        }
-    }
-
-    /** A clock the test moves by hand. */
-    private static final class ManualClock extends Clock {
-        private Instant now = Instant.parse("2026-12-01T12:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 }
