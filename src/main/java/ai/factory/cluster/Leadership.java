@@ -151,8 +151,11 @@ public final class Leadership implements AutoCloseable {
                 + "does this");
     }
 
-    /** Records where workers reach this replica's cluster port; refreshed at every check from now on. */
-    public void announce(URI url) {
+    /**
+     * Records where workers reach this replica's cluster port; refreshed at every check from now on. Synchronized:
+     * the check's refresh and the start's first call may come at once, and both would find no row and insert one.
+     */
+    public synchronized void announce(URI url) {
         this.clusterUrl = requireNonNull(url, "url is null");
         Instant now = clock.instant();
         jdbi.useHandle(h -> {
