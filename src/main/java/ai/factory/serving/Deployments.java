@@ -125,6 +125,9 @@ public final class Deployments implements AutoCloseable {
     /** Replicas that left a scaled-down deployment and close once their calls end; closed by {@link #close} too. */
     private final java.util.Set<Engine> leaving = ConcurrentHashMap.newKeySet();
 
+    /** How long a scale waits for the change before it to end once all its replicas serve. */
+    static final Duration SCALE_WAIT = Duration.ofSeconds(3);
+
     /**
      * Changes a ready deployment's replica count and records it: new replicas load in the background, one after
      * another, each taking calls as soon as it is loaded; replicas that leave take no new calls, and close once the
@@ -138,24 +141,31 @@ public final class Deployments implements AutoCloseable {
         if (live == null) {
             throw notFound(id);
         }
-        Deployment d = live.snapshot();
-        DeploymentSpec target = d.spec().withReplicas(replicas);
-        if (!(d.state() instanceof DeploymentState.Ready)) {
-            throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " is " + d.state().id()
-                    + "; scale it once it is ready");
-        }
-        if (live.placements().stream().anyMatch(ReplicaPlacement::onGpu)) {
-            throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " has replicas on GPUs, which cannot "
-                    + "be scaled in place yet; delete it and deploy again with 'replicas' " + replicas);
-        }
-        if (replicas > d.spec().replicas() && live.leaving.get() > 0) {
-            throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " has " + live.leaving.get()
-                    + " replica(s) that left still finishing their calls (at most " + LEAVE_GRACE.toMinutes()
-                    + " minutes); scale it up once they have closed");
-        }
-        if (!live.scaling.compareAndSet(false, true)) {
+        // A change that is ending (its last replica just took calls) is waited for: a caller that saw every replica
+        // ready and scales again is not refused for the moment between the two.
+        if (!claimScaling(live)) {
             throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " is being scaled already; scale it "
                     + "again once its replicas are all ready");
+        }
+        Deployment d = live.snapshot();
+        DeploymentSpec target = d.spec().withReplicas(replicas);
+        try {
+            if (!(d.state() instanceof DeploymentState.Ready)) {
+                throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " is " + d.state().id()
+                        + "; scale it once it is ready");
+            }
+            if (live.placements().stream().anyMatch(ReplicaPlacement::onGpu)) {
+                throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " has replicas on GPUs, which "
+                        + "cannot be scaled in place yet; delete it and deploy again with 'replicas' " + replicas);
+            }
+            if (replicas > d.spec().replicas() && live.leaving.get() > 0) {
+                throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " has " + live.leaving.get()
+                        + " replica(s) that left still finishing their calls (at most " + LEAVE_GRACE.toMinutes()
+                        + " minutes); scale it up once they have closed");
+            }
+        } catch (RuntimeException e) {
+            live.scaling.set(false);
+            throw e;
         }
         int before = d.spec().replicas();
         boolean recorded = false;
@@ -196,6 +206,29 @@ public final class Deployments implements AutoCloseable {
             live.scaling.set(false);
             throw e;
         }
+    }
+
+    /**
+     * Takes the deployment's one change at a time; a change that is ending (all its replicas serve) is waited for, up
+     * to {@link #SCALE_WAIT}, one still loading replicas is not.
+     */
+    private static boolean claimScaling(LiveDeployment live) {
+        long deadline = System.nanoTime() + SCALE_WAIT.toNanos();
+        while (!live.scaling.compareAndSet(false, true)) {
+            Deployment d = live.snapshot();
+            boolean ending = d.state() instanceof DeploymentState.Ready ready
+                    && ready.replicas().size() >= d.spec().replicas();
+            if (!ending || System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Who holds the memory of replicas being added, until they are loaded. */

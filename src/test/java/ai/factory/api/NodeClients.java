@@ -43,14 +43,26 @@ final class NodeClients {
         Path base = cache != null ? Path.of(cache) : Path.of(System.getenv().getOrDefault("XDG_CACHE_HOME",
                 System.getProperty("user.home") + "/.cache"), "sovereign-ai-factory");
         Path dir = base.resolve("test-clients").resolve("node-" + hash);
-        if (Files.isDirectory(dir.resolve("node_modules"))) {
+        Path installed = dir.resolve(".installed");
+        if (Files.exists(installed)) {
             return dir;
         }
         Files.createDirectories(dir);
-        Files.copy(SOURCES.resolve("package.json"), dir.resolve("package.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.write(dir.resolve("package-lock.json"), lock);
-        ClientProcess.Result r = run(dir, Map.of(), 300, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error");
-        assertThat(r.exit()).as("npm ci in %s: %s", dir, r.err()).isZero();
+        // Test forks are separate JVMs: one installs while the others wait on the lock file, and none takes a
+        // node_modules that npm is still filling (it is marked installed only once npm ci has finished).
+        try (var channel = java.nio.channels.FileChannel.open(dir.resolveSibling("node-" + hash + ".lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             var held = channel.lock()) {
+            if (Files.exists(installed)) {
+                return dir;
+            }
+            Files.copy(SOURCES.resolve("package.json"), dir.resolve("package.json"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.write(dir.resolve("package-lock.json"), lock);
+            ClientProcess.Result r = run(dir, Map.of(), 300, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error");
+            assertThat(r.exit()).as("npm ci in %s: %s", dir, r.err()).isZero();
+            Files.writeString(installed, "npm ci finished\n");
+        }
         return dir;
     }
 
