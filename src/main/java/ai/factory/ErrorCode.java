@@ -18,7 +18,10 @@ public enum ErrorCode {
     LENGTH_REQUIRED(411),
     PAYLOAD_TOO_LARGE(413),
     UNSUPPORTED_MEDIA_TYPE(415),
+    /** Too many calls or tokens in a short time (a queue full, a per-minute or concurrency limit): retry shortly. */
     RATE_LIMITED(429),
+    /** A budget (tokens per day or month) is spent: retrying before it renews does not help. */
+    QUOTA_EXCEEDED(429),
     /** The work took longer than the factory allows; it was stopped. */
     TIMEOUT(504),
     INTERNAL(500),

@@ -4,6 +4,7 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.codec.bedrock.BedrockErrors;
 import ai.factory.api.codec.openai.OpenAiErrors;
+import ai.factory.quotas.QuotaExceededException;
 import com.fasterxml.jackson.core.JacksonException;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -61,6 +62,9 @@ public final class ErrorResponses {
         if (e.isDenial()) {
             ctx.attribute(DENIED, Boolean.TRUE);
         }
+        if (e instanceof QuotaExceededException q) {
+            RequestAudit.refused(ctx, q.auditDetail());
+        }
         Answer answer = answer(ApiFamily.of(ctx), e, e.code().httpStatus());
         ctx.status(answer.status());
         answer.headers().forEach(ctx::header);
@@ -77,7 +81,9 @@ public final class ErrorResponses {
     /** The answer for an error, in the error shape of the API it happened on. */
     public static Answer answer(ApiFamily family, FactoryException e, int status) {
         Map<String, String> headers = new LinkedHashMap<>();
-        if (e.code() == ErrorCode.RATE_LIMITED || e.code() == ErrorCode.UNAVAILABLE) {
+        if (e instanceof QuotaExceededException q) {
+            headers.putAll(RateLimitHeaders.refusal(family, q));
+        } else if (e.code() == ErrorCode.RATE_LIMITED || e.code() == ErrorCode.UNAVAILABLE) {
             headers.put("Retry-After", "1");
         }
         if (family == ApiFamily.BEDROCK) {

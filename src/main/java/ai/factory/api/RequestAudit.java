@@ -6,6 +6,7 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.Json;
 import ai.factory.inference.CallListener;
+import ai.factory.quotas.Ticket;
 import ai.factory.security.Action;
 import ai.factory.identity.Principal;
 import ai.factory.security.content.AuditContent;
@@ -164,6 +165,14 @@ public final class RequestAudit {
         }
     }
 
+    /** The request was refused by a quota: the record's detail names the limit ({@code limit=project=acme:rpm=50}). */
+    static void refused(Context ctx, String limit) {
+        State state = ctx.attribute(STATE);
+        if (state != null) {
+            state.limit = limit;
+        }
+    }
+
     /** The method and route template ({@code POST /v1/chat/completions}), else method and path. */
     private static String route(Context ctx) {
         Endpoint endpoint = ctx.endpoints().matchedHttpEndpoint();
@@ -206,6 +215,12 @@ public final class RequestAudit {
         volatile boolean clientLeft;
         /** A refusal answered as if the resource did not exist (another project's): recorded as denied. */
         volatile boolean denied;
+        /** The quota limit that refused the call, for the record's detail, or null. */
+        volatile @Nullable String limit;
+        /** The call's admission under its quotas, settled when the request ends if the call did not settle it. */
+        volatile @Nullable Ticket ticket;
+        /** Writes the rate-limit headers of an admitted call (OpenAI's API), or null. */
+        volatile java.util.function.@Nullable Consumer<Ticket> onAdmitted;
         /** The write-ahead under way beside the handler, or null where it was written before the handler ran. */
         volatile @Nullable CompletableFuture<Void> admission;
         private final ClientDepartures departures;
@@ -232,6 +247,24 @@ public final class RequestAudit {
                         stop.run();
                     }
                 }));
+            }
+        }
+
+        @Override
+        public void admitted(Ticket ticket) {
+            this.ticket = ticket;
+            var hook = onAdmitted;
+            if (hook != null) {
+                hook.accept(ticket);
+            }
+        }
+
+        /** Settles the call's ticket with what it used, if the call ended without doing so (it failed, say). */
+        void settle() {
+            Ticket t = ticket;
+            long[] used = counts();
+            if (t != null) {
+                t.settle(used == null ? 0 : used[0], used == null ? 0 : used[1]);
             }
         }
 
@@ -322,6 +355,10 @@ public final class RequestAudit {
         State state = new State(clock.instant(), requestId, ctx.ip(), ctx.method().name() + " " + ctx.path(), departures,
                 journal);
         ctx.attribute(STATE, state);
+        if (family == ApiFamily.OPENAI) {
+            // Set while the handler runs, before its answer starts.
+            state.onAdmitted = ticket -> RateLimitHeaders.of(ticket.status()).forEach(ctx::header);
+        }
         ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
         if (request == null) {
             return;
@@ -330,6 +367,7 @@ public final class RequestAudit {
         Response response = request.getServletContextResponse();
         Request.addCompletionListener(request, failure -> {
             state.stopWatching();
+            state.settle();
             log.record(event(state, Response.getContentBytesWritten(response), Request.getContentBytesRead(request),
                     answered(state, response, failure)));
         });
@@ -378,6 +416,7 @@ public final class RequestAudit {
             state.resource = pathParameters(ctx);
         }
         state.usage = state.counts();
+        state.settle();
         Output output = state.content;
         if (output != null && Action.INVOKE.id().equals(named) && state.usage != null) {
             storeContent(ctx, state, output);
@@ -439,6 +478,9 @@ public final class RequestAudit {
 
     private static String detail(State s) {
         String route = s.route == null ? "" : s.route;
+        if (s.limit != null) {
+            return route + " " + s.limit;
+        }
         if (s.contentFailed) {
             return route + " content=failed";
         }

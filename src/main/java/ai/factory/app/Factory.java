@@ -11,6 +11,7 @@ import ai.factory.api.RequestAudit;
 import ai.factory.api.admin.AuditResource;
 import ai.factory.api.admin.SelfResource;
 import ai.factory.api.admin.SovereigntyResource;
+import ai.factory.api.admin.QuotasResource;
 import ai.factory.api.admin.UsageResource;
 import ai.factory.api.admin.DeploymentsResource;
 import ai.factory.api.admin.EncryptionResource;
@@ -42,6 +43,7 @@ import ai.factory.engine.onnx.BundledMiniLm;
 import ai.factory.engine.onnx.OnnxEmbeddingEngine;
 import ai.factory.engine.onnx.OnnxEmbeddingOptions;
 import ai.factory.inference.InferencePipeline;
+import ai.factory.quotas.Quotas;
 import ai.factory.inference.ResponseStore;
 import ai.factory.fleet.CommandRunner;
 import ai.factory.fleet.Discovery;
@@ -165,6 +167,7 @@ public final class Factory implements AutoCloseable {
     private final TrainingJobs trainingJobs;
     private final HostMemory hostMemory;
     private final Leadership leadership;
+    private final Quotas quotas;
     private volatile @Nullable ClusterServer clusterServer;
     private final Supplier<LlamaRuntime> llama = llamaRuntime();
     /** Held from before anything in the home is touched until after {@code server.json} is removed. */
@@ -280,6 +283,11 @@ public final class Factory implements AutoCloseable {
             this.leadership = control ? Leadership.on(database.jdbi(), clock)
                     : Leadership.sole(database.jdbi(), clock);
             closeInOrder.addFirst(leadership);
+            Duration liveWithin = config.cluster().heartbeatDeadline();
+            this.quotas = new Quotas(database.jdbi(), clock, config.quotas().timeZone(),
+                    control ? () -> leadership.liveReplicas(liveWithin).size() : () -> 1);
+            quotas.start();
+            closeInOrder.addFirst(quotas);
             Assignments assignments = new Assignments(database.jdbi(), nodes, leadership,
                     config.cluster().heartbeatDeadline(), audit::record, clock);
             EngineLoader local = (replica, version, spec, placement) -> loadEngine(registry, version, spec, placement);
@@ -315,6 +323,7 @@ public final class Factory implements AutoCloseable {
             Projects projects = new Projects(database.jdbi(), clock, keys, deployments, registry, List.of(
                     (project, by) -> trainingJobs.projectDeleted(project),
                     (project, by) -> datasets.projectDeleted(project),
+                    (project, by) -> quotas.deleteProject(project),
                     (project, by) -> {
                         keyHierarchy.destroy(project, by);
                         blobs.deleteOwner(project);
@@ -359,7 +368,7 @@ public final class Factory implements AutoCloseable {
             });
             this.newAdminKey = bootstrapAdminKey(keys);
 
-            InferencePipeline inference = new InferencePipeline(authorizer, registry, deployments,
+            InferencePipeline inference = new InferencePipeline(authorizer, registry, deployments, quotas,
                     config.server().generationTimeout(), clock.withZone(ZoneId.systemDefault()));
             new JvmMemoryMetrics().bindTo(metrics);
             new JvmThreadMetrics().bindTo(metrics);
@@ -395,6 +404,7 @@ public final class Factory implements AutoCloseable {
                             new PoliciesResource(sitePolicies),
                             new AuditResource(audit, auditVerifier, auditContent, access),
                             new UsageResource(auditStore, access),
+                            new QuotasResource(quotas, projects, keys, access),
                             new SovereigntyResource(report),
                             new SelfResource(access, signIn.isPresent()),
                             new SignInResource(signIn, authentication, config.oidc(),

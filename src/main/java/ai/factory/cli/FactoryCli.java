@@ -24,7 +24,7 @@ public final class FactoryCli {
             TuneCommand.class, DeployCommand.class,
             DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
             EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
-            SovereigntyCommand.class, BenchCommand.class, FleetCommand.class, NodesCommand.class, WorkerCommand.class,
+            QuotasCommand.class, SovereigntyCommand.class, BenchCommand.class, FleetCommand.class, NodesCommand.class, WorkerCommand.class,
             LoginCommand.class, LogoutCommand.class);
 
     /** Each command group's subcommands, which the group lists in its own SUBCOMMANDS (see {@link #commandLine}). */
@@ -38,6 +38,7 @@ public final class FactoryCli {
             Map.entry(EncryptionCommand.class, EncryptionCommand.SUBCOMMANDS),
             Map.entry(PoliciesCommand.class, PoliciesCommand.SUBCOMMANDS),
             Map.entry(AuditCommand.class, AuditCommand.SUBCOMMANDS),
+            Map.entry(QuotasCommand.class, QuotasCommand.SUBCOMMANDS),
             Map.entry(SovereigntyCommand.class, SovereigntyCommand.SUBCOMMANDS),
             Map.entry(FleetCommand.class, FleetCommand.SUBCOMMANDS),
             Map.entry(NodesCommand.class, NodesCommand.SUBCOMMANDS),

@@ -149,6 +149,12 @@ final class FactoryClient implements AutoCloseable {
         return as(patch(path, body), type);
     }
 
+    /** PUT of a JSON body, the answer read as {@code type}. */
+    <T> T putJson(String path, Object body, Class<T> type) {
+        return as(send(request(path).header("Content-Type", "application/json")
+                .PUT(BodyPublishers.ofString(json(body)))), type);
+    }
+
     <T> T put(String path, Supplier<InputStream> body, long length, Class<T> type) {
         return as(put(path, body, length), type);
     }

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneId;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Iterator;
@@ -120,7 +121,18 @@ public final class ConfigLoader {
                         parse(v, Setting.CLUSTER_ROLE, ClusterConfig.Role::parse),
                         Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_SITE))).map(p -> Path.of(p.strip())),
                         Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_ADVERTISE)))),
-                oidc(v));
+                oidc(v),
+                new QuotasConfig(Optional.ofNullable(emptyToNull(value(v, Setting.QUOTAS_TIME_ZONE)))
+                        .map(z -> parse(v, Setting.QUOTAS_TIME_ZONE, ConfigLoader::zone))
+                        .orElseGet(ZoneId::systemDefault)));
+    }
+
+    private static ZoneId zone(String id) {
+        try {
+            return ZoneId.of(id.strip());
+        } catch (java.time.DateTimeException e) {
+            throw new IllegalArgumentException("not a time zone (Europe/Berlin, UTC, +01:00): " + id);
+        }
     }
 
     private static Optional<OidcConfig> oidc(Map<Setting, String> v) {

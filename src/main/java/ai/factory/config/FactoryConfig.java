@@ -14,8 +14,9 @@ import java.util.Optional;
  */
 public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig database, ModelsConfig models,
                             EnginesConfig engines, AuditConfig audit, EgressPolicy egress, KeysConfig keys,
-                            ClusterConfig cluster, Optional<OidcConfig> oidc) {
+                            ClusterConfig cluster, Optional<OidcConfig> oidc, QuotasConfig quotas) {
     public FactoryConfig {
+        requireNonNull(quotas, "quotas is null");
         requireNonNull(oidc, "oidc is null");
         requireNonNull(cluster, "cluster is null");
         requireNonNull(home, "home is null");
@@ -100,6 +101,6 @@ public record FactoryConfig(Path home, ServerConfig server, DatabaseConfig datab
     }
 
     public FactoryConfig withServer(ServerConfig server) {
-        return new FactoryConfig(home, server, database, models, engines, audit, egress, keys, cluster, oidc);
+        return new FactoryConfig(home, server, database, models, engines, audit, egress, keys, cluster, oidc, quotas);
     }
 }

@@ -67,6 +67,8 @@ public enum Setting {
             "Longest a record waits for a signed digest, from the time it was made, when fewer than audit.digestEvery arrive."),
     AUDIT_CONTENT_RETENTION("audit.contentRetention", "FACTORY_AUDIT_CONTENT_RETENTION", null, "",
             "How long content logged by projects with content logging on is kept (e.g. 30d); then its data key is destroyed and its file deleted. None: kept until its project is deleted."),
+    QUOTAS_TIME_ZONE("quotas.timeZone", "FACTORY_QUOTAS_TIME_ZONE", null, "",
+            "The site's time zone (Europe/Berlin, UTC): token budgets per day and per month begin at its midnight. None: the machine's zone."),
     EGRESS_ALLOW("egress.allow", "FACTORY_EGRESS_ALLOW", null, "",
             "Comma-separated host[:port] patterns the factory may connect out to (*.example.com, 10.0.0.5:443); none: every outbound connection is refused."),
     KEYS_PROVIDER("keys.provider", "FACTORY_KEYS_PROVIDER", null, "local",

@@ -1,5 +1,7 @@
 package ai.factory.inference;
 
+import ai.factory.quotas.Ticket;
+
 /**
  * Hears what a call does, for metering and audit: which model it named, how long its prompts were, the text it
  * produced, and its final token counts. A call of several choices (OpenAI's {@code n}, or a prompt array) is heard
@@ -10,6 +12,14 @@ package ai.factory.inference;
 public interface CallListener {
     /** The model the call names, as given (before it is known to exist or to be allowed). */
     void model(String model);
+
+    /**
+     * The call was admitted under its caller's quotas, before it is queued: the ticket says where the caller stands
+     * against its limits (for rate-limit headers) and settles what the call used. The pipeline settles it when the
+     * call ends; a listener that sees the request end first (a failure, a client gone) may settle it with what it
+     * counted, and the later settlement does nothing.
+     */
+    default void admitted(Ticket ticket) {}
 
     /**
      * Returns once the call may run: its admission is recorded where a crash cannot lose it (the audit trail's

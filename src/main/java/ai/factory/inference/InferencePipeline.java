@@ -19,6 +19,8 @@ import ai.factory.engine.grammar.Gbnf;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRef;
 import ai.factory.models.ModelRegistry;
+import ai.factory.quotas.Quotas;
+import ai.factory.quotas.Ticket;
 import ai.factory.security.Action;
 import ai.factory.security.Authorizer;
 import ai.factory.identity.Principal;
@@ -37,7 +39,8 @@ import java.util.Optional;
  * refused call to it), checks that the caller may invoke the model (Cedar, through the {@link Authorizer}), picks a
  * ready replica, renders the prompt with the model's own template (tools included), builds the grammar that
  * constrains the output (a JSON schema, or the model family's tool-call syntax), submits, and tells the listener the
- * prompt's size and how to stop the call. What comes back is an {@link InferenceRun} that the caller reads to the
+ * prompt's size and how to stop the call. Between rendering and submitting, the call is admitted under the caller's
+ * quotas ({@link Quotas}): refused when a limit is reached, else holding a {@link Ticket} that the call's end settles. What comes back is an {@link InferenceRun} that the caller reads to the
  * end, or, for a call of several choices, the {@link InferenceRuns} of all of them. {@link #embed} does the same for
  * embeddings: names the model, authorizes, picks a replica, fits the texts to the model, embeds them and reports
  * their tokens.
@@ -46,15 +49,17 @@ public final class InferencePipeline {
     private final Authorizer authorizer;
     private final ModelRegistry registry;
     private final Deployments deployments;
+    private final Quotas quotas;
     private final Duration generationTimeout;
     private final Prompts prompts;
 
     /** {@code clock} is what chat templates read as the current date, in its zone. */
-    public InferencePipeline(Authorizer authorizer, ModelRegistry registry, Deployments deployments,
+    public InferencePipeline(Authorizer authorizer, ModelRegistry registry, Deployments deployments, Quotas quotas,
                              Duration generationTimeout, Clock clock) {
         this.authorizer = requireNonNull(authorizer, "authorizer is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.deployments = requireNonNull(deployments, "deployments is null");
+        this.quotas = requireNonNull(quotas, "quotas is null");
         this.generationTimeout = requireNonNull(generationTimeout, "generationTimeout is null");
         this.prompts = new Prompts(clock);
     }
@@ -66,10 +71,12 @@ public final class InferencePipeline {
      *     does not exist, has no deployment or is another project's that the caller may not see, UNAVAILABLE while
      *     it loads, INVALID_REQUEST for a prompt the model
      *     can't take, RATE_LIMITED when its replicas' queues are full
+     * @throws ai.factory.quotas.QuotaExceededException when a quota of the caller refuses the call
      */
     public InferenceRun start(Principal principal, InferenceCall call, CallListener listener) {
         requireNonNull(call, "call is null");
         Started started = submit(principal, List.of(call), 1, listener);
+        listener = started.settling();
         listener.submitted(started.promptTokens());
         InferenceRun run = started.run(0, listener);
         listener.running(run::cancel);
@@ -96,6 +103,7 @@ public final class InferencePipeline {
             throw new IllegalArgumentException("the prompts of a call name one model");
         }
         Started started = submit(principal, prompts, n, listener);
+        listener = started.settling();
         listener.submitted(started.promptTokens());
         int choices = prompts.size() * n;
         CallListener shared = choices == 1 ? listener : new ChoicesListener(listener, choices, started.promptTokens());
@@ -112,7 +120,7 @@ public final class InferencePipeline {
      * prompt in order.
      */
     private record Started(TextEngine engine, List<int[]> prompts, List<ToolCallFormat> calls, int n,
-                           List<Generation> generations, Duration limit) {
+                           List<Generation> generations, Duration limit, CallListener settling) {
         int promptTokens() {
             return prompts.stream().mapToInt(p -> p.length).sum();
         }
@@ -158,8 +166,76 @@ public final class InferencePipeline {
             }
         }
         engine = replicas.forPrompt(tokens.getFirst());
-        listener.awaitAdmission();
-        return new Started(engine, tokens, formats, n, engine.submitAll(requests), generationTimeout);
+        Ticket ticket = admit(principal, model, calls, tokens, n, context);
+        listener.admitted(ticket);
+        try {
+            listener.awaitAdmission();
+            List<Generation> generations = engine.submitAll(requests);
+            return new Started(engine, tokens, formats, n, generations, generationTimeout, settling(listener, ticket));
+        } catch (RuntimeException e) {
+            ticket.cancel();
+            throw e;
+        }
+    }
+
+    /**
+     * Admits the call under the caller's quotas: its prompts' tokens and the output its {@code n} choices may
+     * generate (their {@code max_tokens}, else {@link Quotas#DEFAULT_OUTPUT_RESERVE} or the rest of the context).
+     */
+    private Ticket admit(Principal principal, String model, List<InferenceCall> calls, List<int[]> prompts, int n,
+                         int context) {
+        long prompt = 0;
+        long output = 0;
+        for (int p = 0; p < calls.size(); p++) {
+            InferenceCall call = calls.get(p);
+            int room = Math.max(0, context - prompts.get(p).length);
+            int asked = call.maxTokens() > 0 ? call.maxTokens() : room;
+            prompt += prompts.get(p).length;
+            output += (long) n * (call.maxTokensAsked() ? asked : Math.min(Math.min(asked, room),
+                    Quotas.DEFAULT_OUTPUT_RESERVE));
+        }
+        return quotas.admit(principal, ModelRef.parse(model).name().toString(), prompt, output, null);
+    }
+
+    /** The listener that settles the call's ticket when it ends, then tells {@code listener}. */
+    private static CallListener settling(CallListener listener, Ticket ticket) {
+        return new CallListener() {
+            @Override
+            public void model(String model) {
+                listener.model(model);
+            }
+
+            @Override
+            public void admitted(Ticket t) {
+                listener.admitted(t);
+            }
+
+            @Override
+            public void awaitAdmission() {
+                listener.awaitAdmission();
+            }
+
+            @Override
+            public void submitted(int promptTokens) {
+                listener.submitted(promptTokens);
+            }
+
+            @Override
+            public void running(Runnable stop) {
+                listener.running(stop);
+            }
+
+            @Override
+            public void token(int choice, String text) {
+                listener.token(choice, text);
+            }
+
+            @Override
+            public void finished(int promptTokens, int completionTokens) {
+                ticket.settle(promptTokens, completionTokens);
+                listener.finished(promptTokens, completionTokens);
+            }
+        };
     }
 
     /**
@@ -185,8 +261,18 @@ public final class InferencePipeline {
         List<String> inputs = call.inputs().stream()
                 .map(text -> call.truncation().fit(text, engine.maxInputTokens(), engine::countTokens))
                 .toList();
-        listener.awaitAdmission();
-        Embeddings result = engine.embed(inputs);
+        Ticket ticket = quotas.admit(principal, ModelRef.parse(call.model()).name().toString(), 0, 0, null);
+        listener.admitted(ticket);
+        Embeddings result;
+        try {
+            listener.awaitAdmission();
+            result = engine.embed(inputs);
+        } catch (RuntimeException e) {
+            ticket.cancel();
+            throw e;
+        }
+        // The texts' tokens are known once they are embedded: charged after the fact.
+        ticket.settle(result.promptTokens(), 0);
         listener.finished(result.promptTokens(), 0);
         return result;
     }

@@ -38,6 +38,13 @@ public enum Action {
     TRAIN("train"),
     READ_TRAINING_JOB("readTrainingJob"),
     CANCEL_TRAINING_JOB("cancelTrainingJob"),
+    /** A project's limits and its keys' (every role in the project, auditors everywhere). */
+    READ_QUOTAS("readQuotas"),
+    /**
+     * Setting limits: a project's own (and its models') need {@code manageProjects} too, so only admins set them;
+     * project admins set their keys' limits within the project's.
+     */
+    MANAGE_QUOTAS("manageQuotas"),
     /** Who the caller is and what it may do in its project (the console shows each person what they may use). */
     READ_SELF("readSelf");
 

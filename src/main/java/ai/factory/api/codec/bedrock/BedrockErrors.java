@@ -35,6 +35,8 @@ public final class BedrockErrors {
             // AWS answers an unsupported method with its generic 405; the SDKs raise it as the service's exception.
             case METHOD_NOT_ALLOWED -> new Type(405, "UnknownOperationException");
             case RATE_LIMITED -> new Type(429, "ThrottlingException");
+            // A spent budget: what AWS answers past an account's service quota (a client error, not retried).
+            case QUOTA_EXCEEDED -> new Type(400, "ServiceQuotaExceededException");
             // The model is loading (or failed to load): Bedrock's "not ready", which SDKs retry.
             case UNAVAILABLE -> new Type(429, "ModelNotReadyException");
             case INTERNAL -> new Type(500, "InternalServerException");
@@ -49,6 +51,8 @@ public final class BedrockErrors {
         Type type = type(e);
         return switch (e.code()) {
             case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, RATE_LIMITED, INTERNAL -> type;
+            // Neither stream union has ServiceQuotaExceededException; a refusal comes before the stream anyway.
+            case QUOTA_EXCEEDED -> new Type(429, "ThrottlingException");
             case UNAVAILABLE, INSUFFICIENT_STORAGE -> new Type(503, "ServiceUnavailableException");
             // Both stream unions (ConverseStream's and InvokeModelWithResponseStream's) carry this member.
             case TIMEOUT -> new Type(424, "ModelStreamErrorException");

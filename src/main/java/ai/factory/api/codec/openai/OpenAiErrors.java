@@ -2,6 +2,7 @@ package ai.factory.api.codec.openai;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.quotas.QuotaExceededException;
 import org.jspecify.annotations.Nullable;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,12 +15,21 @@ public final class OpenAiErrors {
     public static Map<String, Object> error(FactoryException e) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("message", e.getMessage());
-        body.put("type", type(e.code()));
+        body.put("type", e instanceof QuotaExceededException q ? quotaType(q) : type(e.code()));
         body.put("param", e.param());
         // A lookup that names its own field (a response id) is not a model that is missing.
         body.put("code", e.code() == ErrorCode.NOT_FOUND && e.param() != null && !e.param().equals("model") ? null
                 : code(e.code()));
         return Map.of("error", body);
+    }
+
+    /** As OpenAI types its limits' refusals: {@code requests} or {@code tokens}, or a spent {@code insufficient_quota}. */
+    private static String quotaType(QuotaExceededException q) {
+        return switch (q.kind()) {
+            case TOKENS -> "tokens";
+            case REQUESTS, CONCURRENCY -> "requests";
+            case DAY, MONTH -> "insufficient_quota";
+        };
     }
 
     private static String type(ErrorCode code) {
@@ -29,6 +39,7 @@ public final class OpenAiErrors {
             case UNAUTHENTICATED -> "authentication_error";
             case FORBIDDEN -> "permission_error";
             case RATE_LIMITED -> "rate_limit_error";
+            case QUOTA_EXCEEDED -> "insufficient_quota";
             case INTERNAL, UNAVAILABLE, TIMEOUT, INSUFFICIENT_STORAGE -> "server_error";
         };
     }
@@ -39,6 +50,7 @@ public final class OpenAiErrors {
             case UNAUTHENTICATED -> "invalid_api_key";
             case NOT_FOUND -> "model_not_found";
             case RATE_LIMITED -> "rate_limit_exceeded";
+            case QUOTA_EXCEEDED -> "insufficient_quota";
             case TIMEOUT -> "timeout";
             case CONTEXT_LENGTH_EXCEEDED -> "context_length_exceeded";
             case INVALID_REQUEST, METHOD_NOT_ALLOWED, FORBIDDEN, CONFLICT, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE,
