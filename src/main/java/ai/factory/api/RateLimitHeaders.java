@@ -12,7 +12,8 @@ import org.jspecify.annotations.Nullable;
  * call {@code x-ratelimit-limit-requests}, {@code x-ratelimit-remaining-requests}, {@code x-ratelimit-reset-requests}
  * and the {@code -tokens} variants (resets written as OpenAI writes them: {@code 1s}, {@code 6m0s}, {@code 20ms});
  * on a refusal also {@code Retry-After} (whole seconds), {@code retry-after-ms}, and {@code x-should-retry: false}
- * where a retry cannot pass (a spent budget, a call larger than the limit), which the OpenAI SDKs obey.
+ * where a retry cannot pass (a spent budget, a call larger than the limit), which the OpenAI SDKs obey; on Bedrock's
+ * paths {@code x-amz-retry-after} (milliseconds), which the AWS SDKs obey.
  */
 final class RateLimitHeaders {
     private RateLimitHeaders() {}
@@ -44,6 +45,10 @@ final class RateLimitHeaders {
         }
         if (family == ApiFamily.OPENAI) {
             headers.putAll(of(e.status()));
+        }
+        if (family == ApiFamily.BEDROCK) {
+            // The AWS SDKs wait this long (milliseconds) before their retry, as they do for AWS's own throttling.
+            headers.put("x-amz-retry-after", Long.toString(millis));
         }
         return headers;
     }

@@ -32,15 +32,16 @@ final class QuotasCommand {
         @Parameters(index = "0", paramLabel = "PROJECT", description = "The project.")
         String project;
 
-        @Option(names = "--key", paramLabel = "ID", description = "One of the project's keys (its id, as 'factory keys "
-                + "list' shows it), within the project's limits.")
+        @Option(names = "--key-id", paramLabel = "ID", description = "One of the project's keys (its id, as 'factory "
+                + "keys list' shows it), within the project's limits.")
         @Nullable String key;
 
         @Option(names = "--model", paramLabel = "NS/MODEL", description = "Only calls to this model.")
         @Nullable String model;
 
         boolean matches(Quota q) {
-            return q.project().equals(project) && Objects.equals(q.key(), key) && Objects.equals(q.model(), model);
+            return q.project().equals(project) && (Objects.equals(q.key(), key) || key != null
+                    && key.equals(q.principal())) && Objects.equals(q.model(), model);
         }
 
         String query() {

@@ -25,6 +25,8 @@ import ai.factory.security.ApiKeys;
 import ai.factory.security.Resource;
 import ai.factory.tenancy.Projects;
 import io.javalin.http.Context;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -38,6 +40,8 @@ import org.jspecify.annotations.Nullable;
 public final class QuotasResource implements Routes {
     private static final Set<String> LIST_PARAMS = Set.of("project");
     private static final Set<String> SCOPE_PARAMS = Set.of("project", "key", "model");
+    private static final List<String> FIELDS = java.util.Arrays.stream(SetQuota.class.getRecordComponents())
+            .map(java.lang.reflect.RecordComponent::getName).toList();
 
     private final Quotas quotas;
     private final Projects projects;
@@ -73,7 +77,17 @@ public final class QuotasResource implements Routes {
     }
 
     private void set(Context ctx) {
-        SetQuota body = WireJson.read(ctx.bodyAsBytes(), SetQuota.class);
+        JsonNode tree = WireJson.tree(ctx.bodyAsBytes());
+        if (tree.isObject()) {
+            // A misspelt limit ("tokensPerday") must not pass as no limit at all.
+            for (String field : (Iterable<String>) tree::fieldNames) {
+                if (!FIELDS.contains(field)) {
+                    throw FactoryException.invalidParam(field, "unknown field '" + field + "'; a quota takes "
+                            + String.join(", ", FIELDS));
+                }
+            }
+        }
+        SetQuota body = WireJson.bind(tree, SetQuota.class);
         QuotaScope scope = scope(ctx, body.project(), body.key(), body.model());
         Limits limits = new Limits(body.rpm(), body.tpm(), body.concurrency(), body.tokensPerDay(),
                 body.tokensPerMonth(), body.priority() == null ? null : Priority.parse(body.priority(), "priority"));
@@ -108,12 +122,15 @@ public final class QuotasResource implements Routes {
             access.require(ctx, Action.MANAGE_PROJECTS, new Resource.Project(project));
             return new QuotaScope(project, "", modelName);
         }
-        ApiKey k = keys.find(key).filter(found -> found.principal().project().equals(project))
+        ApiKey k = keys.find(key).or(() -> keys.list().stream().filter(found -> found.principal().id().equals(key))
+                        .findFirst())
+                .filter(found -> found.principal().project().equals(project))
                 .orElseThrow(() -> FactoryException.about(ErrorCode.NOT_FOUND, "key", "no API key with id '" + key
                         + "' in project '" + project + "'"));
         access.require(ctx, Action.MANAGE_QUOTAS, new Resource.Key(k.id(), project, k.principal().role()),
                 () -> FactoryException.about(ErrorCode.NOT_FOUND, "key", "no API key with id '" + key + "'"));
-        return new QuotaScope(project, k.id(), modelName);
+        // Calls carry the key's principal, which the audit trail records too: the quota is kept under it.
+        return new QuotaScope(project, k.principal().id(), modelName);
     }
 
     private static String modelName(String model) {
@@ -133,7 +150,10 @@ public final class QuotasResource implements Routes {
         Limits l = q.limits();
         QuotaScope s = q.scope();
         Quotas.Spent spent = quotas.spent(s);
-        return new QuotaWire.Quota(s.project(), s.isKey() ? s.key() : null, s.isModel() ? s.model() : null, l.rpm(),
+        String keyId = !s.isKey() ? null : keys.list().stream().filter(k -> k.principal().id().equals(s.key()))
+                .map(ApiKey::id).findFirst().orElse(s.key());
+        return new QuotaWire.Quota(s.project(), keyId, s.isKey() ? s.key() : null, s.isModel() ? s.model() : null,
+                l.rpm(),
                 l.tpm(), l.concurrency(), l.tokensPerDay(), l.tokensPerMonth(),
                 l.priority() == null ? null : l.priority().id(),
                 l.tokensPerDay() == null ? null : spent.today(), l.tokensPerMonth() == null ? null : spent.thisMonth(),

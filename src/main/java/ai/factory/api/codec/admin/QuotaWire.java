@@ -14,7 +14,7 @@ public final class QuotaWire {
     /**
      * {@code PUT /api/v1/quotas}: sets one scope's limits, replacing what it had; a limit left out is none.
      *
-     * @param key a key's id, for a limit on that key alone (within the project's)
+     * @param key a key's id (or its principal's), for a limit on that key alone (within the project's)
      * @param model a model's name ({@code ns/model}), for a limit on calls to that model alone
      * @param rpm requests per minute
      * @param tpm tokens per minute, prompt and output together
@@ -36,10 +36,11 @@ public final class QuotaWire {
      * A quota as set, with what its budgets spent in the current day and month (when it has them).
      *
      * @param key the key's id, or null for every key of the project
+     * @param principal the key's principal, as calls and the audit trail name it
      * @param model the model, or null for every model
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Quota(String project, @Nullable String key, @Nullable String model, @Nullable Long rpm,
+    public record Quota(String project, @Nullable String key, @Nullable String principal, @Nullable String model, @Nullable Long rpm,
                         @Nullable Long tpm, @Nullable Integer concurrency, @Nullable Long tokensPerDay,
                         @Nullable Long tokensPerMonth, @Nullable String priority, @Nullable Long spentToday,
                         @Nullable Long spentThisMonth, Instant updatedAt, String updatedBy) {
