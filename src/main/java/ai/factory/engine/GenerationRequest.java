@@ -20,12 +20,14 @@ import java.util.Map;
  *     that end the model's turn never do
  * @param logitBias what to add to the logits of some tokens before sampling (from -100, which all but bans a token,
  *     to 100, which all but forces it)
+ * @param priority how the engine's queue orders it: interactive generations before batch ones
  */
 public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
                                 boolean ignoreEos, boolean logprobs, int topLogprobs, @Nullable Grammar grammar,
-                                boolean specialText, Map<Integer, Float> logitBias) {
+                                boolean specialText, Map<Integer, Float> logitBias, Priority priority) {
     public GenerationRequest {
         requireNonNull(prompt, "prompt is null");
+        requireNonNull(priority, "priority is null");
         requireNonNull(sampling, "sampling is null");
         stop = List.copyOf(requireNonNull(stop, "stop is null"));
         if (prompt.length == 0) {
@@ -45,6 +47,20 @@ public record GenerationRequest(int[] prompt, SamplingParams sampling, int maxTo
             throw FactoryException.invalidParam("logit_bias", "every 'logit_bias' value must be between -100 and 100");
         }
         prompt = prompt.clone();
+    }
+
+    /** An interactive generation. */
+    public GenerationRequest(int[] prompt, SamplingParams sampling, int maxTokens, List<String> stop,
+                             boolean ignoreEos, boolean logprobs, int topLogprobs, @Nullable Grammar grammar,
+                             boolean specialText, Map<Integer, Float> logitBias) {
+        this(prompt, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, grammar, specialText, logitBias,
+                Priority.INTERACTIVE);
+    }
+
+    /** This generation with another priority. */
+    public GenerationRequest withPriority(Priority priority) {
+        return priority == this.priority ? this : new GenerationRequest(prompt, sampling, maxTokens, stop, ignoreEos,
+                logprobs, topLogprobs, grammar, specialText, logitBias, priority);
     }
 
     /** A generation of free text. */

@@ -3,6 +3,7 @@ package ai.factory.inference;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.engine.Priority;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.chat.ChatMessage;
 import ai.factory.engine.chat.ToolChoice;
@@ -12,6 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A request for generated text, whichever API it came through: what every codec decodes its API's body into and
@@ -27,10 +29,26 @@ import java.util.Set;
  * @param logitBias what to add to some tokens' logits (-100 to 100), by token id
  * @param maxTokensAsked whether the caller asked for {@code maxTokens} (a limit beyond what the context can hold is
  *     then refused) or the API's default applies (the context's end then limits it quietly)
+ * @param priority the priority class the call asked for (OpenAI's {@code service_tier}, Bedrock's
+ *     {@code serviceTier}), or null for its key's or project's
  */
 public record InferenceCall(String model, Prompt prompt, Tools tools, OutputFormat format, SamplingParams sampling,
                             int maxTokens, List<String> stop, boolean ignoreEos, boolean logprobs, int topLogprobs,
-                            Map<Integer, Float> logitBias, boolean maxTokensAsked) {
+                            Map<Integer, Float> logitBias, boolean maxTokensAsked, @Nullable Priority priority) {
+    /** A call of its key's priority. */
+    public InferenceCall(String model, Prompt prompt, Tools tools, OutputFormat format, SamplingParams sampling,
+                         int maxTokens, List<String> stop, boolean ignoreEos, boolean logprobs, int topLogprobs,
+                         Map<Integer, Float> logitBias, boolean maxTokensAsked) {
+        this(model, prompt, tools, format, sampling, maxTokens, stop, ignoreEos, logprobs, topLogprobs, logitBias,
+                maxTokensAsked, null);
+    }
+
+    /** This call, asking for {@code priority} (null: its key's). */
+    public InferenceCall withPriority(@Nullable Priority priority) {
+        return new InferenceCall(model, prompt, tools, format, sampling, maxTokens, stop, ignoreEos, logprobs,
+                topLogprobs, logitBias, maxTokensAsked, priority);
+    }
+
     /** A call whose {@code maxTokens}, when positive, is the caller's own. */
     public InferenceCall(String model, Prompt prompt, Tools tools, OutputFormat format, SamplingParams sampling,
                          int maxTokens, List<String> stop, boolean ignoreEos, boolean logprobs, int topLogprobs,

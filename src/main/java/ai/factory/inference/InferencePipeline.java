@@ -170,7 +170,8 @@ public final class InferencePipeline {
         listener.admitted(ticket);
         try {
             listener.awaitAdmission();
-            List<Generation> generations = engine.submitAll(requests);
+            List<Generation> generations = engine.submitAll(requests.stream()
+                    .map(r -> r.withPriority(ticket.priority())).toList());
             return new Started(engine, tokens, formats, n, generations, generationTimeout, settling(listener, ticket));
         } catch (RuntimeException e) {
             ticket.cancel();
@@ -194,7 +195,8 @@ public final class InferencePipeline {
             output += (long) n * (call.maxTokensAsked() ? asked : Math.min(Math.min(asked, room),
                     Quotas.DEFAULT_OUTPUT_RESERVE));
         }
-        return quotas.admit(principal, ModelRef.parse(model).name().toString(), prompt, output, null);
+        return quotas.admit(principal, ModelRef.parse(model).name().toString(), prompt, output,
+                calls.getFirst().priority());
     }
 
     /** The listener that settles the call's ticket when it ends, then tells {@code listener}. */

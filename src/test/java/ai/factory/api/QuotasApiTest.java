@@ -266,6 +266,31 @@ class QuotasApiTest {
     }
 
     @Test
+    void callsAskForTheirPriorityClassByTheApisServiceTier() {
+        HttpResponse<String> flex = factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \"" + MODEL
+                + "\", \"max_tokens\": 2, \"service_tier\": \"flex\", \"messages\": [{\"role\": \"user\", "
+                + "\"content\": \"hi\"}]}");
+        assertThat(flex.statusCode()).as(flex.body()).isEqualTo(200);
+        HttpResponse<String> bogus = factory.post("/v1/chat/completions", factory.adminKey(), "{\"model\": \"" + MODEL
+                + "\", \"max_tokens\": 2, \"service_tier\": \"gold\", \"messages\": [{\"role\": \"user\", "
+                + "\"content\": \"hi\"}]}");
+        assertThat(bogus.statusCode()).isEqualTo(400);
+        assertThat(json(bogus).path("error").path("param").asText()).isEqualTo("service_tier");
+        HttpResponse<String> responses = factory.post("/v1/responses", factory.adminKey(), "{\"model\": \"" + MODEL
+                + "\", \"max_output_tokens\": 2, \"service_tier\": \"later\", \"input\": \"hi\"}");
+        assertThat(responses.statusCode()).isEqualTo(400);
+        assertThat(json(responses).path("error").path("param").asText()).isEqualTo("service_tier");
+        String[] aws = key("quota-tier", true);
+        try (BedrockRuntimeClient client = BedrockSdk.defaultRuntime(factory, new BedrockSdk.AwsKey(aws[0], aws[1],
+                aws[2]))) {
+            ConverseRequest flexible = ConverseRequest.builder().modelId(MODEL).messages(Message.builder()
+                    .role(ConversationRole.USER).content(c -> c.text("hi")).build())
+                    .inferenceConfig(c -> c.maxTokens(2)).serviceTier(t -> t.type("flex")).build();
+            assertThat(client.converse(flexible).output().message().content()).isNotEmpty();
+        }
+    }
+
+    @Test
     void theCommandLineSetsShowsAndRemovesQuotas() {
         String[] key = key("quota-cli", false);
         String[] client = {"--url", factory.url(), "--key", factory.adminKey()};

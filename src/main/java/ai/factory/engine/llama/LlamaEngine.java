@@ -22,8 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Lock;
@@ -94,7 +92,7 @@ public final class LlamaEngine implements TextEngine {
     /** Sequences that only keep prefixes slots held before new requests took them; never given a request. */
     private final Slot[] prefixCache;
     private final StepBudget budget;
-    private final BlockingQueue<LlamaGeneration> waiting;
+    private final WaitingQueue waiting;
     private final Logprobs logprobs = new Logprobs();
     private final ConstrainedSampler constrained;
     private final Thread thread;
@@ -110,7 +108,8 @@ public final class LlamaEngine implements TextEngine {
 
     // Engine thread only.
     private MemorySegment pieceBuffer;
-    private long steps;
+    /** Steps decoded so far; written by the engine thread, read by tests that count steps. */
+    private volatile long steps;
     private volatile long sharedPrefixes;
     private volatile long keptPrefixes;
     /** Copies of the tokens every sequence holds, as of the last admission, for {@link #cachedPrefix}. */
@@ -150,7 +149,7 @@ public final class LlamaEngine implements TextEngine {
         for (int i = 0; i < prefixCache.length; i++) {
             prefixCache[i] = new Slot(slots.length + i, options.contextPerSequence());
         }
-        this.waiting = new ArrayBlockingQueue<>(options.queueCapacity());
+        this.waiting = new WaitingQueue(options.queueCapacity());
         this.thread = Thread.ofPlatform()
                 .name("llama-engine-" + name + "-" + THREAD_NUMBERS.incrementAndGet())
                 .daemon(true)
@@ -406,6 +405,11 @@ public final class LlamaEngine implements TextEngine {
         return longest;
     }
 
+    /** The steps this engine has decoded so far. */
+    long steps() {
+        return steps;
+    }
+
     @Override
     public EngineLoad load() {
         return new EngineLoad(active, waiting.size(), options.parallel(), options.queueCapacity(),
@@ -542,7 +546,8 @@ public final class LlamaEngine implements TextEngine {
             start(waiting.take());
         }
         while (active < slots.length) {
-            LlamaGeneration next = waiting.poll();
+            // Batch work leaves a replica's last free slot to interactive calls (see WaitingQueue).
+            LlamaGeneration next = waiting.poll(slots.length > 1 && active == slots.length - 1);
             if (next == null) {
                 break;
             }

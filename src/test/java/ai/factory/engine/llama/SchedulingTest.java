@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.factory.TestModels;
 import ai.factory.engine.Generation;
 import ai.factory.engine.GenerationRequest;
+import ai.factory.engine.Priority;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.TokenEvent;
 import ai.factory.engine.TokenEvent.Done;
@@ -222,6 +223,30 @@ class SchedulingTest {
                     }
                     prompts.set(s, concat(concat(before, result.ids()), tokens(100 * turn + s, 20)));
                 }
+            }
+        }
+    }
+
+    @Test
+    void anInteractiveCallArrivingWhileBatchWorkFillsTheSlotsGetsItsFirstTokenWithinASteps() throws Exception {
+        try (LlamaEngine engine = engine(2, 64, false)) {
+            // Four long batch generations for two slots: one runs, the last slot stays free for interactive calls.
+            List<Generation> batch = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                batch.add(engine.submitAll(List.of(greedy(tokens(i, 8), 400).withPriority(Priority.BATCH))).getFirst());
+            }
+            awaitFirstToken(batch.getFirst());
+            assertThat(engine.load().active()).isEqualTo(1);
+            long before = engine.steps();
+            Generation interactive = engine.submitAll(List.of(greedy(tokens(9, 8), 4))).getFirst();
+            awaitFirstToken(interactive);
+            // The step under way when it came, then the step that computed its prompt and gave its first token.
+            assertThat(engine.steps() - before).isLessThanOrEqualTo(2);
+            assertThat(collect(interactive).done().reason()).isNotNull();
+            // Batch work is not starved: every batch generation ends with all its tokens.
+            for (Generation g : batch) {
+                Result r = collect(g);
+                assertThat(r.done().completionTokens()).isEqualTo(400);
             }
         }
     }

@@ -1,6 +1,7 @@
 package ai.factory.api.codec.bedrock;
 
 import ai.factory.FactoryException;
+import ai.factory.api.codec.ServiceTiers;
 import ai.factory.Json;
 import ai.factory.api.codec.ApiFields;
 import ai.factory.engine.SamplingParams;
@@ -134,7 +135,9 @@ public final class ConverseCodec {
                 extra.hasNonNull("seed") ? seed(extra.get("seed")) : null);
         return new InferenceCall(model, new InferenceCall.Prompt.Chat(messages), tools(r.toolConfig()),
                 InferenceCall.OutputFormat.TEXT, sampling, config.maxTokens() == null ? 0 : config.maxTokens(), stop,
-                bool(extra, "ignore_eos"), false, 0, Map.of());
+                bool(extra, "ignore_eos"), false, 0, Map.of())
+                .withPriority(ServiceTiers.priority(r.serviceTier() == null ? null : r.serviceTier().type(),
+                        "serviceTier.type"));
     }
 
     /** One Converse message: its text, tool calls (assistant) and tool results (user) as the factory's turns. */

@@ -16,7 +16,11 @@ public record ConverseRequest(
         ToolConfig toolConfig,
         JsonNode additionalModelRequestFields,
         JsonNode guardrailConfig,
-        JsonNode promptVariables) {
+        JsonNode promptVariables,
+        @Nullable ServiceTier serviceTier) {
+
+    /** {@code serviceTier}: {@code {"type": "priority" | "default" | "flex"}}. */
+    public record ServiceTier(@Nullable String type) {}
 
     public record Message(String role, List<ContentBlock> content) {}
 

@@ -1,6 +1,7 @@
 package ai.factory.api.codec.openai;
 
 import ai.factory.FactoryException;
+import ai.factory.api.codec.ServiceTiers;
 import ai.factory.api.codec.ApiFields;
 import ai.factory.engine.SamplingParams;
 import ai.factory.engine.TokenEvent;
@@ -73,7 +74,7 @@ public final class ChatCodec {
                 Fields.maxTokens(r.maxTokens(), "max_tokens", 0));
         InferenceCall call = new InferenceCall(model, new InferenceCall.Prompt.Chat(messages), tools, format, sampling,
                 maxTokens, Fields.stop(r.stop()), Boolean.TRUE.equals(r.ignoreEos()), logprobs, topLogprobs,
-                Fields.logitBias(r.logitBias()));
+                Fields.logitBias(r.logitBias())).withPriority(ServiceTiers.priority(r.serviceTier(), "service_tier"));
         boolean includeUsage = stream && r.streamOptions() != null && Boolean.TRUE.equals(r.streamOptions().includeUsage());
         return new Decoded(call, n, stream, includeUsage, legacy);
     }

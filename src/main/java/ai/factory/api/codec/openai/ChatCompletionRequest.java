@@ -39,7 +39,8 @@ public record ChatCompletionRequest(
         Boolean parallelToolCalls,
         ResponseFormat responseFormat,
         List<FunctionDefinition> functions,
-        JsonNode functionCall) {
+        JsonNode functionCall,
+        String serviceTier) {
 
     /** One message; {@code content} is a string, an array of parts, or null (an assistant turn that called tools). */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)

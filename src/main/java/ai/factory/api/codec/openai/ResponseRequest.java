@@ -26,7 +26,8 @@ public record ResponseRequest(
         Boolean store,
         String previousResponseId,
         JsonNode metadata,
-        String user) {
+        String user,
+        String serviceTier) {
 
     /** A function tool, flat as the Responses API writes it ({@code type}, {@code name}, {@code parameters}). */
     public record Tool(String type, String name, String description, JsonNode parameters, Boolean strict) {}

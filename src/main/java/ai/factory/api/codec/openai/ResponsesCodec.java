@@ -3,6 +3,7 @@ package ai.factory.api.codec.openai;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.api.codec.ServiceTiers;
 import ai.factory.Json;
 import ai.factory.api.codec.ApiFields;
 import ai.factory.engine.SamplingParams;
@@ -77,7 +78,8 @@ public final class ResponsesCodec {
         SamplingParams sampling = Fields.sampling(r.temperature(), r.topP(), null, null, null, null, null, null);
         int maxTokens = Fields.maxTokens(r.maxOutputTokens(), "max_output_tokens", 0);
         InferenceCall call = new InferenceCall(model, new InferenceCall.Prompt.Chat(messages), tools, format, sampling,
-                maxTokens, List.of(), false, false, 0, Map.of());
+                maxTokens, List.of(), false, false, 0, Map.of())
+                .withPriority(ServiceTiers.priority(r.serviceTier(), "service_tier"));
         return new Decoded(call, r, Boolean.TRUE.equals(r.stream()), items);
     }
 
