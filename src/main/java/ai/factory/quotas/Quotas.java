@@ -284,28 +284,28 @@ public final class Quotas implements AutoCloseable {
         if (r.requests != null && r.requests.level < 1) {
             Duration wait = r.requests.until(1);
             throw refusal(Kind.REQUESTS, scope, r.requests.limit, wait, true, applied, t,
-                    "%d requests per minute: none is left; try again in %s", r.requests.limit, seconds(wait));
+                    "limit %d, none left; try again in %s", r.requests.limit, seconds(wait));
         }
         if (r.tokens != null) {
             long tpm = r.tokens.limit;
             if (need > r.tokens.capacity) {
                 throw refusal(Kind.TOKENS, scope, tpm, Duration.ZERO, false, applied, t,
-                        "%d tokens per minute%s, and this call alone needs %d (its prompt and the output it may "
-                                + "generate); ask for fewer output tokens (max_tokens) or send a shorter prompt",
+                        "limit %d%s, and this call alone needs %d (its prompt and the output it may generate); ask "
+                                + "for fewer output tokens (max_tokens) or send a shorter prompt",
                         tpm, shares > 1 ? " (" + (long) r.tokens.capacity + " on each of " + shares
                                 + " control-plane replicas)" : "", need);
             }
             if (r.tokens.level < need) {
                 Duration wait = r.tokens.until(need);
                 throw refusal(Kind.TOKENS, scope, tpm, wait, true, applied, t,
-                        "%d tokens per minute: %d are left and this call needs %d; try again in %s", tpm,
+                        "limit %d, %d left, and this call needs %d; try again in %s", tpm,
                         Math.max(0, (long) Math.floor(r.tokens.level)), need, seconds(wait));
             }
         }
         Integer concurrency = l.concurrency();
         if (concurrency != null && r.running.calls >= r.concurrency) {
             throw refusal(Kind.CONCURRENCY, scope, concurrency, Duration.ofSeconds(1), true, applied, t,
-                    "%d concurrent calls%s: all are running; try again when one ends", concurrency,
+                    "limit %d%s, all running; try again when one ends", concurrency,
                     shares > 1 ? " (" + r.concurrency + " on each of " + shares + " control-plane replicas)" : "");
         }
         for (Kind kind : List.of(Kind.DAY, Kind.MONTH)) {
@@ -317,8 +317,8 @@ public final class Quotas implements AutoCloseable {
             if (s != null && s.used() + need > budget) {
                 Duration wait = Duration.between(at, s.end);
                 throw refusal(kind, scope, budget, wait, false, applied, t,
-                        "a budget of %d %s (%s, %s): %d are used and this call needs %d; it renews at %s", budget,
-                        kind.label(), period(kind, s.start), zone, Math.min(s.used(), budget), need,
+                        "limit %d for %s (%s), %d used, and this call needs %d; it renews at %s", budget,
+                        period(kind, s.start), zone, Math.min(s.used(), budget), need,
                         s.end.atZone(zone).toOffsetDateTime());
             }
         }

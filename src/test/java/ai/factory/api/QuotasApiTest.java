@@ -120,7 +120,7 @@ class QuotasApiTest {
         assertThat(error.path("code").asText()).isEqualTo("rate_limit_exceeded");
         assertThat(error.path("type").asText()).isEqualTo("requests");
         assertThat(error.path("message").asText()).contains("Rate limit reached for key " + principal
-                + " of project default", "2 requests per minute");
+                + " of project default on requests per minute: limit 2");
         long retryMs = Long.parseLong(refused.headers().firstValue("retry-after-ms").orElseThrow());
         assertThat(retryMs).isBetween(1L, 30_000L);
         assertThat(refused.headers().firstValue("Retry-After").orElseThrow()).matches("[0-9]+");
@@ -152,7 +152,7 @@ class QuotasApiTest {
         JsonNode error = json(refused).path("error");
         assertThat(error.path("code").asText()).isEqualTo("insufficient_quota");
         assertThat(error.path("type").asText()).isEqualTo("insufficient_quota");
-        assertThat(error.path("message").asText()).contains("Quota exceeded for key " + principal, "10 tokens per day",
+        assertThat(error.path("message").asText()).contains("Quota exceeded for key " + principal, "tokens per day: limit 10",
                 "it renews at");
         assertThat(refused.headers().firstValue("x-should-retry")).hasValue("false");
 
@@ -190,7 +190,7 @@ class QuotasApiTest {
             // Five tokens a minute: no call fits, however often the SDK retries; it raises its typed exception.
             ThrottlingException e = catchThrowableOfType(ThrottlingException.class, () -> client.converse(converse));
             assertThat(e.statusCode()).isEqualTo(429);
-            assertThat(e.awsErrorDetails().errorMessage()).contains("5 tokens per minute", "this call alone needs");
+            assertThat(e.awsErrorDetails().errorMessage()).contains("tokens per minute: limit 5", "this call alone needs");
             assertThat(refusals(tinyPrincipal, 2)).as("the SDK retried as configured").hasSizeGreaterThan(1);
         }
         try (BedrockRuntimeClient client = BedrockSdk.defaultRuntime(factory,
@@ -198,7 +198,7 @@ class QuotasApiTest {
             ServiceQuotaExceededException e = catchThrowableOfType(ServiceQuotaExceededException.class,
                     () -> client.converse(converse));
             assertThat(e.statusCode()).isEqualTo(400);
-            assertThat(e.awsErrorDetails().errorMessage()).contains("5 tokens per month");
+            assertThat(e.awsErrorDetails().errorMessage()).contains("tokens per month: limit 5");
             assertThat(refusals(budgetPrincipal, 1)).as("not retried").hasSize(1);
         }
     }

@@ -59,7 +59,8 @@ class QuotasTest {
             // A bucket of 3 per minute refills one every 20 s.
             assertThat(refused.retryAfter()).isEqualTo(Duration.ofSeconds(20));
             assertThat(refused.status().requests()).isEqualTo(new LimitStatus.Counter(3, 0, Duration.ofSeconds(60)));
-            assertThat(refused.getMessage()).contains("project acme", "3 requests per minute", "20.0s");
+            assertThat(refused.getMessage()).contains("Rate limit reached for project acme on requests per minute: "
+                    + "limit 3, none left; try again in 20.0s");
             assertThat(refused.auditDetail()).isEqualTo("limit=project=acme:rpm=3");
             clock.advance(Duration.ofSeconds(19));
             assertThatThrownBy(() -> quotas.admit(KEY, MODEL, 10, 10, null)).isInstanceOf(QuotaExceededException.class);
@@ -109,7 +110,8 @@ class QuotasTest {
             QuotaExceededException refused = catchThrowableOfType(QuotaExceededException.class,
                     () -> quotas.admit(KEY, MODEL, 1, 1, null));
             assertThat(refused.kind()).isEqualTo(Kind.CONCURRENCY);
-            assertThat(refused.getMessage()).contains("key key-1 of project acme", "2 concurrent calls");
+            assertThat(refused.getMessage()).contains("key key-1 of project acme on concurrent calls: limit 2, "
+                    + "all running");
             // The project's other keys are not limited by key-1's quota.
             quotas.admit(OTHER_KEY, MODEL, 1, 1, null).settle(1, 1);
             a.settle(1, 1);
@@ -131,8 +133,8 @@ class QuotasTest {
             assertThat(refused.kind()).isEqualTo(Kind.DAY);
             assertThat(refused.retryable()).isFalse();
             assertThat(refused.retryAfter()).isEqualTo(Duration.ofMinutes(30));
-            assertThat(refused.getMessage()).contains("1000 tokens per day", "2026-12-31", "Europe/Berlin",
-                    "600 are used", "2027-01-01T00:00+01:00");
+            assertThat(refused.getMessage()).contains("Quota exceeded for project acme on tokens per day: limit 1000 for "
+                    + "2026-12-31 (Europe/Berlin), 600 used, and this call needs 500; it renews at 2027-01-01T00:00+01:00");
             quotas.admit(KEY, MODEL, 200, 200, null).settle(200, 200); // 1000 of the day: full
             assertThat(quotas.spent(QuotaScope.project("acme"))).isEqualTo(new Quotas.Spent(1000, 1000));
             clock.advance(Duration.ofMinutes(30)); // midnight in Berlin: a new day and a new month
@@ -144,7 +146,8 @@ class QuotasTest {
             QuotaExceededException month = catchThrowableOfType(QuotaExceededException.class,
                     () -> quotas.admit(KEY, MODEL, 50, 100, null));
             assertThat(month.kind()).isEqualTo(Kind.MONTH);
-            assertThat(month.getMessage()).contains("1500 tokens per month", "2027-01", "renews at 2027-02-01T00:00+01:00");
+            assertThat(month.getMessage()).contains("tokens per month: limit 1500 for 2027-01 (Europe/Berlin)",
+                    "renews at 2027-02-01T00:00+01:00");
         }
     }
 

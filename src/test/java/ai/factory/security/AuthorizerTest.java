@@ -108,13 +108,14 @@ public class AuthorizerTest {
     }
 
     @Test
-    void auditorReadsTheAuditTrailUsageAndMetricsAndNothingElse() {
+    void auditorReadsTheAuditTrailUsageQuotasAndMetricsAndNothingElse() {
         Principal auditor = key(Role.AUDITOR, "alpha");
         for (Action a : Action.values()) {
             assertThat(authorizer.isAllowed(auditor, a, new Resource.Project("alpha"))).as(a.id())
                     .isEqualTo(a == Action.READ_AUDIT || a == Action.READ_USAGE || a == Action.READ_METRICS
-                            || a == Action.READ_SELF);
+                            || a == Action.READ_SELF || a == Action.READ_QUOTAS);
         }
+        assertThat(authorizer.isAllowed(auditor, Action.READ_QUOTAS, new Resource.Project("beta"))).isTrue();
         assertThat(authorizer.isAllowed(auditor, Action.READ_USAGE, new Resource.Project("beta"))).isTrue();
         Principal projectAdmin = key(Role.PROJECT_ADMIN, "alpha");
         assertThat(authorizer.isAllowed(projectAdmin, Action.READ_USAGE, new Resource.Project("alpha"))).isTrue();
@@ -123,6 +124,28 @@ public class AuthorizerTest {
                 .isFalse();
         assertThat(authorizer.isAllowed(auditor, Action.INVOKE,
                 new Resource.Model("builtin/e", "default", "internal", true))).isFalse();
+    }
+
+    @Test
+    void projectAdminsSetTheirKeysQuotasButNotTheProjectsNorSiteWideKeys() {
+        Principal projectAdmin = key(Role.PROJECT_ADMIN, "alpha");
+        assertThat(authorizer.isAllowed(projectAdmin, Action.MANAGE_QUOTAS, new Resource.Key("k1", "alpha",
+                Role.INVOKER))).isTrue();
+        assertThat(authorizer.isAllowed(projectAdmin, Action.MANAGE_QUOTAS, new Resource.Key("k2", "alpha",
+                Role.ADMIN))).isFalse();
+        assertThat(authorizer.isAllowed(projectAdmin, Action.MANAGE_QUOTAS, new Resource.Key("k3", "beta",
+                Role.INVOKER))).isFalse();
+        // A project's own limits need manageProjects as well, which is the admins'.
+        assertThat(authorizer.isAllowed(projectAdmin, Action.MANAGE_PROJECTS, new Resource.Project("alpha")))
+                .isFalse();
+        for (Role role : List.of(Role.DEVELOPER, Role.INVOKER)) {
+            assertThat(authorizer.isAllowed(key(role, "alpha"), Action.READ_QUOTAS, new Resource.Project("alpha")))
+                    .isTrue();
+            assertThat(authorizer.isAllowed(key(role, "alpha"), Action.READ_QUOTAS, new Resource.Project("beta")))
+                    .isFalse();
+            assertThat(authorizer.isAllowed(key(role, "alpha"), Action.MANAGE_QUOTAS, new Resource.Project("alpha")))
+                    .isFalse();
+        }
     }
 
     @Test
