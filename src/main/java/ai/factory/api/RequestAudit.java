@@ -477,7 +477,10 @@ public final class RequestAudit {
     }
 
     private static String detail(State s) {
-        String route = s.route == null ? "" : s.route;
+        Ticket ticket = s.ticket;
+        // A batch call says so, for the usage rollups by priority class (interactive is the default, left unsaid).
+        String route = (s.route == null ? "" : s.route)
+                + (ticket != null && ticket.priority() == ai.factory.engine.Priority.BATCH ? " priority=batch" : "");
         if (s.limit != null) {
             return route + " " + s.limit;
         }

@@ -43,7 +43,9 @@ import ai.factory.engine.onnx.BundledMiniLm;
 import ai.factory.engine.onnx.OnnxEmbeddingEngine;
 import ai.factory.engine.onnx.OnnxEmbeddingOptions;
 import ai.factory.inference.InferencePipeline;
+import ai.factory.quotas.Chargeback;
 import ai.factory.quotas.Quotas;
+import ai.factory.quotas.UsageRollups;
 import ai.factory.inference.ResponseStore;
 import ai.factory.fleet.CommandRunner;
 import ai.factory.fleet.Discovery;
@@ -95,6 +97,7 @@ import ai.factory.sovereignty.KeyProvider;
 import ai.factory.sovereignty.SovereigntyReport;
 import ai.factory.serving.BuiltinModels;
 import ai.factory.serving.Deployment;
+import ai.factory.serving.DeploymentState;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.Deployments;
 import ai.factory.serving.GpuPlacements;
@@ -288,6 +291,9 @@ public final class Factory implements AutoCloseable {
                     control ? () -> leadership.liveReplicas(liveWithin).size() : () -> 1);
             quotas.start();
             closeInOrder.addFirst(quotas);
+            UsageRollups usage = new UsageRollups(database.jdbi(), auditStore, config.quotas().timeZone(), clock);
+            closeInOrder.addFirst(usage);
+            Chargeback chargeback = new Chargeback(database.jdbi(), usage, clock);
             Assignments assignments = new Assignments(database.jdbi(), nodes, leadership,
                     config.cluster().heartbeatDeadline(), audit::record, clock);
             EngineLoader local = (replica, version, spec, placement) -> loadEngine(registry, version, spec, placement);
@@ -356,6 +362,7 @@ public final class Factory implements AutoCloseable {
                     }
                     started = true;
                     trainingJobs.start();
+                    usage.start(() -> replicaUse(deployments));
                     retention.ifPresent(ContentRetention::start);
                 }
 
@@ -403,7 +410,7 @@ public final class Factory implements AutoCloseable {
                             new EncryptionResource(keyHierarchy),
                             new PoliciesResource(sitePolicies),
                             new AuditResource(audit, auditVerifier, auditContent, access),
-                            new UsageResource(auditStore, access),
+                            new UsageResource(auditStore, usage, chargeback, access, clock),
                             new QuotasResource(quotas, projects, keys, access),
                             new SovereigntyResource(report),
                             new SelfResource(access, signIn.isPresent()),
@@ -873,5 +880,17 @@ public final class Factory implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("cannot release {}", homeLock.file(), e);
         }
+    }
+
+    /** What each ready deployment runs now, for the usage rollups' replica time. */
+    private static List<UsageRollups.ReplicaUse> replicaUse(Deployments deployments) {
+        List<UsageRollups.ReplicaUse> uses = new ArrayList<>();
+        for (Deployment d : deployments.list()) {
+            if (d.state() instanceof DeploymentState.Ready ready) {
+                int gpus = deployments.placements(d.id()).stream().mapToInt(p -> p.gpus().size()).sum();
+                uses.add(new UsageRollups.ReplicaUse(d.project(), d.model().toString(), ready.replicas().size(), gpus));
+            }
+        }
+        return uses;
     }
 }

@@ -39,6 +39,7 @@ public final class FactoryCli {
             Map.entry(PoliciesCommand.class, PoliciesCommand.SUBCOMMANDS),
             Map.entry(AuditCommand.class, AuditCommand.SUBCOMMANDS),
             Map.entry(QuotasCommand.class, QuotasCommand.SUBCOMMANDS),
+            Map.entry(UsageCommand.class, UsageCommand.SUBCOMMANDS),
             Map.entry(SovereigntyCommand.class, SovereigntyCommand.SUBCOMMANDS),
             Map.entry(FleetCommand.class, FleetCommand.SUBCOMMANDS),
             Map.entry(NodesCommand.class, NodesCommand.SUBCOMMANDS),

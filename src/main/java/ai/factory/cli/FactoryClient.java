@@ -220,6 +220,18 @@ final class FactoryClient implements AutoCloseable {
         });
     }
 
+    /** GET of a body that is not JSON (a CSV export), as text; an error answer is JSON as always. */
+    String getText(String path) {
+        return exchange(() -> {
+            var response = http.send(request(path).GET().build(), BodyHandlers.ofString());
+            if (response.statusCode() >= 400) {
+                throw failure(response.statusCode(), response.body().isBlank() ? Json.mapper().createObjectNode()
+                        : Json.mapper().readTree(response.body()));
+            }
+            return response.body();
+        });
+    }
+
     private static IllegalStateException failure(int status, JsonNode body) {
         JsonNode message = body.path("error").path("message");
         return new IllegalStateException(message.isMissingNode() ? "HTTP " + status

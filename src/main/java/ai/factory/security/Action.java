@@ -45,6 +45,8 @@ public enum Action {
      * project admins set their keys' limits within the project's.
      */
     MANAGE_QUOTAS("manageQuotas"),
+    /** Setting the site's chargeback rates: site admins only. */
+    MANAGE_RATES("manageRates"),
     /** Who the caller is and what it may do in its project (the console shows each person what they may use). */
     READ_SELF("readSelf");
 
