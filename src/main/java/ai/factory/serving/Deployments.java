@@ -141,6 +141,7 @@ public final class Deployments implements AutoCloseable {
         if (live == null) {
             throw notFound(id);
         }
+        live.snapshot().spec().withReplicas(replicas); // a count out of range is refused before anything is held
         // A change that is ending (its last replica just took calls) is waited for: a caller that saw every replica
         // ready and scales again is not refused for the moment between the two.
         if (!claimScaling(live)) {
@@ -148,8 +149,9 @@ public final class Deployments implements AutoCloseable {
                     + "again once its replicas are all ready");
         }
         Deployment d = live.snapshot();
-        DeploymentSpec target = d.spec().withReplicas(replicas);
+        DeploymentSpec target;
         try {
+            target = d.spec().withReplicas(replicas);
             if (!(d.state() instanceof DeploymentState.Ready)) {
                 throw new FactoryException(ErrorCode.CONFLICT, "deployment " + id + " is " + d.state().id()
                         + "; scale it once it is ready");

@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>What counts: the statements run on the call's own path, that is every thread but the audit chain's writer
  * ({@code audit-writer}, which appends the call's record after the response, in batches) and the journal's settling
- * pass ({@code audit-journal}, every few seconds). On that path an inference call runs one query: the audit journal's
+ * pass ({@code audit-journal}, every few seconds), and the quotas' and usage rollups' background work
+ * ({@code quota-sync}, {@code usage-rollups}): a call is admitted under its quotas from memory. On that path an inference call runs one query: the audit journal's
  * write-ahead insert ({@code INSERT INTO audit_pending}), which must reach the database before the call reaches its
  * replica so that a crash leaves a trace of the call (it runs on a thread of its own meanwhile). On embedded H2 a
  * {@code CHECKPOINT} follows it, which makes that one insert durable at once (see {@code CallJournal#admit}); it reads
@@ -46,7 +47,8 @@ import org.junit.jupiter.api.io.TempDir;
 @ServerTest
 class InferenceQueriesTest {
     private static final String MODEL = "acme/tiny";
-    private static final List<String> BACKGROUND = List.of("audit-writer", "audit-journal");
+    private static final List<String> BACKGROUND = List.of("audit-writer", "audit-journal", "quota-sync",
+            "usage-rollups");
 
     @TempDir
     static Path home;

@@ -47,7 +47,8 @@ class RouteGuardTest {
                             "/custom-models/{modelIdentifier}");
 
             Map<String, Set<Action>> rights = Map.of(
-                    "auditor", Set.of(Action.READ_AUDIT, Action.READ_USAGE, Action.READ_METRICS, Action.READ_SELF),
+                    "auditor", Set.of(Action.READ_AUDIT, Action.READ_USAGE, Action.READ_METRICS, Action.READ_SELF,
+                            Action.READ_QUOTAS),
                     "metrics", Set.of(Action.READ_METRICS, Action.READ_SELF));
             for (var role : rights.entrySet()) {
                 String key = json(factory.post("/api/v1/keys", factory.adminKey(),

@@ -108,7 +108,7 @@ public final class LlamaEngine implements TextEngine {
 
     // Engine thread only.
     private MemorySegment pieceBuffer;
-    /** Steps decoded so far; written by the engine thread, read by tests that count steps. */
+    /** Steps decoded so far; written by the engine thread, read when a generation is queued. */
     private volatile long steps;
     private volatile long sharedPrefixes;
     private volatile long keptPrefixes;
@@ -377,8 +377,10 @@ public final class LlamaEngine implements TextEngine {
         MemorySegment grammar = constraint == null ? MemorySegment.NULL
                 : Samplers.grammar(llama, model.vocab(), constraint);
         Long seed = request.sampling().seed();
-        return new LlamaGeneration(request, prompt, grammar,
+        LlamaGeneration generation = new LlamaGeneration(request, prompt, grammar,
                 seed != null ? seed : ThreadLocalRandom.current().nextLong(), leader, this::cancelWaiting);
+        generation.queuedStep = steps;
+        return generation;
     }
 
     /** How many prompts have copied their beginning from another slot's cells so far. */
@@ -403,11 +405,6 @@ public final class LlamaEngine implements TextEngine {
             longest = Math.max(longest, i);
         }
         return longest;
-    }
-
-    /** The steps this engine has decoded so far. */
-    long steps() {
-        return steps;
     }
 
     @Override
@@ -1067,6 +1064,9 @@ public final class LlamaEngine implements TextEngine {
                 ? llama.samplerSample(slot.sampler, context, slot.logitsIndex)
                 : constrained.sample(slot.sampler, slot.grammar, logitsRow(slot.logitsIndex));
         slot.generated++;
+        if (slot.generated == 1) {
+            slot.generation().firstTokenStep = steps;
+        }
         generatedTotal.increment();
         float logprob = Float.NaN;
         List<TokenEvent.TopLogprob> top = List.of();

@@ -39,6 +39,12 @@ final class LlamaGeneration implements Generation {
      */
     int promptSteps;
     int generatingSteps;
+    /**
+     * The engine's step count when the generation was queued, and when its first token was sampled (-1 until then):
+     * how many steps it waited, counted by the engine (for tests of scheduling).
+     */
+    volatile long queuedStep;
+    volatile long firstTokenStep = -1;
 
     LlamaGeneration(GenerationRequest request, int[] prompt, long seed, Consumer<LlamaGeneration> onCancel) {
         this(request, prompt, MemorySegment.NULL, seed, onCancel);
