@@ -211,7 +211,7 @@ try {
   });
 
   await check('the other pages load for an admin and are accessible', async () => {
-    for (const [hash, title] of [['projects', 'Projects'], ['usage', 'Usage'], ['audit', 'Audit'],
+    for (const [hash, title] of [['projects', 'Projects'], ['usage', 'Usage'], ['quotas', 'Quotas'], ['audit', 'Audit'],
       ['sovereignty', 'Sovereignty'], ['training', 'Training']]) {
       await open(page, hash, title);
       await page.waitForLoadState('networkidle');
@@ -242,8 +242,8 @@ try {
   await check('an invoker sees no admin pages and is told why when opening one', async () => {
     const { context, page: bob } = await signInThroughProvider(browser, 'bob');
     const names = await navNames(bob);
-    expect(names.includes('Playground') && !names.includes('API keys') && !names.includes('Audit')
-      && !names.includes('Projects'), `invoker's pages: ${names}`);
+    expect(names.includes('Playground') && names.includes('Quotas') && !names.includes('API keys')
+      && !names.includes('Audit') && !names.includes('Projects'), `invoker's pages: ${names}`);
     await bob.goto(`${base}/console/#/keys`);
     await bob.getByRole('alert').filter({ hasText: 'Not allowed' }).filter({ hasText: 'invoker' }).waitFor();
     await shot(bob, 'invoker-refused');

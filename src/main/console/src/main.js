@@ -13,6 +13,7 @@ import { Playground } from './pages/playground.js';
 import { Keys } from './pages/keys.js';
 import { Projects } from './pages/projects.js';
 import { Usage } from './pages/usage.js';
+import { Quotas } from './pages/quotas.js';
 import { Audit } from './pages/audit.js';
 import { Sovereignty } from './pages/sovereignty.js';
 import { Training } from './pages/training.js';
@@ -26,6 +27,7 @@ const PAGES = [
   { path: 'keys', title: 'API keys', component: Keys, any: ['readKeys'] },
   { path: 'projects', title: 'Projects', component: Projects, any: ['readProjects'] },
   { path: 'usage', title: 'Usage', component: Usage, any: ['readUsage'] },
+  { path: 'quotas', title: 'Quotas', component: Quotas, any: ['readQuotas'] },
   { path: 'audit', title: 'Audit', component: Audit, any: ['readAudit'] },
   { path: 'sovereignty', title: 'Sovereignty', component: Sovereignty, any: ['readAudit'] },
   { path: 'training', title: 'Training', component: Training, any: ['readTrainingJob'] },

@@ -41,9 +41,16 @@ public final class Chargeback {
     /** A price per million prompt (input) and output tokens. */
     public record TokenRate(BigDecimal inputPerMillion, BigDecimal outputPerMillion) {
         public TokenRate {
-            nonNegative(inputPerMillion, "inputPerMillion");
-            nonNegative(outputPerMillion, "outputPerMillion");
+            required(inputPerMillion, "inputPerMillion");
+            required(outputPerMillion, "outputPerMillion");
         }
+    }
+
+    private static void required(@Nullable BigDecimal value, String field) {
+        if (value == null) {
+            throw FactoryException.invalidParam(field, "'" + field + "' is required in every rate (0 for free)");
+        }
+        nonNegative(value, field);
     }
 
     /**

@@ -155,7 +155,13 @@ final class QuotaStore {
         return q.mapTo(Long.class).one();
     }
 
-    /** Forgets spend records of periods that ended before {@code before}. */
+    /** Forgets what a scope's budgets spent in every period (they count afresh from the audit trail). */
+    void forgetSpend(QuotaScope scope) {
+        jdbi.useHandle(h -> h.createUpdate("DELETE FROM quota_spend WHERE project = :p AND key_id = :k AND model = :m")
+                .bind("p", scope.project()).bind("k", scope.key()).bind("m", scope.model()).execute());
+    }
+
+    /** Forgets the days' spend records that began before {@code before}. */
     void forgetSpendBefore(Instant before) {
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM quota_spend WHERE starts_at < :b AND period = 'day'")
                 .bind("b", Timestamp.from(before)).execute());

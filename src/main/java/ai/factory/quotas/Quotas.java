@@ -34,13 +34,14 @@ import org.slf4j.LoggerFactory;
  * per minute, a call takes one request and its tokens (its prompt and the output it may generate), and the tokens
  * it did not use come back when it ends. Concurrency is a counter in memory. Several control-plane replicas divide
  * each of these evenly (each holds 1/N of every bucket and of every concurrency limit, at least one call), so
- * together they never admit more than the limit, at the price that a replica which takes more than its share of a
+ * together they never admit more than the limit (unless it is below N), at the price that a replica which takes more than its share of a
  * caller's traffic refuses earlier. Budgets (tokens per day and per month, in the site's time zone) are counted in
  * the database: each replica adds what its calls used every {@link #SYNC} and reads back what all did, so replicas
  * together may overshoot a budget by what the others admitted within one such interval.
  *
- * <p>No call waits for the database: a budget's period is read once when its first call comes (the audit trail
- * seeds it, so a budget set mid-month counts the month from its start), and after that only by the background sync.
+ * <p>Calls wait for the database only for a budget's first call of each period on each replica, which reads what
+ * was spent so far (the audit trail seeds a period, so a budget set mid-month counts the month from its start); after
+ * that the background sync alone reads and writes it. A database that cannot be read then refuses the call (503).
  */
 public final class Quotas implements AutoCloseable {
     /** How often budgets are written and read back, and quotas set on other replicas are picked up. */
@@ -64,6 +65,8 @@ public final class Quotas implements AutoCloseable {
     private int shares = 1; // guarded by lock
     /** The control-plane replicas last counted (by the sync, so that no call waits for the count). */
     private volatile int liveReplicas = 1;
+    /** When the sync last forgot old days' spend. Only the sync uses it. */
+    private Instant lastForget = Instant.EPOCH;
     private @Nullable ScheduledExecutorService sync;
 
     /**
@@ -127,7 +130,15 @@ public final class Quotas implements AutoCloseable {
             store.find(above).ifPresent(q -> within(limits, q));
         }
         Quota quota = new Quota(scope, limits, clock.instant(), by);
+        Limits before = store.find(scope).map(Quota::limits).orElse(Limits.NONE);
         store.put(quota);
+        if (!java.util.Objects.equals(before.tokensPerDay(), limits.tokensPerDay())
+                || !java.util.Objects.equals(before.tokensPerMonth(), limits.tokensPerMonth())) {
+            // Calls made while the scope had no budget were not counted: its periods count afresh from the audit
+            // trail, which holds them all.
+            store.forgetSpend(scope);
+            spends.keySet().removeIf(k -> k.scope().equals(scope));
+        }
         reload();
         return quota;
     }
@@ -187,7 +198,7 @@ public final class Quotas implements AutoCloseable {
             long now = nanos();
             for (Quota q : quotas) {
                 Rule before = old.get(q.scope());
-                if (before != null && before.quota.limits().equals(q.limits())) {
+                if (before != null && sameCounters(before.quota.limits(), q.limits())) {
                     before.quota = q;
                     fresh.put(q.scope(), before);
                 } else {
@@ -196,6 +207,12 @@ public final class Quotas implements AutoCloseable {
             }
             rules = Map.copyOf(fresh);
         }
+    }
+
+    /** Whether two quotas count alike (a priority changed alone keeps the buckets as they are). */
+    private static boolean sameCounters(Limits a, Limits b) {
+        return java.util.Objects.equals(a.rpm(), b.rpm()) && java.util.Objects.equals(a.tpm(), b.tpm())
+                && java.util.Objects.equals(a.concurrency(), b.concurrency());
     }
 
     // ---- admission
@@ -214,10 +231,10 @@ public final class Quotas implements AutoCloseable {
                         @Nullable Priority asked) {
         Map<QuotaScope, Rule> now = rules;
         if (now.isEmpty()) {
-            return Ticket.free(asked == null ? Priority.INTERACTIVE : asked);
+            return Ticket.free(priority(List.of(), asked));
         }
         List<Rule> applied = applicable(now, principal, model);
-        Priority priority = asked != null ? asked : priority(applied);
+        Priority priority = priority(applied, asked);
         if (applied.stream().noneMatch(r -> r.quota.limits().limitsAnything())) {
             return Ticket.free(priority);
         }
@@ -267,14 +284,17 @@ public final class Quotas implements AutoCloseable {
         return applied;
     }
 
-    private static Priority priority(List<Rule> applied) {
+    /**
+     * A call's priority class: batch when any quota that applies says batch (a key's own quota cannot lift what its
+     * project was given, nor can a call), else what the call asked for, else interactive.
+     */
+    private static Priority priority(List<Rule> applied, @Nullable Priority asked) {
         for (Rule r : applied) {
-            Priority p = r.quota.limits().priority();
-            if (p != null) {
-                return p;
+            if (r.quota.limits().priority() == Priority.BATCH) {
+                return Priority.BATCH;
             }
         }
-        return Priority.INTERACTIVE;
+        return asked != null ? asked : Priority.INTERACTIVE;
     }
 
     /** Refuses the call if {@code r} has no room for it. Under lock. */
@@ -288,15 +308,17 @@ public final class Quotas implements AutoCloseable {
         }
         if (r.tokens != null) {
             long tpm = r.tokens.limit;
-            if (need > r.tokens.capacity) {
+            if (need > tpm) {
                 throw refusal(Kind.TOKENS, scope, tpm, Duration.ZERO, false, applied, t,
                         "limit %d%s, and this call alone needs %d (its prompt and the output it may generate); ask "
                                 + "for fewer output tokens (max_tokens) or send a shorter prompt",
-                        tpm, shares > 1 ? " (" + (long) r.tokens.capacity + " on each of " + shares
-                                + " control-plane replicas)" : "", need);
+                        tpm, "", need);
             }
-            if (r.tokens.level < need) {
-                Duration wait = r.tokens.until(need);
+            // A call larger than this replica's share of the limit passes once the share is whole, and leaves it in
+            // debt: over a minute the replicas together still stay within the limit.
+            double fits = Math.min(need, r.tokens.capacity);
+            if (r.tokens.level < fits) {
+                Duration wait = r.tokens.until(fits);
                 throw refusal(Kind.TOKENS, scope, tpm, wait, true, applied, t,
                         "limit %d, %d left, and this call needs %d; try again in %s", tpm,
                         Math.max(0, (long) Math.floor(r.tokens.level)), need, seconds(wait));
@@ -379,24 +401,35 @@ public final class Quotas implements AutoCloseable {
     /** What a scope spent in the current day and month, as this replica counts it (its running calls' reservations too). */
     public record Spent(long today, long thisMonth) {}
 
-    /** What {@code scope} spent so far in the current day and month. */
+    /**
+     * What {@code scope} spent so far in the current day and month, for the budgets it has (0 for one it has not:
+     * its calls are not counted).
+     */
     public Spent spent(QuotaScope scope) {
         Instant at = clock.instant();
-        Spend day = spend(scope, Kind.DAY, at);
-        Spend month = spend(scope, Kind.MONTH, at);
+        Rule rule = rules.get(scope);
+        Limits l = rule == null ? Limits.NONE : rule.quota.limits();
+        Spend day = l.tokensPerDay() == null ? null : spend(scope, Kind.DAY, at);
+        Spend month = l.tokensPerMonth() == null ? null : spend(scope, Kind.MONTH, at);
         synchronized (lock) {
-            return new Spent(day.used(), month.used());
+            return new Spent(day == null ? 0 : day.used(), month == null ? 0 : month.used());
         }
     }
 
     private Spend spend(QuotaScope scope, Kind kind, Instant at) {
         Instant start = periodStart(kind, at);
-        return spends.computeIfAbsent(new SpendKey(scope, kind, start), k -> {
-            Instant end = periodEnd(kind, start);
-            // The period's first call here reads what every replica (and the audit trail) counted so far.
-            long total = store.addSpend(scope, periodName(kind), start, end, 0);
-            return new Spend(start, end, total);
-        });
+        try {
+            return spends.computeIfAbsent(new SpendKey(scope, kind, start), k -> {
+                Instant end = periodEnd(kind, start);
+                // The period's first call here reads what every replica (and the audit trail) counted so far.
+                long total = store.addSpend(scope, periodName(kind), start, end, 0);
+                return new Spend(start, end, total);
+            });
+        } catch (RuntimeException e) {
+            LOG.warn("quotas: cannot read what {} spent this {}", scope.describe(), periodName(kind), e);
+            throw new FactoryException(ai.factory.ErrorCode.UNAVAILABLE, "the budgets of " + scope.describe()
+                    + " cannot be read now, so the call was not run; try again shortly");
+        }
     }
 
     /** The period as the database names it: {@code day} or {@code month}. */
@@ -427,6 +460,11 @@ public final class Quotas implements AutoCloseable {
     void sync() {
         liveReplicas = Math.max(1, replicas.getAsInt());
         Instant at = clock.instant();
+        if (at.isAfter(lastForget.plus(Duration.ofHours(1)))) {
+            // Days long past are no budget's any more; months are kept (a year of them is a dozen rows a scope).
+            store.forgetSpendBefore(at.minus(Duration.ofDays(40)));
+            lastForget = at;
+        }
         for (Map.Entry<SpendKey, Spend> e : spends.entrySet()) {
             Spend s = e.getValue();
             long delta;
@@ -448,7 +486,8 @@ public final class Quotas implements AutoCloseable {
             synchronized (lock) {
                 s.flushing -= delta;
                 s.stored = total;
-                if (!at.isBefore(s.end) && s.reserved == 0 && s.unflushed == 0) {
+                // Kept a while past its end: a call admitted at the last moment may still take it and settle into it.
+                if (at.isAfter(s.end.plus(Duration.ofMinutes(10))) && s.reserved == 0 && s.unflushed == 0) {
                     spends.remove(e.getKey(), s);
                 }
             }
@@ -469,10 +508,15 @@ public final class Quotas implements AutoCloseable {
 
         Bucket(long limit, int shares, long now) {
             this.limit = limit;
-            capacity = (double) limit / shares;
+            capacity = share(limit, shares);
             perNano = capacity / MINUTE_NANOS;
             level = capacity;
             at = now;
+        }
+
+        /** A replica's share of a limit: at least one, so a limit below the replicas' number still lets calls in. */
+        static double share(long limit, int shares) {
+            return Math.max(1, (double) limit / shares);
         }
 
         void refill(long now) {
@@ -486,7 +530,7 @@ public final class Quotas implements AutoCloseable {
             refill(now);
             double fraction = level / capacity;
             this.limit = limit;
-            capacity = (double) limit / shares;
+            capacity = share(limit, shares);
             perNano = capacity / MINUTE_NANOS;
             level = fraction * capacity;
         }

@@ -32,6 +32,7 @@ import software.amazon.awssdk.services.bedrockruntime.model.ConverseRequest;
 import software.amazon.awssdk.services.bedrockruntime.model.Message;
 import software.amazon.awssdk.services.bedrockruntime.model.ServiceQuotaExceededException;
 import software.amazon.awssdk.services.bedrockruntime.model.ThrottlingException;
+import software.amazon.awssdk.services.bedrockruntime.model.ValidationException;
 
 /**
  * Quotas on a running factory, as applications meet them: the official OpenAI and AWS SDKs, at their default
@@ -43,6 +44,8 @@ import software.amazon.awssdk.services.bedrockruntime.model.ThrottlingException;
 @ServerTest
 class QuotasApiTest {
     private static final String MODEL = "acme/quota-tiny";
+    /** One slot and a context that takes the tiny model a minute to fill: a call on it runs as long as it is let. */
+    private static final String BUSY = "acme/quota-busy";
 
     @TempDir
     static Path home;
@@ -53,6 +56,7 @@ class QuotasApiTest {
         Path model = TestModels.tinyLlama();
         factory = TestFactory.start(home, Map.of());
         factory.deployGguf(MODEL, model, "\"parallel\": 2, \"context\": 512");
+        factory.deployGguf(BUSY, model, "\"parallel\": 1, \"context\": 131072, \"queue\": 1, \"threads\": 1");
     }
 
     @AfterAll
@@ -83,6 +87,16 @@ class QuotasApiTest {
         assertThat(set.statusCode()).as(set.body()).isEqualTo(200);
         assertThat(json(set).path("key").asText()).isEqualTo(keyId);
         return json(set).path("principal").asText();
+    }
+
+    /** The calls running on the busy model. */
+    private static int busyActive() {
+        for (JsonNode d : json(factory.get("/api/v1/deployments", factory.adminKey())).path("deployments")) {
+            if (d.path("model").asText().startsWith(BUSY)) {
+                return d.path("activeRequests").asInt();
+            }
+        }
+        return -1;
     }
 
     private static HttpResponse<String> chat(String secret) {
@@ -167,7 +181,7 @@ class QuotasApiTest {
     }
 
     @Test
-    void bedrockRuntimeClientsWaitAsTheyAreToldAndSeeThrottlingAndServiceQuotaExceptions() {
+    void bedrockRuntimeClientsWaitAsTheyAreToldAndSeeThrottlingAndServiceQuotaExceptions() throws Exception {
         String[] paced = key("quota-aws", true);
         String pacedPrincipal = limit(paced[0], "\"rpm\": 6");
         String[] tiny = key("quota-aws-tpm", true);
@@ -187,11 +201,39 @@ class QuotasApiTest {
         }
         try (BedrockRuntimeClient client = BedrockSdk.defaultRuntime(factory,
                 new BedrockSdk.AwsKey(tiny[0], tiny[1], tiny[2]))) {
-            // Five tokens a minute: no call fits, however often the SDK retries; it raises its typed exception.
+            // Five tokens a minute: no call fits, however long it waits; a request to change, which the SDK does not
+            // retry.
+            ValidationException e = catchThrowableOfType(ValidationException.class, () -> client.converse(converse));
+            assertThat(e.statusCode()).isEqualTo(400);
+            assertThat(e.awsErrorDetails().errorMessage()).contains("tokens per minute: limit 5", "this call alone needs");
+            assertThat(refusals(tinyPrincipal, 1)).as("not retried").hasSize(1);
+        }
+        // One call at a time for this key: while a long one runs, the next is throttled with a 1 s wait, and the SDK,
+        // retrying as it is configured to, ends with its typed exception.
+        String[] single = key("quota-aws-single", true);
+        String singlePrincipal = limit(single[0], "\"concurrency\": 1");
+        BedrockSdk.AwsKey singleKey = new BedrockSdk.AwsKey(single[0], single[1], single[2]);
+        BedrockRuntimeClient holder = BedrockSdk.runtime(factory, Region.US_EAST_1, single[1], single[2]);
+        Thread running = Thread.ofVirtual().start(() -> {
+            try {
+                holder.converse(ConverseRequest.builder().modelId(BUSY).messages(Message.builder()
+                        .role(ConversationRole.USER).content(c -> c.text("go on")).build())
+                        .inferenceConfig(c -> c.maxTokens(100_000))
+                        .additionalModelRequestFields(software.amazon.awssdk.core.document.Document.mapBuilder()
+                                .putBoolean("ignore_eos", true).build()).build());
+            } catch (RuntimeException stopped) {
+                // closed below
+            }
+        });
+        try (BedrockRuntimeClient client = BedrockSdk.defaultRuntime(factory, singleKey)) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> busyActive() == 1);
             ThrottlingException e = catchThrowableOfType(ThrottlingException.class, () -> client.converse(converse));
             assertThat(e.statusCode()).isEqualTo(429);
-            assertThat(e.awsErrorDetails().errorMessage()).contains("tokens per minute: limit 5", "this call alone needs");
-            assertThat(refusals(tinyPrincipal, 2)).as("the SDK retried as configured").hasSizeGreaterThan(1);
+            assertThat(e.awsErrorDetails().errorMessage()).contains("concurrent calls: limit 1");
+            assertThat(refusals(singlePrincipal, 2)).as("the SDK retried as configured").hasSizeGreaterThan(1);
+        } finally {
+            holder.close();
+            running.join(Duration.ofSeconds(30));
         }
         try (BedrockRuntimeClient client = BedrockSdk.defaultRuntime(factory,
                 new BedrockSdk.AwsKey(budget[0], budget[1], budget[2]))) {

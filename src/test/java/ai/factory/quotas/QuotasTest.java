@@ -189,12 +189,18 @@ class QuotasTest {
             quotas.set(new QuotaScope("acme", "key-1", ""), new Limits(5L, null, null, null, null, Priority.BATCH),
                     "admin");
             assertThat(quotas.admit(KEY, MODEL, 1, 1, null).priority()).isEqualTo(Priority.BATCH);
-            assertThat(quotas.admit(KEY, MODEL, 1, 1, Priority.INTERACTIVE).priority())
-                    .isEqualTo(Priority.INTERACTIVE);
+            // A call may not lift what its key was given, nor a key what its project was.
+            assertThat(quotas.admit(KEY, MODEL, 1, 1, Priority.INTERACTIVE).priority()).isEqualTo(Priority.BATCH);
             assertThat(quotas.admit(OTHER_KEY, MODEL, 1, 1, null).priority()).isEqualTo(Priority.INTERACTIVE);
+            assertThat(quotas.admit(OTHER_KEY, MODEL, 1, 1, Priority.BATCH).priority()).isEqualTo(Priority.BATCH);
+            quotas.set(QuotaScope.project("acme"), new Limits(10L, null, null, null, null, Priority.BATCH), "admin");
+            quotas.set(new QuotaScope("acme", "key-2", ""), new Limits(null, null, null, null, null,
+                    Priority.INTERACTIVE), "admin");
+            assertThat(quotas.admit(OTHER_KEY, MODEL, 1, 1, null).priority()).isEqualTo(Priority.BATCH);
             assertThat(quotas.remove(new QuotaScope("acme", "key-1", ""))).isTrue();
             assertThat(quotas.remove(new QuotaScope("acme", "key-1", ""))).isFalse();
-            assertThat(quotas.list()).extracting(Quota::scope).containsExactly(QuotaScope.project("acme"));
+            assertThat(quotas.list()).extracting(Quota::scope).containsExactly(QuotaScope.project("acme"),
+                    new QuotaScope("acme", "key-2", ""));
         }
     }
 
@@ -224,6 +230,43 @@ class QuotasTest {
             b.sync();
             assertThat(b.spent(QuotaScope.project("acme")).today()).isEqualTo(700);
             assertThatThrownBy(() -> b.admit(KEY, MODEL, 300, 200, null)).isInstanceOf(QuotaExceededException.class);
+        }
+    }
+
+    @Test
+    void aBudgetSetLaterCountsThePeriodFromTheAuditTrailWhateverWasReadBefore() {
+        MovableClock clock = MovableClock.at(Instant.parse("2026-12-06T10:00:00Z"));
+        try (Database db = TestDatabases.open(TestDatabases.Kind.H2, dir); Quotas quotas = quotas(db, clock, 1)) {
+            quotas.set(QuotaScope.project("acme"), rpm(600), "admin");
+            assertThat(quotas.spent(QuotaScope.project("acme"))).isEqualTo(new Quotas.Spent(0, 0));
+            // Calls while the project has no budget: the audit trail has them, the quotas do not count them.
+            audited(db, "2026-12-06T10:30:00Z", "acme", "key-1", MODEL, 600, 400);
+            quotas.admit(KEY, MODEL, 10, 10, null).settle(10, 10);
+            clock.advance(Duration.ofHours(1));
+            quotas.set(QuotaScope.project("acme"), new Limits(600L, null, null, 1000L, null, null), "admin");
+            assertThat(quotas.spent(QuotaScope.project("acme")).today()).isEqualTo(1000);
+            assertThatThrownBy(() -> quotas.admit(KEY, MODEL, 1, 1, null)).isInstanceOf(QuotaExceededException.class);
+            // A priority changed alone keeps what the buckets hold.
+            quotas.set(QuotaScope.project("acme"), new Limits(600L, null, null, 1000L, null, Priority.BATCH), "admin");
+            assertThat(quotas.spent(QuotaScope.project("acme")).today()).isEqualTo(1000);
+        }
+    }
+
+    @Test
+    void aLimitBelowTheNumberOfReplicasStillLetsCallsIn() {
+        MovableClock clock = MovableClock.at(Instant.parse("2026-12-06T10:00:00Z"));
+        try (Database db = TestDatabases.open(TestDatabases.Kind.H2, dir); Quotas quotas = quotas(db, clock, 3)) {
+            quotas.set(QuotaScope.project("acme"), new Limits(1L, 100L, 1, null, null, null), "admin");
+            // A third of one request a minute would never make one whole: each replica holds at least one.
+            quotas.admit(KEY, MODEL, 10, 10, null).settle(10, 10);
+            // A call larger than this replica's share of the tokens, within the limit, passes while the share is
+            // whole, and leaves it in debt.
+            clock.advance(Duration.ofMinutes(1));
+            quotas.set(QuotaScope.project("acme"), new Limits(100L, 100L, null, null, null, null), "admin");
+            quotas.admit(KEY, MODEL, 50, 40, null).settle(50, 40);
+            QuotaExceededException again = catchThrowableOfType(QuotaExceededException.class,
+                    () -> quotas.admit(KEY, MODEL, 50, 40, null));
+            assertThat(again.retryable()).isTrue();
         }
     }
 

@@ -27,6 +27,7 @@ import ai.factory.tenancy.Projects;
 import io.javalin.http.Context;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -70,10 +71,11 @@ public final class QuotasResource implements Routes {
         Optional<String> project = AuditResource.text(ctx, "project").map(Projects::checkName);
         project.ifPresent(p -> access.require(ctx, Action.READ_QUOTAS, new Resource.Project(p),
                 () -> Projects.notFound(p)));
+        Map<String, String> keyIds = keyIds();
         ctx.json(new QuotaList(quotas.zone().getId(), quotas.list().stream()
                 .filter(q -> project.isEmpty() || q.scope().project().equals(project.get()))
                 .filter(q -> access.allows(ctx, Action.READ_QUOTAS, new Resource.Project(q.scope().project())))
-                .map(this::wire).toList()));
+                .map(q -> wire(q, keyIds)).toList()));
     }
 
     private void set(Context ctx) {
@@ -95,7 +97,7 @@ public final class QuotasResource implements Routes {
             throw FactoryException.invalidParam("rpm", "set at least one limit (rpm, tpm, concurrency, tokensPerDay, "
                     + "tokensPerMonth) or a priority; DELETE /api/v1/quotas removes a quota");
         }
-        ctx.json(wire(quotas.set(scope, limits, Authentication.principal(ctx).id())));
+        ctx.json(wire(quotas.set(scope, limits, Authentication.principal(ctx).id()), keyIds()));
     }
 
     private void remove(Context ctx) {
@@ -106,7 +108,7 @@ public final class QuotasResource implements Routes {
                 AuditResource.text(ctx, "model").orElse(null));
         Quota quota = quotas.find(scope).orElseThrow(() -> noQuota(scope));
         quotas.remove(scope);
-        ctx.json(wire(quota));
+        ctx.json(wire(quota, keyIds()));
     }
 
     /**
@@ -146,12 +148,18 @@ public final class QuotasResource implements Routes {
         return new FactoryException(ErrorCode.NOT_FOUND, "no quota is set on " + scope.describe());
     }
 
-    private QuotaWire.Quota wire(Quota q) {
+    /** Each key's id by its principal, as quotas name keys. */
+    private Map<String, String> keyIds() {
+        Map<String, String> ids = new java.util.HashMap<>();
+        keys.list().forEach(k -> ids.put(k.principal().id(), k.id()));
+        return ids;
+    }
+
+    private QuotaWire.Quota wire(Quota q, Map<String, String> keyIds) {
         Limits l = q.limits();
         QuotaScope s = q.scope();
         Quotas.Spent spent = quotas.spent(s);
-        String keyId = !s.isKey() ? null : keys.list().stream().filter(k -> k.principal().id().equals(s.key()))
-                .map(ApiKey::id).findFirst().orElse(s.key());
+        String keyId = !s.isKey() ? null : keyIds.getOrDefault(s.key(), s.key());
         return new QuotaWire.Quota(s.project(), keyId, s.isKey() ? s.key() : null, s.isModel() ? s.model() : null,
                 l.rpm(),
                 l.tpm(), l.concurrency(), l.tokensPerDay(), l.tokensPerMonth(),

@@ -80,12 +80,25 @@ public final class UsageResource implements Routes {
 
     /** The range asked for: by default from the start of this month (in the site's zone) to the end of this hour. */
     private Instant[] range(Context ctx) {
-        Optional<Instant> from = AuditResource.time(ctx, "from");
-        Optional<Instant> to = AuditResource.time(ctx, "to");
+        Optional<Instant> from = siteTime(ctx, "from");
+        Optional<Instant> to = siteTime(ctx, "to");
         AuditResource.checkRange(from, to);
         ZonedDateTime now = clock.instant().atZone(rollups.zone());
         return new Instant[] {from.orElseGet(() -> now.toLocalDate().withDayOfMonth(1).atStartOfDay(rollups.zone())
                 .toInstant()), to.orElseGet(() -> now.truncatedTo(ChronoUnit.HOURS).plusHours(1).toInstant())};
+    }
+
+    /** A time, where a date alone ({@code 2026-12-01}) is its midnight in the site's zone, as the rollups' days are. */
+    private Optional<Instant> siteTime(Context ctx, String name) {
+        Optional<String> v = AuditResource.text(ctx, name);
+        if (v.isPresent() && v.get().matches("\\d{4}-\\d{2}-\\d{2}")) {
+            try {
+                return Optional.of(java.time.LocalDate.parse(v.get()).atStartOfDay(rollups.zone()).toInstant());
+            } catch (java.time.format.DateTimeParseException e) {
+                throw FactoryException.invalidParam(name, "'" + name + "' is not a date: " + v.get());
+            }
+        }
+        return AuditResource.time(ctx, name);
     }
 
     private static boolean csv(Context ctx) {

@@ -19,6 +19,11 @@ public final class BedrockErrors {
     }
 
     public static Type type(FactoryException e) {
+        if (e instanceof ai.factory.quotas.QuotaExceededException q && !q.retryable() && !q.kind().isBudget()) {
+            // A call that alone needs more than a per-minute limit: no wait makes it pass, so not a throttle the SDK
+            // would retry, but a request to change.
+            return new Type(400, "ValidationException");
+        }
         return switch (e.code()) {
             case INVALID_REQUEST, CONTEXT_LENGTH_EXCEEDED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, LENGTH_REQUIRED ->
                     new Type(400, "ValidationException");
