@@ -64,6 +64,9 @@ import ai.factory.api.admin.NodesResource;
 import ai.factory.api.ClusterServer;
 import ai.factory.models.Model;
 import ai.factory.models.ModelRegistry;
+import ai.factory.models.ModelSignatures;
+import ai.factory.config.Setting;
+import ai.factory.security.signing.ModelSigning;
 import ai.factory.models.ModelVersion;
 import ai.factory.security.ApiKeys;
 import ai.factory.security.Authorizer;
@@ -158,6 +161,8 @@ public final class Factory implements AutoCloseable {
     public static final String ACCEPT_BROKEN_AUDIT = "audit.acceptBroken";
     /** The audit action of the start-up repair of the blob store. */
     public static final String STORE_SWEEP = "storage.sweep";
+    /** The audit action of a model signature's verification, at import or at load, passed or failed. */
+    public static final String VERIFY_MODEL_SIGNATURE = "model.verifySignature";
 
     private final FactoryConfig config;
     private final List<AutoCloseable> closeInOrder = new ArrayList<>();
@@ -242,8 +247,15 @@ public final class Factory implements AutoCloseable {
             Authorizer authorizer = Authorizer.withBuiltInPolicies();
             SitePolicies sitePolicies = new SitePolicies(database.jdbi(), clock, authorizer);
             sitePolicies.load();
+            ModelSignatures signatures = new ModelSignatures(database.jdbi(), config.models().signaturePolicy(),
+                    ModelSigning.Trust.load(config.models().trustedSigners(),
+                            Setting.TRUSTED_SIGNERS.key() + " (" + Setting.TRUSTED_SIGNERS.env() + ")"), clock,
+                    (model, when, passed, detail) -> audit.record(new AuditEvent(clock.instant(), SYSTEM.id(),
+                            SYSTEM.name(), "", VERIFY_MODEL_SIGNATURE, "model=" + model, AuditEvent.ALLOW,
+                            passed ? AuditEvent.SUCCESS : AuditEvent.FAILURE, 0, "factory", "", 0, 0, 0, 0,
+                            "at " + when + ": " + detail)));
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, keyHierarchy, clock,
-                    config.models().maxUploadBytes(), database.readCacheMaxAge());
+                    config.models().maxUploadBytes(), database.readCacheMaxAge(), signatures);
             registry.encryptLegacyBlobs();
             AuditContent auditContent = new AuditContent(database.jdbi(), blobs, keyHierarchy);
             this.datasets = new Datasets(database.jdbi(), blobs, keyHierarchy, clock, DatasetLimits.DEFAULTS);

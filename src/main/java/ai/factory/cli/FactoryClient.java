@@ -170,9 +170,17 @@ final class FactoryClient implements AutoCloseable {
     }
 
     JsonNode put(String path, Supplier<InputStream> body, long length) {
+        return put(path, body, length, java.util.Map.of());
+    }
+
+    /** A streamed upload with extra headers (a signature). */
+    JsonNode put(String path, Supplier<InputStream> body, long length, java.util.Map<String, String> headers) {
         BodyPublisher publisher = BodyPublishers.fromPublisher(BodyPublishers.ofInputStream(body), length);
         // Expect: 100-continue: a refused upload (bad name, no permission) is answered before gigabytes are sent.
-        return send(request(path).expectContinue(true).header("Content-Type", "application/octet-stream").PUT(publisher));
+        HttpRequest.Builder request = request(path).expectContinue(true).header("Content-Type",
+                "application/octet-stream");
+        headers.forEach(request::header);
+        return send(request.PUT(publisher));
     }
 
     /** POSTs a JSON body and hands each server-sent event's JSON to {@code onEvent} until {@code [DONE]}. */

@@ -35,7 +35,8 @@ import picocli.CommandLine.Spec;
 final class ModelsCommand {
     /** Its subcommands, in the order help lists them (see {@link FactoryCli#commandLine}). */
     static final List<Class<?>> SUBCOMMANDS = List.of(Import.class, ListModels.class, Show.class, Delete.class,
-            Classify.class, Inspect.class, PlanCommand.class, SynthCommand.class);
+            Classify.class, Inspect.class, PlanCommand.class, SynthCommand.class, SignCommand.class,
+            VerifyCommand.class);
 
     static String path(ModelName name) {
         return "/api/v1/models/" + name.namespace() + "/" + name.model();
@@ -93,6 +94,10 @@ final class ModelsCommand {
         @Option(names = "--progress", description = "Show a progress bar while uploading (implies --upload).")
         boolean progress;
 
+        @Option(names = "--signature", paramLabel = "BUNDLE", description = "The model's signature (an OpenSSF "
+                + "model-signing bundle; 'factory models sign' makes one). Default: PATH.sig when it exists.")
+        @Nullable Path signature;
+
         @Override
         public Integer call() {
             ModelName model = ModelName.parse(name);
@@ -101,8 +106,9 @@ final class ModelsCommand {
             if (upload || progress) {
                 version = upload(model, absolute);
             } else {
-                version = client.client().post(path(model) + "/versions",
-                        new ImportPath(absolute.toString(), format, project, classification), Version.class);
+                Path bundle = signature != null ? signature.toAbsolutePath().normalize() : null;
+                version = client.client().post(path(model) + "/versions", new ImportPath(absolute.toString(), format,
+                        project, classification, bundle == null ? null : bundle.toString()), Version.class);
             }
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
@@ -127,14 +133,30 @@ final class ModelsCommand {
                     + (classification == null ? ""
                             : "&classification=" + java.net.URLEncoder.encode(classification, StandardCharsets.UTF_8));
             FactoryClient http = client.client();
+            Map<String, String> headers = signatureHeader(source);
             if (!progress) {
-                return http.put(path(model) + "/versions" + query, () -> open(source), length, Version.class);
+                return http.as(http.put(path(model) + "/versions" + query, () -> open(source), length, headers),
+                        Version.class);
             }
             ProgressBarBuilder bar = new ProgressBarBuilder().setTaskName("Uploading").setInitialMax(length)
                     .setStyle(ProgressBarStyle.ASCII).setUnit("MiB", 1 << 20).setConsumer(
                             new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err));
-            return http.put(path(model) + "/versions" + query, () -> ProgressBar.wrap(open(source), bar), length,
-                    Version.class);
+            return http.as(http.put(path(model) + "/versions" + query, () -> ProgressBar.wrap(open(source), bar),
+                    length, headers), Version.class);
+        }
+
+        /** The signature to send with an upload: the one named, else PATH.sig beside the file, else none. */
+        private Map<String, String> signatureHeader(Path source) {
+            Path bundle = signature != null ? signature : source.resolveSibling(source.getFileName() + ".sig");
+            if (signature == null && !Files.isRegularFile(bundle)) {
+                return Map.of();
+            }
+            try {
+                return Map.of("X-Model-Signature", java.util.Base64.getEncoder().encodeToString(
+                        Files.readAllBytes(bundle)));
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot read the signature " + bundle + ": " + e.getMessage(), e);
+            }
         }
 
         private static InputStream open(Path source) {
@@ -217,6 +239,9 @@ final class ModelsCommand {
                 for (ModelWire.File f : v.files()) {
                     table.row("file", f.path() + " (sha256 " + f.sha256() + ", " + size(f.size()) + ")");
                 }
+                table.row("signature", v.signature() == null ? "none"
+                        : v.signature().signer().isEmpty() ? "kept, not verified (models.signaturePolicy is off)"
+                        : "signed by " + v.signature().signer() + ", verified " + v.signature().verifiedAt());
                 Map<String, Object> metadata = v.metadata() == null ? Map.of() : v.metadata();
                 metadata.forEach((key, value) -> {
                     if (!key.equals("lineage") && !(value instanceof Map<?, ?>) && !(value instanceof List<?>)) {

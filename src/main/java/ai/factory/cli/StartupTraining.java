@@ -90,7 +90,7 @@ public final class StartupTraining {
         Map<String, Object> answers = Map.of(
                 "/api/v1/models", new ModelWire.ModelList(List.of(new ModelWire.Model("acme/example", "default",
                         "internal", at, "training", 1, List.of(new ModelWire.Version("acme/example", 1, "gguf", 1 << 20,
-                                List.of(), at, "training", "training", Map.of("architecture", "llama")))))),
+                                List.of(), at, "training", "training", Map.of("architecture", "llama"), null))))),
                 "/api/v1/deployments", new DeploymentList(List.of()),
                 "/api/v1/keys", new KeyList(List.of()),
                 "/api/v1/projects", new ProjectList(List.of()));

@@ -100,7 +100,10 @@ public final class ConfigLoader {
                 new ModelsConfig(parse(v, Setting.MAX_UPLOAD_SIZE, Units::parseSize),
                         Optional.ofNullable(emptyToNull(value(v, Setting.IMPORT_ROOT)))
                                 .map(r -> Path.of(r).toAbsolutePath().normalize()),
-                        parse(v, Setting.BUILTIN_MODELS, ConfigLoader::parseBoolean)),
+                        parse(v, Setting.BUILTIN_MODELS, ConfigLoader::parseBoolean),
+                        parse(v, Setting.SIGNATURE_POLICY, ModelsConfig.SignaturePolicy::parse),
+                        java.util.Arrays.stream(value(v, Setting.TRUSTED_SIGNERS).split(",")).map(String::strip)
+                                .filter(f -> !f.isEmpty()).map(f -> Path.of(f).toAbsolutePath().normalize()).toList()),
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
                         parse(v, Setting.GENERATION_THREADS, Integer::parseInt),
                         parse(v, Setting.TRAINING_THREADS, Integer::parseInt),

@@ -13,9 +13,43 @@ import java.util.Optional;
  *     read or write arbitrary files
  * @param builtin whether the factory registers and deploys the models it ships with (the embedding model
  *     {@code builtin/all-minilm-l6-v2}) at start; a site that brings its own, or a test that needs none, turns it off
+ * @param signaturePolicy whether models must be signed by a trusted signer: {@code off}, {@code warn} (checked,
+ *     audited, loaded anyway) or {@code require} (refused at import and at load unless they verify)
+ * @param trustedSigners PEM files of the public keys and certificate authorities whose signatures the site trusts
  */
-public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin) {
+public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
+                           SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners) {
+    /** What the factory does with models' signatures. */
+    public enum SignaturePolicy {
+        OFF, WARN, REQUIRE;
+
+        public static SignaturePolicy parse(String value) {
+            return switch (value.strip()) {
+                case "off" -> OFF;
+                case "warn" -> WARN;
+                case "require" -> REQUIRE;
+                default -> throw new IllegalArgumentException("is off, warn or require, not '" + value + "'");
+            };
+        }
+
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** No signatures checked. */
+    public ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin) {
+        this(maxUploadBytes, importRoot, builtin, SignaturePolicy.OFF, java.util.List.of());
+    }
+
     public ModelsConfig {
+        requireNonNull(signaturePolicy, "signaturePolicy is null");
+        trustedSigners = java.util.List.copyOf(trustedSigners);
+        if (signaturePolicy == SignaturePolicy.REQUIRE && trustedSigners.isEmpty()) {
+            throw new IllegalArgumentException("models.signaturePolicy is require and models.trustedSigners names no "
+                    + "key or certificate authority: every model would be refused; name the PEM files of the signers "
+                    + "the site trusts");
+        }
         if (maxUploadBytes < 1) {
             throw new IllegalArgumentException("models.maxUploadSize must be positive");
         }

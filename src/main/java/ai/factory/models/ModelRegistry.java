@@ -76,6 +76,7 @@ public final class ModelRegistry {
      * Every write of this registry forgets the model it wrote, once committed.
      */
     private final ReadCache<ModelName, Model> models;
+    private final ModelSignatures signatures;
 
     /** A registry on a database other nodes may share: a model read is read again after {@link ReadCache#SHARED_MAX_AGE}. */
     public ModelRegistry(Jdbi jdbi, BlobStore blobs, KeyHierarchy keys, Clock clock, long maxFileBytes) {
@@ -85,6 +86,13 @@ public final class ModelRegistry {
     /** @param cacheMaxAge how long a model read is taken as read ({@link ai.factory.storage.Database#readCacheMaxAge}) */
     public ModelRegistry(Jdbi jdbi, BlobStore blobs, KeyHierarchy keys, Clock clock, long maxFileBytes,
                          Duration cacheMaxAge) {
+        this(jdbi, blobs, keys, clock, maxFileBytes, cacheMaxAge, ModelSignatures.off(jdbi, clock));
+    }
+
+    /** @param signatures the site's signature policy, applied at import and at load */
+    public ModelRegistry(Jdbi jdbi, BlobStore blobs, KeyHierarchy keys, Clock clock, long maxFileBytes,
+                         Duration cacheMaxAge, ModelSignatures signatures) {
+        this.signatures = requireNonNull(signatures, "signatures is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.blobs = requireNonNull(blobs, "blobs is null");
         this.keys = requireNonNull(keys, "keys is null");
@@ -111,10 +119,20 @@ public final class ModelRegistry {
 
     /**
      * Where a new version goes: the model's project when the model is new ({@code null}: the importer's own), and
-     * its classification ({@code null}: unchanged, or {@link Model#DEFAULT_CLASSIFICATION} for a new model).
+     * its classification ({@code null}: unchanged, or {@link Model#DEFAULT_CLASSIFICATION} for a new model); and the
+     * signature it comes with (a model-signing bundle's JSON), or null.
      */
-    public record Placement(@Nullable String project, @Nullable String classification) {
+    public record Placement(@Nullable String project, @Nullable String classification, byte @Nullable [] signature) {
         public static final Placement DEFAULT = new Placement(null, null);
+
+        public Placement(@Nullable String project, @Nullable String classification) {
+            this(project, classification, null);
+        }
+
+        /** This placement, with the signature the version comes with. */
+        public Placement signed(byte @Nullable [] bundle) {
+            return new Placement(project, classification, bundle);
+        }
 
         public Placement {
             if (classification != null) {
@@ -187,6 +205,12 @@ public final class ModelRegistry {
                 staged.add(blobs.stage(owner, u.content(), maxFileBytes));
             }
             PausePoints.reach("upload.staged", name.toString());
+            // Before anything reads the files' content (the format's metadata), the signature must hold for them.
+            List<ModelFile> stagedFiles = new ArrayList<>();
+            for (int i = 0; i < staged.size(); i++) {
+                stagedFiles.add(new ModelFile(uploads.get(i).fileName(), staged.get(i).sha256(), staged.get(i).size()));
+            }
+            ModelSignatures.Checked signature = signatures.checkImport(name, stagedFiles, placement.signature());
             ModelFormat detected = detectFormat(staged.getFirst(), uploads.getFirst().fileName(), format);
             Map<String, Object> metadata = new LinkedHashMap<>(readMetadata(detected, staged.getFirst()));
             metadata.putAll(extraMetadata);
@@ -214,7 +238,8 @@ public final class ModelRegistry {
                 }
                 PausePoints.reach("upload.placed", name.toString());
                 try {
-                    return insertVersion(name, detected, metadata, files, by, source, placement, owner, staged);
+                    return insertVersion(name, detected, metadata, files, by, source, placement, owner, staged,
+                            signature);
                 } catch (RuntimeException e) {
                     // Files placed for this import whose key was never recorded can't be read: remove them.
                     for (StagedBlob p : placed) {
@@ -357,6 +382,21 @@ public final class ModelRegistry {
      */
     public record FileBlob(String owner, String sha256, long bytes, Path ciphertext) {}
 
+    /**
+     * Refuses a version the site's signature policy does not let load ({@link ModelSignatures#checkLoad}): before
+     * any engine reads its bytes, and before its data key goes to a worker.
+     *
+     * @throws FactoryException FORBIDDEN under {@code require} when its signature is missing or does not verify
+     */
+    public void checkLoadable(ModelVersion version) {
+        signatures.checkLoad(version);
+    }
+
+    /** The site's signature policy and the signatures kept. */
+    public ModelSignatures signatures() {
+        return signatures;
+    }
+
     /** The blob of a file of a version, to hand a cluster node the ciphertext (see {@link #releaseKey}). */
     public FileBlob fileBlob(ModelVersion version, String fileName) {
         ModelFile file = version.file(fileName);
@@ -369,6 +409,7 @@ public final class ModelRegistry {
      * memory only. The caller audits the release.
      */
     public DataKey releaseKey(ModelVersion version, String fileName) {
+        checkLoadable(version);
         ModelFile file = version.file(fileName);
         return keys.dataKey(keyOwner(ownerProject(version.model()), version.model()), file.sha256());
     }
@@ -416,6 +457,7 @@ public final class ModelRegistry {
                 }
                 h.createUpdate("DELETE FROM model_files WHERE model_name = :n AND version = :v")
                         .bind("n", v.model().toString()).bind("v", v.version()).execute();
+                ModelSignatures.delete(h, v.model(), v.version());
                 h.createUpdate("DELETE FROM model_versions WHERE model_name = :n AND version = :v")
                         .bind("n", v.model().toString()).bind("v", v.version()).execute();
             }
@@ -453,7 +495,7 @@ public final class ModelRegistry {
 
     private ModelVersion insertVersion(ModelName name, ModelFormat format, Map<String, Object> metadata,
                                        List<ModelFile> files, Principal by, String source, Placement placement,
-                                       String keyOwner, List<StagedBlob> staged) {
+                                       String keyOwner, List<StagedBlob> staged, ModelSignatures.Checked signature) {
         String json;
         try {
             json = Json.mapper().writeValueAsString(metadata);
@@ -504,6 +546,7 @@ public final class ModelRegistry {
                                 .bind("n", name.toString()).bind("v", next).bind("p", f.path())
                                 .bind("s", f.sha256()).bind("size", f.size()).execute();
                     }
+                    signatures.store(h, name, next, signature);
                     return next;
                 });
                 models.invalidate(name);

@@ -95,6 +95,7 @@ public final class Deployments implements AutoCloseable {
      */
     public Deployment deploy(ModelRef ref, DeploymentSpec spec, Principal by) {
         ModelVersion version = registry.resolve(ref);
+        registry.checkLoadable(version); // refused now, rather than as a deployment that fails
         checkCacheType(version, spec);
         String id = "dep-" + UUID.randomUUID();
         String project = registry.get(version.model()).project();
@@ -488,6 +489,8 @@ public final class Deployments implements AutoCloseable {
                 return; // drained before it could load: the delete gave back what it held
             }
             ModelVersion version = registry.resolve(new ModelRef(d.model(), OptionalInt.of(d.version())));
+            // Verified again at each load: the signers trusted, or the version's record, may have changed.
+            registry.checkLoadable(version);
             List<ReplicaPlacement> where = live.placements();
             if (where.isEmpty()) {
                 // Restored after a restart: place again; host memory was checked when it was first deployed.

@@ -41,6 +41,7 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 import java.util.OptionalInt;
 
 /**
@@ -66,7 +67,7 @@ public final class ModelsAdminResource implements Routes {
         routes.get("/api/v1/models", Action.READ_MODEL, Contract.of("List the models the caller may read", null,
                 ModelList.class), ctx -> ctx.json(new ModelList(registry.list().stream()
                 .filter(m -> access.allows(ctx, Action.READ_MODEL, Access.resource(m)))
-                .map(ModelsAdminResource::model).toList())));
+                .map(this::model).toList())));
         routes.get(MODEL, Action.READ_MODEL, Contract.of("Show a model with its versions", null,
                 ModelWire.Model.class), ctx -> ctx.json(model(access.model(ctx, Action.READ_MODEL, name(ctx)))));
         routes.patch(MODEL, Action.CLASSIFY_MODEL, Contract.of("Set a model's data classification", Classify.class,
@@ -142,6 +143,7 @@ public final class ModelsAdminResource implements Routes {
         String sha256 = ctx.queryParam("sha256");
         ModelRegistry.Placement placement = placement(ctx, name, Optional.ofNullable(ctx.queryParam("project")),
                 Optional.ofNullable(ctx.queryParam("classification")));
+        placement = placement.signed(signatureHeader(ctx));
         InputStream body = ctx.req().getInputStream();
         ModelVersion v;
         try {
@@ -154,6 +156,22 @@ public final class ModelsAdminResource implements Routes {
             throw e;
         }
         ctx.status(201).json(version(v));
+    }
+
+    /** The header that carries an upload's signature: the model-signing bundle's JSON, in base64. */
+    public static final String SIGNATURE_HEADER = "X-Model-Signature";
+
+    private static byte @Nullable [] signatureHeader(Context ctx) {
+        String value = ctx.header(SIGNATURE_HEADER);
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return java.util.Base64.getMimeDecoder().decode(value.strip());
+        } catch (IllegalArgumentException e) {
+            throw FactoryException.invalidParam("signature", SIGNATURE_HEADER + " is the signature bundle's JSON in "
+                    + "base64: " + e.getMessage());
+        }
     }
 
     /**
@@ -211,7 +229,42 @@ public final class ModelsAdminResource implements Routes {
         if (!file.isAbsolute()) {
             throw FactoryException.invalidParam("path", "the path must be absolute on the server, not '" + path + "'");
         }
-        ctx.status(201).json(version(registry.importPath(name(ctx), file, format, by, placement)));
+        ctx.status(201).json(version(registry.importPath(name(ctx), file, format, by,
+                placement.signed(signatureBeside(file, body.signature())))));
+    }
+
+    /**
+     * The signature of a file on the server: the bundle named, else {@code FILE.sig} beside the file when there is
+     * one (where the model-signing tools leave it), else none.
+     */
+    static byte @Nullable [] signatureBeside(Path file, @Nullable String named) {
+        Path bundle;
+        if (named != null) {
+            try {
+                bundle = Path.of(named);
+            } catch (java.nio.file.InvalidPathException e) {
+                throw FactoryException.invalidParam("signature", "invalid path '" + named + "': " + e.getReason());
+            }
+            if (!bundle.isAbsolute() || !java.nio.file.Files.isRegularFile(bundle)) {
+                throw FactoryException.invalidParam("signature", "the signature must be an absolute path to a file on "
+                        + "the server: " + named);
+            }
+        } else {
+            bundle = file.resolveSibling(file.getFileName() + ".sig");
+            if (!java.nio.file.Files.isRegularFile(bundle)) {
+                return null;
+            }
+        }
+        try {
+            if (java.nio.file.Files.size(bundle) > 16 * 1024 * 1024) {
+                throw FactoryException.invalidParam("signature", "the signature bundle " + bundle + " is larger than "
+                        + "16 MiB; it is not one");
+            }
+            return java.nio.file.Files.readAllBytes(bundle);
+        } catch (IOException e) {
+            throw FactoryException.invalidParam("signature", "cannot read the signature bundle " + bundle + ": "
+                    + e.getMessage());
+        }
     }
 
     /**
@@ -235,14 +288,16 @@ public final class ModelsAdminResource implements Routes {
         return new Deleted(versions.stream().map(v -> v.ref().toString()).toList());
     }
 
-    static ModelWire.Model model(Model m) {
+    ModelWire.Model model(Model m) {
         return new ModelWire.Model(m.name().toString(), m.project(), m.classification(), m.createdAt(),
-                m.createdBy(), m.latest().version(), m.versions().stream().map(ModelsAdminResource::version).toList());
+                m.createdBy(), m.latest().version(), m.versions().stream().map(this::version).toList());
     }
 
-    static Version version(ModelVersion v) {
+    Version version(ModelVersion v) {
         return new Version(v.model().toString(), v.version(), v.format().id(), v.sizeBytes(),
                 v.files().stream().map(f -> new ModelWire.File(f.path(), f.sha256(), f.size())).toList(),
-                v.importedAt(), v.importedBy(), v.source(), v.metadata());
+                v.importedAt(), v.importedBy(), v.source(), v.metadata(), registry.signatures()
+                .find(v.model(), v.version()).map(s -> new ModelWire.Signature(s.signer(), s.verifiedAt()))
+                .orElse(null));
     }
 }

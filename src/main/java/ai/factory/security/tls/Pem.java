@@ -95,6 +95,37 @@ public final class Pem {
         return keys.getFirst();
     }
 
+    /**
+     * The public keys ({@code BEGIN PUBLIC KEY} blocks) and the certificates in {@code file}, in order; a file may
+     * hold both. Other blocks are refused.
+     */
+    public static List<Object> publicKeysAndCertificates(Path file, String setting) {
+        JcaPEMKeyConverter keys = new JcaPEMKeyConverter();
+        JcaX509CertificateConverter certificates = new JcaX509CertificateConverter();
+        List<Object> out = new ArrayList<>();
+        for (Object o : objects(file, setting)) {
+            try {
+                switch (o) {
+                    case org.bouncycastle.asn1.x509.SubjectPublicKeyInfo info -> out.add(keys.getPublicKey(info));
+                    case X509CertificateHolder holder -> out.add(certificates.getCertificate(holder));
+                    default -> throw invalid(setting, file, "holds a PEM block that is neither a public key nor a "
+                            + "certificate (" + o.getClass().getSimpleName() + ")", null);
+                }
+            } catch (org.bouncycastle.openssl.PEMException | CertificateException e) {
+                throw invalid(setting, file, "holds a key or certificate the JDK cannot read: " + e.getMessage(), e);
+            }
+        }
+        if (out.isEmpty()) {
+            throw invalid(setting, file, "holds no public key or certificate", null);
+        }
+        return out;
+    }
+
+    /** The key as a {@code PUBLIC KEY} (SubjectPublicKeyInfo) PEM block, lines of 64 characters, as OpenSSL writes it. */
+    public static String publicKey(java.security.PublicKey key) {
+        return block("PUBLIC KEY", key.getEncoded());
+    }
+
     private static List<Object> objects(Path file, String setting) {
         List<Object> objects = new ArrayList<>();
         try (Reader in = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PEMParser parser = new PEMParser(in)) {

@@ -28,8 +28,19 @@ public final class ModelWire {
      * @param classification default: {@code internal} for a new model, else unchanged
      */
     @JsonInclude(JsonInclude.Include.NON_NULL) // what the command line leaves out, it does not send as null
+    /**
+     * {@code POST …/versions}: a file on the server.
+     *
+     * @param signature the model-signing bundle on the server that signs it; none: {@code PATH.sig} beside the file,
+     *     when there is one
+     */
     public record ImportPath(String path, @Nullable String format, @Nullable String project,
-                             @Nullable String classification) {
+                             @Nullable String classification, @Nullable String signature) {
+        public ImportPath(String path, @Nullable String format, @Nullable String project,
+                          @Nullable String classification) {
+            this(path, format, project, classification, null);
+        }
+
         public ImportPath {
             Required.field(path, "path");
         }
@@ -43,12 +54,22 @@ public final class ModelWire {
 
     /** One immutable version of a model. */
     public record Version(String model, int version, String format, long sizeBytes, List<File> files,
-                          Instant importedAt, String importedBy, String source, Map<String, Object> metadata) {
+                          Instant importedAt, String importedBy, String source, Map<String, Object> metadata,
+                          @com.fasterxml.jackson.annotation.JsonInclude(
+                                  com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                          @Nullable Signature signature) {
         public Version {
             requireNonNull(model, "model is null");
             files = List.copyOf(requireNonNull(files, "files is null"));
         }
     }
+
+    /**
+     * The signature a version was imported with.
+     *
+     * @param signer who signed it, as verified at import ({@code ""}: kept unverified, the policy being off)
+     */
+    public record Signature(String signer, Instant verifiedAt) {}
 
     public record Model(String name, String project, String classification, Instant createdAt, String createdBy,
                         int latestVersion, List<Version> versions) {

@@ -1,0 +1,202 @@
+package ai.factory.models;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.ErrorCode;
+import ai.factory.FactoryException;
+import ai.factory.config.ModelsConfig.SignaturePolicy;
+import ai.factory.security.signing.ModelManifest;
+import ai.factory.security.signing.ModelSigning;
+import ai.factory.security.signing.SignatureBundle;
+import ai.factory.security.signing.SignatureInvalidException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.jdbi.v3.core.Handle;
+import org.jdbi.v3.core.Jdbi;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The site's signature policy for models, applied at import and again at load: under {@code require} a version
+ * whose files are not all in a signature by a signer the site trusts, with the digests they have, is refused before
+ * any of its bytes reach an engine; under {@code warn} it is checked, logged and audited, and goes on; {@code off}
+ * checks nothing (a signature given is still kept and verified when it can be). Every verification is reported to
+ * the {@link Listener} (the audit trail). The models the factory ships (namespace {@code builtin}) are part of the
+ * factory itself and not subject to the policy.
+ */
+public final class ModelSignatures {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelSignatures.class);
+
+    /** Hears every verification: the model, whether it passed, and what was found (the signer, or why not). */
+    @FunctionalInterface
+    public interface Listener {
+        void verified(String model, String when, boolean passed, String detail);
+    }
+
+    private final Jdbi jdbi;
+    private final SignaturePolicy policy;
+    private final ModelSigning.Trust trust;
+    private final Clock clock;
+    private final Listener listener;
+
+    public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, ModelSigning.Trust trust, Clock clock,
+                           Listener listener) {
+        this.jdbi = requireNonNull(jdbi, "jdbi is null");
+        this.policy = requireNonNull(policy, "policy is null");
+        this.trust = requireNonNull(trust, "trust is null");
+        this.clock = requireNonNull(clock, "clock is null");
+        this.listener = requireNonNull(listener, "listener is null");
+    }
+
+    /** No policy, nobody trusted: signatures are kept as given and checked by no one. */
+    public static ModelSignatures off(Jdbi jdbi, Clock clock) {
+        return new ModelSignatures(jdbi, SignaturePolicy.OFF, new ModelSigning.Trust(List.of(), List.of()), clock,
+                (m, w, p, d) -> { });
+    }
+
+    public SignaturePolicy policy() {
+        return policy;
+    }
+
+    /** A version's signature as kept: who signed it, as verified at import, and when. */
+    public record Stored(String signer, Instant verifiedAt, byte[] bundle) {}
+
+    /** What the import found: the bundle to keep and its signer, or nothing (unsigned, or refused under warn). */
+    record Checked(byte @Nullable [] bundle, @Nullable String signer) {
+        static final Checked NONE = new Checked(null, null);
+    }
+
+    /**
+     * Checks a new version's files against the signature it came with.
+     *
+     * @param files the files' names and their SHA-256, as staged
+     * @throws FactoryException INVALID_REQUEST on {@code signature} under {@code require}: no signature, one no
+     *     trusted signer made, or one that does not list a file with the digest it has (naming the file, both digests
+     *     and the signer)
+     */
+    Checked checkImport(ModelName name, List<ModelFile> files, byte @Nullable [] bundle) {
+        if (ModelRegistry.isBuiltin(name)) {
+            return bundle == null ? Checked.NONE : new Checked(bundle, "(bundled with the factory)");
+        }
+        String model = name.toString();
+        if (policy == SignaturePolicy.OFF) {
+            // Kept as given, checked by no one (signer unknown), so that a site that turns the policy on later can.
+            return bundle == null ? Checked.NONE : new Checked(bundle, "");
+        }
+        if (bundle == null) {
+            return unsigned(model, "import");
+        }
+        try {
+            String signer = verify(bundle, files);
+            listener.verified(model, "import", true, "signed by " + signer);
+            return new Checked(bundle, signer);
+        } catch (SignatureInvalidException e) {
+            listener.verified(model, "import", false, e.getMessage());
+            if (policy == SignaturePolicy.REQUIRE) {
+                throw refused(model, e.getMessage());
+            }
+            LOG.warn("model {}: its signature does not verify ({}); imported anyway, as models.signaturePolicy is {}",
+                    model, e.getMessage(), policy.id());
+            return Checked.NONE;
+        }
+    }
+
+    private Checked unsigned(String model, String when) {
+        listener.verified(model, when, false, "unsigned");
+        if (policy == SignaturePolicy.REQUIRE) {
+            throw refused(model, "it has no signature; models.signaturePolicy is require: sign it (factory models "
+                    + "sign) and import it with its signature");
+        }
+        LOG.warn("model {} is not signed; {} anyway, as models.signaturePolicy is warn", model,
+                when.equals("import") ? "imported" : "loaded");
+        return Checked.NONE;
+    }
+
+    /** The signer of a bundle that verifies against the site's trust and lists every file with its digest. */
+    private String verify(byte[] bundle, List<ModelFile> files) {
+        ModelSigning.Verified verified = trust.verify(SignatureBundle.parse(bundle), clock.instant());
+        ModelManifest manifest = verified.manifest();
+        for (ModelFile f : files) {
+            String wrong = ModelSigning.mismatch(manifest, f.path(), f.sha256(), verified.signer());
+            if (wrong != null) {
+                throw new SignatureInvalidException(wrong);
+            }
+        }
+        return verified.signer();
+    }
+
+    private static FactoryException refused(String model, String why) {
+        return FactoryException.about(ErrorCode.INVALID_REQUEST, "signature", "model " + model + " is refused: "
+                + why);
+    }
+
+    /** Keeps the signature a version was imported with (inside the import's transaction). */
+    void store(Handle h, ModelName name, int version, Checked checked) {
+        if (checked.bundle() == null) {
+            return;
+        }
+        h.createUpdate("INSERT INTO model_signatures (model_name, version, bundle, signer, verified_at) "
+                        + "VALUES (:n, :v, :b, :s, :at)")
+                .bind("n", name.toString()).bind("v", version)
+                .bind("b", new String(checked.bundle(), StandardCharsets.UTF_8))
+                .bind("s", checked.signer() == null ? "" : checked.signer())
+                .bind("at", Timestamp.from(clock.instant())).execute();
+    }
+
+    /** Forgets the signature of a deleted version (inside the deletion's transaction). */
+    static void delete(Handle h, ModelName name, int version) {
+        h.createUpdate("DELETE FROM model_signatures WHERE model_name = :n AND version = :v")
+                .bind("n", name.toString()).bind("v", version).execute();
+    }
+
+    /** The signature a version was imported with, if any. */
+    public Optional<Stored> find(ModelName name, int version) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT bundle, signer, verified_at FROM model_signatures "
+                        + "WHERE model_name = :n AND version = :v").bind("n", name.toString()).bind("v", version)
+                .map((rs, ctx) -> new Stored(rs.getString("signer"), rs.getTimestamp("verified_at").toInstant(),
+                        rs.getString("bundle").getBytes(StandardCharsets.UTF_8))).findOne());
+    }
+
+    /**
+     * Checks a version before it is loaded (or its data key released to a worker): its kept signature must still
+     * verify against the signers trusted now and list its files with the digests recorded for them.
+     *
+     * @throws FactoryException FORBIDDEN under {@code require} when it does not, saying why
+     */
+    public void checkLoad(ModelVersion version) {
+        if (policy == SignaturePolicy.OFF || ModelRegistry.isBuiltin(version.model())) {
+            return;
+        }
+        String model = version.ref().toString();
+        Optional<Stored> stored = find(version.model(), version.version());
+        if (stored.isEmpty()) {
+            unsignedAtLoad(model);
+            return;
+        }
+        try {
+            String signer = verify(stored.get().bundle(), version.files());
+            listener.verified(model, "load", true, "signed by " + signer);
+        } catch (SignatureInvalidException e) {
+            listener.verified(model, "load", false, e.getMessage());
+            if (policy == SignaturePolicy.REQUIRE) {
+                throw new FactoryException(ErrorCode.FORBIDDEN, "model " + model + " is not loaded: " + e.getMessage());
+            }
+            LOG.warn("model {}: its signature does not verify ({}); loaded anyway, as models.signaturePolicy is warn",
+                    model, e.getMessage());
+        }
+    }
+
+    private void unsignedAtLoad(String model) {
+        listener.verified(model, "load", false, "unsigned");
+        if (policy == SignaturePolicy.REQUIRE) {
+            throw new FactoryException(ErrorCode.FORBIDDEN, "model " + model + " is not loaded: it has no signature, "
+                    + "and models.signaturePolicy is require");
+        }
+        LOG.warn("model {} is not signed; loaded anyway, as models.signaturePolicy is warn", model);
+    }
+}

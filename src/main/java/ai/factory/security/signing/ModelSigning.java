@@ -1,0 +1,284 @@
+package ai.factory.security.signing;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.security.tls.Pem;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.security.interfaces.ECKey;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Signing models and verifying their signatures, offline: ECDSA (P-256, P-384, P-521, with SHA-256, -384 and -512 as
+ * the format pairs them) or Ed25519 keys, the key's own or one the site's PKI certified. A key in an HSM signs through
+ * the JDK's PKCS#11 provider like any other {@link PrivateKey}.
+ */
+public final class ModelSigning {
+    /** Extended key usage for code signing, which a signing certificate that restricts its usage must allow. */
+    private static final String CODE_SIGNING = "1.3.6.1.5.5.7.3.3";
+    private static final String ANY_USAGE = "2.5.29.37.0";
+
+    private ModelSigning() {}
+
+    /**
+     * Signs a manifest.
+     *
+     * @param certificates the key's certificate and its chain, or empty to name the key by its hint
+     * @throws IllegalArgumentException for a key of a kind the format does not sign with (RSA, say)
+     */
+    public static SignatureBundle sign(ModelManifest manifest, PrivateKey key, PublicKey publicKey,
+                                       List<X509Certificate> certificates) {
+        requireNonNull(manifest, "manifest is null");
+        byte[] statement = manifest.statement();
+        try {
+            Signature signer = Signature.getInstance(algorithm(key));
+            signer.initSign(key);
+            signer.update(SignatureBundle.pae(SignatureBundle.IN_TOTO, statement));
+            return new SignatureBundle(SignatureBundle.IN_TOTO, statement, signer.sign(),
+                    certificates.isEmpty() ? hint(publicKey) : null, certificates);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot sign with this key: " + e.getMessage(), e);
+        }
+    }
+
+    /** The signature algorithm of a key: ECDSA with the curve's hash, or Ed25519. */
+    static String algorithm(java.security.Key key) {
+        return switch (key.getAlgorithm()) {
+            case "EC" -> {
+                int bits = key instanceof ECKey ec ? ec.getParams().getCurve().getField().getFieldSize() : 256;
+                yield bits <= 256 ? "SHA256withECDSA" : bits <= 384 ? "SHA384withECDSA" : "SHA512withECDSA";
+            }
+            case "Ed25519", "EdDSA" -> "Ed25519";
+            default -> throw new IllegalArgumentException("model signatures are made with ECDSA (P-256, P-384, "
+                    + "P-521) or Ed25519 keys, not " + key.getAlgorithm());
+        };
+    }
+
+    /**
+     * The public half of a private key (ECDSA or Ed25519), for a signer who holds only the private key's file.
+     *
+     * @throws IllegalArgumentException for another kind of key
+     */
+    public static PublicKey publicKeyOf(PrivateKey key) {
+        try {
+            if (key instanceof java.security.interfaces.ECPrivateKey ec) {
+                var spec = org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util.convertSpec(ec.getParams());
+                var q = spec.getG().multiply(ec.getS()).normalize();
+                return java.security.KeyFactory.getInstance("EC").generatePublic(new java.security.spec.ECPublicKeySpec(
+                        new java.security.spec.ECPoint(q.getAffineXCoord().toBigInteger(),
+                                q.getAffineYCoord().toBigInteger()), ec.getParams()));
+            }
+            if (key.getAlgorithm().equals("Ed25519") || key.getAlgorithm().equals("EdDSA")) {
+                var info = org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(key.getEncoded());
+                byte[] seed = org.bouncycastle.asn1.ASN1OctetString.getInstance(info.parsePrivateKey()).getOctets();
+                var publicKey = new org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters(seed, 0)
+                        .generatePublicKey();
+                var spki = new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(new org.bouncycastle.asn1.x509
+                        .AlgorithmIdentifier(org.bouncycastle.asn1.edec.EdECObjectIdentifiers.id_Ed25519),
+                        publicKey.getEncoded());
+                return java.security.KeyFactory.getInstance("Ed25519").generatePublic(
+                        new java.security.spec.X509EncodedKeySpec(spki.getEncoded()));
+            }
+        } catch (GeneralSecurityException | java.io.IOException e) {
+            throw new IllegalArgumentException("cannot derive the public key: " + e.getMessage(), e);
+        }
+        throw new IllegalArgumentException("model signatures are made with ECDSA (P-256, P-384, P-521) or Ed25519 "
+                + "keys, not " + key.getAlgorithm());
+    }
+
+    /** A file's SHA-256, in hex, read as a stream. */
+    public static String sha256(Path file) throws java.io.IOException {
+        try (var in = java.nio.file.Files.newInputStream(file)) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 20];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                sha.update(buffer, 0, n);
+            }
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    /** A public key's hint in a bundle: the hex SHA-256 of its PEM, as the model-signing tools write it. */
+    public static String hint(PublicKey key) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(Pem.publicKey(key).getBytes(StandardCharsets.US_ASCII)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    /** A signature that verified: who signed, and what they signed. */
+    public record Verified(String signer, ModelManifest manifest) {}
+
+    /**
+     * The signers a site trusts: public keys, whose signatures verify with them, and certificate authorities, whose
+     * certificates (valid now, allowed to sign code where they restrict their use) certify a signing key.
+     */
+    public static final class Trust {
+        private final List<PublicKey> keys;
+        private final Set<TrustAnchor> authorities;
+
+        public Trust(List<PublicKey> keys, List<X509Certificate> authorities) {
+            this.keys = List.copyOf(keys);
+            Set<TrustAnchor> anchors = new LinkedHashSet<>();
+            authorities.forEach(c -> anchors.add(new TrustAnchor(c, null)));
+            this.authorities = anchors;
+        }
+
+        /** The keys and authorities in PEM files (each may hold public keys and CA certificates). */
+        public static Trust load(List<Path> files, String setting) {
+            List<PublicKey> keys = new ArrayList<>();
+            List<X509Certificate> authorities = new ArrayList<>();
+            for (Path f : files) {
+                for (Object o : Pem.publicKeysAndCertificates(f, setting)) {
+                    if (o instanceof PublicKey k) {
+                        keys.add(k);
+                    } else {
+                        authorities.add((X509Certificate) o);
+                    }
+                }
+            }
+            return new Trust(keys, authorities);
+        }
+
+        public boolean isEmpty() {
+            return keys.isEmpty() && authorities.isEmpty();
+        }
+
+        /** How many keys and authorities, for messages. */
+        public String describe() {
+            return keys.size() + " key(s) and " + authorities.size() + " certificate authority(ies)";
+        }
+
+        /**
+         * Verifies a bundle: its signature by a trusted key, or by a key whose certificate a trusted authority issued
+         * and which is valid {@code at}; then its statement.
+         *
+         * @throws SignatureInvalidException saying why it does not verify (unsigned by anyone trusted, a certificate
+         *     expired or from another authority, a signature that does not match, a statement that is not a model's)
+         */
+        public Verified verify(SignatureBundle bundle, Instant at) {
+            if (!SignatureBundle.IN_TOTO.equals(bundle.payloadType())) {
+                throw new SignatureInvalidException("the signature's payload is '" + bundle.payloadType()
+                        + "', not an in-toto statement");
+            }
+            byte[] signed = SignatureBundle.pae(bundle.payloadType(), bundle.statement());
+            String signer;
+            if (!bundle.certificates().isEmpty()) {
+                X509Certificate leaf = certified(bundle.certificates(), at);
+                if (!verifies(leaf.getPublicKey(), signed, bundle.signature())) {
+                    throw new SignatureInvalidException("the signature does not match the statement under the key of "
+                            + leaf.getSubjectX500Principal().getName());
+                }
+                signer = "certificate " + leaf.getSubjectX500Principal().getName() + " (issued by "
+                        + leaf.getIssuerX500Principal().getName() + ")";
+            } else {
+                PublicKey key = null;
+                boolean named = false;
+                for (PublicKey k : keys) {
+                    boolean hinted = bundle.keyHint() != null && bundle.keyHint().equals(hint(k));
+                    named |= hinted;
+                    if ((bundle.keyHint() == null || hinted) && verifies(k, signed, bundle.signature())) {
+                        key = k;
+                        break;
+                    }
+                }
+                if (key == null && named) {
+                    throw new SignatureInvalidException("the signature does not match what it signs under the trusted "
+                            + "key sha256:" + bundle.keyHint() + ": the statement was changed after it was signed");
+                }
+                if (key == null) {
+                    throw new SignatureInvalidException("signed by a key the site does not trust (key "
+                            + (bundle.keyHint() == null ? "unnamed" : "sha256:" + bundle.keyHint()) + "; trusted: "
+                            + describe() + ")");
+                }
+                signer = "key sha256:" + hint(key);
+            }
+            return new Verified(signer, ModelManifest.parse(bundle.statement()));
+        }
+
+        /** The leaf of a chain a trusted authority issued, valid at {@code at}; else why not. */
+        private X509Certificate certified(List<X509Certificate> chain, Instant at) {
+            if (authorities.isEmpty()) {
+                throw new SignatureInvalidException("signed under a certificate, and the site trusts no certificate "
+                        + "authority");
+            }
+            X509Certificate leaf = chain.getFirst();
+            try {
+                var path = CertificateFactory.getInstance("X.509").generateCertPath(chain);
+                PKIXParameters params = new PKIXParameters(authorities);
+                params.setRevocationEnabled(false); // offline: the site's CRLs are not reachable from here
+                params.setDate(Date.from(at));
+                CertPathValidator.getInstance("PKIX").validate(path, params);
+            } catch (CertPathValidatorException e) {
+                String why = e.getReason() == CertPathValidatorException.BasicReason.EXPIRED
+                        ? "has expired (valid until " + leaf.getNotAfter().toInstant() + ")"
+                        : e.getReason() == CertPathValidatorException.BasicReason.NOT_YET_VALID
+                        ? "is not valid yet (from " + leaf.getNotBefore().toInstant() + ")"
+                        : "was not issued by an authority the site trusts (" + e.getMessage() + ")";
+                throw new SignatureInvalidException("the signer's certificate " + leaf.getSubjectX500Principal()
+                        .getName() + " " + why);
+            } catch (GeneralSecurityException e) {
+                throw new SignatureInvalidException("the signer's certificate cannot be checked: " + e.getMessage());
+            }
+            try {
+                List<String> usages = leaf.getExtendedKeyUsage();
+                if (usages != null && !usages.contains(CODE_SIGNING) && !usages.contains(ANY_USAGE)) {
+                    throw new SignatureInvalidException("the signer's certificate " + leaf.getSubjectX500Principal()
+                            .getName() + " is not for signing code (its extended key usage is " + usages + ")");
+                }
+            } catch (java.security.cert.CertificateParsingException e) {
+                throw new SignatureInvalidException("the signer's certificate cannot be read: " + e.getMessage());
+            }
+            return leaf;
+        }
+
+        private static boolean verifies(PublicKey key, byte[] signed, byte[] signature) {
+            try {
+                Signature v = Signature.getInstance(algorithm(key));
+                v.initVerify(key);
+                v.update(signed);
+                return v.verify(signature);
+            } catch (GeneralSecurityException | IllegalArgumentException e) {
+                return false;
+            }
+        }
+    }
+
+    /** What a signature's statement says of a file, against what the file is. */
+    public static @Nullable String mismatch(ModelManifest manifest, String fileName, String actualSha256,
+                                            String signer) {
+        var stated = manifest.file(fileName);
+        if (stated.isEmpty()) {
+            return "file '" + fileName + "' is not in the signature by " + signer + " (it lists " + manifest.files()
+                    .stream().map(ModelManifest.File::name).toList() + ")";
+        }
+        if (!stated.get().sha256().equals(actualSha256)) {
+            return "file '" + fileName + "' has SHA-256 " + actualSha256 + ", and the signature by " + signer
+                    + " expects " + stated.get().sha256();
+        }
+        return null;
+    }
+}

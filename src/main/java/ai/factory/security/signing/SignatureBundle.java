@@ -1,0 +1,151 @@
+package ai.factory.security.signing;
+
+import static java.util.Objects.requireNonNull;
+
+import ai.factory.Json;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A model signature as the OpenSSF model-signing format stores it: a Sigstore bundle (JSON, media type
+ * {@code application/vnd.dev.sigstore.bundle.v0.3+json}) with a DSSE envelope whose payload is the in-toto statement,
+ * and as verification material either the hint of the signing public key (hex SHA-256 of its PEM) or the signer's
+ * certificate (and, in older bundles, its chain). Transparency-log entries are kept as they came and not needed
+ * offline. Read and written with Jackson: the bundle is a small JSON document, and what verifies it is here too.
+ *
+ * @param statement the DSSE payload: the in-toto statement's bytes
+ * @param signature the envelope's one signature
+ * @param keyHint hex SHA-256 of the signing key's PEM, for a key signature; null with certificates
+ * @param certificates the signer's certificate first, then any chain it carried; empty for a key signature
+ */
+public record SignatureBundle(String payloadType, byte[] statement, byte[] signature, @Nullable String keyHint,
+                              List<X509Certificate> certificates) {
+    public static final String MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
+    public static final String IN_TOTO = "application/vnd.in-toto+json";
+
+    public SignatureBundle {
+        requireNonNull(payloadType, "payloadType is null");
+        requireNonNull(statement, "statement is null");
+        requireNonNull(signature, "signature is null");
+        certificates = List.copyOf(certificates);
+    }
+
+    /**
+     * A bundle read from its JSON.
+     *
+     * @throws SignatureInvalidException when it is not a Sigstore bundle with a DSSE envelope of one signature (a
+     *     truncated file, another kind of signature), saying what is missing
+     */
+    public static SignatureBundle parse(byte[] json) {
+        JsonNode b;
+        try {
+            b = Json.mapper().readTree(json);
+        } catch (java.io.IOException e) {
+            throw new SignatureInvalidException("the signature bundle is not valid JSON (is it whole?): "
+                    + e.getMessage());
+        }
+        if (b == null || !b.isObject()) {
+            throw new SignatureInvalidException("the signature bundle is not a JSON object");
+        }
+        String mediaType = b.path("mediaType").asText();
+        if (!mediaType.startsWith("application/vnd.dev.sigstore.bundle")) {
+            throw new SignatureInvalidException("not a Sigstore bundle (mediaType '" + mediaType + "')");
+        }
+        JsonNode envelope = b.path("dsseEnvelope");
+        if (!envelope.isObject()) {
+            throw new SignatureInvalidException("the bundle has no DSSE envelope (dsseEnvelope): a model signature "
+                    + "signs an in-toto statement");
+        }
+        JsonNode signatures = envelope.path("signatures");
+        if (!signatures.isArray() || signatures.size() != 1) {
+            throw new SignatureInvalidException("the DSSE envelope carries " + (signatures.isArray()
+                    ? signatures.size() : 0) + " signatures; a model signature has one");
+        }
+        byte[] payload = base64(envelope.path("payload"), "dsseEnvelope.payload");
+        byte[] sig = base64(signatures.get(0).path("sig"), "dsseEnvelope.signatures[0].sig");
+        JsonNode material = b.path("verificationMaterial");
+        List<X509Certificate> certificates = new ArrayList<>();
+        if (material.has("certificate")) {
+            certificates.add(certificate(material.path("certificate").path("rawBytes")));
+        }
+        for (JsonNode c : material.path("x509CertificateChain").path("certificates")) {
+            certificates.add(certificate(c.path("rawBytes")));
+        }
+        String hint = material.path("publicKey").path("hint").asText("");
+        return new SignatureBundle(envelope.path("payloadType").asText(), payload, sig, hint.isEmpty() ? null : hint,
+                certificates);
+    }
+
+    private static byte[] base64(JsonNode node, String field) {
+        if (!node.isTextual() || node.asText().isEmpty()) {
+            throw new SignatureInvalidException("the bundle has no " + field);
+        }
+        try {
+            return Base64.getDecoder().decode(node.asText());
+        } catch (IllegalArgumentException e) {
+            throw new SignatureInvalidException("the bundle's " + field + " is not base64: " + e.getMessage());
+        }
+    }
+
+    private static X509Certificate certificate(JsonNode rawBytes) {
+        byte[] der = base64(rawBytes, "verificationMaterial certificate");
+        try {
+            return (X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(der));
+        } catch (CertificateException e) {
+            throw new SignatureInvalidException("the bundle's certificate cannot be read: " + e.getMessage());
+        }
+    }
+
+    /** The bundle as JSON, as the model-signing tools write it. */
+    public byte[] json() {
+        ObjectNode b = Json.mapper().createObjectNode();
+        b.put("mediaType", MEDIA_TYPE);
+        ObjectNode material = b.putObject("verificationMaterial");
+        if (certificates.isEmpty()) {
+            material.putObject("publicKey").put("hint", keyHint == null ? "" : keyHint);
+        } else {
+            try {
+                material.putObject("certificate").put("rawBytes", Base64.getEncoder().encodeToString(
+                        certificates.getFirst().getEncoded()));
+            } catch (java.security.cert.CertificateEncodingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        material.putArray("tlogEntries");
+        ObjectNode envelope = b.putObject("dsseEnvelope");
+        envelope.put("payload", Base64.getEncoder().encodeToString(statement));
+        envelope.put("payloadType", payloadType);
+        envelope.putArray("signatures").addObject().put("sig", Base64.getEncoder().encodeToString(signature))
+                .put("keyid", "");
+        try {
+            return Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(b);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a bundle is plain JSON", e);
+        }
+    }
+
+    /**
+     * DSSE's pre-authentication encoding, what a DSSE signature covers: {@code DSSEv1 SP len(type) SP type SP
+     * len(body) SP body}, lengths in decimal ASCII. Ten lines, written here (the DSSE specification's own).
+     */
+    static byte[] pae(String payloadType, byte[] body) {
+        byte[] type = payloadType.getBytes(StandardCharsets.UTF_8);
+        byte[] head = ("DSSEv1 " + type.length + " " + payloadType + " " + body.length + " ")
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[head.length + body.length];
+        System.arraycopy(head, 0, out, 0, head.length);
+        System.arraycopy(body, 0, out, head.length, body.length);
+        return out;
+    }
+}

@@ -1,0 +1,158 @@
+package ai.factory.security.signing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.factory.Json;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Model signatures in the OpenSSF model-signing format, made and checked here with keys and certificates. */
+class ModelSigningTest {
+    private static final Instant NOW = Instant.parse("2026-12-06T10:00:00Z");
+    private static final ModelManifest MANIFEST = new ModelManifest("tiny", List.of(
+            new ModelManifest.File("tiny.gguf", "a".repeat(64)), new ModelManifest.File("extra.json", "b".repeat(64))));
+
+    static KeyPair keys(String kind) throws Exception {
+        if (kind.equals("Ed25519")) {
+            return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        }
+        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+        g.initialize(new ECGenParameterSpec(kind));
+        return g.generateKeyPair();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"secp256r1", "secp384r1", "Ed25519"})
+    void aSignatureByATrustedKeyVerifiesAndAnyOtherDoesNot(String kind) throws Exception {
+        KeyPair pair = keys(kind);
+        assertThat(ModelSigning.publicKeyOf(pair.getPrivate())).isEqualTo(pair.getPublic());
+        SignatureBundle bundle = ModelSigning.sign(MANIFEST, pair.getPrivate(), pair.getPublic(), List.of());
+        SignatureBundle read = SignatureBundle.parse(bundle.json());
+        assertThat(read.keyHint()).isEqualTo(ModelSigning.hint(pair.getPublic()));
+        ModelSigning.Verified verified = new ModelSigning.Trust(List.of(keys("secp256r1").getPublic(),
+                pair.getPublic()), List.of()).verify(read, NOW);
+        assertThat(verified.signer()).isEqualTo("key sha256:" + ModelSigning.hint(pair.getPublic()));
+        assertThat(verified.manifest()).isEqualTo(MANIFEST);
+        assertThat(verified.manifest().files()).extracting(ModelManifest.File::name)
+                .containsExactly("extra.json", "tiny.gguf");
+        assertThatThrownBy(() -> new ModelSigning.Trust(List.of(keys(kind).getPublic()), List.of()).verify(read, NOW))
+                .isInstanceOf(SignatureInvalidException.class).hasMessageContaining("a key the site does not trust");
+    }
+
+    @Test
+    void theStatementIsTheModelSigningFormatsAndItsSubjectCoversEveryFile() throws Exception {
+        var s = Json.mapper().readTree(MANIFEST.statement());
+        assertThat(s.path("_type").asText()).isEqualTo("https://in-toto.io/Statement/v1");
+        assertThat(s.path("predicateType").asText()).isEqualTo("https://model_signing/signature/v1.0");
+        assertThat(s.at("/predicate/serialization/method").asText()).isEqualTo("files");
+        assertThat(s.at("/predicate/resources/0/name").asText()).isEqualTo("extra.json");
+        var sha = java.security.MessageDigest.getInstance("SHA-256");
+        sha.update(java.util.HexFormat.of().parseHex("b".repeat(64)));
+        sha.update(java.util.HexFormat.of().parseHex("a".repeat(64)));
+        assertThat(s.at("/subject/0/digest/sha256").asText()).isEqualTo(java.util.HexFormat.of().formatHex(sha.digest()));
+        // DSSE's pre-authentication encoding, as its specification writes it.
+        assertThat(new String(SignatureBundle.pae("t/x", "hello".getBytes(StandardCharsets.UTF_8)),
+                StandardCharsets.UTF_8)).isEqualTo("DSSEv1 3 t/x 5 hello");
+        var bundle = Json.mapper().readTree(ModelSigning.sign(MANIFEST, keys("secp256r1").getPrivate(),
+                keys("secp256r1").getPublic(), List.of()).json());
+        assertThat(bundle.path("mediaType").asText()).isEqualTo("application/vnd.dev.sigstore.bundle.v0.3+json");
+        assertThat(bundle.at("/dsseEnvelope/payloadType").asText()).isEqualTo("application/vnd.in-toto+json");
+    }
+
+    @Test
+    void anEditedTruncatedOrForeignBundleIsRefusedSayingWhy() throws Exception {
+        KeyPair pair = keys("secp256r1");
+        ModelSigning.Trust trust = new ModelSigning.Trust(List.of(pair.getPublic()), List.of());
+        byte[] json = ModelSigning.sign(MANIFEST, pair.getPrivate(), pair.getPublic(), List.of()).json();
+        assertThatThrownBy(() -> SignatureBundle.parse(Arrays.copyOf(json, json.length / 2)))
+                .isInstanceOf(SignatureInvalidException.class).hasMessageContaining("not valid JSON");
+        // A statement edited after signing (one file's digest changed, the subject recomputed): the signature fails.
+        ObjectNode edited = (ObjectNode) Json.mapper().readTree(json);
+        ModelManifest other = new ModelManifest("tiny", List.of(new ModelManifest.File("tiny.gguf", "c".repeat(64)),
+                new ModelManifest.File("extra.json", "b".repeat(64))));
+        ((ObjectNode) edited.path("dsseEnvelope")).put("payload", Base64.getEncoder().encodeToString(other.statement()));
+        assertThatThrownBy(() -> trust.verify(SignatureBundle.parse(Json.mapper().writeValueAsBytes(edited)), NOW))
+                .isInstanceOf(SignatureInvalidException.class)
+                .hasMessageContaining("the statement was changed after it was signed");
+        // A statement whose subject is not what its files make, even if signed.
+        ObjectNode lying = (ObjectNode) Json.mapper().readTree(MANIFEST.statement());
+        ((ObjectNode) lying.path("subject").get(0).path("digest")).put("sha256", "0".repeat(64));
+        assertThatThrownBy(() -> ModelManifest.parse(Json.mapper().writeValueAsBytes(lying)))
+                .isInstanceOf(SignatureInvalidException.class).hasMessageContaining("inconsistent");
+        assertThatThrownBy(() -> SignatureBundle.parse("{\"mediaType\": \"application/json\"}".getBytes(
+                StandardCharsets.UTF_8))).hasMessageContaining("not a Sigstore bundle");
+        assertThatThrownBy(() -> SignatureBundle.parse(("{\"mediaType\": \"" + SignatureBundle.MEDIA_TYPE
+                + "\", \"messageSignature\": {}}").getBytes(StandardCharsets.UTF_8)))
+                .hasMessageContaining("no DSSE envelope");
+        assertThat(ModelSigning.mismatch(MANIFEST, "tiny.gguf", "d".repeat(64), "key x"))
+                .isEqualTo("file 'tiny.gguf' has SHA-256 " + "d".repeat(64) + ", and the signature by key x expects "
+                        + "a".repeat(64));
+        assertThat(ModelSigning.mismatch(MANIFEST, "other.gguf", "a".repeat(64), "key x"))
+                .contains("'other.gguf' is not in the signature");
+        assertThat(ModelSigning.mismatch(MANIFEST, "tiny.gguf", "a".repeat(64), "key x")).isNull();
+    }
+
+    @Test
+    void aCertificateFromATrustedAuthorityVerifiesWhileValidAndForCode() throws Exception {
+        KeyPair ca = keys("secp256r1");
+        X509Certificate caCert = certificate("CN=Site CA", ca, "CN=Site CA", ca, NOW.minus(Duration.ofDays(30)),
+                NOW.plus(Duration.ofDays(365)), true, null);
+        KeyPair signer = keys("secp256r1");
+        X509Certificate leaf = certificate("CN=ml-release", signer, "CN=Site CA", ca, NOW.minus(Duration.ofDays(1)),
+                NOW.plus(Duration.ofDays(30)), false, KeyPurposeId.id_kp_codeSigning);
+        ModelSigning.Trust trust = new ModelSigning.Trust(List.of(), List.of(caCert));
+        SignatureBundle bundle = SignatureBundle.parse(ModelSigning.sign(MANIFEST, signer.getPrivate(),
+                signer.getPublic(), List.of(leaf)).json());
+        assertThat(bundle.certificates()).containsExactly(leaf);
+        assertThat(trust.verify(bundle, NOW).signer()).contains("CN=ml-release", "issued by CN=Site CA");
+        assertThatThrownBy(() -> trust.verify(bundle, NOW.plus(Duration.ofDays(60))))
+                .isInstanceOf(SignatureInvalidException.class).hasMessageContaining("has expired");
+        KeyPair otherCa = keys("secp256r1");
+        X509Certificate otherCaCert = certificate("CN=Other CA", otherCa, "CN=Other CA", otherCa,
+                NOW.minus(Duration.ofDays(30)), NOW.plus(Duration.ofDays(365)), true, null);
+        assertThatThrownBy(() -> new ModelSigning.Trust(List.of(), List.of(otherCaCert)).verify(bundle, NOW))
+                .isInstanceOf(SignatureInvalidException.class).hasMessageContaining("not issued by an authority");
+        X509Certificate tlsOnly = certificate("CN=web", signer, "CN=Site CA", ca, NOW.minus(Duration.ofDays(1)),
+                NOW.plus(Duration.ofDays(30)), false, KeyPurposeId.id_kp_serverAuth);
+        SignatureBundle web = SignatureBundle.parse(ModelSigning.sign(MANIFEST, signer.getPrivate(),
+                signer.getPublic(), List.of(tlsOnly)).json());
+        assertThatThrownBy(() -> trust.verify(web, NOW)).hasMessageContaining("not for signing code");
+        assertThatThrownBy(() -> new ModelSigning.Trust(List.of(signer.getPublic()), List.of()).verify(bundle, NOW))
+                .hasMessageContaining("trusts no certificate authority");
+    }
+
+    static X509Certificate certificate(String subject, KeyPair subjectKeys, String issuer, KeyPair issuerKeys,
+                                       Instant from, Instant to, boolean ca, KeyPurposeId usage) throws Exception {
+        var builder = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(System.nanoTime()),
+                Date.from(from), Date.from(to), new X500Name(subject), subjectKeys.getPublic());
+        builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
+        if (usage != null) {
+            builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(usage));
+        }
+        return new JcaX509CertificateConverter().getCertificate(builder.build(
+                new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKeys.getPrivate())));
+    }
+}
