@@ -141,7 +141,10 @@ public final class ModelRegistry {
         }
     }
 
-    /** Imports one file that lies on the server's own disk. */
+    /**
+     * Imports one file that lies on the server's own disk, with the signature the placement carries, else the one
+     * beside it ({@code FILE.sig}) when there is one.
+     */
     public ModelVersion importPath(ModelName name, Path file, Optional<ModelFormat> format, Principal by) {
         return importPath(name, file, format, by, Placement.DEFAULT);
     }
@@ -151,6 +154,18 @@ public final class ModelRegistry {
         Path source = file.toAbsolutePath().normalize();
         if (!Files.isRegularFile(source)) {
             throw FactoryException.invalidParam("path", "no such file on the server: " + source);
+        }
+        if (placement.signature() == null) {
+            // Where the model-signing tools leave a file's signature: picked up with it.
+            Path beside = source.resolveSibling(source.getFileName() + ".sig");
+            if (Files.isRegularFile(beside)) {
+                try {
+                    placement = placement.signed(Files.readAllBytes(beside));
+                } catch (IOException e) {
+                    throw FactoryException.invalidParam("signature", "cannot read the signature " + beside + ": "
+                            + e.getMessage());
+                }
+            }
         }
         try (InputStream in = Files.newInputStream(source)) {
             String fileName = checkFileName(source.getFileName().toString());

@@ -230,30 +230,23 @@ public final class ModelsAdminResource implements Routes {
             throw FactoryException.invalidParam("path", "the path must be absolute on the server, not '" + path + "'");
         }
         ctx.status(201).json(version(registry.importPath(name(ctx), file, format, by,
-                placement.signed(signatureBeside(file, body.signature())))));
+                placement.signed(namedSignature(body.signature())))));
     }
 
-    /**
-     * The signature of a file on the server: the bundle named, else {@code FILE.sig} beside the file when there is
-     * one (where the model-signing tools leave it), else none.
-     */
-    static byte @Nullable [] signatureBeside(Path file, @Nullable String named) {
+    /** The signature bundle named on the server, or null: the registry then takes {@code FILE.sig} beside the file. */
+    static byte @Nullable [] namedSignature(@Nullable String named) {
+        if (named == null) {
+            return null;
+        }
         Path bundle;
-        if (named != null) {
-            try {
-                bundle = Path.of(named);
-            } catch (java.nio.file.InvalidPathException e) {
-                throw FactoryException.invalidParam("signature", "invalid path '" + named + "': " + e.getReason());
-            }
-            if (!bundle.isAbsolute() || !java.nio.file.Files.isRegularFile(bundle)) {
-                throw FactoryException.invalidParam("signature", "the signature must be an absolute path to a file on "
-                        + "the server: " + named);
-            }
-        } else {
-            bundle = file.resolveSibling(file.getFileName() + ".sig");
-            if (!java.nio.file.Files.isRegularFile(bundle)) {
-                return null;
-            }
+        try {
+            bundle = Path.of(named);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw FactoryException.invalidParam("signature", "invalid path '" + named + "': " + e.getReason());
+        }
+        if (!bundle.isAbsolute() || !java.nio.file.Files.isRegularFile(bundle)) {
+            throw FactoryException.invalidParam("signature", "the signature must be an absolute path to a file on "
+                    + "the server: " + named);
         }
         try {
             if (java.nio.file.Files.size(bundle) > 16 * 1024 * 1024) {
