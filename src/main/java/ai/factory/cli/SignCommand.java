@@ -37,9 +37,20 @@ final class SignCommand implements Callable<Integer> {
             + "model's files).")
     List<Path> files;
 
-    @Option(names = "--key", required = true, paramLabel = "KEY.pem", description = "The private key (PEM, "
-            + "unencrypted: PKCS#8 or a traditional EC key).")
-    Path key;
+    @Option(names = "--key", paramLabel = "KEY.pem", description = "The private key (PEM, unencrypted: PKCS#8 or a "
+            + "traditional EC key).")
+    @Nullable Path key;
+
+    @Option(names = "--pkcs11-library", paramLabel = "LIB.so", description = "Sign with a key in an HSM: its PKCS#11 "
+            + "module (the PIN comes from FACTORY_PKCS11_PIN).")
+    @Nullable Path pkcs11Library;
+
+    @Option(names = "--pkcs11-token", paramLabel = "LABEL", description = "The HSM token, by its label.")
+    @Nullable String pkcs11Token;
+
+    @Option(names = "--pkcs11-key", paramLabel = "LABEL", description = "The signing key's label on the token (stored "
+            + "with its certificate).")
+    @Nullable String pkcs11Key;
 
     @Option(names = "--cert", paramLabel = "CERT.pem", description = "The key's certificate (and its chain), issued by "
             + "a certificate authority the site trusts; without it the bundle names the key by its hint.")
@@ -55,16 +66,40 @@ final class SignCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        PrivateKey privateKey = Pem.privateKey(key, "--key");
-        List<X509Certificate> chain = certificate == null ? List.of() : Pem.certificates(certificate, "--cert");
-        PublicKey publicKey = chain.isEmpty() ? ModelSigning.publicKeyOf(privateKey) : chain.getFirst().getPublicKey();
+        PrivateKey privateKey;
+        PublicKey publicKey;
+        List<X509Certificate> chain;
+        java.security.Provider provider = null;
+        if ((key == null) == (pkcs11Library == null)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "sign with --key KEY.pem, or with a key "
+                    + "in an HSM: --pkcs11-library, --pkcs11-token and --pkcs11-key");
+        }
+        if (key != null) {
+            privateKey = Pem.privateKey(key, "--key");
+            chain = certificate == null ? List.of() : Pem.certificates(certificate, "--cert");
+            publicKey = chain.isEmpty() ? ModelSigning.publicKeyOf(privateKey) : chain.getFirst().getPublicKey();
+        } else {
+            String pin = System.getenv("FACTORY_PKCS11_PIN");
+            if (pkcs11Token == null || pkcs11Key == null || pin == null || pin.isEmpty()) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "an HSM key needs "
+                        + "--pkcs11-token, --pkcs11-key and the token's PIN in FACTORY_PKCS11_PIN");
+            }
+            var hsm = ai.factory.security.keys.Pkcs11SigningKey.open(new ai.factory.config.Pkcs11Settings(
+                    pkcs11Library, java.util.OptionalLong.empty(), java.util.Optional.of(pkcs11Token), pin), pkcs11Key);
+            privateKey = hsm.key();
+            publicKey = hsm.publicKey();
+            // The certificate on the token names the key; a self-signed one is only a holder of its public key.
+            chain = certificate != null ? Pem.certificates(certificate, "--cert") : List.of();
+            provider = hsm.provider();
+        }
         List<ModelManifest.File> listed = new ArrayList<>();
         for (Path f : files) {
             listed.add(new ModelManifest.File(f.getFileName().toString(), ModelSigning.sha256(f)));
         }
         String first = files.getFirst().getFileName().toString();
         String model = name != null ? name : first.contains(".") ? first.substring(0, first.lastIndexOf('.')) : first;
-        SignatureBundle bundle = ModelSigning.sign(new ModelManifest(model, listed), privateKey, publicKey, chain);
+        SignatureBundle bundle = ModelSigning.sign(new ModelManifest(model, listed), privateKey, publicKey, chain,
+                provider);
         Path target = out != null ? out : files.getFirst().resolveSibling(first + ".sig");
         try {
             Files.write(target, bundle.json());

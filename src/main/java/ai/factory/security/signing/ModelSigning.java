@@ -47,10 +47,21 @@ public final class ModelSigning {
      */
     public static SignatureBundle sign(ModelManifest manifest, PrivateKey key, PublicKey publicKey,
                                        List<X509Certificate> certificates) {
+        return sign(manifest, key, publicKey, certificates, null);
+    }
+
+    /**
+     * Signs a manifest with a key that only {@code provider} can use (a key in an HSM, through its PKCS#11 provider),
+     * or any provider when null.
+     */
+    public static SignatureBundle sign(ModelManifest manifest, PrivateKey key, PublicKey publicKey,
+                                       List<X509Certificate> certificates, java.security.@Nullable Provider provider) {
         requireNonNull(manifest, "manifest is null");
         byte[] statement = manifest.statement();
         try {
-            Signature signer = Signature.getInstance(algorithm(key));
+            // The algorithm follows the public key: a token's private key need not say its curve.
+            Signature signer = provider == null ? Signature.getInstance(algorithm(publicKey))
+                    : Signature.getInstance(algorithm(publicKey), provider);
             signer.initSign(key);
             signer.update(SignatureBundle.pae(SignatureBundle.IN_TOTO, statement));
             return new SignatureBundle(SignatureBundle.IN_TOTO, statement, signer.sign(),

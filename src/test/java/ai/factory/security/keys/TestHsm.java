@@ -35,6 +35,7 @@ public final class TestHsm {
             "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
             "/usr/local/lib/softhsm/libsofthsm2.so");
     private static Path module;
+    private static Path conf;
     private static String unavailable;
 
     private TestHsm() {}
@@ -58,6 +59,12 @@ public final class TestHsm {
         return module;
     }
 
+    /** The SoftHSM2 configuration of the test token, for a child process ({@code SOFTHSM2_CONF}). */
+    public static synchronized Path conf() {
+        module();
+        return conf;
+    }
+
     /** Settings that name the test token by its label. */
     public static Pkcs11Settings byLabel() {
         return new Pkcs11Settings(module(), OptionalLong.empty(), Optional.of(TOKEN_LABEL), PIN);
@@ -74,6 +81,7 @@ public final class TestHsm {
         Path conf = Files.writeString(dir.resolve("softhsm2.conf"), "directories.tokendir = " + tokens + "\n"
                 + "objectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n");
         setenv("SOFTHSM2_CONF", conf.toString());
+        TestHsm.conf = conf;
         ProcessBuilder init = new ProcessBuilder("softhsm2-util", "--init-token", "--free", "--label", TOKEN_LABEL,
                 "--pin", PIN, "--so-pin", "so-" + PIN).redirectErrorStream(true);
         init.environment().put("SOFTHSM2_CONF", conf.toString());

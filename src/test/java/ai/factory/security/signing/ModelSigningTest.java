@@ -30,12 +30,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Model signatures in the OpenSSF model-signing format, made and checked here with keys and certificates. */
-class ModelSigningTest {
+public class ModelSigningTest {
     private static final Instant NOW = Instant.parse("2026-12-06T10:00:00Z");
     private static final ModelManifest MANIFEST = new ModelManifest("tiny", List.of(
             new ModelManifest.File("tiny.gguf", "a".repeat(64)), new ModelManifest.File("extra.json", "b".repeat(64))));
 
-    static KeyPair keys(String kind) throws Exception {
+    public static KeyPair keys(String kind) throws Exception {
         if (kind.equals("Ed25519")) {
             return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         }
@@ -144,7 +144,7 @@ class ModelSigningTest {
                 .hasMessageContaining("trusts no certificate authority");
     }
 
-    static X509Certificate certificate(String subject, KeyPair subjectKeys, String issuer, KeyPair issuerKeys,
+    public static X509Certificate certificate(String subject, KeyPair subjectKeys, String issuer, KeyPair issuerKeys,
                                        Instant from, Instant to, boolean ca, KeyPurposeId usage) throws Exception {
         var builder = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(System.nanoTime()),
                 Date.from(from), Date.from(to), new X500Name(subject), subjectKeys.getPublic());
