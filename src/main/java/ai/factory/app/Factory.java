@@ -250,10 +250,13 @@ public final class Factory implements AutoCloseable {
             ModelSignatures signatures = new ModelSignatures(database.jdbi(), config.models().signaturePolicy(),
                     ModelSigning.Trust.load(config.models().trustedSigners(),
                             Setting.TRUSTED_SIGNERS.key() + " (" + Setting.TRUSTED_SIGNERS.env() + ")"), clock,
-                    (model, when, passed, detail) -> audit.record(new AuditEvent(clock.instant(), SYSTEM.id(),
-                            SYSTEM.name(), "", VERIFY_MODEL_SIGNATURE, "model=" + model, AuditEvent.ALLOW,
-                            passed ? AuditEvent.SUCCESS : AuditEvent.FAILURE, 0, "factory", "", 0, 0, 0, 0,
-                            "at " + when + ": " + detail)));
+                    (model, when, passed, refused, detail, by) -> {
+                        Principal who = by == null ? SYSTEM : by;
+                        audit.record(new AuditEvent(clock.instant(), who.id(), who.name(), who.project(),
+                                VERIFY_MODEL_SIGNATURE, "model=" + model, refused ? AuditEvent.DENY : AuditEvent.ALLOW,
+                                passed ? AuditEvent.SUCCESS : AuditEvent.FAILURE, 0, "factory", "", 0, 0, 0, 0,
+                                "at " + when + ": " + detail));
+                    });
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, keyHierarchy, clock,
                     config.models().maxUploadBytes(), database.readCacheMaxAge(), signatures);
             registry.encryptLegacyBlobs();

@@ -98,8 +98,10 @@ final class SignCommand implements Callable<Integer> {
         }
         String first = files.getFirst().getFileName().toString();
         String model = name != null ? name : first.contains(".") ? first.substring(0, first.lastIndexOf('.')) : first;
-        SignatureBundle bundle = ModelSigning.sign(new ModelManifest(model, listed), privateKey, publicKey, chain,
-                provider);
+        // One file is signed as the model-signing tools sign a file (listed as "."), so that either verifies it.
+        ModelManifest manifest = listed.size() == 1 ? ModelManifest.ofFile(model, listed.getFirst().sha256())
+                : new ModelManifest(model, listed);
+        SignatureBundle bundle = ModelSigning.sign(manifest, privateKey, publicKey, chain, provider);
         Path target = out != null ? out : files.getFirst().resolveSibling(first + ".sig");
         try {
             Files.write(target, bundle.json());

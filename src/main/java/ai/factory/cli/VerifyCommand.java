@@ -48,13 +48,14 @@ final class VerifyCommand implements Callable<Integer> {
         try {
             ModelSigning.Verified verified = ModelSigning.Trust.load(trusted, "--public-key/--ca-cert")
                     .verify(SignatureBundle.parse(Files.readAllBytes(signature)), Instant.now());
-            List<String> wrong = new ArrayList<>();
+            java.util.Map<String, String> digests = new java.util.LinkedHashMap<>();
             for (Path f : files) {
-                String mismatch = ModelSigning.mismatch(verified.manifest(), f.getFileName().toString(),
-                        ModelSigning.sha256(f), verified.signer());
-                if (mismatch != null) {
-                    wrong.add(mismatch);
-                }
+                digests.put(f.getFileName().toString(), ModelSigning.sha256(f));
+            }
+            List<String> wrong = new ArrayList<>();
+            String mismatch = ModelSigning.mismatch(verified.manifest(), digests, verified.signer());
+            if (mismatch != null) {
+                wrong.add(mismatch);
             }
             if (!wrong.isEmpty()) {
                 wrong.forEach(w -> err.println("refused: " + w));

@@ -64,6 +64,8 @@ public final class ModelRegistry {
     private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {};
     /** The namespace of the models bundled with the factory, which belong to the site. */
     private static final String BUILTIN_NAMESPACE = "builtin";
+    /** The source of a version the factory registers from its own jar. */
+    public static final String BUNDLED_SOURCE = "bundled:";
 
     private final Jdbi jdbi;
     private final BlobStore blobs;
@@ -207,6 +209,11 @@ public final class ModelRegistry {
         if (uploads.isEmpty()) {
             throw FactoryException.invalidParam("file", "a model version needs at least one file");
         }
+        if (isBuiltin(name) && !source.startsWith(BUNDLED_SOURCE)) {
+            // The bundled models are the factory's own (and outside the signature policy): nobody else adds to them.
+            throw FactoryException.invalidParam("model", "the namespace '" + BUILTIN_NAMESPACE + "' is reserved for the "
+                    + "models bundled with the factory; use another namespace");
+        }
         String owner = keyOwner(find(name).map(Model::project).orElseGet(() ->
                 placement.project() == null ? by.project() : placement.project()), name);
         keys.ensureKek(owner);
@@ -225,7 +232,7 @@ public final class ModelRegistry {
             for (int i = 0; i < staged.size(); i++) {
                 stagedFiles.add(new ModelFile(uploads.get(i).fileName(), staged.get(i).sha256(), staged.get(i).size()));
             }
-            ModelSignatures.Checked signature = signatures.checkImport(name, stagedFiles, placement.signature());
+            ModelSignatures.Checked signature = signatures.checkImport(name, stagedFiles, placement.signature(), by);
             ModelFormat detected = detectFormat(staged.getFirst(), uploads.getFirst().fileName(), format);
             Map<String, Object> metadata = new LinkedHashMap<>(readMetadata(detected, staged.getFirst()));
             metadata.putAll(extraMetadata);

@@ -5,11 +5,11 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.config.ModelsConfig.SignaturePolicy;
+import ai.factory.identity.Principal;
 import ai.factory.security.signing.ModelManifest;
 import ai.factory.security.signing.ModelSigning;
 import ai.factory.security.signing.SignatureBundle;
 import ai.factory.security.signing.SignatureInvalidException;
-import java.nio.charset.StandardCharsets;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
@@ -32,10 +32,14 @@ import org.slf4j.LoggerFactory;
 public final class ModelSignatures {
     private static final Logger LOG = LoggerFactory.getLogger(ModelSignatures.class);
 
-    /** Hears every verification: the model, whether it passed, and what was found (the signer, or why not). */
+    /**
+     * Hears every verification: the model, when ({@code import} or {@code load}), whether it passed, whether the
+     * model was refused for it, what was found (the signer, or why not), and who imported it (null at load).
+     */
     @FunctionalInterface
     public interface Listener {
-        void verified(String model, String when, boolean passed, String detail);
+        void verified(String model, String when, boolean passed, boolean refused, String detail,
+                      @Nullable Principal by);
     }
 
     private final Jdbi jdbi;
@@ -56,11 +60,16 @@ public final class ModelSignatures {
     /** No policy, nobody trusted: signatures are kept as given and checked by no one. */
     public static ModelSignatures off(Jdbi jdbi, Clock clock) {
         return new ModelSignatures(jdbi, SignaturePolicy.OFF, new ModelSigning.Trust(List.of(), List.of()), clock,
-                (m, w, p, d) -> { });
+                (m, w, p, r, d, by) -> { });
     }
 
     public SignaturePolicy policy() {
         return policy;
+    }
+
+    /** Whether a version without a signature may be registered (anything but {@code require}). */
+    public boolean registersUnsigned() {
+        return policy != SignaturePolicy.REQUIRE;
     }
 
     /** A version's signature as kept: who signed it, as verified at import, and when. */
@@ -79,7 +88,7 @@ public final class ModelSignatures {
      *     trusted signer made, or one that does not list a file with the digest it has (naming the file, both digests
      *     and the signer)
      */
-    Checked checkImport(ModelName name, List<ModelFile> files, byte @Nullable [] bundle) {
+    Checked checkImport(ModelName name, List<ModelFile> files, byte @Nullable [] bundle, Principal by) {
         if (ModelRegistry.isBuiltin(name)) {
             return bundle == null ? Checked.NONE : new Checked(bundle, "(bundled with the factory)");
         }
@@ -89,14 +98,14 @@ public final class ModelSignatures {
             return bundle == null ? Checked.NONE : new Checked(bundle, "");
         }
         if (bundle == null) {
-            return unsigned(model, "import");
+            return unsigned(model, by);
         }
         try {
-            String signer = verify(bundle, files);
-            listener.verified(model, "import", true, "signed by " + signer);
+            String signer = verify(bundle, files, clock.instant());
+            listener.verified(model, "import", true, false, "signed by " + signer, by);
             return new Checked(bundle, signer);
         } catch (SignatureInvalidException e) {
-            listener.verified(model, "import", false, e.getMessage());
+            listener.verified(model, "import", false, policy == SignaturePolicy.REQUIRE, e.getMessage(), by);
             if (policy == SignaturePolicy.REQUIRE) {
                 throw refused(model, e.getMessage());
             }
@@ -106,26 +115,27 @@ public final class ModelSignatures {
         }
     }
 
-    private Checked unsigned(String model, String when) {
-        listener.verified(model, when, false, "unsigned");
+    private Checked unsigned(String model, Principal by) {
+        listener.verified(model, "import", false, policy == SignaturePolicy.REQUIRE, "unsigned", by);
         if (policy == SignaturePolicy.REQUIRE) {
             throw refused(model, "it has no signature; models.signaturePolicy is require: sign it (factory models "
                     + "sign) and import it with its signature");
         }
-        LOG.warn("model {} is not signed; {} anyway, as models.signaturePolicy is warn", model,
-                when.equals("import") ? "imported" : "loaded");
+        LOG.warn("model {} is not signed; imported anyway, as models.signaturePolicy is warn", model);
         return Checked.NONE;
     }
 
-    /** The signer of a bundle that verifies against the site's trust and lists every file with its digest. */
-    private String verify(byte[] bundle, List<ModelFile> files) {
-        ModelSigning.Verified verified = trust.verify(SignatureBundle.parse(bundle), clock.instant());
-        ModelManifest manifest = verified.manifest();
-        for (ModelFile f : files) {
-            String wrong = ModelSigning.mismatch(manifest, f.path(), f.sha256(), verified.signer());
-            if (wrong != null) {
-                throw new SignatureInvalidException(wrong);
-            }
+    /**
+     * The signer of a bundle that verifies against the site's trust (a certificate valid at {@code at}) and lists
+     * exactly the version's files, each with its digest.
+     */
+    private String verify(byte[] bundle, List<ModelFile> files, Instant at) {
+        ModelSigning.Verified verified = trust.verify(SignatureBundle.parse(bundle), at);
+        java.util.Map<String, String> digests = new java.util.LinkedHashMap<>();
+        files.forEach(f -> digests.put(f.path(), f.sha256()));
+        String wrong = ModelSigning.mismatch(verified.manifest(), digests, verified.signer());
+        if (wrong != null) {
+            throw new SignatureInvalidException(wrong);
         }
         return verified.signer();
     }
@@ -143,7 +153,7 @@ public final class ModelSignatures {
         h.createUpdate("INSERT INTO model_signatures (model_name, version, bundle, signer, verified_at) "
                         + "VALUES (:n, :v, :b, :s, :at)")
                 .bind("n", name.toString()).bind("v", version)
-                .bind("b", new String(checked.bundle(), StandardCharsets.UTF_8))
+                .bind("b", java.util.Base64.getEncoder().encodeToString(checked.bundle()))
                 .bind("s", checked.signer() == null ? "" : checked.signer())
                 .bind("at", Timestamp.from(clock.instant())).execute();
     }
@@ -159,7 +169,7 @@ public final class ModelSignatures {
         return jdbi.withHandle(h -> h.createQuery("SELECT bundle, signer, verified_at FROM model_signatures "
                         + "WHERE model_name = :n AND version = :v").bind("n", name.toString()).bind("v", version)
                 .map((rs, ctx) -> new Stored(rs.getString("signer"), rs.getTimestamp("verified_at").toInstant(),
-                        rs.getString("bundle").getBytes(StandardCharsets.UTF_8))).findOne());
+                        java.util.Base64.getDecoder().decode(rs.getString("bundle")))).findOne());
     }
 
     /**
@@ -179,10 +189,12 @@ public final class ModelSignatures {
             return;
         }
         try {
-            String signer = verify(stored.get().bundle(), version.files());
-            listener.verified(model, "load", true, "signed by " + signer);
+            // A certificate is judged at the time it was verified at import: a signer's certificate that expired
+            // since does not unsign what it signed while valid (the trust in its authority is checked now).
+            String signer = verify(stored.get().bundle(), version.files(), stored.get().verifiedAt());
+            listener.verified(model, "load", true, false, "signed by " + signer, null);
         } catch (SignatureInvalidException e) {
-            listener.verified(model, "load", false, e.getMessage());
+            listener.verified(model, "load", false, policy == SignaturePolicy.REQUIRE, e.getMessage(), null);
             if (policy == SignaturePolicy.REQUIRE) {
                 throw new FactoryException(ErrorCode.FORBIDDEN, "model " + model + " is not loaded: " + e.getMessage());
             }
@@ -192,7 +204,7 @@ public final class ModelSignatures {
     }
 
     private void unsignedAtLoad(String model) {
-        listener.verified(model, "load", false, "unsigned");
+        listener.verified(model, "load", false, policy == SignaturePolicy.REQUIRE, "unsigned", null);
         if (policy == SignaturePolicy.REQUIRE) {
             throw new FactoryException(ErrorCode.FORBIDDEN, "model " + model + " is not loaded: it has no signature, "
                     + "and models.signaturePolicy is require");

@@ -49,7 +49,7 @@ public final class BuiltinModels {
                         Map.of("task", "embedding", "dimensions", 384,
                                 "maxInputTokens", ai.factory.engine.onnx.OnnxEmbeddingOptions.DEFAULT_MAX_INPUT_TOKENS,
                                 "origin", "sentence-transformers/all-MiniLM-L6-v2, quantized"),
-                        system, "bundled:all-minilm-l6-v2-q");
+                        system, ModelRegistry.BUNDLED_SOURCE + "all-minilm-l6-v2-q");
                 LOG.info("registered the bundled embedding model as {}", v.ref());
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read the bundled embedding model", e);

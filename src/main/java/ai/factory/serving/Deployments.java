@@ -305,6 +305,7 @@ public final class Deployments implements AutoCloseable {
                 List<Engine> now = new ArrayList<>(serving);
                 List<ReplicaPlacement> where = new ArrayList<>(placed);
                 try {
+                    registry.checkLoadable(version);
                     for (int i = serving.size(); i < target.replicas(); i++) {
                         Engine added = loader.load(new ReplicaOf(d.id(), i), version, target, cpu);
                         now.add(added);

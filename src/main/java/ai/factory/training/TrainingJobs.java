@@ -242,7 +242,17 @@ public final class TrainingJobs implements AutoCloseable {
             throw FactoryException.invalidParam("jobName", "a job name is 1-63 letters, digits, '-', '+' or '.', "
                     + "starting with a letter or digit: '" + name + "'");
         }
+        if (ModelRegistry.isBuiltin(request.output())) {
+            throw FactoryException.invalidParam("outputModelName", "the namespace of '" + request.output() + "' is "
+                    + "reserved for the models bundled with the factory; name the output in another");
+        }
         ModelVersion base = registry.resolve(request.base());
+        registry.checkLoadable(base);
+        if (!registry.signatures().registersUnsigned()) {
+            throw new FactoryException(ErrorCode.FORBIDDEN, "models.signaturePolicy is require, and the factory cannot "
+                    + "yet sign what it makes: a fine-tuned model could not be registered; fine-tune under warn, then "
+                    + "sign the output's file and import it with its signature");
+        }
         if (base.format() != ModelFormat.GGUF) {
             throw FactoryException.invalidParam("baseModelIdentifier", "model " + base.ref() + " is " + base.format()
                     + "; only GGUF models can be fine-tuned");
@@ -619,6 +629,7 @@ public final class TrainingJobs implements AutoCloseable {
                 return MemoryFile.copyOf(plaintext, job.id() + "-checkpoint");
             }
         }
+        registry.checkLoadable(base); // verified again: the signers trusted may have changed since the job was made
         try (SeekableByteChannel plaintext = registry.open(base, base.files().getFirst().path())) {
             return MemoryFile.copyOf(plaintext, job.id() + "-base");
         }

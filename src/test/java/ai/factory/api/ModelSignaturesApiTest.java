@@ -142,10 +142,22 @@ class ModelSignaturesApiTest {
                     "--key", factory.adminKey());
             assertThat(show.out()).contains("signature", "signed by key sha256:");
 
+            // Under require the factory cannot register what a fine-tuning job makes: refused before it trains.
+            HttpResponse<String> tune = factory.post("/api/v1/training-jobs", factory.adminKey(), "{\"baseModel\": "
+                    + "\"acme/signed\", \"trainingDataset\": \"acme/none\", \"outputModel\": \"acme/tuned\"}");
+            assertThat(tune.statusCode()).as(tune.body()).isEqualTo(403);
+            assertThat(json(tune).at("/error/message").asText()).contains("cannot yet sign what it makes");
+            HttpResponse<String> bundled = factory.post("/api/v1/training-jobs", factory.adminKey(), "{\"baseModel\": "
+                    + "\"acme/signed\", \"trainingDataset\": \"acme/none\", \"outputModel\": \"builtin/evil\"}");
+            assertThat(bundled.statusCode()).as(bundled.body()).isEqualTo(400);
+
             List<JsonNode> audited = verifications(factory);
             assertThat(audited).anySatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
-            assertThat(audited).anySatisfy(r -> assertThat(r.path("detail").asText()).contains("at import",
-                    "has SHA-256"));
+            assertThat(audited).anySatisfy(r -> {
+                assertThat(r.path("detail").asText()).contains("at import", "has SHA-256");
+                assertThat(r.path("decision").asText()).isEqualTo("deny");
+                assertThat(r.path("principalName").asText()).as("who imported it").isNotEqualTo("factory");
+            });
         }
 
         // The site stops trusting the key: the deployment, which loads again at start, is refused before it loads.

@@ -22,7 +22,8 @@ import java.util.Optional;
  * listed (by name). Written by hand on Jackson: the statement is a small JSON document, and the format's own
  * libraries are Python and Go.
  *
- * @param files the files, sorted by name
+ * @param files the files, sorted by name; a model of one file signed as the model-signing tools sign a file lists it
+ *     as {@code "."} (the file itself)
  */
 public record ModelManifest(String modelName, List<File> files) {
     static final String STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
@@ -47,9 +48,23 @@ public record ModelManifest(String modelName, List<File> files) {
         }
     }
 
-    /** The file of this name, if the manifest lists it. */
+    /** The name the model-signing tools give the one file of a model that is a file. */
+    public static final String SINGLE_FILE = ".";
+
+    /**
+     * The file of this name, if the manifest lists it: by its name, or, in the signature of a single file (listed as
+     * {@code "."}), that file whatever it is called.
+     */
     public Optional<File> file(String name) {
+        if (files.size() == 1 && files.getFirst().name().equals(SINGLE_FILE)) {
+            return Optional.of(files.getFirst());
+        }
         return files.stream().filter(f -> f.name().equals(name)).findFirst();
+    }
+
+    /** A manifest of one file, named as the model-signing tools name it ({@code "."}). */
+    public static ModelManifest ofFile(String modelName, String sha256) {
+        return new ModelManifest(modelName, List.of(new File(SINGLE_FILE, sha256)));
     }
 
     /** The subject's digest: SHA-256 over the files' digests, in order. */
@@ -101,7 +116,7 @@ public record ModelManifest(String modelName, List<File> files) {
         try {
             s = Json.mapper().readTree(statement);
         } catch (java.io.IOException e) {
-            throw new SignatureInvalidException("the signed statement is not JSON: " + e.getMessage());
+            throw new SignatureInvalidException("the signed statement is not JSON");
         }
         if (s == null || !STATEMENT_TYPE.equals(s.path("_type").asText())) {
             throw new SignatureInvalidException("the signed statement is not an in-toto statement v1");
@@ -114,8 +129,18 @@ public record ModelManifest(String modelName, List<File> files) {
         if (!subjects.isArray() || subjects.size() != 1) {
             throw new SignatureInvalidException("a model signature names one subject, the model");
         }
+        String method = s.path("predicate").path("serialization").path("method").asText();
+        if (!method.equals("files")) {
+            throw new SignatureInvalidException("the signature hashes the model by '" + method + "'; the factory "
+                    + "verifies signatures made file by file (method 'files')");
+        }
         List<File> files = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
         for (JsonNode r : s.path("predicate").path("resources")) {
+            if (!names.add(r.path("name").asText())) {
+                throw new SignatureInvalidException("the signed statement lists file '" + r.path("name").asText()
+                        + "' twice");
+            }
             if (!"sha256".equals(r.path("algorithm").asText())) {
                 throw new SignatureInvalidException("file '" + r.path("name").asText() + "' is hashed with '"
                         + r.path("algorithm").asText() + "'; the factory verifies SHA-256 digests");

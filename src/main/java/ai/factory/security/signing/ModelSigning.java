@@ -254,6 +254,15 @@ public final class ModelSigning {
             } catch (GeneralSecurityException e) {
                 throw new SignatureInvalidException("the signer's certificate cannot be checked: " + e.getMessage());
             }
+            if (leaf.getBasicConstraints() >= 0) {
+                throw new SignatureInvalidException("the signer's certificate " + leaf.getSubjectX500Principal()
+                        .getName() + " is a certificate authority's; models are signed under a signer's own");
+            }
+            boolean[] keyUsage = leaf.getKeyUsage();
+            if (keyUsage != null && !keyUsage[0]) {
+                throw new SignatureInvalidException("the signer's certificate " + leaf.getSubjectX500Principal()
+                        .getName() + " does not allow digital signatures (its key usage)");
+            }
             try {
                 List<String> usages = leaf.getExtendedKeyUsage();
                 if (usages != null && !usages.contains(CODE_SIGNING) && !usages.contains(ANY_USAGE)) {
@@ -276,6 +285,31 @@ public final class ModelSigning {
                 return false;
             }
         }
+    }
+
+    /**
+     * What a signature's statement says of a model's files against what they are: every file listed with its digest,
+     * and nothing listed that the model lacks; null when they agree.
+     */
+    public static @Nullable String mismatch(ModelManifest manifest, java.util.Map<String, String> sha256ByFile,
+                                            String signer) {
+        for (var f : sha256ByFile.entrySet()) {
+            String wrong = mismatch(manifest, f.getKey(), f.getValue(), signer);
+            if (wrong != null) {
+                return wrong;
+            }
+        }
+        if (!(manifest.files().size() == 1 && manifest.files().getFirst().name().equals(ModelManifest.SINGLE_FILE))) {
+            for (ModelManifest.File listed : manifest.files()) {
+                if (!sha256ByFile.containsKey(listed.name())) {
+                    return "the signature by " + signer + " lists file '" + listed.name() + "', which the model "
+                            + "lacks (it has " + sha256ByFile.keySet() + ")";
+                }
+            }
+        } else if (sha256ByFile.size() != 1) {
+            return "the signature by " + signer + " is of one file, and the model has " + sha256ByFile.size();
+        }
+        return null;
     }
 
     /** What a signature's statement says of a file, against what the file is. */

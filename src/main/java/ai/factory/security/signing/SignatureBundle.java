@@ -32,6 +32,8 @@ public record SignatureBundle(String payloadType, byte[] statement, byte[] signa
                               List<X509Certificate> certificates) {
     public static final String MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
     public static final String IN_TOTO = "application/vnd.in-toto+json";
+    /** The largest bundle read: a model of thousands of files signs in less. */
+    public static final int MAX_BYTES = 1 << 20;
 
     public SignatureBundle {
         requireNonNull(payloadType, "payloadType is null");
@@ -47,12 +49,20 @@ public record SignatureBundle(String payloadType, byte[] statement, byte[] signa
      *     truncated file, another kind of signature), saying what is missing
      */
     public static SignatureBundle parse(byte[] json) {
+        if (json.length > MAX_BYTES) {
+            throw new SignatureInvalidException("the signature bundle has " + json.length + " bytes, more than a "
+                    + "bundle holds (" + MAX_BYTES + ")");
+        }
         JsonNode b;
         try {
             b = Json.mapper().readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // Where, not what: the file named may be anything on the server, and its text is not to be repeated.
+            var at = e.getLocation();
+            throw new SignatureInvalidException("the signature bundle is not valid JSON (is it whole?)"
+                    + (at == null ? "" : ": at line " + at.getLineNr() + ", column " + at.getColumnNr()));
         } catch (java.io.IOException e) {
-            throw new SignatureInvalidException("the signature bundle is not valid JSON (is it whole?): "
-                    + e.getMessage());
+            throw new SignatureInvalidException("the signature bundle cannot be read");
         }
         if (b == null || !b.isObject()) {
             throw new SignatureInvalidException("the signature bundle is not a JSON object");
@@ -115,9 +125,12 @@ public record SignatureBundle(String payloadType, byte[] statement, byte[] signa
         if (certificates.isEmpty()) {
             material.putObject("publicKey").put("hint", keyHint == null ? "" : keyHint);
         } else {
+            // As a chain, which the model-signing tools read (a bundle v0.3 may also carry a lone certificate).
+            var chain = material.putObject("x509CertificateChain").putArray("certificates");
             try {
-                material.putObject("certificate").put("rawBytes", Base64.getEncoder().encodeToString(
-                        certificates.getFirst().getEncoded()));
+                for (X509Certificate c : certificates) {
+                    chain.addObject().put("rawBytes", Base64.getEncoder().encodeToString(c.getEncoded()));
+                }
             } catch (java.security.cert.CertificateEncodingException e) {
                 throw new IllegalStateException(e);
             }

@@ -113,6 +113,31 @@ public class ModelSigningTest {
         assertThat(ModelSigning.mismatch(MANIFEST, "other.gguf", "a".repeat(64), "key x"))
                 .contains("'other.gguf' is not in the signature");
         assertThat(ModelSigning.mismatch(MANIFEST, "tiny.gguf", "a".repeat(64), "key x")).isNull();
+        // The whole set: a file the model lacks is as wrong as one the signature lacks.
+        assertThat(ModelSigning.mismatch(MANIFEST, java.util.Map.of("tiny.gguf", "a".repeat(64)), "key x"))
+                .contains("lists file 'extra.json', which the model lacks");
+        // A single file signed as the model-signing tools sign one ("."): whatever the file is called here.
+        ModelManifest single = ModelManifest.ofFile("tiny", "a".repeat(64));
+        assertThat(ModelSigning.mismatch(single, java.util.Map.of("renamed.gguf", "a".repeat(64)), "key x")).isNull();
+        assertThat(ModelSigning.mismatch(single, java.util.Map.of("renamed.gguf", "e".repeat(64)), "key x"))
+                .contains("has SHA-256 " + "e".repeat(64));
+        assertThat(ModelSigning.mismatch(single, java.util.Map.of("a.onnx", "a".repeat(64), "b.json", "a".repeat(64)),
+                "key x")).contains("is of one file, and the model has 2");
+        // A statement that lists a file twice, or hashes other than file by file, is not taken.
+        ObjectNode twice = (ObjectNode) Json.mapper().readTree(MANIFEST.statement());
+        ((com.fasterxml.jackson.databind.node.ArrayNode) twice.at("/predicate/resources")).addObject()
+                .put("algorithm", "sha256").put("digest", "f".repeat(64)).put("name", "tiny.gguf");
+        assertThatThrownBy(() -> ModelManifest.parse(Json.mapper().writeValueAsBytes(twice)))
+                .hasMessageContaining("lists file 'tiny.gguf' twice");
+        ObjectNode shards = (ObjectNode) Json.mapper().readTree(MANIFEST.statement());
+        ((ObjectNode) shards.at("/predicate/serialization")).put("method", "shards");
+        assertThatThrownBy(() -> ModelManifest.parse(Json.mapper().writeValueAsBytes(shards)))
+                .hasMessageContaining("'shards'");
+        // A bundle that is not JSON is refused without repeating what it holds.
+        assertThatThrownBy(() -> SignatureBundle.parse("SuperSecretPassw0rd".getBytes(StandardCharsets.UTF_8)))
+                .hasMessageContaining("not valid JSON").hasMessageNotContaining("SuperSecret");
+        assertThatThrownBy(() -> SignatureBundle.parse(new byte[SignatureBundle.MAX_BYTES + 1]))
+                .hasMessageContaining("more than a bundle holds");
     }
 
     @Test
@@ -142,6 +167,13 @@ public class ModelSigningTest {
         assertThatThrownBy(() -> trust.verify(web, NOW)).hasMessageContaining("not for signing code");
         assertThatThrownBy(() -> new ModelSigning.Trust(List.of(signer.getPublic()), List.of()).verify(bundle, NOW))
                 .hasMessageContaining("trusts no certificate authority");
+        // An authority's certificate, even the trusted one itself, does not sign models.
+        SignatureBundle byTheCa = SignatureBundle.parse(ModelSigning.sign(MANIFEST, ca.getPrivate(), ca.getPublic(),
+                List.of(caCert)).json());
+        assertThatThrownBy(() -> trust.verify(byTheCa, NOW)).hasMessageContaining("a certificate authority's");
+        assertThat(Json.mapper().readTree(ModelSigning.sign(MANIFEST, signer.getPrivate(), signer.getPublic(),
+                List.of(leaf)).json()).at("/verificationMaterial/x509CertificateChain/certificates/0/rawBytes")
+                .asText()).isNotEmpty();
     }
 
     public static X509Certificate certificate(String subject, KeyPair subjectKeys, String issuer, KeyPair issuerKeys,
