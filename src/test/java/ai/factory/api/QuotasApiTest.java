@@ -336,31 +336,25 @@ class QuotasApiTest {
     void theCommandLineSetsShowsAndRemovesQuotas() {
         String[] key = key("quota-cli", false);
         String[] client = {"--url", factory.url(), "--key", factory.adminKey()};
-        FactoryCliTest.Run set = FactoryCliTest.cli(with(client, "quotas", "set", "default", "--key-id", key[0],
+        FactoryCliTest.Run set = FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "set", "default", "--key-id", key[0],
                 "--rpm", "30", "--tokens-per-day", "100_000"));
         assertThat(set.exit()).as(set.err()).isZero();
         assertThat(set.out()).contains("Quota of key " + key[0] + " of project default: rpm 30, tokens per day 100000");
         // Limits not named keep their values; 'none' removes one.
-        FactoryCliTest.Run changed = FactoryCliTest.cli(with(client, "quotas", "set", "default", "--key-id", key[0],
+        FactoryCliTest.Run changed = FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "set", "default", "--key-id", key[0],
                 "--rpm", "none", "--concurrency", "3"));
         assertThat(changed.out()).contains("concurrency 3, tokens per day 100000").doesNotContain("rpm");
         assertThat(chat(key[1]).statusCode()).isEqualTo(200);
-        FactoryCliTest.Run show = FactoryCliTest.cli(with(client, "quotas", "show", "default"));
+        FactoryCliTest.Run show = FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "show", "default"));
         assertThat(show.exit()).as(show.err()).isZero();
         assertThat(show.out()).contains(key[0], "100000 (").contains("Budgets count days and months in");
-        FactoryCliTest.Run bad = FactoryCliTest.cli(with(client, "quotas", "set", "default", "--rpm", "lots"));
+        FactoryCliTest.Run bad = FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "set", "default", "--rpm", "lots"));
         assertThat(bad.exit()).isNotZero();
         assertThat(bad.err()).contains("--rpm takes a whole number or 'none'");
-        FactoryCliTest.Run removed = FactoryCliTest.cli(with(client, "quotas", "delete", "default", "--key-id", key[0]));
+        FactoryCliTest.Run removed = FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "delete", "default", "--key-id", key[0]));
         assertThat(removed.exit()).as(removed.err()).isZero();
         assertThat(removed.out()).contains("Removed the quota of key " + key[0]);
-        assertThat(FactoryCliTest.cli(with(client, "quotas", "delete", "default", "--key-id", key[0])).exit()).isNotZero();
-    }
-
-    private static String[] with(String[] client, String... args) {
-        String[] all = new String[args.length + client.length];
-        System.arraycopy(args, 0, all, 0, args.length);
-        System.arraycopy(client, 0, all, args.length, client.length);
-        return all;
+        assertThat(FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "delete", "default", "--key-id", key[0]))
+                .exit()).isNotZero();
     }
 }

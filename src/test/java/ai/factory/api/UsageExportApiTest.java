@@ -145,27 +145,20 @@ class UsageExportApiTest {
                 .as("the refused changes left the rates as they were").isEqualTo(3);
 
         String[] client = {"--url", factory.url(), "--key", factory.adminKey()};
-        FactoryCliTest.Run csvRun = FactoryCliTest.cli(with(client, "usage", "--by", "project,model", "--format",
+        FactoryCliTest.Run csvRun = FactoryCliTest.cli(FactoryCliTest.with(client, "usage", "--by", "project,model", "--format",
                 "csv"));
         assertThat(csvRun.exit()).as(csvRun.err()).isZero();
         assertThat(csvRun.out()).startsWith("project,model,requests").contains("default," + MODEL + ",4,1,");
-        FactoryCliTest.Run table = FactoryCliTest.cli(with(client, "usage", "--by", "priority", "--period", "day"));
+        FactoryCliTest.Run table = FactoryCliTest.cli(FactoryCliTest.with(client, "usage", "--by", "priority", "--period", "day"));
         assertThat(table.out()).contains("DAY", "PRIORITY", "batch");
-        FactoryCliTest.Run charged = FactoryCliTest.cli(with(client, "usage", "chargeback"));
+        FactoryCliTest.Run charged = FactoryCliTest.cli(FactoryCliTest.with(client, "usage", "chargeback"));
         assertThat(charged.exit()).as(charged.err()).isZero();
         assertThat(charged.out()).contains("(total)", "EUR in all");
         Path file = home.resolve("rates.json");
         Files.writeString(file, "{\"currency\": \"credits\", \"default\": {\"inputPerMillion\": 1, "
                 + "\"outputPerMillion\": 2}}");
-        FactoryCliTest.Run set = FactoryCliTest.cli(with(client, "usage", "rates", "set", file.toString()));
+        FactoryCliTest.Run set = FactoryCliTest.cli(FactoryCliTest.with(client, "usage", "rates", "set", file.toString()));
         assertThat(set.exit()).as(set.err()).isZero();
-        assertThat(FactoryCliTest.cli(with(client, "usage", "rates")).out()).contains("credits");
-    }
-
-    private static String[] with(String[] client, String... args) {
-        String[] all = new String[args.length + client.length];
-        System.arraycopy(args, 0, all, 0, args.length);
-        System.arraycopy(client, 0, all, args.length, client.length);
-        return all;
+        assertThat(FactoryCliTest.cli(FactoryCliTest.with(client, "usage", "rates")).out()).contains("credits");
     }
 }

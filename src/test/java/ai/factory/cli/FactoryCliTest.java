@@ -403,7 +403,8 @@ public class FactoryCliTest {
         return records;
     }
 
-    private static String[] with(String[] client, String... args) {
+    /** A command's arguments followed by the options that reach a factory ({@code --url}, {@code --key}). */
+    public static String[] with(String[] client, String... args) {
         List<String> all = new ArrayList<>(List.of(args));
         all.addAll(List.of(client));
         return all.toArray(String[]::new);

@@ -69,15 +69,7 @@ public record ModelManifest(String modelName, List<File> files) {
 
     /** The subject's digest: SHA-256 over the files' digests, in order. */
     public String rootDigest() {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (File f : files) {
-                sha.update(HexFormat.of().parseHex(f.sha256()));
-            }
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+        return digestInOrder(files);
     }
 
     /** The in-toto statement, as the bytes the signature covers. */
