@@ -25,7 +25,7 @@ public final class FactoryCli {
             DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
             EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
             QuotasCommand.class, SovereigntyCommand.class, BenchCommand.class, FleetCommand.class, NodesCommand.class, WorkerCommand.class,
-            LoginCommand.class, LogoutCommand.class);
+            LoginCommand.class, LogoutCommand.class, VersionCommand.class);
 
     /** Each command group's subcommands, which the group lists in its own SUBCOMMANDS (see {@link #commandLine}). */
     static final Map<Class<?>, List<Class<?>>> SUBCOMMANDS = Map.ofEntries(

@@ -36,6 +36,31 @@ class VersionTest {
     }
 
     @Test
+    void theVersionCommandCarriesTheFactorysOwnSbom() throws Exception {
+        FactoryCliTest.Run json = cli("version", "--json");
+        assertThat(json.exit()).as(json.err()).isZero();
+        var v = ai.factory.Json.mapper().readTree(json.out());
+        assertThat(v.path("llamaNatives").path("package").asText()).isEqualTo("node-llama-cpp");
+        assertThat(v.path("llamaNatives").path("pinned").asText()).matches("\\d+\\.\\d+\\.\\d+");
+        assertThat(v.at("/sbom/format").asText()).isEqualTo("CycloneDX 1.6");
+        FactoryCliTest.Run sbom = cli("version", "--sbom");
+        assertThat(sbom.exit()).isZero();
+        var bom = ai.factory.Json.mapper().readTree(sbom.out());
+        assertThat(bom.path("bomFormat").asText()).isEqualTo("CycloneDX");
+        assertThat(bom.path("components").size()).isEqualTo(v.at("/sbom/components").asInt()).isGreaterThan(50);
+        // The runtime's libraries are in it with their versions and package URLs; the tests' are not.
+        List<String> purls = new java.util.ArrayList<>();
+        bom.path("components").forEach(c -> purls.add(c.path("purl").asText()));
+        assertThat(purls).anyMatch(p -> p.startsWith("pkg:maven/com.fasterxml.jackson.core/jackson-databind@"))
+                .anyMatch(p -> p.startsWith("pkg:maven/io.javalin/javalin@"))
+                .noneMatch(p -> p.contains("/junit-jupiter") || p.contains("/assertj-core"));
+        String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(sbom.out().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(v.at("/sbom/sha256").asText()).isEqualTo(digest);
+        assertThat(cli("version").out()).contains("SBOM: CycloneDX 1.6, ", " components, sha256 " + digest);
+    }
+
+    @Test
     void aBuildThatCouldNotFillItInSaysSo() {
         Properties unfilled = new Properties();
         unfilled.setProperty("version", "${project.version}");

@@ -1,0 +1,98 @@
+package ai.factory.cli;
+
+import ai.factory.Json;
+import ai.factory.engine.llama.LlamaRuntime;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code factory version [--json]}: what {@code -V} says (the factory's version and commit, the llama.cpp natives it
+ * would load, the Java runtime) and the factory's own SBOM: the CycloneDX document the build put into the jar, its
+ * SHA-256 and how many components it lists. No server needed.
+ */
+@Command(name = "version", mixinStandardHelpOptions = true,
+        description = "The factory's version, commit, llama.cpp natives and Java, and its SBOM (CycloneDX, in the "
+                + "jar: META-INF/sbom/factory.cdx.json) with its SHA-256; --json for a document, --sbom for the SBOM.")
+final class VersionCommand implements Callable<Integer> {
+    /** Where the build puts the SBOM in the jar. */
+    static final String SBOM = "/META-INF/sbom/factory.cdx.json";
+
+    @Spec CommandSpec spec;
+
+    @Option(names = "--json", description = "Print a JSON document.") boolean json;
+
+    @Option(names = "--sbom", description = "Print the SBOM itself (CycloneDX JSON).") boolean sbom;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        byte[] document = sbom();
+        if (sbom) {
+            if (document == null) {
+                spec.commandLine().getErr().println("this build has no SBOM (built without the CycloneDX plugin's run)");
+                return 1;
+            }
+            out.print(new String(document, java.nio.charset.StandardCharsets.UTF_8));
+            out.flush();
+            return 0;
+        }
+        BuildInfo build = BuildInfo.load();
+        ObjectNode v = Json.mapper().createObjectNode();
+        v.put("version", build.version().orElse("dev"));
+        v.put("commit", build.commit().orElse("unknown"));
+        v.put("modified", build.modified());
+        ObjectNode natives = v.putObject("llamaNatives");
+        natives.put("package", "node-llama-cpp");
+        natives.put("pinned", build.llamaNatives().orElse("unknown"));
+        LlamaRuntime.onDisk().ifPresent(n -> {
+            natives.put("library", n.library().toString());
+            natives.put("llamaCpp", n.version().orElse("unknown"));
+        });
+        v.put("java", Runtime.version().toString());
+        if (document != null) {
+            JsonNode bom = Json.mapper().readTree(document);
+            ObjectNode s = v.putObject("sbom");
+            s.put("format", "CycloneDX " + bom.path("specVersion").asText());
+            s.put("resource", SBOM.substring(1));
+            s.put("sha256", sha256(document));
+            s.put("components", bom.path("components").size());
+        }
+        if (json) {
+            ModelsCommand.printJson(out, v);
+            return 0;
+        }
+        for (String line : new FactoryCli.Version().getVersion()) {
+            out.println(line);
+        }
+        out.println(document == null ? "SBOM: none in this build"
+                : "SBOM: " + v.at("/sbom/format").asText() + ", " + v.at("/sbom/components").asInt()
+                        + " components, sha256 " + v.at("/sbom/sha256").asText() + " ('factory version --sbom' prints it)");
+        out.flush();
+        return 0;
+    }
+
+    private static byte @org.jspecify.annotations.Nullable [] sbom() throws IOException {
+        try (InputStream in = VersionCommand.class.getResourceAsStream(SBOM)) {
+            return in == null ? null : in.readAllBytes();
+        }
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+}
