@@ -59,6 +59,13 @@ final class SovereigntyCommand {
             out.println();
             EncryptionCommand.kekTable(report.projectKeys()).print(out);
             out.println();
+            SovereigntyWire.ModelSignatures signatures = report.modelSignatures();
+            if (signatures != null) {
+                out.println("Model signatures: policy " + signatures.policy() + ", trusting "
+                        + signatures.trustedSigners() + "; " + signatures.signedVersions() + " model version(s) signed, "
+                        + signatures.unsignedVersions() + " not");
+                out.println();
+            }
             AuditWire.Verification audit = report.audit();
             out.println(audit.ok()
                     ? "Audit chain: OK, " + audit.records() + " records, " + audit.digests()

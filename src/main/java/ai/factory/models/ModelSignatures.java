@@ -67,6 +67,22 @@ public final class ModelSignatures {
         return policy;
     }
 
+    /**
+     * Where the site stands, for the sovereignty report: the policy, whom it trusts, and how many model versions
+     * carry a verified signature (the factory's bundled models aside).
+     */
+    public record Summary(String policy, String trustedSigners, long signedVersions, long unsignedVersions) {}
+
+    public Summary summary() {
+        return jdbi.withHandle(h -> {
+            long versions = h.createQuery("SELECT COUNT(*) FROM model_versions WHERE model_name NOT LIKE 'builtin/%'")
+                    .mapTo(Long.class).one();
+            long signed = h.createQuery("SELECT COUNT(*) FROM model_signatures WHERE signer <> '' "
+                    + "AND model_name NOT LIKE 'builtin/%'").mapTo(Long.class).one();
+            return new Summary(policy.id(), trust.describe(), signed, versions - signed);
+        });
+    }
+
     /** Whether a version without a signature may be registered (anything but {@code require}). */
     public boolean registersUnsigned() {
         return policy != SignaturePolicy.REQUIRE;

@@ -66,11 +66,12 @@ public final class SovereigntyReport {
      * @param modelsByClassification how many models carry each classification, by classification name
      * @param auditDropped audit events dropped since the start (the writer's queue was full)
      * @param auditAtStart what the factory found about the chain when it started
+     * @param modelSignatures the signature policy and how many model versions carry a verified signature
      */
     public record Report(Instant generatedAt, List<String> egressAllow, List<AuditStore.ResourceCount> egressAttempts,
                          SortedMap<String, Long> modelsByClassification, List<KeyProvider> keyProviders,
                          List<KeyHierarchy.KekInfo> projectKeys, AuditVerification audit, long auditDropped,
-                         AuditStartCheck auditAtStart) {
+                         AuditStartCheck auditAtStart, ai.factory.models.ModelSignatures.Summary modelSignatures) {
         public Report {
             requireNonNull(generatedAt, "generatedAt is null");
             egressAllow = List.copyOf(egressAllow);
@@ -90,7 +91,8 @@ public final class SovereigntyReport {
         }
         return new Report(clock.instant(), egress.policy().rules().stream().map(EgressPolicy.Rule::toString).toList(),
                 audit.store().countByResource(Egress.ACTION), byClass, keys.get(), keks.get(),
-                verifier.verify(Optional.empty(), Optional.empty()), audit.droppedCount(), auditAtStart);
+                verifier.verify(Optional.empty(), Optional.empty()), audit.droppedCount(), auditAtStart,
+                registry.signatures().summary());
     }
 
     /**

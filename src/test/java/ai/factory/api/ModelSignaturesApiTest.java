@@ -151,6 +151,11 @@ class ModelSignaturesApiTest {
                     + "\"acme/signed\", \"trainingDataset\": \"acme/none\", \"outputModel\": \"builtin/evil\"}");
             assertThat(bundled.statusCode()).as(bundled.body()).isEqualTo(400);
 
+            JsonNode report = json(factory.get("/api/v1/sovereignty/report", factory.adminKey())).path("modelSignatures");
+            assertThat(report.path("policy").asText()).isEqualTo("require");
+            assertThat(report.path("signedVersions").asLong()).isEqualTo(2); // acme/signed and acme/uploaded
+            assertThat(report.path("unsignedVersions").asLong()).isZero();
+
             List<JsonNode> audited = verifications(factory);
             assertThat(audited).anySatisfy(r -> assertThat(r.path("outcome").asText()).isEqualTo("success"));
             assertThat(audited).anySatisfy(r -> {

@@ -39,6 +39,8 @@ public final class SovereigntyResource implements Routes {
                 r.keyProviders().stream().map(k -> new SovereigntyWire.KeyProvider(k.name(), k.kind(), k.algorithm(),
                         k.location(), k.protects())).toList(),
                 r.projectKeys().stream().map(EncryptionResource::kek).toList(),
-                AuditResource.verification(r.audit(), r.auditDropped()), AuditResource.startCheck(r.auditAtStart()));
+                AuditResource.verification(r.audit(), r.auditDropped()), AuditResource.startCheck(r.auditAtStart()),
+                new SovereigntyWire.ModelSignatures(r.modelSignatures().policy(), r.modelSignatures().trustedSigners(),
+                        r.modelSignatures().signedVersions(), r.modelSignatures().unsignedVersions()));
     }
 }

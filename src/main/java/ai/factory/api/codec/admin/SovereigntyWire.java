@@ -21,7 +21,8 @@ public final class SovereigntyWire {
      */
     public record Report(Instant generatedAt, Egress egress, DataClassification dataClassification,
                          List<KeyProvider> keyProviders, List<EncryptionWire.Kek> projectKeys,
-                         AuditWire.Verification audit, AuditWire.StartCheck auditAtStart) {
+                         AuditWire.Verification audit, AuditWire.StartCheck auditAtStart,
+                         @org.jspecify.annotations.Nullable ModelSignatures modelSignatures) {
         public Report {
             requireNonNull(egress, "egress is null");
             requireNonNull(dataClassification, "dataClassification is null");
@@ -30,6 +31,12 @@ public final class SovereigntyWire {
             requireNonNull(audit, "audit is null");
         }
     }
+
+    /**
+     * The site's model-signature policy ({@code off}, {@code warn}, {@code require}), whom it trusts, and how many
+     * model versions carry a verified signature and how many do not (the bundled models aside).
+     */
+    public record ModelSignatures(String policy, String trustedSigners, long signedVersions, long unsignedVersions) {}
 
     /** @param allow the {@code egress.allow} rules; empty: every outbound connection is refused */
     public record Egress(List<String> allow, List<Attempts> attempts) {
