@@ -67,6 +67,11 @@ import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelSignatures;
 import ai.factory.config.Setting;
 import ai.factory.security.signing.ModelSigning;
+import ai.factory.security.signing.SigningKey;
+import ai.factory.security.keys.Pkcs11SigningKey;
+import ai.factory.security.tls.Pem;
+import ai.factory.config.ModelsConfig;
+import ai.factory.config.Pkcs11Settings;
 import ai.factory.models.ModelVersion;
 import ai.factory.security.ApiKeys;
 import ai.factory.security.Authorizer;
@@ -256,7 +261,7 @@ public final class Factory implements AutoCloseable {
                                 VERIFY_MODEL_SIGNATURE, "model=" + model, refused ? AuditEvent.DENY : AuditEvent.ALLOW,
                                 passed ? AuditEvent.SUCCESS : AuditEvent.FAILURE, 0, "factory", "", 0, 0, 0, 0,
                                 "at " + when + ": " + detail));
-                    });
+                    }, siteSigningKey(config).orElse(null));
             ModelRegistry registry = new ModelRegistry(database.jdbi(), blobs, keyHierarchy, clock,
                     config.models().maxUploadBytes(), database.readCacheMaxAge(), signatures);
             registry.encryptLegacyBlobs();
@@ -773,6 +778,28 @@ public final class Factory implements AutoCloseable {
      * An install from before the key hierarchy sealed AWS secrets with {@code master.key}: seal them again under the
      * site key. The file is left where it is (database backups from before still need it) and no longer used.
      */
+    /**
+     * The site's signing key ({@code models.signingKey}): a PEM file, or {@code pkcs11:LABEL} on the token
+     * {@code keys.pkcs11.*} names, with the certificate chain in {@code models.signingCertificate}, if any.
+     */
+    private static Optional<SigningKey> siteSigningKey(FactoryConfig config) {
+        Optional<String> key = config.models().signingKey();
+        if (key.isEmpty()) {
+            return Optional.empty();
+        }
+        Path certificate = config.models().signingCertificate().orElse(null);
+        String setting = Setting.SIGNING_KEY.key() + " (" + Setting.SIGNING_KEY.env() + ")";
+        if (!key.get().startsWith(ModelsConfig.PKCS11_KEY)) {
+            return Optional.of(SigningKey.fromPem(Path.of(key.get()), certificate, setting));
+        }
+        Pkcs11Settings token = config.keys().pkcs11().orElseThrow(() -> new IllegalArgumentException(setting
+                + " names a key in an HSM, and keys.pkcs11.library, keys.pkcs11.slot or keys.pkcs11.tokenLabel, and "
+                + "keys.pkcs11.pin do not say which token"));
+        Pkcs11SigningKey hsm = Pkcs11SigningKey.open(token, key.get().substring(ModelsConfig.PKCS11_KEY.length()));
+        return Optional.of(SigningKey.of(hsm, certificate == null ? List.of()
+                : Pem.certificates(certificate, Setting.SIGNING_CERTIFICATE.key())));
+    }
+
     private void resealLegacySecrets(ApiKeys keys) {
         Optional<MasterKey> legacy = MasterKey.loadIfPresent(config.masterKeyFile());
         if (legacy.isPresent()) {

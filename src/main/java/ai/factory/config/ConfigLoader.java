@@ -103,7 +103,12 @@ public final class ConfigLoader {
                         parse(v, Setting.BUILTIN_MODELS, ConfigLoader::parseBoolean),
                         parse(v, Setting.SIGNATURE_POLICY, ModelsConfig.SignaturePolicy::parse),
                         java.util.Arrays.stream(value(v, Setting.TRUSTED_SIGNERS).split(",")).map(String::strip)
-                                .filter(f -> !f.isEmpty()).map(f -> Path.of(f).toAbsolutePath().normalize()).toList()),
+                                .filter(f -> !f.isEmpty()).map(f -> Path.of(f).toAbsolutePath().normalize()).toList(),
+                        Optional.ofNullable(emptyToNull(value(v, Setting.SIGNING_KEY))).map(String::strip)
+                                .map(k -> k.startsWith(ModelsConfig.PKCS11_KEY) ? k
+                                        : Path.of(k).toAbsolutePath().normalize().toString()),
+                        Optional.ofNullable(emptyToNull(value(v, Setting.SIGNING_CERTIFICATE)))
+                                .map(c -> Path.of(c.strip()).toAbsolutePath().normalize())),
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
                         parse(v, Setting.GENERATION_THREADS, Integer::parseInt),
                         parse(v, Setting.TRAINING_THREADS, Integer::parseInt),
@@ -172,8 +177,9 @@ public final class ConfigLoader {
     private static KeysConfig keys(Map<Setting, String> v) {
         KeysConfig.Provider provider = parse(v, Setting.KEYS_PROVIDER, KeysConfig.Provider::parse);
         Optional<Pkcs11Settings> pkcs11 = Optional.empty();
-        if (provider == KeysConfig.Provider.PKCS11) {
-            String library = emptyToNull(value(v, Setting.PKCS11_LIBRARY));
+        String library = emptyToNull(value(v, Setting.PKCS11_LIBRARY));
+        // The token also serves a site signing key in it (models.signingKey pkcs11:LABEL) when the master key is local.
+        if (provider == KeysConfig.Provider.PKCS11 || library != null) {
             if (library == null) {
                 throw new IllegalArgumentException("keys.provider pkcs11 needs keys.pkcs11.library (FACTORY_PKCS11_LIBRARY)");
             }

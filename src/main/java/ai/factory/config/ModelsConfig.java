@@ -16,9 +16,16 @@ import java.util.Optional;
  * @param signaturePolicy whether models must be signed by a trusted signer: {@code off}, {@code warn} (checked,
  *     audited, loaded anyway) or {@code require} (refused at import and at load unless they verify)
  * @param trustedSigners PEM files of the public keys and certificate authorities whose signatures the site trusts
+ * @param signingKey the site's own signing key: a PEM file, or {@code pkcs11:LABEL} for a key on the HSM token that
+ *     {@code keys.pkcs11.*} names; none signs nothing
+ * @param signingCertificate the signing key's certificate chain (PEM), carried in its signatures
  */
 public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
-                           SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners) {
+                           SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners,
+                           Optional<String> signingKey, Optional<Path> signingCertificate) {
+    /** The prefix of a {@link #signingKey} held in the HSM. */
+    public static final String PKCS11_KEY = "pkcs11:";
+
     /** What the factory does with models' signatures. */
     public enum SignaturePolicy {
         OFF, WARN, REQUIRE;
@@ -35,6 +42,12 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
         public String id() {
             return name().toLowerCase(java.util.Locale.ROOT);
         }
+    }
+
+    /** No site signing key. */
+    public ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
+                        SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners) {
+        this(maxUploadBytes, importRoot, builtin, signaturePolicy, trustedSigners, Optional.empty(), Optional.empty());
     }
 
     /** No signatures checked. */
@@ -54,5 +67,11 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
             throw new IllegalArgumentException("models.maxUploadSize must be positive");
         }
         requireNonNull(importRoot, "importRoot is null");
+        requireNonNull(signingKey, "signingKey is null");
+        requireNonNull(signingCertificate, "signingCertificate is null");
+        if (signingKey.isPresent() && signingKey.get().startsWith(PKCS11_KEY)
+                && signingKey.get().length() == PKCS11_KEY.length()) {
+            throw new IllegalArgumentException("models.signingKey pkcs11: names no key label (pkcs11:LABEL)");
+        }
     }
 }

@@ -122,18 +122,29 @@ public final class ModelRegistry {
     /**
      * Where a new version goes: the model's project when the model is new ({@code null}: the importer's own), and
      * its classification ({@code null}: unchanged, or {@link Model#DEFAULT_CLASSIFICATION} for a new model); and the
-     * signature it comes with (a model-signing bundle's JSON), or null.
+     * signature it comes with (a model-signing bundle's JSON), or null; and whether the site's key signs a version
+     * that comes without one (what the factory made itself).
      */
-    public record Placement(@Nullable String project, @Nullable String classification, byte @Nullable [] signature) {
+    public record Placement(@Nullable String project, @Nullable String classification, byte @Nullable [] signature,
+                            boolean siteSigns) {
         public static final Placement DEFAULT = new Placement(null, null);
 
         public Placement(@Nullable String project, @Nullable String classification) {
-            this(project, classification, null);
+            this(project, classification, null, false);
+        }
+
+        public Placement(@Nullable String project, @Nullable String classification, byte @Nullable [] signature) {
+            this(project, classification, signature, false);
         }
 
         /** This placement, with the signature the version comes with. */
         public Placement signed(byte @Nullable [] bundle) {
-            return new Placement(project, classification, bundle);
+            return new Placement(project, classification, bundle, siteSigns);
+        }
+
+        /** This placement, signed with the site's key (when it has one) if it comes unsigned. */
+        public Placement signedBySite() {
+            return new Placement(project, classification, signature, true);
         }
 
         public Placement {
@@ -232,7 +243,7 @@ public final class ModelRegistry {
             for (int i = 0; i < staged.size(); i++) {
                 stagedFiles.add(new ModelFile(uploads.get(i).fileName(), staged.get(i).sha256(), staged.get(i).size()));
             }
-            ModelSignatures.Checked signature = signatures.checkImport(name, stagedFiles, placement.signature(), by);
+            ModelSignatures.Checked signature = signatures.checkImport(name, stagedFiles, placement.signature(), placement.siteSigns(), by);
             ModelFormat detected = detectFormat(staged.getFirst(), uploads.getFirst().fileName(), format);
             Map<String, Object> metadata = new LinkedHashMap<>(readMetadata(detected, staged.getFirst()));
             metadata.putAll(extraMetadata);

@@ -10,6 +10,7 @@ import ai.factory.security.signing.ModelManifest;
 import ai.factory.security.signing.ModelSigning;
 import ai.factory.security.signing.SignatureBundle;
 import ai.factory.security.signing.SignatureInvalidException;
+import ai.factory.security.signing.SigningKey;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
@@ -47,12 +48,24 @@ public final class ModelSignatures {
     private final ModelSigning.Trust trust;
     private final Clock clock;
     private final Listener listener;
+    private final @Nullable SigningKey siteKey;
 
     public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, ModelSigning.Trust trust, Clock clock,
                            Listener listener) {
+        this(jdbi, policy, trust, clock, listener, null);
+    }
+
+    /**
+     * @param siteKey the site's own signing key, which signs what the factory makes and what an admin asks it to
+     *     sign, and which the site trusts (by its key, when it carries no certificate), or null for none
+     */
+    public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, ModelSigning.Trust trust, Clock clock,
+                           Listener listener, @Nullable SigningKey siteKey) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.policy = requireNonNull(policy, "policy is null");
-        this.trust = requireNonNull(trust, "trust is null");
+        this.siteKey = siteKey;
+        this.trust = siteKey == null || !siteKey.chain().isEmpty() ? requireNonNull(trust, "trust is null")
+                : trust.with(siteKey.publicKey());
         this.clock = requireNonNull(clock, "clock is null");
         this.listener = requireNonNull(listener, "listener is null");
     }
@@ -88,6 +101,21 @@ public final class ModelSignatures {
         return policy != SignaturePolicy.REQUIRE;
     }
 
+    /** The site's signing key, if it has one. */
+    public Optional<SigningKey> siteKey() {
+        return Optional.ofNullable(siteKey);
+    }
+
+    /** The site's trust: the signers in {@code models.trustedSigners}, and the site's own key. */
+    public ModelSigning.Trust trust() {
+        return trust;
+    }
+
+    /** What the factory makes (fine-tuned models) can be registered: the policy lets it, or the site signs it. */
+    public boolean registersOwnOutputs() {
+        return registersUnsigned() || siteKey != null;
+    }
+
     /** A version's signature as kept: who signed it, as verified at import, and when. */
     public record Stored(String signer, Instant verifiedAt, byte[] bundle) {}
 
@@ -105,6 +133,19 @@ public final class ModelSignatures {
      *     and the signer)
      */
     Checked checkImport(ModelName name, List<ModelFile> files, byte @Nullable [] bundle, Principal by) {
+        return checkImport(name, files, bundle, false, by);
+    }
+
+    /**
+     * Checks a new version's files, as {@link #checkImport(ModelName, List, byte[], Principal)}; with
+     * {@code siteSigns}, a version without a signature (one the factory made) is signed first with the site's key,
+     * when it has one.
+     */
+    Checked checkImport(ModelName name, List<ModelFile> files, byte @Nullable [] bundle, boolean siteSigns,
+                        Principal by) {
+        if (bundle == null && siteSigns && siteKey != null && !ModelRegistry.isBuiltin(name)) {
+            bundle = siteKey.signFiles(name.toString(), digests(files)).json();
+        }
         if (ModelRegistry.isBuiltin(name)) {
             return bundle == null ? Checked.NONE : new Checked(bundle, "(bundled with the factory)");
         }
@@ -147,13 +188,64 @@ public final class ModelSignatures {
      */
     private String verify(byte[] bundle, List<ModelFile> files, Instant at) {
         ModelSigning.Verified verified = trust.verify(SignatureBundle.parse(bundle), at);
-        java.util.Map<String, String> digests = new java.util.LinkedHashMap<>();
-        files.forEach(f -> digests.put(f.path(), f.sha256()));
-        String wrong = ModelSigning.mismatch(verified.manifest(), digests, verified.signer());
+        String wrong = ModelSigning.mismatch(verified.manifest(), digests(files), verified.signer());
         if (wrong != null) {
             throw new SignatureInvalidException(wrong);
         }
         return verified.signer();
+    }
+
+    private static java.util.Map<String, String> digests(List<ModelFile> files) {
+        java.util.Map<String, String> digests = new java.util.LinkedHashMap<>();
+        files.forEach(f -> digests.put(f.path(), f.sha256()));
+        return digests;
+    }
+
+    /**
+     * Signs a registered version with the site's key: the files' digests the registry recorded when it stored them,
+     * which are what every load checks. Replaces the signature the version had.
+     *
+     * @throws FactoryException CONFLICT when the site has no signing key
+     */
+    public Stored signWithSiteKey(ModelVersion version, Principal by) {
+        if (siteKey == null) {
+            throw new FactoryException(ErrorCode.CONFLICT, "the site has no signing key (models.signingKey); sign "
+                    + "with a key of your own: factory models sign " + version.ref() + " --key KEY.pem");
+        }
+        return attach(version, siteKey.signFiles(version.model().toString(), digests(version.files())).json(), by);
+    }
+
+    /**
+     * Gives a registered version a signature made elsewhere (over the digests the registry shows for its files),
+     * after verifying it against the site's trust and those digests, whatever the policy. Replaces the signature the
+     * version had.
+     *
+     * @throws FactoryException INVALID_REQUEST on {@code signature} when it does not verify, saying why
+     */
+    public Stored attach(ModelVersion version, byte[] bundle, Principal by) {
+        if (ModelRegistry.isBuiltin(version.model())) {
+            throw FactoryException.invalidParam("model", "the models bundled with the factory are the factory's own; "
+                    + "they are not signed here");
+        }
+        String model = version.ref().toString();
+        if (trust.isEmpty()) {
+            throw FactoryException.invalidParam("signature", "the site trusts no signer (models.trustedSigners), so "
+                    + "no signature can be verified; name the signer's public key or authority there");
+        }
+        String signer;
+        try {
+            signer = verify(bundle, version.files(), clock.instant());
+        } catch (SignatureInvalidException e) {
+            listener.verified(model, "signing", false, true, e.getMessage(), by);
+            throw refused(model, e.getMessage());
+        }
+        listener.verified(model, "signing", true, false, "signed by " + signer, by);
+        Instant now = clock.instant();
+        jdbi.useTransaction(h -> {
+            delete(h, version.model(), version.version());
+            store(h, version.model(), version.version(), new Checked(bundle, signer));
+        });
+        return new Stored(signer, now, bundle);
     }
 
     private static FactoryException refused(String model, String why) {

@@ -11,6 +11,12 @@ public enum Action {
     /** Importing a file that lies on the server's own disk: site admins only. */
     IMPORT_FROM_SERVER("importFromServer"),
     DELETE_MODEL("deleteModel"),
+    /** Signing a registered model version with the site's key, or giving it a signature: site admins only. */
+    SIGN_MODEL("signModel"),
+    /** Exporting models (their plaintext weights) and the factory itself as a signed bundle: site admins only. */
+    EXPORT_BUNDLE("exportBundle"),
+    /** Importing a signed bundle's models: site admins only. */
+    IMPORT_BUNDLE("importBundle"),
     CLASSIFY_MODEL("classifyModel"),
     DEPLOY("deploy"),
     READ_DEPLOYMENT("readDeployment"),

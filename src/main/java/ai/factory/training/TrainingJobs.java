@@ -248,10 +248,10 @@ public final class TrainingJobs implements AutoCloseable {
         }
         ModelVersion base = registry.resolve(request.base());
         registry.checkLoadable(base);
-        if (!registry.signatures().registersUnsigned()) {
-            throw new FactoryException(ErrorCode.FORBIDDEN, "models.signaturePolicy is require, and the factory cannot "
-                    + "yet sign what it makes: a fine-tuned model could not be registered; fine-tune under warn, then "
-                    + "sign the output's file and import it with its signature");
+        if (!registry.signatures().registersOwnOutputs()) {
+            throw new FactoryException(ErrorCode.FORBIDDEN, "models.signaturePolicy is require and the site has no "
+                    + "signing key (models.signingKey) to sign what it makes: a fine-tuned model could not be "
+                    + "registered; give the site a signing key, or fine-tune under warn and sign the output");
         }
         if (base.format() != ModelFormat.GGUF) {
             throw FactoryException.invalidParam("baseModelIdentifier", "model " + base.ref() + " is " + base.format()
@@ -672,7 +672,8 @@ public final class TrainingJobs implements AutoCloseable {
             return registry.importFiles(job.output(), Optional.of(ModelFormat.GGUF),
                     List.of(new ModelRegistry.Upload(job.output().model() + ".gguf", in, null,
                             Files.size(output.path()))),
-                    extra, owner, "training-job:" + job.id(), new ModelRegistry.Placement(job.project(), null));
+                    extra, owner, "training-job:" + job.id(),
+                    new ModelRegistry.Placement(job.project(), null).signedBySite());
         }
     }
 

@@ -142,11 +142,16 @@ class ModelSignaturesApiTest {
                     "--key", factory.adminKey());
             assertThat(show.out()).contains("signature", "signed by key sha256:");
 
-            // Under require the factory cannot register what a fine-tuning job makes: refused before it trains.
+            // Under require, with no site key, the factory cannot register what a fine-tuning job makes: refused
+            // before it trains.
             HttpResponse<String> tune = factory.post("/api/v1/training-jobs", factory.adminKey(), "{\"baseModel\": "
                     + "\"acme/signed\", \"trainingDataset\": \"acme/none\", \"outputModel\": \"acme/tuned\"}");
             assertThat(tune.statusCode()).as(tune.body()).isEqualTo(403);
-            assertThat(json(tune).at("/error/message").asText()).contains("cannot yet sign what it makes");
+            assertThat(json(tune).at("/error/message").asText()).contains("has no signing key");
+            HttpResponse<String> noKey = factory.post("/api/v1/models/acme/signed/versions/1/signature",
+                    factory.adminKey(), "{}");
+            assertThat(noKey.statusCode()).as(noKey.body()).isEqualTo(409);
+            assertThat(json(noKey).at("/error/message").asText()).contains("the site has no signing key");
             HttpResponse<String> bundled = factory.post("/api/v1/training-jobs", factory.adminKey(), "{\"baseModel\": "
                     + "\"acme/signed\", \"trainingDataset\": \"acme/none\", \"outputModel\": \"builtin/evil\"}");
             assertThat(bundled.statusCode()).as(bundled.body()).isEqualTo(400);
@@ -177,6 +182,85 @@ class ModelSignaturesApiTest {
             assertThat(again.statusCode()).isEqualTo(403);
             assertThat(verifications(factory)).anySatisfy(r -> assertThat(r.path("detail").asText())
                     .startsWith("at load").contains("does not trust"));
+        }
+    }
+
+    @Test
+    void theSiteKeySignsWhatTheFactoryMakesAndRegisteredVersionsTakeSignaturesMadeElsewhere() throws Exception {
+        Path[] vendor = write(ecKeys(), "vendor");
+        Path[] siteKey = write(ecKeys(), "site");
+        Path[] stranger = write(ecKeys(), "stranger");
+        Path base = copy("base");
+        assertThat(FactoryCliTest.cli("models", "sign", base.toString(), "--key", vendor[0].toString()).exit())
+                .isZero();
+        try (TestFactory factory = TestFactory.start(dir.resolve("home"), Map.of(Setting.SIGNATURE_POLICY,
+                "require", Setting.TRUSTED_SIGNERS, vendor[1].toString(), Setting.SIGNING_KEY,
+                siteKey[0].toString()))) {
+            assertThat(importPath(factory, "acme/base", base).statusCode()).isEqualTo(201);
+            String siteHint = "key sha256:" + ai.factory.security.signing.ModelSigning.hint(Pem.publicKeysAndCertificates(
+                    siteKey[1], "site").stream().map(java.security.PublicKey.class::cast).findFirst().orElseThrow());
+
+            // A fine-tuned model is signed with the site's key as it is registered, so it trains under require.
+            HttpResponse<String> corpus = factory.send(factory.request("/api/v1/datasets/acme/capitals",
+                    factory.adminKey()).PUT(java.net.http.HttpRequest.BodyPublishers.ofString(
+                    TrainingJobsApiTest.corpus())));
+            assertThat(corpus.statusCode()).as(corpus.body()).isEqualTo(201);
+            HttpResponse<String> tune = factory.post("/api/v1/training-jobs", factory.adminKey(), "{\"baseModel\": "
+                    + "\"acme/base\", \"trainingDataset\": \"acme/capitals\", \"outputModel\": \"acme/tuned\", "
+                    + "\"hyperparameters\": {\"epochCount\": \"1\", \"contextLength\": 256}}");
+            assertThat(tune.statusCode()).as(tune.body()).isEqualTo(201);
+            String job = json(tune).path("id").asText();
+            await().atMost(Duration.ofMinutes(3)).until(() -> json(factory.get("/api/v1/training-jobs/" + job,
+                    factory.adminKey())).path("status").asText().matches("completed|failed"));
+            JsonNode tuned = json(factory.get("/api/v1/models/acme/tuned/versions/1", factory.adminKey()));
+            assertThat(tuned.at("/signature/signer").asText()).as(tuned.toString()).isEqualTo(siteHint);
+
+            // The site's key signs a registered version where it lies; the bundle verifies offline against the file.
+            Path bundle = dir.resolve("base.site.sig");
+            FactoryCliTest.Run signed = FactoryCliTest.cli("models", "sign", "acme/base", "--out", bundle.toString(),
+                    "--url", factory.url(), "--api-key", factory.adminKey());
+            assertThat(signed.exit()).as(signed.err()).isZero();
+            assertThat(signed.out()).contains("Signed acme/base:1: " + siteHint);
+            FactoryCliTest.Run offline = FactoryCliTest.cli("models", "verify", base.toString(), "--bundle",
+                    bundle.toString(), "--public-key", siteKey[1].toString());
+            assertThat(offline.exit()).as(offline.err()).isZero();
+
+            // A key held here signs the digests the registry shows; the factory takes it only from a trusted signer.
+            FactoryCliTest.Run byVendor = FactoryCliTest.cli("models", "sign", "acme/base:1", "--key",
+                    vendor[0].toString(), "--url", factory.url(), "--api-key", factory.adminKey());
+            assertThat(byVendor.exit()).as(byVendor.err()).isZero();
+            String vendorSigner = json(factory.get("/api/v1/models/acme/base/versions/1", factory.adminKey()))
+                    .at("/signature/signer").asText();
+            assertThat(vendorSigner).isNotEqualTo(siteHint).startsWith("key sha256:");
+            FactoryCliTest.Run byStranger = FactoryCliTest.cli("models", "sign", "acme/base", "--key",
+                    stranger[0].toString(), "--url", factory.url(), "--api-key", factory.adminKey());
+            assertThat(byStranger.exit()).isNotZero();
+            assertThat(byStranger.err()).contains("a key the site does not trust");
+            // A bundle over other digests (another file's) is refused, and the version keeps its signature.
+            Path other = copy("other");
+            byte[] weights = Files.readAllBytes(other);
+            weights[weights.length - 3] ^= 1;
+            Files.write(other, weights);
+            assertThat(FactoryCliTest.cli("models", "sign", other.toString(), "--key", vendor[0].toString()).exit())
+                    .isZero();
+            HttpResponse<String> wrong = factory.post("/api/v1/models/acme/base/versions/1/signature",
+                    factory.adminKey(), "{\"bundle\": " + Files.readString(other.resolveSibling("tiny.gguf.sig")) + "}");
+            assertThat(wrong.statusCode()).as(wrong.body()).isEqualTo(400);
+            assertThat(json(wrong).at("/error/message").asText()).contains("has SHA-256", "expects");
+            HttpResponse<String> notABundle = factory.post("/api/v1/models/acme/base/versions/1/signature",
+                    factory.adminKey(), "{\"bundle\": {\"mediaType\": 7}}");
+            assertThat(notABundle.statusCode()).as(notABundle.body()).isEqualTo(400);
+            assertThat(json(factory.get("/api/v1/models/acme/base/versions/1", factory.adminKey()))
+                    .at("/signature/signer").asText()).as("kept").isEqualTo(vendorSigner);
+            String developer = factory.createKey("dev", "default", "developer");
+            assertThat(factory.post("/api/v1/models/acme/base/versions/1/signature", developer, "{}").statusCode())
+                    .as("only admins sign for the site").isEqualTo(403);
+            assertThat(factory.get("/api/v1/models/acme/base/versions/1/signature", factory.adminKey()).body())
+                    .contains("dsseEnvelope");
+            assertThat(verifications(factory)).anySatisfy(r -> assertThat(r.path("detail").asText())
+                    .isEqualTo("at signing: signed by " + siteHint))
+                    .anySatisfy(r -> assertThat(r.path("detail").asText()).startsWith("at signing:")
+                            .contains("does not trust"));
         }
     }
 

@@ -90,11 +90,40 @@ public final class ModelsAdminResource implements Routes {
             access.model(ctx, Action.READ_MODEL, name(ctx));
             ctx.json(version(registry.resolve(ref(ctx))));
         });
+        routes.post(MODEL + "/versions/{version}/signature", Action.SIGN_MODEL, Contract.of("Sign a model version "
+                + "with the site's key, or give it a signature made elsewhere ({\"bundle\": …})", ModelWire.Sign.class,
+                Version.class), this::sign);
+        routes.get(MODEL + "/versions/{version}/signature", Action.READ_MODEL, Contract.of("A model version's "
+                + "signature: the OpenSSF model-signing bundle", null, com.fasterxml.jackson.databind.JsonNode.class),
+                ctx -> {
+                    access.model(ctx, Action.READ_MODEL, name(ctx));
+                    ModelVersion v = registry.resolve(ref(ctx));
+                    byte[] bundle = registry.signatures().find(v.model(), v.version())
+                            .orElseThrow(() -> new FactoryException(ErrorCode.NOT_FOUND, "model " + v.ref()
+                                    + " has no signature"))
+                            .bundle();
+                    ctx.contentType("application/json").result(bundle);
+                });
         routes.delete(MODEL + "/versions/{version}", Action.DELETE_MODEL, Contract.of("Delete a model version",
                 null, Deleted.class), ctx -> {
             access.model(ctx, Action.DELETE_MODEL, name(ctx));
             ctx.json(deleted(registry.delete(ref(ctx))));
         });
+    }
+
+    /** {@code POST …/versions/V/signature}: the site's key signs the version, or the bundle given is verified. */
+    private void sign(Context ctx) {
+        ModelWire.Sign body = WireJson.read(ctx.bodyAsBytes(), ModelWire.Sign.class);
+        access.model(ctx, Action.SIGN_MODEL, name(ctx));
+        ModelVersion v = registry.resolve(ref(ctx));
+        Principal by = Authentication.principal(ctx);
+        if (body.bundle() == null || body.bundle().isNull()) {
+            registry.signatures().signWithSiteKey(v, by);
+        } else {
+            registry.signatures().attach(v, body.bundle().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    by);
+        }
+        ctx.json(version(v));
     }
 
     /** {@code PATCH /api/v1/models/NS/MODEL} {@code {"classification": "restricted"}}. */

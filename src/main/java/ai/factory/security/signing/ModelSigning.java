@@ -174,6 +174,18 @@ public final class ModelSigning {
             return new Trust(keys, authorities);
         }
 
+        private Trust(List<PublicKey> keys, Set<TrustAnchor> authorities) {
+            this.keys = List.copyOf(keys);
+            this.authorities = authorities;
+        }
+
+        /** This trust and one more key (the site's own signing key, say). */
+        public Trust with(PublicKey key) {
+            List<PublicKey> more = new ArrayList<>(keys);
+            more.add(key);
+            return new Trust(more, authorities);
+        }
+
         public boolean isEmpty() {
             return keys.isEmpty() && authorities.isEmpty();
         }

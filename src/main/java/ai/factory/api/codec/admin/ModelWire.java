@@ -46,6 +46,13 @@ public final class ModelWire {
         }
     }
 
+    /**
+     * {@code POST …/versions/V/signature}: sign with the site's key, or, with {@code bundle}, take a signature made
+     * elsewhere (the model-signing bundle's JSON) over the digests the registry shows for the version's files.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Sign(com.fasterxml.jackson.databind.@Nullable JsonNode bundle) {}
+
     public record File(String path, String sha256, long size) {
         public File {
             requireNonNull(path, "path is null");
