@@ -68,6 +68,8 @@ import ai.factory.models.ModelSignatures;
 import ai.factory.config.Setting;
 import ai.factory.security.signing.ModelSigning;
 import ai.factory.security.signing.SigningKey;
+import ai.factory.models.bundle.ModelBundles;
+import ai.factory.api.admin.BundlesResource;
 import ai.factory.security.keys.Pkcs11SigningKey;
 import ai.factory.security.tls.Pem;
 import ai.factory.config.ModelsConfig;
@@ -403,6 +405,7 @@ public final class Factory implements AutoCloseable {
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, auditAtStart, egress, registry,
                     Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
+            ModelsAdminResource modelsAdmin = new ModelsAdminResource(registry, projects, access);
             this.server = new ApiServer(config.server(), tls.map(ServerTls.Prepared::identity), authentication, authorizer,
                     new RequestAudit(audit, journal, clock, auditContent, projects::contentLogging), metrics,
                     Map.of("database", database::isHealthy, "audit", auditAtStart::ok),
@@ -417,7 +420,9 @@ public final class Factory implements AutoCloseable {
                             new ModelCustomizationResource(customizations, trainingJobs, registry, deployments, access),
                             new CompletionsResource(inference, clock),
                             new ModelsResource(deployments, registry, access),
-                            new ModelsAdminResource(registry, projects, access),
+                            modelsAdmin,
+                            new BundlesResource(new ModelBundles(registry, clock), modelsAdmin, projects, access,
+                                    RuntimeFiles::ofThisProcess, ai.factory.BuildInfo.load().factoryLine()),
                             new DatasetsResource(datasets, projects, access),
                             new TrainingJobsResource(trainingJobs, projects, access),
                             new KeysResource(keys, projects, access),

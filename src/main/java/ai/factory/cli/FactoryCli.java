@@ -1,5 +1,6 @@
 package ai.factory.cli;
 
+import ai.factory.BuildInfo;
 import ai.factory.engine.llama.LlamaRuntime;
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -25,7 +26,7 @@ public final class FactoryCli {
             DeploymentsCommand.class, ChatCommand.class, KeysCommand.class, ProjectsCommand.class,
             EncryptionCommand.class, PoliciesCommand.class, AuditCommand.class, UsageCommand.class,
             QuotasCommand.class, SovereigntyCommand.class, BenchCommand.class, FleetCommand.class, NodesCommand.class, WorkerCommand.class,
-            LoginCommand.class, LogoutCommand.class, VersionCommand.class);
+            BundleCommand.class, LoginCommand.class, LogoutCommand.class, VersionCommand.class);
 
     /** Each command group's subcommands, which the group lists in its own SUBCOMMANDS (see {@link #commandLine}). */
     static final Map<Class<?>, List<Class<?>>> SUBCOMMANDS = Map.ofEntries(
@@ -41,6 +42,7 @@ public final class FactoryCli {
             Map.entry(QuotasCommand.class, QuotasCommand.SUBCOMMANDS),
             Map.entry(UsageCommand.class, UsageCommand.SUBCOMMANDS),
             Map.entry(SovereigntyCommand.class, SovereigntyCommand.SUBCOMMANDS),
+            Map.entry(BundleCommand.class, BundleCommand.SUBCOMMANDS),
             Map.entry(FleetCommand.class, FleetCommand.SUBCOMMANDS),
             Map.entry(NodesCommand.class, NodesCommand.SUBCOMMANDS),
             Map.entry(NodesCommand.Token.class, NodesCommand.Token.SUBCOMMANDS));

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -225,6 +226,33 @@ final class FactoryClient implements AutoCloseable {
                 throw failure(response.statusCode(), body);
             }
             return body;
+        });
+    }
+
+    /**
+     * POSTs a JSON body and streams the answer (not JSON: an archive) into {@code target}, through a file beside it
+     * renamed into place once complete; an error answer is JSON as always. Returns the bytes written.
+     */
+    long download(String path, Object body, Path target) {
+        return exchange(() -> {
+            var response = http.send(request(path).header("Content-Type", "application/json")
+                    .POST(BodyPublishers.ofString(json(body))).build(), BodyHandlers.ofInputStream());
+            try (InputStream in = response.body()) {
+                if (response.statusCode() >= 400) {
+                    byte[] error = in.readNBytes(1 << 20);
+                    throw failure(response.statusCode(), error.length == 0 ? Json.mapper().createObjectNode()
+                            : Json.mapper().readTree(error));
+                }
+                Path partial = target.resolveSibling(target.getFileName() + ".partial");
+                try {
+                    long n = java.nio.file.Files.copy(in, partial, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    java.nio.file.Files.move(partial, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    return n;
+                } finally {
+                    java.nio.file.Files.deleteIfExists(partial);
+                }
+            }
         });
     }
 

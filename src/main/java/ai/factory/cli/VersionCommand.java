@@ -1,5 +1,6 @@
 package ai.factory.cli;
 
+import ai.factory.BuildInfo;
 import ai.factory.Json;
 import ai.factory.engine.llama.LlamaRuntime;
 import com.fasterxml.jackson.databind.JsonNode;

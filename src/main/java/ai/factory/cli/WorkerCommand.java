@@ -1,5 +1,6 @@
 package ai.factory.cli;
 
+import ai.factory.BuildInfo;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.WorkerServer;

@@ -1,5 +1,6 @@
 package ai.factory.cli;
 
+import ai.factory.BuildInfo;
 import static ai.factory.cli.FactoryCliTest.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 

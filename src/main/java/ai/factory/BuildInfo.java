@@ -1,4 +1,4 @@
-package ai.factory.cli;
+package ai.factory;
 
 import static java.util.Objects.requireNonNull;
 
@@ -14,16 +14,16 @@ import java.util.Properties;
  * commit, and the version of the llama.cpp natives it is pinned to ({@code llama.natives.version} in pom.xml). A
  * value the build did not fill in (classes compiled by an IDE, a source archive without .git) is absent.
  */
-record BuildInfo(Optional<String> version, Optional<String> commit, boolean modified, Optional<String> llamaNatives) {
-    static final String RESOURCE = "/ai/factory/build.properties";
+public record BuildInfo(Optional<String> version, Optional<String> commit, boolean modified, Optional<String> llamaNatives) {
+    public static final String RESOURCE = "/ai/factory/build.properties";
 
-    BuildInfo {
+    public BuildInfo {
         requireNonNull(version, "version is null");
         requireNonNull(commit, "commit is null");
         requireNonNull(llamaNatives, "llamaNatives is null");
     }
 
-    static BuildInfo load() {
+    public static BuildInfo load() {
         Properties p = new Properties();
         try (InputStream in = BuildInfo.class.getResourceAsStream(RESOURCE)) {
             if (in != null) {
@@ -35,7 +35,7 @@ record BuildInfo(Optional<String> version, Optional<String> commit, boolean modi
         return of(p);
     }
 
-    static BuildInfo of(Properties p) {
+    public static BuildInfo of(Properties p) {
         return new BuildInfo(value(p, "version"), value(p, "commit").filter(c -> !c.equals("unknown")),
                 value(p, "modified").map(Boolean::parseBoolean).orElse(false), value(p, "llamaNativesVersion"));
     }
@@ -46,7 +46,7 @@ record BuildInfo(Optional<String> version, Optional<String> commit, boolean modi
     }
 
     /** {@code factory 0.1.0 (commit 1a2b3c4)}, with {@code , with local changes} when tracked files differed. */
-    String factoryLine() {
+    public String factoryLine() {
         return "factory " + version.orElse("dev") + " (commit " + commit.orElse("unknown")
                 + (modified ? ", with local changes" : "") + ")";
     }
