@@ -261,6 +261,35 @@ class LauncherTest {
         assertThat(root.resolve("target/factory.aot")).doesNotExist();
     }
 
+    @Test
+    void anInstalledRuntimeRunsItsJarWithItsOwnNativesAndNeverBuildsOrFetches() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("installed"));
+        Files.copy(Path.of("factory"), root.resolve("factory"));
+        Files.copy(cliJar("installed", ""), root.resolve("factory.jar"));
+        Files.createDirectories(root.resolve("natives/lib"));
+        Path trap = Files.createDirectories(dir.resolve("trap"));
+        for (String tool : List.of("mvn", "npm", "git")) {
+            Files.writeString(trap.resolve(tool), "#!" + which("bash") + "\ntouch '" + dir.resolve(tool + ".ran")
+                    + "'\nexit 1\n");
+            Files.setPosixFilePermissions(trap.resolve(tool), PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        Map<String, String> env = Map.of("JAVA_HOME", System.getProperty("java.home"), "PATH", trap + ":"
+                + toolsOnly(), "FACTORY_CACHE_DIR", dir.resolve("empty-cache").toString());
+        Result run = launch(root.resolve("factory"), env, "models", "list");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out().strip()).isEqualTo("factory models list");
+        assertThat(run.err()).as("nothing built or fetched").isEmpty();
+        for (String tool : List.of("mvn", "npm", "git")) {
+            assertThat(dir.resolve(tool + ".ran")).as(tool).doesNotExist();
+        }
+        assertThat(dir.resolve("empty-cache")).doesNotExist();
+        for (String command : List.of("test", "build", "jmh", "image")) {
+            Result refused = launch(root.resolve("factory"), env, command);
+            assertThat(refused.exit()).isEqualTo(2);
+            assertThat(refused.err()).contains("this is an installed runtime", "without the sources");
+        }
+    }
+
     /**
      * A copy of the launcher in a project of its own, whose build (a fake mvn) puts {@code jar} in place; the llama.cpp
      * natives are already in its cache.
