@@ -45,6 +45,30 @@ public record BuildInfo(Optional<String> version, Optional<String> commit, boole
         return Optional.ofNullable(p.getProperty(key)).map(String::strip).filter(v -> !v.isEmpty() && !v.contains("${"));
     }
 
+    /** Where the build put the factory's SBOM (CycloneDX JSON of its runtime dependencies). */
+    public static final String SBOM = "/META-INF/sbom/factory.cdx.json";
+
+    /** The SBOM the build put into the jar, if it did. */
+    public static Optional<byte[]> sbom() {
+        try (InputStream in = BuildInfo.class.getResourceAsStream(SBOM)) {
+            return in == null ? Optional.empty() : Optional.of(in.readAllBytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + SBOM, e);
+        }
+    }
+
+    /** The SHA-256 of the SBOM the build put into the jar, in hex, if it did. */
+    public static Optional<String> sbomSha256() {
+        return sbom().map(bytes -> {
+            try {
+                return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(bytes));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every JDK has SHA-256", e);
+            }
+        });
+    }
+
     /** {@code factory 0.1.0 (commit 1a2b3c4)}, with {@code , with local changes} when tracked files differed. */
     public String factoryLine() {
         return "factory " + version.orElse("dev") + " (commit " + commit.orElse("unknown")

@@ -404,7 +404,8 @@ public final class Factory implements AutoCloseable {
             new ProcessorMetrics().bindTo(metrics);
             new FleetMetrics(discovery).bindTo(metrics);
             SovereigntyReport report = new SovereigntyReport(audit, auditVerifier, auditAtStart, egress, registry,
-                    Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks, clock);
+                    Model::classification, () -> keyProviders(keyHierarchy, auditKey), keyHierarchy::keks,
+                    software(), clock);
             ModelsAdminResource modelsAdmin = new ModelsAdminResource(registry, projects, access);
             this.server = new ApiServer(config.server(), tls.map(ServerTls.Prepared::identity), authentication, authorizer,
                     new RequestAudit(audit, journal, clock, auditContent, projects::contentLogging), metrics,
@@ -783,6 +784,16 @@ public final class Factory implements AutoCloseable {
      * An install from before the key hierarchy sealed AWS secrets with {@code master.key}: seal them again under the
      * site key. The file is left where it is (database backups from before still need it) and no longer used.
      */
+    /** What this process runs as, for the sovereignty report. */
+    private static SovereigntyReport.Software software() {
+        var natives = LlamaRuntime.onDisk();
+        return new SovereigntyReport.Software(ai.factory.BuildInfo.load().factoryLine(),
+                ai.factory.BuildInfo.sbomSha256().orElse(null), natives.map(n -> "llama.cpp "
+                        + n.version().orElse("(version unknown)") + " from " + n.provenance()
+                        .map(LlamaRuntime.Provenance::describe).orElse(String.valueOf(n.library().getParent())))
+                        .orElse(null));
+    }
+
     /**
      * The site's signing key ({@code models.signingKey}): a PEM file, or {@code pkcs11:LABEL} on the token
      * {@code keys.pkcs11.*} names, with the certificate chain in {@code models.signingCertificate}, if any.

@@ -62,7 +62,7 @@ final class RuntimeFiles {
         String natives = null;
         var llama = LlamaRuntime.onDisk();
         if (llama.isPresent()) {
-            Path dir = llama.get().library().getParent();
+            Path dir = java.util.Objects.requireNonNull(llama.get().library().getParent(), "a library lies in a folder");
             try (Stream<Path> listed = Files.list(dir)) {
                 for (Path f : listed.filter(Files::isRegularFile).sorted().toList()) {
                     files.add(new ModelBundles.RuntimeFile("natives/lib/" + f.getFileName(),
@@ -71,8 +71,16 @@ final class RuntimeFiles {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot list the llama.cpp natives in " + dir, e);
             }
-            natives = "llama.cpp " + llama.get().version().orElse("(version unknown)") + BuildInfo.load()
-                    .llamaNatives().map(v -> " (node-llama-cpp " + v + ")").orElse("");
+            var provenance = llama.get().provenance();
+            Path parent = dir.getParent();
+            if (provenance.isPresent() && parent != null) {
+                Path recorded = parent.resolve(LlamaRuntime.Provenance.FILE);
+                files.add(new ModelBundles.RuntimeFile("natives/" + LlamaRuntime.Provenance.FILE,
+                        () -> Files.newInputStream(recorded), true));
+            }
+            natives = "llama.cpp " + llama.get().version().orElse("(version unknown)") + provenance
+                    .map(p -> " from " + p.describe()).orElse(BuildInfo.load().llamaNatives()
+                            .map(v -> " (node-llama-cpp " + v + ")").orElse(""));
         }
         return new ModelBundles.Runtime(files, LAUNCHER, BuildInfo.load().factoryLine(), natives);
     }

@@ -66,6 +66,13 @@ final class SovereigntyCommand {
                         + signatures.unsignedVersions() + " not");
                 out.println();
             }
+            SovereigntyWire.Software software = report.software();
+            if (software != null) {
+                out.println("Running " + software.factory() + "; SBOM sha256 " + (software.sbomSha256() == null
+                        ? "(none in this build)" : software.sbomSha256()) + "; llama.cpp natives: "
+                        + (software.llamaNatives() == null ? "none" : software.llamaNatives()));
+                out.println();
+            }
             AuditWire.Verification audit = report.audit();
             out.println(audit.ok()
                     ? "Audit chain: OK, " + audit.records() + " records, " + audit.digests()

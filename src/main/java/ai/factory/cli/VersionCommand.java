@@ -6,11 +6,7 @@ import ai.factory.engine.llama.LlamaRuntime;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,8 +22,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = "The factory's version, commit, llama.cpp natives and Java, and its SBOM (CycloneDX, in the "
                 + "jar: META-INF/sbom/factory.cdx.json) with its SHA-256; --json for a document, --sbom for the SBOM.")
 final class VersionCommand implements Callable<Integer> {
-    /** Where the build puts the SBOM in the jar. */
-    static final String SBOM = "/META-INF/sbom/factory.cdx.json";
+    static final String SBOM = BuildInfo.SBOM;
 
     @Spec CommandSpec spec;
 
@@ -38,7 +33,7 @@ final class VersionCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        byte[] document = sbom();
+        byte[] document = BuildInfo.sbom().orElse(null);
         if (sbom) {
             if (document == null) {
                 spec.commandLine().getErr().println("this build has no SBOM (built without the CycloneDX plugin's run)");
@@ -59,6 +54,12 @@ final class VersionCommand implements Callable<Integer> {
         LlamaRuntime.onDisk().ifPresent(n -> {
             natives.put("library", n.library().toString());
             natives.put("llamaCpp", n.version().orElse("unknown"));
+            n.provenance().ifPresent(p -> {
+                natives.put("npmPackage", p.packageName());
+                natives.put("npmVersion", p.version());
+                natives.put("integrity", p.integrity());
+                natives.put("llamaCppCommit", p.llamaCppCommit());
+            });
         });
         v.put("java", Runtime.version().toString());
         if (document != null) {
@@ -66,7 +67,7 @@ final class VersionCommand implements Callable<Integer> {
             ObjectNode s = v.putObject("sbom");
             s.put("format", "CycloneDX " + bom.path("specVersion").asText());
             s.put("resource", SBOM.substring(1));
-            s.put("sha256", sha256(document));
+            s.put("sha256", BuildInfo.sbomSha256().orElseThrow());
             s.put("components", bom.path("components").size());
         }
         if (json) {
@@ -81,19 +82,5 @@ final class VersionCommand implements Callable<Integer> {
                         + " components, sha256 " + v.at("/sbom/sha256").asText() + " ('factory version --sbom' prints it)");
         out.flush();
         return 0;
-    }
-
-    private static byte @org.jspecify.annotations.Nullable [] sbom() throws IOException {
-        try (InputStream in = VersionCommand.class.getResourceAsStream(SBOM)) {
-            return in == null ? null : in.readAllBytes();
-        }
-    }
-
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
     }
 }

@@ -45,10 +45,19 @@ public final class SovereigntyReport {
     private final Supplier<List<KeyHierarchy.KekInfo>> keks;
     private final Clock clock;
     private final AuditStartCheck auditAtStart;
+    private final Software software;
+
+    /**
+     * What the factory runs as: its version and commit, its build's SBOM digest, and the llama.cpp natives it loads
+     * (null when none), with where they came from.
+     */
+    public record Software(String factory, @org.jspecify.annotations.Nullable String sbomSha256,
+                           @org.jspecify.annotations.Nullable String llamaNatives) {}
 
     public SovereigntyReport(AuditLog audit, AuditVerifier verifier, AuditStartCheck auditAtStart, Egress egress,
                              ModelRegistry registry, Function<Model, String> classify, Supplier<List<KeyProvider>> keys,
-                             Supplier<List<KeyHierarchy.KekInfo>> keks, Clock clock) {
+                             Supplier<List<KeyHierarchy.KekInfo>> keks, Software software, Clock clock) {
+        this.software = requireNonNull(software, "software is null");
         this.audit = requireNonNull(audit, "audit is null");
         this.verifier = requireNonNull(verifier, "verifier is null");
         this.egress = requireNonNull(egress, "egress is null");
@@ -71,7 +80,8 @@ public final class SovereigntyReport {
     public record Report(Instant generatedAt, List<String> egressAllow, List<AuditStore.ResourceCount> egressAttempts,
                          SortedMap<String, Long> modelsByClassification, List<KeyProvider> keyProviders,
                          List<KeyHierarchy.KekInfo> projectKeys, AuditVerification audit, long auditDropped,
-                         AuditStartCheck auditAtStart, ai.factory.models.ModelSignatures.Summary modelSignatures) {
+                         AuditStartCheck auditAtStart, ai.factory.models.ModelSignatures.Summary modelSignatures,
+                         Software software) {
         public Report {
             requireNonNull(generatedAt, "generatedAt is null");
             egressAllow = List.copyOf(egressAllow);
@@ -92,7 +102,7 @@ public final class SovereigntyReport {
         return new Report(clock.instant(), egress.policy().rules().stream().map(EgressPolicy.Rule::toString).toList(),
                 audit.store().countByResource(Egress.ACTION), byClass, keys.get(), keks.get(),
                 verifier.verify(Optional.empty(), Optional.empty()), audit.droppedCount(), auditAtStart,
-                registry.signatures().summary());
+                registry.signatures().summary(), software);
     }
 
     /**

@@ -164,6 +164,7 @@ class BundleTest {
         Path launcher = runtimes.resolve("current").resolve("factory");
         assertThat(launcher).isExecutable();
         assertThat(runtimes.resolve("current").resolve("natives").resolve("lib")).isDirectory();
+        assertThat(runtimes.resolve("current").resolve("natives").resolve("provenance.json")).isRegularFile();
 
         // The installed factory, on a machine with no caches, no reachable mvn or npm, and egress denied.
         Path emptyHome = Files.createDirectories(dir.resolve("nobody"));
@@ -236,6 +237,11 @@ class BundleTest {
 
             JsonNode report = json(http.send(HttpRequest.newBuilder(URI.create(url + "/api/v1/sovereignty/report"))
                     .header("Authorization", "Bearer " + key).build(), HttpResponse.BodyHandlers.ofString()));
+            assertThat(report.at("/software/factory").asText()).startsWith("factory ");
+            assertThat(report.at("/software/sbomSha256").asText()).as("the SBOM travelled in the jar")
+                    .matches("[0-9a-f]{64}");
+            assertThat(report.at("/software/llamaNatives").asText()).as("the natives and where they came from")
+                    .startsWith("llama.cpp ").contains("@node-llama-cpp/");
             assertThat(report.at("/egress/allow").size()).isZero();
             assertThat(report.at("/egress/attempts").size()).as("no outbound connection attempted").isZero();
             for (String tool : List.of("mvn", "npm", "git", "curl", "wget")) {

@@ -44,6 +44,12 @@ class VersionTest {
         assertThat(v.path("llamaNatives").path("package").asText()).isEqualTo("node-llama-cpp");
         assertThat(v.path("llamaNatives").path("pinned").asText()).matches("\\d+\\.\\d+\\.\\d+");
         assertThat(v.at("/sbom/format").asText()).isEqualTo("CycloneDX 1.6");
+        // Where the natives came from, as the launcher recorded it when it fetched them.
+        ai.factory.engine.llama.LlamaRuntime.onDisk().flatMap(n -> n.provenance()).ifPresent(p -> {
+            assertThat(v.at("/llamaNatives/npmPackage").asText()).startsWith("@node-llama-cpp/");
+            assertThat(v.at("/llamaNatives/npmVersion").asText()).isEqualTo(v.at("/llamaNatives/pinned").asText());
+            assertThat(v.at("/llamaNatives/llamaCppCommit").asText()).matches("[0-9a-f]{40}|");
+        });
         FactoryCliTest.Run sbom = cli("version", "--sbom");
         assertThat(sbom.exit()).isZero();
         var bom = ai.factory.Json.mapper().readTree(sbom.out());

@@ -113,6 +113,38 @@ public final class LlamaRuntime {
             requireNonNull(library, "library is null");
             requireNonNull(version, "version is null");
         }
+
+        /** Where they came from, as the launcher recorded it beside the library's folder, if it did. */
+        public Optional<Provenance> provenance() {
+            Path lib = library.getParent();
+            Path parent = lib == null ? null : lib.getParent();
+            return parent == null ? Optional.empty() : Provenance.read(parent.resolve(Provenance.FILE));
+        }
+    }
+
+    /**
+     * Where a folder of natives came from ({@code provenance.json} beside its {@code lib/}, which the launcher writes
+     * when it fetches them): the npm package and version, the registry's integrity hash of the package (empty when
+     * it was not recorded) and the llama.cpp commit of the source bundled with it (empty when unknown).
+     */
+    public record Provenance(String packageName, String version, String integrity, String llamaCppCommit) {
+        public static final String FILE = "provenance.json";
+
+        static Optional<Provenance> read(Path file) {
+            try {
+                var node = ai.factory.Json.mapper().readTree(file.toFile());
+                return Optional.of(new Provenance(node.path("package").asText(""), node.path("version").asText(""),
+                        node.path("integrity").asText(""), node.path("llamaCppCommit").asText("")));
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        }
+
+        /** {@code @node-llama-cpp/linux-x64 3.22.1 (sha512-…; llama.cpp de3ff81…)}. */
+        public String describe() {
+            return packageName + " " + version + " (" + (integrity.isEmpty() ? "integrity not recorded" : integrity)
+                    + "; llama.cpp " + (llamaCppCommit.isEmpty() ? "commit unknown" : llamaCppCommit) + ")";
+        }
     }
 
     /** {@code 0.5.0} of {@code libllama.v0.5.0.so}, {@code libllama.cuda.v0.5.0.so} or {@code libllama.so.0.5.0}. */

@@ -22,7 +22,8 @@ public final class SovereigntyWire {
     public record Report(Instant generatedAt, Egress egress, DataClassification dataClassification,
                          List<KeyProvider> keyProviders, List<EncryptionWire.Kek> projectKeys,
                          AuditWire.Verification audit, AuditWire.StartCheck auditAtStart,
-                         @org.jspecify.annotations.Nullable ModelSignatures modelSignatures) {
+                         @org.jspecify.annotations.Nullable ModelSignatures modelSignatures,
+                         @org.jspecify.annotations.Nullable Software software) {
         public Report {
             requireNonNull(egress, "egress is null");
             requireNonNull(dataClassification, "dataClassification is null");
@@ -37,6 +38,13 @@ public final class SovereigntyWire {
      * model versions carry a verified signature and how many do not (the bundled models aside).
      */
     public record ModelSignatures(String policy, String trustedSigners, long signedVersions, long unsignedVersions) {}
+
+    /**
+     * What the factory runs as: its version and commit, the SHA-256 of the SBOM its build made (null when the build
+     * made none), and the llama.cpp natives it loads with their provenance (null when none).
+     */
+    public record Software(String factory, @org.jspecify.annotations.Nullable String sbomSha256,
+                           @org.jspecify.annotations.Nullable String llamaNatives) {}
 
     /** @param allow the {@code egress.allow} rules; empty: every outbound connection is refused */
     public record Egress(List<String> allow, List<Attempts> attempts) {

@@ -126,7 +126,8 @@ class AdminWireTest {
                 List.of(new EncryptionWire.Kek("_site", 1, 1, Instant.parse("2026-12-01T00:00:00Z"), null, 4)),
                 new AuditWire.Verification(true, 10, 1, 1, 10, 0, null, 0, null, new AuditWire.Cadence(1000, "PT5M"), 1,
                         null, null), new AuditWire.StartCheck(true, false, Instant.parse("2026-12-04T22:00:00Z"), null),
-                new SovereigntyWire.ModelSignatures("require", "1 key(s) and 0 certificate authority(ies)", 2, 0));
+                new SovereigntyWire.ModelSignatures("require", "1 key(s) and 0 certificate authority(ies)", 2, 0),
+                new SovereigntyWire.Software("factory 0.1.0 (commit abc)", "ab".repeat(32), null));
         String written = json(report);
         assertThat(written).contains("\"dataClassification\":{\"models\":{\"internal\":3,\"restricted\":1}}")
                 .startsWith("{\"generatedAt\":\"2026-12-05T00:00:00Z\",\"egress\":{\"allow\":[],\"attempts\":[");
