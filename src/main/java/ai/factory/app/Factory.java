@@ -780,10 +780,6 @@ public final class Factory implements AutoCloseable {
         };
     }
 
-    /**
-     * An install from before the key hierarchy sealed AWS secrets with {@code master.key}: seal them again under the
-     * site key. The file is left where it is (database backups from before still need it) and no longer used.
-     */
     /** What this process runs as, for the sovereignty report. */
     private static SovereigntyReport.Software software() {
         var natives = LlamaRuntime.onDisk();
@@ -816,6 +812,10 @@ public final class Factory implements AutoCloseable {
                 : Pem.certificates(certificate, Setting.SIGNING_CERTIFICATE.key())));
     }
 
+    /**
+     * An install from before the key hierarchy sealed AWS secrets with {@code master.key}: seal them again under the
+     * site key. The file is left where it is (database backups from before still need it) and no longer used.
+     */
     private void resealLegacySecrets(ApiKeys keys) {
         Optional<MasterKey> legacy = MasterKey.loadIfPresent(config.masterKeyFile());
         if (legacy.isPresent()) {

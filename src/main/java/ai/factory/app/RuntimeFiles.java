@@ -37,13 +37,20 @@ import java.util.zip.ZipEntry;
  */
 final class RuntimeFiles {
     private static final String LAUNCHER = "factory";
-    private static final String SBOM = "/META-INF/sbom/factory.cdx.json";
+    private static final String LAUNCHER_RESOURCE = "/META-INF/factory/factory";
+    /** The llama.cpp libraries in a natives folder (which may be a system folder named by FACTORY_LLAMA_LIB_DIR). */
+    private static final java.util.regex.Pattern NATIVE = java.util.regex.Pattern.compile(
+            "lib(llama|ggml|mtmd)[^/]*\\.(so|dylib)(\\..*)?");
 
     private RuntimeFiles() {}
 
     static ModelBundles.Runtime ofThisProcess() {
+        if (RuntimeFiles.class.getResource(LAUNCHER_RESOURCE) == null) {
+            throw new FactoryException(ErrorCode.CONFLICT, "the runtime cannot be bundled: this build has no "
+                    + LAUNCHER_RESOURCE + "; build it with Maven");
+        }
         List<ModelBundles.RuntimeFile> files = new ArrayList<>();
-        files.add(new ModelBundles.RuntimeFile(LAUNCHER, () -> resource("/META-INF/factory/factory"), true));
+        files.add(new ModelBundles.RuntimeFile(LAUNCHER, () -> resource(LAUNCHER_RESOURCE), true));
         Path code;
         try {
             code = Path.of(Factory.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -64,7 +71,8 @@ final class RuntimeFiles {
         if (llama.isPresent()) {
             Path dir = java.util.Objects.requireNonNull(llama.get().library().getParent(), "a library lies in a folder");
             try (Stream<Path> listed = Files.list(dir)) {
-                for (Path f : listed.filter(Files::isRegularFile).sorted().toList()) {
+                for (Path f : listed.filter(p -> Files.isRegularFile(p) && NATIVE.matcher(p.getFileName().toString())
+                        .matches()).sorted().toList()) {
                     files.add(new ModelBundles.RuntimeFile("natives/lib/" + f.getFileName(),
                             () -> Files.newInputStream(f), true));
                 }
@@ -99,7 +107,7 @@ final class RuntimeFiles {
      */
     private static Map<String, Path> libraries() {
         JsonNode sbom;
-        try (InputStream in = resource(SBOM)) {
+        try (InputStream in = resource(BuildInfo.SBOM)) {
             sbom = Json.mapper().readTree(in);
         } catch (IOException e) {
             throw new FactoryException(ErrorCode.CONFLICT, "the runtime cannot be bundled: " + e.getMessage());

@@ -56,6 +56,21 @@ final class BundleCommand {
         public Integer call() {
             long bytes = client.client().download("/api/v1/bundles/export", new BundleWire.Export(models, runtime),
                     out);
+            // A bundle ends with its signature; one that arrived without it (an export that failed on the way) is
+            // not kept.
+            try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(out.toFile())) {
+                if (zip.getEntry(BundleArchive.SIGNATURE) == null) {
+                    throw new java.util.zip.ZipException("it has no " + BundleArchive.SIGNATURE);
+                }
+            } catch (IOException e) {
+                try {
+                    Files.deleteIfExists(out);
+                } catch (IOException ignored) {
+                    // what is left says itself that it is no bundle
+                }
+                throw new IllegalStateException("the export arrived incomplete (" + e.getMessage() + "); nothing "
+                        + "was kept; the server's log says why", e);
+            }
             PrintWriter w = spec.commandLine().getOut();
             w.printf("Exported %s%s to %s (%s)%n", models.isEmpty() ? "no models" : String.join(", ", models),
                     runtime ? " and the factory" : "", out, ModelsCommand.size(bytes));
@@ -157,6 +172,9 @@ final class BundleCommand {
                         + "may be repeated.")
         List<Path> trusted;
 
+        @Option(names = "--allow-downgrade", description = "Install a runtime exported before the current one.")
+        boolean allowDowngrade;
+
         @Override
         public Integer call() throws IOException {
             return verified(spec, file, trusted, bundle -> {
@@ -166,46 +184,69 @@ final class BundleCommand {
                             + "--runtime)");
                     return 1;
                 }
+                String launcherEntry = runtime.launcher();
+                if (!launcherEntry.startsWith(BundleArchive.RUNTIME) || !bundle.digests().containsKey(launcherEntry)) {
+                    spec.commandLine().getErr().println("refused: the bundle names its launcher '" + launcherEntry
+                            + "', which its runtime does not hold");
+                    return 1;
+                }
+                Path root = into.toAbsolutePath().normalize();
+                Path current = root.resolve("current");
+                Path installed = current.resolve(BundleArchive.CONTENTS);
+                if (Files.isRegularFile(installed) && !allowDowngrade) {
+                    Instant was = ai.factory.Json.mapper().readValue(installed.toFile(), BundleContents.class)
+                            .createdAt();
+                    if (was.isAfter(bundle.contents().createdAt())) {
+                        spec.commandLine().getErr().println("refused: the current runtime was exported at " + was
+                                + ", after this one (" + bundle.contents().createdAt() + "); install an older one "
+                                + "with --allow-downgrade");
+                        return 1;
+                    }
+                }
+                String contentsSha256 = java.util.Objects.requireNonNull(bundle.digests().get(
+                        BundleArchive.CONTENTS), "a verified bundle has its contents");
                 String name = "factory-" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC)
-                        .format(bundle.contents().createdAt());
-                Path target = into.toAbsolutePath().normalize().resolve(name);
+                        .format(bundle.contents().createdAt()) + "-" + contentsSha256.substring(0, 8);
+                Path target = root.resolve(name);
                 if (Files.exists(target)) {
                     spec.commandLine().getErr().println("refused: " + target + " is installed already");
                     return 1;
                 }
-                Files.createDirectories(into);
-                Path work = Files.createTempDirectory(into.toAbsolutePath(), ".install-");
+                Files.createDirectories(root);
+                Path work = Files.createTempDirectory(root, ".install-");
                 try {
-                    for (String entry : bundle.digests().keySet()) {
+                    for (var e : bundle.digests().entrySet()) {
+                        String entry = e.getKey();
                         if (!entry.startsWith(BundleArchive.RUNTIME)) {
                             continue;
                         }
                         Path dest = work.resolve(entry.substring(BundleArchive.RUNTIME.length())).normalize();
-                        if (!dest.startsWith(work)) {
+                        if (!dest.startsWith(work) || dest.equals(work)) {
                             throw new IllegalStateException("entry " + entry + " lies outside the runtime");
                         }
                         Files.createDirectories(dest.getParent());
-                        try (InputStream in = bundle.open(entry)) {
-                            Files.copy(in, dest);
-                        }
+                        // Digested again as it is written: what is installed is what was verified, even if the
+                        // file changed after it was.
+                        copyVerified(bundle, entry, e.getValue(), dest);
                     }
-                    Path launcher = work.resolve(runtime.launcher().substring(BundleArchive.RUNTIME.length()));
+                    copyVerified(bundle, BundleArchive.CONTENTS, contentsSha256, work.resolve(BundleArchive.CONTENTS));
+                    Path launcher = work.resolve(launcherEntry.substring(BundleArchive.RUNTIME.length()));
                     if (!launcher.toFile().setExecutable(true, false)) {
                         throw new IOException("cannot make " + launcher + " executable");
                     }
                     Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
                 } finally {
-                    if (Files.exists(work)) {
-                        try (var walk = Files.walk(work)) {
-                            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                        }
-                    }
+                    deleteTree(work);
                 }
                 // The new runtime becomes current in one step: a link made beside, renamed over the old one.
-                Path current = into.toAbsolutePath().normalize().resolve("current");
-                Path link = Files.createSymbolicLink(current.resolveSibling(".current-" + ProcessHandle.current().pid()),
-                        target.getFileName());
-                Files.move(link, current, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                Path link = current.resolveSibling(".current-" + ProcessHandle.current().pid());
+                Files.deleteIfExists(link);
+                Files.createSymbolicLink(link, target.getFileName());
+                try {
+                    Files.move(link, current, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                } finally {
+                    Files.deleteIfExists(link);
+                }
                 PrintWriter out = spec.commandLine().getOut();
                 out.printf("Installed %s (%d file(s), signed by %s) in %s%n", bundle.contents().factory(),
                         runtime.files(), bundle.signer(), target);
@@ -213,6 +254,34 @@ final class BundleCommand {
                 out.flush();
                 return 0;
             });
+        }
+    }
+
+    /** Copies an entry, refusing it (and leaving nothing) when its bytes are not the SHA-256 verified. */
+    private static void copyVerified(BundleArchive.Verified bundle, String entry, String sha256, Path dest)
+            throws IOException {
+        java.security.MessageDigest digest;
+        try {
+            digest = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try (InputStream in = new java.security.DigestInputStream(bundle.open(entry), digest)) {
+            Files.copy(in, dest);
+        }
+        String actual = java.util.HexFormat.of().formatHex(digest.digest());
+        if (!actual.equals(sha256)) {
+            Files.deleteIfExists(dest);
+            throw new IOException("entry '" + entry + "' changed while it was installed (SHA-256 " + actual
+                    + ", verified " + sha256 + "): the bundle's file is being written to; nothing was installed");
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (var walk = Files.walk(dir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
     }
 

@@ -66,6 +66,17 @@ public final class ModelSignatures {
         this.siteKey = siteKey;
         this.trust = siteKey == null || !siteKey.chain().isEmpty() ? requireNonNull(trust, "trust is null")
                 : trust.with(siteKey.publicKey());
+        if (siteKey != null) {
+            // What the site signs must verify here, or fine-tuned models would be refused after hours of training.
+            try {
+                this.trust.verify(siteKey.sign(ModelManifest.ofFile("site-key-check", "0".repeat(64))),
+                        clock.instant());
+            } catch (SignatureInvalidException e) {
+                throw new IllegalArgumentException("models.signingKey: the site would not trust its own signatures ("
+                        + e.getMessage() + "); with models.signingCertificate, name the authority that issued it in "
+                        + "models.trustedSigners");
+            }
+        }
         this.clock = requireNonNull(clock, "clock is null");
         this.listener = requireNonNull(listener, "listener is null");
     }
@@ -242,6 +253,12 @@ public final class ModelSignatures {
         listener.verified(model, "signing", true, false, "signed by " + signer, by);
         Instant now = clock.instant();
         jdbi.useTransaction(h -> {
+            // The version may have been deleted meanwhile: no signature for a version that is not there.
+            boolean exists = h.createQuery("SELECT COUNT(*) FROM model_versions WHERE model_name = :n AND version = :v")
+                    .bind("n", version.model().toString()).bind("v", version.version()).mapTo(Long.class).one() > 0;
+            if (!exists) {
+                throw new FactoryException(ErrorCode.NOT_FOUND, "model " + model + " does not exist");
+            }
             delete(h, version.model(), version.version());
             store(h, version.model(), version.version(), new Checked(bundle, signer));
         });

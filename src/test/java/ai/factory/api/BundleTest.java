@@ -159,8 +159,14 @@ class BundleTest {
                 "--public-key", site[1].toString()).exit()).isEqualTo(1);
         assertThat(runtimes).doesNotExist();
         FactoryCliTest.Run install = FactoryCliTest.cli("bundle", "install", full.toString(), "--into",
-                runtimes.toString(), "--public-key", site[1].toString());
+                dir.resolve("elsewhere").resolve("..").resolve("opt").toString(), "--public-key", site[1].toString());
         assertThat(install.exit()).as(install.err()).isZero();
+        FactoryCliTest.Run again = FactoryCliTest.cli("bundle", "install", full.toString(), "--into",
+                runtimes.toString(), "--public-key", site[1].toString());
+        assertThat(again.exit()).isEqualTo(1);
+        assertThat(again.err()).contains("is installed already");
+        assertThat(FactoryCliTest.cli("bundle", "install", two.toString(), "--into", runtimes.toString(),
+                "--public-key", site[1].toString()).err()).contains("carries no runtime");
         Path launcher = runtimes.resolve("current").resolve("factory");
         assertThat(launcher).isExecutable();
         assertThat(runtimes.resolve("current").resolve("natives").resolve("lib")).isDirectory();
@@ -218,6 +224,9 @@ class BundleTest {
             assertThat(imported.exit()).as(imported.err()).isZero();
             assertThat(imported.out()).contains("Imported acme/tiny:1", "signed by key sha256:",
                     "also carries the factory");
+            FactoryCliTest.Run twice = cli(url, key, "bundle", "import", full.toString());
+            assertThat(twice.exit()).isNotZero();
+            assertThat(twice.err()).contains("holds the bundle's acme/tiny:1 already, as version 1");
             HttpClient http = HttpClient.newHttpClient();
             HttpResponse<String> deployed = http.send(HttpRequest.newBuilder(URI.create(url + "/api/v1/deployments"))
                     .header("Authorization", "Bearer " + key).POST(HttpRequest.BodyPublishers.ofString(

@@ -16,6 +16,7 @@ import ai.factory.models.bundle.ModelBundles;
 import ai.factory.security.Action;
 import ai.factory.tenancy.Projects;
 import io.javalin.http.Context;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -31,6 +32,8 @@ import java.util.function.Supplier;
  * in the clear, and an import reads a file on the server.
  */
 public final class BundlesResource implements Routes {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BundlesResource.class);
+
     private final ModelBundles bundles;
     private final ModelsAdminResource models;
     private final Projects projects;
@@ -73,9 +76,22 @@ public final class BundlesResource implements Routes {
                 factory, Authentication.principal(ctx));
         ctx.status(200).contentType("application/zip").header("Content-Disposition",
                 "attachment; filename=\"factory-bundle.zip\"");
-        try (OutputStream out = ctx.res().getOutputStream()) {
+        OutputStream out = ctx.res().getOutputStream();
+        try {
             export.writeTo(out);
+        } catch (IOException | RuntimeException e) {
+            if (!ctx.res().isCommitted()) {
+                ctx.res().resetBuffer(); // nothing sent yet: the error answer alone, in the API's shape
+                throw e;
+            }
+            // Part of the bundle is out: the connection is cut, so that no client takes what arrived for a whole
+            // response (the archive has no end either, and verifies nowhere).
+            LOG.error("an export failed after {} began to receive it; its connection is cut", Authentication
+                    .principal(ctx).name(), e);
+            ServletContextRequest.getServletContextRequest(ctx.req()).getServletChannel().abort(e);
+            return;
         }
+        out.close();
     }
 
     private void importBundle(Context ctx) throws IOException {

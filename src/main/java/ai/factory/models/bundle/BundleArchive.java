@@ -48,9 +48,10 @@ public final class BundleArchive {
 
     /**
      * Writes a bundle as a stream: each entry is digested as it goes out, and {@link #finish} writes the contents and
-     * the signature over everything.
+     * the signature over everything, and ends the archive. A writer abandoned before then leaves an archive without
+     * its end (no central directory), which no reader takes for a bundle; it does not close the stream.
      */
-    public static final class Writer implements Closeable {
+    public static final class Writer {
         private final ZipOutputStream zip;
         private final Map<String, String> digests = new LinkedHashMap<>();
 
@@ -100,11 +101,7 @@ public final class BundleArchive {
             zip.write(signature);
             zip.closeEntry();
             zip.finish();
-        }
-
-        @Override
-        public void close() throws IOException {
-            zip.close();
+            zip.flush();
         }
     }
 
@@ -171,11 +168,17 @@ public final class BundleArchive {
             zip = new ZipFile(file.toFile());
         } catch (ZipException e) {
             throw new SignatureInvalidException("not a bundle, or a truncated one: " + e.getMessage());
+        } catch (IOException e) {
+            throw new SignatureInvalidException("cannot read the bundle " + file + ": " + e);
         }
         try {
             Verified verified = verify(zip, trust, at);
             zip = null;
             return verified;
+        } catch (java.io.UncheckedIOException e) {
+            throw new SignatureInvalidException("the bundle cannot be read: " + e.getMessage());
+        } catch (IOException e) {
+            throw new SignatureInvalidException("the bundle cannot be read: " + e);
         } finally {
             if (zip != null) {
                 zip.close();
@@ -213,7 +216,8 @@ public final class BundleArchive {
             throw new SignatureInvalidException("the bundle's signature is larger than any signature");
         }
         ModelSigning.Verified verified = trust.verify(SignatureBundle.parse(sig), at);
-        if (!SUBJECT.equals(verified.manifest().modelName())) {
+        if (!SUBJECT.equals(verified.manifest().modelName()) || verified.manifest().files().stream()
+                .anyMatch(f -> f.name().equals(ModelManifest.SINGLE_FILE))) {
             throw new SignatureInvalidException("the bundle's signature is a model's ('" + verified.manifest()
                     .modelName() + "'), not a bundle's");
         }
@@ -223,12 +227,17 @@ public final class BundleArchive {
             if (e.getName().equals(SIGNATURE)) {
                 continue;
             }
+            if (verified.manifest().file(e.getName()).isEmpty()) {
+                // Refused before it is read: an entry slipped in beside a genuine signature costs nothing.
+                throw new SignatureInvalidException("entry '" + e.getName() + "' is not in the signature by "
+                        + verified.signer());
+            }
             MessageDigest sha = sha256();
             try (InputStream in = zip.getInputStream(e)) {
                 for (int n; (n = in.read(buffer)) > 0; ) {
                     sha.update(buffer, 0, n);
                 }
-            } catch (ZipException bad) {
+            } catch (IOException bad) {
                 throw new SignatureInvalidException("entry '" + e.getName() + "' cannot be read: " + bad.getMessage());
             }
             String actual = HexFormat.of().formatHex(sha.digest());

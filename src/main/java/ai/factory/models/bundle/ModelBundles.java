@@ -91,11 +91,15 @@ public final class ModelBundles {
             return versions;
         }
 
-        /** Writes the bundle: models, runtime, contents and signature. */
+        /**
+         * Writes the bundle: models, runtime, contents and signature. On a failure the archive is left without its
+         * end, and the stream open: the caller must not end it as if it were whole.
+         */
         public void writeTo(OutputStream out) throws IOException {
             List<BundleContents.Model> models = new ArrayList<>();
             BundleContents.Runtime carried = null;
-            try (BundleArchive.Writer w = new BundleArchive.Writer(out)) {
+            BundleArchive.Writer w = new BundleArchive.Writer(out);
+            {
                 for (ModelVersion v : versions) {
                     String base = BundleArchive.MODELS + v.model().namespace() + "/" + v.model().model() + "/"
                             + v.version() + "/";
@@ -212,6 +216,7 @@ public final class ModelBundles {
                             + "imported");
                 }
                 names.add(name);
+                registry.find(name).ifPresent(existing -> checkJoins(existing, m, project));
             }
             List<ModelVersion> done = new ArrayList<>();
             try {
@@ -231,6 +236,34 @@ public final class ModelBundles {
             LOG.info("imported a bundle signed by {}: {}", bundle.signer(), done.stream().map(v -> v.ref().toString())
                     .toList());
             return new Imported(bundle.signer(), done, contents.runtime() != null);
+        }
+    }
+
+    /**
+     * A bundle's model may become a new version of a model of the same name here only in that model's project, under
+     * the same classification, and when no version here holds the same files already (the same bundle imported again).
+     */
+    private static void checkJoins(Model existing, BundleContents.Model m, @Nullable String project) {
+        String nothing = "; nothing was imported";
+        if (project != null && !project.equals(existing.project())) {
+            throw FactoryException.about(ErrorCode.CONFLICT, "bundle", "model " + existing.name() + " exists here in "
+                    + "project " + existing.project() + ", not " + project + nothing);
+        }
+        if (!existing.classification().equals(m.classification())) {
+            throw FactoryException.about(ErrorCode.CONFLICT, "bundle", "model " + existing.name() + " is classified '"
+                    + existing.classification() + "' here and '" + m.classification() + "' in the bundle; classify "
+                    + "it to match first" + nothing);
+        }
+        java.util.Set<String> files = new java.util.HashSet<>();
+        m.files().forEach(f -> files.add(f.path() + "@" + f.sha256()));
+        for (ModelVersion v : existing.versions()) {
+            java.util.Set<String> held = new java.util.HashSet<>();
+            v.files().forEach(f -> held.add(f.path() + "@" + f.sha256()));
+            if (held.equals(files)) {
+                throw FactoryException.about(ErrorCode.CONFLICT, "bundle", "model " + existing.name() + " holds the "
+                        + "bundle's " + m.name() + ":" + m.version() + " already, as version " + v.version()
+                        + nothing);
+            }
         }
     }
 

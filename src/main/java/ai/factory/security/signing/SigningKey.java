@@ -48,6 +48,11 @@ public record SigningKey(PrivateKey key, PublicKey publicKey, List<X509Certifica
 
     /** A key in an HSM, with a chain to carry in its signatures (empty: the key is named by its hint). */
     public static SigningKey of(Pkcs11SigningKey hsm, List<X509Certificate> chain) {
+        if (!chain.isEmpty() && !java.util.Arrays.equals(chain.getFirst().getPublicKey().getEncoded(),
+                hsm.publicKey().getEncoded())) {
+            throw new IllegalArgumentException("the certificate " + chain.getFirst().getSubjectX500Principal()
+                    .getName() + " is not the HSM key's");
+        }
         return new SigningKey(hsm.key(), hsm.publicKey(), chain, hsm.provider());
     }
 
