@@ -255,7 +255,7 @@ public final class Factory implements AutoCloseable {
             SitePolicies sitePolicies = new SitePolicies(database.jdbi(), clock, authorizer);
             sitePolicies.load();
             ModelSignatures signatures = new ModelSignatures(database.jdbi(), config.models().signaturePolicy(),
-                    ModelSigning.Trust.load(config.models().trustedSigners(),
+                    config.models().signaturePolicyByClassification(), ModelSigning.Trust.load(config.models().trustedSigners(),
                             Setting.TRUSTED_SIGNERS.key() + " (" + Setting.TRUSTED_SIGNERS.env() + ")"), clock,
                     (model, when, passed, refused, detail, by) -> {
                         Principal who = by == null ? SYSTEM : by;
@@ -432,7 +432,7 @@ public final class Factory implements AutoCloseable {
                             new NodesResource(joinTokens, nodes, assignments, leadership, config.cluster(),
                                     this::clusterPort,
                                     clock),
-                            new ProjectsResource(projects, keyHierarchy),
+                            new ProjectsResource(projects, keyHierarchy, registry.signatures()),
                             new EncryptionResource(keyHierarchy),
                             new PoliciesResource(sitePolicies),
                             new AuditResource(audit, auditVerifier, auditContent, access),

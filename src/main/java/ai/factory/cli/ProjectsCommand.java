@@ -136,25 +136,36 @@ final class ProjectsCommand {
         @Parameters(paramLabel = "NAME")
         String name;
 
-        @Option(names = "--content-logging", required = true, paramLabel = "on|off",
+        @Option(names = "--content-logging", paramLabel = "on|off",
                 description = "Keep the text of the project's inference calls: on or off.")
-        String contentLogging;
+        @org.jspecify.annotations.Nullable String contentLogging;
+
+        @Option(names = "--signature-policy", paramLabel = "off|warn|require|site",
+                description = "The project's own model-signature policy, replacing the site's for its models (a "
+                        + "classification's policy still replaces it); site: the site's applies again.")
+        @org.jspecify.annotations.Nullable String signaturePolicy;
 
         @Override
         public Integer call() {
-            boolean on = switch (contentLogging) {
+            if (contentLogging == null && signaturePolicy == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "name a setting: --content-logging "
+                        + "or --signature-policy");
+            }
+            Boolean on = contentLogging == null ? null : switch (contentLogging) {
                 case "on" -> true;
                 case "off" -> false;
                 default -> throw new CommandLine.ParameterException(spec.commandLine(),
                         "--content-logging takes on or off, not '" + contentLogging + "'");
             };
-            ProjectWire.Project p = client.client().patch(projectPath(name), new UpdateProject(on),
+            ProjectWire.Project p = client.client().patch(projectPath(name), new UpdateProject(on, signaturePolicy),
                     ProjectWire.Project.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, p);
             } else {
-                out.printf("Content logging of project %s is %s%n", p.name(), p.contentLogging() ? "on" : "off");
+                out.printf("Content logging of project %s is %s; its model-signature policy is %s%n", p.name(),
+                        p.contentLogging() ? "on" : "off", p.signaturePolicy() == null ? "the site's"
+                                : p.signaturePolicy());
                 out.flush();
             }
             return 0;

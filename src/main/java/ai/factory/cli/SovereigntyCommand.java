@@ -64,6 +64,12 @@ final class SovereigntyCommand {
                 out.println("Model signatures: policy " + signatures.policy() + ", trusting "
                         + signatures.trustedSigners() + "; " + signatures.signedVersions() + " model version(s) signed, "
                         + signatures.unsignedVersions() + " not");
+                if (signatures.projectPolicies() != null && !signatures.projectPolicies().isEmpty()) {
+                    out.println("  projects with their own policy: " + signatures.projectPolicies());
+                }
+                if (signatures.classificationPolicies() != null && !signatures.classificationPolicies().isEmpty()) {
+                    out.println("  classifications with their own policy: " + signatures.classificationPolicies());
+                }
                 out.println();
             }
             SovereigntyWire.Software software = report.software();

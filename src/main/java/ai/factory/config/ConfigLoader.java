@@ -108,7 +108,8 @@ public final class ConfigLoader {
                                 .map(k -> k.startsWith(ModelsConfig.PKCS11_KEY) ? k
                                         : Path.of(k).toAbsolutePath().normalize().toString()),
                         Optional.ofNullable(emptyToNull(value(v, Setting.SIGNING_CERTIFICATE)))
-                                .map(c -> Path.of(c.strip()).toAbsolutePath().normalize())),
+                                .map(c -> Path.of(c.strip()).toAbsolutePath().normalize()),
+                        parse(v, Setting.SIGNATURE_POLICY_BY_CLASSIFICATION, ModelsConfig::parsePolicies)),
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
                         parse(v, Setting.GENERATION_THREADS, Integer::parseInt),
                         parse(v, Setting.TRAINING_THREADS, Integer::parseInt),

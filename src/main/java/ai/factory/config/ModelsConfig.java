@@ -19,12 +19,37 @@ import java.util.Optional;
  * @param signingKey the site's own signing key: a PEM file, or {@code pkcs11:LABEL} for a key on the HSM token that
  *     {@code keys.pkcs11.*} names; none signs nothing
  * @param signingCertificate the signing key's certificate chain (PEM), carried in its signatures
+ * @param signaturePolicyByClassification policies that replace the site's (and a project's) for the models of a
+ *     data classification
  */
 public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
                            SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners,
-                           Optional<String> signingKey, Optional<Path> signingCertificate) {
+                           Optional<String> signingKey, Optional<Path> signingCertificate,
+                           java.util.Map<String, SignaturePolicy> signaturePolicyByClassification) {
     /** The prefix of a {@link #signingKey} held in the HSM. */
     public static final String PKCS11_KEY = "pkcs11:";
+
+    /**
+     * {@code restricted=require,public=warn}: a policy for each classification named.
+     *
+     * @throws IllegalArgumentException naming what is not {@code CLASSIFICATION=POLICY}
+     */
+    public static java.util.Map<String, SignaturePolicy> parsePolicies(String text) {
+        java.util.Map<String, SignaturePolicy> policies = new java.util.LinkedHashMap<>();
+        for (String item : text.split(",")) {
+            if (item.isBlank()) {
+                continue;
+            }
+            String[] kv = item.split("=", 2);
+            if (kv.length != 2 || kv[0].isBlank()) {
+                throw new IllegalArgumentException("'" + item.strip() + "' is not CLASSIFICATION=POLICY");
+            }
+            if (policies.put(kv[0].strip(), SignaturePolicy.parse(kv[1])) != null) {
+                throw new IllegalArgumentException("classification '" + kv[0].strip() + "' is named twice");
+            }
+        }
+        return policies;
+    }
 
     /** What the factory does with models' signatures. */
     public enum SignaturePolicy {
@@ -47,7 +72,8 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
     /** No site signing key. */
     public ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
                         SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners) {
-        this(maxUploadBytes, importRoot, builtin, signaturePolicy, trustedSigners, Optional.empty(), Optional.empty());
+        this(maxUploadBytes, importRoot, builtin, signaturePolicy, trustedSigners, Optional.empty(), Optional.empty(),
+                java.util.Map.of());
     }
 
     /** No signatures checked. */
@@ -58,7 +84,14 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
     public ModelsConfig {
         requireNonNull(signaturePolicy, "signaturePolicy is null");
         trustedSigners = java.util.List.copyOf(trustedSigners);
-        if (signaturePolicy == SignaturePolicy.REQUIRE && trustedSigners.isEmpty()) {
+        signaturePolicyByClassification = java.util.Map.copyOf(signaturePolicyByClassification);
+        if (signaturePolicyByClassification.containsValue(SignaturePolicy.REQUIRE) && trustedSigners.isEmpty()
+                && signingKey.isEmpty()) {
+            throw new IllegalArgumentException("models.signaturePolicyByClassification requires signatures for a "
+                    + "classification, and models.trustedSigners names no key or certificate authority: every such "
+                    + "model would be refused; name the PEM files of the signers the site trusts");
+        }
+        if (signaturePolicy == SignaturePolicy.REQUIRE && trustedSigners.isEmpty() && signingKey.isEmpty()) {
             throw new IllegalArgumentException("models.signaturePolicy is require and models.trustedSigners names no "
                     + "key or certificate authority: every model would be refused; name the PEM files of the signers "
                     + "the site trusts");

@@ -225,8 +225,12 @@ public final class ModelRegistry {
             throw FactoryException.invalidParam("model", "the namespace '" + BUILTIN_NAMESPACE + "' is reserved for the "
                     + "models bundled with the factory; use another namespace");
         }
-        String owner = keyOwner(find(name).map(Model::project).orElseGet(() ->
-                placement.project() == null ? by.project() : placement.project()), name);
+        Optional<Model> existing = find(name);
+        String project = existing.map(Model::project).orElseGet(() ->
+                placement.project() == null ? by.project() : placement.project());
+        String classification = placement.classification() != null ? placement.classification()
+                : existing.map(Model::classification).orElse(Model.DEFAULT_CLASSIFICATION);
+        String owner = keyOwner(project, name);
         keys.ensureKek(owner);
         List<StagedBlob> staged = new ArrayList<>();
         try {
@@ -243,7 +247,8 @@ public final class ModelRegistry {
             for (int i = 0; i < staged.size(); i++) {
                 stagedFiles.add(new ModelFile(uploads.get(i).fileName(), staged.get(i).sha256(), staged.get(i).size()));
             }
-            ModelSignatures.Checked signature = signatures.checkImport(name, stagedFiles, placement.signature(), placement.siteSigns(), by);
+            ModelSignatures.Checked signature = signatures.checkImport(name, stagedFiles, placement.signature(),
+                    placement.siteSigns(), signatures.policyFor(project, classification), by);
             ModelFormat detected = detectFormat(staged.getFirst(), uploads.getFirst().fileName(), format);
             Map<String, Object> metadata = new LinkedHashMap<>(readMetadata(detected, staged.getFirst()));
             metadata.putAll(extraMetadata);
@@ -422,7 +427,8 @@ public final class ModelRegistry {
      * @throws FactoryException FORBIDDEN under {@code require} when its signature is missing or does not verify
      */
     public void checkLoadable(ModelVersion version) {
-        signatures.checkLoad(version);
+        Model model = get(version.model());
+        signatures.checkLoad(version, model.project(), model.classification());
     }
 
     /** The site's signature policy and the signatures kept. */

@@ -49,20 +49,28 @@ public final class ModelSignatures {
     private final Clock clock;
     private final Listener listener;
     private final @Nullable SigningKey siteKey;
+    private final java.util.Map<String, SignaturePolicy> byClassification;
 
     public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, ModelSigning.Trust trust, Clock clock,
                            Listener listener) {
         this(jdbi, policy, trust, clock, listener, null);
     }
 
+    public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, ModelSigning.Trust trust, Clock clock,
+                           Listener listener, @Nullable SigningKey siteKey) {
+        this(jdbi, policy, java.util.Map.of(), trust, clock, listener, siteKey);
+    }
+
     /**
+     * @param byClassification policies that replace the site's (and a project's) for models of a classification
      * @param siteKey the site's own signing key, which signs what the factory makes and what an admin asks it to
      *     sign, and which the site trusts (by its key, when it carries no certificate), or null for none
      */
-    public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, ModelSigning.Trust trust, Clock clock,
-                           Listener listener, @Nullable SigningKey siteKey) {
+    public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, java.util.Map<String, SignaturePolicy> byClassification,
+                           ModelSigning.Trust trust, Clock clock, Listener listener, @Nullable SigningKey siteKey) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.policy = requireNonNull(policy, "policy is null");
+        this.byClassification = java.util.Map.copyOf(byClassification);
         this.siteKey = siteKey;
         this.trust = siteKey == null || !siteKey.chain().isEmpty() ? requireNonNull(trust, "trust is null")
                 : trust.with(siteKey.publicKey());
@@ -87,15 +95,72 @@ public final class ModelSignatures {
                 (m, w, p, r, d, by) -> { });
     }
 
+    /** The site's policy, where neither a classification's nor a project's replaces it. */
     public SignaturePolicy policy() {
         return policy;
+    }
+
+    /**
+     * The policy for a model of {@code project} classified {@code classification}: the classification's, where the
+     * site sets one ({@code models.signaturePolicyByClassification}), else the project's, where an admin set one, else
+     * the site's.
+     */
+    public SignaturePolicy policyFor(String project, String classification) {
+        SignaturePolicy byClass = byClassification.get(classification);
+        if (byClass != null) {
+            return byClass;
+        }
+        return projectPolicy(project).orElse(policy);
+    }
+
+    /** The policy an admin set for a project, if any. */
+    public Optional<SignaturePolicy> projectPolicy(String project) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT policy FROM model_signature_policies WHERE project = :p")
+                .bind("p", project).mapTo(String.class).findOne().map(SignaturePolicy::parse));
+    }
+
+    /**
+     * Sets a project's policy, or (null) lets the site's apply again.
+     *
+     * @throws FactoryException INVALID_REQUEST on {@code signaturePolicy} for {@code require} while the site trusts no
+     *     signer (every model of the project would be refused)
+     */
+    public void setProjectPolicy(String project, @Nullable SignaturePolicy projectPolicy, Principal by) {
+        if (projectPolicy == SignaturePolicy.REQUIRE && trust.isEmpty()) {
+            throw FactoryException.invalidParam("signaturePolicy", "the site trusts no signer "
+                    + "(models.trustedSigners), so under require every model of the project would be refused");
+        }
+        jdbi.useTransaction(h -> {
+            h.createUpdate("DELETE FROM model_signature_policies WHERE project = :p").bind("p", project).execute();
+            if (projectPolicy != null) {
+                h.createUpdate("INSERT INTO model_signature_policies (project, policy, updated_at, updated_by) "
+                                + "VALUES (:p, :policy, :at, :by)").bind("p", project).bind("policy", projectPolicy.id())
+                        .bind("at", Timestamp.from(clock.instant())).bind("by", by.name()).execute();
+            }
+        });
+    }
+
+    /** Every project's own policy, by project. */
+    public java.util.SortedMap<String, SignaturePolicy> projectPolicies() {
+        java.util.SortedMap<String, SignaturePolicy> all = new java.util.TreeMap<>();
+        jdbi.useHandle(h -> h.createQuery("SELECT project, policy FROM model_signature_policies")
+                .map((rs, ctx) -> java.util.Map.entry(rs.getString("project"), rs.getString("policy")))
+                .forEach(e -> all.put(e.getKey(), SignaturePolicy.parse(e.getValue()))));
+        return all;
+    }
+
+    /** The policies that replace the site's for a classification. */
+    public java.util.Map<String, SignaturePolicy> classificationPolicies() {
+        return byClassification;
     }
 
     /**
      * Where the site stands, for the sovereignty report: the policy, whom it trusts, and how many model versions
      * carry a verified signature (the factory's bundled models aside).
      */
-    public record Summary(String policy, String trustedSigners, long signedVersions, long unsignedVersions) {}
+    public record Summary(String policy, String trustedSigners, long signedVersions, long unsignedVersions,
+                          java.util.SortedMap<String, String> projectPolicies,
+                          java.util.SortedMap<String, String> classificationPolicies) {}
 
     public Summary summary() {
         return jdbi.withHandle(h -> {
@@ -103,13 +168,17 @@ public final class ModelSignatures {
                     .mapTo(Long.class).one();
             long signed = h.createQuery("SELECT COUNT(*) FROM model_signatures WHERE signer <> '' "
                     + "AND model_name NOT LIKE 'builtin/%'").mapTo(Long.class).one();
-            return new Summary(policy.id(), trust.describe(), signed, versions - signed);
+            java.util.SortedMap<String, String> projects = new java.util.TreeMap<>();
+            projectPolicies().forEach((p, v) -> projects.put(p, v.id()));
+            java.util.SortedMap<String, String> classes = new java.util.TreeMap<>();
+            byClassification.forEach((c, v) -> classes.put(c, v.id()));
+            return new Summary(policy.id(), trust.describe(), signed, versions - signed, projects, classes);
         });
     }
 
-    /** Whether a version without a signature may be registered (anything but {@code require}). */
-    public boolean registersUnsigned() {
-        return policy != SignaturePolicy.REQUIRE;
+    /** Whether a version without a signature may be registered here (anything but {@code require}). */
+    public boolean registersUnsigned(String project, String classification) {
+        return policyFor(project, classification) != SignaturePolicy.REQUIRE;
     }
 
     /** The site's signing key, if it has one. */
@@ -123,8 +192,8 @@ public final class ModelSignatures {
     }
 
     /** What the factory makes (fine-tuned models) can be registered: the policy lets it, or the site signs it. */
-    public boolean registersOwnOutputs() {
-        return registersUnsigned() || siteKey != null;
+    public boolean registersOwnOutputs(String project, String classification) {
+        return registersUnsigned(project, classification) || siteKey != null;
     }
 
     /** A version's signature as kept: who signed it, as verified at import, and when. */
@@ -144,7 +213,7 @@ public final class ModelSignatures {
      *     and the signer)
      */
     Checked checkImport(ModelName name, List<ModelFile> files, byte @Nullable [] bundle, Principal by) {
-        return checkImport(name, files, bundle, false, by);
+        return checkImport(name, files, bundle, false, policy, by);
     }
 
     /**
@@ -153,7 +222,7 @@ public final class ModelSignatures {
      * when it has one.
      */
     Checked checkImport(ModelName name, List<ModelFile> files, byte @Nullable [] bundle, boolean siteSigns,
-                        Principal by) {
+                        SignaturePolicy policy, Principal by) {
         if (bundle == null && siteSigns && siteKey != null && !ModelRegistry.isBuiltin(name)) {
             bundle = siteKey.signFiles(name.toString(), digests(files)).json();
         }
@@ -166,7 +235,7 @@ public final class ModelSignatures {
             return bundle == null ? Checked.NONE : new Checked(bundle, "");
         }
         if (bundle == null) {
-            return unsigned(model, by);
+            return unsigned(model, policy, by);
         }
         try {
             String signer = verify(bundle, files, clock.instant());
@@ -177,19 +246,19 @@ public final class ModelSignatures {
             if (policy == SignaturePolicy.REQUIRE) {
                 throw refused(model, e.getMessage());
             }
-            LOG.warn("model {}: its signature does not verify ({}); imported anyway, as models.signaturePolicy is {}",
+            LOG.warn("model {}: its signature does not verify ({}); imported anyway, as its signature policy is {}",
                     model, e.getMessage(), policy.id());
             return Checked.NONE;
         }
     }
 
-    private Checked unsigned(String model, Principal by) {
+    private Checked unsigned(String model, SignaturePolicy policy, Principal by) {
         listener.verified(model, "import", false, policy == SignaturePolicy.REQUIRE, "unsigned", by);
         if (policy == SignaturePolicy.REQUIRE) {
-            throw refused(model, "it has no signature; models.signaturePolicy is require: sign it (factory models "
+            throw refused(model, "it has no signature, and its signature policy is require: sign it (factory models "
                     + "sign) and import it with its signature");
         }
-        LOG.warn("model {} is not signed; imported anyway, as models.signaturePolicy is warn", model);
+        LOG.warn("model {} is not signed; imported anyway, as its signature policy is warn", model);
         return Checked.NONE;
     }
 
@@ -303,14 +372,15 @@ public final class ModelSignatures {
      *
      * @throws FactoryException FORBIDDEN under {@code require} when it does not, saying why
      */
-    public void checkLoad(ModelVersion version) {
+    public void checkLoad(ModelVersion version, String project, String classification) {
+        SignaturePolicy policy = policyFor(project, classification);
         if (policy == SignaturePolicy.OFF || ModelRegistry.isBuiltin(version.model())) {
             return;
         }
         String model = version.ref().toString();
         Optional<Stored> stored = find(version.model(), version.version());
         if (stored.isEmpty()) {
-            unsignedAtLoad(model);
+            unsignedAtLoad(model, policy);
             return;
         }
         try {
@@ -323,17 +393,17 @@ public final class ModelSignatures {
             if (policy == SignaturePolicy.REQUIRE) {
                 throw new FactoryException(ErrorCode.FORBIDDEN, "model " + model + " is not loaded: " + e.getMessage());
             }
-            LOG.warn("model {}: its signature does not verify ({}); loaded anyway, as models.signaturePolicy is warn",
+            LOG.warn("model {}: its signature does not verify ({}); loaded anyway, as its signature policy is warn",
                     model, e.getMessage());
         }
     }
 
-    private void unsignedAtLoad(String model) {
+    private void unsignedAtLoad(String model, SignaturePolicy policy) {
         listener.verified(model, "load", false, policy == SignaturePolicy.REQUIRE, "unsigned", null);
         if (policy == SignaturePolicy.REQUIRE) {
             throw new FactoryException(ErrorCode.FORBIDDEN, "model " + model + " is not loaded: it has no signature, "
-                    + "and models.signaturePolicy is require");
+                    + "and its signature policy is require");
         }
-        LOG.warn("model {} is not signed; loaded anyway, as models.signaturePolicy is warn", model);
+        LOG.warn("model {} is not signed; loaded anyway, as its signature policy is warn", model);
     }
 }

@@ -248,8 +248,10 @@ public final class TrainingJobs implements AutoCloseable {
         }
         ModelVersion base = registry.resolve(request.base());
         registry.checkLoadable(base);
-        if (!registry.signatures().registersOwnOutputs()) {
-            throw new FactoryException(ErrorCode.FORBIDDEN, "models.signaturePolicy is require and the site has no "
+        String outputClass = registry.find(request.output()).map(ai.factory.models.Model::classification)
+                .orElse(ai.factory.models.Model.DEFAULT_CLASSIFICATION);
+        if (!registry.signatures().registersOwnOutputs(request.project(), outputClass)) {
+            throw new FactoryException(ErrorCode.FORBIDDEN, "the output's signature policy is require and the site has no "
                     + "signing key (models.signingKey) to sign what it makes: a fine-tuned model could not be "
                     + "registered; give the site a signing key, or fine-tune under warn and sign the output");
         }

@@ -265,6 +265,60 @@ class ModelSignaturesApiTest {
     }
 
     @Test
+    void aProjectOrAClassificationReplacesTheSitesPolicy() throws Exception {
+        Path[] vendor = write(ecKeys(), "vendor");
+        Path unsigned = copy("unsigned");
+        try (TestFactory factory = TestFactory.start(dir.resolve("home"), Map.of(Setting.SIGNATURE_POLICY, "warn",
+                Setting.TRUSTED_SIGNERS, vendor[1].toString(), Setting.SIGNATURE_POLICY_BY_CLASSIFICATION,
+                "restricted=require"))) {
+            String key = factory.adminKey();
+            assertThat(factory.post("/api/v1/projects", key, "{\"name\": \"secure\"}").statusCode()).isEqualTo(201);
+            FactoryCliTest.Run set = FactoryCliTest.cli("projects", "set", "secure", "--signature-policy", "require",
+                    "--url", factory.url(), "--key", key);
+            assertThat(set.exit()).as(set.err()).isZero();
+            assertThat(set.out()).contains("its model-signature policy is require");
+            for (String bad : List.of("{\"signaturePolicy\": \"sometimes\"}", "{\"signaturePolicy\": 3}", "{}",
+                    "{\"signingPolicy\": \"off\"}")) {
+                HttpResponse<String> refused = factory.send(factory.request("/api/v1/projects/secure", key)
+                        .method("PATCH", java.net.http.HttpRequest.BodyPublishers.ofString(bad)));
+                assertThat(refused.statusCode()).as(bad + ": " + refused.body()).isEqualTo(400);
+            }
+            assertThat(json(factory.get("/api/v1/projects/secure", key)).path("signaturePolicy").asText())
+                    .isEqualTo("require");
+
+            HttpResponse<String> inSecure = factory.post("/api/v1/models/secure/unsigned/versions", key,
+                    "{\"path\": \"" + unsigned + "\", \"project\": \"secure\"}");
+            assertThat(inSecure.statusCode()).as(inSecure.body()).isEqualTo(400);
+            assertThat(json(inSecure).at("/error/message").asText()).contains("no signature", "policy is require");
+            assertThat(factory.post("/api/v1/models/acme/unsigned/versions", key, "{\"path\": \"" + unsigned
+                    + "\"}").statusCode()).as("the site's warn, elsewhere").isEqualTo(201);
+            HttpResponse<String> restricted = factory.post("/api/v1/models/acme/restricted/versions", key,
+                    "{\"path\": \"" + unsigned + "\", \"classification\": \"restricted\"}");
+            assertThat(restricted.statusCode()).as(restricted.body()).isEqualTo(400);
+
+            // Classified restricted after it was imported: refused at its next load.
+            assertThat(factory.send(factory.request("/api/v1/models/acme/unsigned", key).method("PATCH",
+                    java.net.http.HttpRequest.BodyPublishers.ofString("{\"classification\": \"restricted\"}")))
+                    .statusCode()).isEqualTo(200);
+            HttpResponse<String> deploy = factory.post("/api/v1/deployments", key,
+                    "{\"model\": \"acme/unsigned\", \"context\": 256}");
+            assertThat(deploy.statusCode()).as(deploy.body()).isEqualTo(403);
+
+            JsonNode report = json(factory.get("/api/v1/sovereignty/report", key)).path("modelSignatures");
+            assertThat(report.path("projectPolicies").path("secure").asText()).isEqualTo("require");
+            assertThat(report.path("classificationPolicies").path("restricted").asText()).isEqualTo("require");
+
+            // Back to the site's: the project's models are warned about, and imported.
+            HttpResponse<String> site = factory.send(factory.request("/api/v1/projects/secure", key).method("PATCH",
+                    java.net.http.HttpRequest.BodyPublishers.ofString("{\"signaturePolicy\": \"site\"}")));
+            assertThat(site.statusCode()).as(site.body()).isEqualTo(200);
+            assertThat(json(site).has("signaturePolicy")).isFalse();
+            assertThat(factory.post("/api/v1/models/secure/unsigned/versions", key, "{\"path\": \"" + unsigned
+                    + "\", \"project\": \"secure\"}").statusCode()).isEqualTo(201);
+        }
+    }
+
+    @Test
     void underWarnAnUnsignedModelLoadsAndTheFailedCheckIsAudited() throws Exception {
         Path[] site = write(ecKeys(), "site");
         try (TestFactory factory = TestFactory.start(dir.resolve("home"), Map.of(Setting.SIGNATURE_POLICY, "warn",

@@ -43,7 +43,6 @@ class ModelSignaturesTest {
         KeyPair site = ec();
         SigningKey key = new SigningKey(site.getPrivate(), site.getPublic(), List.of(), null);
         ModelSignatures signatures = with(new ModelSigning.Trust(List.of(), List.of()), key);
-        assertThat(signatures.registersOwnOutputs()).isTrue();
         var signed = key.sign(ModelManifest.ofFile("acme/tuned", "ab".repeat(32)));
         assertThat(signatures.trust().verify(signed, NOW).signer()).isEqualTo(key.describe());
     }

@@ -21,6 +21,10 @@ import ai.factory.tenancy.Projects;
 import ai.factory.security.keys.KeyHierarchy;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.http.Context;
+import ai.factory.config.ModelsConfig;
+import ai.factory.models.ModelSignatures;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Projects (tenants): {@code /api/v1/projects} (site admins). Deleting one undeploys, revokes and deletes
@@ -30,10 +34,12 @@ import io.javalin.http.Context;
 public final class ProjectsResource implements Routes {
     private final Projects projects;
     private final KeyHierarchy keys;
+    private final ModelSignatures signatures;
 
-    public ProjectsResource(Projects projects, KeyHierarchy keys) {
+    public ProjectsResource(Projects projects, KeyHierarchy keys, ModelSignatures signatures) {
         this.projects = requireNonNull(projects, "projects is null");
         this.keys = requireNonNull(keys, "keys is null");
+        this.signatures = requireNonNull(signatures, "signatures is null");
     }
 
     @Override
@@ -41,12 +47,17 @@ public final class ProjectsResource implements Routes {
         routes.post("/api/v1/projects", Action.MANAGE_PROJECTS,
                 Contract.of("Create a project", CreateProject.class, ProjectWire.Project.class), this::create);
         routes.get("/api/v1/projects", Action.READ_PROJECTS, Contract.of("List projects", null, ProjectList.class),
-                ctx -> ctx.json(new ProjectList(projects.list().stream().map(ProjectsResource::project).toList())));
+                ctx -> {
+                    var policies = signatures.projectPolicies();
+                    ctx.json(new ProjectList(projects.list().stream().map(p -> project(p, policies.get(p.name())))
+                            .toList()));
+                });
         routes.get("/api/v1/projects/{name}", Action.READ_PROJECTS,
                 Contract.of("Show a project", null, ProjectWire.Project.class),
                 ctx -> ctx.json(project(projects.get(ctx.pathParam("name")))));
         routes.patch("/api/v1/projects/{name}", Action.MANAGE_PROJECTS,
-                Contract.of("Change a project's settings (content logging)", UpdateProject.class,
+                Contract.of("Change a project's settings (content logging, model-signature policy)",
+                        UpdateProject.class,
                         ProjectWire.Project.class), this::update);
         routes.delete("/api/v1/projects/{name}", Action.MANAGE_PROJECTS,
                 Contract.of("Delete a project with everything it owns, destroying its keys", null,
@@ -76,16 +87,38 @@ public final class ProjectsResource implements Routes {
                         + "settings are: " + String.join(", ", UpdateProject.FIELDS));
             }
         });
-        boolean on = WireJson.bind(tree, UpdateProject.class).contentLogging();
-        String name = projects.get(ctx.pathParam("name")).name();
-        if (on) {
-            // Logged content is encrypted under the project's key, made now (not on a request's path).
-            keys.ensureKek(name);
+        UpdateProject body = WireJson.bind(tree, UpdateProject.class);
+        Project p = projects.get(ctx.pathParam("name"));
+        String name = p.name();
+        Optional<ModelsConfig.SignaturePolicy> policy = Optional.empty();
+        if (body.signaturePolicy() != null && !body.signaturePolicy().equals("site")) {
+            try {
+                policy = Optional.of(ModelsConfig.SignaturePolicy.parse(body.signaturePolicy()));
+            } catch (IllegalArgumentException e) {
+                throw FactoryException.invalidParam("signaturePolicy", "signaturePolicy is off, warn, require or "
+                        + "site (the site's applies), not '" + body.signaturePolicy() + "'");
+            }
         }
-        ctx.json(project(projects.setContentLogging(name, on, Authentication.principal(ctx))));
+        if (body.signaturePolicy() != null) {
+            signatures.setProjectPolicy(name, policy.orElse(null), Authentication.principal(ctx));
+        }
+        Boolean on = body.contentLogging();
+        if (on != null) {
+            if (on) {
+                // Logged content is encrypted under the project's key, made now (not on a request's path).
+                keys.ensureKek(name);
+            }
+            p = projects.setContentLogging(name, on, Authentication.principal(ctx));
+        }
+        ctx.json(project(p));
     }
 
-    static ProjectWire.Project project(Project p) {
-        return new ProjectWire.Project(p.name(), p.createdAt(), p.createdBy(), p.contentLogging());
+    private ProjectWire.Project project(Project p) {
+        return project(p, signatures.projectPolicy(p.name()).orElse(null));
+    }
+
+    private static ProjectWire.Project project(Project p, ModelsConfig.@Nullable SignaturePolicy policy) {
+        return new ProjectWire.Project(p.name(), p.createdAt(), p.createdBy(), p.contentLogging(),
+                policy == null ? null : policy.id());
     }
 }

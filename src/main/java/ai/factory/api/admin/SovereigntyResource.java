@@ -41,7 +41,8 @@ public final class SovereigntyResource implements Routes {
                 r.projectKeys().stream().map(EncryptionResource::kek).toList(),
                 AuditResource.verification(r.audit(), r.auditDropped()), AuditResource.startCheck(r.auditAtStart()),
                 new SovereigntyWire.ModelSignatures(r.modelSignatures().policy(), r.modelSignatures().trustedSigners(),
-                        r.modelSignatures().signedVersions(), r.modelSignatures().unsignedVersions()),
+                        r.modelSignatures().signedVersions(), r.modelSignatures().unsignedVersions(),
+                        r.modelSignatures().projectPolicies(), r.modelSignatures().classificationPolicies()),
                 new SovereigntyWire.Software(r.software().factory(), r.software().sbomSha256(),
                         r.software().llamaNatives()));
     }

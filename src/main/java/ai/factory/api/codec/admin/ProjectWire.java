@@ -17,16 +17,36 @@ public final class ProjectWire {
     }
 
     /** {@code PATCH /api/v1/projects/{name}}: the settings a project has (only {@code contentLogging} for now). */
-    public record UpdateProject(Boolean contentLogging) {
+    /**
+     * {@code PATCH /api/v1/projects/{name}}: the settings named change, the others stay.
+     *
+     * @param signaturePolicy the project's own model-signature policy ({@code off}, {@code warn}, {@code require}),
+     *     or {@code site} to let the site's apply again
+     */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    public record UpdateProject(@org.jspecify.annotations.Nullable Boolean contentLogging,
+                                @org.jspecify.annotations.Nullable String signaturePolicy) {
         /** The fields this body may carry; any other is refused rather than ignored, so a typo is not lost. */
-        public static final List<String> FIELDS = List.of("contentLogging");
+        public static final List<String> FIELDS = List.of("contentLogging", "signaturePolicy");
+
+        public UpdateProject(Boolean contentLogging) {
+            this(contentLogging, null);
+        }
 
         public UpdateProject {
-            Required.field(contentLogging, "contentLogging");
+            if (contentLogging == null && signaturePolicy == null) {
+                throw new IllegalArgumentException("name a setting to change: " + String.join(", ", FIELDS));
+            }
         }
     }
 
-    public record Project(String name, Instant createdAt, String createdBy, boolean contentLogging) {
+    /**
+     * @param signaturePolicy the project's own model-signature policy, or null where the site's applies
+     */
+    public record Project(String name, Instant createdAt, String createdBy, boolean contentLogging,
+                          @com.fasterxml.jackson.annotation.JsonInclude(
+                                  com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                          @org.jspecify.annotations.Nullable String signaturePolicy) {
         public Project {
             requireNonNull(name, "name is null");
         }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -37,7 +38,13 @@ public final class SovereigntyWire {
      * The site's model-signature policy ({@code off}, {@code warn}, {@code require}), whom it trusts, and how many
      * model versions carry a verified signature and how many do not (the bundled models aside).
      */
-    public record ModelSignatures(String policy, String trustedSigners, long signedVersions, long unsignedVersions) {}
+    public record ModelSignatures(String policy, String trustedSigners, long signedVersions, long unsignedVersions,
+                                  @org.jspecify.annotations.Nullable Map<String, String> projectPolicies,
+                                  @org.jspecify.annotations.Nullable Map<String, String> classificationPolicies) {
+        public ModelSignatures(String policy, String trustedSigners, long signedVersions, long unsignedVersions) {
+            this(policy, trustedSigners, signedVersions, unsignedVersions, Map.of(), Map.of());
+        }
+    }
 
     /**
      * What the factory runs as: its version and commit, the SHA-256 of the SBOM its build made (null when the build
