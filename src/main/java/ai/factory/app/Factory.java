@@ -256,7 +256,8 @@ public final class Factory implements AutoCloseable {
             sitePolicies.load();
             ModelSignatures signatures = new ModelSignatures(database.jdbi(), config.models().signaturePolicy(),
                     config.models().signaturePolicyByClassification(), ModelSigning.Trust.load(config.models().trustedSigners(),
-                            Setting.TRUSTED_SIGNERS.key() + " (" + Setting.TRUSTED_SIGNERS.env() + ")"), clock,
+                            Setting.TRUSTED_SIGNERS.key() + " (" + Setting.TRUSTED_SIGNERS.env() + ")")
+                            .withIdentities(config.models().trustedIdentities()), clock,
                     (model, when, passed, refused, detail, by) -> {
                         Principal who = by == null ? SYSTEM : by;
                         audit.record(new AuditEvent(clock.instant(), who.id(), who.name(), who.project(),

@@ -93,9 +93,13 @@ final class BundleCommand {
                         + "may be repeated.")
         List<Path> trusted;
 
+        @Option(names = "--identity", paramLabel = "ID", description = "Take a certificate only when it names this "
+                + "identity: a subject (CN=…,O=…) or email:, uri:, dns: and a name; may be repeated.")
+        List<String> identities = List.of();
+
         @Override
         public Integer call() throws IOException {
-            return verified(spec, file, trusted, bundle -> {
+            return verified(spec, file, trusted, identities, bundle -> {
                 PrintWriter out = spec.commandLine().getOut();
                 BundleContents c = bundle.contents();
                 out.printf("Verified %d file(s), signed by %s%n", bundle.digests().size(), bundle.signer());
@@ -172,12 +176,16 @@ final class BundleCommand {
                         + "may be repeated.")
         List<Path> trusted;
 
+        @Option(names = "--identity", paramLabel = "ID", description = "Take a certificate only when it names this "
+                + "identity: a subject (CN=…,O=…) or email:, uri:, dns: and a name; may be repeated.")
+        List<String> identities = List.of();
+
         @Option(names = "--allow-downgrade", description = "Install a runtime exported before the current one.")
         boolean allowDowngrade;
 
         @Override
         public Integer call() throws IOException {
-            return verified(spec, file, trusted, bundle -> {
+            return verified(spec, file, trusted, identities, bundle -> {
                 BundleContents.Runtime runtime = bundle.contents().runtime();
                 if (runtime == null) {
                     spec.commandLine().getErr().println("refused: the bundle carries no runtime (export it with "
@@ -291,8 +299,9 @@ final class BundleCommand {
     }
 
     /** Verifies a bundle against the signers given, then uses it; exits 1 saying why it does not verify. */
-    private static int verified(CommandSpec spec, Path file, List<Path> trusted, WithBundle then) throws IOException {
-        ModelSigning.Trust trust = ModelSigning.Trust.load(trusted, "--public-key/--ca-cert");
+    private static int verified(CommandSpec spec, Path file, List<Path> trusted, List<String> identities,
+                                WithBundle then) throws IOException {
+        ModelSigning.Trust trust = ModelSigning.Trust.load(trusted, "--public-key/--ca-cert").withIdentities(identities);
         BundleArchive.Verified bundle;
         try {
             bundle = BundleArchive.verify(file, trust, Instant.now());

@@ -39,6 +39,10 @@ final class VerifyCommand implements Callable<Integer> {
             description = "A trusted signer: a public key, or a certificate authority (PEM); may be repeated.")
     List<Path> trusted;
 
+    @Option(names = "--identity", paramLabel = "ID", description = "Take a certificate only when it names this "
+            + "identity: a subject (CN=…,O=…) or email:, uri:, dns: and a name; may be repeated.")
+    List<String> identities = List.of();
+
     @Override
     public Integer call() throws IOException {
         Path signature = bundle != null ? bundle : files.getFirst().resolveSibling(files.getFirst().getFileName()
@@ -46,7 +50,7 @@ final class VerifyCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
-            ModelSigning.Verified verified = ModelSigning.Trust.load(trusted, "--public-key/--ca-cert")
+            ModelSigning.Verified verified = ModelSigning.Trust.load(trusted, "--public-key/--ca-cert").withIdentities(identities)
                     .verify(SignatureBundle.parse(Files.readAllBytes(signature)), Instant.now());
             java.util.Map<String, String> digests = new java.util.LinkedHashMap<>();
             for (Path f : files) {

@@ -109,7 +109,9 @@ public final class ConfigLoader {
                                         : Path.of(k).toAbsolutePath().normalize().toString()),
                         Optional.ofNullable(emptyToNull(value(v, Setting.SIGNING_CERTIFICATE)))
                                 .map(c -> Path.of(c.strip()).toAbsolutePath().normalize()),
-                        parse(v, Setting.SIGNATURE_POLICY_BY_CLASSIFICATION, ModelsConfig::parsePolicies)),
+                        parse(v, Setting.SIGNATURE_POLICY_BY_CLASSIFICATION, ModelsConfig::parsePolicies),
+                        java.util.Arrays.stream(value(v, Setting.TRUSTED_IDENTITIES).split(";")).map(String::strip)
+                                .filter(i -> !i.isEmpty()).toList()),
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
                         parse(v, Setting.GENERATION_THREADS, Integer::parseInt),
                         parse(v, Setting.TRAINING_THREADS, Integer::parseInt),

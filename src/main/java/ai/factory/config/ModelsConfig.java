@@ -21,11 +21,14 @@ import java.util.Optional;
  * @param signingCertificate the signing key's certificate chain (PEM), carried in its signatures
  * @param signaturePolicyByClassification policies that replace the site's (and a project's) for the models of a
  *     data classification
+ * @param trustedIdentities the certificate identities (subjects, or {@code email:}, {@code uri:}, {@code dns:}
+ *     alternative names) whose signatures the site takes from its authorities; none: any signer they certified
  */
 public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
                            SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners,
                            Optional<String> signingKey, Optional<Path> signingCertificate,
-                           java.util.Map<String, SignaturePolicy> signaturePolicyByClassification) {
+                           java.util.Map<String, SignaturePolicy> signaturePolicyByClassification,
+                           java.util.List<String> trustedIdentities) {
     /** The prefix of a {@link #signingKey} held in the HSM. */
     public static final String PKCS11_KEY = "pkcs11:";
 
@@ -73,7 +76,7 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
     public ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
                         SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners) {
         this(maxUploadBytes, importRoot, builtin, signaturePolicy, trustedSigners, Optional.empty(), Optional.empty(),
-                java.util.Map.of());
+                java.util.Map.of(), java.util.List.of());
     }
 
     /** No signatures checked. */
@@ -85,6 +88,17 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
         requireNonNull(signaturePolicy, "signaturePolicy is null");
         trustedSigners = java.util.List.copyOf(trustedSigners);
         signaturePolicyByClassification = java.util.Map.copyOf(signaturePolicyByClassification);
+        trustedIdentities = java.util.List.copyOf(trustedIdentities);
+        for (String id : trustedIdentities) {
+            if (!id.matches("(?i)(email|uri|dns):.+")) {
+                try {
+                    new javax.security.auth.x500.X500Principal(id);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("models.trustedIdentities: '" + id + "' is neither a subject "
+                            + "(CN=…,O=…) nor email:, uri: or dns: followed by a name");
+                }
+            }
+        }
         if (signaturePolicyByClassification.containsValue(SignaturePolicy.REQUIRE) && trustedSigners.isEmpty()
                 && signingKey.isEmpty()) {
             throw new IllegalArgumentException("models.signaturePolicyByClassification requires signatures for a "

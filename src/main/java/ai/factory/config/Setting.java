@@ -43,6 +43,8 @@ public enum Setting {
     SIGNATURE_POLICY_BY_CLASSIFICATION("models.signaturePolicyByClassification",
             "FACTORY_SIGNATURE_POLICY_BY_CLASSIFICATION", null, "",
             "Signature policies for the models of a data classification, replacing the site's and a project's: restricted=require,public=warn (none: the project's, else the site's)."),
+    TRUSTED_IDENTITIES("models.trustedIdentities", "FACTORY_TRUSTED_IDENTITIES", null, "",
+            "Semicolon-separated certificate identities whose model signatures the site takes from the authorities in models.trustedSigners: subjects (CN=ml-release,O=Acme) or alternative names (email:release@acme.example, uri:https://ci.acme.example/release, dns:ci.acme.example); none: any signer they certified."),
     SIGNING_KEY("models.signingKey", "FACTORY_SIGNING_KEY", null, "",
             "The site's own signing key, which signs fine-tuned models, 'models sign NS/MODEL' and exported bundles, and which the site trusts: a PEM file (ECDSA or Ed25519), or pkcs11:LABEL for a key with its certificate on the token keys.pkcs11.* names (none: the factory signs nothing)."),
     SIGNING_CERTIFICATE("models.signingCertificate", "FACTORY_SIGNING_CERTIFICATE", null, "",

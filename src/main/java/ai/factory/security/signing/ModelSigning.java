@@ -150,12 +150,14 @@ public final class ModelSigning {
     public static final class Trust {
         private final List<PublicKey> keys;
         private final Set<TrustAnchor> authorities;
+        private final List<String> identities;
 
         public Trust(List<PublicKey> keys, List<X509Certificate> authorities) {
             this.keys = List.copyOf(keys);
             Set<TrustAnchor> anchors = new LinkedHashSet<>();
             authorities.forEach(c -> anchors.add(new TrustAnchor(c, null)));
             this.authorities = anchors;
+            this.identities = List.of();
         }
 
         /** The keys and authorities in PEM files (each may hold public keys and CA certificates). */
@@ -174,16 +176,34 @@ public final class ModelSigning {
             return new Trust(keys, authorities);
         }
 
-        private Trust(List<PublicKey> keys, Set<TrustAnchor> authorities) {
+        private Trust(List<PublicKey> keys, Set<TrustAnchor> authorities, List<String> identities) {
             this.keys = List.copyOf(keys);
             this.authorities = authorities;
+            this.identities = List.copyOf(identities);
         }
 
         /** This trust and one more key (the site's own signing key, say). */
         public Trust with(PublicKey key) {
             List<PublicKey> more = new ArrayList<>(keys);
             more.add(key);
-            return new Trust(more, authorities);
+            return new Trust(more, authorities, identities);
+        }
+
+        /**
+         * This trust, taking a certificate only when it names one of {@code identities}: its subject
+         * ({@code CN=ml-release,O=Acme}, compared as a distinguished name) or a subject alternative name
+         * ({@code email:release@acme.example}, {@code uri:https://ci.acme.example/release}, {@code dns:ci.acme.example}).
+         * None: any signer certificate a trusted authority issued.
+         *
+         * @throws IllegalArgumentException for a subject that is not a distinguished name
+         */
+        public Trust withIdentities(List<String> identities) {
+            for (String id : identities) {
+                if (!id.matches("(?i)(email|uri|dns):.+")) {
+                    new javax.security.auth.x500.X500Principal(id);
+                }
+            }
+            return new Trust(keys, authorities, identities);
         }
 
         public boolean isEmpty() {
@@ -192,7 +212,59 @@ public final class ModelSigning {
 
         /** How many keys and authorities, for messages. */
         public String describe() {
-            return keys.size() + " key(s) and " + authorities.size() + " certificate authority(ies)";
+            return keys.size() + " key(s) and " + authorities.size() + " certificate authority(ies)"
+                    + (identities.isEmpty() ? "" : " for " + identities.size() + " identity(ies)");
+        }
+
+        /**
+         * A distinguished name's attributes in canonical form, in any order: tools print a subject's attributes in
+         * opposite orders (openssl's {@code -subj /CN=a/O=b} is {@code O=b,CN=a} in RFC 2253), and a site names one
+         * as its tools show it.
+         */
+        private static List<String> rdns(javax.security.auth.x500.X500Principal name) {
+            return java.util.Arrays.stream(name.getName(javax.security.auth.x500.X500Principal.CANONICAL)
+                    .split("(?<!\\\\),")).sorted().toList();
+        }
+
+        /** A certificate's identities: its subject, and its e-mail, URI and DNS alternative names. */
+        private static List<String> identitiesOf(X509Certificate leaf) {
+            List<String> names = new ArrayList<>();
+            names.add(leaf.getSubjectX500Principal().getName());
+            try {
+                var alternatives = leaf.getSubjectAlternativeNames();
+                for (List<?> san : alternatives == null ? List.<List<?>>of() : alternatives) {
+                    String kind = switch ((Integer) san.get(0)) {
+                        case 1 -> "email:";
+                        case 2 -> "dns:";
+                        case 6 -> "uri:";
+                        default -> null;
+                    };
+                    if (kind != null) {
+                        names.add(kind + san.get(1));
+                    }
+                }
+            } catch (java.security.cert.CertificateParsingException e) {
+                throw new SignatureInvalidException("the signer's certificate cannot be read: " + e.getMessage());
+            }
+            return names;
+        }
+
+        private boolean trustedIdentity(X509Certificate leaf, List<String> names) {
+            for (String id : identities) {
+                int colon = id.indexOf(':');
+                String kind = colon < 0 ? "" : id.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
+                if (kind.equals("email") || kind.equals("uri") || kind.equals("dns")) {
+                    String wanted = kind + ":" + id.substring(colon + 1);
+                    boolean caseless = !kind.equals("uri");
+                    if (names.stream().anyMatch(n -> caseless ? n.equalsIgnoreCase(wanted) : n.equals(wanted))) {
+                        return true;
+                    }
+                } else if (rdns(new javax.security.auth.x500.X500Principal(id)).equals(
+                        rdns(leaf.getSubjectX500Principal()))) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         /**
@@ -283,6 +355,13 @@ public final class ModelSigning {
                 }
             } catch (java.security.cert.CertificateParsingException e) {
                 throw new SignatureInvalidException("the signer's certificate cannot be read: " + e.getMessage());
+            }
+            if (!identities.isEmpty()) {
+                List<String> names = identitiesOf(leaf);
+                if (!trustedIdentity(leaf, names)) {
+                    throw new SignatureInvalidException("the signer's certificate names " + names + ", none of them "
+                            + "an identity the site trusts (" + String.join("; ", identities) + ")");
+                }
             }
             return leaf;
         }

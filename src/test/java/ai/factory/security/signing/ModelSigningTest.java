@@ -176,6 +176,41 @@ public class ModelSigningTest {
                 .asText()).isNotEmpty();
     }
 
+    @Test
+    void aTrustNarrowedToIdentitiesTakesOnlyCertificatesThatNameOne() throws Exception {
+        KeyPair ca = keys("secp256r1");
+        X509Certificate caCert = certificate("CN=Site CA", ca, "CN=Site CA", ca, NOW.minus(Duration.ofDays(30)),
+                NOW.plus(Duration.ofDays(365)), true, null);
+        KeyPair signer = keys("secp256r1");
+        var builder = new JcaX509v3CertificateBuilder(new X500Name("CN=Site CA"), BigInteger.valueOf(System.nanoTime()),
+                Date.from(NOW.minus(Duration.ofDays(1))), Date.from(NOW.plus(Duration.ofDays(30))),
+                new X500Name("CN=ml-release,O=Acme"), signer.getPublic());
+        builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+        builder.addExtension(Extension.subjectAlternativeName, false, new org.bouncycastle.asn1.x509.GeneralNames(
+                new org.bouncycastle.asn1.x509.GeneralName[] {
+                    new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.rfc822Name,
+                            "release@acme.example"),
+                    new org.bouncycastle.asn1.x509.GeneralName(
+                            org.bouncycastle.asn1.x509.GeneralName.uniformResourceIdentifier,
+                            "https://ci.acme.example/release")}));
+        X509Certificate leaf = new JcaX509CertificateConverter().getCertificate(builder.build(
+                new JcaContentSignerBuilder("SHA256withECDSA").build(ca.getPrivate())));
+        SignatureBundle bundle = SignatureBundle.parse(ModelSigning.sign(MANIFEST, signer.getPrivate(),
+                signer.getPublic(), List.of(leaf)).json());
+        ModelSigning.Trust authority = new ModelSigning.Trust(List.of(), List.of(caCert));
+        for (String identity : List.of("email:Release@acme.example", "uri:https://ci.acme.example/release",
+                "CN=ml-release, O=Acme")) {
+            assertThat(authority.withIdentities(List.of(identity)).verify(bundle, NOW).signer())
+                    .as(identity).contains("CN=ml-release");
+        }
+        assertThatThrownBy(() -> authority.withIdentities(List.of("email:other@acme.example", "CN=ml-nightly,O=Acme"))
+                .verify(bundle, NOW)).isInstanceOf(SignatureInvalidException.class)
+                .hasMessageContaining("none of them an identity the site trusts")
+                .hasMessageContaining("email:release@acme.example");
+        assertThatThrownBy(() -> authority.withIdentities(List.of("not a name"))).isInstanceOf(
+                IllegalArgumentException.class);
+    }
+
     public static X509Certificate certificate(String subject, KeyPair subjectKeys, String issuer, KeyPair issuerKeys,
                                        Instant from, Instant to, boolean ca, KeyPurposeId usage) throws Exception {
         var builder = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(System.nanoTime()),
