@@ -257,7 +257,9 @@ public final class Factory implements AutoCloseable {
             ModelSignatures signatures = new ModelSignatures(database.jdbi(), config.models().signaturePolicy(),
                     config.models().signaturePolicyByClassification(), ModelSigning.Trust.load(config.models().trustedSigners(),
                             Setting.TRUSTED_SIGNERS.key() + " (" + Setting.TRUSTED_SIGNERS.env() + ")")
-                            .withIdentities(config.models().trustedIdentities()), clock,
+                            .withIdentities(config.models().trustedIdentities())
+                            .withTransparencyLogs(ModelSigning.Trust.load(config.models().transparencyLogKeys(),
+                                    Setting.TRANSPARENCY_LOG_KEYS.key()).keys()), clock,
                     (model, when, passed, refused, detail, by) -> {
                         Principal who = by == null ? SYSTEM : by;
                         audit.record(new AuditEvent(clock.instant(), who.id(), who.name(), who.project(),

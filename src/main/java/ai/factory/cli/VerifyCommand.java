@@ -43,6 +43,10 @@ final class VerifyCommand implements Callable<Integer> {
             + "identity: a subject (CN=…,O=…) or email:, uri:, dns: and a name; may be repeated.")
     List<String> identities = List.of();
 
+    @Option(names = "--log-key", paramLabel = "PEM", description = "A transparency log's (Rekor's) public key, whose "
+            + "entries date a keyless certificate's signature; may be repeated.")
+    List<Path> logKeys = List.of();
+
     @Override
     public Integer call() throws IOException {
         Path signature = bundle != null ? bundle : files.getFirst().resolveSibling(files.getFirst().getFileName()
@@ -51,6 +55,7 @@ final class VerifyCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try {
             ModelSigning.Verified verified = ModelSigning.Trust.load(trusted, "--public-key/--ca-cert").withIdentities(identities)
+                    .withTransparencyLogs(ModelSigning.Trust.load(logKeys, "--log-key").keys())
                     .verify(SignatureBundle.parse(Files.readAllBytes(signature)), Instant.now());
             java.util.Map<String, String> digests = new java.util.LinkedHashMap<>();
             for (Path f : files) {

@@ -111,7 +111,9 @@ public final class ConfigLoader {
                                 .map(c -> Path.of(c.strip()).toAbsolutePath().normalize()),
                         parse(v, Setting.SIGNATURE_POLICY_BY_CLASSIFICATION, ModelsConfig::parsePolicies),
                         java.util.Arrays.stream(value(v, Setting.TRUSTED_IDENTITIES).split(";")).map(String::strip)
-                                .filter(i -> !i.isEmpty()).toList()),
+                                .filter(i -> !i.isEmpty()).toList(),
+                        java.util.Arrays.stream(value(v, Setting.TRANSPARENCY_LOG_KEYS).split(",")).map(String::strip)
+                                .filter(f -> !f.isEmpty()).map(f -> Path.of(f).toAbsolutePath().normalize()).toList()),
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
                         parse(v, Setting.GENERATION_THREADS, Integer::parseInt),
                         parse(v, Setting.TRAINING_THREADS, Integer::parseInt),

@@ -23,12 +23,14 @@ import java.util.Optional;
  *     data classification
  * @param trustedIdentities the certificate identities (subjects, or {@code email:}, {@code uri:}, {@code dns:}
  *     alternative names) whose signatures the site takes from its authorities; none: any signer they certified
+ * @param transparencyLogKeys PEM files of the transparency logs' (Rekor's) public keys whose entries date keyless
+ *     (Sigstore) signatures
  */
 public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
                            SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners,
                            Optional<String> signingKey, Optional<Path> signingCertificate,
                            java.util.Map<String, SignaturePolicy> signaturePolicyByClassification,
-                           java.util.List<String> trustedIdentities) {
+                           java.util.List<String> trustedIdentities, java.util.List<Path> transparencyLogKeys) {
     /** The prefix of a {@link #signingKey} held in the HSM. */
     public static final String PKCS11_KEY = "pkcs11:";
 
@@ -76,7 +78,7 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
     public ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
                         SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners) {
         this(maxUploadBytes, importRoot, builtin, signaturePolicy, trustedSigners, Optional.empty(), Optional.empty(),
-                java.util.Map.of(), java.util.List.of());
+                java.util.Map.of(), java.util.List.of(), java.util.List.of());
     }
 
     /** No signatures checked. */
@@ -89,13 +91,14 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
         trustedSigners = java.util.List.copyOf(trustedSigners);
         signaturePolicyByClassification = java.util.Map.copyOf(signaturePolicyByClassification);
         trustedIdentities = java.util.List.copyOf(trustedIdentities);
+        transparencyLogKeys = java.util.List.copyOf(transparencyLogKeys);
         for (String id : trustedIdentities) {
-            if (!id.matches("(?i)(email|uri|dns):.+")) {
+            if (!id.matches("(?i)(email|uri|dns|issuer):.+")) {
                 try {
                     new javax.security.auth.x500.X500Principal(id);
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("models.trustedIdentities: '" + id + "' is neither a subject "
-                            + "(CN=…,O=…) nor email:, uri: or dns: followed by a name");
+                            + "(CN=…,O=…) nor email:, uri:, dns: or issuer: followed by a name");
                 }
             }
         }

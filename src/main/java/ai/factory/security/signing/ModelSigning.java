@@ -151,6 +151,7 @@ public final class ModelSigning {
         private final List<PublicKey> keys;
         private final Set<TrustAnchor> authorities;
         private final List<String> identities;
+        private final List<PublicKey> logKeys;
 
         public Trust(List<PublicKey> keys, List<X509Certificate> authorities) {
             this.keys = List.copyOf(keys);
@@ -158,6 +159,7 @@ public final class ModelSigning {
             authorities.forEach(c -> anchors.add(new TrustAnchor(c, null)));
             this.authorities = anchors;
             this.identities = List.of();
+            this.logKeys = List.of();
         }
 
         /** The keys and authorities in PEM files (each may hold public keys and CA certificates). */
@@ -176,17 +178,19 @@ public final class ModelSigning {
             return new Trust(keys, authorities);
         }
 
-        private Trust(List<PublicKey> keys, Set<TrustAnchor> authorities, List<String> identities) {
+        private Trust(List<PublicKey> keys, Set<TrustAnchor> authorities, List<String> identities,
+                      List<PublicKey> logKeys) {
             this.keys = List.copyOf(keys);
             this.authorities = authorities;
             this.identities = List.copyOf(identities);
+            this.logKeys = List.copyOf(logKeys);
         }
 
         /** This trust and one more key (the site's own signing key, say). */
         public Trust with(PublicKey key) {
             List<PublicKey> more = new ArrayList<>(keys);
             more.add(key);
-            return new Trust(more, authorities, identities);
+            return new Trust(more, authorities, identities, logKeys);
         }
 
         /**
@@ -199,11 +203,25 @@ public final class ModelSigning {
          */
         public Trust withIdentities(List<String> identities) {
             for (String id : identities) {
-                if (!id.matches("(?i)(email|uri|dns):.+")) {
+                if (!id.matches("(?i)(email|uri|dns|issuer):.+")) {
                     new javax.security.auth.x500.X500Principal(id);
                 }
             }
-            return new Trust(keys, authorities, identities);
+            return new Trust(keys, authorities, identities, logKeys);
+        }
+
+        /**
+         * This trust, dating certificate signatures by the entries of these transparency logs (Rekor's public keys):
+         * a keyless (Sigstore) certificate, valid minutes, is judged at the time a trusted log recorded the
+         * signature.
+         */
+        public Trust withTransparencyLogs(List<PublicKey> logs) {
+            return new Trust(keys, authorities, identities, logs);
+        }
+
+        /** The public keys trusted. */
+        public List<PublicKey> keys() {
+            return keys;
         }
 
         public boolean isEmpty() {
@@ -213,7 +231,8 @@ public final class ModelSigning {
         /** How many keys and authorities, for messages. */
         public String describe() {
             return keys.size() + " key(s) and " + authorities.size() + " certificate authority(ies)"
-                    + (identities.isEmpty() ? "" : " for " + identities.size() + " identity(ies)");
+                    + (identities.isEmpty() ? "" : " for " + identities.size() + " identity(ies)")
+                    + (logKeys.isEmpty() ? "" : ", " + logKeys.size() + " transparency log(s)");
         }
 
         /**
@@ -249,10 +268,52 @@ public final class ModelSigning {
             return names;
         }
 
+        /** A certificate's name for messages: its subject, or (a keyless one has none) its first alternative name. */
+        private static String name(X509Certificate leaf) {
+            String subject = leaf.getSubjectX500Principal().getName();
+            if (!subject.isEmpty()) {
+                return subject;
+            }
+            List<String> names = identitiesOf(leaf);
+            return names.size() > 1 ? names.get(1) : "(no name)";
+        }
+
+        /** The OIDC issuer a Sigstore (Fulcio) certificate names in its extension, if it names one. */
+        private static @Nullable String oidcIssuer(X509Certificate leaf) {
+            byte[] v2 = leaf.getExtensionValue("1.3.6.1.4.1.57264.1.8");
+            try {
+                if (v2 != null) {
+                    byte[] inner = org.bouncycastle.asn1.ASN1OctetString.getInstance(v2).getOctets();
+                    return org.bouncycastle.asn1.ASN1UTF8String.getInstance(inner).getString();
+                }
+                byte[] v1 = leaf.getExtensionValue("1.3.6.1.4.1.57264.1.1");
+                return v1 == null ? null : new String(org.bouncycastle.asn1.ASN1OctetString.getInstance(v1).getOctets(),
+                        StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw new SignatureInvalidException("the signer's certificate names its OIDC issuer unreadably");
+            }
+        }
+
+        private boolean trustedIssuer(X509Certificate leaf) {
+            List<String> issuers = identities.stream().filter(i -> i.regionMatches(true, 0, "issuer:", 0, 7))
+                    .map(i -> i.substring(7)).toList();
+            if (issuers.isEmpty()) {
+                return true;
+            }
+            String issuer = oidcIssuer(leaf);
+            return issuer != null && issuers.contains(issuer);
+        }
+
         private boolean trustedIdentity(X509Certificate leaf, List<String> names) {
+            if (identities.stream().allMatch(i -> i.regionMatches(true, 0, "issuer:", 0, 7))) {
+                return true;
+            }
             for (String id : identities) {
                 int colon = id.indexOf(':');
                 String kind = colon < 0 ? "" : id.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
+                if (kind.equals("issuer")) {
+                    continue;
+                }
                 if (kind.equals("email") || kind.equals("uri") || kind.equals("dns")) {
                     String wanted = kind + ":" + id.substring(colon + 1);
                     boolean caseless = !kind.equals("uri");
@@ -282,13 +343,31 @@ public final class ModelSigning {
             byte[] signed = SignatureBundle.pae(bundle.payloadType(), bundle.statement());
             String signer;
             if (!bundle.certificates().isEmpty()) {
-                X509Certificate leaf = certified(bundle.certificates(), at);
+                Instant when = at;
+                String logged = "";
+                if (!logKeys.isEmpty() && !bundle.tlogEntries().isEmpty()) {
+                    TransparencyLog.Logged entry = TransparencyLog.logged(bundle, logKeys);
+                    when = entry.at();
+                    logged = ", logged at " + entry.at() + " as entry " + entry.index() + " of transparency log "
+                            + entry.log().substring(0, 16) + "…";
+                }
+                X509Certificate leaf;
+                try {
+                    leaf = certified(bundle.certificates(), when);
+                } catch (SignatureInvalidException e) {
+                    if (logged.isEmpty() && !bundle.tlogEntries().isEmpty() && e.getMessage().contains("has expired")) {
+                        throw new SignatureInvalidException(e.getMessage() + "; a short-lived (keyless) certificate is "
+                                + "judged at the time a transparency log recorded its signature: name the log's public "
+                                + "key in models.transparencyLogKeys");
+                    }
+                    throw e;
+                }
                 if (!verifies(leaf.getPublicKey(), signed, bundle.signature())) {
                     throw new SignatureInvalidException("the signature does not match the statement under the key of "
-                            + leaf.getSubjectX500Principal().getName());
+                            + name(leaf));
                 }
-                signer = "certificate " + leaf.getSubjectX500Principal().getName() + " (issued by "
-                        + leaf.getIssuerX500Principal().getName() + ")";
+                signer = "certificate " + name(leaf) + " (issued by " + leaf.getIssuerX500Principal().getName() + ")"
+                        + logged;
             } else {
                 PublicKey key = null;
                 boolean named = false;
@@ -361,6 +440,11 @@ public final class ModelSigning {
                 if (!trustedIdentity(leaf, names)) {
                     throw new SignatureInvalidException("the signer's certificate names " + names + ", none of them "
                             + "an identity the site trusts (" + String.join("; ", identities) + ")");
+                }
+                if (!trustedIssuer(leaf)) {
+                    throw new SignatureInvalidException("the signer's certificate was issued for an identity from "
+                            + (oidcIssuer(leaf) == null ? "no OIDC issuer it names" : "OIDC issuer " + oidcIssuer(leaf))
+                            + ", not one the site trusts (" + String.join("; ", identities) + ")");
                 }
             }
             return leaf;

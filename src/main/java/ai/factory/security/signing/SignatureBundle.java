@@ -20,16 +20,38 @@ import org.jspecify.annotations.Nullable;
  * A model signature as the OpenSSF model-signing format stores it: a Sigstore bundle (JSON, media type
  * {@code application/vnd.dev.sigstore.bundle.v0.3+json}) with a DSSE envelope whose payload is the in-toto statement,
  * and as verification material either the hint of the signing public key (hex SHA-256 of its PEM) or the signer's
- * certificate (and, in older bundles, its chain). Transparency-log entries are kept as they came and not needed
- * offline. Read and written with Jackson: the bundle is a small JSON document, and what verifies it is here too.
+ * certificate (and, in older bundles, its chain), and any transparency-log entries (Rekor's), which date a keyless
+ * signature. Read and written with Jackson: the bundle is a small JSON document, and what verifies it is here too.
  *
  * @param statement the DSSE payload: the in-toto statement's bytes
  * @param signature the envelope's one signature
  * @param keyHint hex SHA-256 of the signing key's PEM, for a key signature; null with certificates
  * @param certificates the signer's certificate first, then any chain it carried; empty for a key signature
+ * @param tlogEntries the transparency-log entries that record the signature, as the bundle carries them
  */
 public record SignatureBundle(String payloadType, byte[] statement, byte[] signature, @Nullable String keyHint,
-                              List<X509Certificate> certificates) {
+                              List<X509Certificate> certificates, List<TlogEntry> tlogEntries) {
+    /**
+     * One entry of a transparency log (Rekor) recording the signature: where, when, the log's promise to include it
+     * (its signed entry timestamp) and the entry's body as the log holds it.
+     *
+     * @param logKeyId the SHA-256 of the log's public key (DER)
+     * @param integratedTime seconds since the epoch, when the log took the entry
+     * @param signedEntryTimestamp the log's signature over the entry (null when the bundle carries none)
+     */
+    public record TlogEntry(long logIndex, byte[] logKeyId, long integratedTime, byte @Nullable [] signedEntryTimestamp,
+                            byte[] canonicalizedBody) {
+        public TlogEntry {
+            requireNonNull(logKeyId, "logKeyId is null");
+            requireNonNull(canonicalizedBody, "canonicalizedBody is null");
+        }
+    }
+
+    public SignatureBundle(String payloadType, byte[] statement, byte[] signature, @Nullable String keyHint,
+                           List<X509Certificate> certificates) {
+        this(payloadType, statement, signature, keyHint, certificates, List.of());
+    }
+
     public static final String MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
     public static final String IN_TOTO = "application/vnd.in-toto+json";
     /** The largest bundle read: a model of thousands of files signs in less. */
@@ -40,6 +62,7 @@ public record SignatureBundle(String payloadType, byte[] statement, byte[] signa
         requireNonNull(statement, "statement is null");
         requireNonNull(signature, "signature is null");
         certificates = List.copyOf(certificates);
+        tlogEntries = List.copyOf(tlogEntries);
     }
 
     /**
@@ -92,8 +115,29 @@ public record SignatureBundle(String payloadType, byte[] statement, byte[] signa
             certificates.add(certificate(c.path("rawBytes")));
         }
         String hint = material.path("publicKey").path("hint").asText("");
+        List<TlogEntry> entries = new ArrayList<>();
+        for (JsonNode e : material.path("tlogEntries")) {
+            JsonNode promise = e.path("inclusionPromise").path("signedEntryTimestamp");
+            entries.add(new TlogEntry(number(e.path("logIndex"), "tlogEntries.logIndex"),
+                    base64(e.path("logId").path("keyId"), "tlogEntries.logId.keyId"),
+                    number(e.path("integratedTime"), "tlogEntries.integratedTime"),
+                    promise.isMissingNode() ? null : base64(promise, "tlogEntries.inclusionPromise"),
+                    base64(e.path("canonicalizedBody"), "tlogEntries.canonicalizedBody")));
+        }
         return new SignatureBundle(envelope.path("payloadType").asText(), payload, sig, hint.isEmpty() ? null : hint,
-                certificates);
+                certificates, entries);
+    }
+
+    /** An int64 as protobuf's JSON writes it (a string of digits), or as a plain number. */
+    private static long number(JsonNode node, String field) {
+        try {
+            if (node.isIntegralNumber() || node.isTextual()) {
+                return Long.parseLong(node.asText());
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new SignatureInvalidException("the bundle's " + field + " is not a number");
     }
 
     private static byte[] base64(JsonNode node, String field) {
@@ -135,7 +179,19 @@ public record SignatureBundle(String payloadType, byte[] statement, byte[] signa
                 throw new IllegalStateException(e);
             }
         }
-        material.putArray("tlogEntries");
+        var entries = material.putArray("tlogEntries");
+        for (TlogEntry e : tlogEntries) {
+            ObjectNode entry = entries.addObject();
+            entry.put("logIndex", Long.toString(e.logIndex()));
+            entry.putObject("logId").put("keyId", Base64.getEncoder().encodeToString(e.logKeyId()));
+            entry.putObject("kindVersion").put("kind", "dsse").put("version", "0.0.1");
+            entry.put("integratedTime", Long.toString(e.integratedTime()));
+            if (e.signedEntryTimestamp() != null) {
+                entry.putObject("inclusionPromise").put("signedEntryTimestamp",
+                        Base64.getEncoder().encodeToString(e.signedEntryTimestamp()));
+            }
+            entry.put("canonicalizedBody", Base64.getEncoder().encodeToString(e.canonicalizedBody()));
+        }
         ObjectNode envelope = b.putObject("dsseEnvelope");
         envelope.put("payload", Base64.getEncoder().encodeToString(statement));
         envelope.put("payloadType", payloadType);

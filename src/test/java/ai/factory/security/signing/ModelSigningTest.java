@@ -211,6 +211,78 @@ public class ModelSigningTest {
                 IllegalArgumentException.class);
     }
 
+    /** A Sigstore-style keyless signature: a certificate of ten minutes, an hour ago, and a log entry that dates it. */
+    @Test
+    void aKeylessCertificateIsJudgedWhenATrustedTransparencyLogRecordedItsSignature() throws Exception {
+        KeyPair fulcio = keys("secp256r1");
+        X509Certificate root = certificate("CN=sigstore,O=sigstore.dev", fulcio, "CN=sigstore,O=sigstore.dev", fulcio,
+                NOW.minus(Duration.ofDays(300)), NOW.plus(Duration.ofDays(300)), true, null);
+        KeyPair ephemeral = keys("secp256r1");
+        Instant signedAt = NOW.minus(Duration.ofHours(1));
+        var builder = new JcaX509v3CertificateBuilder(new X500Name("CN=sigstore,O=sigstore.dev"),
+                BigInteger.valueOf(System.nanoTime()), Date.from(signedAt.minusSeconds(60)),
+                Date.from(signedAt.plusSeconds(540)), new X500Name(""), ephemeral.getPublic());
+        builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+        builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_codeSigning));
+        builder.addExtension(Extension.subjectAlternativeName, true, new org.bouncycastle.asn1.x509.GeneralNames(
+                new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.rfc822Name,
+                        "release@acme.example")));
+        builder.addExtension(new org.bouncycastle.asn1.ASN1ObjectIdentifier("1.3.6.1.4.1.57264.1.8"), false,
+                new org.bouncycastle.asn1.DERUTF8String("https://accounts.acme.example"));
+        X509Certificate leaf = new JcaX509CertificateConverter().getCertificate(builder.build(
+                new JcaContentSignerBuilder("SHA256withECDSA").build(fulcio.getPrivate())));
+        SignatureBundle signed = ModelSigning.sign(MANIFEST, ephemeral.getPrivate(), ephemeral.getPublic(),
+                List.of(leaf));
+        KeyPair rekor = keys("secp256r1");
+        long integrated = signedAt.plusSeconds(5).getEpochSecond();
+        SignatureBundle keyless = logged(signed, rekor, integrated, signed.statement());
+
+        ModelSigning.Trust fulcioOnly = new ModelSigning.Trust(List.of(), List.of(root));
+        assertThatThrownBy(() -> fulcioOnly.verify(keyless, NOW)).isInstanceOf(SignatureInvalidException.class)
+                .hasMessageContaining("has expired").hasMessageContaining("models.transparencyLogKeys");
+        ModelSigning.Trust withLog = fulcioOnly.withTransparencyLogs(List.of(rekor.getPublic()));
+        assertThat(withLog.verify(keyless, NOW).signer()).contains("certificate email:release@acme.example",
+                "logged at " + Instant.ofEpochSecond(integrated));
+        assertThat(withLog.withIdentities(List.of("email:release@acme.example",
+                "issuer:https://accounts.acme.example")).verify(keyless, NOW).signer()).contains("release@acme.example");
+        assertThatThrownBy(() -> withLog.withIdentities(List.of("issuer:https://token.other.example"))
+                .verify(keyless, NOW)).hasMessageContaining("OIDC issuer https://accounts.acme.example");
+        assertThatThrownBy(() -> fulcioOnly.withTransparencyLogs(List.of(keys("secp256r1").getPublic()))
+                .verify(keyless, NOW)).hasMessageContaining("a log the site does not trust");
+        // The promise covers the time: an entry moved to when the certificate was valid no longer verifies.
+        var moved = keyless.tlogEntries().getFirst();
+        SignatureBundle backdated = new SignatureBundle(keyless.payloadType(), keyless.statement(),
+                keyless.signature(), null, keyless.certificates(), List.of(new SignatureBundle.TlogEntry(
+                        moved.logIndex(), moved.logKeyId(), moved.integratedTime() - 30, moved.signedEntryTimestamp(),
+                        moved.canonicalizedBody())));
+        assertThatThrownBy(() -> withLog.verify(backdated, NOW)).hasMessageContaining("does not verify");
+        // A genuine entry, of another statement.
+        SignatureBundle other = logged(signed, rekor, integrated, "another statement".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> withLog.verify(other, NOW)).hasMessageContaining("records another payload");
+        // What a bundle carries survives its JSON.
+        assertThat(withLog.verify(SignatureBundle.parse(keyless.json()), NOW).signer()).contains("logged at");
+    }
+
+    /** {@code bundle} with an entry of a log (key {@code log}) that records {@code payload} at {@code integrated}. */
+    private static SignatureBundle logged(SignatureBundle bundle, KeyPair log, long integrated, byte[] payload)
+            throws Exception {
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        String body = "{\"apiVersion\":\"0.0.1\",\"kind\":\"dsse\",\"spec\":{\"payloadHash\":{\"algorithm\":"
+                + "\"sha256\",\"value\":\"" + java.util.HexFormat.of().formatHex(sha.digest(payload)) + "\"},"
+                + "\"signatures\":[{\"signature\":\"" + java.util.Base64.getEncoder().encodeToString(bundle.signature())
+                + "\",\"verifier\":\"\"}]}}";
+        byte[] logId = java.security.MessageDigest.getInstance("SHA-256").digest(log.getPublic().getEncoded());
+        String promised = "{\"body\":\"" + java.util.Base64.getEncoder().encodeToString(body.getBytes(
+                StandardCharsets.UTF_8)) + "\",\"integratedTime\":" + integrated + ",\"logID\":\""
+                + java.util.HexFormat.of().formatHex(logId) + "\",\"logIndex\":42}";
+        java.security.Signature set = java.security.Signature.getInstance("SHA256withECDSA");
+        set.initSign(log.getPrivate());
+        set.update(promised.getBytes(StandardCharsets.UTF_8));
+        return new SignatureBundle(bundle.payloadType(), bundle.statement(), bundle.signature(), null,
+                bundle.certificates(), List.of(new SignatureBundle.TlogEntry(42, logId, integrated, set.sign(),
+                        body.getBytes(StandardCharsets.UTF_8))));
+    }
+
     public static X509Certificate certificate(String subject, KeyPair subjectKeys, String issuer, KeyPair issuerKeys,
                                        Instant from, Instant to, boolean ca, KeyPurposeId usage) throws Exception {
         var builder = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(System.nanoTime()),

@@ -1,0 +1,116 @@
+package ai.factory.security.signing;
+
+import ai.factory.Json;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * A keyless signature's date, offline: a Sigstore signing certificate lives minutes, so what proves it was valid when
+ * it signed is a transparency log's (Rekor's) entry for the signature, promised by the log's signature over it (the
+ * signed entry timestamp). Verified against the log keys the site trusts; no log is asked anything. Written here:
+ * sigstore-java resolves, but brings gRPC, Google's HTTP and OAuth clients (the latter with a Jetty of its own beside
+ * the factory's) for its online signing, while what a site's offline trust needs is this much: the promise's
+ * signature over the entry in canonical JSON, and that the entry records this envelope.
+ */
+public final class TransparencyLog {
+    private TransparencyLog() {}
+
+    /** When a trusted log took the signature, and which log. */
+    public record Logged(Instant at, String log, long index) {}
+
+    /**
+     * The time a trusted log recorded this bundle's signature.
+     *
+     * @throws SignatureInvalidException when no entry is from a trusted log, a promise does not verify, or an entry
+     *     records another envelope
+     */
+    public static Logged logged(SignatureBundle bundle, List<PublicKey> logKeys) {
+        if (bundle.tlogEntries().isEmpty()) {
+            throw new SignatureInvalidException("the bundle carries no transparency-log entry to date its signature");
+        }
+        String last = "";
+        for (SignatureBundle.TlogEntry e : bundle.tlogEntries()) {
+            PublicKey key = logKeys.stream().filter(k -> Arrays.equals(sha256(k.getEncoded()), e.logKeyId()))
+                    .findFirst().orElse(null);
+            if (key == null) {
+                last = "its transparency-log entry is from a log the site does not trust (log "
+                        + HexFormat.of().formatHex(e.logKeyId()) + ")";
+                continue;
+            }
+            if (e.signedEntryTimestamp() == null) {
+                last = "its transparency-log entry carries no signed entry timestamp to verify offline";
+                continue;
+            }
+            String logId = HexFormat.of().formatHex(e.logKeyId());
+            // Canonical JSON (RFC 8785) of four fields: keys in order, no spaces, the body as base64.
+            String promised = "{\"body\":\"" + Base64.getEncoder().encodeToString(e.canonicalizedBody())
+                    + "\",\"integratedTime\":" + e.integratedTime() + ",\"logID\":\"" + logId + "\",\"logIndex\":"
+                    + e.logIndex() + "}";
+            if (!verifies(key, promised.getBytes(StandardCharsets.UTF_8), e.signedEntryTimestamp())) {
+                throw new SignatureInvalidException("the transparency log's signed entry timestamp does not verify "
+                        + "(log " + logId + ", entry " + e.logIndex() + ")");
+            }
+            String wrong = recordsThis(e.canonicalizedBody(), bundle);
+            if (wrong != null) {
+                throw new SignatureInvalidException("the transparency-log entry " + e.logIndex() + " " + wrong);
+            }
+            return new Logged(Instant.ofEpochSecond(e.integratedTime()), logId, e.logIndex());
+        }
+        throw new SignatureInvalidException(last);
+    }
+
+    /** Null when the log's entry (kind dsse) records this envelope: its payload's digest and its signature. */
+    private static @org.jspecify.annotations.Nullable String recordsThis(byte[] body, SignatureBundle bundle) {
+        JsonNode entry;
+        try {
+            entry = Json.mapper().readTree(body);
+        } catch (java.io.IOException e) {
+            return "has a body that is not JSON";
+        }
+        if (entry == null || !"dsse".equals(entry.path("kind").asText())) {
+            return "is not of kind dsse (it is '" + (entry == null ? "" : entry.path("kind").asText()) + "')";
+        }
+        JsonNode spec = entry.path("spec");
+        String payloadHash = HexFormat.of().formatHex(sha256(bundle.statement()));
+        if (!"sha256".equals(spec.path("payloadHash").path("algorithm").asText())
+                || !payloadHash.equals(spec.path("payloadHash").path("value").asText())) {
+            return "records another payload (SHA-256 " + spec.path("payloadHash").path("value").asText() + ", this "
+                    + "statement's is " + payloadHash + ")";
+        }
+        String signature = Base64.getEncoder().encodeToString(bundle.signature());
+        for (JsonNode s : spec.path("signatures")) {
+            if (signature.equals(s.path("signature").asText())) {
+                return null;
+            }
+        }
+        return "records another signature of the statement";
+    }
+
+    private static boolean verifies(PublicKey key, byte[] signed, byte[] signature) {
+        try {
+            Signature v = Signature.getInstance(ModelSigning.algorithm(key));
+            v.initVerify(key);
+            v.update(signed);
+            return v.verify(signature);
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
