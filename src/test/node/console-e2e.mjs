@@ -138,6 +138,12 @@ try {
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.getByRole('status').filter({ hasText: `${MODEL} version 1 uploaded` }).waitFor({ timeout: 60000 });
     await page.getByRole('cell', { name: MODEL, exact: true }).waitFor();
+    // Its versions: unsigned as uploaded, then signed with the site's key by the admin.
+    await page.getByRole('button', { name: `Versions of ${MODEL}` }).click();
+    await page.getByRole('cell').filter({ hasText: 'unsigned' }).waitFor();
+    await page.getByRole('button', { name: `Sign ${MODEL}:1 with the site's key` }).click();
+    await page.getByRole('status').filter({ hasText: `${MODEL}:1 signed by key sha256:` }).waitFor();
+    await page.getByRole('cell').filter({ hasText: 'signed by key sha256:' }).waitFor();
     await page.getByRole('button', { name: 'Plan' }).first().click();
     await page.locator('.plan').filter({ hasText: 'Needs' }).waitFor();
     await accessible(page, 'models');

@@ -93,13 +93,26 @@ function Classification({ model, onSave }) {
   </form>`;
 }
 
-/** Every version of a model: its files and digests, where it came from, and the lineage of a fine-tuned one. */
-function Versions({ model }) {
+/** Who signed a version, as the factory verified it, or that nobody did. */
+function Signature({ signature }) {
+  if (!signature) return html`<span class="muted">unsigned</span>`;
+  return html`<div>${signature.signer ? `signed by ${signature.signer}` : 'signature kept, not verified (policy off)'}</div>
+    <div class="muted">${`verified ${when(signature.verifiedAt)}`}</div>`;
+}
+
+/**
+ * Every version of a model: its files and digests, who signed it, where it came from, and the lineage of a
+ * fine-tuned one. Admins sign a version with the site's key from here.
+ */
+function Versions({ model, canSign, onSign }) {
   return html`<${Table} caption=${`Versions of ${model.name}`} columns=${['Version', 'Format', 'Files (SHA-256)',
-    'Source', 'Lineage']} rows=${[...model.versions].reverse().map((v) => {
+    'Signature', 'Source', 'Lineage']} rows=${[...model.versions].reverse().map((v) => {
       const l = v.metadata?.lineage;
       return [`v${v.version}`, v.format, html`${v.files.map((f) => html`<div><code>${f.path}</code>
         <span class="muted mono">${f.sha256.slice(0, 16)}…</span> ${bytes(f.size)}</div>`)}`,
+        html`<${Signature} signature=${v.signature} />${canSign ? html`<button class="ghost" onClick=${() =>
+          onSign(model.name, v.version)} aria-label=${`Sign ${model.name}:${v.version} with the site's key`}>Sign</button>`
+          : null}`,
         html`${v.source}<div class="muted">${`by ${v.importedBy}, `}${when(v.importedAt)}</div>`,
         l ? html`<div>${`tuned from ${l.baseModel} on ${l.trainingDataset}`}</div><div class="muted">${`job ${l.job}, `
           + `${l.steps} steps, training loss ${l.trainingLoss ?? '—'}, validation loss ${l.validationLoss ?? '—'}`}</div>`
@@ -125,13 +138,17 @@ export function Models({ me }) {
     await api(`/api/v1/models/${name}`, { method: 'DELETE' });
     done(`${name} deleted`);
   });
+  const [sign, , signError] = useAction(async (name, version) => {
+    const v = await api(`/api/v1/models/${name}/versions/${version}/signature`, { method: 'POST', body: {} });
+    done(`${name}:${version} signed by ${v.signature?.signer}`);
+  });
   const [classify, , classifyError] = useAction(async (name, classification) => {
     await api(`/api/v1/models/${name}`, { method: 'PATCH', body: { classification } });
     done(`${name} is now ${classification}`);
   });
   const list = (models.data?.models ?? []).filter((m) => m.name.includes(search.trim().toLowerCase()));
   return html`<${Page} title="Models">
-    <${Alert} error=${models.error || removeError || classifyError} />
+    <${Alert} error=${models.error || removeError || classifyError || signError} />
     ${notice ? html`<div class="alert ok" role="status">${notice}</div>` : null}
     <${Field} label="Search models"><input type="search" value=${search} onInput=${(e) => setSearch(e.target.value)} /><//>
     <${Table} caption="Models" columns=${['Name', 'Project', 'Classification', 'Latest', 'Format', 'Size', 'Imported',
@@ -152,7 +169,7 @@ export function Models({ me }) {
           </div>`];
       })} empty="No models yet." />
     ${detail && list.some((m) => m.name === detail) ? html`<${Card} title=${`Versions: ${detail}`} wide>
-      <${Versions} model=${list.find((m) => m.name === detail)} />
+      <${Versions} model=${list.find((m) => m.name === detail)} canSign=${can('signModel')} onSign=${sign} />
     <//>` : null}
     ${chosen ? html`<${Card} title=${`Capacity plan: ${chosen}`} wide>
       <div class="inline-form">

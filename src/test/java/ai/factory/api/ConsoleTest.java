@@ -52,7 +52,13 @@ class ConsoleTest {
         assumeTrue(NodeClients.available() || "true".equals(System.getenv("CI")), "node and npm are not installed");
         int port = TestCluster.freePort();
         String issuer = "http://127.0.0.1:" + port;
+        // The site's signing key, which an admin signs a model version with from the console.
+        java.security.KeyPairGenerator ec = java.security.KeyPairGenerator.getInstance("EC");
+        ec.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+        Path signingKey = home.resolveSibling(home.getFileName() + "-site-signer.pem");
+        Files.writeString(signingKey, ai.factory.security.tls.Pem.privateKey(ec.generateKeyPair().getPrivate()));
         factory = TestFactory.start(home, Map.of(
+                Setting.SIGNING_KEY, signingKey.toString(),
                 Setting.OIDC_ISSUER, issuer,
                 Setting.OIDC_AUDIENCE, "urn:factory",
                 Setting.OIDC_ROLE_MAPPING, "groups=ml-admins:default:admin, groups=ml-apps:default:invoker, "
