@@ -81,4 +81,43 @@ class Pkcs11SigningKeyTest {
         assertThat(noPin.exit()).isNotZero();
         assertThat(noPin.err()).contains("FACTORY_PKCS11_PIN");
     }
+
+    /**
+     * The site's signing key in the HSM (models.signingKey pkcs11:LABEL), the master key in the local keystore: the
+     * factory signs a registered version inside the token, and the signature verifies with the key's public half.
+     */
+    @Test
+    void aFactorySignsRegisteredModelsWithItsSiteKeyInTheHsm() throws Exception {
+        String label = "site-signer-" + UUID.randomUUID();
+        KeyPair pair = onToken(label);
+        Path pub = Files.writeString(dir.resolve("site.pub"), ai.factory.security.tls.Pem.publicKey(pair.getPublic()));
+        Map<ai.factory.config.Setting, String> settings = Map.of(
+                ai.factory.config.Setting.PKCS11_LIBRARY, TestHsm.module().toString(),
+                ai.factory.config.Setting.PKCS11_TOKEN_LABEL, TestHsm.TOKEN_LABEL,
+                ai.factory.config.Setting.PKCS11_PIN, TestHsm.PIN,
+                ai.factory.config.Setting.SIGNING_KEY, "pkcs11:" + label,
+                ai.factory.config.Setting.SIGNATURE_POLICY, "require");
+        try (ai.factory.TestFactory factory = ai.factory.TestFactory.start(dir.resolve("home"), settings)) {
+            // Under require with only the site's key trusted, a model is imported signed by it (signed here with
+            // the token's key through the command line's offline signing, then registered).
+            Path model = Files.copy(ai.factory.TestModels.tinyLlama(), dir.resolve("tiny.gguf"));
+            FactoryCliTest.Run offline = FactoryCliTest.cliProcess(Map.of("FACTORY_PKCS11_PIN", TestHsm.PIN,
+                    "SOFTHSM2_CONF", TestHsm.conf().toString()), "models", "sign", model.toString(),
+                    "--pkcs11-library", TestHsm.module().toString(), "--pkcs11-token", TestHsm.TOKEN_LABEL,
+                    "--pkcs11-key", label);
+            assertThat(offline.exit()).as(offline.err()).isZero();
+            var imported = factory.post("/api/v1/models/acme/tiny/versions", factory.adminKey(), "{\"path\": \""
+                    + model + "\"}");
+            assertThat(imported.statusCode()).as(imported.body()).isEqualTo(201);
+            // Signed again where it lies, by the factory, inside the token.
+            var signed = factory.post("/api/v1/models/acme/tiny/versions/1/signature", factory.adminKey(), "{}");
+            assertThat(signed.statusCode()).as(signed.body()).isEqualTo(200);
+            Path bundle = Files.writeString(dir.resolve("tiny.site.sig"), factory.get(
+                    "/api/v1/models/acme/tiny/versions/1/signature", factory.adminKey()).body());
+            FactoryCliTest.Run verified = FactoryCliTest.cli("models", "verify", model.toString(), "--bundle",
+                    bundle.toString(), "--public-key", pub.toString());
+            assertThat(verified.exit()).as(verified.err()).isZero();
+            assertThat(verified.out()).contains("signed by key sha256:" + ModelSigning.hint(pair.getPublic()));
+        }
+    }
 }
