@@ -254,12 +254,14 @@ public final class Factory implements AutoCloseable {
             Authorizer authorizer = Authorizer.withBuiltInPolicies();
             SitePolicies sitePolicies = new SitePolicies(database.jdbi(), clock, authorizer);
             sitePolicies.load();
+            java.util.Map<String, ModelSigning.Trust> signersByClassification = new java.util.HashMap<>();
+            config.models().trustedSignersByClassification().forEach((c, files) -> signersByClassification.put(c,
+                    ModelSigning.Trust.load(files, Setting.TRUSTED_SIGNERS_BY_CLASSIFICATION.key())));
             ModelSignatures signatures = new ModelSignatures(database.jdbi(), config.models().signaturePolicy(),
-                    config.models().signaturePolicyByClassification(), ModelSigning.Trust.load(config.models().trustedSigners(),
+                    config.models().signaturePolicyByClassification(), signersByClassification, ModelSigning.Trust.load(config.models().trustedSigners(),
                             Setting.TRUSTED_SIGNERS.key() + " (" + Setting.TRUSTED_SIGNERS.env() + ")")
                             .withIdentities(config.models().trustedIdentities())
-                            .withTransparencyLogs(ModelSigning.Trust.load(config.models().transparencyLogKeys(),
-                                    Setting.TRANSPARENCY_LOG_KEYS.key()).keys()), clock,
+                            .withTransparencyLogs(transparencyLogKeys(config)), clock,
                     (model, when, passed, refused, detail, by) -> {
                         Principal who = by == null ? SYSTEM : by;
                         audit.record(new AuditEvent(clock.instant(), who.id(), who.name(), who.project(),
@@ -781,6 +783,17 @@ public final class Factory implements AutoCloseable {
                     keys.masterKeyLabel());
             case PKCS11 -> MasterKeys.pkcs11(keys.pkcs11().orElseThrow(), keys.masterKeyLabel());
         };
+    }
+
+    /** The transparency logs' public keys ({@code models.transparencyLogKeys}): keys only, no certificates. */
+    private static List<java.security.PublicKey> transparencyLogKeys(FactoryConfig config) {
+        ModelSigning.Trust logs = ModelSigning.Trust.load(config.models().transparencyLogKeys(),
+                Setting.TRANSPARENCY_LOG_KEYS.key());
+        if (logs.hasAuthorities()) {
+            throw new IllegalArgumentException(Setting.TRANSPARENCY_LOG_KEYS.key() + " names a certificate; it takes "
+                    + "the logs' public keys (BEGIN PUBLIC KEY), as the logs publish them");
+        }
+        return logs.keys();
     }
 
     /** What this process runs as, for the sovereignty report. */

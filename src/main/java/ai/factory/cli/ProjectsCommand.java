@@ -145,11 +145,26 @@ final class ProjectsCommand {
                         + "classification's policy still replaces it); site: the site's applies again.")
         @org.jspecify.annotations.Nullable String signaturePolicy;
 
+        @Option(names = "--trusted-signers", paramLabel = "PEM|site", description = "The signers the project trusts "
+                + "in place of the site's: a PEM file of public keys and certificate authorities; site: the site's "
+                + "apply again.")
+        @org.jspecify.annotations.Nullable String trustedSigners;
+
         @Override
         public Integer call() {
-            if (contentLogging == null && signaturePolicy == null) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "name a setting: --content-logging "
-                        + "or --signature-policy");
+            if (contentLogging == null && signaturePolicy == null && trustedSigners == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "name a setting: --content-logging, "
+                        + "--signature-policy or --trusted-signers");
+            }
+            String signers = null;
+            if (trustedSigners != null) {
+                try {
+                    signers = trustedSigners.equals("site") ? "site"
+                            : java.nio.file.Files.readString(java.nio.file.Path.of(trustedSigners));
+                } catch (java.io.IOException e) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--trusted-signers: cannot read "
+                            + trustedSigners + ": " + e.getMessage());
+                }
             }
             Boolean on = contentLogging == null ? null : switch (contentLogging) {
                 case "on" -> true;
@@ -157,15 +172,16 @@ final class ProjectsCommand {
                 default -> throw new CommandLine.ParameterException(spec.commandLine(),
                         "--content-logging takes on or off, not '" + contentLogging + "'");
             };
-            ProjectWire.Project p = client.client().patch(projectPath(name), new UpdateProject(on, signaturePolicy),
+            ProjectWire.Project p = client.client().patch(projectPath(name), new UpdateProject(on, signaturePolicy, signers),
                     ProjectWire.Project.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
                 ModelsCommand.printJson(out, p);
             } else {
-                out.printf("Content logging of project %s is %s; its model-signature policy is %s%n", p.name(),
-                        p.contentLogging() ? "on" : "off", p.signaturePolicy() == null ? "the site's"
-                                : p.signaturePolicy());
+                out.printf("Content logging of project %s is %s; its model-signature policy is %s, trusting %s%n",
+                        p.name(), p.contentLogging() ? "on" : "off", p.signaturePolicy() == null ? "the site's"
+                                : p.signaturePolicy(), p.trustedSigners() == null ? "the site's signers"
+                                : "its own signers (" + p.trustedSigners() + ")");
                 out.flush();
             }
             return 0;

@@ -113,7 +113,8 @@ public final class ConfigLoader {
                         java.util.Arrays.stream(value(v, Setting.TRUSTED_IDENTITIES).split(";")).map(String::strip)
                                 .filter(i -> !i.isEmpty()).toList(),
                         java.util.Arrays.stream(value(v, Setting.TRANSPARENCY_LOG_KEYS).split(",")).map(String::strip)
-                                .filter(f -> !f.isEmpty()).map(f -> Path.of(f).toAbsolutePath().normalize()).toList()),
+                                .filter(f -> !f.isEmpty()).map(f -> Path.of(f).toAbsolutePath().normalize()).toList(),
+                        parse(v, Setting.TRUSTED_SIGNERS_BY_CLASSIFICATION, ModelsConfig::parseSigners)),
                 new EnginesConfig(parse(v, Setting.EMBEDDING_THREADS, Integer::parseInt),
                         parse(v, Setting.GENERATION_THREADS, Integer::parseInt),
                         parse(v, Setting.TRAINING_THREADS, Integer::parseInt),

@@ -25,12 +25,15 @@ import java.util.Optional;
  *     alternative names) whose signatures the site takes from its authorities; none: any signer they certified
  * @param transparencyLogKeys PEM files of the transparency logs' (Rekor's) public keys whose entries date keyless
  *     (Sigstore) signatures
+ * @param trustedSignersByClassification PEM files of the signers trusted, in place of the site's and a project's,
+ *     for the models of a data classification
  */
 public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
                            SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners,
                            Optional<String> signingKey, Optional<Path> signingCertificate,
                            java.util.Map<String, SignaturePolicy> signaturePolicyByClassification,
-                           java.util.List<String> trustedIdentities, java.util.List<Path> transparencyLogKeys) {
+                           java.util.List<String> trustedIdentities, java.util.List<Path> transparencyLogKeys,
+                           java.util.Map<String, java.util.List<Path>> trustedSignersByClassification) {
     /** The prefix of a {@link #signingKey} held in the HSM. */
     public static final String PKCS11_KEY = "pkcs11:";
 
@@ -56,6 +59,30 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
         return policies;
     }
 
+    /**
+     * {@code restricted=/etc/factory/release.pem|/etc/factory/ca.pem,public=…}: PEM files for each classification named.
+     *
+     * @throws IllegalArgumentException naming what is not {@code CLASSIFICATION=FILE[|FILE…]}
+     */
+    public static java.util.Map<String, java.util.List<Path>> parseSigners(String text) {
+        java.util.Map<String, java.util.List<Path>> signers = new java.util.LinkedHashMap<>();
+        for (String item : text.split(",")) {
+            if (item.isBlank()) {
+                continue;
+            }
+            String[] kv = item.split("=", 2);
+            if (kv.length != 2 || kv[0].isBlank() || kv[1].isBlank()) {
+                throw new IllegalArgumentException("'" + item.strip() + "' is not CLASSIFICATION=FILE[|FILE…]");
+            }
+            java.util.List<Path> files = java.util.Arrays.stream(kv[1].split("\\|")).map(String::strip)
+                    .filter(f -> !f.isEmpty()).map(f -> Path.of(f).toAbsolutePath().normalize()).toList();
+            if (signers.put(kv[0].strip(), files) != null) {
+                throw new IllegalArgumentException("classification '" + kv[0].strip() + "' is named twice");
+            }
+        }
+        return signers;
+    }
+
     /** What the factory does with models' signatures. */
     public enum SignaturePolicy {
         OFF, WARN, REQUIRE;
@@ -78,7 +105,7 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
     public ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boolean builtin,
                         SignaturePolicy signaturePolicy, java.util.List<Path> trustedSigners) {
         this(maxUploadBytes, importRoot, builtin, signaturePolicy, trustedSigners, Optional.empty(), Optional.empty(),
-                java.util.Map.of(), java.util.List.of(), java.util.List.of());
+                java.util.Map.of(), java.util.List.of(), java.util.List.of(), java.util.Map.of());
     }
 
     /** No signatures checked. */
@@ -92,17 +119,31 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
         signaturePolicyByClassification = java.util.Map.copyOf(signaturePolicyByClassification);
         trustedIdentities = java.util.List.copyOf(trustedIdentities);
         transparencyLogKeys = java.util.List.copyOf(transparencyLogKeys);
+        trustedSignersByClassification = java.util.Map.copyOf(trustedSignersByClassification);
         for (String id : trustedIdentities) {
-            if (!id.matches("(?i)(email|uri|dns|issuer):.+")) {
+            String who = id.split("(?i)\\|issuer:", 2)[0].strip();
+            boolean named = who.matches("(?i)(email|uri|dns):.+");
+            if (!named && !who.isEmpty() && !who.regionMatches(true, 0, "issuer:", 0, 7)) {
                 try {
-                    new javax.security.auth.x500.X500Principal(id);
+                    new javax.security.auth.x500.X500Principal(who);
+                    named = true;
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("models.trustedIdentities: '" + id + "' is neither a subject "
-                            + "(CN=…,O=…) nor email:, uri:, dns: or issuer: followed by a name");
+                    named = false;
                 }
             }
+            if (!named || id.matches("(?i).*\\|issuer:\\s*")) {
+                throw new IllegalArgumentException("models.trustedIdentities: '" + id + "' is not an identity: a "
+                        + "subject (CN=…,O=…) or email:, uri:, dns: and a name, optionally followed by |issuer:URL");
+            }
         }
-        if (signaturePolicyByClassification.containsValue(SignaturePolicy.REQUIRE) && trustedSigners.isEmpty()
+        if (!transparencyLogKeys.isEmpty() && trustedIdentities.isEmpty()) {
+            throw new IllegalArgumentException("models.transparencyLogKeys trusts keyless certificates, and "
+                    + "models.trustedIdentities names nobody: anyone the authority certifies (any account of its "
+                    + "identity providers) could sign; name the identities that may (uri:…|issuer:…, email:…)");
+        }
+        java.util.Set<String> ownSigners = trustedSignersByClassification.keySet();
+        if (signaturePolicyByClassification.entrySet().stream().anyMatch(e -> e.getValue() == SignaturePolicy.REQUIRE
+                && !ownSigners.contains(e.getKey())) && trustedSigners.isEmpty()
                 && signingKey.isEmpty()) {
             throw new IllegalArgumentException("models.signaturePolicyByClassification requires signatures for a "
                     + "classification, and models.trustedSigners names no key or certificate authority: every such "

@@ -248,7 +248,7 @@ public final class ModelRegistry {
                 stagedFiles.add(new ModelFile(uploads.get(i).fileName(), staged.get(i).sha256(), staged.get(i).size()));
             }
             ModelSignatures.Checked signature = signatures.checkImport(name, stagedFiles, placement.signature(),
-                    placement.siteSigns(), signatures.policyFor(project, classification), by);
+                    placement.siteSigns(), signatures.scopeFor(project, classification), by);
             ModelFormat detected = detectFormat(staged.getFirst(), uploads.getFirst().fileName(), format);
             Map<String, Object> metadata = new LinkedHashMap<>(readMetadata(detected, staged.getFirst()));
             metadata.putAll(extraMetadata);

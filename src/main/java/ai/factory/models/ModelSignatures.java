@@ -50,6 +50,7 @@ public final class ModelSignatures {
     private final Listener listener;
     private final @Nullable SigningKey siteKey;
     private final java.util.Map<String, SignaturePolicy> byClassification;
+    private final java.util.Map<String, ModelSigning.Trust> signersByClassification;
 
     public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, ModelSigning.Trust trust, Clock clock,
                            Listener listener) {
@@ -58,19 +59,25 @@ public final class ModelSignatures {
 
     public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, ModelSigning.Trust trust, Clock clock,
                            Listener listener, @Nullable SigningKey siteKey) {
-        this(jdbi, policy, java.util.Map.of(), trust, clock, listener, siteKey);
+        this(jdbi, policy, java.util.Map.of(), java.util.Map.of(), trust, clock, listener, siteKey);
     }
 
     /**
      * @param byClassification policies that replace the site's (and a project's) for models of a classification
+     * @param signersByClassification signers trusted in place of the site's (and a project's) for models of a
+     *     classification
      * @param siteKey the site's own signing key, which signs what the factory makes and what an admin asks it to
      *     sign, and which the site trusts (by its key, when it carries no certificate), or null for none
      */
     public ModelSignatures(Jdbi jdbi, SignaturePolicy policy, java.util.Map<String, SignaturePolicy> byClassification,
-                           ModelSigning.Trust trust, Clock clock, Listener listener, @Nullable SigningKey siteKey) {
+                           java.util.Map<String, ModelSigning.Trust> signersByClassification, ModelSigning.Trust trust,
+                           Clock clock, Listener listener, @Nullable SigningKey siteKey) {
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.policy = requireNonNull(policy, "policy is null");
         this.byClassification = java.util.Map.copyOf(byClassification);
+        java.util.Map<String, ModelSigning.Trust> scoped = new java.util.HashMap<>();
+        signersByClassification.forEach((c, t) -> scoped.put(c, t.under(trust)));
+        this.signersByClassification = java.util.Map.copyOf(scoped);
         this.siteKey = siteKey;
         this.trust = siteKey == null || !siteKey.chain().isEmpty() ? requireNonNull(trust, "trust is null")
                 : trust.with(siteKey.publicKey());
@@ -82,7 +89,7 @@ public final class ModelSignatures {
             } catch (SignatureInvalidException e) {
                 throw new IllegalArgumentException("models.signingKey: the site would not trust its own signatures ("
                         + e.getMessage() + "); with models.signingCertificate, name the authority that issued it in "
-                        + "models.trustedSigners");
+                        + "models.trustedSigners, and its subject in models.trustedIdentities where that names any");
             }
         }
         this.clock = requireNonNull(clock, "clock is null");
@@ -101,51 +108,121 @@ public final class ModelSignatures {
     }
 
     /**
-     * The policy for a model of {@code project} classified {@code classification}: the classification's, where the
-     * site sets one ({@code models.signaturePolicyByClassification}), else the project's, where an admin set one, else
-     * the site's.
+     * What applies to a model of a project and classification: the policy, and whom it trusts (with the site's own
+     * key, always).
      */
-    public SignaturePolicy policyFor(String project, String classification) {
-        SignaturePolicy byClass = byClassification.get(classification);
-        if (byClass != null) {
-            return byClass;
+    public record Scope(SignaturePolicy policy, ModelSigning.Trust trust) {}
+
+    /**
+     * What applies to a model of {@code project} classified {@code classification}: the classification's policy and
+     * signers, where the site sets them ({@code models.signaturePolicyByClassification},
+     * {@code models.trustedSignersByClassification}), else the project's, where an admin set them, else the site's;
+     * policy and signers each on their own. The site's trusted identities and transparency logs apply throughout.
+     */
+    public Scope scopeFor(String project, String classification) {
+        Optional<ProjectRules> own = projectRules(project);
+        SignaturePolicy p = byClassification.containsKey(classification) ? byClassification.get(classification)
+                : own.map(ProjectRules::policy).filter(java.util.Objects::nonNull).orElse(policy);
+        ModelSigning.Trust t = signersByClassification.containsKey(classification)
+                ? signersByClassification.get(classification)
+                : own.map(ProjectRules::signers).filter(java.util.Objects::nonNull)
+                        .map(pem -> ModelSigning.Trust.parse(pem, "trustedSigners").under(trust)).orElse(null);
+        if (t == null) {
+            return new Scope(requireNonNull(p), trust);
         }
-        return projectPolicy(project).orElse(policy);
+        return new Scope(requireNonNull(p), siteKey == null || !siteKey.chain().isEmpty() ? t
+                : t.with(siteKey.publicKey()));
+    }
+
+    /**
+     * Whether a classification has a signature policy or signers of its own, which replace a project's: choosing it
+     * for a model is then classifying it, not a detail of an import.
+     */
+    public boolean hasOwnRules(String classification) {
+        return byClassification.containsKey(classification) || signersByClassification.containsKey(classification);
+    }
+
+    /** The policy for a model of {@code project} classified {@code classification} (see {@link #scopeFor}). */
+    public SignaturePolicy policyFor(String project, String classification) {
+        return scopeFor(project, classification).policy();
+    }
+
+    /**
+     * What an admin set for a project: its own policy and its own trusted signers (PEM: public keys and
+     * certificate authorities), each null where the site's applies.
+     */
+    public record ProjectRules(@Nullable SignaturePolicy policy, @Nullable String signers) {}
+
+    /** The rules an admin set for a project, if any. */
+    public Optional<ProjectRules> projectRules(String project) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT policy, trusted_signers FROM model_signature_policies "
+                        + "WHERE project = :p").bind("p", project)
+                .map((rs, ctx) -> new ProjectRules(rs.getString("policy") == null ? null
+                        : SignaturePolicy.parse(rs.getString("policy")), rs.getString("trusted_signers")))
+                .findOne());
     }
 
     /** The policy an admin set for a project, if any. */
     public Optional<SignaturePolicy> projectPolicy(String project) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT policy FROM model_signature_policies WHERE project = :p")
-                .bind("p", project).mapTo(String.class).findOne().map(SignaturePolicy::parse));
+        return projectRules(project).map(ProjectRules::policy);
     }
 
     /**
-     * Sets a project's policy, or (null) lets the site's apply again.
+     * Sets a project's policy, or (null) lets the site's apply again; its own signers stay.
      *
-     * @throws FactoryException INVALID_REQUEST on {@code signaturePolicy} for {@code require} while the site trusts no
-     *     signer (every model of the project would be refused)
+     * @throws FactoryException INVALID_REQUEST on {@code signaturePolicy} for {@code require} while nobody would be
+     *     trusted (every model of the project would be refused)
      */
     public void setProjectPolicy(String project, @Nullable SignaturePolicy projectPolicy, Principal by) {
-        if (projectPolicy == SignaturePolicy.REQUIRE && trust.isEmpty()) {
+        ProjectRules now = projectRules(project).orElse(new ProjectRules(null, null));
+        if (projectPolicy == SignaturePolicy.REQUIRE && now.signers() == null && trust.isEmpty()) {
             throw FactoryException.invalidParam("signaturePolicy", "the site trusts no signer "
                     + "(models.trustedSigners), so under require every model of the project would be refused");
         }
+        saveRules(project, new ProjectRules(projectPolicy, now.signers()), by);
+    }
+
+    /**
+     * Gives a project signers of its own in place of the site's (PEM text of public keys and certificate
+     * authorities), or (null) lets the site's apply again; its policy stays.
+     *
+     * @throws FactoryException INVALID_REQUEST on {@code trustedSigners} for text that is not such PEM
+     */
+    public void setProjectSigners(String project, @Nullable String pem, Principal by) {
+        if (pem != null) {
+            ModelSigning.Trust.parse(pem, "trustedSigners");
+        }
+        ProjectRules now = projectRules(project).orElse(new ProjectRules(null, null));
+        saveRules(project, new ProjectRules(now.policy(), pem), by);
+    }
+
+    private void saveRules(String project, ProjectRules rules, Principal by) {
         jdbi.useTransaction(h -> {
             h.createUpdate("DELETE FROM model_signature_policies WHERE project = :p").bind("p", project).execute();
-            if (projectPolicy != null) {
-                h.createUpdate("INSERT INTO model_signature_policies (project, policy, updated_at, updated_by) "
-                                + "VALUES (:p, :policy, :at, :by)").bind("p", project).bind("policy", projectPolicy.id())
+            if (rules.policy() != null || rules.signers() != null) {
+                h.createUpdate("INSERT INTO model_signature_policies (project, policy, trusted_signers, updated_at, "
+                                + "updated_by) VALUES (:p, :policy, :signers, :at, :by)").bind("p", project)
+                        .bind("policy", rules.policy() == null ? null : rules.policy().id())
+                        .bind("signers", rules.signers())
                         .bind("at", Timestamp.from(clock.instant())).bind("by", by.name()).execute();
             }
         });
     }
 
-    /** Every project's own policy, by project. */
-    public java.util.SortedMap<String, SignaturePolicy> projectPolicies() {
-        java.util.SortedMap<String, SignaturePolicy> all = new java.util.TreeMap<>();
-        jdbi.useHandle(h -> h.createQuery("SELECT project, policy FROM model_signature_policies")
-                .map((rs, ctx) -> java.util.Map.entry(rs.getString("project"), rs.getString("policy")))
-                .forEach(e -> all.put(e.getKey(), SignaturePolicy.parse(e.getValue()))));
+    /** Forgets what was set for a deleted project, so that one made later under the name starts anew. */
+    public void forgetProject(String project) {
+        jdbi.useHandle(h -> h.createUpdate("DELETE FROM model_signature_policies WHERE project = :p")
+                .bind("p", project).execute());
+    }
+
+    /** Every project's own rules, by project. */
+    public java.util.SortedMap<String, ProjectRules> projectPolicies() {
+        java.util.SortedMap<String, ProjectRules> all = new java.util.TreeMap<>();
+        jdbi.useHandle(h -> h.createQuery("SELECT project, policy, trusted_signers FROM model_signature_policies")
+                .map((rs, ctx) -> java.util.Map.entry(rs.getString("project"), new ProjectRules(
+                        rs.getString("policy") == null ? null : SignaturePolicy.parse(rs.getString("policy")),
+                        rs.getString("trusted_signers"))))
+                .forEach(e -> all.put(e.getKey(), e.getValue())));
         return all;
     }
 
@@ -169,9 +246,13 @@ public final class ModelSignatures {
             long signed = h.createQuery("SELECT COUNT(*) FROM model_signatures WHERE signer <> '' "
                     + "AND model_name NOT LIKE 'builtin/%'").mapTo(Long.class).one();
             java.util.SortedMap<String, String> projects = new java.util.TreeMap<>();
-            projectPolicies().forEach((p, v) -> projects.put(p, v.id()));
+            projectPolicies().forEach((p, v) -> projects.put(p, (v.policy() == null ? "the site's policy"
+                    : v.policy().id()) + (v.signers() == null ? "" : ", trusting its own signers ("
+                    + ModelSigning.Trust.parse(v.signers(), "trustedSigners").describe() + ")")));
             java.util.SortedMap<String, String> classes = new java.util.TreeMap<>();
             byClassification.forEach((c, v) -> classes.put(c, v.id()));
+            signersByClassification.forEach((c, t) -> classes.merge(c, "trusting its own signers (" + t.describe()
+                    + ")", (a, b) -> a + ", " + b));
             return new Summary(policy.id(), trust.describe(), signed, versions - signed, projects, classes);
         });
     }
@@ -204,25 +285,20 @@ public final class ModelSignatures {
         static final Checked NONE = new Checked(null, null);
     }
 
+
     /**
-     * Checks a new version's files against the signature it came with.
+     * Checks a new version's files against the signature it came with, under the policy and signers of its scope;
+     * with {@code siteSigns}, a version without a signature (one the factory made) is signed first with the site's
+     * key, when it has one.
      *
      * @param files the files' names and their SHA-256, as staged
      * @throws FactoryException INVALID_REQUEST on {@code signature} under {@code require}: no signature, one no
      *     trusted signer made, or one that does not list a file with the digest it has (naming the file, both digests
      *     and the signer)
      */
-    Checked checkImport(ModelName name, List<ModelFile> files, byte @Nullable [] bundle, Principal by) {
-        return checkImport(name, files, bundle, false, policy, by);
-    }
-
-    /**
-     * Checks a new version's files, as {@link #checkImport(ModelName, List, byte[], Principal)}; with
-     * {@code siteSigns}, a version without a signature (one the factory made) is signed first with the site's key,
-     * when it has one.
-     */
     Checked checkImport(ModelName name, List<ModelFile> files, byte @Nullable [] bundle, boolean siteSigns,
-                        SignaturePolicy policy, Principal by) {
+                        Scope scope, Principal by) {
+        SignaturePolicy policy = scope.policy();
         if (bundle == null && siteSigns && siteKey != null && !ModelRegistry.isBuiltin(name)) {
             bundle = siteKey.signFiles(name.toString(), digests(files)).json();
         }
@@ -238,7 +314,7 @@ public final class ModelSignatures {
             return unsigned(model, policy, by);
         }
         try {
-            String signer = verify(bundle, files, clock.instant());
+            String signer = verify(bundle, files, clock.instant(), scope.trust());
             listener.verified(model, "import", true, false, "signed by " + signer, by);
             return new Checked(bundle, signer);
         } catch (SignatureInvalidException e) {
@@ -266,7 +342,7 @@ public final class ModelSignatures {
      * The signer of a bundle that verifies against the site's trust (a certificate valid at {@code at}) and lists
      * exactly the version's files, each with its digest.
      */
-    private String verify(byte[] bundle, List<ModelFile> files, Instant at) {
+    private static String verify(byte[] bundle, List<ModelFile> files, Instant at, ModelSigning.Trust trust) {
         ModelSigning.Verified verified = trust.verify(SignatureBundle.parse(bundle), at);
         String wrong = ModelSigning.mismatch(verified.manifest(), digests(files), verified.signer());
         if (wrong != null) {
@@ -287,34 +363,35 @@ public final class ModelSignatures {
      *
      * @throws FactoryException CONFLICT when the site has no signing key
      */
-    public Stored signWithSiteKey(ModelVersion version, Principal by) {
+    public Stored signWithSiteKey(ModelVersion version, Scope scope, Principal by) {
         if (siteKey == null) {
             throw new FactoryException(ErrorCode.CONFLICT, "the site has no signing key (models.signingKey); sign "
                     + "with a key of your own: factory models sign " + version.ref() + " --key KEY.pem");
         }
-        return attach(version, siteKey.signFiles(version.model().toString(), digests(version.files())).json(), by);
+        return attach(version, siteKey.signFiles(version.model().toString(), digests(version.files())).json(), scope,
+                by);
     }
 
     /**
      * Gives a registered version a signature made elsewhere (over the digests the registry shows for its files),
-     * after verifying it against the site's trust and those digests, whatever the policy. Replaces the signature the
-     * version had.
+     * after verifying it against the signers its scope trusts ({@link #scopeFor}) and those digests, whatever the
+     * policy. Replaces the signature the version had.
      *
      * @throws FactoryException INVALID_REQUEST on {@code signature} when it does not verify, saying why
      */
-    public Stored attach(ModelVersion version, byte[] bundle, Principal by) {
+    public Stored attach(ModelVersion version, byte[] bundle, Scope scope, Principal by) {
         if (ModelRegistry.isBuiltin(version.model())) {
             throw FactoryException.invalidParam("model", "the models bundled with the factory are the factory's own; "
                     + "they are not signed here");
         }
         String model = version.ref().toString();
-        if (trust.isEmpty()) {
+        if (scope.trust().isEmpty()) {
             throw FactoryException.invalidParam("signature", "the site trusts no signer (models.trustedSigners), so "
                     + "no signature can be verified; name the signer's public key or authority there");
         }
         String signer;
         try {
-            signer = verify(bundle, version.files(), clock.instant());
+            signer = verify(bundle, version.files(), clock.instant(), scope.trust());
         } catch (SignatureInvalidException e) {
             listener.verified(model, "signing", false, true, e.getMessage(), by);
             throw refused(model, e.getMessage());
@@ -373,7 +450,8 @@ public final class ModelSignatures {
      * @throws FactoryException FORBIDDEN under {@code require} when it does not, saying why
      */
     public void checkLoad(ModelVersion version, String project, String classification) {
-        SignaturePolicy policy = policyFor(project, classification);
+        Scope scope = scopeFor(project, classification);
+        SignaturePolicy policy = scope.policy();
         if (policy == SignaturePolicy.OFF || ModelRegistry.isBuiltin(version.model())) {
             return;
         }
@@ -386,7 +464,7 @@ public final class ModelSignatures {
         try {
             // A certificate is judged at the time it was verified at import: a signer's certificate that expired
             // since does not unsign what it signed while valid (the trust in its authority is checked now).
-            String signer = verify(stored.get().bundle(), version.files(), stored.get().verifiedAt());
+            String signer = verify(stored.get().bundle(), version.files(), stored.get().verifiedAt(), scope.trust());
             listener.verified(model, "load", true, false, "signed by " + signer, null);
         } catch (SignatureInvalidException e) {
             listener.verified(model, "load", false, policy == SignaturePolicy.REQUIRE, e.getMessage(), null);

@@ -154,7 +154,7 @@ public final class Projects {
             registry.delete(new ModelRef(ModelRef.parse(m).name(), OptionalInt.empty()));
         }
         deletionHooks.forEach(h -> h.projectDeleted(name, by));
-        registry.signatures().setProjectPolicy(name, null, by); // a project made later under the name starts anew
+        registry.signatures().forgetProject(name); // a project made later under the name starts anew
         jdbi.useHandle(h -> h.createUpdate("DELETE FROM projects WHERE name = :n").bind("n", name).execute());
         contentLogging.invalidate(name);
         LOG.info("project {} deleted by {}: {} deployment(s) undeployed, {} key(s) revoked, {} model(s) deleted", name,

@@ -267,10 +267,11 @@ class ModelSignaturesApiTest {
     @Test
     void aProjectOrAClassificationReplacesTheSitesPolicy() throws Exception {
         Path[] vendor = write(ecKeys(), "vendor");
+        Path[] own = write(ecKeys(), "own");
         Path unsigned = copy("unsigned");
         try (TestFactory factory = TestFactory.start(dir.resolve("home"), Map.of(Setting.SIGNATURE_POLICY, "warn",
                 Setting.TRUSTED_SIGNERS, vendor[1].toString(), Setting.SIGNATURE_POLICY_BY_CLASSIFICATION,
-                "restricted=require"))) {
+                "restricted=require", Setting.TRUSTED_SIGNERS_BY_CLASSIFICATION, "restricted=" + own[1]))) {
             String key = factory.adminKey();
             assertThat(factory.post("/api/v1/projects", key, "{\"name\": \"secure\"}").statusCode()).isEqualTo(201);
             FactoryCliTest.Run set = FactoryCliTest.cli("projects", "set", "secure", "--signature-policy", "require",
@@ -295,6 +296,12 @@ class ModelSignaturesApiTest {
             HttpResponse<String> restricted = factory.post("/api/v1/models/acme/restricted/versions", key,
                     "{\"path\": \"" + unsigned + "\", \"classification\": \"restricted\"}");
             assertThat(restricted.statusCode()).as(restricted.body()).isEqualTo(400);
+            // A classification with rules of its own is chosen by those who may classify, not by any importer.
+            String developer = factory.createKey("dev", "default", "developer");
+            HttpResponse<String> chosen = factory.send(factory.request("/api/v1/models/acme/chosen/versions?"
+                    + "classification=restricted&filename=tiny.gguf", developer).PUT(
+                    java.net.http.HttpRequest.BodyPublishers.ofFile(unsigned)));
+            assertThat(chosen.statusCode()).as(chosen.body()).isEqualTo(403);
 
             // Classified restricted after it was imported: refused at its next load.
             assertThat(factory.send(factory.request("/api/v1/models/acme/unsigned", key).method("PATCH",
@@ -306,7 +313,40 @@ class ModelSignaturesApiTest {
 
             JsonNode report = json(factory.get("/api/v1/sovereignty/report", key)).path("modelSignatures");
             assertThat(report.path("projectPolicies").path("secure").asText()).isEqualTo("require");
-            assertThat(report.path("classificationPolicies").path("restricted").asText()).isEqualTo("require");
+            assertThat(report.path("classificationPolicies").path("restricted").asText()).startsWith("require")
+                    .contains("trusting its own signers (1 key(s)");
+
+            // The project trusts its own signer in place of the site's: the vendor's signature no longer does there.
+            Path byVendor = copy("by-vendor");
+            assertThat(FactoryCliTest.cli("models", "sign", byVendor.toString(), "--key", vendor[0].toString())
+                    .exit()).isZero();
+            Path byOwn = copy("by-own");
+            assertThat(FactoryCliTest.cli("models", "sign", byOwn.toString(), "--key", own[0].toString()).exit())
+                    .isZero();
+            FactoryCliTest.Run signers = FactoryCliTest.cli("projects", "set", "secure", "--trusted-signers",
+                    own[1].toString(), "--url", factory.url(), "--key", key);
+            assertThat(signers.exit()).as(signers.err()).isZero();
+            assertThat(signers.out()).contains("trusting its own signers (1 key(s)");
+            HttpResponse<String> vendorThere = factory.post("/api/v1/models/secure/vendor/versions", key,
+                    "{\"path\": \"" + byVendor + "\", \"project\": \"secure\"}");
+            assertThat(vendorThere.statusCode()).as(vendorThere.body()).isEqualTo(400);
+            assertThat(json(vendorThere).at("/error/message").asText()).contains("a key the site does not trust");
+            assertThat(factory.post("/api/v1/models/secure/own/versions", key, "{\"path\": \"" + byOwn
+                    + "\", \"project\": \"secure\"}").statusCode()).isEqualTo(201);
+            HttpResponse<String> notPem = factory.send(factory.request("/api/v1/projects/secure", key).method("PATCH",
+                    java.net.http.HttpRequest.BodyPublishers.ofString("{\"trustedSigners\": \"not PEM\"}")));
+            assertThat(notPem.statusCode()).as(notPem.body()).isEqualTo(400);
+            assertThat(json(notPem).at("/error/param").asText()).isEqualTo("trustedSigners");
+            assertThat(json(factory.get("/api/v1/sovereignty/report", key)).at("/modelSignatures/projectPolicies/secure")
+                    .asText()).contains("require", "trusting its own signers");
+            assertThat(FactoryCliTest.cli("projects", "set", "secure", "--trusted-signers", "site", "--url",
+                    factory.url(), "--key", key).exit()).isZero();
+            // So does the restricted classification, from the site's configuration, in every project.
+            HttpResponse<String> vendorRestricted = factory.post("/api/v1/models/acme/vendor-restricted/versions", key,
+                    "{\"path\": \"" + byVendor + "\", \"classification\": \"restricted\"}");
+            assertThat(vendorRestricted.statusCode()).as(vendorRestricted.body()).isEqualTo(400);
+            assertThat(factory.post("/api/v1/models/acme/own-restricted/versions", key, "{\"path\": \"" + byOwn
+                    + "\", \"classification\": \"restricted\"}").statusCode()).isEqualTo(201);
 
             // Back to the site's: the project's models are warned about, and imported.
             HttpResponse<String> site = factory.send(factory.request("/api/v1/projects/secure", key).method("PATCH",

@@ -117,11 +117,13 @@ public final class ModelsAdminResource implements Routes {
         access.model(ctx, Action.SIGN_MODEL, name(ctx));
         ModelVersion v = registry.resolve(ref(ctx));
         Principal by = Authentication.principal(ctx);
+        Model model = registry.get(v.model());
+        var scope = registry.signatures().scopeFor(model.project(), model.classification());
         if (body.bundle() == null || body.bundle().isNull()) {
-            registry.signatures().signWithSiteKey(v, by);
+            registry.signatures().signWithSiteKey(v, scope, by);
         } else {
             registry.signatures().attach(v, body.bundle().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                    by);
+                    scope, by);
         }
         ctx.json(version(v));
     }
@@ -155,6 +157,11 @@ public final class ModelsAdminResource implements Routes {
             String target = project.orElse(access.caller(ctx).project());
             projects.get(target);
             access.require(ctx, Action.IMPORT_MODEL, new Resource.Project(target), () -> Projects.notFound(target));
+            if (classification.isPresent() && registry.signatures().hasOwnRules(classification.get())) {
+                // Its signature policy and signers replace the project's: choosing it needs the right to classify.
+                access.require(ctx, Action.CLASSIFY_MODEL, new Resource.Project(target),
+                        () -> Projects.notFound(target));
+            }
         }
         return new ModelRegistry.Placement(project.orElse(null), classification.orElse(null));
     }

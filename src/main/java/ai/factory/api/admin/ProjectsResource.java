@@ -48,8 +48,8 @@ public final class ProjectsResource implements Routes {
                 Contract.of("Create a project", CreateProject.class, ProjectWire.Project.class), this::create);
         routes.get("/api/v1/projects", Action.READ_PROJECTS, Contract.of("List projects", null, ProjectList.class),
                 ctx -> {
-                    var policies = signatures.projectPolicies();
-                    ctx.json(new ProjectList(projects.list().stream().map(p -> project(p, policies.get(p.name())))
+                    var rules = signatures.projectPolicies();
+                    ctx.json(new ProjectList(projects.list().stream().map(p -> project(p, rules.get(p.name())))
                             .toList()));
                 });
         routes.get("/api/v1/projects/{name}", Action.READ_PROJECTS,
@@ -90,8 +90,9 @@ public final class ProjectsResource implements Routes {
         UpdateProject body = WireJson.bind(tree, UpdateProject.class);
         Project p = projects.get(ctx.pathParam("name"));
         String name = p.name();
+        // Everything is checked before anything changes, so that a refused request changes nothing.
         Optional<ModelsConfig.SignaturePolicy> policy = Optional.empty();
-        if (body.signaturePolicy() != null && !body.signaturePolicy().equals("site")) {
+        if (body.signaturePolicy() != null && !body.signaturePolicy().equalsIgnoreCase("site")) {
             try {
                 policy = Optional.of(ModelsConfig.SignaturePolicy.parse(body.signaturePolicy()));
             } catch (IllegalArgumentException e) {
@@ -99,26 +100,37 @@ public final class ProjectsResource implements Routes {
                         + "site (the site's applies), not '" + body.signaturePolicy() + "'");
             }
         }
+        String signers = body.trustedSigners() == null || body.trustedSigners().equalsIgnoreCase("site") ? null
+                : body.trustedSigners();
+        if (signers != null) {
+            ai.factory.security.signing.ModelSigning.Trust.parse(signers, "trustedSigners");
+        }
+        Boolean on = body.contentLogging();
+        if (Boolean.TRUE.equals(on)) {
+            // Logged content is encrypted under the project's key, made now (not on a request's path).
+            keys.ensureKek(name);
+        }
+        if (body.trustedSigners() != null) {
+            signatures.setProjectSigners(name, signers, Authentication.principal(ctx));
+        }
         if (body.signaturePolicy() != null) {
             signatures.setProjectPolicy(name, policy.orElse(null), Authentication.principal(ctx));
         }
-        Boolean on = body.contentLogging();
         if (on != null) {
-            if (on) {
-                // Logged content is encrypted under the project's key, made now (not on a request's path).
-                keys.ensureKek(name);
-            }
             p = projects.setContentLogging(name, on, Authentication.principal(ctx));
         }
         ctx.json(project(p));
     }
 
     private ProjectWire.Project project(Project p) {
-        return project(p, signatures.projectPolicy(p.name()).orElse(null));
+        return project(p, signatures.projectRules(p.name()).orElse(null));
     }
 
-    private static ProjectWire.Project project(Project p, ModelsConfig.@Nullable SignaturePolicy policy) {
+    private static ProjectWire.Project project(Project p, ModelSignatures.@Nullable ProjectRules rules) {
+        ModelsConfig.SignaturePolicy policy = rules == null ? null : rules.policy();
+        String signers = rules == null ? null : rules.signers();
         return new ProjectWire.Project(p.name(), p.createdAt(), p.createdBy(), p.contentLogging(),
-                policy == null ? null : policy.id());
+                policy == null ? null : policy.id(), signers == null ? null
+                        : ai.factory.security.signing.ModelSigning.Trust.parse(signers, "trustedSigners").describe());
     }
 }

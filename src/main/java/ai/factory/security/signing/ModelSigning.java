@@ -164,18 +164,37 @@ public final class ModelSigning {
 
         /** The keys and authorities in PEM files (each may hold public keys and CA certificates). */
         public static Trust load(List<Path> files, String setting) {
+            List<Object> all = new ArrayList<>();
+            for (Path f : files) {
+                all.addAll(Pem.publicKeysAndCertificates(f, setting));
+            }
+            return of(all);
+        }
+
+        /** The keys and authorities in PEM text (public keys and CA certificates), given as {@code field}. */
+        public static Trust parse(String pem, String field) {
+            return of(Pem.publicKeysAndCertificates(pem, field));
+        }
+
+        private static Trust of(List<Object> keysAndCertificates) {
             List<PublicKey> keys = new ArrayList<>();
             List<X509Certificate> authorities = new ArrayList<>();
-            for (Path f : files) {
-                for (Object o : Pem.publicKeysAndCertificates(f, setting)) {
-                    if (o instanceof PublicKey k) {
-                        keys.add(k);
-                    } else {
-                        authorities.add((X509Certificate) o);
-                    }
+            for (Object o : keysAndCertificates) {
+                if (o instanceof PublicKey k) {
+                    keys.add(k);
+                } else {
+                    authorities.add((X509Certificate) o);
                 }
             }
             return new Trust(keys, authorities);
+        }
+
+        /**
+         * These signers in place of {@code base}'s, with {@code base}'s identities and transparency logs (a project's
+         * or a classification's own signers, under the site's rules).
+         */
+        public Trust under(Trust base) {
+            return new Trust(keys, authorities, base.identities, base.logKeys);
         }
 
         private Trust(List<PublicKey> keys, Set<TrustAnchor> authorities, List<String> identities,
@@ -196,17 +215,15 @@ public final class ModelSigning {
         /**
          * This trust, taking a certificate only when it names one of {@code identities}: its subject
          * ({@code CN=ml-release,O=Acme}, compared as a distinguished name) or a subject alternative name
-         * ({@code email:release@acme.example}, {@code uri:https://ci.acme.example/release}, {@code dns:ci.acme.example}).
-         * None: any signer certificate a trusted authority issued.
+         * ({@code email:release@acme.example}, {@code uri:https://ci.acme.example/release}, {@code dns:ci.acme.example}),
+         * each optionally paired with the OIDC issuer a Sigstore certificate must name
+         * ({@code uri:…|issuer:https://token.actions.githubusercontent.com}). None: any signer certificate a trusted
+         * authority issued.
          *
          * @throws IllegalArgumentException for a subject that is not a distinguished name
          */
         public Trust withIdentities(List<String> identities) {
-            for (String id : identities) {
-                if (!id.matches("(?i)(email|uri|dns|issuer):.+")) {
-                    new javax.security.auth.x500.X500Principal(id);
-                }
-            }
+            identities.forEach(Identity::parse);
             return new Trust(keys, authorities, identities, logKeys);
         }
 
@@ -222,6 +239,11 @@ public final class ModelSigning {
         /** The public keys trusted. */
         public List<PublicKey> keys() {
             return keys;
+        }
+
+        /** Whether it trusts certificate authorities. */
+        public boolean hasAuthorities() {
+            return !authorities.isEmpty();
         }
 
         public boolean isEmpty() {
@@ -294,34 +316,44 @@ public final class ModelSigning {
             }
         }
 
-        private boolean trustedIssuer(X509Certificate leaf) {
-            List<String> issuers = identities.stream().filter(i -> i.regionMatches(true, 0, "issuer:", 0, 7))
-                    .map(i -> i.substring(7)).toList();
-            if (issuers.isEmpty()) {
-                return true;
+        /** An identity's two halves: who ({@code email:…}, {@code uri:…}, {@code dns:…} or a subject) and the issuer. */
+        private record Identity(String who, @Nullable String issuer) {
+            static final String ISSUER = "|issuer:";
+
+            static Identity parse(String text) {
+                int bar = text.toLowerCase(java.util.Locale.ROOT).indexOf(ISSUER);
+                String who = (bar < 0 ? text : text.substring(0, bar)).strip();
+                String issuer = bar < 0 ? null : text.substring(bar + ISSUER.length()).strip();
+                if (who.isEmpty() || who.regionMatches(true, 0, "issuer:", 0, 7) || (issuer != null && issuer.isEmpty())) {
+                    throw new IllegalArgumentException("'" + text + "' is not an identity: a subject (CN=…,O=…) or "
+                            + "email:, uri:, dns: and a name, optionally followed by |issuer:URL");
+                }
+                if (!who.matches("(?i)(email|uri|dns):.+")) {
+                    new javax.security.auth.x500.X500Principal(who); // refuses what is no distinguished name
+                }
+                return new Identity(who, issuer);
             }
-            String issuer = oidcIssuer(leaf);
-            return issuer != null && issuers.contains(issuer);
         }
 
+        /**
+         * Whether the certificate names one of the identities: its subject or an alternative name, and, for an identity
+         * paired with an issuer ({@code uri:…|issuer:https://…}), the OIDC issuer its Sigstore extension names.
+         */
         private boolean trustedIdentity(X509Certificate leaf, List<String> names) {
-            if (identities.stream().allMatch(i -> i.regionMatches(true, 0, "issuer:", 0, 7))) {
-                return true;
-            }
-            for (String id : identities) {
-                int colon = id.indexOf(':');
-                String kind = colon < 0 ? "" : id.substring(0, colon).toLowerCase(java.util.Locale.ROOT);
-                if (kind.equals("issuer")) {
-                    continue;
-                }
+            for (String text : identities) {
+                Identity id = Identity.parse(text);
+                int colon = id.who().indexOf(':');
+                String kind = colon < 0 ? "" : id.who().substring(0, colon).toLowerCase(java.util.Locale.ROOT);
+                boolean named;
                 if (kind.equals("email") || kind.equals("uri") || kind.equals("dns")) {
-                    String wanted = kind + ":" + id.substring(colon + 1);
+                    String wanted = kind + ":" + id.who().substring(colon + 1);
                     boolean caseless = !kind.equals("uri");
-                    if (names.stream().anyMatch(n -> caseless ? n.equalsIgnoreCase(wanted) : n.equals(wanted))) {
-                        return true;
-                    }
-                } else if (rdns(new javax.security.auth.x500.X500Principal(id)).equals(
-                        rdns(leaf.getSubjectX500Principal()))) {
+                    named = names.stream().anyMatch(n -> caseless ? n.equalsIgnoreCase(wanted) : n.equals(wanted));
+                } else {
+                    named = rdns(new javax.security.auth.x500.X500Principal(id.who())).equals(
+                            rdns(leaf.getSubjectX500Principal()));
+                }
+                if (named && (id.issuer() == null || id.issuer().equals(oidcIssuer(leaf)))) {
                     return true;
                 }
             }
@@ -345,11 +377,11 @@ public final class ModelSigning {
             if (!bundle.certificates().isEmpty()) {
                 Instant when = at;
                 String logged = "";
-                if (!logKeys.isEmpty() && !bundle.tlogEntries().isEmpty()) {
-                    TransparencyLog.Logged entry = TransparencyLog.logged(bundle, logKeys);
-                    when = entry.at();
-                    logged = ", logged at " + entry.at() + " as entry " + entry.index() + " of transparency log "
-                            + entry.log().substring(0, 16) + "…";
+                var entry = TransparencyLog.logged(bundle, logKeys);
+                if (entry.isPresent()) {
+                    when = entry.get().at();
+                    logged = ", logged at " + entry.get().at() + " as entry " + entry.get().index()
+                            + " of transparency log " + entry.get().log().substring(0, 16) + "…";
                 }
                 X509Certificate leaf;
                 try {
@@ -357,8 +389,8 @@ public final class ModelSigning {
                 } catch (SignatureInvalidException e) {
                     if (logged.isEmpty() && !bundle.tlogEntries().isEmpty() && e.getMessage().contains("has expired")) {
                         throw new SignatureInvalidException(e.getMessage() + "; a short-lived (keyless) certificate is "
-                                + "judged at the time a transparency log recorded its signature: name the log's public "
-                                + "key in models.transparencyLogKeys");
+                                + "judged at the time a transparency log the site trusts recorded its signature: name "
+                                + "the log's public key in models.transparencyLogKeys");
                     }
                     throw e;
                 }
@@ -438,13 +470,10 @@ public final class ModelSigning {
             if (!identities.isEmpty()) {
                 List<String> names = identitiesOf(leaf);
                 if (!trustedIdentity(leaf, names)) {
-                    throw new SignatureInvalidException("the signer's certificate names " + names + ", none of them "
-                            + "an identity the site trusts (" + String.join("; ", identities) + ")");
-                }
-                if (!trustedIssuer(leaf)) {
-                    throw new SignatureInvalidException("the signer's certificate was issued for an identity from "
-                            + (oidcIssuer(leaf) == null ? "no OIDC issuer it names" : "OIDC issuer " + oidcIssuer(leaf))
-                            + ", not one the site trusts (" + String.join("; ", identities) + ")");
+                    String issuer = oidcIssuer(leaf);
+                    throw new SignatureInvalidException("the signer's certificate names " + names
+                            + (issuer == null ? "" : " from OIDC issuer " + issuer) + ", none of them an identity the "
+                            + "site trusts (" + String.join("; ", identities) + ")");
                 }
             }
             return leaf;

@@ -36,7 +36,7 @@ public record SignatureBundle(String payloadType, byte[] statement, byte[] signa
      * (its signed entry timestamp) and the entry's body as the log holds it.
      *
      * @param logKeyId the SHA-256 of the log's public key (DER)
-     * @param integratedTime seconds since the epoch, when the log took the entry
+     * @param integratedTime seconds since the epoch, when the log took the entry (-1: the entry does not say)
      * @param signedEntryTimestamp the log's signature over the entry (null when the bundle carries none)
      */
     public record TlogEntry(long logIndex, byte[] logKeyId, long integratedTime, byte @Nullable [] signedEntryTimestamp,
@@ -118,6 +118,7 @@ public record SignatureBundle(String payloadType, byte[] statement, byte[] signa
         List<TlogEntry> entries = new ArrayList<>();
         for (JsonNode e : material.path("tlogEntries")) {
             JsonNode promise = e.path("inclusionPromise").path("signedEntryTimestamp");
+            // Protobuf's JSON leaves out zeros, and a Rekor v2 entry has no integrated time: -1 where absent.
             entries.add(new TlogEntry(number(e.path("logIndex"), "tlogEntries.logIndex"),
                     base64(e.path("logId").path("keyId"), "tlogEntries.logId.keyId"),
                     number(e.path("integratedTime"), "tlogEntries.integratedTime"),
@@ -130,6 +131,9 @@ public record SignatureBundle(String payloadType, byte[] statement, byte[] signa
 
     /** An int64 as protobuf's JSON writes it (a string of digits), or as a plain number. */
     private static long number(JsonNode node, String field) {
+        if (node.isMissingNode() || node.isNull()) {
+            return -1;
+        }
         try {
             if (node.isIntegralNumber() || node.isTextual()) {
                 return Long.parseLong(node.asText());

@@ -28,27 +28,17 @@ public final class TransparencyLog {
     public record Logged(Instant at, String log, long index) {}
 
     /**
-     * The time a trusted log recorded this bundle's signature.
+     * The time a trusted log recorded this bundle's signature; empty when no entry is from a trusted log with a
+     * promise to verify (the signature is then judged without one).
      *
-     * @throws SignatureInvalidException when no entry is from a trusted log, a promise does not verify, or an entry
-     *     records another envelope
+     * @throws SignatureInvalidException when an entry of a trusted log does not verify, or records another envelope
      */
-    public static Logged logged(SignatureBundle bundle, List<PublicKey> logKeys) {
-        if (bundle.tlogEntries().isEmpty()) {
-            throw new SignatureInvalidException("the bundle carries no transparency-log entry to date its signature");
-        }
-        String last = "";
+    public static java.util.Optional<Logged> logged(SignatureBundle bundle, List<PublicKey> logKeys) {
         for (SignatureBundle.TlogEntry e : bundle.tlogEntries()) {
             PublicKey key = logKeys.stream().filter(k -> Arrays.equals(sha256(k.getEncoded()), e.logKeyId()))
                     .findFirst().orElse(null);
-            if (key == null) {
-                last = "its transparency-log entry is from a log the site does not trust (log "
-                        + HexFormat.of().formatHex(e.logKeyId()) + ")";
-                continue;
-            }
-            if (e.signedEntryTimestamp() == null) {
-                last = "its transparency-log entry carries no signed entry timestamp to verify offline";
-                continue;
+            if (key == null || e.signedEntryTimestamp() == null || e.integratedTime() < 0) {
+                continue; // another log's, or one (Rekor v2) that dates nothing by itself
             }
             String logId = HexFormat.of().formatHex(e.logKeyId());
             // Canonical JSON (RFC 8785) of four fields: keys in order, no spaces, the body as base64.
@@ -63,9 +53,9 @@ public final class TransparencyLog {
             if (wrong != null) {
                 throw new SignatureInvalidException("the transparency-log entry " + e.logIndex() + " " + wrong);
             }
-            return new Logged(Instant.ofEpochSecond(e.integratedTime()), logId, e.logIndex());
+            return java.util.Optional.of(new Logged(Instant.ofEpochSecond(e.integratedTime()), logId, e.logIndex()));
         }
-        throw new SignatureInvalidException(last);
+        return java.util.Optional.empty();
     }
 
     /** Null when the log's entry (kind dsse) records this envelope: its payload's digest and its signature. */
@@ -89,10 +79,22 @@ public final class TransparencyLog {
         String signature = Base64.getEncoder().encodeToString(bundle.signature());
         for (JsonNode s : spec.path("signatures")) {
             if (signature.equals(s.path("signature").asText())) {
-                return null;
+                return bundle.certificates().isEmpty() || verifiedBy(s.path("verifier").asText(),
+                        bundle.certificates().getFirst()) ? null : "records the signature under another certificate";
             }
         }
         return "records another signature of the statement";
+    }
+
+    /** Whether an entry's verifier (a certificate's PEM, in base64) is this certificate. */
+    private static boolean verifiedBy(String verifier, java.security.cert.X509Certificate leaf) {
+        try {
+            var named = java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(
+                    new java.io.ByteArrayInputStream(Base64.getDecoder().decode(verifier)));
+            return named.equals(leaf);
+        } catch (java.security.cert.CertificateException | IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private static boolean verifies(PublicKey key, byte[] signed, byte[] signature) {

@@ -100,23 +100,49 @@ public final class Pem {
      * hold both. Other blocks are refused.
      */
     public static List<Object> publicKeysAndCertificates(Path file, String setting) {
+        return publicKeysAndCertificates(objects(file, setting),
+                (what, cause) -> invalid(setting, file, what, cause));
+    }
+
+    /**
+     * The public keys and certificates in PEM text (given through the API, say), as
+     * {@link #publicKeysAndCertificates(Path, String)} reads a file's.
+     *
+     * @throws FactoryException INVALID_REQUEST on {@code field} for text that is not such PEM
+     */
+    public static List<Object> publicKeysAndCertificates(String pem, String field) {
+        java.util.function.BiFunction<String, @Nullable Throwable, FactoryException> invalid = (what, cause) ->
+                FactoryException.about(ErrorCode.INVALID_REQUEST, field, field + " " + what);
+        List<Object> objects = new ArrayList<>();
+        try (PEMParser parser = new PEMParser(new java.io.StringReader(pem))) {
+            for (Object o; (o = parser.readObject()) != null; ) {
+                objects.add(o);
+            }
+        } catch (IOException | RuntimeException e) {
+            throw invalid.apply("is not valid PEM: " + e.getMessage(), e);
+        }
+        return publicKeysAndCertificates(objects, invalid);
+    }
+
+    private static List<Object> publicKeysAndCertificates(List<Object> objects,
+            java.util.function.BiFunction<String, @Nullable Throwable, FactoryException> invalid) {
         JcaPEMKeyConverter keys = new JcaPEMKeyConverter();
         JcaX509CertificateConverter certificates = new JcaX509CertificateConverter();
         List<Object> out = new ArrayList<>();
-        for (Object o : objects(file, setting)) {
+        for (Object o : objects) {
             try {
                 switch (o) {
                     case org.bouncycastle.asn1.x509.SubjectPublicKeyInfo info -> out.add(keys.getPublicKey(info));
                     case X509CertificateHolder holder -> out.add(certificates.getCertificate(holder));
-                    default -> throw invalid(setting, file, "holds a PEM block that is neither a public key nor a "
+                    default -> throw invalid.apply("holds a PEM block that is neither a public key nor a "
                             + "certificate (" + o.getClass().getSimpleName() + ")", null);
                 }
             } catch (org.bouncycastle.openssl.PEMException | CertificateException e) {
-                throw invalid(setting, file, "holds a key or certificate the JDK cannot read: " + e.getMessage(), e);
+                throw invalid.apply("holds a key or certificate the JDK cannot read: " + e.getMessage(), e);
             }
         }
         if (out.isEmpty()) {
-            throw invalid(setting, file, "holds no public key or certificate", null);
+            throw invalid.apply("holds no public key or certificate", null);
         }
         return out;
     }

@@ -235,7 +235,7 @@ public class ModelSigningTest {
                 List.of(leaf));
         KeyPair rekor = keys("secp256r1");
         long integrated = signedAt.plusSeconds(5).getEpochSecond();
-        SignatureBundle keyless = logged(signed, rekor, integrated, signed.statement());
+        SignatureBundle keyless = logged(signed, rekor, integrated, signed.statement(), leaf);
 
         ModelSigning.Trust fulcioOnly = new ModelSigning.Trust(List.of(), List.of(root));
         assertThatThrownBy(() -> fulcioOnly.verify(keyless, NOW)).isInstanceOf(SignatureInvalidException.class)
@@ -243,12 +243,19 @@ public class ModelSigningTest {
         ModelSigning.Trust withLog = fulcioOnly.withTransparencyLogs(List.of(rekor.getPublic()));
         assertThat(withLog.verify(keyless, NOW).signer()).contains("certificate email:release@acme.example",
                 "logged at " + Instant.ofEpochSecond(integrated));
-        assertThat(withLog.withIdentities(List.of("email:release@acme.example",
-                "issuer:https://accounts.acme.example")).verify(keyless, NOW).signer()).contains("release@acme.example");
-        assertThatThrownBy(() -> withLog.withIdentities(List.of("issuer:https://token.other.example"))
-                .verify(keyless, NOW)).hasMessageContaining("OIDC issuer https://accounts.acme.example");
+        // Who, paired with the issuer that vouched for them; a site's own PKI names beside them.
+        assertThat(withLog.withIdentities(List.of("CN=ml-release,O=Acme",
+                "email:release@acme.example|issuer:https://accounts.acme.example")).verify(keyless, NOW).signer())
+                .contains("release@acme.example");
+        assertThatThrownBy(() -> withLog.withIdentities(List.of(
+                "email:release@acme.example|issuer:https://token.other.example")).verify(keyless, NOW))
+                .hasMessageContaining("from OIDC issuer https://accounts.acme.example");
+        assertThatThrownBy(() -> withLog.withIdentities(List.of("issuer:https://accounts.acme.example")))
+                .as("an issuer alone names nobody").isInstanceOf(IllegalArgumentException.class);
+        // An entry of a log the site does not trust dates nothing: the certificate is judged now, and has expired.
         assertThatThrownBy(() -> fulcioOnly.withTransparencyLogs(List.of(keys("secp256r1").getPublic()))
-                .verify(keyless, NOW)).hasMessageContaining("a log the site does not trust");
+                .verify(keyless, NOW)).hasMessageContaining("has expired")
+                .hasMessageContaining("models.transparencyLogKeys");
         // The promise covers the time: an entry moved to when the certificate was valid no longer verifies.
         var moved = keyless.tlogEntries().getFirst();
         SignatureBundle backdated = new SignatureBundle(keyless.payloadType(), keyless.statement(),
@@ -257,20 +264,25 @@ public class ModelSigningTest {
                         moved.canonicalizedBody())));
         assertThatThrownBy(() -> withLog.verify(backdated, NOW)).hasMessageContaining("does not verify");
         // A genuine entry, of another statement.
-        SignatureBundle other = logged(signed, rekor, integrated, "another statement".getBytes(StandardCharsets.UTF_8));
+        SignatureBundle other = logged(signed, rekor, integrated, "another statement".getBytes(StandardCharsets.UTF_8),
+                leaf);
         assertThatThrownBy(() -> withLog.verify(other, NOW)).hasMessageContaining("records another payload");
+        // A genuine entry of this signature, under another certificate.
+        SignatureBundle elsewhere = logged(signed, rekor, integrated, signed.statement(), root);
+        assertThatThrownBy(() -> withLog.verify(elsewhere, NOW)).hasMessageContaining("under another certificate");
         // What a bundle carries survives its JSON.
         assertThat(withLog.verify(SignatureBundle.parse(keyless.json()), NOW).signer()).contains("logged at");
     }
 
     /** {@code bundle} with an entry of a log (key {@code log}) that records {@code payload} at {@code integrated}. */
-    private static SignatureBundle logged(SignatureBundle bundle, KeyPair log, long integrated, byte[] payload)
-            throws Exception {
+    private static SignatureBundle logged(SignatureBundle bundle, KeyPair log, long integrated, byte[] payload,
+                                          X509Certificate verifier) throws Exception {
         java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
         String body = "{\"apiVersion\":\"0.0.1\",\"kind\":\"dsse\",\"spec\":{\"payloadHash\":{\"algorithm\":"
                 + "\"sha256\",\"value\":\"" + java.util.HexFormat.of().formatHex(sha.digest(payload)) + "\"},"
                 + "\"signatures\":[{\"signature\":\"" + java.util.Base64.getEncoder().encodeToString(bundle.signature())
-                + "\",\"verifier\":\"\"}]}}";
+                + "\",\"verifier\":\"" + java.util.Base64.getEncoder().encodeToString(ai.factory.security.tls.Pem
+                .certificates(List.of(verifier)).getBytes(StandardCharsets.US_ASCII)) + "\"}]}}";
         byte[] logId = java.security.MessageDigest.getInstance("SHA-256").digest(log.getPublic().getEncoded());
         String promised = "{\"body\":\"" + java.util.Base64.getEncoder().encodeToString(body.getBytes(
                 StandardCharsets.UTF_8)) + "\",\"integratedTime\":" + integrated + ",\"logID\":\""

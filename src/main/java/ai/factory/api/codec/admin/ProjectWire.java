@@ -16,25 +16,27 @@ public final class ProjectWire {
         }
     }
 
-    /** {@code PATCH /api/v1/projects/{name}}: the settings a project has (only {@code contentLogging} for now). */
     /**
      * {@code PATCH /api/v1/projects/{name}}: the settings named change, the others stay.
      *
      * @param signaturePolicy the project's own model-signature policy ({@code off}, {@code warn}, {@code require}),
      *     or {@code site} to let the site's apply again
+     * @param trustedSigners the signers the project trusts in place of the site's: PEM text of public keys and
+     *     certificate authorities, or {@code site} to let the site's apply again
      */
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
     public record UpdateProject(@org.jspecify.annotations.Nullable Boolean contentLogging,
-                                @org.jspecify.annotations.Nullable String signaturePolicy) {
+                                @org.jspecify.annotations.Nullable String signaturePolicy,
+                                @org.jspecify.annotations.Nullable String trustedSigners) {
         /** The fields this body may carry; any other is refused rather than ignored, so a typo is not lost. */
-        public static final List<String> FIELDS = List.of("contentLogging", "signaturePolicy");
+        public static final List<String> FIELDS = List.of("contentLogging", "signaturePolicy", "trustedSigners");
 
         public UpdateProject(Boolean contentLogging) {
-            this(contentLogging, null);
+            this(contentLogging, null, null);
         }
 
         public UpdateProject {
-            if (contentLogging == null && signaturePolicy == null) {
+            if (contentLogging == null && signaturePolicy == null && trustedSigners == null) {
                 throw new IllegalArgumentException("name a setting to change: " + String.join(", ", FIELDS));
             }
         }
@@ -42,11 +44,13 @@ public final class ProjectWire {
 
     /**
      * @param signaturePolicy the project's own model-signature policy, or null where the site's applies
+     * @param trustedSigners whom the project trusts in place of the site's signers (how many keys and authorities),
+     *     or null where the site's apply
      */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
     public record Project(String name, Instant createdAt, String createdBy, boolean contentLogging,
-                          @com.fasterxml.jackson.annotation.JsonInclude(
-                                  com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-                          @org.jspecify.annotations.Nullable String signaturePolicy) {
+                          @org.jspecify.annotations.Nullable String signaturePolicy,
+                          @org.jspecify.annotations.Nullable String trustedSigners) {
         public Project {
             requireNonNull(name, "name is null");
         }
