@@ -85,6 +85,12 @@ final class RuntimeFiles {
                 Path recorded = parent.resolve(LlamaRuntime.Provenance.FILE);
                 files.add(new ModelBundles.RuntimeFile("natives/" + LlamaRuntime.Provenance.FILE,
                         () -> Files.newInputStream(recorded), true));
+                // The runtime's whole SBOM: the build's, with the natives it carries.
+                byte[] sbom = BuildInfo.sbom().map(b -> provenance.get().addTo(b)).orElse(null);
+                if (sbom != null) {
+                    files.add(new ModelBundles.RuntimeFile("sbom.cdx.json", () -> new ByteArrayInputStream(sbom),
+                            true));
+                }
             }
             natives = "llama.cpp " + llama.get().version().orElse("(version unknown)") + provenance
                     .map(p -> " from " + p.describe()).orElse(BuildInfo.load().llamaNatives()

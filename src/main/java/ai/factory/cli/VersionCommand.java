@@ -33,7 +33,11 @@ final class VersionCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        byte[] document = BuildInfo.sbom().orElse(null);
+        byte[] built = BuildInfo.sbom().orElse(null);
+        // The build's SBOM lists the Maven dependencies; the natives this installation loads join it (npm package,
+        // integrity hash, llama.cpp commit), as the launcher recorded where they came from.
+        var provenance = LlamaRuntime.onDisk().flatMap(LlamaRuntime.OnDisk::provenance);
+        byte[] document = built == null ? null : provenance.map(p -> p.addTo(built)).orElse(built);
         if (sbom) {
             if (document == null) {
                 spec.commandLine().getErr().println("this build has no SBOM (built without the CycloneDX plugin's run)");
@@ -67,7 +71,9 @@ final class VersionCommand implements Callable<Integer> {
             ObjectNode s = v.putObject("sbom");
             s.put("format", "CycloneDX " + bom.path("specVersion").asText());
             s.put("resource", SBOM.substring(1));
-            s.put("sha256", BuildInfo.sbomSha256().orElseThrow());
+            s.put("sha256", sha256(document));
+            s.put("buildSha256", BuildInfo.sbomSha256().orElseThrow());
+            s.put("natives", provenance.isPresent());
             s.put("components", bom.path("components").size());
         }
         if (json) {
@@ -82,5 +88,13 @@ final class VersionCommand implements Callable<Integer> {
                         + " components, sha256 " + v.at("/sbom/sha256").asText() + " ('factory version --sbom' prints it)");
         out.flush();
         return 0;
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 }

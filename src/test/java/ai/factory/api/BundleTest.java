@@ -171,6 +171,8 @@ class BundleTest {
         assertThat(launcher).isExecutable();
         assertThat(runtimes.resolve("current").resolve("natives").resolve("lib")).isDirectory();
         assertThat(runtimes.resolve("current").resolve("natives").resolve("provenance.json")).isRegularFile();
+        assertThat(Files.readString(runtimes.resolve("current").resolve("sbom.cdx.json"))).as("the runtime's SBOM")
+                .contains("pkg:maven/io.javalin/javalin@", "pkg:npm/%40node-llama-cpp/");
 
         // The installed factory, on a machine with no caches, no reachable mvn or npm, and egress denied.
         Path emptyHome = Files.createDirectories(dir.resolve("nobody"));

@@ -49,6 +49,7 @@ class VersionTest {
             assertThat(v.at("/llamaNatives/npmPackage").asText()).startsWith("@node-llama-cpp/");
             assertThat(v.at("/llamaNatives/npmVersion").asText()).isEqualTo(v.at("/llamaNatives/pinned").asText());
             assertThat(v.at("/llamaNatives/llamaCppCommit").asText()).matches("[0-9a-f]{40}|");
+            assertThat(v.at("/sbom/natives").asBoolean()).isTrue();
         });
         FactoryCliTest.Run sbom = cli("version", "--sbom");
         assertThat(sbom.exit()).isZero();
@@ -61,6 +62,13 @@ class VersionTest {
         assertThat(purls).anyMatch(p -> p.startsWith("pkg:maven/com.fasterxml.jackson.core/jackson-databind@"))
                 .anyMatch(p -> p.startsWith("pkg:maven/io.javalin/javalin@"))
                 .noneMatch(p -> p.contains("/junit-jupiter") || p.contains("/assertj-core"));
+        if (v.at("/sbom/natives").asBoolean()) {
+            // The natives this installation loads join it, with the registry's hash and their llama.cpp commit.
+            var natives = java.util.stream.StreamSupport.stream(bom.path("components").spliterator(), false)
+                    .filter(c -> c.path("purl").asText().startsWith("pkg:npm/%40node-llama-cpp/")).findFirst();
+            assertThat(natives).isPresent();
+            assertThat(natives.get().path("version").asText()).isEqualTo(v.at("/llamaNatives/pinned").asText());
+        }
         String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
                 .digest(sbom.out().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         assertThat(v.at("/sbom/sha256").asText()).isEqualTo(digest);

@@ -140,6 +140,38 @@ public final class LlamaRuntime {
             }
         }
 
+        /**
+         * A CycloneDX SBOM with these natives added as a component: the npm package (its package URL, and the
+         * registry's SHA-512 of it as a hash) and the llama.cpp source it was built from (its commit, as the
+         * component's pedigree). The build's SBOM lists the Maven dependencies; the natives come from npm when the
+         * launcher fetches them, so they join it here.
+         */
+        public byte[] addTo(byte[] sbom) {
+            try {
+                var bom = (com.fasterxml.jackson.databind.node.ObjectNode) ai.factory.Json.mapper().readTree(sbom);
+                var c = bom.withArray("components").addObject();
+                String scope = packageName.startsWith("@") ? packageName.substring(1, packageName.indexOf('/')) : "";
+                String name = packageName.substring(packageName.indexOf('/') + 1);
+                String purl = "pkg:npm/" + (scope.isEmpty() ? "" : "%40" + scope + "/") + name + "@" + version;
+                c.put("type", "library").put("bom-ref", purl);
+                if (!scope.isEmpty()) {
+                    c.put("group", "@" + scope);
+                }
+                c.put("name", name).put("version", version).put("scope", "required")
+                        .put("description", "llama.cpp natives, prebuilt").put("purl", purl);
+                if (integrity.startsWith("sha512-")) {
+                    c.putArray("hashes").addObject().put("alg", "SHA-512").put("content", java.util.HexFormat.of()
+                            .formatHex(java.util.Base64.getDecoder().decode(integrity.substring(7))));
+                }
+                if (!llamaCppCommit.isEmpty()) {
+                    c.putObject("pedigree").putArray("commits").addObject().put("uid", llamaCppCommit);
+                }
+                return ai.factory.Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(bom);
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalStateException("the SBOM cannot take the natives: " + e.getMessage(), e);
+            }
+        }
+
         /** {@code @node-llama-cpp/linux-x64 3.22.1 (sha512-…; llama.cpp de3ff81…)}. */
         public String describe() {
             return packageName + " " + version + " (" + (integrity.isEmpty() ? "integrity not recorded" : integrity)
