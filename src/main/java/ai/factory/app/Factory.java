@@ -258,7 +258,8 @@ public final class Factory implements AutoCloseable {
             config.models().trustedSignersByClassification().forEach((c, files) -> signersByClassification.put(c,
                     ModelSigning.Trust.load(files, Setting.TRUSTED_SIGNERS_BY_CLASSIFICATION.key())));
             ModelSignatures signatures = new ModelSignatures(database.jdbi(), config.models().signaturePolicy(),
-                    config.models().signaturePolicyByClassification(), signersByClassification, ModelSigning.Trust.load(config.models().trustedSigners(),
+                    config.models().signaturePolicyByClassification(), signersByClassification,
+                    ModelSigning.Trust.load(config.models().trustedSigners(),
                             Setting.TRUSTED_SIGNERS.key() + " (" + Setting.TRUSTED_SIGNERS.env() + ")")
                             .withIdentities(config.models().trustedIdentities())
                             .withTransparencyLogs(transparencyLogKeys(config)), clock,

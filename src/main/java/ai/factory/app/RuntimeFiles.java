@@ -69,7 +69,8 @@ final class RuntimeFiles {
         String natives = null;
         var llama = LlamaRuntime.onDisk();
         if (llama.isPresent()) {
-            Path dir = java.util.Objects.requireNonNull(llama.get().library().getParent(), "a library lies in a folder");
+            Path dir = java.util.Objects.requireNonNull(llama.get().library().getParent(),
+                    "a library lies in a folder");
             try (Stream<Path> listed = Files.list(dir)) {
                 for (Path f : listed.filter(p -> Files.isRegularFile(p) && NATIVE.matcher(p.getFileName().toString())
                         .matches()).sorted().toList()) {

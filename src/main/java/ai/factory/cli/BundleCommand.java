@@ -88,25 +88,19 @@ final class BundleCommand {
         @Parameters(paramLabel = "FILE", description = "The bundle.")
         Path file;
 
-        @Option(names = {"--public-key", "--ca-cert"}, required = true, paramLabel = "PEM",
-                description = "A trusted signer: the exporting site's public key, or its certificate authority (PEM); "
-                        + "may be repeated.")
-        List<Path> trusted;
-
-        @Option(names = "--identity", paramLabel = "ID", description = "Take a certificate only when it names this "
-                + "identity: a subject (CN=…,O=…) or email:, uri:, dns: and a name; may be repeated.")
-        List<String> identities = List.of();
+        @Mixin Signers signers;
 
         @Override
         public Integer call() throws IOException {
-            return verified(spec, file, trusted, identities, bundle -> {
+            return verified(spec, file, signers, bundle -> {
                 PrintWriter out = spec.commandLine().getOut();
                 BundleContents c = bundle.contents();
                 out.printf("Verified %d file(s), signed by %s%n", bundle.digests().size(), bundle.signer());
                 out.printf("Exported %s by %s from %s%n", c.createdAt(), c.createdBy(), c.factory());
                 Table models = new Table("MODEL", "VERSION", "FORMAT", "FILES", "SIZE", "SIGNED");
                 for (BundleContents.Model m : c.models()) {
-                    models.row(m.name(), m.version(), m.format(), m.files().size(), ModelsCommand.size(m.files().stream()
+                    models.row(m.name(), m.version(), m.format(), m.files().size(),
+                            ModelsCommand.size(m.files().stream()
                             .mapToLong(BundleContents.File::size).sum()), m.signature() == null ? "no" : "yes");
                 }
                 if (models.size() > 0) {
@@ -171,21 +165,14 @@ final class BundleCommand {
         @Option(names = "--into", required = true, paramLabel = "DIR", description = "Where runtimes are installed.")
         Path into;
 
-        @Option(names = {"--public-key", "--ca-cert"}, required = true, paramLabel = "PEM",
-                description = "A trusted signer: the exporting site's public key, or its certificate authority (PEM); "
-                        + "may be repeated.")
-        List<Path> trusted;
-
-        @Option(names = "--identity", paramLabel = "ID", description = "Take a certificate only when it names this "
-                + "identity: a subject (CN=…,O=…) or email:, uri:, dns: and a name; may be repeated.")
-        List<String> identities = List.of();
+        @Mixin Signers signers;
 
         @Option(names = "--allow-downgrade", description = "Install a runtime exported before the current one.")
         boolean allowDowngrade;
 
         @Override
         public Integer call() throws IOException {
-            return verified(spec, file, trusted, identities, bundle -> {
+            return verified(spec, file, signers, bundle -> {
                 BundleContents.Runtime runtime = bundle.contents().runtime();
                 if (runtime == null) {
                     spec.commandLine().getErr().println("refused: the bundle carries no runtime (export it with "
@@ -299,9 +286,24 @@ final class BundleCommand {
     }
 
     /** Verifies a bundle against the signers given, then uses it; exits 1 saying why it does not verify. */
-    private static int verified(CommandSpec spec, Path file, List<Path> trusted, List<String> identities,
-                                WithBundle then) throws IOException {
-        ModelSigning.Trust trust = ModelSigning.Trust.load(trusted, "--public-key/--ca-cert").withIdentities(identities);
+    /** Whom a bundle's signature must come from: the exporting site's key or authority, and the identities. */
+    static final class Signers {
+        @Option(names = {"--public-key", "--ca-cert"}, required = true, paramLabel = "PEM",
+                description = "A trusted signer: the exporting site's public key, or its certificate authority (PEM); "
+                        + "may be repeated.")
+        List<Path> trusted = List.of();
+
+        @Option(names = "--identity", paramLabel = "ID", description = "Take a certificate only when it names this "
+                + "identity: a subject (CN=…,O=…) or email:, uri:, dns: and a name; may be repeated.")
+        List<String> identities = List.of();
+
+        ModelSigning.Trust trust() {
+            return ModelSigning.Trust.load(trusted, "--public-key/--ca-cert").withIdentities(identities);
+        }
+    }
+
+    private static int verified(CommandSpec spec, Path file, Signers signers, WithBundle then) throws IOException {
+        ModelSigning.Trust trust = signers.trust();
         BundleArchive.Verified bundle;
         try {
             bundle = BundleArchive.verify(file, trust, Instant.now());

@@ -9,7 +9,6 @@ import ai.factory.TestFactory;
 import ai.factory.TestModels;
 import ai.factory.cli.FactoryCliTest;
 import ai.factory.config.Setting;
-import ai.factory.security.tls.Pem;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -21,9 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -47,20 +43,6 @@ import org.junit.jupiter.api.io.TempDir;
 class BundleTest {
     @TempDir
     Path dir;
-
-    private static KeyPair ecKeys() throws Exception {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-        g.initialize(new ECGenParameterSpec("secp256r1"));
-        return g.generateKeyPair();
-    }
-
-    private Path[] write(KeyPair keys, String name) throws Exception {
-        Path priv = dir.resolve(name + ".pem");
-        Path pub = dir.resolve(name + ".pub");
-        Files.writeString(priv, Pem.privateKey(keys.getPrivate()));
-        Files.writeString(pub, Pem.publicKey(keys.getPublic()));
-        return new Path[] {priv, pub};
-    }
 
     /** A copy of {@code bundle} with one byte of {@code entry}'s content changed, its signature kept. */
     private static void tamper(Path bundle, String entry, Path out) throws Exception {
@@ -86,8 +68,8 @@ class BundleTest {
 
     @Test
     void aBundleCarriesASignedModelAndTheFactoryToAnOfflineSiteAndATamperedOneIsRefusedWhole() throws Exception {
-        Path[] site = write(ecKeys(), "site");
-        Path[] vendor = write(ecKeys(), "vendor");
+        Path[] site = TestSigners.write(dir, "site");
+        Path[] vendor = TestSigners.write(dir, "vendor");
         Path model = dir.resolve("vendor").resolve("tiny.gguf");
         Files.createDirectories(model.getParent());
         Files.copy(TestModels.tinyLlama(), model);

@@ -14,9 +14,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -36,21 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ModelSignaturesApiTest {
     @TempDir
     Path dir;
-
-    private static KeyPair ecKeys() throws Exception {
-        KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-        g.initialize(new ECGenParameterSpec("secp256r1"));
-        return g.generateKeyPair();
-    }
-
-    /** Writes a key pair's private half to NAME.pem and public half to NAME.pub. */
-    private Path[] write(KeyPair keys, String name) throws Exception {
-        Path priv = dir.resolve(name + ".pem");
-        Path pub = dir.resolve(name + ".pub");
-        Files.writeString(priv, Pem.privateKey(keys.getPrivate()));
-        Files.writeString(pub, Pem.publicKey(keys.getPublic()));
-        return new Path[] {priv, pub};
-    }
 
     /** A copy of the tiny model as {@code FOLDER/tiny.gguf}. */
     private Path copy(String folder) throws Exception {
@@ -72,8 +54,8 @@ class ModelSignaturesApiTest {
 
     @Test
     void underRequireOnlyWhatATrustedSignerSignedImportsAndLoads() throws Exception {
-        Path[] site = write(ecKeys(), "site");
-        Path[] stranger = write(ecKeys(), "stranger");
+        Path[] site = TestSigners.write(dir, "site");
+        Path[] stranger = TestSigners.write(dir, "stranger");
         Path signed = copy("signed");
         FactoryCliTest.Run sign = FactoryCliTest.cli("models", "sign", signed.toString(), "--key", site[0].toString());
         assertThat(sign.exit()).as(sign.err()).isZero();
@@ -187,9 +169,9 @@ class ModelSignaturesApiTest {
 
     @Test
     void theSiteKeySignsWhatTheFactoryMakesAndRegisteredVersionsTakeSignaturesMadeElsewhere() throws Exception {
-        Path[] vendor = write(ecKeys(), "vendor");
-        Path[] siteKey = write(ecKeys(), "site");
-        Path[] stranger = write(ecKeys(), "stranger");
+        Path[] vendor = TestSigners.write(dir, "vendor");
+        Path[] siteKey = TestSigners.write(dir, "site");
+        Path[] stranger = TestSigners.write(dir, "stranger");
         Path base = copy("base");
         assertThat(FactoryCliTest.cli("models", "sign", base.toString(), "--key", vendor[0].toString()).exit())
                 .isZero();
@@ -266,8 +248,8 @@ class ModelSignaturesApiTest {
 
     @Test
     void aProjectOrAClassificationReplacesTheSitesPolicy() throws Exception {
-        Path[] vendor = write(ecKeys(), "vendor");
-        Path[] own = write(ecKeys(), "own");
+        Path[] vendor = TestSigners.write(dir, "vendor");
+        Path[] own = TestSigners.write(dir, "own");
         Path unsigned = copy("unsigned");
         try (TestFactory factory = TestFactory.start(dir.resolve("home"), Map.of(Setting.SIGNATURE_POLICY, "warn",
                 Setting.TRUSTED_SIGNERS, vendor[1].toString(), Setting.SIGNATURE_POLICY_BY_CLASSIFICATION,
@@ -360,7 +342,7 @@ class ModelSignaturesApiTest {
 
     @Test
     void underWarnAnUnsignedModelLoadsAndTheFailedCheckIsAudited() throws Exception {
-        Path[] site = write(ecKeys(), "site");
+        Path[] site = TestSigners.write(dir, "site");
         try (TestFactory factory = TestFactory.start(dir.resolve("home"), Map.of(Setting.SIGNATURE_POLICY, "warn",
                 Setting.TRUSTED_SIGNERS, site[1].toString()))) {
             Path unsigned = copy("unsigned");
