@@ -49,8 +49,14 @@ class LauncherNativesTest {
         assertThat(cache.resolve("src").resolve("include").resolve("llama.h")).hasContent("// the header");
         assertThat(second.out()).isEqualTo(first.out());
         assertThat(Files.readAllLines(dir.resolve("npm.calls"))).containsExactly(
-                "pack @node-llama-cpp/linux-x64@" + version + " --pack-destination " + tempFolder(first),
+                "pack @node-llama-cpp/linux-x64@" + version + " --pack-destination " + tempFolder(first) + " --json",
                 "pack node-llama-cpp@" + version + " --pack-destination " + tempFolder(first));
+        // Where the natives came from: the package, the registry's integrity hash npm reported, the source's commit.
+        var provenance = ai.factory.Json.mapper().readTree(cache.resolve("provenance.json").toFile());
+        assertThat(provenance.path("package").asText()).isEqualTo("@node-llama-cpp/linux-x64");
+        assertThat(provenance.path("version").asText()).isEqualTo(version);
+        assertThat(provenance.path("integrity").asText()).isEqualTo("sha512-bm90IHJlYWxseQ==");
+        assertThat(provenance.path("llamaCppCommit").asText()).matches("[0-9a-f]{40}");
         try (Stream<Path> left = Files.list(dir.resolve("cache"))) {
             assertThat(left).containsExactly(cache);
         }
@@ -105,7 +111,8 @@ class LauncherNativesTest {
 
     /** The folder the fetch worked in, as the fake npm recorded it. */
     private String tempFolder(Result first) throws IOException {
-        return Files.readAllLines(dir.resolve("npm.calls")).getFirst().replaceFirst(".* --pack-destination ", "");
+        return Files.readAllLines(dir.resolve("npm.calls")).getFirst().replaceFirst(".* --pack-destination ", "")
+                .replaceFirst(" --json$", "");
     }
 
     private static String pinnedVersion() throws IOException {
@@ -146,7 +153,10 @@ class LauncherNativesTest {
                 + body + "\n"
                 + "name=\"${2%@*}\"; version=\"${2##*@}\"\n"
                 + "file=\"$(echo \"$name\" | sed 's:^@node-llama-cpp/:node-llama-cpp-:')-$version.tgz\"\n"
-                + "cp '" + packages + "'/\"$file\" \"$4\"/\n";
+                + "cp '" + packages + "'/\"$file\" \"$4\"/\n"
+                // npm pack --json reports what it packed, the registry's integrity hash among it.
+                + "if [ \"${5:-}\" = --json ]; then echo '[{\"filename\": \"x.tgz\", \"integrity\": "
+                + "\"sha512-bm90IHJlYWxseQ==\"}]'; fi\n";
         Path npm = bin.resolve("npm");
         Files.writeString(npm, script);
         Files.setPosixFilePermissions(npm, PosixFilePermissions.fromString("rwxr-xr-x"));
