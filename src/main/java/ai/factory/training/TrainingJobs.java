@@ -249,7 +249,7 @@ public final class TrainingJobs implements AutoCloseable {
         ModelVersion base = registry.resolve(request.base());
         registry.checkLoadable(base);
         String outputClass = registry.find(request.output()).map(ai.factory.models.Model::classification)
-                .orElse(ai.factory.models.Model.DEFAULT_CLASSIFICATION);
+                .orElse(registry.get(base.model()).classification());
         if (!registry.signatures().registersOwnOutputs(request.project(), outputClass)) {
             throw new FactoryException(ErrorCode.FORBIDDEN, "the output's signature policy is require and the site has no "
                     + "signing key (models.signingKey) to sign what it makes: a fine-tuned model could not be "
@@ -670,12 +670,15 @@ public final class TrainingJobs implements AutoCloseable {
             extra.put("contextLength", context);
         }
         Principal owner = new Principal(job.createdBy(), "training job " + job.id(), job.project(), Role.DEVELOPER);
+        // A new output model is classified as its base: its weights are the base's, changed.
+        String classification = registry.find(job.output()).isPresent() ? null
+                : registry.get(base.model()).classification();
         try (InputStream in = Files.newInputStream(output.path())) {
             return registry.importFiles(job.output(), Optional.of(ModelFormat.GGUF),
                     List.of(new ModelRegistry.Upload(job.output().model() + ".gguf", in, null,
                             Files.size(output.path()))),
                     extra, owner, "training-job:" + job.id(),
-                    new ModelRegistry.Placement(job.project(), null).signedBySite());
+                    new ModelRegistry.Placement(job.project(), classification).signedBySite());
         }
     }
 

@@ -182,7 +182,11 @@ class ModelSignaturesApiTest {
             String siteHint = "key sha256:" + ai.factory.security.signing.ModelSigning.hint(Pem.publicKeysAndCertificates(
                     siteKey[1], "site").stream().map(java.security.PublicKey.class::cast).findFirst().orElseThrow());
 
-            // A fine-tuned model is signed with the site's key as it is registered, so it trains under require.
+            // A fine-tuned model is signed with the site's key as it is registered, so it trains under require; it is
+            // classified as its base.
+            assertThat(factory.send(factory.request("/api/v1/models/acme/base", factory.adminKey()).method("PATCH",
+                    java.net.http.HttpRequest.BodyPublishers.ofString("{\"classification\": \"restricted\"}")))
+                    .statusCode()).isEqualTo(200);
             HttpResponse<String> corpus = factory.send(factory.request("/api/v1/datasets/acme/capitals",
                     factory.adminKey()).PUT(java.net.http.HttpRequest.BodyPublishers.ofString(
                     TrainingJobsApiTest.corpus())));
@@ -196,6 +200,8 @@ class ModelSignaturesApiTest {
                     factory.adminKey())).path("status").asText().matches("completed|failed"));
             JsonNode tuned = json(factory.get("/api/v1/models/acme/tuned/versions/1", factory.adminKey()));
             assertThat(tuned.at("/signature/signer").asText()).as(tuned.toString()).isEqualTo(siteHint);
+            assertThat(json(factory.get("/api/v1/models/acme/tuned", factory.adminKey())).path("classification")
+                    .asText()).isEqualTo("restricted");
 
             // The site's key signs a registered version where it lies; the bundle verifies offline against the file.
             Path bundle = dir.resolve("base.site.sig");
