@@ -71,7 +71,7 @@ final class VersionCommand implements Callable<Integer> {
             ObjectNode s = v.putObject("sbom");
             s.put("format", "CycloneDX " + bom.path("specVersion").asText());
             s.put("resource", SBOM.substring(1));
-            s.put("sha256", sha256(document));
+            s.put("sha256", ai.factory.storage.Sha256.hex(document));
             s.put("buildSha256", BuildInfo.sbomSha256().orElseThrow());
             s.put("natives", provenance.isPresent());
             s.put("components", bom.path("components").size());
@@ -88,13 +88,5 @@ final class VersionCommand implements Callable<Integer> {
                         + " components, sha256 " + v.at("/sbom/sha256").asText() + " ('factory version --sbom' prints it)");
         out.flush();
         return 0;
-    }
-
-    private static String sha256(byte[] bytes) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
     }
 }

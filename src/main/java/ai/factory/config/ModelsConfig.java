@@ -37,50 +37,40 @@ public record ModelsConfig(long maxUploadBytes, Optional<Path> importRoot, boole
     /** The prefix of a {@link #signingKey} held in the HSM. */
     public static final String PKCS11_KEY = "pkcs11:";
 
-    /**
-     * {@code restricted=require,public=warn}: a policy for each classification named.
-     *
-     * @throws IllegalArgumentException naming what is not {@code CLASSIFICATION=POLICY}
-     */
+    /** {@code restricted=require,public=warn}: a policy for each classification named. */
     public static java.util.Map<String, SignaturePolicy> parsePolicies(String text) {
-        java.util.Map<String, SignaturePolicy> policies = new java.util.LinkedHashMap<>();
-        for (String item : text.split(",")) {
-            if (item.isBlank()) {
-                continue;
-            }
-            String[] kv = item.split("=", 2);
-            if (kv.length != 2 || kv[0].isBlank()) {
-                throw new IllegalArgumentException("'" + item.strip() + "' is not CLASSIFICATION=POLICY");
-            }
-            if (policies.put(kv[0].strip(), SignaturePolicy.parse(kv[1])) != null) {
-                throw new IllegalArgumentException("classification '" + kv[0].strip() + "' is named twice");
-            }
-        }
-        return policies;
+        return byClassification(text, "POLICY", SignaturePolicy::parse);
+    }
+
+    /** {@code restricted=/etc/factory/release.pem|/etc/factory/ca.pem,public=…}: PEM files for each classification. */
+    public static java.util.Map<String, java.util.List<Path>> parseSigners(String text) {
+        return byClassification(text, "FILE[|FILE…]", files -> java.util.Arrays.stream(files.split("\\|"))
+                .map(String::strip).filter(f -> !f.isEmpty()).map(f -> Path.of(f).toAbsolutePath().normalize())
+                .toList());
     }
 
     /**
-     * {@code restricted=/etc/factory/release.pem|/etc/factory/ca.pem,public=…}: PEM files for each classification named.
+     * {@code CLASSIFICATION=VALUE,…}, each value read by {@code parse}.
      *
-     * @throws IllegalArgumentException naming what is not {@code CLASSIFICATION=FILE[|FILE…]}
+     * @throws IllegalArgumentException naming an item that is not {@code CLASSIFICATION=what}, or a classification
+     *     named twice
      */
-    public static java.util.Map<String, java.util.List<Path>> parseSigners(String text) {
-        java.util.Map<String, java.util.List<Path>> signers = new java.util.LinkedHashMap<>();
+    private static <T> java.util.Map<String, T> byClassification(String text, String what,
+                                                                 java.util.function.Function<String, T> parse) {
+        java.util.Map<String, T> values = new java.util.LinkedHashMap<>();
         for (String item : text.split(",")) {
             if (item.isBlank()) {
                 continue;
             }
             String[] kv = item.split("=", 2);
             if (kv.length != 2 || kv[0].isBlank() || kv[1].isBlank()) {
-                throw new IllegalArgumentException("'" + item.strip() + "' is not CLASSIFICATION=FILE[|FILE…]");
+                throw new IllegalArgumentException("'" + item.strip() + "' is not CLASSIFICATION=" + what);
             }
-            java.util.List<Path> files = java.util.Arrays.stream(kv[1].split("\\|")).map(String::strip)
-                    .filter(f -> !f.isEmpty()).map(f -> Path.of(f).toAbsolutePath().normalize()).toList();
-            if (signers.put(kv[0].strip(), files) != null) {
+            if (values.put(kv[0].strip(), parse.apply(kv[1])) != null) {
                 throw new IllegalArgumentException("classification '" + kv[0].strip() + "' is named twice");
             }
         }
-        return signers;
+        return values;
     }
 
     /** What the factory does with models' signatures. */
