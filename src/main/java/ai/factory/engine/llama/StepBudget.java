@@ -28,11 +28,13 @@ import java.util.Arrays;
  *     steps, in which the prompt is computed in small batches that use the CPU's matrix kernels less well. Longer
  *     prompts (W2's 1,024 tokens) are chunked as before.
  * <li><b>Wait for the streams that are about to end.</b> When every generating sequence ends within
- *     {@link #ALIGN_STEPS} steps (by its {@code max_tokens}, or its context) and the wait costs no more than computing
+ *     {@link #WHOLE_COST} steps (by its {@code max_tokens}, or its context) and the wait costs no more than computing
  *     the waiting prompts, the prompts wait: the streams end, and the prompts are then computed together, alone, in
  *     large batches, and their sequences generate in the same steps from then on. Without this, requests that arrive
- *     a step apart stay a step apart for ever: each time one group ends, its successors' prompts are computed beside
- *     the other group's last tokens.
+ *     a few steps apart stay apart for ever: each time one group ends, its successors' prompts are computed beside
+ *     the other group's last tokens, a stall for that group each time. The bound is the whole-prompt rule's, so a
+ *     short prompt waits at most as long as taking it whole would stall the others (8 steps, the bound before, let
+ *     chats that drifted 9 to 16 steps apart stay apart: W4 in docs/benchmarks.md).
  * </ul>
  * Only the engine thread uses it.
  */
@@ -41,10 +43,11 @@ final class StepBudget {
     static final int FIRST_CHUNK = 64;
     /** The smallest automatic prompt chunk: below it, steps cost mostly their fixed part and prompts crawl. */
     static final int MIN_CHUNK = 32;
-    /** A prompt whose rest costs at most this many steps without prompt tokens is taken whole. */
-    static final double WHOLE_COST = 16;
-    /** Prompts wait for generating sequences that all end within this many steps. */
-    static final int ALIGN_STEPS = 8;
+    /**
+     * A prompt that costs at most this many steps without prompt tokens is taken whole; prompts wait for generating
+     * sequences that all end within this many steps.
+     */
+    static final int WHOLE_COST = 16;
     private static final double WEIGHT = 0.2;
 
     private final int stepTokens;
@@ -102,7 +105,7 @@ final class StepBudget {
             chunk = FIRST_CHUNK;
         } else {
             perToken = Math.max(perToken, 1);
-            if (waiting.stepsToEnd() <= ALIGN_STEPS && waiting.stepsToEnd() * decode <= waiting.promptTokens() * perToken) {
+            if (waiting.stepsToEnd() <= WHOLE_COST && waiting.stepsToEnd() * decode <= waiting.promptTokens() * perToken) {
                 return 0;
             }
             double affordable = (cost - 1) * decode / perToken;

@@ -100,8 +100,10 @@ class StepBudgetTest {
                 .as("the streams end with this step").isZero();
         assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(50, 50, 3)))
                 .as("a short prompt costs less than the wait: taken now").isEqualTo(100);
-        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(300, 3_000, StepBudget.ALIGN_STEPS + 1)))
-                .as("streams that go on longer do not hold prompts back").isEqualTo(300);
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(1_500, 3_000, StepBudget.WHOLE_COST)))
+                .as("16 steps (3.2 s) against 3,000 prompt tokens (6 s): waiting is cheaper").isZero();
+        assertThat(budget.promptTokens(4, 508, new StepBudget.Waiting(1_500, 3_000, StepBudget.WHOLE_COST + 1)))
+                .as("streams that go on longer do not hold prompts back").isEqualTo(508);
         assertThat(new StepBudget(0, 2).promptTokens(4, 508, new StepBudget.Waiting(300, 300, 1)))
                 .as("nothing measured: nothing to weigh").isEqualTo(StepBudget.FIRST_CHUNK);
     }
