@@ -86,8 +86,11 @@ public final class ClusterServer implements AutoCloseable {
                 NodeWire.Heartbeat body = WireJson.read(ctx.bodyAsBytes(), NodeWire.Heartbeat.class);
                 Node seen = nodes.heartbeat(node.id(), body.version(), body.inventory().toString(), body.servingPort(),
                         Boolean.TRUE.equals(body.starting()));
+                java.util.Map<String, ai.factory.engine.EngineLoad> loads = new java.util.HashMap<>();
+                java.util.Objects.requireNonNullElse(body.loads(), java.util.Map.<String, NodeWire.Load>of())
+                        .forEach((assignment, load) -> loads.put(assignment, load.toEngineLoad()));
                 List<ReplicaWork> work = assignments.report(node.id(),
-                        java.util.Objects.requireNonNullElse(body.replicas(), List.of()));
+                        java.util.Objects.requireNonNullElse(body.replicas(), List.of()), loads);
                 ctx.json(new NodeWire.HeartbeatAnswer(seen.id(), seen.state().id(),
                         config.heartbeatInterval().toMillis(), work,
                         controlPlanes.get().stream().map(java.net.URI::toString).toList()));

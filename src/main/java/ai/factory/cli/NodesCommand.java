@@ -115,14 +115,14 @@ final class NodesCommand {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
-            Table table = new Table("ID", "NAME", "STATE", "HEALTH", "REPLICAS", "ADDRESS", "VERSION", "JOINED",
-                    "LAST SEEN");
+            Table table = new Table("ID", "NAME", "STATE", "HEALTH", "REPLICAS", "LOAD", "ADDRESS", "VERSION",
+                    "JOINED", "LAST SEEN");
             for (NodeWire.Node n : result.nodes()) {
                 List<NodeWire.Replica> replicas = n.replicas() == null ? List.of() : n.replicas();
                 long ready = replicas.stream().filter(r -> r.state().equals("ready")).count();
                 table.row(n.id(), n.name(), n.state(), n.health(), replicas.isEmpty() ? "-"
-                        : ready + "/" + replicas.size() + " ready", n.address(), n.version(), n.joinedAt(),
-                        n.lastSeenAt());
+                        : ready + "/" + replicas.size() + " ready", load(replicas), n.address(), n.version(),
+                        n.joinedAt(), n.lastSeenAt());
             }
             table.print(out);
             List<NodeWire.ControlPlane> control = result.controlPlanes() == null ? List.of() : result.controlPlanes();
@@ -137,6 +137,22 @@ final class NodesCommand {
             }
             return 0;
         }
+    }
+
+    /**
+     * How busy a node's replicas were at its last heartbeat: slots generating of all slots, and requests waiting, such
+     * as {@code 3/4 busy, 2 waiting}; {@code -} before any was reported.
+     */
+    static String load(List<NodeWire.Replica> replicas) {
+        List<NodeWire.Load> loads = replicas.stream().map(NodeWire.Replica::load).filter(java.util.Objects::nonNull)
+                .toList();
+        if (loads.isEmpty()) {
+            return "-";
+        }
+        int active = loads.stream().mapToInt(NodeWire.Load::active).sum();
+        int slots = loads.stream().mapToInt(NodeWire.Load::slots).sum();
+        int waiting = loads.stream().mapToInt(NodeWire.Load::waiting).sum();
+        return active + "/" + slots + " busy" + (waiting == 0 ? "" : ", " + waiting + " waiting");
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true,

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.Json;
+import ai.factory.engine.EngineLoad;
 import ai.factory.engine.TextModelInfo;
 import ai.factory.identity.Principal;
 import ai.factory.security.audit.AuditEvent;
@@ -250,9 +251,9 @@ public final class Assignments {
     }
 
     /** An assignment as recorded: its work, the node it is on, and how that node last reported it. */
-    private record Row(ReplicaWork work, String node, @Nullable Reported reported) {}
+    private record Row(ReplicaWork work, String node, @Nullable Reported reported, @Nullable String load) {}
 
-    private static final String ROW = "SELECT work, node_id, phase, detail, info FROM replica_assignments";
+    private static final String ROW = "SELECT work, node_id, phase, detail, info, load_report FROM replica_assignments";
 
     private static Row row(java.sql.ResultSet rs) throws java.sql.SQLException {
         ReplicaWork work = work(rs.getString(1));
@@ -263,7 +264,7 @@ public final class Assignments {
             reported = new Reported(work.assignment(), Phase.valueOf(phase), rs.getString(4),
                     info == null ? null : read(info, TextModelInfo.class));
         }
-        return new Row(work, rs.getString(2), reported);
+        return new Row(work, rs.getString(2), reported, rs.getString(6));
     }
 
     /** The recorded assignments of {@code replica}, oldest first. */
@@ -355,13 +356,19 @@ public final class Assignments {
      * running there (the worker restarted), so a ready it reported before no longer counts. Reports of assignments
      * that are not its own are ignored. Returns the replicas the node is to run, for the heartbeat's answer.
      */
-    public List<ReplicaWork> report(String nodeId, List<Reported> reports) {
+    public List<ReplicaWork> report(String nodeId, List<Reported> reports, Map<String, EngineLoad> loads) {
         List<Row> rows = jdbi.withHandle(h -> h.createQuery(ROW + " WHERE node_id = :n ORDER BY created_at, id")
                 .bind("n", nodeId).map((rs, ctx) -> row(rs)).list());
         Map<String, Reported> named = new HashMap<>();
         reports.forEach(r -> named.put(r.assignment(), r));
         boolean any = false;
         for (Row row : rows) {
+            String load = json(loads.get(row.work().assignment()));
+            if (!java.util.Objects.equals(load, row.load())) {
+                // How busy it is changes with every call: written, but no reason to wake those awaiting a state.
+                jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET load_report = :load WHERE id = :id")
+                        .bind("load", load).bind("id", row.work().assignment()).execute());
+            }
             Reported now = named.get(row.work().assignment());
             if (java.util.Objects.equals(now, row.reported())) {
                 continue;
@@ -391,6 +398,20 @@ public final class Assignments {
         jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET phase = :phase, detail = :detail, "
                         + "info = :info WHERE id = :id").bind("phase", r == null ? null : r.phase().name())
                 .bind("detail", r == null ? null : r.detail()).bind("info", info).bind("id", assignment).execute());
+    }
+
+    /** How busy the worker last reported an assignment's replica, if it did (only ready ones are reported). */
+    public Optional<EngineLoad> load(String assignment) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT load_report FROM replica_assignments WHERE id = :id")
+                .bind("id", assignment).mapTo(String.class).findOne()).map(j -> read(j, EngineLoad.class));
+    }
+
+    private static @Nullable String json(@Nullable EngineLoad load) {
+        try {
+            return load == null ? null : Json.mapper().writeValueAsString(load);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a replica's load: " + e.getMessage(), e);
+        }
     }
 
     /** How the worker last reported an assignment, if it did (as recorded, whichever control replica it told). */

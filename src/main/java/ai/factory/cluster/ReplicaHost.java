@@ -10,6 +10,11 @@ public interface ReplicaHost {
     /** How every replica this worker runs stands now. */
     List<Assignments.Reported> reports();
 
+    /** How busy each ready replica is now, by assignment: reported with every heartbeat, never a reason to send one. */
+    default java.util.Map<String, ai.factory.engine.EngineLoad> loads() {
+        return java.util.Map.of();
+    }
+
     /** Starts what {@code assigned} names and this worker does not run yet; stops what it no longer names. */
     void reconcile(List<ReplicaWork> assigned);
 

@@ -253,6 +253,7 @@ public final class Worker {
         List<Assignments.Reported> sent = running == null ? List.of() : running.reports();
         if (running != null) {
             body.set("replicas", Json.mapper().valueToTree(sent));
+            body.set("loads", Json.mapper().valueToTree(running.loads()));
         }
         HttpResponse<String> r;
         try {

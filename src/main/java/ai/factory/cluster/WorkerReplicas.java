@@ -270,6 +270,18 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
         return out;
     }
 
+    @Override
+    public Map<String, ai.factory.engine.EngineLoad> loads() {
+        Map<String, ai.factory.engine.EngineLoad> out = new java.util.TreeMap<>();
+        for (Running r : running.values()) {
+            TextEngine engine = r.engine;
+            if (!r.ending && engine != null) {
+                out.put(r.work.assignment(), engine.load());
+            }
+        }
+        return out;
+    }
+
     /**
      * The engine of a ready replica; UNAVAILABLE for an assignment this worker does not run (it restarted and has
      * not loaded it again yet, or the assignment ended), while it loads, and after it failed.

@@ -97,8 +97,15 @@ final class TestCluster {
      * contains {@code ready}, with what it printed up to there, its pipe drained from then on.
      */
     static Started process(List<String> args, Map<String, String> env, String ready) throws IOException {
+        return process(List.of(), args, env, ready);
+    }
+
+    /** As {@link #process(List, Map, String)}, run by {@code prefix} (such as {@code ip netns exec NAME}). */
+    static Started process(List<String> prefix, List<String> args, Map<String, String> env, String ready)
+            throws IOException {
         String launcher = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(launcher));
+        List<String> command = new ArrayList<>(prefix);
+        command.add(launcher);
         command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList());
         System.getProperties().stringPropertyNames().stream().filter(n -> n.startsWith("factory."))

@@ -148,7 +148,8 @@ public final class NodesResource implements Routes {
             Optional<Assignments.Reported> r = assignments.reported(w.assignment());
             return new NodeWire.Replica(w.assignment(), w.deployment(), w.replica(), w.model(),
                     r.map(x -> x.phase().name().toLowerCase(java.util.Locale.ROOT)).orElse("assigned"),
-                    r.map(Assignments.Reported::detail).orElse(""));
+                    r.map(Assignments.Reported::detail).orElse(""),
+                    assignments.load(w.assignment()).map(NodeWire.Load::of).orElse(null));
         }).toList();
         return new NodeWire.Node(n.id(), n.name(), n.state().id(), nodes.up(n, cluster.heartbeatDeadline()) ? "up"
                 : "down", n.address(), n.version(), n.joinedAt(),

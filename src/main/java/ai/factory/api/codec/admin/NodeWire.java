@@ -1,5 +1,6 @@
 package ai.factory.api.codec.admin;
 
+import ai.factory.engine.EngineLoad;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.jspecify.annotations.Nullable;
@@ -59,15 +60,17 @@ public final class NodeWire {
 
     /**
      * {@code POST /cluster/v1/heartbeat} over mutual TLS: the worker's version and inventory now, the port it serves
-     * replicas on (0: none) and how each of its replicas stands.
+     * replicas on (0: none), how each of its replicas stands and how busy each ready one is (by assignment).
      */
     public record Heartbeat(String version, JsonNode inventory, int servingPort,
                             java.util.@Nullable List<ai.factory.cluster.Assignments.Reported> replicas,
+                            java.util.@Nullable Map<String, Load> loads,
                             @Nullable Boolean starting) {
         public Heartbeat {
             Required.field(version, "version");
             Required.field(inventory, "inventory");
             replicas = replicas == null ? List.of() : List.copyOf(replicas);
+            loads = loads == null ? java.util.Map.of() : java.util.Map.copyOf(loads);
         }
     }
 
@@ -87,10 +90,25 @@ public final class NodeWire {
 
     /**
      * A replica assigned to a node: {@code state} is {@code assigned} (not reported yet), {@code loading},
-     * {@code ready} or {@code failed} (with {@code detail}).
+     * {@code ready} or {@code failed} (with {@code detail}); {@code load}, how busy it was at the node's last heartbeat
+     * (absent until a ready replica was reported).
      */
     public record Replica(String assignment, String deployment, int replica, String model, String state,
-                          String detail) {}
+                          String detail, @Nullable Load load) {}
+
+    /**
+     * How busy a replica is: sequences generating, requests waiting for a slot, its slots and queue, and the tokens it
+     * generated since it loaded.
+     */
+    public record Load(int active, int waiting, int slots, int queueCapacity, long generatedTokens) {
+        public static Load of(EngineLoad load) {
+            return new Load(load.active(), load.waiting(), load.slots(), load.queueCapacity(), load.generatedTokens());
+        }
+
+        public EngineLoad toEngineLoad() {
+            return new EngineLoad(active, waiting, slots, queueCapacity, generatedTokens);
+        }
+    }
 
     /**
      * A control-plane replica: where workers reach its cluster port, whether it leads the singleton work, and its
