@@ -121,7 +121,8 @@ final class NodesCommand {
                 List<NodeWire.Replica> replicas = n.replicas() == null ? List.of() : n.replicas();
                 long ready = replicas.stream().filter(r -> r.state().equals("ready")).count();
                 table.row(n.id(), n.name(), n.state(), n.health(), replicas.isEmpty() ? "-"
-                        : ready + "/" + replicas.size() + " ready", load(replicas), n.address(), n.version(),
+                        : ready + "/" + replicas.size() + " ready", n.health().equals("up") ? load(replicas) : "-",
+                        n.address(), n.version(),
                         n.joinedAt(), n.lastSeenAt());
             }
             table.print(out);

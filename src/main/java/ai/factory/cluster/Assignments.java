@@ -361,14 +361,9 @@ public final class Assignments {
                 .bind("n", nodeId).map((rs, ctx) -> row(rs)).list());
         Map<String, Reported> named = new HashMap<>();
         reports.forEach(r -> named.put(r.assignment(), r));
+        writeLoads(nodeId, rows, loads);
         boolean any = false;
         for (Row row : rows) {
-            String load = json(loads.get(row.work().assignment()));
-            if (!java.util.Objects.equals(load, row.load())) {
-                // How busy it is changes with every call: written, but no reason to wake those awaiting a state.
-                jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET load_report = :load WHERE id = :id")
-                        .bind("load", load).bind("id", row.work().assignment()).execute());
-            }
             Reported now = named.get(row.work().assignment());
             if (java.util.Objects.equals(now, row.reported())) {
                 continue;
@@ -387,6 +382,42 @@ public final class Assignments {
         return rows.stream().map(Row::work).toList();
     }
 
+    /**
+     * Records how busy the node's replicas are, those that changed, in one transaction. Only shown to people, so a
+     * failure is logged and the heartbeat goes on; and no reason to wake those awaiting a replica's state.
+     */
+    private void writeLoads(String nodeId, List<Row> rows, Map<String, EngineLoad> loads) {
+        Map<String, @Nullable String> changed = new java.util.TreeMap<>();
+        for (Row row : rows) {
+            String load = json(loads.get(row.work().assignment()));
+            if (!java.util.Objects.equals(load, row.load())) {
+                changed.put(row.work().assignment(), load);
+            }
+        }
+        if (changed.isEmpty()) {
+            return;
+        }
+        try {
+            jdbi.useTransaction(h -> {
+                var batch = h.prepareBatch("UPDATE replica_assignments SET load_report = :load WHERE id = :id");
+                changed.forEach((id, load) -> batch.bind("load", load).bind("id", id).add());
+                batch.execute();
+            });
+        } catch (org.jdbi.v3.core.JdbiException e) {
+            LOG.warn("node {}: cannot record its replicas' load: {}", nodeId, e.getMessage());
+        }
+    }
+
+    /** How busy the worker last reported each of node {@code nodeId}'s ready replicas, by assignment. */
+    public Map<String, EngineLoad> loadsOfNode(String nodeId) {
+        Map<String, EngineLoad> out = new HashMap<>();
+        jdbi.useHandle(h -> h.createQuery("SELECT id, load_report FROM replica_assignments WHERE node_id = :n "
+                        + "AND load_report IS NOT NULL").bind("n", nodeId)
+                .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getString(2)))
+                .forEach(e -> out.put(e.getKey(), read(e.getValue(), EngineLoad.class))));
+        return out;
+    }
+
     /** Records how a worker reported an assignment (null: it runs it no longer, or not yet). */
     private void write(String assignment, @Nullable Reported r) {
         String info;
@@ -398,12 +429,6 @@ public final class Assignments {
         jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET phase = :phase, detail = :detail, "
                         + "info = :info WHERE id = :id").bind("phase", r == null ? null : r.phase().name())
                 .bind("detail", r == null ? null : r.detail()).bind("info", info).bind("id", assignment).execute());
-    }
-
-    /** How busy the worker last reported an assignment's replica, if it did (only ready ones are reported). */
-    public Optional<EngineLoad> load(String assignment) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT load_report FROM replica_assignments WHERE id = :id")
-                .bind("id", assignment).mapTo(String.class).findOne()).map(j -> read(j, EngineLoad.class));
     }
 
     private static @Nullable String json(@Nullable EngineLoad load) {

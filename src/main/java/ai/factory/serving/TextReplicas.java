@@ -11,7 +11,8 @@ import java.util.List;
  * as the others would), and the choice of the one that serves a prompt.
  *
  * <p>A prompt goes to the replica that holds the longest beginning of it in its cache (a conversation's earlier
- * turns, a shared system prompt), when that is at least {@link #MIN_AFFINITY_TOKENS} tokens, and when that replica
+ * turns, a shared system prompt), when that is at least {@link #MIN_AFFINITY_TOKENS} tokens more than the least busy
+ * replica holds (a system prompt that every replica holds is no reason to prefer one), and when that replica
  * has a free slot, or no replica has one and its queue is no longer than the least busy replica's: so a request never
  * waits longer for its cache than it would elsewhere. Otherwise, or with one replica, the least busy one serves it.
  */
@@ -49,7 +50,7 @@ public final class TextReplicas {
                 longest = held;
             }
         }
-        if (holder == least || longest < MIN_AFFINITY_TOKENS) {
+        if (holder == least || longest - least.cachedPrefix(prompt) < MIN_AFFINITY_TOKENS) {
             return least;
         }
         boolean holderHasRoom = ReplicaRouter.busy(holder) < holder.load().slots();

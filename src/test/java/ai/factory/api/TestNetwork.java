@@ -35,15 +35,23 @@ final class TestNetwork implements AutoCloseable {
         this.namespaces = namespaces;
     }
 
-    /** Whether network namespaces can be made here: {@code ip netns add} works (root, iproute2). */
+    /**
+     * Whether this network can be made here: a namespace, a bridge and a veth pair into the namespace (root, or the
+     * capabilities to administer networks and namespaces, and iproute2). Tried once, and undone.
+     */
     static boolean available() {
         Boolean known = available;
         if (known == null) {
-            String probe = PREFIX + ProcessHandle.current().pid() + "-probe";
-            known = run(List.of("ip", "netns", "add", probe)).isEmpty();
-            if (known) {
-                run(List.of("ip", "netns", "del", probe));
-            }
+            String tag = PREFIX + ProcessHandle.current().pid();
+            String ns = tag + "-probe";
+            known = run(List.of("ip", "netns", "add", ns)).isEmpty()
+                    && run(List.of("ip", "link", "add", tag + "pb", "type", "bridge")).isEmpty()
+                    && run(List.of("ip", "link", "add", tag + "ph", "type", "veth", "peer", "name", tag + "pn")).isEmpty()
+                    && run(List.of("ip", "link", "set", tag + "pn", "netns", ns)).isEmpty()
+                    && run(List.of("ip", "link", "set", tag + "ph", "master", tag + "pb")).isEmpty();
+            run(List.of("ip", "netns", "del", ns));
+            run(List.of("ip", "link", "del", tag + "ph"));
+            run(List.of("ip", "link", "del", tag + "pb"));
             available = known;
         }
         return known;
@@ -51,6 +59,9 @@ final class TestNetwork implements AutoCloseable {
 
     /** A bridge and {@code hosts} namespaces on a /24 that no interface of this machine uses. */
     static TestNetwork create(int hosts) throws IOException {
+        if (hosts < 1 || hosts > 10) {
+            throw new IllegalArgumentException("1 to 10 hosts, not " + hosts);
+        }
         removeLeftovers();
         long pid = ProcessHandle.current().pid();
         String tag = PREFIX + pid;
@@ -100,13 +111,38 @@ final class TestNetwork implements AutoCloseable {
         return List.of("ip", "netns", "exec", namespaces.get(n));
     }
 
-    /** Removes the namespaces (their ends of the veth pairs go with them, and so the other ends) and the bridge. */
+    /**
+     * Ends what still runs in the namespaces and removes them (their ends of the veth pairs go with them, and so the
+     * other ends), the bridge, and any link of this network left over.
+     */
     @Override
     public void close() {
-        for (String ns : namespaces) {
-            run(List.of("ip", "netns", "del", ns));
+        removeAll(PREFIX + ProcessHandle.current().pid());
+    }
+
+    /** Removes every namespace and link whose name starts with {@code tag}, ending the processes in them first. */
+    private static void removeAll(String tag) {
+        try {
+            for (String line : runOut(List.of("ip", "netns", "list")).lines().toList()) {
+                String ns = line.split(" ")[0];
+                if (ns.startsWith(tag + "-")) {
+                    for (String pid : runOut(List.of("ip", "netns", "pids", ns)).lines().toList()) {
+                        ProcessHandle.of(Long.parseLong(pid.strip())).ifPresent(ProcessHandle::destroyForcibly);
+                    }
+                    run(List.of("ip", "netns", "del", ns));
+                }
+            }
+            for (String line : runOut(List.of("ip", "-o", "link", "show")).lines().toList()) {
+                String[] fields = line.split(":\\s+");
+                String name = fields.length > 1 ? fields[1].split("@")[0] : "";
+                // This network's links: the tag and a two-letter suffix (br, h0, n0, pb, ...), not another pid's.
+                if (name.startsWith(tag) && name.substring(tag.length()).matches("[a-z][a-z0-9]")) {
+                    run(List.of("ip", "link", "del", name));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            System.err.println("TestNetwork: cannot remove what " + tag + " made: " + e.getMessage());
         }
-        run(List.of("ip", "link", "del", bridge));
     }
 
     /**
@@ -141,24 +177,19 @@ final class TestNetwork implements AutoCloseable {
         throw new IOException("no free 10.213.N.0/24 here");
     }
 
-    /** Namespaces and bridges of test JVMs that are gone (killed before their close). */
+    /** What test JVMs that are gone (killed before their close) left: namespaces, their processes, links. */
     private static void removeLeftovers() throws IOException {
-        for (String line : runOut(List.of("ip", "netns", "list")).lines().toList()) {
-            String ns = line.split(" ")[0];
-            Matcher m = OURS.matcher(ns);
-            if (m.find() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
-                run(List.of("ip", "netns", "del", ns));
-            }
-        }
-        for (String line : runOut(List.of("ip", "-o", "link", "show", "type", "bridge")).lines().toList()) {
+        java.util.Set<String> gone = new java.util.TreeSet<>();
+        String names = runOut(List.of("ip", "netns", "list")) + runOut(List.of("ip", "-o", "link", "show"));
+        for (String line : names.lines().toList()) {
             String[] fields = line.split(":\\s+");
-            if (fields.length > 1) {
-                Matcher m = OURS.matcher(fields[1]);
-                if (m.find() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
-                    run(List.of("ip", "link", "del", fields[1].split("@")[0]));
-                }
+            String name = line.matches("^\\d+:.*") && fields.length > 1 ? fields[1] : line.split(" ")[0];
+            Matcher m = OURS.matcher(name);
+            if (m.find() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+                gone.add(PREFIX + m.group(1));
             }
         }
+        gone.forEach(TestNetwork::removeAll);
     }
 
     private static void must(List<String> command) throws IOException {

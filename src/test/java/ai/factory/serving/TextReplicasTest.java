@@ -94,6 +94,23 @@ class TextReplicasTest {
     }
 
     @Test
+    void aBeginningEveryReplicaHoldsDoesNotPullCallsToOne() throws Exception {
+        try (TextEngine first = load(); TextEngine second = load()) {
+            TextReplicas replicas = new TextReplicas(List.of(first, second));
+            int[] system = tokens(5, TextReplicas.MIN_AFFINITY_TOKENS + 8);
+            int[] earlier = IntStream.concat(IntStream.of(system), IntStream.of(tokens(6, 4))).toArray();
+            run(first.submit(greedy(system, 4)), new ArrayList<>());
+            run(second.submit(greedy(earlier, 4)), new ArrayList<>());
+            // Both hold the shared beginning; the second also holds a few tokens of an earlier call's own.
+            int[] next = IntStream.concat(IntStream.of(earlier), IntStream.of(tokens(7, 8))).toArray();
+            assertThat(second.cachedPrefix(next)).isGreaterThan(first.cachedPrefix(next));
+            assertThat(first.cachedPrefix(next)).isGreaterThanOrEqualTo(TextReplicas.MIN_AFFINITY_TOKENS);
+            assertThat(replicas.forPrompt(next)).as("a few tokens more are not worth it: the least busy")
+                    .isSameAs(replicas.leastBusy());
+        }
+    }
+
+    @Test
     void aShortCommonBeginningIsNotWorthAReplicaOfItsOwn() throws Exception {
         try (TextEngine first = load(); TextEngine second = load()) {
             TextReplicas replicas = new TextReplicas(List.of(first, second));

@@ -25,6 +25,7 @@ import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.IntSupplier;
 
@@ -144,12 +145,13 @@ public final class NodesResource implements Routes {
         } catch (FactoryException e) {
             throw new FactoryException(ErrorCode.INTERNAL, "node " + n.id() + " has an unreadable inventory");
         }
+        Map<String, ai.factory.engine.EngineLoad> loads = assignments.loadsOfNode(n.id());
         List<NodeWire.Replica> replicas = assigned.stream().map(w -> {
             Optional<Assignments.Reported> r = assignments.reported(w.assignment());
             return new NodeWire.Replica(w.assignment(), w.deployment(), w.replica(), w.model(),
                     r.map(x -> x.phase().name().toLowerCase(java.util.Locale.ROOT)).orElse("assigned"),
                     r.map(Assignments.Reported::detail).orElse(""),
-                    assignments.load(w.assignment()).map(NodeWire.Load::of).orElse(null));
+                    loads.containsKey(w.assignment()) ? NodeWire.Load.of(loads.get(w.assignment())) : null);
         }).toList();
         return new NodeWire.Node(n.id(), n.name(), n.state().id(), nodes.up(n, cluster.heartbeatDeadline()) ? "up"
                 : "down", n.address(), n.version(), n.joinedAt(),

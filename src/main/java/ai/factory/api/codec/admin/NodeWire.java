@@ -70,7 +70,15 @@ public final class NodeWire {
             Required.field(version, "version");
             Required.field(inventory, "inventory");
             replicas = replicas == null ? List.of() : List.copyOf(replicas);
-            loads = loads == null ? java.util.Map.of() : java.util.Map.copyOf(loads);
+            java.util.Map<String, Load> given = new java.util.HashMap<>();
+            if (loads != null) {
+                loads.forEach((assignment, load) -> {
+                    if (assignment != null && load != null) {
+                        given.put(assignment, load);
+                    }
+                });
+            }
+            loads = java.util.Map.copyOf(given);
         }
     }
 
