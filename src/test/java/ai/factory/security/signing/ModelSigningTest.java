@@ -140,11 +140,16 @@ public class ModelSigningTest {
                 .hasMessageContaining("more than a bundle holds");
     }
 
+    /** The self-signed certificate of a site CA with key {@code ca}, valid from 30 days ago for a year. */
+    private static X509Certificate siteCa(KeyPair ca) throws Exception {
+        return certificate("CN=Site CA", ca, "CN=Site CA", ca, NOW.minus(Duration.ofDays(30)),
+                NOW.plus(Duration.ofDays(365)), true, null);
+    }
+
     @Test
     void aCertificateFromATrustedAuthorityVerifiesWhileValidAndForCode() throws Exception {
         KeyPair ca = keys("secp256r1");
-        X509Certificate caCert = certificate("CN=Site CA", ca, "CN=Site CA", ca, NOW.minus(Duration.ofDays(30)),
-                NOW.plus(Duration.ofDays(365)), true, null);
+        X509Certificate caCert = siteCa(ca);
         KeyPair signer = keys("secp256r1");
         X509Certificate leaf = certificate("CN=ml-release", signer, "CN=Site CA", ca, NOW.minus(Duration.ofDays(1)),
                 NOW.plus(Duration.ofDays(30)), false, KeyPurposeId.id_kp_codeSigning);
@@ -179,8 +184,7 @@ public class ModelSigningTest {
     @Test
     void aTrustNarrowedToIdentitiesTakesOnlyCertificatesThatNameOne() throws Exception {
         KeyPair ca = keys("secp256r1");
-        X509Certificate caCert = certificate("CN=Site CA", ca, "CN=Site CA", ca, NOW.minus(Duration.ofDays(30)),
-                NOW.plus(Duration.ofDays(365)), true, null);
+        X509Certificate caCert = siteCa(ca);
         KeyPair signer = keys("secp256r1");
         var builder = new JcaX509v3CertificateBuilder(new X500Name("CN=Site CA"), BigInteger.valueOf(System.nanoTime()),
                 Date.from(NOW.minus(Duration.ofDays(1))), Date.from(NOW.plus(Duration.ofDays(30))),
