@@ -11,6 +11,9 @@
 #   files the factory loads (the prebuilt ones of the npm package), so both run the same CPU kernels.
 # llama_check_natives PID: fails unless process PID has libllama, libggml-base and a libggml-cpu-* of llama_lib
 #   mapped (waiting up to 60 s for the CPU backend, which is loaded after start); prints the mapped natives' names.
+# given OPTION: whether the factory bench options after -- (user_bench) name OPTION.
+# merge_bench_options: sets bench_args to user_bench plus each pair of preset_bench (OPTION VALUE ...) whose option
+#   user_bench does not name: options given explicitly win over a script's presets.
 # free_port: a free TCP port on 127.0.0.1.
 # wait_http URL SECONDS PID: waits for URL to answer 200 while process PID lives.
 # factory_start HOME NICENESS LOG [ENV=VALUE...]: starts `factory up` on loopback with home HOME at that niceness,
@@ -93,6 +96,23 @@ llama_check_natives() {
       || { log "process $pid has no $name from $llama_lib mapped; it would not run the factory's kernels"; return 1; }
   done
   grep -o "$llama_lib/[^ ]*" "/proc/$pid/maps" | sort -u | xargs -n1 basename | tr '\n' ' '
+}
+
+given() {
+  local arg
+  # shellcheck disable=SC2154 # user_bench: set by the script that sources this file
+  for arg in ${user_bench[@]+"${user_bench[@]}"}; do
+    if [ "$arg" = "$1" ] || [[ "$arg" == "$1="* ]]; then return 0; fi
+  done
+  return 1
+}
+
+merge_bench_options() {
+  local i
+  bench_args=(${user_bench[@]+"${user_bench[@]}"})
+  for ((i = 0; i < ${#preset_bench[@]}; i += 2)); do
+    given "${preset_bench[i]}" || bench_args+=("${preset_bench[i]}" "${preset_bench[i + 1]}")
+  done
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -95,17 +95,9 @@ out="${out:-bench-results}"
 if [ -n "$rate" ] && [ "$workload" != W2 ]; then
   echo "compare-llama-server: --rate runs W2's open-loop comparison; give it with --workload W2" >&2; exit 2
 fi
-given() { # OPTION: whether the options after -- name it
-  local arg
-  for arg in ${user_bench[@]+"${user_bench[@]}"}; do
-    if [ "$arg" = "$1" ] || [[ "$arg" == "$1="* ]]; then return 0; fi
-  done
-  return 1
-}
-bench_args=(${user_bench[@]+"${user_bench[@]}"})
-for ((i = 0; i < ${#preset_bench[@]}; i += 2)); do
-  given "${preset_bench[i]}" || bench_args+=("${preset_bench[i]}" "${preset_bench[i + 1]}")
-done
+# shellcheck source=bench/common.sh
+. "$root/bench/common.sh"
+merge_bench_options
 
 [ -n "$model_file" ] || { echo "compare-llama-server: --model-file FILE.gguf is required" >&2; usage; }
 [ -f "$model_file" ] || { echo "compare-llama-server: no such file: $model_file" >&2; exit 1; }
@@ -131,8 +123,6 @@ log() { echo "compare-llama-server: $*" >&2; }
 
 # ---- llama-server, built once from the natives' own source ----
 
-# shellcheck source=bench/common.sh
-. "$root/bench/common.sh"
 llama_tools_init
 lib="$llama_lib" bin="$llama_bin"
 llama_tool llama-server

@@ -35,10 +35,12 @@ import ai.factory.api.openai.ResponsesResource;
 import ai.factory.config.FactoryConfig;
 import ai.factory.config.KeysConfig;
 import ai.factory.engine.Engine;
+import ai.factory.engine.Vocabulary;
 import ai.factory.engine.llama.GpuOffload;
 import ai.factory.engine.llama.LlamaEngine;
 import ai.factory.engine.llama.LlamaEngineOptions;
 import ai.factory.engine.llama.LlamaRuntime;
+import ai.factory.engine.llama.LlamaVocabulary;
 import ai.factory.engine.onnx.BundledMiniLm;
 import ai.factory.engine.onnx.OnnxEmbeddingEngine;
 import ai.factory.engine.onnx.OnnxEmbeddingOptions;
@@ -69,6 +71,7 @@ import ai.factory.config.Setting;
 import ai.factory.security.signing.ModelSigning;
 import ai.factory.security.signing.SigningKey;
 import ai.factory.models.bundle.ModelBundles;
+import ai.factory.models.gguf.GgufReader;
 import ai.factory.api.admin.BundlesResource;
 import ai.factory.security.keys.Pkcs11SigningKey;
 import ai.factory.security.tls.Pem;
@@ -329,7 +332,8 @@ public final class Factory implements AutoCloseable {
                 LOG.info("role control: text models' replicas run on the workers that joined");
             }
             WorkerEngines workerEngines = control ? new WorkerEngines(assignments, registry, local,
-                    clusterCa.get().controlPlaneIdentity(), clusterCa.get().certificate(), WORKER_LOAD_TIMEOUT) : null;
+                    clusterCa.get().controlPlaneIdentity(), clusterCa.get().certificate(), WORKER_LOAD_TIMEOUT,
+                    version -> loadVocabulary(registry, version)) : null;
             if (workerEngines != null) {
                 closeInOrder.addFirst(workerEngines);
             }
@@ -773,6 +777,25 @@ public final class Factory implements AutoCloseable {
                                     : GpuOffload.CPU));
         } catch (IOException e) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot decrypt " + version.ref() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A GGUF model's vocabulary alone, for a control plane that tokenizes for replicas on workers: only the file's
+     * metadata (its first megabytes at most) is decrypted, into an anonymous in-memory file as long as the whole whose
+     * other pages are never written, and llama.cpp reads the vocabulary from it.
+     */
+    private Vocabulary loadVocabulary(ModelRegistry registry, ModelVersion version) {
+        String fileName = version.files().getFirst().path();
+        try (SeekableByteChannel plaintext = registry.open(version, fileName)) {
+            long metadata = GgufReader.read(plaintext, plaintext.size()).tensorDataOffset();
+            try (MemoryFile start = MemoryFile.prefixOf(plaintext, metadata,
+                    version.model() + ":" + version.version() + "-vocabulary")) {
+                return LlamaVocabulary.load(llama.get(), start.path(), version.ref().toString());
+            }
+        } catch (IOException e) {
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "cannot read the vocabulary of " + version.ref()
+                    + ": " + e.getMessage(), e);
         }
     }
 

@@ -11,6 +11,7 @@ import ai.factory.engine.GenerationRequest;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.TextModelInfo;
 import ai.factory.engine.TokenEvent;
+import ai.factory.engine.Vocabulary;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
@@ -46,6 +47,9 @@ import org.slf4j.LoggerFactory;
  * worker that went away ends with {@link TokenEvent.FinishReason#UNAVAILABLE}, one on a drained worker runs to its
  * end, and the drained assignment ends only when none is left on it.
  *
+ * <p>With the model's {@link Vocabulary} loaded on the control plane ({@link Vocabularies}), text is tokenized and
+ * detokenized here, and a call makes one trip to the worker (its generation); without it, the worker tokenizes.
+ *
  * <p>{@link #load()} counts the calls this control plane has in flight on the replica: routing sends the next call
  * to the least busy replica, local or remote alike. Closing the engine ends its assignments.
  */
@@ -57,6 +61,7 @@ final class RemoteTextEngine implements TextEngine {
     private final int queue;
     private final HttpClient http;
     private final TextModelInfo info;
+    private final @Nullable Vocabulary vocabulary;
     private final java.util.function.Consumer<RemoteTextEngine> onClose;
     private final AtomicInteger active = new AtomicInteger();
     /** Every token its worker generated for calls through this engine. */
@@ -141,7 +146,11 @@ final class RemoteTextEngine implements TextEngine {
         }
     }
 
-    RemoteTextEngine(Target first, HttpClient http, TextModelInfo info,
+    /**
+     * @param vocabulary the model's vocabulary, loaded here: calls are tokenized with it, not by the worker (null:
+     *     by the worker); closed with the engine
+     */
+    RemoteTextEngine(Target first, HttpClient http, TextModelInfo info, @Nullable Vocabulary vocabulary,
                      java.util.function.Consumer<RemoteTextEngine> onClose) {
         this.target = requireNonNull(first, "first is null");
         this.work = first.work;
@@ -149,6 +158,7 @@ final class RemoteTextEngine implements TextEngine {
         this.queue = first.work.queue();
         this.http = requireNonNull(http, "http is null");
         this.info = requireNonNull(info, "info is null");
+        this.vocabulary = vocabulary;
         this.onClose = requireNonNull(onClose, "onClose is null");
         // The slots' sequences, and as many again of those just ended (a slot keeps its last one until reused).
         this.recent = new RecentSequences(Math.max(1, info.parallel()) * 2);
@@ -238,6 +248,9 @@ final class RemoteTextEngine implements TextEngine {
 
     @Override
     public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
+        if (vocabulary != null) {
+            return vocabulary.tokenize(text, addSpecial, parseSpecial);
+        }
         JsonNode answer = call(ReplicaCalls.TOKENIZE, new ReplicaCalls.Tokenize(text, addSpecial, parseSpecial));
         int[] tokens = new int[answer.path("tokens").size()];
         for (int i = 0; i < tokens.length; i++) {
@@ -248,6 +261,9 @@ final class RemoteTextEngine implements TextEngine {
 
     @Override
     public String detokenize(int[] tokens) {
+        if (vocabulary != null) {
+            return vocabulary.detokenize(tokens);
+        }
         return call(ReplicaCalls.DETOKENIZE, new ReplicaCalls.Detokenize(tokens)).path("text").asText();
     }
 
@@ -458,6 +474,9 @@ final class RemoteTextEngine implements TextEngine {
             Target t = target;
             if (t != null) {
                 t.retire();
+            }
+            if (vocabulary != null) {
+                vocabulary.close();
             }
             onClose.accept(this);
         }

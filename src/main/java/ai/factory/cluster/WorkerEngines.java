@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.engine.Engine;
+import ai.factory.engine.Vocabulary;
 import ai.factory.models.ModelFormat;
 import ai.factory.models.ModelRegistry;
 import ai.factory.models.ModelVersion;
@@ -23,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +53,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
     private final EngineLoader local;
     private final HttpClient http;
     private final Duration loadTimeout;
+    private final Vocabularies vocabularies;
     private final Set<RemoteTextEngine> engines = ConcurrentHashMap.newKeySet();
     private final Set<RemoteTextEngine> moving = ConcurrentHashMap.newKeySet();
     private final Thread supervisor;
@@ -65,14 +68,18 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
      * @param identity the control plane's client certificate ({@code ClusterCa.controlPlaneIdentity})
      * @param clusterCa the CA whose certificates the workers' serving ports present
      * @param loadTimeout how long a worker may take from the assignment to a ready replica
+     * @param vocabularies loads a text model's vocabulary here, so that its replicas tokenize here (may throw: they
+     *     then ask their workers)
      */
     public WorkerEngines(Assignments assignments, ModelRegistry registry, EngineLoader local, ServerIdentity identity,
-                         X509Certificate clusterCa, Duration loadTimeout) {
+                         X509Certificate clusterCa, Duration loadTimeout,
+                         Function<ModelVersion, Vocabulary> vocabularies) {
         this.assignments = requireNonNull(assignments, "assignments is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.local = requireNonNull(local, "local is null");
         this.http = MutualTls.client(identity.key(), identity.chain(), clusterCa);
         this.loadTimeout = requireNonNull(loadTimeout, "loadTimeout is null");
+        this.vocabularies = new Vocabularies(vocabularies);
         this.supervisor = Thread.ofVirtual().name("replica-supervisor").start(this::supervise);
     }
 
@@ -89,7 +96,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         heartbeatNow(placed.node());
         Assignments.Reported ready = awaitReady(placed);
         RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()),
-                engines::remove);
+                vocabularies.acquire(version), engines::remove);
         engines.add(engine);
         return engine;
     }

@@ -8,6 +8,7 @@ import ai.factory.FactoryException;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -16,6 +17,7 @@ import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Objects;
@@ -66,41 +68,80 @@ public final class MemoryFile implements AutoCloseable {
      *     fails authentication)
      */
     public static MemoryFile copyOf(ReadableByteChannel content, String name) throws IOException {
+        MemoryFile file = create(name);
+        try (FileChannel out = FileChannel.open(file.path(), StandardOpenOption.WRITE)) {
+            return new MemoryFile(file.fd, copy(content, out, Long.MAX_VALUE));
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /**
+     * An anonymous file as long as {@code content} that holds only its first {@code prefix} bytes: the rest reads as
+     * zeros and takes no memory (a sparse file). A loader that reads only the start of a file but checks its size
+     * (llama.cpp loading a model's vocabulary alone, from the metadata before the weights) gets what it reads and
+     * nothing more is decrypted. Reads {@code content} from its start; does not close it.
+     */
+    public static MemoryFile prefixOf(SeekableByteChannel content, long prefix, String name) throws IOException {
+        if (prefix < 0) {
+            throw new IllegalArgumentException("prefix is negative: " + prefix);
+        }
+        long size = content.size();
+        MemoryFile file = create(name);
+        try (RandomAccessFile out = new RandomAccessFile(file.path().toFile(), "rw")) {
+            content.position(0);
+            long written = copy(content, out.getChannel(), Math.min(prefix, size));
+            if (written < Math.min(prefix, size)) {
+                throw new IOException("the content ended after " + written + " of " + size + " bytes");
+            }
+            out.setLength(size);
+            return new MemoryFile(file.fd, size);
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** A new, empty anonymous file. */
+    private static MemoryFile create(String name) {
         if (!supported()) {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "this system has no memfd_create (Linux only): encrypted "
                     + "models can't be handed to llama.cpp without writing them to disk, which the factory refuses");
         }
-        int fd;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(Linker.Option.captureStateLayout());
             MethodHandle memfdCreate = Objects.requireNonNull(MEMFD_CREATE, "memfd_create is not available");
-            fd = (int) memfdCreate.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
+            int fd = (int) memfdCreate.invokeExact(state, arena.allocateFrom(name), MFD_CLOEXEC);
             if (fd < 0) {
                 int errno = state.get(JAVA_INT, Linker.Option.captureStateLayout().byteOffset(
                         java.lang.foreign.MemoryLayout.PathElement.groupElement("errno")));
                 throw new FactoryException(ErrorCode.UNAVAILABLE, "memfd_create failed with errno " + errno);
             }
+            return new MemoryFile(fd, 0);
         } catch (FactoryException e) {
             throw e;
         } catch (Throwable e) {
             throw new FactoryException(ErrorCode.INTERNAL, "cannot call memfd_create: " + e, e);
         }
-        MemoryFile file = new MemoryFile(fd, 0);
-        try (FileChannel out = FileChannel.open(file.path(), StandardOpenOption.WRITE)) {
-            ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_SIZE);
-            long written = 0;
-            while (content.read(buffer) != -1) {
-                buffer.flip();
-                while (buffer.hasRemaining()) {
-                    written += out.write(buffer);
-                }
-                buffer.clear();
+    }
+
+    /** Copies up to {@code limit} bytes of {@code content} to {@code out}; returns how many. */
+    private static long copy(ReadableByteChannel content, FileChannel out, long limit) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_SIZE);
+        long written = 0;
+        while (written < limit) {
+            buffer.limit((int) Math.min(BUFFER_SIZE, limit - written));
+            if (content.read(buffer) == -1) {
+                break;
             }
-            return new MemoryFile(fd, written);
-        } catch (IOException | RuntimeException e) {
-            file.close();
-            throw e;
+            buffer.flip();
+            while (buffer.hasRemaining()) {
+                written += out.write(buffer);
+            }
+            buffer.clear();
         }
+        return written;
     }
 
     /**

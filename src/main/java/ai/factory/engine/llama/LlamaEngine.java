@@ -464,12 +464,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     private void checkVocabulary(int[] tokens, String param) {
-        for (int token : tokens) {
-            if (token < 0 || token >= model.vocabularySize()) {
-                throw FactoryException.invalidParam(param, "token %d is outside this model's vocabulary (0 to %d)"
-                        .formatted(token, model.vocabularySize() - 1));
-            }
-        }
+        model.checkTokens(tokens, param);
     }
 
     /** A caller cancelled: if the engine hasn't admitted the request yet, it ends here and now. */

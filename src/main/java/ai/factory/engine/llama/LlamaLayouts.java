@@ -187,6 +187,7 @@ final class LlamaLayouts {
     static final VarHandle MODEL_TENSOR_SPLIT = field(MODEL_PARAMS, "tensor_split");
     static final VarHandle MODEL_DEVICES = field(MODEL_PARAMS, "devices");
     static final VarHandle MODEL_LOAD_MODE = field(MODEL_PARAMS, "load_mode");
+    static final VarHandle MODEL_VOCAB_ONLY = field(MODEL_PARAMS, "vocab_only");
 
     static final VarHandle CTX_N_CTX = field(CONTEXT_PARAMS, "n_ctx");
     static final VarHandle CTX_N_BATCH = field(CONTEXT_PARAMS, "n_batch");

@@ -79,8 +79,22 @@ final class LlamaModel implements AutoCloseable {
         return load(runtime, file, file.getFileName().toString(), GpuOffload.CPU, LOAD_MODE_NONE);
     }
 
-    /** As above; {@code loadMode} is a {@code llama_load_mode}, or -1 for llama.cpp's default. */
+    /**
+     * Loads a GGUF file's vocabulary alone: its metadata is read, its weights are not (nor need they be in the file,
+     * which must only be as long as the whole). It tokenizes and detokenizes as the whole model does, and cannot
+     * decode.
+     */
+    static LlamaModel loadVocabulary(LlamaRuntime runtime, Path file, String name) {
+        return load(runtime, file, name, GpuOffload.CPU, -1, true);
+    }
+
     private static LlamaModel load(LlamaRuntime runtime, Path file, String name, GpuOffload gpu, int loadMode) {
+        return load(runtime, file, name, gpu, loadMode, false);
+    }
+
+    /** As above; {@code loadMode} is a {@code llama_load_mode}, or -1 for llama.cpp's default. */
+    private static LlamaModel load(LlamaRuntime runtime, Path file, String name, GpuOffload gpu, int loadMode,
+                                   boolean vocabularyOnly) {
         if (!Files.isRegularFile(file)) {
             throw new FactoryException(ErrorCode.INVALID_REQUEST, "model file %s does not exist".formatted(file));
         }
@@ -103,6 +117,7 @@ final class LlamaModel implements AutoCloseable {
             if (loadMode >= 0) {
                 LlamaLayouts.MODEL_LOAD_MODE.set(params, loadMode);
             }
+            LlamaLayouts.MODEL_VOCAB_ONLY.set(params, vocabularyOnly);
             model = llama.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
             reason = errors.reason("llama.cpp gave no reason");
         } catch (RuntimeException e) {
@@ -149,6 +164,16 @@ final class LlamaModel implements AutoCloseable {
 
     MemorySegment vocab() {
         return vocab;
+    }
+
+    /** INVALID_REQUEST naming {@code param} when a token is outside the vocabulary. */
+    void checkTokens(int[] tokens, String param) {
+        for (int token : tokens) {
+            if (token < 0 || token >= vocabularySize) {
+                throw FactoryException.invalidParam(param, "token %d is outside this model's vocabulary (0 to %d)"
+                        .formatted(token, vocabularySize - 1));
+            }
+        }
     }
 
     int vocabularySize() {
