@@ -11,6 +11,7 @@ import ai.factory.identity.Principal;
 import ai.factory.security.audit.AuditEvent;
 import ai.factory.serving.ReplicaOf;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -43,6 +45,11 @@ import org.slf4j.LoggerFactory;
  * with the fewest assignments, so {@code replicas: N} spreads over N nodes when there are N. A node's free GPUs are
  * what it last reported ({@code gpusFree} in its inventory: the worker gives its replicas GPUs itself) less the GPU
  * replicas assigned to it since, which it has not reported yet.
+ *
+ * <p>A replica goes only where it fits in memory: its need ({@link ReplicaWork#memory()}: weights, KV cache and
+ * compute, as the serving room's {@code MemoryPlanner} estimates them; only the model's file, held while it loads,
+ * where its layers go to a free GPU) against the memory the node last reported available, less what its replicas
+ * that have not finished loading will take. With room nowhere, placement is UNAVAILABLE with the numbers.
  */
 public final class Assignments {
     private static final Logger LOG = LoggerFactory.getLogger(Assignments.class);
@@ -136,23 +143,30 @@ public final class Assignments {
     }
 
     /**
-     * A new assignment of {@code replica}, on the node chosen as above among those that do not hold it already, with
-     * the work that {@code work} makes for the assignment's id. UNAVAILABLE, saying why, when no node can take it, or
-     * when this control-plane replica does not lead.
+     * A new assignment of {@code replica}, on the node chosen as above among those that do not hold it already and
+     * have room for it, running {@code work} under the new assignment's id. UNAVAILABLE, saying why, when no node can
+     * take it, or when this control-plane replica does not lead.
      */
-    public synchronized Placed place(ReplicaOf replica, int gpuLayers, Function<String, ReplicaWork> work) {
+    public synchronized Placed place(ReplicaOf replica, ReplicaWork work) {
+        int gpuLayers = work.gpuLayers();
         List<Node> serving = serving();
         Map<String, Integer> load = new HashMap<>();
         Map<String, Integer> ofThisDeployment = new HashMap<>();
         Map<String, Integer> gpuPending = new HashMap<>();
+        Map<String, Long> memoryPending = new HashMap<>();
         java.util.Set<String> holding = new java.util.HashSet<>();
         jdbi.useHandle(h -> h.createQuery("SELECT node_id, deployment_id, replica, phase, work FROM replica_assignments")
                 .map((rs, ctx) -> new Object[] {rs.getString(1), rs.getString(2), rs.getInt(3), rs.getString(4),
                         rs.getString(5)}).forEach(row -> {
                     String node = (String) row[0];
                     load.merge(node, 1, Integer::sum);
-                    if (row[3] == null && work((String) row[4]).gpuLayers() != 0) {
-                        gpuPending.merge(node, 1, Integer::sum); // not reported yet: not in its gpusFree either
+                    if (row[3] == null || Phase.LOADING.name().equals(row[3])) {
+                        // Not loaded yet: not in the node's reported free memory (or, unreported, free GPUs) either.
+                        ReplicaWork pending = work((String) row[4]);
+                        memoryPending.merge(node, pending.memory(), Long::sum);
+                        if (row[3] == null && pending.gpuLayers() != 0) {
+                            gpuPending.merge(node, 1, Integer::sum);
+                        }
                     }
                     if (row[1].equals(replica.deployment())) {
                         ofThisDeployment.merge(node, 1, Integer::sum);
@@ -163,13 +177,43 @@ public final class Assignments {
                 }));
         java.util.function.ToIntFunction<Node> freeGpus = n -> Math.max(0, gpusFree(n)
                 - gpuPending.getOrDefault(n.id(), 0));
-        List<Node> candidates = serving.stream().filter(n -> !holding.contains(n.id()))
-                .filter(n -> gpuLayers <= 0 || freeGpus.applyAsInt(n) > 0).toList();
-        if (candidates.isEmpty() && gpuLayers > 0 && serving.stream().anyMatch(n -> !holding.contains(n.id()))) {
+        // On a node with a GPU free, the replica's layers go there, and the host holds the model's file while it
+        // loads; on the CPU, the host holds all of it.
+        java.util.function.ToLongFunction<Node> needs = n -> gpuLayers != 0 && freeGpus.applyAsInt(n) > 0
+                ? work.bytes() : work.memory();
+        java.util.function.ToLongFunction<Node> freeMemory = n -> {
+            long available = memoryAvailable(n);
+            return available < 0 ? Long.MAX_VALUE : available - memoryPending.getOrDefault(n.id(), 0L);
+        };
+        List<Node> open = serving.stream().filter(n -> !holding.contains(n.id())).toList();
+        List<Node> withGpus = open.stream().filter(n -> gpuLayers <= 0 || freeGpus.applyAsInt(n) > 0).toList();
+        List<Node> candidates = withGpus.stream().filter(n -> needs.applyAsLong(n) <= freeMemory.applyAsLong(n))
+                .toList();
+        if (withGpus.isEmpty() && gpuLayers > 0 && !open.isEmpty()) {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker has a GPU free for replica " + replica.index()
                     + " of deployment " + replica.deployment() + " ('gpuLayers' " + gpuLayers + " asks for GPUs; "
                     + serving.size() + " worker(s) ready, up and serving, none with a free GPU its natives can use); "
                     + "leave gpuLayers out to run where there is room, or add a GPU worker");
+        }
+        if (candidates.isEmpty() && !withGpus.isEmpty()) {
+            OptionalLong largest = withGpus.stream().mapToLong(Assignments::memoryTotal).max();
+            if (largest.isPresent() && withGpus.stream().allMatch(n -> memoryTotal(n) >= 0)
+                    && withGpus.stream().allMatch(n -> needs.applyAsLong(n) > memoryTotal(n))) {
+                // Not a wait for room: no worker there now could ever hold it.
+                throw FactoryException.invalidParam("context", "replica " + replica.index() + " of " + work.model()
+                        + " needs " + gib(work.memory()) + " of memory (weights, KV cache for " + work.parallel() + "×"
+                        + work.contextPerSequence() + " tokens and compute), more than any worker has in all (the "
+                        + "largest: " + gib(largest.getAsLong()) + "); lower the context, parallel or prefix cache, or "
+                        + "add a worker with more memory");
+            }
+            Node roomiest = withGpus.stream().max(Comparator.comparingLong(freeMemory)).orElseThrow();
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker has the memory for replica " + replica.index()
+                    + " of deployment " + replica.deployment() + " of " + work.model() + ": it needs "
+                    + gib(needs.applyAsLong(roomiest)) + " (weights, KV cache for " + work.parallel() + "×"
+                    + work.contextPerSequence() + " tokens and compute), and the most free on a worker is "
+                    + gib(Math.max(0, freeMemory.applyAsLong(roomiest))) + " (" + roomiest.name() + ", less what "
+                    + "replicas still loading there take); lower the context, parallel or prefix cache, or add a worker "
+                    + "with more memory");
         }
         if (candidates.isEmpty()) {
             long known = nodes.recent().stream().filter(n -> n.state() != NodeState.REMOVED).count();
@@ -185,7 +229,7 @@ public final class Assignments {
                 .thenComparingInt(n -> ofThisDeployment.getOrDefault(n.id(), 0))
                 .thenComparingInt(n -> load.getOrDefault(n.id(), 0)).thenComparing(Node::name)).orElseThrow();
         String id = "asg-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
-        ReplicaWork made = work.apply(id);
+        ReplicaWork made = work.withAssignment(id);
         String json;
         try {
             json = Json.mapper().writeValueAsString(made);
@@ -217,6 +261,29 @@ public final class Assignments {
             value = value * 10 + (inventory.charAt(i++) - '0');
         }
         return value;
+    }
+
+    /** The memory a node last reported available ({@code memory.available} in its inventory), or -1 if none. */
+    static long memoryAvailable(Node node) {
+        return memory(node, "available");
+    }
+
+    /** The memory a node last reported it has in all ({@code memory.total}), or -1 if none. */
+    static long memoryTotal(Node node) {
+        return memory(node, "total");
+    }
+
+    private static long memory(Node node, String field) {
+        try {
+            JsonNode value = Json.mapper().readTree(node.inventory()).path("memory").path(field);
+            return value.canConvertToLong() ? Math.max(0, value.asLong()) : -1;
+        } catch (JsonProcessingException e) {
+            return -1;
+        }
+    }
+
+    private static String gib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
     }
 
     /** Whether a node reported accelerators at all. */

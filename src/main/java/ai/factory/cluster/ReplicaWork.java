@@ -18,10 +18,12 @@ import static java.util.Objects.requireNonNull;
  * @param gpuLayers the deployment's {@code gpuLayers}: -1 lets the worker's capacity plan choose for its own free
  *     GPUs, 0 keeps the replica on the CPU, more asks for that many layers on GPUs (an assignment recorded before
  *     workers used GPUs reads as 0)
+ * @param memory the host memory the replica needs on the CPU: its weights, KV cache and compute buffers, as the
+ *     control plane estimated them to place it (0 in an assignment recorded before placement counted memory)
  */
 public record ReplicaWork(String assignment, String deployment, int replica, String model, String owner,
                           String sha256, long bytes, int contextPerSequence, int parallel, int threads, int queue,
-                          int stepTokens, String cacheType, int prefixCache, int gpuLayers) {
+                          int stepTokens, String cacheType, int prefixCache, int gpuLayers, long memory) {
     public ReplicaWork {
         requireNonNull(assignment, "assignment is null");
         requireNonNull(deployment, "deployment is null");
@@ -40,6 +42,6 @@ public record ReplicaWork(String assignment, String deployment, int replica, Str
     /** The same work under another assignment (the replica moving to another node). */
     public ReplicaWork withAssignment(String id) {
         return new ReplicaWork(id, deployment, replica, model, owner, sha256, bytes, contextPerSequence, parallel,
-                threads, queue, stepTokens, cacheType, prefixCache, gpuLayers);
+                threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory);
     }
 }

@@ -12,6 +12,7 @@ import ai.factory.models.ModelVersion;
 import ai.factory.security.tls.ServerIdentity;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.EngineLoader;
+import ai.factory.serving.MemoryPlanner;
 import ai.factory.serving.ReplicaOf;
 import ai.factory.serving.ReplicaPlacement;
 import java.net.URI;
@@ -89,10 +90,11 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             return local.load(replica, version, spec, placement);
         }
         ModelRegistry.FileBlob blob = registry.fileBlob(version, version.files().getFirst().path());
-        Assignments.Placed placed = placeWaiting(replica, spec.gpuLayers(), id -> new ReplicaWork(id, replica.deployment(),
+        // The assignment's id is given when it is placed.
+        Assignments.Placed placed = placeWaiting(replica, new ReplicaWork("", replica.deployment(),
                 replica.index(), version.ref().toString(), blob.owner(), blob.sha256(), blob.bytes(),
                 spec.effectiveContext(version), spec.parallel(), spec.threads(), spec.queue(), spec.stepTokens(),
-                spec.cacheType().id(), spec.prefixCache(), spec.gpuLayers()));
+                spec.cacheType().id(), spec.prefixCache(), spec.gpuLayers(), MemoryPlanner.of(version, spec).total()));
         heartbeatNow(placed.node());
         Assignments.Reported ready = awaitReady(placed);
         RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()),
@@ -121,8 +123,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
      * it may be restarting, and keeps its assignment for two heartbeat deadlines), it waits, up to the load timeout;
      * with no worker in the cluster at all it fails at once, saying how to add one.
      */
-    private Assignments.Placed placeWaiting(ReplicaOf replica, int gpuLayers,
-                                            java.util.function.Function<String, ReplicaWork> work) {
+    private Assignments.Placed placeWaiting(ReplicaOf replica, ReplicaWork work) {
         long start = System.nanoTime();
         long grace = assignments.deadline().multipliedBy(2).toNanos();
         boolean told = false;
@@ -134,7 +135,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             }
             if (assignments.leads() && !assignments.recordedAnywhere(replica)) {
                 try {
-                    return assignments.place(replica, gpuLayers, work);
+                    return assignments.place(replica, work);
                 } catch (FactoryException e) {
                     if (e.code() != ErrorCode.UNAVAILABLE || !assignments.anyNode()
                             || System.nanoTime() - start > loadTimeout.toNanos()) {
@@ -308,9 +309,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         }
         Thread.ofVirtual().name("replica-move-" + work.deployment() + "-" + work.replica()).start(() -> {
             try {
-                Assignments.Placed placed = assignments.place(new ReplicaOf(work.deployment(), work.replica()),
-                        work.gpuLayers(),
-                        work::withAssignment);
+                Assignments.Placed placed = assignments.place(new ReplicaOf(work.deployment(), work.replica()), work);
                 LOG.info("replica {} of {} moves to node {} ({})", work.replica(), work.model(), placed.node().name(),
                         why);
                 heartbeatNow(placed.node());

@@ -51,6 +51,11 @@ public final class MemoryPlanner {
     }
 
     public Estimate estimate(ModelVersion version, DeploymentSpec spec) {
+        return of(version, spec);
+    }
+
+    /** The estimate for one replica of {@code version} deployed as {@code spec}, on any node. */
+    public static Estimate of(ModelVersion version, DeploymentSpec spec) {
         if (version.format() != ModelFormat.GGUF) {
             return new Estimate(version.sizeBytes(), 0, FIXED_OVERHEAD);
         }
