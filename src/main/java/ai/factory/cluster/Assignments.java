@@ -196,7 +196,7 @@ public final class Assignments {
                     + "leave gpuLayers out to run where there is room, or add a GPU worker");
         }
         if (candidates.isEmpty() && !withGpus.isEmpty()) {
-            OptionalLong largest = withGpus.stream().mapToLong(Assignments::memoryTotal).max();
+            OptionalLong largest = withGpus.stream().mapToLong(this::memoryTotal).max();
             if (largest.isPresent() && withGpus.stream().allMatch(n -> memoryTotal(n) >= 0)
                     && withGpus.stream().allMatch(n -> needs.applyAsLong(n) > memoryTotal(n))) {
                 // Not a wait for room: no worker there now could ever hold it.
@@ -264,22 +264,37 @@ public final class Assignments {
     }
 
     /** The memory a node last reported available ({@code memory.available} in its inventory), or -1 if none. */
-    static long memoryAvailable(Node node) {
-        return memory(node, "available");
+    private long memoryAvailable(Node node) {
+        return memoryOf(node).available();
     }
 
     /** The memory a node last reported it has in all ({@code memory.total}), or -1 if none. */
-    static long memoryTotal(Node node) {
-        return memory(node, "total");
+    private long memoryTotal(Node node) {
+        return memoryOf(node).total();
     }
 
-    private static long memory(Node node, String field) {
-        try {
-            JsonNode value = Json.mapper().readTree(node.inventory()).path("memory").path(field);
-            return value.canConvertToLong() ? Math.max(0, value.asLong()) : -1;
-        } catch (JsonProcessingException e) {
-            return -1;
+    /** A node's memory as its inventory gives it, read once per inventory it reports (placement looks at every node). */
+    private record Memory(String inventory, long total, long available) {}
+
+    private final Map<String, Memory> memory = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Memory memoryOf(Node node) {
+        Memory known = memory.get(node.id());
+        if (known != null && known.inventory().equals(node.inventory())) {
+            return known;
         }
+        long total = -1;
+        long available = -1;
+        try {
+            JsonNode m = Json.mapper().readTree(node.inventory()).path("memory");
+            total = m.path("total").canConvertToLong() ? Math.max(0, m.path("total").asLong()) : -1;
+            available = m.path("available").canConvertToLong() ? Math.max(0, m.path("available").asLong()) : -1;
+        } catch (JsonProcessingException e) {
+            LOG.debug("node {} reported an inventory that is not JSON: {}", node.name(), e.getOriginalMessage());
+        }
+        Memory read = new Memory(node.inventory(), total, available);
+        memory.put(node.id(), read);
+        return read;
     }
 
     private static String gib(long bytes) {
