@@ -326,7 +326,7 @@ public final class Factory implements AutoCloseable {
             closeInOrder.addFirst(usage);
             Chargeback chargeback = new Chargeback(database.jdbi(), usage, clock);
             Assignments assignments = new Assignments(database.jdbi(), nodes, leadership,
-                    config.cluster().heartbeatDeadline(), audit::record, clock);
+                    config.cluster().heartbeatDeadline(), config.cluster().placement(), audit::record, clock);
             EngineLoader local = (replica, version, spec, placement) -> loadEngine(registry, version, spec, placement);
             if (control) {
                 LOG.info("role control: text models' replicas run on the workers that joined");

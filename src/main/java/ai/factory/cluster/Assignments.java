@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.Json;
+import ai.factory.config.ClusterConfig;
 import ai.factory.engine.EngineLoad;
 import ai.factory.engine.TextModelInfo;
 import ai.factory.identity.Principal;
@@ -46,6 +47,10 @@ import org.slf4j.LoggerFactory;
  * what it last reported ({@code gpusFree} in its inventory: the worker gives its replicas GPUs itself) less the GPU
  * replicas assigned to it since, which it has not reported yet.
  *
+ * <p>That is {@code cluster.placement: spread}, the default. With {@code binpack}, after the GPU rule the replica
+ * goes to the node with the least memory left once it is there (nodes that report none last), then the one with the
+ * most assignments: replicas gather on few workers and whole workers stay free for large models.
+ *
  * <p>A replica goes only where it fits in memory: its need ({@link ReplicaWork#memory()}: weights, KV cache and
  * compute, as the serving room's {@code MemoryPlanner} estimates them; only the model's file, held while it loads,
  * where its layers go to a free GPU) against the memory the node last reported available, less what its replicas
@@ -61,6 +66,7 @@ public final class Assignments {
     private final Consumer<AuditEvent> audit;
     private final Clock clock;
     private final Leadership leadership;
+    private final ClusterConfig.Placement placement;
     private final Object changed = new Object();
 
     /** How a worker last reported a replica. */
@@ -85,6 +91,13 @@ public final class Assignments {
 
     public Assignments(Jdbi jdbi, Nodes nodes, Leadership leadership, Duration deadline, Consumer<AuditEvent> audit,
                        Clock clock) {
+        this(jdbi, nodes, leadership, deadline, ClusterConfig.Placement.SPREAD, audit, clock);
+    }
+
+    /** @param placement how to choose among the workers with room for a replica ({@code cluster.placement}) */
+    public Assignments(Jdbi jdbi, Nodes nodes, Leadership leadership, Duration deadline,
+                       ClusterConfig.Placement placement, Consumer<AuditEvent> audit, Clock clock) {
+        this.placement = requireNonNull(placement, "placement is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.leadership = requireNonNull(leadership, "leadership is null");
         this.nodes = requireNonNull(nodes, "nodes is null");
@@ -225,9 +238,15 @@ public final class Assignments {
         Comparator<Node> byGpu = gpuLayers == 0
                 ? Comparator.comparingInt(n -> gpusFree(n) > 0 || hasGpus(n) ? 1 : 0) // keep GPU nodes for GPU work
                 : Comparator.comparingInt(n -> freeGpus.applyAsInt(n) > 0 ? 0 : 1);
-        Node chosen = candidates.stream().min(byGpu
-                .thenComparingInt(n -> ofThisDeployment.getOrDefault(n.id(), 0))
-                .thenComparingInt(n -> load.getOrDefault(n.id(), 0)).thenComparing(Node::name)).orElseThrow();
+        Comparator<Node> policy = switch (placement) {
+            case SPREAD -> byGpu.thenComparingInt((Node n) -> ofThisDeployment.getOrDefault(n.id(), 0))
+                    .thenComparingInt(n -> load.getOrDefault(n.id(), 0));
+            // The least memory left once it is there; nodes that report none last.
+            case BINPACK -> byGpu.thenComparingLong((Node n) -> freeMemory.applyAsLong(n) == Long.MAX_VALUE
+                    ? Long.MAX_VALUE : freeMemory.applyAsLong(n) - needs.applyAsLong(n))
+                    .thenComparingInt(n -> -load.getOrDefault(n.id(), 0));
+        };
+        Node chosen = candidates.stream().min(policy.thenComparing(Node::name)).orElseThrow();
         String id = "asg-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
         ReplicaWork made = work.withAssignment(id);
         String json;

@@ -18,9 +18,10 @@ import java.util.OptionalInt;
  *     control-plane replica; empty: the home
  * @param advertise the host name or address workers reach this replica's cluster port at; empty: the server's host,
  *     or this machine's address when the server listens on all of them
+ * @param placement how the control plane chooses among the workers with room for a replica
  */
 public record ClusterConfig(OptionalInt port, Duration heartbeatDeadline, Role role, Optional<Path> site,
-                            Optional<String> advertise) {
+                            Optional<String> advertise, Placement placement) {
     public static final ClusterConfig NONE = new ClusterConfig(OptionalInt.empty(), Duration.ofSeconds(10), Role.ALL);
 
     /** What a factory process does. */
@@ -37,6 +38,28 @@ public record ClusterConfig(OptionalInt port, Duration heartbeatDeadline, Role r
                 default -> throw new IllegalArgumentException("cluster.role is all or control, not '" + value + "'");
             };
         }
+    }
+
+    /** How a control plane chooses among the workers with room for a replica. */
+    public enum Placement {
+        /** A deployment's replicas on different workers, then the worker with the fewest assignments. */
+        SPREAD,
+        /** The worker with the least memory left that still fits the replica: whole workers stay free. */
+        BINPACK;
+
+        public static Placement parse(String value) {
+            return switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "spread" -> SPREAD;
+                case "binpack", "bin-pack" -> BINPACK;
+                default -> throw new IllegalArgumentException("cluster.placement is spread or binpack, not '"
+                        + value + "'");
+            };
+        }
+    }
+
+    public ClusterConfig(OptionalInt port, Duration heartbeatDeadline, Role role, Optional<Path> site,
+                         Optional<String> advertise) {
+        this(port, heartbeatDeadline, role, site, advertise, Placement.SPREAD);
     }
 
     public ClusterConfig(OptionalInt port, Duration heartbeatDeadline) {
@@ -58,6 +81,7 @@ public record ClusterConfig(OptionalInt port, Duration heartbeatDeadline, Role r
         }
         requireNonNull(port, "port is null");
         requireNonNull(role, "role is null");
+        requireNonNull(placement, "placement is null");
         if (role == Role.CONTROL && port.isEmpty()) {
             throw new IllegalArgumentException("cluster.role control needs cluster.port: the workers that run its "
                     + "replicas call that port");

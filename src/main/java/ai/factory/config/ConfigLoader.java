@@ -134,7 +134,8 @@ public final class ConfigLoader {
                         parse(v, Setting.CLUSTER_HEARTBEAT_DEADLINE, Units::parseDuration),
                         parse(v, Setting.CLUSTER_ROLE, ClusterConfig.Role::parse),
                         Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_SITE))).map(p -> Path.of(p.strip())),
-                        Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_ADVERTISE)))),
+                        Optional.ofNullable(emptyToNull(value(v, Setting.CLUSTER_ADVERTISE))),
+                        parse(v, Setting.CLUSTER_PLACEMENT, ClusterConfig.Placement::parse)),
                 oidc(v),
                 new QuotasConfig(Optional.ofNullable(emptyToNull(value(v, Setting.QUOTAS_TIME_ZONE)))
                         .map(z -> parse(v, Setting.QUOTAS_TIME_ZONE, ConfigLoader::zone))

@@ -79,6 +79,8 @@ public enum Setting {
             "Host name or address workers reach this control-plane replica's cluster port at; none: server.host, or this machine's address when that is 0.0.0.0."),
     CLUSTER_HEARTBEAT_DEADLINE("cluster.heartbeatDeadline", "FACTORY_CLUSTER_HEARTBEAT_DEADLINE", null, "10s",
             "How long a node may go without a heartbeat before it is shown as down; workers send one every third of it."),
+    CLUSTER_PLACEMENT("cluster.placement", "FACTORY_CLUSTER_PLACEMENT", null, "spread",
+            "How a control plane chooses among the workers with room for a replica: spread (a deployment's replicas on different workers, then the worker with the fewest) or binpack (the worker with the least memory left that still fits, so that whole workers stay free for large models)."),
     AUDIT_DIGEST_EVERY("audit.digestEvery", "FACTORY_AUDIT_DIGEST_EVERY", null, "1000",
             "Records per signed audit digest (1 to 50000): one is written, in the same commit, as soon as this many are not yet covered."),
     AUDIT_DIGEST_INTERVAL("audit.digestInterval", "FACTORY_AUDIT_DIGEST_INTERVAL", null, "5m",

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
+import ai.factory.config.ClusterConfig;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.ReplicaOf;
 import ai.factory.storage.Database;
@@ -121,6 +122,34 @@ class AssignmentsPlacementTest {
             node(jdbi, "older", "{\"accelerators\":[]}");
             renewed();
             assertThat(place(assignments, "d5", 0, 0, 64 * gib)).isEqualTo("older");
+        }
+    }
+
+    @Test
+    void binPackingFillsTheFullestWorkerThatFitsWhereSpreadingTakesTheEmptiest() {
+        long gib = 1L << 30;
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir);
+                Leadership leadership = Leadership.on(db.jdbi(), Clock.systemUTC())) {
+            Jdbi jdbi = db.jdbi();
+            node(jdbi, "a", memory(16 * gib));
+            node(jdbi, "b", memory(8 * gib));
+            node(jdbi, "c", "{\"accelerators\":[]}"); // reports no memory: last when packing
+            Nodes nodes = new Nodes(jdbi, new JoinTokens(jdbi, Clock.systemUTC()), () -> {
+                throw new IllegalStateException("no joins here");
+            }, e -> { }, Clock.systemUTC());
+            Assignments packing = new Assignments(jdbi, nodes, leadership, Duration.ofSeconds(10),
+                    ClusterConfig.Placement.BINPACK, e -> { }, Clock.systemUTC());
+            // b has the least left once a 3 GiB replica is there (5 GiB), then 2 GiB; the third no longer fits on b.
+            assertThat(place(packing, "p", 0, 0, 3 * gib)).isEqualTo("b");
+            assertThat(place(packing, "p", 1, 0, 3 * gib)).as("a deployment's replicas together").isEqualTo("b");
+            assertThat(place(packing, "p", 2, 0, 3 * gib)).isEqualTo("a");
+            assertThat(place(packing, "q", 0, 0, 3 * gib)).as("the fullest that fits: a with 13 GiB").isEqualTo("a");
+
+            Assignments spreading = new Assignments(jdbi, nodes, leadership, Duration.ofSeconds(10),
+                    ClusterConfig.Placement.SPREAD, e -> { }, Clock.systemUTC());
+            assertThat(place(spreading, "s", 0, 0, 1 * gib)).as("no assignment yet, then by name").isEqualTo("c");
+            assertThat(place(spreading, "s", 1, 0, 1 * gib)).as("a worker without this deployment, fewest assignments")
+                    .isNotEqualTo("c");
         }
     }
 

@@ -266,6 +266,12 @@ class ConfigLoaderTest {
         assertThat(new ConfigLoader(Map.of("FACTORY_CLUSTER_ROLE", "Control", "FACTORY_CLUSTER_PORT", "0"))
                 .load(home, Map.of()).cluster().role()).isEqualTo(ClusterConfig.Role.CONTROL);
         assertThat(new ConfigLoader(Map.of()).load(home, Map.of()).cluster().role()).isEqualTo(ClusterConfig.Role.ALL);
+        assertThat(new ConfigLoader(Map.of()).load(home, Map.of()).cluster().placement())
+                .isEqualTo(ClusterConfig.Placement.SPREAD);
+        assertThat(new ConfigLoader(Map.of("FACTORY_CLUSTER_PLACEMENT", "BinPack")).load(home, Map.of()).cluster()
+                .placement()).isEqualTo(ClusterConfig.Placement.BINPACK);
+        assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_CLUSTER_PLACEMENT", "random")).load(home, Map.of()))
+                .hasMessageContaining("cluster.placement is spread or binpack, not 'random'");
         assertThatThrownBy(() -> new ConfigLoader(Map.of("FACTORY_CLUSTER_ADVERTISE", "cp 1; rm")).load(home, Map.of()))
                 .hasMessageContaining("cluster.advertise is a host name or an address");
         FactoryConfig shared = new ConfigLoader(Map.of("FACTORY_CLUSTER_SITE", home.resolve("../site").toString(),

@@ -90,6 +90,7 @@ class HelmChartTest {
         assertThat(env.get("FACTORY_CLUSTER_ROLE").getValue()).isEqualTo("control");
         assertThat(env.get("FACTORY_CLUSTER_SITE").getValue()).isEqualTo("/site");
         assertThat(env.get("FACTORY_CLUSTER_ADVERTISE").getValue()).isEqualTo("$(POD_IP)");
+        assertThat(env.get("FACTORY_CLUSTER_PLACEMENT").getValue()).isEqualTo("spread");
         assertThat(env.get("FACTORY_DB_URL").getValue()).isEqualTo("jdbc:postgresql://acme-factory-database:5432/factory");
         assertThat(env.get("FACTORY_DB_PASSWORD").getValueFrom().getSecretKeyRef().getName())
                 .isEqualTo("acme-factory-database");
@@ -137,6 +138,7 @@ class HelmChartTest {
     void gpuWorkersAnExternalDatabaseTlsMetricsAndEgressRenderAsAsked() throws IOException {
         List<HasMetadata> objects = render(new Helm(CHART).template().withName("factory").withNamespace("prod")
                 .set("controlPlane.replicas", 3)
+                .set("controlPlane.placement", "binpack")
                 .set("database.bundled", false)
                 .set("database.url", "jdbc:postgresql://pg.prod:5432/factory")
                 .set("database.existingSecret", "pg-factory")
@@ -154,7 +156,8 @@ class HelmChartTest {
         Container factory = control.getSpec().getTemplate().getSpec().getContainers().getFirst();
         Map<String, String> env = new HashMap<>();
         factory.getEnv().forEach(e -> env.put(e.getName(), e.getValue()));
-        assertThat(env).containsEntry("FACTORY_DB_URL", "jdbc:postgresql://pg.prod:5432/factory")
+        assertThat(env).containsEntry("FACTORY_CLUSTER_PLACEMENT", "binpack")
+                .containsEntry("FACTORY_DB_URL", "jdbc:postgresql://pg.prod:5432/factory")
                 .containsEntry("FACTORY_TLS_ENABLED", "true").containsEntry("FACTORY_EGRESS_ALLOW", "hub.example.com:443");
         assertThat(factory.getReadinessProbe().getHttpGet().getScheme()).isEqualTo("HTTPS");
 
