@@ -20,7 +20,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 model_file="" parallel=2 ctx=512 threads=1 niceness=0 out="bench-results/gateway-hop"
 pg_host=127.0.0.1 pg_port=5432 pg_user=postgres
 while [ $# -gt 0 ]; do
@@ -64,7 +64,8 @@ cleanup() {
   local status=$? pid db
   for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
   for pid in ${pids[@]+"${pids[@]}"}; do wait "$pid" 2>/dev/null || true; done
-  for db in "${databases[@]}"; do pg "DROP DATABASE IF EXISTS $db" 2>/dev/null || true; done
+  # WITH (FORCE), PostgreSQL 13 and later: a connection left by a process that did not stop does not keep it.
+  for db in "${databases[@]}"; do pg "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true; done
   rm -rf "$work"
   exit "$status"
 }
@@ -77,11 +78,13 @@ db_env=()
 # ---- the control plane and its worker ----
 
 cluster_port="$(free_port)"
+factory_pid=""
 factory_start "$work/control" "$niceness" "$out/control.log" FACTORY_DB_URL="$(jdbc "${databases[0]}")" \
-  FACTORY_CLUSTER_PORT="$cluster_port" FACTORY_CLUSTER_ROLE=control ${db_env[@]+"${db_env[@]}"}
+  FACTORY_CLUSTER_PORT="$cluster_port" FACTORY_CLUSTER_ROLE=control ${db_env[@]+"${db_env[@]}"} \
+  || { pids+=("$factory_pid"); exit 1; }
 pids+=("$factory_pid")
 control_port="$factory_port" control_home="$factory_home"
-token="$(fctl nodes token create --uses 1 --expires 1h | grep -o 'fjt_[A-Za-z0-9_-]*' | head -1)"
+token="$(fctl nodes token create --uses 1 --expires 1h | grep -o 'fjt_[A-Za-z0-9_-]*' | head -1 || true)"
 [ -n "$token" ] || { log "the control plane made no join token"; exit 1; }
 log "starting a worker that joins http://127.0.0.1:$control_port..."
 nice -n "$niceness" "$root/factory" worker --join "http://127.0.0.1:$control_port" --token "$token" --name w1 \
@@ -99,7 +102,7 @@ fctl deploy bench/model --parallel "$parallel" --ctx "$ctx" --threads "$threads"
 # ---- the all-in-one factory ----
 
 factory_start "$work/aio" "$niceness" "$out/all-in-one.log" FACTORY_DB_URL="$(jdbc "${databases[1]}")" \
-  ${db_env[@]+"${db_env[@]}"}
+  ${db_env[@]+"${db_env[@]}"} || { pids+=("$factory_pid"); exit 1; }
 pids+=("$factory_pid")
 fctl models import "$model_file" --name bench/model >/dev/null
 fctl deploy bench/model --parallel "$parallel" --ctx "$ctx" --threads "$threads" >/dev/null

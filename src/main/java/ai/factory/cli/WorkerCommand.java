@@ -5,6 +5,7 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.WorkerServer;
 import ai.factory.cluster.ReplicaWork;
+import ai.factory.cluster.SharedBlobSource;
 import ai.factory.cluster.WorkerReplicas;
 import ai.factory.engine.TextEngine;
 import ai.factory.engine.llama.GpuOffload;
@@ -76,6 +77,12 @@ final class WorkerCommand implements Callable<Integer> {
             + "this machine's physical cores).")
     int threads;
 
+    @Option(names = "--shared-blobs", paramLabel = "DIR", description = "The control plane's blob folder (its "
+            + "blobs/, never the site folder around it) as mounted on this machine from a shared file system, "
+            + "read-only is enough: models are copied from there, still encrypted, instead of through the control "
+            + "plane, and checked as fetched ones are.")
+    @Nullable Path sharedBlobs;
+
     @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust for an https "
             + "control plane, beside the JDK's (the site CA's ca.pem).")
     @Nullable Path caCert;
@@ -83,6 +90,9 @@ final class WorkerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         Path dir = ConfigLoader.fromSystem().home(home);
+        if (sharedBlobs != null) {
+            SharedBlobSource.requireBlobFolder(sharedBlobs);
+        }
         String version = BuildInfo.load().version().orElse("dev");
         Discovery discovery = Discovery.forThisMachine(Clock.systemUTC());
         // The worker gives its replicas GPUs itself, as an all-in-one factory does: the control plane chose the node.
@@ -95,7 +105,9 @@ final class WorkerCommand implements Callable<Integer> {
                 () -> inventory(discovery.inventory(), gpus, started.get()),
                 caCert == null ? Optional.empty() : Optional.of(SiteTrust.context(List.of(caCert))));
         int defaultThreads = threads > 0 ? threads : Math.max(1, discovery.inventory().cpu().cores());
-        try (WorkerReplicas replicas = new WorkerReplicas(dir.resolve("worker").resolve("cache"), worker.modelSource(),
+        WorkerReplicas.ModelSource models = sharedBlobs == null ? worker.modelSource()
+                : new SharedBlobSource(sharedBlobs, worker.modelSource());
+        try (WorkerReplicas replicas = new WorkerReplicas(dir.resolve("worker").resolve("cache"), models,
                 new WorkerReplicas.Loader() {
                     @Override
                     public TextEngine load(ReplicaWork work, Path file) {

@@ -53,8 +53,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A replica goes only where it fits in memory: its need ({@link ReplicaWork#memory()}: weights, KV cache and
  * compute, as the serving room's {@code MemoryPlanner} estimates them; only the model's file, held while it loads,
- * where its layers go to a free GPU) against the memory the node last reported available, less what its replicas
- * that have not finished loading will take. With room nowhere, placement is UNAVAILABLE with the numbers.
+ * where the node's free GPUs can hold all of it) against the memory the node last reported available, less what its
+ * replicas not loaded yet will take (one loading counts without its weights, which the report shows as they are
+ * written). With room nowhere, placement is UNAVAILABLE with the numbers; a replica no node of the cluster could hold
+ * even empty is INVALID_REQUEST.
  */
 public final class Assignments {
     private static final Logger LOG = LoggerFactory.getLogger(Assignments.class);
@@ -166,7 +168,7 @@ public final class Assignments {
         Map<String, Integer> load = new HashMap<>();
         Map<String, Integer> ofThisDeployment = new HashMap<>();
         Map<String, Integer> gpuPending = new HashMap<>();
-        Map<String, Long> memoryPending = new HashMap<>();
+        Map<String, List<Pending>> pendingOn = new HashMap<>();
         java.util.Set<String> holding = new java.util.HashSet<>();
         jdbi.useHandle(h -> h.createQuery("SELECT node_id, deployment_id, replica, phase, work FROM replica_assignments")
                 .map((rs, ctx) -> new Object[] {rs.getString(1), rs.getString(2), rs.getInt(3), rs.getString(4),
@@ -174,9 +176,10 @@ public final class Assignments {
                     String node = (String) row[0];
                     load.merge(node, 1, Integer::sum);
                     if (row[3] == null || Phase.LOADING.name().equals(row[3])) {
-                        // Not loaded yet: not in the node's reported free memory (or, unreported, free GPUs) either.
+                        // Not loaded yet: not (all) in the node's reported free memory, or free GPUs, either.
                         ReplicaWork pending = work((String) row[4]);
-                        memoryPending.merge(node, pending.memory(), Long::sum);
+                        pendingOn.computeIfAbsent(node, k -> new java.util.ArrayList<>())
+                                .add(new Pending(pending, row[3] != null));
                         if (row[3] == null && pending.gpuLayers() != 0) {
                             gpuPending.merge(node, 1, Integer::sum);
                         }
@@ -190,13 +193,19 @@ public final class Assignments {
                 }));
         java.util.function.ToIntFunction<Node> freeGpus = n -> Math.max(0, gpusFree(n)
                 - gpuPending.getOrDefault(n.id(), 0));
-        // On a node with a GPU free, the replica's layers go there, and the host holds the model's file while it
-        // loads; on the CPU, the host holds all of it.
-        java.util.function.ToLongFunction<Node> needs = n -> gpuLayers != 0 && freeGpus.applyAsInt(n) > 0
-                ? work.bytes() : work.memory();
+        java.util.function.ToLongFunction<Node> needs = n -> hostNeed(work, n, freeGpus.applyAsInt(n));
         java.util.function.ToLongFunction<Node> freeMemory = n -> {
-            long available = memoryAvailable(n);
-            return available < 0 ? Long.MAX_VALUE : available - memoryPending.getOrDefault(n.id(), 0L);
+            long available = memoryOf(n).available();
+            if (available < 0) {
+                return Long.MAX_VALUE;
+            }
+            long pending = 0;
+            for (Pending p : pendingOn.getOrDefault(n.id(), List.of())) {
+                long host = hostNeed(p.work(), n, gpusFree(n));
+                // A loading replica's weights show in the report as they are written into memory already.
+                pending += p.loading() ? Math.max(0, host - p.work().bytes()) : host;
+            }
+            return available - pending;
         };
         List<Node> open = serving.stream().filter(n -> !holding.contains(n.id())).toList();
         List<Node> withGpus = open.stream().filter(n -> gpuLayers <= 0 || freeGpus.applyAsInt(n) > 0).toList();
@@ -208,22 +217,24 @@ public final class Assignments {
                     + serving.size() + " worker(s) ready, up and serving, none with a free GPU its natives can use); "
                     + "leave gpuLayers out to run where there is room, or add a GPU worker");
         }
+        String what = " (weights, and KV cache and compute for " + (work.parallel() + work.prefixCache())
+                + " sequence(s) of " + work.contextPerSequence() + " tokens)";
+        memory.keySet().retainAll(nodes.recent().stream().map(Node::id).collect(java.util.stream.Collectors.toSet()));
         if (candidates.isEmpty() && !withGpus.isEmpty()) {
-            OptionalLong largest = withGpus.stream().mapToLong(this::memoryTotal).max();
-            if (largest.isPresent() && withGpus.stream().allMatch(n -> memoryTotal(n) >= 0)
-                    && withGpus.stream().allMatch(n -> needs.applyAsLong(n) > memoryTotal(n))) {
-                // Not a wait for room: no worker there now could ever hold it.
+            // Every node of the cluster, down or draining too: one that comes back may hold it.
+            List<Node> all = nodes.recent().stream().filter(n -> n.state() != NodeState.REMOVED).toList();
+            if (all.stream().allMatch(n -> memoryOf(n).total() >= 0 && needs.applyAsLong(n) > memoryOf(n).total())) {
+                Node largest = all.stream().max(Comparator.comparingLong(n -> memoryOf(n).total())).orElseThrow();
+                // Not a wait for room: no worker of the cluster could ever hold it.
                 throw FactoryException.invalidParam("context", "replica " + replica.index() + " of " + work.model()
-                        + " needs " + gib(work.memory()) + " of memory (weights, KV cache for " + work.parallel() + "×"
-                        + work.contextPerSequence() + " tokens and compute), more than any worker has in all (the "
-                        + "largest: " + gib(largest.getAsLong()) + "); lower the context, parallel or prefix cache, or "
-                        + "add a worker with more memory");
+                        + " needs " + gib(needs.applyAsLong(largest)) + " of memory" + what + ", more than any worker "
+                        + "has in all (the largest: " + gib(memoryOf(largest).total()) + ", " + largest.name()
+                        + "); lower the context, parallel or prefix cache, or add a worker with more memory");
             }
             Node roomiest = withGpus.stream().max(Comparator.comparingLong(freeMemory)).orElseThrow();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker has the memory for replica " + replica.index()
                     + " of deployment " + replica.deployment() + " of " + work.model() + ": it needs "
-                    + gib(needs.applyAsLong(roomiest)) + " (weights, KV cache for " + work.parallel() + "×"
-                    + work.contextPerSequence() + " tokens and compute), and the most free on a worker is "
+                    + gib(needs.applyAsLong(roomiest)) + what + ", and the most free on a worker is "
                     + gib(Math.max(0, freeMemory.applyAsLong(roomiest))) + " (" + roomiest.name() + ", less what "
                     + "replicas still loading there take); lower the context, parallel or prefix cache, or add a worker "
                     + "with more memory");
@@ -282,18 +293,26 @@ public final class Assignments {
         return value;
     }
 
-    /** The memory a node last reported available ({@code memory.available} in its inventory), or -1 if none. */
-    private long memoryAvailable(Node node) {
-        return memoryOf(node).available();
+    /** An assignment not loaded yet: not started ({@code loading} false) or loading. */
+    private record Pending(ReplicaWork work, boolean loading) {}
+
+    /**
+     * The host memory {@code work} takes on {@code node}: only the model's file, held while it loads, where the node's
+     * {@code freeGpus} hold the whole replica (its layers go there, as the worker's own plan puts them); else all of it,
+     * as a replica on the CPU or split between the GPUs and the CPU may need.
+     */
+    private long hostNeed(ReplicaWork work, Node node, int freeGpus) {
+        long perGpu = memoryOf(node).gpuMemory();
+        boolean onGpus = work.gpuLayers() != 0 && freeGpus > 0 && perGpu > 0
+                && (double) freeGpus * perGpu >= work.memory();
+        return onGpus ? work.bytes() : work.memory();
     }
 
-    /** The memory a node last reported it has in all ({@code memory.total}), or -1 if none. */
-    private long memoryTotal(Node node) {
-        return memoryOf(node).total();
-    }
-
-    /** A node's memory as its inventory gives it, read once per inventory it reports (placement looks at every node). */
-    private record Memory(String inventory, long total, long available) {}
+    /**
+     * A node's memory as its inventory gives it, read once per inventory it reports (placement looks at every node):
+     * its host memory in all and available, and the memory of its smallest accelerator; -1 where it gave none.
+     */
+    private record Memory(String inventory, long total, long available, long gpuMemory) {}
 
     private final Map<String, Memory> memory = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -304,14 +323,22 @@ public final class Assignments {
         }
         long total = -1;
         long available = -1;
+        long gpuMemory = -1;
         try {
-            JsonNode m = Json.mapper().readTree(node.inventory()).path("memory");
+            JsonNode inventory = Json.mapper().readTree(node.inventory());
+            JsonNode m = inventory.path("memory");
             total = m.path("total").canConvertToLong() ? Math.max(0, m.path("total").asLong()) : -1;
             available = m.path("available").canConvertToLong() ? Math.max(0, m.path("available").asLong()) : -1;
+            for (JsonNode a : inventory.path("accelerators")) {
+                long each = a.path("memoryTotal").asLong(-1);
+                if (each > 0) {
+                    gpuMemory = gpuMemory < 0 ? each : Math.min(gpuMemory, each);
+                }
+            }
         } catch (JsonProcessingException e) {
             LOG.debug("node {} reported an inventory that is not JSON: {}", node.name(), e.getOriginalMessage());
         }
-        Memory read = new Memory(node.inventory(), total, available);
+        Memory read = new Memory(node.inventory(), total, available, gpuMemory);
         memory.put(node.id(), read);
         return read;
     }

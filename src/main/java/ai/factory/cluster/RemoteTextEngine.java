@@ -62,6 +62,7 @@ final class RemoteTextEngine implements TextEngine {
     private final HttpClient http;
     private final TextModelInfo info;
     private final @Nullable Vocabulary vocabulary;
+    private final String version;
     private final java.util.function.Consumer<RemoteTextEngine> onClose;
     private final AtomicInteger active = new AtomicInteger();
     /** Every token its worker generated for calls through this engine. */
@@ -148,10 +149,11 @@ final class RemoteTextEngine implements TextEngine {
 
     /**
      * @param vocabulary the model's vocabulary, loaded here: calls are tokenized with it, not by the worker (null:
-     *     by the worker); closed with the engine
+     *     by the worker); closed once the engine is and its last call has ended
+     * @param version this control plane's version: only a worker of the same version has the vocabulary's tokens
      */
     RemoteTextEngine(Target first, HttpClient http, TextModelInfo info, @Nullable Vocabulary vocabulary,
-                     java.util.function.Consumer<RemoteTextEngine> onClose) {
+                     String version, java.util.function.Consumer<RemoteTextEngine> onClose) {
         this.target = requireNonNull(first, "first is null");
         this.work = first.work;
         this.model = first.work.model();
@@ -159,6 +161,7 @@ final class RemoteTextEngine implements TextEngine {
         this.http = requireNonNull(http, "http is null");
         this.info = requireNonNull(info, "info is null");
         this.vocabulary = vocabulary;
+        this.version = requireNonNull(version, "version is null");
         this.onClose = requireNonNull(onClose, "onClose is null");
         // The slots' sequences, and as many again of those just ended (a slot keeps its last one until reused).
         this.recent = new RecentSequences(Math.max(1, info.parallel()) * 2);
@@ -246,10 +249,20 @@ final class RemoteTextEngine implements TextEngine {
         return info;
     }
 
+    /**
+     * The vocabulary loaded here, when its tokens are the worker's: the replica's worker runs this control plane's
+     * version (and so the same llama.cpp); one of another version (a rolling upgrade) tokenizes for itself.
+     */
+    private @Nullable Vocabulary localVocabulary() {
+        Target t = target;
+        return vocabulary != null && t != null && t.node.version().equals(version) ? vocabulary : null;
+    }
+
     @Override
     public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
-        if (vocabulary != null) {
-            return vocabulary.tokenize(text, addSpecial, parseSpecial);
+        Vocabulary local = localVocabulary();
+        if (local != null) {
+            return local.tokenize(text, addSpecial, parseSpecial);
         }
         JsonNode answer = call(ReplicaCalls.TOKENIZE, new ReplicaCalls.Tokenize(text, addSpecial, parseSpecial));
         int[] tokens = new int[answer.path("tokens").size()];
@@ -261,8 +274,9 @@ final class RemoteTextEngine implements TextEngine {
 
     @Override
     public String detokenize(int[] tokens) {
-        if (vocabulary != null) {
-            return vocabulary.detokenize(tokens);
+        Vocabulary local = localVocabulary();
+        if (local != null) {
+            return local.detokenize(tokens);
         }
         return call(ReplicaCalls.DETOKENIZE, new ReplicaCalls.Detokenize(tokens)).path("text").asText();
     }
@@ -401,6 +415,7 @@ final class RemoteTextEngine implements TextEngine {
          */
         void ended() {
             active.decrementAndGet();
+            releaseVocabularyIfIdle();
             if (open.decrementAndGet() == 0) {
                 if (generations.stream().anyMatch(g -> g.cancelled.get())) {
                     closeQuietly();
@@ -460,6 +475,13 @@ final class RemoteTextEngine implements TextEngine {
         }
     }
 
+    /** Once the engine is closed and no call is left on it (one may still detokenize: echo), the vocabulary goes. */
+    private void releaseVocabularyIfIdle() {
+        if (vocabulary != null && closed.get() && active.get() == 0) {
+            vocabulary.close(); // a handle: closing it twice is harmless
+        }
+    }
+
     @Override
     public EngineLoad load() {
         int calls = active.get();
@@ -475,9 +497,7 @@ final class RemoteTextEngine implements TextEngine {
             if (t != null) {
                 t.retire();
             }
-            if (vocabulary != null) {
-                vocabulary.close();
-            }
+            releaseVocabularyIfIdle();
             onClose.accept(this);
         }
     }

@@ -223,9 +223,17 @@ public final class BlobStore {
      *         and the owner a valid owner name, so no argument can name a file outside the store
      */
     public Path path(String owner, String sha256) {
+        return pathIn(root, owner, sha256);
+    }
+
+    /**
+     * Where the owner's blob named {@code sha256} lives in the store at {@code root}, as {@link #path} says, without
+     * opening the store (which prepares its folders): for a store mounted read-only, another node's.
+     */
+    public static Path pathIn(Path root, String owner, String sha256) {
         BlobOwner.require(owner);
         Sha256.require(sha256);
-        return keyed.resolve(owner).resolve(sha256.substring(0, 2)).resolve(sha256);
+        return root.resolve("keyed").resolve(owner).resolve(sha256.substring(0, 2)).resolve(sha256);
     }
 
     public boolean exists(String owner, String sha256) {

@@ -108,7 +108,8 @@ class AssignmentsPlacementTest {
 
             // A node with a GPU free takes the layers on its GPU: only the model's file is held on the host meanwhile.
             node(jdbi, "gpu", "{\"memory\":{\"total\":4294967296,\"available\":2147483648},"
-                    + "\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0}],\"gpusFree\":1}");
+                    + "\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0,\"memoryTotal\":85899345920}],"
+                    + "\"gpusFree\":1}");
             renewed();
             assertThat(place(assignments, "d4", 0, DeploymentSpec.GPU_LAYERS_AUTO, 6 * gib)).isEqualTo("gpu");
             // More than any worker has in all: refused at once as the caller's to change, not waited on.
@@ -117,7 +118,15 @@ class AssignmentsPlacementTest {
                         assertThat(e.code()).isEqualTo(ErrorCode.INVALID_REQUEST);
                         assertThat(e.getMessage()).contains("needs 40.0 GiB", "more than any worker has in all",
                                 "the largest: 32.0 GiB");
+                        assertThat(e.getMessage()).contains("1 sequence(s) of 512 tokens");
                     });
+            // A GPU too small for the replica: it would run (partly) on the CPU, so the host must hold all of it.
+            node(jdbi, "small-gpu", "{\"memory\":{\"total\":8589934592,\"available\":4294967296},"
+                    + "\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0,\"memoryTotal\":4294967296}],"
+                    + "\"gpusFree\":1}");
+            renewed();
+            assertThatThrownBy(() -> place(assignments, "d7", 0, DeploymentSpec.GPU_LAYERS_AUTO, 6 * gib))
+                    .isInstanceOf(FactoryException.class).hasMessageContaining("no worker has the memory");
             // A node that reports no memory (an older worker) is not judged by it.
             node(jdbi, "older", "{\"accelerators\":[]}");
             renewed();

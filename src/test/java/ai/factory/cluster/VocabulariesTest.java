@@ -95,6 +95,20 @@ class VocabulariesTest {
         assertThat(vocabularies.loaded()).isZero();
     }
 
+    @Test
+    void aVersionWhoseVocabularyFailedIsNotTriedAgainForEachReplica() {
+        AtomicInteger tries = new AtomicInteger();
+        Vocabularies vocabularies = new Vocabularies(v -> {
+            tries.incrementAndGet();
+            throw new FactoryException(ErrorCode.INVALID_REQUEST, "a broken file");
+        });
+        assertThat(vocabularies.acquire(version("acme/m", 1))).isNull();
+        assertThat(vocabularies.acquire(version("acme/m", 1))).isNull();
+        assertThat(tries).hasValue(1);
+        assertThat(vocabularies.acquire(version("acme/m", 2))).as("another version is tried").isNull();
+        assertThat(tries).hasValue(2);
+    }
+
     /**
      * A replica whose worker cannot be reached (its port is closed): with the model's real vocabulary loaded here,
      * it still tokenizes and detokenizes, so neither calls the worker; generating does, and fails saying so.
@@ -125,9 +139,9 @@ class VocabulariesTest {
             vocabulary = LlamaVocabulary.load(runtime, start.path(), "acme/tiny:1");
         }
         AtomicInteger onClose = new AtomicInteger();
+        TextModelInfo info = new TextModelInfo(256, 1, vocabulary.size(), null, "<s>", "</s>", true);
         RemoteTextEngine engine = new RemoteTextEngine(new RemoteTextEngine.Target(work, node, () -> { }),
-                HttpClient.newHttpClient(), new TextModelInfo(256, 1, vocabulary.size(), null, "<s>", "</s>", true),
-                vocabulary, e -> onClose.incrementAndGet());
+                HttpClient.newHttpClient(), info, vocabulary, "test", e -> onClose.incrementAndGet());
         int[] tokens = engine.tokenize("Hello world", true, false);
         assertThat(tokens).isNotEmpty().containsExactly(vocabulary.tokenize("Hello world", true, false));
         assertThat(engine.detokenize(tokens)).isEqualTo("Hello world");
@@ -135,6 +149,13 @@ class VocabulariesTest {
                 .satisfies(e -> assertThat(((FactoryException) e).code()).isEqualTo(ErrorCode.INVALID_REQUEST));
         assertThatThrownBy(() -> engine.submit(GenerationRequest.greedy(tokens, 4)))
                 .isInstanceOf(FactoryException.class).hasMessageContaining("cannot be reached");
+        // A worker of another version (a rolling upgrade) may tokenize otherwise: it is asked, here in vain.
+        Node newer = new Node("n2", "w2", NodeState.READY, "2", "c".repeat(64), Instant.now().plusSeconds(3600), "t",
+                "127.0.0.1", "test-2", "{}", Instant.now(), Instant.now(), null, closedPort);
+        RemoteTextEngine other = new RemoteTextEngine(new RemoteTextEngine.Target(work, newer, () -> { }),
+                HttpClient.newHttpClient(), info, null, "test", e -> { });
+        assertThatThrownBy(() -> other.tokenize("Hello world", true, false)).isInstanceOf(FactoryException.class)
+                .hasMessageContaining("cannot be reached");
         engine.close();
         assertThat(onClose).hasValue(1);
         assertThatThrownBy(() -> vocabulary.tokenize("after", false, false)).as("closed with the replica")
