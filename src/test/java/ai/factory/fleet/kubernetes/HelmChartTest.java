@@ -114,6 +114,9 @@ class HelmChartTest {
         assertThat(worker.getArgs()).startsWith("worker", "--join", "http://acme-factory-control.ai.svc:8080",
                 "--token", "$(JOIN_TOKEN)");
         assertThat(worker.getResources().getLimits()).as("CPU workers ask for no device").isNullOrEmpty();
+        assertThat(worker.getArgs()).as("models through the control plane by default").doesNotContain("--shared-blobs");
+        assertThat(pod.getVolumes()).as("no site volume on workers by default")
+                .noneMatch(v -> v.getPersistentVolumeClaim() != null);
         assertThat(worker.getSecurityContext().getRunAsUser()).isEqualTo(10001L);
         assertThat(pod.getInitContainers()).as("the hostPath folder made the worker's before it starts").singleElement()
                 .satisfies(c -> assertThat(String.join(" ", c.getCommand())).contains("chown 10001:10001"));
@@ -139,6 +142,7 @@ class HelmChartTest {
         List<HasMetadata> objects = render(new Helm(CHART).template().withName("factory").withNamespace("prod")
                 .set("controlPlane.replicas", 3)
                 .set("controlPlane.placement", "binpack")
+                .set("workers.sharedBlobs", true)
                 .set("database.bundled", false)
                 .set("database.url", "jdbc:postgresql://pg.prod:5432/factory")
                 .set("database.existingSecret", "pg-factory")
@@ -164,6 +168,18 @@ class HelmChartTest {
         Container worker = one(objects, DaemonSet.class).getSpec().getTemplate().getSpec().getContainers().getFirst();
         assertThat(worker.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("8"));
         assertThat(worker.getArgs()).contains("https://factory-control.prod.svc:8080", "--ca-cert");
+        // The site volume's blobs/ alone, read-only: never the keys beside them.
+        assertThat(worker.getArgs()).containsSubsequence("--shared-blobs", "/shared-blobs");
+        assertThat(worker.getVolumeMounts()).anySatisfy(m -> {
+            assertThat(m.getMountPath()).isEqualTo("/shared-blobs");
+            assertThat(m.getSubPath()).isEqualTo("blobs");
+            assertThat(m.getReadOnly()).isTrue();
+        });
+        assertThat(one(objects, DaemonSet.class).getSpec().getTemplate().getSpec().getVolumes())
+                .filteredOn(v -> v.getPersistentVolumeClaim() != null).singleElement().satisfies(v -> {
+                    assertThat(v.getPersistentVolumeClaim().getClaimName()).isEqualTo("factory-site");
+                    assertThat(v.getPersistentVolumeClaim().getReadOnly()).isTrue();
+                });
 
         GenericKubernetesResource monitor = objects.stream().filter(o -> o.getKind().equals("ServiceMonitor"))
                 .map(GenericKubernetesResource.class::cast).findFirst().orElseThrow();
