@@ -71,6 +71,8 @@ class ClusterServingTest {
     /** The in-process workers, w1 and w2. */
     static final List<RunningWorker> workers = new ArrayList<>();
     static Process w0;
+    /** What the first w0 printed. */
+    static List<String> w0Output = List.of();
     static String w0Id;
 
     @BeforeAll
@@ -94,11 +96,17 @@ class ClusterServingTest {
         factory.deployGguf(MODEL, gguf, "\"replicas\": 2, \"parallel\": 2, \"context\": 2048, \"threads\": 1");
     }
 
-    /** {@code factory worker} in a process of its own, serving on loopback; returns once it serves. */
+    /**
+     * {@code factory worker} in a process of its own, serving on loopback, with the control plane's blob folder as
+     * its shared one (as a shared file system would mount it); returns once it serves.
+     */
     static Process workerProcess(String name, String token) throws IOException {
-        return TestCluster.process(List.of("worker", "--join", factory.url(), "--token", token, "--name", name,
-                "--home", dir.resolve("workers").resolve(name).toString(), "--serve-host", "127.0.0.1",
-                "--threads", "1"), Map.of(), "serves replicas on port").process();
+        TestCluster.Started started = TestCluster.process(List.of("worker", "--join", factory.url(), "--token", token,
+                "--name", name, "--home", dir.resolve("workers").resolve(name).toString(), "--serve-host", "127.0.0.1",
+                "--threads", "1", "--shared-blobs", dir.resolve("control").resolve("blobs").toString()), Map.of(),
+                "serves replicas on port");
+        w0Output = started.output();
+        return started.process();
     }
 
     static String nodeId(String name) {
@@ -177,6 +185,10 @@ class ClusterServingTest {
     @Test
     @Order(10)
     void replicasSpreadOverTheWorkersAndServeCallsThroughTheControlPlane() throws Exception {
+        synchronized (w0Output) {
+            assertThat(w0Output).as("w0 copied the model from the shared blob folder, not through the control plane")
+                    .anyMatch(l -> l.contains("copied the blob of " + MODEL + ":1 from the shared blob folder"));
+        }
         assertThat(ready(workers.get(0))).as("w1 runs one replica").isEqualTo(1);
         assertThat(workers.get(1).replicas().reports()).as("w2 runs none").isEmpty();
         JsonNode w1 = json(factory.get("/api/v1/nodes/" + workers.getFirst().worker().joined().nodeId(),

@@ -116,17 +116,17 @@ final class TestCluster {
         builder.environment().putAll(env);
         Process process = builder.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        List<String> seen = new ArrayList<>();
+        List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
         for (String line; (line = out.readLine()) != null; ) {
             seen.add(line);
             if (line.contains(ready)) {
-                Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keeps its pipe drained
+                Thread.ofVirtual().start(() -> out.lines().forEach(seen::add)); // keeps its pipe drained
                 return new Started(process, seen);
             }
         }
         throw new AssertionError("factory " + args.getFirst() + " did not start: " + String.join("\n", seen));
     }
 
-    /** A process started by {@link #process}, and what it printed until it was ready. */
+    /** A process started by {@link #process}, and what it printed (until it was ready, and on as it prints more). */
     record Started(Process process, List<String> output) {}
 }
