@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * or drains, running the fine-tuning queue, retention. Every replica serves the API; one at a time leads.
  *
  * <p>On PostgreSQL the leader holds a session advisory lock on a connection of its own, which the database lets go
- * the moment that connection ends (the process died, or the network to it broke), so another replica takes it at its
- * next try, within {@link #CHECK_EVERY}. Each new leader takes the next term in {@code cluster_leader}. A write that
+ * the moment that connection ends (the process died), so another replica takes it at its next try, within
+ * {@link #CHECK_EVERY}; a leader the network cuts off from the database loses it within seconds too, as the
+ * server's keepalives on that session go unanswered ({@link #LOCK_SESSION}). Each new leader takes the next term in {@code cluster_leader}. A write that
  * only the leader may make runs {@link #fence} in its own transaction: it locks the term row shared and checks that
  * the term is still this replica's, so a deposed leader's late write fails instead of landing beside the new leader's
  * (the new leader's term update waits for the old write's transaction, or the old write sees the new term).
@@ -43,6 +44,14 @@ public final class Leadership implements AutoCloseable {
     static final Duration LOCK_READ_TIMEOUT = Duration.ofSeconds(5);
     /** How long a control-plane replica that stopped being seen stays listed (as down). */
     static final Duration FORGET_AFTER = Duration.ofHours(1);
+    /**
+     * The lock session's own TCP settings on the database server: cut off from its leader by the network (a
+     * partition, not a closed connection), the server probes the connection after 2 s of silence, every second, and
+     * ends the session after 3 unanswered probes (or 5 s of data it cannot deliver), so that the lock goes about when
+     * the leader gives it up itself ({@link #LOCK_READ_TIMEOUT}), not after the operating system's two hours.
+     */
+    static final List<String> LOCK_SESSION = List.of("SET tcp_keepalives_idle = 2", "SET tcp_keepalives_interval = 1",
+            "SET tcp_keepalives_count = 3", "SET tcp_user_timeout = " + LOCK_READ_TIMEOUT.toMillis());
     /** The advisory lock's keys begin with "factory" in ASCII, so that they say whose they are in pg_locks. */
     static final long LOCK_KEY = 0x666163746f7279L;
 
@@ -239,9 +248,11 @@ public final class Leadership implements AutoCloseable {
         }
         try {
             if (lockHandle == null) {
-                lockHandle = jdbi.open();
+                Handle opened = jdbi.open();
+                lockHandle = opened;
                 // A half-open connection must fail a check, not hang it: reads on it time out.
-                lockHandle.getConnection().setNetworkTimeout(Runnable::run, (int) LOCK_READ_TIMEOUT.toMillis());
+                opened.getConnection().setNetworkTimeout(Runnable::run, (int) LOCK_READ_TIMEOUT.toMillis());
+                LOCK_SESSION.forEach(opened::execute);
             }
             Handle h = lockHandle;
             if (giveUp) {

@@ -8,6 +8,7 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.storage.Database;
 import ai.factory.storage.TestDatabases;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -56,6 +57,91 @@ class LeadershipTest {
                 jdbi.useTransaction(second::fence);
                 assertThat(told).contains("first elected", "first deposed", "second elected");
             }
+        }
+    }
+
+    /**
+     * A network partition between the leader and the database (its lock session's packets dropped both ways with
+     * iptables, the connection left open, as a broken switch leaves it): the database ends the session once its
+     * keepalives go unanswered, and the other replica leads within seconds; the cut-off leader steps down by itself.
+     * Needs root and iptables: required under CI where {@code .ci/run} finds them, skipped elsewhere, saying why.
+     */
+    @Test
+    void aLeaderCutOffFromTheDatabaseByTheNetworkIsReplacedWithinSeconds() throws Exception {
+        String why = partitionUnavailable();
+        if ("true".equalsIgnoreCase(System.getenv("FACTORY_TEST_REQUIRE_PARTITION"))) {
+            assertThat(why).as("iptables to cut a connection (required here)").isNull();
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(why == null, why);
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir)) {
+            Jdbi jdbi = db.jdbi();
+            try (Leadership first = Leadership.on(jdbi, Clock.systemUTC());
+                    Leadership second = Leadership.on(jdbi, Clock.systemUTC())) {
+                assertThat(first.isLeader()).isTrue();
+                long term = first.term();
+                int clientPort = jdbi.withHandle(h -> h.createQuery("SELECT a.client_port FROM pg_locks l JOIN "
+                                + "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND "
+                                + "l.classid::bigint = :hi AND l.objid::bigint = :lo").bind("hi", first.lockKey() >>> 32)
+                        .bind("lo", first.lockKey() & 0xffffffffL).mapTo(Integer.class).one());
+                int serverPort = jdbi.withHandle(h -> h.createQuery("SELECT inet_server_port()").mapTo(Integer.class)
+                        .one());
+                List<List<String>> rules = List.of(
+                        List.of("INPUT", "-i", "lo", "-p", "tcp", "--sport", String.valueOf(clientPort), "--dport",
+                                String.valueOf(serverPort), "-m", "comment", "--comment", PARTITION_TAG, "-j", "DROP"),
+                        List.of("INPUT", "-i", "lo", "-p", "tcp", "--sport", String.valueOf(serverPort), "--dport",
+                                String.valueOf(clientPort), "-m", "comment", "--comment", PARTITION_TAG, "-j", "DROP"));
+                long cut = System.nanoTime();
+                try {
+                    for (List<String> rule : rules) {
+                        iptables("-I", rule);
+                    }
+                    await().atMost(Duration.ofSeconds(20)).until(second::isLeader);
+                    long tookMs = (System.nanoTime() - cut) / 1_000_000;
+                    System.out.println("leadership moved " + tookMs + " ms after the leader was cut off");
+                    assertThat(second.term()).isGreaterThan(term);
+                    await().atMost(Duration.ofSeconds(10)).until(() -> !first.isLeader());
+                    assertThatThrownBy(() -> jdbi.useTransaction(first::fence)).isInstanceOf(FactoryException.class);
+                    jdbi.useTransaction(second::fence);
+                } finally {
+                    for (List<String> rule : rules) {
+                        iptables("-D", rule);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Marks the rules this test adds, so that one a killed run left can be found. */
+    private static final String PARTITION_TAG = "factory-test-partition";
+
+    /** Null where iptables can cut a connection here; else why not. */
+    private static @org.jspecify.annotations.Nullable String partitionUnavailable() {
+        try {
+            Process p = new ProcessBuilder("iptables", "-S", "INPUT").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                return "iptables cannot be used here (root is needed): " + out.strip();
+            }
+            // Rules a killed run left behind.
+            for (String line : out.lines().filter(l -> l.contains(PARTITION_TAG) && l.startsWith("-A ")).toList()) {
+                iptables("-D", java.util.Arrays.asList(line.substring(3).replace("\"", "").split(" ")));
+            }
+            return null;
+        } catch (IOException e) {
+            return "iptables is not installed: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    private static void iptables(String action, List<String> rule) throws IOException, InterruptedException {
+        List<String> command = new java.util.ArrayList<>(List.of("iptables", action));
+        command.addAll(rule);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException(String.join(" ", command) + " failed: " + out.strip());
         }
     }
 
