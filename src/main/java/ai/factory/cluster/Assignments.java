@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * <p>Only the leader ({@link Leadership}) makes and ends assignments: each such write is fenced by its term.
  *
  * <p>A replica goes to a ready node that is up (heard from within the heartbeat deadline) and serves replicas. For a
- * deployment that may use GPUs ({@code gpuLayers} auto or a count) a node with a GPU free goes first, and one that asks
+ * deployment that may use GPUs ({@code gpuLayers} auto or a count) a node whose free GPUs hold all of it goes first
+ * (by the memory of its GPUs, as its inventory reports them), then one with a GPU free, and one that asks
  * for a layer count goes nowhere else; one kept on the CPU ({@code gpuLayers: 0}) goes first to nodes without GPUs,
  * leaving those for GPU work. Then one that runs no replica of the deployment yet before one that does, then the one
  * with the fewest assignments, so {@code replicas: N} spreads over N nodes when there are N. A node's free GPUs are
@@ -246,9 +247,12 @@ public final class Assignments {
                     + serving.size() + " ready, up and serving" + (holding.isEmpty() ? "" : " (and holding it already)")
                     + "; join one with factory worker --join URL --token TOKEN");
         }
+        // GPU work: a node whose free GPUs hold all of the replica, then one with a GPU free (part of its layers go
+        // there), then the others.
         Comparator<Node> byGpu = gpuLayers == 0
                 ? Comparator.comparingInt(n -> gpusFree(n) > 0 || hasGpus(n) ? 1 : 0) // keep GPU nodes for GPU work
-                : Comparator.comparingInt(n -> freeGpus.applyAsInt(n) > 0 ? 0 : 1);
+                : Comparator.comparingInt(n -> holdsOnGpus(work, n, freeGpus.applyAsInt(n)) ? 0
+                        : freeGpus.applyAsInt(n) > 0 ? 1 : 2);
         Comparator<Node> policy = switch (placement) {
             case SPREAD -> byGpu.thenComparingInt((Node n) -> ofThisDeployment.getOrDefault(n.id(), 0))
                     .thenComparingInt(n -> load.getOrDefault(n.id(), 0));
@@ -302,10 +306,13 @@ public final class Assignments {
      * as a replica on the CPU or split between the GPUs and the CPU may need.
      */
     private long hostNeed(ReplicaWork work, Node node, int freeGpus) {
+        return holdsOnGpus(work, node, freeGpus) ? work.bytes() : work.memory();
+    }
+
+    /** Whether {@code freeGpus} of the node's GPUs hold all of GPU work {@code work} (by its smallest GPU's memory). */
+    private boolean holdsOnGpus(ReplicaWork work, Node node, int freeGpus) {
         long perGpu = memoryOf(node).gpuMemory();
-        boolean onGpus = work.gpuLayers() != 0 && freeGpus > 0 && perGpu > 0
-                && (double) freeGpus * perGpu >= work.memory();
-        return onGpus ? work.bytes() : work.memory();
+        return work.gpuLayers() != 0 && freeGpus > 0 && perGpu > 0 && (double) freeGpus * perGpu >= work.memory();
     }
 
     /**

@@ -162,6 +162,37 @@ class AssignmentsPlacementTest {
         }
     }
 
+    @Test
+    void gpuWorkGoesFirstWhereTheFreeGpusHoldAllOfIt() {
+        long gib = 1L << 30;
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir);
+                Leadership leadership = Leadership.on(db.jdbi(), Clock.systemUTC())) {
+            Jdbi jdbi = db.jdbi();
+            // "a-one" sorts first by name and has one 24 GiB GPU free; "b-two" has two.
+            node(jdbi, "a-one", gpus(1, 24 * gib));
+            node(jdbi, "b-two", gpus(2, 24 * gib));
+            Nodes nodes = new Nodes(jdbi, new JoinTokens(jdbi, Clock.systemUTC()), () -> {
+                throw new IllegalStateException("no joins here");
+            }, e -> { }, Clock.systemUTC());
+            Assignments assignments = new Assignments(jdbi, nodes, leadership, Duration.ofSeconds(10), e -> { },
+                    Clock.systemUTC());
+            // 40 GiB: on one GPU it would run partly on the CPU; on two it runs on the GPUs alone.
+            assertThat(place(assignments, "big", 0, DeploymentSpec.GPU_LAYERS_AUTO, 40 * gib)).isEqualTo("b-two");
+            // 10 GiB fits on either: the usual order (fewest assignments, then name).
+            assertThat(place(assignments, "small", 0, DeploymentSpec.GPU_LAYERS_AUTO, 10 * gib)).isEqualTo("a-one");
+        }
+    }
+
+    private static String gpus(int free, long memoryEach) {
+        StringBuilder accelerators = new StringBuilder();
+        for (int i = 0; i < free; i++) {
+            accelerators.append(i == 0 ? "" : ",").append("{\"kind\":\"nvidia\",\"index\":").append(i)
+                    .append(",\"memoryTotal\":").append(memoryEach).append('}');
+        }
+        return "{\"memory\":{\"total\":" + (256L << 30) + ",\"available\":" + (200L << 30) + "},\"accelerators\":["
+                + accelerators + "],\"gpusFree\":" + free + "}";
+    }
+
     private static String memory(long available) {
         return "{\"memory\":{\"total\":" + (32L << 30) + ",\"available\":" + available + "},\"accelerators\":[]}";
     }
