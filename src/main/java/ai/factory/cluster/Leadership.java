@@ -71,6 +71,8 @@ public final class Leadership implements AutoCloseable {
     private volatile @Nullable URI clusterUrl;
     private @Nullable Handle lockHandle;
     private volatile boolean closed;
+    /** Whether the log said that the lock's session could not be tuned. */
+    private volatile boolean toldUntuned;
     private final ai.factory.storage.ReadCache<Duration, List<URI>> peers;
 
     /** Told when this replica becomes the leader, and when it stops being one. */
@@ -252,7 +254,7 @@ public final class Leadership implements AutoCloseable {
                 lockHandle = opened;
                 // A half-open connection must fail a check, not hang it: reads on it time out.
                 opened.getConnection().setNetworkTimeout(Runnable::run, (int) LOCK_READ_TIMEOUT.toMillis());
-                LOCK_SESSION.forEach(opened::execute);
+                tuneLockSession(opened);
             }
             Handle h = lockHandle;
             if (giveUp) {
@@ -297,6 +299,26 @@ public final class Leadership implements AutoCloseable {
                     .bind("before", Timestamp.from(clock.instant().minus(FORGET_AFTER))).execute());
         } catch (RuntimeException e) {
             LOG.debug("leadership: cannot forget replicas long gone: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * Sets {@link #LOCK_SESSION} on the lock's session, each on its own: a server that refuses one (an older
+     * PostgreSQL without {@code tcp_user_timeout}) still gives the lock, only without that setting, and says so once.
+     */
+    private void tuneLockSession(Handle h) {
+        for (String setting : LOCK_SESSION) {
+            try {
+                h.execute(setting);
+            } catch (RuntimeException e) {
+                if (!toldUntuned) {
+                    toldUntuned = true;
+                    LOG.warn("leadership: the database refused '{}' ({}): a leader cut off from it by the network may "
+                            + "keep the lock until the server's own keepalives end the session", setting,
+                            e.getMessage());
+                }
+                // A refused SET aborts nothing outside a transaction; the session goes on.
+            }
         }
     }
 
