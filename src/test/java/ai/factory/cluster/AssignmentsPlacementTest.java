@@ -38,11 +38,7 @@ class AssignmentsPlacementTest {
             node(jdbi, "gpu-a", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0}],\"gpusFree\":1}");
             node(jdbi, "gpu-b", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0},{\"kind\":\"nvidia\",\"index\":1}],"
                     + "\"gpusFree\":2}");
-            Nodes nodes = new Nodes(jdbi, new JoinTokens(jdbi, Clock.systemUTC()), () -> {
-                throw new IllegalStateException("no joins here");
-            }, e -> { }, Clock.systemUTC());
-            Assignments assignments = new Assignments(jdbi, nodes, leadership, Duration.ofSeconds(10), e -> { },
-                    Clock.systemUTC());
+            Assignments assignments = assignments(jdbi, leadership, ClusterConfig.Placement.SPREAD);
 
             // Auto: nodes with a GPU free first; gpu-a's one GPU counts as taken once assigned (not reported yet).
             assertThat(place(assignments, "auto", 0, DeploymentSpec.GPU_LAYERS_AUTO)).isEqualTo("gpu-a");
@@ -64,7 +60,7 @@ class AssignmentsPlacementTest {
                     + "'node-gpu-a'").execute());
             jdbi.useHandle(h -> h.createUpdate("UPDATE cluster_nodes SET inventory = :i WHERE id = 'node-gpu-a'")
                     .bind("i", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0}],\"gpusFree\":1}").execute());
-            assertThat(Assignments.gpusFree(nodes.list().stream().filter(n -> n.name().equals("gpu-a")).findFirst()
+            assertThat(Assignments.gpusFree(nodes(jdbi).list().stream().filter(n -> n.name().equals("gpu-a")).findFirst()
                     .orElseThrow())).isEqualTo(1);
         }
     }
@@ -77,11 +73,7 @@ class AssignmentsPlacementTest {
             Jdbi jdbi = db.jdbi();
             node(jdbi, "small", memory(4 * gib));
             node(jdbi, "big", memory(16 * gib));
-            Nodes nodes = new Nodes(jdbi, new JoinTokens(jdbi, Clock.systemUTC()), () -> {
-                throw new IllegalStateException("no joins here");
-            }, e -> { }, Clock.systemUTC());
-            Assignments assignments = new Assignments(jdbi, nodes, leadership, Duration.ofSeconds(10), e -> { },
-                    Clock.systemUTC());
+            Assignments assignments = assignments(jdbi, leadership, ClusterConfig.Placement.SPREAD);
 
             // 6 GiB fits only on big, twice: the first, still loading, is not in big's report yet and counts there.
             assertThat(place(assignments, "d1", 0, 0, 6 * gib)).isEqualTo("big");
@@ -143,19 +135,14 @@ class AssignmentsPlacementTest {
             node(jdbi, "a", memory(16 * gib));
             node(jdbi, "b", memory(8 * gib));
             node(jdbi, "c", "{\"accelerators\":[]}"); // reports no memory: last when packing
-            Nodes nodes = new Nodes(jdbi, new JoinTokens(jdbi, Clock.systemUTC()), () -> {
-                throw new IllegalStateException("no joins here");
-            }, e -> { }, Clock.systemUTC());
-            Assignments packing = new Assignments(jdbi, nodes, leadership, Duration.ofSeconds(10),
-                    ClusterConfig.Placement.BINPACK, e -> { }, Clock.systemUTC());
+            Assignments packing = assignments(jdbi, leadership, ClusterConfig.Placement.BINPACK);
             // b has the least left once a 3 GiB replica is there (5 GiB), then 2 GiB; the third no longer fits on b.
             assertThat(place(packing, "p", 0, 0, 3 * gib)).isEqualTo("b");
             assertThat(place(packing, "p", 1, 0, 3 * gib)).as("a deployment's replicas together").isEqualTo("b");
             assertThat(place(packing, "p", 2, 0, 3 * gib)).isEqualTo("a");
             assertThat(place(packing, "q", 0, 0, 3 * gib)).as("the fullest that fits: a with 13 GiB").isEqualTo("a");
 
-            Assignments spreading = new Assignments(jdbi, nodes, leadership, Duration.ofSeconds(10),
-                    ClusterConfig.Placement.SPREAD, e -> { }, Clock.systemUTC());
+            Assignments spreading = assignments(jdbi, leadership, ClusterConfig.Placement.SPREAD);
             assertThat(place(spreading, "s", 0, 0, 1 * gib)).as("no assignment yet, then by name").isEqualTo("c");
             assertThat(place(spreading, "s", 1, 0, 1 * gib)).as("a worker without this deployment, fewest assignments")
                     .isNotEqualTo("c");
@@ -171,11 +158,7 @@ class AssignmentsPlacementTest {
             // "a-one" sorts first by name and has one 24 GiB GPU free; "b-two" has two.
             node(jdbi, "a-one", gpus(1, 24 * gib));
             node(jdbi, "b-two", gpus(2, 24 * gib));
-            Nodes nodes = new Nodes(jdbi, new JoinTokens(jdbi, Clock.systemUTC()), () -> {
-                throw new IllegalStateException("no joins here");
-            }, e -> { }, Clock.systemUTC());
-            Assignments assignments = new Assignments(jdbi, nodes, leadership, Duration.ofSeconds(10), e -> { },
-                    Clock.systemUTC());
+            Assignments assignments = assignments(jdbi, leadership, ClusterConfig.Placement.SPREAD);
             // 40 GiB: on one GPU it would run partly on the CPU; on two it runs on the GPUs alone.
             assertThat(place(assignments, "big", 0, DeploymentSpec.GPU_LAYERS_AUTO, 40 * gib)).isEqualTo("b-two");
             // 10 GiB fits on either: the usual order (fewest assignments, then name).
@@ -212,6 +195,18 @@ class AssignmentsPlacementTest {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
+    }
+
+    /** The scheduler over the nodes rows written here (no joins), with a heartbeat deadline of 10 s. */
+    private static Assignments assignments(Jdbi jdbi, Leadership leadership, ClusterConfig.Placement placement) {
+        return new Assignments(jdbi, nodes(jdbi), leadership, Duration.ofSeconds(10), placement, e -> { },
+                Clock.systemUTC());
+    }
+
+    private static Nodes nodes(Jdbi jdbi) {
+        return new Nodes(jdbi, new JoinTokens(jdbi, Clock.systemUTC()), () -> {
+            throw new IllegalStateException("no joins here");
+        }, e -> { }, Clock.systemUTC());
     }
 
     private static String place(Assignments assignments, String deployment, int replica, int gpuLayers) {
