@@ -333,8 +333,7 @@ public final class Factory implements AutoCloseable {
             }
             WorkerEngines workerEngines = control ? new WorkerEngines(assignments, registry, local,
                     clusterCa.get().controlPlaneIdentity(), clusterCa.get().certificate(), WORKER_LOAD_TIMEOUT,
-                    version -> loadVocabulary(registry, version),
-                    ai.factory.BuildInfo.load().version().orElse("dev")) : null;
+                    version -> loadVocabulary(registry, version)) : null;
             if (workerEngines != null) {
                 closeInOrder.addFirst(workerEngines);
             }

@@ -55,9 +55,10 @@ import org.slf4j.LoggerFactory;
  * <p>A replica goes only where it fits in memory: its need ({@link ReplicaWork#memory()}: weights, KV cache and
  * compute, as the serving room's {@code MemoryPlanner} estimates them; only the model's file, held while it loads,
  * where the node's free GPUs can hold all of it) against the memory the node last reported available, less what its
- * replicas not loaded yet will take (one loading counts without its weights, which the report shows as they are
- * written). With room nowhere, placement is UNAVAILABLE with the numbers; a replica no node of the cluster could hold
- * even empty is INVALID_REQUEST.
+ * replicas not loaded yet will take (all of each, GPU work too, as which GPUs it gets is the worker's choice; one
+ * loading counts without its weights, which the report shows as they are written). With room nowhere, placement is
+ * UNAVAILABLE with the numbers; a replica that no node of the cluster could hold even empty, every GPU free, is
+ * INVALID_REQUEST.
  */
 public final class Assignments {
     private static final Logger LOG = LoggerFactory.getLogger(Assignments.class);
@@ -202,8 +203,9 @@ public final class Assignments {
             }
             long pending = 0;
             for (Pending p : pendingOn.getOrDefault(n.id(), List.of())) {
-                long host = hostNeed(p.work(), n, gpusFree(n));
-                // A loading replica's weights show in the report as they are written into memory already.
+                // All of it, GPU work too (which GPUs it gets is the worker's choice, not known here): counted high
+                // for as long as it loads. A loading replica's weights show in the report as they are written.
+                long host = p.work().memory();
                 pending += p.loading() ? Math.max(0, host - p.work().bytes()) : host;
             }
             return available - pending;
@@ -224,11 +226,13 @@ public final class Assignments {
         if (candidates.isEmpty() && !withGpus.isEmpty()) {
             // Every node of the cluster, down or draining too: one that comes back may hold it.
             List<Node> all = nodes.recent().stream().filter(n -> n.state() != NodeState.REMOVED).toList();
-            if (all.stream().allMatch(n -> memoryOf(n).total() >= 0 && needs.applyAsLong(n) > memoryOf(n).total())) {
+            // At best, with every GPU of the node free.
+            java.util.function.ToLongFunction<Node> leastNeed = n -> hostNeed(work, n, memoryOf(n).gpus());
+            if (all.stream().allMatch(n -> memoryOf(n).total() >= 0 && leastNeed.applyAsLong(n) > memoryOf(n).total())) {
                 Node largest = all.stream().max(Comparator.comparingLong(n -> memoryOf(n).total())).orElseThrow();
                 // Not a wait for room: no worker of the cluster could ever hold it.
                 throw FactoryException.invalidParam("context", "replica " + replica.index() + " of " + work.model()
-                        + " needs " + gib(needs.applyAsLong(largest)) + " of memory" + what + ", more than any worker "
+                        + " needs " + gib(leastNeed.applyAsLong(largest)) + " of memory" + what + ", more than any worker "
                         + "has in all (the largest: " + gib(memoryOf(largest).total()) + ", " + largest.name()
                         + "); lower the context, parallel or prefix cache, or add a worker with more memory");
             }
@@ -319,7 +323,7 @@ public final class Assignments {
      * A node's memory as its inventory gives it, read once per inventory it reports (placement looks at every node):
      * its host memory in all and available, and the memory of its smallest accelerator; -1 where it gave none.
      */
-    private record Memory(String inventory, long total, long available, long gpuMemory) {}
+    private record Memory(String inventory, long total, long available, long gpuMemory, int gpus) {}
 
     private final Map<String, Memory> memory = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -331,6 +335,7 @@ public final class Assignments {
         long total = -1;
         long available = -1;
         long gpuMemory = -1;
+        int gpus = 0;
         try {
             JsonNode inventory = Json.mapper().readTree(node.inventory());
             JsonNode m = inventory.path("memory");
@@ -340,12 +345,13 @@ public final class Assignments {
                 long each = a.path("memoryTotal").asLong(-1);
                 if (each > 0) {
                     gpuMemory = gpuMemory < 0 ? each : Math.min(gpuMemory, each);
+                    gpus++;
                 }
             }
         } catch (JsonProcessingException e) {
             LOG.debug("node {} reported an inventory that is not JSON: {}", node.name(), e.getOriginalMessage());
         }
-        Memory read = new Memory(node.inventory(), total, available, gpuMemory);
+        Memory read = new Memory(node.inventory(), total, available, gpuMemory, gpus);
         memory.put(node.id(), read);
         return read;
     }

@@ -62,7 +62,6 @@ final class RemoteTextEngine implements TextEngine {
     private final HttpClient http;
     private final TextModelInfo info;
     private final @Nullable Vocabulary vocabulary;
-    private final String version;
     private final java.util.function.Consumer<RemoteTextEngine> onClose;
     private final AtomicInteger active = new AtomicInteger();
     /** Every token its worker generated for calls through this engine. */
@@ -90,6 +89,8 @@ final class RemoteTextEngine implements TextEngine {
         private final java.util.Set<Call> calls = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private final Runnable ended;
         private volatile boolean retired;
+        /** Whether its worker tokenizes {@link #PROBE} as the vocabulary here does (see {@link #checkTokenizer}). */
+        volatile boolean tokenizesHere;
         /** Calls sent but not answered yet: they count as in flight from before they are sent. */
         private int starting;
         private boolean over;
@@ -149,11 +150,11 @@ final class RemoteTextEngine implements TextEngine {
 
     /**
      * @param vocabulary the model's vocabulary, loaded here: calls are tokenized with it, not by the worker (null:
-     *     by the worker); closed once the engine is and its last call has ended
-     * @param version this control plane's version: only a worker of the same version has the vocabulary's tokens
+     *     by the worker), once a worker tokenizes {@link #PROBE} as it does; closed once the engine is and its last
+     *     call has ended
      */
     RemoteTextEngine(Target first, HttpClient http, TextModelInfo info, @Nullable Vocabulary vocabulary,
-                     String version, java.util.function.Consumer<RemoteTextEngine> onClose) {
+                     java.util.function.Consumer<RemoteTextEngine> onClose) {
         this.target = requireNonNull(first, "first is null");
         this.work = first.work;
         this.model = first.work.model();
@@ -161,10 +162,10 @@ final class RemoteTextEngine implements TextEngine {
         this.http = requireNonNull(http, "http is null");
         this.info = requireNonNull(info, "info is null");
         this.vocabulary = vocabulary;
-        this.version = requireNonNull(version, "version is null");
         this.onClose = requireNonNull(onClose, "onClose is null");
         // The slots' sequences, and as many again of those just ended (a slot keeps its last one until reused).
         this.recent = new RecentSequences(Math.max(1, info.parallel()) * 2);
+        checkTokenizer(first);
     }
 
     /** The longest start of {@code prompt} its worker computed lately (see {@link RecentSequences}). */
@@ -191,6 +192,9 @@ final class RemoteTextEngine implements TextEngine {
         }
         work = next.work;
         target = next;
+        if (before != next) {
+            checkTokenizer(next);
+        }
         if (before != null && before != next) {
             before.retire();
         }
@@ -250,12 +254,47 @@ final class RemoteTextEngine implements TextEngine {
     }
 
     /**
-     * The vocabulary loaded here, when its tokens are the worker's: the replica's worker runs this control plane's
-     * version (and so the same llama.cpp); one of another version (a rolling upgrade) tokenizes for itself.
+     * What tells whether the vocabulary here tokenizes as a worker does (another llama.cpp there, in a rolling
+     * upgrade, may not): words, punctuation, accents, other scripts, an emoji, digits, white space and the marks of
+     * several chat templates, with the special tokens added and parsed.
      */
+    static final String PROBE = "Hello, world! Naïve café — 日本語のテキスト, русский текст 🙂 1234567890 3.14\n\t  "
+            + "<s>[INST] <<SYS>> a system <</SYS>> a turn [/INST] an answer</s><|im_start|>user\nhi<|im_end|>"
+            + "<|start_header_id|>user<|end_header_id|> <|eot_id|>";
+
+    /**
+     * Asks {@code t}'s worker, in the background, to tokenize {@link #PROBE}: once its tokens are those of the
+     * vocabulary here, calls on {@code t} are tokenized here. Until then, or when they differ, or the worker cannot be
+     * asked, the worker tokenizes.
+     */
+    private void checkTokenizer(Target t) {
+        Vocabulary here = vocabulary;
+        if (here == null) {
+            return;
+        }
+        Thread.ofVirtual().name("tokenizer-check-" + t.work.assignment()).start(() -> {
+            try {
+                int[] theirs = tokens(call(t, ReplicaCalls.TOKENIZE, new ReplicaCalls.Tokenize(PROBE, true, true)));
+                boolean same = java.util.Arrays.equals(theirs, here.tokenize(PROBE, true, true));
+                t.tokenizesHere = same;
+                if (same) {
+                    LOG.info("replica {} of {} on {}: its calls are tokenized here", t.work.replica(), model,
+                            t.node.name());
+                } else {
+                    LOG.warn("replica {} of {} on {}: its worker tokenizes otherwise than the vocabulary here (another "
+                            + "llama.cpp?); it tokenizes its calls itself", t.work.replica(), model, t.node.name());
+                }
+            } catch (RuntimeException e) {
+                LOG.info("replica {} of {} on {}: its worker tokenizes its calls ({})", t.work.replica(), model,
+                        t.node.name(), e.getMessage());
+            }
+        });
+    }
+
+    /** The vocabulary loaded here, once the current target's worker was seen to tokenize as it does. */
     private @Nullable Vocabulary localVocabulary() {
         Target t = target;
-        return vocabulary != null && t != null && t.node.version().equals(version) ? vocabulary : null;
+        return vocabulary != null && t != null && t.tokenizesHere ? vocabulary : null;
     }
 
     @Override
@@ -264,7 +303,11 @@ final class RemoteTextEngine implements TextEngine {
         if (local != null) {
             return local.tokenize(text, addSpecial, parseSpecial);
         }
-        JsonNode answer = call(ReplicaCalls.TOKENIZE, new ReplicaCalls.Tokenize(text, addSpecial, parseSpecial));
+        return tokens(call(current(), ReplicaCalls.TOKENIZE,
+                new ReplicaCalls.Tokenize(text, addSpecial, parseSpecial)));
+    }
+
+    private static int[] tokens(JsonNode answer) {
         int[] tokens = new int[answer.path("tokens").size()];
         for (int i = 0; i < tokens.length; i++) {
             tokens[i] = answer.path("tokens").get(i).asInt();
@@ -278,12 +321,12 @@ final class RemoteTextEngine implements TextEngine {
         if (local != null) {
             return local.detokenize(tokens);
         }
-        return call(ReplicaCalls.DETOKENIZE, new ReplicaCalls.Detokenize(tokens)).path("text").asText();
+        return call(current(), ReplicaCalls.DETOKENIZE, new ReplicaCalls.Detokenize(tokens)).path("text").asText();
     }
 
-    /** A call with a JSON answer. */
-    private JsonNode call(String path, Object body) {
-        HttpResponse<String> r = send(current(), path, body, HttpResponse.BodyHandlers.ofString(), CALL_TIMEOUT);
+    /** A call to {@code to} with a JSON answer. */
+    private JsonNode call(Target to, String path, Object body) {
+        HttpResponse<String> r = send(to, path, body, HttpResponse.BodyHandlers.ofString(), CALL_TIMEOUT);
         if (r.statusCode() != 200) {
             throw ReplicaCalls.exception(r.statusCode(), r.body());
         }
@@ -331,12 +374,12 @@ final class RemoteTextEngine implements TextEngine {
             r = send(to, ReplicaCalls.GENERATE, new ReplicaCalls.Generate(requests),
                     HttpResponse.BodyHandlers.ofInputStream(), CALL_TIMEOUT);
         } catch (RuntimeException e) {
-            active.addAndGet(-requests.size());
+            callsEnded(requests.size());
             to.begun(null);
             throw e;
         }
         if (r.statusCode() != 200) {
-            active.addAndGet(-requests.size());
+            callsEnded(requests.size());
             to.begun(null);
             String body;
             try (InputStream in = r.body()) {
@@ -414,8 +457,7 @@ final class RemoteTextEngine implements TextEngine {
          * so that its connection goes back to the pool (a new one costs a TLS handshake on the next call's path).
          */
         void ended() {
-            active.decrementAndGet();
-            releaseVocabularyIfIdle();
+            callsEnded(1);
             if (open.decrementAndGet() == 0) {
                 if (generations.stream().anyMatch(g -> g.cancelled.get())) {
                     closeQuietly();
@@ -473,6 +515,12 @@ final class RemoteTextEngine implements TextEngine {
                 deliver(new TokenEvent.Done(TokenEvent.FinishReason.CANCELLED, 0, tokens, 0, null));
             }
         }
+    }
+
+    /** {@code count} generations ended (or never started): the vocabulary may go now. */
+    private void callsEnded(int count) {
+        active.addAndGet(-count);
+        releaseVocabularyIfIdle();
     }
 
     /** Once the engine is closed and no call is left on it (one may still detokenize: echo), the vocabulary goes. */

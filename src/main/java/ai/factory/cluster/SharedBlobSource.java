@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>What is copied is ciphertext, exactly as fetched ones are, and it is checked the same way: the worker decrypts
  * it with the data key the control plane released and compares the plaintext's digest with the assignment's, so a
- * wrong or altered file on the shared volume is refused (and deleted from the worker's cache), never loaded. A blob
- * not on the shared volume (yet) comes from the control plane. Only the blob folder may be shared with workers, never
+ * wrong or altered file on the shared volume is refused (deleted from the worker's cache, never loaded) and the blob
+ * fetched from the control plane instead. A blob not on the shared volume (yet) comes from the control plane. Only the blob folder may be shared with workers, never
  * the site folder around it: that holds the master keystore and the audit signing key.
  */
 public final class SharedBlobSource implements WorkerReplicas.ModelSource {
@@ -29,6 +29,8 @@ public final class SharedBlobSource implements WorkerReplicas.ModelSource {
 
     private final Path root;
     private final WorkerReplicas.ModelSource controlPlane;
+    /** Copies on the shared folder that did not verify (a stale or foreign mount): not copied again. */
+    private final java.util.Set<Path> bad = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * @param root the control plane's blob folder as mounted here (its {@code blobs/}, holding {@code keyed/})
@@ -58,7 +60,10 @@ public final class SharedBlobSource implements WorkerReplicas.ModelSource {
     @Override
     public void fetchBlob(ReplicaWork work, Path target) throws IOException, InterruptedException {
         Path shared = BlobStore.pathIn(root, work.owner(), work.sha256());
-        if (Files.isRegularFile(shared)) {
+        if (bad.contains(shared)) {
+            LOG.info("the shared blob folder's copy of {} did not verify before; fetching it from the control plane",
+                    work.model());
+        } else if (Files.isRegularFile(shared)) {
             try {
                 Files.copy(shared, target, StandardCopyOption.REPLACE_EXISTING);
                 LOG.info("copied the blob of {} from the shared blob folder {}", work.model(), root);
@@ -72,6 +77,12 @@ public final class SharedBlobSource implements WorkerReplicas.ModelSource {
                     work.model());
         }
         controlPlane.fetchBlob(work, target);
+    }
+
+    /** A copy from the shared folder that did not verify: the next fetch of it comes from the control plane. */
+    @Override
+    public boolean fetchedBadBlob(ReplicaWork work) {
+        return bad.add(BlobStore.pathIn(root, work.owner(), work.sha256()));
     }
 
     @Override

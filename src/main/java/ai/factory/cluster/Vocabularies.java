@@ -5,9 +5,7 @@ import static java.util.Objects.requireNonNull;
 import ai.factory.engine.Vocabulary;
 import ai.factory.models.ModelVersion;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
@@ -23,14 +21,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A vocabulary that cannot be loaded here (no llama.cpp natives on this machine, too little memory) is no
  * failure: the version's replicas then ask their workers to tokenize, as they always could. It is not tried again
- * for that version until this control plane restarts, and the log says why once.
+ * for that version for {@link #RETRY_AFTER}, and the log says why once a try.
  */
 final class Vocabularies {
     private static final Logger LOG = LoggerFactory.getLogger(Vocabularies.class);
 
     private final Function<ModelVersion, Vocabulary> loader;
     private final Map<String, Shared> byVersion = new HashMap<>();
-    private final Set<String> failed = new HashSet<>();
+    /** Versions whose vocabulary failed to load, and until when (System.nanoTime) it is not tried again. */
+    private final Map<String, Long> failed = new HashMap<>();
+    /** How long a version whose vocabulary failed to load goes without a try. */
+    static final java.time.Duration RETRY_AFTER = java.time.Duration.ofMinutes(5);
 
     /** @param loader loads a model version's vocabulary; may throw */
     Vocabularies(Function<ModelVersion, Vocabulary> loader) {
@@ -43,9 +44,11 @@ final class Vocabularies {
         Shared shared;
         boolean loadHere = false;
         synchronized (this) {
-            if (failed.contains(key)) {
+            Long until = failed.get(key);
+            if (until != null && System.nanoTime() - until < 0) {
                 return null;
             }
+            failed.remove(key);
             shared = byVersion.get(key);
             if (shared == null) {
                 shared = new Shared(key);
@@ -73,15 +76,13 @@ final class Vocabularies {
             LOG.info("loaded the vocabulary of {} in {} ms: its calls are tokenized here", shared.key,
                     (System.nanoTime() - start) / 1_000_000);
             shared.vocabulary.complete(loaded);
-        } catch (RuntimeException e) {
-            LOG.warn("the vocabulary of {} stays on its workers, which tokenize for it: {}", shared.key,
-                    e.getMessage());
+        } catch (RuntimeException | Error e) {
+            LOG.warn("the vocabulary of {} stays on its workers, which tokenize for it (tried again in {} min): {}",
+                    shared.key, RETRY_AFTER.toMinutes(), String.valueOf(e.getMessage()));
             synchronized (this) {
-                failed.add(shared.key);
+                failed.put(shared.key, System.nanoTime() + RETRY_AFTER.toNanos());
             }
             shared.vocabulary.complete(null);
-        } finally {
-            shared.vocabulary.complete(null); // an Error: its waiters go on without it (a no-op once completed)
         }
     }
 

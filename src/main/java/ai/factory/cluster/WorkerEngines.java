@@ -55,7 +55,6 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
     private final HttpClient http;
     private final Duration loadTimeout;
     private final Vocabularies vocabularies;
-    private final String version;
     private final Set<RemoteTextEngine> engines = ConcurrentHashMap.newKeySet();
     private final Set<RemoteTextEngine> moving = ConcurrentHashMap.newKeySet();
     private final Thread supervisor;
@@ -72,19 +71,16 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
      * @param loadTimeout how long a worker may take from the assignment to a ready replica
      * @param vocabularies loads a text model's vocabulary here, so that its replicas tokenize here (may throw: they
      *     then ask their workers)
-     * @param version this control plane's version, as workers report theirs: replicas on workers of the same version
-     *     (the same llama.cpp) tokenize here, others on their worker
      */
     public WorkerEngines(Assignments assignments, ModelRegistry registry, EngineLoader local, ServerIdentity identity,
                          X509Certificate clusterCa, Duration loadTimeout,
-                         Function<ModelVersion, Vocabulary> vocabularies, String version) {
+                         Function<ModelVersion, Vocabulary> vocabularies) {
         this.assignments = requireNonNull(assignments, "assignments is null");
         this.registry = requireNonNull(registry, "registry is null");
         this.local = requireNonNull(local, "local is null");
         this.http = MutualTls.client(identity.key(), identity.chain(), clusterCa);
         this.loadTimeout = requireNonNull(loadTimeout, "loadTimeout is null");
         this.vocabularies = new Vocabularies(vocabularies);
-        this.version = requireNonNull(version, "version is null");
         this.supervisor = Thread.ofVirtual().name("replica-supervisor").start(this::supervise);
     }
 
@@ -102,7 +98,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         heartbeatNow(placed.node());
         Assignments.Reported ready = awaitReady(placed);
         RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()),
-                vocabularies.acquire(version), this.version, engines::remove);
+                vocabularies.acquire(version), engines::remove);
         engines.add(engine);
         return engine;
     }

@@ -49,6 +49,14 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
 
         /** The data key of the assignment's blob. */
         DataKey fetchKey(ReplicaWork work) throws IOException, InterruptedException;
+
+        /**
+         * The blob it fetched for {@code work} did not verify: whether fetching it again may bring a good one from
+         * elsewhere (a shared folder's bad copy, after which the control plane's is fetched). False by default.
+         */
+        default boolean fetchedBadBlob(ReplicaWork work) {
+            return false;
+        }
     }
 
     /** Opens the engine of a replica from its decrypted model file (an anonymous memory file's path). */
@@ -128,15 +136,27 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
         ReplicaWork work = r.work;
         try {
             DataKey key = source.fetchKey(work);
+            boolean fetched = false;
             if (!cache.exists(work.owner(), work.sha256())) {
                 fetch(work);
+                fetched = true;
             }
             try {
                 cache.verify(work.owner(), work.sha256(), key);
             } catch (FactoryException e) {
                 cache.delete(work.owner(), work.sha256());
-                throw new FactoryException(ErrorCode.INVALID_REQUEST, "the model blob of " + work.model()
-                        + " did not verify on this worker (" + e.getMessage() + "); it was deleted from the cache");
+                if (!fetched || !source.fetchedBadBlob(work)) {
+                    throw notVerified(work, e);
+                }
+                LOG.warn("assignment {}: the blob of {} did not verify ({}); fetching it again", work.assignment(),
+                        work.model(), e.getMessage());
+                fetch(work);
+                try {
+                    cache.verify(work.owner(), work.sha256(), key);
+                } catch (FactoryException again) {
+                    cache.delete(work.owner(), work.sha256());
+                    throw notVerified(work, again);
+                }
             }
             TextEngine engine;
             try (SeekableByteChannel plaintext = cache.open(work.owner(), work.sha256(), key);
@@ -170,6 +190,11 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
     @Override
     public void onChange(Runnable listener) {
         this.changed = requireNonNull(listener, "listener is null");
+    }
+
+    private static FactoryException notVerified(ReplicaWork work, FactoryException e) {
+        return new FactoryException(ErrorCode.INVALID_REQUEST, "the model blob of " + work.model()
+                + " did not verify on this worker (" + e.getMessage() + "); it was deleted from the cache");
     }
 
     /** Fetches the encrypted blob into the cache: into a temporary file, then moved into place whole. */

@@ -108,7 +108,7 @@ class SharedBlobSourceTest {
     }
 
     @Test
-    void anAlteredBlobOnTheSharedFolderIsRefusedAndOneNotThereComesFromTheControlPlane() throws Exception {
+    void anAlteredBlobOnTheSharedFolderIsRefusedAndTheControlPlanesFetchedInstead() throws Exception {
         ControlPlane control = new ControlPlane();
         Path model = TestModels.tinyLlama();
         BlobStore.StoredBlob blob = control.put(model);
@@ -122,18 +122,35 @@ class SharedBlobSourceTest {
         }
         try (WorkerReplicas worker = worker(dir.resolve("w2"), new SharedBlobSource(shared, control))) {
             worker.reconcile(List.of(work("a2", blob, Files.size(model))));
-            Assignments.Reported failed = awaitReport(worker, "a2");
-            assertThat(failed.phase()).isEqualTo(Assignments.Phase.FAILED);
-            assertThat(failed.detail()).contains("did not verify on this worker", "deleted from the cache");
-            assertThat(Files.exists(dir.resolve("w2/cache/keyed").resolve(OWNER)
-                    .resolve(blob.ref().sha256().substring(0, 2)).resolve(blob.ref().sha256()))).isFalse();
+            Assignments.Reported ready = awaitReport(worker, "a2");
+            assertThat(ready.phase()).as(ready.detail()).isEqualTo(Assignments.Phase.READY);
+            assertThat(control.streamed).as("the altered copy refused, the control plane's fetched").hasValue(1);
+            assertThat(Files.readAllBytes(dir.resolve("w2/cache/keyed").resolve(OWNER)
+                    .resolve(blob.ref().sha256().substring(0, 2)).resolve(blob.ref().sha256())))
+                    .isEqualTo(Files.readAllBytes(control.store.path(OWNER, blob.ref().sha256())));
         }
         // Not on the shared folder at all: the control plane streams it.
         Files.delete(altered);
         try (WorkerReplicas worker = worker(dir.resolve("w3"), new SharedBlobSource(shared, control))) {
             worker.reconcile(List.of(work("a3", blob, Files.size(model))));
             assertThat(awaitReport(worker, "a3").phase()).isEqualTo(Assignments.Phase.READY);
-            assertThat(control.streamed).hasValue(1);
+            assertThat(control.streamed).hasValue(2);
+        }
+        // Bad everywhere (the control plane's own blob altered too): the replica fails, saying why, and nothing stays.
+        try (var channel = java.nio.channels.FileChannel.open(control.store.path(OWNER, blob.ref().sha256()),
+                StandardOpenOption.WRITE)) {
+            channel.write(java.nio.ByteBuffer.wrap(new byte[] {9, 9, 9, 9}), 4096);
+        }
+        Files.createDirectories(altered.getParent());
+        Files.copy(control.store.path(OWNER, blob.ref().sha256()), altered);
+        try (WorkerReplicas worker = worker(dir.resolve("w4"), new SharedBlobSource(shared, control))) {
+            worker.reconcile(List.of(work("a4", blob, Files.size(model))));
+            Assignments.Reported failed = awaitReport(worker, "a4");
+            assertThat(failed.phase()).isEqualTo(Assignments.Phase.FAILED);
+            assertThat(failed.detail()).contains("did not verify on this worker", "deleted from the cache");
+            assertThat(control.streamed).as("fetched once more from the control plane").hasValue(3);
+            assertThat(Files.exists(dir.resolve("w4/cache/keyed").resolve(OWNER)
+                    .resolve(blob.ref().sha256().substring(0, 2)).resolve(blob.ref().sha256()))).isFalse();
         }
     }
 

@@ -207,6 +207,8 @@ class HelmChartTest {
                 .set("controlPlane.extraEnv.JAVA_OPTS", "-Xmx1g").call()).hasMessageContaining("extraEnv");
         assertThatThrownBy(() -> new Helm(CHART).template().withName("x")
                 .set("metrics.serviceMonitor.enabled", true).call()).hasMessageContaining("keySecret");
+        assertThatThrownBy(() -> new Helm(CHART).template().withName("x").set("workers.sharedBlobs", true)
+                .set("site.accessMode", "ReadWriteOnce").call()).hasMessageContaining("ReadWriteMany");
     }
 
     /** The rendered objects, each checked against the API's schema. */
