@@ -192,6 +192,7 @@ final class RemoteTextEngine implements TextEngine {
         }
         work = next.work;
         target = next;
+        placementProblem = null;
         if (before != next) {
             checkTokenizer(next);
         }
@@ -219,6 +220,33 @@ final class RemoteTextEngine implements TextEngine {
 
     boolean closed() {
         return closed.get();
+    }
+
+    /** Why the last try to place the replica again failed; null once it is placed. */
+    private volatile @Nullable String placementProblem;
+
+    /** The last try to place the replica again failed for {@code reason} (it is tried again at the next look). */
+    void placementFailed(String reason) {
+        placementProblem = reason;
+    }
+
+    @Override
+    public @Nullable String unavailableReason() {
+        if (available()) {
+            return null;
+        }
+        Target t = target;
+        String problem = placementProblem;
+        if (closed.get()) {
+            return "it is being unloaded";
+        }
+        if (t == null) {
+            return "it is being placed again on the workers left" + (problem == null ? "" : ": " + problem);
+        }
+        if (!healthy) {
+            return "its worker " + t.node.name() + " is down or has not reported it ready";
+        }
+        return "its worker " + t.node.name() + " could not be reached a moment ago";
     }
 
     /** Whether calls may come here now: placed on a worker that is up and has it ready. */

@@ -318,6 +318,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 engine.healthy(true);
                 LOG.info("replica {} of {} serves from node {}", work.replica(), work.model(), placed.node().name());
             } catch (FactoryException e) {
+                engine.placementFailed(String.valueOf(e.getMessage()));
                 LOG.warn("replica {} of {} could not move ({}): {}; trying again", work.replica(), work.model(), why,
                         e.getMessage());
             } finally {

@@ -50,6 +50,14 @@ public non-sealed interface TextEngine extends Engine {
         return true;
     }
 
+    /**
+     * Why calls do not come here now, for the people who run it (a deployment then reports itself degraded); null
+     * while it is {@link #available()}.
+     */
+    default @org.jspecify.annotations.Nullable String unavailableReason() {
+        return available() ? null : "it does not take calls now";
+    }
+
     /** Sequences generating now and requests waiting, for routing and metrics. */
     EngineLoad load();
 

@@ -165,17 +165,22 @@ public final class InferencePipeline {
                         call.logitBias()));
             }
         }
-        engine = replicas.forPrompt(tokens.getFirst());
-        Ticket ticket = admit(principal, model, calls, tokens, n, context);
-        listener.admitted(ticket);
-        try {
-            listener.awaitAdmission();
-            List<Generation> generations = engine.submitAll(requests.stream()
-                    .map(r -> r.withPriority(ticket.priority())).toList());
-            return new Started(engine, tokens, formats, n, generations, generationTimeout, settling(listener, ticket));
-        } catch (RuntimeException e) {
-            ticket.cancel();
-            throw e;
+        // Counted busy on the replica from now, not from when it is handed the call: calls routed at the same moment
+        // spread over the replicas.
+        try (TextReplicas.Routed routed = replicas.route(tokens.getFirst())) {
+            TextEngine chosen = routed.engine();
+            Ticket ticket = admit(principal, model, calls, tokens, n, context);
+            listener.admitted(ticket);
+            try {
+                listener.awaitAdmission();
+                List<Generation> generations = chosen.submitAll(requests.stream()
+                        .map(r -> r.withPriority(ticket.priority())).toList());
+                return new Started(chosen, tokens, formats, n, generations, generationTimeout,
+                        settling(listener, ticket));
+            } catch (RuntimeException e) {
+                ticket.cancel();
+                throw e;
+            }
         }
     }
 

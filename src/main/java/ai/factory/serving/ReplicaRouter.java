@@ -58,7 +58,7 @@ final class ReplicaRouter {
 
     static int busy(Engine e) {
         return switch (e) {
-            case TextEngine t -> t.load().active() + t.load().waiting();
+            case TextEngine t -> t.load().active() + t.load().waiting() + TextReplicas.routed(t);
             case EmbeddingEngine x -> 0;
         };
     }

@@ -29,6 +29,52 @@ public final class TextReplicas {
         this.replicas = List.copyOf(replicas);
     }
 
+    /**
+     * Calls routed to a replica and not handed to it yet (their quotas are being checked), by replica: they count as
+     * busy there ({@link ReplicaRouter#busy}), so that calls that arrive at the same moment spread over the replicas
+     * instead of all taking the one that was least busy before any of them was sent.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<TextEngine, Integer> ROUTED =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    /** One choice at a time, so that each sees the ones before it. */
+    private static final Object CHOOSING = new Object();
+
+    /** Calls routed to {@code replica} that it has not been given yet. */
+    static int routed(TextEngine replica) {
+        return ROUTED.getOrDefault(replica, 0);
+    }
+
+    /** A replica chosen for a call: it counts as busy with it until the call is handed to it (close). */
+    public static final class Routed implements AutoCloseable {
+        private final TextEngine engine;
+        private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+        private Routed(TextEngine engine) {
+            this.engine = engine;
+        }
+
+        public TextEngine engine() {
+            return engine;
+        }
+
+        /** The call was handed to the replica (which counts it itself from now on), or given up. */
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                ROUTED.computeIfPresent(engine, (e, n) -> n <= 1 ? null : n - 1);
+            }
+        }
+    }
+
+    /** The replica for {@code prompt} ({@link #forPrompt}), counted busy with it until the handle is closed. */
+    public Routed route(int[] prompt) {
+        synchronized (CHOOSING) {
+            TextEngine chosen = forPrompt(prompt);
+            ROUTED.merge(chosen, 1, Integer::sum);
+            return new Routed(chosen);
+        }
+    }
+
     /** The replica with the fewest running and waiting requests (the first among equals). */
     public TextEngine leastBusy() {
         return replicas.stream().min(Comparator.comparingInt(ReplicaRouter::busy)).orElseThrow();

@@ -528,6 +528,45 @@ class ClusterServingTest {
                 .toString()).contains(w0Id);
     }
 
+    @Test
+    @Order(80)
+    void aReplicaNoWorkerCanTakeLeavesItsDeploymentDegradedSayingWhyUntilOneCan() throws Exception {
+        RunningWorker w1 = workers.get(0);
+        RunningWorker w2 = workers.get(1);
+        String w1Id = w1.worker().joined().nodeId();
+        // w1 drained: its replicas go to w2, the one worker left to take them.
+        assertThat(factory.post("/api/v1/nodes/" + w1Id + "/drain", factory.adminKey(), "{}").statusCode())
+                .isEqualTo(200);
+        await().atMost(Duration.ofSeconds(30)).until(() -> w1.replicas().isEmpty());
+        // w2 goes away without a word: its replicas can go nowhere (w1 is drained, w0 stopped).
+        w2.close();
+        workers.remove(w2);
+        JsonNode deployment = await().atMost(Duration.ofSeconds(20)).until(this::tinyDeployment,
+                d -> d.path("reason").asText("").startsWith("degraded:"));
+        assertThat(deployment.path("state").asText()).isEqualTo("ready");
+        assertThat(deployment.path("readyReplicas").asInt()).isLessThan(deployment.path("replicas").asInt());
+        assertThat(deployment.path("reason").asText()).contains("being placed again on the workers left");
+        // A worker again: the replicas are placed on it, and the deployment serves whole.
+        assertThat(factory.post("/api/v1/nodes/" + w1Id + "/resume", factory.adminKey(), "{}").statusCode())
+                .isEqualTo(200);
+        deployment = await().atMost(Duration.ofSeconds(30)).until(this::tinyDeployment,
+                d -> d.path("readyReplicas").asInt() == d.path("replicas").asInt());
+        assertThat(deployment.path("reason").isNull() || deployment.path("reason").isMissingNode()).as(deployment
+                .toString()).isTrue();
+        HttpResponse<String> served = chat("after the move", false);
+        assertThat(served.statusCode()).as(served.body()).isEqualTo(200);
+    }
+
+    /** The deployment of {@code MODEL}, as the API shows it. */
+    private JsonNode tinyDeployment() {
+        for (JsonNode d : json(factory.get("/api/v1/deployments", factory.adminKey())).path("deployments")) {
+            if (d.path("model").asText().equals(MODEL)) {
+                return d;
+            }
+        }
+        throw new AssertionError("no deployment of " + MODEL);
+    }
+
     /** A client presenting a node's key and certificate, as files of its home. */
     private static HttpClient client(Path key, Path certificate, Path ca) {
         return client(new ai.factory.security.tls.ServerIdentity(ai.factory.security.tls.Pem.privateKey(key, "key"),

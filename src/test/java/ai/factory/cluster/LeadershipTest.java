@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Leadership among control-plane replicas on a real PostgreSQL (a schema of its own): one leads at a time, the lock
  * moves when the leader's connection ends, and a write fenced by a term that is no longer current fails.
  */
+@ai.factory.ServerTest // one test runs iptables
 class LeadershipTest {
     @TempDir
     Path dir;

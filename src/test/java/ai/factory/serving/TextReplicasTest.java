@@ -63,6 +63,24 @@ class TextReplicasTest {
     }
 
     @Test
+    void callsRoutedAtTheSameMomentSpreadOverTheReplicas() {
+        try (TextEngine first = load(); TextEngine second = load()) {
+            TextReplicas replicas = new TextReplicas(List.of(first, second));
+            int[] prompt = tokens(3, 40);
+            // Neither call handed to its replica yet (its quota being checked): the second does not follow the first.
+            try (TextReplicas.Routed a = replicas.route(prompt); TextReplicas.Routed b = replicas.route(prompt)) {
+                assertThat(a.engine()).isSameAs(first);
+                assertThat(b.engine()).as("the first counts as busy with the call routed to it").isSameAs(second);
+                a.close();
+                a.close(); // once
+                assertThat(replicas.leastBusy()).isSameAs(first);
+            }
+            assertThat(replicas.leastBusy()).as("both handed over: idle again, by load alone").isSameAs(first);
+            assertThat(TextReplicas.routed(first) + TextReplicas.routed(second)).isZero();
+        }
+    }
+
+    @Test
     void aConversationsNextTurnGoesToTheReplicaHoldingItsEarlierTurnsWhileThatReplicaHasRoom() throws Exception {
         try (TextEngine first = load(); TextEngine second = load()) {
             TextReplicas replicas = new TextReplicas(List.of(first, second));

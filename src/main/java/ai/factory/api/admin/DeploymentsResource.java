@@ -13,6 +13,8 @@ import ai.factory.api.codec.admin.DeploymentWire;
 import ai.factory.api.codec.admin.DeploymentWire.CreateDeployment;
 import ai.factory.api.codec.admin.DeploymentWire.DeploymentList;
 import ai.factory.api.codec.admin.DeploymentWire.Placement;
+import ai.factory.engine.Engine;
+import ai.factory.engine.TextEngine;
 import ai.factory.models.ModelRef;
 import ai.factory.security.Action;
 import ai.factory.serving.Deployment;
@@ -114,15 +116,35 @@ public final class DeploymentsResource implements Routes {
         return out;
     }
 
+    /**
+     * A ready deployment whose replicas do not all serve (one being placed again after its worker went down) is
+     * degraded: its reason says how many serve and why each other one does not.
+     */
+    static @org.jspecify.annotations.Nullable String degraded(List<Engine> replicas) {
+        List<String> why = new ArrayList<>();
+        for (int i = 0; i < replicas.size(); i++) {
+            String reason = replicas.get(i) instanceof TextEngine t ? t.unavailableReason() : null;
+            if (reason != null) {
+                why.add("replica " + i + ": " + reason);
+            }
+        }
+        return why.isEmpty() ? null : "degraded: " + (replicas.size() - why.size()) + " of " + replicas.size()
+                + " replicas serve; " + String.join("; ", why);
+    }
+
     private DeploymentWire.Deployment deployment(Deployment d) {
         var load = deployments.activity(d.id());
         DeploymentSpec spec = d.spec();
+        String degraded = d.state() instanceof DeploymentState.Ready r ? degraded(r.replicas()) : null;
+        int serving = d.state() instanceof DeploymentState.Ready r ? (int) r.replicas().stream()
+                .filter(e -> !(e instanceof TextEngine t) || t.available()).count() : 0;
         return new DeploymentWire.Deployment(d.id(), d.project(), d.model().toString(), d.version(), d.state().id(),
-                d.reason(), spec.replicas(), spec.parallel(), spec.contextLength(), spec.threads(), spec.queue(),
+                degraded != null ? degraded : d.reason(), spec.replicas(), spec.parallel(), spec.contextLength(),
+                spec.threads(), spec.queue(),
                 spec.gpuLayers() == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : spec.gpuLayers(),
                 spec.stepTokens() == DeploymentSpec.STEP_TOKENS_AUTO ? "auto" : spec.stepTokens(),
                 spec.cacheType().id(), spec.prefixCache(),
                 placements(deployments, d.id()), d.createdAt(), load.active(), load.waiting(),
-                d.state() instanceof DeploymentState.Ready r ? r.replicas().size() : 0, load.generatedTokens());
+                serving, load.generatedTokens());
     }
 }

@@ -140,12 +140,14 @@ public final class DeploymentWire {
      * A deployment with its settings, placements and live load.
      *
      * @param state {@code pending}, {@code loading}, {@code ready} or {@code failed} (then {@code reason} says why);
-     *     {@code draining} while it is being deleted
+     *     {@code draining} while it is being deleted; a ready one whose replicas do not all serve has a reason that
+     *     begins {@code degraded:} and says why each other one does not
      * @param gpuLayers {@code "auto"} or the number asked for
      * @param stepTokens {@code "auto"} or the tokens a step may take
      * @param cacheType {@code f16}, {@code q8_0} or {@code q4_0}
      * @param prefixCache sequences beyond {@code parallel} that keep evicted slots' prompts (0: none)
-     * @param readyReplicas the replicas serving now (fewer than {@code replicas} while it loads or scales up)
+     * @param readyReplicas the replicas serving now (fewer than {@code replicas} while it loads or scales up, or while
+     *     one is placed again after its worker went down)
      * @param generatedTokens the tokens its ready replicas generated since they were loaded: two readings a few
      *     seconds apart give its output in tokens per second
      */
