@@ -75,10 +75,29 @@ class ErrorShapesApiTest {
     @Test
     void aHeaderBlockTooLargeIs431InTheApisShape() throws Exception {
         String big = "a".repeat(70_000);
-        assertShape(withStatus(send("GET", "/v1/models", null, big), 431), "openai");
-        assertShape(withStatus(send("GET", "/api/v1/projects", null, big), 431), "factory");
-        assertShape(withStatus(send("POST", "/model/acme%2Ftiny/converse", "{}", big), 431), "bedrock");
+        assertShape(withStatus(sendTooLarge("GET", "/v1/models", null, big), 431), "openai");
+        assertShape(withStatus(sendTooLarge("GET", "/api/v1/projects", null, big), 431), "factory");
+        assertShape(withStatus(sendTooLarge("POST", "/model/acme%2Ftiny/converse", "{}", big), 431), "bedrock");
         assertThat(send("GET", "/v1/models", null, null).statusCode()).isEqualTo(200);
+    }
+
+    /**
+     * A request whose header block is too large: the server answers 431 and closes the connection with the rest of
+     * the request unread, and when the client is still sending, the operating system may reset the connection before
+     * the client reads the answer (as with any HTTP server). Under load that happened about once in four full runs,
+     * so a reset is sent again, twice at most; the answer, when it comes, is checked whole.
+     */
+    private static HttpResponse<String> sendTooLarge(String method, String path, String body, String header)
+            throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return send(method, path, body, header);
+            } catch (java.io.IOException e) {
+                if (attempt == 3) {
+                    throw e;
+                }
+            }
+        }
     }
 
     @Test

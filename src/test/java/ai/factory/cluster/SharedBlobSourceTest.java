@@ -69,6 +69,11 @@ class SharedBlobSourceTest {
                 256, 1, 1, 8, 0, "f16", 0, 0, 0);
     }
 
+    /** Where worker {@code name}'s cache keeps {@code blob}. */
+    private Path cached(String name, BlobStore.StoredBlob blob) {
+        return BlobStore.pathIn(dir.resolve(name).resolve("cache"), OWNER, blob.ref().sha256());
+    }
+
     private static WorkerReplicas worker(Path home, WorkerReplicas.ModelSource source) {
         return new WorkerReplicas(home.resolve("cache"), source, (work, file) -> LlamaEngine.loadFromMemory(
                 LlamaRuntime.load(), file, work.model(), LlamaEngineOptions.defaults()
@@ -92,8 +97,7 @@ class SharedBlobSourceTest {
             Assignments.Reported ready = awaitReport(worker, "a1");
             assertThat(ready.phase()).as(ready.detail()).isEqualTo(Assignments.Phase.READY);
             assertThat(control.streamed).as("no blob streamed through the control plane").hasValue(0);
-            assertThat(Files.readAllBytes(dir.resolve("w1/cache/keyed").resolve(OWNER)
-                    .resolve(blob.ref().sha256().substring(0, 2)).resolve(blob.ref().sha256())))
+            assertThat(Files.readAllBytes(cached("w1", blob)))
                     .as("the worker's cache holds the ciphertext, as on the shared folder")
                     .isEqualTo(Files.readAllBytes(control.store.path(OWNER, blob.ref().sha256())));
             TextEngine engine = worker.engine("a1");
@@ -125,8 +129,7 @@ class SharedBlobSourceTest {
             Assignments.Reported ready = awaitReport(worker, "a2");
             assertThat(ready.phase()).as(ready.detail()).isEqualTo(Assignments.Phase.READY);
             assertThat(control.streamed).as("the altered copy refused, the control plane's fetched").hasValue(1);
-            assertThat(Files.readAllBytes(dir.resolve("w2/cache/keyed").resolve(OWNER)
-                    .resolve(blob.ref().sha256().substring(0, 2)).resolve(blob.ref().sha256())))
+            assertThat(Files.readAllBytes(cached("w2", blob)))
                     .isEqualTo(Files.readAllBytes(control.store.path(OWNER, blob.ref().sha256())));
         }
         // Not on the shared folder at all: the control plane streams it.
@@ -149,8 +152,7 @@ class SharedBlobSourceTest {
             assertThat(failed.phase()).isEqualTo(Assignments.Phase.FAILED);
             assertThat(failed.detail()).contains("did not verify on this worker", "deleted from the cache");
             assertThat(control.streamed).as("fetched once more from the control plane").hasValue(3);
-            assertThat(Files.exists(dir.resolve("w4/cache/keyed").resolve(OWNER)
-                    .resolve(blob.ref().sha256().substring(0, 2)).resolve(blob.ref().sha256()))).isFalse();
+            assertThat(Files.exists(cached("w4", blob))).isFalse();
         }
     }
 
