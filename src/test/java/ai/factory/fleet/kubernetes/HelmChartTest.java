@@ -194,6 +194,52 @@ class HelmChartTest {
     }
 
     @Test
+    void theMasterKeyComesFromAnHsmOrAKeystoreWhosePasswordIsASecret() throws IOException {
+        // An HSM: its module from a volume of the node, its PIN from a Secret, never a value.
+        List<HasMetadata> objects = render(new Helm(CHART).template().withName("factory").withNamespace("prod")
+                .set("keys.provider", "pkcs11")
+                .set("keys.pkcs11.library", "/opt/pkcs11/libvendor-pkcs11.so")
+                .set("keys.pkcs11.tokenLabel", "factory")
+                .set("keys.pkcs11.pinSecret", "hsm-pin")
+                .set("keys.pkcs11.volume.hostPath.path", "/opt/vendor-hsm"));
+        PodSpec pod = one(objects, Deployment.class).getSpec().getTemplate().getSpec();
+        Container factory = pod.getContainers().getFirst();
+        Map<String, EnvVar> env = factory.getEnv().stream().collect(Collectors.toMap(EnvVar::getName, e -> e));
+        assertThat(env.get("FACTORY_KEYS_PROVIDER").getValue()).isEqualTo("pkcs11");
+        assertThat(env.get("FACTORY_PKCS11_LIBRARY").getValue()).isEqualTo("/opt/pkcs11/libvendor-pkcs11.so");
+        assertThat(env.get("FACTORY_PKCS11_TOKEN_LABEL").getValue()).isEqualTo("factory");
+        assertThat(env).doesNotContainKeys("FACTORY_PKCS11_SLOT", "FACTORY_KEYSTORE_PASSWORD");
+        assertThat(env.get("FACTORY_PKCS11_PIN").getValue()).as("no PIN in the pod spec").isNull();
+        assertThat(env.get("FACTORY_PKCS11_PIN").getValueFrom().getSecretKeyRef().getName()).isEqualTo("hsm-pin");
+        assertThat(factory.getVolumeMounts()).anySatisfy(m -> {
+            assertThat(m.getMountPath()).isEqualTo("/opt/pkcs11");
+            assertThat(m.getReadOnly()).isTrue();
+        });
+        assertThat(pod.getVolumes()).filteredOn(v -> v.getName().equals("pkcs11")).singleElement()
+                .satisfies(v -> assertThat(v.getHostPath().getPath()).isEqualTo("/opt/vendor-hsm"));
+        createdOnAnApiServer(objects);
+
+        // A local keystore whose password is a Secret, not a file beside it on the site volume.
+        objects = render(new Helm(CHART).template().withName("factory").withNamespace("prod")
+                .set("keys.keystorePasswordSecret", "factory-keystore"));
+        env = one(objects, Deployment.class).getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv()
+                .stream().collect(Collectors.toMap(EnvVar::getName, e -> e));
+        assertThat(env.get("FACTORY_KEYS_PROVIDER").getValue()).isEqualTo("local");
+        assertThat(env.get("FACTORY_KEYSTORE_PASSWORD").getValueFrom().getSecretKeyRef().getName())
+                .isEqualTo("factory-keystore");
+        assertThat(env).doesNotContainKeys("FACTORY_PKCS11_LIBRARY", "FACTORY_PKCS11_PIN");
+
+        // An HSM half described is refused, naming what is missing.
+        assertThatThrownBy(() -> new Helm(CHART).template().withName("x").set("keys.provider", "pkcs11").call())
+                .hasMessageContaining("keys.pkcs11.library");
+        assertThatThrownBy(() -> new Helm(CHART).template().withName("x").set("keys.provider", "pkcs11")
+                .set("keys.pkcs11.library", "/opt/pkcs11/lib.so").set("keys.pkcs11.slot", "0").call())
+                .hasMessageContaining("keys.pkcs11.pinSecret");
+        assertThatThrownBy(() -> new Helm(CHART).template().withName("x").set("keys.provider", "vault").call())
+                .hasMessageContaining("provider");
+    }
+
+    @Test
     void badValuesAreRefusedByTheChartsSchemaNamingTheValue() {
         assertThatThrownBy(() -> new Helm(CHART).template().withName("x").set("controlPlane.replicas", 0).call())
                 .hasMessageContaining("replicas");
