@@ -166,8 +166,19 @@ public final class ClusterServer implements AutoCloseable {
             throw new IllegalStateException("cannot trust the cluster CA: " + e.getMessage(), e);
         }
         ssl.setNeedClientAuth(true);
-        return new ServerConnector(server, new SslConnectionFactory(ssl, "http/1.1"), new HttpConnectionFactory(https));
+        ServerConnector connector = new ServerConnector(server, new SslConnectionFactory(ssl, "http/1.1"),
+                new HttpConnectionFactory(https));
+        connector.setIdleTimeout(IDLE_TIMEOUT.toMillis());
+        return connector;
     }
+
+    /**
+     * How long a connection between the control plane and a worker may stay idle: longer than the JDK client's keep-alive
+     * (30 s by default), so that the client closes an idle connection first and never sends a call on one this side is
+     * closing (a call lost that way failed with "cannot be reached" and passed a healthy worker by). Jetty's default is
+     * the same 30 s.
+     */
+    static final java.time.Duration IDLE_TIMEOUT = java.time.Duration.ofMinutes(5);
 
     public ClusterServer start() {
         app.start();

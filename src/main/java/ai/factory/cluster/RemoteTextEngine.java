@@ -230,11 +230,13 @@ final class RemoteTextEngine implements TextEngine {
         placementProblem = reason;
     }
 
+    /**
+     * Why it does not serve: being moved, on a worker down or not ready, or unloaded. A worker that one call could not
+     * reach (routing passes it by for a few seconds) still counts as serving here: one blip is not a degraded
+     * deployment.
+     */
     @Override
     public @Nullable String unavailableReason() {
-        if (available()) {
-            return null;
-        }
         Target t = target;
         String problem = placementProblem;
         if (closed.get()) {
@@ -246,7 +248,7 @@ final class RemoteTextEngine implements TextEngine {
         if (!healthy) {
             return "its worker " + t.node.name() + " is down or has not reported it ready";
         }
-        return "its worker " + t.node.name() + " could not be reached a moment ago";
+        return null;
     }
 
     /** Whether calls may come here now: placed on a worker that is up and has it ready. */
@@ -301,23 +303,48 @@ final class RemoteTextEngine implements TextEngine {
             return;
         }
         Thread.ofVirtual().name("tokenizer-check-" + t.work.assignment()).start(() -> {
-            try {
-                int[] theirs = tokens(call(t, ReplicaCalls.TOKENIZE, new ReplicaCalls.Tokenize(PROBE, true, true)));
-                boolean same = java.util.Arrays.equals(theirs, here.tokenize(PROBE, true, true));
-                t.tokenizesHere = same;
-                if (same) {
-                    LOG.info("replica {} of {} on {}: its calls are tokenized here", t.work.replica(), model,
-                            t.node.name());
-                } else {
-                    LOG.warn("replica {} of {} on {}: its worker tokenizes otherwise than the vocabulary here (another "
-                            + "llama.cpp?); it tokenizes its calls itself", t.work.replica(), model, t.node.name());
+            for (int attempt = 1; attempt <= PROBE_ATTEMPTS && !closed.get() && target == t; attempt++) {
+                try {
+                    // Not through call(): a probe that fails does not make routing pass the replica by.
+                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(t.base + ReplicaCalls.TOKENIZE))
+                            .header("Content-Type", "application/json").timeout(CALL_TIMEOUT)
+                            .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(
+                                    new ReplicaCalls.Tokenize(PROBE, true, true)))).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    if (r.statusCode() != 200) {
+                        throw new IOException("the worker answered " + r.statusCode());
+                    }
+                    boolean same = java.util.Arrays.equals(tokens(Json.mapper().readTree(r.body())),
+                            here.tokenize(PROBE, true, true));
+                    t.tokenizesHere = same;
+                    if (same) {
+                        LOG.info("replica {} of {} on {}: its calls are tokenized here", t.work.replica(), model,
+                                t.node.name());
+                    } else {
+                        LOG.warn("replica {} of {} on {}: its worker tokenizes otherwise than the vocabulary here "
+                                + "(another llama.cpp?); it tokenizes its calls itself", t.work.replica(), model,
+                                t.node.name());
+                    }
+                    return;
+                } catch (IOException | RuntimeException e) {
+                    LOG.info("replica {} of {} on {}: the tokenizer check failed ({}){}", t.work.replica(), model,
+                            t.node.name(), e.getMessage(), attempt < PROBE_ATTEMPTS ? "; trying again"
+                                    : "; its worker tokenizes its calls");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
                 }
-            } catch (RuntimeException e) {
-                LOG.info("replica {} of {} on {}: its worker tokenizes its calls ({})", t.work.replica(), model,
-                        t.node.name(), e.getMessage());
+                try {
+                    Thread.sleep(PROBE_RETRY.toMillis() * attempt);
+                } catch (InterruptedException e) {
+                    return;
+                }
             }
         });
     }
+
+    private static final int PROBE_ATTEMPTS = 3;
+    private static final Duration PROBE_RETRY = Duration.ofSeconds(1);
 
     /** The vocabulary loaded here, once the current target's worker was seen to tokenize as it does. */
     private @Nullable Vocabulary localVocabulary() {

@@ -51,8 +51,8 @@ public non-sealed interface TextEngine extends Engine {
     }
 
     /**
-     * Why calls do not come here now, for the people who run it (a deployment then reports itself degraded); null
-     * while it is {@link #available()}.
+     * Why it does not serve now, for the people who run it (a deployment then reports itself degraded); null while it
+     * serves, which may include a moment when routing passes it by ({@link #available()}).
      */
     default @org.jspecify.annotations.Nullable String unavailableReason() {
         return available() ? null : "it does not take calls now";

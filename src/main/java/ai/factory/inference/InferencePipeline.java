@@ -173,6 +173,7 @@ public final class InferencePipeline {
             listener.admitted(ticket);
             try {
                 listener.awaitAdmission();
+                routed.close(); // the replica counts the call itself from here
                 List<Generation> generations = chosen.submitAll(requests.stream()
                         .map(r -> r.withPriority(ticket.priority())).toList());
                 return new Started(chosen, tokens, formats, n, generations, generationTimeout,

@@ -378,7 +378,7 @@ public final class Deployments implements AutoCloseable {
         try {
             Thread.sleep(LEAVE_FIRST);
             while (engine instanceof TextEngine t && System.nanoTime() < end
-                    && (t.load().active() > 0 || t.load().waiting() > 0)) {
+                    && (t.load().active() > 0 || t.load().waiting() > 0 || TextReplicas.routed(t) > 0)) {
                 Thread.sleep(100);
             }
         } catch (InterruptedException e) {

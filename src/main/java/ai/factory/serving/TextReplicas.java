@@ -49,8 +49,9 @@ public final class TextReplicas {
         private final TextEngine engine;
         private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-        private Routed(TextEngine engine) {
+        private Routed(TextEngine engine, boolean counted) {
             this.engine = engine;
+            closed.set(!counted);
         }
 
         public TextEngine engine() {
@@ -66,12 +67,24 @@ public final class TextReplicas {
         }
     }
 
-    /** The replica for {@code prompt} ({@link #forPrompt}), counted busy with it until the handle is closed. */
+    /**
+     * The replica for {@code prompt} ({@link #forPrompt}), counted busy with it until the handle is closed. What each
+     * replica holds of the prompt is looked up first; only the comparison of their loads and the count are made one
+     * choice at a time.
+     */
     public Routed route(int[] prompt) {
+        requireNonNull(prompt, "prompt is null");
+        if (replicas.size() == 1) {
+            return new Routed(replicas.getFirst(), false);
+        }
+        int[] held = new int[replicas.size()];
+        for (int i = 0; i < held.length; i++) {
+            held[i] = replicas.get(i).cachedPrefix(prompt);
+        }
         synchronized (CHOOSING) {
-            TextEngine chosen = forPrompt(prompt);
+            TextEngine chosen = choose(held);
             ROUTED.merge(chosen, 1, Integer::sum);
-            return new Routed(chosen);
+            return new Routed(chosen, true);
         }
     }
 
@@ -83,20 +96,29 @@ public final class TextReplicas {
     /** The replica for {@code prompt}, tokenized by any of them. */
     public TextEngine forPrompt(int[] prompt) {
         requireNonNull(prompt, "prompt is null");
-        TextEngine least = leastBusy();
         if (replicas.size() == 1) {
-            return least;
+            return replicas.getFirst();
         }
+        int[] held = new int[replicas.size()];
+        for (int i = 0; i < held.length; i++) {
+            held[i] = replicas.get(i).cachedPrefix(prompt);
+        }
+        return choose(held);
+    }
+
+    /** The choice of {@link #forPrompt}, given what each replica holds of the prompt ({@code held}, in order). */
+    private TextEngine choose(int[] held) {
+        TextEngine least = leastBusy();
+        int leastHeld = held[replicas.indexOf(least)];
         TextEngine holder = least;
-        int longest = least.cachedPrefix(prompt);
-        for (TextEngine replica : replicas) {
-            int held = replica.cachedPrefix(prompt);
-            if (held > longest) {
-                holder = replica;
-                longest = held;
+        int longest = leastHeld;
+        for (int i = 0; i < held.length; i++) {
+            if (held[i] > longest) {
+                holder = replicas.get(i);
+                longest = held[i];
             }
         }
-        if (holder == least || longest - least.cachedPrefix(prompt) < MIN_AFFINITY_TOKENS) {
+        if (holder == least || longest - leastHeld < MIN_AFFINITY_TOKENS) {
             return least;
         }
         boolean holderHasRoom = ReplicaRouter.busy(holder) < holder.load().slots();

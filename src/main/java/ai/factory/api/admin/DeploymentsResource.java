@@ -117,10 +117,10 @@ public final class DeploymentsResource implements Routes {
     }
 
     /**
-     * A ready deployment whose replicas do not all serve (one being placed again after its worker went down) is
-     * degraded: its reason says how many serve and why each other one does not.
+     * Why each replica that does not serve does not ("replica 1: …"), read once per replica: a ready deployment with
+     * any (one being placed again after its worker went down) is degraded, and its reason says how many serve.
      */
-    static @org.jspecify.annotations.Nullable String degraded(List<Engine> replicas) {
+    private static List<String> notServing(List<Engine> replicas) {
         List<String> why = new ArrayList<>();
         for (int i = 0; i < replicas.size(); i++) {
             String reason = replicas.get(i) instanceof TextEngine t ? t.unavailableReason() : null;
@@ -128,16 +128,17 @@ public final class DeploymentsResource implements Routes {
                 why.add("replica " + i + ": " + reason);
             }
         }
-        return why.isEmpty() ? null : "degraded: " + (replicas.size() - why.size()) + " of " + replicas.size()
-                + " replicas serve; " + String.join("; ", why);
+        return why;
     }
 
     private DeploymentWire.Deployment deployment(Deployment d) {
         var load = deployments.activity(d.id());
         DeploymentSpec spec = d.spec();
-        String degraded = d.state() instanceof DeploymentState.Ready r ? degraded(r.replicas()) : null;
-        int serving = d.state() instanceof DeploymentState.Ready r ? (int) r.replicas().stream()
-                .filter(e -> !(e instanceof TextEngine t) || t.available()).count() : 0;
+        List<Engine> ready = d.state() instanceof DeploymentState.Ready r ? r.replicas() : List.of();
+        List<String> why = notServing(ready);
+        int serving = ready.size() - why.size();
+        String degraded = why.isEmpty() ? null : "degraded: " + serving + " of " + ready.size() + " replicas serve; "
+                + String.join("; ", why);
         return new DeploymentWire.Deployment(d.id(), d.project(), d.model().toString(), d.version(), d.state().id(),
                 degraded != null ? degraded : d.reason(), spec.replicas(), spec.parallel(), spec.contextLength(),
                 spec.threads(), spec.queue(),
