@@ -115,14 +115,15 @@ final class NodesCommand {
                 ModelsCommand.printJson(out, result);
                 return 0;
             }
-            Table table = new Table("ID", "NAME", "STATE", "HEALTH", "REPLICAS", "LOAD", "ADDRESS", "VERSION",
-                    "JOINED", "LAST SEEN");
+            Table table = new Table("ID", "NAME", "STATE", "HEALTH", "REPLICAS", "LOAD", "MEMORY", "ADDRESS",
+                    "VERSION", "JOINED", "LAST SEEN");
             for (NodeWire.Node n : result.nodes()) {
                 List<NodeWire.Replica> replicas = n.replicas() == null ? List.of() : n.replicas();
                 long ready = replicas.stream().filter(r -> r.state().equals("ready")).count();
+                boolean up = n.health().equals("up");
                 table.row(n.id(), n.name(), n.state(), n.health(), replicas.isEmpty() ? "-"
-                        : ready + "/" + replicas.size() + " ready", n.health().equals("up") ? load(replicas) : "-",
-                        n.address(), n.version(),
+                        : ready + "/" + replicas.size() + " ready", up ? load(replicas) : "-",
+                        up ? memory(n.inventory()) : "-", n.address(), n.version(),
                         n.joinedAt(), n.lastSeenAt());
             }
             table.print(out);
@@ -154,6 +155,23 @@ final class NodesCommand {
         int slots = loads.stream().mapToInt(NodeWire.Load::slots).sum();
         int waiting = loads.stream().mapToInt(NodeWire.Load::waiting).sum();
         return active + "/" + slots + " busy" + (waiting == 0 ? "" : ", " + waiting + " waiting");
+    }
+
+    /**
+     * A node's memory as its last heartbeat reported it, which replicas are placed by: {@code 12.3 of 31.2 GiB free};
+     * {@code -} when it reported none.
+     */
+    static String memory(com.fasterxml.jackson.databind.@org.jspecify.annotations.Nullable JsonNode inventory) {
+        if (inventory == null) {
+            return "-";
+        }
+        com.fasterxml.jackson.databind.JsonNode m = inventory.path("memory");
+        if (!m.path("available").canConvertToLong() || !m.path("total").canConvertToLong()) {
+            return "-";
+        }
+        double gib = 1L << 30;
+        return String.format(java.util.Locale.ROOT, "%.1f of %.1f GiB free", m.path("available").asLong() / gib,
+                m.path("total").asLong() / gib);
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true,

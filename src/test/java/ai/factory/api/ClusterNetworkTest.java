@@ -179,6 +179,9 @@ class ClusterNetworkTest {
         assertThat(listed.out()).contains("LOAD");
         assertThat(java.util.regex.Pattern.compile("\\b0/2 busy").matcher(listed.out()).results().count())
                 .as(listed.out()).isEqualTo(WORKERS);
+        // And the memory each reported, which replicas are placed by.
+        assertThat(java.util.regex.Pattern.compile("\\d+\\.\\d of \\d+\\.\\d GiB free").matcher(listed.out())
+                .results().count()).as(listed.out()).isEqualTo(WORKERS);
     }
 
     /** The tokens each node's replicas generated since they loaded, as its last heartbeat reported them. */
