@@ -21,7 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -170,7 +169,7 @@ public final class Assignments {
         Map<String, Integer> load = new HashMap<>();
         Map<String, Integer> ofThisDeployment = new HashMap<>();
         Map<String, Integer> gpuPending = new HashMap<>();
-        Map<String, List<Pending>> pendingOn = new HashMap<>();
+        Map<String, Long> memoryPending = new HashMap<>();
         java.util.Set<String> holding = new java.util.HashSet<>();
         jdbi.useHandle(h -> h.createQuery("SELECT node_id, deployment_id, replica, phase, work FROM replica_assignments")
                 .map((rs, ctx) -> new Object[] {rs.getString(1), rs.getString(2), rs.getInt(3), rs.getString(4),
@@ -178,10 +177,12 @@ public final class Assignments {
                     String node = (String) row[0];
                     load.merge(node, 1, Integer::sum);
                     if (row[3] == null || Phase.LOADING.name().equals(row[3])) {
-                        // Not loaded yet: not (all) in the node's reported free memory, or free GPUs, either.
+                        // Not loaded yet: not (all) in the node's reported free memory, or free GPUs, either. All
+                        // of it counts, GPU work too (which GPUs it gets is the worker's choice, not known here); a
+                        // loading replica's weights show in the report as they are written.
                         ReplicaWork pending = work((String) row[4]);
-                        pendingOn.computeIfAbsent(node, k -> new java.util.ArrayList<>())
-                                .add(new Pending(pending, row[3] != null));
+                        memoryPending.merge(node, row[3] == null ? pending.memory()
+                                : Math.max(0, pending.memory() - pending.bytes()), Long::sum);
                         if (row[3] == null && pending.gpuLayers() != 0) {
                             gpuPending.merge(node, 1, Integer::sum);
                         }
@@ -193,22 +194,12 @@ public final class Assignments {
                         }
                     }
                 }));
-        java.util.function.ToIntFunction<Node> freeGpus = n -> Math.max(0, gpusFree(n)
+        java.util.function.ToIntFunction<Node> freeGpus = n -> Math.max(0, inventoryOf(n).gpusFree()
                 - gpuPending.getOrDefault(n.id(), 0));
         java.util.function.ToLongFunction<Node> needs = n -> hostNeed(work, n, freeGpus.applyAsInt(n));
         java.util.function.ToLongFunction<Node> freeMemory = n -> {
-            long available = memoryOf(n).available();
-            if (available < 0) {
-                return Long.MAX_VALUE;
-            }
-            long pending = 0;
-            for (Pending p : pendingOn.getOrDefault(n.id(), List.of())) {
-                // All of it, GPU work too (which GPUs it gets is the worker's choice, not known here): counted high
-                // for as long as it loads. A loading replica's weights show in the report as they are written.
-                long host = p.work().memory();
-                pending += p.loading() ? Math.max(0, host - p.work().bytes()) : host;
-            }
-            return available - pending;
+            long available = inventoryOf(n).available();
+            return available < 0 ? Long.MAX_VALUE : available - memoryPending.getOrDefault(n.id(), 0L);
         };
         List<Node> open = serving.stream().filter(n -> !holding.contains(n.id())).toList();
         List<Node> withGpus = open.stream().filter(n -> gpuLayers <= 0 || freeGpus.applyAsInt(n) > 0).toList();
@@ -222,18 +213,18 @@ public final class Assignments {
         }
         String what = " (weights, and KV cache and compute for " + (work.parallel() + work.prefixCache())
                 + " sequence(s) of " + work.contextPerSequence() + " tokens)";
-        memory.keySet().retainAll(nodes.recent().stream().map(Node::id).collect(java.util.stream.Collectors.toSet()));
+        inventories.keySet().retainAll(nodes.recent().stream().map(Node::id).collect(java.util.stream.Collectors.toSet()));
         if (candidates.isEmpty() && !withGpus.isEmpty()) {
             // Every node of the cluster, down or draining too: one that comes back may hold it.
             List<Node> all = nodes.recent().stream().filter(n -> n.state() != NodeState.REMOVED).toList();
             // At best, with every GPU of the node free.
-            java.util.function.ToLongFunction<Node> leastNeed = n -> hostNeed(work, n, memoryOf(n).gpus());
-            if (all.stream().allMatch(n -> memoryOf(n).total() >= 0 && leastNeed.applyAsLong(n) > memoryOf(n).total())) {
-                Node largest = all.stream().max(Comparator.comparingLong(n -> memoryOf(n).total())).orElseThrow();
+            java.util.function.ToLongFunction<Node> leastNeed = n -> hostNeed(work, n, inventoryOf(n).gpus());
+            if (all.stream().allMatch(n -> inventoryOf(n).total() >= 0 && leastNeed.applyAsLong(n) > inventoryOf(n).total())) {
+                Node largest = all.stream().max(Comparator.comparingLong(n -> inventoryOf(n).total())).orElseThrow();
                 // Not a wait for room: no worker of the cluster could ever hold it.
                 throw FactoryException.invalidParam("context", "replica " + replica.index() + " of " + work.model()
                         + " needs " + gib(leastNeed.applyAsLong(largest)) + " of memory" + what + ", more than any worker "
-                        + "has in all (the largest: " + gib(memoryOf(largest).total()) + ", " + largest.name()
+                        + "has in all (the largest: " + gib(inventoryOf(largest).total()) + ", " + largest.name()
                         + "); lower the context, parallel or prefix cache, or add a worker with more memory");
             }
             Node roomiest = withGpus.stream().max(Comparator.comparingLong(freeMemory)).orElseThrow();
@@ -254,7 +245,7 @@ public final class Assignments {
         // GPU work: a node whose free GPUs hold all of the replica, then one with a GPU free (part of its layers go
         // there), then the others.
         Comparator<Node> byGpu = gpuLayers == 0
-                ? Comparator.comparingInt(n -> gpusFree(n) > 0 || hasGpus(n) ? 1 : 0) // keep GPU nodes for GPU work
+                ? Comparator.comparingInt(n -> inventoryOf(n).accelerators() > 0 ? 1 : 0) // GPU nodes for GPU work
                 : Comparator.comparingInt(n -> holdsOnGpus(work, n, freeGpus.applyAsInt(n)) ? 0
                         : freeGpus.applyAsInt(n) > 0 ? 1 : 2);
         Comparator<Node> policy = switch (placement) {
@@ -286,24 +277,6 @@ public final class Assignments {
         return new Placed(made, chosen);
     }
 
-    /** The GPUs a node last reported free for replicas ({@code gpusFree} in its inventory), 0 when it said none. */
-    static int gpusFree(Node node) {
-        String inventory = node.inventory();
-        int at = inventory.indexOf("\"gpusFree\":");
-        if (at < 0) {
-            return 0;
-        }
-        int i = at + "\"gpusFree\":".length();
-        int value = 0;
-        while (i < inventory.length() && Character.isDigit(inventory.charAt(i)) && value < 1_000) {
-            value = value * 10 + (inventory.charAt(i++) - '0');
-        }
-        return value;
-    }
-
-    /** An assignment not loaded yet: not started ({@code loading} false) or loading. */
-    private record Pending(ReplicaWork work, boolean loading) {}
-
     /**
      * The host memory {@code work} takes on {@code node}: only the model's file, held while it loads, where the node's
      * {@code freeGpus} hold the whole replica (its layers go there, as the worker's own plan puts them); else all of it,
@@ -315,32 +288,39 @@ public final class Assignments {
 
     /** Whether {@code freeGpus} of the node's GPUs hold all of GPU work {@code work} (by its smallest GPU's memory). */
     private boolean holdsOnGpus(ReplicaWork work, Node node, int freeGpus) {
-        long perGpu = memoryOf(node).gpuMemory();
+        long perGpu = inventoryOf(node).gpuMemory();
         return work.gpuLayers() != 0 && freeGpus > 0 && perGpu > 0 && (double) freeGpus * perGpu >= work.memory();
     }
 
     /**
-     * A node's memory as its inventory gives it, read once per inventory it reports (placement looks at every node):
-     * its host memory in all and available, and the memory of its smallest accelerator; -1 where it gave none.
+     * What placement reads of a node's inventory, read once per inventory it reports (placement looks at every node):
+     * its host memory in all and available (-1 where it gave none), its accelerators, how many of them have a known
+     * memory and the memory of the smallest (-1: none), and the GPUs it last reported free for replicas
+     * ({@code gpusFree}: the worker gives its replicas GPUs itself).
      */
-    private record Memory(String inventory, long total, long available, long gpuMemory, int gpus) {}
+    record Inventory(String raw, long total, long available, int accelerators, int gpus, long gpuMemory,
+                     int gpusFree) {}
 
-    private final Map<String, Memory> memory = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Inventory> inventories = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private Memory memoryOf(Node node) {
-        Memory known = memory.get(node.id());
-        if (known != null && known.inventory().equals(node.inventory())) {
+    Inventory inventoryOf(Node node) {
+        Inventory known = inventories.get(node.id());
+        if (known != null && known.raw().equals(node.inventory())) {
             return known;
         }
         long total = -1;
         long available = -1;
         long gpuMemory = -1;
+        int accelerators = 0;
         int gpus = 0;
+        int gpusFree = 0;
         try {
             JsonNode inventory = Json.mapper().readTree(node.inventory());
             JsonNode m = inventory.path("memory");
             total = m.path("total").canConvertToLong() ? Math.max(0, m.path("total").asLong()) : -1;
             available = m.path("available").canConvertToLong() ? Math.max(0, m.path("available").asLong()) : -1;
+            accelerators = inventory.path("accelerators").size();
+            gpusFree = Math.max(0, Math.min(1_000, inventory.path("gpusFree").asInt(0)));
             for (JsonNode a : inventory.path("accelerators")) {
                 long each = a.path("memoryTotal").asLong(-1);
                 if (each > 0) {
@@ -351,18 +331,13 @@ public final class Assignments {
         } catch (JsonProcessingException e) {
             LOG.debug("node {} reported an inventory that is not JSON: {}", node.name(), e.getOriginalMessage());
         }
-        Memory read = new Memory(node.inventory(), total, available, gpuMemory, gpus);
-        memory.put(node.id(), read);
+        Inventory read = new Inventory(node.inventory(), total, available, accelerators, gpus, gpuMemory, gpusFree);
+        inventories.put(node.id(), read);
         return read;
     }
 
     private static String gib(long bytes) {
         return String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
-    }
-
-    /** Whether a node reported accelerators at all. */
-    private static boolean hasGpus(Node node) {
-        return node.inventory().contains("\"accelerators\":[{");
     }
 
     /** Every node of the cluster now, by id. */

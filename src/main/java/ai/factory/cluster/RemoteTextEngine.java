@@ -305,17 +305,9 @@ final class RemoteTextEngine implements TextEngine {
         Thread.ofVirtual().name("tokenizer-check-" + t.work.assignment()).start(() -> {
             for (int attempt = 1; attempt <= PROBE_ATTEMPTS && !closed.get() && target == t; attempt++) {
                 try {
-                    // Not through call(): a probe that fails does not make routing pass the replica by.
-                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(t.base + ReplicaCalls.TOKENIZE))
-                            .header("Content-Type", "application/json").timeout(CALL_TIMEOUT)
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(
-                                    new ReplicaCalls.Tokenize(PROBE, true, true)))).build(),
-                            HttpResponse.BodyHandlers.ofString());
-                    if (r.statusCode() != 200) {
-                        throw new IOException("the worker answered " + r.statusCode());
-                    }
-                    boolean same = java.util.Arrays.equals(tokens(Json.mapper().readTree(r.body())),
-                            here.tokenize(PROBE, true, true));
+                    // A probe that fails does not make routing pass the replica by.
+                    boolean same = java.util.Arrays.equals(tokens(call(t, ReplicaCalls.TOKENIZE,
+                            new ReplicaCalls.Tokenize(PROBE, true, true), false)), here.tokenize(PROBE, true, true));
                     t.tokenizesHere = same;
                     if (same) {
                         LOG.info("replica {} of {} on {}: its calls are tokenized here", t.work.replica(), model,
@@ -326,13 +318,10 @@ final class RemoteTextEngine implements TextEngine {
                                 t.node.name());
                     }
                     return;
-                } catch (IOException | RuntimeException e) {
+                } catch (RuntimeException e) {
                     LOG.info("replica {} of {} on {}: the tokenizer check failed ({}){}", t.work.replica(), model,
                             t.node.name(), e.getMessage(), attempt < PROBE_ATTEMPTS ? "; trying again"
                                     : "; its worker tokenizes its calls");
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
                 }
                 try {
                     Thread.sleep(PROBE_RETRY.toMillis() * attempt);
@@ -359,7 +348,7 @@ final class RemoteTextEngine implements TextEngine {
             return local.tokenize(text, addSpecial, parseSpecial);
         }
         return tokens(call(current(), ReplicaCalls.TOKENIZE,
-                new ReplicaCalls.Tokenize(text, addSpecial, parseSpecial)));
+                new ReplicaCalls.Tokenize(text, addSpecial, parseSpecial), true));
     }
 
     private static int[] tokens(JsonNode answer) {
@@ -376,12 +365,17 @@ final class RemoteTextEngine implements TextEngine {
         if (local != null) {
             return local.detokenize(tokens);
         }
-        return call(current(), ReplicaCalls.DETOKENIZE, new ReplicaCalls.Detokenize(tokens)).path("text").asText();
+        return call(current(), ReplicaCalls.DETOKENIZE, new ReplicaCalls.Detokenize(tokens), true).path("text")
+                .asText();
     }
 
-    /** A call to {@code to} with a JSON answer. */
-    private JsonNode call(Target to, String path, Object body) {
-        HttpResponse<String> r = send(to, path, body, HttpResponse.BodyHandlers.ofString(), CALL_TIMEOUT);
+    /**
+     * A call to {@code to} with a JSON answer.
+     *
+     * @param passBy whether a worker it cannot reach is passed by for a while ({@link #send})
+     */
+    private JsonNode call(Target to, String path, Object body, boolean passBy) {
+        HttpResponse<String> r = send(to, path, body, HttpResponse.BodyHandlers.ofString(), CALL_TIMEOUT, passBy);
         if (r.statusCode() != 200) {
             throw ReplicaCalls.exception(r.statusCode(), r.body());
         }
@@ -392,8 +386,9 @@ final class RemoteTextEngine implements TextEngine {
         }
     }
 
+    /** @param passBy whether routing passes the replica by for a while when its worker cannot be reached */
     private <T> HttpResponse<T> send(Target to, String path, Object body, HttpResponse.BodyHandler<T> handler,
-                                     @Nullable Duration timeout) {
+                                     @Nullable Duration timeout, boolean passBy) {
         HttpRequest.Builder request;
         try {
             request = HttpRequest.newBuilder(URI.create(to.base + path)).header("Content-Type", "application/json")
@@ -407,8 +402,10 @@ final class RemoteTextEngine implements TextEngine {
         try {
             return http.send(request.build(), handler);
         } catch (IOException e) {
-            // Passed by until the supervisor has seen whether the worker is gone: one failed call, not one per call.
-            unreachableUntil = System.nanoTime() + UNREACHABLE_FOR.toNanos();
+            if (passBy) {
+                // Passed by until the supervisor has seen whether the worker is gone: one failed call, not one per call.
+                unreachableUntil = System.nanoTime() + UNREACHABLE_FOR.toNanos();
+            }
             throw new FactoryException(ErrorCode.UNAVAILABLE, "the worker running a replica of " + model
                     + " (" + to.node.name() + ") cannot be reached: " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -427,7 +424,7 @@ final class RemoteTextEngine implements TextEngine {
         try {
             // The worker answers its headers at once; the timeout is for a worker that does not answer at all.
             r = send(to, ReplicaCalls.GENERATE, new ReplicaCalls.Generate(requests),
-                    HttpResponse.BodyHandlers.ofInputStream(), CALL_TIMEOUT);
+                    HttpResponse.BodyHandlers.ofInputStream(), CALL_TIMEOUT, true);
         } catch (RuntimeException e) {
             callsEnded(requests.size());
             to.begun(null);

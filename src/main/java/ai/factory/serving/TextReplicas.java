@@ -77,10 +77,7 @@ public final class TextReplicas {
         if (replicas.size() == 1) {
             return new Routed(replicas.getFirst(), false);
         }
-        int[] held = new int[replicas.size()];
-        for (int i = 0; i < held.length; i++) {
-            held[i] = replicas.get(i).cachedPrefix(prompt);
-        }
+        int[] held = held(prompt);
         synchronized (CHOOSING) {
             TextEngine chosen = choose(held);
             ROUTED.merge(chosen, 1, Integer::sum);
@@ -99,11 +96,16 @@ public final class TextReplicas {
         if (replicas.size() == 1) {
             return replicas.getFirst();
         }
+        return choose(held(prompt));
+    }
+
+    /** How much of {@code prompt} each replica holds, in order. */
+    private int[] held(int[] prompt) {
         int[] held = new int[replicas.size()];
         for (int i = 0; i < held.length; i++) {
             held[i] = replicas.get(i).cachedPrefix(prompt);
         }
-        return choose(held);
+        return held;
     }
 
     /** The choice of {@link #forPrompt}, given what each replica holds of the prompt ({@code held}, in order). */

@@ -60,8 +60,8 @@ class AssignmentsPlacementTest {
                     + "'node-gpu-a'").execute());
             jdbi.useHandle(h -> h.createUpdate("UPDATE cluster_nodes SET inventory = :i WHERE id = 'node-gpu-a'")
                     .bind("i", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0}],\"gpusFree\":1}").execute());
-            assertThat(Assignments.gpusFree(nodes(jdbi).list().stream().filter(n -> n.name().equals("gpu-a")).findFirst()
-                    .orElseThrow())).isEqualTo(1);
+            assertThat(assignments.inventoryOf(nodes(jdbi).list().stream().filter(n -> n.name().equals("gpu-a"))
+                    .findFirst().orElseThrow()).gpusFree()).isEqualTo(1);
         }
     }
 
