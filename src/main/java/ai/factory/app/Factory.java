@@ -340,7 +340,7 @@ public final class Factory implements AutoCloseable {
             Deployments deployments = new Deployments(database.jdbi(), registry, workerEngines != null
                     ? workerEngines : local,
                     control ? new MemoryPlanner(() -> Long.MAX_VALUE) : new MemoryPlanner(hostMemory),
-                    control ? new GpuPlacements(new GpuAllocator(List.of()), () -> false)
+                    control ? GpuPlacements.onWorkers()
                             : new GpuPlacements(gpus, () -> offload().supported()), clock);
             closeInOrder.addFirst(deployments);
             if (workerEngines != null) {

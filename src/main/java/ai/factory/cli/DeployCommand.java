@@ -66,6 +66,11 @@ final class DeployCommand implements Callable<Integer> {
                     + "conversation; each takes a slot's KV memory (default 0).")
     int prefixCache;
 
+    @Option(names = "--priority", defaultValue = "0", paramLabel = "N",
+            description = "From -1000 to 1000 (default 0): where no worker of a cluster has room for a replica, it "
+                    + "may end replicas of deployments with a lower priority, which wait for room elsewhere.")
+    int priority;
+
     @Option(names = "--no-wait", description = "Return as soon as the deployment is accepted.")
     boolean noWait;
 
@@ -104,7 +109,7 @@ final class DeployCommand implements Callable<Integer> {
         CreateDeployment body = new CreateDeployment(model, replicas, parallel, context, threads, queue,
                 gpuLayers.equals("auto") ? TextNode.valueOf("auto") : IntNode.valueOf(gpuLayerCount()),
                 stepTokens.equals("auto") ? TextNode.valueOf("auto") : IntNode.valueOf(stepTokenCount()),
-                cacheTypeId(), prefixCache);
+                cacheTypeId(), prefixCache, priority);
         FactoryClient http = client.client();
         Deployment d = http.post("/api/v1/deployments", body, Deployment.class);
         PrintWriter out = spec.commandLine().getOut();

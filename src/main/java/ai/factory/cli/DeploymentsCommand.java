@@ -32,12 +32,12 @@ final class DeploymentsCommand {
                 return 0;
             }
             Table table = new Table("ID", "MODEL", "STATE", "REPLICAS", "PARALLEL", "CONTEXT", "STEP TOKENS",
-                    "KV CACHE", "PREFIX CACHE", "REASON");
+                    "KV CACHE", "PREFIX CACHE", "PRIORITY", "REASON");
             for (Deployment d : result.deployments()) {
                 table.row(d.id(), d.model() + ":" + d.version(), d.state(), d.readyReplicas() == d.replicas()
                                 ? String.valueOf(d.replicas()) : d.readyReplicas() + " of " + d.replicas(), d.parallel(),
                         d.context() == 0 ? "model" : String.valueOf(d.context()), d.stepTokens(), d.cacheType(),
-                        d.prefixCache(), d.reason() == null ? "" : d.reason());
+                        d.prefixCache(), d.priority(), d.reason() == null ? "" : d.reason());
             }
             table.print(out);
             return 0;

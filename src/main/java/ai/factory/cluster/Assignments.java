@@ -62,6 +62,8 @@ import org.slf4j.LoggerFactory;
 public final class Assignments {
     private static final Logger LOG = LoggerFactory.getLogger(Assignments.class);
     public static final String AUDIT_KEY_RELEASED = "replica.keyReleased";
+    /** A replica's assignment was ended to make room for a replica of a deployment with a higher priority. */
+    public static final String AUDIT_PREEMPTED = "replica.preempted";
 
     private final Jdbi jdbi;
     private final Nodes nodes;
@@ -205,16 +207,17 @@ public final class Assignments {
         List<Node> withGpus = open.stream().filter(n -> gpuLayers <= 0 || freeGpus.applyAsInt(n) > 0).toList();
         List<Node> candidates = withGpus.stream().filter(n -> needs.applyAsLong(n) <= freeMemory.applyAsLong(n))
                 .toList();
-        if (withGpus.isEmpty() && gpuLayers > 0 && !open.isEmpty()) {
+        Preemption room = candidates.isEmpty() ? preemption(work, open, freeGpus, freeMemory) : null;
+        if (room == null && withGpus.isEmpty() && gpuLayers > 0 && !open.isEmpty()) {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker has a GPU free for replica " + replica.index()
                     + " of deployment " + replica.deployment() + " ('gpuLayers' " + gpuLayers + " asks for GPUs; "
                     + serving.size() + " worker(s) ready, up and serving, none with a free GPU its natives can use); "
-                    + "leave gpuLayers out to run where there is room, or add a GPU worker");
+                    + "leave gpuLayers out to run where there is room, or add a GPU worker" + preempted(replica));
         }
         String what = " (weights, and KV cache and compute for " + (work.parallel() + work.prefixCache())
                 + " sequence(s) of " + work.contextPerSequence() + " tokens)";
         inventories.keySet().retainAll(nodes.recent().stream().map(Node::id).collect(java.util.stream.Collectors.toSet()));
-        if (candidates.isEmpty() && !withGpus.isEmpty()) {
+        if (room == null && candidates.isEmpty() && !withGpus.isEmpty()) {
             // Every node of the cluster, down or draining too: one that comes back may hold it.
             List<Node> all = nodes.recent().stream().filter(n -> n.state() != NodeState.REMOVED).toList();
             // At best, with every GPU of the node free.
@@ -233,14 +236,14 @@ public final class Assignments {
                     + gib(needs.applyAsLong(roomiest)) + what + ", and the most free on a worker is "
                     + gib(Math.max(0, freeMemory.applyAsLong(roomiest))) + " (" + roomiest.name() + ", less what "
                     + "replicas still loading there take); lower the context, parallel or prefix cache, or add a worker "
-                    + "with more memory");
+                    + "with more memory" + preempted(replica));
         }
-        if (candidates.isEmpty()) {
+        if (room == null && candidates.isEmpty()) {
             long known = nodes.recent().stream().filter(n -> n.state() != NodeState.REMOVED).count();
             throw new FactoryException(ErrorCode.UNAVAILABLE, "no worker can take replica " + replica.index()
                     + " of deployment " + replica.deployment() + ": " + known + " node(s) in the cluster, "
                     + serving.size() + " ready, up and serving" + (holding.isEmpty() ? "" : " (and holding it already)")
-                    + "; join one with factory worker --join URL --token TOKEN");
+                    + "; join one with factory worker --join URL --token TOKEN" + preempted(replica));
         }
         // GPU work: a node whose free GPUs hold all of the replica, then one with a GPU free (part of its layers go
         // there), then the others.
@@ -256,9 +259,10 @@ public final class Assignments {
                     ? Long.MAX_VALUE : freeMemory.applyAsLong(n) - needs.applyAsLong(n))
                     .thenComparingInt(n -> -load.getOrDefault(n.id(), 0));
         };
-        Node chosen = candidates.stream().min(policy.thenComparing(Node::name)).orElseThrow();
+        Node chosen = room != null ? room.node() : candidates.stream().min(policy.thenComparing(Node::name)).orElseThrow();
+        List<Victim> ended = room != null ? room.victims() : List.of();
         String id = "asg-" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
-        ReplicaWork made = work.withAssignment(id);
+        ReplicaWork made = work.withAssignment(id, ended.stream().map(Victim::assignment).toList());
         String json;
         try {
             json = Json.mapper().writeValueAsString(made);
@@ -267,14 +271,122 @@ public final class Assignments {
         }
         jdbi.useTransaction(h -> {
             leadership.fence(h);
+            for (Victim v : ended) {
+                if (h.createUpdate("DELETE FROM replica_assignments WHERE id = :id").bind("id", v.assignment())
+                        .execute() != 1) {
+                    // Ended meanwhile (by a scale-down): its memory is not what it was; the caller places again.
+                    throw new FactoryException(ErrorCode.UNAVAILABLE, "assignment " + v.assignment() + " on node "
+                            + chosen.name() + " ended while replica " + replica.index() + " of deployment "
+                            + replica.deployment() + " was placed there; placing again");
+                }
+            }
             h.createUpdate("INSERT INTO replica_assignments (id, deployment_id, replica, node_id, work, created_at) "
                             + "VALUES (:id, :deployment, :replica, :node, :work, :at)")
                     .bind("id", id).bind("deployment", replica.deployment()).bind("replica", replica.index())
                     .bind("node", chosen.id()).bind("work", json).bind("at", Timestamp.from(clock.instant())).execute();
         });
-        LOG.info("replica {} of deployment {} assigned to node {} ({}) as {}", replica.index(), replica.deployment(),
-                chosen.id(), chosen.name(), id);
+        preempted.remove(replica);
+        for (Victim v : ended) {
+            String why = "ended on node " + chosen.name() + " at " + clock.instant() + " for replica " + replica.index()
+                    + " of deployment " + replica.deployment() + " (" + work.model() + ", priority " + work.priority()
+                    + " over its " + v.priority() + ")";
+            preempted.put(new ReplicaOf(v.deployment(), v.replica()), why);
+            LOG.warn("replica {} of deployment {} {}", v.replica(), v.deployment(), why);
+            audit.accept(new AuditEvent(clock.instant(), "factory", "factory", Principal.DEFAULT_PROJECT,
+                    AUDIT_PREEMPTED, "deployment=" + v.deployment(), AuditEvent.ALLOW, AuditEvent.SUCCESS, 0, "factory",
+                    v.assignment(), 0, 0, 0, 0, "replica " + v.replica() + " of " + v.model() + " " + why));
+        }
+        LOG.info("replica {} of deployment {} assigned to node {} ({}) as {}{}", replica.index(), replica.deployment(),
+                chosen.id(), chosen.name(), id, ended.isEmpty() ? ""
+                        : ", once the " + ended.size() + " replica(s) of lower priority ended there have unloaded");
         return new Placed(made, chosen);
+    }
+
+    /** A replica of lower priority whose assignment may end to make room: what placement needs to know of it. */
+    private record Victim(String assignment, String deployment, int replica, String model, int priority, long memory,
+                          boolean gpu) {}
+
+    /** Where {@code victims}, ended, make room for a replica. */
+    private record Preemption(Node node, List<Victim> victims) {}
+
+    /**
+     * Where ending replicas of deployments with a lower priority than {@code work}'s would make room for it, ending as
+     * few as that takes: on each node of {@code open}, the lowest priorities first and, within one, the newest first,
+     * until it fits; of those nodes, the one where the fewest end, then the one where the highest priority ended is the
+     * lowest. Null where no such room is. A replica that may use GPUs ({@code gpuLayers} not 0) on a node with
+     * accelerators is counted as giving back one GPU (which GPUs it holds is the worker's choice) and no host memory;
+     * any other gives back its memory estimate. One that would give back nothing that is missing stays.
+     */
+    private @Nullable Preemption preemption(ReplicaWork work, List<Node> open,
+                                            java.util.function.ToIntFunction<Node> freeGpus,
+                                            java.util.function.ToLongFunction<Node> freeMemory) {
+        if (open.isEmpty() || work.priority() <= ai.factory.serving.DeploymentSpec.MIN_PRIORITY) {
+            return null;
+        }
+        Map<String, List<Victim>> lower = new HashMap<>();
+        open.forEach(n -> lower.put(n.id(), new java.util.ArrayList<>()));
+        jdbi.useHandle(h -> h.createQuery("SELECT node_id, work FROM replica_assignments ORDER BY created_at DESC, id")
+                .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2)}).forEach(row -> {
+                    List<Victim> on = lower.get(row[0]);
+                    if (on != null) {
+                        ReplicaWork w = work(row[1]);
+                        if (w.priority() < work.priority()) {
+                            on.add(new Victim(w.assignment(), w.deployment(), w.replica(), w.model(), w.priority(),
+                                    w.memory(), w.gpuLayers() != 0));
+                        }
+                    }
+                }));
+        Preemption best = null;
+        for (Node n : open) {
+            List<Victim> there = lower.getOrDefault(n.id(), List.of()).stream().sorted(Comparator.comparingInt(Victim::priority)).toList();
+            long memory = freeMemory.applyAsLong(n);
+            int gpus = freeGpus.applyAsInt(n);
+            List<Victim> ending = new java.util.ArrayList<>();
+            for (Victim v : there) {
+                if (fits(work, n, memory, gpus)) {
+                    break;
+                }
+                boolean givesGpu = v.gpu() && inventoryOf(n).accelerators() > 0;
+                boolean lacksMemory = hostNeed(work, n, gpus) > memory;
+                // Only what helps ends: a GPU where one is missing (or, for GPU work short of memory, may hold it),
+                // memory where that is short.
+                if (givesGpu ? (work.gpuLayers() > 0 && gpus == 0) || (lacksMemory && work.gpuLayers() != 0) : lacksMemory) {
+                    ending.add(v);
+                    if (givesGpu) {
+                        gpus++;
+                    } else {
+                        memory = memory == Long.MAX_VALUE ? memory : memory + v.memory();
+                    }
+                }
+            }
+            if (ending.isEmpty() || !fits(work, n, memory, gpus)) {
+                continue;
+            }
+            Preemption here = new Preemption(n, List.copyOf(ending));
+            if (best == null || PREEMPTION_ORDER.compare(here, best) < 0) {
+                best = here;
+            }
+        }
+        return best;
+    }
+
+    private static final Comparator<Preemption> PREEMPTION_ORDER = Comparator
+            .comparingInt((Preemption p) -> p.victims().size())
+            .thenComparingInt(p -> p.victims().stream().mapToInt(Victim::priority).max().orElse(0))
+            .thenComparing(p -> p.node().name());
+
+    /** Whether {@code work} fits on {@code node} with {@code memory} free there and {@code gpus} of its GPUs. */
+    private boolean fits(ReplicaWork work, Node node, long memory, int gpus) {
+        return (work.gpuLayers() <= 0 || gpus > 0) && hostNeed(work, node, gpus) <= memory;
+    }
+
+    /** Where a replica that was ended to make room for another went, while it has no room of its own. */
+    private final Map<ReplicaOf, String> preempted = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** "; it was ended …" for a replica that was ended to make room for another, else nothing. */
+    private String preempted(ReplicaOf replica) {
+        String why = preempted.get(replica);
+        return why == null ? "" : "; it was " + why;
     }
 
     /**
@@ -428,11 +540,24 @@ public final class Assignments {
                     }
                 }));
         beyondSince.keySet().retainAll(seen);
+        preempted.keySet().removeIf(r -> live.getOrDefault(r.deployment(), 0) <= r.index());
         stale.forEach(this::remove);
         stale.forEach(beyondSince::remove);
         if (!stale.isEmpty()) {
             LOG.info("ended {} assignment(s) of deployments or replicas that no longer exist", stale.size());
         }
+    }
+
+    /** The ids of every assignment recorded now. */
+    public java.util.Set<String> ids() {
+        return new java.util.HashSet<>(jdbi.withHandle(h -> h.createQuery("SELECT id FROM replica_assignments")
+                .mapTo(String.class).list()));
+    }
+
+    /** Whether {@code assignment} is recorded (it has not ended). */
+    public boolean exists(String assignment) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM replica_assignments WHERE id = :id")
+                .bind("id", assignment).mapTo(Integer.class).one()) > 0;
     }
 
     /** The node an assignment is on, while both exist. */

@@ -246,7 +246,9 @@ final class RemoteTextEngine implements TextEngine {
             return "it is being placed again on the workers left" + (problem == null ? "" : ": " + problem);
         }
         if (!healthy) {
-            return "its worker " + t.node.name() + " is down or has not reported it ready";
+            // A move that failed says why (its assignment ended, or its worker went down, and no other has room).
+            return problem != null ? "it is being placed again: " + problem
+                    : "its worker " + t.node.name() + " is down or has not reported it ready";
         }
         return null;
     }

@@ -2,6 +2,8 @@ package ai.factory.cluster;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
+
 /**
  * What a worker runs for one assignment: a replica of a deployment of a GGUF model version, the model's one file by
  * its blob (owner and plaintext SHA-256, fetched encrypted from the control plane), and the engine's settings as the
@@ -20,11 +22,16 @@ import static java.util.Objects.requireNonNull;
  *     workers used GPUs reads as 0)
  * @param memory the host memory the replica needs on the CPU: its weights, KV cache and compute buffers, as the
  *     control plane estimated them to place it (0 in an assignment recorded before placement counted memory)
+ * @param priority the deployment's priority: replicas of lower ones give way to it where workers are full
+ * @param displaces the assignments on the same node that were ended to make room for this one: the worker loads it
+ *     once they are unloaded (none in an assignment recorded before placement could end replicas)
  */
 public record ReplicaWork(String assignment, String deployment, int replica, String model, String owner,
                           String sha256, long bytes, int contextPerSequence, int parallel, int threads, int queue,
-                          int stepTokens, String cacheType, int prefixCache, int gpuLayers, long memory) {
+                          int stepTokens, String cacheType, int prefixCache, int gpuLayers, long memory, int priority,
+                          List<String> displaces) {
     public ReplicaWork {
+        displaces = displaces == null ? List.of() : List.copyOf(displaces);
         requireNonNull(assignment, "assignment is null");
         requireNonNull(deployment, "deployment is null");
         requireNonNull(model, "model is null");
@@ -39,9 +46,12 @@ public record ReplicaWork(String assignment, String deployment, int replica, Str
         }
     }
 
-    /** The same work under another assignment (the replica moving to another node). */
-    public ReplicaWork withAssignment(String id) {
+    /**
+     * The same work under another assignment (the replica moving to another node), loaded once the {@code displaced}
+     * assignments there are unloaded.
+     */
+    public ReplicaWork withAssignment(String id, List<String> displaced) {
         return new ReplicaWork(id, deployment, replica, model, owner, sha256, bytes, contextPerSequence, parallel,
-                threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory);
+                threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory, priority, displaced);
     }
 }

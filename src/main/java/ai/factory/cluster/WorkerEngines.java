@@ -21,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -94,7 +95,8 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         Assignments.Placed placed = placeWaiting(replica, new ReplicaWork("", replica.deployment(),
                 replica.index(), version.ref().toString(), blob.owner(), blob.sha256(), blob.bytes(),
                 spec.effectiveContext(version), spec.parallel(), spec.threads(), spec.queue(), spec.stepTokens(),
-                spec.cacheType().id(), spec.prefixCache(), spec.gpuLayers(), MemoryPlanner.of(version, spec).total()));
+                spec.cacheType().id(), spec.prefixCache(), spec.gpuLayers(), MemoryPlanner.of(version, spec).total(),
+                spec.priority(), List.of()));
         heartbeatNow(placed.node());
         Assignments.Reported ready = awaitReady(placed);
         RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()),
@@ -237,6 +239,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             return;
         }
         Map<String, Node> nodes = assignments.nodesNow();
+        Set<String> recorded = assignments.leads() ? assignments.ids() : Set.of();
         for (RemoteTextEngine engine : engines) {
             if (engine.closed()) {
                 continue;
@@ -275,6 +278,10 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 move(engine, "node " + target.node.name() + " " + why);
             } else if (node != null && node.state().emptying()) {
                 move(engine, "node " + target.node.name() + " is " + node.state().id());
+            } else if (!recorded.contains(target.work.assignment()) && !assignments.exists(target.work.assignment())) {
+                // Ended by placement, to make room for a replica of a higher priority: its worker finishes the calls
+                // it has, and it is placed again where there is room, or waits for room.
+                move(engine, "its assignment on node " + target.node.name() + " was ended");
             }
         }
     }

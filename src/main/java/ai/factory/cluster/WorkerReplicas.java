@@ -135,6 +135,7 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
     private void load(Running r) {
         ReplicaWork work = r.work;
         try {
+            awaitDisplaced(work);
             DataKey key = source.fetchKey(work);
             boolean fetched = false;
             if (!cache.exists(work.owner(), work.sha256())) {
@@ -184,6 +185,24 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
             LOG.warn("assignment {}: replica {} of {} failed to load: {}", work.assignment(), work.replica(),
                     work.model(), r.detail, t instanceof FactoryException ? null : t);
             changed.run();
+        }
+    }
+
+    /**
+     * Waits until the replicas this one was given room by ({@link ReplicaWork#displaces()}: ended for it, of lower
+     * priority) are unloaded, so that their memory and GPUs are free when it loads: each ends once its calls have
+     * finished, within {@code endingGrace} plus {@link #DRAIN_LIMIT}.
+     */
+    private void awaitDisplaced(ReplicaWork work) throws InterruptedException {
+        long end = System.nanoTime() + endingGrace.plus(DRAIN_LIMIT).plusSeconds(5).toNanos();
+        boolean told = false;
+        while (work.displaces().stream().anyMatch(running::containsKey) && System.nanoTime() < end) {
+            if (!told) {
+                LOG.info("assignment {}: replica {} of {} loads once the replicas ended for it have unloaded: {}",
+                        work.assignment(), work.replica(), work.model(), work.displaces());
+                told = true;
+            }
+            Thread.sleep(100);
         }
     }
 

@@ -28,9 +28,12 @@ import java.util.Objects;
  * @param prefixCache sequences beyond {@code parallel} in a GGUF model's replica that keep what a slot held when a
  *     new request takes the slot, so a conversation's next turn finds its beginning after its slot served others;
  *     each takes a slot's KV memory, which placement and the memory check count (see {@link #sequences()})
+ * @param priority from {@link #MIN_PRIORITY} to {@link #MAX_PRIORITY}, 0 by default: where no worker of a cluster has
+ *     room for a replica, it may end replicas of deployments with a lower priority (they are placed again where there
+ *     is room, or wait for it); one machine without workers never ends a replica for another
  */
 public record DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers,
-                             int stepTokens, KvCacheType cacheType, int prefixCache) {
+                             int stepTokens, KvCacheType cacheType, int prefixCache, int priority) {
     public static final int DEFAULT_CONTEXT_CAP = 4096;
     public static final int DEFAULT_QUEUE = 64;
     public static final int GPU_LAYERS_AUTO = -1;
@@ -39,12 +42,14 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
     public static final int MAX_STEP_TOKENS = LlamaEngineOptions.DEFAULT_BATCH_SIZE;
     /** The engine's most prefix-cache sequences. */
     public static final int MAX_PREFIX_CACHE = 256;
+    public static final int MIN_PRIORITY = -1000;
+    public static final int MAX_PRIORITY = 1000;
     public static final DeploymentSpec DEFAULT = new DeploymentSpec(1, 1, 0, 0, DEFAULT_QUEUE);
 
     /** This spec with {@code n} replicas (checked as any spec). */
     public DeploymentSpec withReplicas(int n) {
         return new DeploymentSpec(n, parallel, contextLength, threads, queue, gpuLayers, stepTokens, cacheType,
-                prefixCache);
+                prefixCache, priority);
     }
 
     public DeploymentSpec {
@@ -76,6 +81,10 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
             throw FactoryException.invalidParam("prefixCache", "'prefixCache' must be between 0 and "
                     + MAX_PREFIX_CACHE + " sequences, not " + prefixCache);
         }
+        if (priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
+            throw FactoryException.invalidParam("priority", "'priority' must be between " + MIN_PRIORITY + " and "
+                    + MAX_PRIORITY + " (higher goes first), not " + priority);
+        }
     }
 
     /**
@@ -95,6 +104,12 @@ public record DeploymentSpec(int replicas, int parallel, int contextLength, int 
     public DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers,
                           int stepTokens, KvCacheType cacheType) {
         this(replicas, parallel, contextLength, threads, queue, gpuLayers, stepTokens, cacheType, 0);
+    }
+
+    /** A spec of the default priority, 0. */
+    public DeploymentSpec(int replicas, int parallel, int contextLength, int threads, int queue, int gpuLayers,
+                          int stepTokens, KvCacheType cacheType, int prefixCache) {
+        this(replicas, parallel, contextLength, threads, queue, gpuLayers, stepTokens, cacheType, prefixCache, 0);
     }
 
     /**

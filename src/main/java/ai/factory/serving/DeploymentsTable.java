@@ -30,7 +30,7 @@ final class DeploymentsTable {
     List<Deployment> recorded() {
         return jdbi.withHandle(h -> h.createQuery("SELECT id, project, model_name, version, replicas, parallel, "
                         + "context_length, threads, queue_capacity, gpu_layers, step_tokens, cache_type, "
-                        + "prefix_cache, created_at, created_by FROM deployments")
+                        + "prefix_cache, priority, created_at, created_by FROM deployments")
                 .map((rs, ctx) -> row(rs)).list());
     }
 
@@ -43,13 +43,14 @@ final class DeploymentsTable {
     void insert(Deployment d) {
         jdbi.useHandle(h -> h.createUpdate("INSERT INTO deployments (id, project, model_name, version, state, reason, "
                         + "replicas, parallel, context_length, threads, queue_capacity, gpu_layers, step_tokens, "
-                        + "cache_type, prefix_cache, created_at, created_by) "
-                        + "VALUES (:id, :project, :m, :v, :s, NULL, :r, :p, :c, :t, :q, :g, :st, :ct, :pc, :at, :by)")
+                        + "cache_type, prefix_cache, priority, created_at, created_by) "
+                        + "VALUES (:id, :project, :m, :v, :s, NULL, :r, :p, :c, :t, :q, :g, :st, :ct, :pc, :pr, :at, :by)")
                 .bind("id", d.id()).bind("project", d.project()).bind("m", d.model().toString()).bind("v", d.version())
                 .bind("s", d.state().id()).bind("r", d.spec().replicas()).bind("p", d.spec().parallel())
                 .bind("c", d.spec().contextLength()).bind("t", d.spec().threads()).bind("q", d.spec().queue())
                 .bind("g", d.spec().gpuLayers()).bind("st", d.spec().stepTokens())
                 .bind("ct", d.spec().cacheType().id()).bind("pc", d.spec().prefixCache())
+                .bind("pr", d.spec().priority())
                 .bind("at", Timestamp.from(d.createdAt())).bind("by", d.createdBy())
                 .execute());
     }
@@ -85,7 +86,7 @@ final class DeploymentsTable {
                 rs.getInt("context_length"), rs.getInt("threads"),
                 // A queue of 0 was once accepted (and never loaded); it is read as the least there is.
                 Math.max(1, rs.getInt("queue_capacity")), rs.getInt("gpu_layers"), rs.getInt("step_tokens"),
-                KvCacheType.parse(rs.getString("cache_type")), rs.getInt("prefix_cache"));
+                KvCacheType.parse(rs.getString("cache_type")), rs.getInt("prefix_cache"), rs.getInt("priority"));
         Instant created = rs.getTimestamp("created_at").toInstant();
         return new Deployment(rs.getString("id"), rs.getString("project"), ModelName.parse(rs.getString("model_name")),
                 rs.getInt("version"), spec, new DeploymentState.Pending(), created, rs.getString("created_by"));

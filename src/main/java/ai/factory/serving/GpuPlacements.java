@@ -24,11 +24,26 @@ import java.util.function.Supplier;
 public final class GpuPlacements {
     private final GpuAllocator allocator;
     private final BooleanSupplier gpuBackend;
+    /** A control plane's: its GGUF replicas run on workers, each of which gives them its own GPUs. */
+    private final boolean onWorkers;
 
     /** {@code gpuBackend}: whether the loaded llama.cpp natives have a GPU backend. */
     public GpuPlacements(GpuAllocator allocator, BooleanSupplier gpuBackend) {
+        this(allocator, gpuBackend, false);
+    }
+
+    private GpuPlacements(GpuAllocator allocator, BooleanSupplier gpuBackend, boolean onWorkers) {
         this.allocator = requireNonNull(allocator, "allocator is null");
         this.gpuBackend = requireNonNull(gpuBackend, "gpuBackend is null");
+        this.onWorkers = onWorkers;
+    }
+
+    /**
+     * A control plane's placements, which hold no GPU: its GGUF replicas run on workers, the control plane choosing
+     * the worker by its free GPUs and the worker the GPUs, so {@code gpuLayers} is not judged here.
+     */
+    public static GpuPlacements onWorkers() {
+        return new GpuPlacements(new GpuAllocator(List.of()), () -> false, true);
     }
 
     public GpuAllocator allocator() {
@@ -71,6 +86,9 @@ public final class GpuPlacements {
             if (spec.gpuLayers() > 0) {
                 throw FactoryException.invalidParam("gpuLayers", "'gpuLayers' applies to GGUF models only");
             }
+            return ReplicaPlacement.cpu(0);
+        }
+        if (onWorkers) {
             return ReplicaPlacement.cpu(0);
         }
         return placeGguf(owner, version.ref().toString(), spec.gpuLayers(), footprint, hostFree);

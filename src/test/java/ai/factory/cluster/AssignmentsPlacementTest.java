@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.config.ClusterConfig;
+import ai.factory.security.audit.AuditEvent;
 import ai.factory.serving.DeploymentSpec;
 import ai.factory.serving.ReplicaOf;
 import ai.factory.storage.Database;
@@ -15,6 +16,7 @@ import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -127,6 +129,84 @@ class AssignmentsPlacementTest {
     }
 
     @Test
+    void aHigherPriorityEndsTheFewestLowerReplicasLowestAndNewestFirstAndAnEqualOneNone() {
+        long gib = 1L << 30;
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir);
+                Leadership leadership = Leadership.on(db.jdbi(), Clock.systemUTC())) {
+            Jdbi jdbi = db.jdbi();
+            node(jdbi, "a", memory(16 * gib));
+            node(jdbi, "b", memory(16 * gib));
+            List<AuditEvent> audited = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Assignments assignments = new Assignments(jdbi, nodes(jdbi), leadership, Duration.ofSeconds(10),
+                    ClusterConfig.Placement.SPREAD, audited::add, Clock.systemUTC());
+            // a: 4 GiB at -20, then two of 4 GiB at -10 (4 GiB left); b: 14 GiB at 5 (2 GiB left).
+            assertThat(place(assignments, "lowest", 0, 0, 4 * gib, -20)).isEqualTo("a");
+            assertThat(place(assignments, "big", 0, 0, 14 * gib, 5)).isEqualTo("b");
+            assertThat(place(assignments, "low", 0, 0, 4 * gib, -10)).isEqualTo("a");
+            assertThat(place(assignments, "low", 1, 0, 4 * gib, -10)).isEqualTo("a");
+
+            // 8 GiB at 0: ending the lowest on a (one replica) beats ending b's 5 (not lower anyway).
+            Assignments.Placed first = assignments.place(new ReplicaOf("urgent", 0), work("urgent", 0, 0, 8 * gib, 0));
+            assertThat(first.node().name()).isEqualTo("a");
+            assertThat(first.work().displaces()).hasSize(1);
+            assertThat(deploymentOf(jdbi, first.work().displaces().getFirst())).as("ended").isNull();
+            assertThat(assignmentsOf(jdbi, "lowest")).isZero();
+            assertThat(audited).singleElement().satisfies(e -> {
+                assertThat(e.action()).isEqualTo(Assignments.AUDIT_PREEMPTED);
+                assertThat(e.resource()).isEqualTo("deployment=lowest");
+                assertThat(e.detail()).contains("ended on node a", "for replica 0 of deployment urgent",
+                        "priority 0 over its -20");
+            });
+
+            // The one ended finds no room, and says why.
+            assertThatThrownBy(() -> place(assignments, "lowest", 0, 0, 4 * gib, -20))
+                    .isInstanceOfSatisfying(FactoryException.class, e -> {
+                        assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
+                        assertThat(e.getMessage()).contains("no worker has the memory", "it was ended on node a",
+                                "for replica 0 of deployment urgent (acme/m:1, priority 0 over its -20)");
+                    });
+            // An equal priority ends nothing.
+            assertThatThrownBy(() -> place(assignments, "peer", 0, 0, 8 * gib, -10))
+                    .isInstanceOf(FactoryException.class).hasMessageContaining("no worker has the memory");
+            assertThat(assignmentsOf(jdbi, "low")).isEqualTo(2);
+
+            // 12 GiB at 10: a has 0 GiB free, 8 GiB at -10 and 8 at 0; b 2 GiB free and 14 GiB at 5. On a it takes
+            // both at -10 and the one at 0 (three); on b, its one at 5: b.
+            Assignments.Placed second = assignments.place(new ReplicaOf("first", 0), work("first", 0, 0, 12 * gib, 10));
+            assertThat(second.node().name()).isEqualTo("b");
+            assertThat(assignmentsOf(jdbi, "big")).isZero();
+            // 6 GiB at 10 on a: the two at -10 go, the newer (replica 1) first, before the one at 0.
+            Assignments.Placed third = assignments.place(new ReplicaOf("second", 0), work("second", 0, 0, 6 * gib, 10));
+            assertThat(third.node().name()).isEqualTo("a");
+            assertThat(third.work().displaces()).hasSize(2);
+            assertThat(assignmentsOf(jdbi, "low")).isZero();
+            assertThat(assignmentsOf(jdbi, "urgent")).isEqualTo(1);
+
+            // Placed again where there is room, a replica that was ended is no longer said to have been.
+            node(jdbi, "c", memory(16 * gib));
+            renewed();
+            assertThat(place(assignments, "lowest", 0, 0, 4 * gib, -20)).isEqualTo("c");
+        }
+    }
+
+    @Test
+    void gpuWorkEndsALowerReplicaThatMayHoldAGpuWhereNoneIsFree() {
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir);
+                Leadership leadership = Leadership.on(db.jdbi(), Clock.systemUTC())) {
+            Jdbi jdbi = db.jdbi();
+            node(jdbi, "gpu", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0}],\"gpusFree\":1}");
+            Assignments assignments = assignments(jdbi, leadership, ClusterConfig.Placement.SPREAD);
+            assertThat(place(assignments, "gpu-low", 0, 40, 0, -5)).isEqualTo("gpu");
+            assertThat(place(assignments, "cpu-low", 0, 0, 0, -5)).isEqualTo("gpu");
+            // Its one GPU is taken: the newer replica, kept on the CPU, gives none back and stays; the GPU one ends.
+            Assignments.Placed placed = assignments.place(new ReplicaOf("gpu-high", 0), work("gpu-high", 0, 40, 0, 5));
+            assertThat(placed.work().displaces()).hasSize(1);
+            assertThat(assignmentsOf(jdbi, "gpu-low")).isZero();
+            assertThat(assignmentsOf(jdbi, "cpu-low")).isEqualTo(1);
+        }
+    }
+
+    @Test
     void binPackingFillsTheFullestWorkerThatFitsWhereSpreadingTakesTheEmptiest() {
         long gib = 1L << 30;
         try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir);
@@ -214,8 +294,28 @@ class AssignmentsPlacementTest {
     }
 
     private static String place(Assignments assignments, String deployment, int replica, int gpuLayers, long memory) {
-        return assignments.place(new ReplicaOf(deployment, replica), new ReplicaWork("", deployment, replica,
-                "acme/m:1", "default", "0".repeat(64), 1, 512, 1, 0, 8, 0, "f16", 0, gpuLayers, memory)).node().name();
+        return place(assignments, deployment, replica, gpuLayers, memory, 0);
+    }
+
+    private static String place(Assignments assignments, String deployment, int replica, int gpuLayers, long memory,
+                                int priority) {
+        return assignments.place(new ReplicaOf(deployment, replica), work(deployment, replica, gpuLayers, memory,
+                priority)).node().name();
+    }
+
+    private static ReplicaWork work(String deployment, int replica, int gpuLayers, long memory, int priority) {
+        return new ReplicaWork("", deployment, replica, "acme/m:1", "default", "0".repeat(64), 1, 512, 1, 0, 8, 0,
+                "f16", 0, gpuLayers, memory, priority, null);
+    }
+
+    private static int assignmentsOf(Jdbi jdbi, String deployment) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM replica_assignments WHERE deployment_id = :d")
+                .bind("d", deployment).mapTo(Integer.class).one());
+    }
+
+    private static String deploymentOf(Jdbi jdbi, String assignment) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT deployment_id FROM replica_assignments WHERE id = :id")
+                .bind("id", assignment).mapTo(String.class).findOne().orElse(null));
     }
 
     private static void node(Jdbi jdbi, String name, String inventory) {

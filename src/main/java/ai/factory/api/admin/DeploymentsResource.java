@@ -87,7 +87,6 @@ public final class DeploymentsResource implements Routes {
         var by = Authentication.principal(ctx);
         CreateDeployment body = WireJson.read(ctx.bodyAsBytes(), CreateDeployment.class);
         ModelRef model = ModelRef.parse(body.model());
-        access.model(ctx, Action.DEPLOY, model.name());
         int gpuLayers = body.gpuLayerCount();
         int stepTokens = body.stepTokenCount();
         DeploymentSpec spec = new DeploymentSpec(
@@ -99,7 +98,10 @@ public final class DeploymentsResource implements Routes {
                 gpuLayers == DeploymentWire.GPU_LAYERS_AUTO ? DeploymentSpec.GPU_LAYERS_AUTO : gpuLayers,
                 stepTokens == DeploymentWire.STEP_TOKENS_AUTO ? DeploymentSpec.STEP_TOKENS_AUTO : stepTokens,
                 body.kvCacheType(),
-                Objects.requireNonNullElse(body.prefixCache(), 0));
+                Objects.requireNonNullElse(body.prefixCache(), 0),
+                Objects.requireNonNullElse(body.priority(), 0));
+        // The request is checked whole before the model is looked up.
+        access.model(ctx, Action.DEPLOY, model.name());
         ctx.status(202).json(deployment(deployments.deploy(model, spec, by)));
     }
 
@@ -144,7 +146,7 @@ public final class DeploymentsResource implements Routes {
                 spec.threads(), spec.queue(),
                 spec.gpuLayers() == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : spec.gpuLayers(),
                 spec.stepTokens() == DeploymentSpec.STEP_TOKENS_AUTO ? "auto" : spec.stepTokens(),
-                spec.cacheType().id(), spec.prefixCache(),
+                spec.cacheType().id(), spec.prefixCache(), spec.priority(),
                 placements(deployments, d.id()), d.createdAt(), load.active(), load.waiting(),
                 serving, load.generatedTokens());
     }

@@ -29,11 +29,14 @@ public final class DeploymentWire {
      * @param stepTokens {@code "auto"} or a whole number of tokens a step (read through {@link #stepTokenCount()})
      * @param cacheType the KV cache's element type: {@code f16}, {@code q8_0} or {@code q4_0}
      * @param prefixCache sequences beyond {@code parallel} that keep evicted slots' prompts; none when absent
+     * @param priority from -1000 to 1000, 0 when absent: on a cluster whose workers are full, a replica may end
+     *     replicas of deployments with a lower priority
      */
     @JsonInclude(JsonInclude.Include.NON_NULL) // what the command line leaves out, it does not send as null
     public record CreateDeployment(String model, Integer replicas, Integer parallel, Integer context, Integer threads,
                                    Integer queue, JsonNode gpuLayers, @Nullable JsonNode stepTokens,
-                                   @Nullable String cacheType, @Nullable Integer prefixCache) {
+                                   @Nullable String cacheType, @Nullable Integer prefixCache,
+                                   @Nullable Integer priority) {
         public CreateDeployment {
             Required.field(model, "model");
             gpuLayerCount(gpuLayers);
@@ -146,6 +149,7 @@ public final class DeploymentWire {
      * @param stepTokens {@code "auto"} or the tokens a step may take
      * @param cacheType {@code f16}, {@code q8_0} or {@code q4_0}
      * @param prefixCache sequences beyond {@code parallel} that keep evicted slots' prompts (0: none)
+     * @param priority which deployments' replicas give way when a cluster's workers are full (the lower)
      * @param readyReplicas the replicas serving now (fewer than {@code replicas} while it loads or scales up, or while
      *     one is placed again after its worker went down)
      * @param generatedTokens the tokens its ready replicas generated since they were loaded: two readings a few
@@ -153,7 +157,7 @@ public final class DeploymentWire {
      */
     public record Deployment(String id, String project, String model, int version, String state,
                              @Nullable String reason, int replicas, int parallel, int context, int threads, int queue,
-                             Object gpuLayers, Object stepTokens, String cacheType, int prefixCache,
+                             Object gpuLayers, Object stepTokens, String cacheType, int prefixCache, int priority,
                              List<Placement> placements, Instant createdAt, long activeRequests,
                              long waitingRequests, int readyReplicas, long generatedTokens) {
         public Deployment {

@@ -34,7 +34,7 @@ class AdminWireTest {
     @Test
     void deploymentKeepsGpuLayersAsAutoOrANumberAndPlacementsAsAllOrANumber() throws Exception {
         var deployment = new DeploymentWire.Deployment("dep-1", "acme", "acme/tiny", 2, "ready", null, 1, 4, 0, 0, 64,
-                "auto", 32, "q8_0", 4,
+                "auto", 32, "q8_0", 4, 10,
                 List.of(new DeploymentWire.Placement(0, "gpu", "all", List.of(0, 1), List.of(11, 11), 1L << 30),
                         new DeploymentWire.Placement(1, "gpu", 7, List.of(2), List.of(7), 5L)),
                 Instant.parse("2026-12-05T01:02:03.456Z"), 1, 0, 1, 12);
@@ -42,7 +42,7 @@ class AdminWireTest {
         assertThat(written).isEqualTo("""
                 {"id":"dep-1","project":"acme","model":"acme/tiny","version":2,"state":"ready","reason":null,\
                 "replicas":1,"parallel":4,"context":0,"threads":0,"queue":64,"gpuLayers":"auto",\
-                "stepTokens":32,"cacheType":"q8_0","prefixCache":4,\
+                "stepTokens":32,"cacheType":"q8_0","prefixCache":4,"priority":10,\
                 "placements":[\
                 {"replica":0,"device":"gpu","gpuLayers":"all","gpus":[0,1],"layersPerGpu":[11,11],"bytesPerGpu":1073741824},\
                 {"replica":1,"device":"gpu","gpuLayers":7,"gpus":[2],"layersPerGpu":[7],"bytesPerGpu":5}],\
@@ -67,17 +67,17 @@ class AdminWireTest {
     void commandLineRequestsSendOnlyWhatWasGiven() throws Exception {
         assertThat(json(new KeyWire.CreateKey("app", null, null, null))).isEqualTo("{\"name\":\"app\"}");
         assertThat(json(new DeploymentWire.CreateDeployment("acme/tiny", 1, 2, 0, 0, 64, TextNode.valueOf("auto"),
-                null, null, null))).isEqualTo("""
+                null, null, null, null))).isEqualTo("""
                         {"model":"acme/tiny","replicas":1,"parallel":2,"context":0,"threads":0,"queue":64,\
                         "gpuLayers":"auto"}""");
         var given = new DeploymentWire.CreateDeployment("acme/tiny", null, null, null, null, null, IntNode.valueOf(3),
-                IntNode.valueOf(32), "Q8_0", 4);
+                IntNode.valueOf(32), "Q8_0", 4, -5);
         assertThat(given.gpuLayerCount()).isEqualTo(3);
         assertThat(given.stepTokenCount()).isEqualTo(32);
         assertThat(given.kvCacheType()).isEqualTo(KvCacheType.Q8_0);
-        assertThat(json(given)).endsWith("\"cacheType\":\"Q8_0\",\"prefixCache\":4}");
+        assertThat(json(given)).endsWith("\"cacheType\":\"Q8_0\",\"prefixCache\":4,\"priority\":-5}");
         var absent = new DeploymentWire.CreateDeployment("acme/tiny", null, null, null, null, null, null, null, null,
-                null);
+                null, null);
         assertThat(absent.stepTokenCount()).isEqualTo(DeploymentWire.STEP_TOKENS_AUTO);
         assertThat(absent.kvCacheType()).isEqualTo(KvCacheType.F16);
         assertThat(json(new ModelWire.ImportPath("/m.gguf", null, "acme", null)))
