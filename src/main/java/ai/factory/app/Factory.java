@@ -326,7 +326,8 @@ public final class Factory implements AutoCloseable {
             closeInOrder.addFirst(usage);
             Chargeback chargeback = new Chargeback(database.jdbi(), usage, clock);
             Assignments assignments = new Assignments(database.jdbi(), nodes, leadership,
-                    config.cluster().heartbeatDeadline(), config.cluster().placement(), audit::record, clock);
+                    config.cluster().heartbeatDeadline(), config.cluster().placement(), quotas::accelerators,
+                    audit::record, clock);
             EngineLoader local = (replica, version, spec, placement) -> loadEngine(registry, version, spec, placement);
             if (control) {
                 LOG.info("role control: text models' replicas run on the workers that joined");
@@ -341,7 +342,7 @@ public final class Factory implements AutoCloseable {
                     ? workerEngines : local,
                     control ? new MemoryPlanner(() -> Long.MAX_VALUE) : new MemoryPlanner(hostMemory),
                     control ? GpuPlacements.onWorkers()
-                            : new GpuPlacements(gpus, () -> offload().supported()), clock);
+                            : new GpuPlacements(gpus, () -> offload().supported()), quotas::accelerators, clock);
             closeInOrder.addFirst(deployments);
             if (workerEngines != null) {
                 // Closed before the deployments: a control plane that stops leaves its replicas running on the workers.

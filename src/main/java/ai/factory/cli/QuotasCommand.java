@@ -72,6 +72,10 @@ final class QuotasCommand {
         @Option(names = "--priority", paramLabel = "interactive|batch|none",
                 description = "Priority class of calls that ask for none.")
         @Nullable String priority;
+        @Option(names = "--accelerators", paramLabel = "N|none",
+                description = "The most accelerators (GPUs) the project's replicas may hold at once, on this machine or "
+                        + "across a cluster's workers; 0 keeps them on CPUs (a project's own quota only).")
+        @Nullable String accelerators;
 
         @Override
         public Integer call() {
@@ -80,10 +84,11 @@ final class QuotasCommand {
             SetQuota body = new SetQuota(scope.project, scope.key, scope.model,
                     number(rpm, "--rpm", now == null ? null : now.rpm()),
                     number(tpm, "--tpm", now == null ? null : now.tpm()),
-                    integer(concurrency, now == null ? null : now.concurrency()),
+                    integer(concurrency, "--concurrency", now == null ? null : now.concurrency()),
                     number(tokensPerDay, "--tokens-per-day", now == null ? null : now.tokensPerDay()),
                     number(tokensPerMonth, "--tokens-per-month", now == null ? null : now.tokensPerMonth()),
-                    text(priority, now == null ? null : now.priority()));
+                    text(priority, now == null ? null : now.priority()),
+                    integer(accelerators, "--accelerators", now == null ? null : now.accelerators()));
             Quota set = client.client().putJson("/api/v1/quotas", body, Quota.class);
             PrintWriter out = spec.commandLine().getOut();
             if (client.json) {
@@ -105,10 +110,10 @@ final class QuotasCommand {
             });
         }
 
-        private @Nullable Integer integer(@Nullable String given, @Nullable Integer now) {
-            Long n = number(given, "--concurrency", now == null ? null : now.longValue());
+        private @Nullable Integer integer(@Nullable String given, String option, @Nullable Integer now) {
+            Long n = number(given, option, now == null ? null : now.longValue());
             if (n != null && (n > Integer.MAX_VALUE || n < Integer.MIN_VALUE)) {
-                throw new ParameterException(spec.commandLine(), "--concurrency is at most " + Integer.MAX_VALUE);
+                throw new ParameterException(spec.commandLine(), option + " is at most " + Integer.MAX_VALUE);
             }
             return n == null ? null : n.intValue();
         }
@@ -144,11 +149,12 @@ final class QuotasCommand {
                 return 0;
             }
             Table table = new Table("PROJECT", "KEY", "MODEL", "RPM", "TPM", "CONCURRENCY", "TOKENS/DAY (SPENT)",
-                    "TOKENS/MONTH (SPENT)", "PRIORITY");
+                    "TOKENS/MONTH (SPENT)", "PRIORITY", "ACCELERATORS");
             for (Quota q : list.quotas()) {
                 table.row(q.project(), or(q.key(), "*"), or(q.model(), "*"), or(q.rpm(), "-"), or(q.tpm(), "-"),
                         or(q.concurrency(), "-"), budget(q.tokensPerDay(), q.spentToday()),
-                        budget(q.tokensPerMonth(), q.spentThisMonth()), or(q.priority(), "-"));
+                        budget(q.tokensPerMonth(), q.spentThisMonth()), or(q.priority(), "-"),
+                        or(q.accelerators(), "-"));
             }
             table.print(out);
             out.printf("Budgets count days and months in %s.%n", list.timeZone());
@@ -190,6 +196,7 @@ final class QuotasCommand {
         append(s, "tokens per day", q.tokensPerDay());
         append(s, "tokens per month", q.tokensPerMonth());
         append(s, "priority", q.priority());
+        append(s, "accelerators", q.accelerators());
         return s.isEmpty() ? "no limits" : s.toString();
     }
 

@@ -119,6 +119,11 @@ final class WorkerCommand implements Callable<Integer> {
                     public void unloaded(ReplicaWork work) {
                         gpus.allocator().release(work.assignment());
                     }
+
+                    @Override
+                    public int gpusHeld(ReplicaWork work) {
+                        return gpus.allocator().heldBy(work.assignment());
+                    }
                 }, worker.joined().heartbeatInterval().multipliedBy(3));
                 WorkerServer serving = new WorkerServer(serveHost, servePort, worker.identity(), worker.clusterCa(),
                         replicas, worker::wake).start()) {
@@ -191,7 +196,7 @@ final class WorkerCommand implements Callable<Integer> {
      */
     static TextEngine load(ReplicaWork work, Path modelFile, int defaultThreads, GpuPlacements gpus, long hostFree) {
         KvCacheType cache = KvCacheType.parse(work.cacheType());
-        ReplicaPlacement where = gpus.placeGguf(work.assignment(), work.model(), work.gpuLayers(), () -> {
+        ReplicaPlacement where = gpus.placeGguf(work.assignment(), work.model(), work.gpuLayers(), work.maxGpus(), () -> {
             try {
                 return CapacityEstimator.footprint(GgufReader.read(modelFile), CapacityEstimator.Request.of(
                         work.contextPerSequence(), work.parallel() + work.prefixCache(), CacheType.valueOf(cache.name())));

@@ -72,6 +72,7 @@ public final class Assignments {
     private final Clock clock;
     private final Leadership leadership;
     private final ClusterConfig.Placement placement;
+    private final java.util.function.ToIntFunction<String> acceleratorQuota;
     private final Object changed = new Object();
 
     /** How a worker last reported a replica. */
@@ -82,12 +83,19 @@ public final class Assignments {
      *
      * @param detail why it failed, or empty
      * @param info the loaded model's shape, once ready
+     * @param gpus the GPUs the worker gave it (null from a worker that does not say)
      */
-    public record Reported(String assignment, Phase phase, String detail, @Nullable TextModelInfo info) {
+    public record Reported(String assignment, Phase phase, String detail, @Nullable TextModelInfo info,
+                           @Nullable Integer gpus) {
         public Reported {
             requireNonNull(assignment, "assignment is null");
             requireNonNull(phase, "phase is null");
             detail = detail == null ? "" : detail;
+        }
+
+        /** A report that does not say how many GPUs the replica holds. */
+        public Reported(String assignment, Phase phase, String detail, @Nullable TextModelInfo info) {
+            this(assignment, phase, detail, info, null);
         }
     }
 
@@ -102,6 +110,17 @@ public final class Assignments {
     /** @param placement how to choose among the workers with room for a replica ({@code cluster.placement}) */
     public Assignments(Jdbi jdbi, Nodes nodes, Leadership leadership, Duration deadline,
                        ClusterConfig.Placement placement, Consumer<AuditEvent> audit, Clock clock) {
+        this(jdbi, nodes, leadership, deadline, placement, project -> -1, audit, clock);
+    }
+
+    /**
+     * @param placement how to choose among the workers with room for a replica ({@code cluster.placement})
+     * @param acceleratorQuota the most accelerators a project's replicas may hold, by project (-1: no limit)
+     */
+    public Assignments(Jdbi jdbi, Nodes nodes, Leadership leadership, Duration deadline,
+                       ClusterConfig.Placement placement, java.util.function.ToIntFunction<String> acceleratorQuota,
+                       Consumer<AuditEvent> audit, Clock clock) {
+        this.acceleratorQuota = requireNonNull(acceleratorQuota, "acceleratorQuota is null");
         this.placement = requireNonNull(placement, "placement is null");
         this.jdbi = requireNonNull(jdbi, "jdbi is null");
         this.leadership = requireNonNull(leadership, "leadership is null");
@@ -165,7 +184,8 @@ public final class Assignments {
      * have room for it, running {@code work} under the new assignment's id. UNAVAILABLE, saying why, when no node can
      * take it, or when this control-plane replica does not lead.
      */
-    public synchronized Placed place(ReplicaOf replica, ReplicaWork work) {
+    public synchronized Placed place(ReplicaOf replica, ReplicaWork asked) {
+        ReplicaWork work = withinQuota(replica, asked);
         int gpuLayers = work.gpuLayers();
         List<Node> serving = serving();
         Map<String, Integer> load = new HashMap<>();
@@ -280,10 +300,11 @@ public final class Assignments {
                             + replica.deployment() + " was placed there; placing again");
                 }
             }
-            h.createUpdate("INSERT INTO replica_assignments (id, deployment_id, replica, node_id, work, created_at) "
-                            + "VALUES (:id, :deployment, :replica, :node, :work, :at)")
+            h.createUpdate("INSERT INTO replica_assignments (id, deployment_id, replica, node_id, work, created_at, "
+                            + "project) VALUES (:id, :deployment, :replica, :node, :work, :at, :project)")
                     .bind("id", id).bind("deployment", replica.deployment()).bind("replica", replica.index())
-                    .bind("node", chosen.id()).bind("work", json).bind("at", Timestamp.from(clock.instant())).execute();
+                    .bind("node", chosen.id()).bind("work", json).bind("at", Timestamp.from(clock.instant()))
+                    .bind("project", work.project().isEmpty() ? null : work.project()).execute();
         });
         preempted.remove(replica);
         for (Victim v : ended) {
@@ -300,6 +321,43 @@ public final class Assignments {
                 chosen.id(), chosen.name(), id, ended.isEmpty() ? ""
                         : ", once the " + ended.size() + " replica(s) of lower priority ended there have unloaded");
         return new Placed(made, chosen);
+    }
+
+    /**
+     * {@code work} as its project's accelerator quota leaves it: with at most the GPUs the quota leaves
+     * ({@link ReplicaWork#maxGpus()}, which the worker keeps to), and, where it leaves none, {@code gpuLayers} auto
+     * kept on the CPU while a layer count is UNAVAILABLE (it waits for the project's GPUs to be given back). What the
+     * project holds is what its workers reported each of its other replicas holds (one GPU for GPU work not reported
+     * yet).
+     */
+    private ReplicaWork withinQuota(ReplicaOf replica, ReplicaWork work) {
+        int quota = work.gpuLayers() == 0 || work.project().isEmpty() ? -1 : acceleratorQuota.applyAsInt(work.project());
+        if (quota < 0) {
+            return work.limitedTo(ReplicaWork.ANY_GPUS);
+        }
+        int held = jdbi.withHandle(h -> h.createQuery("SELECT gpus, work FROM replica_assignments "
+                        + "WHERE project = :p AND NOT (deployment_id = :d AND replica = :r)")
+                .bind("p", work.project()).bind("d", replica.deployment()).bind("r", replica.index())
+                .map((rs, ctx) -> {
+                    int gpus = rs.getInt(1);
+                    if (!rs.wasNull()) {
+                        return gpus;
+                    }
+                    return work(rs.getString(2)).gpuLayers() != 0 ? 1 : 0; // not reported: one, if it may
+                }).stream().mapToInt(Integer::intValue).sum());
+        int left = Math.max(0, quota - held);
+        if (left == 0 && work.gpuLayers() > 0) {
+            throw new FactoryException(ErrorCode.UNAVAILABLE, "project " + work.project() + " holds " + held + " of the "
+                    + quota + " accelerators its quota allows, so replica " + replica.index() + " of deployment "
+                    + replica.deployment() + " ('gpuLayers' " + work.gpuLayers() + ") waits for the project's GPUs to "
+                    + "be given back; raise the quota (factory quotas set --project " + work.project()
+                    + " --accelerators N), or leave gpuLayers out to run on CPUs meanwhile");
+        }
+        if (left == 0) {
+            LOG.info("replica {} of deployment {} runs on CPUs: project {} holds {} of the {} accelerators its quota "
+                    + "allows", replica.index(), replica.deployment(), work.project(), held, quota);
+        }
+        return work.limitedTo(left);
     }
 
     /** A replica of lower priority whose assignment may end to make room: what placement needs to know of it. */
@@ -401,7 +459,8 @@ public final class Assignments {
     /** Whether {@code freeGpus} of the node's GPUs hold all of GPU work {@code work} (by its smallest GPU's memory). */
     private boolean holdsOnGpus(ReplicaWork work, Node node, int freeGpus) {
         long perGpu = inventoryOf(node).gpuMemory();
-        return work.gpuLayers() != 0 && freeGpus > 0 && perGpu > 0 && (double) freeGpus * perGpu >= work.memory();
+        int mayUse = work.maxGpus() < 0 ? freeGpus : Math.min(freeGpus, work.maxGpus());
+        return work.gpuLayers() != 0 && mayUse > 0 && perGpu > 0 && (double) mayUse * perGpu >= work.memory();
     }
 
     /**
@@ -481,7 +540,8 @@ public final class Assignments {
     /** An assignment as recorded: its work, the node it is on, and how that node last reported it. */
     private record Row(ReplicaWork work, String node, @Nullable Reported reported, @Nullable String load) {}
 
-    private static final String ROW = "SELECT work, node_id, phase, detail, info, load_report FROM replica_assignments";
+    private static final String ROW = "SELECT work, node_id, phase, detail, info, load_report, gpus "
+            + "FROM replica_assignments";
 
     private static Row row(java.sql.ResultSet rs) throws java.sql.SQLException {
         ReplicaWork work = work(rs.getString(1));
@@ -490,7 +550,8 @@ public final class Assignments {
         if (phase != null) {
             String info = rs.getString(5);
             reported = new Reported(work.assignment(), Phase.valueOf(phase), rs.getString(4),
-                    info == null ? null : read(info, TextModelInfo.class));
+                    info == null ? null : read(info, TextModelInfo.class),
+                    rs.getObject(7) == null ? null : rs.getInt(7));
         }
         return new Row(work, rs.getString(2), reported, rs.getString(6));
     }
@@ -668,8 +729,9 @@ public final class Assignments {
             throw new IllegalStateException("cannot write a replica's report: " + e.getMessage(), e);
         }
         jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET phase = :phase, detail = :detail, "
-                        + "info = :info WHERE id = :id").bind("phase", r == null ? null : r.phase().name())
-                .bind("detail", r == null ? null : r.detail()).bind("info", info).bind("id", assignment).execute());
+                        + "info = :info, gpus = :gpus WHERE id = :id").bind("phase", r == null ? null : r.phase().name())
+                .bind("detail", r == null ? null : r.detail()).bind("info", info)
+                .bind("gpus", r == null ? null : r.gpus()).bind("id", assignment).execute());
     }
 
     private static @Nullable String json(@Nullable EngineLoad load) {

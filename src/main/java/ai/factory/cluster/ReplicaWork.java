@@ -25,13 +25,25 @@ import java.util.List;
  * @param priority the deployment's priority: replicas of lower ones give way to it where workers are full
  * @param displaces the assignments on the same node that were ended to make room for this one: the worker loads it
  *     once they are unloaded (none in an assignment recorded before placement could end replicas)
+ * @param project the deployment's project, whose accelerator quota counts the GPUs the replica holds (empty in an
+ *     assignment recorded before quotas counted them)
+ * @param maxGpus the most GPUs the worker may give the replica, what the project's accelerator quota leaves it when
+ *     placed ({@link #ANY_GPUS}, or absent: no limit; 0 keeps it on the CPU)
  */
 public record ReplicaWork(String assignment, String deployment, int replica, String model, String owner,
                           String sha256, long bytes, int contextPerSequence, int parallel, int threads, int queue,
                           int stepTokens, String cacheType, int prefixCache, int gpuLayers, long memory, int priority,
-                          List<String> displaces) {
+                          List<String> displaces, String project, Integer maxGpus) {
+    /** {@link #maxGpus()} where the project's quota limits none. */
+    public static final int ANY_GPUS = -1;
+
     public ReplicaWork {
         displaces = displaces == null ? List.of() : List.copyOf(displaces);
+        project = project == null ? "" : project;
+        maxGpus = maxGpus == null ? ANY_GPUS : maxGpus;
+        if (maxGpus < ANY_GPUS) {
+            throw new IllegalArgumentException("maxGpus must be -1 (any) or more: " + maxGpus);
+        }
         requireNonNull(assignment, "assignment is null");
         requireNonNull(deployment, "deployment is null");
         requireNonNull(model, "model is null");
@@ -52,6 +64,14 @@ public record ReplicaWork(String assignment, String deployment, int replica, Str
      */
     public ReplicaWork withAssignment(String id, List<String> displaced) {
         return new ReplicaWork(id, deployment, replica, model, owner, sha256, bytes, contextPerSequence, parallel,
-                threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory, priority, displaced);
+                threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory, priority, displaced, project,
+                maxGpus);
+    }
+
+    /** The same work given at most {@code gpus} GPUs ({@link #ANY_GPUS}: any); with none, kept on the CPU. */
+    public ReplicaWork limitedTo(int gpus) {
+        return new ReplicaWork(assignment, deployment, replica, model, owner, sha256, bytes, contextPerSequence,
+                parallel, threads, queue, stepTokens, cacheType, prefixCache, gpus == 0 ? 0 : gpuLayers, memory,
+                priority, displaces, project, gpus);
     }
 }

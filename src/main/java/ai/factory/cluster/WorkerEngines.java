@@ -96,7 +96,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 replica.index(), version.ref().toString(), blob.owner(), blob.sha256(), blob.bytes(),
                 spec.effectiveContext(version), spec.parallel(), spec.threads(), spec.queue(), spec.stepTokens(),
                 spec.cacheType().id(), spec.prefixCache(), spec.gpuLayers(), MemoryPlanner.of(version, spec).total(),
-                spec.priority(), List.of()));
+                spec.priority(), List.of(), registry.get(version.model()).project(), ReplicaWork.ANY_GPUS));
         heartbeatNow(placed.node());
         Assignments.Reported ready = awaitReady(placed);
         RemoteTextEngine engine = new RemoteTextEngine(target(placed), http, requireNonNull(ready.info()),

@@ -67,6 +67,11 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
         /** The replica of {@code work} was unloaded (its engine closed): what it held goes back. */
         default void unloaded(ReplicaWork work) {
         }
+
+        /** The GPUs the replica of {@code work} holds now, which the control plane counts against quotas. */
+        default int gpusHeld(ReplicaWork work) {
+            return 0;
+        }
     }
 
     private final BlobStore cache;
@@ -309,7 +314,7 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
             }
             TextEngine engine = r.engine;
             out.add(new Assignments.Reported(r.work.assignment(), r.phase, r.detail,
-                    engine == null ? null : engine.info()));
+                    engine == null ? null : engine.info(), loader.gpusHeld(r.work)));
         }
         return out;
     }

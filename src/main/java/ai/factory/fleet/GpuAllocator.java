@@ -127,6 +127,12 @@ public final class GpuAllocator {
         return capacity;
     }
 
+    /** The GPUs {@code owner} holds (0: none). */
+    public synchronized int heldBy(String owner) {
+        Allocation a = held.get(owner);
+        return a == null ? 0 : a.gpus().size();
+    }
+
     public synchronized int freeGpus() {
         return engine == null ? 0 : (int) (engine.totalGpus() - engine.usedGpus());
     }

@@ -18,7 +18,7 @@ import org.jspecify.annotations.Nullable;
 /** The quotas and what budgets spent, in the database (tables {@code quotas} and {@code quota_spend}). */
 final class QuotaStore {
     private static final String COLUMNS = "project, key_id, model, rpm, tpm, concurrency, tokens_per_day, "
-            + "tokens_per_month, priority, updated_at, updated_by";
+            + "tokens_per_month, priority, accelerators, updated_at, updated_by";
 
     private final Jdbi jdbi;
 
@@ -42,10 +42,10 @@ final class QuotaStore {
     void put(Quota quota) {
         jdbi.useTransaction(h -> {
             if (bindLimits(h.createUpdate("UPDATE quotas SET rpm = :rpm, tpm = :tpm, concurrency = :c, "
-                    + "tokens_per_day = :day, tokens_per_month = :month, priority = :prio, updated_at = :at, "
+                    + "tokens_per_day = :day, tokens_per_month = :month, priority = :prio, accelerators = :acc, updated_at = :at, "
                     + "updated_by = :by WHERE project = :p AND key_id = :k AND model = :m"), quota).execute() == 0) {
                 bindLimits(h.createUpdate("INSERT INTO quotas (" + COLUMNS + ") VALUES (:p, :k, :m, :rpm, :tpm, :c, "
-                        + ":day, :month, :prio, :at, :by)"), quota).execute();
+                        + ":day, :month, :prio, :acc, :at, :by)"), quota).execute();
             }
         });
     }
@@ -55,7 +55,7 @@ final class QuotaStore {
         return u.bind("p", q.scope().project()).bind("k", q.scope().key()).bind("m", q.scope().model())
                 .bind("rpm", l.rpm()).bind("tpm", l.tpm()).bind("c", l.concurrency())
                 .bind("day", l.tokensPerDay()).bind("month", l.tokensPerMonth())
-                .bind("prio", l.priority() == null ? null : l.priority().id())
+                .bind("prio", l.priority() == null ? null : l.priority().id()).bind("acc", l.accelerators())
                 .bind("at", Timestamp.from(q.updatedAt())).bind("by", q.updatedBy());
     }
 
@@ -78,7 +78,8 @@ final class QuotaStore {
         Limits limits = new Limits(longOrNull(rs, "rpm"), longOrNull(rs, "tpm"),
                 rs.getObject("concurrency") == null ? null : rs.getInt("concurrency"),
                 longOrNull(rs, "tokens_per_day"), longOrNull(rs, "tokens_per_month"),
-                priority == null ? null : Priority.parse(priority, "priority"));
+                priority == null ? null : Priority.parse(priority, "priority"),
+                rs.getObject("accelerators") == null ? null : rs.getInt("accelerators"));
         return new Quota(new QuotaScope(rs.getString("project"), rs.getString("key_id"), rs.getString("model")), limits,
                 rs.getTimestamp("updated_at").toInstant(), rs.getString("updated_by"));
     }

@@ -117,6 +117,15 @@ public final class Quotas implements AutoCloseable {
     }
 
     /**
+     * The most accelerators {@code project}'s replicas may hold at once, as its quota says now (read from the
+     * database, so that every control-plane replica places by the same number); -1 where it sets none.
+     */
+    public int accelerators(String project) {
+        Integer limit = store.find(QuotaScope.project(project)).map(q -> q.limits().accelerators()).orElse(null);
+        return limit == null ? -1 : limit;
+    }
+
+    /**
      * Sets a scope's limits (replacing what it had) and applies them at once on this replica; others pick them up
      * within {@link #SYNC}. A key's limits, and a model's, lie within the project's own: none may exceed the limit
      * of the same kind set on the project (on that model, or on every model).
@@ -126,6 +135,10 @@ public final class Quotas implements AutoCloseable {
     public Quota set(QuotaScope scope, Limits limits, String by) {
         requireNonNull(scope, "scope is null");
         requireNonNull(limits, "limits is null");
+        if (limits.accelerators() != null && (scope.isKey() || scope.isModel())) {
+            throw FactoryException.invalidParam("accelerators", "'accelerators' limits what a project's replicas hold, "
+                    + "so it is set on the project's own quota (no key, no model), not on " + scope.describe());
+        }
         for (QuotaScope above : bounds(scope)) {
             store.find(above).ifPresent(q -> within(limits, q));
         }

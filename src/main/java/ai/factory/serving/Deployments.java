@@ -60,6 +60,7 @@ public final class Deployments implements AutoCloseable {
     private final EngineLoader loader;
     private final MemoryPlanner memory;
     private final GpuPlacements gpus;
+    private final java.util.function.ToIntFunction<String> acceleratorQuota;
     private final Clock clock;
     private final Map<String, LiveDeployment> deployments = new ConcurrentHashMap<>();
     private final ExecutorService loading = Executors.newThreadPerTaskExecutor(
@@ -72,12 +73,39 @@ public final class Deployments implements AutoCloseable {
 
     public Deployments(Jdbi jdbi, ModelRegistry registry, EngineLoader loader, MemoryPlanner memory,
                        GpuPlacements gpus, Clock clock) {
+        this(jdbi, registry, loader, memory, gpus, project -> GpuPlacements.ANY_GPUS, clock);
+    }
+
+    /** @param acceleratorQuota the most GPUs a project's replicas may hold here, by project (-1: no limit) */
+    public Deployments(Jdbi jdbi, ModelRegistry registry, EngineLoader loader, MemoryPlanner memory,
+                       GpuPlacements gpus, java.util.function.ToIntFunction<String> acceleratorQuota, Clock clock) {
+        this.acceleratorQuota = requireNonNull(acceleratorQuota, "acceleratorQuota is null");
         this.table = new DeploymentsTable(requireNonNull(jdbi, "jdbi is null"));
         this.registry = requireNonNull(registry, "registry is null");
         this.loader = requireNonNull(loader, "loader is null");
         this.memory = requireNonNull(memory, "memory is null");
         this.gpus = requireNonNull(gpus, "gpus is null");
         this.clock = requireNonNull(clock, "clock is null");
+    }
+
+    /** Whose deployment holds GPUs here, by deployment id, for {@link #gpusLeft}. */
+    private final Map<String, String> projectOfReservation = new ConcurrentHashMap<>();
+    private final Object quotaLock = new Object();
+
+    /**
+     * The GPUs {@code project}'s accelerator quota leaves deployment {@code id} ({@link GpuPlacements#ANY_GPUS}: no
+     * limit): the quota less what the GPU allocator says the project's other deployments hold here.
+     */
+    private int gpusLeft(String id, String project) {
+        int quota = acceleratorQuota.applyAsInt(project);
+        if (quota < 0) {
+            return GpuPlacements.ANY_GPUS;
+        }
+        int held = gpus.allocator().allocations().stream().filter(a -> {
+            String deployment = GpuPlacements.deploymentOf(a.owner());
+            return !deployment.equals(id) && project.equals(projectOfReservation.get(deployment));
+        }).mapToInt(a -> a.gpus().size()).sum();
+        return Math.max(0, quota - held);
     }
 
     /** Starts loading every recorded deployment; one that can't load is marked failed, the others carry on. */
@@ -99,7 +127,7 @@ public final class Deployments implements AutoCloseable {
         checkCacheType(version, spec);
         String id = "dep-" + UUID.randomUUID();
         String project = registry.get(version.model()).project();
-        List<ReplicaPlacement> placed = reserve(id, version, spec, true);
+        List<ReplicaPlacement> placed = reserve(id, project, version, spec, true);
         Deployment d = new Deployment(id, project, version.model(), version.version(), spec,
                 new DeploymentState.Pending(), clock.instant(), by.id());
         LiveDeployment live = new LiveDeployment(d, placed);
@@ -400,9 +428,14 @@ public final class Deployments implements AutoCloseable {
      * Chooses where each replica runs and holds its GPUs, then (with {@code checkHost}) checks host memory for what
      * stays there, and holds that memory; refused with the numbers, holding nothing, when it does not fit.
      */
-    private List<ReplicaPlacement> reserve(String id, ModelVersion version, DeploymentSpec spec, boolean checkHost) {
-        List<ReplicaPlacement> chosen = gpus.reserve(id, version, spec, () -> footprint(version, spec),
-                memory.availableBytes());
+    private List<ReplicaPlacement> reserve(String id, String project, ModelVersion version, DeploymentSpec spec,
+                                           boolean checkHost) {
+        List<ReplicaPlacement> chosen;
+        synchronized (quotaLock) { // what the project holds, counted and added to at once
+            projectOfReservation.put(id, project);
+            chosen = gpus.reserve(id, version, spec, () -> footprint(version, spec), memory.availableBytes(),
+                    gpusLeft(id, project), project);
+        }
         try {
             if (chosen.stream().anyMatch(ReplicaPlacement::onGpu)) {
                 long host = 0;
@@ -495,7 +528,7 @@ public final class Deployments implements AutoCloseable {
             List<ReplicaPlacement> where = live.placements();
             if (where.isEmpty()) {
                 // Restored after a restart: place again; host memory was checked when it was first deployed.
-                where = reserve(d.id(), version, d.spec(), false);
+                where = reserve(d.id(), d.project(), version, d.spec(), false);
                 if (!live.place(where)) {
                     gpus.release(d.id(), replicas);
                     memory.release(d.id());
@@ -624,6 +657,7 @@ public final class Deployments implements AutoCloseable {
         if (!live.takePlacements().isEmpty()) {
             gpus.release(live.id(), live.snapshot().spec().replicas());
         }
+        projectOfReservation.remove(live.id());
         memory.release(live.id());
         memory.release(scaleOwner(live.id()));
     }

@@ -56,11 +56,35 @@ public final class GpuPlacements {
      */
     public List<ReplicaPlacement> reserve(String id, ModelVersion version, DeploymentSpec spec,
                                           Supplier<Footprint> footprint, long hostFree) {
+        return reserve(id, version, spec, footprint, hostFree, ANY_GPUS, "");
+    }
+
+    /** {@link #placeGguf}'s {@code maxGpus} where nothing limits the GPUs a replica may take. */
+    public static final int ANY_GPUS = -1;
+
+    /**
+     * As {@link #reserve(String, ModelVersion, DeploymentSpec, Supplier, long)}, the replicas together taking at most
+     * {@code maxGpus} GPUs ({@link #ANY_GPUS}: any), what the accelerator quota of project {@code project} leaves: a
+     * replica left none runs on the CPU ({@code gpuLayers} auto) or is refused (a layer count), saying so.
+     */
+    public List<ReplicaPlacement> reserve(String id, ModelVersion version, DeploymentSpec spec,
+                                          Supplier<Footprint> footprint, long hostFree, int maxGpus, String project) {
         requireNonNull(id, "id is null");
         List<ReplicaPlacement> out = new ArrayList<>();
+        int left = maxGpus;
         try {
             for (int i = 0; i < spec.replicas(); i++) {
-                out.add(place(owner(id, i), version, spec, footprint, hostFree));
+                if (left == 0 && spec.gpuLayers() > 0 && version.format() == ModelFormat.GGUF && !onWorkers) {
+                    throw FactoryException.invalidParam("gpuLayers", "'gpuLayers' " + spec.gpuLayers() + " asks for "
+                            + "GPUs, but the accelerator quota of project " + project + " (" + maxGpus + " more now) "
+                            + "leaves replica " + i + " none; raise it (factory quotas set --project " + project
+                            + " --accelerators N) or leave gpuLayers out to run on the CPU");
+                }
+                ReplicaPlacement p = place(owner(id, i), version, spec, left, footprint, hostFree);
+                out.add(p);
+                if (left > 0) {
+                    left = Math.max(0, left - p.gpus().size());
+                }
             }
         } catch (RuntimeException e) {
             release(id, spec.replicas());
@@ -80,8 +104,14 @@ public final class GpuPlacements {
         return id + "#" + replica;
     }
 
-    private ReplicaPlacement place(String owner, ModelVersion version, DeploymentSpec spec, Supplier<Footprint> footprint,
-                                   long hostFree) {
+    /** The deployment of an {@link #owner} of GPUs. */
+    static String deploymentOf(String owner) {
+        int hash = owner.lastIndexOf('#');
+        return hash < 0 ? owner : owner.substring(0, hash);
+    }
+
+    private ReplicaPlacement place(String owner, ModelVersion version, DeploymentSpec spec, int maxGpus,
+                                   Supplier<Footprint> footprint, long hostFree) {
         if (version.format() != ModelFormat.GGUF || spec.gpuLayers() == 0) {
             if (spec.gpuLayers() > 0) {
                 throw FactoryException.invalidParam("gpuLayers", "'gpuLayers' applies to GGUF models only");
@@ -91,7 +121,7 @@ public final class GpuPlacements {
         if (onWorkers) {
             return ReplicaPlacement.cpu(0);
         }
-        return placeGguf(owner, version.ref().toString(), spec.gpuLayers(), footprint, hostFree);
+        return placeGguf(owner, version.ref().toString(), spec.gpuLayers(), maxGpus, footprint, hostFree);
     }
 
     /**
@@ -102,8 +132,21 @@ public final class GpuPlacements {
      */
     public ReplicaPlacement placeGguf(String owner, String model, int gpuLayers, Supplier<Footprint> footprint,
                                       long hostFree) {
-        if (gpuLayers == 0) {
+        return placeGguf(owner, model, gpuLayers, ANY_GPUS, footprint, hostFree);
+    }
+
+    /**
+     * As {@link #placeGguf(String, String, int, Supplier, long)} on at most {@code maxGpus} GPUs ({@link #ANY_GPUS}:
+     * any; 0: the CPU), what the project's accelerator quota leaves the replica.
+     */
+    public ReplicaPlacement placeGguf(String owner, String model, int gpuLayers, int maxGpus,
+                                      Supplier<Footprint> footprint, long hostFree) {
+        if (gpuLayers == 0 || (maxGpus == 0 && gpuLayers < 0)) {
             return ReplicaPlacement.cpu(0);
+        }
+        if (maxGpus == 0) {
+            throw FactoryException.invalidParam("gpuLayers", "'gpuLayers' " + gpuLayers + " asks for GPUs, but the "
+                    + "project's accelerator quota leaves " + owner + " none; leave gpuLayers out to run on the CPU");
         }
         boolean explicit = gpuLayers > 0;
         if (!gpuBackend.getAsBoolean() || allocator.gpus().isEmpty()) {
@@ -118,7 +161,8 @@ public final class GpuPlacements {
             }
             return ReplicaPlacement.cpu(0);
         }
-        int free = allocator.freeGpus();
+        boolean quotaLimits = maxGpus > 0 && maxGpus < allocator.freeGpus();
+        int free = quotaLimits ? maxGpus : allocator.freeGpus();
         Footprint f = footprint.get();
         if (free == 0 && !explicit) {
             return ReplicaPlacement.cpu(f.total());
@@ -141,10 +185,10 @@ public final class GpuPlacements {
         if (split.isEmpty()) {
             if (explicit) {
                 throw FactoryException.invalidParam("gpuLayers", String.format(
-                        "%d of %d layers of %s don't fit on this node's %d free %s GPU(s) of %.1f MiB each (%d in all); "
+                        "%d of %d layers of %s don't fit on %s %d free %s GPU(s) of %.1f MiB each (%d in all); "
                                 + "lower gpuLayers, context or parallel, or leave gpuLayers out", layers, f.layers(),
-                        model, free, allocator.kind(), allocator.capacityPerGpu() / 1048576.0,
-                        allocator.gpus().size()));
+                        model, quotaLimits ? "the project's accelerator quota's" : "this node's", free,
+                        allocator.kind(), allocator.capacityPerGpu() / 1048576.0, allocator.gpus().size()));
             }
             return ReplicaPlacement.cpu(f.total());
         }

@@ -30,13 +30,17 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Priorities on a cluster whose one worker is full: a deployment of a higher priority ends the replica of a lower one
- * to take its place, which waits, degraded and saying why, until there is room again. A control plane on a real
- * PostgreSQL and a worker in this JVM over mutual TLS, as {@code ClusterServingTest} runs them.
+ * GPUs on a cluster: a project's accelerator quota keeps its replicas to the GPUs it allows, and where the one worker
+ * is full, a deployment of a higher priority ends the replica of a lower one to take its place, which waits, degraded
+ * and saying why, until there is room again. A control plane on a real PostgreSQL and a worker in this JVM over mutual
+ * TLS, as {@code ClusterServingTest} runs them.
  *
  * <p>The worker reports one NVIDIA GPU, which this machine does not have: its loader holds the GPU for each replica
  * that asks for GPU layers in a {@link GpuAllocator}, as {@code factory worker} does, and reports how many are free
@@ -44,6 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
  * ended replica unloaded, its GPU given back, before the new one loads), not GPU offload.
  */
 @ServerTest
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterPreemptionTest {
     @TempDir
     static Path dir;
@@ -71,6 +76,35 @@ class ClusterPreemptionTest {
     }
 
     @Test
+    @Order(10)
+    void aProjectsAcceleratorQuotaKeepsItsReplicasOffGpusItDoesNotAllow() throws Exception {
+        Path gguf = TestModels.tinyLlama();
+        HttpResponse<String> none = factory.send(factory.request("/api/v1/quotas", factory.adminKey())
+                .header("Content-Type", "application/json")
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"project\": \"default\", \"accelerators\": 0}")));
+        assertThat(none.statusCode()).as(none.body()).isEqualTo(200);
+        // Allowed none: "auto" runs on the CPU, though the worker has its GPU free.
+        String cpu = factory.deployGguf("acme/quota-cpu", gguf, "\"context\": 128");
+        assertThat(chat("acme/quota-cpu").statusCode()).isEqualTo(200);
+        assertThat(gpus.freeGpus()).isEqualTo(1);
+        // Allowed one: the next takes the GPU, and the worker reports it held, which counts.
+        assertThat(factory.send(factory.request("/api/v1/quotas", factory.adminKey())
+                .header("Content-Type", "application/json").PUT(java.net.http.HttpRequest.BodyPublishers
+                        .ofString("{\"project\": \"default\", \"accelerators\": 1}"))).statusCode()).isEqualTo(200);
+        String gpu = factory.deployGguf("acme/quota-gpu", gguf, "\"context\": 128");
+        assertThat(gpus.freeGpus()).isZero();
+        assertThat(chat("acme/quota-gpu").statusCode()).isEqualTo(200);
+        for (String id : List.of(cpu, gpu)) {
+            assertThat(factory.send(factory.request("/api/v1/deployments/" + id, factory.adminKey()).DELETE())
+                    .statusCode()).isEqualTo(200);
+        }
+        assertThat(factory.send(factory.request("/api/v1/quotas?project=default", factory.adminKey()).DELETE())
+                .statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(30)).until(() -> gpus.freeGpus() == 1 && worker.replicas().isEmpty());
+    }
+
+    @Test
+    @Order(20)
     void aHigherPriorityTakesTheFullWorkersGpuAndTheReplicaItEndedWaitsSayingWhyUntilThereIsRoom() throws Exception {
         Path gguf = TestModels.tinyLlama();
         String low = factory.deployGguf("acme/batch", gguf, "\"gpuLayers\": 1, \"context\": 128, \"priority\": -10");
@@ -123,6 +157,7 @@ class ClusterPreemptionTest {
     }
 
     @Test
+    @Order(30)
     void aPriorityOutOfRangeIsTheCallersError() {
         HttpResponse<String> r = factory.post("/api/v1/deployments", factory.adminKey(),
                 "{\"model\": \"acme/none\", \"priority\": 1001}");
@@ -162,7 +197,7 @@ class ClusterPreemptionTest {
                 new WorkerReplicas.Loader() {
                     @Override
                     public TextEngine load(ReplicaWork work, Path file) {
-                        if (work.gpuLayers() != 0) {
+                        if (work.gpuLayers() != 0 && work.maxGpus() != 0) {
                             assertThat(gpus.allocate(work.assignment(), 1, 1L << 30))
                                     .as("the GPU is free when replica " + work.assignment() + " loads")
                                     .isInstanceOf(GpuAllocator.Result.Granted.class);
@@ -176,6 +211,11 @@ class ClusterPreemptionTest {
                     @Override
                     public void unloaded(ReplicaWork work) {
                         gpus.release(work.assignment());
+                    }
+
+                    @Override
+                    public int gpusHeld(ReplicaWork work) {
+                        return gpus.heldBy(work.assignment());
                     }
                 }, w.joined().heartbeatInterval().multipliedBy(3));
         replicas.set(running);

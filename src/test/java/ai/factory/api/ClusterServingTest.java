@@ -373,7 +373,7 @@ class ClusterServingTest {
 
         // A node asks the control plane for another node's model and key: refused.
         ai.factory.cluster.ReplicaWork others = new ai.factory.cluster.ReplicaWork(assignment, "dep", 0, MODEL + ":1",
-                "default", "0".repeat(64), 1, 128, 1, 1, 1, 0, "f16", 0, 0, 0, 0, java.util.List.of());
+                "default", "0".repeat(64), 1, 128, 1, 1, 1, 0, "f16", 0, 0, 0, 0, java.util.List.of(), "default", -1);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> w2.worker().modelSource().fetchKey(others))
                 .isInstanceOf(IOException.class).hasMessageContaining("403").hasMessageContaining("not this node's");
         Path target = dir.resolve("stolen.blob");

@@ -255,8 +255,10 @@ class QuotasApiTest {
                 .spliterator(), false).filter(k -> k.path("name").asText().equals("lab-app"))
                 .map(k -> k.path("id").asText()).findFirst().orElseThrow();
         // The project's own limits are the admins'.
-        assertThat(put(factory.adminKey(), "{\"project\": \"lab\", \"rpm\": 100, \"tpm\": 50000}").statusCode())
-                .isEqualTo(200);
+        HttpResponse<String> projectLimits = put(factory.adminKey(), "{\"project\": \"lab\", \"rpm\": 100, "
+                + "\"tpm\": 50000, \"accelerators\": 4}");
+        assertThat(projectLimits.statusCode()).as(projectLimits.body()).isEqualTo(200);
+        assertThat(json(projectLimits).path("accelerators").asInt()).isEqualTo(4);
         HttpResponse<String> own = put(labAdmin, "{\"project\": \"lab\", \"rpm\": 1000}");
         assertThat(own.statusCode()).as(own.body()).isEqualTo(403);
         HttpResponse<String> keyLimit = put(labAdmin, "{\"project\": \"lab\", \"key\": \"" + labKeyId
@@ -282,6 +284,10 @@ class QuotasApiTest {
                 new String[] {"{\"project\": \"lab\", \"rpm\": \"many\"}", "400", null},
                 new String[] {"{\"project\": \"lab\", \"rpm\": 5, \"burst\": 9}", "400", "burst"},
                 new String[] {"{\"project\": \"lab\", \"priority\": \"urgent\"}", "400", "priority"},
+                new String[] {"{\"project\": \"lab\", \"accelerators\": -1}", "400", "accelerators"},
+                new String[] {"{\"project\": \"lab\", \"accelerators\": 2.5}", "400", null},
+                new String[] {"{\"project\": \"lab\", \"key\": \"" + labKeyId + "\", \"accelerators\": 1}", "400",
+                        "accelerators"},
                 new String[] {"{\"project\": \"lab\"}", "400", "rpm"},
                 new String[] {"{\"project\": \"lab\", \"key\": \"no-such-key\", \"rpm\": 5}", "404", "key"},
                 new String[] {"{\"project\": \"nowhere\", \"rpm\": 5}", "404", null},
@@ -351,6 +357,13 @@ class QuotasApiTest {
         FactoryCliTest.Run bad = FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "set", "default", "--rpm", "lots"));
         assertThat(bad.exit()).isNotZero();
         assertThat(bad.err()).contains("--rpm takes a whole number or 'none'");
+        FactoryCliTest.Run gpus = FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "set", "default",
+                "--accelerators", "2"));
+        assertThat(gpus.exit()).as(gpus.err()).isZero();
+        assertThat(gpus.out()).contains("Quota of project default: accelerators 2");
+        assertThat(FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "show", "default")).out())
+                .contains("ACCELERATORS");
+        assertThat(FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "delete", "default")).exit()).isZero();
         FactoryCliTest.Run removed = FactoryCliTest.cli(FactoryCliTest.with(client, "quotas", "delete", "default", "--key-id", key[0]));
         assertThat(removed.exit()).as(removed.err()).isZero();
         assertThat(removed.out()).contains("Removed the quota of key " + key[0]);

@@ -190,6 +190,47 @@ class AssignmentsPlacementTest {
     }
 
     @Test
+    void aProjectsAcceleratorQuotaCapsItsReplicasGpusAcrossTheWorkers() {
+        try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir);
+                Leadership leadership = Leadership.on(db.jdbi(), Clock.systemUTC())) {
+            Jdbi jdbi = db.jdbi();
+            node(jdbi, "gpu-a", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0},{\"kind\":\"nvidia\","
+                    + "\"index\":1}],\"gpusFree\":2}");
+            node(jdbi, "gpu-b", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0},{\"kind\":\"nvidia\","
+                    + "\"index\":1}],\"gpusFree\":2}");
+            Assignments assignments = new Assignments(jdbi, nodes(jdbi), leadership, Duration.ofSeconds(10),
+                    ClusterConfig.Placement.SPREAD, project -> project.equals("default") ? 3 : -1, e -> { },
+                    Clock.systemUTC());
+            // Not reported yet, each GPU replica counts one: three may.
+            Assignments.Placed first = assignments.place(new ReplicaOf("d1", 0), work("d1", 0, -1, 0, 0));
+            assertThat(first.work().maxGpus()).isEqualTo(3);
+            // Reported: the worker gave it two. One left.
+            jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET phase = 'READY', gpus = 2 WHERE id = :id")
+                    .bind("id", first.work().assignment()).execute());
+            Assignments.Placed second = assignments.place(new ReplicaOf("d1", 1), work("d1", 1, -1, 0, 0));
+            assertThat(second.work().maxGpus()).isEqualTo(1);
+            assertThat(second.work().gpuLayers()).isEqualTo(-1);
+            // None left: auto runs on CPUs, a layer count waits, saying why.
+            Assignments.Placed third = assignments.place(new ReplicaOf("d2", 0), work("d2", 0, -1, 0, 0));
+            assertThat(third.work().maxGpus()).isZero();
+            assertThat(third.work().gpuLayers()).as("kept on the CPU").isZero();
+            assertThatThrownBy(() -> assignments.place(new ReplicaOf("d3", 0), work("d3", 0, 40, 0, 0)))
+                    .isInstanceOfSatisfying(FactoryException.class, e -> {
+                        assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
+                        assertThat(e.getMessage()).contains("project default holds 3 of the 3 accelerators its quota "
+                                + "allows", "--accelerators N");
+                    });
+            // Another project's replicas are not counted against it, nor limited by it.
+            ReplicaWork other = new ReplicaWork("", "o1", 0, "other/m:1", "other", "0".repeat(64), 1, 512, 1, 0, 8, 0,
+                    "f16", 0, 40, 0, 0, null, "other", null);
+            assertThat(assignments.place(new ReplicaOf("o1", 0), other).work().maxGpus()).isEqualTo(-1);
+            // A replica placed again does not count its own old assignment.
+            assertThat(assignments.place(new ReplicaOf("d1", 0), work("d1", 0, -1, 0, 0)).work().maxGpus())
+                    .as("the 1 of d1's second replica counted, not d1's first's own 2").isEqualTo(2);
+        }
+    }
+
+    @Test
     void gpuWorkEndsALowerReplicaThatMayHoldAGpuWhereNoneIsFree() {
         try (Database db = TestDatabases.open(TestDatabases.Kind.POSTGRESQL, dir);
                 Leadership leadership = Leadership.on(db.jdbi(), Clock.systemUTC())) {
@@ -305,7 +346,7 @@ class AssignmentsPlacementTest {
 
     private static ReplicaWork work(String deployment, int replica, int gpuLayers, long memory, int priority) {
         return new ReplicaWork("", deployment, replica, "acme/m:1", "default", "0".repeat(64), 1, 512, 1, 0, 8, 0,
-                "f16", 0, gpuLayers, memory, priority, null);
+                "f16", 0, gpuLayers, memory, priority, null, "default", null);
     }
 
     private static int assignmentsOf(Jdbi jdbi, String deployment) {

@@ -66,7 +66,7 @@ class SharedBlobSourceTest {
 
     private static ReplicaWork work(String assignment, BlobStore.StoredBlob blob, long bytes) {
         return new ReplicaWork(assignment, "dep-" + assignment, 0, "acme/tiny:1", OWNER, blob.ref().sha256(), bytes,
-                256, 1, 1, 8, 0, "f16", 0, 0, 0, 0, java.util.List.of());
+                256, 1, 1, 8, 0, "f16", 0, 0, 0, 0, java.util.List.of(), "", -1);
     }
 
     /** Where worker {@code name}'s cache keeps {@code blob}. */

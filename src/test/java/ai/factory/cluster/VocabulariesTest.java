@@ -133,7 +133,7 @@ class VocabulariesTest {
         Node node = new Node("n1", "w1", NodeState.READY, "1", "b".repeat(64), Instant.now().plusSeconds(3600), "t",
                 "127.0.0.1", "test", "{}", Instant.now(), Instant.now(), null, closedPort);
         ReplicaWork work = new ReplicaWork("as1", "d1", 0, "acme/tiny:1", "acme", "a".repeat(64), 1000, 256, 1, 1,
-                8, 0, "f16", 0, 0, 0, 0, java.util.List.of());
+                8, 0, "f16", 0, 0, 0, 0, java.util.List.of(), "", -1);
         LlamaVocabulary vocabulary;
         try (FileChannel file = FileChannel.open(TestModels.tinyLlama());
                 MemoryFile start = MemoryFile.prefixOf(file, GgufReader.read(file, file.size()).tensorDataOffset(),

@@ -193,6 +193,31 @@ class DeploymentsTest {
     }
 
     @Test
+    void aProjectsAcceleratorQuotaCountsWhatItsOtherDeploymentsHoldAndFreesWithThem() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger quota = new java.util.concurrent.atomic.AtomicInteger(3);
+        try (Deployments deployments = new Deployments(db.jdbi(), registry, (replica, version, spec, placement) ->
+                new FakeEngine(), new MemoryPlanner(() -> Long.MAX_VALUE), new GpuPlacements(allocator, () -> true),
+                project -> project.equals("default") ? quota.get() : -1, Clock.systemUTC())) {
+            ModelRef tiny = new ModelRef(MODEL, OptionalInt.empty());
+            Deployment first = deployments.deploy(tiny, TWO_REPLICAS, ADMIN); // one GPU each: the tiny model fits
+            assertThat(deployments.placements(first.id())).allSatisfy(p -> assertThat(p.gpus()).hasSize(1));
+            // One GPU of the three left: a second deployment's first replica takes it, its second the CPU.
+            Deployment second = deployments.deploy(tiny, TWO_REPLICAS, ADMIN);
+            assertThat(deployments.placements(second.id())).extracting(p -> p.gpus().size()).containsExactly(1, 0);
+            assertThat(allocator.freeGpus()).isEqualTo(1);
+            // None left: a layer count is refused at once.
+            assertThatThrownBy(() -> deployments.deploy(tiny, new DeploymentSpec(1, 1, 256, 0, 8, 1), ADMIN))
+                    .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.getMessage())
+                            .contains("accelerator quota of project default"));
+            // The first deleted: its two GPUs count no longer.
+            deployments.awaitSettled(first.id(), Duration.ofMinutes(1));
+            deployments.delete(first.id());
+            Deployment third = deployments.deploy(tiny, new DeploymentSpec(1, 1, 256, 0, 8, 1), ADMIN);
+            assertThat(deployments.placements(third.id())).allSatisfy(p -> assertThat(p.gpus()).hasSize(1));
+        }
+    }
+
+    @Test
     void aDeploymentDeletedWhileItLoadsIsDrainedByItsLoad() throws Exception {
         CountDownLatch loading = new CountDownLatch(1);
         CountDownLatch deleted = new CountDownLatch(1);

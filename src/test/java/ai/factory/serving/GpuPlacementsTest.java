@@ -94,6 +94,32 @@ class GpuPlacementsTest {
     }
 
     @Test
+    void aProjectsAcceleratorQuotaCapsTheGpusItsReplicasTake() {
+        GpuPlacements placements = new GpuPlacements(new GpuAllocator(eightGpus()), () -> true);
+        // 3 GPUs left by the quota: the first replica takes two (all its layers), the second the one left (some of
+        // its layers), the third none (the CPU), though five GPUs are free.
+        List<ReplicaPlacement> chosen = placements.reserve("dep-1", version(ModelFormat.GGUF),
+                spec(3, DeploymentSpec.GPU_LAYERS_AUTO), FOOTPRINT, HOST_FREE, 3, "acme");
+        assertThat(chosen.get(0).gpus()).hasSize(2);
+        assertThat(chosen.get(1).gpus()).hasSize(1);
+        assertThat(chosen.get(1).gpuLayers()).isBetween(1, 79);
+        assertThat(chosen.get(2).onGpu()).isFalse();
+        assertThat(placements.allocator().freeGpus()).isEqualTo(5);
+        // A layer count the quota leaves no GPU for is refused, holding nothing, saying why.
+        assertThatThrownBy(() -> placements.reserve("dep-2", version(ModelFormat.GGUF), spec(1, 40), FOOTPRINT,
+                HOST_FREE, 0, "acme")).isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.getMessage())
+                .contains("accelerator quota of project acme", "factory quotas set --project acme --accelerators N"));
+        // One the quota's GPUs cannot hold (80 layers of 1 GiB on one 80 GiB GPU), too.
+        assertThatThrownBy(() -> placements.placeGguf("asg-1", "acme/big:1", 80, 1, FOOTPRINT, HOST_FREE))
+                .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.getMessage())
+                        .contains("don't fit on the project's accelerator quota's 1 free nvidia GPU(s)"));
+        assertThat(placements.placeGguf("asg-2", "acme/big:1", 40, 0 + 1, FOOTPRINT, HOST_FREE).gpus()).hasSize(1);
+        assertThat(placements.placeGguf("asg-3", "acme/big:1", DeploymentSpec.GPU_LAYERS_AUTO, 0, FOOTPRINT,
+                HOST_FREE).onGpu()).isFalse();
+        assertThat(placements.allocator().freeGpus()).isEqualTo(4);
+    }
+
+    @Test
     void autoFallsBackToTheCpuForReplicasNoFreeGpuHolds() {
         GpuPlacements placements = new GpuPlacements(new GpuAllocator(eightGpus()), () -> true);
         List<ReplicaPlacement> chosen = placements.reserve("dep-1", version(ModelFormat.GGUF),

@@ -92,10 +92,11 @@ public final class QuotasResource implements Routes {
         SetQuota body = WireJson.bind(tree, SetQuota.class);
         QuotaScope scope = scope(ctx, body.project(), body.key(), body.model());
         Limits limits = new Limits(body.rpm(), body.tpm(), body.concurrency(), body.tokensPerDay(),
-                body.tokensPerMonth(), body.priority() == null ? null : Priority.parse(body.priority(), "priority"));
+                body.tokensPerMonth(), body.priority() == null ? null : Priority.parse(body.priority(), "priority"),
+                body.accelerators());
         if (limits.isEmpty()) {
             throw FactoryException.invalidParam("rpm", "set at least one limit (rpm, tpm, concurrency, tokensPerDay, "
-                    + "tokensPerMonth) or a priority; DELETE /api/v1/quotas removes a quota");
+                    + "tokensPerMonth, accelerators) or a priority; DELETE /api/v1/quotas removes a quota");
         }
         ctx.json(wire(quotas.set(scope, limits, Authentication.principal(ctx).id()), keyIds()));
     }
@@ -163,7 +164,7 @@ public final class QuotasResource implements Routes {
         return new QuotaWire.Quota(s.project(), keyId, s.isKey() ? s.key() : null, s.isModel() ? s.model() : null,
                 l.rpm(),
                 l.tpm(), l.concurrency(), l.tokensPerDay(), l.tokensPerMonth(),
-                l.priority() == null ? null : l.priority().id(),
+                l.priority() == null ? null : l.priority().id(), l.accelerators(),
                 l.tokensPerDay() == null ? null : spent.today(), l.tokensPerMonth() == null ? null : spent.thisMonth(),
                 q.updatedAt(), q.updatedBy());
     }

@@ -22,11 +22,13 @@ public final class QuotaWire {
      * @param tokensPerDay tokens per day, in the site's time zone
      * @param tokensPerMonth tokens per month, in the site's time zone
      * @param priority {@code interactive} or {@code batch}: the class of calls that do not ask for one
+     * @param accelerators the most accelerators (GPUs) the project's replicas may hold at once (a project's own quota
+     *     only; 0: CPUs only)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record SetQuota(String project, @Nullable String key, @Nullable String model, @Nullable Long rpm,
                            @Nullable Long tpm, @Nullable Integer concurrency, @Nullable Long tokensPerDay,
-                           @Nullable Long tokensPerMonth, @Nullable String priority) {
+                           @Nullable Long tokensPerMonth, @Nullable String priority, @Nullable Integer accelerators) {
         public SetQuota {
             Required.field(project, "project");
         }
@@ -38,12 +40,14 @@ public final class QuotaWire {
      * @param key the key's id, or null for every key of the project
      * @param principal the key's principal, as calls and the audit trail name it
      * @param model the model, or null for every model
+     * @param accelerators the most accelerators the project's replicas may hold at once
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Quota(String project, @Nullable String key, @Nullable String principal, @Nullable String model, @Nullable Long rpm,
                         @Nullable Long tpm, @Nullable Integer concurrency, @Nullable Long tokensPerDay,
-                        @Nullable Long tokensPerMonth, @Nullable String priority, @Nullable Long spentToday,
-                        @Nullable Long spentThisMonth, Instant updatedAt, String updatedBy) {
+                        @Nullable Long tokensPerMonth, @Nullable String priority, @Nullable Integer accelerators,
+                        @Nullable Long spentToday, @Nullable Long spentThisMonth, Instant updatedAt,
+                        String updatedBy) {
         public Quota {
             requireNonNull(project, "project is null");
         }
