@@ -5,3 +5,5 @@ ALTER TABLE quotas ADD COLUMN accelerators INTEGER;
 -- the replica's deployment, which placement counts against that project's accelerator quota.
 ALTER TABLE replica_assignments ADD COLUMN gpus INTEGER;
 ALTER TABLE replica_assignments ADD COLUMN project VARCHAR(200);
+UPDATE replica_assignments SET project = (SELECT d.project FROM deployments d
+                                          WHERE d.id = replica_assignments.deployment_id);

@@ -186,7 +186,7 @@ public final class Assignments {
      */
     public synchronized Placed place(ReplicaOf replica, ReplicaWork asked) {
         ReplicaWork work = withinQuota(replica, asked);
-        int gpuLayers = work.gpuLayers();
+        int gpuLayers = work.usesGpus() ? work.gpuLayers() : 0;
         List<Node> serving = serving();
         Map<String, Integer> load = new HashMap<>();
         Map<String, Integer> ofThisDeployment = new HashMap<>();
@@ -205,7 +205,7 @@ public final class Assignments {
                         ReplicaWork pending = work((String) row[4]);
                         memoryPending.merge(node, row[3] == null ? pending.memory()
                                 : Math.max(0, pending.memory() - pending.bytes()), Long::sum);
-                        if (row[3] == null && pending.gpuLayers() != 0) {
+                        if (row[3] == null && pending.usesGpus()) {
                             gpuPending.merge(node, 1, Integer::sum);
                         }
                     }
@@ -313,7 +313,8 @@ public final class Assignments {
                     + " over its " + v.priority() + ")";
             preempted.put(new ReplicaOf(v.deployment(), v.replica()), why);
             LOG.warn("replica {} of deployment {} {}", v.replica(), v.deployment(), why);
-            audit.accept(new AuditEvent(clock.instant(), "factory", "factory", Principal.DEFAULT_PROJECT,
+            audit.accept(new AuditEvent(clock.instant(), "factory", "factory",
+                    v.project().isEmpty() ? Principal.DEFAULT_PROJECT : v.project(),
                     AUDIT_PREEMPTED, "deployment=" + v.deployment(), AuditEvent.ALLOW, AuditEvent.SUCCESS, 0, "factory",
                     v.assignment(), 0, 0, 0, 0, "replica " + v.replica() + " of " + v.model() + " " + why));
         }
@@ -325,32 +326,35 @@ public final class Assignments {
 
     /**
      * {@code work} as its project's accelerator quota leaves it: with at most the GPUs the quota leaves
-     * ({@link ReplicaWork#maxGpus()}, which the worker keeps to), and, where it leaves none, {@code gpuLayers} auto
-     * kept on the CPU while a layer count is UNAVAILABLE (it waits for the project's GPUs to be given back). What the
-     * project holds is what its workers reported each of its other replicas holds (one GPU for GPU work not reported
-     * yet).
+     * ({@link ReplicaWork#maxGpus()}, which the worker keeps to; with none, {@code gpuLayers} auto runs on the CPU)
+     * while a layer count with none left is UNAVAILABLE (it waits for the project's GPUs to be given back). What the
+     * project holds is what its workers reported each of its other loaded replicas holds; one not loaded yet counts
+     * what it may take (its {@code maxGpus}, or one where nothing limited it), as the worker may give it that many.
      */
     private ReplicaWork withinQuota(ReplicaOf replica, ReplicaWork work) {
         int quota = work.gpuLayers() == 0 || work.project().isEmpty() ? -1 : acceleratorQuota.applyAsInt(work.project());
         if (quota < 0) {
             return work.limitedTo(ReplicaWork.ANY_GPUS);
         }
-        int held = jdbi.withHandle(h -> h.createQuery("SELECT gpus, work FROM replica_assignments "
+        int held = jdbi.withHandle(h -> h.createQuery("SELECT gpus, phase, work FROM replica_assignments "
                         + "WHERE project = :p AND NOT (deployment_id = :d AND replica = :r)")
                 .bind("p", work.project()).bind("d", replica.deployment()).bind("r", replica.index())
                 .map((rs, ctx) -> {
                     int gpus = rs.getInt(1);
-                    if (!rs.wasNull()) {
+                    boolean reported = !rs.wasNull();
+                    if (reported && Phase.READY.name().equals(rs.getString(2))) {
                         return gpus;
                     }
-                    return work(rs.getString(2)).gpuLayers() != 0 ? 1 : 0; // not reported: one, if it may
+                    ReplicaWork w = work(rs.getString(3));
+                    int may = !w.usesGpus() ? 0 : w.maxGpus() >= 0 ? w.maxGpus() : 1;
+                    return Math.max(reported ? gpus : 0, may);
                 }).stream().mapToInt(Integer::intValue).sum());
         int left = Math.max(0, quota - held);
         if (left == 0 && work.gpuLayers() > 0) {
             throw new FactoryException(ErrorCode.UNAVAILABLE, "project " + work.project() + " holds " + held + " of the "
                     + quota + " accelerators its quota allows, so replica " + replica.index() + " of deployment "
                     + replica.deployment() + " ('gpuLayers' " + work.gpuLayers() + ") waits for the project's GPUs to "
-                    + "be given back; raise the quota (factory quotas set --project " + work.project()
+                    + "be given back; raise the quota (factory quotas set " + work.project()
                     + " --accelerators N), or leave gpuLayers out to run on CPUs meanwhile");
         }
         if (left == 0) {
@@ -361,8 +365,8 @@ public final class Assignments {
     }
 
     /** A replica of lower priority whose assignment may end to make room: what placement needs to know of it. */
-    private record Victim(String assignment, String deployment, int replica, String model, int priority, long memory,
-                          boolean gpu) {}
+    private record Victim(String assignment, String deployment, int replica, String model, String project,
+                          int priority, long memory, int gpus) {}
 
     /** Where {@code victims}, ended, make room for a replica. */
     private record Preemption(Node node, List<Victim> victims) {}
@@ -371,9 +375,11 @@ public final class Assignments {
      * Where ending replicas of deployments with a lower priority than {@code work}'s would make room for it, ending as
      * few as that takes: on each node of {@code open}, the lowest priorities first and, within one, the newest first,
      * until it fits; of those nodes, the one where the fewest end, then the one where the highest priority ended is the
-     * lowest. Null where no such room is. A replica that may use GPUs ({@code gpuLayers} not 0) on a node with
-     * accelerators is counted as giving back one GPU (which GPUs it holds is the worker's choice) and no host memory;
-     * any other gives back its memory estimate. One that would give back nothing that is missing stays.
+     * lowest. Null where no such room is. Only loaded replicas end (one still loading is not in its worker's report
+     * yet, and its first load would fail its deployment), each giving back the GPUs its worker reported it holds, or,
+     * on the CPU, its memory estimate (a worker that did not say: one GPU for GPU work on a node with accelerators);
+     * one that would give back nothing that is missing stays. A node where a replica still waits for the replicas
+     * ended for it ends no more until it is loaded: their memory is in the node's report until they unload.
      */
     private @Nullable Preemption preemption(ReplicaWork work, List<Node> open,
                                             java.util.function.ToIntFunction<Node> freeGpus,
@@ -383,20 +389,33 @@ public final class Assignments {
         }
         Map<String, List<Victim>> lower = new HashMap<>();
         open.forEach(n -> lower.put(n.id(), new java.util.ArrayList<>()));
-        jdbi.useHandle(h -> h.createQuery("SELECT node_id, work FROM replica_assignments ORDER BY created_at DESC, id")
-                .map((rs, ctx) -> new String[] {rs.getString(1), rs.getString(2)}).forEach(row -> {
-                    List<Victim> on = lower.get(row[0]);
-                    if (on != null) {
-                        ReplicaWork w = work(row[1]);
-                        if (w.priority() < work.priority()) {
-                            on.add(new Victim(w.assignment(), w.deployment(), w.replica(), w.model(), w.priority(),
-                                    w.memory(), w.gpuLayers() != 0));
-                        }
+        java.util.Set<String> making = new java.util.HashSet<>(); // nodes where ended replicas still unload
+        jdbi.useHandle(h -> h.createQuery("SELECT node_id, work, phase, gpus FROM replica_assignments "
+                        + "ORDER BY created_at DESC, id")
+                .map((rs, ctx) -> new Object[] {rs.getString(1), rs.getString(2), rs.getString(3),
+                        rs.getObject(4) == null ? null : rs.getInt(4)}).forEach(row -> {
+                    List<Victim> on = lower.get((String) row[0]);
+                    if (on == null) {
+                        return;
+                    }
+                    ReplicaWork w = work((String) row[1]);
+                    boolean ready = Phase.READY.name().equals(row[2]);
+                    if (!ready && !w.displaces().isEmpty()) {
+                        making.add((String) row[0]);
+                    }
+                    if (ready && w.priority() < work.priority()) {
+                        int gpus = row[3] != null ? (Integer) row[3] : w.usesGpus() ? 1 : 0;
+                        on.add(new Victim(w.assignment(), w.deployment(), w.replica(), w.model(), w.project(),
+                                w.priority(), w.memory(), gpus));
                     }
                 }));
         Preemption best = null;
         for (Node n : open) {
-            List<Victim> there = lower.getOrDefault(n.id(), List.of()).stream().sorted(Comparator.comparingInt(Victim::priority)).toList();
+            if (making.contains(n.id())) {
+                continue;
+            }
+            List<Victim> there = lower.getOrDefault(n.id(), List.of()).stream()
+                    .sorted(Comparator.comparingInt(Victim::priority)).toList();
             long memory = freeMemory.applyAsLong(n);
             int gpus = freeGpus.applyAsInt(n);
             List<Victim> ending = new java.util.ArrayList<>();
@@ -404,14 +423,14 @@ public final class Assignments {
                 if (fits(work, n, memory, gpus)) {
                     break;
                 }
-                boolean givesGpu = v.gpu() && inventoryOf(n).accelerators() > 0;
+                boolean givesGpus = v.gpus() > 0 && inventoryOf(n).accelerators() > 0;
                 boolean lacksMemory = hostNeed(work, n, gpus) > memory;
-                // Only what helps ends: a GPU where one is missing (or, for GPU work short of memory, may hold it),
+                // Only what helps ends: GPUs where one is missing (or, for GPU work short of memory, may hold it),
                 // memory where that is short.
-                if (givesGpu ? (work.gpuLayers() > 0 && gpus == 0) || (lacksMemory && work.gpuLayers() != 0) : lacksMemory) {
+                if (givesGpus ? (work.gpuLayers() > 0 && gpus == 0) || (lacksMemory && work.usesGpus()) : lacksMemory) {
                     ending.add(v);
-                    if (givesGpu) {
-                        gpus++;
+                    if (givesGpus) {
+                        gpus += v.gpus();
                     } else {
                         memory = memory == Long.MAX_VALUE ? memory : memory + v.memory();
                     }
@@ -460,7 +479,7 @@ public final class Assignments {
     private boolean holdsOnGpus(ReplicaWork work, Node node, int freeGpus) {
         long perGpu = inventoryOf(node).gpuMemory();
         int mayUse = work.maxGpus() < 0 ? freeGpus : Math.min(freeGpus, work.maxGpus());
-        return work.gpuLayers() != 0 && mayUse > 0 && perGpu > 0 && (double) mayUse * perGpu >= work.memory();
+        return work.usesGpus() && mayUse > 0 && perGpu > 0 && (double) mayUse * perGpu >= work.memory();
     }
 
     /**

@@ -68,10 +68,25 @@ public record ReplicaWork(String assignment, String deployment, int replica, Str
                 maxGpus);
     }
 
-    /** The same work given at most {@code gpus} GPUs ({@link #ANY_GPUS}: any); with none, kept on the CPU. */
+    /**
+     * The same work given at most {@code gpus} GPUs ({@link #ANY_GPUS}: any); with none it runs on the CPU, its
+     * {@code gpuLayers} kept as the deployment asked (placed again, it may get GPUs).
+     */
     public ReplicaWork limitedTo(int gpus) {
         return new ReplicaWork(assignment, deployment, replica, model, owner, sha256, bytes, contextPerSequence,
-                parallel, threads, queue, stepTokens, cacheType, prefixCache, gpus == 0 ? 0 : gpuLayers, memory,
-                priority, displaces, project, gpus);
+                parallel, threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory, priority, displaces,
+                project, gpus);
+    }
+
+    /** The same work of the deployment of {@code project}. */
+    public ReplicaWork withProject(String project) {
+        return new ReplicaWork(assignment, deployment, replica, model, owner, sha256, bytes, contextPerSequence,
+                parallel, threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory, priority, displaces,
+                project, maxGpus);
+    }
+
+    /** Whether the replica may take GPUs: it asks for layers on them (or auto) and its quota leaves it some. */
+    public boolean usesGpus() {
+        return gpuLayers != 0 && maxGpus != 0;
     }
 }

@@ -278,7 +278,8 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 move(engine, "node " + target.node.name() + " " + why);
             } else if (node != null && node.state().emptying()) {
                 move(engine, "node " + target.node.name() + " is " + node.state().id());
-            } else if (!recorded.contains(target.work.assignment()) && !assignments.exists(target.work.assignment())) {
+            } else if (!recorded.contains(target.work.assignment()) && live(target.work)
+                    && !assignments.exists(target.work.assignment())) {
                 // Ended by placement, to make room for a replica of a higher priority: its worker finishes the calls
                 // it has, and it is placed again where there is room, or waits for room.
                 move(engine, "its assignment on node " + target.node.name() + " was ended");
@@ -310,7 +311,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
 
     /** Places a replica again, on a task of its own, and attaches it once ready; tried again at the next look. */
     private void move(RemoteTextEngine engine, String why) {
-        ReplicaWork work = engine.work();
+        ReplicaWork work = withProject(engine.work());
         if (!moving.add(engine)) {
             return;
         }
@@ -334,9 +335,35 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
         });
     }
 
+    /**
+     * {@code work} with its deployment's project, which an assignment recorded before quotas counted GPUs lacks, so
+     * that the replica placed again counts against it.
+     */
+    private ReplicaWork withProject(ReplicaWork work) {
+        if (!work.project().isEmpty()) {
+            return work;
+        }
+        try {
+            String project = registry.get(ai.factory.models.ModelRef.parse(work.model()).name()).project();
+            return work.withProject(project);
+        } catch (FactoryException e) {
+            return work; // the model is gone: its deployment is being deleted
+        }
+    }
+
     /** Ends the assignments of deployments and replicas not in {@code live} (see {@link Assignments#retainDeployments}). */
     public void retainDeployments(Map<String, Integer> live) {
+        this.live = Map.copyOf(live);
         assignments.retainDeployments(live);
+    }
+
+    /** Each deployment's replica count as last given to {@link #retainDeployments}; null before. */
+    private volatile @Nullable Map<String, Integer> live;
+
+    /** Whether {@code work}'s replica still belongs to a deployment, as far as this replica knows. */
+    private boolean live(ReplicaWork work) {
+        Map<String, Integer> known = live;
+        return known == null || known.getOrDefault(work.deployment(), 0) > work.replica();
     }
 
     /** An address as the host of a URI (IPv6 literals in brackets). */

@@ -256,8 +256,8 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            unload(r); // before it leaves running, which a replica waiting for it to unload watches
             running.remove(r.work.assignment(), r);
-            unload(r);
             forgetUnusedBlobs();
             LOG.info("assignment {} ended: replica {} of {} unloaded", r.work.assignment(), r.work.replica(),
                     r.work.model());
@@ -296,7 +296,7 @@ public final class WorkerReplicas implements ReplicaHost, AutoCloseable {
      */
     public int loadingOnGpus() {
         return (int) running.values().stream().filter(r -> !r.ending && r.engine == null
-                && r.phase == Assignments.Phase.LOADING && r.work.gpuLayers() != 0).count();
+                && r.phase == Assignments.Phase.LOADING && r.work.usesGpus()).count();
     }
 
     /** Whether this worker runs no replica at all, ended ones still draining included. */

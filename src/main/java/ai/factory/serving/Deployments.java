@@ -433,8 +433,13 @@ public final class Deployments implements AutoCloseable {
         List<ReplicaPlacement> chosen;
         synchronized (quotaLock) { // what the project holds, counted and added to at once
             projectOfReservation.put(id, project);
-            chosen = gpus.reserve(id, version, spec, () -> footprint(version, spec), memory.availableBytes(),
-                    gpusLeft(id, project), project);
+            try {
+                chosen = gpus.reserve(id, version, spec, () -> footprint(version, spec), memory.availableBytes(),
+                        gpusLeft(id, project), project);
+            } catch (RuntimeException e) {
+                projectOfReservation.remove(id);
+                throw e;
+            }
         }
         try {
             if (chosen.stream().anyMatch(ReplicaPlacement::onGpu)) {

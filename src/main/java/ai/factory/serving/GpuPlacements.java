@@ -77,7 +77,7 @@ public final class GpuPlacements {
                 if (left == 0 && spec.gpuLayers() > 0 && version.format() == ModelFormat.GGUF && !onWorkers) {
                     throw FactoryException.invalidParam("gpuLayers", "'gpuLayers' " + spec.gpuLayers() + " asks for "
                             + "GPUs, but the accelerator quota of project " + project + " (" + maxGpus + " more now) "
-                            + "leaves replica " + i + " none; raise it (factory quotas set --project " + project
+                            + "leaves replica " + i + " none; raise it (factory quotas set " + project
                             + " --accelerators N) or leave gpuLayers out to run on the CPU");
                 }
                 ReplicaPlacement p = place(owner(id, i), version, spec, left, footprint, hostFree);

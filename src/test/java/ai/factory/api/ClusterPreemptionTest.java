@@ -160,11 +160,11 @@ class ClusterPreemptionTest {
     @Order(30)
     void aPriorityOutOfRangeIsTheCallersError() {
         HttpResponse<String> r = factory.post("/api/v1/deployments", factory.adminKey(),
-                "{\"model\": \"acme/none\", \"priority\": 1001}");
+                "{\"model\": \"acme/batch\", \"priority\": 1001}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
         assertThat(r.body()).contains("'priority' must be between -1000 and 1000");
         HttpResponse<String> text = factory.post("/api/v1/deployments", factory.adminKey(),
-                "{\"model\": \"acme/none\", \"priority\": \"high\"}");
+                "{\"model\": \"acme/batch\", \"priority\": \"high\"}");
         assertThat(text.statusCode()).as(text.body()).isEqualTo(400);
     }
 
@@ -197,7 +197,7 @@ class ClusterPreemptionTest {
                 new WorkerReplicas.Loader() {
                     @Override
                     public TextEngine load(ReplicaWork work, Path file) {
-                        if (work.gpuLayers() != 0 && work.maxGpus() != 0) {
+                        if (work.usesGpus()) {
                             assertThat(gpus.allocate(work.assignment(), 1, 1L << 30))
                                     .as("the GPU is free when replica " + work.assignment() + " loads")
                                     .isInstanceOf(GpuAllocator.Result.Granted.class);

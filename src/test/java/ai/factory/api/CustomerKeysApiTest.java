@@ -290,11 +290,24 @@ class CustomerKeysApiTest {
         }
     }
 
-    /** Files under {@code roots} changed since {@code since} that hold exactly the model's plaintext. */
+    /**
+     * Files under {@code roots} changed since {@code since} that hold exactly the model's plaintext, outside other
+     * tests' own temporary folders ({@code junit…} beside the first root: tests running alongside copy the model into
+     * theirs on purpose, to import it from there).
+     */
     static List<Path> plaintextCopies(List<Path> roots, long size, String sha256, Instant since) throws IOException {
         List<Path> found = new ArrayList<>();
+        Path own = roots.getFirst().toAbsolutePath().normalize();
         for (Path root : roots) {
             Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                    Path d = dir.toAbsolutePath().normalize();
+                    boolean othersTemp = d.getFileName() != null && d.getFileName().toString().startsWith("junit")
+                            && !own.startsWith(d);
+                    return othersTemp ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+                }
+
                 @Override
                 public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
                     if (attrs.isRegularFile() && attrs.size() == size

@@ -144,6 +144,11 @@ class AssignmentsPlacementTest {
             assertThat(place(assignments, "big", 0, 0, 14 * gib, 5)).isEqualTo("b");
             assertThat(place(assignments, "low", 0, 0, 4 * gib, -10)).isEqualTo("a");
             assertThat(place(assignments, "low", 1, 0, 4 * gib, -10)).isEqualTo("a");
+            // A replica still loading is not ended (its first load would fail its deployment): nothing is, yet.
+            assertThatThrownBy(() -> place(assignments, "urgent", 0, 0, 8 * gib, 0))
+                    .isInstanceOf(FactoryException.class).hasMessageContaining("no worker has the memory");
+            loaded(jdbi, "a", memory(4 * gib));
+            loaded(jdbi, "b", memory(2 * gib));
 
             // 8 GiB at 0: ending the lowest on a (one replica) beats ending b's 5 (not lower anyway).
             Assignments.Placed first = assignments.place(new ReplicaOf("urgent", 0), work("urgent", 0, 0, 8 * gib, 0));
@@ -170,12 +175,14 @@ class AssignmentsPlacementTest {
                     .isInstanceOf(FactoryException.class).hasMessageContaining("no worker has the memory");
             assertThat(assignmentsOf(jdbi, "low")).isEqualTo(2);
 
-            // 12 GiB at 10: a has 0 GiB free, 8 GiB at -10 and 8 at 0; b 2 GiB free and 14 GiB at 5. On a it takes
-            // both at -10 and the one at 0 (three); on b, its one at 5: b.
+            // 12 GiB at 10: a ends no more while urgent waits for the one ended for it (its memory is in a's report
+            // until it unloads); b has 2 GiB free and 14 GiB at 5: b.
             Assignments.Placed second = assignments.place(new ReplicaOf("first", 0), work("first", 0, 0, 12 * gib, 10));
             assertThat(second.node().name()).isEqualTo("b");
             assertThat(assignmentsOf(jdbi, "big")).isZero();
-            // 6 GiB at 10 on a: the two at -10 go, the newer (replica 1) first, before the one at 0.
+            // urgent loaded on a, the lowest gone: 0 GiB free. 6 GiB at 10 on a: the two at -10 go, the newer
+            // (replica 1) first, before the one at 0; b waits for first.
+            loaded(jdbi, "a", memory(0));
             Assignments.Placed third = assignments.place(new ReplicaOf("second", 0), work("second", 0, 0, 6 * gib, 10));
             assertThat(third.node().name()).isEqualTo("a");
             assertThat(third.work().displaces()).hasSize(2);
@@ -201,9 +208,11 @@ class AssignmentsPlacementTest {
             Assignments assignments = new Assignments(jdbi, nodes(jdbi), leadership, Duration.ofSeconds(10),
                     ClusterConfig.Placement.SPREAD, project -> project.equals("default") ? 3 : -1, e -> { },
                     Clock.systemUTC());
-            // Not reported yet, each GPU replica counts one: three may.
             Assignments.Placed first = assignments.place(new ReplicaOf("d1", 0), work("d1", 0, -1, 0, 0));
             assertThat(first.work().maxGpus()).isEqualTo(3);
+            // Not loaded yet, it counts what it may take: all three.
+            assertThat(assignments.place(new ReplicaOf("d9", 0), work("d9", 0, -1, 0, 0)).work().maxGpus()).isZero();
+            jdbi.useHandle(h -> h.createUpdate("DELETE FROM replica_assignments WHERE deployment_id = 'd9'").execute());
             // Reported: the worker gave it two. One left.
             jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET phase = 'READY', gpus = 2 WHERE id = :id")
                     .bind("id", first.work().assignment()).execute());
@@ -213,7 +222,8 @@ class AssignmentsPlacementTest {
             // None left: auto runs on CPUs, a layer count waits, saying why.
             Assignments.Placed third = assignments.place(new ReplicaOf("d2", 0), work("d2", 0, -1, 0, 0));
             assertThat(third.work().maxGpus()).isZero();
-            assertThat(third.work().gpuLayers()).as("kept on the CPU").isZero();
+            assertThat(third.work().usesGpus()).as("kept on the CPU").isFalse();
+            assertThat(third.work().gpuLayers()).as("as the deployment asked, for when it is placed again").isEqualTo(-1);
             assertThatThrownBy(() -> assignments.place(new ReplicaOf("d3", 0), work("d3", 0, 40, 0, 0)))
                     .isInstanceOfSatisfying(FactoryException.class, e -> {
                         assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
@@ -238,8 +248,13 @@ class AssignmentsPlacementTest {
             node(jdbi, "gpu", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0}],\"gpusFree\":1}");
             Assignments assignments = assignments(jdbi, leadership, ClusterConfig.Placement.SPREAD);
             assertThat(place(assignments, "gpu-low", 0, 40, 0, -5)).isEqualTo("gpu");
-            assertThat(place(assignments, "cpu-low", 0, 0, 0, -5)).isEqualTo("gpu");
-            // Its one GPU is taken: the newer replica, kept on the CPU, gives none back and stays; the GPU one ends.
+            assertThat(place(assignments, "cpu-low", 0, DeploymentSpec.GPU_LAYERS_AUTO, 0, -5)).isEqualTo("gpu");
+            // Loaded: the worker gave gpu-low the GPU; cpu-low, auto, found none and runs on the CPU.
+            loaded(jdbi, "gpu", "{\"accelerators\":[{\"kind\":\"nvidia\",\"index\":0}],\"gpusFree\":0}");
+            jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET gpus = CASE WHEN deployment_id = "
+                    + "'gpu-low' THEN 1 ELSE 0 END").execute());
+            // Its one GPU is taken: the newer replica, on the CPU by its report, gives none back and stays; the GPU
+            // one ends.
             Assignments.Placed placed = assignments.place(new ReplicaOf("gpu-high", 0), work("gpu-high", 0, 40, 0, 5));
             assertThat(placed.work().displaces()).hasSize(1);
             assertThat(assignmentsOf(jdbi, "gpu-low")).isZero();
@@ -347,6 +362,13 @@ class AssignmentsPlacementTest {
     private static ReplicaWork work(String deployment, int replica, int gpuLayers, long memory, int priority) {
         return new ReplicaWork("", deployment, replica, "acme/m:1", "default", "0".repeat(64), 1, 512, 1, 0, 8, 0,
                 "f16", 0, gpuLayers, memory, priority, null, "default", null);
+    }
+
+    /** The node's replicas loaded and reported, and its inventory as its next heartbeat gives it. */
+    private static void loaded(Jdbi jdbi, String name, String inventory) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE replica_assignments SET phase = 'READY' WHERE node_id = :id")
+                .bind("id", "node-" + name).execute());
+        report(jdbi, name, inventory);
     }
 
     private static int assignmentsOf(Jdbi jdbi, String deployment) {

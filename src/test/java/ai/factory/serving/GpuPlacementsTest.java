@@ -108,7 +108,7 @@ class GpuPlacementsTest {
         // A layer count the quota leaves no GPU for is refused, holding nothing, saying why.
         assertThatThrownBy(() -> placements.reserve("dep-2", version(ModelFormat.GGUF), spec(1, 40), FOOTPRINT,
                 HOST_FREE, 0, "acme")).isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.getMessage())
-                .contains("accelerator quota of project acme", "factory quotas set --project acme --accelerators N"));
+                .contains("accelerator quota of project acme", "factory quotas set acme --accelerators N"));
         // One the quota's GPUs cannot hold (80 layers of 1 GiB on one 80 GiB GPU), too.
         assertThatThrownBy(() -> placements.placeGguf("asg-1", "acme/big:1", 80, 1, FOOTPRINT, HOST_FREE))
                 .isInstanceOfSatisfying(FactoryException.class, e -> assertThat(e.getMessage())

@@ -87,6 +87,8 @@ public final class DeploymentsResource implements Routes {
         var by = Authentication.principal(ctx);
         CreateDeployment body = WireJson.read(ctx.bodyAsBytes(), CreateDeployment.class);
         ModelRef model = ModelRef.parse(body.model());
+        // Another project's model is not found, whatever else the request says.
+        access.model(ctx, Action.DEPLOY, model.name());
         int gpuLayers = body.gpuLayerCount();
         int stepTokens = body.stepTokenCount();
         DeploymentSpec spec = new DeploymentSpec(
@@ -100,8 +102,6 @@ public final class DeploymentsResource implements Routes {
                 body.kvCacheType(),
                 Objects.requireNonNullElse(body.prefixCache(), 0),
                 Objects.requireNonNullElse(body.priority(), 0));
-        // The request is checked whole before the model is looked up.
-        access.model(ctx, Action.DEPLOY, model.name());
         ctx.status(202).json(deployment(deployments.deploy(model, spec, by)));
     }
 
