@@ -5,6 +5,7 @@ import ai.factory.ErrorCode;
 import ai.factory.FactoryException;
 import ai.factory.api.WorkerServer;
 import ai.factory.cluster.ReplicaWork;
+import ai.factory.cluster.S3BlobMirror;
 import ai.factory.cluster.SharedBlobSource;
 import ai.factory.cluster.WorkerReplicas;
 import ai.factory.engine.TextEngine;
@@ -77,11 +78,13 @@ final class WorkerCommand implements Callable<Integer> {
             + "this machine's physical cores).")
     int threads;
 
-    @Option(names = "--shared-blobs", paramLabel = "DIR", description = "The control plane's blob folder (its "
-            + "blobs/, never the site folder around it) as mounted on this machine from a shared file system, "
-            + "read-only is enough: models are copied from there, still encrypted, instead of through the control "
+    @Option(names = "--shared-blobs", paramLabel = "DIR|s3://BUCKET[/PREFIX]", description = "The control plane's "
+            + "blob folder (its blobs/, never the site folder around it) as mounted on this machine from a shared "
+            + "file system (read-only is enough), or an S3 bucket it is mirrored to (aws s3 sync, rclone; read with "
+            + "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and, for a store of the site's own, "
+            + "AWS_ENDPOINT_URL_S3): models are copied from there, still encrypted, instead of through the control "
             + "plane, and checked as fetched ones are.")
-    @Nullable Path sharedBlobs;
+    @Nullable String sharedBlobs;
 
     @Option(names = "--ca-cert", paramLabel = "FILE", description = "CA certificate (PEM) to trust for an https "
             + "control plane, beside the JDK's (the site CA's ca.pem).")
@@ -90,9 +93,11 @@ final class WorkerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         Path dir = ConfigLoader.fromSystem().home(home);
-        if (sharedBlobs != null) {
-            SharedBlobSource.requireBlobFolder(sharedBlobs);
-        }
+        // Checked before joining, so that a wrong folder, bucket or key costs no join token.
+        SharedBlobSource.Mirror mirror = sharedBlobs == null ? null
+                : sharedBlobs.startsWith(S3BlobMirror.SCHEME)
+                ? S3BlobMirror.fromEnvironment(sharedBlobs, System.getenv()).check()
+                : SharedBlobSource.folder(SharedBlobSource.requireBlobFolder(Path.of(sharedBlobs)));
         String version = BuildInfo.load().version().orElse("dev");
         Discovery discovery = Discovery.forThisMachine(Clock.systemUTC());
         // The worker gives its replicas GPUs itself, as an all-in-one factory does: the control plane chose the node.
@@ -105,8 +110,8 @@ final class WorkerCommand implements Callable<Integer> {
                 () -> inventory(discovery.inventory(), gpus, started.get()),
                 caCert == null ? Optional.empty() : Optional.of(SiteTrust.context(List.of(caCert))));
         int defaultThreads = threads > 0 ? threads : Math.max(1, discovery.inventory().cpu().cores());
-        WorkerReplicas.ModelSource models = sharedBlobs == null ? worker.modelSource()
-                : new SharedBlobSource(sharedBlobs, worker.modelSource());
+        WorkerReplicas.ModelSource models = mirror == null ? worker.modelSource()
+                : new SharedBlobSource(mirror, worker.modelSource());
         try (WorkerReplicas replicas = new WorkerReplicas(dir.resolve("worker").resolve("cache"), models,
                 new WorkerReplicas.Loader() {
                     @Override

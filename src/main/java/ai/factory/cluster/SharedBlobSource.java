@@ -13,24 +13,37 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Where a worker gets models when the control plane's blob folder is mounted on it too (a shared file system: NFS,
- * CephFS, a ReadWriteMany volume; read-only is enough): an encrypted blob is copied from there instead of streamed
- * through the control plane, which then gives out only data keys. A fleet of workers loading one large model reads it
- * from the storage system, not all from the control plane.
+ * Where a worker gets models when the control plane's blob folder is shared with it: mounted (a shared file system:
+ * NFS, CephFS, a ReadWriteMany volume; read-only is enough) or mirrored to an S3 bucket ({@link S3BlobMirror}). An
+ * encrypted blob is copied from there instead of streamed through the control plane, which then gives out only data
+ * keys. A fleet of workers loading one large model reads it from the storage system, not all from the control plane.
  *
  * <p>What is copied is ciphertext, exactly as fetched ones are, and it is checked the same way: the worker decrypts
  * it with the data key the control plane released and compares the plaintext's digest with the assignment's, so a
  * wrong or altered file on the shared volume is refused (deleted from the worker's cache, never loaded) and the blob
- * fetched from the control plane instead. A blob not on the shared volume (yet) comes from the control plane. Only the blob folder may be shared with workers, never
- * the site folder around it: that holds the master keystore and the audit signing key.
+ * fetched from the control plane instead. A blob not on the shared volume (yet) comes from the control plane. Only
+ * the blob folder may be shared with workers, never the site folder around it: that holds the master keystore and the
+ * audit signing key.
  */
 public final class SharedBlobSource implements WorkerReplicas.ModelSource {
     private static final Logger LOG = LoggerFactory.getLogger(SharedBlobSource.class);
 
-    private final Path root;
+    /** A copy of the control plane's blob folder, as this worker reads it. */
+    public interface Mirror {
+        /**
+         * Copies the blob of {@code owner} with plaintext digest {@code sha256} to {@code target}; false where the
+         * mirror does not have it.
+         */
+        boolean copy(String owner, String sha256, Path target) throws IOException, InterruptedException;
+
+        /** Where the mirror is, for messages. */
+        String describe();
+    }
+
+    private final Mirror mirror;
     private final WorkerReplicas.ModelSource controlPlane;
-    /** Copies on the shared folder that did not verify (a stale or foreign mount): not copied again. */
-    private final java.util.Set<Path> bad = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Blobs whose copy on the mirror did not verify (stale or foreign): not copied again. */
+    private final java.util.Set<String> bad = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * @param root the control plane's blob folder as mounted here (its {@code blobs/}, holding {@code keyed/})
@@ -38,7 +51,12 @@ public final class SharedBlobSource implements WorkerReplicas.ModelSource {
      * @throws FactoryException INVALID_REQUEST when {@code root} is not a factory's blob folder
      */
     public SharedBlobSource(Path root, WorkerReplicas.ModelSource controlPlane) {
-        this.root = requireBlobFolder(root);
+        this(folder(requireBlobFolder(root)), controlPlane);
+    }
+
+    /** Blobs from {@code mirror}, and keys and blobs it does not have from {@code controlPlane}. */
+    public SharedBlobSource(Mirror mirror, WorkerReplicas.ModelSource controlPlane) {
+        this.mirror = requireNonNull(mirror, "mirror is null");
         this.controlPlane = requireNonNull(controlPlane, "controlPlane is null");
     }
 
@@ -57,32 +75,50 @@ public final class SharedBlobSource implements WorkerReplicas.ModelSource {
         return absolute;
     }
 
+    /** The blob folder at {@code root}, mounted here (checked by {@link #requireBlobFolder}). */
+    public static Mirror folder(Path root) {
+        return new Mirror() {
+            @Override
+            public boolean copy(String owner, String sha256, Path target) throws IOException {
+                Path shared = BlobStore.pathIn(root, owner, sha256);
+                if (!Files.isRegularFile(shared)) {
+                    return false;
+                }
+                Files.copy(shared, target, StandardCopyOption.REPLACE_EXISTING);
+                return true;
+            }
+
+            @Override
+            public String describe() {
+                return "the shared blob folder " + root;
+            }
+        };
+    }
+
     @Override
     public void fetchBlob(ReplicaWork work, Path target) throws IOException, InterruptedException {
-        Path shared = BlobStore.pathIn(root, work.owner(), work.sha256());
-        if (bad.contains(shared)) {
-            LOG.info("the shared blob folder's copy of {} did not verify before; fetching it from the control plane",
-                    work.model());
-        } else if (Files.isRegularFile(shared)) {
-            try {
-                Files.copy(shared, target, StandardCopyOption.REPLACE_EXISTING);
-                LOG.info("copied the blob of {} from the shared blob folder {}", work.model(), root);
-                return;
-            } catch (IOException e) {
-                LOG.warn("cannot copy the blob of {} from the shared blob folder ({}); fetching it from the control "
-                        + "plane", work.model(), e.getMessage());
-            }
+        if (bad.contains(work.owner() + "/" + work.sha256())) {
+            LOG.info("the copy of {} on {} did not verify before; fetching it from the control plane", work.model(),
+                    mirror.describe());
         } else {
-            LOG.info("the shared blob folder {} has no blob of {}; fetching it from the control plane", root,
-                    work.model());
+            try {
+                if (mirror.copy(work.owner(), work.sha256(), target)) {
+                    LOG.info("copied the blob of {} from {}", work.model(), mirror.describe());
+                    return;
+                }
+                LOG.info("{} has no blob of {}; fetching it from the control plane", mirror.describe(), work.model());
+            } catch (IOException e) {
+                LOG.warn("cannot copy the blob of {} from {} ({}); fetching it from the control plane", work.model(),
+                        mirror.describe(), e.getMessage());
+            }
         }
         controlPlane.fetchBlob(work, target);
     }
 
-    /** A copy from the shared folder that did not verify: the next fetch of it comes from the control plane. */
+    /** A copy from the mirror that did not verify: the next fetch of it comes from the control plane. */
     @Override
     public boolean fetchedBadBlob(ReplicaWork work) {
-        return bad.add(BlobStore.pathIn(root, work.owner(), work.sha256()));
+        return bad.add(work.owner() + "/" + work.sha256());
     }
 
     @Override

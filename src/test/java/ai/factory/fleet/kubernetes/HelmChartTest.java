@@ -255,6 +255,33 @@ class HelmChartTest {
                 .set("metrics.serviceMonitor.enabled", true).call()).hasMessageContaining("keySecret");
         assertThatThrownBy(() -> new Helm(CHART).template().withName("x").set("workers.sharedBlobs", true)
                 .set("site.accessMode", "ReadWriteOnce").call()).hasMessageContaining("ReadWriteMany");
+        assertThatThrownBy(() -> new Helm(CHART).template().withName("x").set("workers.sharedBlobs", true)
+                .set("site.accessMode", "ReadWriteMany").set("workers.blobBucket.location", "s3://models")
+                .set("workers.blobBucket.credentialsSecret", "s3").call()).hasMessageContaining("set one");
+        assertThatThrownBy(() -> new Helm(CHART).template().withName("x")
+                .set("workers.blobBucket.location", "s3://models").call()).hasMessageContaining("credentialsSecret");
+        assertThatThrownBy(() -> new Helm(CHART).template().withName("x")
+                .set("workers.blobBucket.location", "models").set("workers.blobBucket.credentialsSecret", "s3").call())
+                .hasMessageContaining("blobBucket.location");
+    }
+
+    @Test
+    void workersMayCopyModelsFromAnS3BucketWithKeysFromASecret() throws IOException {
+        List<HasMetadata> objects = render(new Helm(CHART).template().withName("factory")
+                .set("workers.blobBucket.location", "s3://models/site-a/blobs")
+                .set("workers.blobBucket.region", "eu-central-1")
+                .set("workers.blobBucket.endpoint", "https://minio.storage:9000")
+                .set("workers.blobBucket.credentialsSecret", "model-bucket"));
+        Container worker = one(objects, io.fabric8.kubernetes.api.model.apps.DaemonSet.class).getSpec().getTemplate()
+                .getSpec().getContainers().getFirst();
+        assertThat(String.join(" ", worker.getArgs())).contains("--shared-blobs s3://models/site-a/blobs");
+        Map<String, io.fabric8.kubernetes.api.model.EnvVar> env = new HashMap<>();
+        worker.getEnv().forEach(e -> env.put(e.getName(), e));
+        assertThat(env.get("AWS_REGION").getValue()).isEqualTo("eu-central-1");
+        assertThat(env.get("AWS_ENDPOINT_URL_S3").getValue()).isEqualTo("https://minio.storage:9000");
+        assertThat(env.get("AWS_SECRET_ACCESS_KEY").getValueFrom().getSecretKeyRef().getName()).isEqualTo("model-bucket");
+        assertThat(env.get("AWS_SESSION_TOKEN").getValueFrom().getSecretKeyRef().getOptional()).isTrue();
+        assertThat(worker.getVolumeMounts()).noneMatch(m -> m.getMountPath().equals("/shared-blobs"));
     }
 
     /** The rendered objects, each checked against the API's schema. */
