@@ -95,8 +95,7 @@ final class WorkerCommand implements Callable<Integer> {
         Path dir = ConfigLoader.fromSystem().home(home);
         // Checked before joining, so that a wrong folder, bucket or key costs no join token.
         SharedBlobSource.Mirror mirror = sharedBlobs == null ? null
-                : sharedBlobs.startsWith(S3BlobMirror.SCHEME)
-                ? S3BlobMirror.fromEnvironment(sharedBlobs, System.getenv()).check()
+                : S3BlobMirror.isBucket(sharedBlobs) ? bucket(sharedBlobs, dir)
                 : SharedBlobSource.folder(SharedBlobSource.requireBlobFolder(Path.of(sharedBlobs)));
         String version = BuildInfo.load().version().orElse("dev");
         Discovery discovery = Discovery.forThisMachine(Clock.systemUTC());
@@ -163,6 +162,23 @@ final class WorkerCommand implements Callable<Integer> {
             stopped.countDown();
         }
         return 0;
+    }
+
+    /**
+     * The bucket at {@code location}, checked: refused before the first join; a worker that joined before (restarting
+     * while the store is down, say) goes on, its models coming from the control plane until the bucket answers.
+     */
+    private static S3BlobMirror bucket(String location, Path home) throws InterruptedException {
+        S3BlobMirror bucket = S3BlobMirror.fromEnvironment(location, System.getenv());
+        try {
+            return bucket.check();
+        } catch (FactoryException e) {
+            if (!Worker.joinedBefore(home)) {
+                throw e;
+            }
+            System.err.println("factory: " + e.getMessage() + "; models come from the control plane meanwhile");
+            return bucket;
+        }
     }
 
     /** How long a stopping worker waits for the control plane to move its replicas elsewhere. */

@@ -44,6 +44,8 @@ public final class S3BlobMirror implements SharedBlobSource.Mirror {
     /** How a worker names a bucket: {@code s3://BUCKET[/PREFIX]}. */
     public static final String SCHEME = "s3://";
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** How long a download may go without a byte before it is given up (and the blob fetched elsewhere). */
+    static final Duration STALL = Duration.ofSeconds(60);
 
     private final String bucket;
     private final String prefix;
@@ -60,7 +62,7 @@ public final class S3BlobMirror implements SharedBlobSource.Mirror {
      */
     public S3BlobMirror(String location, @Nullable URI endpoint, String region, AwsCredentialsIdentity credentials) {
         requireNonNull(location, "location is null");
-        if (!location.startsWith(SCHEME)) {
+        if (!isBucket(location)) {
             throw FactoryException.invalidParam("shared-blobs", "an S3 location is s3://BUCKET[/PREFIX], not " + location);
         }
         String rest = location.substring(SCHEME.length());
@@ -72,14 +74,24 @@ public final class S3BlobMirror implements SharedBlobSource.Mirror {
         }
         this.prefix = p;
         // S3's bucket names: 3 to 63 lower-case letters, digits, dots and hyphens.
-        if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]") || prefix.contains("..")) {
+        if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]") || List.of(prefix.split("/")).contains("..")) {
             throw FactoryException.invalidParam("shared-blobs", "'" + location + "' does not name an S3 bucket "
                     + "(s3://BUCKET[/PREFIX], the bucket 3 to 63 lower-case letters, digits, dots and hyphens)");
         }
-        this.region = requireNonNull(region, "region is null");
+        if (!requireNonNull(region, "region is null").matches("[a-z0-9-]{1,40}")) {
+            throw FactoryException.invalidParam("shared-blobs", "AWS_REGION is not a region name: " + region);
+        }
+        this.region = region;
         this.endpoint = endpoint;
         this.credentials = requireNonNull(credentials, "credentials is null");
-        this.http = HttpClient.newBuilder().connectTimeout(TIMEOUT).followRedirects(HttpClient.Redirect.NEVER).build();
+        // HTTP/1.1: its Host header is the host as signed (HTTP/2's :authority keeps an explicit default port).
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT)
+                .followRedirects(HttpClient.Redirect.NEVER).build();
+    }
+
+    /** Whether {@code location} names a bucket ({@code s3://…}, in any case) rather than a folder. */
+    public static boolean isBucket(String location) {
+        return location.regionMatches(true, 0, SCHEME, 0, SCHEME.length());
     }
 
     /**
@@ -136,9 +148,11 @@ public final class S3BlobMirror implements SharedBlobSource.Mirror {
             HttpResponse<InputStream> answer = send(uri("", query));
             try (InputStream body = answer.body()) {
                 if (answer.statusCode() != 200) {
+                    String region = answer.headers().firstValue("x-amz-bucket-region").orElse(null);
                     throw FactoryException.invalidParam("shared-blobs", "cannot list " + describe() + ": the store "
-                            + "answered " + answer.statusCode() + " " + errorCode(body) + "; check the bucket, "
-                            + "AWS_REGION, AWS_ENDPOINT_URL_S3 and the keys");
+                            + "answered " + answer.statusCode() + " " + errorCode(body)
+                            + (region == null || region.equals(this.region) ? "" : " (the bucket is in " + region + ")")
+                            + "; check the bucket, AWS_REGION, AWS_ENDPOINT_URL_S3 and the keys");
                 }
             }
         } catch (IOException e) {
@@ -161,8 +175,42 @@ public final class S3BlobMirror implements SharedBlobSource.Mirror {
                 throw new IOException(describe() + " answered " + answer.statusCode() + " " + errorCode(body)
                         + " for " + key);
             }
-            Files.copy(body, target, StandardCopyOption.REPLACE_EXISTING);
+            copyWatched(body, target);
             return true;
+        }
+    }
+
+    /**
+     * Copies {@code body} to {@code target}, closing it (so the copy fails) when no byte came for {@link #STALL}: a
+     * request's timeout covers its answer's headers only.
+     */
+    private static void copyWatched(InputStream body, Path target) throws IOException {
+        java.util.concurrent.atomic.AtomicLong last = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+        java.util.concurrent.atomic.AtomicBoolean stalled = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread watchdog = Thread.ofVirtual().name("s3-download-watchdog").start(() -> {
+            try {
+                while (true) {
+                    Thread.sleep(Math.max(100, STALL.toMillis() / 10));
+                    if (System.nanoTime() - last.get() > STALL.toNanos()) {
+                        stalled.set(true);
+                        body.close();
+                        return;
+                    }
+                }
+            } catch (InterruptedException | IOException e) {
+                // the copy ended
+            }
+        });
+        try (var out = Files.newOutputStream(target)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = body.read(buffer)) >= 0; ) {
+                out.write(buffer, 0, n);
+                last.set(System.nanoTime());
+            }
+        } catch (IOException e) {
+            throw stalled.get() ? new IOException("no byte came for " + STALL.toSeconds() + " s", e) : e;
+        } finally {
+            watchdog.interrupt();
         }
     }
 
@@ -179,12 +227,18 @@ public final class S3BlobMirror implements SharedBlobSource.Mirror {
         return endpoint != null ? endpoint.toString() : bucket + ".s3." + region + ".amazonaws.com";
     }
 
-    /** The object {@code key} (empty: the bucket), with {@code query} already encoded. */
+    /**
+     * The object {@code key} (empty: the bucket), with {@code query} already encoded: by path at a site's own
+     * endpoint, and on AWS for a bucket with dots in its name (AWS's certificates hold one name under
+     * {@code s3.REGION.amazonaws.com}); else by virtual host.
+     */
     private URI uri(String key, @Nullable String query) {
         String path = encode(key, false);
-        String base = endpoint != null ? endpoint + "/" + bucket + (key.isEmpty() ? "" : "/" + path)
+        boolean byPath = endpoint != null || bucket.contains(".");
+        String origin = endpoint != null ? endpoint.toString() : "https://s3." + region + ".amazonaws.com";
+        String base = byPath ? origin + "/" + bucket + (key.isEmpty() ? "/" : "/" + path)
                 : "https://" + bucket + ".s3." + region + ".amazonaws.com/" + path;
-        return URI.create(query == null ? base : base + (endpoint != null && key.isEmpty() ? "/" : "") + "?" + query);
+        return URI.create(query == null ? base : base + "?" + query);
     }
 
     /** A signed GET of {@code uri}, the answer's body left to read. */

@@ -107,11 +107,12 @@ public final class SharedBlobSource implements WorkerReplicas.ModelSource {
                     return;
                 }
                 LOG.info("{} has no blob of {}; fetching it from the control plane", mirror.describe(), work.model());
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 LOG.warn("cannot copy the blob of {} from {} ({}); fetching it from the control plane", work.model(),
                         mirror.describe(), e.getMessage());
             }
         }
+        Files.deleteIfExists(target); // what a failed copy left
         controlPlane.fetchBlob(work, target);
     }
 

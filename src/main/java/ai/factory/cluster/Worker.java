@@ -221,6 +221,11 @@ public final class Worker {
      * @param controlPlane the control plane's API URL
      * @param controlPlaneTls how to trust it over https (the site CA), or empty for the JDK's defaults
      */
+    /** Whether the worker of {@code home} joined a cluster before (and so starts without a token). */
+    public static boolean joinedBefore(Path home) {
+        return Files.exists(new WorkerFiles(home.resolve("worker")).node());
+    }
+
     public static Worker start(Path home, URI controlPlane, @Nullable String token, String name, String version,
                                Supplier<JsonNode> inventory, Optional<SSLContext> controlPlaneTls) {
         WorkerFiles files = new WorkerFiles(home.resolve("worker"));
