@@ -38,7 +38,9 @@ class EgressScanTest {
             "ai/factory/cli/Logins.java", "'factory login' signs its user in at the identity provider the factory "
                     + "at --url names, from the user's own machine",
             "ai/factory/cluster/Worker.java", "'factory worker' joins the control plane its operator names with --join, "
-                    + "then calls the cluster endpoint on that same host, over mutual TLS with the cluster CA alone");
+                    + "then calls the cluster endpoint on that same host, over mutual TLS with the cluster CA alone",
+            "ai/factory/cluster/S3BlobMirror.java", "'factory worker --shared-blobs s3://…' reads the bucket its "
+                    + "operator names, with the keys its operator gives it: the site's own encrypted model blobs");
 
     /**
      * Calls inside the cluster, not out of the site: the control plane calls only the serving ports of nodes that
