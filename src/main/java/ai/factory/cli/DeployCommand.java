@@ -131,8 +131,10 @@ final class DeployCommand implements Callable<Integer> {
             out.printf("Deployment %s of %s:%d is %s%s%n", id, d.model(), d.version(), d.state(),
                     d.reason() == null ? "" : ": " + d.reason());
             for (Placement p : d.placements()) {
-                out.printf("  replica %d: %s%n", p.replica(), p.device().equals("gpu")
-                        ? p.gpuLayers() + " layers on GPU(s) " + Json.mapper().valueToTree(p.gpus()) : "CPU");
+                String device = !p.device().equals("gpu") ? "CPU"
+                        : p.node() != null ? p.gpuLayers() + " layers on " + p.gpuCount() + " GPU(s)"
+                        : p.gpuLayers() + " layers on GPU(s) " + Json.mapper().valueToTree(p.gpus());
+                out.printf("  replica %d: %s%s%n", p.replica(), device, p.node() == null ? "" : " on node " + p.node());
             }
             out.flush();
         }

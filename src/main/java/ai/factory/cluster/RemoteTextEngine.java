@@ -218,6 +218,19 @@ final class RemoteTextEngine implements TextEngine {
         this.healthy = healthy;
     }
 
+    /** The GPUs the worker last reported the replica holds (null: it did not say). */
+    private volatile @Nullable Integer gpus;
+
+    void gpus(@Nullable Integer gpus) {
+        this.gpus = gpus;
+    }
+
+    /** Where the replica runs now: its worker's name and the GPUs the worker reported it holds; empty while moving. */
+    java.util.Optional<WorkerEngines.Where> where() {
+        Target t = target;
+        return t == null ? java.util.Optional.empty() : java.util.Optional.of(new WorkerEngines.Where(t.node.name(), gpus));
+    }
+
     boolean closed() {
         return closed.get();
     }

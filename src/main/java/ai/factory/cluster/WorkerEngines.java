@@ -261,6 +261,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             boolean failed = reported.map(r -> r.phase() == Assignments.Phase.FAILED).orElse(false);
             boolean ready = reported.map(r -> r.phase() == Assignments.Phase.READY).orElse(false);
             engine.healthy(up && ready);
+            engine.gpus(reported.map(Assignments.Reported::gpus).orElse(null));
             if (!assignments.leads()) {
                 if (!up || failed) {
                     engine.detach();
@@ -364,6 +365,14 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
     private boolean live(ReplicaWork work) {
         Map<String, Integer> known = live;
         return known == null || known.getOrDefault(work.deployment(), 0) > work.replica();
+    }
+
+    /** A replica's worker, and the GPUs it holds there (null where the worker did not say). */
+    public record Where(String node, @Nullable Integer gpus) {}
+
+    /** Where {@code replica} runs, if it is a replica on a worker that is placed now. */
+    public static Optional<Where> where(ai.factory.engine.Engine replica) {
+        return replica instanceof RemoteTextEngine remote ? remote.where() : Optional.empty();
     }
 
     /** An address as the host of a URI (IPv6 literals in brackets). */

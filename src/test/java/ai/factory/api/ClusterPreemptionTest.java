@@ -87,12 +87,23 @@ class ClusterPreemptionTest {
         String cpu = factory.deployGguf("acme/quota-cpu", gguf, "\"context\": 128");
         assertThat(chat("acme/quota-cpu").statusCode()).isEqualTo(200);
         assertThat(gpus.freeGpus()).isEqualTo(1);
+        JsonNode onCpu = await().atMost(Duration.ofSeconds(10)).until(() -> deployment(cpu).path("placements").get(0),
+                p -> p.has("gpuCount"));
+        assertThat(onCpu.path("node").asText()).isEqualTo("gpu-worker");
+        assertThat(onCpu.path("device").asText()).isEqualTo("cpu");
+        assertThat(onCpu.path("gpuCount").asInt()).isZero();
         // Allowed one: the next takes the GPU, and the worker reports it held, which counts.
         assertThat(factory.send(factory.request("/api/v1/quotas", factory.adminKey())
                 .header("Content-Type", "application/json").PUT(java.net.http.HttpRequest.BodyPublishers
                         .ofString("{\"project\": \"default\", \"accelerators\": 1}"))).statusCode()).isEqualTo(200);
         String gpu = factory.deployGguf("acme/quota-gpu", gguf, "\"context\": 128");
         assertThat(gpus.freeGpus()).isZero();
+        // The deployment says where its replica runs: the worker, and the GPU it holds there.
+        JsonNode onGpu = await().atMost(Duration.ofSeconds(10)).until(() -> deployment(gpu).path("placements").get(0),
+                p -> p.path("gpuCount").asInt() == 1);
+        assertThat(onGpu.path("device").asText()).isEqualTo("gpu");
+        assertThat(onGpu.path("gpuLayers").asText()).isEqualTo("auto");
+        assertThat(onGpu.path("node").asText()).isEqualTo("gpu-worker");
         assertThat(chat("acme/quota-gpu").statusCode()).isEqualTo(200);
         for (String id : List.of(cpu, gpu)) {
             assertThat(factory.send(factory.request("/api/v1/deployments/" + id, factory.adminKey()).DELETE())

@@ -105,12 +105,27 @@ public final class DeploymentsResource implements Routes {
         ctx.status(202).json(deployment(deployments.deploy(model, spec, by)));
     }
 
-    /** Where each replica runs, as the API writes it. */
-    static List<Placement> placements(Deployments deployments, String id) {
+    /**
+     * Where each replica runs, as the API writes it: as this machine placed it, or, for a replica on a worker (on a
+     * control plane), the worker and the GPUs it reported the replica holds.
+     */
+    static List<Placement> placements(Deployments deployments, Deployment d) {
         List<Placement> out = new ArrayList<>();
-        var all = deployments.placements(id);
+        var all = deployments.placements(d.id());
+        List<Engine> engines = d.state() instanceof DeploymentState.Ready r ? r.replicas() : List.of();
         for (int i = 0; i < all.size(); i++) {
             var p = all.get(i);
+            var where = i < engines.size() ? ai.factory.cluster.WorkerEngines.where(engines.get(i))
+                    : java.util.Optional.<ai.factory.cluster.WorkerEngines.Where>empty();
+            if (where.isPresent()) {
+                Integer gpus = where.get().gpus();
+                boolean onGpus = gpus != null && gpus > 0;
+                int asked = d.spec().gpuLayers();
+                out.add(new Placement(i, onGpus ? "gpu" : "cpu",
+                        !onGpus ? 0 : asked == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : asked, List.of(), List.of(), 0,
+                        where.get().node(), gpus));
+                continue;
+            }
             out.add(new Placement(i, p.onGpu() ? "gpu" : "cpu",
                     p.gpuLayers() == ReplicaPlacement.ALL_LAYERS ? "all" : p.gpuLayers(), p.gpus(),
                     p.layersPerGpu(), p.bytesPerGpu()));
@@ -147,7 +162,7 @@ public final class DeploymentsResource implements Routes {
                 spec.gpuLayers() == DeploymentSpec.GPU_LAYERS_AUTO ? "auto" : spec.gpuLayers(),
                 spec.stepTokens() == DeploymentSpec.STEP_TOKENS_AUTO ? "auto" : spec.stepTokens(),
                 spec.cacheType().id(), spec.prefixCache(), spec.priority(),
-                placements(deployments, d.id()), d.createdAt(), load.active(), load.waiting(),
+                placements(deployments, d), d.createdAt(), load.active(), load.waiting(),
                 serving, load.generatedTokens());
     }
 }

@@ -114,6 +114,6 @@ public final class FleetResource implements Routes {
 
     private FleetWire.Deployment deployment(Deployment d) {
         return new FleetWire.Deployment(d.id(), d.model().toString(), d.version(), d.state().id(), d.spec().replicas(),
-                DeploymentsResource.placements(deployments, d.id()), deployments.activity(d.id()).active());
+                DeploymentsResource.placements(deployments, d), deployments.activity(d.id()).active());
     }
 }

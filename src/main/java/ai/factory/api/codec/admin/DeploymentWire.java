@@ -118,14 +118,26 @@ public final class DeploymentWire {
      * Where one replica runs.
      *
      * @param device {@code gpu} or {@code cpu}
-     * @param gpuLayers {@code "all"} or the number of layers on GPUs
+     * @param gpuLayers {@code "all"} or the number of layers on GPUs; for a replica on a worker, as the deployment
+     *     asked ({@code "auto"} or N) where it holds GPUs, else 0
+     * @param gpus the GPUs' indices on this machine; for a replica on a worker, none (see {@code gpuCount})
+     * @param node the worker a replica runs on, on a control plane (absent elsewhere, and while it moves)
+     * @param gpuCount the GPUs its worker reported the replica holds, on a control plane (absent where it did not say)
      */
     public record Placement(int replica, String device, Object gpuLayers, List<Integer> gpus,
-                            List<Integer> layersPerGpu, long bytesPerGpu) {
+                            List<Integer> layersPerGpu, long bytesPerGpu,
+                            @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable String node,
+                            @JsonInclude(JsonInclude.Include.NON_NULL) @Nullable Integer gpuCount) {
         public Placement {
             requireNonNull(device, "device is null");
             gpus = List.copyOf(requireNonNull(gpus, "gpus is null"));
             layersPerGpu = List.copyOf(requireNonNull(layersPerGpu, "layersPerGpu is null"));
+        }
+
+        /** A replica on this machine. */
+        public Placement(int replica, String device, Object gpuLayers, List<Integer> gpus, List<Integer> layersPerGpu,
+                         long bytesPerGpu) {
+            this(replica, device, gpuLayers, gpus, layersPerGpu, bytesPerGpu, null, null);
         }
     }
 
