@@ -628,18 +628,6 @@ public final class Assignments {
         }
     }
 
-    /** The ids of every assignment recorded now. */
-    public java.util.Set<String> ids() {
-        return new java.util.HashSet<>(jdbi.withHandle(h -> h.createQuery("SELECT id FROM replica_assignments")
-                .mapTo(String.class).list()));
-    }
-
-    /** Whether {@code assignment} is recorded (it has not ended). */
-    public boolean exists(String assignment) {
-        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM replica_assignments WHERE id = :id")
-                .bind("id", assignment).mapTo(Integer.class).one()) > 0;
-    }
-
     /** The node an assignment is on, while both exist. */
     public Optional<Node> nodeOf(String assignment) {
         return jdbi.withHandle(h -> h.createQuery("SELECT node_id FROM replica_assignments WHERE id = :id")
@@ -763,8 +751,16 @@ public final class Assignments {
 
     /** How the worker last reported an assignment, if it did (as recorded, whichever control replica it told). */
     public Optional<Reported> reported(String assignment) {
+        return recorded(assignment).flatMap(Recorded::reported);
+    }
+
+    /** A recorded assignment: how its worker last reported it, if it did. */
+    public record Recorded(Optional<Reported> reported) {}
+
+    /** The assignment as recorded; empty once it has ended (or never was). */
+    public Optional<Recorded> recorded(String assignment) {
         return jdbi.withHandle(h -> h.createQuery(ROW + " WHERE id = :id").bind("id", assignment)
-                .map((rs, ctx) -> row(rs)).findOne()).map(Row::reported);
+                .map((rs, ctx) -> row(rs)).findOne()).map(r -> new Recorded(Optional.ofNullable(r.reported())));
     }
 
     /**

@@ -63,9 +63,7 @@ public record ReplicaWork(String assignment, String deployment, int replica, Str
      * assignments there are unloaded.
      */
     public ReplicaWork withAssignment(String id, List<String> displaced) {
-        return new ReplicaWork(id, deployment, replica, model, owner, sha256, bytes, contextPerSequence, parallel,
-                threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory, priority, displaced, project,
-                maxGpus);
+        return with(id, displaced, project, maxGpus);
     }
 
     /**
@@ -73,13 +71,16 @@ public record ReplicaWork(String assignment, String deployment, int replica, Str
      * {@code gpuLayers} kept as the deployment asked (placed again, it may get GPUs).
      */
     public ReplicaWork limitedTo(int gpus) {
-        return new ReplicaWork(assignment, deployment, replica, model, owner, sha256, bytes, contextPerSequence,
-                parallel, threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory, priority, displaces,
-                project, gpus);
+        return with(assignment, displaces, project, gpus);
     }
 
     /** The same work of the deployment of {@code project}. */
     public ReplicaWork withProject(String project) {
+        return with(assignment, displaces, project, maxGpus);
+    }
+
+    /** The same replica and settings, placed as given: what placement changes of the work. */
+    private ReplicaWork with(String assignment, List<String> displaces, String project, Integer maxGpus) {
         return new ReplicaWork(assignment, deployment, replica, model, owner, sha256, bytes, contextPerSequence,
                 parallel, threads, queue, stepTokens, cacheType, prefixCache, gpuLayers, memory, priority, displaces,
                 project, maxGpus);

@@ -3,11 +3,11 @@ package ai.factory.cluster;
 import static java.util.Objects.requireNonNull;
 
 import ai.factory.FactoryException;
+import ai.factory.security.SigV4Verifier;
 import ai.factory.storage.BlobStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -143,7 +143,7 @@ public final class S3BlobMirror implements SharedBlobSource.Mirror {
      * @throws FactoryException INVALID_REQUEST with the store's answer when it does not
      */
     public S3BlobMirror check() throws InterruptedException {
-        String query = "list-type=2&max-keys=1&prefix=" + encode(key("keyed/"), true);
+        String query = "list-type=2&max-keys=1&prefix=" + SigV4Verifier.uriEncode(key("keyed/"), true);
         try {
             HttpResponse<InputStream> answer = send(uri("", query));
             try (InputStream body = answer.body()) {
@@ -233,7 +233,7 @@ public final class S3BlobMirror implements SharedBlobSource.Mirror {
      * {@code s3.REGION.amazonaws.com}); else by virtual host.
      */
     private URI uri(String key, @Nullable String query) {
-        String path = encode(key, false);
+        String path = SigV4Verifier.uriEncode(key, false);
         boolean byPath = endpoint != null || bucket.contains(".");
         String origin = endpoint != null ? endpoint.toString() : "https://s3." + region + ".amazonaws.com";
         String base = byPath ? origin + "/" + bucket + (key.isEmpty() ? "/" : "/" + path)
@@ -268,10 +268,4 @@ public final class S3BlobMirror implements SharedBlobSource.Mirror {
         return start >= 0 && end > start ? "(" + text.substring(start + 6, end) + ")" : "";
     }
 
-    /** S3's URI encoding: every byte but unreserved characters, and {@code /} too unless in a path. */
-    private static String encode(String s, boolean slashes) {
-        String e = URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("*", "%2A")
-                .replace("%7E", "~");
-        return slashes ? e : e.replace("%2F", "/");
-    }
 }

@@ -230,7 +230,7 @@ public final class Worker {
                                Supplier<JsonNode> inventory, Optional<SSLContext> controlPlaneTls) {
         WorkerFiles files = new WorkerFiles(home.resolve("worker"));
         Joined joined;
-        if (Files.exists(files.node())) {
+        if (joinedBefore(home)) {
             joined = read(files);
             LOG.info("worker {} ({}) joined before; the cluster endpoint is {}", joined.nodeId(), joined.name(),
                     joined.clusterUrl());

@@ -239,7 +239,6 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
             return;
         }
         Map<String, Node> nodes = assignments.nodesNow();
-        Set<String> recorded = assignments.leads() ? assignments.ids() : Set.of();
         for (RemoteTextEngine engine : engines) {
             if (engine.closed()) {
                 continue;
@@ -255,7 +254,8 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 continue;
             }
             Node node = nodes.get(target.node.id());
-            Optional<Assignments.Reported> reported = assignments.reported(target.work.assignment());
+            Optional<Assignments.Recorded> recorded = assignments.recorded(target.work.assignment());
+            Optional<Assignments.Reported> reported = recorded.flatMap(Assignments.Recorded::reported);
             boolean up = node != null && node.state() != NodeState.REMOVED
                     && (assignments.up(node) || System.nanoTime() < judgeFrom);
             boolean failed = reported.map(r -> r.phase() == Assignments.Phase.FAILED).orElse(false);
@@ -279,8 +279,7 @@ public final class WorkerEngines implements EngineLoader, AutoCloseable {
                 move(engine, "node " + target.node.name() + " " + why);
             } else if (node != null && node.state().emptying()) {
                 move(engine, "node " + target.node.name() + " is " + node.state().id());
-            } else if (!recorded.contains(target.work.assignment()) && live(target.work)
-                    && !assignments.exists(target.work.assignment())) {
+            } else if (recorded.isEmpty() && engine.target() == target && live(target.work)) {
                 // Ended by placement, to make room for a replica of a higher priority: its worker finishes the calls
                 // it has, and it is placed again where there is room, or waits for room.
                 move(engine, "its assignment on node " + target.node.name() + " was ended");

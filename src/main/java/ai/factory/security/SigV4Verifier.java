@@ -232,19 +232,22 @@ public final class SigV4Verifier {
                 segments.add(segment);
             }
         }
-        return encode(String.join("/", segments), false);
+        return uriEncode(String.join("/", segments), false);
     }
 
     /** Parameters sorted by encoded name, then value; names and values decoded as sent, then encoded strictly. */
     static String canonicalQuery(@Nullable String rawQuery) {
         List<String> pairs = new ArrayList<>();
-        query(rawQuery).forEach((name, values) -> values.forEach(v -> pairs.add(encode(name, true) + "=" + encode(v, true))));
+        query(rawQuery).forEach((name, values) -> values.forEach(v -> pairs.add(uriEncode(name, true) + "=" + uriEncode(v, true))));
         pairs.sort(null);
         return String.join("&", pairs);
     }
 
-    /** RFC 3986 percent-encoding of every byte but {@code A-Za-z0-9-_.~} (and {@code /} unless {@code slash}). */
-    private static String encode(String s, boolean slash) {
+    /**
+     * SigV4's URI encoding (RFC 3986): every byte but {@code A-Za-z0-9-_.~} percent-encoded, and {@code /} too when
+     * {@code slash} (a query's names and values; not an object key's path).
+     */
+    public static String uriEncode(String s, boolean slash) {
         StringBuilder out = new StringBuilder();
         for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
             char c = (char) (b & 0xff);
